@@ -1,0 +1,2 @@
+export * from '../gen/gatehouse/v1/cluster_pb.js';
+export { clusterServiceDefinition, ClusterServiceClient, dpMessage, cpMessage } from './grpc.js';

@@ -1,0 +1,43 @@
+/**
+ * Typed errors. Every error Gatehouse raises on purpose carries a stable `code`
+ * (GH_ERR_<AREA>_<WHAT>) and an HTTP status; one place per server turns them into responses.
+ * Codes are listed in docs/errors.md.
+ */
+const BRAND = Symbol.for('gatehouse.error');
+
+export class GatehouseError extends Error {
+  readonly [BRAND] = true;
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status = 500,
+    readonly details?: Record<string, unknown>,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'GatehouseError';
+  }
+}
+
+export function isGatehouseError(e: unknown): e is GatehouseError {
+  return typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[BRAND] === true;
+}
+
+/** Builds a factory for one error code with its default status. */
+export function defineError(code: string, status: number) {
+  return (message: string, details?: Record<string, unknown>, options?: ErrorOptions) =>
+    new GatehouseError(code, message, status, details, options);
+}
+
+export const SnapshotErrors = {
+  malformed: defineError('GH_ERR_SNAPSHOT_MALFORMED', 400),
+  badSignature: defineError('GH_ERR_SNAPSHOT_BAD_SIGNATURE', 400),
+  unknownKey: defineError('GH_ERR_SNAPSHOT_UNKNOWN_KEY', 400),
+  hashMismatch: defineError('GH_ERR_SNAPSHOT_HASH_MISMATCH', 400),
+  staleVersion: defineError('GH_ERR_SNAPSHOT_STALE_VERSION', 409),
+} as const;
+
+export const ConfigErrors = {
+  invalidSetting: defineError('GH_ERR_CONFIG_INVALID_SETTING', 400),
+  missingKey: defineError('GH_ERR_CONFIG_MISSING_KEY', 400),
+} as const;

@@ -1,0 +1,153 @@
+/**
+ * Signed snapshots: canonical config bytes, compressed beside a compact JWS whose claims
+ * carry version, hash, issued-at and the CP id. The DP verifies the JWS against keys it was
+ * given at start (by kid), then the hash of the bytes, then that the version moves forward,
+ * and only then parses the config.
+ */
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { compactVerify, CompactSign, decodeProtectedHeader, errors as joseErrors } from 'jose';
+import type { GatehouseConfig } from '../config/model.js';
+import { SnapshotErrors } from '../errors.js';
+import { encodeConfig, sha256Hex } from './canonical.js';
+import { SNAPSHOT_ALG, type SigningKey, type TrustedKeys } from './keys.js';
+
+export const SNAPSHOT_TYP = 'gatehouse-snapshot+jws';
+
+export interface SnapshotClaims {
+  /** Version, decimal string (uint64 does not fit a JSON number). */
+  ver: string;
+  hash: string;
+  iat: number;
+  cp: string;
+}
+
+/** The wire/disk form; mirrors the `Snapshot` proto message. */
+export interface SignedSnapshot {
+  version: bigint;
+  hash: string;
+  jws: string;
+  config: Uint8Array;
+  compression: 'gzip' | 'identity';
+  uncompressedSize: number;
+}
+
+export interface VerifiedSnapshot {
+  version: bigint;
+  hash: string;
+  claims: SnapshotClaims;
+  kid: string;
+  /** The canonical bytes, decompressed. */
+  bytes: Buffer;
+  config: GatehouseConfig;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export async function signSnapshot(opts: {
+  config: GatehouseConfig;
+  version: bigint;
+  cpId: string;
+  key: SigningKey;
+  issuedAt?: number;
+}): Promise<SignedSnapshot> {
+  const { bytes, hash } = encodeConfig(opts.config);
+  return signEncodedSnapshot({ ...opts, bytes, hash });
+}
+
+/** Signs bytes already encoded with encodeConfig (lets the caller reuse them). */
+export async function signEncodedSnapshot(opts: {
+  bytes: Uint8Array;
+  hash: string;
+  version: bigint;
+  cpId: string;
+  key: SigningKey;
+  issuedAt?: number;
+}): Promise<SignedSnapshot> {
+  const claims: SnapshotClaims = {
+    ver: opts.version.toString(),
+    hash: opts.hash,
+    iat: opts.issuedAt ?? Math.floor(Date.now() / 1000),
+    cp: opts.cpId,
+  };
+  const jws = await new CompactSign(encoder.encode(JSON.stringify(claims)))
+    .setProtectedHeader({ alg: SNAPSHOT_ALG, kid: opts.key.kid, typ: SNAPSHOT_TYP })
+    .sign(opts.key.key);
+  return {
+    version: opts.version,
+    hash: opts.hash,
+    jws,
+    config: gzipSync(opts.bytes, { level: 6 }),
+    compression: 'gzip',
+    uncompressedSize: opts.bytes.length,
+  };
+}
+
+/** Bound on decompressed size, so a hostile snapshot cannot exhaust memory. */
+export const MAX_SNAPSHOT_BYTES = 512 * 1024 * 1024;
+
+export async function verifySnapshot(
+  snap: SignedSnapshot,
+  trusted: TrustedKeys,
+  opts: { currentVersion?: bigint | null; allowSameVersion?: boolean } = {},
+): Promise<VerifiedSnapshot> {
+  let kid: string;
+  try {
+    const header = decodeProtectedHeader(snap.jws);
+    if (header.alg !== SNAPSHOT_ALG) throw SnapshotErrors.badSignature(`unexpected algorithm ${String(header.alg)}`);
+    if (typeof header.kid !== 'string') throw SnapshotErrors.unknownKey('snapshot signature has no kid');
+    kid = header.kid;
+  } catch (e) {
+    if (e instanceof Error && 'code' in e && String((e as { code: unknown }).code).startsWith('GH_ERR')) throw e;
+    throw SnapshotErrors.malformed('snapshot signature is not a compact JWS');
+  }
+  const key = trusted.get(kid);
+  if (!key) throw SnapshotErrors.unknownKey(`snapshot signed with unknown key "${kid}"`);
+
+  let claims: SnapshotClaims;
+  try {
+    const { payload } = await compactVerify(snap.jws, key, { algorithms: [SNAPSHOT_ALG] });
+    claims = JSON.parse(decoder.decode(payload)) as SnapshotClaims;
+  } catch (e) {
+    if (e instanceof joseErrors.JWSSignatureVerificationFailed) {
+      throw SnapshotErrors.badSignature('snapshot signature does not verify');
+    }
+    throw SnapshotErrors.badSignature(`snapshot signature rejected: ${(e as Error).message}`);
+  }
+  if (typeof claims.ver !== 'string' || !/^\d+$/.test(claims.ver) || typeof claims.hash !== 'string') {
+    throw SnapshotErrors.malformed('snapshot claims lack version or hash');
+  }
+  const version = BigInt(claims.ver);
+  if (version !== snap.version || claims.hash !== snap.hash) {
+    throw SnapshotErrors.hashMismatch('snapshot version/hash differ from the signed claims');
+  }
+  if (opts.currentVersion !== undefined && opts.currentVersion !== null) {
+    const stale = opts.allowSameVersion ? version < opts.currentVersion : version <= opts.currentVersion;
+    if (stale) {
+      throw SnapshotErrors.staleVersion(`snapshot version ${version} is not newer than ${opts.currentVersion}`);
+    }
+  }
+
+  let bytes: Buffer;
+  try {
+    bytes =
+      snap.compression === 'gzip'
+        ? gunzipSync(snap.config, { maxOutputLength: MAX_SNAPSHOT_BYTES })
+        : Buffer.from(snap.config);
+  } catch {
+    throw SnapshotErrors.malformed('snapshot config bytes do not decompress');
+  }
+  const hash = sha256Hex(bytes);
+  if (hash !== claims.hash) throw SnapshotErrors.hashMismatch('snapshot config bytes do not match the signed hash');
+
+  let config: GatehouseConfig;
+  try {
+    config = JSON.parse(bytes.toString('utf8')) as GatehouseConfig;
+  } catch {
+    throw SnapshotErrors.malformed('snapshot config is not valid JSON');
+  }
+  if (!config || !Array.isArray(config.services) || !Array.isArray(config.routes)) {
+    throw SnapshotErrors.malformed('snapshot config lacks services/routes');
+  }
+  return { version, hash, claims, kid, bytes, config };
+}

@@ -1,0 +1,126 @@
+/**
+ * `gatehouse cp` and `gatehouse keys generate`.
+ */
+import { resolve } from 'node:path';
+import {
+  createLogger,
+  isGatehouseError,
+  parseSettings,
+  settingsHelp,
+  SettingsError,
+  writeSigningKeyPair,
+  type Listen,
+  type SettingSpec,
+} from '@gatehouse/shared';
+import { startControlPlane } from './control-plane.js';
+
+const CP_SETTINGS: SettingSpec[] = [
+  { key: 'adminListen', flag: 'admin-listen', env: ['GATEHOUSE_ADMIN_LISTEN'], kind: 'listen', default: '127.0.0.1:8001', description: 'Admin API address (host:port).' },
+  { key: 'clusterListen', flag: 'cluster-listen', env: ['GATEHOUSE_CLUSTER_LISTEN'], kind: 'listen', default: '127.0.0.1:8005', description: 'Cluster gRPC address data planes connect to (host:port).' },
+  { key: 'dataDir', flag: 'data-dir', env: ['GATEHOUSE_DATA_DIR'], kind: 'string', default: '.gatehouse/cp', description: 'Folder for the embedded database (PGlite), dev keys and the CP id.' },
+  { key: 'databaseUrl', flag: 'database-url', env: ['GATEHOUSE_DATABASE_URL', 'DATABASE_URL'], kind: 'string', description: 'Postgres URL; unset = embedded PGlite in the data folder.' },
+  { key: 'signingKey', flag: 'signing-key', env: ['GATEHOUSE_SIGNING_KEY'], kind: 'string', description: 'Snapshot signing key (private JWK). Default: <data-dir>/keys/snapshot-signing.key.json.' },
+  { key: 'dev', flag: 'dev', env: ['GATEHOUSE_DEV'], kind: 'bool', default: 'false', description: 'Dev mode: generate a signing key pair in the data folder if none exists.' },
+  { key: 'cpId', flag: 'cp-id', env: ['GATEHOUSE_CP_ID'], kind: 'string', description: 'Id of this CP replica, carried in snapshot claims. Default: generated and kept in the data folder.' },
+  { key: 'logLevel', flag: 'log-level', env: ['GATEHOUSE_LOG_LEVEL'], kind: 'enum', values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], default: 'info', description: 'Log level.' },
+];
+
+const KEYS_SETTINGS: SettingSpec[] = [
+  { key: 'dir', flag: 'dir', env: ['GATEHOUSE_KEYS_DIR'], kind: 'string', default: '.gatehouse/keys', description: 'Folder to write the key pair into.' },
+  { key: 'force', flag: 'force', env: [], kind: 'bool', default: 'false', description: 'Replace an existing key pair.' },
+];
+
+function fail(message: string, code = 2): never {
+  process.stderr.write(`gatehouse: ${message}\n`);
+  process.exit(code);
+}
+
+async function runCp(argv: string[]): Promise<void> {
+  const usage = 'gatehouse cp [options]';
+  const summary = 'Runs a control plane: Admin API, snapshot builder and the cluster gRPC server.';
+  let parsed;
+  try {
+    parsed = parseSettings(CP_SETTINGS, argv);
+  } catch (e) {
+    if (e instanceof SettingsError) fail(`${e.message}\nRun 'gatehouse cp --help' for the options.`);
+    throw e;
+  }
+  if (parsed.help) {
+    process.stdout.write(settingsHelp(usage, summary, CP_SETTINGS));
+    return;
+  }
+  if (parsed.positionals.length) fail(`unexpected argument "${parsed.positionals[0]}"`);
+  const v = parsed.values;
+  const logger = createLogger('gatehouse-cp', { level: v.logLevel as string });
+  try {
+    const cp = await startControlPlane({
+      adminListen: v.adminListen as Listen,
+      clusterListen: v.clusterListen as Listen,
+      dataDir: resolve(v.dataDir as string),
+      databaseUrl: v.databaseUrl as string | undefined,
+      signingKeyFile: v.signingKey ? resolve(v.signingKey as string) : undefined,
+      dev: v.dev as boolean,
+      cpId: v.cpId as string | undefined,
+      logger,
+    });
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'stopping control plane');
+      cp.stop().then(
+        () => process.exit(0),
+        (e: unknown) => {
+          logger.error({ err: e }, 'error while stopping');
+          process.exit(1);
+        },
+      );
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  } catch (e) {
+    if (isGatehouseError(e)) fail(`${e.message} (${e.code})`, 1);
+    logger.fatal({ err: e }, 'control plane failed to start');
+    process.exit(1);
+  }
+}
+
+async function runKeys(argv: string[]): Promise<void> {
+  const [sub, ...rest] = argv;
+  if (sub !== 'generate') {
+    process.stdout.write('Usage: gatehouse keys generate [--dir DIR] [--force]\n');
+    if (sub === '--help' || sub === '-h') return;
+    fail(sub ? `unknown keys command "${sub}"` : 'missing keys command');
+  }
+  let parsed;
+  try {
+    parsed = parseSettings(KEYS_SETTINGS, rest);
+  } catch (e) {
+    if (e instanceof SettingsError) fail(e.message);
+    throw e;
+  }
+  if (parsed.help) {
+    process.stdout.write(
+      settingsHelp(
+        'gatehouse keys generate [options]',
+        'Writes an Ed25519 snapshot signing key pair: the private key for the control plane and a JWKS of\npublic keys for the data planes (--trusted-keys).',
+        KEYS_SETTINGS,
+      ),
+    );
+    return;
+  }
+  try {
+    const r = await writeSigningKeyPair(resolve(parsed.values.dir as string), { force: parsed.values.force as boolean });
+    process.stdout.write(
+      `kid:          ${r.kid}\nprivate key:  ${r.privateKeyFile}   (control plane: --signing-key)\npublic keys:  ${r.publicKeysFile}   (data planes: --trusted-keys)\n`,
+    );
+  } catch (e) {
+    if (isGatehouseError(e)) fail(e.message, 1);
+    throw e;
+  }
+}
+
+const [command, ...args] = process.argv.slice(2);
+if (command === 'cp') await runCp(args);
+else if (command === 'keys') await runKeys(args);
+else fail(`unknown command "${command ?? ''}"`);

@@ -1,0 +1,141 @@
+/**
+ * Wires one control-plane process: database (PGlite or Postgres), Admin API, snapshot
+ * publisher and the cluster gRPC server. Used by `gatehouse cp` and by tests.
+ */
+import { randomUUID } from 'node:crypto';
+import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import {
+  ConfigErrors,
+  loadSigningKey,
+  PRIVATE_KEY_FILE,
+  writeSigningKeyPair,
+  type Listen,
+  type Logger,
+} from '@gatehouse/shared';
+import { createAdminApp } from './admin/index.js';
+import { createClusteringRouter, DataPlaneRegistry, startClusterServer } from './cluster/index.js';
+import { openDatabase } from './db/index.js';
+import { SnapshotPublisher } from './snapshot/index.js';
+import { ConfigStore } from './store/index.js';
+
+export interface ControlPlaneOptions {
+  adminListen: Listen;
+  clusterListen: Listen;
+  dataDir: string;
+  databaseUrl?: string;
+  signingKeyFile?: string;
+  dev: boolean;
+  cpId?: string;
+  logger: Logger;
+}
+
+export interface ControlPlane {
+  adminUrl: string;
+  clusterAddress: string;
+  cpId: string;
+  stop(): Promise<void>;
+}
+
+async function fileExists(file: string): Promise<boolean> {
+  try {
+    await access(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function resolveSigningKeyFile(o: ControlPlaneOptions): Promise<string> {
+  const file = o.signingKeyFile ?? join(o.dataDir, 'keys', PRIVATE_KEY_FILE);
+  if (await fileExists(file)) return file;
+  if (!o.dev || o.signingKeyFile) {
+    throw ConfigErrors.missingKey(
+      `no snapshot signing key at ${file}. Create one with 'gatehouse keys generate --dir <dir>' and pass ` +
+        `--signing-key (or GATEHOUSE_SIGNING_KEY), or run with --dev to generate dev keys in the data folder`,
+    );
+  }
+  const written = await writeSigningKeyPair(join(o.dataDir, 'keys'));
+  o.logger.warn({ kid: written.kid, publicKeys: written.publicKeysFile }, 'dev mode: generated a snapshot signing key pair');
+  return written.privateKeyFile;
+}
+
+async function resolveCpId(o: ControlPlaneOptions): Promise<string> {
+  if (o.cpId) return o.cpId;
+  const file = join(o.dataDir, 'cp-id');
+  try {
+    return (await readFile(file, 'utf8')).trim();
+  } catch {
+    const id = `${hostname()}-${randomUUID().slice(0, 8)}`;
+    await writeFile(file, id + '\n');
+    return id;
+  }
+}
+
+function listenHttp(server: Server, l: Listen): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    server.once('error', reject);
+    server.listen(l.port, l.host, () => {
+      server.off('error', reject);
+      const addr = server.address();
+      const port = typeof addr === 'object' && addr ? addr.port : l.port;
+      resolvePromise(`http://${l.host.includes(':') ? `[${l.host}]` : l.host}:${port}`);
+    });
+  });
+}
+
+export async function startControlPlane(o: ControlPlaneOptions): Promise<ControlPlane> {
+  const { logger } = o;
+  await mkdir(o.dataDir, { recursive: true });
+  const signingKey = await loadSigningKey(await resolveSigningKeyFile(o));
+  const cpId = await resolveCpId(o);
+
+  const db = await openDatabase({ databaseUrl: o.databaseUrl, dataDir: join(o.dataDir, 'pglite'), logger });
+  const cleanups: (() => Promise<unknown>)[] = [() => db.close()];
+  const stop = async () => {
+    for (const c of cleanups.reverse()) {
+      try {
+        await c();
+      } catch (e) {
+        logger.warn({ err: e }, 'error during shutdown');
+      }
+    }
+  };
+  try {
+    const store = new ConfigStore(db);
+    const publisher = new SnapshotPublisher({ source: store, key: signingKey, cpId, logger });
+    await publisher.start();
+    cleanups.push(async () => publisher.stop());
+    const registry = new DataPlaneRegistry(db.prisma, logger);
+
+    const cluster = await startClusterServer({
+      host: o.clusterListen.host,
+      port: o.clusterListen.port,
+      publisher,
+      registry,
+      logger,
+    });
+    cleanups.push(() => cluster.stop());
+
+    const app = createAdminApp({ store, logger, routers: [createClusteringRouter(registry, publisher)] });
+    const admin = createServer(app);
+    const adminUrl = await listenHttp(admin, o.adminListen);
+    cleanups.push(
+      () =>
+        new Promise<void>((r) => {
+          admin.close(() => r());
+          admin.closeAllConnections();
+        }),
+    );
+    logger.info(
+      { adminUrl, cluster: cluster.address, cpId, kid: signingKey.kid, database: db.kind },
+      'control plane ready',
+    );
+    return { adminUrl, clusterAddress: cluster.address, cpId, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}

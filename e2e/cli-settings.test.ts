@@ -1,0 +1,55 @@
+/**
+ * The CLI validates its settings at start and names the bad one; production mode refuses to
+ * start without a signing key; `keys generate` writes a usable key pair.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runGatehouse, tempDir } from './helpers/processes.js';
+
+describe('gatehouse CLI', () => {
+  it('prints help for every command', async () => {
+    for (const args of [['--help'], ['cp', '--help'], ['dp', '--help'], ['dev', '--help'], ['keys', 'generate', '--help']]) {
+      const p = runGatehouse('help', args);
+      expect(await p.exited, args.join(' ')).toBe(0);
+      expect(p.output).toMatch(/Usage: gatehouse/);
+    }
+  });
+
+  it('names a bad flag and a bad environment variable', async () => {
+    const p = runGatehouse('cp', ['cp', '--admin-listen', 'nowhere'], { GATEHOUSE_LOG_LEVEL: 'loud' });
+    expect(await p.exited).toBe(2);
+    expect(p.output).toContain('--admin-listen');
+    expect(p.output).toContain('GATEHOUSE_LOG_LEVEL');
+  });
+
+  it('refuses to start a control plane without a signing key outside dev mode', async () => {
+    const dir = tempDir('nokey');
+    const p = runGatehouse('cp', ['cp', '--data-dir', dir, '--admin-listen', '127.0.0.1:0', '--cluster-listen', '127.0.0.1:0']);
+    expect(await p.exited).toBe(1);
+    expect(p.output).toContain('no snapshot signing key');
+    expect(p.output).toContain('gatehouse keys generate');
+  });
+
+  it('requires trusted keys for a data plane', async () => {
+    const p = runGatehouse('dp', ['dp']);
+    expect(await p.exited).toBe(2);
+    expect(p.output).toContain('--trusted-keys');
+  });
+
+  it('writes a signing key pair with keys generate and refuses to overwrite it', async () => {
+    const dir = tempDir('keys');
+    const p = runGatehouse('keys', ['keys', 'generate', '--dir', dir]);
+    expect(await p.exited).toBe(0);
+    const priv = JSON.parse(readFileSync(join(dir, 'snapshot-signing.key.json'), 'utf8'));
+    const pub = JSON.parse(readFileSync(join(dir, 'snapshot-signing.jwks.json'), 'utf8'));
+    expect(priv).toMatchObject({ kty: 'OKP', crv: 'Ed25519' });
+    expect(typeof priv.d).toBe('string');
+    expect(pub.keys[0].kid).toBe(priv.kid);
+    expect(pub.keys[0].d).toBeUndefined();
+    const again = runGatehouse('keys', ['keys', 'generate', '--dir', dir]);
+    expect(await again.exited).toBe(1);
+    expect(again.output).toContain('--force');
+    expect(existsSync(join(dir, 'snapshot-signing.key.json'))).toBe(true);
+  });
+});

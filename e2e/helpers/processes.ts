@@ -1,0 +1,199 @@
+/**
+ * Black-box helpers: start real Gatehouse processes through the `gatehouse` CLI on free
+ * loopback ports, wait for them, and stop or kill them.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const GATEHOUSE = join(ROOT, 'gatehouse');
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `gatehouse-e2e-${prefix}-`));
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createNetServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      s.close(() => res(port));
+    });
+  });
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class Proc {
+  output = '';
+  exited: Promise<number | null>;
+  constructor(
+    readonly name: string,
+    readonly child: ChildProcess,
+  ) {
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => (this.output += d));
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => (this.output += d));
+    this.exited = new Promise((r) => child.once('exit', (code) => r(code)));
+  }
+  get alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+  kill9(): Promise<number | null> {
+    this.child.kill('SIGKILL');
+    return this.exited;
+  }
+  async stop(): Promise<void> {
+    if (!this.alive) return;
+    this.child.kill('SIGTERM');
+    const t = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
+    await this.exited;
+    clearTimeout(t);
+  }
+}
+
+export function runGatehouse(name: string, args: string[], env: NodeJS.ProcessEnv = {}): Proc {
+  const child = spawn(GATEHOUSE, args, {
+    cwd: ROOT,
+    env: { ...process.env, GATEHOUSE_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return new Proc(name, child);
+}
+
+/** Polls until `check` returns true; throws with `what` after the deadline. */
+export async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      if (await check()) return;
+    } catch (e) {
+      last = e;
+    }
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+export async function httpStatus(url: string, init?: RequestInit): Promise<number> {
+  const r = await fetch(url, { ...init, signal: AbortSignal.timeout(5000) });
+  await r.arrayBuffer();
+  return r.status;
+}
+
+export interface CpHandle {
+  proc: Proc;
+  admin: string;
+  clusterPort: number;
+  dataDir: string;
+  publicKeys: string;
+}
+
+export async function startCp(opts: { dataDir: string; adminPort?: number; clusterPort?: number; env?: NodeJS.ProcessEnv }): Promise<CpHandle> {
+  const adminPort = opts.adminPort ?? (await freePort());
+  const clusterPort = opts.clusterPort ?? (await freePort());
+  const proc = runGatehouse(
+    'cp',
+    ['cp', '--dev', '--data-dir', opts.dataDir, '--admin-listen', `127.0.0.1:${adminPort}`, '--cluster-listen', `127.0.0.1:${clusterPort}`],
+    opts.env,
+  );
+  const admin = `http://127.0.0.1:${adminPort}`;
+  try {
+    await waitUntil('control plane admin API', async () => {
+      if (!proc.alive) throw new Error(`cp exited:\n${proc.output}`);
+      return (await httpStatus(`${admin}/`)) === 200;
+    }, 60_000);
+  } catch (e) {
+    await proc.stop();
+    throw new Error(`${(e as Error).message}\n--- cp output ---\n${proc.output}`);
+  }
+  return { proc, admin, clusterPort, dataDir: opts.dataDir, publicKeys: join(opts.dataDir, 'keys', 'snapshot-signing.jwks.json') };
+}
+
+export interface DpHandle {
+  proc: Proc;
+  proxy: string;
+  status: string;
+  proxyPort: number;
+  statusPort: number;
+  dataDir: string;
+}
+
+export async function startDp(opts: {
+  cluster: string;
+  publicKeys: string;
+  dataDir: string;
+  workers?: number;
+  proxyPort?: number;
+  statusPort?: number;
+  nodeId?: string;
+  waitReady?: boolean;
+}): Promise<DpHandle> {
+  const proxyPort = opts.proxyPort ?? (await freePort());
+  const statusPort = opts.statusPort ?? (await freePort());
+  const args = [
+    'dp',
+    '--control-plane', opts.cluster,
+    '--trusted-keys', opts.publicKeys,
+    '--data-dir', opts.dataDir,
+    '--workers', String(opts.workers ?? 2),
+    '--listen', `127.0.0.1:${proxyPort}`,
+    '--status-listen', `127.0.0.1:${statusPort}`,
+  ];
+  if (opts.nodeId) args.push('--node-id', opts.nodeId);
+  const proc = runGatehouse(`dp:${proxyPort}`, args);
+  const h = { proc, proxy: `http://127.0.0.1:${proxyPort}`, status: `http://127.0.0.1:${statusPort}`, proxyPort, statusPort, dataDir: opts.dataDir };
+  if (opts.waitReady !== false) {
+    try {
+      await waitUntil('data plane ready', async () => {
+        if (!proc.alive) throw new Error('dp exited');
+        return (await httpStatus(`${h.status}/status/ready`)) === 200;
+      }, 60_000);
+    } catch (e) {
+      await proc.stop();
+      throw new Error(`${(e as Error).message}\n--- dp output ---\n${proc.output}`);
+    }
+  }
+  return h;
+}
+
+/** A real upstream: answers every request with JSON describing what it received. */
+export async function startUpstream(): Promise<{ server: Server; url: string; port: number; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    const body = JSON.stringify({ method: req.method, url: req.url, host: req.headers.host });
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  return {
+    server,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+export async function adminJson(admin: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const r = await fetch(`${admin}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await r.text();
+  return { status: r.status, json: text ? JSON.parse(text) : null };
+}

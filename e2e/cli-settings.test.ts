@@ -9,7 +9,13 @@ import { runGatehouse, tempDir } from './helpers/processes.js';
 
 describe('gatehouse CLI', () => {
   it('prints help for every command', async () => {
-    for (const args of [['--help'], ['cp', '--help'], ['dp', '--help'], ['dev', '--help'], ['keys', 'generate', '--help']]) {
+    for (const args of [
+      ['--help'],
+      ['cp', '--help'],
+      ['dp', '--help'],
+      ['dev', '--help'],
+      ['keys', 'generate', '--help'],
+    ]) {
       const p = runGatehouse('help', args);
       expect(await p.exited, args.join(' ')).toBe(0);
       expect(p.output).toMatch(/Usage: gatehouse/);
@@ -25,7 +31,15 @@ describe('gatehouse CLI', () => {
 
   it('refuses to start a control plane without a signing key outside dev mode', async () => {
     const dir = tempDir('nokey');
-    const p = runGatehouse('cp', ['cp', '--data-dir', dir, '--admin-listen', '127.0.0.1:0', '--cluster-listen', '127.0.0.1:0']);
+    const p = runGatehouse('cp', [
+      'cp',
+      '--data-dir',
+      dir,
+      '--admin-listen',
+      '127.0.0.1:0',
+      '--cluster-listen',
+      '127.0.0.1:0',
+    ]);
     expect(await p.exited).toBe(1);
     expect(p.output).toContain('no snapshot signing key');
     expect(p.output).toContain('gatehouse keys generate');

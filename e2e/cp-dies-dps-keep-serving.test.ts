@@ -48,7 +48,10 @@ describe('control plane death with two data planes', () => {
   it('serves a service and route created through the Admin API on both data planes', async () => {
     const svc = await adminJson(cp.admin, 'POST', '/services', { name: 'echo', url: `${upstream.url}/base` });
     expect(svc.status).toBe(201);
-    const route = await adminJson(cp.admin, 'POST', '/services/echo/routes', { name: 'echo-route', paths: ['/echo'] });
+    const route = await adminJson(cp.admin, 'POST', '/services/echo/routes', {
+      name: 'echo-route',
+      paths: ['/echo'],
+    });
     expect(route.status).toBe(201);
 
     for (const dp of [dp1, dp2]) {
@@ -114,10 +117,17 @@ describe('control plane death with two data planes', () => {
 
   it('reconnects both data planes to a new control plane process and serves its changes', async () => {
     cp = await startCp({ dataDir: cpDir, adminPort, clusterPort });
-    const route = await adminJson(cp.admin, 'POST', '/services/echo/routes', { name: 'after-restart', paths: ['/later'] });
+    const route = await adminJson(cp.admin, 'POST', '/services/echo/routes', {
+      name: 'after-restart',
+      paths: ['/later'],
+    });
     expect(route.status).toBe(201);
     for (const dp of [dp1, dp2]) {
-      await waitUntil(`new route on ${dp.proxy}`, async () => (await httpStatus(`${dp.proxy}/later/y`)) === 200, 60_000);
+      await waitUntil(
+        `new route on ${dp.proxy}`,
+        async () => (await httpStatus(`${dp.proxy}/later/y`)) === 200,
+        60_000,
+      );
     }
     await waitUntil('both data planes reported connected', async () => {
       const { json } = await adminJson(cp.admin, 'GET', '/clustering/data-planes');

@@ -3,33 +3,63 @@
  * prints the URLs, serves a route created through the Admin API, and Ctrl-C stops both.
  */
 import { describe, expect, it } from 'vitest';
-import { adminJson, freePort, httpStatus, runGatehouse, startUpstream, tempDir, waitUntil } from './helpers/processes.js';
+import {
+  adminJson,
+  freePort,
+  httpStatus,
+  runGatehouse,
+  startUpstream,
+  tempDir,
+  waitUntil,
+} from './helpers/processes.js';
 
 describe('gatehouse dev', () => {
   it('starts a control plane and a data plane, serves traffic, and stops both on SIGINT', async () => {
-    const [proxy, admin, cluster, status] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+    const [proxy, admin, cluster, status] = await Promise.all([
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+    ]);
     const upstream = await startUpstream();
     const dev = runGatehouse('dev', [
       'dev',
-      '--data-dir', tempDir('dev'),
-      '--workers', '1',
-      '--proxy-port', String(proxy),
-      '--admin-port', String(admin),
-      '--cluster-port', String(cluster),
-      '--status-port', String(status),
+      '--data-dir',
+      tempDir('dev'),
+      '--workers',
+      '1',
+      '--proxy-port',
+      String(proxy),
+      '--admin-port',
+      String(admin),
+      '--cluster-port',
+      String(cluster),
+      '--status-port',
+      String(status),
     ]);
     try {
-      await waitUntil('dev stack URLs printed', async () => {
-        if (!dev.alive) throw new Error(dev.output);
-        return dev.output.includes('Gatehouse is up');
-      }, 90_000);
+      await waitUntil(
+        'dev stack URLs printed',
+        async () => {
+          if (!dev.alive) throw new Error(dev.output);
+          return dev.output.includes('Gatehouse is up');
+        },
+        90_000,
+      );
       expect(dev.output).toContain(`http://127.0.0.1:${admin}`);
       expect(dev.output).toContain(`http://127.0.0.1:${proxy}`);
 
       const adminUrl = `http://127.0.0.1:${admin}`;
-      expect((await adminJson(adminUrl, 'POST', '/services', { name: 's', url: upstream.url })).status).toBe(201);
-      expect((await adminJson(adminUrl, 'POST', '/routes', { paths: ['/dev'], service: { name: 's' } })).status).toBe(201);
-      await waitUntil('route served', async () => (await httpStatus(`http://127.0.0.1:${proxy}/dev`)) === 200);
+      expect((await adminJson(adminUrl, 'POST', '/services', { name: 's', url: upstream.url })).status).toBe(
+        201,
+      );
+      expect(
+        (await adminJson(adminUrl, 'POST', '/routes', { paths: ['/dev'], service: { name: 's' } })).status,
+      ).toBe(201);
+      await waitUntil(
+        'route served',
+        async () => (await httpStatus(`http://127.0.0.1:${proxy}/dev`)) === 200,
+      );
 
       dev.child.kill('SIGINT');
       expect(await dev.exited).toBe(0);

@@ -15,19 +15,88 @@ import {
 import { startControlPlane } from './control-plane.js';
 
 const CP_SETTINGS: SettingSpec[] = [
-  { key: 'adminListen', flag: 'admin-listen', env: ['GATEHOUSE_ADMIN_LISTEN'], kind: 'listen', default: '127.0.0.1:8001', description: 'Admin API address (host:port).' },
-  { key: 'clusterListen', flag: 'cluster-listen', env: ['GATEHOUSE_CLUSTER_LISTEN'], kind: 'listen', default: '127.0.0.1:8005', description: 'Cluster gRPC address data planes connect to (host:port).' },
-  { key: 'dataDir', flag: 'data-dir', env: ['GATEHOUSE_DATA_DIR'], kind: 'string', default: '.gatehouse/cp', description: 'Folder for the embedded database (PGlite), dev keys and the CP id.' },
-  { key: 'databaseUrl', flag: 'database-url', env: ['GATEHOUSE_DATABASE_URL', 'DATABASE_URL'], kind: 'string', description: 'Postgres URL; unset = embedded PGlite in the data folder.' },
-  { key: 'signingKey', flag: 'signing-key', env: ['GATEHOUSE_SIGNING_KEY'], kind: 'string', description: 'Snapshot signing key (private JWK). Default: <data-dir>/keys/snapshot-signing.key.json.' },
-  { key: 'dev', flag: 'dev', env: ['GATEHOUSE_DEV'], kind: 'bool', default: 'false', description: 'Dev mode: generate a signing key pair in the data folder if none exists.' },
-  { key: 'cpId', flag: 'cp-id', env: ['GATEHOUSE_CP_ID'], kind: 'string', description: 'Id of this CP replica, carried in snapshot claims. Default: generated and kept in the data folder.' },
-  { key: 'logLevel', flag: 'log-level', env: ['GATEHOUSE_LOG_LEVEL'], kind: 'enum', values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], default: 'info', description: 'Log level.' },
+  {
+    key: 'adminListen',
+    flag: 'admin-listen',
+    env: ['GATEHOUSE_ADMIN_LISTEN'],
+    kind: 'listen',
+    default: '127.0.0.1:8001',
+    description: 'Admin API address (host:port).',
+  },
+  {
+    key: 'clusterListen',
+    flag: 'cluster-listen',
+    env: ['GATEHOUSE_CLUSTER_LISTEN'],
+    kind: 'listen',
+    default: '127.0.0.1:8005',
+    description: 'Cluster gRPC address data planes connect to (host:port).',
+  },
+  {
+    key: 'dataDir',
+    flag: 'data-dir',
+    env: ['GATEHOUSE_DATA_DIR'],
+    kind: 'string',
+    default: '.gatehouse/cp',
+    description: 'Folder for the embedded database (PGlite), dev keys and the CP id.',
+  },
+  {
+    key: 'databaseUrl',
+    flag: 'database-url',
+    env: ['GATEHOUSE_DATABASE_URL', 'DATABASE_URL'],
+    kind: 'string',
+    description: 'Postgres URL; unset = embedded PGlite in the data folder.',
+  },
+  {
+    key: 'signingKey',
+    flag: 'signing-key',
+    env: ['GATEHOUSE_SIGNING_KEY'],
+    kind: 'string',
+    description: 'Snapshot signing key (private JWK). Default: <data-dir>/keys/snapshot-signing.key.json.',
+  },
+  {
+    key: 'dev',
+    flag: 'dev',
+    env: ['GATEHOUSE_DEV'],
+    kind: 'bool',
+    default: 'false',
+    description: 'Dev mode: generate a signing key pair in the data folder if none exists.',
+  },
+  {
+    key: 'cpId',
+    flag: 'cp-id',
+    env: ['GATEHOUSE_CP_ID'],
+    kind: 'string',
+    description:
+      'Id of this CP replica, carried in snapshot claims. Default: generated and kept in the data folder.',
+  },
+  {
+    key: 'logLevel',
+    flag: 'log-level',
+    env: ['GATEHOUSE_LOG_LEVEL'],
+    kind: 'enum',
+    values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],
+    default: 'info',
+    description: 'Log level.',
+  },
 ];
 
 const KEYS_SETTINGS: SettingSpec[] = [
-  { key: 'dir', flag: 'dir', env: ['GATEHOUSE_KEYS_DIR'], kind: 'string', default: '.gatehouse/keys', description: 'Folder to write the key pair into.' },
-  { key: 'force', flag: 'force', env: [], kind: 'bool', default: 'false', description: 'Replace an existing key pair.' },
+  {
+    key: 'dir',
+    flag: 'dir',
+    env: ['GATEHOUSE_KEYS_DIR'],
+    kind: 'string',
+    default: '.gatehouse/keys',
+    description: 'Folder to write the key pair into.',
+  },
+  {
+    key: 'force',
+    flag: 'force',
+    env: [],
+    kind: 'bool',
+    default: 'false',
+    description: 'Replace an existing key pair.',
+  },
 ];
 
 function fail(message: string, code = 2): never {
@@ -110,7 +179,9 @@ async function runKeys(argv: string[]): Promise<void> {
     return;
   }
   try {
-    const r = await writeSigningKeyPair(resolve(parsed.values.dir as string), { force: parsed.values.force as boolean });
+    const r = await writeSigningKeyPair(resolve(parsed.values.dir as string), {
+      force: parsed.values.force as boolean,
+    });
     process.stdout.write(
       `kid:          ${r.kid}\nprivate key:  ${r.privateKeyFile}   (control plane: --signing-key)\npublic keys:  ${r.publicKeysFile}   (data planes: --trusted-keys)\n`,
     );

@@ -58,7 +58,10 @@ async function resolveSigningKeyFile(o: ControlPlaneOptions): Promise<string> {
     );
   }
   const written = await writeSigningKeyPair(join(o.dataDir, 'keys'));
-  o.logger.warn({ kid: written.kid, publicKeys: written.publicKeysFile }, 'dev mode: generated a snapshot signing key pair');
+  o.logger.warn(
+    { kid: written.kid, publicKeys: written.publicKeysFile },
+    'dev mode: generated a snapshot signing key pair',
+  );
   return written.privateKeyFile;
 }
 

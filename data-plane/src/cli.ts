@@ -16,16 +16,85 @@ import {
 import { startDataPlane } from './data-plane.js';
 
 const SETTINGS: SettingSpec[] = [
-  { key: 'controlPlane', flag: 'control-plane', env: ['GATEHOUSE_CONTROL_PLANE'], kind: 'string', default: '127.0.0.1:8005', description: 'Control plane cluster address (host:port).' },
-  { key: 'trustedKeys', flag: 'trusted-keys', env: ['GATEHOUSE_TRUSTED_KEYS'], kind: 'list', description: 'Comma-separated JWKS files with the public keys snapshots must be signed with (required).' },
-  { key: 'listen', flag: 'listen', env: ['GATEHOUSE_PROXY_LISTEN'], kind: 'listen', default: '0.0.0.0:8000', description: 'Proxy address (host:port).' },
-  { key: 'statusListen', flag: 'status-listen', env: ['GATEHOUSE_STATUS_LISTEN'], kind: 'listen', default: '127.0.0.1:8100', description: 'Status/metrics address (host:port): /status, /status/ready, /metrics.' },
-  { key: 'dataDir', flag: 'data-dir', env: ['GATEHOUSE_DATA_DIR'], kind: 'string', default: '.gatehouse/dp', description: 'Folder for the node id and the last good snapshot.' },
-  { key: 'workers', flag: 'workers', env: ['GATEHOUSE_WORKERS'], kind: 'int', min: 1, max: 1024, default: String(availableParallelism()), description: 'Worker processes serving traffic.' },
-  { key: 'nodeId', flag: 'node-id', env: ['GATEHOUSE_NODE_ID'], kind: 'string', description: 'Node id reported to the CP. Default: generated and kept in the data folder.' },
-  { key: 'region', flag: 'region', env: ['GATEHOUSE_REGION'], kind: 'string', description: 'Region reported to the CP.' },
-  { key: 'labels', flag: 'labels', env: ['GATEHOUSE_LABELS'], kind: 'labels', description: 'Labels reported to the CP, as key=value,key=value.' },
-  { key: 'logLevel', flag: 'log-level', env: ['GATEHOUSE_LOG_LEVEL'], kind: 'enum', values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], default: 'info', description: 'Log level.' },
+  {
+    key: 'controlPlane',
+    flag: 'control-plane',
+    env: ['GATEHOUSE_CONTROL_PLANE'],
+    kind: 'string',
+    default: '127.0.0.1:8005',
+    description: 'Control plane cluster address (host:port).',
+  },
+  {
+    key: 'trustedKeys',
+    flag: 'trusted-keys',
+    env: ['GATEHOUSE_TRUSTED_KEYS'],
+    kind: 'list',
+    description: 'Comma-separated JWKS files with the public keys snapshots must be signed with (required).',
+  },
+  {
+    key: 'listen',
+    flag: 'listen',
+    env: ['GATEHOUSE_PROXY_LISTEN'],
+    kind: 'listen',
+    default: '0.0.0.0:8000',
+    description: 'Proxy address (host:port).',
+  },
+  {
+    key: 'statusListen',
+    flag: 'status-listen',
+    env: ['GATEHOUSE_STATUS_LISTEN'],
+    kind: 'listen',
+    default: '127.0.0.1:8100',
+    description: 'Status/metrics address (host:port): /status, /status/ready, /metrics.',
+  },
+  {
+    key: 'dataDir',
+    flag: 'data-dir',
+    env: ['GATEHOUSE_DATA_DIR'],
+    kind: 'string',
+    default: '.gatehouse/dp',
+    description: 'Folder for the node id and the last good snapshot.',
+  },
+  {
+    key: 'workers',
+    flag: 'workers',
+    env: ['GATEHOUSE_WORKERS'],
+    kind: 'int',
+    min: 1,
+    max: 1024,
+    default: String(availableParallelism()),
+    description: 'Worker processes serving traffic.',
+  },
+  {
+    key: 'nodeId',
+    flag: 'node-id',
+    env: ['GATEHOUSE_NODE_ID'],
+    kind: 'string',
+    description: 'Node id reported to the CP. Default: generated and kept in the data folder.',
+  },
+  {
+    key: 'region',
+    flag: 'region',
+    env: ['GATEHOUSE_REGION'],
+    kind: 'string',
+    description: 'Region reported to the CP.',
+  },
+  {
+    key: 'labels',
+    flag: 'labels',
+    env: ['GATEHOUSE_LABELS'],
+    kind: 'labels',
+    description: 'Labels reported to the CP, as key=value,key=value.',
+  },
+  {
+    key: 'logLevel',
+    flag: 'log-level',
+    env: ['GATEHOUSE_LOG_LEVEL'],
+    kind: 'enum',
+    values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],
+    default: 'info',
+    description: 'Log level.',
+  },
 ];
 
 function fail(message: string, code = 2): never {
@@ -42,7 +111,11 @@ try {
 }
 if (parsed.help) {
   process.stdout.write(
-    settingsHelp('gatehouse dp [options]', 'Runs a data plane: proxy workers fed by signed snapshots from a control plane.', SETTINGS),
+    settingsHelp(
+      'gatehouse dp [options]',
+      'Runs a data plane: proxy workers fed by signed snapshots from a control plane.',
+      SETTINGS,
+    ),
   );
   process.exit(0);
 }
@@ -50,7 +123,9 @@ if (parsed.positionals.length) fail(`unexpected argument "${parsed.positionals[0
 const v = parsed.values;
 const trusted = (v.trustedKeys as string[] | undefined) ?? [];
 if (trusted.length === 0) {
-  fail('invalid setting --trusted-keys (GATEHOUSE_TRUSTED_KEYS): required; give the JWKS written by `gatehouse keys generate`');
+  fail(
+    'invalid setting --trusted-keys (GATEHOUSE_TRUSTED_KEYS): required; give the JWKS written by `gatehouse keys generate`',
+  );
 }
 const cp = v.controlPlane as string;
 if (!parseListen(cp) || parseListen(cp)?.port === 0) {

@@ -133,19 +133,27 @@ async function waitFor(url, what, ok = (r) => r.ok) {
 start('[cp]', 'control-plane/dist/cli.js', [
   'cp',
   '--dev',
-  '--data-dir', cpDir,
-  '--admin-listen', `127.0.0.1:${ports.admin}`,
-  '--cluster-listen', `127.0.0.1:${ports.cluster}`,
+  '--data-dir',
+  cpDir,
+  '--admin-listen',
+  `127.0.0.1:${ports.admin}`,
+  '--cluster-listen',
+  `127.0.0.1:${ports.cluster}`,
 ]);
 await waitFor(`http://127.0.0.1:${ports.admin}/`, 'the control plane');
 if (stopping) process.exitCode = 1;
 else {
   const dpArgs = [
-    '--control-plane', `127.0.0.1:${ports.cluster}`,
-    '--trusted-keys', join(cpDir, 'keys', 'snapshot-signing.jwks.json'),
-    '--data-dir', dpDir,
-    '--listen', `0.0.0.0:${ports.proxy}`,
-    '--status-listen', `127.0.0.1:${ports.status}`,
+    '--control-plane',
+    `127.0.0.1:${ports.cluster}`,
+    '--trusted-keys',
+    join(cpDir, 'keys', 'snapshot-signing.jwks.json'),
+    '--data-dir',
+    dpDir,
+    '--listen',
+    `0.0.0.0:${ports.proxy}`,
+    '--status-listen',
+    `127.0.0.1:${ports.status}`,
   ];
   if (args.workers) dpArgs.push('--workers', args.workers);
   start('[dp]', 'data-plane/dist/cli.js', dpArgs);

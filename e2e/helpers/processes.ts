@@ -68,7 +68,11 @@ export function runGatehouse(name: string, args: string[], env: NodeJS.ProcessEn
 }
 
 /** Polls until `check` returns true; throws with `what` after the deadline. */
-export async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+export async function waitUntil(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs = 30_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -96,25 +100,49 @@ export interface CpHandle {
   publicKeys: string;
 }
 
-export async function startCp(opts: { dataDir: string; adminPort?: number; clusterPort?: number; env?: NodeJS.ProcessEnv }): Promise<CpHandle> {
+export async function startCp(opts: {
+  dataDir: string;
+  adminPort?: number;
+  clusterPort?: number;
+  env?: NodeJS.ProcessEnv;
+}): Promise<CpHandle> {
   const adminPort = opts.adminPort ?? (await freePort());
   const clusterPort = opts.clusterPort ?? (await freePort());
   const proc = runGatehouse(
     'cp',
-    ['cp', '--dev', '--data-dir', opts.dataDir, '--admin-listen', `127.0.0.1:${adminPort}`, '--cluster-listen', `127.0.0.1:${clusterPort}`],
+    [
+      'cp',
+      '--dev',
+      '--data-dir',
+      opts.dataDir,
+      '--admin-listen',
+      `127.0.0.1:${adminPort}`,
+      '--cluster-listen',
+      `127.0.0.1:${clusterPort}`,
+    ],
     opts.env,
   );
   const admin = `http://127.0.0.1:${adminPort}`;
   try {
-    await waitUntil('control plane admin API', async () => {
-      if (!proc.alive) throw new Error(`cp exited:\n${proc.output}`);
-      return (await httpStatus(`${admin}/`)) === 200;
-    }, 60_000);
+    await waitUntil(
+      'control plane admin API',
+      async () => {
+        if (!proc.alive) throw new Error(`cp exited:\n${proc.output}`);
+        return (await httpStatus(`${admin}/`)) === 200;
+      },
+      60_000,
+    );
   } catch (e) {
     await proc.stop();
     throw new Error(`${(e as Error).message}\n--- cp output ---\n${proc.output}`);
   }
-  return { proc, admin, clusterPort, dataDir: opts.dataDir, publicKeys: join(opts.dataDir, 'keys', 'snapshot-signing.jwks.json') };
+  return {
+    proc,
+    admin,
+    clusterPort,
+    dataDir: opts.dataDir,
+    publicKeys: join(opts.dataDir, 'keys', 'snapshot-signing.jwks.json'),
+  };
 }
 
 export interface DpHandle {
@@ -140,22 +168,39 @@ export async function startDp(opts: {
   const statusPort = opts.statusPort ?? (await freePort());
   const args = [
     'dp',
-    '--control-plane', opts.cluster,
-    '--trusted-keys', opts.publicKeys,
-    '--data-dir', opts.dataDir,
-    '--workers', String(opts.workers ?? 2),
-    '--listen', `127.0.0.1:${proxyPort}`,
-    '--status-listen', `127.0.0.1:${statusPort}`,
+    '--control-plane',
+    opts.cluster,
+    '--trusted-keys',
+    opts.publicKeys,
+    '--data-dir',
+    opts.dataDir,
+    '--workers',
+    String(opts.workers ?? 2),
+    '--listen',
+    `127.0.0.1:${proxyPort}`,
+    '--status-listen',
+    `127.0.0.1:${statusPort}`,
   ];
   if (opts.nodeId) args.push('--node-id', opts.nodeId);
   const proc = runGatehouse(`dp:${proxyPort}`, args);
-  const h = { proc, proxy: `http://127.0.0.1:${proxyPort}`, status: `http://127.0.0.1:${statusPort}`, proxyPort, statusPort, dataDir: opts.dataDir };
+  const h = {
+    proc,
+    proxy: `http://127.0.0.1:${proxyPort}`,
+    status: `http://127.0.0.1:${statusPort}`,
+    proxyPort,
+    statusPort,
+    dataDir: opts.dataDir,
+  };
   if (opts.waitReady !== false) {
     try {
-      await waitUntil('data plane ready', async () => {
-        if (!proc.alive) throw new Error('dp exited');
-        return (await httpStatus(`${h.status}/status/ready`)) === 200;
-      }, 60_000);
+      await waitUntil(
+        'data plane ready',
+        async () => {
+          if (!proc.alive) throw new Error('dp exited');
+          return (await httpStatus(`${h.status}/status/ready`)) === 200;
+        },
+        60_000,
+      );
     } catch (e) {
       await proc.stop();
       throw new Error(`${(e as Error).message}\n--- dp output ---\n${proc.output}`);
@@ -165,7 +210,12 @@ export async function startDp(opts: {
 }
 
 /** A real upstream: answers every request with JSON describing what it received. */
-export async function startUpstream(): Promise<{ server: Server; url: string; port: number; close(): Promise<void> }> {
+export async function startUpstream(): Promise<{
+  server: Server;
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}> {
   const server = createServer((req, res) => {
     const body = JSON.stringify({ method: req.method, url: req.url, host: req.headers.host });
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
@@ -187,7 +237,12 @@ export async function startUpstream(): Promise<{ server: Server; url: string; po
   };
 }
 
-export async function adminJson(admin: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+export async function adminJson(
+  admin: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: any }> {
   const r = await fetch(`${admin}${path}`, {
     method,
     headers: body === undefined ? {} : { 'content-type': 'application/json' },

@@ -11,7 +11,12 @@ export function createLogger(name: string, options: LoggerOptions = {}): Logger 
     name,
     level: process.env.GATEHOUSE_LOG_LEVEL ?? 'info',
     redact: {
-      paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]', 'req.headers.apikey'],
+      paths: [
+        'req.headers.authorization',
+        'req.headers.cookie',
+        'req.headers["x-api-key"]',
+        'req.headers.apikey',
+      ],
       censor: '[redacted]',
     },
     ...options,

@@ -2,18 +2,47 @@ import { describe, expect, it } from 'vitest';
 import { parseListen, parseSettings, SettingsError, settingsHelp, type SettingSpec } from './settings.js';
 
 const SPECS: SettingSpec[] = [
-  { key: 'listen', flag: 'listen', env: ['GH_TEST_LISTEN'], kind: 'listen', default: '127.0.0.1:8001', description: 'addr' },
-  { key: 'workers', flag: 'workers', env: ['GH_TEST_WORKERS'], kind: 'int', min: 1, max: 64, default: '2', description: 'n' },
+  {
+    key: 'listen',
+    flag: 'listen',
+    env: ['GH_TEST_LISTEN'],
+    kind: 'listen',
+    default: '127.0.0.1:8001',
+    description: 'addr',
+  },
+  {
+    key: 'workers',
+    flag: 'workers',
+    env: ['GH_TEST_WORKERS'],
+    kind: 'int',
+    min: 1,
+    max: 64,
+    default: '2',
+    description: 'n',
+  },
   { key: 'dev', flag: 'dev', env: ['GH_TEST_DEV'], kind: 'bool', default: 'false', description: 'dev' },
   { key: 'labels', flag: 'labels', env: ['GH_TEST_LABELS'], kind: 'labels', description: 'labels' },
   { key: 'keys', flag: 'keys', env: ['GH_TEST_KEYS'], kind: 'list', description: 'keys' },
-  { key: 'level', flag: 'level', env: [], kind: 'enum', values: ['info', 'debug'], default: 'info', description: 'lvl' },
+  {
+    key: 'level',
+    flag: 'level',
+    env: [],
+    kind: 'enum',
+    values: ['info', 'debug'],
+    default: 'info',
+    description: 'lvl',
+  },
 ];
 
 describe('parseSettings', () => {
   it('applies defaults when neither flag nor environment is set', () => {
     const { values } = parseSettings(SPECS, [], {});
-    expect(values).toMatchObject({ listen: { host: '127.0.0.1', port: 8001 }, workers: 2, dev: false, level: 'info' });
+    expect(values).toMatchObject({
+      listen: { host: '127.0.0.1', port: 8001 },
+      workers: 2,
+      dev: false,
+      level: 'info',
+    });
   });
 
   it('lets flags win over environment variables', () => {
@@ -22,7 +51,11 @@ describe('parseSettings', () => {
   });
 
   it('reads environment variables when no flag is given', () => {
-    const { values } = parseSettings(SPECS, [], { GH_TEST_WORKERS: '8', GH_TEST_LABELS: 'zone=a,tier=edge', GH_TEST_KEYS: 'a.json, b.json' });
+    const { values } = parseSettings(SPECS, [], {
+      GH_TEST_WORKERS: '8',
+      GH_TEST_LABELS: 'zone=a,tier=edge',
+      GH_TEST_KEYS: 'a.json, b.json',
+    });
     expect(values.workers).toBe(8);
     expect(values.labels).toEqual({ zone: 'a', tier: 'edge' });
     expect(values.keys).toEqual(['a.json', 'b.json']);
@@ -64,5 +97,7 @@ describe('parseListen', () => {
     ['localhost:0', { host: 'localhost', port: 0 }],
   ])('parses %s', (text, want) => expect(parseListen(text)).toEqual(want));
 
-  it.each(['8000', 'host:99999', 'host:port', ''])('refuses %s', (text) => expect(parseListen(text)).toBeNull());
+  it.each(['8000', 'host:99999', 'host:port', ''])('refuses %s', (text) =>
+    expect(parseListen(text)).toBeNull(),
+  );
 });

@@ -68,12 +68,18 @@ function convert(spec: SettingSpec, raw: string): { value?: SettingValue; proble
       return { problem: `must be true or false, got "${raw}"` };
     }
     case 'list': {
-      const items = raw.split(',').map((s) => s.trim()).filter(Boolean);
+      const items = raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       return { value: items };
     }
     case 'labels': {
       const out: Record<string, string> = {};
-      for (const part of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+      for (const part of raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)) {
         const eq = part.indexOf('=');
         if (eq <= 0) return { problem: `must be key=value pairs separated by commas, got "${part}"` };
         out[part.slice(0, eq)] = part.slice(eq + 1);
@@ -81,7 +87,9 @@ function convert(spec: SettingSpec, raw: string): { value?: SettingValue; proble
       return { value: out };
     }
     case 'enum':
-      return spec.values?.includes(raw) ? { value: raw } : { problem: `must be one of ${spec.values?.join(', ')}, got "${raw}"` };
+      return spec.values?.includes(raw)
+        ? { value: raw }
+        : { problem: `must be one of ${spec.values?.join(', ')}, got "${raw}"` };
   }
 }
 
@@ -123,7 +131,10 @@ export function parseSettings(
       source = `default of --${s.flag}`;
     }
     const { value, problem } = convert(s, raw);
-    if (problem) problems.push(`invalid setting ${source}${source.startsWith('--') ? '' : ` (--${s.flag})`}: ${problem}`);
+    if (problem)
+      problems.push(
+        `invalid setting ${source}${source.startsWith('--') ? '' : ` (--${s.flag})`}: ${problem}`,
+      );
     else values[s.key] = value;
   }
   if (problems.length) throw new SettingsError(problems);

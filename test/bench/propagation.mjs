@@ -24,7 +24,10 @@ const freePort = () =>
   });
 const procs = [];
 function run(args) {
-  const p = spawn(join(root, 'gatehouse'), args, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, GATEHOUSE_LOG_LEVEL: 'warn' } });
+  const p = spawn(join(root, 'gatehouse'), args, {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, GATEHOUSE_LOG_LEVEL: 'warn' },
+  });
   procs.push(p);
   return p;
 }
@@ -48,17 +51,45 @@ const upstream = createServer((_q, s) => s.end('ok')).listen(0, '127.0.0.1');
 await new Promise((r) => upstream.once('listening', r));
 const [admin, cluster] = [await freePort(), await freePort()];
 const cpDir = tmp('cp');
-run(['cp', '--dev', '--data-dir', cpDir, '--admin-listen', `127.0.0.1:${admin}`, '--cluster-listen', `127.0.0.1:${cluster}`]);
+run([
+  'cp',
+  '--dev',
+  '--data-dir',
+  cpDir,
+  '--admin-listen',
+  `127.0.0.1:${admin}`,
+  '--cluster-listen',
+  `127.0.0.1:${cluster}`,
+]);
 const A = `http://127.0.0.1:${admin}`;
 await until(async () => (await status(`${A}/`)) === 200);
 const dps = [];
 for (let i = 0; i < 2; i++) {
   const [px, st] = [await freePort(), await freePort()];
-  run(['dp', '--control-plane', `127.0.0.1:${cluster}`, '--trusted-keys', join(cpDir, 'keys', 'snapshot-signing.jwks.json'), '--data-dir', tmp('dp'), '--workers', '1', '--listen', `127.0.0.1:${px}`, '--status-listen', `127.0.0.1:${st}`]);
+  run([
+    'dp',
+    '--control-plane',
+    `127.0.0.1:${cluster}`,
+    '--trusted-keys',
+    join(cpDir, 'keys', 'snapshot-signing.jwks.json'),
+    '--data-dir',
+    tmp('dp'),
+    '--workers',
+    '1',
+    '--listen',
+    `127.0.0.1:${px}`,
+    '--status-listen',
+    `127.0.0.1:${st}`,
+  ]);
   dps.push({ proxy: `http://127.0.0.1:${px}`, status: `http://127.0.0.1:${st}` });
 }
 for (const d of dps) await until(async () => (await status(`${d.status}/status/ready`)) === 200);
-const post = (path, body) => fetch(`${A}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const post = (path, body) =>
+  fetch(`${A}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 await post('/services', { name: 'up', url: `http://127.0.0.1:${upstream.address().port}` });
 
 const times = [];
@@ -72,7 +103,14 @@ for (let i = 0; i < changes; i++) {
 }
 times.sort((a, b) => a - b);
 const median = times[Math.floor(times.length / 2)];
-console.log(JSON.stringify({ changes, median_ms: +median.toFixed(1), max_ms: +times.at(-1).toFixed(1), min_ms: +times[0].toFixed(1) }));
+console.log(
+  JSON.stringify({
+    changes,
+    median_ms: +median.toFixed(1),
+    max_ms: +times.at(-1).toFixed(1),
+    min_ms: +times[0].toFixed(1),
+  }),
+);
 for (const p of procs) p.kill('SIGTERM');
 upstream.close();
 setTimeout(() => process.exit(0), 2000).unref();

@@ -4,8 +4,10 @@
  * Kong user's entities carry over unchanged. Timestamps are Unix seconds, as Kong returns them.
  */
 
-export type ServiceProtocol = 'http' | 'https' | 'grpc' | 'grpcs' | 'tcp' | 'tls' | 'tls_passthrough' | 'udp' | 'ws' | 'wss';
-export type RouteProtocol = 'http' | 'https' | 'grpc' | 'grpcs' | 'tcp' | 'tls' | 'tls_passthrough' | 'udp' | 'ws' | 'wss';
+export type ServiceProtocol =
+  'http' | 'https' | 'grpc' | 'grpcs' | 'tcp' | 'tls' | 'tls_passthrough' | 'udp' | 'ws' | 'wss';
+export type RouteProtocol =
+  'http' | 'https' | 'grpc' | 'grpcs' | 'tcp' | 'tls' | 'tls_passthrough' | 'udp' | 'ws' | 'wss';
 
 export interface ForeignKey {
   id: string;

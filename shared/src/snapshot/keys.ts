@@ -34,7 +34,10 @@ export interface GeneratedKeyPair {
 }
 
 export async function generateSigningKeyPair(): Promise<GeneratedKeyPair> {
-  const { publicKey, privateKey } = await generateKeyPair(SNAPSHOT_ALG, { crv: 'Ed25519', extractable: true });
+  const { publicKey, privateKey } = await generateKeyPair(SNAPSHOT_ALG, {
+    crv: 'Ed25519',
+    extractable: true,
+  });
   const publicJwk = await exportJWK(publicKey);
   const kid = `${(await calculateJwkThumbprint(publicJwk)).slice(0, 16)}-${randomBytes(2).toString('hex')}`;
   const pub: JWK = { ...publicJwk, kid, alg: SNAPSHOT_ALG, use: 'sig' };
@@ -92,11 +95,13 @@ function checkEd25519(jwk: JWK, file: string, needPrivate: boolean): string {
   if (jwk.kty !== 'OKP' || jwk.crv !== 'Ed25519' || typeof jwk.x !== 'string') {
     throw ConfigErrors.missingKey(`${file}: key must be an Ed25519 JWK (kty OKP, crv Ed25519)`);
   }
-  if (needPrivate && typeof jwk.d !== 'string') throw ConfigErrors.missingKey(`${file}: no private part ("d")`);
+  if (needPrivate && typeof jwk.d !== 'string')
+    throw ConfigErrors.missingKey(`${file}: no private part ("d")`);
   if (!needPrivate && jwk.d !== undefined) {
     throw ConfigErrors.missingKey(`${file}: contains a private key; give data planes public keys only`);
   }
-  if (typeof jwk.kid !== 'string' || jwk.kid === '') throw ConfigErrors.missingKey(`${file}: key has no "kid"`);
+  if (typeof jwk.kid !== 'string' || jwk.kid === '')
+    throw ConfigErrors.missingKey(`${file}: key has no "kid"`);
   return jwk.kid;
 }
 

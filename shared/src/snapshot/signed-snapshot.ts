@@ -94,11 +94,13 @@ export async function verifySnapshot(
   let kid: string;
   try {
     const header = decodeProtectedHeader(snap.jws);
-    if (header.alg !== SNAPSHOT_ALG) throw SnapshotErrors.badSignature(`unexpected algorithm ${String(header.alg)}`);
+    if (header.alg !== SNAPSHOT_ALG)
+      throw SnapshotErrors.badSignature(`unexpected algorithm ${String(header.alg)}`);
     if (typeof header.kid !== 'string') throw SnapshotErrors.unknownKey('snapshot signature has no kid');
     kid = header.kid;
   } catch (e) {
-    if (e instanceof Error && 'code' in e && String((e as { code: unknown }).code).startsWith('GH_ERR')) throw e;
+    if (e instanceof Error && 'code' in e && String((e as { code: unknown }).code).startsWith('GH_ERR'))
+      throw e;
     throw SnapshotErrors.malformed('snapshot signature is not a compact JWS');
   }
   const key = trusted.get(kid);
@@ -124,7 +126,9 @@ export async function verifySnapshot(
   if (opts.currentVersion !== undefined && opts.currentVersion !== null) {
     const stale = opts.allowSameVersion ? version < opts.currentVersion : version <= opts.currentVersion;
     if (stale) {
-      throw SnapshotErrors.staleVersion(`snapshot version ${version} is not newer than ${opts.currentVersion}`);
+      throw SnapshotErrors.staleVersion(
+        `snapshot version ${version} is not newer than ${opts.currentVersion}`,
+      );
     }
   }
 
@@ -138,7 +142,8 @@ export async function verifySnapshot(
     throw SnapshotErrors.malformed('snapshot config bytes do not decompress');
   }
   const hash = sha256Hex(bytes);
-  if (hash !== claims.hash) throw SnapshotErrors.hashMismatch('snapshot config bytes do not match the signed hash');
+  if (hash !== claims.hash)
+    throw SnapshotErrors.hashMismatch('snapshot config bytes do not match the signed hash');
 
   let config: GatehouseConfig;
   try {

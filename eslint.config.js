@@ -27,7 +27,7 @@ export default tseslint.config(
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],
       '@typescript-eslint/restrict-template-expressions': [
         'error',
-        { allowNumber: true, allowBigInt: true, allowBoolean: true, allowNullish: true },
+        { allowNumber: true, allowBoolean: true, allowNullish: true },
       ],
       '@typescript-eslint/require-await': 'off',
     },

@@ -83,7 +83,7 @@ export async function waitUntil(
     }
     await sleep(100);
   }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+  throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
 }
 
 export async function httpStatus(url: string, init?: RequestInit): Promise<number> {
@@ -242,6 +242,7 @@ export async function adminJson(
   method: string,
   path: string,
   body?: unknown,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies of many shapes
 ): Promise<{ status: number; json: any }> {
   const r = await fetch(`${admin}${path}`, {
     method,

@@ -114,7 +114,7 @@ export function parseSettings(
     let raw: string | undefined;
     let source = '';
     if (fromFlag !== undefined) {
-      raw = typeof fromFlag === 'boolean' ? String(fromFlag) : String(fromFlag as string);
+      raw = typeof fromFlag === 'boolean' ? String(fromFlag) : String(fromFlag);
       source = `--${s.flag}`;
     } else {
       for (const name of s.env) {

@@ -1,0 +1,137 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
+import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
+import { defineError, type Logger } from '@gatehouse/shared';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import { PrismaClient } from '../generated/prisma/client.js';
+import { createSchemaEngine, NO_FILTERS, readMigrations } from './schema-engine.js';
+
+export type { PrismaClient };
+
+export interface OpenDatabaseOptions {
+  /** Postgres URL; unset => embedded PGlite persisted in `dataDir`. */
+  databaseUrl?: string | undefined;
+  /** Folder for the embedded database (`<dataDir>/pglite`). */
+  dataDir: string;
+  logger: Logger;
+  /** Defaults to the control-plane package's `prisma/` folder. */
+  prismaDir?: string;
+}
+
+export interface Database {
+  readonly prisma: PrismaClient;
+  readonly kind: 'postgres' | 'pglite';
+  close(): Promise<void>;
+}
+
+export const DatabaseErrors = {
+  migrationFailed: defineError('GH_ERR_DB_MIGRATION_FAILED', 500),
+  connectFailed: defineError('GH_ERR_DB_CONNECT_FAILED', 500),
+} as const;
+
+/** `control-plane/prisma` whether we run from src/ (vitest, tsx) or dist/ (node). */
+export const DEFAULT_PRISMA_DIR = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  'prisma',
+);
+
+/**
+ * Opens the control-plane database and brings its schema up to date with the migrations in
+ * `prisma/migrations` (the wasm schema engine's applyMigrations — same bookkeeping table as
+ * `prisma migrate deploy`). Real Postgres through @prisma/adapter-pg when `databaseUrl` is set,
+ * otherwise embedded PGlite in `<dataDir>/pglite`.
+ */
+export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
+  const { logger } = options;
+  const prismaDir = options.prismaDir ?? DEFAULT_PRISMA_DIR;
+  let adapter: SqlMigrationAwareDriverAdapterFactory;
+  let migrationAdapter: SqlMigrationAwareDriverAdapterFactory;
+  let closeMigrationDriver = async () => {};
+  let closeDriver: () => Promise<void>;
+  let kind: Database['kind'];
+  if (options.databaseUrl) {
+    kind = 'postgres';
+    // Pools we own, so closing them releases every connection (the migration connection holds
+    // Prisma's advisory lock until it is closed).
+    const pool = new pg.Pool({ connectionString: options.databaseUrl });
+    const migrationPool = new pg.Pool({ connectionString: options.databaseUrl, max: 1 });
+    adapter = new PrismaPg(pool);
+    migrationAdapter = new PrismaPg(migrationPool);
+    closeMigrationDriver = () => migrationPool.end();
+    closeDriver = () => pool.end();
+  } else {
+    kind = 'pglite';
+    const dir = path.join(options.dataDir, 'pglite');
+    await mkdir(dir, { recursive: true });
+    let pglite: PGlite;
+    try {
+      pglite = await PGlite.create(dir);
+    } catch (e) {
+      throw DatabaseErrors.connectFailed(
+        `cannot open embedded database in ${dir}: ${(e as Error).message}`,
+        { dir },
+        { cause: e },
+      );
+    }
+    adapter = new PrismaPGlite(pglite);
+    migrationAdapter = adapter;
+    closeDriver = () => pglite.close();
+  }
+
+  try {
+    await migrate(migrationAdapter, prismaDir, logger);
+  } catch (e) {
+    await closeMigrationDriver();
+    await closeDriver();
+    throw DatabaseErrors.migrationFailed(
+      `database migration failed: ${(e as Error).message}`,
+      { kind },
+      { cause: e },
+    );
+  }
+
+  await closeMigrationDriver();
+  const prisma = new PrismaClient({ adapter });
+  try {
+    await prisma.$connect();
+  } catch (e) {
+    await closeDriver();
+    throw DatabaseErrors.connectFailed(
+      `cannot connect to the database: ${(e as Error).message}`,
+      { kind },
+      { cause: e },
+    );
+  }
+  logger.info({ kind }, 'database ready');
+  let closed = false;
+  return {
+    prisma,
+    kind,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await prisma.$disconnect();
+      await closeDriver();
+    },
+  };
+}
+
+async function migrate(adapter: SqlMigrationAwareDriverAdapterFactory, prismaDir: string, logger: Logger) {
+  const engine = await createSchemaEngine(adapter, path.join(prismaDir, 'schema.prisma'), (message) =>
+    logger.debug({ engine: message }, 'schema engine'),
+  );
+  try {
+    const migrationsList = await readMigrations(path.join(prismaDir, 'migrations'));
+    const { appliedMigrationNames } = await engine.applyMigrations({ migrationsList, filters: NO_FILTERS });
+    if (appliedMigrationNames.length)
+      logger.info({ migrations: appliedMigrationNames }, 'applied database migrations');
+  } finally {
+    engine.free();
+  }
+}

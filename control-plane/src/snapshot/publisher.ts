@@ -1,0 +1,255 @@
+/**
+ * SnapshotPublisher: watches a config source, coalesces bursts of writes, builds and signs one
+ * snapshot per settled burst, keeps the newest and emits 'snapshot' for each new one.
+ *
+ * Coalescing is a trailing debounce (debounceMs after the last change) bounded by maxWaitMs
+ * after the first change of a burst, so a steady stream of writes still publishes. Builds never
+ * overlap; a change that lands during a build triggers exactly one more build after it.
+ * The config bytes hold no time: the same config gives the same bytes and hash on any replica
+ * (only the JWS's issued-at differs).
+ */
+import { EventEmitter } from 'node:events';
+import {
+  encodeConfig,
+  signEncodedSnapshot,
+  type GatehouseConfig,
+  type Logger,
+  type SignedSnapshot,
+  type SigningKey,
+} from '@gatehouse/shared';
+
+/** What the publisher needs from the store (implemented by control-plane/src/store ConfigStore). */
+export interface ConfigSource {
+  /** One consistent read: the config and the cluster-wide version it was read at. */
+  readConfig(): Promise<{ version: bigint; config: GatehouseConfig }>;
+  /** Called after each committed write; returns an unsubscribe function. */
+  onChange(listener: (version: bigint) => void): () => void;
+}
+
+export interface PublishedSnapshot {
+  snapshot: SignedSnapshot;
+  builtAt: Date;
+  /** Time spent reading, encoding and signing, in ms. */
+  buildMs: number;
+}
+
+export interface PublisherStats {
+  /** Builds run (including ones that changed nothing). */
+  builds: number;
+  /** Snapshots published (emitted as 'snapshot'). */
+  published: number;
+  /** Builds whose hash equalled the latest one, so nothing was published. */
+  unchanged: number;
+  /** Builds that failed (read or sign error); retried with backoff. */
+  failures: number;
+}
+
+export interface SnapshotPublisherOptions {
+  source: ConfigSource;
+  key: SigningKey;
+  cpId: string;
+  logger: Logger;
+  /** Trailing debounce after the last change of a burst. Default 50 ms. */
+  debounceMs?: number;
+  /** Longest a burst may delay a build, counted from its first change. Default 250 ms. */
+  maxWaitMs?: number;
+  /** First retry delay after a failed build (doubles up to 30 s). Default 500 ms. */
+  retryMs?: number;
+}
+
+interface PublisherEvents {
+  snapshot: [PublishedSnapshot];
+}
+
+const MAX_RETRY_MS = 30_000;
+
+export class SnapshotPublisher extends EventEmitter<PublisherEvents> {
+  private readonly source: ConfigSource;
+  private readonly key: SigningKey;
+  private readonly cpId: string;
+  private readonly logger: Logger;
+  private readonly debounceMs: number;
+  private readonly maxWaitMs: number;
+  private readonly retryMs: number;
+
+  private current: PublishedSnapshot | null = null;
+  private unsubscribe: (() => void) | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private burstStartedAt = 0;
+  private building: Promise<void> | null = null;
+  private rebuildAfter = false;
+  private retryDelay = 0;
+  private stopped = false;
+  private readonly counters: PublisherStats = { builds: 0, published: 0, unchanged: 0, failures: 0 };
+
+  constructor(o: SnapshotPublisherOptions) {
+    super();
+    this.source = o.source;
+    this.key = o.key;
+    this.cpId = o.cpId;
+    this.logger = o.logger;
+    this.debounceMs = o.debounceMs ?? 50;
+    this.maxWaitMs = Math.max(o.maxWaitMs ?? 250, this.debounceMs);
+    this.retryMs = o.retryMs ?? 500;
+  }
+
+  /** The newest published snapshot, or null before the first build. */
+  get latest(): PublishedSnapshot | null {
+    return this.current;
+  }
+
+  get stats(): Readonly<PublisherStats> {
+    return { ...this.counters };
+  }
+
+  /** Subscribes to the source and builds the first snapshot; rejects if that first build fails. */
+  async start(): Promise<void> {
+    if (this.unsubscribe) return;
+    this.stopped = false;
+    this.unsubscribe = this.source.onChange((version) => this.notifyChange(version));
+    try {
+      await this.runBuild(true);
+    } catch (e) {
+      await this.stop();
+      throw e;
+    }
+  }
+
+  /** Stops watching, cancels a pending build and waits for one in flight. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    this.clearTimer();
+    this.rebuildAfter = false;
+    await this.building;
+  }
+
+  /**
+   * Marks the config as changed (the store calls this through onChange; a NATS
+   * `config.changed` from another replica can call it too). A version the latest snapshot
+   * already covers is ignored.
+   */
+  notifyChange(version?: bigint): void {
+    if (this.stopped) return;
+    if (version !== undefined && this.current && version <= this.current.snapshot.version) return;
+    if (this.building) {
+      this.rebuildAfter = true;
+      return;
+    }
+    this.schedule(this.debounceMs);
+  }
+
+  /** Resolves once no build is in flight (a scheduled one may still be pending). */
+  async settled(): Promise<void> {
+    while (this.building) await this.building.catch(() => undefined);
+  }
+
+  /** Resolves with the first published snapshot whose version is at least `version`. */
+  waitForVersion(version: bigint, timeoutMs = 10_000): Promise<PublishedSnapshot> {
+    if (this.current && this.current.snapshot.version >= version) return Promise.resolve(this.current);
+    return new Promise((resolve, reject) => {
+      const onSnapshot = (p: PublishedSnapshot) => {
+        if (p.snapshot.version < version) return;
+        clearTimeout(timer);
+        this.off('snapshot', onSnapshot);
+        resolve(p);
+      };
+      const timer = setTimeout(() => {
+        this.off('snapshot', onSnapshot);
+        reject(new Error(`no snapshot with version >= ${version} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.on('snapshot', onSnapshot);
+    });
+  }
+
+  private schedule(delayMs: number): void {
+    const now = Date.now();
+    if (!this.timer) this.burstStartedAt = now;
+    const deadline = this.burstStartedAt + this.maxWaitMs;
+    const fireIn = Math.max(0, Math.min(delayMs, deadline - now));
+    this.clearTimer();
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.runBuild(false);
+    }, fireIn);
+  }
+
+  private clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private async runBuild(first: boolean): Promise<void> {
+    if (this.building) {
+      this.rebuildAfter = true;
+      return this.building;
+    }
+    this.rebuildAfter = false;
+    this.building = this.build().finally(() => {
+      this.building = null;
+    });
+    try {
+      await this.building;
+      this.retryDelay = 0;
+    } catch (e) {
+      this.counters.failures++;
+      if (first) throw e;
+      this.retryDelay = Math.min(this.retryDelay ? this.retryDelay * 2 : this.retryMs, MAX_RETRY_MS);
+      this.logger.error({ err: e, retryInMs: this.retryDelay }, 'snapshot build failed; will retry');
+      if (!this.stopped) {
+        this.clearTimer();
+        this.timer = setTimeout(() => {
+          this.timer = null;
+          void this.runBuild(false);
+        }, this.retryDelay);
+      }
+      return;
+    }
+    if (this.rebuildAfter && !this.stopped) {
+      this.rebuildAfter = false;
+      this.schedule(this.debounceMs);
+    }
+  }
+
+  private async build(): Promise<void> {
+    const started = performance.now();
+    this.counters.builds++;
+    const { version, config } = await this.source.readConfig();
+    const prev = this.current;
+    if (prev && version < prev.snapshot.version) {
+      this.logger.warn(
+        { version, latest: prev.snapshot.version },
+        'config source returned an older version than the latest snapshot; not publishing',
+      );
+      return;
+    }
+    const { bytes, hash } = encodeConfig(config);
+    if (prev && hash === prev.snapshot.hash) {
+      this.counters.unchanged++;
+      this.logger.debug({ version, hash }, 'config unchanged; snapshot not republished');
+      return;
+    }
+    const snapshot = await signEncodedSnapshot({ bytes, hash, version, cpId: this.cpId, key: this.key });
+    const published: PublishedSnapshot = {
+      snapshot,
+      builtAt: new Date(),
+      buildMs: Math.round((performance.now() - started) * 100) / 100,
+    };
+    this.current = published;
+    this.counters.published++;
+    this.logger.info(
+      {
+        version,
+        hash,
+        bytes: bytes.length,
+        compressed: snapshot.config.length,
+        services: config.services.length,
+        routes: config.routes.length,
+        buildMs: published.buildMs,
+      },
+      'snapshot published',
+    );
+    this.emit('snapshot', published);
+  }
+}

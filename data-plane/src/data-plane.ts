@@ -1,0 +1,210 @@
+/**
+ * startDataPlane: the data plane primary. It owns the control plane stream, snapshot
+ * verification, the disk cache and the status server, and runs `workers` worker processes
+ * (node:cluster) that each serve the proxy on the shared port.
+ *
+ * Boot order: trusted keys -> node id -> status server (ready=503) -> workers (not listening)
+ * -> cached snapshot (verified again, applied) -> control plane stream. The cache is served
+ * before the CP is reached, so a restart while the CP is down still serves.
+ */
+import { mkdir } from 'node:fs/promises';
+import { hostname as osHostname, availableParallelism } from 'node:os';
+import type { AddressInfo } from 'node:net';
+import type * as grpc from '@grpc/grpc-js';
+import { GATEHOUSE_VERSION, loadTrustedKeys, type Logger } from '@gatehouse/shared';
+import { ProxyServer } from './proxy/proxy-server.js';
+import { DataPlaneMetrics } from './status/metrics.js';
+import { StatusServer } from './status/status-server.js';
+import type { BackoffOptions } from './sync/backoff.js';
+import { ConfigClient, type SyncStatus } from './sync/config-client.js';
+import { loadOrCreateNodeId } from './sync/node-id.js';
+import { SnapshotApplier, type ConfigCompiler, type HeldConfig } from './sync/snapshot-applier.js';
+import { SnapshotCache } from './sync/snapshot-cache.js';
+import { WorkerPool } from './workers/worker-pool.js';
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+export interface DataPlaneOptions {
+  /** CP cluster address (host:port). Without it the DP serves its cached snapshot only. */
+  controlPlane?: string;
+  /** JWKS files with the public keys snapshots must be signed with. */
+  trustedKeyFiles: string[];
+  /** Folder for the node id and the last good snapshot. */
+  dataDir: string;
+  /** Worker processes (default: os.availableParallelism()). */
+  workers?: number;
+  proxyListen: ListenAddress;
+  statusListen: ListenAddress;
+  /** Default: generated once and kept in `<dataDir>/node-id`. */
+  nodeId?: string;
+  region?: string;
+  labels?: Record<string, string>;
+  logger: Logger;
+  /** Credentials for the CP channel (default insecure); e.g. grpc.credentials.createSsl(ca, key, cert). */
+  controlPlaneCredentials?: grpc.ChannelCredentials;
+  sync?: {
+    backoff?: BackoffOptions;
+    heartbeatIntervalMs?: number;
+    watchdogMs?: number;
+    refusalDelayMs?: number;
+    channelOptions?: grpc.ChannelOptions;
+  };
+  /** Max wait for all workers to swap a config (default 15 s). */
+  applyTimeoutMs?: number;
+  /** Max drain time for in-flight requests at stop (default 10 s). */
+  drainTimeoutMs?: number;
+}
+
+export interface DataPlaneStatus {
+  node_id: string;
+  hostname: string;
+  region: string | null;
+  labels: Record<string, string>;
+  software_version: string;
+  uptime_seconds: number;
+  ready: boolean;
+  config: { version: string; hash: string; source: string; applied_at: string } | null;
+  sync: SyncStatus;
+  workers: { configured: number; alive: number; serving: number; restarts: number };
+  proxy: { host: string; port: number | null };
+}
+
+export interface DataPlane {
+  readonly nodeId: string;
+  /** Where the status server listens (port resolved when started with 0). */
+  readonly statusAddress: AddressInfo;
+  /** The port the proxy listens on once a config is served (resolved when started with 0). */
+  proxyPort(): number | null;
+  ready(): boolean;
+  status(): DataPlaneStatus;
+  readonly pool: WorkerPool;
+  readonly applier: SnapshotApplier;
+  readonly configClient: ConfigClient | null;
+  readonly metrics: DataPlaneMetrics;
+  /** Stops the CP stream, drains and stops the workers, closes the status server. */
+  stop(): Promise<void>;
+}
+
+export async function startDataPlane(options: DataPlaneOptions): Promise<DataPlane> {
+  const { logger } = options;
+  const startedAt = Date.now();
+  const trustedKeys = await loadTrustedKeys(options.trustedKeyFiles);
+  await mkdir(options.dataDir, { recursive: true });
+  const nodeId = options.nodeId ?? (await loadOrCreateNodeId(options.dataDir, logger));
+  const hostname = osHostname();
+  const workers = options.workers ?? availableParallelism();
+  const log = logger.child({ node_id: nodeId });
+
+  const metrics = new DataPlaneMetrics();
+  metrics.setSyncState(options.controlPlane ? 'disconnected' : 'disabled');
+  const pool = new WorkerPool({
+    size: workers,
+    listen: options.proxyListen,
+    logger: log,
+    applyTimeoutMs: options.applyTimeoutMs,
+    drainTimeoutMs: options.drainTimeoutMs,
+  });
+  pool.on('workers', (n: number) => metrics.workersAlive.set(n));
+  pool.on('restart', () => metrics.workerRestarts.inc());
+
+  // Compiles each verified config once in the primary (never listens), so a config the proxy
+  // cannot compile is refused before any worker sees it.
+  const compiler: ConfigCompiler & { close(): Promise<void> } = new ProxyServer({ logger: log });
+  const cache = new SnapshotCache(options.dataDir, log);
+  const applier = new SnapshotApplier({ trustedKeys, compiler, target: pool, cache, logger: log, metrics });
+  let client: ConfigClient | null = null;
+
+  const ready = () => applier.held !== null;
+  const status = (): DataPlaneStatus => {
+    const held: HeldConfig | null = applier.held;
+    return {
+      node_id: nodeId,
+      hostname,
+      region: options.region ?? null,
+      labels: options.labels ?? {},
+      software_version: GATEHOUSE_VERSION,
+      uptime_seconds: Math.round((Date.now() - startedAt) / 1000),
+      ready: ready(),
+      config: held && {
+        version: held.version.toString(),
+        hash: held.hash,
+        source: held.source,
+        applied_at: held.appliedAt.toISOString(),
+      },
+      sync: client?.syncStatus ?? {
+        state: 'disabled',
+        controlPlane: null,
+        lastError: null,
+        lastErrorAt: null,
+        connectedSince: null,
+        lastMessageAt: null,
+        reconnects: 0,
+        refusal: null,
+      },
+      workers: { configured: workers, alive: pool.alive, serving: pool.serving, restarts: pool.restartCount },
+      proxy: { host: options.proxyListen.host, port: pool.port },
+    };
+  };
+
+  const statusServer = new StatusServer({ status, ready, registry: metrics.registry, logger: log });
+  const statusAddress = await statusServer.listen(options.statusListen.port, options.statusListen.host);
+  log.info({ host: statusAddress.address, port: statusAddress.port }, 'status server listening');
+
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await client?.stop();
+    await pool.stop();
+    await statusServer.close();
+    await compiler.close().catch(() => undefined);
+    log.info('data plane stopped');
+  };
+
+  try {
+    await pool.start();
+    log.info({ workers }, 'workers started');
+    if (await applier.loadFromCache())
+      log.info({ version: applier.held?.version.toString() }, 'serving the cached snapshot');
+    if (options.controlPlane) {
+      client = new ConfigClient({
+        address: options.controlPlane,
+        applier,
+        node: { nodeId, hostname, region: options.region, labels: options.labels },
+        logger: log,
+        credentials: options.controlPlaneCredentials,
+        channelOptions: options.sync?.channelOptions,
+        backoff: options.sync?.backoff,
+        heartbeatIntervalMs: options.sync?.heartbeatIntervalMs,
+        watchdogMs: options.sync?.watchdogMs,
+        refusalDelayMs: options.sync?.refusalDelayMs,
+      });
+      client.on('state', (s: string) => metrics.setSyncState(s));
+      client.on('reconnect', () => metrics.cpReconnects.inc());
+      client.start();
+    } else {
+      log.warn('no control plane given; serving the cached snapshot only');
+    }
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+
+  return {
+    nodeId,
+    statusAddress,
+    proxyPort: () => pool.port,
+    ready,
+    status,
+    pool,
+    applier,
+    get configClient() {
+      return client;
+    },
+    metrics,
+    stop,
+  };
+}

@@ -1,0 +1,17 @@
+export {
+  startDataPlane,
+  type DataPlane,
+  type DataPlaneOptions,
+  type DataPlaneStatus,
+  type ListenAddress,
+} from './data-plane.js';
+export { WorkerPool, type WorkerPoolOptions, type ConfigMeta } from './workers/worker-pool.js';
+export {
+  ConfigClient,
+  DEFAULT_CHANNEL_OPTIONS,
+  type SyncState,
+  type SyncStatus,
+} from './sync/config-client.js';
+export { Backoff, type BackoffOptions } from './sync/backoff.js';
+export { SnapshotCache, SNAPSHOT_CACHE_FILE } from './sync/snapshot-cache.js';
+export { SyncErrors } from './sync/errors.js';

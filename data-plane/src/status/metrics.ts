@@ -1,0 +1,86 @@
+/**
+ * Prometheus metrics of the data plane primary (prom-client, on its own registry so several
+ * data planes can live in one process in tests). Nothing here touches the request path.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+
+export class DataPlaneMetrics {
+  readonly registry = new Registry();
+  readonly configVersion: Gauge;
+  readonly configAppliedAt: Gauge;
+  readonly snapshotApplies: Counter<'source'>;
+  readonly snapshotRejects: Counter<'code'>;
+  readonly cacheWriteFailures: Counter;
+  readonly cpConnected: Gauge;
+  readonly cpState: Gauge<'state'>;
+  readonly cpReconnects: Counter;
+  readonly workersAlive: Gauge;
+  readonly workerRestarts: Counter;
+
+  constructor(opts: { defaultMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    this.configVersion = new Gauge({
+      name: 'gatehouse_dp_config_version',
+      help: 'Version of the config snapshot this data plane serves (0 = none).',
+      registers,
+    });
+    this.configAppliedAt = new Gauge({
+      name: 'gatehouse_dp_config_applied_timestamp_seconds',
+      help: 'Unix time the served config was applied.',
+      registers,
+    });
+    this.snapshotApplies = new Counter({
+      name: 'gatehouse_dp_snapshot_applies_total',
+      help: 'Snapshots applied to every worker, by source (control_plane, cache).',
+      labelNames: ['source'],
+      registers,
+    });
+    this.snapshotRejects = new Counter({
+      name: 'gatehouse_dp_snapshot_rejects_total',
+      help: 'Snapshots refused (NACKed or ignored at boot), by error code.',
+      labelNames: ['code'],
+      registers,
+    });
+    this.cacheWriteFailures = new Counter({
+      name: 'gatehouse_dp_snapshot_cache_write_failures_total',
+      help: 'Applied snapshots that could not be written to the disk cache.',
+      registers,
+    });
+    this.cpConnected = new Gauge({
+      name: 'gatehouse_dp_control_plane_connected',
+      help: '1 while the stream to the control plane is up, else 0.',
+      registers,
+    });
+    this.cpState = new Gauge({
+      name: 'gatehouse_dp_control_plane_state',
+      help: 'Sync state with the control plane (1 for the current state).',
+      labelNames: ['state'],
+      registers,
+    });
+    this.cpReconnects = new Counter({
+      name: 'gatehouse_dp_control_plane_reconnects_total',
+      help: 'Connection attempts to the control plane after the first.',
+      registers,
+    });
+    this.workersAlive = new Gauge({
+      name: 'gatehouse_dp_workers_alive',
+      help: 'Worker processes alive.',
+      registers,
+    });
+    this.workerRestarts = new Counter({
+      name: 'gatehouse_dp_worker_restarts_total',
+      help: 'Workers that died and were replaced.',
+      registers,
+    });
+    this.configVersion.set(0);
+    this.cpConnected.set(0);
+    if (opts.defaultMetrics ?? true)
+      collectDefaultMetrics({ register: this.registry, prefix: 'gatehouse_dp_primary_' });
+  }
+
+  setSyncState(state: string): void {
+    for (const s of ['disabled', 'connecting', 'connected', 'disconnected'])
+      this.cpState.set({ state: s }, s === state ? 1 : 0);
+    this.cpConnected.set(state === 'connected' ? 1 : 0);
+  }
+}

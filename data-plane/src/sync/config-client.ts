@@ -1,0 +1,352 @@
+/**
+ * The config client: the primary's stream to the control plane (ClusterService.Connect).
+ *
+ * Forever: connect, say Hello (with the hash/version served), apply each Snapshot through the
+ * SnapshotApplier and answer Ack/Nack, send a Heartbeat every 5 s. A dead or black-holed CP is
+ * noticed by gRPC keepalive (ping every 10 s, 5 s timeout) and by a watchdog: no message from
+ * the CP for 15 s cancels the stream. Every lost stream is retried after an exponential,
+ * fully jittered delay (250 ms doubling to 30 s); the delay resets once the CP has spoken on a
+ * stream. A Refusal from the CP is logged and retried after the longest delay. The served
+ * config is never touched by any of this.
+ */
+import { EventEmitter } from 'node:events';
+import { hostname as osHostname } from 'node:os';
+import * as grpc from '@grpc/grpc-js';
+import { create } from '@bufbuild/protobuf';
+import {
+  AckSchema,
+  ClusterServiceClient,
+  dpMessage,
+  HeartbeatSchema,
+  HelloSchema,
+  NackSchema,
+  type ControlPlaneMessage,
+  type DataPlaneMessage,
+  type Snapshot,
+} from '@gatehouse/proto';
+import { GATEHOUSE_VERSION, type Logger } from '@gatehouse/shared';
+import { Backoff, type BackoffOptions } from './backoff.js';
+import { fromProtoSnapshot } from './snapshot-cache.js';
+import type { SnapshotApplier } from './snapshot-applier.js';
+
+export type SyncState = 'disabled' | 'connecting' | 'connected' | 'disconnected';
+
+export interface NodeInfo {
+  nodeId: string;
+  hostname?: string;
+  region?: string;
+  labels?: Record<string, string>;
+}
+
+export interface ConfigClientOptions {
+  /** host:port of the CP cluster listener. */
+  address: string;
+  applier: SnapshotApplier;
+  node: NodeInfo;
+  logger: Logger;
+  /** Channel credentials; default insecure (dev). Pass grpc.credentials.createSsl(...) for mTLS. */
+  credentials?: grpc.ChannelCredentials;
+  /** Extra grpc channel options (merged over the defaults). */
+  channelOptions?: grpc.ChannelOptions;
+  backoff?: BackoffOptions;
+  heartbeatIntervalMs?: number;
+  /** No message from the CP for this long => the stream is presumed dead (default 15 s). */
+  watchdogMs?: number;
+  /** Delay before retrying after a Refusal (default: the backoff maximum). */
+  refusalDelayMs?: number;
+}
+
+export interface SyncStatus {
+  state: SyncState;
+  controlPlane: string | null;
+  lastError: string | null;
+  lastErrorAt: string | null;
+  connectedSince: string | null;
+  lastMessageAt: string | null;
+  reconnects: number;
+  refusal: { syncStatus: string; reason: string } | null;
+}
+
+export const DEFAULT_CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  'grpc.keepalive_time_ms': 10_000,
+  'grpc.keepalive_timeout_ms': 5_000,
+  'grpc.keepalive_permit_without_calls': 1,
+  // Snapshots of large configs exceed grpc's 4 MiB default.
+  'grpc.max_receive_message_length': 64 * 1024 * 1024,
+  'grpc.max_send_message_length': 4 * 1024 * 1024,
+  // Our own backoff drives reconnects; keep grpc's channel-level retry short.
+  'grpc.initial_reconnect_backoff_ms': 250,
+  'grpc.max_reconnect_backoff_ms': 5_000,
+};
+
+type Call = grpc.ClientDuplexStream<DataPlaneMessage, ControlPlaneMessage>;
+
+export class ConfigClient extends EventEmitter {
+  private readonly backoff: Backoff;
+  private readonly heartbeatIntervalMs: number;
+  private readonly watchdogMs: number;
+  private readonly refusalDelayMs: number;
+  private client: InstanceType<typeof ClusterServiceClient> | null = null;
+  private call: Call | null = null;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private watchdogTimer: NodeJS.Timeout | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private stopped = true;
+  private attempts = 0;
+  private nextDelayOverride: number | null = null;
+  private readonly status: SyncStatus;
+
+  constructor(private readonly opts: ConfigClientOptions) {
+    super();
+    this.backoff = new Backoff(opts.backoff);
+    this.heartbeatIntervalMs = opts.heartbeatIntervalMs ?? 5_000;
+    this.watchdogMs = opts.watchdogMs ?? 15_000;
+    this.refusalDelayMs = opts.refusalDelayMs ?? this.backoff.maxMs;
+    this.status = {
+      state: 'disconnected',
+      controlPlane: opts.address,
+      lastError: null,
+      lastErrorAt: null,
+      connectedSince: null,
+      lastMessageAt: null,
+      reconnects: 0,
+      refusal: null,
+    };
+  }
+
+  get syncStatus(): SyncStatus {
+    return { ...this.status };
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.connect();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.teardown();
+    this.setState('disconnected');
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    this.attempts += 1;
+    if (this.attempts > 1) {
+      this.status.reconnects += 1;
+      this.emit('reconnect');
+    }
+    this.setState('connecting');
+    const { address, logger } = this.opts;
+    const client = new ClusterServiceClient(
+      address,
+      this.opts.credentials ?? grpc.credentials.createInsecure(),
+      {
+        ...DEFAULT_CHANNEL_OPTIONS,
+        ...this.opts.channelOptions,
+      },
+    );
+    const call = client.connect();
+    this.client = client;
+    this.call = call;
+    let spoke = false;
+    let heard = false;
+
+    call.on('data', (m: ControlPlaneMessage) => {
+      if (this.call !== call) return;
+      this.armWatchdog();
+      this.status.lastMessageAt = new Date().toISOString();
+      if (!heard) {
+        heard = true;
+        // Reset only once the CP has really spoken, so a CP that accepts and drops
+        // streams at once does not get a reconnect storm.
+        this.backoff.reset();
+      }
+      if (!spoke) {
+        spoke = true;
+        this.onConnected();
+      }
+      this.onMessage(m);
+    });
+    call.on('metadata', () => {
+      if (this.call === call && !spoke) {
+        spoke = true;
+        this.onConnected();
+      }
+    });
+    call.on('error', (e: grpc.ServiceError) => {
+      if (this.call === call) this.lost(`stream error: ${e.details || e.message}`);
+    });
+    call.on('end', () => {
+      if (this.call === call) this.lost('control plane closed the stream');
+    });
+
+    const held = this.opts.applier.held;
+    this.write(
+      dpMessage({
+        case: 'hello',
+        value: create(HelloSchema, {
+          nodeId: this.opts.node.nodeId,
+          hostname: this.opts.node.hostname ?? osHostname(),
+          region: this.opts.node.region ?? '',
+          labels: this.opts.node.labels ?? {},
+          softwareVersion: GATEHOUSE_VERSION,
+          plugins: [],
+          configHash: held?.hash ?? '',
+          configVersion: held?.version ?? 0n,
+        }),
+      }),
+    );
+    this.armWatchdog();
+    this.heartbeatTimer = setInterval(() => this.sendHeartbeat(), this.heartbeatIntervalMs);
+    this.heartbeatTimer.unref();
+    logger.debug({ address, attempt: this.attempts }, 'connecting to the control plane');
+  }
+
+  private onConnected(): void {
+    this.status.connectedSince = new Date().toISOString();
+    this.status.refusal = null;
+    this.setState('connected');
+    this.opts.logger.info({ address: this.opts.address }, 'connected to the control plane');
+  }
+
+  private onMessage(m: ControlPlaneMessage): void {
+    const msg = m.message;
+    switch (msg.case) {
+      case 'snapshot':
+        void this.onSnapshot(msg.value);
+        return;
+      case 'heartbeat':
+        return;
+      case 'refusal': {
+        const { syncStatus, reason } = msg.value;
+        this.status.refusal = { syncStatus, reason };
+        this.opts.logger.warn(
+          { syncStatus, reason },
+          'control plane refused to sync this data plane; keeping the config served',
+        );
+        this.nextDelayOverride = this.refusalDelayMs;
+        this.lost(`refused by the control plane: ${syncStatus}${reason ? `: ${reason}` : ''}`);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private async onSnapshot(s: Snapshot): Promise<void> {
+    const call = this.call;
+    let outcome;
+    try {
+      outcome = await this.opts.applier.handle(fromProtoSnapshot(s), 'control_plane');
+    } catch (e) {
+      outcome = {
+        ok: false as const,
+        version: s.version,
+        hash: s.hash,
+        reason: (e as Error).message,
+        code: 'GH_ERR_DP_INTERNAL',
+      };
+    }
+    if (call !== this.call) return; // the stream went away while applying; Hello will report the state
+    if (outcome.ok) {
+      this.write(
+        dpMessage({
+          case: 'ack',
+          value: create(AckSchema, { version: outcome.version, hash: outcome.hash }),
+        }),
+      );
+    } else {
+      this.write(
+        dpMessage({
+          case: 'nack',
+          value: create(NackSchema, {
+            version: outcome.version,
+            hash: outcome.hash,
+            reason: `${outcome.code}: ${outcome.reason}`,
+          }),
+        }),
+      );
+    }
+    this.emit(outcome.ok ? 'ack' : 'nack', outcome);
+  }
+
+  private sendHeartbeat(): void {
+    const held = this.opts.applier.held;
+    this.write(
+      dpMessage({
+        case: 'heartbeat',
+        value: create(HeartbeatSchema, {
+          configHash: held?.hash ?? '',
+          configVersion: held?.version ?? 0n,
+          sentAtUnixMs: BigInt(Date.now()),
+        }),
+      }),
+    );
+  }
+
+  private write(m: DataPlaneMessage): void {
+    const call = this.call;
+    if (!call || call.destroyed || call.writableEnded) return;
+    try {
+      call.write(m);
+    } catch (e) {
+      this.opts.logger.debug({ err: e }, 'write to the control plane stream failed');
+    }
+  }
+
+  private armWatchdog(): void {
+    if (this.watchdogTimer) clearTimeout(this.watchdogTimer);
+    this.watchdogTimer = setTimeout(() => {
+      this.lost(`no message from the control plane for ${this.watchdogMs} ms`);
+    }, this.watchdogMs);
+    this.watchdogTimer.unref();
+  }
+
+  /** The stream is gone (or presumed dead): tear it down and retry after the backoff delay. */
+  private lost(reason: string): void {
+    if (!this.call) return;
+    this.teardown();
+    this.status.lastError = reason;
+    this.status.lastErrorAt = new Date().toISOString();
+    this.status.connectedSince = null;
+    this.setState('disconnected');
+    if (this.stopped) return;
+    const delay = this.nextDelayOverride ?? this.backoff.next();
+    this.nextDelayOverride = null;
+    this.opts.logger.warn(
+      { reason, retryInMs: delay },
+      'control plane stream lost; keeping the config served',
+    );
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.connect();
+    }, delay);
+  }
+
+  private teardown(): void {
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    if (this.watchdogTimer) clearTimeout(this.watchdogTimer);
+    this.heartbeatTimer = null;
+    this.watchdogTimer = null;
+    const call = this.call;
+    const client = this.client;
+    this.call = null;
+    this.client = null;
+    if (call) {
+      call.removeAllListeners('data');
+      call.on('error', () => undefined); // cancel() surfaces as a CANCELLED error
+      call.cancel();
+    }
+    client?.close();
+  }
+
+  private setState(state: SyncState): void {
+    if (this.status.state === state) return;
+    this.status.state = state;
+    this.emit('state', state);
+  }
+}

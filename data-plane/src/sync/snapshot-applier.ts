@@ -1,0 +1,165 @@
+/**
+ * Turns a signed snapshot into served config, or refuses it. One snapshot at a time:
+ *   1. same hash as the one served -> nothing to swap (the newer version, if signed, is recorded);
+ *   2. verify: signature by a key given at start (by kid), hash of the bytes, version newer
+ *      than the one served;
+ *   3. compile once in the primary (dry run), so a config the proxy cannot compile never
+ *      reaches a worker;
+ *   4. hand it to every worker and wait until all have swapped;
+ *   5. write the signed snapshot to the disk cache (atomically).
+ * Any failure leaves the served config as it was and comes back as a reason for the NACK.
+ */
+import { EventEmitter } from 'node:events';
+import {
+  isGatehouseError,
+  verifySnapshot,
+  type GatehouseConfig,
+  type Logger,
+  type SignedSnapshot,
+  type TrustedKeys,
+  type VerifiedSnapshot,
+} from '@gatehouse/shared';
+import type { DataPlaneMetrics } from '../status/metrics.js';
+import type { ConfigMeta } from '../workers/worker-pool.js';
+import { SyncErrors } from './errors.js';
+import type { SnapshotCache } from './snapshot-cache.js';
+
+/** Compiles a config without serving it (dp-proxy's ProxyServer.apply on a server that never listens). */
+export interface ConfigCompiler {
+  apply(config: GatehouseConfig): void;
+}
+
+/** Where verified configs go: the worker pool. */
+export interface ConfigTarget {
+  apply(json: string, meta: ConfigMeta): Promise<void>;
+}
+
+export type SnapshotSource = 'control_plane' | 'cache';
+
+export interface HeldConfig {
+  version: bigint;
+  hash: string;
+  source: SnapshotSource;
+  appliedAt: Date;
+}
+
+export type SnapshotOutcome =
+  | { ok: true; version: bigint; hash: string; changed: boolean }
+  | { ok: false; version: bigint; hash: string; reason: string; code: string };
+
+export interface SnapshotApplierOptions {
+  trustedKeys: TrustedKeys;
+  compiler: ConfigCompiler;
+  target: ConfigTarget;
+  cache: SnapshotCache;
+  logger: Logger;
+  metrics?: DataPlaneMetrics;
+}
+
+export class SnapshotApplier extends EventEmitter {
+  private heldConfig: HeldConfig | null = null;
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly opts: SnapshotApplierOptions) {
+    super();
+  }
+
+  /** The config every worker serves, or null before the first one. */
+  get held(): HeldConfig | null {
+    return this.heldConfig;
+  }
+
+  /** Applies snapshots strictly one after the other, in arrival order. Never throws. */
+  handle(signed: SignedSnapshot, source: SnapshotSource): Promise<SnapshotOutcome> {
+    const run = this.chain.then(() => this.process(signed, source));
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Boot: serve the cached snapshot (verified again) before any CP is reached. */
+  async loadFromCache(): Promise<boolean> {
+    const signed = await this.opts.cache.read();
+    if (!signed) return false;
+    const outcome = await this.handle(signed, 'cache');
+    if (!outcome.ok) {
+      this.opts.logger.error(
+        { reason: outcome.reason, file: this.opts.cache.file },
+        'cached snapshot refused; ignoring it',
+      );
+    }
+    return outcome.ok;
+  }
+
+  private async process(signed: SignedSnapshot, source: SnapshotSource): Promise<SnapshotOutcome> {
+    const { logger, metrics } = this.opts;
+    const held = this.heldConfig;
+    try {
+      if (held && held.hash === signed.hash) {
+        await this.recordSameHash(signed, held);
+        return { ok: true, version: signed.version, hash: signed.hash, changed: false };
+      }
+      const verified = await verifySnapshot(signed, this.opts.trustedKeys, {
+        currentVersion: held?.version ?? null,
+      });
+      this.compile(verified);
+      await this.opts.target.apply(verified.bytes.toString('utf8'), {
+        version: verified.version,
+        hash: verified.hash,
+      });
+      this.heldConfig = { version: verified.version, hash: verified.hash, source, appliedAt: new Date() };
+      metrics?.snapshotApplies.inc({ source });
+      metrics?.configVersion.set(Number(verified.version));
+      metrics?.configAppliedAt.set(Date.now() / 1000);
+      logger.info(
+        { version: verified.version.toString(), hash: verified.hash, kid: verified.kid, source },
+        'config applied',
+      );
+      if (source !== 'cache') await this.writeCache(signed);
+      this.emit('applied', this.heldConfig);
+      return { ok: true, version: verified.version, hash: verified.hash, changed: true };
+    } catch (e) {
+      const code = isGatehouseError(e) ? e.code : 'GH_ERR_DP_INTERNAL';
+      const reason = e instanceof Error ? e.message : String(e);
+      metrics?.snapshotRejects.inc({ code });
+      logger.warn(
+        { code, reason, version: signed.version.toString(), hash: signed.hash, source },
+        'snapshot refused',
+      );
+      this.emit('rejected', { code, reason, version: signed.version, hash: signed.hash });
+      return { ok: false, version: signed.version, hash: signed.hash, reason, code };
+    }
+  }
+
+  /** Same bytes as served: nothing to swap; a newer signed version is recorded and cached. */
+  private async recordSameHash(signed: SignedSnapshot, held: HeldConfig): Promise<void> {
+    if (signed.version <= held.version) return;
+    await verifySnapshot(signed, this.opts.trustedKeys, { currentVersion: held.version });
+    this.heldConfig = { ...held, version: signed.version };
+    this.opts.metrics?.configVersion.set(Number(signed.version));
+    await this.writeCache(signed);
+  }
+
+  private compile(verified: VerifiedSnapshot): void {
+    try {
+      this.opts.compiler.apply(verified.config);
+    } catch (e) {
+      throw SyncErrors.compileFailed(
+        `config ${verified.version} does not compile: ${(e as Error).message}`,
+        undefined,
+        {
+          cause: e,
+        },
+      );
+    }
+  }
+
+  private async writeCache(signed: SignedSnapshot): Promise<void> {
+    try {
+      await this.opts.cache.write(signed);
+    } catch (e) {
+      // The workers serve it already; a NACK would misreport what runs. Count and log instead.
+      this.opts.metrics?.cacheWriteFailures.inc();
+      this.opts.logger.error({ err: e, file: this.opts.cache.file }, 'cannot write the snapshot cache');
+    }
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * Messages between the primary and its workers over the node:cluster IPC channel. The channel
+ * uses `serialization: 'advanced'` (V8 structured clone), so the config JSON string travels as
+ * one string, not re-escaped inside another JSON document.
+ */
+
+/** Primary -> worker: swap in this config (the canonical JSON bytes of a verified snapshot). */
+export interface ConfigMessage {
+  t: 'config';
+  /** Identifies the apply round; echoed in the answer. */
+  seq: number;
+  /** Snapshot version, decimal (bigint does not cross every channel). */
+  version: string;
+  hash: string;
+  json: string;
+}
+
+/** Primary -> worker: stop accepting, drain in-flight requests for at most drainMs, exit. */
+export interface ShutdownMessage {
+  t: 'shutdown';
+  drainMs: number;
+}
+
+export type PrimaryToWorker = ConfigMessage | ShutdownMessage;
+
+/** Worker -> primary: booted, waiting for a config (does not listen yet). */
+export interface ReadyMessage {
+  t: 'ready';
+}
+
+/** Worker -> primary: the config of round `seq` is live and the worker is accepting traffic. */
+export interface AppliedMessage {
+  t: 'applied';
+  seq: number;
+  version: string;
+  hash: string;
+  /** Port the proxy listens on (known after the first apply). */
+  port: number | null;
+}
+
+/** Worker -> primary: the config of round `seq` was not applied; the old one (if any) stays. */
+export interface FailedMessage {
+  t: 'failed';
+  seq: number;
+  reason: string;
+  code: string | null;
+}
+
+export type WorkerToPrimary = ReadyMessage | AppliedMessage | FailedMessage;
+
+/** Settings a worker reads from its environment at boot (GATEHOUSE_DP_WORKER, JSON). */
+export interface WorkerSettings {
+  host: string;
+  port: number;
+  drainTimeoutMs: number;
+}
+
+export const WORKER_SETTINGS_ENV = 'GATEHOUSE_DP_WORKER';
+
+export function isWorkerToPrimary(m: unknown): m is WorkerToPrimary {
+  if (typeof m !== 'object' || m === null) return false;
+  const t = (m as { t?: unknown }).t;
+  return t === 'ready' || t === 'applied' || t === 'failed';
+}
+
+export function isPrimaryToWorker(m: unknown): m is PrimaryToWorker {
+  if (typeof m !== 'object' || m === null) return false;
+  const t = (m as { t?: unknown }).t;
+  return t === 'config' || t === 'shutdown';
+}

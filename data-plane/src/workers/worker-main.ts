@@ -1,0 +1,19 @@
+/**
+ * Entry point of a data plane worker process (forked by WorkerPool through node:cluster).
+ * Runs one ProxyServer and waits for the primary to send its first config before listening.
+ */
+import cluster from 'node:cluster';
+import { createLogger } from '@gatehouse/shared';
+import { ProxyServer } from '../proxy/proxy-server.js';
+import { WORKER_SETTINGS_ENV, type WorkerSettings } from './protocol.js';
+import { WorkerRuntime } from './worker-runtime.js';
+
+if (cluster.isPrimary || !process.send) {
+  process.stderr.write('gatehouse: worker-main is started by the data plane primary, not directly\n');
+  process.exit(2);
+}
+
+const settings = JSON.parse(process.env[WORKER_SETTINGS_ENV] ?? '{}') as WorkerSettings;
+const logger = createLogger('gatehouse-dp-worker').child({ worker: cluster.worker?.id, pid: process.pid });
+const proxy = new ProxyServer({ logger });
+new WorkerRuntime({ proxy, settings, logger }).attachToProcess();

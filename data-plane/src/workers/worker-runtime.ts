@@ -1,0 +1,126 @@
+/**
+ * What runs inside each worker process: one proxy, fed configs by the primary over IPC. The
+ * worker does not listen until its first config is applied, so it never takes traffic it
+ * cannot route. Configs are applied one at a time, in the order they arrive.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { isGatehouseError, type GatehouseConfig, type Logger } from '@gatehouse/shared';
+import {
+  isPrimaryToWorker,
+  type ConfigMessage,
+  type WorkerSettings,
+  type WorkerToPrimary,
+} from './protocol.js';
+
+/** The part of dp-proxy's ProxyServer a worker drives. */
+export interface WorkerProxy {
+  apply(config: GatehouseConfig): void;
+  listen(port: number, host: string): Promise<void>;
+  close(): Promise<void>;
+  readonly server: Server;
+}
+
+export interface WorkerRuntimeOptions {
+  proxy: WorkerProxy;
+  settings: WorkerSettings;
+  logger: Logger;
+  /** IPC send; defaults to process.send. */
+  send?: (m: WorkerToPrimary) => void;
+  /** Exit; defaults to process.exit. */
+  exit?: (code: number) => void;
+}
+
+export class WorkerRuntime {
+  private listening = false;
+  private draining = false;
+  private chain: Promise<void> = Promise.resolve();
+  private readonly send: (m: WorkerToPrimary) => void;
+  private readonly exit: (code: number) => void;
+
+  constructor(private readonly opts: WorkerRuntimeOptions) {
+    this.send =
+      opts.send ??
+      ((m) => {
+        if (process.connected) process.send?.(m);
+      });
+    this.exit = opts.exit ?? ((code) => process.exit(code));
+  }
+
+  /** Wires IPC and signals of the current process and tells the primary the worker is up. */
+  attachToProcess(): void {
+    process.on('message', (m: unknown) => this.onMessage(m));
+    // Ctrl-C reaches the whole process group; the primary coordinates the shutdown over IPC.
+    process.on('SIGINT', () => undefined);
+    process.on('SIGTERM', () => void this.drainAndExit(this.opts.settings.drainTimeoutMs));
+    // The primary is gone: nobody will feed configs or replace us. Drain and leave.
+    process.on('disconnect', () => void this.drainAndExit(this.opts.settings.drainTimeoutMs));
+    this.send({ t: 'ready' });
+  }
+
+  onMessage(m: unknown): void {
+    if (!isPrimaryToWorker(m)) return;
+    if (m.t === 'shutdown') {
+      void this.drainAndExit(m.drainMs);
+      return;
+    }
+    this.chain = this.chain.then(() => this.applyConfig(m));
+  }
+
+  private async applyConfig(m: ConfigMessage): Promise<void> {
+    if (this.draining) return;
+    const { proxy, settings, logger } = this.opts;
+    try {
+      const config = JSON.parse(m.json) as GatehouseConfig;
+      proxy.apply(config);
+      if (!this.listening) {
+        await proxy.listen(settings.port, settings.host);
+        this.listening = true;
+        logger.info({ host: settings.host, port: this.port() }, 'worker accepting traffic');
+      }
+      logger.debug({ version: m.version, hash: m.hash }, 'config applied');
+      this.send({ t: 'applied', seq: m.seq, version: m.version, hash: m.hash, port: this.port() });
+    } catch (e) {
+      const reason = e instanceof Error ? e.message : String(e);
+      logger.error({ err: e, version: m.version }, 'config not applied');
+      this.send({ t: 'failed', seq: m.seq, reason, code: isGatehouseError(e) ? e.code : null });
+    }
+  }
+
+  private port(): number | null {
+    const a = this.opts.proxy.server.address();
+    return a && typeof a === 'object' ? (a as AddressInfo).port : null;
+  }
+
+  /** Stops accepting, waits for in-flight requests for at most drainMs, then exits. */
+  async drainAndExit(drainMs: number): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    const { proxy, logger } = this.opts;
+    const server = proxy.server;
+    if (this.listening) {
+      // Keep-alive connections that go idle while we drain are closed as soon as they do.
+      const sweep = setInterval(() => server.closeIdleConnections(), 100);
+      let timer: NodeJS.Timeout | undefined;
+      const closed = proxy.close().then(
+        () => 'drained' as const,
+        (e: unknown) => {
+          logger.warn({ err: e }, 'proxy close failed');
+          return 'drained' as const;
+        },
+      );
+      const outcome = await Promise.race([
+        closed,
+        new Promise<'timeout'>((resolve) => {
+          timer = setTimeout(() => resolve('timeout'), drainMs);
+        }),
+      ]);
+      clearInterval(sweep);
+      clearTimeout(timer);
+      if (outcome === 'timeout')
+        logger.warn({ drainMs }, 'drain bound reached; closing remaining connections');
+      server.closeAllConnections();
+    }
+    this.exit(0);
+  }
+}

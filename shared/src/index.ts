@@ -6,3 +6,4 @@ export * from './settings.js';
 export * from './snapshot/canonical.js';
 export * from './snapshot/keys.js';
 export * from './snapshot/signed-snapshot.js';
+export * from './entities/index.js';

@@ -1,0 +1,90 @@
+import { GatehouseError, defineError, isGatehouseError } from '../errors.js';
+
+/** Kong's database error codes (kong/db/errors.lua), as they appear in Admin API bodies. */
+export const KONG_ERROR_CODES = {
+  INVALID_PRIMARY_KEY: 1,
+  SCHEMA_VIOLATION: 2,
+  PRIMARY_KEY_VIOLATION: 3,
+  FOREIGN_KEY_VIOLATION: 4,
+  UNIQUE_VIOLATION: 5,
+  NOT_FOUND: 6,
+  INVALID_OFFSET: 7,
+  DATABASE_ERROR: 8,
+  INVALID_SIZE: 9,
+  INVALID_UNIQUE: 10,
+  INVALID_OPTIONS: 11,
+  OPERATION_UNSUPPORTED: 12,
+  FOREIGN_KEYS_UNRESOLVED: 13,
+  REFERENCED_BY_OTHERS: 19,
+} as const;
+
+/** The JSON body Kong answers with: `{ message, name, code, fields }` (`name`, `code`, `fields` may be absent). */
+export interface KongErrorBody {
+  message: string;
+  name?: string;
+  code?: number;
+  fields?: Record<string, unknown>;
+}
+
+/** Per-field messages; `@entity` holds messages about the entity as a whole. Arrays hold per-element messages. */
+export type FieldErrors = Record<string, string | (string | null)[] | Record<string, unknown>>;
+
+const make = (code: string, status: number) => {
+  const factory = defineError(code, status);
+  return (body: KongErrorBody) => factory(body.message, { body });
+};
+
+/** Entity errors are GatehouseErrors whose `details.body` is the Kong-shaped response body. */
+export const EntityErrors = {
+  schemaViolation: make('GH_ERR_ENTITY_SCHEMA_VIOLATION', 400),
+  uniqueViolation: make('GH_ERR_ENTITY_UNIQUE_VIOLATION', 409),
+  primaryKeyViolation: make('GH_ERR_ENTITY_PRIMARY_KEY_VIOLATION', 400),
+  foreignKeyViolation: make('GH_ERR_ENTITY_FOREIGN_KEY_VIOLATION', 400),
+  notFound: make('GH_ERR_ENTITY_NOT_FOUND', 404),
+  invalidSize: make('GH_ERR_ENTITY_INVALID_SIZE', 400),
+  invalidOffset: make('GH_ERR_ENTITY_INVALID_OFFSET', 400),
+  invalidPrimaryKey: make('GH_ERR_ENTITY_INVALID_PRIMARY_KEY', 400),
+  invalidOptions: make('GH_ERR_ENTITY_INVALID_OPTIONS', 400),
+} as const;
+
+/** The Kong body carried by an entity error, if `e` is one. */
+export function kongErrorBody(e: unknown): KongErrorBody | undefined {
+  if (!isGatehouseError(e)) return undefined;
+  const body = e.details?.body;
+  return body && typeof body === 'object' && typeof (body as KongErrorBody).message === 'string'
+    ? (body as KongErrorBody)
+    : undefined;
+}
+
+function flatten(fields: Record<string, unknown>, prefix = ''): string[] {
+  const out: string[] = [];
+  for (const [key, value] of Object.entries(fields)) {
+    if (key === '@entity' && Array.isArray(value)) {
+      for (const m of value) if (typeof m === 'string') out.push(m);
+    } else if (typeof value === 'string') {
+      out.push(`${prefix}${key}: ${value}`);
+    } else if (Array.isArray(value)) {
+      value.forEach((m, i) => {
+        if (typeof m === 'string') out.push(`${prefix}${key}.${i + 1}: ${m}`);
+      });
+    } else if (value && typeof value === 'object') {
+      out.push(...flatten(value as Record<string, unknown>, `${prefix}${key}.`));
+    }
+  }
+  return out;
+}
+
+/** Kong's schema-violation error: message "schema violation (f: m)" or "N schema violations (f: m; g: n)". */
+export function schemaViolation(fields: FieldErrors): GatehouseError {
+  const parts = flatten(fields);
+  const message =
+    parts.length === 1
+      ? `schema violation (${parts[0]})`
+      : `${parts.length} schema violations (${parts.join('; ')})`;
+  return EntityErrors.schemaViolation({
+    message,
+    name: 'schema violation',
+    code: KONG_ERROR_CODES.SCHEMA_VIOLATION,
+    fields,
+  });
+}

@@ -1,0 +1,129 @@
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  createLogger,
+  emptyConfig,
+  loadSigningKey,
+  loadTrustedKeys,
+  signSnapshot,
+  writeSigningKeyPair,
+  type GatehouseConfig,
+  type SigningKey,
+  type TrustedKeys,
+} from '@gatehouse/shared';
+import { SnapshotCache, SNAPSHOT_CACHE_FILE } from './snapshot-cache.js';
+
+const logger = createLogger('test', { level: 'silent' });
+
+function configWithService(name: string): GatehouseConfig {
+  const c = emptyConfig();
+  c.services.push({
+    id: '00000000-0000-4000-8000-000000000001',
+    name,
+    protocol: 'http',
+    host: 'upstream.test',
+    port: 80,
+    path: null,
+    retries: 5,
+    connect_timeout: 60000,
+    write_timeout: 60000,
+    read_timeout: 60000,
+    enabled: true,
+    tags: null,
+    client_certificate: null,
+    tls_verify: null,
+    tls_verify_depth: null,
+    ca_certificates: null,
+    created_at: 1,
+    updated_at: 1,
+  });
+  return c;
+}
+
+describe('SnapshotCache', () => {
+  let dir: string;
+  let key: SigningKey;
+  let trusted: TrustedKeys;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'gatehouse-cache-'));
+    const files = await writeSigningKeyPair(join(dir, 'keys'));
+    key = await loadSigningKey(files.privateKeyFile);
+    trusted = await loadTrustedKeys([files.publicKeysFile]);
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('round-trips a signed snapshot that verifies again after reading', async () => {
+    const cache = new SnapshotCache(join(dir, 'data'), logger);
+    const signed = await signSnapshot({ config: configWithService('a'), version: 7n, cpId: 'cp1', key });
+    await cache.write(signed);
+    const loaded = await cache.loadVerified(trusted);
+    expect(loaded?.verified.version).toBe(7n);
+    expect(loaded?.verified.hash).toBe(signed.hash);
+    expect(loaded?.verified.config.services[0]?.name).toBe('a');
+  });
+
+  it('replaces the file atomically and leaves no temp files behind', async () => {
+    const data = join(dir, 'data');
+    const cache = new SnapshotCache(data, logger);
+    await cache.write(await signSnapshot({ config: configWithService('a'), version: 1n, cpId: 'cp1', key }));
+    await cache.write(await signSnapshot({ config: configWithService('b'), version: 2n, cpId: 'cp1', key }));
+    expect(await readdir(data)).toEqual([SNAPSHOT_CACHE_FILE]);
+    const loaded = await cache.loadVerified(trusted);
+    expect(loaded?.verified.version).toBe(2n);
+    expect(loaded?.verified.config.services[0]?.name).toBe('b');
+  });
+
+  it('returns null when there is no cache yet', async () => {
+    const cache = new SnapshotCache(join(dir, 'empty'), logger);
+    expect(await cache.read()).toBeNull();
+    expect(await cache.loadVerified(trusted)).toBeNull();
+  });
+
+  it('ignores a corrupt (garbage or truncated) file instead of throwing', async () => {
+    const data = join(dir, 'data');
+    const cache = new SnapshotCache(data, logger);
+    await cache.write(await signSnapshot({ config: configWithService('a'), version: 3n, cpId: 'cp1', key }));
+    const good = await readFile(cache.file);
+    await writeFile(cache.file, good.subarray(0, Math.floor(good.length / 2)));
+    expect(await cache.loadVerified(trusted)).toBeNull();
+    await writeFile(cache.file, Buffer.from('this is not a protobuf \xff\xfe\x00\x01', 'latin1'));
+    expect(await cache.loadVerified(trusted)).toBeNull();
+    await writeFile(cache.file, '');
+    expect(await cache.loadVerified(trusted)).toBeNull();
+  });
+
+  it('refuses a tampered cache: config bytes changed after signing', async () => {
+    const cache = new SnapshotCache(join(dir, 'data'), logger);
+    const signed = await signSnapshot({ config: configWithService('a'), version: 4n, cpId: 'cp1', key });
+    const evil = await signSnapshot({ config: configWithService('evil'), version: 4n, cpId: 'cp1', key });
+    // Keep the good signature, swap in other bytes.
+    await cache.write({ ...signed, config: evil.config, uncompressedSize: evil.uncompressedSize });
+    expect(await cache.read()).not.toBeNull();
+    expect(await cache.loadVerified(trusted)).toBeNull();
+  });
+
+  it('refuses a cache signed by a key this data plane does not trust', async () => {
+    const other = await writeSigningKeyPair(join(dir, 'other-keys'));
+    const otherKey = await loadSigningKey(other.privateKeyFile);
+    const cache = new SnapshotCache(join(dir, 'data'), logger);
+    await cache.write(
+      await signSnapshot({ config: configWithService('a'), version: 5n, cpId: 'cp1', key: otherKey }),
+    );
+    expect(await cache.loadVerified(trusted)).toBeNull();
+  });
+
+  it('refuses a cache whose signature bytes were flipped', async () => {
+    const cache = new SnapshotCache(join(dir, 'data'), logger);
+    const signed = await signSnapshot({ config: configWithService('a'), version: 6n, cpId: 'cp1', key });
+    const parts = signed.jws.split('.');
+    const sig = parts[2]!;
+    parts[2] = (sig[0] === 'A' ? 'B' : 'A') + sig.slice(1);
+    await cache.write({ ...signed, jws: parts.join('.') });
+    expect(await cache.loadVerified(trusted)).toBeNull();
+  });
+});

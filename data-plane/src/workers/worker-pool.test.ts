@@ -1,0 +1,169 @@
+import { request } from 'node:http';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger, emptyConfig, type GatehouseConfig } from '@gatehouse/shared';
+import { WorkerPool } from './worker-pool.js';
+
+const logger = createLogger('test', { level: 'silent' });
+const exec = fileURLToPath(new URL('./fixtures/echo-worker.ts', import.meta.url));
+
+function config(...names: string[]): string {
+  const c: GatehouseConfig = emptyConfig();
+  for (const name of names) c.services.push({ name } as GatehouseConfig['services'][number]);
+  return JSON.stringify(c);
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}
+
+interface Answer {
+  pid: number;
+  worker: number;
+  services: string[];
+}
+
+/** One request on a fresh connection (so round-robin spreads them over the workers). */
+function get(port: number, path = '/'): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve(JSON.parse(body) as Answer));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function sample(port: number, n = 12): Promise<Answer[]> {
+  const out: Answer[] = [];
+  for (let i = 0; i < n; i += 1) out.push(await get(port));
+  return out;
+}
+
+async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if (await check()) return;
+    } catch {
+      // not yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('condition not met in time');
+}
+
+describe('WorkerPool', () => {
+  let pool: WorkerPool | null = null;
+  afterEach(async () => {
+    await pool?.stop();
+    pool = null;
+  });
+
+  async function startPool(port: number, extra: Partial<ConstructorParameters<typeof WorkerPool>[0]> = {}) {
+    pool = new WorkerPool({
+      size: 2,
+      listen: { host: '127.0.0.1', port },
+      logger,
+      exec,
+      execArgv: ['--import', 'tsx'],
+      applyTimeoutMs: 5_000,
+      drainTimeoutMs: 2_000,
+      ...extra,
+    });
+    await pool.start();
+    return pool;
+  }
+
+  it('does not listen before the first config, and every worker serves it once apply resolves', async () => {
+    const port = await freePort();
+    const p = await startPool(port);
+    expect(p.alive).toBe(2);
+    await expect(get(port)).rejects.toThrow(/ECONNREFUSED/);
+    await p.apply(config('v1'), { version: 1n, hash: 'h1' });
+    expect(p.serving).toBe(2);
+    expect(p.port).toBe(port);
+    const answers = await sample(port);
+    expect(new Set(answers.map((a) => a.pid)).size).toBe(2);
+    expect(answers.every((a) => a.services[0] === 'v1')).toBe(true);
+  });
+
+  it('resolves a new round only after every worker swapped', async () => {
+    const port = await freePort();
+    const p = await startPool(port);
+    await p.apply(config('v1'), { version: 1n, hash: 'h1' });
+    await p.apply(config('v2'), { version: 2n, hash: 'h2' });
+    expect(p.currentConfig).toEqual({ version: 2n, hash: 'h2' });
+    const answers = await sample(port);
+    expect(answers.every((a) => a.services[0] === 'v2')).toBe(true);
+  });
+
+  it('rejects with the reason when one worker fails, and rolls the others back to the old config', async () => {
+    const port = await freePort();
+    const p = await startPool(port);
+    await p.apply(config('v1'), { version: 1n, hash: 'h1' });
+    // Worker 2 (the second forked in this process) refuses the config; worker 1 takes it first.
+    const ids = [...new Set((await sample(port)).map((a) => a.worker))].sort((a, b) => a - b);
+    const failing = ids[1]!;
+    await expect(
+      p.apply(config('v2', `fail-in-worker-${failing}`), { version: 2n, hash: 'h2' }),
+    ).rejects.toThrow(new RegExp(`worker \\d+: worker ${failing} cannot compile this`));
+    expect(p.currentConfig).toEqual({ version: 1n, hash: 'h1' });
+    const answers = await sample(port);
+    expect(answers.every((a) => a.services[0] === 'v1')).toBe(true);
+    expect(p.alive).toBe(2);
+  });
+
+  it('rejects a round a worker does not answer in time and replaces that worker', async () => {
+    const port = await freePort();
+    const p = await startPool(port, { applyTimeoutMs: 1_000 });
+    await p.apply(config('v1'), { version: 1n, hash: 'h1' });
+    const ids = [...new Set((await sample(port)).map((a) => a.worker))].sort((a, b) => a - b);
+    await expect(
+      p.apply(config('v2', `hang-in-worker-${ids[0]}`), { version: 2n, hash: 'h2' }),
+    ).rejects.toThrow(/timed out/);
+    await waitFor(() => p.alive === 2 && p.serving === 2);
+    const answers = await sample(port);
+    expect(answers.every((a) => a.services[0] === 'v1')).toBe(true);
+    expect(p.restartCount).toBeGreaterThanOrEqual(1);
+  });
+
+  it('replaces a killed worker, which serves the current config before taking traffic', async () => {
+    const port = await freePort();
+    const p = await startPool(port);
+    await p.apply(config('v1'), { version: 1n, hash: 'h1' });
+    await p.apply(config('v2'), { version: 2n, hash: 'h2' });
+    const [victim] = p.workerPids;
+    process.kill(victim!, 'SIGKILL');
+    await waitFor(() => p.restartCount === 1 && p.alive === 2 && p.serving === 2);
+    expect(p.workerPids).not.toContain(victim);
+    const answers = await sample(port, 16);
+    expect(new Set(answers.map((a) => a.pid)).size).toBe(2);
+    expect(answers.every((a) => a.services[0] === 'v2')).toBe(true);
+  });
+
+  it('stops gracefully: an in-flight request completes, then nothing listens', async () => {
+    const port = await freePort();
+    const p = await startPool(port);
+    await p.apply(config('v1'), { version: 1n, hash: 'h1' });
+    const inflight = get(port, '/slow?ms=400');
+    await new Promise((r) => setTimeout(r, 100));
+    const stopped = p.stop();
+    const answer = await inflight;
+    expect(answer.services).toEqual(['v1']);
+    await stopped;
+    expect(p.alive).toBe(0);
+    await expect(get(port)).rejects.toThrow(/ECONNREFUSED/);
+  });
+});

@@ -1,0 +1,502 @@
+/**
+ * Kong's traditional router (kong/router/traditional.lua), compiled once per configuration into
+ * immutable structures.
+ *
+ * Each (route, path) pair becomes one entry (Kong splits routes by path to sort them). Entries are
+ * put in one global priority order — Kong's category order (number of matched attribute kinds,
+ * then which kinds: host > header > uri > method > sni), then Kong's `sort_routes` (submatch
+ * weight, number of headers, regex_priority for regex paths, longest prefix, created_at) — and the
+ * first entry in that order that fully matches a request wins.
+ *
+ * Lookup cost is independent of the number of routes: entries are bucketed by plain host (entries
+ * without plain-only hosts go to the "any host" bucket), and inside a bucket prefix paths sit in a
+ * character trie; only regex paths and path-less entries are scanned, in priority order, and every
+ * scan stops as soon as it cannot beat the best match found so far.
+ */
+import type { GatehouseConfig, Route, Service } from '@gatehouse/shared';
+import { compileWildcardHost, hasPort, hostWithPort, hostWithoutPort, lowerHost } from './host.js';
+import { RouterErrors } from './errors.js';
+
+/** Kong's MATCH_RULES bits: the category of an entry is the set of attribute kinds it has. */
+export const MatchRule = {
+  HOST: 0x40,
+  HEADER: 0x20,
+  URI: 0x10,
+  METHOD: 0x08,
+  SNI: 0x04,
+} as const;
+
+/** Kong's MATCH_SUBRULES bits, compared inside one category. */
+export const SubRule = {
+  HAS_REGEX_URI: 0x01,
+  PLAIN_HOSTS_ONLY: 0x02,
+  HAS_WILDCARD_HOST_PORT: 0x04,
+} as const;
+
+interface HeaderRule {
+  readonly name: string;
+  readonly values: ReadonlySet<string>;
+  readonly pattern: RegExp | null;
+}
+
+/** One (route, path) pair, ready to be tested against a request. */
+export interface RouteEntry<T> {
+  readonly route: Route;
+  readonly service: Service;
+  readonly target: T;
+  /** Position in the global priority order (0 = tried first). */
+  readonly priority: number;
+  /** Position of the entry's category (set of attribute kinds) in Kong's category order. */
+  readonly categoryRank: number;
+  readonly matchRules: number;
+  readonly matchWeight: number;
+  readonly submatchWeight: number;
+  readonly plainHosts: ReadonlySet<string> | null;
+  readonly wildcardHosts: readonly RegExp[] | null;
+  readonly headers: readonly HeaderRule[];
+  readonly methods: ReadonlySet<string> | null;
+  /** The prefix path, or null. */
+  readonly prefix: string | null;
+  /** The regex path (anchored at the start), or null. */
+  readonly regex: RegExp | null;
+  /** The path as configured (`~` included for a regex). */
+  readonly path: string | null;
+}
+
+/** The result of a successful match. */
+export class RouteMatch<T> {
+  constructor(
+    readonly entry: RouteEntry<T>,
+    /** Length of the matched path prefix (regex: the whole regex match); -1 when the route has no path. */
+    readonly prefixLength: number,
+    /** Regex captures: numbered (`'1'`, `'2'`…) and named groups; null for prefix paths. */
+    readonly captures: Readonly<Record<string, string | undefined>> | null,
+  ) {}
+}
+
+interface TrieNode<T> {
+  readonly children: Map<number, TrieNode<T>>;
+  entries: RouteEntry<T>[] | null;
+}
+
+interface Bucket<T> {
+  readonly trie: TrieNode<T>;
+  /** Regex-path and path-less entries, in priority order. */
+  readonly scan: RouteEntry<T>[];
+}
+
+const newNode = <T>(): TrieNode<T> => ({ children: new Map(), entries: null });
+const newBucket = <T>(): Bucket<T> => ({ trie: newNode<T>(), scan: [] });
+
+export interface RouteTargetFactory<T> {
+  /** Returns the per-service payload stored in each entry, or null to leave the service's routes out. */
+  (service: Service): T | null;
+}
+
+/** Request attributes the router needs; `rawHeaders` is node's flat [name, value, …] array. */
+export interface RouteRequest {
+  method: string;
+  /** Normalised path without the query string. */
+  path: string;
+  /** Host header (may carry a port), or undefined. */
+  host: string | undefined;
+  rawHeaders: readonly string[];
+}
+
+const HTTP_PROTOCOLS = new Set(['http', 'https', 'grpc', 'grpcs', 'ws', 'wss']);
+
+function nonEmpty<V>(list: readonly V[] | null | undefined): list is readonly V[] {
+  return list != null && list.length > 0;
+}
+
+interface DraftEntry<T> extends Omit<RouteEntry<T>, 'priority'> {
+  maxUriLength: number;
+  pathIndex: number;
+}
+
+function compileRegexPath(route: Route, path: string): RegExp {
+  try {
+    return new RegExp(`^(?:${path.slice(1)})`);
+  } catch (e) {
+    throw RouterErrors.invalidRegex(`route ${route.name ?? route.id}: invalid regex path '${path}'`, {
+      route: route.id,
+      path,
+      reason: (e as Error).message,
+    });
+  }
+}
+
+function compileHeaders(route: Route): HeaderRule[] {
+  const rules: HeaderRule[] = [];
+  if (route.headers == null) return rules;
+  for (const [rawName, values] of Object.entries(route.headers)) {
+    const name = rawName.toLowerCase();
+    if (name === 'host' || !nonEmpty(values)) continue;
+    let pattern: RegExp | null = null;
+    const first = values[0]!;
+    if (values.length === 1 && first.startsWith('~*')) {
+      try {
+        pattern = new RegExp(first.slice(2));
+      } catch (e) {
+        throw RouterErrors.invalidRegex(`route ${route.name ?? route.id}: invalid header regex '${first}'`, {
+          route: route.id,
+          header: name,
+          reason: (e as Error).message,
+        });
+      }
+    }
+    rules.push({ name, values: new Set(values.map((v) => v.toLowerCase())), pattern });
+  }
+  return rules;
+}
+
+function draftEntries<T>(route: Route, service: Service, target: T): DraftEntry<T>[] {
+  let matchRules = 0;
+  let matchWeight = 0;
+  let submatchWeight = 0;
+  let plainHosts: Set<string> | null = null;
+  let wildcardHosts: RegExp[] | null = null;
+
+  if (nonEmpty(route.hosts)) {
+    for (const rawHost of route.hosts) {
+      const host = lowerHost(rawHost);
+      if (host.includes('*')) {
+        (wildcardHosts ??= []).push(compileWildcardHost(host));
+        if (hasPort(host)) submatchWeight |= SubRule.HAS_WILDCARD_HOST_PORT;
+      } else {
+        (plainHosts ??= new Set()).add(host);
+      }
+    }
+    matchRules |= MatchRule.HOST;
+    matchWeight++;
+    if (wildcardHosts === null) submatchWeight |= SubRule.PLAIN_HOSTS_ONLY;
+  }
+
+  const headers = compileHeaders(route);
+  if (headers.length > 0) {
+    matchRules |= MatchRule.HEADER;
+    matchWeight++;
+  }
+
+  const paths = nonEmpty(route.paths) ? route.paths : null;
+  if (paths !== null) {
+    matchRules |= MatchRule.URI;
+    matchWeight++;
+  }
+
+  const methods = nonEmpty(route.methods) ? new Set(route.methods.map((m) => m.toUpperCase())) : null;
+  if (methods !== null) {
+    matchRules |= MatchRule.METHOD;
+    matchWeight++;
+  }
+
+  if (nonEmpty(route.snis)) {
+    // Plain-HTTP requests pass the SNI rule (Kong: `req_scheme == "http"`), but it still counts.
+    matchRules |= MatchRule.SNI;
+    matchWeight++;
+  }
+
+  if (matchRules === 0) {
+    throw RouterErrors.unroutable(
+      `route ${route.name ?? route.id}: needs at least one of methods, hosts, headers, paths, snis`,
+      { route: route.id },
+    );
+  }
+
+  const base = {
+    route,
+    service,
+    target,
+    matchRules,
+    matchWeight,
+    plainHosts,
+    wildcardHosts,
+    headers,
+    methods,
+  };
+  if (paths === null) {
+    return [
+      { ...base, submatchWeight, prefix: null, regex: null, path: null, maxUriLength: 0, pathIndex: 0 },
+    ];
+  }
+  return paths.map((path, pathIndex) => {
+    if (path.startsWith('~')) {
+      return {
+        ...base,
+        submatchWeight: submatchWeight | SubRule.HAS_REGEX_URI,
+        prefix: null,
+        regex: compileRegexPath(route, path),
+        path,
+        maxUriLength: 0,
+        pathIndex,
+      };
+    }
+    return { ...base, submatchWeight, prefix: path, regex: null, path, maxUriLength: path.length, pathIndex };
+  });
+}
+
+/** Kong's sort_categories followed by sort_routes, with id and path position as final tie-breakers. */
+function compareEntries<T>(a: DraftEntry<T>, b: DraftEntry<T>): number {
+  if (a.matchWeight !== b.matchWeight) return b.matchWeight - a.matchWeight;
+  if (a.matchRules !== b.matchRules) return b.matchRules - a.matchRules;
+  if (a.submatchWeight !== b.submatchWeight) return b.submatchWeight - a.submatchWeight;
+  if (a.headers.length !== b.headers.length) return b.headers.length - a.headers.length;
+  if ((a.submatchWeight & SubRule.HAS_REGEX_URI) !== 0 && a.route.regex_priority !== b.route.regex_priority) {
+    return b.route.regex_priority - a.route.regex_priority;
+  }
+  if (a.maxUriLength !== b.maxUriLength) return b.maxUriLength - a.maxUriLength;
+  if (a.route.created_at !== b.route.created_at) return a.route.created_at - b.route.created_at;
+  if (a.route.id !== b.route.id) return a.route.id < b.route.id ? -1 : 1;
+  return a.pathIndex - b.pathIndex;
+}
+
+function insertPrefix<T>(bucket: Bucket<T>, entry: RouteEntry<T>): void {
+  let node = bucket.trie;
+  const prefix = entry.prefix!;
+  for (let i = 0; i < prefix.length; i++) {
+    const c = prefix.charCodeAt(i);
+    let next = node.children.get(c);
+    if (next === undefined) {
+      next = newNode<T>();
+      node.children.set(c, next);
+    }
+    node = next;
+  }
+  (node.entries ??= []).push(entry);
+}
+
+function headerMatches(rule: HeaderRule, rawHeaders: readonly string[]): boolean {
+  const name = rule.name;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const raw = rawHeaders[i]!;
+    if (raw.length !== name.length || (raw !== name && raw.toLowerCase() !== name)) continue;
+    const value = rawHeaders[i + 1]!.toLowerCase();
+    if (rule.values.has(value)) return true;
+    if (rule.pattern !== null && rule.pattern.test(value)) return true;
+  }
+  return false;
+}
+
+/** A compiled, immutable router. Build with {@link compileRouter}. */
+export class Router<T> {
+  /** Number of (route, path) entries. */
+  readonly size: number;
+  private readonly byHost: Map<string, Bucket<T>>;
+  private readonly anyHost: Bucket<T>;
+  private readonly hasWildcards: boolean;
+
+  // Per-match scratch (match() is synchronous and not re-entrant).
+  private best: RouteEntry<T> | null = null;
+  private bestPrefixLength = -1;
+  private bestExec: RegExpExecArray | null = null;
+  private reqMethod = '';
+  private reqPath = '';
+  private reqHost = '';
+  private reqHostNoPort = '';
+  private reqHostWithPort: string | null = null;
+  private reqHeaders: readonly string[] = [];
+  /** Entries fully tested by the last match() (for tests: lookup cost must not grow with the route count). */
+  lastExamined = 0;
+
+  constructor(entries: readonly RouteEntry<T>[]) {
+    this.size = entries.length;
+    this.byHost = new Map();
+    this.anyHost = newBucket<T>();
+    let hasWildcards = false;
+    for (const entry of entries) {
+      if (entry.wildcardHosts !== null) hasWildcards = true;
+      const buckets: Bucket<T>[] = [];
+      if (entry.plainHosts !== null && entry.wildcardHosts === null) {
+        for (const host of entry.plainHosts) {
+          let bucket = this.byHost.get(host);
+          if (bucket === undefined) {
+            bucket = newBucket<T>();
+            this.byHost.set(host, bucket);
+          }
+          buckets.push(bucket);
+        }
+      } else {
+        buckets.push(this.anyHost);
+      }
+      for (const bucket of buckets) {
+        if (entry.prefix !== null) insertPrefix(bucket, entry);
+        else bucket.scan.push(entry);
+      }
+    }
+    this.hasWildcards = hasWildcards;
+  }
+
+  /** Finds the highest-priority route matching the request, or null. */
+  match(req: RouteRequest): RouteMatch<T> | null {
+    this.best = null;
+    this.bestExec = null;
+    this.bestPrefixLength = -1;
+    this.lastExamined = 0;
+    this.reqMethod = req.method;
+    this.reqPath = req.path;
+    this.reqHeaders = req.rawHeaders;
+    this.reqHostWithPort = null;
+    const host = req.host === undefined ? '' : lowerHost(req.host);
+    this.reqHost = host;
+    this.reqHostNoPort = host === '' ? '' : hostWithoutPort(host);
+
+    if (host !== '' && this.byHost.size > 0) {
+      const exact = this.byHost.get(host);
+      if (exact !== undefined) this.searchBucket(exact, false);
+      if (this.reqHostNoPort !== host) {
+        const noPort = this.byHost.get(this.reqHostNoPort);
+        // Kong tries the routes indexed by the request's exact host (port included) before the
+        // rest of their category, so a port-qualified host beats a no-port one of the same category.
+        if (noPort !== undefined) this.searchBucket(noPort, this.best !== null);
+      }
+    }
+    this.searchBucket(this.anyHost, false);
+
+    const best = this.best;
+    if (best === null) return null;
+    let captures: Record<string, string | undefined> | null = null;
+    const exec = this.bestExec;
+    if (exec !== null) {
+      if (exec.length > 1 || exec.groups !== undefined) {
+        captures = {};
+        for (let i = 1; i < exec.length; i++) captures[String(i)] = exec[i];
+        if (exec.groups !== undefined) Object.assign(captures, exec.groups);
+      }
+    }
+    this.best = null;
+    this.bestExec = null;
+    this.reqHeaders = [];
+    return new RouteMatch(best, this.bestPrefixLength, captures);
+  }
+
+  private searchBucket(bucket: Bucket<T>, byCategory: boolean): void {
+    const path = this.reqPath;
+    let node: TrieNode<T> | undefined = bucket.trie;
+    // Walk the trie along the path; every node on the way with entries holds prefixes of the path.
+    for (let i = 0; ; i++) {
+      if (node.entries !== null) this.searchList(node.entries, byCategory);
+      if (i >= path.length) break;
+      node = node.children.get(path.charCodeAt(i));
+      if (node === undefined) break;
+    }
+    if (bucket.scan.length > 0) this.searchList(bucket.scan, byCategory);
+  }
+
+  private searchList(list: readonly RouteEntry<T>[], byCategory: boolean): void {
+    for (let i = 0; i < list.length; i++) {
+      const entry = list[i]!;
+      const best = this.best;
+      if (
+        best !== null &&
+        (byCategory ? entry.categoryRank >= best.categoryRank : entry.priority >= best.priority)
+      ) {
+        return;
+      }
+      if (this.matches(entry)) {
+        this.best = entry;
+        return;
+      }
+    }
+  }
+
+  private matches(entry: RouteEntry<T>): boolean {
+    this.lastExamined++;
+    if (entry.methods !== null && !entry.methods.has(this.reqMethod)) return false;
+    if ((entry.matchRules & MatchRule.HOST) !== 0 && !this.hostMatches(entry)) return false;
+    const headers = entry.headers;
+    for (let i = 0; i < headers.length; i++) {
+      if (!headerMatches(headers[i]!, this.reqHeaders)) return false;
+    }
+    if (entry.prefix !== null) {
+      if (!this.reqPath.startsWith(entry.prefix)) return false;
+      this.bestPrefixLength = entry.prefix.length;
+      this.bestExec = null;
+    } else if (entry.regex !== null) {
+      const exec = entry.regex.exec(this.reqPath);
+      if (exec === null) return false;
+      this.bestPrefixLength = exec[0].length;
+      this.bestExec = exec;
+    } else {
+      this.bestPrefixLength = -1;
+      this.bestExec = null;
+    }
+    return true;
+  }
+
+  private hostMatches(entry: RouteEntry<T>): boolean {
+    const host = this.reqHost;
+    if (host === '') return false;
+    const plain = entry.plainHosts;
+    if (plain !== null && (plain.has(host) || plain.has(this.reqHostNoPort))) return true;
+    const wildcards = entry.wildcardHosts;
+    if (wildcards === null || !this.hasWildcards) return false;
+    const withPort = (this.reqHostWithPort ??= hostWithPort(host, 80));
+    for (let i = 0; i < wildcards.length; i++) {
+      if (wildcards[i]!.test(withPort)) return true;
+    }
+    return false;
+  }
+}
+
+/**
+ * Compiles the routes of a configuration. Routes whose service is disabled, missing
+ * (`service: null`), or for which `makeTarget` returns null are left out, as are routes with no
+ * HTTP protocol. Throws a GatehouseError (GH_ERR_ROUTER_*) on a route that cannot be compiled.
+ */
+export function compileRouter<T>(config: GatehouseConfig, makeTarget: RouteTargetFactory<T>): Router<T> {
+  const services = new Map<string, Service>();
+  for (const service of config.services) services.set(service.id, service);
+  const targets = new Map<string, T | null>();
+
+  const drafts: DraftEntry<T>[] = [];
+  for (const route of config.routes) {
+    if (!route.protocols.some((p) => HTTP_PROTOCOLS.has(p))) continue;
+    if (route.service === null) continue;
+    const service = services.get(route.service.id);
+    if (service === undefined) {
+      throw RouterErrors.unknownService(
+        `route ${route.name ?? route.id}: unknown service ${route.service.id}`,
+        {
+          route: route.id,
+          service: route.service.id,
+        },
+      );
+    }
+    if (!service.enabled) continue;
+    let target = targets.get(service.id);
+    if (target === undefined) {
+      target = makeTarget(service);
+      targets.set(service.id, target);
+    }
+    if (target === null) continue;
+    for (const draft of draftEntries(route, service, target)) drafts.push(draft);
+  }
+
+  drafts.sort(compareEntries);
+  let categoryRank = -1;
+  let lastRules = -1;
+  const entries: RouteEntry<T>[] = drafts.map((d, priority) => {
+    if (d.matchRules !== lastRules) {
+      categoryRank++;
+      lastRules = d.matchRules;
+    }
+    return {
+      route: d.route,
+      service: d.service,
+      target: d.target,
+      priority,
+      categoryRank,
+      matchRules: d.matchRules,
+      matchWeight: d.matchWeight,
+      submatchWeight: d.submatchWeight,
+      plainHosts: d.plainHosts,
+      wildcardHosts: d.wildcardHosts,
+      headers: d.headers,
+      methods: d.methods,
+      prefix: d.prefix,
+      regex: d.regex,
+      path: d.path,
+    };
+  });
+  return new Router(entries);
+}

@@ -1,0 +1,203 @@
+/**
+ * The cluster gRPC server (@grpc/grpc-js, its own port): one bidirectional stream per DP.
+ *
+ * Liveness, so a dead or black-holed DP is noticed within deadAfterMs (15 s):
+ *  - application heartbeats: the CP sends one when it has sent nothing for heartbeatIntervalMs (5 s)
+ *    and answers each DP heartbeat; a stream with no traffic from the DP for deadAfterMs is closed
+ *    (UNAVAILABLE) and the DP marked disconnected;
+ *  - HTTP/2 keepalive pings every 5 s with a 5 s timeout tear down a connection whose peer is gone.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { clusterServiceDefinition } from '@gatehouse/proto';
+import { GATEHOUSE_VERSION, type Logger, type SignedSnapshot } from '@gatehouse/shared';
+import type { PublishedSnapshot } from '../snapshot/index.js';
+import type { DataPlaneRegistry } from './registry.js';
+import { DataPlaneSession, type ClusterCall } from './session.js';
+
+/** What the server needs from the SnapshotPublisher. */
+export interface SnapshotFeed {
+  readonly latest: PublishedSnapshot | null;
+  on(event: 'snapshot', listener: (p: PublishedSnapshot) => void): unknown;
+  off(event: 'snapshot', listener: (p: PublishedSnapshot) => void): unknown;
+}
+
+export interface ClusterServerOptions {
+  host: string;
+  port: number;
+  publisher: SnapshotFeed;
+  registry: DataPlaneRegistry;
+  logger: Logger;
+  /** Server credentials; insecure when omitted (dev). Pass grpc.ServerCredentials.createSsl(...) for (m)TLS. */
+  credentials?: grpc.ServerCredentials;
+  /** CP heartbeat period. Default 5000 ms. */
+  heartbeatIntervalMs?: number;
+  /** Close a stream with no traffic from the DP for this long. Default 15000 ms. */
+  deadAfterMs?: number;
+  /** HTTP/2 keepalive ping period and timeout. Defaults 5000 / 5000 ms. */
+  keepaliveTimeMs?: number;
+  keepaliveTimeoutMs?: number;
+  /** The CP's software version, for the DP compatibility check. Default GATEHOUSE_VERSION. */
+  softwareVersion?: string;
+}
+
+export interface ConnectedDataPlane {
+  nodeId: string;
+  ip: string;
+  connectedAt: Date;
+  lastReceivedAt: Date;
+  configHash: string;
+  snapshotsSent: number;
+  snapshotsDropped: number;
+}
+
+export interface ClusterServer {
+  /** host:port actually bound (port resolved when 0 was asked). */
+  readonly address: string;
+  readonly port: number;
+  /** DPs with a live stream on this CP. */
+  connections(): ConnectedDataPlane[];
+  /** Ends every stream (UNAVAILABLE, so DPs reconnect elsewhere), records them disconnected, shuts down. */
+  stop(opts?: { graceMs?: number }): Promise<void>;
+}
+
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 5_000;
+export const DEFAULT_DEAD_AFTER_MS = 15_000;
+export const DEFAULT_KEEPALIVE_TIME_MS = 5_000;
+export const DEFAULT_KEEPALIVE_TIMEOUT_MS = 5_000;
+
+export async function startClusterServer(o: ClusterServerOptions): Promise<ClusterServer> {
+  const heartbeatIntervalMs = o.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
+  const deadAfterMs = o.deadAfterMs ?? DEFAULT_DEAD_AFTER_MS;
+  const logger = o.logger.child({ component: 'cluster' });
+  const sessions = new Set<DataPlaneSession>();
+  const byNode = new Map<string, DataPlaneSession>();
+  let stopping = false;
+
+  const server = new grpc.Server({
+    'grpc.keepalive_time_ms': o.keepaliveTimeMs ?? DEFAULT_KEEPALIVE_TIME_MS,
+    'grpc.keepalive_timeout_ms': o.keepaliveTimeoutMs ?? DEFAULT_KEEPALIVE_TIMEOUT_MS,
+    'grpc.keepalive_permit_without_calls': 1,
+    // Snapshots can be large; the DP must raise its receive limit to match.
+    'grpc.max_send_message_length': -1,
+    'grpc.max_receive_message_length': 1024 * 1024,
+  });
+
+  const latest = (): SignedSnapshot | null => o.publisher.latest?.snapshot ?? null;
+
+  const ctx = {
+    registry: o.registry,
+    logger,
+    cpVersion: o.softwareVersion ?? GATEHOUSE_VERSION,
+    latest,
+    onReady(session: DataPlaneSession) {
+      const id = session.nodeId!;
+      const previous = byNode.get(id);
+      byNode.set(id, session);
+      if (previous && previous !== session) {
+        previous.close({
+          code: grpc.status.ALREADY_EXISTS,
+          details: `replaced by a newer stream from node ${id}`,
+        });
+      }
+    },
+    onClosed(session: DataPlaneSession) {
+      sessions.delete(session);
+      const id = session.nodeId;
+      if (id !== null && byNode.get(id) === session) {
+        byNode.delete(id);
+        void o.registry.disconnected(id);
+      }
+    },
+  };
+
+  server.addService(clusterServiceDefinition, {
+    connect: (call: ClusterCall) => {
+      if (stopping) {
+        call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'control plane is shutting down' });
+        return;
+      }
+      sessions.add(new DataPlaneSession(call, ctx));
+    },
+  });
+
+  const onSnapshot = (p: PublishedSnapshot) => {
+    for (const s of byNode.values()) s.offer(p.snapshot);
+  };
+  o.publisher.on('snapshot', onSnapshot);
+
+  // One sweep for all streams: hello timeouts, dead peers, CP heartbeats.
+  const sweepMs = Math.max(
+    10,
+    Math.min(1000, Math.floor(heartbeatIntervalMs / 2), Math.floor(deadAfterMs / 5)),
+  );
+  const sweep = setInterval(() => {
+    const now = Date.now();
+    for (const s of sessions) {
+      if (now - s.lastReceivedAt >= deadAfterMs) {
+        s.close({
+          code: grpc.status.UNAVAILABLE,
+          details:
+            s.nodeId === null
+              ? `no Hello within ${deadAfterMs} ms`
+              : `no message from the data plane for ${deadAfterMs} ms; closing`,
+        });
+      } else if (s.nodeId !== null && now - s.lastSentAt >= heartbeatIntervalMs) {
+        s.heartbeat();
+      }
+    }
+  }, sweepMs);
+  sweep.unref();
+
+  let port: number;
+  try {
+    port = await new Promise<number>((resolve, reject) => {
+      server.bindAsync(
+        `${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`,
+        o.credentials ?? grpc.ServerCredentials.createInsecure(),
+        (err, bound) => (err ? reject(err) : resolve(bound)),
+      );
+    });
+  } catch (e) {
+    clearInterval(sweep);
+    o.publisher.off('snapshot', onSnapshot);
+    throw e;
+  }
+  const address = `${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}`;
+  logger.info({ address, heartbeatIntervalMs, deadAfterMs }, 'cluster server listening');
+
+  return {
+    address,
+    port,
+    connections: () =>
+      [...byNode.values()].map((s) => ({
+        nodeId: s.nodeId!,
+        ip: s.ip,
+        connectedAt: new Date(s.connectedAt),
+        lastReceivedAt: new Date(s.lastReceivedAt),
+        configHash: s.dpHash,
+        snapshotsSent: s.snapshotsSent,
+        snapshotsDropped: s.snapshotsDropped,
+      })),
+    async stop({ graceMs = 2000 } = {}) {
+      if (stopping) return;
+      stopping = true;
+      clearInterval(sweep);
+      o.publisher.off('snapshot', onSnapshot);
+      for (const s of [...sessions]) {
+        s.close({ code: grpc.status.UNAVAILABLE, details: 'control plane is shutting down' });
+      }
+      await new Promise<void>((resolve) => {
+        const force = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      });
+      await o.registry.flush();
+      logger.info({ address }, 'cluster server stopped');
+    },
+  };
+}

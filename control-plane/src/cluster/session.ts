@@ -1,0 +1,256 @@
+/**
+ * One DP's stream. Hello first; then the newest snapshot (unless the DP holds its hash) and every
+ * later one; Ack/Nack/Heartbeat recorded in the registry. Only the newest snapshot is ever
+ * queued: while the DP is slow to read, a newer snapshot replaces the one waiting.
+ */
+import { create } from '@bufbuild/protobuf';
+import * as grpc from '@grpc/grpc-js';
+import {
+  cpMessage,
+  HeartbeatSchema,
+  RefusalSchema,
+  SnapshotSchema,
+  type ControlPlaneMessage,
+  type DataPlaneMessage,
+  type Hello,
+} from '@gatehouse/proto';
+import type { Logger, SignedSnapshot } from '@gatehouse/shared';
+import { peerIp, versionIncompatibility } from './compat.js';
+import type { DataPlaneRegistry } from './registry.js';
+
+export type ClusterCall = grpc.ServerDuplexStream<DataPlaneMessage, ControlPlaneMessage>;
+
+export interface SessionContext {
+  registry: DataPlaneRegistry;
+  logger: Logger;
+  cpVersion: string;
+  latest(): SignedSnapshot | null;
+  /** Called once the DP said a valid Hello (the server tracks sessions by node id). */
+  onReady(session: DataPlaneSession): void;
+  onClosed(session: DataPlaneSession): void;
+}
+
+const MAX_ID_LENGTH = 256;
+const MAX_REASON_LENGTH = 2048;
+
+export class DataPlaneSession {
+  nodeId: string | null = null;
+  readonly ip: string;
+  readonly connectedAt = Date.now();
+  lastReceivedAt = Date.now();
+  lastSentAt = Date.now();
+  /** Hash of the config the DP last reported holding (Hello, Ack, Heartbeat). */
+  dpHash = '';
+  private log: Logger;
+  private pending: SignedSnapshot | null = null;
+  private lastOfferedHash: string | null = null;
+  private waitingForDrain = false;
+  private closed = false;
+  /** Snapshots written to the stream / replaced while waiting (for stats and tests). */
+  snapshotsSent = 0;
+  snapshotsDropped = 0;
+
+  constructor(
+    private readonly call: ClusterCall,
+    private readonly ctx: SessionContext,
+  ) {
+    this.ip = peerIp(call.getPeer());
+    this.log = ctx.logger.child({ peer: call.getPeer() });
+    call.on('data', (m: DataPlaneMessage) => this.onMessage(m));
+    call.on('end', () => this.close(null));
+    call.on('cancelled', () => this.close(null));
+    call.on('error', (err: Error) => {
+      this.log.debug({ err }, 'cluster stream error');
+      this.close(null);
+    });
+    call.on('close', () => this.close(null));
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Offers a snapshot; replaces one still waiting to be written. */
+  offer(snapshot: SignedSnapshot): void {
+    if (this.closed || this.nodeId === null) return;
+    if (snapshot.hash === this.lastOfferedHash) return;
+    this.lastOfferedHash = snapshot.hash;
+    if (this.pending) this.snapshotsDropped++;
+    this.pending = snapshot;
+    this.pump();
+  }
+
+  /** Sends a heartbeat unless the stream is backed up (then data is flowing, or keepalive will tell). */
+  heartbeat(): void {
+    if (this.closed || this.waitingForDrain) return;
+    const latest = this.ctx.latest();
+    this.write(
+      cpMessage({
+        case: 'heartbeat',
+        value: create(HeartbeatSchema, {
+          configHash: latest?.hash ?? '',
+          configVersion: latest?.version ?? 0n,
+          sentAtUnixMs: BigInt(Date.now()),
+        }),
+      }),
+    );
+  }
+
+  /** Ends the stream with a status (null: the peer already went away). */
+  close(status: { code: grpc.status; details: string } | null): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.pending = null;
+    if (status) {
+      this.log.info(
+        { nodeId: this.nodeId, code: grpc.status[status.code], reason: status.details },
+        'closing DP stream',
+      );
+      try {
+        this.call.emit('error', { code: status.code, details: status.details });
+      } catch (err) {
+        this.log.debug({ err }, 'error while closing a DP stream');
+      }
+    } else {
+      this.log.info({ nodeId: this.nodeId }, 'DP stream closed');
+    }
+    this.ctx.onClosed(this);
+  }
+
+  private pump(): void {
+    if (this.closed || this.waitingForDrain || !this.pending) return;
+    const snap = this.pending;
+    this.pending = null;
+    const ok = this.write(
+      cpMessage({
+        case: 'snapshot',
+        value: create(SnapshotSchema, {
+          version: snap.version,
+          hash: snap.hash,
+          jws: snap.jws,
+          config: snap.config,
+          compression: snap.compression,
+          uncompressedSize: BigInt(snap.uncompressedSize),
+        }),
+      }),
+    );
+    this.snapshotsSent++;
+    this.log.debug({ nodeId: this.nodeId, version: snap.version, hash: snap.hash }, 'snapshot sent');
+    if (!ok) {
+      this.waitingForDrain = true;
+      this.call.once('drain', () => {
+        this.waitingForDrain = false;
+        this.pump();
+      });
+    }
+  }
+
+  private write(m: ControlPlaneMessage): boolean {
+    this.lastSentAt = Date.now();
+    try {
+      return this.call.write(m);
+    } catch (err) {
+      this.log.debug({ err }, 'write on a closing DP stream');
+      return true;
+    }
+  }
+
+  private onMessage(m: DataPlaneMessage): void {
+    if (this.closed) return;
+    this.lastReceivedAt = Date.now();
+    const msg = m.message;
+    if (this.nodeId === null) {
+      if (msg.case !== 'hello') {
+        this.close({
+          code: grpc.status.FAILED_PRECONDITION,
+          details: `expected Hello as the first message, got ${msg.case ?? 'an empty message'}`,
+        });
+        return;
+      }
+      this.onHello(msg.value);
+      return;
+    }
+    const id = this.nodeId;
+    switch (msg.case) {
+      case 'hello':
+        this.close({
+          code: grpc.status.FAILED_PRECONDITION,
+          details: 'Hello may only be sent once per stream',
+        });
+        return;
+      case 'ack':
+        this.dpHash = msg.value.hash;
+        this.log.info({ nodeId: id, version: msg.value.version, hash: msg.value.hash }, 'DP acked snapshot');
+        void this.ctx.registry.acked(id, msg.value.version, msg.value.hash);
+        return;
+      case 'nack': {
+        const reason = msg.value.reason.slice(0, MAX_REASON_LENGTH) || 'no reason given';
+        this.log.warn(
+          { nodeId: id, version: msg.value.version, hash: msg.value.hash, reason },
+          'DP refused snapshot',
+        );
+        void this.ctx.registry.nacked(id, reason);
+        return;
+      }
+      case 'heartbeat':
+        this.dpHash = msg.value.configHash;
+        void this.ctx.registry.heartbeat(id, msg.value.configHash, msg.value.configVersion);
+        this.heartbeat();
+        return;
+      default:
+        // Unknown oneof case (a newer DP): ignore, but it still counts as traffic.
+        return;
+    }
+  }
+
+  private onHello(hello: Hello): void {
+    const id = hello.nodeId.trim();
+    if (!id || id.length > MAX_ID_LENGTH) {
+      this.close({
+        code: grpc.status.INVALID_ARGUMENT,
+        details: `Hello.node_id must be 1-${MAX_ID_LENGTH} characters`,
+      });
+      return;
+    }
+    this.nodeId = id;
+    this.dpHash = hello.configHash;
+    this.log = this.log.child({ nodeId: id });
+    const info = {
+      id,
+      hostname: hello.hostname,
+      ip: this.ip,
+      region: hello.region,
+      labels: { ...hello.labels },
+      version: hello.softwareVersion,
+      plugins: hello.plugins.map((p) => ({ name: p.name, version: p.version })),
+      configHash: hello.configHash,
+      configVersion: hello.configVersion,
+    };
+    const incompatible = versionIncompatibility(this.ctx.cpVersion, hello.softwareVersion);
+    if (incompatible) {
+      this.log.warn({ dpVersion: hello.softwareVersion, reason: incompatible }, 'refusing data plane');
+      // Enqueued in order per node: the row shows the refusal and that the DP is not connected.
+      void this.ctx.registry.connected(info, 'kong_version_incompatible');
+      void this.ctx.registry.refused(id, 'kong_version_incompatible', incompatible);
+      void this.ctx.registry.disconnected(id);
+      this.write(
+        cpMessage({
+          case: 'refusal',
+          value: create(RefusalSchema, { syncStatus: 'kong_version_incompatible', reason: incompatible }),
+        }),
+      );
+      this.close({ code: grpc.status.FAILED_PRECONDITION, details: incompatible });
+      return;
+    }
+    const latest = this.ctx.latest();
+    const inSync = latest !== null && latest.hash === hello.configHash;
+    this.log.info(
+      { hostname: hello.hostname, dpVersion: hello.softwareVersion, dpHash: hello.configHash, inSync },
+      'DP connected',
+    );
+    void this.ctx.registry.connected(info, inSync ? 'normal' : 'unknown');
+    this.ctx.onReady(this);
+    if (latest && inSync) this.lastOfferedHash = latest.hash;
+    else if (latest) this.offer(latest);
+  }
+}

@@ -1,0 +1,154 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  createLogger,
+  emptyConfig,
+  loadSigningKey,
+  loadTrustedKeys,
+  signSnapshot,
+  writeSigningKeyPair,
+  type GatehouseConfig,
+  type SigningKey,
+  type TrustedKeys,
+} from '@gatehouse/shared';
+import { DataPlaneMetrics } from '../status/metrics.js';
+import type { ConfigMeta } from '../workers/worker-pool.js';
+import { SnapshotApplier, type ConfigCompiler, type ConfigTarget } from './snapshot-applier.js';
+import { SnapshotCache } from './snapshot-cache.js';
+
+const logger = createLogger('test', { level: 'silent' });
+
+function config(name: string): GatehouseConfig {
+  const c = emptyConfig();
+  c.services.push({ id: `id-${name}`, name } as GatehouseConfig['services'][number]);
+  return c;
+}
+
+/** Compiles like the proxy would: refuses a service named "uncompilable". */
+const compiler: ConfigCompiler = {
+  apply(c) {
+    if (c.services.some((s) => s.name === 'uncompilable')) throw new Error('route cannot be compiled');
+  },
+};
+
+class RecordingTarget implements ConfigTarget {
+  applied: ConfigMeta[] = [];
+  failNext: string | null = null;
+  async apply(json: string, meta: ConfigMeta): Promise<void> {
+    JSON.parse(json);
+    if (this.failNext) {
+      const reason = this.failNext;
+      this.failNext = null;
+      throw new Error(reason);
+    }
+    this.applied.push(meta);
+  }
+}
+
+describe('SnapshotApplier', () => {
+  let dir: string;
+  let key: SigningKey;
+  let trusted: TrustedKeys;
+  let target: RecordingTarget;
+  let cache: SnapshotCache;
+  let metrics: DataPlaneMetrics;
+  let applier: SnapshotApplier;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'gatehouse-applier-'));
+    const files = await writeSigningKeyPair(join(dir, 'keys'));
+    key = await loadSigningKey(files.privateKeyFile);
+    trusted = await loadTrustedKeys([files.publicKeysFile]);
+    target = new RecordingTarget();
+    cache = new SnapshotCache(join(dir, 'data'), logger);
+    metrics = new DataPlaneMetrics({ defaultMetrics: false });
+    applier = new SnapshotApplier({ trustedKeys: trusted, compiler, target, cache, logger, metrics });
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const sign = (name: string, version: bigint, k: SigningKey = key) =>
+    signSnapshot({ config: config(name), version, cpId: 'cp', key: k });
+
+  it('applies a verified snapshot to the target, then caches it', async () => {
+    const s = await sign('a', 1n);
+    const out = await applier.handle(s, 'control_plane');
+    expect(out).toMatchObject({ ok: true, version: 1n, changed: true });
+    expect(target.applied).toEqual([{ version: 1n, hash: s.hash }]);
+    expect(applier.held).toMatchObject({ version: 1n, hash: s.hash, source: 'control_plane' });
+    expect((await cache.loadVerified(trusted))?.verified.hash).toBe(s.hash);
+  });
+
+  it('refuses an older or equal version with a stale-version reason and keeps the config', async () => {
+    await applier.handle(await sign('a', 5n), 'control_plane');
+    const older = await applier.handle(await sign('b', 4n), 'control_plane');
+    expect(older).toMatchObject({ ok: false, code: 'GH_ERR_SNAPSHOT_STALE_VERSION' });
+    const equal = await applier.handle(await sign('c', 5n), 'control_plane');
+    expect(equal).toMatchObject({ ok: false, code: 'GH_ERR_SNAPSHOT_STALE_VERSION' });
+    expect(target.applied.map((m) => m.version)).toEqual([5n]);
+    expect(applier.held?.version).toBe(5n);
+  });
+
+  it('acks the hash already served without swapping, and records a newer version of it', async () => {
+    const s1 = await sign('a', 1n);
+    await applier.handle(s1, 'control_plane');
+    const same = await applier.handle(s1, 'control_plane');
+    expect(same).toMatchObject({ ok: true, changed: false });
+    const s2 = await sign('a', 2n);
+    expect(s2.hash).toBe(s1.hash);
+    expect(await applier.handle(s2, 'control_plane')).toMatchObject({ ok: true, changed: false });
+    expect(target.applied).toHaveLength(1);
+    expect(applier.held?.version).toBe(2n);
+    expect((await cache.loadVerified(trusted))?.verified.version).toBe(2n);
+  });
+
+  it('refuses tampered bytes and unknown keys', async () => {
+    await applier.handle(await sign('a', 1n), 'control_plane');
+    const good = await sign('b', 2n);
+    const evil = await sign('evil', 2n);
+    const tampered = await applier.handle({ ...good, config: evil.config }, 'control_plane');
+    expect(tampered).toMatchObject({ ok: false, code: 'GH_ERR_SNAPSHOT_HASH_MISMATCH' });
+    const stranger = await loadSigningKey((await writeSigningKeyPair(join(dir, 'k2'))).privateKeyFile);
+    const unknown = await applier.handle(await sign('b', 3n, stranger), 'control_plane');
+    expect(unknown).toMatchObject({ ok: false, code: 'GH_ERR_SNAPSHOT_UNKNOWN_KEY' });
+    expect(applier.held?.version).toBe(1n);
+    expect(metrics.snapshotRejects.get()).toBeDefined();
+  });
+
+  it('refuses a config that does not compile before any worker sees it', async () => {
+    const out = await applier.handle(await sign('uncompilable', 1n), 'control_plane');
+    expect(out).toMatchObject({ ok: false, code: 'GH_ERR_DP_CONFIG_COMPILE' });
+    expect(out.ok === false && out.reason).toMatch(/route cannot be compiled/);
+    expect(target.applied).toHaveLength(0);
+    expect(applier.held).toBeNull();
+    expect(await cache.read()).toBeNull();
+  });
+
+  it('keeps the old config and cache when the workers fail to swap', async () => {
+    const s1 = await sign('a', 1n);
+    await applier.handle(s1, 'control_plane');
+    target.failNext = 'worker 123 exited';
+    const out = await applier.handle(await sign('b', 2n), 'control_plane');
+    expect(out).toMatchObject({ ok: false, reason: 'worker 123 exited' });
+    expect(applier.held?.hash).toBe(s1.hash);
+    expect((await cache.loadVerified(trusted))?.verified.version).toBe(1n);
+  });
+
+  it('boots from the cache (verified again) without rewriting it', async () => {
+    await cache.write(await sign('cached', 9n));
+    expect(await applier.loadFromCache()).toBe(true);
+    expect(applier.held).toMatchObject({ version: 9n, source: 'cache' });
+    expect(target.applied.map((m) => m.version)).toEqual([9n]);
+  });
+
+  it('does not boot from a cache signed by an untrusted key', async () => {
+    const stranger = await loadSigningKey((await writeSigningKeyPair(join(dir, 'k3'))).privateKeyFile);
+    await cache.write(await sign('cached', 9n, stranger));
+    expect(await applier.loadFromCache()).toBe(false);
+    expect(applier.held).toBeNull();
+    expect(target.applied).toHaveLength(0);
+  });
+});

@@ -15,7 +15,7 @@ export type { PrismaClient };
 export interface OpenDatabaseOptions {
   /** Postgres URL; unset => embedded PGlite persisted in `dataDir`. */
   databaseUrl?: string | undefined;
-  /** Folder for the embedded database (`<dataDir>/pglite`). */
+  /** Folder holding the embedded database's files (created if missing; ignored with a URL). */
   dataDir: string;
   logger: Logger;
   /** Defaults to the control-plane package's `prisma/` folder. */
@@ -45,7 +45,7 @@ export const DEFAULT_PRISMA_DIR = path.resolve(
  * Opens the control-plane database and brings its schema up to date with the migrations in
  * `prisma/migrations` (the wasm schema engine's applyMigrations — same bookkeeping table as
  * `prisma migrate deploy`). Real Postgres through @prisma/adapter-pg when `databaseUrl` is set,
- * otherwise embedded PGlite in `<dataDir>/pglite`.
+ * otherwise embedded PGlite persisted in `dataDir`.
  */
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
   const { logger } = options;
@@ -67,7 +67,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     closeDriver = () => pool.end();
   } else {
     kind = 'pglite';
-    const dir = path.join(options.dataDir, 'pglite');
+    const dir = options.dataDir;
     await mkdir(dir, { recursive: true });
     let pglite: PGlite;
     try {

@@ -8,6 +8,14 @@ import type { MigrationList, SchemaEngine } from '@prisma/schema-engine-wasm';
 
 type Bindings = typeof import('@prisma/schema-engine-wasm/schema_engine_bg');
 
+/** The slice of the WebAssembly global we use (@types/node 20 does not declare it). */
+declare const WebAssembly: {
+  instantiate(
+    bytes: Uint8Array,
+    imports: Record<string, Record<string, unknown>>,
+  ): Promise<{ instance: { exports: Record<string, unknown> } }>;
+};
+
 let bindings: Promise<Bindings> | undefined;
 
 /**
@@ -24,7 +32,7 @@ function loadBindings(): Promise<Bindings> {
     };
     const bytes = await readFile(path.join(path.dirname(glueUrl), 'schema_engine_bg.wasm'));
     const { instance } = await WebAssembly.instantiate(bytes, {
-      './schema_engine_bg.js': glue as unknown as WebAssembly.ModuleImports,
+      './schema_engine_bg.js': glue as unknown as Record<string, unknown>,
     });
     glue.__wbg_set_wasm(instance.exports);
     (instance.exports as { __wbindgen_start?: () => void }).__wbindgen_start?.();

@@ -1,0 +1,20 @@
+export {
+  ConfigStore,
+  type ChangeListener,
+  type ConfigStoreOptions,
+  type ConfigWriter,
+  type Tx,
+} from './config-store.js';
+export { ServiceRepository, findService } from './services.js';
+export { RouteRepository, findRoute, type RouteListOptions } from './routes.js';
+export { serviceFromRow, routeFromRow } from './mappers.js';
+export {
+  DEFAULT_PAGE_SIZE,
+  MAX_PAGE_SIZE,
+  parseSize,
+  parseTags,
+  encodeOffset,
+  decodeOffset,
+  type ListOptions,
+  type Page,
+} from './pagination.js';

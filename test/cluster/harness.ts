@@ -1,0 +1,310 @@
+/**
+ * Test harness for the cluster server: a real database (PGlite in a temp dir, or a throwaway
+ * database on the local Postgres), the real ConfigStore, SnapshotPublisher and cluster server on
+ * port 0, and `TestDataPlane`, a raw ClusterServiceClient speaking the protocol by hand.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import express from 'express';
+import pg from 'pg';
+import { create } from '@bufbuild/protobuf';
+import {
+  AckSchema,
+  ClusterServiceClient,
+  dpMessage,
+  HeartbeatSchema,
+  HelloSchema,
+  NackSchema,
+  type ControlPlaneMessage,
+  type DataPlaneMessage,
+  type Snapshot,
+} from '@gatehouse/proto';
+import {
+  createLogger,
+  GATEHOUSE_VERSION,
+  loadSigningKey,
+  loadTrustedKeys,
+  writeSigningKeyPair,
+  type SignedSnapshot,
+  type TrustedKeys,
+} from '@gatehouse/shared';
+import {
+  createClusteringRouter,
+  DataPlaneRegistry,
+  startClusterServer,
+  type ClusterServer,
+  type ClusterServerOptions,
+} from '../../control-plane/src/cluster/index.js';
+import { openDatabase, type Database } from '../../control-plane/src/db/index.js';
+import { SnapshotPublisher } from '../../control-plane/src/snapshot/index.js';
+import { ConfigStore } from '../../control-plane/src/store/config-store.js';
+
+export const logger = createLogger('cluster-test', {
+  level: process.env.GATEHOUSE_TEST_LOG_LEVEL ?? 'silent',
+});
+export const POSTGRES_URL =
+  process.env.GATEHOUSE_TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+
+export interface TestDatabase {
+  db: Database;
+  close(): Promise<void>;
+}
+
+/** PGlite in a fresh temp dir. */
+export async function openPgliteDatabase(): Promise<TestDatabase> {
+  const dir = await mkdtemp(join(tmpdir(), 'gh-cluster-db-'));
+  const db = await openDatabase({ dataDir: dir, logger });
+  return {
+    db,
+    async close() {
+      await db.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A database of its own on the local Postgres, dropped on close. */
+export async function openPostgresDatabase(): Promise<TestDatabase> {
+  const name = `gh_cluster_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: POSTGRES_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(POSTGRES_URL);
+  url.pathname = `/${name}`;
+  const dir = await mkdtemp(join(tmpdir(), 'gh-cluster-db-'));
+  const db = await openDatabase({ databaseUrl: url.toString(), dataDir: dir, logger });
+  return {
+    db,
+    async close() {
+      await db.close();
+      const c = new pg.Client({ connectionString: POSTGRES_URL });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface TestCluster {
+  store: ConfigStore;
+  publisher: SnapshotPublisher;
+  registry: DataPlaneRegistry;
+  server: ClusterServer;
+  trusted: TrustedKeys;
+  kid: string;
+  /** Base URL of an HTTP server mounting createClusteringRouter. */
+  adminUrl: string;
+  stop(): Promise<void>;
+}
+
+export async function startTestCluster(
+  db: Database,
+  opts: Partial<Pick<ClusterServerOptions, 'heartbeatIntervalMs' | 'deadAfterMs' | 'softwareVersion'>> = {},
+): Promise<TestCluster> {
+  const keyDir = await mkdtemp(join(tmpdir(), 'gh-cluster-keys-'));
+  const written = await writeSigningKeyPair(keyDir);
+  const key = await loadSigningKey(written.privateKeyFile);
+  const trusted = await loadTrustedKeys([written.publicKeysFile]);
+  const store = new ConfigStore(db.prisma, { logger });
+  const publisher = new SnapshotPublisher({ source: store, key, cpId: 'cp-test', logger });
+  await publisher.start();
+  const registry = new DataPlaneRegistry(db.prisma, logger);
+  const server = await startClusterServer({
+    host: '127.0.0.1',
+    port: 0,
+    publisher,
+    registry,
+    logger,
+    ...opts,
+  });
+  const app = express();
+  app.use(createClusteringRouter(registry, publisher));
+  const http: Server = createServer(app);
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+  const addr = http.address();
+  const adminUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  return {
+    store,
+    publisher,
+    registry,
+    server,
+    trusted,
+    kid: written.kid,
+    adminUrl,
+    async stop() {
+      await server.stop({ graceMs: 500 });
+      await publisher.stop();
+      http.closeAllConnections();
+      await new Promise<void>((r) => http.close(() => r()));
+      await rm(keyDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Adds a service through the store (a real, validated, version-bumping write). */
+export async function addService(store: ConfigStore, name: string): Promise<void> {
+  await store.services.create({ name, host: `${name}.internal`, port: 8080 });
+}
+
+export const toSigned = (s: Snapshot): SignedSnapshot => ({
+  version: s.version,
+  hash: s.hash,
+  jws: s.jws,
+  config: s.config,
+  compression: s.compression as 'gzip' | 'identity',
+  uncompressedSize: Number(s.uncompressedSize),
+});
+
+export interface HelloInit {
+  nodeId: string;
+  configHash?: string;
+  configVersion?: bigint;
+  softwareVersion?: string;
+  labels?: Record<string, string>;
+  region?: string;
+}
+
+/** A data plane played by hand over a raw ClusterServiceClient. */
+export class TestDataPlane {
+  readonly received: ControlPlaneMessage[] = [];
+  readonly call: grpc.ClientDuplexStream<DataPlaneMessage, ControlPlaneMessage>;
+  /** Resolves with the final status when the stream ends. */
+  readonly status: Promise<grpc.StatusObject>;
+  private readonly client: ClusterServiceClient;
+  private waiters: (() => void)[] = [];
+  private cursor = 0;
+
+  constructor(address: string, options: grpc.ClientOptions = {}) {
+    this.client = new ClusterServiceClient(address, grpc.credentials.createInsecure(), {
+      'grpc.max_receive_message_length': -1,
+      ...options,
+    });
+    this.call = this.client.connect();
+    this.status = new Promise((resolve) => {
+      this.call.on('status', resolve);
+    });
+    this.call.on('data', (m: ControlPlaneMessage) => {
+      this.received.push(m);
+      this.wake();
+    });
+    this.call.on('error', () => this.wake());
+    void this.status.then(() => {
+      this.ended = true;
+      this.wake();
+    });
+  }
+
+  send(m: DataPlaneMessage): void {
+    this.call.write(m);
+  }
+
+  hello(h: HelloInit): void {
+    this.send(
+      dpMessage({
+        case: 'hello',
+        value: create(HelloSchema, {
+          nodeId: h.nodeId,
+          hostname: `${h.nodeId}.host`,
+          region: h.region ?? 'eu-west',
+          labels: h.labels ?? { tier: 'test' },
+          softwareVersion: h.softwareVersion ?? GATEHOUSE_VERSION,
+          plugins: [{ name: 'key-auth', version: GATEHOUSE_VERSION }],
+          configHash: h.configHash ?? '',
+          configVersion: h.configVersion ?? 0n,
+        }),
+      }),
+    );
+  }
+
+  ack(s: Snapshot): void {
+    this.send(dpMessage({ case: 'ack', value: create(AckSchema, { version: s.version, hash: s.hash }) }));
+  }
+
+  nack(s: Snapshot, reason: string): void {
+    this.send(
+      dpMessage({ case: 'nack', value: create(NackSchema, { version: s.version, hash: s.hash, reason }) }),
+    );
+  }
+
+  heartbeat(hash = '', version = 0n): void {
+    this.send(
+      dpMessage({
+        case: 'heartbeat',
+        value: create(HeartbeatSchema, {
+          configHash: hash,
+          configVersion: version,
+          sentAtUnixMs: BigInt(Date.now()),
+        }),
+      }),
+    );
+  }
+
+  /** The next message (after those already taken) of this kind. Rejects if the stream ends first. */
+  async next<K extends 'snapshot' | 'heartbeat' | 'refusal'>(
+    kind: K,
+    timeoutMs = 10_000,
+  ): Promise<Extract<ControlPlaneMessage['message'], { case: K }>['value']> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      while (this.cursor < this.received.length) {
+        const m = this.received[this.cursor++]!.message;
+        if (m.case === kind) return m.value as Extract<ControlPlaneMessage['message'], { case: K }>['value'];
+      }
+      if (this.ended) throw new Error(`stream ended before a ${kind} arrived`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no ${kind} within ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Snapshots received so far. */
+  snapshots(): Snapshot[] {
+    return this.received.flatMap((m) => (m.message.case === 'snapshot' ? [m.message.value] : []));
+  }
+
+  private ended = false;
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  close(): void {
+    this.call.cancel();
+    this.client.close();
+  }
+}
+
+/** Polls `fn` until it returns a truthy value. */
+export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 10_000, everyMs = 20): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export async function getJson<T = unknown>(url: string): Promise<{ status: number; body: T }> {
+  const res = await fetch(url);
+  return { status: res.status, body: (await res.json()) as T };
+}

@@ -1,0 +1,52 @@
+import { hostname } from 'node:os';
+import express, { type Router } from 'express';
+import { GATEHOUSE_VERSION, type Logger } from '@gatehouse/shared';
+import type { ConfigStore } from '../store/index.js';
+import { bodyParsers } from './body.js';
+import { entitiesRouter } from './entities-router.js';
+import { errorHandler, notFoundHandler } from './errors.js';
+
+export interface AdminAppOptions {
+  store: ConfigStore;
+  logger: Logger;
+  /** Extra routers mounted at the root (e.g. cp-cluster's `/clustering/*`). */
+  routers?: Router[];
+  /** Largest accepted request body (default 1 MiB); larger ones get 413. */
+  bodyLimit?: string | number;
+  /** Extra fields for `GET /`'s `configuration` (e.g. database kind, listen addresses). */
+  info?: Record<string, unknown>;
+}
+
+/**
+ * The Admin API (Kong-compatible for services and routes). Every error goes through one handler
+ * that answers Kong's `{ message, name, code, fields }` shapes; nothing a client sends yields a 500.
+ */
+export function createAdminApp(options: AdminAppOptions): express.Express {
+  const { store, logger } = options;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('json replacer', (_key: string, value: unknown) =>
+    typeof value === 'bigint' ? value.toString() : value,
+  );
+  app.use(bodyParsers(options.bodyLimit ?? '1mb'));
+
+  app.get('/', async (_req, res) => {
+    res.json({
+      tagline: 'Welcome to Gatehouse',
+      version: GATEHOUSE_VERSION,
+      hostname: hostname(),
+      configuration: {
+        config_version: (await store.currentVersion()).toString(),
+        admin_api: 'kong-3.x-compatible',
+        ...options.info,
+      },
+    });
+  });
+
+  app.use(entitiesRouter(store));
+  for (const router of options.routers ?? []) app.use(router);
+  app.use(notFoundHandler);
+  app.use(errorHandler(logger));
+  return app;
+}

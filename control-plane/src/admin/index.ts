@@ -1,0 +1,2 @@
+export { createAdminApp, type AdminAppOptions } from './app.js';
+export { AdminErrors } from './errors.js';

@@ -1,0 +1,3 @@
+import { adminApiContract } from './admin-contract.js';
+
+adminApiContract('postgres');

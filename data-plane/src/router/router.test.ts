@@ -33,7 +33,7 @@ function route(name: string, fields: Partial<Route>): Route {
     created_at: seq,
     updated_at: seq,
     ...fields,
-  } as Route;
+  };
 }
 
 function build(routes: Route[], services: Service[] = [SERVICE]) {
@@ -513,7 +513,7 @@ describe('router: match details', () => {
 
   it('leaves out routes without an HTTP protocol and serviceless routes', () => {
     const router = build([
-      route('tcp', { protocols: ['tcp'], paths: ['/'] } as Partial<Route>),
+      route('tcp', { protocols: ['tcp'], paths: ['/'] }),
       route('none', { paths: ['/'], service: null }),
     ]);
     expect(router.size).toBe(0);

@@ -109,7 +109,7 @@ function nonEmpty<V>(list: readonly V[] | null | undefined): list is readonly V[
   return list != null && list.length > 0;
 }
 
-interface DraftEntry<T> extends Omit<RouteEntry<T>, 'priority'> {
+interface DraftEntry<T> extends Omit<RouteEntry<T>, 'priority' | 'categoryRank'> {
   maxUriLength: number;
   pathIndex: number;
 }
@@ -347,15 +347,15 @@ export class Router<T> {
         const noPort = this.byHost.get(this.reqHostNoPort);
         // Kong tries the routes indexed by the request's exact host (port included) before the
         // rest of their category, so a port-qualified host beats a no-port one of the same category.
-        if (noPort !== undefined) this.searchBucket(noPort, this.best !== null);
+        if (noPort !== undefined) this.searchBucket(noPort, (this.best as RouteEntry<T> | null) !== null);
       }
     }
     this.searchBucket(this.anyHost, false);
 
-    const best = this.best;
+    const best = this.best as RouteEntry<T> | null;
     if (best === null) return null;
     let captures: Record<string, string | undefined> | null = null;
-    const exec = this.bestExec;
+    const exec = this.bestExec as RegExpExecArray | null;
     if (exec !== null) {
       if (exec.length > 1 || exec.groups !== undefined) {
         captures = {};

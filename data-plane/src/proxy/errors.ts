@@ -1,0 +1,132 @@
+/**
+ * Every response the proxy produces itself, and the one place that maps a failure to it.
+ * Bodies are JSON (Kong's messages) and pre-encoded once; the error code travels in the
+ * `x-gatehouse-error-code` response header. Request-path failures do not allocate Error objects:
+ * they are codes looked up here.
+ */
+import type { ServerResponse } from 'node:http';
+import { defineError, GATEHOUSE_VERSION } from '@gatehouse/shared';
+
+export const ProxyErrorCode = {
+  NO_ROUTE: 'GH_ERR_PROXY_NO_ROUTE',
+  BAD_REQUEST: 'GH_ERR_PROXY_BAD_REQUEST',
+  HEADERS_TOO_LARGE: 'GH_ERR_PROXY_HEADERS_TOO_LARGE',
+  HTTPS_REQUIRED: 'GH_ERR_PROXY_HTTPS_REQUIRED',
+  UPSTREAM_UNAVAILABLE: 'GH_ERR_PROXY_UPSTREAM_UNAVAILABLE',
+  UPSTREAM_TIMEOUT: 'GH_ERR_PROXY_UPSTREAM_TIMEOUT',
+  INTERNAL: 'GH_ERR_PROXY_INTERNAL',
+} as const;
+export type ProxyErrorCode = (typeof ProxyErrorCode)[keyof typeof ProxyErrorCode];
+
+/** Thrown by ProxyServer.apply() on a configuration it cannot compile (the old one stays). */
+export const ProxyErrors = {
+  invalidConfig: defineError('GH_ERR_PROXY_INVALID_CONFIG', 400),
+  notListening: defineError('GH_ERR_PROXY_NOT_LISTENING', 500),
+} as const;
+
+interface ErrorResponse {
+  readonly status: number;
+  readonly body: Buffer;
+  readonly headers: readonly string[];
+  /** The raw HTTP/1.1 response, for errors answered on the socket (malformed requests). */
+  readonly raw: Buffer;
+}
+
+const SERVER = `gatehouse/${GATEHOUSE_VERSION}`;
+
+function errorResponse(
+  code: ProxyErrorCode,
+  status: number,
+  message: string,
+  extra: string[] = [],
+): ErrorResponse {
+  const body = Buffer.from(JSON.stringify({ message }));
+  const headers = [
+    'content-type',
+    'application/json; charset=utf-8',
+    'content-length',
+    String(body.length),
+    'server',
+    SERVER,
+    'x-gatehouse-error-code',
+    code,
+    ...extra,
+  ];
+  let head = `HTTP/1.1 ${status} ${status === 400 ? 'Bad Request' : 'Request Header Fields Too Large'}\r\n`;
+  for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  head += 'connection: close\r\n\r\n';
+  return { status, body, headers, raw: Buffer.concat([Buffer.from(head, 'latin1'), body]) };
+}
+
+const RESPONSES: Record<ProxyErrorCode, ErrorResponse> = {
+  [ProxyErrorCode.NO_ROUTE]: errorResponse(
+    ProxyErrorCode.NO_ROUTE,
+    404,
+    'no Route matched with those values',
+  ),
+  [ProxyErrorCode.BAD_REQUEST]: errorResponse(ProxyErrorCode.BAD_REQUEST, 400, 'Bad request'),
+  [ProxyErrorCode.HEADERS_TOO_LARGE]: errorResponse(
+    ProxyErrorCode.HEADERS_TOO_LARGE,
+    431,
+    'Request header fields too large',
+  ),
+  [ProxyErrorCode.HTTPS_REQUIRED]: errorResponse(
+    ProxyErrorCode.HTTPS_REQUIRED,
+    426,
+    'Please use HTTPS protocol',
+    ['connection', 'Upgrade', 'upgrade', 'TLS/1.2, HTTP/1.1'],
+  ),
+  [ProxyErrorCode.UPSTREAM_UNAVAILABLE]: errorResponse(
+    ProxyErrorCode.UPSTREAM_UNAVAILABLE,
+    502,
+    'An invalid response was received from the upstream server',
+  ),
+  [ProxyErrorCode.UPSTREAM_TIMEOUT]: errorResponse(
+    ProxyErrorCode.UPSTREAM_TIMEOUT,
+    504,
+    'The upstream server is timing out',
+  ),
+  [ProxyErrorCode.INTERNAL]: errorResponse(ProxyErrorCode.INTERNAL, 500, 'An unexpected error occurred'),
+};
+
+/** Writes the error response for `code`, or destroys the response if headers are already out. */
+export function sendError(res: ServerResponse, code: ProxyErrorCode): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const r = RESPONSES[code];
+  res.writeHead(r.status, r.headers as string[]);
+  res.end(r.body);
+}
+
+/** The raw response written straight to the socket for a request node could not parse. */
+export function rawClientErrorResponse(nodeErrorCode: string | undefined): Buffer {
+  return (
+    nodeErrorCode === 'HPE_HEADER_OVERFLOW'
+      ? RESPONSES[ProxyErrorCode.HEADERS_TOO_LARGE]
+      : RESPONSES[ProxyErrorCode.BAD_REQUEST]
+  ).raw;
+}
+
+const TIMEOUT_CODES = new Set([
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'ETIMEDOUT',
+]);
+const BAD_REQUEST_CODES = new Set([
+  'UND_ERR_INVALID_ARG',
+  'UND_ERR_NOT_SUPPORTED',
+  'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH',
+]);
+
+/** Maps a failure of the upstream exchange (undici or socket error) to the response code. */
+export function upstreamErrorCode(err: unknown): ProxyErrorCode {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') {
+    if (TIMEOUT_CODES.has(code)) return ProxyErrorCode.UPSTREAM_TIMEOUT;
+    if (BAD_REQUEST_CODES.has(code)) return ProxyErrorCode.BAD_REQUEST;
+  }
+  return ProxyErrorCode.UPSTREAM_UNAVAILABLE;
+}

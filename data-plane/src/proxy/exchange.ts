@@ -1,0 +1,90 @@
+/**
+ * One proxied request: an undici dispatch handler (the core callback interface, so undici adds no
+ * wrapper and no parsed-header object) that writes the upstream response straight into node's
+ * ServerResponse, with backpressure both ways and no stream.pipeline.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Logger } from '@gatehouse/shared';
+import { downstreamResponseHeaders } from './headers.js';
+import { sendError, upstreamErrorCode } from './errors.js';
+
+/** The exchange currently served on a client connection (so a closed socket aborts it). */
+export const kExchange = Symbol('gatehouse.exchange');
+export type ClientSocket = Socket & { [kExchange]?: UpstreamExchange | null };
+
+class ClientClosedError extends Error {
+  readonly code = 'GH_ERR_PROXY_CLIENT_CLOSED';
+}
+
+export class UpstreamExchange {
+  private abortUpstream: ((reason?: Error) => void) | null = null;
+  private done = false;
+  private clientGone = false;
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly socket: ClientSocket,
+    private readonly logger: Logger,
+    private readonly method: string,
+  ) {
+    socket[kExchange] = this;
+  }
+
+  /** Called when the client connection closes before the exchange finished. */
+  clientClosed(): void {
+    if (this.done) return;
+    this.clientGone = true;
+    if (this.abortUpstream !== null)
+      this.abortUpstream(new ClientClosedError('client closed the connection'));
+  }
+
+  // --- undici DispatchHandler (core callbacks) ---
+
+  onConnect(abort: (reason?: Error) => void): void {
+    this.abortUpstream = abort;
+    if (this.clientGone) abort(new ClientClosedError('client closed the connection'));
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    if (statusCode < 200) return true;
+    const res = this.res;
+    res.writeHead(statusCode, downstreamResponseHeaders(rawHeaders));
+    this.resumeUpstream = resume;
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    const ok = this.res.write(chunk);
+    if (!ok && this.resumeUpstream !== null) this.res.once('drain', this.resumeUpstream);
+    return ok;
+  }
+
+  onComplete(): void {
+    this.finish();
+    this.res.end();
+  }
+
+  onError(err: Error): void {
+    this.finish();
+    if (this.clientGone) return;
+    const code = upstreamErrorCode(err);
+    this.logger.debug({ err, code, method: this.method }, 'upstream request failed');
+    sendError(this.res, code);
+  }
+
+  private resumeUpstream: (() => void) | null = null;
+
+  private finish(): void {
+    this.done = true;
+    if (this.socket[kExchange] === this) this.socket[kExchange] = null;
+  }
+}
+
+/** 'close' listener installed once per client socket. */
+export function onClientSocketClose(this: ClientSocket): void {
+  const exchange = this[kExchange];
+  if (exchange != null) exchange.clientClosed();
+}
+
+export type { IncomingMessage };

@@ -1,0 +1,193 @@
+/**
+ * Header rewriting in both directions, on node's flat raw-header arrays ([name, value, …]) so that
+ * node never builds `req.headers` and undici / `writeHead` get arrays they take as they are.
+ *
+ * Upstream request: hop-by-hop headers (RFC 9110 7.6.1) and those named in `Connection` are
+ * removed; the client's framing headers (Transfer-Encoding, Expect, Upgrade) are never copied —
+ * the body stream carries the framing — and Content-Length (validated by node's parser) is
+ * passed on only as the length of the streamed body. X-Forwarded-* / X-Real-IP are set as Kong
+ * does without trusted IPs (X-Forwarded-For appended to, the others replaced), and `Via` gets
+ * `1.1 gatehouse` appended.
+ */
+import { GATEHOUSE_VERSION } from '@gatehouse/shared';
+
+const enum Kind {
+  Drop = 1,
+  Connection,
+  XForwardedFor,
+  Via,
+  ContentLength,
+  Host,
+}
+
+const REQUEST_SPECIAL = new Map<string, Kind>([
+  ['connection', Kind.Connection],
+  ['keep-alive', Kind.Drop],
+  ['proxy-connection', Kind.Drop],
+  ['te', Kind.Drop],
+  ['trailer', Kind.Drop],
+  ['transfer-encoding', Kind.Drop],
+  ['upgrade', Kind.Drop],
+  ['expect', Kind.Drop],
+  ['host', Kind.Host],
+  ['content-length', Kind.ContentLength],
+  ['x-forwarded-for', Kind.XForwardedFor],
+  ['x-forwarded-proto', Kind.Drop],
+  ['x-forwarded-host', Kind.Drop],
+  ['x-forwarded-port', Kind.Drop],
+  ['x-forwarded-path', Kind.Drop],
+  ['x-forwarded-prefix', Kind.Drop],
+  ['x-real-ip', Kind.Drop],
+  ['via', Kind.Via],
+]);
+
+const RESPONSE_HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+/** lengths[n] = 1 when some special name has n characters: other names skip the lookup. */
+function lengthsOf(names: Iterable<string>): Uint8Array {
+  const lengths = new Uint8Array(64);
+  for (const n of names) lengths[n.length] = 1;
+  return lengths;
+}
+const REQUEST_LENGTHS = lengthsOf(REQUEST_SPECIAL.keys());
+const RESPONSE_LENGTHS = lengthsOf(RESPONSE_HOP_BY_HOP);
+
+function requestKind(name: string): Kind | undefined {
+  if (name.length >= 64 || REQUEST_LENGTHS[name.length] === 0) return undefined;
+  return REQUEST_SPECIAL.get(name) ?? REQUEST_SPECIAL.get(name.toLowerCase());
+}
+
+export const VIA_REQUEST = '1.1 gatehouse';
+export const VIA_RESPONSE = `1.1 gatehouse/${GATEHOUSE_VERSION}`;
+
+/** Header names listed in a Connection value, other than the keep-alive/close options. */
+function connectionTokens(value: string, into: Set<string> | null): Set<string> | null {
+  for (const token of value.split(',')) {
+    const name = token.trim().toLowerCase();
+    if (name === '' || name === 'keep-alive' || name === 'close') continue;
+    (into ??= new Set()).add(name);
+  }
+  return into;
+}
+
+function withoutNamed(headers: string[], names: Set<string>, from: number): string[] {
+  const out = headers.slice(0, from);
+  for (let i = from; i < headers.length; i += 2) {
+    if (!names.has(headers[i]!.toLowerCase())) out.push(headers[i]!, headers[i + 1]!);
+  }
+  return out;
+}
+
+/** The first Host header of the request, or undefined. */
+export function findHost(raw: readonly string[]): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 4 && (name === 'Host' || name === 'host' || name.toLowerCase() === 'host'))
+      return raw[i + 1];
+  }
+  return undefined;
+}
+
+export interface ForwardedValues {
+  /** Host header to send upstream. */
+  host: string;
+  clientIp: string;
+  proto: string;
+  /** X-Forwarded-Host: the request host without port. */
+  forwardedHost: string;
+  forwardedPort: string;
+  /** X-Forwarded-Path: the request path without the query string. */
+  forwardedPath: string;
+  /** X-Forwarded-Prefix: the stripped prefix, or null when nothing was stripped. */
+  forwardedPrefix: string | null;
+}
+
+/** Builds the upstream request's headers from the client's raw headers. */
+export function upstreamRequestHeaders(raw: readonly string[], fwd: ForwardedValues): string[] {
+  const out: string[] = ['host', fwd.host];
+  let xff: string | null = null;
+  let via: string | null = null;
+  let contentLength: string | null = null;
+  let connectionNamed: Set<string> | null = null;
+
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const kind = requestKind(name);
+    if (kind === undefined) {
+      out.push(name, raw[i + 1]!);
+      continue;
+    }
+    switch (kind) {
+      case Kind.Connection:
+        connectionNamed = connectionTokens(raw[i + 1]!, connectionNamed);
+        break;
+      case Kind.XForwardedFor:
+        xff = xff === null ? raw[i + 1]! : `${xff}, ${raw[i + 1]!}`;
+        break;
+      case Kind.Via:
+        via = via === null ? raw[i + 1]! : `${via}, ${raw[i + 1]!}`;
+        break;
+      case Kind.ContentLength:
+        contentLength ??= raw[i + 1]!;
+        break;
+      default:
+        break;
+    }
+  }
+
+  const result = connectionNamed === null ? out : withoutNamed(out, connectionNamed, 2);
+  result.push(
+    'x-forwarded-for',
+    xff === null ? fwd.clientIp : `${xff}, ${fwd.clientIp}`,
+    'x-forwarded-proto',
+    fwd.proto,
+    'x-forwarded-host',
+    fwd.forwardedHost,
+    'x-forwarded-port',
+    fwd.forwardedPort,
+    'x-forwarded-path',
+    fwd.forwardedPath,
+    'x-real-ip',
+    fwd.clientIp,
+    'via',
+    via === null ? VIA_REQUEST : `${via}, ${VIA_REQUEST}`,
+  );
+  if (fwd.forwardedPrefix !== null) result.push('x-forwarded-prefix', fwd.forwardedPrefix);
+  if (contentLength !== null) result.push('content-length', contentLength);
+  return result;
+}
+
+/**
+ * Converts undici's raw response headers (Buffers) into the array given to `writeHead`, without
+ * hop-by-hop headers, adding `Via`. Content-Length is kept (node then frames the body with it);
+ * a chunked upstream response is re-chunked by node.
+ */
+export function downstreamResponseHeaders(raw: readonly Buffer[]): string[] {
+  const out: string[] = [];
+  let connectionNamed: Set<string> | null = null;
+  for (let i = 0; i < raw.length; i += 2) {
+    const nameBuf = raw[i]!;
+    const len = nameBuf.length;
+    const name = nameBuf.toString('latin1');
+    if (len < 64 && RESPONSE_LENGTHS[len] === 1) {
+      const lower = name.toLowerCase();
+      if (RESPONSE_HOP_BY_HOP.has(lower)) {
+        if (lower === 'connection')
+          connectionNamed = connectionTokens(raw[i + 1]!.toString('latin1'), connectionNamed);
+        continue;
+      }
+    }
+    out.push(name, raw[i + 1]!.toString('latin1'));
+  }
+  const result = connectionNamed === null ? out : withoutNamed(out, connectionNamed, 0);
+  result.push('via', VIA_RESPONSE);
+  return result;
+}

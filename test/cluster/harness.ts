@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
+import { connect as netConnect, createServer as createNetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -38,6 +39,7 @@ import {
   startClusterServer,
   type ClusterServer,
   type ClusterServerOptions,
+  type SnapshotFeed,
 } from '../../control-plane/src/cluster/index.js';
 import { openDatabase, type Database } from '../../control-plane/src/db/index.js';
 import { SnapshotPublisher } from '../../control-plane/src/snapshot/index.js';
@@ -105,7 +107,12 @@ export interface TestCluster {
 
 export async function startTestCluster(
   db: Database,
-  opts: Partial<Pick<ClusterServerOptions, 'heartbeatIntervalMs' | 'deadAfterMs' | 'softwareVersion'>> = {},
+  opts: Partial<
+    Pick<
+      ClusterServerOptions,
+      'heartbeatIntervalMs' | 'deadAfterMs' | 'softwareVersion' | 'keepaliveTimeMs' | 'keepaliveTimeoutMs'
+    >
+  > & { publisher?: SnapshotFeed } = {},
 ): Promise<TestCluster> {
   const keyDir = await mkdtemp(join(tmpdir(), 'gh-cluster-keys-'));
   const written = await writeSigningKeyPair(keyDir);
@@ -299,7 +306,9 @@ export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 10_000
       last = e;
     }
     if (Date.now() > deadline)
-      throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+      throw new Error(
+        `condition not met within ${timeoutMs} ms${last instanceof Error ? `: ${last.message}` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
@@ -307,4 +316,73 @@ export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 10_000
 export async function getJson<T = unknown>(url: string): Promise<{ status: number; body: T }> {
   const res = await fetch(url);
   return { status: res.status, body: (await res.json()) as T };
+}
+
+/**
+ * A TCP proxy in front of the cluster server that can black-hole the connection: `block()` stops
+ * reading on both sides (nothing passes, nothing is refused, as with a dead peer or a dropped
+ * route), `unblock()` lets traffic flow again.
+ */
+export class BlackHoleProxy {
+  private readonly pairs = new Set<[Socket, Socket]>();
+  private blocked = false;
+  private readonly server = createNetServer((client) => {
+    const [host, port] = splitAddress(this.target);
+    const upstream = netConnect(port, host);
+    const pair: [Socket, Socket] = [client, upstream];
+    this.pairs.add(pair);
+    for (const s of pair) {
+      s.on('error', () => s.destroy());
+      s.on('close', () => {
+        this.pairs.delete(pair);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    if (this.blocked) for (const s of pair) s.pause();
+    else this.flow(pair);
+  });
+
+  constructor(private readonly target: string) {}
+
+  async listen(): Promise<string> {
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+    const addr = this.server.address();
+    return `127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  }
+
+  block(): void {
+    this.blocked = true;
+    for (const [a, b] of this.pairs) {
+      a.unpipe(b);
+      b.unpipe(a);
+      a.pause();
+      b.pause();
+    }
+  }
+
+  unblock(): void {
+    this.blocked = false;
+    for (const pair of this.pairs) this.flow(pair);
+  }
+
+  private flow([a, b]: [Socket, Socket]): void {
+    a.pipe(b);
+    b.pipe(a);
+    a.resume();
+    b.resume();
+  }
+
+  async close(): Promise<void> {
+    for (const [a, b] of this.pairs) {
+      a.destroy();
+      b.destroy();
+    }
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+}
+
+function splitAddress(address: string): [string, number] {
+  const i = address.lastIndexOf(':');
+  return [address.slice(0, i), Number(address.slice(i + 1))];
 }

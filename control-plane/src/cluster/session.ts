@@ -44,7 +44,7 @@ export class DataPlaneSession {
   private log: Logger;
   private pending: SignedSnapshot | null = null;
   private lastOfferedHash: string | null = null;
-  private waitingForDrain = false;
+  private inFlight = false;
   private closed = false;
   /** Snapshots written to the stream / replaced while waiting (for stats and tests). */
   snapshotsSent = 0;
@@ -80,9 +80,9 @@ export class DataPlaneSession {
     this.pump();
   }
 
-  /** Sends a heartbeat unless the stream is backed up (then data is flowing, or keepalive will tell). */
+  /** Sends a heartbeat unless a snapshot is still on its way (it would only queue behind it). */
   heartbeat(): void {
-    if (this.closed || this.waitingForDrain) return;
+    if (this.closed || this.inFlight) return;
     const latest = this.ctx.latest();
     this.write(
       cpMessage({
@@ -118,10 +118,13 @@ export class DataPlaneSession {
   }
 
   private pump(): void {
-    if (this.closed || this.waitingForDrain || !this.pending) return;
+    if (this.closed || this.inFlight || !this.pending) return;
     const snap = this.pending;
     this.pending = null;
-    const ok = this.write(
+    this.inFlight = true;
+    // The next snapshot waits until this one has left (HTTP/2 flow control holds the callback
+    // while the DP does not read), so at most one is in flight and one, the newest, waiting.
+    this.write(
       cpMessage({
         case: 'snapshot',
         value: create(SnapshotSchema, {
@@ -133,25 +136,21 @@ export class DataPlaneSession {
           uncompressedSize: BigInt(snap.uncompressedSize),
         }),
       }),
+      () => {
+        this.inFlight = false;
+        this.pump();
+      },
     );
     this.snapshotsSent++;
     this.log.debug({ nodeId: this.nodeId, version: snap.version, hash: snap.hash }, 'snapshot sent');
-    if (!ok) {
-      this.waitingForDrain = true;
-      this.call.once('drain', () => {
-        this.waitingForDrain = false;
-        this.pump();
-      });
-    }
   }
 
-  private write(m: ControlPlaneMessage): boolean {
+  private write(m: ControlPlaneMessage, done?: () => void): void {
     this.lastSentAt = Date.now();
     try {
-      return this.call.write(m);
+      this.call.write(m, done);
     } catch (err) {
       this.log.debug({ err }, 'write on a closing DP stream');
-      return true;
     }
   }
 

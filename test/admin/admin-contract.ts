@@ -11,9 +11,12 @@ import { createTestDatabase, quietLogger, type DbKind, type TestDatabase } from 
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response JSON, checked by assertions
+type Json = any;
+
 interface Reply {
   status: number;
-  body: any;
+  body: Json;
   headers: Headers;
 }
 
@@ -69,12 +72,12 @@ export function adminApiContract(kind: DbKind) {
       return { status: res.status, body: parsed, headers: res.headers };
     }
 
-    const createService = async (body: Record<string, unknown>) => {
+    const createService = async (body: Record<string, unknown>): Promise<Json> => {
       const r = await call('POST', '/services', body);
       expect(r.status, JSON.stringify(r.body)).toBe(201);
       return r.body;
     };
-    const createRoute = async (body: Record<string, unknown>) => {
+    const createRoute = async (body: Record<string, unknown>): Promise<Json> => {
       const r = await call('POST', '/routes', body);
       expect(r.status, JSON.stringify(r.body)).toBe(201);
       return r.body;
@@ -555,7 +558,7 @@ export function adminApiContract(kind: DbKind) {
         await createService({ name: 't1', host: 't1.internal', tags: ['red', 'big'] });
         await createService({ name: 't2', host: 't2.internal', tags: ['red'] });
         await createService({ name: 't3', host: 't3.internal', tags: ['blue'] });
-        const names = (r: Reply) => r.body.data.map((s: { name: string }) => s.name).sort();
+        const names = (r: Reply): Json => r.body.data.map((s: { name: string }) => s.name).sort();
         expect(names(await call('GET', '/services?tags=red'))).toEqual(['t1', 't2']);
         expect(names(await call('GET', '/services?tags=red,big'))).toEqual(['t1']);
         expect(names(await call('GET', '/services?tags=big/blue'))).toEqual(['t1', 't3']);

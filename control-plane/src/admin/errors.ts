@@ -13,7 +13,7 @@ export const AdminErrors = {
 /** body-parser's errors carry `type` and `status`; turn them into our typed errors. */
 function fromBodyParser(e: unknown) {
   if (typeof e !== 'object' || e === null || !('type' in e)) return undefined;
-  switch ((e as { type: unknown }).type) {
+  switch (e.type) {
     case 'entity.parse.failed':
       return AdminErrors.malformedBody('Cannot parse JSON body');
     case 'entity.too.large':

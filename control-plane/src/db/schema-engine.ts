@@ -32,7 +32,7 @@ function loadBindings(): Promise<Bindings> {
     };
     const bytes = await readFile(path.join(path.dirname(glueUrl), 'schema_engine_bg.wasm'));
     const { instance } = await WebAssembly.instantiate(bytes, {
-      './schema_engine_bg.js': glue as unknown as Record<string, unknown>,
+      './schema_engine_bg.js': glue,
     });
     glue.__wbg_set_wasm(instance.exports);
     (instance.exports as { __wbindgen_start?: () => void }).__wbindgen_start?.();

@@ -19,9 +19,9 @@ export interface Page<T> {
 }
 
 /** Kong's `size` rule: an integer between 1 and 1000 (default 100). */
-export function parseSize(raw: unknown): number {
+export function parseSize(raw: string | undefined): number {
   if (raw === undefined || raw === '') return DEFAULT_PAGE_SIZE;
-  const text = String(raw);
+  const text = raw;
   if (!/^-?\d+$/.test(text)) {
     throw EntityErrors.invalidSize({
       message: 'size must be a number',
@@ -64,9 +64,9 @@ export function decodeOffset(token: string): string {
 }
 
 /** Kong's `?tags=` syntax: `a,b` (all of) or `a/b` (any of); mixing both is refused. */
-export function parseTags(raw: unknown): Pick<ListOptions, 'tags' | 'tagsMode'> {
+export function parseTags(raw: string | undefined): Pick<ListOptions, 'tags' | 'tagsMode'> {
   if (raw === undefined || raw === '') return {};
-  const text = String(raw);
+  const text = raw;
   const invalid = () =>
     EntityErrors.invalidOptions({
       message: 'invalid option (tags: invalid filter syntax)',

@@ -144,7 +144,7 @@ export class RouteRepository {
 
   async upsert(key: string, body: unknown): Promise<{ route: Route; created: boolean }> {
     const byId = isUuid(key);
-    const raw = body && typeof body === 'object' && !Array.isArray(body) ? { ...(body as object) } : body;
+    const raw = body && typeof body === 'object' && !Array.isArray(body) ? { ...body } : body;
     if (raw && typeof raw === 'object') {
       delete (raw as Record<string, unknown>).id;
       if (!byId) (raw as Record<string, unknown>).name = key;

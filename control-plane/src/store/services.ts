@@ -94,7 +94,7 @@ export class ServiceRepository {
   /** PUT: creates or replaces the service at `key` (an id, or a name that the service then carries). */
   async upsert(key: string, body: unknown): Promise<{ service: Service; created: boolean }> {
     const byId = isUuid(key);
-    const raw = body && typeof body === 'object' && !Array.isArray(body) ? { ...(body as object) } : body;
+    const raw = body && typeof body === 'object' && !Array.isArray(body) ? { ...body } : body;
     if (raw && typeof raw === 'object') {
       delete (raw as Record<string, unknown>).id;
       if (!byId) (raw as Record<string, unknown>).name = key;

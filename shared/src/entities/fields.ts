@@ -27,6 +27,9 @@ export interface FieldSpec<T = unknown> {
 export const MAX_TIMEOUT = 2 ** 31 - 2;
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const LABEL = '[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?';
+/** True if `s` holds whitespace or an ASCII control character. */
+const hasBadPathChars = (s: string) =>
+  /\s/.test(s) || [...s].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f);
 const HOSTNAME_RE = new RegExp(`^(?=.{1,253}$)${LABEL}(?:\\.${LABEL})*\\.?$`);
 
 export function isUuid(value: unknown): value is string {
@@ -137,7 +140,7 @@ export const servicePath: Validator<string> = (v) => {
   const s = string(v);
   if (!s.startsWith('/')) throw new FieldError('should start with: /');
   if (s.includes('//')) throw new FieldError('must not have empty segments');
-  if (/[\s\u0000-\u001f\u007f]/.test(s)) throw new FieldError('invalid path');
+  if (hasBadPathChars(s)) throw new FieldError('invalid path');
   return s;
 };
 
@@ -155,7 +158,7 @@ export const routePath: Validator<string> = (v) => {
   }
   if (!s.startsWith('/')) throw new FieldError('should start with: / (fixed path) or ~/ (regex path)');
   if (s.includes('//')) throw new FieldError('must not have empty segments');
-  if (/[\s\u0000-\u001f\u007f]/.test(s)) throw new FieldError('invalid path');
+  if (hasBadPathChars(s)) throw new FieldError('invalid path');
   return s;
 };
 

@@ -208,7 +208,6 @@ export class ConfigClient extends EventEmitter {
 
   private onConnected(): void {
     this.status.connectedSince = new Date().toISOString();
-    this.status.refusal = null;
     this.setState('connected');
     this.opts.logger.info({ address: this.opts.address }, 'connected to the control plane');
   }
@@ -217,6 +216,7 @@ export class ConfigClient extends EventEmitter {
     const msg = m.message;
     switch (msg.case) {
       case 'snapshot':
+        this.status.refusal = null;
         void this.onSnapshot(msg.value);
         return;
       case 'heartbeat':

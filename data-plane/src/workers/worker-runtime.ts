@@ -4,7 +4,6 @@
  * cannot route. Configs are applied one at a time, in the order they arrive.
  */
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { isGatehouseError, type GatehouseConfig, type Logger } from '@gatehouse/shared';
 import {
   isPrimaryToWorker,
@@ -89,7 +88,7 @@ export class WorkerRuntime {
 
   private port(): number | null {
     const a = this.opts.proxy.server.address();
-    return a && typeof a === 'object' ? (a as AddressInfo).port : null;
+    return a && typeof a === 'object' ? a.port : null;
   }
 
   /** Stops accepting, waits for in-flight requests for at most drainMs, then exits. */

@@ -327,6 +327,12 @@ export function adminApiContract(kind: DbKind) {
         expect(empty.body.fields).toEqual({ host: 'required field missing' });
       });
 
+      it('a path parameter that is not valid percent-encoding is a 400', async () => {
+        const r = await call('GET', '/services/%ZZ');
+        expect(r.status).toBe(400);
+        expect(r.body).toEqual({ message: 'Bad request' });
+      });
+
       it('an unknown path is a 404 and a wrong method is a 405, both JSON', async () => {
         const r = await call('GET', '/nothing-here');
         expect(r.status).toBe(404);

@@ -30,6 +30,13 @@ function fromBodyParser(e: unknown) {
   }
 }
 
+function clientErrorStatus(e: unknown): number | undefined {
+  if (typeof e !== 'object' || e === null) return undefined;
+  const status =
+    (e as { status?: unknown; statusCode?: unknown }).status ?? (e as { statusCode?: unknown }).statusCode;
+  return typeof status === 'number' && status >= 400 && status < 500 ? status : undefined;
+}
+
 export const notFoundHandler: RequestHandler = () => {
   throw AdminErrors.notFound('Not found');
 };
@@ -51,6 +58,12 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       if (e.status >= 500)
         logger.error({ err: e, method: req.method, url: req.originalUrl }, 'admin request failed');
       res.status(e.status).json(body ?? { message: e.message });
+      return;
+    }
+    const status = clientErrorStatus(e);
+    if (status !== undefined) {
+      // express/router's own 4xx (e.g. a path parameter that is not valid percent-encoding)
+      res.status(status).json({ message: status === 400 ? 'Bad request' : (e as Error).message });
       return;
     }
     logger.error({ err: e, method: req.method, url: req.originalUrl }, 'admin request failed');

@@ -293,3 +293,73 @@ describe('data plane', () => {
     );
   });
 });
+
+describe('data plane liveness', () => {
+  it('reconnects when the CP goes silent (watchdog), while serving', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-dp-data-'));
+    const proxyPort = await freePort();
+    const cp = new FakeControlPlane();
+    await cp.start();
+    const dp = await startDataPlane({
+      controlPlane: cp.address,
+      trustedKeyFiles: [trustedFile],
+      dataDir,
+      workers: 1,
+      proxyListen: { host: '127.0.0.1', port: proxyPort },
+      statusListen: { host: '127.0.0.1', port: 0 },
+      logger,
+      sync: { backoff: { baseMs: 50, maxMs: 200 }, heartbeatIntervalMs: 300, watchdogMs: 1_500 },
+    });
+    try {
+      cp.publish(await snapshot(1n, ['/a']));
+      await cp.waitFor('ack', (a) => a.version === 1n);
+      const mark = cp.received.length;
+      cp.silent = true;
+      const hello = await cp.waitFor('hello', () => true, 10_000, mark);
+      expect(hello.configVersion).toBe(1n);
+      expect(dp.status().sync.lastError).toMatch(/no message from the control plane/);
+      expect((await httpGet(proxyPort, '/a')).status).toBe(200);
+    } finally {
+      await dp.stop();
+      cp.kill();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('workers exit when the primary is killed', async () => {
+    const { spawn } = await import('node:child_process');
+    const { createInterface } = await import('node:readline');
+    const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-dp-data-'));
+    const proxyPort = await freePort();
+    const { SnapshotCache } = await import('@gatehouse/data-plane');
+    await new SnapshotCache(dataDir, logger).write(await snapshot(1n, ['/a']));
+    const script = new URL('./helpers/run-dp.ts', import.meta.url).pathname;
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', script, JSON.stringify({ trustedKeyFile: trustedFile, dataDir, proxyPort })],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        createInterface({ input: child.stdout }).once('line', resolve);
+        child.once('exit', (code) => reject(new Error(`data plane exited early (${code})`)));
+      });
+      expect(JSON.parse(line)).toHaveProperty('status');
+      await waitUntil(
+        'the cached config is served',
+        async () => (await httpGet(proxyPort, '/a')).status === 200,
+      );
+      child.kill('SIGKILL');
+      await waitUntil('the proxy port is free', async () => {
+        const err = await httpGet(proxyPort, '/a').then(
+          () => null,
+          (e: NodeJS.ErrnoException) => e,
+        );
+        return err?.code === 'ECONNREFUSED';
+      });
+    } finally {
+      child.kill('SIGKILL');
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});

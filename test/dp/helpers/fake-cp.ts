@@ -31,6 +31,8 @@ export class FakeControlPlane extends EventEmitter {
   readonly received: DataPlaneMessage[] = [];
   latest: SignedSnapshot | null = null;
   port = 0;
+  /** When true the CP sends nothing at all (a black-holed peer, as far as the DP can tell). */
+  silent = false;
   private heartbeat: NodeJS.Timeout | null = null;
 
   constructor() {
@@ -47,6 +49,7 @@ export class FakeControlPlane extends EventEmitter {
       );
     });
     this.heartbeat = setInterval(() => {
+      if (this.silent) return;
       for (const s of this.streams) {
         s.write(
           cpMessage({
@@ -132,7 +135,12 @@ export class FakeControlPlane extends EventEmitter {
     stream.on('data', (m: DataPlaneMessage) => {
       this.received.push(m);
       this.emit('message', m);
-      if (m.message.case === 'hello' && this.latest && m.message.value.configHash !== this.latest.hash) {
+      if (
+        m.message.case === 'hello' &&
+        !this.silent &&
+        this.latest &&
+        m.message.value.configHash !== this.latest.hash
+      ) {
         stream.write(snapshotMessage(this.latest));
       }
     });

@@ -30,6 +30,7 @@ import {
   loadSigningKey,
   loadTrustedKeys,
   writeSigningKeyPair,
+  type Logger,
   type SignedSnapshot,
   type TrustedKeys,
 } from '@gatehouse/shared';
@@ -45,7 +46,7 @@ import { openDatabase, type Database } from '../../control-plane/src/db/index.js
 import { SnapshotPublisher } from '../../control-plane/src/snapshot/index.js';
 import { ConfigStore } from '../../control-plane/src/store/config-store.js';
 
-export const logger = createLogger('cluster-test', {
+export const logger: Logger = createLogger('cluster-test', {
   level: process.env.GATEHOUSE_TEST_LOG_LEVEL ?? 'silent',
 });
 export const POSTGRES_URL =
@@ -177,6 +178,8 @@ export interface HelloInit {
   region?: string;
 }
 
+type CpValue<K extends string> = Extract<ControlPlaneMessage['message'], { case: K }>['value'];
+
 /** A data plane played by hand over a raw ClusterServiceClient. */
 export class TestDataPlane {
   readonly received: ControlPlaneMessage[] = [];
@@ -256,12 +259,12 @@ export class TestDataPlane {
   async next<K extends 'snapshot' | 'heartbeat' | 'refusal'>(
     kind: K,
     timeoutMs = 10_000,
-  ): Promise<Extract<ControlPlaneMessage['message'], { case: K }>['value']> {
+  ): Promise<CpValue<K>> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       while (this.cursor < this.received.length) {
-        const m = this.received[this.cursor++]!.message;
-        if (m.case === kind) return m.value as Extract<ControlPlaneMessage['message'], { case: K }>['value'];
+        const m: { case: string | undefined; value?: unknown } = this.received[this.cursor++]!.message;
+        if (m.case === kind) return m.value as CpValue<K>;
       }
       if (this.ended) throw new Error(`stream ended before a ${kind} arrived`);
       const left = deadline - Date.now();
@@ -295,7 +298,11 @@ export class TestDataPlane {
 }
 
 /** Polls `fn` until it returns a truthy value. */
-export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 10_000, everyMs = 20): Promise<T> {
+export async function eventually<T>(
+  fn: () => Promise<T> | T,
+  timeoutMs = 10_000,
+  everyMs = 20,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {

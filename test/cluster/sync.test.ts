@@ -67,8 +67,11 @@ describe('cluster sync over gRPC (PGlite)', () => {
     const d = dp();
     d.hello({ nodeId: 'dp-push' });
     const first = await d.next('snapshot');
+    const t0 = performance.now();
     await addService(cluster.store, 'pushed-svc');
     const pushed = await d.next('snapshot');
+    const ms = performance.now() - t0;
+    console.log(`write -> DP received snapshot in ${ms.toFixed(1)} ms (build ${cluster.publisher.latest!.buildMs} ms)`);
     expect(pushed.version).toBeGreaterThan(first.version);
     const v = await verifySnapshot(toSigned(pushed), cluster.trusted, { currentVersion: first.version });
     expect(v.config.services.map((s) => s.name)).toContain('pushed-svc');

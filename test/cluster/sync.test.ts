@@ -71,7 +71,9 @@ describe('cluster sync over gRPC (PGlite)', () => {
     await addService(cluster.store, 'pushed-svc');
     const pushed = await d.next('snapshot');
     const ms = performance.now() - t0;
-    console.log(`write -> DP received snapshot in ${ms.toFixed(1)} ms (build ${cluster.publisher.latest!.buildMs} ms)`);
+    console.log(
+      `write -> DP received snapshot in ${ms.toFixed(1)} ms (build ${cluster.publisher.latest!.buildMs} ms)`,
+    );
     expect(pushed.version).toBeGreaterThan(first.version);
     const v = await verifySnapshot(toSigned(pushed), cluster.trusted, { currentVersion: first.version });
     expect(v.config.services.map((s) => s.name)).toContain('pushed-svc');

@@ -11,7 +11,7 @@ export {
 } from './server.js';
 export {
   DataPlaneRegistry,
-  MAX_PAGE_SIZE,
+  DATA_PLANES_MAX_PAGE_SIZE,
   SYNC_STATUSES,
   type DataPlaneHello,
   type DataPlanePage,

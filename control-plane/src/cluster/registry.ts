@@ -86,7 +86,7 @@ function toRecord(row: Row): DataPlaneRecord {
   };
 }
 
-export const MAX_PAGE_SIZE = 1000;
+export const DATA_PLANES_MAX_PAGE_SIZE = 1000;
 
 export class DataPlaneRegistry {
   /** Per node: the tail of its chain of pending writes. */
@@ -165,7 +165,7 @@ export class DataPlaneRegistry {
 
   /** One page, ordered by id; `offset` is the cursor a previous page returned. */
   async list(opts: { size?: number; offset?: string | null } = {}): Promise<DataPlanePage> {
-    const size = Math.min(Math.max(opts.size ?? 100, 1), MAX_PAGE_SIZE);
+    const size = Math.min(Math.max(opts.size ?? 100, 1), DATA_PLANES_MAX_PAGE_SIZE);
     const after = opts.offset ? Buffer.from(opts.offset, 'base64url').toString('utf8') : null;
     const rows = await this.prisma.clusteringDataPlane.findMany({
       where: after === null ? {} : { id: { gt: after } },

@@ -6,7 +6,7 @@
  */
 import { Router, type Request, type Response } from 'express';
 import type { PublishedSnapshot } from '../snapshot/index.js';
-import { MAX_PAGE_SIZE, type DataPlaneRegistry } from './registry.js';
+import { DATA_PLANES_MAX_PAGE_SIZE, type DataPlaneRegistry } from './registry.js';
 
 export interface LatestSnapshotSource {
   readonly latest: PublishedSnapshot | null;
@@ -46,8 +46,8 @@ export function createClusteringRouter(registry: DataPlaneRegistry, publisher: L
         return badRequest(res, 'size', 'expected an integer');
       }
       size = Number(sizeParam);
-      if (size < 1 || size > MAX_PAGE_SIZE)
-        return badRequest(res, 'size', `must be between 1 and ${MAX_PAGE_SIZE}`);
+      if (size < 1 || size > DATA_PLANES_MAX_PAGE_SIZE)
+        return badRequest(res, 'size', `must be between 1 and ${DATA_PLANES_MAX_PAGE_SIZE}`);
     }
     const offsetParam = req.query.offset;
     if (
@@ -67,7 +67,7 @@ export function createClusteringRouter(registry: DataPlaneRegistry, publisher: L
     const out: Record<string, unknown> = {};
     let offset: string | null = null;
     do {
-      const page = await registry.list({ size: MAX_PAGE_SIZE, offset });
+      const page = await registry.list({ size: DATA_PLANES_MAX_PAGE_SIZE, offset });
       for (const dp of page.data) {
         out[dp.id] = {
           config_hash: dp.config_hash,

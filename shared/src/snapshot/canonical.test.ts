@@ -107,4 +107,9 @@ describe('canonical encoding', () => {
     encodeConfig(c);
     expect(JSON.stringify(c)).toBe(before);
   });
+
+  it('keeps a "__proto__" key (a legal header name) in the canonical bytes', () => {
+    const value = JSON.parse('{"headers":{"__proto__":["x"],"a":["1"]}}') as unknown;
+    expect(canonicalJson(value)).toBe('{"headers":{"__proto__":["x"],"a":["1"]}}');
+  });
 });

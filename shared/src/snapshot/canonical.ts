@@ -13,10 +13,12 @@ function sortDeep(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortDeep);
   if (value !== null && typeof value === 'object') {
     if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return value;
-    const out: Record<string, unknown> = {};
+    // A null-prototype object, so a key such as "__proto__" (a legal header name) is kept as data.
+    const out = Object.create(null) as Record<string, unknown>;
     for (const key of Object.keys(value).sort()) {
       const v = (value as Record<string, unknown>)[key];
-      if (v !== undefined) out[key] = sortDeep(v);
+      if (v !== undefined)
+        Object.defineProperty(out, key, { value: sortDeep(v), enumerable: true, writable: true });
     }
     return out;
   }

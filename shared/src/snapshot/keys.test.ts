@@ -124,4 +124,14 @@ describe('signing key files', () => {
     ]);
     expect(new Set(trusted.keys())).toEqual(new Set([a.kid, b.kid, c.kid]));
   });
+
+  it('refuses the same kid trusted with two different keys', async () => {
+    const a = await generateSigningKeyPair();
+    const b = await generateSigningKeyPair();
+    const clash = { ...b.publicJwk, kid: a.kid };
+    await expectKeyError(
+      loadTrustedKeys([await writeJson('a.json', a.publicJwk), await writeJson('clash.json', clash)]),
+      /already trusted with a different key/,
+    );
+  });
 });

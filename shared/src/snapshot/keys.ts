@@ -114,12 +114,18 @@ export async function loadSigningKey(file: string): Promise<SigningKey> {
 /** Loads one or more JWKS files (or single public JWK files) into a kid -> key map. */
 export async function loadTrustedKeys(files: readonly string[]): Promise<TrustedKeys> {
   const keys = new Map<string, KeyObjectLike>();
+  const xByKid = new Map<string, string>();
   for (const file of files) {
     const doc = (await readJson(file, 'trusted keys')) as { keys?: JWK[] } & JWK;
     const list = Array.isArray(doc.keys) ? doc.keys : [doc];
     if (list.length === 0) throw ConfigErrors.missingKey(`${file}: no keys`);
     for (const jwk of list) {
       const kid = checkEd25519(jwk, file, false);
+      const seen = xByKid.get(kid);
+      if (seen !== undefined && seen !== jwk.x) {
+        throw ConfigErrors.missingKey(`${file}: kid "${kid}" is already trusted with a different key`);
+      }
+      xByKid.set(kid, jwk.x as string);
       keys.set(kid, await importJWK(jwk, SNAPSHOT_ALG));
     }
   }

@@ -17,6 +17,8 @@ export interface SnapshotClaims {
   /** Version, decimal string (uint64 does not fit a JSON number). */
   ver: string;
   hash: string;
+  /** Length of the uncompressed canonical bytes; bounds decompression. */
+  size: number;
   iat: number;
   cp: string;
 }
@@ -67,6 +69,7 @@ export async function signEncodedSnapshot(opts: {
   const claims: SnapshotClaims = {
     ver: opts.version.toString(),
     hash: opts.hash,
+    size: opts.bytes.length,
     iat: opts.issuedAt ?? Math.floor(Date.now() / 1000),
     cp: opts.cpId,
   };
@@ -83,8 +86,11 @@ export async function signEncodedSnapshot(opts: {
   };
 }
 
-/** Bound on decompressed size, so a hostile snapshot cannot exhaust memory. */
-export const MAX_SNAPSHOT_BYTES = 512 * 1024 * 1024;
+/**
+ * Upper bound on a snapshot's uncompressed size. Decompression is also bounded by the signed
+ * `size` claim, so a replayed signature with a swapped-in gzip bomb inflates no further than that.
+ */
+export const MAX_SNAPSHOT_BYTES = 256 * 1024 * 1024;
 
 export async function verifySnapshot(
   snap: SignedSnapshot,
@@ -106,18 +112,38 @@ export async function verifySnapshot(
   const key = trusted.get(kid);
   if (!key) throw SnapshotErrors.unknownKey(`snapshot signed with unknown key "${kid}"`);
 
-  let claims: SnapshotClaims;
+  let payload: Uint8Array;
   try {
-    const { payload } = await compactVerify(snap.jws, key, { algorithms: [SNAPSHOT_ALG] });
-    claims = JSON.parse(decoder.decode(payload)) as SnapshotClaims;
+    ({ payload } = await compactVerify(snap.jws, key, { algorithms: [SNAPSHOT_ALG] }));
   } catch (e) {
     if (e instanceof joseErrors.JWSSignatureVerificationFailed) {
       throw SnapshotErrors.badSignature('snapshot signature does not verify');
     }
     throw SnapshotErrors.badSignature(`snapshot signature rejected: ${(e as Error).message}`);
   }
-  if (typeof claims.ver !== 'string' || !/^\d+$/.test(claims.ver) || typeof claims.hash !== 'string') {
-    throw SnapshotErrors.malformed('snapshot claims lack version or hash');
+  let claims: SnapshotClaims;
+  try {
+    claims = JSON.parse(decoder.decode(payload)) as SnapshotClaims;
+  } catch {
+    throw SnapshotErrors.malformed('snapshot claims are not JSON');
+  }
+  if (
+    claims === null ||
+    typeof claims !== 'object' ||
+    typeof claims.ver !== 'string' ||
+    !/^\d+$/.test(claims.ver) ||
+    typeof claims.hash !== 'string' ||
+    !Number.isSafeInteger(claims.size) ||
+    claims.size < 0 ||
+    !Number.isSafeInteger(claims.iat) ||
+    typeof claims.cp !== 'string'
+  ) {
+    throw SnapshotErrors.malformed('snapshot claims lack version, hash, size, iat or cp');
+  }
+  if (claims.size > MAX_SNAPSHOT_BYTES) {
+    throw SnapshotErrors.malformed(
+      `snapshot of ${claims.size} bytes exceeds the ${MAX_SNAPSHOT_BYTES}-byte limit`,
+    );
   }
   const version = BigInt(claims.ver);
   if (version !== snap.version || claims.hash !== snap.hash) {
@@ -133,13 +159,20 @@ export async function verifySnapshot(
   }
 
   let bytes: Buffer;
-  try {
-    bytes =
-      snap.compression === 'gzip'
-        ? gunzipSync(snap.config, { maxOutputLength: MAX_SNAPSHOT_BYTES })
-        : Buffer.from(snap.config);
-  } catch {
-    throw SnapshotErrors.malformed('snapshot config bytes do not decompress');
+  if (snap.compression === 'gzip') {
+    try {
+      // +1 so output longer than the signed size is detected rather than silently truncated.
+      bytes = gunzipSync(snap.config, { maxOutputLength: claims.size + 1 });
+    } catch {
+      throw SnapshotErrors.malformed('snapshot config bytes do not decompress within the signed size');
+    }
+  } else if (snap.compression === 'identity') {
+    bytes = Buffer.from(snap.config);
+  } else {
+    throw SnapshotErrors.malformed(`unsupported snapshot compression "${String(snap.compression)}"`);
+  }
+  if (bytes.length !== claims.size) {
+    throw SnapshotErrors.hashMismatch('snapshot config size does not match the signed size');
   }
   const hash = sha256Hex(bytes);
   if (hash !== claims.hash)

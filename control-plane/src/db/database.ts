@@ -61,6 +61,12 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     // Prisma's advisory lock until it is closed).
     const pool = new pg.Pool({ connectionString: options.databaseUrl });
     const migrationPool = new pg.Pool({ connectionString: options.databaseUrl, max: 1 });
+    // An idle connection that Postgres drops (restart, failover, admin kill) is reported on the
+    // pool; without a listener that event would crash the control plane. The pool reconnects on
+    // the next query, so it is only worth a warning.
+    for (const p of [pool, migrationPool]) {
+      p.on('error', (err) => logger.warn({ err }, 'idle Postgres connection lost; it will be reopened'));
+    }
     adapter = new PrismaPg(pool);
     migrationAdapter = new PrismaPg(migrationPool);
     closeMigrationDriver = () => migrationPool.end();

@@ -11,16 +11,17 @@ import { createPostgresDatabase, POSTGRES_ADMIN_URL, quietLogger } from '../help
 
 describe('control plane database on Postgres', () => {
   let db: Database;
+  let pgdb: { url: string; drop(): Promise<void> };
   let url: string;
-  let drop: () => Promise<void>;
 
   beforeAll(async () => {
-    ({ url, drop } = await createPostgresDatabase());
+    pgdb = await createPostgresDatabase();
+    url = pgdb.url;
     db = await openDatabase({ databaseUrl: url, dataDir: '/nonexistent', logger: quietLogger() });
   });
   afterAll(async () => {
     await db?.close();
-    await drop?.();
+    await pgdb?.drop();
   });
 
   it('survives Postgres terminating its idle connections and keeps answering queries', async () => {

@@ -42,7 +42,7 @@ describe.each(DB_KINDS)('control plane on %s syncing a data plane', (kind) => {
     if (kind === 'postgres') {
       const pg = await createPostgresDatabase();
       databaseUrl = pg.url;
-      dropDb = pg.drop;
+      dropDb = () => pg.drop();
     }
     const cpDir = await tmp('cp');
     cp = await startControlPlane({

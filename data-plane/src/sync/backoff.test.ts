@@ -56,3 +56,13 @@ describe('Backoff (exponential, full jitter)', () => {
     expect(() => new Backoff({ baseMs: 500, maxMs: 100 })).toThrow(RangeError);
   });
 });
+
+describe('Backoff defaults', () => {
+  it('caps the delay at 5 s so a data plane resyncs soon after its control plane returns', () => {
+    const b = new Backoff({ random: () => 0.999999 });
+    let last = 0;
+    for (let i = 0; i < 50; i += 1) last = b.next();
+    expect(b.maxMs).toBe(5_000);
+    expect(last).toBe(4999);
+  });
+});

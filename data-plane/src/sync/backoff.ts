@@ -6,7 +6,10 @@
 export interface BackoffOptions {
   /** First ceiling, in ms (default 250). */
   baseMs?: number;
-  /** Largest ceiling, in ms (default 30 000). */
+  /**
+   * Largest ceiling, in ms (default 5 000): once a CP is back, a DP resyncs within ~5 s, and a
+   * fleet still spreads its attempts evenly (about 24 a minute per DP at the ceiling).
+   */
   maxMs?: number;
   /** Source of randomness in [0, 1); injectable for tests. */
   random?: () => number;
@@ -21,7 +24,7 @@ export class Backoff {
 
   constructor(options: BackoffOptions = {}) {
     this.baseMs = options.baseMs ?? 250;
-    this.maxMs = options.maxMs ?? 30_000;
+    this.maxMs = options.maxMs ?? 5_000;
     this.random = options.random ?? Math.random;
     if (!(this.baseMs > 0) || !(this.maxMs >= this.baseMs)) {
       throw new RangeError(`backoff needs 0 < baseMs <= maxMs (got ${this.baseMs}, ${this.maxMs})`);

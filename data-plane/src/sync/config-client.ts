@@ -101,7 +101,7 @@ export class ConfigClient extends EventEmitter {
     this.backoff = new Backoff(opts.backoff);
     this.heartbeatIntervalMs = opts.heartbeatIntervalMs ?? 5_000;
     this.watchdogMs = opts.watchdogMs ?? 15_000;
-    this.refusalDelayMs = opts.refusalDelayMs ?? this.backoff.maxMs;
+    this.refusalDelayMs = opts.refusalDelayMs ?? 30_000;
     this.status = {
       state: 'disconnected',
       controlPlane: opts.address,

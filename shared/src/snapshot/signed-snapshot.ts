@@ -163,8 +163,11 @@ export async function verifySnapshot(
     try {
       // +1 so output longer than the signed size is detected rather than silently truncated.
       bytes = gunzipSync(snap.config, { maxOutputLength: claims.size + 1 });
-    } catch {
-      throw SnapshotErrors.malformed('snapshot config bytes do not decompress within the signed size');
+    } catch (e) {
+      if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
+        throw SnapshotErrors.hashMismatch('snapshot config bytes inflate beyond the signed size');
+      }
+      throw SnapshotErrors.malformed('snapshot config bytes do not decompress');
     }
   } else if (snap.compression === 'identity') {
     bytes = Buffer.from(snap.config);

@@ -70,8 +70,17 @@ export class ProxyServer {
   constructor(options: ProxyServerOptions) {
     this.logger = options.logger;
     this.pools = new UpstreamPools(this.logger);
-    this.server = http.createServer({ keepAliveTimeout: options.keepAliveTimeoutMs ?? 60_000 }, (req, res) =>
-      this.handle(req, res),
+    this.server = http.createServer(
+      { keepAliveTimeout: options.keepAliveTimeoutMs ?? 60_000 },
+      (req, res) => {
+        try {
+          this.handle(req, res);
+        } catch (err) {
+          // A bug, never a client's fault: answer 500 rather than crash the worker.
+          this.logger.error({ err, method: req.method, url: req.url }, 'proxy request handler failed');
+          sendError(res, ProxyErrorCode.INTERNAL);
+        }
+      },
     );
     this.server.on('connection', (socket: ClientSocket) => {
       socket.on('close', onClientSocketClose);

@@ -62,7 +62,12 @@ describe('data plane', () => {
       region: 'test-1',
       labels: { env: 'test' },
       logger,
-      sync: { backoff: { baseMs: 50, maxMs: 400 }, heartbeatIntervalMs: 300, watchdogMs: 3_000 },
+      sync: {
+        backoff: { baseMs: 50, maxMs: 400 },
+        heartbeatIntervalMs: 300,
+        watchdogMs: 3_000,
+        refusalDelayMs: 400,
+      },
       drainTimeoutMs: 2_000,
     });
     return dp;

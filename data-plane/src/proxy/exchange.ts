@@ -13,6 +13,8 @@ import { sendError, upstreamErrorCode } from './errors.js';
 export const kExchange = Symbol('gatehouse.exchange');
 export type ClientSocket = Socket & { [kExchange]?: UpstreamExchange | null };
 
+const SMALL_FIRST_CHUNK = 16 * 1024;
+
 class ClientClosedError extends Error {
   readonly code = 'GH_ERR_PROXY_CLIENT_CLOSED';
 }
@@ -55,8 +57,14 @@ export class UpstreamExchange {
   }
 
   onData(chunk: Buffer): boolean {
-    const ok = this.res.write(chunk);
-    if (!ok && this.resumeUpstream !== null) this.res.once('drain', this.resumeUpstream);
+    const res = this.res;
+    // A small first chunk goes out as latin1 text: node then joins it to the header block and
+    // sends both in one write instead of a writev of two buffers.
+    const ok =
+      !res.headersSent && chunk.length <= SMALL_FIRST_CHUNK
+        ? res.write(chunk.toString('latin1'), 'latin1')
+        : res.write(chunk);
+    if (!ok && this.resumeUpstream !== null) res.once('drain', this.resumeUpstream);
     return ok;
   }
 

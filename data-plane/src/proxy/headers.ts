@@ -70,6 +70,11 @@ export const VIA_RESPONSE = `1.1 gatehouse/${GATEHOUSE_VERSION}`;
 
 /** Header names listed in a Connection value, other than the keep-alive/close options. */
 function connectionTokens(value: string, into: Set<string> | null): Set<string> | null {
+  // The common values name no header: skip the split.
+  if (value.length <= 10) {
+    const v = value.toLowerCase();
+    if (v === 'keep-alive' || v === 'close') return into;
+  }
   for (const token of value.split(',')) {
     const name = token.trim().toLowerCase();
     if (name === '' || name === 'keep-alive' || name === 'close') continue;

@@ -21,7 +21,15 @@ if (!Number.isInteger(PORT) || !Number.isInteger(UPSTREAM_PORT)) {
 const now = Math.floor(Date.now() / 1000);
 const config = {
   services: [
-    { ...SERVICE_DEFAULTS, id: 'bench-service', name: 'bench', host: '127.0.0.1', port: UPSTREAM_PORT, created_at: now, updated_at: now },
+    {
+      ...SERVICE_DEFAULTS,
+      id: 'bench-service',
+      name: 'bench',
+      host: '127.0.0.1',
+      port: UPSTREAM_PORT,
+      created_at: now,
+      updated_at: now,
+    },
   ],
   routes: [
     {
@@ -49,7 +57,10 @@ const stop = () => {
   stopping = true;
   const force = setTimeout(() => process.exit(0), 3000);
   force.unref();
-  proxy.close().then(() => process.exit(0), () => process.exit(1));
+  proxy.close().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
 };
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

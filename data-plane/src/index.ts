@@ -15,3 +15,4 @@ export {
 export { Backoff, type BackoffOptions } from './sync/backoff.js';
 export { SnapshotCache, SNAPSHOT_CACHE_FILE } from './sync/snapshot-cache.js';
 export { SyncErrors } from './sync/errors.js';
+export { ProxyServer, type ProxyServerOptions } from './proxy/proxy-server.js';

@@ -21,7 +21,8 @@ describe('docs/errors.md', () => {
     const codes = new Set<string>();
     for (const pkg of ['shared', 'control-plane', 'data-plane']) {
       for (const file of sources(join(root, pkg, 'src'))) {
-        for (const m of readFileSync(file, 'utf8').matchAll(/GH_ERR_[A-Z_]*[A-Z](?![A-Z_*])/g)) codes.add(m[0]);
+        for (const m of readFileSync(file, 'utf8').matchAll(/GH_ERR_[A-Z_]*[A-Z](?![A-Z_*])/g))
+          codes.add(m[0]);
       }
     }
     expect(codes.size).toBeGreaterThan(20);

@@ -8,6 +8,7 @@ import {
   type GatehouseConfig,
   type Route,
   type Service,
+  completeConfig,
 } from '@gatehouse/shared';
 import { ProxyServer } from '../../data-plane/src/proxy/proxy-server.js';
 
@@ -90,7 +91,7 @@ export function route(id: string, serviceId: string, fields: Partial<Route>): Ro
 }
 
 export function config(services: Service[], routes: Route[]): GatehouseConfig {
-  return { services, routes };
+  return completeConfig({ services, routes });
 }
 
 export async function startProxy(initial?: GatehouseConfig): Promise<{ proxy: ProxyServer; port: number }> {

@@ -9,6 +9,7 @@ import {
   type GatehouseConfig,
   type SigningKey,
   type TrustedKeys,
+  emptyConfig,
 } from '@gatehouse/shared';
 import { SnapshotPublisher, type ConfigSource, type PublishedSnapshot } from './publisher.js';
 
@@ -17,7 +18,7 @@ const logger = createLogger('publisher-test', { level: 'silent' });
 /** An in-memory config source: each write bumps the version and notifies, like ConfigStore. */
 class MemorySource implements ConfigSource {
   version = 1n;
-  config: GatehouseConfig = { services: [], routes: [] };
+  config: GatehouseConfig = emptyConfig();
   reads = 0;
   concurrentReads = 0;
   maxConcurrentReads = 0;

@@ -1,4 +1,4 @@
-import type { GatehouseConfig, Logger } from '@gatehouse/shared';
+import { completeConfig, type GatehouseConfig, type Logger } from '@gatehouse/shared';
 import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
 import { routeFromRow, serviceFromRow } from './mappers.js';
 import { RouteRepository } from './routes.js';
@@ -61,7 +61,10 @@ export class ConfigStore {
         const routes = await tx.route.findMany({ orderBy: { id: 'asc' } });
         return {
           version: row?.version ?? 0n,
-          config: { services: services.map(serviceFromRow), routes: routes.map(routeFromRow) },
+          config: completeConfig({
+            services: services.map(serviceFromRow),
+            routes: routes.map(routeFromRow),
+          }),
         };
       },
       { isolationLevel: 'RepeatableRead' },

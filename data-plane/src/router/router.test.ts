@@ -5,6 +5,7 @@ import {
   type GatehouseConfig,
   type Route,
   type Service,
+  completeConfig,
 } from '@gatehouse/shared';
 import { compileRouter, type RouteRequest } from './router.js';
 import { isGatehouseError } from '@gatehouse/shared';
@@ -37,7 +38,7 @@ function route(name: string, fields: Partial<Route>): Route {
 }
 
 function build(routes: Route[], services: Service[] = [SERVICE]) {
-  const config: GatehouseConfig = { services, routes };
+  const config: GatehouseConfig = completeConfig({ services, routes });
   return compileRouter(config, (s) => s.id);
 }
 

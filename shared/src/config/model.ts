@@ -59,14 +59,251 @@ export interface Route {
   updated_at: number;
 }
 
+export type UpstreamAlgorithm = 'round-robin' | 'consistent-hashing' | 'least-connections' | 'latency';
+export type HashOn = 'none' | 'consumer' | 'ip' | 'header' | 'cookie' | 'path' | 'query_arg' | 'uri_capture';
+
+export interface ActiveHealthcheck {
+  type: 'http' | 'https' | 'tcp' | 'grpc' | 'grpcs';
+  timeout: number;
+  concurrency: number;
+  http_path: string;
+  https_verify_certificate: boolean;
+  https_sni: string | null;
+  headers: Record<string, string[]> | null;
+  healthy: { interval: number; http_statuses: number[]; successes: number };
+  unhealthy: {
+    interval: number;
+    http_statuses: number[];
+    tcp_failures: number;
+    timeouts: number;
+    http_failures: number;
+  };
+}
+
+export interface PassiveHealthcheck {
+  type: 'http' | 'https' | 'tcp' | 'grpc' | 'grpcs';
+  healthy: { http_statuses: number[]; successes: number };
+  unhealthy: { http_statuses: number[]; tcp_failures: number; timeouts: number; http_failures: number };
+}
+
+export interface Upstream {
+  id: string;
+  name: string;
+  algorithm: UpstreamAlgorithm;
+  hash_on: HashOn;
+  hash_fallback: HashOn;
+  hash_on_header: string | null;
+  hash_fallback_header: string | null;
+  hash_on_cookie: string | null;
+  hash_on_cookie_path: string;
+  hash_on_query_arg: string | null;
+  hash_fallback_query_arg: string | null;
+  hash_on_uri_capture: string | null;
+  hash_fallback_uri_capture: string | null;
+  slots: number;
+  healthchecks: { active: ActiveHealthcheck; passive: PassiveHealthcheck; threshold: number };
+  host_header: string | null;
+  client_certificate: ForeignKey | null;
+  use_srv_name: boolean;
+  tags: string[] | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface Target {
+  id: string;
+  upstream: ForeignKey;
+  /** host:port (port defaults to 8000, as Kong). */
+  target: string;
+  /** 0-65535; 0 disables the target. */
+  weight: number;
+  tags: string[] | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface Consumer {
+  id: string;
+  username: string | null;
+  custom_id: string | null;
+  tags: string[] | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ConsumerGroup {
+  id: string;
+  name: string;
+  tags: string[] | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Membership of a consumer in a consumer group (Kong's consumer_group_consumers). */
+export interface ConsumerGroupConsumer {
+  /** Deterministic: derived from the pair, so the same membership has the same id everywhere. */
+  id: string;
+  consumer_group: ForeignKey;
+  consumer: ForeignKey;
+  created_at: number;
+}
+
+export type PluginProtocol =
+  'grpc' | 'grpcs' | 'http' | 'https' | 'tcp' | 'tls' | 'tls_passthrough' | 'udp' | 'ws' | 'wss';
+
+export interface Plugin {
+  id: string;
+  name: string;
+  instance_name: string | null;
+  /** Validated against the plugin's schema, defaults filled in. */
+  config: Record<string, unknown>;
+  protocols: PluginProtocol[];
+  enabled: boolean;
+  service: ForeignKey | null;
+  route: ForeignKey | null;
+  consumer: ForeignKey | null;
+  consumer_group: ForeignKey | null;
+  tags: string[] | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface Certificate {
+  id: string;
+  /** PEM */
+  cert: string;
+  /** PEM private key. Never returned by list endpoints. */
+  key: string;
+  cert_alt: string | null;
+  key_alt: string | null;
+  tags: string[] | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface Sni {
+  id: string;
+  /** Host name, may start with a wildcard (`*.example.com`). */
+  name: string;
+  certificate: ForeignKey;
+  tags: string[] | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface CaCertificate {
+  id: string;
+  cert: string;
+  cert_digest: string;
+  tags: string[] | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface KeyAuthCredential {
+  id: string;
+  consumer: ForeignKey;
+  key: string;
+  /** Seconds to live from created_at; null = forever. */
+  ttl: number | null;
+  tags: string[] | null;
+  created_at: number;
+}
+
+export interface BasicAuthCredential {
+  id: string;
+  consumer: ForeignKey;
+  username: string;
+  /** scrypt hash (`$scrypt$N$r$p$salt$hash`, base64); the clear password is never stored. */
+  password: string;
+  tags: string[] | null;
+  created_at: number;
+}
+
+export interface JwtSecret {
+  id: string;
+  consumer: ForeignKey;
+  /** Matched against the token's `iss` (or the plugin's key_claim_name). */
+  key: string;
+  /** HMAC secret (HS*); the snapshot carries it, signed and sent only to authenticated DPs. */
+  secret: string | null;
+  rsa_public_key: string | null;
+  algorithm:
+    | 'HS256'
+    | 'HS384'
+    | 'HS512'
+    | 'RS256'
+    | 'RS384'
+    | 'RS512'
+    | 'ES256'
+    | 'ES384'
+    | 'ES512'
+    | 'PS256'
+    | 'PS384'
+    | 'PS512'
+    | 'EdDSA';
+  tags: string[] | null;
+  created_at: number;
+}
+
+export interface HmacAuthCredential {
+  id: string;
+  consumer: ForeignKey;
+  username: string;
+  secret: string;
+  tags: string[] | null;
+  created_at: number;
+}
+
+export interface Acl {
+  id: string;
+  consumer: ForeignKey;
+  group: string;
+  tags: string[] | null;
+  created_at: number;
+}
+
 /**
  * The whole configuration a data plane needs. Entities are sorted by id so the same
- * configuration always encodes to the same bytes.
+ * configuration always encodes to the same bytes. Key names are Kong's DAO names.
  */
 export interface GatehouseConfig {
   services: Service[];
   routes: Route[];
+  upstreams: Upstream[];
+  targets: Target[];
+  consumers: Consumer[];
+  consumer_groups: ConsumerGroup[];
+  consumer_group_consumers: ConsumerGroupConsumer[];
+  plugins: Plugin[];
+  certificates: Certificate[];
+  snis: Sni[];
+  ca_certificates: CaCertificate[];
+  keyauth_credentials: KeyAuthCredential[];
+  basicauth_credentials: BasicAuthCredential[];
+  jwt_secrets: JwtSecret[];
+  hmacauth_credentials: HmacAuthCredential[];
+  acls: Acl[];
 }
+
+export const CONFIG_ENTITY_KEYS = [
+  'services',
+  'routes',
+  'upstreams',
+  'targets',
+  'consumers',
+  'consumer_groups',
+  'consumer_group_consumers',
+  'plugins',
+  'certificates',
+  'snis',
+  'ca_certificates',
+  'keyauth_credentials',
+  'basicauth_credentials',
+  'jwt_secrets',
+  'hmacauth_credentials',
+  'acls',
+] as const satisfies readonly (keyof GatehouseConfig)[];
 
 /** Kong's defaults for fields a client may omit. */
 export const SERVICE_DEFAULTS = {
@@ -104,4 +341,26 @@ export const ROUTE_DEFAULTS = {
   tags: null,
 } as const satisfies Partial<Route>;
 
-export const emptyConfig = (): GatehouseConfig => ({ services: [], routes: [] });
+export const emptyConfig = (): GatehouseConfig => ({
+  services: [],
+  routes: [],
+  upstreams: [],
+  targets: [],
+  consumers: [],
+  consumer_groups: [],
+  consumer_group_consumers: [],
+  plugins: [],
+  certificates: [],
+  snis: [],
+  ca_certificates: [],
+  keyauth_credentials: [],
+  basicauth_credentials: [],
+  jwt_secrets: [],
+  hmacauth_credentials: [],
+  acls: [],
+});
+
+/** Fills in every entity list a partial config lacks (old snapshots, tests, DB-less files). */
+export function completeConfig(partial: Partial<GatehouseConfig>): GatehouseConfig {
+  return { ...emptyConfig(), ...partial };
+}

@@ -11,6 +11,7 @@ import {
   PUBLIC_KEYS_FILE,
   writeSigningKeyPair,
 } from './keys.js';
+import { emptyConfig } from '../config/model.js';
 import { signSnapshot, verifySnapshot } from './signed-snapshot.js';
 
 let dir: string;
@@ -46,7 +47,7 @@ describe('signing key files', () => {
     const trusted = await loadTrustedKeys([publicKeysFile]);
     expect(key.kid).toBe(kid);
     expect([...trusted.keys()]).toEqual([kid]);
-    const snap = await signSnapshot({ config: { services: [], routes: [] }, version: 1n, cpId: 'cp', key });
+    const snap = await signSnapshot({ config: emptyConfig(), version: 1n, cpId: 'cp', key });
     expect((await verifySnapshot(snap, trusted)).kid).toBe(kid);
   });
 

@@ -2,7 +2,7 @@ import { createGzip, gunzipSync, gzipSync } from 'node:zlib';
 import { once } from 'node:events';
 import { CompactSign, importJWK } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ROUTE_DEFAULTS, SERVICE_DEFAULTS, type GatehouseConfig } from '../config/model.js';
+import { completeConfig, ROUTE_DEFAULTS, SERVICE_DEFAULTS, type GatehouseConfig } from '../config/model.js';
 import { encodeConfig, sha256Hex } from './canonical.js';
 import { generateSigningKeyPair, SNAPSHOT_ALG, type SigningKey, type TrustedKeys } from './keys.js';
 import {
@@ -14,7 +14,7 @@ import {
   type SignedSnapshot,
 } from './signed-snapshot.js';
 
-const config: GatehouseConfig = {
+const config: GatehouseConfig = completeConfig({
   services: [
     { ...SERVICE_DEFAULTS, id: 's1', name: 'echo', host: 'echo.local', created_at: 1, updated_at: 1 },
   ],
@@ -30,7 +30,7 @@ const config: GatehouseConfig = {
       updated_at: 1,
     },
   ],
-};
+});
 
 let signing: SigningKey;
 let trusted: TrustedKeys;

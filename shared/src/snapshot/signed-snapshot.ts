@@ -6,7 +6,7 @@
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { compactVerify, CompactSign, decodeProtectedHeader, errors as joseErrors } from 'jose';
-import type { GatehouseConfig } from '../config/model.js';
+import { CONFIG_ENTITY_KEYS, completeConfig, type GatehouseConfig } from '../config/model.js';
 import { SnapshotErrors } from '../errors.js';
 import { encodeConfig, sha256Hex } from './canonical.js';
 import { SNAPSHOT_ALG, type SigningKey, type TrustedKeys } from './keys.js';
@@ -181,14 +181,26 @@ export async function verifySnapshot(
   if (hash !== claims.hash)
     throw SnapshotErrors.hashMismatch('snapshot config bytes do not match the signed hash');
 
-  let config: GatehouseConfig;
+  let parsed: Partial<GatehouseConfig>;
   try {
-    config = JSON.parse(bytes.toString('utf8')) as GatehouseConfig;
+    parsed = JSON.parse(bytes.toString('utf8')) as Partial<GatehouseConfig>;
   } catch {
     throw SnapshotErrors.malformed('snapshot config is not valid JSON');
   }
-  if (!config || !Array.isArray(config.services) || !Array.isArray(config.routes)) {
+  if (
+    !parsed ||
+    typeof parsed !== 'object' ||
+    !Array.isArray(parsed.services) ||
+    !Array.isArray(parsed.routes)
+  ) {
     throw SnapshotErrors.malformed('snapshot config lacks services/routes');
   }
+  for (const key of CONFIG_ENTITY_KEYS) {
+    if (parsed[key] !== undefined && !Array.isArray(parsed[key])) {
+      throw SnapshotErrors.malformed(`snapshot config "${key}" is not a list`);
+    }
+  }
+  // A snapshot from an older CP may lack entity lists added since: they are empty.
+  const config = completeConfig(parsed);
   return { version, hash, claims, kid, bytes, config };
 }

@@ -8,6 +8,7 @@ import {
   type GatehouseConfig,
   type Route,
   type Service,
+  completeConfig,
 } from '@gatehouse/shared';
 
 export async function freePort(): Promise<number> {
@@ -58,7 +59,7 @@ export function configFor(upstreamPort: number, paths: string[]): GatehouseConfi
     created_at: 1,
     updated_at: 1,
   }));
-  return { services: [service], routes };
+  return completeConfig({ services: [service], routes });
 }
 
 export interface HttpAnswer {

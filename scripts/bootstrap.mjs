@@ -5,7 +5,7 @@
 // Idempotent and quick when nothing changed.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -56,7 +56,14 @@ export function pnpmCommand() {
   return local;
 }
 
-const env = { ...process.env, TURBO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1', CI: process.env.CI ?? '' };
 const pnpm = pnpmCommand();
+// turbo runs each package's scripts through `pnpm`, so the pinned one must be first on PATH.
+const toolsBin = join(root, '.tools', 'node_modules', '.bin');
+const env = {
+  ...process.env,
+  PATH: `${toolsBin}${delimiter}${process.env.PATH ?? ''}`,
+  TURBO_TELEMETRY_DISABLED: '1',
+  DO_NOT_TRACK: '1',
+};
 run(pnpm, ['install', '--frozen-lockfile', '--reporter=append-only'], { env });
 run(pnpm, ['run', 'build'], { env });

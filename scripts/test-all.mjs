@@ -3,12 +3,18 @@
 // Integration tests need Postgres at 127.0.0.1:5432 and NATS at 127.0.0.1:4222 (.ci/run makes
 // sure they are up); set GATEHOUSE_TEST_DATABASE_URL / GATEHOUSE_TEST_NATS_URL to use others.
 import { spawnSync } from 'node:child_process';
-import { dirname, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = (name) => join(root, 'node_modules', '.bin', name);
-const env = { ...process.env, TURBO_TELEMETRY_DISABLED: '1', NODE_ENV: 'test' };
+// The pinned pnpm that bootstrap may have put in .tools/ (turbo runs package scripts through it).
+const env = {
+  ...process.env,
+  PATH: `${join(root, '.tools', 'node_modules', '.bin')}${delimiter}${process.env.PATH ?? ''}`,
+  TURBO_TELEMETRY_DISABLED: '1',
+  NODE_ENV: 'test',
+};
 
 const steps = [
   ['lint', bin('eslint'), ['.', '--max-warnings=0']],

@@ -28,6 +28,9 @@ export function coerceFormInput(form: FormInput, specs: Specs): Record<string, u
       case 'integer':
         out[field] = last === '' ? null : /^-?\d+$/.test(last) ? Number(last) : last;
         break;
+      case 'number':
+        out[field] = last === '' ? null : /^-?\d+(\.\d+)?$/.test(last) ? Number(last) : last;
+        break;
       case 'boolean':
         out[field] = last === '' ? null : last === 'true' ? true : last === 'false' ? false : last;
         break;

@@ -5,15 +5,33 @@ import { isIP } from 'node:net';
  * FieldError with the message Kong would put under `fields.<name>`.
  */
 export class FieldError extends Error {
-  constructor(readonly detail: string | (string | null)[]) {
-    super(typeof detail === 'string' ? detail : (detail.find((d) => d !== null) ?? 'invalid value'));
+  constructor(readonly detail: string | (string | null)[] | Record<string, unknown>) {
+    super(
+      typeof detail === 'string'
+        ? detail
+        : Array.isArray(detail)
+          ? (detail.find((d) => d !== null) ?? 'invalid value')
+          : firstMessage(detail),
+    );
   }
+}
+
+function firstMessage(detail: Record<string, unknown>): string {
+  for (const value of Object.values(detail)) {
+    if (typeof value === 'string') return value;
+    if (Array.isArray(value)) {
+      const m = value.find((d): d is string => typeof d === 'string');
+      if (m) return m;
+    } else if (value && typeof value === 'object') return firstMessage(value as Record<string, unknown>);
+  }
+  return 'invalid value';
 }
 
 export type Validator<T> = (value: unknown) => T;
 
 /** How a field is written, so form-encoded input (all strings) can be coerced. */
-export type FieldKind = 'string' | 'integer' | 'boolean' | 'set' | 'map' | 'foreign' | 'records' | 'ignored';
+export type FieldKind =
+  'string' | 'integer' | 'number' | 'boolean' | 'set' | 'map' | 'foreign' | 'records' | 'record' | 'ignored';
 
 export interface FieldSpec<T = unknown> {
   kind: FieldKind;

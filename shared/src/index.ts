@@ -7,3 +7,4 @@ export * from './snapshot/canonical.js';
 export * from './snapshot/keys.js';
 export * from './snapshot/signed-snapshot.js';
 export * from './entities/index.js';
+export * as schema from './schema/index.js';

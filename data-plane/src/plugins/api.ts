@@ -1,0 +1,202 @@
+/**
+ * The plugin API: what a bundled or custom plugin is (`definePlugin`) and what it sees per
+ * request (`PluginContext`). Kong's model: a plugin has a name, a version, a numeric priority
+ * (higher runs first, ties by name), a config schema and one handler per phase. `init` turns a
+ * validated config into ready-to-use state once per snapshot; handlers only read that state.
+ * Handlers are sync-first: return nothing, or a promise when they must wait (the runner awaits
+ * only thenables). `ctx.respond()` is the one way to short-circuit a request.
+ */
+import type {
+  Consumer,
+  ConsumerGroup,
+  GatehouseConfig,
+  Logger,
+  PluginProtocol,
+  Route,
+  Service,
+  schema,
+} from '@gatehouse/shared';
+
+export type PhaseName = 'rewrite' | 'access' | 'response' | 'log';
+export const PHASES: readonly PhaseName[] = ['rewrite', 'access', 'response', 'log'];
+
+/** Read-only view of the incoming request. Header names are matched case-insensitively. */
+export interface RequestView {
+  readonly method: string;
+  /** The normalised request path (no query string). */
+  readonly path: string;
+  /** The request path as the client sent it (no query string). */
+  readonly rawPath: string;
+  /** The raw query string without `?` ('' when none). */
+  readonly rawQuery: string;
+  /** Parsed query arguments (built on first use). */
+  readonly query: URLSearchParams;
+  readonly host: string | undefined;
+  /** 'http' or 'https'. */
+  readonly scheme: string;
+  /** The client address (the TCP peer; a trusted-proxy resolution may replace it). */
+  readonly clientIp: string;
+  /** The first value of a header, or undefined. */
+  header(name: string): string | undefined;
+  /** Every value of a header (in order). */
+  headerValues(name: string): string[];
+  /** Every header as lower-case name -> values (built on first use). */
+  headers(): Readonly<Record<string, string[]>>;
+  /**
+   * Reads the whole request body (at most `limit` bytes, default 8 MiB; larger → rejects with
+   * GH_ERR_PLUGIN_BODY_TOO_LARGE). The proxy then sends the buffered body upstream.
+   */
+  body(limit?: number): Promise<Buffer>;
+}
+
+/** The credential an auth plugin matched (Kong's `kong.client.get_credential()`). */
+export interface CredentialRef {
+  readonly id: string;
+  /** Which plugin matched it (e.g. 'key-auth'). */
+  readonly type: string;
+  /** Kong's X-Credential-Identifier: the key id, username, JWT key, client id… */
+  readonly identifier: string | null;
+  readonly consumerId: string | null;
+}
+
+/** What the response phase sees of the upstream's response (or of a short-circuit). */
+export interface ResponseView {
+  readonly status: number;
+  header(name: string): string | undefined;
+  /** Present only for plugins that set `bufferResponse: true`. */
+  readonly body: Buffer | null;
+}
+
+export type HeaderValue = string | readonly string[];
+
+export interface PluginContext {
+  readonly request: RequestView;
+  readonly route: Route;
+  readonly service: Service | null;
+  /** The authenticated (or anonymous) consumer, set by an auth plugin through `authenticate`. */
+  readonly consumer: Consumer | null;
+  readonly credential: CredentialRef | null;
+  /** True when the consumer is the configured anonymous consumer. */
+  readonly anonymous: boolean;
+  /** The consumer's groups (empty when none). */
+  readonly consumerGroups: readonly ConsumerGroup[];
+  /** Per-request storage shared by all plugins (Kong's `kong.ctx.shared`). */
+  readonly shared: Record<string, unknown>;
+  /** Request-scoped logger (route, service and request id bound). Never log credentials. */
+  readonly log: Logger;
+  /** Set once a plugin called `respond`; later handlers of the phase are skipped. */
+  readonly responded: boolean;
+  /** Response info in the response and log phases; null before. */
+  readonly response: ResponseView | null;
+  /** Milliseconds since the gateway received the request (log phase: total latency). */
+  elapsedMs(): number;
+
+  /**
+   * Sets the authenticated consumer and credential (Kong's `kong.client.authenticate`) and the
+   * upstream headers X-Consumer-ID, X-Consumer-Username, X-Consumer-Custom-ID,
+   * X-Consumer-Groups, X-Credential-Identifier and X-Anonymous-Consumer (each set or removed, so
+   * a client can never spoof them). `credential` null with `anonymous` true is the anonymous path.
+   */
+  authenticate(
+    consumer: Consumer | null,
+    credential: CredentialRef | null,
+    options?: { anonymous?: boolean },
+  ): void;
+  /** Looks up a consumer by id or username (for `anonymous`): one Map lookup. */
+  findConsumer(idOrUsername: string): Consumer | null;
+
+  /** Replaces (or adds) a header sent upstream. */
+  setUpstreamHeader(name: string, value: HeaderValue): void;
+  /** Removes a header from the upstream request. */
+  removeUpstreamHeader(name: string): void;
+  /** Removes a query argument from the upstream request (e.g. hide_credentials). */
+  removeUpstreamQueryArg(name: string): void;
+  /** Replaces the body sent upstream (Content-Length is adjusted). */
+  setUpstreamBody(body: Buffer): void;
+  /** Sets a header on the response sent to the client (proxied or short-circuited). */
+  setResponseHeader(name: string, value: HeaderValue): void;
+  /**
+   * Short-circuits: answers `status` with `{"message": message}` (or, when `message` is an
+   * object, that object as the body) and stops the chain. The upstream is never called.
+   */
+  respond(
+    status: number,
+    message?: string | Record<string, unknown>,
+    headers?: Record<string, HeaderValue>,
+  ): void;
+}
+
+/** Everything `init` may use: the snapshot's entities, indexed once, and a per-snapshot memo. */
+export interface SnapshotView {
+  readonly config: GatehouseConfig;
+  consumer(id: string): Consumer | undefined;
+  /** By id or username. */
+  findConsumer(idOrUsername: string): Consumer | undefined;
+  groupsOf(consumerId: string): readonly ConsumerGroup[];
+  /**
+   * Computes `build()` once per snapshot and key (e.g. the key-auth key index shared by every
+   * key-auth instance).
+   */
+  memo<T>(key: string, build: () => T): T;
+}
+
+/** The scope of one plugin instance (its Kong `plugins` row). */
+export interface InstanceInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly instanceName: string | null;
+  readonly route: string | null;
+  readonly service: string | null;
+  readonly consumer: string | null;
+  readonly consumerGroup: string | null;
+}
+
+export interface InitContext {
+  readonly snapshot: SnapshotView;
+  readonly instance: InstanceInfo;
+  readonly log: Logger;
+}
+
+type MaybePromise = void | Promise<void>;
+
+export interface PluginDefinition<C = Record<string, unknown>, S = C> {
+  /** Kong's name (lower-case, dashes). */
+  readonly name: string;
+  /** Semver of the plugin (reported in the DP's Hello and checked for compatibility). */
+  readonly version: string;
+  /** Kong's PRIORITY: higher runs first within a phase. */
+  readonly priority: number;
+  /** The `config` record. */
+  readonly schema: schema.RecordField;
+  /** Protocols the plugin may be configured for (Kong's `protocols` typedef); default http, https, grpc, grpcs. */
+  readonly protocols?: readonly PluginProtocol[];
+  /** Kong's `no_consumer`: refuses consumer- and consumer-group-scoped instances (auth plugins). */
+  readonly noConsumer?: boolean;
+  /** The response phase receives the whole upstream body (buffered) in `ctx.response.body`. */
+  readonly bufferResponse?: boolean;
+  /** Once per snapshot per instance; the result is passed to every handler. Default: the config. */
+  init?(config: C, ctx: InitContext): S;
+  /** Before the access phase (request rewriting). */
+  rewrite?(ctx: PluginContext, state: S): MaybePromise;
+  /** Authentication, authorisation, throttling: may `respond`. */
+  access?(ctx: PluginContext, state: S): MaybePromise;
+  /** After the upstream answered (status and headers; body when `bufferResponse`). */
+  response?(ctx: PluginContext, state: S): MaybePromise;
+  /** After the response was sent, off the request path. Errors are logged, never surfaced. */
+  log?(ctx: PluginContext, state: S): MaybePromise;
+}
+
+/** Type helper for a plugin definition; checks name, version and priority when loaded. */
+export function definePlugin<C = Record<string, unknown>, S = C>(
+  def: PluginDefinition<C, S>,
+): PluginDefinition<C, S> {
+  if (!/^[a-z0-9][a-z0-9_-]*$/.test(def.name)) throw new TypeError(`plugin name '${def.name}' is invalid`);
+  if (!/^\d+\.\d+\.\d+/.test(def.version))
+    throw new TypeError(`plugin '${def.name}': version must be semver`);
+  if (!Number.isFinite(def.priority)) throw new TypeError(`plugin '${def.name}': priority must be a number`);
+  if (def.schema?.type !== 'record') throw new TypeError(`plugin '${def.name}': schema must be a record`);
+  return Object.freeze(def);
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyPluginDefinition = PluginDefinition<any, any>;

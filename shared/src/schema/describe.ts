@@ -1,0 +1,33 @@
+import type { EntityCheck, Field } from './types.js';
+
+export type KongFieldJson = Record<string, unknown>;
+
+function describeCheck(c: EntityCheck): Record<string, unknown> {
+  if ('custom_entity_check' in c)
+    return { custom_entity_check: { field_sources: [...c.custom_entity_check.field_sources] } };
+  return structuredClone(c) as Record<string, unknown>;
+}
+
+/** One field as Kong renders it in `GET /schemas/...` (functions left out, records' fields as an array). */
+export function describe(field: Field): KongFieldJson {
+  const out: KongFieldJson = {};
+  for (const [k, v] of Object.entries(field)) {
+    if (v === undefined || typeof v === 'function') continue;
+    switch (k) {
+      case 'fields':
+        out.fields = Object.entries(v as Record<string, Field>).map(([name, f]) => ({ [name]: describe(f) }));
+        break;
+      case 'elements':
+      case 'keys':
+      case 'values':
+        out[k] = describe(v as Field);
+        break;
+      case 'entity_checks':
+        out.entity_checks = (v as EntityCheck[]).map(describeCheck);
+        break;
+      default:
+        out[k] = structuredClone(v) as unknown;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,10 @@
+/**
+ * Kong-style schema DSL: fields are plain objects shaped like Kong's (`type`, `required`,
+ * `default`, `one_of`, `between`, `match`, `len_min`, `elements`, `fields`, `entity_checks`,
+ * `custom_validator`). `validate` fills defaults and throws Kong's schema violation with nested
+ * field errors; `describe` renders Kong's JSON for `GET /schemas/...`.
+ */
+export type * from './types.js';
+export { check, checkRecord, validate, type CheckResult } from './validate.js';
+export { describe, type KongFieldJson } from './describe.js';
+export * as t from './builders.js';

@@ -1,0 +1,112 @@
+/**
+ * The Kong-style schema DSL: a field is a plain object shaped like Kong's schema entries
+ * (`type`, `required`, `default`, `one_of`, `between`, `elements`, `fields`, …), so `describe`
+ * is close to the identity and a Kong user reads our schemas like Kong's. `custom_validator`
+ * and `entity_checks` are functions/objects that `describe` renders the way Kong does.
+ */
+
+/** Returns an error message, or null/undefined when the value is fine. */
+export type CustomValidator<T> = (value: T) => string | null | undefined;
+
+interface FieldBase<T> {
+  required?: boolean;
+  /** Used when the field is absent (deep-copied). `null` makes an explicit null default. */
+  default?: T | null;
+  description?: string;
+  /** Kong's `referenceable` (a vault reference may be given): informational here. */
+  referenceable?: boolean;
+  /** Kong's `encrypted`: informational here. */
+  encrypted?: boolean;
+  custom_validator?: CustomValidator<T>;
+}
+
+export interface StringField extends FieldBase<string> {
+  type: 'string';
+  one_of?: readonly string[];
+  /** A JavaScript regular expression source (Kong uses a Lua pattern). */
+  match?: string;
+  /** Values matching one of these are refused: "invalid value: …". */
+  not_match?: string;
+  len_min?: number;
+  len_max?: number;
+  starts_with?: string;
+  /** The value must compile as a JavaScript regular expression. */
+  is_regex?: boolean;
+  /** The value must be a UUID. */
+  uuid?: boolean;
+}
+
+export interface IntegerField extends FieldBase<number> {
+  type: 'integer';
+  one_of?: readonly number[];
+  between?: readonly [number, number];
+  gt?: number;
+}
+
+export interface NumberField extends FieldBase<number> {
+  type: 'number';
+  one_of?: readonly number[];
+  between?: readonly [number, number];
+  gt?: number;
+}
+
+export interface BooleanField extends FieldBase<boolean> {
+  type: 'boolean';
+}
+
+export interface ArrayField extends FieldBase<unknown[]> {
+  type: 'array';
+  elements: Field;
+  len_min?: number;
+  len_max?: number;
+}
+
+/** An array whose duplicates are removed (Kong's `set`). */
+export interface SetField extends FieldBase<unknown[]> {
+  type: 'set';
+  elements: Field;
+  len_min?: number;
+  len_max?: number;
+}
+
+export interface MapField extends FieldBase<Record<string, unknown>> {
+  type: 'map';
+  keys: StringField;
+  values: Field;
+  len_min?: number;
+  len_max?: number;
+}
+
+/** Checks over several fields of a record; messages go under `@entity` as in Kong. */
+export type EntityCheck =
+  | { at_least_one_of: readonly string[] }
+  | { only_one_of: readonly string[] }
+  | { mutually_exclusive: readonly string[] }
+  | {
+      conditional: {
+        if_field: string;
+        if_match: { eq?: unknown; one_of?: readonly unknown[]; not_null?: boolean };
+        then_field: string;
+        then_match: { required?: boolean; eq?: unknown; one_of?: readonly unknown[]; len_min?: number };
+      };
+    }
+  | {
+      custom_entity_check: {
+        field_sources: readonly string[];
+        fn: (record: Record<string, unknown>) => string | null | undefined;
+      };
+    };
+
+export interface RecordField extends FieldBase<Record<string, unknown>> {
+  type: 'record';
+  /** Ordered as written (Kong's array of one-key tables). */
+  fields: Record<string, Field>;
+  entity_checks?: readonly EntityCheck[];
+}
+
+export type Field =
+  StringField | IntegerField | NumberField | BooleanField | ArrayField | SetField | MapField | RecordField;
+
+/** Per-field messages, shaped as Kong's `fields`: nested records are objects, arrays are arrays. */
+export type FieldErrorTree = { [name: string]: FieldErrorValue };
+export type FieldErrorValue = string | (FieldErrorValue | null)[] | FieldErrorTree;

@@ -5,7 +5,7 @@ export type KongFieldJson = Record<string, unknown>;
 function describeCheck(c: EntityCheck): Record<string, unknown> {
   if ('custom_entity_check' in c)
     return { custom_entity_check: { field_sources: [...c.custom_entity_check.field_sources] } };
-  return structuredClone(c) as Record<string, unknown>;
+  return structuredClone(c);
 }
 
 /** One field as Kong renders it in `GET /schemas/...` (functions left out, records' fields as an array). */

@@ -20,6 +20,7 @@ import {
   HeartbeatSchema,
   HelloSchema,
   NackSchema,
+  PluginInfoSchema,
   type ControlPlaneMessage,
   type DataPlaneMessage,
   type Snapshot,
@@ -176,6 +177,8 @@ export interface HelloInit {
   softwareVersion?: string;
   labels?: Record<string, string>;
   region?: string;
+  /** Default: key-auth at the Gatehouse version. */
+  plugins?: { name: string; version: string }[];
 }
 
 type CpValue<K extends string> = Extract<ControlPlaneMessage['message'], { case: K }>['value'];
@@ -224,7 +227,9 @@ export class TestDataPlane {
           region: h.region ?? 'eu-west',
           labels: h.labels ?? { tier: 'test' },
           softwareVersion: h.softwareVersion ?? GATEHOUSE_VERSION,
-          plugins: [{ name: 'key-auth', version: GATEHOUSE_VERSION }],
+          plugins: (h.plugins ?? [{ name: 'key-auth', version: GATEHOUSE_VERSION }]).map((p) =>
+            create(PluginInfoSchema, p),
+          ),
           configHash: h.configHash ?? '',
           configVersion: h.configVersion ?? 0n,
         }),

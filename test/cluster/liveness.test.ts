@@ -102,7 +102,7 @@ describe('cluster stream liveness', () => {
           compression: 'identity',
           uncompressedSize: 2 * 1024 * 1024,
         };
-        this.latest = { snapshot, builtAt: new Date(), buildMs: 0 };
+        this.latest = { snapshot, builtAt: new Date(), buildMs: 0, plugins: [] };
         this.emit('snapshot', this.latest);
         return snapshot;
       }

@@ -12,12 +12,33 @@ export {
 export {
   DataPlaneRegistry,
   DATA_PLANES_MAX_PAGE_SIZE,
+  DEFAULT_HEARTBEAT_WRITE_INTERVAL_MS,
+  DEFAULT_PURGE_DELAY_MS,
+  DEFAULT_STALE_AFTER_MS,
   SYNC_STATUSES,
   type DataPlaneHello,
   type DataPlanePage,
   type DataPlaneRecord,
-  type PluginInfo,
+  type DataPlaneRegistryOptions,
   type SyncStatus,
 } from './registry.js';
 export { createClusteringRouter, type LatestSnapshotSource } from './router.js';
-export { peerIp, versionIncompatibility } from './compat.js';
+export {
+  configIncompatibility,
+  peerIp,
+  pluginIncompatibility,
+  pluginMap,
+  pluginsConfigured,
+  versionIncompatibility,
+  type Incompatibility,
+  type IncompatibleStatus,
+  type PluginInfo,
+} from './compat.js';
+export {
+  createFleet,
+  DataPlaneFleet,
+  type Fleet,
+  type FleetOptions,
+  type IncompatibleDataPlane,
+  type PluginCheck,
+} from './fleet.js';

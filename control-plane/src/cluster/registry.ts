@@ -2,9 +2,16 @@
  * DataPlaneRegistry: every data plane this cluster has seen, in the `clustering_data_planes`
  * table (so every CP replica serves the same list). Writes for one node are applied in the order
  * they were made; a failed write is logged and never breaks the DP's stream.
+ *
+ * Heartbeats write `last_seen` at most once per `heartbeatWriteIntervalMs` (10 s) per DP unless
+ * the hash it holds changed. A row whose `last_seen` is older than `staleAfterMs` (60 s) reads
+ * as `connected: false` even if its flag says otherwise (a CP replica that died could not clear
+ * it). Rows not seen for the purge delay (14 days, Kong's cluster_data_plane_purge_delay) are
+ * deleted by `purgeStale()`.
  */
 import type { Logger } from '@gatehouse/shared';
 import type { PrismaClient } from '../db/index.js';
+import type { PluginInfo } from './compat.js';
 
 /** Kong's sync_status values. */
 export const SYNC_STATUSES = [
@@ -16,10 +23,7 @@ export const SYNC_STATUSES = [
 ] as const;
 export type SyncStatus = (typeof SYNC_STATUSES)[number];
 
-export interface PluginInfo {
-  name: string;
-  version: string;
-}
+export type { PluginInfo };
 
 /** What a DP says about itself in Hello, plus the address it connected from. */
 export interface DataPlaneHello {
@@ -64,7 +68,19 @@ type Row = Awaited<ReturnType<PrismaClient['clusteringDataPlane']['findUniqueOrT
 
 const unix = (d: Date) => Math.floor(d.getTime() / 1000);
 
-function toRecord(row: Row): DataPlaneRecord {
+export const DEFAULT_HEARTBEAT_WRITE_INTERVAL_MS = 10_000;
+export const DEFAULT_STALE_AFTER_MS = 60_000;
+/** Kong's cluster_data_plane_purge_delay default: 14 days. */
+export const DEFAULT_PURGE_DELAY_MS = 14 * 24 * 3600 * 1000;
+
+export interface DataPlaneRegistryOptions {
+  /** At most one heartbeat write (last_seen) per DP per this period, unless its hash changed. Default 10 s. */
+  heartbeatWriteIntervalMs?: number;
+  /** A row not seen for this long reads as disconnected. Default 60 s. */
+  staleAfterMs?: number;
+}
+
+function toRecord(row: Row, staleAfterMs: number, now = Date.now()): DataPlaneRecord {
   return {
     id: row.id,
     ip: row.ip,
@@ -80,7 +96,7 @@ function toRecord(row: Row): DataPlaneRecord {
     updated_at: unix(row.updated_at),
     region: row.region,
     config_version: Number(row.config_version),
-    connected: row.connected,
+    connected: row.connected && now - row.last_seen.getTime() < staleAfterMs,
     last_nack_reason: row.last_nack_reason,
     plugins: (row.plugins ?? []) as unknown as PluginInfo[],
   };
@@ -91,14 +107,25 @@ export const DATA_PLANES_MAX_PAGE_SIZE = 1000;
 export class DataPlaneRegistry {
   /** Per node: the tail of its chain of pending writes. */
   private readonly queues = new Map<string, Promise<void>>();
+  /** Per node: when last_seen was last written and the hash written with it. */
+  private readonly lastSeenWrites = new Map<string, { at: number; hash: string }>();
+  private readonly heartbeatWriteIntervalMs: number;
+  readonly staleAfterMs: number;
 
   constructor(
     private readonly prisma: PrismaClient,
     private readonly logger: Logger,
-  ) {}
+    options: DataPlaneRegistryOptions = {},
+  ) {
+    this.heartbeatWriteIntervalMs = options.heartbeatWriteIntervalMs ?? DEFAULT_HEARTBEAT_WRITE_INTERVAL_MS;
+    this.staleAfterMs = options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
+  }
 
-  /** A DP said Hello: create or refresh its row, connected. */
-  connected(hello: DataPlaneHello, syncStatus: SyncStatus = 'unknown'): Promise<void> {
+  /**
+   * A DP said Hello: create or refresh its row, connected. `reason` (a refusal) goes to
+   * last_nack_reason; without it the previous reason is kept.
+   */
+  connected(hello: DataPlaneHello, syncStatus: SyncStatus = 'unknown', reason?: string): Promise<void> {
     const fields = {
       hostname: hello.hostname,
       ip: hello.ip,
@@ -111,7 +138,9 @@ export class DataPlaneRegistry {
       sync_status: syncStatus,
       connected: true,
       last_seen: new Date(),
+      ...(reason === undefined ? {} : { last_nack_reason: reason }),
     };
+    this.lastSeenWrites.set(hello.id, { at: Date.now(), hash: hello.configHash });
     return this.enqueue(hello.id, 'connect', async () => {
       await this.prisma.clusteringDataPlane.upsert({
         where: { id: hello.id },
@@ -123,6 +152,7 @@ export class DataPlaneRegistry {
 
   /** The DP applied a snapshot. */
   acked(id: string, version: bigint, hash: string): Promise<void> {
+    this.lastSeenWrites.set(id, { at: Date.now(), hash });
     return this.update(id, 'ack', {
       config_hash: hash,
       config_version: version,
@@ -140,8 +170,12 @@ export class DataPlaneRegistry {
     });
   }
 
-  /** A heartbeat: the DP is alive and holds this config. */
+  /** A heartbeat: the DP is alive and holds this config. Throttled (see the class comment). */
   heartbeat(id: string, hash: string, version: bigint): Promise<void> {
+    const now = Date.now();
+    const last = this.lastSeenWrites.get(id);
+    if (last && last.hash === hash && now - last.at < this.heartbeatWriteIntervalMs) return Promise.resolve();
+    this.lastSeenWrites.set(id, { at: now, hash });
     return this.update(id, 'heartbeat', {
       config_hash: hash,
       config_version: version,
@@ -154,13 +188,39 @@ export class DataPlaneRegistry {
     return this.update(id, 'refuse', { sync_status: status, last_nack_reason: reason });
   }
 
+  /** A refusal is over: the DP is being sent a config again (sync_status unknown until it acks). */
+  syncing(id: string): Promise<void> {
+    return this.update(id, 'syncing', { sync_status: 'unknown', last_nack_reason: null });
+  }
+
   disconnected(id: string): Promise<void> {
+    this.lastSeenWrites.delete(id);
     return this.update(id, 'disconnect', { connected: false });
   }
 
   async get(id: string): Promise<DataPlaneRecord | null> {
     const row = await this.prisma.clusteringDataPlane.findUnique({ where: { id } });
-    return row ? toRecord(row) : null;
+    return row ? toRecord(row, this.staleAfterMs) : null;
+  }
+
+  /** Every DP connected to any CP replica (flag set and seen within staleAfterMs). */
+  async listConnected(): Promise<DataPlaneRecord[]> {
+    const rows = await this.prisma.clusteringDataPlane.findMany({
+      where: { connected: true, last_seen: { gte: new Date(Date.now() - this.staleAfterMs) } },
+      orderBy: { id: 'asc' },
+    });
+    const now = Date.now();
+    return rows.map((r) => toRecord(r, this.staleAfterMs, now));
+  }
+
+  /** Deletes the rows of DPs not seen for `olderThanMs`; returns how many. */
+  async purgeStale(olderThanMs: number = DEFAULT_PURGE_DELAY_MS): Promise<number> {
+    const { count } = await this.prisma.clusteringDataPlane.deleteMany({
+      where: { last_seen: { lt: new Date(Date.now() - olderThanMs) } },
+    });
+    if (count > 0)
+      this.logger.info({ count, olderThanMs }, 'purged data planes not seen for the purge delay');
+    return count;
   }
 
   /** One page, ordered by id; `offset` is the cursor a previous page returned. */
@@ -172,7 +232,8 @@ export class DataPlaneRegistry {
       orderBy: { id: 'asc' },
       take: size + 1,
     });
-    const page = rows.slice(0, size).map(toRecord);
+    const now = Date.now();
+    const page = rows.slice(0, size).map((r) => toRecord(r, this.staleAfterMs, now));
     const last = page.at(-1);
     return {
       data: page,

@@ -6,12 +6,16 @@
  *    and answers each DP heartbeat; a stream with no traffic from the DP for deadAfterMs is closed
  *    (UNAVAILABLE) and the DP marked disconnected;
  *  - HTTP/2 keepalive pings every 5 s with a 5 s timeout tear down a connection whose peer is gone.
+ *
+ * Rows of DPs not seen for purgeDelayMs (14 days, Kong's default) are deleted every
+ * purgeIntervalMs (1 h) and once at start.
  */
 import * as grpc from '@grpc/grpc-js';
 import { clusterServiceDefinition } from '@gatehouse/proto';
-import { GATEHOUSE_VERSION, type Logger, type SignedSnapshot } from '@gatehouse/shared';
+import { GATEHOUSE_VERSION, type Logger } from '@gatehouse/shared';
 import type { PublishedSnapshot } from '../snapshot/index.js';
-import type { DataPlaneRegistry } from './registry.js';
+import { pluginMap, type Incompatibility, type PluginInfo } from './compat.js';
+import { DEFAULT_PURGE_DELAY_MS, type DataPlaneRegistry } from './registry.js';
 import { DataPlaneSession, type ClusterCall } from './session.js';
 
 /** What the server needs from the SnapshotPublisher. */
@@ -38,6 +42,15 @@ export interface ClusterServerOptions {
   keepaliveTimeoutMs?: number;
   /** The CP's software version, for the DP compatibility check. Default GATEHOUSE_VERSION. */
   softwareVersion?: string;
+  /**
+   * The CP's plugins (`loadPluginRegistry().pluginInfos()`), for Kong's plugin version rule.
+   * Without them only the plugin set is checked (a DP must have every plugin a config uses).
+   */
+  plugins?: PluginInfo[];
+  /** Delete rows of DPs not seen for this long. Default 14 days; 0 disables the purge. */
+  purgeDelayMs?: number;
+  /** How often the purge runs. Default 1 h. */
+  purgeIntervalMs?: number;
 }
 
 export interface ConnectedDataPlane {
@@ -46,6 +59,11 @@ export interface ConnectedDataPlane {
   connectedAt: Date;
   lastReceivedAt: Date;
   configHash: string;
+  hostname: string;
+  softwareVersion: string;
+  plugins: PluginInfo[];
+  /** Why the newest config is not sent to this DP, or null. */
+  refusal: Incompatibility | null;
   snapshotsSent: number;
   snapshotsDropped: number;
 }
@@ -82,13 +100,12 @@ export async function startClusterServer(o: ClusterServerOptions): Promise<Clust
     'grpc.max_receive_message_length': 1024 * 1024,
   });
 
-  const latest = (): SignedSnapshot | null => o.publisher.latest?.snapshot ?? null;
-
   const ctx = {
     registry: o.registry,
     logger,
     cpVersion: o.softwareVersion ?? GATEHOUSE_VERSION,
-    latest,
+    cpPlugins: pluginMap(o.plugins ?? []),
+    latest: () => o.publisher.latest,
     onReady(session: DataPlaneSession) {
       const id = session.nodeId!;
       const previous = byNode.get(id);
@@ -121,7 +138,7 @@ export async function startClusterServer(o: ClusterServerOptions): Promise<Clust
   });
 
   const onSnapshot = (p: PublishedSnapshot) => {
-    for (const s of byNode.values()) s.offer(p.snapshot);
+    for (const s of byNode.values()) s.offer(p);
   };
   o.publisher.on('snapshot', onSnapshot);
 
@@ -148,6 +165,17 @@ export async function startClusterServer(o: ClusterServerOptions): Promise<Clust
   }, sweepMs);
   sweep.unref();
 
+  const purgeDelayMs = o.purgeDelayMs ?? DEFAULT_PURGE_DELAY_MS;
+  let purging: Promise<unknown> = Promise.resolve();
+  const purge = () => {
+    purging = o.registry
+      .purgeStale(purgeDelayMs)
+      .catch((err: unknown) => logger.error({ err }, 'purging stale data planes failed'));
+  };
+  const purgeTimer = purgeDelayMs > 0 ? setInterval(purge, o.purgeIntervalMs ?? 3_600_000) : null;
+  purgeTimer?.unref();
+  if (purgeDelayMs > 0) purge();
+
   let port: number;
   try {
     port = await new Promise<number>((resolve, reject) => {
@@ -159,6 +187,7 @@ export async function startClusterServer(o: ClusterServerOptions): Promise<Clust
     });
   } catch (e) {
     clearInterval(sweep);
+    if (purgeTimer) clearInterval(purgeTimer);
     o.publisher.off('snapshot', onSnapshot);
     throw e;
   }
@@ -175,6 +204,10 @@ export async function startClusterServer(o: ClusterServerOptions): Promise<Clust
         connectedAt: new Date(s.connectedAt),
         lastReceivedAt: new Date(s.lastReceivedAt),
         configHash: s.dpHash,
+        hostname: s.hostname,
+        softwareVersion: s.softwareVersion,
+        plugins: s.plugins,
+        refusal: s.refusal,
         snapshotsSent: s.snapshotsSent,
         snapshotsDropped: s.snapshotsDropped,
       })),
@@ -182,6 +215,7 @@ export async function startClusterServer(o: ClusterServerOptions): Promise<Clust
       if (stopping) return;
       stopping = true;
       clearInterval(sweep);
+      if (purgeTimer) clearInterval(purgeTimer);
       o.publisher.off('snapshot', onSnapshot);
       for (const s of [...sessions]) {
         s.close({ code: grpc.status.UNAVAILABLE, details: 'control plane is shutting down' });
@@ -196,6 +230,7 @@ export async function startClusterServer(o: ClusterServerOptions): Promise<Clust
           resolve();
         });
       });
+      await purging;
       await o.registry.flush();
       logger.info({ address }, 'cluster server stopped');
     },

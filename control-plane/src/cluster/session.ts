@@ -2,6 +2,12 @@
  * One DP's stream. Hello first; then the newest snapshot (unless the DP holds its hash) and every
  * later one; Ack/Nack/Heartbeat recorded in the registry. Only the newest snapshot is ever
  * queued: while the DP is slow to read, a newer snapshot replaces the one waiting.
+ *
+ * Compatibility (Kong's hybrid-mode rules): a DP whose software version is incompatible is
+ * refused at Hello and its stream closed. A snapshot that uses a plugin the DP lacks, or has in
+ * an incompatible version, is not sent: the DP gets a Refusal naming why, the registry records
+ * the sync_status and reason, and the stream stays open (as Kong keeps the websocket), so the
+ * next compatible snapshot is sent as soon as it is published.
  */
 import { create } from '@bufbuild/protobuf';
 import * as grpc from '@grpc/grpc-js';
@@ -15,7 +21,15 @@ import {
   type Hello,
 } from '@gatehouse/proto';
 import type { Logger, SignedSnapshot } from '@gatehouse/shared';
-import { peerIp, versionIncompatibility } from './compat.js';
+import type { PublishedSnapshot } from '../snapshot/index.js';
+import {
+  configIncompatibility,
+  peerIp,
+  pluginMap,
+  versionIncompatibility,
+  type Incompatibility,
+  type PluginInfo,
+} from './compat.js';
 import type { DataPlaneRegistry } from './registry.js';
 
 export type ClusterCall = grpc.ServerDuplexStream<DataPlaneMessage, ControlPlaneMessage>;
@@ -24,7 +38,9 @@ export interface SessionContext {
   registry: DataPlaneRegistry;
   logger: Logger;
   cpVersion: string;
-  latest(): SignedSnapshot | null;
+  /** The CP's plugins (name -> version), for the plugin version rule; empty: only the set is checked. */
+  cpPlugins: ReadonlyMap<string, string>;
+  latest(): PublishedSnapshot | null;
   /** Called once the DP said a valid Hello (the server tracks sessions by node id). */
   onReady(session: DataPlaneSession): void;
   onClosed(session: DataPlaneSession): void;
@@ -41,6 +57,13 @@ export class DataPlaneSession {
   lastSentAt = Date.now();
   /** Hash of the config the DP last reported holding (Hello, Ack, Heartbeat). */
   dpHash = '';
+  /** What the DP said in Hello. */
+  hostname = '';
+  softwareVersion = '';
+  plugins: PluginInfo[] = [];
+  private dpPlugins: ReadonlyMap<string, string> = new Map();
+  /** The refusal in force on this stream (the newest snapshot is incompatible), or null. */
+  refusal: Incompatibility | null = null;
   private log: Logger;
   private pending: SignedSnapshot | null = null;
   private lastOfferedHash: string | null = null;
@@ -70,14 +93,48 @@ export class DataPlaneSession {
     return this.closed;
   }
 
-  /** Offers a snapshot; replaces one still waiting to be written. */
-  offer(snapshot: SignedSnapshot): void {
+  /**
+   * Offers a snapshot; replaces one still waiting to be written. A snapshot the DP cannot take
+   * (plugins) is not sent: the one waiting, older, is dropped too (only the newest config
+   * matters) and the DP gets a Refusal instead.
+   */
+  offer(published: PublishedSnapshot): void {
     if (this.closed || this.nodeId === null) return;
+    const snapshot = published.snapshot;
     if (snapshot.hash === this.lastOfferedHash) return;
     this.lastOfferedHash = snapshot.hash;
     if (this.pending) this.snapshotsDropped++;
+    this.pending = null;
+    const incompatible = configIncompatibility(published.plugins, this.ctx.cpPlugins, this.dpPlugins);
+    if (incompatible) {
+      this.refuse(incompatible, snapshot);
+      return;
+    }
+    if (this.refusal) {
+      this.refusal = null;
+      this.log.info({ version: snapshot.version }, 'config compatible with the data plane again');
+      void this.ctx.registry.syncing(this.nodeId);
+    }
     this.pending = snapshot;
     this.pump();
+  }
+
+  /** Tells the DP (once per distinct reason) why it does not get the newest config. */
+  private refuse(incompatible: Incompatibility, snapshot: SignedSnapshot): void {
+    const same = this.refusal?.status === incompatible.status && this.refusal.reason === incompatible.reason;
+    this.refusal = incompatible;
+    if (same) return;
+    this.log.warn(
+      { syncStatus: incompatible.status, reason: incompatible.reason, version: snapshot.version },
+      'not sending the config to the data plane: incompatible',
+    );
+    void this.ctx.registry.refused(this.nodeId!, incompatible.status, incompatible.reason);
+    this.write(
+      cpMessage({
+        case: 'refusal',
+        value: create(RefusalSchema, { syncStatus: incompatible.status, reason: incompatible.reason }),
+      }),
+    );
   }
 
   /** Sends a heartbeat unless a snapshot is still on its way (it would only queue behind it). */
@@ -88,8 +145,8 @@ export class DataPlaneSession {
       cpMessage({
         case: 'heartbeat',
         value: create(HeartbeatSchema, {
-          configHash: latest?.hash ?? '',
-          configVersion: latest?.version ?? 0n,
+          configHash: latest?.snapshot.hash ?? '',
+          configVersion: latest?.snapshot.version ?? 0n,
           sentAtUnixMs: BigInt(Date.now()),
         }),
       }),
@@ -213,6 +270,10 @@ export class DataPlaneSession {
     }
     this.nodeId = id;
     this.dpHash = hello.configHash;
+    this.hostname = hello.hostname;
+    this.softwareVersion = hello.softwareVersion;
+    this.plugins = hello.plugins.map((p) => ({ name: p.name, version: p.version }));
+    this.dpPlugins = pluginMap(this.plugins);
     this.log = this.log.child({ nodeId: id });
     const info = {
       id,
@@ -221,7 +282,7 @@ export class DataPlaneSession {
       region: hello.region,
       labels: { ...hello.labels },
       version: hello.softwareVersion,
-      plugins: hello.plugins.map((p) => ({ name: p.name, version: p.version })),
+      plugins: this.plugins,
       configHash: hello.configHash,
       configVersion: hello.configVersion,
     };
@@ -229,8 +290,7 @@ export class DataPlaneSession {
     if (incompatible) {
       this.log.warn({ dpVersion: hello.softwareVersion, reason: incompatible }, 'refusing data plane');
       // Enqueued in order per node: the row shows the refusal and that the DP is not connected.
-      void this.ctx.registry.connected(info, 'kong_version_incompatible');
-      void this.ctx.registry.refused(id, 'kong_version_incompatible', incompatible);
+      void this.ctx.registry.connected(info, 'kong_version_incompatible', incompatible);
       void this.ctx.registry.disconnected(id);
       this.write(
         cpMessage({
@@ -242,14 +302,21 @@ export class DataPlaneSession {
       return;
     }
     const latest = this.ctx.latest();
-    const inSync = latest !== null && latest.hash === hello.configHash;
+    const inSync = latest !== null && latest.snapshot.hash === hello.configHash;
     this.log.info(
-      { hostname: hello.hostname, dpVersion: hello.softwareVersion, dpHash: hello.configHash, inSync },
+      {
+        hostname: hello.hostname,
+        dpVersion: hello.softwareVersion,
+        dpHash: hello.configHash,
+        inSync,
+        plugins: this.plugins.length,
+      },
       'DP connected',
     );
     void this.ctx.registry.connected(info, inSync ? 'normal' : 'unknown');
     this.ctx.onReady(this);
-    if (latest && inSync) this.lastOfferedHash = latest.hash;
+    // offer() checks the plugins: an incompatible config is refused (and recorded) instead.
+    if (latest && inSync) this.lastOfferedHash = latest.snapshot.hash;
     else if (latest) this.offer(latest);
   }
 }

@@ -31,6 +31,8 @@ export interface PublishedSnapshot {
   builtAt: Date;
   /** Time spent reading, encoding and signing, in ms. */
   buildMs: number;
+  /** Names of the plugins the config uses (sorted), for the DP compatibility check. */
+  plugins: string[];
 }
 
 export interface PublisherStats {
@@ -235,6 +237,7 @@ export class SnapshotPublisher extends EventEmitter<PublisherEvents> {
       snapshot,
       builtAt: new Date(),
       buildMs: Math.round((performance.now() - started) * 100) / 100,
+      plugins: [...new Set((config.plugins ?? []).map((p) => p.name))].sort(),
     };
     this.current = published;
     this.counters.published++;

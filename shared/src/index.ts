@@ -8,3 +8,4 @@ export * from './snapshot/keys.js';
 export * from './snapshot/signed-snapshot.js';
 export * from './entities/index.js';
 export * as schema from './schema/index.js';
+export * from './declarative/index.js';

@@ -7,6 +7,7 @@ import {
   isGatehouseError,
   parseSettings,
   settingsHelp,
+  stopOnSignals,
   SettingsError,
   writeSigningKeyPair,
   type Listen,
@@ -132,21 +133,7 @@ async function runCp(argv: string[]): Promise<void> {
       cpId: v.cpId as string | undefined,
       logger,
     });
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      logger.info({ signal }, 'stopping control plane');
-      cp.stop().then(
-        () => process.exit(0),
-        (e: unknown) => {
-          logger.error({ err: e }, 'error while stopping');
-          process.exit(1);
-        },
-      );
-    };
-    process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGTERM', () => stop('SIGTERM'));
+    stopOnSignals('control plane', () => cp.stop(), logger);
   } catch (e) {
     if (isGatehouseError(e)) fail(`${e.message} (${e.code})`, 1);
     logger.fatal({ err: e }, 'control plane failed to start');

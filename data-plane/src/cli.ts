@@ -9,6 +9,7 @@ import {
   parseListen,
   parseSettings,
   settingsHelp,
+  stopOnSignals,
   SettingsError,
   type Listen,
   type SettingSpec,
@@ -146,21 +147,7 @@ try {
     labels: v.labels as Record<string, string> | undefined,
     logger,
   });
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping data plane');
-    dp.stop().then(
-      () => process.exit(0),
-      (e: unknown) => {
-        logger.error({ err: e }, 'error while stopping');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  stopOnSignals('data plane', () => dp.stop(), logger);
 } catch (e) {
   if (isGatehouseError(e)) fail(`${e.message} (${e.code})`, 1);
   logger.fatal({ err: e }, 'data plane failed to start');

@@ -9,3 +9,4 @@ export * from './snapshot/signed-snapshot.js';
 export * from './entities/index.js';
 export * as schema from './schema/index.js';
 export * from './declarative/index.js';
+export * from './process.js';

@@ -14,6 +14,7 @@ export const ProxyErrorCode = {
   HTTPS_REQUIRED: 'GH_ERR_PROXY_HTTPS_REQUIRED',
   UPSTREAM_UNAVAILABLE: 'GH_ERR_PROXY_UPSTREAM_UNAVAILABLE',
   UPSTREAM_TIMEOUT: 'GH_ERR_PROXY_UPSTREAM_TIMEOUT',
+  NO_PEER: 'GH_ERR_PROXY_NO_PEER',
   INTERNAL: 'GH_ERR_PROXY_INTERNAL',
 } as const;
 export type ProxyErrorCode = (typeof ProxyErrorCode)[keyof typeof ProxyErrorCode];
@@ -86,6 +87,11 @@ const RESPONSES: Record<ProxyErrorCode, ErrorResponse> = {
     504,
     'The upstream server is timing out',
   ),
+  [ProxyErrorCode.NO_PEER]: errorResponse(
+    ProxyErrorCode.NO_PEER,
+    503,
+    'failure to get a peer from the ring-balancer',
+  ),
   [ProxyErrorCode.INTERNAL]: errorResponse(ProxyErrorCode.INTERNAL, 500, 'An unexpected error occurred'),
 };
 
@@ -98,6 +104,25 @@ export function sendError(res: ServerResponse, code: ProxyErrorCode): void {
   const r = RESPONSES[code];
   res.writeHead(r.status, r.headers as string[]);
   res.end(r.body);
+}
+
+/**
+ * Kong's answer to a plain-HTTP request on an https-only route whose
+ * `https_redirect_status_code` is a redirect (301/302/307/308): `Location: https://<host><uri>`
+ * (the request host without its port), no body.
+ */
+export function sendHttpsRedirect(res: ServerResponse, status: number, location: string): void {
+  res.writeHead(status, [
+    'location',
+    location,
+    'content-length',
+    '0',
+    'server',
+    SERVER,
+    'x-gatehouse-error-code',
+    ProxyErrorCode.HTTPS_REQUIRED,
+  ]);
+  res.end();
 }
 
 /** The raw response written straight to the socket for a request node could not parse. */

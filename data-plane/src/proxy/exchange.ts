@@ -20,15 +20,16 @@ class ClientClosedError extends Error {
 }
 
 export class UpstreamExchange {
-  private abortUpstream: ((reason?: Error) => void) | null = null;
-  private done = false;
-  private clientGone = false;
+  protected abortUpstream: ((reason?: Error) => void) | null = null;
+  protected done = false;
+  protected clientGone = false;
+  private resumeUpstream: (() => void) | null = null;
 
   constructor(
-    private readonly res: ServerResponse,
-    private readonly socket: ClientSocket,
-    private readonly logger: Logger,
-    private readonly method: string,
+    protected readonly res: ServerResponse,
+    protected readonly socket: ClientSocket,
+    protected readonly logger: Logger,
+    protected readonly method: string,
   ) {
     socket[kExchange] = this;
   }
@@ -50,10 +51,15 @@ export class UpstreamExchange {
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     if (statusCode < 200) return true;
-    const res = this.res;
-    res.writeHead(statusCode, downstreamResponseHeaders(rawHeaders));
+    this.res.writeHead(statusCode, downstreamResponseHeaders(rawHeaders));
     this.resumeUpstream = resume;
     return true;
+  }
+
+  /** Writes the response head with `headers` (already converted), for subclasses adding some. */
+  protected writeHead(statusCode: number, headers: string[], resume: () => void): void {
+    this.res.writeHead(statusCode, headers);
+    this.resumeUpstream = resume;
   }
 
   onData(chunk: Buffer): boolean {
@@ -81,9 +87,7 @@ export class UpstreamExchange {
     sendError(this.res, code);
   }
 
-  private resumeUpstream: (() => void) | null = null;
-
-  private finish(): void {
+  protected finish(): void {
     this.done = true;
     if (this.socket[kExchange] === this) this.socket[kExchange] = null;
   }

@@ -6,48 +6,44 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Pool } from 'undici';
-import { isGatehouseError, type GatehouseConfig, type Logger, type Service } from '@gatehouse/shared';
+import { isGatehouseError, type GatehouseConfig, type Logger } from '@gatehouse/shared';
 import { compileRouter, type RouteRequest, type Router } from '../router/router.js';
 import { normalizePath } from '../router/normalize.js';
 import { hostWithoutPort } from '../router/host.js';
 import { upstreamPath } from '../router/upstream-path.js';
-import { poolKey, UpstreamPools } from './upstream-pools.js';
+import { UpstreamPools } from './upstream-pools.js';
 import { findHost, upstreamRequestHeaders, type ForwardedValues } from './headers.js';
-import { ProxyErrorCode, ProxyErrors, rawClientErrorResponse, sendError } from './errors.js';
+import {
+  ProxyErrorCode,
+  ProxyErrors,
+  rawClientErrorResponse,
+  sendError,
+  sendHttpsRedirect,
+} from './errors.js';
 import { onClientSocketClose, UpstreamExchange, type ClientSocket } from './exchange.js';
+import { compileTargets, type ServiceTarget } from './service-targets.js';
+import { dispatchBalanced } from './balanced-dispatch.js';
+import { Balancers } from '../balancer/balancers.js';
+import { TlsListener } from '../tls/tls-listener.js';
+import { CertificateStore } from '../tls/certificate-store.js';
+import { compilePlugins, PluginRunner, type Chain, type CompiledPlugins } from '../plugins/runtime/index.js';
+import type { RequestInit } from '../plugins/runtime/context.js';
+import type { PluginRegistry } from '../plugins/registry.js';
 
 export interface ProxyServerOptions {
   logger: Logger;
   /** Idle keep-alive timeout for client connections (default 60 s, as Kong's keepalive_timeout). */
   keepAliveTimeoutMs?: number;
-}
-
-/** What a route's entry carries about its service, computed once per configuration. */
-interface ServiceTarget {
-  readonly pool: Pool;
-  /** Host header sent upstream when the route does not preserve the host. */
-  readonly hostHeader: string;
-  /** Service path, `/` when it has none. */
-  readonly servicePath: string;
-  readonly readTimeout: number;
+  /** Plugins this proxy can run; a configuration using plugins is refused without it. */
+  plugins?: PluginRegistry;
 }
 
 interface CompiledConfig {
   readonly router: Router<ServiceTarget>;
   readonly pools: Map<string, Pool>;
+  /** Plugin chains per route, or null when the configuration has no enabled plugin. */
+  readonly plugins: CompiledPlugins | null;
 }
-
-function defaultPort(protocol: string): number {
-  return protocol === 'https' || protocol === 'grpcs' || protocol === 'wss' ? 443 : 80;
-}
-
-function hostHeaderFor(service: Service): string {
-  const host =
-    service.host.includes(':') && !service.host.startsWith('[') ? `[${service.host}]` : service.host;
-  return service.port === defaultPort(service.protocol) ? host : `${host}:${service.port}`;
-}
-
-const PROXIED_PROTOCOLS = new Set(['http', 'https']);
 
 function hasBody(raw: readonly string[]): boolean {
   for (let i = 0; i < raw.length; i += 2) {
@@ -62,36 +58,57 @@ export class ProxyServer {
   readonly server: http.Server;
   private readonly logger: Logger;
   private readonly pools: UpstreamPools;
+  /** Upstreams (balancers, health checks) of the current configuration. */
+  readonly balancers: Balancers;
+  private readonly tls: TlsListener;
   private state: CompiledConfig | null = null;
+  private readonly registry: PluginRegistry | null;
+  private readonly runner: PluginRunner;
   private forwardedPort = '';
+  private tlsForwardedPort = '';
   // Reused per request (request handling is synchronous up to dispatch).
   private readonly routeRequest: RouteRequest = { method: '', path: '', host: undefined, rawHeaders: [] };
 
   constructor(options: ProxyServerOptions) {
     this.logger = options.logger;
     this.pools = new UpstreamPools(this.logger);
-    this.server = http.createServer(
-      { keepAliveTimeout: options.keepAliveTimeoutMs ?? 60_000 },
-      (req, res) => {
-        try {
-          this.handle(req, res);
-        } catch (err) {
-          // A bug, never a client's fault: answer 500 rather than crash the worker.
-          this.logger.error({ err, method: req.method, url: req.url }, 'proxy request handler failed');
-          sendError(res, ProxyErrorCode.INTERNAL);
-        }
-      },
-    );
-    this.server.on('connection', (socket: ClientSocket) => {
+    this.balancers = new Balancers(this.logger);
+    this.registry = options.plugins ?? null;
+    this.runner = new PluginRunner(this.logger);
+    const handler = (req: IncomingMessage, res: ServerResponse): void => {
+      try {
+        this.handle(req, res);
+      } catch (err) {
+        // A bug, never a client's fault: answer 500 rather than crash the worker.
+        this.logger.error({ err, method: req.method, url: req.url }, 'proxy request handler failed');
+        sendError(res, ProxyErrorCode.INTERNAL);
+      }
+    };
+    const keepAliveTimeout = options.keepAliveTimeoutMs ?? 60_000;
+    this.server = http.createServer({ keepAliveTimeout }, handler);
+    this.tls = new TlsListener(this.logger, keepAliveTimeout, handler, ProxyServer.onClientError);
+    ProxyServer.instrument(this.server);
+  }
+
+  /** Per-connection hooks shared by the plain and the TLS server. */
+  static instrument(server: http.Server): void {
+    server.on('connection', (socket: ClientSocket) => {
       socket.on('close', onClientSocketClose);
     });
-    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: ClientSocket) => {
-      if (err.code === 'ECONNRESET' || !socket.writable) {
-        socket.destroy();
-        return;
-      }
-      socket.end(rawClientErrorResponse(err.code));
-    });
+    server.on('clientError', ProxyServer.onClientError);
+  }
+
+  private static onClientError(this: void, err: NodeJS.ErrnoException, socket: ClientSocket): void {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    socket.end(rawClientErrorResponse(err.code));
+  }
+
+  /** The HTTPS server, once {@link listenTls} was called. */
+  get tlsServer(): http.Server | null {
+    return this.tls.server;
   }
 
   /**
@@ -99,32 +116,17 @@ export class ProxyServer {
    * GatehouseError and keeps the current configuration when it cannot be compiled.
    */
   apply(config: GatehouseConfig): void {
-    const used: Service[] = [];
-    const byId = new Map<string, Service>();
-    for (const s of config.services) {
-      byId.set(s.id, s);
-      if (s.enabled && PROXIED_PROTOCOLS.has(s.protocol)) used.push(s);
-    }
-    const pools = this.pools.prepare(used);
+    let compiled: ReturnType<typeof compileTargets> | null = null;
     let router: Router<ServiceTarget>;
+    let certificates: CertificateStore;
+    let plugins: CompiledPlugins | null;
     try {
-      router = compileRouter<ServiceTarget>(config, (service) => {
-        if (!PROXIED_PROTOCOLS.has(service.protocol)) {
-          this.logger.warn(
-            { service: service.id, protocol: service.protocol },
-            'service protocol not proxied; its routes are left out',
-          );
-          return null;
-        }
-        return {
-          pool: pools.get(poolKey(service))!,
-          hostHeader: hostHeaderFor(service),
-          servicePath: service.path ?? '/',
-          readTimeout: service.read_timeout,
-        };
-      });
+      plugins = compilePlugins(config, this.registry, this.logger);
+      compiled = compileTargets(config, { pools: this.pools, balancers: this.balancers }, this.logger);
+      router = compileRouter<ServiceTarget>(config, compiled.targetFor);
+      certificates = CertificateStore.compile(config, this.tls.certificates);
     } catch (e) {
-      this.pools.discard(pools);
+      if (compiled !== null) this.pools.discard(compiled.pools);
       if (isGatehouseError(e)) throw e;
       throw ProxyErrors.invalidConfig(
         `configuration cannot be compiled: ${(e as Error).message}`,
@@ -132,9 +134,14 @@ export class ProxyServer {
         { cause: e },
       );
     }
-    this.state = { router, pools };
-    this.pools.commit(pools);
-    this.logger.info({ routes: router.size, upstreams: pools.size }, 'proxy configuration applied');
+    this.state = { router, pools: compiled.pools, plugins };
+    this.pools.commit(compiled.pools);
+    this.balancers.commit(compiled.balancers);
+    this.tls.certificates = certificates;
+    this.logger.info(
+      { routes: router.size, pools: compiled.pools.size, upstreams: compiled.balancers.byId.size },
+      'proxy configuration applied',
+    );
   }
 
   listen(port: number, host: string): Promise<void> {
@@ -150,8 +157,18 @@ export class ProxyServer {
     });
   }
 
+  /**
+   * Starts the HTTPS listener (Kong's 8443): certificates chosen by SNI from the configuration,
+   * a generated self-signed certificate when none matches.
+   */
+  async listenTls(port: number, host: string): Promise<void> {
+    this.tlsForwardedPort = String(await this.tls.listen(port, host));
+  }
+
   /** Stops accepting connections, lets in-flight requests finish (bounded), closes the pools. */
   async close(): Promise<void> {
+    this.balancers.close();
+    const tlsClosed = this.tls.close();
     const closed = new Promise<void>((resolve) => {
       if (!this.server.listening) {
         resolve();
@@ -163,6 +180,7 @@ export class ProxyServer {
     const force = setTimeout(() => this.server.closeAllConnections(), 5_000);
     force.unref();
     await closed;
+    await tlsClosed;
     clearTimeout(force);
     await this.pools.closeAll();
   }
@@ -203,8 +221,14 @@ export class ProxyServer {
       return;
     }
     const route = match.entry.route;
-    if (!route.protocols.includes('http')) {
-      sendError(res, ProxyErrorCode.HTTPS_REQUIRED);
+    const socket = req.socket as ClientSocket;
+    const secure = (socket as { encrypted?: boolean }).encrypted === true;
+    if (!secure && !route.protocols.includes('http')) {
+      if (route.https_redirect_status_code === 426 || host === undefined) {
+        sendError(res, ProxyErrorCode.HTTPS_REQUIRED);
+      } else {
+        sendHttpsRedirect(res, route.https_redirect_status_code, `https://${hostWithoutPort(host)}${url}`);
+      }
       return;
     }
     const target = match.entry.target;
@@ -218,19 +242,61 @@ export class ProxyServer {
       servicePath: target.servicePath,
     });
 
-    const socket = req.socket as ClientSocket;
+    const preserveHost = route.preserve_host && host !== undefined;
     const fwd: ForwardedValues = {
-      host: route.preserve_host && host !== undefined ? host : target.hostHeader,
+      host: preserveHost ? host : target.hostHeader,
       clientIp: socket.remoteAddress ?? '',
-      proto: 'http',
+      proto: secure ? 'https' : 'http',
       forwardedHost: host === undefined ? '' : hostWithoutPort(host),
-      forwardedPort: this.forwardedPort,
+      forwardedPort: secure ? this.tlsForwardedPort : this.forwardedPort,
       forwardedPath: rawPath,
       forwardedPrefix: stripped ? path.slice(0, prefixLength) : null,
     };
     const headers = upstreamRequestHeaders(raw, fwd);
+    const chain = state.plugins === null ? undefined : state.plugins.chains.get(route.id);
+    if (chain !== undefined) {
+      this.runPlugins(
+        state.plugins!,
+        chain,
+        req,
+        res,
+        target,
+        {
+          req,
+          method,
+          path,
+          rawPath,
+          rawQuery: q < 0 ? '' : url.slice(q + 1),
+          host,
+          scheme: fwd.proto,
+          clientIp: fwd.clientIp,
+          route,
+          service: chain.service,
+        },
+        upPath,
+        headers,
+        preserveHost,
+        match.captures,
+      );
+      return;
+    }
+    if (target.balanced !== null) {
+      dispatchBalanced(target.balanced, req, res, this.logger, {
+        method,
+        path: q < 0 ? upPath : upPath + url.slice(q),
+        query: q < 0 ? '' : url.slice(q + 1),
+        normalizedPath: path,
+        headers,
+        hasBody: hasBody(raw),
+        readTimeout: target.readTimeout,
+        preserveHost,
+        captures: match.captures,
+        consumerId: undefined,
+      });
+      return;
+    }
     const exchange = new UpstreamExchange(res, socket, this.logger, method);
-    target.pool.dispatch(
+    target.pool!.dispatch(
       {
         path: q < 0 ? upPath : upPath + url.slice(q),
         method,
@@ -240,6 +306,51 @@ export class ProxyServer {
         bodyTimeout: target.readTimeout,
       },
       exchange,
+    );
+  }
+
+  /** A route with plugins: the chain runs, then the request goes upstream as above. */
+  private runPlugins(
+    plugins: CompiledPlugins,
+    chain: Chain,
+    req: IncomingMessage,
+    res: ServerResponse,
+    target: ServiceTarget,
+    init: RequestInit,
+    upPath: string,
+    headers: string[],
+    preserveHost: boolean,
+    captures: Readonly<Record<string, string | undefined>> | null,
+  ): void {
+    const balanced = target.balanced;
+    this.runner.handle(
+      plugins,
+      chain,
+      init,
+      {
+        dispatcher: balanced === null ? target.pool! : null,
+        dispatchOther:
+          balanced === null
+            ? null
+            : (r) =>
+                dispatchBalanced(balanced, req, res, this.logger, {
+                  method: init.method,
+                  path: r.path,
+                  query: r.query,
+                  normalizedPath: init.path,
+                  headers: r.headers,
+                  hasBody: hasBody(req.rawHeaders),
+                  readTimeout: target.readTimeout,
+                  preserveHost,
+                  captures,
+                  consumerId: r.consumerId,
+                }),
+        path: upPath,
+        headers,
+        hasBody: hasBody(req.rawHeaders),
+        readTimeout: target.readTimeout,
+      },
+      res,
     );
   }
 }

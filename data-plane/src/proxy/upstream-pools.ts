@@ -1,19 +1,62 @@
 /**
- * One undici Pool per upstream origin (+ the connect settings that are pool-wide), shared across
- * configurations: a pool whose origin is still in use survives a config swap with its keep-alive
- * connections; pools no longer referenced are retired by draining (in-flight requests finish)
- * and then closing.
+ * One undici Pool per upstream origin (+ the connect settings that are pool-wide: connect
+ * timeout, TLS), shared across configurations: a pool whose key is still in use survives a
+ * config swap with its keep-alive connections; pools no longer referenced are retired by
+ * draining (in-flight requests finish) and then closing. Balanced upstreams get one pool per
+ * target (same rules: a target whose settings did not change keeps its pool).
  */
-import { Pool } from 'undici';
+import tls from 'node:tls';
+import { buildConnector, Pool } from 'undici';
 import type { Logger, Service } from '@gatehouse/shared';
+import { TlsErrors, type UpstreamTls } from '../tls/upstream-tls.js';
 
 /** Kong's upstream keepalive idle timeout (60 s) and a bound on connections per origin. */
 const KEEP_ALIVE_TIMEOUT_MS = 60_000;
 const MAX_CONNECTIONS_PER_ORIGIN = 1024;
 const CLOSE_GRACE_MS = 30_000;
 
-export function poolKey(service: Service): string {
-  return `${service.protocol}://${service.host}:${service.port}|${service.connect_timeout}|${service.tls_verify === true ? 1 : 0}`;
+export interface PoolSpec {
+  readonly key: string;
+  /** `http://host:port` or `https://host:port`. */
+  readonly origin: string;
+  readonly connectTimeout: number;
+  /** TLS settings for an https origin. */
+  readonly tls: UpstreamTls | null;
+}
+
+function bracket(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
+/** The pool for a service proxied directly to `host:port`, or for one target of an upstream. */
+export function poolSpec(
+  service: Service,
+  host: string,
+  port: number,
+  upstreamTls: UpstreamTls | null,
+): PoolSpec {
+  const secure = service.protocol === 'https' || service.protocol === 'grpcs';
+  const origin = `${secure ? 'https' : 'http'}://${bracket(host)}:${port}`;
+  const tlsSettings = secure ? upstreamTls : null;
+  return {
+    key: `${origin}|${service.connect_timeout}|${tlsSettings === null ? '' : tlsSettings.key}`,
+    origin,
+    connectTimeout: service.connect_timeout,
+    tls: tlsSettings,
+  };
+}
+
+/** Number of certificates from the peer up to its trust anchor. */
+function chainLength(socket: tls.TLSSocket): number {
+  let cert = socket.getPeerCertificate(true) as tls.DetailedPeerCertificate | undefined;
+  let n = 0;
+  const seen = new Set<string>();
+  while (cert !== undefined && cert.raw !== undefined && !seen.has(cert.fingerprint256)) {
+    seen.add(cert.fingerprint256);
+    n++;
+    cert = cert.issuerCertificate;
+  }
+  return n;
 }
 
 export class UpstreamPools {
@@ -22,15 +65,14 @@ export class UpstreamPools {
   constructor(private readonly logger: Logger) {}
 
   /**
-   * Returns the pools for `services`, reusing the current ones by key; the returned map becomes
+   * Returns the pools for `specs`, reusing the current ones by key; the returned map becomes
    * current only when {@link commit} is called (so a failed compile leaves everything as it was).
    */
-  prepare(services: Iterable<Service>): Map<string, Pool> {
+  prepare(specs: Iterable<PoolSpec>): Map<string, Pool> {
     const next = new Map<string, Pool>();
-    for (const service of services) {
-      const key = poolKey(service);
-      if (next.has(key)) continue;
-      next.set(key, this.pools.get(key) ?? this.create(service));
+    for (const spec of specs) {
+      if (next.has(spec.key)) continue;
+      next.set(spec.key, this.pools.get(spec.key) ?? this.create(spec));
     }
     return next;
   }
@@ -57,16 +99,44 @@ export class UpstreamPools {
     await Promise.all(pools.map(([key, pool]) => this.drain(key, pool)));
   }
 
-  private create(service: Service): Pool {
-    const scheme = service.protocol === 'https' || service.protocol === 'grpcs' ? 'https' : 'http';
-    const host =
-      service.host.includes(':') && !service.host.startsWith('[') ? `[${service.host}]` : service.host;
-    return new Pool(`${scheme}://${host}:${service.port}`, {
+  private create(spec: PoolSpec): Pool {
+    const t = spec.tls;
+    const connectOptions = {
+      timeout: spec.connectTimeout,
+      rejectUnauthorized: t?.rejectUnauthorized === true,
+      ...(t?.ca === undefined ? {} : { ca: t.ca }),
+      ...(t?.cert === undefined ? {} : { cert: t.cert, key: t.privateKey }),
+    };
+    const depth = t?.verifyDepth ?? null;
+    let connect: buildConnector.connector | buildConnector.BuildOptions = connectOptions;
+    if (depth !== null) {
+      const base = buildConnector(connectOptions);
+      connect = (options, callback) =>
+        base(options, (err, socket) => {
+          if (err !== null) {
+            callback(err, null);
+            return;
+          }
+          // OpenSSL semantics: depth d allows the peer, d CAs and the trust anchor.
+          if (socket instanceof tls.TLSSocket && chainLength(socket) > depth + 2) {
+            socket.destroy();
+            callback(
+              TlsErrors.verifyDepthExceeded(
+                `upstream certificate chain is longer than tls_verify_depth ${depth}`,
+              ),
+              null,
+            );
+            return;
+          }
+          callback(null, socket);
+        });
+    }
+    return new Pool(spec.origin, {
       connections: MAX_CONNECTIONS_PER_ORIGIN,
       pipelining: 1,
       keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
       keepAliveMaxTimeout: KEEP_ALIVE_TIMEOUT_MS,
-      connect: { timeout: service.connect_timeout, rejectUnauthorized: service.tls_verify === true },
+      connect,
     });
   }
 

@@ -1,0 +1,180 @@
+/**
+ * One upstream compiled for balancing: its enabled targets (weight > 0), the algorithm built over
+ * them, and each target's health and in-flight count. Built once per configuration (or reused
+ * unchanged across swaps); requests only call `select` and the report methods.
+ */
+import type { Target, Upstream } from '@gatehouse/shared';
+import { HashRing, LeastConnections, RoundRobin, type BalancingAlgorithm } from './algorithms.js';
+import {
+  classifyStatus,
+  limitsActive,
+  passiveLimits,
+  TargetHealth,
+  type HealthEvent,
+  type HealthLimits,
+} from './health.js';
+import { authority, parseTarget } from './target-address.js';
+
+export interface BalancedTarget {
+  /** The target entity id. */
+  readonly id: string;
+  readonly host: string;
+  readonly port: number;
+  readonly weight: number;
+  /** `host:port` (IPv6 in brackets). */
+  readonly authority: string;
+  readonly health: TargetHealth;
+  /** Requests in flight to this target (least-connections). */
+  inFlight: number;
+}
+
+export type HealthListener = (upstream: Upstream, target: BalancedTarget, healthy: boolean) => void;
+
+/** The fields that make two compilations of an upstream equivalent (no timestamps). */
+export function upstreamSignature(upstream: Upstream, targets: readonly Target[]): string {
+  const { created_at: _c, updated_at: _u, tags: _t, ...fields } = upstream;
+  const list = targets
+    .map((t) => `${t.id}=${t.target}/${t.weight}`)
+    .sort()
+    .join(',');
+  return `${JSON.stringify(fields)}|${list}`;
+}
+
+/**
+ * Kong allows one target row per `host:port` in an upstream; should a snapshot carry several,
+ * the newest wins. Targets that do not parse are dropped (the Admin API never stores them).
+ */
+function enabledTargets(targets: readonly Target[], previous: UpstreamBalancer | null): BalancedTarget[] {
+  const byAuthority = new Map<string, Target>();
+  for (const t of targets) {
+    const address = parseTarget(t.target);
+    if (address === null) continue;
+    const key = authority(address.host, address.port);
+    const seen = byAuthority.get(key);
+    if (
+      seen === undefined ||
+      seen.created_at < t.created_at ||
+      (seen.created_at === t.created_at && seen.id < t.id)
+    )
+      byAuthority.set(key, t);
+  }
+  const out: BalancedTarget[] = [];
+  for (const [key, t] of byAuthority) {
+    if (t.weight <= 0) continue; // weight 0 disables the target
+    const address = parseTarget(t.target)!;
+    const before = previous?.targetByAuthority(key);
+    out.push({
+      id: t.id,
+      host: address.host,
+      port: address.port,
+      weight: t.weight,
+      authority: key,
+      health: new TargetHealth(before?.health.healthy ?? true),
+      inFlight: 0,
+    });
+  }
+  return out.sort((a, b) => (a.authority < b.authority ? -1 : a.authority > b.authority ? 1 : 0));
+}
+
+export class UpstreamBalancer {
+  readonly targets: readonly BalancedTarget[];
+  readonly passive: HealthLimits;
+  /** False when no passive limit is set: responses need not be reported. */
+  readonly passiveEnabled: boolean;
+  private readonly algorithm: BalancingAlgorithm;
+  private readonly totalWeight: number;
+  private readonly index = new Map<string, BalancedTarget>();
+  private listener: HealthListener | null = null;
+
+  constructor(
+    readonly upstream: Upstream,
+    targets: readonly Target[],
+    readonly signature: string,
+    previous: UpstreamBalancer | null,
+  ) {
+    this.targets = enabledTargets(targets, previous);
+    for (const t of this.targets) this.index.set(t.authority, t);
+    const weights = this.targets.map((t) => t.weight);
+    this.totalWeight = weights.reduce((s, w) => s + w, 0);
+    this.passive = passiveLimits(upstream.healthchecks.passive);
+    this.passiveEnabled = limitsActive(this.passive);
+    switch (upstream.algorithm) {
+      case 'consistent-hashing':
+        this.algorithm = new HashRing(
+          this.targets.map((t) => t.authority),
+          weights,
+          upstream.slots,
+        );
+        break;
+      case 'least-connections':
+        this.algorithm = new LeastConnections(weights, (i) => this.targets[i]!.inFlight);
+        break;
+      default:
+        // round-robin; `latency` is balanced round-robin too (see docs/load-balancing.md)
+        this.algorithm = new RoundRobin(weights);
+    }
+  }
+
+  get name(): string {
+    return this.upstream.name;
+  }
+
+  targetByAuthority(key: string): BalancedTarget | undefined {
+    return this.index.get(key);
+  }
+
+  onHealthChange(listener: HealthListener | null): void {
+    this.listener = listener;
+  }
+
+  /**
+   * Kong's `healthchecks.threshold`: the upstream is down when the healthy share of the total
+   * weight falls below this percentage (and always when no target is healthy).
+   */
+  isHealthy(): boolean {
+    let healthy = 0;
+    for (const t of this.targets) if (t.health.healthy) healthy += t.weight;
+    if (healthy === 0) return false;
+    return (healthy * 100) / this.totalWeight >= this.upstream.healthchecks.threshold;
+  }
+
+  /**
+   * Chooses a target: healthy and not in `tried` (the targets this request already failed on);
+   * when every healthy target was tried, any healthy one. -1 when none can be chosen.
+   */
+  select(hashValue: string, tried: readonly number[]): number {
+    if (this.targets.length === 0 || !this.isHealthy()) return -1;
+    const targets = this.targets;
+    if (tried.length > 0) {
+      const i = this.algorithm.pick((j) => targets[j]!.health.healthy && !tried.includes(j), hashValue);
+      if (i >= 0) return i;
+    }
+    return this.algorithm.pick((j) => targets[j]!.health.healthy, hashValue);
+  }
+
+  /** Passive check: the target answered with `status`. */
+  reportStatus(index: number, status: number): void {
+    const event = classifyStatus(status, this.passive);
+    if (event !== null) this.report(index, event, this.passive);
+  }
+
+  /** Passive check: the exchange with the target failed (connection or timeout). */
+  reportFailure(index: number, event: 'tcp_failure' | 'timeout'): void {
+    this.report(index, event, this.passive);
+  }
+
+  /** Counts a health event (passive or active); notifies the listener on a change. */
+  report(index: number, event: HealthEvent, limits: HealthLimits): void {
+    const target = this.targets[index];
+    if (target === undefined) return;
+    if (target.health.report(event, limits)) this.listener?.(this.upstream, target, target.health.healthy);
+  }
+
+  /** Sets a target's health from outside (another process's checker, an operator). */
+  setHealth(key: string, healthy: boolean): boolean {
+    const target = this.index.get(key);
+    if (target === undefined) return false;
+    if (target.health.set(healthy)) this.listener?.(this.upstream, target, healthy);
+    return true;
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * The HTTPS proxy listener: node:https with an SNICallback over the configuration's
+ * CertificateStore, and a default self-signed certificate (generated once, when the listener
+ * starts; CN=localhost, as Kong's) for clients without SNI or with a name no SNI matches.
+ */
+import https from 'node:https';
+import type http from 'node:http';
+import type tls from 'node:tls';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '@gatehouse/shared';
+import { CertificateStore } from './certificate-store.js';
+import { createCertificate } from './x509.js';
+import { onClientSocketClose, type ClientSocket } from '../proxy/exchange.js';
+
+type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+type ClientErrorHandler = (err: NodeJS.ErrnoException, socket: ClientSocket) => void;
+
+export class TlsListener {
+  /** Replaced on every configuration swap; read at each handshake. */
+  certificates: CertificateStore = CertificateStore.empty();
+  server: https.Server | null = null;
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly keepAliveTimeout: number,
+    private readonly handler: Handler,
+    private readonly onClientError: ClientErrorHandler,
+  ) {}
+
+  /** Starts listening; resolves with the bound port. */
+  listen(port: number, host: string): Promise<number> {
+    if (this.server !== null) return Promise.reject(new Error('the TLS listener is already started'));
+    const fallback = createCertificate({ commonName: 'localhost', altNames: ['localhost'] });
+    const server = https.createServer(
+      {
+        cert: fallback.cert,
+        key: fallback.key,
+        keepAliveTimeout: this.keepAliveTimeout,
+        ALPNProtocols: ['http/1.1'],
+        SNICallback: (servername: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void) => {
+          cb(null, this.certificates.select(servername));
+        },
+      },
+      this.handler,
+    );
+    server.on('secureConnection', (socket: ClientSocket) => {
+      socket.on('close', onClientSocketClose);
+    });
+    server.on('clientError', this.onClientError);
+    server.on('tlsClientError', (err: Error) => {
+      this.logger.debug({ err }, 'TLS handshake failed');
+    });
+    this.server = server;
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => {
+        this.server = null;
+        reject(err);
+      };
+      server.once('error', onError);
+      server.listen(port, host, () => {
+        server.off('error', onError);
+        const address = server.address() as AddressInfo | null;
+        resolve(address === null ? port : address.port);
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    if (server === null || !server.listening) return;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    const force = setTimeout(() => server.closeAllConnections(), 5_000);
+    force.unref();
+    await closed;
+    clearTimeout(force);
+  }
+}

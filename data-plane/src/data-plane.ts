@@ -6,12 +6,29 @@
  * Boot order: trusted keys -> node id -> status server (ready=503) -> workers (not listening)
  * -> cached snapshot (verified again, applied) -> control plane stream. The cache is served
  * before the CP is reached, so a restart while the CP is down still serves.
+ *
+ * DB-less (`declarativeFile`, no control plane): the file is read and served instead of the
+ * cache and the stream; `reload()` (the CLI calls it on SIGHUP) reads it again. This module
+ * installs no signal handler itself.
  */
 import { mkdir } from 'node:fs/promises';
 import { hostname as osHostname, availableParallelism } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import type * as grpc from '@grpc/grpc-js';
-import { GATEHOUSE_VERSION, loadTrustedKeys, type Logger } from '@gatehouse/shared';
+import {
+  ConfigErrors,
+  GATEHOUSE_VERSION,
+  loadDeclarativeFile,
+  loadTrustedKeys,
+  type Logger,
+} from '@gatehouse/shared';
+import {
+  DeclarativeSource,
+  type DeclarativeLoader,
+  type DeclarativeStatus,
+  type ReloadOutcome,
+} from './dbless/declarative-source.js';
+import { loadPluginRegistry } from './plugins/registry.js';
 import { ProxyServer } from './proxy/proxy-server.js';
 import { DataPlaneMetrics } from './status/metrics.js';
 import { StatusServer } from './status/status-server.js';
@@ -27,11 +44,21 @@ export interface ListenAddress {
   port: number;
 }
 
+export interface PluginInfo {
+  name: string;
+  version: string;
+}
+
 export interface DataPlaneOptions {
   /** CP cluster address (host:port). Without it the DP serves its cached snapshot only. */
   controlPlane?: string;
-  /** JWKS files with the public keys snapshots must be signed with. */
-  trustedKeyFiles: string[];
+  /**
+   * DB-less mode: serve this declarative file (Kong 3.0 format, YAML or JSON) with no control
+   * plane; `reload()` re-reads it. Exclusive with `controlPlane`; no snapshot cache is used.
+   */
+  declarativeFile?: string;
+  /** JWKS files with the public keys snapshots must be signed with (required unless DB-less). */
+  trustedKeyFiles?: string[];
   /** Folder for the node id and the last good snapshot. */
   dataDir: string;
   /** Worker processes (default: os.availableParallelism()). */
@@ -56,6 +83,17 @@ export interface DataPlaneOptions {
   applyTimeoutMs?: number;
   /** Max drain time for in-flight requests at stop (default 10 s). */
   drainTimeoutMs?: number;
+  /** Folders of custom plugins, for the plugin list said in Hello (see loadPluginRegistry). */
+  pluginDirs?: string[];
+  /**
+   * The plugins said in Hello. Default: the plugin registry's `pluginInfos()`. Overriding it is
+   * for tests only (a DP pretending to lack a plugin); the workers still run the real registry.
+   */
+  plugins?: PluginInfo[];
+  /** The software version said in Hello and /status. Default GATEHOUSE_VERSION. Tests only. */
+  softwareVersion?: string;
+  /** Reads the declarative file. Default loadDeclarativeFile from @gatehouse/shared. */
+  loadDeclarative?: DeclarativeLoader;
 }
 
 export interface DataPlaneStatus {
@@ -67,6 +105,8 @@ export interface DataPlaneStatus {
   uptime_seconds: number;
   ready: boolean;
   config: { version: string; hash: string; source: string; applied_at: string } | null;
+  /** DB-less mode: the file served and the outcome of the last reload; null otherwise. */
+  declarative: DeclarativeStatus | null;
   sync: SyncStatus;
   workers: { configured: number; alive: number; serving: number; restarts: number };
   proxy: { host: string; port: number | null };
@@ -84,6 +124,12 @@ export interface DataPlane {
   readonly applier: SnapshotApplier;
   readonly configClient: ConfigClient | null;
   readonly metrics: DataPlaneMetrics;
+  /**
+   * DB-less mode: reads the declarative file again; a good file swaps in, a bad one is refused
+   * (logged, in /status `declarative.last_reload_error`) and the config served stays. Never
+   * throws. With a control plane there is nothing to reload: resolves with ok false.
+   */
+  reload(): Promise<ReloadOutcome>;
   /** Stops the CP stream, drains and stops the workers, closes the status server. */
   stop(): Promise<void>;
 }
@@ -91,7 +137,17 @@ export interface DataPlane {
 export async function startDataPlane(options: DataPlaneOptions): Promise<DataPlane> {
   const { logger } = options;
   const startedAt = Date.now();
-  const trustedKeys = await loadTrustedKeys(options.trustedKeyFiles);
+  const dbless = options.declarativeFile !== undefined;
+  if (dbless && options.controlPlane) {
+    throw ConfigErrors.invalidSetting(
+      'a data plane takes its config either from a control plane or from a declarative file (DB-less), not both',
+    );
+  }
+  const trustedKeys =
+    dbless && !options.trustedKeyFiles?.length
+      ? new Map()
+      : await loadTrustedKeys(options.trustedKeyFiles ?? []);
+  const softwareVersion = options.softwareVersion ?? GATEHOUSE_VERSION;
   await mkdir(options.dataDir, { recursive: true });
   const nodeId = options.nodeId ?? (await loadOrCreateNodeId(options.dataDir, logger));
   const hostname = osHostname();
@@ -116,6 +172,14 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
   const cache = new SnapshotCache(options.dataDir, log);
   const applier = new SnapshotApplier({ trustedKeys, compiler, target: pool, cache, logger: log, metrics });
   let client: ConfigClient | null = null;
+  const declarative = dbless
+    ? new DeclarativeSource({
+        file: options.declarativeFile!,
+        applier,
+        load: options.loadDeclarative ?? ((path) => loadDeclarativeFile(path)),
+        logger: log,
+      })
+    : null;
 
   const ready = () => applier.held !== null;
   const status = (): DataPlaneStatus => {
@@ -125,7 +189,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
       hostname,
       region: options.region ?? null,
       labels: options.labels ?? {},
-      software_version: GATEHOUSE_VERSION,
+      software_version: softwareVersion,
       uptime_seconds: Math.round((Date.now() - startedAt) / 1000),
       ready: ready(),
       config: held && {
@@ -134,6 +198,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
         source: held.source,
         applied_at: held.appliedAt.toISOString(),
       },
+      declarative: declarative?.status ?? null,
       sync: client?.syncStatus ?? {
         state: 'disabled',
         controlPlane: null,
@@ -167,13 +232,25 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
   try {
     await pool.start();
     log.info({ workers }, 'workers started');
-    if (await applier.loadFromCache())
+    if (declarative) {
+      await declarative.start();
+    } else if (await applier.loadFromCache()) {
       log.info({ version: applier.held?.version.toString() }, 'serving the cached snapshot');
+    }
     if (options.controlPlane) {
+      const plugins =
+        options.plugins ?? (await loadPluginRegistry({ customDirs: options.pluginDirs })).pluginInfos();
       client = new ConfigClient({
         address: options.controlPlane,
         applier,
-        node: { nodeId, hostname, region: options.region, labels: options.labels },
+        node: {
+          nodeId,
+          hostname,
+          region: options.region,
+          labels: options.labels,
+          softwareVersion,
+          plugins,
+        },
         logger: log,
         credentials: options.controlPlaneCredentials,
         channelOptions: options.sync?.channelOptions,
@@ -185,7 +262,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
       client.on('state', (s: string) => metrics.setSyncState(s));
       client.on('reconnect', () => metrics.cpReconnects.inc());
       client.start();
-    } else {
+    } else if (!declarative) {
       log.warn('no control plane given; serving the cached snapshot only');
     }
   } catch (e) {
@@ -205,6 +282,14 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
       return client;
     },
     metrics,
+    reload: () =>
+      declarative
+        ? declarative.reload()
+        : Promise.resolve({
+            ok: false as const,
+            code: 'GH_ERR_CONFIG_INVALID_SETTING',
+            message: 'nothing to reload: this data plane takes its config from a control plane, not a file',
+          }),
     stop,
   };
 }

@@ -4,7 +4,15 @@ export {
   type DataPlaneOptions,
   type DataPlaneStatus,
   type ListenAddress,
+  type PluginInfo,
 } from './data-plane.js';
+export {
+  DeclarativeSource,
+  type DeclarativeError,
+  type DeclarativeLoader,
+  type DeclarativeStatus,
+  type ReloadOutcome,
+} from './dbless/declarative-source.js';
 export { WorkerPool, type WorkerPoolOptions, type ConfigMeta } from './workers/worker-pool.js';
 export {
   ConfigClient,

@@ -7,7 +7,13 @@ import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startDataPlane, type DataPlane, type DataPlaneStatus } from '@gatehouse/data-plane';
+import {
+  startDataPlane,
+  type DataPlane,
+  type DataPlaneOptions,
+  type DataPlaneStatus,
+} from '@gatehouse/data-plane';
+import { loadPluginRegistry } from '@gatehouse/data-plane/plugins';
 import {
   createLogger,
   GATEHOUSE_VERSION,
@@ -51,7 +57,7 @@ describe('data plane', () => {
   let dp: DataPlane | null;
   let proxyPort: number;
 
-  const start = async (controlPlane: string) => {
+  const start = async (controlPlane: string, extra: Partial<DataPlaneOptions> = {}) => {
     dp = await startDataPlane({
       controlPlane,
       trustedKeyFiles: [trustedFile],
@@ -69,6 +75,7 @@ describe('data plane', () => {
         refusalDelayMs: 400,
       },
       drainTimeoutMs: 2_000,
+      ...extra,
     });
     return dp;
   };
@@ -296,6 +303,84 @@ describe('data plane', () => {
       20_000,
       cp!.received.findIndex((m) => m.message.case === 'ack') + 1,
     );
+  });
+});
+
+describe('data plane compatibility with its control plane', () => {
+  let dataDir: string;
+  let cp: FakeControlPlane;
+  let dp: DataPlane | null = null;
+  let proxyPort: number;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-dp-data-'));
+    proxyPort = await freePort();
+    cp = new FakeControlPlane();
+    await cp.start();
+  });
+  afterAll(async () => {
+    await dp?.stop();
+    cp.kill();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  const start = (extra: Partial<DataPlaneOptions> = {}) =>
+    startDataPlane({
+      controlPlane: cp.address,
+      trustedKeyFiles: [trustedFile],
+      dataDir,
+      workers: 1,
+      proxyListen: { host: '127.0.0.1', port: proxyPort },
+      statusListen: { host: '127.0.0.1', port: 0 },
+      logger,
+      sync: { backoff: { baseMs: 50, maxMs: 400 }, heartbeatIntervalMs: 300, refusalDelayMs: 400 },
+      drainTimeoutMs: 1_000,
+      ...extra,
+    });
+
+  it("says the plugin registry's plugins and its software version in Hello", async () => {
+    dp = await start();
+    const hello = await cp.waitFor('hello', (h) => h.nodeId === dp!.nodeId);
+    const expected = (await loadPluginRegistry()).pluginInfos();
+    expect(expected.length).toBeGreaterThan(0);
+    expect(hello.plugins.map((p) => ({ name: p.name, version: p.version }))).toEqual(expected);
+    expect(hello.softwareVersion).toBe(GATEHOUSE_VERSION);
+    await dp.stop();
+    dp = null;
+  });
+
+  it('keeps its stream and its config on a plugin refusal, and takes the next snapshot the CP sends', async () => {
+    dp = await start({ plugins: [{ name: 'cors', version: '9.9.9' }], softwareVersion: '0.1.7' });
+    const mark = cp.received.length;
+    const hello = await cp.waitFor('hello', (h) => h.nodeId === dp!.nodeId, 20_000, mark);
+    expect(hello.plugins.map((p) => `${p.name}@${p.version}`)).toEqual(['cors@9.9.9']);
+    expect(hello.softwareVersion).toBe('0.1.7');
+    cp.publish(await snapshot(10n, ['/kept']));
+    await cp.waitFor('ack', (a) => a.version === 10n, 20_000, mark);
+
+    cp.refuse('plugin_set_incompatible', 'configured key-auth plugin is missing from data plane');
+    const s0 = () => fetch(`http://127.0.0.1:${dp!.statusAddress.port}/status`).then((r) => r.json());
+    await waitUntil('the refusal is reported', async () => (await s0()).sync.refusal !== null);
+    const s = (await s0()) as DataPlaneStatus;
+    expect(s.sync).toMatchObject({
+      state: 'connected',
+      refusal: {
+        syncStatus: 'plugin_set_incompatible',
+        reason: 'configured key-auth plugin is missing from data plane',
+      },
+      reconnects: 0,
+    });
+    expect(s.software_version).toBe('0.1.7');
+    expect((await httpGet(proxyPort, '/kept')).status).toBe(200);
+    // The stream stays open: no new Hello, heartbeats continue on it.
+    const afterRefusal = cp.received.length;
+    await cp.waitFor('heartbeat', () => true, 5_000, afterRefusal);
+    expect(cp.received.slice(mark + 1).some((m) => m.message.case === 'hello')).toBe(false);
+
+    cp.publish(await snapshot(11n, ['/next']));
+    await cp.waitFor('ack', (a) => a.version === 11n, 20_000, mark);
+    expect((await httpGet(proxyPort, '/next')).status).toBe(200);
+    expect(((await s0()) as DataPlaneStatus).sync.refusal).toBeNull();
   });
 });
 

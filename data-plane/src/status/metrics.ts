@@ -31,7 +31,7 @@ export class DataPlaneMetrics {
     });
     this.snapshotApplies = new Counter({
       name: 'gatehouse_dp_snapshot_applies_total',
-      help: 'Snapshots applied to every worker, by source (control_plane, cache).',
+      help: 'Configs applied to every worker, by source (control_plane, cache, declarative).',
       labelNames: ['source'],
       registers,
     });

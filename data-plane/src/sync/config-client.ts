@@ -6,8 +6,11 @@
  * noticed by gRPC keepalive (ping every 10 s, 5 s timeout) and by a watchdog: no message from
  * the CP for 15 s cancels the stream. Every lost stream is retried after an exponential,
  * fully jittered delay (250 ms doubling to 30 s); the delay resets once the CP has spoken on a
- * stream. A Refusal from the CP is logged and retried after the longest delay. The served
- * config is never touched by any of this.
+ * stream. A Refusal from the CP is logged and reported in the status: a version refusal
+ * (`kong_version_incompatible`, the CP then ends the stream) is retried after the refusal
+ * delay; a plugin refusal (`plugin_set_incompatible`, `plugin_version_incompatible`) keeps the
+ * stream open, as Kong does, and the next compatible snapshot clears it. The served config is
+ * never touched by any of this.
  */
 import { EventEmitter } from 'node:events';
 import { hostname as osHostname } from 'node:os';
@@ -20,6 +23,7 @@ import {
   HeartbeatSchema,
   HelloSchema,
   NackSchema,
+  PluginInfoSchema,
   type ControlPlaneMessage,
   type DataPlaneMessage,
   type Snapshot,
@@ -36,7 +40,14 @@ export interface NodeInfo {
   hostname?: string;
   region?: string;
   labels?: Record<string, string>;
+  /** Software version said in Hello. Default GATEHOUSE_VERSION. */
+  softwareVersion?: string;
+  /** The plugins this DP can run (the plugin registry's pluginInfos()). */
+  plugins?: { name: string; version: string }[];
 }
+
+/** Refusals after which the CP keeps the stream open (the config is held back, not the DP). */
+const STREAM_KEEPING_REFUSALS = new Set(['plugin_set_incompatible', 'plugin_version_incompatible']);
 
 export interface ConfigClientOptions {
   /** host:port of the CP cluster listener. */
@@ -193,8 +204,10 @@ export class ConfigClient extends EventEmitter {
           hostname: this.opts.node.hostname ?? osHostname(),
           region: this.opts.node.region ?? '',
           labels: this.opts.node.labels ?? {},
-          softwareVersion: GATEHOUSE_VERSION,
-          plugins: [],
+          softwareVersion: this.opts.node.softwareVersion ?? GATEHOUSE_VERSION,
+          plugins: (this.opts.node.plugins ?? []).map((p) =>
+            create(PluginInfoSchema, { name: p.name, version: p.version }),
+          ),
           configHash: held?.hash ?? '',
           configVersion: held?.version ?? 0n,
         }),
@@ -207,6 +220,9 @@ export class ConfigClient extends EventEmitter {
   }
 
   private onConnected(): void {
+    // A plugin refusal belonged to the previous stream; the CP says it again if it still holds.
+    if (this.status.refusal && STREAM_KEEPING_REFUSALS.has(this.status.refusal.syncStatus))
+      this.status.refusal = null;
     this.status.connectedSince = new Date().toISOString();
     this.setState('connected');
     this.opts.logger.info({ address: this.opts.address }, 'connected to the control plane');
@@ -228,6 +244,9 @@ export class ConfigClient extends EventEmitter {
           { syncStatus, reason },
           'control plane refused to sync this data plane; keeping the config served',
         );
+        this.emit('refusal', { syncStatus, reason });
+        // The CP holds back a config this DP cannot run but keeps the stream: stay and wait.
+        if (STREAM_KEEPING_REFUSALS.has(syncStatus)) return;
         this.nextDelayOverride = this.refusalDelayMs;
         this.lost(`refused by the control plane: ${syncStatus}${reason ? `: ${reason}` : ''}`);
         return;

@@ -8,9 +8,14 @@
  *   4. hand it to every worker and wait until all have swapped;
  *   5. write the signed snapshot to the disk cache (atomically).
  * Any failure leaves the served config as it was and comes back as a reason for the NACK.
+ *
+ * A DB-less data plane hands it plain configs read from a declarative file (`applyConfig`):
+ * the same steps without the signature (there is none) and without the cache (the file is the
+ * source); the version is a local counter and the hash that of the canonical bytes.
  */
 import { EventEmitter } from 'node:events';
 import {
+  encodeConfig,
   isGatehouseError,
   verifySnapshot,
   type GatehouseConfig,
@@ -34,7 +39,7 @@ export interface ConfigTarget {
   apply(json: string, meta: ConfigMeta): Promise<void>;
 }
 
-export type SnapshotSource = 'control_plane' | 'cache';
+export type SnapshotSource = 'control_plane' | 'cache' | 'declarative';
 
 export interface HeldConfig {
   version: bigint;
@@ -48,6 +53,7 @@ export type SnapshotOutcome =
   | { ok: false; version: bigint; hash: string; reason: string; code: string };
 
 export interface SnapshotApplierOptions {
+  /** Keys signed snapshots must verify with (a DB-less DP has none: it takes no snapshot). */
   trustedKeys: TrustedKeys;
   compiler: ConfigCompiler;
   target: ConfigTarget;
@@ -72,6 +78,17 @@ export class SnapshotApplier extends EventEmitter {
   /** Applies snapshots strictly one after the other, in arrival order. Never throws. */
   handle(signed: SignedSnapshot, source: SnapshotSource): Promise<SnapshotOutcome> {
     const run = this.chain.then(() => this.process(signed, source));
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Serves a config that did not come signed (a DB-less DP's declarative file): compile, apply
+   * to every worker, then hold it with the next local version. Same hash as served: nothing to
+   * swap. In order with every other apply; never throws.
+   */
+  applyConfig(config: GatehouseConfig, source: SnapshotSource): Promise<SnapshotOutcome> {
+    const run = this.chain.then(() => this.processPlain(config, source));
     this.chain = run.catch(() => undefined);
     return run;
   }
@@ -127,6 +144,46 @@ export class SnapshotApplier extends EventEmitter {
       );
       this.emit('rejected', { code, reason, version: signed.version, hash: signed.hash });
       return { ok: false, version: signed.version, hash: signed.hash, reason, code };
+    }
+  }
+
+  private async processPlain(config: GatehouseConfig, source: SnapshotSource): Promise<SnapshotOutcome> {
+    const { logger, metrics } = this.opts;
+    const held = this.heldConfig;
+    const { bytes, hash } = encodeConfig(config);
+    const version = (held?.version ?? 0n) + 1n;
+    if (held && held.hash === hash) return { ok: true, version: held.version, hash, changed: false };
+    try {
+      this.compilePlain(config, version);
+      await this.opts.target.apply(bytes.toString('utf8'), { version, hash });
+      this.heldConfig = { version, hash, source, appliedAt: new Date() };
+      metrics?.snapshotApplies.inc({ source });
+      metrics?.configVersion.set(Number(version));
+      metrics?.configAppliedAt.set(Date.now() / 1000);
+      logger.info({ version: version.toString(), hash, source }, 'config applied');
+      this.emit('applied', this.heldConfig);
+      return { ok: true, version, hash, changed: true };
+    } catch (e) {
+      const code = isGatehouseError(e) ? e.code : 'GH_ERR_DP_INTERNAL';
+      const reason = e instanceof Error ? e.message : String(e);
+      metrics?.snapshotRejects.inc({ code });
+      logger.warn({ code, reason, hash, source }, 'config refused');
+      this.emit('rejected', { code, reason, version, hash });
+      return { ok: false, version, hash, reason, code };
+    }
+  }
+
+  private compilePlain(config: GatehouseConfig, version: bigint): void {
+    try {
+      this.opts.compiler.apply(config);
+    } catch (e) {
+      throw SyncErrors.compileFailed(
+        `config ${version} does not compile: ${(e as Error).message}`,
+        undefined,
+        {
+          cause: e,
+        },
+      );
     }
   }
 

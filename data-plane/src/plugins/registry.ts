@@ -3,6 +3,8 @@
  * validate plugin configs at write time and to describe schemas; the DP to run them; both report
  * `pluginInfos()` (the DP in its Hello).
  */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { schema, schemaViolation, type PluginProtocol } from '@gatehouse/shared';
 import { PHASES, type AnyPluginDefinition, type PhaseName } from './api.js';
 import { loadCustomPlugins } from './custom-loader.js';
@@ -151,23 +153,24 @@ export class PluginRegistry {
   }
 }
 
-function isMissingModule(e: unknown, name: string): boolean {
-  const err = e as { code?: string; message?: string };
-  return (
-    (err.code === 'ERR_MODULE_NOT_FOUND' ||
-      /Cannot find module|Failed to load url/.test(err.message ?? '')) &&
-    (err.message ?? '').includes(`${name}/plugin`)
-  );
+/** The module file of a bundled plugin: built `.js`, or `.ts` when running from source (tests). */
+function bundledModule(name: string): string | null {
+  for (const ext of ['js', 'ts']) {
+    const url = new URL(`./${name}/plugin.${ext}`, import.meta.url);
+    if (existsSync(fileURLToPath(url))) return url.href;
+  }
+  return null;
 }
 
 async function loadBundled(): Promise<AnyPluginDefinition[]> {
   const out: AnyPluginDefinition[] = [];
   for (const name of BUNDLED_PLUGINS) {
+    const href = bundledModule(name);
+    if (href === null) continue;
     let mod: { default?: AnyPluginDefinition };
     try {
-      mod = (await import(`./${name}/plugin.js`)) as { default?: AnyPluginDefinition };
+      mod = (await import(/* @vite-ignore */ href)) as { default?: AnyPluginDefinition };
     } catch (e) {
-      if (isMissingModule(e, name)) continue;
       throw PluginErrors.loadFailed(
         `bundled plugin '${name}' failed to load: ${(e as Error).message}`,
         { name },

@@ -1,0 +1,146 @@
+/**
+ * key-auth (Kong's, priority 1250): an API key from a header, query argument or body field,
+ * looked up by its SHA-256 in an index built once per snapshot.
+ */
+import type { Consumer, KeyAuthCredential } from '@gatehouse/shared';
+import { definePlugin, type PluginContext, type SnapshotView } from '../api.js';
+import {
+  alreadyAuthenticated,
+  bodyWithout,
+  digest,
+  fail,
+  nowSeconds,
+  parseBody,
+  skipPreflight,
+  succeed,
+  unauthorized,
+  type AuthFailure,
+} from '../runtime/auth.js';
+import { keyAuthSchema, type KeyAuthConfig } from './schema.js';
+
+interface KeyEntry {
+  readonly credential: KeyAuthCredential;
+  readonly consumer: Consumer;
+  /** Unix seconds, or Infinity. */
+  readonly expiresAt: number;
+}
+
+/** key digest -> credential, shared by every key-auth instance of a snapshot. */
+export function keyIndex(snapshot: SnapshotView): Map<string, KeyEntry> {
+  return snapshot.memo('key-auth:keys', () => {
+    const m = new Map<string, KeyEntry>();
+    for (const c of snapshot.config.keyauth_credentials) {
+      const consumer = snapshot.consumer(c.consumer.id);
+      if (consumer === undefined) continue;
+      const expiresAt = c.ttl === null || c.ttl <= 0 ? Infinity : c.created_at + c.ttl;
+      m.set(digest(c.key), { credential: c, consumer, expiresAt });
+    }
+    return m;
+  });
+}
+
+interface State {
+  readonly conf: KeyAuthConfig;
+  readonly keys: Map<string, KeyEntry>;
+  readonly wwwAuthenticate: string;
+}
+
+type Found = { key: string; where: 'header' | 'query' | 'body'; name: string } | 'duplicate' | null;
+
+function findSync(ctx: PluginContext, conf: KeyAuthConfig): Found {
+  const req = ctx.request;
+  for (const name of conf.key_names) {
+    if (conf.key_in_header) {
+      const values = req.headerValues(name);
+      if (values.length > 1) return 'duplicate';
+      if (values.length === 1 && values[0] !== '') return { key: values[0]!, where: 'header', name };
+    }
+    if (conf.key_in_query && req.rawQuery !== '') {
+      const values = req.query.getAll(name);
+      if (values.length > 1) return 'duplicate';
+      if (values.length === 1 && values[0] !== '') return { key: values[0]!, where: 'query', name };
+    }
+  }
+  return null;
+}
+
+function authenticate(ctx: PluginContext, state: State, found: Found): void {
+  const conf = state.conf;
+  let failure: AuthFailure | null = null;
+  if (found === 'duplicate') {
+    failure = unauthorized('Duplicate API key found', 'duplicate key', {
+      'WWW-Authenticate': state.wwwAuthenticate,
+    });
+  } else if (found === null) {
+    failure = unauthorized('No API key found in request', 'no key', {
+      'WWW-Authenticate': state.wwwAuthenticate,
+    });
+  } else {
+    if (conf.hide_credentials) {
+      if (found.where === 'header') ctx.removeUpstreamHeader(found.name);
+      else if (found.where === 'query') ctx.removeUpstreamQueryArg(found.name);
+    }
+    const entry = state.keys.get(digest(found.key));
+    if (entry === undefined || entry.expiresAt <= nowSeconds()) {
+      failure = unauthorized('Unauthorized', entry === undefined ? 'unknown key' : 'expired key', {
+        'WWW-Authenticate': state.wwwAuthenticate,
+      });
+    } else {
+      succeed(ctx, entry.consumer, {
+        id: entry.credential.id,
+        type: 'key-auth',
+        identifier: entry.credential.id,
+        consumerId: entry.consumer.id,
+      });
+      return;
+    }
+  }
+  fail(ctx, conf.anonymous, failure, 'key-auth');
+}
+
+async function fromBody(ctx: PluginContext, state: State): Promise<void> {
+  const conf = state.conf;
+  const contentType = ctx.request.header('content-type');
+  const body = await ctx.request.body();
+  const parsed = parseBody(contentType, body);
+  let found: Found = null;
+  if (parsed !== null) {
+    for (const name of conf.key_names) {
+      const v = parsed[name];
+      if (Array.isArray(v)) {
+        found = 'duplicate';
+        break;
+      }
+      if (typeof v === 'string' && v !== '') {
+        found = { key: v, where: 'body', name };
+        if (conf.hide_credentials) ctx.setUpstreamBody(bodyWithout(contentType!, parsed, [name]));
+        break;
+      }
+    }
+  }
+  authenticate(ctx, state, found);
+}
+
+export default definePlugin<KeyAuthConfig, State>({
+  name: 'key-auth',
+  version: '1.0.0',
+  priority: 1250,
+  schema: keyAuthSchema,
+  noConsumer: true,
+  protocols: ['grpc', 'grpcs', 'http', 'https', 'ws', 'wss'],
+  init(conf, { snapshot }) {
+    return {
+      conf,
+      keys: keyIndex(snapshot),
+      wwwAuthenticate: conf.realm === null ? 'Key' : `Key realm="${conf.realm}"`,
+    };
+  },
+  access(ctx, state) {
+    const conf = state.conf;
+    if (skipPreflight(ctx, conf.run_on_preflight)) return;
+    if (alreadyAuthenticated(ctx, conf.anonymous)) return;
+    const found = findSync(ctx, conf);
+    if (found === null && conf.key_in_body) return fromBody(ctx, state);
+    authenticate(ctx, state, found);
+  },
+});

@@ -1,0 +1,274 @@
+/**
+ * The per-request plugin context. One object per request on routes with plugins; every field
+ * is assigned in the constructor (one hidden class), lazily built views (query, headers map,
+ * child logger) stay null until asked for.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Consumer, ConsumerGroup, Logger, Route, Service } from '@gatehouse/shared';
+import type { CredentialRef, HeaderValue, PluginContext, RequestView, ResponseView } from '../api.js';
+import { PluginErrors } from '../errors.js';
+import type { Instance, Slot } from './compile.js';
+import type { SnapshotIndex } from './snapshot-view.js';
+
+const DEFAULT_BODY_LIMIT = 8 * 1024 * 1024;
+const NO_GROUPS: readonly ConsumerGroup[] = Object.freeze([]);
+
+export interface ShortCircuit {
+  status: number;
+  body: Buffer | null;
+  headers: Record<string, HeaderValue>;
+}
+
+/** Everything about the request the proxy computed before the chain runs. */
+export interface RequestInit {
+  req: IncomingMessage;
+  method: string;
+  path: string;
+  rawPath: string;
+  rawQuery: string;
+  host: string | undefined;
+  scheme: string;
+  clientIp: string;
+  route: Route;
+  service: Service | null;
+}
+
+const CONSUMER_HEADERS = [
+  'x-consumer-id',
+  'x-consumer-custom-id',
+  'x-consumer-username',
+  'x-consumer-groups',
+  'x-credential-identifier',
+  'x-anonymous-consumer',
+] as const;
+
+export class PluginRequest implements PluginContext, RequestView {
+  readonly req: IncomingMessage;
+  readonly method: string;
+  readonly path: string;
+  readonly rawPath: string;
+  readonly rawQuery: string;
+  readonly host: string | undefined;
+  readonly scheme: string;
+  readonly clientIp: string;
+  readonly route: Route;
+  readonly service: Service | null;
+  readonly shared: Record<string, unknown> = {};
+  readonly startedAt: number;
+
+  consumer: Consumer | null = null;
+  credential: CredentialRef | null = null;
+  anonymous = false;
+  consumerGroups: readonly ConsumerGroup[] = NO_GROUPS;
+  responded = false;
+  shortCircuit: ShortCircuit | null = null;
+  response: ResponseView | null = null;
+
+  /** lower-case name -> value (null = removed). */
+  upstreamHeaders: Map<string, HeaderValue | null> | null = null;
+  removedQueryArgs: Set<string> | null = null;
+  upstreamBody: Buffer | null = null;
+  /** The request body once read by a plugin. */
+  bodyBuffer: Buffer | null = null;
+  responseHeaders: Map<string, { name: string; value: HeaderValue }> | null = null;
+
+  private queryParams: URLSearchParams | null = null;
+  private headerMap: Record<string, string[]> | null = null;
+  private childLog: Logger | null = null;
+  private bodyPromise: Promise<Buffer> | null = null;
+
+  constructor(
+    init: RequestInit,
+    private readonly snapshot: SnapshotIndex,
+    private readonly logger: Logger,
+  ) {
+    this.req = init.req;
+    this.method = init.method;
+    this.path = init.path;
+    this.rawPath = init.rawPath;
+    this.rawQuery = init.rawQuery;
+    this.host = init.host;
+    this.scheme = init.scheme;
+    this.clientIp = init.clientIp;
+    this.route = init.route;
+    this.service = init.service;
+    this.startedAt = performance.now();
+  }
+
+  get request(): RequestView {
+    return this;
+  }
+
+  get log(): Logger {
+    // The query string and credentials are never bound: only the path and the route.
+    return (this.childLog ??= this.logger.child({
+      method: this.method,
+      path: this.rawPath,
+      route: this.route.id,
+      service: this.service?.id ?? null,
+    }));
+  }
+
+  elapsedMs(): number {
+    return performance.now() - this.startedAt;
+  }
+
+  // --- RequestView ---
+
+  get query(): URLSearchParams {
+    return (this.queryParams ??= new URLSearchParams(this.rawQuery));
+  }
+
+  header(name: string): string | undefined {
+    const raw = this.req.rawHeaders;
+    const n = name.length;
+    for (let i = 0; i < raw.length; i += 2) {
+      const k = raw[i]!;
+      if (k.length === n && (k === name || k.toLowerCase() === name.toLowerCase())) return raw[i + 1];
+    }
+    return undefined;
+  }
+
+  headerValues(name: string): string[] {
+    const raw = this.req.rawHeaders;
+    const lower = name.toLowerCase();
+    const out: string[] = [];
+    for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === lower) out.push(raw[i + 1]!);
+    return out;
+  }
+
+  headers(): Readonly<Record<string, string[]>> {
+    if (this.headerMap === null) {
+      const m: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
+      const raw = this.req.rawHeaders;
+      for (let i = 0; i < raw.length; i += 2) (m[raw[i]!.toLowerCase()] ??= []).push(raw[i + 1]!);
+      this.headerMap = m;
+    }
+    return this.headerMap;
+  }
+
+  body(limit = DEFAULT_BODY_LIMIT): Promise<Buffer> {
+    this.bodyPromise ??= new Promise<Buffer>((resolve, reject) => {
+      const req = this.req;
+      if (req.readableEnded) {
+        resolve(Buffer.alloc(0));
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const onData = (c: Buffer) => {
+        size += c.length;
+        if (size > limit) {
+          cleanup();
+          reject(PluginErrors.bodyTooLarge(`request body larger than ${limit} bytes`));
+          return;
+        }
+        chunks.push(c);
+      };
+      const onEnd = () => {
+        cleanup();
+        this.bodyBuffer = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+        resolve(this.bodyBuffer);
+      };
+      const onError = (e: Error) => {
+        cleanup();
+        reject(e);
+      };
+      const cleanup = () => {
+        req.off('data', onData);
+        req.off('end', onEnd);
+        req.off('error', onError);
+      };
+      req.on('data', onData);
+      req.on('end', onEnd);
+      req.on('error', onError);
+    });
+    return this.bodyPromise;
+  }
+
+  // --- consumer ---
+
+  findConsumer(idOrUsername: string): Consumer | null {
+    return this.snapshot.findConsumer(idOrUsername) ?? null;
+  }
+
+  authenticate(
+    consumer: Consumer | null,
+    credential: CredentialRef | null,
+    options?: { anonymous?: boolean },
+  ): void {
+    this.consumer = consumer;
+    this.credential = credential;
+    this.anonymous = options?.anonymous === true;
+    this.consumerGroups = consumer === null ? NO_GROUPS : this.snapshot.groupsOf(consumer.id);
+    const h = (this.upstreamHeaders ??= new Map());
+    for (const name of CONSUMER_HEADERS) h.set(name, null);
+    if (consumer !== null) {
+      h.set('x-consumer-id', consumer.id);
+      if (consumer.custom_id !== null) h.set('x-consumer-custom-id', consumer.custom_id);
+      if (consumer.username !== null) h.set('x-consumer-username', consumer.username);
+      if (this.consumerGroups.length > 0)
+        h.set('x-consumer-groups', this.consumerGroups.map((g) => g.name).join(', '));
+    }
+    if (credential !== null) {
+      if (credential.identifier !== null) h.set('x-credential-identifier', credential.identifier);
+    } else {
+      h.set('x-anonymous-consumer', 'true');
+    }
+  }
+
+  /** The instance of `slot` that applies to this request (Kong's scope precedence). */
+  instanceFor(slot: Slot): Instance | null {
+    const consumer = this.consumer;
+    if (consumer !== null && slot.before !== null) {
+      for (const level of slot.before) {
+        if (level.byGroup) {
+          for (const g of this.consumerGroups) {
+            const hit = level.map.get(g.id);
+            if (hit !== undefined) return hit;
+          }
+        } else {
+          const hit = level.map.get(consumer.id);
+          if (hit !== undefined) return hit;
+        }
+      }
+    }
+    return slot.base;
+  }
+
+  // --- mutations ---
+
+  setUpstreamHeader(name: string, value: HeaderValue): void {
+    (this.upstreamHeaders ??= new Map()).set(name.toLowerCase(), value);
+  }
+
+  removeUpstreamHeader(name: string): void {
+    (this.upstreamHeaders ??= new Map()).set(name.toLowerCase(), null);
+  }
+
+  removeUpstreamQueryArg(name: string): void {
+    (this.removedQueryArgs ??= new Set()).add(name);
+  }
+
+  setUpstreamBody(body: Buffer): void {
+    this.upstreamBody = body;
+  }
+
+  setResponseHeader(name: string, value: HeaderValue): void {
+    (this.responseHeaders ??= new Map()).set(name.toLowerCase(), { name, value });
+  }
+
+  respond(
+    status: number,
+    message?: string | Record<string, unknown>,
+    headers?: Record<string, HeaderValue>,
+  ): void {
+    if (this.responded) return;
+    this.responded = true;
+    const body =
+      status === 204 || status === 304 || message === undefined
+        ? null
+        : Buffer.from(JSON.stringify(typeof message === 'string' ? { message } : message));
+    this.shortCircuit = { status, body, headers: headers ?? {} };
+  }
+}

@@ -1,0 +1,95 @@
+/** The sync-first phase runner: calls handlers in order and awaits only thenables. */
+import type { HeaderValue, PhaseName } from '../api.js';
+import type { Slot } from './compile.js';
+import type { PluginRequest } from './context.js';
+
+export type PhaseRun = void | Promise<void>;
+
+function isThenable(v: unknown): v is Promise<void> {
+  return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
+}
+
+/**
+ * Runs `phase` over `slots` from `from`. Returns undefined when everything ran synchronously,
+ * or a promise for the rest of the phase. Stops once a handler responded (rewrite/access).
+ */
+export function runPhase(
+  ctx: PluginRequest,
+  slots: readonly Slot[] | null,
+  phase: PhaseName,
+  proto: number,
+  from = 0,
+): PhaseRun {
+  if (slots === null) return undefined;
+  const stopOnRespond = phase === 'rewrite' || phase === 'access';
+  for (let i = from; i < slots.length; i++) {
+    if (stopOnRespond && ctx.responded) return undefined;
+    const inst = ctx.instanceFor(slots[i]!);
+    if (inst === null || (inst.protocols & proto) === 0) continue;
+    const r: unknown = inst.def[phase]!(ctx, inst.state);
+    if (isThenable(r)) return r.then(() => runPhase(ctx, slots, phase, proto, i + 1));
+  }
+  return undefined;
+}
+
+/** Runs `next` after `r` (synchronously when `r` is undefined). */
+export function after(r: PhaseRun, next: () => PhaseRun): PhaseRun {
+  return r === undefined ? next() : r.then(next);
+}
+
+/** Case-insensitive lookup in a flat [name, value, …] header array. */
+export function headerLookup(headers: readonly string[]): (name: string) => string | undefined {
+  return (name) => {
+    const lower = name.toLowerCase();
+    for (let i = 0; i < headers.length; i += 2)
+      if (headers[i]!.toLowerCase() === lower) return headers[i + 1];
+    return undefined;
+  };
+}
+
+function pushValue(out: string[], name: string, value: HeaderValue): void {
+  if (typeof value === 'string') out.push(name, value);
+  else for (const v of value) out.push(name, v);
+}
+
+/** Applies the response headers plugins set (replacing same-named ones). */
+export function applyResponseHeaders(headers: string[], ctx: PluginRequest): string[] {
+  const set = ctx.responseHeaders;
+  if (set === null) return headers;
+  const out: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) {
+    if (!set.has(headers[i]!.toLowerCase())) out.push(headers[i]!, headers[i + 1]!);
+  }
+  for (const { name, value } of set.values()) pushValue(out, name, value);
+  return out;
+}
+
+/** Applies the upstream header changes plugins made to the proxy's header array. */
+export function applyUpstreamHeaders(headers: string[], ctx: PluginRequest): string[] {
+  const ops = ctx.upstreamHeaders;
+  if (ops === null) return headers;
+  const out: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) {
+    if (!ops.has(headers[i]!.toLowerCase())) out.push(headers[i]!, headers[i + 1]!);
+  }
+  for (const [name, value] of ops) if (value !== null) pushValue(out, name, value);
+  return out;
+}
+
+/** The query string without the arguments plugins removed ('' when nothing is left). */
+export function filterQuery(rawQuery: string, removed: ReadonlySet<string>): string {
+  const kept: string[] = [];
+  for (const part of rawQuery.split('&')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    const rawName = eq < 0 ? part : part.slice(0, eq);
+    let name: string;
+    try {
+      name = decodeURIComponent(rawName.replace(/\+/g, ' '));
+    } catch {
+      name = rawName;
+    }
+    if (!removed.has(name)) kept.push(part);
+  }
+  return kept.join('&');
+}

@@ -1,0 +1,142 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, consumer, plugin, startGateway, type Gateway, type SeenRequest } from './helpers.js';
+
+const now = Math.floor(Date.now() / 1000);
+const cred = (id: string, consumerId: string, key: string, ttl: number | null = null) => ({
+  id,
+  consumer: { id: consumerId },
+  key,
+  ttl,
+  tags: null,
+  created_at: now,
+});
+
+describe('Plugin: key-auth (access, real ProxyServer)', () => {
+  let gw: Gateway;
+  beforeAll(async () => {
+    gw = await startGateway();
+  });
+  afterAll(async () => {
+    await gw.close();
+  });
+
+  const base = (config: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) => ({
+    consumers: [consumer('alice', { custom_id: 'c-alice' }), consumer('anon')],
+    keyauth_credentials: [cred('k1', 'alice', 'alice-secret'), cred('k2', 'alice', 'old-key', 1)],
+    plugins: [plugin('key-auth', config, { route: { id: 'r' } })],
+    ...extra,
+  });
+
+  it('returns 401 "No API key found in request" when the key is missing', async () => {
+    gw.apply(base());
+    const r = await call(gw.port, '/x');
+    expect(r.status).toBe(401);
+    expect(JSON.parse(r.body.toString())).toEqual({ message: 'No API key found in request' });
+    expect(r.headers['www-authenticate']).toBe('Key');
+  });
+
+  it('returns 401 "Unauthorized" for an unknown key, with the realm when configured', async () => {
+    gw.apply(base({ realm: 'gatehouse' }));
+    const r = await call(gw.port, '/x', { headers: { apikey: 'nope' } });
+    expect(r.status).toBe(401);
+    expect(JSON.parse(r.body.toString())).toEqual({ message: 'Unauthorized' });
+    expect(r.headers['www-authenticate']).toBe('Key realm="gatehouse"');
+  });
+
+  it('proxies with the consumer headers when the key is valid, replacing spoofed ones', async () => {
+    gw.apply(base());
+    const r = await call(gw.port, '/x', {
+      headers: { apikey: 'alice-secret', 'x-consumer-id': 'spoofed', 'x-anonymous-consumer': 'true' },
+    });
+    expect(r.status).toBe(200);
+    const seen = r.json<SeenRequest>();
+    expect(seen.headers['x-consumer-id']).toBe('alice');
+    expect(seen.headers['x-consumer-username']).toBe('alice');
+    expect(seen.headers['x-consumer-custom-id']).toBe('c-alice');
+    expect(seen.headers['x-credential-identifier']).toBe('k1');
+    expect(seen.headers['x-anonymous-consumer']).toBeUndefined();
+    expect(seen.headers.apikey).toBe('alice-secret');
+  });
+
+  it('returns 401 for a key whose ttl has passed', async () => {
+    gw.apply(base());
+    await new Promise((r) => setTimeout(r, 1100));
+    const r = await call(gw.port, '/x', { headers: { apikey: 'old-key' } });
+    expect(r.status).toBe(401);
+  });
+
+  it('accepts a key in the query string and never logs it', async () => {
+    gw.apply(base({ hide_credentials: true }));
+    gw.logs.text = '';
+    const ok = await call(gw.port, '/x?apikey=alice-secret&keep=1');
+    expect(ok.status).toBe(200);
+    expect(ok.json<SeenRequest>().url).toBe('/x?keep=1');
+    const bad = await call(gw.port, '/x?apikey=WRONG-QUERY-SECRET');
+    expect(bad.status).toBe(401);
+    expect(gw.logs.text).not.toContain('alice-secret');
+    expect(gw.logs.text).not.toContain('WRONG-QUERY-SECRET');
+  });
+
+  it('strips the key header before the upstream when hide_credentials is set', async () => {
+    gw.apply(base({ hide_credentials: true, key_names: ['x-api-key'] }));
+    const r = await call(gw.port, '/x', { headers: { 'x-api-key': 'alice-secret' } });
+    expect(r.status).toBe(200);
+    expect(r.json<SeenRequest>().headers['x-api-key']).toBeUndefined();
+  });
+
+  it('ignores the query string when key_in_query is false', async () => {
+    gw.apply(base({ key_in_query: false }));
+    expect((await call(gw.port, '/x?apikey=alice-secret')).status).toBe(401);
+  });
+
+  it('reads the key from a form body when key_in_body is set, and can hide it', async () => {
+    gw.apply(base({ key_in_body: true, hide_credentials: true }));
+    const r = await call(gw.port, '/x', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'apikey=alice-secret&a=1',
+    });
+    expect(r.status).toBe(200);
+    expect(r.json<SeenRequest>().bodyLength).toBe(3);
+  });
+
+  it('returns 401 "Duplicate API key found" for two keys', async () => {
+    gw.apply(base());
+    const r = await call(gw.port, '/x?apikey=a&apikey=b');
+    expect(r.status).toBe(401);
+    expect(JSON.parse(r.body.toString())).toEqual({ message: 'Duplicate API key found' });
+  });
+
+  it('lets preflight requests through when run_on_preflight is false', async () => {
+    gw.apply(base({ run_on_preflight: false }));
+    expect((await call(gw.port, '/x', { method: 'OPTIONS' })).status).toBe(200);
+  });
+
+  it('falls back to the anonymous consumer (by username) on failure', async () => {
+    gw.apply(base({ anonymous: 'anon' }));
+    const r = await call(gw.port, '/x', { headers: { 'x-credential-identifier': 'spoof' } });
+    expect(r.status).toBe(200);
+    const seen = r.json<SeenRequest>();
+    expect(seen.headers['x-consumer-id']).toBe('anon');
+    expect(seen.headers['x-anonymous-consumer']).toBe('true');
+    expect(seen.headers['x-credential-identifier']).toBeUndefined();
+  });
+
+  it('answers 500 when the anonymous consumer does not exist', async () => {
+    gw.apply(base({ anonymous: 'ghost' }));
+    expect((await call(gw.port, '/x')).status).toBe(500);
+  });
+
+  it('leaves routes without plugins alone', async () => {
+    gw.apply({
+      ...base(),
+      plugins: [plugin('key-auth', {}, { route: { id: 'other' } })],
+    });
+    expect((await call(gw.port, '/x')).status).toBe(200);
+  });
+
+  it('does not run a disabled plugin', async () => {
+    gw.apply({ ...base(), plugins: [plugin('key-auth', {}, { route: { id: 'r' }, enabled: false })] });
+    expect((await call(gw.port, '/x')).status).toBe(200);
+  });
+});

@@ -325,7 +325,7 @@ class Resolver {
     const name = raw.fields.name;
     const { plugins } = this.options;
     if (!plugins || typeof name !== 'string' || raw.dropped) return;
-    if (plugins.get(name) === undefined) {
+    if (!plugins.has(name)) {
       this.unsupportedAt(childPath(raw.path, 'name'), `plugin '${name}' is not available in Gatehouse`);
       raw.dropped = raw.path;
     }

@@ -6,10 +6,14 @@ export type EntityValidator = (input: Record<string, unknown>) => Record<string,
 
 /** The plugin registry's part the resolver needs (structurally the data plane's PluginRegistry). */
 export interface PluginSchemas {
-  /** Undefined for a plugin name the registry does not know. */
-  get(name: string): unknown;
-  /** Config with defaults filled; throws a schema violation with Kong `fields`. */
-  validateConfig(name: string, config: Record<string, unknown>): Record<string, unknown>;
+  /** False for a plugin name the registry does not know. */
+  has(name: string): boolean;
+  /** Config with defaults filled; checks the scope (no_consumer, protocols); throws a schema violation. */
+  validateConfig(
+    name: string,
+    config: unknown,
+    scope?: { consumer?: unknown; consumer_group?: unknown; protocols?: readonly string[] | null },
+  ): Record<string, unknown>;
 }
 
 type AnyValidator = (input: unknown) => object;
@@ -31,7 +35,9 @@ export function entityValidators(
     consumer_groups: wrap(entities.validateConsumerGroup),
     plugins: (input) =>
       entities.validatePlugin(input, {
-        validateConfig: plugins ? (name, config) => plugins.validateConfig(name, config) : undefined,
+        validateConfig: plugins
+          ? (name, config, scope) => plugins.validateConfig(name, config, scope)
+          : undefined,
       }),
     certificates: wrap(entities.validateCertificate),
     snis: wrap(entities.validateSni),

@@ -1,0 +1,333 @@
+/**
+ * `gatehouse config validate|export|import|diff`: Kong 3.0 declarative files against the control
+ * plane's database (`--database-url` / DATABASE_URL, or the PGlite folder `--data-dir`) or a running
+ * control plane's Admin API (`--admin-url`). `validate` needs neither.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import {
+  createLogger,
+  fromConfig,
+  isGatehouseError,
+  parseDeclarative,
+  parseSettings,
+  settingsHelp,
+  SettingsError,
+  toConfig,
+  type PluginSchemas,
+  type SettingSpec,
+} from '@gatehouse/shared';
+import { openDatabase } from './db/index.js';
+import { ConfigStore } from './store/index.js';
+import { formatChanges, type Change } from './declarative/diff.js';
+import { importDeclarative } from './declarative/import.js';
+
+type Out = (text: string) => void;
+
+export interface ConfigCommandIo {
+  stdout?: Out;
+  stderr?: Out;
+  /** The plugin registry (default: the bundled plugins of @gatehouse/data-plane, plus --custom-plugins-dir). */
+  loadPlugins?: (customDirs: string[]) => Promise<PluginSchemas>;
+}
+
+const CONNECTION: SettingSpec[] = [
+  {
+    key: 'adminUrl',
+    flag: 'admin-url',
+    env: ['GATEHOUSE_ADMIN_URL'],
+    kind: 'string',
+    description:
+      'Talk to a running control plane through its Admin API (e.g. http://127.0.0.1:8001) instead of the database.',
+  },
+  {
+    key: 'databaseUrl',
+    flag: 'database-url',
+    env: ['GATEHOUSE_DATABASE_URL', 'DATABASE_URL'],
+    kind: 'string',
+    description: 'Postgres URL of the control plane database; unset = embedded PGlite in --data-dir.',
+  },
+  {
+    key: 'dataDir',
+    flag: 'data-dir',
+    env: ['GATEHOUSE_DATA_DIR'],
+    kind: 'string',
+    default: '.gatehouse/cp',
+    description:
+      'The control plane data folder (PGlite). PGlite allows one process: stop the CP or use --admin-url.',
+  },
+];
+
+const SKIP: SettingSpec = {
+  key: 'skipUnsupported',
+  flag: 'skip-unsupported',
+  env: [],
+  kind: 'bool',
+  default: 'false',
+  description:
+    'Drop (and list) entities, fields and plugins Gatehouse does not support instead of refusing the file.',
+};
+
+const PLUGIN_DIRS: SettingSpec = {
+  key: 'customPluginsDir',
+  flag: 'custom-plugins-dir',
+  env: ['GATEHOUSE_CUSTOM_PLUGINS_DIR'],
+  kind: 'list',
+  description: 'Folders with custom plugins (comma-separated), so their configs validate.',
+};
+
+const LOG: SettingSpec = {
+  key: 'logLevel',
+  flag: 'log-level',
+  env: ['GATEHOUSE_LOG_LEVEL'],
+  kind: 'enum',
+  values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],
+  default: 'warn',
+  description: 'Log level.',
+};
+
+const COMMANDS: Record<string, { usage: string; summary: string; specs: SettingSpec[] }> = {
+  validate: {
+    usage: 'gatehouse config validate FILE [options]',
+    summary: 'Checks a declarative file (YAML or JSON, _format_version "3.0") without touching any database.',
+    specs: [SKIP, PLUGIN_DIRS],
+  },
+  export: {
+    usage: 'gatehouse config export [FILE] [options]',
+    summary: 'Writes the current configuration as a declarative file (stdout when FILE is omitted or "-").',
+    specs: [
+      ...CONNECTION,
+      {
+        key: 'format',
+        flag: 'format',
+        env: [],
+        kind: 'enum',
+        values: ['yaml', 'json'],
+        default: 'yaml',
+        description: 'Output format.',
+      },
+      LOG,
+    ],
+  },
+  import: {
+    usage: 'gatehouse config import FILE [options]',
+    summary:
+      'Makes the configuration match FILE (creates, updates, deletes) in one transaction and prints the changes.',
+    specs: [
+      ...CONNECTION,
+      SKIP,
+      {
+        key: 'dryRun',
+        flag: 'dry-run',
+        env: [],
+        kind: 'bool',
+        default: 'false',
+        description: 'Print the changes without applying them.',
+      },
+      PLUGIN_DIRS,
+      LOG,
+    ],
+  },
+  diff: {
+    usage: 'gatehouse config diff FILE [options]',
+    summary: 'Prints what `import FILE` would change, entity by entity.',
+    specs: [...CONNECTION, SKIP, PLUGIN_DIRS, LOG],
+  },
+};
+
+const HELP = `Usage: gatehouse config <validate|export|import|diff> [FILE] [options]
+
+  validate FILE   check a declarative file (no database needed)
+  export [FILE]   write the current configuration as a declarative file
+  import FILE     make the configuration match FILE (one transaction); --dry-run prints the changes
+  diff FILE       print the changes import would make
+
+Run 'gatehouse config <command> --help' for the options.
+`;
+
+async function defaultPlugins(customDirs: string[]): Promise<PluginSchemas> {
+  const { loadPluginRegistry } = await import('@gatehouse/data-plane/plugins');
+  return loadPluginRegistry({ customDirs });
+}
+
+interface WireChange {
+  action: Change['action'];
+  label: string;
+  fields: string[] | null;
+}
+
+/** Reads an Admin API answer; a 4xx/5xx becomes an Error with Kong's message and each problem's path. */
+async function adminCall(url: string, init?: RequestInit): Promise<unknown> {
+  let res: Response;
+  try {
+    res = await fetch(url, init);
+  } catch (e) {
+    throw new Error(`cannot reach the Admin API at ${url}: ${(e as Error).message}`, { cause: e });
+  }
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = text ? (JSON.parse(text) as unknown) : null;
+  } catch {
+    // not JSON: reported as text below
+  }
+  if (!res.ok) {
+    const b = body as {
+      message?: string;
+      flattened_errors?: { errors: { path?: string; message: string }[] }[];
+    } | null;
+    const lines = b?.flattened_errors?.flatMap((f) => f.errors.map((e) => `${e.path ?? ''}: ${e.message}`));
+    throw new Error(
+      lines?.length
+        ? `declarative config is invalid:\n${lines.join('\n')}`
+        : `${res.status} ${b?.message ?? text}`,
+    );
+  }
+  return body;
+}
+
+/**
+ * Runs `gatehouse config …` with `argv` after `config`. Returns the exit code: 0 done, 1 the file
+ * or the operation failed (message on stderr), 2 bad usage.
+ */
+export async function runConfigCommand(argv: string[], io: ConfigCommandIo = {}): Promise<number> {
+  const stdout = io.stdout ?? ((t: string) => process.stdout.write(t));
+  const stderr = io.stderr ?? ((t: string) => process.stderr.write(t));
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    stdout(HELP);
+    return command === undefined ? 2 : 0;
+  }
+  const def = COMMANDS[command];
+  if (!def) {
+    stderr(`gatehouse: unknown config command "${command}"\n${HELP}`);
+    return 2;
+  }
+  let parsed;
+  try {
+    parsed = parseSettings(def.specs, rest);
+  } catch (e) {
+    if (e instanceof SettingsError) {
+      stderr(`gatehouse: ${e.message}\nRun 'gatehouse config ${command} --help' for the options.\n`);
+      return 2;
+    }
+    throw e;
+  }
+  if (parsed.help) {
+    stdout(settingsHelp(def.usage, def.summary, def.specs));
+    return 0;
+  }
+  const v = parsed.values;
+  const [file, extra] = parsed.positionals;
+  if (extra !== undefined) {
+    stderr(`gatehouse: unexpected argument "${extra}"\n`);
+    return 2;
+  }
+  if (command !== 'export' && file === undefined) {
+    stderr(`gatehouse: missing FILE\nUsage: ${def.usage}\n`);
+    return 2;
+  }
+  const loadPlugins = io.loadPlugins ?? defaultPlugins;
+  const customDirs = ((v.customPluginsDir as string[] | undefined) ?? []).map((d) => resolve(d));
+
+  try {
+    if (command === 'validate') {
+      const text = await readFile(file!, 'utf8');
+      const result = toConfig(parseDeclarative(text, { filename: file }), {
+        filename: file,
+        skipUnsupported: v.skipUnsupported as boolean,
+        plugins: await loadPlugins(customDirs),
+      });
+      for (const u of result.unsupported) stderr(`skipped (unsupported): ${u}\n`);
+      const counts = Object.entries(result.config)
+        .filter(([, list]) => (list as unknown[]).length > 0)
+        .map(([kind, list]) => `${(list as unknown[]).length} ${kind}`);
+      stdout(`${file}: valid (${counts.join(', ') || 'empty'})\n`);
+      return 0;
+    }
+
+    const adminUrl = (v.adminUrl as string | undefined)?.replace(/\/+$/, '');
+    if (adminUrl) return await viaAdmin(adminUrl, command, file, v, stdout, stderr);
+
+    const logger = createLogger('gatehouse-config', { level: v.logLevel as string });
+    const db = await openDatabase({
+      databaseUrl: v.databaseUrl as string | undefined,
+      dataDir: resolve(v.dataDir as string),
+      logger,
+    });
+    try {
+      const store = new ConfigStore(db, { logger });
+      if (command === 'export') {
+        const { config } = await store.readConfig();
+        await writeOut(fromConfig(config, { format: v.format as 'yaml' | 'json' }), file, stdout);
+        return 0;
+      }
+      const text = await readFile(file!, 'utf8');
+      const dryRun = command === 'diff' || (v.dryRun as boolean);
+      const result = await importDeclarative(store, text, {
+        filename: file,
+        dryRun,
+        skipUnsupported: v.skipUnsupported as boolean,
+        plugins: await loadPlugins(customDirs),
+      });
+      for (const u of result.unsupported) stderr(`skipped (unsupported): ${u}\n`);
+      stdout(formatChanges(result.changes));
+      if (!dryRun && result.version !== null) stdout(`applied (config version ${result.version})\n`);
+      return 0;
+    } finally {
+      await db.close();
+    }
+  } catch (e) {
+    if (isGatehouseError(e)) stderr(`gatehouse: ${e.message}\n`);
+    else if ((e as NodeJS.ErrnoException).code === 'ENOENT') stderr(`gatehouse: ${(e as Error).message}\n`);
+    else stderr(`gatehouse: ${(e as Error).message}\n`);
+    return 1;
+  }
+}
+
+async function writeOut(text: string, file: string | undefined, stdout: Out) {
+  if (file === undefined || file === '-') stdout(text);
+  else await writeFile(file, text);
+}
+
+async function viaAdmin(
+  adminUrl: string,
+  command: string,
+  file: string | undefined,
+  v: Record<string, unknown>,
+  stdout: Out,
+  stderr: Out,
+): Promise<number> {
+  if (command === 'export') {
+    const body = (await adminCall(`${adminUrl}/config`)) as { config: string };
+    let text = body.config;
+    if (v.format === 'json') {
+      const { config } = toConfig(parseDeclarative(text), {});
+      text = fromConfig(config, { format: 'json' });
+    }
+    await writeOut(text, file, stdout);
+    return 0;
+  }
+  const text = await readFile(file!, 'utf8');
+  parseDeclarative(text, { filename: file });
+  const query = v.skipUnsupported ? '?skip_unsupported=1' : '';
+  const init = (): RequestInit => ({
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ config: text }),
+  });
+  const diff = (await adminCall(`${adminUrl}/config/diff${query}`, init())) as {
+    changes: WireChange[];
+    unsupported: string[];
+  };
+  for (const u of diff.unsupported) stderr(`skipped (unsupported): ${u}\n`);
+  stdout(
+    formatChanges(
+      diff.changes.map((c) => ({ ...c, kind: 'services', id: '', fields: c.fields ?? undefined })),
+    ),
+  );
+  if (command === 'diff' || v.dryRun || diff.changes.length === 0) return 0;
+  await adminCall(`${adminUrl}/config${query}`, init());
+  stdout('applied\n');
+  return 0;
+}

@@ -10,3 +10,5 @@ export {
   type ClusterServerOptions,
 } from './cluster/index.js';
 export { startControlPlane, type ControlPlane, type ControlPlaneOptions } from './control-plane.js';
+export * from './declarative/index.js';
+export { runConfigCommand, type ConfigCommandIo } from './config-cli.js';

@@ -3,7 +3,10 @@ import express, { type Router } from 'express';
 import { GATEHOUSE_VERSION, type Logger } from '@gatehouse/shared';
 import type { ConfigStore } from '../store/index.js';
 import { bodyParsers } from './body.js';
+import type { Fleet } from '../cluster/fleet.js';
 import { entitiesRouter } from './entities-router.js';
+import { metaRouter } from './meta-router.js';
+import { moreEntitiesRouter } from './more-entities-router.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 
 export interface AdminAppOptions {
@@ -15,6 +18,8 @@ export interface AdminAppOptions {
   bodyLimit?: string | number;
   /** Extra fields for `GET /`'s `configuration` (e.g. database kind, listen addresses). */
   info?: Record<string, unknown>;
+  /** The fleet check run after a plugin write (its incompatible DPs are listed in the response). */
+  fleet?: Fleet;
 }
 
 /**
@@ -36,6 +41,15 @@ export function createAdminApp(options: AdminAppOptions): express.Express {
       tagline: 'Welcome to Gatehouse',
       version: GATEHOUSE_VERSION,
       hostname: hostname(),
+      plugins: {
+        available_on_server: Object.fromEntries(
+          (store.pluginSchemas?.list() ?? []).map((p) => [
+            p.name,
+            { version: p.version, priority: p.priority },
+          ]),
+        ),
+        enabled_in_cluster: await store.enabledPluginNames(),
+      },
       configuration: {
         config_version: (await store.currentVersion()).toString(),
         admin_api: 'kong-3.x-compatible',
@@ -45,6 +59,8 @@ export function createAdminApp(options: AdminAppOptions): express.Express {
   });
 
   app.use(entitiesRouter(store));
+  app.use(metaRouter(store));
+  app.use(moreEntitiesRouter(store, options.fleet));
   for (const router of options.routers ?? []) app.use(router);
   app.use(notFoundHandler);
   app.use(errorHandler(logger));

@@ -1,6 +1,25 @@
-import { completeConfig, type GatehouseConfig, type Logger } from '@gatehouse/shared';
+import {
+  type Acl,
+  type BasicAuthCredential,
+  type CaCertificate,
+  type Consumer,
+  type ConsumerGroup,
+  type GatehouseConfig,
+  type HmacAuthCredential,
+  type JwtSecret,
+  type KeyAuthCredential,
+  type Logger,
+  type Sni,
+  type Target,
+  type Upstream,
+} from '@gatehouse/shared';
 import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
-import { routeFromRow, serviceFromRow } from './mappers.js';
+import { CertificateRepository } from './certificates.js';
+import { ENTITY_DEFS } from './entity-defs.js';
+import { EntityRepository } from './entity-repository.js';
+import { MembershipRepository } from './memberships.js';
+import { PluginRepository, type PluginSchemas } from './plugins.js';
+import { applyChanges, checkReferences, diffConfigs, readAll, type ReplaceResult } from './replace.js';
 import { RouteRepository } from './routes.js';
 import { ServiceRepository } from './services.js';
 
@@ -12,6 +31,8 @@ export type ConfigWriter = <T>(fn: (tx: Tx, version: bigint) => Promise<T>) => P
 
 export interface ConfigStoreOptions {
   logger?: Logger;
+  /** Plugin schemas (the plugin registry); without it every plugin name is unknown. */
+  plugins?: PluginSchemas;
 }
 
 /**
@@ -23,6 +44,22 @@ export interface ConfigStoreOptions {
 export class ConfigStore {
   readonly services: ServiceRepository;
   readonly routes: RouteRepository;
+  readonly upstreams: EntityRepository<Upstream>;
+  readonly targets: EntityRepository<Target>;
+  readonly consumers: EntityRepository<Consumer>;
+  readonly consumerGroups: EntityRepository<ConsumerGroup>;
+  readonly memberships: MembershipRepository;
+  readonly plugins: PluginRepository;
+  readonly certificates: CertificateRepository;
+  readonly snis: EntityRepository<Sni>;
+  readonly caCertificates: EntityRepository<CaCertificate>;
+  readonly keyauthCredentials: EntityRepository<KeyAuthCredential>;
+  readonly basicauthCredentials: EntityRepository<BasicAuthCredential>;
+  readonly jwtSecrets: EntityRepository<JwtSecret>;
+  readonly hmacauthCredentials: EntityRepository<HmacAuthCredential>;
+  readonly acls: EntityRepository<Acl>;
+  /** The plugin schemas writes are validated against (undefined: none known). */
+  readonly pluginSchemas: PluginSchemas | undefined;
   private readonly listeners = new Set<ChangeListener>();
   private readonly logger: Logger | undefined;
 
@@ -36,6 +73,50 @@ export class ConfigStore {
     const writer: ConfigWriter = (fn) => this.write(fn);
     this.services = new ServiceRepository(prisma, writer);
     this.routes = new RouteRepository(prisma, writer);
+    this.pluginSchemas = options.plugins;
+    const repo = <T>(def: (typeof ENTITY_DEFS)[keyof typeof ENTITY_DEFS]) =>
+      new EntityRepository<T>(def, prisma, writer);
+    this.upstreams = repo(ENTITY_DEFS.upstreams);
+    this.targets = repo(ENTITY_DEFS.targets);
+    this.consumers = repo(ENTITY_DEFS.consumers);
+    this.consumerGroups = repo(ENTITY_DEFS.consumer_groups);
+    this.memberships = new MembershipRepository(prisma, writer);
+    this.plugins = new PluginRepository(prisma, writer, options.plugins);
+    this.certificates = new CertificateRepository(prisma, writer);
+    this.snis = repo(ENTITY_DEFS.snis);
+    this.caCertificates = repo(ENTITY_DEFS.ca_certificates);
+    this.keyauthCredentials = repo(ENTITY_DEFS.keyauth_credentials);
+    this.basicauthCredentials = repo(ENTITY_DEFS.basicauth_credentials);
+    this.jwtSecrets = repo(ENTITY_DEFS.jwt_secrets);
+    this.hmacauthCredentials = repo(ENTITY_DEFS.hmacauth_credentials);
+    this.acls = repo(ENTITY_DEFS.acls);
+  }
+
+  /**
+   * Makes the database hold exactly `config` (every entity list, matched by id) in one
+   * transaction that bumps the config version once; with `dryRun` nothing is written. Returns
+   * what was (or would be) created, updated and deleted per list. `config` must already be
+   * validated (shared/entities rules, plugin configs with defaults); references must resolve
+   * within `config` (else a foreign-key violation and nothing changes). Timestamps of new
+   * entities come from `config` when set; an import that changes nothing does not bump the version.
+   */
+  async replaceAll(config: GatehouseConfig, options: { dryRun?: boolean } = {}): Promise<ReplaceResult> {
+    checkReferences(config);
+    if (options.dryRun) {
+      const current = await this.prisma.$transaction((tx) => readAll(tx), {
+        isolationLevel: 'RepeatableRead',
+      });
+      return { version: null, ...diffConfigs(current, config) };
+    }
+    const current = await this.readConfig();
+    if (!diffConfigs(current.config, config).changed) {
+      return { version: null, ...diffConfigs(current.config, config) };
+    }
+    return this.write(async (tx, version) => {
+      const diff = diffConfigs(await readAll(tx), config);
+      await applyChanges(tx, diff.changes);
+      return { version, ...diff };
+    });
   }
 
   /** Runs `fn` in a transaction that also bumps the config version; listeners fire after commit. */
@@ -57,18 +138,20 @@ export class ConfigStore {
     return this.prisma.$transaction(
       async (tx) => {
         const row = await tx.configVersion.findUnique({ where: { id: 1 } });
-        const services = await tx.service.findMany({ orderBy: { id: 'asc' } });
-        const routes = await tx.route.findMany({ orderBy: { id: 'asc' } });
-        return {
-          version: row?.version ?? 0n,
-          config: completeConfig({
-            services: services.map(serviceFromRow),
-            routes: routes.map(routeFromRow),
-          }),
-        };
+        return { version: row?.version ?? 0n, config: await readAll(tx) };
       },
       { isolationLevel: 'RepeatableRead' },
     );
+  }
+
+  /** Names of the plugins configured anywhere (Kong's `enabled_in_cluster`), sorted. */
+  async enabledPluginNames(): Promise<string[]> {
+    const rows = await this.prisma.plugin.findMany({
+      distinct: ['name'],
+      select: { name: true },
+      orderBy: { name: 'asc' },
+    });
+    return rows.map((r) => r.name);
   }
 
   /** The current cluster-wide config version (0 before the first write). */

@@ -41,3 +41,23 @@ export const referencedBy = (referencing: string, referenced: string) =>
     code: KONG_ERROR_CODES.FOREIGN_KEY_VIOLATION,
     fields: { '@referenced_by': referencing },
   });
+
+const render = (v: unknown): string =>
+  v === null || v === undefined
+    ? 'null'
+    : typeof v === 'object'
+      ? `{${Object.entries(v as Record<string, unknown>)
+          .map(([k, x]) => `${k}=${render(x)}`)
+          .join(',')}}`
+      : typeof v === 'string'
+        ? `"${v}"`
+        : JSON.stringify(v);
+
+/** Kong's unique violation on a set of fields: `UNIQUE violation detected on '{upstream={id="…"},target="a:80"}'`. */
+export const uniqueViolationOn = (fields: Record<string, unknown>) =>
+  EntityErrors.uniqueViolation({
+    message: `UNIQUE violation detected on '${render(fields)}'`,
+    name: 'unique constraint violation',
+    code: KONG_ERROR_CODES.UNIQUE_VIOLATION,
+    fields,
+  });

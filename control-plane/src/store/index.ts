@@ -18,3 +18,9 @@ export {
   type ListOptions,
   type Page,
 } from './pagination.js';
+export { EntityRepository, type ParentScope } from './entity-repository.js';
+export { ENTITY_DEFS, type EntityKey } from './entity-defs.js';
+export { PluginRepository, type PluginSchemas } from './plugins.js';
+export { CertificateRepository, type CertificateView } from './certificates.js';
+export { MembershipRepository } from './memberships.js';
+export { type ConfigChanges, type EntityChanges, type ReplaceResult } from './replace.js';

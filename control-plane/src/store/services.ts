@@ -3,6 +3,7 @@ import { isUuid, validateService, type Service, type ServiceInput } from '@gateh
 import type { PrismaClient, Service as ServiceRow } from '../generated/prisma/client.js';
 import type { ConfigWriter, Tx } from './config-store.js';
 import { notFound, primaryKeyViolation, referencedBy, uniqueViolation } from './errors.js';
+import { resolveRef } from './entity-repository.js';
 import { paginate, tagsWhere } from './list.js';
 import { serviceFromRow } from './mappers.js';
 import type { ListOptions, Page } from './pagination.js';
@@ -68,6 +69,7 @@ export class ServiceRepository {
       const id = input.id ?? randomUUID();
       if (input.id && (await tx.service.findUnique({ where: { id } }))) throw primaryKeyViolation(id);
       await assertNameFree(tx, input.name, id);
+      await resolveRef(tx, 'client_certificate', 'certificates', input.client_certificate);
       const now = new Date();
       const row = await tx.service.create({
         data: { id, ...columns(input), created_at: now, updated_at: now },
@@ -83,6 +85,7 @@ export class ServiceRepository {
       if (!existing) throw notFound();
       const input = validateService(body, { base: serviceFromRow(existing) });
       await assertNameFree(tx, input.name, existing.id);
+      await resolveRef(tx, 'client_certificate', 'certificates', input.client_certificate);
       const row = await tx.service.update({
         where: { id: existing.id },
         data: { ...columns(input), updated_at: new Date() },
@@ -104,6 +107,7 @@ export class ServiceRepository {
       const existing = await findService(tx, key);
       const id = existing?.id ?? (byId ? key.toLowerCase() : randomUUID());
       await assertNameFree(tx, input.name, id);
+      await resolveRef(tx, 'client_certificate', 'certificates', input.client_certificate);
       const now = new Date();
       const data = { ...columns(input), updated_at: now };
       const row = existing

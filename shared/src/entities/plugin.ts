@@ -72,7 +72,13 @@ export interface ValidatePluginOptions {
    * config with defaults filled, throws a schema violation with fields under `config`. Without
    * it, `config` is only checked to be a record (absent = `{}`).
    */
-  validateConfig?: ((name: string, config: Record<string, unknown>) => Record<string, unknown>) | undefined;
+  validateConfig?:
+    | ((
+        name: string,
+        config: Record<string, unknown>,
+        scope: { consumer: unknown; consumer_group: unknown; protocols: readonly string[] },
+      ) => Record<string, unknown>)
+    | undefined;
 }
 
 /**
@@ -84,9 +90,13 @@ export function validatePlugin(input: unknown, options: ValidatePluginOptions = 
   const { values, errors } = validateFields(input, PLUGIN_FIELDS, { base });
   const v = values as unknown as PluginInput & { config: Record<string, unknown> | null };
   let config = v.config ?? {};
-  if (!errors.name && !errors.config && options.validateConfig) {
+  if (!errors.name && !errors.config && !errors.protocols && options.validateConfig) {
     try {
-      config = options.validateConfig(v.name, config);
+      config = options.validateConfig(v.name, config, {
+        consumer: v.consumer,
+        consumer_group: v.consumer_group,
+        protocols: v.protocols,
+      });
     } catch (e) {
       const body = kongErrorBody(e);
       if (!body) throw e;

@@ -1,0 +1,226 @@
+import { randomUUID } from 'node:crypto';
+import { isUuid } from '@gatehouse/shared';
+import type { PrismaClient } from '../generated/prisma/client.js';
+import type { ConfigWriter, Tx } from './config-store.js';
+import type { EntityDef, EntityKey } from './entity-defs.js';
+import { REFERENCES } from './entity-defs.js';
+import {
+  missingForeignKey,
+  notFound,
+  primaryKeyViolation,
+  referencedBy,
+  uniqueViolationOn,
+} from './errors.js';
+import {
+  columnsOf,
+  delegate,
+  entityFromRow,
+  findByKey,
+  type Db,
+  type Row,
+  type StoredRow,
+} from './generic-rows.js';
+import { defOf, ENDPOINT_KEYS_OF } from './lookup.js';
+import { paginate, tagsWhere } from './list.js';
+import type { ListOptions, Page } from './pagination.js';
+
+type Entity = Record<string, unknown>;
+type Ref = { id: string } | { name: string } | null | undefined;
+
+/** A parent an endpoint is nested under: `/consumers/{c}/key-auth` => { field: 'consumer', key: c }. */
+export interface ParentScope {
+  field: string;
+  key: string;
+}
+
+export interface WriteHooks {
+  /** Validates the body (with the stored entity as PATCH base) into entity-shaped input. */
+  validate(body: unknown, base: Entity | undefined, tx: Db): Promise<Entity> | Entity;
+  /** Runs after the row is written, in the same transaction (e.g. a certificate's transient snis). */
+  afterWrite?(tx: Tx, entity: Entity, input: Entity): Promise<Entity>;
+}
+
+/**
+ * Kong's CRUD for one entity over its Prisma model, driven by an EntityDef: id-or-endpoint-key
+ * lookups, nested scopes, foreign keys resolved by id or endpoint key (400 when missing), Kong's
+ * unique checks (409) done under the config-version row lock (every write holds it), PUT upserts,
+ * deletes refused while Kong would refuse them (cascades are the database's).
+ */
+export class EntityRepository<T = Entity> {
+  constructor(
+    readonly def: EntityDef,
+    protected readonly prisma: PrismaClient,
+    protected readonly write: ConfigWriter,
+    private readonly hooks: WriteHooks = {
+      validate: (body, base) => def.validate!(body, { base: base as never }),
+    },
+  ) {}
+
+  protected toEntity(row: Row): T {
+    return entityFromRow<T>(this.def, row);
+  }
+
+  /** The parent's `{ <field>_id: id }` filter; 404 when the parent does not exist. */
+  async scopeWhere(db: Db, parent: ParentScope | undefined): Promise<Record<string, string>> {
+    if (!parent) return {};
+    const fk = this.def.foreign.find((f) => f.field === parent.field)!;
+    const row = await findByKey(db, defOf(fk.target), parent.key);
+    if (!row) throw notFound();
+    return { [`${parent.field}_id`]: row.id };
+  }
+
+  async list(
+    options: ListOptions & { parent?: ParentScope; where?: Record<string, unknown> } = {},
+  ): Promise<Page<T>> {
+    const scope = await this.scopeWhere(this.prisma, options.parent);
+    const d = delegate(this.prisma, this.def.key);
+    const page = await paginate<StoredRow, T>(
+      options,
+      ({ where, take }) =>
+        d.findMany({
+          where: { ...where, ...tagsWhere(options), ...scope, ...options.where },
+          orderBy: { id: 'asc' },
+          take,
+        }),
+      (row) => this.toEntity(row),
+    );
+    if (this.def.secret) {
+      for (const e of page.data as Entity[]) for (const f of this.def.secret) delete e[f];
+    }
+    return page;
+  }
+
+  async find(db: Db, key: string, parent?: ParentScope): Promise<StoredRow | null> {
+    return findByKey(db, this.def, key, await this.scopeWhere(db, parent));
+  }
+
+  async get(key: string, parent?: ParentScope): Promise<T> {
+    const row = await this.find(this.prisma, key, parent);
+    if (!row) throw notFound();
+    return this.toEntity(row);
+  }
+
+  /** Puts the parent reference into a body (nested POST/PUT/PATCH). */
+  protected async withParent(db: Db, body: unknown, parent: ParentScope | undefined): Promise<unknown> {
+    if (!parent || body === null || typeof body !== 'object' || Array.isArray(body)) return body;
+    const scope = await this.scopeWhere(db, parent);
+    return { ...body, [parent.field]: { id: scope[`${parent.field}_id`] } };
+  }
+
+  async create(body: unknown, parent?: ParentScope): Promise<T> {
+    const raw = await this.withParent(this.prisma, body, parent);
+    const pre = await this.hooks.validate(raw, undefined, this.prisma);
+    return this.write(async (tx) => {
+      const id = (pre.id as string | undefined) ?? randomUUID();
+      if (pre.id && (await delegate(tx, this.def.key).findUnique({ where: { id } })))
+        throw primaryKeyViolation(id);
+      return this.save(tx, id, pre, undefined);
+    });
+  }
+
+  async update(key: string, body: unknown, parent?: ParentScope): Promise<T> {
+    return this.write(async (tx) => {
+      const existing = await this.find(tx, key, parent);
+      if (!existing) throw notFound();
+      const raw = await this.withParent(tx, body, parent);
+      const input = await this.hooks.validate(raw, entityFromRow(this.def, existing), tx);
+      return this.save(tx, existing.id, input, existing);
+    });
+  }
+
+  /** PUT: creates or replaces the entity at `key` (an id, or an endpoint key the entity then carries). */
+  async upsert(key: string, body: unknown, parent?: ParentScope): Promise<{ entity: T; created: boolean }> {
+    const byId = isUuid(key);
+    let raw = body && typeof body === 'object' && !Array.isArray(body) ? { ...(body as Entity) } : body;
+    if (raw && typeof raw === 'object') {
+      delete (raw as Entity).id;
+      const endpointKey = ENDPOINT_KEYS_OF[this.def.key];
+      if (!byId && endpointKey) (raw as Entity)[endpointKey] = key;
+    }
+    raw = await this.withParent(this.prisma, raw, parent);
+    return this.write(async (tx) => {
+      const existing = await this.find(tx, key, parent);
+      const input = await this.hooks.validate(raw, undefined, tx);
+      const id = existing?.id ?? (byId ? key.toLowerCase() : randomUUID());
+      if (!existing && (await delegate(tx, this.def.key).findUnique({ where: { id } })))
+        throw primaryKeyViolation(id);
+      const entity = await this.save(tx, id, input, existing ?? undefined);
+      return { entity, created: !existing };
+    });
+  }
+
+  async delete(key: string, parent?: ParentScope): Promise<void> {
+    const existing = await this.find(this.prisma, key, parent);
+    if (!existing) return;
+    await this.write(async (tx) => {
+      const row = await delegate(tx, this.def.key).findUnique({ where: { id: existing.id } });
+      if (!row) return;
+      await assertNotReferenced(tx, this.def.key, row.id);
+      await delegate(tx, this.def.key).delete({ where: { id: row.id } });
+    });
+  }
+
+  /** Resolves references, checks uniqueness, writes the row. */
+  protected async save(tx: Tx, id: string, input: Entity, existing: StoredRow | undefined): Promise<T> {
+    const value: Entity = { ...input };
+    for (const fk of this.def.foreign)
+      value[fk.field] = await resolveRef(tx, fk.field, fk.target, value[fk.field] as Ref);
+    await assertUnique(tx, this.def, value, id);
+    const data = columnsOf(this.def, value);
+    const now = new Date();
+    if (this.def.hasUpdatedAt) data.updated_at = now;
+    const d = delegate(tx, this.def.key);
+    const row = existing
+      ? await d.update({ where: { id }, data })
+      : await d.create({ data: { ...data, id, created_at: now } });
+    let entity = entityFromRow<Entity>(this.def, row);
+    if (this.hooks.afterWrite) entity = await this.hooks.afterWrite(tx, entity, input);
+    return entity as T;
+  }
+}
+
+/** `{ id }` for a reference given by id or endpoint key; a foreign-key violation when it does not exist. */
+export async function resolveRef(
+  tx: Db,
+  field: string,
+  target: EntityKey,
+  ref: Ref,
+): Promise<{ id: string } | null> {
+  if (ref === null || ref === undefined) return null;
+  if ('id' in ref) {
+    const row = await delegate(tx, target).findUnique({ where: { id: ref.id } });
+    if (!row) throw missingForeignKey(field, { id: ref.id }, target);
+    return { id: ref.id };
+  }
+  const row = await findByKey(tx, defOf(target), ref.name);
+  if (!row) throw missingForeignKey(field, { [ENDPOINT_KEYS_OF[target] ?? 'name']: ref.name }, target);
+  return { id: row.id };
+}
+
+/** Kong's unique constraints (409), checked inside the write transaction. */
+export async function assertUnique(tx: Db, def: EntityDef, value: Entity, selfId: string): Promise<void> {
+  const foreign = new Set(def.foreign.map((f) => f.field));
+  for (const fields of def.unique) {
+    const where: Record<string, unknown> = { NOT: { id: selfId } };
+    let allNull = true;
+    for (const field of fields) {
+      const v = value[field];
+      if (v !== null && v !== undefined) allNull = false;
+      if (foreign.has(field)) where[`${field}_id`] = (v as { id: string } | null)?.id ?? null;
+      else where[field] = v ?? null;
+    }
+    if (allNull || (fields.length === 1 && (value[fields[0]!] ?? null) === null)) continue;
+    if (await delegate(tx, def.key).findFirst({ where })) {
+      throw uniqueViolationOn(Object.fromEntries(fields.map((f) => [f, value[f] ?? null])));
+    }
+  }
+}
+
+/** Kong refuses to delete an entity that a `restrict` reference still points at. */
+export async function assertNotReferenced(tx: Db, key: EntityKey, id: string): Promise<void> {
+  for (const ref of REFERENCES[key] ?? []) {
+    if (ref.onDelete !== 'restrict') continue;
+    if ((await delegate(tx, ref.from).count({ where: { [`${ref.field}_id`]: id } })) > 0)
+      throw referencedBy(ref.from, key);
+  }
+}

@@ -1,0 +1,84 @@
+import { isUuid } from '@gatehouse/shared';
+import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
+import type { Tx } from './config-store.js';
+import { MODEL_OF, type EntityDef, type EntityKey } from './entity-defs.js';
+
+export type Db = PrismaClient | Tx;
+export type Row = Record<string, unknown>;
+/** A row read back (always has its id). */
+export type StoredRow = Row & { id: string };
+type Where = Record<string, unknown>;
+
+/** The Prisma delegate methods the generic repositories use. */
+export interface Delegate {
+  findUnique(args: { where: Where }): Promise<StoredRow | null>;
+  findFirst(args: { where: Where }): Promise<StoredRow | null>;
+  findMany(args: { where?: Where; orderBy?: Where; take?: number }): Promise<StoredRow[]>;
+  create(args: { data: Row }): Promise<StoredRow>;
+  update(args: { where: Where; data: Row }): Promise<StoredRow>;
+  delete(args: { where: Where }): Promise<StoredRow>;
+  deleteMany(args?: { where?: Where }): Promise<{ count: number }>;
+  count(args?: { where?: Where }): Promise<number>;
+}
+
+export function delegate(db: Db, key: EntityKey): Delegate {
+  return (db as unknown as Record<string, Delegate>)[MODEL_OF[key]]!;
+}
+
+const seconds = (d: Date) => Math.floor(d.getTime() / 1000);
+const millis = (d: Date) => d.getTime() / 1000;
+
+/** A row as Kong's JSON shape (field order as the model). */
+export function entityFromRow<T = Record<string, unknown>>(def: EntityDef, row: Row): T {
+  const out: Record<string, unknown> = {};
+  const foreign = new Map(def.foreign.map((f) => [f.field, f]));
+  for (const field of def.fields) {
+    if (field === 'created_at' || field === 'updated_at') {
+      const d = row[field] as Date;
+      out[field] = def.millis ? millis(d) : seconds(d);
+    } else if (foreign.has(field)) {
+      const id = row[`${field}_id`] as string | null;
+      out[field] = id ? { id } : null;
+    } else if (def.nullableLists.includes(field)) {
+      const list = row[field] as unknown[];
+      out[field] = list.length > 0 ? list : null;
+    } else {
+      out[field] = row[field] ?? null;
+    }
+  }
+  return out as T;
+}
+
+/** Column values for an entity-shaped value (foreign fields `{ id }` or null); id and timestamps excluded. */
+export function columnsOf(def: EntityDef, value: Record<string, unknown>): Row {
+  const data: Row = {};
+  const foreign = new Map(def.foreign.map((f) => [f.field, f]));
+  for (const field of def.fields) {
+    if (field === 'id' || field === 'created_at' || field === 'updated_at') continue;
+    const v = value[field];
+    if (foreign.has(field)) data[`${field}_id`] = (v as { id?: string } | null)?.id ?? null;
+    else if (def.nullableLists.includes(field)) data[field] = v ?? [];
+    else if (def.json.includes(field)) data[field] = v === null || v === undefined ? Prisma.DbNull : v;
+    else data[field] = v ?? null;
+  }
+  return data;
+}
+
+/** The row at `key`: by id when `key` is a UUID, else by each endpoint key in turn; within `scope`. */
+export async function findByKey(
+  db: Db,
+  def: EntityDef,
+  key: string,
+  scope: Where = {},
+): Promise<StoredRow | null> {
+  const d = delegate(db, def.key);
+  if (isUuid(key)) {
+    const row = await d.findFirst({ where: { id: key.toLowerCase(), ...scope } });
+    if (row || def.endpointKeys.length === 0) return row;
+  }
+  for (const field of def.endpointKeys) {
+    const row = await d.findFirst({ where: { [field]: key, ...scope } });
+    if (row) return row;
+  }
+  return null;
+}

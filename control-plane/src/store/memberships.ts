@@ -1,0 +1,143 @@
+import { consumerGroupMembershipId, type Consumer, type ConsumerGroup } from '@gatehouse/shared';
+import type { PrismaClient } from '../generated/prisma/client.js';
+import type { ConfigWriter } from './config-store.js';
+import { ENTITY_DEFS } from './entity-defs.js';
+import { missingForeignKey, notFound, uniqueViolationOn } from './errors.js';
+import { delegate, entityFromRow, findByKey, type Db } from './generic-rows.js';
+import { paginate, tagsWhere } from './list.js';
+import type { ListOptions, Page } from './pagination.js';
+import { schemaViolation } from '@gatehouse/shared';
+
+const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined || v === null ? [] : [v]);
+
+/**
+ * Consumer-group membership (Kong's consumer_group_consumers): `/consumer_groups/{g}/consumers`
+ * and `/consumers/{c}/consumer_groups`. Membership ids are derived from the pair.
+ */
+export class MembershipRepository {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly write: ConfigWriter,
+  ) {}
+
+  private async group(db: Db, key: string) {
+    const row = await findByKey(db, ENTITY_DEFS.consumer_groups, key);
+    if (!row) throw notFound();
+    return entityFromRow<ConsumerGroup>(ENTITY_DEFS.consumer_groups, row);
+  }
+
+  private async consumer(db: Db, key: string) {
+    const row = await findByKey(db, ENTITY_DEFS.consumers, key);
+    if (!row) throw notFound();
+    return entityFromRow<Consumer>(ENTITY_DEFS.consumers, row);
+  }
+
+  /** Consumers in a group (a page, Kong's list shape). */
+  async consumersOf(groupKey: string, options: ListOptions = {}): Promise<Page<Consumer>> {
+    const group = await this.group(this.prisma, groupKey);
+    return paginate(
+      options,
+      ({ where, take }) =>
+        delegate(this.prisma, 'consumers').findMany({
+          where: { ...where, ...tagsWhere(options), memberships: { some: { consumer_group_id: group.id } } },
+          orderBy: { id: 'asc' },
+          take,
+        }),
+      (row) => entityFromRow<Consumer>(ENTITY_DEFS.consumers, row),
+    );
+  }
+
+  /** Groups of a consumer. */
+  async groupsOf(consumerKey: string, options: ListOptions = {}): Promise<Page<ConsumerGroup>> {
+    const consumer = await this.consumer(this.prisma, consumerKey);
+    return paginate(
+      options,
+      ({ where, take }) =>
+        delegate(this.prisma, 'consumer_groups').findMany({
+          where: { ...where, ...tagsWhere(options), members: { some: { consumer_id: consumer.id } } },
+          orderBy: { id: 'asc' },
+          take,
+        }),
+      (row) => entityFromRow<ConsumerGroup>(ENTITY_DEFS.consumer_groups, row),
+    );
+  }
+
+  /** POST /consumer_groups/{g}/consumers `{ consumer: key | key[] }` => `{ consumer_group, consumers }`. */
+  async addConsumers(groupKey: string, body: unknown) {
+    const keys = asList((body as Record<string, unknown> | undefined)?.consumer);
+    if (keys.length === 0 || keys.some((k) => typeof k !== 'string' || k === ''))
+      throw schemaViolation({ consumer: 'required field missing' });
+    return this.write(async (tx) => {
+      const group = await this.group(tx, groupKey);
+      const consumers: Consumer[] = [];
+      for (const key of keys as string[]) {
+        const row = await findByKey(tx, ENTITY_DEFS.consumers, key);
+        if (!row) throw missingForeignKey('consumer', { id: key }, 'consumers');
+        const consumer = entityFromRow<Consumer>(ENTITY_DEFS.consumers, row);
+        await this.link(tx, group.id, consumer.id);
+        consumers.push(consumer);
+      }
+      return { consumer_group: group, consumers };
+    });
+  }
+
+  /** POST /consumers/{c}/consumer_groups `{ group: key | key[] }` => `{ consumer, consumer_groups }`. */
+  async addGroups(consumerKey: string, body: unknown) {
+    const keys = asList((body as Record<string, unknown> | undefined)?.group);
+    if (keys.length === 0 || keys.some((k) => typeof k !== 'string' || k === ''))
+      throw schemaViolation({ group: 'required field missing' });
+    return this.write(async (tx) => {
+      const consumer = await this.consumer(tx, consumerKey);
+      const groups: ConsumerGroup[] = [];
+      for (const key of keys as string[]) {
+        const row = await findByKey(tx, ENTITY_DEFS.consumer_groups, key);
+        if (!row) throw missingForeignKey('group', { name: key }, 'consumer_groups');
+        const group = entityFromRow<ConsumerGroup>(ENTITY_DEFS.consumer_groups, row);
+        await this.link(tx, group.id, consumer.id);
+        groups.push(group);
+      }
+      return { consumer, consumer_groups: groups };
+    });
+  }
+
+  private async link(tx: Db, groupId: string, consumerId: string) {
+    const d = delegate(tx, 'consumer_group_consumers');
+    if (await d.findFirst({ where: { consumer_group_id: groupId, consumer_id: consumerId } }))
+      throw uniqueViolationOn({ consumer_group: { id: groupId }, consumer: { id: consumerId } });
+    await d.create({
+      data: {
+        id: consumerGroupMembershipId(groupId, consumerId),
+        consumer_group_id: groupId,
+        consumer_id: consumerId,
+        created_at: new Date(),
+      },
+    });
+  }
+
+  /** Removes one membership (204 also when absent, as Kong's deletes); 404 when group or consumer is unknown. */
+  async remove(groupKey: string, consumerKey: string): Promise<void> {
+    const group = await this.group(this.prisma, groupKey);
+    const consumer = await this.consumer(this.prisma, consumerKey);
+    const d = delegate(this.prisma, 'consumer_group_consumers');
+    if (!(await d.findFirst({ where: { consumer_group_id: group.id, consumer_id: consumer.id } }))) return;
+    await this.write(async (tx) => {
+      await delegate(tx, 'consumer_group_consumers').deleteMany({
+        where: { consumer_group_id: group.id, consumer_id: consumer.id },
+      });
+    });
+  }
+
+  /** DELETE /consumer_groups/{g}/consumers: empties the group. */
+  async removeAll(groupKey: string): Promise<void> {
+    const group = await this.group(this.prisma, groupKey);
+    if (
+      (await delegate(this.prisma, 'consumer_group_consumers').count({
+        where: { consumer_group_id: group.id },
+      })) === 0
+    )
+      return;
+    await this.write(async (tx) => {
+      await delegate(tx, 'consumer_group_consumers').deleteMany({ where: { consumer_group_id: group.id } });
+    });
+  }
+}

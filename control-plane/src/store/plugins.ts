@@ -1,0 +1,59 @@
+import { validatePlugin, unknownPluginViolation, type Plugin } from '@gatehouse/shared';
+import type { PrismaClient } from '../generated/prisma/client.js';
+import type { ConfigWriter } from './config-store.js';
+import { ENTITY_DEFS } from './entity-defs.js';
+import { EntityRepository } from './entity-repository.js';
+
+/**
+ * The plugin registry's part the control plane needs (structurally `PluginRegistry` from
+ * `@gatehouse/data-plane/plugins`): config validation at write time and schema descriptions.
+ */
+export interface PluginSchemas {
+  has(name: string): boolean;
+  validateConfig(
+    name: string,
+    config: unknown,
+    scope?: { consumer?: unknown; consumer_group?: unknown; protocols?: readonly string[] | null },
+  ): Record<string, unknown>;
+  describe(name: string): Record<string, unknown> | undefined;
+  list(): { name: string; version: string; priority: number }[];
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function deepMerge(base: unknown, patch: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = isRecord(base) ? { ...base } : {};
+  for (const [key, value] of Object.entries(patch))
+    out[key] = isRecord(value) ? deepMerge(out[key], value) : value;
+  return out;
+}
+
+/** Validates a plugin body: the envelope (shared rules) and its config through the registry. */
+export function pluginValidator(registry: PluginSchemas | undefined) {
+  return (body: unknown, base?: Partial<Plugin>) => {
+    let input = body;
+    // PATCH: a partial config is merged over the stored one (as Kong merges nested records).
+    if (base && isRecord(body) && isRecord(body.config) && base.config) {
+      input = { ...body, config: deepMerge(base.config, body.config) };
+    }
+    return validatePlugin(input, {
+      base,
+      validateConfig: (name, config, scope) => {
+        if (!registry?.has(name)) throw unknownPluginViolation(name);
+        return registry.validateConfig(name, config, scope);
+      },
+    }) as unknown as Record<string, unknown>;
+  };
+}
+
+/** Kong's plugins endpoints: global and scoped to a service, route, consumer or consumer group. */
+export class PluginRepository extends EntityRepository<Plugin> {
+  constructor(prisma: PrismaClient, write: ConfigWriter, registry: PluginSchemas | undefined) {
+    const validate = pluginValidator(registry);
+    super(ENTITY_DEFS.plugins, prisma, write, {
+      validate: (body, base) => validate(body, base),
+    });
+  }
+}

@@ -1,0 +1,140 @@
+import { CONFIG_ENTITY_KEYS, type GatehouseConfig } from '@gatehouse/shared';
+import { Prisma } from '../generated/prisma/client.js';
+import type { Tx } from './config-store.js';
+import { ENTITY_DEFS, type EntityDef, type EntityKey } from './entity-defs.js';
+import { missingForeignKey } from './errors.js';
+import { columnsOf, delegate, entityFromRow, type Db, type Row } from './generic-rows.js';
+import { ROUTE_DEF, SERVICE_DEF } from './lookup.js';
+
+type Entity = Record<string, unknown> & { id: string };
+
+/** What replaceAll changed (or, with dryRun, would change) for one entity list. */
+export interface EntityChanges<T = Entity> {
+  created: T[];
+  updated: { before: T; after: T }[];
+  deleted: T[];
+}
+
+export type ConfigChanges = { [K in keyof GatehouseConfig]: EntityChanges<GatehouseConfig[K][number]> };
+
+export interface ReplaceResult {
+  /** The config version after the import; null when nothing changed (or dry run). */
+  version: bigint | null;
+  changes: ConfigChanges;
+  /** True when any list changed. */
+  changed: boolean;
+}
+
+export function defFor(key: EntityKey): EntityDef {
+  if (key === 'services') return SERVICE_DEF;
+  if (key === 'routes') return ROUTE_DEF;
+  return (ENTITY_DEFS as Record<string, EntityDef>)[key]!;
+}
+
+/** Parents before children (creates/updates); deletes run in the reverse order. */
+export const WRITE_ORDER: readonly EntityKey[] = [
+  'ca_certificates',
+  'certificates',
+  'snis',
+  'services',
+  'routes',
+  'upstreams',
+  'targets',
+  'consumers',
+  'consumer_groups',
+  'consumer_group_consumers',
+  'keyauth_credentials',
+  'basicauth_credentials',
+  'jwt_secrets',
+  'hmacauth_credentials',
+  'acls',
+  'plugins',
+];
+
+/** Reads every entity list (ordered by id) as Kong's JSON shapes. */
+export async function readAll(db: Db): Promise<GatehouseConfig> {
+  const out = {} as Record<EntityKey, Entity[]>;
+  for (const key of CONFIG_ENTITY_KEYS) {
+    const rows = await delegate(db, key).findMany({ orderBy: { id: 'asc' } });
+    out[key] = rows.map((row) => entityFromRow<Entity>(defFor(key), row));
+  }
+  return out as unknown as GatehouseConfig;
+}
+
+const comparable = (def: EntityDef, e: Record<string, unknown>) =>
+  JSON.stringify(sortKeys(columnsOf(def, e)), (_k, v: unknown) => (v === Prisma.DbNull ? null : v));
+
+function sortKeys(row: Row): Row {
+  return Object.fromEntries(
+    Object.keys(row)
+      .sort()
+      .map((k) => [k, row[k]]),
+  );
+}
+
+/** Every foreign key of `config` must point at an entity of `config` (the database will match it exactly). */
+export function checkReferences(config: GatehouseConfig): void {
+  const ids = new Map<EntityKey, Set<string>>();
+  for (const key of CONFIG_ENTITY_KEYS)
+    ids.set(key, new Set((config[key] as unknown as Entity[]).map((e) => e.id)));
+  for (const key of CONFIG_ENTITY_KEYS) {
+    for (const fk of defFor(key).foreign) {
+      for (const e of config[key] as unknown as Entity[]) {
+        const ref = e[fk.field] as { id?: string } | null | undefined;
+        if (ref?.id && !ids.get(fk.target)!.has(ref.id))
+          throw missingForeignKey(fk.field, { id: ref.id }, fk.target);
+      }
+    }
+  }
+}
+
+/** The per-list differences between what the database holds and `config`. */
+export function diffConfigs(
+  current: GatehouseConfig,
+  desired: GatehouseConfig,
+): { changes: ConfigChanges; changed: boolean } {
+  const changes = {} as Record<EntityKey, EntityChanges>;
+  let changed = false;
+  for (const key of CONFIG_ENTITY_KEYS) {
+    const def = defFor(key);
+    const have = new Map((current[key] as unknown as Entity[]).map((e) => [e.id, e]));
+    const want = new Map((desired[key] as unknown as Entity[]).map((e) => [e.id, e]));
+    const c: EntityChanges = { created: [], updated: [], deleted: [] };
+    for (const [id, e] of want) {
+      const old = have.get(id);
+      if (!old) c.created.push(e);
+      else if (comparable(def, old) !== comparable(def, e)) c.updated.push({ before: old, after: e });
+    }
+    for (const [id, e] of have) if (!want.has(id)) c.deleted.push(e);
+    if (c.created.length || c.updated.length || c.deleted.length) changed = true;
+    changes[key] = c;
+  }
+  return { changes: changes as unknown as ConfigChanges, changed };
+}
+
+const toDate = (seconds: unknown, fallback: Date) =>
+  typeof seconds === 'number' && seconds > 0 ? new Date(seconds * 1000) : fallback;
+
+/** Applies `changes` in one transaction: deletes children first, then creates/updates parents first. */
+export async function applyChanges(tx: Tx, changes: ConfigChanges): Promise<void> {
+  const all = changes as unknown as Record<EntityKey, EntityChanges>;
+  for (const key of [...WRITE_ORDER].reverse()) {
+    const ids = all[key].deleted.map((e) => e.id);
+    if (ids.length) await delegate(tx, key).deleteMany({ where: { id: { in: ids } } });
+  }
+  const now = new Date();
+  for (const key of WRITE_ORDER) {
+    const def = defFor(key);
+    const d = delegate(tx, key);
+    for (const { after } of all[key].updated) {
+      const data = columnsOf(def, after);
+      if (def.hasUpdatedAt) data.updated_at = now;
+      await d.update({ where: { id: after.id }, data });
+    }
+    for (const e of all[key].created) {
+      const data: Row = { ...columnsOf(def, e), id: e.id, created_at: toDate(e.created_at, now) };
+      if (def.hasUpdatedAt) data.updated_at = toDate(e.updated_at, now);
+      await d.create({ data });
+    }
+  }
+}

@@ -6,7 +6,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Pool } from 'undici';
-import { isGatehouseError, type GatehouseConfig, type Logger } from '@gatehouse/shared';
+import { completeConfig, isGatehouseError, type GatehouseConfig, type Logger } from '@gatehouse/shared';
 import { compileRouter, type RouteRequest, type Router } from '../router/router.js';
 import { normalizePath } from '../router/normalize.js';
 import { hostWithoutPort } from '../router/host.js';
@@ -115,7 +115,9 @@ export class ProxyServer {
    * Compiles `config` (router + one pool per upstream origin) and swaps it in. Throws a
    * GatehouseError and keeps the current configuration when it cannot be compiled.
    */
-  apply(config: GatehouseConfig): void {
+  apply(partial: GatehouseConfig): void {
+    // Snapshots from older CPs, DB-less files and embedders may lack newer entity lists.
+    const config = completeConfig(partial);
     let compiled: ReturnType<typeof compileTargets> | null = null;
     let router: Router<ServiceTarget>;
     let certificates: CertificateStore;

@@ -1,0 +1,102 @@
+/**
+ * request-termination (Kong priority 2): answers every request (or, with `trigger`, every request
+ * carrying that header or query argument) with status_code and {"message": …} — Kong's default
+ * message for the status when none is configured — without calling the upstream. `echo` sends
+ * the request back as JSON instead (a debugging aid, as Kong).
+ */
+import { hostname } from 'node:os';
+import { definePlugin, type PluginContext } from '../api.js';
+import { requestTerminationSchema, type RequestTerminationConfig } from './schema.js';
+
+/** Kong's messages for statuses without a configured message. */
+export const DEFAULT_MESSAGES: Readonly<Record<number, string>> = {
+  401: 'Unauthorized',
+  404: 'Not found',
+  405: 'Method not allowed',
+  500: 'An unexpected error occurred',
+  502: 'Bad Gateway',
+  503: 'Service unavailable',
+};
+
+interface State {
+  readonly status: number;
+  readonly message: string | undefined;
+  readonly echo: boolean;
+  readonly trigger: string | null;
+}
+
+function triggered(ctx: PluginContext, trigger: string): boolean {
+  return ctx.request.header(trigger) !== undefined || ctx.request.query.has(trigger);
+}
+
+function parsedBody(contentType: string | undefined, raw: Buffer): unknown {
+  if (raw.length === 0 || contentType === undefined) return null;
+  const type = contentType.split(';')[0]!.trim().toLowerCase();
+  try {
+    if (type === 'application/json' || type.endsWith('+json'))
+      return JSON.parse(raw.toString('utf8')) as unknown;
+    if (type === 'application/x-www-form-urlencoded')
+      return Object.fromEntries(new URLSearchParams(raw.toString('utf8')));
+  } catch {
+    return null;
+  }
+  return null;
+}
+
+function portOf(ctx: PluginContext): number {
+  const host = ctx.request.host;
+  const m = host === undefined ? null : /:(\d+)$/.exec(host);
+  if (m !== null) return Number(m[1]);
+  return ctx.request.scheme === 'https' ? 443 : 80;
+}
+
+async function echo(ctx: PluginContext, state: State): Promise<void> {
+  const r = ctx.request;
+  const raw = await r.body();
+  const host = r.host === undefined ? null : r.host.replace(/:\d+$/, '');
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, values] of Object.entries(r.headers()))
+    headers[name] = values.length === 1 ? values[0]! : values;
+  const query: Record<string, string | string[]> = {};
+  for (const key of new Set(r.query.keys())) {
+    const values = r.query.getAll(key);
+    query[key] = values.length === 1 ? values[0]! : values;
+  }
+  ctx.respond(state.status, {
+    message: state.message ?? null,
+    kong: { worker_pid: process.pid, hostname: hostname() },
+    request: {
+      scheme: r.scheme,
+      host,
+      port: portOf(ctx),
+      headers,
+      query,
+      body: parsedBody(r.header('content-type'), raw),
+      raw_body: raw.toString('utf8'),
+      method: r.method,
+      path: r.path,
+    },
+    matched_route: ctx.route,
+    matched_service: ctx.service,
+  });
+}
+
+export default definePlugin<RequestTerminationConfig, State>({
+  name: 'request-termination',
+  version: '1.0.0',
+  priority: 2,
+  schema: requestTerminationSchema,
+  init(config) {
+    return {
+      status: config.status_code,
+      message: config.message ?? DEFAULT_MESSAGES[config.status_code],
+      echo: config.echo,
+      trigger: config.trigger,
+    };
+  },
+  access(ctx, state) {
+    if (state.trigger !== null && !triggered(ctx, state.trigger)) return;
+    if (state.echo) return echo(ctx, state);
+    ctx.respond(state.status, state.message);
+  },
+});

@@ -1,0 +1,41 @@
+/** Finds the JWT of a request as Kong's jwt plugin: query arguments, then cookies, then headers. */
+import type { PluginContext } from '../api.js';
+
+const BEARER = /^\s*bearer\s+(.+?)\s*$/i;
+
+function cookieValues(header: string | undefined, names: readonly string[]): string[] {
+  if (header === undefined || names.length === 0) return [];
+  const out: string[] = [];
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    if (names.includes(part.slice(0, eq).trim())) out.push(part.slice(eq + 1).trim());
+  }
+  return out;
+}
+
+/** The distinct tokens of the request (Kong: more than one is an error). */
+export function findTokens(
+  ctx: PluginContext,
+  conf: {
+    uri_param_names: readonly string[];
+    cookie_names: readonly string[];
+    header_names: readonly string[];
+  },
+): string[] {
+  const found = new Set<string>();
+  const req = ctx.request;
+  if (req.rawQuery !== '') {
+    for (const name of conf.uri_param_names)
+      for (const v of req.query.getAll(name)) if (v !== '') found.add(v);
+  }
+  for (const v of cookieValues(req.header('cookie'), conf.cookie_names)) if (v !== '') found.add(v);
+  for (const name of conf.header_names) {
+    const value = req.header(name);
+    if (value === undefined) continue;
+    const m = BEARER.exec(value);
+    if (m !== null) found.add(m[1]!);
+    else if (name.toLowerCase() !== 'authorization' && value.trim() !== '') found.add(value.trim());
+  }
+  return [...found];
+}

@@ -1,0 +1,63 @@
+import { schema } from '@gatehouse/shared';
+
+const { t } = schema;
+
+/**
+ * A documented subset of Kong Enterprise's openid-connect schema: bearer-token validation against
+ * the issuer's JWKS (auth_methods ["bearer"] only). `jwks_uri` is ours (skips discovery).
+ */
+export const openidConnectSchema = t.record(
+  {
+    issuer: t.url({
+      required: true,
+      description: 'The issuer URL; discovery at <issuer>/.well-known/openid-configuration.',
+    }),
+    jwks_uri: t.url({ description: 'JWKS URL, instead of the one discovery returns.' }),
+    issuers_allowed: t.array(t.string(), { description: 'Accepted `iss` values (default: the issuer).' }),
+    auth_methods: t.array(t.string({ one_of: ['bearer'] }), { default: ['bearer'] }),
+    bearer_token_param_type: t.array(t.string({ one_of: ['header', 'query'] }), {
+      default: ['header', 'query'],
+    }),
+    audience_required: t.array(t.string(), { description: 'The token must name one of these audiences.' }),
+    audience_claim: t.array(t.string(), { default: ['aud'] }),
+    scopes_required: t.array(t.string(), {
+      description: 'Alternatives; each a space-separated set of scopes that must all be present.',
+    }),
+    scopes_claim: t.array(t.string(), { default: ['scope'] }),
+    consumer_claim: t.array(t.string(), { description: 'Claim mapping the token to a consumer.' }),
+    consumer_by: t.array(t.string({ one_of: ['id', 'username', 'custom_id'] }), {
+      default: ['username', 'custom_id'],
+    }),
+    consumer_optional: t.boolean({ default: false }),
+    anonymous: t.anonymous(),
+    run_on_preflight: t.boolean({ default: true }),
+    hide_credentials: t.boolean({ default: false }),
+    leeway: t.number({ default: 0, between: [0, 3600] }),
+    verify_claims: t.boolean({ default: true }),
+    timeout: t.number({ default: 10000, gt: 0, description: 'Discovery / JWKS request timeout (ms).' }),
+    realm: t.string(),
+  },
+  { required: true },
+);
+
+export interface OpenidConnectConfig {
+  issuer: string;
+  jwks_uri: string | null;
+  issuers_allowed: string[] | null;
+  auth_methods: string[];
+  bearer_token_param_type: ('header' | 'query')[];
+  audience_required: string[] | null;
+  audience_claim: string[];
+  scopes_required: string[] | null;
+  scopes_claim: string[];
+  consumer_claim: string[] | null;
+  consumer_by: ('id' | 'username' | 'custom_id')[];
+  consumer_optional: boolean;
+  anonymous: string | null;
+  run_on_preflight: boolean;
+  hide_credentials: boolean;
+  leeway: number;
+  verify_claims: boolean;
+  timeout: number;
+  realm: string | null;
+}

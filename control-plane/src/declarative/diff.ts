@@ -96,9 +96,10 @@ export function carryStoredValues(
   for (const g of resolved.generated) generated.set(g.id, [...(generated.get(g.id) ?? []), g.field]);
   for (const spec of KIND_SPECS) {
     const stored = new Map((cur[spec.kind] ?? []).map((e) => [e.id, e]));
-    for (const after of want[spec.kind]) {
+    const list = want[spec.kind];
+    list.forEach((after, i) => {
       const before = stored.get(after.id);
-      if (!before) continue;
+      if (!before) return;
       for (const field of generated.get(after.id) ?? []) after[field] = before[field];
       const clear = resolved.clearPasswords.get(after.id);
       if (
@@ -110,7 +111,9 @@ export function carryStoredValues(
       }
       after.created_at = before.created_at;
       if ('updated_at' in before) after.updated_at = before.updated_at;
-    }
+      // Unchanged: keep the stored value itself (Json columns come back with their keys reordered).
+      if (changedFields(before, after).length === 0) list[i] = before;
+    });
   }
   return desired;
 }

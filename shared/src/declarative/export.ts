@@ -26,9 +26,21 @@ function fields(entity: Entity, omit: readonly string[] = []): Doc {
     if (key === 'created_at' || key === 'updated_at' || omit.includes(key)) continue;
     const value = entity[key];
     if (value === null || value === undefined) continue;
-    out[key] = value;
+    out[key] = sortRecords(value);
   }
   return out;
+}
+
+/** Nested records with sorted keys (stored JSON may come back in another key order); arrays keep theirs. */
+function sortRecords(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortRecords);
+  if (value === null || typeof value !== 'object') return value;
+  const rec = value as Record<string, unknown>;
+  return Object.fromEntries(
+    Object.keys(rec)
+      .sort()
+      .map((k) => [k, sortRecords(rec[k])]),
+  );
 }
 
 /** Named first (by name), then by id: a stable order that reads well. */

@@ -336,6 +336,19 @@ describe('data plane registry housekeeping', () => {
     expect(await lastSeen('dp-hb')).toBeGreaterThan(t1);
   });
 
+  it('a heartbeat re-asserts connected after another replica cleared it for the old stream of the same DP', async () => {
+    const replicaA = new DataPlaneRegistry(prisma(), logger);
+    const replicaB = new DataPlaneRegistry(prisma(), logger, { heartbeatWriteIntervalMs: 30 });
+    await replicaA.connected(hello('dp-moved'));
+    await replicaB.connected(hello('dp-moved'));
+    // A notices the DP's old stream died only after the DP said Hello to B.
+    await replicaA.disconnected('dp-moved');
+    expect((await replicaB.get('dp-moved'))?.connected).toBe(false);
+    await new Promise((r) => setTimeout(r, 40));
+    await replicaB.heartbeat('dp-moved', 'h1', 1n);
+    expect((await replicaB.get('dp-moved'))?.connected).toBe(true);
+  });
+
   it('reads a row whose connected flag is set but that has not been seen for staleAfterMs as disconnected', async () => {
     await registry.connected(hello('dp-fresh'));
     await registry.connected(hello('dp-orphan'));

@@ -179,6 +179,8 @@ export class DataPlaneRegistry {
     return this.update(id, 'heartbeat', {
       config_hash: hash,
       config_version: version,
+      // Re-asserted: another replica that lost this DP's old stream may have cleared it.
+      connected: true,
       last_seen: new Date(),
     });
   }

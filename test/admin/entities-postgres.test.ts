@@ -1,0 +1,3 @@
+import { entitiesContract } from './entities-contract.js';
+
+entitiesContract('postgres');

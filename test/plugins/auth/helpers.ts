@@ -58,7 +58,7 @@ export interface Gateway {
  * A real ProxyServer (with the bundled plugin registry) on a real socket in front of an echo
  * upstream. `apply` takes the entities besides the one service `svc` and route `r` (paths ['/']).
  */
-export async function startGateway(): Promise<Gateway> {
+export async function startGateway(options: { customDirs?: string[] } = {}): Promise<Gateway> {
   const upstream = await startUpstream();
   const logs = new LogCapture();
   // The gateway's own logger factory (with its redaction), every line captured instead of printed.
@@ -71,7 +71,7 @@ export async function startGateway(): Promise<Gateway> {
       },
     },
   });
-  const registry = await loadPluginRegistry();
+  const registry = await loadPluginRegistry(options);
   const proxy = new ProxyServer({ logger, plugins: registry });
   await proxy.listen(0, '127.0.0.1');
   const port = (proxy.server.address() as AddressInfo).port;

@@ -57,7 +57,7 @@ async function introspect(conf: IntrospectionConfig, token: string): Promise<Int
 function asHeader(v: unknown): string {
   if (Array.isArray(v)) return v.join(' ');
   if (typeof v === 'object' && v !== null) return JSON.stringify(v);
-  return String(v as string | number | boolean);
+  return String(v);
 }
 
 function accept(ctx: PluginContext, state: State, result: Introspection): void {

@@ -1,0 +1,60 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, plugin, startTrafficGateway, type TrafficGateway } from './helpers.js';
+
+describe('Plugin: request-termination (access, real ProxyServer)', () => {
+  let gw: TrafficGateway;
+  beforeAll(async () => {
+    gw = await startTrafficGateway();
+  });
+  afterAll(async () => {
+    await gw.close();
+  });
+
+  const withConfig = (config: Record<string, unknown>) =>
+    gw.apply({ plugins: [plugin('request-termination', config, { route: { id: 'r' } })] });
+
+  it('returns 503 "Service unavailable" by default without calling the upstream', async () => {
+    withConfig({});
+    const before = gw.upstreamHits();
+    const r = await call(gw.port, '/x');
+    expect(r.status).toBe(503);
+    expect(r.json()).toEqual({ message: 'Service unavailable' });
+    expect(gw.upstreamHits()).toBe(before);
+  });
+
+  it('returns the configured status and message', async () => {
+    withConfig({ status_code: 451, message: 'Unavailable for legal reasons' });
+    const r = await call(gw.port, '/x');
+    expect(r.status).toBe(451);
+    expect(r.json()).toEqual({ message: 'Unavailable for legal reasons' });
+  });
+
+  it('terminates only requests carrying the trigger, as a header or a query argument', async () => {
+    withConfig({ status_code: 404, trigger: 'X-Kill' });
+    expect((await call(gw.port, '/x')).status).toBe(200);
+    const byHeader = await call(gw.port, '/x', { headers: { 'x-kill': '1' } });
+    expect(byHeader.status).toBe(404);
+    expect(byHeader.json()).toEqual({ message: 'Not found' });
+    expect((await call(gw.port, '/x?X-Kill')).status).toBe(404);
+  });
+
+  it('echoes the request, body included, with echo', async () => {
+    withConfig({ status_code: 200, echo: true });
+    const r = await call(gw.port, '/x/y?a=1', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-probe': 'yes' },
+      body: '{"hello":"world"}',
+    });
+    expect(r.status).toBe(200);
+    const echoed = r.json<{ request: Record<string, unknown>; matched_route: { id: string } }>();
+    expect(echoed.request).toMatchObject({
+      method: 'POST',
+      path: '/x/y',
+      query: { a: '1' },
+      body: { hello: 'world' },
+      raw_body: '{"hello":"world"}',
+    });
+    expect((echoed.request.headers as Record<string, string>)['x-probe']).toBe('yes');
+    expect(echoed.matched_route.id).toBe('r');
+  });
+});

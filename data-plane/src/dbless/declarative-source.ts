@@ -14,6 +14,7 @@
  */
 import { GatehouseError, isGatehouseError, type GatehouseConfig, type Logger } from '@gatehouse/shared';
 import type { SnapshotApplier } from '../sync/snapshot-applier.js';
+import { carryTimestamps } from './stable-timestamps.js';
 
 export type DeclarativeLoader = (path: string) => Promise<GatehouseConfig>;
 
@@ -54,6 +55,8 @@ export class DeclarativeSource {
   private lastReloadAt: Date | null = null;
   private lastReloadError: DeclarativeError | null = null;
   private chain: Promise<unknown> = Promise.resolve();
+  /** The config served, as applied (for carrying timestamps over on reload). */
+  private served: GatehouseConfig | null = null;
 
   constructor(private readonly opts: DeclarativeSourceOptions) {}
 
@@ -123,14 +126,16 @@ export class DeclarativeSource {
 
   private async read(): Promise<ReloadOutcome> {
     let config: GatehouseConfig;
+    const stampedFrom = Math.floor(Date.now() / 1000);
     try {
-      config = await this.opts.load(this.opts.file);
+      config = carryTimestamps(this.served, await this.opts.load(this.opts.file), stampedFrom);
     } catch (e) {
       if (isGatehouseError(e)) return { ok: false, code: e.code, message: e.message, details: e.details };
       return { ok: false, code: 'GH_ERR_DP_INTERNAL', message: e instanceof Error ? e.message : String(e) };
     }
     const applied = await this.opts.applier.applyConfig(config, 'declarative');
     if (!applied.ok) return { ok: false, code: applied.code, message: applied.reason };
+    if (applied.changed) this.served = config;
     if (applied.changed || this.loadedAt === null) this.loadedAt = new Date();
     return { ok: true, changed: applied.changed, version: applied.version.toString(), hash: applied.hash };
   }

@@ -78,7 +78,7 @@ describe.each(DB_KINDS)('declarative import on %s', (kind) => {
     await importDeclarative(fx.store, readCorpus('04-flat-references.yaml'), { plugins: fx.plugins });
     const edited = readCorpus('04-flat-references.yaml')
       .replace('port: 8081', 'port: 8082')
-      .replace(/  - name: no-service\n    paths: \[\/nowhere\]\n/, '')
+      .replace(/ {2}- name: no-service\n {4}paths: \[\/nowhere\]\n/, '')
       .replace('services:\n', 'services:\n  - name: added\n    host: added.internal\n');
     const dry = await importDeclarative(fx.store, edited, { plugins: fx.plugins, dryRun: true });
     expect(dry.version).toBeNull();

@@ -27,7 +27,7 @@ function parseJson(text: string): unknown {
 }
 
 function parseYaml(text: string): unknown {
-  const docs = parseAllDocuments(text, { uniqueKeys: true, prettyErrors: false, schema: 'core' });
+  const docs = parseAllDocuments(text, { uniqueKeys: true, prettyErrors: true, schema: 'core' });
   const list = Array.isArray(docs) ? docs : [docs];
   const problems: DeclarativeProblem[] = [];
   for (const doc of list) {

@@ -44,7 +44,7 @@ async function discoverJwks(state: State): Promise<ReturnType<typeof createRemot
   }
   return createRemoteJWKSet(new URL(uri), {
     timeoutDuration: conf.timeout,
-    cooldownDuration: 30_000,
+    cooldownDuration: conf.rediscovery_lifetime * 1000,
     cacheMaxAge: 600_000,
   });
 }

@@ -34,6 +34,11 @@ export const openidConnectSchema = t.record(
     hide_credentials: t.boolean({ default: false }),
     leeway: t.number({ default: 0, between: [0, 3600] }),
     verify_claims: t.boolean({ default: true }),
+    rediscovery_lifetime: t.number({
+      default: 30,
+      between: [0, 86400],
+      description: 'Seconds between JWKS refetches triggered by an unknown kid.',
+    }),
     timeout: t.number({ default: 10000, gt: 0, description: 'Discovery / JWKS request timeout (ms).' }),
     realm: t.string(),
   },
@@ -58,6 +63,7 @@ export interface OpenidConnectConfig {
   hide_credentials: boolean;
   leeway: number;
   verify_claims: boolean;
+  rediscovery_lifetime: number;
   timeout: number;
   realm: string | null;
 }

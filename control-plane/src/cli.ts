@@ -13,6 +13,7 @@ import {
   type Listen,
   type SettingSpec,
 } from '@gatehouse/shared';
+import { runConfigCommand } from './config-cli.js';
 import { startControlPlane } from './control-plane.js';
 
 const CP_SETTINGS: SettingSpec[] = [
@@ -69,6 +70,13 @@ const CP_SETTINGS: SettingSpec[] = [
     kind: 'string',
     description:
       'Id of this CP replica, carried in snapshot claims. Default: generated and kept in the data folder.',
+  },
+  {
+    key: 'pluginsDirs',
+    flag: 'plugins-dir',
+    env: ['GATEHOUSE_PLUGINS_DIRS'],
+    kind: 'list',
+    description: 'Comma-separated folders with custom plugins (their schemas validate plugin config).',
   },
   {
     key: 'logLevel',
@@ -131,6 +139,7 @@ async function runCp(argv: string[]): Promise<void> {
       signingKeyFile: v.signingKey ? resolve(v.signingKey as string) : undefined,
       dev: v.dev as boolean,
       cpId: v.cpId as string | undefined,
+      pluginsDirs: ((v.pluginsDirs as string[] | undefined) ?? []).map((d) => resolve(d)),
       logger,
     });
     stopOnSignals('control plane', () => cp.stop(), logger);
@@ -180,5 +189,6 @@ async function runKeys(argv: string[]): Promise<void> {
 
 const [command, ...args] = process.argv.slice(2);
 if (command === 'cp') await runCp(args);
+else if (command === 'config') process.exitCode = await runConfigCommand(args);
 else if (command === 'keys') await runKeys(args);
 else fail(`unknown command "${command ?? ''}"`);

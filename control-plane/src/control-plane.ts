@@ -16,7 +16,14 @@ import {
   type Logger,
 } from '@gatehouse/shared';
 import { createAdminApp } from './admin/index.js';
-import { createClusteringRouter, DataPlaneRegistry, startClusterServer } from './cluster/index.js';
+import { loadPluginRegistry } from '@gatehouse/data-plane/plugins';
+import {
+  createClusteringRouter,
+  createFleet,
+  DataPlaneRegistry,
+  startClusterServer,
+} from './cluster/index.js';
+import { createConfigRouter } from './declarative/index.js';
 import { openDatabase } from './db/index.js';
 import { SnapshotPublisher } from './snapshot/index.js';
 import { ConfigStore } from './store/index.js';
@@ -29,6 +36,8 @@ export interface ControlPlaneOptions {
   signingKeyFile?: string;
   dev: boolean;
   cpId?: string;
+  /** Folders with custom plugins (their schemas validate plugin config at write time). */
+  pluginsDirs?: string[];
   logger: Logger;
 }
 
@@ -107,7 +116,8 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     }
   };
   try {
-    const store = new ConfigStore(db);
+    const plugins = await loadPluginRegistry({ customDirs: o.pluginsDirs ?? [] });
+    const store = new ConfigStore(db, { logger, plugins });
     const publisher = new SnapshotPublisher({ source: store, key: signingKey, cpId, logger });
     await publisher.start();
     cleanups.push(async () => publisher.stop());
@@ -122,7 +132,14 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     });
     cleanups.push(() => cluster.stop());
 
-    const app = createAdminApp({ store, logger, routers: [createClusteringRouter(registry, publisher)] });
+    const fleet = createFleet({ registry, cpPlugins: plugins.pluginInfos() });
+    const app = createAdminApp({
+      store,
+      logger,
+      fleet,
+      info: { database: db.kind, cp_id: cpId },
+      routers: [createClusteringRouter(registry, publisher), createConfigRouter(store, logger, { plugins })],
+    });
     const admin = createServer(app);
     const adminUrl = await listenHttp(admin, o.adminListen);
     cleanups.push(

@@ -12,7 +12,7 @@ import { errorHandler, notFoundHandler } from './errors.js';
 export interface AdminAppOptions {
   store: ConfigStore;
   logger: Logger;
-  /** Extra routers mounted at the root (e.g. cp-cluster's `/clustering/*`). */
+  /** Extra routers mounted at the root before the body parsers (`/clustering/*`, `/config`). */
   routers?: Router[];
   /** Largest accepted request body (default 1 MiB); larger ones get 413. */
   bodyLimit?: string | number;
@@ -34,6 +34,9 @@ export function createAdminApp(options: AdminAppOptions): express.Express {
   app.set('json replacer', (_key: string, value: unknown) =>
     typeof value === 'bigint' ? value.toString() : value,
   );
+  // Extra routers come first: they read their own bodies (POST /config takes documents far larger
+  // than the entity endpoints' limit).
+  for (const router of options.routers ?? []) app.use(router);
   app.use(bodyParsers(options.bodyLimit ?? '1mb'));
 
   app.get('/', async (_req, res) => {
@@ -61,7 +64,6 @@ export function createAdminApp(options: AdminAppOptions): express.Express {
   app.use(entitiesRouter(store));
   app.use(metaRouter(store));
   app.use(moreEntitiesRouter(store, options.fleet));
-  for (const router of options.routers ?? []) app.use(router);
   app.use(notFoundHandler);
   app.use(errorHandler(logger));
   return app;

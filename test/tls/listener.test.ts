@@ -119,6 +119,21 @@ describe('HTTPS proxy listener (real sockets)', () => {
     );
   });
 
+  it('serves a default certificate given to listenTls (one for every worker) instead of generating one', async () => {
+    const given = createCertificate({ commonName: 'dp-default.example' });
+    const other = await startProxy(cfg());
+    try {
+      await other.proxy.listenTls(0, '127.0.0.1', given);
+      const port = (other.proxy.tlsServer!.address() as AddressInfo).port;
+      expect((await tlsCall(port, '/open')).peer.subject.CN).toBe('dp-default.example');
+      expect((await tlsCall(port, '/open', { servername: 'api.example.com' })).peer.subject.CN).toBe(
+        'api.example.com',
+      );
+    } finally {
+      await other.proxy.close();
+    }
+  });
+
   it('refuses a configuration whose certificate cannot be loaded, keeping the old one', () => {
     const broken = cfg();
     broken.certificates = [...broken.certificates, certificate('c-bad', { cert: 'not a pem', key: 'nope' })];

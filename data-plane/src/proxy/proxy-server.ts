@@ -26,6 +26,7 @@ import { dispatchBalanced } from './balanced-dispatch.js';
 import { Balancers } from '../balancer/balancers.js';
 import { TlsListener } from '../tls/tls-listener.js';
 import { CertificateStore } from '../tls/certificate-store.js';
+import type { CertificateAndKey } from '../tls/x509.js';
 import { compilePlugins, PluginRunner, type Chain, type CompiledPlugins } from '../plugins/runtime/index.js';
 import type { RequestInit } from '../plugins/runtime/context.js';
 import type { PluginRegistry } from '../plugins/registry.js';
@@ -161,10 +162,10 @@ export class ProxyServer {
 
   /**
    * Starts the HTTPS listener (Kong's 8443): certificates chosen by SNI from the configuration,
-   * a generated self-signed certificate when none matches.
+   * else `defaultCertificate` (PEM cert + key), else a self-signed one generated here.
    */
-  async listenTls(port: number, host: string): Promise<void> {
-    this.tlsForwardedPort = String(await this.tls.listen(port, host));
+  async listenTls(port: number, host: string, defaultCertificate?: CertificateAndKey): Promise<void> {
+    this.tlsForwardedPort = String(await this.tls.listen(port, host, defaultCertificate));
   }
 
   /** Stops accepting connections, lets in-flight requests finish (bounded), closes the pools. */

@@ -9,7 +9,7 @@ import type tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '@gatehouse/shared';
 import { CertificateStore } from './certificate-store.js';
-import { createCertificate } from './x509.js';
+import { createCertificate, type CertificateAndKey } from './x509.js';
 import { onClientSocketClose, type ClientSocket } from '../proxy/exchange.js';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
@@ -27,10 +27,16 @@ export class TlsListener {
     private readonly onClientError: ClientErrorHandler,
   ) {}
 
-  /** Starts listening; resolves with the bound port. */
-  listen(port: number, host: string): Promise<number> {
+  /**
+   * Starts listening; resolves with the bound port. `defaultCertificate` is served when no SNI
+   * matches (Kong's `ssl_cert`/`ssl_cert_key`); without it a self-signed one is generated. Worker
+   * processes should all get the same one (generated once by the primary), so clients see one
+   * default certificate whichever worker accepts them.
+   */
+  listen(port: number, host: string, defaultCertificate?: CertificateAndKey): Promise<number> {
     if (this.server !== null) return Promise.reject(new Error('the TLS listener is already started'));
-    const fallback = createCertificate({ commonName: 'localhost', altNames: ['localhost'] });
+    const fallback =
+      defaultCertificate ?? createCertificate({ commonName: 'localhost', altNames: ['localhost'] });
     const server = https.createServer(
       {
         cert: fallback.cert,

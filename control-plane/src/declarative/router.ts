@@ -40,6 +40,7 @@ function documentOf(req: Request): string | DeclarativeDocument {
 
 /**
  * Kong's DB-less endpoints on the control plane:
+ * Mount it before the Admin API's body parsers (createAdminApp's `routers`): it reads its own bodies.
  * - `POST /config` (body: the document as JSON, `{ config: "<yaml or json>" }` as JSON or form, or a
  *   raw YAML body) makes the database match it in one transaction and answers 201 with the flat
  *   entities (`{ services: { <id>: {...} }, ... }`); `?check_hash=1` answers 304 when nothing would
@@ -54,7 +55,13 @@ export function createConfigRouter(
   options: ConfigRouterOptions = {},
 ): Router {
   const router = express.Router();
-  const raw = express.text({ type: RAW_TYPES, limit: options.bodyLimit ?? '64mb' });
+  const limit = options.bodyLimit ?? '64mb';
+  // Mounted before the Admin API's body parsers (whose limit is 1 MiB): this router reads its own.
+  const bodies = [
+    express.json({ limit, type: ['application/json', 'application/*+json'] }),
+    express.urlencoded({ limit, extended: false }),
+    express.text({ type: RAW_TYPES, limit }),
+  ];
 
   router.get('/config', async (_req, res) => {
     const { config } = await store.readConfig();
@@ -122,7 +129,7 @@ export function createConfigRouter(
       }
     };
 
-  router.post('/config', raw, run(false));
-  router.post('/config/diff', raw, run(true));
+  router.post('/config', bodies, run(false));
+  router.post('/config/diff', bodies, run(true));
   return router;
 }

@@ -127,6 +127,26 @@ describe('upstream balancing over real sockets', () => {
     }
   });
 
+  it('latency sends the traffic to the target that answers faster', async () => {
+    const slow = await namedServer('slow', (req, res) => {
+      setTimeout(() => res.end(JSON.stringify({ server: 'slow' })), 60);
+      return true;
+    });
+    try {
+      const up = upstream('u1', 'pool.latency', { algorithm: 'latency' });
+      const started = await startProxy(
+        balanced(up, [target('t1', 'u1', at(slow)), target('t2', 'u1', at(a))]),
+      );
+      proxy = started.proxy;
+      const names = await servedBy(started.port, 20);
+      // each target is measured once, then the fast one takes everything
+      expect(count(names).slow ?? 0).toBeLessThanOrEqual(1);
+      expect(names.slice(2)).toEqual(Array<string>(18).fill('a'));
+    } finally {
+      await slow.close();
+    }
+  });
+
   it('host_header sets the Host sent to every target; without it the target address is sent', async () => {
     const up = upstream('u1', 'pool.hh', { host_header: 'api.internal' });
     const started = await startProxy(balanced(up, [target('t1', 'u1', at(a))]));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HashRing, LeastConnections, RoundRobin } from './algorithms.js';
+import { HashRing, LatencyEwma, LeastConnections, RoundRobin } from './algorithms.js';
 import { hash32 } from './hash.js';
 
 const all = (): boolean => true;
@@ -114,5 +114,35 @@ describe('consistent-hashing ring', () => {
     expect(hash32('10.0.0.1')).not.toBe(hash32('10.0.0.2'));
     expect(hash32('abc')).toBeGreaterThanOrEqual(0);
     expect(hash32('abc')).toBeLessThan(2 ** 32);
+  });
+});
+
+describe('latency (EWMA) balancer', () => {
+  it('prefers the peer with the lower round-trip EWMA per weight, and lets idle EWMAs decay', () => {
+    let now = 1000;
+    const lat = new LatencyEwma([1, 1], () => now);
+    lat.observe(0, 50);
+    lat.observe(1, 5);
+    for (let k = 0; k < 5; k++) expect(lat.pick(all)).toBe(1);
+    expect(lat.pick((i) => i !== 1)).toBe(0);
+    // weights divide the score: a 20x heavier slow peer wins
+    const weighted = new LatencyEwma([20, 1], () => now);
+    weighted.observe(0, 50);
+    weighted.observe(1, 5);
+    expect(weighted.pick(all)).toBe(0);
+    // scores decay towards 0 while idle (10 s time constant), with the ratio kept
+    now += 100;
+    expect(lat.pick(all)).toBe(1);
+  });
+
+  it('alternates between peers without measurements, and seeds a new peer with the average', () => {
+    const now = (): number => 5;
+    const lat = new LatencyEwma([1, 1], now);
+    expect([lat.pick(all), lat.pick(all), lat.pick(all)]).toEqual([0, 1, 0]);
+    lat.observe(0, 10);
+    lat.observe(1, 30);
+    const next = new LatencyEwma([1, 1, 1], now);
+    next.inherit(lat, [0, 1, -1]);
+    expect(Array.from(next.ewma)).toEqual([10, 30, 20]);
   });
 });

@@ -123,3 +123,81 @@ export class HashRing implements BalancingAlgorithm {
     return -1;
   }
 }
+
+/** Kong's latency balancer decay time (seconds). */
+const LATENCY_DECAY_S = 10;
+
+/**
+ * Kong's `latency` algorithm: each peer keeps an exponentially weighted moving average of its
+ * round-trip times (connect + full response), decaying towards 0 with a 10 s time constant while
+ * the peer is idle; the peer with the lowest EWMA / weight wins (ties go to the peer after the
+ * previous choice). A peer new to the upstream starts at the average of the others (Kong's slow
+ * start), so it is neither flooded nor starved.
+ */
+export class LatencyEwma implements BalancingAlgorithm {
+  readonly ewma: Float64Array;
+  /** Last update per peer, in seconds (0 = never). */
+  readonly touched: Float64Array;
+  private next = 0;
+
+  constructor(
+    private readonly weights: readonly number[],
+    private readonly now: () => number = () => performance.now() / 1000,
+  ) {
+    this.ewma = new Float64Array(weights.length);
+    this.touched = new Float64Array(weights.length);
+  }
+
+  /** Seeds peers from a previous compilation (`from[i]` = old index, or -1 for a new peer). */
+  inherit(previous: LatencyEwma, from: readonly number[]): void {
+    let sum = 0;
+    let count = 0;
+    from.forEach((old, i) => {
+      if (old < 0) return;
+      this.ewma[i] = previous.ewma[old]!;
+      this.touched[i] = previous.touched[old]!;
+      sum += this.ewma[i];
+      count++;
+    });
+    if (count === 0) return;
+    const start = sum / count;
+    const t = this.now();
+    from.forEach((old, i) => {
+      if (old >= 0) return;
+      this.ewma[i] = start;
+      this.touched[i] = t;
+    });
+  }
+
+  private decayed(i: number, rtt: number, now: number): number {
+    const touched = this.touched[i]!;
+    // never measured: the first round trip is taken as it is (Kong: last touched at epoch 0)
+    const w = touched === 0 ? 0 : Math.exp(-Math.max(0, now - touched) / LATENCY_DECAY_S);
+    return this.ewma[i]! * w + rtt * (1 - w);
+  }
+
+  /** Records a round trip of `rttMs` milliseconds to peer i. */
+  observe(i: number, rttMs: number): void {
+    const now = this.now();
+    this.ewma[i] = this.decayed(i, rttMs, now);
+    this.touched[i] = now;
+  }
+
+  pick(available: (index: number) => boolean): number {
+    const n = this.weights.length;
+    const now = this.now();
+    let best = -1;
+    let bestScore = 0;
+    for (let k = 0; k < n; k++) {
+      const i = (this.next + k) % n;
+      if (!available(i)) continue;
+      const score = this.decayed(i, 0, now) / this.weights[i]!;
+      if (best < 0 || score < bestScore) {
+        best = i;
+        bestScore = score;
+      }
+    }
+    if (best >= 0) this.next = (best + 1) % n;
+    return best;
+  }
+}

@@ -4,7 +4,13 @@
  * unchanged across swaps); requests only call `select` and the report methods.
  */
 import type { Target, Upstream } from '@gatehouse/shared';
-import { HashRing, LeastConnections, RoundRobin, type BalancingAlgorithm } from './algorithms.js';
+import {
+  HashRing,
+  LatencyEwma,
+  LeastConnections,
+  RoundRobin,
+  type BalancingAlgorithm,
+} from './algorithms.js';
 import {
   classifyStatus,
   limitsActive,
@@ -82,6 +88,8 @@ export class UpstreamBalancer {
   /** False when no passive limit is set: responses need not be reported. */
   readonly passiveEnabled: boolean;
   private readonly algorithm: BalancingAlgorithm;
+  /** The latency algorithm, when this upstream uses it: responses report their round-trip time. */
+  readonly latency: LatencyEwma | null = null;
   private readonly totalWeight: number;
   private readonly index = new Map<string, BalancedTarget>();
   private listener: HealthListener | null = null;
@@ -109,8 +117,19 @@ export class UpstreamBalancer {
       case 'least-connections':
         this.algorithm = new LeastConnections(weights, (i) => this.targets[i]!.inFlight);
         break;
+      case 'latency': {
+        const latency = new LatencyEwma(weights);
+        if (previous?.latency != null) {
+          const prev = previous;
+          latency.inherit(
+            prev.latency!,
+            this.targets.map((t) => prev.targets.findIndex((p) => p.authority === t.authority)),
+          );
+        }
+        this.algorithm = this.latency = latency;
+        break;
+      }
       default:
-        // round-robin; `latency` is balanced round-robin too (see docs/load-balancing.md)
         this.algorithm = new RoundRobin(weights);
     }
   }

@@ -29,6 +29,8 @@ const NOT_TARGET = new Set([
   'UND_ERR_ABORTED',
 ]);
 const NOT_IDEMPOTENT = new Set(['POST', 'PATCH', 'LOCK']);
+/** Round trip recorded for a failed try by the latency algorithm. */
+const FAILED_TRY_MS = 1_000;
 
 function errorCode(err: unknown): string {
   const code = (err as { code?: unknown } | null)?.code;
@@ -40,6 +42,8 @@ export class BalancedExchange extends UpstreamExchange {
   private readonly tried: number[] = [];
   private connected = false;
   private inFlight = false;
+  /** Start of the current try (latency balancing only). */
+  private startedAt = 0;
 
   constructor(
     res: ServerResponse,
@@ -80,14 +84,25 @@ export class BalancedExchange extends UpstreamExchange {
     this.abortUpstream = null;
     balancer.targets[i]!.inFlight++;
     this.inFlight = true;
+    if (balancer.latency !== null) this.startedAt = performance.now();
     if (!this.preserveHost) this.options.headers[1] = hostHeaders[i]!;
     pools[i]!.dispatch(this.options, this);
   }
 
-  private release(): void {
+  /**
+   * Ends the current try. For the latency algorithm it records the round trip (connect + whole
+   * response); a failed try counts as at least FAILED_TRY_MS, so a target that refuses quickly
+   * does not look fast.
+   */
+  private release(failed: boolean): void {
     if (!this.inFlight) return;
     this.inFlight = false;
-    this.service.balancer.targets[this.index]!.inFlight--;
+    const balancer = this.service.balancer;
+    balancer.targets[this.index]!.inFlight--;
+    if (balancer.latency !== null) {
+      const rtt = performance.now() - this.startedAt;
+      balancer.latency.observe(this.index, failed ? Math.max(rtt, FAILED_TRY_MS) : rtt);
+    }
   }
 
   override onConnect(abort: (reason?: Error) => void): void {
@@ -106,12 +121,12 @@ export class BalancedExchange extends UpstreamExchange {
   }
 
   override onComplete(): void {
-    this.release();
+    this.release(false);
     super.onComplete();
   }
 
   override onError(err: Error): void {
-    this.release();
+    this.release(true);
     if (!this.clientGone && !this.done) {
       const code = errorCode(err);
       if (!NOT_TARGET.has(code)) {

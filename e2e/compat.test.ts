@@ -164,6 +164,10 @@ describe('version and plugin compatibility (real CP and DPs)', () => {
       config: { allow: ['0.0.0.0/0'] },
     });
     expect(plugin.status, JSON.stringify(plugin.json)).toBe(201);
+    // The Admin API ran the fleet check and lists the DP that cannot take it.
+    expect(plugin.json.incompatible_data_planes).toEqual([
+      expect.objectContaining({ id: 'dp-no-plugins', sync_status: 'plugin_set_incompatible' }),
+    ]);
 
     await waitUntil(
       'plugin_set_incompatible recorded',

@@ -13,3 +13,4 @@ export {
 } from './registry.js';
 export { loadCustomPlugins } from './custom-loader.js';
 export { schema } from '@gatehouse/shared';
+export * from './schemas.js';

@@ -2,8 +2,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '@gatehouse/shared';
 import { hashValue } from '../balancer/hash-value.js';
-import { BalancedExchange } from './balanced-exchange.js';
-import type { ClientSocket } from './exchange.js';
+import { BalancedExchange, type CoreHandler } from './balanced-exchange.js';
+import { UpstreamExchange, type ClientSocket } from './exchange.js';
 import type { BalancedService } from './service-targets.js';
 
 export interface BalancedRequest {
@@ -22,6 +22,13 @@ export interface BalancedRequest {
   captures: Readonly<Record<string, string | undefined>> | null;
   /** Authenticated consumer (or credential) id, for hash_on = consumer. */
   consumerId: string | undefined;
+  /** A body a plugin already read (sent instead of the client stream); undefined = stream `req`. */
+  body?: Buffer;
+  /**
+   * The handler that writes the response (e.g. the plugin runtime's exchange, for its response
+   * phase); an UpstreamExchange when absent. It sees one exchange: retries happen before it.
+   */
+  handler?: CoreHandler;
 }
 
 export function dispatchBalanced(
@@ -45,17 +52,16 @@ export function dispatchBalanced(
         })
       : null;
   const exchange = new BalancedExchange(
-    res,
-    socket,
+    service,
+    r.handler ?? new UpstreamExchange(res, socket, logger, r.method),
     logger,
     r.method,
-    service,
     req,
     {
       path: r.path,
       method: r.method,
       headers: r.headers,
-      body: r.hasBody ? req : null,
+      body: r.body !== undefined ? r.body : r.hasBody ? req : null,
       headersTimeout: r.readTimeout,
       bodyTimeout: r.readTimeout,
     },

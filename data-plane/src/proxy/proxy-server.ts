@@ -347,6 +347,7 @@ export class ProxyServer {
                   preserveHost,
                   captures,
                   consumerId: r.consumerId,
+                  ...(r.body === undefined ? {} : { body: r.body }),
                 }),
         path: upPath,
         headers,

@@ -10,7 +10,7 @@ export interface CheckResult<T> {
 }
 
 function copy<T>(v: T): T {
-  return v === null || typeof v !== 'object' ? v : (structuredClone(v));
+  return v === null || typeof v !== 'object' ? v : structuredClone(v);
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

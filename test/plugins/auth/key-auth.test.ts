@@ -1,5 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, consumer, plugin, startGateway, type Gateway, type SeenRequest } from './helpers.js';
+import { validateUpstream } from '@gatehouse/shared';
+import {
+  call,
+  consumer,
+  plugin,
+  route,
+  service,
+  startGateway,
+  type Gateway,
+  type SeenRequest,
+} from './helpers.js';
 
 const now = Math.floor(Date.now() / 1000);
 const cred = (id: string, consumerId: string, key: string, ttl: number | null = null) => ({
@@ -138,5 +148,36 @@ describe('Plugin: key-auth (access, real ProxyServer)', () => {
   it('does not run a disabled plugin', async () => {
     gw.apply({ ...base(), plugins: [plugin('key-auth', {}, { route: { id: 'r' }, enabled: false })] });
     expect((await call(gw.port, '/x')).status).toBe(200);
+  });
+
+  it('sends the body it read to a service balanced over an upstream', async () => {
+    gw.apply({
+      ...base({ key_in_body: true, hide_credentials: true }),
+      upstreams: [
+        { ...validateUpstream({ name: 'pool.internal' }), id: 'u', created_at: now, updated_at: now },
+      ],
+      targets: [
+        {
+          id: 't',
+          upstream: { id: 'u' },
+          target: `127.0.0.1:${gw.upstream.port}`,
+          weight: 100,
+          tags: null,
+          created_at: now,
+          updated_at: now,
+        },
+      ],
+      services: [service('svc', 80, { host: 'pool.internal' })],
+      routes: [route('r', 'svc', { paths: ['/'] })],
+    });
+    const r = await call(gw.port, '/x', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ apikey: 'alice-secret', a: 1 }),
+    });
+    expect(r.status).toBe(200);
+    const seen = r.json<SeenRequest>();
+    expect(seen.headers['x-consumer-id']).toBe('alice');
+    expect(seen.bodyLength).toBe(JSON.stringify({ a: 1 }).length);
   });
 });

@@ -30,6 +30,8 @@ export interface OtherDispatch {
   headers: string[];
   /** The authenticated consumer's id (hash_on = consumer). */
   consumerId: string | undefined;
+  /** The body to send when a plugin read or replaced it; undefined = stream the client's. */
+  body: Buffer | undefined;
 }
 
 /** What the proxy would dispatch upstream without plugins. */
@@ -104,8 +106,8 @@ export class PluginRunner {
     let query = ctx.rawQuery;
     if (ctx.removedQueryArgs !== null && query !== '') query = filterQuery(query, ctx.removedQueryArgs);
     if (up.dispatcher === null) {
-      // Balanced services stream the client body themselves: a body a plugin read is not resent.
       up.dispatchOther!({
+        body: body === null || !Buffer.isBuffer(body) ? undefined : body,
         path: query === '' ? up.path : `${up.path}?${query}`,
         query,
         headers,

@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { schema } from '@gatehouse/shared';
+import plugin from './plugin.js';
+import { fakeContext, initialise, run, snapshotOf } from '../runtime/test-support.js';
+
+describe('oauth2-introspection', () => {
+  it('requires introspection_url and authorization_value, defaults ttl to 30', () => {
+    expect(() => schema.validate(plugin.schema, {})).toThrow(/introspection_url: required field missing/);
+    const v = schema.validate<{ ttl: number; consumer_by: string }>(plugin.schema, {
+      introspection_url: 'https://as.example/introspect',
+      authorization_value: 'Basic x',
+    }).value;
+    expect(v.ttl).toBe(30);
+    expect(v.consumer_by).toBe('username');
+  });
+
+  it('answers 401 invalid_request when the token is missing', async () => {
+    const snapshot = snapshotOf({});
+    const state = await initialise(plugin, snapshot, {
+      introspection_url: 'https://as.example/i',
+      authorization_value: 'x',
+    });
+    const ctx = fakeContext(snapshot);
+    await run(plugin.access!(ctx, state));
+    expect(ctx.shortCircuit?.status).toBe(401);
+    expect(JSON.parse(ctx.shortCircuit!.body!.toString())).toMatchObject({ error: 'invalid_request' });
+  });
+});

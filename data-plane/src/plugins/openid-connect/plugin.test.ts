@@ -1,0 +1,19 @@
+import { describe, expect, it } from 'vitest';
+import { schema } from '@gatehouse/shared';
+import plugin from './plugin.js';
+import { fakeContext, initialise, run, snapshotOf } from '../runtime/test-support.js';
+
+describe('openid-connect', () => {
+  it('requires an issuer URL', () => {
+    expect(() => schema.validate(plugin.schema, {})).toThrow(/issuer: required field missing/);
+    expect(() => schema.validate(plugin.schema, { issuer: 'not a url' })).toThrow(/missing host in url/);
+  });
+
+  it('answers 401 with a Bearer challenge when no token is sent', async () => {
+    const snapshot = snapshotOf({});
+    const state = await initialise(plugin, snapshot, { issuer: 'https://idp.example' });
+    const ctx = fakeContext(snapshot);
+    await run(plugin.access!(ctx, state));
+    expect(ctx.shortCircuit).toMatchObject({ status: 401, headers: { 'WWW-Authenticate': 'Bearer' } });
+  });
+});

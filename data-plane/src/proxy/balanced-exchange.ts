@@ -1,18 +1,33 @@
 /**
- * A request to a balanced upstream: picks a target, dispatches to its pool, reports the outcome
- * to the passive health checks, and on a connection failure retries the next target (up to
- * `service.retries` more tries). A request is re-sent only when nothing of it reached the
- * failed target's application: the connection was never made (refused, connect timeout, TLS
- * handshake) and its body, if any, was not read yet; or, for an idempotent request without a
- * body, the connection broke or timed out before the response head.
+ * A request to a balanced upstream, as an undici dispatch handler wrapped around the handler that
+ * writes the response (UpstreamExchange, or the plugin runtime's exchange): it picks a target,
+ * dispatches to its pool, reports the outcome to the passive health checks, and on a connection
+ * failure retries the next target (up to `service.retries` more tries) before the inner handler
+ * sees anything. A request is re-sent only when nothing of it reached the failed target's
+ * application: the connection was never made (refused, connect timeout, TLS handshake) and its
+ * body, if streamed, was not read yet; or, for an idempotent request without a body, the
+ * connection broke or timed out before the response head. No target available: the inner
+ * handler gets a `GH_ERR_PROXY_NO_PEER` error (answered 503).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { Logger } from '@gatehouse/shared';
-import { downstreamResponseHeaders } from './headers.js';
-import { ProxyErrorCode, sendError } from './errors.js';
-import { UpstreamExchange, type ClientSocket } from './exchange.js';
+import { ProxyErrorCode } from './errors.js';
 import type { BalancedService } from './service-targets.js';
+
+/** undici's core dispatch callbacks (what UpstreamExchange and the plugin exchange implement). */
+export interface CoreHandler {
+  onConnect(abort: (reason?: Error) => void): void;
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean;
+  onData(chunk: Buffer): boolean;
+  onComplete(trailers: string[] | null): void;
+  onError(err: Error): void;
+}
+
+/** Given to the inner handler when no target can be chosen. */
+export class NoPeerError extends Error {
+  readonly code = ProxyErrorCode.NO_PEER;
+}
 
 const TIMEOUTS = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
@@ -31,57 +46,51 @@ const NOT_TARGET = new Set([
 const NOT_IDEMPOTENT = new Set(['POST', 'PATCH', 'LOCK']);
 /** Round trip recorded for a failed try by the latency algorithm. */
 const FAILED_TRY_MS = 1_000;
+const SET_COOKIE = Buffer.from('set-cookie');
 
 function errorCode(err: unknown): string {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : '';
 }
 
-export class BalancedExchange extends UpstreamExchange {
+export class BalancedExchange implements CoreHandler {
   private index = -1;
   private readonly tried: number[] = [];
   private connected = false;
+  private responded = false;
   private inFlight = false;
   /** Start of the current try (latency balancing only). */
   private startedAt = 0;
 
   constructor(
-    res: ServerResponse,
-    socket: ClientSocket,
-    logger: Logger,
-    method: string,
     private readonly service: BalancedService,
+    private readonly inner: CoreHandler,
+    private readonly logger: Logger,
+    private readonly method: string,
+    /** The client request (its body stream may be the upstream body). */
     private readonly request: IncomingMessage,
     private readonly options: Dispatcher.DispatchOptions & { headers: string[] },
     private readonly hashValue: string,
     private readonly setCookie: string | null,
     /** Keep the Host header given in options (the route preserves the client's host). */
     private readonly preserveHost: boolean,
-  ) {
-    super(res, socket, logger, method);
-  }
+  ) {}
 
-  /** Picks the first target and sends the request (or answers 503 when none is available). */
+  /** Picks the first target and sends the request. */
   start(): void {
     this.attempt();
   }
 
   private attempt(): void {
-    if (this.clientGone) {
-      this.finish();
-      return;
-    }
     const { balancer, pools, hostHeaders } = this.service;
     const i = balancer.select(this.hashValue, this.tried);
     if (i < 0) {
-      this.finish();
-      sendError(this.res, ProxyErrorCode.NO_PEER);
+      this.inner.onError(new NoPeerError('failure to get a peer from the ring-balancer'));
       return;
     }
     this.index = i;
     this.tried.push(i);
     this.connected = false;
-    this.abortUpstream = null;
     balancer.targets[i]!.inFlight++;
     this.inFlight = true;
     if (balancer.latency !== null) this.startedAt = performance.now();
@@ -105,50 +114,57 @@ export class BalancedExchange extends UpstreamExchange {
     }
   }
 
-  override onConnect(abort: (reason?: Error) => void): void {
+  onConnect(abort: (reason?: Error) => void): void {
     this.connected = true;
-    super.onConnect(abort);
+    this.inner.onConnect(abort);
   }
 
-  override onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
-    if (statusCode < 200) return true;
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    if (statusCode < 200) return this.inner.onHeaders(statusCode, rawHeaders, resume);
+    this.responded = true;
     const balancer = this.service.balancer;
     if (balancer.passiveEnabled) balancer.reportStatus(this.index, statusCode);
-    const headers = downstreamResponseHeaders(rawHeaders);
-    if (this.setCookie !== null) headers.push('set-cookie', this.setCookie);
-    this.writeHead(statusCode, headers, resume);
-    return true;
+    const headers =
+      this.setCookie === null
+        ? rawHeaders
+        : [...rawHeaders, SET_COOKIE, Buffer.from(this.setCookie, 'latin1')];
+    return this.inner.onHeaders(statusCode, headers, resume);
   }
 
-  override onComplete(): void {
+  onData(chunk: Buffer): boolean {
+    return this.inner.onData(chunk);
+  }
+
+  onComplete(trailers: string[] | null): void {
     this.release(false);
-    super.onComplete();
+    this.inner.onComplete(trailers);
   }
 
-  override onError(err: Error): void {
+  onError(err: Error): void {
     this.release(true);
-    if (!this.clientGone && !this.done) {
-      const code = errorCode(err);
-      if (!NOT_TARGET.has(code)) {
-        const balancer = this.service.balancer;
-        if (balancer.passiveEnabled)
-          balancer.reportFailure(this.index, TIMEOUTS.has(code) ? 'timeout' : 'tcp_failure');
-        if (!this.res.headersSent && this.tried.length <= this.service.retries && this.mayResend()) {
-          this.logger.debug(
-            { err, code, upstream: balancer.name, target: balancer.targets[this.index]!.authority },
-            'upstream target failed; trying the next one',
-          );
-          this.attempt();
-          return;
-        }
+    const code = errorCode(err);
+    if (!NOT_TARGET.has(code)) {
+      const balancer = this.service.balancer;
+      if (balancer.passiveEnabled)
+        balancer.reportFailure(this.index, TIMEOUTS.has(code) ? 'timeout' : 'tcp_failure');
+      if (!this.responded && this.tried.length <= this.service.retries && this.mayResend()) {
+        this.logger.debug(
+          { err, code, upstream: balancer.name, target: balancer.targets[this.index]!.authority },
+          'upstream target failed; trying the next one',
+        );
+        this.attempt();
+        return;
       }
     }
-    super.onError(err);
+    this.inner.onError(err);
   }
 
   private mayResend(): boolean {
     const body = this.options.body;
-    if (!this.connected) return body == null || !this.request.readableDidRead;
+    if (!this.connected) {
+      if (body == null || Buffer.isBuffer(body) || typeof body === 'string') return true;
+      return body === this.request && !this.request.readableDidRead;
+    }
     return body == null && !NOT_IDEMPOTENT.has(this.method);
   }
 }

@@ -151,6 +151,7 @@ export function upstreamErrorCode(err: unknown): ProxyErrorCode {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code === 'string') {
     if (TIMEOUT_CODES.has(code)) return ProxyErrorCode.UPSTREAM_TIMEOUT;
+    if (code === ProxyErrorCode.NO_PEER) return ProxyErrorCode.NO_PEER;
     if (BAD_REQUEST_CODES.has(code)) return ProxyErrorCode.BAD_REQUEST;
   }
   return ProxyErrorCode.UPSTREAM_UNAVAILABLE;

@@ -261,6 +261,9 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
       });
       client.on('state', (s: string) => metrics.setSyncState(s));
       client.on('reconnect', () => metrics.cpReconnects.inc());
+      client.on('refusal', (r: { syncStatus: string }) =>
+        metrics.cpRefusals.inc({ sync_status: r.syncStatus }),
+      );
       client.start();
     } else if (!declarative) {
       log.warn('no control plane given; serving the cached snapshot only');
@@ -284,7 +287,12 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     metrics,
     reload: () =>
       declarative
-        ? declarative.reload()
+        ? declarative.reload().then((outcome) => {
+            metrics.declarativeReloads.inc({
+              result: !outcome.ok ? 'refused' : outcome.changed ? 'applied' : 'unchanged',
+            });
+            return outcome;
+          })
         : Promise.resolve({
             ok: false as const,
             code: 'GH_ERR_CONFIG_INVALID_SETTING',

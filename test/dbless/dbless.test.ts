@@ -141,6 +141,10 @@ describe('DB-less data plane', () => {
     expect((await httpGet(port(), '/c')).status).toBe(200);
     const s = await status();
     expect(s.declarative).toMatchObject({ reloads: 2, last_reload_error: null });
+    const metrics = await (await fetch(`http://127.0.0.1:${dp.statusAddress.port}/metrics`)).text();
+    expect(metrics).toMatch(/^gatehouse_dp_declarative_reloads_total\{result="applied"\} 2$/m);
+    expect(metrics).toMatch(/^gatehouse_dp_declarative_reloads_total\{result="refused"\} 3$/m);
+    expect(metrics).toMatch(/^gatehouse_dp_declarative_reloads_total\{result="unchanged"\} 1$/m);
   });
 
   it('applies concurrent reloads one at a time; the last file wins', async () => {

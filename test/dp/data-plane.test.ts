@@ -381,6 +381,10 @@ describe('data plane compatibility with its control plane', () => {
     await cp.waitFor('ack', (a) => a.version === 11n, 20_000, mark);
     expect((await httpGet(proxyPort, '/next')).status).toBe(200);
     expect(((await s0()) as DataPlaneStatus).sync.refusal).toBeNull();
+    const metrics = await (await fetch(`http://127.0.0.1:${dp.statusAddress.port}/metrics`)).text();
+    expect(metrics).toMatch(
+      /^gatehouse_dp_control_plane_refusals_total\{sync_status="plugin_set_incompatible"\} 1$/m,
+    );
   });
 });
 

@@ -16,6 +16,8 @@ export class DataPlaneMetrics {
   readonly cpReconnects: Counter;
   readonly workersAlive: Gauge;
   readonly workerRestarts: Counter;
+  readonly cpRefusals: Counter<'sync_status'>;
+  readonly declarativeReloads: Counter<'result'>;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -70,6 +72,18 @@ export class DataPlaneMetrics {
     this.workerRestarts = new Counter({
       name: 'gatehouse_dp_worker_restarts_total',
       help: 'Workers that died and were replaced.',
+      registers,
+    });
+    this.cpRefusals = new Counter({
+      name: 'gatehouse_dp_control_plane_refusals_total',
+      help: 'Refusals received from the control plane, by sync_status.',
+      labelNames: ['sync_status'],
+      registers,
+    });
+    this.declarativeReloads = new Counter({
+      name: 'gatehouse_dp_declarative_reloads_total',
+      help: 'DB-less reloads of the declarative file, by result (applied, unchanged, refused).',
+      labelNames: ['result'],
       registers,
     });
     this.configVersion.set(0);

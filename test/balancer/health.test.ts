@@ -148,6 +148,50 @@ describe('retries and health checks over real sockets', () => {
     expect(reply.headers['x-gatehouse-error-code']).toBe('GH_ERR_PROXY_NO_PEER');
   });
 
+  it('a read timeout counts as a passive timeout; an idempotent request is retried on the next target', async () => {
+    const stalled = await namedServer('stalled', () => true); // never answers
+    try {
+      const config = balanced(upstream('u1', 'pool.timeout', { healthchecks: passive({ timeouts: 1 }) }), [
+        target('t1', 'u1', `127.0.0.1:${stalled.port}`),
+        target('t2', 'u1', `127.0.0.1:${good.port}`),
+      ]);
+      config.services[0]!.read_timeout = 150;
+      await start(config);
+      for (let i = 0; i < 4; i++) {
+        const reply = await call(port, '/x');
+        expect(reply.status).toBe(200);
+        expect(reply.json<Answer>().server).toBe('good');
+      }
+      expect(proxy!.balancers.health()['pool.timeout']![`127.0.0.1:${stalled.port}`]).toBe(false);
+      expect(stalled.seen.length).toBe(1);
+      // a POST is never re-sent once it reached a target: the timeout answers 504
+      proxy!.balancers.setTargetHealth('pool.timeout', `127.0.0.1:${stalled.port}`, true);
+      const statuses = new Set<number>();
+      for (let i = 0; i < 2; i++)
+        statuses.add((await call(port, '/x', { method: 'POST', body: 'once' })).status);
+      expect(statuses).toEqual(new Set([200, 504]));
+    } finally {
+      await stalled.close();
+    }
+  });
+
+  it('healthchecks.threshold: the upstream is down when the healthy weight share is below it', async () => {
+    const base = upstream('x', 'x').healthchecks;
+    await start(
+      balanced(upstream('u1', 'pool.threshold', { healthchecks: { ...base, threshold: 50 } }), [
+        target('t1', 'u1', `127.0.0.1:${good.port}`),
+        target('t2', 'u1', '127.0.0.1:1'),
+        target('t3', 'u1', '127.0.0.1:2'),
+      ]),
+    );
+    proxy!.balancers.setTargetHealth('pool.threshold', '127.0.0.1:1', false);
+    expect((await call(port, '/x')).status).toBe(200); // 66 % healthy
+    proxy!.balancers.setTargetHealth('pool.threshold', '127.0.0.1:2', false);
+    expect((await call(port, '/x')).status).toBe(503); // 33 % < 50 %
+    proxy!.balancers.setTargetHealth('pool.threshold', '127.0.0.1:2', true);
+    expect((await call(port, '/x')).status).not.toBe(503);
+  });
+
   it('answers 503 when the upstream has no targets', async () => {
     await start(balanced(upstream('u1', 'pool.empty'), []));
     expect((await call(port, '/x')).status).toBe(503);

@@ -158,6 +158,39 @@ describe('TLS to upstreams (real sockets)', () => {
     expect(servers).toEqual(new Set(['mtls-1', 'mtls-2']));
   });
 
+  it('a target failing certificate verification counts as a connection failure: retried on the next target', async () => {
+    const untrusted = createCertificate({ commonName: 'localhost', altNames: ['localhost', '127.0.0.1'] });
+    const rogue = await httpsServer('rogue', { cert: untrusted.cert, key: untrusted.key });
+    try {
+      const config = completeConfig({
+        services: [
+          service('s', 443, {
+            protocol: 'https',
+            host: 'verified.pool',
+            tls_verify: true,
+            ca_certificates: ['root-ca'],
+          }),
+        ],
+        routes: [route('r', 's', { paths: ['/'] })],
+        upstreams: [upstream('u1', 'verified.pool')],
+        targets: [
+          target('t1', 'u1', `127.0.0.1:${rogue.port}`),
+          target('t2', 'u1', `127.0.0.1:${plainTls.port}`),
+        ],
+        ca_certificates: [caCertificate('root-ca', root.cert)],
+      });
+      const started = await startProxy(config);
+      proxy = started.proxy;
+      for (let i = 0; i < 4; i++) {
+        const reply = await call(started.port, '/x');
+        expect(reply.status).toBe(200);
+        expect(reply.json<SeenTls>().server).toBe('tls');
+      }
+    } finally {
+      await rogue.close();
+    }
+  });
+
   it('refuses a configuration naming an unknown CA certificate', async () => {
     const started = await startProxy();
     proxy = started.proxy;

@@ -88,6 +88,21 @@ const SETTINGS: SettingSpec[] = [
     description: 'Labels reported to the CP, as key=value,key=value.',
   },
   {
+    key: 'config',
+    flag: 'config',
+    env: ['GATEHOUSE_DECLARATIVE_CONFIG'],
+    kind: 'string',
+    description:
+      'DB-less mode: serve this declarative file (Kong 3.0 format, YAML or JSON) with no control plane; SIGHUP reloads it.',
+  },
+  {
+    key: 'pluginsDirs',
+    flag: 'plugins-dir',
+    env: ['GATEHOUSE_PLUGINS_DIRS'],
+    kind: 'list',
+    description: 'Comma-separated folders with custom plugins.',
+  },
+  {
     key: 'logLevel',
     flag: 'log-level',
     env: ['GATEHOUSE_LOG_LEVEL'],
@@ -114,7 +129,7 @@ if (parsed.help) {
   process.stdout.write(
     settingsHelp(
       'gatehouse dp [options]',
-      'Runs a data plane: proxy workers fed by signed snapshots from a control plane.',
+      'Runs a data plane: proxy workers fed by signed snapshots from a control plane,\nor, with --config, by a declarative file (DB-less).',
       SETTINGS,
     ),
   );
@@ -122,22 +137,27 @@ if (parsed.help) {
 }
 if (parsed.positionals.length) fail(`unexpected argument "${parsed.positionals[0]}"`);
 const v = parsed.values;
+const declarativeFile = v.config as string | undefined;
 const trusted = (v.trustedKeys as string[] | undefined) ?? [];
-if (trusted.length === 0) {
-  fail(
-    'invalid setting --trusted-keys (GATEHOUSE_TRUSTED_KEYS): required; give the JWKS written by `gatehouse keys generate`',
-  );
-}
 const cp = v.controlPlane as string;
-if (!parseListen(cp) || parseListen(cp)?.port === 0) {
-  fail(`invalid setting --control-plane (GATEHOUSE_CONTROL_PLANE): must be host:port, got "${cp}"`);
+if (declarativeFile === undefined) {
+  if (trusted.length === 0) {
+    fail(
+      'invalid setting --trusted-keys (GATEHOUSE_TRUSTED_KEYS): required; give the JWKS written by `gatehouse keys generate` (or run DB-less with --config FILE)',
+    );
+  }
+  if (!parseListen(cp) || parseListen(cp)?.port === 0) {
+    fail(`invalid setting --control-plane (GATEHOUSE_CONTROL_PLANE): must be host:port, got "${cp}"`);
+  }
 }
 
 const logger = createLogger('gatehouse-dp', { level: v.logLevel as string });
 try {
   const dp = await startDataPlane({
-    controlPlane: cp,
-    trustedKeyFiles: trusted.map((f) => resolve(f)),
+    ...(declarativeFile === undefined
+      ? { controlPlane: cp, trustedKeyFiles: trusted.map((f) => resolve(f)) }
+      : { declarativeFile: resolve(declarativeFile) }),
+    pluginDirs: ((v.pluginsDirs as string[] | undefined) ?? []).map((d) => resolve(d)),
     dataDir: resolve(v.dataDir as string),
     workers: v.workers as number,
     proxyListen: v.listen as Listen,
@@ -148,6 +168,12 @@ try {
     logger,
   });
   stopOnSignals('data plane', () => dp.stop(), logger);
+  if (declarativeFile !== undefined) {
+    process.on('SIGHUP', () => {
+      logger.info('SIGHUP: reloading the declarative file');
+      void dp.reload();
+    });
+  }
 } catch (e) {
   if (isGatehouseError(e)) fail(`${e.message} (${e.code})`, 1);
   logger.fatal({ err: e }, 'data plane failed to start');

@@ -2,6 +2,7 @@
  * `gatehouse dev` (what `npm start` runs): brings up a CP and a DP as separate processes,
  * prints the URLs, serves a route created through the Admin API, and Ctrl-C stops both.
  */
+import { request as httpsRequest } from 'node:https';
 import { describe, expect, it } from 'vitest';
 import {
   adminJson,
@@ -15,7 +16,8 @@ import {
 
 describe('gatehouse dev', () => {
   it('starts a control plane and a data plane, serves traffic, and stops both on SIGINT', async () => {
-    const [proxy, admin, cluster, status] = await Promise.all([
+    const [proxy, proxySsl, admin, cluster, status] = await Promise.all([
+      freePort(),
       freePort(),
       freePort(),
       freePort(),
@@ -30,6 +32,8 @@ describe('gatehouse dev', () => {
       '1',
       '--proxy-port',
       String(proxy),
+      '--proxy-ssl-port',
+      String(proxySsl),
       '--admin-port',
       String(admin),
       '--cluster-port',

@@ -2,7 +2,9 @@
  * `gatehouse dp`: a data plane connected to a control plane.
  */
 import { availableParallelism } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { createSecureContext } from 'node:tls';
 import {
   createLogger,
   isGatehouseError,
@@ -88,6 +90,29 @@ const SETTINGS: SettingSpec[] = [
     description: 'Labels reported to the CP, as key=value,key=value.',
   },
   {
+    key: 'listenSsl',
+    flag: 'listen-ssl',
+    env: ['GATEHOUSE_PROXY_LISTEN_SSL'],
+    kind: 'listen',
+    description:
+      'HTTPS proxy address (host:port, e.g. 0.0.0.0:8443); certificates are picked by SNI. Off when unset.',
+  },
+  {
+    key: 'sslCert',
+    flag: 'ssl-cert',
+    env: ['GATEHOUSE_SSL_CERT'],
+    kind: 'string',
+    description:
+      'PEM certificate served on --listen-ssl when no SNI matches (default: self-signed, made at start).',
+  },
+  {
+    key: 'sslCertKey',
+    flag: 'ssl-cert-key',
+    env: ['GATEHOUSE_SSL_CERT_KEY'],
+    kind: 'string',
+    description: 'PEM private key of --ssl-cert.',
+  },
+  {
     key: 'config',
     flag: 'config',
     env: ['GATEHOUSE_DECLARATIVE_CONFIG'],
@@ -151,6 +176,22 @@ if (declarativeFile === undefined) {
   }
 }
 
+if ((v.sslCert === undefined) !== (v.sslCertKey === undefined)) {
+  fail('invalid setting --ssl-cert / --ssl-cert-key: give both or neither');
+}
+let tlsCertificate: { cert: string; key: string } | undefined;
+if (v.sslCert !== undefined) {
+  try {
+    tlsCertificate = {
+      cert: readFileSync(resolve(v.sslCert as string), 'utf8'),
+      key: readFileSync(resolve(v.sslCertKey as string), 'utf8'),
+    };
+    createSecureContext(tlsCertificate);
+  } catch (e) {
+    fail(`invalid setting --ssl-cert / --ssl-cert-key: ${(e as Error).message}`);
+  }
+}
+
 const logger = createLogger('gatehouse-dp', { level: v.logLevel as string });
 try {
   const dp = await startDataPlane({
@@ -161,6 +202,8 @@ try {
     dataDir: resolve(v.dataDir as string),
     workers: v.workers as number,
     proxyListen: v.listen as Listen,
+    proxyTlsListen: v.listenSsl as Listen | undefined,
+    tlsCertificate,
     statusListen: v.statusListen as Listen,
     nodeId: v.nodeId as string | undefined,
     region: v.region as string | undefined,

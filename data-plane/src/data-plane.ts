@@ -29,6 +29,7 @@ import {
   type ReloadOutcome,
 } from './dbless/declarative-source.js';
 import { loadPluginRegistry } from './plugins/registry.js';
+import { createCertificate } from './tls/x509.js';
 import { ProxyServer } from './proxy/proxy-server.js';
 import { DataPlaneMetrics } from './status/metrics.js';
 import { StatusServer } from './status/status-server.js';
@@ -64,6 +65,10 @@ export interface DataPlaneOptions {
   /** Worker processes (default: os.availableParallelism()). */
   workers?: number;
   proxyListen: ListenAddress;
+  /** HTTPS proxy listener (certificates chosen by SNI from the config); none when absent. */
+  proxyTlsListen?: ListenAddress;
+  /** Default certificate for the HTTPS listener when no SNI matches (default: self-signed, made at start). */
+  tlsCertificate?: { cert: string; key: string };
   statusListen: ListenAddress;
   /** Default: generated once and kept in `<dataDir>/node-id`. */
   nodeId?: string;
@@ -156,7 +161,19 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
 
   const metrics = new DataPlaneMetrics();
   metrics.setSyncState(options.controlPlane ? 'disconnected' : 'disabled');
+  // One registry for the primary's compile check and the plugin list in Hello; each worker loads
+  // the same folders itself.
+  const registry = await loadPluginRegistry({ customDirs: options.pluginDirs ?? [] });
+  const tls = options.proxyTlsListen
+    ? {
+        ...options.proxyTlsListen,
+        ...(options.tlsCertificate ??
+          createCertificate({ commonName: 'localhost', altNames: ['localhost'] })),
+      }
+    : null;
   const pool = new WorkerPool({
+    pluginDirs: options.pluginDirs ?? [],
+    tls,
     size: workers,
     listen: options.proxyListen,
     logger: log,
@@ -168,7 +185,10 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
 
   // Compiles each verified config once in the primary (never listens), so a config the proxy
   // cannot compile is refused before any worker sees it.
-  const compiler: ConfigCompiler & { close(): Promise<void> } = new ProxyServer({ logger: log });
+  const compiler: ConfigCompiler & { close(): Promise<void> } = new ProxyServer({
+    logger: log,
+    plugins: registry,
+  });
   const cache = new SnapshotCache(options.dataDir, log);
   const applier = new SnapshotApplier({ trustedKeys, compiler, target: pool, cache, logger: log, metrics });
   let client: ConfigClient | null = null;
@@ -238,8 +258,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
       log.info({ version: applier.held?.version.toString() }, 'serving the cached snapshot');
     }
     if (options.controlPlane) {
-      const plugins =
-        options.plugins ?? (await loadPluginRegistry({ customDirs: options.pluginDirs })).pluginInfos();
+      const plugins = options.plugins ?? registry.pluginInfos();
       client = new ConfigClient({
         address: options.controlPlane,
         applier,

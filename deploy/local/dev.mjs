@@ -18,6 +18,7 @@ Options:
   --data-dir <dir>     Folder for both processes' state [env GATEHOUSE_DEV_DIR] (default: .gatehouse)
   --workers <n>        Data-plane worker processes [env GATEHOUSE_WORKERS] (default: number of CPUs)
   --proxy-port <port>  Proxy port (default: 8000)    --admin-port <port>   Admin API port (default: 8001)
+  --proxy-ssl-port <p> HTTPS proxy port (default: 8443)
   --cluster-port <p>   Cluster gRPC port (default: 8005)  --status-port <p>  DP status port (default: 8100)
   --help               Show this help.
 Other GATEHOUSE_* variables are passed to both processes (see 'gatehouse cp --help', 'gatehouse dp --help').
@@ -30,6 +31,7 @@ try {
       'data-dir': { type: 'string' },
       workers: { type: 'string' },
       'proxy-port': { type: 'string' },
+      'proxy-ssl-port': { type: 'string' },
       'admin-port': { type: 'string' },
       'cluster-port': { type: 'string' },
       'status-port': { type: 'string' },
@@ -55,6 +57,7 @@ const port = (name, dflt) => {
 };
 const ports = {
   proxy: port('proxy-port', 8000),
+  proxySsl: port('proxy-ssl-port', 8443),
   admin: port('admin-port', 8001),
   cluster: port('cluster-port', 8005),
   status: port('status-port', 8100),
@@ -162,7 +165,7 @@ else {
     process.stdout.write(`
 Gatehouse is up (data in ${dataDir}):
   Admin API      http://127.0.0.1:${ports.admin}        e.g. curl -s localhost:${ports.admin}/services
-  Proxy          http://127.0.0.1:${ports.proxy}
+  Proxy          http://127.0.0.1:${ports.proxy}    https://127.0.0.1:${ports.proxySsl}
   DP status      http://127.0.0.1:${ports.status}/status   /status/ready   /metrics
   Cluster gRPC   127.0.0.1:${ports.cluster}
   Data planes    http://127.0.0.1:${ports.admin}/clustering/data-planes

@@ -53,6 +53,10 @@ export interface WorkerSettings {
   host: string;
   port: number;
   drainTimeoutMs: number;
+  /** Custom plugin folders (the bundled plugins are always there). */
+  pluginDirs?: string[];
+  /** HTTPS listener; the default certificate is made once by the primary so every worker serves the same. */
+  tls?: { host: string; port: number; cert: string; key: string } | null;
 }
 
 export const WORKER_SETTINGS_ENV = 'GATEHOUSE_DP_WORKER';

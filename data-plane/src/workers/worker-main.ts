@@ -4,6 +4,7 @@
  */
 import cluster from 'node:cluster';
 import { createLogger } from '@gatehouse/shared';
+import { loadPluginRegistry } from '../plugins/registry.js';
 import { ProxyServer } from '../proxy/proxy-server.js';
 import { WORKER_SETTINGS_ENV, type WorkerSettings } from './protocol.js';
 import { WorkerRuntime } from './worker-runtime.js';
@@ -15,5 +16,6 @@ if (cluster.isPrimary || !process.send) {
 
 const settings = JSON.parse(process.env[WORKER_SETTINGS_ENV] ?? '{}') as WorkerSettings;
 const logger = createLogger('gatehouse-dp-worker').child({ worker: cluster.worker?.id, pid: process.pid });
-const proxy = new ProxyServer({ logger });
+const plugins = await loadPluginRegistry({ customDirs: settings.pluginDirs ?? [] });
+const proxy = new ProxyServer({ logger, plugins });
 new WorkerRuntime({ proxy, settings, logger }).attachToProcess();

@@ -37,6 +37,10 @@ export interface WorkerPoolOptions {
   bootTimeoutMs?: number;
   /** Extra environment for the workers. */
   env?: NodeJS.ProcessEnv;
+  /** Custom plugin folders each worker loads. */
+  pluginDirs?: string[];
+  /** HTTPS listener settings handed to each worker. */
+  tls?: WorkerSettings['tls'];
 }
 
 export interface ConfigMeta {
@@ -190,6 +194,8 @@ export class WorkerPool extends EventEmitter {
       host: this.opts.listen.host,
       port: this.opts.listen.port,
       drainTimeoutMs: this.drainTimeoutMs,
+      pluginDirs: this.opts.pluginDirs ?? [],
+      tls: this.opts.tls ?? null,
     };
     // setupPrimary is process-wide; set it before each fork so this pool's settings apply.
     cluster.setupPrimary({ exec: this.exec, execArgv: this.execArgv, args: [], serialization: 'advanced' });

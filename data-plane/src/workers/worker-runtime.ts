@@ -16,6 +16,7 @@ import {
 export interface WorkerProxy {
   apply(config: GatehouseConfig): void;
   listen(port: number, host: string): Promise<void>;
+  listenTls?(port: number, host: string, defaultCertificate?: { cert: string; key: string }): Promise<void>;
   close(): Promise<void>;
   readonly server: Server;
 }
@@ -74,8 +75,15 @@ export class WorkerRuntime {
       proxy.apply(config);
       if (!this.listening) {
         await proxy.listen(settings.port, settings.host);
+        if (settings.tls && proxy.listenTls) {
+          const { host, port, cert, key } = settings.tls;
+          await proxy.listenTls(port, host, { cert, key });
+        }
         this.listening = true;
-        logger.info({ host: settings.host, port: this.port() }, 'worker accepting traffic');
+        logger.info(
+          { host: settings.host, port: this.port(), tls_port: settings.tls?.port ?? null },
+          'worker accepting traffic',
+        );
       }
       logger.debug({ version: m.version, hash: m.hash }, 'config applied');
       this.send({ t: 'applied', seq: m.seq, version: m.version, hash: m.hash, port: this.port() });

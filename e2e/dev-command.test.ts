@@ -64,6 +64,19 @@ describe('gatehouse dev', () => {
         'route served',
         async () => (await httpStatus(`http://127.0.0.1:${proxy}/dev`)) === 200,
       );
+      // The HTTPS listener serves the same routes (self-signed default certificate).
+      const tlsStatus = await new Promise<number>((resolve, reject) => {
+        const req = httpsRequest(
+          { host: '127.0.0.1', port: proxySsl, path: '/dev', rejectUnauthorized: false },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+      expect(tlsStatus).toBe(200);
 
       dev.child.kill('SIGINT');
       expect(await dev.exited).toBe(0);

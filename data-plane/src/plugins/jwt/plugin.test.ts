@@ -42,3 +42,14 @@ describe('jwt', () => {
     ).toEqual(['t1', 't2']);
   });
 });
+
+describe('bearerToken', () => {
+  it('takes the token after a case-insensitive Bearer scheme', async () => {
+    const { bearerToken } = await import('./tokens.js');
+    expect(bearerToken('Bearer abc')).toBe('abc');
+    expect(bearerToken('  bearer\tabc  ')).toBe('abc');
+    expect(bearerToken('Bearerabc')).toBeNull();
+    expect(bearerToken('Basic abc')).toBeNull();
+    expect(bearerToken('Bearer ')).toBeNull();
+  });
+});

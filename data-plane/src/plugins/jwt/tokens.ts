@@ -1,7 +1,14 @@
 /** Finds the JWT of a request as Kong's jwt plugin: query arguments, then cookies, then headers. */
 import type { PluginContext } from '../api.js';
 
-const BEARER = /^\s*bearer\s+(.+?)\s*$/i;
+/** The token of `Bearer <token>` (case-insensitive scheme), or null. No regex backtracking. */
+export function bearerToken(value: string): string | null {
+  const v = value.trim();
+  const sep = v.charCodeAt(6);
+  if (v.length < 8 || (sep !== 32 && sep !== 9) || v.slice(0, 6).toLowerCase() !== 'bearer') return null;
+  const token = v.slice(7).trim();
+  return token === '' ? null : token;
+}
 
 function cookieValues(header: string | undefined, names: readonly string[]): string[] {
   if (header === undefined || names.length === 0) return [];
@@ -29,13 +36,15 @@ export function findTokens(
     for (const name of conf.uri_param_names)
       for (const v of req.query.getAll(name)) if (v !== '') found.add(v);
   }
-  for (const v of cookieValues(req.header('cookie'), conf.cookie_names)) if (v !== '') found.add(v);
+  if (conf.cookie_names.length > 0) {
+    for (const v of cookieValues(req.header('cookie'), conf.cookie_names)) if (v !== '') found.add(v);
+  }
   for (const name of conf.header_names) {
     const value = req.header(name);
     if (value === undefined) continue;
-    const m = BEARER.exec(value);
     // As Kong: every header in header_names carries `Bearer <token>`.
-    if (m !== null) found.add(m[1]!);
+    const token = bearerToken(value);
+    if (token !== null) found.add(token);
   }
   return [...found];
 }

@@ -131,9 +131,12 @@ export class PluginRequest implements PluginContext, RequestView {
 
   headerValues(name: string): string[] {
     const raw = this.req.rawHeaders;
-    const lower = name.toLowerCase();
+    const n = name.length;
     const out: string[] = [];
-    for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === lower) out.push(raw[i + 1]!);
+    for (let i = 0; i < raw.length; i += 2) {
+      const k = raw[i]!;
+      if (k.length === n && (k === name || k.toLowerCase() === name.toLowerCase())) out.push(raw[i + 1]!);
+    }
     return out;
   }
 

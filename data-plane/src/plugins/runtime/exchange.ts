@@ -12,6 +12,8 @@ import type { Chain } from './compile.js';
 import type { PluginRequest } from './context.js';
 import { applyResponseHeaders, headerLookup, runPhase, type PhaseRun } from './phases.js';
 
+const SMALL_FIRST_CHUNK = 16 * 1024;
+
 class ClientClosedError extends Error {
   readonly code = 'GH_ERR_PROXY_CLIENT_CLOSED';
 }
@@ -92,8 +94,13 @@ export class PluginExchange {
       this.held.push(chunk);
       return true;
     }
-    const ok = this.res.write(chunk);
-    if (!ok && this.resumeUpstream !== null) this.res.once('drain', this.resumeUpstream);
+    const res = this.res;
+    // As UpstreamExchange: a small first chunk as latin1 text joins the header block (one write).
+    const ok =
+      !res.headersSent && chunk.length <= SMALL_FIRST_CHUNK
+        ? res.write(chunk.toString('latin1'), 'latin1')
+        : res.write(chunk);
+    if (!ok && this.resumeUpstream !== null) res.once('drain', this.resumeUpstream);
     return ok;
   }
 

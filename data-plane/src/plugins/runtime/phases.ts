@@ -68,9 +68,14 @@ export function applyResponseHeaders(headers: string[], ctx: PluginRequest): str
 export function applyUpstreamHeaders(headers: string[], ctx: PluginRequest): string[] {
   const ops = ctx.upstreamHeaders;
   if (ops === null) return headers;
+  // Names of other lengths cannot match: skip their lower-casing.
+  let lengths = 0;
+  for (const name of ops.keys()) lengths |= 1 << (name.length & 31);
   const out: string[] = [];
   for (let i = 0; i < headers.length; i += 2) {
-    if (!ops.has(headers[i]!.toLowerCase())) out.push(headers[i]!, headers[i + 1]!);
+    const name = headers[i]!;
+    if ((lengths & (1 << (name.length & 31))) === 0 || !ops.has(name.toLowerCase()))
+      out.push(name, headers[i + 1]!);
   }
   for (const [name, value] of ops) if (value !== null) pushValue(out, name, value);
   return out;

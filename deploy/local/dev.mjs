@@ -155,6 +155,8 @@ else {
     dpDir,
     '--listen',
     `0.0.0.0:${ports.proxy}`,
+    '--listen-ssl',
+    `0.0.0.0:${ports.proxySsl}`,
     '--status-listen',
     `127.0.0.1:${ports.status}`,
   ];

@@ -128,6 +128,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
       port: o.clusterListen.port,
       publisher,
       registry,
+      plugins: plugins.pluginInfos(),
       logger,
     });
     cleanups.push(() => cluster.stop());

@@ -196,7 +196,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     ? new DeclarativeSource({
         file: options.declarativeFile!,
         applier,
-        load: options.loadDeclarative ?? ((path) => loadDeclarativeFile(path)),
+        load: options.loadDeclarative ?? ((path) => loadDeclarativeFile(path, { plugins: registry })),
         logger: log,
       })
     : null;

@@ -29,6 +29,13 @@ export type ChangeListener = (version: bigint) => void;
 /** Runs one configuration write: bumps the cluster-wide version first, in the same transaction. */
 export type ConfigWriter = <T>(fn: (tx: Tx, version: bigint) => Promise<T>) => Promise<T>;
 
+/** A single Admin API write (Prisma's default of 5 s is too short behind a large import). */
+const WRITE_TIMEOUT_MS = 60_000;
+/** A whole-config import: tens of thousands of rows in one transaction. */
+const IMPORT_TIMEOUT_MS = 15 * 60_000;
+/** One consistent read of the whole config (the snapshot builder). */
+const READ_TIMEOUT_MS = 5 * 60_000;
+
 export interface ConfigStoreOptions {
   logger?: Logger;
   /** Plugin schemas (the plugin registry); without it every plugin name is unknown. */
@@ -112,23 +119,34 @@ export class ConfigStore {
     if (!diffConfigs(current.config, config).changed) {
       return { version: null, ...diffConfigs(current.config, config) };
     }
-    return this.write(async (tx, version) => {
-      const diff = diffConfigs(await readAll(tx), config);
-      await applyChanges(tx, diff.changes);
-      return { version, ...diff };
-    });
+    return this.write(
+      async (tx, version) => {
+        const diff = diffConfigs(await readAll(tx), config);
+        await applyChanges(tx, diff.changes);
+        return { version, ...diff };
+      },
+      { timeoutMs: IMPORT_TIMEOUT_MS },
+    );
   }
 
   /** Runs `fn` in a transaction that also bumps the config version; listeners fire after commit. */
-  async write<T>(fn: (tx: Tx, version: bigint) => Promise<T>): Promise<T> {
-    const { result, version } = await this.prisma.$transaction(async (tx) => {
-      const rows = await tx.$queryRaw<{ version: bigint }[]>`
-        INSERT INTO config_version (id, version, updated_at) VALUES (1, 1, now())
-        ON CONFLICT (id) DO UPDATE SET version = config_version.version + 1, updated_at = now()
-        RETURNING version`;
-      const version = BigInt(rows[0]!.version);
-      return { result: await fn(tx, version), version };
-    });
+  async write<T>(
+    fn: (tx: Tx, version: bigint) => Promise<T>,
+    options: { timeoutMs?: number } = {},
+  ): Promise<T> {
+    const { result, version } = await this.prisma.$transaction(
+      async (tx) => {
+        const rows = await tx.$queryRaw<{ version: bigint }[]>`
+          INSERT INTO config_version (id, version, updated_at) VALUES (1, 1, now())
+          ON CONFLICT (id) DO UPDATE SET version = config_version.version + 1, updated_at = now()
+          RETURNING version`;
+        const version = BigInt(rows[0]!.version);
+        return { result: await fn(tx, version), version };
+      },
+      // Writers queue on the config_version row lock, so the timeout covers waiting for an
+      // import in progress as well as the write itself.
+      { timeout: options.timeoutMs ?? WRITE_TIMEOUT_MS, maxWait: 10_000 },
+    );
     this.emit(version);
     return result;
   }
@@ -140,7 +158,7 @@ export class ConfigStore {
         const row = await tx.configVersion.findUnique({ where: { id: 1 } });
         return { version: row?.version ?? 0n, config: await readAll(tx) };
       },
-      { isolationLevel: 'RepeatableRead' },
+      { isolationLevel: 'RepeatableRead', timeout: READ_TIMEOUT_MS, maxWait: 10_000 },
     );
   }
 

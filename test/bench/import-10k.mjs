@@ -68,7 +68,7 @@ async function measureImport(kind, text, plugins) {
   }
   const db = await openDatabase({ databaseUrl, dataDir, logger });
   try {
-    const store = new (values['default-timeout'] ? ConfigStore : BenchStore)(db, { logger, plugins });
+    const store = new ConfigStore(db, { logger, plugins });
     let t0 = performance.now();
     const first = await importDeclarative(store, text, { plugins });
     const importMs = ms(t0);
@@ -98,30 +98,6 @@ async function measureImport(kind, text, plugins) {
       await c.end();
     }
     await rm(dataDir, { recursive: true, force: true });
-  }
-}
-
-/**
- * ConfigStore.write() runs in Prisma's default interactive transaction (5 s timeout), which a
- * 10k-entity replaceAll (row-by-row creates) overruns: the import is refused (P2028) and nothing
- * is applied. To measure the import itself, this bench store runs the same write (version bump,
- * then the change, then listeners) with a 10-minute timeout. See the report / docs/declarative.md.
- */
-class BenchStore extends ConfigStore {
-  async write(fn) {
-    const { result, version } = await this.prisma.$transaction(
-      async (tx) => {
-        const rows = await tx.$queryRaw`
-          INSERT INTO config_version (id, version, updated_at) VALUES (1, 1, now())
-          ON CONFLICT (id) DO UPDATE SET version = config_version.version + 1, updated_at = now()
-          RETURNING version`;
-        const version = BigInt(rows[0].version);
-        return { result: await fn(tx, version), version };
-      },
-      { timeout: 600_000, maxWait: 60_000 },
-    );
-    this.emit(version);
-    return result;
   }
 }
 

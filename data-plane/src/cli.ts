@@ -17,6 +17,7 @@ import {
   type SettingSpec,
 } from '@gatehouse/shared';
 import { startDataPlane } from './data-plane.js';
+import { ClientIpResolver } from './net/client-ip.js';
 
 const SETTINGS: SettingSpec[] = [
   {
@@ -113,6 +114,14 @@ const SETTINGS: SettingSpec[] = [
     description: 'PEM private key of --ssl-cert.',
   },
   {
+    key: 'trustedIps',
+    flag: 'trusted-ips',
+    env: ['GATEHOUSE_TRUSTED_IPS'],
+    kind: 'list',
+    description:
+      "Comma-separated IPs/CIDRs of proxies in front (Kong's trusted_ips); only their X-Forwarded-For names the client.",
+  },
+  {
     key: 'config',
     flag: 'config',
     env: ['GATEHOUSE_DECLARATIVE_CONFIG'],
@@ -192,6 +201,13 @@ if (v.sslCert !== undefined) {
   }
 }
 
+const trustedIps = (v.trustedIps as string[] | undefined) ?? [];
+try {
+  new ClientIpResolver(trustedIps);
+} catch (e) {
+  fail(`invalid setting --trusted-ips (GATEHOUSE_TRUSTED_IPS): ${(e as Error).message}`);
+}
+
 const logger = createLogger('gatehouse-dp', { level: v.logLevel as string });
 try {
   const dp = await startDataPlane({
@@ -203,6 +219,7 @@ try {
     workers: v.workers as number,
     proxyListen: v.listen as Listen,
     proxyTlsListen: v.listenSsl as Listen | undefined,
+    trustedIps,
     tlsCertificate,
     statusListen: v.statusListen as Listen,
     nodeId: v.nodeId as string | undefined,

@@ -65,6 +65,8 @@ export interface DataPlaneOptions {
   /** Worker processes (default: os.availableParallelism()). */
   workers?: number;
   proxyListen: ListenAddress;
+  /** Kong's trusted_ips: proxies in front whose X-Forwarded-For names the client. */
+  trustedIps?: string[];
   /** HTTPS proxy listener (certificates chosen by SNI from the config); none when absent. */
   proxyTlsListen?: ListenAddress;
   /** Default certificate for the HTTPS listener when no SNI matches (default: self-signed, made at start). */
@@ -173,6 +175,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     : null;
   const pool = new WorkerPool({
     pluginDirs: options.pluginDirs ?? [],
+    trustedIps: options.trustedIps ?? [],
     tls,
     size: workers,
     listen: options.proxyListen,

@@ -104,6 +104,9 @@ export function findHost(raw: readonly string[]): string | undefined {
 export interface ForwardedValues {
   /** Host header to send upstream. */
   host: string;
+  /** The TCP peer: appended to X-Forwarded-For. */
+  peerIp: string;
+  /** The client as resolved with trusted_ips (the peer unless a trusted proxy named it): X-Real-IP. */
   clientIp: string;
   proto: string;
   /** X-Forwarded-Host: the request host without port. */
@@ -151,7 +154,7 @@ export function upstreamRequestHeaders(raw: readonly string[], fwd: ForwardedVal
   const result = connectionNamed === null ? out : withoutNamed(out, connectionNamed, 2);
   result.push(
     'x-forwarded-for',
-    xff === null ? fwd.clientIp : `${xff}, ${fwd.clientIp}`,
+    xff === null ? fwd.peerIp : `${xff}, ${fwd.peerIp}`,
     'x-forwarded-proto',
     fwd.proto,
     'x-forwarded-host',

@@ -30,6 +30,7 @@ import type { CertificateAndKey } from '../tls/x509.js';
 import { compilePlugins, PluginRunner, type Chain, type CompiledPlugins } from '../plugins/runtime/index.js';
 import type { RequestInit } from '../plugins/runtime/context.js';
 import type { PluginRegistry } from '../plugins/registry.js';
+import { ClientIpResolver } from '../net/client-ip.js';
 
 export interface ProxyServerOptions {
   logger: Logger;
@@ -37,6 +38,11 @@ export interface ProxyServerOptions {
   keepAliveTimeoutMs?: number;
   /** Plugins this proxy can run; a configuration using plugins is refused without it. */
   plugins?: PluginRegistry;
+  /**
+   * Kong's `trusted_ips`: addresses/CIDRs of the proxies in front. Only from such a peer is
+   * X-Forwarded-For believed when deciding the client IP (plugins, X-Real-IP). Default: none.
+   */
+  trustedIps?: readonly string[];
 }
 
 interface CompiledConfig {
@@ -57,6 +63,7 @@ function hasBody(raw: readonly string[]): boolean {
 
 export class ProxyServer {
   readonly server: http.Server;
+  private readonly clientIps: ClientIpResolver | null;
   private readonly logger: Logger;
   private readonly pools: UpstreamPools;
   /** Upstreams (balancers, health checks) of the current configuration. */
@@ -75,6 +82,7 @@ export class ProxyServer {
     this.pools = new UpstreamPools(this.logger);
     this.balancers = new Balancers(this.logger);
     this.registry = options.plugins ?? null;
+    this.clientIps = options.trustedIps?.length ? new ClientIpResolver(options.trustedIps) : null;
     this.runner = new PluginRunner(this.logger);
     const handler = (req: IncomingMessage, res: ServerResponse): void => {
       try {
@@ -246,9 +254,12 @@ export class ProxyServer {
     });
 
     const preserveHost = route.preserve_host && host !== undefined;
+    const peerIp = socket.remoteAddress ?? '';
     const fwd: ForwardedValues = {
       host: preserveHost ? host : target.hostHeader,
-      clientIp: socket.remoteAddress ?? '',
+      peerIp,
+      // Kong's real_ip: only a peer in trusted_ips may name the client through X-Forwarded-For.
+      clientIp: this.clientIps === null ? peerIp : this.clientIps.resolve(peerIp, raw),
       proto: secure ? 'https' : 'http',
       forwardedHost: host === undefined ? '' : hostWithoutPort(host),
       forwardedPort: secure ? this.tlsForwardedPort : this.forwardedPort,

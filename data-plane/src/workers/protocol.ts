@@ -55,6 +55,8 @@ export interface WorkerSettings {
   drainTimeoutMs: number;
   /** Custom plugin folders (the bundled plugins are always there). */
   pluginDirs?: string[];
+  /** Kong's trusted_ips (see ProxyServerOptions.trustedIps). */
+  trustedIps?: string[];
   /** HTTPS listener; the default certificate is made once by the primary so every worker serves the same. */
   tls?: { host: string; port: number; cert: string; key: string } | null;
 }

@@ -17,5 +17,5 @@ if (cluster.isPrimary || !process.send) {
 const settings = JSON.parse(process.env[WORKER_SETTINGS_ENV] ?? '{}') as WorkerSettings;
 const logger = createLogger('gatehouse-dp-worker').child({ worker: cluster.worker?.id, pid: process.pid });
 const plugins = await loadPluginRegistry({ customDirs: settings.pluginDirs ?? [] });
-const proxy = new ProxyServer({ logger, plugins });
+const proxy = new ProxyServer({ logger, plugins, trustedIps: settings.trustedIps ?? [] });
 new WorkerRuntime({ proxy, settings, logger }).attachToProcess();

@@ -39,6 +39,8 @@ export interface WorkerPoolOptions {
   env?: NodeJS.ProcessEnv;
   /** Custom plugin folders each worker loads. */
   pluginDirs?: string[];
+  /** Kong's trusted_ips for every worker's proxy. */
+  trustedIps?: string[];
   /** HTTPS listener settings handed to each worker. */
   tls?: WorkerSettings['tls'];
 }
@@ -195,6 +197,7 @@ export class WorkerPool extends EventEmitter {
       port: this.opts.listen.port,
       drainTimeoutMs: this.drainTimeoutMs,
       pluginDirs: this.opts.pluginDirs ?? [],
+      trustedIps: this.opts.trustedIps ?? [],
       tls: this.opts.tls ?? null,
     };
     // setupPrimary is process-wide; set it before each fork so this pool's settings apply.

@@ -29,6 +29,12 @@ interface LaunchedDp {
   nodeId: string;
 }
 
+/** The parts of a DP's /status these tests read. */
+interface DpStatus {
+  sync: { state: string; refusal: { syncStatus: string } | null };
+  config: { source: string };
+}
+
 describe('version and plugin compatibility (real CP and DPs)', () => {
   let upstream: Awaited<ReturnType<typeof startUpstream>>;
   let cp: CpHandle;
@@ -124,7 +130,7 @@ describe('version and plugin compatibility (real CP and DPs)', () => {
       expect(rec).toMatchObject({ connected: false, sync_status: 'kong_version_incompatible' });
       expect(rec.last_nack_reason).toMatch(/data plane/);
       expect(await httpStatus(`${dp.proxy}/one`)).toBe(200);
-      const s = await (await fetch(`${dp.status}/status`)).json();
+      const s = (await (await fetch(`${dp.status}/status`)).json()) as DpStatus;
       expect(s.sync.refusal).toMatchObject({ syncStatus: 'kong_version_incompatible' });
       expect(s.config.source).toBe('cache');
     }
@@ -176,7 +182,7 @@ describe('version and plugin compatibility (real CP and DPs)', () => {
     const rec = await record('dp-no-plugins');
     expect(rec).toMatchObject({ connected: true, config_hash: before });
     expect(rec.last_nack_reason).toMatch(/configured ip-restriction plugin .*is missing from data plane/);
-    const s = await (await fetch(`${lacking.status}/status`)).json();
+    const s = (await (await fetch(`${lacking.status}/status`)).json()) as DpStatus;
     expect(s.sync).toMatchObject({ state: 'connected', refusal: { syncStatus: 'plugin_set_incompatible' } });
     expect(await httpStatus(`${lacking.proxy}/one`)).toBe(200);
     expect(await httpStatus(`${lacking.proxy}/three`)).toBe(404);

@@ -359,7 +359,10 @@ describe('data plane compatibility with its control plane', () => {
     await cp.waitFor('ack', (a) => a.version === 10n, 20_000, mark);
 
     cp.refuse('plugin_set_incompatible', 'configured key-auth plugin is missing from data plane');
-    const s0 = () => fetch(`http://127.0.0.1:${dp!.statusAddress.port}/status`).then((r) => r.json());
+    const s0 = () =>
+      fetch(`http://127.0.0.1:${dp!.statusAddress.port}/status`).then(
+        (r) => r.json() as Promise<DataPlaneStatus>,
+      );
     await waitUntil('the refusal is reported', async () => (await s0()).sync.refusal !== null);
     const s = (await s0()) as DataPlaneStatus;
     expect(s.sync).toMatchObject({

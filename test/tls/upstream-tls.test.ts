@@ -21,7 +21,9 @@ async function httpsServer(
 ): Promise<{ port: number; close(): Promise<void> }> {
   const server = https.createServer(options, (req, res) => {
     const peer = (req.socket as TLSSocket).getPeerCertificate();
-    const body = JSON.stringify({ server: name, clientCn: peer?.subject?.CN ?? null } satisfies SeenTls);
+    const cn = peer?.subject?.CN;
+    const clientCn = Array.isArray(cn) ? (cn[0] ?? null) : (cn ?? null);
+    const body = JSON.stringify({ server: name, clientCn } satisfies SeenTls);
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
     res.end(body);
   });

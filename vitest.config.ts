@@ -8,7 +8,8 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{proto,shared,control-plane,data-plane}/src/**/*.test.ts'],
+          include: ['{proto,shared,control-plane,data-plane}/src/**/*.test.ts', 'examples/**/*.test.ts'],
+          exclude: ['**/node_modules/**'],
           testTimeout: 20_000,
         },
       },

@@ -364,7 +364,7 @@ describe('data plane compatibility with its control plane', () => {
         (r) => r.json() as Promise<DataPlaneStatus>,
       );
     await waitUntil('the refusal is reported', async () => (await s0()).sync.refusal !== null);
-    const s = (await s0()) as DataPlaneStatus;
+    const s = await s0();
     expect(s.sync).toMatchObject({
       state: 'connected',
       refusal: {
@@ -383,7 +383,7 @@ describe('data plane compatibility with its control plane', () => {
     cp.publish(await snapshot(11n, ['/next']));
     await cp.waitFor('ack', (a) => a.version === 11n, 20_000, mark);
     expect((await httpGet(proxyPort, '/next')).status).toBe(200);
-    expect(((await s0()) as DataPlaneStatus).sync.refusal).toBeNull();
+    expect((await s0()).sync.refusal).toBeNull();
     const metrics = await (await fetch(`http://127.0.0.1:${dp.statusAddress.port}/metrics`)).text();
     expect(metrics).toMatch(
       /^gatehouse_dp_control_plane_refusals_total\{sync_status="plugin_set_incompatible"\} 1$/m,

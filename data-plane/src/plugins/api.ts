@@ -47,6 +47,13 @@ export interface RequestView {
    * GH_ERR_PLUGIN_BODY_TOO_LARGE). The proxy then sends the buffered body upstream.
    */
   body(limit?: number): Promise<Buffer>;
+  /**
+   * Caps the request body at `maxBytes` while it streams upstream (nothing is buffered): the
+   * first byte over the cap aborts the upstream request and the client gets 413 "Request size
+   * limit exceeded" (or, once the response has started, its connection is closed). A body a
+   * plugin reads with `body()` is held to the cap too. Several calls keep the smallest cap.
+   */
+  limitBody(maxBytes: number): void;
 }
 
 /** The credential an auth plugin matched (Kong's `kong.client.get_credential()`). */

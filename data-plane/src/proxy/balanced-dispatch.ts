@@ -1,5 +1,6 @@
 /** Entry point of a request whose service is balanced over an upstream (see balanced-exchange.ts). */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { Logger } from '@gatehouse/shared';
 import { hashValue } from '../balancer/hash-value.js';
 import { BalancedExchange, type CoreHandler } from './balanced-exchange.js';
@@ -22,8 +23,11 @@ export interface BalancedRequest {
   captures: Readonly<Record<string, string | undefined>> | null;
   /** Authenticated consumer (or credential) id, for hash_on = consumer. */
   consumerId: string | undefined;
-  /** A body a plugin already read (sent instead of the client stream); undefined = stream `req`. */
-  body?: Buffer;
+  /**
+   * The body from the plugin runtime: one a plugin read or replaced, or the client's stream
+   * capped by `limitBody` (a stream that reads `req`); undefined = stream `req` as it is.
+   */
+  body?: Buffer | Readable;
   /**
    * The handler that writes the response (e.g. the plugin runtime's exchange, for its response
    * phase); an UpstreamExchange when absent. It sees one exchange: retries happen before it.

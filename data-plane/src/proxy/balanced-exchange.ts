@@ -163,7 +163,9 @@ export class BalancedExchange implements CoreHandler {
     const body = this.options.body;
     if (!this.connected) {
       if (body == null || Buffer.isBuffer(body) || typeof body === 'string') return true;
-      return body === this.request && !this.request.readableDidRead;
+      // A stream body is `request` or reads it (the plugin runtime's capped body, which starts
+      // reading only when the upstream reads it): resendable while the client's body is unread.
+      return !this.request.readableDidRead;
     }
     return body == null && !NOT_IDEMPOTENT.has(this.method);
   }

@@ -358,6 +358,7 @@ export class ProxyServer {
                   preserveHost,
                   captures,
                   consumerId: r.consumerId,
+                  handler: r.handler,
                   ...(r.body === undefined ? {} : { body: r.body }),
                 }),
         path: upPath,

@@ -12,6 +12,8 @@ export { consumer, plugin } from '../auth/helpers.js';
 export interface TrafficGateway {
   proxy: ProxyServer;
   port: number;
+  /** The upstream's port (for targets of a balanced upstream). */
+  upstreamPort: number;
   /** Requests the upstream received. */
   upstreamHits(): number;
   /** Replaces the upstream's handler (default: echo the request as JSON). */
@@ -43,6 +45,7 @@ export async function startTrafficGateway(host = '127.0.0.1'): Promise<TrafficGa
   return {
     proxy,
     port,
+    upstreamPort,
     upstreamHits: () => hits,
     setUpstream(h) {
       handler = h;

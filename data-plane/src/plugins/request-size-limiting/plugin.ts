@@ -2,9 +2,10 @@
  * request-size-limiting (Kong priority 951): refuses request bodies over
  * allowed_payload_size × size_unit with 413 "Request size limit exceeded" (417 when the client
  * sent `Expect: 100-continue`). A valid Content-Length is checked before any byte is read. A body
- * without one (chunked) is read only up to the limit: the first byte over it stops the read and
- * the client gets 413; the upstream is never called. require_content_length refuses a body
- * that is neither chunked nor announced by Content-Length with 411.
+ * without one (chunked) streams upstream capped by the runtime (`limitBody`, nothing buffered):
+ * the first byte over the limit aborts the upstream request and the client gets 413.
+ * require_content_length refuses a body that is neither chunked nor announced by Content-Length
+ * with 411.
  */
 import { definePlugin, type PluginContext } from '../api.js';
 import { requestSizeLimitingSchema, UNIT_BYTES, type RequestSizeLimitingConfig } from './schema.js';
@@ -53,15 +54,8 @@ export default definePlugin<RequestSizeLimitingConfig, State>({
       ctx.respond(411, LENGTH_REQUIRED_MESSAGE);
       return;
     }
-    if (!chunked) return;
-    // Read at most maxBytes: one byte more rejects with GH_ERR_PLUGIN_BODY_TOO_LARGE, which the
-    // runtime answers with 413 "Request size limit exceeded" without reading the rest.
-    return ctx.request.body(state.maxBytes).then(
-      () => undefined,
-      (err: unknown) => {
-        if ((err as { code?: unknown }).code === 'GH_ERR_PLUGIN_BODY_TOO_LARGE') refuse(ctx);
-        else throw err;
-      },
-    );
+    // Streamed upstream, capped: one byte over maxBytes aborts the upstream request and the
+    // runtime answers 413 "Request size limit exceeded" without reading the rest.
+    if (chunked) ctx.request.limitBody(state.maxBytes);
   },
 });

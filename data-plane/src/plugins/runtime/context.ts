@@ -9,6 +9,7 @@ import type { CredentialRef, HeaderValue, PluginContext, RequestView, ResponseVi
 import { PluginErrors } from '../errors.js';
 import type { Instance, Slot } from './compile.js';
 import type { SnapshotIndex } from './snapshot-view.js';
+import type { BodyLimit } from './body-limit.js';
 
 const DEFAULT_BODY_LIMIT = 8 * 1024 * 1024;
 const NO_GROUPS: readonly ConsumerGroup[] = Object.freeze([]);
@@ -70,6 +71,10 @@ export class PluginRequest implements PluginContext, RequestView {
   upstreamBody: Buffer | null = null;
   /** The request body once read by a plugin. */
   bodyBuffer: Buffer | null = null;
+  /** The cap set through `limitBody` (the smallest one asked for), or null. */
+  bodyLimit: number | null = null;
+  /** The capped stream sent upstream when `bodyLimit` is set and the body streams. */
+  bodyLimiter: BodyLimit | null = null;
   responseHeaders: Map<string, { name: string; value: HeaderValue }> | null = null;
 
   private queryParams: URLSearchParams | null = null;
@@ -150,7 +155,12 @@ export class PluginRequest implements PluginContext, RequestView {
     return this.headerMap;
   }
 
-  body(limit = DEFAULT_BODY_LIMIT): Promise<Buffer> {
+  limitBody(maxBytes: number): void {
+    if (this.bodyLimit === null || maxBytes < this.bodyLimit) this.bodyLimit = maxBytes;
+  }
+
+  body(readLimit = DEFAULT_BODY_LIMIT): Promise<Buffer> {
+    const limit = this.bodyLimit === null ? readLimit : Math.min(readLimit, this.bodyLimit);
     this.bodyPromise ??= new Promise<Buffer>((resolve, reject) => {
       const req = this.req;
       if (req.readableEnded) {

@@ -8,6 +8,7 @@ import type { Logger } from '@gatehouse/shared';
 import { downstreamResponseHeaders } from '../../proxy/headers.js';
 import { sendError, upstreamErrorCode } from '../../proxy/errors.js';
 import { kExchange, type ClientSocket, type UpstreamExchange } from '../../proxy/exchange.js';
+import { PluginErrors } from '../errors.js';
 import type { Chain } from './compile.js';
 import type { PluginRequest } from './context.js';
 import { applyResponseHeaders, headerLookup, runPhase, type PhaseRun } from './phases.js';
@@ -134,6 +135,12 @@ export class PluginExchange {
   onError(err: Error): void {
     this.finish();
     if (this.clientGone) return;
+    const limiter = this.ctx.bodyLimiter;
+    if (limiter !== null && limiter.exceeded) {
+      // The body crossed a plugin's cap (limitBody): the runtime answers 413 and closes.
+      this.onFailure(PluginErrors.bodyTooLarge('request body larger than the limit', {}, { cause: err }));
+      return;
+    }
     const code = upstreamErrorCode(err);
     this.logger.debug({ err, code, method: this.ctx.method }, 'upstream request failed');
     sendError(this.res, code);

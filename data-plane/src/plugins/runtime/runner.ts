@@ -3,11 +3,14 @@
  * the response phase) → log after the response is sent (off the request path).
  */
 import type { ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { GATEHOUSE_VERSION, type Logger } from '@gatehouse/shared';
 import { sendError, ProxyErrorCode } from '../../proxy/errors.js';
 import type { ClientSocket } from '../../proxy/exchange.js';
-import { HANDLER_FAILED } from '../errors.js';
+import type { CoreHandler } from '../../proxy/balanced-exchange.js';
+import { HANDLER_FAILED, PluginErrors } from '../errors.js';
+import { limitBody, type BodyLimit } from './body-limit.js';
 import { PROTO_HTTP, PROTO_HTTPS, type Chain, type CompiledPlugins } from './compile.js';
 import { PluginRequest, type RequestInit } from './context.js';
 import { PluginExchange } from './exchange.js';
@@ -30,8 +33,13 @@ export interface OtherDispatch {
   headers: string[];
   /** The authenticated consumer's id (hash_on = consumer). */
   consumerId: string | undefined;
-  /** The body to send when a plugin read or replaced it; undefined = stream the client's. */
-  body: Buffer | undefined;
+  /**
+   * The body to send: a plugin's (read or replaced), or the client's stream (capped when a plugin
+   * asked for `limitBody`); undefined = no body, or the client's stream uncapped.
+   */
+  body: Buffer | Readable | undefined;
+  /** Writes the response, running the response phase (the balancer retries before it). */
+  handler: CoreHandler;
 }
 
 /** What the proxy would dispatch upstream without plugins. */
@@ -88,7 +96,13 @@ export class PluginRunner {
       this.sendShortCircuit(ctx, chain, proto, res);
       return;
     }
-    let body: Buffer | IncomingBody | null = ctx.upstreamBody ?? ctx.bodyBuffer;
+    const limit = ctx.bodyLimit;
+    const read = ctx.upstreamBody === null ? ctx.bodyBuffer : null;
+    if (limit !== null && read !== null && read.length > limit) {
+      this.fail(ctx, res, PluginErrors.bodyTooLarge(`request body larger than ${limit} bytes`));
+      return;
+    }
+    let body: Buffer | Readable | null = ctx.upstreamBody ?? ctx.bodyBuffer;
     let headers = applyUpstreamHeaders(up.headers, ctx);
     if (body !== null) {
       const len = String(body.length);
@@ -101,24 +115,25 @@ export class PluginRunner {
       }
       if (!found && (body.length > 0 || up.hasBody)) headers = [...headers, 'content-length', len];
     } else if (up.hasBody) {
-      body = ctx.req;
+      body = limit === null ? ctx.req : this.limitedBody(ctx, res, limit);
     }
     let query = ctx.rawQuery;
     if (ctx.removedQueryArgs !== null && query !== '') query = filterQuery(query, ctx.removedQueryArgs);
-    if (up.dispatcher === null) {
-      up.dispatchOther!({
-        body: body === null || !Buffer.isBuffer(body) ? undefined : body,
-        path: query === '' ? up.path : `${up.path}?${query}`,
-        query,
-        headers,
-        consumerId: ctx.consumer?.id ?? ctx.credential?.id,
-      });
-      return;
-    }
     const socket = ctx.req.socket as ClientSocket;
     const exchange = new PluginExchange(res, socket, this.logger, ctx, chain, proto, (err) =>
       this.fail(ctx, res, err),
     );
+    if (up.dispatcher === null) {
+      up.dispatchOther!({
+        body: body ?? undefined,
+        path: query === '' ? up.path : `${up.path}?${query}`,
+        query,
+        headers,
+        consumerId: ctx.consumer?.id ?? ctx.credential?.id,
+        handler: exchange,
+      });
+      return;
+    }
     up.dispatcher.dispatch(
       {
         path: query === '' ? up.path : `${up.path}?${query}`,
@@ -130,6 +145,20 @@ export class PluginRunner {
       },
       exchange,
     );
+  }
+
+  /**
+   * The client's body capped at `maxBytes` as it streams upstream. Crossing the cap aborts the
+   * upstream request; the exchange's onError then answers 413 (see PluginExchange.onError). When
+   * the response has started already, only closing the connection is left.
+   */
+  private limitedBody(ctx: PluginRequest, res: ServerResponse, maxBytes: number): BodyLimit {
+    const body = limitBody(ctx.req, maxBytes);
+    ctx.bodyLimiter = body;
+    body.on('error', () => {
+      if (body.exceeded && res.headersSent) res.destroy();
+    });
+    return body;
   }
 
   private sendShortCircuit(ctx: PluginRequest, chain: Chain, proto: number, res: ServerResponse): void {
@@ -197,5 +226,3 @@ export class PluginRunner {
     }
   }
 }
-
-type IncomingBody = PluginRequest['req'];

@@ -44,4 +44,16 @@ describe('limitBody', () => {
     source.destroy(Object.assign(new Error('reset'), { code: 'ECONNRESET' }));
     expect((await result).error?.code).toBe('ECONNRESET');
   });
+
+  it('does not read the source before the capped stream is read (a balanced retry may resend it)', async () => {
+    const source = new PassThrough();
+    source.write(Buffer.from('abc'));
+    const limited = limitBody(source, 10);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(source.readableDidRead).toBe(false);
+    const result = collect(limited);
+    source.end();
+    expect((await result).data.toString()).toBe('abc');
+    expect(source.readableDidRead).toBe(true);
+  });
 });

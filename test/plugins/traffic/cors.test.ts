@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, echo } from '../../proxy/helpers.js';
+import { call, echo, service } from '../../proxy/helpers.js';
+import { target, upstream } from '../../balancer/fixtures.js';
 import { plugin, startTrafficGateway, type TrafficGateway } from './helpers.js';
 
 const PREFLIGHT = {
@@ -94,5 +95,38 @@ describe('Plugin: cors (access, real ProxyServer)', () => {
     expect(r.headers['access-control-allow-origin']).toBe('*');
     const pre = await call(gw.port, '/x', PREFLIGHT);
     expect(pre.status).toBe(200);
+  });
+
+  it('adds CORS headers to responses of a service balanced over an upstream', async () => {
+    gw.setUpstream((req, res) => {
+      res.setHeader('vary', 'Accept-Encoding');
+      echo(req, res);
+    });
+    try {
+      gw.apply({
+        services: [service('svc', 80, { host: 'cors.pool' })],
+        upstreams: [upstream('u-cors', 'cors.pool')],
+        targets: [target('t-cors', 'u-cors', `127.0.0.1:${gw.upstreamPort}`)],
+        plugins: [
+          plugin(
+            'cors',
+            {
+              origins: ['https://app.example.com', 'https://admin.example.com'],
+              exposed_headers: ['X-Total-Count'],
+            },
+            { route: { id: 'r' } },
+          ),
+        ],
+      });
+      const before = gw.upstreamHits();
+      const r = await call(gw.port, '/x', { headers: { origin: 'https://app.example.com' } });
+      expect(r.status).toBe(200);
+      expect(gw.upstreamHits()).toBe(before + 1);
+      expect(r.headers['access-control-allow-origin']).toBe('https://app.example.com');
+      expect(r.headers['access-control-expose-headers']).toBe('X-Total-Count');
+      expect(r.headers.vary).toBe('Accept-Encoding, Origin');
+    } finally {
+      gw.setUpstream(echo);
+    }
   });
 });

@@ -105,6 +105,8 @@ export async function startCp(opts: {
   adminPort?: number;
   clusterPort?: number;
   env?: NodeJS.ProcessEnv;
+  /** Extra `gatehouse cp` arguments. */
+  args?: string[];
 }): Promise<CpHandle> {
   const adminPort = opts.adminPort ?? (await freePort());
   const clusterPort = opts.clusterPort ?? (await freePort());
@@ -119,6 +121,7 @@ export async function startCp(opts: {
       `127.0.0.1:${adminPort}`,
       '--cluster-listen',
       `127.0.0.1:${clusterPort}`,
+      ...(opts.args ?? []),
     ],
     opts.env,
   );
@@ -163,6 +166,8 @@ export async function startDp(opts: {
   statusPort?: number;
   nodeId?: string;
   waitReady?: boolean;
+  /** Extra `gatehouse dp` arguments. */
+  args?: string[];
 }): Promise<DpHandle> {
   const proxyPort = opts.proxyPort ?? (await freePort());
   const statusPort = opts.statusPort ?? (await freePort());
@@ -182,6 +187,7 @@ export async function startDp(opts: {
     `127.0.0.1:${statusPort}`,
   ];
   if (opts.nodeId) args.push('--node-id', opts.nodeId);
+  args.push(...(opts.args ?? []));
   const proc = runGatehouse(`dp:${proxyPort}`, args);
   const h = {
     proc,

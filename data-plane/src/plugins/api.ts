@@ -124,11 +124,13 @@ export interface PluginContext {
   setResponseHeader(name: string, value: HeaderValue): void;
   /**
    * Short-circuits: answers `status` with `{"message": message}` (or, when `message` is an
-   * object, that object as the body) and stops the chain. The upstream is never called.
+   * object, that object as JSON; when it is a Buffer, those bytes as they are, typed by the
+   * `content-type` in `headers`, else application/octet-stream) and stops the chain. The
+   * upstream is never called. 204 and 304 never carry a body.
    */
   respond(
     status: number,
-    message?: string | Record<string, unknown>,
+    message?: string | Buffer | Record<string, unknown>,
     headers?: Record<string, HeaderValue>,
   ): void;
 }

@@ -29,6 +29,25 @@ describe('Plugin: request-termination (access, real ProxyServer)', () => {
     expect(r.json()).toEqual({ message: 'Unavailable for legal reasons' });
   });
 
+  it('answers a raw body with the configured content_type, as Kong', async () => {
+    withConfig({ status_code: 403, body: '<h1>Closed</h1>\n', content_type: 'text/html; charset=utf-8' });
+    const before = gw.upstreamHits();
+    const r = await call(gw.port, '/x');
+    expect(r.status).toBe(403);
+    expect(r.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(r.headers['content-length']).toBe('16');
+    expect(r.body.toString()).toBe('<h1>Closed</h1>\n');
+    expect(gw.upstreamHits()).toBe(before);
+  });
+
+  it("sends a raw body without content_type as JSON (Kong's default)", async () => {
+    withConfig({ status_code: 200, body: '{"maintenance":true}' });
+    const r = await call(gw.port, '/x');
+    expect(r.status).toBe(200);
+    expect(r.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(r.json()).toEqual({ maintenance: true });
+  });
+
   it('terminates only requests carrying the trigger, as a header or a query argument', async () => {
     withConfig({ status_code: 404, trigger: 'X-Kill' });
     expect((await call(gw.port, '/x')).status).toBe(200);

@@ -29,6 +29,16 @@ describe('request-termination', () => {
     });
   });
 
+  it('answers a raw body with its content_type, JSON when none is configured', async () => {
+    const typed = (await run({ status_code: 200, body: '<h1>closed</h1>', content_type: 'text/html' }))
+      .respondedWith!;
+    expect(typed.status).toBe(200);
+    expect((typed.message as unknown as Buffer).toString()).toBe('<h1>closed</h1>');
+    expect(typed.headers).toEqual({ 'content-type': 'text/html' });
+    const untyped = (await run({ body: '{"down":true}' })).respondedWith!;
+    expect(untyped.headers).toEqual({ 'content-type': 'application/json; charset=utf-8' });
+  });
+
   it('terminates only requests carrying the trigger header or query argument', async () => {
     expect((await run({ trigger: 'X-Debug' })).responded).toBe(false);
     expect((await run({ trigger: 'X-Debug' }, { headers: ['x-debug', '1'] })).responded).toBe(true);
@@ -68,6 +78,7 @@ describe('request-termination', () => {
       '@entity': ['message cannot be used with content_type or body'],
     });
     expect(errs({ content_type: 'text/plain' })).toEqual({ '@entity': ['content_type requires a body'] });
+    expect(errs({ body: 'b', content_type: 'text/plain' })).toBeNull();
     expect(errs({ status_code: 600 })).not.toBeNull();
     expect(errs({ trigger: 'bad header' })).not.toBeNull();
   });

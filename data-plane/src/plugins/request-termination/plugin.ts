@@ -1,8 +1,9 @@
 /**
  * request-termination (Kong priority 2): answers every request (or, with `trigger`, every request
  * carrying that header or query argument) with status_code and {"message": …} — Kong's default
- * message for the status when none is configured — without calling the upstream. `echo` sends
- * the request back as JSON instead (a debugging aid, as Kong).
+ * message for the status when none is configured — without calling the upstream. `body` (with
+ * `content_type`, default JSON as in Kong) is sent as it is instead; `echo` sends the request
+ * back as JSON (a debugging aid, as Kong).
  */
 import { hostname } from 'node:os';
 import { definePlugin, type PluginContext } from '../api.js';
@@ -18,9 +19,14 @@ export const DEFAULT_MESSAGES: Readonly<Record<number, string>> = {
   503: 'Service unavailable',
 };
 
+/** Kong's content_type for a raw `body` configured without one. */
+export const DEFAULT_CONTENT_TYPE = 'application/json; charset=utf-8';
+
 interface State {
   readonly status: number;
   readonly message: string | undefined;
+  /** The raw body and its headers, or null (a message is sent). */
+  readonly raw: { readonly body: Buffer; readonly headers: Record<string, string> } | null;
   readonly echo: boolean;
   readonly trigger: string | null;
 }
@@ -90,6 +96,13 @@ export default definePlugin<RequestTerminationConfig, State>({
     return {
       status: config.status_code,
       message: config.message ?? DEFAULT_MESSAGES[config.status_code],
+      raw:
+        config.body === null
+          ? null
+          : {
+              body: Buffer.from(config.body, 'utf8'),
+              headers: { 'content-type': config.content_type ?? DEFAULT_CONTENT_TYPE },
+            },
       echo: config.echo,
       trigger: config.trigger,
     };
@@ -97,6 +110,7 @@ export default definePlugin<RequestTerminationConfig, State>({
   access(ctx, state) {
     if (state.trigger !== null && !triggered(ctx, state.trigger)) return;
     if (state.echo) return echo(ctx, state);
-    ctx.respond(state.status, state.message);
+    if (state.raw !== null) ctx.respond(state.status, state.raw.body, state.raw.headers);
+    else ctx.respond(state.status, state.message);
   },
 });

@@ -24,7 +24,8 @@ export const requestTerminationSchema = t.record(
     }),
     message: t.string({ description: 'The message to send, if using the default response generator.' }),
     content_type: t.string({
-      description: 'Content type of the raw response configured with `config.body`.',
+      description:
+        'Content type of the raw response configured with `config.body` (default `application/json; charset=utf-8`).',
     }),
     body: t.string({
       description:
@@ -52,8 +53,6 @@ export const requestTerminationSchema = t.record(
             if (present(c.content_type) && !present(c.body)) return 'content_type requires a body';
             if (c.echo === true && (present(c.content_type) || present(c.body)))
               return 'echo cannot be used with content_type and body';
-            // The plugin API answers JSON only; a raw body would be sent wrong, so it is refused.
-            if (present(c.body)) return 'body (a raw response body) is not supported; use message';
             return null;
           },
         },

@@ -17,7 +17,17 @@ const NO_GROUPS: readonly ConsumerGroup[] = Object.freeze([]);
 export interface ShortCircuit {
   status: number;
   body: Buffer | null;
+  /** Content-Type of `body`; null when there is no body or `headers` carries one. */
+  contentType: string | null;
   headers: Record<string, HeaderValue>;
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+const RAW_TYPE = 'application/octet-stream';
+
+function hasContentType(headers: Record<string, HeaderValue>): boolean {
+  for (const name of Object.keys(headers)) if (name.toLowerCase() === 'content-type') return true;
+  return false;
 }
 
 /** Everything about the request the proxy computed before the chain runs. */
@@ -273,15 +283,22 @@ export class PluginRequest implements PluginContext, RequestView {
 
   respond(
     status: number,
-    message?: string | Record<string, unknown>,
+    message?: string | Buffer | Record<string, unknown>,
     headers?: Record<string, HeaderValue>,
   ): void {
     if (this.responded) return;
     this.responded = true;
-    const body =
-      status === 204 || status === 304 || message === undefined
-        ? null
-        : Buffer.from(JSON.stringify(typeof message === 'string' ? { message } : message));
-    this.shortCircuit = { status, body, headers: headers ?? {} };
+    const h = headers ?? {};
+    if (status === 204 || status === 304 || message === undefined) {
+      this.shortCircuit = { status, body: null, contentType: null, headers: h };
+      return;
+    }
+    const raw = Buffer.isBuffer(message);
+    const body = raw
+      ? message
+      : Buffer.from(JSON.stringify(typeof message === 'string' ? { message } : message));
+    // A raw body takes its type from `headers`; JSON bodies always say they are JSON.
+    const contentType = raw ? (hasContentType(h) ? null : RAW_TYPE) : JSON_TYPE;
+    this.shortCircuit = { status, body, contentType, headers: h };
   }
 }

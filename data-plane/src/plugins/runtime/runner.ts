@@ -165,12 +165,8 @@ export class PluginRunner {
     const sc = ctx.shortCircuit!;
     const headers: string[] = [];
     if (sc.body !== null) {
-      headers.push(
-        'content-type',
-        'application/json; charset=utf-8',
-        'content-length',
-        String(sc.body.length),
-      );
+      if (sc.contentType !== null) headers.push('content-type', sc.contentType);
+      headers.push('content-length', String(sc.body.length));
     }
     headers.push('server', SERVER);
     for (const [name, value] of Object.entries(sc.headers)) {

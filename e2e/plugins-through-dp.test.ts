@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { freePort, httpStatus, runGatehouse, tempDir, waitUntil, type Proc } from './helpers/processes.js';
+import { tempDir, type Proc, startDblessDp } from './helpers/processes.js';
 
 const JWT_SECRET = 'e2e-jwt-secret-with-enough-length!';
 const HMAC_SECRET = 'e2e-hmac-secret';
@@ -83,29 +83,7 @@ describe('security plugins through a real data plane process', () => {
     const dir = tempDir('plugins');
     const file = join(dir, 'kong.yaml');
     writeFileSync(file, declarativeFile(up));
-    const [proxyPort, statusPort] = [await freePort(), await freePort()];
-    proxy = `http://127.0.0.1:${proxyPort}`;
-    dp = runGatehouse('dp', [
-      'dp',
-      '--config',
-      file,
-      '--workers',
-      '2',
-      '--data-dir',
-      join(dir, 'dp'),
-      '--listen',
-      `127.0.0.1:${proxyPort}`,
-      '--status-listen',
-      `127.0.0.1:${statusPort}`,
-    ]);
-    await waitUntil(
-      'DB-less data plane ready',
-      async () => {
-        if (!dp.alive) throw new Error(dp.output);
-        return (await httpStatus(`http://127.0.0.1:${statusPort}/status/ready`)) === 200;
-      },
-      60_000,
-    );
+    ({ proc: dp, proxy } = await startDblessDp({ file, dataDir: join(dir, 'dp'), workers: 2 }));
   });
 
   afterAll(async () => {

@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { freePort, httpStatus, runGatehouse, tempDir, waitUntil, type Proc } from './helpers/processes.js';
+import { runGatehouse, tempDir, type Proc, startDblessDp } from './helpers/processes.js';
 
 describe('data plane behind a trusted proxy', () => {
   let upstream: Server;
@@ -39,31 +39,12 @@ describe('data plane behind a trusted proxy', () => {
         ],
       }),
     );
-    const [proxyPort, statusPort] = [await freePort(), await freePort()];
-    proxy = `http://127.0.0.1:${proxyPort}`;
-    dp = runGatehouse('dp', [
-      'dp',
-      '--config',
+    ({ proc: dp, proxy } = await startDblessDp({
       file,
-      '--workers',
-      '1',
-      '--trusted-ips',
-      '127.0.0.1,::1',
-      '--data-dir',
-      join(dir, 'dp'),
-      '--listen',
-      `127.0.0.1:${proxyPort}`,
-      '--status-listen',
-      `127.0.0.1:${statusPort}`,
-    ]);
-    await waitUntil(
-      'data plane ready',
-      async () => {
-        if (!dp.alive) throw new Error(dp.output);
-        return (await httpStatus(`http://127.0.0.1:${statusPort}/status/ready`)) === 200;
-      },
-      60_000,
-    );
+      dataDir: join(dir, 'dp'),
+      workers: 1,
+      args: ['--trusted-ips', '127.0.0.1,::1'],
+    }));
   });
 
   afterAll(async () => {

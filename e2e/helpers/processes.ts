@@ -259,3 +259,37 @@ export async function adminJson(
   const text = await r.text();
   return { status: r.status, json: text ? JSON.parse(text) : null };
 }
+
+/** A DB-less data plane (`gatehouse dp --config FILE`) on free ports, waited on until ready. */
+export async function startDblessDp(opts: {
+  file: string;
+  dataDir: string;
+  workers?: number;
+  args?: string[];
+}): Promise<{ proc: Proc; proxy: string; status: string }> {
+  const [proxyPort, statusPort] = [await freePort(), await freePort()];
+  const proc = runGatehouse('dp', [
+    'dp',
+    '--config',
+    opts.file,
+    '--workers',
+    String(opts.workers ?? 1),
+    '--data-dir',
+    opts.dataDir,
+    '--listen',
+    `127.0.0.1:${proxyPort}`,
+    '--status-listen',
+    `127.0.0.1:${statusPort}`,
+    ...(opts.args ?? []),
+  ]);
+  const status = `http://127.0.0.1:${statusPort}`;
+  await waitUntil(
+    'DB-less data plane ready',
+    async () => {
+      if (!proc.alive) throw new Error(proc.output);
+      return (await httpStatus(`${status}/status/ready`)) === 200;
+    },
+    60_000,
+  );
+  return { proc, proxy: `http://127.0.0.1:${proxyPort}`, status };
+}

@@ -72,6 +72,8 @@ export class ProxyServer {
   private state: CompiledConfig | null = null;
   private readonly registry: PluginRegistry | null;
   private readonly runner: PluginRunner;
+  /** `checkContinue` listener: 100 Continue is sent by the proxy (after the access phase). */
+  private readonly onCheckContinue: (req: IncomingMessage, res: ServerResponse) => void;
   private forwardedPort = '';
   private tlsForwardedPort = '';
   // Reused per request (request handling is synchronous up to dispatch).
@@ -84,19 +86,24 @@ export class ProxyServer {
     this.registry = options.plugins ?? null;
     this.clientIps = options.trustedIps?.length ? new ClientIpResolver(options.trustedIps) : null;
     this.runner = new PluginRunner(this.logger);
-    const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    const guarded = (req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void => {
       try {
-        this.handle(req, res);
+        this.handle(req, res, expectContinue);
       } catch (err) {
         // A bug, never a client's fault: answer 500 rather than crash the worker.
         this.logger.error({ err, method: req.method, url: req.url }, 'proxy request handler failed');
         sendError(res, ProxyErrorCode.INTERNAL);
       }
     };
+    const handler = (req: IncomingMessage, res: ServerResponse): void => guarded(req, res, false);
+    // `Expect: 100-continue`: node leaves the interim response to us, so plugins (size limit,
+    // authentication) can refuse before the client sends the body.
+    this.onCheckContinue = (req, res) => guarded(req, res, true);
     const keepAliveTimeout = options.keepAliveTimeoutMs ?? 60_000;
     this.server = http.createServer({ keepAliveTimeout }, handler);
     this.tls = new TlsListener(this.logger, keepAliveTimeout, handler, ProxyServer.onClientError);
     ProxyServer.instrument(this.server);
+    this.server.on('checkContinue', this.onCheckContinue);
   }
 
   /** Per-connection hooks shared by the plain and the TLS server. */
@@ -174,6 +181,7 @@ export class ProxyServer {
    */
   async listenTls(port: number, host: string, defaultCertificate?: CertificateAndKey): Promise<void> {
     this.tlsForwardedPort = String(await this.tls.listen(port, host, defaultCertificate));
+    this.tls.server!.on('checkContinue', this.onCheckContinue);
   }
 
   /** Stops accepting connections, lets in-flight requests finish (bounded), closes the pools. */
@@ -196,7 +204,7 @@ export class ProxyServer {
     await this.pools.closeAll();
   }
 
-  private handle(req: IncomingMessage, res: ServerResponse): void {
+  private handle(req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void {
     const state = this.state;
     if (state === null) {
       sendError(res, ProxyErrorCode.NO_ROUTE);
@@ -286,6 +294,7 @@ export class ProxyServer {
           clientIp: fwd.clientIp,
           route,
           service: chain.service,
+          sendContinue: expectContinue ? () => res.writeContinue() : null,
         },
         upPath,
         headers,
@@ -294,6 +303,7 @@ export class ProxyServer {
       );
       return;
     }
+    if (expectContinue) res.writeContinue();
     if (target.balanced !== null) {
       dispatchBalanced(target.balanced, req, res, this.logger, {
         method,

@@ -10,6 +10,7 @@ import {
   type Gateway,
   type SeenRequest,
 } from './helpers.js';
+import { parseRaw, rawRequest } from '../traffic/helpers.js';
 
 const now = Math.floor(Date.now() / 1000);
 const cred = (id: string, consumerId: string, key: string, ttl: number | null = null) => ({
@@ -179,5 +180,34 @@ describe('Plugin: key-auth (access, real ProxyServer)', () => {
     const seen = r.json<SeenRequest>();
     expect(seen.headers['x-consumer-id']).toBe('alice');
     expect(seen.bodyLength).toBe(JSON.stringify({ a: 1 }).length);
+  });
+
+  it('refuses an Expect: 100-continue upload without a key with 401 before asking for the body', async () => {
+    gw.apply(base());
+    const { data, closedByServer } = await rawRequest(
+      gw.port,
+      'POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\nExpect: 100-continue\r\n\r\n',
+      () => {},
+    );
+    expect(data.startsWith('HTTP/1.1 401 ')).toBe(true);
+    expect(JSON.parse(parseRaw(data).body)).toEqual({ message: 'No API key found in request' });
+    expect(closedByServer).toBe(true);
+  });
+
+  it('asks for the body of an Expect: 100-continue upload only once the key is accepted', async () => {
+    gw.apply(base());
+    const { data } = await rawRequest(
+      gw.port,
+      'POST /x HTTP/1.1\r\nHost: a\r\napikey: alice-secret\r\nContent-Length: 3\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n',
+      (socket) => {
+        socket.once('data', (c: Buffer) => {
+          if (c.toString('latin1').startsWith('HTTP/1.1 100 ')) socket.write('abc');
+        });
+      },
+    );
+    expect(data.startsWith('HTTP/1.1 100 Continue\r\n\r\n')).toBe(true);
+    const r = parseRaw(data);
+    expect(r.status).toBe(200);
+    expect((JSON.parse(r.body) as SeenRequest).bodyLength).toBe(3);
   });
 });

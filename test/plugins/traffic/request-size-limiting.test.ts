@@ -210,6 +210,34 @@ describe('Plugin: request-size-limiting (access, real ProxyServer)', () => {
     expect(parseRaw(data).status).toBe(417);
   });
 
+  it('answers Expect: 100-continue over the limit with 417 and no 100 Continue, so no body is sent', async () => {
+    withConfig({ allowed_payload_size: 10, size_unit: 'bytes' });
+    const { data, closedByServer } = await rawRequest(
+      gw.port,
+      'POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\nExpect: 100-continue\r\n\r\n',
+      () => {},
+    );
+    expect(data.startsWith('HTTP/1.1 417 ')).toBe(true);
+    expect(closedByServer).toBe(true);
+  });
+
+  it('sends 100 Continue once the access phase let the request through, then proxies the body', async () => {
+    withConfig({ allowed_payload_size: 10, size_unit: 'bytes' });
+    const { data } = await rawRequest(
+      gw.port,
+      'POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n',
+      (socket) => {
+        socket.once('data', (c: Buffer) => {
+          if (c.toString('latin1').startsWith('HTTP/1.1 100 ')) socket.write('hello');
+        });
+      },
+    );
+    expect(data.startsWith('HTTP/1.1 100 Continue\r\n\r\n')).toBe(true);
+    const r = parseRaw(data);
+    expect(r.status).toBe(200);
+    expect((JSON.parse(r.body) as SeenRequest).bodyLength).toBe(5);
+  });
+
   it('returns 411 without a valid Content-Length when require_content_length is on', async () => {
     withConfig({ require_content_length: true });
     const r = await call(gw.port, '/x');

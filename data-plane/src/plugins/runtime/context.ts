@@ -42,6 +42,8 @@ export interface RequestInit {
   clientIp: string;
   route: Route;
   service: Service | null;
+  /** Sends `100 Continue` to a client that expects it (null when it does not). */
+  sendContinue: (() => void) | null;
 }
 
 const CONSUMER_HEADERS = [
@@ -91,6 +93,7 @@ export class PluginRequest implements PluginContext, RequestView {
   private headerMap: Record<string, string[]> | null = null;
   private childLog: Logger | null = null;
   private bodyPromise: Promise<Buffer> | null = null;
+  private sendContinue: (() => void) | null;
 
   constructor(
     init: RequestInit,
@@ -107,6 +110,7 @@ export class PluginRequest implements PluginContext, RequestView {
     this.clientIp = init.clientIp;
     this.route = init.route;
     this.service = init.service;
+    this.sendContinue = init.sendContinue;
     this.startedAt = performance.now();
   }
 
@@ -165,6 +169,18 @@ export class PluginRequest implements PluginContext, RequestView {
     return this.headerMap;
   }
 
+  /**
+   * Lets the body come: a client that sent `Expect: 100-continue` gets `100 Continue` (once),
+   * when a plugin reads the body or the request goes upstream (never on a short-circuit).
+   */
+  continueBody(): void {
+    const send = this.sendContinue;
+    if (send !== null) {
+      this.sendContinue = null;
+      send();
+    }
+  }
+
   limitBody(maxBytes: number): void {
     if (this.bodyLimit === null || maxBytes < this.bodyLimit) this.bodyLimit = maxBytes;
   }
@@ -172,6 +188,7 @@ export class PluginRequest implements PluginContext, RequestView {
   body(readLimit = DEFAULT_BODY_LIMIT): Promise<Buffer> {
     const limit = this.bodyLimit === null ? readLimit : Math.min(readLimit, this.bodyLimit);
     this.bodyPromise ??= new Promise<Buffer>((resolve, reject) => {
+      this.continueBody();
       const req = this.req;
       if (req.readableEnded) {
         resolve(Buffer.alloc(0));

@@ -119,6 +119,7 @@ export class PluginRunner {
     }
     let query = ctx.rawQuery;
     if (ctx.removedQueryArgs !== null && query !== '') query = filterQuery(query, ctx.removedQueryArgs);
+    ctx.continueBody();
     const socket = ctx.req.socket as ClientSocket;
     const exchange = new PluginExchange(res, socket, this.logger, ctx, chain, proto, (err) =>
       this.fail(ctx, res, err),

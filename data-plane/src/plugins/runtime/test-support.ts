@@ -39,6 +39,7 @@ export function fakeContext(snapshot: SnapshotIndex, r: FakeRequest = {}): Plugi
       clientIp: '127.0.0.1',
       route,
       service: null,
+      sendContinue: null,
     },
     snapshot,
     logger,

@@ -188,6 +188,30 @@ export const httpMethod: Validator<string> = (v) => {
   return s;
 };
 
+/**
+ * Validates every element of an array, collecting per-element errors as Kong reports them
+ * (an array with null for the good elements). `unique` refuses duplicates (Kong's `set`).
+ */
+export function validateElements<T>(v: unknown[], element: Validator<T>, unique: boolean): T[] {
+  const errors: (string | null)[] = [];
+  const out: T[] = [];
+  let failed = false;
+  for (const item of v) {
+    try {
+      const value = element(item);
+      if (unique && out.includes(value)) throw new FieldError(`duplicate value '${String(item)}'`);
+      out.push(value);
+      errors.push(null);
+    } catch (e) {
+      if (!(e instanceof FieldError)) throw e;
+      failed = true;
+      errors.push(e.message);
+    }
+  }
+  if (failed) throw new FieldError(errors);
+  return out;
+}
+
 /** Kong's `set`: an array of unique elements (duplicates are rejected). */
 export const set =
   <T>(element: Validator<T>, opts: { minLength?: number } = {}): Validator<T[]> =>
@@ -195,23 +219,7 @@ export const set =
     if (!Array.isArray(v)) throw new FieldError('expected a set');
     if (opts.minLength && v.length < opts.minLength)
       throw new FieldError(`length must be at least ${opts.minLength}`);
-    const errors: (string | null)[] = [];
-    const out: T[] = [];
-    let failed = false;
-    for (const item of v) {
-      try {
-        const value = element(item);
-        if (out.includes(value)) throw new FieldError(`duplicate value '${String(item)}'`);
-        out.push(value);
-        errors.push(null);
-      } catch (e) {
-        if (!(e instanceof FieldError)) throw e;
-        failed = true;
-        errors.push(e.message);
-      }
-    }
-    if (failed) throw new FieldError(errors);
-    return out;
+    return validateElements(v, element, true);
   };
 
 /** Route `headers`: header name -> non-empty list of values; names are lower-cased; `host` is refused. */

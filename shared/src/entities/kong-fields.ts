@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { FieldError, integer, string, type Validator } from './fields.js';
+import { FieldError, integer, string, validateElements, type Validator } from './fields.js';
 import type { Specs } from './validate.js';
 
 /**
@@ -161,21 +161,7 @@ export const array =
   <T>(element: Validator<T>): Validator<T[]> =>
   (v) => {
     if (!Array.isArray(v)) throw new FieldError('expected an array');
-    const errors: (string | null)[] = [];
-    const out: T[] = [];
-    let failed = false;
-    for (const item of v) {
-      try {
-        out.push(element(item));
-        errors.push(null);
-      } catch (e) {
-        if (!(e instanceof FieldError)) throw e;
-        failed = true;
-        errors.push(e.message);
-      }
-    }
-    if (failed) throw new FieldError(errors);
-    return out;
+    return validateElements(v, element, false);
   };
 
 /** Kong's `headers` typedef: header name -> array of strings (names as written). */

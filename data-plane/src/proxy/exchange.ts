@@ -11,26 +11,24 @@ import { sendError, upstreamErrorCode } from './errors.js';
 
 /** The exchange currently served on a client connection (so a closed socket aborts it). */
 export const kExchange = Symbol('gatehouse.exchange');
-export type ClientSocket = Socket & { [kExchange]?: UpstreamExchange | null };
+export type ClientSocket = Socket & { [kExchange]?: ClientBoundExchange | null };
 
 const SMALL_FIRST_CHUNK = 16 * 1024;
 
-class ClientClosedError extends Error {
+export class ClientClosedError extends Error {
   readonly code = 'GH_ERR_PROXY_CLIENT_CLOSED';
 }
 
-export class UpstreamExchange {
+/**
+ * What every upstream exchange shares: it registers itself on the client socket, and the upstream
+ * request is aborted when the client goes away (before or after undici connected).
+ */
+export abstract class ClientBoundExchange {
   protected abortUpstream: ((reason?: Error) => void) | null = null;
   protected done = false;
   protected clientGone = false;
-  private resumeUpstream: (() => void) | null = null;
 
-  constructor(
-    protected readonly res: ServerResponse,
-    protected readonly socket: ClientSocket,
-    protected readonly logger: Logger,
-    protected readonly method: string,
-  ) {
+  constructor(socket: ClientSocket) {
     socket[kExchange] = this;
   }
 
@@ -42,12 +40,32 @@ export class UpstreamExchange {
       this.abortUpstream(new ClientClosedError('client closed the connection'));
   }
 
-  // --- undici DispatchHandler (core callbacks) ---
+  /** The exchange is over: a later close of the client connection no longer concerns it. */
+  protected detach(socket: ClientSocket): void {
+    this.done = true;
+    if (socket[kExchange] === this) socket[kExchange] = null;
+  }
 
+  // undici DispatchHandler: the connection callback.
   onConnect(abort: (reason?: Error) => void): void {
     this.abortUpstream = abort;
     if (this.clientGone) abort(new ClientClosedError('client closed the connection'));
   }
+}
+
+export class UpstreamExchange extends ClientBoundExchange {
+  private resumeUpstream: (() => void) | null = null;
+
+  constructor(
+    protected readonly res: ServerResponse,
+    protected readonly socket: ClientSocket,
+    protected readonly logger: Logger,
+    protected readonly method: string,
+  ) {
+    super(socket);
+  }
+
+  // --- undici DispatchHandler (core callbacks) ---
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     if (statusCode < 200) return true;
@@ -88,8 +106,7 @@ export class UpstreamExchange {
   }
 
   protected finish(): void {
-    this.done = true;
-    if (this.socket[kExchange] === this) this.socket[kExchange] = null;
+    this.detach(this.socket);
   }
 }
 

@@ -7,7 +7,7 @@ import type { ServerResponse } from 'node:http';
 import type { Logger } from '@gatehouse/shared';
 import { downstreamResponseHeaders } from '../../proxy/headers.js';
 import { sendError, upstreamErrorCode } from '../../proxy/errors.js';
-import { kExchange, type ClientSocket, type UpstreamExchange } from '../../proxy/exchange.js';
+import { ClientBoundExchange, type ClientSocket } from '../../proxy/exchange.js';
 import { PluginErrors } from '../errors.js';
 import type { Chain } from './compile.js';
 import type { PluginRequest } from './context.js';
@@ -15,14 +15,7 @@ import { applyResponseHeaders, headerLookup, runPhase, type PhaseRun } from './p
 
 const SMALL_FIRST_CHUNK = 16 * 1024;
 
-class ClientClosedError extends Error {
-  readonly code = 'GH_ERR_PROXY_CLIENT_CLOSED';
-}
-
-export class PluginExchange {
-  private abortUpstream: ((reason?: Error) => void) | null = null;
-  private done = false;
-  private clientGone = false;
+export class PluginExchange extends ClientBoundExchange {
   private status = 0;
   private headers: string[] | null = null;
   /** Chunks held while the head waits for an async response phase, or the buffered body. */
@@ -40,19 +33,7 @@ export class PluginExchange {
     private readonly proto: number,
     private readonly onFailure: (err: unknown) => void,
   ) {
-    socket[kExchange] = this as unknown as UpstreamExchange;
-  }
-
-  clientClosed(): void {
-    if (this.done) return;
-    this.clientGone = true;
-    if (this.abortUpstream !== null)
-      this.abortUpstream(new ClientClosedError('client closed the connection'));
-  }
-
-  onConnect(abort: (reason?: Error) => void): void {
-    this.abortUpstream = abort;
-    if (this.clientGone) abort(new ClientClosedError('client closed the connection'));
+    super(socket);
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
@@ -167,7 +148,6 @@ export class PluginExchange {
   }
 
   private finish(): void {
-    this.done = true;
-    if (this.socket[kExchange] === (this as unknown as UpstreamExchange)) this.socket[kExchange] = null;
+    this.detach(this.socket);
   }
 }

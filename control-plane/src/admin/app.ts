@@ -4,10 +4,11 @@ import { GATEHOUSE_VERSION, type Logger } from '@gatehouse/shared';
 import type { ConfigStore } from '../store/index.js';
 import { bodyParsers } from './body.js';
 import type { Fleet } from '../cluster/fleet.js';
-import { entitiesRouter } from './entities-router.js';
-import { metaRouter } from './meta-router.js';
-import { moreEntitiesRouter } from './more-entities-router.js';
+import { entityEndpoints } from './entity-endpoints.js';
 import { errorHandler, notFoundHandler } from './errors.js';
+import { membershipEndpoints } from './membership-endpoints.js';
+import { schemaEndpoints } from './schema-endpoints.js';
+import { tagEndpoints } from './tag-endpoints.js';
 
 export interface AdminAppOptions {
   store: ConfigStore;
@@ -61,9 +62,10 @@ export function createAdminApp(options: AdminAppOptions): express.Express {
     });
   });
 
-  app.use(entitiesRouter(store));
-  app.use(metaRouter(store));
-  app.use(moreEntitiesRouter(store, options.fleet));
+  app.use(membershipEndpoints(store));
+  app.use(entityEndpoints(store, options.fleet));
+  app.use(tagEndpoints(store));
+  app.use(schemaEndpoints(store));
   app.use(notFoundHandler);
   app.use(errorHandler(logger));
   return app;

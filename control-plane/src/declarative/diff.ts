@@ -1,4 +1,5 @@
 import {
+  canonicalJson,
   KIND_SPEC,
   KIND_SPECS,
   verifyBasicAuthPassword,
@@ -29,21 +30,11 @@ export interface Change {
 
 const TIMESTAMPS = new Set(['created_at', 'updated_at']);
 
-function stable(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(stable).join(',')}]`;
-  if (v !== null && typeof v === 'object')
-    return `{${Object.keys(v)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${stable((v as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  return JSON.stringify(v) ?? 'null';
-}
-
 function changedFields(before: Entity, after: Entity): string[] {
   const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
   return [...keys]
     .filter((k) => !TIMESTAMPS.has(k))
-    .filter((k) => stable(before[k] ?? null) !== stable(after[k] ?? null))
+    .filter((k) => canonicalJson(before[k] ?? null) !== canonicalJson(after[k] ?? null))
     .sort();
 }
 
@@ -57,20 +48,10 @@ export function entityLabel(config: GatehouseConfig, kind: EntityKind, entity: E
     const name = target && key ? target[key] : undefined;
     return typeof name === 'string' ? `'${name}'` : (id ?? '?');
   };
+  // Its own name: the first endpoint key set (a plugin without instance_name: its plugin name).
   const own =
-    kind === 'consumers'
-      ? (entity.username ?? entity.custom_id)
-      : kind === 'acls'
-        ? entity.group
-        : kind === 'targets'
-          ? entity.target
-          : kind === 'plugins'
-            ? (entity.instance_name ?? entity.name)
-            : spec.endpointKey
-              ? entity[spec.endpointKey]
-              : kind === 'basicauth_credentials' || kind === 'hmacauth_credentials'
-                ? entity.username
-                : undefined;
+    spec.nameKeys.map((k) => entity[k]).find((v) => v !== null && v !== undefined) ??
+    (kind === 'plugins' ? entity.name : undefined);
   let label = `${spec.label} ${typeof own === 'string' ? `'${own}'` : entity.id}`;
   for (const ref of spec.refs) {
     const fk = (entity[ref.field] as { id: string } | null | undefined)?.id;

@@ -31,9 +31,9 @@ export interface ImportResult {
 
 /**
  * Makes the database match a declarative document (text or parsed): creates, updates and deletes
- * in ONE transaction (the store's `replaceAll`, which diffs against the database inside that
- * transaction), or nothing at all. Every declarative error (GH_ERR_DECLARATIVE_*) is thrown before
- * the database is touched.
+ * in ONE transaction (the store's `replaceAll`, which diffs against the config read here, and
+ * again inside its transaction only if another write committed in between), or nothing at all.
+ * Every declarative error (GH_ERR_DECLARATIVE_*) is thrown before the database is touched.
  */
 export async function importDeclarative(
   store: ConfigStore,
@@ -46,9 +46,10 @@ export async function importDeclarative(
     plugins: options.plugins,
     filename: options.filename,
   });
-  const { config: current } = await store.readConfig();
+  const read = await store.readConfig();
+  const current = read.config;
   const desired = carryStoredValues(current, resolved);
-  const result = await store.replaceAll(desired, { dryRun: options.dryRun });
+  const result = await store.replaceAll(desired, { dryRun: options.dryRun, current: read });
   return {
     changes: describeChanges(result.changes, current, desired),
     unsupported: resolved.unsupported,

@@ -1,11 +1,10 @@
-import { isUuid, validateCertificate, type Certificate } from '@gatehouse/shared';
+import { ENTITIES, isUuid, validateCertificate, type Certificate } from '@gatehouse/shared';
 import { randomUUID } from 'node:crypto';
 import type { PrismaClient } from '../generated/prisma/client.js';
-import type { ConfigWriter, Tx } from './config-store.js';
-import { ENTITY_DEFS } from './entity-defs.js';
 import { EntityRepository, assertUnique, type ParentScope } from './entity-repository.js';
 import { delegate, type Db, type StoredRow } from './generic-rows.js';
 import type { ListOptions, Page } from './pagination.js';
+import type { ConfigWriter, Tx } from './tx.js';
 
 export type CertificateView = Certificate & { snis: string[] };
 
@@ -15,7 +14,7 @@ export type CertificateView = Certificate & { snis: string[] };
  */
 export class CertificateRepository extends EntityRepository<CertificateView> {
   constructor(prisma: PrismaClient, write: ConfigWriter) {
-    super(ENTITY_DEFS.certificates, prisma, write, {
+    super(ENTITIES.certificates, prisma, write, {
       validate: (body, base) => validateCertificate(body, { base: base as Partial<Certificate> | undefined }),
       afterWrite: (tx, entity, input) => this.writeSnis(tx, entity, input),
     });
@@ -57,7 +56,7 @@ export class CertificateRepository extends EntityRepository<CertificateView> {
         const existing = await d.findFirst({ where: { name } });
         if (existing && existing.certificate_id === id) continue;
         const sniId = randomUUID();
-        await assertUnique(tx, ENTITY_DEFS.snis, { name }, sniId);
+        await assertUnique(tx, ENTITIES.snis, { name }, sniId);
         const now = new Date();
         await d.create({
           data: { id: sniId, name, certificate_id: id, tags: [], created_at: now, updated_at: now },

@@ -1,33 +1,31 @@
 import {
-  type Acl,
-  type BasicAuthCredential,
-  type CaCertificate,
-  type Consumer,
-  type ConsumerGroup,
+  ENTITIES,
+  ENTITY_KINDS,
+  type EntityKind,
+  type EntityModel,
   type GatehouseConfig,
-  type HmacAuthCredential,
-  type JwtSecret,
-  type KeyAuthCredential,
   type Logger,
-  type Sni,
-  type Target,
-  type Upstream,
 } from '@gatehouse/shared';
-import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
+import type { PrismaClient } from '../generated/prisma/client.js';
 import { CertificateRepository } from './certificates.js';
-import { ENTITY_DEFS } from './entity-defs.js';
 import { EntityRepository } from './entity-repository.js';
 import { MembershipRepository } from './memberships.js';
+import type { Page } from './pagination.js';
 import { PluginRepository, type PluginSchemas } from './plugins.js';
 import { applyChanges, checkReferences, diffConfigs, readAll, type ReplaceResult } from './replace.js';
-import { RouteRepository } from './routes.js';
-import { ServiceRepository } from './services.js';
+import { tagsPage, type TagRow } from './tags.js';
+import type { ConfigWriter, Tx } from './tx.js';
 
-export type Tx = Prisma.TransactionClient;
 export type ChangeListener = (version: bigint) => void;
 
-/** Runs one configuration write: bumps the cluster-wide version first, in the same transaction. */
-export type ConfigWriter = <T>(fn: (tx: Tx, version: bigint) => Promise<T>) => Promise<T>;
+/** The kinds with Admin API endpoints of their own (memberships have theirs in `memberships`). */
+export type RepositoryKind = Exclude<EntityKind, 'consumer_group_consumers'>;
+
+/** One repository per entity kind, keyed by kind. */
+export type Repositories = { [K in RepositoryKind]: EntityRepository<EntityModel<K>> } & {
+  plugins: PluginRepository;
+  certificates: CertificateRepository;
+};
 
 /** A single Admin API write (Prisma's default of 5 s is too short behind a large import). */
 const WRITE_TIMEOUT_MS = 60_000;
@@ -49,54 +47,38 @@ export interface ConfigStoreOptions {
  * `readConfig()` reads the version and every entity in one REPEATABLE READ transaction.
  */
 export class ConfigStore {
-  readonly services: ServiceRepository;
-  readonly routes: RouteRepository;
-  readonly upstreams: EntityRepository<Upstream>;
-  readonly targets: EntityRepository<Target>;
-  readonly consumers: EntityRepository<Consumer>;
-  readonly consumerGroups: EntityRepository<ConsumerGroup>;
+  /** The repository of every entity kind (the registry's), keyed by kind. */
+  readonly entities: Repositories;
   readonly memberships: MembershipRepository;
-  readonly plugins: PluginRepository;
-  readonly certificates: CertificateRepository;
-  readonly snis: EntityRepository<Sni>;
-  readonly caCertificates: EntityRepository<CaCertificate>;
-  readonly keyauthCredentials: EntityRepository<KeyAuthCredential>;
-  readonly basicauthCredentials: EntityRepository<BasicAuthCredential>;
-  readonly jwtSecrets: EntityRepository<JwtSecret>;
-  readonly hmacauthCredentials: EntityRepository<HmacAuthCredential>;
-  readonly acls: EntityRepository<Acl>;
   /** The plugin schemas writes are validated against (undefined: none known). */
   readonly pluginSchemas: PluginSchemas | undefined;
   private readonly listeners = new Set<ChangeListener>();
   private readonly logger: Logger | undefined;
-
-  readonly prisma: PrismaClient;
+  private readonly prisma: PrismaClient;
 
   /** `db` is the Database from openDatabase() or its PrismaClient. */
   constructor(db: { prisma: PrismaClient } | PrismaClient, options: ConfigStoreOptions = {}) {
     this.prisma = '$transaction' in db ? db : db.prisma;
     this.logger = options.logger;
+    this.pluginSchemas = options.plugins;
     const prisma = this.prisma;
     const writer: ConfigWriter = (fn) => this.write(fn);
-    this.services = new ServiceRepository(prisma, writer);
-    this.routes = new RouteRepository(prisma, writer);
-    this.pluginSchemas = options.plugins;
-    const repo = <T>(def: (typeof ENTITY_DEFS)[keyof typeof ENTITY_DEFS]) =>
-      new EntityRepository<T>(def, prisma, writer);
-    this.upstreams = repo(ENTITY_DEFS.upstreams);
-    this.targets = repo(ENTITY_DEFS.targets);
-    this.consumers = repo(ENTITY_DEFS.consumers);
-    this.consumerGroups = repo(ENTITY_DEFS.consumer_groups);
+    const special = {
+      plugins: new PluginRepository(prisma, writer, options.plugins),
+      certificates: new CertificateRepository(prisma, writer),
+    } as Partial<Record<EntityKind, EntityRepository<unknown>>>;
+    this.entities = Object.fromEntries(
+      ENTITY_KINDS.filter((k) => ENTITIES[k].admin).map((k) => [
+        k,
+        special[k] ?? new EntityRepository(ENTITIES[k], prisma, writer),
+      ]),
+    ) as Repositories;
     this.memberships = new MembershipRepository(prisma, writer);
-    this.plugins = new PluginRepository(prisma, writer, options.plugins);
-    this.certificates = new CertificateRepository(prisma, writer);
-    this.snis = repo(ENTITY_DEFS.snis);
-    this.caCertificates = repo(ENTITY_DEFS.ca_certificates);
-    this.keyauthCredentials = repo(ENTITY_DEFS.keyauth_credentials);
-    this.basicauthCredentials = repo(ENTITY_DEFS.basicauth_credentials);
-    this.jwtSecrets = repo(ENTITY_DEFS.jwt_secrets);
-    this.hmacauthCredentials = repo(ENTITY_DEFS.hmacauth_credentials);
-    this.acls = repo(ENTITY_DEFS.acls);
+  }
+
+  /** The services repository (shorthand for `entities.services`). */
+  get services(): Repositories['services'] {
+    return this.entities.services;
   }
 
   /**
@@ -107,23 +89,20 @@ export class ConfigStore {
    * within `config` (else a foreign-key violation and nothing changes). Timestamps of new
    * entities come from `config` when set; an import that changes nothing does not bump the version.
    */
-  async replaceAll(config: GatehouseConfig, options: { dryRun?: boolean } = {}): Promise<ReplaceResult> {
+  async replaceAll(
+    config: GatehouseConfig,
+    options: { dryRun?: boolean; current?: { version: bigint; config: GatehouseConfig } } = {},
+  ): Promise<ReplaceResult> {
     checkReferences(config);
-    if (options.dryRun) {
-      const current = await this.prisma.$transaction((tx) => readAll(tx), {
-        isolationLevel: 'RepeatableRead',
-      });
-      return { version: null, ...diffConfigs(current, config) };
-    }
-    const current = await this.readConfig();
-    if (!diffConfigs(current.config, config).changed) {
-      return { version: null, ...diffConfigs(current.config, config) };
-    }
+    const current = options.current ?? (await this.readConfig());
+    const diff = diffConfigs(current.config, config);
+    if (options.dryRun || !diff.changed) return { version: null, ...diff };
     return this.write(
       async (tx, version) => {
-        const diff = diffConfigs(await readAll(tx), config);
-        await applyChanges(tx, diff.changes);
-        return { version, ...diff };
+        // The diff holds unless a write committed since `current` was read (each bumps the version).
+        const fresh = version === current.version + 1n ? diff : diffConfigs(await readAll(tx), config);
+        await applyChanges(tx, fresh.changes);
+        return { version, ...fresh };
       },
       { timeoutMs: IMPORT_TIMEOUT_MS },
     );
@@ -160,6 +139,15 @@ export class ConfigStore {
       },
       { isolationLevel: 'RepeatableRead', timeout: READ_TIMEOUT_MS, maxWait: 10_000 },
     );
+  }
+
+  /** A page of `/tags` (every tag on every entity, or one tag's entities). */
+  tags(options: {
+    size: number;
+    offset?: string | undefined;
+    tag?: string | undefined;
+  }): Promise<Page<TagRow>> {
+    return tagsPage(this.prisma, options);
   }
 
   /** Names of the plugins configured anywhere (Kong's `enabled_in_cluster`), sorted. */

@@ -1,9 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { isUuid } from '@gatehouse/shared';
+import { ENTITIES, isUuid, referencesTo, type EntityKind, type EntityRecord } from '@gatehouse/shared';
 import type { PrismaClient } from '../generated/prisma/client.js';
-import type { ConfigWriter, Tx } from './config-store.js';
-import type { EntityDef, EntityKey } from './entity-defs.js';
-import { REFERENCES } from './entity-defs.js';
 import {
   missingForeignKey,
   notFound,
@@ -20,9 +17,9 @@ import {
   type Row,
   type StoredRow,
 } from './generic-rows.js';
-import { defOf, ENDPOINT_KEYS_OF } from './lookup.js';
 import { paginate, tagsWhere } from './list.js';
 import type { ListOptions, Page } from './pagination.js';
+import type { ConfigWriter, Tx } from './tx.js';
 
 type Entity = Record<string, unknown>;
 type Ref = { id: string } | { name: string } | null | undefined;
@@ -41,18 +38,18 @@ export interface WriteHooks {
 }
 
 /**
- * Kong's CRUD for one entity over its Prisma model, driven by an EntityDef: id-or-endpoint-key
+ * Kong's CRUD for one entity over its Prisma model, driven by its registry record: id-or-endpoint-key
  * lookups, nested scopes, foreign keys resolved by id or endpoint key (400 when missing), Kong's
  * unique checks (409) done under the config-version row lock (every write holds it), PUT upserts,
  * deletes refused while Kong would refuse them (cascades are the database's).
  */
 export class EntityRepository<T = Entity> {
   constructor(
-    readonly def: EntityDef,
+    readonly def: EntityRecord,
     protected readonly prisma: PrismaClient,
     protected readonly write: ConfigWriter,
     private readonly hooks: WriteHooks = {
-      validate: (body, base) => def.validate!(body, { base: base as never }),
+      validate: (body, base) => def.validate(body, { base: base as never }) as Entity,
     },
   ) {}
 
@@ -64,7 +61,7 @@ export class EntityRepository<T = Entity> {
   async scopeWhere(db: Db, parent: ParentScope | undefined): Promise<Record<string, string>> {
     if (!parent) return {};
     const fk = this.def.foreign.find((f) => f.field === parent.field)!;
-    const row = await findByKey(db, defOf(fk.target), parent.key);
+    const row = await findByKey(db, ENTITIES[fk.target], parent.key);
     if (!row) throw notFound();
     return { [`${parent.field}_id`]: row.id };
   }
@@ -73,7 +70,7 @@ export class EntityRepository<T = Entity> {
     options: ListOptions & { parent?: ParentScope; where?: Record<string, unknown> } = {},
   ): Promise<Page<T>> {
     const scope = await this.scopeWhere(this.prisma, options.parent);
-    const d = delegate(this.prisma, this.def.key);
+    const d = delegate(this.prisma, this.def.kind);
     const page = await paginate<StoredRow, T>(
       options,
       ({ where, take }) =>
@@ -84,8 +81,8 @@ export class EntityRepository<T = Entity> {
         }),
       (row) => this.toEntity(row),
     );
-    if (this.def.secret) {
-      for (const e of page.data as Entity[]) for (const f of this.def.secret) delete e[f];
+    if (this.def.hidden) {
+      for (const e of page.data as Entity[]) for (const f of this.def.hidden) delete e[f];
     }
     return page;
   }
@@ -112,7 +109,7 @@ export class EntityRepository<T = Entity> {
     const pre = await this.hooks.validate(raw, undefined, this.prisma);
     return this.write(async (tx) => {
       const id = (pre.id as string | undefined) ?? randomUUID();
-      if (pre.id && (await delegate(tx, this.def.key).findUnique({ where: { id } })))
+      if (pre.id && (await delegate(tx, this.def.kind).findUnique({ where: { id } })))
         throw primaryKeyViolation(id);
       return this.save(tx, id, pre, undefined);
     });
@@ -134,7 +131,7 @@ export class EntityRepository<T = Entity> {
     let raw = body && typeof body === 'object' && !Array.isArray(body) ? { ...(body as Entity) } : body;
     if (raw && typeof raw === 'object') {
       delete (raw as Entity).id;
-      const endpointKey = ENDPOINT_KEYS_OF[this.def.key];
+      const endpointKey = this.def.endpointKeys[0];
       if (!byId && endpointKey) (raw as Entity)[endpointKey] = key;
     }
     raw = await this.withParent(this.prisma, raw, parent);
@@ -142,7 +139,7 @@ export class EntityRepository<T = Entity> {
       const existing = await this.find(tx, key, parent);
       const input = await this.hooks.validate(raw, undefined, tx);
       const id = existing?.id ?? (byId ? key.toLowerCase() : randomUUID());
-      if (!existing && (await delegate(tx, this.def.key).findUnique({ where: { id } })))
+      if (!existing && (await delegate(tx, this.def.kind).findUnique({ where: { id } })))
         throw primaryKeyViolation(id);
       const entity = await this.save(tx, id, input, existing ?? undefined);
       return { entity, created: !existing };
@@ -153,10 +150,10 @@ export class EntityRepository<T = Entity> {
     const existing = await this.find(this.prisma, key, parent);
     if (!existing) return;
     await this.write(async (tx) => {
-      const row = await delegate(tx, this.def.key).findUnique({ where: { id: existing.id } });
+      const row = await delegate(tx, this.def.kind).findUnique({ where: { id: existing.id } });
       if (!row) return;
-      await assertNotReferenced(tx, this.def.key, row.id);
-      await delegate(tx, this.def.key).delete({ where: { id: row.id } });
+      await assertNotReferenced(tx, this.def.kind, row.id);
+      await delegate(tx, this.def.kind).delete({ where: { id: row.id } });
     });
   }
 
@@ -169,7 +166,7 @@ export class EntityRepository<T = Entity> {
     const data = columnsOf(this.def, value);
     const now = new Date();
     if (this.def.hasUpdatedAt) data.updated_at = now;
-    const d = delegate(tx, this.def.key);
+    const d = delegate(tx, this.def.kind);
     const row = existing
       ? await d.update({ where: { id }, data })
       : await d.create({ data: { ...data, id, created_at: now } });
@@ -183,7 +180,7 @@ export class EntityRepository<T = Entity> {
 export async function resolveRef(
   tx: Db,
   field: string,
-  target: EntityKey,
+  target: EntityKind,
   ref: Ref,
 ): Promise<{ id: string } | null> {
   if (ref === null || ref === undefined) return null;
@@ -192,13 +189,14 @@ export async function resolveRef(
     if (!row) throw missingForeignKey(field, { id: ref.id }, target);
     return { id: ref.id };
   }
-  const row = await findByKey(tx, defOf(target), ref.name);
-  if (!row) throw missingForeignKey(field, { [ENDPOINT_KEYS_OF[target] ?? 'name']: ref.name }, target);
+  const row = await findByKey(tx, ENTITIES[target], ref.name);
+  if (!row)
+    throw missingForeignKey(field, { [ENTITIES[target].endpointKeys[0] ?? 'name']: ref.name }, target);
   return { id: row.id };
 }
 
 /** Kong's unique constraints (409), checked inside the write transaction. */
-export async function assertUnique(tx: Db, def: EntityDef, value: Entity, selfId: string): Promise<void> {
+export async function assertUnique(tx: Db, def: EntityRecord, value: Entity, selfId: string): Promise<void> {
   const foreign = new Set(def.foreign.map((f) => f.field));
   for (const fields of def.unique) {
     const where: Record<string, unknown> = { NOT: { id: selfId } };
@@ -210,15 +208,15 @@ export async function assertUnique(tx: Db, def: EntityDef, value: Entity, selfId
       else where[field] = v ?? null;
     }
     if (allNull || (fields.length === 1 && (value[fields[0]!] ?? null) === null)) continue;
-    if (await delegate(tx, def.key).findFirst({ where })) {
+    if (await delegate(tx, def.kind).findFirst({ where })) {
       throw uniqueViolationOn(Object.fromEntries(fields.map((f) => [f, value[f] ?? null])));
     }
   }
 }
 
 /** Kong refuses to delete an entity that a `restrict` reference still points at. */
-export async function assertNotReferenced(tx: Db, key: EntityKey, id: string): Promise<void> {
-  for (const ref of REFERENCES[key] ?? []) {
+export async function assertNotReferenced(tx: Db, key: EntityKind, id: string): Promise<void> {
+  for (const ref of referencesTo(key)) {
     if (ref.onDelete !== 'restrict') continue;
     if ((await delegate(tx, ref.from).count({ where: { [`${ref.field}_id`]: id } })) > 0)
       throw referencedBy(ref.from, key);

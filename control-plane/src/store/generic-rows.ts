@@ -1,9 +1,8 @@
-import { isUuid } from '@gatehouse/shared';
-import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
-import type { Tx } from './config-store.js';
-import { MODEL_OF, type EntityDef, type EntityKey } from './entity-defs.js';
+import { ENTITIES, isUuid, type EntityKind, type EntityRecord } from '@gatehouse/shared';
+import { Prisma } from '../generated/prisma/client.js';
+import type { Db } from './tx.js';
 
-export type Db = PrismaClient | Tx;
+export type { Db };
 export type Row = Record<string, unknown>;
 /** A row read back (always has its id). */
 export type StoredRow = Row & { id: string };
@@ -21,15 +20,16 @@ export interface Delegate {
   count(args?: { where?: Where }): Promise<number>;
 }
 
-export function delegate(db: Db, key: EntityKey): Delegate {
-  return (db as unknown as Record<string, Delegate>)[MODEL_OF[key]]!;
+/** The Prisma delegate of an entity kind (its registry record names it). */
+export function delegate(db: Db, kind: EntityKind): Delegate {
+  return (db as unknown as Record<string, Delegate>)[ENTITIES[kind].delegate]!;
 }
 
 const seconds = (d: Date) => Math.floor(d.getTime() / 1000);
 const millis = (d: Date) => d.getTime() / 1000;
 
 /** A row as Kong's JSON shape (field order as the model). */
-export function entityFromRow<T = Record<string, unknown>>(def: EntityDef, row: Row): T {
+export function entityFromRow<T = Record<string, unknown>>(def: EntityRecord, row: Row): T {
   const out: Record<string, unknown> = {};
   const foreign = new Map(def.foreign.map((f) => [f.field, f]));
   for (const field of def.fields) {
@@ -50,7 +50,7 @@ export function entityFromRow<T = Record<string, unknown>>(def: EntityDef, row: 
 }
 
 /** Column values for an entity-shaped value (foreign fields `{ id }` or null); id and timestamps excluded. */
-export function columnsOf(def: EntityDef, value: Record<string, unknown>): Row {
+export function columnsOf(def: EntityRecord, value: Record<string, unknown>): Row {
   const data: Row = {};
   const foreign = new Map(def.foreign.map((f) => [f.field, f]));
   for (const field of def.fields) {
@@ -67,11 +67,11 @@ export function columnsOf(def: EntityDef, value: Record<string, unknown>): Row {
 /** The row at `key`: by id when `key` is a UUID, else by each endpoint key in turn; within `scope`. */
 export async function findByKey(
   db: Db,
-  def: EntityDef,
+  def: EntityRecord,
   key: string,
   scope: Where = {},
 ): Promise<StoredRow | null> {
-  const d = delegate(db, def.key);
+  const d = delegate(db, def.kind);
   if (isUuid(key)) {
     const row = await d.findFirst({ where: { id: key.toLowerCase(), ...scope } });
     if (row || def.endpointKeys.length === 0) return row;

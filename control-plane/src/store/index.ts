@@ -2,12 +2,10 @@ export {
   ConfigStore,
   type ChangeListener,
   type ConfigStoreOptions,
-  type ConfigWriter,
-  type Tx,
+  type Repositories,
+  type RepositoryKind,
 } from './config-store.js';
-export { ServiceRepository, findService } from './services.js';
-export { RouteRepository, findRoute, type RouteListOptions } from './routes.js';
-export { serviceFromRow, routeFromRow } from './mappers.js';
+export type { ConfigWriter, Db, Tx } from './tx.js';
 export {
   DEFAULT_PAGE_SIZE,
   MAX_PAGE_SIZE,
@@ -19,8 +17,8 @@ export {
   type Page,
 } from './pagination.js';
 export { EntityRepository, type ParentScope } from './entity-repository.js';
-export { ENTITY_DEFS, type EntityKey } from './entity-defs.js';
-export { PluginRepository, type PluginSchemas } from './plugins.js';
+export { PluginRepository, pluginValidator, type PluginSchemas } from './plugins.js';
 export { CertificateRepository, type CertificateView } from './certificates.js';
 export { MembershipRepository } from './memberships.js';
+export type { TagRow } from './tags.js';
 export { type ConfigChanges, type EntityChanges, type ReplaceResult } from './replace.js';

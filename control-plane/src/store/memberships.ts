@@ -1,11 +1,10 @@
-import { consumerGroupMembershipId, type Consumer, type ConsumerGroup } from '@gatehouse/shared';
+import { consumerGroupMembershipId, ENTITIES, type Consumer, type ConsumerGroup } from '@gatehouse/shared';
 import type { PrismaClient } from '../generated/prisma/client.js';
-import type { ConfigWriter } from './config-store.js';
-import { ENTITY_DEFS } from './entity-defs.js';
 import { missingForeignKey, notFound, uniqueViolationOn } from './errors.js';
 import { delegate, entityFromRow, findByKey, type Db } from './generic-rows.js';
 import { paginate, tagsWhere } from './list.js';
 import type { ListOptions, Page } from './pagination.js';
+import type { ConfigWriter } from './tx.js';
 import { schemaViolation } from '@gatehouse/shared';
 
 const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined || v === null ? [] : [v]);
@@ -21,15 +20,15 @@ export class MembershipRepository {
   ) {}
 
   private async group(db: Db, key: string) {
-    const row = await findByKey(db, ENTITY_DEFS.consumer_groups, key);
+    const row = await findByKey(db, ENTITIES.consumer_groups, key);
     if (!row) throw notFound();
-    return entityFromRow<ConsumerGroup>(ENTITY_DEFS.consumer_groups, row);
+    return entityFromRow<ConsumerGroup>(ENTITIES.consumer_groups, row);
   }
 
   private async consumer(db: Db, key: string) {
-    const row = await findByKey(db, ENTITY_DEFS.consumers, key);
+    const row = await findByKey(db, ENTITIES.consumers, key);
     if (!row) throw notFound();
-    return entityFromRow<Consumer>(ENTITY_DEFS.consumers, row);
+    return entityFromRow<Consumer>(ENTITIES.consumers, row);
   }
 
   /** Consumers in a group (a page, Kong's list shape). */
@@ -43,7 +42,7 @@ export class MembershipRepository {
           orderBy: { id: 'asc' },
           take,
         }),
-      (row) => entityFromRow<Consumer>(ENTITY_DEFS.consumers, row),
+      (row) => entityFromRow<Consumer>(ENTITIES.consumers, row),
     );
   }
 
@@ -58,7 +57,7 @@ export class MembershipRepository {
           orderBy: { id: 'asc' },
           take,
         }),
-      (row) => entityFromRow<ConsumerGroup>(ENTITY_DEFS.consumer_groups, row),
+      (row) => entityFromRow<ConsumerGroup>(ENTITIES.consumer_groups, row),
     );
   }
 
@@ -71,9 +70,9 @@ export class MembershipRepository {
       const group = await this.group(tx, groupKey);
       const consumers: Consumer[] = [];
       for (const key of keys as string[]) {
-        const row = await findByKey(tx, ENTITY_DEFS.consumers, key);
+        const row = await findByKey(tx, ENTITIES.consumers, key);
         if (!row) throw missingForeignKey('consumer', { id: key }, 'consumers');
-        const consumer = entityFromRow<Consumer>(ENTITY_DEFS.consumers, row);
+        const consumer = entityFromRow<Consumer>(ENTITIES.consumers, row);
         await this.link(tx, group.id, consumer.id);
         consumers.push(consumer);
       }
@@ -90,9 +89,9 @@ export class MembershipRepository {
       const consumer = await this.consumer(tx, consumerKey);
       const groups: ConsumerGroup[] = [];
       for (const key of keys as string[]) {
-        const row = await findByKey(tx, ENTITY_DEFS.consumer_groups, key);
+        const row = await findByKey(tx, ENTITIES.consumer_groups, key);
         if (!row) throw missingForeignKey('group', { name: key }, 'consumer_groups');
-        const group = entityFromRow<ConsumerGroup>(ENTITY_DEFS.consumer_groups, row);
+        const group = entityFromRow<ConsumerGroup>(ENTITIES.consumer_groups, row);
         await this.link(tx, group.id, consumer.id);
         groups.push(group);
       }

@@ -1,8 +1,7 @@
-import { validatePlugin, unknownPluginViolation, type Plugin } from '@gatehouse/shared';
+import { ENTITIES, validatePlugin, unknownPluginViolation, type Plugin } from '@gatehouse/shared';
 import type { PrismaClient } from '../generated/prisma/client.js';
-import type { ConfigWriter } from './config-store.js';
-import { ENTITY_DEFS } from './entity-defs.js';
 import { EntityRepository } from './entity-repository.js';
+import type { ConfigWriter } from './tx.js';
 
 /**
  * The plugin registry's part the control plane needs (structurally `PluginRegistry` from
@@ -52,7 +51,7 @@ export function pluginValidator(registry: PluginSchemas | undefined) {
 export class PluginRepository extends EntityRepository<Plugin> {
   constructor(prisma: PrismaClient, write: ConfigWriter, registry: PluginSchemas | undefined) {
     const validate = pluginValidator(registry);
-    super(ENTITY_DEFS.plugins, prisma, write, {
+    super(ENTITIES.plugins, prisma, write, {
       validate: (body, base) => validate(body, base),
     });
   }

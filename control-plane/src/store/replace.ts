@@ -1,10 +1,15 @@
-import { CONFIG_ENTITY_KEYS, type GatehouseConfig } from '@gatehouse/shared';
+import {
+  canonicalJson,
+  ENTITIES,
+  ENTITY_KINDS,
+  type EntityKind as EntityKey,
+  type EntityRecord,
+  type GatehouseConfig,
+} from '@gatehouse/shared';
 import { Prisma } from '../generated/prisma/client.js';
-import type { Tx } from './config-store.js';
-import { ENTITY_DEFS, type EntityDef, type EntityKey } from './entity-defs.js';
 import { missingForeignKey } from './errors.js';
 import { columnsOf, delegate, entityFromRow, type Db, type Row } from './generic-rows.js';
-import { ROUTE_DEF, SERVICE_DEF } from './lookup.js';
+import type { Tx } from './tx.js';
 
 type Entity = Record<string, unknown> & { id: string };
 
@@ -25,59 +30,35 @@ export interface ReplaceResult {
   changed: boolean;
 }
 
-export function defFor(key: EntityKey): EntityDef {
-  if (key === 'services') return SERVICE_DEF;
-  if (key === 'routes') return ROUTE_DEF;
-  return (ENTITY_DEFS as Record<string, EntityDef>)[key]!;
-}
+const defFor = (key: EntityKey): EntityRecord => ENTITIES[key];
 
 /** Parents before children (creates/updates); deletes run in the reverse order. */
-export const WRITE_ORDER: readonly EntityKey[] = [
-  'ca_certificates',
-  'certificates',
-  'snis',
-  'services',
-  'routes',
-  'upstreams',
-  'targets',
-  'consumers',
-  'consumer_groups',
-  'consumer_group_consumers',
-  'keyauth_credentials',
-  'basicauth_credentials',
-  'jwt_secrets',
-  'hmacauth_credentials',
-  'acls',
-  'plugins',
-];
+const WRITE_ORDER = ENTITY_KINDS;
 
 /** Reads every entity list (ordered by id) as Kong's JSON shapes. */
 export async function readAll(db: Db): Promise<GatehouseConfig> {
   const out = {} as Record<EntityKey, Entity[]>;
-  for (const key of CONFIG_ENTITY_KEYS) {
+  for (const key of ENTITY_KINDS) {
     const rows = await delegate(db, key).findMany({ orderBy: { id: 'asc' } });
     out[key] = rows.map((row) => entityFromRow<Entity>(defFor(key), row));
   }
   return out as unknown as GatehouseConfig;
 }
 
-const comparable = (def: EntityDef, e: Record<string, unknown>) =>
-  JSON.stringify(sortKeys(columnsOf(def, e)), (_k, v: unknown) => (v === Prisma.DbNull ? null : v));
-
-function sortKeys(row: Row): Row {
-  return Object.fromEntries(
-    Object.keys(row)
-      .sort()
-      .map((k) => [k, row[k]]),
+/** The columns an entity writes, canonical (Json columns compare by content, not key order). */
+const comparable = (def: EntityRecord, e: Record<string, unknown>) =>
+  canonicalJson(
+    Object.fromEntries(
+      Object.entries(columnsOf(def, e)).map(([k, v]) => [k, v === Prisma.DbNull ? null : v]),
+    ),
   );
-}
 
 /** Every foreign key of `config` must point at an entity of `config` (the database will match it exactly). */
 export function checkReferences(config: GatehouseConfig): void {
   const ids = new Map<EntityKey, Set<string>>();
-  for (const key of CONFIG_ENTITY_KEYS)
+  for (const key of ENTITY_KINDS)
     ids.set(key, new Set((config[key] as unknown as Entity[]).map((e) => e.id)));
-  for (const key of CONFIG_ENTITY_KEYS) {
+  for (const key of ENTITY_KINDS) {
     for (const fk of defFor(key).foreign) {
       for (const e of config[key] as unknown as Entity[]) {
         const ref = e[fk.field] as { id?: string } | null | undefined;
@@ -95,7 +76,7 @@ export function diffConfigs(
 ): { changes: ConfigChanges; changed: boolean } {
   const changes = {} as Record<EntityKey, EntityChanges>;
   let changed = false;
-  for (const key of CONFIG_ENTITY_KEYS) {
+  for (const key of ENTITY_KINDS) {
     const def = defFor(key);
     const have = new Map((current[key] as unknown as Entity[]).map((e) => [e.id, e]));
     const want = new Map((desired[key] as unknown as Entity[]).map((e) => [e.id, e]));

@@ -3,6 +3,7 @@
  * and the data plane (router, proxy). Field names, types and defaults are Kong 3.x's, so a
  * Kong user's entities carry over unchanged. Timestamps are Unix seconds, as Kong returns them.
  */
+import type { EntityLists } from '../entities/registry.js';
 
 export type ServiceProtocol =
   'http' | 'https' | 'grpc' | 'grpcs' | 'tcp' | 'tls' | 'tls_passthrough' | 'udp' | 'ws' | 'wss';
@@ -264,46 +265,11 @@ export interface Acl {
 }
 
 /**
- * The whole configuration a data plane needs. Entities are sorted by id so the same
- * configuration always encodes to the same bytes. Key names are Kong's DAO names.
+ * The whole configuration a data plane needs: one list per entity kind of the entity registry
+ * (`entities/registry.ts`). Entities are sorted by id so the same configuration always encodes
+ * to the same bytes. Key names are Kong's DAO names.
  */
-export interface GatehouseConfig {
-  services: Service[];
-  routes: Route[];
-  upstreams: Upstream[];
-  targets: Target[];
-  consumers: Consumer[];
-  consumer_groups: ConsumerGroup[];
-  consumer_group_consumers: ConsumerGroupConsumer[];
-  plugins: Plugin[];
-  certificates: Certificate[];
-  snis: Sni[];
-  ca_certificates: CaCertificate[];
-  keyauth_credentials: KeyAuthCredential[];
-  basicauth_credentials: BasicAuthCredential[];
-  jwt_secrets: JwtSecret[];
-  hmacauth_credentials: HmacAuthCredential[];
-  acls: Acl[];
-}
-
-export const CONFIG_ENTITY_KEYS = [
-  'services',
-  'routes',
-  'upstreams',
-  'targets',
-  'consumers',
-  'consumer_groups',
-  'consumer_group_consumers',
-  'plugins',
-  'certificates',
-  'snis',
-  'ca_certificates',
-  'keyauth_credentials',
-  'basicauth_credentials',
-  'jwt_secrets',
-  'hmacauth_credentials',
-  'acls',
-] as const satisfies readonly (keyof GatehouseConfig)[];
+export type GatehouseConfig = EntityLists;
 
 /** Kong's defaults for fields a client may omit. */
 export const SERVICE_DEFAULTS = {
@@ -340,27 +306,3 @@ export const ROUTE_DEFAULTS = {
   response_buffering: true,
   tags: null,
 } as const satisfies Partial<Route>;
-
-export const emptyConfig = (): GatehouseConfig => ({
-  services: [],
-  routes: [],
-  upstreams: [],
-  targets: [],
-  consumers: [],
-  consumer_groups: [],
-  consumer_group_consumers: [],
-  plugins: [],
-  certificates: [],
-  snis: [],
-  ca_certificates: [],
-  keyauth_credentials: [],
-  basicauth_credentials: [],
-  jwt_secrets: [],
-  hmacauth_credentials: [],
-  acls: [],
-});
-
-/** Fills in every entity list a partial config lacks (old snapshots, tests, DB-less files). */
-export function completeConfig(partial: Partial<GatehouseConfig>): GatehouseConfig {
-  return { ...emptyConfig(), ...partial };
-}

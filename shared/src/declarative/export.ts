@@ -1,7 +1,8 @@
 import { stringify } from 'yaml';
 import type { GatehouseConfig, Plugin } from '../config/model.js';
 import { FORMAT_VERSION } from './resolve.js';
-import { KIND_SPEC, type EntityKind } from './schema.js';
+import { ENTITIES, type EntityKind } from '../entities/registry.js';
+import { KIND_SPEC } from './schema.js';
 
 export interface FromConfigOptions {
   /** `yaml` (default) or `json`. */
@@ -11,13 +12,18 @@ export interface FromConfigOptions {
 type Entity = { id: string } & Record<string, unknown>;
 type Doc = Record<string, unknown>;
 
-const SCOPES = ['service', 'route', 'consumer', 'consumer_group'] as const;
-const SCOPE_KIND = {
-  service: 'services',
-  route: 'routes',
-  consumer: 'consumers',
-  consumer_group: 'consumer_groups',
-} as const satisfies Record<(typeof SCOPES)[number], EntityKind>;
+/** A plugin's scopes: its foreign keys (`service`, `route`, `consumer`, `consumer_group`). */
+const SCOPES = ENTITIES.plugins.foreign.map((fk) => fk.field) as (
+  'service' | 'route' | 'consumer' | 'consumer_group'
+)[];
+const SCOPE_KIND = Object.fromEntries(ENTITIES.plugins.foreign.map((fk) => [fk.field, fk.target])) as Record<
+  (typeof SCOPES)[number],
+  EntityKind
+>;
+/** What a consumer holds in a file besides plugins and group memberships: its credentials. */
+const CREDENTIAL_KINDS = ENTITIES.consumers.nested
+  .map((n) => n.kind)
+  .filter((k) => k !== 'plugins' && k !== 'consumer_group_consumers');
 
 /** Entity fields as written in a file: no timestamps, no nulls, no parent key; keys sorted. */
 function fields(entity: Entity, omit: readonly string[] = []): Doc {
@@ -150,29 +156,17 @@ export function fromConfig(config: GatehouseConfig, options: FromConfigOptions =
       });
     }),
   );
-  const credentialKinds = [
-    'acls',
-    'basicauth_credentials',
-    'hmacauth_credentials',
-    'jwt_secrets',
-    'keyauth_credentials',
-  ] as const;
-  const credentials = Object.fromEntries(credentialKinds.map((k) => [k, groupBy(cfg[k], 'consumer')]));
-  const credentialOrder: Partial<Record<EntityKind, string>> = {
-    acls: 'group',
-    basicauth_credentials: 'username',
-    hmacauth_credentials: 'username',
-    jwt_secrets: 'key',
-    keyauth_credentials: 'key',
-  };
+  const credentials = Object.fromEntries(CREDENTIAL_KINDS.map((k) => [k, groupBy(cfg[k], 'consumer')]));
   put(
     'consumers',
     ordered(cfg.consumers, 'username').map((c) =>
       withChildren(fields(c), {
         ...Object.fromEntries(
-          credentialKinds.map((k) => [
+          CREDENTIAL_KINDS.map((k) => [
             k,
-            ordered(credentials[k]!.get(c.id) ?? [], credentialOrder[k]).map((e) => fields(e, ['consumer'])),
+            ordered(credentials[k]!.get(c.id) ?? [], ENTITIES[k].endpointKeys[0]).map((e) =>
+              fields(e, ['consumer']),
+            ),
           ]),
         ),
         plugins: pluginsOf(c.id),

@@ -15,6 +15,6 @@ export {
 } from './resolve.js';
 export { fromConfig, type FromConfigOptions } from './export.js';
 export { loadDeclarativeFile, type LoadDeclarativeOptions } from './load.js';
-export { KIND_SPECS, KIND_SPEC, UNSUPPORTED_KINDS, UNSUPPORTED_FIELDS, type EntityKind } from './schema.js';
+export { KIND_SPECS, KIND_SPEC, UNSUPPORTED_KINDS, UNSUPPORTED_FIELDS, type KindSpec } from './schema.js';
 export { entityId, uuidv5, DECLARATIVE_NAMESPACE } from './uuid.js';
 export type { PluginSchemas } from './validators.js';

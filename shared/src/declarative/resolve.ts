@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
-import { emptyConfig, type GatehouseConfig } from '../config/model.js';
+import type { GatehouseConfig } from '../config/model.js';
+import { emptyConfig } from '../entities/registry.js';
+import { canonicalJson } from '../snapshot/canonical.js';
 import {
   consumerGroupMembershipId,
   isBasicAuthHash,
@@ -67,40 +69,13 @@ interface RawEntity {
   dropped?: string;
 }
 
-const SECRET_FIELDS: Partial<Record<EntityKind, readonly string[]>> = {
-  keyauth_credentials: ['key'],
-  jwt_secrets: ['key', 'secret'],
-  hmacauth_credentials: ['secret'],
-};
-
-const HAS_UPDATED_AT: ReadonlySet<EntityKind> = new Set([
-  'services',
-  'routes',
-  'upstreams',
-  'targets',
-  'consumers',
-  'consumer_groups',
-  'plugins',
-  'certificates',
-  'snis',
-  'ca_certificates',
-]);
-
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === 'object' && !Array.isArray(v);
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
-/** Stable JSON (sorted keys) for natural keys. */
-function stable(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(stable).join(',')}]`;
-  if (isRecord(v))
-    return `{${Object.keys(v)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${stable(v[k])}`)
-      .join(',')}}`;
-  return JSON.stringify(v) ?? 'null';
-}
+/** Canonical JSON for natural keys (`null` for a missing value). */
+const stable = (v: unknown): string => canonicalJson(v) ?? 'null';
 
 const display = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
 
@@ -478,7 +453,7 @@ class Resolver {
       ) {
         this.clearPasswords.set(raw.id!, fields.password);
       }
-      for (const field of SECRET_FIELDS[spec.kind] ?? []) {
+      for (const field of spec.generated) {
         if (fields[field] === undefined || fields[field] === null) {
           if (value[field] !== null && value[field] !== undefined)
             this.generated.push({ kind: spec.kind, id: raw.id!, field });
@@ -487,7 +462,7 @@ class Resolver {
     }
     const entity: Record<string, unknown> = { id: raw.id, ...value };
     entity.created_at = times.created_at ?? now;
-    if (HAS_UPDATED_AT.has(spec.kind)) entity.updated_at = times.updated_at ?? times.created_at ?? now;
+    if (spec.hasUpdatedAt) entity.updated_at = times.updated_at ?? times.created_at ?? now;
     return entity;
   }
 

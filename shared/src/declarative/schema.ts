@@ -1,155 +1,56 @@
-import type { GatehouseConfig } from '../config/model.js';
+import {
+  ENTITY_RECORDS,
+  type EntityKind,
+  type EntityRecord,
+  type ForeignKeySpec,
+  type NestSpec,
+} from '../entities/registry.js';
 
-export type EntityKind = keyof GatehouseConfig;
+export type { EntityKind, NestSpec };
 
 /** A foreign key of an entity: the field, the entity it points at, whether it must be set. */
-export interface RefSpec {
-  field: string;
-  target: EntityKind;
-  required: boolean;
-}
+export type RefSpec = Pick<ForeignKeySpec, 'field' | 'target' | 'required'>;
 
-/** An entity list nested inside another entity (Kong: any entity with a foreign key to the parent). */
-export interface NestSpec {
-  /** Key in the parent record (`routes` in a service). */
-  key: string;
-  kind: EntityKind;
-  /** The child's foreign-key field the parent fills (`service`). */
-  parentField: string;
-}
-
+/** What the declarative resolver needs of an entity kind (derived from its registry record). */
 export interface KindSpec {
   kind: EntityKind;
   /** Kong's endpoint key: what a reference by name matches (`name`, `username`). */
   endpointKey?: string;
+  /** The endpoint keys that name an entity, in order (a generated secret never does). */
+  nameKeys: readonly string[];
   /** Fields unique across the whole config (uniqueness violations). */
   unique: string[];
-  refs: RefSpec[];
-  nested: NestSpec[];
+  refs: readonly RefSpec[];
+  nested: readonly NestSpec[];
   /** Singular label for messages (`service`). */
   label: string;
+  /** Whether the entity has `updated_at`. */
+  hasUpdatedAt: boolean;
+  /** Secret fields generated when the file leaves them out. */
+  generated: readonly string[];
 }
 
-const credential = (kind: EntityKind, label: string, unique: string[]): KindSpec => ({
-  kind,
-  unique,
-  refs: [{ field: 'consumer', target: 'consumers', required: true }],
-  nested: [],
-  label,
-});
+function kindSpec(r: EntityRecord): KindSpec {
+  // A generated secret (a key-auth key) never names an entity in references or messages.
+  const nameKeys = r.endpointKeys.filter((k) => !r.generated?.includes(k));
+  return {
+    kind: r.kind,
+    ...(nameKeys[0] ? { endpointKey: nameKeys[0] } : {}),
+    nameKeys,
+    unique: r.unique.filter((set) => set.length === 1).map((set) => set[0]!),
+    refs: r.foreign,
+    nested: r.nested,
+    label: r.label,
+    hasUpdatedAt: r.hasUpdatedAt,
+    generated: r.generated ?? [],
+  };
+}
 
 /**
  * The entities of a declarative file, in dependency order (an entity's references point only at
- * kinds listed before it), with Kong's nesting.
+ * kinds listed before it), with Kong's nesting: the registry's records as the resolver reads them.
  */
-export const KIND_SPECS: readonly KindSpec[] = [
-  {
-    kind: 'certificates',
-    unique: [],
-    refs: [],
-    nested: [{ key: 'snis', kind: 'snis', parentField: 'certificate' }],
-    label: 'certificate',
-  },
-  { kind: 'ca_certificates', unique: ['cert_digest'], refs: [], nested: [], label: 'ca_certificate' },
-  {
-    kind: 'snis',
-    endpointKey: 'name',
-    unique: ['name'],
-    refs: [{ field: 'certificate', target: 'certificates', required: true }],
-    nested: [],
-    label: 'sni',
-  },
-  {
-    kind: 'services',
-    endpointKey: 'name',
-    unique: ['name'],
-    refs: [{ field: 'client_certificate', target: 'certificates', required: false }],
-    nested: [
-      { key: 'routes', kind: 'routes', parentField: 'service' },
-      { key: 'plugins', kind: 'plugins', parentField: 'service' },
-    ],
-    label: 'service',
-  },
-  {
-    kind: 'routes',
-    endpointKey: 'name',
-    unique: ['name'],
-    refs: [{ field: 'service', target: 'services', required: false }],
-    nested: [{ key: 'plugins', kind: 'plugins', parentField: 'route' }],
-    label: 'route',
-  },
-  {
-    kind: 'upstreams',
-    endpointKey: 'name',
-    unique: ['name'],
-    refs: [{ field: 'client_certificate', target: 'certificates', required: false }],
-    nested: [{ key: 'targets', kind: 'targets', parentField: 'upstream' }],
-    label: 'upstream',
-  },
-  {
-    kind: 'targets',
-    endpointKey: 'target',
-    unique: [],
-    refs: [{ field: 'upstream', target: 'upstreams', required: true }],
-    nested: [],
-    label: 'target',
-  },
-  {
-    kind: 'consumers',
-    endpointKey: 'username',
-    unique: ['username', 'custom_id'],
-    refs: [],
-    nested: [
-      { key: 'keyauth_credentials', kind: 'keyauth_credentials', parentField: 'consumer' },
-      { key: 'basicauth_credentials', kind: 'basicauth_credentials', parentField: 'consumer' },
-      { key: 'jwt_secrets', kind: 'jwt_secrets', parentField: 'consumer' },
-      { key: 'hmacauth_credentials', kind: 'hmacauth_credentials', parentField: 'consumer' },
-      { key: 'acls', kind: 'acls', parentField: 'consumer' },
-      { key: 'plugins', kind: 'plugins', parentField: 'consumer' },
-      { key: 'consumer_group_consumers', kind: 'consumer_group_consumers', parentField: 'consumer' },
-    ],
-    label: 'consumer',
-  },
-  {
-    kind: 'consumer_groups',
-    endpointKey: 'name',
-    unique: ['name'],
-    refs: [],
-    nested: [
-      { key: 'plugins', kind: 'plugins', parentField: 'consumer_group' },
-      { key: 'consumer_group_consumers', kind: 'consumer_group_consumers', parentField: 'consumer_group' },
-    ],
-    label: 'consumer_group',
-  },
-  {
-    kind: 'consumer_group_consumers',
-    unique: [],
-    refs: [
-      { field: 'consumer_group', target: 'consumer_groups', required: true },
-      { field: 'consumer', target: 'consumers', required: true },
-    ],
-    nested: [],
-    label: 'consumer_group_consumer',
-  },
-  {
-    kind: 'plugins',
-    endpointKey: 'instance_name',
-    unique: ['instance_name'],
-    refs: [
-      { field: 'service', target: 'services', required: false },
-      { field: 'route', target: 'routes', required: false },
-      { field: 'consumer', target: 'consumers', required: false },
-      { field: 'consumer_group', target: 'consumer_groups', required: false },
-    ],
-    nested: [],
-    label: 'plugin',
-  },
-  credential('keyauth_credentials', 'keyauth_credential', ['key']),
-  credential('basicauth_credentials', 'basicauth_credential', ['username']),
-  credential('jwt_secrets', 'jwt_secret', ['key']),
-  credential('hmacauth_credentials', 'hmacauth_credential', ['username']),
-  credential('acls', 'acl', []),
-];
+export const KIND_SPECS: readonly KindSpec[] = ENTITY_RECORDS.map(kindSpec);
 
 export const KIND_SPEC: Readonly<Record<EntityKind, KindSpec>> = Object.fromEntries(
   KIND_SPECS.map((s) => [s.kind, s]),

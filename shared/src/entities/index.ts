@@ -12,3 +12,4 @@ export * from './certificate.js';
 export * from './credentials.js';
 export { randomKey } from './common.js';
 export { parseHostPort, DEFAULT_TARGET_PORT } from './kong-fields.js';
+export * from './registry.js';

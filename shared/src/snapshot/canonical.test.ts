@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
-  completeConfig,
-  emptyConfig,
   ROUTE_DEFAULTS,
   SERVICE_DEFAULTS,
   type GatehouseConfig,
   type Route,
   type Service,
 } from '../config/model.js';
+import { completeConfig, emptyConfig } from '../entities/registry.js';
 import { canonicalJson, encodeConfig, sha256Hex } from './canonical.js';
 
 const service = (id: string, name: string): Service => ({

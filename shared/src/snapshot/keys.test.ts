@@ -11,7 +11,7 @@ import {
   PUBLIC_KEYS_FILE,
   writeSigningKeyPair,
 } from './keys.js';
-import { emptyConfig } from '../config/model.js';
+import { emptyConfig } from '../entities/registry.js';
 import { signSnapshot, verifySnapshot } from './signed-snapshot.js';
 
 let dir: string;

@@ -2,7 +2,8 @@ import { createGzip, gunzipSync, gzipSync } from 'node:zlib';
 import { once } from 'node:events';
 import { CompactSign, importJWK } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { completeConfig, ROUTE_DEFAULTS, SERVICE_DEFAULTS, type GatehouseConfig } from '../config/model.js';
+import { ROUTE_DEFAULTS, SERVICE_DEFAULTS, type GatehouseConfig } from '../config/model.js';
+import { completeConfig } from '../entities/registry.js';
 import { encodeConfig, sha256Hex } from './canonical.js';
 import { generateSigningKeyPair, SNAPSHOT_ALG, type SigningKey, type TrustedKeys } from './keys.js';
 import {

@@ -6,7 +6,8 @@
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { compactVerify, CompactSign, decodeProtectedHeader, errors as joseErrors } from 'jose';
-import { CONFIG_ENTITY_KEYS, completeConfig, type GatehouseConfig } from '../config/model.js';
+import type { GatehouseConfig } from '../config/model.js';
+import { completeConfig, ENTITY_KINDS } from '../entities/registry.js';
 import { SnapshotErrors } from '../errors.js';
 import { encodeConfig, sha256Hex } from './canonical.js';
 import { SNAPSHOT_ALG, type SigningKey, type TrustedKeys } from './keys.js';
@@ -195,7 +196,7 @@ export async function verifySnapshot(
   ) {
     throw SnapshotErrors.malformed('snapshot config lacks services/routes');
   }
-  for (const key of CONFIG_ENTITY_KEYS) {
+  for (const key of ENTITY_KINDS) {
     if (parsed[key] !== undefined && !Array.isArray(parsed[key])) {
       throw SnapshotErrors.malformed(`snapshot config "${key}" is not a list`);
     }

@@ -1,14 +1,7 @@
-import { createHash } from 'node:crypto';
 import type { GatehouseConfig } from '../config/model.js';
-import { emptyConfig } from '../entities/registry.js';
+import { emptyConfig, ENTITIES } from '../entities/registry.js';
 import { canonicalJson } from '../snapshot/canonical.js';
-import {
-  consumerGroupMembershipId,
-  isBasicAuthHash,
-  isUuid,
-  kongErrorBody,
-  type FieldErrors,
-} from '../entities/index.js';
+import { isBasicAuthHash, isUuid, kongErrorBody, type FieldErrors } from '../entities/index.js';
 import { childPath, DeclarativeErrors, type DeclarativeProblem } from './errors.js';
 import type { DeclarativeDocument } from './parse.js';
 import {
@@ -71,8 +64,6 @@ interface RawEntity {
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === 'object' && !Array.isArray(v);
-
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 /** Canonical JSON for natural keys (`null` for a missing value). */
 const stable = (v: unknown): string => canonicalJson(v) ?? 'null';
@@ -310,58 +301,13 @@ class Resolver {
   private idFor(raw: RawEntity, spec: KindSpec): string {
     const given = raw.fields.id;
     if (typeof given === 'string' && isUuid(given)) return given.toLowerCase();
-    const f = raw.fields;
-    const str = (v: unknown) => (typeof v === 'string' ? v : stable(v));
-    const ref = (field: string) => raw.refs[field] ?? '';
-    let key: string;
-    switch (spec.kind) {
-      case 'services':
-        key =
-          f.name != null ? str(f.name) : this.nth(`~${stable([f.url, f.protocol, f.host, f.port, f.path])}`);
-        break;
-      case 'routes':
-        key =
-          f.name != null
-            ? str(f.name)
-            : this.nth(
-                `~${ref('service')}:${stable([f.protocols, f.methods, f.hosts, f.paths, f.headers, f.snis, f.sources, f.destinations])}`,
-              );
-        break;
-      case 'upstreams':
-      case 'consumer_groups':
-      case 'snis':
-        key = str(f.name);
-        break;
-      case 'targets':
-        key = `${str(f.target)}:${ref('upstream')}`;
-        break;
-      case 'consumers':
-        key = f.username != null ? str(f.username) : `custom_id:${str(f.custom_id)}`;
-        break;
-      case 'consumer_group_consumers':
-        return consumerGroupMembershipId(ref('consumer_group'), ref('consumer'));
-      case 'plugins':
-        key = [f.name, ref('route'), ref('service'), ref('consumer'), ref('consumer_group')]
-          .map(str)
-          .join(':');
-        break;
-      case 'certificates':
-      case 'ca_certificates':
-        key = sha256(str(f.cert).trim());
-        break;
-      case 'keyauth_credentials':
-      case 'jwt_secrets':
-        key = f.key != null ? str(f.key) : this.nth(`~${ref('consumer')}`);
-        break;
-      case 'basicauth_credentials':
-      case 'hmacauth_credentials':
-        key = str(f.username);
-        break;
-      case 'acls':
-        key = `${ref('consumer')}:${str(f.group)}`;
-        break;
-    }
-    return entityId(spec.kind, key);
+    const key = ENTITIES[spec.kind].naturalKey({
+      fields: raw.fields,
+      text: (v) => (typeof v === 'string' ? v : stable(v)),
+      ref: (field) => raw.refs[field] ?? '',
+      nth: (k) => this.nth(k),
+    });
+    return typeof key === 'string' ? entityId(spec.kind, key) : key.id;
   }
 
   /** `key`, then `key#2`, `key#3` … for entities without a natural key that repeat. */

@@ -58,3 +58,23 @@ describe('entity registry', () => {
     expect(Object.keys(emptyConfig())).toEqual(ENTITY_KINDS);
   });
 });
+
+describe('declarative nesting', () => {
+  it('nests in a record every kind with a nesting foreign key to it', () => {
+    const keys = (kind: keyof typeof ENTITIES) => ENTITIES[kind].nested.map((n) => n.key).sort();
+    expect(keys('services')).toEqual(['plugins', 'routes']);
+    expect(keys('routes')).toEqual(['plugins']);
+    expect(keys('upstreams')).toEqual(['targets']);
+    expect(keys('certificates')).toEqual(['snis']);
+    expect(keys('consumer_groups')).toEqual(['consumer_group_consumers', 'plugins']);
+    expect(keys('consumers')).toEqual([
+      'acls',
+      'basicauth_credentials',
+      'consumer_group_consumers',
+      'hmacauth_credentials',
+      'jwt_secrets',
+      'keyauth_credentials',
+      'plugins',
+    ]);
+  });
+});

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type {
   Acl,
   BasicAuthCredential,
@@ -20,6 +21,7 @@ import type {
 import { CA_CERTIFICATE_FIELDS, CERTIFICATE_FIELDS, SNI_FIELDS } from './certificate.js';
 import { validateCaCertificate, validateCertificate, validateSni } from './certificate.js';
 import {
+  consumerGroupMembershipId,
   CONSUMER_FIELDS,
   CONSUMER_GROUP_FIELDS,
   validateConsumer,
@@ -54,6 +56,8 @@ export interface ForeignKeySpec<K extends string = EntityKind> {
   target: K;
   required: boolean;
   onDelete: 'cascade' | 'restrict';
+  /** In a declarative file, a record of the target may hold this entity (under this entity's kind). */
+  nests?: boolean;
 }
 
 /** An entity list nested inside another entity in a declarative file (`routes` in a service). */
@@ -70,6 +74,18 @@ export interface AdminPaths<K extends string = EntityKind> {
   /** The top-level collection (none: only nested, as Kong's targets). */
   path?: string;
   nested?: readonly { parent: K; field: string; path: string }[];
+}
+
+/** What a record's `naturalKey` reads: the declarative entity as the file gives it. */
+export interface NaturalKeyInput {
+  /** The file's fields. */
+  fields: Record<string, unknown>;
+  /** A string as is, anything else as canonical JSON (`null` when missing). */
+  text(value: unknown): string;
+  /** The resolved id of a reference field ('' when unset). */
+  ref(field: string): string;
+  /** `key`, then `key#2`, `key#3` … for entities without a natural key that repeat in a file. */
+  nth(key: string): string;
 }
 
 /** A validator of the shared rules: body (with the stored entity as PATCH base) => entity-shaped input. */
@@ -112,8 +128,13 @@ export interface EntityRecord<T = unknown, K extends string = EntityKind> {
   nullableLists: readonly string[];
   /** Json columns. */
   json: readonly string[];
-  /** Declarative nesting: the lists a record of this kind may hold. */
+  /** Declarative nesting: the lists a record of this kind may hold (derived from `nests`). */
   nested: readonly NestSpec<K>[];
+  /**
+   * The natural key a declarative entity's id derives from when the file gives none (the same
+   * file always gives the same ids, as Kong's DB-less mode); `{ id }` when the id is the key.
+   */
+  naturalKey(e: NaturalKeyInput): string | { id: string };
   /** Admin API paths; none for entities with their own endpoints (memberships). */
   admin?: AdminPaths<K>;
   /** Phantom: the model type. */
@@ -121,10 +142,24 @@ export interface EntityRecord<T = unknown, K extends string = EntityKind> {
 }
 
 /** Records are written with plain strings for kinds (the kinds are the registry's own keys). */
-const record = <T>(r: Omit<EntityRecord<T, string>, 'model'>): EntityRecord<T, string> => r;
+const record = <T>(r: Omit<EntityRecord<T, string>, 'model' | 'nested'>): EntityRecord<T, string> => ({
+  ...r,
+  nested: [],
+});
 const v = (fn: (input: unknown, options?: { base?: never }) => object): EntityValidator => fn;
 
-const consumerFk = { field: 'consumer', target: 'consumers', required: true, onDelete: 'cascade' } as const;
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+/** A credential's key, or (a key the file leaves to be generated) its consumer, numbered. */
+const keyOrNth = ({ fields: f, text, ref, nth }: NaturalKeyInput) =>
+  f.key != null ? text(f.key) : nth(`~${ref('consumer')}`);
+
+const consumerFk = {
+  field: 'consumer',
+  target: 'consumers',
+  required: true,
+  onDelete: 'cascade',
+  nests: true,
+} as const;
 const credentialNesting = (path: string) => [{ parent: 'consumers', field: 'consumer', path }];
 
 /**
@@ -143,11 +178,11 @@ const RECORDS = {
     endpointKeys: [],
     unique: [],
     hidden: ['key', 'key_alt'],
+    naturalKey: (e) => sha256(e.text(e.fields.cert).trim()),
     hasUpdatedAt: true,
     tags: true,
     nullableLists: ['tags'],
     json: [],
-    nested: [{ key: 'snis', kind: 'snis', parentField: 'certificate' }],
     admin: { path: 'certificates' },
   }),
   ca_certificates: record<CaCertificate>({
@@ -160,11 +195,11 @@ const RECORDS = {
     foreign: [],
     endpointKeys: [],
     unique: [['cert_digest']],
+    naturalKey: (e) => sha256(e.text(e.fields.cert).trim()),
     hasUpdatedAt: true,
     tags: true,
     nullableLists: ['tags'],
     json: [],
-    nested: [],
     admin: { path: 'ca_certificates' },
   }),
   snis: record<Sni>({
@@ -174,14 +209,16 @@ const RECORDS = {
     fields: ['id', 'name', 'certificate', 'tags', 'created_at', 'updated_at'],
     specs: SNI_FIELDS,
     validate: v(validateSni),
-    foreign: [{ field: 'certificate', target: 'certificates', required: true, onDelete: 'cascade' }],
+    foreign: [
+      { field: 'certificate', target: 'certificates', required: true, onDelete: 'cascade', nests: true },
+    ],
     endpointKeys: ['name'],
     unique: [['name']],
+    naturalKey: (e) => e.text(e.fields.name),
     hasUpdatedAt: true,
     tags: true,
     nullableLists: ['tags'],
     json: [],
-    nested: [],
     admin: { path: 'snis', nested: [{ parent: 'certificates', field: 'certificate', path: 'snis' }] },
   }),
   services: record<Service>({
@@ -213,14 +250,12 @@ const RECORDS = {
     foreign: [{ field: 'client_certificate', target: 'certificates', required: false, onDelete: 'restrict' }],
     endpointKeys: ['name'],
     unique: [['name']],
+    naturalKey: ({ fields: f, text, nth }) =>
+      f.name != null ? text(f.name) : nth(`~${text([f.url, f.protocol, f.host, f.port, f.path])}`),
     hasUpdatedAt: true,
     tags: true,
     nullableLists: ['tags', 'ca_certificates'],
     json: [],
-    nested: [
-      { key: 'routes', kind: 'routes', parentField: 'service' },
-      { key: 'plugins', kind: 'plugins', parentField: 'service' },
-    ],
     admin: { path: 'services' },
   }),
   routes: record<Route>({
@@ -252,14 +287,19 @@ const RECORDS = {
     ],
     specs: ROUTE_FIELDS,
     validate: v(validateRoute),
-    foreign: [{ field: 'service', target: 'services', required: false, onDelete: 'restrict' }],
+    foreign: [{ field: 'service', target: 'services', required: false, onDelete: 'restrict', nests: true }],
     endpointKeys: ['name'],
     unique: [['name']],
+    naturalKey: ({ fields: f, text, ref, nth }) =>
+      f.name != null
+        ? text(f.name)
+        : nth(
+            `~${ref('service')}:${text([f.protocols, f.methods, f.hosts, f.paths, f.headers, f.snis, f.sources, f.destinations])}`,
+          ),
     hasUpdatedAt: true,
     tags: true,
     nullableLists: ['methods', 'hosts', 'paths', 'snis', 'tags'],
     json: ['headers', 'sources', 'destinations'],
-    nested: [{ key: 'plugins', kind: 'plugins', parentField: 'route' }],
     admin: { path: 'routes', nested: [{ parent: 'services', field: 'service', path: 'routes' }] },
   }),
   upstreams: record<Upstream>({
@@ -294,11 +334,11 @@ const RECORDS = {
     foreign: [{ field: 'client_certificate', target: 'certificates', required: false, onDelete: 'restrict' }],
     endpointKeys: ['name'],
     unique: [['name']],
+    naturalKey: (e) => e.text(e.fields.name),
     hasUpdatedAt: true,
     tags: true,
     nullableLists: ['tags'],
     json: ['healthchecks'],
-    nested: [{ key: 'targets', kind: 'targets', parentField: 'upstream' }],
     admin: { path: 'upstreams' },
   }),
   targets: record<Target>({
@@ -308,15 +348,15 @@ const RECORDS = {
     fields: ['id', 'upstream', 'target', 'weight', 'tags', 'created_at', 'updated_at'],
     specs: TARGET_FIELDS,
     validate: v(validateTarget),
-    foreign: [{ field: 'upstream', target: 'upstreams', required: true, onDelete: 'cascade' }],
+    foreign: [{ field: 'upstream', target: 'upstreams', required: true, onDelete: 'cascade', nests: true }],
     endpointKeys: ['target'],
     unique: [['upstream', 'target']],
+    naturalKey: (e) => `${e.text(e.fields.target)}:${e.ref('upstream')}`,
     hasUpdatedAt: true,
     millis: true,
     tags: true,
     nullableLists: ['tags'],
     json: [],
-    nested: [],
     // Only nested: Kong has no top-level /targets.
     admin: { nested: [{ parent: 'upstreams', field: 'upstream', path: 'targets' }] },
   }),
@@ -330,19 +370,12 @@ const RECORDS = {
     foreign: [],
     endpointKeys: ['username', 'custom_id'],
     unique: [['username'], ['custom_id']],
+    naturalKey: ({ fields: f, text }) =>
+      f.username != null ? text(f.username) : `custom_id:${text(f.custom_id)}`,
     hasUpdatedAt: true,
     tags: true,
     nullableLists: ['tags'],
     json: [],
-    nested: [
-      { key: 'keyauth_credentials', kind: 'keyauth_credentials', parentField: 'consumer' },
-      { key: 'basicauth_credentials', kind: 'basicauth_credentials', parentField: 'consumer' },
-      { key: 'jwt_secrets', kind: 'jwt_secrets', parentField: 'consumer' },
-      { key: 'hmacauth_credentials', kind: 'hmacauth_credentials', parentField: 'consumer' },
-      { key: 'acls', kind: 'acls', parentField: 'consumer' },
-      { key: 'plugins', kind: 'plugins', parentField: 'consumer' },
-      { key: 'consumer_group_consumers', kind: 'consumer_group_consumers', parentField: 'consumer' },
-    ],
     admin: { path: 'consumers' },
   }),
   consumer_groups: record<ConsumerGroup>({
@@ -355,14 +388,11 @@ const RECORDS = {
     foreign: [],
     endpointKeys: ['name'],
     unique: [['name']],
+    naturalKey: (e) => e.text(e.fields.name),
     hasUpdatedAt: true,
     tags: true,
     nullableLists: ['tags'],
     json: [],
-    nested: [
-      { key: 'plugins', kind: 'plugins', parentField: 'consumer_group' },
-      { key: 'consumer_group_consumers', kind: 'consumer_group_consumers', parentField: 'consumer_group' },
-    ],
     admin: { path: 'consumer_groups' },
   }),
   consumer_group_consumers: record<ConsumerGroupConsumer>({
@@ -373,16 +403,22 @@ const RECORDS = {
     specs: {},
     validate: (input) => input as object,
     foreign: [
-      { field: 'consumer_group', target: 'consumer_groups', required: true, onDelete: 'cascade' },
-      { field: 'consumer', target: 'consumers', required: true, onDelete: 'cascade' },
+      {
+        field: 'consumer_group',
+        target: 'consumer_groups',
+        required: true,
+        onDelete: 'cascade',
+        nests: true,
+      },
+      { field: 'consumer', target: 'consumers', required: true, onDelete: 'cascade', nests: true },
     ],
     endpointKeys: [],
     unique: [['consumer_group', 'consumer']],
+    naturalKey: (e) => ({ id: consumerGroupMembershipId(e.ref('consumer_group'), e.ref('consumer')) }),
     hasUpdatedAt: false,
     tags: false,
     nullableLists: [],
     json: [],
-    nested: [],
   }),
   plugins: record<Plugin>({
     kind: 'plugins',
@@ -406,18 +442,25 @@ const RECORDS = {
     specs: PLUGIN_FIELDS,
     validate: v(validatePlugin),
     foreign: [
-      { field: 'service', target: 'services', required: false, onDelete: 'cascade' },
-      { field: 'route', target: 'routes', required: false, onDelete: 'cascade' },
-      { field: 'consumer', target: 'consumers', required: false, onDelete: 'cascade' },
-      { field: 'consumer_group', target: 'consumer_groups', required: false, onDelete: 'cascade' },
+      { field: 'service', target: 'services', required: false, onDelete: 'cascade', nests: true },
+      { field: 'route', target: 'routes', required: false, onDelete: 'cascade', nests: true },
+      { field: 'consumer', target: 'consumers', required: false, onDelete: 'cascade', nests: true },
+      {
+        field: 'consumer_group',
+        target: 'consumer_groups',
+        required: false,
+        onDelete: 'cascade',
+        nests: true,
+      },
     ],
     endpointKeys: ['instance_name'],
     unique: [['instance_name'], ['name', 'service', 'route', 'consumer', 'consumer_group']],
+    naturalKey: ({ fields: f, text, ref }) =>
+      [f.name, ref('route'), ref('service'), ref('consumer'), ref('consumer_group')].map(text).join(':'),
     hasUpdatedAt: true,
     tags: true,
     nullableLists: ['tags'],
     json: ['config'],
-    nested: [],
     admin: {
       path: 'plugins',
       nested: [
@@ -439,11 +482,11 @@ const RECORDS = {
     endpointKeys: ['key'],
     unique: [['key']],
     generated: ['key'],
+    naturalKey: keyOrNth,
     hasUpdatedAt: false,
     tags: true,
     nullableLists: ['tags'],
     json: [],
-    nested: [],
     admin: { path: 'key-auths', nested: credentialNesting('key-auth') },
   }),
   basicauth_credentials: record<BasicAuthCredential>({
@@ -456,11 +499,11 @@ const RECORDS = {
     foreign: [consumerFk],
     endpointKeys: ['username'],
     unique: [['username']],
+    naturalKey: (e) => e.text(e.fields.username),
     hasUpdatedAt: false,
     tags: true,
     nullableLists: ['tags'],
     json: [],
-    nested: [],
     admin: { path: 'basic-auths', nested: credentialNesting('basic-auth') },
   }),
   jwt_secrets: record<JwtSecret>({
@@ -474,11 +517,11 @@ const RECORDS = {
     endpointKeys: ['key'],
     unique: [['key']],
     generated: ['key', 'secret'],
+    naturalKey: keyOrNth,
     hasUpdatedAt: false,
     tags: true,
     nullableLists: ['tags'],
     json: [],
-    nested: [],
     admin: { path: 'jwts', nested: credentialNesting('jwt') },
   }),
   hmacauth_credentials: record<HmacAuthCredential>({
@@ -492,11 +535,11 @@ const RECORDS = {
     endpointKeys: ['username'],
     unique: [['username']],
     generated: ['secret'],
+    naturalKey: (e) => e.text(e.fields.username),
     hasUpdatedAt: false,
     tags: true,
     nullableLists: ['tags'],
     json: [],
-    nested: [],
     admin: { path: 'hmac-auths', nested: credentialNesting('hmac-auth') },
   }),
   acls: record<Acl>({
@@ -509,11 +552,11 @@ const RECORDS = {
     foreign: [consumerFk],
     endpointKeys: ['group'],
     unique: [['consumer', 'group']],
+    naturalKey: (e) => `${e.ref('consumer')}:${e.text(e.fields.group)}`,
     hasUpdatedAt: false,
     tags: true,
     nullableLists: ['tags'],
     json: [],
-    nested: [],
     admin: { path: 'acls', nested: credentialNesting('acls') },
   }),
 };
@@ -530,7 +573,18 @@ export type EntityModel<K extends EntityKind> =
  * kinds listed before it (parents are written before children and deleted after them). The unit
  * test `registry.test.ts` checks every kind named in a record exists.
  */
-export const ENTITIES = RECORDS as unknown as { readonly [K in EntityKind]: EntityRecord<EntityModel<K>> };
+export const ENTITIES = Object.fromEntries(
+  Object.entries(RECORDS).map(([kind, r]) => [kind, { ...r, nested: nestedIn(kind) }]),
+) as unknown as { readonly [K in EntityKind]: EntityRecord<EntityModel<K>> };
+
+/** The lists a declarative record of `parent` may hold: every kind with a nesting foreign key to it. */
+function nestedIn(parent: string): NestSpec<string>[] {
+  return Object.values(RECORDS).flatMap((child: EntityRecord<unknown, string>) =>
+    child.foreign
+      .filter((fk) => fk.nests && fk.target === parent)
+      .map((fk) => ({ key: child.kind, kind: child.kind, parentField: fk.field })),
+  );
+}
 
 /** Every entity kind, in dependency order. */
 export const ENTITY_KINDS = Object.keys(ENTITIES) as EntityKind[];

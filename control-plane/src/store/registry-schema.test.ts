@@ -1,0 +1,80 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { ENTITY_RECORDS, type EntityRecord } from '@gatehouse/shared';
+import { describe, expect, it } from 'vitest';
+import { Prisma } from '../generated/prisma/client.js';
+
+interface Column {
+  name: string;
+  type: string;
+  attributes: string;
+}
+interface Model {
+  name: string;
+  table: string;
+  columns: Column[];
+}
+
+/** The models of schema.prisma: name, table (`@@map`) and field lines. */
+function prismaModels(): Model[] {
+  const text = readFileSync(fileURLToPath(new URL('../../prisma/schema.prisma', import.meta.url)), 'utf8');
+  return [...text.matchAll(/^model (\w+) \{([\s\S]*?)^\}/gm)].map(([, name, body]) => {
+    const columns: Column[] = [];
+    let table = name!;
+    for (const line of body!.split('\n').map((l) => l.trim())) {
+      const map = /^@@map\("([^"]+)"\)/.exec(line);
+      if (map) table = map[1]!;
+      const field = /^(\w+)\s+(\S+)(.*)$/.exec(line);
+      if (field && !line.startsWith('@@') && !line.startsWith('//'))
+        columns.push({ name: field[1]!, type: field[2]!, attributes: field[3]! });
+    }
+    return { name: name!, table, columns };
+  });
+}
+
+const NOT_ENTITIES = new Set(['ConfigVersion', 'ClusteringDataPlane']);
+const models = prismaModels();
+const modelOf = (kind: string) => models.find((m) => m.table === kind);
+const lowerFirst = (s: string) => s[0]!.toLowerCase() + s.slice(1);
+
+describe('the entity registry matches the Prisma schema', () => {
+  it('has one record per entity model and one model per record', () => {
+    const tables = models.filter((m) => !NOT_ENTITIES.has(m.name)).map((m) => m.table);
+    expect(ENTITY_RECORDS.map((r) => r.kind).sort()).toEqual(tables.sort());
+  });
+
+  it.each(ENTITY_RECORDS.map((r) => [r.kind, r] as const))('%s', (_kind, record: EntityRecord) => {
+    const model = modelOf(record.kind)!;
+    expect(Object.values(Prisma.ModelName)).toContain(model.name);
+    expect(record.delegate).toBe(lowerFirst(model.name));
+    const column = (name: string) => model.columns.find((c) => c.name === name);
+    const foreign = new Map(record.foreign.map((fk) => [fk.field, fk]));
+    for (const field of record.fields) {
+      const fk = foreign.get(field);
+      if (!fk) {
+        expect(column(field), `${record.kind}.${field}`).toBeDefined();
+        continue;
+      }
+      expect(column(`${field}_id`), `${record.kind}.${field}_id`).toBeDefined();
+      const relation = model.columns.find((c) => c.attributes.includes(`fields: [${field}_id]`));
+      expect(relation, `${record.kind}.${field} relation`).toBeDefined();
+      expect(relation!.type.replace('?', ''), `${record.kind}.${field} target`).toBe(
+        modelOf(fk.target)!.name,
+      );
+      expect(relation!.type.endsWith('?'), `${record.kind}.${field} optional`).toBe(!fk.required);
+      const onDelete = /onDelete: (\w+)/.exec(relation!.attributes)?.[1]?.toLowerCase();
+      expect(onDelete, `${record.kind}.${field} onDelete`).toBe(fk.onDelete);
+    }
+    // Every stored column is a field of the record (or a foreign key's id column).
+    const scalars = model.columns.filter(
+      (c) => !models.some((m) => c.type.replace(/[?[\]]/g, '') === m.name),
+    );
+    for (const c of scalars) {
+      const field = c.name.endsWith('_id') && foreign.has(c.name.slice(0, -3)) ? c.name.slice(0, -3) : c.name;
+      expect(record.fields, `${record.kind} column ${c.name}`).toContain(field);
+    }
+    for (const list of record.nullableLists)
+      expect(column(list)?.type, `${record.kind}.${list}`).toBe('String[]');
+    for (const json of record.json) expect(column(json)?.type, `${record.kind}.${json}`).toMatch(/^Json\??$/);
+  });
+});

@@ -81,11 +81,11 @@ export interface NaturalKeyInput {
   /** The file's fields. */
   fields: Record<string, unknown>;
   /** A string as is, anything else as canonical JSON (`null` when missing). */
-  text(value: unknown): string;
+  text: (value: unknown) => string;
   /** The resolved id of a reference field ('' when unset). */
-  ref(field: string): string;
+  ref: (field: string) => string;
   /** `key`, then `key#2`, `key#3` … for entities without a natural key that repeat in a file. */
-  nth(key: string): string;
+  nth: (key: string) => string;
 }
 
 /** A validator of the shared rules: body (with the stored entity as PATCH base) => entity-shaped input. */

@@ -1,4 +1,8 @@
-/** Short constructors for common Kong typedefs (used as `t.string({...})`). */
+/**
+ * Short constructors for common Kong typedefs (used as `t.string({...})`). Each keeps its options
+ * as literal types (`const` type parameters), so `Infer<typeof field>` knows what `required`,
+ * `default`, `one_of`, `elements`, `fields`, `keys` and `values` were.
+ */
 import type {
   ArrayField,
   BooleanField,
@@ -13,46 +17,49 @@ import type {
 
 type Opts<F> = Omit<F, 'type'>;
 
-export const string = (o: Opts<StringField> = {}): StringField => ({ type: 'string', ...o });
-export const integer = (o: Opts<IntegerField> = {}): IntegerField => ({ type: 'integer', ...o });
-export const number = (o: Opts<NumberField> = {}): NumberField => ({ type: 'number', ...o });
-export const boolean = (o: Opts<BooleanField> = {}): BooleanField => ({ type: 'boolean', ...o });
-export const array = (elements: Field, o: Omit<Opts<ArrayField>, 'elements'> = {}): ArrayField => ({
-  type: 'array',
-  elements,
-  ...o,
-});
-export const set = (elements: Field, o: Omit<Opts<SetField>, 'elements'> = {}): SetField => ({
-  type: 'set',
-  elements,
-  ...o,
-});
-export const map = (
-  keys: StringField,
-  values: Field,
-  o: Omit<Opts<MapField>, 'keys' | 'values'> = {},
-): MapField => ({
-  type: 'map',
-  keys,
-  values,
-  ...o,
-});
-export const record = (
-  fields: Record<string, Field>,
-  o: Omit<Opts<RecordField>, 'fields'> = {},
-): RecordField => ({
-  type: 'record',
-  fields,
-  ...o,
-});
+export const string = <const O extends Opts<StringField>>(o?: O): { type: 'string' } & O =>
+  ({ type: 'string', ...o }) as { type: 'string' } & O;
+export const integer = <const O extends Opts<IntegerField>>(o?: O): { type: 'integer' } & O =>
+  ({ type: 'integer', ...o }) as { type: 'integer' } & O;
+export const number = <const O extends Opts<NumberField>>(o?: O): { type: 'number' } & O =>
+  ({ type: 'number', ...o }) as { type: 'number' } & O;
+export const boolean = <const O extends Opts<BooleanField>>(o?: O): { type: 'boolean' } & O =>
+  ({ type: 'boolean', ...o }) as { type: 'boolean' } & O;
+export const array = <const E extends Field, const O extends Omit<Opts<ArrayField>, 'elements'>>(
+  elements: E,
+  o?: O,
+): { type: 'array'; elements: E } & O =>
+  ({ type: 'array', elements, ...o }) as { type: 'array'; elements: E } & O;
+export const set = <const E extends Field, const O extends Omit<Opts<SetField>, 'elements'>>(
+  elements: E,
+  o?: O,
+): { type: 'set'; elements: E } & O => ({ type: 'set', elements, ...o }) as { type: 'set'; elements: E } & O;
+export const map = <
+  const K extends StringField,
+  const V extends Field,
+  const O extends Omit<Opts<MapField>, 'keys' | 'values'>,
+>(
+  keys: K,
+  values: V,
+  o?: O,
+): { type: 'map'; keys: K; values: V } & O =>
+  ({ type: 'map', keys, values, ...o }) as { type: 'map'; keys: K; values: V } & O;
+export const record = <
+  const Fs extends Record<string, Field>,
+  const O extends Omit<Opts<RecordField>, 'fields'>,
+>(
+  fields: Fs,
+  o?: O,
+): { type: 'record'; fields: Fs } & O =>
+  ({ type: 'record', fields, ...o }) as { type: 'record'; fields: Fs } & O;
 
 /** Kong's `typedefs.header_name`. */
-export const headerName = (o: Opts<StringField> = {}): StringField =>
-  string({ match: "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$", ...o });
+export const headerName = <const O extends Opts<StringField>>(o?: O): { type: 'string' } & O =>
+  string({ match: "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$", ...o }) as { type: 'string' } & O;
 /** Kong's `typedefs.url`. */
-export const url = (o: Opts<StringField> = {}): StringField =>
+export const url = <const O extends Opts<StringField>>(o?: O): { type: 'string' } & O =>
   string({
-    custom_validator: (v) => {
+    custom_validator: (v: string) => {
       try {
         const u = new URL(v);
         return u.protocol === 'http:' || u.protocol === 'https:' ? null : 'missing host in url';
@@ -61,7 +68,7 @@ export const url = (o: Opts<StringField> = {}): StringField =>
       }
     },
     ...o,
-  });
+  }) as { type: 'string' } & O;
 /** A consumer reference for `anonymous`: a consumer id or username (Kong 3.x). */
-export const anonymous = (): StringField =>
+export const anonymous = () =>
   string({ description: 'A consumer id or username used when authentication fails.', len_min: 1 });

@@ -5,6 +5,7 @@
  * field errors; `describe` renders Kong's JSON for `GET /schemas/...`.
  */
 export type * from './types.js';
+export type { Infer, InferValue } from './infer.js';
 export { check, checkRecord, validate, type CheckResult } from './validate.js';
 export { describe, type KongFieldJson } from './describe.js';
 export * as t from './builders.js';

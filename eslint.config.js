@@ -42,4 +42,22 @@ export default tseslint.config(
       '@typescript-eslint/no-non-null-assertion': 'off',
     },
   },
+  {
+    // The control plane validates plugin configs through the handler-free schemas entry only.
+    files: ['control-plane/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: '@gatehouse/data-plane', message: 'Import @gatehouse/data-plane/schemas (no handlers).' },
+            {
+              name: '@gatehouse/data-plane/plugins',
+              message: 'Import @gatehouse/data-plane/schemas (no handlers).',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

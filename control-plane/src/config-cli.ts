@@ -27,7 +27,7 @@ type Out = (text: string) => void;
 export interface ConfigCommandIo {
   stdout?: Out;
   stderr?: Out;
-  /** The plugin registry (default: the bundled plugins of @gatehouse/data-plane, plus --custom-plugins-dir). */
+  /** The plugin schemas (default: the bundled ones of @gatehouse/data-plane/schemas, plus --custom-plugins-dir). */
   loadPlugins?: (customDirs: string[]) => Promise<PluginSchemas>;
 }
 
@@ -146,8 +146,8 @@ Run 'gatehouse config <command> --help' for the options.
 `;
 
 async function defaultPlugins(customDirs: string[]): Promise<PluginSchemas> {
-  const { loadPluginRegistry } = await import('@gatehouse/data-plane/plugins');
-  return loadPluginRegistry({ customDirs });
+  const { loadPluginSchemas } = await import('@gatehouse/data-plane/schemas');
+  return loadPluginSchemas({ customDirs });
 }
 
 interface WireChange {

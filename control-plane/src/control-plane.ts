@@ -16,7 +16,7 @@ import {
   type Logger,
 } from '@gatehouse/shared';
 import { createAdminApp } from './admin/index.js';
-import { loadPluginRegistry } from '@gatehouse/data-plane/plugins';
+import { loadPluginSchemas } from '@gatehouse/data-plane/schemas';
 import {
   createClusteringRouter,
   createFleet,
@@ -116,7 +116,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     }
   };
   try {
-    const plugins = await loadPluginRegistry({ customDirs: o.pluginsDirs ?? [] });
+    const plugins = await loadPluginSchemas({ customDirs: o.pluginsDirs ?? [] });
     const store = new ConfigStore(db, { logger, plugins });
     const publisher = new SnapshotPublisher({ source: store, key: signingKey, cpId, logger });
     await publisher.start();

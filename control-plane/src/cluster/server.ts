@@ -43,7 +43,7 @@ export interface ClusterServerOptions {
   /** The CP's software version, for the DP compatibility check. Default GATEHOUSE_VERSION. */
   softwareVersion?: string;
   /**
-   * The CP's plugins (`loadPluginRegistry().pluginInfos()`), for Kong's plugin version rule.
+   * The CP's plugins (`loadPluginSchemas().pluginInfos()`), for Kong's plugin version rule.
    * Without them only the plugin set is checked (a DP must have every plugin a config uses).
    */
   plugins?: PluginInfo[];

@@ -4,8 +4,9 @@ import { EntityRepository } from './entity-repository.js';
 import type { ConfigWriter } from './tx.js';
 
 /**
- * The plugin registry's part the control plane needs (structurally `PluginRegistry` from
- * `@gatehouse/data-plane/plugins`): config validation at write time and schema descriptions.
+ * What the control plane needs of plugins (structurally `PluginCatalog` from
+ * `@gatehouse/data-plane/schemas`, which loads no handler): config validation at write time and
+ * schema descriptions.
  */
 export interface PluginSchemas {
   has(name: string): boolean;

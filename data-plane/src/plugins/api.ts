@@ -168,19 +168,31 @@ export interface InitContext {
 
 type MaybePromise = void | Promise<void>;
 
-export interface PluginDefinition<C = Record<string, unknown>, S = C> {
+/** The config a plugin's handlers receive: the value its schema validates to (never null). */
+export type PluginConfig<F extends schema.RecordField> = NonNullable<schema.Infer<F>>;
+
+/**
+ * What the control plane needs of a plugin, and nothing that runs: name, version, priority, the
+ * `config` schema and the scope rules. A bundled plugin's spec lives in `<name>/schema.ts`; the
+ * `@gatehouse/data-plane/schemas` entry serves the specs without loading any handler.
+ */
+export interface PluginSpec<F extends schema.RecordField = schema.RecordField> {
   /** Kong's name (lower-case, dashes). */
   readonly name: string;
   /** Semver of the plugin (reported in the DP's Hello and checked for compatibility). */
   readonly version: string;
   /** Kong's PRIORITY: higher runs first within a phase. */
   readonly priority: number;
-  /** The `config` record. */
-  readonly schema: schema.RecordField;
+  /** The `config` record; the handlers' config type is inferred from it. */
+  readonly schema: F;
   /** Protocols the plugin may be configured for (Kong's `protocols` typedef); default http, https, grpc, grpcs. */
   readonly protocols?: readonly PluginProtocol[];
   /** Kong's `no_consumer`: refuses consumer- and consumer-group-scoped instances (auth plugins). */
   readonly noConsumer?: boolean;
+}
+
+/** The runnable part of a plugin: `init` and one handler per phase, typed by the config `C`. */
+export interface PluginHandlers<C, S> {
   /** The response phase receives the whole upstream body (buffered) in `ctx.response.body`. */
   readonly bufferResponse?: boolean;
   /** Once per snapshot per instance; the result is passed to every handler. Default: the config. */
@@ -195,17 +207,43 @@ export interface PluginDefinition<C = Record<string, unknown>, S = C> {
   log?(ctx: PluginContext, state: S): MaybePromise;
 }
 
-/** Type helper for a plugin definition; checks name, version and priority when loaded. */
-export function definePlugin<C = Record<string, unknown>, S = C>(
-  def: PluginDefinition<C, S>,
-): PluginDefinition<C, S> {
-  if (!/^[a-z0-9][a-z0-9_-]*$/.test(def.name)) throw new TypeError(`plugin name '${def.name}' is invalid`);
-  if (!/^\d+\.\d+\.\d+/.test(def.version))
-    throw new TypeError(`plugin '${def.name}': version must be semver`);
-  if (!Number.isFinite(def.priority)) throw new TypeError(`plugin '${def.name}': priority must be a number`);
-  if (def.schema?.type !== 'record') throw new TypeError(`plugin '${def.name}': schema must be a record`);
-  return Object.freeze(def);
+/**
+ * A plugin: its spec and its handlers. `F` is the schema's literal type, `S` the state `init`
+ * returns (default: the config itself).
+ */
+export interface PluginDefinition<F extends schema.RecordField = schema.RecordField, S = PluginConfig<F>>
+  extends PluginSpec<F>, PluginHandlers<PluginConfig<F>, S> {}
+
+/**
+ * Any plugin, as the registry and the runtime hold it: a config is a validated record and the
+ * state is opaque (each definition's own handlers are typed by its schema).
+ */
+export type AnyPluginDefinition = PluginDefinition<schema.RecordField, unknown>;
+
+function checkSpec(spec: PluginSpec): void {
+  if (!/^[a-z0-9][a-z0-9_-]*$/.test(spec.name)) throw new TypeError(`plugin name '${spec.name}' is invalid`);
+  if (!/^\d+\.\d+\.\d+/.test(spec.version))
+    throw new TypeError(`plugin '${spec.name}': version must be semver`);
+  if (!Number.isFinite(spec.priority))
+    throw new TypeError(`plugin '${spec.name}': priority must be a number`);
+  if (spec.schema?.type !== 'record') throw new TypeError(`plugin '${spec.name}': schema must be a record`);
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyPluginDefinition = PluginDefinition<any, any>;
+/** A plugin's spec (no handlers), checked: name, version, priority and a record schema. */
+export function definePluginSpec<const N extends string, const F extends schema.RecordField>(
+  spec: PluginSpec<F> & { readonly name: N },
+): PluginSpec<F> & { readonly name: N } {
+  checkSpec(spec);
+  return Object.freeze(spec);
+}
+
+/**
+ * Defines a plugin; the config type of `init` and the handlers is inferred from `schema`, the
+ * state type from what `init` returns. Checks name, version, priority and schema when loaded.
+ */
+export function definePlugin<const N extends string, const F extends schema.RecordField, S = PluginConfig<F>>(
+  def: PluginDefinition<F, S> & { readonly name: N },
+): PluginDefinition<F, S> & { readonly name: N } {
+  checkSpec(def);
+  return Object.freeze(def);
+}

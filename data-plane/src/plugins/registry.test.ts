@@ -1,6 +1,8 @@
-import { describe, expect, it } from 'vitest';
-import { kongErrorBody } from '@gatehouse/shared';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { kongErrorBody, schema } from '@gatehouse/shared';
+import { definePlugin, type PluginContext } from './api.js';
 import { BUNDLED_PLUGINS, loadPluginRegistry } from './registry.js';
+import { BUNDLED_SPECS } from './schemas.js';
 
 describe('plugin registry', () => {
   it('loads the bundled auth plugins with Kong priorities', async () => {
@@ -17,9 +19,7 @@ describe('plugin registry', () => {
     expect(byName.get('jwt')?.priority).toBe(1450);
     expect(byName.get('openid-connect')?.priority).toBe(1050);
     expect(byName.get('oauth2-introspection')?.priority).toBe(1700);
-    expect(registry.pluginInfos().every((p) => (BUNDLED_PLUGINS as readonly string[]).includes(p.name))).toBe(
-      true,
-    );
+    expect(registry.pluginInfos().map((p) => p.name)).toEqual(BUNDLED_SPECS.map((s) => s.name).sort());
   });
 
   it('fills defaults of a plugin config', async () => {
@@ -80,5 +80,46 @@ describe('plugin registry', () => {
       key_names: { type: 'array', default: ['apikey'], required: true },
     });
     expect(registry.describe('nope')).toBeUndefined();
+  });
+});
+
+describe('bundled plugin map and config types (type-level: a wrong line fails the typecheck)', () => {
+  it('has one definition per bundled spec, keyed by its own name', () => {
+    expect(Object.keys(BUNDLED_PLUGINS).sort()).toEqual(BUNDLED_SPECS.map((s) => s.name).sort());
+    const { jwt: _left, ...rest } = BUNDLED_PLUGINS;
+    // @ts-expect-error -- a bundled plugin missing from the map
+    const missing: typeof BUNDLED_PLUGINS = rest;
+    // @ts-expect-error -- a definition under another plugin's name
+    const swapped: typeof BUNDLED_PLUGINS = { ...BUNDLED_PLUGINS, jwt: BUNDLED_PLUGINS['key-auth'] };
+    expect([missing, swapped]).toHaveLength(2);
+  });
+
+  it('infers the config of init and the state of handlers from the schema', () => {
+    const def = definePlugin({
+      name: 'typed',
+      version: '1.0.0',
+      priority: 1,
+      schema: schema.t.record(
+        {
+          limit: schema.t.integer({ required: true, default: 10 }),
+          mode: schema.t.string({ one_of: ['a', 'b'] }),
+          names: schema.t.array(schema.t.string(), { default: [] }),
+        },
+        { required: true },
+      ),
+      init(config) {
+        expectTypeOf(config).toEqualTypeOf<{ limit: number; mode: 'a' | 'b' | null; names: string[] }>();
+        // @ts-expect-error -- no such field
+        void config.limits;
+        return { max: config.limit };
+      },
+      access(ctx: PluginContext, state) {
+        expectTypeOf(state).toEqualTypeOf<{ max: number }>();
+        // @ts-expect-error -- the state has no `limit`
+        void state.limit;
+        if (state.max < 0) ctx.respond(500);
+      },
+    });
+    expect(def.init!({ limit: 3, mode: null, names: [] }, {} as never)).toEqual({ max: 3 });
   });
 });

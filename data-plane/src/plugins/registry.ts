@@ -1,198 +1,67 @@
 /**
- * The plugin registry: bundled plugins plus custom plugins from `customDirs`. The CP uses it to
- * validate plugin configs at write time and to describe schemas; the DP to run them; both report
- * `pluginInfos()` (the DP in its Hello).
+ * The plugin registry of a data plane: the catalog (validation, description, Hello list) plus
+ * each plugin's handlers. The bundled plugins are a static import map — a plugin folder that is
+ * missing, or that `schemas.ts` does not list, is a build error, never a silently smaller list.
+ * Custom plugins come from `--plugins-dir` (custom-loader.ts).
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { schema, schemaViolation, type PluginProtocol } from '@gatehouse/shared';
 import { PHASES, type AnyPluginDefinition, type PhaseName } from './api.js';
+import { PluginCatalog, type PluginSummary } from './catalog.js';
 import { loadCustomPlugins } from './custom-loader.js';
-import { PluginErrors } from './errors.js';
+import { BUNDLED_SPECS, type BundledPluginName } from './schemas.js';
+import acl from './acl/plugin.js';
+import basicAuth from './basic-auth/plugin.js';
+import botDetection from './bot-detection/plugin.js';
+import cors from './cors/plugin.js';
+import hmacAuth from './hmac-auth/plugin.js';
+import ipRestriction from './ip-restriction/plugin.js';
+import jwt from './jwt/plugin.js';
+import keyAuth from './key-auth/plugin.js';
+import oauth2Introspection from './oauth2-introspection/plugin.js';
+import openidConnect from './openid-connect/plugin.js';
+import requestSizeLimiting from './request-size-limiting/plugin.js';
+import requestTermination from './request-termination/plugin.js';
 
-/**
- * Bundled plugins: each is `./<name>/plugin.js` with the definition as its default export.
- * A name whose module is not built into this package is left out (the list is the contract
- * between the plugin folders and the registry).
- */
-export const BUNDLED_PLUGINS = [
-  'key-auth',
-  'basic-auth',
-  'hmac-auth',
-  'jwt',
-  'openid-connect',
-  'oauth2-introspection',
-  'acl',
-  'ip-restriction',
-  'cors',
-  'bot-detection',
-  'request-size-limiting',
-  'request-termination',
-] as const;
+/** Every bundled plugin by name: exactly the names of `BUNDLED_SPECS`, each definition's own. */
+export const BUNDLED_PLUGINS: {
+  readonly [N in BundledPluginName]: AnyPluginDefinition & { readonly name: N };
+} = {
+  'key-auth': keyAuth,
+  'basic-auth': basicAuth,
+  'hmac-auth': hmacAuth,
+  jwt,
+  'openid-connect': openidConnect,
+  'oauth2-introspection': oauth2Introspection,
+  acl,
+  'ip-restriction': ipRestriction,
+  cors,
+  'bot-detection': botDetection,
+  'request-size-limiting': requestSizeLimiting,
+  'request-termination': requestTermination,
+};
 
-export interface PluginSummary {
-  name: string;
-  version: string;
-  priority: number;
+export interface PluginDescription extends PluginSummary {
+  /** The phases the plugin has a handler for. */
   phases: PhaseName[];
 }
 
-export interface PluginScope {
-  consumer?: { id: string } | null;
-  consumer_group?: { id: string } | null;
-  protocols?: readonly string[] | null;
-}
-
-const DEFAULT_PROTOCOLS: readonly PluginProtocol[] = ['grpc', 'grpcs', 'http', 'https'];
-
-export class PluginRegistry {
-  private readonly byName = new Map<string, AnyPluginDefinition>();
-  private readonly customNames = new Set<string>();
-
-  constructor(bundled: readonly AnyPluginDefinition[], custom: readonly AnyPluginDefinition[] = []) {
-    for (const def of bundled) this.byName.set(def.name, def);
-    for (const def of custom) {
-      if (this.byName.has(def.name)) {
-        throw PluginErrors.loadFailed(`custom plugin '${def.name}' clashes with a plugin of the same name`, {
-          name: def.name,
-        });
-      }
-      this.byName.set(def.name, def);
-      this.customNames.add(def.name);
-    }
-  }
-
+export class PluginRegistry extends PluginCatalog<AnyPluginDefinition> {
   get(name: string): AnyPluginDefinition | undefined {
     return this.byName.get(name);
   }
 
-  has(name: string): boolean {
-    return this.byName.has(name);
-  }
-
-  isCustom(name: string): boolean {
-    return this.customNames.has(name);
-  }
-
-  /** Sorted by name. */
-  list(): PluginSummary[] {
-    return [...this.byName.values()]
-      .map((d) => ({
-        name: d.name,
-        version: d.version,
-        priority: d.priority,
-        phases: PHASES.filter((p) => typeof d[p] === 'function'),
-      }))
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  }
-
-  /** What a DP announces in its Hello. */
-  pluginInfos(): { name: string; version: string }[] {
-    return this.list().map(({ name, version }) => ({ name, version }));
-  }
-
-  /**
-   * Validates a plugin's config (defaults filled in) and, when given, its scope (Kong's
-   * `no_consumer`, allowed protocols). Throws GH_ERR_ENTITY_SCHEMA_VIOLATION with Kong's fields
-   * (`config.<field>`, `name` for an unknown plugin).
-   */
-  validateConfig(name: string, config: unknown, scope?: PluginScope): Record<string, unknown> {
-    const def = this.byName.get(name);
-    if (def === undefined) {
-      throw schemaViolation({
-        name: `plugin '${name}' not enabled; add it to the 'plugins' configuration property`,
-      });
-    }
-    if (scope !== undefined) {
-      const fields: Record<string, string | (string | null)[]> = {};
-      if (def.noConsumer === true) {
-        if (scope.consumer != null) fields.consumer = 'value must be null';
-        if (scope.consumer_group != null) fields.consumer_group = 'value must be null';
-      }
-      const allowed = def.protocols ?? DEFAULT_PROTOCOLS;
-      if (scope.protocols != null) {
-        const errs = scope.protocols.map((p) =>
-          allowed.includes(p as PluginProtocol) ? null : `expected one of: ${allowed.join(', ')}`,
-        );
-        if (errs.some((e) => e !== null)) fields.protocols = errs;
-      }
-      const checked = schema.check(def.schema, config ?? {});
-      if (checked.errors !== null || Object.keys(fields).length > 0) {
-        throw schemaViolation(checked.errors === null ? fields : { ...fields, config: checked.errors });
-      }
-      return checked.value as Record<string, unknown>;
-    }
-    return schema.validate(def.schema, config ?? {}, { path: ['config'] }).value;
-  }
-
-  /** Kong's JSON for `GET /schemas/plugins/{name}`, or undefined for an unknown name. */
-  describe(name: string): Record<string, unknown> | undefined {
-    const def = this.byName.get(name);
-    if (def === undefined) return undefined;
-    const protocols = def.protocols ?? DEFAULT_PROTOCOLS;
-    const fields: Record<string, unknown>[] = [];
-    if (def.noConsumer === true) {
-      fields.push({ consumer: { type: 'foreign', reference: 'consumers', eq: null } });
-      fields.push({ consumer_group: { type: 'foreign', reference: 'consumer_groups', eq: null } });
-    }
-    fields.push({
-      protocols: {
-        type: 'set',
-        required: true,
-        default: [...protocols],
-        elements: { type: 'string', one_of: [...protocols] },
-      },
+  /** Sorted by name, with the phases each plugin handles. */
+  override list(): PluginDescription[] {
+    return super.list().map((p) => {
+      const def = this.byName.get(p.name)!;
+      return { ...p, phases: PHASES.filter((phase) => typeof def[phase] === 'function') };
     });
-    fields.push({ config: schema.describe({ ...def.schema, required: true }) });
-    return { fields };
-  }
-
-  /** Protocols a plugin may run on (Kong's `protocols` typedef of the plugin). */
-  protocolsOf(name: string): readonly PluginProtocol[] {
-    return this.byName.get(name)?.protocols ?? DEFAULT_PROTOCOLS;
   }
 }
 
-/** The module file of a bundled plugin: built `.js`, or `.ts` when running from source (tests). */
-function bundledModule(name: string): string | null {
-  for (const ext of ['js', 'ts']) {
-    const url = new URL(`./${name}/plugin.${ext}`, import.meta.url);
-    if (existsSync(fileURLToPath(url))) return url.href;
-  }
-  return null;
-}
-
-async function loadBundled(): Promise<AnyPluginDefinition[]> {
-  const out: AnyPluginDefinition[] = [];
-  for (const name of BUNDLED_PLUGINS) {
-    const href = bundledModule(name);
-    if (href === null) continue;
-    let mod: { default?: AnyPluginDefinition };
-    try {
-      mod = (await import(/* @vite-ignore */ href)) as { default?: AnyPluginDefinition };
-    } catch (e) {
-      throw PluginErrors.loadFailed(
-        `bundled plugin '${name}' failed to load: ${(e as Error).message}`,
-        { name },
-        { cause: e },
-      );
-    }
-    if (mod.default === undefined) {
-      throw PluginErrors.loadFailed(`bundled plugin '${name}' has no default export`, { name });
-    }
-    out.push(mod.default);
-  }
-  return out;
-}
-
-let bundledOnce: Promise<AnyPluginDefinition[]> | null = null;
-
-/** Loads the bundled plugins (once per process) and the custom plugins of `customDirs`. */
+/** The bundled plugins (in `BUNDLED_SPECS` order) and the custom plugins of `customDirs`. */
 export async function loadPluginRegistry(
   options: { customDirs?: readonly string[] } = {},
 ): Promise<PluginRegistry> {
-  bundledOnce ??= loadBundled();
-  const bundled = await bundledOnce;
-  const custom = await loadCustomPlugins(options.customDirs ?? []);
-  return new PluginRegistry(bundled, custom);
+  const bundled = BUNDLED_SPECS.map((spec) => BUNDLED_PLUGINS[spec.name]);
+  return new PluginRegistry(bundled, await loadCustomPlugins(options.customDirs ?? []));
 }

@@ -1,7 +1,55 @@
-/** Only the config schemas of the bundled auth plugins (no handlers), for code that needs the shapes. */
-export { keyAuthSchema, type KeyAuthConfig } from './key-auth/schema.js';
-export { basicAuthSchema, type BasicAuthConfig } from './basic-auth/schema.js';
-export { hmacAuthSchema, type HmacAuthConfig } from './hmac-auth/schema.js';
-export { jwtSchema, type JwtConfig } from './jwt/schema.js';
-export { openidConnectSchema, type OpenidConnectConfig } from './openid-connect/schema.js';
-export { introspectionSchema, type IntrospectionConfig } from './oauth2-introspection/schema.js';
+/**
+ * `@gatehouse/data-plane/schemas`: the bundled plugins' specs (name, version, priority, config
+ * schema, scope rules) and the catalog that validates and describes plugin configs — what the
+ * control plane needs, with no handler loaded. Only `<name>/schema.ts` files are imported here;
+ * a test spawns node on the built entry and checks that no handler module is loaded.
+ */
+import { aclSpec } from './acl/schema.js';
+import { basicAuthSpec } from './basic-auth/schema.js';
+import { botDetectionSpec } from './bot-detection/schema.js';
+import { corsSpec } from './cors/schema.js';
+import { hmacAuthSpec } from './hmac-auth/schema.js';
+import { ipRestrictionSpec } from './ip-restriction/schema.js';
+import { jwtSpec } from './jwt/schema.js';
+import { keyAuthSpec } from './key-auth/schema.js';
+import { introspectionSpec } from './oauth2-introspection/schema.js';
+import { openidConnectSpec } from './openid-connect/schema.js';
+import { requestSizeLimitingSpec } from './request-size-limiting/schema.js';
+import { requestTerminationSpec } from './request-termination/schema.js';
+import type { PluginSpec } from './api.js';
+import { PluginCatalog } from './catalog.js';
+import { loadCustomPlugins } from './custom-loader.js';
+
+/**
+ * The bundled plugins: the one list of their names. `registry.ts` maps each name to its
+ * definition, typed so that a name missing there (or one not listed here) fails the typecheck.
+ */
+export const BUNDLED_SPECS = [
+  keyAuthSpec,
+  basicAuthSpec,
+  hmacAuthSpec,
+  jwtSpec,
+  openidConnectSpec,
+  introspectionSpec,
+  aclSpec,
+  ipRestrictionSpec,
+  corsSpec,
+  botDetectionSpec,
+  requestSizeLimitingSpec,
+  requestTerminationSpec,
+] as const;
+
+export type BundledPluginName = (typeof BUNDLED_SPECS)[number]['name'];
+
+/**
+ * The bundled specs and the custom plugins of `customDirs` (a custom plugin is one module, so
+ * loading its spec loads its handlers too; the bundled handlers are never loaded).
+ */
+export async function loadPluginSchemas(
+  options: { customDirs?: readonly string[] } = {},
+): Promise<PluginCatalog> {
+  return new PluginCatalog<PluginSpec>(BUNDLED_SPECS, await loadCustomPlugins(options.customDirs ?? []));
+}
+
+export { PluginCatalog, type PluginScope, type PluginSummary } from './catalog.js';
+export type { PluginConfig, PluginSpec } from './api.js';

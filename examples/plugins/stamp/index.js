@@ -6,34 +6,38 @@
  *
  *   curl -X POST :8001/routes/my-route/plugins -d name=stamp -d config.value=blue
  *
- * Plain JavaScript (ESM) so that Node loads it as it is; the JSDoc types come from the plugin API.
+ * Plain JavaScript (ESM) so that Node loads it as it is; the JSDoc types come from the plugin API:
+ * the config type of `init` is inferred from `schema` (kept literal with `@type {const}`), so a
+ * misspelt field fails `tsc -p examples/plugins`.
  */
 
-/** @typedef {{ header_name: string; value: string; on_response: boolean; with_consumer: boolean }} StampConfig */
+/** The `config` record, in Kong's schema shape. */
+const schema = /** @type {const} */ ({
+  type: 'record',
+  required: true,
+  fields: {
+    header_name: {
+      type: 'string',
+      required: true,
+      default: 'X-Stamp',
+      match: "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$",
+      description: 'Header set on the upstream request (and on the response).',
+    },
+    value: { type: 'string', required: true, len_min: 1, description: 'The stamp.' },
+    on_response: { type: 'boolean', required: true, default: true },
+    with_consumer: { type: 'boolean', required: true, default: false },
+  },
+});
+
 /** @typedef {{ header: string; value: string; onResponse: boolean; withConsumer: boolean }} StampState */
 
-/** @type {import('@gatehouse/data-plane/plugins').PluginDefinition<StampConfig, StampState>} */
+/** @type {import('@gatehouse/data-plane/plugins').PluginDefinition<typeof schema, StampState>} */
 const stamp = {
   name: 'stamp',
   version: '1.0.0',
   // Below the auth plugins (key-auth is 1250), so a consumer is known when it runs.
   priority: 800,
-  schema: {
-    type: 'record',
-    required: true,
-    fields: {
-      header_name: {
-        type: 'string',
-        required: true,
-        default: 'X-Stamp',
-        match: "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$",
-        description: 'Header set on the upstream request (and on the response).',
-      },
-      value: { type: 'string', required: true, len_min: 1, description: 'The stamp.' },
-      on_response: { type: 'boolean', required: true, default: true },
-      with_consumer: { type: 'boolean', required: true, default: false },
-    },
-  },
+  schema,
   // Once per snapshot: turn the config into what the handlers read.
   init(config) {
     return {

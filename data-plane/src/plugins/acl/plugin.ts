@@ -10,7 +10,7 @@
  * X-Consumer-Groups (X-Authenticated-Groups for authenticated groups) unless hide_groups_header.
  */
 import { definePlugin, type PluginContext } from '../api.js';
-import { aclSchema, type AclConfig } from './schema.js';
+import { aclSpec } from './schema.js';
 import {
   authenticatedGroups,
   EMPTY_GROUPS,
@@ -47,14 +47,9 @@ function refuseUnauthenticated(ctx: PluginContext): void {
   else ctx.respond(401, 'Unauthorized');
 }
 
-export default definePlugin<AclConfig, State>({
-  name: 'acl',
-  version: '1.0.0',
-  priority: 950,
-  schema: aclSchema,
-  protocols: ['grpc', 'grpcs', 'http', 'https'],
-  noConsumer: true,
-  init(config, { snapshot }) {
+export default definePlugin({
+  ...aclSpec,
+  init(config, { snapshot }): State {
     const index = snapshot.memo('acl:groups-by-consumer', () => indexAcls(snapshot.config.acls));
     const deny = config.deny !== null && config.deny.length > 0;
     const include = config.include_consumer_groups;

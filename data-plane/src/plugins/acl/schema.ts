@@ -1,20 +1,13 @@
 import { schema } from '@gatehouse/shared';
+import { definePluginSpec, type PluginConfig } from '../api.js';
 
 const { t } = schema;
-
-export interface AclConfig {
-  allow: string[] | null;
-  deny: string[] | null;
-  hide_groups_header: boolean;
-  always_use_authenticated_groups: boolean;
-  include_consumer_groups: boolean;
-}
 
 /**
  * Kong's acl schema (kong/plugins/acl/schema.lua), plus Kong Enterprise's
  * `include_consumer_groups` (consumer group names count as ACL groups).
  */
-export const aclSchema = t.record(
+const aclSchema = t.record(
   {
     allow: t.array(t.string(), {
       description:
@@ -45,3 +38,16 @@ export const aclSchema = t.record(
   },
   { entity_checks: [{ only_one_of: ['allow', 'deny'] }, { at_least_one_of: ['allow', 'deny'] }] },
 );
+
+/** What the control plane validates and describes (the handlers are in plugin.ts). */
+export const aclSpec = definePluginSpec({
+  name: 'acl',
+  version: '1.0.0',
+  priority: 950,
+  protocols: ['grpc', 'grpcs', 'http', 'https'],
+  noConsumer: true,
+  schema: aclSchema,
+});
+
+/** The validated config the handlers receive (inferred from the schema). */
+export type AclConfig = PluginConfig<typeof aclSpec.schema>;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { hashBasicAuthPassword } from '@gatehouse/shared';
 import plugin, { parseBasic } from './plugin.js';
 import { verifyPassword } from './verify.js';
-import { fakeContext, initialise, run, snapshotOf } from '../runtime/test-support.js';
+import { initialise, pluginRequest, run, snapshotOf } from '../runtime/test-support.js';
 
 describe('basic-auth', () => {
   it('parses a Basic header, passwords with colons included', () => {
@@ -32,14 +32,14 @@ describe('basic-auth', () => {
         },
       ],
     });
-    const state = await initialise(plugin, snapshot, {});
+    const state = initialise(plugin, snapshot, {});
     const header: [string, string][] = [['Authorization', `Basic ${Buffer.from('u:pw').toString('base64')}`]];
-    const first = fakeContext(snapshot, { headers: header });
+    const first = pluginRequest(snapshot, { headers: header });
     const r1 = plugin.access!(first, state);
     expect(r1).toBeInstanceOf(Promise);
     await run(r1);
     expect(first.consumer?.id).toBe('c');
-    const second = fakeContext(snapshot, { headers: header });
+    const second = pluginRequest(snapshot, { headers: header });
     expect(plugin.access!(second, state)).toBeUndefined();
     expect(second.consumer?.id).toBe('c');
   });

@@ -8,7 +8,7 @@ import type { BasicAuthCredential, Consumer } from '@gatehouse/shared';
 import { definePlugin, type PluginContext, type SnapshotView } from '../api.js';
 import { alreadyAuthenticated, digest, fail, unauthorized } from '../runtime/auth.js';
 import { Lru } from '../runtime/lru.js';
-import { basicAuthSchema, type BasicAuthConfig } from './schema.js';
+import { basicAuthSpec, type BasicAuthConfig } from './schema.js';
 import { verifyPassword } from './verify.js';
 
 interface Entry {
@@ -67,14 +67,9 @@ function accept(ctx: PluginContext, entry: Entry): void {
   });
 }
 
-export default definePlugin<BasicAuthConfig, State>({
-  name: 'basic-auth',
-  version: '1.0.0',
-  priority: 1100,
-  schema: basicAuthSchema,
-  noConsumer: true,
-  protocols: ['grpc', 'grpcs', 'http', 'https', 'ws', 'wss'],
-  init(conf, { snapshot }) {
+export default definePlugin({
+  ...basicAuthSpec,
+  init(conf, { snapshot }): State {
     return { conf, index: index(snapshot), challenge: { 'WWW-Authenticate': `Basic realm="${conf.realm}"` } };
   },
   access(ctx, state) {

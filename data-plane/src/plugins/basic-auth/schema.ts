@@ -1,9 +1,10 @@
 import { schema } from '@gatehouse/shared';
+import { definePluginSpec, type PluginConfig } from '../api.js';
 
 const { t } = schema;
 
 /** Kong's basic-auth schema (kong/plugins/basic-auth/schema.lua). */
-export const basicAuthSchema = t.record(
+const basicAuthSchema = t.record(
   {
     anonymous: t.anonymous(),
     hide_credentials: t.boolean({ required: true, default: false }),
@@ -16,8 +17,15 @@ export const basicAuthSchema = t.record(
   { required: true },
 );
 
-export interface BasicAuthConfig {
-  anonymous: string | null;
-  hide_credentials: boolean;
-  realm: string;
-}
+/** What the control plane validates and describes (the handlers are in plugin.ts). */
+export const basicAuthSpec = definePluginSpec({
+  name: 'basic-auth',
+  version: '1.0.0',
+  priority: 1100,
+  noConsumer: true,
+  protocols: ['grpc', 'grpcs', 'http', 'https', 'ws', 'wss'],
+  schema: basicAuthSchema,
+});
+
+/** The validated config the handlers receive (inferred from the schema). */
+export type BasicAuthConfig = PluginConfig<typeof basicAuthSpec.schema>;

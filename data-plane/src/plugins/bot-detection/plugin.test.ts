@@ -1,40 +1,47 @@
 import { describe, expect, it } from 'vitest';
 import { schema } from '@gatehouse/shared';
 import plugin from './plugin.js';
-import { FakeContext, initPlugin } from '../acl/fixtures/fake-context.js';
+import { initialise, outcome, pluginRequest, snapshotOf } from '../runtime/test-support.js';
 
-function run(config: Record<string, unknown>, headers: string[]): FakeContext {
-  const state = initPlugin(plugin, schema.validate(plugin.schema, config).value);
-  const ctx = new FakeContext({ headers });
+const snapshot = snapshotOf({});
+
+function run(config: Record<string, unknown>, headers: [string, string][]) {
+  const state = initialise(plugin, snapshot, config);
+  const ctx = pluginRequest(snapshot, { headers });
   void plugin.access!(ctx, state);
-  return ctx;
+  return outcome(ctx);
 }
 
 describe('bot-detection', () => {
   it('returns 403 "Forbidden" for a known crawler', () => {
-    const ctx = run({}, [
-      'User-Agent',
-      'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)',
+    const out = run({}, [
+      ['User-Agent', 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)'],
     ]);
-    expect(ctx.respondedWith).toMatchObject({ status: 403, message: 'Forbidden' });
+    expect(out.answer).toMatchObject({ status: 403, json: { message: 'Forbidden' } });
   });
 
   it('lets a browser and a request without User-Agent through', () => {
     expect(
-      run({}, ['User-Agent', 'Mozilla/5.0 (X11; Linux x86_64; rv:127.0) Gecko/20100101 Firefox/127.0'])
-        .responded,
-    ).toBe(false);
-    expect(run({}, []).responded).toBe(false);
+      run({}, [['User-Agent', 'Mozilla/5.0 (X11; Linux x86_64; rv:127.0) Gecko/20100101 Firefox/127.0']])
+        .answer,
+    ).toBeNull();
+    expect(run({}, []).answer).toBeNull();
   });
 
   it('returns 400 when the request carries several User-Agent headers', () => {
-    const ctx = run({}, ['User-Agent', 'a', 'user-agent', 'b']);
-    expect(ctx.respondedWith).toMatchObject({ status: 400, message: 'Only one User-Agent header allowed' });
+    const out = run({}, [
+      ['User-Agent', 'a'],
+      ['user-agent', 'b'],
+    ]);
+    expect(out.answer).toMatchObject({
+      status: 400,
+      json: { message: 'Only one User-Agent header allowed' },
+    });
   });
 
   it('applies the allow and deny regexes', () => {
-    expect(run({ allow: ['Googlebot'] }, ['User-Agent', 'Googlebot/2.1']).responded).toBe(false);
-    expect(run({ deny: ['^curl/'] }, ['User-Agent', 'curl/8.5.0']).respondedWith?.status).toBe(403);
+    expect(run({ allow: ['Googlebot'] }, [['User-Agent', 'Googlebot/2.1']]).answer).toBeNull();
+    expect(run({ deny: ['^curl/'] }, [['User-Agent', 'curl/8.5.0']]).answer?.status).toBe(403);
   });
 
   it('refuses a config with an invalid regex', () => {

@@ -5,14 +5,10 @@
  */
 import { definePlugin } from '../api.js';
 import { UserAgentMatcher } from './matcher.js';
-import { botDetectionSchema, type BotDetectionConfig } from './schema.js';
+import { botDetectionSpec } from './schema.js';
 
-export default definePlugin<BotDetectionConfig, UserAgentMatcher>({
-  name: 'bot-detection',
-  version: '1.0.0',
-  priority: 2500,
-  schema: botDetectionSchema,
-  noConsumer: true,
+export default definePlugin({
+  ...botDetectionSpec,
   init(config) {
     return new UserAgentMatcher(config.allow, config.deny);
   },

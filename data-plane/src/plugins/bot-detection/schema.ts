@@ -1,14 +1,10 @@
 import { schema } from '@gatehouse/shared';
+import { definePluginSpec, type PluginConfig } from '../api.js';
 
 const { t } = schema;
 
-export interface BotDetectionConfig {
-  allow: string[];
-  deny: string[];
-}
-
 /** Kong's bot-detection schema (kong/plugins/bot-detection/schema.lua); regexes are JavaScript's. */
-export const botDetectionSchema = t.record({
+const botDetectionSchema = t.record({
   allow: t.array(t.string({ is_regex: true }), {
     default: [],
     description:
@@ -20,3 +16,15 @@ export const botDetectionSchema = t.record({
       'An array of regular expressions that should be denied. The regular expressions will be checked against the `User-Agent` header.',
   }),
 });
+
+/** What the control plane validates and describes (the handlers are in plugin.ts). */
+export const botDetectionSpec = definePluginSpec({
+  name: 'bot-detection',
+  version: '1.0.0',
+  priority: 2500,
+  noConsumer: true,
+  schema: botDetectionSchema,
+});
+
+/** The validated config the handlers receive (inferred from the schema). */
+export type BotDetectionConfig = PluginConfig<typeof botDetectionSpec.schema>;

@@ -1,26 +1,18 @@
 import { describe, expect, it } from 'vitest';
+import { schema } from '@gatehouse/shared';
 import {
   compileCors,
   isPreflight,
   normalizeOrigin,
   preflightHeaders,
   responseHeaders,
-  type CorsConfig,
   type CorsRequest,
   type HeaderOp,
 } from './origins.js';
+import { corsSpec, type CorsConfig } from './schema.js';
 
-const BASE: CorsConfig = {
-  origins: null,
-  headers: null,
-  exposed_headers: null,
-  methods: null,
-  max_age: null,
-  credentials: false,
-  private_network: false,
-  preflight_continue: false,
-  allow_origin_absent: true,
-};
+/** The config of `{}`: Kong's defaults. */
+const BASE: CorsConfig = schema.validate<CorsConfig>(corsSpec.schema, {}).value;
 
 function cors(fields: Partial<CorsConfig>) {
   return compileCors({ ...BASE, ...fields });
@@ -74,6 +66,13 @@ describe('preflightHeaders', () => {
     expect(h['access-control-allow-methods']).toBe('GET,HEAD,PUT,PATCH,POST,DELETE,OPTIONS,TRACE,CONNECT');
     expect(h.vary).toBeUndefined();
     expect(h['access-control-allow-credentials']).toBeUndefined();
+  });
+
+  it('allows every method when methods is an explicit null (kept null, as Kong keeps it)', () => {
+    const config = schema.validate<CorsConfig>(corsSpec.schema, { methods: null }).value;
+    expect(config.methods).toBeNull();
+    const h = apply(preflightHeaders(compileCors(config), preflight('http://a.test')));
+    expect(h['access-control-allow-methods']).toBe('GET,HEAD,PUT,PATCH,POST,DELETE,OPTIONS,TRACE,CONNECT');
   });
 
   it('echoes the requested headers unless headers are configured', () => {

@@ -8,30 +8,7 @@
  * - scheme and host of origins are compared case-insensitively (RFC 6454 serialises them in
  *   lower case; Kong compares bytes).
  */
-
-export interface CorsConfig {
-  origins: string[] | null;
-  headers: string[] | null;
-  exposed_headers: string[] | null;
-  methods: string[] | null;
-  max_age: number | null;
-  credentials: boolean;
-  private_network: boolean;
-  preflight_continue: boolean;
-  allow_origin_absent: boolean;
-}
-
-export const CORS_METHODS = [
-  'GET',
-  'HEAD',
-  'PUT',
-  'PATCH',
-  'POST',
-  'DELETE',
-  'OPTIONS',
-  'TRACE',
-  'CONNECT',
-] as const;
+import { CORS_METHODS, type CorsConfig } from './schema.js';
 
 /** One change to the response headers: set (replace), add (append a value), remove. */
 export type HeaderOp =
@@ -122,6 +99,7 @@ export function compileCors(config: CorsConfig): CompiledCors {
     allowAll,
     fixedOrigin,
     rules: allowAll || fixedOrigin !== null ? [] : origins.map(compileRule),
+    // An explicit null is kept (the default fills only an absent field), as in Kong.
     allowMethods: (config.methods ?? CORS_METHODS).join(','),
     allowHeaders: config.headers !== null && config.headers.length > 0 ? config.headers.join(',') : null,
     exposeHeaders:

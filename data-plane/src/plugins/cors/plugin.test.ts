@@ -1,48 +1,53 @@
 import { describe, expect, it } from 'vitest';
 import { schema } from '@gatehouse/shared';
 import plugin from './plugin.js';
-import { FakeContext, initPlugin } from '../acl/fixtures/fake-context.js';
+import { initialise, outcome, pluginRequest, snapshotOf, type TestRequest } from '../runtime/test-support.js';
 
-function state(config: Record<string, unknown>) {
-  return initPlugin(plugin, schema.validate(plugin.schema, config).value);
-}
+const snapshot = snapshotOf({});
+const state = (config: Record<string, unknown>) => initialise(plugin, snapshot, config);
+const request = (r: TestRequest) => pluginRequest(snapshot, r);
 
 describe('cors plugin', () => {
   it('answers a preflight with 200 and the CORS headers, skipping its response phase', () => {
     const s = state({ origins: ['http://a.test', 'http://b.test'], max_age: 600 });
-    const ctx = new FakeContext({
+    const ctx = request({
       method: 'OPTIONS',
-      headers: ['Origin', 'http://b.test', 'Access-Control-Request-Method', 'PUT'],
+      headers: [
+        ['Origin', 'http://b.test'],
+        ['Access-Control-Request-Method', 'PUT'],
+      ],
     });
     void plugin.access!(ctx, s);
-    expect(ctx.respondedWith?.status).toBe(200);
-    expect(ctx.respondedWith?.headers).toMatchObject({
+    expect(outcome(ctx).answer?.status).toBe(200);
+    expect(outcome(ctx).answer?.headers).toMatchObject({
       'content-length': '0',
       'Access-Control-Allow-Origin': 'http://b.test',
       'Access-Control-Max-Age': '600',
       Vary: 'Origin',
     });
     void plugin.response!(ctx, s);
-    expect(ctx.responseHeaders.size).toBe(0);
+    expect(outcome(ctx).responseHeaders).toEqual({});
   });
 
   it('lets a preflight through untouched with preflight_continue', () => {
     const s = state({ preflight_continue: true });
-    const ctx = new FakeContext({
+    const ctx = request({
       method: 'OPTIONS',
-      headers: ['Origin', 'http://a.test', 'Access-Control-Request-Method', 'GET'],
+      headers: [
+        ['Origin', 'http://a.test'],
+        ['Access-Control-Request-Method', 'GET'],
+      ],
     });
     void plugin.access!(ctx, s);
     void plugin.response!(ctx, s);
-    expect(ctx.responded).toBe(false);
-    expect(ctx.responseHeaders.size).toBe(0);
+    expect(outcome(ctx)).toMatchObject({ answer: null, responseHeaders: {} });
   });
 
   it('treats an OPTIONS without Access-Control-Request-Method as a plain request', () => {
     const s = state({});
-    const ctx = new FakeContext({ method: 'OPTIONS', headers: ['Origin', 'http://a.test'] });
+    const ctx = request({ method: 'OPTIONS', headers: [['Origin', 'http://a.test']] });
     void plugin.access!(ctx, s);
-    expect(ctx.responded).toBe(false);
+    expect(outcome(ctx).answer).toBeNull();
   });
 
   it('adds CORS headers to a proxied response, appending to Vary and removing a foreign origin', () => {
@@ -51,23 +56,23 @@ describe('cors plugin', () => {
       credentials: true,
       exposed_headers: ['X-Total'],
     });
-    const ctx = new FakeContext({ headers: ['Origin', 'http://a.test'] });
+    const ctx = request({ headers: [['Origin', 'http://a.test']] });
     ctx.response = {
       status: 200,
       header: (n) => (n.toLowerCase() === 'vary' ? 'Accept-Encoding' : undefined),
       body: null,
     };
     void plugin.response!(ctx, s);
-    expect(Object.fromEntries(ctx.responseHeaders)).toEqual({
+    expect(outcome(ctx).responseHeaders).toEqual({
       vary: 'Accept-Encoding, Origin',
       'access-control-allow-origin': 'http://a.test',
       'access-control-allow-credentials': 'true',
       'access-control-expose-headers': 'X-Total',
     });
-    const foreign = new FakeContext({ headers: ['Origin', 'http://evil.test'] });
+    const foreign = request({ headers: [['Origin', 'http://evil.test']] });
     foreign.response = { status: 200, header: () => undefined, body: null };
     void plugin.response!(foreign, s);
-    expect(foreign.responseHeaders.get('access-control-allow-origin')).toEqual([]);
+    expect(outcome(foreign).responseHeaders['access-control-allow-origin']).toEqual([]);
   });
 
   it('refuses an invalid origin regex and a method it does not know', () => {

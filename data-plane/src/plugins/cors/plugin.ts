@@ -6,15 +6,8 @@
  */
 import type { PluginContext } from '../api.js';
 import { definePlugin } from '../api.js';
-import {
-  compileCors,
-  isPreflight,
-  preflightHeaders,
-  responseHeaders,
-  type CompiledCors,
-  type CorsRequest,
-} from './origins.js';
-import { corsSchema, type CorsConfig } from './schema.js';
+import { compileCors, isPreflight, preflightHeaders, responseHeaders, type CorsRequest } from './origins.js';
+import { corsSpec } from './schema.js';
 
 /** Requests whose preflight was handled (or delegated): the response phase adds nothing. */
 const skipResponse = new WeakSet<PluginContext>();
@@ -35,12 +28,8 @@ function hasToken(list: string, token: string): boolean {
   return list.split(',').some((v) => v.trim().toLowerCase() === t);
 }
 
-export default definePlugin<CorsConfig, CompiledCors>({
-  name: 'cors',
-  version: '1.0.0',
-  priority: 2000,
-  schema: corsSchema,
-  noConsumer: true,
+export default definePlugin({
+  ...corsSpec,
   init(config) {
     return compileCors(config);
   },

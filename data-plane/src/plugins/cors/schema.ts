@@ -1,9 +1,19 @@
 import { schema } from '@gatehouse/shared';
-import { CORS_METHODS, type CorsConfig } from './origins.js';
+import { definePluginSpec, type PluginConfig } from '../api.js';
 
 const { t } = schema;
 
-export type { CorsConfig };
+export const CORS_METHODS = [
+  'GET',
+  'HEAD',
+  'PUT',
+  'PATCH',
+  'POST',
+  'DELETE',
+  'OPTIONS',
+  'TRACE',
+  'CONNECT',
+] as const;
 
 function asteriskOrRegex(value: string): string | null {
   if (value === '*') return null;
@@ -16,7 +26,7 @@ function asteriskOrRegex(value: string): string | null {
 }
 
 /** Kong's cors schema (kong/plugins/cors/schema.lua). */
-export const corsSchema = t.record({
+const corsSchema = t.record({
   origins: t.array(t.string({ custom_validator: asteriskOrRegex }), {
     description:
       "List of allowed domains for the `Access-Control-Allow-Origin` header. If you want to allow all origins, add `*` as a single value to this configuration field. The accepted values can either be flat strings or regexes. NOTE: If you don't specify any allowed domains, all origins are allowed.",
@@ -58,3 +68,15 @@ export const corsSchema = t.record({
     description: 'A boolean value that skip cors response headers when origin header of request is empty',
   }),
 });
+
+/** What the control plane validates and describes (the handlers are in plugin.ts). */
+export const corsSpec = definePluginSpec({
+  name: 'cors',
+  version: '1.0.0',
+  priority: 2000,
+  noConsumer: true,
+  schema: corsSchema,
+});
+
+/** The validated config the handlers receive (inferred from the schema). */
+export type CorsConfig = PluginConfig<typeof corsSpec.schema>;

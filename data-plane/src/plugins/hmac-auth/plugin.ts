@@ -7,7 +7,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Consumer, HmacAuthCredential } from '@gatehouse/shared';
 import { definePlugin, type PluginContext, type SnapshotView } from '../api.js';
 import { alreadyAuthenticated, fail, unauthorized } from '../runtime/auth.js';
-import { hmacAuthSchema, type HmacAuthConfig } from './schema.js';
+import { hmacAuthSpec, type HmacAuthConfig } from './schema.js';
 import { parseHmacAuthorization, sign, signingString, type HmacParams } from './signature.js';
 
 const CANNOT_VERIFY = 'HMAC signature cannot be verified';
@@ -70,14 +70,9 @@ function bodyMatches(ctx: PluginContext, body: Buffer): boolean {
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
-export default definePlugin<HmacAuthConfig, State>({
-  name: 'hmac-auth',
-  version: '1.0.0',
-  priority: 1030,
-  schema: hmacAuthSchema,
-  noConsumer: true,
-  protocols: ['grpc', 'grpcs', 'http', 'https', 'ws', 'wss'],
-  init(conf, { snapshot }) {
+export default definePlugin({
+  ...hmacAuthSpec,
+  init(conf, { snapshot }): State {
     return {
       conf,
       credentials: index(snapshot),

@@ -1,11 +1,12 @@
 import { schema } from '@gatehouse/shared';
+import { definePluginSpec, type PluginConfig } from '../api.js';
 
 const { t } = schema;
 
 export const HMAC_ALGORITHMS = ['hmac-sha1', 'hmac-sha256', 'hmac-sha384', 'hmac-sha512'] as const;
 
 /** Kong's hmac-auth schema (kong/plugins/hmac-auth/schema.lua). */
-export const hmacAuthSchema = t.record(
+const hmacAuthSchema = t.record(
   {
     hide_credentials: t.boolean({ required: true, default: false }),
     clock_skew: t.number({
@@ -22,12 +23,15 @@ export const hmacAuthSchema = t.record(
   { required: true },
 );
 
-export interface HmacAuthConfig {
-  hide_credentials: boolean;
-  clock_skew: number;
-  anonymous: string | null;
-  validate_request_body: boolean;
-  enforce_headers: string[];
-  algorithms: (typeof HMAC_ALGORITHMS)[number][];
-  realm: string | null;
-}
+/** What the control plane validates and describes (the handlers are in plugin.ts). */
+export const hmacAuthSpec = definePluginSpec({
+  name: 'hmac-auth',
+  version: '1.0.0',
+  priority: 1030,
+  noConsumer: true,
+  protocols: ['grpc', 'grpcs', 'http', 'https', 'ws', 'wss'],
+  schema: hmacAuthSchema,
+});
+
+/** The validated config the handlers receive (inferred from the schema). */
+export type HmacAuthConfig = PluginConfig<typeof hmacAuthSpec.schema>;

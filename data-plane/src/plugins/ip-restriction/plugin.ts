@@ -7,7 +7,7 @@
  */
 import { definePlugin } from '../api.js';
 import { CidrSet, parseIp } from '../../net/cidr.js';
-import { ipRestrictionSchema, type IpRestrictionConfig } from './schema.js';
+import { ipRestrictionSpec } from './schema.js';
 
 export const DEFAULT_STATUS = 403;
 export const DEFAULT_MESSAGE = 'Your IP address is not allowed';
@@ -25,13 +25,9 @@ function compile(list: string[] | null): CidrSet | null {
   return list === null || list.length === 0 ? null : CidrSet.compile(list);
 }
 
-export default definePlugin<IpRestrictionConfig, State>({
-  name: 'ip-restriction',
-  version: '1.0.0',
-  priority: 990,
-  schema: ipRestrictionSchema,
-  protocols: ['http', 'https', 'tcp', 'tls', 'grpc', 'grpcs'],
-  init(config) {
+export default definePlugin({
+  ...ipRestrictionSpec,
+  init(config): State {
     return {
       allow: compile(config.allow),
       deny: compile(config.deny),

@@ -1,4 +1,5 @@
 import { schema } from '@gatehouse/shared';
+import { definePluginSpec, type PluginConfig } from '../api.js';
 import { isIpOrCidr } from '../../net/cidr.js';
 
 const { t } = schema;
@@ -7,15 +8,8 @@ const ipOrCidr = t.string({
   custom_validator: (v) => (isIpOrCidr(v) ? null : `invalid ip or cidr range: '${v}'`),
 });
 
-export interface IpRestrictionConfig {
-  allow: string[] | null;
-  deny: string[] | null;
-  status: number | null;
-  message: string | null;
-}
-
 /** Kong's ip-restriction schema (kong/plugins/ip-restriction/schema.lua). */
-export const ipRestrictionSchema = t.record(
+const ipRestrictionSchema = t.record(
   {
     allow: t.array(ipOrCidr, {
       description:
@@ -35,3 +29,15 @@ export const ipRestrictionSchema = t.record(
   },
   { entity_checks: [{ at_least_one_of: ['allow', 'deny'] }] },
 );
+
+/** What the control plane validates and describes (the handlers are in plugin.ts). */
+export const ipRestrictionSpec = definePluginSpec({
+  name: 'ip-restriction',
+  version: '1.0.0',
+  priority: 990,
+  protocols: ['http', 'https', 'tcp', 'tls', 'grpc', 'grpcs'],
+  schema: ipRestrictionSchema,
+});
+
+/** The validated config the handlers receive (inferred from the schema). */
+export type IpRestrictionConfig = PluginConfig<typeof ipRestrictionSpec.schema>;

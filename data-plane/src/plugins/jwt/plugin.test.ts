@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { schema } from '@gatehouse/shared';
 import plugin from './plugin.js';
 import { findTokens } from './tokens.js';
-import { fakeContext, snapshotOf } from '../runtime/test-support.js';
+import { pluginRequest, snapshotOf } from '../runtime/test-support.js';
 
 describe('jwt', () => {
   it("has Kong's defaults", () => {
@@ -25,7 +25,7 @@ describe('jwt', () => {
   });
 
   it('collects tokens from query, cookies and Bearer headers (duplicates merged)', () => {
-    const ctx = fakeContext(snapshotOf({}), {
+    const ctx = pluginRequest(snapshotOf({}), {
       query: 'jwt=t1',
       headers: [
         ['Cookie', 'a=1; s=t2'],

@@ -17,7 +17,7 @@ import {
   type AuthFailure,
 } from '../runtime/auth.js';
 import { Lru } from '../runtime/lru.js';
-import { jwtSchema, type JwtConfig } from './schema.js';
+import { jwtSpec, type JwtConfig } from './schema.js';
 import { findTokens } from './tokens.js';
 
 interface SecretEntry {
@@ -171,14 +171,9 @@ async function verify(ctx: PluginContext, state: State, token: string, tokenDige
   accept(ctx, state, v);
 }
 
-export default definePlugin<JwtConfig, State>({
-  name: 'jwt',
-  version: '1.0.0',
-  priority: 1450,
-  schema: jwtSchema,
-  noConsumer: true,
-  protocols: ['grpc', 'grpcs', 'http', 'https', 'ws', 'wss'],
-  init(conf, { snapshot }) {
+export default definePlugin({
+  ...jwtSpec,
+  init(conf, { snapshot }): State {
     const base = conf.realm === null ? 'Bearer' : `Bearer realm="${conf.realm}"`;
     return {
       conf,

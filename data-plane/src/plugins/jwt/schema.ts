@@ -1,9 +1,10 @@
 import { schema } from '@gatehouse/shared';
+import { definePluginSpec, type PluginConfig } from '../api.js';
 
 const { t } = schema;
 
 /** Kong's jwt schema (kong/plugins/jwt/schema.lua). */
-export const jwtSchema = t.record(
+const jwtSchema = t.record(
   {
     uri_param_names: t.set(t.string(), {
       default: ['jwt'],
@@ -42,15 +43,15 @@ export const jwtSchema = t.record(
   },
 );
 
-export interface JwtConfig {
-  uri_param_names: string[];
-  cookie_names: string[];
-  key_claim_name: string;
-  secret_is_base64: boolean;
-  claims_to_verify: ('exp' | 'nbf')[] | null;
-  anonymous: string | null;
-  run_on_preflight: boolean;
-  maximum_expiration: number;
-  header_names: string[];
-  realm: string | null;
-}
+/** What the control plane validates and describes (the handlers are in plugin.ts). */
+export const jwtSpec = definePluginSpec({
+  name: 'jwt',
+  version: '1.0.0',
+  priority: 1450,
+  noConsumer: true,
+  protocols: ['grpc', 'grpcs', 'http', 'https', 'ws', 'wss'],
+  schema: jwtSchema,
+});
+
+/** The validated config the handlers receive (inferred from the schema). */
+export type JwtConfig = PluginConfig<typeof jwtSpec.schema>;

@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import plugin from './plugin.js';
-import { fakeContext, initialise, run, snapshotOf } from '../runtime/test-support.js';
+import type { KeyAuthConfig } from './schema.js';
+import { initialise, outcome, pluginRequest, run, snapshotOf } from '../runtime/test-support.js';
 
 const snapshot = snapshotOf({
   consumers: [{ id: 'c', username: 'u', custom_id: null, tags: null, created_at: 0, updated_at: 0 }],
@@ -11,29 +12,49 @@ const snapshot = snapshotOf({
 
 describe('key-auth handler', () => {
   it('authenticates a key found in a header among key_names', async () => {
-    const state = await initialise(plugin, snapshot, { key_names: ['a', 'b'] });
-    const ctx = fakeContext(snapshot, { headers: [['B', 'secret']] });
+    const state = initialise(plugin, snapshot, { key_names: ['a', 'b'] });
+    const ctx = pluginRequest(snapshot, { headers: [['B', 'secret']] });
     await run(plugin.access!(ctx, state));
     expect(ctx.consumer?.id).toBe('c');
     expect(ctx.credential).toMatchObject({ id: 'k', type: 'key-auth' });
   });
 
   it('answers 401 with the Kong message when no key is present', async () => {
-    const state = await initialise(plugin, snapshot, {});
-    const ctx = fakeContext(snapshot);
+    const state = initialise(plugin, snapshot, {});
+    const ctx = pluginRequest(snapshot);
     await run(plugin.access!(ctx, state));
-    expect(ctx.shortCircuit).toMatchObject({ status: 401, headers: { 'WWW-Authenticate': 'Key' } });
-    expect(JSON.parse(ctx.shortCircuit!.body!.toString())).toEqual({
-      message: 'No API key found in request',
+    expect(outcome(ctx).answer).toMatchObject({
+      status: 401,
+      headers: { 'WWW-Authenticate': 'Key' },
+      json: { message: 'No API key found in request' },
     });
   });
 
   it('skips when another plugin already authenticated and anonymous is set', async () => {
-    const state = await initialise(plugin, snapshot, { anonymous: 'u' });
-    const ctx = fakeContext(snapshot);
+    const state = initialise(plugin, snapshot, { anonymous: 'u' });
+    const ctx = pluginRequest(snapshot);
     ctx.credential = { id: 'x', type: 'jwt', identifier: null, consumerId: null };
     await run(plugin.access!(ctx, state));
-    expect(ctx.responded).toBe(false);
+    expect(outcome(ctx).answer).toBeNull();
     expect(ctx.consumer).toBeNull();
+  });
+});
+
+describe('key-auth config type (inferred from the schema)', () => {
+  it("is what init receives, with Kong's fields and nullability", () => {
+    expectTypeOf<Parameters<NonNullable<typeof plugin.init>>[0]>().toEqualTypeOf<KeyAuthConfig>();
+    expectTypeOf<KeyAuthConfig>().toEqualTypeOf<{
+      key_names: string[];
+      hide_credentials: boolean;
+      anonymous: string | null;
+      key_in_header: boolean;
+      key_in_query: boolean;
+      key_in_body: boolean;
+      run_on_preflight: boolean;
+      realm: string | null;
+    }>();
+    // @ts-expect-error -- Kong's field is key_names
+    const wrong: KeyAuthConfig['key_name'] = [];
+    expect(wrong).toEqual([]);
   });
 });

@@ -16,7 +16,7 @@ import {
   unauthorized,
   type AuthFailure,
 } from '../runtime/auth.js';
-import { keyAuthSchema, type KeyAuthConfig } from './schema.js';
+import { keyAuthSpec, type KeyAuthConfig } from './schema.js';
 
 interface KeyEntry {
   readonly credential: KeyAuthCredential;
@@ -121,14 +121,9 @@ async function fromBody(ctx: PluginContext, state: State): Promise<void> {
   authenticate(ctx, state, found);
 }
 
-export default definePlugin<KeyAuthConfig, State>({
-  name: 'key-auth',
-  version: '1.0.0',
-  priority: 1250,
-  schema: keyAuthSchema,
-  noConsumer: true,
-  protocols: ['grpc', 'grpcs', 'http', 'https', 'ws', 'wss'],
-  init(conf, { snapshot }) {
+export default definePlugin({
+  ...keyAuthSpec,
+  init(conf, { snapshot }): State {
     return {
       conf,
       keys: keyIndex(snapshot),

@@ -1,9 +1,10 @@
 import { schema } from '@gatehouse/shared';
+import { definePluginSpec, type PluginConfig } from '../api.js';
 
 const { t } = schema;
 
 /** Kong's key-auth schema (kong/plugins/key-auth/schema.lua), same fields and defaults. */
-export const keyAuthSchema = t.record(
+const keyAuthSchema = t.record(
   {
     key_names: t.array(t.headerName(), {
       required: true,
@@ -26,13 +27,15 @@ export const keyAuthSchema = t.record(
   { required: true },
 );
 
-export interface KeyAuthConfig {
-  key_names: string[];
-  hide_credentials: boolean;
-  anonymous: string | null;
-  key_in_header: boolean;
-  key_in_query: boolean;
-  key_in_body: boolean;
-  run_on_preflight: boolean;
-  realm: string | null;
-}
+/** What the control plane validates and describes (the handlers are in plugin.ts). */
+export const keyAuthSpec = definePluginSpec({
+  name: 'key-auth',
+  version: '1.0.0',
+  priority: 1250,
+  noConsumer: true,
+  protocols: ['grpc', 'grpcs', 'http', 'https', 'ws', 'wss'],
+  schema: keyAuthSchema,
+});
+
+/** The validated config the handlers receive (inferred from the schema). */
+export type KeyAuthConfig = PluginConfig<typeof keyAuthSpec.schema>;

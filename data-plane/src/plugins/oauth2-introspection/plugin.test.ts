@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { schema } from '@gatehouse/shared';
 import plugin from './plugin.js';
-import { fakeContext, initialise, run, snapshotOf } from '../runtime/test-support.js';
+import { initialise, outcome, pluginRequest, run, snapshotOf } from '../runtime/test-support.js';
 
 describe('oauth2-introspection', () => {
   it('requires introspection_url and authorization_value, defaults ttl to 30', () => {
@@ -16,13 +16,12 @@ describe('oauth2-introspection', () => {
 
   it('answers 401 invalid_request when the token is missing', async () => {
     const snapshot = snapshotOf({});
-    const state = await initialise(plugin, snapshot, {
+    const state = initialise(plugin, snapshot, {
       introspection_url: 'https://as.example/i',
       authorization_value: 'x',
     });
-    const ctx = fakeContext(snapshot);
+    const ctx = pluginRequest(snapshot);
     await run(plugin.access!(ctx, state));
-    expect(ctx.shortCircuit?.status).toBe(401);
-    expect(JSON.parse(ctx.shortCircuit!.body!.toString())).toMatchObject({ error: 'invalid_request' });
+    expect(outcome(ctx).answer).toMatchObject({ status: 401, json: { error: 'invalid_request' } });
   });
 });

@@ -8,7 +8,7 @@ import { definePlugin, type PluginContext } from '../api.js';
 import { alreadyAuthenticated, digest, fail, skipPreflight } from '../runtime/auth.js';
 import { findBearer, hideBearer } from '../runtime/bearer.js';
 import { Lru } from '../runtime/lru.js';
-import { introspectionSchema, type IntrospectionConfig } from './schema.js';
+import { introspectionSpec, type IntrospectionConfig } from './schema.js';
 
 type Introspection = Record<string, unknown> & { active?: unknown };
 
@@ -94,14 +94,9 @@ function active(result: Introspection, now: number): boolean {
   return result.active === true && !(typeof result.exp === 'number' && result.exp <= now / 1000);
 }
 
-export default definePlugin<IntrospectionConfig, State>({
-  name: 'oauth2-introspection',
-  version: '1.0.0',
-  priority: 1700,
-  schema: introspectionSchema,
-  noConsumer: true,
-  protocols: ['http', 'https'],
-  init(conf, { snapshot }) {
+export default definePlugin({
+  ...introspectionSpec,
+  init(conf, { snapshot }): State {
     const consumers = snapshot.config.consumers;
     return {
       conf,

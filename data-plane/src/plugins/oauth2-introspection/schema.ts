@@ -1,9 +1,10 @@
 import { schema } from '@gatehouse/shared';
+import { definePluginSpec, type PluginConfig } from '../api.js';
 
 const { t } = schema;
 
 /** Kong Enterprise's oauth2-introspection schema (RFC 7662), the fields we support. */
-export const introspectionSchema = t.record(
+const introspectionSchema = t.record(
   {
     introspection_url: t.url({ required: true }),
     authorization_value: t.string({
@@ -31,18 +32,15 @@ export const introspectionSchema = t.record(
   { required: true },
 );
 
-export interface IntrospectionConfig {
-  introspection_url: string;
-  authorization_value: string;
-  token_type_hint: string | null;
-  ttl: number;
-  hide_credentials: boolean;
-  timeout: number;
-  keepalive: number;
-  introspect_request: boolean;
-  custom_introspection_headers: Record<string, string>;
-  custom_claims_forward: string[];
-  consumer_by: 'username' | 'client_id';
-  anonymous: string | null;
-  run_on_preflight: boolean;
-}
+/** What the control plane validates and describes (the handlers are in plugin.ts). */
+export const introspectionSpec = definePluginSpec({
+  name: 'oauth2-introspection',
+  version: '1.0.0',
+  priority: 1700,
+  noConsumer: true,
+  protocols: ['http', 'https'],
+  schema: introspectionSchema,
+});
+
+/** The validated config the handlers receive (inferred from the schema). */
+export type IntrospectionConfig = PluginConfig<typeof introspectionSpec.schema>;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { schema } from '@gatehouse/shared';
 import plugin from './plugin.js';
-import { fakeContext, initialise, run, snapshotOf } from '../runtime/test-support.js';
+import { initialise, outcome, pluginRequest, run, snapshotOf } from '../runtime/test-support.js';
 
 describe('openid-connect', () => {
   it('requires an issuer URL', () => {
@@ -11,9 +11,9 @@ describe('openid-connect', () => {
 
   it('answers 401 with a Bearer challenge when no token is sent', async () => {
     const snapshot = snapshotOf({});
-    const state = await initialise(plugin, snapshot, { issuer: 'https://idp.example' });
-    const ctx = fakeContext(snapshot);
+    const state = initialise(plugin, snapshot, { issuer: 'https://idp.example' });
+    const ctx = pluginRequest(snapshot);
     await run(plugin.access!(ctx, state));
-    expect(ctx.shortCircuit).toMatchObject({ status: 401, headers: { 'WWW-Authenticate': 'Bearer' } });
+    expect(outcome(ctx).answer).toMatchObject({ status: 401, headers: { 'WWW-Authenticate': 'Bearer' } });
   });
 });

@@ -17,7 +17,7 @@ import {
 } from '../runtime/auth.js';
 import { findBearer, hideBearer } from '../runtime/bearer.js';
 import { Lru } from '../runtime/lru.js';
-import { openidConnectSchema, type OpenidConnectConfig } from './schema.js';
+import { openidConnectSpec, type OpenidConnectConfig } from './schema.js';
 
 const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 
@@ -124,14 +124,9 @@ function accept(ctx: PluginContext, state: State, payload: JWTPayload): void {
   });
 }
 
-export default definePlugin<OpenidConnectConfig, State>({
-  name: 'openid-connect',
-  version: '1.0.0',
-  priority: 1050,
-  schema: openidConnectSchema,
-  noConsumer: true,
-  protocols: ['grpc', 'grpcs', 'http', 'https', 'ws', 'wss'],
-  init(conf, { snapshot }) {
+export default definePlugin({
+  ...openidConnectSpec,
+  init(conf, { snapshot }): State {
     const byField = conf.consumer_by;
     const consumers = snapshot.config.consumers;
     const maps = byField.map((f) => new Map(consumers.filter((c) => c[f] !== null).map((c) => [c[f]!, c])));

@@ -1,4 +1,5 @@
 import { schema } from '@gatehouse/shared';
+import { definePluginSpec, type PluginConfig } from '../api.js';
 
 const { t } = schema;
 
@@ -6,7 +7,7 @@ const { t } = schema;
  * A documented subset of Kong Enterprise's openid-connect schema: bearer-token validation against
  * the issuer's JWKS (auth_methods ["bearer"] only). `jwks_uri` is ours (skips discovery).
  */
-export const openidConnectSchema = t.record(
+const openidConnectSchema = t.record(
   {
     issuer: t.url({
       required: true,
@@ -45,25 +46,15 @@ export const openidConnectSchema = t.record(
   { required: true },
 );
 
-export interface OpenidConnectConfig {
-  issuer: string;
-  jwks_uri: string | null;
-  issuers_allowed: string[] | null;
-  auth_methods: string[];
-  bearer_token_param_type: ('header' | 'query')[];
-  audience_required: string[] | null;
-  audience_claim: string[];
-  scopes_required: string[] | null;
-  scopes_claim: string[];
-  consumer_claim: string[] | null;
-  consumer_by: ('id' | 'username' | 'custom_id')[];
-  consumer_optional: boolean;
-  anonymous: string | null;
-  run_on_preflight: boolean;
-  hide_credentials: boolean;
-  leeway: number;
-  verify_claims: boolean;
-  rediscovery_lifetime: number;
-  timeout: number;
-  realm: string | null;
-}
+/** What the control plane validates and describes (the handlers are in plugin.ts). */
+export const openidConnectSpec = definePluginSpec({
+  name: 'openid-connect',
+  version: '1.0.0',
+  priority: 1050,
+  noConsumer: true,
+  protocols: ['grpc', 'grpcs', 'http', 'https', 'ws', 'wss'],
+  schema: openidConnectSchema,
+});
+
+/** The validated config the handlers receive (inferred from the schema). */
+export type OpenidConnectConfig = PluginConfig<typeof openidConnectSpec.schema>;

@@ -8,7 +8,7 @@
  * with 411.
  */
 import { definePlugin, type PluginContext } from '../api.js';
-import { requestSizeLimitingSchema, UNIT_BYTES, type RequestSizeLimitingConfig } from './schema.js';
+import { requestSizeLimitingSpec, UNIT_BYTES } from './schema.js';
 
 export const TOO_LARGE_MESSAGE = 'Request size limit exceeded';
 export const LENGTH_REQUIRED_MESSAGE = 'A valid Content-Length header is required';
@@ -32,12 +32,9 @@ function isChunked(ctx: PluginContext): boolean {
   return te !== undefined && te.toLowerCase().includes('chunked');
 }
 
-export default definePlugin<RequestSizeLimitingConfig, State>({
-  name: 'request-size-limiting',
-  version: '1.0.0',
-  priority: 951,
-  schema: requestSizeLimitingSchema,
-  init(config) {
+export default definePlugin({
+  ...requestSizeLimitingSpec,
+  init(config): State {
     return {
       maxBytes: config.allowed_payload_size * UNIT_BYTES[config.size_unit],
       requireContentLength: config.require_content_length,

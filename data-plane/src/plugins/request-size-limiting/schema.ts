@@ -1,4 +1,5 @@
 import { schema } from '@gatehouse/shared';
+import { definePluginSpec, type PluginConfig } from '../api.js';
 
 const { t } = schema;
 
@@ -8,14 +9,8 @@ export type SizeUnit = (typeof SIZE_UNITS)[number];
 /** Kong's factors: a kilobyte is 2^10 bytes, a megabyte 2^20. */
 export const UNIT_BYTES: Record<SizeUnit, number> = { bytes: 1, kilobytes: 1024, megabytes: 1048576 };
 
-export interface RequestSizeLimitingConfig {
-  allowed_payload_size: number;
-  size_unit: SizeUnit;
-  require_content_length: boolean;
-}
-
 /** Kong's request-size-limiting schema (kong/plugins/request-size-limiting/schema.lua). */
-export const requestSizeLimitingSchema = t.record({
+const requestSizeLimitingSchema = t.record({
   allowed_payload_size: t.integer({
     default: 128,
     description: 'Allowed request payload size in megabytes. Default is `128` megabytes (128000000 bytes).',
@@ -34,3 +29,14 @@ export const requestSizeLimitingSchema = t.record({
       'Set to `true` to ensure a valid `Content-Length` header exists before reading the request body.',
   }),
 });
+
+/** What the control plane validates and describes (the handlers are in plugin.ts). */
+export const requestSizeLimitingSpec = definePluginSpec({
+  name: 'request-size-limiting',
+  version: '1.0.0',
+  priority: 951,
+  schema: requestSizeLimitingSchema,
+});
+
+/** The validated config the handlers receive (inferred from the schema). */
+export type RequestSizeLimitingConfig = PluginConfig<typeof requestSizeLimitingSpec.schema>;

@@ -1,64 +1,76 @@
 import { describe, expect, it } from 'vitest';
 import { schema } from '@gatehouse/shared';
 import plugin from './plugin.js';
-import { FakeContext, initPlugin, type FakeRequest } from '../acl/fixtures/fake-context.js';
+import {
+  initialise,
+  outcome,
+  pluginRequest,
+  snapshotOf,
+  TEST_ROUTE,
+  type TestRequest,
+} from '../runtime/test-support.js';
 
-async function run(config: Record<string, unknown>, req: FakeRequest = {}): Promise<FakeContext> {
-  const state = initPlugin(plugin, schema.validate(plugin.schema, config).value);
-  const ctx = new FakeContext(req);
+const snapshot = snapshotOf({});
+
+async function run(config: Record<string, unknown>, req: TestRequest = {}) {
+  const state = initialise(plugin, snapshot, config);
+  const ctx = pluginRequest(snapshot, req);
   await plugin.access!(ctx, state);
-  return ctx;
+  return outcome(ctx);
 }
 
 describe('request-termination', () => {
   it('answers 503 "Service unavailable" by default', async () => {
-    expect((await run({})).respondedWith).toMatchObject({ status: 503, message: 'Service unavailable' });
+    expect((await run({})).answer).toMatchObject({ status: 503, json: { message: 'Service unavailable' } });
   });
 
   it('answers the configured status and message', async () => {
-    expect((await run({ status_code: 418, message: 'teapot' })).respondedWith).toMatchObject({
+    expect((await run({ status_code: 418, message: 'teapot' })).answer).toMatchObject({
       status: 418,
-      message: 'teapot',
+      json: { message: 'teapot' },
     });
   });
 
   it('sends no body for a status without a default message', async () => {
-    expect((await run({ status_code: 204 })).respondedWith).toMatchObject({
+    expect((await run({ status_code: 204 })).answer).toMatchObject({
       status: 204,
-      message: undefined,
+      text: null,
     });
   });
 
   it('answers a raw body with its content_type, JSON when none is configured', async () => {
     const typed = (await run({ status_code: 200, body: '<h1>closed</h1>', content_type: 'text/html' }))
-      .respondedWith!;
+      .answer!;
     expect(typed.status).toBe(200);
-    expect((typed.message as unknown as Buffer).toString()).toBe('<h1>closed</h1>');
+    expect(typed.text).toBe('<h1>closed</h1>');
     expect(typed.headers).toEqual({ 'content-type': 'text/html' });
-    const untyped = (await run({ body: '{"down":true}' })).respondedWith!;
+    const untyped = (await run({ body: '{"down":true}' })).answer!;
     expect(untyped.headers).toEqual({ 'content-type': 'application/json; charset=utf-8' });
   });
 
   it('terminates only requests carrying the trigger header or query argument', async () => {
-    expect((await run({ trigger: 'X-Debug' })).responded).toBe(false);
-    expect((await run({ trigger: 'X-Debug' }, { headers: ['x-debug', '1'] })).responded).toBe(true);
-    expect((await run({ trigger: 'X-Debug' }, { rawQuery: 'X-Debug=1' })).responded).toBe(true);
+    expect((await run({ trigger: 'X-Debug' })).answer).toBeNull();
+    expect((await run({ trigger: 'X-Debug' }, { headers: [['x-debug', '1']] })).answer).not.toBeNull();
+    expect((await run({ trigger: 'X-Debug' }, { query: 'X-Debug=1' })).answer).not.toBeNull();
   });
 
   it('echoes the request with echo', async () => {
-    const ctx = await run(
+    const { answer } = await run(
       { echo: true, status_code: 200 },
       {
         method: 'POST',
         path: '/a',
-        rawQuery: 'x=1&x=2&y=3',
+        query: 'x=1&x=2&y=3',
         host: 'api.test:8000',
-        headers: ['Content-Type', 'application/json', 'X-A', '1'],
-        body: Buffer.from('{"k":"v"}'),
+        headers: [
+          ['Content-Type', 'application/json'],
+          ['X-A', '1'],
+        ],
+        body: '{"k":"v"}',
       },
     );
-    const body = ctx.respondedWith!.message as { request: unknown; matched_route: { id: string } };
-    expect(ctx.respondedWith!.status).toBe(200);
+    const body = answer!.json as { request: unknown; matched_route: { id: string } };
+    expect(answer!.status).toBe(200);
     expect(body.request).toMatchObject({
       method: 'POST',
       path: '/a',
@@ -69,7 +81,7 @@ describe('request-termination', () => {
       body: { k: 'v' },
       raw_body: '{"k":"v"}',
     });
-    expect(body.matched_route.id).toBe('route-1');
+    expect(body.matched_route.id).toBe(TEST_ROUTE.id);
   });
 
   it('refuses Kong-invalid combinations and statuses out of range', () => {

@@ -7,7 +7,7 @@
  */
 import { hostname } from 'node:os';
 import { definePlugin, type PluginContext } from '../api.js';
-import { requestTerminationSchema, type RequestTerminationConfig } from './schema.js';
+import { requestTerminationSpec } from './schema.js';
 
 /** Kong's messages for statuses without a configured message. */
 export const DEFAULT_MESSAGES: Readonly<Record<number, string>> = {
@@ -87,12 +87,9 @@ async function echo(ctx: PluginContext, state: State): Promise<void> {
   });
 }
 
-export default definePlugin<RequestTerminationConfig, State>({
-  name: 'request-termination',
-  version: '1.0.0',
-  priority: 2,
-  schema: requestTerminationSchema,
-  init(config) {
+export default definePlugin({
+  ...requestTerminationSpec,
+  init(config): State {
     return {
       status: config.status_code,
       message: config.message ?? DEFAULT_MESSAGES[config.status_code],

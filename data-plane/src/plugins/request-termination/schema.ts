@@ -1,20 +1,12 @@
 import { schema } from '@gatehouse/shared';
+import { definePluginSpec, type PluginConfig } from '../api.js';
 
 const { t } = schema;
-
-export interface RequestTerminationConfig {
-  status_code: number;
-  message: string | null;
-  content_type: string | null;
-  body: string | null;
-  echo: boolean;
-  trigger: string | null;
-}
 
 const present = (v: unknown): boolean => typeof v === 'string' && v.length > 0;
 
 /** Kong's request-termination schema (kong/plugins/request-termination/schema.lua). */
-export const requestTerminationSchema = t.record(
+const requestTerminationSchema = t.record(
   {
     status_code: t.integer({
       required: true,
@@ -60,3 +52,14 @@ export const requestTerminationSchema = t.record(
     ],
   },
 );
+
+/** What the control plane validates and describes (the handlers are in plugin.ts). */
+export const requestTerminationSpec = definePluginSpec({
+  name: 'request-termination',
+  version: '1.0.0',
+  priority: 2,
+  schema: requestTerminationSchema,
+});
+
+/** The validated config the handlers receive (inferred from the schema). */
+export type RequestTerminationConfig = PluginConfig<typeof requestTerminationSpec.schema>;

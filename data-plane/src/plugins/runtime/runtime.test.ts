@@ -10,7 +10,7 @@ import {
 import { definePlugin, type PluginContext } from '../api.js';
 import { PluginRegistry } from '../registry.js';
 import { compilePlugins } from './compile.js';
-import { fakeContext } from './test-support.js';
+import { outcome, pluginRequest } from './test-support.js';
 import { runPhase } from './phases.js';
 import { Lru } from './lru.js';
 import { filterQuery } from './phases.js';
@@ -113,16 +113,16 @@ describe('plugin runtime', () => {
       logger,
     )!;
     calls.length = 0;
-    const ctx = fakeContext(compiled.snapshot);
+    const ctx = pluginRequest(compiled.snapshot);
     expect(runPhase(ctx, compiled.chains.get('r')!.access, 'access', 1)).toBeUndefined();
     expect(calls).toEqual(['a', 'stopper']);
-    expect(ctx.shortCircuit?.status).toBe(403);
+    expect(outcome(ctx).answer?.status).toBe(403);
   });
 
   it('awaits only the thenable handlers and continues after them', async () => {
     const compiled = compilePlugins(config([plugin('hi'), plugin('a')]), registry, logger)!;
     calls.length = 0;
-    const r = runPhase(fakeContext(compiled.snapshot), compiled.chains.get('r')!.access, 'access', 1);
+    const r = runPhase(pluginRequest(compiled.snapshot), compiled.chains.get('r')!.access, 'access', 1);
     expect(r).toBeInstanceOf(Promise);
     expect(calls).toEqual(['hi']);
     await r;
@@ -139,7 +139,7 @@ describe('plugin runtime', () => {
 
   it('sets or clears every consumer header on authenticate, so clients cannot spoof them', () => {
     const compiled = compilePlugins(config([plugin('a')]), registry, logger)!;
-    const ctx = fakeContext(compiled.snapshot);
+    const ctx = pluginRequest(compiled.snapshot);
     ctx.authenticate(
       { id: 'c', username: null, custom_id: 'x', tags: null, created_at: 0, updated_at: 0 },
       null,
@@ -147,7 +147,7 @@ describe('plugin runtime', () => {
         anonymous: true,
       },
     );
-    expect(Object.fromEntries(ctx.upstreamHeaders!)).toEqual({
+    expect(outcome(ctx).upstreamHeaders).toEqual({
       'x-consumer-id': 'c',
       'x-consumer-custom-id': 'x',
       'x-consumer-username': null,

@@ -1,31 +1,52 @@
-/** Builds a PluginRequest over a fake IncomingMessage for unit tests of handlers (no sockets). */
+/**
+ * The one harness for plugin unit tests: the real `PluginRequest` over a fake IncomingMessage (no
+ * sockets), a snapshot index, `initialise` (validate + init, as a swap does) and `outcome` (what a
+ * handler did, read from the request). Every test builds its request through `pluginRequest` and
+ * reads results through `outcome`, so a change of `PluginRequest`'s shape is adapted here only.
+ */
 import { Readable } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import {
   completeConfig,
   createLogger,
   ROUTE_DEFAULTS,
+  schema,
   type GatehouseConfig,
   type Route,
 } from '@gatehouse/shared';
-import type { PluginDefinition } from '../api.js';
+import type { HeaderValue, PluginConfig, PluginDefinition } from '../api.js';
 import { PluginRequest } from './context.js';
 import { SnapshotIndex } from './snapshot-view.js';
 
 const logger = createLogger('plugin-unit', { level: 'silent' });
-const route: Route = { ...ROUTE_DEFAULTS, id: 'r', name: 'r', service: null, created_at: 0, updated_at: 0 };
 
-export interface FakeRequest {
+/** The route every test request matched (id 'r'). */
+export const TEST_ROUTE: Route = {
+  ...ROUTE_DEFAULTS,
+  protocols: ['http', 'https'],
+  id: 'r',
+  name: 'r',
+  service: null,
+  created_at: 0,
+  updated_at: 0,
+};
+
+export interface TestRequest {
   method?: string;
   path?: string;
+  /** The raw query string, without `?`. */
   query?: string;
+  host?: string;
+  clientIp?: string;
+  /** In order, as the client sent them (repeated names allowed). */
   headers?: [string, string][];
-  body?: string;
+  body?: string | Buffer;
 }
 
-export function fakeContext(snapshot: SnapshotIndex, r: FakeRequest = {}): PluginRequest {
-  const body = r.body ?? '';
-  const req = Readable.from(body === '' ? [] : [Buffer.from(body)]) as unknown as IncomingMessage;
+/** A real PluginRequest for `r` on `snapshot` (default: an empty configuration). */
+export function pluginRequest(snapshot: SnapshotIndex = snapshotOf({}), r: TestRequest = {}): PluginRequest {
+  const body = r.body === undefined ? Buffer.alloc(0) : Buffer.from(r.body);
+  const req = Readable.from(body.length === 0 ? [] : [body]) as unknown as IncomingMessage;
   (req as { rawHeaders: string[] }).rawHeaders = (r.headers ?? []).flat();
   return new PluginRequest(
     {
@@ -34,10 +55,10 @@ export function fakeContext(snapshot: SnapshotIndex, r: FakeRequest = {}): Plugi
       path: r.path ?? '/',
       rawPath: r.path ?? '/',
       rawQuery: r.query ?? '',
-      host: undefined,
+      host: r.host,
       scheme: 'http',
-      clientIp: '127.0.0.1',
-      route,
+      clientIp: r.clientIp ?? '127.0.0.1',
+      route: TEST_ROUTE,
       service: null,
       sendContinue: null,
     },
@@ -50,13 +71,12 @@ export function snapshotOf(partial: Partial<GatehouseConfig>): SnapshotIndex {
   return new SnapshotIndex(completeConfig(partial));
 }
 
-/** Validates `config` with the plugin's schema and runs its init, as apply does. */
-export async function initialise<C, S>(
-  def: PluginDefinition<C, S>,
+/** Validates `config` with the plugin's schema and runs its init, as a swap does. */
+export function initialise<F extends schema.RecordField, S>(
+  def: PluginDefinition<F, S>,
   snapshot: SnapshotIndex,
   config: Record<string, unknown>,
-): Promise<S> {
-  const { schema } = await import('@gatehouse/shared');
+): S {
   const value = schema.validate(def.schema, config).value;
   const info = {
     id: 'p',
@@ -69,10 +89,59 @@ export async function initialise<C, S>(
   };
   return def.init === undefined
     ? (value as S)
-    : def.init(value as C, { snapshot, instance: info, log: logger });
+    : def.init(value as PluginConfig<F>, { snapshot, instance: info, log: logger });
 }
 
 /** Runs a handler, awaiting it when it returns a promise. */
 export async function run(result: void | Promise<void>): Promise<void> {
   if (result !== undefined) await result;
+}
+
+export interface Answer {
+  status: number;
+  /** The headers given to `respond`. */
+  headers: Record<string, HeaderValue>;
+  /** The Content-Type the gateway adds (null when `headers` carries one, or there is no body). */
+  contentType: string | null;
+  /** The body as text, or null. */
+  text: string | null;
+  /** The body parsed as JSON when it is JSON, else null. */
+  json: unknown;
+}
+
+/** What the handlers did to a request. */
+export interface Outcome {
+  /** The short-circuit answer (`respond`), or null when the request goes on. */
+  answer: Answer | null;
+  /** Headers set on the upstream request by lower-case name; null: removed. */
+  upstreamHeaders: Record<string, HeaderValue | null>;
+  /** Headers set on the client's response, by lower-case name. */
+  responseHeaders: Record<string, HeaderValue>;
+  removedQueryArgs: string[];
+  /** The cap set through `limitBody`, or null. */
+  bodyLimit: number | null;
+  /** Whether a handler read the request body. */
+  bodyRead: boolean;
+}
+
+export function outcome(ctx: PluginRequest): Outcome {
+  const sc = ctx.shortCircuit;
+  let answer: Answer | null = null;
+  if (sc !== null) {
+    const text = sc.body === null ? null : sc.body.toString();
+    let json: unknown = null;
+    if (text !== null && sc.contentType !== null && sc.contentType.startsWith('application/json'))
+      json = JSON.parse(text);
+    answer = { status: sc.status, headers: sc.headers, contentType: sc.contentType, text, json };
+  }
+  const responseHeaders: Record<string, HeaderValue> = {};
+  for (const [name, { value }] of ctx.responseHeaders ?? []) responseHeaders[name] = value;
+  return {
+    answer,
+    upstreamHeaders: Object.fromEntries(ctx.upstreamHeaders ?? []),
+    responseHeaders,
+    removedQueryArgs: [...(ctx.removedQueryArgs ?? [])],
+    bodyLimit: ctx.bodyLimit,
+    bodyRead: ctx.bodyBuffer !== null,
+  };
 }

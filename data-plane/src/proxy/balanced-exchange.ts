@@ -9,37 +9,21 @@
  * connection broke or timed out before the response head. No target available: the inner
  * handler gets a `GH_ERR_PROXY_NO_PEER` error (answered 503).
  */
-import type { IncomingMessage } from 'node:http';
-import type { Dispatcher } from 'undici';
-import type { Logger } from '@gatehouse/shared';
-import { ProxyErrorCode } from './errors.js';
+import { hashValue } from '../balancer/hash-value.js';
+import { BAD_REQUEST_CODES, ProxyErrorCode, TIMEOUT_CODES } from './errors.js';
+import type { CoreHandler } from './exchange.js';
+import type { UpstreamOptions } from './dispatch.js';
+import type { ProxyRequest } from './request.js';
 import type { BalancedService } from './service-targets.js';
-
-/** undici's core dispatch callbacks (what UpstreamExchange and the plugin exchange implement). */
-export interface CoreHandler {
-  onConnect(abort: (reason?: Error) => void): void;
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean;
-  onData(chunk: Buffer): boolean;
-  onComplete(trailers: string[] | null): void;
-  onError(err: Error): void;
-}
 
 /** Given to the inner handler when no target can be chosen. */
 export class NoPeerError extends Error {
   readonly code = ProxyErrorCode.NO_PEER;
 }
 
-const TIMEOUTS = new Set([
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-  'ETIMEDOUT',
-]);
 /** Failures that are the request's fault or the client's, not the target's. */
-const NOT_TARGET = new Set([
-  'UND_ERR_INVALID_ARG',
-  'UND_ERR_NOT_SUPPORTED',
-  'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH',
+const NOT_TARGET: ReadonlySet<string> = new Set([
+  ...BAD_REQUEST_CODES,
   'GH_ERR_PROXY_CLIENT_CLOSED',
   'UND_ERR_ABORTED',
 ]);
@@ -61,20 +45,34 @@ export class BalancedExchange implements CoreHandler {
   private inFlight = false;
   /** Start of the current try (latency balancing only). */
   private startedAt = 0;
+  private readonly hashValue: string;
+  /** `Set-Cookie` value added to the response (consistent hashing on a created cookie). */
+  private readonly setCookie: string | null;
+  /** Keep the Host header given in options (the route preserves the client's host). */
+  private readonly preserveHost: boolean;
 
   constructor(
+    private readonly request: ProxyRequest,
     private readonly service: BalancedService,
     private readonly inner: CoreHandler,
-    private readonly logger: Logger,
-    private readonly method: string,
-    /** The client request (its body stream may be the upstream body). */
-    private readonly request: IncomingMessage,
-    private readonly options: Dispatcher.DispatchOptions & { headers: string[] },
-    private readonly hashValue: string,
-    private readonly setCookie: string | null,
-    /** Keep the Host header given in options (the route preserves the client's host). */
-    private readonly preserveHost: boolean,
-  ) {}
+    private readonly options: UpstreamOptions,
+  ) {
+    const upstream = service.balancer.upstream;
+    const hash =
+      upstream.algorithm === 'consistent-hashing'
+        ? hashValue(upstream, {
+            clientIp: request.peerIp,
+            rawHeaders: request.rawHeaders,
+            path: request.path,
+            query: request.query,
+            captures: request.captures,
+            consumerId: request.consumerId,
+          })
+        : null;
+    this.hashValue = hash?.value ?? '';
+    this.setCookie = hash?.setCookie ?? null;
+    this.preserveHost = request.preservesHost;
+  }
 
   /** Picks the first target and sends the request. */
   start(): void {
@@ -146,9 +144,9 @@ export class BalancedExchange implements CoreHandler {
     if (!NOT_TARGET.has(code)) {
       const balancer = this.service.balancer;
       if (balancer.passiveEnabled)
-        balancer.reportFailure(this.index, TIMEOUTS.has(code) ? 'timeout' : 'tcp_failure');
+        balancer.reportFailure(this.index, TIMEOUT_CODES.has(code) ? 'timeout' : 'tcp_failure');
       if (!this.responded && this.tried.length <= this.service.retries && this.mayResend()) {
-        this.logger.debug(
+        this.request.logger.debug(
           { err, code, upstream: balancer.name, target: balancer.targets[this.index]!.authority },
           'upstream target failed; trying the next one',
         );
@@ -165,8 +163,8 @@ export class BalancedExchange implements CoreHandler {
       if (body == null || Buffer.isBuffer(body) || typeof body === 'string') return true;
       // A stream body is `request` or reads it (the plugin runtime's capped body, which starts
       // reading only when the upstream reads it): resendable while the client's body is unread.
-      return !this.request.readableDidRead;
+      return !this.request.req.readableDidRead;
     }
-    return body == null && !NOT_IDEMPOTENT.has(this.method);
+    return body == null && !NOT_IDEMPOTENT.has(this.request.method);
   }
 }

@@ -16,6 +16,8 @@ export const ProxyErrorCode = {
   UPSTREAM_TIMEOUT: 'GH_ERR_PROXY_UPSTREAM_TIMEOUT',
   NO_PEER: 'GH_ERR_PROXY_NO_PEER',
   INTERNAL: 'GH_ERR_PROXY_INTERNAL',
+  /** A body over a plugin's cap (`limitBody`, request-size-limiting): the connection is closed. */
+  BODY_TOO_LARGE: 'GH_ERR_PLUGIN_BODY_TOO_LARGE',
 } as const;
 export type ProxyErrorCode = (typeof ProxyErrorCode)[keyof typeof ProxyErrorCode];
 
@@ -27,6 +29,7 @@ export const ProxyErrors = {
 
 interface ErrorResponse {
   readonly status: number;
+  readonly message: string;
   readonly body: Buffer;
   readonly headers: readonly string[];
   /** The raw HTTP/1.1 response, for errors answered on the socket (malformed requests). */
@@ -56,7 +59,7 @@ function errorResponse(
   let head = `HTTP/1.1 ${status} ${status === 400 ? 'Bad Request' : 'Request Header Fields Too Large'}\r\n`;
   for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
   head += 'connection: close\r\n\r\n';
-  return { status, body, headers, raw: Buffer.concat([Buffer.from(head, 'latin1'), body]) };
+  return { status, message, body, headers, raw: Buffer.concat([Buffer.from(head, 'latin1'), body]) };
 }
 
 const RESPONSES: Record<ProxyErrorCode, ErrorResponse> = {
@@ -93,7 +96,18 @@ const RESPONSES: Record<ProxyErrorCode, ErrorResponse> = {
     'failure to get a peer from the ring-balancer',
   ),
   [ProxyErrorCode.INTERNAL]: errorResponse(ProxyErrorCode.INTERNAL, 500, 'An unexpected error occurred'),
+  [ProxyErrorCode.BODY_TOO_LARGE]: errorResponse(
+    ProxyErrorCode.BODY_TOO_LARGE,
+    413,
+    'Request size limit exceeded',
+    ['connection', 'close'],
+  ),
 };
+
+/** The answer for `code` (status, Kong message, header array, body), as `sendError` writes it. */
+export function errorResponseOf(code: ProxyErrorCode): Readonly<Omit<ErrorResponse, 'raw'>> {
+  return RESPONSES[code];
+}
 
 /** Writes the error response for `code`, or destroys the response if headers are already out. */
 export function sendError(res: ServerResponse, code: ProxyErrorCode): void {
@@ -134,13 +148,15 @@ export function rawClientErrorResponse(nodeErrorCode: string | undefined): Buffe
   ).raw;
 }
 
-const TIMEOUT_CODES = new Set([
+/** undici / socket codes of an upstream that timed out (504; a passive-health timeout). */
+export const TIMEOUT_CODES: ReadonlySet<string> = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
   'UND_ERR_HEADERS_TIMEOUT',
   'UND_ERR_BODY_TIMEOUT',
   'ETIMEDOUT',
 ]);
-const BAD_REQUEST_CODES = new Set([
+/** undici codes of a request undici refused to send as it is (400; never the target's fault). */
+export const BAD_REQUEST_CODES: ReadonlySet<string> = new Set([
   'UND_ERR_INVALID_ARG',
   'UND_ERR_NOT_SUPPORTED',
   'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH',

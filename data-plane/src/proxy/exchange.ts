@@ -2,16 +2,29 @@
  * One proxied request: an undici dispatch handler (the core callback interface, so undici adds no
  * wrapper and no parsed-header object) that writes the upstream response straight into node's
  * ServerResponse, with backpressure both ways and no stream.pipeline.
+ *
+ * `UpstreamExchange` is the one base of every exchange: it registers itself on the client socket
+ * (a closed client aborts the upstream request), streams the body with backpressure, and maps an
+ * upstream failure to the error table's answer. The plugin runtime's exchange adds the response
+ * phase on top (plugins/runtime/exchange.ts); the balancer wraps either (balanced-exchange.ts).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Logger } from '@gatehouse/shared';
 import { downstreamResponseHeaders } from './headers.js';
 import { sendError, upstreamErrorCode } from './errors.js';
+import type { ProxyRequest } from './request.js';
 
 /** The exchange currently served on a client connection (so a closed socket aborts it). */
 export const kExchange = Symbol('gatehouse.exchange');
-export type ClientSocket = Socket & { [kExchange]?: ClientBoundExchange | null };
+export type ClientSocket = Socket & { [kExchange]?: UpstreamExchange | null };
+
+/** undici's core dispatch callbacks (what every exchange implements). */
+export interface CoreHandler {
+  onConnect(abort: (reason?: Error) => void): void;
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean;
+  onData(chunk: Buffer): boolean;
+  onComplete(trailers: string[] | null): void;
+  onError(err: Error): void;
+}
 
 const SMALL_FIRST_CHUNK = 16 * 1024;
 
@@ -19,17 +32,16 @@ export class ClientClosedError extends Error {
   readonly code = 'GH_ERR_PROXY_CLIENT_CLOSED';
 }
 
-/**
- * What every upstream exchange shares: it registers itself on the client socket, and the upstream
- * request is aborted when the client goes away (before or after undici connected).
- */
-export abstract class ClientBoundExchange {
+export class UpstreamExchange implements CoreHandler {
   protected abortUpstream: ((reason?: Error) => void) | null = null;
+  protected resumeUpstream: (() => void) | null = null;
+  /** Chunks held back (a subclass waiting for its response phase); null = write through. */
+  protected held: Buffer[] | null = null;
   protected done = false;
   protected clientGone = false;
 
-  constructor(socket: ClientSocket) {
-    socket[kExchange] = this;
+  constructor(protected readonly request: ProxyRequest) {
+    request.socket[kExchange] = this;
   }
 
   /** Called when the client connection closes before the exchange finished. */
@@ -40,48 +52,27 @@ export abstract class ClientBoundExchange {
       this.abortUpstream(new ClientClosedError('client closed the connection'));
   }
 
-  /** The exchange is over: a later close of the client connection no longer concerns it. */
-  protected detach(socket: ClientSocket): void {
-    this.done = true;
-    if (socket[kExchange] === this) socket[kExchange] = null;
-  }
+  // --- undici DispatchHandler (core callbacks) ---
 
-  // undici DispatchHandler: the connection callback.
   onConnect(abort: (reason?: Error) => void): void {
     this.abortUpstream = abort;
     if (this.clientGone) abort(new ClientClosedError('client closed the connection'));
   }
-}
-
-export class UpstreamExchange extends ClientBoundExchange {
-  private resumeUpstream: (() => void) | null = null;
-
-  constructor(
-    protected readonly res: ServerResponse,
-    protected readonly socket: ClientSocket,
-    protected readonly logger: Logger,
-    protected readonly method: string,
-  ) {
-    super(socket);
-  }
-
-  // --- undici DispatchHandler (core callbacks) ---
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     if (statusCode < 200) return true;
-    this.res.writeHead(statusCode, downstreamResponseHeaders(rawHeaders));
     this.resumeUpstream = resume;
+    this.request.res.writeHead(statusCode, downstreamResponseHeaders(rawHeaders));
     return true;
   }
 
-  /** Writes the response head with `headers` (already converted), for subclasses adding some. */
-  protected writeHead(statusCode: number, headers: string[], resume: () => void): void {
-    this.res.writeHead(statusCode, headers);
-    this.resumeUpstream = resume;
-  }
-
   onData(chunk: Buffer): boolean {
-    const res = this.res;
+    const held = this.held;
+    if (held !== null) {
+      held.push(chunk);
+      return true;
+    }
+    const res = this.request.res;
     // A small first chunk goes out as latin1 text: node then joins it to the header block and
     // sends both in one write instead of a writev of two buffers.
     const ok =
@@ -92,21 +83,30 @@ export class UpstreamExchange extends ClientBoundExchange {
     return ok;
   }
 
-  onComplete(): void {
+  onComplete(_trailers?: string[] | null): void {
     this.finish();
-    this.res.end();
+    this.request.res.end();
   }
 
   onError(err: Error): void {
     this.finish();
     if (this.clientGone) return;
-    const code = upstreamErrorCode(err);
-    this.logger.debug({ err, code, method: this.method }, 'upstream request failed');
-    sendError(this.res, code);
+    this.answerError(err);
   }
 
+  /** Answers an upstream failure from the error table (502, 503, 504, 400). */
+  protected answerError(err: Error): void {
+    const code = upstreamErrorCode(err);
+    const request = this.request;
+    request.logger.debug({ err, code, method: request.method }, 'upstream request failed');
+    sendError(request.res, code);
+  }
+
+  /** The exchange is over: a later close of the client connection no longer concerns it. */
   protected finish(): void {
-    this.detach(this.socket);
+    this.done = true;
+    const socket = this.request.socket;
+    if (socket[kExchange] === this) socket[kExchange] = null;
   }
 }
 
@@ -115,5 +115,3 @@ export function onClientSocketClose(this: ClientSocket): void {
   const exchange = this[kExchange];
   if (exchange != null) exchange.clientClosed();
 }
-
-export type { IncomingMessage };

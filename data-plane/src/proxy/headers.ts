@@ -10,6 +10,8 @@
  * `1.1 gatehouse` appended.
  */
 import { GATEHOUSE_VERSION } from '@gatehouse/shared';
+import { hostWithoutPort } from '../router/host.js';
+import type { ProxyRequest } from './request.js';
 
 const enum Kind {
   Drop = 1,
@@ -101,26 +103,15 @@ export function findHost(raw: readonly string[]): string | undefined {
   return undefined;
 }
 
-export interface ForwardedValues {
-  /** Host header to send upstream. */
-  host: string;
-  /** The TCP peer: appended to X-Forwarded-For. */
-  peerIp: string;
-  /** The client as resolved with trusted_ips (the peer unless a trusted proxy named it): X-Real-IP. */
-  clientIp: string;
-  proto: string;
-  /** X-Forwarded-Host: the request host without port. */
-  forwardedHost: string;
-  forwardedPort: string;
-  /** X-Forwarded-Path: the request path without the query string. */
-  forwardedPath: string;
-  /** X-Forwarded-Prefix: the stripped prefix, or null when nothing was stripped. */
-  forwardedPrefix: string | null;
-}
-
-/** Builds the upstream request's headers from the client's raw headers. */
-export function upstreamRequestHeaders(raw: readonly string[], fwd: ForwardedValues): string[] {
-  const out: string[] = ['host', fwd.host];
+/**
+ * Builds the upstream request's headers from the client's raw headers: Host (the client's when
+ * the route preserves it, else the service's), X-Forwarded-For (the peer appended), X-Real-IP
+ * (the client as resolved with trusted_ips), X-Forwarded-Proto/-Host/-Port/-Path/-Prefix.
+ */
+export function upstreamRequestHeaders(request: ProxyRequest): string[] {
+  const raw = request.rawHeaders;
+  const host = request.host;
+  const out: string[] = ['host', request.preservesHost ? host! : request.route.target.hostHeader];
   let xff: string | null = null;
   let via: string | null = null;
   let contentLength: string | null = null;
@@ -154,21 +145,22 @@ export function upstreamRequestHeaders(raw: readonly string[], fwd: ForwardedVal
   const result = connectionNamed === null ? out : withoutNamed(out, connectionNamed, 2);
   result.push(
     'x-forwarded-for',
-    xff === null ? fwd.peerIp : `${xff}, ${fwd.peerIp}`,
+    xff === null ? request.peerIp : `${xff}, ${request.peerIp}`,
     'x-forwarded-proto',
-    fwd.proto,
+    request.scheme,
     'x-forwarded-host',
-    fwd.forwardedHost,
+    host === undefined ? '' : hostWithoutPort(host),
     'x-forwarded-port',
-    fwd.forwardedPort,
+    request.forwardedPort,
     'x-forwarded-path',
-    fwd.forwardedPath,
+    request.rawPath,
     'x-real-ip',
-    fwd.clientIp,
+    request.clientIp,
     'via',
     via === null ? VIA_REQUEST : `${via}, ${VIA_REQUEST}`,
   );
-  if (fwd.forwardedPrefix !== null) result.push('x-forwarded-prefix', fwd.forwardedPrefix);
+  const prefix = request.strippedPrefix;
+  if (prefix !== null) result.push('x-forwarded-prefix', prefix);
   if (contentLength !== null) result.push('content-length', contentLength);
   return result;
 }

@@ -7,12 +7,9 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Pool } from 'undici';
 import { completeConfig, isGatehouseError, type GatehouseConfig, type Logger } from '@gatehouse/shared';
-import { compileRouter, type RouteRequest, type Router } from '../router/router.js';
-import { normalizePath } from '../router/normalize.js';
+import { compileRouter, type Router } from '../router/router.js';
 import { hostWithoutPort } from '../router/host.js';
-import { upstreamPath } from '../router/upstream-path.js';
 import { UpstreamPools } from './upstream-pools.js';
-import { findHost, upstreamRequestHeaders, type ForwardedValues } from './headers.js';
 import {
   ProxyErrorCode,
   ProxyErrors,
@@ -22,13 +19,13 @@ import {
 } from './errors.js';
 import { onClientSocketClose, UpstreamExchange, type ClientSocket } from './exchange.js';
 import { compileTargets, type ServiceTarget } from './service-targets.js';
-import { dispatchBalanced } from './balanced-dispatch.js';
+import { dispatchUpstream } from './dispatch.js';
+import { originForm, ProxyRequest, type RequestSettings } from './request.js';
 import { Balancers } from '../balancer/balancers.js';
 import { TlsListener } from '../tls/tls-listener.js';
 import { CertificateStore } from '../tls/certificate-store.js';
 import type { CertificateAndKey } from '../tls/x509.js';
 import { compilePlugins, PluginRunner, type Chain, type CompiledPlugins } from '../plugins/runtime/index.js';
-import type { RequestInit } from '../plugins/runtime/context.js';
 import type { PluginRegistry } from '../plugins/registry.js';
 import { ClientIpResolver } from '../net/client-ip.js';
 
@@ -46,24 +43,14 @@ export interface ProxyServerOptions {
 }
 
 interface CompiledConfig {
-  readonly router: Router<ServiceTarget>;
+  readonly router: Router<ServiceTarget, Chain>;
   readonly pools: Map<string, Pool>;
   /** Plugin chains per route, or null when the configuration has no enabled plugin. */
   readonly plugins: CompiledPlugins | null;
 }
 
-function hasBody(raw: readonly string[]): boolean {
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    if (name.length === 14 && name.toLowerCase() === 'content-length') return raw[i + 1] !== '0';
-    if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') return true;
-  }
-  return false;
-}
-
 export class ProxyServer {
   readonly server: http.Server;
-  private readonly clientIps: ClientIpResolver | null;
   private readonly logger: Logger;
   private readonly pools: UpstreamPools;
   /** Upstreams (balancers, health checks) of the current configuration. */
@@ -74,18 +61,21 @@ export class ProxyServer {
   private readonly runner: PluginRunner;
   /** `checkContinue` listener: 100 Continue is sent by the proxy (after the access phase). */
   private readonly onCheckContinue: (req: IncomingMessage, res: ServerResponse) => void;
-  private forwardedPort = '';
-  private tlsForwardedPort = '';
-  // Reused per request (request handling is synchronous up to dispatch).
-  private readonly routeRequest: RouteRequest = { method: '', path: '', host: undefined, rawHeaders: [] };
+  /** What every request of this server reads (logger, trusted_ips, forwarded ports). */
+  private readonly settings: { -readonly [K in keyof RequestSettings]: RequestSettings[K] };
 
   constructor(options: ProxyServerOptions) {
     this.logger = options.logger;
     this.pools = new UpstreamPools(this.logger);
     this.balancers = new Balancers(this.logger);
     this.registry = options.plugins ?? null;
-    this.clientIps = options.trustedIps?.length ? new ClientIpResolver(options.trustedIps) : null;
-    this.runner = new PluginRunner(this.logger);
+    this.settings = {
+      logger: this.logger,
+      clientIps: options.trustedIps?.length ? new ClientIpResolver(options.trustedIps) : null,
+      forwardedPort: '',
+      tlsForwardedPort: '',
+    };
+    this.runner = new PluginRunner();
     const guarded = (req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void => {
       try {
         this.handle(req, res, expectContinue);
@@ -135,13 +125,18 @@ export class ProxyServer {
     // Snapshots from older CPs, DB-less files and embedders may lack newer entity lists.
     const config = completeConfig(partial);
     let compiled: ReturnType<typeof compileTargets> | null = null;
-    let router: Router<ServiceTarget>;
+    let router: Router<ServiceTarget, Chain>;
     let certificates: CertificateStore;
     let plugins: CompiledPlugins | null;
     try {
       plugins = compilePlugins(config, this.registry, this.logger);
       compiled = compileTargets(config, { pools: this.pools, balancers: this.balancers }, this.logger);
-      router = compileRouter<ServiceTarget>(config, compiled.targetFor);
+      const chains = plugins?.chains;
+      router = compileRouter<ServiceTarget, Chain>(
+        config,
+        compiled.targetFor,
+        (route) => chains?.get(route.id) ?? null,
+      );
       certificates = CertificateStore.compile(config, this.tls.certificates);
     } catch (e) {
       if (compiled !== null) this.pools.discard(compiled.pools);
@@ -169,7 +164,7 @@ export class ProxyServer {
       this.server.listen(port, host, () => {
         this.server.off('error', onError);
         const address = this.server.address() as AddressInfo | null;
-        this.forwardedPort = address === null ? String(port) : String(address.port);
+        this.settings.forwardedPort = address === null ? String(port) : String(address.port);
         resolve();
       });
     });
@@ -180,7 +175,7 @@ export class ProxyServer {
    * else `defaultCertificate` (PEM cert + key), else a self-signed one generated here.
    */
   async listenTls(port: number, host: string, defaultCertificate?: CertificateAndKey): Promise<void> {
-    this.tlsForwardedPort = String(await this.tls.listen(port, host, defaultCertificate));
+    this.settings.tlsForwardedPort = String(await this.tls.listen(port, host, defaultCertificate));
     this.tls.server!.on('checkContinue', this.onCheckContinue);
   }
 
@@ -210,173 +205,34 @@ export class ProxyServer {
       sendError(res, ProxyErrorCode.NO_ROUTE);
       return;
     }
-    let url = req.url ?? '/';
-    if (url.charCodeAt(0) !== 47 /* / */) {
-      // Absolute-form (a client talking to us as a forward proxy): keep the path part.
-      const scheme = url.indexOf('://');
-      const slash = scheme < 0 ? -1 : url.indexOf('/', scheme + 3);
-      if (scheme < 0) {
-        sendError(res, ProxyErrorCode.BAD_REQUEST);
-        return;
-      }
-      url = slash < 0 ? '/' : url.slice(slash);
+    const url = originForm(req.url ?? '/');
+    if (url === null) {
+      sendError(res, ProxyErrorCode.BAD_REQUEST);
+      return;
     }
-    const q = url.indexOf('?');
-    const rawPath = q < 0 ? url : url.slice(0, q);
-    const path = normalizePath(rawPath);
-    const raw = req.rawHeaders;
-    const host = findHost(raw);
-    const method = req.method ?? 'GET';
-
-    const rr = this.routeRequest;
-    rr.method = method;
-    rr.path = path;
-    rr.host = host;
-    rr.rawHeaders = raw;
-    const match = state.router.match(rr);
-    rr.rawHeaders = [];
+    const request = new ProxyRequest(req, res, url, this.settings);
+    request.expectContinue = expectContinue;
+    const match = state.router.match(request);
     if (match === null) {
       sendError(res, ProxyErrorCode.NO_ROUTE);
       return;
     }
-    const route = match.entry.route;
-    const socket = req.socket as ClientSocket;
-    const secure = (socket as { encrypted?: boolean }).encrypted === true;
-    if (!secure && !route.protocols.includes('http')) {
-      if (route.https_redirect_status_code === 426 || host === undefined) {
+    const entry = match.entry;
+    if (!entry.allowsHttp && !request.secure) {
+      const host = request.host;
+      if (entry.httpsRedirectStatus === 426 || host === undefined) {
         sendError(res, ProxyErrorCode.HTTPS_REQUIRED);
       } else {
-        sendHttpsRedirect(res, route.https_redirect_status_code, `https://${hostWithoutPort(host)}${url}`);
+        sendHttpsRedirect(res, entry.httpsRedirectStatus, `https://${hostWithoutPort(host)}${url}`);
       }
       return;
     }
-    const target = match.entry.target;
-    const prefixLength = match.prefixLength;
-    const stripped = route.strip_path && prefixLength > 0;
-    const upPath = upstreamPath({
-      path,
-      prefixLength,
-      stripPath: route.strip_path,
-      pathHandling: route.path_handling,
-      servicePath: target.servicePath,
-    });
-
-    const preserveHost = route.preserve_host && host !== undefined;
-    const peerIp = socket.remoteAddress ?? '';
-    const fwd: ForwardedValues = {
-      host: preserveHost ? host : target.hostHeader,
-      peerIp,
-      // Kong's real_ip: only a peer in trusted_ips may name the client through X-Forwarded-For.
-      clientIp: this.clientIps === null ? peerIp : this.clientIps.resolve(peerIp, raw),
-      proto: secure ? 'https' : 'http',
-      forwardedHost: host === undefined ? '' : hostWithoutPort(host),
-      forwardedPort: secure ? this.tlsForwardedPort : this.forwardedPort,
-      forwardedPath: rawPath,
-      forwardedPrefix: stripped ? path.slice(0, prefixLength) : null,
-    };
-    const headers = upstreamRequestHeaders(raw, fwd);
-    const chain = state.plugins === null ? undefined : state.plugins.chains.get(route.id);
-    if (chain !== undefined) {
-      this.runPlugins(
-        state.plugins!,
-        chain,
-        req,
-        res,
-        target,
-        {
-          req,
-          method,
-          path,
-          rawPath,
-          rawQuery: q < 0 ? '' : url.slice(q + 1),
-          host,
-          scheme: fwd.proto,
-          clientIp: fwd.clientIp,
-          route,
-          service: chain.service,
-          sendContinue: expectContinue ? () => res.writeContinue() : null,
-        },
-        upPath,
-        headers,
-        preserveHost,
-        match.captures,
-      );
+    request.routeTo(match);
+    if (entry.chain !== null) {
+      this.runner.handle(request, state.plugins!.snapshot);
       return;
     }
     if (expectContinue) res.writeContinue();
-    if (target.balanced !== null) {
-      dispatchBalanced(target.balanced, req, res, this.logger, {
-        method,
-        path: q < 0 ? upPath : upPath + url.slice(q),
-        query: q < 0 ? '' : url.slice(q + 1),
-        normalizedPath: path,
-        headers,
-        hasBody: hasBody(raw),
-        readTimeout: target.readTimeout,
-        preserveHost,
-        captures: match.captures,
-        consumerId: undefined,
-      });
-      return;
-    }
-    const exchange = new UpstreamExchange(res, socket, this.logger, method);
-    target.pool!.dispatch(
-      {
-        path: q < 0 ? upPath : upPath + url.slice(q),
-        method,
-        headers,
-        body: hasBody(raw) ? req : null,
-        headersTimeout: target.readTimeout,
-        bodyTimeout: target.readTimeout,
-      },
-      exchange,
-    );
-  }
-
-  /** A route with plugins: the chain runs, then the request goes upstream as above. */
-  private runPlugins(
-    plugins: CompiledPlugins,
-    chain: Chain,
-    req: IncomingMessage,
-    res: ServerResponse,
-    target: ServiceTarget,
-    init: RequestInit,
-    upPath: string,
-    headers: string[],
-    preserveHost: boolean,
-    captures: Readonly<Record<string, string | undefined>> | null,
-  ): void {
-    const balanced = target.balanced;
-    this.runner.handle(
-      plugins,
-      chain,
-      init,
-      {
-        dispatcher: balanced === null ? target.pool! : null,
-        dispatchOther:
-          balanced === null
-            ? null
-            : (r) =>
-                dispatchBalanced(balanced, req, res, this.logger, {
-                  method: init.method,
-                  path: r.path,
-                  query: r.query,
-                  normalizedPath: init.path,
-                  headers: r.headers,
-                  hasBody: hasBody(req.rawHeaders),
-                  readTimeout: target.readTimeout,
-                  preserveHost,
-                  captures,
-                  consumerId: r.consumerId,
-                  handler: r.handler,
-                  ...(r.body === undefined ? {} : { body: r.body }),
-                }),
-        path: upPath,
-        headers,
-        hasBody: hasBody(req.rawHeaders),
-        readTimeout: target.readTimeout,
-      },
-      res,
-    );
+    dispatchUpstream(request, new UpstreamExchange(request));
   }
 }

@@ -39,11 +39,28 @@ interface HeaderRule {
   readonly pattern: RegExp | null;
 }
 
+/**
+ * What the proxy needs to know about a route on every request, computed once when the router is
+ * compiled (never per request).
+ */
+export interface RouteFlags {
+  /** The route takes plain-HTTP requests (its protocols include `http`). */
+  readonly allowsHttp: boolean;
+  /** Kong's https_redirect_status_code for a plain-HTTP request: 426 refuses, others redirect. */
+  readonly httpsRedirectStatus: number;
+  readonly stripPath: boolean;
+  readonly pathHandling: 'v0' | 'v1';
+  /** Send the client's Host header upstream (when it sent one). */
+  readonly preserveHost: boolean;
+}
+
 /** One (route, path) pair, ready to be tested against a request. */
-export interface RouteEntry<T> {
+export interface RouteEntry<T, C = never> extends RouteFlags {
   readonly route: Route;
   readonly service: Service;
   readonly target: T;
+  /** The route's plugin chain (or other per-route payload), null when it has none. */
+  readonly chain: C | null;
   /** Position in the global priority order (0 = tried first). */
   readonly priority: number;
   /** Position of the entry's category (set of attribute kinds) in Kong's category order. */
@@ -64,9 +81,9 @@ export interface RouteEntry<T> {
 }
 
 /** The result of a successful match. */
-export class RouteMatch<T> {
+export class RouteMatch<T, C = never> {
   constructor(
-    readonly entry: RouteEntry<T>,
+    readonly entry: RouteEntry<T, C>,
     /** Length of the matched path prefix (regex: the whole regex match); -1 when the route has no path. */
     readonly prefixLength: number,
     /** Regex captures: numbered (`'1'`, `'2'`…) and named groups; null for prefix paths. */
@@ -74,19 +91,19 @@ export class RouteMatch<T> {
   ) {}
 }
 
-interface TrieNode<T> {
-  readonly children: Map<number, TrieNode<T>>;
-  entries: RouteEntry<T>[] | null;
+interface TrieNode<T, C> {
+  readonly children: Map<number, TrieNode<T, C>>;
+  entries: RouteEntry<T, C>[] | null;
 }
 
-interface Bucket<T> {
-  readonly trie: TrieNode<T>;
+interface Bucket<T, C> {
+  readonly trie: TrieNode<T, C>;
   /** Regex-path and path-less entries, in priority order. */
-  readonly scan: RouteEntry<T>[];
+  readonly scan: RouteEntry<T, C>[];
 }
 
-const newNode = <T>(): TrieNode<T> => ({ children: new Map(), entries: null });
-const newBucket = <T>(): Bucket<T> => ({ trie: newNode<T>(), scan: [] });
+const newNode = <T, C>(): TrieNode<T, C> => ({ children: new Map(), entries: null });
+const newBucket = <T, C>(): Bucket<T, C> => ({ trie: newNode<T, C>(), scan: [] });
 
 export interface RouteTargetFactory<T> {
   /** Returns the per-service payload stored in each entry, or null to leave the service's routes out. */
@@ -109,7 +126,12 @@ function nonEmpty<V>(list: readonly V[] | null | undefined): list is readonly V[
   return list != null && list.length > 0;
 }
 
-interface DraftEntry<T> extends Omit<RouteEntry<T>, 'priority' | 'categoryRank'> {
+/** Gives the per-route payload of an entry (the plugin chain), or null. */
+export interface RouteChainFactory<C> {
+  (route: Route): C | null;
+}
+
+interface DraftEntry<T, C> extends Omit<RouteEntry<T, C>, 'priority' | 'categoryRank'> {
   maxUriLength: number;
   pathIndex: number;
 }
@@ -150,7 +172,18 @@ function compileHeaders(route: Route): HeaderRule[] {
   return rules;
 }
 
-function draftEntries<T>(route: Route, service: Service, target: T): DraftEntry<T>[] {
+/** The route's flags, read once at compile time. */
+export function routeFlags(route: Route): RouteFlags {
+  return {
+    allowsHttp: route.protocols.includes('http'),
+    httpsRedirectStatus: route.https_redirect_status_code,
+    stripPath: route.strip_path,
+    pathHandling: route.path_handling,
+    preserveHost: route.preserve_host,
+  };
+}
+
+function draftEntries<T, C>(route: Route, service: Service, target: T, chain: C | null): DraftEntry<T, C>[] {
   let matchRules = 0;
   let matchWeight = 0;
   let submatchWeight = 0;
@@ -207,6 +240,8 @@ function draftEntries<T>(route: Route, service: Service, target: T): DraftEntry<
     route,
     service,
     target,
+    chain,
+    ...routeFlags(route),
     matchRules,
     matchWeight,
     plainHosts,
@@ -236,7 +271,7 @@ function draftEntries<T>(route: Route, service: Service, target: T): DraftEntry<
 }
 
 /** Kong's sort_categories followed by sort_routes, with id and path position as final tie-breakers. */
-function compareEntries<T>(a: DraftEntry<T>, b: DraftEntry<T>): number {
+function compareEntries<T, C>(a: DraftEntry<T, C>, b: DraftEntry<T, C>): number {
   if (a.matchWeight !== b.matchWeight) return b.matchWeight - a.matchWeight;
   if (a.matchRules !== b.matchRules) return b.matchRules - a.matchRules;
   if (a.submatchWeight !== b.submatchWeight) return b.submatchWeight - a.submatchWeight;
@@ -250,14 +285,14 @@ function compareEntries<T>(a: DraftEntry<T>, b: DraftEntry<T>): number {
   return a.pathIndex - b.pathIndex;
 }
 
-function insertPrefix<T>(bucket: Bucket<T>, entry: RouteEntry<T>): void {
+function insertPrefix<T, C>(bucket: Bucket<T, C>, entry: RouteEntry<T, C>): void {
   let node = bucket.trie;
   const prefix = entry.prefix!;
   for (let i = 0; i < prefix.length; i++) {
     const c = prefix.charCodeAt(i);
     let next = node.children.get(c);
     if (next === undefined) {
-      next = newNode<T>();
+      next = newNode<T, C>();
       node.children.set(c, next);
     }
     node = next;
@@ -278,15 +313,15 @@ function headerMatches(rule: HeaderRule, rawHeaders: readonly string[]): boolean
 }
 
 /** A compiled, immutable router. Build with {@link compileRouter}. */
-export class Router<T> {
+export class Router<T, C = never> {
   /** Number of (route, path) entries. */
   readonly size: number;
-  private readonly byHost: Map<string, Bucket<T>>;
-  private readonly anyHost: Bucket<T>;
+  private readonly byHost: Map<string, Bucket<T, C>>;
+  private readonly anyHost: Bucket<T, C>;
   private readonly hasWildcards: boolean;
 
   // Per-match scratch (match() is synchronous and not re-entrant).
-  private best: RouteEntry<T> | null = null;
+  private best: RouteEntry<T, C> | null = null;
   private bestPrefixLength = -1;
   private bestExec: RegExpExecArray | null = null;
   private reqMethod = '';
@@ -298,19 +333,19 @@ export class Router<T> {
   /** Entries fully tested by the last match() (for tests: lookup cost must not grow with the route count). */
   lastExamined = 0;
 
-  constructor(entries: readonly RouteEntry<T>[]) {
+  constructor(entries: readonly RouteEntry<T, C>[]) {
     this.size = entries.length;
     this.byHost = new Map();
-    this.anyHost = newBucket<T>();
+    this.anyHost = newBucket<T, C>();
     let hasWildcards = false;
     for (const entry of entries) {
       if (entry.wildcardHosts !== null) hasWildcards = true;
-      const buckets: Bucket<T>[] = [];
+      const buckets: Bucket<T, C>[] = [];
       if (entry.plainHosts !== null && entry.wildcardHosts === null) {
         for (const host of entry.plainHosts) {
           let bucket = this.byHost.get(host);
           if (bucket === undefined) {
-            bucket = newBucket<T>();
+            bucket = newBucket<T, C>();
             this.byHost.set(host, bucket);
           }
           buckets.push(bucket);
@@ -327,7 +362,7 @@ export class Router<T> {
   }
 
   /** Finds the highest-priority route matching the request, or null. */
-  match(req: RouteRequest): RouteMatch<T> | null {
+  match(req: RouteRequest): RouteMatch<T, C> | null {
     this.best = null;
     this.bestExec = null;
     this.bestPrefixLength = -1;
@@ -347,12 +382,12 @@ export class Router<T> {
         const noPort = this.byHost.get(this.reqHostNoPort);
         // Kong tries the routes indexed by the request's exact host (port included) before the
         // rest of their category, so a port-qualified host beats a no-port one of the same category.
-        if (noPort !== undefined) this.searchBucket(noPort, (this.best as RouteEntry<T> | null) !== null);
+        if (noPort !== undefined) this.searchBucket(noPort, (this.best as RouteEntry<T, C> | null) !== null);
       }
     }
     this.searchBucket(this.anyHost, false);
 
-    const best = this.best as RouteEntry<T> | null;
+    const best = this.best as RouteEntry<T, C> | null;
     if (best === null) return null;
     let captures: Record<string, string | undefined> | null = null;
     const exec = this.bestExec as RegExpExecArray | null;
@@ -369,9 +404,9 @@ export class Router<T> {
     return new RouteMatch(best, this.bestPrefixLength, captures);
   }
 
-  private searchBucket(bucket: Bucket<T>, byCategory: boolean): void {
+  private searchBucket(bucket: Bucket<T, C>, byCategory: boolean): void {
     const path = this.reqPath;
-    let node: TrieNode<T> | undefined = bucket.trie;
+    let node: TrieNode<T, C> | undefined = bucket.trie;
     // Walk the trie along the path; every node on the way with entries holds prefixes of the path.
     for (let i = 0; ; i++) {
       if (node.entries !== null) this.searchList(node.entries, byCategory);
@@ -382,7 +417,7 @@ export class Router<T> {
     if (bucket.scan.length > 0) this.searchList(bucket.scan, byCategory);
   }
 
-  private searchList(list: readonly RouteEntry<T>[], byCategory: boolean): void {
+  private searchList(list: readonly RouteEntry<T, C>[], byCategory: boolean): void {
     for (let i = 0; i < list.length; i++) {
       const entry = list[i]!;
       const best = this.best;
@@ -399,7 +434,7 @@ export class Router<T> {
     }
   }
 
-  private matches(entry: RouteEntry<T>): boolean {
+  private matches(entry: RouteEntry<T, C>): boolean {
     this.lastExamined++;
     if (entry.methods !== null && !entry.methods.has(this.reqMethod)) return false;
     if ((entry.matchRules & MatchRule.HOST) !== 0 && !this.hostMatches(entry)) return false;
@@ -423,7 +458,7 @@ export class Router<T> {
     return true;
   }
 
-  private hostMatches(entry: RouteEntry<T>): boolean {
+  private hostMatches(entry: RouteEntry<T, C>): boolean {
     const host = this.reqHost;
     if (host === '') return false;
     const plain = entry.plainHosts;
@@ -443,12 +478,16 @@ export class Router<T> {
  * (`service: null`), or for which `makeTarget` returns null are left out, as are routes with no
  * HTTP protocol. Throws a GatehouseError (GH_ERR_ROUTER_*) on a route that cannot be compiled.
  */
-export function compileRouter<T>(config: GatehouseConfig, makeTarget: RouteTargetFactory<T>): Router<T> {
+export function compileRouter<T, C = never>(
+  config: GatehouseConfig,
+  makeTarget: RouteTargetFactory<T>,
+  chainOf: RouteChainFactory<C> = () => null,
+): Router<T, C> {
   const services = new Map<string, Service>();
   for (const service of config.services) services.set(service.id, service);
   const targets = new Map<string, T | null>();
 
-  const drafts: DraftEntry<T>[] = [];
+  const drafts: DraftEntry<T, C>[] = [];
   for (const route of config.routes) {
     if (!route.protocols.some((p) => HTTP_PROTOCOLS.has(p))) continue;
     if (route.service === null) continue;
@@ -469,13 +508,13 @@ export function compileRouter<T>(config: GatehouseConfig, makeTarget: RouteTarge
       targets.set(service.id, target);
     }
     if (target === null) continue;
-    for (const draft of draftEntries(route, service, target)) drafts.push(draft);
+    for (const draft of draftEntries(route, service, target, chainOf(route))) drafts.push(draft);
   }
 
   drafts.sort(compareEntries);
   let categoryRank = -1;
   let lastRules = -1;
-  const entries: RouteEntry<T>[] = drafts.map((d, priority) => {
+  const entries: RouteEntry<T, C>[] = drafts.map((d, priority) => {
     if (d.matchRules !== lastRules) {
       categoryRank++;
       lastRules = d.matchRules;
@@ -484,6 +523,12 @@ export function compileRouter<T>(config: GatehouseConfig, makeTarget: RouteTarge
       route: d.route,
       service: d.service,
       target: d.target,
+      chain: d.chain,
+      allowsHttp: d.allowsHttp,
+      httpsRedirectStatus: d.httpsRedirectStatus,
+      stripPath: d.stripPath,
+      pathHandling: d.pathHandling,
+      preserveHost: d.preserveHost,
       priority,
       categoryRank,
       matchRules: d.matchRules,

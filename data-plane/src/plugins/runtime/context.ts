@@ -1,9 +1,11 @@
 /**
- * The per-request plugin context. One object per request on routes with plugins; every field
- * is assigned in the constructor (one hidden class), lazily built views (query, headers map,
- * child logger) stay null until asked for.
+ * The per-request plugin context. One object per request on routes with plugins, wrapped around
+ * the proxy's request record (ProxyRequest: method, paths, host, client address, route are read
+ * from it, never copied); every field is assigned in the constructor (one hidden class), lazily
+ * built views (query, headers map, child logger) stay null until asked for.
  */
 import type { IncomingMessage } from 'node:http';
+import type { ProxyRequest } from '../../proxy/request.js';
 import type { Consumer, ConsumerGroup, Logger, Route, Service } from '@gatehouse/shared';
 import type { CredentialRef, HeaderValue, PluginContext, RequestView, ResponseView } from '../api.js';
 import { PluginErrors } from '../errors.js';
@@ -30,22 +32,6 @@ function hasContentType(headers: Record<string, HeaderValue>): boolean {
   return false;
 }
 
-/** Everything about the request the proxy computed before the chain runs. */
-export interface RequestInit {
-  req: IncomingMessage;
-  method: string;
-  path: string;
-  rawPath: string;
-  rawQuery: string;
-  host: string | undefined;
-  scheme: string;
-  clientIp: string;
-  route: Route;
-  service: Service | null;
-  /** Sends `100 Continue` to a client that expects it (null when it does not). */
-  sendContinue: (() => void) | null;
-}
-
 const CONSUMER_HEADERS = [
   'x-consumer-id',
   'x-consumer-custom-id',
@@ -56,16 +42,6 @@ const CONSUMER_HEADERS = [
 ] as const;
 
 export class PluginRequest implements PluginContext, RequestView {
-  readonly req: IncomingMessage;
-  readonly method: string;
-  readonly path: string;
-  readonly rawPath: string;
-  readonly rawQuery: string;
-  readonly host: string | undefined;
-  readonly scheme: string;
-  readonly clientIp: string;
-  readonly route: Route;
-  readonly service: Service | null;
   readonly shared: Record<string, unknown> = {};
   readonly startedAt: number;
 
@@ -93,25 +69,44 @@ export class PluginRequest implements PluginContext, RequestView {
   private headerMap: Record<string, string[]> | null = null;
   private childLog: Logger | null = null;
   private bodyPromise: Promise<Buffer> | null = null;
-  private sendContinue: (() => void) | null;
 
   constructor(
-    init: RequestInit,
+    /** The proxy's record of this request. */
+    readonly proxied: ProxyRequest,
     private readonly snapshot: SnapshotIndex,
-    private readonly logger: Logger,
   ) {
-    this.req = init.req;
-    this.method = init.method;
-    this.path = init.path;
-    this.rawPath = init.rawPath;
-    this.rawQuery = init.rawQuery;
-    this.host = init.host;
-    this.scheme = init.scheme;
-    this.clientIp = init.clientIp;
-    this.route = init.route;
-    this.service = init.service;
-    this.sendContinue = init.sendContinue;
     this.startedAt = performance.now();
+  }
+
+  get req(): IncomingMessage {
+    return this.proxied.req;
+  }
+  get method(): string {
+    return this.proxied.method;
+  }
+  get path(): string {
+    return this.proxied.path;
+  }
+  get rawPath(): string {
+    return this.proxied.rawPath;
+  }
+  get rawQuery(): string {
+    return this.proxied.rawQuery;
+  }
+  get host(): string | undefined {
+    return this.proxied.host;
+  }
+  get scheme(): string {
+    return this.proxied.scheme;
+  }
+  get clientIp(): string {
+    return this.proxied.clientIp;
+  }
+  get route(): Route {
+    return this.proxied.route.route;
+  }
+  get service(): Service | null {
+    return this.proxied.route.service;
   }
 
   get request(): RequestView {
@@ -120,7 +115,7 @@ export class PluginRequest implements PluginContext, RequestView {
 
   get log(): Logger {
     // The query string and credentials are never bound: only the path and the route.
-    return (this.childLog ??= this.logger.child({
+    return (this.childLog ??= this.proxied.logger.child({
       method: this.method,
       path: this.rawPath,
       route: this.route.id,
@@ -174,10 +169,10 @@ export class PluginRequest implements PluginContext, RequestView {
    * when a plugin reads the body or the request goes upstream (never on a short-circuit).
    */
   continueBody(): void {
-    const send = this.sendContinue;
-    if (send !== null) {
-      this.sendContinue = null;
-      send();
+    const proxied = this.proxied;
+    if (proxied.expectContinue) {
+      proxied.expectContinue = false;
+      proxied.res.writeContinue();
     }
   }
 

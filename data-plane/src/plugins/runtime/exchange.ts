@@ -1,42 +1,32 @@
 /**
- * The upstream exchange of a request whose route has plugins: UpstreamExchange's streaming
- * (undici core callbacks straight into the ServerResponse) plus the response phase — response
- * headers set by plugins, and the whole body only when a plugin asked for it.
+ * The upstream exchange of a request whose route has plugins: the proxy's UpstreamExchange
+ * (streaming with backpressure, client-close abort, error answers) plus the response phase —
+ * response headers set by plugins, and the whole body only when a plugin asked for it.
  */
-import type { ServerResponse } from 'node:http';
-import type { Logger } from '@gatehouse/shared';
 import { downstreamResponseHeaders } from '../../proxy/headers.js';
-import { sendError, upstreamErrorCode } from '../../proxy/errors.js';
-import { ClientBoundExchange, type ClientSocket } from '../../proxy/exchange.js';
+import { UpstreamExchange } from '../../proxy/exchange.js';
 import { PluginErrors } from '../errors.js';
-import type { Chain } from './compile.js';
+import { protocolOf, type Chain } from './compile.js';
 import type { PluginRequest } from './context.js';
 import { applyResponseHeaders, headerLookup, runPhase, type PhaseRun } from './phases.js';
+import type { PluginRunner } from './runner.js';
 
-const SMALL_FIRST_CHUNK = 16 * 1024;
-
-export class PluginExchange extends ClientBoundExchange {
+export class PluginExchange extends UpstreamExchange {
   private status = 0;
   private headers: string[] | null = null;
-  /** Chunks held while the head waits for an async response phase, or the buffered body. */
-  private held: Buffer[] | null = null;
   private headWritten = false;
   private endPending = false;
-  private resumeUpstream: (() => void) | null = null;
 
   constructor(
-    private readonly res: ServerResponse,
-    private readonly socket: ClientSocket,
-    private readonly logger: Logger,
     private readonly ctx: PluginRequest,
     private readonly chain: Chain,
-    private readonly proto: number,
-    private readonly onFailure: (err: unknown) => void,
+    /** Answers a failure of the response phase (or a body over a cap). */
+    private readonly runner: PluginRunner,
   ) {
-    super(socket);
+    super(ctx.proxied);
   }
 
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+  override onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     if (statusCode < 200) return true;
     this.resumeUpstream = resume;
     this.status = statusCode;
@@ -62,8 +52,9 @@ export class PluginExchange extends ClientBoundExchange {
         this.writeHead();
         const held = this.held!;
         this.held = null;
-        for (const c of held) this.res.write(c);
-        if (this.endPending) this.res.end();
+        const res = this.request.res;
+        for (const c of held) res.write(c);
+        if (this.endPending) res.end();
         else resume();
       },
       (err: unknown) => this.fail(err),
@@ -71,23 +62,9 @@ export class PluginExchange extends ClientBoundExchange {
     return false;
   }
 
-  onData(chunk: Buffer): boolean {
-    if (this.held !== null) {
-      this.held.push(chunk);
-      return true;
-    }
-    const res = this.res;
-    // As UpstreamExchange: a small first chunk as latin1 text joins the header block (one write).
-    const ok =
-      !res.headersSent && chunk.length <= SMALL_FIRST_CHUNK
-        ? res.write(chunk.toString('latin1'), 'latin1')
-        : res.write(chunk);
-    if (!ok && this.resumeUpstream !== null) res.once('drain', this.resumeUpstream);
-    return ok;
-  }
-
-  onComplete(): void {
+  override onComplete(): void {
     this.finish();
+    const res = this.request.res;
     if (this.chain.bufferResponse && this.held !== null) {
       const body = Buffer.concat(this.held);
       this.held = null;
@@ -99,7 +76,7 @@ export class PluginExchange extends ClientBoundExchange {
           if (h[i]!.toLowerCase() === 'content-length') h[i + 1] = String(body.length);
         }
         this.writeHead();
-        this.res.end(body);
+        res.end(body);
       };
       const r = this.runResponse();
       if (r === undefined) end();
@@ -110,26 +87,25 @@ export class PluginExchange extends ClientBoundExchange {
       this.endPending = true;
       return;
     }
-    this.res.end();
+    res.end();
   }
 
-  onError(err: Error): void {
-    this.finish();
-    if (this.clientGone) return;
+  protected override answerError(err: Error): void {
     const limiter = this.ctx.bodyLimiter;
     if (limiter !== null && limiter.exceeded) {
       // The body crossed a plugin's cap (limitBody): the runtime answers 413 and closes.
-      this.onFailure(PluginErrors.bodyTooLarge('request body larger than the limit', {}, { cause: err }));
+      this.runner.fail(
+        this.ctx,
+        PluginErrors.bodyTooLarge('request body larger than the limit', {}, { cause: err }),
+      );
       return;
     }
-    const code = upstreamErrorCode(err);
-    this.logger.debug({ err, code, method: this.ctx.method }, 'upstream request failed');
-    sendError(this.res, code);
+    super.answerError(err);
   }
 
   private runResponse(): PhaseRun {
     try {
-      return runPhase(this.ctx, this.chain.response, 'response', this.proto);
+      return runPhase(this.ctx, this.chain.response, 'response', protocolOf(this.request));
     } catch (e) {
       this.fail(e);
       return undefined;
@@ -138,16 +114,13 @@ export class PluginExchange extends ClientBoundExchange {
 
   private fail(err: unknown): void {
     if (this.abortUpstream !== null && !this.done) this.abortUpstream(err as Error);
-    this.onFailure(err);
+    this.runner.fail(this.ctx, err);
   }
 
   private writeHead(): void {
-    if (this.headWritten || this.res.headersSent) return;
+    const res = this.request.res;
+    if (this.headWritten || res.headersSent) return;
     this.headWritten = true;
-    this.res.writeHead(this.status, applyResponseHeaders(this.headers!, this.ctx));
-  }
-
-  private finish(): void {
-    this.detach(this.socket);
+    res.writeHead(this.status, applyResponseHeaders(this.headers!, this.ctx));
   }
 }

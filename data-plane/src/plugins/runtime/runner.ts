@@ -1,19 +1,19 @@
 /**
  * Runs a request through its route's chain: rewrite → access → (short-circuit | upstream with
- * the response phase) → log after the response is sent (off the request path).
+ * the response phase) → log after the response is sent (off the request path). The request is
+ * the proxy's one record (ProxyRequest); the chain changes its upstream fields (headers, query,
+ * body) and `dispatchUpstream` sends it as it sends a request without plugins.
  */
-import type { ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
-import type { Dispatcher } from 'undici';
-import { GATEHOUSE_VERSION, type Logger } from '@gatehouse/shared';
+import { GATEHOUSE_VERSION } from '@gatehouse/shared';
 import { sendError, ProxyErrorCode } from '../../proxy/errors.js';
-import type { ClientSocket } from '../../proxy/exchange.js';
-import type { CoreHandler } from '../../proxy/balanced-exchange.js';
+import { dispatchUpstream } from '../../proxy/dispatch.js';
+import type { ProxyRequest } from '../../proxy/request.js';
 import { HANDLER_FAILED, PluginErrors } from '../errors.js';
 import { limitBody, type BodyLimit } from './body-limit.js';
-import { PROTO_HTTP, PROTO_HTTPS, type Chain, type CompiledPlugins } from './compile.js';
-import { PluginRequest, type RequestInit } from './context.js';
+import { protocolOf, type Chain } from './compile.js';
+import { PluginRequest } from './context.js';
 import { PluginExchange } from './exchange.js';
+import type { SnapshotIndex } from './snapshot-view.js';
 import {
   after,
   applyResponseHeaders,
@@ -25,58 +25,35 @@ import {
 
 const SERVER = `gatehouse/${GATEHOUSE_VERSION}`;
 
-/** What a non-pool (balanced) dispatch gets after the chain ran. */
-export interface OtherDispatch {
-  /** Upstream path with the (filtered) query string. */
-  path: string;
-  query: string;
-  headers: string[];
-  /** The authenticated consumer's id (hash_on = consumer). */
-  consumerId: string | undefined;
-  /**
-   * The body to send: a plugin's (read or replaced), or the client's stream (capped when a plugin
-   * asked for `limitBody`); undefined = no body, or the client's stream uncapped.
-   */
-  body: Buffer | Readable | undefined;
-  /** Writes the response, running the response phase (the balancer retries before it). */
-  handler: CoreHandler;
-}
-
-/** What the proxy would dispatch upstream without plugins. */
-export interface UpstreamRequest {
-  /** The service's pool, or null when `dispatchOther` sends the request (balanced upstreams). */
-  dispatcher: Dispatcher | null;
-  dispatchOther: ((r: OtherDispatch) => void) | null;
-  /** Upstream path without the query string. */
-  path: string;
-  /** Headers built by the proxy (X-Forwarded-* etc.). */
-  headers: string[];
-  /** The request has a body to stream. */
-  hasBody: boolean;
-  readTimeout: number;
-}
-
 function isBodyTooLarge(e: unknown): boolean {
-  return (e as { code?: unknown } | null)?.code === 'GH_ERR_PLUGIN_BODY_TOO_LARGE';
+  return (e as { code?: unknown } | null)?.code === ProxyErrorCode.BODY_TOO_LARGE;
+}
+
+/** Sets Content-Length to the length of a body a plugin read or replaced. */
+function withContentLength(headers: string[], body: Buffer, clientHasBody: boolean): string[] {
+  const len = String(body.length);
+  let found = false;
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i]!.toLowerCase() === 'content-length') {
+      headers[i + 1] = len;
+      found = true;
+    }
+  }
+  return found || (body.length === 0 && !clientHasBody) ? headers : [...headers, 'content-length', len];
 }
 
 export class PluginRunner {
-  constructor(private readonly logger: Logger) {}
-
-  handle(
-    compiled: CompiledPlugins,
-    chain: Chain,
-    init: RequestInit,
-    up: UpstreamRequest,
-    res: ServerResponse,
-  ): void {
-    const ctx = new PluginRequest(init, compiled.snapshot, this.logger);
-    const proto = init.scheme === 'https' ? PROTO_HTTPS : PROTO_HTTP;
-    if (chain.log !== null) res.once('close', () => setImmediate(() => this.runLog(ctx, chain, proto, res)));
-    const fail = (err: unknown) => this.fail(ctx, res, err);
+  /** Runs the route's chain for `request` (whose route has one). */
+  handle(request: ProxyRequest, snapshot: SnapshotIndex): void {
+    const chain = request.route.chain!;
+    const ctx = new PluginRequest(request, snapshot);
+    const proto = protocolOf(request);
+    if (chain.log !== null)
+      request.res.once('close', () => setImmediate(() => this.runLog(ctx, chain, proto)));
+    const fail = (err: unknown) => this.fail(ctx, err);
     try {
       const r = after(runPhase(ctx, chain.rewrite, 'rewrite', proto), () =>
-        after(runPhase(ctx, chain.access, 'access', proto), () => this.proceed(ctx, chain, proto, up, res)),
+        after(runPhase(ctx, chain.access, 'access', proto), () => this.proceed(ctx, chain, proto)),
       );
       if (r !== undefined) r.then(undefined, fail);
     } catch (e) {
@@ -84,68 +61,36 @@ export class PluginRunner {
     }
   }
 
-  private proceed(
-    ctx: PluginRequest,
-    chain: Chain,
-    proto: number,
-    up: UpstreamRequest,
-    res: ServerResponse,
-  ): void {
-    if (res.destroyed) return;
+  private proceed(ctx: PluginRequest, chain: Chain, proto: number): void {
+    const request = ctx.proxied;
+    if (request.res.destroyed) return;
     if (ctx.responded) {
-      this.sendShortCircuit(ctx, chain, proto, res);
+      this.sendShortCircuit(ctx, chain, proto);
       return;
     }
     const limit = ctx.bodyLimit;
     const read = ctx.upstreamBody === null ? ctx.bodyBuffer : null;
     if (limit !== null && read !== null && read.length > limit) {
-      this.fail(ctx, res, PluginErrors.bodyTooLarge(`request body larger than ${limit} bytes`));
+      this.fail(ctx, PluginErrors.bodyTooLarge(`request body larger than ${limit} bytes`));
       return;
     }
-    let body: Buffer | Readable | null = ctx.upstreamBody ?? ctx.bodyBuffer;
-    let headers = applyUpstreamHeaders(up.headers, ctx);
+    const body: Buffer | null = ctx.upstreamBody ?? ctx.bodyBuffer;
+    const headers = applyUpstreamHeaders(request.headers, ctx);
     if (body !== null) {
-      const len = String(body.length);
-      let found = false;
-      for (let i = 0; i < headers.length; i += 2) {
-        if (headers[i]!.toLowerCase() === 'content-length') {
-          headers[i + 1] = len;
-          found = true;
-        }
-      }
-      if (!found && (body.length > 0 || up.hasBody)) headers = [...headers, 'content-length', len];
-    } else if (up.hasBody) {
-      body = limit === null ? ctx.req : this.limitedBody(ctx, res, limit);
+      request.headers = withContentLength(headers, body, request.hasBody);
+      request.body = body;
+    } else {
+      request.headers = headers;
+      if (request.hasBody && limit !== null) request.body = this.limitedBody(ctx, limit);
     }
-    let query = ctx.rawQuery;
-    if (ctx.removedQueryArgs !== null && query !== '') query = filterQuery(query, ctx.removedQueryArgs);
+    if (ctx.removedQueryArgs !== null && request.query !== '') {
+      const query = filterQuery(request.query, ctx.removedQueryArgs);
+      request.query = query;
+      request.upstreamUri = query === '' ? request.upstreamPath : `${request.upstreamPath}?${query}`;
+    }
+    request.consumerId = ctx.consumer?.id ?? ctx.credential?.id;
     ctx.continueBody();
-    const socket = ctx.req.socket as ClientSocket;
-    const exchange = new PluginExchange(res, socket, this.logger, ctx, chain, proto, (err) =>
-      this.fail(ctx, res, err),
-    );
-    if (up.dispatcher === null) {
-      up.dispatchOther!({
-        body: body ?? undefined,
-        path: query === '' ? up.path : `${up.path}?${query}`,
-        query,
-        headers,
-        consumerId: ctx.consumer?.id ?? ctx.credential?.id,
-        handler: exchange,
-      });
-      return;
-    }
-    up.dispatcher.dispatch(
-      {
-        path: query === '' ? up.path : `${up.path}?${query}`,
-        method: ctx.method,
-        headers,
-        body,
-        headersTimeout: up.readTimeout,
-        bodyTimeout: up.readTimeout,
-      },
-      exchange,
-    );
+    dispatchUpstream(request, new PluginExchange(ctx, chain, this));
   }
 
   /**
@@ -153,7 +98,8 @@ export class PluginRunner {
    * upstream request; the exchange's onError then answers 413 (see PluginExchange.onError). When
    * the response has started already, only closing the connection is left.
    */
-  private limitedBody(ctx: PluginRequest, res: ServerResponse, maxBytes: number): BodyLimit {
+  private limitedBody(ctx: PluginRequest, maxBytes: number): BodyLimit {
+    const res = ctx.proxied.res;
     const body = limitBody(ctx.req, maxBytes);
     ctx.bodyLimiter = body;
     body.on('error', () => {
@@ -162,7 +108,8 @@ export class PluginRunner {
     return body;
   }
 
-  private sendShortCircuit(ctx: PluginRequest, chain: Chain, proto: number, res: ServerResponse): void {
+  private sendShortCircuit(ctx: PluginRequest, chain: Chain, proto: number): void {
+    const res = ctx.proxied.res;
     const sc = ctx.shortCircuit!;
     const headers: string[] = [];
     if (sc.body !== null) {
@@ -183,37 +130,23 @@ export class PluginRunner {
     // The response phase runs on short-circuits too (as Kong's header_filter), body excluded.
     const r = runPhase(ctx, chain.response, 'response', proto);
     if (r === undefined) write();
-    else r.then(write, (err: unknown) => this.fail(ctx, res, err));
+    else r.then(write, (err: unknown) => this.fail(ctx, err));
   }
 
-  private fail(ctx: PluginRequest, res: ServerResponse, err: unknown): void {
+  /** Answers a failure of the chain: 413 for a body over a cap, else 500 (logged). */
+  fail(ctx: PluginRequest, err: unknown): void {
+    const res = ctx.proxied.res;
     if (isBodyTooLarge(err)) {
-      if (!res.headersSent) {
-        const body = Buffer.from(JSON.stringify({ message: 'Request size limit exceeded' }));
-        res.writeHead(413, [
-          'content-type',
-          'application/json; charset=utf-8',
-          'content-length',
-          String(body.length),
-          'server',
-          SERVER,
-          'connection',
-          'close',
-        ]);
-        res.end(body);
-      } else res.destroy();
+      sendError(res, ProxyErrorCode.BODY_TOO_LARGE);
       return;
     }
     ctx.log.error({ err, code: HANDLER_FAILED }, 'plugin handler failed');
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
     sendError(res, ProxyErrorCode.INTERNAL);
   }
 
-  private runLog(ctx: PluginRequest, chain: Chain, proto: number, res: ServerResponse): void {
-    if (ctx.response === null) ctx.response = { status: res.statusCode, header: () => undefined, body: null };
+  private runLog(ctx: PluginRequest, chain: Chain, proto: number): void {
+    if (ctx.response === null)
+      ctx.response = { status: ctx.proxied.res.statusCode, header: () => undefined, body: null };
     try {
       const r = runPhase(ctx, chain.log, 'log', proto);
       if (r !== undefined)

@@ -5,7 +5,7 @@
  * reads results through `outcome`, so a change of `PluginRequest`'s shape is adapted here only.
  */
 import { Readable } from 'node:stream';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   completeConfig,
   createLogger,
@@ -15,10 +15,12 @@ import {
   type Route,
 } from '@gatehouse/shared';
 import type { HeaderValue, PluginConfig, PluginDefinition } from '../api.js';
+import { ProxyRequest, type ProxyRoute, type RequestSettings } from '../../proxy/request.js';
 import { PluginRequest } from './context.js';
 import { SnapshotIndex } from './snapshot-view.js';
 
 const logger = createLogger('plugin-unit', { level: 'silent' });
+const settings: RequestSettings = { logger, clientIps: null, forwardedPort: '80', tlsForwardedPort: '443' };
 
 /** The route every test request matched (id 'r'). */
 export const TEST_ROUTE: Route = {
@@ -46,25 +48,20 @@ export interface TestRequest {
 /** A real PluginRequest for `r` on `snapshot` (default: an empty configuration). */
 export function pluginRequest(snapshot: SnapshotIndex = snapshotOf({}), r: TestRequest = {}): PluginRequest {
   const body = r.body === undefined ? Buffer.alloc(0) : Buffer.from(r.body);
+  const path = r.path ?? '/';
+  const url = r.query === undefined || r.query === '' ? path : `${path}?${r.query}`;
   const req = Readable.from(body.length === 0 ? [] : [body]) as unknown as IncomingMessage;
-  (req as { rawHeaders: string[] }).rawHeaders = (r.headers ?? []).flat();
-  return new PluginRequest(
-    {
-      req,
-      method: r.method ?? 'GET',
-      path: r.path ?? '/',
-      rawPath: r.path ?? '/',
-      rawQuery: r.query ?? '',
-      host: r.host,
-      scheme: 'http',
-      clientIp: r.clientIp ?? '127.0.0.1',
-      route: TEST_ROUTE,
-      service: null,
-      sendContinue: null,
-    },
-    snapshot,
-    logger,
-  );
+  Object.assign(req, {
+    rawHeaders: (r.headers ?? []).flat(),
+    method: r.method ?? 'GET',
+    url,
+    socket: { remoteAddress: r.clientIp ?? '127.0.0.1' },
+  });
+  // The proxy's request record, as the server handler builds it; `host` as the test names it.
+  const request = new ProxyRequest(req, {} as ServerResponse, url, settings);
+  (request as { host: string | undefined }).host = r.host;
+  request.entry = { route: TEST_ROUTE, service: null } as unknown as ProxyRoute;
+  return new PluginRequest(request, snapshot);
 }
 
 export function snapshotOf(partial: Partial<GatehouseConfig>): SnapshotIndex {

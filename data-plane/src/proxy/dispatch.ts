@@ -1,0 +1,27 @@
+/**
+ * The one way a request goes upstream, for the plain, the balanced and the plugin paths: a
+ * directly proxied service's pool, or a target picked by the upstream's balancer (with retries,
+ * see balanced-exchange.ts). `handler` writes the response (an UpstreamExchange or the plugin
+ * runtime's exchange).
+ */
+import type { Dispatcher } from 'undici';
+import { BalancedExchange } from './balanced-exchange.js';
+import type { UpstreamExchange } from './exchange.js';
+import type { ProxyRequest } from './request.js';
+
+/** undici's dispatch options with the header array the proxy builds. */
+export type UpstreamOptions = Dispatcher.DispatchOptions & { headers: string[] };
+
+export function dispatchUpstream(request: ProxyRequest, handler: UpstreamExchange): void {
+  const target = request.route.target;
+  const options: UpstreamOptions = {
+    path: request.upstreamUri,
+    method: request.method,
+    headers: request.headers,
+    body: request.body,
+    headersTimeout: target.readTimeout,
+    bodyTimeout: target.readTimeout,
+  };
+  if (target.balanced === null) target.pool!.dispatch(options, handler);
+  else new BalancedExchange(request, target.balanced, handler, options).start();
+}

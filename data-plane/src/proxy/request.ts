@@ -1,0 +1,187 @@
+/**
+ * The one record of a request on its way through the proxy. The server handler creates it once;
+ * the router matches it, the plugin runtime wraps it (PluginRequest), `dispatchUpstream` sends it,
+ * the exchange answers from it and the log phase reads it. Every field is assigned in the
+ * constructor, so all requests share one hidden class; the route and upstream fields are filled in
+ * as the request moves along (see docs/dev/architecture.md, "The request path, hop by hop").
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { Logger } from '@gatehouse/shared';
+import type { ClientIpResolver } from '../net/client-ip.js';
+import { normalizePath } from '../router/normalize.js';
+import type { RouteEntry, RouteMatch } from '../router/router.js';
+import { upstreamPath } from '../router/upstream-path.js';
+import type { ClientSocket } from './exchange.js';
+import { findHost, upstreamRequestHeaders } from './headers.js';
+import type { ServiceTarget } from './service-targets.js';
+import type { Chain } from '../plugins/runtime/compile.js';
+
+/** What a route entry of the proxy's router carries: the service target and the plugin chain. */
+export type ProxyRoute = RouteEntry<ServiceTarget, Chain>;
+
+/** Per-listener facts every request reads (one object per ProxyServer). */
+export interface RequestSettings {
+  readonly logger: Logger;
+  /** Kong's trusted_ips resolution of the client address, or null when no proxy is trusted. */
+  readonly clientIps: ClientIpResolver | null;
+  /** X-Forwarded-Port for plain and TLS requests (the listening ports). */
+  readonly forwardedPort: string;
+  readonly tlsForwardedPort: string;
+}
+
+const SLASH = 47;
+
+/**
+ * The origin-form request target (`/path?query`) of `url`: an absolute-form target (a client
+ * talking to us as to a forward proxy) keeps its path part; null when it is neither.
+ */
+export function originForm(url: string): string | null {
+  if (url.charCodeAt(0) === SLASH) return url;
+  const scheme = url.indexOf('://');
+  if (scheme < 0) return null;
+  const slash = url.indexOf('/', scheme + 3);
+  return slash < 0 ? '/' : url.slice(slash);
+}
+
+function hasBody(raw: readonly string[]): boolean {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 14 && name.toLowerCase() === 'content-length') return raw[i + 1] !== '0';
+    if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') return true;
+  }
+  return false;
+}
+
+export class ProxyRequest {
+  // --- the client's request (set once) ---
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly socket: ClientSocket;
+  readonly settings: RequestSettings;
+  readonly method: string;
+  /** The client's raw headers, node's flat [name, value, …] array (also the router's input). */
+  readonly rawHeaders: readonly string[];
+  /** The Host header (may carry a port), or undefined. */
+  readonly host: string | undefined;
+  /** The request target in origin form (`/path?query`). */
+  readonly url: string;
+  /** The path as the client sent it, without the query string. */
+  readonly rawPath: string;
+  /** The query string without `?` ("" when none). */
+  readonly rawQuery: string;
+  /** The normalised path (what routes match). */
+  readonly path: string;
+  readonly secure: boolean;
+  /** 'http' or 'https'. */
+  readonly scheme: string;
+  /** The TCP peer. */
+  readonly peerIp: string;
+  /** The client as resolved with trusted_ips (the peer unless a trusted proxy named it). */
+  readonly clientIp: string;
+  /** The client sends a body (Content-Length other than 0, or chunked). */
+  readonly hasBody: boolean;
+  /** The client waits for `100 Continue` before sending its body. */
+  expectContinue: boolean;
+
+  // --- the route (set by `routeTo`) ---
+  entry: ProxyRoute | null;
+  /** Length of the matched path prefix; -1 when the route matched without a path. */
+  prefixLength: number;
+  /** Regex path captures, or null. */
+  captures: Readonly<Record<string, string | undefined>> | null;
+
+  // --- what goes upstream (built by `routeTo`, changed by plugins) ---
+  /** The upstream path without the query string. */
+  upstreamPath: string;
+  /** The upstream request target: path and query string. */
+  upstreamUri: string;
+  /** The query string sent upstream, without `?` (plugins may remove arguments). */
+  query: string;
+  /** The upstream request headers; index 1 holds the Host value (set per target when balanced). */
+  headers: string[];
+  /** A body read or replaced by a plugin, or the client's stream (capped or not); null = none. */
+  body: Buffer | Readable | null;
+  /** The authenticated consumer (or credential) id, for hash_on = consumer. */
+  consumerId: string | undefined;
+
+  constructor(req: IncomingMessage, res: ServerResponse, url: string, settings: RequestSettings) {
+    this.req = req;
+    this.res = res;
+    const socket = req.socket as ClientSocket;
+    this.socket = socket;
+    this.settings = settings;
+    this.method = req.method ?? 'GET';
+    const raw = req.rawHeaders;
+    this.rawHeaders = raw;
+    this.host = findHost(raw);
+    this.url = url;
+    const q = url.indexOf('?');
+    this.rawPath = q < 0 ? url : url.slice(0, q);
+    this.rawQuery = q < 0 ? '' : url.slice(q + 1);
+    this.path = normalizePath(this.rawPath);
+    this.secure = (socket as { encrypted?: boolean }).encrypted === true;
+    this.scheme = this.secure ? 'https' : 'http';
+    const peerIp = socket.remoteAddress ?? '';
+    this.peerIp = peerIp;
+    this.clientIp = settings.clientIps === null ? peerIp : settings.clientIps.resolve(peerIp, raw);
+    this.hasBody = hasBody(raw);
+    this.expectContinue = false;
+    this.entry = null;
+    this.prefixLength = -1;
+    this.captures = null;
+    this.upstreamPath = '';
+    this.upstreamUri = '';
+    this.query = this.rawQuery;
+    this.headers = [];
+    this.body = null;
+    this.consumerId = undefined;
+  }
+
+  get logger(): Logger {
+    return this.settings.logger;
+  }
+
+  /** The matched route (only after `routeTo`). */
+  get route(): ProxyRoute {
+    return this.entry!;
+  }
+
+  /**
+   * Takes the matched route: computes the upstream path (strip_path, path_handling, the
+   * service's path), the request target and the upstream headers (X-Forwarded-*, Host).
+   */
+  routeTo(match: RouteMatch<ServiceTarget, Chain>): void {
+    const entry = match.entry;
+    this.entry = entry;
+    this.prefixLength = match.prefixLength;
+    this.captures = match.captures;
+    const upPath = upstreamPath({
+      path: this.path,
+      prefixLength: match.prefixLength,
+      stripPath: entry.stripPath,
+      pathHandling: entry.pathHandling,
+      servicePath: entry.target.servicePath,
+    });
+    this.upstreamPath = upPath;
+    const q = this.url.indexOf('?');
+    this.upstreamUri = q < 0 ? upPath : upPath + this.url.slice(q);
+    this.headers = upstreamRequestHeaders(this);
+    if (this.hasBody) this.body = this.req;
+  }
+
+  /** The Host header is the client's (the route preserves it and the client sent one). */
+  get preservesHost(): boolean {
+    return this.entry!.preserveHost && this.host !== undefined;
+  }
+
+  /** X-Forwarded-Prefix: the stripped prefix, or null when nothing was stripped. */
+  get strippedPrefix(): string | null {
+    return this.entry!.stripPath && this.prefixLength > 0 ? this.path.slice(0, this.prefixLength) : null;
+  }
+
+  /** X-Forwarded-Port: the port of the listener the request came in on. */
+  get forwardedPort(): string {
+    return this.secure ? this.settings.tlsForwardedPort : this.settings.forwardedPort;
+  }
+}

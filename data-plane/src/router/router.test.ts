@@ -597,3 +597,49 @@ describe('router: lookup cost does not grow with the number of routes', () => {
     expect(large.lastExamined).toBe(0);
   });
 });
+
+describe('route flags, compiled once', () => {
+  it('puts allowsHttp, the redirect status, strip/path handling, preserve_host and the chain on the entry', () => {
+    const https = route('https-only', {
+      paths: ['/s'],
+      protocols: ['https'],
+      https_redirect_status_code: 308,
+      strip_path: false,
+      path_handling: 'v1',
+      preserve_host: true,
+    });
+    const plain = route('plain', { paths: ['/p'] });
+    const config = completeConfig({ services: [SERVICE], routes: [https, plain] });
+    const router = compileRouter(
+      config,
+      (s) => s.id,
+      (r) => (r.id === plain.id ? `chain-of-${r.name}` : null),
+    );
+    const s = router.match(req('/s'))!.entry;
+    expect(s).toMatchObject({
+      allowsHttp: false,
+      httpsRedirectStatus: 308,
+      stripPath: false,
+      pathHandling: 'v1',
+      preserveHost: true,
+      chain: null,
+    });
+    const p = router.match(req('/p'))!.entry;
+    expect(p).toMatchObject({
+      allowsHttp: true,
+      httpsRedirectStatus: 426,
+      stripPath: true,
+      pathHandling: 'v0',
+      preserveHost: false,
+      chain: 'chain-of-plain',
+    });
+  });
+
+  it('reads the route once: changing the route object after the compile changes no flag', () => {
+    const r = route('frozen', { paths: ['/f'], protocols: ['http', 'https'] });
+    const router = build([r]);
+    (r as { protocols: string[] }).protocols = ['https'];
+    (r as { strip_path: boolean }).strip_path = false;
+    expect(router.match(req('/f'))!.entry).toMatchObject({ allowsHttp: true, stripPath: true });
+  });
+});

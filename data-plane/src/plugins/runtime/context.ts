@@ -42,7 +42,6 @@ const CONSUMER_HEADERS = [
 ] as const;
 
 export class PluginRequest implements PluginContext, RequestView {
-  readonly shared: Record<string, unknown> = {};
   readonly startedAt: number;
 
   consumer: Consumer | null = null;
@@ -69,6 +68,7 @@ export class PluginRequest implements PluginContext, RequestView {
   private headerMap: Record<string, string[]> | null = null;
   private childLog: Logger | null = null;
   private bodyPromise: Promise<Buffer> | null = null;
+  private sharedStore: Record<string, unknown> | null = null;
 
   constructor(
     /** The proxy's record of this request. */
@@ -111,6 +111,11 @@ export class PluginRequest implements PluginContext, RequestView {
 
   get request(): RequestView {
     return this;
+  }
+
+  /** Kong's `kong.ctx.shared`, created on first use. */
+  get shared(): Record<string, unknown> {
+    return (this.sharedStore ??= {});
   }
 
   get log(): Logger {

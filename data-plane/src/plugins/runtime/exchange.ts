@@ -31,13 +31,15 @@ export class PluginExchange extends UpstreamExchange {
     this.resumeUpstream = resume;
     this.status = statusCode;
     const headers = (this.headers = downstreamResponseHeaders(rawHeaders));
-    const ctx = this.ctx;
-    ctx.response = { status: statusCode, header: headerLookup(headers), body: null };
-    if (this.chain.bufferResponse) {
+    const chain = this.chain;
+    // The response view is for the response and log phases only.
+    if (chain.response !== null || chain.log !== null)
+      this.ctx.response = { status: statusCode, header: headerLookup(headers), body: null };
+    if (chain.bufferResponse) {
       this.held = [];
       return true;
     }
-    if (this.chain.response === null) {
+    if (chain.response === null) {
       this.writeHead();
       return true;
     }

@@ -32,11 +32,6 @@ export function runPhase(
   return undefined;
 }
 
-/** Runs `next` after `r` (synchronously when `r` is undefined). */
-export function after(r: PhaseRun, next: () => PhaseRun): PhaseRun {
-  return r === undefined ? next() : r.then(next);
-}
-
 /** Case-insensitive lookup in a flat [name, value, …] header array. */
 export function headerLookup(headers: readonly string[]): (name: string) => string | undefined {
   return (name) => {

@@ -15,12 +15,12 @@ import { PluginRequest } from './context.js';
 import { PluginExchange } from './exchange.js';
 import type { SnapshotIndex } from './snapshot-view.js';
 import {
-  after,
   applyResponseHeaders,
   applyUpstreamHeaders,
   filterQuery,
   headerLookup,
   runPhase,
+  type PhaseRun,
 } from './phases.js';
 
 const SERVER = `gatehouse/${GATEHOUSE_VERSION}`;
@@ -47,25 +47,29 @@ export class PluginRunner {
   handle(request: ProxyRequest, snapshot: SnapshotIndex): void {
     const chain = request.route.chain!;
     const ctx = new PluginRequest(request, snapshot);
-    const proto = protocolOf(request);
-    if (chain.log !== null)
-      request.res.once('close', () => setImmediate(() => this.runLog(ctx, chain, proto)));
-    const fail = (err: unknown) => this.fail(ctx, err);
+    if (chain.log !== null) request.res.once('close', () => setImmediate(() => this.runLog(ctx, chain)));
     try {
-      const r = after(runPhase(ctx, chain.rewrite, 'rewrite', proto), () =>
-        after(runPhase(ctx, chain.access, 'access', proto), () => this.proceed(ctx, chain, proto)),
-      );
-      if (r !== undefined) r.then(undefined, fail);
+      // Sync-first: no closure and no promise unless a handler returns one.
+      const rewrite = runPhase(ctx, chain.rewrite, 'rewrite', protocolOf(request));
+      const r = rewrite === undefined ? this.access(ctx, chain) : rewrite.then(() => this.access(ctx, chain));
+      if (r !== undefined) r.then(undefined, (err: unknown) => this.fail(ctx, err));
     } catch (e) {
-      fail(e);
+      this.fail(ctx, e);
     }
   }
 
-  private proceed(ctx: PluginRequest, chain: Chain, proto: number): void {
+  private access(ctx: PluginRequest, chain: Chain): PhaseRun {
+    const access = runPhase(ctx, chain.access, 'access', protocolOf(ctx.proxied));
+    if (access !== undefined) return access.then(() => this.proceed(ctx, chain));
+    this.proceed(ctx, chain);
+    return undefined;
+  }
+
+  private proceed(ctx: PluginRequest, chain: Chain): void {
     const request = ctx.proxied;
     if (request.res.destroyed) return;
     if (ctx.responded) {
-      this.sendShortCircuit(ctx, chain, proto);
+      this.sendShortCircuit(ctx, chain);
       return;
     }
     const limit = ctx.bodyLimit;
@@ -108,7 +112,7 @@ export class PluginRunner {
     return body;
   }
 
-  private sendShortCircuit(ctx: PluginRequest, chain: Chain, proto: number): void {
+  private sendShortCircuit(ctx: PluginRequest, chain: Chain): void {
     const res = ctx.proxied.res;
     const sc = ctx.shortCircuit!;
     const headers: string[] = [];
@@ -128,7 +132,7 @@ export class PluginRunner {
       res.end(sc.body ?? undefined);
     };
     // The response phase runs on short-circuits too (as Kong's header_filter), body excluded.
-    const r = runPhase(ctx, chain.response, 'response', proto);
+    const r = runPhase(ctx, chain.response, 'response', protocolOf(ctx.proxied));
     if (r === undefined) write();
     else r.then(write, (err: unknown) => this.fail(ctx, err));
   }
@@ -144,11 +148,11 @@ export class PluginRunner {
     sendError(res, ProxyErrorCode.INTERNAL);
   }
 
-  private runLog(ctx: PluginRequest, chain: Chain, proto: number): void {
+  private runLog(ctx: PluginRequest, chain: Chain): void {
     if (ctx.response === null)
       ctx.response = { status: ctx.proxied.res.statusCode, header: () => undefined, body: null };
     try {
-      const r = runPhase(ctx, chain.log, 'log', proto);
+      const r = runPhase(ctx, chain.log, 'log', protocolOf(ctx.proxied));
       if (r !== undefined)
         r.then(undefined, (err: unknown) => ctx.log.error({ err }, 'plugin log phase failed'));
     } catch (err) {

@@ -6,7 +6,7 @@
 import { downstreamResponseHeaders } from '../../proxy/headers.js';
 import { UpstreamExchange } from '../../proxy/exchange.js';
 import { PluginErrors } from '../errors.js';
-import { protocolOf, type Chain } from './compile.js';
+import type { Chain } from './compile.js';
 import type { PluginRequest } from './context.js';
 import { applyResponseHeaders, headerLookup, runPhase, type PhaseRun } from './phases.js';
 import type { PluginRunner } from './runner.js';
@@ -107,7 +107,7 @@ export class PluginExchange extends UpstreamExchange {
 
   private runResponse(): PhaseRun {
     try {
-      return runPhase(this.ctx, this.chain.response, 'response', protocolOf(this.request));
+      return runPhase(this.ctx, this.chain.response, 'response');
     } catch (e) {
       this.fail(e);
       return undefined;

@@ -1,6 +1,6 @@
 /** The sync-first phase runner: calls handlers in order and awaits only thenables. */
 import type { HeaderValue, PhaseName } from '../api.js';
-import type { Slot } from './compile.js';
+import { protocolOf, type Slot } from './compile.js';
 import type { PluginRequest } from './context.js';
 
 export type PhaseRun = void | Promise<void>;
@@ -17,17 +17,17 @@ export function runPhase(
   ctx: PluginRequest,
   slots: readonly Slot[] | null,
   phase: PhaseName,
-  proto: number,
   from = 0,
 ): PhaseRun {
   if (slots === null) return undefined;
+  const proto = protocolOf(ctx.proxied);
   const stopOnRespond = phase === 'rewrite' || phase === 'access';
   for (let i = from; i < slots.length; i++) {
     if (stopOnRespond && ctx.responded) return undefined;
     const inst = ctx.instanceFor(slots[i]!);
     if (inst === null || (inst.protocols & proto) === 0) continue;
     const r: unknown = inst.def[phase]!(ctx, inst.state);
-    if (isThenable(r)) return r.then(() => runPhase(ctx, slots, phase, proto, i + 1));
+    if (isThenable(r)) return r.then(() => runPhase(ctx, slots, phase, i + 1));
   }
   return undefined;
 }

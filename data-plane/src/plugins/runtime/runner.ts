@@ -10,7 +10,7 @@ import { dispatchUpstream } from '../../proxy/dispatch.js';
 import type { ProxyRequest } from '../../proxy/request.js';
 import { HANDLER_FAILED, PluginErrors } from '../errors.js';
 import { limitBody, type BodyLimit } from './body-limit.js';
-import { protocolOf, type Chain } from './compile.js';
+import type { Chain } from './compile.js';
 import { PluginRequest } from './context.js';
 import { PluginExchange } from './exchange.js';
 import type { SnapshotIndex } from './snapshot-view.js';
@@ -50,7 +50,7 @@ export class PluginRunner {
     if (chain.log !== null) request.res.once('close', () => setImmediate(() => this.runLog(ctx, chain)));
     try {
       // Sync-first: no closure and no promise unless a handler returns one.
-      const rewrite = runPhase(ctx, chain.rewrite, 'rewrite', protocolOf(request));
+      const rewrite = runPhase(ctx, chain.rewrite, 'rewrite');
       const r = rewrite === undefined ? this.access(ctx, chain) : rewrite.then(() => this.access(ctx, chain));
       if (r !== undefined) r.then(undefined, (err: unknown) => this.fail(ctx, err));
     } catch (e) {
@@ -59,7 +59,7 @@ export class PluginRunner {
   }
 
   private access(ctx: PluginRequest, chain: Chain): PhaseRun {
-    const access = runPhase(ctx, chain.access, 'access', protocolOf(ctx.proxied));
+    const access = runPhase(ctx, chain.access, 'access');
     if (access !== undefined) return access.then(() => this.proceed(ctx, chain));
     this.proceed(ctx, chain);
     return undefined;
@@ -132,7 +132,7 @@ export class PluginRunner {
       res.end(sc.body ?? undefined);
     };
     // The response phase runs on short-circuits too (as Kong's header_filter), body excluded.
-    const r = runPhase(ctx, chain.response, 'response', protocolOf(ctx.proxied));
+    const r = runPhase(ctx, chain.response, 'response');
     if (r === undefined) write();
     else r.then(write, (err: unknown) => this.fail(ctx, err));
   }
@@ -152,7 +152,7 @@ export class PluginRunner {
     if (ctx.response === null)
       ctx.response = { status: ctx.proxied.res.statusCode, header: () => undefined, body: null };
     try {
-      const r = runPhase(ctx, chain.log, 'log', protocolOf(ctx.proxied));
+      const r = runPhase(ctx, chain.log, 'log');
       if (r !== undefined)
         r.then(undefined, (err: unknown) => ctx.log.error({ err }, 'plugin log phase failed'));
     } catch (err) {

@@ -114,7 +114,7 @@ describe('plugin runtime', () => {
     )!;
     calls.length = 0;
     const ctx = pluginRequest(compiled.snapshot);
-    expect(runPhase(ctx, compiled.chains.get('r')!.access, 'access', 1)).toBeUndefined();
+    expect(runPhase(ctx, compiled.chains.get('r')!.access, 'access')).toBeUndefined();
     expect(calls).toEqual(['a', 'stopper']);
     expect(outcome(ctx).answer?.status).toBe(403);
   });
@@ -122,7 +122,7 @@ describe('plugin runtime', () => {
   it('awaits only the thenable handlers and continues after them', async () => {
     const compiled = compilePlugins(config([plugin('hi'), plugin('a')]), registry, logger)!;
     calls.length = 0;
-    const r = runPhase(pluginRequest(compiled.snapshot), compiled.chains.get('r')!.access, 'access', 1);
+    const r = runPhase(pluginRequest(compiled.snapshot), compiled.chains.get('r')!.access, 'access');
     expect(r).toBeInstanceOf(Promise);
     expect(calls).toEqual(['hi']);
     await r;

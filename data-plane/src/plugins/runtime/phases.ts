@@ -59,21 +59,33 @@ export function applyResponseHeaders(headers: string[], ctx: PluginRequest): str
   return out;
 }
 
-/** Applies the upstream header changes plugins made to the proxy's header array. */
+function pushOp(this: string[], value: HeaderValue | null, name: string): void {
+  if (value !== null) pushValue(this, name, value);
+}
+
+/**
+ * Applies the upstream header changes plugins made to the proxy's header array, in place (the
+ * array belongs to the request): removed and replaced names are dropped, set values appended.
+ */
 export function applyUpstreamHeaders(headers: string[], ctx: PluginRequest): string[] {
   const ops = ctx.upstreamHeaders;
   if (ops === null) return headers;
   // Names of other lengths cannot match: skip their lower-casing.
   let lengths = 0;
   for (const name of ops.keys()) lengths |= 1 << (name.length & 31);
-  const out: string[] = [];
+  let kept = 0;
   for (let i = 0; i < headers.length; i += 2) {
     const name = headers[i]!;
-    if ((lengths & (1 << (name.length & 31))) === 0 || !ops.has(name.toLowerCase()))
-      out.push(name, headers[i + 1]!);
+    if ((lengths & (1 << (name.length & 31))) !== 0 && ops.has(name.toLowerCase())) continue;
+    if (kept !== i) {
+      headers[kept] = name;
+      headers[kept + 1] = headers[i + 1]!;
+    }
+    kept += 2;
   }
-  for (const [name, value] of ops) if (value !== null) pushValue(out, name, value);
-  return out;
+  if (kept !== headers.length) headers.length = kept;
+  ops.forEach(pushOp, headers);
+  return headers;
 }
 
 /** The query string without the arguments plugins removed ('' when nothing is left). */

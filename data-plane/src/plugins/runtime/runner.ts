@@ -29,7 +29,7 @@ function isBodyTooLarge(e: unknown): boolean {
   return (e as { code?: unknown } | null)?.code === ProxyErrorCode.BODY_TOO_LARGE;
 }
 
-/** Sets Content-Length to the length of a body a plugin read or replaced. */
+/** Sets Content-Length (in place) to the length of a body a plugin read or replaced. */
 function withContentLength(headers: string[], body: Buffer, clientHasBody: boolean): string[] {
   const len = String(body.length);
   let found = false;
@@ -39,7 +39,8 @@ function withContentLength(headers: string[], body: Buffer, clientHasBody: boole
       found = true;
     }
   }
-  return found || (body.length === 0 && !clientHasBody) ? headers : [...headers, 'content-length', len];
+  if (!found && (body.length > 0 || clientHasBody)) headers.push('content-length', len);
+  return headers;
 }
 
 export class PluginRunner {

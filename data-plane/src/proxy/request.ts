@@ -156,13 +156,18 @@ export class ProxyRequest {
     this.entry = entry;
     this.prefixLength = match.prefixLength;
     this.captures = match.captures;
-    const upPath = upstreamPath({
-      path: this.path,
-      prefixLength: match.prefixLength,
-      stripPath: entry.stripPath,
-      pathHandling: entry.pathHandling,
-      servicePath: entry.target.servicePath,
-    });
+    const servicePath = entry.target.servicePath;
+    // The hot case (nothing stripped, no service path) builds no input record.
+    const upPath =
+      !entry.stripPath && servicePath === '/'
+        ? this.path
+        : upstreamPath({
+            path: this.path,
+            prefixLength: match.prefixLength,
+            stripPath: entry.stripPath,
+            pathHandling: entry.pathHandling,
+            servicePath,
+          });
     this.upstreamPath = upPath;
     const q = this.url.indexOf('?');
     this.upstreamUri = q < 0 ? upPath : upPath + this.url.slice(q);

@@ -1,34 +1,39 @@
 import { X509Certificate, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import type { CaCertificate, Certificate, Sni } from '../config/model.js';
 import { stripReadOnly } from './common.js';
-import type { FieldErrors } from './errors.js';
-import * as f from './fields.js';
-import * as k from './kong-fields.js';
-import { addEntityError, emptyToNull, throwIfErrors, validateFields, type Specs } from './validate.js';
+import * as td from '../schema/typedefs.js';
+import type { FieldErrorTree, RecordField, StringField } from '../schema/types.js';
+import { checkEntity, emptyToNull, throwIfErrors } from './validate.js';
 
 const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
-/** Parses one PEM certificate (Kong's `certificate` typedef). */
-export const pemCertificate: f.Validator<string> = (v) => {
-  const s = f.string(v);
-  try {
-    new X509Certificate(s);
-  } catch (e) {
-    throw new f.FieldError(`invalid certificate: ${errText(e)}`);
-  }
-  return s;
-};
+/** Kong's `certificate` typedef: one PEM certificate that parses. */
+const pemCertificate = (o: Omit<StringField, 'type'> = {}): StringField =>
+  td.text({
+    custom_validator: (s) => {
+      try {
+        new X509Certificate(s);
+        return null;
+      } catch (e) {
+        return `invalid certificate: ${errText(e)}`;
+      }
+    },
+    ...o,
+  });
 
-/** Parses a PEM private key (Kong's `key` typedef). */
-export const pemKey: f.Validator<string> = (v) => {
-  const s = f.string(v);
-  try {
-    createPrivateKey(s);
-  } catch (e) {
-    throw new f.FieldError(`invalid key: ${errText(e)}`);
-  }
-  return s;
-};
+/** Kong's `key` typedef: a PEM private key that parses. */
+const pemKey = (o: Omit<StringField, 'type'> = {}): StringField =>
+  td.text({
+    custom_validator: (s) => {
+      try {
+        createPrivateKey(s);
+        return null;
+      } catch (e) {
+        return `invalid key: ${errText(e)}`;
+      }
+    },
+    ...o,
+  });
 
 const spki = (key: KeyObject) => key.export({ type: 'spki', format: 'pem' }).toString();
 
@@ -38,47 +43,50 @@ export function certificateMatchesKey(certPem: string, keyPem: string): boolean 
   return spki(cert.publicKey) === spki(createPublicKey(createPrivateKey(keyPem)));
 }
 
-const readOnly: Specs = {
-  id: { kind: 'string', nullable: true, validate: f.uuid },
-  created_at: { kind: 'ignored', nullable: true, validate: f.timestamp },
-  updated_at: { kind: 'ignored', nullable: true, validate: f.timestamp },
-};
-const tags = { kind: 'set' as const, nullable: true, default: null, validate: f.set(f.tag) };
-
 export type CertificateInput = Omit<Certificate, 'id' | 'created_at' | 'updated_at'> & {
   id?: string;
   /** Kong's transient `snis`: SNI names to attach to the certificate (the store creates them). */
   snis?: string[] | null;
 };
 
-export const CERTIFICATE_FIELDS: Specs = {
-  ...readOnly,
-  cert: { kind: 'string', nullable: false, validate: pemCertificate },
-  key: { kind: 'string', nullable: false, validate: pemKey },
-  cert_alt: { kind: 'string', nullable: true, default: null, validate: pemCertificate },
-  key_alt: { kind: 'string', nullable: true, default: null, validate: pemKey },
-  tags,
-  snis: { kind: 'set', nullable: true, validate: k.array(k.wildcardHost) },
-};
+const SAME_TYPE =
+  'certificate and alternative certificate need to have different type (e.g. RSA and ECDSA), the provided certificates were both of the same type';
 
-function checkCertificate(v: CertificateInput, errors: FieldErrors) {
-  if ((v.cert_alt === null) !== (v.key_alt === null)) {
-    addEntityError(errors, "all or none of these fields must be set: 'cert_alt', 'key_alt'");
-    return;
-  }
-  if (!certificateMatchesKey(v.cert, v.key)) addEntityError(errors, 'certificate does not match key');
+/** The key pairs match, and the alternative pair (when given) has another key type. */
+function checkKeyPairs(record: Record<string, unknown>): FieldErrorTree | null {
+  const v = record as unknown as CertificateInput;
+  if ((v.cert_alt === null) !== (v.key_alt === null)) return null;
+  const messages: string[] = [];
+  if (!certificateMatchesKey(v.cert, v.key)) messages.push('certificate does not match key');
   if (v.cert_alt !== null && v.key_alt !== null) {
     if (!certificateMatchesKey(v.cert_alt, v.key_alt))
-      addEntityError(errors, 'alternative certificate does not match key');
+      messages.push('alternative certificate does not match key');
     const type = new X509Certificate(v.cert).publicKey.asymmetricKeyType;
     const altType = new X509Certificate(v.cert_alt).publicKey.asymmetricKeyType;
-    if (type === altType)
-      addEntityError(
-        errors,
-        'certificate and alternative certificate need to have different type (e.g. RSA and ECDSA), the provided certificates were both of the same type',
-      );
+    if (type === altType) messages.push(SAME_TYPE);
   }
+  return messages.length > 0 ? { '@entity': messages } : null;
 }
+
+/** Kong's certificates schema. */
+export const certificateSchema: RecordField = {
+  type: 'record',
+  fields: {
+    id: td.id(),
+    created_at: td.autoTimestamp(),
+    updated_at: td.autoTimestamp(),
+    cert: pemCertificate({ required: true }),
+    key: pemKey({ required: true }),
+    cert_alt: pemCertificate(),
+    key_alt: pemKey(),
+    tags: td.tags(),
+    snis: { type: 'array', elements: td.wildcardHost() },
+  },
+  entity_checks: [
+    { all_or_none_of: ['cert_alt', 'key_alt'] },
+    { custom_entity_check: { field_sources: ['cert', 'key', 'cert_alt', 'key_alt'], fn: checkKeyPairs } },
+  ],
+};
 
 /** Validates a certificate: PEM cert and key parse and match; `cert_alt`/`key_alt` together, of another key type. */
 export function validateCertificate(
@@ -86,10 +94,9 @@ export function validateCertificate(
   options: { base?: Partial<Certificate> } = {},
 ): CertificateInput {
   const base = options.base ? stripReadOnly(options.base) : undefined;
-  const { values, errors } = validateFields(input, CERTIFICATE_FIELDS, { base });
-  const v = values as unknown as CertificateInput;
-  if (Object.keys(errors).length === 0) checkCertificate(v, errors);
+  const { values, errors } = checkEntity(certificateSchema, input, base);
   throwIfErrors(errors);
+  const v = values as unknown as CertificateInput;
   const out: CertificateInput = {
     cert: v.cert,
     key: v.key,
@@ -104,17 +111,23 @@ export function validateCertificate(
 
 export type SniInput = Omit<Sni, 'id' | 'created_at' | 'updated_at'> & { id?: string };
 
-export const SNI_FIELDS: Specs = {
-  ...readOnly,
-  name: { kind: 'string', nullable: false, validate: k.wildcardHost },
-  tags,
-  certificate: { kind: 'foreign', nullable: false, validate: f.foreignKey({ byName: false }) },
+/** Kong's snis schema: a host name (one wildcard, first or last character), not an IP, no port. */
+export const sniSchema: RecordField = {
+  type: 'record',
+  fields: {
+    id: td.id(),
+    created_at: td.autoTimestamp(),
+    updated_at: td.autoTimestamp(),
+    name: td.wildcardHost({ required: true }),
+    tags: td.tags(),
+    certificate: td.foreign('certificates', { required: true }),
+  },
 };
 
 /** Validates an SNI: a host name (one wildcard, first or last character), not an IP, no port. */
 export function validateSni(input: unknown, options: { base?: Partial<Sni> } = {}): SniInput {
   const base = options.base ? stripReadOnly(options.base) : undefined;
-  const { values, errors } = validateFields(input, SNI_FIELDS, { base });
+  const { values, errors } = checkEntity(sniSchema, input, base);
   throwIfErrors(errors);
   const v = values as unknown as SniInput;
   const out: SniInput = { name: v.name, certificate: { id: v.certificate.id }, tags: emptyToNull(v.tags) };
@@ -124,11 +137,17 @@ export function validateSni(input: unknown, options: { base?: Partial<Sni> } = {
 
 export type CaCertificateInput = Omit<CaCertificate, 'id' | 'created_at' | 'updated_at'> & { id?: string };
 
-export const CA_CERTIFICATE_FIELDS: Specs = {
-  ...readOnly,
-  cert: { kind: 'string', nullable: false, validate: pemCertificate },
-  cert_digest: { kind: 'ignored', nullable: true, validate: f.string },
-  tags,
+/** Kong's ca_certificates schema; `cert_digest` is computed (a client's value is checked, then ignored). */
+export const caCertificateSchema: RecordField = {
+  type: 'record',
+  fields: {
+    id: td.id(),
+    created_at: td.autoTimestamp(),
+    updated_at: td.autoTimestamp(),
+    cert: pemCertificate({ required: true }),
+    cert_digest: td.text(),
+    tags: td.tags(),
+  },
 };
 
 /** The SHA-256 digest (lower-case hex) of a PEM certificate's DER bytes, as Kong's `cert_digest`. */
@@ -137,6 +156,19 @@ export function certificateDigest(certPem: string): string {
 }
 
 const CERT_TAG = '-----BEGIN CERTIFICATE-----';
+
+/** Kong's checks on a CA certificate that parses: one certificate, not expired, a CA. */
+function caProblem(pem: string, now: Date): string | null {
+  const first = pem.indexOf(CERT_TAG);
+  if (first !== -1 && pem.indexOf(CERT_TAG, first + CERT_TAG.length) !== -1)
+    return 'please submit only one certificate at a time';
+  const cert = new X509Certificate(pem);
+  if (new Date(cert.validTo).getTime() < now.getTime())
+    return 'certificate expired, "Not After" time is in the past';
+  if (!cert.ca)
+    return 'certificate does not appear to be a CA because it is missing the "CA" basic constraint';
+  return null;
+}
 
 /**
  * Validates a CA certificate: one PEM certificate, not expired, with the CA basic constraint;
@@ -147,21 +179,11 @@ export function validateCaCertificate(
   options: { base?: Partial<CaCertificate>; now?: Date } = {},
 ): CaCertificateInput {
   const base = options.base ? stripReadOnly(options.base) : undefined;
-  const { values, errors } = validateFields(input, CA_CERTIFICATE_FIELDS, { base });
+  const { values, errors } = checkEntity(caCertificateSchema, input, base);
   const v = values as unknown as CaCertificateInput;
   if (Object.keys(errors).length === 0) {
-    const first = v.cert.indexOf(CERT_TAG);
-    const cert = new X509Certificate(v.cert);
-    if (first !== -1 && v.cert.indexOf(CERT_TAG, first + CERT_TAG.length) !== -1) {
-      addEntityError(errors, 'please submit only one certificate at a time');
-    } else if (new Date(cert.validTo).getTime() < (options.now ?? new Date()).getTime()) {
-      addEntityError(errors, 'certificate expired, "Not After" time is in the past');
-    } else if (!cert.ca) {
-      addEntityError(
-        errors,
-        'certificate does not appear to be a CA because it is missing the "CA" basic constraint',
-      );
-    }
+    const problem = caProblem(v.cert, options.now ?? new Date());
+    if (problem !== null) errors['@entity'] = [problem];
   }
   throwIfErrors(errors);
   const out: CaCertificateInput = {

@@ -1,40 +1,56 @@
 import { createHash } from 'node:crypto';
 import type { Consumer, ConsumerGroup } from '../config/model.js';
 import { stripReadOnly } from './common.js';
-import * as f from './fields.js';
-import { addEntityError, emptyToNull, throwIfErrors, validateFields, type Specs } from './validate.js';
+import * as td from '../schema/typedefs.js';
+import type { RecordField } from '../schema/types.js';
+import { checkEntity, emptyToNull, throwIfErrors } from './validate.js';
 
 export type ConsumerInput = Omit<Consumer, 'id' | 'created_at' | 'updated_at'> & { id?: string };
 export type ConsumerGroupInput = Omit<ConsumerGroup, 'id' | 'created_at' | 'updated_at'> & { id?: string };
 
-const readOnly: Specs = {
-  id: { kind: 'string', nullable: true, validate: f.uuid },
-  created_at: { kind: 'ignored', nullable: true, validate: f.timestamp },
-  updated_at: { kind: 'ignored', nullable: true, validate: f.timestamp },
+/** Kong's consumers schema: at least one of `username`, `custom_id`. */
+export const consumerSchema: RecordField = {
+  type: 'record',
+  fields: {
+    id: td.id(),
+    created_at: td.autoTimestamp(),
+    updated_at: td.autoTimestamp(),
+    username: td.text(),
+    custom_id: td.text(),
+    tags: td.tags(),
+  },
+  entity_checks: [{ at_least_one_of: ['custom_id', 'username'] }],
 };
-const tags = { kind: 'set' as const, nullable: true, default: null, validate: f.set(f.tag) };
 
-export const CONSUMER_FIELDS: Specs = {
-  ...readOnly,
-  username: { kind: 'string', nullable: true, default: null, validate: f.string },
-  custom_id: { kind: 'string', nullable: true, default: null, validate: f.string },
-  tags,
+/** Kong's consumer_groups schema (`name` required, Kong's name charset). */
+export const consumerGroupSchema: RecordField = {
+  type: 'record',
+  fields: {
+    id: td.id(),
+    created_at: td.autoTimestamp(),
+    updated_at: td.autoTimestamp(),
+    name: td.name({ required: true }),
+    tags: td.tags(),
+  },
 };
 
-export const CONSUMER_GROUP_FIELDS: Specs = {
-  ...readOnly,
-  name: { kind: 'string', nullable: false, validate: f.name },
-  tags,
+/** A consumer's membership in a consumer group (Kong's consumer_group_consumers). */
+export const consumerGroupConsumerSchema: RecordField = {
+  type: 'record',
+  fields: {
+    id: td.id(),
+    consumer_group: td.foreign('consumer_groups', { required: true }),
+    consumer: td.foreign('consumers', { required: true }),
+    created_at: td.autoTimestamp(),
+  },
 };
 
 /** Validates a consumer: at least one of `username`, `custom_id` (Kong's message). */
 export function validateConsumer(input: unknown, options: { base?: Partial<Consumer> } = {}): ConsumerInput {
   const base = options.base ? stripReadOnly(options.base) : undefined;
-  const { values, errors } = validateFields(input, CONSUMER_FIELDS, { base });
-  const v = values as unknown as ConsumerInput;
-  if (Object.keys(errors).length === 0 && v.username === null && v.custom_id === null)
-    addEntityError(errors, "at least one of these fields must be non-empty: 'custom_id', 'username'");
+  const { values, errors } = checkEntity(consumerSchema, input, base);
   throwIfErrors(errors);
+  const v = values as unknown as ConsumerInput;
   const out: ConsumerInput = { username: v.username, custom_id: v.custom_id, tags: emptyToNull(v.tags) };
   if (v.id) out.id = v.id;
   return out;
@@ -46,7 +62,7 @@ export function validateConsumerGroup(
   options: { base?: Partial<ConsumerGroup> } = {},
 ): ConsumerGroupInput {
   const base = options.base ? stripReadOnly(options.base) : undefined;
-  const { values, errors } = validateFields(input, CONSUMER_GROUP_FIELDS, { base });
+  const { values, errors } = checkEntity(consumerGroupSchema, input, base);
   throwIfErrors(errors);
   const v = values as unknown as ConsumerGroupInput;
   const out: ConsumerGroupInput = { name: v.name, tags: emptyToNull(v.tags) };

@@ -7,9 +7,9 @@ import type {
   KeyAuthCredential,
 } from '../config/model.js';
 import { randomKey, stripReadOnly } from './common.js';
-import * as f from './fields.js';
-import * as k from './kong-fields.js';
-import { emptyToNull, throwIfErrors, validateFields, type Specs } from './validate.js';
+import * as td from '../schema/typedefs.js';
+import type { Field, RecordField, StringField } from '../schema/types.js';
+import { checkEntity, emptyToNull, throwIfErrors } from './validate.js';
 
 /** A consumer reference as a client writes it: by id, or by username/custom_id (resolved by the store). */
 export type ConsumerReference = { id: string } | { name: string };
@@ -24,17 +24,24 @@ export type JwtSecretInput = CredentialInput<JwtSecret>;
 export type HmacAuthInput = CredentialInput<HmacAuthCredential>;
 export type AclInput = CredentialInput<Acl>;
 
-const base: Specs = {
-  id: { kind: 'string', nullable: true, validate: f.uuid },
-  created_at: { kind: 'ignored', nullable: true, validate: f.timestamp },
-  consumer: { kind: 'foreign', nullable: false, validate: f.foreignKey({ byName: true }) },
-  tags: { kind: 'set', nullable: true, default: null, validate: f.set(f.tag) },
-};
+/** A credential's schema: Kong's common fields (id, created_at, consumer, tags), then `fields`. */
+const credentialSchema = (
+  fields: Record<string, Field>,
+  o: Omit<RecordField, 'type' | 'fields'> = {},
+): RecordField => ({
+  type: 'record',
+  fields: {
+    id: td.id(),
+    created_at: td.autoTimestamp(),
+    consumer: td.foreign('consumers', { required: true, by_name: true }),
+    tags: td.tags(),
+    ...fields,
+  },
+  ...o,
+});
 
-function run<T>(input: unknown, specs: Specs, stored: object | undefined): T & { id?: string } {
-  const { values, errors } = validateFields(input, specs, {
-    base: stored ? stripReadOnly(stored) : undefined,
-  });
+function run<T>(input: unknown, schema: RecordField, stored: object | undefined): T & { id?: string } {
+  const { values, errors } = checkEntity(schema, input, stored ? stripReadOnly(stored) : undefined);
   throwIfErrors(errors);
   const out = { ...values } as Record<string, unknown>;
   if (!out.id) delete out.id;
@@ -42,18 +49,15 @@ function run<T>(input: unknown, specs: Specs, stored: object | undefined): T & {
   return out as T & { id?: string };
 }
 
-export const KEYAUTH_FIELDS: Specs = {
-  ...base,
-  key: { kind: 'string', nullable: true, validate: f.string },
-  ttl: { kind: 'integer', nullable: true, default: null, validate: k.seconds },
-};
+/** key-auth credentials (Kong's keyauth_credentials). */
+export const keyAuthSchema = credentialSchema({ key: td.text(), ttl: td.seconds() });
 
 /** key-auth credential: `key` generated (32 hex characters) when omitted; `ttl` seconds or null. */
 export function validateKeyAuthCredential(
   input: unknown,
   options: { base?: Partial<KeyAuthCredential> } = {},
 ): KeyAuthInput {
-  const v = run<KeyAuthInput>(input, KEYAUTH_FIELDS, options.base);
+  const v = run<KeyAuthInput>(input, keyAuthSchema, options.base);
   if (!v.key) v.key = randomKey();
   if (v.ttl === 0) v.ttl = null;
   return v;
@@ -91,18 +95,18 @@ export function verifyBasicAuthPassword(password: string, stored: string): boole
   return timingSafeEqual(actual, expected);
 }
 
-export const BASICAUTH_FIELDS: Specs = {
-  ...base,
-  username: { kind: 'string', nullable: false, validate: f.string },
-  password: { kind: 'string', nullable: false, validate: f.string },
-};
+/** basic-auth credentials (Kong's basicauth_credentials). */
+export const basicAuthSchema = credentialSchema({
+  username: td.text({ required: true }),
+  password: td.text({ required: true }),
+});
 
 /** basic-auth credential: the password is stored as a scrypt hash (an existing hash is kept as is). */
 export function validateBasicAuthCredential(
   input: unknown,
   options: { base?: Partial<BasicAuthCredential> } = {},
 ): BasicAuthInput {
-  const v = run<BasicAuthInput>(input, BASICAUTH_FIELDS, options.base);
+  const v = run<BasicAuthInput>(input, basicAuthSchema, options.base);
   if (!isBasicAuthHash(v.password)) v.password = hashBasicAuthPassword(v.password);
   return v;
 }
@@ -123,23 +127,40 @@ export const JWT_ALGORITHMS: readonly JwtSecret['algorithm'][] = [
   'EdDSA',
 ];
 
-const publicKey: f.Validator<string> = (v) => {
-  const s = f.string(v);
-  try {
-    createPublicKey(s);
-  } catch {
-    throw new f.FieldError('invalid key');
-  }
-  return s;
-};
+/** A PEM public key that parses. */
+const publicKey = (): StringField =>
+  td.text({
+    custom_validator: (s) => {
+      try {
+        createPublicKey(s);
+        return null;
+      } catch {
+        return 'invalid key';
+      }
+    },
+  });
 
-export const JWT_FIELDS: Specs = {
-  ...base,
-  key: { kind: 'string', nullable: true, validate: f.string },
-  secret: { kind: 'string', nullable: true, validate: f.string },
-  rsa_public_key: { kind: 'string', nullable: true, default: null, validate: publicKey },
-  algorithm: { kind: 'string', nullable: false, default: 'HS256', validate: f.oneOf(JWT_ALGORITHMS) },
-};
+/** jwt credentials (Kong's jwt_secrets): RS*, ES*, PS* and EdDSA need `rsa_public_key`. */
+export const jwtSecretSchema = credentialSchema(
+  {
+    key: td.text(),
+    secret: td.text(),
+    rsa_public_key: publicKey(),
+    algorithm: { type: 'string', required: true, default: 'HS256', one_of: JWT_ALGORITHMS },
+  },
+  {
+    entity_checks: [
+      {
+        conditional: {
+          if_field: 'algorithm',
+          if_match: { one_of: JWT_ALGORITHMS.filter((a) => !a.startsWith('HS')) },
+          then_field: 'rsa_public_key',
+          then_match: { required: true },
+        },
+      },
+    ],
+  },
+);
 
 /**
  * jwt credential: `key` generated when omitted; HS* algorithms get a generated `secret` when none
@@ -149,37 +170,29 @@ export function validateJwtSecret(
   input: unknown,
   options: { base?: Partial<JwtSecret> } = {},
 ): JwtSecretInput {
-  const v = run<JwtSecretInput>(input, JWT_FIELDS, options.base);
-  if (!v.algorithm.startsWith('HS') && v.rsa_public_key === null) {
-    throwIfErrors({ rsa_public_key: 'required field missing' });
-  }
+  const v = run<JwtSecretInput>(input, jwtSecretSchema, options.base);
   if (!v.key) v.key = randomKey();
   if (!v.secret) v.secret = v.algorithm.startsWith('HS') ? randomKey() : null;
   return v;
 }
 
-export const HMACAUTH_FIELDS: Specs = {
-  ...base,
-  username: { kind: 'string', nullable: false, validate: f.string },
-  secret: { kind: 'string', nullable: true, validate: f.string },
-};
+/** hmac-auth credentials (Kong's hmacauth_credentials). */
+export const hmacAuthSchema = credentialSchema({ username: td.text({ required: true }), secret: td.text() });
 
 /** hmac-auth credential: `username` required (unique), `secret` generated when omitted. */
 export function validateHmacAuthCredential(
   input: unknown,
   options: { base?: Partial<HmacAuthCredential> } = {},
 ): HmacAuthInput {
-  const v = run<HmacAuthInput>(input, HMACAUTH_FIELDS, options.base);
+  const v = run<HmacAuthInput>(input, hmacAuthSchema, options.base);
   if (!v.secret) v.secret = randomKey();
   return v;
 }
 
-export const ACL_FIELDS: Specs = {
-  ...base,
-  group: { kind: 'string', nullable: false, validate: f.string },
-};
+/** acls: a consumer's membership in an ACL `group`. */
+export const aclSchema = credentialSchema({ group: td.text({ required: true }) });
 
 /** acl: a consumer's membership in an ACL `group`. */
 export function validateAcl(input: unknown, options: { base?: Partial<Acl> } = {}): AclInput {
-  return run<AclInput>(input, ACL_FIELDS, options.base);
+  return run<AclInput>(input, aclSchema, options.base);
 }

@@ -3,8 +3,8 @@ import { isGatehouseError } from '../errors.js';
 import {
   coerceFormInput,
   kongErrorBody,
-  ROUTE_FIELDS,
-  SERVICE_FIELDS,
+  routeSchema,
+  serviceSchema,
   validateRoute,
   validateService,
 } from './index.js';
@@ -155,7 +155,7 @@ describe('coerceFormInput', () => {
           regex_priority: '3',
           name: '',
         },
-        ROUTE_FIELDS,
+        routeSchema,
       ),
     ).toEqual({
       paths: ['/a', '/b'],
@@ -165,7 +165,7 @@ describe('coerceFormInput', () => {
       regex_priority: 3,
       name: null,
     });
-    expect(coerceFormInput({ port: '8o', url: 'http://a' }, SERVICE_FIELDS)).toEqual({
+    expect(coerceFormInput({ port: '8o', url: 'http://a' }, serviceSchema)).toEqual({
       port: '8o',
       url: 'http://a',
     });

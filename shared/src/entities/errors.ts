@@ -1,4 +1,5 @@
 import { GatehouseError, defineError, isGatehouseError } from '../errors.js';
+import type { FieldErrorTree } from '../schema/types.js';
 
 /** Kong's database error codes (kong/db/errors.lua), as they appear in Admin API bodies. */
 export const KONG_ERROR_CODES = {
@@ -27,7 +28,7 @@ export interface KongErrorBody {
 }
 
 /** Per-field messages; `@entity` holds messages about the entity as a whole. Arrays hold per-element messages. */
-export type FieldErrors = Record<string, string | (string | null)[] | Record<string, unknown>>;
+export type FieldErrors = FieldErrorTree;
 
 const make = (code: string, status: number) => {
   const factory = defineError(code, status);

@@ -1,6 +1,6 @@
 export * from './errors.js';
-export { FieldError, isUuid, type FieldKind, type FieldSpec } from './fields.js';
-export { validateFields, type Specs } from './validate.js';
+export { isUuid } from '../schema/values.js';
+export { checkEntity, type Specs } from './validate.js';
 export * from './service.js';
 export * from './route.js';
 export * from './coerce.js';
@@ -11,5 +11,5 @@ export * from './plugin.js';
 export * from './certificate.js';
 export * from './credentials.js';
 export { randomKey } from './common.js';
-export { parseHostPort, DEFAULT_TARGET_PORT } from './kong-fields.js';
+export { parseHostPort } from '../schema/hosts.js';
 export * from './registry.js';

@@ -1,8 +1,10 @@
 import type { Plugin, PluginProtocol } from '../config/model.js';
 import { kongErrorBody, schemaViolation, type FieldErrors } from './errors.js';
 import { stripReadOnly } from './common.js';
-import * as f from './fields.js';
-import { emptyToNull, throwIfErrors, validateFields, type Specs } from './validate.js';
+import * as td from '../schema/typedefs.js';
+import type { RecordField } from '../schema/types.js';
+import { isPlainObject, putOwn } from '../schema/values.js';
+import { checkEntity, emptyToNull, throwIfErrors } from './validate.js';
 
 export const PLUGIN_PROTOCOLS: readonly PluginProtocol[] = [
   'grpc',
@@ -32,37 +34,30 @@ export type PluginInput = Omit<
   consumer_group: ScopeReference | null;
 };
 
-const scope = {
-  kind: 'foreign' as const,
-  nullable: true,
-  default: null,
-  validate: f.foreignKey({ byName: true }),
-};
+const scope = (reference: string) => td.foreign(reference, { by_name: true });
 
-const configRecord: f.Validator<Record<string, unknown>> = (v) => {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new f.FieldError('expected a record');
-  return v as Record<string, unknown>;
-};
-
-export const PLUGIN_FIELDS: Specs = {
-  id: { kind: 'string', nullable: true, validate: f.uuid },
-  created_at: { kind: 'ignored', nullable: true, validate: f.timestamp },
-  updated_at: { kind: 'ignored', nullable: true, validate: f.timestamp },
-  name: { kind: 'string', nullable: false, validate: f.string },
-  instance_name: { kind: 'string', nullable: true, default: null, validate: f.name },
-  route: scope,
-  service: scope,
-  consumer: scope,
-  consumer_group: scope,
-  config: { kind: 'record', nullable: true, default: null, validate: configRecord },
-  protocols: {
-    kind: 'set',
-    nullable: false,
-    default: PLUGIN_DEFAULT_PROTOCOLS,
-    validate: f.set(f.oneOf(PLUGIN_PROTOCOLS), { minLength: 1 }),
+/** Kong's plugins schema; `config` is checked here only to be a record (the plugin's schema does the rest). */
+export const pluginSchema: RecordField = {
+  type: 'record',
+  fields: {
+    id: td.id(),
+    created_at: td.autoTimestamp(),
+    updated_at: td.autoTimestamp(),
+    name: td.text({ required: true }),
+    instance_name: td.name(),
+    route: scope('routes'),
+    service: scope('services'),
+    consumer: scope('consumers'),
+    consumer_group: scope('consumer_groups'),
+    config: {
+      type: 'record',
+      fields: {},
+      parse: (v) => (isPlainObject(v) ? { value: v } : { error: 'expected a record' }),
+    },
+    protocols: td.protocols(PLUGIN_PROTOCOLS, { required: true, default: PLUGIN_DEFAULT_PROTOCOLS }),
+    enabled: { type: 'boolean', required: true, default: true },
+    tags: td.tags(),
   },
-  enabled: { kind: 'boolean', nullable: false, default: true, validate: f.boolean },
-  tags: { kind: 'set', nullable: true, default: null, validate: f.set(f.tag) },
 };
 
 export interface ValidatePluginOptions {
@@ -87,7 +82,7 @@ export interface ValidatePluginOptions {
  */
 export function validatePlugin(input: unknown, options: ValidatePluginOptions = {}): PluginInput {
   const base = options.base ? stripReadOnly(options.base) : undefined;
-  const { values, errors } = validateFields(input, PLUGIN_FIELDS, { base });
+  const { values, errors } = checkEntity(pluginSchema, input, base);
   const v = values as unknown as PluginInput & { config: Record<string, unknown> | null };
   let config = v.config ?? {};
   if (!errors.name && !errors.config && !errors.protocols && options.validateConfig) {
@@ -129,9 +124,7 @@ function mergeConfigErrors(
     errors.name = message;
     return;
   }
-  for (const [key, value] of Object.entries(fields)) {
-    errors[key] = value as FieldErrors[string];
-  }
+  for (const [key, value] of Object.entries(fields)) putOwn(errors, key, value);
 }
 
 /** Kong's message for a plugin name the registry does not know. */

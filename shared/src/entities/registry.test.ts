@@ -54,6 +54,25 @@ describe('entity registry', () => {
     ]);
   });
 
+  it('agrees with the entity schemas: fields, foreign keys, timestamps', () => {
+    for (const r of ENTITY_RECORDS) {
+      const fields = r.specs.fields;
+      // A certificate's `snis` is Kong's transient field: written with it, stored as SNIs.
+      const stored = Object.keys(fields).filter((f) => !(r.kind === 'certificates' && f === 'snis'));
+      expect(stored.sort(), r.kind).toEqual([...r.fields].sort());
+      const foreign = Object.entries(fields).flatMap(([field, f]) =>
+        f.type === 'foreign' ? [{ field, target: f.reference, required: f.required === true }] : [],
+      );
+      const byField = (a: { field: string }, b: { field: string }) => a.field.localeCompare(b.field);
+      expect(foreign.sort(byField), r.kind).toEqual(
+        r.foreign
+          .map((fk) => ({ field: fk.field, target: fk.target, required: fk.required === true }))
+          .sort(byField),
+      );
+      expect(fields.created_at?.type === 'number', r.kind).toBe(r.millis === true);
+    }
+  });
+
   it('gives an empty config one list per kind', () => {
     expect(Object.keys(emptyConfig())).toEqual(ENTITY_KINDS);
   });

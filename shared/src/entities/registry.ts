@@ -18,32 +18,33 @@ import type {
   Target,
   Upstream,
 } from '../config/model.js';
-import { CA_CERTIFICATE_FIELDS, CERTIFICATE_FIELDS, SNI_FIELDS } from './certificate.js';
+import { caCertificateSchema, certificateSchema, sniSchema } from './certificate.js';
 import { validateCaCertificate, validateCertificate, validateSni } from './certificate.js';
 import {
   consumerGroupMembershipId,
-  CONSUMER_FIELDS,
-  CONSUMER_GROUP_FIELDS,
+  consumerSchema,
+  consumerGroupConsumerSchema,
+  consumerGroupSchema,
   validateConsumer,
   validateConsumerGroup,
 } from './consumer.js';
 import {
-  ACL_FIELDS,
-  BASICAUTH_FIELDS,
-  HMACAUTH_FIELDS,
-  JWT_FIELDS,
-  KEYAUTH_FIELDS,
+  aclSchema,
+  basicAuthSchema,
+  hmacAuthSchema,
+  jwtSecretSchema,
+  keyAuthSchema,
   validateAcl,
   validateBasicAuthCredential,
   validateHmacAuthCredential,
   validateJwtSecret,
   validateKeyAuthCredential,
 } from './credentials.js';
-import { PLUGIN_FIELDS, validatePlugin } from './plugin.js';
-import { ROUTE_FIELDS, validateRoute } from './route.js';
-import { SERVICE_FIELDS, validateService } from './service.js';
-import { TARGET_FIELDS, validateTarget } from './target.js';
-import { UPSTREAM_FIELDS, validateUpstream } from './upstream.js';
+import { pluginSchema, validatePlugin } from './plugin.js';
+import { routeSchema, validateRoute } from './route.js';
+import { serviceSchema, validateService } from './service.js';
+import { targetSchema, validateTarget } from './target.js';
+import { upstreamSchema, validateUpstream } from './upstream.js';
 import type { Specs } from './validate.js';
 
 /**
@@ -105,7 +106,7 @@ export interface EntityRecord<T = unknown, K extends string = EntityKind> {
   delegate: string;
   /** Kong's JSON field order. */
   fields: readonly string[];
-  /** Field specs: form-body coercion and `GET /schemas/{entity}`. */
+  /** The entity's schema (shared/src/schema): validation, form-body coercion, `GET /schemas/{entity}`. */
   specs: Specs;
   /** The shared validator (plugins: without config validation; the registry's users add it). */
   validate: EntityValidator;
@@ -172,7 +173,7 @@ const RECORDS = {
     label: 'certificate',
     delegate: 'certificate',
     fields: ['id', 'cert', 'key', 'cert_alt', 'key_alt', 'tags', 'created_at', 'updated_at'],
-    specs: CERTIFICATE_FIELDS,
+    specs: certificateSchema,
     validate: v(validateCertificate),
     foreign: [],
     endpointKeys: [],
@@ -190,7 +191,7 @@ const RECORDS = {
     label: 'ca_certificate',
     delegate: 'caCertificate',
     fields: ['id', 'cert', 'cert_digest', 'tags', 'created_at', 'updated_at'],
-    specs: CA_CERTIFICATE_FIELDS,
+    specs: caCertificateSchema,
     validate: v(validateCaCertificate),
     foreign: [],
     endpointKeys: [],
@@ -207,7 +208,7 @@ const RECORDS = {
     label: 'sni',
     delegate: 'sni',
     fields: ['id', 'name', 'certificate', 'tags', 'created_at', 'updated_at'],
-    specs: SNI_FIELDS,
+    specs: sniSchema,
     validate: v(validateSni),
     foreign: [
       { field: 'certificate', target: 'certificates', required: true, onDelete: 'cascade', nests: true },
@@ -245,7 +246,7 @@ const RECORDS = {
       'created_at',
       'updated_at',
     ],
-    specs: SERVICE_FIELDS,
+    specs: serviceSchema,
     validate: v(validateService),
     foreign: [{ field: 'client_certificate', target: 'certificates', required: false, onDelete: 'restrict' }],
     endpointKeys: ['name'],
@@ -285,7 +286,7 @@ const RECORDS = {
       'created_at',
       'updated_at',
     ],
-    specs: ROUTE_FIELDS,
+    specs: routeSchema,
     validate: v(validateRoute),
     foreign: [{ field: 'service', target: 'services', required: false, onDelete: 'restrict', nests: true }],
     endpointKeys: ['name'],
@@ -329,7 +330,7 @@ const RECORDS = {
       'created_at',
       'updated_at',
     ],
-    specs: UPSTREAM_FIELDS,
+    specs: upstreamSchema,
     validate: v(validateUpstream),
     foreign: [{ field: 'client_certificate', target: 'certificates', required: false, onDelete: 'restrict' }],
     endpointKeys: ['name'],
@@ -346,7 +347,7 @@ const RECORDS = {
     label: 'target',
     delegate: 'target',
     fields: ['id', 'upstream', 'target', 'weight', 'tags', 'created_at', 'updated_at'],
-    specs: TARGET_FIELDS,
+    specs: targetSchema,
     validate: v(validateTarget),
     foreign: [{ field: 'upstream', target: 'upstreams', required: true, onDelete: 'cascade', nests: true }],
     endpointKeys: ['target'],
@@ -365,7 +366,7 @@ const RECORDS = {
     label: 'consumer',
     delegate: 'consumer',
     fields: ['id', 'username', 'custom_id', 'tags', 'created_at', 'updated_at'],
-    specs: CONSUMER_FIELDS,
+    specs: consumerSchema,
     validate: v(validateConsumer),
     foreign: [],
     endpointKeys: ['username', 'custom_id'],
@@ -383,7 +384,7 @@ const RECORDS = {
     label: 'consumer_group',
     delegate: 'consumerGroup',
     fields: ['id', 'name', 'tags', 'created_at', 'updated_at'],
-    specs: CONSUMER_GROUP_FIELDS,
+    specs: consumerGroupSchema,
     validate: v(validateConsumerGroup),
     foreign: [],
     endpointKeys: ['name'],
@@ -400,7 +401,7 @@ const RECORDS = {
     label: 'consumer_group_consumer',
     delegate: 'consumerGroupConsumer',
     fields: ['id', 'consumer_group', 'consumer', 'created_at'],
-    specs: {},
+    specs: consumerGroupConsumerSchema,
     validate: (input) => input as object,
     foreign: [
       {
@@ -439,7 +440,7 @@ const RECORDS = {
       'created_at',
       'updated_at',
     ],
-    specs: PLUGIN_FIELDS,
+    specs: pluginSchema,
     validate: v(validatePlugin),
     foreign: [
       { field: 'service', target: 'services', required: false, onDelete: 'cascade', nests: true },
@@ -476,7 +477,7 @@ const RECORDS = {
     label: 'keyauth_credential',
     delegate: 'keyauthCredential',
     fields: ['id', 'consumer', 'key', 'ttl', 'tags', 'created_at'],
-    specs: KEYAUTH_FIELDS,
+    specs: keyAuthSchema,
     validate: v(validateKeyAuthCredential),
     foreign: [consumerFk],
     endpointKeys: ['key'],
@@ -494,7 +495,7 @@ const RECORDS = {
     label: 'basicauth_credential',
     delegate: 'basicauthCredential',
     fields: ['id', 'consumer', 'username', 'password', 'tags', 'created_at'],
-    specs: BASICAUTH_FIELDS,
+    specs: basicAuthSchema,
     validate: v(validateBasicAuthCredential),
     foreign: [consumerFk],
     endpointKeys: ['username'],
@@ -511,7 +512,7 @@ const RECORDS = {
     label: 'jwt_secret',
     delegate: 'jwtSecret',
     fields: ['id', 'consumer', 'key', 'secret', 'rsa_public_key', 'algorithm', 'tags', 'created_at'],
-    specs: JWT_FIELDS,
+    specs: jwtSecretSchema,
     validate: v(validateJwtSecret),
     foreign: [consumerFk],
     endpointKeys: ['key'],
@@ -529,7 +530,7 @@ const RECORDS = {
     label: 'hmacauth_credential',
     delegate: 'hmacauthCredential',
     fields: ['id', 'consumer', 'username', 'secret', 'tags', 'created_at'],
-    specs: HMACAUTH_FIELDS,
+    specs: hmacAuthSchema,
     validate: v(validateHmacAuthCredential),
     foreign: [consumerFk],
     endpointKeys: ['username'],
@@ -547,7 +548,7 @@ const RECORDS = {
     label: 'acl',
     delegate: 'acl',
     fields: ['id', 'consumer', 'group', 'tags', 'created_at'],
-    specs: ACL_FIELDS,
+    specs: aclSchema,
     validate: v(validateAcl),
     foreign: [consumerFk],
     endpointKeys: ['group'],

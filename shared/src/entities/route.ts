@@ -1,7 +1,10 @@
 import { ROUTE_DEFAULTS, type Route, type RouteProtocol } from '../config/model.js';
-import type { FieldErrors } from './errors.js';
-import * as f from './fields.js';
-import { addEntityError, emptyToNull, throwIfErrors, validateFields, type Specs } from './validate.js';
+import { isIpOrCidr } from '../schema/hosts.js';
+import * as td from '../schema/typedefs.js';
+import type { Field, FieldErrorTree, ParseResult, RecordField } from '../schema/types.js';
+import { isPlainObject, putOwn } from '../schema/values.js';
+import { stripReadOnly } from './common.js';
+import { checkEntity, emptyToNull, throwIfErrors } from './validate.js';
 
 export const ROUTE_PROTOCOLS: readonly RouteProtocol[] = [
   'grpc',
@@ -25,56 +28,65 @@ export type RouteInput = Omit<Route, 'id' | 'created_at' | 'updated_at' | 'servi
   service: ServiceReference | null;
 };
 
-const bool = (def: boolean) => ({
-  kind: 'boolean' as const,
-  nullable: false,
-  default: def,
-  validate: f.boolean,
-});
+const bool = (def: boolean): Field => ({ type: 'boolean', required: true, default: def });
 
-export const ROUTE_FIELDS: Specs = {
-  id: { kind: 'string', nullable: true, validate: f.uuid },
-  created_at: { kind: 'ignored', nullable: true, validate: f.timestamp },
-  updated_at: { kind: 'ignored', nullable: true, validate: f.timestamp },
-  name: { kind: 'string', nullable: true, default: null, validate: f.name },
-  protocols: {
-    kind: 'set',
-    nullable: false,
-    default: [...ROUTE_DEFAULTS.protocols],
-    validate: f.set(f.oneOf(ROUTE_PROTOCOLS), { minLength: 1 }),
+/** Route `headers`: header name -> non-empty list of values; names are lower-cased; `host` is refused. */
+function parseHeaders(v: unknown): ParseResult {
+  if (!isPlainObject(v)) return { error: 'expected a map' };
+  const out: Record<string, string[]> = {};
+  for (const [rawKey, raw] of Object.entries(v)) {
+    const key = rawKey.toLowerCase();
+    if (key === 'host')
+      return { error: "cannot contain 'host' header, which must be specified in the 'hosts' attribute" };
+    if (!/^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(key)) return { error: `invalid header name '${rawKey}'` };
+    const values = typeof raw === 'string' ? [raw] : raw;
+    if (!Array.isArray(values) || values.length === 0)
+      return { error: `'${rawKey}': expected an array of strings` };
+    for (const value of values as unknown[]) {
+      if (typeof value !== 'string' || value.length === 0) return { error: `'${rawKey}': expected a string` };
+    }
+    putOwn(out, key, [...new Set(values as string[])]);
+  }
+  return { value: out };
+}
+
+/** Route `sources` / `destinations`: `[{ ip?: "cidr", port?: int }]`, one message for the field. */
+function parseIpPorts(v: unknown): ParseResult {
+  if (!Array.isArray(v)) return { error: 'expected an array' };
+  const out: { ip?: string; port?: number }[] = [];
+  for (const item of v as unknown[]) {
+    if (!isPlainObject(item)) return { error: 'expected a record' };
+    const { ip, port, ...rest } = item;
+    const unknown = Object.keys(rest)[0];
+    if (unknown !== undefined) return { error: `${unknown}: unknown field` };
+    if (ip === undefined && port === undefined)
+      return { error: "at least one of these fields must be non-empty: 'ip', 'port'" };
+    const entry: { ip?: string; port?: number } = {};
+    if (ip !== undefined) {
+      if (typeof ip !== 'string') return { error: 'expected a string' };
+      if (ip.length === 0) return { error: 'length must be at least 1' };
+      if (!isIpOrCidr(ip)) return { error: `invalid ip or cidr range: '${ip}'` };
+      entry.ip = ip;
+    }
+    if (port !== undefined) {
+      if (typeof port !== 'number' || !Number.isInteger(port)) return { error: 'expected an integer' };
+      if (port < 0 || port > 65535) return { error: 'value should be between 0 and 65535' };
+      entry.port = port;
+    }
+    out.push(entry);
+  }
+  return { value: out };
+}
+
+const ipPorts = (): Field => ({
+  type: 'set',
+  elements: {
+    type: 'record',
+    fields: { ip: { type: 'string' }, port: td.port() },
+    entity_checks: [{ at_least_one_of: ['ip', 'port'] }],
   },
-  methods: { kind: 'set', nullable: true, default: null, validate: f.set(f.httpMethod) },
-  hosts: { kind: 'set', nullable: true, default: null, validate: f.set(f.routeHost) },
-  paths: { kind: 'set', nullable: true, default: null, validate: f.set(f.routePath) },
-  headers: { kind: 'map', nullable: true, default: null, validate: f.headerMap },
-  https_redirect_status_code: {
-    kind: 'integer',
-    nullable: false,
-    default: ROUTE_DEFAULTS.https_redirect_status_code,
-    validate: f.oneOf([426, 301, 302, 307, 308] as const),
-  },
-  regex_priority: {
-    kind: 'integer',
-    nullable: false,
-    default: ROUTE_DEFAULTS.regex_priority,
-    validate: f.integer(-(2 ** 31), 2 ** 31 - 1),
-  },
-  strip_path: bool(ROUTE_DEFAULTS.strip_path),
-  path_handling: {
-    kind: 'string',
-    nullable: false,
-    default: ROUTE_DEFAULTS.path_handling,
-    validate: f.oneOf(['v0', 'v1'] as const),
-  },
-  preserve_host: bool(ROUTE_DEFAULTS.preserve_host),
-  request_buffering: bool(ROUTE_DEFAULTS.request_buffering),
-  response_buffering: bool(ROUTE_DEFAULTS.response_buffering),
-  snis: { kind: 'set', nullable: true, default: null, validate: f.set(f.sni) },
-  sources: { kind: 'records', nullable: true, default: null, validate: f.ipPortRecords },
-  destinations: { kind: 'records', nullable: true, default: null, validate: f.ipPortRecords },
-  tags: { kind: 'set', nullable: true, default: null, validate: f.set(f.tag) },
-  service: { kind: 'foreign', nullable: true, default: null, validate: f.foreignKey({ byName: true }) },
-};
+  parse: parseIpPorts,
+});
 
 const HTTP_FAMILY: RouteProtocol[] = ['http', 'https', 'ws', 'wss'];
 const GRPC_FAMILY: RouteProtocol[] = ['grpc', 'grpcs'];
@@ -86,14 +98,17 @@ const isSet = (value: unknown) =>
     : value !== null && value !== undefined && Object.keys(value).length > 0;
 
 /** Kong's entity checks on a route whose fields are individually valid. */
-function checkRoute(v: RouteInput, errors: FieldErrors): void {
+function checkRoute(record: Record<string, unknown>): FieldErrorTree {
+  const v = record as unknown as RouteInput;
+  const errors: FieldErrorTree = {};
+  const addEntityError = (message: string) => ((errors['@entity'] ??= []) as string[]).push(message);
   const protocols = v.protocols;
   const families = [HTTP_FAMILY, GRPC_FAMILY, STREAM_FAMILY].filter((fam) =>
     protocols.some((p) => fam.includes(p)),
   );
   if (families.length > 1) {
     errors.protocols = `mixing protocols of different families is not allowed: ${protocols.join(', ')}`;
-    return;
+    return errors;
   }
   const tlsProtocols = protocols.filter((p) =>
     ['https', 'grpcs', 'tls', 'tls_passthrough', 'wss'].includes(p),
@@ -111,11 +126,10 @@ function checkRoute(v: RouteInput, errors: FieldErrors): void {
     }
     if (![v.sources, v.destinations, v.snis].some(isSet)) {
       addEntityError(
-        errors,
         "must set one of 'sources', 'destinations', 'snis' when 'protocols' is 'tcp', 'tls' or 'udp'",
       );
     }
-    return;
+    return errors;
   }
   for (const key of ['sources', 'destinations'] as const) {
     if (isSet(v[key]))
@@ -138,9 +152,76 @@ function checkRoute(v: RouteInput, errors: FieldErrors): void {
         : fam === GRPC_FAMILY
           ? 'grpc'
           : 'http';
-    addEntityError(errors, `must set one of ${quoted(needed)} when 'protocols' is '${label}'`);
+    addEntityError(`must set one of ${quoted(needed)} when 'protocols' is '${label}'`);
   }
+  return errors;
 }
+
+/** Kong's routes schema (kong/db/schema/entities/routes.lua). */
+export const routeSchema: RecordField = {
+  type: 'record',
+  fields: {
+    id: td.id(),
+    created_at: td.autoTimestamp(),
+    updated_at: td.autoTimestamp(),
+    name: td.name(),
+    protocols: td.protocols(ROUTE_PROTOCOLS, { required: true, default: [...ROUTE_DEFAULTS.protocols] }),
+    methods: { type: 'set', elements: td.httpMethod() },
+    hosts: { type: 'set', elements: td.routeHost() },
+    paths: { type: 'set', elements: td.routerPath() },
+    headers: {
+      type: 'map',
+      keys: { type: 'string' },
+      values: { type: 'array', elements: { type: 'string' } },
+      parse: parseHeaders,
+    },
+    https_redirect_status_code: {
+      type: 'integer',
+      required: true,
+      default: ROUTE_DEFAULTS.https_redirect_status_code,
+      one_of: [426, 301, 302, 307, 308],
+    },
+    regex_priority: {
+      type: 'integer',
+      required: true,
+      default: ROUTE_DEFAULTS.regex_priority,
+      between: [-(2 ** 31), 2 ** 31 - 1],
+    },
+    strip_path: bool(ROUTE_DEFAULTS.strip_path),
+    path_handling: {
+      type: 'string',
+      required: true,
+      default: ROUTE_DEFAULTS.path_handling,
+      one_of: ['v0', 'v1'],
+    },
+    preserve_host: bool(ROUTE_DEFAULTS.preserve_host),
+    request_buffering: bool(ROUTE_DEFAULTS.request_buffering),
+    response_buffering: bool(ROUTE_DEFAULTS.response_buffering),
+    snis: { type: 'set', elements: td.routeSni() },
+    sources: ipPorts(),
+    destinations: ipPorts(),
+    tags: td.tags(),
+    service: td.foreign('services', { by_name: true }),
+  },
+  entity_checks: [
+    {
+      custom_entity_check: {
+        field_sources: [
+          'protocols',
+          'methods',
+          'hosts',
+          'paths',
+          'headers',
+          'snis',
+          'sources',
+          'destinations',
+          'strip_path',
+        ],
+        fn: checkRoute,
+      },
+    },
+  ],
+};
 
 /**
  * Validates a route as the Admin API or a declarative file writes it (Kong 3.x rules) and
@@ -148,15 +229,10 @@ function checkRoute(v: RouteInput, errors: FieldErrors): void {
  * Throws a schema-violation GatehouseError (Kong body in `details.body`).
  */
 export function validateRoute(input: unknown, options: { base?: Partial<Route> } = {}): RouteInput {
-  let base: Record<string, unknown> | undefined;
-  if (options.base) {
-    const { id: _id, created_at: _c, updated_at: _u, ...rest } = options.base;
-    base = rest;
-  }
-  const { values, errors } = validateFields(input, ROUTE_FIELDS, { base });
-  const v = values as unknown as RouteInput;
-  if (Object.keys(errors).length === 0) checkRoute(v, errors);
+  const base = options.base ? stripReadOnly(options.base) : undefined;
+  const { values, errors } = checkEntity(routeSchema, input, base);
   throwIfErrors(errors);
+  const v = values as unknown as RouteInput;
   const out: RouteInput = {
     name: v.name,
     protocols: v.protocols,

@@ -1,7 +1,10 @@
 import { SERVICE_DEFAULTS, type Service, type ServiceProtocol } from '../config/model.js';
+import * as td from '../schema/typedefs.js';
+import { putOwn } from '../schema/values.js';
+import type { RecordField } from '../schema/types.js';
+import { stripReadOnly } from './common.js';
 import type { FieldErrors } from './errors.js';
-import * as f from './fields.js';
-import { emptyToNull, throwIfErrors, validateFields, type Specs } from './validate.js';
+import { checkEntity, emptyToNull, throwIfErrors } from './validate.js';
 
 export const SERVICE_PROTOCOLS: readonly ServiceProtocol[] = [
   'grpc',
@@ -19,45 +22,35 @@ export const SERVICE_PROTOCOLS: readonly ServiceProtocol[] = [
 /** Fields a client writes on a service; the store adds id and timestamps. */
 export type ServiceInput = Omit<Service, 'id' | 'created_at' | 'updated_at'> & { id?: string };
 
-export const SERVICE_FIELDS: Specs = {
-  id: { kind: 'string', nullable: true, validate: f.uuid },
-  created_at: { kind: 'ignored', nullable: true, validate: f.timestamp },
-  updated_at: { kind: 'ignored', nullable: true, validate: f.timestamp },
-  name: { kind: 'string', nullable: true, default: null, validate: f.name },
-  retries: {
-    kind: 'integer',
-    nullable: false,
-    default: SERVICE_DEFAULTS.retries,
-    validate: f.integer(0, 32767),
+/** Kong's services schema (kong/db/schema/entities/services.lua). */
+export const serviceSchema: RecordField = {
+  type: 'record',
+  fields: {
+    id: td.id(),
+    created_at: td.autoTimestamp(),
+    updated_at: td.autoTimestamp(),
+    name: td.name(),
+    retries: { type: 'integer', required: true, default: SERVICE_DEFAULTS.retries, between: [0, 32767] },
+    protocol: {
+      type: 'string',
+      required: true,
+      default: SERVICE_DEFAULTS.protocol,
+      one_of: SERVICE_PROTOCOLS,
+    },
+    host: td.host({ required: true }),
+    port: td.port({ required: true, default: SERVICE_DEFAULTS.port }),
+    path: td.upstreamPath(),
+    connect_timeout: td.timeout({ required: true, default: SERVICE_DEFAULTS.connect_timeout }),
+    write_timeout: td.timeout({ required: true, default: SERVICE_DEFAULTS.write_timeout }),
+    read_timeout: td.timeout({ required: true, default: SERVICE_DEFAULTS.read_timeout }),
+    tags: td.tags(),
+    client_certificate: td.foreign('certificates'),
+    tls_verify: { type: 'boolean' },
+    tls_verify_depth: { type: 'integer', between: [0, 64] },
+    ca_certificates: { type: 'set', elements: td.uuid() },
+    enabled: { type: 'boolean', required: true, default: SERVICE_DEFAULTS.enabled },
   },
-  protocol: {
-    kind: 'string',
-    nullable: false,
-    default: SERVICE_DEFAULTS.protocol,
-    validate: f.oneOf(SERVICE_PROTOCOLS),
-  },
-  host: { kind: 'string', nullable: false, validate: f.host },
-  port: { kind: 'integer', nullable: false, default: SERVICE_DEFAULTS.port, validate: f.integer(0, 65535) },
-  path: { kind: 'string', nullable: true, default: null, validate: f.servicePath },
-  connect_timeout: timeout(SERVICE_DEFAULTS.connect_timeout),
-  write_timeout: timeout(SERVICE_DEFAULTS.write_timeout),
-  read_timeout: timeout(SERVICE_DEFAULTS.read_timeout),
-  tags: { kind: 'set', nullable: true, default: null, validate: f.set(f.tag) },
-  client_certificate: {
-    kind: 'foreign',
-    nullable: true,
-    default: null,
-    validate: f.foreignKey({ byName: false }),
-  },
-  tls_verify: { kind: 'boolean', nullable: true, default: null, validate: f.boolean },
-  tls_verify_depth: { kind: 'integer', nullable: true, default: null, validate: f.integer(0, 64) },
-  ca_certificates: { kind: 'set', nullable: true, default: null, validate: f.set(f.uuid) },
-  enabled: { kind: 'boolean', nullable: false, default: SERVICE_DEFAULTS.enabled, validate: f.boolean },
 };
-
-function timeout(def: number) {
-  return { kind: 'integer' as const, nullable: false, default: def, validate: f.integer(1, f.MAX_TIMEOUT) };
-}
 
 const DEFAULT_PORTS: Partial<Record<ServiceProtocol, number>> = {
   http: 80,
@@ -109,9 +102,9 @@ export function validateService(input: unknown, options: { base?: Partial<Servic
     const { url, ...rest } = body as Record<string, unknown>;
     body = url === null ? rest : { ...rest, ...expandUrl(url, errors) };
   }
-  const base = options.base ? (stripReadOnly(options.base) as Record<string, unknown>) : undefined;
-  const result = validateFields(body, SERVICE_FIELDS, { base });
-  Object.assign(errors, result.errors);
+  const base = options.base ? stripReadOnly(options.base) : undefined;
+  const result = checkEntity(serviceSchema, body, base);
+  for (const [key, message] of Object.entries(result.errors)) putOwn(errors, key, message);
   const v = result.values as unknown as ServiceInput;
   if (
     !errors.protocol &&
@@ -141,9 +134,4 @@ export function validateService(input: unknown, options: { base?: Partial<Servic
   };
   if (v.id) out.id = v.id;
   return out;
-}
-
-function stripReadOnly<T extends object>(entity: T): Partial<T> {
-  const { id: _id, created_at: _c, updated_at: _u, ...rest } = entity as Record<string, unknown>;
-  return rest as Partial<T>;
 }

@@ -1,8 +1,9 @@
 import type { Target } from '../config/model.js';
+import { parseHostPort } from '../schema/hosts.js';
+import * as td from '../schema/typedefs.js';
+import type { RecordField } from '../schema/types.js';
 import { stripReadOnly } from './common.js';
-import * as f from './fields.js';
-import * as k from './kong-fields.js';
-import { emptyToNull, throwIfErrors, validateFields, type Specs } from './validate.js';
+import { checkEntity, emptyToNull, throwIfErrors } from './validate.js';
 
 /** An upstream reference as a client writes it: by id or by name (resolved by the store). */
 export type UpstreamReference = { id: string } | { name: string };
@@ -12,20 +13,38 @@ export type TargetInput = Omit<Target, 'id' | 'created_at' | 'updated_at' | 'ups
   upstream: UpstreamReference;
 };
 
-export const TARGET_FIELDS: Specs = {
-  id: { kind: 'string', nullable: true, validate: f.uuid },
-  created_at: { kind: 'ignored', nullable: true, validate: k.number(0, Number.MAX_SAFE_INTEGER) },
-  updated_at: { kind: 'ignored', nullable: true, validate: k.number(0, Number.MAX_SAFE_INTEGER) },
-  upstream: { kind: 'foreign', nullable: false, validate: f.foreignKey({ byName: true }) },
-  target: { kind: 'string', nullable: false, validate: k.target },
-  weight: { kind: 'integer', nullable: false, default: 100, validate: f.integer(0, 65535) },
-  tags: { kind: 'set', nullable: true, default: null, validate: f.set(f.tag) },
+export const DEFAULT_TARGET_PORT = 8000;
+
+const invalidTarget = (s: string) => `Invalid target ('${s}'); not a valid hostname or ip address`;
+
+/** Kong's targets schema: `target` is `host[:port]`, stored as `host:port` (port 8000 when omitted). */
+export const targetSchema: RecordField = {
+  type: 'record',
+  fields: {
+    id: td.id(),
+    created_at: td.autoTimestampMs(),
+    updated_at: td.autoTimestampMs(),
+    upstream: td.foreign('upstreams', { required: true, by_name: true }),
+    target: td.text({
+      required: true,
+      custom_validator: (s) => {
+        const parsed = parseHostPort(s);
+        return !parsed || parsed === 'invalid port number' ? invalidTarget(s) : null;
+      },
+      normalize: (s) => {
+        const parsed = parseHostPort(s) as Exclude<ReturnType<typeof parseHostPort>, string | undefined>;
+        return `${parsed.host}:${parsed.port ?? DEFAULT_TARGET_PORT}`;
+      },
+    }),
+    weight: { type: 'integer', required: true, default: 100, between: [0, 65535] },
+    tags: td.tags(),
+  },
 };
 
 /** Validates a target: `target` normalised to `host:port` (port 8000 when omitted), weight 0-65535 (default 100). */
 export function validateTarget(input: unknown, options: { base?: Partial<Target> } = {}): TargetInput {
   const base = options.base ? stripReadOnly(options.base) : undefined;
-  const { values, errors } = validateFields(input, TARGET_FIELDS, { base });
+  const { values, errors } = checkEntity(targetSchema, input, base);
   throwIfErrors(errors);
   const v = values as unknown as TargetInput;
   const out: TargetInput = {

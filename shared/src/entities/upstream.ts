@@ -1,9 +1,10 @@
 import type { HashOn, Upstream, UpstreamAlgorithm } from '../config/model.js';
-import type { FieldErrors } from './errors.js';
-import * as f from './fields.js';
-import * as k from './kong-fields.js';
-import { emptyToNull, throwIfErrors, validateFields, type Specs } from './validate.js';
+import { parseHostPort } from '../schema/hosts.js';
+import * as td from '../schema/typedefs.js';
+import type { EntityCheck, Field, ParseResult, RecordField } from '../schema/types.js';
+import { isPlainObject, putOwn } from '../schema/values.js';
 import { stripReadOnly } from './common.js';
+import { checkEntity, emptyToNull, throwIfErrors } from './validate.js';
 
 export const UPSTREAM_ALGORITHMS: readonly UpstreamAlgorithm[] = [
   'consistent-hashing',
@@ -21,117 +22,172 @@ export const HASH_ON: readonly HashOn[] = [
   'query_arg',
   'uri_capture',
 ];
-const CHECK_TYPES = ['tcp', 'http', 'https', 'grpc', 'grpcs'] as const;
+const CHECK_TYPES = ['tcp', 'http', 'https', 'grpc', 'grpcs'];
 
-const num = (def: number | undefined, min: number, max: number) => ({
-  kind: 'number' as const,
-  nullable: false,
+const num = (def: number, min: number, max: number): Field => ({
+  type: 'number',
+  required: true,
   default: def,
-  validate: k.number(min, max),
+  between: [min, max],
 });
-const int = (def: number, min: number, max: number) => ({
-  kind: 'integer' as const,
-  nullable: false,
+const int = (def: number, min: number, max: number): Field => ({
+  type: 'integer',
+  required: true,
   default: def,
-  validate: f.integer(min, max),
+  between: [min, max],
 });
-const statuses = (def: number[]) => ({
-  kind: 'set' as const,
-  nullable: false,
-  default: def,
-  validate: k.array(f.integer(100, 999)),
-});
-const checkType = {
-  kind: 'string' as const,
-  nullable: false,
-  default: 'http',
-  validate: f.oneOf(CHECK_TYPES),
-};
-const rec = (specs: Specs) => ({ kind: 'record' as const, nullable: false, validate: k.record(specs) });
+const statuses = (def: number[]): Field => td.httpStatuses({ required: true, default: def });
+const checkType: Field = { type: 'string', required: true, default: 'http', one_of: CHECK_TYPES };
+const rec = (fields: Record<string, Field>): RecordField => ({ type: 'record', required: true, fields });
+
+/** Kong's `headers` typedef: header name -> array of strings (names as written). */
+function parseHeaders(v: unknown): ParseResult {
+  if (!isPlainObject(v)) return { error: 'expected a map' };
+  const out: Record<string, string[]> = {};
+  for (const [key, raw] of Object.entries(v)) {
+    const bad = key.length === 0 ? 'length must be at least 1' : td.headerNameError(key);
+    if (bad !== null) return { error: bad };
+    const values = typeof raw === 'string' ? [raw] : raw;
+    if (!Array.isArray(values) || values.some((x) => typeof x !== 'string'))
+      return { error: `'${key}': expected an array of strings` };
+    putOwn(out, key, values as string[]);
+  }
+  return { value: out };
+}
 
 /** Kong's health-check defaults (kong/db/schema/entities/upstreams.lua). */
-export const HEALTHCHECK_FIELDS: Specs = {
-  active: rec({
-    type: checkType,
-    timeout: num(1, 0, 65535),
-    concurrency: int(10, 1, 2 ** 31),
-    http_path: { kind: 'string', nullable: false, default: '/', validate: k.path },
-    https_sni: { kind: 'string', nullable: true, default: null, validate: k.sniName },
-    https_verify_certificate: { kind: 'boolean', nullable: false, default: true, validate: f.boolean },
-    headers: { kind: 'map', nullable: true, default: null, validate: k.headersMap },
-    healthy: rec({
-      interval: num(0, 0, 65535),
-      http_statuses: statuses([200, 302]),
-      successes: int(0, 0, 255),
+export const healthchecksSchema: RecordField = {
+  type: 'record',
+  required: true,
+  default: {},
+  fields: {
+    active: rec({
+      type: checkType,
+      timeout: num(1, 0, 65535),
+      concurrency: int(10, 1, 2 ** 31),
+      http_path: td.path({ required: true, default: '/' }),
+      https_sni: td.sni(),
+      https_verify_certificate: { type: 'boolean', required: true, default: true },
+      headers: {
+        type: 'map',
+        keys: td.headerName(),
+        values: { type: 'array', elements: { type: 'string' } },
+        parse: parseHeaders,
+      },
+      healthy: rec({
+        interval: num(0, 0, 65535),
+        http_statuses: statuses([200, 302]),
+        successes: int(0, 0, 255),
+      }),
+      unhealthy: rec({
+        interval: num(0, 0, 65535),
+        http_statuses: statuses([429, 404, 500, 501, 502, 503, 504, 505]),
+        tcp_failures: int(0, 0, 255),
+        timeouts: int(0, 0, 255),
+        http_failures: int(0, 0, 255),
+      }),
     }),
-    unhealthy: rec({
-      interval: num(0, 0, 65535),
-      http_statuses: statuses([429, 404, 500, 501, 502, 503, 504, 505]),
-      tcp_failures: int(0, 0, 255),
-      timeouts: int(0, 0, 255),
-      http_failures: int(0, 0, 255),
+    passive: rec({
+      type: checkType,
+      healthy: rec({
+        http_statuses: statuses([
+          200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 300, 301, 302, 303, 304, 305, 306, 307, 308,
+        ]),
+        successes: int(0, 0, 255),
+      }),
+      unhealthy: rec({
+        http_statuses: statuses([429, 500, 503]),
+        tcp_failures: int(0, 0, 255),
+        timeouts: int(0, 0, 255),
+        http_failures: int(0, 0, 255),
+      }),
     }),
-  }),
-  passive: rec({
-    type: checkType,
-    healthy: rec({
-      http_statuses: statuses([
-        200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 300, 301, 302, 303, 304, 305, 306, 307, 308,
-      ]),
-      successes: int(0, 0, 255),
-    }),
-    unhealthy: rec({
-      http_statuses: statuses([429, 500, 503]),
-      tcp_failures: int(0, 0, 255),
-      timeouts: int(0, 0, 255),
-      http_failures: int(0, 0, 255),
-    }),
-  }),
-  threshold: num(0, 0, 100),
+    threshold: num(0, 0, 100),
+  },
 };
 
 export type UpstreamInput = Omit<Upstream, 'id' | 'created_at' | 'updated_at'> & { id?: string };
 
-const hashOn = { kind: 'string' as const, nullable: false, default: 'none', validate: f.oneOf(HASH_ON) };
-const optional = (validate: f.Validator<string>) => ({
-  kind: 'string' as const,
-  nullable: true,
-  default: null,
-  validate,
-});
+const nameError = (s: string) => `Invalid name ('${s}')`;
 
-export const UPSTREAM_FIELDS: Specs = {
-  id: { kind: 'string', nullable: true, validate: f.uuid },
-  created_at: { kind: 'ignored', nullable: true, validate: f.timestamp },
-  updated_at: { kind: 'ignored', nullable: true, validate: f.timestamp },
-  name: { kind: 'string', nullable: false, validate: k.upstreamName },
-  algorithm: {
-    kind: 'string',
-    nullable: false,
-    default: 'round-robin',
-    validate: f.oneOf(UPSTREAM_ALGORITHMS),
+/** An upstream's name: a hostname (no IP, no port). */
+const upstreamName: Field = {
+  type: 'string',
+  required: true,
+  custom_validator: (s) => {
+    if (s.length === 0) return 'length must be at least 1';
+    const parsed = parseHostPort(s);
+    if (!parsed || parsed === 'invalid port number') return `${nameError(s)}; must be a valid hostname`;
+    if (parsed.type !== 'name') return `${nameError(s)}; no ip addresses allowed`;
+    if (parsed.port !== undefined) return `${nameError(s)}; no port allowed`;
+    return null;
   },
-  hash_on: hashOn,
-  hash_fallback: hashOn,
-  hash_on_header: optional(k.headerName),
-  hash_fallback_header: optional(k.headerName),
-  hash_on_cookie: optional(k.cookieName),
-  hash_on_cookie_path: { kind: 'string', nullable: false, default: '/', validate: k.path },
-  hash_on_query_arg: optional(k.nonEmptyString),
-  hash_fallback_query_arg: optional(k.nonEmptyString),
-  hash_on_uri_capture: optional(k.nonEmptyString),
-  hash_fallback_uri_capture: optional(k.nonEmptyString),
-  slots: int(10000, 10, 2 ** 16),
-  healthchecks: { kind: 'record', nullable: false, default: {}, validate: k.record(HEALTHCHECK_FIELDS) },
-  tags: { kind: 'set', nullable: true, default: null, validate: f.set(f.tag) },
-  host_header: optional(k.hostWithOptionalPort),
-  client_certificate: {
-    kind: 'foreign',
-    nullable: true,
-    default: null,
-    validate: f.foreignKey({ byName: false }),
+};
+
+const hashOn: Field = { type: 'string', required: true, default: 'none', one_of: HASH_ON };
+
+/** `then_field` is required when `if_field` is `value` (Kong's conditional check). */
+const requiredWhen = (if_field: string, value: string, then_field: string): EntityCheck => ({
+  conditional: { if_field, if_match: { eq: value }, then_field, then_match: { required: true } },
+});
+/** `hash_fallback` may only be one of `allowed` when `hash_on` is one of `when`. */
+const fallbackOnly = (when: readonly string[], allowed: readonly string[]): EntityCheck => ({
+  conditional: {
+    if_field: 'hash_on',
+    if_match: { one_of: when },
+    then_field: 'hash_fallback',
+    then_match: { one_of: allowed },
   },
-  use_srv_name: { kind: 'boolean', nullable: false, default: false, validate: f.boolean },
+});
+const fallbackOtherThan = (hashOnValue: string) =>
+  fallbackOnly(
+    [hashOnValue],
+    HASH_ON.filter((h) => h !== hashOnValue),
+  );
+
+/** Kong's upstreams schema (kong/db/schema/entities/upstreams.lua). */
+export const upstreamSchema: RecordField = {
+  type: 'record',
+  fields: {
+    id: td.id(),
+    created_at: td.autoTimestamp(),
+    updated_at: td.autoTimestamp(),
+    name: upstreamName,
+    algorithm: { type: 'string', required: true, default: 'round-robin', one_of: UPSTREAM_ALGORITHMS },
+    hash_on: hashOn,
+    hash_fallback: hashOn,
+    hash_on_header: td.headerName(),
+    hash_fallback_header: td.headerName(),
+    hash_on_cookie: td.cookieName(),
+    hash_on_cookie_path: td.path({ required: true, default: '/' }),
+    hash_on_query_arg: td.text(),
+    hash_fallback_query_arg: td.text(),
+    hash_on_uri_capture: td.text(),
+    hash_fallback_uri_capture: td.text(),
+    slots: int(10000, 10, 2 ** 16),
+    healthchecks: healthchecksSchema,
+    tags: td.tags(),
+    host_header: td.hostWithOptionalPort(),
+    client_certificate: td.foreign('certificates'),
+    use_srv_name: { type: 'boolean', required: true, default: false },
+  },
+  entity_checks: [
+    requiredWhen('hash_on', 'header', 'hash_on_header'),
+    requiredWhen('hash_fallback', 'header', 'hash_fallback_header'),
+    requiredWhen('hash_on', 'cookie', 'hash_on_cookie'),
+    requiredWhen('hash_fallback', 'cookie', 'hash_on_cookie'),
+    requiredWhen('hash_on', 'query_arg', 'hash_on_query_arg'),
+    requiredWhen('hash_fallback', 'query_arg', 'hash_fallback_query_arg'),
+    requiredWhen('hash_on', 'uri_capture', 'hash_on_uri_capture'),
+    requiredWhen('hash_fallback', 'uri_capture', 'hash_fallback_uri_capture'),
+    fallbackOnly(['none', 'cookie'], ['none']),
+    fallbackOtherThan('consumer'),
+    fallbackOtherThan('ip'),
+    fallbackOtherThan('path'),
+    { distinct: ['hash_on_header', 'hash_fallback_header'] },
+    { distinct: ['hash_on_query_arg', 'hash_fallback_query_arg'] },
+    { distinct: ['hash_on_uri_capture', 'hash_fallback_uri_capture'] },
+  ],
 };
 
 /** Kong's shorthands: least-connections/latency reset hash_on; a hash_on other than none selects consistent-hashing. */
@@ -147,35 +203,6 @@ function applyShorthands(input: unknown): unknown {
   return body;
 }
 
-function checkUpstream(v: UpstreamInput, errors: FieldErrors): void {
-  const required = (field: keyof UpstreamInput) => {
-    if (v[field] === null && !errors[field]) errors[field] = 'required field missing';
-  };
-  if (v.hash_on === 'header') required('hash_on_header');
-  if (v.hash_fallback === 'header') required('hash_fallback_header');
-  if (v.hash_on === 'cookie' || v.hash_fallback === 'cookie') required('hash_on_cookie');
-  if (v.hash_on === 'query_arg') required('hash_on_query_arg');
-  if (v.hash_fallback === 'query_arg') required('hash_fallback_query_arg');
-  if (v.hash_on === 'uri_capture') required('hash_on_uri_capture');
-  if (v.hash_fallback === 'uri_capture') required('hash_fallback_uri_capture');
-  const fallbackOnly = (allowed: HashOn[]) => {
-    if (!allowed.includes(v.hash_fallback)) errors.hash_fallback = `expected one of: ${allowed.join(', ')}`;
-  };
-  const all = HASH_ON.filter((h) => h !== v.hash_on);
-  if (v.hash_on === 'none' || v.hash_on === 'cookie') fallbackOnly(['none']);
-  else if (['consumer', 'ip', 'path'].includes(v.hash_on)) fallbackOnly(all);
-  const distinct = (a: keyof UpstreamInput, b: keyof UpstreamInput) => {
-    if (v[a] !== null && v[a] === v[b])
-      errors['@entity'] = [
-        ...((errors['@entity'] as string[] | undefined) ?? []),
-        `values of these fields must be distinct: '${a}', '${b}'`,
-      ];
-  };
-  distinct('hash_on_header', 'hash_fallback_header');
-  distinct('hash_on_query_arg', 'hash_fallback_query_arg');
-  distinct('hash_on_uri_capture', 'hash_fallback_uri_capture');
-}
-
 /**
  * Validates an upstream (Kong 3.x rules: name a hostname, hashing fields consistent with
  * `hash_on`/`hash_fallback`, health checks filled with Kong's defaults). `base` is the stored
@@ -189,10 +216,9 @@ export function validateUpstream(input: unknown, options: { base?: Partial<Upstr
     if (hc && typeof hc === 'object' && !Array.isArray(hc) && base.healthchecks)
       body = { ...body, healthchecks: deepMerge(base.healthchecks, hc as Record<string, unknown>) };
   }
-  const { values, errors } = validateFields(body, UPSTREAM_FIELDS, { base });
-  const v = values as unknown as UpstreamInput;
-  if (Object.keys(errors).length === 0) checkUpstream(v, errors);
+  const { values, errors } = checkEntity(upstreamSchema, body, base);
   throwIfErrors(errors);
+  const v = values as unknown as UpstreamInput;
   const out: UpstreamInput = {
     name: v.name,
     algorithm: v.algorithm,

@@ -1,6 +1,9 @@
-import type { EntityCheck, Field } from './types.js';
+import type { EntityCheck, Field, RecordField } from './types.js';
 
 export type KongFieldJson = Record<string, unknown>;
+
+/** Attributes that steer Gatehouse's validator but are not Kong's, left out of `/schemas` output. */
+const NOT_KONG = new Set(['by_name']);
 
 function describeCheck(c: EntityCheck): Record<string, unknown> {
   if ('custom_entity_check' in c)
@@ -12,7 +15,7 @@ function describeCheck(c: EntityCheck): Record<string, unknown> {
 export function describe(field: Field): KongFieldJson {
   const out: KongFieldJson = {};
   for (const [k, v] of Object.entries(field)) {
-    if (v === undefined || typeof v === 'function') continue;
+    if (v === undefined || typeof v === 'function' || NOT_KONG.has(k)) continue;
     switch (k) {
       case 'fields':
         out.fields = Object.entries(v as Record<string, Field>).map(([name, f]) => ({ [name]: describe(f) }));
@@ -30,4 +33,10 @@ export function describe(field: Field): KongFieldJson {
     }
   }
   return out;
+}
+
+/** Kong's `GET /schemas/{entity}` body for an entity's record schema: `{ fields, entity_checks }`. */
+export function describeEntity(schema: RecordField): KongFieldJson {
+  const { type: _type, ...rest } = describe(schema);
+  return rest;
 }

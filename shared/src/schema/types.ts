@@ -18,7 +18,21 @@ interface FieldBase<T> {
   /** Kong's `encrypted`: informational here. */
   encrypted?: boolean;
   custom_validator?: CustomValidator<T>;
+  /** Kong's `auto`: the store sets it (ids, timestamps); form input does not coerce it. */
+  auto?: boolean;
+  /** Kong's `timestamp`: seconds since the epoch (informational here). */
+  timestamp?: boolean;
+  /** Rewrites a valid value (lower-cased hosts, normalised targets); runs after every check. */
+  normalize?: (value: T) => T;
+  /**
+   * A typedef Kong checks as one value (one message for the field, never a tree): used instead
+   * of the type's own checks. The other attributes still describe the field in `/schemas`.
+   */
+  parse?: (value: unknown) => ParseResult;
 }
+
+/** What a typedef's `parse` returns: the normalised value, or the field's message. */
+export type ParseResult = { value: unknown } | { error: string };
 
 export interface StringField extends FieldBase<string> {
   type: 'string';
@@ -77,11 +91,25 @@ export interface MapField extends FieldBase<Record<string, unknown>> {
   len_max?: number;
 }
 
+/**
+ * A reference to another entity, written `{ id }` (or `{ name }` with `by_name`, resolved by the
+ * store through the target's endpoint key). Kong renders it `{ type: 'foreign', reference }`.
+ */
+export interface ForeignField extends FieldBase<{ id?: string; name?: string }> {
+  type: 'foreign';
+  /** The referenced entity's table (`services`, `consumers`, …). */
+  reference: string;
+  /** The reference may name the target by its endpoint key (`{ name }`) instead of `{ id }`. */
+  by_name?: boolean;
+}
+
 /** Checks over several fields of a record; messages go under `@entity` as in Kong. */
 export type EntityCheck =
   | { at_least_one_of: readonly string[] }
   | { only_one_of: readonly string[] }
   | { mutually_exclusive: readonly string[] }
+  | { all_or_none_of: readonly string[] }
+  | { distinct: readonly string[] }
   | {
       conditional: {
         if_field: string;
@@ -93,7 +121,8 @@ export type EntityCheck =
   | {
       custom_entity_check: {
         field_sources: readonly string[];
-        fn: (record: Record<string, unknown>) => string | null | undefined;
+        /** A message for `@entity`, or (as Kong allows) a tree of field messages to merge. */
+        fn: (record: Record<string, unknown>) => string | FieldErrorTree | null | undefined;
       };
     };
 
@@ -105,7 +134,15 @@ export interface RecordField extends FieldBase<Record<string, unknown>> {
 }
 
 export type Field =
-  StringField | IntegerField | NumberField | BooleanField | ArrayField | SetField | MapField | RecordField;
+  | StringField
+  | IntegerField
+  | NumberField
+  | BooleanField
+  | ArrayField
+  | SetField
+  | MapField
+  | RecordField
+  | ForeignField;
 
 /** Per-field messages, shaped as Kong's `fields`: nested records are objects, arrays are arrays. */
 export type FieldErrorTree = { [name: string]: FieldErrorValue };

@@ -1,7 +1,13 @@
 import { schemaViolation } from '../entities/errors.js';
-import type { EntityCheck, Field, FieldErrorTree, FieldErrorValue, RecordField } from './types.js';
-
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { isPlainObject, isUuid, putOwn } from './values.js';
+import type {
+  EntityCheck,
+  Field,
+  FieldErrorTree,
+  FieldErrorValue,
+  ForeignField,
+  RecordField,
+} from './types.js';
 
 /** What `check` returns: the value with defaults filled in, and Kong-shaped errors (null when valid). */
 export interface CheckResult<T> {
@@ -9,137 +15,212 @@ export interface CheckResult<T> {
   errors: FieldErrorTree | null;
 }
 
-function copy<T>(v: T): T {
-  return v === null || typeof v !== 'object' ? v : structuredClone(v);
+/**
+ * How strictly values are read. `config` (plugin configurations, the default) follows Kong's
+ * schema library. `entity` keeps the Admin API's entity messages, which differ in four places:
+ * unknown fields are reported first; a null array element is checked as a value (so it gets the
+ * element's type message); a set refuses duplicates (`duplicate value 'x'`) instead of dropping
+ * them; `one_of` and `uuid` are checked before the type (a number where a protocol is expected
+ * gets "expected one of: …").
+ */
+export type Rules = 'config' | 'entity';
+
+export interface CheckOptions {
+  rules?: Rules;
+  /** Values standing in for absent top-level fields (the stored entity a PATCH applies to). */
+  base?: Readonly<Record<string, unknown>>;
 }
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+type Checked = [unknown, FieldErrorValue | null];
+
+function copy<T>(v: T): T {
+  return v === null || typeof v !== 'object' ? v : structuredClone(v);
 }
 
 function fmt(v: unknown): string {
   return typeof v === 'string' ? v : JSON.stringify(v);
 }
 
-/** Validates one present, non-null value. Returns [normalised value, error or null]. */
-function checkValue(field: Field, v: unknown): [unknown, FieldErrorValue | null] {
+function checkString(field: Field & { type: 'string' }, v: unknown, rules: Rules): FieldErrorValue | null {
+  if (rules === 'entity') {
+    if (field.one_of !== undefined && !field.one_of.includes(v as string))
+      return `expected one of: ${field.one_of.join(', ')}`;
+    if (field.uuid === true && !isUuid(v)) return 'expected a valid UUID';
+  }
+  if (typeof v !== 'string') return 'expected a string';
+  if (field.len_min !== undefined && v.length < field.len_min)
+    return `length must be at least ${field.len_min}`;
+  if (field.len_max !== undefined && v.length > field.len_max)
+    return `length must be at most ${field.len_max}`;
+  if (field.one_of !== undefined && !field.one_of.includes(v))
+    return `expected one of: ${field.one_of.join(', ')}`;
+  if (field.uuid === true && !isUuid(v)) return 'expected a valid UUID';
+  if (field.starts_with !== undefined && !v.startsWith(field.starts_with))
+    return `should start with: ${field.starts_with}`;
+  if (field.match !== undefined && !new RegExp(field.match).test(v)) return `invalid value: ${v}`;
+  if (field.not_match !== undefined && new RegExp(field.not_match).test(v)) return `invalid value: ${v}`;
+  if (field.is_regex === true) {
+    try {
+      new RegExp(v);
+    } catch {
+      return `not a valid regex: ${v}`;
+    }
+  }
+  return null;
+}
+
+function checkNumber(
+  field: Field & { type: 'integer' | 'number' },
+  v: unknown,
+  rules: Rules,
+): FieldErrorValue | null {
+  if (rules === 'entity' && field.one_of !== undefined && !field.one_of.includes(v as number))
+    return `expected one of: ${field.one_of.join(', ')}`;
+  const typeError = field.type === 'integer' ? 'expected an integer' : 'expected a number';
+  if (typeof v !== 'number' || !Number.isFinite(v)) return typeError;
+  if (field.type === 'integer' && !Number.isInteger(v)) return typeError;
+  if (field.one_of !== undefined && !field.one_of.includes(v))
+    return `expected one of: ${field.one_of.join(', ')}`;
+  if (field.between !== undefined && (v < field.between[0] || v > field.between[1]))
+    return `value should be between ${field.between[0]} and ${field.between[1]}`;
+  if (field.gt !== undefined && !(v > field.gt)) return `value must be greater than ${field.gt}`;
+  return null;
+}
+
+function checkElements(field: Field & { type: 'array' | 'set' }, v: unknown, rules: Rules): Checked {
+  if (!Array.isArray(v)) return [v, field.type === 'array' ? 'expected an array' : 'expected a set'];
+  const out: unknown[] = [];
+  const errs: (FieldErrorValue | null)[] = [];
+  let bad = false;
+  for (const el of v as unknown[]) {
+    const [value, err] =
+      rules === 'config' && (el === null || el === undefined)
+        ? [el, 'required field missing']
+        : checkValue(field.elements, el, rules);
+    if (err !== null) {
+      errs.push(err);
+      bad = true;
+    } else if (field.type === 'set' && rules === 'entity' && out.includes(value)) {
+      errs.push(`duplicate value '${String(el)}'`);
+      bad = true;
+    } else {
+      errs.push(null);
+      if (field.type === 'set' && out.some((o) => JSON.stringify(o) === JSON.stringify(value))) continue;
+      out.push(value);
+    }
+  }
+  if (bad) return [v, errs];
+  if (field.len_min !== undefined && out.length < field.len_min)
+    return [v, `length must be at least ${field.len_min}`];
+  if (field.len_max !== undefined && out.length > field.len_max)
+    return [v, `length must be at most ${field.len_max}`];
+  return [out, null];
+}
+
+function checkMap(field: Field & { type: 'map' }, v: unknown, rules: Rules): Checked {
+  if (!isPlainObject(v)) return [v, 'expected a map'];
+  const out: Record<string, unknown> = {};
+  const errs: FieldErrorTree = {};
+  let bad = false;
+  for (const [k, el] of Object.entries(v)) {
+    const [, kerr] = checkValue(field.keys, k, rules);
+    if (kerr !== null) {
+      putOwn(errs, k, kerr);
+      bad = true;
+      continue;
+    }
+    const [value, err] =
+      el === null || el === undefined ? [el, 'required field missing'] : checkValue(field.values, el, rules);
+    if (err !== null) {
+      putOwn(errs, k, err);
+      bad = true;
+    }
+    putOwn(out, k, value);
+  }
+  if (bad) return [v, errs];
+  const n = Object.keys(out).length;
+  if (field.len_min !== undefined && n < field.len_min)
+    return [v, `length must be at least ${field.len_min}`];
+  if (field.len_max !== undefined && n > field.len_max) return [v, `length must be at most ${field.len_max}`];
+  return [out, null];
+}
+
+/** `{ id }`, or `{ name }` where the target has an endpoint key; one message for the field. */
+function checkForeign(field: ForeignField, v: unknown): Checked {
+  if (!isPlainObject(v)) return [v, 'expected a record'];
+  const { id, name, ...rest } = v;
+  const unknown = Object.keys(rest)[0];
+  if (unknown !== undefined) return [v, `${unknown}: unknown field`];
+  if (id !== undefined) return isUuid(id) ? [{ id: id.toLowerCase() }, null] : [v, 'expected a valid UUID'];
+  if (field.by_name === true && name !== undefined) {
+    if (typeof name !== 'string') return [v, 'expected a string'];
+    return name.length === 0 ? [v, 'length must be at least 1'] : [{ name }, null];
+  }
+  return [v, field.by_name === true ? "must set one of 'id', 'name'" : 'id: required field missing'];
+}
+
+/** Validates one present value. Returns [normalised value, error or null]. */
+function checkValue(field: Field, v: unknown, rules: Rules, base?: CheckOptions['base']): Checked {
+  if (field.parse !== undefined) {
+    const r = field.parse(v);
+    return 'error' in r ? [v, r.error] : [r.value, null];
+  }
+  let checked: Checked;
   switch (field.type) {
-    case 'string': {
-      if (typeof v !== 'string') return [v, 'expected a string'];
-      if (field.len_min !== undefined && v.length < field.len_min)
-        return [v, `length must be at least ${field.len_min}`];
-      if (field.len_max !== undefined && v.length > field.len_max)
-        return [v, `length must be at most ${field.len_max}`];
-      if (field.one_of !== undefined && !field.one_of.includes(v))
-        return [v, `expected one of: ${field.one_of.join(', ')}`];
-      if (field.uuid === true && !UUID_RE.test(v)) return [v, 'expected a valid UUID'];
-      if (field.starts_with !== undefined && !v.startsWith(field.starts_with))
-        return [v, `should start with: ${field.starts_with}`];
-      if (field.match !== undefined && !new RegExp(field.match).test(v)) return [v, `invalid value: ${v}`];
-      if (field.not_match !== undefined && new RegExp(field.not_match).test(v))
-        return [v, `invalid value: ${v}`];
-      if (field.is_regex === true) {
-        try {
-          new RegExp(v);
-        } catch {
-          return [v, `not a valid regex: ${v}`];
-        }
-      }
+    case 'string':
+      checked = [v, checkString(field, v, rules)];
       break;
-    }
     case 'integer':
-    case 'number': {
-      if (typeof v !== 'number' || !Number.isFinite(v))
-        return [v, field.type === 'integer' ? 'expected an integer' : 'expected a number'];
-      if (field.type === 'integer' && !Number.isInteger(v)) return [v, 'expected an integer'];
-      if (field.one_of !== undefined && !field.one_of.includes(v))
-        return [v, `expected one of: ${field.one_of.join(', ')}`];
-      if (field.between !== undefined && (v < field.between[0] || v > field.between[1]))
-        return [v, `value should be between ${field.between[0]} and ${field.between[1]}`];
-      if (field.gt !== undefined && !(v > field.gt)) return [v, `value must be greater than ${field.gt}`];
+    case 'number':
+      checked = [v, checkNumber(field, v, rules)];
       break;
-    }
     case 'boolean':
-      if (typeof v !== 'boolean') return [v, 'expected a boolean'];
+      checked = [v, typeof v === 'boolean' ? null : 'expected a boolean'];
       break;
     case 'array':
-    case 'set': {
-      if (!Array.isArray(v)) return [v, field.type === 'array' ? 'expected an array' : 'expected a set'];
-      const out: unknown[] = [];
-      const errs: (FieldErrorValue | null)[] = [];
-      let bad = false;
-      for (const el of v) {
-        const [value, err] =
-          el === null || el === undefined ? [el, 'required field missing'] : checkValue(field.elements, el);
-        errs.push(err);
-        if (err !== null) bad = true;
-        if (field.type === 'set' && out.some((o) => JSON.stringify(o) === JSON.stringify(value))) continue;
-        out.push(value);
-      }
-      if (bad) return [v, errs];
-      if (field.len_min !== undefined && out.length < field.len_min)
-        return [v, `length must be at least ${field.len_min}`];
-      if (field.len_max !== undefined && out.length > field.len_max)
-        return [v, `length must be at most ${field.len_max}`];
-      v = out;
+    case 'set':
+      checked = checkElements(field, v, rules);
       break;
-    }
-    case 'map': {
-      if (!isPlainObject(v)) return [v, 'expected a map'];
-      const out: Record<string, unknown> = {};
-      const errs: FieldErrorTree = {};
-      let bad = false;
-      for (const [k, el] of Object.entries(v)) {
-        const [, kerr] = checkValue(field.keys, k);
-        if (kerr !== null) {
-          errs[k] = kerr;
-          bad = true;
-          continue;
-        }
-        const [value, err] =
-          el === null || el === undefined ? [el, 'required field missing'] : checkValue(field.values, el);
-        if (err !== null) {
-          errs[k] = err;
-          bad = true;
-        }
-        out[k] = value;
-      }
-      if (bad) return [v, errs];
-      const n = Object.keys(out).length;
-      if (field.len_min !== undefined && n < field.len_min)
-        return [v, `length must be at least ${field.len_min}`];
-      if (field.len_max !== undefined && n > field.len_max)
-        return [v, `length must be at most ${field.len_max}`];
-      v = out;
+    case 'map':
+      checked = checkMap(field, v, rules);
       break;
-    }
+    case 'foreign':
+      checked = checkForeign(field, v);
+      break;
     case 'record': {
       if (!isPlainObject(v)) return [v, 'expected a record'];
-      const { value, errors } = checkRecord(field, v);
-      if (errors !== null) return [v, errors];
-      v = value;
+      const { value, errors } = checkRecord(field, v, { rules, base });
+      checked = errors === null ? [value, null] : [v, errors];
       break;
     }
   }
+  if (checked[1] !== null) return checked;
   if (field.custom_validator !== undefined) {
-    const msg = (field.custom_validator as (x: unknown) => string | null | undefined)(v);
-    if (typeof msg === 'string') return [v, msg];
+    const msg = (field.custom_validator as (x: unknown) => string | null | undefined)(checked[0]);
+    if (typeof msg === 'string') return [checked[0], msg];
   }
-  return [v, null];
+  if (field.normalize !== undefined) return [(field.normalize as (x: unknown) => unknown)(checked[0]), null];
+  return checked;
 }
 
 /** Kong's handling of an absent (or null) field: default, required error, or null. */
-function checkField(field: Field, present: boolean, v: unknown): [unknown, FieldErrorValue | null] {
+function checkField(
+  field: Field,
+  present: boolean,
+  v: unknown,
+  rules: Rules,
+  base?: CheckOptions['base'],
+): Checked {
   if (!present) {
     if (field.default !== undefined)
-      return field.default === null ? [null, null] : checkValue(field, copy(field.default));
+      return field.default === null ? [null, null] : checkValue(field, copy(field.default), rules);
     // A required record without a default is built from its fields' defaults (Kong's `config`).
-    if (field.type === 'record' && field.required === true) return checkValue(field, {});
+    if (field.type === 'record' && field.required === true) return checkValue(field, {}, rules, base);
     if (field.required === true) return [null, 'required field missing'];
     return [null, null];
   }
   if (v === null) return field.required === true ? [null, 'required field missing'] : [null, null];
-  return checkValue(field, v);
+  return checkValue(field, v, rules, base);
 }
 
 function isEmpty(v: unknown): boolean {
@@ -153,21 +234,45 @@ function matches(v: unknown, m: { eq?: unknown; one_of?: readonly unknown[]; not
   return true;
 }
 
+function addEntityError(errors: FieldErrorTree, msg: string): void {
+  const list = (errors['@entity'] ??= []) as FieldErrorValue[];
+  list.push(msg);
+}
+
+/** Merges a custom check's field messages (Kong lets `custom_entity_check` return a table). */
+function mergeErrors(errors: FieldErrorTree, tree: FieldErrorTree): void {
+  for (const [k, v] of Object.entries(tree)) {
+    if (k === '@entity' && Array.isArray(v)) for (const m of v) addEntityError(errors, m as string);
+    else putOwn(errors, k, v);
+  }
+}
+
+const quoted = (names: readonly string[]) => names.map((n) => `'${n}'`).join(', ');
+
 function runEntityCheck(check: EntityCheck, rec: Record<string, unknown>, errors: FieldErrorTree): void {
-  const entity = (msg: string): void => {
-    const list = (errors['@entity'] ??= []) as FieldErrorValue[];
-    list.push(msg);
-  };
-  const quoted = (names: readonly string[]) => names.map((n) => `'${n}'`).join(', ');
   if ('at_least_one_of' in check) {
     if (check.at_least_one_of.every((n) => isEmpty(rec[n])))
-      entity(`at least one of these fields must be non-empty: ${quoted(check.at_least_one_of)}`);
+      addEntityError(
+        errors,
+        `at least one of these fields must be non-empty: ${quoted(check.at_least_one_of)}`,
+      );
   } else if ('only_one_of' in check) {
     if (check.only_one_of.filter((n) => !isEmpty(rec[n])).length !== 1)
-      entity(`exactly one of these fields must be non-empty: ${quoted(check.only_one_of)}`);
+      addEntityError(errors, `exactly one of these fields must be non-empty: ${quoted(check.only_one_of)}`);
   } else if ('mutually_exclusive' in check) {
     if (check.mutually_exclusive.filter((n) => !isEmpty(rec[n])).length > 1)
-      entity(`only one of these fields can be non-empty: ${quoted(check.mutually_exclusive)}`);
+      addEntityError(
+        errors,
+        `only one of these fields can be non-empty: ${quoted(check.mutually_exclusive)}`,
+      );
+  } else if ('all_or_none_of' in check) {
+    const set = check.all_or_none_of.filter((n) => !isEmpty(rec[n])).length;
+    if (set !== 0 && set !== check.all_or_none_of.length)
+      addEntityError(errors, `all or none of these fields must be set: ${quoted(check.all_or_none_of)}`);
+  } else if ('distinct' in check) {
+    const [first, ...others] = check.distinct.map((n) => rec[n]);
+    if (first !== null && first !== undefined && others.every((o) => o === first))
+      addEntityError(errors, `values of these fields must be distinct: ${quoted(check.distinct)}`);
   } else if ('conditional' in check) {
     const c = check.conditional;
     if (!matches(rec[c.if_field], c.if_match)) return;
@@ -180,27 +285,42 @@ function runEntityCheck(check: EntityCheck, rec: Record<string, unknown>, errors
     else if (m.len_min !== undefined && (!Array.isArray(v) || v.length < m.len_min))
       errors[c.then_field] = `length must be at least ${m.len_min}`;
   } else {
-    const msg = check.custom_entity_check.fn(rec);
-    if (typeof msg === 'string') entity(msg);
+    const found = check.custom_entity_check.fn(rec);
+    if (typeof found === 'string') addEntityError(errors, found);
+    else if (found !== null && found !== undefined) mergeErrors(errors, found);
   }
 }
 
-/** Validates a record's fields (unknown fields refused), then its entity checks. */
+/**
+ * Validates a record's fields (unknown fields refused), then, when every field is valid, its
+ * entity checks.
+ */
 export function checkRecord(
   schema: RecordField,
   input: Record<string, unknown>,
+  options: CheckOptions = {},
 ): CheckResult<Record<string, unknown>> {
+  const rules = options.rules ?? 'config';
+  const base = options.base;
   const value: Record<string, unknown> = {};
   const errors: FieldErrorTree = {};
+  const reportUnknown = () => {
+    for (const name of Object.keys(input))
+      if (!Object.hasOwn(schema.fields, name)) putOwn(errors, name, 'unknown field');
+  };
+  if (rules === 'entity') reportUnknown();
   for (const [name, field] of Object.entries(schema.fields)) {
-    const present = Object.hasOwn(input, name) && input[name] !== undefined;
-    const [v, err] = checkField(field, present, input[name]);
+    let present = Object.hasOwn(input, name) && input[name] !== undefined;
+    let v = present ? input[name] : undefined;
+    if (!present && base !== undefined && Object.hasOwn(base, name) && base[name] !== undefined) {
+      present = true;
+      v = base[name];
+    }
+    const [checked, err] = checkField(field, present, v, rules);
     if (err !== null) errors[name] = err;
-    value[name] = v;
+    value[name] = checked;
   }
-  for (const name of Object.keys(input)) {
-    if (!Object.hasOwn(schema.fields, name)) errors[name] = 'unknown field';
-  }
+  if (rules === 'config') reportUnknown();
   if (Object.keys(errors).length === 0 && schema.entity_checks !== undefined) {
     for (const c of schema.entity_checks) runEntityCheck(c, value, errors);
   }
@@ -208,8 +328,8 @@ export function checkRecord(
 }
 
 /** Validates `input` against `field`, filling defaults; never throws. */
-export function check<T = unknown>(field: Field, input: unknown): CheckResult<T> {
-  const [value, err] = checkField(field, input !== undefined, input);
+export function check<T = unknown>(field: Field, input: unknown, options: CheckOptions = {}): CheckResult<T> {
+  const [value, err] = checkField(field, input !== undefined, input, options.rules ?? 'config', options.base);
   if (err === null) return { value: value as T, errors: null };
   return {
     value: input as T,
@@ -225,12 +345,12 @@ export function check<T = unknown>(field: Field, input: unknown): CheckResult<T>
 export function validate<T = Record<string, unknown>>(
   field: Field,
   input: unknown,
-  options: { path?: readonly string[] } = {},
+  options: CheckOptions & { path?: readonly string[] } = {},
 ): { value: T } {
-  const { value, errors } = check<T>(field, input);
+  const { value, errors } = check<T>(field, input, options);
   if (errors === null) return { value };
   let tree: FieldErrorTree = errors;
   const path = options.path ?? [];
   for (let i = path.length - 1; i >= 0; i--) tree = { [path[i]!]: tree };
-  throw schemaViolation(tree as Parameters<typeof schemaViolation>[0]);
+  throw schemaViolation(tree);
 }

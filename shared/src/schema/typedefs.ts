@@ -1,0 +1,216 @@
+/**
+ * Kong's typedefs (kong/db/schema/typedefs.lua) as field constructors: each returns a plain field
+ * object, so an entity schema reads like Kong's and `describe` renders it like Kong's. The checks
+ * Kong's schema library has no attribute for are `custom_validator`s with Kong's messages;
+ * `normalize` gives the stored form (lower-cased hosts, lower-cased UUIDs).
+ */
+import {
+  hostError,
+  hostWithOptionalPortError,
+  routeHostError,
+  routeSniError,
+  sniNameError,
+  wildcardHostError,
+} from './hosts.js';
+import type { ArrayField, ForeignField, IntegerField, NumberField, SetField, StringField } from './types.js';
+
+type Opts<F> = Omit<F, 'type'>;
+
+/** The largest timeout Kong accepts (milliseconds). */
+export const MAX_TIMEOUT = 2 ** 31 - 2;
+
+const lower = (s: string) => s.toLowerCase();
+
+/** True if `s` holds whitespace or an ASCII control character. */
+const hasBadPathChars = (s: string) =>
+  /\s/.test(s) || [...s].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f);
+
+/** A string of at least one character (Kong's typedefs mostly set `len_min = 1`). */
+export const text = (o: Opts<StringField> = {}): StringField => ({ type: 'string', len_min: 1, ...o });
+
+/** A UUID, stored lower-case. */
+export const uuid = (o: Opts<StringField> = {}): StringField => ({
+  type: 'string',
+  uuid: true,
+  normalize: lower,
+  ...o,
+});
+
+/** An entity's primary key: a UUID the store generates when the client gives none. */
+export const id = (): StringField => uuid({ auto: true });
+
+/** Kong's `auto_timestamp_s`: read-only, accepted when a client echoes an entity back. */
+export const autoTimestamp = (): IntegerField => ({
+  type: 'integer',
+  timestamp: true,
+  auto: true,
+  between: [0, Number.MAX_SAFE_INTEGER],
+});
+
+/** Kong's `auto_timestamp_ms` (targets): a number with a fraction. */
+export const autoTimestampMs = (): NumberField => ({
+  type: 'number',
+  timestamp: true,
+  auto: true,
+  between: [0, Number.MAX_SAFE_INTEGER],
+});
+
+/** Kong's `utf8_name`: non-ASCII characters, or ASCII alphanumerics and `.`, `-`, `_`, `~`. */
+export const name = (o: Opts<StringField> = {}): StringField =>
+  text({
+    custom_validator: (s) => {
+      for (const ch of s) {
+        if (ch.charCodeAt(0) < 128 && !/[A-Za-z0-9.\-_~]/.test(ch))
+          return `invalid value '${s}': the only accepted ascii characters are alphanumerics or ., -, _, and ~`;
+      }
+      return null;
+    },
+    ...o,
+  });
+
+/** Kong's `tag`: printable ASCII except `,` and `/`, or UTF-8. */
+export const tag = (): StringField =>
+  text({
+    custom_validator: (s) => {
+      for (const ch of s) {
+        const c = ch.charCodeAt(0);
+        if (c < 128 && (c < 0x21 || c > 0x7e || ch === ',' || ch === '/'))
+          return `invalid tag '${s}': expected printable ascii (except \`,\` and \`/\`) or valid utf-8 sequences`;
+      }
+      return null;
+    },
+  });
+
+/** Kong's `tags`. */
+export const tags = (): SetField => ({ type: 'set', elements: tag() });
+
+/** Kong's `host`: hostname, IPv4 or IPv6, no port. */
+export const host = (o: Opts<StringField> = {}): StringField => text({ custom_validator: hostError, ...o });
+
+/** Kong's `port`. */
+export const port = (o: Opts<IntegerField> = {}): IntegerField => ({
+  type: 'integer',
+  between: [0, 65535],
+  ...o,
+});
+
+/** Kong's `timeout` (milliseconds). */
+export const timeout = (o: Opts<IntegerField> = {}): IntegerField => ({
+  type: 'integer',
+  between: [1, MAX_TIMEOUT],
+  ...o,
+});
+
+/** Kong's `ttl`-style non-negative integer seconds. */
+export const seconds = (o: Opts<IntegerField> = {}): IntegerField => ({
+  type: 'integer',
+  between: [0, 100_000_000],
+  ...o,
+});
+
+/** Kong's `protocols`: a non-empty set of the given protocols. */
+export const protocols = (values: readonly string[], o: Omit<Opts<SetField>, 'elements'> = {}): SetField => ({
+  type: 'set',
+  elements: { type: 'string', one_of: values },
+  len_min: 1,
+  ...o,
+});
+
+/** Kong's `path`: starts with `/`, no empty segments, no whitespace. */
+export const path = (o: Opts<StringField> = {}): StringField =>
+  text({
+    starts_with: '/',
+    custom_validator: (s) =>
+      s.includes('//') ? 'must not have empty segments' : /\s/.test(s) ? 'invalid path' : null,
+    ...o,
+  });
+
+/** A service's upstream path: Kong's `path`, no ASCII control characters either. */
+export const upstreamPath = (o: Opts<StringField> = {}): StringField =>
+  text({
+    starts_with: '/',
+    custom_validator: (s) =>
+      s.includes('//') ? 'must not have empty segments' : hasBadPathChars(s) ? 'invalid path' : null,
+    ...o,
+  });
+
+/** Kong's `router_path`: `/prefix` or `~/regex` (the regex must compile). */
+export const routerPath = (): StringField =>
+  text({
+    custom_validator: (s) => {
+      const wrongStart = 'should start with: / (fixed path) or ~/ (regex path)';
+      if (s.startsWith('~')) {
+        if (!s.startsWith('~/')) return wrongStart;
+        try {
+          new RegExp(s.slice(1));
+        } catch (e) {
+          return `invalid regex: '${s.slice(1)}' (${(e as Error).message})`;
+        }
+        return null;
+      }
+      if (!s.startsWith('/')) return wrongStart;
+      if (s.includes('//')) return 'must not have empty segments';
+      return hasBadPathChars(s) ? 'invalid path' : null;
+    },
+  });
+
+/** Kong's `http_method`: upper-case letters. */
+export const httpMethod = (): StringField =>
+  text({
+    custom_validator: (s) =>
+      /^[A-Z]+$/.test(s) ? null : `invalid value '${s}': the only accepted characters are uppercase letters`,
+  });
+
+/** A route host: hostname with an optional port, one wildcard at either end; stored lower-case. */
+export const routeHost = (): StringField => text({ custom_validator: routeHostError, normalize: lower });
+
+/** A route's SNI: a route host that is not an IP and has no port; stored lower-case. */
+export const routeSni = (): StringField => text({ custom_validator: routeSniError, normalize: lower });
+
+/** Kong's `sni`: a hostname, not an IP, no port. */
+export const sni = (o: Opts<StringField> = {}): StringField => text({ custom_validator: sniNameError, ...o });
+
+/** Kong's `wildcard_host` (SNI names): stored lower-case. */
+export const wildcardHost = (o: Opts<StringField> = {}): StringField =>
+  text({ custom_validator: wildcardHostError, normalize: lower, ...o });
+
+/** Kong's `host_with_optional_port`. */
+export const hostWithOptionalPort = (o: Opts<StringField> = {}): StringField =>
+  text({ custom_validator: hostWithOptionalPortError, ...o });
+
+/** Kong's message for a `header_name` outside A-Z, a-z, 0-9, `_` and `-`, or null. */
+export const headerNameError = (s: string): string | null =>
+  /^[a-zA-Z0-9_-]+$/.test(s)
+    ? null
+    : `bad header name '${s}', allowed characters are A-Z, a-z, 0-9, '_', and '-'`;
+
+/**
+ * Kong's `header_name` (the plugin builders' `t.headerName` is the looser token form plugin
+ * configurations keep).
+ */
+export const headerName = (o: Opts<StringField> = {}): StringField =>
+  text({ custom_validator: headerNameError, ...o });
+
+/** Kong's `cookie_name` (an HTTP token, RFC 2616). */
+export const cookieName = (o: Opts<StringField> = {}): StringField =>
+  text({
+    custom_validator: (s) =>
+      /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(s)
+        ? null
+        : `contains one or more invalid characters. ASCII control characters (0-31;127), space, tab and the characters ()<>@,;:\\"/?={}[] are not allowed.`,
+    ...o,
+  });
+
+/** HTTP status codes (Kong's `http_status` elements). */
+export const httpStatuses = (o: Omit<Opts<ArrayField>, 'elements'> = {}): ArrayField => ({
+  type: 'array',
+  elements: { type: 'integer', between: [100, 999] },
+  ...o,
+});
+
+/** A reference to another entity (`{ id }`, or `{ name }` when `by_name`). */
+export const foreign = (reference: string, o: Omit<Opts<ForeignField>, 'reference'> = {}): ForeignField => ({
+  type: 'foreign',
+  reference,
+  ...o,
+});

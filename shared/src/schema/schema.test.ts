@@ -1,7 +1,7 @@
 import { describe as suite, expect, it } from 'vitest';
 import { isGatehouseError } from '../errors.js';
 import { kongErrorBody } from '../entities/errors.js';
-import { check, describe, t, validate } from './index.js';
+import { check, describe, describeEntity, t, typedefs as td, validate, type RecordField } from './index.js';
 
 const config = t.record(
   {
@@ -94,5 +94,89 @@ suite('schema DSL', () => {
       type: 'record',
       fields: [{ u: { type: 'string', required: true } }, { n: { type: 'integer', default: 1 } }],
     });
+  });
+});
+
+suite('entity schemas (the entity rules, typedefs, foreign keys)', () => {
+  const entity: RecordField = {
+    type: 'record',
+    fields: {
+      id: td.id(),
+      protocol: { type: 'string', one_of: ['http', 'https'] },
+      tags: td.tags(),
+      host: td.routeHost(),
+      owner: td.foreign('consumers', { by_name: true }),
+      a: { type: 'string' },
+      b: { type: 'string' },
+    },
+    entity_checks: [
+      { all_or_none_of: ['a', 'b'] },
+      { distinct: ['a', 'b'] },
+      {
+        custom_entity_check: {
+          field_sources: ['host'],
+          fn: (r) => (r.host === 'x' ? { host: 'not x' } : null),
+        },
+      },
+    ],
+  };
+  const entityRules = { rules: 'entity' } as const;
+
+  it('entity rules: unknown fields first, null elements and duplicates refused, one_of before the type', () => {
+    const { errors } = check(entity, { zz: 1, protocol: 5, tags: ['a', null, 'a'] }, entityRules);
+    expect(Object.keys(errors!)).toEqual(['zz', 'protocol', 'tags']);
+    expect(errors).toEqual({
+      zz: 'unknown field',
+      protocol: 'expected one of: http, https',
+      tags: [null, 'expected a string', "duplicate value 'a'"],
+    });
+    // The same input under the plugin-config rules: Kong's schema library messages.
+    expect(check(entity, { zz: 1, protocol: 5, tags: ['a', null, 'a'] }).errors).toEqual({
+      protocol: 'expected a string',
+      tags: [null, 'required field missing', null],
+      zz: 'unknown field',
+    });
+  });
+
+  it('normalises values, reads foreign keys and takes absent fields from a base', () => {
+    const id = '5A0A7C1E-1111-4222-8333-444455556666';
+    const { value } = check<Record<string, unknown>>(
+      entity,
+      { id, host: 'API.Example.com', owner: { id } },
+      { ...entityRules, base: { protocol: 'https' } },
+    );
+    expect(value).toMatchObject({ id: id.toLowerCase(), host: 'api.example.com', protocol: 'https' });
+    expect(value.owner).toEqual({ id: id.toLowerCase() });
+    expect(check(entity, { owner: { name: 'bob' } }, entityRules).errors).toBeNull();
+    expect(check(entity, { owner: { id, x: 1 } }, entityRules).errors).toEqual({ owner: 'x: unknown field' });
+    expect(check(entity, { owner: {} }, entityRules).errors).toEqual({
+      owner: "must set one of 'id', 'name'",
+    });
+  });
+
+  it('runs all_or_none_of, distinct and custom checks that return field messages', () => {
+    expect(check(entity, { a: 'x' }, entityRules).errors).toEqual({
+      '@entity': ["all or none of these fields must be set: 'a', 'b'"],
+    });
+    expect(check(entity, { a: 'x', b: 'x' }, entityRules).errors).toEqual({
+      '@entity': ["values of these fields must be distinct: 'a', 'b'"],
+    });
+    expect(check(entity, { host: 'x' }, entityRules).errors).toEqual({ host: 'not x' });
+  });
+
+  it('uses a typedef parse instead of the built-in checks', () => {
+    const evenLength = t.string({
+      parse: (v) => (String(v).length % 2 === 0 ? { value: v } : { error: 'odd' }),
+    });
+    expect(check(t.record({ s: evenLength }), { s: 'abc' }).errors).toEqual({ s: 'odd' });
+    expect(check(t.record({ s: evenLength }), { s: 12 }).errors).toBeNull();
+  });
+
+  it("renders an entity schema as Kong's /schemas/{entity} body", () => {
+    const json = describeEntity(entity);
+    expect(json.type).toBeUndefined();
+    expect(json.fields).toContainEqual({ id: { type: 'string', uuid: true, auto: true } });
+    expect(json.fields).toContainEqual({ owner: { type: 'foreign', reference: 'consumers' } });
+    expect(json.entity_checks).toContainEqual({ custom_entity_check: { field_sources: ['host'] } });
   });
 });

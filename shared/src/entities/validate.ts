@@ -22,9 +22,6 @@ export function checkEntity(
     throw schemaViolation({ '@entity': ['expected a record'] });
   }
   const { value, errors } = checkRecord(schema, input as Record<string, unknown>, { rules: 'entity', base });
-  for (const [name, field] of Object.entries(schema.fields))
-    if ((field.auto === true && field.timestamp === true) || (errors !== null && Object.hasOwn(errors, name)))
-      delete value[name];
   return { values: value, errors: errors ?? {} };
 }
 

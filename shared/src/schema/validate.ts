@@ -33,8 +33,13 @@ export interface CheckOptions {
 
 type Checked = [unknown, FieldErrorValue | null];
 
+/** A deep copy of a default (plain JSON data), so results never share it. */
 function copy<T>(v: T): T {
-  return v === null || typeof v !== 'object' ? v : structuredClone(v);
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map(copy) as T;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) putOwn(out, k, copy(x));
+  return out as T;
 }
 
 function fmt(v: unknown): string {
@@ -105,7 +110,12 @@ function checkElements(field: Field & { type: 'array' | 'set' }, v: unknown, rul
       bad = true;
     } else {
       errs.push(null);
-      if (field.type === 'set' && out.some((o) => JSON.stringify(o) === JSON.stringify(value))) continue;
+      if (
+        field.type === 'set' &&
+        rules === 'config' &&
+        out.some((o) => JSON.stringify(o) === JSON.stringify(value))
+      )
+        continue;
       out.push(value);
     }
   }
@@ -293,7 +303,8 @@ function runEntityCheck(check: EntityCheck, rec: Record<string, unknown>, errors
 
 /**
  * Validates a record's fields (unknown fields refused), then, when every field is valid, its
- * entity checks.
+ * entity checks. The value leaves out fields in error and, under the entity rules, the
+ * timestamps the store owns (`auto` + `timestamp`: checked when a client echoes them, not kept).
  */
 export function checkRecord(
   schema: RecordField,
@@ -302,29 +313,43 @@ export function checkRecord(
 ): CheckResult<Record<string, unknown>> {
   const rules = options.rules ?? 'config';
   const base = options.base;
+  const fields = schema.fields;
   const value: Record<string, unknown> = {};
   const errors: FieldErrorTree = {};
-  const reportUnknown = () => {
-    for (const name of Object.keys(input))
-      if (!Object.hasOwn(schema.fields, name)) putOwn(errors, name, 'unknown field');
-  };
-  if (rules === 'entity') reportUnknown();
-  for (const [name, field] of Object.entries(schema.fields)) {
-    let present = Object.hasOwn(input, name) && input[name] !== undefined;
-    let v = present ? input[name] : undefined;
-    if (!present && base !== undefined && Object.hasOwn(base, name) && base[name] !== undefined) {
-      present = true;
-      v = base[name];
-    }
-    const [checked, err] = checkField(field, present, v, rules);
-    if (err !== null) errors[name] = err;
-    value[name] = checked;
+  let bad = false;
+  if (rules === 'entity') bad = reportUnknown(fields, input, errors);
+  for (const name in fields) {
+    const field = fields[name]!;
+    let v = Object.hasOwn(input, name) ? input[name] : undefined;
+    if (v === undefined && base !== undefined && Object.hasOwn(base, name)) v = base[name];
+    const [checked, err] = checkField(field, v !== undefined, v, rules);
+    if (err !== null) {
+      errors[name] = err;
+      bad = true;
+    } else if (rules === 'config' || field.auto !== true || field.timestamp !== true) value[name] = checked;
   }
-  if (rules === 'config') reportUnknown();
-  if (Object.keys(errors).length === 0 && schema.entity_checks !== undefined) {
+  if (rules === 'config') bad = reportUnknown(fields, input, errors) || bad;
+  if (!bad && schema.entity_checks !== undefined) {
     for (const c of schema.entity_checks) runEntityCheck(c, value, errors);
+    bad = Object.keys(errors).length > 0;
   }
-  return { value, errors: Object.keys(errors).length === 0 ? null : errors };
+  return { value, errors: bad ? errors : null };
+}
+
+/** Puts "unknown field" in `errors` for each key of `input` that `fields` lacks; true if any. */
+function reportUnknown(
+  fields: RecordField['fields'],
+  input: Record<string, unknown>,
+  errors: FieldErrorTree,
+): boolean {
+  let found = false;
+  for (const name of Object.keys(input)) {
+    if (!Object.hasOwn(fields, name)) {
+      putOwn(errors, name, 'unknown field');
+      found = true;
+    }
+  }
+  return found;
 }
 
 /** Validates `input` against `field`, filling defaults; never throws. */

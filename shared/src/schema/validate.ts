@@ -21,7 +21,8 @@ export interface CheckResult<T> {
  * unknown fields are reported first; a null array element is checked as a value (so it gets the
  * element's type message); a set refuses duplicates (`duplicate value 'x'`) instead of dropping
  * them; `one_of` and `uuid` are checked before the type (a number where a protocol is expected
- * gets "expected one of: …").
+ * gets "expected one of: …"). Entities also leave the store's timestamps (`auto` + `timestamp`)
+ * out of the value: they are checked when a client echoes them back, never kept.
  */
 export type Rules = 'config' | 'entity';
 

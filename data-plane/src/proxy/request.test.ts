@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   completeConfig,
@@ -92,18 +93,35 @@ describe('ProxyRequest', () => {
   });
 
   it('originForm: an origin-form target stays as it is; any other gives a path or null', () => {
-    // Hostile targets from a fixed-seed generator (no dependency on a property-testing library).
-    let seed = 7;
-    const next = (n: number): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
     const pieces = ['/', '://', '?', '#', '*', 'h', '%2F', '\\', ' ', '\u0000', ':', '@', 'é'];
-    for (let i = 0; i < 2000; i++) {
-      let s = '';
-      for (let k = next(8); k > 0; k--) s += pieces[next(pieces.length)];
-      const out = originForm(s);
-      if (s.startsWith('/')) expect(out).toBe(s);
-      else if (out !== null) expect(out.startsWith('/')).toBe(true);
-      else expect(s.includes('://')).toBe(false);
-    }
+    const hostile = fc.oneof(
+      fc.array(fc.constantFrom(...pieces), { maxLength: 12 }).map((parts) => parts.join('')),
+      fc.string({ unit: 'binary', maxLength: 40 }),
+    );
+    fc.assert(
+      fc.property(hostile, (s) => {
+        const out = originForm(s);
+        if (s.startsWith('/')) expect(out).toBe(s);
+        else if (out !== null) expect(out.startsWith('/')).toBe(true);
+        else expect(s.includes('://')).toBe(false);
+      }),
+      { numRuns: 500 },
+    );
+    // Absolute form: the path (and query) after the authority, or "/" when there is none.
+    const absolute = fc.record({
+      scheme: fc.stringMatching(/^[a-z][a-z0-9+.-]{0,8}$/),
+      authority: fc.string({ unit: 'binary', maxLength: 20 }).filter((a) => !a.includes('/')),
+      path: fc.option(
+        fc.string({ unit: 'binary', maxLength: 30 }).map((p) => `/${p}`),
+        { nil: '' },
+      ),
+    });
+    fc.assert(
+      fc.property(absolute, ({ scheme, authority, path }) => {
+        expect(originForm(`${scheme}://${authority}${path}`)).toBe(path === '' ? '/' : path);
+      }),
+      { numRuns: 300 },
+    );
     expect(originForm('http://h.example/a?b')).toBe('/a?b');
     expect(originForm('http://h.example')).toBe('/');
     expect(originForm('*')).toBeNull();

@@ -32,6 +32,8 @@ interface ErrorResponse {
   readonly message: string;
   readonly body: Buffer;
   readonly headers: readonly string[];
+  /** The headers this answer adds to the JSON ones (e.g. `connection: close` on the 413). */
+  readonly extraHeaders: Readonly<Record<string, string>>;
   /** The raw HTTP/1.1 response, for errors answered on the socket (malformed requests). */
   readonly raw: Buffer;
 }
@@ -59,7 +61,16 @@ function errorResponse(
   let head = `HTTP/1.1 ${status} ${status === 400 ? 'Bad Request' : 'Request Header Fields Too Large'}\r\n`;
   for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
   head += 'connection: close\r\n\r\n';
-  return { status, message, body, headers, raw: Buffer.concat([Buffer.from(head, 'latin1'), body]) };
+  const extraHeaders: Record<string, string> = {};
+  for (let i = 0; i < extra.length; i += 2) extraHeaders[extra[i]!] = extra[i + 1]!;
+  return {
+    status,
+    message,
+    body,
+    headers,
+    extraHeaders: Object.freeze(extraHeaders),
+    raw: Buffer.concat([Buffer.from(head, 'latin1'), body]),
+  };
 }
 
 const RESPONSES: Record<ProxyErrorCode, ErrorResponse> = {

@@ -41,6 +41,15 @@ describe('StatusServer', () => {
     expect(await res.json()).toEqual({ node_id: 'n1', version: '42' });
   });
 
+  it("answers Kong's 500 when the status cannot be read", async () => {
+    const base = await start(() => {
+      throw new Error('broken');
+    });
+    const res = await fetch(`${base}/status/ready`);
+    expect(res.status).toBe(500);
+    expect(await res.json()).toEqual({ message: 'An unexpected error occurred' });
+  });
+
   it('serves Prometheus text on /metrics', async () => {
     const base = await start(() => true);
     const res = await fetch(`${base}/metrics`);

@@ -8,6 +8,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '@gatehouse/shared';
 import type { Registry } from 'prom-client';
+import { errorResponseOf, ProxyErrorCode } from '../proxy/errors.js';
+
+/** The gateway's 500 (the error table's status and Kong's message). */
+const INTERNAL = errorResponseOf(ProxyErrorCode.INTERNAL);
 
 export interface StatusServerOptions {
   /** The body of GET /status. */
@@ -25,7 +29,7 @@ export class StatusServer {
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((e: unknown) => {
         opts.logger.error({ err: e }, 'status request failed');
-        if (!res.headersSent) json(res, 500, { message: 'An unexpected error occurred' });
+        if (!res.headersSent) json(res, INTERNAL.status, { message: INTERNAL.message });
         else res.destroy();
       });
     });

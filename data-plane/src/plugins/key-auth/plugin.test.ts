@@ -30,6 +30,16 @@ describe('key-auth handler', () => {
     });
   });
 
+  it("answers Kong's 500 when the anonymous consumer does not exist", async () => {
+    const state = initialise(plugin, snapshot, { anonymous: 'nobody' });
+    const ctx = pluginRequest(snapshot);
+    await run(plugin.access!(ctx, state));
+    expect(outcome(ctx).answer).toMatchObject({
+      status: 500,
+      json: { message: 'An unexpected error occurred' },
+    });
+  });
+
   it('skips when another plugin already authenticated and anonymous is set', async () => {
     const state = initialise(plugin, snapshot, { anonymous: 'u' });
     const ctx = pluginRequest(snapshot);

@@ -24,4 +24,18 @@ describe('oauth2-introspection', () => {
     await run(plugin.access!(ctx, state));
     expect(outcome(ctx).answer).toMatchObject({ status: 401, json: { error: 'invalid_request' } });
   });
+
+  it("answers Kong's 500 when the introspection endpoint cannot be reached", async () => {
+    const snapshot = snapshotOf({});
+    const state = initialise(plugin, snapshot, {
+      introspection_url: 'http://127.0.0.1:1/introspect',
+      authorization_value: 'x',
+    });
+    const ctx = pluginRequest(snapshot, { headers: [['Authorization', 'Bearer abc']] });
+    await run(plugin.access!(ctx, state));
+    expect(outcome(ctx).answer).toMatchObject({
+      status: 500,
+      json: { message: 'An unexpected error occurred' },
+    });
+  });
 });

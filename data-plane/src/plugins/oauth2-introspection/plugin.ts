@@ -7,6 +7,8 @@ import type { Consumer } from '@gatehouse/shared';
 import { definePlugin, type PluginContext } from '../api.js';
 import { alreadyAuthenticated, digest, fail, skipPreflight } from '../runtime/auth.js';
 import { findBearer, hideBearer } from '../runtime/bearer.js';
+import { respondError } from '../runtime/gateway-errors.js';
+import { ProxyErrorCode } from '../../proxy/errors.js';
 import { Lru } from '../runtime/lru.js';
 import { introspectionSpec, type IntrospectionConfig } from './schema.js';
 
@@ -155,7 +157,7 @@ export default definePlugin({
           { err: (err as Error).message, url: conf.introspection_url },
           'oauth2-introspection: introspection failed',
         );
-        ctx.respond(500, 'An unexpected error occurred');
+        respondError(ctx, ProxyErrorCode.INTERNAL);
       },
     );
   },

@@ -16,4 +16,15 @@ describe('openid-connect', () => {
     await run(plugin.access!(ctx, state));
     expect(outcome(ctx).answer).toMatchObject({ status: 401, headers: { 'WWW-Authenticate': 'Bearer' } });
   });
+
+  it("answers Kong's 500 when the issuer's keys cannot be loaded", async () => {
+    const snapshot = snapshotOf({});
+    const state = initialise(plugin, snapshot, { issuer: 'http://127.0.0.1:1' });
+    const ctx = pluginRequest(snapshot, { headers: [['Authorization', 'Bearer a.b.c']] });
+    await run(plugin.access!(ctx, state));
+    expect(outcome(ctx).answer).toMatchObject({
+      status: 500,
+      json: { message: 'An unexpected error occurred' },
+    });
+  });
 });

@@ -16,6 +16,8 @@ import {
   type AuthFailure,
 } from '../runtime/auth.js';
 import { findBearer, hideBearer } from '../runtime/bearer.js';
+import { respondError } from '../runtime/gateway-errors.js';
+import { ProxyErrorCode } from '../../proxy/errors.js';
 import { Lru } from '../runtime/lru.js';
 import { openidConnectSpec, type OpenidConnectConfig } from './schema.js';
 
@@ -195,7 +197,7 @@ export default definePlugin({
         ),
       (e: unknown) => {
         ctx.log.error({ err: e, issuer: conf.issuer }, 'openid-connect: cannot load the issuer keys');
-        ctx.respond(500, 'An unexpected error occurred');
+        respondError(ctx, ProxyErrorCode.INTERNAL);
       },
     );
   },

@@ -8,9 +8,10 @@
  * with 411.
  */
 import { definePlugin, type PluginContext } from '../api.js';
+import { ProxyErrorCode } from '../../proxy/errors.js';
+import { respondError } from '../runtime/gateway-errors.js';
 import { requestSizeLimitingSpec, UNIT_BYTES } from './schema.js';
 
-export const TOO_LARGE_MESSAGE = 'Request size limit exceeded';
 export const LENGTH_REQUIRED_MESSAGE = 'A valid Content-Length header is required';
 
 interface State {
@@ -23,8 +24,8 @@ const DIGITS = /^\s*\d+\s*$/;
 function refuse(ctx: PluginContext): void {
   const expect = ctx.request.header('expect');
   const status = expect !== undefined && expect.trim().toLowerCase() === '100-continue' ? 417 : 413;
-  // Closing the connection spares reading (and discarding) the rest of the body.
-  ctx.respond(status, TOO_LARGE_MESSAGE, { connection: 'close' });
+  // The table's 413 closes the connection: that spares reading (and discarding) the rest of the body.
+  respondError(ctx, ProxyErrorCode.BODY_TOO_LARGE, status);
 }
 
 function isChunked(ctx: PluginContext): boolean {

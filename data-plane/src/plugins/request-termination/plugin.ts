@@ -9,7 +9,11 @@ import { hostname } from 'node:os';
 import { definePlugin, type PluginContext } from '../api.js';
 import { requestTerminationSpec } from './schema.js';
 
-/** Kong's messages for statuses without a configured message. */
+/**
+ * Kong's messages for statuses without a configured message: request-termination's own list
+ * (kong/plugins/request-termination/handler.lua), not the gateway's error table (its 502 and 503
+ * differ), so it is kept as Kong writes it.
+ */
 export const DEFAULT_MESSAGES: Readonly<Record<number, string>> = {
   401: 'Unauthorized',
   404: 'Not found',

@@ -2,10 +2,8 @@
 import crypto, { createHash, timingSafeEqual } from 'node:crypto';
 import type { Consumer } from '@gatehouse/shared';
 import type { CredentialRef, HeaderValue, PluginContext } from '../api.js';
-import { errorResponseOf, ProxyErrorCode } from '../../proxy/errors.js';
-
-/** The gateway's 500 (the error table's status and Kong's message). */
-const INTERNAL = errorResponseOf(ProxyErrorCode.INTERNAL);
+import { ProxyErrorCode } from '../../proxy/errors.js';
+import { respondError } from './gateway-errors.js';
 
 /** SHA-256 of a secret, as the key of credential indexes (no secret-dependent lookup timing). */
 export function digest(secret: string | Buffer): string {
@@ -61,7 +59,7 @@ export function fail(
     const consumer = ctx.findConsumer(anonymous);
     if (consumer === null) {
       ctx.log.error({ plugin, anonymous }, 'anonymous consumer is configured but does not exist');
-      ctx.respond(INTERNAL.status, INTERNAL.message);
+      respondError(ctx, ProxyErrorCode.INTERNAL);
       return;
     }
     ctx.authenticate(consumer, null, { anonymous: true });

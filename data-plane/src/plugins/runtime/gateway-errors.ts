@@ -1,0 +1,16 @@
+/**
+ * The gateway's own answers as plugins send them: status, Kong's message and the answer's extra
+ * headers come from the one error table (`proxy/errors.ts`), so no plugin writes them again.
+ */
+import type { PluginContext } from '../api.js';
+import { errorResponseOf, type ProxyErrorCode } from '../../proxy/errors.js';
+
+/**
+ * Short-circuits with the table's answer for `code`; `status` overrides the table's status
+ * (request-size-limiting's 417 carries the 413's message, as in Kong).
+ */
+export function respondError(ctx: PluginContext, code: ProxyErrorCode, status?: number): void {
+  const answer = errorResponseOf(code);
+  // A copy: the context keeps (and may add to) the headers of its short-circuit.
+  ctx.respond(status ?? answer.status, answer.message, { ...answer.extraHeaders });
+}

@@ -30,7 +30,8 @@ import {
 } from './dbless/declarative-source.js';
 import { loadPluginRegistry } from './plugins/registry.js';
 import { createCertificate } from './tls/x509.js';
-import { ProxyServer } from './proxy/proxy-server.js';
+import { NodeHealth } from './balancer/node-health.js';
+import { compileRuntime } from './runtime/compile-runtime.js';
 import { DataPlaneMetrics } from './status/metrics.js';
 import { StatusServer } from './status/status-server.js';
 import type { BackoffOptions } from './sync/backoff.js';
@@ -129,6 +130,8 @@ export interface DataPlane {
   status(): DataPlaneStatus;
   readonly pool: WorkerPool;
   readonly applier: SnapshotApplier;
+  /** Target health of this node: the active checks run here, once, and reach every worker. */
+  readonly health: NodeHealth;
   readonly configClient: ConfigClient | null;
   readonly metrics: DataPlaneMetrics;
   /**
@@ -164,7 +167,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
   const metrics = new DataPlaneMetrics();
   metrics.setSyncState(options.controlPlane ? 'disconnected' : 'disabled');
   // One registry for the primary's compile check and the plugin list in Hello; each worker loads
-  // the same folders itself.
+  // the same folders itself. The primary serves no traffic: it never opens an upstream pool.
   const registry = await loadPluginRegistry({ customDirs: options.pluginDirs ?? [] });
   const tls = options.proxyTlsListen
     ? {
@@ -174,6 +177,8 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
       }
     : null;
   const pool = new WorkerPool({
+    // A worker that (re)applies a config catches up with the node's health.
+    unhealthyTargets: () => nodeHealth.unhealthyTargets(),
     pluginDirs: options.pluginDirs ?? [],
     trustedIps: options.trustedIps ?? [],
     tls,
@@ -183,15 +188,23 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     applyTimeoutMs: options.applyTimeoutMs,
     drainTimeoutMs: options.drainTimeoutMs,
   });
-  pool.on('workers', (n: number) => metrics.workersAlive.set(n));
+  const nodeHealth = new NodeHealth(log, (changes) => pool.broadcastHealth(changes));
+  pool.on('workers', (n) => metrics.workersAlive.set(n));
   pool.on('restart', () => metrics.workerRestarts.inc());
+  pool.on('health', (change) => nodeHealth.report(change));
 
-  // Compiles each verified config once in the primary (never listens), so a config the proxy
-  // cannot compile is refused before any worker sees it.
-  const compiler: ConfigCompiler & { close(): Promise<void> } = new ProxyServer({
-    logger: log,
-    plugins: registry,
-  });
+  // Compiles each config once in the primary, with no side effects, so a config the proxy cannot
+  // compile is refused before any worker sees it. Only its upstreams are kept: once every worker
+  // serves it, the node's active health checks follow them.
+  const compiler: ConfigCompiler = {
+    compile(config) {
+      const runtime = compileRuntime(config, registry, {
+        logger: log,
+        serving: { upstreams: nodeHealth.serving },
+      });
+      return () => nodeHealth.commit(runtime.upstreams);
+    },
+  };
   const cache = new SnapshotCache(options.dataDir, log);
   const applier = new SnapshotApplier({ trustedKeys, compiler, target: pool, cache, logger: log, metrics });
   let client: ConfigClient | null = null;
@@ -248,7 +261,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     await client?.stop();
     await pool.stop();
     await statusServer.close();
-    await compiler.close().catch(() => undefined);
+    nodeHealth.close();
     log.info('data plane stopped');
   };
 
@@ -281,11 +294,9 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
         watchdogMs: options.sync?.watchdogMs,
         refusalDelayMs: options.sync?.refusalDelayMs,
       });
-      client.on('state', (s: string) => metrics.setSyncState(s));
+      client.on('state', (s) => metrics.setSyncState(s));
       client.on('reconnect', () => metrics.cpReconnects.inc());
-      client.on('refusal', (r: { syncStatus: string }) =>
-        metrics.cpRefusals.inc({ sync_status: r.syncStatus }),
-      );
+      client.on('refusal', (r) => metrics.cpRefusals.inc({ sync_status: r.syncStatus }));
       client.start();
     } else if (!declarative) {
       log.warn('no control plane given; serving the cached snapshot only');
@@ -303,6 +314,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     status,
     pool,
     applier,
+    health: nodeHealth,
     get configClient() {
       return client;
     },

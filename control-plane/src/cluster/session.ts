@@ -15,12 +15,11 @@ import {
   cpMessage,
   HeartbeatSchema,
   RefusalSchema,
-  SnapshotSchema,
   type ControlPlaneMessage,
   type DataPlaneMessage,
   type Hello,
 } from '@gatehouse/proto';
-import type { Logger, SignedSnapshot } from '@gatehouse/shared';
+import { signedSnapshotToProto, type Logger, type SignedSnapshot } from '@gatehouse/shared';
 import type { PublishedSnapshot } from '../snapshot/index.js';
 import {
   configIncompatibility,
@@ -184,14 +183,7 @@ export class DataPlaneSession {
     this.write(
       cpMessage({
         case: 'snapshot',
-        value: create(SnapshotSchema, {
-          version: snap.version,
-          hash: snap.hash,
-          jws: snap.jws,
-          config: snap.config,
-          compression: snap.compression,
-          uncompressedSize: BigInt(snap.uncompressedSize),
-        }),
+        value: signedSnapshotToProto(snap),
       }),
       () => {
         this.inFlight = false;

@@ -189,11 +189,14 @@ export class UpstreamBalancer {
     if (target.health.report(event, limits)) this.listener?.(this.upstream, target, target.health.healthy);
   }
 
-  /** Sets a target's health from outside (another process's checker, an operator). */
-  setHealth(key: string, healthy: boolean): boolean {
+  /**
+   * Sets a target's health from outside (an operator, another process's checks); the listener
+   * hears of a change only when `notify`.
+   */
+  setHealth(key: string, healthy: boolean, notify: boolean): boolean {
     const target = this.index.get(key);
     if (target === undefined) return false;
-    if (target.health.set(healthy)) this.listener?.(this.upstream, target, healthy);
+    if (target.health.set(healthy) && notify) this.listener?.(this.upstream, target, healthy);
     return true;
   }
 }

@@ -1,33 +1,27 @@
 /**
  * The HTTP proxy of a data plane: node:http in front, Kong's traditional router, undici pools to
- * the upstreams. `apply()` compiles a configuration once (router + pools) and swaps it in
- * atomically; a request does no config parsing, only lookups in the compiled structures.
+ * the upstreams. `compile()` turns a configuration into a Runtime with no side effects
+ * (runtime/compile-runtime.ts); `swap()` commits one (opens or reuses pools, starts or stops
+ * active checks, retires what the previous one held); `apply()` is both. A request does no
+ * config parsing, only lookups in the compiled structures.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Pool } from 'undici';
-import { completeConfig, isGatehouseError, type GatehouseConfig, type Logger } from '@gatehouse/shared';
-import { compileRouter, type Router } from '../router/router.js';
+import type { GatehouseConfig, Logger } from '@gatehouse/shared';
 import { hostWithoutPort } from '../router/host.js';
 import { UpstreamPools } from './upstream-pools.js';
-import {
-  ProxyErrorCode,
-  ProxyErrors,
-  rawClientErrorResponse,
-  sendError,
-  sendHttpsRedirect,
-} from './errors.js';
+import { ProxyErrorCode, rawClientErrorResponse, sendError, sendHttpsRedirect } from './errors.js';
 import { onClientSocketClose, UpstreamExchange, type ClientSocket } from './exchange.js';
-import { compileTargets, type ServiceTarget } from './service-targets.js';
 import { dispatchUpstream } from './dispatch.js';
 import { originForm, ProxyRequest, type RequestSettings } from './request.js';
 import { Balancers } from '../balancer/balancers.js';
 import { TlsListener } from '../tls/tls-listener.js';
-import { CertificateStore } from '../tls/certificate-store.js';
 import type { CertificateAndKey } from '../tls/x509.js';
-import { compilePlugins, PluginRunner, type Chain, type CompiledPlugins } from '../plugins/runtime/index.js';
+import { PluginRunner } from '../plugins/runtime/index.js';
 import type { PluginRegistry } from '../plugins/registry.js';
 import { ClientIpResolver } from '../net/client-ip.js';
+import { compileRuntime } from '../runtime/compile-runtime.js';
+import type { Runtime } from '../runtime/runtime.js';
 
 export interface ProxyServerOptions {
   logger: Logger;
@@ -40,13 +34,11 @@ export interface ProxyServerOptions {
    * X-Forwarded-For believed when deciding the client IP (plugins, X-Real-IP). Default: none.
    */
   trustedIps?: readonly string[];
-}
-
-interface CompiledConfig {
-  readonly router: Router<ServiceTarget, Chain>;
-  readonly pools: Map<string, Pool>;
-  /** Plugin chains per route, or null when the configuration has no enabled plugin. */
-  readonly plugins: CompiledPlugins | null;
+  /**
+   * Run the upstreams' active health checks in this process (default true). A data plane worker
+   * turns it off: its primary checks once per node and sends target health over IPC.
+   */
+  activeHealthChecks?: boolean;
 }
 
 export class ProxyServer {
@@ -56,7 +48,7 @@ export class ProxyServer {
   /** Upstreams (balancers, health checks) of the current configuration. */
   readonly balancers: Balancers;
   private readonly tls: TlsListener;
-  private state: CompiledConfig | null = null;
+  private state: Runtime | null = null;
   private readonly registry: PluginRegistry | null;
   private readonly runner: PluginRunner;
   /** `checkContinue` listener: 100 Continue is sent by the proxy (after the access phase). */
@@ -67,7 +59,7 @@ export class ProxyServer {
   constructor(options: ProxyServerOptions) {
     this.logger = options.logger;
     this.pools = new UpstreamPools(this.logger);
-    this.balancers = new Balancers(this.logger);
+    this.balancers = new Balancers(this.logger, { activeChecks: options.activeHealthChecks ?? true });
     this.registry = options.plugins ?? null;
     this.settings = {
       logger: this.logger,
@@ -118,41 +110,34 @@ export class ProxyServer {
   }
 
   /**
-   * Compiles `config` (router + one pool per upstream origin) and swaps it in. Throws a
-   * GatehouseError and keeps the current configuration when it cannot be compiled.
+   * Compiles `config` and swaps it in. Throws a GatehouseError and keeps the current
+   * configuration when it cannot be compiled.
    */
-  apply(partial: GatehouseConfig): void {
-    // Snapshots from older CPs, DB-less files and embedders may lack newer entity lists.
-    const config = completeConfig(partial);
-    let compiled: ReturnType<typeof compileTargets> | null = null;
-    let router: Router<ServiceTarget, Chain>;
-    let certificates: CertificateStore;
-    let plugins: CompiledPlugins | null;
-    try {
-      plugins = compilePlugins(config, this.registry, this.logger);
-      compiled = compileTargets(config, { pools: this.pools, balancers: this.balancers }, this.logger);
-      const chains = plugins?.chains;
-      router = compileRouter<ServiceTarget, Chain>(
-        config,
-        compiled.targetFor,
-        (route) => chains?.get(route.id) ?? null,
-      );
-      certificates = CertificateStore.compile(config, this.tls.certificates);
-    } catch (e) {
-      if (compiled !== null) this.pools.discard(compiled.pools);
-      if (isGatehouseError(e)) throw e;
-      throw ProxyErrors.invalidConfig(
-        `configuration cannot be compiled: ${(e as Error).message}`,
-        {},
-        { cause: e },
-      );
-    }
-    this.state = { router, pools: compiled.pools, plugins };
-    this.pools.commit(compiled.pools);
-    this.balancers.commit(compiled.balancers);
-    this.tls.certificates = certificates;
+  apply(config: GatehouseConfig): void {
+    this.swap(this.compile(config));
+  }
+
+  /** Compiles `config` against what this proxy serves (see compileRuntime); no side effects. */
+  compile(config: GatehouseConfig): Runtime {
+    return compileRuntime(config, this.registry, {
+      logger: this.logger,
+      serving: { upstreams: this.balancers.serving, certificates: this.tls.certificates },
+    });
+  }
+
+  /**
+   * Serves `runtime` from now on: opens its pools (reusing those of the same origin and
+   * settings), commits its upstreams (active checks start and stop), installs its certificates,
+   * and retires the pools the previous runtime alone held.
+   */
+  swap(runtime: Runtime): void {
+    for (const w of runtime.warnings) this.logger.warn(w.fields, w.message);
+    this.pools.bind(runtime.pools, runtime.targets);
+    this.state = runtime;
+    this.balancers.commit(runtime.upstreams);
+    this.tls.certificates = runtime.certificates;
     this.logger.info(
-      { routes: router.size, pools: compiled.pools.size, upstreams: compiled.balancers.byId.size },
+      { routes: runtime.router.size, pools: runtime.pools.size, upstreams: runtime.upstreams.byId.size },
       'proxy configuration applied',
     );
   }

@@ -49,6 +49,7 @@ const route: Route = {
   updated_at: 1,
 };
 const target: ServiceTarget = {
+  poolKey: null,
   pool: null,
   balanced: null,
   hostHeader: 'backend:8080',

@@ -2,20 +2,25 @@
  * What each route entry carries about its service, compiled once per configuration: either one
  * pool (the service's host is a plain host, proxied directly) or a balanced upstream (the
  * service's host names an upstream: one pool per target, Kong's semantics).
+ *
+ * Compiling names the pools (by {@link PoolSpec} key) and opens none: the `pool`/`pools` slots
+ * are filled once, when the runtime is swapped in (UpstreamPools.bind).
  */
 import type { Pool } from 'undici';
-import type { GatehouseConfig, Logger, Service } from '@gatehouse/shared';
-import type { Balancers, BalancerSet } from '../balancer/balancers.js';
+import type { GatehouseConfig, Service } from '@gatehouse/shared';
+import type { UpstreamSet } from '../balancer/balancers.js';
 import { authority } from '../balancer/target-address.js';
 import type { UpstreamBalancer } from '../balancer/upstream-balancer.js';
 import { tlsEntities, upstreamTls, type UpstreamTls } from '../tls/upstream-tls.js';
-import { poolSpec, type PoolSpec, type UpstreamPools } from './upstream-pools.js';
+import { poolSpec, type PoolSpec } from './upstream-pools.js';
 
 /** A service balanced over an upstream's targets. */
 export interface BalancedService {
   readonly balancer: UpstreamBalancer;
-  /** Pool per target, by target index. */
-  readonly pools: readonly Pool[];
+  /** Pool key per target, by target index. */
+  readonly poolKeys: readonly string[];
+  /** Pool per target, by target index; empty until the runtime is swapped in. */
+  pools: Pool[];
   /** Host header per target (Kong: `host_header` or the target host, with a non-default port). */
   readonly hostHeaders: readonly string[];
   /** Kong's `service.retries`: further targets tried after a connection failure. */
@@ -23,8 +28,10 @@ export interface BalancedService {
 }
 
 export interface ServiceTarget {
-  /** The pool of a directly proxied service; null when balanced. */
-  readonly pool: Pool | null;
+  /** The pool key of a directly proxied service; null when balanced. */
+  readonly poolKey: string | null;
+  /** Its pool; null when balanced, and until the runtime is swapped in. */
+  pool: Pool | null;
   readonly balanced: BalancedService | null;
   /** Host header sent upstream when the route does not preserve the host (direct services). */
   readonly hostHeader: string;
@@ -43,61 +50,68 @@ function hostHeaderFor(host: string, port: number, protocol: string): string {
   return authority(host, port === defaultPort(protocol) ? null : port);
 }
 
+/** Something compiling left out, said rather than logged (compiling has no side effects). */
+export interface CompileWarning {
+  readonly message: string;
+  readonly fields: Readonly<Record<string, unknown>>;
+}
+
 export interface CompiledTargets {
-  readonly pools: Map<string, Pool>;
-  readonly balancers: BalancerSet & { readonly byId: Map<string, UpstreamBalancer> };
+  /** The pools the targets name, by key (specs only). */
+  readonly pools: ReadonlyMap<string, PoolSpec>;
+  /** Every target built so far (the router asks for them by service). */
+  readonly targets: readonly ServiceTarget[];
+  readonly warnings: readonly CompileWarning[];
   /** Builds the entry payload for a service (memoised), or null to leave its routes out. */
   readonly targetFor: (service: Service) => ServiceTarget | null;
 }
 
-/** Compiles pools and balancers for `config`; commit or discard them with the registries. */
-export function compileTargets(
-  config: GatehouseConfig,
-  registries: { pools: UpstreamPools; balancers: Balancers },
-  logger: Logger,
-): CompiledTargets {
-  const balancers = registries.balancers.prepare(config);
+/** Plans the pools and targets of `config` over its compiled upstreams. Opens nothing. */
+export function compileTargets(config: GatehouseConfig, upstreams: UpstreamSet): CompiledTargets {
   const entities = tlsEntities(config);
-  const specs: PoolSpec[] = [];
+  const pools = new Map<string, PoolSpec>();
   const plans = new Map<
     string,
     { spec: PoolSpec | null; targets: PoolSpec[]; balancer: UpstreamBalancer | null }
   >();
   for (const service of config.services) {
     if (!service.enabled || !PROXIED_PROTOCOLS.has(service.protocol)) continue;
-    const balancer = balancers.byName.get(service.host.toLowerCase()) ?? null;
+    const balancer = upstreams.byName.get(service.host.toLowerCase()) ?? null;
     const secure = service.protocol === 'https';
     const tlsSettings: UpstreamTls | null = secure
       ? upstreamTls(service, balancer?.upstream ?? null, entities)
       : null;
     if (balancer === null) {
       const spec = poolSpec(service, service.host, service.port, tlsSettings);
-      specs.push(spec);
+      if (!pools.has(spec.key)) pools.set(spec.key, spec);
       plans.set(service.id, { spec, targets: [], balancer: null });
     } else {
       const targets = balancer.targets.map((t) => poolSpec(service, t.host, t.port, tlsSettings));
-      specs.push(...targets);
+      for (const spec of targets) if (!pools.has(spec.key)) pools.set(spec.key, spec);
       plans.set(service.id, { spec: null, targets, balancer });
     }
   }
-  const pools = registries.pools.prepare(specs);
   const memo = new Map<string, ServiceTarget | null>();
+  const built: ServiceTarget[] = [];
+  const warnings: CompileWarning[] = [];
   return {
     pools,
-    balancers,
+    targets: built,
+    warnings,
     targetFor: (service: Service): ServiceTarget | null => {
       const known = memo.get(service.id);
       if (known !== undefined) return known;
       const plan = plans.get(service.id);
       let target: ServiceTarget | null = null;
       if (plan === undefined) {
-        logger.warn(
-          { service: service.id, protocol: service.protocol },
-          'service protocol not proxied; its routes are left out',
-        );
+        warnings.push({
+          message: 'service protocol not proxied; its routes are left out',
+          fields: { service: service.id, protocol: service.protocol },
+        });
       } else if (plan.balancer === null) {
         target = {
-          pool: pools.get(plan.spec!.key)!,
+          poolKey: plan.spec!.key,
+          pool: null,
           balanced: null,
           hostHeader: hostHeaderFor(service.host, service.port, service.protocol),
           servicePath: service.path ?? '/',
@@ -107,10 +121,12 @@ export function compileTargets(
         const b = plan.balancer;
         const name = b.upstream.host_header;
         target = {
+          poolKey: null,
           pool: null,
           balanced: {
             balancer: b,
-            pools: plan.targets.map((s) => pools.get(s.key)!),
+            poolKeys: plan.targets.map((s) => s.key),
+            pools: [],
             hostHeaders: b.targets.map((t) => hostHeaderFor(name ?? t.host, t.port, service.protocol)),
             retries: service.retries,
           },
@@ -120,6 +136,7 @@ export function compileTargets(
         };
       }
       memo.set(service.id, target);
+      if (target !== null) built.push(target);
       return target;
     },
   };

@@ -4,11 +4,14 @@
  * config swap with its keep-alive connections; pools no longer referenced are retired by
  * draining (in-flight requests finish) and then closing. Balanced upstreams get one pool per
  * target (same rules: a target whose settings did not change keeps its pool).
+ *
+ * Pools are opened only by {@link UpstreamPools.bind}, when a compiled runtime is swapped in.
  */
 import tls from 'node:tls';
 import { buildConnector, Pool } from 'undici';
 import type { Logger, Service } from '@gatehouse/shared';
 import { TlsErrors, type UpstreamTls } from '../tls/upstream-tls.js';
+import type { ServiceTarget } from './service-targets.js';
 
 /** Kong's upstream keepalive idle timeout (60 s) and a bound on connections per origin. */
 const KEEP_ALIVE_TIMEOUT_MS = 60_000;
@@ -65,31 +68,27 @@ export class UpstreamPools {
   constructor(private readonly logger: Logger) {}
 
   /**
-   * Returns the pools for `specs`, reusing the current ones by key; the returned map becomes
-   * current only when {@link commit} is called (so a failed compile leaves everything as it was).
+   * Opens the pools `specs` names (reusing the current ones by key), fills the pool slots of
+   * `targets`, makes them current and retires the pools no longer named. On a failure nothing
+   * changes (the pools opened by this call are destroyed).
    */
-  prepare(specs: Iterable<PoolSpec>): Map<string, Pool> {
+  bind(specs: ReadonlyMap<string, PoolSpec>, targets: readonly ServiceTarget[]): void {
     const next = new Map<string, Pool>();
-    for (const spec of specs) {
-      if (next.has(spec.key)) continue;
-      next.set(spec.key, this.pools.get(spec.key) ?? this.create(spec));
+    try {
+      for (const [key, spec] of specs) next.set(key, this.pools.get(key) ?? this.create(spec));
+    } catch (e) {
+      for (const [key, pool] of next)
+        if (this.pools.get(key) !== pool) void pool.destroy().catch(() => undefined);
+      throw e;
     }
-    return next;
-  }
-
-  /** Makes `next` current and retires the pools it no longer holds. */
-  commit(next: Map<string, Pool>): void {
+    for (const t of targets) {
+      if (t.poolKey !== null) t.pool = next.get(t.poolKey)!;
+      if (t.balanced !== null) t.balanced.pools = t.balanced.poolKeys.map((k) => next.get(k)!);
+    }
     const old = this.pools;
     this.pools = next;
     for (const [key, pool] of old) {
       if (next.get(key) !== pool) this.retire(key, pool);
-    }
-  }
-
-  /** Drops pools created by a prepare() that was not committed. */
-  discard(next: Map<string, Pool>): void {
-    for (const [key, pool] of next) {
-      if (this.pools.get(key) !== pool) void pool.destroy().catch(() => undefined);
     }
   }
 

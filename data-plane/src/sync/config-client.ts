@@ -28,10 +28,9 @@ import {
   type DataPlaneMessage,
   type Snapshot,
 } from '@gatehouse/proto';
-import { GATEHOUSE_VERSION, type Logger } from '@gatehouse/shared';
+import { GATEHOUSE_VERSION, signedSnapshotFromProto, type Logger } from '@gatehouse/shared';
 import { Backoff, type BackoffOptions } from './backoff.js';
-import { fromProtoSnapshot } from './snapshot-cache.js';
-import type { SnapshotApplier } from './snapshot-applier.js';
+import type { SnapshotApplier, SnapshotOutcome } from './snapshot-applier.js';
 
 export type SyncState = 'disabled' | 'connecting' | 'connected' | 'disconnected';
 
@@ -92,7 +91,16 @@ export const DEFAULT_CHANNEL_OPTIONS: grpc.ChannelOptions = {
 
 type Call = grpc.ClientDuplexStream<DataPlaneMessage, ControlPlaneMessage>;
 
-export class ConfigClient extends EventEmitter {
+/** What the client tells its owner (metrics, tests). */
+export interface ConfigClientEvents {
+  state: [state: SyncState];
+  reconnect: [];
+  refusal: [refusal: NonNullable<SyncStatus['refusal']>];
+  ack: [outcome: Extract<SnapshotOutcome, { ok: true }>];
+  nack: [outcome: Extract<SnapshotOutcome, { ok: false }>];
+}
+
+export class ConfigClient extends EventEmitter<ConfigClientEvents> {
   private readonly backoff: Backoff;
   private readonly heartbeatIntervalMs: number;
   private readonly watchdogMs: number;
@@ -260,7 +268,7 @@ export class ConfigClient extends EventEmitter {
     const call = this.call;
     let outcome;
     try {
-      outcome = await this.opts.applier.handle(fromProtoSnapshot(s), 'control_plane');
+      outcome = await this.opts.applier.handle(signedSnapshotFromProto(s), 'control_plane');
     } catch (e) {
       outcome = {
         ok: false as const,
@@ -290,7 +298,8 @@ export class ConfigClient extends EventEmitter {
         }),
       );
     }
-    this.emit(outcome.ok ? 'ack' : 'nack', outcome);
+    if (outcome.ok) this.emit('ack', outcome);
+    else this.emit('nack', outcome);
   }
 
   private sendHeartbeat(): void {

@@ -28,7 +28,7 @@ function config(name: string): GatehouseConfig {
 
 /** Compiles like the proxy would: refuses a service named "uncompilable". */
 const compiler: ConfigCompiler = {
-  apply(c) {
+  compile(c) {
     if (c.services.some((s) => s.name === 'uncompilable')) throw new Error('route cannot be compiled');
   },
 };

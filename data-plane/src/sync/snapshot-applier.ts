@@ -3,9 +3,10 @@
  *   1. same hash as the one served -> nothing to swap (the newer version, if signed, is recorded);
  *   2. verify: signature by a key given at start (by kid), hash of the bytes, version newer
  *      than the one served;
- *   3. compile once in the primary (dry run), so a config the proxy cannot compile never
- *      reaches a worker;
- *   4. hand it to every worker and wait until all have swapped;
+ *   3. compile once in the primary (compileRuntime: no pool, no timer), so a config the proxy
+ *      cannot compile never reaches a worker;
+ *   4. hand it to every worker and wait until all have swapped, then tell the compiler (the
+ *      primary starts the node's active health checks for the new upstreams);
  *   5. write the signed snapshot to the disk cache (atomically).
  * Any failure leaves the served config as it was and comes back as a reason for the NACK.
  *
@@ -29,9 +30,12 @@ import type { ConfigMeta } from '../workers/worker-pool.js';
 import { SyncErrors } from './errors.js';
 import type { SnapshotCache } from './snapshot-cache.js';
 
-/** Compiles a config without serving it (dp-proxy's ProxyServer.apply on a server that never listens). */
+/**
+ * Compiles a config without serving it and without side effects; throws when it cannot be
+ * served. May return what to do once every worker serves it.
+ */
 export interface ConfigCompiler {
-  apply(config: GatehouseConfig): void;
+  compile(config: GatehouseConfig): (() => void) | void;
 }
 
 /** Where verified configs go: the worker pool. */
@@ -62,7 +66,31 @@ export interface SnapshotApplierOptions {
   metrics?: DataPlaneMetrics;
 }
 
-export class SnapshotApplier extends EventEmitter {
+export interface SnapshotRejection {
+  code: string;
+  reason: string;
+  version: bigint;
+  hash: string;
+}
+
+export interface SnapshotApplierEvents {
+  applied: [held: HeldConfig];
+  rejected: [rejection: SnapshotRejection];
+}
+
+/** A config offered to the applier: a signed snapshot, or a plain config (DB-less). */
+type Offer = { signed: SignedSnapshot } | { plain: GatehouseConfig };
+
+/** An offer made ready to serve: verified (signed) or encoded (plain). */
+interface Candidate {
+  config: GatehouseConfig;
+  json: string;
+  version: bigint;
+  hash: string;
+  kid: string | null;
+}
+
+export class SnapshotApplier extends EventEmitter<SnapshotApplierEvents> {
   private heldConfig: HeldConfig | null = null;
   private chain: Promise<unknown> = Promise.resolve();
 
@@ -77,9 +105,7 @@ export class SnapshotApplier extends EventEmitter {
 
   /** Applies snapshots strictly one after the other, in arrival order. Never throws. */
   handle(signed: SignedSnapshot, source: SnapshotSource): Promise<SnapshotOutcome> {
-    const run = this.chain.then(() => this.process(signed, source));
-    this.chain = run.catch(() => undefined);
-    return run;
+    return this.enqueue({ signed }, source);
   }
 
   /**
@@ -88,7 +114,11 @@ export class SnapshotApplier extends EventEmitter {
    * swap. In order with every other apply; never throws.
    */
   applyConfig(config: GatehouseConfig, source: SnapshotSource): Promise<SnapshotOutcome> {
-    const run = this.chain.then(() => this.processPlain(config, source));
+    return this.enqueue({ plain: config }, source);
+  }
+
+  private enqueue(offer: Offer, source: SnapshotSource): Promise<SnapshotOutcome> {
+    const run = this.chain.then(() => this.process(offer, source));
     this.chain = run.catch(() => undefined);
     return run;
   }
@@ -107,82 +137,78 @@ export class SnapshotApplier extends EventEmitter {
     return outcome.ok;
   }
 
-  private async process(signed: SignedSnapshot, source: SnapshotSource): Promise<SnapshotOutcome> {
+  private async process(offer: Offer, source: SnapshotSource): Promise<SnapshotOutcome> {
     const { logger, metrics } = this.opts;
     const held = this.heldConfig;
-    try {
-      if (held && held.hash === signed.hash) {
-        await this.recordSameHash(signed, held);
-        return { ok: true, version: signed.version, hash: signed.hash, changed: false };
-      }
-      const verified = await verifySnapshot(signed, this.opts.trustedKeys, {
-        currentVersion: held?.version ?? null,
-      });
-      this.compile(verified);
-      await this.opts.target.apply(verified.bytes.toString('utf8'), {
-        version: verified.version,
-        hash: verified.hash,
-      });
-      this.heldConfig = { version: verified.version, hash: verified.hash, source, appliedAt: new Date() };
-      metrics?.snapshotApplies.inc({ source });
-      metrics?.configVersion.set(Number(verified.version));
-      metrics?.configAppliedAt.set(Date.now() / 1000);
-      logger.info(
-        { version: verified.version.toString(), hash: verified.hash, kid: verified.kid, source },
-        'config applied',
-      );
-      if (source !== 'cache') await this.writeCache(signed);
-      this.emit('applied', this.heldConfig);
-      return { ok: true, version: verified.version, hash: verified.hash, changed: true };
-    } catch (e) {
-      const code = isGatehouseError(e) ? e.code : 'GH_ERR_DP_INTERNAL';
-      const reason = e instanceof Error ? e.message : String(e);
-      metrics?.snapshotRejects.inc({ code });
-      logger.warn(
-        { code, reason, version: signed.version.toString(), hash: signed.hash, source },
-        'snapshot refused',
-      );
-      this.emit('rejected', { code, reason, version: signed.version, hash: signed.hash });
-      return { ok: false, version: signed.version, hash: signed.hash, reason, code };
+    // What the offer claims; a signed one is verified before it is believed.
+    let version: bigint;
+    let hash: string;
+    let plain: Candidate | null = null;
+    if ('signed' in offer) {
+      ({ version, hash } = offer.signed);
+    } else {
+      const { bytes, hash: plainHash } = encodeConfig(offer.plain);
+      version = (held?.version ?? 0n) + 1n;
+      hash = plainHash;
+      plain = { config: offer.plain, json: bytes.toString('utf8'), version, hash, kid: null };
     }
-  }
-
-  private async processPlain(config: GatehouseConfig, source: SnapshotSource): Promise<SnapshotOutcome> {
-    const { logger, metrics } = this.opts;
-    const held = this.heldConfig;
-    const { bytes, hash } = encodeConfig(config);
-    const version = (held?.version ?? 0n) + 1n;
-    if (held && held.hash === hash) return { ok: true, version: held.version, hash, changed: false };
     try {
-      this.compilePlain(config, version);
-      await this.opts.target.apply(bytes.toString('utf8'), { version, hash });
+      if (held && held.hash === hash) {
+        if (!('signed' in offer)) return { ok: true, version: held.version, hash, changed: false };
+        await this.recordSameHash(offer.signed, held);
+        return { ok: true, version, hash, changed: false };
+      }
+      const candidate = plain ?? (await this.verify((offer as { signed: SignedSnapshot }).signed, held));
+      const served = this.compile(candidate);
+      await this.opts.target.apply(candidate.json, { version, hash });
+      served?.();
       this.heldConfig = { version, hash, source, appliedAt: new Date() };
       metrics?.snapshotApplies.inc({ source });
       metrics?.configVersion.set(Number(version));
       metrics?.configAppliedAt.set(Date.now() / 1000);
-      logger.info({ version: version.toString(), hash, source }, 'config applied');
+      logger.info(
+        {
+          version: version.toString(),
+          hash,
+          ...(candidate.kid === null ? {} : { kid: candidate.kid }),
+          source,
+        },
+        'config applied',
+      );
+      if ('signed' in offer && source !== 'cache') await this.writeCache(offer.signed);
       this.emit('applied', this.heldConfig);
       return { ok: true, version, hash, changed: true };
     } catch (e) {
       const code = isGatehouseError(e) ? e.code : 'GH_ERR_DP_INTERNAL';
       const reason = e instanceof Error ? e.message : String(e);
       metrics?.snapshotRejects.inc({ code });
-      logger.warn({ code, reason, hash, source }, 'config refused');
+      logger.warn({ code, reason, version: version.toString(), hash, source }, 'config refused');
       this.emit('rejected', { code, reason, version, hash });
       return { ok: false, version, hash, reason, code };
     }
   }
 
-  private compilePlain(config: GatehouseConfig, version: bigint): void {
+  private async verify(signed: SignedSnapshot, held: HeldConfig | null): Promise<Candidate> {
+    const verified: VerifiedSnapshot = await verifySnapshot(signed, this.opts.trustedKeys, {
+      currentVersion: held?.version ?? null,
+    });
+    return {
+      config: verified.config,
+      json: verified.bytes.toString('utf8'),
+      version: verified.version,
+      hash: verified.hash,
+      kid: verified.kid,
+    };
+  }
+
+  private compile(candidate: Candidate): (() => void) | void {
     try {
-      this.opts.compiler.apply(config);
+      return this.opts.compiler.compile(candidate.config);
     } catch (e) {
       throw SyncErrors.compileFailed(
-        `config ${version} does not compile: ${(e as Error).message}`,
+        `config ${candidate.version} does not compile: ${(e as Error).message}`,
         undefined,
-        {
-          cause: e,
-        },
+        { cause: e },
       );
     }
   }
@@ -194,20 +220,6 @@ export class SnapshotApplier extends EventEmitter {
     this.heldConfig = { ...held, version: signed.version };
     this.opts.metrics?.configVersion.set(Number(signed.version));
     await this.writeCache(signed);
-  }
-
-  private compile(verified: VerifiedSnapshot): void {
-    try {
-      this.opts.compiler.apply(verified.config);
-    } catch (e) {
-      throw SyncErrors.compileFailed(
-        `config ${verified.version} does not compile: ${(e as Error).message}`,
-        undefined,
-        {
-          cause: e,
-        },
-      );
-    }
   }
 
   private async writeCache(signed: SignedSnapshot): Promise<void> {

@@ -9,9 +9,11 @@
  */
 import { open, mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
-import { SnapshotSchema, type Snapshot } from '@gatehouse/proto';
+import { fromBinary, toBinary } from '@bufbuild/protobuf';
+import { SnapshotSchema } from '@gatehouse/proto';
 import {
+  signedSnapshotFromProto,
+  signedSnapshotToProto,
   verifySnapshot,
   type Logger,
   type SignedSnapshot,
@@ -21,32 +23,6 @@ import {
 import { SyncErrors } from './errors.js';
 
 export const SNAPSHOT_CACHE_FILE = 'snapshot.pb';
-
-/** Proto message -> the shared wire/disk form. Throws on fields verifySnapshot cannot take. */
-export function fromProtoSnapshot(s: Snapshot): SignedSnapshot {
-  if (s.compression !== 'gzip' && s.compression !== 'identity') {
-    throw SyncErrors.cacheUnreadable(`unknown snapshot compression "${s.compression}"`);
-  }
-  return {
-    version: s.version,
-    hash: s.hash,
-    jws: s.jws,
-    config: s.config,
-    compression: s.compression,
-    uncompressedSize: Number(s.uncompressedSize),
-  };
-}
-
-export function toProtoSnapshot(s: SignedSnapshot): Snapshot {
-  return create(SnapshotSchema, {
-    version: s.version,
-    hash: s.hash,
-    jws: s.jws,
-    config: s.config,
-    compression: s.compression,
-    uncompressedSize: BigInt(s.uncompressedSize),
-  });
-}
 
 export class SnapshotCache {
   readonly file: string;
@@ -61,7 +37,7 @@ export class SnapshotCache {
 
   /** Atomically replaces the cached snapshot. */
   async write(snapshot: SignedSnapshot): Promise<void> {
-    const bytes = toBinary(SnapshotSchema, toProtoSnapshot(snapshot));
+    const bytes = toBinary(SnapshotSchema, signedSnapshotToProto(snapshot));
     const dir = dirname(this.file);
     await mkdir(dir, { recursive: true });
     const tmp = `${this.file}.${process.pid}.${Date.now()}.tmp`;
@@ -92,7 +68,7 @@ export class SnapshotCache {
       return null;
     }
     try {
-      const snap = fromProtoSnapshot(fromBinary(SnapshotSchema, bytes));
+      const snap = signedSnapshotFromProto(fromBinary(SnapshotSchema, bytes));
       if (snap.jws === '' || snap.hash === '')
         throw SyncErrors.cacheUnreadable('cached snapshot has no signature');
       return snap;

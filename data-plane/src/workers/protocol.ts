@@ -2,7 +2,14 @@
  * Messages between the primary and its workers over the node:cluster IPC channel. The channel
  * uses `serialization: 'advanced'` (V8 structured clone), so the config JSON string travels as
  * one string, not re-escaped inside another JSON document.
+ *
+ * Target health is decided once per node: the primary runs the active checks and sends every
+ * change (`health`); a worker counts its own passive checks and reports each change it sees
+ * (`health` the other way), which the primary takes and sends to every worker.
  */
+import type { TargetHealthChange } from '../balancer/balancers.js';
+
+export type { TargetHealthChange };
 
 /** Primary -> worker: swap in this config (the canonical JSON bytes of a verified snapshot). */
 export interface ConfigMessage {
@@ -21,7 +28,13 @@ export interface ShutdownMessage {
   drainMs: number;
 }
 
-export type PrimaryToWorker = ConfigMessage | ShutdownMessage;
+/** Primary -> worker: target health decided on this node (active checks, another worker's passive ones). */
+export interface NodeHealthMessage {
+  t: 'health';
+  changes: TargetHealthChange[];
+}
+
+export type PrimaryToWorker = ConfigMessage | ShutdownMessage | NodeHealthMessage;
 
 /** Worker -> primary: booted, waiting for a config (does not listen yet). */
 export interface ReadyMessage {
@@ -46,7 +59,13 @@ export interface FailedMessage {
   code: string | null;
 }
 
-export type WorkerToPrimary = ReadyMessage | AppliedMessage | FailedMessage;
+/** Worker -> primary: this worker's passive checks changed a target's health. */
+export interface PassiveHealthMessage {
+  t: 'health';
+  change: TargetHealthChange;
+}
+
+export type WorkerToPrimary = ReadyMessage | AppliedMessage | FailedMessage | PassiveHealthMessage;
 
 /** Settings a worker reads from its environment at boot (GATEHOUSE_DP_WORKER, JSON). */
 export interface WorkerSettings {
@@ -66,11 +85,11 @@ export const WORKER_SETTINGS_ENV = 'GATEHOUSE_DP_WORKER';
 export function isWorkerToPrimary(m: unknown): m is WorkerToPrimary {
   if (typeof m !== 'object' || m === null) return false;
   const t = (m as { t?: unknown }).t;
-  return t === 'ready' || t === 'applied' || t === 'failed';
+  return t === 'ready' || t === 'applied' || t === 'failed' || t === 'health';
 }
 
 export function isPrimaryToWorker(m: unknown): m is PrimaryToWorker {
   if (typeof m !== 'object' || m === null) return false;
   const t = (m as { t?: unknown }).t;
-  return t === 'config' || t === 'shutdown';
+  return t === 'config' || t === 'shutdown' || t === 'health';
 }

@@ -17,5 +17,11 @@ if (cluster.isPrimary || !process.send) {
 const settings = JSON.parse(process.env[WORKER_SETTINGS_ENV] ?? '{}') as WorkerSettings;
 const logger = createLogger('gatehouse-dp-worker').child({ worker: cluster.worker?.id, pid: process.pid });
 const plugins = await loadPluginRegistry({ customDirs: settings.pluginDirs ?? [] });
-const proxy = new ProxyServer({ logger, plugins, trustedIps: settings.trustedIps ?? [] });
+// Active health checks run once per node, in the primary; it sends target health over IPC.
+const proxy = new ProxyServer({
+  logger,
+  plugins,
+  trustedIps: settings.trustedIps ?? [],
+  activeHealthChecks: false,
+});
 new WorkerRuntime({ proxy, settings, logger }).attachToProcess();

@@ -7,6 +7,10 @@
  * once each has answered that it swapped (by round number). If any fails, dies or times out,
  * the round rejects with the reason and the workers that did swap are put back on the
  * previous config, so the pool never stays half-applied.
+ *
+ * Target health travels through the pool too: `broadcastHealth` sends the node's decisions to
+ * every worker, a worker's passive change comes out as the `health` event, and a worker that
+ * (re)applies a config is sent the node's unhealthy targets (`unhealthyTargets`) to catch up.
  */
 import cluster, { type Worker } from 'node:cluster';
 import { EventEmitter } from 'node:events';
@@ -18,6 +22,7 @@ import {
   isWorkerToPrimary,
   WORKER_SETTINGS_ENV,
   type ConfigMessage,
+  type TargetHealthChange,
   type WorkerSettings,
   type WorkerToPrimary,
 } from './protocol.js';
@@ -43,6 +48,20 @@ export interface WorkerPoolOptions {
   trustedIps?: string[];
   /** HTTPS listener settings handed to each worker. */
   tls?: WorkerSettings['tls'];
+  /** The node's unhealthy targets, sent to a worker each time it applies a config. */
+  unhealthyTargets?: () => TargetHealthChange[];
+}
+
+/** What the pool tells its owner. */
+export interface WorkerPoolEvents {
+  /** Worker processes alive (booted or booting). */
+  workers: [alive: number];
+  /** Workers serving the current config. */
+  serving: [serving: number];
+  /** A worker exited and a replacement is coming. */
+  restart: [exit: { pid: number | undefined; code: number | null; signal: string | null }];
+  /** A worker's passive checks changed a target's health. */
+  health: [change: TargetHealthChange];
 }
 
 export interface ConfigMeta {
@@ -80,7 +99,7 @@ export function defaultWorkerEntry(): { exec: string; execArgv: string[] } {
   return { exec: fileURLToPath(new URL('./worker-main.ts', import.meta.url)), execArgv: ['--import', 'tsx'] };
 }
 
-export class WorkerPool extends EventEmitter {
+export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   private readonly slots = new Map<number, Slot>();
   private current: Held | null = null;
   private pending: Held | null = null;
@@ -162,6 +181,20 @@ export class WorkerPool extends EventEmitter {
     const round = this.rounds.then(() => this.runRound(json, meta));
     this.rounds = round.catch(() => undefined);
     return round;
+  }
+
+  /** Sends target health decided on this node to every booted worker. */
+  broadcastHealth(changes: TargetHealthChange[]): void {
+    if (changes.length === 0) return;
+    for (const slot of this.slots.values()) if (slot.booted) this.sendHealth(slot, changes);
+  }
+
+  private sendHealth(slot: Slot, changes: TargetHealthChange[]): void {
+    try {
+      slot.worker.send({ t: 'health', changes });
+    } catch (e) {
+      this.opts.logger.warn({ err: e, pid: slot.worker.process.pid }, 'cannot send target health to worker');
+    }
   }
 
   /** Stops every worker: each stops accepting, drains within the bound, exits. */
@@ -255,8 +288,13 @@ export class WorkerPool extends EventEmitter {
         if (desired) this.send(slot, desired);
         return;
       }
+      case 'health':
+        this.emit('health', m.change);
+        return;
       case 'applied': {
         slot.holds = m.seq;
+        const unhealthy = this.opts.unhealthyTargets?.() ?? [];
+        if (unhealthy.length > 0) this.sendHealth(slot, unhealthy);
         if (m.port !== null) this.boundPort = m.port;
         if (slot.waiter && m.seq === slot.waiter.msg.seq) slot.waiter.done({ ok: true });
         else if (m.seq === this.current?.msg.seq) this.emit('serving', this.serving);

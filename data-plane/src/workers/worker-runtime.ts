@@ -2,12 +2,17 @@
  * What runs inside each worker process: one proxy, fed configs by the primary over IPC. The
  * worker does not listen until its first config is applied, so it never takes traffic it
  * cannot route. Configs are applied one at a time, in the order they arrive.
+ *
+ * Target health: the worker runs no active check (the primary does, once per node); it takes
+ * the health the primary sends and reports the changes its own passive checks make.
  */
 import type { Server } from 'node:http';
 import { isGatehouseError, type GatehouseConfig, type Logger } from '@gatehouse/shared';
+import type { HealthListener } from '../balancer/upstream-balancer.js';
 import {
   isPrimaryToWorker,
   type ConfigMessage,
+  type TargetHealthChange,
   type WorkerSettings,
   type WorkerToPrimary,
 } from './protocol.js';
@@ -19,6 +24,11 @@ export interface WorkerProxy {
   listenTls?(port: number, host: string, defaultCertificate?: { cert: string; key: string }): Promise<void>;
   close(): Promise<void>;
   readonly server: Server;
+  /** The proxy's upstream balancers, when it has any (the echo fixture has none). */
+  readonly balancers?: {
+    subscribe(listener: HealthListener): () => void;
+    applyNodeHealth(changes: readonly TargetHealthChange[]): void;
+  };
 }
 
 export interface WorkerRuntimeOptions {
@@ -55,13 +65,25 @@ export class WorkerRuntime {
     process.on('SIGTERM', () => void this.drainAndExit(this.opts.settings.drainTimeoutMs));
     // The primary is gone: nobody will feed configs or replace us. Drain and leave.
     process.on('disconnect', () => void this.drainAndExit(this.opts.settings.drainTimeoutMs));
+    this.reportPassiveHealth();
     this.send({ t: 'ready' });
+  }
+
+  /** Every health change counted here (passive checks) goes to the primary, which tells the others. */
+  reportPassiveHealth(): void {
+    this.opts.proxy.balancers?.subscribe((upstream, target, healthy) =>
+      this.send({ t: 'health', change: { upstream: upstream.id, target: target.authority, healthy } }),
+    );
   }
 
   onMessage(m: unknown): void {
     if (!isPrimaryToWorker(m)) return;
     if (m.t === 'shutdown') {
       void this.drainAndExit(m.drainMs);
+      return;
+    }
+    if (m.t === 'health') {
+      this.opts.proxy.balancers?.applyNodeHealth(m.changes);
       return;
     }
     this.chain = this.chain.then(() => this.applyConfig(m));

@@ -1,0 +1,63 @@
+/**
+ * compileRuntime: a configuration in, a Runtime out, and nothing else. No pool is opened, no
+ * timer or socket started, nothing logged (what was left out comes back as warnings). The data
+ * plane primary calls it to validate a configuration and keeps only the upstreams (for the
+ * node's active health checks); a worker or a single-process proxy swaps the result in.
+ */
+import { completeConfig, isGatehouseError, type GatehouseConfig, type Logger } from '@gatehouse/shared';
+import { compileUpstreams } from '../balancer/balancers.js';
+import { compilePlugins, type Chain } from '../plugins/runtime/index.js';
+import type { PluginRegistry } from '../plugins/registry.js';
+import { ProxyErrors } from '../proxy/errors.js';
+import { compileTargets, type ServiceTarget } from '../proxy/service-targets.js';
+import { compileRouter } from '../router/router.js';
+import { CertificateStore } from '../tls/certificate-store.js';
+import type { Runtime, ServingRuntime } from './runtime.js';
+
+export interface CompileRuntimeOptions {
+  /** The logger handed to plugin instances (they log while serving, not while compiling). */
+  logger: Logger;
+  /** The runtime being served, whose unchanged parts are reused. */
+  serving?: ServingRuntime | null;
+}
+
+/**
+ * Compiles `partial` (completed with the entity lists it lacks). Throws a GatehouseError when it
+ * cannot be served: an unknown plugin, a route that does not compile, a bad certificate, ...
+ */
+export function compileRuntime(
+  partial: GatehouseConfig,
+  registry: PluginRegistry | null,
+  options: CompileRuntimeOptions,
+): Runtime {
+  // Snapshots from older CPs, DB-less files and embedders may lack newer entity lists.
+  const config = completeConfig(partial);
+  try {
+    const plugins = compilePlugins(config, registry, options.logger);
+    const upstreams = compileUpstreams(config, options.serving?.upstreams ?? null);
+    const targets = compileTargets(config, upstreams);
+    const chains = plugins?.chains;
+    const router = compileRouter<ServiceTarget, Chain>(
+      config,
+      targets.targetFor,
+      (route) => chains?.get(route.id) ?? null,
+    );
+    const certificates = CertificateStore.compile(config, options.serving?.certificates ?? null);
+    return {
+      router,
+      plugins,
+      upstreams,
+      pools: targets.pools,
+      targets: targets.targets,
+      certificates,
+      warnings: targets.warnings,
+    };
+  } catch (e) {
+    if (isGatehouseError(e)) throw e;
+    throw ProxyErrors.invalidConfig(
+      `configuration cannot be compiled: ${(e as Error).message}`,
+      {},
+      { cause: e },
+    );
+  }
+}

@@ -103,13 +103,12 @@ function config(): GatehouseConfig {
         service: null,
         consumer: null,
         consumer_group: null,
-        ordering: null,
         tags: null,
         created_at: 1,
         updated_at: 1,
       },
     ],
-  } as Partial<GatehouseConfig> as GatehouseConfig);
+  });
 }
 
 /** Handles and requests that keep the event loop busy (timers, sockets, ...). */

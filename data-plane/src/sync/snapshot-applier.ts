@@ -158,7 +158,7 @@ export class SnapshotApplier extends EventEmitter<SnapshotApplierEvents> {
         await this.recordSameHash(offer.signed, held);
         return { ok: true, version, hash, changed: false };
       }
-      const candidate = plain ?? (await this.verify((offer as { signed: SignedSnapshot }).signed, held));
+      const candidate = 'signed' in offer ? await this.verify(offer.signed, held) : plain!;
       const served = this.compile(candidate);
       await this.opts.target.apply(candidate.json, { version, hash });
       served?.();

@@ -24,9 +24,9 @@ export function bodyParsers(limit: string | number): RequestHandler[] {
 }
 
 /** The request body as the validators expect it (form values coerced with the entity's field kinds). */
-export function entityBody(req: Request, specs: Specs): unknown {
+export function entityBody(req: Request, schema: Specs): unknown {
   const body: unknown = req.body;
   if (body === undefined) return {};
-  if (req.is('application/x-www-form-urlencoded')) return coerceFormInput(body as FormInput, specs);
+  if (req.is('application/x-www-form-urlencoded')) return coerceFormInput(body as FormInput, schema);
   return body;
 }

@@ -52,12 +52,12 @@ export function entityEndpoints(store: ConfigStore, fleet?: Fleet): Router {
     const own = options[record.kind] ?? {};
     for (const nested of record.admin.nested ?? []) {
       const parents = ENTITY_RECORDS.find((p) => p.kind === nested.parent)!.admin!.path!;
-      mountEntity(r, `/${parents}/:parent/${nested.path}`, repo, record.specs, {
+      mountEntity(r, `/${parents}/:parent/${nested.path}`, repo, record.schema, {
         ...own,
         parent: { param: 'parent', field: nested.field },
       });
     }
-    if (record.admin.path) mountEntity(r, `/${record.admin.path}`, repo, record.specs, own);
+    if (record.admin.path) mountEntity(r, `/${record.admin.path}`, repo, record.schema, own);
   }
   return r;
 }

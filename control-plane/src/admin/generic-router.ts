@@ -26,7 +26,7 @@ export function mountEntity<T>(
   r: Router,
   path: string,
   repo: EntityRepository<T>,
-  specs: Specs,
+  schema: Specs,
   o: MountOptions = {},
 ): void {
   const after = async (entity: T) =>
@@ -37,7 +37,7 @@ export function mountEntity<T>(
       res.json(pageBody(req, await repo.list({ ...listOptions(req), ...(parent ? { parent } : {}) })));
     })
     .post(async (req, res) => {
-      res.status(201).json(await after(await repo.create(entityBody(req, specs), parentOf(req, o))));
+      res.status(201).json(await after(await repo.create(entityBody(req, schema), parentOf(req, o))));
     })
     .all(methodNotAllowed);
   r.route(`${path}/:key`)
@@ -46,13 +46,13 @@ export function mountEntity<T>(
     })
     .patch(async (req, res) => {
       res.json(
-        await after(await repo.update(param(req.params.key), entityBody(req, specs), parentOf(req, o))),
+        await after(await repo.update(param(req.params.key), entityBody(req, schema), parentOf(req, o))),
       );
     })
     .put(async (req, res) => {
       const { entity, created } = await repo.upsert(
         param(req.params.key),
-        entityBody(req, specs),
+        entityBody(req, schema),
         parentOf(req, o),
       );
       res.status(created ? 201 : 200).json(await after(entity));

@@ -52,7 +52,7 @@ export function schemaEndpoints(store: ConfigStore): Router {
         res.status(404).json({ message: `No entity named '${name}'` });
         return;
       }
-      res.json(schema.describeEntity(record.specs));
+      res.json(schema.describeEntity(record.schema));
     })
     .all(methodNotAllowed);
   return r;

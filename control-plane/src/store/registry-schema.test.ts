@@ -37,7 +37,7 @@ const models = prismaModels();
 const modelOf = (kind: string) => models.find((m) => m.table === kind);
 const lowerFirst = (s: string) => s[0]!.toLowerCase() + s.slice(1);
 
-describe('the entity registry matches the Prisma schema', () => {
+describe('the entity registry (and what it derives from the entity schemas) matches the Prisma schema', () => {
   it('has one record per entity model and one model per record', () => {
     const tables = models.filter((m) => !NOT_ENTITIES.has(m.name)).map((m) => m.table);
     expect(ENTITY_RECORDS.map((r) => r.kind).sort()).toEqual(tables.sort());
@@ -73,6 +73,10 @@ describe('the entity registry matches the Prisma schema', () => {
       const field = c.name.endsWith('_id') && foreign.has(c.name.slice(0, -3)) ? c.name.slice(0, -3) : c.name;
       expect(record.fields, `${record.kind} column ${c.name}`).toContain(field);
     }
+    // The facts the registry derives from the entity schema, against the columns.
+    expect(column('updated_at') !== undefined, `${record.kind}.updated_at`).toBe(record.hasUpdatedAt);
+    expect(column('tags')?.type ?? null, `${record.kind}.tags`).toBe(record.tags ? 'String[]' : null);
+    expect(column('created_at')?.type, `${record.kind}.created_at`).toBe('DateTime');
     for (const list of record.nullableLists)
       expect(column(list)?.type, `${record.kind}.${list}`).toBe('String[]');
     for (const json of record.json) expect(column(json)?.type, `${record.kind}.${json}`).toMatch(/^Json\??$/);

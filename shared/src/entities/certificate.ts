@@ -80,7 +80,7 @@ export const certificateSchema: RecordField = {
     cert_alt: pemCertificate(),
     key_alt: pemKey(),
     tags: td.tags(),
-    snis: { type: 'array', elements: td.wildcardHost() },
+    snis: { type: 'array', elements: td.wildcardHost(), transient: true },
   },
   entity_checks: [
     { all_or_none_of: ['cert_alt', 'key_alt'] },

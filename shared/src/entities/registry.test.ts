@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { emptyConfig, ENTITIES, ENTITY_KINDS, ENTITY_RECORDS, referencesTo } from './registry.js';
+import * as td from '../schema/typedefs.js';
+import {
+  defineEntity,
+  emptyConfig,
+  ENTITIES,
+  ENTITY_KINDS,
+  ENTITY_RECORDS,
+  referencesTo,
+} from './registry.js';
 
 describe('entity registry', () => {
   it('keys every record by its kind', () => {
@@ -54,23 +62,66 @@ describe('entity registry', () => {
     ]);
   });
 
-  it('agrees with the entity schemas: fields, foreign keys, timestamps', () => {
+  it('derives stored fields, foreign keys, timestamps and tags from the schema', () => {
     for (const r of ENTITY_RECORDS) {
-      const fields = r.specs.fields;
-      // A certificate's `snis` is Kong's transient field: written with it, stored as SNIs.
-      const stored = Object.keys(fields).filter((f) => !(r.kind === 'certificates' && f === 'snis'));
-      expect(stored.sort(), r.kind).toEqual([...r.fields].sort());
-      const foreign = Object.entries(fields).flatMap(([field, f]) =>
-        f.type === 'foreign' ? [{ field, target: f.reference, required: f.required === true }] : [],
+      const stored = Object.entries(r.schema.fields).filter(([, f]) => !f.transient);
+      expect([...r.fields].sort(), r.kind).toEqual(stored.map(([name]) => name).sort());
+      expect(r.fields.slice(-(r.hasUpdatedAt ? 2 : 1)), r.kind).toEqual(
+        r.hasUpdatedAt ? ['created_at', 'updated_at'] : ['created_at'],
       );
-      const byField = (a: { field: string }, b: { field: string }) => a.field.localeCompare(b.field);
-      expect(foreign.sort(byField), r.kind).toEqual(
-        r.foreign
-          .map((fk) => ({ field: fk.field, target: fk.target, required: fk.required === true }))
-          .sort(byField),
-      );
-      expect(fields.created_at?.type === 'number', r.kind).toBe(r.millis === true);
+      for (const fk of r.foreign) {
+        const f = r.schema.fields[fk.field];
+        expect(f?.type === 'foreign' && f.reference, `${r.kind}.${fk.field}`).toBe(fk.target);
+        expect(f?.required === true, `${r.kind}.${fk.field}`).toBe(fk.required);
+      }
     }
+    expect(ENTITIES.certificates.fields).not.toContain('snis');
+    expect(ENTITIES.targets.millis).toBe(true);
+    expect(ENTITIES.services.millis).toBe(false);
+    expect(ENTITIES.keyauth_credentials.hasUpdatedAt).toBe(false);
+    expect(ENTITIES.consumer_group_consumers.tags).toBe(false);
+    expect(ENTITIES.routes.foreign).toEqual([
+      { field: 'service', target: 'services', required: false, onDelete: 'restrict', nests: true },
+    ]);
+  });
+
+  it('refuses a definition whose references miss a foreign field or name another field', () => {
+    const base = {
+      kind: 'widgets',
+      label: 'widget',
+      delegate: 'widget',
+      validate: (input: unknown) => input as object,
+      endpointKeys: [],
+      unique: [],
+      nullableLists: [],
+      json: [],
+      naturalKey: () => '',
+      schema: {
+        type: 'record',
+        fields: {
+          id: td.id(),
+          service: td.foreign('services'),
+          name: td.text(),
+          created_at: td.autoTimestamp(),
+        },
+      },
+    } as const;
+    expect(() => defineEntity({ ...base, references: {} })).toThrow(
+      expect.objectContaining({ code: 'GH_ERR_REGISTRY_INVALID_DEFINITION' }),
+    );
+    expect(() => defineEntity({ ...base, references: {} })).toThrow(/missing: service/);
+    expect(() =>
+      defineEntity({
+        ...base,
+        references: { service: { onDelete: 'cascade' }, name: { onDelete: 'cascade' } },
+      }),
+    ).toThrow(/not foreign fields: name/);
+    const widget = defineEntity({ ...base, references: { service: { onDelete: 'cascade' } } });
+    expect(widget.fields).toEqual(['id', 'service', 'name', 'created_at']);
+    expect(widget.foreign).toEqual([
+      { field: 'service', target: 'services', required: false, onDelete: 'cascade' },
+    ]);
+    expect([widget.hasUpdatedAt, widget.millis, widget.tags]).toEqual([false, false, false]);
   });
 
   it('gives an empty config one list per kind', () => {

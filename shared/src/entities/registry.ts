@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { defineError } from '../errors.js';
 import type {
   Acl,
   BasicAuthCredential,
@@ -48,14 +49,22 @@ import { upstreamSchema, validateUpstream } from './upstream.js';
 import type { Specs } from './validate.js';
 
 /**
- * A foreign key as Kong shows it (`{ id }`), stored in the column `<field>_id`. `onDelete` is
- * what deleting the target does: `cascade` (the database deletes this entity too) or `restrict`
- * (Kong refuses the delete while this entity points at the target).
+ * A foreign key as Kong shows it (`{ id }`), stored in the column `<field>_id`. The field, its
+ * target and `required` come from the entity's schema (a `foreign` field); `onDelete` and `nests`
+ * from the record's `references`.
  */
-export interface ForeignKeySpec<K extends string = EntityKind> {
+export interface ForeignKeySpec<K extends string = EntityKind> extends ReferenceRule {
   field: string;
   target: K;
   required: boolean;
+}
+
+/**
+ * What the schema cannot say about a foreign key. `onDelete` is what deleting the target does:
+ * `cascade` (the database deletes this entity too) or `restrict` (Kong refuses the delete while
+ * this entity points at the target).
+ */
+export interface ReferenceRule {
   onDelete: 'cascade' | 'restrict';
   /** In a declarative file, a record of the target may hold this entity (under this entity's kind). */
   nests?: boolean;
@@ -104,12 +113,16 @@ export interface EntityRecord<T = unknown, K extends string = EntityKind> {
   label: string;
   /** The Prisma delegate (`prisma.<delegate>`). */
   delegate: string;
-  /** Kong's JSON field order. */
+  /**
+   * The stored fields, in the order entities are written as JSON (derived: the schema's fields
+   * less transient ones, timestamps last).
+   */
   fields: readonly string[];
   /** The entity's schema (shared/src/schema): validation, form-body coercion, `GET /schemas/{entity}`. */
-  specs: Specs;
+  schema: Specs;
   /** The shared validator (plugins: without config validation; the registry's users add it). */
   validate: EntityValidator;
+  /** Derived: the schema's `foreign` fields with the record's `references`. */
   foreign: readonly ForeignKeySpec<K>[];
   /** Looked up in order when a key is not a UUID; the first is what `PUT /{path}/{key}` sets. */
   endpointKeys: readonly string[];
@@ -119,11 +132,11 @@ export interface EntityRecord<T = unknown, K extends string = EntityKind> {
   hidden?: readonly string[];
   /** Secret fields generated when left out (an import keeps the stored value for these). */
   generated?: readonly string[];
-  /** Whether the entity has `updated_at` (credentials and memberships have only `created_at`). */
+  /** Derived: the schema has `updated_at` (credentials and memberships have only `created_at`). */
   hasUpdatedAt: boolean;
-  /** Kong's `auto_timestamp_ms` (targets): timestamps as seconds with milliseconds. */
-  millis?: boolean;
-  /** Whether the entity carries `tags` (served by `/tags`). */
+  /** Derived: Kong's `auto_timestamp_ms` (targets; a `number` `created_at`): seconds with milliseconds. */
+  millis: boolean;
+  /** Derived: the schema has `tags` (served by `/tags`). */
   tags: boolean;
   /** text[] columns that read back as null when empty. */
   nullableLists: readonly string[];
@@ -142,11 +155,53 @@ export interface EntityRecord<T = unknown, K extends string = EntityKind> {
   readonly model?: T;
 }
 
-/** Records are written with plain strings for kinds (the kinds are the registry's own keys). */
-const record = <T>(r: Omit<EntityRecord<T, string>, 'model' | 'nested'>): EntityRecord<T, string> => ({
-  ...r,
-  nested: [],
-});
+/** The facts of an entity kind its schema cannot say; `defineEntity` derives the rest. */
+export type EntityDefinition<T> = Omit<
+  EntityRecord<T, string>,
+  'model' | 'nested' | 'fields' | 'foreign' | 'hasUpdatedAt' | 'millis' | 'tags'
+> & {
+  /** One entry per `foreign` field of the schema, by field name (a missing or extra one throws). */
+  references: Readonly<Record<string, ReferenceRule>>;
+};
+
+/** Thrown while the registry module loads when a record and its schema disagree. */
+export const invalidEntityDefinition = defineError('GH_ERR_REGISTRY_INVALID_DEFINITION', 500);
+
+const TIMESTAMPS = ['created_at', 'updated_at'];
+
+/**
+ * An entity record from its definition: the stored fields, foreign keys, timestamps and tag
+ * support are read from the schema, so each of those facts lives in one place. Records are
+ * written with plain strings for kinds (the kinds are the registry's own keys).
+ */
+export function defineEntity<T>(def: EntityDefinition<T>): EntityRecord<T, string> {
+  const { references, ...rest } = def;
+  const schemaFields = Object.entries(def.schema.fields).filter(([, f]) => f.transient !== true);
+  const names = schemaFields.map(([name]) => name);
+  const foreign = schemaFields.flatMap(([field, f]) =>
+    f.type === 'foreign' ? [{ field, target: f.reference, required: f.required === true }] : [],
+  );
+  const foreignFields = new Set(foreign.map((fk) => fk.field));
+  const missing = [...foreignFields].filter((f) => !Object.hasOwn(references, f));
+  const extra = Object.keys(references).filter((f) => !foreignFields.has(f));
+  if (missing.length > 0 || extra.length > 0) {
+    throw invalidEntityDefinition(
+      `${def.kind}: references must name each foreign field of the schema` +
+        (missing.length > 0 ? `; missing: ${missing.join(', ')}` : '') +
+        (extra.length > 0 ? `; not foreign fields: ${extra.join(', ')}` : ''),
+    );
+  }
+  const createdAt = def.schema.fields.created_at;
+  return {
+    ...rest,
+    fields: [...names.filter((n) => !TIMESTAMPS.includes(n)), ...TIMESTAMPS.filter((n) => names.includes(n))],
+    foreign: foreign.map((fk) => ({ ...fk, ...references[fk.field]! })),
+    hasUpdatedAt: names.includes('updated_at'),
+    millis: createdAt?.type === 'number',
+    tags: names.includes('tags'),
+    nested: [],
+  };
+}
 const v = (fn: (input: unknown, options?: { base?: never }) => object): EntityValidator => fn;
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -154,13 +209,7 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 const keyOrNth = ({ fields: f, text, ref, nth }: NaturalKeyInput) =>
   f.key != null ? text(f.key) : nth(`~${ref('consumer')}`);
 
-const consumerFk = {
-  field: 'consumer',
-  target: 'consumers',
-  required: true,
-  onDelete: 'cascade',
-  nests: true,
-} as const;
+const consumerOwned = { onDelete: 'cascade', nests: true } as const;
 const credentialNesting = (path: string) => [{ parent: 'consumers', field: 'consumer', path }];
 
 /**
@@ -168,127 +217,71 @@ const credentialNesting = (path: string) => [{ parent: 'consumers', field: 'cons
  * before it (parents are written before children, deleted after them).
  */
 const RECORDS = {
-  certificates: record<Certificate>({
+  certificates: defineEntity<Certificate>({
     kind: 'certificates',
     label: 'certificate',
     delegate: 'certificate',
-    fields: ['id', 'cert', 'key', 'cert_alt', 'key_alt', 'tags', 'created_at', 'updated_at'],
-    specs: certificateSchema,
+    schema: certificateSchema,
     validate: v(validateCertificate),
-    foreign: [],
+    references: {},
     endpointKeys: [],
     unique: [],
     hidden: ['key', 'key_alt'],
     naturalKey: (e) => sha256(e.text(e.fields.cert).trim()),
-    hasUpdatedAt: true,
-    tags: true,
     nullableLists: ['tags'],
     json: [],
     admin: { path: 'certificates' },
   }),
-  ca_certificates: record<CaCertificate>({
+  ca_certificates: defineEntity<CaCertificate>({
     kind: 'ca_certificates',
     label: 'ca_certificate',
     delegate: 'caCertificate',
-    fields: ['id', 'cert', 'cert_digest', 'tags', 'created_at', 'updated_at'],
-    specs: caCertificateSchema,
+    schema: caCertificateSchema,
     validate: v(validateCaCertificate),
-    foreign: [],
+    references: {},
     endpointKeys: [],
     unique: [['cert_digest']],
     naturalKey: (e) => sha256(e.text(e.fields.cert).trim()),
-    hasUpdatedAt: true,
-    tags: true,
     nullableLists: ['tags'],
     json: [],
     admin: { path: 'ca_certificates' },
   }),
-  snis: record<Sni>({
+  snis: defineEntity<Sni>({
     kind: 'snis',
     label: 'sni',
     delegate: 'sni',
-    fields: ['id', 'name', 'certificate', 'tags', 'created_at', 'updated_at'],
-    specs: sniSchema,
+    schema: sniSchema,
     validate: v(validateSni),
-    foreign: [
-      { field: 'certificate', target: 'certificates', required: true, onDelete: 'cascade', nests: true },
-    ],
+    references: { certificate: { onDelete: 'cascade', nests: true } },
     endpointKeys: ['name'],
     unique: [['name']],
     naturalKey: (e) => e.text(e.fields.name),
-    hasUpdatedAt: true,
-    tags: true,
     nullableLists: ['tags'],
     json: [],
     admin: { path: 'snis', nested: [{ parent: 'certificates', field: 'certificate', path: 'snis' }] },
   }),
-  services: record<Service>({
+  services: defineEntity<Service>({
     kind: 'services',
     label: 'service',
     delegate: 'service',
-    fields: [
-      'id',
-      'name',
-      'protocol',
-      'host',
-      'port',
-      'path',
-      'retries',
-      'connect_timeout',
-      'write_timeout',
-      'read_timeout',
-      'enabled',
-      'tags',
-      'client_certificate',
-      'tls_verify',
-      'tls_verify_depth',
-      'ca_certificates',
-      'created_at',
-      'updated_at',
-    ],
-    specs: serviceSchema,
+    schema: serviceSchema,
     validate: v(validateService),
-    foreign: [{ field: 'client_certificate', target: 'certificates', required: false, onDelete: 'restrict' }],
+    references: { client_certificate: { onDelete: 'restrict' } },
     endpointKeys: ['name'],
     unique: [['name']],
     naturalKey: ({ fields: f, text, nth }) =>
       f.name != null ? text(f.name) : nth(`~${text([f.url, f.protocol, f.host, f.port, f.path])}`),
-    hasUpdatedAt: true,
-    tags: true,
     nullableLists: ['tags', 'ca_certificates'],
     json: [],
     admin: { path: 'services' },
   }),
-  routes: record<Route>({
+  routes: defineEntity<Route>({
     kind: 'routes',
     label: 'route',
     delegate: 'route',
-    fields: [
-      'id',
-      'name',
-      'protocols',
-      'methods',
-      'hosts',
-      'paths',
-      'headers',
-      'snis',
-      'sources',
-      'destinations',
-      'regex_priority',
-      'strip_path',
-      'path_handling',
-      'preserve_host',
-      'https_redirect_status_code',
-      'request_buffering',
-      'response_buffering',
-      'service',
-      'tags',
-      'created_at',
-      'updated_at',
-    ],
-    specs: routeSchema,
+    schema: routeSchema,
     validate: v(validateRoute),
-    foreign: [{ field: 'service', target: 'services', required: false, onDelete: 'restrict', nests: true }],
+    references: { service: { onDelete: 'restrict', nests: true } },
     endpointKeys: ['name'],
     unique: [['name']],
     naturalKey: ({ fields: f, text, ref, nth }) =>
@@ -297,169 +290,100 @@ const RECORDS = {
         : nth(
             `~${ref('service')}:${text([f.protocols, f.methods, f.hosts, f.paths, f.headers, f.snis, f.sources, f.destinations])}`,
           ),
-    hasUpdatedAt: true,
-    tags: true,
     nullableLists: ['methods', 'hosts', 'paths', 'snis', 'tags'],
     json: ['headers', 'sources', 'destinations'],
     admin: { path: 'routes', nested: [{ parent: 'services', field: 'service', path: 'routes' }] },
   }),
-  upstreams: record<Upstream>({
+  upstreams: defineEntity<Upstream>({
     kind: 'upstreams',
     label: 'upstream',
     delegate: 'upstream',
-    fields: [
-      'id',
-      'name',
-      'algorithm',
-      'hash_on',
-      'hash_fallback',
-      'hash_on_header',
-      'hash_fallback_header',
-      'hash_on_cookie',
-      'hash_on_cookie_path',
-      'hash_on_query_arg',
-      'hash_fallback_query_arg',
-      'hash_on_uri_capture',
-      'hash_fallback_uri_capture',
-      'slots',
-      'healthchecks',
-      'host_header',
-      'client_certificate',
-      'use_srv_name',
-      'tags',
-      'created_at',
-      'updated_at',
-    ],
-    specs: upstreamSchema,
+    schema: upstreamSchema,
     validate: v(validateUpstream),
-    foreign: [{ field: 'client_certificate', target: 'certificates', required: false, onDelete: 'restrict' }],
+    references: { client_certificate: { onDelete: 'restrict' } },
     endpointKeys: ['name'],
     unique: [['name']],
     naturalKey: (e) => e.text(e.fields.name),
-    hasUpdatedAt: true,
-    tags: true,
     nullableLists: ['tags'],
     json: ['healthchecks'],
     admin: { path: 'upstreams' },
   }),
-  targets: record<Target>({
+  targets: defineEntity<Target>({
     kind: 'targets',
     label: 'target',
     delegate: 'target',
-    fields: ['id', 'upstream', 'target', 'weight', 'tags', 'created_at', 'updated_at'],
-    specs: targetSchema,
+    schema: targetSchema,
     validate: v(validateTarget),
-    foreign: [{ field: 'upstream', target: 'upstreams', required: true, onDelete: 'cascade', nests: true }],
+    references: { upstream: { onDelete: 'cascade', nests: true } },
     endpointKeys: ['target'],
     unique: [['upstream', 'target']],
     naturalKey: (e) => `${e.text(e.fields.target)}:${e.ref('upstream')}`,
-    hasUpdatedAt: true,
-    millis: true,
-    tags: true,
     nullableLists: ['tags'],
     json: [],
     // Only nested: Kong has no top-level /targets.
     admin: { nested: [{ parent: 'upstreams', field: 'upstream', path: 'targets' }] },
   }),
-  consumers: record<Consumer>({
+  consumers: defineEntity<Consumer>({
     kind: 'consumers',
     label: 'consumer',
     delegate: 'consumer',
-    fields: ['id', 'username', 'custom_id', 'tags', 'created_at', 'updated_at'],
-    specs: consumerSchema,
+    schema: consumerSchema,
     validate: v(validateConsumer),
-    foreign: [],
+    references: {},
     endpointKeys: ['username', 'custom_id'],
     unique: [['username'], ['custom_id']],
     naturalKey: ({ fields: f, text }) =>
       f.username != null ? text(f.username) : `custom_id:${text(f.custom_id)}`,
-    hasUpdatedAt: true,
-    tags: true,
     nullableLists: ['tags'],
     json: [],
     admin: { path: 'consumers' },
   }),
-  consumer_groups: record<ConsumerGroup>({
+  consumer_groups: defineEntity<ConsumerGroup>({
     kind: 'consumer_groups',
     label: 'consumer_group',
     delegate: 'consumerGroup',
-    fields: ['id', 'name', 'tags', 'created_at', 'updated_at'],
-    specs: consumerGroupSchema,
+    schema: consumerGroupSchema,
     validate: v(validateConsumerGroup),
-    foreign: [],
+    references: {},
     endpointKeys: ['name'],
     unique: [['name']],
     naturalKey: (e) => e.text(e.fields.name),
-    hasUpdatedAt: true,
-    tags: true,
     nullableLists: ['tags'],
     json: [],
     admin: { path: 'consumer_groups' },
   }),
-  consumer_group_consumers: record<ConsumerGroupConsumer>({
+  consumer_group_consumers: defineEntity<ConsumerGroupConsumer>({
     kind: 'consumer_group_consumers',
     label: 'consumer_group_consumer',
     delegate: 'consumerGroupConsumer',
-    fields: ['id', 'consumer_group', 'consumer', 'created_at'],
-    specs: consumerGroupConsumerSchema,
+    schema: consumerGroupConsumerSchema,
     validate: (input) => input as object,
-    foreign: [
-      {
-        field: 'consumer_group',
-        target: 'consumer_groups',
-        required: true,
-        onDelete: 'cascade',
-        nests: true,
-      },
-      { field: 'consumer', target: 'consumers', required: true, onDelete: 'cascade', nests: true },
-    ],
+    references: {
+      consumer_group: { onDelete: 'cascade', nests: true },
+      consumer: { onDelete: 'cascade', nests: true },
+    },
     endpointKeys: [],
     unique: [['consumer_group', 'consumer']],
     naturalKey: (e) => ({ id: consumerGroupMembershipId(e.ref('consumer_group'), e.ref('consumer')) }),
-    hasUpdatedAt: false,
-    tags: false,
     nullableLists: [],
     json: [],
   }),
-  plugins: record<Plugin>({
+  plugins: defineEntity<Plugin>({
     kind: 'plugins',
     label: 'plugin',
     delegate: 'plugin',
-    fields: [
-      'id',
-      'name',
-      'instance_name',
-      'config',
-      'protocols',
-      'enabled',
-      'service',
-      'route',
-      'consumer',
-      'consumer_group',
-      'tags',
-      'created_at',
-      'updated_at',
-    ],
-    specs: pluginSchema,
+    schema: pluginSchema,
     validate: v(validatePlugin),
-    foreign: [
-      { field: 'service', target: 'services', required: false, onDelete: 'cascade', nests: true },
-      { field: 'route', target: 'routes', required: false, onDelete: 'cascade', nests: true },
-      { field: 'consumer', target: 'consumers', required: false, onDelete: 'cascade', nests: true },
-      {
-        field: 'consumer_group',
-        target: 'consumer_groups',
-        required: false,
-        onDelete: 'cascade',
-        nests: true,
-      },
-    ],
+    references: {
+      service: { onDelete: 'cascade', nests: true },
+      route: { onDelete: 'cascade', nests: true },
+      consumer: { onDelete: 'cascade', nests: true },
+      consumer_group: { onDelete: 'cascade', nests: true },
+    },
     endpointKeys: ['instance_name'],
     unique: [['instance_name'], ['name', 'service', 'route', 'consumer', 'consumer_group']],
     naturalKey: ({ fields: f, text, ref }) =>
       [f.name, ref('route'), ref('service'), ref('consumer'), ref('consumer_group')].map(text).join(':'),
-    hasUpdatedAt: true,
-    tags: true,
     nullableLists: ['tags'],
     json: ['config'],
     admin: {
@@ -472,90 +396,75 @@ const RECORDS = {
       ],
     },
   }),
-  keyauth_credentials: record<KeyAuthCredential>({
+  keyauth_credentials: defineEntity<KeyAuthCredential>({
     kind: 'keyauth_credentials',
     label: 'keyauth_credential',
     delegate: 'keyauthCredential',
-    fields: ['id', 'consumer', 'key', 'ttl', 'tags', 'created_at'],
-    specs: keyAuthSchema,
+    schema: keyAuthSchema,
     validate: v(validateKeyAuthCredential),
-    foreign: [consumerFk],
+    references: { consumer: consumerOwned },
     endpointKeys: ['key'],
     unique: [['key']],
     generated: ['key'],
     naturalKey: keyOrNth,
-    hasUpdatedAt: false,
-    tags: true,
     nullableLists: ['tags'],
     json: [],
     admin: { path: 'key-auths', nested: credentialNesting('key-auth') },
   }),
-  basicauth_credentials: record<BasicAuthCredential>({
+  basicauth_credentials: defineEntity<BasicAuthCredential>({
     kind: 'basicauth_credentials',
     label: 'basicauth_credential',
     delegate: 'basicauthCredential',
-    fields: ['id', 'consumer', 'username', 'password', 'tags', 'created_at'],
-    specs: basicAuthSchema,
+    schema: basicAuthSchema,
     validate: v(validateBasicAuthCredential),
-    foreign: [consumerFk],
+    references: { consumer: consumerOwned },
     endpointKeys: ['username'],
     unique: [['username']],
     naturalKey: (e) => e.text(e.fields.username),
-    hasUpdatedAt: false,
-    tags: true,
     nullableLists: ['tags'],
     json: [],
     admin: { path: 'basic-auths', nested: credentialNesting('basic-auth') },
   }),
-  jwt_secrets: record<JwtSecret>({
+  jwt_secrets: defineEntity<JwtSecret>({
     kind: 'jwt_secrets',
     label: 'jwt_secret',
     delegate: 'jwtSecret',
-    fields: ['id', 'consumer', 'key', 'secret', 'rsa_public_key', 'algorithm', 'tags', 'created_at'],
-    specs: jwtSecretSchema,
+    schema: jwtSecretSchema,
     validate: v(validateJwtSecret),
-    foreign: [consumerFk],
+    references: { consumer: consumerOwned },
     endpointKeys: ['key'],
     unique: [['key']],
     generated: ['key', 'secret'],
     naturalKey: keyOrNth,
-    hasUpdatedAt: false,
-    tags: true,
     nullableLists: ['tags'],
     json: [],
     admin: { path: 'jwts', nested: credentialNesting('jwt') },
   }),
-  hmacauth_credentials: record<HmacAuthCredential>({
+  hmacauth_credentials: defineEntity<HmacAuthCredential>({
     kind: 'hmacauth_credentials',
     label: 'hmacauth_credential',
     delegate: 'hmacauthCredential',
-    fields: ['id', 'consumer', 'username', 'secret', 'tags', 'created_at'],
-    specs: hmacAuthSchema,
+    schema: hmacAuthSchema,
     validate: v(validateHmacAuthCredential),
-    foreign: [consumerFk],
+    references: { consumer: consumerOwned },
     endpointKeys: ['username'],
     unique: [['username']],
     generated: ['secret'],
     naturalKey: (e) => e.text(e.fields.username),
-    hasUpdatedAt: false,
-    tags: true,
     nullableLists: ['tags'],
     json: [],
     admin: { path: 'hmac-auths', nested: credentialNesting('hmac-auth') },
   }),
-  acls: record<Acl>({
+  acls: defineEntity<Acl>({
     kind: 'acls',
     label: 'acl',
     delegate: 'acl',
-    fields: ['id', 'consumer', 'group', 'tags', 'created_at'],
-    specs: aclSchema,
+    schema: aclSchema,
     validate: v(validateAcl),
-    foreign: [consumerFk],
+    references: { consumer: consumerOwned },
     endpointKeys: ['group'],
     unique: [['consumer', 'group']],
     naturalKey: (e) => `${e.ref('consumer')}:${e.text(e.fields.group)}`,
-    hasUpdatedAt: false,
-    tags: true,
     nullableLists: ['tags'],
     json: [],
     admin: { path: 'acls', nested: credentialNesting('acls') },

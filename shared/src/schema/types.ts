@@ -22,6 +22,8 @@ interface FieldBase<T> {
   auto?: boolean;
   /** Kong's `timestamp`: seconds since the epoch (informational here). */
   timestamp?: boolean;
+  /** Kong's `transient`: accepted on writes, never stored (a certificate's `snis`). */
+  transient?: boolean;
   /** Rewrites a valid value (lower-cased hosts, normalised targets); runs after every check. */
   normalize?: (value: T) => T;
   /**

@@ -38,12 +38,30 @@ function changedFields(before: Entity, after: Entity): string[] {
     .sort();
 }
 
-/** `service 'billing'`, `route 3f0c…`, `acl 'admins' of consumer 'alice'`. */
-export function entityLabel(config: GatehouseConfig, kind: EntityKind, entity: Entity): string {
-  const spec = KIND_SPEC[kind];
+/** Entities of a config by kind and id (labels name the parents they reference). */
+export type ConfigIndex = (kind: EntityKind, id: string) => Entity | undefined;
+
+/** Indexes `config` once, so labelling every change of a large import stays linear. */
+export function indexConfig(config: GatehouseConfig): ConfigIndex {
   const cfg = config as unknown as Record<EntityKind, Entity[]>;
+  const maps = new Map<EntityKind, Map<string, Entity>>();
+  return (kind, id) => {
+    let byId = maps.get(kind);
+    if (!byId) maps.set(kind, (byId = new Map(cfg[kind].map((e) => [e.id, e]))));
+    return byId.get(id);
+  };
+}
+
+/** `service 'billing'`, `route 3f0c…`, `acl 'admins' of consumer 'alice'`. */
+export function entityLabel(
+  config: GatehouseConfig,
+  kind: EntityKind,
+  entity: Entity,
+  index: ConfigIndex = indexConfig(config),
+): string {
+  const spec = KIND_SPEC[kind];
   const nameOf = (k: EntityKind, id: string | undefined): string => {
-    const target = id ? cfg[k].find((e) => e.id === id) : undefined;
+    const target = id ? index(k, id) : undefined;
     const key = KIND_SPEC[k].endpointKey;
     const name = target && key ? target[key] : undefined;
     return typeof name === 'string' ? `'${name}'` : (id ?? '?');
@@ -71,16 +89,21 @@ export function carryStoredValues(
   resolved: Pick<ToConfigResult, 'config' | 'generated' | 'clearPasswords'>,
 ): GatehouseConfig {
   const cur = current as unknown as Record<EntityKind, Entity[]>;
-  const desired = structuredClone(resolved.config);
+  // Copies of the lists; an entity is copied (shallowly: only its own fields are set) when it changes.
+  const desired = Object.fromEntries(
+    Object.entries(resolved.config).map(([kind, list]) => [kind, [...(list as unknown as Entity[])]]),
+  ) as unknown as GatehouseConfig;
   const want = desired as unknown as Record<EntityKind, Entity[]>;
   const generated = new Map<string, string[]>();
   for (const g of resolved.generated) generated.set(g.id, [...(generated.get(g.id) ?? []), g.field]);
   for (const spec of KIND_SPECS) {
     const stored = new Map((cur[spec.kind] ?? []).map((e) => [e.id, e]));
     const list = want[spec.kind];
-    list.forEach((after, i) => {
-      const before = stored.get(after.id);
+    list.forEach((entity, i) => {
+      const before = stored.get(entity.id);
       if (!before) return;
+      const after = { ...entity };
+      list[i] = after;
       for (const field of generated.get(after.id) ?? []) after[field] = before[field];
       const clear = resolved.clearPasswords.get(after.id);
       if (
@@ -112,18 +135,26 @@ export function describeChanges(
   const creates: Change[] = [];
   const updates: Change[] = [];
   const deletes: Change[] = [];
+  const inDesired = indexConfig(desired);
+  const inCurrent = indexConfig(current);
   for (const spec of KIND_SPECS) {
     const kind = spec.kind;
     const c = all[kind];
     if (!c) continue;
     for (const after of c.created)
-      creates.push({ action: 'create', kind, id: after.id, label: entityLabel(desired, kind, after), after });
+      creates.push({
+        action: 'create',
+        kind,
+        id: after.id,
+        label: entityLabel(desired, kind, after, inDesired),
+        after,
+      });
     for (const { before, after } of c.updated)
       updates.push({
         action: 'update',
         kind,
         id: after.id,
-        label: entityLabel(desired, kind, after),
+        label: entityLabel(desired, kind, after, inDesired),
         before,
         after,
         fields: changedFields(before, after),
@@ -133,7 +164,7 @@ export function describeChanges(
         action: 'delete',
         kind,
         id: before.id,
-        label: entityLabel(current, kind, before),
+        label: entityLabel(current, kind, before, inCurrent),
         before,
       });
   }

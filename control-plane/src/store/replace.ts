@@ -7,8 +7,10 @@ import {
   type GatehouseConfig,
 } from '@gatehouse/shared';
 import { Prisma } from '../generated/prisma/client.js';
+import { readEntities } from './bulk-read.js';
+import { deleteRows, insertRows, updateRows } from './bulk-write.js';
 import { missingForeignKey } from './errors.js';
-import { columnsOf, delegate, entityFromRow, type Db, type Row } from './generic-rows.js';
+import { columnsOf, type Db, type Row } from './generic-rows.js';
 import type { Tx } from './tx.js';
 
 type Entity = Record<string, unknown> & { id: string };
@@ -38,10 +40,7 @@ const WRITE_ORDER = ENTITY_KINDS;
 /** Reads every entity list (ordered by id) as Kong's JSON shapes. */
 export async function readAll(db: Db): Promise<GatehouseConfig> {
   const out = {} as Record<EntityKey, Entity[]>;
-  for (const key of ENTITY_KINDS) {
-    const rows = await delegate(db, key).findMany({ orderBy: { id: 'asc' } });
-    out[key] = rows.map((row) => entityFromRow<Entity>(defFor(key), row));
-  }
+  for (const key of ENTITY_KINDS) out[key] = await readEntities<Entity>(db, defFor(key));
   return out as unknown as GatehouseConfig;
 }
 
@@ -96,26 +95,39 @@ export function diffConfigs(
 const toDate = (seconds: unknown, fallback: Date) =>
   typeof seconds === 'number' && seconds > 0 ? new Date(seconds * 1000) : fallback;
 
-/** Applies `changes` in one transaction: deletes children first, then creates/updates parents first. */
+/**
+ * Applies `changes` in one transaction: deletes children first, then updates and creates parents
+ * first, each entity list in set-based statements of up to BULK_CHUNK_ROWS rows (bulk-write.ts).
+ */
 export async function applyChanges(tx: Tx, changes: ConfigChanges): Promise<void> {
   const all = changes as unknown as Record<EntityKey, EntityChanges>;
   for (const key of [...WRITE_ORDER].reverse()) {
-    const ids = all[key].deleted.map((e) => e.id);
-    if (ids.length) await delegate(tx, key).deleteMany({ where: { id: { in: ids } } });
+    await deleteRows(
+      tx,
+      defFor(key),
+      all[key].deleted.map((e) => e.id),
+    );
   }
   const now = new Date();
   for (const key of WRITE_ORDER) {
     const def = defFor(key);
-    const d = delegate(tx, key);
-    for (const { after } of all[key].updated) {
-      const data = columnsOf(def, after);
-      if (def.hasUpdatedAt) data.updated_at = now;
-      await d.update({ where: { id: after.id }, data });
-    }
-    for (const e of all[key].created) {
-      const data: Row = { ...columnsOf(def, e), id: e.id, created_at: toDate(e.created_at, now) };
-      if (def.hasUpdatedAt) data.updated_at = toDate(e.updated_at, now);
-      await d.create({ data });
-    }
+    await updateRows(
+      tx,
+      def,
+      all[key].updated.map(({ after }) => {
+        const row: Row = { ...columnsOf(def, after), id: after.id };
+        if (def.hasUpdatedAt) row.updated_at = now;
+        return row;
+      }),
+    );
+    await insertRows(
+      tx,
+      def,
+      all[key].created.map((e) => {
+        const row: Row = { ...columnsOf(def, e), id: e.id, created_at: toDate(e.created_at, now) };
+        if (def.hasUpdatedAt) row.updated_at = toDate(e.updated_at, now);
+        return row;
+      }),
+    );
   }
 }

@@ -1,156 +1,118 @@
 #!/usr/bin/env node
-// Measures a declarative import of 10,000 services (one route each) and 10,000 consumers with a
-// key-auth credential each: import time (PGlite and Postgres), snapshot size (signed, gzip and
-// raw), data-plane compile time (ProxyServer.apply) and heap after apply. Prints JSON.
+// A 10,000-entity import through the real processes: starts `gatehouse cp --dev` (PGlite, then a
+// fresh Postgres database), runs `gatehouse config import FILE --admin-url URL` with 10,000
+// services (one route each), 10,000 consumers (one key-auth credential each) and a global key-auth
+// plugin, and prints JSON per database:
+//   import_ms         the CLI command, start to exit (it POSTs /config/diff, then /config)
+//   published_ms      import start until the CP logged the snapshot holding every service
+//   reimport_ms       the same command again (nothing changes)
+//   probe             small Admin API writes (POST /consumers) in a loop during the import:
+//                     count, median and longest latency (the longest stall of an admin write)
+//   cp_rss_mib        CP resident memory idle after start and after the import
+//   cp_cpu_ms         CPU the CP process used during the import (steadier than wall time on a busy box)
 //
-//   pnpm -r build && node --expose-gc test/bench/import-10k.mjs [--count 10000] [--skip-postgres]
+//   node scripts/bootstrap.mjs && node test/bench/import-10k.mjs [--count 10000] [--db pglite,postgres]
 //
 // Postgres: GATEHOUSE_TEST_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/postgres);
 // a fresh database is created and dropped.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
-import { createLogger, loadSigningKey, signSnapshot, writeSigningKeyPair } from '@gatehouse/shared';
-import { ConfigStore, importDeclarative, openDatabase } from '@gatehouse/control-plane';
-import { ProxyServer } from '@gatehouse/data-plane';
-import { loadPluginRegistry } from '@gatehouse/data-plane/plugins';
+import {
+  admin,
+  bigConfig,
+  cpuMsOf,
+  mib,
+  rssOf,
+  runGatehouse,
+  since,
+  sleep,
+  startControlPlane,
+  tempDir,
+} from './lib/processes.mjs';
 
 const { values } = parseArgs({
   options: {
     count: { type: 'string', default: '10000' },
-    'skip-postgres': { type: 'boolean', default: false },
+    db: { type: 'string', default: 'pglite,postgres' },
   },
 });
 const N = Number(values.count);
-const logger = createLogger('bench', { level: 'warn' });
-const ms = (t0) => Math.round(performance.now() - t0);
-const mib = (n) => Math.round((n / 1024 / 1024) * 10) / 10;
+const file = join(tempDir('import'), 'config.json');
+const text = bigConfig(N);
+writeFileSync(file, text);
 
-function generate(n) {
-  const services = [];
-  const consumers = [];
-  for (let i = 0; i < n; i++) {
-    services.push({
-      name: `svc-${i}`,
-      url: `http://backend-${i % 50}.internal:8080/v1`,
-      routes: [{ name: `route-${i}`, paths: [`/svc-${i}`], methods: ['GET', 'POST'] }],
-    });
-    consumers.push({
-      username: `user-${i}`,
-      keyauth_credentials: [{ key: `key-${i}-${(i * 7919) % 100003}` }],
-    });
-  }
-  return JSON.stringify({
-    _format_version: '3.0',
-    services,
-    consumers,
-    plugins: [{ name: 'key-auth', config: { key_names: ['apikey'] } }],
-  });
+/** Sequential small admin writes until stopped; each one's latency. */
+function probeWrites(adminUrl) {
+  const latencies = [];
+  const failures = [];
+  let stopped = false;
+  const done = (async () => {
+    for (let i = 0; !stopped; i++) {
+      const t0 = performance.now();
+      try {
+        const { status, body } = await admin(`${adminUrl}/consumers`, 'POST', { username: `probe-${i}` });
+        if (status !== 201) failures.push(`${status} ${body?.message}`);
+      } catch (e) {
+        failures.push(`${e.message}: ${e.cause?.message ?? ''}`);
+      }
+      latencies.push(since(t0));
+      await sleep(20);
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await done;
+      const sorted = [...latencies].sort((a, b) => a - b);
+      return {
+        writes: sorted.length,
+        median_ms: sorted[Math.floor(sorted.length / 2)] ?? null,
+        longest_ms: sorted.at(-1) ?? null,
+        failures,
+      };
+    },
+  };
 }
 
-async function measureImport(kind, text, plugins) {
-  const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-bench-'));
-  let dbName;
-  let databaseUrl;
-  const adminUrl = process.env.GATEHOUSE_TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
-  if (kind === 'postgres') {
-    dbName = `gh_bench_${Date.now().toString(36)}`;
-    const c = new pg.Client({ connectionString: adminUrl });
-    await c.connect();
-    await c.query(`CREATE DATABASE "${dbName}"`);
-    await c.end();
-    const u = new URL(adminUrl);
-    u.pathname = `/${dbName}`;
-    databaseUrl = u.toString();
-  }
-  const db = await openDatabase({ databaseUrl, dataDir, logger });
+async function measure(db) {
+  const cp = await startControlPlane({ db });
   try {
-    const store = new ConfigStore(db, { logger, plugins });
-    let t0 = performance.now();
-    const first = await importDeclarative(store, text, { plugins });
-    const importMs = ms(t0);
-    t0 = performance.now();
-    const again = await importDeclarative(store, text, { plugins });
-    const reimportNoChangeMs = ms(t0);
-    t0 = performance.now();
-    const { version, config } = await store.readConfig();
-    const readConfigMs = ms(t0);
+    await sleep(2000);
+    const rssIdle = rssOf(cp.pid);
+    const cpu0 = cpuMsOf(cp.pid);
+    const probe = probeWrites(cp.adminUrl);
+    await sleep(500);
+    const t0 = performance.now();
+    const run = await runGatehouse(['config', 'import', file, '--admin-url', cp.adminUrl]);
+    const importMs = since(t0);
+    if (run.code !== 0) throw new Error(`import failed: ${run.stderr}`);
+    await cp.waitForLog((l) => l.msg === 'snapshot published' && l.services >= N);
+    const publishedMs = since(t0);
+    const probed = await probe.stop();
+    const cpuMs = cpuMsOf(cp.pid) - cpu0;
+    const t1 = performance.now();
+    const again = await runGatehouse(['config', 'import', file, '--admin-url', cp.adminUrl]);
+    const reimportMs = since(t1);
+    if (again.code !== 0) throw new Error(`re-import failed: ${again.stderr}`);
     return {
-      result: {
-        import_ms: importMs,
-        changes: first.changes.length,
-        reimport_no_change_ms: reimportNoChangeMs,
-        reimport_changes: again.changes.length,
-        read_config_ms: readConfigMs,
-      },
-      version,
-      config,
+      import_ms: importMs,
+      published_ms: publishedMs,
+      reimport_ms: reimportMs,
+      changes: run.stdout.trim().split('\n').at(-2),
+      probe: probed,
+      cp_rss_mib: { idle: mib(rssIdle), after_import: mib(rssOf(cp.pid)) },
+      cp_cpu_ms: cpuMs,
     };
   } finally {
-    await db.close();
-    if (dbName) {
-      const c = new pg.Client({ connectionString: adminUrl });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
-      await c.end();
-    }
-    await rm(dataDir, { recursive: true, force: true });
+    await cp.stop();
   }
 }
 
-const plugins = await loadPluginRegistry({});
-const text = generate(N);
 const out = {
-  services: N,
-  routes: N,
-  consumers: N,
-  keyauth_credentials: N,
-  file_bytes: Buffer.byteLength(text),
-  node: process.version,
+  entities: { services: N, routes: N, consumers: N, keyauth_credentials: N },
+  file_bytes: text.length,
 };
-
-const pglite = await measureImport('pglite', text, plugins);
-out.pglite = pglite.result;
-if (!values['skip-postgres']) out.postgres = (await measureImport('postgres', text, plugins)).result;
-
-const keyDir = await mkdtemp(join(tmpdir(), 'gatehouse-bench-keys-'));
-const { privateKeyFile } = await writeSigningKeyPair(keyDir);
-const key = await loadSigningKey(privateKeyFile);
-let t0 = performance.now();
-const snapshot = await signSnapshot({ config: pglite.config, version: pglite.version, cpId: 'bench', key });
-out.snapshot = {
-  build_and_sign_ms: ms(t0),
-  uncompressed_bytes: snapshot.uncompressedSize,
-  gzip_bytes: snapshot.config.length,
-  uncompressed_mib: mib(snapshot.uncompressedSize),
-  gzip_mib: mib(snapshot.config.length),
-};
-await rm(keyDir, { recursive: true, force: true });
-
-const config = pglite.config;
-pglite.config = undefined;
-globalThis.gc?.();
-const heapBefore = process.memoryUsage().heapUsed;
-const proxy = new ProxyServer({ logger, plugins });
-t0 = performance.now();
-proxy.apply(config);
-const applyMs = ms(t0);
-t0 = performance.now();
-proxy.apply(config);
-const reapplyMs = ms(t0);
-globalThis.gc?.();
-const mem = process.memoryUsage();
-out.data_plane = {
-  apply_ms: applyMs,
-  reapply_ms: reapplyMs,
-  heap_used_after_apply_mib: mib(mem.heapUsed),
-  heap_delta_mib: mib(mem.heapUsed - heapBefore),
-  rss_mib: mib(mem.rss),
-  gc_exposed: typeof globalThis.gc === 'function',
-  note: 'heap includes the config object itself (held by the test) plus the compiled router, pools and plugin chains',
-};
-await proxy.close();
+for (const db of values.db.split(',')) out[db] = await measure(db);
 process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);

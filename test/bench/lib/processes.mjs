@@ -92,6 +92,10 @@ export function startGatehouse(args, { env = {}, logLevel = 'info' } = {}) {
     }
   });
   const exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
+  // A benchmark that dies must not leave its servers behind (they would also block on a dead pipe).
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  exited.then(() => process.off('exit', killOnExit));
   return {
     child,
     pid: child.pid,

@@ -193,9 +193,9 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
   pool.on('restart', () => metrics.workerRestarts.inc());
   pool.on('health', (change) => nodeHealth.report(change));
 
-  // Compiles each config once in the primary, with no side effects, so a config the proxy cannot
-  // compile is refused before any worker sees it. Only its upstreams are kept: once every worker
-  // serves it, the node's active health checks follow them.
+  // Compiles each config once in the primary, with no side effects, while the workers compile it
+  // (on other cores): a config the proxy cannot compile is refused and no worker keeps it. Only
+  // its upstreams are kept: once every worker serves it, the node's active health checks follow them.
   const compiler: ConfigCompiler = {
     compile(config) {
       const runtime = compileRuntime(config, registry, {

@@ -2,7 +2,7 @@ import { defineError } from '@gatehouse/shared';
 
 /** Errors raised by the data plane's config sync (codes listed in docs/data-plane.md). */
 export const SyncErrors = {
-  /** The dry-run compile of a verified snapshot failed; nothing was handed to the workers. */
+  /** The primary's compile of a verified snapshot failed; no worker keeps it. */
   compileFailed: defineError('GH_ERR_DP_CONFIG_COMPILE', 400),
   /** A worker did not swap in a config (failed, died or timed out). */
   applyFailed: defineError('GH_ERR_DP_CONFIG_APPLY', 500),

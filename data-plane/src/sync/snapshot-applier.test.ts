@@ -7,6 +7,8 @@ import {
   emptyConfig,
   loadSigningKey,
   loadTrustedKeys,
+  sha256Hex,
+  signEncodedSnapshot,
   signSnapshot,
   writeSigningKeyPair,
   type GatehouseConfig,
@@ -36,7 +38,9 @@ const compiler: ConfigCompiler = {
 class RecordingTarget implements ConfigTarget {
   applied: ConfigMeta[] = [];
   failNext: string | null = null;
-  async apply(json: string, meta: ConfigMeta): Promise<void> {
+  /** Like the pool: the check runs while the config is out; its error fails the round. */
+  async apply(json: string, meta: ConfigMeta, check: () => void): Promise<void> {
+    check();
     JSON.parse(json);
     if (this.failNext) {
       const reason = this.failNext;
@@ -118,13 +122,24 @@ describe('SnapshotApplier', () => {
     expect(metrics.snapshotRejects.get()).toBeDefined();
   });
 
-  it('refuses a config that does not compile before any worker sees it', async () => {
+  it('refuses a config that does not compile; no worker keeps it', async () => {
     const out = await applier.handle(await sign('uncompilable', 1n), 'control_plane');
     expect(out).toMatchObject({ ok: false, code: 'GH_ERR_DP_CONFIG_COMPILE' });
     expect(out.ok === false && out.reason).toMatch(/route cannot be compiled/);
     expect(target.applied).toHaveLength(0);
     expect(applier.held).toBeNull();
     expect(await cache.read()).toBeNull();
+  });
+
+  it('refuses signed bytes that are not a config with the malformed code; no worker keeps them', async () => {
+    const s1 = await sign('a', 1n);
+    await applier.handle(s1, 'control_plane');
+    const bytes = Buffer.from('{"services":"nope"}');
+    const bad = await signEncodedSnapshot({ bytes, hash: sha256Hex(bytes), version: 2n, cpId: 'cp', key });
+    const out = await applier.handle(bad, 'control_plane');
+    expect(out).toMatchObject({ ok: false, code: 'GH_ERR_SNAPSHOT_MALFORMED' });
+    expect(target.applied.map((m) => m.version)).toEqual([1n]);
+    expect(applier.held?.hash).toBe(s1.hash);
   });
 
   it('keeps the old config and cache when the workers fail to swap', async () => {

@@ -3,10 +3,12 @@
  *   1. same hash as the one served -> nothing to swap (the newer version, if signed, is recorded);
  *   2. verify: signature by a key given at start (by kid), hash of the bytes, version newer
  *      than the one served;
- *   3. compile once in the primary (compileRuntime: no pool, no timer), so a config the proxy
- *      cannot compile never reaches a worker;
- *   4. hand it to every worker and wait until all have swapped, then tell the compiler (the
- *      primary starts the node's active health checks for the new upstreams);
+ *   3. hand the verified bytes to every worker and, while they parse and compile them, parse
+ *      and compile them once in the primary (compileRuntime: no pool, no timer) on another core.
+ *      A config the primary cannot parse or compile fails the round as a worker refusal does:
+ *      no worker keeps it, the old one stays;
+ *   4. wait until every worker has swapped, then tell the compiler (the primary starts the
+ *      node's active health checks for the new upstreams);
  *   5. write the signed snapshot to the disk cache (atomically).
  * Any failure leaves the served config as it was and comes back as a reason for the NACK.
  *
@@ -18,12 +20,13 @@ import { EventEmitter } from 'node:events';
 import {
   encodeConfig,
   isGatehouseError,
+  parseSnapshotConfig,
   verifySnapshot,
+  verifySnapshotBytes,
   type GatehouseConfig,
   type Logger,
   type SignedSnapshot,
   type TrustedKeys,
-  type VerifiedSnapshot,
 } from '@gatehouse/shared';
 import type { DataPlaneMetrics } from '../status/metrics.js';
 import type { ConfigMeta } from '../workers/worker-pool.js';
@@ -38,9 +41,12 @@ export interface ConfigCompiler {
   compile(config: GatehouseConfig): (() => void) | void;
 }
 
-/** Where verified configs go: the worker pool. */
+/**
+ * Where verified configs go: the worker pool. `check` runs while the workers compile; when it
+ * throws, the apply rejects with its error and no worker keeps the config.
+ */
 export interface ConfigTarget {
-  apply(json: string, meta: ConfigMeta): Promise<void>;
+  apply(json: string, meta: ConfigMeta, check: () => void): Promise<void>;
 }
 
 export type SnapshotSource = 'control_plane' | 'cache' | 'declarative';
@@ -83,7 +89,8 @@ type Offer = { signed: SignedSnapshot } | { plain: GatehouseConfig };
 
 /** An offer made ready to serve: verified (signed) or encoded (plain). */
 interface Candidate {
-  config: GatehouseConfig;
+  /** The config: a signed one's bytes are parsed here only while the workers parse them too. */
+  config(): GatehouseConfig;
   json: string;
   version: bigint;
   hash: string;
@@ -150,7 +157,8 @@ export class SnapshotApplier extends EventEmitter<SnapshotApplierEvents> {
       const { bytes, hash: plainHash } = encodeConfig(offer.plain);
       version = (held?.version ?? 0n) + 1n;
       hash = plainHash;
-      plain = { config: offer.plain, json: bytes.toString('utf8'), version, hash, kid: null };
+      const config = offer.plain;
+      plain = { config: () => config, json: bytes.toString('utf8'), version, hash, kid: null };
     }
     try {
       if (held && held.hash === hash) {
@@ -159,9 +167,11 @@ export class SnapshotApplier extends EventEmitter<SnapshotApplierEvents> {
         return { ok: true, version, hash, changed: false };
       }
       const candidate = 'signed' in offer ? await this.verify(offer.signed, held) : plain!;
-      const served = this.compile(candidate);
-      await this.opts.target.apply(candidate.json, { version, hash });
-      served?.();
+      const compiled: { served?: (() => void) | void } = {};
+      await this.opts.target.apply(candidate.json, { version, hash }, () => {
+        compiled.served = this.compile(candidate);
+      });
+      compiled.served?.();
       this.heldConfig = { version, hash, source, appliedAt: new Date() };
       metrics?.snapshotApplies.inc({ source });
       metrics?.configVersion.set(Number(version));
@@ -189,12 +199,13 @@ export class SnapshotApplier extends EventEmitter<SnapshotApplierEvents> {
   }
 
   private async verify(signed: SignedSnapshot, held: HeldConfig | null): Promise<Candidate> {
-    const verified: VerifiedSnapshot = await verifySnapshot(signed, this.opts.trustedKeys, {
+    const verified = await verifySnapshotBytes(signed, this.opts.trustedKeys, {
       currentVersion: held?.version ?? null,
     });
+    const json = verified.bytes.toString('utf8');
     return {
-      config: verified.config,
-      json: verified.bytes.toString('utf8'),
+      config: () => parseSnapshotConfig(json),
+      json,
       version: verified.version,
       hash: verified.hash,
       kid: verified.kid,
@@ -202,8 +213,9 @@ export class SnapshotApplier extends EventEmitter<SnapshotApplierEvents> {
   }
 
   private compile(candidate: Candidate): (() => void) | void {
+    const config = candidate.config();
     try {
-      return this.opts.compiler.compile(candidate.config);
+      return this.opts.compiler.compile(config);
     } catch (e) {
       throw SyncErrors.compileFailed(
         `config ${candidate.version} does not compile: ${(e as Error).message}`,

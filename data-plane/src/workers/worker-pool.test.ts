@@ -125,6 +125,27 @@ describe('WorkerPool', () => {
     expect(p.alive).toBe(2);
   });
 
+  it('fails a round whose check (the primary compile) throws, with its error, and rolls the workers back', async () => {
+    const port = await freePort();
+    const p = await startPool(port);
+    await p.apply(config('v1'), { version: 1n, hash: 'h1' });
+    const refusal = new Error('the primary cannot compile this');
+    let checked = 0;
+    await expect(
+      p.apply(config('v2'), { version: 2n, hash: 'h2' }, () => {
+        checked += 1;
+        throw refusal;
+      }),
+    ).rejects.toBe(refusal);
+    expect(checked).toBe(1);
+    expect(p.currentConfig).toEqual({ version: 1n, hash: 'h1' });
+    const answers = await sample(port);
+    expect(answers.every((a) => a.services[0] === 'v1')).toBe(true);
+    expect(p.alive).toBe(2);
+    await p.apply(config('v3'), { version: 3n, hash: 'h3' }, () => undefined);
+    expect((await sample(port)).every((a) => a.services[0] === 'v3')).toBe(true);
+  });
+
   it('rejects a round a worker does not answer in time and replaces that worker', async () => {
     const port = await freePort();
     const p = await startPool(port, { applyTimeoutMs: 1_000 });

@@ -176,9 +176,13 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   /**
    * Hands `json` (the canonical config bytes of a verified snapshot) to every worker. Resolves
    * once all have swapped; rejects with the reason otherwise (the previous config stays).
+   *
+   * `check` runs in this process once the config is on its way, while the workers compile it
+   * (the primary's own compile, on another core); if it throws, the round fails with that error
+   * exactly as if a worker had refused: the workers that swapped go back to the previous config.
    */
-  apply(json: string, meta: ConfigMeta): Promise<void> {
-    const round = this.rounds.then(() => this.runRound(json, meta));
+  apply(json: string, meta: ConfigMeta, check?: () => void): Promise<void> {
+    const round = this.rounds.then(() => this.runRound(json, meta, check));
     this.rounds = round.catch(() => undefined);
     return round;
   }
@@ -285,7 +289,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
         slot.booted = true;
         // A replacement (or a worker that booted during a round) gets the newest config at once.
         const desired = slot.waiter?.msg ?? this.pending?.msg ?? this.current?.msg;
-        if (desired) this.send(slot, desired);
+        if (desired) void this.send(slot, desired);
         return;
       }
       case 'health':
@@ -343,15 +347,19 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     this.restartTimers.add(timer);
   }
 
-  private send(slot: Slot, msg: ConfigMessage): void {
-    try {
-      slot.worker.send(msg);
-    } catch (e) {
-      slot.waiter?.done({ ok: false, reason: `cannot send config to worker: ${(e as Error).message}` });
-    }
+  /** Sends a config; resolves once it is written to the worker's channel (or failed to be). */
+  private send(slot: Slot, msg: ConfigMessage): Promise<void> {
+    return new Promise((resolve) => {
+      try {
+        slot.worker.send(msg, () => resolve());
+      } catch (e) {
+        slot.waiter?.done({ ok: false, reason: `cannot send config to worker: ${(e as Error).message}` });
+        resolve();
+      }
+    });
   }
 
-  private async runRound(json: string, meta: ConfigMeta): Promise<void> {
+  private async runRound(json: string, meta: ConfigMeta, check?: () => void): Promise<void> {
     if (this.stopping) throw SyncErrors.applyFailed('worker pool is stopping');
     const seq = ++this.seq;
     const held: Held = {
@@ -359,20 +367,39 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       meta,
     };
     this.pending = held;
-    const outcome = await this.collect([...this.slots.values()], held.msg, this.applyTimeoutMs);
+    const round = this.collect([...this.slots.values()], held.msg, this.applyTimeoutMs);
+    // The check blocks this event loop: run it once the config is written out (a pipe takes
+    // only a little of it at once), so it overlaps the workers' parse and compile.
+    await round.sent;
+    let refusal: { error: unknown } | null = null;
+    try {
+      check?.();
+    } catch (e) {
+      refusal = { error: e };
+    }
+    const outcome = await round.answered;
     this.pending = null;
-    if (outcome.ok) {
+    if (outcome.ok && refusal === null) {
       this.current = held;
       this.emit('serving', this.serving);
       return;
     }
     await this.rollBack(seq);
-    throw SyncErrors.applyFailed(`config ${meta.version} not applied: ${outcome.reason}`);
+    if (refusal !== null) throw refusal.error;
+    throw SyncErrors.applyFailed(`config ${meta.version} not applied: ${outcome.ok ? '' : outcome.reason}`);
   }
 
-  /** Sends `msg` to `slots`, waits for each answer. Booting slots get it when they are ready. */
-  private collect(slots: Slot[], msg: ConfigMessage, timeoutMs: number): Promise<RoundResult> {
-    return new Promise<RoundResult>((resolve) => {
+  /**
+   * Sends `msg` to `slots`, waits for each answer. Booting slots get it when they are ready.
+   * `sent`: every booted slot's copy is written out.
+   */
+  private collect(
+    slots: Slot[],
+    msg: ConfigMessage,
+    timeoutMs: number,
+  ): { sent: Promise<unknown>; answered: Promise<RoundResult> } {
+    const sends: Promise<void>[] = [];
+    const answered = new Promise<RoundResult>((resolve) => {
       let waiting = slots.length;
       let failure: string | null = null;
       const waiters = new Set(slots);
@@ -401,7 +428,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
             if (waiting === 0) finish();
           },
         };
-        if (slot.booted) this.send(slot, msg);
+        if (slot.booted) sends.push(this.send(slot, msg));
       }
     }).then((o) => {
       if (!o.ok) {
@@ -415,6 +442,8 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       }
       return o;
     });
+    // Once the round is over (answers in, or timed out), nothing more to wait for.
+    return { sent: Promise.race([Promise.all(sends), answered]), answered };
   }
 
   /** After a failed round: workers that took the new config go back to the previous one. */
@@ -426,7 +455,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       for (const s of swapped) s.worker.process.kill('SIGKILL');
       return;
     }
-    const outcome = await this.collect(swapped, this.current.msg, this.applyTimeoutMs);
+    const outcome = await this.collect(swapped, this.current.msg, this.applyTimeoutMs).answered;
     if (!outcome.ok)
       this.opts.logger.error({ reason: outcome.reason }, 'roll back of a failed config round failed');
   }

@@ -34,13 +34,17 @@ export interface SignedSnapshot {
   uncompressedSize: number;
 }
 
-export interface VerifiedSnapshot {
+/** A snapshot whose signature, size and hash verified; its bytes are not parsed yet. */
+export interface VerifiedSnapshotBytes {
   version: bigint;
   hash: string;
   claims: SnapshotClaims;
   kid: string;
   /** The canonical bytes, decompressed. */
   bytes: Buffer;
+}
+
+export interface VerifiedSnapshot extends VerifiedSnapshotBytes {
   config: GatehouseConfig;
 }
 
@@ -98,6 +102,19 @@ export async function verifySnapshot(
   trusted: TrustedKeys,
   opts: { currentVersion?: bigint | null; allowSameVersion?: boolean } = {},
 ): Promise<VerifiedSnapshot> {
+  const verified = await verifySnapshotBytes(snap, trusted, opts);
+  return { ...verified, config: parseSnapshotConfig(verified.bytes.toString('utf8')) };
+}
+
+/**
+ * verifySnapshot without the parse: signature, claims, version, size and hash. Lets a caller
+ * hand the verified bytes on (to the workers) before it parses them ({@link parseSnapshotConfig}).
+ */
+export async function verifySnapshotBytes(
+  snap: SignedSnapshot,
+  trusted: TrustedKeys,
+  opts: { currentVersion?: bigint | null; allowSameVersion?: boolean } = {},
+): Promise<VerifiedSnapshotBytes> {
   let kid: string;
   try {
     const header = decodeProtectedHeader(snap.jws);
@@ -181,10 +198,14 @@ export async function verifySnapshot(
   const hash = sha256Hex(bytes);
   if (hash !== claims.hash)
     throw SnapshotErrors.hashMismatch('snapshot config bytes do not match the signed hash');
+  return { version, hash, claims, kid, bytes };
+}
 
+/** The config of verified snapshot bytes (as text); throws GH_ERR_SNAPSHOT_MALFORMED. */
+export function parseSnapshotConfig(json: string): GatehouseConfig {
   let parsed: Partial<GatehouseConfig>;
   try {
-    parsed = JSON.parse(bytes.toString('utf8')) as Partial<GatehouseConfig>;
+    parsed = JSON.parse(json) as Partial<GatehouseConfig>;
   } catch {
     throw SnapshotErrors.malformed('snapshot config is not valid JSON');
   }
@@ -202,6 +223,5 @@ export async function verifySnapshot(
     }
   }
   // A snapshot from an older CP may lack entity lists added since: they are empty.
-  const config = completeConfig(parsed);
-  return { version, hash, claims, kid, bytes, config };
+  return completeConfig(parsed);
 }

@@ -220,6 +220,16 @@ export interface PluginDefinition<F extends schema.RecordField = schema.RecordFi
  */
 export type AnyPluginDefinition = PluginDefinition<schema.RecordField, unknown>;
 
+/** Kong's `typedefs.protocols_http` with WebSocket (3.x): what the authentication plugins accept. */
+export const PROTOCOLS_HTTP_WS: readonly PluginProtocol[] = Object.freeze([
+  'grpc',
+  'grpcs',
+  'http',
+  'https',
+  'ws',
+  'wss',
+]);
+
 function checkSpec(spec: PluginSpec): void {
   if (!/^[a-z0-9][a-z0-9_-]*$/.test(spec.name)) throw new TypeError(`plugin name '${spec.name}' is invalid`);
   if (!/^\d+\.\d+\.\d+/.test(spec.version))

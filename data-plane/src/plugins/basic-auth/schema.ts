@@ -1,5 +1,5 @@
 import { schema } from '@gatehouse/shared';
-import { definePluginSpec, type PluginConfig } from '../api.js';
+import { definePluginSpec, type PluginConfig, PROTOCOLS_HTTP_WS } from '../api.js';
 
 const { t } = schema;
 
@@ -23,7 +23,7 @@ export const basicAuthSpec = definePluginSpec({
   version: '1.0.0',
   priority: 1100,
   noConsumer: true,
-  protocols: ['grpc', 'grpcs', 'http', 'https', 'ws', 'wss'],
+  protocols: PROTOCOLS_HTTP_WS,
   schema: basicAuthSchema,
 });
 

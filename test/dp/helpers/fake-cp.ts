@@ -15,7 +15,7 @@ import {
   type Hello,
   type Nack,
 } from '@gatehouse/proto';
-import type { SignedSnapshot } from '@gatehouse/shared';
+import { signedSnapshotToProto, type SignedSnapshot } from '@gatehouse/shared';
 
 type Stream = grpc.ServerDuplexStream<DataPlaneMessage, ControlPlaneMessage>;
 interface DpValues {
@@ -157,14 +157,6 @@ export class FakeControlPlane extends EventEmitter {
 function snapshotMessage(s: SignedSnapshot): ControlPlaneMessage {
   return cpMessage({
     case: 'snapshot',
-    value: {
-      $typeName: 'gatehouse.v1.Snapshot',
-      version: s.version,
-      hash: s.hash,
-      jws: s.jws,
-      config: s.config,
-      compression: s.compression,
-      uncompressedSize: BigInt(s.uncompressedSize),
-    },
+    value: signedSnapshotToProto(s),
   });
 }

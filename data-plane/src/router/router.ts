@@ -131,9 +131,81 @@ export interface RouteChainFactory<C> {
   (route: Route): C | null;
 }
 
-interface DraftEntry<T, C> extends Omit<RouteEntry<T, C>, 'priority' | 'categoryRank'> {
-  maxUriLength: number;
-  pathIndex: number;
+/** What every path of one route shares, computed once per route. */
+interface RouteRule<T, C> extends RouteFlags {
+  readonly route: Route;
+  readonly service: Service;
+  readonly target: T;
+  readonly chain: C | null;
+  readonly matchRules: number;
+  readonly matchWeight: number;
+  readonly plainHosts: ReadonlySet<string> | null;
+  readonly wildcardHosts: readonly RegExp[] | null;
+  readonly headers: readonly HeaderRule[];
+  readonly methods: ReadonlySet<string> | null;
+}
+
+/** One (route, path) pair before the global sort gives it its priority. */
+class DraftEntry<T, C> {
+  constructor(
+    readonly rule: RouteRule<T, C>,
+    readonly submatchWeight: number,
+    readonly prefix: string | null,
+    readonly regex: RegExp | null,
+    readonly path: string | null,
+    readonly maxUriLength: number,
+    readonly pathIndex: number,
+  ) {}
+}
+
+/** A compiled entry: one class, so every entry has the same shape (no spread objects). */
+class CompiledEntry<T, C> implements RouteEntry<T, C> {
+  readonly route: Route;
+  readonly service: Service;
+  readonly target: T;
+  readonly chain: C | null;
+  readonly allowsHttp: boolean;
+  readonly httpsRedirectStatus: number;
+  readonly stripPath: boolean;
+  readonly pathHandling: 'v0' | 'v1';
+  readonly preserveHost: boolean;
+  readonly matchRules: number;
+  readonly matchWeight: number;
+  readonly submatchWeight: number;
+  readonly plainHosts: ReadonlySet<string> | null;
+  readonly wildcardHosts: readonly RegExp[] | null;
+  readonly headers: readonly HeaderRule[];
+  readonly methods: ReadonlySet<string> | null;
+  readonly prefix: string | null;
+  readonly regex: RegExp | null;
+  readonly path: string | null;
+
+  constructor(
+    draft: DraftEntry<T, C>,
+    readonly priority: number,
+    readonly categoryRank: number,
+  ) {
+    const rule = draft.rule;
+    this.route = rule.route;
+    this.service = rule.service;
+    this.target = rule.target;
+    this.chain = rule.chain;
+    this.allowsHttp = rule.allowsHttp;
+    this.httpsRedirectStatus = rule.httpsRedirectStatus;
+    this.stripPath = rule.stripPath;
+    this.pathHandling = rule.pathHandling;
+    this.preserveHost = rule.preserveHost;
+    this.matchRules = rule.matchRules;
+    this.matchWeight = rule.matchWeight;
+    this.submatchWeight = draft.submatchWeight;
+    this.plainHosts = rule.plainHosts;
+    this.wildcardHosts = rule.wildcardHosts;
+    this.headers = rule.headers;
+    this.methods = rule.methods;
+    this.prefix = draft.prefix;
+    this.regex = draft.regex;
+    this.path = draft.path;
+  }
 }
 
 function compileRegexPath(route: Route, path: string): RegExp {
@@ -183,7 +255,13 @@ export function routeFlags(route: Route): RouteFlags {
   };
 }
 
-function draftEntries<T, C>(route: Route, service: Service, target: T, chain: C | null): DraftEntry<T, C>[] {
+function draftEntries<T, C>(
+  route: Route,
+  service: Service,
+  target: T,
+  chain: C | null,
+  out: DraftEntry<T, C>[],
+): void {
   let matchRules = 0;
   let matchWeight = 0;
   let submatchWeight = 0;
@@ -236,12 +314,17 @@ function draftEntries<T, C>(route: Route, service: Service, target: T, chain: C 
     );
   }
 
-  const base = {
+  const flags = routeFlags(route);
+  const rule: RouteRule<T, C> = {
     route,
     service,
     target,
     chain,
-    ...routeFlags(route),
+    allowsHttp: flags.allowsHttp,
+    httpsRedirectStatus: flags.httpsRedirectStatus,
+    stripPath: flags.stripPath,
+    pathHandling: flags.pathHandling,
+    preserveHost: flags.preserveHost,
     matchRules,
     matchWeight,
     plainHosts,
@@ -250,38 +333,36 @@ function draftEntries<T, C>(route: Route, service: Service, target: T, chain: C 
     methods,
   };
   if (paths === null) {
-    return [
-      { ...base, submatchWeight, prefix: null, regex: null, path: null, maxUriLength: 0, pathIndex: 0 },
-    ];
+    out.push(new DraftEntry(rule, submatchWeight, null, null, null, 0, 0));
+    return;
   }
-  return paths.map((path, pathIndex) => {
+  for (let pathIndex = 0; pathIndex < paths.length; pathIndex++) {
+    const path = paths[pathIndex]!;
     if (path.startsWith('~')) {
-      return {
-        ...base,
-        submatchWeight: submatchWeight | SubRule.HAS_REGEX_URI,
-        prefix: null,
-        regex: compileRegexPath(route, path),
-        path,
-        maxUriLength: 0,
-        pathIndex,
-      };
+      const regex = compileRegexPath(route, path);
+      out.push(new DraftEntry(rule, submatchWeight | SubRule.HAS_REGEX_URI, null, regex, path, 0, pathIndex));
+    } else {
+      out.push(new DraftEntry(rule, submatchWeight, path, null, path, path.length, pathIndex));
     }
-    return { ...base, submatchWeight, prefix: path, regex: null, path, maxUriLength: path.length, pathIndex };
-  });
+  }
 }
 
 /** Kong's sort_categories followed by sort_routes, with id and path position as final tie-breakers. */
 function compareEntries<T, C>(a: DraftEntry<T, C>, b: DraftEntry<T, C>): number {
-  if (a.matchWeight !== b.matchWeight) return b.matchWeight - a.matchWeight;
-  if (a.matchRules !== b.matchRules) return b.matchRules - a.matchRules;
+  if (a.rule.matchWeight !== b.rule.matchWeight) return b.rule.matchWeight - a.rule.matchWeight;
+  if (a.rule.matchRules !== b.rule.matchRules) return b.rule.matchRules - a.rule.matchRules;
   if (a.submatchWeight !== b.submatchWeight) return b.submatchWeight - a.submatchWeight;
-  if (a.headers.length !== b.headers.length) return b.headers.length - a.headers.length;
-  if ((a.submatchWeight & SubRule.HAS_REGEX_URI) !== 0 && a.route.regex_priority !== b.route.regex_priority) {
-    return b.route.regex_priority - a.route.regex_priority;
+  if (a.rule.headers.length !== b.rule.headers.length) return b.rule.headers.length - a.rule.headers.length;
+  if (
+    (a.submatchWeight & SubRule.HAS_REGEX_URI) !== 0 &&
+    a.rule.route.regex_priority !== b.rule.route.regex_priority
+  ) {
+    return b.rule.route.regex_priority - a.rule.route.regex_priority;
   }
   if (a.maxUriLength !== b.maxUriLength) return b.maxUriLength - a.maxUriLength;
-  if (a.route.created_at !== b.route.created_at) return a.route.created_at - b.route.created_at;
-  if (a.route.id !== b.route.id) return a.route.id < b.route.id ? -1 : 1;
+  if (a.rule.route.created_at !== b.rule.route.created_at)
+    return a.rule.route.created_at - b.rule.route.created_at;
+  if (a.rule.route.id !== b.rule.route.id) return a.rule.route.id < b.rule.route.id ? -1 : 1;
   return a.pathIndex - b.pathIndex;
 }
 
@@ -508,40 +589,20 @@ export function compileRouter<T, C = never>(
       targets.set(service.id, target);
     }
     if (target === null) continue;
-    for (const draft of draftEntries(route, service, target, chainOf(route))) drafts.push(draft);
+    draftEntries(route, service, target, chainOf(route), drafts);
   }
 
   drafts.sort(compareEntries);
   let categoryRank = -1;
   let lastRules = -1;
-  const entries: RouteEntry<T, C>[] = drafts.map((d, priority) => {
-    if (d.matchRules !== lastRules) {
+  const entries: RouteEntry<T, C>[] = new Array<RouteEntry<T, C>>(drafts.length);
+  for (let priority = 0; priority < drafts.length; priority++) {
+    const d = drafts[priority]!;
+    if (d.rule.matchRules !== lastRules) {
       categoryRank++;
-      lastRules = d.matchRules;
+      lastRules = d.rule.matchRules;
     }
-    return {
-      route: d.route,
-      service: d.service,
-      target: d.target,
-      chain: d.chain,
-      allowsHttp: d.allowsHttp,
-      httpsRedirectStatus: d.httpsRedirectStatus,
-      stripPath: d.stripPath,
-      pathHandling: d.pathHandling,
-      preserveHost: d.preserveHost,
-      priority,
-      categoryRank,
-      matchRules: d.matchRules,
-      matchWeight: d.matchWeight,
-      submatchWeight: d.submatchWeight,
-      plainHosts: d.plainHosts,
-      wildcardHosts: d.wildcardHosts,
-      headers: d.headers,
-      methods: d.methods,
-      prefix: d.prefix,
-      regex: d.regex,
-      path: d.path,
-    };
-  });
+    entries[priority] = new CompiledEntry(d, priority, categoryRank);
+  }
   return new Router(entries);
 }

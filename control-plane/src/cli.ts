@@ -13,6 +13,7 @@ import {
   type Listen,
   type SettingSpec,
 } from '@gatehouse/shared';
+import { ADMIN_ACCESS_SETTINGS, resolveAdminToken } from './admin/access-settings.js';
 import { runConfigCommand } from './config-cli.js';
 import { startControlPlane } from './control-plane.js';
 
@@ -23,8 +24,9 @@ const CP_SETTINGS: SettingSpec[] = [
     env: ['GATEHOUSE_ADMIN_LISTEN'],
     kind: 'listen',
     default: '127.0.0.1:8001',
-    description: 'Admin API address (host:port).',
+    description: 'Admin API address (host:port). Not loopback: an admin token is required.',
   },
+  ...ADMIN_ACCESS_SETTINGS,
   {
     key: 'clusterListen',
     flag: 'cluster-listen',
@@ -132,6 +134,9 @@ async function runCp(argv: string[]): Promise<void> {
   const logger = createLogger('gatehouse-cp', { level: v.logLevel as string });
   try {
     const cp = await startControlPlane({
+      adminToken: await resolveAdminToken(v),
+      adminOrigins: v.adminOrigins as string[] | undefined,
+      adminHosts: v.adminHosts as string[] | undefined,
       adminListen: v.adminListen as Listen,
       clusterListen: v.clusterListen as Listen,
       dataDir: resolve(v.dataDir as string),

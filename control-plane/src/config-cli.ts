@@ -17,6 +17,7 @@ import {
   type PluginSchemas,
   type SettingSpec,
 } from '@gatehouse/shared';
+import { ADMIN_CLIENT_SETTINGS, ADMIN_TOKEN, resolveAdminToken, settingName } from './admin/access-settings.js';
 import { openDatabase } from './db/index.js';
 import { ConfigStore } from './store/index.js';
 import { formatChanges, type Change } from './declarative/diff.js';
@@ -40,6 +41,7 @@ const CONNECTION: SettingSpec[] = [
     description:
       'Talk to a running control plane through its Admin API (e.g. http://127.0.0.1:8001) instead of the database.',
   },
+  ...ADMIN_CLIENT_SETTINGS,
   {
     key: 'databaseUrl',
     flag: 'database-url',
@@ -156,11 +158,23 @@ interface WireChange {
   fields: string[] | null;
 }
 
-/** Reads an Admin API answer; a 4xx/5xx becomes an Error with Kong's message and each problem's path. */
-async function adminCall(url: string, init?: RequestInit): Promise<unknown> {
+/** A running control plane's Admin API: its base URL and the admin token, if one is set. */
+interface AdminTarget {
+  url: string;
+  token?: string;
+}
+
+/**
+ * Calls `path` on the Admin API with the token (Kong-Admin-Token); a 4xx/5xx becomes an Error with
+ * Kong's message and each problem's path.
+ */
+async function adminCall(target: AdminTarget, path: string, init: RequestInit = {}): Promise<unknown> {
+  const url = `${target.url}${path}`;
+  const headers = new Headers(init.headers);
+  if (target.token !== undefined) headers.set('kong-admin-token', target.token);
   let res: Response;
   try {
-    res = await fetch(url, init);
+    res = await fetch(url, { ...init, headers });
   } catch (e) {
     throw new Error(`cannot reach the Admin API at ${url}: ${(e as Error).message}`, { cause: e });
   }
@@ -177,6 +191,10 @@ async function adminCall(url: string, init?: RequestInit): Promise<unknown> {
       flattened_errors?: { errors: { path?: string; message: string }[] }[];
     } | null;
     const lines = b?.flattened_errors?.flatMap((f) => f.errors.map((e) => `${e.path ?? ''}: ${e.message}`));
+    if (res.status === 401)
+      throw new Error(
+        `401 ${b?.message ?? text} — ${target.token === undefined ? 'this control plane wants an admin token: set' : 'check'} ${settingName(ADMIN_TOKEN)}`,
+      );
     throw new Error(
       lines?.length
         ? `declarative config is invalid:\n${lines.join('\n')}`
@@ -247,7 +265,10 @@ export async function runConfigCommand(argv: string[], io: ConfigCommandIo = {})
     }
 
     const adminUrl = (v.adminUrl as string | undefined)?.replace(/\/+$/, '');
-    if (adminUrl) return await viaAdmin(adminUrl, command, file, v, stdout, stderr);
+    if (adminUrl) {
+      const target = { url: adminUrl, token: await resolveAdminToken(v) };
+      return await viaAdmin(target, command, file, v, stdout, stderr);
+    }
 
     const logger = createLogger('gatehouse-config', { level: v.logLevel as string });
     const db = await openDatabase({
@@ -291,7 +312,7 @@ async function writeOut(text: string, file: string | undefined, stdout: Out) {
 }
 
 async function viaAdmin(
-  adminUrl: string,
+  target: AdminTarget,
   command: string,
   file: string | undefined,
   v: Record<string, unknown>,
@@ -299,7 +320,7 @@ async function viaAdmin(
   stderr: Out,
 ): Promise<number> {
   if (command === 'export') {
-    const body = (await adminCall(`${adminUrl}/config`)) as { config: string };
+    const body = (await adminCall(target, '/config')) as { config: string };
     let text = body.config;
     if (v.format === 'json') {
       const { config } = toConfig(parseDeclarative(text), {});
@@ -316,7 +337,7 @@ async function viaAdmin(
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ config: text }),
   });
-  const diff = (await adminCall(`${adminUrl}/config/diff${query}`, init())) as {
+  const diff = (await adminCall(target, `/config/diff${query}`, init())) as {
     changes: WireChange[];
     unsupported: string[];
   };
@@ -327,7 +348,7 @@ async function viaAdmin(
     ),
   );
   if (command === 'diff' || v.dryRun || diff.changes.length === 0) return 0;
-  await adminCall(`${adminUrl}/config${query}`, init());
+  await adminCall(target, `/config${query}`, init());
   stdout('applied\n');
   return 0;
 }

@@ -16,6 +16,7 @@ import {
   type Logger,
 } from '@gatehouse/shared';
 import { createAdminApp } from './admin/index.js';
+import { checkAdminAccess, type AdminAccessPolicy } from './admin/access.js';
 import { loadPluginSchemas } from '@gatehouse/data-plane/schemas';
 import {
   createClusteringRouter,
@@ -38,6 +39,10 @@ export interface ControlPlaneOptions {
   cpId?: string;
   /** Folders with custom plugins (their schemas validate plugin config at write time). */
   pluginsDirs?: string[];
+  /** Admin API token (required on a non-loopback `adminListen`), allowed origins and hosts. */
+  adminToken?: string;
+  adminOrigins?: string[];
+  adminHosts?: string[];
   logger: Logger;
 }
 
@@ -100,6 +105,13 @@ function listenHttp(server: Server, l: Listen): Promise<string> {
 
 export async function startControlPlane(o: ControlPlaneOptions): Promise<ControlPlane> {
   const { logger } = o;
+  const access: AdminAccessPolicy & { listenHost: string } = {
+    token: o.adminToken,
+    origins: o.adminOrigins,
+    hosts: o.adminHosts,
+    listenHost: o.adminListen.host,
+  };
+  checkAdminAccess(access);
   await mkdir(o.dataDir, { recursive: true });
   const signingKey = await loadSigningKey(await resolveSigningKeyFile(o));
   const cpId = await resolveCpId(o);
@@ -138,6 +150,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
       store,
       logger,
       fleet,
+      access,
       info: { database: db.kind, cp_id: cpId },
       routers: [createClusteringRouter(registry, publisher), createConfigRouter(store, logger, { plugins })],
     });
@@ -151,7 +164,14 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
         }),
     );
     logger.info(
-      { adminUrl, cluster: cluster.address, cpId, kid: signingKey.kid, database: db.kind },
+      {
+        adminUrl,
+        adminToken: access.token !== undefined,
+        cluster: cluster.address,
+        cpId,
+        kid: signingKey.kid,
+        database: db.kind,
+      },
       'control plane ready',
     );
     return { adminUrl, clusterAddress: cluster.address, cpId, stop };

@@ -143,7 +143,8 @@ start('[cp]', 'control-plane/dist/cli.js', [
   '--cluster-listen',
   `127.0.0.1:${ports.cluster}`,
 ]);
-await waitFor(`http://127.0.0.1:${ports.admin}/`, 'the control plane');
+// 401: the CP is up and wants the admin token (GATEHOUSE_ADMIN_TOKEN / _FILE, passed through).
+await waitFor(`http://127.0.0.1:${ports.admin}/`, 'the control plane', (r) => r.ok || r.status === 401);
 if (stopping) process.exitCode = 1;
 else {
   const dpArgs = [

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import express, { type Router } from 'express';
 import { GATEHOUSE_VERSION, type Logger } from '@gatehouse/shared';
 import type { ConfigStore } from '../store/index.js';
+import { adminAccess, type AdminAccessPolicy } from './access.js';
 import { bodyParsers } from './body.js';
 import type { Fleet } from '../cluster/fleet.js';
 import { entityEndpoints } from './entity-endpoints.js';
@@ -21,6 +22,8 @@ export interface AdminAppOptions {
   info?: Record<string, unknown>;
   /** The fleet check run after a plugin write (its incompatible DPs are listed in the response). */
   fleet?: Fleet;
+  /** Who may call (token, allowed origins and hosts); default: loopback, no token. See access.ts. */
+  access?: AdminAccessPolicy;
 }
 
 /**
@@ -35,7 +38,9 @@ export function createAdminApp(options: AdminAppOptions): express.Express {
   app.set('json replacer', (_key: string, value: unknown) =>
     typeof value === 'bigint' ? value.toString() : value,
   );
-  // Extra routers come first: they read their own bodies (POST /config takes documents far larger
+  // Host, Origin and token are checked before anything else runs (POST /config included).
+  app.use(adminAccess(options.access));
+  // Extra routers come next: they read their own bodies (POST /config takes documents far larger
   // than the entity endpoints' limit).
   for (const router of options.routers ?? []) app.use(router);
   app.use(bodyParsers(options.bodyLimit ?? '1mb'));

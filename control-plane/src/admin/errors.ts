@@ -8,6 +8,9 @@ export const AdminErrors = {
   bodyTooLarge: defineError('GH_ERR_ADMIN_BODY_TOO_LARGE', 413),
   notFound: defineError('GH_ERR_ADMIN_NOT_FOUND', 404),
   methodNotAllowed: defineError('GH_ERR_ADMIN_METHOD_NOT_ALLOWED', 405),
+  unauthorized: defineError('GH_ERR_ADMIN_UNAUTHORIZED', 401),
+  originRefused: defineError('GH_ERR_ADMIN_ORIGIN_REFUSED', 403),
+  hostRefused: defineError('GH_ERR_ADMIN_HOST_REFUSED', 403),
 } as const;
 
 /** body-parser's errors carry `type` and `status`; turn them into our typed errors. */

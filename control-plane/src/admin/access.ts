@@ -1,0 +1,199 @@
+/**
+ * Who may talk to the Admin API (docs/security.md, "Admin API access"). One middleware, mounted
+ * before everything else:
+ *
+ * 1. Host: on a loopback listen (or when `--admin-hosts` is set) the Host header must name a
+ *    loopback address, the listen address or a configured host — a DNS-rebinding page reaches
+ *    127.0.0.1 under its own name and is refused here (403).
+ * 2. Origin: a browser write (any method but GET/HEAD/OPTIONS) carrying an `Origin` other than the
+ *    Admin API's own (scheme + Host) or an `--admin-origins` entry, or `Sec-Fetch-Site: cross-site`
+ *    from an origin not listed, is refused (403). Requests without these headers (curl, scripts)
+ *    are not browser requests and pass. Listed origins get CORS headers and their preflights.
+ * 3. Token: when a token is configured, every request but a CORS preflight must carry it
+ *    (`Kong-Admin-Token: <t>` or `Authorization: Bearer <t>`), compared in constant time; missing
+ *    or wrong → 401 with Kong's message.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { isIPv4, isIPv6 } from 'node:net';
+import type { Request, RequestHandler } from 'express';
+import { ConfigErrors } from '@gatehouse/shared';
+import {
+  ADMIN_HOSTS,
+  ADMIN_TOKEN,
+  ADMIN_TOKEN_FILE,
+  ADMIN_ORIGINS,
+  adminTokenProblem,
+  parseAdminOrigins,
+  settingName,
+} from './access-settings.js';
+import { AdminErrors } from './errors.js';
+
+export interface AdminAccessPolicy {
+  /** The admin token; unset = no token asked for (allowed only on a loopback listen). */
+  token?: string;
+  /** Browser origins allowed to write besides the Admin API's own (`--admin-origins`). */
+  origins?: readonly string[];
+  /** Host names the Admin API answers to besides loopback names and the listen address (`--admin-hosts`). */
+  hosts?: readonly string[];
+  /** The host the Admin API listens on (default 127.0.0.1): decides whether Host is checked. */
+  listenHost?: string;
+}
+
+/** Kong's answer to a missing or wrong admin token (Kong Enterprise RBAC). */
+export const INVALID_CREDENTIALS = 'Invalid credentials. Token or User credentials required';
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+const CORS_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE';
+const CORS_HEADERS = 'Content-Type, Kong-Admin-Token, Authorization';
+
+/**
+ * The host name of a Host header or a configured host, lower-cased, without port or trailing dot;
+ * IPv6 in brackets in its canonical form (`[::1]`). Undefined when it is not a host[:port].
+ */
+export function hostName(value: string): string | undefined {
+  const text = value.trim().toLowerCase();
+  const v6 = /^\[([0-9a-f:.]+)\](?::\d{1,5})?$/.exec(text);
+  if (v6) return isIPv6(v6[1]!) ? new URL(`http://[${v6[1]}]/`).hostname : undefined;
+  const name = /^([a-z0-9_-]+(?:\.[a-z0-9_-]+)*)\.?(?::\d{1,5})?$/.exec(text);
+  return name ? name[1] : undefined;
+}
+
+/** Whether a host name (as `hostName` gives it, or a bare IPv6 literal) is a loopback address. */
+export function isLoopbackName(name: string): boolean {
+  if (name === 'localhost') return true;
+  if (isIPv4(name)) return name.startsWith('127.');
+  const bare = name.startsWith('[') ? name.slice(1, -1) : name;
+  if (!isIPv6(bare)) return false;
+  const canonical = new URL(`http://[${bare}]/`).hostname;
+  // ::1, and IPv4-mapped 127.0.0.0/8 (::ffff:7fxx:xxxx)
+  return canonical === '[::1]' || /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(canonical);
+}
+
+/** Whether a listen host is loopback-only (the token is optional only then). */
+export function isLoopbackListen(host: string): boolean {
+  const name = settingHost(host);
+  return name !== undefined && isLoopbackName(name);
+}
+
+/** SHA-256 of a token: both sides of the comparison have one length, so timingSafeEqual applies. */
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text, 'utf8').digest();
+}
+
+/** Constant-time check of a presented token against the configured one's digest. */
+export function tokenMatches(expected: Buffer, presented: string | undefined): boolean {
+  // Hash even when nothing was presented, so a missing token costs what a wrong one does.
+  const ok = timingSafeEqual(digest(presented ?? ''), expected);
+  return ok && presented !== undefined;
+}
+
+/** The token a request presents: `Kong-Admin-Token`, else `Authorization: Bearer`. */
+function presentedToken(req: Request): string | undefined {
+  const header = req.headers['kong-admin-token'];
+  if (typeof header === 'string') return header.trim();
+  const auth = req.headers.authorization;
+  const bearer = typeof auth === 'string' ? /^bearer[ \t]+(\S+)[ \t]*$/i.exec(auth) : null;
+  return bearer ? bearer[1] : undefined;
+}
+
+/** A configured host (`--admin-hosts`, the listen host): a name or IP literal without port. */
+function settingHost(text: string): string | undefined {
+  const t = text.trim();
+  if (isIPv6(t)) return hostName(`[${t}]`);
+  if (t.startsWith('[') ? !t.endsWith(']') : t.includes(':')) return undefined;
+  return hostName(t);
+}
+
+function listedHosts(policy: AdminAccessPolicy): Set<string> {
+  const hosts = new Set<string>();
+  for (const entry of policy.hosts ?? []) {
+    const name = settingHost(entry);
+    if (!name)
+      throw ConfigErrors.invalidSetting(
+        `invalid setting ${settingName(ADMIN_HOSTS)}: "${entry}" is not a host name (no scheme, no port)`,
+      );
+    hosts.add(name);
+  }
+  const listen = settingHost(policy.listenHost ?? '127.0.0.1');
+  if (listen && listen !== '0.0.0.0' && listen !== '[::]') hosts.add(listen);
+  return hosts;
+}
+
+/** The Admin API's access middleware for `policy`. Throws GH_ERR_CONFIG_INVALID_SETTING for a bad policy. */
+export function adminAccess(policy: AdminAccessPolicy = {}): RequestHandler {
+  if (policy.token !== undefined) {
+    const problem = adminTokenProblem(policy.token);
+    if (problem) throw ConfigErrors.invalidSetting(`invalid admin token: ${problem}`);
+  }
+  const expected = policy.token === undefined ? undefined : digest(policy.token);
+  const origins = new Set(parseAdminOrigins(policy.origins ?? []));
+  const hosts = listedHosts(policy);
+  const checkHost = isLoopbackListen(policy.listenHost ?? '127.0.0.1') || (policy.hosts?.length ?? 0) > 0;
+
+  return (req, res, next) => {
+    const host = req.headers.host;
+    if (checkHost && host !== undefined) {
+      const name = hostName(host);
+      if (name === undefined || !(isLoopbackName(name) || hosts.has(name)))
+        throw AdminErrors.hostRefused(
+          `This Admin API does not answer to that Host (add the name to ${settingName(ADMIN_HOSTS)})`,
+        );
+    }
+
+    const origin = req.headers.origin;
+    const listed = typeof origin === 'string' && origins.has(origin);
+    if (listed) {
+      res.setHeader('Access-Control-Allow-Origin', origin);
+      res.vary('Origin');
+      if (req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined) {
+        res.setHeader('Access-Control-Allow-Methods', CORS_METHODS);
+        res.setHeader('Access-Control-Allow-Headers', CORS_HEADERS);
+        res.setHeader('Access-Control-Max-Age', '600');
+        res.status(204).end();
+        return;
+      }
+    } else {
+      const preflight =
+        req.method === 'OPTIONS' &&
+        origin !== undefined &&
+        req.headers['access-control-request-method'] !== undefined;
+      const write = !SAFE_METHODS.has(req.method);
+      const crossSite = req.headers['sec-fetch-site'] === 'cross-site';
+      if (preflight || (write && (crossSite || (origin !== undefined && origin !== ownOrigin(req)))))
+        throw AdminErrors.originRefused(
+          `Cross-origin request refused: the Origin is neither this Admin API nor listed in ${settingName(ADMIN_ORIGINS)}`,
+        );
+    }
+
+    if (expected && !tokenMatches(expected, presentedToken(req)))
+      throw AdminErrors.unauthorized(INVALID_CREDENTIALS);
+    next();
+  };
+}
+
+/** The Admin API's own origin as the request reached it: its scheme and Host. */
+function ownOrigin(req: Request): string | undefined {
+  const scheme = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+  const host = req.headers.host;
+  if (host === undefined || hostName(host) === undefined) return undefined;
+  try {
+    return new URL(`${scheme}://${host.trim()}`).origin;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Checks a policy before the Admin API starts: its settings are usable, and a non-loopback listen
+ * has a token (there is no setting to go without one). Throws GH_ERR_CONFIG_INVALID_SETTING naming
+ * the setting.
+ */
+export function checkAdminAccess(policy: AdminAccessPolicy & { listenHost: string }): void {
+  adminAccess(policy);
+  if (policy.token === undefined && !isLoopbackListen(policy.listenHost))
+    throw ConfigErrors.invalidSetting(
+      `the Admin API listens on ${policy.listenHost}, which is not a loopback address: set an admin token ` +
+        `with ${settingName(ADMIN_TOKEN)} or ${settingName(ADMIN_TOKEN_FILE)} (clients send it as ` +
+        'Kong-Admin-Token), or listen on 127.0.0.1',
+    );
+}

@@ -107,6 +107,10 @@ export async function startCp(opts: {
   env?: NodeJS.ProcessEnv;
   /** Extra `gatehouse cp` arguments. */
   args?: string[];
+  /** Admin API listen host (default 127.0.0.1; the handle's URL still uses 127.0.0.1). */
+  adminHost?: string;
+  /** The admin token the CP wants (passed by the caller in env/args); sent while waiting for it. */
+  adminToken?: string;
 }): Promise<CpHandle> {
   const adminPort = opts.adminPort ?? (await freePort());
   const clusterPort = opts.clusterPort ?? (await freePort());
@@ -118,7 +122,7 @@ export async function startCp(opts: {
       '--data-dir',
       opts.dataDir,
       '--admin-listen',
-      `127.0.0.1:${adminPort}`,
+      `${opts.adminHost ?? '127.0.0.1'}:${adminPort}`,
       '--cluster-listen',
       `127.0.0.1:${clusterPort}`,
       ...(opts.args ?? []),
@@ -131,7 +135,8 @@ export async function startCp(opts: {
       'control plane admin API',
       async () => {
         if (!proc.alive) throw new Error(`cp exited:\n${proc.output}`);
-        return (await httpStatus(`${admin}/`)) === 200;
+        const headers: Record<string, string> = opts.adminToken ? { 'kong-admin-token': opts.adminToken } : {};
+        return (await httpStatus(`${admin}/`, { headers })) === 200;
       },
       60_000,
     );

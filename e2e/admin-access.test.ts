@@ -33,7 +33,16 @@ describe('Admin API access on a real control plane', () => {
   it('refuses to start on 0.0.0.0 without a token, naming the setting', async () => {
     const p = runGatehouse(
       'cp',
-      ['cp', '--dev', '--data-dir', tempDir('notoken'), '--admin-listen', '0.0.0.0:0', '--cluster-listen', '127.0.0.1:0'],
+      [
+        'cp',
+        '--dev',
+        '--data-dir',
+        tempDir('notoken'),
+        '--admin-listen',
+        '0.0.0.0:0',
+        '--cluster-listen',
+        '127.0.0.1:0',
+      ],
       NO_TOKEN_ENV,
     );
     expect(await p.exited).toBe(1);
@@ -43,9 +52,13 @@ describe('Admin API access on a real control plane', () => {
   });
 
   it('refuses a short token', async () => {
-    const p = runGatehouse('cp', ['cp', '--dev', '--data-dir', tempDir('short'), '--admin-listen', '127.0.0.1:0'], {
-      GATEHOUSE_ADMIN_TOKEN: 'short',
-    });
+    const p = runGatehouse(
+      'cp',
+      ['cp', '--dev', '--data-dir', tempDir('short'), '--admin-listen', '127.0.0.1:0'],
+      {
+        GATEHOUSE_ADMIN_TOKEN: 'short',
+      },
+    );
     expect(await p.exited).toBe(1);
     expect(p.output).toContain('GATEHOUSE_ADMIN_TOKEN');
     expect(p.output).toContain('at least 16');
@@ -67,9 +80,9 @@ describe('Admin API access on a real control plane', () => {
     const anon = await fetch(`${cp.admin}/services`);
     expect(anon.status).toBe(401);
     expect(await anon.json()).toEqual({ message: 'Invalid credentials. Token or User credentials required' });
-    expect((await fetch(`${cp.admin}/services`, { headers: { 'kong-admin-token': 'x'.repeat(32) } })).status).toBe(
-      401,
-    );
+    expect(
+      (await fetch(`${cp.admin}/services`, { headers: { 'kong-admin-token': 'x'.repeat(32) } })).status,
+    ).toBe(401);
 
     const file = join(dir, 'kong.yaml');
     writeFileSync(
@@ -98,17 +111,21 @@ describe('Admin API access on a real control plane', () => {
 
     const services = await fetch(`${cp.admin}/services`, { headers: { authorization: `Bearer ${TOKEN}` } });
     expect(services.status).toBe(200);
-    expect(((await services.json()) as { data: { name: string }[] }).data.map((s) => s.name)).toEqual(['tokened']);
+    expect(((await services.json()) as { data: { name: string }[] }).data.map((s) => s.name)).toEqual([
+      'tokened',
+    ]);
   });
 
   it('a default CP (loopback, no token) refuses the cross-site form POST and creates nothing', async () => {
     const cp = await startCp({ dataDir: tempDir('origin'), env: NO_TOKEN_ENV });
     cps.push(cp);
     const form = { 'content-type': 'application/x-www-form-urlencoded' };
-    expect(await post(cp.admin, '/consumers', { ...form, origin: 'http://evil.example' }, 'username=mallory')).toBe(
-      403,
-    );
-    expect(await post(cp.admin, '/consumers', { ...form, host: 'evil.example:8001' }, 'username=rebound')).toBe(403);
+    expect(
+      await post(cp.admin, '/consumers', { ...form, origin: 'http://evil.example' }, 'username=mallory'),
+    ).toBe(403);
+    expect(
+      await post(cp.admin, '/consumers', { ...form, host: 'evil.example:8001' }, 'username=rebound'),
+    ).toBe(403);
     expect(await post(cp.admin, '/consumers', form, 'username=curl')).toBe(201);
     const list = (await (await fetch(`${cp.admin}/consumers`)).json()) as { data: { username: string }[] };
     expect(list.data.map((c) => c.username)).toEqual(['curl']);

@@ -17,7 +17,12 @@ import {
   type PluginSchemas,
   type SettingSpec,
 } from '@gatehouse/shared';
-import { ADMIN_CLIENT_SETTINGS, ADMIN_TOKEN, resolveAdminToken, settingName } from './admin/access-settings.js';
+import {
+  ADMIN_CLIENT_SETTINGS,
+  ADMIN_TOKEN,
+  resolveAdminToken,
+  settingName,
+} from './admin/access-settings.js';
 import { openDatabase } from './db/index.js';
 import { ConfigStore } from './store/index.js';
 import { formatChanges, type Change } from './declarative/diff.js';

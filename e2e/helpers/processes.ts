@@ -135,7 +135,9 @@ export async function startCp(opts: {
       'control plane admin API',
       async () => {
         if (!proc.alive) throw new Error(`cp exited:\n${proc.output}`);
-        const headers: Record<string, string> = opts.adminToken ? { 'kong-admin-token': opts.adminToken } : {};
+        const headers: Record<string, string> = opts.adminToken
+          ? { 'kong-admin-token': opts.adminToken }
+          : {};
         return (await httpStatus(`${admin}/`, { headers })) === 200;
       },
       60_000,

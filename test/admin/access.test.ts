@@ -102,7 +102,13 @@ describe('Admin API access', () => {
   describe('cross-origin writes', () => {
     it('refuses the cross-site form POST (Origin: http://evil.example) with 403 and creates nothing', async () => {
       const f = form('mallory');
-      const r = await raw(open, 'POST', '/consumers', { ...f.headers, origin: 'http://evil.example' }, f.body);
+      const r = await raw(
+        open,
+        'POST',
+        '/consumers',
+        { ...f.headers, origin: 'http://evil.example' },
+        f.body,
+      );
       expect(r.status).toBe(403);
       expect(r.body).toEqual({ message: expect.stringContaining('--admin-origins') });
       expect(Object.keys(r.body as object)).toEqual(['message']);
@@ -128,12 +134,22 @@ describe('Admin API access', () => {
 
     it('refuses a write marked Sec-Fetch-Site: cross-site, and Origin: null', async () => {
       const f = form('mallory');
-      const a = await raw(open, 'POST', '/consumers', { ...f.headers, 'sec-fetch-site': 'cross-site' }, f.body);
+      const a = await raw(
+        open,
+        'POST',
+        '/consumers',
+        { ...f.headers, 'sec-fetch-site': 'cross-site' },
+        f.body,
+      );
       expect(a.status).toBe(403);
       const b = await raw(open, 'POST', '/consumers', { ...f.headers, origin: 'null' }, f.body);
       expect(b.status).toBe(403);
       // same host, another port or scheme: another origin
-      for (const origin of [`http://127.0.0.1:${open + 1}`, `https://127.0.0.1:${open}`, 'http://localhost']) {
+      for (const origin of [
+        `http://127.0.0.1:${open + 1}`,
+        `https://127.0.0.1:${open}`,
+        'http://localhost',
+      ]) {
         const r = await raw(open, 'POST', '/consumers', { ...f.headers, origin }, f.body);
         expect(r.status, origin).toBe(403);
       }
@@ -173,7 +189,10 @@ describe('Admin API access', () => {
     });
 
     it('answers a listed origin’s preflight and refuses another’s; reads from anywhere stay readable only same-origin', async () => {
-      const pre = { 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' };
+      const pre = {
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type',
+      };
       const ok = await raw(open, 'OPTIONS', '/consumers', { ...pre, origin: UI });
       expect(ok.status).toBe(204);
       expect(ok.headers['access-control-allow-origin']).toBe(UI);
@@ -192,7 +211,13 @@ describe('Admin API access', () => {
       for (const host of ['evil.example', `evil.example:${open}`, `127.0.0.1.nip.io:${open}`, 'a b', '']) {
         const get = await raw(open, 'GET', '/consumers', { host });
         expect(get.status, host).toBe(host === '' ? 403 : 403);
-        const post = await raw(open, 'POST', '/consumers', { ...form('rebound').headers, host }, form('rebound').body);
+        const post = await raw(
+          open,
+          'POST',
+          '/consumers',
+          { ...form('rebound').headers, host },
+          form('rebound').body,
+        );
         expect(post.status, host).toBe(403);
       }
       const r = await raw(open, 'GET', '/', { host: `evil.example:${open}` });
@@ -211,14 +236,15 @@ describe('Admin API access', () => {
 
   describe('admin token', () => {
     it('answers 401 with Kong’s message without a token or with a wrong one, on every path', async () => {
-      for (const headers of [
+      const attempts: Record<string, string>[] = [
         {},
         { 'kong-admin-token': 'wrong-token-0123456789abcdef' },
         { 'kong-admin-token': TOKEN.slice(0, -1) },
         { 'kong-admin-token': `${TOKEN}x` },
         { authorization: `Basic ${TOKEN}` },
         { authorization: 'Bearer' },
-      ]) {
+      ];
+      for (const headers of attempts) {
         for (const [method, path] of [
           ['GET', '/'],
           ['GET', '/consumers'],
@@ -229,14 +255,26 @@ describe('Admin API access', () => {
           expect(r.status, `${method} ${path} ${JSON.stringify(headers)}`).toBe(401);
           expect(r.body).toEqual(KONG_401);
         }
-        const w = await raw(locked, 'POST', '/consumers', { ...form('x').headers, ...headers }, form('x').body);
+        const w = await raw(
+          locked,
+          'POST',
+          '/consumers',
+          { ...form('x').headers, ...headers },
+          form('x').body,
+        );
         expect(w.status).toBe(401);
       }
       expect(await consumers()).toEqual([]);
     });
 
     it('takes the token as Kong-Admin-Token or Authorization: Bearer', async () => {
-      const a = await raw(locked, 'POST', '/consumers', { ...form('a').headers, 'kong-admin-token': TOKEN }, form('a').body);
+      const a = await raw(
+        locked,
+        'POST',
+        '/consumers',
+        { ...form('a').headers, 'kong-admin-token': TOKEN },
+        form('a').body,
+      );
       expect(a.status).toBe(201);
       const b = await raw(
         locked,
@@ -292,7 +330,10 @@ describe('Admin API access', () => {
         origin: headerText,
         'sec-fetch-site': headerText,
         // Often the right token, so the accepted path is reached too.
-        'kong-admin-token': fc.oneof({ arbitrary: fc.constant(TOKEN), weight: 2 }, { arbitrary: headerText, weight: 1 }),
+        'kong-admin-token': fc.oneof(
+          { arbitrary: fc.constant(TOKEN), weight: 2 },
+          { arbitrary: headerText, weight: 1 },
+        ),
         authorization: headerText,
       },
       { requiredKeys: [] },
@@ -312,7 +353,10 @@ describe('Admin API access', () => {
             const name = `fc${created}-${n}`;
             const path = m === 'POST' ? '/consumers' : `/consumers/${name}`;
             const body = ['POST', 'PUT', 'PATCH'].includes(m) ? `username=${name}` : undefined;
-            const sent = { ...headers, ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) };
+            const sent = {
+              ...headers,
+              ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+            };
             const r = await raw(port, m, path, sent, body);
             expect(r.status).toBeLessThan(500);
             if (r.status !== 201 && !(m === 'PUT' && r.status === 200)) return;
@@ -321,12 +365,14 @@ describe('Admin API access', () => {
             // the browser headers did not say another origin.
             if (token) {
               const bearer = /^bearer[ \t]+(\S+)[ \t]*$/i.exec(headers.authorization ?? '')?.[1];
-              const presented = headers['kong-admin-token'] !== undefined ? headers['kong-admin-token'].trim() : bearer;
+              const presented =
+                headers['kong-admin-token'] !== undefined ? headers['kong-admin-token'].trim() : bearer;
               expect(presented).toBe(token);
             }
-            if (headers.host !== undefined) expect(['127.0.0.1', 'localhost', '[::1]']).toContain(
-              headers.host.trim().toLowerCase().replace(/:\d+$/, '').replace(/\.$/, ''),
-            );
+            if (headers.host !== undefined)
+              expect(['127.0.0.1', 'localhost', '[::1]']).toContain(
+                headers.host.trim().toLowerCase().replace(/:\d+$/, '').replace(/\.$/, ''),
+              );
             const listed = headers.origin === UI && port === open;
             if (!listed) {
               expect(headers['sec-fetch-site']).not.toBe('cross-site');

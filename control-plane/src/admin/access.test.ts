@@ -8,9 +8,8 @@ vi.mock('node:crypto', async (importOriginal) => {
 });
 
 const crypto = await import('node:crypto');
-const { checkAdminAccess, hostName, isLoopbackListen, isLoopbackName, tokenMatches } = await import(
-  './access.js'
-);
+const { checkAdminAccess, hostName, isLoopbackListen, isLoopbackName, tokenMatches } =
+  await import('./access.js');
 const { adminTokenProblem, normaliseOrigin } = await import('./access-settings.js');
 
 const TOKEN = 'correct-horse-battery-staple';

@@ -18,6 +18,7 @@ import {
 } from '@gatehouse/shared';
 import { startDataPlane } from './data-plane.js';
 import { ClientIpResolver } from './net/client-ip.js';
+import { PATH_ESCAPED_SLASHES_ACTIONS, type PathEscapedSlashesAction } from './proxy/path-policy.js';
 
 const SETTINGS: SettingSpec[] = [
   {
@@ -122,6 +123,25 @@ const SETTINGS: SettingSpec[] = [
       "Comma-separated IPs/CIDRs of proxies in front (Kong's trusted_ips); only their X-Forwarded-For names the client.",
   },
   {
+    key: 'pathEscapedSlashes',
+    flag: 'path-escaped-slashes',
+    env: ['GATEHOUSE_PATH_ESCAPED_SLASHES'],
+    kind: 'enum',
+    values: [...PATH_ESCAPED_SLASHES_ACTIONS],
+    default: 'reject',
+    description:
+      "Paths with %2F, %5C or \\ (Envoy's path_with_escaped_slashes_action): reject (400), unescape (to / then normalise) or keep (forward as data; weakens security).",
+  },
+  {
+    key: 'underscoresInHeaders',
+    flag: 'underscores-in-headers',
+    env: ['GATEHOUSE_UNDERSCORES_IN_HEADERS'],
+    kind: 'bool',
+    default: 'false',
+    description:
+      "Keep request header names with underscores (nginx's underscores_in_headers); default: dropped (weakens security when on).",
+  },
+  {
     key: 'config',
     flag: 'config',
     env: ['GATEHOUSE_DECLARATIVE_CONFIG'],
@@ -220,6 +240,10 @@ try {
     proxyListen: v.listen as Listen,
     proxyTlsListen: v.listenSsl as Listen | undefined,
     trustedIps,
+    requestPolicy: {
+      pathEscapedSlashes: v.pathEscapedSlashes as PathEscapedSlashesAction,
+      underscoresInHeaders: v.underscoresInHeaders as boolean,
+    },
     tlsCertificate,
     statusListen: v.statusListen as Listen,
     nodeId: v.nodeId as string | undefined,

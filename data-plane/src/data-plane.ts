@@ -40,6 +40,7 @@ import { loadOrCreateNodeId } from './sync/node-id.js';
 import { SnapshotApplier, type ConfigCompiler, type HeldConfig } from './sync/snapshot-applier.js';
 import { SnapshotCache } from './sync/snapshot-cache.js';
 import { WorkerPool } from './workers/worker-pool.js';
+import type { RequestPolicy } from './proxy/request-head.js';
 
 export interface ListenAddress {
   host: string;
@@ -68,6 +69,8 @@ export interface DataPlaneOptions {
   proxyListen: ListenAddress;
   /** Kong's trusted_ips: proxies in front whose X-Forwarded-For names the client. */
   trustedIps?: string[];
+  /** Request-line, path and header rules of every worker's proxy (see ProxyServerOptions). */
+  requestPolicy?: Partial<RequestPolicy>;
   /** HTTPS proxy listener (certificates chosen by SNI from the config); none when absent. */
   proxyTlsListen?: ListenAddress;
   /** Default certificate for the HTTPS listener when no SNI matches (default: self-signed, made at start). */
@@ -181,6 +184,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     unhealthyTargets: () => nodeHealth.unhealthyTargets(),
     pluginDirs: options.pluginDirs ?? [],
     trustedIps: options.trustedIps ?? [],
+    requestPolicy: options.requestPolicy ?? {},
     tls,
     size: workers,
     listen: options.proxyListen,

@@ -4,12 +4,22 @@
  * `x-gatehouse-error-code` response header. Request-path failures do not allocate Error objects:
  * they are codes looked up here.
  */
-import type { ServerResponse } from 'node:http';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
 import { defineError, GATEHOUSE_VERSION } from '@gatehouse/shared';
 
 export const ProxyErrorCode = {
   NO_ROUTE: 'GH_ERR_PROXY_NO_ROUTE',
   BAD_REQUEST: 'GH_ERR_PROXY_BAD_REQUEST',
+  /** A path the escaped-slash policy refuses (`proxy/path-policy.ts`). */
+  BAD_PATH: 'GH_ERR_PROXY_BAD_PATH',
+  /** Two Host headers, a Host that is not `host[:port]`, none on HTTP/1.1, a bad absolute-form authority. */
+  BAD_HOST: 'GH_ERR_PROXY_BAD_HOST',
+  /** An HTTP/0.9-style request line (no version). */
+  BAD_VERSION: 'GH_ERR_PROXY_BAD_VERSION',
+  /** Transfer-Encoding on an HTTP/1.0 request. */
+  BAD_FRAMING: 'GH_ERR_PROXY_BAD_FRAMING',
+  /** TRACE and CONNECT are never proxied. */
+  METHOD_NOT_ALLOWED: 'GH_ERR_PROXY_METHOD_NOT_ALLOWED',
   HEADERS_TOO_LARGE: 'GH_ERR_PROXY_HEADERS_TOO_LARGE',
   HTTPS_REQUIRED: 'GH_ERR_PROXY_HTTPS_REQUIRED',
   UPSTREAM_UNAVAILABLE: 'GH_ERR_PROXY_UPSTREAM_UNAVAILABLE',
@@ -39,6 +49,7 @@ interface ErrorResponse {
 }
 
 const SERVER = `gatehouse/${GATEHOUSE_VERSION}`;
+const CLOSE = ['connection', 'close'];
 
 function errorResponse(
   code: ProxyErrorCode,
@@ -58,8 +69,10 @@ function errorResponse(
     code,
     ...extra,
   ];
-  let head = `HTTP/1.1 ${status} ${status === 400 ? 'Bad Request' : 'Request Header Fields Too Large'}\r\n`;
-  for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n`;
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i] !== 'connection') head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  }
   head += 'connection: close\r\n\r\n';
   const extraHeaders: Record<string, string> = {};
   for (let i = 0; i < extra.length; i += 2) extraHeaders[extra[i]!] = extra[i + 1]!;
@@ -80,6 +93,37 @@ const RESPONSES: Record<ProxyErrorCode, ErrorResponse> = {
     'no Route matched with those values',
   ),
   [ProxyErrorCode.BAD_REQUEST]: errorResponse(ProxyErrorCode.BAD_REQUEST, 400, 'Bad request'),
+  // The request-head refusals close the connection: what follows the head cannot be trusted.
+  [ProxyErrorCode.BAD_PATH]: errorResponse(
+    ProxyErrorCode.BAD_PATH,
+    400,
+    'Bad request: the path has an escaped slash or backslash, a double or invalid encoding, or a dot segment with parameters',
+    CLOSE,
+  ),
+  [ProxyErrorCode.BAD_HOST]: errorResponse(
+    ProxyErrorCode.BAD_HOST,
+    400,
+    'Bad request: the request needs exactly one valid Host (host[:port])',
+    CLOSE,
+  ),
+  [ProxyErrorCode.BAD_VERSION]: errorResponse(
+    ProxyErrorCode.BAD_VERSION,
+    400,
+    'Bad request: HTTP/0.9 requests are not supported',
+    CLOSE,
+  ),
+  [ProxyErrorCode.BAD_FRAMING]: errorResponse(
+    ProxyErrorCode.BAD_FRAMING,
+    400,
+    'Bad request: Transfer-Encoding is not allowed on HTTP/1.0',
+    CLOSE,
+  ),
+  [ProxyErrorCode.METHOD_NOT_ALLOWED]: errorResponse(
+    ProxyErrorCode.METHOD_NOT_ALLOWED,
+    405,
+    'Method not allowed',
+    CLOSE,
+  ),
   [ProxyErrorCode.HEADERS_TOO_LARGE]: errorResponse(
     ProxyErrorCode.HEADERS_TOO_LARGE,
     431,
@@ -148,6 +192,11 @@ export function sendHttpsRedirect(res: ServerResponse, status: number, location:
     ProxyErrorCode.HTTPS_REQUIRED,
   ]);
   res.end();
+}
+
+/** The raw response for `code`, written straight to a socket (no ServerResponse exists). */
+export function rawErrorResponse(code: ProxyErrorCode): Buffer {
+  return RESPONSES[code].raw;
 }
 
 /** The raw response written straight to the socket for a request node could not parse. */

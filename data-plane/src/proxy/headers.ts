@@ -7,7 +7,9 @@
  * the body stream carries the framing — and Content-Length (validated by node's parser) is
  * passed on only as the length of the streamed body. X-Forwarded-* / X-Real-IP are set as Kong
  * does without trusted IPs (X-Forwarded-For appended to, the others replaced), and `Via` gets
- * `1.1 gatehouse` appended.
+ * `1.1 gatehouse` appended. `Proxy` is never forwarded (httpoxy); `Forwarded` (RFC 7239) only
+ * from a peer in `trusted_ips` — from anyone else it is dropped, as the X-Forwarded-* it
+ * parallels are replaced.
  */
 import { GATEHOUSE_VERSION } from '@gatehouse/shared';
 import { hostWithoutPort } from '../router/host.js';
@@ -20,6 +22,7 @@ const enum Kind {
   Via,
   ContentLength,
   Host,
+  Forwarded,
 }
 
 const REQUEST_SPECIAL = new Map<string, Kind>([
@@ -41,6 +44,9 @@ const REQUEST_SPECIAL = new Map<string, Kind>([
   ['x-forwarded-prefix', Kind.Drop],
   ['x-real-ip', Kind.Drop],
   ['via', Kind.Via],
+  // httpoxy: CGI-style upstreams turn `Proxy` into HTTP_PROXY, their outbound proxy.
+  ['proxy', Kind.Drop],
+  ['forwarded', Kind.Forwarded],
 ]);
 
 const RESPONSE_HOP_BY_HOP = new Set([
@@ -93,14 +99,10 @@ function withoutNamed(headers: string[], names: Set<string>, from: number): stri
   return out;
 }
 
-/** The first Host header of the request, or undefined. */
-export function findHost(raw: readonly string[]): string | undefined {
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    if (name.length === 4 && (name === 'Host' || name === 'host' || name.toLowerCase() === 'host'))
-      return raw[i + 1];
-  }
-  return undefined;
+/** The socket peer is one of Kong's trusted_ips (its Forwarded header is believed). */
+function peerTrusted(request: ProxyRequest): boolean {
+  const resolver = request.settings.clientIps;
+  return resolver !== null && resolver.isTrusted(request.peerIp);
 }
 
 /**
@@ -136,6 +138,9 @@ export function upstreamRequestHeaders(request: ProxyRequest): string[] {
         break;
       case Kind.ContentLength:
         contentLength ??= raw[i + 1]!;
+        break;
+      case Kind.Forwarded:
+        if (peerTrusted(request)) out.push(name, raw[i + 1]!);
         break;
       default:
         break;

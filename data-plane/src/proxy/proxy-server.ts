@@ -13,7 +13,13 @@ import { UpstreamPools } from './upstream-pools.js';
 import { ProxyErrorCode, rawClientErrorResponse, sendError, sendHttpsRedirect } from './errors.js';
 import { onClientSocketClose, UpstreamExchange, type ClientSocket } from './exchange.js';
 import { dispatchUpstream } from './dispatch.js';
-import { originForm, ProxyRequest, type RequestSettings } from './request.js';
+import { ProxyRequest, type RequestSettings } from './request.js';
+import {
+  DEFAULT_REQUEST_POLICY,
+  readRequestHead,
+  refuseConnect,
+  type RequestPolicy,
+} from './request-head.js';
 import { Balancers } from '../balancer/balancers.js';
 import { TlsListener } from '../tls/tls-listener.js';
 import type { CertificateAndKey } from '../tls/x509.js';
@@ -39,6 +45,11 @@ export interface ProxyServerOptions {
    * turns it off: its primary checks once per node and sends target health over IPC.
    */
   activeHealthChecks?: boolean;
+  /**
+   * Request-line, path and header rules (`--path-escaped-slashes`, `--underscores-in-headers`);
+   * default DEFAULT_REQUEST_POLICY (escaped slashes refused, underscored header names dropped).
+   */
+  requestPolicy?: Partial<RequestPolicy>;
 }
 
 export class ProxyServer {
@@ -66,6 +77,7 @@ export class ProxyServer {
       clientIps: options.trustedIps?.length ? new ClientIpResolver(options.trustedIps) : null,
       forwardedPort: '',
       tlsForwardedPort: '',
+      policy: { ...DEFAULT_REQUEST_POLICY, ...options.requestPolicy },
     };
     this.runner = new PluginRunner();
     const guarded = (req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void => {
@@ -82,7 +94,8 @@ export class ProxyServer {
     // authentication) can refuse before the client sends the body.
     this.onCheckContinue = (req, res) => guarded(req, res, true);
     const keepAliveTimeout = options.keepAliveTimeoutMs ?? 60_000;
-    this.server = http.createServer({ keepAliveTimeout }, handler);
+    // A missing Host is answered from the error table (proxy/request-head.ts), not by node.
+    this.server = http.createServer({ keepAliveTimeout, requireHostHeader: false }, handler);
     this.tls = new TlsListener(this.logger, keepAliveTimeout, handler, ProxyServer.onClientError);
     ProxyServer.instrument(this.server);
     this.server.on('checkContinue', this.onCheckContinue);
@@ -94,6 +107,7 @@ export class ProxyServer {
       socket.on('close', onClientSocketClose);
     });
     server.on('clientError', ProxyServer.onClientError);
+    server.on('connect', refuseConnect);
   }
 
   private static onClientError(this: void, err: NodeJS.ErrnoException, socket: ClientSocket): void {
@@ -190,12 +204,12 @@ export class ProxyServer {
       sendError(res, ProxyErrorCode.NO_ROUTE);
       return;
     }
-    const url = originForm(req.url ?? '/');
-    if (url === null) {
-      sendError(res, ProxyErrorCode.BAD_REQUEST);
+    const head = readRequestHead(req, this.settings.policy);
+    if (typeof head === 'string') {
+      sendError(res, head);
       return;
     }
-    const request = new ProxyRequest(req, res, url, this.settings);
+    const request = new ProxyRequest(req, res, head, this.settings);
     request.expectContinue = expectContinue;
     const match = state.router.match(request);
     if (match === null) {
@@ -208,7 +222,7 @@ export class ProxyServer {
       if (entry.httpsRedirectStatus === 426 || host === undefined) {
         sendError(res, ProxyErrorCode.HTTPS_REQUIRED);
       } else {
-        sendHttpsRedirect(res, entry.httpsRedirectStatus, `https://${hostWithoutPort(host)}${url}`);
+        sendHttpsRedirect(res, entry.httpsRedirectStatus, `https://${hostWithoutPort(host)}${head.url}`);
       }
       return;
     }

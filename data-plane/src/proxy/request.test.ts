@@ -11,7 +11,8 @@ import {
 } from '@gatehouse/shared';
 import { compileRouter } from '../router/router.js';
 import type { Chain } from '../plugins/runtime/compile.js';
-import { originForm, ProxyRequest, type RequestSettings } from './request.js';
+import { ProxyRequest, type RequestSettings } from './request.js';
+import { DEFAULT_REQUEST_POLICY, readRequestHead, type RequestHead } from './request-head.js';
 import type { ServiceTarget } from './service-targets.js';
 
 const settings: RequestSettings = {
@@ -19,6 +20,7 @@ const settings: RequestSettings = {
   clientIps: null,
   forwardedPort: '8000',
   tlsForwardedPort: '8443',
+  policy: DEFAULT_REQUEST_POLICY,
 };
 
 function incoming(url: string, rawHeaders: string[]): IncomingMessage {
@@ -26,8 +28,16 @@ function incoming(url: string, rawHeaders: string[]): IncomingMessage {
     url,
     method: 'POST',
     rawHeaders,
+    httpVersionMajor: 1,
+    httpVersionMinor: 1,
     socket: { remoteAddress: '10.0.0.9' },
   } as unknown as IncomingMessage;
+}
+
+function head(req: IncomingMessage): RequestHead {
+  const h = readRequestHead(req, DEFAULT_REQUEST_POLICY);
+  if (typeof h === 'string') throw new Error(h);
+  return h;
 }
 
 const service: Service = {
@@ -63,12 +73,8 @@ describe('ProxyRequest', () => {
       completeConfig({ services: [service], routes: [route] }),
       () => target,
     );
-    const request = new ProxyRequest(
-      incoming('/api/x?a=1', ['Host', 'gw.example:8000', 'Content-Length', '3']),
-      {} as ServerResponse,
-      '/api/x?a=1',
-      settings,
-    );
+    const req = incoming('/api/x?a=1', ['Host', 'gw.example:8000', 'Content-Length', '3']);
+    const request = new ProxyRequest(req, {} as ServerResponse, head(req), settings);
     const keys = Object.keys(request);
     const match = router.match(request);
     expect(match).not.toBeNull();
@@ -93,38 +99,44 @@ describe('ProxyRequest', () => {
     );
   });
 
-  it('originForm: an origin-form target stays as it is; any other gives a path or null', () => {
-    const pieces = ['/', '://', '?', '#', '*', 'h', '%2F', '\\', ' ', '\u0000', ':', '@', 'é'];
+  it('readRequestHead: an origin-form target stays as it is; an absolute-form one gives its path and host', () => {
+    const pieces = ['/', '://', '?', '#', '*', 'h', '%2F', '\\', ' ', '\u0000', ':', '@', 'é', 'http'];
     const hostile = fc.oneof(
       fc.array(fc.constantFrom(...pieces), { maxLength: 12 }).map((parts) => parts.join('')),
       fc.string({ unit: 'binary', maxLength: 40 }),
     );
     fc.assert(
       fc.property(hostile, (s) => {
-        const out = originForm(s);
-        if (s.startsWith('/')) expect(out).toBe(s);
-        else if (out !== null) expect(out.startsWith('/')).toBe(true);
-        else expect(s.includes('://')).toBe(false);
+        const out = readRequestHead(incoming(s, ['Host', 'h.example']), { ...DEFAULT_REQUEST_POLICY, pathEscapedSlashes: 'keep' });
+        if (typeof out === 'string') return;
+        expect(out.url.startsWith('/')).toBe(true);
+        if (s.startsWith('/')) expect(out.url).toBe(s);
+        else expect(s.toLowerCase().startsWith('http')).toBe(true);
       }),
       { numRuns: 500 },
     );
     // Absolute form: the path (and query) after the authority, or "/" when there is none.
     const absolute = fc.record({
-      scheme: fc.stringMatching(/^[a-z][a-z0-9+.-]{0,8}$/),
-      authority: fc.string({ unit: 'binary', maxLength: 20 }).filter((a) => !a.includes('/')),
+      scheme: fc.constantFrom('http', 'https', 'HTTP'),
+      authority: fc.stringMatching(/^[a-z0-9.-]{1,20}(:[0-9]{1,5})?$/),
       path: fc.option(
-        fc.string({ unit: 'binary', maxLength: 30 }).map((p) => `/${p}`),
+        fc.stringMatching(/^[a-z0-9/._~-]{0,30}$/).map((p) => `/${p}`),
         { nil: '' },
       ),
     });
     fc.assert(
       fc.property(absolute, ({ scheme, authority, path }) => {
-        expect(originForm(`${scheme}://${authority}${path}`)).toBe(path === '' ? '/' : path);
+        const out = head(incoming(`${scheme}://${authority}${path}`, ['Host', 'other.example']));
+        expect(out.url).toBe(path === '' ? '/' : path);
+        expect(out.host).toBe(authority);
       }),
       { numRuns: 300 },
     );
-    expect(originForm('http://h.example/a?b')).toBe('/a?b');
-    expect(originForm('http://h.example')).toBe('/');
-    expect(originForm('*')).toBeNull();
+    expect(head(incoming('http://h.example/a?b', [])).url).toBe('/a?b');
+    expect(head(incoming('http://h.example?b', [])).url).toBe('/?b');
+    expect(head(incoming('http://h.example', [])).url).toBe('/');
+    expect(readRequestHead(incoming('*', ['Host', 'h']), DEFAULT_REQUEST_POLICY)).toBe('GH_ERR_PROXY_BAD_REQUEST');
+    expect(readRequestHead(incoming('ftp://h/x', ['Host', 'h']), DEFAULT_REQUEST_POLICY)).toBe('GH_ERR_PROXY_BAD_REQUEST');
+    expect(readRequestHead(incoming('http://u:p@h/x', []), DEFAULT_REQUEST_POLICY)).toBe('GH_ERR_PROXY_BAD_HOST');
   });
 });

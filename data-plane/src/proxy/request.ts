@@ -9,11 +9,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Logger } from '@gatehouse/shared';
 import type { ClientIpResolver } from '../net/client-ip.js';
-import { normalizePath } from '../router/normalize.js';
 import type { RouteEntry, RouteMatch } from '../router/router.js';
 import { upstreamPath } from '../router/upstream-path.js';
 import type { ClientSocket } from './exchange.js';
-import { findHost, upstreamRequestHeaders } from './headers.js';
+import { upstreamRequestHeaders } from './headers.js';
+import type { RequestHead, RequestPolicy } from './request-head.js';
 import type { ServiceTarget } from './service-targets.js';
 import type { Chain } from '../plugins/runtime/compile.js';
 
@@ -28,20 +28,8 @@ export interface RequestSettings {
   /** X-Forwarded-Port for plain and TLS requests (the listening ports). */
   readonly forwardedPort: string;
   readonly tlsForwardedPort: string;
-}
-
-const SLASH = 47;
-
-/**
- * The origin-form request target (`/path?query`) of `url`: an absolute-form target (a client
- * talking to us as to a forward proxy) keeps its path part; null when it is neither.
- */
-export function originForm(url: string): string | null {
-  if (url.charCodeAt(0) === SLASH) return url;
-  const scheme = url.indexOf('://');
-  if (scheme < 0) return null;
-  const slash = url.indexOf('/', scheme + 3);
-  return slash < 0 ? '/' : url.slice(slash);
+  /** The request-line, path and header rules (DP settings). */
+  readonly policy: RequestPolicy;
 }
 
 function hasBody(raw: readonly string[]): boolean {
@@ -60,9 +48,12 @@ export class ProxyRequest {
   readonly socket: ClientSocket;
   readonly settings: RequestSettings;
   readonly method: string;
-  /** The client's raw headers, node's flat [name, value, …] array (also the router's input). */
+  /**
+   * The client's raw headers, node's flat [name, value, …] array (also the router's input), less
+   * those the request policy drops (underscored names).
+   */
   readonly rawHeaders: readonly string[];
-  /** The Host header (may carry a port), or undefined. */
+  /** The host (an absolute-form target's, else the Host header; may carry a port), or undefined. */
   readonly host: string | undefined;
   /** The request target in origin form (`/path?query`). */
   readonly url: string;
@@ -70,7 +61,7 @@ export class ProxyRequest {
   readonly rawPath: string;
   /** The query string without `?` ("" when none). */
   readonly rawQuery: string;
-  /** The normalised path (what routes match). */
+  /** The normalised path, the escaped-slash policy applied (what routes match and what is forwarded). */
   readonly path: string;
   readonly secure: boolean;
   /** 'http' or 'https'. */
@@ -105,21 +96,20 @@ export class ProxyRequest {
   /** The authenticated consumer (or credential) id, for hash_on = consumer. */
   consumerId: string | undefined;
 
-  constructor(req: IncomingMessage, res: ServerResponse, url: string, settings: RequestSettings) {
+  constructor(req: IncomingMessage, res: ServerResponse, head: RequestHead, settings: RequestSettings) {
     this.req = req;
     this.res = res;
     const socket = req.socket as ClientSocket;
     this.socket = socket;
     this.settings = settings;
     this.method = req.method ?? 'GET';
-    const raw = req.rawHeaders;
+    const raw = head.rawHeaders;
     this.rawHeaders = raw;
-    this.host = findHost(raw);
-    this.url = url;
-    const q = url.indexOf('?');
-    this.rawPath = q < 0 ? url : url.slice(0, q);
-    this.rawQuery = q < 0 ? '' : url.slice(q + 1);
-    this.path = normalizePath(this.rawPath);
+    this.host = head.host;
+    this.url = head.url;
+    this.rawPath = head.rawPath;
+    this.rawQuery = head.rawQuery;
+    this.path = head.path;
     this.secure = (socket as { encrypted?: boolean }).encrypted === true;
     this.scheme = this.secure ? 'https' : 'http';
     const peerIp = socket.remoteAddress ?? '';

@@ -11,6 +11,7 @@ import type { Logger } from '@gatehouse/shared';
 import { CertificateStore } from './certificate-store.js';
 import { createCertificate, type CertificateAndKey } from './x509.js';
 import { onClientSocketClose, type ClientSocket } from '../proxy/exchange.js';
+import { refuseConnect } from '../proxy/request-head.js';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 type ClientErrorHandler = (err: NodeJS.ErrnoException, socket: ClientSocket) => void;
@@ -42,6 +43,8 @@ export class TlsListener {
         cert: fallback.cert,
         key: fallback.key,
         keepAliveTimeout: this.keepAliveTimeout,
+        // A missing Host is answered from the error table (proxy/request-head.ts).
+        requireHostHeader: false,
         ALPNProtocols: ['http/1.1'],
         SNICallback: (servername: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void) => {
           cb(null, this.certificates.select(servername));
@@ -53,6 +56,7 @@ export class TlsListener {
       socket.on('close', onClientSocketClose);
     });
     server.on('clientError', this.onClientError);
+    server.on('connect', refuseConnect);
     server.on('tlsClientError', (err: Error) => {
       this.logger.debug({ err }, 'TLS handshake failed');
     });

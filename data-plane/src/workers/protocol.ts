@@ -8,6 +8,7 @@
  * (`health` the other way), which the primary takes and sends to every worker.
  */
 import type { TargetHealthChange } from '../balancer/balancers.js';
+import type { RequestPolicy } from '../proxy/request-head.js';
 
 export type { TargetHealthChange };
 
@@ -76,6 +77,8 @@ export interface WorkerSettings {
   pluginDirs?: string[];
   /** Kong's trusted_ips (see ProxyServerOptions.trustedIps). */
   trustedIps?: string[];
+  /** Request-line, path and header rules (see ProxyServerOptions.requestPolicy). */
+  requestPolicy?: Partial<RequestPolicy>;
   /** HTTPS listener; the default certificate is made once by the primary so every worker serves the same. */
   tls?: { host: string; port: number; cert: string; key: string } | null;
 }

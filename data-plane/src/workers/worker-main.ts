@@ -22,6 +22,7 @@ const proxy = new ProxyServer({
   logger,
   plugins,
   trustedIps: settings.trustedIps ?? [],
+  requestPolicy: settings.requestPolicy ?? {},
   activeHealthChecks: false,
 });
 new WorkerRuntime({ proxy, settings, logger }).attachToProcess();

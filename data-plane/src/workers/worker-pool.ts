@@ -46,6 +46,8 @@ export interface WorkerPoolOptions {
   pluginDirs?: string[];
   /** Kong's trusted_ips for every worker's proxy. */
   trustedIps?: string[];
+  /** Request-line, path and header rules for every worker's proxy. */
+  requestPolicy?: WorkerSettings['requestPolicy'];
   /** HTTPS listener settings handed to each worker. */
   tls?: WorkerSettings['tls'];
   /** The node's unhealthy targets, sent to a worker each time it applies a config. */
@@ -235,6 +237,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       drainTimeoutMs: this.drainTimeoutMs,
       pluginDirs: this.opts.pluginDirs ?? [],
       trustedIps: this.opts.trustedIps ?? [],
+      requestPolicy: this.opts.requestPolicy ?? {},
       tls: this.opts.tls ?? null,
     };
     // setupPrimary is process-wide; set it before each fork so this pool's settings apply.

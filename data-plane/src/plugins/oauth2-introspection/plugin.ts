@@ -71,7 +71,9 @@ function accept(ctx: PluginContext, state: State, result: Introspection): void {
   }
   for (const claim of conf.custom_claims_forward) {
     const v = result[claim];
-    if (v !== undefined && v !== null) ctx.setUpstreamHeader(`X-Credential-${claim}`, asHeader(v));
+    // An absent claim removes the header, so a client-sent one never passes for it.
+    if (v === undefined || v === null) ctx.removeUpstreamHeader(`X-Credential-${claim}`);
+    else ctx.setUpstreamHeader(`X-Credential-${claim}`, asHeader(v));
   }
   const key = conf.consumer_by === 'username' ? result.username : result.client_id;
   const consumer =

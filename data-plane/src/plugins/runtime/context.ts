@@ -32,6 +32,7 @@ function hasContentType(headers: Record<string, HeaderValue>): boolean {
   return false;
 }
 
+/** The identity headers `authenticate` sets (or removes, so a client's never passes). */
 const CONSUMER_HEADERS = [
   'x-consumer-id',
   'x-consumer-custom-id',
@@ -39,6 +40,20 @@ const CONSUMER_HEADERS = [
   'x-consumer-groups',
   'x-credential-identifier',
   'x-anonymous-consumer',
+] as const;
+
+/**
+ * The other identity headers Kong's auth plugins set (oauth2's X-Authenticated-Scope/-Userid,
+ * acl's and ldap-auth's X-Authenticated-Groups, ldap-auth's X-Credential-Username): a client's
+ * own is removed when a request is authenticated, unless a plugin of this request set it first
+ * (oauth2-introspection sets X-Credential-Username before it authenticates).
+ */
+const AUTH_SET_HEADERS = [
+  'x-authenticated-groups',
+  'x-authenticated-scope',
+  'x-authenticated-userid',
+  'x-credential-username',
+  'x-anonymous-groups',
 ] as const;
 
 export class PluginRequest implements PluginContext, RequestView {
@@ -243,6 +258,7 @@ export class PluginRequest implements PluginContext, RequestView {
     this.consumerGroups = consumer === null ? NO_GROUPS : this.snapshot.groupsOf(consumer.id);
     const h = (this.upstreamHeaders ??= new Map());
     for (const name of CONSUMER_HEADERS) h.set(name, null);
+    for (const name of AUTH_SET_HEADERS) if (!h.has(name)) h.set(name, null);
     if (consumer !== null) {
       h.set('x-consumer-id', consumer.id);
       if (consumer.custom_id !== null) h.set('x-consumer-custom-id', consumer.custom_id);

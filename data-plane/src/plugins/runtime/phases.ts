@@ -64,6 +64,16 @@ function pushOp(this: string[], value: HeaderValue | null, name: string): void {
 }
 
 /**
+ * The lower-case name with `_` read as `-`: a header a plugin sets or removes also replaces the
+ * client's underscore twin (`X_Consumer_ID` for X-Consumer-ID), which CGI-style upstreams read
+ * as the same variable (only seen when `--underscores-in-headers` keeps such names).
+ */
+function changed(ops: ReadonlyMap<string, unknown>, name: string): boolean {
+  const lower = name.toLowerCase();
+  return ops.has(lower) || (lower.indexOf('_') >= 0 && ops.has(lower.replaceAll('_', '-')));
+}
+
+/**
  * Applies the upstream header changes plugins made to the proxy's header array, in place (the
  * array belongs to the request): removed and replaced names are dropped, set values appended.
  */
@@ -76,7 +86,7 @@ export function applyUpstreamHeaders(headers: string[], ctx: PluginRequest): str
   let kept = 0;
   for (let i = 0; i < headers.length; i += 2) {
     const name = headers[i]!;
-    if ((lengths & (1 << (name.length & 31))) !== 0 && ops.has(name.toLowerCase())) continue;
+    if ((lengths & (1 << (name.length & 31))) !== 0 && changed(ops, name)) continue;
     if (kept !== i) {
       headers[kept] = name;
       headers[kept + 1] = headers[i + 1]!;

@@ -16,11 +16,18 @@ import {
 } from '@gatehouse/shared';
 import type { HeaderValue, PluginConfig, PluginDefinition } from '../api.js';
 import { ProxyRequest, type ProxyRoute, type RequestSettings } from '../../proxy/request.js';
+import { DEFAULT_REQUEST_POLICY, readRequestHead } from '../../proxy/request-head.js';
 import { PluginRequest } from './context.js';
 import { SnapshotIndex } from './snapshot-view.js';
 
 const logger = createLogger('plugin-unit', { level: 'silent' });
-const settings: RequestSettings = { logger, clientIps: null, forwardedPort: '80', tlsForwardedPort: '443' };
+const settings: RequestSettings = {
+  logger,
+  clientIps: null,
+  forwardedPort: '80',
+  tlsForwardedPort: '443',
+  policy: DEFAULT_REQUEST_POLICY,
+};
 
 /** The route every test request matched (id 'r'). */
 export const TEST_ROUTE: Route = {
@@ -55,10 +62,14 @@ export function pluginRequest(snapshot: SnapshotIndex = snapshotOf({}), r: TestR
     rawHeaders: (r.headers ?? []).flat(),
     method: r.method ?? 'GET',
     url,
+    httpVersionMajor: 1,
+    httpVersionMinor: 0,
     socket: { remoteAddress: r.clientIp ?? '127.0.0.1' },
   });
   // The proxy's request record, as the server handler builds it; `host` as the test names it.
-  const request = new ProxyRequest(req, {} as ServerResponse, url, settings);
+  const head = readRequestHead(req, settings.policy);
+  if (typeof head === 'string') throw new Error(`test request refused by the proxy: ${head}`);
+  const request = new ProxyRequest(req, {} as ServerResponse, head, settings);
   (request as { host: string | undefined }).host = r.host;
   request.entry = { route: TEST_ROUTE, service: null } as unknown as ProxyRoute;
   return new PluginRequest(request, snapshot);

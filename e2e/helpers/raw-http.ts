@@ -13,6 +13,19 @@ export interface RawReply {
   raw: string;
 }
 
+function dechunk(text: string): string {
+  let out = '';
+  let at = 0;
+  for (;;) {
+    const eol = text.indexOf('\r\n', at);
+    if (eol < 0) return out;
+    const size = parseInt(text.slice(at, eol), 16);
+    if (!(size > 0)) return out;
+    out += text.slice(eol + 2, eol + 2 + size);
+    at = eol + 2 + size + 2;
+  }
+}
+
 export function rawHttp(port: number, request: string | Buffer, timeoutMs = 10_000): Promise<RawReply> {
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1');
@@ -26,7 +39,9 @@ export function rawHttp(port: number, request: string | Buffer, timeoutMs = 10_0
         const colon = line.indexOf(':');
         if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
       }
-      resolve({ status: m ? Number(m[1]) : null, headers, body: m?.[3] ?? '', raw: data });
+      let body = m?.[3] ?? '';
+      if (headers['transfer-encoding'] === 'chunked') body = dechunk(body);
+      resolve({ status: m ? Number(m[1]) : null, headers, body, raw: data });
     };
     const timer = setTimeout(done, timeoutMs);
     socket.on('connect', () => socket.write(request));

@@ -112,7 +112,9 @@ describe('proxy header hygiene through a real data plane', () => {
 
   it('never forwards Proxy (httpoxy)', async () => {
     for (const path of ['/echo', '/auth']) {
-      const echo = echoed(await rawGet(port, path, ['Proxy: http://evil.example:3128', 'apikey: ops-secret-key']));
+      const echo = echoed(
+        await rawGet(port, path, ['Proxy: http://evil.example:3128', 'apikey: ops-secret-key']),
+      );
       expect(namesOf(echo)).not.toContain('proxy');
     }
   });
@@ -214,7 +216,11 @@ describe('proxy header hygiene through a real data plane', () => {
       'GH_ERR_PROXY_BAD_FRAMING',
     );
     // What node's parser refuses itself is answered from the table too (clientError).
-    expectTableError(await rawHttp(port, 'GET /a\x00b HTTP/1.1\r\nHost: a\r\n\r\n'), 400, 'GH_ERR_PROXY_BAD_REQUEST');
+    expectTableError(
+      await rawHttp(port, 'GET /a\x00b HTTP/1.1\r\nHost: a\r\n\r\n'),
+      400,
+      'GH_ERR_PROXY_BAD_REQUEST',
+    );
   });
 
   it('property: hostile header sets never give a 5xx or a reset, and never smuggle an identity header past auth', async () => {

@@ -52,7 +52,12 @@ export function rawHttp(port: number, request: string | Buffer, timeoutMs = 10_0
 }
 
 /** `GET target` with Host and `Connection: close`, plus `extra` header lines. */
-export function rawGet(port: number, target: string, extra: string[] = [], host = 'gw.example'): Promise<RawReply> {
+export function rawGet(
+  port: number,
+  target: string,
+  extra: string[] = [],
+  host = 'gw.example',
+): Promise<RawReply> {
   const lines = [`GET ${target} HTTP/1.1`, `Host: ${host}`, ...extra, 'Connection: close', '', ''];
   return rawHttp(port, Buffer.from(lines.join('\r\n'), 'latin1'));
 }

@@ -134,6 +134,6 @@ export function resolveRequestPath(rawPath: string, action: PathEscapedSlashesAc
   }
   const normalized = normalizePath(path);
   // Then on what decoding made: `%2e%2e;x` is the dot segment with parameters `..;x`.
-  if (normalized !== path && (hasRefusedSequence(normalized) || hasEscapedSlash(normalized))) return null;
+  if (normalized !== rawPath && (hasRefusedSequence(normalized) || hasEscapedSlash(normalized))) return null;
   return normalized;
 }

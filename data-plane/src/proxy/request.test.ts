@@ -107,7 +107,10 @@ describe('ProxyRequest', () => {
     );
     fc.assert(
       fc.property(hostile, (s) => {
-        const out = readRequestHead(incoming(s, ['Host', 'h.example']), { ...DEFAULT_REQUEST_POLICY, pathEscapedSlashes: 'keep' });
+        const out = readRequestHead(incoming(s, ['Host', 'h.example']), {
+          ...DEFAULT_REQUEST_POLICY,
+          pathEscapedSlashes: 'keep',
+        });
         if (typeof out === 'string') return;
         expect(out.url.startsWith('/')).toBe(true);
         if (s.startsWith('/')) expect(out.url).toBe(s);
@@ -135,8 +138,14 @@ describe('ProxyRequest', () => {
     expect(head(incoming('http://h.example/a?b', [])).url).toBe('/a?b');
     expect(head(incoming('http://h.example?b', [])).url).toBe('/?b');
     expect(head(incoming('http://h.example', [])).url).toBe('/');
-    expect(readRequestHead(incoming('*', ['Host', 'h']), DEFAULT_REQUEST_POLICY)).toBe('GH_ERR_PROXY_BAD_REQUEST');
-    expect(readRequestHead(incoming('ftp://h/x', ['Host', 'h']), DEFAULT_REQUEST_POLICY)).toBe('GH_ERR_PROXY_BAD_REQUEST');
-    expect(readRequestHead(incoming('http://u:p@h/x', []), DEFAULT_REQUEST_POLICY)).toBe('GH_ERR_PROXY_BAD_HOST');
+    expect(readRequestHead(incoming('*', ['Host', 'h']), DEFAULT_REQUEST_POLICY)).toBe(
+      'GH_ERR_PROXY_BAD_REQUEST',
+    );
+    expect(readRequestHead(incoming('ftp://h/x', ['Host', 'h']), DEFAULT_REQUEST_POLICY)).toBe(
+      'GH_ERR_PROXY_BAD_REQUEST',
+    );
+    expect(readRequestHead(incoming('http://u:p@h/x', []), DEFAULT_REQUEST_POLICY)).toBe(
+      'GH_ERR_PROXY_BAD_HOST',
+    );
   });
 });

@@ -13,7 +13,7 @@ import { compilePlugins } from './compile.js';
 import { outcome, pluginRequest } from './test-support.js';
 import { runPhase } from './phases.js';
 import { Lru } from './lru.js';
-import { filterQuery } from './phases.js';
+import { applyUpstreamHeaders, filterQuery } from './phases.js';
 
 const calls: string[] = [];
 const make = (name: string, priority: number, asyncAccess = false) =>
@@ -154,7 +154,28 @@ describe('plugin runtime', () => {
       'x-consumer-groups': null,
       'x-credential-identifier': null,
       'x-anonymous-consumer': 'true',
+      // Kong's other auth-set identity headers: a client's own never passes an auth plugin.
+      'x-authenticated-groups': null,
+      'x-authenticated-scope': null,
+      'x-authenticated-userid': null,
+      'x-credential-username': null,
+      'x-anonymous-groups': null,
     });
+  });
+
+  it('applies a plugin header change to the client underscore twin too (X_Consumer_ID)', () => {
+    const compiled = compilePlugins(config([plugin('a')]), registry, logger)!;
+    const ctx = pluginRequest(compiled.snapshot);
+    ctx.authenticate(
+      { id: 'c', username: 'u', custom_id: null, tags: null, created_at: 0, updated_at: 0 },
+      null,
+    );
+    const headers = ['X_Consumer_ID', 'forged', 'x_authenticated_scope', 'all', 'X_Other', 'kept'];
+    expect(applyUpstreamHeaders(headers, ctx)).toEqual(
+      expect.arrayContaining(['X_Other', 'kept', 'x-consumer-id', 'c', 'x-consumer-username', 'u']),
+    );
+    expect(headers).not.toContain('X_Consumer_ID');
+    expect(headers).not.toContain('x_authenticated_scope');
   });
 
   it('removes query arguments by decoded name and keeps the others as sent', () => {

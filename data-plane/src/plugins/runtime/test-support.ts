@@ -16,7 +16,8 @@ import {
 } from '@gatehouse/shared';
 import type { HeaderValue, PluginConfig, PluginDefinition } from '../api.js';
 import { ProxyRequest, type ProxyRoute, type RequestSettings } from '../../proxy/request.js';
-import { DEFAULT_REQUEST_POLICY, readRequestHead } from '../../proxy/request-head.js';
+import { DEFAULT_REQUEST_POLICY, type RequestHead } from '../../proxy/request-head.js';
+import { resolveRequestPath } from '../../proxy/path-policy.js';
 import { PluginRequest } from './context.js';
 import { SnapshotIndex } from './snapshot-view.js';
 
@@ -55,22 +56,26 @@ export interface TestRequest {
 /** A real PluginRequest for `r` on `snapshot` (default: an empty configuration). */
 export function pluginRequest(snapshot: SnapshotIndex = snapshotOf({}), r: TestRequest = {}): PluginRequest {
   const body = r.body === undefined ? Buffer.alloc(0) : Buffer.from(r.body);
-  const path = r.path ?? '/';
-  const url = r.query === undefined || r.query === '' ? path : `${path}?${r.query}`;
+  const url = r.query === undefined || r.query === '' ? (r.path ?? '/') : `${r.path ?? '/'}?${r.query}`;
   const req = Readable.from(body.length === 0 ? [] : [body]) as unknown as IncomingMessage;
   Object.assign(req, {
     rawHeaders: (r.headers ?? []).flat(),
     method: r.method ?? 'GET',
     url,
-    httpVersionMajor: 1,
-    httpVersionMinor: 0,
     socket: { remoteAddress: r.clientIp ?? '127.0.0.1' },
   });
   // The proxy's request record, as the server handler builds it; `host` as the test names it.
-  const head = readRequestHead(req, settings.policy);
-  if (typeof head === 'string') throw new Error(`test request refused by the proxy: ${head}`);
+  const path = resolveRequestPath(r.path ?? '/', settings.policy.pathEscapedSlashes);
+  if (path === null) throw new Error(`test path refused by the proxy's path policy: ${r.path}`);
+  const head: RequestHead = {
+    url,
+    rawPath: r.path ?? '/',
+    rawQuery: r.query ?? '',
+    path,
+    host: r.host,
+    rawHeaders: (r.headers ?? []).flat(),
+  };
   const request = new ProxyRequest(req, {} as ServerResponse, head, settings);
-  (request as { host: string | undefined }).host = r.host;
   request.entry = { route: TEST_ROUTE, service: null } as unknown as ProxyRoute;
   return new PluginRequest(request, snapshot);
 }

@@ -7,6 +7,7 @@ export * from './snapshot/canonical.js';
 export * from './snapshot/keys.js';
 export * from './snapshot/signed-snapshot.js';
 export * from './snapshot/proto-snapshot.js';
+export * from './snapshot/credential-digests.js';
 export * from './entities/index.js';
 export * as schema from './schema/index.js';
 export * from './declarative/index.js';

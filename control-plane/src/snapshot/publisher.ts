@@ -6,12 +6,14 @@
  * after the first change of a burst, so a steady stream of writes still publishes. Builds never
  * overlap; a change that lands during a build triggers exactly one more build after it.
  * The config bytes hold no time: the same config gives the same bytes and hash on any replica
- * (only the JWS's issued-at differs).
+ * (only the JWS's issued-at differs). Credential keys are sent as keyed digests
+ * (`withCredentialDigests`), never in clear.
  */
 import { EventEmitter } from 'node:events';
 import {
   encodeConfig,
   signEncodedSnapshot,
+  withCredentialDigests,
   type GatehouseConfig,
   type Logger,
   type SignedSnapshot,
@@ -226,7 +228,8 @@ export class SnapshotPublisher extends EventEmitter<PublisherEvents> {
       );
       return;
     }
-    const { bytes, hash } = encodeConfig(config);
+    // Key-auth keys leave the CP only as keyed digests (what DPs keep on disk).
+    const { bytes, hash } = encodeConfig(withCredentialDigests(config));
     if (prev && hash === prev.snapshot.hash) {
       this.counters.unchanged++;
       this.logger.debug({ version, hash }, 'config unchanged; snapshot not republished');

@@ -23,6 +23,7 @@ import {
   parseSnapshotConfig,
   verifySnapshot,
   verifySnapshotBytes,
+  withCredentialDigests,
   type GatehouseConfig,
   type Logger,
   type SignedSnapshot,
@@ -154,10 +155,11 @@ export class SnapshotApplier extends EventEmitter<SnapshotApplierEvents> {
     if ('signed' in offer) {
       ({ version, hash } = offer.signed);
     } else {
-      const { bytes, hash: plainHash } = encodeConfig(offer.plain);
+      // Digested as a CP digests a snapshot: workers never hold a clear key-auth key.
+      const config = withCredentialDigests(offer.plain);
+      const { bytes, hash: plainHash } = encodeConfig(config);
       version = (held?.version ?? 0n) + 1n;
       hash = plainHash;
-      const config = offer.plain;
       plain = { config: () => config, json: bytes.toString('utf8'), version, hash, kid: null };
     }
     try {

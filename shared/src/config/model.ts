@@ -271,6 +271,19 @@ export interface Acl {
  */
 export type GatehouseConfig = EntityLists;
 
+/**
+ * A config as data planes receive it (snapshots, a DB-less DP's compiled config): credential
+ * secrets are keyed digests, described by `_credential_digests` (`snapshot/credential-digests.ts`).
+ * Never in the CP's store or the Admin API.
+ */
+export type DigestedConfig = GatehouseConfig & { _credential_digests?: CredentialDigests };
+
+/** How the credential secrets of a config were digested (see `withCredentialDigests`). */
+export interface CredentialDigests {
+  /** key-auth: each `keyauth_credentials[].key` is base64(HMAC-SHA-256(key, clear key)). */
+  key_auth: { algorithm: 'hmac-sha256'; key: string };
+}
+
 /** Kong's defaults for fields a client may omit. */
 export const SERVICE_DEFAULTS = {
   protocol: 'http',

@@ -1,13 +1,14 @@
 /**
  * key-auth (Kong's, priority 1250): an API key from a header, query argument or body field,
- * looked up by its SHA-256 in an index built once per snapshot.
+ * looked up by its keyed digest in an index built once per snapshot. Snapshots carry only the
+ * digests (`keyAuthLookup`, shared/src/snapshot/credential-digests.ts): the key a client presents
+ * is digested with the snapshot's digest key, one HMAC per request.
  */
-import type { Consumer, KeyAuthCredential } from '@gatehouse/shared';
+import { keyAuthLookup, type Consumer, type KeyAuthCredential } from '@gatehouse/shared';
 import { definePlugin, type PluginContext, type SnapshotView } from '../api.js';
 import {
   alreadyAuthenticated,
   bodyWithout,
-  digest,
   fail,
   nowSeconds,
   parseBody,
@@ -25,23 +26,31 @@ interface KeyEntry {
   readonly expiresAt: number;
 }
 
-/** key digest -> credential, shared by every key-auth instance of a snapshot. */
-export function keyIndex(snapshot: SnapshotView): Map<string, KeyEntry> {
+interface KeyIndex {
+  /** key digest -> credential. */
+  readonly byDigest: Map<string, KeyEntry>;
+  /** The digest of a presented key, as the index keys it. */
+  readonly digest: (presented: string) => string;
+}
+
+/** The key index, shared by every key-auth instance of a snapshot. */
+export function keyIndex(snapshot: SnapshotView): KeyIndex {
   return snapshot.memo('key-auth:keys', () => {
-    const m = new Map<string, KeyEntry>();
+    const lookup = keyAuthLookup(snapshot.config);
+    const byDigest = new Map<string, KeyEntry>();
     for (const c of snapshot.config.keyauth_credentials) {
       const consumer = snapshot.consumer(c.consumer.id);
       if (consumer === undefined) continue;
       const expiresAt = c.ttl === null || c.ttl <= 0 ? Infinity : c.created_at + c.ttl;
-      m.set(digest(c.key), { credential: c, consumer, expiresAt });
+      byDigest.set(lookup.indexKey(c.key), { credential: c, consumer, expiresAt });
     }
-    return m;
+    return { byDigest, digest: lookup.digest };
   });
 }
 
 interface State {
   readonly conf: KeyAuthConfig;
-  readonly keys: Map<string, KeyEntry>;
+  readonly keys: KeyIndex;
   readonly wwwAuthenticate: string;
 }
 
@@ -80,7 +89,7 @@ function authenticate(ctx: PluginContext, state: State, found: Found): void {
       if (found.where === 'header') ctx.removeUpstreamHeader(found.name);
       else if (found.where === 'query') ctx.removeUpstreamQueryArg(found.name);
     }
-    const entry = state.keys.get(digest(found.key));
+    const entry = state.keys.byDigest.get(state.keys.digest(found.key));
     if (entry === undefined || entry.expiresAt <= nowSeconds()) {
       failure = unauthorized('Unauthorized', entry === undefined ? 'unknown key' : 'expired key', {
         'WWW-Authenticate': state.wwwAuthenticate,

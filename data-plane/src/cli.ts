@@ -19,6 +19,7 @@ import {
 import { startDataPlane } from './data-plane.js';
 import { ClientIpResolver } from './net/client-ip.js';
 import { PATH_ESCAPED_SLASHES_ACTIONS, type PathEscapedSlashesAction } from './proxy/path-policy.js';
+import { parseCacheKey } from './sync/cache-crypto.js';
 
 const SETTINGS: SettingSpec[] = [
   {
@@ -58,7 +59,24 @@ const SETTINGS: SettingSpec[] = [
     env: ['GATEHOUSE_DATA_DIR'],
     kind: 'string',
     default: '.gatehouse/dp',
-    description: 'Folder for the node id and the last good snapshot.',
+    description: 'Folder for the node id, the last good snapshot and the highest version accepted.',
+  },
+  {
+    key: 'cacheKey',
+    flag: 'cache-key',
+    env: ['GATEHOUSE_CACHE_KEY'],
+    kind: 'string',
+    description:
+      'Encrypts the snapshot cache on disk (AES-256-GCM): 32 bytes as 64 hex digits or base64 (`openssl rand -base64 32`). Prefer the variable: a flag shows in the process list.',
+  },
+  {
+    key: 'allowVersionRollback',
+    flag: 'allow-version-rollback',
+    env: ['GATEHOUSE_ALLOW_VERSION_ROLLBACK'],
+    kind: 'bool',
+    default: 'false',
+    description:
+      'Serve a signed snapshot older than the highest version this data plane has accepted (a cache put back, a CP restored from a backup). Weakens rollback protection.',
   },
   {
     key: 'workers',
@@ -228,6 +246,16 @@ try {
   fail(`invalid setting --trusted-ips (GATEHOUSE_TRUSTED_IPS): ${(e as Error).message}`);
 }
 
+let cacheKey: Buffer | undefined;
+if (v.cacheKey !== undefined) {
+  if (declarativeFile !== undefined) fail('invalid setting --cache-key (GATEHOUSE_CACHE_KEY): a DB-less data plane keeps no cache');
+  try {
+    cacheKey = parseCacheKey(v.cacheKey as string);
+  } catch (e) {
+    fail(`invalid setting --cache-key (GATEHOUSE_CACHE_KEY): ${(e as Error).message}`);
+  }
+}
+
 const logger = createLogger('gatehouse-dp', { level: v.logLevel as string });
 try {
   const dp = await startDataPlane({
@@ -236,6 +264,8 @@ try {
       : { declarativeFile: resolve(declarativeFile) }),
     pluginDirs: ((v.pluginsDirs as string[] | undefined) ?? []).map((d) => resolve(d)),
     dataDir: resolve(v.dataDir as string),
+    cacheKey,
+    allowVersionRollback: v.allowVersionRollback as boolean,
     workers: v.workers as number,
     proxyListen: v.listen as Listen,
     proxyTlsListen: v.listenSsl as Listen | undefined,

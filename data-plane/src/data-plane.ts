@@ -37,8 +37,14 @@ import { StatusServer } from './status/status-server.js';
 import type { BackoffOptions } from './sync/backoff.js';
 import { ConfigClient, type SyncStatus } from './sync/config-client.js';
 import { loadOrCreateNodeId } from './sync/node-id.js';
-import { SnapshotApplier, type ConfigCompiler, type HeldConfig } from './sync/snapshot-applier.js';
+import {
+  SnapshotApplier,
+  type ConfigCompiler,
+  type HeldConfig,
+  type RefusalReport,
+} from './sync/snapshot-applier.js';
 import { SnapshotCache } from './sync/snapshot-cache.js';
+import { VersionFloor } from './sync/version-floor.js';
 import { WorkerPool } from './workers/worker-pool.js';
 import type { RequestPolicy } from './proxy/request-head.js';
 
@@ -62,8 +68,15 @@ export interface DataPlaneOptions {
   declarativeFile?: string;
   /** JWKS files with the public keys snapshots must be signed with (required unless DB-less). */
   trustedKeyFiles?: string[];
-  /** Folder for the node id and the last good snapshot. */
+  /** Folder for the node id, the last good snapshot and the highest version accepted. */
   dataDir: string;
+  /** 32-byte AES-256-GCM key: the snapshot cache is encrypted at rest (`GATEHOUSE_CACHE_KEY`). */
+  cacheKey?: Buffer;
+  /**
+   * Accept a signed snapshot older than the highest version this DP has accepted (at boot from
+   * the cache, or from the CP). Weakens rollback protection; default false.
+   */
+  allowVersionRollback?: boolean;
   /** Worker processes (default: os.availableParallelism()). */
   workers?: number;
   proxyListen: ListenAddress;
@@ -118,7 +131,20 @@ export interface DataPlaneStatus {
   config: { version: string; hash: string; source: string; applied_at: string } | null;
   /** DB-less mode: the file served and the outcome of the last reload; null otherwise. */
   declarative: DeclarativeStatus | null;
-  sync: SyncStatus;
+  sync: SyncStatus & {
+    /** The last snapshot from the CP this DP refused (null once a later one is applied). */
+    last_refusal: RefusalReport | null;
+  };
+  /** The disk cache (null in DB-less mode, which keeps none). */
+  cache: {
+    file: string;
+    encrypted: boolean;
+    /** Highest snapshot version accepted (persisted), decimal; null when none. */
+    highest_version: string | null;
+    allow_version_rollback: boolean;
+    /** Why the cached snapshot was not served at boot (null when it was, or there was none). */
+    last_refusal: RefusalReport | null;
+  } | null;
   workers: { configured: number; alive: number; serving: number; restarts: number };
   proxy: { host: string; port: number | null };
 }
@@ -209,8 +235,23 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
       return () => nodeHealth.commit(runtime.upstreams);
     },
   };
-  const cache = new SnapshotCache(options.dataDir, log);
-  const applier = new SnapshotApplier({ trustedKeys, compiler, target: pool, cache, logger: log, metrics });
+  const cache = new SnapshotCache(options.dataDir, log, { key: options.cacheKey });
+  const floor = new VersionFloor(options.dataDir, log);
+  await floor.load();
+  const allowRollback = options.allowVersionRollback ?? false;
+  if (allowRollback) {
+    log.warn('--allow-version-rollback: snapshots older than the highest version accepted are served');
+  }
+  const applier = new SnapshotApplier({
+    trustedKeys,
+    compiler,
+    target: pool,
+    cache,
+    floor,
+    allowRollback,
+    logger: log,
+    metrics,
+  });
   let client: ConfigClient | null = null;
   const declarative = dbless
     ? new DeclarativeSource({
@@ -239,16 +280,28 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
         applied_at: held.appliedAt.toISOString(),
       },
       declarative: declarative?.status ?? null,
-      sync: client?.syncStatus ?? {
-        state: 'disabled',
-        controlPlane: null,
-        lastError: null,
-        lastErrorAt: null,
-        connectedSince: null,
-        lastMessageAt: null,
-        reconnects: 0,
-        refusal: null,
+      sync: {
+        ...(client?.syncStatus ?? {
+          state: 'disabled',
+          controlPlane: null,
+          lastError: null,
+          lastErrorAt: null,
+          connectedSince: null,
+          lastMessageAt: null,
+          reconnects: 0,
+          refusal: null,
+        }),
+        last_refusal: applier.lastRefusal('control_plane'),
       },
+      cache: dbless
+        ? null
+        : {
+            file: cache.file,
+            encrypted: cache.encrypted,
+            highest_version: floor.version?.toString() ?? null,
+            allow_version_rollback: allowRollback,
+            last_refusal: applier.lastRefusal('cache'),
+          },
       workers: { configured: workers, alive: pool.alive, serving: pool.serving, restarts: pool.restartCount },
       proxy: { host: options.proxyListen.host, port: pool.port },
     };

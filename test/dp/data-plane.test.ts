@@ -294,6 +294,7 @@ describe('data plane', () => {
     expect(s!.sync.refusal).toEqual({
       syncStatus: 'kong_version_incompatible',
       reason: 'DP 0.1.0 is newer than CP',
+      at: expect.any(String),
     });
     expect(s!.sync.lastError).toMatch(/refused/);
     expect((await httpGet(proxyPort, '/a')).status).toBe(200);

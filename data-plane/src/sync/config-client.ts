@@ -74,7 +74,8 @@ export interface SyncStatus {
   connectedSince: string | null;
   lastMessageAt: string | null;
   reconnects: number;
-  refusal: { syncStatus: string; reason: string } | null;
+  /** The CP's current refusal of this DP (e.g. its Hello: `kong_version_incompatible`), since `at`. */
+  refusal: { syncStatus: string; reason: string; at: string } | null;
 }
 
 export const DEFAULT_CHANNEL_OPTIONS: grpc.ChannelOptions = {
@@ -247,12 +248,12 @@ export class ConfigClient extends EventEmitter<ConfigClientEvents> {
         return;
       case 'refusal': {
         const { syncStatus, reason } = msg.value;
-        this.status.refusal = { syncStatus, reason };
+        this.status.refusal = { syncStatus, reason, at: new Date().toISOString() };
         this.opts.logger.warn(
           { syncStatus, reason },
           'control plane refused to sync this data plane; keeping the config served',
         );
-        this.emit('refusal', { syncStatus, reason });
+        this.emit('refusal', this.status.refusal);
         // The CP holds back a config this DP cannot run but keeps the stream: stay and wait.
         if (STREAM_KEEPING_REFUSALS.has(syncStatus)) return;
         this.nextDelayOverride = this.refusalDelayMs;

@@ -1,4 +1,5 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -19,6 +20,7 @@ import { DataPlaneMetrics } from '../status/metrics.js';
 import type { ConfigMeta } from '../workers/worker-pool.js';
 import { SnapshotApplier, type ConfigCompiler, type ConfigTarget } from './snapshot-applier.js';
 import { SnapshotCache } from './snapshot-cache.js';
+import { VERSION_FLOOR_FILE, VersionFloor } from './version-floor.js';
 
 const logger = createLogger('test', { level: 'silent' });
 
@@ -165,5 +167,106 @@ describe('SnapshotApplier', () => {
     expect(await applier.loadFromCache()).toBe(false);
     expect(applier.held).toBeNull();
     expect(target.applied).toHaveLength(0);
+  });
+
+  describe('rollback protection (highest version accepted, persisted)', () => {
+    const restart = async (allowRollback = false) => {
+      const floor = new VersionFloor(join(dir, 'data'), logger);
+      await floor.load();
+      target = new RecordingTarget();
+      applier = new SnapshotApplier({ trustedKeys: trusted, compiler, target, cache, floor, allowRollback, logger });
+      return floor;
+    };
+
+    it('records every accepted version in the data folder', async () => {
+      const floor = await restart();
+      await applier.handle(await sign('a', 739n), 'control_plane');
+      await applier.handle(await sign('b', 740n), 'control_plane');
+      expect(floor.version).toBe(740n);
+      expect(JSON.parse(await readFile(join(dir, 'data', VERSION_FLOOR_FILE), 'utf8'))).toMatchObject({
+        version: '740',
+      });
+    });
+
+    it('refuses an older cache at boot, and says why', async () => {
+      await restart();
+      const v739 = await sign('old', 739n);
+      await applier.handle(v739, 'control_plane');
+      await applier.handle(await sign('new', 740n), 'control_plane');
+      await cache.write(v739); // the old signed cache put back
+      await restart();
+      expect(await applier.loadFromCache()).toBe(false);
+      expect(applier.held).toBeNull();
+      expect(target.applied).toHaveLength(0);
+      expect(applier.lastRefusal('cache')).toMatchObject({
+        code: 'GH_ERR_DP_VERSION_ROLLBACK',
+        version: '739',
+        kid: key.kid,
+      });
+      expect(applier.lastRefusal('cache')?.reason).toMatch(
+        /739 is older than the highest version this data plane has accepted \(740\)/,
+      );
+    });
+
+    it('serves it with the operator override, which then lowers the floor', async () => {
+      await restart();
+      const v739 = await sign('old', 739n);
+      await applier.handle(v739, 'control_plane');
+      await applier.handle(await sign('new', 740n), 'control_plane');
+      await cache.write(v739);
+      const floor = await restart(true);
+      expect(await applier.loadFromCache()).toBe(true);
+      expect(applier.held?.version).toBe(739n);
+      expect(floor.version).toBe(739n);
+    });
+
+    it('never applies a version below the floor from the stream; the floor itself again is fine', async () => {
+      await restart();
+      await applier.handle(await sign('new', 740n), 'control_plane');
+      await restart(); // no cache served: nothing held
+      await cache.write(await sign('x', 1n)); // irrelevant to the stream
+      const older = await applier.handle(await sign('old', 739n), 'control_plane');
+      expect(older).toMatchObject({ ok: false, code: 'GH_ERR_DP_VERSION_ROLLBACK' });
+      expect(applier.lastRefusal('control_plane')).toMatchObject({ code: 'GH_ERR_DP_VERSION_ROLLBACK', version: '739' });
+      expect(await applier.handle(await sign('new', 740n), 'control_plane')).toMatchObject({ ok: true });
+      expect(applier.lastRefusal('control_plane')).toBeNull();
+    });
+
+    it('refuses the boot cache when the floor file is unreadable', async () => {
+      await restart();
+      await applier.handle(await sign('a', 5n), 'control_plane');
+      await writeFile(join(dir, 'data', VERSION_FLOOR_FILE), 'garbage');
+      await restart();
+      expect(await applier.loadFromCache()).toBe(false);
+      expect(applier.lastRefusal('cache')?.reason).toMatch(/highest version accepted is unknown/);
+    });
+  });
+
+  it('reports the last refusal from the CP with code, kid, version and time', async () => {
+    const stranger = await loadSigningKey((await writeSigningKeyPair(join(dir, 'k4'))).privateKeyFile);
+    await applier.handle(await sign('b', 3n, stranger), 'control_plane');
+    expect(applier.lastRefusal('control_plane')).toMatchObject({
+      code: 'GH_ERR_SNAPSHOT_UNKNOWN_KEY',
+      kid: stranger.kid,
+      version: '3',
+      at: expect.stringMatching(/^\d{4}-/),
+    });
+    expect(applier.lastRefusal('cache')).toBeNull();
+  });
+
+  it('says why an encrypted cache is not served without its key', async () => {
+    const sealed = new SnapshotCache(join(dir, 'data'), logger, { key: randomBytes(32) });
+    await sealed.write(await sign('cached', 9n));
+    expect(await applier.loadFromCache()).toBe(false);
+    expect(applier.lastRefusal('cache')).toMatchObject({ code: 'GH_ERR_DP_CACHE_KEY' });
+  });
+
+  it('writes back encrypted a plain cache read while a key is set', async () => {
+    await cache.write(await sign('cached', 9n));
+    const cacheKey = randomBytes(32);
+    const sealed = new SnapshotCache(join(dir, 'data'), logger, { key: cacheKey });
+    applier = new SnapshotApplier({ trustedKeys: trusted, compiler, target, cache: sealed, logger });
+    expect(await applier.loadFromCache()).toBe(true);
+    expect((await readFile(sealed.file)).subarray(0, 8).toString()).toBe('GHCACHE1');
   });
 });

@@ -9,14 +9,21 @@
  *      no worker keeps it, the old one stays;
  *   4. wait until every worker has swapped, then tell the compiler (the primary starts the
  *      node's active health checks for the new upstreams);
- *   5. write the signed snapshot to the disk cache (atomically).
- * Any failure leaves the served config as it was and comes back as a reason for the NACK.
+ *   5. write the signed snapshot to the disk cache (atomically), then record its version as the
+ *      highest accepted (`VersionFloor`).
+ * Any failure leaves the served config as it was and comes back as a reason for the NACK; the
+ * last refusal of each source is kept for /status (`lastRefusal`).
+ *
+ * Rollback: a signed snapshot older than the highest version ever accepted (persisted, so it
+ * survives a restart) is refused — the cached one at boot, and any from the stream — unless the
+ * operator allows it (`allowRollback`). An unreadable floor refuses the boot cache only.
  *
  * A DB-less data plane hands it plain configs read from a declarative file (`applyConfig`):
  * the same steps without the signature (there is none) and without the cache (the file is the
  * source); the version is a local counter and the hash that of the canonical bytes.
  */
 import { EventEmitter } from 'node:events';
+import { decodeProtectedHeader } from 'jose';
 import {
   encodeConfig,
   isGatehouseError,
@@ -33,6 +40,7 @@ import type { DataPlaneMetrics } from '../status/metrics.js';
 import type { ConfigMeta } from '../workers/worker-pool.js';
 import { SyncErrors } from './errors.js';
 import type { SnapshotCache } from './snapshot-cache.js';
+import type { VersionFloor } from './version-floor.js';
 
 /**
  * Compiles a config without serving it and without side effects; throws when it cannot be
@@ -69,6 +77,10 @@ export interface SnapshotApplierOptions {
   compiler: ConfigCompiler;
   target: ConfigTarget;
   cache: SnapshotCache;
+  /** The highest version accepted, persisted; none: no rollback protection across restarts. */
+  floor?: VersionFloor;
+  /** Accept a signed snapshot older than the floor (operator override). Default false. */
+  allowRollback?: boolean;
   logger: Logger;
   metrics?: DataPlaneMetrics;
 }
@@ -78,6 +90,20 @@ export interface SnapshotRejection {
   reason: string;
   version: bigint;
   hash: string;
+  /** The key id the snapshot claims (from its JWS header, verified or not); null without one. */
+  kid: string | null;
+  source: SnapshotSource;
+  at: Date;
+}
+
+/** A refusal as /status shows it. */
+export interface RefusalReport {
+  code: string;
+  reason: string;
+  version: string | null;
+  hash: string | null;
+  kid: string | null;
+  at: string;
 }
 
 export interface SnapshotApplierEvents {
@@ -101,6 +127,11 @@ interface Candidate {
 export class SnapshotApplier extends EventEmitter<SnapshotApplierEvents> {
   private heldConfig: HeldConfig | null = null;
   private chain: Promise<unknown> = Promise.resolve();
+  /** The last refusal of a snapshot from the CP (cleared when one is applied), and of the boot cache. */
+  private readonly refusals: { control_plane: RefusalReport | null; cache: RefusalReport | null } = {
+    control_plane: null,
+    cache: null,
+  };
 
   constructor(private readonly opts: SnapshotApplierOptions) {
     super();
@@ -109,6 +140,14 @@ export class SnapshotApplier extends EventEmitter<SnapshotApplierEvents> {
   /** The config every worker serves, or null before the first one. */
   get held(): HeldConfig | null {
     return this.heldConfig;
+  }
+
+  /**
+   * Why the last snapshot from the CP was refused (null once a later one is applied), or why the
+   * cache was refused at boot.
+   */
+  lastRefusal(source: 'control_plane' | 'cache'): RefusalReport | null {
+    return this.refusals[source];
   }
 
   /** Applies snapshots strictly one after the other, in arrival order. Never throws. */
@@ -131,18 +170,40 @@ export class SnapshotApplier extends EventEmitter<SnapshotApplierEvents> {
     return run;
   }
 
-  /** Boot: serve the cached snapshot (verified again) before any CP is reached. */
+  /**
+   * Boot: serve the cached snapshot (decrypted, verified again, not older than the highest
+   * version accepted) before any CP is reached. A refusal is logged and kept for /status.
+   */
   async loadFromCache(): Promise<boolean> {
-    const signed = await this.opts.cache.read();
-    if (!signed) return false;
-    const outcome = await this.handle(signed, 'cache');
+    const { cache, logger } = this.opts;
+    const loaded = await cache.load();
+    if (loaded.status === 'none') return false;
+    if (loaded.status === 'refused') {
+      this.refusals.cache = {
+        code: loaded.code,
+        reason: loaded.reason,
+        version: null,
+        hash: null,
+        kid: null,
+        at: new Date().toISOString(),
+      };
+      logger.error(
+        { code: loaded.code, reason: loaded.reason, file: cache.file },
+        'snapshot cache refused; starting without it',
+      );
+      return false;
+    }
+    const outcome = await this.handle(loaded.snapshot, 'cache');
     if (!outcome.ok) {
-      this.opts.logger.error(
-        { reason: outcome.reason, file: this.opts.cache.file },
+      logger.error(
+        { code: outcome.code, reason: outcome.reason, file: cache.file },
         'cached snapshot refused; ignoring it',
       );
+      return false;
     }
-    return outcome.ok;
+    // A cache written before the key was set: keep it on disk encrypted from now on.
+    if (cache.encrypted && !loaded.encrypted) await this.writeCache(loaded.snapshot);
+    return true;
   }
 
   private async process(offer: Offer, source: SnapshotSource): Promise<SnapshotOutcome> {
@@ -169,6 +230,7 @@ export class SnapshotApplier extends EventEmitter<SnapshotApplierEvents> {
         return { ok: true, version, hash, changed: false };
       }
       const candidate = 'signed' in offer ? await this.verify(offer.signed, held) : plain!;
+      if ('signed' in offer) this.checkFloor(version, source);
       const compiled: { served?: (() => void) | void } = {};
       await this.opts.target.apply(candidate.json, { version, hash }, () => {
         compiled.served = this.compile(candidate);
@@ -187,16 +249,50 @@ export class SnapshotApplier extends EventEmitter<SnapshotApplierEvents> {
         },
         'config applied',
       );
-      if ('signed' in offer && source !== 'cache') await this.writeCache(offer.signed);
+      if ('signed' in offer) {
+        if (source !== 'cache') await this.writeCache(offer.signed);
+        await this.opts.floor?.record(version, hash);
+        if (source === 'control_plane') this.refusals.control_plane = null;
+      }
       this.emit('applied', this.heldConfig);
       return { ok: true, version, hash, changed: true };
     } catch (e) {
       const code = isGatehouseError(e) ? e.code : 'GH_ERR_DP_INTERNAL';
       const reason = e instanceof Error ? e.message : String(e);
+      const kid = 'signed' in offer ? claimedKid(offer.signed.jws) : null;
       metrics?.snapshotRejects.inc({ code });
-      logger.warn({ code, reason, version: version.toString(), hash, source }, 'config refused');
-      this.emit('rejected', { code, reason, version, hash });
+      logger.warn({ code, reason, version: version.toString(), hash, kid, source }, 'config refused');
+      const at = new Date();
+      if (source === 'control_plane' || source === 'cache') {
+        this.refusals[source] = {
+          code,
+          reason,
+          version: version.toString(),
+          hash,
+          kid,
+          at: at.toISOString(),
+        };
+      }
+      this.emit('rejected', { code, reason, version, hash, kid, source, at });
       return { ok: false, version, hash, reason, code };
+    }
+  }
+
+  /** Refuses a (verified) signed version below the highest accepted, unless allowed. */
+  private checkFloor(version: bigint, source: SnapshotSource): void {
+    const floor = this.opts.floor;
+    if (!floor || this.opts.allowRollback) return;
+    const override = 'start the data plane with --allow-version-rollback to accept it';
+    if (source === 'cache' && floor.unreadable !== null) {
+      throw SyncErrors.rollback(
+        `the highest version accepted is unknown (${floor.unreadable}); not serving the cached snapshot ${version} until the control plane is reached (${override})`,
+      );
+    }
+    const highest = floor.version;
+    if (highest !== null && version < highest) {
+      throw SyncErrors.rollback(
+        `snapshot version ${version} is older than the highest version this data plane has accepted (${highest}): refused as a rollback (${override})`,
+      );
     }
   }
 
@@ -234,6 +330,7 @@ export class SnapshotApplier extends EventEmitter<SnapshotApplierEvents> {
     this.heldConfig = { ...held, version: signed.version };
     this.opts.metrics?.configVersion.set(Number(signed.version));
     await this.writeCache(signed);
+    await this.opts.floor?.record(signed.version, signed.hash);
   }
 
   private async writeCache(signed: SignedSnapshot): Promise<void> {
@@ -244,5 +341,15 @@ export class SnapshotApplier extends EventEmitter<SnapshotApplierEvents> {
       this.opts.metrics?.cacheWriteFailures.inc();
       this.opts.logger.error({ err: e, file: this.opts.cache.file }, 'cannot write the snapshot cache');
     }
+  }
+}
+
+/** The kid a compact JWS claims in its header (not verified), or null. */
+function claimedKid(jws: string): string | null {
+  try {
+    const kid = decodeProtectedHeader(jws).kid;
+    return typeof kid === 'string' ? kid : null;
+  } catch {
+    return null;
   }
 }

@@ -1,5 +1,7 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
+import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -126,4 +128,64 @@ describe('SnapshotCache', () => {
     await cache.write({ ...signed, jws: parts.join('.') });
     expect(await cache.loadVerified(trusted)).toBeNull();
   });
+
+  describe('encrypted at rest (GATEHOUSE_CACHE_KEY)', () => {
+    const secretConfig = () => {
+      const c = configWithService('svc');
+      c.hmacauth_credentials.push({
+        id: '00000000-0000-4000-8000-000000000002',
+        consumer: { id: '00000000-0000-4000-8000-000000000003' },
+        username: 'alice',
+        secret: 'alice-hmac-secret',
+        tags: null,
+        created_at: 1,
+      });
+      return c;
+    };
+
+    it('writes a file that holds no secret and reads back only with the key', async () => {
+      const cacheKey = randomBytes(32);
+      const data = join(dir, 'data');
+      const snap = await signSnapshot({ config: secretConfig(), version: 3n, cpId: 'cp', key });
+      await new SnapshotCache(data, logger, { key: cacheKey }).write(snap);
+      const raw = await readFile(join(data, SNAPSHOT_CACHE_FILE));
+      expect(raw.subarray(0, 8).toString()).toBe('GHCACHE1');
+      for (const bytes of [raw, tryGunzipAnywhere(raw)]) {
+        expect(bytes.includes(Buffer.from('alice-hmac-secret'))).toBe(false);
+      }
+      const withKey = await new SnapshotCache(data, logger, { key: cacheKey }).load();
+      expect(withKey).toMatchObject({ status: 'ok', encrypted: true });
+      expect((await new SnapshotCache(data, logger, { key: cacheKey }).loadVerified(trusted))?.verified.version).toBe(3n);
+
+      const noKey = await new SnapshotCache(data, logger).load();
+      expect(noKey).toMatchObject({ status: 'refused', code: 'GH_ERR_DP_CACHE_KEY' });
+      expect(noKey.status === 'refused' && noKey.reason).toMatch(/encrypted and no cache key is set/);
+      const otherKey = await new SnapshotCache(data, logger, { key: randomBytes(32) }).load();
+      expect(otherKey).toMatchObject({ status: 'refused', code: 'GH_ERR_DP_CACHE_KEY' });
+      expect(otherKey.status === 'refused' && otherKey.reason).toMatch(/does not decrypt/);
+    });
+
+    it('reads a plain cache written before the key was set', async () => {
+      const data = join(dir, 'data');
+      await new SnapshotCache(data, logger).write(await signSnapshot({ config: secretConfig(), version: 1n, cpId: 'cp', key }));
+      expect(await new SnapshotCache(data, logger, { key: randomBytes(32) }).load()).toMatchObject({
+        status: 'ok',
+        encrypted: false,
+      });
+    });
+  });
 });
+
+/** Every gzip stream found in the bytes, inflated (none in an encrypted file). */
+function tryGunzipAnywhere(bytes: Buffer): Buffer {
+  const out: Buffer[] = [];
+  for (let i = bytes.indexOf(0x1f); i >= 0 && i < bytes.length - 1; i = bytes.indexOf(0x1f, i + 1)) {
+    if (bytes[i + 1] !== 0x8b) continue;
+    try {
+      out.push(gunzipSync(bytes.subarray(i)));
+    } catch {
+      // not a gzip stream here
+    }
+  }
+  return Buffer.concat(out);
+}

@@ -4,11 +4,16 @@
  * sent them), so what is read back is verified again with the trusted keys before use: a
  * tampered or truncated file is refused, never applied.
  *
- * Writes are atomic: temp file in the same folder, fsync, rename over the old file, fsync of
- * the folder. A crash at any point leaves either the old file or the new one.
+ * With a cache key (`GATEHOUSE_CACHE_KEY`) the file is encrypted at rest (AES-256-GCM,
+ * `cache-crypto.ts`): the snapshot's remaining secrets (HMAC and JWT secrets, certificate keys,
+ * key-auth digests) are not readable from the disk without the key. An encrypted cache read
+ * without the key, or with another key, is refused with its reason, never a crash. A plain cache
+ * read while a key is set is accepted (it is signed) and written back encrypted.
+ *
+ * Writes are atomic (`atomic-file.ts`): a crash leaves either the old file or the new one.
  */
-import { open, mkdir, readFile, rename, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { SnapshotSchema } from '@gatehouse/proto';
 import {
@@ -20,62 +25,93 @@ import {
   type TrustedKeys,
   type VerifiedSnapshot,
 } from '@gatehouse/shared';
-import { SyncErrors } from './errors.js';
+import { writeFileAtomic } from './atomic-file.js';
+import { isEncryptedCache, openCache, sealCache } from './cache-crypto.js';
+import { SyncErrorCode } from './errors.js';
 
 export const SNAPSHOT_CACHE_FILE = 'snapshot.pb';
 
+/** What reading the cache gave: nothing, a parsed snapshot, or a refusal with its reason. */
+export type CacheLoad =
+  | { status: 'none' }
+  | { status: 'ok'; snapshot: SignedSnapshot; encrypted: boolean }
+  | { status: 'refused'; code: string; reason: string };
+
+export interface SnapshotCacheOptions {
+  /** AES-256-GCM key (32 bytes): the file is encrypted at rest. */
+  key?: Buffer;
+  fileName?: string;
+}
+
 export class SnapshotCache {
   readonly file: string;
+  private readonly key: Buffer | null;
 
   constructor(
     dataDir: string,
     private readonly logger: Logger,
-    fileName = SNAPSHOT_CACHE_FILE,
+    options: SnapshotCacheOptions = {},
   ) {
-    this.file = join(dataDir, fileName);
+    this.file = join(dataDir, options.fileName ?? SNAPSHOT_CACHE_FILE);
+    this.key = options.key ?? null;
   }
 
-  /** Atomically replaces the cached snapshot. */
+  /** Whether the file is written encrypted. */
+  get encrypted(): boolean {
+    return this.key !== null;
+  }
+
+  /** Atomically replaces the cached snapshot (encrypted when a key is set). */
   async write(snapshot: SignedSnapshot): Promise<void> {
     const bytes = toBinary(SnapshotSchema, signedSnapshotToProto(snapshot));
-    const dir = dirname(this.file);
-    await mkdir(dir, { recursive: true });
-    const tmp = `${this.file}.${process.pid}.${Date.now()}.tmp`;
-    try {
-      const fh = await open(tmp, 'w', 0o600);
-      try {
-        await fh.writeFile(bytes);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await rename(tmp, this.file);
-    } catch (e) {
-      await rm(tmp, { force: true });
-      throw e;
-    }
-    await fsyncDir(dir);
+    await writeFileAtomic(this.file, this.key === null ? bytes : sealCache(this.key, bytes));
   }
 
-  /** The cached snapshot as stored, or null when there is none or it cannot be parsed (logged). */
-  async read(): Promise<SignedSnapshot | null> {
+  /** Reads and parses the file (decrypting it); never throws. Not verified yet. */
+  async load(): Promise<CacheLoad> {
     let bytes: Buffer;
     try {
       bytes = await readFile(this.file);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      this.logger.error({ err: e, file: this.file }, 'cannot read the snapshot cache; ignoring it');
-      return null;
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { status: 'none' };
+      return refused(SyncErrorCode.CACHE_UNREADABLE, `cannot read ${this.file}: ${(e as Error).message}`);
+    }
+    const encrypted = isEncryptedCache(bytes);
+    if (encrypted) {
+      if (this.key === null) {
+        return refused(
+          SyncErrorCode.CACHE_KEY,
+          `${this.file} is encrypted and no cache key is set (GATEHOUSE_CACHE_KEY)`,
+        );
+      }
+      const plain = openCache(this.key, bytes);
+      if (plain === null) {
+        return refused(
+          SyncErrorCode.CACHE_KEY,
+          `${this.file} does not decrypt with the cache key given (GATEHOUSE_CACHE_KEY): another key, or the file was altered`,
+        );
+      }
+      bytes = plain;
     }
     try {
-      const snap = signedSnapshotFromProto(fromBinary(SnapshotSchema, bytes));
-      if (snap.jws === '' || snap.hash === '')
-        throw SyncErrors.cacheUnreadable('cached snapshot has no signature');
-      return snap;
+      const snapshot = signedSnapshotFromProto(fromBinary(SnapshotSchema, bytes));
+      if (snapshot.jws === '' || snapshot.hash === '') {
+        return refused(SyncErrorCode.CACHE_UNREADABLE, `${this.file}: cached snapshot has no signature`);
+      }
+      return { status: 'ok', snapshot, encrypted };
     } catch (e) {
-      this.logger.error({ err: e, file: this.file }, 'snapshot cache is corrupt; ignoring it');
-      return null;
+      return refused(SyncErrorCode.CACHE_UNREADABLE, `${this.file} is corrupt: ${(e as Error).message}`);
     }
+  }
+
+  /** The cached snapshot as stored, or null when there is none or it cannot be read (logged). */
+  async read(): Promise<SignedSnapshot | null> {
+    const loaded = await this.load();
+    if (loaded.status === 'ok') return loaded.snapshot;
+    if (loaded.status === 'refused') {
+      this.logger.error({ code: loaded.code, reason: loaded.reason, file: this.file }, 'snapshot cache refused');
+    }
+    return null;
   }
 
   /**
@@ -96,15 +132,4 @@ export class SnapshotCache {
   }
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  // Makes the rename durable. Not every platform lets a folder be opened for sync.
-  let fh;
-  try {
-    fh = await open(dir, 'r');
-    await fh.sync();
-  } catch {
-    // best effort
-  } finally {
-    await fh?.close();
-  }
-}
+const refused = (code: string, reason: string): CacheLoad => ({ status: 'refused', code, reason });

@@ -175,6 +175,8 @@ export async function startDp(opts: {
   waitReady?: boolean;
   /** Extra `gatehouse dp` arguments. */
   args?: string[];
+  /** Extra environment variables. */
+  env?: NodeJS.ProcessEnv;
 }): Promise<DpHandle> {
   const proxyPort = opts.proxyPort ?? (await freePort());
   const statusPort = opts.statusPort ?? (await freePort());
@@ -195,7 +197,7 @@ export async function startDp(opts: {
   ];
   if (opts.nodeId) args.push('--node-id', opts.nodeId);
   args.push(...(opts.args ?? []));
-  const proc = runGatehouse(`dp:${proxyPort}`, args);
+  const proc = runGatehouse(`dp:${proxyPort}`, args, opts.env);
   const h = {
     proc,
     proxy: `http://127.0.0.1:${proxyPort}`,

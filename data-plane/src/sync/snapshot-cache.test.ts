@@ -1,7 +1,7 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { gunzipSync } from 'node:zlib';
+import { inflateRawSync } from 'node:zlib';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -168,6 +168,9 @@ describe('SnapshotCache', () => {
     it('reads a plain cache written before the key was set', async () => {
       const data = join(dir, 'data');
       await new SnapshotCache(data, logger).write(await signSnapshot({ config: secretConfig(), version: 1n, cpId: 'cp', key }));
+      // What the key is for: a plain cache holds the secrets a DP must keep (the helper finds them).
+      const raw = await readFile(join(data, SNAPSHOT_CACHE_FILE));
+      expect(tryGunzipAnywhere(raw).includes(Buffer.from('alice-hmac-secret'))).toBe(true);
       expect(await new SnapshotCache(data, logger, { key: randomBytes(32) }).load()).toMatchObject({
         status: 'ok',
         encrypted: false,
@@ -182,7 +185,7 @@ function tryGunzipAnywhere(bytes: Buffer): Buffer {
   for (let i = bytes.indexOf(0x1f); i >= 0 && i < bytes.length - 1; i = bytes.indexOf(0x1f, i + 1)) {
     if (bytes[i + 1] !== 0x8b) continue;
     try {
-      out.push(gunzipSync(bytes.subarray(i)));
+      out.push(inflateRawSync(bytes.subarray(i + 10)) /* past the 10-byte gzip header */);
     } catch {
       // not a gzip stream here
     }

@@ -10,6 +10,8 @@ import {
   type SigningKey,
   type TrustedKeys,
   emptyConfig,
+  hashBasicAuthPassword,
+  keyAuthLookup,
 } from '@gatehouse/shared';
 import { SnapshotPublisher, type ConfigSource, type PublishedSnapshot } from './publisher.js';
 
@@ -252,5 +254,37 @@ describe('SnapshotPublisher', () => {
     await advance(100);
     expect((await waiting).snapshot.version).toBe(3n);
     await expect(publisher.waitForVersion(1n)).resolves.toBe(publisher.latest);
+  });
+
+  it('sends key-auth keys only as keyed digests and basic-auth passwords only as their hash', async () => {
+    const consumer = { id: '00000000-0000-4000-8000-0000000000c1' };
+    source.config.keyauth_credentials.push({
+      id: '00000000-0000-4000-8000-0000000000a1',
+      consumer,
+      key: 'alice-secret-key',
+      ttl: null,
+      tags: null,
+      created_at: 1,
+    });
+    source.config.basicauth_credentials.push({
+      id: '00000000-0000-4000-8000-0000000000b1',
+      consumer,
+      username: 'alice',
+      password: hashBasicAuthPassword('alice-basic-password'),
+      tags: null,
+      created_at: 1,
+    });
+    await publisher.start();
+    const snap = publisher.latest!.snapshot;
+    const v = await verifySnapshot(snap, trusted);
+    for (const bytes of [Buffer.from(snap.config), v.bytes]) {
+      expect(bytes.includes(Buffer.from('alice-secret-key'))).toBe(false);
+      expect(bytes.includes(Buffer.from('alice-basic-password'))).toBe(false);
+    }
+    const lookup = keyAuthLookup(v.config);
+    expect(lookup.indexKey(v.config.keyauth_credentials[0]!.key)).toBe(lookup.digest('alice-secret-key'));
+    expect(v.config.basicauth_credentials[0]!.password).toMatch(/^\$scrypt\$/);
+    // The CP's own config (what the Admin API shows) is untouched.
+    expect(source.config.keyauth_credentials[0]!.key).toBe('alice-secret-key');
   });
 });

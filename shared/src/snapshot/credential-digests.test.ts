@@ -28,7 +28,7 @@ function withKeys(keys: string[]): GatehouseConfig {
 }
 
 describe('credential digests', () => {
-  it('keyAuthDigester is HMAC-SHA-256 (RFC 2104), base64', () => {
+  it('keyAuthDigester is HMAC-SHA-256, base64', () => {
     fc.assert(
       fc.property(fc.uint8Array({ minLength: 0, maxLength: 100 }), fc.string({ unit: 'binary' }), (k, m) => {
         const key = Buffer.from(k);

@@ -2,10 +2,12 @@
  * key-auth (Kong's, priority 1250): an API key from a header, query argument or body field,
  * looked up by its keyed digest in an index built once per snapshot. Snapshots carry only the
  * digests (`keyAuthLookup`, shared/src/snapshot/credential-digests.ts): the key a client presents
- * is digested with the snapshot's digest key, one HMAC per request.
+ * is digested with the snapshot's digest key (HMAC-SHA-256). Keys that matched are remembered in a
+ * bounded LRU (worker memory, per snapshot), so a returning client costs a map lookup, not an HMAC.
  */
 import { keyAuthLookup, type Consumer, type KeyAuthCredential } from '@gatehouse/shared';
 import { definePlugin, type PluginContext, type SnapshotView } from '../api.js';
+import { Lru } from '../runtime/lru.js';
 import {
   alreadyAuthenticated,
   bodyWithout,
@@ -26,11 +28,12 @@ interface KeyEntry {
   readonly expiresAt: number;
 }
 
+/** Presented keys that matched, remembered per snapshot (at most this many). */
+const MATCHED_MAX = 10_000;
+
 interface KeyIndex {
-  /** key digest -> credential. */
-  readonly byDigest: Map<string, KeyEntry>;
-  /** The digest of a presented key, as the index keys it. */
-  readonly digest: (presented: string) => string;
+  /** The credential of a presented key, or undefined. */
+  find(presented: string): KeyEntry | undefined;
 }
 
 /** The key index, shared by every key-auth instance of a snapshot. */
@@ -44,7 +47,16 @@ export function keyIndex(snapshot: SnapshotView): KeyIndex {
       const expiresAt = c.ttl === null || c.ttl <= 0 ? Infinity : c.created_at + c.ttl;
       byDigest.set(lookup.indexKey(c.key), { credential: c, consumer, expiresAt });
     }
-    return { byDigest, digest: lookup.digest };
+    const matched = new Lru<KeyEntry>(MATCHED_MAX);
+    return {
+      find(presented) {
+        const seen = matched.get(presented);
+        if (seen !== undefined) return seen;
+        const entry = byDigest.get(lookup.digest(presented));
+        if (entry !== undefined) matched.set(presented, entry);
+        return entry;
+      },
+    };
   });
 }
 
@@ -89,7 +101,7 @@ function authenticate(ctx: PluginContext, state: State, found: Found): void {
       if (found.where === 'header') ctx.removeUpstreamHeader(found.name);
       else if (found.where === 'query') ctx.removeUpstreamQueryArg(found.name);
     }
-    const entry = state.keys.byDigest.get(state.keys.digest(found.key));
+    const entry = state.keys.find(found.key);
     if (entry === undefined || entry.expiresAt <= nowSeconds()) {
       failure = unauthorized('Unauthorized', entry === undefined ? 'unknown key' : 'expired key', {
         'WWW-Authenticate': state.wwwAuthenticate,

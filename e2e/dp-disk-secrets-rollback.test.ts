@@ -39,7 +39,9 @@ function cacheTexts(dataDir: string): { raw: Buffer; inflated: Buffer } {
   for (let i = raw.indexOf(0x1f); i >= 0 && i < raw.length - 1; i = raw.indexOf(0x1f, i + 1)) {
     if (raw[i + 1] !== 0x8b) continue;
     try {
-      parts.push(inflateRawSync(raw.subarray(i + 10)) /* past the 10-byte gzip header; stops at the stream's end */);
+      parts.push(
+        inflateRawSync(raw.subarray(i + 10)) /* past the 10-byte gzip header; stops at the stream's end */,
+      );
     } catch {
       // not a gzip stream at this offset
     }
@@ -68,7 +70,9 @@ describe('secrets on DP disks, rollback at boot, /status refusal reasons', () =>
   const cpDir = tempDir('cp-secrets');
   let cluster: string;
   const running: Proc[] = [];
-  const dp = async (opts: Partial<Parameters<typeof startDp>[0]> & { dataDir: string }): Promise<DpHandle> => {
+  const dp = async (
+    opts: Partial<Parameters<typeof startDp>[0]> & { dataDir: string },
+  ): Promise<DpHandle> => {
     const h = await startDp({ cluster, publicKeys: cp.publicKeys, workers: 1, ...opts });
     running.push(h.proc);
     return h;
@@ -103,7 +107,10 @@ describe('secrets on DP disks, rollback at boot, /status refusal reasons', () =>
 
   it('keeps no clear key-auth key or basic-auth password on the DP disk; key-auth still authenticates', async () => {
     const d = await dp({ dataDir: tempDir('dp-plain') });
-    await waitUntil('key-auth served', async () => (await proxyAnswer(`${d.proxy}/key`, { apikey: KEY })) === 200);
+    await waitUntil(
+      'key-auth served',
+      async () => (await proxyAnswer(`${d.proxy}/key`, { apikey: KEY })) === 200,
+    );
     expect(await proxyAnswer(`${d.proxy}/key`, { apikey: `${KEY}x` })).toBe(401);
     expect(await proxyAnswer(`${d.proxy}/key`)).toBe(401);
     const basic = `Basic ${Buffer.from(`alice:${PASSWORD}`).toString('base64')}`;
@@ -131,7 +138,10 @@ describe('secrets on DP disks, rollback at boot, /status refusal reasons', () =>
     const dataDir = tempDir('dp-sealed');
     const cacheKey = randomBytes(32).toString('base64');
     const d = await dp({ dataDir, env: { GATEHOUSE_CACHE_KEY: cacheKey } });
-    await waitUntil('key-auth served', async () => (await proxyAnswer(`${d.proxy}/key`, { apikey: KEY })) === 200);
+    await waitUntil(
+      'key-auth served',
+      async () => (await proxyAnswer(`${d.proxy}/key`, { apikey: KEY })) === 200,
+    );
     const { raw, inflated } = cacheTexts(dataDir);
     expect(raw.subarray(0, 8).toString()).toBe('GHCACHE1');
     expect(inflated.length).toBe(0);
@@ -148,7 +158,10 @@ describe('secrets on DP disks, rollback at boot, /status refusal reasons', () =>
       [{ GATEHOUSE_CACHE_KEY: randomBytes(32).toString('hex') }, /does not decrypt with the cache key given/],
     ] as const) {
       const again = await dp({ dataDir, cluster: nowhere, waitReady: false, env });
-      await waitUntil('cache refusal in /status', async () => (await status(again)).cache?.last_refusal !== null);
+      await waitUntil(
+        'cache refusal in /status',
+        async () => (await status(again)).cache?.last_refusal !== null,
+      );
       const s = await status(again);
       expect(s.ready).toBe(false);
       expect(s.cache.last_refusal).toMatchObject({ code: 'GH_ERR_DP_CACHE_KEY' });
@@ -165,10 +178,14 @@ describe('secrets on DP disks, rollback at boot, /status refusal reasons', () =>
   it('refuses a bad GATEHOUSE_CACHE_KEY at start, naming the setting', async () => {
     const proc = new Proc(
       'dp-badkey',
-      spawn(join(ROOT, 'gatehouse'), ['dp', '--trusted-keys', cp.publicKeys, '--data-dir', tempDir('dp-badkey')], {
-        env: { ...process.env, GATEHOUSE_CACHE_KEY: 'not-a-key' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      }),
+      spawn(
+        join(ROOT, 'gatehouse'),
+        ['dp', '--trusted-keys', cp.publicKeys, '--data-dir', tempDir('dp-badkey')],
+        {
+          env: { ...process.env, GATEHOUSE_CACHE_KEY: 'not-a-key' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      ),
     );
     expect(await proc.exited).toBe(2);
     expect(proc.output).toMatch(/invalid setting --cache-key \(GATEHOUSE_CACHE_KEY\): must be 32 bytes/);
@@ -178,7 +195,10 @@ describe('secrets on DP disks, rollback at boot, /status refusal reasons', () =>
   it('does not serve an older signed cache put back after a newer version was served; the override does', async () => {
     const dataDir = tempDir('dp-rollback');
     const d = await dp({ dataDir });
-    await waitUntil('key route served', async () => (await proxyAnswer(`${d.proxy}/key`, { apikey: KEY })) === 200);
+    await waitUntil(
+      'key route served',
+      async () => (await proxyAnswer(`${d.proxy}/key`, { apikey: KEY })) === 200,
+    );
     const v1 = (await status(d)).config.version as string;
     copyFileSync(join(dataDir, 'snapshot.pb'), join(dataDir, 'v1.pb'));
 
@@ -193,7 +213,10 @@ describe('secrets on DP disks, rollback at boot, /status refusal reasons', () =>
     copyFileSync(join(dataDir, 'v1.pb'), join(dataDir, 'snapshot.pb'));
     const nowhere = `127.0.0.1:${await freePort()}`;
     const again = await dp({ dataDir, cluster: nowhere, waitReady: false });
-    await waitUntil('cache refusal in /status', async () => (await status(again)).cache?.last_refusal !== null);
+    await waitUntil(
+      'cache refusal in /status',
+      async () => (await status(again)).cache?.last_refusal !== null,
+    );
     const s = await status(again);
     expect(s).toMatchObject({ ready: false, config: null });
     expect(s.cache).toMatchObject({
@@ -222,7 +245,9 @@ describe('secrets on DP disks, rollback at boot, /status refusal reasons', () =>
     const otherCp = tempDir('other-keys');
     const gen = new Proc(
       'keys',
-      spawn(join(ROOT, 'gatehouse'), ['keys', 'generate', '--dir', otherCp], { stdio: ['ignore', 'pipe', 'pipe'] }),
+      spawn(join(ROOT, 'gatehouse'), ['keys', 'generate', '--dir', otherCp], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
     );
     expect(await gen.exited, gen.output).toBe(0);
     const d = await dp({

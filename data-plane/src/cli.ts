@@ -248,7 +248,8 @@ try {
 
 let cacheKey: Buffer | undefined;
 if (v.cacheKey !== undefined) {
-  if (declarativeFile !== undefined) fail('invalid setting --cache-key (GATEHOUSE_CACHE_KEY): a DB-less data plane keeps no cache');
+  if (declarativeFile !== undefined)
+    fail('invalid setting --cache-key (GATEHOUSE_CACHE_KEY): a DB-less data plane keeps no cache');
   try {
     cacheKey = parseCacheKey(v.cacheKey as string);
   } catch (e) {

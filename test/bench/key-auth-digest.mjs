@@ -26,12 +26,16 @@ const returning = (k) => {
   lru.set(k, d);
   return d;
 };
-const rows = { 'sha256 (before)': [], 'hmac-sha256 (first sight / unknown key)': [], 'returning key (LRU hit)': [] };
+const rows = {
+  'sha256 (before)': [],
+  'hmac-sha256 (first sight / unknown key)': [],
+  'returning key (LRU hit)': [],
+};
 for (let round = 0; round < 6; round++) {
   rows['sha256 (before)'].push(run(sha)[0]);
   rows['hmac-sha256 (first sight / unknown key)'].push(run(hmac)[0]);
   rows['returning key (LRU hit)'].push(run(returning)[0]);
 }
 const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
-for (const [name, ns] of Object.entries(rows)) console.log(`${name}: median ${median(ns).toFixed(0)} ns per key`);
-
+for (const [name, ns] of Object.entries(rows))
+  console.log(`${name}: median ${median(ns).toFixed(0)} ns per key`);

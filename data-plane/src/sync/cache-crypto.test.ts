@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CacheKeyFormatError, isEncryptedCache, openCache, parseCacheKey, sealCache } from './cache-crypto.js';
+import {
+  CacheKeyFormatError,
+  isEncryptedCache,
+  openCache,
+  parseCacheKey,
+  sealCache,
+} from './cache-crypto.js';
 
 describe('cache key', () => {
   it('reads 32 bytes as hex, base64 or base64url', () => {
@@ -13,7 +19,13 @@ describe('cache key', () => {
   });
 
   it('refuses anything else with a message that does not echo the value', () => {
-    for (const bad of ['', 'secret', randomBytes(16).toString('hex'), randomBytes(31).toString('base64'), randomBytes(33).toString('base64')]) {
+    for (const bad of [
+      '',
+      'secret',
+      randomBytes(16).toString('hex'),
+      randomBytes(31).toString('base64'),
+      randomBytes(33).toString('base64'),
+    ]) {
       expect(() => parseCacheKey(bad)).toThrow(CacheKeyFormatError);
     }
     fc.assert(

@@ -174,7 +174,15 @@ describe('SnapshotApplier', () => {
       const floor = new VersionFloor(join(dir, 'data'), logger);
       await floor.load();
       target = new RecordingTarget();
-      applier = new SnapshotApplier({ trustedKeys: trusted, compiler, target, cache, floor, allowRollback, logger });
+      applier = new SnapshotApplier({
+        trustedKeys: trusted,
+        compiler,
+        target,
+        cache,
+        floor,
+        allowRollback,
+        logger,
+      });
       return floor;
     };
 
@@ -227,7 +235,10 @@ describe('SnapshotApplier', () => {
       await cache.write(await sign('x', 1n)); // irrelevant to the stream
       const older = await applier.handle(await sign('old', 739n), 'control_plane');
       expect(older).toMatchObject({ ok: false, code: 'GH_ERR_DP_VERSION_ROLLBACK' });
-      expect(applier.lastRefusal('control_plane')).toMatchObject({ code: 'GH_ERR_DP_VERSION_ROLLBACK', version: '739' });
+      expect(applier.lastRefusal('control_plane')).toMatchObject({
+        code: 'GH_ERR_DP_VERSION_ROLLBACK',
+        version: '739',
+      });
       expect(await applier.handle(await sign('new', 740n), 'control_plane')).toMatchObject({ ok: true });
       expect(applier.lastRefusal('control_plane')).toBeNull();
     });

@@ -155,7 +155,9 @@ describe('SnapshotCache', () => {
       }
       const withKey = await new SnapshotCache(data, logger, { key: cacheKey }).load();
       expect(withKey).toMatchObject({ status: 'ok', encrypted: true });
-      expect((await new SnapshotCache(data, logger, { key: cacheKey }).loadVerified(trusted))?.verified.version).toBe(3n);
+      expect(
+        (await new SnapshotCache(data, logger, { key: cacheKey }).loadVerified(trusted))?.verified.version,
+      ).toBe(3n);
 
       const noKey = await new SnapshotCache(data, logger).load();
       expect(noKey).toMatchObject({ status: 'refused', code: 'GH_ERR_DP_CACHE_KEY' });
@@ -167,7 +169,9 @@ describe('SnapshotCache', () => {
 
     it('reads a plain cache written before the key was set', async () => {
       const data = join(dir, 'data');
-      await new SnapshotCache(data, logger).write(await signSnapshot({ config: secretConfig(), version: 1n, cpId: 'cp', key }));
+      await new SnapshotCache(data, logger).write(
+        await signSnapshot({ config: secretConfig(), version: 1n, cpId: 'cp', key }),
+      );
       // What the key is for: a plain cache holds the secrets a DP must keep (the helper finds them).
       const raw = await readFile(join(data, SNAPSHOT_CACHE_FILE));
       expect(tryGunzipAnywhere(raw).includes(Buffer.from('alice-hmac-secret'))).toBe(true);

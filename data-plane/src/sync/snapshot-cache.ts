@@ -109,7 +109,10 @@ export class SnapshotCache {
     const loaded = await this.load();
     if (loaded.status === 'ok') return loaded.snapshot;
     if (loaded.status === 'refused') {
-      this.logger.error({ code: loaded.code, reason: loaded.reason, file: this.file }, 'snapshot cache refused');
+      this.logger.error(
+        { code: loaded.code, reason: loaded.reason, file: this.file },
+        'snapshot cache refused',
+      );
     }
     return null;
   }

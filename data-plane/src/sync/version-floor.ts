@@ -50,7 +50,8 @@ export class VersionFloor {
     }
     try {
       const parsed = JSON.parse(text) as { version?: unknown };
-      if (typeof parsed?.version !== 'string' || !/^\d{1,20}$/.test(parsed.version)) throw new Error('no version');
+      if (typeof parsed?.version !== 'string' || !/^\d{1,20}$/.test(parsed.version))
+        throw new Error('no version');
       this.highest = BigInt(parsed.version);
     } catch {
       this.problem = `${this.file} is not a highest-version record`;

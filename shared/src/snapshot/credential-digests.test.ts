@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { GatehouseConfig, KeyAuthCredential } from '../config/model.js';
+import type { GatehouseConfig } from '../config/model.js';
 import { emptyConfig } from '../entities/registry.js';
 import { encodeConfig } from './canonical.js';
 import {
@@ -22,7 +22,7 @@ function withKeys(keys: string[]): GatehouseConfig {
       ttl: null,
       tags: null,
       created_at: 1,
-    } as KeyAuthCredential);
+    });
   });
   return c;
 }

@@ -200,6 +200,9 @@ describe('secrets on DP disks, rollback at boot, /status refusal reasons', () =>
       async () => (await proxyAnswer(`${d.proxy}/key`, { apikey: KEY })) === 200,
     );
     const v1 = (await status(d)).config.version as string;
+    const recorded = (v: string) => async () =>
+      JSON.parse(readFileSync(join(dataDir, 'highest-version'), 'utf8')).version === v;
+    await waitUntil('v1 cached and recorded', recorded(v1)); // both follow the swap /status reports
     copyFileSync(join(dataDir, 'snapshot.pb'), join(dataDir, 'v1.pb'));
 
     const r = await adminJson(cp.admin, 'POST', '/services/echo/routes', { name: 'v2-only', paths: ['/v2'] });
@@ -207,7 +210,7 @@ describe('secrets on DP disks, rollback at boot, /status refusal reasons', () =>
     await waitUntil('v2 served', async () => (await proxyAnswer(`${d.proxy}/v2`)) === 200);
     const v2 = (await status(d)).config.version as string;
     expect(BigInt(v2)).toBeGreaterThan(BigInt(v1));
-    expect(JSON.parse(readFileSync(join(dataDir, 'highest-version'), 'utf8')).version).toBe(v2);
+    await waitUntil('v2 recorded as the highest version', recorded(v2));
     await d.proc.stop();
 
     copyFileSync(join(dataDir, 'v1.pb'), join(dataDir, 'snapshot.pb'));

@@ -7,6 +7,7 @@ import { bodyParsers } from './body.js';
 import type { Fleet } from '../cluster/fleet.js';
 import { entityEndpoints } from './entity-endpoints.js';
 import { errorHandler, notFoundHandler } from './errors.js';
+import { checkRequestTarget } from './input-guard.js';
 import { membershipEndpoints } from './membership-endpoints.js';
 import { schemaEndpoints } from './schema-endpoints.js';
 import { tagEndpoints } from './tag-endpoints.js';
@@ -40,6 +41,8 @@ export function createAdminApp(options: AdminAppOptions): express.Express {
   );
   // Host, Origin and token are checked before anything else runs (POST /config included).
   app.use(adminAccess(options.access));
+  // Then the input policy on the path and the query string (docs/security.md, "Admin API input").
+  app.use(checkRequestTarget);
   // Extra routers come next: they read their own bodies (POST /config takes documents far larger
   // than the entity endpoints' limit).
   for (const router of options.routers ?? []) app.use(router);

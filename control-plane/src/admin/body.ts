@@ -1,10 +1,12 @@
 import express, { type Request, type RequestHandler } from 'express';
 import { coerceFormInput, type FormInput, type Specs } from '@gatehouse/shared';
 import { AdminErrors } from './errors.js';
+import { checkBody } from './input-guard.js';
 
 /**
  * Body parsing as Kong's Admin API does it: JSON or form-urlencoded; another content type with a
- * body is refused with 415. A request without a body reads as `{}`.
+ * body is refused with 415. A request without a body reads as `{}`. The parsed body then passes
+ * the input policy (`checkBody`).
  */
 export function bodyParsers(limit: string | number): RequestHandler[] {
   const json = express.json({ limit, type: ['application/json', 'application/*+json'] });
@@ -20,7 +22,7 @@ export function bodyParsers(limit: string | number): RequestHandler[] {
     }
     next();
   };
-  return [checkType, json, form];
+  return [checkType, json, form, checkBody];
 }
 
 /** The request body as the validators expect it (form values coerced with the entity's field kinds). */

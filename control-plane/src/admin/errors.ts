@@ -11,7 +11,38 @@ export const AdminErrors = {
   unauthorized: defineError('GH_ERR_ADMIN_UNAUTHORIZED', 401),
   originRefused: defineError('GH_ERR_ADMIN_ORIGIN_REFUSED', 403),
   hostRefused: defineError('GH_ERR_ADMIN_HOST_REFUSED', 403),
+  invalidPath: defineError('GH_ERR_ADMIN_INVALID_PATH', 400),
+  /** The database refused a value (Postgres class 22 "data exception", 54000 "too long for an index"). */
+  invalidValue: defineError('GH_ERR_ADMIN_INVALID_VALUE', 400),
 } as const;
+
+/**
+ * The Postgres SQLSTATE behind a Prisma driver-adapter error, if any (`@prisma/adapter-pg` and
+ * `pglite-prisma-adapter` both carry it as `meta.driverAdapterError.cause.originalCode`).
+ */
+function postgresCode(e: unknown): string | undefined {
+  const cause = (e as { meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } } } | null)?.meta
+    ?.driverAdapterError?.cause;
+  return typeof cause?.originalCode === 'string' ? cause.originalCode : undefined;
+}
+
+/**
+ * The backstop behind the validators: a value the database refuses as data (class 22: a NUL
+ * byte, a malformed UUID, a number out of range; 54000: an entry too long for an index) is the
+ * client's input, answered 400, never 500. The validators should have refused it first: it is
+ * logged as a warning so the gap gets closed.
+ */
+function fromDatabase(e: unknown, logger: Logger) {
+  const code = postgresCode(e);
+  if (code === undefined || !(code.startsWith('22') || code === '54000')) return undefined;
+  logger.warn({ err: e, sqlstate: code }, 'the database refused a value the validators let through');
+  return AdminErrors.invalidValue(
+    code === '54000'
+      ? 'invalid value: a value is too long to be stored'
+      : 'invalid value: the database refused a value (check for NUL characters and malformed ids)',
+    { sqlstate: code },
+  );
+}
 
 /** body-parser's errors carry `type` and `status`; turn them into our typed errors. */
 function fromBodyParser(e: unknown) {
@@ -55,7 +86,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       next(err);
       return;
     }
-    const e = fromBodyParser(err) ?? err;
+    const e = fromBodyParser(err) ?? fromDatabase(err, logger) ?? err;
     const body = kongErrorBody(e);
     if (isGatehouseError(e)) {
       if (e.status >= 500)

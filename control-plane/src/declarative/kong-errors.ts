@@ -4,6 +4,7 @@ import {
   isGatehouseError,
   KIND_SPEC,
   KONG_DECLARATIVE_CONFIG_CODE,
+  putOwn,
   type DeclarativeProblem,
   type EntityKind,
 } from '@gatehouse/shared';
@@ -19,27 +20,37 @@ function segments(path: string): Segment[] {
   return out;
 }
 
-/** Kong's nested `fields` for problems: `{ services: { 0: { routes: { 1: { paths: [...] } } } } }`. */
+/** `node[key]` when it is the node's own property (a path segment may be `__proto__`). */
+const own = (node: unknown, key: string): unknown =>
+  node !== null && typeof node === 'object' && Object.hasOwn(node, key)
+    ? (node as Record<string, unknown>)[key]
+    : undefined;
+
+/**
+ * Kong's nested `fields` for problems: `{ services: { 0: { routes: { 1: { paths: [...] } } } } }`.
+ * Segments come from the document's keys: every property is written as an own property.
+ */
 function nestedFields(problems: readonly DeclarativeProblem[]): Record<string, unknown> {
   const root: Record<string, unknown> = {};
   for (const p of problems) {
     const segs = segments(p.path);
     if (segs.length === 0) {
-      root['@entity'] = [...((root['@entity'] as string[] | undefined) ?? []), p.message];
+      putOwn(root, '@entity', [...((own(root, '@entity') as string[] | undefined) ?? []), p.message]);
       continue;
     }
     let node = root;
     for (const seg of segs.slice(0, -1)) {
       const key = String(seg);
-      if (typeof node[key] !== 'object' || node[key] === null) node[key] = {};
-      node = node[key] as Record<string, unknown>;
+      const next = own(node, key);
+      if (typeof next !== 'object' || next === null) putOwn(node, key, {});
+      node = own(node, key) as Record<string, unknown>;
     }
     const last = String(segs[segs.length - 1]);
-    const prev = node[last];
-    if (prev === undefined) node[last] = p.message;
+    const prev = own(node, last);
+    if (prev === undefined) putOwn(node, last, p.message);
     else if (Array.isArray(prev)) prev.push(p.message);
-    else if (typeof prev === 'string') node[last] = [prev, p.message];
-    else (prev as Record<string, unknown>)['@entity'] = p.message;
+    else if (typeof prev === 'string') putOwn(node, last, [prev, p.message]);
+    else putOwn(prev as Record<string, unknown>, '@entity', p.message);
   }
   return root;
 }
@@ -65,17 +76,14 @@ function flattenedErrors(problems: readonly DeclarativeProblem[], doc: unknown) 
       const seg = segs[i]!;
       if (typeof seg === 'number' && typeof segs[i - 1] === 'string') {
         const key = segs[i - 1] as string;
-        const k = (key in KIND_SPEC ? key : NESTED_KIND[key]) as EntityKind | undefined;
+        const k = (Object.hasOwn(KIND_SPEC, key) ? key : own(NESTED_KIND, key)) as EntityKind | undefined;
         if (k) {
           kind = k;
           entityEnd = i + 1;
           entity = Array.isArray(node) ? (node[seg] as unknown) : undefined;
         }
       }
-      node =
-        node !== null && typeof node === 'object'
-          ? (node as Record<string, unknown>)[String(seg)]
-          : undefined;
+      node = own(node, String(seg));
     }
     const entityPath = entityEnd ? p.path.slice(0, pathLength(p.path, entityEnd)) : '';
     const bucket = byEntity.get(entityPath) ?? { kind, entity, errors: [] };
@@ -90,13 +98,13 @@ function flattenedErrors(problems: readonly DeclarativeProblem[], doc: unknown) 
   return [...byEntity.entries()].map(([path, b]) => {
     const e = b.entity && typeof b.entity === 'object' ? (b.entity as Record<string, unknown>) : {};
     const spec = b.kind ? KIND_SPEC[b.kind] : undefined;
-    const name = spec?.endpointKey ? e[spec.endpointKey] : undefined;
+    const name = spec?.endpointKey ? own(e, spec.endpointKey) : undefined;
     return {
       entity_type: spec?.label ?? null,
       entity_path: path,
-      entity_id: typeof e.id === 'string' ? e.id : null,
+      entity_id: typeof own(e, 'id') === 'string' ? own(e, 'id') : null,
       entity_name: typeof name === 'string' ? name : null,
-      entity_tags: Array.isArray(e.tags) ? e.tags : null,
+      entity_tags: Array.isArray(own(e, 'tags')) ? own(e, 'tags') : null,
       entity: b.entity ?? null,
       errors: b.errors,
     };

@@ -1,3 +1,4 @@
+import { isUuid } from '@gatehouse/shared';
 import { DEFAULT_PAGE_SIZE, decodeOffset, encodeOffset, type ListOptions, type Page } from './pagination.js';
 
 /** The `where` fragment for a tags filter on a native text[] column. */
@@ -13,7 +14,7 @@ export async function paginate<Row extends { id: string }, T>(
   map: (row: Row) => T,
 ): Promise<Page<T>> {
   const size = options.size ?? DEFAULT_PAGE_SIZE;
-  const after = options.offset ? decodeOffset(options.offset) : undefined;
+  const after = options.offset ? decodeOffset(options.offset, isUuid) : undefined;
   const rows = await fetch({ where: after ? { id: { gt: after } } : {}, take: size + 1 });
   const page = rows.slice(0, size);
   const last = page[page.length - 1];

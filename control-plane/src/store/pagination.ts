@@ -45,7 +45,7 @@ export function encodeOffset(lastId: string): string {
   return Buffer.from(JSON.stringify([lastId])).toString('base64url');
 }
 
-export function decodeOffset(token: string): string {
+export function decodeOffset(token: string, valid: (cursor: string) => boolean = () => true): string {
   const bad = (why: string) =>
     EntityErrors.invalidOffset({
       message: `'${token}' is not a valid offset: ${why}`,
@@ -59,7 +59,8 @@ export function decodeOffset(token: string): string {
   } catch {
     throw bad('bad base64 encoding');
   }
-  if (!Array.isArray(parsed) || typeof parsed[0] !== 'string') throw bad('malformed offset');
+  if (!Array.isArray(parsed) || typeof parsed[0] !== 'string' || !valid(parsed[0]))
+    throw bad('malformed offset');
   return parsed[0];
 }
 

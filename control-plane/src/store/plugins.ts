@@ -1,4 +1,4 @@
-import { ENTITIES, validatePlugin, unknownPluginViolation, type Plugin } from '@gatehouse/shared';
+import { deepMerge, ENTITIES, validatePlugin, unknownPluginViolation, type Plugin } from '@gatehouse/shared';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { EntityRepository } from './entity-repository.js';
 import type { ConfigWriter } from './tx.js';
@@ -21,13 +21,6 @@ export interface PluginSchemas {
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
-function deepMerge(base: unknown, patch: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = isRecord(base) ? { ...base } : {};
-  for (const [key, value] of Object.entries(patch))
-    out[key] = isRecord(value) ? deepMerge(out[key], value) : value;
-  return out;
 }
 
 /** Validates a plugin body: the envelope (shared rules) and its config through the registry. */

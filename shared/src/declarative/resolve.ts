@@ -2,6 +2,7 @@ import type { GatehouseConfig } from '../config/model.js';
 import { emptyConfig, ENTITIES } from '../entities/registry.js';
 import { canonicalJson } from '../snapshot/canonical.js';
 import { isBasicAuthHash, isUuid, kongErrorBody, type FieldErrors } from '../entities/index.js';
+import { inputProblems, putOwn } from '../schema/values.js';
 import { childPath, DeclarativeErrors, type DeclarativeProblem } from './errors.js';
 import type { DeclarativeDocument } from './parse.js';
 import {
@@ -120,7 +121,7 @@ class Resolver {
           this.unsupportedAt(key, `decK's '${key}' section is not supported`);
           break;
         default:
-          if (key in KIND_SPEC) this.collectList(key as EntityKind, value, key);
+          if (Object.hasOwn(KIND_SPEC, key)) this.collectList(key as EntityKind, value, key);
           else if (UNSUPPORTED_KINDS.includes(key))
             this.unsupportedAt(key, `'${key}' entities are not supported by Gatehouse`);
           else this.problem(key, 'unknown field');
@@ -182,7 +183,7 @@ class Resolver {
           `value must be null (a nested ${spec.label} belongs to the enclosing ${KIND_SPEC[parent.entity.kind].label})`,
         );
       } else {
-        raw.fields[key] = value;
+        putOwn(raw.fields, key, value);
       }
     }
     for (const fn of deferred) fn();
@@ -507,6 +508,14 @@ export function toConfig(doc: DeclarativeDocument, options: ToConfigOptions = {}
   if (!isRecord(doc)) {
     throw DeclarativeErrors.invalid(
       [{ path: '', message: 'expected a mapping at the top level' }],
+      options.filename,
+    );
+  }
+  // Forbidden keys (`__proto__`, …), NUL characters and deep nesting: refused before anything reads the document.
+  const refused = inputProblems(doc);
+  if (refused.length) {
+    throw DeclarativeErrors.invalid(
+      refused.map((p) => ({ path: p.path.reduce<string>(childPath, ''), message: p.message })),
       options.filename,
     );
   }

@@ -50,7 +50,7 @@ function run<T>(input: unknown, schema: RecordField, stored: object | undefined)
 }
 
 /** key-auth credentials (Kong's keyauth_credentials). */
-export const keyAuthSchema = credentialSchema({ key: td.text(), ttl: td.seconds() });
+export const keyAuthSchema = credentialSchema({ key: td.indexedText(), ttl: td.seconds() });
 
 /** key-auth credential: `key` generated (32 hex characters) when omitted; `ttl` seconds or null. */
 export function validateKeyAuthCredential(
@@ -97,7 +97,7 @@ export function verifyBasicAuthPassword(password: string, stored: string): boole
 
 /** basic-auth credentials (Kong's basicauth_credentials). */
 export const basicAuthSchema = credentialSchema({
-  username: td.text({ required: true }),
+  username: td.indexedText({ required: true }),
   password: td.text({ required: true }),
 });
 
@@ -143,7 +143,7 @@ const publicKey = (): StringField =>
 /** jwt credentials (Kong's jwt_secrets): RS*, ES*, PS* and EdDSA need `rsa_public_key`. */
 export const jwtSecretSchema = credentialSchema(
   {
-    key: td.text(),
+    key: td.indexedText(),
     secret: td.text(),
     rsa_public_key: publicKey(),
     algorithm: { type: 'string', required: true, default: 'HS256', one_of: JWT_ALGORITHMS },
@@ -177,7 +177,10 @@ export function validateJwtSecret(
 }
 
 /** hmac-auth credentials (Kong's hmacauth_credentials). */
-export const hmacAuthSchema = credentialSchema({ username: td.text({ required: true }), secret: td.text() });
+export const hmacAuthSchema = credentialSchema({
+  username: td.indexedText({ required: true }),
+  secret: td.text(),
+});
 
 /** hmac-auth credential: `username` required (unique), `secret` generated when omitted. */
 export function validateHmacAuthCredential(
@@ -190,7 +193,7 @@ export function validateHmacAuthCredential(
 }
 
 /** acls: a consumer's membership in an ACL `group`. */
-export const aclSchema = credentialSchema({ group: td.text({ required: true }) });
+export const aclSchema = credentialSchema({ group: td.indexedText({ required: true }) });
 
 /** acl: a consumer's membership in an ACL `group`. */
 export function validateAcl(input: unknown, options: { base?: Partial<Acl> } = {}): AclInput {

@@ -1,5 +1,6 @@
 import { GatehouseError, defineError, isGatehouseError } from '../errors.js';
 import type { FieldErrorTree } from '../schema/types.js';
+import { putOwn, type InputProblem } from '../schema/values.js';
 
 /** Kong's database error codes (kong/db/errors.lua), as they appear in Admin API bodies. */
 export const KONG_ERROR_CODES = {
@@ -88,4 +89,27 @@ export function schemaViolation(fields: FieldErrors): GatehouseError {
     code: KONG_ERROR_CODES.SCHEMA_VIOLATION,
     fields,
   });
+}
+
+/**
+ * Kong's schema violation for what `inputProblems` refused (a `__proto__` key, a NUL character,
+ * too deep a nesting): each problem under its path in `fields`, built with own properties only.
+ */
+export function inputViolation(problems: readonly InputProblem[]): GatehouseError {
+  const fields: Record<string, unknown> = {};
+  for (const { path, message } of problems) {
+    if (path.length === 0) {
+      putOwn(fields, '@entity', [...((fields['@entity'] as string[] | undefined) ?? []), message]);
+      continue;
+    }
+    let node = fields;
+    for (const seg of path.slice(0, -1)) {
+      const key = String(seg);
+      const next = Object.hasOwn(node, key) ? node[key] : undefined;
+      if (next === null || typeof next !== 'object' || Array.isArray(next)) putOwn(node, key, {});
+      node = node[key] as Record<string, unknown>;
+    }
+    putOwn(node, String(path[path.length - 1]), message);
+  }
+  return schemaViolation(fields as FieldErrors);
 }

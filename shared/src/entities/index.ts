@@ -1,5 +1,18 @@
 export * from './errors.js';
-export { isUuid } from '../schema/values.js';
+export {
+  isUuid,
+  deepMerge,
+  getOwn,
+  putOwn,
+  hasNul,
+  inputProblems,
+  isForbiddenKey,
+  FORBIDDEN_KEYS,
+  MAX_INPUT_DEPTH,
+  NUL_MESSAGE,
+  UNKNOWN_FIELD,
+  type InputProblem,
+} from '../schema/values.js';
 export { checkEntity, type Specs } from './validate.js';
 export * from './service.js';
 export * from './route.js';

@@ -43,7 +43,7 @@ export const pluginSchema: RecordField = {
     id: td.id(),
     created_at: td.autoTimestamp(),
     updated_at: td.autoTimestamp(),
-    name: td.text({ required: true }),
+    name: td.indexedText({ required: true }),
     instance_name: td.name(),
     route: scope('routes'),
     service: scope('services'),

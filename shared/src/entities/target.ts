@@ -27,6 +27,7 @@ export const targetSchema: RecordField = {
     upstream: td.foreign('upstreams', { required: true, by_name: true }),
     target: td.text({
       required: true,
+      len_max: td.HOST_PORT_MAX,
       custom_validator: (s) => {
         const parsed = parseHostPort(s);
         return !parsed || parsed === 'invalid port number' ? invalidTarget(s) : null;

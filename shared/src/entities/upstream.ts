@@ -2,7 +2,7 @@ import type { HashOn, Upstream, UpstreamAlgorithm } from '../config/model.js';
 import { parseHostPort } from '../schema/hosts.js';
 import * as td from '../schema/typedefs.js';
 import type { EntityCheck, Field, ParseResult, RecordField } from '../schema/types.js';
-import { isPlainObject, putOwn } from '../schema/values.js';
+import { deepMerge, isPlainObject, putOwn } from '../schema/values.js';
 import { stripReadOnly } from './common.js';
 import { checkEntity, emptyToNull, throwIfErrors } from './validate.js';
 
@@ -114,6 +114,7 @@ const nameError = (s: string) => `Invalid name ('${s}')`;
 const upstreamName: Field = {
   type: 'string',
   required: true,
+  len_max: td.HOST_MAX,
   custom_validator: (s) => {
     if (s.length === 0) return 'length must be at least 1';
     const parsed = parseHostPort(s);
@@ -243,14 +244,3 @@ export function validateUpstream(input: unknown, options: { base?: Partial<Upstr
   return out;
 }
 
-function deepMerge(base: unknown, patch: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> =
-    base && typeof base === 'object' && !Array.isArray(base) ? { ...(base as Record<string, unknown>) } : {};
-  for (const [key, value] of Object.entries(patch)) {
-    out[key] =
-      value && typeof value === 'object' && !Array.isArray(value)
-        ? deepMerge(out[key], value as Record<string, unknown>)
-        : value;
-  }
-  return out;
-}

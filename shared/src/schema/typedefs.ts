@@ -28,6 +28,24 @@ const hasBadPathChars = (s: string) =>
 /** A string of at least one character (Kong's typedefs mostly set `len_min = 1`). */
 export const text = (o: Opts<StringField> = {}): StringField => ({ type: 'string', len_min: 1, ...o });
 
+/*
+ * Length limits. Kong sets none on names, tags, hosts or keys; Gatehouse does, so that a value
+ * the database would refuse (Postgres cannot index an entry over 2704 bytes: a character is at
+ * most 3 bytes per UTF-16 unit counted here) is a 400 naming the field, never a database error.
+ */
+/** Names (`utf8_name`): services, routes, upstreams, consumer groups, plugin instances. */
+export const NAME_MAX = 255;
+/** One tag. */
+export const TAG_MAX = 128;
+/** A hostname (RFC 1035: 253 characters); a `:port` may follow where the typedef allows one. */
+export const HOST_MAX = 253;
+export const HOST_PORT_MAX = HOST_MAX + ':65535'.length;
+/** Other strings an entity is looked up or kept unique by (usernames, custom ids, credential keys). */
+export const INDEXED_TEXT_MAX = 512;
+
+/** A free-form string an entity is looked up or kept unique by (an indexed column). */
+export const indexedText = (o: Opts<StringField> = {}): StringField => text({ len_max: INDEXED_TEXT_MAX, ...o });
+
 /** A UUID, stored lower-case. */
 export const uuid = (o: Opts<StringField> = {}): StringField => ({
   type: 'string',
@@ -58,6 +76,7 @@ export const autoTimestampMs = (): NumberField => ({
 /** Kong's `utf8_name`: non-ASCII characters, or ASCII alphanumerics and `.`, `-`, `_`, `~`. */
 export const name = (o: Opts<StringField> = {}): StringField =>
   text({
+    len_max: NAME_MAX,
     custom_validator: (s) => {
       for (const ch of s) {
         if (ch.charCodeAt(0) < 128 && !/[A-Za-z0-9.\-_~]/.test(ch))
@@ -71,6 +90,7 @@ export const name = (o: Opts<StringField> = {}): StringField =>
 /** Kong's `tag`: printable ASCII except `,` and `/`, or UTF-8. */
 export const tag = (): StringField =>
   text({
+    len_max: TAG_MAX,
     custom_validator: (s) => {
       for (const ch of s) {
         const c = ch.charCodeAt(0);
@@ -85,7 +105,8 @@ export const tag = (): StringField =>
 export const tags = (): SetField => ({ type: 'set', elements: tag() });
 
 /** Kong's `host`: hostname, IPv4 or IPv6, no port. */
-export const host = (o: Opts<StringField> = {}): StringField => text({ custom_validator: hostError, ...o });
+export const host = (o: Opts<StringField> = {}): StringField =>
+  text({ len_max: HOST_MAX, custom_validator: hostError, ...o });
 
 /** Kong's `port`. */
 export const port = (o: Opts<IntegerField> = {}): IntegerField => ({
@@ -162,21 +183,24 @@ export const httpMethod = (): StringField =>
   });
 
 /** A route host: hostname with an optional port, one wildcard at either end; stored lower-case. */
-export const routeHost = (): StringField => text({ custom_validator: routeHostError, normalize: lower });
+export const routeHost = (): StringField =>
+  text({ len_max: HOST_PORT_MAX, custom_validator: routeHostError, normalize: lower });
 
 /** A route's SNI: a route host that is not an IP and has no port; stored lower-case. */
-export const routeSni = (): StringField => text({ custom_validator: routeSniError, normalize: lower });
+export const routeSni = (): StringField =>
+  text({ len_max: HOST_MAX, custom_validator: routeSniError, normalize: lower });
 
 /** Kong's `sni`: a hostname, not an IP, no port. */
-export const sni = (o: Opts<StringField> = {}): StringField => text({ custom_validator: sniNameError, ...o });
+export const sni = (o: Opts<StringField> = {}): StringField =>
+  text({ len_max: HOST_MAX, custom_validator: sniNameError, ...o });
 
 /** Kong's `wildcard_host` (SNI names): stored lower-case. */
 export const wildcardHost = (o: Opts<StringField> = {}): StringField =>
-  text({ custom_validator: wildcardHostError, normalize: lower, ...o });
+  text({ len_max: HOST_MAX, custom_validator: wildcardHostError, normalize: lower, ...o });
 
 /** Kong's `host_with_optional_port`. */
 export const hostWithOptionalPort = (o: Opts<StringField> = {}): StringField =>
-  text({ custom_validator: hostWithOptionalPortError, ...o });
+  text({ len_max: HOST_PORT_MAX, custom_validator: hostWithOptionalPortError, ...o });
 
 /** Kong's message for a `header_name` outside A-Z, a-z, 0-9, `_` and `-`, or null. */
 export const headerNameError = (s: string): string | null =>

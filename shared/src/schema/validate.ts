@@ -1,5 +1,5 @@
 import { schemaViolation } from '../entities/errors.js';
-import { isPlainObject, isUuid, putOwn } from './values.js';
+import { hasNul, inputProblems, isPlainObject, isUuid, NUL_MESSAGE, putOwn } from './values.js';
 import type {
   EntityCheck,
   Field,
@@ -54,6 +54,7 @@ function checkString(field: Field & { type: 'string' }, v: unknown, rules: Rules
     if (field.uuid === true && !isUuid(v)) return 'expected a valid UUID';
   }
   if (typeof v !== 'string') return 'expected a string';
+  if (hasNul(v)) return NUL_MESSAGE;
   if (field.len_min !== undefined && v.length < field.len_min)
     return `length must be at least ${field.len_min}`;
   if (field.len_max !== undefined && v.length > field.len_max)
@@ -165,6 +166,7 @@ function checkForeign(field: ForeignField, v: unknown): Checked {
   if (id !== undefined) return isUuid(id) ? [{ id: id.toLowerCase() }, null] : [v, 'expected a valid UUID'];
   if (field.by_name === true && name !== undefined) {
     if (typeof name !== 'string') return [v, 'expected a string'];
+    if (hasNul(name)) return [v, NUL_MESSAGE];
     return name.length === 0 ? [v, 'length must be at least 1'] : [{ name }, null];
   }
   return [v, field.by_name === true ? "must set one of 'id', 'name'" : 'id: required field missing'];
@@ -173,6 +175,9 @@ function checkForeign(field: ForeignField, v: unknown): Checked {
 /** Validates one present value. Returns [normalised value, error or null]. */
 function checkValue(field: Field, v: unknown, rules: Rules, base?: CheckOptions['base']): Checked {
   if (field.parse !== undefined) {
+    // The typedef reads the value whole: refuse what no string field may hold anywhere in it.
+    const refused = inputProblems(v, 1)[0];
+    if (refused) return [v, refused.message];
     const r = field.parse(v);
     return 'error' in r ? [v, r.error] : [r.value, null];
   }

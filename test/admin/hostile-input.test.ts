@@ -264,7 +264,7 @@ describe.each(DB_KINDS)('hostile Admin API input on %s', (kind) => {
     ids.upstream = upstream.body.id;
     expect((await h.call('POST', '/consumer_groups', { name: 'hostile-group' })).status).toBe(201);
     expect((await h.call('POST', '/consumers', { username: 'hostile-owner' })).status).toBe(201);
-  });
+  }, 180_000);
   afterAll(async () => h?.stop());
 
   /** The control plane still writes: a new consumer is created and read back. */

@@ -145,7 +145,7 @@ export const caCertificateSchema: RecordField = {
     created_at: td.autoTimestamp(),
     updated_at: td.autoTimestamp(),
     cert: pemCertificate({ required: true }),
-    cert_digest: td.text(),
+    cert_digest: td.indexedText(),
     tags: td.tags(),
   },
 };

@@ -42,6 +42,19 @@ describe('entity registry', () => {
     }
   });
 
+  it('bounds every string an index holds: unique fields, endpoint keys and tags (issue 8 item 4)', () => {
+    for (const r of ENTITY_RECORDS) {
+      const indexed = new Set([...r.endpointKeys, ...r.unique.flat(), ...(r.tags ? ['tags'] : [])]);
+      for (const name of indexed) {
+        let field = r.schema.fields[name]!;
+        if (field.type === 'set' || field.type === 'array') field = field.elements;
+        if (field.type !== 'string' || field.uuid === true) continue;
+        expect(field.len_max, `${r.kind}.${name}`).toBeDefined();
+        expect(field.len_max!, `${r.kind}.${name}`).toBeLessThanOrEqual(td.INDEXED_TEXT_MAX);
+      }
+    }
+  });
+
   it('nests a child under a parent through the child foreign key to that parent', () => {
     for (const r of ENTITY_RECORDS) {
       for (const n of r.nested) {

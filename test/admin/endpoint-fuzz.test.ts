@@ -1,0 +1,235 @@
+/**
+ * Issue 8 item 4: a fast-check fuzzer over every Admin API collection endpoint, derived from the
+ * entity registry (top-level collections and the ones nested under a parent). Random and hostile
+ * JSON bodies (the entity's own field names with NUL characters, huge strings, prototype keys,
+ * wrong types), path ids and query strings, against a real control plane in this process:
+ * no answer is a 5xx, Object.prototype is untouched, and a failed write leaves the collection and
+ * the config version exactly as they were.
+ */
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENTITY_RECORDS } from '@gatehouse/shared';
+import { RSA_CERT, RSA_KEY } from '../../shared/src/entities/test-fixtures.js';
+import { expectPristinePrototypes, startInProcessCp, type InProcessCp } from './hostile-support.js';
+
+/** Inputs per database kind; the whole file stays well under a minute on a 2-core box. */
+export const FUZZ_RUNS = Number(process.env.GATEHOUSE_FUZZ_RUNS ?? 150);
+
+interface Endpoint {
+  kind: string;
+  /** The collection path; `{parent}` stands for the parent's id. */
+  path: string;
+  parent?: string;
+  fields: string[];
+}
+
+const byKind = new Map(ENTITY_RECORDS.map((r) => [r.kind as string, r]));
+
+/** Every collection the Admin API mounts from the registry. */
+const ENDPOINTS: Endpoint[] = ENTITY_RECORDS.flatMap((r) => {
+  if (!r.admin) return [];
+  const fields = Object.keys(r.schema.fields);
+  const top = r.admin.path ? [{ kind: r.kind, path: `/${r.admin.path}`, fields }] : [];
+  const nested = (r.admin.nested ?? []).map((n) => ({
+    kind: r.kind,
+    path: `/${byKind.get(n.parent)!.admin!.path!}/{parent}/${n.path}`,
+    parent: n.parent as string,
+    fields,
+  }));
+  return [...top, ...nested];
+});
+
+/** One valid entity of each parent kind (the only hand-written bodies: fixtures, not a list of kinds). */
+const PARENT_BODIES: Record<string, Record<string, unknown>> = {
+  services: { name: 'fuzz-parent', host: 'fuzz.example' },
+  routes: { name: 'fuzz-parent', paths: ['/fuzz-parent'] },
+  consumers: { username: 'fuzz-parent' },
+  consumer_groups: { name: 'fuzz-parent' },
+  upstreams: { name: 'fuzz-parent' },
+  certificates: { cert: RSA_CERT, key: RSA_KEY },
+};
+
+const PROTO_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty'];
+
+const hostileString: fc.Arbitrary<string> = fc.oneof(
+  fc.string(),
+  fc.fullUnicodeString({ maxLength: 20 }),
+  fc.constantFrom(
+    '',
+    '\u0000',
+    'a\u0000b',
+    '__proto__',
+    'a,b',
+    'a/b',
+    '../x',
+    '%00',
+    '%zz',
+    '/',
+    '~/(',
+    'http://a.example',
+  ),
+  fc.constantFrom(129, 256, 600, 3_000, 100_000).map((n) => 'A'.repeat(n)),
+  fc.constantFrom(200, 1_000).map((n) => '\u{1F600}'.repeat(n)),
+  fc.uuid(),
+);
+
+const hostileValue: fc.Arbitrary<unknown> = fc.letrec<{ v: unknown }>((tie) => ({
+  v: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    hostileString,
+    fc.constantFrom(null, true, false, 0, -1, 1.5, 65536, 1e308, Number.MAX_SAFE_INTEGER),
+    fc.array(tie('v'), { maxLength: 3 }),
+    fc
+      .array(fc.tuple(fc.oneof(fc.constantFrom(...PROTO_KEYS), hostileString), tie('v')), { maxLength: 3 })
+      .map(
+        (entries) =>
+          JSON.parse(
+            `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${JSON.stringify(x) ?? 'null'}`).join(',')}}`,
+          ) as unknown,
+      ),
+  ),
+})).v;
+
+/** A body built from the entity's own field names (so values reach the field checks), or anything. */
+const bodyFor = (ep: Endpoint): fc.Arbitrary<unknown> =>
+  fc.oneof(
+    fc
+      .array(
+        fc.tuple(
+          fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...ep.fields) }, fc.constantFrom(...PROTO_KEYS)),
+          hostileValue,
+        ),
+        {
+          maxLength: 5,
+        },
+      )
+      .map(
+        (entries) =>
+          JSON.parse(
+            `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${JSON.stringify(x) ?? 'null'}`).join(',')}}`,
+          ) as unknown,
+      ),
+    hostileValue,
+  );
+
+const pathId = fc.oneof(
+  hostileString.filter((s) => s !== '').map((s) => encodeURIComponent(s)),
+  fc.constantFrom('%00', 'a%00', '%zz', '%', '..', '%2e%2e', '%2F', 'fuzz-parent'),
+);
+
+const queryString = fc
+  .array(
+    fc.tuple(
+      fc.oneof(
+        fc.constantFrom('size', 'offset', 'tags', '__proto__', '__proto__[x]', 'constructor.prototype.x'),
+        fc.string({ maxLength: 5 }),
+      ),
+      fc.oneof(
+        hostileString,
+        fc.constantFrom(
+          '1',
+          '1000',
+          '1001',
+          '0',
+          '-1',
+          'a,b',
+          'a/b',
+          'a,b/c',
+          'WyJ4Il0',
+          'WyIwMDAwMDAwMC0wMDAwLTAwMDAtMDAwMC0wMDAwMDAwMDAwMDAiXQ',
+        ),
+      ),
+    ),
+    { maxLength: 3 },
+  )
+  .map((pairs) => pairs.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&'));
+
+type Op =
+  | { method: 'POST'; body: unknown }
+  | { method: 'PUT' | 'PATCH'; id: string; body: unknown }
+  | { method: 'GET' | 'DELETE'; id: string }
+  | { method: 'LIST'; query: string };
+
+const opFor = (ep: Endpoint): fc.Arbitrary<Op> =>
+  fc.oneof(
+    bodyFor(ep).map((body) => ({ method: 'POST' as const, body })),
+    fc
+      .tuple(fc.constantFrom('PUT' as const, 'PATCH' as const), pathId, bodyFor(ep))
+      .map(([method, id, body]) => ({ method, id, body })),
+    fc
+      .tuple(fc.constantFrom('GET' as const, 'DELETE' as const), pathId)
+      .map(([method, id]) => ({ method, id })),
+    queryString.map((query) => ({ method: 'LIST' as const, query })),
+  );
+
+const input = fc.constantFrom(...ENDPOINTS).chain((ep) => fc.tuple(fc.constant(ep), opFor(ep), fc.boolean()));
+
+describe.each(['pglite', 'postgres'] as const)('Admin API endpoint fuzzer on %s', (kind) => {
+  let h: InProcessCp;
+  const parentIds: Record<string, string> = {};
+
+  beforeAll(async () => {
+    h = await startInProcessCp(kind);
+    for (const parent of new Set(ENDPOINTS.flatMap((e) => (e.parent ? [e.parent] : [])))) {
+      const body = PARENT_BODIES[parent];
+      if (!body) throw new Error(`no fixture body for parent kind '${parent}'`);
+      const r = await h.call('POST', `/${byKind.get(parent)!.admin!.path!}`, body);
+      expect(r.status, JSON.stringify(r.body)).toBe(201);
+      parentIds[parent] = r.body.id;
+    }
+  }, 180_000);
+  afterAll(async () => h?.stop());
+
+  it('derives its endpoints from the registry: every kind with Admin API paths is covered', () => {
+    const covered = new Set(ENDPOINTS.map((e) => e.kind));
+    expect([...covered].sort()).toEqual(
+      ENTITY_RECORDS.filter((r) => r.admin)
+        .map((r) => r.kind)
+        .sort(),
+    );
+    expect(ENDPOINTS.length).toBeGreaterThan(20);
+  });
+
+  it(
+    `${FUZZ_RUNS} random and hostile inputs: never a 5xx, nothing left behind by a failed write`,
+    async () => {
+      const version = async () => (await h.call('GET', '/')).body.configuration.config_version as string;
+      await fc.assert(
+        fc.asyncProperty(input, async ([ep, op, knownParent]) => {
+          const parentKey = ep.parent ? (knownParent ? parentIds[ep.parent]! : 'fuzz-missing') : '';
+          const collection = ep.path.replace('{parent}', parentKey);
+          const list = () => h.call('GET', `${collection}?size=1000`);
+          const before = await list();
+          const versionBefore = await version();
+          let r;
+          switch (op.method) {
+            case 'POST':
+              r = await h.call('POST', collection, op.body);
+              break;
+            case 'PUT':
+            case 'PATCH':
+              r = await h.call(op.method, `${collection}/${op.id}`, op.body);
+              break;
+            case 'GET':
+            case 'DELETE':
+              r = await h.call(op.method, `${collection}/${op.id}`);
+              break;
+            case 'LIST':
+              r = await h.call('GET', `${collection}?${op.query}`);
+          }
+          expect(
+            r.status,
+            `${op.method} ${collection}: ${JSON.stringify(r.body)?.slice(0, 300)}`,
+          ).toBeLessThan(500);
+          expectPristinePrototypes();
+          if (r.status >= 400 && op.method !== 'GET' && op.method !== 'LIST') {
+            expect(await list()).toEqual(before);
+            expect(await version()).toBe(versionBefore);
+          }
+        }),
+        { numRuns: FUZZ_RUNS },
+      );
+    },
+    Math.max(60_000, FUZZ_RUNS * 1_000),
+  );
+});

@@ -33,7 +33,7 @@ const ENDPOINTS: Endpoint[] = ENTITY_RECORDS.flatMap((r) => {
   const nested = (r.admin.nested ?? []).map((n) => ({
     kind: r.kind,
     path: `/${byKind.get(n.parent)!.admin!.path!}/{parent}/${n.path}`,
-    parent: n.parent as string,
+    parent: n.parent,
     fields,
   }));
   return [...top, ...nested];

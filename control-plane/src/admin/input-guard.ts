@@ -40,7 +40,7 @@ export const checkRequestTarget: RequestHandler = (req, _res, next) => {
         message: `invalid option (${name}: ${problem.message})`,
         name: 'invalid options',
         code: KONG_ERROR_CODES.INVALID_OPTIONS,
-        fields: Object.fromEntries([[name, problem.message]]) as Record<string, unknown>,
+        fields: Object.fromEntries([[name, problem.message]]),
       }),
     );
   }
@@ -52,7 +52,9 @@ export const checkBody: RequestHandler = (req, _res, next) => {
   const body: unknown = req.body;
   if (body === undefined || body === null || typeof body !== 'object') return next();
   const problems = [
-    ...(req.is('application/x-www-form-urlencoded') ? keySegmentProblems(body as Record<string, unknown>) : []),
+    ...(req.is('application/x-www-form-urlencoded')
+      ? keySegmentProblems(body as Record<string, unknown>)
+      : []),
     ...inputProblems(body),
   ];
   if (problems.length > 0) return next(inputViolation(problems));

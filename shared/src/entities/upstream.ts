@@ -243,4 +243,3 @@ export function validateUpstream(input: unknown, options: { base?: Partial<Upstr
   if (v.id) out.id = v.id;
   return out;
 }
-

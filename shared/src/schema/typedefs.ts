@@ -44,7 +44,8 @@ export const HOST_PORT_MAX = HOST_MAX + ':65535'.length;
 export const INDEXED_TEXT_MAX = 512;
 
 /** A free-form string an entity is looked up or kept unique by (an indexed column). */
-export const indexedText = (o: Opts<StringField> = {}): StringField => text({ len_max: INDEXED_TEXT_MAX, ...o });
+export const indexedText = (o: Opts<StringField> = {}): StringField =>
+  text({ len_max: INDEXED_TEXT_MAX, ...o });
 
 /** A UUID, stored lower-case. */
 export const uuid = (o: Opts<StringField> = {}): StringField => ({

@@ -32,7 +32,7 @@ const keySegmentProblems = (flat: Record<string, unknown>): InputProblem[] =>
 export const checkRequestTarget: RequestHandler = (req, _res, next) => {
   if (/%00/.test(req.path)) return next(AdminErrors.invalidPath(`invalid path: ${NUL_MESSAGE}`));
   const query = req.query as Record<string, unknown>;
-  const problem = keySegmentProblems(query)[0] ?? inputProblems(query, 1)[0];
+  const problem = keySegmentProblems(query)[0] ?? inputProblems(query, { limit: 1 })[0];
   if (problem) {
     const name = String(problem.path[0] ?? '');
     return next(

@@ -175,8 +175,8 @@ function checkForeign(field: ForeignField, v: unknown): Checked {
 /** Validates one present value. Returns [normalised value, error or null]. */
 function checkValue(field: Field, v: unknown, rules: Rules, base?: CheckOptions['base']): Checked {
   if (field.parse !== undefined) {
-    // The typedef reads the value whole: refuse what no string field may hold anywhere in it.
-    const refused = inputProblems(v, 1)[0];
+    // The typedef reads the value whole: refuse a NUL (no string field may hold one) anywhere in it.
+    const refused = inputProblems(v, { limit: 1, forbiddenKeys: false })[0];
     if (refused) return [v, refused.message];
     const r = field.parse(v);
     return 'error' in r ? [v, r.error] : [r.value, null];

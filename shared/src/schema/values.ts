@@ -70,9 +70,13 @@ export interface InputProblem {
  * What every entry point refuses in client input before anything reads it: forbidden keys
  * (`__proto__`, `constructor`, `prototype`: "unknown field"), NUL characters in strings and in
  * keys, and nesting deeper than MAX_INPUT_DEPTH. Walks the value without recursion; reads own
- * properties only. At most `limit` problems are returned.
+ * properties only. At most `limit` problems are returned. With `forbiddenKeys: false` the keys
+ * are data (the schema language's own check, which leaves the key policy to the entry points).
  */
-export function inputProblems(value: unknown, limit = 20): InputProblem[] {
+export function inputProblems(
+  value: unknown,
+  { limit = 20, forbiddenKeys = true }: { limit?: number; forbiddenKeys?: boolean } = {},
+): InputProblem[] {
   const problems: InputProblem[] = [];
   const stack: { v: unknown; path: (string | number)[] }[] = [{ v: value, path: [] }];
   while (stack.length > 0 && problems.length < limit) {
@@ -92,7 +96,8 @@ export function inputProblems(value: unknown, limit = 20): InputProblem[] {
     }
     const children: typeof stack = [];
     for (const key of Object.keys(v)) {
-      if (isForbiddenKey(key)) problems.push({ path: [...path, key], message: UNKNOWN_FIELD });
+      if (forbiddenKeys && isForbiddenKey(key))
+        problems.push({ path: [...path, key], message: UNKNOWN_FIELD });
       else if (hasNul(key)) problems.push({ path: [...path, key], message: NUL_MESSAGE });
       else children.push({ v: (v as Record<string, unknown>)[key], path: [...path, key] });
     }

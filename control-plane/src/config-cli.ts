@@ -1,12 +1,15 @@
 /**
  * `gatehouse config validate|export|import|diff`: Kong 3.0 declarative files against the control
- * plane's database (`--database-url` / DATABASE_URL, or the PGlite folder `--data-dir`) or a running
- * control plane's Admin API (`--admin-url`). `validate` needs neither.
+ * plane's database (`--database-url` / DATABASE_URL, or the embedded database in the CP data folder
+ * `--data-dir`) or a running control plane's Admin API (`--admin-url`). `validate` needs neither.
+ * Without either URL, a CP running on the data folder is found there and used through its Admin
+ * API; only when none runs is the embedded database opened, holding the folder's lock.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import {
   createLogger,
+  defineError,
   fromConfig,
   isGatehouseError,
   parseDeclarative,
@@ -23,6 +26,14 @@ import {
   resolveAdminToken,
   settingName,
 } from './admin/access-settings.js';
+import {
+  checkDataFolder,
+  databaseDir,
+  DataFolderErrors,
+  DataFolderLock,
+  findLockHolder,
+  type LockHolder,
+} from './data-folder.js';
 import { openDatabase } from './db/index.js';
 import { ConfigStore } from './store/index.js';
 import { formatChanges, type Change } from './declarative/diff.js';
@@ -61,7 +72,8 @@ const CONNECTION: SettingSpec[] = [
     kind: 'string',
     default: '.gatehouse/cp',
     description:
-      'The control plane data folder (PGlite). PGlite allows one process: stop the CP or use --admin-url.',
+      "The control plane's data folder (as 'gatehouse cp --data-dir'). A CP running on it is used through " +
+      'its Admin API (its address is in the folder); when none runs, its embedded database is opened.',
   },
 ];
 
@@ -157,6 +169,11 @@ async function defaultPlugins(customDirs: string[]): Promise<PluginSchemas> {
   return loadPluginSchemas({ customDirs });
 }
 
+const ConfigCliErrors = {
+  /** The Admin API could not be reached at all (nothing was sent). */
+  adminUnreachable: defineError('GH_ERR_ADMIN_UNREACHABLE', 503),
+} as const;
+
 interface WireChange {
   action: Change['action'];
   label: string;
@@ -181,7 +198,12 @@ async function adminCall(target: AdminTarget, path: string, init: RequestInit = 
   try {
     res = await fetch(url, { ...init, headers });
   } catch (e) {
-    throw new Error(`cannot reach the Admin API at ${url}: ${(e as Error).message}`, { cause: e });
+    const reason = (e as Error & { cause?: Error }).cause?.message ?? (e as Error).message;
+    throw ConfigCliErrors.adminUnreachable(
+      `cannot reach the Admin API at ${url}: ${reason}`,
+      { url },
+      { cause: e },
+    );
   }
   const text = await res.text();
   let body: unknown = text;
@@ -276,11 +298,29 @@ export async function runConfigCommand(argv: string[], io: ConfigCommandIo = {})
     }
 
     const logger = createLogger('gatehouse-config', { level: v.logLevel as string });
-    const db = await openDatabase({
-      databaseUrl: v.databaseUrl as string | undefined,
-      dataDir: resolve(v.dataDir as string),
-      logger,
-    });
+    const databaseUrl = v.databaseUrl as string | undefined;
+    const dataDir = resolve(v.dataDir as string);
+    // The embedded database allows one process: hold the folder's lock while it is open, or go
+    // through the control plane that holds it. Postgres needs no lock.
+    let lock: DataFolderLock | null = null;
+    if (!databaseUrl) {
+      await checkDataFolder(dataDir);
+      try {
+        lock = await DataFolderLock.acquire(dataDir, logger);
+      } catch (e) {
+        const holder =
+          isGatehouseError(e) && e.code === 'GH_ERR_DATA_FOLDER_LOCKED' && (await findLockHolder(dataDir));
+        if (!holder || !holder.address) throw e;
+        return await viaRunningControlPlane(holder, dataDir, command, file, v, stdout, stderr);
+      }
+    }
+    let db;
+    try {
+      db = await openDatabase({ databaseUrl, dataDir: databaseDir(dataDir), logger });
+    } catch (e) {
+      await lock?.release();
+      throw e;
+    }
     try {
       const store = new ConfigStore(db, { logger });
       if (command === 'export') {
@@ -302,6 +342,7 @@ export async function runConfigCommand(argv: string[], io: ConfigCommandIo = {})
       return 0;
     } finally {
       await db.close();
+      await lock?.release();
     }
   } catch (e) {
     if (isGatehouseError(e)) stderr(`gatehouse: ${e.message}\n`);
@@ -314,6 +355,37 @@ export async function runConfigCommand(argv: string[], io: ConfigCommandIo = {})
 async function writeOut(text: string, file: string | undefined, stdout: Out) {
   if (file === undefined || file === '-') stdout(text);
   else await writeFile(file, text);
+}
+
+/**
+ * The data folder's database is held by a running control plane: go through its Admin API, at the
+ * address it published in the folder, with the same client as `--admin-url`.
+ */
+async function viaRunningControlPlane(
+  holder: LockHolder,
+  dataDir: string,
+  command: string,
+  file: string | undefined,
+  v: Parameters<typeof resolveAdminToken>[0],
+  stdout: Out,
+  stderr: Out,
+): Promise<number> {
+  const url = holder.address!.adminUrl;
+  // The same target as --admin-url: the token (if set) goes with it. The address is one of this
+  // host's (parseAddressFile), so a forged cp.json cannot send the token elsewhere.
+  const target = { url, token: await resolveAdminToken(v) };
+  stderr(`using the running control plane at ${url} (pid ${holder.pid}, data folder ${dataDir})\n`);
+  try {
+    return await viaAdmin(target, command, file, v, stdout, stderr);
+  } catch (e) {
+    if (!isGatehouseError(e) || e.code !== 'GH_ERR_ADMIN_UNREACHABLE') throw e;
+    throw DataFolderErrors.locked(
+      `${e.message}. The control plane (pid ${holder.pid}) holds ${dataDir}, so its database cannot be ` +
+        `opened here; pass its Admin API address with --admin-url URL`,
+      { dataDir, pid: holder.pid },
+      { cause: e },
+    );
+  }
 }
 
 async function viaAdmin(

@@ -25,6 +25,7 @@ import {
   startClusterServer,
 } from './cluster/index.js';
 import { createConfigRouter } from './declarative/index.js';
+import { DataFolderLock, databaseDir } from './data-folder.js';
 import { openDatabase } from './db/index.js';
 import { SnapshotPublisher } from './snapshot/index.js';
 import { ConfigStore } from './store/index.js';
@@ -113,11 +114,10 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
   };
   checkAdminAccess(access);
   await mkdir(o.dataDir, { recursive: true });
-  const signingKey = await loadSigningKey(await resolveSigningKeyFile(o));
-  const cpId = await resolveCpId(o);
-
-  const db = await openDatabase({ databaseUrl: o.databaseUrl, dataDir: join(o.dataDir, 'pglite'), logger });
-  const cleanups: (() => Promise<unknown>)[] = [() => db.close()];
+  // The embedded database allows one process: hold the data folder's lock while we run (with
+  // Postgres, several processes may share the database, so no lock).
+  const lock = o.databaseUrl ? null : await DataFolderLock.acquire(o.dataDir, logger);
+  const cleanups: (() => Promise<unknown>)[] = lock ? [() => lock.release()] : [];
   const stop = async () => {
     for (const c of cleanups.reverse()) {
       try {
@@ -128,6 +128,10 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     }
   };
   try {
+    const signingKey = await loadSigningKey(await resolveSigningKeyFile(o));
+    const cpId = await resolveCpId(o);
+    const db = await openDatabase({ databaseUrl: o.databaseUrl, dataDir: databaseDir(o.dataDir), logger });
+    cleanups.push(() => db.close());
     const plugins = await loadPluginSchemas({ customDirs: o.pluginsDirs ?? [] });
     const store = new ConfigStore(db, { logger, plugins });
     const publisher = new SnapshotPublisher({ source: store, key: signingKey, cpId, logger });
@@ -163,6 +167,8 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
           admin.closeAllConnections();
         }),
     );
+    // Where `gatehouse config` finds us (it goes through the Admin API instead of opening the database).
+    await lock?.publish({ adminUrl, clusterAddress: cluster.address, cpId });
     logger.info(
       {
         adminUrl,
@@ -171,6 +177,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
         cpId,
         kid: signingKey.kid,
         database: db.kind,
+        pid: process.pid,
       },
       'control plane ready',
     );

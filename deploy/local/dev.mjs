@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `gatehouse dev`: a control plane and one data plane as separate processes on embedded
-// defaults (PGlite, dev keys, no NATS), with their logs prefixed, URLs printed, and Ctrl-C
-// stopping both. If either dies, the other is stopped too.
+// defaults (PGlite, dev keys, no NATS), with their logs prefixed and URLs printed. It supervises
+// them: a child that exits (or is killed) is reported and restarted with backoff while the other
+// keeps running — the DP serves its cached config while the CP is away. Ctrl-C / SIGTERM stops both.
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -12,7 +13,9 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const HELP = `Usage: gatehouse dev [options]
 
 Runs a control plane and one data plane as separate processes on embedded defaults:
-PGlite database and dev signing keys in the data folder, no NATS.
+PGlite database and dev signing keys in the data folder, no NATS. A process that exits is
+restarted (backoff 0.5 s doubling to 15 s); the data plane keeps serving while the control
+plane is away. Ctrl-C stops both.
 
 Options:
   --data-dir <dir>     Folder for both processes' state [env GATEHOUSE_DEV_DIR] (default: .gatehouse)
@@ -22,7 +25,17 @@ Options:
   --cluster-port <p>   Cluster gRPC port (default: 8005)  --status-port <p>  DP status port (default: 8100)
   --help               Show this help.
 Other GATEHOUSE_* variables are passed to both processes (see 'gatehouse cp --help', 'gatehouse dp --help').
+The control plane's pid is in <data-dir>/cp/cp.lock; each process's pid is also in the log.
 `;
+
+/** Restart delays: 0.5 s, doubling, capped at 15 s; back to 0.5 s once a child stayed up 30 s. */
+const BACKOFF = { firstMs: 500, maxMs: 15_000, stableMs: 30_000 };
+/** This many exits in a row, each within `stableMs` of starting, is reported as a crash loop. */
+const CRASH_LOOP_AFTER = 3;
+/** When to say a first start is slow (it keeps waiting: a first PGlite start can take minutes on a
+ * busy machine); how long children get to stop. */
+const SLOW_START_MS = 60_000;
+const STOP_TIMEOUT_MS = 10_000;
 
 let args;
 try {
@@ -67,87 +80,32 @@ mkdirSync(dataDir, { recursive: true });
 const cpDir = join(dataDir, 'cp');
 const dpDir = join(dataDir, 'dp');
 
-const children = new Map();
-let stopping = false;
+// ---------------------------------------------------------------------------------------------
+// The children's command lines and environments: one function per child, the one place to add
+// a setting to either (called at every (re)start).
 
-function prefixLines(stream, tag, out) {
-  let buf = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk) => {
-    buf += chunk;
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      out.write(`${tag} ${buf.slice(0, i)}\n`);
-      buf = buf.slice(i + 1);
-    }
-  });
-}
-
-function start(tag, script, argv) {
-  const child = spawn(process.execPath, ['--enable-source-maps', join(root, script), ...argv], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+function controlPlaneCommand() {
+  return {
+    script: 'control-plane/dist/cli.js',
+    args: [
+      'cp',
+      '--dev',
+      '--data-dir',
+      cpDir,
+      '--admin-listen',
+      `127.0.0.1:${ports.admin}`,
+      '--cluster-listen',
+      `127.0.0.1:${ports.cluster}`,
+    ],
     env: process.env,
-  });
-  prefixLines(child.stdout, tag, process.stdout);
-  prefixLines(child.stderr, tag, process.stderr);
-  children.set(tag, child);
-  child.on('exit', (code, signal) => {
-    children.delete(tag);
-    if (!stopping) {
-      process.stderr.write(`${tag} exited (${signal ?? code}); stopping the rest\n`);
-      shutdown(1);
-    } else if (children.size === 0) process.exit(exitCode);
-  });
-  return child;
+    readyUrl: `http://127.0.0.1:${ports.admin}/`,
+    // 401: the CP is up and wants the admin token (GATEHOUSE_ADMIN_TOKEN / _FILE, passed through).
+    isReady: (status) => (status >= 200 && status < 300) || status === 401,
+  };
 }
 
-let exitCode = 0;
-function shutdown(code) {
-  if (stopping) return;
-  stopping = true;
-  exitCode = code;
-  if (children.size === 0) process.exit(code);
-  for (const c of children.values()) c.kill('SIGTERM');
-  setTimeout(() => {
-    for (const c of children.values()) c.kill('SIGKILL');
-    process.exit(code);
-  }, 10_000).unref();
-}
-process.on('SIGINT', () => shutdown(0));
-process.on('SIGTERM', () => shutdown(0));
-
-async function waitFor(url, what, ok = (r) => r.ok) {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline && !stopping) {
-    try {
-      const r = await fetch(url);
-      if (ok(r)) return;
-    } catch {
-      /* not up yet */
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  if (!stopping) {
-    process.stderr.write(`gatehouse dev: ${what} did not come up at ${url} within 60 s\n`);
-    shutdown(1);
-  }
-}
-
-start('[cp]', 'control-plane/dist/cli.js', [
-  'cp',
-  '--dev',
-  '--data-dir',
-  cpDir,
-  '--admin-listen',
-  `127.0.0.1:${ports.admin}`,
-  '--cluster-listen',
-  `127.0.0.1:${ports.cluster}`,
-]);
-// 401: the CP is up and wants the admin token (GATEHOUSE_ADMIN_TOKEN / _FILE, passed through).
-await waitFor(`http://127.0.0.1:${ports.admin}/`, 'the control plane', (r) => r.ok || r.status === 401);
-if (stopping) process.exitCode = 1;
-else {
-  const dpArgs = [
+function dataPlaneCommand() {
+  const argv = [
     '--control-plane',
     `127.0.0.1:${ports.cluster}`,
     '--trusted-keys',
@@ -161,18 +119,212 @@ else {
     '--status-listen',
     `127.0.0.1:${ports.status}`,
   ];
-  if (args.workers) dpArgs.push('--workers', args.workers);
-  start('[dp]', 'data-plane/dist/cli.js', dpArgs);
-  await waitFor(`http://127.0.0.1:${ports.status}/status/ready`, 'the data plane');
-  if (!stopping) {
-    process.stdout.write(`
+  if (args.workers) argv.push('--workers', args.workers);
+  return {
+    script: 'data-plane/dist/cli.js',
+    args: argv,
+    env: process.env,
+    readyUrl: `http://127.0.0.1:${ports.status}/status/ready`,
+    isReady: (status) => status >= 200 && status < 300,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const say = (line) => process.stderr.write(`[dev] ${line}\n`);
+const seconds = (ms) => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function prefixLines(stream, tag, out) {
+  let buf = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk) => {
+    buf += chunk;
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      out.write(`${tag} ${buf.slice(0, i)}\n`);
+      buf = buf.slice(i + 1);
+    }
+  });
+  stream.on('end', () => {
+    if (buf) out.write(`${tag} ${buf}\n`);
+  });
+}
+
+/** Answers true once `url` answers a status `isReady` accepts; false when `alive()` turns false. */
+async function waitReady(url, isReady, alive, timeoutMs = Infinity) {
+  const deadline = Date.now() + timeoutMs;
+  while (alive() && Date.now() < deadline) {
+    try {
+      const r = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+      await r.arrayBuffer();
+      if (isReady(r.status)) return alive();
+    } catch {
+      /* not up yet */
+    }
+    await sleep(200);
+  }
+  return false;
+}
+
+let stopping = false;
+
+/**
+ * One supervised child: started, prefixed, restarted with backoff when it exits while we are
+ * not stopping. `onFirstFailure` is called if it exits before it was ever ready (a start-up
+ * error — a port in use, a locked data folder — that restarting would only repeat).
+ */
+class Supervised {
+  constructor(name, label, command) {
+    this.name = name;
+    this.label = label;
+    this.command = command;
+    this.child = null;
+    this.startedAt = 0;
+    this.everReady = false;
+    this.crashes = 0; // exits in a row, each within BACKOFF.stableMs of starting
+    this.restarts = 0;
+    this.timer = null;
+    this.exited = Promise.resolve();
+    this.onFirstFailure = () => {};
+  }
+
+  get alive() {
+    return this.child !== null;
+  }
+
+  start() {
+    const { script, args: argv, env, readyUrl, isReady } = this.command();
+    const child = spawn(process.execPath, ['--enable-source-maps', join(root, script), ...argv], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env,
+    });
+    this.child = child;
+    this.startedAt = Date.now();
+    const tag = `[${this.name}]`;
+    prefixLines(child.stdout, tag, process.stdout);
+    prefixLines(child.stderr, tag, process.stderr);
+    say(`${this.name} started (pid ${child.pid})`);
+    this.exited = new Promise((r) =>
+      child.once('exit', (code, signal) => r(this.onExit(child, code, signal))),
+    );
+    this.ready = waitReady(readyUrl, isReady, () => this.child === child && !stopping).then((ok) => {
+      if (!ok) return false;
+      if (this.everReady) say(`${this.name} is back (pid ${child.pid}, after ${this.restarts} restart(s))`);
+      this.everReady = true;
+      return true;
+    });
+    return this.ready;
+  }
+
+  onExit(child, code, signal) {
+    if (this.child === child) this.child = null;
+    const how = signal ? `signal ${signal}` : `exit code ${code}`;
+    if (stopping) {
+      say(`${this.name} stopped (${how})`);
+      return;
+    }
+    const upMs = Date.now() - this.startedAt;
+    say(`${this.name} (pid ${child.pid}) exited unexpectedly (${how}) after ${seconds(upMs)}`);
+    if (!this.everReady) {
+      this.onFirstFailure(how);
+      return;
+    }
+    this.crashes = upMs >= BACKOFF.stableMs ? 1 : this.crashes + 1;
+    const delay = Math.min(BACKOFF.firstMs * 2 ** (this.crashes - 1), BACKOFF.maxMs);
+    if (this.crashes >= CRASH_LOOP_AFTER) {
+      say(
+        `${this.name} is crash-looping: ${this.crashes} exits in a row, each within ` +
+          `${seconds(BACKOFF.stableMs)} of starting (see its log above); still restarting, ` +
+          `next in ${seconds(delay)} (backoff capped at ${seconds(BACKOFF.maxMs)})`,
+      );
+    } else {
+      say(
+        `restarting ${this.name} in ${seconds(delay)}${this.name === 'cp' ? ' (the data plane keeps serving)' : ''}`,
+      );
+    }
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (stopping) return;
+      this.restarts++;
+      void this.start();
+    }, delay);
+  }
+
+  /** Stops restarting, and the child if it runs: SIGTERM, then SIGKILL after STOP_TIMEOUT_MS. */
+  async stop() {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const child = this.child;
+    if (!child) return true;
+    child.kill('SIGTERM');
+    let forced = false;
+    const t = setTimeout(() => {
+      forced = true;
+      say(`${this.name} did not stop within ${seconds(STOP_TIMEOUT_MS)}; killing it`);
+      child.kill('SIGKILL');
+    }, STOP_TIMEOUT_MS);
+    await this.exited;
+    clearTimeout(t);
+    return !forced;
+  }
+
+  kill() {
+    this.child?.kill('SIGKILL');
+  }
+}
+
+const cp = new Supervised('cp', 'the control plane', controlPlaneCommand);
+const dp = new Supervised('dp', 'the data plane', dataPlaneCommand);
+const children = [cp, dp];
+
+async function shutdown(code, reason) {
+  if (stopping) return;
+  stopping = true;
+  const running = children.filter((c) => c.alive).map((c) => `${c.name} (pid ${c.child.pid})`);
+  say(`stopping (${reason})${running.length ? `: ${running.join(', ')}` : ''}`);
+  const clean = await Promise.all(children.map((c) => c.stop()));
+  process.exit(clean.every(Boolean) ? code : 1);
+}
+let signals = 0;
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, () => {
+    // A second Ctrl-C while stopping: do not wait for the children any longer.
+    if (++signals > 1 && stopping) {
+      say(`${sig} again: killing the children`);
+      for (const c of children) c.kill();
+      process.exit(1);
+    }
+    void shutdown(0, sig);
+  });
+}
+for (const c of children) {
+  c.onFirstFailure = (how) => {
+    say(`${c.label} failed to start (${how}); see its log above`);
+    void shutdown(1, `${c.name} failed to start`);
+  };
+}
+
+async function firstStart(c) {
+  const t = setInterval(() => {
+    if (c.everReady || stopping) return;
+    say(`still waiting for ${c.label} to answer at ${c.command().readyUrl} (Ctrl-C to give up)`);
+  }, SLOW_START_MS);
+  const ok = await c.start();
+  clearInterval(t);
+  return ok;
+}
+
+// The DP needs the dev keys the CP writes on its first start, so the CP goes first.
+if ((await firstStart(cp)) && (await firstStart(dp)) && !stopping) {
+  process.stdout.write(`
 Gatehouse is up (data in ${dataDir}):
   Admin API      http://127.0.0.1:${ports.admin}        e.g. curl -s localhost:${ports.admin}/services
   Proxy          http://127.0.0.1:${ports.proxy}    https://127.0.0.1:${ports.proxySsl}
   DP status      http://127.0.0.1:${ports.status}/status   /status/ready   /metrics
   Cluster gRPC   127.0.0.1:${ports.cluster}
   Data planes    http://127.0.0.1:${ports.admin}/clustering/data-planes
-Press Ctrl-C to stop.
+  Processes      cp pid ${cp.child?.pid} (also in ${join(cpDir, 'cp.lock')}), dp pid ${dp.child?.pid}
+A process that exits is restarted. Press Ctrl-C to stop.
 `);
-  }
 }

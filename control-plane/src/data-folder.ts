@@ -97,7 +97,7 @@ export function parseAddressFile(text: string, pid: number): ControlPlaneAddress
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return null;
   const r = raw as Record<string, unknown>;
-  const str = (k: string) => (typeof r[k] === 'string' ? (r[k] as string) : '');
+  const str = (k: string) => (typeof r[k] === 'string' ? r[k] : '');
   if (r.pid !== pid || str('hostname') !== hostname()) return null;
   let url: URL;
   try {

@@ -41,7 +41,8 @@ const CP_SETTINGS: SettingSpec[] = [
     env: ['GATEHOUSE_DATA_DIR'],
     kind: 'string',
     default: '.gatehouse/cp',
-    description: 'Folder for the embedded database (PGlite), dev keys and the CP id.',
+    description:
+      'Folder for the embedded database (PGlite), dev keys, the CP id, and while it runs its lock (cp.lock: one process per embedded database) and Admin API address (cp.json).',
   },
   {
     key: 'databaseUrl',

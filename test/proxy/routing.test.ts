@@ -97,10 +97,14 @@ describe('proxy routing end to end (real sockets)', () => {
     }
   });
 
-  it('answers 404 before any configuration was applied', async () => {
+  it('answers 503 JSON before any configuration was applied (issue 8 item 13)', async () => {
     const { proxy: bare, port: barePort } = await startProxy();
     try {
-      expect((await call(barePort, '/')).status).toBe(404);
+      const r = await call(barePort, '/');
+      expect(r.status).toBe(503);
+      expect(r.headers['content-type']).toMatch(/^application\/json/);
+      expect(r.headers['x-gatehouse-error-code']).toBe('GH_ERR_PROXY_NO_CONFIG');
+      expect(r.json()).toEqual({ message: 'no configuration yet' });
     } finally {
       await bare.close();
     }

@@ -4,7 +4,7 @@
  * `x-gatehouse-error-code` response header. Request-path failures do not allocate Error objects:
  * they are codes looked up here.
  */
-import { STATUS_CODES, type ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import { defineError, GATEHOUSE_VERSION } from '@gatehouse/shared';
 
 export const ProxyErrorCode = {
@@ -26,6 +26,10 @@ export const ProxyErrorCode = {
   UPSTREAM_TIMEOUT: 'GH_ERR_PROXY_UPSTREAM_TIMEOUT',
   NO_PEER: 'GH_ERR_PROXY_NO_PEER',
   INTERNAL: 'GH_ERR_PROXY_INTERNAL',
+  /** The client was too slow sending its request head or body (client_*_timeout): 408, closed. */
+  REQUEST_TIMEOUT: 'GH_ERR_PROXY_REQUEST_TIMEOUT',
+  /** No usable configuration yet (none received, no cache, or the cache refused): 503. */
+  NO_CONFIG: 'GH_ERR_PROXY_NO_CONFIG',
   /** A body over a plugin's cap (`limitBody`, request-size-limiting): the connection is closed. */
   BODY_TOO_LARGE: 'GH_ERR_PLUGIN_BODY_TOO_LARGE',
 } as const;
@@ -151,6 +155,13 @@ const RESPONSES: Record<ProxyErrorCode, ErrorResponse> = {
     'failure to get a peer from the ring-balancer',
   ),
   [ProxyErrorCode.INTERNAL]: errorResponse(ProxyErrorCode.INTERNAL, 500, 'An unexpected error occurred'),
+  // Kong's message for 408 (kong/error_handlers.lua); the connection is closed after it.
+  [ProxyErrorCode.REQUEST_TIMEOUT]: errorResponse(ProxyErrorCode.REQUEST_TIMEOUT, 408, 'Request timeout', [
+    'connection',
+    'close',
+  ]),
+  // Kong answers an empty router's 404 here; a 503 tells a load balancer to try another node.
+  [ProxyErrorCode.NO_CONFIG]: errorResponse(ProxyErrorCode.NO_CONFIG, 503, 'no configuration yet'),
   [ProxyErrorCode.BODY_TOO_LARGE]: errorResponse(
     ProxyErrorCode.BODY_TOO_LARGE,
     413,
@@ -164,13 +175,33 @@ export function errorResponseOf(code: ProxyErrorCode): Readonly<Omit<ErrorRespon
   return RESPONSES[code];
 }
 
-/** Writes the error response for `code`, or destroys the response if headers are already out. */
+/**
+ * True when the request of `res` announced a body that is not read in full: a gateway answer
+ * given now closes the connection (`Connection: close`, then a lingering close that discards
+ * the rest of the body within a bound), instead of reading an unbounded body to keep it alive.
+ */
+export function bodyUnread(req: IncomingMessage | undefined): boolean {
+  if (req === undefined || req.complete) return false;
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 14 && name.toLowerCase() === 'content-length') return raw[i + 1]!.trim() !== '0';
+    if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') return true;
+  }
+  return false;
+}
+
+/**
+ * Writes the error response for `code`, or destroys the response if headers are already out.
+ * With the request body still unread the connection is closed after the answer (see bodyUnread).
+ */
 export function sendError(res: ServerResponse, code: ProxyErrorCode): void {
   if (res.headersSent) {
-    res.destroy();
+    if (!res.writableEnded) res.destroy();
     return;
   }
   const r = RESPONSES[code];
+  if (bodyUnread(res.req)) res.shouldKeepAlive = false;
   res.writeHead(r.status, r.headers as string[]);
   res.end(r.body);
 }
@@ -181,6 +212,7 @@ export function sendError(res: ServerResponse, code: ProxyErrorCode): void {
  * (the request host without its port), no body.
  */
 export function sendHttpsRedirect(res: ServerResponse, status: number, location: string): void {
+  if (bodyUnread(res.req)) res.shouldKeepAlive = false;
   res.writeHead(status, [
     'location',
     location,

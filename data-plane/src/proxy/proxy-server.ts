@@ -12,6 +12,7 @@ import { hostWithoutPort } from '../router/host.js';
 import { UpstreamPools } from './upstream-pools.js';
 import { ProxyErrorCode, rawClientErrorResponse, sendError, sendHttpsRedirect } from './errors.js';
 import { onClientSocketClose, UpstreamExchange, type ClientSocket } from './exchange.js';
+import { ClientConnections, kClosing, type ClientLimits } from './client-connections.js';
 import { dispatchUpstream } from './dispatch.js';
 import { ProxyRequest, type RequestSettings } from './request.js';
 import {
@@ -31,8 +32,11 @@ import type { Runtime } from '../runtime/runtime.js';
 
 export interface ProxyServerOptions {
   logger: Logger;
-  /** Idle keep-alive timeout for client connections (default 60 s, as Kong's keepalive_timeout). */
-  keepAliveTimeoutMs?: number;
+  /**
+   * What a client connection is allowed (see ClientLimits): header/body/request timeouts (408),
+   * keep-alive timeout (default 60 s, as Kong's keepalive_timeout), connections per IP, lingering close.
+   */
+  clientLimits?: Partial<ClientLimits>;
   /** Plugins this proxy can run; a configuration using plugins is refused without it. */
   plugins?: PluginRegistry;
   /**
@@ -64,6 +68,8 @@ export class ProxyServer {
   private readonly runner: PluginRunner;
   /** `checkContinue` listener: 100 Continue is sent by the proxy (after the access phase). */
   private readonly onCheckContinue: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Timeouts, per-IP cap and lingering close of the client connections (plain and TLS). */
+  readonly connections: ClientConnections;
   /** What every request of this server reads (logger, trusted_ips, forwarded ports). */
   private readonly settings: { -readonly [K in keyof RequestSettings]: RequestSettings[K] };
 
@@ -93,30 +99,41 @@ export class ProxyServer {
     // `Expect: 100-continue`: node leaves the interim response to us, so plugins (size limit,
     // authentication) can refuse before the client sends the body.
     this.onCheckContinue = (req, res) => guarded(req, res, true);
-    const keepAliveTimeout = options.keepAliveTimeoutMs ?? 60_000;
+    this.connections = new ClientConnections(options.clientLimits);
     // A missing Host is answered from the error table (proxy/request-head.ts), not by node.
-    this.server = http.createServer({ keepAliveTimeout, requireHostHeader: false }, handler);
-    this.tls = new TlsListener(this.logger, keepAliveTimeout, handler, ProxyServer.onClientError);
-    ProxyServer.instrument(this.server);
+    const serverOptions: http.ServerOptions = {
+      ...this.connections.serverOptions(),
+      requireHostHeader: false,
+    };
+    this.server = http.createServer(serverOptions, handler);
+    this.tls = new TlsListener(
+      this.logger,
+      serverOptions,
+      (server, secure) => this.instrument(server, secure),
+      handler,
+    );
+    this.instrument(this.server, false);
     this.server.on('checkContinue', this.onCheckContinue);
   }
 
   /** Per-connection hooks shared by the plain and the TLS server. */
-  static instrument(server: http.Server): void {
-    server.on('connection', (socket: ClientSocket) => {
-      socket.on('close', onClientSocketClose);
-    });
-    server.on('clientError', ProxyServer.onClientError);
+  private instrument(server: http.Server, secure: boolean): void {
+    this.connections.install(server, secure, onClientSocketClose);
+    server.on('clientError', this.onClientError);
     server.on('connect', refuseConnect);
   }
 
-  private static onClientError(this: void, err: NodeJS.ErrnoException, socket: ClientSocket): void {
-    if (err.code === 'ECONNRESET' || !socket.writable) {
+  private readonly onClientError = (err: NodeJS.ErrnoException, socket: ClientSocket): void => {
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      this.connections.onRequestTimeout(socket);
+      return;
+    }
+    if (err.code === 'ECONNRESET' || !socket.writable || (socket as { [kClosing]?: boolean })[kClosing]) {
       socket.destroy();
       return;
     }
     socket.end(rawClientErrorResponse(err.code));
-  }
+  };
 
   /** The HTTPS server, once {@link listenTls} was called. */
   get tlsServer(): http.Server | null {
@@ -181,6 +198,7 @@ export class ProxyServer {
   /** Stops accepting connections, lets in-flight requests finish (bounded), closes the pools. */
   async close(): Promise<void> {
     this.balancers.close();
+    this.connections.close();
     const tlsClosed = this.tls.close();
     const closed = new Promise<void>((resolve) => {
       if (!this.server.listening) {
@@ -201,15 +219,17 @@ export class ProxyServer {
   private handle(req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void {
     const state = this.state;
     if (state === null) {
-      sendError(res, ProxyErrorCode.NO_ROUTE);
+      // Listening from boot: until a configuration is in place, every request is told so.
+      if (this.connections.admitRequest(req, res, false)) sendError(res, ProxyErrorCode.NO_CONFIG);
       return;
     }
     const head = readRequestHead(req, this.settings.policy);
     if (typeof head === 'string') {
-      sendError(res, head);
+      if (this.connections.admitRequest(req, res, false)) sendError(res, head);
       return;
     }
     const request = new ProxyRequest(req, res, head, this.settings);
+    if (!this.connections.admitRequest(req, res, request.hasBody)) return;
     request.expectContinue = expectContinue;
     const match = state.router.match(request);
     if (match === null) {

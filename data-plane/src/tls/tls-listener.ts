@@ -10,11 +10,10 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '@gatehouse/shared';
 import { CertificateStore } from './certificate-store.js';
 import { createCertificate, type CertificateAndKey } from './x509.js';
-import { onClientSocketClose, type ClientSocket } from '../proxy/exchange.js';
-import { refuseConnect } from '../proxy/request-head.js';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
-type ClientErrorHandler = (err: NodeJS.ErrnoException, socket: ClientSocket) => void;
+/** Installs the proxy's per-connection hooks (limits, clientError) on a server. */
+type Instrument = (server: http.Server, secure: boolean) => void;
 
 export class TlsListener {
   /** Replaced on every configuration swap; read at each handshake. */
@@ -23,9 +22,10 @@ export class TlsListener {
 
   constructor(
     private readonly logger: Logger,
-    private readonly keepAliveTimeout: number,
+    /** The plain listener's server options (timeouts, keep-alive), applied here too. */
+    private readonly serverOptions: http.ServerOptions,
+    private readonly instrument: Instrument,
     private readonly handler: Handler,
-    private readonly onClientError: ClientErrorHandler,
   ) {}
 
   /**
@@ -40,11 +40,9 @@ export class TlsListener {
       defaultCertificate ?? createCertificate({ commonName: 'localhost', altNames: ['localhost'] });
     const server = https.createServer(
       {
+        ...this.serverOptions,
         cert: fallback.cert,
         key: fallback.key,
-        keepAliveTimeout: this.keepAliveTimeout,
-        // A missing Host is answered from the error table (proxy/request-head.ts).
-        requireHostHeader: false,
         ALPNProtocols: ['http/1.1'],
         SNICallback: (servername: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void) => {
           cb(null, this.certificates.select(servername));
@@ -52,11 +50,7 @@ export class TlsListener {
       },
       this.handler,
     );
-    server.on('secureConnection', (socket: ClientSocket) => {
-      socket.on('close', onClientSocketClose);
-    });
-    server.on('clientError', this.onClientError);
-    server.on('connect', refuseConnect);
+    this.instrument(server, true);
     server.on('tlsClientError', (err: Error) => {
       this.logger.debug({ err }, 'TLS handshake failed');
     });

@@ -5,7 +5,7 @@
  * body) and `dispatchUpstream` sends it as it sends a request without plugins.
  */
 import { GATEHOUSE_VERSION } from '@gatehouse/shared';
-import { sendError, ProxyErrorCode } from '../../proxy/errors.js';
+import { bodyUnread, sendError, ProxyErrorCode } from '../../proxy/errors.js';
 import { dispatchUpstream } from '../../proxy/dispatch.js';
 import type { ProxyRequest } from '../../proxy/request.js';
 import { HANDLER_FAILED, PluginErrors } from '../errors.js';
@@ -68,7 +68,8 @@ export class PluginRunner {
 
   private proceed(ctx: PluginRequest, chain: Chain): void {
     const request = ctx.proxied;
-    if (request.res.destroyed) return;
+    // Answered meanwhile (a client timeout's 408) or gone: nothing to send upstream.
+    if (request.res.destroyed || request.res.writableEnded) return;
     if (ctx.responded) {
       this.sendShortCircuit(ctx, chain);
       return;
@@ -129,6 +130,8 @@ export class PluginRunner {
     ctx.response = { status: sc.status, header: headerLookup(headers), body: sc.body };
     const write = () => {
       if (res.headersSent || res.destroyed) return;
+      // A body still unread: close after the answer (lingering, bounded) rather than read it all.
+      if (bodyUnread(ctx.req)) res.shouldKeepAlive = false;
       res.writeHead(sc.status, applyResponseHeaders(headers, ctx));
       res.end(sc.body ?? undefined);
     };

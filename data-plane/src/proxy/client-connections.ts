@@ -1,0 +1,325 @@
+/**
+ * What the proxy allows a client connection: how long it may take to send its request head
+ * (`client_header_timeout`), how long it may leave a request body idle and how slowly it may send
+ * it (`client_body_timeout`, `client_body_min_rate`), how long a whole request may take
+ * (`client_request_timeout`), how long an idle keep-alive connection stays, how many connections
+ * one peer address may hold (`max_connections_per_ip`), and how an early answer is delivered to a
+ * client that is still sending its body (lingering close).
+ *
+ * A timed-out client is answered 408 from the error table (the request head: on the raw socket;
+ * a request already being served: through its response) and its upstream request is aborted, so
+ * the upstream connection is released at once. One sweep timer per server watches the bodies in
+ * flight; nothing is allocated for a request without a body.
+ */
+import http from 'node:http';
+import net, { type Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { kExchange, type ClientSocket } from './exchange.js';
+import { ProxyErrorCode, rawErrorResponse, sendError } from './errors.js';
+
+export interface ClientLimits {
+  /** Time allowed to receive a request head (node's headersTimeout). Default 10 s. */
+  headerTimeoutMs: number;
+  /**
+   * Time a request body may stay idle while the proxy waits for it (not while the upstream
+   * holds it back). 0 = off. Default 10 s.
+   */
+  bodyTimeoutMs: number;
+  /**
+   * Slowest average body rate (bytes/s) accepted once a body has been waited on for
+   * `bodyTimeoutMs`. 0 = off. Default 500 (Apache mod_reqtimeout's MinRate).
+   */
+  bodyMinRate: number;
+  /** Time allowed to receive a whole request, head and body (node's requestTimeout). 0 = off. Default 300 s. */
+  requestTimeoutMs: number;
+  /** Idle keep-alive connections are closed after this (Kong's keepalive_timeout). Default 60 s. */
+  keepAliveTimeoutMs: number;
+  /** Connections one peer address may hold open on this process; 0 = no cap (default). */
+  maxConnectionsPerIp: number;
+  /**
+   * Lingering close: after an answer given while the client still sends its body, the connection
+   * is half-closed and what the client sends is read and discarded for at most this long …
+   */
+  lingerMs: number;
+  /** … and at most this many bytes, so the answer reaches the client instead of a reset. */
+  lingerBytes: number;
+}
+
+export const CLIENT_LIMIT_DEFAULTS: Readonly<ClientLimits> = Object.freeze({
+  headerTimeoutMs: 10_000,
+  bodyTimeoutMs: 10_000,
+  bodyMinRate: 500,
+  requestTimeoutMs: 300_000,
+  keepAliveTimeoutMs: 60_000,
+  maxConnectionsPerIp: 0,
+  lingerMs: 5_000,
+  lingerBytes: 16 * 1024 * 1024,
+});
+
+/** The request being served on a connection (for the lingering close). */
+const kRequest = Symbol('gatehouse.request');
+/** Set once the connection is being closed: nothing more is answered on it. */
+export const kClosing = Symbol('gatehouse.closing');
+
+const kLinger = Symbol('gatehouse.linger');
+
+type Conn = ClientSocket & {
+  [kRequest]?: IncomingMessage | null;
+  [kClosing]?: boolean;
+  /** The limits of the server the connection belongs to (set on every HTTP connection). */
+  [kLinger]?: ClientConnections;
+  /** node's in-flight ServerResponse of an HTTP server socket (internal, stable since node 0.x). */
+  _httpMessage?: ServerResponse | null;
+};
+
+/** node's own destroySoon (end, then destroy once the end is flushed). */
+const destroySoon: (this: Socket) => void = net.Socket.prototype.destroySoon;
+
+interface Watched {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly socket: Conn;
+  /** socket.bytesRead at the last sweep. */
+  bytes: number;
+  /** When bytes last arrived (or the proxy last stopped waiting for them). */
+  idleSince: number;
+  /** Time spent waiting for the client (not held back by the upstream), ms. */
+  waited: number;
+  /** Body bytes received while watched. */
+  received: number;
+  lastSweep: number;
+}
+
+function expectsContinue(res: ServerResponse): boolean {
+  // node marks the interim answer sent; until then a client that asked for it waits for us.
+  return (res as ServerResponse & { _sent100?: boolean })._sent100 !== true;
+}
+
+export class ClientConnections {
+  readonly limits: Readonly<ClientLimits>;
+  private readonly watched = new Set<Watched>();
+  private readonly perIp = new Map<string, number>();
+  private sweeper: NodeJS.Timeout | null = null;
+  /** Sweep period: at most 1 s (also node's connectionsCheckingInterval). */
+  readonly checkIntervalMs: number;
+  /** Counters, for tests and status. */
+  readonly counts = { refusedConnections: 0, headerTimeouts: 0, bodyTimeouts: 0 };
+
+  constructor(limits: Partial<ClientLimits> = {}) {
+    const merged = { ...CLIENT_LIMIT_DEFAULTS };
+    for (const [k, v] of Object.entries(limits) as [keyof ClientLimits, number | undefined][]) {
+      if (v !== undefined) merged[k] = v;
+    }
+    if (merged.requestTimeoutMs > 0 && merged.requestTimeoutMs < merged.headerTimeoutMs) {
+      throw new RangeError(
+        `client_request_timeout (${merged.requestTimeoutMs} ms) must not be shorter than client_header_timeout (${merged.headerTimeoutMs} ms)`,
+      );
+    }
+    this.limits = Object.freeze(merged);
+    const shortest = Math.min(
+      merged.headerTimeoutMs,
+      merged.bodyTimeoutMs > 0 ? merged.bodyTimeoutMs : Infinity,
+    );
+    this.checkIntervalMs = Math.max(50, Math.min(1_000, Math.floor(shortest / 4)));
+  }
+
+  /** node:http / node:https server options carrying these limits. */
+  serverOptions(): http.ServerOptions {
+    return {
+      keepAliveTimeout: this.limits.keepAliveTimeoutMs,
+      headersTimeout: this.limits.headerTimeoutMs,
+      requestTimeout: this.limits.requestTimeoutMs,
+      connectionsCheckingInterval: this.checkIntervalMs,
+    };
+  }
+
+  /**
+   * Hooks a server's connections: the per-IP cap on every accepted TCP connection, and on each
+   * HTTP connection (`secure`: the TLS socket, after the handshake) the exchange abort on close
+   * and the lingering close.
+   */
+  install(server: http.Server, secure: boolean, onClose: (this: ClientSocket) => void): void {
+    if (this.limits.maxConnectionsPerIp > 0) server.on('connection', (s: Socket) => this.admit(s));
+    server.on(secure ? 'secureConnection' : 'connection', (socket: Conn) => {
+      socket.on('close', onClose);
+      socket.destroySoon = lingeringClose;
+      socket[kLinger] = this;
+    });
+  }
+
+  /** The per-IP cap: over it, the connection is closed before a byte is read. */
+  private admit(socket: Socket): void {
+    const ip = socket.remoteAddress;
+    if (ip === undefined) return;
+    const n = (this.perIp.get(ip) ?? 0) + 1;
+    if (n > this.limits.maxConnectionsPerIp) {
+      this.counts.refusedConnections += 1;
+      socket.destroy();
+      return;
+    }
+    this.perIp.set(ip, n);
+    socket.once('close', () => {
+      const left = (this.perIp.get(ip) ?? 1) - 1;
+      if (left <= 0) this.perIp.delete(ip);
+      else this.perIp.set(ip, left);
+    });
+  }
+
+  /** Open connections per peer address (for tests). */
+  connectionsOf(ip: string): number {
+    return this.perIp.get(ip) ?? 0;
+  }
+
+  /**
+   * Called for every request: returns false when the connection is already being closed (the
+   * request is dropped). Records the request for the lingering close, and watches its body.
+   */
+  admitRequest(req: IncomingMessage, res: ServerResponse, withBody: boolean): boolean {
+    const socket = req.socket as Conn;
+    if (socket[kClosing] === true) {
+      socket.destroy();
+      return false;
+    }
+    socket[kRequest] = req;
+    if (withBody && (this.limits.bodyTimeoutMs > 0 || this.limits.bodyMinRate > 0)) this.watch(req, res, socket);
+    return true;
+  }
+
+  private watch(req: IncomingMessage, res: ServerResponse, socket: Conn): void {
+    const now = Date.now();
+    this.watched.add({
+      req,
+      res,
+      socket,
+      bytes: socket.bytesRead,
+      idleSince: now,
+      waited: 0,
+      received: 0,
+      lastSweep: now,
+    });
+    if (this.sweeper === null) {
+      this.sweeper = setInterval(() => this.sweep(), this.checkIntervalMs);
+      this.sweeper.unref();
+    }
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    const { bodyTimeoutMs, bodyMinRate } = this.limits;
+    for (const w of this.watched) {
+      const { req, socket } = w;
+      if (req.complete || socket.destroyed) {
+        this.watched.delete(w);
+        continue;
+      }
+      const bytes = socket.bytesRead;
+      // Not reading (node paused the socket: the upstream or a plugin holds the body back), or
+      // an interim 100 Continue still owed: the client is not the one who is slow.
+      const waiting = !socket.isPaused() && !(w.req.headers.expect !== undefined && expectsContinue(w.res));
+      if (bytes !== w.bytes) {
+        w.received += bytes - w.bytes;
+        w.bytes = bytes;
+        w.idleSince = now;
+      } else if (!waiting) {
+        w.idleSince = now;
+      }
+      if (waiting) w.waited += now - w.lastSweep;
+      w.lastSweep = now;
+      const idle = bodyTimeoutMs > 0 && now - w.idleSince >= bodyTimeoutMs;
+      const slow =
+        bodyMinRate > 0 &&
+        w.waited >= Math.max(bodyTimeoutMs, 1_000) &&
+        w.received < (bodyMinRate * w.waited) / 1000;
+      if (idle || slow) {
+        this.watched.delete(w);
+        this.counts.bodyTimeouts += 1;
+        timeOutRequest(socket);
+      }
+    }
+    if (this.watched.size === 0 && this.sweeper !== null) {
+      clearInterval(this.sweeper);
+      this.sweeper = null;
+    }
+  }
+
+  /** node's clientError hook, for timeouts (ERR_HTTP_REQUEST_TIMEOUT): see {@link timeOutRequest}. */
+  onRequestTimeout(socket: Conn): void {
+    if (socket._httpMessage == null) this.counts.headerTimeouts += 1;
+    else this.counts.bodyTimeouts += 1;
+    timeOutRequest(socket);
+  }
+
+  close(): void {
+    if (this.sweeper !== null) clearInterval(this.sweeper);
+    this.sweeper = null;
+    this.watched.clear();
+  }
+}
+
+/**
+ * The client was too slow (request head, body idle or too slow, whole request): its upstream
+ * request is aborted (the upstream connection is released now), and it is answered 408 unless
+ * a response has started already (then the connection is just closed).
+ */
+export function timeOutRequest(socket: Conn): void {
+  const exchange = socket[kExchange];
+  if (exchange != null) exchange.clientClosed();
+  const res = socket._httpMessage;
+  if (socket[kClosing] === true || !socket.writable || (res != null && res.headersSent)) {
+    socket.destroy();
+    return;
+  }
+  socket[kClosing] = true;
+  if (res == null) {
+    // The request head never completed: there is no request to answer through.
+    socket.write(rawErrorResponse(ProxyErrorCode.REQUEST_TIMEOUT));
+    endAndLinger(socket, 0);
+    return;
+  }
+  socket[kRequest] = null;
+  sendError(res, ProxyErrorCode.REQUEST_TIMEOUT);
+}
+
+/**
+ * Replaces node's `socket.destroySoon` (called once a `Connection: close` response is written):
+ * when the request body was not read in full, closing now would make the kernel answer the
+ * client's next bytes with a reset, which can wipe out the answer before the client reads it
+ * (a 413 never seen). Instead: half-close (the answer and a FIN go out), read and discard what
+ * the client still sends, and close once it stops (its FIN), after `lingerBytes`, or after
+ * `lingerMs`.
+ */
+function lingeringClose(this: Conn): void {
+  const req = this[kRequest];
+  const owner = this[kLinger];
+  if (owner === undefined || req == null || req.complete) {
+    destroySoon.call(this);
+    return;
+  }
+  this[kClosing] = true;
+  this[kRequest] = null;
+  let discarded = 0;
+  const bound = owner.limits.lingerBytes;
+  req.on('data', (chunk: Buffer) => {
+    discarded += chunk.length;
+    if (discarded > bound) this.destroy();
+  });
+  req.once('end', () => this.destroy());
+  req.resume();
+  endAndLinger(this, owner.limits.lingerMs);
+}
+
+/** Ends the connection (FIN after what is queued) and destroys it at the client's FIN or after `ms` (0: once flushed). */
+function endAndLinger(socket: Socket, ms: number): void {
+  if (ms <= 0) {
+    destroySoon.call(socket);
+    return;
+  }
+  const destroy = (): void => {
+    socket.destroy();
+  };
+  const timer = setTimeout(destroy, ms);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+  socket.once('end', destroy);
+  if (socket.writable) socket.end();
+}

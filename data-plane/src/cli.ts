@@ -20,6 +20,79 @@ import { startDataPlane } from './data-plane.js';
 import { ClientIpResolver } from './net/client-ip.js';
 import { PATH_ESCAPED_SLASHES_ACTIONS, type PathEscapedSlashesAction } from './proxy/path-policy.js';
 import { parseCacheKey } from './sync/cache-crypto.js';
+import { CLIENT_LIMIT_DEFAULTS, type ClientLimits } from './proxy/client-connections.js';
+
+/**
+ * Client connection limits of the proxy (issue 8 item 11). Each `key` is the ClientLimits field it
+ * sets; defaults come from CLIENT_LIMIT_DEFAULTS. Names follow nginx's where it has the setting.
+ */
+const CLIENT_LIMIT_SETTINGS: (SettingSpec & { key: keyof ClientLimits })[] = [
+  {
+    key: 'headerTimeoutMs',
+    flag: 'client-header-timeout',
+    env: ['GATEHOUSE_CLIENT_HEADER_TIMEOUT'],
+    kind: 'int',
+    min: 100,
+    max: 3_600_000,
+    default: String(CLIENT_LIMIT_DEFAULTS.headerTimeoutMs),
+    description:
+      "Milliseconds a client may take to send a request head (nginx's client_header_timeout); then 408 and close.",
+  },
+  {
+    key: 'bodyTimeoutMs',
+    flag: 'client-body-timeout',
+    env: ['GATEHOUSE_CLIENT_BODY_TIMEOUT'],
+    kind: 'int',
+    min: 0,
+    max: 3_600_000,
+    default: String(CLIENT_LIMIT_DEFAULTS.bodyTimeoutMs),
+    description:
+      "Milliseconds a request body may stay idle while the proxy waits for it (nginx's client_body_timeout); then 408, the upstream request aborted. 0 = off.",
+  },
+  {
+    key: 'bodyMinRate',
+    flag: 'client-body-min-rate',
+    env: ['GATEHOUSE_CLIENT_BODY_MIN_RATE'],
+    kind: 'int',
+    min: 0,
+    max: 1_073_741_824,
+    default: String(CLIENT_LIMIT_DEFAULTS.bodyMinRate),
+    description:
+      'Slowest average request body rate in bytes/s, checked once a body was waited on for --client-body-timeout; slower gets 408. 0 = off.',
+  },
+  {
+    key: 'requestTimeoutMs',
+    flag: 'client-request-timeout',
+    env: ['GATEHOUSE_CLIENT_REQUEST_TIMEOUT'],
+    kind: 'int',
+    min: 0,
+    max: 86_400_000,
+    default: String(CLIENT_LIMIT_DEFAULTS.requestTimeoutMs),
+    description:
+      'Milliseconds a client may take to send a whole request, head and body; then 408. 0 = off. Not shorter than --client-header-timeout.',
+  },
+  {
+    key: 'keepAliveTimeoutMs',
+    flag: 'keepalive-timeout',
+    env: ['GATEHOUSE_KEEPALIVE_TIMEOUT'],
+    kind: 'int',
+    min: 100,
+    max: 3_600_000,
+    default: String(CLIENT_LIMIT_DEFAULTS.keepAliveTimeoutMs),
+    description: "Milliseconds an idle keep-alive client connection stays open (nginx's keepalive_timeout).",
+  },
+  {
+    key: 'maxConnectionsPerIp',
+    flag: 'max-connections-per-ip',
+    env: ['GATEHOUSE_MAX_CONNECTIONS_PER_IP'],
+    kind: 'int',
+    min: 0,
+    max: 1_000_000,
+    default: String(CLIENT_LIMIT_DEFAULTS.maxConnectionsPerIp),
+    description:
+      'Connections one client address may hold open per worker process; over it a new connection is closed before it is read. 0 = no cap.',
+  },
+];
 
 const SETTINGS: SettingSpec[] = [
   {
@@ -183,6 +256,7 @@ const SETTINGS: SettingSpec[] = [
     default: 'info',
     description: 'Log level.',
   },
+  ...CLIENT_LIMIT_SETTINGS,
 ];
 
 function fail(message: string, code = 2): never {
@@ -255,6 +329,13 @@ if (v.cacheKey !== undefined) {
   } catch (e) {
     fail(`invalid setting --cache-key (GATEHOUSE_CACHE_KEY): ${(e as Error).message}`);
   }
+const clientLimits: Partial<ClientLimits> = {};
+for (const s of CLIENT_LIMIT_SETTINGS) clientLimits[s.key] = v[s.key] as number;
+const { requestTimeoutMs, headerTimeoutMs } = clientLimits;
+if (requestTimeoutMs! > 0 && requestTimeoutMs! < headerTimeoutMs!) {
+  fail(
+    `invalid setting --client-request-timeout (GATEHOUSE_CLIENT_REQUEST_TIMEOUT): must be 0 or >= --client-header-timeout (${headerTimeoutMs}), got ${requestTimeoutMs}`,
+  );
 }
 
 const logger = createLogger('gatehouse-dp', { level: v.logLevel as string });
@@ -275,6 +356,7 @@ try {
       pathEscapedSlashes: v.pathEscapedSlashes as PathEscapedSlashesAction,
       underscoresInHeaders: v.underscoresInHeaders as boolean,
     },
+    clientLimits,
     tlsCertificate,
     statusListen: v.statusListen as Listen,
     nodeId: v.nodeId as string | undefined,

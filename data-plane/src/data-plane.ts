@@ -3,9 +3,11 @@
  * verification, the disk cache and the status server, and runs `workers` worker processes
  * (node:cluster) that each serve the proxy on the shared port.
  *
- * Boot order: trusted keys -> node id -> status server (ready=503) -> workers (not listening)
- * -> cached snapshot (verified again, applied) -> control plane stream. The cache is served
- * before the CP is reached, so a restart while the CP is down still serves.
+ * Boot order: trusted keys -> node id -> status server (ready=503) -> workers (listening, the
+ * proxy answering 503 "no configuration yet") -> cached snapshot (verified again, applied) ->
+ * control plane stream. The cache is served before the CP is reached, so a restart while the CP
+ * is down still serves; with no usable cache the proxy port still answers (503 JSON) until the
+ * first snapshot, and /status/ready says not ready.
  *
  * DB-less (`declarativeFile`, no control plane): the file is read and served instead of the
  * cache and the stream; `reload()` (the CLI calls it on SIGHUP) reads it again. This module
@@ -47,6 +49,7 @@ import { SnapshotCache } from './sync/snapshot-cache.js';
 import { VersionFloor } from './sync/version-floor.js';
 import { WorkerPool } from './workers/worker-pool.js';
 import type { RequestPolicy } from './proxy/request-head.js';
+import { ClientConnections, type ClientLimits } from './proxy/client-connections.js';
 
 export interface ListenAddress {
   host: string;
@@ -84,6 +87,8 @@ export interface DataPlaneOptions {
   trustedIps?: string[];
   /** Request-line, path and header rules of every worker's proxy (see ProxyServerOptions). */
   requestPolicy?: Partial<RequestPolicy>;
+  /** Client connection limits of the proxy: header/body/request timeouts (408), keep-alive, per-IP cap. */
+  clientLimits?: Partial<ClientLimits>;
   /** HTTPS proxy listener (certificates chosen by SNI from the config); none when absent. */
   proxyTlsListen?: ListenAddress;
   /** Default certificate for the HTTPS listener when no SNI matches (default: self-signed, made at start). */
@@ -153,7 +158,7 @@ export interface DataPlane {
   readonly nodeId: string;
   /** Where the status server listens (port resolved when started with 0). */
   readonly statusAddress: AddressInfo;
-  /** The port the proxy listens on once a config is served (resolved when started with 0). */
+  /** The port the proxy listens on (from start; resolved when started with 0). */
   proxyPort(): number | null;
   ready(): boolean;
   status(): DataPlaneStatus;
@@ -186,6 +191,12 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     dbless && !options.trustedKeyFiles?.length
       ? new Map()
       : await loadTrustedKeys(options.trustedKeyFiles ?? []);
+  try {
+    // Checked here once (each worker builds its own): a bad combination stops the start.
+    new ClientConnections(options.clientLimits).close();
+  } catch (e) {
+    throw ConfigErrors.invalidSetting((e as Error).message);
+  }
   const softwareVersion = options.softwareVersion ?? GATEHOUSE_VERSION;
   await mkdir(options.dataDir, { recursive: true });
   const nodeId = options.nodeId ?? (await loadOrCreateNodeId(options.dataDir, logger));
@@ -211,6 +222,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     pluginDirs: options.pluginDirs ?? [],
     trustedIps: options.trustedIps ?? [],
     requestPolicy: options.requestPolicy ?? {},
+    clientLimits: options.clientLimits,
     tls,
     size: workers,
     listen: options.proxyListen,

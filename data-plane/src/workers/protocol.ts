@@ -9,6 +9,7 @@
  */
 import type { TargetHealthChange } from '../balancer/balancers.js';
 import type { RequestPolicy } from '../proxy/request-head.js';
+import type { ClientLimits } from '../proxy/client-connections.js';
 
 export type { TargetHealthChange };
 
@@ -35,11 +36,27 @@ export interface NodeHealthMessage {
   changes: TargetHealthChange[];
 }
 
-export type PrimaryToWorker = ConfigMessage | ShutdownMessage | NodeHealthMessage;
+/**
+ * Primary -> worker: there is no configuration to serve (none received yet, no usable cache):
+ * listen anyway, answering 503 until one comes. A worker booting while a config exists gets
+ * that config instead and listens once it is applied, so it never answers 503 beside others
+ * that serve.
+ */
+export interface ListenMessage {
+  t: 'listen';
+}
 
-/** Worker -> primary: booted, waiting for a config (does not listen yet). */
+export type PrimaryToWorker = ConfigMessage | ShutdownMessage | NodeHealthMessage | ListenMessage;
+
+/** Worker -> primary: booted, waiting for a config or a `listen` (does not listen yet). */
 export interface ReadyMessage {
   t: 'ready';
+}
+
+/** Worker -> primary: the proxy listens (on `port`), with or without a config. */
+export interface ListeningMessage {
+  t: 'listening';
+  port: number | null;
 }
 
 /** Worker -> primary: the config of round `seq` is live and the worker is accepting traffic. */
@@ -66,7 +83,8 @@ export interface PassiveHealthMessage {
   change: TargetHealthChange;
 }
 
-export type WorkerToPrimary = ReadyMessage | AppliedMessage | FailedMessage | PassiveHealthMessage;
+export type WorkerToPrimary =
+  ReadyMessage | ListeningMessage | AppliedMessage | FailedMessage | PassiveHealthMessage;
 
 /** Settings a worker reads from its environment at boot (GATEHOUSE_DP_WORKER, JSON). */
 export interface WorkerSettings {
@@ -81,6 +99,8 @@ export interface WorkerSettings {
   requestPolicy?: Partial<RequestPolicy>;
   /** HTTPS listener; the default certificate is made once by the primary so every worker serves the same. */
   tls?: { host: string; port: number; cert: string; key: string } | null;
+  /** Client connection limits (timeouts, per-IP cap); defaults when absent. */
+  clientLimits?: Partial<ClientLimits>;
 }
 
 export const WORKER_SETTINGS_ENV = 'GATEHOUSE_DP_WORKER';
@@ -88,11 +108,11 @@ export const WORKER_SETTINGS_ENV = 'GATEHOUSE_DP_WORKER';
 export function isWorkerToPrimary(m: unknown): m is WorkerToPrimary {
   if (typeof m !== 'object' || m === null) return false;
   const t = (m as { t?: unknown }).t;
-  return t === 'ready' || t === 'applied' || t === 'failed' || t === 'health';
+  return t === 'ready' || t === 'listening' || t === 'applied' || t === 'failed' || t === 'health';
 }
 
 export function isPrimaryToWorker(m: unknown): m is PrimaryToWorker {
   if (typeof m !== 'object' || m === null) return false;
   const t = (m as { t?: unknown }).t;
-  return t === 'config' || t === 'shutdown' || t === 'health';
+  return t === 'config' || t === 'shutdown' || t === 'health' || t === 'listen';
 }

@@ -1,6 +1,7 @@
 /**
  * Entry point of a data plane worker process (forked by WorkerPool through node:cluster).
- * Runs one ProxyServer and waits for the primary to send its first config before listening.
+ * Runs one ProxyServer; it listens once the primary sends its first config, or at once (answering
+ * 503) when the primary says there is none yet.
  */
 import cluster from 'node:cluster';
 import { createLogger } from '@gatehouse/shared';
@@ -23,6 +24,7 @@ const proxy = new ProxyServer({
   plugins,
   trustedIps: settings.trustedIps ?? [],
   requestPolicy: settings.requestPolicy ?? {},
+  clientLimits: settings.clientLimits,
   activeHealthChecks: false,
 });
 new WorkerRuntime({ proxy, settings, logger }).attachToProcess();

@@ -86,11 +86,15 @@ describe('WorkerPool', () => {
     return pool;
   }
 
-  it('does not listen before the first config, and every worker serves it once apply resolves', async () => {
+  it('listens from start with no config (answering with none), and every worker serves the first once apply resolves', async () => {
     const port = await freePort();
     const p = await startPool(port);
     expect(p.alive).toBe(2);
-    await expect(get(port)).rejects.toThrow(/ECONNREFUSED/);
+    expect(p.port).toBe(port);
+    expect(p.serving).toBe(0);
+    const before = await sample(port);
+    expect(new Set(before.map((a) => a.pid)).size).toBe(2);
+    expect(before.every((a) => a.services.length === 0)).toBe(true);
     await p.apply(config('v1'), { version: 1n, hash: 'h1' });
     expect(p.serving).toBe(2);
     expect(p.port).toBe(port);

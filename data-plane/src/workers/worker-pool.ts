@@ -1,7 +1,9 @@
 /**
  * The primary's side of the worker processes (node:cluster). Forks `size` workers, feeds every
  * one the current config, and replaces any that dies; a replacement gets the current config
- * before it listens, so it never takes traffic it cannot route.
+ * before it listens, so it never takes traffic it cannot route. With no config at all the
+ * workers listen anyway (told `listen`) and answer 503 until one comes: a load balancer in front
+ * gets an answer, not a refused connection.
  *
  * `apply()` is one round: the config goes to every live worker and the promise resolves only
  * once each has answered that it swapped (by round number). If any fails, dies or times out,
@@ -40,6 +42,8 @@ export interface WorkerPoolOptions {
   drainTimeoutMs?: number;
   /** Max wait for the first workers to boot in start() (default 30 s). */
   bootTimeoutMs?: number;
+  /** Client connection limits (timeouts, per-IP cap) for every worker's proxy. */
+  clientLimits?: WorkerSettings['clientLimits'];
   /** Extra environment for the workers. */
   env?: NodeJS.ProcessEnv;
   /** Custom plugin folders each worker loads. */
@@ -151,7 +155,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     return this.restarts;
   }
 
-  /** The port the workers' proxy listens on (after the first config), e.g. when started with port 0. */
+  /** The port the workers' proxy listens on (from start()), e.g. when started with port 0. */
   get port(): number | null {
     return this.boundPort;
   }
@@ -160,7 +164,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     return this.current?.meta ?? null;
   }
 
-  /** Forks the workers and waits until each has booted (they do not listen before a config). */
+  /** Forks the workers and waits until each listens (with no config they answer 503). */
   async start(): Promise<void> {
     if (this.started) throw new Error('WorkerPool already started');
     this.started = true;
@@ -239,6 +243,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       trustedIps: this.opts.trustedIps ?? [],
       requestPolicy: this.opts.requestPolicy ?? {},
       tls: this.opts.tls ?? null,
+      clientLimits: this.opts.clientLimits,
     };
     // setupPrimary is process-wide; set it before each fork so this pool's settings apply.
     cluster.setupPrimary({ exec: this.exec, execArgv: this.execArgv, args: [], serialization: 'advanced' });
@@ -263,11 +268,13 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       const timer = setTimeout(() => {
         cleanup();
         reject(
-          SyncErrors.applyFailed(`worker ${slot.worker.process.pid} did not boot within ${timeoutMs} ms`),
+          SyncErrors.applyFailed(
+            `worker ${slot.worker.process.pid} did not boot and listen within ${timeoutMs} ms`,
+          ),
         );
       }, timeoutMs);
       const onMessage = (m: unknown) => {
-        if (isWorkerToPrimary(m) && m.t === 'ready') {
+        if (isWorkerToPrimary(m) && m.t === 'listening') {
           cleanup();
           resolve();
         }
@@ -293,8 +300,12 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
         // A replacement (or a worker that booted during a round) gets the newest config at once.
         const desired = slot.waiter?.msg ?? this.pending?.msg ?? this.current?.msg;
         if (desired) void this.send(slot, desired);
+        else this.sendListen(slot);
         return;
       }
+      case 'listening':
+        if (m.port !== null) this.boundPort = m.port;
+        return;
       case 'health':
         this.emit('health', m.change);
         return;
@@ -348,6 +359,15 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       if (!this.stopping) this.fork();
     }, delay);
     this.restartTimers.add(timer);
+  }
+
+  /** No config to serve: the worker listens anyway and answers 503 until one comes. */
+  private sendListen(slot: Slot): void {
+    try {
+      slot.worker.send({ t: 'listen' });
+    } catch (e) {
+      this.opts.logger.warn({ err: e, pid: slot.worker.process.pid }, 'cannot tell worker to listen');
+    }
   }
 
   /** Sends a config; resolves once it is written to the worker's channel (or failed to be). */

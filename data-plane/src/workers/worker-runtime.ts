@@ -1,7 +1,9 @@
 /**
  * What runs inside each worker process: one proxy, fed configs by the primary over IPC. The
- * worker does not listen until its first config is applied, so it never takes traffic it
- * cannot route. Configs are applied one at a time, in the order they arrive.
+ * worker listens once its first config is applied, or at once when the primary says there is no
+ * configuration to serve (`listen`: the proxy then answers 503 until one comes), so a worker
+ * replacing another never answers 503 while a config exists. Configs are applied one at a time,
+ * in the order they arrive.
  *
  * Target health: the worker runs no active check (the primary does, once per node); it takes
  * the health the primary sends and reports the changes its own passive checks make.
@@ -86,27 +88,46 @@ export class WorkerRuntime {
       this.opts.proxy.balancers?.applyNodeHealth(m.changes);
       return;
     }
+    if (m.t === 'listen') {
+      this.chain = this.chain.then(() => this.listenWithout());
+      return;
+    }
     this.chain = this.chain.then(() => this.applyConfig(m));
+  }
+
+  /** Listens with no configuration (the proxy answers 503); a failure to listen ends the worker. */
+  private async listenWithout(): Promise<void> {
+    if (this.draining || this.listening) return;
+    try {
+      await this.startListening();
+    } catch (e) {
+      this.opts.logger.fatal({ err: e }, 'cannot listen');
+      this.exit(1);
+    }
+  }
+
+  private async startListening(): Promise<void> {
+    const { proxy, settings, logger } = this.opts;
+    await proxy.listen(settings.port, settings.host);
+    if (settings.tls && proxy.listenTls) {
+      const { host, port, cert, key } = settings.tls;
+      await proxy.listenTls(port, host, { cert, key });
+    }
+    this.listening = true;
+    logger.info(
+      { host: settings.host, port: this.port(), tls_port: settings.tls?.port ?? null },
+      'worker accepting traffic',
+    );
+    this.send({ t: 'listening', port: this.port() });
   }
 
   private async applyConfig(m: ConfigMessage): Promise<void> {
     if (this.draining) return;
-    const { proxy, settings, logger } = this.opts;
+    const { proxy, logger } = this.opts;
     try {
       const config = JSON.parse(m.json) as GatehouseConfig;
       proxy.apply(config);
-      if (!this.listening) {
-        await proxy.listen(settings.port, settings.host);
-        if (settings.tls && proxy.listenTls) {
-          const { host, port, cert, key } = settings.tls;
-          await proxy.listenTls(port, host, { cert, key });
-        }
-        this.listening = true;
-        logger.info(
-          { host: settings.host, port: this.port(), tls_port: settings.tls?.port ?? null },
-          'worker accepting traffic',
-        );
-      }
+      if (!this.listening) await this.startListening();
       logger.debug({ version: m.version, hash: m.hash }, 'config applied');
       this.send({ t: 'applied', seq: m.seq, version: m.version, hash: m.hash, port: this.port() });
     } catch (e) {

@@ -81,7 +81,13 @@ interface Outcome {
  * Opens a raw connection, writes `head`, then one byte of `drip` every `everyMs` until the server
  * closes the connection (or `maxMs` passes). Resolves with what the server sent.
  */
-function dripRequest(port: number, head: string, drip: string, everyMs: number, maxMs = 20_000): Promise<Outcome> {
+function dripRequest(
+  port: number,
+  head: string,
+  drip: string,
+  everyMs: number,
+  maxMs = 20_000,
+): Promise<Outcome> {
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1');
     let data = '';
@@ -186,7 +192,9 @@ describe('a data plane with small client limits (raw sockets)', () => {
       const socket = net.connect(port, '127.0.0.1');
       let data = '';
       socket.on('connect', () => {
-        socket.write(`POST /held HTTP/1.1\r\nHost: a\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`);
+        socket.write(
+          `POST /held HTTP/1.1\r\nHost: a\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`,
+        );
         socket.write(body);
       });
       socket.on('data', (c: Buffer) => (data += c.toString('latin1')));

@@ -73,6 +73,7 @@ type Conn = ClientSocket & {
 };
 
 /** node's own destroySoon (end, then destroy once the end is flushed). */
+// eslint-disable-next-line @typescript-eslint/unbound-method -- always called with .call(socket)
 const destroySoon: (this: Socket) => void = net.Socket.prototype.destroySoon;
 
 interface Watched {
@@ -181,7 +182,8 @@ export class ClientConnections {
       return false;
     }
     socket[kRequest] = req;
-    if (withBody && (this.limits.bodyTimeoutMs > 0 || this.limits.bodyMinRate > 0)) this.watch(req, res, socket);
+    if (withBody && (this.limits.bodyTimeoutMs > 0 || this.limits.bodyMinRate > 0))
+      this.watch(req, res, socket);
     return true;
   }
 

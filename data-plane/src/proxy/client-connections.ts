@@ -108,8 +108,16 @@ export class ClientConnections {
 
   constructor(limits: Partial<ClientLimits> = {}) {
     const merged = { ...CLIENT_LIMIT_DEFAULTS };
-    for (const [k, v] of Object.entries(limits) as [keyof ClientLimits, number | undefined][]) {
-      if (v !== undefined) merged[k] = v;
+    for (const k of Object.keys(CLIENT_LIMIT_DEFAULTS) as (keyof ClientLimits)[]) {
+      const v = limits[k];
+      if (v === undefined) continue;
+      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
+        throw new RangeError(`client limit ${k} must be an integer >= 0, got ${String(v)}`);
+      }
+      merged[k] = v;
+    }
+    if (merged.headerTimeoutMs === 0 || merged.keepAliveTimeoutMs === 0) {
+      throw new RangeError('client_header_timeout and keepalive_timeout must be > 0');
     }
     if (merged.requestTimeoutMs > 0 && merged.requestTimeoutMs < merged.headerTimeoutMs) {
       throw new RangeError(

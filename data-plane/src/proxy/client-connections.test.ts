@@ -1,0 +1,83 @@
+import http from 'node:http';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { CLIENT_LIMIT_DEFAULTS, ClientConnections, type ClientLimits } from './client-connections.js';
+import { bodyUnread } from './errors.js';
+
+const FIELDS = Object.keys(CLIENT_LIMIT_DEFAULTS) as (keyof ClientLimits)[];
+
+describe('ClientConnections limits', () => {
+  it('defaults: header timeout <= 10 s, checks at least once a second, no per-IP cap', () => {
+    const c = new ClientConnections();
+    expect(c.limits.headerTimeoutMs).toBeLessThanOrEqual(10_000);
+    expect(c.checkIntervalMs).toBeLessThanOrEqual(1_000);
+    expect(c.limits.maxConnectionsPerIp).toBe(0);
+    expect(c.serverOptions()).toMatchObject({ headersTimeout: 10_000, connectionsCheckingInterval: 1_000 });
+  });
+
+  it('takes any combination of limits, or refuses it with a RangeError naming the limit (property)', () => {
+    const hostile = fc.oneof(
+      fc.nat(),
+      fc.integer(),
+      fc.double(),
+      fc.constantFrom(Number.NaN, Infinity, -1, 2 ** 60, '10', null, {}),
+    );
+    fc.assert(
+      fc.property(
+        fc.record(Object.fromEntries(FIELDS.map((k) => [k, hostile])), { requiredKeys: [] }),
+        (limits) => {
+          let c: ClientConnections;
+          try {
+            c = new ClientConnections(limits as Partial<ClientLimits>);
+          } catch (e) {
+            expect(e).toBeInstanceOf(RangeError);
+            expect((e as Error).message).toMatch(/client|timeout/);
+            return;
+          }
+          for (const k of FIELDS) expect(Number.isSafeInteger(c.limits[k]) && c.limits[k] >= 0).toBe(true);
+          expect(c.checkIntervalMs).toBeGreaterThanOrEqual(50);
+          expect(c.checkIntervalMs).toBeLessThanOrEqual(1_000);
+          // node accepts what we hand it.
+          http.createServer(c.serverOptions()).close();
+          c.close();
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('refuses a whole-request timeout shorter than the header timeout', () => {
+    expect(() => new ClientConnections({ headerTimeoutMs: 5_000, requestTimeoutMs: 1_000 })).toThrow(
+      /client_request_timeout/,
+    );
+    expect(() => new ClientConnections({ headerTimeoutMs: 5_000, requestTimeoutMs: 0 })).not.toThrow();
+  });
+});
+
+describe('bodyUnread', () => {
+  it('never throws on hostile raw headers and says whether a body is announced (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.string()), fc.boolean(), (raw, complete) => {
+        const req = {
+          complete,
+          rawHeaders: raw.length % 2 === 0 ? raw : [...raw, ''],
+        } as unknown as http.IncomingMessage;
+        const r = bodyUnread(req);
+        expect(typeof r).toBe('boolean');
+        if (complete) expect(r).toBe(false);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('counts Content-Length other than 0 and any Transfer-Encoding', () => {
+    const req = (rawHeaders: string[], complete = false) =>
+      ({ complete, rawHeaders }) as unknown as http.IncomingMessage;
+    expect(bodyUnread(req(['Content-Length', '10']))).toBe(true);
+    expect(bodyUnread(req(['content-length', '0']))).toBe(false);
+    expect(bodyUnread(req(['Transfer-Encoding', 'chunked']))).toBe(true);
+    expect(bodyUnread(req(['Host', 'a']))).toBe(false);
+    expect(bodyUnread(req(['Content-Length', '10'], true))).toBe(false);
+    expect(bodyUnread(undefined)).toBe(false);
+  });
+});

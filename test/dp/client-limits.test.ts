@@ -146,8 +146,10 @@ describe('a data plane with small client limits (raw sockets)', () => {
       logger,
       drainTimeoutMs: 1_000,
     });
-    port = dp.proxyPort()!;
-    await waitUntil('the config is served', async () => (await httpGet(port, '/ok')).status === 200);
+    await waitUntil(
+      'the config is served',
+      async () => (await httpGet((port = dp.proxyPort()!), '/ok')).status === 200,
+    );
   });
 
   afterAll(async () => {

@@ -80,6 +80,8 @@ interface Watched {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly socket: Conn;
+  /** The client sent `Expect: 100-continue`: it sends nothing until we answer 100. */
+  readonly expectContinue: boolean;
   /** socket.bytesRead at the last sweep. */
   bytes: number;
   /** When bytes last arrived (or the proxy last stopped waiting for them). */
@@ -91,8 +93,9 @@ interface Watched {
   lastSweep: number;
 }
 
-function expectsContinue(res: ServerResponse): boolean {
-  // node marks the interim answer sent; until then a client that asked for it waits for us.
+/** True while a client that sent `Expect: 100-continue` still waits for the interim answer. */
+function continueOwed(res: ServerResponse): boolean {
+  // node marks the interim answer sent (`_sent100`, internal but stable since node 0.x).
   return (res as ServerResponse & { _sent100?: boolean })._sent100 !== true;
 }
 
@@ -183,7 +186,12 @@ export class ClientConnections {
    * Called for every request: returns false when the connection is already being closed (the
    * request is dropped). Records the request for the lingering close, and watches its body.
    */
-  admitRequest(req: IncomingMessage, res: ServerResponse, withBody: boolean): boolean {
+  admitRequest(
+    req: IncomingMessage,
+    res: ServerResponse,
+    withBody: boolean,
+    expectContinue = false,
+  ): boolean {
     const socket = req.socket as Conn;
     if (socket[kClosing] === true) {
       socket.destroy();
@@ -191,16 +199,17 @@ export class ClientConnections {
     }
     socket[kRequest] = req;
     if (withBody && (this.limits.bodyTimeoutMs > 0 || this.limits.bodyMinRate > 0))
-      this.watch(req, res, socket);
+      this.watch(req, res, socket, expectContinue);
     return true;
   }
 
-  private watch(req: IncomingMessage, res: ServerResponse, socket: Conn): void {
+  private watch(req: IncomingMessage, res: ServerResponse, socket: Conn, expectContinue: boolean): void {
     const now = Date.now();
     this.watched.add({
       req,
       res,
       socket,
+      expectContinue,
       bytes: socket.bytesRead,
       idleSince: now,
       waited: 0,
@@ -225,7 +234,7 @@ export class ClientConnections {
       const bytes = socket.bytesRead;
       // Not reading (node paused the socket: the upstream or a plugin holds the body back), or
       // an interim 100 Continue still owed: the client is not the one who is slow.
-      const waiting = !socket.isPaused() && !(w.req.headers.expect !== undefined && expectsContinue(w.res));
+      const waiting = !socket.isPaused() && !(w.expectContinue && continueOwed(w.res));
       if (bytes !== w.bytes) {
         w.received += bytes - w.bytes;
         w.bytes = bytes;

@@ -229,7 +229,7 @@ export class ProxyServer {
       return;
     }
     const request = new ProxyRequest(req, res, head, this.settings);
-    if (!this.connections.admitRequest(req, res, request.hasBody)) return;
+    if (!this.connections.admitRequest(req, res, request.hasBody, expectContinue)) return;
     request.expectContinue = expectContinue;
     const match = state.router.match(request);
     if (match === null) {

@@ -28,7 +28,7 @@ describe('ClientConnections limits', () => {
         (limits) => {
           let c: ClientConnections;
           try {
-            c = new ClientConnections(limits as Partial<ClientLimits>);
+            c = new ClientConnections(limits);
           } catch (e) {
             expect(e).toBeInstanceOf(RangeError);
             expect((e as Error).message).toMatch(/client|timeout/);

@@ -329,6 +329,8 @@ if (v.cacheKey !== undefined) {
   } catch (e) {
     fail(`invalid setting --cache-key (GATEHOUSE_CACHE_KEY): ${(e as Error).message}`);
   }
+}
+
 const clientLimits: Partial<ClientLimits> = {};
 for (const s of CLIENT_LIMIT_SETTINGS) clientLimits[s.key] = v[s.key] as number;
 const { requestTimeoutMs, headerTimeoutMs } = clientLimits;

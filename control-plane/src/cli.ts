@@ -1,8 +1,11 @@
 /**
- * `gatehouse cp` and `gatehouse keys generate`.
+ * `gatehouse cp`, `gatehouse keys generate` and `gatehouse certs generate`.
  */
 import { resolve } from 'node:path';
 import {
+  CLUSTER_CERT_FILES,
+  CLUSTER_TLS_SETTINGS,
+  clusterTlsSettings,
   createLogger,
   isGatehouseError,
   parseSettings,
@@ -15,6 +18,12 @@ import {
 } from '@gatehouse/shared';
 import { ADMIN_ACCESS_SETTINGS, resolveAdminToken } from './admin/access-settings.js';
 import { runConfigCommand } from './config-cli.js';
+import {
+  DEFAULT_CERT_DAYS,
+  DEFAULT_CP_HOSTS,
+  DEFAULT_DP_COMMON_NAME,
+  generateClusterCerts,
+} from './cluster/index.js';
 import { startControlPlane } from './control-plane.js';
 
 const CP_SETTINGS: SettingSpec[] = [
@@ -34,6 +43,15 @@ const CP_SETTINGS: SettingSpec[] = [
     kind: 'listen',
     default: '127.0.0.1:8005',
     description: 'Cluster gRPC address data planes connect to (host:port).',
+  },
+  ...CLUSTER_TLS_SETTINGS,
+  {
+    key: 'clusterAllowedCommonNames',
+    flag: 'cluster-allowed-common-names',
+    env: ['GATEHOUSE_CLUSTER_ALLOWED_COMMON_NAMES'],
+    kind: 'list',
+    description:
+      'pki mode: comma-separated common names of the DP certificates accepted (default: any signed by --cluster-ca-cert).',
   },
   {
     key: 'dataDir',
@@ -64,7 +82,8 @@ const CP_SETTINGS: SettingSpec[] = [
     env: ['GATEHOUSE_DEV'],
     kind: 'bool',
     default: 'false',
-    description: 'Dev mode: generate a signing key pair in the data folder if none exists.',
+    description:
+      'Dev mode: generate a signing key pair and cluster certificates (<data-dir>/cluster) in the data folder if none exist.',
   },
   {
     key: 'cpId',
@@ -111,6 +130,66 @@ const KEYS_SETTINGS: SettingSpec[] = [
   },
 ];
 
+const CERTS_SETTINGS: SettingSpec[] = [
+  {
+    key: 'dir',
+    flag: 'dir',
+    env: ['GATEHOUSE_CERTS_DIR'],
+    kind: 'string',
+    default: '.gatehouse/certs',
+    description: 'Folder to write the certificates and keys into.',
+  },
+  {
+    key: 'cpHosts',
+    flag: 'cp-hosts',
+    env: [],
+    kind: 'list',
+    default: DEFAULT_CP_HOSTS.join(','),
+    description:
+      "Comma-separated DNS names / IPs data planes dial the CP by (the CP certificate's SANs; a DP checks one, see --cluster-server-name).",
+  },
+  {
+    key: 'dpCommonName',
+    flag: 'dp-common-name',
+    env: [],
+    kind: 'string',
+    default: DEFAULT_DP_COMMON_NAME,
+    description: "The DP certificate's common name (what --cluster-allowed-common-names matches).",
+  },
+  {
+    key: 'shared',
+    flag: 'shared',
+    env: [],
+    kind: 'bool',
+    default: 'false',
+    description: `Also write a shared-mode pair (${CLUSTER_CERT_FILES.sharedCert}, ${CLUSTER_CERT_FILES.sharedKey}).`,
+  },
+  {
+    key: 'days',
+    flag: 'days',
+    env: [],
+    kind: 'int',
+    min: 1,
+    max: 36500,
+    default: String(DEFAULT_CERT_DAYS),
+    description: 'Validity in days.',
+  },
+  {
+    key: 'force',
+    flag: 'force',
+    env: [],
+    kind: 'bool',
+    default: 'false',
+    description: 'Replace existing files.',
+  },
+];
+
+/** Cluster TLS paths resolved against the working directory. */
+function resolvePaths<T extends { cert?: string; key?: string; ca?: string }>(s: T): T {
+  const r = (p: string | undefined) => (p === undefined ? undefined : resolve(p));
+  return { ...s, cert: r(s.cert), key: r(s.key), ca: r(s.ca) };
+}
+
 function fail(message: string, code = 2): never {
   process.stderr.write(`gatehouse: ${message}\n`);
   process.exit(code);
@@ -146,6 +225,10 @@ async function runCp(argv: string[]): Promise<void> {
       dev: v.dev as boolean,
       cpId: v.cpId as string | undefined,
       pluginsDirs: ((v.pluginsDirs as string[] | undefined) ?? []).map((d) => resolve(d)),
+      clusterTls: {
+        ...resolvePaths(clusterTlsSettings(v)),
+        allowedCommonNames: v.clusterAllowedCommonNames as string[] | undefined,
+      },
       logger,
     });
     stopOnSignals('control plane', () => cp.stop(), logger);
@@ -193,8 +276,60 @@ async function runKeys(argv: string[]): Promise<void> {
   }
 }
 
+async function runCerts(argv: string[]): Promise<void> {
+  const [sub, ...rest] = argv;
+  if (sub !== 'generate') {
+    process.stdout.write('Usage: gatehouse certs generate [--dir DIR] [--cp-hosts H,H] [--shared] [--force]\n');
+    if (sub === '--help' || sub === '-h') return;
+    fail(sub ? `unknown certs command "${sub}"` : 'missing certs command');
+  }
+  let parsed;
+  try {
+    parsed = parseSettings(CERTS_SETTINGS, rest);
+  } catch (e) {
+    if (e instanceof SettingsError) fail(e.message);
+    throw e;
+  }
+  if (parsed.help) {
+    process.stdout.write(
+      settingsHelp(
+        'gatehouse certs generate [options]',
+        'Writes cluster mTLS material: a CA, a CP certificate and a DP certificate signed by it (pki mode),\nand with --shared a shared-mode pair. ECDSA P-256; keys are written 0600.',
+        CERTS_SETTINGS,
+      ),
+    );
+    return;
+  }
+  if (parsed.positionals.length) fail(`unexpected argument "${parsed.positionals[0]}"`);
+  const v = parsed.values;
+  try {
+    const p = await generateClusterCerts(resolve(v.dir as string), {
+      cpHosts: v.cpHosts as string[],
+      dpCommonName: v.dpCommonName as string,
+      shared: v.shared as boolean,
+      days: v.days as number,
+      force: v.force as boolean,
+    });
+    const lines = [
+      `CA:           ${p.ca}   (both planes: --cluster-ca-cert)`,
+      `CA key:       ${p.caKey}   (keep offline; signs more DP certificates)`,
+      `CP:           --cluster-cert ${p.cpCert} --cluster-cert-key ${p.cpKey}`,
+      `DP:           --cluster-cert ${p.dpCert} --cluster-cert-key ${p.dpKey}`,
+    ];
+    if (p.sharedCert)
+      lines.push(
+        `shared mode:  --cluster-mtls shared --cluster-cert ${p.sharedCert} --cluster-cert-key ${p.sharedKey}   (CP and DPs)`,
+      );
+    process.stdout.write(lines.join('\n') + '\n');
+  } catch (e) {
+    if (isGatehouseError(e)) fail(e.message, 1);
+    throw e;
+  }
+}
+
 const [command, ...args] = process.argv.slice(2);
 if (command === 'cp') await runCp(args);
 else if (command === 'config') process.exitCode = await runConfigCommand(args);
 else if (command === 'keys') await runKeys(args);
+else if (command === 'certs') await runCerts(args);
 else fail(`unknown command "${command ?? ''}"`);

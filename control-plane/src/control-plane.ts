@@ -8,10 +8,15 @@ import { createServer, type Server } from 'node:http';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import {
+  CLUSTER_CERT_FILES,
+  clusterTlsFiles,
   ConfigErrors,
+  DEV_CLUSTER_CERT_DIR,
+  loadClusterTls,
   loadSigningKey,
   PRIVATE_KEY_FILE,
   writeSigningKeyPair,
+  type ClusterTlsSettings,
   type Listen,
   type Logger,
 } from '@gatehouse/shared';
@@ -22,7 +27,9 @@ import {
   createClusteringRouter,
   createFleet,
   DataPlaneRegistry,
+  generateClusterCerts,
   startClusterServer,
+  type ClusterServerTls,
 } from './cluster/index.js';
 import { createConfigRouter } from './declarative/index.js';
 import { DataFolderLock, databaseDir } from './data-folder.js';
@@ -44,6 +51,15 @@ export interface ControlPlaneOptions {
   adminToken?: string;
   adminOrigins?: string[];
   adminHosts?: string[];
+  /**
+   * Cluster channel mutual TLS (default mode pki). Outside dev mode the certificate files are
+   * required; in dev mode missing ones are generated in `<dataDir>/cluster`. Mode `off`
+   * (plaintext) is for tests where the channel is not under test.
+   */
+  clusterTls?: ClusterTlsSettings & {
+    /** pki: accept only DP certificates with one of these common names (empty: any signed by the CA). */
+    allowedCommonNames?: string[];
+  };
   logger: Logger;
 }
 
@@ -78,6 +94,30 @@ async function resolveSigningKeyFile(o: ControlPlaneOptions): Promise<string> {
     'dev mode: generated a snapshot signing key pair',
   );
   return written.privateKeyFile;
+}
+
+/** The cluster TLS policy: the files given, or (dev) generated in the data folder. */
+async function resolveClusterTls(o: ControlPlaneOptions): Promise<ClusterServerTls> {
+  const settings = o.clusterTls ?? {};
+  const mode = settings.mode ?? 'pki';
+  if (mode === 'off') return { mode: 'off' };
+  const dir = join(o.dataDir, DEV_CLUSTER_CERT_DIR);
+  const devFiles = {
+    cert: join(dir, mode === 'pki' ? CLUSTER_CERT_FILES.cpCert : CLUSTER_CERT_FILES.sharedCert),
+    key: join(dir, mode === 'pki' ? CLUSTER_CERT_FILES.cpKey : CLUSTER_CERT_FILES.sharedKey),
+    ca: join(dir, CLUSTER_CERT_FILES.ca),
+  };
+  const given = settings.cert !== undefined || settings.key !== undefined;
+  if (o.dev && !given) {
+    const needed = mode === 'pki' ? [devFiles.cert, devFiles.key, devFiles.ca] : [devFiles.cert, devFiles.key];
+    if (!(await Promise.all(needed.map(fileExists))).every(Boolean)) {
+      await generateClusterCerts(dir, { shared: true, force: true });
+      o.logger.warn({ dir }, 'dev mode: generated cluster certificates (a CA, CP and DP certificates, a shared pair)');
+    }
+  }
+  const files = clusterTlsFiles(settings, 'control plane', o.dev && !given ? devFiles : {});
+  const material = await loadClusterTls(files!);
+  return { mode: material.mode, material, allowedCommonNames: settings.allowedCommonNames ?? [] };
 }
 
 async function resolveCpId(o: ControlPlaneOptions): Promise<string> {
@@ -130,6 +170,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
   try {
     const signingKey = await loadSigningKey(await resolveSigningKeyFile(o));
     const cpId = await resolveCpId(o);
+    const clusterTls = await resolveClusterTls(o);
     const db = await openDatabase({ databaseUrl: o.databaseUrl, dataDir: databaseDir(o.dataDir), logger });
     cleanups.push(() => db.close());
     const plugins = await loadPluginSchemas({ customDirs: o.pluginsDirs ?? [] });
@@ -145,6 +186,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
       publisher,
       registry,
       plugins: plugins.pluginInfos(),
+      tls: clusterTls,
       logger,
     });
     cleanups.push(() => cluster.stop());
@@ -174,6 +216,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
         adminUrl,
         adminToken: access.token !== undefined,
         cluster: cluster.address,
+        clusterMtls: clusterTls.mode,
         cpId,
         kid: signingKey.kid,
         database: db.kind,

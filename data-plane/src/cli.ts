@@ -6,6 +6,9 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import {
+  CLUSTER_TLS_SETTINGS,
+  clusterTlsFiles,
+  clusterTlsSettings,
   createLogger,
   isGatehouseError,
   parseListen,
@@ -13,6 +16,7 @@ import {
   settingsHelp,
   stopOnSignals,
   SettingsError,
+  type ClusterTlsFiles,
   type Listen,
   type SettingSpec,
 } from '@gatehouse/shared';
@@ -102,6 +106,15 @@ const SETTINGS: SettingSpec[] = [
     kind: 'string',
     default: '127.0.0.1:8005',
     description: 'Control plane cluster address (host:port).',
+  },
+  ...CLUSTER_TLS_SETTINGS,
+  {
+    key: 'clusterServerName',
+    flag: 'cluster-server-name',
+    env: ['GATEHOUSE_CLUSTER_SERVER_NAME'],
+    kind: 'string',
+    description:
+      "pki mode: the name the CP certificate must hold, sent as SNI (Kong's cluster_server_name). Default: the host of --control-plane.",
   },
   {
     key: 'trustedKeys',
@@ -296,6 +309,25 @@ if (declarativeFile === undefined) {
     fail(`invalid setting --control-plane (GATEHOUSE_CONTROL_PLANE): must be host:port, got "${cp}"`);
   }
 }
+let clusterTls: (ClusterTlsFiles & { serverName?: string }) | { mode: 'off' } | undefined;
+if (declarativeFile === undefined) {
+  try {
+    const settings = clusterTlsSettings(v);
+    const files = clusterTlsFiles(
+      {
+        ...settings,
+        cert: settings.cert && resolve(settings.cert),
+        key: settings.key && resolve(settings.key),
+        ca: settings.ca && resolve(settings.ca),
+      },
+      'data plane',
+    );
+    clusterTls = files ? { ...files, serverName: v.clusterServerName as string | undefined } : { mode: 'off' };
+  } catch (e) {
+    if (isGatehouseError(e)) fail(e.message);
+    throw e;
+  }
+}
 
 if ((v.sslCert === undefined) !== (v.sslCertKey === undefined)) {
   fail('invalid setting --ssl-cert / --ssl-cert-key: give both or neither');
@@ -344,7 +376,7 @@ const logger = createLogger('gatehouse-dp', { level: v.logLevel as string });
 try {
   const dp = await startDataPlane({
     ...(declarativeFile === undefined
-      ? { controlPlane: cp, trustedKeyFiles: trusted.map((f) => resolve(f)) }
+      ? { controlPlane: cp, trustedKeyFiles: trusted.map((f) => resolve(f)), clusterTls }
       : { declarativeFile: resolve(declarativeFile) }),
     pluginDirs: ((v.pluginsDirs as string[] | undefined) ?? []).map((d) => resolve(d)),
     dataDir: resolve(v.dataDir as string),

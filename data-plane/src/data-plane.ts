@@ -20,8 +20,10 @@ import type * as grpc from '@grpc/grpc-js';
 import {
   ConfigErrors,
   GATEHOUSE_VERSION,
+  loadClusterTls,
   loadDeclarativeFile,
   loadTrustedKeys,
+  type ClusterTlsFiles,
   type Logger,
 } from '@gatehouse/shared';
 import {
@@ -37,6 +39,7 @@ import { compileRuntime } from './runtime/compile-runtime.js';
 import { DataPlaneMetrics } from './status/metrics.js';
 import { StatusServer } from './status/status-server.js';
 import type { BackoffOptions } from './sync/backoff.js';
+import { clusterChannel, type ClusterChannel } from './sync/cluster-tls.js';
 import { ConfigClient, type SyncStatus } from './sync/config-client.js';
 import { loadOrCreateNodeId } from './sync/node-id.js';
 import {
@@ -99,8 +102,12 @@ export interface DataPlaneOptions {
   region?: string;
   labels?: Record<string, string>;
   logger: Logger;
-  /** Credentials for the CP channel (default insecure); e.g. grpc.credentials.createSsl(ca, key, cert). */
-  controlPlaneCredentials?: grpc.ChannelCredentials;
+  /**
+   * Cluster channel TLS, required with `controlPlane`: this DP's certificate files (loaded and
+   * checked at start; `serverName` is Kong's cluster_server_name for pki mode), or
+   * `{ mode: 'off' }` for plaintext (tests where the channel is not under test).
+   */
+  clusterTls?: (ClusterTlsFiles & { serverName?: string }) | { mode: 'off' };
   sync?: {
     backoff?: BackoffOptions;
     heartbeatIntervalMs?: number;
@@ -178,6 +185,22 @@ export interface DataPlane {
   stop(): Promise<void>;
 }
 
+/** The CP channel's credentials from `clusterTls` (required with a control plane). */
+async function resolveClusterChannel(options: DataPlaneOptions): Promise<ClusterChannel> {
+  const tls = options.clusterTls;
+  if (!tls) {
+    throw ConfigErrors.clusterTls(
+      "the cluster channel requires mutual TLS: give the data plane's certificate files (clusterTls), or { mode: 'off' } for plaintext",
+    );
+  }
+  if (tls.mode === 'off') {
+    options.logger.warn('cluster channel is plaintext (--cluster-mtls off): the control plane is not authenticated');
+    return clusterChannel({ mode: 'off' });
+  }
+  const material = await loadClusterTls(tls);
+  return clusterChannel({ mode: tls.mode, material, serverName: tls.serverName });
+}
+
 export async function startDataPlane(options: DataPlaneOptions): Promise<DataPlane> {
   const { logger } = options;
   const startedAt = Date.now();
@@ -197,6 +220,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
   } catch (e) {
     throw ConfigErrors.invalidSetting((e as Error).message);
   }
+  const channel = options.controlPlane ? await resolveClusterChannel(options) : null;
   const softwareVersion = options.softwareVersion ?? GATEHOUSE_VERSION;
   await mkdir(options.dataDir, { recursive: true });
   const nodeId = options.nodeId ?? (await loadOrCreateNodeId(options.dataDir, logger));
@@ -356,8 +380,8 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
           plugins,
         },
         logger: log,
-        credentials: options.controlPlaneCredentials,
-        channelOptions: options.sync?.channelOptions,
+        credentials: channel!.credentials,
+        channelOptions: { ...channel!.channelOptions, ...options.sync?.channelOptions },
         backoff: options.sync?.backoff,
         heartbeatIntervalMs: options.sync?.heartbeatIntervalMs,
         watchdogMs: options.sync?.watchdogMs,

@@ -40,4 +40,5 @@ export const SnapshotErrors = {
 export const ConfigErrors = {
   invalidSetting: defineError('GH_ERR_CONFIG_INVALID_SETTING', 400),
   missingKey: defineError('GH_ERR_CONFIG_MISSING_KEY', 400),
+  clusterTls: defineError('GH_ERR_CONFIG_CLUSTER_TLS', 400),
 } as const;

@@ -32,6 +32,7 @@ import {
   getJson,
   logger,
   openPgliteDatabase,
+  TEST_CERTS,
   TestDataPlane,
   type TestDatabase,
 } from './harness.js';
@@ -140,6 +141,7 @@ describe('plugin compatibility between the CP and its data planes', () => {
       logger,
       plugins: CP_PLUGINS,
       heartbeatIntervalMs: 200,
+      tls: TEST_CERTS.serverTls,
     });
     const app = express();
     app.use(createClusteringRouter(registry, publisher));
@@ -380,6 +382,7 @@ describe('data plane registry housekeeping', () => {
       registry,
       logger,
       purgeIntervalMs: 50,
+      tls: { mode: 'off' }, // the channel is not under test: no stream is opened
     });
     try {
       await eventually(

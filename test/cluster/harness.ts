@@ -46,6 +46,11 @@ import {
 import { openDatabase, type Database } from '../../control-plane/src/db/index.js';
 import { SnapshotPublisher } from '../../control-plane/src/snapshot/index.js';
 import { ConfigStore } from '../../control-plane/src/store/config-store.js';
+import type { ClusterServerTls } from '../../control-plane/src/cluster/tls.js';
+import { testClusterCerts } from '../helpers/cluster-certs.js';
+
+/** The cluster runs on mutual TLS (pki) unless a test asks otherwise; generated once per process. */
+export const TEST_CERTS = await testClusterCerts();
 
 export const logger: Logger = createLogger('cluster-test', {
   level: process.env.GATEHOUSE_TEST_LOG_LEVEL ?? 'silent',
@@ -114,7 +119,7 @@ export async function startTestCluster(
       ClusterServerOptions,
       'heartbeatIntervalMs' | 'deadAfterMs' | 'softwareVersion' | 'keepaliveTimeMs' | 'keepaliveTimeoutMs'
     >
-  > & { publisher?: SnapshotFeed } = {},
+  > & { publisher?: SnapshotFeed; tls?: ClusterServerTls } = {},
 ): Promise<TestCluster> {
   const keyDir = await mkdtemp(join(tmpdir(), 'gh-cluster-keys-'));
   const written = await writeSigningKeyPair(keyDir);
@@ -131,6 +136,7 @@ export async function startTestCluster(
     registry,
     logger,
     ...opts,
+    tls: opts.tls ?? TEST_CERTS.serverTls,
   });
   const app = express();
   app.use(createClusteringRouter(registry, publisher));
@@ -193,8 +199,13 @@ export class TestDataPlane {
   private waiters: (() => void)[] = [];
   private cursor = 0;
 
-  constructor(address: string, options: grpc.ClientOptions = {}) {
-    this.client = new ClusterServiceClient(address, grpc.credentials.createInsecure(), {
+  /** `credentials`: default the test DP certificate (pki). */
+  constructor(
+    address: string,
+    options: grpc.ClientOptions = {},
+    credentials: grpc.ChannelCredentials = TEST_CERTS.dpCredentials(),
+  ) {
+    this.client = new ClusterServiceClient(address, credentials, {
       'grpc.max_receive_message_length': -1,
       ...options,
     });

@@ -16,6 +16,7 @@ export {
   DEFAULT_PURGE_DELAY_MS,
   DEFAULT_STALE_AFTER_MS,
   SYNC_STATUSES,
+  type CertDetails,
   type DataPlaneHello,
   type DataPlanePage,
   type DataPlaneRecord,
@@ -42,3 +43,19 @@ export {
   type IncompatibleDataPlane,
   type PluginCheck,
 } from './fleet.js';
+export {
+  callPeerCertificate,
+  checkPeer,
+  clusterServerCredentials,
+  guardTlsListeners,
+  type ClusterServerTls,
+  type PeerCheck,
+} from './tls.js';
+export {
+  DEFAULT_CERT_DAYS,
+  DEFAULT_CP_HOSTS,
+  DEFAULT_DP_COMMON_NAME,
+  generateClusterCerts,
+  type ClusterCertPaths,
+  type GenerateClusterCertsOptions,
+} from './certs.js';

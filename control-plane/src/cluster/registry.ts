@@ -9,7 +9,7 @@
  * it). Rows not seen for the purge delay (14 days, Kong's cluster_data_plane_purge_delay) are
  * deleted by `purgeStale()`.
  */
-import type { Logger } from '@gatehouse/shared';
+import type { Logger, PeerIdentity } from '@gatehouse/shared';
 import type { PrismaClient } from '../db/index.js';
 import type { PluginInfo } from './compat.js';
 
@@ -36,6 +36,18 @@ export interface DataPlaneHello {
   plugins: PluginInfo[];
   configHash: string;
   configVersion: bigint;
+  /** The client certificate the DP presented (null on a plaintext channel). */
+  certificate?: PeerIdentity | null;
+}
+
+/**
+ * The DP's client certificate (Kong's `cert_details`, with `expiry_timestamp` in Unix seconds),
+ * plus its subject and common name; null when the DP connected without one.
+ */
+export interface CertDetails {
+  subject: string;
+  common_name: string | null;
+  expiry_timestamp: number;
 }
 
 /** One DP as `/clustering/data-planes` serves it: Kong's fields, then ours. */
@@ -56,6 +68,7 @@ export interface DataPlaneRecord {
   connected: boolean;
   last_nack_reason: string | null;
   plugins: PluginInfo[];
+  cert_details: CertDetails | null;
 }
 
 export interface DataPlanePage {
@@ -99,6 +112,14 @@ function toRecord(row: Row, staleAfterMs: number, now = Date.now()): DataPlaneRe
     connected: row.connected && now - row.last_seen.getTime() < staleAfterMs,
     last_nack_reason: row.last_nack_reason,
     plugins: (row.plugins ?? []) as unknown as PluginInfo[],
+    cert_details:
+      row.cert_subject !== null && row.cert_expiry !== null
+        ? {
+            subject: row.cert_subject,
+            common_name: row.cert_common_name,
+            expiry_timestamp: unix(row.cert_expiry),
+          }
+        : null,
   };
 }
 
@@ -138,6 +159,9 @@ export class DataPlaneRegistry {
       sync_status: syncStatus,
       connected: true,
       last_seen: new Date(),
+      cert_subject: hello.certificate?.subject ?? null,
+      cert_common_name: hello.certificate?.commonName ?? null,
+      cert_expiry: hello.certificate?.expiresAt ?? null,
       ...(reason === undefined ? {} : { last_nack_reason: reason }),
     };
     this.lastSeenWrites.set(hello.id, { at: Date.now(), hash: hello.configHash });

@@ -12,11 +12,12 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { clusterServiceDefinition } from '@gatehouse/proto';
-import { GATEHOUSE_VERSION, type Logger } from '@gatehouse/shared';
+import { GATEHOUSE_VERSION, type Logger, type PeerIdentity } from '@gatehouse/shared';
 import type { PublishedSnapshot } from '../snapshot/index.js';
 import { pluginMap, type Incompatibility, type PluginInfo } from './compat.js';
 import { DEFAULT_PURGE_DELAY_MS, type DataPlaneRegistry } from './registry.js';
 import { DataPlaneSession, type ClusterCall } from './session.js';
+import { callPeerCertificate, checkPeer, clusterServerCredentials, guardTlsListeners, type ClusterServerTls } from './tls.js';
 
 /** What the server needs from the SnapshotPublisher. */
 export interface SnapshotFeed {
@@ -31,8 +32,10 @@ export interface ClusterServerOptions {
   publisher: SnapshotFeed;
   registry: DataPlaneRegistry;
   logger: Logger;
-  /** Server credentials; insecure when omitted (dev). Pass grpc.ServerCredentials.createSsl(...) for (m)TLS. */
-  credentials?: grpc.ServerCredentials;
+  /**
+   * Mutual TLS policy (see tls.ts). Required: plaintext (`{ mode: 'off' }`) must be asked for.
+   */
+  tls: ClusterServerTls;
   /** CP heartbeat period. Default 5000 ms. */
   heartbeatIntervalMs?: number;
   /** Close a stream with no traffic from the DP for this long. Default 15000 ms. */
@@ -66,6 +69,8 @@ export interface ConnectedDataPlane {
   refusal: Incompatibility | null;
   snapshotsSent: number;
   snapshotsDropped: number;
+  /** The DP's client certificate (null on a plaintext channel). */
+  certificate: PeerIdentity | null;
 }
 
 export interface ClusterServer {
@@ -133,7 +138,14 @@ export async function startClusterServer(o: ClusterServerOptions): Promise<Clust
         call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'control plane is shutting down' });
         return;
       }
-      sessions.add(new DataPlaneSession(call, ctx));
+      // The handshake checks already ran; this one holds even if they could not be installed.
+      const check = checkPeer(o.tls, callPeerCertificate(call));
+      if (!check.ok) {
+        logger.warn({ peer: call.getPeer(), reason: check.reason }, 'refused a cluster stream');
+        call.emit('error', { code: grpc.status.UNAUTHENTICATED, details: check.reason });
+        return;
+      }
+      sessions.add(new DataPlaneSession(call, ctx, check.identity));
     },
   });
 
@@ -181,18 +193,22 @@ export async function startClusterServer(o: ClusterServerOptions): Promise<Clust
     port = await new Promise<number>((resolve, reject) => {
       server.bindAsync(
         `${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`,
-        o.credentials ?? grpc.ServerCredentials.createInsecure(),
+        clusterServerCredentials(o.tls),
         (err, bound) => (err ? reject(err) : resolve(bound)),
       );
     });
+    guardTlsListeners(server, o.tls, logger);
   } catch (e) {
+    server.forceShutdown();
     clearInterval(sweep);
     if (purgeTimer) clearInterval(purgeTimer);
     o.publisher.off('snapshot', onSnapshot);
     throw e;
   }
   const address = `${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}`;
-  logger.info({ address, heartbeatIntervalMs, deadAfterMs }, 'cluster server listening');
+  logger.info({ address, heartbeatIntervalMs, deadAfterMs, mtls: o.tls.mode }, 'cluster server listening');
+  if (o.tls.mode === 'off')
+    logger.warn({ address }, 'cluster channel is plaintext (--cluster-mtls off): any client gets the configuration');
 
   return {
     address,
@@ -210,6 +226,7 @@ export async function startClusterServer(o: ClusterServerOptions): Promise<Clust
         refusal: s.refusal,
         snapshotsSent: s.snapshotsSent,
         snapshotsDropped: s.snapshotsDropped,
+        certificate: s.certificate,
       })),
     async stop({ graceMs = 2000 } = {}) {
       if (stopping) return;

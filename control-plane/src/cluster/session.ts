@@ -19,7 +19,7 @@ import {
   type DataPlaneMessage,
   type Hello,
 } from '@gatehouse/proto';
-import { signedSnapshotToProto, type Logger, type SignedSnapshot } from '@gatehouse/shared';
+import { signedSnapshotToProto, type Logger, type PeerIdentity, type SignedSnapshot } from '@gatehouse/shared';
 import type { PublishedSnapshot } from '../snapshot/index.js';
 import {
   configIncompatibility,
@@ -75,6 +75,8 @@ export class DataPlaneSession {
   constructor(
     private readonly call: ClusterCall,
     private readonly ctx: SessionContext,
+    /** The DP's verified client certificate (null on a plaintext channel). */
+    readonly certificate: PeerIdentity | null = null,
   ) {
     this.ip = peerIp(call.getPeer());
     this.log = ctx.logger.child({ peer: call.getPeer() });
@@ -277,6 +279,7 @@ export class DataPlaneSession {
       plugins: this.plugins,
       configHash: hello.configHash,
       configVersion: hello.configVersion,
+      certificate: this.certificate,
     };
     const incompatible = versionIncompatibility(this.ctx.cpVersion, hello.softwareVersion);
     if (incompatible) {

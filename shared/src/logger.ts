@@ -1,4 +1,4 @@
-import { pino, type Logger, type LoggerOptions } from 'pino';
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 
 export type { Logger };
 
@@ -6,8 +6,13 @@ export type { Logger };
  * One logger factory for every process. JSON to stdout; level from GATEHOUSE_LOG_LEVEL.
  * Secrets that may show up in request data are redacted.
  */
-export function createLogger(name: string, options: LoggerOptions = {}): Logger {
-  return pino({
+export function createLogger(
+  name: string,
+  options: LoggerOptions = {},
+  /** Where lines go (default stdout); tests pass a stream to read what was logged. */
+  destination?: DestinationStream,
+): Logger {
+  const opts: LoggerOptions = {
     name,
     level: process.env.GATEHOUSE_LOG_LEVEL ?? 'info',
     redact: {
@@ -20,5 +25,6 @@ export function createLogger(name: string, options: LoggerOptions = {}): Logger 
       censor: '[redacted]',
     },
     ...options,
-  });
+  };
+  return destination ? pino(opts, destination) : pino(opts);
 }

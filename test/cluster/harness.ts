@@ -119,7 +119,7 @@ export async function startTestCluster(
       ClusterServerOptions,
       'heartbeatIntervalMs' | 'deadAfterMs' | 'softwareVersion' | 'keepaliveTimeMs' | 'keepaliveTimeoutMs'
     >
-  > & { publisher?: SnapshotFeed; tls?: ClusterServerTls } = {},
+  > & { publisher?: SnapshotFeed; tls?: ClusterServerTls; logger?: Logger } = {},
 ): Promise<TestCluster> {
   const keyDir = await mkdtemp(join(tmpdir(), 'gh-cluster-keys-'));
   const written = await writeSigningKeyPair(keyDir);
@@ -127,6 +127,7 @@ export async function startTestCluster(
   const trusted = await loadTrustedKeys([written.publicKeysFile]);
   const store = new ConfigStore(db.prisma, { logger });
   const publisher = new SnapshotPublisher({ source: store, key, cpId: 'cp-test', logger });
+  // (opts.logger, when given, is the cluster server's: tests read what it logged)
   await publisher.start();
   const registry = new DataPlaneRegistry(db.prisma, logger);
   const server = await startClusterServer({
@@ -160,6 +161,17 @@ export async function startTestCluster(
       await rm(keyDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A logger that keeps every line (parsed JSON), for asserting what a server logged. */
+export function capturingLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const logger = createLogger('cluster-test', { level: 'debug' }, {
+    write(line: string) {
+      lines.push(JSON.parse(line) as Record<string, unknown>);
+    },
+  });
+  return { logger, lines };
 }
 
 /** Adds a service through the store (a real, validated, version-bumping write). */

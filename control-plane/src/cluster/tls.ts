@@ -9,6 +9,7 @@
  * destroyed if it fails. Every refusal is logged with the peer address and reason. Each stream
  * is checked again from its auth context before a byte is written to it.
  */
+import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { identityFromDer, type ClusterTlsMaterial, type Logger, type PeerIdentity } from '@gatehouse/shared';
@@ -65,7 +66,15 @@ export function callPeerCertificate(call: grpc.ServerDuplexStream<unknown, unkno
 
 interface TlsEvents {
   on(event: 'tlsClientError', listener: (err: Error, socket: TLSSocket) => void): unknown;
+  prependListener(event: 'connection', listener: (socket: Socket) => void): unknown;
   prependListener(event: 'secureConnection', listener: (socket: TLSSocket) => void): unknown;
+}
+
+/** Why a handshake failed: the certificate verification error when there is one (OpenSSL's code). */
+function handshakeFailure(err: Error, socket: TLSSocket): string {
+  const verify = (socket as { authorizationError?: Error | string | null }).authorizationError;
+  if (verify) return `client certificate refused: ${String(verify)}`;
+  return (err as NodeJS.ErrnoException).code ?? err.message;
 }
 
 /**
@@ -78,10 +87,18 @@ export function guardTlsListeners(server: grpc.Server, tls: ClusterServerTls, lo
   const listeners = (server as unknown as { http2Servers?: Map<TlsEvents, unknown> }).http2Servers;
   if (!(listeners instanceof Map) || listeners.size === 0)
     throw new Error('cannot install the cluster TLS checks: @grpc/grpc-js internals changed');
+  // A socket that failed its handshake is already closed: remember the peer of each raw socket.
+  const peers = new WeakMap<Socket, string>();
+  const peerOf = (socket: TLSSocket) =>
+    peers.get((socket as unknown as { _parent?: Socket })._parent ?? socket) ??
+    `${socket.remoteAddress}:${socket.remotePort}`;
   for (const http2Server of listeners.keys()) {
+    http2Server.prependListener('connection', (raw) => {
+      peers.set(raw, `${raw.remoteAddress}:${raw.remotePort}`);
+    });
     http2Server.on('tlsClientError', (err, socket) => {
       logger.warn(
-        { peer: `${socket.remoteAddress}:${socket.remotePort}`, reason: err.message, mode: tls.mode },
+        { peer: peerOf(socket), reason: handshakeFailure(err, socket), mode: tls.mode },
         'refused a cluster connection at the TLS handshake',
       );
     });
@@ -90,7 +107,7 @@ export function guardTlsListeners(server: grpc.Server, tls: ClusterServerTls, lo
       if (check.ok) return;
       logger.warn(
         {
-          peer: `${socket.remoteAddress}:${socket.remotePort}`,
+          peer: peerOf(socket),
           reason: check.reason,
           subject: check.identity?.subject,
           mode: tls.mode,

@@ -48,6 +48,7 @@ describe('version and plugin compatibility (real CP and DPs)', () => {
   ): Promise<LaunchedDp> => {
     const opts = {
       controlPlane: `127.0.0.1:${cp.clusterPort}`,
+      clusterTls: cp.dpTls,
       trustedKeyFiles: [cp.publicKeys],
       dataDir,
       nodeId,

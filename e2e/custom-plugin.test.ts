@@ -32,6 +32,7 @@ describe('custom plugins across the cluster', () => {
       startDp({
         cluster,
         publicKeys: cp.publicKeys,
+        tls: cp.dpTlsArgs,
         dataDir: tempDir('dp-with'),
         workers: 1,
         args: PLUGINS,
@@ -40,6 +41,7 @@ describe('custom plugins across the cluster', () => {
       startDp({
         cluster,
         publicKeys: cp.publicKeys,
+        tls: cp.dpTlsArgs,
         dataDir: tempDir('dp-without'),
         workers: 1,
         nodeId: 'dp-without',

@@ -8,6 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { clusterTlsArgs, devDataPlaneTlsFiles } from '../../shared/dist/index.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const HELP = `Usage: gatehouse dev [options]
@@ -110,6 +111,8 @@ function dataPlaneCommand() {
     `127.0.0.1:${ports.cluster}`,
     '--trusted-keys',
     join(cpDir, 'keys', 'snapshot-signing.jwks.json'),
+    // Mutual TLS on the cluster channel: the certificates the CP's --dev generated.
+    ...clusterTlsArgs(devDataPlaneTlsFiles(cpDir)),
     '--data-dir',
     dpDir,
     '--listen',
@@ -322,7 +325,7 @@ Gatehouse is up (data in ${dataDir}):
   Admin API      http://127.0.0.1:${ports.admin}        e.g. curl -s localhost:${ports.admin}/services
   Proxy          http://127.0.0.1:${ports.proxy}    https://127.0.0.1:${ports.proxySsl}
   DP status      http://127.0.0.1:${ports.status}/status   /status/ready   /metrics
-  Cluster gRPC   127.0.0.1:${ports.cluster}
+  Cluster gRPC   127.0.0.1:${ports.cluster}    mutual TLS (certificates in ${join(cpDir, 'cluster')})
   Data planes    http://127.0.0.1:${ports.admin}/clustering/data-planes
   Processes      cp pid ${cp.child?.pid} (also in ${join(cpDir, 'cp.lock')}), dp pid ${dp.child?.pid}
 A process that exits is restarted. Press Ctrl-C to stop.

@@ -13,6 +13,7 @@ const logger = createLogger('gatehouse-dp-test', { level: process.env.GATEHOUSE_
 try {
   const dp = await startDataPlane({
     controlPlane: o.controlPlane,
+    clusterTls: o.clusterTls,
     declarativeFile: o.declarativeFile,
     trustedKeyFiles: o.trustedKeyFiles,
     dataDir: o.dataDir,

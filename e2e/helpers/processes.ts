@@ -9,6 +9,7 @@ import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { clusterTlsArgs, devDataPlaneTlsFiles, type ClusterTlsFiles } from '@gatehouse/shared';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const GATEHOUSE = join(ROOT, 'gatehouse');
@@ -98,6 +99,10 @@ export interface CpHandle {
   clusterPort: number;
   dataDir: string;
   publicKeys: string;
+  /** The DP certificate files the CP's dev mode generated (pki mode). */
+  dpTls: ClusterTlsFiles;
+  /** The same as `gatehouse dp` arguments. */
+  dpTlsArgs: string[];
 }
 
 export async function startCp(opts: {
@@ -152,6 +157,8 @@ export async function startCp(opts: {
     clusterPort,
     dataDir: opts.dataDir,
     publicKeys: join(opts.dataDir, 'keys', 'snapshot-signing.jwks.json'),
+    dpTls: devDataPlaneTlsFiles(opts.dataDir),
+    dpTlsArgs: clusterTlsArgs(devDataPlaneTlsFiles(opts.dataDir)),
   };
 }
 
@@ -173,6 +180,8 @@ export async function startDp(opts: {
   statusPort?: number;
   nodeId?: string;
   waitReady?: boolean;
+  /** Cluster TLS arguments (`CpHandle.dpTlsArgs`). */
+  tls: string[];
   /** Extra `gatehouse dp` arguments. */
   args?: string[];
   /** Extra environment variables. */
@@ -186,6 +195,7 @@ export async function startDp(opts: {
     opts.cluster,
     '--trusted-keys',
     opts.publicKeys,
+    ...opts.tls,
     '--data-dir',
     opts.dataDir,
     '--workers',

@@ -74,6 +74,7 @@ const dp = startGatehouse([
   cp.clusterAddress,
   '--trusted-keys',
   cp.trustedKeys,
+  ...cp.dpTlsArgs,
   '--data-dir',
   tempDir('dp'),
   '--workers',

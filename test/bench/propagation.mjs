@@ -10,6 +10,7 @@ import { createServer as netServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { clusterTlsArgs, devDataPlaneTlsFiles } from '../../shared/dist/index.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const changes = Number(process.argv[2] ?? 20);
@@ -72,6 +73,7 @@ for (let i = 0; i < 2; i++) {
     `127.0.0.1:${cluster}`,
     '--trusted-keys',
     join(cpDir, 'keys', 'snapshot-signing.jwks.json'),
+    ...clusterTlsArgs(devDataPlaneTlsFiles(cpDir)),
     '--data-dir',
     tmp('dp'),
     '--workers',

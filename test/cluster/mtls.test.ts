@@ -92,6 +92,14 @@ describe('cluster mTLS, pki mode', () => {
     await expectRefused(d, lines, /certificate/i);
   });
 
+  it('gives a plaintext client nothing (the channel before this fix)', async () => {
+    const { c, lines } = await cluster(TEST_CERTS.serverTls);
+    const d = dp(c.server.address, grpc.credentials.createInsecure());
+    expect((await d.status).code).toBe(grpc.status.UNAVAILABLE);
+    expect(d.received).toEqual([]);
+    await expectRefused(d, lines, /./);
+  });
+
   it('refuses a DP whose certificate is signed by another CA', async () => {
     const { c, lines } = await cluster(TEST_CERTS.serverTls);
     // It trusts the cluster's CA (so it would accept the CP), but presents a stranger's certificate.

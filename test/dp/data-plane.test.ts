@@ -23,9 +23,12 @@ import {
   type SignedSnapshot,
   type SigningKey,
 } from '@gatehouse/shared';
+import { testClusterCerts } from '../helpers/cluster-certs.js';
 import { FakeControlPlane } from './helpers/fake-cp.js';
 import { configFor, freePort, httpGet, httpGetMany, startUpstream, waitUntil } from './helpers/fixtures.js';
 
+/** The DP's cluster certificate files (the fake CP speaks mutual TLS). */
+const { dpFiles } = await testClusterCerts();
 const logger = createLogger('dp-test', { level: process.env.GATEHOUSE_TEST_LOG_LEVEL ?? 'silent' });
 
 let keysDir: string;
@@ -61,6 +64,7 @@ describe('data plane', () => {
     dp = await startDataPlane({
       controlPlane,
       trustedKeyFiles: [trustedFile],
+      clusterTls: dpFiles,
       dataDir,
       workers: 2,
       proxyListen: { host: '127.0.0.1', port: proxyPort },
@@ -329,6 +333,7 @@ describe('data plane compatibility with its control plane', () => {
     startDataPlane({
       controlPlane: cp.address,
       trustedKeyFiles: [trustedFile],
+      clusterTls: dpFiles,
       dataDir,
       workers: 1,
       proxyListen: { host: '127.0.0.1', port: proxyPort },
@@ -401,6 +406,7 @@ describe('data plane liveness', () => {
     const dp = await startDataPlane({
       controlPlane: cp.address,
       trustedKeyFiles: [trustedFile],
+      clusterTls: dpFiles,
       dataDir,
       workers: 1,
       proxyListen: { host: '127.0.0.1', port: proxyPort },

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startControlPlane, type ControlPlane } from '@gatehouse/control-plane';
 import { startDataPlane, type DataPlane } from '@gatehouse/data-plane';
+import { devDataPlaneTlsFiles } from '@gatehouse/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresDatabase, quietLogger, DB_KINDS } from '../helpers/db.js';
 
@@ -55,6 +56,7 @@ describe.each(DB_KINDS)('control plane on %s syncing a data plane', (kind) => {
     });
     dp = await startDataPlane({
       controlPlane: cp.clusterAddress,
+      clusterTls: devDataPlaneTlsFiles(cpDir), // what the CP's dev mode generated
       trustedKeyFiles: [join(cpDir, 'keys', 'snapshot-signing.jwks.json')],
       dataDir: await tmp('dp'),
       workers: 1,

@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
+import { clusterTlsArgs, devDataPlaneTlsFiles } from '../../../shared/dist/index.js';
 
 export const ROOT =
   process.env.GATEHOUSE_ROOT ?? resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -177,6 +178,8 @@ export async function startControlPlane({ db = 'pglite', logLevel = 'info', node
     clusterAddress: ready.cluster,
     dataDir,
     trustedKeys: join(dataDir, 'keys', 'snapshot-signing.jwks.json'),
+    /** `gatehouse dp` arguments for the cluster certificates the CP's dev mode generated. */
+    dpTlsArgs: clusterTlsArgs(devDataPlaneTlsFiles(dataDir)),
     async stop() {
       await cp.stop();
       await postgres?.drop();

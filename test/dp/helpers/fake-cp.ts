@@ -16,6 +16,7 @@ import {
   type Nack,
 } from '@gatehouse/proto';
 import { signedSnapshotToProto, type SignedSnapshot } from '@gatehouse/shared';
+import { testClusterCerts } from '../../helpers/cluster-certs.js';
 
 type Stream = grpc.ServerDuplexStream<DataPlaneMessage, ControlPlaneMessage>;
 interface DpValues {
@@ -42,11 +43,12 @@ export class FakeControlPlane extends EventEmitter {
     });
   }
 
+  /** Listens with mutual TLS (the test CP certificate; DPs present the test DP certificate). */
   async start(port = 0): Promise<number> {
+    const { cp } = await testClusterCerts();
+    const credentials = grpc.ServerCredentials.createSsl(cp.trust, [{ private_key: cp.key, cert_chain: cp.cert }], true);
     this.port = await new Promise<number>((resolve, reject) => {
-      this.server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
-        err ? reject(err) : resolve(p),
-      );
+      this.server.bindAsync(`127.0.0.1:${port}`, credentials, (err, p) => (err ? reject(err) : resolve(p)));
     });
     this.heartbeat = setInterval(() => {
       if (this.silent) return;

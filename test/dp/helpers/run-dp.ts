@@ -3,17 +3,19 @@
  *   node --import tsx run-dp.ts '<json options>'
  * Prints one JSON line {"status": <port>, "workers": [pids]} once started.
  */
-import { startDataPlane } from '@gatehouse/data-plane';
+import { startDataPlane, type DataPlaneOptions } from '@gatehouse/data-plane';
 import { createLogger } from '@gatehouse/shared';
 
 const opts = JSON.parse(process.argv[2] ?? '{}') as {
   controlPlane?: string;
+  clusterTls?: DataPlaneOptions['clusterTls'];
   trustedKeyFile: string;
   dataDir: string;
   proxyPort: number;
 };
 const dp = await startDataPlane({
   controlPlane: opts.controlPlane,
+  clusterTls: opts.clusterTls,
   trustedKeyFiles: [opts.trustedKeyFile],
   dataDir: opts.dataDir,
   workers: 2,

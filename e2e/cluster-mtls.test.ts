@@ -103,7 +103,7 @@ describe('cluster mTLS through the CLI', () => {
       '127.0.0.1:0',
     ]);
     expect(await p.exited).toBe(1);
-    expect(p.output).toContain("gatehouse certs generate");
+    expect(p.output).toContain('gatehouse certs generate');
     expect(p.output).toContain('--cluster-cert (GATEHOUSE_CLUSTER_CERT)');
     expect(p.output).toContain('GH_ERR_CONFIG_CLUSTER_TLS');
   });
@@ -119,7 +119,7 @@ describe('cluster mTLS through the CLI', () => {
       tempDir('dp-nocerts'),
     ]);
     expect(await p.exited).toBe(2);
-    expect(p.output).toContain("gatehouse certs generate");
+    expect(p.output).toContain('gatehouse certs generate');
   });
 
   it('pki: the generated CP and DP certificates sync; the DP certificate shows on /clustering/data-planes', async () => {

@@ -35,10 +35,8 @@ describe('control plane death with two data planes', () => {
     cp = await startCp({ dataDir: cpDir, adminPort, clusterPort });
     const cluster = `127.0.0.1:${clusterPort}`;
     [dp1, dp2] = await Promise.all([
-      startDp({ cluster, publicKeys: cp.publicKeys,
-        tls: cp.dpTlsArgs, dataDir: tempDir('dp1'), workers: 2 }),
-      startDp({ cluster, publicKeys: cp.publicKeys,
-        tls: cp.dpTlsArgs, dataDir: tempDir('dp2'), workers: 1 }),
+      startDp({ cluster, publicKeys: cp.publicKeys, tls: cp.dpTlsArgs, dataDir: tempDir('dp1'), workers: 2 }),
+      startDp({ cluster, publicKeys: cp.publicKeys, tls: cp.dpTlsArgs, dataDir: tempDir('dp2'), workers: 1 }),
     ]);
   });
 
@@ -106,7 +104,7 @@ describe('control plane death with two data planes', () => {
     dp2 = await startDp({
       cluster: `127.0.0.1:${clusterPort}`,
       publicKeys: cp.publicKeys,
-        tls: cp.dpTlsArgs,
+      tls: cp.dpTlsArgs,
       dataDir: dp2.dataDir,
       workers: 1,
       proxyPort: dp2.proxyPort,

@@ -279,7 +279,9 @@ async function runKeys(argv: string[]): Promise<void> {
 async function runCerts(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
   if (sub !== 'generate') {
-    process.stdout.write('Usage: gatehouse certs generate [--dir DIR] [--cp-hosts H,H] [--shared] [--force]\n');
+    process.stdout.write(
+      'Usage: gatehouse certs generate [--dir DIR] [--cp-hosts H,H] [--shared] [--force]\n',
+    );
     if (sub === '--help' || sub === '-h') return;
     fail(sub ? `unknown certs command "${sub}"` : 'missing certs command');
   }

@@ -109,10 +109,14 @@ async function resolveClusterTls(o: ControlPlaneOptions): Promise<ClusterServerT
   };
   const given = settings.cert !== undefined || settings.key !== undefined;
   if (o.dev && !given) {
-    const needed = mode === 'pki' ? [devFiles.cert, devFiles.key, devFiles.ca] : [devFiles.cert, devFiles.key];
+    const needed =
+      mode === 'pki' ? [devFiles.cert, devFiles.key, devFiles.ca] : [devFiles.cert, devFiles.key];
     if (!(await Promise.all(needed.map(fileExists))).every(Boolean)) {
       await generateClusterCerts(dir, { shared: true, force: true });
-      o.logger.warn({ dir }, 'dev mode: generated cluster certificates (a CA, CP and DP certificates, a shared pair)');
+      o.logger.warn(
+        { dir },
+        'dev mode: generated cluster certificates (a CA, CP and DP certificates, a shared pair)',
+      );
     }
   }
   const files = clusterTlsFiles(settings, 'control plane', o.dev && !given ? devFiles : {});

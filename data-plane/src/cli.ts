@@ -322,7 +322,9 @@ if (declarativeFile === undefined) {
       },
       'data plane',
     );
-    clusterTls = files ? { ...files, serverName: v.clusterServerName as string | undefined } : { mode: 'off' };
+    clusterTls = files
+      ? { ...files, serverName: v.clusterServerName as string | undefined }
+      : { mode: 'off' };
   } catch (e) {
     if (isGatehouseError(e)) fail(e.message);
     throw e;

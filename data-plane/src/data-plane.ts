@@ -194,7 +194,9 @@ async function resolveClusterChannel(options: DataPlaneOptions): Promise<Cluster
     );
   }
   if (tls.mode === 'off') {
-    options.logger.warn('cluster channel is plaintext (--cluster-mtls off): the control plane is not authenticated');
+    options.logger.warn(
+      'cluster channel is plaintext (--cluster-mtls off): the control plane is not authenticated',
+    );
     return clusterChannel({ mode: 'off' });
   }
   const material = await loadClusterTls(tls);

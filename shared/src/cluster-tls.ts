@@ -129,7 +129,9 @@ async function readPem(file: string, what: keyof typeof SETTING_NAMES): Promise<
   try {
     data = await readFile(file);
   } catch (e) {
-    throw invalid(`cannot read ${SETTING_NAMES[what]} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw invalid(
+      `cannot read ${SETTING_NAMES[what]} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
   if (data.length > MAX_PEM_BYTES) throw invalid(`${SETTING_NAMES[what]} ${file} is larger than 1 MiB`);
   if (!data.includes('-----BEGIN ')) throw invalid(`${SETTING_NAMES[what]} ${file} is not a PEM file`);
@@ -148,7 +150,9 @@ function checkValidity(cert: X509Certificate, what: 'cert' | 'ca', file: string,
   if (new Date(cert.validTo).getTime() <= now.getTime())
     throw invalid(`${SETTING_NAMES[what]} ${file} expired on ${new Date(cert.validTo).toISOString()}`);
   if (new Date(cert.validFrom).getTime() > now.getTime())
-    throw invalid(`${SETTING_NAMES[what]} ${file} is not valid before ${new Date(cert.validFrom).toISOString()}`);
+    throw invalid(
+      `${SETTING_NAMES[what]} ${file} is not valid before ${new Date(cert.validFrom).toISOString()}`,
+    );
 }
 
 /**
@@ -179,7 +183,8 @@ export async function loadClusterTls(files: ClusterTlsFiles, now = new Date()): 
     if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey))
       throw invalid(`${SETTING_NAMES.cert} ${files.cert} is not signed by ${SETTING_NAMES.ca} ${files.ca}`);
   } else {
-    if (files.ca) throw invalid(`${SETTING_NAMES.ca} is for pki mode; shared mode trusts --cluster-cert only`);
+    if (files.ca)
+      throw invalid(`${SETTING_NAMES.ca} is for pki mode; shared mode trusts --cluster-cert only`);
     trust = certPem;
   }
   try {

@@ -166,11 +166,15 @@ export async function startTestCluster(
 /** A logger that keeps every line (parsed JSON), for asserting what a server logged. */
 export function capturingLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];
-  const logger = createLogger('cluster-test', { level: 'debug' }, {
-    write(line: string) {
-      lines.push(JSON.parse(line) as Record<string, unknown>);
+  const logger = createLogger(
+    'cluster-test',
+    { level: 'debug' },
+    {
+      write(line: string) {
+        lines.push(JSON.parse(line) as Record<string, unknown>);
+      },
     },
-  });
+  );
   return { logger, lines };
 }
 

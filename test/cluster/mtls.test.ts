@@ -69,7 +69,9 @@ async function expectRefused(d: TestDataPlane, lines: Record<string, unknown>[],
   expect([grpc.status.UNAVAILABLE, grpc.status.UNAUTHENTICATED]).toContain(status.code);
   expect(d.received).toEqual([]);
   const refusal = await eventually(() =>
-    lines.find((l) => /^refused a cluster (connection|stream)/.test(String(l.msg)) && reason.test(String(l.reason))),
+    lines.find(
+      (l) => /^refused a cluster (connection|stream)/.test(String(l.msg)) && reason.test(String(l.reason)),
+    ),
   ).catch((e: Error) => {
     throw new Error(`${e.message}; the CP logged:\n${lines.map((l) => JSON.stringify(l)).join('\n')}`);
   });
@@ -103,22 +105,37 @@ describe('cluster mTLS, pki mode', () => {
   it('refuses a DP whose certificate is signed by another CA', async () => {
     const { c, lines } = await cluster(TEST_CERTS.serverTls);
     // It trusts the cluster's CA (so it would accept the CP), but presents a stranger's certificate.
-    const d = dp(c.server.address, grpc.credentials.createSsl(TEST_CERTS.cp.trust, otherDp.key, otherDp.cert));
+    const d = dp(
+      c.server.address,
+      grpc.credentials.createSsl(TEST_CERTS.cp.trust, otherDp.key, otherDp.cert),
+    );
     await expectRefused(d, lines, /certificate/i);
   });
 
   it('refuses a DP whose common name is not in the allow-list, and syncs one that is', async () => {
     const refused = await cluster({ ...TEST_CERTS.serverTls, allowedCommonNames: ['dp-eu-1', 'dp-eu-2'] });
     const d = dp(refused.c.server.address, pkiDp());
-    await expectRefused(d, refused.lines, /common name "gatehouse-dp" is not in --cluster-allowed-common-names/);
+    await expectRefused(
+      d,
+      refused.lines,
+      /common name "gatehouse-dp" is not in --cluster-allowed-common-names/,
+    );
 
-    const allowed = await cluster({ ...TEST_CERTS.serverTls, allowedCommonNames: ['dp-eu-1', 'gatehouse-dp'] });
+    const allowed = await cluster({
+      ...TEST_CERTS.serverTls,
+      allowedCommonNames: ['dp-eu-1', 'gatehouse-dp'],
+    });
     const ok = dp(allowed.c.server.address, pkiDp());
     await ok.next('snapshot');
   });
 
   it('a DP refuses a CP whose certificate does not verify (another CA, or the wrong server name)', async () => {
-    const stranger = await loadClusterTls({ mode: 'pki', cert: other.cpCert, key: other.cpKey, ca: other.ca });
+    const stranger = await loadClusterTls({
+      mode: 'pki',
+      cert: other.cpCert,
+      key: other.cpKey,
+      ca: other.ca,
+    });
     // The CP presents a certificate from another CA but accepts the cluster's DPs.
     const { c } = await cluster({ mode: 'pki', material: { ...stranger, trust: TEST_CERTS.cp.trust } });
     const d = dp(c.server.address, pkiDp());
@@ -143,7 +160,9 @@ describe('cluster mTLS, pki mode', () => {
     await d.next('snapshot');
     const expiry = Math.floor(new Date(new X509Certificate(TEST_CERTS.dp.cert).validTo).getTime() / 1000);
     const { body } = await eventually(async () => {
-      const r = await getJson<{ data: { id: string; cert_details: unknown }[] }>(`${c.adminUrl}/clustering/data-planes`);
+      const r = await getJson<{ data: { id: string; cert_details: unknown }[] }>(
+        `${c.adminUrl}/clustering/data-planes`,
+      );
       return r.body.data.some((x) => x.id === 'dp-' + dps.length && x.cert_details) ? r : null;
     });
     const row = body.data.find((x) => x.id === 'dp-' + dps.length)!;
@@ -181,7 +200,10 @@ describe('cluster mTLS, shared mode', () => {
   });
 
   it('a DP refuses a CP that does not present its shared certificate', async () => {
-    const { c } = await cluster({ mode: 'shared', material: { ...otherShared, trust: TEST_CERTS.shared.trust } });
+    const { c } = await cluster({
+      mode: 'shared',
+      material: { ...otherShared, trust: TEST_CERTS.shared.trust },
+    });
     const d = dp(c.server.address, ...sharedDp(TEST_CERTS.shared));
     expect((await d.status).code).toBe(grpc.status.UNAVAILABLE);
     expect(d.received).toEqual([]);

@@ -12,7 +12,10 @@ let a: Required<ClusterCertPaths>;
 let b: Required<ClusterCertPaths>;
 
 beforeAll(async () => {
-  a = (await generateClusterCerts(tmp('a'), { shared: true, cpHosts: ['cp.example.net', '10.0.0.5'] })) as Required<ClusterCertPaths>;
+  a = (await generateClusterCerts(tmp('a'), {
+    shared: true,
+    cpHosts: ['cp.example.net', '10.0.0.5'],
+  })) as Required<ClusterCertPaths>;
   b = (await generateClusterCerts(tmp('b'), { shared: true })) as Required<ClusterCertPaths>;
 });
 
@@ -51,9 +54,9 @@ describe('generateClusterCerts', () => {
       /is not a CA certificate/,
     );
     const later = new Date(Date.now() + 1200 * 24 * 3600 * 1000);
-    await expect(loadClusterTls({ mode: 'shared', cert: a.sharedCert, key: a.sharedKey }, later)).rejects.toThrow(
-      /--cluster-cert .* expired on/,
-    );
+    await expect(
+      loadClusterTls({ mode: 'shared', cert: a.sharedCert, key: a.sharedKey }, later),
+    ).rejects.toThrow(/--cluster-cert .* expired on/);
   });
 
   it('refuses hostile host names, common names and validity with a clear error; what it accepts loads', async () => {
@@ -66,7 +69,9 @@ describe('generateClusterCerts', () => {
           try {
             const p = await generateClusterCerts(tmp('fc'), { cpHosts, dpCommonName, days });
             await loadClusterTls({ mode: 'pki', cert: p.dpCert!, key: p.dpKey!, ca: p.ca! });
-            expect(new X509Certificate(readFileSync(p.dpCert!)).subject).toBe(`CN=${dpCommonName}\nO=Gatehouse`);
+            expect(new X509Certificate(readFileSync(p.dpCert!)).subject).toBe(
+              `CN=${dpCommonName}\nO=Gatehouse`,
+            );
           } catch (e) {
             expect(isGatehouseError(e), String(e)).toBe(true);
             expect((e as Error).message).toMatch(/^invalid setting --(cp-hosts|dp-common-name|days)/);

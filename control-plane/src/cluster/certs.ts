@@ -113,7 +113,7 @@ async function leaf(
       await x509.AuthorityKeyIdentifierExtension.create(ca.cert),
     ],
   });
-  return { cert: cert.toString('pem') + '\n', key: await keyPem(keys) + '\n' };
+  return { cert: cert.toString('pem') + '\n', key: (await keyPem(keys)) + '\n' };
 }
 
 async function exists(file: string): Promise<boolean> {
@@ -153,7 +153,9 @@ export async function generateClusterCerts(
   if (!options.force) {
     for (const n of names) {
       if (await exists(paths[n]!))
-        throw ConfigErrors.clusterTls(`${paths[n]} exists; pass --force to replace the certificates in ${dir}`);
+        throw ConfigErrors.clusterTls(
+          `${paths[n]} exists; pass --force to replace the certificates in ${dir}`,
+        );
     }
   }
   await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -181,7 +183,7 @@ export async function generateClusterCerts(
   );
   const dp = await leaf(ca, o.dpCommonName, [x509.ExtendedKeyUsage.clientAuth], null, o.days);
   const files: [keyof typeof CLUSTER_CERT_FILES, string, number][] = [
-    ['caKey', await keyPem(caKeys) + '\n', 0o600],
+    ['caKey', (await keyPem(caKeys)) + '\n', 0o600],
     ['ca', caCert.toString('pem') + '\n', 0o644],
     ['cpKey', cp.key, 0o600],
     ['cpCert', cp.cert, 0o644],
@@ -206,7 +208,10 @@ export async function generateClusterCerts(
         sans([SHARED_CLUSTER_SERVER_NAME]),
       ],
     });
-    files.push(['sharedKey', await keyPem(keys) + '\n', 0o600], ['sharedCert', shared.toString('pem') + '\n', 0o644]);
+    files.push(
+      ['sharedKey', (await keyPem(keys)) + '\n', 0o600],
+      ['sharedCert', shared.toString('pem') + '\n', 0o644],
+    );
   }
   for (const [name, text, mode] of files) await writeAtomic(paths[name]!, text, mode);
   return paths;

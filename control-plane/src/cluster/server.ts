@@ -17,7 +17,13 @@ import type { PublishedSnapshot } from '../snapshot/index.js';
 import { pluginMap, type Incompatibility, type PluginInfo } from './compat.js';
 import { DEFAULT_PURGE_DELAY_MS, type DataPlaneRegistry } from './registry.js';
 import { DataPlaneSession, type ClusterCall } from './session.js';
-import { callPeerCertificate, checkPeer, clusterServerCredentials, guardTlsListeners, type ClusterServerTls } from './tls.js';
+import {
+  callPeerCertificate,
+  checkPeer,
+  clusterServerCredentials,
+  guardTlsListeners,
+  type ClusterServerTls,
+} from './tls.js';
 
 /** What the server needs from the SnapshotPublisher. */
 export interface SnapshotFeed {
@@ -208,7 +214,10 @@ export async function startClusterServer(o: ClusterServerOptions): Promise<Clust
   const address = `${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}`;
   logger.info({ address, heartbeatIntervalMs, deadAfterMs, mtls: o.tls.mode }, 'cluster server listening');
   if (o.tls.mode === 'off')
-    logger.warn({ address }, 'cluster channel is plaintext (--cluster-mtls off): any client gets the configuration');
+    logger.warn(
+      { address },
+      'cluster channel is plaintext (--cluster-mtls off): any client gets the configuration',
+    );
 
   return {
     address,

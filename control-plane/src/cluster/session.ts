@@ -19,7 +19,12 @@ import {
   type DataPlaneMessage,
   type Hello,
 } from '@gatehouse/proto';
-import { signedSnapshotToProto, type Logger, type PeerIdentity, type SignedSnapshot } from '@gatehouse/shared';
+import {
+  signedSnapshotToProto,
+  type Logger,
+  type PeerIdentity,
+  type SignedSnapshot,
+} from '@gatehouse/shared';
 import type { PublishedSnapshot } from '../snapshot/index.js';
 import {
   configIncompatibility,

@@ -24,8 +24,7 @@ export type ClusterServerTls =
     };
 
 export type PeerCheck =
-  | { ok: true; identity: PeerIdentity | null }
-  | { ok: false; reason: string; identity: PeerIdentity | null };
+  { ok: true; identity: PeerIdentity | null } | { ok: false; reason: string; identity: PeerIdentity | null };
 
 /** grpc server credentials for the policy: TLS requiring a verified client certificate, or plaintext. */
 export function clusterServerCredentials(tls: ClusterServerTls): grpc.ServerCredentials {

@@ -11,8 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import { SHARED_CLUSTER_SERVER_NAME, type ClusterTlsMaterial } from '@gatehouse/shared';
 
 export type ClusterClientTls =
-  | { mode: 'off' }
-  | { mode: 'pki' | 'shared'; material: ClusterTlsMaterial; serverName?: string };
+  { mode: 'off' } | { mode: 'pki' | 'shared'; material: ClusterTlsMaterial; serverName?: string };
 
 export interface ClusterChannel {
   credentials: grpc.ChannelCredentials;

@@ -46,7 +46,11 @@ export class FakeControlPlane extends EventEmitter {
   /** Listens with mutual TLS (the test CP certificate; DPs present the test DP certificate). */
   async start(port = 0): Promise<number> {
     const { cp } = await testClusterCerts();
-    const credentials = grpc.ServerCredentials.createSsl(cp.trust, [{ private_key: cp.key, cert_chain: cp.cert }], true);
+    const credentials = grpc.ServerCredentials.createSsl(
+      cp.trust,
+      [{ private_key: cp.key, cert_chain: cp.cert }],
+      true,
+    );
     this.port = await new Promise<number>((resolve, reject) => {
       this.server.bindAsync(`127.0.0.1:${port}`, credentials, (err, p) => (err ? reject(err) : resolve(p)));
     });

@@ -58,7 +58,9 @@ async function startProductionCp(clusterArgs: string[]) {
       return (await httpStatus(`${admin}/`)) === 200;
     },
     120_000,
-  );
+  ).catch((e: Error) => {
+    throw new Error(`${e.message}\n--- cp output ---\n${proc.output}`);
+  });
   return { admin, cluster: `127.0.0.1:${clusterPort}` };
 }
 

@@ -69,7 +69,7 @@ const serial = () => {
 };
 
 async function keyPair(): Promise<CryptoKeyPair> {
-  return (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
+  return webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
 }
 
 async function keyPem(keys: CryptoKeyPair): Promise<string> {

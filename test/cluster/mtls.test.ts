@@ -17,7 +17,7 @@ import {
   capturingLogger,
   eventually,
   getJson,
-  openPgliteDatabase,
+  openPostgresDatabase,
   startTestCluster,
   TEST_CERTS,
   TestDataPlane,
@@ -33,7 +33,7 @@ const clusters: TestCluster[] = [];
 const dps: TestDataPlane[] = [];
 
 beforeAll(async () => {
-  tdb = await openPgliteDatabase();
+  tdb = await openPostgresDatabase();
   // A second, unrelated set: its CA, DP certificate and shared pair are strangers to the cluster.
   other = await makeClusterCerts();
   otherDp = await loadClusterTls({ mode: 'pki', cert: other.dpCert, key: other.dpKey, ca: other.ca });

@@ -113,7 +113,11 @@ describe('cluster mTLS, pki mode', () => {
   });
 
   it('refuses a DP whose common name is not in the allow-list, and syncs one that is', async () => {
-    const refused = await cluster({ ...TEST_CERTS.serverTls, allowedCommonNames: ['dp-eu-1', 'dp-eu-2'] });
+    const refused = await cluster({
+      mode: 'pki',
+      material: TEST_CERTS.cp,
+      allowedCommonNames: ['dp-eu-1', 'dp-eu-2'],
+    });
     const d = dp(refused.c.server.address, pkiDp());
     await expectRefused(
       d,
@@ -122,7 +126,8 @@ describe('cluster mTLS, pki mode', () => {
     );
 
     const allowed = await cluster({
-      ...TEST_CERTS.serverTls,
+      mode: 'pki',
+      material: TEST_CERTS.cp,
       allowedCommonNames: ['dp-eu-1', 'gatehouse-dp'],
     });
     const ok = dp(allowed.c.server.address, pkiDp());

@@ -15,6 +15,7 @@ describe('gatehouse CLI', () => {
       ['dp', '--help'],
       ['dev', '--help'],
       ['keys', 'generate', '--help'],
+      ['certs', 'generate', '--help'],
     ]) {
       const p = runGatehouse('help', args);
       expect(await p.exited, args.join(' ')).toBe(0);

@@ -79,6 +79,7 @@ const ports = {
 const dataDir = resolve(args['data-dir'] ?? process.env.GATEHOUSE_DEV_DIR ?? '.gatehouse');
 mkdirSync(dataDir, { recursive: true });
 const cpDir = join(dataDir, 'cp');
+const clusterMtls = process.env.GATEHOUSE_CLUSTER_MTLS ?? 'pki';
 const dpDir = join(dataDir, 'dp');
 
 // ---------------------------------------------------------------------------------------------
@@ -111,8 +112,9 @@ function dataPlaneCommand() {
     `127.0.0.1:${ports.cluster}`,
     '--trusted-keys',
     join(cpDir, 'keys', 'snapshot-signing.jwks.json'),
-    // Mutual TLS on the cluster channel: the certificates the CP's --dev generated.
-    ...clusterTlsArgs(devDataPlaneTlsFiles(cpDir)),
+    // Mutual TLS on the cluster channel: the certificates the CP's --dev generated (pki, or the
+    // mode GATEHOUSE_CLUSTER_MTLS gives both processes).
+    ...(clusterMtls === 'off' ? [] : clusterTlsArgs(devDataPlaneTlsFiles(cpDir, clusterMtls))),
     '--data-dir',
     dpDir,
     '--listen',

@@ -180,8 +180,8 @@ export async function startDp(opts: {
   statusPort?: number;
   nodeId?: string;
   waitReady?: boolean;
-  /** Cluster TLS arguments (`CpHandle.dpTlsArgs`). */
-  tls: string[];
+  /** Cluster TLS arguments. Default: the dev certificates of the CP whose `publicKeys` these are. */
+  tls?: string[];
   /** Extra `gatehouse dp` arguments. */
   args?: string[];
   /** Extra environment variables. */
@@ -195,7 +195,7 @@ export async function startDp(opts: {
     opts.cluster,
     '--trusted-keys',
     opts.publicKeys,
-    ...opts.tls,
+    ...(opts.tls ?? clusterTlsArgs(devDataPlaneTlsFiles(dirname(dirname(opts.publicKeys))))),
     '--data-dir',
     opts.dataDir,
     '--workers',

@@ -22,8 +22,12 @@ import {
   writeSigningKeyPair,
   type SigningKey,
 } from '@gatehouse/shared';
+import { testClusterCerts } from '../helpers/cluster-certs.js';
 import { FakeControlPlane } from './helpers/fake-cp.js';
 import { configFor, freePort, httpGet, waitUntil } from './helpers/fixtures.js';
+
+/** The DP's cluster certificate files (the fake CP speaks mutual TLS). */
+const { dpFiles } = await testClusterCerts();
 
 const logger = createLogger('dp-limits-test', { level: process.env.GATEHOUSE_TEST_LOG_LEVEL ?? 'silent' });
 
@@ -138,6 +142,7 @@ describe('a data plane with small client limits (raw sockets)', () => {
     dp = await startDataPlane({
       controlPlane: cp.address,
       trustedKeyFiles: [trustedFile],
+      clusterTls: dpFiles,
       dataDir,
       workers: 1,
       proxyListen: { host: '127.0.0.1', port: 0 },
@@ -255,6 +260,7 @@ describe('a data plane with no usable configuration', () => {
     const dp = await startDataPlane({
       controlPlane: `127.0.0.1:${cpPort}`,
       trustedKeyFiles: [trustedFile],
+      clusterTls: dpFiles,
       dataDir,
       workers: 1,
       proxyListen: { host: '127.0.0.1', port: 0 },

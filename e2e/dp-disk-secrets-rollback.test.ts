@@ -73,7 +73,7 @@ describe('secrets on DP disks, rollback at boot, /status refusal reasons', () =>
   const dp = async (
     opts: Partial<Parameters<typeof startDp>[0]> & { dataDir: string },
   ): Promise<DpHandle> => {
-    const h = await startDp({ cluster, publicKeys: cp.publicKeys, workers: 1, ...opts });
+    const h = await startDp({ cluster, publicKeys: cp.publicKeys, tls: cp.dpTlsArgs, workers: 1, ...opts });
     running.push(h.proc);
     return h;
   };
@@ -180,7 +180,7 @@ describe('secrets on DP disks, rollback at boot, /status refusal reasons', () =>
       'dp-badkey',
       spawn(
         join(ROOT, 'gatehouse'),
-        ['dp', '--trusted-keys', cp.publicKeys, '--data-dir', tempDir('dp-badkey')],
+        ['dp', '--trusted-keys', cp.publicKeys, ...cp.dpTlsArgs, '--data-dir', tempDir('dp-badkey')],
         {
           env: { ...process.env, GATEHOUSE_CACHE_KEY: 'not-a-key' },
           stdio: ['ignore', 'pipe', 'pipe'],
@@ -274,6 +274,7 @@ describe('secrets on DP disks, rollback at boot, /status refusal reasons', () =>
     const statusPort = await freePort();
     const opts = {
       controlPlane: cluster,
+      clusterTls: cp.dpTls,
       trustedKeyFiles: [cp.publicKeys],
       dataDir: tempDir('dp-refused'),
       workers: 1,

@@ -34,7 +34,9 @@ export function mountEntity<T>(
   r.route(path)
     .get(async (req, res) => {
       const parent = parentOf(req, o);
-      res.json(pageBody(req, await repo.list({ ...listOptions(req), ...(parent ? { parent } : {}) })));
+      const scope = { record: repo.def, nested: parent !== undefined };
+      const page = await repo.list({ ...listOptions(req, scope), ...(parent ? { parent } : {}) });
+      res.json(pageBody(req, page, scope));
     })
     .post(async (req, res) => {
       res.status(201).json(await after(await repo.create(entityBody(req, schema), parentOf(req, o))));

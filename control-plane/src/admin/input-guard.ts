@@ -9,7 +9,9 @@ import {
   UNKNOWN_FIELD,
   type InputProblem,
 } from '@gatehouse/shared';
+import { invalidOption } from '../store/index.js';
 import { AdminErrors } from './errors.js';
+import { isFormBody } from './media-type.js';
 
 /**
  * The Admin API's input policy (docs/security.md, "Admin API input"), applied before any handler
@@ -35,14 +37,7 @@ export const checkRequestTarget: RequestHandler = (req, _res, next) => {
   const problem = keySegmentProblems(query)[0] ?? inputProblems(query, { limit: 1 })[0];
   if (problem) {
     const name = String(problem.path[0] ?? '');
-    return next(
-      EntityErrors.invalidOptions({
-        message: `invalid option (${name}: ${problem.message})`,
-        name: 'invalid options',
-        code: KONG_ERROR_CODES.INVALID_OPTIONS,
-        fields: Object.fromEntries([[name, problem.message]]),
-      }),
-    );
+    return next(invalidOption(name, problem.message));
   }
   next();
 };
@@ -52,9 +47,7 @@ export const checkBody: RequestHandler = (req, _res, next) => {
   const body: unknown = req.body;
   if (body === undefined || body === null || typeof body !== 'object') return next();
   const problems = [
-    ...(req.is('application/x-www-form-urlencoded')
-      ? keySegmentProblems(body as Record<string, unknown>)
-      : []),
+    ...(isFormBody(req) ? keySegmentProblems(body as Record<string, unknown>) : []),
     ...inputProblems(body),
   ];
   if (problems.length > 0) return next(inputViolation(problems));

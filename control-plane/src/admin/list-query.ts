@@ -1,29 +1,108 @@
 import type { Request } from 'express';
-import type { Page } from '../store/index.js';
-import { parseSize, parseTags, type ListOptions } from '../store/index.js';
+import { EntityErrors, type EntityRecord } from '@gatehouse/shared';
+import type { ListOptions, Page } from '../store/index.js';
+import { invalidOption, parseSize, parseTags } from '../store/index.js';
+import { NOT_UTF8, queryArgs, type QueryValue } from './query-args.js';
 
-const first = (v: unknown): string | undefined =>
-  Array.isArray(v) ? (first(v[0]) ?? undefined) : typeof v === 'string' ? v : undefined;
-
-/** `size`, `offset` and `tags` from the query string, validated as Kong does. */
-export function listOptions(req: Request): ListOptions {
-  const query = req.query as Record<string, unknown>;
-  return {
-    size: parseSize(first(query.size)),
-    offset: first(query.offset) || undefined,
-    ...parseTags(first(query.tags)),
-  };
+/** What is listed: the entity kind (its fields may be filtered on) and whether under a parent. */
+export interface ListScope {
+  record?: EntityRecord;
+  /** `/services/{s}/routes`: Kong checks `?tags=` there but does not filter by it. */
+  nested?: boolean;
 }
 
-/** Kong's page shape: `{ data, next, offset? }`; `next` is the path of the following page. */
-export function pageBody<T>(req: Request, page: Page<T>) {
+/** The query arguments `listOptions` reads itself; any other is a field filter or ignored. */
+const PAGING_ARGS = new Set(['size', 'offset', 'tags']);
+
+const argsOf = (req: Request) => queryArgs(req.originalUrl);
+
+/**
+ * The fields `?<field>=value` filters on (exact match, in the database): the entity's stored
+ * string fields that are neither ids, foreign keys nor hidden. Kong OSS ignores these arguments
+ * but for `/consumers?custom_id=`; Kong Enterprise (and Kong Manager) send `?name=` and the like.
+ */
+function filterableFields(record: EntityRecord): Set<string> {
+  const hidden = new Set(record.hidden ?? []);
+  return new Set(
+    record.fields.filter((name) => {
+      const field = record.schema.fields[name];
+      return field?.type === 'string' && !field.uuid && !hidden.has(name);
+    }),
+  );
+}
+
+/**
+ * `GET /consumers?custom_id=X` (kong/api/routes/consumers.lua): the one consumer with that
+ * custom_id, or none; the other arguments are not read. Present but empty is Kong's 400.
+ */
+function customIdLookup(args: Map<string, QueryValue[]>): ListOptions | undefined {
+  const values = args.get('custom_id');
+  if (values === undefined) return undefined;
+  const value = values[0];
+  if (values.length !== 1 || value === '' || value === NOT_UTF8)
+    throw EntityErrors.invalidOptions({ message: 'custom_id must be an unempty string' });
+  return { where: { custom_id: value! } };
+}
+
+/** The string value of one argument; a value that is not UTF-8 is Kong's invalid option. */
+function text(args: Map<string, QueryValue[]>, name: string): string | undefined {
+  const value = args.get(name)?.[0];
+  if (value === NOT_UTF8) throw invalidOption(name, 'invalid utf-8');
+  return value;
+}
+
+/**
+ * `size`, `offset`, `tags` and field filters from the query string, validated as Kong does
+ * (kong/api/endpoints.lua `extract_options`, `get_page_size`). A nested collection checks
+ * `tags` but does not filter by it, as Kong's `page_for_*`.
+ */
+export function listOptions(req: Request, scope: ListScope = {}): ListOptions {
+  const args = argsOf(req);
+  if (scope.record?.kind === 'consumers' && !scope.nested) {
+    const lookup = customIdLookup(args);
+    if (lookup) return lookup;
+  }
+  const sizes = args.get('size');
+  const size = parseSize(
+    sizes === undefined ? undefined : sizes.length === 1 && sizes[0] !== NOT_UTF8 ? sizes[0]! : [],
+  );
+  const offsetArg = args.get('offset')?.[0];
+  const offset = offsetArg === NOT_UTF8 ? '\uFFFD' : offsetArg;
+  const tagArg = args.get('tags')?.[0];
+  const tags = parseTags(tagArg === NOT_UTF8 ? null : tagArg);
+  const where = scope.record && !scope.nested ? fieldFilters(args, scope.record) : undefined;
+  return { size, offset, ...(scope.nested ? {} : tags), ...(where ? { where } : {}) };
+}
+
+function fieldFilters(
+  args: Map<string, QueryValue[]>,
+  record: EntityRecord,
+): Record<string, string> | undefined {
+  const fields = filterableFields(record);
+  const where: Record<string, string> = {};
+  for (const name of args.keys()) {
+    if (PAGING_ARGS.has(name) || !fields.has(name)) continue;
+    const value = text(args, name);
+    if (value) where[name] = value;
+  }
+  return Object.keys(where).length > 0 ? where : undefined;
+}
+
+/**
+ * Kong's page shape: `{ data, offset, next }`, `next` the path of the following page or null.
+ * A collection's `next` repeats `tags`, `size` (and our field filters); a nested collection's
+ * carries only the offset, as Kong's.
+ */
+export function pageBody<T>(req: Request, page: Page<T>, scope: ListScope = {}) {
   if (page.offset === null) return { data: page.data, next: null };
-  const query = req.query as Record<string, unknown>;
-  const params = new URLSearchParams();
-  params.set('offset', page.offset);
-  const size = first(query.size);
-  if (size) params.set('size', size);
-  const tags = first(query.tags);
-  if (tags) params.set('tags', tags);
-  return { data: page.data, next: `${req.baseUrl}${req.path}?${params.toString()}`, offset: page.offset };
+  const parts = [`offset=${encodeURIComponent(page.offset)}`];
+  if (!scope.nested) {
+    const args = argsOf(req);
+    const filters = scope.record ? [...filterableFields(scope.record)] : [];
+    for (const name of ['tags', 'size', ...filters]) {
+      const value = args.get(name)?.[0];
+      if (typeof value === 'string' && value !== '') parts.push(`${name}=${encodeURIComponent(value)}`);
+    }
+  }
+  return { data: page.data, offset: page.offset, next: `${req.baseUrl}${req.path}?${parts.join('&')}` };
 }

@@ -9,6 +9,8 @@ export type { ConfigWriter, Db, Tx } from './tx.js';
 export {
   DEFAULT_PAGE_SIZE,
   MAX_PAGE_SIZE,
+  MAX_FILTER_TAGS,
+  invalidOption,
   parseSize,
   parseTags,
   encodeOffset,

@@ -14,7 +14,7 @@ export async function paginate<Row extends { id: string }, T>(
   map: (row: Row) => T,
 ): Promise<Page<T>> {
   const size = options.size ?? DEFAULT_PAGE_SIZE;
-  const after = options.offset ? decodeOffset(options.offset, isUuid) : undefined;
+  const after = options.offset !== undefined ? decodeOffset(options.offset, isUuid) : undefined;
   const rows = await fetch({ where: after ? { id: { gt: after } } : {}, take: size + 1 });
   const page = rows.slice(0, size);
   const last = page[page.length - 1];

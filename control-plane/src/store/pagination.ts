@@ -1,7 +1,9 @@
-import { EntityErrors, KONG_ERROR_CODES } from '@gatehouse/shared';
+import { EntityErrors, KONG_ERROR_CODES, type GatehouseError, type KongErrorBody } from '@gatehouse/shared';
 
 export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 1000;
+/** Kong's limit on the tags of one `?tags=` filter (kong/db/dao/init.lua). */
+export const MAX_FILTER_TAGS = 5;
 
 export interface ListOptions {
   size?: number | undefined;
@@ -10,6 +12,8 @@ export interface ListOptions {
   /** Entities carrying every tag (AND) or, with `tagsMode: 'any'`, at least one (OR). */
   tags?: string[] | undefined;
   tagsMode?: 'all' | 'any' | undefined;
+  /** Equality filters on the entity's own columns (`?custom_id=`, `?name=`). */
+  where?: Record<string, string> | undefined;
 }
 
 export interface Page<T> {
@@ -18,19 +22,37 @@ export interface Page<T> {
   offset: string | null;
 }
 
-/** Kong's `size` rule: an integer between 1 and 1000 (default 100). */
-export function parseSize(raw: string | undefined): number {
-  if (raw === undefined || raw === '') return DEFAULT_PAGE_SIZE;
-  const text = raw;
-  if (!/^-?\d+$/.test(text)) {
+/**
+ * Lua's `tonumber` on a query value, as Kong reads `size`: surrounding spaces, decimals,
+ * exponents and `0x` hex are numbers; `inf` and `nan` are numbers no size accepts.
+ */
+function luaNumber(text: string): number | undefined {
+  const t = text.trim();
+  if (/^[+-]?0[xX][0-9a-fA-F]+$/.test(t)) {
+    const n = parseInt(t.replace(/^[+-]/, ''), 16);
+    return t.startsWith('-') ? -n : n;
+  }
+  if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t)) return Number(t);
+  if (/^[+-]?(inf|infinity|nan)$/i.test(t)) return NaN;
+  return undefined;
+}
+
+/**
+ * Kong's `size` rule (kong/api/endpoints.lua `get_page_size`, kong/db/dao/init.lua): absent is
+ * 100; anything Lua's `tonumber` refuses (`?size=`, `?size=x`, a repeated `size`) is "size must
+ * be a number"; a number that is not an integer between 1 and 1000 is refused with that range.
+ */
+export function parseSize(raw: string | readonly string[] | undefined): number {
+  if (raw === undefined) return DEFAULT_PAGE_SIZE;
+  const size = typeof raw === 'string' ? luaNumber(raw) : undefined;
+  if (size === undefined) {
     throw EntityErrors.invalidSize({
       message: 'size must be a number',
       name: 'invalid size',
       code: KONG_ERROR_CODES.INVALID_SIZE,
     });
   }
-  const size = Number(text);
-  if (size < 1 || size > MAX_PAGE_SIZE) {
+  if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE_SIZE) {
     throw EntityErrors.invalidSize({
       message: `size must be an integer between 1 and ${MAX_PAGE_SIZE}`,
       name: 'invalid size',
@@ -40,11 +62,16 @@ export function parseSize(raw: string | undefined): number {
   return size;
 }
 
-/** Offsets are the base64url of the last id on the previous page (keyset pagination by id). */
+/** Offsets are the base64url of a JSON array holding the last row's cursor (keyset pagination). */
 export function encodeOffset(lastId: string): string {
   return Buffer.from(JSON.stringify([lastId])).toString('base64url');
 }
 
+/**
+ * The cursor an offset token carries; Kong's errors otherwise: "bad base64 encoding" (not
+ * base64), "bad json encoding" (base64 of something that is not JSON, `?offset=` included),
+ * "malformed offset" (JSON that is not one of our cursors; Kong's database would fail on it).
+ */
 export function decodeOffset(token: string, valid: (cursor: string) => boolean = () => true): string {
   const bad = (why: string) =>
     EntityErrors.invalidOffset({
@@ -52,33 +79,54 @@ export function decodeOffset(token: string, valid: (cursor: string) => boolean =
       name: 'invalid offset',
       code: KONG_ERROR_CODES.INVALID_OFFSET,
     });
-  if (!/^[A-Za-z0-9_-]+$/.test(token)) throw bad('bad base64 encoding');
+  if (!/^[A-Za-z0-9_-]*$/.test(token) || token.length % 4 === 1) throw bad('bad base64 encoding');
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
   } catch {
-    throw bad('bad base64 encoding');
+    throw bad('bad json encoding');
   }
   if (!Array.isArray(parsed) || typeof parsed[0] !== 'string' || !valid(parsed[0]))
     throw bad('malformed offset');
   return parsed[0];
 }
 
-/** Kong's `?tags=` syntax: `a,b` (all of) or `a/b` (any of); mixing both is refused. */
-export function parseTags(raw: string | undefined): Pick<ListOptions, 'tags' | 'tagsMode'> {
-  if (raw === undefined || raw === '') return {};
-  const text = raw;
-  const invalid = () =>
-    EntityErrors.invalidOptions({
-      message: 'invalid option (tags: invalid filter syntax)',
-      name: 'invalid options',
-      code: KONG_ERROR_CODES.INVALID_OPTIONS,
-      fields: { tags: 'invalid filter syntax' },
-    });
-  const hasAnd = text.includes(',');
-  const hasOr = text.includes('/');
-  if (hasAnd && hasOr) throw invalid();
-  const tags = text.split(hasOr ? '/' : ',');
-  if (tags.some((t) => t === '')) throw invalid();
-  return { tags, tagsMode: hasOr ? 'any' : 'all' };
+/**
+ * Kong's invalid-options error (kong/db/errors.lua `invalid_options`): the message names the
+ * option, and the body carries the per-option messages under `options`.
+ */
+export function invalidOption(option: string, message: string): GatehouseError {
+  const body: KongErrorBody & { options: Record<string, string> } = {
+    message: `invalid option (${option}: ${message})`,
+    name: 'invalid options',
+    code: KONG_ERROR_CODES.INVALID_OPTIONS,
+    options: { [option]: message },
+  };
+  return EntityErrors.invalidOptions(body);
+}
+
+/**
+ * One tag of a filter: printable ASCII but `,` and `/` (space included), or any non-ASCII
+ * character (the value has already been read as UTF-8). Kong's `TAGS_AND_REGEX`/`TAGS_OR_REGEX`.
+ */
+const TAG_CHARS = '[\\x20-\\x2B\\x2D\\x2E\\x30-\\x7E\\u0080-\\u{10FFFF}]';
+const TAGS_AND = new RegExp(`^(?:${TAG_CHARS}+(?:,|$))+$`, 'u');
+const TAGS_OR = new RegExp(`^(?:${TAG_CHARS}+(?:/|$))+$`, 'u');
+
+/**
+ * Kong's `?tags=` (kong/api/endpoints.lua `extract_options`, kong/db/dao/init.lua): `a,b` (all
+ * of) or `a/b` (any of), at most 5 tags. Present but empty (`?tags`, `?tags=`) is "cannot be
+ * null"; mixing `,` and `/`, an empty tag, a control character or a value that is not UTF-8
+ * (`null` here) is "invalid filter syntax".
+ */
+export function parseTags(raw: string | null | undefined): Pick<ListOptions, 'tags' | 'tagsMode'> {
+  if (raw === undefined) return {};
+  if (raw === '') throw invalidOption('tags', 'cannot be null');
+  const mode =
+    raw !== null && TAGS_AND.test(raw) ? 'all' : raw !== null && TAGS_OR.test(raw) ? 'any' : undefined;
+  if (raw === null || mode === undefined) throw invalidOption('tags', 'invalid filter syntax');
+  const tags = raw.split(mode === 'all' ? ',' : '/');
+  if (tags.length > MAX_FILTER_TAGS)
+    throw invalidOption('tags', `cannot query more than ${MAX_FILTER_TAGS} tags`);
+  return { tags, tagsMode: mode };
 }

@@ -34,7 +34,7 @@ export async function tagsPage(
     params.push(options.tag);
     where.push(`tag = $${params.length}`);
   }
-  if (options.offset) {
+  if (options.offset !== undefined) {
     const [tag = '', name = '', id = ''] = decodeOffset(options.offset).split(SEP);
     params.push(tag, name, id);
     const n = params.length;

@@ -88,19 +88,29 @@ export const name = (o: Opts<StringField> = {}): StringField =>
     ...o,
   });
 
-/** Kong's `tag`: printable ASCII except `,` and `/`, or UTF-8. */
-export const tag = (): StringField =>
-  text({
-    len_max: TAG_MAX,
-    custom_validator: (s) => {
-      for (const ch of s) {
-        const c = ch.charCodeAt(0);
-        if (c < 128 && (c < 0x21 || c > 0x7e || ch === ',' || ch === '/'))
-          return `invalid tag '${s}': expected printable ascii (except \`,\` and \`/\`) or valid utf-8 sequences`;
-      }
-      return null;
-    },
-  });
+/**
+ * Kong's tag rule (kong/db/schema/typedefs.lua `validate_tag`): valid UTF-8 (a lone surrogate is
+ * not), then printable ASCII (space included) except `,` and `/`, or any non-ASCII character.
+ * Returns Kong's message, or null for a valid tag. `/tags/{tag}` checks its path with it too.
+ */
+export function tagError(s: string): string | null {
+  let position = 1;
+  for (const ch of s) {
+    const c = ch.codePointAt(0)!;
+    if (c >= 0xd800 && c <= 0xdfff)
+      return `invalid utf-8 character sequence detected at position ${position}`;
+    position += c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+  }
+  for (const ch of s) {
+    const c = ch.charCodeAt(0);
+    if (c < 128 && (c < 0x20 || c > 0x7e || ch === ',' || ch === '/'))
+      return `invalid tag '${s}': expected printable ascii (except \`,\` and \`/\`) or valid utf-8 sequences`;
+  }
+  return null;
+}
+
+/** Kong's `tag`, with our length limit. */
+export const tag = (): StringField => text({ len_max: TAG_MAX, custom_validator: tagError });
 
 /** Kong's `tags`. */
 export const tags = (): SetField => ({ type: 'set', elements: tag() });

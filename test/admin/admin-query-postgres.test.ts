@@ -1,0 +1,3 @@
+import { adminQueryContract } from './admin-query-contract.js';
+
+adminQueryContract('postgres');

@@ -574,7 +574,7 @@ export function adminApiContract(kind: DbKind) {
           message: 'invalid option (tags: invalid filter syntax)',
           name: 'invalid options',
           code: 11,
-          fields: { tags: 'invalid filter syntax' },
+          options: { tags: 'invalid filter syntax' },
         });
         await createRoute({ paths: ['/t'], tags: ['edge'] });
         await createRoute({ paths: ['/u'] });

@@ -223,7 +223,7 @@ export function adminQueryContract(kind: DbKind) {
 
       it('a,b is all of them, a/b any of them', async () => {
         const and = await call('GET', '/consumers?tags=corp_%20a,consumer_%201');
-        expect(and.body.data.map((c: Json) => c.id)).toEqual([consumers[0].id]);
+        expect(and.body.data.map((c: { id: string }) => c.id)).toEqual([consumers[0].id]);
         expect((await call('GET', '/consumers?tags=consumer_%202/consumer_%201')).body.data).toHaveLength(2);
       });
 

@@ -83,7 +83,7 @@ describe.each(['pglite', 'postgres'] as const)('Admin API query and body fuzzer 
   it(
     `${FUZZ_RUNS} hostile bodies of every content type: never a 5xx, a refused write changes nothing`,
     async () => {
-      const consumers = async () => (await h.call('GET', '/consumers?size=1000')).body;
+      const consumers = async (): Promise<unknown> => (await h.call('GET', '/consumers?size=1000')).body;
       await fc.assert(
         fc.asyncProperty(
           fc.constantFrom('POST', 'PATCH', 'PUT', 'GET', 'DELETE'),

@@ -1,10 +1,8 @@
 import type { RequestHandler } from 'express';
 import {
-  EntityErrors,
   inputProblems,
   inputViolation,
   isForbiddenKey,
-  KONG_ERROR_CODES,
   NUL_MESSAGE,
   UNKNOWN_FIELD,
   type InputProblem,

@@ -1,29 +1,19 @@
 import { Router } from 'express';
-import { ENTITY_RECORDS, type EntityKind } from '@gatehouse/shared';
+import { ENTITIES, ENTITY_RECORDS, type EntityKind } from '@gatehouse/shared';
 import type { Fleet } from '../cluster/fleet.js';
 import type { ConfigStore, EntityRepository, RepositoryKind } from '../store/index.js';
 import { methodNotAllowed } from './errors.js';
-import { mountEntity, param, type MountOptions } from './generic-router.js';
+import { mountEntity, mountForeignEntity, type MountOptions } from './generic-router.js';
 
 /**
- * Kong's entity endpoints, one set per registry record that has Admin API paths: the collection
- * `/{path}`, `/{path}/{id or endpoint key}`, and the same nested under each parent
- * (`/services/{service}/routes`, `/consumers/{consumer}/key-auth`). Before them, the few
- * endpoints that are not an entity's CRUD: `/routes/{route}/service` and `/plugins/enabled`.
+ * Kong's entity endpoints, derived from the registry records that have Admin API paths, as
+ * `kong/api/endpoints.lua` generates them: the collection `/{path}`, `/{path}/{id or endpoint key}`,
+ * the same nested under each parent (`/services/{service}/routes[/{route}]`,
+ * `/consumers/{consumer}/key-auth[/{key}]`), and for each foreign key the referenced entity
+ * (`/routes/{route}/service`, `/plugins/{plugin}/consumer`). Before them, `/plugins/enabled`.
  */
 export function entityEndpoints(store: ConfigStore, fleet?: Fleet): Router {
   const r = Router();
-
-  r.route('/routes/:route/service')
-    .get(async (req, res) => {
-      const route = await store.entities.routes.get(param(req.params.route));
-      if (!route.service) {
-        res.status(404).json({ message: 'Not found' });
-        return;
-      }
-      res.json(await store.entities.services.get(route.service.id));
-    })
-    .all(methodNotAllowed);
 
   // Before /plugins/{id}.
   r.route('/plugins/enabled')
@@ -32,32 +22,51 @@ export function entityEndpoints(store: ConfigStore, fleet?: Fleet): Router {
     })
     .all(methodNotAllowed);
 
-  // A plugin write answers the data planes that lack the plugin (Kong's fleet check).
-  const options: Partial<Record<EntityKind, MountOptions>> = fleet
-    ? {
-        plugins: {
-          afterWrite: async (plugin) => {
-            const check = await fleet.checkPlugin(plugin.name as string);
-            return check.incompatible.length > 0
-              ? { ...plugin, incompatible_data_planes: check.incompatible }
-              : plugin;
+  const options: Partial<Record<EntityKind, MountOptions>> = {
+    // A plugin write answers the data planes that lack the plugin (Kong's fleet check).
+    ...(fleet
+      ? {
+          plugins: {
+            afterWrite: async (plugin) => {
+              const check = await fleet.checkPlugin(plugin.name as string);
+              return check.incompatible.length > 0
+                ? { ...plugin, incompatible_data_planes: check.incompatible }
+                : plugin;
+            },
           },
-        },
-      }
-    : {};
+        }
+      : {}),
+    // Kong's PUT /upstreams/{u}/targets/{t} updates the target (kong/api/routes/upstreams.lua).
+    targets: { putUpdates: true },
+  };
+  const repoOf = (kind: EntityKind) =>
+    store.entities[kind as RepositoryKind] as EntityRepository<unknown> | undefined;
 
   for (const record of ENTITY_RECORDS) {
     if (!record.admin) continue;
-    const repo = store.entities[record.kind as RepositoryKind] as EntityRepository<unknown>;
+    const repo = repoOf(record.kind)!;
     const own = options[record.kind] ?? {};
     for (const nested of record.admin.nested ?? []) {
-      const parents = ENTITY_RECORDS.find((p) => p.kind === nested.parent)!.admin!.path!;
+      const parents = ENTITIES[nested.parent].admin!.path!;
       mountEntity(r, `/${parents}/:parent/${nested.path}`, repo, record.schema, {
         ...own,
         parent: { param: 'parent', field: nested.field },
       });
     }
-    if (record.admin.path) mountEntity(r, `/${record.admin.path}`, repo, record.schema, own);
+    if (!record.admin.path) continue;
+    for (const fk of record.foreign) {
+      const target = repoOf(fk.target);
+      if (!target || record.admin.withoutForeignEndpoints?.includes(fk.field)) continue;
+      mountForeignEntity(r, {
+        path: `/${record.admin.path}`,
+        field: fk.field,
+        repo,
+        target,
+        targetSchema: ENTITIES[fk.target].schema,
+        ...(options[fk.target]?.afterWrite ? { afterWrite: options[fk.target]!.afterWrite } : {}),
+      });
+    }
+    mountEntity(r, `/${record.admin.path}`, repo, record.schema, own);
   }
   return r;
 }

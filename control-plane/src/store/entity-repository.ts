@@ -97,9 +97,19 @@ export class EntityRepository<T = Entity> {
     return this.toEntity(row);
   }
 
-  /** Puts the parent reference into a body (nested POST/PUT/PATCH). */
-  protected async withParent(db: Db, body: unknown, parent: ParentScope | undefined): Promise<unknown> {
+  /**
+   * Puts the parent reference into a body: a nested POST and PUT always point at the parent; a
+   * nested PATCH only when the body names no parent (Kong's `patch_entity_endpoint` lets the body
+   * move the entity).
+   */
+  protected async withParent(
+    db: Db,
+    body: unknown,
+    parent: ParentScope | undefined,
+    mode: 'set' | 'default' = 'set',
+  ): Promise<unknown> {
     if (!parent || body === null || typeof body !== 'object' || Array.isArray(body)) return body;
+    if (mode === 'default' && Object.hasOwn(body, parent.field)) return body;
     const scope = await this.scopeWhere(db, parent);
     return { ...body, [parent.field]: { id: scope[`${parent.field}_id`] } };
   }
@@ -119,7 +129,7 @@ export class EntityRepository<T = Entity> {
     return this.write(async (tx) => {
       const existing = await this.find(tx, key, parent);
       if (!existing) throw notFound();
-      const raw = await this.withParent(tx, body, parent);
+      const raw = await this.withParent(tx, body, parent, 'default');
       const input = await this.hooks.validate(raw, entityFromRow(this.def, existing), tx);
       return this.save(tx, existing.id, input, existing);
     });
@@ -146,9 +156,16 @@ export class EntityRepository<T = Entity> {
     });
   }
 
+  /**
+   * Deletes the entity at `key`. A missing entity is a no-op at the top level (Kong's generic
+   * delete answers 204) but a 404 under a parent (Kong's nested delete checks the relation).
+   */
   async delete(key: string, parent?: ParentScope): Promise<void> {
     const existing = await this.find(this.prisma, key, parent);
-    if (!existing) return;
+    if (!existing) {
+      if (parent) throw notFound();
+      return;
+    }
     await this.write(async (tx) => {
       const row = await delegate(tx, this.def.kind).findUnique({ where: { id: existing.id } });
       if (!row) return;

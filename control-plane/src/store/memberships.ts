@@ -1,4 +1,10 @@
-import { consumerGroupMembershipId, ENTITIES, type Consumer, type ConsumerGroup } from '@gatehouse/shared';
+import {
+  consumerGroupMembershipId,
+  ENTITIES,
+  type Consumer,
+  type ConsumerGroup,
+  type Plugin,
+} from '@gatehouse/shared';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { missingForeignKey, notFound, uniqueViolationOn } from './errors.js';
 import { delegate, entityFromRow, findByKey, type Db } from './generic-rows.js';
@@ -29,6 +35,28 @@ export class MembershipRepository {
     const row = await findByKey(db, ENTITIES.consumers, key);
     if (!row) throw notFound();
     return entityFromRow<Consumer>(ENTITIES.consumers, row);
+  }
+
+  /**
+   * `GET /consumer_groups/{g}` as Kong Enterprise answers it: the group, its consumers (left out
+   * with `listConsumers: false`, Kong's `?list_consumers=false`) and the plugins scoped to it.
+   */
+  async view(groupKey: string, options: { listConsumers: boolean }) {
+    const group = await this.group(this.prisma, groupKey);
+    const plugins = (
+      await delegate(this.prisma, 'plugins').findMany({
+        where: { consumer_group_id: group.id },
+        orderBy: { id: 'asc' },
+      })
+    ).map((row) => entityFromRow<Plugin>(ENTITIES.plugins, row));
+    if (!options.listConsumers) return { consumer_group: group, plugins };
+    const consumers = (
+      await delegate(this.prisma, 'consumers').findMany({
+        where: { memberships: { some: { consumer_group_id: group.id } } },
+        orderBy: { id: 'asc' },
+      })
+    ).map((row) => entityFromRow<Consumer>(ENTITIES.consumers, row));
+    return { consumer_group: group, consumers, plugins };
   }
 
   /** Consumers in a group (a page, Kong's list shape). */
@@ -123,6 +151,16 @@ export class MembershipRepository {
       await delegate(tx, 'consumer_group_consumers').deleteMany({
         where: { consumer_group_id: group.id, consumer_id: consumer.id },
       });
+    });
+  }
+
+  /** DELETE /consumers/{c}/consumer_groups: takes the consumer out of every group. */
+  async removeFromAll(consumerKey: string): Promise<void> {
+    const consumer = await this.consumer(this.prisma, consumerKey);
+    const where = { consumer_id: consumer.id };
+    if ((await delegate(this.prisma, 'consumer_group_consumers').count({ where })) === 0) return;
+    await this.write(async (tx) => {
+      await delegate(tx, 'consumer_group_consumers').deleteMany({ where });
     });
   }
 

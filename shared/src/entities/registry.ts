@@ -84,6 +84,12 @@ export interface AdminPaths<K extends string = EntityKind> {
   /** The top-level collection (none: only nested, as Kong's targets). */
   path?: string;
   nested?: readonly { parent: K; field: string; path: string }[];
+  /**
+   * Foreign fields without Kong's `/{path}/{key}/{field}` endpoint (Kong disables them with a
+   * 404, e.g. `/snis/{sni}/certificate` in kong/api/routes/snis.lua); every other foreign field
+   * of a kind with a `path` has one.
+   */
+  withoutForeignEndpoints?: readonly string[];
 }
 
 /** What a record's `naturalKey` reads: the declarative entity as the file gives it. */
@@ -258,7 +264,11 @@ const RECORDS = {
     naturalKey: (e) => e.text(e.fields.name),
     nullableLists: ['tags'],
     json: [],
-    admin: { path: 'snis', nested: [{ parent: 'certificates', field: 'certificate', path: 'snis' }] },
+    admin: {
+      path: 'snis',
+      nested: [{ parent: 'certificates', field: 'certificate', path: 'snis' }],
+      withoutForeignEndpoints: ['certificate'],
+    },
   }),
   services: defineEntity<Service>({
     kind: 'services',
@@ -273,7 +283,10 @@ const RECORDS = {
       f.name != null ? text(f.name) : nth(`~${text([f.url, f.protocol, f.host, f.port, f.path])}`),
     nullableLists: ['tags', 'ca_certificates'],
     json: [],
-    admin: { path: 'services' },
+    admin: {
+      path: 'services',
+      nested: [{ parent: 'certificates', field: 'client_certificate', path: 'services' }],
+    },
   }),
   routes: defineEntity<Route>({
     kind: 'routes',
@@ -306,7 +319,10 @@ const RECORDS = {
     naturalKey: (e) => e.text(e.fields.name),
     nullableLists: ['tags'],
     json: ['healthchecks'],
-    admin: { path: 'upstreams' },
+    admin: {
+      path: 'upstreams',
+      nested: [{ parent: 'certificates', field: 'client_certificate', path: 'upstreams' }],
+    },
   }),
   targets: defineEntity<Target>({
     kind: 'targets',

@@ -1,0 +1,3 @@
+import { adminEndpointsContract } from './admin-endpoints-contract.js';
+
+adminEndpointsContract('pglite');

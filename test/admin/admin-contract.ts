@@ -178,9 +178,9 @@ export function adminApiContract(kind: DbKind) {
         expect((await call('PATCH', '/services/ghost', { port: 1 })).status).toBe(404);
       });
 
-      it('PUT by name creates (201) then replaces the whole service (200), resetting omitted fields to defaults', async () => {
+      it('PUT by name creates (200, as Kong) then replaces the whole service (200), resetting omitted fields to defaults', async () => {
         const created = await call('PUT', '/services/inventory', { host: 'inv.internal', retries: 1 });
-        expect(created.status).toBe(201);
+        expect(created.status).toBe(200);
         expect(created.body).toMatchObject({ name: 'inventory', host: 'inv.internal', retries: 1 });
         const replaced = await call('PUT', '/services/inventory', { host: 'inv2.internal' });
         expect(replaced.status).toBe(200);
@@ -196,7 +196,7 @@ export function adminApiContract(kind: DbKind) {
       it('PUT by id creates the service with that id; a body fetched with GET can be PUT back unchanged', async () => {
         const id = '0b6f4c2a-7d7e-4f00-9a00-0000000000aa';
         const created = await call('PUT', `/services/${id}`, { name: 'by-id', host: 'id.internal' });
-        expect(created.status).toBe(201);
+        expect(created.status).toBe(200);
         expect(created.body.id).toBe(id);
         const again = await call('PUT', `/services/${id}`, created.body);
         expect(again.status).toBe(200);
@@ -504,7 +504,7 @@ export function adminApiContract(kind: DbKind) {
           service: null,
         });
         const created = await call('PUT', '/routes/new-route', { paths: ['/n'] });
-        expect(created.status).toBe(201);
+        expect(created.status).toBe(200);
         expect((await call('DELETE', '/routes/rr')).status).toBe(204);
         expect((await call('GET', '/routes/rr')).status).toBe(404);
         const dup = await call('POST', '/routes', { name: 'new-route', paths: ['/d'] });

@@ -1,6 +1,7 @@
 /**
  * Issue 8 item 4: a fast-check fuzzer over every Admin API collection endpoint, derived from the
- * entity registry (top-level collections and the ones nested under a parent). Random and hostile
+ * entity registry (top-level collections, the ones nested under a parent, and issue 9's
+ * `/{collection}/{key}/{foreign field}` endpoints). Random and hostile
  * JSON bodies (the entity's own field names with NUL characters, huge strings, prototype keys,
  * wrong types), path ids and query strings, against a real control plane in this process:
  * no answer is a 5xx, Object.prototype is untouched, and a failed write leaves the collection and
@@ -21,6 +22,12 @@ interface Endpoint {
   path: string;
   parent?: string;
   fields: string[];
+  /**
+   * A foreign-entity endpoint (`/routes/{parent}/service`): `path` is the endpoint itself,
+   * `{parent}` the referencing entity's key, `kind` and `fields` the referenced entity's, and
+   * `collection` the referenced entity's collection (what a failed write must leave unchanged).
+   */
+  foreign?: { collection: string };
 }
 
 const byKind = new Map(ENTITY_RECORDS.map((r) => [r.kind as string, r]));
@@ -36,12 +43,31 @@ const ENDPOINTS: Endpoint[] = ENTITY_RECORDS.flatMap((r) => {
     parent: n.parent,
     fields,
   }));
-  return [...top, ...nested];
+  const foreign = r.admin.path
+    ? r.foreign
+        .filter(
+          (fk) => byKind.get(fk.target)?.admin?.path && !r.admin!.withoutForeignEndpoints?.includes(fk.field),
+        )
+        .map((fk) => ({
+          kind: fk.target,
+          path: `/${r.admin!.path!}/{parent}/${fk.field}`,
+          parent: r.kind,
+          fields: Object.keys(byKind.get(fk.target)!.schema.fields),
+          foreign: { collection: `/${byKind.get(fk.target)!.admin!.path!}` },
+        }))
+    : [];
+  return [...top, ...nested, ...foreign];
 });
 
 /** One valid entity of each parent kind (the only hand-written bodies: fixtures, not a list of kinds). */
 const PARENT_BODIES: Record<string, Record<string, unknown>> = {
   services: { name: 'fuzz-parent', host: 'fuzz.example' },
+  plugins: { name: 'key-auth', instance_name: 'fuzz-parent' },
+  keyauth_credentials: { key: 'fuzz-parent', consumer: { name: 'fuzz-parent' } },
+  basicauth_credentials: { username: 'fuzz-parent', password: 'x', consumer: { name: 'fuzz-parent' } },
+  jwt_secrets: { key: 'fuzz-parent', consumer: { name: 'fuzz-parent' } },
+  hmacauth_credentials: { username: 'fuzz-parent', consumer: { name: 'fuzz-parent' } },
+  acls: { group: 'fuzz-parent', consumer: { name: 'fuzz-parent' } },
   routes: { name: 'fuzz-parent', paths: ['/fuzz-parent'] },
   consumers: { username: 'fuzz-parent' },
   consumer_groups: { name: 'fuzz-parent' },
@@ -198,9 +224,11 @@ describe.each(['pglite', 'postgres'] as const)('Admin API endpoint fuzzer on %s'
         fc.asyncProperty(input, async ([ep, op, knownParent]) => {
           const parentKey = ep.parent ? (knownParent ? parentIds[ep.parent]! : 'fuzz-missing') : '';
           const collection = ep.path.replace('{parent}', parentKey);
-          const list = () => h.call('GET', `${collection}?size=1000`);
+          const list = () => h.call('GET', `${ep.foreign?.collection ?? collection}?size=1000`);
           const before = await list();
           const versionBefore = await version();
+          // A foreign-entity endpoint is itself the entity: every method goes to its path.
+          const entityPath = (id: string) => (ep.foreign ? collection : `${collection}/${id}`);
           let r;
           switch (op.method) {
             case 'POST':
@@ -208,11 +236,11 @@ describe.each(['pglite', 'postgres'] as const)('Admin API endpoint fuzzer on %s'
               break;
             case 'PUT':
             case 'PATCH':
-              r = await h.call(op.method, `${collection}/${op.id}`, op.body);
+              r = await h.call(op.method, entityPath(op.id), op.body);
               break;
             case 'GET':
             case 'DELETE':
-              r = await h.call(op.method, `${collection}/${op.id}`);
+              r = await h.call(op.method, entityPath(op.id));
               break;
             case 'LIST':
               r = await h.call('GET', `${collection}?${op.query}`);

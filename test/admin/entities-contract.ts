@@ -116,7 +116,7 @@ export function entitiesContract(kind: DbKind) {
         const put = await call('PUT', '/upstreams/backend.internal', { slots: 100 });
         expect(put.status).toBe(200);
         expect(put.body).toMatchObject({ id: u.id, slots: 100, tags: null });
-        expect((await call('PUT', '/upstreams/other.internal', {})).status).toBe(201);
+        expect((await call('PUT', '/upstreams/other.internal', {})).status).toBe(200);
       });
 
       it('PATCH merges a partial healthchecks record over the stored one', async () => {

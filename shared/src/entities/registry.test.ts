@@ -98,7 +98,7 @@ describe('entity registry', () => {
     ]);
   });
 
-  it('refuses a definition whose references miss a foreign field or name another field', () => {
+  it('refuses a definition whose references (or foreign endpoints left out) name a field that is not foreign', () => {
     const base = {
       kind: 'widgets',
       label: 'widget',
@@ -129,6 +129,13 @@ describe('entity registry', () => {
         references: { service: { onDelete: 'cascade' }, name: { onDelete: 'cascade' } },
       }),
     ).toThrow(/not foreign fields: name/);
+    expect(() =>
+      defineEntity({
+        ...base,
+        references: { service: { onDelete: 'cascade' } },
+        admin: { path: 'widgets', withoutForeignEndpoints: ['name'] },
+      }),
+    ).toThrow(/withoutForeignEndpoints names fields that are not foreign: name/);
     const widget = defineEntity({ ...base, references: { service: { onDelete: 'cascade' } } });
     expect(widget.fields).toEqual(['id', 'service', 'name', 'created_at']);
     expect(widget.foreign).toEqual([

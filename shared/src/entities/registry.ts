@@ -197,6 +197,12 @@ export function defineEntity<T>(def: EntityDefinition<T>): EntityRecord<T, strin
         (extra.length > 0 ? `; not foreign fields: ${extra.join(', ')}` : ''),
     );
   }
+  const notForeign = (def.admin?.withoutForeignEndpoints ?? []).filter((f) => !foreignFields.has(f));
+  if (notForeign.length > 0) {
+    throw invalidEntityDefinition(
+      `${def.kind}: admin.withoutForeignEndpoints names fields that are not foreign: ${notForeign.join(', ')}`,
+    );
+  }
   const createdAt = def.schema.fields.created_at;
   return {
     ...rest,

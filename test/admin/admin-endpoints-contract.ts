@@ -240,6 +240,24 @@ export function adminEndpointsContract(kind: DbKind) {
         expect((await call('GET', '/services/b/routes/r')).status).toBe(200);
       });
 
+      // kong/api/endpoints.lua put_entity_endpoint: sets the parent, then upserts by key wherever it is
+      it('a nested PUT of an entity under another parent moves it; an ACL group is per consumer', async () => {
+        const a = await ok('POST', '/services', { name: 'a', host: 'a.internal' });
+        await ok('POST', '/services', { name: 'b', host: 'b.internal' });
+        const r = await ok('POST', '/services/b/routes', { name: 'r', paths: ['/r'] });
+        const moved = await ok('PUT', '/services/a/routes/r', { paths: ['/m'] }, 200);
+        expect(moved).toMatchObject({ id: r.id, service: { id: a.id }, paths: ['/m'] });
+        const byId = await ok('PUT', `/services/b/routes/${r.id}`, { name: 'r', paths: ['/m'] }, 200);
+        expect(byId.id).toBe(r.id);
+        expect((await call('GET', '/services/a/routes/r')).status).toBe(404);
+        await ok('POST', '/consumers', { username: 'bob' });
+        await ok('POST', '/consumers', { username: 'alice' });
+        const bobs = await ok('POST', '/consumers/bob/acls', { group: 'admins' });
+        const alices = await ok('PUT', '/consumers/alice/acls/admins', {}, 200);
+        expect(alices.id).not.toBe(bobs.id);
+        expect((await ok('GET', '/consumers/bob/acls/admins', undefined, 200)).id).toBe(bobs.id);
+      });
+
       // spec/02-integration/04-admin_api/09-routes_routes_spec.lua "/routes/{route}/plugins/{plugin}";
       // spec/02-integration/04-admin_api/10-services_routes_spec.lua, 03-consumers_routes_spec.lua
       it('/routes|services|consumers/{x}/plugins/{p}: by id and instance_name, 404 under another parent', async () => {

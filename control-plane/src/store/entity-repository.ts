@@ -135,7 +135,20 @@ export class EntityRepository<T = Entity> {
     });
   }
 
-  /** PUT: creates or replaces the entity at `key` (an id, or an endpoint key the entity then carries). */
+  /**
+   * Whether `key` names at most one entity whatever its parent: an id, or endpoint keys each unique
+   * on its own (a key-auth `key`, a route `name`; not an ACL `group`, unique per consumer).
+   */
+  private keyIsGlobal(key: string): boolean {
+    const alone = (field: string) => this.def.unique.some((u) => u.length === 1 && u[0] === field);
+    return isUuid(key) || this.def.endpointKeys.every(alone);
+  }
+
+  /**
+   * PUT: creates or replaces the entity at `key` (an id, or an endpoint key the entity then
+   * carries). Under a parent, an entity the key names globally is replaced wherever it is, and
+   * so moved under the parent, as Kong's `put_entity_endpoint` upserts by key.
+   */
   async upsert(key: string, body: unknown, parent?: ParentScope): Promise<{ entity: T; created: boolean }> {
     const byId = isUuid(key);
     let raw = body && typeof body === 'object' && !Array.isArray(body) ? { ...(body as Entity) } : body;
@@ -146,7 +159,7 @@ export class EntityRepository<T = Entity> {
     }
     raw = await this.withParent(this.prisma, raw, parent);
     return this.write(async (tx) => {
-      const existing = await this.find(tx, key, parent);
+      const existing = await this.find(tx, key, this.keyIsGlobal(key) ? undefined : parent);
       const input = await this.hooks.validate(raw, undefined, tx);
       const id = existing?.id ?? (byId ? key.toLowerCase() : randomUUID());
       if (!existing && (await delegate(tx, this.def.kind).findUnique({ where: { id } })))

@@ -390,7 +390,8 @@ export function adminEndpointsContract(kind: DbKind) {
         await ok('POST', '/consumer_groups', { name: 'empty' });
         expect((await ok('GET', '/consumer_groups/empty', undefined, 200)).consumers).toEqual([]);
         expect((await call('GET', '/consumer_groups/none')).status).toBe(404);
-        // The group's other methods stay the generic ones.
+        // The group's other methods stay the generic ones (one route: POST is 405 there).
+        expect((await call('POST', '/consumer_groups/gold', {})).status).toBe(405);
         expect((await ok('PATCH', '/consumer_groups/gold', { tags: ['t'] }, 200)).tags).toEqual(['t']);
         expect(await ok('GET', '/consumer_groups/gold/plugins', undefined, 200)).toMatchObject({ data: [p] });
       });

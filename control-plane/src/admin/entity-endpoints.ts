@@ -38,6 +38,13 @@ export function entityEndpoints(store: ConfigStore, fleet?: Fleet): Router {
       : {}),
     // Kong's PUT /upstreams/{u}/targets/{t} updates the target (kong/api/routes/upstreams.lua).
     targets: { putUpdates: true },
+    // Kong Enterprise's GET /consumer_groups/{g}: the group with its consumers and plugins.
+    consumer_groups: {
+      view: (key, req) =>
+        store.memberships.view(key, {
+          listConsumers: (req.query as Record<string, unknown>).list_consumers !== 'false',
+        }),
+    },
   };
   const repoOf = (kind: EntityKind) =>
     store.entities[kind as RepositoryKind] as EntityRepository<unknown> | undefined;

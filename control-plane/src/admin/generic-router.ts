@@ -19,6 +19,11 @@ export interface MountOptions {
    * instead of creating or replacing it: Kong's targets (kong/api/routes/upstreams.lua).
    */
   putUpdates?: boolean;
+  /**
+   * Answers `GET /{path}/{key}` with this instead of the entity alone (Kong Enterprise's
+   * `{consumer_group, consumers, plugins}`); the other methods are unchanged.
+   */
+  view?: (key: string, req: Request) => Promise<unknown>;
 }
 
 const parentOf = (req: Request, o: MountOptions): ParentScope | undefined =>
@@ -54,7 +59,8 @@ export function mountEntity<T>(
     after(await repo.update(param(req.params.key), entityBody(req, schema), parentOf(req, o)));
   r.route(`${path}/:key`)
     .get(async (req, res) => {
-      res.json(await repo.get(param(req.params.key), parentOf(req, o)));
+      const key = param(req.params.key);
+      res.json(o.view ? await o.view(key, req) : await repo.get(key, parentOf(req, o)));
     })
     .patch(async (req, res) => {
       res.json(await update(req));

@@ -5,18 +5,12 @@ import { param } from './generic-router.js';
 import { listOptions, pageBody } from './list-query.js';
 
 /**
- * Kong Enterprise's consumer-group endpoints beyond the group's CRUD: `GET /consumer_groups/{group}`
- * with its consumers and plugins, and the memberships `/consumer_groups/{group}/consumers[/{consumer}]`
- * and `/consumers/{consumer}/consumer_groups[/{group}]`. Mounted before the generic entity
- * endpoints, which answer the group's other methods.
+ * Kong Enterprise's consumer-group membership endpoints: `/consumer_groups/{group}/consumers[/{consumer}]`
+ * and `/consumers/{consumer}/consumer_groups[/{group}]` (`GET /consumer_groups/{group}`, the group
+ * with its consumers and plugins, is the generic entity endpoint's `view`, in entity-endpoints.ts).
  */
 export function membershipEndpoints(store: ConfigStore): Router {
   const r = Router();
-  // Only GET: PATCH, PUT and DELETE fall through to the generic `/consumer_groups/{key}`.
-  r.route('/consumer_groups/:group').get(async (req, res) => {
-    const listConsumers = (req.query as Record<string, unknown>).list_consumers !== 'false';
-    res.json(await store.memberships.view(param(req.params.group), { listConsumers }));
-  });
   r.route('/consumer_groups/:group/consumers')
     .get(async (req, res) => {
       res.json(pageBody(req, await store.memberships.consumersOf(param(req.params.group), listOptions(req))));

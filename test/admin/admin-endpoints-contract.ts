@@ -290,6 +290,26 @@ export function adminEndpointsContract(kind: DbKind) {
         }
       });
 
+      // spec/02-integration/04-admin_api/03-consumers_routes_spec.lua "/consumers/{username_or_id}/plugins/{plugin}"
+      it('/consumers/{c}/plugins/{id}: PUT creates with that id (200) and replaces; DELETE of a missing one is 404', async () => {
+        const c = await ok('POST', '/consumers', { username: 'dave' });
+        const id = randomUUID();
+        const body = { name: 'request-termination', config: { status_code: 418 } };
+        const created = await ok('PUT', `/consumers/${c.id}/plugins/${id}`, body, 200);
+        expect(created).toMatchObject({ id, consumer: { id: c.id }, config: { status_code: 418 } });
+        const replaced = await ok(
+          'PUT',
+          `/consumers/${c.id}/plugins/${id}`,
+          { name: 'request-termination' },
+          200,
+        );
+        expect(replaced).toMatchObject({ id, consumer: { id: c.id }, config: { status_code: 503 } });
+        expect(
+          (await call('DELETE', `/consumers/${c.id}/plugins/fafafafa-1234-baba-5678-cececececece`)).status,
+        ).toBe(404);
+        expect((await call('DELETE', `/consumers/${c.id}/plugins/${id}`)).status).toBe(204);
+      });
+
       // kong/api/endpoints.lua generates /certificates/:certificates/services|upstreams from client_certificate
       it('/certificates/{c}/services and /certificates/{c}/upstreams list what uses the certificate', async () => {
         const cert = await ok('POST', '/certificates', { cert: RSA_CERT, key: RSA_KEY });

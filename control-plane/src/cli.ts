@@ -16,7 +16,7 @@ import {
   type Listen,
   type SettingSpec,
 } from '@gatehouse/shared';
-import { ADMIN_ACCESS_SETTINGS, resolveAdminToken } from './admin/access-settings.js';
+import { ADMIN_ACCESS_SETTINGS, parseAdminGuiListen, resolveAdminToken } from './admin/access-settings.js';
 import { runConfigCommand } from './config-cli.js';
 import {
   DEFAULT_CERT_DAYS,
@@ -216,6 +216,7 @@ async function runCp(argv: string[]): Promise<void> {
     const cp = await startControlPlane({
       adminToken: await resolveAdminToken(v),
       adminOrigins: v.adminOrigins as string[] | undefined,
+      adminGuiListen: parseAdminGuiListen(v.adminGuiListen as string[]),
       adminHosts: v.adminHosts as string[] | undefined,
       adminListen: v.adminListen as Listen,
       clusterListen: v.clusterListen as Listen,

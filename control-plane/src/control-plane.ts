@@ -21,7 +21,8 @@ import {
   type Logger,
 } from '@gatehouse/shared';
 import { createAdminApp } from './admin/index.js';
-import { checkAdminAccess, type AdminAccessPolicy } from './admin/access.js';
+import { adminGuiOrigins, checkAdminAccess, type AdminAccessPolicy } from './admin/access.js';
+import { ADMIN_GUI_LISTEN, parseAdminGuiListen, type GuiListener } from './admin/access-settings.js';
 import { loadPluginSchemas } from '@gatehouse/data-plane/schemas';
 import {
   createClusteringRouter,
@@ -34,6 +35,7 @@ import {
 import { createConfigRouter } from './declarative/index.js';
 import { DataFolderLock, databaseDir } from './data-folder.js';
 import { openDatabase } from './db/index.js';
+import { nodeConfiguration } from './node-info.js';
 import { SnapshotPublisher } from './snapshot/index.js';
 import { ConfigStore } from './store/index.js';
 
@@ -51,6 +53,11 @@ export interface ControlPlaneOptions {
   adminToken?: string;
   adminOrigins?: string[];
   adminHosts?: string[];
+  /**
+   * Where the admin UI is served (Kong's `admin_gui_listen`; default that of `--admin-gui-listen`,
+   * 127.0.0.1:8002; `[]` for none): its origins are allowed as `adminOrigins` are.
+   */
+  adminGuiListen?: GuiListener[];
   /**
    * Cluster channel mutual TLS (default mode pki). Outside dev mode the certificate files are
    * required; in dev mode missing ones are generated in `<dataDir>/cluster`. Mode `off`
@@ -150,9 +157,10 @@ function listenHttp(server: Server, l: Listen): Promise<string> {
 
 export async function startControlPlane(o: ControlPlaneOptions): Promise<ControlPlane> {
   const { logger } = o;
+  const guiListeners = o.adminGuiListen ?? parseAdminGuiListen([ADMIN_GUI_LISTEN.default!]);
   const access: AdminAccessPolicy & { listenHost: string } = {
     token: o.adminToken,
-    origins: o.adminOrigins,
+    origins: [...adminGuiOrigins(guiListeners), ...(o.adminOrigins ?? [])],
     hosts: o.adminHosts,
     listenHost: o.adminListen.host,
   };
@@ -196,16 +204,26 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     cleanups.push(() => cluster.stop());
 
     const fleet = createFleet({ registry, cpPlugins: plugins.pluginInfos() });
+    const nodeInfo = (adminListen = o.adminListen) =>
+      nodeConfiguration({
+        adminListen,
+        adminGuiListeners: guiListeners,
+        database: { kind: db.kind, url: o.databaseUrl },
+        cpId,
+      });
+    const info = nodeInfo();
     const app = createAdminApp({
       store,
       logger,
       fleet,
       access,
-      info: { database: db.kind, cp_id: cpId },
+      info,
       routers: [createClusteringRouter(registry, publisher), createConfigRouter(store, logger, { plugins })],
     });
     const admin = createServer(app);
     const adminUrl = await listenHttp(admin, o.adminListen);
+    // The bound port (port 0 picks one).
+    Object.assign(info, nodeInfo({ host: o.adminListen.host, port: Number(new URL(adminUrl).port) }));
     cleanups.push(
       () =>
         new Promise<void>((r) => {

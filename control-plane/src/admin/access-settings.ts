@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { ConfigErrors, type SettingSpec, type SettingValue } from '@gatehouse/shared';
+import { ConfigErrors, parseListen, type SettingSpec, type SettingValue } from '@gatehouse/shared';
 
 export const ADMIN_TOKEN: SettingSpec = {
   key: 'adminToken',
@@ -46,6 +46,18 @@ export const ADMIN_HOSTS: SettingSpec = {
     '(Host header check against DNS rebinding; enforced on a loopback listen or when this is set).',
 };
 
+export const ADMIN_GUI_LISTEN: SettingSpec = {
+  key: 'adminGuiListen',
+  flag: 'admin-gui-listen',
+  env: ['GATEHOUSE_ADMIN_GUI_LISTEN'],
+  kind: 'list',
+  default: '127.0.0.1:8002',
+  description:
+    'Where the admin UI (Kong Manager) is served: comma-separated host:port, each optionally followed by " ssl" ' +
+    '(Kong\'s admin_gui_listen), or "off". Its origins (http://localhost:<port> and http://127.0.0.1:<port> for a ' +
+    'loopback or unspecified host) may call the Admin API from a browser, as --admin-origins entries.',
+};
+
 /** What `gatehouse config --admin-url` needs to authenticate. */
 export const ADMIN_CLIENT_SETTINGS: readonly SettingSpec[] = [ADMIN_TOKEN, ADMIN_TOKEN_FILE];
 /** `gatehouse cp`'s Admin API access settings. */
@@ -53,6 +65,7 @@ export const ADMIN_ACCESS_SETTINGS: readonly SettingSpec[] = [
   ADMIN_TOKEN,
   ADMIN_TOKEN_FILE,
   ADMIN_ORIGINS,
+  ADMIN_GUI_LISTEN,
   ADMIN_HOSTS,
 ];
 
@@ -128,5 +141,26 @@ export function parseAdminOrigins(list: readonly string[]): string[] {
         `invalid setting ${settingName(ADMIN_ORIGINS)}: "${entry}" is not an origin (scheme://host[:port], no path)`,
       );
     return origin;
+  });
+}
+
+/** One admin UI listener (Kong's `admin_gui_listen` entry). */
+export interface GuiListener {
+  host: string;
+  port: number;
+  ssl: boolean;
+}
+
+/** Checks `--admin-gui-listen`: `host:port[ ssl]` entries, or `off` for none. */
+export function parseAdminGuiListen(list: readonly string[]): GuiListener[] {
+  if (list.length === 1 && list[0]!.trim().toLowerCase() === 'off') return [];
+  return list.map((entry) => {
+    const m = /^(\S+?)(?:\s+(ssl))?$/i.exec(entry.trim());
+    const listen = m ? parseListen(m[1]!) : null;
+    if (!m || !listen || listen.port === 0)
+      throw ConfigErrors.invalidSetting(
+        `invalid setting ${settingName(ADMIN_GUI_LISTEN)}: "${entry}" is not host:port (optionally followed by " ssl"), or "off"`,
+      );
+    return { host: listen.host, port: listen.port, ssl: m[2] !== undefined };
   });
 }

@@ -5,19 +5,23 @@
  * 1. Host: on a loopback listen (or when `--admin-hosts` is set) the Host header must name a
  *    loopback address, the listen address or a configured host — a DNS-rebinding page reaches
  *    127.0.0.1 under its own name and is refused here (403).
- * 2. Origin: a browser write (any method but GET/HEAD/OPTIONS) carrying an `Origin` other than the
- *    Admin API's own (scheme + Host) or an `--admin-origins` entry, or `Sec-Fetch-Site: cross-site`
- *    from an origin not listed, is refused (403). Requests without these headers (curl, scripts)
- *    are not browser requests and pass. Listed origins get CORS headers and their preflights.
- * 3. Token: when a token is configured, every request but a CORS preflight must carry it
- *    (`Kong-Admin-Token: <t>` or `Authorization: Bearer <t>`), compared in constant time; missing
- *    or wrong → 401 with Kong's message.
+ * 2. Origin: the allowed origins are the admin UI's (`--admin-gui-listen`, merged in by the CP)
+ *    and the `--admin-origins` entries. They get Kong's CORS headers on every answer
+ *    (`Access-Control-Allow-Origin: <origin>`, `-Credentials: true`), and their preflights pass
+ *    without the token to the route's `methodNotAllowed`, which answers OPTIONS with 204 (cors.ts).
+ *    A browser write (any method but GET/HEAD/OPTIONS) carrying another `Origin` than the Admin
+ *    API's own (scheme + Host), or `Sec-Fetch-Site: cross-site`, and any other origin's preflight,
+ *    is refused (403). Requests without these headers (curl, scripts) are not browser requests.
+ * 3. Token: when a token is configured, every request but an allowed origin's CORS preflight must
+ *    carry it (`Kong-Admin-Token: <t>` or `Authorization: Bearer <t>`), compared in constant
+ *    time; missing or wrong → 401 with Kong's message.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import type { Request, RequestHandler } from 'express';
 import { ConfigErrors } from '@gatehouse/shared';
 import {
+  ADMIN_GUI_LISTEN,
   ADMIN_HOSTS,
   ADMIN_TOKEN,
   ADMIN_TOKEN_FILE,
@@ -25,13 +29,18 @@ import {
   adminTokenProblem,
   parseAdminOrigins,
   settingName,
+  type GuiListener,
 } from './access-settings.js';
+import { allowOrigin, isPreflight } from './cors.js';
 import { AdminErrors } from './errors.js';
 
 export interface AdminAccessPolicy {
   /** The admin token; unset = no token asked for (allowed only on a loopback listen). */
   token?: string;
-  /** Browser origins allowed to write besides the Admin API's own (`--admin-origins`). */
+  /**
+   * Browser origins allowed besides the Admin API's own: `--admin-origins` and, merged in by the
+   * CP, the admin UI's (`adminGuiOrigins`).
+   */
   origins?: readonly string[];
   /** Host names the Admin API answers to besides loopback names and the listen address (`--admin-hosts`). */
   hosts?: readonly string[];
@@ -43,8 +52,6 @@ export interface AdminAccessPolicy {
 export const INVALID_CREDENTIALS = 'Invalid credentials. Token or User credentials required';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-const CORS_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE';
-const CORS_HEADERS = 'Content-Type, Kong-Admin-Token, Authorization';
 
 /**
  * The host name of a Host header or a configured host, lower-cased, without port or trailing dot;
@@ -141,27 +148,22 @@ export function adminAccess(policy: AdminAccessPolicy = {}): RequestHandler {
     }
 
     const origin = req.headers.origin;
-    const listed = typeof origin === 'string' && origins.has(origin);
-    if (listed) {
-      res.setHeader('Access-Control-Allow-Origin', origin);
-      res.vary('Origin');
-      if (req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined) {
-        res.setHeader('Access-Control-Allow-Methods', CORS_METHODS);
-        res.setHeader('Access-Control-Allow-Headers', CORS_HEADERS);
-        res.setHeader('Access-Control-Max-Age', '600');
-        res.status(204).end();
+    res.vary('Origin');
+    if (typeof origin === 'string' && origins.has(origin)) {
+      allowOrigin(res, origin);
+      // Browsers never send the token on a preflight. Only `methodNotAllowed` answers an OPTIONS
+      // (a route's handlers are for its other methods), so this runs nothing but that answer.
+      if (isPreflight(req)) {
+        next();
         return;
       }
     } else {
-      const preflight =
-        req.method === 'OPTIONS' &&
-        origin !== undefined &&
-        req.headers['access-control-request-method'] !== undefined;
       const write = !SAFE_METHODS.has(req.method);
       const crossSite = req.headers['sec-fetch-site'] === 'cross-site';
-      if (preflight || (write && (crossSite || (origin !== undefined && origin !== ownOrigin(req)))))
+      if (isPreflight(req) || (write && (crossSite || (origin !== undefined && origin !== ownOrigin(req)))))
         throw AdminErrors.originRefused(
-          `Cross-origin request refused: the Origin is neither this Admin API nor listed in ${settingName(ADMIN_ORIGINS)}`,
+          `Cross-origin request refused: the Origin is neither this Admin API, its admin UI ` +
+            `(${settingName(ADMIN_GUI_LISTEN)}) nor listed in ${settingName(ADMIN_ORIGINS)}`,
         );
     }
 
@@ -169,6 +171,25 @@ export function adminAccess(policy: AdminAccessPolicy = {}): RequestHandler {
       throw AdminErrors.unauthorized(INVALID_CREDENTIALS);
     next();
   };
+}
+
+/**
+ * The browser origins of the admin UI listeners: for a loopback or unspecified host the names a
+ * browser on this machine uses (`localhost`, `127.0.0.1`, and `[::1]` for an IPv6 host), else
+ * the host itself. A UI reached under another name (a DNS name on 0.0.0.0) goes in `--admin-origins`.
+ */
+export function adminGuiOrigins(listeners: readonly GuiListener[]): string[] {
+  const origins = new Set<string>();
+  for (const l of listeners) {
+    const scheme = l.ssl ? 'https' : 'http';
+    const v6 = l.host.includes(':');
+    const hosts =
+      l.host === '0.0.0.0' || l.host === '::' || isLoopbackName(v6 ? `[${l.host}]` : l.host.toLowerCase())
+        ? ['localhost', '127.0.0.1', ...(v6 ? ['[::1]'] : [])]
+        : [v6 ? `[${l.host}]` : l.host];
+    for (const h of hosts) origins.add(new URL(`${scheme}://${h}:${l.port}`).origin);
+  }
+  return [...origins];
 }
 
 /** The Admin API's own origin as the request reached it: its scheme and Host. */

@@ -6,7 +6,7 @@ import { adminAccess, type AdminAccessPolicy } from './access.js';
 import { bodyParsers } from './body.js';
 import type { Fleet } from '../cluster/fleet.js';
 import { entityEndpoints } from './entity-endpoints.js';
-import { errorHandler, notFoundHandler } from './errors.js';
+import { errorHandler, methodNotAllowed, notFoundHandler } from './errors.js';
 import { checkRequestTarget } from './input-guard.js';
 import { membershipEndpoints } from './membership-endpoints.js';
 import { schemaEndpoints } from './schema-endpoints.js';
@@ -19,7 +19,10 @@ export interface AdminAppOptions {
   routers?: Router[];
   /** Largest accepted request body (default 1 MiB); larger ones get 413. */
   bodyLimit?: string | number;
-  /** Extra fields for `GET /`'s `configuration` (e.g. database kind, listen addresses). */
+  /**
+   * Extra fields for `GET /`'s `configuration` (Kong's: `database`, `role`, the listeners; see
+   * node-info.ts). Read at each request, so the CP may fill in what it knows once it listens.
+   */
   info?: Record<string, unknown>;
   /** The fleet check run after a plugin write (its incompatible DPs are listed in the response). */
   fleet?: Fleet;
@@ -48,27 +51,32 @@ export function createAdminApp(options: AdminAppOptions): express.Express {
   for (const router of options.routers ?? []) app.use(router);
   app.use(bodyParsers(options.bodyLimit ?? '1mb'));
 
-  app.get('/', async (_req, res) => {
-    res.json({
-      tagline: 'Welcome to Gatehouse',
-      version: GATEHOUSE_VERSION,
-      hostname: hostname(),
-      plugins: {
-        available_on_server: Object.fromEntries(
-          (store.pluginSchemas?.list() ?? []).map((p) => [
-            p.name,
-            { version: p.version, priority: p.priority },
-          ]),
-        ),
-        enabled_in_cluster: await store.enabledPluginNames(),
-      },
-      configuration: {
-        config_version: (await store.currentVersion()).toString(),
-        admin_api: 'kong-3.x-compatible',
-        ...options.info,
-      },
-    });
-  });
+  app
+    .route('/')
+    .get(async (_req, res) => {
+      res.json({
+        tagline: 'Welcome to Gatehouse',
+        version: GATEHOUSE_VERSION,
+        // Kong OSS's edition: Kong Manager then uses the community API (no `/kong`, exact-match search).
+        edition: 'community',
+        hostname: hostname(),
+        plugins: {
+          available_on_server: Object.fromEntries(
+            (store.pluginSchemas?.list() ?? []).map((p) => [
+              p.name,
+              { version: p.version, priority: p.priority },
+            ]),
+          ),
+          enabled_in_cluster: await store.enabledPluginNames(),
+        },
+        configuration: {
+          config_version: (await store.currentVersion()).toString(),
+          admin_api: 'kong-3.x-compatible',
+          ...options.info,
+        },
+      });
+    })
+    .all(methodNotAllowed);
 
   app.use(membershipEndpoints(store));
   app.use(entityEndpoints(store, options.fleet));

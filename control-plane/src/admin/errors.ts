@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { defineError, isGatehouseError, kongErrorBody, type Logger } from '@gatehouse/shared';
+import { allowedMethods, answerOptions } from './cors.js';
 
 /** HTTP-level errors of the Admin API (bodies shaped as Kong's: `{ message }`). */
 export const AdminErrors = {
@@ -75,7 +76,17 @@ export const notFoundHandler: RequestHandler = () => {
   throw AdminErrors.notFound('Not found');
 };
 
-export const methodNotAllowed: RequestHandler = () => {
+/**
+ * The last handler of every Admin API route (`.all(methodNotAllowed)`): OPTIONS gets Kong's 204
+ * with `Allow` and the CORS method and header lists; any other method the route lacks gets 405
+ * with `Allow`. It is the only handler an OPTIONS reaches (a preflight needs no admin token).
+ */
+export const methodNotAllowed: RequestHandler = (req, res) => {
+  if (req.method === 'OPTIONS') {
+    answerOptions(req, res);
+    return;
+  }
+  res.setHeader('Allow', allowedMethods(req.route));
   throw AdminErrors.methodNotAllowed('Method not allowed');
 };
 

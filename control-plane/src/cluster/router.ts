@@ -5,6 +5,7 @@
  *                                   control_plane: {version, hash, built_at, ...} }
  */
 import { Router, type Request, type Response } from 'express';
+import { methodNotAllowed } from '../admin/errors.js';
 import type { PublishedSnapshot } from '../snapshot/index.js';
 import { DATA_PLANES_MAX_PAGE_SIZE, type DataPlaneRegistry } from './registry.js';
 
@@ -38,7 +39,7 @@ function controlPlaneSection(publisher: LatestSnapshotSource) {
 export function createClusteringRouter(registry: DataPlaneRegistry, publisher: LatestSnapshotSource): Router {
   const router = Router();
 
-  router.get('/clustering/data-planes', async (req: Request, res: Response) => {
+  const dataPlanes = async (req: Request, res: Response) => {
     const sizeParam = req.query.size;
     let size = 100;
     if (sizeParam !== undefined) {
@@ -61,9 +62,9 @@ export function createClusteringRouter(registry: DataPlaneRegistry, publisher: L
       ? `/clustering/data-planes?${new URLSearchParams({ ...(sizeParam ? { size: String(size) } : {}), offset: page.offset }).toString()}`
       : null;
     res.json({ data: page.data, next, offset: page.offset ?? undefined });
-  });
+  };
 
-  router.get('/clustering/status', async (_req: Request, res: Response) => {
+  const status = async (_req: Request, res: Response) => {
     const out: Record<string, unknown> = {};
     let offset: string | null = null;
     do {
@@ -82,7 +83,9 @@ export function createClusteringRouter(registry: DataPlaneRegistry, publisher: L
     } while (offset);
     out.control_plane = controlPlaneSection(publisher);
     res.json(out);
-  });
+  };
 
+  router.route('/clustering/data-planes').get(dataPlanes).all(methodNotAllowed);
+  router.route('/clustering/status').get(status).all(methodNotAllowed);
   return router;
 }

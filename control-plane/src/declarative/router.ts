@@ -7,6 +7,7 @@ import {
   type Logger,
   type PluginSchemas,
 } from '@gatehouse/shared';
+import { methodNotAllowed } from '../admin/errors.js';
 import type { ConfigStore } from '../store/index.js';
 import { declarativeErrorBody } from './kong-errors.js';
 import { importDeclarative } from './import.js';
@@ -63,10 +64,10 @@ export function createConfigRouter(
     express.text({ type: RAW_TYPES, limit }),
   ];
 
-  router.get('/config', async (_req, res) => {
+  const readConfig = async (_req: Request, res: express.Response) => {
     const { config } = await store.readConfig();
     res.json({ config: fromConfig(config) });
-  });
+  };
 
   const run = (dryRun: boolean) =>
     async function handler(req: Request, res: express.Response) {
@@ -129,7 +130,7 @@ export function createConfigRouter(
       }
     };
 
-  router.post('/config', bodies, run(false));
-  router.post('/config/diff', bodies, run(true));
+  router.route('/config').get(readConfig).post(bodies, run(false)).all(methodNotAllowed);
+  router.route('/config/diff').post(bodies, run(true)).all(methodNotAllowed);
   return router;
 }

@@ -201,6 +201,40 @@ export interface CaCertificate {
   updated_at: number;
 }
 
+/** Kong's key_sets: a named group of keys. */
+export interface KeySet {
+  id: string;
+  name: string | null;
+  tags: string[] | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Kong's keys: JWK (a JSON string) or PEM material, optionally in a key set. */
+export interface Key {
+  id: string;
+  set: ForeignKey | null;
+  name: string | null;
+  kid: string;
+  jwk: string | null;
+  pem: { private_key: string | null; public_key: string | null } | null;
+  tags: string[] | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Kong's vaults (sm_vaults): a secret backend configuration, referenced as `{vault://<prefix>/…}`. */
+export interface Vault {
+  id: string;
+  prefix: string;
+  name: string;
+  description: string | null;
+  config: Record<string, unknown>;
+  tags: string[] | null;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface KeyAuthCredential {
   id: string;
   consumer: ForeignKey;

@@ -11,13 +11,16 @@ import type {
   GatehouseConfig,
   HmacAuthCredential,
   JwtSecret,
+  Key,
   KeyAuthCredential,
+  KeySet,
   Plugin,
   Route,
   Service,
   Sni,
   Target,
   Upstream,
+  Vault,
 } from '../config/model.js';
 import { caCertificateSchema, certificateSchema, sniSchema } from './certificate.js';
 import { validateCaCertificate, validateCertificate, validateSni } from './certificate.js';
@@ -41,11 +44,14 @@ import {
   validateJwtSecret,
   validateKeyAuthCredential,
 } from './credentials.js';
+import { keySchema, validateKey } from './key.js';
+import { keySetSchema, validateKeySet } from './key-set.js';
 import { pluginSchema, validatePlugin } from './plugin.js';
 import { routeSchema, validateRoute } from './route.js';
 import { serviceSchema, validateService } from './service.js';
 import { targetSchema, validateTarget } from './target.js';
 import { upstreamSchema, validateUpstream } from './upstream.js';
+import { validateVault, vaultSchema } from './vault.js';
 import type { Specs } from './validate.js';
 
 /**
@@ -490,6 +496,49 @@ const RECORDS = {
     nullableLists: ['tags'],
     json: [],
     admin: { path: 'acls', nested: credentialNesting('acls') },
+  }),
+  key_sets: defineEntity<KeySet>({
+    kind: 'key_sets',
+    label: 'key_set',
+    delegate: 'keySet',
+    schema: keySetSchema,
+    validate: v(validateKeySet),
+    references: {},
+    endpointKeys: ['name'],
+    unique: [['name']],
+    naturalKey: ({ fields: f, text, nth }) => (f.name != null ? text(f.name) : nth('~key_set')),
+    nullableLists: ['tags'],
+    json: [],
+    admin: { path: 'key-sets' },
+  }),
+  keys: defineEntity<Key>({
+    kind: 'keys',
+    label: 'key',
+    delegate: 'key',
+    schema: keySchema,
+    validate: v(validateKey),
+    references: { set: { onDelete: 'cascade', nests: true } },
+    endpointKeys: ['name'],
+    unique: [['name'], ['kid', 'set']],
+    naturalKey: ({ fields: f, text, ref }) =>
+      f.name != null ? text(f.name) : `${text(f.kid)}:${ref('set')}`,
+    nullableLists: ['tags'],
+    json: ['pem'],
+    admin: { path: 'keys', nested: [{ parent: 'key_sets', field: 'set', path: 'keys' }] },
+  }),
+  vaults: defineEntity<Vault>({
+    kind: 'vaults',
+    label: 'vault',
+    delegate: 'vault',
+    schema: vaultSchema,
+    validate: v(validateVault),
+    references: {},
+    endpointKeys: ['prefix'],
+    unique: [['prefix']],
+    naturalKey: (e) => e.text(e.fields.prefix),
+    nullableLists: ['tags'],
+    json: ['config'],
+    admin: { path: 'vaults' },
   }),
 };
 

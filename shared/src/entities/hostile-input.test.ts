@@ -12,13 +12,16 @@ import {
   validateConsumerGroup,
   validateHmacAuthCredential,
   validateJwtSecret,
+  validateKey,
   validateKeyAuthCredential,
+  validateKeySet,
   validatePlugin,
   validateRoute,
   validateService,
   validateSni,
   validateTarget,
   validateUpstream,
+  validateVault,
   type FormInput,
 } from './index.js';
 import { routeSchema, serviceSchema, upstreamSchema } from './index.js';
@@ -39,6 +42,9 @@ const VALIDATORS: [string, (input: unknown) => unknown][] = [
   ['hmac-auth', validateHmacAuthCredential],
   ['acl', validateAcl],
   ['plugin', validatePlugin],
+  ['key', validateKey],
+  ['key set', validateKeySet],
+  ['vault', validateVault],
 ];
 
 /** Keys that reach Object.prototype when assigned carelessly, and names of its members. */

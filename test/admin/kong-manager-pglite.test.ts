@@ -1,0 +1,3 @@
+import { kongManagerContract } from './kong-manager-contract.js';
+
+kongManagerContract('pglite');

@@ -520,6 +520,8 @@ const RECORDS = {
     references: { set: { onDelete: 'cascade', nests: true } },
     endpointKeys: ['name'],
     unique: [['name'], ['kid', 'set']],
+    // Key material is served by `GET /keys/{key}` only, as certificates' keys.
+    hidden: ['jwk', 'pem'],
     naturalKey: ({ fields: f, text, ref }) =>
       f.name != null ? text(f.name) : `${text(f.kid)}:${ref('set')}`,
     nullableLists: ['tags'],

@@ -8,9 +8,10 @@ vi.mock('node:crypto', async (importOriginal) => {
 });
 
 const crypto = await import('node:crypto');
-const { checkAdminAccess, hostName, isLoopbackListen, isLoopbackName, tokenMatches } =
+const { adminGuiOrigins, checkAdminAccess, hostName, isLoopbackListen, isLoopbackName, tokenMatches } =
   await import('./access.js');
-const { adminTokenProblem, normaliseOrigin } = await import('./access-settings.js');
+const { adminTokenProblem, normaliseOrigin, parseAdminGuiListen } = await import('./access-settings.js');
+const { allowedMethods } = await import('./cors.js');
 
 const TOKEN = 'correct-horse-battery-staple';
 const digest = createHash('sha256').update(TOKEN).digest();
@@ -84,5 +85,52 @@ describe('checkAdminAccess', () => {
       /--admin-hosts/,
     );
     expect(() => checkAdminAccess({ listenHost: '127.0.0.1', token: 'short' })).toThrow(/at least 16/);
+  });
+});
+
+describe('admin UI origins (--admin-gui-listen)', () => {
+  it('parses host:port[ ssl] entries and off', () => {
+    expect(parseAdminGuiListen(['127.0.0.1:8002'])).toEqual([{ host: '127.0.0.1', port: 8002, ssl: false }]);
+    expect(parseAdminGuiListen(['0.0.0.0:8002', '0.0.0.0:8445 ssl'])).toEqual([
+      { host: '0.0.0.0', port: 8002, ssl: false },
+      { host: '0.0.0.0', port: 8445, ssl: true },
+    ]);
+    expect(parseAdminGuiListen(['off'])).toEqual([]);
+    for (const bad of ['8002', 'localhost', 'a:b', '127.0.0.1:0', '127.0.0.1:8002 tls', 'http://a:1'])
+      expect(() => parseAdminGuiListen([bad]), bad).toThrow(/--admin-gui-listen/);
+  });
+
+  it('derives the origins a browser on this machine uses for a loopback or unspecified host', () => {
+    expect(adminGuiOrigins(parseAdminGuiListen(['127.0.0.1:8002']))).toEqual([
+      'http://localhost:8002',
+      'http://127.0.0.1:8002',
+    ]);
+    expect(adminGuiOrigins(parseAdminGuiListen(['0.0.0.0:8445 ssl']))).toEqual([
+      'https://localhost:8445',
+      'https://127.0.0.1:8445',
+    ]);
+    expect(adminGuiOrigins(parseAdminGuiListen(['[::1]:8002']))).toEqual([
+      'http://localhost:8002',
+      'http://127.0.0.1:8002',
+      'http://[::1]:8002',
+    ]);
+    expect(adminGuiOrigins(parseAdminGuiListen(['admin.internal:8002', '10.0.0.5:80']))).toEqual([
+      'http://admin.internal:8002',
+      'http://10.0.0.5',
+    ]);
+    expect(adminGuiOrigins([])).toEqual([]);
+  });
+});
+
+describe('Allow (Kong: api_helpers.lua options_method)', () => {
+  it("lists a route's methods with HEAD for GET and OPTIONS, sorted; .all() is not a method", () => {
+    expect(allowedMethods({ methods: { get: true, _all: true } })).toBe('GET, HEAD, OPTIONS');
+    expect(allowedMethods({ methods: { get: true, post: true, _all: true } })).toBe(
+      'GET, HEAD, OPTIONS, POST',
+    );
+    expect(allowedMethods({ methods: { get: true, patch: true, put: true, delete: true } })).toBe(
+      'DELETE, GET, HEAD, OPTIONS, PATCH, PUT',
+    );
+    expect(allowedMethods(undefined)).toBe('OPTIONS');
   });
 });

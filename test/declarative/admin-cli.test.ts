@@ -160,14 +160,14 @@ describe('gatehouse config against the database', () => {
 
   it('refuses unsupported entries unless --skip-unsupported', async () => {
     const url = fx.db.databaseUrl!;
-    const file = join(dir, 'vaults.yaml');
-    await writeFile(file, `${readCorpus('01-minimal.yaml')}vaults:\n  - name: env\n    prefix: env-vault\n`);
+    const file = join(dir, 'partials.yaml');
+    await writeFile(file, `${readCorpus('01-minimal.yaml')}partials:\n  - name: my-redis\n    type: redis-ee\n`);
     const refused = await cli(['import', file, '--database-url', url]);
     expect(refused.code).toBe(1);
-    expect(refused.err).toContain("vaults: 'vaults' entities are not supported");
+    expect(refused.err).toContain("partials: 'partials' entities are not supported");
     const skipped = await cli(['import', file, '--database-url', url, '--skip-unsupported']);
     expect(skipped.code).toBe(0);
-    expect(skipped.err).toContain('skipped (unsupported): vaults');
+    expect(skipped.err).toContain('skipped (unsupported): partials');
   });
 
   it('reports usage errors with exit code 2', async () => {

@@ -85,9 +85,9 @@ const CASES: [string, string, string, string][] = [
   ['unknown top-level key', `${HEAD}servicez: []\n`, 'GH_ERR_DECLARATIVE_INVALID', 'servicez: unknown field'],
   [
     'unsupported entity',
-    `${HEAD}vaults:\n  - name: env\n    prefix: my-env\n`,
+    `${HEAD}partials:\n  - name: my-redis\n    type: redis-ee\n`,
     'GH_ERR_DECLARATIVE_UNSUPPORTED',
-    "vaults: 'vaults' entities are not supported by Gatehouse",
+    "partials: 'partials' entities are not supported by Gatehouse",
   ],
   [
     'unsupported plugin',
@@ -143,10 +143,10 @@ describe.each(DB_KINDS)('malformed declarative files on %s', (kind) => {
   });
 
   it('with skipUnsupported, drops and lists unsupported entries and imports the rest', async () => {
-    const text = `${HEAD}vaults:\n  - name: env\nservices:\n  - name: kept\n    host: kept.internal\n    plugins:\n      - name: rate-limiting-advanced\n`;
+    const text = `${HEAD}partials:\n  - name: my-redis\nservices:\n  - name: kept\n    host: kept.internal\n    plugins:\n      - name: rate-limiting-advanced\n`;
     const result = await importDeclarative(fx.store, text, { plugins: fx.plugins, skipUnsupported: true });
     expect(result.unsupported).toEqual([
-      "vaults: 'vaults' entities are not supported by Gatehouse",
+      "partials: 'partials' entities are not supported by Gatehouse",
       "services[0].plugins[0].name: plugin 'rate-limiting-advanced' is not available in Gatehouse",
     ]);
     const { config } = await fx.store.readConfig();

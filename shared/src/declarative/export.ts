@@ -86,7 +86,8 @@ function groupBy<T extends Entity>(list: readonly T[], field: string): Map<strin
 /**
  * Writes a configuration as a Kong 3.0 declarative document, nested as Kong and decK do
  * (services with their routes and plugins, consumers with their credentials, upstreams with
- * targets, certificates with SNIs, consumer groups with members and plugins). Ids are kept,
+ * targets, certificates with SNIs, consumer groups with members and plugins, key sets with
+ * their keys). Ids are kept,
  * timestamps and null fields left out, keys and entities in a stable order: toConfig() of the
  * output and fromConfig() again gives the same bytes. Basic-auth passwords are their hashes.
  */
@@ -173,6 +174,22 @@ export function fromConfig(config: GatehouseConfig, options: FromConfigOptions =
       }),
     ),
   );
+  const keysBySet = groupBy(cfg.keys, 'set');
+  put(
+    'key_sets',
+    ordered(cfg.key_sets, 'name').map((k) =>
+      withChildren(fields(k), {
+        keys: ordered(keysBySet.get(k.id) ?? [], 'name').map((key) => fields(key, ['set'])),
+      }),
+    ),
+  );
+  put(
+    'keys',
+    ordered(
+      cfg.keys.filter((k) => !k.set),
+      'name',
+    ).map((k) => fields(k)),
+  );
   put('plugins', topPlugins);
   put(
     'routes',
@@ -198,6 +215,11 @@ export function fromConfig(config: GatehouseConfig, options: FromConfigOptions =
         targets: ordered(targetsByUpstream.get(u.id) ?? [], 'target').map((t) => fields(t, ['upstream'])),
       }),
     ),
+  );
+
+  put(
+    'vaults',
+    ordered(cfg.vaults, 'prefix').map((v) => fields(v)),
   );
 
   if (options.format === 'json') return `${JSON.stringify(doc, null, 2)}\n`;

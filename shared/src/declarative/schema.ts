@@ -58,11 +58,8 @@ export const KIND_SPEC: Readonly<Record<EntityKind, KindSpec>> = Object.fromEntr
 
 /** Kong entities (top-level keys) Gatehouse does not support: reported, droppable with skipUnsupported. */
 export const UNSUPPORTED_KINDS: readonly string[] = [
-  'vaults',
   'workspaces',
   'filter_chains',
-  'key_sets',
-  'keys',
   'partials',
   'licenses',
   'parameters',

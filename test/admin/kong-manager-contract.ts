@@ -381,8 +381,11 @@ function read(body: Json, path: string): unknown[] {
     const each = part.endsWith('[]');
     const key = each ? part.slice(0, -2) : part;
     values = values.flatMap((v) => {
-      const x = v !== null && typeof v === 'object' && Object.hasOwn(v, key) ? (v as Json)[key] : undefined;
-      return each ? (Array.isArray(x) ? (x.length ? x : [undefined]) : [undefined]) : [x];
+      const x: unknown =
+        v !== null && typeof v === 'object' && Object.hasOwn(v, key)
+          ? (v as Record<string, unknown>)[key]
+          : undefined;
+      return each ? (Array.isArray(x) ? (x.length ? (x as unknown[]) : [undefined]) : [undefined]) : [x];
     });
   }
   return values;
@@ -429,7 +432,7 @@ export function kongManagerContract(kind: DbKind) {
       dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-km-'));
       if (kind === 'postgres') {
         const pg = await createPostgresDatabase();
-        dropDb = pg.drop;
+        dropDb = () => pg.drop();
         databaseUrl = pg.url;
       }
       cp = await startControlPlane({
@@ -655,7 +658,7 @@ export function kongManagerContract(kind: DbKind) {
         expect(renamed.body.name).toBe('changeme_pem');
 
         expect((await call('DELETE', `/key-sets/${set}`)).status).toBe(204);
-        const left = (await call('GET', '/keys')).body.data.map((k: Json) => k.name);
+        const left = (await call('GET', '/keys')).body.data.map((k: { name: string }) => k.name) as string[];
         expect(left).toContain('km lone key');
         expect(left).not.toContain('km jwk key');
         expect(left).not.toContain('changeme_pem');

@@ -161,7 +161,10 @@ describe('gatehouse config against the database', () => {
   it('refuses unsupported entries unless --skip-unsupported', async () => {
     const url = fx.db.databaseUrl!;
     const file = join(dir, 'partials.yaml');
-    await writeFile(file, `${readCorpus('01-minimal.yaml')}partials:\n  - name: my-redis\n    type: redis-ee\n`);
+    await writeFile(
+      file,
+      `${readCorpus('01-minimal.yaml')}partials:\n  - name: my-redis\n    type: redis-ee\n`,
+    );
     const refused = await cli(['import', file, '--database-url', url]);
     expect(refused.code).toBe(1);
     expect(refused.err).toContain("partials: 'partials' entities are not supported");

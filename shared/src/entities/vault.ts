@@ -1,6 +1,6 @@
 import type { Vault } from '../config/model.js';
 import * as td from '../schema/typedefs.js';
-import type { FieldErrorTree, RecordField } from '../schema/types.js';
+import type { RecordField } from '../schema/types.js';
 import { checkRecord } from '../schema/validate.js';
 import { isPlainObject } from '../schema/values.js';
 import { stripReadOnly } from './common.js';
@@ -69,7 +69,7 @@ export function validateVault(input: unknown, options: { base?: Partial<Vault> }
   const backend = !errors.name && typeof v.name === 'string' ? VAULT_BACKENDS[v.name] : undefined;
   if (backend && !errors.config) {
     const checked = checkRecord(backend, config, { rules: 'entity' });
-    if (checked.errors) errors.config = checked.errors as FieldErrorTree;
+    if (checked.errors) errors.config = checked.errors;
     else config = checked.value;
   }
   throwIfErrors(errors);

@@ -73,6 +73,7 @@ const PARENT_BODIES: Record<string, Record<string, unknown>> = {
   consumer_groups: { name: 'fuzz-parent' },
   upstreams: { name: 'fuzz-parent' },
   certificates: { cert: RSA_CERT, key: RSA_KEY },
+  key_sets: { name: 'fuzz-parent' },
 };
 
 const PROTO_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty'];

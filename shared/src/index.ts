@@ -13,3 +13,4 @@ export * from './entities/index.js';
 export * as schema from './schema/index.js';
 export * from './declarative/index.js';
 export * from './process.js';
+export * from './regex/pcre.js';

@@ -7,6 +7,7 @@ import {
   primaryKeyViolation,
   referencedBy,
   uniqueViolationOn,
+  unresolvedForeignKey,
 } from './errors.js';
 import {
   columnsOf,
@@ -220,8 +221,7 @@ export async function resolveRef(
     return { id: ref.id };
   }
   const row = await findByKey(tx, ENTITIES[target], ref.name);
-  if (!row)
-    throw missingForeignKey(field, { [ENTITIES[target].endpointKeys[0] ?? 'name']: ref.name }, target);
+  if (!row) throw unresolvedForeignKey(field, 'name', ref.name, target);
   return { id: row.id };
 }
 

@@ -501,8 +501,37 @@ describe('router: match details', () => {
   it('exposes numbered and named regex captures', () => {
     const router = build([route('r', { paths: ['~/users/(\\d+)/(?<action>\\w+)'] })]);
     const m = router.match(req('/users/42/edit/more'));
-    expect(m?.captures).toEqual({ '1': '42', '2': 'edit', action: 'edit' });
+    expect(m?.captures).toEqual({ '0': '/users/42/edit', '1': '42', '2': 'edit', action: 'edit' });
     expect(m?.prefixLength).toBe('/users/42/edit'.length);
+  });
+
+  // spec/01-unit/08-router_spec.lua "returns uri_captures from a [uri regex]" (PCRE named groups)
+  it("exposes Kong's uri_captures for PCRE named groups (?P<name>…)", () => {
+    const router = build([route('r', { paths: ['~/users/(?P<user_id>\\d+)/profile/?(?P<scope>[a-z]*)'] })]);
+    expect(router.match(req('/users/1984/profile'))?.captures).toEqual({
+      '0': '/users/1984/profile',
+      '1': '1984',
+      '2': '',
+      user_id: '1984',
+      scope: '',
+    });
+    expect(router.match(req('/users/1984/profile/email'))?.captures).toMatchObject({
+      '2': 'email',
+      scope: 'email',
+    });
+    // "uri_captures works well with the optional capture group. Fix #13014"
+    const optional = build([route('o', { paths: ['~/(users/)?1984/(?<subpath>profile)$'] })]);
+    const m = optional.match(req('/1984/profile'));
+    expect(m?.captures?.['1']).toBeUndefined();
+    expect(m?.captures?.subpath).toBe('profile');
+    // No group: no uri_captures (Kong sets them only when m[1] exists).
+    expect(build([route('n', { paths: ['~/plain/\\d+'] })]).match(req('/plain/1'))?.captures).toBeNull();
+  });
+
+  it('runs PCRE-only syntax the validator accepts: inline (?i), \\A, \\z', () => {
+    const router = build([route('r', { paths: ['~/(?i)caseless\\z'] })]);
+    expect(router.match(req('/CaseLess'))?.entry.route.name).toBe('r');
+    expect(router.match(req('/CaseLess/more'))).toBeNull();
   });
 
   it('reports the matched prefix length, and -1 for a route without paths', () => {

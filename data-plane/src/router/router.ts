@@ -13,7 +13,7 @@
  * character trie; only regex paths and path-less entries are scanned, in priority order, and every
  * scan stops as soon as it cannot beat the best match found so far.
  */
-import type { GatehouseConfig, Route, Service } from '@gatehouse/shared';
+import { compilePcre, type GatehouseConfig, type Route, type Service } from '@gatehouse/shared';
 import { compileWildcardHost, hasPort, hostWithPort, hostWithoutPort, lowerHost } from './host.js';
 import { RouterErrors } from './errors.js';
 
@@ -86,7 +86,10 @@ export class RouteMatch<T, C = never> {
     readonly entry: RouteEntry<T, C>,
     /** Length of the matched path prefix (regex: the whole regex match); -1 when the route has no path. */
     readonly prefixLength: number,
-    /** Regex captures: numbered (`'1'`, `'2'`…) and named groups; null for prefix paths. */
+    /**
+     * Kong's `uri_captures`: the whole match (`'0'`), numbered (`'1'`, `'2'`…) and named groups;
+     * null for prefix paths and regexes without groups.
+     */
     readonly captures: Readonly<Record<string, string | undefined>> | null,
   ) {}
 }
@@ -208,16 +211,15 @@ class CompiledEntry<T, C> implements RouteEntry<T, C> {
   }
 }
 
+/** A `~` path: Kong's PCRE, translated as the control plane's validator translates it, anchored at the start. */
 function compileRegexPath(route: Route, path: string): RegExp {
-  try {
-    return new RegExp(`^(?:${path.slice(1)})`);
-  } catch (e) {
-    throw RouterErrors.invalidRegex(`route ${route.name ?? route.id}: invalid regex path '${path}'`, {
-      route: route.id,
-      path,
-      reason: (e as Error).message,
-    });
-  }
+  const compiled = compilePcre(path.slice(1), { anchored: true });
+  if (compiled instanceof RegExp) return compiled;
+  throw RouterErrors.invalidRegex(`route ${route.name ?? route.id}: invalid regex path '${path}'`, {
+    route: route.id,
+    path,
+    reason: compiled.error,
+  });
 }
 
 function compileHeaders(route: Route): HeaderRule[] {
@@ -229,15 +231,14 @@ function compileHeaders(route: Route): HeaderRule[] {
     let pattern: RegExp | null = null;
     const first = values[0]!;
     if (values.length === 1 && first.startsWith('~*')) {
-      try {
-        pattern = new RegExp(first.slice(2));
-      } catch (e) {
+      const compiled = compilePcre(first.slice(2));
+      if (!(compiled instanceof RegExp))
         throw RouterErrors.invalidRegex(`route ${route.name ?? route.id}: invalid header regex '${first}'`, {
           route: route.id,
           header: name,
-          reason: (e as Error).message,
+          reason: compiled.error,
         });
-      }
+      pattern = compiled;
     }
     rules.push({ name, values: new Set(values.map((v) => v.toLowerCase())), pattern });
   }
@@ -473,9 +474,10 @@ export class Router<T, C = never> {
     let captures: Record<string, string | undefined> | null = null;
     const exec = this.bestExec as RegExpExecArray | null;
     if (exec !== null) {
+      // Kong's uri_captures: set when the regex has a group; [0] is the whole match.
       if (exec.length > 1 || exec.groups !== undefined) {
         captures = {};
-        for (let i = 1; i < exec.length; i++) captures[String(i)] = exec[i];
+        for (let i = 0; i < exec.length; i++) captures[String(i)] = exec[i];
         if (exec.groups !== undefined) Object.assign(captures, exec.groups);
       }
     }

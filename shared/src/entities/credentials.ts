@@ -9,6 +9,7 @@ import type {
 import { randomKey, stripReadOnly } from './common.js';
 import * as td from '../schema/typedefs.js';
 import type { Field, RecordField, StringField } from '../schema/types.js';
+import { consumerSchema } from './consumer.js';
 import { checkEntity, emptyToNull, throwIfErrors } from './validate.js';
 
 /** A consumer reference as a client writes it: by id, or by username/custom_id (resolved by the store). */
@@ -33,7 +34,7 @@ const credentialSchema = (
   fields: {
     id: td.id(),
     created_at: td.autoTimestamp(),
-    consumer: td.foreign('consumers', { required: true, by_name: true }),
+    consumer: td.foreign('consumers', { required: true, by_name: true, schema: () => consumerSchema }),
     tags: td.tags(),
     ...fields,
   },
@@ -127,25 +128,22 @@ export const JWT_ALGORITHMS: readonly JwtSecret['algorithm'][] = [
   'EdDSA',
 ];
 
-/** A PEM public key that parses. */
-const publicKey = (): StringField =>
-  td.text({
-    custom_validator: (s) => {
-      try {
-        createPublicKey(s);
-        return null;
-      } catch {
-        return 'invalid key';
-      }
-    },
-  });
+/** Kong's `validate_ssl_key`: a PEM public key that parses. */
+function publicKeyError(s: unknown): string | null {
+  try {
+    createPublicKey(s as string);
+    return null;
+  } catch {
+    return 'invalid key';
+  }
+}
 
 /** jwt credentials (Kong's jwt_secrets): RS*, ES*, PS* and EdDSA need `rsa_public_key`. */
 export const jwtSecretSchema = credentialSchema(
   {
     key: td.indexedText(),
     secret: td.text(),
-    rsa_public_key: publicKey(),
+    rsa_public_key: { type: 'string' },
     algorithm: { type: 'string', required: true, default: 'HS256', one_of: JWT_ALGORITHMS },
   },
   {
@@ -155,7 +153,7 @@ export const jwtSecretSchema = credentialSchema(
           if_field: 'algorithm',
           if_match: { one_of: JWT_ALGORITHMS.filter((a) => !a.startsWith('HS')) },
           then_field: 'rsa_public_key',
-          then_match: { required: true },
+          then_match: { required: true, custom_validator: publicKeyError },
         },
       },
     ],

@@ -83,7 +83,9 @@ describe('validateService', () => {
       'value should be between 1 and 2147483646',
     ],
     [{ host: 'a.example', path: '/a//b' }, 'path', 'must not have empty segments'],
-    [{ url: 'not a url' }, 'url', "invalid url: 'not a url'"],
+    // Kong reads "not a url" as a path (LuaSocket's url.parse): no host, a path without `/`.
+    [{ url: 'not a url' }, 'path', 'should start with: /'],
+    [{ url: 'not a url' }, 'host', 'required field missing'],
   ])('rejects %j', (input, field, message) => {
     expect(violation(() => validateService(input)).fields?.[field]).toEqual(message);
   });
@@ -122,7 +124,7 @@ describe('validateRoute', () => {
       'sources',
       expect.stringContaining("cannot set 'sources'"),
     ],
-    [{ paths: ['/a'], service: { id: 'nope' } }, 'service', 'expected a valid UUID'],
+    [{ paths: ['/a'], service: { id: 'nope' } }, 'service', { id: 'expected a valid UUID' }],
     [{ paths: ['/a'], regex_priority: 1.5 }, 'regex_priority', 'expected an integer'],
   ])('rejects %j', (input, field, message) => {
     expect(violation(() => validateRoute(input)).fields?.[field]).toEqual(message);

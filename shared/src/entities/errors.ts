@@ -42,6 +42,7 @@ export const EntityErrors = {
   uniqueViolation: make('GH_ERR_ENTITY_UNIQUE_VIOLATION', 409),
   primaryKeyViolation: make('GH_ERR_ENTITY_PRIMARY_KEY_VIOLATION', 400),
   foreignKeyViolation: make('GH_ERR_ENTITY_FOREIGN_KEY_VIOLATION', 400),
+  foreignKeysUnresolved: make('GH_ERR_ENTITY_FOREIGN_KEYS_UNRESOLVED', 400),
   notFound: make('GH_ERR_ENTITY_NOT_FOUND', 404),
   invalidSize: make('GH_ERR_ENTITY_INVALID_SIZE', 400),
   invalidOffset: make('GH_ERR_ENTITY_INVALID_OFFSET', 400),

@@ -106,7 +106,8 @@ describe('validateTarget', () => {
       weight: 'value should be between 0 and 65535',
     });
     expect(violation(() => validateTarget({ upstream: { name: 'u' }, target: 'a b' })).fields).toEqual({
-      target: "Invalid target ('a b'); not a valid hostname or ip address",
+      // Kong's targets DAO (kong/db/dao/targets.lua) answers this before the schema runs.
+      target: 'Invalid target; not a valid hostname or ip address',
     });
   });
 });
@@ -250,13 +251,20 @@ describe('credentials', () => {
     expect(
       validateJwtSecret({ consumer: CONSUMER, algorithm: 'RS256', rsa_public_key: RSA_PUBLIC_KEY }).secret,
     ).toBeNull();
+    // spec/03-plugins/16-jwt/02-api_spec.lua: the conditional check's message under `@entity`.
+    const conditional = ["failed conditional validation given value of field 'algorithm'"];
     expect(violation(() => validateJwtSecret({ consumer: CONSUMER, algorithm: 'ES256' })).fields).toEqual({
       rsa_public_key: 'required field missing',
+      '@entity': conditional,
     });
     expect(
       violation(() => validateJwtSecret({ consumer: CONSUMER, algorithm: 'RS256', rsa_public_key: 'x' }))
         .fields,
-    ).toEqual({ rsa_public_key: 'invalid key' });
+    ).toEqual({ rsa_public_key: 'invalid key', '@entity': conditional });
+    // The key is checked only for the algorithms that use it (Kong's then_match).
+    expect(
+      validateJwtSecret({ consumer: CONSUMER, algorithm: 'HS256', rsa_public_key: 'x' }).rsa_public_key,
+    ).toBe('x');
   });
 
   it('generates an hmac secret; acls need a group', () => {

@@ -4,6 +4,9 @@ import { stripReadOnly } from './common.js';
 import * as td from '../schema/typedefs.js';
 import type { RecordField } from '../schema/types.js';
 import { isPlainObject, putOwn } from '../schema/values.js';
+import { consumerGroupSchema, consumerSchema } from './consumer.js';
+import { routeSchema } from './route.js';
+import { serviceSchema } from './service.js';
 import { checkEntity, emptyToNull, throwIfErrors } from './validate.js';
 
 export const PLUGIN_PROTOCOLS: readonly PluginProtocol[] = [
@@ -34,7 +37,9 @@ export type PluginInput = Omit<
   consumer_group: ScopeReference | null;
 };
 
-const scope = (reference: string) => td.foreign(reference, { by_name: true });
+/** A plugin's scope: a reference by id or name, checked against the target's schema as Kong does. */
+const scope = (reference: string, schema: () => RecordField) =>
+  td.foreign(reference, { by_name: true, schema });
 
 /** Kong's plugins schema; `config` is checked here only to be a record (the plugin's schema does the rest). */
 export const pluginSchema: RecordField = {
@@ -45,10 +50,10 @@ export const pluginSchema: RecordField = {
     updated_at: td.autoTimestamp(),
     name: td.indexedText({ required: true }),
     instance_name: td.name(),
-    route: scope('routes'),
-    service: scope('services'),
-    consumer: scope('consumers'),
-    consumer_group: scope('consumer_groups'),
+    route: scope('routes', () => routeSchema),
+    service: scope('services', () => serviceSchema),
+    consumer: scope('consumers', () => consumerSchema),
+    consumer_group: scope('consumer_groups', () => consumerGroupSchema),
     config: {
       type: 'record',
       fields: {},

@@ -4,6 +4,7 @@ import * as td from '../schema/typedefs.js';
 import type { Field, FieldErrorTree, ParseResult, RecordField } from '../schema/types.js';
 import { isPlainObject, putOwn } from '../schema/values.js';
 import { stripReadOnly } from './common.js';
+import { serviceSchema } from './service.js';
 import { checkEntity, emptyToNull, throwIfErrors } from './validate.js';
 
 export const ROUTE_PROTOCOLS: readonly RouteProtocol[] = [
@@ -201,7 +202,7 @@ export const routeSchema: RecordField = {
     sources: ipPorts(),
     destinations: ipPorts(),
     tags: td.tags(),
-    service: td.foreign('services', { by_name: true }),
+    service: td.foreign('services', { by_name: true, schema: () => serviceSchema }),
   },
   entity_checks: [
     {
@@ -224,13 +225,26 @@ export const routeSchema: RecordField = {
 };
 
 /**
+ * Kong's grpc subschema (routes_subschemas.lua): `strip_path` defaults to false on a route whose
+ * protocols are gRPC ones, so such a route is created without writing `strip_path: false`.
+ */
+function withGrpcDefaults(input: unknown, base: Record<string, unknown> | undefined): unknown {
+  if (!isPlainObject(input) || Object.hasOwn(input, 'strip_path') || (base && 'strip_path' in base))
+    return input;
+  const protocols = Object.hasOwn(input, 'protocols') ? input.protocols : base?.protocols;
+  if (!Array.isArray(protocols) || !protocols.some((p) => GRPC_FAMILY.includes(p as RouteProtocol)))
+    return input;
+  return { ...input, strip_path: false };
+}
+
+/**
  * Validates a route as the Admin API or a declarative file writes it (Kong 3.x rules) and
  * returns it with Kong's defaults filled. `base` is the stored route a PATCH applies to.
  * Throws a schema-violation GatehouseError (Kong body in `details.body`).
  */
 export function validateRoute(input: unknown, options: { base?: Partial<Route> } = {}): RouteInput {
   const base = options.base ? stripReadOnly(options.base) : undefined;
-  const { values, errors } = checkEntity(routeSchema, input, base);
+  const { values, errors } = checkEntity(routeSchema, withGrpcDefaults(input, base), base);
   throwIfErrors(errors);
   const v = values as unknown as RouteInput;
   const out: RouteInput = {

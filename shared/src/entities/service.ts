@@ -61,33 +61,72 @@ const DEFAULT_PORTS: Partial<Record<ServiceProtocol, number>> = {
   grpcs: 443,
 };
 
+/** What LuaSocket's `url.parse` (the parser behind Kong's `url` shorthand) reads from a URL. */
+interface ParsedUrl {
+  scheme?: string;
+  host?: string;
+  port?: string;
+  path?: string;
+}
+
 /**
- * Kong's `url` shorthand: `protocol://host[:port][/path]` sets protocol, host, port and path
- * (port defaults to the protocol's, path to null), overriding those fields if also given.
+ * LuaSocket's `url.parse`, step for step: scheme, `//authority`, then `#fragment`, `?query` and
+ * `;params` are cut off and whatever is left is the path; the authority loses its `user@` and
+ * `:port`, and `[v6]` its brackets. Undefined for an empty string. It never fails otherwise:
+ * "invalid url" is a path (Kong then reports `host` missing and the path's own message).
+ */
+function parseUrlAsKong(url: string): ParsedUrl | undefined {
+  if (url === '') return undefined;
+  const out: ParsedUrl = {};
+  let rest = url;
+  const scheme = /^([A-Za-z0-9][A-Za-z0-9+\-.]*):/.exec(rest);
+  if (scheme) {
+    out.scheme = scheme[1]!;
+    rest = rest.slice(scheme[0].length);
+  }
+  let authority: string | undefined;
+  const auth = /^\/\/([^/]*)/.exec(rest);
+  if (auth) {
+    authority = auth[1]!;
+    rest = rest.slice(auth[0].length);
+  }
+  for (const cut of ['#', '?', ';']) {
+    const at = rest.indexOf(cut);
+    if (at !== -1) rest = rest.slice(0, at);
+  }
+  if (rest !== '') out.path = rest;
+  if (authority === undefined) return out;
+  authority = authority.replace(/^[^@]*@/, '');
+  const port = /:([^:\]]*)$/.exec(authority);
+  if (port) {
+    out.port = port[1]!;
+    authority = authority.slice(0, port.index);
+  }
+  if (authority !== '') out.host = /^\[(.+)\]$/.exec(authority)?.[1] ?? authority;
+  return out;
+}
+
+/**
+ * Kong's `url` shorthand (services.lua): sets protocol, host, port and path, overriding those
+ * fields if also given. The protocol is the scheme, else https for port 443, else http; the port
+ * the URL's, else the protocol's; host and path null when the URL has none. A URL Kong cannot
+ * read gives nothing (an empty string: `host` is then missing).
  */
 function expandUrl(url: unknown, errors: FieldErrors): Record<string, unknown> {
   if (typeof url !== 'string') {
     errors.url = 'expected a string';
     return {};
   }
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    errors.url = `invalid url: '${url}'`;
-    return {};
-  }
-  const protocol = parsed.protocol.replace(/:$/, '');
-  const host = parsed.hostname;
-  if (!host) {
-    errors.url = `missing host in url: '${url}'`;
-    return {};
-  }
-  const port = parsed.port ? Number(parsed.port) : (DEFAULT_PORTS[protocol as ServiceProtocol] ?? 80);
-  const rawPath = parsed.pathname + parsed.search;
-  // new URL() reports "/" for "http://h" and "http://h/": keep a path only if the client wrote one.
-  const wrotePath = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]+[/?]/i.test(url);
-  return { protocol, host, port, path: wrotePath ? rawPath : null };
+  const parsed = parseUrlAsKong(url);
+  if (!parsed) return {};
+  const numeric = parsed.port !== undefined && /^\d+$/.test(parsed.port) ? Number(parsed.port) : undefined;
+  const protocol = parsed.scheme ?? (numeric === 443 ? 'https' : 'http');
+  return {
+    protocol,
+    host: parsed.host ?? null,
+    port: numeric ?? parsed.port ?? DEFAULT_PORTS[protocol as ServiceProtocol] ?? 80,
+    path: parsed.path ?? null,
+  };
 }
 
 /**

@@ -2,7 +2,10 @@ import type { Target } from '../config/model.js';
 import { parseHostPort } from '../schema/hosts.js';
 import * as td from '../schema/typedefs.js';
 import type { RecordField } from '../schema/types.js';
+import { isPlainObject } from '../schema/values.js';
 import { stripReadOnly } from './common.js';
+import { schemaViolation } from './errors.js';
+import { upstreamSchema } from './upstream.js';
 import { checkEntity, emptyToNull, throwIfErrors } from './validate.js';
 
 /** An upstream reference as a client writes it: by id or by name (resolved by the store). */
@@ -15,7 +18,15 @@ export type TargetInput = Omit<Target, 'id' | 'created_at' | 'updated_at' | 'ups
 
 export const DEFAULT_TARGET_PORT = 8000;
 
+/** Kong's schema message (declarative files, `/schemas/targets/validate`). */
 const invalidTarget = (s: string) => `Invalid target ('${s}'); not a valid hostname or ip address`;
+
+/** True if `target` is a string that is not `host[:port]`. */
+const isInvalidTarget = (target: unknown): boolean => {
+  if (typeof target !== 'string' || target.length === 0 || target.length > td.HOST_PORT_MAX) return false;
+  const parsed = parseHostPort(target);
+  return !parsed || parsed === 'invalid port number';
+};
 
 /** Kong's targets schema: `target` is `host[:port]`, stored as `host:port` (port 8000 when omitted). */
 export const targetSchema: RecordField = {
@@ -24,7 +35,7 @@ export const targetSchema: RecordField = {
     id: td.id(),
     created_at: td.autoTimestampMs(),
     updated_at: td.autoTimestampMs(),
-    upstream: td.foreign('upstreams', { required: true, by_name: true }),
+    upstream: td.foreign('upstreams', { required: true, by_name: true, schema: () => upstreamSchema }),
     target: td.text({
       required: true,
       len_max: td.HOST_PORT_MAX,
@@ -44,6 +55,9 @@ export const targetSchema: RecordField = {
 
 /** Validates a target: `target` normalised to `host:port` (port 8000 when omitted), weight 0-65535 (default 100). */
 export function validateTarget(input: unknown, options: { base?: Partial<Target> } = {}): TargetInput {
+  // Kong's targets DAO formats `target` before the schema runs: an invalid one is the only message.
+  if (isPlainObject(input) && isInvalidTarget(input.target))
+    throw schemaViolation({ target: 'Invalid target; not a valid hostname or ip address' });
   const base = options.base ? stripReadOnly(options.base) : undefined;
   const { values, errors } = checkEntity(targetSchema, input, base);
   throwIfErrors(errors);

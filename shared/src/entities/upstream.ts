@@ -131,20 +131,15 @@ const hashOn: Field = { type: 'string', required: true, default: 'none', one_of:
 const requiredWhen = (if_field: string, value: string, then_field: string): EntityCheck => ({
   conditional: { if_field, if_match: { eq: value }, then_field, then_match: { required: true } },
 });
-/** `hash_fallback` may only be one of `allowed` when `hash_on` is one of `when`. */
-const fallbackOnly = (when: readonly string[], allowed: readonly string[]): EntityCheck => ({
+/** `hash_fallback` may only be one of `allowed` when `hash_on` is `hashOnValue`. */
+const fallbackOnly = (hashOnValue: string, allowed: readonly HashOn[]): EntityCheck => ({
   conditional: {
     if_field: 'hash_on',
-    if_match: { one_of: when },
+    if_match: { eq: hashOnValue },
     then_field: 'hash_fallback',
     then_match: { one_of: allowed },
   },
 });
-const fallbackOtherThan = (hashOnValue: string) =>
-  fallbackOnly(
-    [hashOnValue],
-    HASH_ON.filter((h) => h !== hashOnValue),
-  );
 
 /** Kong's upstreams schema (kong/db/schema/entities/upstreams.lua). */
 export const upstreamSchema: RecordField = {
@@ -172,21 +167,23 @@ export const upstreamSchema: RecordField = {
     client_certificate: td.foreign('certificates'),
     use_srv_name: { type: 'boolean', required: true, default: false },
   },
+  // Kong's checks, in Kong's order (the order of the `@entity` messages); the lists as Kong writes them.
   entity_checks: [
     requiredWhen('hash_on', 'header', 'hash_on_header'),
     requiredWhen('hash_fallback', 'header', 'hash_fallback_header'),
     requiredWhen('hash_on', 'cookie', 'hash_on_cookie'),
     requiredWhen('hash_fallback', 'cookie', 'hash_on_cookie'),
+    fallbackOnly('none', ['none']),
+    fallbackOnly('cookie', ['none']),
+    fallbackOnly('consumer', ['none', 'ip', 'header', 'cookie', 'path', 'query_arg', 'uri_capture']),
+    fallbackOnly('ip', ['none', 'consumer', 'header', 'cookie', 'path', 'query_arg', 'uri_capture']),
+    fallbackOnly('path', ['none', 'consumer', 'header', 'cookie', 'query_arg', 'ip', 'uri_capture']),
+    { distinct: ['hash_on_header', 'hash_fallback_header'] },
     requiredWhen('hash_on', 'query_arg', 'hash_on_query_arg'),
     requiredWhen('hash_fallback', 'query_arg', 'hash_fallback_query_arg'),
+    { distinct: ['hash_on_query_arg', 'hash_fallback_query_arg'] },
     requiredWhen('hash_on', 'uri_capture', 'hash_on_uri_capture'),
     requiredWhen('hash_fallback', 'uri_capture', 'hash_fallback_uri_capture'),
-    fallbackOnly(['none', 'cookie'], ['none']),
-    fallbackOtherThan('consumer'),
-    fallbackOtherThan('ip'),
-    fallbackOtherThan('path'),
-    { distinct: ['hash_on_header', 'hash_fallback_header'] },
-    { distinct: ['hash_on_query_arg', 'hash_fallback_query_arg'] },
     { distinct: ['hash_on_uri_capture', 'hash_fallback_uri_capture'] },
   ],
 };

@@ -15,6 +15,7 @@ import type {
   SetField,
   StringField,
 } from './types.js';
+import { headerNameError } from './typedefs.js';
 
 type Opts<F> = Omit<F, 'type'>;
 
@@ -83,13 +84,13 @@ export function record(fields: Record<string, Field>, o?: Omit<Opts<RecordField>
   return { type: 'record', fields, ...o };
 }
 
-const HEADER_NAME = "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$";
-
-/** Kong's `typedefs.header_name`. */
-export function headerName(): { type: 'string'; match: string };
-export function headerName<const O extends Opts<StringField>>(o: O): { type: 'string'; match: string } & O;
+/** Kong's `typedefs.header_name`: A-Z, a-z, 0-9, `_` and `-`, with Kong's message. */
+export function headerName(): { type: 'string'; custom_validator: (v: string) => string | null };
+export function headerName<const O extends Opts<StringField>>(
+  o: O,
+): { type: 'string'; custom_validator: (v: string) => string | null } & O;
 export function headerName(o?: Opts<StringField>): StringField {
-  return { type: 'string', match: HEADER_NAME, ...o };
+  return { type: 'string', custom_validator: headerNameError, ...o };
 }
 
 function httpUrl(v: string): string | null {

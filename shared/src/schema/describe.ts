@@ -8,6 +8,11 @@ const NOT_KONG = new Set(['by_name']);
 function describeCheck(c: EntityCheck): Record<string, unknown> {
   if ('custom_entity_check' in c)
     return { custom_entity_check: { field_sources: [...c.custom_entity_check.field_sources] } };
+  if ('conditional' in c) {
+    // Kong renders a `custom_validator` of `then_match` as nothing (a function is not JSON).
+    const { custom_validator: _fn, ...then_match } = c.conditional.then_match;
+    return { conditional: structuredClone({ ...c.conditional, then_match }) };
+  }
   return structuredClone(c);
 }
 

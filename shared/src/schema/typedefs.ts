@@ -12,6 +12,7 @@ import {
   sniNameError,
   wildcardHostError,
 } from './hosts.js';
+import { compilePcre } from '../regex/pcre.js';
 import type { ArrayField, ForeignField, IntegerField, NumberField, SetField, StringField } from './types.js';
 
 type Opts<F> = Omit<F, 'type'>;
@@ -166,19 +167,18 @@ export const upstreamPath = (o: Opts<StringField> = {}): StringField =>
     ...o,
   });
 
-/** Kong's `router_path`: `/prefix` or `~/regex` (the regex must compile). */
+/**
+ * Kong's `router_path`: `/prefix` or `~/regex`. The regex is PCRE, as Kong's: it must translate
+ * (`compilePcre`, the data plane's router compiles it the same way) and compile.
+ */
 export const routerPath = (): StringField =>
   text({
     custom_validator: (s) => {
       const wrongStart = 'should start with: / (fixed path) or ~/ (regex path)';
       if (s.startsWith('~')) {
         if (!s.startsWith('~/')) return wrongStart;
-        try {
-          new RegExp(s.slice(1));
-        } catch (e) {
-          return `invalid regex: '${s.slice(1)}' (${(e as Error).message})`;
-        }
-        return null;
+        const compiled = compilePcre(s.slice(1), { anchored: true });
+        return compiled instanceof RegExp ? null : `invalid regex: '${s.slice(1)}' (${compiled.error})`;
       }
       if (!s.startsWith('/')) return wrongStart;
       if (s.includes('//')) return 'must not have empty segments';
@@ -219,10 +219,7 @@ export const headerNameError = (s: string): string | null =>
     ? null
     : `bad header name '${s}', allowed characters are A-Z, a-z, 0-9, '_', and '-'`;
 
-/**
- * Kong's `header_name` (the plugin builders' `t.headerName` is the looser token form plugin
- * configurations keep).
- */
+/** Kong's `header_name` (the plugin builders' `t.headerName` is the same check). */
 export const headerName = (o: Opts<StringField> = {}): StringField =>
   text({ custom_validator: headerNameError, ...o });
 

@@ -103,6 +103,11 @@ export interface ForeignField extends FieldBase<{ id?: string; name?: string }> 
   reference: string;
   /** The reference may name the target by its endpoint key (`{ name }`) instead of `{ id }`. */
   by_name?: boolean;
+  /**
+   * The referenced entity's schema (Kong's `field.schema`), read when a reference has no valid id:
+   * its fields are checked as Kong checks them (`service.protocol: expected one of: …`).
+   */
+  schema?: () => RecordField;
 }
 
 /** Checks over several fields of a record; messages go under `@entity` as in Kong. */
@@ -117,7 +122,14 @@ export type EntityCheck =
         if_field: string;
         if_match: { eq?: unknown; one_of?: readonly unknown[]; not_null?: boolean };
         then_field: string;
-        then_match: { required?: boolean; eq?: unknown; one_of?: readonly unknown[]; len_min?: number };
+        then_match: {
+          required?: boolean;
+          eq?: unknown;
+          one_of?: readonly unknown[];
+          len_min?: number;
+          /** Checked only when the condition holds (jwt's `rsa_public_key` for RS* algorithms). */
+          custom_validator?: CustomValidator<unknown>;
+        };
       };
     }
   | {

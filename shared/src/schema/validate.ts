@@ -121,7 +121,8 @@ function checkElements(field: Field & { type: 'array' | 'set' }, v: unknown, rul
       out.push(value);
     }
   }
-  if (bad) return [v, errs];
+  // Kong's per-element messages are a Lua table: trailing elements without a message are absent.
+  if (bad) return [v, errs.slice(0, errs.findLastIndex((e) => e !== null) + 1)];
   if (field.len_min !== undefined && out.length < field.len_min)
     return [v, `length must be at least ${field.len_min}`];
   if (field.len_max !== undefined && out.length > field.len_max)
@@ -157,19 +158,63 @@ function checkMap(field: Field & { type: 'map' }, v: unknown, rules: Rules): Che
   return [out, null];
 }
 
-/** `{ id }`, or `{ name }` where the target has an endpoint key; one message for the field. */
-function checkForeign(field: ForeignField, v: unknown): Checked {
+/** Kong's message for a reference's primary key (`validate_primary_key`), or null when it is valid. */
+function primaryKeyError(id: unknown): string | null {
+  if (id === undefined) return 'missing primary key';
+  if (id === null) return 'required field missing';
+  return isUuid(id) ? null : 'expected a valid UUID';
+}
+
+/**
+ * A reference to another entity, checked as Kong checks a `foreign` field: `{ id }` with a valid
+ * UUID (other keys ignored), or, with `by_name`, `{ name }` (the store resolves it, Kong's
+ * `resolve_foreign`). Otherwise the value is checked against the referenced schema without its
+ * required fields (`service.protocol: expected one of: …`), and failing that, the primary key's
+ * message (`service.id: missing primary key`). Messages are nested under the field, as Kong's.
+ */
+function checkForeign(field: ForeignField, v: unknown, rules: Rules): Checked {
   if (!isPlainObject(v)) return [v, 'expected a record'];
-  const { id, name, ...rest } = v;
-  const unknown = Object.keys(rest)[0];
-  if (unknown !== undefined) return [v, `${unknown}: unknown field`];
-  if (id !== undefined) return isUuid(id) ? [{ id: id.toLowerCase() }, null] : [v, 'expected a valid UUID'];
-  if (field.by_name === true && name !== undefined) {
-    if (typeof name !== 'string') return [v, 'expected a string'];
-    if (hasNul(name)) return [v, NUL_MESSAGE];
-    return name.length === 0 ? [v, 'length must be at least 1'] : [{ name }, null];
+  const { id, name } = v;
+  const pkError = primaryKeyError(id);
+  if (pkError === null) return [{ id: (id as string).toLowerCase() }, null];
+  if (
+    id === undefined &&
+    field.by_name === true &&
+    typeof name === 'string' &&
+    name.length > 0 &&
+    !hasNul(name)
+  )
+    return [{ name }, null];
+  const partial = checkPartial(referencedFields(field), v, rules);
+  return [v, partial ?? { id: pkError }];
+}
+
+const ID_FIELD: Field = { type: 'string', uuid: true };
+const NAME_FIELD: Field = { type: 'string', len_min: 1 };
+
+/** The fields a reference may hold: the referenced schema's (or just `id`), and `name` with `by_name`. */
+function referencedFields(field: ForeignField): RecordField['fields'] {
+  const fields = field.schema?.().fields ?? { id: ID_FIELD };
+  return field.by_name === true && !Object.hasOwn(fields, 'name') ? { ...fields, name: NAME_FIELD } : fields;
+}
+
+/**
+ * Kong's `validate(value, false)`: the fields present (and not null) checked against `fields`,
+ * unknown fields refused; no defaults, no required fields, no entity checks. Null when valid.
+ */
+function checkPartial(
+  fields: RecordField['fields'],
+  input: Record<string, unknown>,
+  rules: Rules,
+): FieldErrorTree | null {
+  const errors: FieldErrorTree = {};
+  reportUnknown(fields, input, errors);
+  for (const [name, value] of Object.entries(input)) {
+    if (!Object.hasOwn(fields, name) || value === null || value === undefined) continue;
+    const [, err] = checkValue(fields[name]!, value, rules);
+    if (err !== null) putOwn(errors, name, err);
   }
-  return [v, field.by_name === true ? "must set one of 'id', 'name'" : 'id: required field missing'];
+  return Object.keys(errors).length > 0 ? errors : null;
 }
 
 /** Validates one present value. Returns [normalised value, error or null]. */
@@ -201,7 +246,7 @@ function checkValue(field: Field, v: unknown, rules: Rules, base?: CheckOptions[
       checked = checkMap(field, v, rules);
       break;
     case 'foreign':
-      checked = checkForeign(field, v);
+      checked = checkForeign(field, v, rules);
       break;
     case 'record': {
       if (!isPlainObject(v)) return [v, 'expected a record'];
@@ -265,6 +310,49 @@ function mergeErrors(errors: FieldErrorTree, tree: FieldErrorTree): void {
 
 const quoted = (names: readonly string[]) => names.map((n) => `'${n}'`).join(', ');
 
+/** Kong's `@entity` message when a `conditional` check's `then_match` fails. */
+const conditionalFailed = (ifField: string) =>
+  `failed conditional validation given value of field '${ifField}'`;
+
+/** The fields an entity check reads (Kong's `field_sources`, or the check's list of names). */
+function checkFields(check: EntityCheck): readonly string[] {
+  if ('conditional' in check) return [check.conditional.if_field, check.conditional.then_field];
+  if ('custom_entity_check' in check) return check.custom_entity_check.field_sources;
+  return Object.values(check)[0] as readonly string[];
+}
+
+/** Kong's entity checkers that still run when one of their fields is in error (`run_with_invalid_fields`). */
+function runsWithInvalidFields(check: EntityCheck): boolean {
+  return (
+    'conditional' in check || 'at_least_one_of' in check || 'only_one_of' in check || 'distinct' in check
+  );
+}
+
+/** Kong's `conditional`: when `if_field` matches, `then_field` must match (field message + `@entity`). */
+function runConditional(
+  c: Extract<EntityCheck, { conditional: unknown }>['conditional'],
+  rec: Record<string, unknown>,
+  errors: FieldErrorTree,
+): void {
+  if (!matches(rec[c.if_field], c.if_match)) return;
+  const v = rec[c.then_field];
+  const m = c.then_match;
+  let message: string | null = null;
+  if (v === null || v === undefined) {
+    // Kong's validate_field on null: only `required` and a non-null `eq` refuse it.
+    if (m.required === true) message = 'required field missing';
+    else if (m.eq !== undefined && m.eq !== null) message = `value must be ${fmt(m.eq)}`;
+  } else if (m.eq !== undefined && v !== m.eq) message = `value must be ${fmt(m.eq)}`;
+  else if (m.one_of !== undefined && !m.one_of.includes(v))
+    message = `expected one of: ${m.one_of.map(fmt).join(', ')}`;
+  else if (m.len_min !== undefined && (!Array.isArray(v) || v.length < m.len_min))
+    message = `length must be at least ${m.len_min}`;
+  else if (m.custom_validator !== undefined) message = m.custom_validator(v) ?? null;
+  if (message === null) return;
+  putOwn(errors, c.then_field, message);
+  addEntityError(errors, conditionalFailed(c.if_field));
+}
+
 function runEntityCheck(check: EntityCheck, rec: Record<string, unknown>, errors: FieldErrorTree): void {
   if ('at_least_one_of' in check) {
     if (check.at_least_one_of.every((n) => isEmpty(rec[n])))
@@ -290,16 +378,7 @@ function runEntityCheck(check: EntityCheck, rec: Record<string, unknown>, errors
     if (first !== null && first !== undefined && others.every((o) => o === first))
       addEntityError(errors, `values of these fields must be distinct: ${quoted(check.distinct)}`);
   } else if ('conditional' in check) {
-    const c = check.conditional;
-    if (!matches(rec[c.if_field], c.if_match)) return;
-    const v = rec[c.then_field];
-    const m = c.then_match;
-    if (m.required === true && isEmpty(v)) errors[c.then_field] = 'required field missing';
-    else if (m.eq !== undefined && v !== m.eq) errors[c.then_field] = `value must be ${fmt(m.eq)}`;
-    else if (m.one_of !== undefined && !m.one_of.includes(v))
-      errors[c.then_field] = `expected one of: ${m.one_of.map(fmt).join(', ')}`;
-    else if (m.len_min !== undefined && (!Array.isArray(v) || v.length < m.len_min))
-      errors[c.then_field] = `length must be at least ${m.len_min}`;
+    runConditional(check.conditional, rec, errors);
   } else {
     const found = check.custom_entity_check.fn(rec);
     if (typeof found === 'string') addEntityError(errors, found);
@@ -335,8 +414,17 @@ export function checkRecord(
     } else if (rules === 'config' || field.auto !== true || field.timestamp !== true) value[name] = checked;
   }
   if (rules === 'config') bad = reportUnknown(fields, input, errors) || bad;
-  if (!bad && schema.entity_checks !== undefined) {
-    for (const c of schema.entity_checks) runEntityCheck(c, value, errors);
+  if (schema.entity_checks !== undefined) {
+    // As Kong: a check whose fields are in error is skipped, unless it is one of the checkers
+    // that read the values as given (`run_with_invalid_fields`).
+    const given = { ...value };
+    for (const name of Object.keys(errors))
+      if (Object.hasOwn(fields, name) && Object.hasOwn(input, name)) putOwn(given, name, input[name]);
+    for (const c of schema.entity_checks) {
+      const withInvalid = checkFields(c).some((n) => Object.hasOwn(errors, n));
+      if (withInvalid && !runsWithInvalidFields(c)) continue;
+      runEntityCheck(c, withInvalid ? given : value, errors);
+    }
     bad = Object.keys(errors).length > 0;
   }
   return { value, errors: bad ? errors : null };

@@ -86,7 +86,7 @@ describe('the schema language refuses NUL and over-long values (issue 8 item 4)'
   it('refuses NUL in any string field, a reference by name and a whole-value typedef', () => {
     expect(check(t.string(), 'a\u0000').errors).toEqual({ '@entity': [NUL_MESSAGE] });
     expect(check(td.foreign('services', { by_name: true }), { name: '\u0000' }).errors).toEqual({
-      '@entity': [NUL_MESSAGE],
+      name: NUL_MESSAGE,
     });
     const parsed = { type: 'string' as const, parse: (v: unknown) => ({ value: v }) };
     expect(check(parsed, ['\u0000']).errors).toEqual({ '@entity': [NUL_MESSAGE] });

@@ -59,16 +59,31 @@ export function kongErrorBody(e: unknown): KongErrorBody | undefined {
     : undefined;
 }
 
+const byteOrder = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * Kong's `schema_violation` message parts: the `@entity` messages first, then each field in key
+ * order (`name: message`), a record's or array's entries one level down (`service.protocol: …`,
+ * `protocols.1: …`). Deeper entries are spelled out with dots (Kong pretty-prints the nested table).
+ */
 function flatten(fields: Record<string, unknown>, prefix = ''): string[] {
   const out: string[] = [];
-  for (const [key, value] of Object.entries(fields)) {
+  const entity = fields['@entity'];
+  if (prefix === '' && Array.isArray(entity)) for (const m of entity) if (typeof m === 'string') out.push(m);
+  for (const key of Object.keys(fields).sort(byteOrder)) {
+    const value = fields[key];
     if (key === '@entity' && Array.isArray(value)) {
-      for (const m of value) if (typeof m === 'string') out.push(m);
-    } else if (typeof value === 'string') {
+      // Top-level ones came first; a nested record's entity messages are given as they are.
+      if (prefix !== '') for (const m of value) if (typeof m === 'string') out.push(m);
+      continue;
+    }
+    if (typeof value === 'string') {
       out.push(`${prefix}${key}: ${value}`);
     } else if (Array.isArray(value)) {
       value.forEach((m, i) => {
         if (typeof m === 'string') out.push(`${prefix}${key}.${i + 1}: ${m}`);
+        else if (m && typeof m === 'object')
+          out.push(...flatten(m as Record<string, unknown>, `${prefix}${key}.${i + 1}.`));
       });
     } else if (value && typeof value === 'object') {
       out.push(...flatten(value as Record<string, unknown>, `${prefix}${key}.`));

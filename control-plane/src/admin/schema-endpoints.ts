@@ -28,7 +28,7 @@ export function schemaEndpoints(store: ConfigStore): Router {
         res.status(404).json({ message: `No plugin named '${name}'` });
         return;
       }
-      res.json(described);
+      res.json(schema.describePluginSchema(described));
     })
     .all(methodNotAllowed);
   r.route('/schemas/:entity/validate')

@@ -8,6 +8,6 @@
 export type * from './types.js';
 export type { Infer, InferValue } from './infer.js';
 export { check, checkRecord, validate, type CheckOptions, type CheckResult, type Rules } from './validate.js';
-export { describe, describeEntity, type KongFieldJson } from './describe.js';
+export { describe, describeEntity, describePluginSchema, type KongFieldJson } from './describe.js';
 export * as t from './builders.js';
 export * as typedefs from './typedefs.js';

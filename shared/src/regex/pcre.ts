@@ -162,14 +162,14 @@ class Translator {
       case '?':
         this.i++;
         this.out += ch;
-        this.quantifierSuffix();
+        this.quantifierSuffix(ch);
         return;
       case '{': {
         const q = /^\{\d+(?:,\d*)?\}/.exec(this.rest());
         if (q) {
           this.i += q[0].length;
           this.out += q[0];
-          this.quantifierSuffix();
+          this.quantifierSuffix(q[0]);
         } else {
           this.i++;
           this.out += '\\{';
@@ -183,9 +183,8 @@ class Translator {
   }
 
   /** After a quantifier: `?` (lazy) is JavaScript's too; `+` (possessive) is refused. */
-  private quantifierSuffix(): void {
-    if (this.peek() === '+')
-      throw new PcreUnsupportedError(`possessive quantifier '${this.src.slice(this.i - 1, this.i + 1)}'`);
+  private quantifierSuffix(quantifier: string): void {
+    if (this.peek() === '+') throw new PcreUnsupportedError(`possessive quantifier '${quantifier}+'`);
     if (this.peek() === '?') {
       this.i++;
       this.out += '?';

@@ -1,0 +1,3 @@
+import { kongErrorsContract } from './kong-errors-contract.js';
+
+kongErrorsContract('pglite');

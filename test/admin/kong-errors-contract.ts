@@ -327,7 +327,7 @@ export function kongErrorsContract(kind: DbKind) {
           { only_one_of: ['config.allow', 'config.deny'] },
           { at_least_one_of: ['config.allow', 'config.deny'] },
         ]);
-        const config = acl.fields.find((f: Json) => f.config).config;
+        const config = (acl.fields as Json[]).find((f: Json) => f.config !== undefined).config;
         expect(config.entity_checks).toBeUndefined();
         expect((await call('GET', '/schemas/plugins/not-present')).body).toEqual({
           message: "No plugin named 'not-present'",

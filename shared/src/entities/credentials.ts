@@ -8,7 +8,7 @@ import type {
 } from '../config/model.js';
 import { randomKey, stripReadOnly } from './common.js';
 import * as td from '../schema/typedefs.js';
-import type { Field, RecordField, StringField } from '../schema/types.js';
+import type { Field, RecordField } from '../schema/types.js';
 import { consumerSchema } from './consumer.js';
 import { checkEntity, emptyToNull, throwIfErrors } from './validate.js';
 

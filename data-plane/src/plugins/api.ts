@@ -36,6 +36,10 @@ export interface RequestView {
   readonly scheme: string;
   /** The client address (the TCP peer; a trusted-proxy resolution may replace it). */
   readonly clientIp: string;
+  /** The port of the listener the request came in on (Kong's `kong.request.get_port()`). */
+  readonly port: number;
+  /** The request's HTTP version as node reads it: `1.0`, `1.1`, `2.0`. */
+  readonly httpVersion: string;
   /** The first value of a header, or undefined. */
   header(name: string): string | undefined;
   /** Every value of a header (in order). */

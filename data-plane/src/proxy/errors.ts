@@ -32,6 +32,10 @@ export const ProxyErrorCode = {
   NO_CONFIG: 'GH_ERR_PROXY_NO_CONFIG',
   /** A body over a plugin's cap (`limitBody`, request-size-limiting): the connection is closed. */
   BODY_TOO_LARGE: 'GH_ERR_PLUGIN_BODY_TOO_LARGE',
+  /** An auth plugin's `anonymous` names no consumer (Kong's 500, naming it). */
+  ANONYMOUS_NOT_FOUND: 'GH_ERR_PLUGIN_ANONYMOUS_NOT_FOUND',
+  /** The matched route has no service (Kong's 503, after the route's plugins ran). */
+  NO_SERVICE: 'GH_ERR_PROXY_NO_SERVICE',
 } as const;
 export type ProxyErrorCode = (typeof ProxyErrorCode)[keyof typeof ProxyErrorCode];
 
@@ -168,11 +172,29 @@ const RESPONSES: Record<ProxyErrorCode, ErrorResponse> = {
     'Request size limit exceeded',
     ['connection', 'close'],
   ),
+  // Kong's message names the configured value (`{}`, see messageOf); the plugin answers it.
+  [ProxyErrorCode.ANONYMOUS_NOT_FOUND]: errorResponse(
+    ProxyErrorCode.ANONYMOUS_NOT_FOUND,
+    500,
+    "anonymous consumer {} is configured but doesn't exist",
+  ),
+  // kong/init.lua (access): a matched route without a service.
+  [ProxyErrorCode.NO_SERVICE]: errorResponse(
+    ProxyErrorCode.NO_SERVICE,
+    503,
+    'no Service found with those values',
+  ),
 };
 
 /** The answer for `code` (status, Kong message, header array, body), as `sendError` writes it. */
 export function errorResponseOf(code: ProxyErrorCode): Readonly<Omit<ErrorResponse, 'raw'>> {
   return RESPONSES[code];
+}
+
+/** The table's message for `code`, `{}` replaced by `subject` (answers that name what failed). */
+export function messageOf(code: ProxyErrorCode, subject?: string): string {
+  const message = RESPONSES[code].message;
+  return subject === undefined ? message : message.replace('{}', () => subject);
 }
 
 /**

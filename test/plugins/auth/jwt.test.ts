@@ -115,7 +115,8 @@ describe('Plugin: jwt (access, real ProxyServer)', () => {
     expect((await call(gw.port, '/x', bearer(t))).status).toBe(200);
   });
 
-  it('returns 401 for alg none', async () => {
+  // Kong's jwt_parser.lua refuses an alg it cannot verify before looking at the key.
+  it('returns 401 "Bad token; invalid alg" for alg none', async () => {
     apply();
     const r = await call(
       gw.port,
@@ -123,7 +124,8 @@ describe('Plugin: jwt (access, real ProxyServer)', () => {
       bearer(handMade({ alg: 'none', typ: 'JWT' }, { iss: 'hs-issuer' }, null)),
     );
     expect(r.status).toBe(401);
-    expect(message(r)).toBe('Invalid algorithm');
+    expect(message(r)).toBe('Bad token; invalid alg');
+    expect(r.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
   });
 
   it('returns 401 for an HS256 token signed with the RSA public key (algorithm confusion)', async () => {
@@ -161,19 +163,43 @@ describe('Plugin: jwt (access, real ProxyServer)', () => {
     expect(message(r)).toBe("No mandatory 'iss' in claims");
   });
 
-  it('returns 401 for malformed tokens', async () => {
+  it("returns 401 with Kong's Bad token messages for malformed tokens", async () => {
     apply();
-    for (const t of ['abc', 'a.b', 'a.b.c', `${b64url('{"alg":"HS256"}')}.notjson.sig`, '....']) {
+    const claims = b64url(JSON.stringify({ iss: 'hs-issuer' }));
+    for (const [t, reason] of [
+      ['abc', 'invalid JSON'],
+      ['a.b', 'invalid JSON'],
+      ['a.b.c', 'invalid JSON'],
+      [`${b64url('{"alg":"HS256"}')}.notjson.sig`, 'invalid JSON'],
+      ['....', 'invalid JSON'],
+      [`${b64url('{"typ":"JWT"}')}.${claims}.sig`, 'invalid alg'],
+      [`${b64url('{"alg":"HS256"}')}.${claims}.sig.extra`, 'invalid signature'],
+    ] as const) {
       const r = await call(gw.port, '/x', bearer(t));
       expect(r.status, t).toBe(401);
+      expect(message(r), t).toBe(`Bad token; ${reason}`);
+      expect(r.headers['www-authenticate'], t).toBe('Bearer error="invalid_token"');
     }
   });
+
+  // spec/03-plugins/16-jwt/03-access_spec.lua "returns a 401 if the JWT in the cookie is corrupted".
+  it('returns 401 "Bad token; invalid JSON" with the realm for a corrupted cookie token', async () => {
+    apply({ cookie_names: ['silly', 'crumble'], realm: 'test-jwt' });
+    const t = `no-way-this-works${await hs({ iss: 'hs-issuer' })}`;
+    const r = await call(gw.port, '/x', { headers: { cookie: `silly=${t}; path=/;domain=.jwt9.test` } });
+    expect(r.status).toBe(401);
+    expect(r.body.toString()).toBe('{"message":"Bad token; invalid JSON"}');
+    expect(r.headers['www-authenticate']).toBe('Bearer realm="test-jwt", error="invalid_token"');
+  });
+
+  const INVALID_TOKEN = 'Bearer error="invalid_token"';
 
   it('returns 401 for an expired token even without claims_to_verify', async () => {
     apply();
     const r = await call(gw.port, '/x', bearer(await hs({ iss: 'hs-issuer', exp: now - 10 })));
     expect(r.status).toBe(401);
     expect(body(r)).toEqual({ exp: 'token expired' });
+    expect(r.headers['www-authenticate']).toBe(INVALID_TOKEN);
   });
 
   it('returns 401 for a token not valid yet (nbf in the future)', async () => {
@@ -181,19 +207,50 @@ describe('Plugin: jwt (access, real ProxyServer)', () => {
     const r = await call(gw.port, '/x', bearer(await hs({ iss: 'hs-issuer', nbf: now + 600 })));
     expect(r.status).toBe(401);
     expect(body(r)).toEqual({ nbf: 'token not valid yet' });
+    expect(r.headers['www-authenticate']).toBe(INVALID_TOKEN);
   });
 
+  // spec/03-plugins/16-jwt/03-access_spec.lua "JWT private claims checks".
+  it('reports every failing claim of claims_to_verify, with WWW-Authenticate', async () => {
+    apply({ claims_to_verify: ['nbf', 'exp'] });
+    const missing = await call(gw.port, '/x', bearer(await hs({ iss: 'hs-issuer' })));
+    expect(missing.status).toBe(401);
+    expect(body(missing)).toEqual({ nbf: 'must be a number', exp: 'must be a number' });
+    expect(missing.headers['www-authenticate']).toBe(INVALID_TOKEN);
+    const both = await call(
+      gw.port,
+      '/x',
+      bearer(await hs({ iss: 'hs-issuer', exp: now - 10, nbf: now + 600 })),
+    );
+    expect(body(both)).toEqual({ exp: 'token expired', nbf: 'token not valid yet' });
+  });
+
+  // spec/03-plugins/16-jwt/03-access_spec.lua "returns 401 if the token exceeds the maximum
+  // allowed expiration limit" / "accepts a JWT token within the maximum allowed expiration limit".
   it('requires exp when claims_to_verify has it, and enforces maximum_expiration', async () => {
     apply({ claims_to_verify: ['exp'], maximum_expiration: 60 });
     expect(body(await call(gw.port, '/x', bearer(await hs({ iss: 'hs-issuer' }))))).toEqual({
       exp: 'must be a number',
     });
-    expect(body(await call(gw.port, '/x', bearer(await hs({ iss: 'hs-issuer', exp: now + 3600 }))))).toEqual({
-      exp: 'exceeds maximum allowed expiration',
-    });
+    const far = await call(
+      gw.port,
+      `/x?jwt=${await hs({ iss: 'hs-issuer', exp: now + 3600, nbf: now - 30 })}`,
+    );
+    expect(far.body.toString()).toBe('{"exp":"exceeds maximum allowed expiration"}');
+    expect(far.headers['www-authenticate']).toBe(INVALID_TOKEN);
     expect((await call(gw.port, '/x', bearer(await hs({ iss: 'hs-issuer', exp: now + 30 })))).status).toBe(
       200,
     );
+  });
+
+  // spec/03-plugins/16-jwt/03-access_spec.lua "errors when anonymous user doesn't exist".
+  it("answers Kong's 500 naming an anonymous consumer that does not exist", async () => {
+    const missing = '00000000-0000-4000-8000-00000000dead';
+    apply({ anonymous: missing });
+    const r = await call(gw.port, '/x');
+    expect(r.status).toBe(500);
+    expect(body(r)).toEqual({ message: `anonymous consumer ${missing} is configured but doesn't exist` });
+    expect(r.headers['x-gatehouse-error-code']).toBe('GH_ERR_PLUGIN_ANONYMOUS_NOT_FOUND');
   });
 
   it('takes the token from uri_param_names and cookie_names', async () => {

@@ -43,19 +43,26 @@ function dateWithinSkew(value: string | undefined, skew: number): boolean {
   return Number.isFinite(t) && Math.abs(Date.now() - t) <= skew * 1000;
 }
 
+/** Kong's `ngx.decode_base64`: up to the first `=`, base64 characters only; null when it is not. */
+function decodeBase64(value: string): Buffer | null {
+  const eq = value.indexOf('=');
+  const data = eq < 0 ? value : value.slice(0, eq);
+  if (data.length % 4 === 1 || /[^A-Za-z0-9+/]/.test(data)) return null;
+  return Buffer.from(data, 'base64');
+}
+
 function signatureMatches(ctx: PluginContext, params: HmacParams, secret: string): boolean {
-  let given: Buffer;
-  try {
-    given = Buffer.from(params.signature, 'base64');
-  } catch {
-    return false;
-  }
+  const given = decodeBase64(params.signature);
+  if (given === null) return false;
   const req = ctx.request;
   const target = req.rawQuery === '' ? req.rawPath : `${req.rawPath}?${req.rawQuery}`;
   const expected = sign(
     params.algorithm,
     secret,
-    signingString({ method: req.method, target, header: (n) => req.header(n) }, params.headers),
+    signingString(
+      { method: req.method, target, httpVersion: req.httpVersion, header: (n) => req.header(n) },
+      params.headers,
+    ),
   );
   return expected !== null && expected.length === given.length && timingSafeEqual(expected, given);
 }
@@ -102,12 +109,12 @@ export default definePlugin({
       if (params !== null && conf.hide_credentials) ctx.removeUpstreamHeader('authorization');
     }
     if (params === null) return no(CANNOT_VERIFY, 'malformed authorization');
+    // As Kong: enforced headers and the algorithm are compared exactly as sent.
+    for (const h of conf.enforce_headers) {
+      if (!params.headers.includes(h)) return no(CANNOT_VERIFY, `enforced header ${h} not signed`);
+    }
     if (!(conf.algorithms as string[]).includes(params.algorithm))
       return no(CANNOT_VERIFY, 'algorithm not allowed');
-    for (const h of conf.enforce_headers) {
-      if (!params.headers.includes(h.toLowerCase()))
-        return no(CANNOT_VERIFY, `enforced header ${h} not signed`);
-    }
     const entry = state.credentials.get(params.username);
     if (entry === undefined) return no(CANNOT_VERIFY, 'unknown username');
     if (!signatureMatches(ctx, params, entry.credential.secret)) return no(NOT_SAME, 'signature mismatch');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { schema } from '@gatehouse/shared';
-import plugin from './plugin.js';
+import plugin, { claimErrors } from './plugin.js';
 import { findTokens } from './tokens.js';
 import { pluginRequest, snapshotOf } from '../runtime/test-support.js';
 
@@ -40,6 +40,50 @@ describe('jwt', () => {
         header_names: ['authorization', 'x-token'],
       }),
     ).toEqual(['t1', 't2']);
+  });
+});
+
+// kong/plugins/jwt/jwt_parser.lua verify_registered_claims + check_maximum_expiration;
+// spec/03-plugins/16-jwt/03-access_spec.lua "JWT private claims checks".
+describe('jwt claimErrors', () => {
+  const NOW = 1_000_000;
+  const conf = (claims_to_verify: ('exp' | 'nbf')[] | null, maximum_expiration = 0) => ({
+    claims_to_verify,
+    maximum_expiration,
+  });
+
+  it('reports every failing claim of claims_to_verify', () => {
+    expect(claimErrors(conf(['nbf', 'exp']), {}, NOW)).toEqual({
+      nbf: 'must be a number',
+      exp: 'must be a number',
+    });
+    expect(claimErrors(conf(['nbf', 'exp']), { exp: NOW - 1, nbf: NOW + 5 }, NOW)).toEqual({
+      exp: 'token expired',
+      nbf: 'token not valid yet',
+    });
+    expect(claimErrors(conf(['exp']), { exp: '1' }, NOW)).toEqual({ exp: 'must be a number' });
+  });
+
+  it('checks a present exp/nbf even when claims_to_verify omits it (our difference), not an absent one', () => {
+    expect(claimErrors(conf(null), {}, NOW)).toBeNull();
+    expect(claimErrors(conf(null), { exp: NOW }, NOW)).toEqual({ exp: 'token expired' });
+    expect(claimErrors(conf(['nbf']), { nbf: NOW + 1, exp: NOW - 1 }, NOW)).toEqual({
+      nbf: 'token not valid yet',
+      exp: 'token expired',
+    });
+  });
+
+  it('checks maximum_expiration once the claims pass', () => {
+    expect(claimErrors(conf(['exp'], 300), { exp: NOW + 301 }, NOW)).toEqual({
+      exp: 'exceeds maximum allowed expiration',
+    });
+    expect(claimErrors(conf(['exp'], 300), { exp: NOW + 300 }, NOW)).toBeNull();
+    expect(claimErrors(conf(['exp'], 300), { exp: NOW - 1 }, NOW)).toEqual({ exp: 'token expired' });
+  });
+
+  it('reads own claims only', () => {
+    const claims = JSON.parse('{"__proto__":{"exp":1}}') as Record<string, unknown>;
+    expect(claimErrors(conf(null), claims, NOW)).toBeNull();
   });
 });
 

@@ -5,19 +5,13 @@
  * keyed by the token's SHA-256), and their time claims are re-checked on every use.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { compactVerify, errors as joseErrors } from 'jose';
 import type { Consumer, JwtSecret } from '@gatehouse/shared';
 import { definePlugin, type PluginContext, type SnapshotView } from '../api.js';
-import {
-  alreadyAuthenticated,
-  digest,
-  fail,
-  skipPreflight,
-  unauthorized,
-  type AuthFailure,
-} from '../runtime/auth.js';
+import { alreadyAuthenticated, digest, fail, skipPreflight, unauthorized } from '../runtime/auth.js';
 import { Lru } from '../runtime/lru.js';
 import { jwtSpec, type JwtConfig } from './schema.js';
+import { decodeToken, type DecodedToken } from './decode.js';
 import { findTokens } from './tokens.js';
 
 interface SecretEntry {
@@ -38,7 +32,8 @@ function secretIndex(snapshot: SnapshotView): Map<string, SecretEntry> {
 
 interface Verified {
   readonly entry: SecretEntry;
-  readonly payload: JWTPayload;
+  readonly claims: Readonly<Record<string, unknown>>;
+  readonly token: string;
 }
 
 interface State {
@@ -73,40 +68,65 @@ function keyFor(state: State, s: JwtSecret): Uint8Array | KeyObject | null {
   return key;
 }
 
-/** exp / nbf / maximum_expiration (Kong's verify_registered_claims + check_maximum_expiration). */
-function claimFailure(conf: JwtConfig, payload: JWTPayload, now: number): AuthFailure | null {
+const TIME_CLAIMS = ['exp', 'nbf'] as const;
+type TimeClaim = (typeof TIME_CLAIMS)[number];
+
+/** Kong's check of one registered claim (jwt_parser.lua `registered_claims`), or null. */
+function timeClaimError(claim: TimeClaim, value: unknown, now: number): string | null {
+  if (typeof value !== 'number') return 'must be a number';
+  if (claim === 'exp') return value <= now ? 'token expired' : null;
+  return value > now ? 'token not valid yet' : null;
+}
+
+/**
+ * Kong's `verify_registered_claims` then `check_maximum_expiration`: every failing claim is
+ * reported (`{"nbf":"must be a number","exp":"must be a number"}`), the maximum expiration only
+ * once they pass. Ours also checks an `exp`/`nbf` the token carries when `claims_to_verify` does
+ * not name it (docs/plugins.md, a difference from Kong).
+ */
+export function claimErrors(
+  conf: Pick<JwtConfig, 'claims_to_verify' | 'maximum_expiration'>,
+  claims: Readonly<Record<string, unknown>>,
+  now: number,
+): Record<string, string> | null {
+  let errors: Record<string, string> | null = null;
   const required = conf.claims_to_verify ?? [];
-  for (const claim of ['exp', 'nbf'] as const) {
-    const v = payload[claim];
-    if (v === undefined) {
-      if (required.includes(claim))
-        return { status: 401, message: { [claim]: 'must be a number' }, reason: `${claim} missing` };
-      continue;
-    }
-    if (typeof v !== 'number')
-      return { status: 401, message: { [claim]: 'must be a number' }, reason: `${claim} not a number` };
-    if (claim === 'exp' && v <= now)
-      return { status: 401, message: { exp: 'token expired' }, reason: 'expired' };
-    if (claim === 'nbf' && v > now)
-      return { status: 401, message: { nbf: 'token not valid yet' }, reason: 'not yet valid' };
+  const checked = [
+    ...required,
+    ...TIME_CLAIMS.filter((c) => !required.includes(c) && Object.hasOwn(claims, c)),
+  ];
+  for (const claim of checked) {
+    const error = timeClaimError(claim, Object.hasOwn(claims, claim) ? claims[claim] : undefined, now);
+    if (error !== null) (errors ??= {})[claim] = error;
   }
-  if (
-    conf.maximum_expiration > 0 &&
-    typeof payload.exp === 'number' &&
-    payload.exp > now + conf.maximum_expiration
-  ) {
-    return { status: 401, message: { exp: 'exceeds maximum allowed expiration' }, reason: 'exp too far' };
+  if (errors !== null) return errors;
+  if (conf.maximum_expiration > 0) {
+    const exp = claims.exp;
+    if (typeof exp !== 'number' || exp - now > conf.maximum_expiration)
+      return { exp: 'exceeds maximum allowed expiration' };
   }
   return null;
 }
 
 function accept(ctx: PluginContext, state: State, v: Verified): void {
-  const failure = claimFailure(state.conf, v.payload, Date.now() / 1000);
-  if (failure !== null) {
-    fail(ctx, state.conf.anonymous, failure, 'jwt');
+  const errors = claimErrors(state.conf, v.claims, Date.now() / 1000);
+  if (errors !== null) {
+    // As Kong: the claim errors are the whole body, with WWW-Authenticate.
+    fail(
+      ctx,
+      state.conf.anonymous,
+      {
+        status: 401,
+        message: errors,
+        headers: { 'WWW-Authenticate': state.withError },
+        reason: 'claims',
+      },
+      'jwt',
+    );
     return;
   }
-  ctx.shared.authenticated_jwt_token = v.payload;
+  // Kong's kong.ctx.shared.authenticated_jwt_token: the token as presented.
+  ctx.shared.authenticated_jwt_token = v.token;
   ctx.authenticate(v.entry.consumer, {
     id: v.entry.secret.id,
     type: 'jwt',
@@ -115,24 +135,24 @@ function accept(ctx: PluginContext, state: State, v: Verified): void {
   });
 }
 
+/** A field of the claims, else of the header (Kong: `claims[name] or header[name]`), own keys only. */
+function keyClaim(token: DecodedToken, name: string): unknown {
+  const fromClaims = Object.hasOwn(token.claims, name) ? token.claims[name] : undefined;
+  if (fromClaims !== undefined && fromClaims !== null && fromClaims !== false) return fromClaims;
+  return Object.hasOwn(token.header, name) ? token.header[name] : undefined;
+}
+
 async function verify(ctx: PluginContext, state: State, token: string, tokenDigest: string): Promise<void> {
   const conf = state.conf;
   const bad = (message: string, reason: string) =>
     fail(ctx, conf.anonymous, unauthorized(message, reason, { 'WWW-Authenticate': state.withError }), 'jwt');
-  let header: ReturnType<typeof decodeProtectedHeader>;
-  let claims: JWTPayload;
-  try {
-    if (token.split('.').length !== 3) throw new Error('segments');
-    header = decodeProtectedHeader(token);
-    claims = decodeJwt(token);
-  } catch {
-    bad('Bad token; invalid serialized token', 'malformed token');
+  const decoded = decodeToken(token);
+  if (typeof decoded === 'string') {
+    bad(`Bad token; ${decoded}`, 'malformed token');
     return;
   }
-  const keyName =
-    (claims as Record<string, unknown>)[conf.key_claim_name] ??
-    (header as Record<string, unknown>)[conf.key_claim_name];
-  if (keyName === undefined || keyName === null) {
+  const keyName = keyClaim(decoded, conf.key_claim_name);
+  if (keyName === undefined || keyName === null || keyName === false) {
     bad(`No mandatory '${conf.key_claim_name}' in claims`, 'no key claim');
     return;
   }
@@ -146,8 +166,8 @@ async function verify(ctx: PluginContext, state: State, token: string, tokenDige
     return;
   }
   const alg = entry.secret.algorithm;
-  if (header.alg !== alg) {
-    bad('Invalid algorithm', `token alg ${String(header.alg)} != credential alg ${alg}`);
+  if (decoded.header.alg !== alg) {
+    bad('Invalid algorithm', `token alg ${String(decoded.header.alg)} != credential alg ${alg}`);
     return;
   }
   const key = keyFor(state, entry.secret);
@@ -156,17 +176,13 @@ async function verify(ctx: PluginContext, state: State, token: string, tokenDige
     return;
   }
   try {
-    // Time claims are checked by claimFailure (Kong's messages), not by jose.
-    await jwtVerify(token, key, {
-      algorithms: [alg],
-      currentDate: new Date(0),
-      clockTolerance: Number.MAX_SAFE_INTEGER,
-    });
+    // The signature only: time claims are checked by claimErrors (Kong's messages).
+    await compactVerify(token, key, { algorithms: [alg] });
   } catch (e) {
     bad('Invalid signature', e instanceof joseErrors.JOSEError ? e.code : 'verify failed');
     return;
   }
-  const v: Verified = { entry, payload: claims };
+  const v: Verified = { entry, claims: decoded.claims, token };
   state.verified.set(tokenDigest, v);
   accept(ctx, state, v);
 }

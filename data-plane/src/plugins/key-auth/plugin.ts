@@ -7,6 +7,7 @@
  */
 import { keyAuthLookup, type Consumer, type KeyAuthCredential } from '@gatehouse/shared';
 import { definePlugin, type PluginContext, type SnapshotView } from '../api.js';
+import { headerByConfiguredName } from '../runtime/kong-headers.js';
 import { Lru } from '../runtime/lru.js';
 import {
   alreadyAuthenticated,
@@ -72,9 +73,11 @@ function findSync(ctx: PluginContext, conf: KeyAuthConfig): Found {
   const req = ctx.request;
   for (const name of conf.key_names) {
     if (conf.key_in_header) {
-      const values = req.headerValues(name);
+      const header = headerByConfiguredName(req, name);
+      const values = header.values;
       if (values.length > 1) return 'duplicate';
-      if (values.length === 1 && values[0] !== '') return { key: values[0]!, where: 'header', name };
+      if (values.length === 1 && values[0] !== '')
+        return { key: values[0]!, where: 'header', name: header.name };
     }
     if (conf.key_in_query && req.rawQuery !== '') {
       const values = req.query.getAll(name);

@@ -25,7 +25,7 @@ function refuse(ctx: PluginContext): void {
   const expect = ctx.request.header('expect');
   const status = expect !== undefined && expect.trim().toLowerCase() === '100-continue' ? 417 : 413;
   // The table's 413 closes the connection: that spares reading (and discarding) the rest of the body.
-  respondError(ctx, ProxyErrorCode.BODY_TOO_LARGE, status);
+  respondError(ctx, ProxyErrorCode.BODY_TOO_LARGE, { status });
 }
 
 function isChunked(ctx: PluginContext): boolean {

@@ -7,6 +7,7 @@
  */
 import { hostname } from 'node:os';
 import { definePlugin, type PluginContext } from '../api.js';
+import { headerByConfiguredName } from '../runtime/kong-headers.js';
 import { requestTerminationSpec } from './schema.js';
 
 /**
@@ -35,8 +36,9 @@ interface State {
   readonly trigger: string | null;
 }
 
+/** Kong: the trigger names a header (nginx's lookup, `_` also finds `-`) or a query argument. */
 function triggered(ctx: PluginContext, trigger: string): boolean {
-  return ctx.request.header(trigger) !== undefined || ctx.request.query.has(trigger);
+  return headerByConfiguredName(ctx.request, trigger).values.length > 0 || ctx.request.query.has(trigger);
 }
 
 function parsedBody(contentType: string | undefined, raw: Buffer): unknown {
@@ -51,13 +53,6 @@ function parsedBody(contentType: string | undefined, raw: Buffer): unknown {
     return null;
   }
   return null;
-}
-
-function portOf(ctx: PluginContext): number {
-  const host = ctx.request.host;
-  const m = host === undefined ? null : /:(\d+)$/.exec(host);
-  if (m !== null) return Number(m[1]);
-  return ctx.request.scheme === 'https' ? 443 : 80;
 }
 
 async function echo(ctx: PluginContext, state: State): Promise<void> {
@@ -78,7 +73,8 @@ async function echo(ctx: PluginContext, state: State): Promise<void> {
     request: {
       scheme: r.scheme,
       host,
-      port: portOf(ctx),
+      // Kong's kong.request.get_port(): the listening port, whatever the Host header says.
+      port: r.port,
       headers,
       query,
       body: parsedBody(r.header('content-type'), raw),

@@ -45,8 +45,9 @@ export function alreadyAuthenticated(ctx: PluginContext, anonymous: string | nul
 }
 
 /**
- * Ends a failed authentication as Kong does: the anonymous consumer when configured (500 when it
- * does not exist), otherwise the failure response. Returns nothing either way.
+ * Ends a failed authentication as Kong does: the anonymous consumer when configured (Kong's 500
+ * "anonymous consumer <anonymous> is configured but doesn't exist" when it names no consumer),
+ * otherwise the failure response. Returns nothing either way.
  */
 export function fail(
   ctx: PluginContext,
@@ -58,8 +59,11 @@ export function fail(
   if (anonymous !== null) {
     const consumer = ctx.findConsumer(anonymous);
     if (consumer === null) {
-      ctx.log.error({ plugin, anonymous }, 'anonymous consumer is configured but does not exist');
-      respondError(ctx, ProxyErrorCode.INTERNAL);
+      ctx.log.error(
+        { plugin, anonymous, code: ProxyErrorCode.ANONYMOUS_NOT_FOUND },
+        'anonymous consumer is configured but does not exist',
+      );
+      respondError(ctx, ProxyErrorCode.ANONYMOUS_NOT_FOUND, { subject: anonymous });
       return;
     }
     ctx.authenticate(consumer, null, { anonymous: true });

@@ -117,6 +117,12 @@ export class PluginRequest implements PluginContext, RequestView {
   get clientIp(): string {
     return this.proxied.clientIp;
   }
+  get port(): number {
+    return Number(this.proxied.forwardedPort);
+  }
+  get httpVersion(): string {
+    return this.req.httpVersion;
+  }
   get route(): Route {
     return this.proxied.route.route;
   }

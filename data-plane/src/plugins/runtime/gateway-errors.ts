@@ -3,14 +3,22 @@
  * headers come from the one error table (`proxy/errors.ts`), so no plugin writes them again.
  */
 import type { PluginContext } from '../api.js';
-import { errorResponseOf, type ProxyErrorCode } from '../../proxy/errors.js';
+import { errorResponseOf, messageOf, type ProxyErrorCode } from '../../proxy/errors.js';
 
 /**
- * Short-circuits with the table's answer for `code`; `status` overrides the table's status
- * (request-size-limiting's 417 carries the 413's message, as in Kong).
+ * Short-circuits with the table's answer for `code`: `status` overrides the table's status
+ * (request-size-limiting's 417 carries the 413's message, as in Kong); `subject` fills the
+ * message of an answer that names what failed (the anonymous consumer).
  */
-export function respondError(ctx: PluginContext, code: ProxyErrorCode, status?: number): void {
+export function respondError(
+  ctx: PluginContext,
+  code: ProxyErrorCode,
+  options: { status?: number; subject?: string } = {},
+): void {
   const answer = errorResponseOf(code);
   // A copy: the context keeps (and may add to) the headers of its short-circuit.
-  ctx.respond(status ?? answer.status, answer.message, { ...answer.extraHeaders });
+  ctx.respond(options.status ?? answer.status, messageOf(code, options.subject), {
+    ...answer.extraHeaders,
+    'x-gatehouse-error-code': code,
+  });
 }

@@ -51,6 +51,8 @@ export interface TestRequest {
   /** In order, as the client sent them (repeated names allowed). */
   headers?: [string, string][];
   body?: string | Buffer;
+  /** Default `1.1`. */
+  httpVersion?: string;
 }
 
 /** A real PluginRequest for `r` on `snapshot` (default: an empty configuration). */
@@ -61,6 +63,7 @@ export function pluginRequest(snapshot: SnapshotIndex = snapshotOf({}), r: TestR
   Object.assign(req, {
     rawHeaders: (r.headers ?? []).flat(),
     method: r.method ?? 'GET',
+    httpVersion: r.httpVersion ?? '1.1',
     url,
     socket: { remoteAddress: r.clientIp ?? '127.0.0.1' },
   });

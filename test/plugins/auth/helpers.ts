@@ -7,7 +7,7 @@ import {
   type Plugin,
   type PluginProtocol,
 } from '@gatehouse/shared';
-import { ProxyServer } from '../../../data-plane/src/proxy/proxy-server.js';
+import { ProxyServer, type ProxyServerOptions } from '../../../data-plane/src/proxy/proxy-server.js';
 import { loadPluginRegistry } from '../../../data-plane/src/plugins/registry.js';
 import { route, service, startUpstream, type Upstream } from '../../proxy/helpers.js';
 
@@ -58,7 +58,9 @@ export interface Gateway {
  * A real ProxyServer (with the bundled plugin registry) on a real socket in front of an echo
  * upstream. `apply` takes the entities besides the one service `svc` and route `r` (paths ['/']).
  */
-export async function startGateway(options: { customDirs?: string[] } = {}): Promise<Gateway> {
+export async function startGateway(
+  options: { customDirs?: string[]; requestPolicy?: ProxyServerOptions['requestPolicy'] } = {},
+): Promise<Gateway> {
   const upstream = await startUpstream();
   const logs = new LogCapture();
   // The gateway's own logger factory (with its redaction), every line captured instead of printed.
@@ -71,8 +73,14 @@ export async function startGateway(options: { customDirs?: string[] } = {}): Pro
       },
     },
   });
-  const registry = await loadPluginRegistry(options);
-  const proxy = new ProxyServer({ logger, plugins: registry });
+  const registry = await loadPluginRegistry(
+    options.customDirs === undefined ? {} : { customDirs: options.customDirs },
+  );
+  const proxy = new ProxyServer({
+    logger,
+    plugins: registry,
+    ...(options.requestPolicy === undefined ? {} : { requestPolicy: options.requestPolicy }),
+  });
   await proxy.listen(0, '127.0.0.1');
   const port = (proxy.server.address() as AddressInfo).port;
   return {

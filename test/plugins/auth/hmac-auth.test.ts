@@ -1,6 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, consumer, plugin, startGateway, type Gateway, type SeenRequest } from './helpers.js';
+import { parseRaw, rawRequest } from '../traffic/helpers.js';
 
 const now = Math.floor(Date.now() / 1000);
 const SECRET = 'hmac-secret';
@@ -13,19 +14,24 @@ function authorization(opts: {
   headers?: string;
   secret?: string;
   extra?: Record<string, string>;
+  httpVersion?: string;
+  /** Text before `hmac` (Kong's pattern is searched anywhere in the value). */
+  prefix?: string;
+  scheme?: string;
 }): string {
   const algorithm = opts.algorithm ?? 'hmac-sha256';
   const headers = opts.headers ?? 'date request-line';
   const lines = headers.split(' ').map((h) => {
-    if (h === 'date') return `date: ${opts.date}`;
-    if (h === 'request-line') return `${opts.method ?? 'GET'} ${opts.target ?? '/x'} HTTP/1.1`;
+    if (h.toLowerCase() === 'date') return `${h}: ${opts.date}`;
+    if (h === 'request-line')
+      return `${opts.method ?? 'GET'} ${opts.target ?? '/x'} HTTP/${opts.httpVersion ?? '1.1'}`;
     return `${h}: ${opts.extra?.[h] ?? ''}`;
   });
   const digest = algorithm.replace('hmac-', '');
   const signature = createHmac(digest, opts.secret ?? SECRET)
     .update(lines.join('\n'))
     .digest('base64');
-  return `hmac username="alice-hmac", algorithm="${algorithm}", headers="${headers}", signature="${signature}"`;
+  return `${opts.prefix ?? ''}${opts.scheme ?? 'hmac'} username="alice-hmac", algorithm="${algorithm}", headers="${headers}", signature="${signature}"`;
 }
 
 describe('Plugin: hmac-auth (access, real ProxyServer)', () => {
@@ -96,6 +102,63 @@ describe('Plugin: hmac-auth (access, real ProxyServer)', () => {
     expect(
       (await call(gw.port, '/x', { headers: { date: d, authorization: authorization({ date: d }) } })).status,
     ).toBe(401);
+  });
+
+  // spec/03-plugins/19-hmac-auth/03-access_spec.lua: the body-validation cases send
+  // `"hmac username=…` (a stray quote), and "no space or space between hmac signatures fields".
+  it("accepts Kong's leniencies of the Authorization value", async () => {
+    apply();
+    const d = date();
+    for (const value of [
+      authorization({ date: d, prefix: '"' }),
+      authorization({ date: d, scheme: 'Hmac' }),
+      authorization({ date: d, prefix: 'junk ' }),
+      authorization({ date: d }).replace('hmac username', 'hmacusername').replaceAll(', ', ',  '),
+    ]) {
+      const r = await call(gw.port, '/x', { headers: { date: d, authorization: value } });
+      expect(r.status, value).toBe(200);
+    }
+  });
+
+  // spec/03-plugins/19-hmac-auth/03-access_spec.lua "wrong hmac headers field name", "malformed
+  // hmac signature field", "should not pass with GET with wrong algorithm".
+  it('refuses what Kong refuses: a field missing, misnamed or without its comma; an algorithm not written as listed', async () => {
+    apply();
+    const d = date();
+    const good = authorization({ date: d });
+    for (const value of [
+      good.replace('headers=', 'wrong_header='),
+      good.replace('", headers', '" headers'),
+      good.replace(/headers="[^"]*", /, ''),
+      authorization({ date: d, scheme: 'HMAC' }),
+      good.replace('algorithm="hmac-sha256"', 'algorithm="HMAC-SHA256"'),
+    ]) {
+      const r = await call(gw.port, '/x', { headers: { date: d, authorization: value } });
+      expect(r.status, value).toBe(401);
+      expect(JSON.parse(r.body.toString()), value).toEqual({ message: 'HMAC signature cannot be verified' });
+    }
+  });
+
+  it('signs header names as listed and compares enforce_headers exactly', async () => {
+    apply();
+    const d = date();
+    const signed = authorization({ date: d, headers: 'Date request-line' });
+    expect((await call(gw.port, '/x', { headers: { date: d, authorization: signed } })).status).toBe(200);
+    apply({ enforce_headers: ['date'] });
+    expect((await call(gw.port, '/x', { headers: { date: d, authorization: signed } })).status).toBe(401);
+  });
+
+  // spec/03-plugins/19-hmac-auth/03-access_spec.lua "should encode http-1 requests as http/1.0".
+  it("signs request-line with the request's HTTP version", async () => {
+    apply();
+    const d = date();
+    const value = authorization({ date: d, httpVersion: '1.0' });
+    const { data } = await rawRequest(
+      gw.port,
+      `GET /x HTTP/1.0\r\nHost: localhost\r\nDate: ${d}\r\nAuthorization: ${value}\r\n\r\n`,
+      () => undefined,
+    );
+    expect(parseRaw(data).status).toBe(200);
   });
 
   it('checks the body digest when validate_request_body is set', async () => {

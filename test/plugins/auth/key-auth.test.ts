@@ -133,9 +133,43 @@ describe('Plugin: key-auth (access, real ProxyServer)', () => {
     expect(seen.headers['x-credential-identifier']).toBeUndefined();
   });
 
-  it('answers 500 when the anonymous consumer does not exist', async () => {
+  // spec/03-plugins/09-key-auth/02-access_spec.lua "errors when anonymous user doesn't exist".
+  it("answers Kong's 500 naming the anonymous consumer that does not exist", async () => {
     gw.apply(base({ anonymous: 'ghost' }));
-    expect((await call(gw.port, '/x')).status).toBe(500);
+    const r = await call(gw.port, '/x');
+    expect(r.status).toBe(500);
+    expect(JSON.parse(r.body.toString())).toEqual({
+      message: "anonymous consumer ghost is configured but doesn't exist",
+    });
+  });
+
+  // spec/03-plugins/09-key-auth/02-access_spec.lua "underscores or hyphens in key headers":
+  // nginx finds `api_key` as `api-key` too (the `_` header itself needs --underscores-in-headers).
+  it('finds a key name with _ in the - form of the header, and hides that header', async () => {
+    gw.apply(base({ key_names: ['api_key'], hide_credentials: true }));
+    const ok = await call(gw.port, '/x', { headers: { 'api-key': 'alice-secret' } });
+    expect(ok.status).toBe(200);
+    expect(ok.json<SeenRequest>().headers['api-key']).toBeUndefined();
+    const bad = await call(gw.port, '/x', { headers: { 'api-key': '123' } });
+    expect(bad.status).toBe(401);
+    expect(JSON.parse(bad.body.toString())).toEqual({ message: 'Unauthorized' });
+    expect(bad.headers['www-authenticate']).toBe('Key');
+  });
+
+  it('does not read a key name with - from a header with _ (as nginx)', async () => {
+    const lenient = await startGateway({ requestPolicy: { underscoresInHeaders: true } });
+    try {
+      lenient.apply(base({ key_names: ['api-key'] }));
+      expect((await call(lenient.port, '/x', { headers: { api_key: 'alice-secret' } })).status).toBe(401);
+      lenient.apply(base({ key_names: ['api_key'] }));
+      for (const name of ['api_key', 'api-key']) {
+        expect((await call(lenient.port, '/x', { headers: { [name]: 'alice-secret' } })).status, name).toBe(
+          200,
+        );
+      }
+    } finally {
+      await lenient.close();
+    }
   });
 
   it('leaves routes without plugins alone', async () => {

@@ -76,4 +76,23 @@ describe('Plugin: request-termination (access, real ProxyServer)', () => {
     expect((echoed.request.headers as Record<string, string>)['x-probe']).toBe('yes');
     expect(echoed.matched_route.id).toBe('r');
   });
+
+  // kong/plugins/request-termination/handler.lua: `port = kong.request.get_port()`, the port of
+  // the listener (nginx's server_port), whatever the Host header names.
+  it('echoes the listening port as request.port', async () => {
+    withConfig({ status_code: 200, echo: true });
+    for (const host of ['api.test', 'api.test:8443']) {
+      const r = await call(gw.port, '/x', { headers: { host } });
+      expect(r.json<{ request: { port: number; host: string } }>().request).toMatchObject({
+        port: gw.port,
+        host: 'api.test',
+      });
+    }
+  });
+
+  it('triggers on a header named with - when the trigger has _ (nginx lookup)', async () => {
+    withConfig({ status_code: 404, trigger: 'x_kill' });
+    expect((await call(gw.port, '/x')).status).toBe(200);
+    expect((await call(gw.port, '/x', { headers: { 'x-kill': '1' } })).status).toBe(404);
+  });
 });

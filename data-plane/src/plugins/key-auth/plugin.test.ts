@@ -36,7 +36,7 @@ describe('key-auth handler', () => {
     await run(plugin.access!(ctx, state));
     expect(outcome(ctx).answer).toMatchObject({
       status: 500,
-      json: { message: 'An unexpected error occurred' },
+      json: { message: "anonymous consumer nobody is configured but doesn't exist" },
     });
   });
 

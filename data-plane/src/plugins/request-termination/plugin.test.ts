@@ -75,7 +75,8 @@ describe('request-termination', () => {
       method: 'POST',
       path: '/a',
       host: 'api.test',
-      port: 8000,
+      // Kong's kong.request.get_port(): the listening port (80 in the harness), not the Host's.
+      port: 80,
       query: { x: ['1', '2'], y: '3' },
       headers: { 'content-type': 'application/json', 'x-a': '1' },
       body: { k: 'v' },

@@ -216,15 +216,16 @@ export function bodyUnread(req: IncomingMessage | undefined): boolean {
 /**
  * Writes the error response for `code`, or destroys the response if headers are already out.
  * With the request body still unread the connection is closed after the answer (see bodyUnread).
+ * `headers` replaces the table's headers (a route's response phase added to a copy of them).
  */
-export function sendError(res: ServerResponse, code: ProxyErrorCode): void {
+export function sendError(res: ServerResponse, code: ProxyErrorCode, headers?: readonly string[]): void {
   if (res.headersSent) {
     if (!res.writableEnded) res.destroy();
     return;
   }
   const r = RESPONSES[code];
   if (bodyUnread(res.req)) res.shouldKeepAlive = false;
-  res.writeHead(r.status, r.headers as string[]);
+  res.writeHead(r.status, (headers ?? r.headers) as string[]);
   res.end(r.body);
 }
 

@@ -10,7 +10,7 @@
  */
 import type { Socket } from 'node:net';
 import { downstreamResponseHeaders } from './headers.js';
-import { sendError, upstreamErrorCode } from './errors.js';
+import { sendError, upstreamErrorCode, type ProxyErrorCode } from './errors.js';
 import type { ProxyRequest } from './request.js';
 
 /** The exchange currently served on a client connection (so a closed socket aborts it). */
@@ -99,7 +99,12 @@ export class UpstreamExchange implements CoreHandler {
     const code = upstreamErrorCode(err);
     const request = this.request;
     request.logger.debug({ err, code, method: request.method }, 'upstream request failed');
-    sendError(request.res, code);
+    this.sendAnswer(code);
+  }
+
+  /** Writes the error table's answer for `code` (the plugin exchange runs the response phase first). */
+  protected sendAnswer(code: ProxyErrorCode): void {
+    sendError(this.request.res, code);
   }
 
   /** The exchange is over: a later close of the client connection no longer concerns it. */

@@ -251,6 +251,11 @@ export class ProxyServer {
       this.runner.handle(request, state.plugins!.snapshot);
       return;
     }
+    // Kong (kong/init.lua): a route without a service answers 503 (after its plugins, if any).
+    if (entry.service === null) {
+      sendError(res, ProxyErrorCode.NO_SERVICE);
+      return;
+    }
     if (expectContinue) res.writeContinue();
     dispatchUpstream(request, new UpstreamExchange(request));
   }

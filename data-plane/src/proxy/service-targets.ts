@@ -42,6 +42,19 @@ export interface ServiceTarget {
 
 export const PROXIED_PROTOCOLS = new Set(['http', 'https']);
 
+/**
+ * The target of a route without a service: matched as Kong matches it, never dispatched (the
+ * proxy answers 503 "no Service found with those values" once the route's plugins ran).
+ */
+export const NO_SERVICE_TARGET: ServiceTarget = Object.freeze({
+  poolKey: null,
+  pool: null,
+  balanced: null,
+  hostHeader: '',
+  servicePath: '/',
+  readTimeout: 0,
+});
+
 function defaultPort(protocol: string): number {
   return protocol === 'https' || protocol === 'grpcs' || protocol === 'wss' ? 443 : 80;
 }

@@ -57,7 +57,8 @@ export interface RouteFlags {
 /** One (route, path) pair, ready to be tested against a request. */
 export interface RouteEntry<T, C = never> extends RouteFlags {
   readonly route: Route;
-  readonly service: Service;
+  /** The route's service; null for a route without one (compiled with a `serviceless` target). */
+  readonly service: Service | null;
   readonly target: T;
   /** The route's plugin chain (or other per-route payload), null when it has none. */
   readonly chain: C | null;
@@ -137,7 +138,7 @@ export interface RouteChainFactory<C> {
 /** What every path of one route shares, computed once per route. */
 interface RouteRule<T, C> extends RouteFlags {
   readonly route: Route;
-  readonly service: Service;
+  readonly service: Service | null;
   readonly target: T;
   readonly chain: C | null;
   readonly matchRules: number;
@@ -164,7 +165,7 @@ class DraftEntry<T, C> {
 /** A compiled entry: one class, so every entry has the same shape (no spread objects). */
 class CompiledEntry<T, C> implements RouteEntry<T, C> {
   readonly route: Route;
-  readonly service: Service;
+  readonly service: Service | null;
   readonly target: T;
   readonly chain: C | null;
   readonly allowsHttp: boolean;
@@ -258,7 +259,7 @@ export function routeFlags(route: Route): RouteFlags {
 
 function draftEntries<T, C>(
   route: Route,
-  service: Service,
+  service: Service | null,
   target: T,
   chain: C | null,
   out: DraftEntry<T, C>[],
@@ -557,14 +558,17 @@ export class Router<T, C = never> {
 }
 
 /**
- * Compiles the routes of a configuration. Routes whose service is disabled, missing
- * (`service: null`), or for which `makeTarget` returns null are left out, as are routes with no
- * HTTP protocol. Throws a GatehouseError (GH_ERR_ROUTER_*) on a route that cannot be compiled.
+ * Compiles the routes of a configuration. Routes whose service is disabled, or for which
+ * `makeTarget` returns null are left out, as are routes with no HTTP protocol. A route without a
+ * service (`service: null`) is matched with the `serviceless` target (Kong matches it and answers
+ * 503), or left out when none is given. Throws a GatehouseError (GH_ERR_ROUTER_*) on a route
+ * that cannot be compiled.
  */
 export function compileRouter<T, C = never>(
   config: GatehouseConfig,
   makeTarget: RouteTargetFactory<T>,
   chainOf: RouteChainFactory<C> = () => null,
+  serviceless: T | null = null,
 ): Router<T, C> {
   const services = new Map<string, Service>();
   for (const service of config.services) services.set(service.id, service);
@@ -573,7 +577,10 @@ export function compileRouter<T, C = never>(
   const drafts: DraftEntry<T, C>[] = [];
   for (const route of config.routes) {
     if (!route.protocols.some((p) => HTTP_PROTOCOLS.has(p))) continue;
-    if (route.service === null) continue;
+    if (route.service === null) {
+      if (serviceless !== null) draftEntries(route, null, serviceless, chainOf(route), drafts);
+      continue;
+    }
     const service = services.get(route.service.id);
     if (service === undefined) {
       throw RouterErrors.unknownService(

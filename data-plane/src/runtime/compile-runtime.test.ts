@@ -9,6 +9,7 @@ import {
 } from '@gatehouse/shared';
 import { loadPluginRegistry } from '../plugins/registry.js';
 import { ProxyServer } from '../proxy/proxy-server.js';
+import { NO_SERVICE_TARGET } from '../proxy/service-targets.js';
 import { compileRuntime } from './compile-runtime.js';
 
 const logger = createLogger('compile-runtime-test', { level: 'silent' });
@@ -149,6 +150,21 @@ describe('compileRuntime', () => {
       serving: { upstreams: served.upstreams },
     });
     expect(next.upstreams.byId.get('u1')).toBe(served.upstreams.byId.get('u1'));
+  });
+
+  // Kong matches a route without a service (and answers 503 once its plugins ran).
+  it('routes a route without a service to the no-service target, with its plugin chain', async () => {
+    const c = config();
+    c.routes.push({ ...c.routes[0]!, id: 'r3', name: 'r3', paths: ['/none'], service: null });
+    c.plugins = [{ ...c.plugins[0]!, id: 'p3', route: { id: 'r3' } }];
+    const runtime = compileRuntime(c, await loadPluginRegistry(), { logger });
+    expect(runtime.router.size).toBe(3);
+    const match = runtime.router.match({ method: 'GET', path: '/none', host: undefined, rawHeaders: [] });
+    expect(match?.entry.service).toBeNull();
+    expect(match?.entry.target).toBe(NO_SERVICE_TARGET);
+    expect(match?.entry.chain).not.toBeNull();
+    // It names no pool.
+    expect(runtime.pools.size).toBe(2);
   });
 
   it('says what it left out instead of logging it', () => {

@@ -9,7 +9,7 @@ import { compileUpstreams } from '../balancer/balancers.js';
 import { compilePlugins, type Chain } from '../plugins/runtime/index.js';
 import type { PluginRegistry } from '../plugins/registry.js';
 import { ProxyErrors } from '../proxy/errors.js';
-import { compileTargets, type ServiceTarget } from '../proxy/service-targets.js';
+import { compileTargets, NO_SERVICE_TARGET, type ServiceTarget } from '../proxy/service-targets.js';
 import { compileRouter } from '../router/router.js';
 import { CertificateStore } from '../tls/certificate-store.js';
 import type { Runtime, ServingRuntime } from './runtime.js';
@@ -41,6 +41,7 @@ export function compileRuntime(
       config,
       targets.targetFor,
       (route) => chains?.get(route.id) ?? null,
+      NO_SERVICE_TARGET,
     );
     const certificates = CertificateStore.compile(config, options.serving?.certificates ?? null);
     return {

@@ -5,6 +5,7 @@
  */
 import { downstreamResponseHeaders } from '../../proxy/headers.js';
 import { UpstreamExchange } from '../../proxy/exchange.js';
+import type { ProxyErrorCode } from '../../proxy/errors.js';
 import { PluginErrors } from '../errors.js';
 import type { Chain } from './compile.js';
 import type { PluginRequest } from './context.js';
@@ -103,6 +104,11 @@ export class PluginExchange extends UpstreamExchange {
       return;
     }
     super.answerError(err);
+  }
+
+  /** The gateway's answer goes through the response phase first (Kong's header_filter). */
+  protected override sendAnswer(code: ProxyErrorCode): void {
+    this.runner.sendGatewayError(this.ctx, code);
   }
 
   private runResponse(): PhaseRun {

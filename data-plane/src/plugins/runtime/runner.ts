@@ -5,7 +5,7 @@
  * body) and `dispatchUpstream` sends it as it sends a request without plugins.
  */
 import { GATEHOUSE_VERSION } from '@gatehouse/shared';
-import { bodyUnread, sendError, ProxyErrorCode } from '../../proxy/errors.js';
+import { bodyUnread, errorResponseOf, sendError, ProxyErrorCode } from '../../proxy/errors.js';
 import { dispatchUpstream } from '../../proxy/dispatch.js';
 import type { ProxyRequest } from '../../proxy/request.js';
 import { HANDLER_FAILED, PluginErrors } from '../errors.js';
@@ -72,6 +72,11 @@ export class PluginRunner {
     if (request.res.destroyed || request.res.writableEnded) return;
     if (ctx.responded) {
       this.sendShortCircuit(ctx, chain);
+      return;
+    }
+    // Kong (kong/init.lua, access): a route without a service answers 503 once its plugins ran.
+    if (request.route.service === null) {
+      this.sendGatewayError(ctx, ProxyErrorCode.NO_SERVICE);
       return;
     }
     const limit = ctx.bodyLimit;
@@ -141,11 +146,42 @@ export class PluginRunner {
     else r.then(write, (err: unknown) => this.fail(ctx, err));
   }
 
-  /** Answers a failure of the chain: 413 for a body over a cap, else 500 (logged). */
+  /**
+   * Answers `code` from the error table once the route's response phase ran over it, as Kong's
+   * header_filter runs on the gateway's own answers (the cors headers of a 502, 503 or 504).
+   * A response phase that fails leaves the table's answer as it is.
+   */
+  sendGatewayError(ctx: PluginRequest, code: ProxyErrorCode): void {
+    const res = ctx.proxied.res;
+    const slots = ctx.proxied.route.chain?.response ?? null;
+    if (slots === null || res.headersSent) {
+      sendError(res, code);
+      return;
+    }
+    const answer = errorResponseOf(code);
+    const headers = [...answer.headers];
+    ctx.response = { status: answer.status, header: headerLookup(headers), body: answer.body };
+    const write = (): void => {
+      if (!res.destroyed) sendError(res, code, applyResponseHeaders(headers, ctx));
+    };
+    const plain = (err: unknown): void => {
+      ctx.log.error({ err, code: HANDLER_FAILED }, 'plugin response phase failed on a gateway answer');
+      sendError(res, code);
+    };
+    try {
+      const r = runPhase(ctx, slots, 'response');
+      if (r === undefined) write();
+      else r.then(write, plain);
+    } catch (err) {
+      plain(err);
+    }
+  }
+
+  /** Answers a failure of the chain: 413 for a body over a cap (response phase run), else 500 (logged). */
   fail(ctx: PluginRequest, err: unknown): void {
     const res = ctx.proxied.res;
     if (isBodyTooLarge(err)) {
-      sendError(res, ProxyErrorCode.BODY_TOO_LARGE);
+      this.sendGatewayError(ctx, ProxyErrorCode.BODY_TOO_LARGE);
       return;
     }
     ctx.log.error({ err, code: HANDLER_FAILED }, 'plugin handler failed');

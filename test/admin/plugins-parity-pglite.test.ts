@@ -1,0 +1,3 @@
+import { pluginsParityContract } from './plugins-parity-contract.js';
+
+pluginsParityContract('pglite');

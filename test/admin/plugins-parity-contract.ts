@@ -101,7 +101,7 @@ export function pluginsParityContract(kind: DbKind) {
       await publish();
     }
 
-    const message = (r: { body: Buffer }): unknown => (JSON.parse(r.body.toString()) as Json).message;
+    const message = (r: { body: Buffer }): unknown => JSON.parse(r.body.toString()).message;
 
     // spec/02-integration/05-proxy/02-router_spec.lua "responds 503 if no service found".
     it('accepts a route without a service and answers 503 "no Service found with those values" for it', async () => {
@@ -221,7 +221,7 @@ export function pluginsParityContract(kind: DbKind) {
     it('request-termination: echo reports the listening port', async () => {
       await routeWith([{ name: 'request-termination', config: { status_code: 200, echo: true } }]);
       const res = await proxyCall(proxyPort, '/', { headers: { host: 'api.test:9999' } });
-      expect((JSON.parse(res.body.toString()) as Json).request).toMatchObject({
+      expect(JSON.parse(res.body.toString()).request).toMatchObject({
         port: proxyPort,
         host: 'api.test',
       });

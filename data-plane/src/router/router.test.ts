@@ -672,3 +672,20 @@ describe('route flags, compiled once', () => {
     expect(router.match(req('/f'))!.entry).toMatchObject({ allowsHttp: true, stripPath: true });
   });
 });
+
+describe('router size: what routes have alike is held once', () => {
+  it('gives routes with the same methods one method set, and routes without headers one empty list', () => {
+    const router = build([
+      route('a', { paths: ['/a'], methods: ['GET', 'post'] }),
+      route('b', { paths: ['/b'], methods: ['get', 'POST'] }),
+      route('c', { paths: ['/c'], methods: ['GET'] }),
+    ]);
+    const [a, b, c] = ['/a', '/b', '/c'].map((p) => router.match(req(p))!.entry);
+    expect(a!.methods).toBe(b!.methods);
+    expect([...a!.methods!]).toEqual(['GET', 'POST']);
+    expect(c!.methods).not.toBe(a!.methods);
+    expect([...c!.methods!]).toEqual(['GET']);
+    expect(a!.headers).toBe(c!.headers);
+    expect(router.match(req('/a', undefined, 'PUT'))).toBeNull();
+  });
+});

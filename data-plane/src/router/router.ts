@@ -10,12 +10,16 @@
  *
  * Lookup cost is independent of the number of routes: entries are bucketed by plain host (entries
  * without plain-only hosts go to the "any host" bucket), and inside a bucket prefix paths sit in a
- * character trie; only regex paths and path-less entries are scanned, in priority order, and every
- * scan stops as soon as it cannot beat the best match found so far.
+ * radix tree (prefix-tree.ts); only regex paths and path-less entries are scanned, in priority
+ * order, and every scan stops as soon as it cannot beat the best match found so far.
+ *
+ * Size: what many routes have alike is held once per router (a method set, the empty header
+ * list), so an entry costs its own object and little else.
  */
 import { compilePcre, type GatehouseConfig, type Route, type Service } from '@gatehouse/shared';
 import { compileWildcardHost, hasPort, hostWithPort, hostWithoutPort, lowerHost } from './host.js';
 import { RouterErrors } from './errors.js';
+import { PrefixTree, type PrefixVisitor } from './prefix-tree.js';
 
 /** Kong's MATCH_RULES bits: the category of an entry is the set of attribute kinds it has. */
 export const MatchRule = {
@@ -95,19 +99,32 @@ export class RouteMatch<T, C = never> {
   ) {}
 }
 
-interface TrieNode<T, C> {
-  readonly children: Map<number, TrieNode<T, C>>;
-  entries: RouteEntry<T, C>[] | null;
-}
-
 interface Bucket<T, C> {
-  readonly trie: TrieNode<T, C>;
+  /** Prefix-path entries by prefix, each list in priority order. */
+  readonly prefixes: PrefixTree<RouteEntry<T, C>>;
   /** Regex-path and path-less entries, in priority order. */
   readonly scan: RouteEntry<T, C>[];
 }
 
-const newNode = <T, C>(): TrieNode<T, C> => ({ children: new Map(), entries: null });
-const newBucket = <T, C>(): Bucket<T, C> => ({ trie: newNode<T, C>(), scan: [] });
+const newBucket = <T, C>(): Bucket<T, C> => ({ prefixes: new PrefixTree(), scan: [] });
+
+const NO_HEADERS: readonly HeaderRule[] = Object.freeze([]);
+
+/**
+ * Values many routes share, made once per compile: a method set is the same object for every
+ * route with the same methods.
+ */
+class SharedParts {
+  private readonly methodSets = new Map<string, ReadonlySet<string>>();
+
+  methods(list: readonly string[]): ReadonlySet<string> {
+    const upper = list.map((m) => m.toUpperCase());
+    const key = JSON.stringify(upper);
+    let set = this.methodSets.get(key);
+    if (set === undefined) this.methodSets.set(key, (set = new Set(upper)));
+    return set;
+  }
+}
 
 export interface RouteTargetFactory<T> {
   /** Returns the per-service payload stored in each entry, or null to leave the service's routes out. */
@@ -223,9 +240,9 @@ function compileRegexPath(route: Route, path: string): RegExp {
   });
 }
 
-function compileHeaders(route: Route): HeaderRule[] {
+function compileHeaders(route: Route): readonly HeaderRule[] {
+  if (route.headers == null) return NO_HEADERS;
   const rules: HeaderRule[] = [];
-  if (route.headers == null) return rules;
   for (const [rawName, values] of Object.entries(route.headers)) {
     const name = rawName.toLowerCase();
     if (name === 'host' || !nonEmpty(values)) continue;
@@ -243,7 +260,7 @@ function compileHeaders(route: Route): HeaderRule[] {
     }
     rules.push({ name, values: new Set(values.map((v) => v.toLowerCase())), pattern });
   }
-  return rules;
+  return rules.length === 0 ? NO_HEADERS : rules;
 }
 
 /** The route's flags, read once at compile time. */
@@ -262,6 +279,7 @@ function draftEntries<T, C>(
   service: Service | null,
   target: T,
   chain: C | null,
+  shared: SharedParts,
   out: DraftEntry<T, C>[],
 ): void {
   let matchRules = 0;
@@ -297,7 +315,7 @@ function draftEntries<T, C>(
     matchWeight++;
   }
 
-  const methods = nonEmpty(route.methods) ? new Set(route.methods.map((m) => m.toUpperCase())) : null;
+  const methods = nonEmpty(route.methods) ? shared.methods(route.methods) : null;
   if (methods !== null) {
     matchRules |= MatchRule.METHOD;
     matchWeight++;
@@ -368,21 +386,6 @@ function compareEntries<T, C>(a: DraftEntry<T, C>, b: DraftEntry<T, C>): number 
   return a.pathIndex - b.pathIndex;
 }
 
-function insertPrefix<T, C>(bucket: Bucket<T, C>, entry: RouteEntry<T, C>): void {
-  let node = bucket.trie;
-  const prefix = entry.prefix!;
-  for (let i = 0; i < prefix.length; i++) {
-    const c = prefix.charCodeAt(i);
-    let next = node.children.get(c);
-    if (next === undefined) {
-      next = newNode<T, C>();
-      node.children.set(c, next);
-    }
-    node = next;
-  }
-  (node.entries ??= []).push(entry);
-}
-
 function headerMatches(rule: HeaderRule, rawHeaders: readonly string[]): boolean {
   const name = rule.name;
   for (let i = 0; i < rawHeaders.length; i += 2) {
@@ -413,6 +416,11 @@ export class Router<T, C = never> {
   private reqHostNoPort = '';
   private reqHostWithPort: string | null = null;
   private reqHeaders: readonly string[] = [];
+  private scanByCategory = false;
+  /** Searches each list of prefix entries the bucket's tree yields for the request's path. */
+  private readonly prefixVisitor: PrefixVisitor<RouteEntry<T, C>> = {
+    visitPrefix: (list) => this.searchList(list, this.scanByCategory),
+  };
   /** Entries fully tested by the last match() (for tests: lookup cost must not grow with the route count). */
   lastExamined = 0;
 
@@ -437,7 +445,7 @@ export class Router<T, C = never> {
         buckets.push(this.anyHost);
       }
       for (const bucket of buckets) {
-        if (entry.prefix !== null) insertPrefix(bucket, entry);
+        if (entry.prefix !== null) bucket.prefixes.insert(entry.prefix, entry);
         else bucket.scan.push(entry);
       }
     }
@@ -489,15 +497,8 @@ export class Router<T, C = never> {
   }
 
   private searchBucket(bucket: Bucket<T, C>, byCategory: boolean): void {
-    const path = this.reqPath;
-    let node: TrieNode<T, C> | undefined = bucket.trie;
-    // Walk the trie along the path; every node on the way with entries holds prefixes of the path.
-    for (let i = 0; ; i++) {
-      if (node.entries !== null) this.searchList(node.entries, byCategory);
-      if (i >= path.length) break;
-      node = node.children.get(path.charCodeAt(i));
-      if (node === undefined) break;
-    }
+    this.scanByCategory = byCategory;
+    bucket.prefixes.visitPrefixesOf(this.reqPath, this.prefixVisitor);
     if (bucket.scan.length > 0) this.searchList(bucket.scan, byCategory);
   }
 
@@ -573,6 +574,7 @@ export function compileRouter<T, C = never>(
   const services = new Map<string, Service>();
   for (const service of config.services) services.set(service.id, service);
   const targets = new Map<string, T | null>();
+  const shared = new SharedParts();
 
   const drafts: DraftEntry<T, C>[] = [];
   for (const route of config.routes) {
@@ -598,7 +600,7 @@ export function compileRouter<T, C = never>(
       targets.set(service.id, target);
     }
     if (target === null) continue;
-    draftEntries(route, service, target, chainOf(route), drafts);
+    draftEntries(route, service, target, chainOf(route), shared, drafts);
   }
 
   drafts.sort(compareEntries);

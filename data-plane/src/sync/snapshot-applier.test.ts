@@ -41,9 +41,9 @@ class RecordingTarget implements ConfigTarget {
   applied: ConfigMeta[] = [];
   failNext: string | null = null;
   /** Like the pool: the check runs while the config is out; its error fails the round. */
-  async apply(json: string, meta: ConfigMeta, check: () => void): Promise<void> {
+  async apply(bytes: Uint8Array, meta: ConfigMeta, check: () => void): Promise<void> {
     check();
-    JSON.parse(json);
+    JSON.parse(Buffer.from(bytes).toString('utf8'));
     if (this.failNext) {
       const reason = this.failNext;
       this.failNext = null;

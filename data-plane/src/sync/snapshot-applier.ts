@@ -51,11 +51,11 @@ export interface ConfigCompiler {
 }
 
 /**
- * Where verified configs go: the worker pool. `check` runs while the workers compile; when it
- * throws, the apply rejects with its error and no worker keeps the config.
+ * Where verified configs go (as UTF-8 JSON bytes): the worker pool. `check` runs while the
+ * workers compile; when it throws, the apply rejects with its error and no worker keeps the config.
  */
 export interface ConfigTarget {
-  apply(json: string, meta: ConfigMeta, check: () => void): Promise<void>;
+  apply(bytes: Uint8Array, meta: ConfigMeta, check: () => void): Promise<void>;
 }
 
 export type SnapshotSource = 'control_plane' | 'cache' | 'declarative';
@@ -118,7 +118,8 @@ type Offer = { signed: SignedSnapshot } | { plain: GatehouseConfig };
 interface Candidate {
   /** The config: a signed one's bytes are parsed here only while the workers parse them too. */
   config(): GatehouseConfig;
-  json: string;
+  /** The config as UTF-8 JSON (canonical). */
+  bytes: Buffer;
   version: bigint;
   hash: string;
   kid: string | null;
@@ -221,7 +222,7 @@ export class SnapshotApplier extends EventEmitter<SnapshotApplierEvents> {
       const { bytes, hash: plainHash } = encodeConfig(config);
       version = (held?.version ?? 0n) + 1n;
       hash = plainHash;
-      plain = { config: () => config, json: bytes.toString('utf8'), version, hash, kid: null };
+      plain = { config: () => config, bytes, version, hash, kid: null };
     }
     try {
       if (held && held.hash === hash) {
@@ -232,7 +233,7 @@ export class SnapshotApplier extends EventEmitter<SnapshotApplierEvents> {
       const candidate = 'signed' in offer ? await this.verify(offer.signed, held) : plain!;
       if ('signed' in offer) this.checkFloor(version, source);
       const compiled: { served?: (() => void) | void } = {};
-      await this.opts.target.apply(candidate.json, { version, hash }, () => {
+      await this.opts.target.apply(candidate.bytes, { version, hash }, () => {
         compiled.served = this.compile(candidate);
       });
       compiled.served?.();
@@ -300,10 +301,10 @@ export class SnapshotApplier extends EventEmitter<SnapshotApplierEvents> {
     const verified = await verifySnapshotBytes(signed, this.opts.trustedKeys, {
       currentVersion: held?.version ?? null,
     });
-    const json = verified.bytes.toString('utf8');
+    const { bytes } = verified;
     return {
-      config: () => parseSnapshotConfig(json),
-      json,
+      config: () => parseSnapshotConfig(bytes.toString('utf8')),
+      bytes,
       version: verified.version,
       hash: verified.hash,
       kid: verified.kid,

@@ -1,7 +1,8 @@
 /**
  * Messages between the primary and its workers over the node:cluster IPC channel. The channel
- * uses `serialization: 'advanced'` (V8 structured clone), so the config JSON string travels as
- * one string, not re-escaped inside another JSON document.
+ * uses `serialization: 'advanced'` (V8 structured clone), so the config travels as its bytes: a
+ * Uint8Array is written and read back as raw bytes (the worker gets a view of what it read, no
+ * copy), where a string of the same size costs the worker a slow string deserialization.
  *
  * Target health is decided once per node: the primary runs the active checks and sends every
  * change (`health`); a worker counts its own passive checks and reports each change it sees
@@ -13,7 +14,7 @@ import type { ClientLimits } from '../proxy/client-connections.js';
 
 export type { TargetHealthChange };
 
-/** Primary -> worker: swap in this config (the canonical JSON bytes of a verified snapshot). */
+/** Primary -> worker: swap in this config. */
 export interface ConfigMessage {
   t: 'config';
   /** Identifies the apply round; echoed in the answer. */
@@ -21,7 +22,8 @@ export interface ConfigMessage {
   /** Snapshot version, decimal (bigint does not cross every channel). */
   version: string;
   hash: string;
-  json: string;
+  /** The config as UTF-8 JSON: the canonical bytes of a verified snapshot. */
+  bytes: Uint8Array;
 }
 
 /** Primary -> worker: stop accepting, drain in-flight requests for at most drainMs, exit. */

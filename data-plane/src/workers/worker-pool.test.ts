@@ -8,10 +8,10 @@ import { WorkerPool } from './worker-pool.js';
 const logger = createLogger('test', { level: 'silent' });
 const exec = fileURLToPath(new URL('./fixtures/echo-worker.ts', import.meta.url));
 
-function config(...names: string[]): string {
+function config(...names: string[]): Buffer {
   const c: GatehouseConfig = emptyConfig();
   for (const name of names) c.services.push({ name } as GatehouseConfig['services'][number]);
-  return JSON.stringify(c);
+  return Buffer.from(JSON.stringify(c));
 }
 
 async function freePort(): Promise<number> {

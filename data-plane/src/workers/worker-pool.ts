@@ -98,11 +98,18 @@ interface Held {
   meta: ConfigMeta;
 }
 
-/** The worker entry and the flags to fork it with, for built (dist) or source (tsx) layouts. */
+/**
+ * The worker entry and the flags to fork it with, for built (dist) or source (tsx) layouts.
+ * `--expose-gc`: a worker collects its garbage right after applying a large config
+ * (worker-runtime.ts).
+ */
 export function defaultWorkerEntry(): { exec: string; execArgv: string[] } {
   const js = fileURLToPath(new URL('./worker-main.js', import.meta.url));
-  if (existsSync(js)) return { exec: js, execArgv: [] };
-  return { exec: fileURLToPath(new URL('./worker-main.ts', import.meta.url)), execArgv: ['--import', 'tsx'] };
+  if (existsSync(js)) return { exec: js, execArgv: ['--expose-gc'] };
+  return {
+    exec: fileURLToPath(new URL('./worker-main.ts', import.meta.url)),
+    execArgv: ['--import', 'tsx', '--expose-gc'],
+  };
 }
 
 export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
@@ -180,15 +187,16 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   }
 
   /**
-   * Hands `json` (the canonical config bytes of a verified snapshot) to every worker. Resolves
-   * once all have swapped; rejects with the reason otherwise (the previous config stays).
+   * Hands `bytes` (the config as UTF-8 JSON: the canonical bytes of a verified snapshot) to every
+   * worker. Resolves once all have swapped; rejects with the reason otherwise (the previous
+   * config stays). The pool keeps them (not a copy) to feed replacement workers.
    *
    * `check` runs in this process once the config is on its way, while the workers compile it
    * (the primary's own compile, on another core); if it throws, the round fails with that error
    * exactly as if a worker had refused: the workers that swapped go back to the previous config.
    */
-  apply(json: string, meta: ConfigMeta, check?: () => void): Promise<void> {
-    const round = this.rounds.then(() => this.runRound(json, meta, check));
+  apply(bytes: Uint8Array, meta: ConfigMeta, check?: () => void): Promise<void> {
+    const round = this.rounds.then(() => this.runRound(bytes, meta, check));
     this.rounds = round.catch(() => undefined);
     return round;
   }
@@ -382,11 +390,11 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     });
   }
 
-  private async runRound(json: string, meta: ConfigMeta, check?: () => void): Promise<void> {
+  private async runRound(bytes: Uint8Array, meta: ConfigMeta, check?: () => void): Promise<void> {
     if (this.stopping) throw SyncErrors.applyFailed('worker pool is stopping');
     const seq = ++this.seq;
     const held: Held = {
-      msg: { t: 'config', seq, version: meta.version.toString(), hash: meta.hash, json },
+      msg: { t: 'config', seq, version: meta.version.toString(), hash: meta.hash, bytes },
       meta,
     };
     this.pending = held;

@@ -1,0 +1,207 @@
+#!/usr/bin/env node
+// The stages of a snapshot apply, one by one, in CPU time and wall time (a loaded box moves the
+// wall time a lot and the CPU time little), for the 10,000-entity configuration of dp-10k.mjs:
+//
+//   primary: verify      JWS signature, gunzip, sha256 (verifySnapshotBytes)
+//            to_worker   what the primary does to hand the bytes to a worker
+//            compile     the primary's own parse + compileRuntime (the dry run)
+//   worker:  from_primary / parse / compile / swap  (a ProxyServer, as worker-main runs one)
+//   round:   a real WorkerPool (one worker process, node:cluster IPC): apply() round trip, and the
+//            worker's memory 3 s after it (process.memoryUsage + heap spaces, read through a probe
+//            preloaded in the worker; `--heap-snapshot` also writes a heap snapshot there)
+//
+//   node scripts/bootstrap.mjs && node test/bench/dp-apply-stages.mjs [--count 10000] [--reps 5]
+//
+// Prints JSON: each stage's min and median over --reps runs, cpu_ms and wall_ms.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { performance } from 'node:perf_hooks';
+import {
+  createLogger,
+  loadDeclarativeFile,
+  loadSigningKey,
+  loadTrustedKeys,
+  signSnapshot,
+  withCredentialDigests,
+  writeSigningKeyPair,
+} from '../../shared/dist/index.js';
+import { bigConfig, mib, rssOf, ROOT, sleep, tempDir } from './lib/processes.mjs';
+
+const DP = join(ROOT, 'data-plane', 'dist');
+const { loadPluginRegistry } = await import(join(DP, 'plugins', 'registry.js'));
+const { ProxyServer } = await import(join(DP, 'proxy', 'proxy-server.js'));
+const { compileRuntime } = await import(join(DP, 'runtime', 'compile-runtime.js'));
+const { WorkerPool } = await import(join(DP, 'workers', 'worker-pool.js'));
+const { verifySnapshotBytes, parseSnapshotConfig } = await import('../../shared/dist/index.js');
+
+const { values } = parseArgs({
+  options: {
+    count: { type: 'string', default: '10000' },
+    reps: { type: 'string', default: '5' },
+    'heap-snapshot': { type: 'boolean', default: false },
+    'skip-round': { type: 'boolean', default: false },
+    'skip-stages': { type: 'boolean', default: false },
+  },
+});
+const N = Number(values.count);
+const REPS = Number(values.reps);
+const logger = createLogger('dp-apply-stages', { level: 'silent' });
+
+// --- the snapshot, as a CP would sign it ---
+const dir = tempDir('stages');
+const file = join(dir, 'config.json');
+writeFileSync(file, bigConfig(N, { upstream: 'http://127.0.0.1:9' }));
+const registry = await loadPluginRegistry();
+const config = withCredentialDigests(await loadDeclarativeFile(file, { plugins: registry }));
+const keyFiles = await writeSigningKeyPair(dir);
+const key = await loadSigningKey(keyFiles.privateKeyFile);
+const trusted = await loadTrustedKeys([keyFiles.publicKeysFile]);
+const signed = await signSnapshot({ config, version: 2n, cpId: 'bench', key });
+
+/** Runs `fn` REPS times: min and median CPU (user+system) and wall ms. */
+async function measure(fn) {
+  const cpu = [];
+  const wall = [];
+  for (let i = 0; i < REPS; i++) {
+    globalThis.gc?.();
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    await fn();
+    wall.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000);
+  }
+  const stat = (xs) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return { min: Math.round(s[0]), median: Math.round(s[Math.floor(s.length / 2)]) };
+  };
+  return { cpu_ms: stat(cpu), wall_ms: stat(wall) };
+}
+
+const out = {
+  count: N,
+  snapshot_json_mib: mib(signed.uncompressedSize),
+  snapshot_gzip_mib: mib(signed.config.length),
+};
+const bytes = (await verifySnapshotBytes(signed, trusted)).bytes;
+const json = bytes.toString('utf8');
+if (!values['skip-stages']) {
+  out.primary_verify = await measure(async () => {
+    await verifySnapshotBytes(signed, trusted);
+  });
+  out.primary_compile = await measure(() =>
+    compileRuntime(parseSnapshotConfig(json), registry, { logger, serving: null }),
+  );
+  const proxy = new ProxyServer({ logger, plugins: registry, activeHealthChecks: false });
+  let parsed;
+  out.worker_parse = await measure(() => {
+    parsed = JSON.parse(json);
+  });
+  let runtime;
+  out.worker_compile = await measure(() => {
+    runtime = proxy.compile(parsed);
+  });
+  out.worker_swap = await measure(() => proxy.swap(runtime));
+  await proxy.close();
+}
+
+// --- a real worker process, fed over node:cluster IPC ---
+if (!values['skip-round']) {
+  const probeDir = join(dir, 'probe');
+  mkdirSync(probeDir);
+  const probe = join(probeDir, 'probe.mjs');
+  writeFileSync(
+    probe,
+    `import { writeFileSync } from 'node:fs';
+import v8 from 'node:v8';
+import { readFileSync } from 'node:fs';
+/** RSS by kind of mapping (MiB): brk heap, anonymous mmaps, files. */
+function smaps() {
+  const out = { brk_heap: 0, anon: 0, file: 0 };
+  let kind = 'anon';
+  for (const line of readFileSync('/proc/self/smaps', 'utf8').split('\\n')) {
+    const m = /^[0-9a-f]+-[0-9a-f]+ \\S+ \\S+ \\S+ \\d+\\s*(.*)$/.exec(line);
+    if (m) { kind = m[1] === '[heap]' ? 'brk_heap' : m[1] === '' || m[1].startsWith('[') ? 'anon' : 'file'; continue; }
+    const r = /^Rss:\\s+(\\d+) kB/.exec(line);
+    if (r) out[kind] += Number(r[1]) / 1024;
+  }
+  for (const k of Object.keys(out)) out[k] = Math.round(out[k] * 10) / 10;
+  return out;
+}
+process.on('SIGUSR2', () => {
+  const report = (label) => ({ label, ...process.memoryUsage(), smaps: smaps(), spaces: Object.fromEntries(v8.getHeapSpaceStatistics().filter((s) => s.space_size > 0).map((s) => [s.space_name, Math.round(s.space_used_size / 1048576 * 10) / 10 + ' of ' + Math.round(s.space_size / 1048576 * 10) / 10])) });
+  const before = report('as is');
+  globalThis.gc?.();
+  setTimeout(() => {
+    const after = report('after gc');
+    writeFileSync(${JSON.stringify(join(probeDir, 'memory.json'))}, JSON.stringify([before, after]));
+    if (process.env.HEAP_SNAPSHOT) v8.writeHeapSnapshot(${JSON.stringify(join(probeDir, 'worker.heapsnapshot'))});
+  }, 1000);
+});
+`,
+  );
+  const pool = new WorkerPool({
+    size: 1,
+    listen: { host: '127.0.0.1', port: 0 },
+    logger,
+    execArgv: ['--expose-gc', '--import', probe],
+    env: values['heap-snapshot'] ? { HEAP_SNAPSHOT: '1' } : {},
+  });
+  await pool.start();
+  const small = withCredentialDigests(await loadDeclarativeFile(writeSmall(), { plugins: registry }));
+  const { encodeConfig } = await import('../../shared/dist/index.js');
+  const smallBytes = encodeConfig(small).bytes;
+  const rounds = [];
+  let v = 10n;
+  await pool.apply(smallBytes, { version: v++, hash: 'small' });
+  await sleep(1000);
+  out.worker_rss_small_mib = mib(rssOf(pool.workerPids[0]));
+  for (let i = 0; i < REPS; i++) {
+    await pool.apply(smallBytes, { version: v++, hash: `small-${i}` });
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    await pool.apply(bytes, { version: v++, hash: `big-${i}` });
+    rounds.push({ wall: performance.now() - t0, cpu: process.cpuUsage(c0) });
+  }
+  const walls = rounds.map((r) => r.wall).sort((a, b) => a - b);
+  const pcpu = rounds.map((r) => (r.cpu.user + r.cpu.system) / 1000).sort((a, b) => a - b);
+  out.round_primary_cpu_ms = { min: Math.round(pcpu[0]), median: Math.round(pcpu[Math.floor(REPS / 2)]) };
+  out.round_wall_ms = { min: Math.round(walls[0]), median: Math.round(walls[Math.floor(REPS / 2)]) };
+  await sleep(3000);
+  const [pid] = pool.workerPids;
+  out.worker_rss_mib = mib(rssOf(pid));
+  process.kill(pid, 'SIGUSR2');
+  const memoryFile = join(probeDir, 'memory.json');
+  for (
+    let waited = 0;
+    !existsSync(memoryFile) ||
+    (values['heap-snapshot'] && !existsSync(out.heap_snapshot ?? join(probeDir, 'worker.heapsnapshot')));
+    waited += 200
+  ) {
+    if (waited > 60_000) throw new Error('the worker probe did not answer');
+    await sleep(200);
+  }
+  if (values['heap-snapshot']) await sleep(5000);
+  const [before, after] = JSON.parse(readFileSync(join(probeDir, 'memory.json'), 'utf8'));
+  const fmt = (r) => ({
+    rss: mib(r.rss),
+    heap_total: mib(r.heapTotal),
+    heap_used: mib(r.heapUsed),
+    external: mib(r.external),
+    array_buffers: mib(r.arrayBuffers),
+    spaces_used_of_size_mib: r.spaces,
+    rss_by_mapping_mib: r.smaps,
+  });
+  out.worker_memory = fmt(before);
+  out.worker_memory_after_gc = fmt(after);
+  if (values['heap-snapshot']) out.heap_snapshot = join(probeDir, 'worker.heapsnapshot');
+  await pool.stop();
+}
+process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+
+function writeSmall() {
+  const f = join(dir, 'small.json');
+  writeFileSync(f, bigConfig(1, { upstream: 'http://127.0.0.1:9' }));
+  return f;
+}

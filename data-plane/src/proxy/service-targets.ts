@@ -4,7 +4,8 @@
  * service's host names an upstream: one pool per target, Kong's semantics).
  *
  * Compiling names the pools (by {@link PoolSpec} key) and opens none: the `pool`/`pools` slots
- * are filled once, when the runtime is swapped in (UpstreamPools.bind).
+ * are filled once, when the runtime is swapped in (UpstreamPools.bind). Directly proxied services
+ * that would get equal targets share one (10,000 services on one origin: one target).
  */
 import type { Pool } from 'undici';
 import type { GatehouseConfig, Service } from '@gatehouse/shared';
@@ -83,10 +84,7 @@ export interface CompiledTargets {
 export function compileTargets(config: GatehouseConfig, upstreams: UpstreamSet): CompiledTargets {
   const entities = tlsEntities(config);
   const pools = new Map<string, PoolSpec>();
-  const plans = new Map<
-    string,
-    { spec: PoolSpec | null; targets: PoolSpec[]; balancer: UpstreamBalancer | null }
-  >();
+  const plans = new Map<string, Plan>();
   for (const service of config.services) {
     if (!service.enabled || !PROXIED_PROTOCOLS.has(service.protocol)) continue;
     const balancer = upstreams.byName.get(service.host.toLowerCase()) ?? null;
@@ -97,14 +95,16 @@ export function compileTargets(config: GatehouseConfig, upstreams: UpstreamSet):
     if (balancer === null) {
       const spec = poolSpec(service, service.host, service.port, tlsSettings);
       if (!pools.has(spec.key)) pools.set(spec.key, spec);
-      plans.set(service.id, { spec, targets: [], balancer: null });
+      plans.set(service.id, { spec, targets: [], balancer: null, target: undefined });
     } else {
       const targets = balancer.targets.map((t) => poolSpec(service, t.host, t.port, tlsSettings));
       for (const spec of targets) if (!pools.has(spec.key)) pools.set(spec.key, spec);
-      plans.set(service.id, { spec: null, targets, balancer });
+      plans.set(service.id, { spec: null, targets, balancer, target: undefined });
     }
   }
-  const memo = new Map<string, ServiceTarget | null>();
+  const unproxied = new Set<string>();
+  /** Direct targets by their content (JSON of the fields), so equal ones are one object. */
+  const direct = new Map<string, ServiceTarget>();
   const built: ServiceTarget[] = [];
   const warnings: CompileWarning[] = [];
   return {
@@ -112,24 +112,35 @@ export function compileTargets(config: GatehouseConfig, upstreams: UpstreamSet):
     targets: built,
     warnings,
     targetFor: (service: Service): ServiceTarget | null => {
-      const known = memo.get(service.id);
-      if (known !== undefined) return known;
       const plan = plans.get(service.id);
-      let target: ServiceTarget | null = null;
       if (plan === undefined) {
-        warnings.push({
-          message: 'service protocol not proxied; its routes are left out',
-          fields: { service: service.id, protocol: service.protocol },
-        });
-      } else if (plan.balancer === null) {
+        if (!unproxied.has(service.id)) {
+          unproxied.add(service.id);
+          warnings.push({
+            message: 'service protocol not proxied; its routes are left out',
+            fields: { service: service.id, protocol: service.protocol },
+          });
+        }
+        return null;
+      }
+      if (plan.target !== undefined) return plan.target;
+      let target: ServiceTarget;
+      if (plan.balancer === null) {
+        const poolKey = plan.spec!.key;
+        const hostHeader = hostHeaderFor(service.host, service.port, service.protocol);
+        const servicePath = service.path ?? '/';
+        const key = JSON.stringify([poolKey, hostHeader, servicePath, service.read_timeout]);
+        const same = direct.get(key);
+        if (same !== undefined) return (plan.target = same);
         target = {
-          poolKey: plan.spec!.key,
+          poolKey,
           pool: null,
           balanced: null,
-          hostHeader: hostHeaderFor(service.host, service.port, service.protocol),
-          servicePath: service.path ?? '/',
+          hostHeader,
+          servicePath,
           readTimeout: service.read_timeout,
         };
+        direct.set(key, target);
       } else {
         const b = plan.balancer;
         const name = b.upstream.host_header;
@@ -148,9 +159,16 @@ export function compileTargets(config: GatehouseConfig, upstreams: UpstreamSet):
           readTimeout: service.read_timeout,
         };
       }
-      memo.set(service.id, target);
-      if (target !== null) built.push(target);
-      return target;
+      built.push(target);
+      return (plan.target = target);
     },
   };
+}
+
+/** How a service is proxied, and its target once built. */
+interface Plan {
+  readonly spec: PoolSpec | null;
+  readonly targets: PoolSpec[];
+  readonly balancer: UpstreamBalancer | null;
+  target: ServiceTarget | undefined;
 }

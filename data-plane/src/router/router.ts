@@ -111,23 +111,39 @@ const newBucket = <T, C>(): Bucket<T, C> => ({ prefixes: new PrefixTree(), scan:
 const NO_HEADERS: readonly HeaderRule[] = Object.freeze([]);
 
 /**
- * Values many routes share, made once per compile: a method set is the same object for every
+ * The entries drafted so far, and the values they share: a method set is one object for every
  * route with the same methods.
  */
-class SharedParts {
+class Drafts<T, C> {
+  readonly entries: DraftEntry<T, C>[] = [];
   private readonly methodSets = new Map<string, ReadonlySet<string>>();
+  /** The last method list asked for and its set: routes in a row mostly have the same methods. */
+  private lastMethods: readonly string[] = [];
+  private lastMethodSet: ReadonlySet<string> | null = null;
+
+  push(entry: DraftEntry<T, C>): void {
+    this.entries.push(entry);
+  }
 
   methods(list: readonly string[]): ReadonlySet<string> {
+    const last = this.lastMethods;
+    if (this.lastMethodSet !== null && list.length === last.length && list.every((m, i) => m === last[i]))
+      return this.lastMethodSet;
     const upper = list.map((m) => m.toUpperCase());
     const key = JSON.stringify(upper);
     let set = this.methodSets.get(key);
     if (set === undefined) this.methodSets.set(key, (set = new Set(upper)));
+    this.lastMethods = list;
+    this.lastMethodSet = set;
     return set;
   }
 }
 
 export interface RouteTargetFactory<T> {
-  /** Returns the per-service payload stored in each entry, or null to leave the service's routes out. */
+  /**
+   * Returns the per-service payload stored in each entry, or null to leave the service's routes
+   * out. Asked once per route: it should give one payload per service (memoised).
+   */
   (service: Service): T | null;
 }
 
@@ -240,9 +256,9 @@ function compileRegexPath(route: Route, path: string): RegExp {
   });
 }
 
-function compileHeaders(route: Route): readonly HeaderRule[] {
-  if (route.headers == null) return NO_HEADERS;
+function compileHeaders(route: Route): HeaderRule[] {
   const rules: HeaderRule[] = [];
+  if (route.headers == null) return rules;
   for (const [rawName, values] of Object.entries(route.headers)) {
     const name = rawName.toLowerCase();
     if (name === 'host' || !nonEmpty(values)) continue;
@@ -260,7 +276,7 @@ function compileHeaders(route: Route): readonly HeaderRule[] {
     }
     rules.push({ name, values: new Set(values.map((v) => v.toLowerCase())), pattern });
   }
-  return rules.length === 0 ? NO_HEADERS : rules;
+  return rules;
 }
 
 /** The route's flags, read once at compile time. */
@@ -279,8 +295,7 @@ function draftEntries<T, C>(
   service: Service | null,
   target: T,
   chain: C | null,
-  shared: SharedParts,
-  out: DraftEntry<T, C>[],
+  out: Drafts<T, C>,
 ): void {
   let matchRules = 0;
   let matchWeight = 0;
@@ -303,7 +318,8 @@ function draftEntries<T, C>(
     if (wildcardHosts === null) submatchWeight |= SubRule.PLAIN_HOSTS_ONLY;
   }
 
-  const headers = compileHeaders(route);
+  const compiledHeaders = compileHeaders(route);
+  const headers = compiledHeaders.length === 0 ? NO_HEADERS : compiledHeaders;
   if (headers.length > 0) {
     matchRules |= MatchRule.HEADER;
     matchWeight++;
@@ -315,7 +331,7 @@ function draftEntries<T, C>(
     matchWeight++;
   }
 
-  const methods = nonEmpty(route.methods) ? shared.methods(route.methods) : null;
+  const methods = nonEmpty(route.methods) ? out.methods(route.methods) : null;
   if (methods !== null) {
     matchRules |= MatchRule.METHOD;
     matchWeight++;
@@ -399,7 +415,7 @@ function headerMatches(rule: HeaderRule, rawHeaders: readonly string[]): boolean
 }
 
 /** A compiled, immutable router. Build with {@link compileRouter}. */
-export class Router<T, C = never> {
+export class Router<T, C = never> implements PrefixVisitor<RouteEntry<T, C>> {
   /** Number of (route, path) entries. */
   readonly size: number;
   private readonly byHost: Map<string, Bucket<T, C>>;
@@ -417,10 +433,6 @@ export class Router<T, C = never> {
   private reqHostWithPort: string | null = null;
   private reqHeaders: readonly string[] = [];
   private scanByCategory = false;
-  /** Searches each list of prefix entries the bucket's tree yields for the request's path. */
-  private readonly prefixVisitor: PrefixVisitor<RouteEntry<T, C>> = {
-    visitPrefix: (list) => this.searchList(list, this.scanByCategory),
-  };
   /** Entries fully tested by the last match() (for tests: lookup cost must not grow with the route count). */
   lastExamined = 0;
 
@@ -498,8 +510,13 @@ export class Router<T, C = never> {
 
   private searchBucket(bucket: Bucket<T, C>, byCategory: boolean): void {
     this.scanByCategory = byCategory;
-    bucket.prefixes.visitPrefixesOf(this.reqPath, this.prefixVisitor);
+    bucket.prefixes.visitPrefixesOf(this.reqPath, this);
     if (bucket.scan.length > 0) this.searchList(bucket.scan, byCategory);
+  }
+
+  /** Searches one list of prefix entries the bucket's tree yields for the path (during match()). */
+  visitPrefix(list: readonly RouteEntry<T, C>[]): void {
+    this.searchList(list, this.scanByCategory);
   }
 
   private searchList(list: readonly RouteEntry<T, C>[], byCategory: boolean): void {
@@ -573,10 +590,7 @@ export function compileRouter<T, C = never>(
 ): Router<T, C> {
   const services = new Map<string, Service>();
   for (const service of config.services) services.set(service.id, service);
-  const targets = new Map<string, T | null>();
-  const shared = new SharedParts();
-
-  const drafts: DraftEntry<T, C>[] = [];
+  const drafts = new Drafts<T, C>();
   for (const route of config.routes) {
     if (!route.protocols.some((p) => HTTP_PROTOCOLS.has(p))) continue;
     if (route.service === null) {
@@ -594,21 +608,17 @@ export function compileRouter<T, C = never>(
       );
     }
     if (!service.enabled) continue;
-    let target = targets.get(service.id);
-    if (target === undefined) {
-      target = makeTarget(service);
-      targets.set(service.id, target);
-    }
+    const target = makeTarget(service);
     if (target === null) continue;
-    draftEntries(route, service, target, chainOf(route), shared, drafts);
+    draftEntries(route, service, target, chainOf(route), drafts);
   }
 
-  drafts.sort(compareEntries);
+  const sorted = drafts.entries.sort(compareEntries);
   let categoryRank = -1;
   let lastRules = -1;
-  const entries: RouteEntry<T, C>[] = new Array<RouteEntry<T, C>>(drafts.length);
-  for (let priority = 0; priority < drafts.length; priority++) {
-    const d = drafts[priority]!;
+  const entries: RouteEntry<T, C>[] = new Array<RouteEntry<T, C>>(sorted.length);
+  for (let priority = 0; priority < sorted.length; priority++) {
+    const d = sorted[priority]!;
     if (d.rule.matchRules !== lastRules) {
       categoryRank++;
       lastRules = d.rule.matchRules;

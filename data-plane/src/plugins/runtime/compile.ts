@@ -10,8 +10,12 @@
  *
  * The consumer-independent winner (`base`) is fixed at compile time; the consumer-dependent
  * levels that outrank it are Map lookups by consumer / group id, done only when a consumer is set.
+ *
+ * A chain depends on its route only through the instances scoped to the route or to its service:
+ * routes with none share one chain (per service when only the service has some), so 10,000
+ * routes under global plugins cost one chain, not 10,000.
  */
-import type { GatehouseConfig, Logger, Plugin, Route, Service } from '@gatehouse/shared';
+import type { GatehouseConfig, Logger, Plugin } from '@gatehouse/shared';
 import type { AnyPluginDefinition, InitContext, PhaseName } from '../api.js';
 import { PluginErrors } from '../errors.js';
 import type { PluginRegistry } from '../registry.js';
@@ -55,8 +59,6 @@ export interface Slot {
 }
 
 export interface Chain {
-  /** The route's service (null for a route without one). */
-  readonly service: Service | null;
   readonly rewrite: readonly Slot[] | null;
   readonly access: readonly Slot[] | null;
   readonly response: readonly Slot[] | null;
@@ -210,27 +212,41 @@ export function compilePlugins(
   }
 
   const sortedNames = [...names.entries()].map(([name, idx]) => ({ name, def: idx.def, idx })).sort(compare);
+  const scopedRoutes = new Set<string>();
+  const scopedServices = new Set<string>();
+  for (const p of enabled) {
+    if (p.route !== null) scopedRoutes.add(p.route.id);
+    if (p.service !== null) scopedServices.add(p.service.id);
+  }
   const chains = new Map<string, Chain>();
-  const services = new Map(config.services.map((sv) => [sv.id, sv]));
+  const byService = new Map<string, Chain | null>();
+  let unscoped: Chain | null | undefined;
   for (const route of config.routes) {
-    const service = route.service === null ? null : (services.get(route.service.id) ?? null);
-    const chain = chainFor(route, service, sortedNames);
+    const s = route.service?.id ?? null;
+    let chain: Chain | null;
+    if (scopedRoutes.has(route.id)) {
+      chain = chainFor(route.id, s, sortedNames);
+    } else if (s !== null && scopedServices.has(s)) {
+      chain = byService.get(s) ?? null;
+      if (!byService.has(s)) byService.set(s, (chain = chainFor(null, s, sortedNames)));
+    } else {
+      chain = unscoped === undefined ? (unscoped = chainFor(null, null, sortedNames)) : unscoped;
+    }
     if (chain !== null) chains.set(route.id, chain);
   }
   return { snapshot, chains };
 }
 
+/** The chain of route `r` (null: a route no instance is scoped to) under service `s`. */
 function chainFor(
-  route: Route,
-  service: Service | null,
+  r: string | null,
+  s: string | null,
   names: readonly { name: string; def: AnyPluginDefinition; idx: NameIndex }[],
 ): Chain | null {
-  const r = route.id;
-  const s = route.service?.id ?? null;
   const slots: Slot[] = [];
   for (const { name, def, idx } of names) {
     // Consumer-independent winner.
-    const routeList = idx.byRoute.get(r);
+    const routeList = r === null ? undefined : idx.byRoute.get(r);
     let base: Instance | null = null;
     let baseScope: number = Scope.GLOBAL + 1;
     if (routeList !== undefined) {
@@ -279,7 +295,6 @@ function chainFor(
   };
   const response = phase('response');
   return {
-    service,
     rewrite: phase('rewrite'),
     access: phase('access'),
     response,

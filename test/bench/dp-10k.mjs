@@ -5,7 +5,11 @@
 // the 1-service one again, and for each prints:
 //   apply_ms          CP log "snapshot published" -> DP primary log "config applied" (transfer,
 //                     verify, dry-run compile in the primary, IPC, the worker's compile and swap)
-//   worker_rss_mib    the worker's RSS (/proc), 3 s after the apply
+//   stages_ms         from the DP's logs: the primary's verify, its own compile and the round to
+//                     the workers (apply), the worker's parse and compile (wall time)
+//   dp_cpu_ms         CPU time the primary and the worker used from the import until the apply
+//                     (/proc, 10 ms ticks): on a busy box a steadier figure than the wall time
+//   worker_rss_mib    the worker's RSS (/proc), after the wrk runs (3 s after the apply)
 //   rps               wrk against one route (GET with the key-auth key), --duration seconds, best
 //                     of --reps runs; the ratio 10k/1 is printed as throughput_10k_vs_1
 //
@@ -21,6 +25,7 @@ import { parseArgs } from 'node:util';
 import {
   bigConfig,
   childPids,
+  cpuMsOf,
   freePort,
   mib,
   rssOf,
@@ -68,37 +73,50 @@ function wrk(url) {
 
 const cp = await startControlPlane({ db: 'pglite' });
 const proxyPort = await freePort();
-const dp = startGatehouse([
-  'dp',
-  '--control-plane',
-  cp.clusterAddress,
-  '--trusted-keys',
-  cp.trustedKeys,
-  ...cp.dpTlsArgs,
-  '--data-dir',
-  tempDir('dp'),
-  '--workers',
-  '1',
-  '--listen',
-  `127.0.0.1:${proxyPort}`,
-  '--status-listen',
-  '127.0.0.1:0',
-]);
+const dp = startGatehouse(
+  [
+    'dp',
+    '--control-plane',
+    cp.clusterAddress,
+    '--trusted-keys',
+    cp.trustedKeys,
+    ...cp.dpTlsArgs,
+    '--data-dir',
+    tempDir('dp'),
+    '--workers',
+    '1',
+    '--listen',
+    `127.0.0.1:${proxyPort}`,
+    '--status-listen',
+    '127.0.0.1:0',
+  ],
+  { logLevel: 'debug' },
+);
 
 const results = [];
 try {
   await dp.waitForLog((l) => l.msg === 'config applied');
   for (const n of [1, N, 1]) {
+    const [workerBefore] = childPids(dp.pid);
+    const cpuBefore = { primary: cpuMsOf(dp.pid), worker: cpuMsOf(workerBefore) };
     const run = await runGatehouse(['config', 'import', files[n], '--admin-url', cp.adminUrl]);
     if (run.code !== 0) throw new Error(`import failed: ${run.stderr}`);
     const published = await cp.waitForLog(
       (l) => l.msg === 'snapshot published' && l.services === n && l.time > (results.at(-1)?.at ?? 0),
     );
     const applied = await dp.waitForLog(
-      (l) => l.msg === 'config applied' && l.version === String(published.version),
+      (l) => l.msg === 'config applied' && l.version === String(published.version) && l.source,
     );
-    await sleep(3000);
+    const workerApplied = await dp.waitForLog(
+      (l) =>
+        l.msg === 'config applied' && l.version === String(published.version) && l.parse_ms !== undefined,
+    );
     const [worker] = childPids(dp.pid);
+    const dpCpu = {
+      primary: cpuMsOf(dp.pid) - cpuBefore.primary,
+      worker: cpuMsOf(worker) - cpuBefore.worker,
+    };
+    await sleep(3000);
     const route = `http://127.0.0.1:${proxyPort}/svc-${Math.floor(n / 2)}`;
     const rps = [];
     for (let i = 0; i < Number(values.reps); i++) rps.push(await wrk(route));
@@ -106,6 +124,15 @@ try {
       services: n,
       at: applied.time,
       apply_ms: applied.time - published.time,
+      stages_ms: {
+        primary_verify: applied.verify_ms,
+        primary_compile: applied.compile_ms,
+        primary_apply: applied.apply_ms,
+        worker_parse: workerApplied.parse_ms,
+        worker_compile: workerApplied.compile_ms,
+        worker_cpu: workerApplied.cpu_ms,
+      },
+      dp_cpu_ms: dpCpu,
       snapshot_build_ms: published.buildMs,
       snapshot_gzip_mib: mib(published.compressed),
       worker_rss_mib: mib(rssOf(worker)),

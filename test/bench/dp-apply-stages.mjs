@@ -2,17 +2,20 @@
 // The stages of a snapshot apply, one by one, in CPU time and wall time (a loaded box moves the
 // wall time a lot and the CPU time little), for the 10,000-entity configuration of dp-10k.mjs:
 //
-//   primary: verify      JWS signature, gunzip, sha256 (verifySnapshotBytes)
-//            to_worker   what the primary does to hand the bytes to a worker
-//            compile     the primary's own parse + compileRuntime (the dry run)
-//   worker:  from_primary / parse / compile / swap  (a ProxyServer, as worker-main runs one)
-//   round:   a real WorkerPool (one worker process, node:cluster IPC): apply() round trip, and the
-//            worker's memory 3 s after it (process.memoryUsage + heap spaces, read through a probe
-//            preloaded in the worker; `--heap-snapshot` also writes a heap snapshot there)
+//   primary_verify   JWS signature, gunzip, sha256 (verifySnapshotBytes)
+//   primary_compile  the primary's own parse + compileRuntime (its dry run)
+//   worker_parse / worker_compile / worker_swap   in this process, on a ProxyServer as a worker has
+//   round_*          a real WorkerPool (one worker process, node:cluster IPC): apply() of the big
+//                    config after a 1-service one, wall time, the primary's CPU during it, and the
+//                    worker's CPU (/proc, 10 ms ticks, 0.5 s after: with its collection);
+//   worker_memory    3 s after the last round (process.memoryUsage, heap spaces, RSS by mapping),
+//                    read through a probe preloaded in the worker, as is and after a full GC;
+//                    `--heap-snapshot` also writes a heap snapshot of the worker
 //
-//   node scripts/bootstrap.mjs && node test/bench/dp-apply-stages.mjs [--count 10000] [--reps 5]
+//   node scripts/bootstrap.mjs && node --expose-gc test/bench/dp-apply-stages.mjs [--count 10000] [--reps 5]
+//   GATEHOUSE_ROOT=<an older build's tree> node ... --ipc-string    (builds that sent a string)
 //
-// Prints JSON: each stage's min and median over --reps runs, cpu_ms and wall_ms.
+// Prints JSON: each stage's min and median over --reps runs.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -26,7 +29,7 @@ import {
   withCredentialDigests,
   writeSigningKeyPair,
 } from '../../shared/dist/index.js';
-import { bigConfig, mib, rssOf, ROOT, sleep, tempDir } from './lib/processes.mjs';
+import { bigConfig, cpuMsOf, mib, rssOf, ROOT, sleep, tempDir } from './lib/processes.mjs';
 
 const DP = join(ROOT, 'data-plane', 'dist');
 const { loadPluginRegistry } = await import(join(DP, 'plugins', 'registry.js'));
@@ -42,6 +45,8 @@ const { values } = parseArgs({
     'heap-snapshot': { type: 'boolean', default: false },
     'skip-round': { type: 'boolean', default: false },
     'skip-stages': { type: 'boolean', default: false },
+    // Builds before the config went over IPC as bytes took a string (GATEHOUSE_ROOT=<old tree>).
+    'ipc-string': { type: 'boolean', default: false },
   },
 });
 const N = Number(values.count);
@@ -151,23 +156,33 @@ process.on('SIGUSR2', () => {
   await pool.start();
   const small = withCredentialDigests(await loadDeclarativeFile(writeSmall(), { plugins: registry }));
   const { encodeConfig } = await import('../../shared/dist/index.js');
-  const smallBytes = encodeConfig(small).bytes;
+  const asSent = (b) => (values['ipc-string'] ? b.toString('utf8') : b);
+  const smallBytes = asSent(encodeConfig(small).bytes);
   const rounds = [];
   let v = 10n;
   await pool.apply(smallBytes, { version: v++, hash: 'small' });
   await sleep(1000);
   out.worker_rss_small_mib = mib(rssOf(pool.workerPids[0]));
+  const [workerPid] = pool.workerPids;
   for (let i = 0; i < REPS; i++) {
     await pool.apply(smallBytes, { version: v++, hash: `small-${i}` });
+    await sleep(500);
+    const w0 = cpuMsOf(workerPid);
     const c0 = process.cpuUsage();
     const t0 = performance.now();
-    await pool.apply(bytes, { version: v++, hash: `big-${i}` });
-    rounds.push({ wall: performance.now() - t0, cpu: process.cpuUsage(c0) });
+    await pool.apply(asSent(bytes), { version: v++, hash: `big-${i}` });
+    const wall = performance.now() - t0;
+    const cpu = process.cpuUsage(c0);
+    await sleep(500);
+    rounds.push({ wall, primary: (cpu.user + cpu.system) / 1000, worker: cpuMsOf(workerPid) - w0 });
   }
-  const walls = rounds.map((r) => r.wall).sort((a, b) => a - b);
-  const pcpu = rounds.map((r) => (r.cpu.user + r.cpu.system) / 1000).sort((a, b) => a - b);
-  out.round_primary_cpu_ms = { min: Math.round(pcpu[0]), median: Math.round(pcpu[Math.floor(REPS / 2)]) };
-  out.round_wall_ms = { min: Math.round(walls[0]), median: Math.round(walls[Math.floor(REPS / 2)]) };
+  const stat = (k) => {
+    const s = rounds.map((r) => r[k]).sort((a, b) => a - b);
+    return { min: Math.round(s[0]), median: Math.round(s[Math.floor(s.length / 2)]) };
+  };
+  out.round_wall_ms = stat('wall');
+  out.round_primary_cpu_ms = stat('primary');
+  out.round_worker_cpu_ms = stat('worker');
   await sleep(3000);
   const [pid] = pool.workerPids;
   out.worker_rss_mib = mib(rssOf(pid));

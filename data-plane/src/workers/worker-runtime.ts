@@ -16,6 +16,7 @@
  * its answer. The bytes are dropped as soon as they are parsed.
  */
 import type { Server } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { isGatehouseError, type GatehouseConfig, type Logger } from '@gatehouse/shared';
 import type { HealthListener } from '../balancer/upstream-balancer.js';
 import {
@@ -153,10 +154,25 @@ export class WorkerRuntime {
     if (this.draining) return;
     const { proxy, logger } = this.opts;
     const large = m.bytes.byteLength >= COLLECT_AFTER_BYTES;
+    const started = performance.now();
+    const cpu = process.cpuUsage();
     try {
-      proxy.apply(takeConfig(m));
+      const config = takeConfig(m);
+      const parsed = performance.now();
+      proxy.apply(config);
+      const applied = performance.now();
       if (!this.listening) await this.startListening();
-      logger.debug({ version: m.version, hash: m.hash }, 'config applied');
+      const used = process.cpuUsage(cpu);
+      logger.debug(
+        {
+          version: m.version,
+          hash: m.hash,
+          parse_ms: Math.round(parsed - started),
+          compile_ms: Math.round(applied - parsed),
+          cpu_ms: Math.round((used.user + used.system) / 1000),
+        },
+        'config applied',
+      );
       this.send({ t: 'applied', seq: m.seq, version: m.version, hash: m.hash, port: this.port() });
     } catch (e) {
       const reason = e instanceof Error ? e.message : String(e);

@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
@@ -41,6 +42,20 @@ export const DatabaseErrors = {
  * routes and consumers) are a few tens of MB that the OS page cache keeps warm anyway.
  */
 export const PGLITE_SETTINGS: readonly string[] = ['-c', 'shared_buffers=16MB'];
+
+/**
+ * V8 flags set before the embedded Postgres is compiled (they apply to the whole process, and to
+ * WebAssembly compiled after them). PGlite is a 9 MB WebAssembly module; by default V8 runs its
+ * functions with the baseline compiler (Liftoff) and recompiles the hot ones with the optimizing
+ * one (TurboFan) on background threads. Optimizing Postgres's large functions (the executor,
+ * the parser) takes ~90 MB of compiler memory at peak, malloc'ed on those threads, and glibc keeps
+ * their arenas resident after the memory is freed: ~100 MB of a control plane's ~300 MB RSS when
+ * idle after start, for no lasting use. With the baseline compiler only, the peak is ~16 MB.
+ * The queries the control plane runs are small (an Admin API write is a few row reads and writes),
+ * so the baseline code's speed is not what limits a write or an import (see test/bench/README.md,
+ * "Control-plane memory", for the figures).
+ */
+export const PGLITE_V8_FLAGS: readonly string[] = ['--liftoff-only'];
 
 /**
  * Query plans Prisma keeps (its default: 1,000). Prisma does not parameterize list values, so every
@@ -96,6 +111,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     let pglite: PGlite;
     try {
       await initPgliteDir(dir);
+      for (const flag of PGLITE_V8_FLAGS) setFlagsFromString(flag);
       pglite = await PGlite.create(dir, { startParams: [...PGlite.defaultStartParams, ...PGLITE_SETTINGS] });
     } catch (e) {
       throw DatabaseErrors.connectFailed(

@@ -3,12 +3,17 @@
 // from /proc when idle after start, then makes Admin API writes — services, routes, consumers and
 // key-auth credentials created, updated and deleted, about 20 of each alive at any time, so the
 // configuration does not grow — and reads the RSS every 1,000 writes and after the last one
-// (idle for --settle seconds). Prints JSON.
+// (idle for --settle seconds). Prints JSON. With --breakdown the CP runs with lib/memory-probe.mjs
+// preloaded and the JSON also says where the memory is at both points (V8 heap, V8's malloc,
+// WebAssembly memories, resident pages by kind of mapping).
 //
 //   node scripts/bootstrap.mjs && node test/bench/cp-memory.mjs [--writes 5000] [--db pglite|postgres]
-//     [--concurrency 4] [--settle 5]
+//     [--concurrency 4] [--settle 5] [--breakdown]
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { admin, mib, rssOf, sleep, startControlPlane } from './lib/processes.mjs';
+import { admin, mib, rssOf, sleep, startControlPlane, tempDir } from './lib/processes.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -16,6 +21,7 @@ const { values } = parseArgs({
     db: { type: 'string', default: 'pglite' },
     concurrency: { type: 'string', default: '4' },
     settle: { type: 'string', default: '5' },
+    breakdown: { type: 'boolean', default: false },
   },
 });
 const WRITES = Number(values.writes);
@@ -43,11 +49,26 @@ function cycle(k) {
   return writes;
 }
 
-const cp = await startControlPlane({ db: values.db });
+const probeDir = values.breakdown ? tempDir('memory-probe') : undefined;
+if (probeDir) process.env.GATEHOUSE_MEMORY_PROBE_OUT = join(probeDir, 'probe.jsonl');
+const cp = await startControlPlane({
+  db: values.db,
+  nodeOptions: probeDir
+    ? `--import ${fileURLToPath(new URL('./lib/memory-probe.mjs', import.meta.url))}`
+    : undefined,
+});
+/** The probe's figures now (--breakdown), else undefined. */
+async function breakdown() {
+  if (!probeDir) return undefined;
+  process.kill(cp.pid, 'SIGUSR2');
+  await sleep(1000);
+  return JSON.parse(readFileSync(process.env.GATEHOUSE_MEMORY_PROBE_OUT, 'utf8').trim().split('\n').at(-1));
+}
 const samples = [];
 try {
   await sleep(SETTLE_MS);
   const idle = rssOf(cp.pid);
+  const idleBreakdown = await breakdown();
   let issued = 0;
   let done = 0;
   let nextCycle = 0;
@@ -72,6 +93,7 @@ try {
   await Promise.all(Array.from({ length: Number(values.concurrency) }, worker));
   await sleep(SETTLE_MS);
   const after = rssOf(cp.pid);
+  const afterBreakdown = await breakdown();
   process.stdout.write(
     `${JSON.stringify(
       {
@@ -81,6 +103,7 @@ try {
         samples,
         failures: failures.slice(0, 10),
         failure_count: failures.length,
+        ...(probeDir ? { breakdown: { idle_after_start: idleBreakdown, after_writes: afterBreakdown } } : {}),
       },
       null,
       2,
@@ -88,4 +111,5 @@ try {
   );
 } finally {
   await cp.stop();
+  if (probeDir) rmSync(probeDir, { recursive: true, force: true });
 }

@@ -7,7 +7,6 @@ import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
 import {
   CLUSTER_CERT_FILES,
   clusterTlsFiles,
@@ -36,20 +35,10 @@ import {
 import { createConfigRouter } from './declarative/index.js';
 import { DataFolderLock, databaseDir } from './data-folder.js';
 import { openDatabase } from './db/index.js';
+import { useLeanHeap } from './heap-sizing.js';
 import { nodeConfiguration } from './node-info.js';
 import { SnapshotPublisher } from './snapshot/index.js';
 import { ConfigStore } from './store/index.js';
-
-/**
- * V8 settings of a control-plane process. An Admin API write allocates a lot of short-lived
- * objects (Express, Prisma's query interpreter, the snapshot build); under a stream of writes V8
- * grew the old generation to 4× its live size (~200 MB committed for ~45 MB live, RSS ~400 MB
- * after 5,000 writes) and gave the pages back only well after the writes stopped.
- * `--optimize-for-size` makes V8 size the heap conservatively (read at each GC, so it applies when
- * set at run time): RSS then stays ~240 MB through the same writes, for no measurable CPU on a
- * 10,000-entity import (test/bench/README.md, "Where the control plane's memory is").
- */
-export const CONTROL_PLANE_V8_FLAGS: readonly string[] = ['--optimize-for-size'];
 
 export interface ControlPlaneOptions {
   adminListen: Listen;
@@ -177,7 +166,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     listenHost: o.adminListen.host,
   };
   checkAdminAccess(access);
-  for (const flag of CONTROL_PLANE_V8_FLAGS) setFlagsFromString(flag);
+  useLeanHeap();
   await mkdir(o.dataDir, { recursive: true });
   // The embedded database allows one process: hold the data folder's lock while we run (with
   // Postgres, several processes may share the database, so no lock).

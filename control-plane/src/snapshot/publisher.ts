@@ -19,6 +19,7 @@ import {
   type SignedSnapshot,
   type SigningKey,
 } from '@gatehouse/shared';
+import { withRoomyHeap } from '../heap-sizing.js';
 
 /** What the publisher needs from the store (implemented by control-plane/src/store ConfigStore). */
 export interface ConfigSource {
@@ -219,7 +220,8 @@ export class SnapshotPublisher extends EventEmitter<PublisherEvents> {
   private async build(): Promise<void> {
     const started = performance.now();
     this.counters.builds++;
-    const { version, config } = await this.source.readConfig();
+    // Reading and encoding the whole config: V8's default heap sizing (heap-sizing.ts).
+    const { version, config } = await withRoomyHeap(() => this.source.readConfig());
     const prev = this.current;
     if (prev && version < prev.snapshot.version) {
       this.logger.warn(

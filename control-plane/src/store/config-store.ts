@@ -7,6 +7,7 @@ import {
   type Logger,
 } from '@gatehouse/shared';
 import type { PrismaClient } from '../generated/prisma/client.js';
+import { withRoomyHeap } from '../heap-sizing.js';
 import { CertificateRepository } from './certificates.js';
 import { EntityRepository } from './entity-repository.js';
 import { MembershipRepository } from './memberships.js';
@@ -92,6 +93,14 @@ export class ConfigStore {
   async replaceAll(
     config: GatehouseConfig,
     options: { dryRun?: boolean; current?: { version: bigint; config: GatehouseConfig } } = {},
+  ): Promise<ReplaceResult> {
+    // A whole config is a large live heap: V8's default sizing, not the lean one (heap-sizing.ts).
+    return withRoomyHeap(() => this.replaceAllNow(config, options));
+  }
+
+  private async replaceAllNow(
+    config: GatehouseConfig,
+    options: { dryRun?: boolean; current?: { version: bigint; config: GatehouseConfig } },
   ): Promise<ReplaceResult> {
     checkReferences(config);
     const current = options.current ?? (await this.readConfig());

@@ -74,6 +74,11 @@ const PARENT_BODIES: Record<string, Record<string, unknown>> = {
   upstreams: { name: 'fuzz-parent' },
   certificates: { cert: RSA_CERT, key: RSA_KEY },
   key_sets: { name: 'fuzz-parent' },
+  keys: {
+    name: 'fuzz-parent',
+    kid: 'fuzz-parent',
+    jwk: JSON.stringify({ kty: 'oct', k: 'ZnV6ei1wYXJlbnQ', kid: 'fuzz-parent' }),
+  },
 };
 
 const PROTO_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty'];

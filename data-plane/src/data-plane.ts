@@ -19,6 +19,7 @@ import type { AddressInfo } from 'node:net';
 import type * as grpc from '@grpc/grpc-js';
 import {
   ConfigErrors,
+  completeConfig,
   GATEHOUSE_VERSION,
   loadClusterTls,
   loadDeclarativeFile,
@@ -35,7 +36,7 @@ import {
 import { loadPluginRegistry } from './plugins/registry.js';
 import { createCertificate } from './tls/x509.js';
 import { NodeHealth } from './balancer/node-health.js';
-import { compileRuntime } from './runtime/compile-runtime.js';
+import { compileUpstreams } from './balancer/balancers.js';
 import { DataPlaneMetrics } from './status/metrics.js';
 import { StatusServer } from './status/status-server.js';
 import type { BackoffOptions } from './sync/backoff.js';
@@ -232,7 +233,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
 
   const metrics = new DataPlaneMetrics();
   metrics.setSyncState(options.controlPlane ? 'disconnected' : 'disabled');
-  // One registry for the primary's compile check and the plugin list in Hello; each worker loads
+  // One registry for the plugin list in Hello and the checks of a DB-less file; each worker loads
   // the same folders itself. The primary serves no traffic: it never opens an upstream pool.
   const registry = await loadPluginRegistry({ customDirs: options.pluginDirs ?? [] });
   const tls = options.proxyTlsListen
@@ -261,16 +262,14 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
   pool.on('restart', () => metrics.workerRestarts.inc());
   pool.on('health', (change) => nodeHealth.report(change));
 
-  // Compiles each config once in the primary, with no side effects, while the workers compile it
-  // (on other cores): a config the proxy cannot compile is refused and no worker keeps it. Only
-  // its upstreams are kept: once every worker serves it, the node's active health checks follow them.
+  // The workers compile each config (and refuse one they cannot serve: no worker keeps it). The
+  // primary serves no traffic: it compiles only the config's upstreams, while the workers compile
+  // the whole config on their cores, and once every worker serves it, the node's active health
+  // checks follow those upstreams.
   const compiler: ConfigCompiler = {
     compile(config) {
-      const runtime = compileRuntime(config, registry, {
-        logger: log,
-        serving: { upstreams: nodeHealth.serving },
-      });
-      return () => nodeHealth.commit(runtime.upstreams);
+      const upstreams = compileUpstreams(completeConfig(config), nodeHealth.serving);
+      return () => nodeHealth.commit(upstreams);
     },
   };
   const cache = new SnapshotCache(options.dataDir, log, { key: options.cacheKey });

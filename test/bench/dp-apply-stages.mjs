@@ -3,7 +3,8 @@
 // wall time a lot and the CPU time little), for the 10,000-entity configuration of dp-10k.mjs:
 //
 //   primary_verify   JWS signature, gunzip, sha256 (verifySnapshotBytes)
-//   primary_compile  the primary's own parse + compileRuntime (its dry run)
+//   primary_compile  what the primary compiles: parse + its upstreams (compileUpstreams)
+//   full_compile     parse + compileRuntime of the whole config (what each worker compiles)
 //   worker_parse / worker_compile / worker_swap   in this process, on a ProxyServer as a worker has
 //   round_*          a real WorkerPool (one worker process, node:cluster IPC): apply() of the big
 //                    config after a 1-service one, wall time, the primary's CPU during it, and the
@@ -35,8 +36,10 @@ const DP = join(ROOT, 'data-plane', 'dist');
 const { loadPluginRegistry } = await import(join(DP, 'plugins', 'registry.js'));
 const { ProxyServer } = await import(join(DP, 'proxy', 'proxy-server.js'));
 const { compileRuntime } = await import(join(DP, 'runtime', 'compile-runtime.js'));
+const { compileUpstreams } = await import(join(DP, 'balancer', 'balancers.js'));
 const { WorkerPool } = await import(join(DP, 'workers', 'worker-pool.js'));
-const { verifySnapshotBytes, parseSnapshotConfig } = await import('../../shared/dist/index.js');
+const { verifySnapshotBytes, parseSnapshotConfig, completeConfig } =
+  await import('../../shared/dist/index.js');
 
 const { values } = parseArgs({
   options: {
@@ -96,6 +99,9 @@ if (!values['skip-stages']) {
     await verifySnapshotBytes(signed, trusted);
   });
   out.primary_compile = await measure(() =>
+    compileUpstreams(completeConfig(parseSnapshotConfig(json)), null),
+  );
+  out.full_compile = await measure(() =>
     compileRuntime(parseSnapshotConfig(json), registry, { logger, serving: null }),
   );
   const proxy = new ProxyServer({ logger, plugins: registry, activeHealthChecks: false });

@@ -188,12 +188,20 @@ describe('data plane', () => {
     const older = await cp!.waitFor('nack', (n) => n.version === 1n);
     expect(older.reason).toMatch(/GH_ERR_SNAPSHOT_STALE_VERSION/);
 
+    // Signed and verified, but the workers cannot compile it (a regex path that is not one): the
+    // primary does not compile routes, the workers' refusal is the config's compile error.
+    const uncompilable = await snapshot(4n, ['/good', '~/(unclosed']);
+    cp!.send(uncompilable);
+    const refused = await cp!.waitFor('nack', (n) => n.version === 4n);
+    expect(refused.reason).toMatch(/GH_ERR_DP_CONFIG_COMPILE.*config 4 does not compile: worker \d+: /);
+
     for (const a of await httpGetMany(proxyPort, '/good', 6)) expect(a.status).toBe(200);
     for (const p of ['/evil', '/old', '/honest']) expect((await httpGet(proxyPort, p)).status).toBe(404);
     const s = await status();
     expect(s.config).toMatchObject({ version: '2', hash: v2.hash });
     const metrics = await (await fetch(statusUrl('/metrics'))).text();
     expect(metrics).toMatch(/gatehouse_dp_snapshot_rejects_total\{code="GH_ERR_SNAPSHOT_UNKNOWN_KEY"\} 1/);
+    expect(metrics).toMatch(/gatehouse_dp_snapshot_rejects_total\{code="GH_ERR_DP_CONFIG_COMPILE"\} 1/);
   });
 
   it('keeps serving when the CP is killed, and reconnects and syncs when it comes back', async () => {

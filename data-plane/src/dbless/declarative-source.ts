@@ -1,7 +1,7 @@
 /**
  * The config source of a DB-less data plane: a declarative file (Kong's `_format_version: "3.0"`
  * YAML or JSON), read with `loadDeclarativeFile` and applied through the SnapshotApplier exactly
- * like a verified snapshot (compiled in the primary beside the workers, every worker swaps,
+ * like a verified snapshot (every worker compiles and swaps it, the primary keeps its upstreams,
  * local version counter, hash of the canonical bytes).
  *
  * `start()` loads the file at boot and throws when it cannot be served (the DP does not start

@@ -1,8 +1,8 @@
 /**
  * compileRuntime: a configuration in, a Runtime out, and nothing else. No pool is opened, no
- * timer or socket started, nothing logged (what was left out comes back as warnings). The data
- * plane primary calls it to validate a configuration and keeps only the upstreams (for the
- * node's active health checks); a worker or a single-process proxy swaps the result in.
+ * timer or socket started, nothing logged (what was left out comes back as warnings). A worker
+ * or a single-process proxy swaps the result in; a worker's compile error refuses the config for
+ * the whole node (the primary compiles only the upstreams, for the node's active health checks).
  */
 import { completeConfig, isGatehouseError, type GatehouseConfig, type Logger } from '@gatehouse/shared';
 import { compileUpstreams } from '../balancer/balancers.js';

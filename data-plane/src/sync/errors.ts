@@ -11,7 +11,7 @@ export const SyncErrorCode = {
 
 /** Errors raised by the data plane's config sync. */
 export const SyncErrors = {
-  /** The primary's compile of a verified snapshot failed; no worker keeps it. */
+  /** A verified config does not compile (a worker or the primary refused it); no worker keeps it. */
   compileFailed: defineError(SyncErrorCode.COMPILE, 400),
   /** A worker did not swap in a config (failed, died or timed out). */
   applyFailed: defineError(SyncErrorCode.APPLY, 500),

@@ -3,17 +3,17 @@
  *   1. same hash as the one served -> nothing to swap (the newer version, if signed, is recorded);
  *   2. verify: signature by a key given at start (by kid), hash of the bytes, version newer
  *      than the one served;
- *   3. hand the verified bytes to every worker and, while they parse and compile them, parse
- *      and compile them once in the primary (compileRuntime: no pool, no timer) on another core.
- *      A config the primary cannot parse or compile fails the round as a worker refusal does:
- *      no worker keeps it, the old one stays;
+ *   3. hand the verified bytes to every worker and, while they parse and compile them, run the
+ *      compiler in the primary (it parses the config and compiles its upstreams: no pool, no
+ *      timer). A config a worker cannot compile (GH_ERR_DP_CONFIG_COMPILE), or the compiler
+ *      refuses, fails the round: no worker keeps it, the old one stays;
  *   4. wait until every worker has swapped, then tell the compiler (the primary starts the
  *      node's active health checks for the new upstreams);
  *   5. write the signed snapshot to the disk cache (atomically), then record its version as the
  *      highest accepted (`VersionFloor`).
  * Any failure leaves the served config as it was and comes back as a reason for the NACK; the
  * last refusal of each source is kept for /status (`lastRefusal`). The "config applied" log line
- * says how long the steps took (`verify_ms`, `compile_ms` for the primary's own compile,
+ * says how long the steps took (`verify_ms`, `compile_ms` for the primary's compiler,
  * `apply_ms` from handing the bytes out until every worker swapped).
  *
  * Rollback: a signed snapshot older than the highest version ever accepted (persisted, so it

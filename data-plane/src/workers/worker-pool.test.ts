@@ -120,12 +120,31 @@ describe('WorkerPool', () => {
     // Worker 2 (the second forked in this process) refuses the config; worker 1 takes it first.
     const ids = [...new Set((await sample(port)).map((a) => a.worker))].sort((a, b) => a - b);
     const failing = ids[1]!;
-    await expect(
-      p.apply(config('v2', `fail-in-worker-${failing}`), { version: 2n, hash: 'h2' }),
-    ).rejects.toThrow(new RegExp(`worker \\d+: worker ${failing} cannot compile this`));
+    const failed = p.apply(config('v2', `fail-in-worker-${failing}`), { version: 2n, hash: 'h2' });
+    await expect(failed).rejects.toThrow(new RegExp(`worker \\d+: worker ${failing} cannot compile this`));
+    // A worker that fails without a Gatehouse error code failed itself: an apply failure.
+    await expect(failed).rejects.toMatchObject({ code: 'GH_ERR_DP_CONFIG_APPLY' });
     expect(p.currentConfig).toEqual({ version: 1n, hash: 'h1' });
     const answers = await sample(port);
     expect(answers.every((a) => a.services[0] === 'v1')).toBe(true);
+    expect(p.alive).toBe(2);
+  });
+
+  it('refuses a config a worker cannot compile as a compile error of the config (the primary does not compile it)', async () => {
+    const port = await freePort();
+    const p = await startPool(port);
+    await p.apply(config('v1'), { version: 1n, hash: 'h1' });
+    const ids = [...new Set((await sample(port)).map((a) => a.worker))].sort((a, b) => a - b);
+    const refusing = ids[1]!;
+    const refused = p.apply(config('v2', `refuse-in-worker-${refusing}`), { version: 2n, hash: 'h2' });
+    await expect(refused).rejects.toMatchObject({
+      code: 'GH_ERR_DP_CONFIG_COMPILE',
+      message: expect.stringMatching(
+        new RegExp(`^config 2 does not compile: worker \\d+: worker ${refusing} finds this config invalid$`),
+      ) as unknown,
+    });
+    expect(p.currentConfig).toEqual({ version: 1n, hash: 'h1' });
+    expect((await sample(port)).every((a) => a.services[0] === 'v1')).toBe(true);
     expect(p.alive).toBe(2);
   });
 

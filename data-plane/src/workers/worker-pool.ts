@@ -85,8 +85,12 @@ interface Slot {
   waiter: Waiter | null;
 }
 
-type Outcome = { ok: true } | { ok: false; reason: string };
-type RoundResult = { ok: true } | { ok: false; reason: string; late: Slot[] };
+/**
+ * A worker's answer. `refused`: the worker could not compile the config (it answered with a
+ * Gatehouse error code), so the config is at fault; otherwise the worker failed (died, timed out).
+ */
+type Outcome = { ok: true } | { ok: false; reason: string; refused?: boolean };
+type RoundResult = { ok: true } | { ok: false; reason: string; refused: boolean; late: Slot[] };
 
 interface Waiter {
   msg: ConfigMessage;
@@ -192,7 +196,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
    * config stays). The pool keeps them (not a copy) to feed replacement workers.
    *
    * `check` runs in this process once the config is on its way, while the workers compile it
-   * (the primary's own compile, on another core); if it throws, the round fails with that error
+   * (the primary's compile of what it needs, on another core); if it throws, the round fails with that error
    * exactly as if a worker had refused: the workers that swapped go back to the previous config.
    */
   apply(bytes: Uint8Array, meta: ConfigMeta, check?: () => void): Promise<void> {
@@ -328,7 +332,11 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       }
       case 'failed': {
         if (slot.waiter && m.seq === slot.waiter.msg.seq) {
-          slot.waiter.done({ ok: false, reason: `worker ${slot.worker.process.pid}: ${m.reason}` });
+          slot.waiter.done({
+            ok: false,
+            reason: `worker ${slot.worker.process.pid}: ${m.reason}`,
+            refused: m.code !== null,
+          });
           return;
         }
         if (m.seq !== this.current?.msg.seq) return;
@@ -417,6 +425,9 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     }
     await this.rollBack(seq);
     if (refusal !== null) throw refusal.error;
+    if (!outcome.ok && outcome.refused) {
+      throw SyncErrors.compileFailed(`config ${meta.version} does not compile: ${outcome.reason}`);
+    }
     throw SyncErrors.applyFailed(`config ${meta.version} not applied: ${outcome.ok ? '' : outcome.reason}`);
   }
 
@@ -433,12 +444,13 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     const answered = new Promise<RoundResult>((resolve) => {
       let waiting = slots.length;
       let failure: string | null = null;
+      let refused = false;
       const waiters = new Set(slots);
       const finish = () => {
         clearTimeout(timer);
         for (const s of slots) s.waiter = null;
         if (failure === null) resolve({ ok: true });
-        else resolve({ ok: false, reason: failure, late: [...waiters] });
+        else resolve({ ok: false, reason: failure, refused, late: [...waiters] });
       };
       const timer = setTimeout(() => {
         failure ??= `timed out after ${timeoutMs} ms waiting for ${waiters.size} worker(s)`;
@@ -454,7 +466,10 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
           done: (o) => {
             if (!waiters.delete(slot)) return;
             slot.waiter = null;
-            if (!o.ok) failure ??= o.reason;
+            if (!o.ok && failure === null) {
+              failure = o.reason;
+              refused = o.refused === true;
+            }
             waiting -= 1;
             if (waiting === 0) finish();
           },

@@ -163,19 +163,53 @@ export async function startTestCluster(
   };
 }
 
-/** A logger that keeps every line (parsed JSON), for asserting what a server logged. */
-export function capturingLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
+/**
+ * A logger that keeps every line (parsed JSON), for asserting what a server logged, and each line
+ * that repeats a top-level key (pino writes both; a log reader keeps one: a field is lost).
+ */
+export function capturingLogger(): {
+  logger: Logger;
+  lines: Record<string, unknown>[];
+  repeatedKeys: string[];
+} {
   const lines: Record<string, unknown>[] = [];
+  const repeatedKeys: string[] = [];
   const logger = createLogger(
     'cluster-test',
     { level: 'debug' },
     {
       write(line: string) {
-        lines.push(JSON.parse(line) as Record<string, unknown>);
+        const parsed = JSON.parse(line) as Record<string, unknown>;
+        lines.push(parsed);
+        const keys = topLevelKeys(line);
+        const repeated = keys.filter((k, i) => keys.indexOf(k) !== i);
+        if (repeated.length > 0) repeatedKeys.push(`${String(parsed.msg)}: ${repeated.join(', ')}`);
       },
     },
   );
-  return { logger, lines };
+  return { logger, lines, repeatedKeys };
+}
+
+/** The keys of a JSON object's own members, in order, duplicates included. */
+function topLevelKeys(json: string): string[] {
+  const keys: string[] = [];
+  let depth = 0;
+  let expectKey = false;
+  for (let i = 0; i < json.length; i += 1) {
+    const c = json[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (json[j] !== '"') j += json[j] === '\\' ? 2 : 1;
+      if (depth === 1 && expectKey) keys.push(JSON.parse(json.slice(i, j + 1)) as string);
+      expectKey = false;
+      i = j;
+    } else if (c === '{' || c === '[') {
+      depth += 1;
+      expectKey = c === '{' && depth === 1;
+    } else if (c === '}' || c === ']') depth -= 1;
+    else if (c === ',' && depth === 1) expectKey = true;
+  }
+  return keys;
 }
 
 /** Adds a service through the store (a real, validated, version-bumping write). */

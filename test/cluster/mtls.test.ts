@@ -48,12 +48,12 @@ afterEach(async () => {
 });
 
 async function cluster(tls: ClusterServerTls) {
-  const { logger, lines } = capturingLogger();
+  const { logger, lines, repeatedKeys } = capturingLogger();
   const c = await startTestCluster(tdb.db, { tls, logger });
   clusters.push(c);
   await addService(c.store, `svc-${randomUUID().slice(0, 8)}`);
   await eventually(() => c.publisher.latest);
-  return { c, lines };
+  return { c, lines, repeatedKeys };
 }
 
 function dp(address: string, credentials: grpc.ChannelCredentials, options: grpc.ClientOptions = {}) {
@@ -82,10 +82,19 @@ const pkiDp = () => clusterChannel({ mode: 'pki', material: TEST_CERTS.dp }).cre
 
 describe('cluster mTLS, pki mode', () => {
   it('syncs a DP presenting a certificate signed by the CA', async () => {
-    const { c } = await cluster(TEST_CERTS.serverTls);
+    const { c, lines, repeatedKeys } = await cluster(TEST_CERTS.serverTls);
     const d = dp(c.server.address, pkiDp());
     const s = await d.next('snapshot');
     expect(s.hash).toBe(c.publisher.latest!.snapshot.hash);
+    d.ack(s);
+    await eventually(() => lines.find((l) => l.msg === 'DP acked snapshot'));
+    // The session's logger is bound to the node id once Hello is in; no line repeats a key (the
+    // CP's own `hostname` and the DP's were both written as `hostname`).
+    expect(lines.find((l) => l.msg === 'DP connected')).toMatchObject({
+      nodeId: 'dp-1',
+      dpHostname: expect.any(String) as unknown,
+    });
+    expect(repeatedKeys).toEqual([]);
   });
 
   it('refuses a DP with no client certificate at the TLS handshake; it receives nothing', async () => {

@@ -165,17 +165,14 @@ export class DataPlaneSession {
     this.closed = true;
     this.pending = null;
     if (status) {
-      this.log.info(
-        { nodeId: this.nodeId, code: grpc.status[status.code], reason: status.details },
-        'closing DP stream',
-      );
+      this.log.info({ code: grpc.status[status.code], reason: status.details }, 'closing DP stream');
       try {
         this.call.emit('error', { code: status.code, details: status.details });
       } catch (err) {
         this.log.debug({ err }, 'error while closing a DP stream');
       }
     } else {
-      this.log.info({ nodeId: this.nodeId }, 'DP stream closed');
+      this.log.info('DP stream closed');
     }
     this.ctx.onClosed(this);
   }
@@ -198,7 +195,7 @@ export class DataPlaneSession {
       },
     );
     this.snapshotsSent++;
-    this.log.debug({ nodeId: this.nodeId, version: snap.version, hash: snap.hash }, 'snapshot sent');
+    this.log.debug({ version: snap.version, hash: snap.hash }, 'snapshot sent');
   }
 
   private write(m: ControlPlaneMessage, done?: () => void): void {
@@ -235,15 +232,12 @@ export class DataPlaneSession {
         return;
       case 'ack':
         this.dpHash = msg.value.hash;
-        this.log.info({ nodeId: id, version: msg.value.version, hash: msg.value.hash }, 'DP acked snapshot');
+        this.log.info({ version: msg.value.version, hash: msg.value.hash }, 'DP acked snapshot');
         void this.ctx.registry.acked(id, msg.value.version, msg.value.hash);
         return;
       case 'nack': {
         const reason = msg.value.reason.slice(0, MAX_REASON_LENGTH) || 'no reason given';
-        this.log.warn(
-          { nodeId: id, version: msg.value.version, hash: msg.value.hash, reason },
-          'DP refused snapshot',
-        );
+        this.log.warn({ version: msg.value.version, hash: msg.value.hash, reason }, 'DP refused snapshot');
         void this.ctx.registry.nacked(id, reason);
         return;
       }
@@ -305,7 +299,7 @@ export class DataPlaneSession {
     const inSync = latest !== null && latest.snapshot.hash === hello.configHash;
     this.log.info(
       {
-        hostname: hello.hostname,
+        dpHostname: hello.hostname,
         dpVersion: hello.softwareVersion,
         dpHash: hello.configHash,
         inSync,

@@ -67,4 +67,20 @@ describe('gatehouse CLI', () => {
     expect(again.output).toContain('--force');
     expect(existsSync(join(dir, 'snapshot-signing.key.json'))).toBe(true);
   });
+
+  it('refuses an unknown subcommand or a stray argument to keys and certs, writing nothing', async () => {
+    const dir = tempDir('stray');
+    for (const [args, says] of [
+      [['keys', 'make'], 'unknown keys command "make"'],
+      [['certs'], 'missing certs command'],
+      [['keys', 'generate', '--dir', dir, 'extra'], 'unexpected argument "extra"'],
+      [['certs', 'generate', '--dir', dir, 'extra'], 'unexpected argument "extra"'],
+    ] as const) {
+      const p = runGatehouse('stray', [...args]);
+      expect(await p.exited, args.join(' ')).toBe(2);
+      expect(p.output).toContain(says);
+    }
+    expect(existsSync(join(dir, 'snapshot-signing.key.json'))).toBe(false);
+    expect(existsSync(join(dir, 'ca.crt'))).toBe(false);
+  });
 });

@@ -9,6 +9,7 @@ import {
   createLogger,
   isGatehouseError,
   parseSettings,
+  type SettingValue,
   settingsHelp,
   stopOnSignals,
   SettingsError,
@@ -240,72 +241,69 @@ async function runCp(argv: string[]): Promise<void> {
   }
 }
 
-async function runKeys(argv: string[]): Promise<void> {
+/** What a `gatehouse <noun> generate` command is: its settings, its help and what it writes. */
+interface GenerateCommand {
+  noun: string;
+  usage: string;
+  description: string;
+  settings: readonly SettingSpec[];
+  /** Writes the files; returns the lines that say what was written and where each goes. */
+  write(values: Record<string, SettingValue>): Promise<string[]>;
+}
+
+/** `gatehouse <noun> generate [options]`: parse, help, write, print; a Gatehouse error exits 1. */
+async function runGenerate(argv: string[], cmd: GenerateCommand): Promise<void> {
   const [sub, ...rest] = argv;
   if (sub !== 'generate') {
-    process.stdout.write('Usage: gatehouse keys generate [--dir DIR] [--force]\n');
+    process.stdout.write(`Usage: ${cmd.usage}\n`);
     if (sub === '--help' || sub === '-h') return;
-    fail(sub ? `unknown keys command "${sub}"` : 'missing keys command');
+    fail(sub ? `unknown ${cmd.noun} command "${sub}"` : `missing ${cmd.noun} command`);
   }
   let parsed;
   try {
-    parsed = parseSettings(KEYS_SETTINGS, rest);
+    parsed = parseSettings(cmd.settings, rest);
   } catch (e) {
     if (e instanceof SettingsError) fail(e.message);
     throw e;
   }
   if (parsed.help) {
     process.stdout.write(
-      settingsHelp(
-        'gatehouse keys generate [options]',
-        'Writes an Ed25519 snapshot signing key pair: the private key for the control plane and a JWKS of\npublic keys for the data planes (--trusted-keys).',
-        KEYS_SETTINGS,
-      ),
+      settingsHelp(`gatehouse ${cmd.noun} generate [options]`, cmd.description, cmd.settings),
     );
     return;
   }
+  if (parsed.positionals.length) fail(`unexpected argument "${parsed.positionals[0]}"`);
   try {
-    const r = await writeSigningKeyPair(resolve(parsed.values.dir as string), {
-      force: parsed.values.force as boolean,
-    });
-    process.stdout.write(
-      `kid:          ${r.kid}\nprivate key:  ${r.privateKeyFile}   (control plane: --signing-key)\npublic keys:  ${r.publicKeysFile}   (data planes: --trusted-keys)\n`,
-    );
+    process.stdout.write((await cmd.write(parsed.values)).join('\n') + '\n');
   } catch (e) {
     if (isGatehouseError(e)) fail(e.message, 1);
     throw e;
   }
 }
 
-async function runCerts(argv: string[]): Promise<void> {
-  const [sub, ...rest] = argv;
-  if (sub !== 'generate') {
-    process.stdout.write(
-      'Usage: gatehouse certs generate [--dir DIR] [--cp-hosts H,H] [--shared] [--force]\n',
-    );
-    if (sub === '--help' || sub === '-h') return;
-    fail(sub ? `unknown certs command "${sub}"` : 'missing certs command');
-  }
-  let parsed;
-  try {
-    parsed = parseSettings(CERTS_SETTINGS, rest);
-  } catch (e) {
-    if (e instanceof SettingsError) fail(e.message);
-    throw e;
-  }
-  if (parsed.help) {
-    process.stdout.write(
-      settingsHelp(
-        'gatehouse certs generate [options]',
-        'Writes cluster mTLS material: a CA, a CP certificate and a DP certificate signed by it (pki mode),\nand with --shared a shared-mode pair. ECDSA P-256; keys are written 0600.',
-        CERTS_SETTINGS,
-      ),
-    );
-    return;
-  }
-  if (parsed.positionals.length) fail(`unexpected argument "${parsed.positionals[0]}"`);
-  const v = parsed.values;
-  try {
+const KEYS_COMMAND: GenerateCommand = {
+  noun: 'keys',
+  usage: 'gatehouse keys generate [--dir DIR] [--force]',
+  description:
+    'Writes an Ed25519 snapshot signing key pair: the private key for the control plane and a JWKS of\npublic keys for the data planes (--trusted-keys).',
+  settings: KEYS_SETTINGS,
+  async write(v) {
+    const r = await writeSigningKeyPair(resolve(v.dir as string), { force: v.force as boolean });
+    return [
+      `kid:          ${r.kid}`,
+      `private key:  ${r.privateKeyFile}   (control plane: --signing-key)`,
+      `public keys:  ${r.publicKeysFile}   (data planes: --trusted-keys)`,
+    ];
+  },
+};
+
+const CERTS_COMMAND: GenerateCommand = {
+  noun: 'certs',
+  usage: 'gatehouse certs generate [--dir DIR] [--cp-hosts H,H] [--shared] [--force]',
+  description:
+    'Writes cluster mTLS material: a CA, a CP certificate and a DP certificate signed by it (pki mode),\nand with --shared a shared-mode pair. ECDSA P-256; keys are written 0600.',
+  settings: CERTS_SETTINGS,
+  async write(v) {
     const p = await generateClusterCerts(resolve(v.dir as string), {
       cpHosts: v.cpHosts as string[],
       dpCommonName: v.dpCommonName as string,
@@ -323,16 +321,13 @@ async function runCerts(argv: string[]): Promise<void> {
       lines.push(
         `shared mode:  --cluster-mtls shared --cluster-cert ${p.sharedCert} --cluster-cert-key ${p.sharedKey}   (CP and DPs)`,
       );
-    process.stdout.write(lines.join('\n') + '\n');
-  } catch (e) {
-    if (isGatehouseError(e)) fail(e.message, 1);
-    throw e;
-  }
-}
+    return lines;
+  },
+};
 
 const [command, ...args] = process.argv.slice(2);
 if (command === 'cp') await runCp(args);
 else if (command === 'config') process.exitCode = await runConfigCommand(args);
-else if (command === 'keys') await runKeys(args);
-else if (command === 'certs') await runCerts(args);
+else if (command === 'keys') await runGenerate(args, KEYS_COMMAND);
+else if (command === 'certs') await runGenerate(args, CERTS_COMMAND);
 else fail(`unknown command "${command ?? ''}"`);

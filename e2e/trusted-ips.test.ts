@@ -1,7 +1,9 @@
 /**
  * `gatehouse dp --trusted-ips`: behind a trusted proxy the client named in X-Forwarded-For is the
  * client IP that plugins (ip-restriction) and the upstream (X-Real-IP) see; X-Forwarded-For keeps
- * the whole chain. A bad value stops the process with a message naming the setting.
+ * the whole chain; the X-Forwarded-Proto/-Host/-Port/-Path it sends are believed (an https-only
+ * route is served when it says https). A bad value stops the process with a message naming the
+ * setting.
  */
 import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -34,6 +36,7 @@ describe('data plane behind a trusted proxy', () => {
                 paths: ['/guarded'],
                 plugins: [{ name: 'ip-restriction', config: { deny: ['203.0.113.0/24'] } }],
               },
+              { name: 'https-only', paths: ['/secure'], protocols: ['https'] },
             ],
           },
         ],
@@ -64,6 +67,27 @@ describe('data plane behind a trusted proxy', () => {
     const { headers } = (await r.json()) as { headers: Record<string, string> };
     expect(headers['x-real-ip']).toBe('198.51.100.4');
     expect(headers['x-forwarded-for']).toBe('198.51.100.4, 127.0.0.1');
+  });
+
+  it('serves an https-only route over http when the trusted proxy says the client used https, and passes its X-Forwarded-* on', async () => {
+    const plain = await fetch(`${proxy}/secure`);
+    expect(plain.status).toBe(426);
+    const r = await fetch(`${proxy}/secure`, {
+      headers: {
+        'x-forwarded-proto': 'https',
+        'x-forwarded-host': 'api.example',
+        'x-forwarded-port': '443',
+        'x-forwarded-path': '/edge/secure',
+      },
+    });
+    expect(r.status).toBe(200);
+    const { headers } = (await r.json()) as { headers: Record<string, string> };
+    expect(headers).toMatchObject({
+      'x-forwarded-proto': 'https',
+      'x-forwarded-host': 'api.example',
+      'x-forwarded-port': '443',
+      'x-forwarded-path': '/edge/secure',
+    });
   });
 
   it('refuses a bad --trusted-ips value at start', async () => {

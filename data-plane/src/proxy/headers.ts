@@ -6,9 +6,11 @@
  * removed; the client's framing headers (Transfer-Encoding, Expect, Upgrade) are never copied —
  * the body stream carries the framing — and Content-Length (validated by node's parser) is
  * passed on only as the length of the streamed body. X-Forwarded-* / X-Real-IP are set as Kong
- * does without trusted IPs (X-Forwarded-For appended to, the others replaced), and `Via` gets
- * `1.1 gatehouse` appended. `Proxy` is never forwarded (httpoxy); `Forwarded` (RFC 7239) only
- * from a peer in `trusted_ips` — from anyone else it is dropped, as the X-Forwarded-* it
+ * sets them: X-Forwarded-For appended to; X-Forwarded-Proto/-Host/-Port/-Path/-Prefix replaced
+ * by ours, except that a peer in `trusted_ips` (a load balancer in front) has the ones it sent
+ * passed on (Kong's runloop: `if trusted_ip then forwarded_proto = get_header(...) or ...`); and
+ * `Via` gets `1.1 gatehouse` appended. `Proxy` is never forwarded (httpoxy); `Forwarded`
+ * (RFC 7239) only from a trusted peer — from anyone else it is dropped, as the X-Forwarded-* it
  * parallels are replaced.
  */
 import { GATEHOUSE_VERSION } from '@gatehouse/shared';
@@ -23,6 +25,12 @@ const enum Kind {
   ContentLength,
   Host,
   Forwarded,
+  /** X-Forwarded-Proto/-Host/-Port/-Path/-Prefix: a trusted peer's is kept, anyone else's dropped. */
+  XForwardedProto,
+  XForwardedHost,
+  XForwardedPort,
+  XForwardedPath,
+  XForwardedPrefix,
 }
 
 const REQUEST_SPECIAL = new Map<string, Kind>([
@@ -37,11 +45,11 @@ const REQUEST_SPECIAL = new Map<string, Kind>([
   ['host', Kind.Host],
   ['content-length', Kind.ContentLength],
   ['x-forwarded-for', Kind.XForwardedFor],
-  ['x-forwarded-proto', Kind.Drop],
-  ['x-forwarded-host', Kind.Drop],
-  ['x-forwarded-port', Kind.Drop],
-  ['x-forwarded-path', Kind.Drop],
-  ['x-forwarded-prefix', Kind.Drop],
+  ['x-forwarded-proto', Kind.XForwardedProto],
+  ['x-forwarded-host', Kind.XForwardedHost],
+  ['x-forwarded-port', Kind.XForwardedPort],
+  ['x-forwarded-path', Kind.XForwardedPath],
+  ['x-forwarded-prefix', Kind.XForwardedPrefix],
   ['x-real-ip', Kind.Drop],
   ['via', Kind.Via],
   // httpoxy: CGI-style upstreams turn `Proxy` into HTTP_PROXY, their outbound proxy.
@@ -99,16 +107,11 @@ function withoutNamed(headers: string[], names: Set<string>, from: number): stri
   return out;
 }
 
-/** The socket peer is one of Kong's trusted_ips (its Forwarded header is believed). */
-function peerTrusted(request: ProxyRequest): boolean {
-  const resolver = request.settings.clientIps;
-  return resolver !== null && resolver.isTrusted(request.peerIp);
-}
-
 /**
  * Builds the upstream request's headers from the client's raw headers: Host (the client's when
  * the route preserves it, else the service's), X-Forwarded-For (the peer appended), X-Real-IP
- * (the client as resolved with trusted_ips), X-Forwarded-Proto/-Host/-Port/-Path/-Prefix.
+ * (the client as resolved with trusted_ips), X-Forwarded-Proto/-Host/-Port/-Path/-Prefix (a
+ * trusted peer's first value of each, else ours).
  */
 export function upstreamRequestHeaders(request: ProxyRequest): string[] {
   const raw = request.rawHeaders;
@@ -118,6 +121,11 @@ export function upstreamRequestHeaders(request: ProxyRequest): string[] {
   let via: string | null = null;
   let contentLength: string | null = null;
   let connectionNamed: Set<string> | null = null;
+  const trusted = request.trustedPeer;
+  let xfHost: string | null = null;
+  let xfPort: string | null = null;
+  let xfPath: string | null = null;
+  let xfPrefix: string | null = null;
 
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
@@ -140,7 +148,19 @@ export function upstreamRequestHeaders(request: ProxyRequest): string[] {
         contentLength ??= raw[i + 1]!;
         break;
       case Kind.Forwarded:
-        if (peerTrusted(request)) out.push(name, raw[i + 1]!);
+        if (trusted) out.push(name, raw[i + 1]!);
+        break;
+      case Kind.XForwardedHost:
+        if (trusted) xfHost ??= raw[i + 1]!;
+        break;
+      case Kind.XForwardedPort:
+        if (trusted) xfPort ??= raw[i + 1]!;
+        break;
+      case Kind.XForwardedPath:
+        if (trusted) xfPath ??= raw[i + 1]!;
+        break;
+      case Kind.XForwardedPrefix:
+        if (trusted) xfPrefix ??= raw[i + 1]!;
         break;
       default:
         break;
@@ -152,19 +172,19 @@ export function upstreamRequestHeaders(request: ProxyRequest): string[] {
     'x-forwarded-for',
     xff === null ? request.peerIp : `${xff}, ${request.peerIp}`,
     'x-forwarded-proto',
-    request.scheme,
+    request.forwardedProto,
     'x-forwarded-host',
-    host === undefined ? '' : hostWithoutPort(host),
+    xfHost ?? (host === undefined ? '' : hostWithoutPort(host)),
     'x-forwarded-port',
-    request.forwardedPort,
+    xfPort ?? request.forwardedPort,
     'x-forwarded-path',
-    request.rawPath,
+    xfPath ?? request.rawPath,
     'x-real-ip',
     request.clientIp,
     'via',
     via === null ? VIA_REQUEST : `${via}, ${VIA_REQUEST}`,
   );
-  const prefix = request.strippedPrefix;
+  const prefix = xfPrefix ?? request.strippedPrefix;
   if (prefix !== null) result.push('x-forwarded-prefix', prefix);
   if (contentLength !== null) result.push('content-length', contentLength);
   return result;

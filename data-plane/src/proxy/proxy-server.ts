@@ -237,7 +237,8 @@ export class ProxyServer {
       return;
     }
     const entry = match.entry;
-    if (!entry.allowsHttp && !request.secure) {
+    // Kong's check: the forwarded proto (a trusted load balancer's X-Forwarded-Proto) decides.
+    if (!entry.allowsHttp && request.forwardedProto !== 'https') {
       const host = request.host;
       if (entry.httpsRedirectStatus === 426 || host === undefined) {
         sendError(res, ProxyErrorCode.HTTPS_REQUIRED);

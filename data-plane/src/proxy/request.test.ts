@@ -9,6 +9,7 @@ import {
   type Route,
   type Service,
 } from '@gatehouse/shared';
+import { ClientIpResolver } from '../net/client-ip.js';
 import { compileRouter } from '../router/router.js';
 import type { Chain } from '../plugins/runtime/compile.js';
 import { ProxyRequest, type RequestSettings } from './request.js';
@@ -97,6 +98,63 @@ describe('ProxyRequest', () => {
     expect(headers).toEqual(
       expect.arrayContaining(['x-forwarded-prefix', '/api', 'x-forwarded-port', '8000']),
     );
+  });
+
+  it("passes a trusted peer's X-Forwarded-Proto/-Host/-Port/-Path/-Prefix upstream, as Kong does, and replaces anyone else's", () => {
+    const router = compileRouter<ServiceTarget, Chain>(
+      completeConfig({ services: [service], routes: [{ ...route, strip_path: true }] }),
+      () => target,
+    );
+    const sent = [
+      'Host',
+      'gw.example:8000',
+      'X-Forwarded-Proto',
+      'https',
+      'X-Forwarded-Proto',
+      'http',
+      'X-Forwarded-Host',
+      'public.example',
+      'X-Forwarded-Port',
+      '443',
+      'X-Forwarded-Path',
+      '/edge/api/x',
+      'X-Forwarded-Prefix',
+      '/edge',
+    ];
+    const upstreamOf = (trustedIps: string[]) => {
+      const req = incoming('/api/x', sent);
+      const request = new ProxyRequest(req, {} as ServerResponse, head(req), {
+        ...settings,
+        clientIps: new ClientIpResolver(trustedIps),
+      });
+      request.routeTo(router.match(request)!);
+      const h = request.headers;
+      const of = (name: string) => h.filter((_, i) => i % 2 === 1 && h[i - 1] === name);
+      return {
+        proto: of('x-forwarded-proto'),
+        host: of('x-forwarded-host'),
+        port: of('x-forwarded-port'),
+        path: of('x-forwarded-path'),
+        prefix: of('x-forwarded-prefix'),
+        forwardedProto: request.forwardedProto,
+      };
+    };
+    expect(upstreamOf(['10.0.0.0/8'])).toEqual({
+      proto: ['https'],
+      host: ['public.example'],
+      port: ['443'],
+      path: ['/edge/api/x'],
+      prefix: ['/edge'],
+      forwardedProto: 'https',
+    });
+    expect(upstreamOf(['192.0.2.1'])).toEqual({
+      proto: ['http'],
+      host: ['gw.example'],
+      port: ['8000'],
+      path: ['/api/x'],
+      prefix: ['/api'],
+      forwardedProto: 'http',
+    });
   });
 
   it('readRequestHead: an origin-form target stays as it is; an absolute-form one gives its path and host', () => {

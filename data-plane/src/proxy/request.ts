@@ -70,6 +70,13 @@ export class ProxyRequest {
   readonly peerIp: string;
   /** The client as resolved with trusted_ips (the peer unless a trusted proxy named it). */
   readonly clientIp: string;
+  /** The peer is in trusted_ips: the X-Forwarded-* and Forwarded headers it sends are believed. */
+  readonly trustedPeer: boolean;
+  /**
+   * Kong's forwarded_proto: a trusted peer's X-Forwarded-Proto (its first value), else `scheme`.
+   * What the https-only check of a route and the upstream's X-Forwarded-Proto use.
+   */
+  readonly forwardedProto: string;
   /** The client sends a body (Content-Length other than 0, or chunked). */
   readonly hasBody: boolean;
   /** The client waits for `100 Continue` before sending its body. */
@@ -114,7 +121,11 @@ export class ProxyRequest {
     this.scheme = this.secure ? 'https' : 'http';
     const peerIp = socket.remoteAddress ?? '';
     this.peerIp = peerIp;
-    this.clientIp = settings.clientIps === null ? peerIp : settings.clientIps.resolve(peerIp, raw);
+    const clientIps = settings.clientIps;
+    const trustedPeer = clientIps !== null && clientIps.isTrusted(peerIp);
+    this.trustedPeer = trustedPeer;
+    this.clientIp = clientIps === null ? peerIp : clientIps.resolve(peerIp, raw);
+    this.forwardedProto = (trustedPeer && firstHeader(raw, 'x-forwarded-proto')) || this.scheme;
     this.hasBody = hasBody(raw);
     this.expectContinue = false;
     this.entry = null;
@@ -179,4 +190,13 @@ export class ProxyRequest {
   get forwardedPort(): string {
     return this.secure ? this.settings.tlsForwardedPort : this.settings.forwardedPort;
   }
+}
+
+/** The first value of header `name` (lower case) in node's raw header array, or null. */
+function firstHeader(raw: readonly string[], name: string): string | null {
+  for (let i = 0; i < raw.length; i += 2) {
+    const n = raw[i]!;
+    if (n.length === name.length && n.toLowerCase() === name) return raw[i + 1]!;
+  }
+  return null;
 }

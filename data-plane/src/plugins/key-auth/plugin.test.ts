@@ -30,6 +30,35 @@ describe('key-auth handler', () => {
     });
   });
 
+  it('stops at an empty key, as Kong does: an empty header or `?apikey=` is no key, later names are not tried', async () => {
+    const state = initialise(plugin, snapshot, { key_names: ['apikey', 'other'], hide_credentials: true });
+    for (const request of [
+      {
+        headers: [
+          ['apikey', ''],
+          ['other', 'secret'],
+        ] as [string, string][],
+      },
+      { query: 'apikey=&other=secret' },
+      { headers: [['apikey', '']] as [string, string][], query: 'apikey=secret' },
+    ]) {
+      const ctx = pluginRequest(snapshot, request);
+      await run(plugin.access!(ctx, state));
+      expect(outcome(ctx).answer, JSON.stringify(request)).toMatchObject({
+        status: 401,
+        json: { message: 'No API key found in request' },
+      });
+    }
+  });
+
+  it('reads a bare `?apikey` (no value) as no key and goes on to the next name, as Kong reads `true`', async () => {
+    const state = initialise(plugin, snapshot, { key_names: ['apikey', 'other'] });
+    const ctx = pluginRequest(snapshot, { query: 'apikey&other=secret' });
+    await run(plugin.access!(ctx, state));
+    expect(outcome(ctx).answer).toBeNull();
+    expect(ctx.consumer?.id).toBe('c');
+  });
+
   it("answers Kong's 500 when the anonymous consumer does not exist", async () => {
     const state = initialise(plugin, snapshot, { anonymous: 'nobody' });
     const ctx = pluginRequest(snapshot);

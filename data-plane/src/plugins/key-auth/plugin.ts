@@ -69,6 +69,19 @@ interface State {
 
 type Found = { key: string; where: 'header' | 'query' | 'body'; name: string } | 'duplicate' | null;
 
+/** The query string names `name` without a value (`a&apikey&b`), which Kong reads as `true`. */
+function isBareFlag(rawQuery: string, name: string): boolean {
+  for (const part of rawQuery.split('&')) {
+    if (part.includes('=')) continue;
+    try {
+      if (decodeURIComponent(part.replaceAll('+', ' ')) === name) return true;
+    } catch {
+      // not a name that decodes: not this one
+    }
+  }
+  return false;
+}
+
 function findSync(ctx: PluginContext, conf: KeyAuthConfig): Found {
   const req = ctx.request;
   for (const name of conf.key_names) {
@@ -76,13 +89,15 @@ function findSync(ctx: PluginContext, conf: KeyAuthConfig): Found {
       const header = headerByConfiguredName(req, name);
       const values = header.values;
       if (values.length > 1) return 'duplicate';
-      if (values.length === 1 && values[0] !== '')
-        return { key: values[0]!, where: 'header', name: header.name };
+      // An empty header is a key, as in Kong: the search stops there (and fails: no key).
+      if (values.length === 1) return { key: values[0]!, where: 'header', name: header.name };
     }
     if (conf.key_in_query && req.rawQuery !== '') {
       const values = req.query.getAll(name);
       if (values.length > 1) return 'duplicate';
-      if (values.length === 1 && values[0] !== '') return { key: values[0]!, where: 'query', name };
+      // `?apikey=` is an empty key (the search stops); a bare `?apikey` is no key (Kong reads `true`).
+      if (values.length === 1 && (values[0] !== '' || !isBareFlag(req.rawQuery, name)))
+        return { key: values[0]!, where: 'query', name };
     }
   }
   return null;
@@ -95,15 +110,13 @@ function authenticate(ctx: PluginContext, state: State, found: Found): void {
     failure = unauthorized('Duplicate API key found', 'duplicate key', {
       'WWW-Authenticate': state.wwwAuthenticate,
     });
-  } else if (found === null) {
+  } else if (found === null || found.key === '') {
+    if (found !== null && conf.hide_credentials) hide(ctx, found);
     failure = unauthorized('No API key found in request', 'no key', {
       'WWW-Authenticate': state.wwwAuthenticate,
     });
   } else {
-    if (conf.hide_credentials) {
-      if (found.where === 'header') ctx.removeUpstreamHeader(found.name);
-      else if (found.where === 'query') ctx.removeUpstreamQueryArg(found.name);
-    }
+    if (conf.hide_credentials) hide(ctx, found);
     const entry = state.keys.find(found.key);
     if (entry === undefined || entry.expiresAt <= nowSeconds()) {
       failure = unauthorized('Unauthorized', entry === undefined ? 'unknown key' : 'expired key', {
@@ -122,6 +135,12 @@ function authenticate(ctx: PluginContext, state: State, found: Found): void {
   fail(ctx, conf.anonymous, failure, 'key-auth');
 }
 
+/** hide_credentials for a key found in a header or the query (a body key is hidden when read). */
+function hide(ctx: PluginContext, found: { where: 'header' | 'query' | 'body'; name: string }): void {
+  if (found.where === 'header') ctx.removeUpstreamHeader(found.name);
+  else if (found.where === 'query') ctx.removeUpstreamQueryArg(found.name);
+}
+
 async function fromBody(ctx: PluginContext, state: State): Promise<void> {
   const conf = state.conf;
   const contentType = ctx.request.header('content-type');
@@ -135,7 +154,7 @@ async function fromBody(ctx: PluginContext, state: State): Promise<void> {
         found = 'duplicate';
         break;
       }
-      if (typeof v === 'string' && v !== '') {
+      if (typeof v === 'string') {
         found = { key: v, where: 'body', name };
         if (conf.hide_credentials) ctx.setUpstreamBody(bodyWithout(contentType!, parsed, [name]));
         break;

@@ -230,6 +230,8 @@ export interface HelloInit {
   nodeId: string;
   configHash?: string;
   configVersion?: bigint;
+  /** The kid of the held snapshot's signature ('' or absent: not said, as an older DP). */
+  configKid?: string;
   softwareVersion?: string;
   labels?: Record<string, string>;
   region?: string;
@@ -293,6 +295,7 @@ export class TestDataPlane {
           ),
           configHash: h.configHash ?? '',
           configVersion: h.configVersion ?? 0n,
+          configKid: h.configKid ?? '',
         }),
       }),
     );

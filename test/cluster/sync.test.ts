@@ -63,6 +63,31 @@ describe('cluster sync over gRPC (PGlite)', () => {
     expect((await cluster.registry.get('dp-in-sync'))!.sync_status).toBe('normal');
   });
 
+  it('sends the config again to a DP holding it signed by another key (a rotated signing key), and nothing when the kid is the current one', async () => {
+    const latest = cluster.publisher.latest!.snapshot;
+    const current = dp();
+    current.hello({
+      nodeId: 'dp-current-kid',
+      configHash: latest.hash,
+      configVersion: latest.version,
+      configKid: cluster.kid,
+    });
+    current.heartbeat(latest.hash, latest.version);
+    await current.next('heartbeat');
+    expect(current.snapshots()).toHaveLength(0);
+
+    const rotated = dp();
+    rotated.hello({
+      nodeId: 'dp-old-kid',
+      configHash: latest.hash,
+      configVersion: latest.version,
+      configKid: 'the-key-before-rotation',
+    });
+    const again = await rotated.next('snapshot');
+    expect(again.hash).toBe(latest.hash);
+    expect((await verifySnapshot(toSigned(again), cluster.trusted)).kid).toBe(cluster.kid);
+  });
+
   it('pushes a write through the store to a connected DP', async () => {
     const d = dp();
     d.hello({ nodeId: 'dp-push' });

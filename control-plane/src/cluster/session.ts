@@ -296,7 +296,13 @@ export class DataPlaneSession {
       return;
     }
     const latest = this.ctx.latest();
-    const inSync = latest !== null && latest.snapshot.hash === hello.configHash;
+    // Same bytes, signed by the key the CP signs with now (a DP that does not say its kid, an
+    // older one, is taken at its hash): after a signing-key rotation the DP gets the config again,
+    // signed by the new key, and caches that (so its cache verifies once the old key is gone).
+    const inSync =
+      latest !== null &&
+      latest.snapshot.hash === hello.configHash &&
+      (hello.configKid === '' || latest.kid === undefined || latest.kid === hello.configKid);
     this.log.info(
       {
         dpHostname: hello.hostname,

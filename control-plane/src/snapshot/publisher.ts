@@ -36,6 +36,8 @@ export interface PublishedSnapshot {
   buildMs: number;
   /** Names of the plugins the config uses (sorted), for the DP compatibility check. */
   plugins: string[];
+  /** The key id the snapshot is signed with (a DP holding the same bytes signed by another key gets it again). */
+  kid?: string;
 }
 
 export interface PublisherStats {
@@ -241,6 +243,7 @@ export class SnapshotPublisher extends EventEmitter<PublisherEvents> {
     const published: PublishedSnapshot = {
       snapshot,
       builtAt: new Date(),
+      kid: this.key.kid,
       buildMs: Math.round((performance.now() - started) * 100) / 100,
       plugins: [...new Set((config.plugins ?? []).map((p) => p.name))].sort(),
     };

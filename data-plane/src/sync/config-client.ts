@@ -219,6 +219,7 @@ export class ConfigClient extends EventEmitter<ConfigClientEvents> {
           ),
           configHash: held?.hash ?? '',
           configVersion: held?.version ?? 0n,
+          configKid: held?.kid ?? '',
         }),
       }),
     );

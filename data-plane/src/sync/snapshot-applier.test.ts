@@ -111,6 +111,32 @@ describe('SnapshotApplier', () => {
     expect((await cache.loadVerified(trusted))?.verified.version).toBe(2n);
   });
 
+  it('re-caches the served config when the CP re-signs it with a rotated key, so the cache verifies once the old key goes', async () => {
+    const next = await writeSigningKeyPair(join(dir, 'next'));
+    const newKey = await loadSigningKey(next.privateKeyFile);
+    const both = await loadTrustedKeys([
+      join(dir, 'keys', 'snapshot-signing.jwks.json'),
+      next.publicKeysFile,
+    ]);
+    applier = new SnapshotApplier({ trustedKeys: both, compiler, target, cache, logger, metrics });
+    const old = await sign('a', 3n);
+    await applier.handle(old, 'control_plane');
+    // The CP restarted with the new key: the same config and version, signed by the new kid.
+    const resigned = await sign('a', 3n, newKey);
+    expect(resigned.hash).toBe(old.hash);
+    expect(await applier.handle(resigned, 'control_plane')).toMatchObject({ ok: true, changed: false });
+    expect(target.applied).toHaveLength(1);
+    const onlyNew = await loadTrustedKeys([next.publicKeysFile]);
+    expect((await cache.loadVerified(onlyNew))?.verified).toMatchObject({ version: 3n, kid: newKey.kid });
+    // The same signature again changes nothing; an older version is not cached over it.
+    expect(await applier.handle(resigned, 'control_plane')).toMatchObject({ ok: true, changed: false });
+    expect(await applier.handle(await sign('a', 2n), 'control_plane')).toMatchObject({
+      ok: true,
+      changed: false,
+    });
+    expect((await cache.loadVerified(onlyNew))?.verified.version).toBe(3n);
+  });
+
   it('refuses tampered bytes and unknown keys', async () => {
     await applier.handle(await sign('a', 1n), 'control_plane');
     const good = await sign('b', 2n);

@@ -31,7 +31,7 @@ import {
   encodeConfig,
   isGatehouseError,
   parseSnapshotConfig,
-  verifySnapshot,
+  SnapshotErrors,
   verifySnapshotBytes,
   withCredentialDigests,
   type GatehouseConfig,
@@ -68,6 +68,8 @@ export interface HeldConfig {
   hash: string;
   source: SnapshotSource;
   appliedAt: Date;
+  /** The key id of the snapshot's signature; null for a plain (DB-less) config. */
+  kid: string | null;
 }
 
 export type SnapshotOutcome =
@@ -245,7 +247,7 @@ export class SnapshotApplier extends EventEmitter<SnapshotApplierEvents> {
       });
       const swapped = performance.now();
       compiled.served?.();
-      this.heldConfig = { version, hash, source, appliedAt: new Date() };
+      this.heldConfig = { version, hash, source, appliedAt: new Date(), kid: candidate.kid };
       metrics?.snapshotApplies.inc({ source });
       metrics?.configVersion.set(Number(version));
       metrics?.configAppliedAt.set(Date.now() / 1000);
@@ -335,11 +337,25 @@ export class SnapshotApplier extends EventEmitter<SnapshotApplierEvents> {
     }
   }
 
-  /** Same bytes as served: nothing to swap; a newer signed version is recorded and cached. */
+  /**
+   * Same bytes as served: nothing to swap. A newer signed version, or the same version signed by
+   * another key (the CP's signing key was rotated), is verified, recorded and cached — so the
+   * cache is signed by the key the CP signs with now, and still verifies at boot once the old
+   * key is no longer trusted.
+   */
   private async recordSameHash(signed: SignedSnapshot, held: HeldConfig): Promise<void> {
-    if (signed.version <= held.version) return;
-    await verifySnapshot(signed, this.opts.trustedKeys, { currentVersion: held.version });
-    this.heldConfig = { ...held, version: signed.version };
+    if (signed.version < held.version) return;
+    const kid = claimedKid(signed.jws);
+    if (signed.version === held.version && kid === held.kid) return;
+    const verified = await verifySnapshotBytes(signed, this.opts.trustedKeys, {
+      currentVersion: held.version,
+      allowSameVersion: true,
+    });
+    // The signed hash, not only the message's: these are the bytes being served.
+    if (verified.hash !== held.hash) {
+      throw SnapshotErrors.hashMismatch('snapshot claims the served hash but signs other bytes');
+    }
+    this.heldConfig = { ...held, version: signed.version, kid: verified.kid };
     this.opts.metrics?.configVersion.set(Number(signed.version));
     await this.writeCache(signed);
     await this.opts.floor?.record(signed.version, signed.hash);

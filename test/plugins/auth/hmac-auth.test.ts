@@ -183,5 +183,16 @@ describe('Plugin: hmac-auth (access, real ProxyServer)', () => {
     expect(ok.json<SeenRequest>().headers.authorization).toBeUndefined();
     const bad = await call(gw.port, '/x', { method: 'POST', headers: headers(good), body: '{"a":2}' });
     expect(bad.status).toBe(401);
+    // Kong compares the header as a string: another spelling of the same digest is refused.
+    const hash = createHash('sha256').update(body).digest('base64');
+    for (const spelling of [
+      `sha-256=${hash}`,
+      `SHA-256=${hash.replace(/=+$/, '')}`,
+      `SHA-256=${createHash('sha256').update(body).digest('base64url')}`,
+    ]) {
+      const r = await call(gw.port, '/x', { method: 'POST', headers: headers(spelling), body });
+      expect(r.status, spelling).toBe(401);
+      expect(r.json<{ message: string }>().message).toBe('HMAC signature does not match');
+    }
   });
 });

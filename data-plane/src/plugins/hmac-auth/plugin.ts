@@ -67,13 +67,16 @@ function signatureMatches(ctx: PluginContext, params: HmacParams, secret: string
   return expected !== null && expected.length === given.length && timingSafeEqual(expected, given);
 }
 
+/**
+ * Kong's body check: no Digest header passes only an empty body; otherwise the header must be
+ * exactly `SHA-256=` and the padded standard base64 of the body's SHA-256 (no other spelling,
+ * case or whitespace: the client signed this header's bytes).
+ */
 function bodyMatches(ctx: PluginContext, body: Buffer): boolean {
   const digestHeader = ctx.request.header('digest');
   if (digestHeader === undefined) return body.length === 0;
-  const m = /^\s*SHA-256=(\S+)\s*$/i.exec(digestHeader);
-  if (m === null) return false;
-  const expected = createHash('sha256').update(body).digest();
-  const given = Buffer.from(m[1]!, 'base64');
+  const expected = Buffer.from(`SHA-256=${createHash('sha256').update(body).digest('base64')}`);
+  const given = Buffer.from(digestHeader);
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 

@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # Harness candidate: the real data plane process (`gatehouse dp`, primary + ONE worker, DB-less)
 # serving a rendered declarative file: one service -> 127.0.0.1:$UPSTREAM_PORT, one route /echo.
-# With POLICY=1 the route has key-auth (key_names x-api-key, the harness's $API_KEY as the key).
+# PLUGINS (comma-separated) puts plugins on the route; POLICY=1 without PLUGINS means key-auth:
+#   key-auth       key_names x-api-key, one consumer whose key is the harness's $API_KEY
+#   rate-limiting  policy local, a minute limit no run reaches (the cost of counting, never a 429)
+#   proxy-cache    strategy memory, the echo response cached (every measured request is a hit)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 dir=${CAND_DIR:-$(mktemp -d)}
 file="$dir/gatehouse.yaml"
+plugins=${PLUGINS:-}
+if [[ -z $plugins && ${POLICY:-0} == 1 ]]; then plugins=key-auth; fi
+has() { [[ ",$plugins," == *",$1,"* ]]; }
 {
   echo '_format_version: "3.0"'
   echo 'services:'
@@ -15,10 +21,19 @@ file="$dir/gatehouse.yaml"
   echo '      - name: echo'
   echo '        paths: [/echo]'
   echo '        strip_path: false'
-  if [[ ${POLICY:-0} == 1 ]]; then
+  if [[ -n $plugins ]]; then
     echo '        plugins:'
-    echo '          - name: key-auth'
-    echo '            config: { key_names: [x-api-key] }'
+    IFS=, read -ra names <<<"$plugins"
+    for name in "${names[@]}"; do
+      case $name in
+        key-auth) echo '          - { name: key-auth, config: { key_names: [x-api-key] } }' ;;
+        rate-limiting) echo '          - { name: rate-limiting, config: { minute: 1000000000, policy: local } }' ;;
+        proxy-cache) echo '          - { name: proxy-cache, config: { strategy: memory } }' ;;
+        *) echo "gatehouse-dp-candidate: unknown plugin $name" >&2 && exit 2 ;;
+      esac
+    done
+  fi
+  if has key-auth; then
     echo 'consumers:'
     echo '  - username: bench'
     echo '    keyauth_credentials:'

@@ -47,6 +47,12 @@ export interface RequestView {
   /** Every header as lower-case name -> values (built on first use). */
   headers(): Readonly<Record<string, string[]>>;
   /**
+   * The route's regex captures (Kong's `uri_captures`): the whole match as '0', positional
+   * captures as '1', '2'…, and named groups by name; empty when the route matched no regex.
+   * Unmatched optional groups are absent. A null-prototype, frozen object.
+   */
+  readonly uriCaptures: Readonly<Record<string, string>>;
+  /**
    * Reads the whole request body (at most `limit` bytes, default 8 MiB; larger → rejects with
    * GH_ERR_PLUGIN_BODY_TOO_LARGE). The proxy then sends the buffered body upstream.
    */
@@ -70,11 +76,27 @@ export interface CredentialRef {
   readonly consumerId: string | null;
 }
 
-/** What the response phase sees of the upstream's response (or of a short-circuit). */
-export interface ResponseView {
+/** The response head `bufferResponse` decides on (status and headers as the upstream sent them). */
+export interface ResponseHead {
   readonly status: number;
   header(name: string): string | undefined;
-  /** Present only for plugins that set `bufferResponse: true`. */
+}
+
+/**
+ * What the response phase sees of the upstream's response (or of a short-circuit). The headers
+ * read include what earlier plugins of the phase set or removed.
+ */
+export interface ResponseView {
+  readonly status: number;
+  /** The first value of a header, or undefined. */
+  header(name: string): string | undefined;
+  /** Every value of a header (in order; empty when none). */
+  headerValues(name: string): string[];
+  /**
+   * The whole body, present only when some plugin's `bufferResponse` asked for it for this
+   * response (and it fitted the runtime's buffer limit); else null. After `setResponseBody`, the
+   * replaced body.
+   */
   readonly body: Buffer | null;
 }
 
@@ -124,8 +146,34 @@ export interface PluginContext {
   removeUpstreamQueryArg(name: string): void;
   /** Replaces the body sent upstream (Content-Length is adjusted). */
   setUpstreamBody(body: Buffer): void;
+  /**
+   * Sets the method sent upstream (Kong's `kong.service.request.set_method`): an HTTP token,
+   * otherwise a TypeError.
+   */
+  setUpstreamMethod(method: string): void;
+  /**
+   * Sets the path sent upstream, replacing the route/service-derived one; the query string is
+   * kept separately. It must start with '/' (else a TypeError); characters not allowed in a
+   * request target are percent-encoded (Kong's `kong.service.request.set_path`).
+   */
+  setUpstreamPath(path: string): void;
+  /**
+   * Sets the raw query string sent upstream, without `?` ('' = none); characters not allowed
+   * in a request target are percent-encoded. Arguments removed through `removeUpstreamQueryArg`
+   * are removed from it too.
+   */
+  setUpstreamQuery(query: string): void;
   /** Sets a header on the response sent to the client (proxied or short-circuited). */
   setResponseHeader(name: string, value: HeaderValue): void;
+  /** Removes a header from the response sent to the client (every value of it). */
+  removeResponseHeader(name: string): void;
+  /**
+   * Replaces the body sent to the client: only in the response phase of a plugin whose
+   * `bufferResponse` is true for this response (`ctx.response.body` is not null), else a
+   * TypeError. Content-Length is set to the new length and Transfer-Encoding dropped;
+   * Content-Encoding is left as the upstream sent it (the plugin decides what it can change).
+   */
+  setResponseBody(body: Buffer): void;
   /**
    * Short-circuits: answers `status` with `{"message": message}` (or, when `message` is an
    * object, that object as JSON; when it is a Buffer, those bytes as they are, typed by the
@@ -172,6 +220,21 @@ export interface InitContext {
 
 type MaybePromise = void | Promise<void>;
 
+/**
+ * Decides per response whether a plugin wants the body. Declared as a method so that a plugin's
+ * own state type stays assignable where the runtime holds plugins with opaque state.
+ */
+export type BufferDecision<S> = {
+  bivarianceHack(state: S, response: ResponseHead): boolean;
+}['bivarianceHack'];
+
+/**
+ * The most the runtime buffers of a response for `bufferResponse` (8 MiB): a larger body (by
+ * Content-Length, or once that many bytes arrived) streams to the client unchanged, and the
+ * response phase sees `ctx.response.body` null.
+ */
+export const RESPONSE_BUFFER_LIMIT = 8 * 1024 * 1024;
+
 /** The config a plugin's handlers receive: the value its schema validates to (never null). */
 export type PluginConfig<F extends schema.RecordField> = NonNullable<schema.Infer<F>>;
 
@@ -197,8 +260,13 @@ export interface PluginSpec<F extends schema.RecordField = schema.RecordField> {
 
 /** The runnable part of a plugin: `init` and one handler per phase, typed by the config `C`. */
 export interface PluginHandlers<C, S> {
-  /** The response phase receives the whole upstream body (buffered) in `ctx.response.body`. */
-  readonly bufferResponse?: boolean;
+  /**
+   * The response phase receives the whole upstream body (buffered) in `ctx.response.body`:
+   * always (`true`), or when the function says so for this response (decided once, when the
+   * upstream's head arrived). Never for HEAD requests, 204 and 304; a body over the runtime's
+   * buffer limit (RESPONSE_BUFFER_LIMIT) streams instead, with `ctx.response.body` null.
+   */
+  readonly bufferResponse?: boolean | BufferDecision<S>;
   /** Once per snapshot per instance; the result is passed to every handler. Default: the config. */
   init?(config: C, ctx: InitContext): S;
   /** Before the access phase (request rewriting). */

@@ -165,6 +165,6 @@ export class BalancedExchange implements CoreHandler {
       // reading only when the upstream reads it): resendable while the client's body is unread.
       return !this.request.req.readableDidRead;
     }
-    return body == null && !NOT_IDEMPOTENT.has(this.request.method);
+    return body == null && !NOT_IDEMPOTENT.has(this.request.upstreamMethod);
   }
 }

@@ -16,7 +16,7 @@ export function dispatchUpstream(request: ProxyRequest, handler: UpstreamExchang
   const target = request.route.target;
   const options: UpstreamOptions = {
     path: request.upstreamUri,
-    method: request.method,
+    method: request.upstreamMethod,
     headers: request.headers,
     body: request.body,
     headersTimeout: target.readTimeout,

@@ -90,6 +90,8 @@ export class ProxyRequest {
   captures: Readonly<Record<string, string | undefined>> | null;
 
   // --- what goes upstream (built by `routeTo`, changed by plugins) ---
+  /** The method sent upstream (the client's unless a plugin changed it). */
+  upstreamMethod: string;
   /** The upstream path without the query string. */
   upstreamPath: string;
   /** The upstream request target: path and query string. */
@@ -131,6 +133,7 @@ export class ProxyRequest {
     this.entry = null;
     this.prefixLength = -1;
     this.captures = null;
+    this.upstreamMethod = this.method;
     this.upstreamPath = '';
     this.upstreamUri = '';
     this.query = this.rawQuery;

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { schema } from '@gatehouse/shared';
 import plugin from './plugin.js';
-import { initialise, outcome, pluginRequest, snapshotOf, type TestRequest } from '../runtime/test-support.js';
+import {
+  initialise,
+  outcome,
+  pluginRequest,
+  snapshotOf,
+  upstreamResponse,
+  type TestRequest,
+} from '../runtime/test-support.js';
 
 const snapshot = snapshotOf({});
 const state = (config: Record<string, unknown>) => initialise(plugin, snapshot, config);
@@ -57,11 +64,7 @@ describe('cors plugin', () => {
       exposed_headers: ['X-Total'],
     });
     const ctx = request({ headers: [['Origin', 'http://a.test']] });
-    ctx.response = {
-      status: 200,
-      header: (n) => (n.toLowerCase() === 'vary' ? 'Accept-Encoding' : undefined),
-      body: null,
-    };
+    upstreamResponse(ctx, 200, [['Vary', 'Accept-Encoding']]);
     void plugin.response!(ctx, s);
     expect(outcome(ctx).responseHeaders).toEqual({
       vary: 'Accept-Encoding, Origin',
@@ -70,7 +73,7 @@ describe('cors plugin', () => {
       'access-control-expose-headers': 'X-Total',
     });
     const foreign = request({ headers: [['Origin', 'http://evil.test']] });
-    foreign.response = { status: 200, header: () => undefined, body: null };
+    upstreamResponse(foreign, 200);
     void plugin.response!(foreign, s);
     expect(outcome(foreign).responseHeaders['access-control-allow-origin']).toEqual([]);
   });

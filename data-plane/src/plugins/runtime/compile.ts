@@ -63,7 +63,7 @@ export interface Chain {
   readonly access: readonly Slot[] | null;
   readonly response: readonly Slot[] | null;
   readonly log: readonly Slot[] | null;
-  /** Some response-phase plugin wants the whole upstream body. */
+  /** Some response-phase plugin may want the whole upstream body (decided per response). */
   readonly bufferResponse: boolean;
 }
 
@@ -299,6 +299,8 @@ function chainFor(
     access: phase('access'),
     response,
     log: phase('log'),
-    bufferResponse: response !== null && response.some((sl) => sl.def.bufferResponse === true),
+    bufferResponse:
+      response !== null &&
+      response.some((sl) => sl.def.bufferResponse !== undefined && sl.def.bufferResponse !== false),
   };
 }

@@ -12,9 +12,32 @@ import { PluginErrors } from '../errors.js';
 import type { Instance, Slot } from './compile.js';
 import type { SnapshotIndex } from './snapshot-view.js';
 import type { BodyLimit } from './body-limit.js';
+import { PluginResponse, type ResponseHeaderOps } from './response-view.js';
 
 const DEFAULT_BODY_LIMIT = 8 * 1024 * 1024;
 const NO_GROUPS: readonly ConsumerGroup[] = Object.freeze([]);
+const NO_CAPTURES: Readonly<Record<string, string>> = Object.freeze(
+  Object.create(null) as Record<string, string>,
+);
+
+/** An HTTP method token (RFC 9110 `token`). */
+const METHOD_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Bytes not allowed as they are in a request target's path or query (RFC 3986 pchar, '/', '?', '%'). */
+const TARGET_UNSAFE = /[\ud800-\udbff][\udc00-\udfff]|[^A-Za-z0-9\-._~!$&'()*+,;=:@/?%]|%(?![0-9A-Fa-f]{2})/g;
+
+/** `s` with every character a request target may not carry percent-encoded (UTF-8). */
+export function encodeTarget(s: string): string {
+  TARGET_UNSAFE.lastIndex = 0;
+  if (!TARGET_UNSAFE.test(s)) return s;
+  return s.replace(TARGET_UNSAFE, percentEncode);
+}
+
+function percentEncode(c: string): string {
+  let out = '';
+  for (const byte of Buffer.from(c, 'utf8'))
+    out += `%${byte < 16 ? '0' : ''}${byte.toString(16).toUpperCase()}`;
+  return out;
+}
 
 export interface ShortCircuit {
   status: number;
@@ -77,13 +100,20 @@ export class PluginRequest implements PluginContext, RequestView {
   bodyLimit: number | null = null;
   /** The capped stream sent upstream when `bodyLimit` is set and the body streams. */
   bodyLimiter: BodyLimit | null = null;
-  responseHeaders: Map<string, { name: string; value: HeaderValue }> | null = null;
+  responseHeaders: ResponseHeaderOps | null = null;
+  /** The method, path and query a plugin set for the upstream request, or null (unchanged). */
+  upstreamMethod: string | null = null;
+  upstreamPath: string | null = null;
+  upstreamQuery: string | null = null;
+  /** The body a response-phase plugin put in place of the upstream's, or null. */
+  responseBody: Buffer | null = null;
 
   private queryParams: URLSearchParams | null = null;
   private headerMap: Record<string, string[]> | null = null;
   private childLog: Logger | null = null;
   private bodyPromise: Promise<Buffer> | null = null;
   private sharedStore: Record<string, unknown> | null = null;
+  private captureView: Readonly<Record<string, string>> | null = null;
 
   constructor(
     /** The proxy's record of this request. */
@@ -178,6 +208,20 @@ export class PluginRequest implements PluginContext, RequestView {
       if (k.length === n && (k === name || k.toLowerCase() === name.toLowerCase())) out.push(raw[i + 1]!);
     }
     return out;
+  }
+
+  get uriCaptures(): Readonly<Record<string, string>> {
+    if (this.captureView === null) {
+      const captures = this.proxied.captures;
+      if (captures === null) return (this.captureView = NO_CAPTURES);
+      const view = Object.create(null) as Record<string, string>;
+      for (const key of Object.keys(captures)) {
+        const v = captures[key];
+        if (v !== undefined) view[key] = v;
+      }
+      this.captureView = Object.freeze(view);
+    }
+    return this.captureView;
   }
 
   headers(): Readonly<Record<string, string[]>> {
@@ -279,6 +323,13 @@ export class PluginRequest implements PluginContext, RequestView {
     }
   }
 
+  /** Sets the response view of the response and log phases (headers read with plugins' changes). */
+  setResponse(status: number, headers: readonly string[], body: Buffer | null): PluginResponse {
+    const view = new PluginResponse(status, headers, () => this.responseHeaders, body);
+    this.response = view;
+    return view;
+  }
+
   /** The instance of `slot` that applies to this request (Kong's scope precedence). */
   instanceFor(slot: Slot): Instance | null {
     const consumer = this.consumer;
@@ -316,8 +367,34 @@ export class PluginRequest implements PluginContext, RequestView {
     this.upstreamBody = body;
   }
 
+  setUpstreamMethod(method: string): void {
+    if (!METHOD_RE.test(method)) throw new TypeError(`'${method}' is not a valid HTTP method`);
+    this.upstreamMethod = method;
+  }
+
+  setUpstreamPath(path: string): void {
+    if (!path.startsWith('/')) throw new TypeError(`upstream path must start with '/': '${path}'`);
+    this.upstreamPath = encodeTarget(path).replaceAll('?', '%3F');
+  }
+
+  setUpstreamQuery(query: string): void {
+    this.upstreamQuery = encodeTarget(query);
+  }
+
   setResponseHeader(name: string, value: HeaderValue): void {
     (this.responseHeaders ??= new Map()).set(name.toLowerCase(), { name, value });
+  }
+
+  removeResponseHeader(name: string): void {
+    (this.responseHeaders ??= new Map()).set(name.toLowerCase(), { name, value: null });
+  }
+
+  setResponseBody(body: Buffer): void {
+    const response = this.response;
+    if (response === null || response.body === null)
+      throw new TypeError('setResponseBody needs a buffered response (bufferResponse)');
+    this.responseBody = body;
+    (response as { body: Buffer | null }).body = body;
   }
 
   respond(

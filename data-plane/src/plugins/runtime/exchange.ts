@@ -7,7 +7,8 @@ import { downstreamResponseHeaders } from '../../proxy/headers.js';
 import { UpstreamExchange } from '../../proxy/exchange.js';
 import type { ProxyErrorCode } from '../../proxy/errors.js';
 import { PluginErrors } from '../errors.js';
-import type { Chain } from './compile.js';
+import { RESPONSE_BUFFER_LIMIT, type ResponseHead } from '../api.js';
+import { protocolOf, type Chain } from './compile.js';
 import type { PluginRequest } from './context.js';
 import { applyResponseHeaders, headerLookup, runPhase, type PhaseRun } from './phases.js';
 import type { PluginRunner } from './runner.js';
@@ -17,6 +18,9 @@ export class PluginExchange extends UpstreamExchange {
   private headers: string[] | null = null;
   private headWritten = false;
   private endPending = false;
+  /** The body is being held whole for the response phase (bufferResponse). */
+  private buffering = false;
+  private heldBytes = 0;
 
   constructor(
     private readonly ctx: PluginRequest,
@@ -34,9 +38,9 @@ export class PluginExchange extends UpstreamExchange {
     const headers = (this.headers = downstreamResponseHeaders(rawHeaders));
     const chain = this.chain;
     // The response view is for the response and log phases only.
-    if (chain.response !== null || chain.log !== null)
-      this.ctx.response = { status: statusCode, header: headerLookup(headers), body: null };
-    if (chain.bufferResponse) {
+    if (chain.response !== null || chain.log !== null) this.ctx.setResponse(statusCode, headers, null);
+    if (chain.bufferResponse && wantsBody(this.ctx, chain, statusCode, headers)) {
+      this.buffering = true;
       this.held = [];
       return true;
     }
@@ -44,40 +48,36 @@ export class PluginExchange extends UpstreamExchange {
       this.writeHead();
       return true;
     }
-    const r = this.runResponse();
-    if (r === undefined) {
-      this.writeHead();
-      return true;
-    }
-    this.held = [];
-    r.then(
-      () => {
-        this.writeHead();
-        const held = this.held!;
-        this.held = null;
-        const res = this.request.res;
-        for (const c of held) res.write(c);
-        if (this.endPending) res.end();
-        else resume();
-      },
-      (err: unknown) => this.fail(err),
+    return this.respondThenStream();
+  }
+
+  override onData(chunk: Buffer): boolean {
+    if (!this.buffering) return super.onData(chunk);
+    this.held!.push(chunk);
+    this.heldBytes += chunk.length;
+    if (this.heldBytes <= RESPONSE_BUFFER_LIMIT) return true;
+    // Too large to hold: the response phase runs without the body and the rest streams.
+    this.buffering = false;
+    this.ctx.log.warn(
+      { limit: RESPONSE_BUFFER_LIMIT },
+      'response body larger than the buffer limit: sent unchanged',
     );
-    return false;
+    return this.respondThenStream();
   }
 
   override onComplete(): void {
     this.finish();
     const res = this.request.res;
-    if (this.chain.bufferResponse && this.held !== null) {
-      const body = Buffer.concat(this.held);
+    if (this.buffering) {
+      this.buffering = false;
+      const held = this.held!;
       this.held = null;
+      const upstreamBody = held.length === 1 ? held[0]! : Buffer.concat(held);
       const ctx = this.ctx;
-      ctx.response = { status: this.status, header: headerLookup(this.headers!), body };
+      ctx.setResponse(this.status, this.headers!, upstreamBody);
       const end = (): void => {
-        const h = this.headers!;
-        for (let i = 0; i < h.length; i += 2) {
-          if (h[i]!.toLowerCase() === 'content-length') h[i + 1] = String(body.length);
-        }
+        const body = ctx.responseBody ?? upstreamBody;
+        this.headers = withLength(this.headers!, body.length);
         this.writeHead();
         res.end(body);
       };
@@ -111,6 +111,46 @@ export class PluginExchange extends UpstreamExchange {
     this.runner.sendGatewayError(this.ctx, code);
   }
 
+  /**
+   * Runs the response phase over the head, then writes the head and what is held, and lets the
+   * body stream. Returns what undici's onHeaders/onData expect: false while the phase is pending
+   * (the upstream is paused and resumed after).
+   */
+  private respondThenStream(): boolean {
+    const r = this.runResponse();
+    if (r === undefined) {
+      this.writeHead();
+      return this.flushHeld();
+    }
+    this.held ??= [];
+    r.then(
+      () => {
+        this.writeHead();
+        if (this.flushHeld() && !this.endPending) this.resumeUpstream?.();
+      },
+      (err: unknown) => this.fail(err),
+    );
+    return false;
+  }
+
+  /** Writes the held chunks (and ends when the upstream finished meanwhile); false = wait for drain. */
+  private flushHeld(): boolean {
+    const held = this.held;
+    this.held = null;
+    const res = this.request.res;
+    let ok = true;
+    if (held !== null) for (const c of held) ok = res.write(c);
+    if (this.endPending) {
+      res.end();
+      return true;
+    }
+    if (!ok && this.resumeUpstream !== null) {
+      res.once('drain', this.resumeUpstream);
+      return false;
+    }
+    return true;
+  }
+
   private runResponse(): PhaseRun {
     try {
       return runPhase(this.ctx, this.chain.response, 'response');
@@ -131,4 +171,35 @@ export class PluginExchange extends UpstreamExchange {
     this.headWritten = true;
     res.writeHead(this.status, applyResponseHeaders(this.headers!, this.ctx));
   }
+}
+
+/** Content-Length `length` in place of the upstream's length headers (Transfer-Encoding dropped). */
+function withLength(headers: string[], length: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) {
+    const lower = headers[i]!.toLowerCase();
+    if (lower !== 'content-length' && lower !== 'transfer-encoding') out.push(headers[i]!, headers[i + 1]!);
+  }
+  out.push('content-length', String(length));
+  return out;
+}
+
+/**
+ * Whether some response-phase plugin of this request wants the whole body of this response:
+ * never for HEAD, 204 and 304, nor for a declared length over RESPONSE_BUFFER_LIMIT.
+ */
+function wantsBody(ctx: PluginRequest, chain: Chain, status: number, headers: readonly string[]): boolean {
+  if (status === 204 || status === 304 || ctx.method === 'HEAD') return false;
+  const head: ResponseHead = { status, header: headerLookup(headers) };
+  const length = head.header('content-length');
+  if (length !== undefined && Number(length) > RESPONSE_BUFFER_LIMIT) return false;
+  const proto = protocolOf(ctx.proxied);
+  for (const slot of chain.response!) {
+    const want = slot.def.bufferResponse;
+    if (want === undefined || want === false) continue;
+    const inst = ctx.instanceFor(slot);
+    if (inst === null || (inst.protocols & proto) === 0) continue;
+    if (want === true || want(inst.state, head)) return true;
+  }
+  return false;
 }

@@ -47,7 +47,7 @@ function pushValue(out: string[], name: string, value: HeaderValue): void {
   else for (const v of value) out.push(name, v);
 }
 
-/** Applies the response headers plugins set (replacing same-named ones). */
+/** Applies the response headers plugins set or removed (replacing same-named ones). */
 export function applyResponseHeaders(headers: string[], ctx: PluginRequest): string[] {
   const set = ctx.responseHeaders;
   if (set === null) return headers;
@@ -55,7 +55,7 @@ export function applyResponseHeaders(headers: string[], ctx: PluginRequest): str
   for (let i = 0; i < headers.length; i += 2) {
     if (!set.has(headers[i]!.toLowerCase())) out.push(headers[i]!, headers[i + 1]!);
   }
-  for (const { name, value } of set.values()) pushValue(out, name, value);
+  for (const { name, value } of set.values()) if (value !== null) pushValue(out, name, value);
   return out;
 }
 

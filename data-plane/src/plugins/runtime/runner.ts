@@ -13,12 +13,12 @@ import { limitBody, type BodyLimit } from './body-limit.js';
 import type { Chain } from './compile.js';
 import { PluginRequest } from './context.js';
 import { PluginExchange } from './exchange.js';
+import { bareResponse } from './response-view.js';
 import type { SnapshotIndex } from './snapshot-view.js';
 import {
   applyResponseHeaders,
   applyUpstreamHeaders,
   filterQuery,
-  headerLookup,
   runPhase,
   type PhaseRun,
 } from './phases.js';
@@ -41,6 +41,22 @@ function withContentLength(headers: string[], body: Buffer, clientHasBody: boole
   }
   if (!found && (body.length > 0 || clientHasBody)) headers.push('content-length', len);
   return headers;
+}
+
+/**
+ * Applies the method, path and query plugins set (setUpstreamMethod/Path/Query) and the query
+ * arguments they removed to the upstream request target; untouched requests keep theirs as built.
+ */
+function rewriteTarget(request: ProxyRequest, ctx: PluginRequest): void {
+  if (ctx.upstreamMethod !== null) request.upstreamMethod = ctx.upstreamMethod;
+  const removed = ctx.removedQueryArgs;
+  if (ctx.upstreamPath === null && ctx.upstreamQuery === null && (removed === null || request.query === ''))
+    return;
+  let query = ctx.upstreamQuery ?? request.query;
+  if (removed !== null && query !== '') query = filterQuery(query, removed);
+  request.query = query;
+  if (ctx.upstreamPath !== null) request.upstreamPath = ctx.upstreamPath;
+  request.upstreamUri = query === '' ? request.upstreamPath : `${request.upstreamPath}?${query}`;
 }
 
 export class PluginRunner {
@@ -94,11 +110,7 @@ export class PluginRunner {
       request.headers = headers;
       if (request.hasBody && limit !== null) request.body = this.limitedBody(ctx, limit);
     }
-    if (ctx.removedQueryArgs !== null && request.query !== '') {
-      const query = filterQuery(request.query, ctx.removedQueryArgs);
-      request.query = query;
-      request.upstreamUri = query === '' ? request.upstreamPath : `${request.upstreamPath}?${query}`;
-    }
+    rewriteTarget(request, ctx);
     request.consumerId = ctx.consumer?.id ?? ctx.credential?.id;
     ctx.continueBody();
     dispatchUpstream(request, new PluginExchange(ctx, chain, this));
@@ -132,13 +144,19 @@ export class PluginRunner {
       if (typeof value === 'string') headers.push(name, value);
       else for (const v of value) headers.push(name, v);
     }
-    ctx.response = { status: sc.status, header: headerLookup(headers), body: sc.body };
+    ctx.setResponse(sc.status, headers, sc.body);
     const write = () => {
       if (res.headersSent || res.destroyed) return;
       // A body still unread: close after the answer (lingering, bounded) rather than read it all.
       if (bodyUnread(ctx.req)) res.shouldKeepAlive = false;
+      // A response-phase plugin may have replaced the body (setResponseBody).
+      const body = ctx.responseBody ?? sc.body;
+      if (body !== sc.body && body !== null) {
+        const i = headers.indexOf('content-length');
+        if (i >= 0) headers[i + 1] = String(body.length);
+      }
       res.writeHead(sc.status, applyResponseHeaders(headers, ctx));
-      res.end(sc.body ?? undefined);
+      res.end(body ?? undefined);
     };
     // The response phase runs on short-circuits too (as Kong's header_filter), body excluded.
     const r = runPhase(ctx, chain.response, 'response');
@@ -160,7 +178,8 @@ export class PluginRunner {
     }
     const answer = errorResponseOf(code);
     const headers = [...answer.headers];
-    ctx.response = { status: answer.status, header: headerLookup(headers), body: answer.body };
+    // The table's body is not offered for rewriting (body null): the answer stays the table's.
+    ctx.setResponse(answer.status, headers, null);
     const write = (): void => {
       if (!res.destroyed) sendError(res, code, applyResponseHeaders(headers, ctx));
     };
@@ -189,8 +208,7 @@ export class PluginRunner {
   }
 
   private runLog(ctx: PluginRequest, chain: Chain): void {
-    if (ctx.response === null)
-      ctx.response = { status: ctx.proxied.res.statusCode, header: () => undefined, body: null };
+    if (ctx.response === null) ctx.response = bareResponse(ctx.proxied.res.statusCode);
     try {
       const r = runPhase(ctx, chain.log, 'log');
       if (r !== undefined)

@@ -53,6 +53,8 @@ export interface TestRequest {
   body?: string | Buffer;
   /** Default `1.1`. */
   httpVersion?: string;
+  /** The route's regex captures (Kong's uri_captures), as the router gives them. */
+  captures?: Record<string, string | undefined>;
 }
 
 /** A real PluginRequest for `r` on `snapshot` (default: an empty configuration). */
@@ -80,6 +82,7 @@ export function pluginRequest(snapshot: SnapshotIndex = snapshotOf({}), r: TestR
   };
   const request = new ProxyRequest(req, {} as ServerResponse, head, settings);
   request.entry = { route: TEST_ROUTE, service: null } as unknown as ProxyRoute;
+  request.captures = r.captures ?? null;
   return new PluginRequest(request, snapshot);
 }
 
@@ -108,6 +111,19 @@ export function initialise<F extends schema.RecordField, S>(
     : def.init(value as PluginConfig<F>, { snapshot, instance: info, log: logger });
 }
 
+/**
+ * Gives `ctx` the response the response phase sees: `status`, the upstream's `headers` (in
+ * order) and, for a buffered response, its `body`.
+ */
+export function upstreamResponse(
+  ctx: PluginRequest,
+  status: number,
+  headers: [string, string][] = [],
+  body: string | Buffer | null = null,
+): void {
+  ctx.setResponse(status, headers.flat(), body === null ? null : Buffer.from(body));
+}
+
 /** Runs a handler, awaiting it when it returns a promise. */
 export async function run(result: void | Promise<void>): Promise<void> {
   if (result !== undefined) await result;
@@ -131,8 +147,16 @@ export interface Outcome {
   answer: Answer | null;
   /** Headers set on the upstream request by lower-case name; null: removed. */
   upstreamHeaders: Record<string, HeaderValue | null>;
-  /** Headers set on the client's response, by lower-case name. */
-  responseHeaders: Record<string, HeaderValue>;
+  /** Headers set on the client's response, by lower-case name; null: removed. */
+  responseHeaders: Record<string, HeaderValue | null>;
+  /** The method, path and query set for the upstream request (null: unchanged). */
+  upstreamMethod: string | null;
+  upstreamPath: string | null;
+  upstreamQuery: string | null;
+  /** The upstream body a handler set (setUpstreamBody), as text, or null. */
+  upstreamBody: string | null;
+  /** The response body a handler set (setResponseBody), as text, or null. */
+  responseBody: string | null;
   removedQueryArgs: string[];
   /** The cap set through `limitBody`, or null. */
   bodyLimit: number | null;
@@ -150,12 +174,17 @@ export function outcome(ctx: PluginRequest): Outcome {
       json = JSON.parse(text);
     answer = { status: sc.status, headers: sc.headers, contentType: sc.contentType, text, json };
   }
-  const responseHeaders: Record<string, HeaderValue> = {};
+  const responseHeaders: Record<string, HeaderValue | null> = {};
   for (const [name, { value }] of ctx.responseHeaders ?? []) responseHeaders[name] = value;
   return {
     answer,
     upstreamHeaders: Object.fromEntries(ctx.upstreamHeaders ?? []),
     responseHeaders,
+    upstreamMethod: ctx.upstreamMethod,
+    upstreamPath: ctx.upstreamPath,
+    upstreamQuery: ctx.upstreamQuery,
+    upstreamBody: ctx.upstreamBody === null ? null : ctx.upstreamBody.toString(),
+    responseBody: ctx.responseBody === null ? null : ctx.responseBody.toString(),
     removedQueryArgs: [...(ctx.removedQueryArgs ?? [])],
     bodyLimit: ctx.bodyLimit,
     bodyRead: ctx.bodyBuffer !== null,

@@ -163,6 +163,12 @@ export interface PluginContext {
    * are removed from it too.
    */
   setUpstreamQuery(query: string): void;
+  /**
+   * Sends the request to `destination` (compiled in `init` by InitContext.destination) instead of
+   * its service's host/port or upstream: the service's protocol, timeouts, TLS settings, retries
+   * and path still apply; the Host header follows the destination unless the route preserves it.
+   */
+  setUpstreamDestination(destination: UpstreamDestination): void;
   /** Sets a header on the response sent to the client (proxied or short-circuited). */
   setResponseHeader(name: string, value: HeaderValue): void;
   /** Removes a header from the response sent to the client (every value of it). */
@@ -212,10 +218,33 @@ export interface InstanceInfo {
   readonly consumerGroup: string | null;
 }
 
+/**
+ * Where a request may be sent instead of its service's target, compiled once per snapshot by
+ * InitContext.destination (opaque to plugins beyond these reads).
+ */
+export interface UpstreamDestination {
+  /** `host:port` as configured, for logs. */
+  readonly label: string;
+  /** The upstream entity the host names, or null when it is a plain host. */
+  readonly upstream: string | null;
+  /**
+   * False when the host names an upstream that is down (no healthy target, or fewer than its
+   * `healthchecks.threshold`); always true for a plain host.
+   */
+  healthy(): boolean;
+}
+
 export interface InitContext {
   readonly snapshot: SnapshotView;
   readonly instance: InstanceInfo;
   readonly log: Logger;
+  /**
+   * An alternate destination for the requests of this instance: `host` is a host name or IP, or
+   * the name of an upstream entity (then balanced over its targets, `port` unused); null keeps
+   * each service's host, as `port` null keeps its port. Compiled for every service the
+   * instance applies to, so `setUpstreamDestination` does no work per request.
+   */
+  destination(host: string | null, port: number | null): UpstreamDestination;
 }
 
 type MaybePromise = void | Promise<void>;

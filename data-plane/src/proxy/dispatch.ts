@@ -13,7 +13,7 @@ import type { ProxyRequest } from './request.js';
 export type UpstreamOptions = Dispatcher.DispatchOptions & { headers: string[] };
 
 export function dispatchUpstream(request: ProxyRequest, handler: UpstreamExchange): void {
-  const target = request.route.target;
+  const target = request.target;
   const options: UpstreamOptions = {
     path: request.upstreamUri,
     method: request.upstreamMethod,

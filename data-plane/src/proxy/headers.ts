@@ -116,7 +116,7 @@ function withoutNamed(headers: string[], names: Set<string>, from: number): stri
 export function upstreamRequestHeaders(request: ProxyRequest): string[] {
   const raw = request.rawHeaders;
   const host = request.host;
-  const out: string[] = ['host', request.preservesHost ? host! : request.route.target.hostHeader];
+  const out: string[] = ['host', request.preservesHost ? host! : request.target.hostHeader];
   let xff: string | null = null;
   let via: string | null = null;
   let contentLength: string | null = null;

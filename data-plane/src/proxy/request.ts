@@ -14,7 +14,7 @@ import { upstreamPath } from '../router/upstream-path.js';
 import type { ClientSocket } from './exchange.js';
 import { upstreamRequestHeaders } from './headers.js';
 import type { RequestHead, RequestPolicy } from './request-head.js';
-import type { ServiceTarget } from './service-targets.js';
+import { NO_SERVICE_TARGET, type ServiceTarget } from './service-targets.js';
 import type { Chain } from '../plugins/runtime/compile.js';
 
 /** What a route entry of the proxy's router carries: the service target and the plugin chain. */
@@ -92,6 +92,8 @@ export class ProxyRequest {
   // --- what goes upstream (built by `routeTo`, changed by plugins) ---
   /** The method sent upstream (the client's unless a plugin changed it). */
   upstreamMethod: string;
+  /** Where the request is sent: the route's service target, or a plugin's alternate destination. */
+  target: ServiceTarget;
   /** The upstream path without the query string. */
   upstreamPath: string;
   /** The upstream request target: path and query string. */
@@ -134,6 +136,7 @@ export class ProxyRequest {
     this.prefixLength = -1;
     this.captures = null;
     this.upstreamMethod = this.method;
+    this.target = NO_SERVICE_TARGET;
     this.upstreamPath = '';
     this.upstreamUri = '';
     this.query = this.rawQuery;
@@ -160,6 +163,7 @@ export class ProxyRequest {
     this.entry = entry;
     this.prefixLength = match.prefixLength;
     this.captures = match.captures;
+    this.target = entry.target;
     const servicePath = entry.target.servicePath;
     // The hot case (nothing stripped, no service path) builds no input record.
     const upPath =
@@ -177,6 +181,15 @@ export class ProxyRequest {
     this.upstreamUri = q < 0 ? upPath : upPath + this.url.slice(q);
     this.headers = upstreamRequestHeaders(this);
     if (this.hasBody) this.body = this.req;
+  }
+
+  /**
+   * Sends the request to `target` instead (a plugin's alternate destination, same service): the
+   * Host header follows unless the route preserves the client's.
+   */
+  retarget(target: ServiceTarget): void {
+    this.target = target;
+    if (!this.preservesHost) this.headers[1] = target.hostHeader;
   }
 
   /** The Host header is the client's (the route preserves it and the client sent one). */

@@ -78,6 +78,12 @@ export interface CompiledTargets {
   readonly warnings: readonly CompileWarning[];
   /** Builds the entry payload for a service (memoised), or null to leave its routes out. */
   readonly targetFor: (service: Service) => ServiceTarget | null;
+  /**
+   * The target of `service` sent to `host` (a host, or an upstream's name: balanced over its
+   * targets, `port` unused) and `port` instead of its own: a plugin's alternate destination
+   * (plugins/api.ts InitContext.destination). Memoised; null when the service is not proxied.
+   */
+  readonly targetAt: (service: Service, host: string, port: number) => ServiceTarget | null;
 }
 
 /** Plans the pools and targets of `config` over its compiled upstreams. Opens nothing. */
@@ -85,28 +91,73 @@ export function compileTargets(config: GatehouseConfig, upstreams: UpstreamSet):
   const entities = tlsEntities(config);
   const pools = new Map<string, PoolSpec>();
   const plans = new Map<string, Plan>();
-  for (const service of config.services) {
-    if (!service.enabled || !PROXIED_PROTOCOLS.has(service.protocol)) continue;
-    const balancer = upstreams.byName.get(service.host.toLowerCase()) ?? null;
+  const addPool = (spec: PoolSpec): PoolSpec => {
+    if (!pools.has(spec.key)) pools.set(spec.key, spec);
+    return spec;
+  };
+  /** The upstream `host` names (or null) and the pools of `service` sent there. */
+  const planFor = (service: Service, host: string, port: number): Plan => {
+    const balancer = upstreams.byName.get(host.toLowerCase()) ?? null;
     const secure = service.protocol === 'https';
     const tlsSettings: UpstreamTls | null = secure
       ? upstreamTls(service, balancer?.upstream ?? null, entities)
       : null;
-    if (balancer === null) {
-      const spec = poolSpec(service, service.host, service.port, tlsSettings);
-      if (!pools.has(spec.key)) pools.set(spec.key, spec);
-      plans.set(service.id, { spec, targets: [], balancer: null, target: undefined });
-    } else {
-      const targets = balancer.targets.map((t) => poolSpec(service, t.host, t.port, tlsSettings));
-      for (const spec of targets) if (!pools.has(spec.key)) pools.set(spec.key, spec);
-      plans.set(service.id, { spec: null, targets, balancer, target: undefined });
-    }
+    if (balancer === null)
+      return { spec: addPool(poolSpec(service, host, port, tlsSettings)), targets: [], balancer, target: undefined };
+    const targets = balancer.targets.map((t) => addPool(poolSpec(service, t.host, t.port, tlsSettings)));
+    return { spec: null, targets, balancer, target: undefined };
+  };
+  for (const service of config.services) {
+    if (!service.enabled || !PROXIED_PROTOCOLS.has(service.protocol)) continue;
+    plans.set(service.id, planFor(service, service.host, service.port));
   }
   const unproxied = new Set<string>();
   /** Direct targets by their content (JSON of the fields), so equal ones are one object. */
   const direct = new Map<string, ServiceTarget>();
+  /** Alternate targets by service, host and port. */
+  const alternates = new Map<string, ServiceTarget>();
   const built: ServiceTarget[] = [];
   const warnings: CompileWarning[] = [];
+  /** The target of `service` sent to `host`:`port` as `plan` says. */
+  const build = (service: Service, host: string, port: number, plan: Plan): ServiceTarget => {
+    let target: ServiceTarget;
+    if (plan.balancer === null) {
+      const poolKey = plan.spec!.key;
+      const hostHeader = hostHeaderFor(host, port, service.protocol);
+      const servicePath = service.path ?? '/';
+      const key = JSON.stringify([poolKey, hostHeader, servicePath, service.read_timeout]);
+      const same = direct.get(key);
+      if (same !== undefined) return same;
+      target = {
+        poolKey,
+        pool: null,
+        balanced: null,
+        hostHeader,
+        servicePath,
+        readTimeout: service.read_timeout,
+      };
+      direct.set(key, target);
+    } else {
+      const b = plan.balancer;
+      const name = b.upstream.host_header;
+      target = {
+        poolKey: null,
+        pool: null,
+        balanced: {
+          balancer: b,
+          poolKeys: plan.targets.map((s) => s.key),
+          pools: [],
+          hostHeaders: b.targets.map((t) => hostHeaderFor(name ?? t.host, t.port, service.protocol)),
+          retries: service.retries,
+        },
+        hostHeader: hostHeaderFor(name ?? host, port, service.protocol),
+        servicePath: service.path ?? '/',
+        readTimeout: service.read_timeout,
+      };
+    }
+    built.push(target);
+    return target;
+  };
   return {
     pools,
     targets: built,
@@ -123,44 +174,15 @@ export function compileTargets(config: GatehouseConfig, upstreams: UpstreamSet):
         }
         return null;
       }
-      if (plan.target !== undefined) return plan.target;
-      let target: ServiceTarget;
-      if (plan.balancer === null) {
-        const poolKey = plan.spec!.key;
-        const hostHeader = hostHeaderFor(service.host, service.port, service.protocol);
-        const servicePath = service.path ?? '/';
-        const key = JSON.stringify([poolKey, hostHeader, servicePath, service.read_timeout]);
-        const same = direct.get(key);
-        if (same !== undefined) return (plan.target = same);
-        target = {
-          poolKey,
-          pool: null,
-          balanced: null,
-          hostHeader,
-          servicePath,
-          readTimeout: service.read_timeout,
-        };
-        direct.set(key, target);
-      } else {
-        const b = plan.balancer;
-        const name = b.upstream.host_header;
-        target = {
-          poolKey: null,
-          pool: null,
-          balanced: {
-            balancer: b,
-            poolKeys: plan.targets.map((s) => s.key),
-            pools: [],
-            hostHeaders: b.targets.map((t) => hostHeaderFor(name ?? t.host, t.port, service.protocol)),
-            retries: service.retries,
-          },
-          hostHeader: hostHeaderFor(name ?? service.host, service.port, service.protocol),
-          servicePath: service.path ?? '/',
-          readTimeout: service.read_timeout,
-        };
-      }
-      built.push(target);
-      return (plan.target = target);
+      return (plan.target ??= build(service, service.host, service.port, plan));
+    },
+    targetAt: (service: Service, host: string, port: number): ServiceTarget | null => {
+      if (!plans.has(service.id)) return null;
+      const key = JSON.stringify([service.id, host.toLowerCase(), port]);
+      let target = alternates.get(key);
+      if (target === undefined)
+        alternates.set(key, (target = build(service, host, port, planFor(service, host, port))));
+      return target;
     },
   };
 }

@@ -8,6 +8,7 @@ import { completeConfig, isGatehouseError, type GatehouseConfig, type Logger } f
 import { compileUpstreams } from '../balancer/balancers.js';
 import { compilePlugins, type Chain } from '../plugins/runtime/index.js';
 import type { PluginRegistry } from '../plugins/registry.js';
+import { DestinationPlanner } from '../proxy/destinations.js';
 import { ProxyErrors } from '../proxy/errors.js';
 import { compileTargets, NO_SERVICE_TARGET, type ServiceTarget } from '../proxy/service-targets.js';
 import { compileRouter } from '../router/router.js';
@@ -33,9 +34,12 @@ export function compileRuntime(
   // Snapshots from older CPs, DB-less files and embedders may lack newer entity lists.
   const config = completeConfig(partial);
   try {
-    const plugins = compilePlugins(config, registry, options.logger);
+    const destinations = new DestinationPlanner();
+    const plugins = compilePlugins(config, registry, options.logger, destinations);
     const upstreams = compileUpstreams(config, options.serving?.upstreams ?? null);
     const targets = compileTargets(config, upstreams);
+    // The plugins' alternate destinations (canary), built beside the services' own targets.
+    destinations.resolve(config, upstreams, targets);
     const chains = plugins?.chains;
     const router = compileRouter<ServiceTarget, Chain>(
       config,

@@ -19,6 +19,7 @@ import type { GatehouseConfig, Logger, Plugin } from '@gatehouse/shared';
 import type { AnyPluginDefinition, InitContext, PhaseName } from '../api.js';
 import { PluginErrors } from '../errors.js';
 import type { PluginRegistry } from '../registry.js';
+import { DestinationPlanner } from '../../proxy/destinations.js';
 import { SnapshotIndex } from './snapshot-view.js';
 
 export const PROTO_HTTP = 1;
@@ -138,10 +139,15 @@ function protocolBits(list: readonly string[]): number {
   return bits;
 }
 
+/**
+ * `destinations` collects the alternate destinations the instances ask for in `init`; the caller
+ * compiles them once the service targets are (compileRuntime).
+ */
 export function compilePlugins(
   config: GatehouseConfig,
   registry: PluginRegistry | null,
   logger: Logger,
+  destinations: DestinationPlanner = new DestinationPlanner(),
 ): CompiledPlugins | null {
   const enabled = config.plugins.filter((p) => p.enabled);
   if (enabled.length === 0) return null;
@@ -175,6 +181,8 @@ export function compilePlugins(
           consumerGroup: p.consumer_group?.id ?? null,
         },
         log: logger.child({ plugin: p.name, plugin_id: p.id }),
+        destination: (host, port) =>
+          destinations.plan(host, port, { route: p.route?.id ?? null, service: p.service?.id ?? null }),
       };
       state = def.init === undefined ? Object.freeze(config) : def.init(config, ctx);
     } catch (e) {

@@ -7,7 +7,15 @@
 import type { IncomingMessage } from 'node:http';
 import type { ProxyRequest } from '../../proxy/request.js';
 import type { Consumer, ConsumerGroup, Logger, Route, Service } from '@gatehouse/shared';
-import type { CredentialRef, HeaderValue, PluginContext, RequestView, ResponseView } from '../api.js';
+import { Destination } from '../../proxy/destinations.js';
+import type {
+  CredentialRef,
+  HeaderValue,
+  PluginContext,
+  RequestView,
+  ResponseView,
+  UpstreamDestination,
+} from '../api.js';
 import { PluginErrors } from '../errors.js';
 import type { Instance, Slot } from './compile.js';
 import type { SnapshotIndex } from './snapshot-view.js';
@@ -379,6 +387,19 @@ export class PluginRequest implements PluginContext, RequestView {
 
   setUpstreamQuery(query: string): void {
     this.upstreamQuery = encodeTarget(query);
+  }
+
+  setUpstreamDestination(destination: UpstreamDestination): void {
+    if (!(destination instanceof Destination))
+      throw new TypeError('setUpstreamDestination takes a destination from InitContext.destination');
+    const proxied = this.proxied;
+    const service = proxied.route.service;
+    // A route without a service is answered 503 once its plugins ran: nothing to send anywhere.
+    if (service === null) return;
+    const target = destination.targetFor(service.id);
+    if (target === undefined)
+      throw new Error(`destination ${destination.label} was not compiled for service ${service.id}`);
+    proxied.retarget(target);
   }
 
   setResponseHeader(name: string, value: HeaderValue): void {

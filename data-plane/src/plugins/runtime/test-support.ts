@@ -18,6 +18,7 @@ import type { HeaderValue, PluginConfig, PluginDefinition } from '../api.js';
 import { ProxyRequest, type ProxyRoute, type RequestSettings } from '../../proxy/request.js';
 import { DEFAULT_REQUEST_POLICY, type RequestHead } from '../../proxy/request-head.js';
 import { resolveRequestPath } from '../../proxy/path-policy.js';
+import { DestinationPlanner } from '../../proxy/destinations.js';
 import { PluginRequest } from './context.js';
 import { SnapshotIndex } from './snapshot-view.js';
 
@@ -108,7 +109,13 @@ export function initialise<F extends schema.RecordField, S>(
   };
   return def.init === undefined
     ? (value as S)
-    : def.init(value as PluginConfig<F>, { snapshot, instance: info, log: logger });
+    : def.init(value as PluginConfig<F>, {
+        snapshot,
+        instance: info,
+        log: logger,
+        // Planned, never compiled for a service (the test route has none).
+        destination: (host, port) => new DestinationPlanner().plan(host, port, { route: null, service: null }),
+      });
 }
 
 /**

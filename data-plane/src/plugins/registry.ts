@@ -11,6 +11,7 @@ import { BUNDLED_SPECS, type BundledPluginName } from './schemas.js';
 import acl from './acl/plugin.js';
 import basicAuth from './basic-auth/plugin.js';
 import botDetection from './bot-detection/plugin.js';
+import canary from './canary/plugin.js';
 import cors from './cors/plugin.js';
 import hmacAuth from './hmac-auth/plugin.js';
 import ipRestriction from './ip-restriction/plugin.js';
@@ -37,6 +38,7 @@ export const BUNDLED_PLUGINS: {
   'bot-detection': botDetection,
   'request-size-limiting': requestSizeLimiting,
   'request-termination': requestTermination,
+  canary,
 };
 
 export interface PluginDescription extends PluginSummary {

@@ -7,6 +7,7 @@
 import { aclSpec } from './acl/schema.js';
 import { basicAuthSpec } from './basic-auth/schema.js';
 import { botDetectionSpec } from './bot-detection/schema.js';
+import { canarySpec } from './canary/schema.js';
 import { corsSpec } from './cors/schema.js';
 import { hmacAuthSpec } from './hmac-auth/schema.js';
 import { ipRestrictionSpec } from './ip-restriction/schema.js';
@@ -37,6 +38,7 @@ export const BUNDLED_SPECS = [
   botDetectionSpec,
   requestSizeLimitingSpec,
   requestTerminationSpec,
+  canarySpec,
 ] as const;
 
 export type BundledPluginName = (typeof BUNDLED_SPECS)[number]['name'];

@@ -103,7 +103,12 @@ export function compileTargets(config: GatehouseConfig, upstreams: UpstreamSet):
       ? upstreamTls(service, balancer?.upstream ?? null, entities)
       : null;
     if (balancer === null)
-      return { spec: addPool(poolSpec(service, host, port, tlsSettings)), targets: [], balancer, target: undefined };
+      return {
+        spec: addPool(poolSpec(service, host, port, tlsSettings)),
+        targets: [],
+        balancer,
+        target: undefined,
+      };
     const targets = balancer.targets.map((t) => addPool(poolSpec(service, t.host, t.port, tlsSettings)));
     return { spec: null, targets, balancer, target: undefined };
   };

@@ -48,8 +48,7 @@ export function canaryState(config: CanaryConfig, init: InitContext, clock: Cana
     rollout = fixedRollout(config.steps, config.percentage);
   } else {
     // Unset start: the ramp begins when the plugin was created (Kong 3.2+ writes the time in).
-    const start =
-      config.start ?? snapshot.config.plugins.find((p) => p.id === instance.id)?.created_at ?? 0;
+    const start = config.start ?? snapshot.config.plugins.find((p) => p.id === instance.id)?.created_at ?? 0;
     rollout = timedRollout(config.steps, start, config.duration);
   }
   const byConsumer = snapshot.memo('acl:groups-by-consumer', () => indexAcls(snapshot.config.acls));

@@ -41,7 +41,8 @@ const canarySchema = t.record(
     }),
     percentage: t.number({
       between: [0, 100],
-      description: 'The percentage of traffic to be routed to the canary release (a fixed split; overrides `start`).',
+      description:
+        'The percentage of traffic to be routed to the canary release (a fixed split; overrides `start`).',
     }),
     upstream_host: t.string({
       len_min: 1,

@@ -114,7 +114,8 @@ export function initialise<F extends schema.RecordField, S>(
         instance: info,
         log: logger,
         // Planned, never compiled for a service (the test route has none).
-        destination: (host, port) => new DestinationPlanner().plan(host, port, { route: null, service: null }),
+        destination: (host, port) =>
+          new DestinationPlanner().plan(host, port, { route: null, service: null }),
       });
 }
 

@@ -49,3 +49,26 @@ describe('compileTargets', () => {
     expect(compiled.warnings).toHaveLength(1);
   });
 });
+
+describe('compileTargets: alternate destinations (targetAt)', () => {
+  it('builds the service sent elsewhere once, with its own pool and Host, keeping path and timeouts', () => {
+    const s = service('a', { path: '/v1', read_timeout: 7 });
+    const config = completeConfig({ services: [s] });
+    const compiled = compileTargets(config, compileUpstreams(config, null));
+    const primary = compiled.targetFor(s);
+    const alt = compiled.targetAt(s, '10.0.0.9', 9090);
+    expect(alt).not.toBe(primary);
+    expect(alt).toMatchObject({ hostHeader: '10.0.0.9:9090', servicePath: '/v1', readTimeout: 7 });
+    expect(compiled.targetAt(s, '10.0.0.9', 9090)).toBe(alt);
+    expect(compiled.pools.has(alt!.poolKey!)).toBe(true);
+    expect(compiled.targets).toContain(alt);
+    // Sent to its own host and port, it is its own target.
+    expect(compiled.targetAt(s, '127.0.0.1', 8080)).toBe(primary);
+  });
+
+  it('gives no alternate for a service it does not proxy', () => {
+    const tcp = service('t', { protocol: 'tcp' });
+    const config = completeConfig({ services: [tcp] });
+    expect(compileTargets(config, compileUpstreams(config, null)).targetAt(tcp, 'x', 1)).toBeNull();
+  });
+});

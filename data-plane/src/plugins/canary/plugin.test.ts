@@ -260,7 +260,7 @@ describe('plugin canary (access)', () => {
       fc.integer(),
     );
     const or = <T>(valid: fc.Arbitrary<T>) =>
-      fc.oneof({ arbitrary: valid, weight: 9 }, { arbitrary: hostile as fc.Arbitrary<unknown>, weight: 1 });
+      fc.oneof({ arbitrary: valid, weight: 9 }, { arbitrary: hostile, weight: 1 });
     const config = fc.record(
       {
         percentage: or(fc.double({ min: 0, max: 100, noNaN: true })),

@@ -21,6 +21,10 @@ import oauth2Introspection from './oauth2-introspection/plugin.js';
 import openidConnect from './openid-connect/plugin.js';
 import requestSizeLimiting from './request-size-limiting/plugin.js';
 import requestTermination from './request-termination/plugin.js';
+import correlationId from './correlation-id/plugin.js';
+import redirect from './redirect/plugin.js';
+import requestTransformer from './request-transformer/plugin.js';
+import responseTransformer from './response-transformer/plugin.js';
 
 /** Every bundled plugin by name: exactly the names of `BUNDLED_SPECS`, each definition's own. */
 export const BUNDLED_PLUGINS: {
@@ -39,6 +43,10 @@ export const BUNDLED_PLUGINS: {
   'request-size-limiting': requestSizeLimiting,
   'request-termination': requestTermination,
   canary,
+  'correlation-id': correlationId,
+  'request-transformer': requestTransformer,
+  'response-transformer': responseTransformer,
+  redirect,
 };
 
 export interface PluginDescription extends PluginSummary {

@@ -17,6 +17,10 @@ import { introspectionSpec } from './oauth2-introspection/schema.js';
 import { openidConnectSpec } from './openid-connect/schema.js';
 import { requestSizeLimitingSpec } from './request-size-limiting/schema.js';
 import { requestTerminationSpec } from './request-termination/schema.js';
+import { correlationIdSpec } from './correlation-id/schema.js';
+import { redirectSpec } from './redirect/schema.js';
+import { requestTransformerSpec } from './request-transformer/schema.js';
+import { responseTransformerSpec } from './response-transformer/schema.js';
 import type { PluginSpec } from './api.js';
 import { PluginCatalog } from './catalog.js';
 import { loadCustomPlugins } from './custom-loader.js';
@@ -39,6 +43,10 @@ export const BUNDLED_SPECS = [
   requestSizeLimitingSpec,
   requestTerminationSpec,
   canarySpec,
+  correlationIdSpec,
+  requestTransformerSpec,
+  responseTransformerSpec,
+  redirectSpec,
 ] as const;
 
 export type BundledPluginName = (typeof BUNDLED_SPECS)[number]['name'];

@@ -106,6 +106,8 @@ export class ProxyRequest {
   body: Buffer | Readable | null;
   /** The authenticated consumer (or credential) id, for hash_on = consumer. */
   consumerId: string | undefined;
+  /** A plugin set the Host header sent upstream (the balancer keeps it, as a preserved host). */
+  hostSet: boolean;
 
   constructor(req: IncomingMessage, res: ServerResponse, head: RequestHead, settings: RequestSettings) {
     this.req = req;
@@ -143,6 +145,7 @@ export class ProxyRequest {
     this.headers = [];
     this.body = null;
     this.consumerId = undefined;
+    this.hostSet = false;
   }
 
   get logger(): Logger {
@@ -192,9 +195,9 @@ export class ProxyRequest {
     if (!this.preservesHost) this.headers[1] = target.hostHeader;
   }
 
-  /** The Host header is the client's (the route preserves it and the client sent one). */
+  /** The Host header is kept as it is: the client's (the route preserves it) or a plugin's. */
   get preservesHost(): boolean {
-    return this.entry!.preserveHost && this.host !== undefined;
+    return this.hostSet || (this.entry!.preserveHost && this.host !== undefined);
   }
 
   /** X-Forwarded-Prefix: the stripped prefix, or null when nothing was stripped. */

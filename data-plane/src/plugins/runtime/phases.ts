@@ -80,11 +80,19 @@ function changed(ops: ReadonlyMap<string, unknown>, name: string): boolean {
 export function applyUpstreamHeaders(headers: string[], ctx: PluginRequest): string[] {
   const ops = ctx.upstreamHeaders;
   if (ops === null) return headers;
+  // A Host set by a plugin takes the Host slot (index 1), which the balancer then leaves alone.
+  const host = ops.get('host');
+  const hostInPlace = typeof host === 'string' && headers[0] === 'host';
+  if (hostInPlace) {
+    headers[1] = host;
+    ctx.proxied.hostSet = true;
+  }
   // Names of other lengths cannot match: skip their lower-casing.
   let lengths = 0;
   for (const name of ops.keys()) lengths |= 1 << (name.length & 31);
-  let kept = 0;
-  for (let i = 0; i < headers.length; i += 2) {
+  const first = hostInPlace ? 2 : 0;
+  let kept = first;
+  for (let i = first; i < headers.length; i += 2) {
     const name = headers[i]!;
     if ((lengths & (1 << (name.length & 31))) !== 0 && changed(ops, name)) continue;
     if (kept !== i) {
@@ -94,7 +102,9 @@ export function applyUpstreamHeaders(headers: string[], ctx: PluginRequest): str
     kept += 2;
   }
   if (kept !== headers.length) headers.length = kept;
-  ops.forEach(pushOp, headers);
+  if (hostInPlace) {
+    for (const [name, value] of ops) if (name !== 'host') pushOp.call(headers, value, name);
+  } else ops.forEach(pushOp, headers);
   return headers;
 }
 

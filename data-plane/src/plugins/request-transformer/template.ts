@@ -78,7 +78,7 @@ function tokenize(expr: string): string[] {
   return out;
 }
 
-const isQuoted = (t: string | undefined): t is string =>
+const isQuoted = (t: string | undefined): boolean =>
   t !== undefined && t.length >= 2 && (t[0] === '"' || t[0] === "'");
 const isIdent = (t: string | undefined): t is string => t !== undefined && /^[A-Za-z_][A-Za-z0-9_]*$/.test(t);
 const isNumber = (t: string | undefined): t is string => t !== undefined && /^[0-9]+$/.test(t);
@@ -89,7 +89,7 @@ function parseExpr(text: string): Expr {
   let i = 0;
   for (;;) {
     const t = tokens[i];
-    if (isQuoted(t)) {
+    if (t !== undefined && isQuoted(t)) {
       terms.push({ literal: t.slice(1, -1) });
       i++;
     } else if (t !== undefined && SOURCES.has(t)) {

@@ -1,0 +1,248 @@
+/**
+ * The transformation plugins (request-transformer, response-transformer, correlation-id,
+ * redirect) through a real data plane process (`gatehouse dp --config`, DB-less, 2 workers) in
+ * front of a real upstream, including 50 MiB bodies that must stream with bounded memory.
+ */
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { tempDir, type Proc, startDblessDp } from './helpers/processes.js';
+
+const MiB = 1024 * 1024;
+const BIG = 50 * MiB;
+
+function declarativeFile(upstream: string): string {
+  const route = (name: string, paths: string[], plugins: unknown[]) => ({ name, paths, plugins });
+  return stringify({
+    _format_version: '3.0',
+    services: [
+      {
+        name: 'echo',
+        url: upstream,
+        routes: [
+          route('req', ['~/req/(?<user>[a-z]+)$'], [
+            {
+              name: 'request-transformer',
+              config: {
+                http_method: 'PUT',
+                remove: { headers: ['x-secret'], querystring: ['drop'], body: ['password'] },
+                rename: { headers: ['x-old:x-new'] },
+                add: {
+                  headers: ['x-user:$(uri_captures.user)', 'x-from-query:$(query_params.q)'],
+                  querystring: ['added:1'],
+                  body: ['source:gateway'],
+                },
+                replace: { uri: '/users/$(uri_captures.user)' },
+              },
+            },
+          ]),
+          route('res', ['/res'], [
+            {
+              name: 'response-transformer',
+              config: {
+                remove: { headers: ['x-upstream-secret'], json: ['secret'] },
+                add: { headers: ['x-transformed:yes'], json: ['added:true'], json_types: ['boolean'] },
+              },
+            },
+          ]),
+          route('cid', ['/cid'], [{ name: 'correlation-id', config: { echo_downstream: true, generator: 'uuid' } }]),
+          route('go', ['/go'], [
+            { name: 'redirect', config: { location: 'https://example.com/x', keep_incoming_path: true } },
+          ]),
+        ],
+      },
+    ],
+  });
+}
+
+/** Peak resident memory (VmHWM, bytes) of `pid` and every process below it. */
+function peakRss(pid: number): number {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const list = children.get(ppid) ?? [];
+      list.push(Number(entry));
+      children.set(ppid, list);
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  let total = 0;
+  const walk = (p: number): void => {
+    try {
+      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
+      if (m !== null) total += Number(m[1]) * 1024;
+    } catch {
+      // Gone.
+    }
+    for (const c of children.get(p) ?? []) walk(c);
+  };
+  walk(pid);
+  return total;
+}
+
+describe('transformation plugins through a real data plane process', () => {
+  let upstream: Server;
+  let dp: Proc;
+  let proxy: string;
+
+  beforeAll(async () => {
+    upstream = createServer((req, res) => {
+      const url = new URL(req.url!, 'http://upstream');
+      if (url.pathname === '/res/big') {
+        // 50 MiB of JSON, chunked: over the response buffer limit, it must stream unchanged.
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{"secret":"s","pad":"');
+        const chunk = Buffer.alloc(MiB, 'a');
+        let sent = 0;
+        const pump = (): void => {
+          while (sent < BIG) {
+            sent += chunk.length;
+            if (!res.write(chunk)) {
+              res.once('drain', pump);
+              return;
+            }
+          }
+          res.end('"}');
+        };
+        pump();
+        return;
+      }
+      if (url.pathname.startsWith('/res')) {
+        res.writeHead(200, { 'content-type': 'application/json', 'x-upstream-secret': 's' });
+        res.end(url.searchParams.has('bad') ? '{"secret": oops' : '{"secret":"s","kept":1}');
+        return;
+      }
+      let bytes = 0;
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => {
+        bytes += c.length;
+        if (bytes <= MiB) chunks.push(c);
+      });
+      req.on('end', () => {
+        const body = JSON.stringify({
+          method: req.method,
+          url: req.url,
+          headers: req.headers,
+          bytes,
+          body: bytes <= MiB ? Buffer.concat(chunks).toString() : null,
+        });
+        res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+      });
+    });
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', () => r()));
+    const up = `http://127.0.0.1:${(upstream.address() as { port: number }).port}`;
+    const dir = tempDir('transform');
+    const file = join(dir, 'kong.yaml');
+    writeFileSync(file, declarativeFile(up));
+    ({ proc: dp, proxy } = await startDblessDp({ file, dataDir: join(dir, 'dp'), workers: 2 }));
+  }, 90_000);
+
+  afterAll(async () => {
+    await dp?.stop();
+    upstream?.closeAllConnections();
+    await new Promise((r) => upstream?.close(r));
+  });
+
+  const send = (path: string, headers: Record<string, string> = {}, init: RequestInit = {}) =>
+    fetch(`${proxy}${path}`, { headers, ...init, signal: AbortSignal.timeout(60_000) });
+
+  interface Seen {
+    method: string;
+    url: string;
+    headers: Record<string, string>;
+    bytes: number;
+    body: string | null;
+  }
+
+  it('request-transformer: rewrites method, path, query, headers and the JSON body', async () => {
+    const res = await send(
+      '/req/ann?q=hello&drop=1',
+      { 'content-type': 'application/json', 'x-secret': 's', 'x-old': 'o' },
+      { method: 'POST', body: JSON.stringify({ password: 'p', name: 'ann' }) },
+    );
+    expect(res.status).toBe(200);
+    const seen = (await res.json()) as Seen;
+    expect(seen.method).toBe('PUT');
+    expect(seen.url).toBe('/users/ann?added=1&q=hello');
+    expect(seen.headers['x-secret']).toBeUndefined();
+    expect(seen.headers['x-old']).toBeUndefined();
+    expect(seen.headers['x-new']).toBe('o');
+    expect(seen.headers['x-user']).toBe('ann');
+    expect(seen.headers['x-from-query']).toBe('hello');
+    expect(JSON.parse(seen.body!)).toEqual({ name: 'ann', source: 'gateway' });
+    expect(seen.headers['content-length']).toBe(String(Buffer.byteLength(seen.body!)));
+  });
+
+  it('request-transformer: passes a malformed JSON body through untouched', async () => {
+    const res = await send('/req/ann', { 'content-type': 'application/json' }, { method: 'POST', body: '{"a":' });
+    expect(((await res.json()) as Seen).body).toBe('{"a":');
+  });
+
+  it('request-transformer: streams a 50 MiB body untransformed, with bounded memory', async () => {
+    const before = peakRss(dp.child.pid!);
+    const res = await send(
+      '/req/ann',
+      { 'content-type': 'application/json' },
+      { method: 'POST', body: Buffer.alloc(BIG, 0x20) },
+    );
+    expect(res.status).toBe(200);
+    const seen = (await res.json()) as Seen;
+    expect(seen.bytes).toBe(BIG);
+    // Buffering the body would raise the data plane's peak memory by at least its size.
+    expect(peakRss(dp.child.pid!) - before).toBeLessThan(BIG / 2);
+  }, 120_000);
+
+  it('response-transformer: changes headers and the JSON body, with a right Content-Length', async () => {
+    const res = await send('/res');
+    const text = await res.text();
+    expect(JSON.parse(text)).toEqual({ kept: 1, added: true });
+    expect(res.headers.get('content-length')).toBe(String(Buffer.byteLength(text)));
+    expect(res.headers.get('x-upstream-secret')).toBeNull();
+    expect(res.headers.get('x-transformed')).toBe('yes');
+  });
+
+  it('response-transformer: sends a malformed JSON body unchanged', async () => {
+    const res = await send('/res?bad');
+    expect(await res.text()).toBe('{"secret": oops');
+    expect(res.headers.get('x-transformed')).toBe('yes');
+  });
+
+  it('response-transformer: streams a 50 MiB JSON response unchanged, with bounded memory', async () => {
+    const before = peakRss(dp.child.pid!);
+    const res = await send('/res/big');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-transformed')).toBe('yes');
+    let bytes = 0;
+    let head = '';
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      if (head.length < 32) head += Buffer.from(chunk).toString('latin1', 0, 32);
+      bytes += chunk.length;
+    }
+    expect(bytes).toBe(BIG + '{"secret":"s","pad":""}'.length);
+    expect(head.startsWith('{"secret":"s"')).toBe(true);
+    expect(peakRss(dp.child.pid!) - before).toBeLessThan(BIG / 2);
+  }, 120_000);
+
+  it('correlation-id: sends one id upstream and echoes the same id downstream', async () => {
+    const res = await send('/cid');
+    const seen = (await res.json()) as Seen;
+    const id = res.headers.get('kong-request-id');
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(seen.headers['kong-request-id']).toBe(id);
+    const kept = await send('/cid', { 'kong-request-id': 'mine' });
+    expect(kept.headers.get('kong-request-id')).toBe('mine');
+  });
+
+  it('redirect: answers 301 with the request path and query on the configured location', async () => {
+    const res = await send('/go/deeper?x=1', {}, { redirect: 'manual' });
+    expect(res.status).toBe(301);
+    expect(res.headers.get('location')).toBe('https://example.com/go/deeper?x=1');
+    expect(await res.text()).toBe('redirecting');
+  });
+});

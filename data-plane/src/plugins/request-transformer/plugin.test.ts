@@ -149,6 +149,13 @@ describe('plugin request-transformer (headers)', () => {
     });
   });
 
+  it('removes then adds a header, whether the client sent it or not (Kong regression test)', async () => {
+    const config = { remove: { headers: ['Authorization'] }, add: { headers: ['Authorization:Basic test'] } };
+    for (const headers of [[['Authorization', 'Basic dGVzdDp0ZXN0']] as [string, string][], []]) {
+      expect((await run(config, { headers })).upstreamHeaders).toEqual({ authorization: 'Basic test' });
+    }
+  });
+
   it('replaces Host but never adds, appends or removes it', async () => {
     expect((await run({ replace: { headers: ['host:up.test'] } })).upstreamHeaders).toEqual({
       host: 'up.test',

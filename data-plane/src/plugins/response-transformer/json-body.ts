@@ -67,7 +67,7 @@ export function transformJsonBody(body: Buffer, rules: JsonRules): Buffer | null
   for (const name of rules.remove) delete json[name];
   for (const { from, to } of rules.rename) {
     const v = own(json, from);
-    if (v !== undefined && from !== to) {
+    if (v !== undefined && to !== '' && from !== to) {
       delete json[from];
       put(json, to, v);
     }

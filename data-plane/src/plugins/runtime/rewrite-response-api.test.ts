@@ -43,6 +43,8 @@ const rewriter = definePlugin({
     const query = r.header('x-query');
     if (query !== undefined) ctx.setUpstreamQuery(query);
     if (r.header('x-drop-arg') !== undefined) ctx.removeUpstreamQueryArg('drop');
+    const host = r.header('x-host');
+    if (host !== undefined) ctx.setUpstreamHeader('Host', host);
   },
 });
 
@@ -115,7 +117,8 @@ describe('plugin API: upstream rewriting and response bodies', () => {
         res.setHeader('x-multi', ['1', '2']);
         res.setHeader('x-secret', 's');
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ method: req.method, url: req.url, body: Buffer.concat(chunks).toString() }));
+        const seen = { method: req.method, url: req.url, body: Buffer.concat(chunks).toString() };
+        res.end(JSON.stringify(req.headers['x-host'] === undefined ? seen : { host: req.headers.host }));
       });
     });
     upstream.listen(0, '127.0.0.1');
@@ -192,6 +195,11 @@ describe('plugin API: upstream rewriting and response bodies', () => {
     const body = JSON.parse((await res.text()).toLowerCase()) as { method: string; url: string };
     expect(body.method).toBe('patch');
     expect(body.url).toBe('/v2/ann%20profile?b=2');
+  });
+
+  it('sends the Host header a plugin set in place of the service host', async () => {
+    const res = await call('/x', { 'x-host': 'changed.test' });
+    expect(JSON.parse((await res.text()).toLowerCase())).toEqual({ host: 'changed.test' });
   });
 
   it('keeps the query when only the path changes, and drops it when set empty', async () => {

@@ -14,6 +14,7 @@ const MiB = 1024 * 1024;
 const BIG = 50 * MiB;
 
 function declarativeFile(upstream: string): string {
+  const target = upstream.replace('http://', '');
   const route = (name: string, paths: string[], plugins: unknown[]) => ({
     name,
     paths,
@@ -72,7 +73,20 @@ function declarativeFile(upstream: string): string {
           ),
         ],
       },
+      {
+        // Through a balanced upstream: a Host set by request-transformer is not the target's.
+        name: 'balanced',
+        url: 'http://pool.upstream',
+        routes: [
+          route(
+            'balanced',
+            ['/balanced'],
+            [{ name: 'request-transformer', config: { replace: { headers: ['host:custom.test'] } } }],
+          ),
+        ],
+      },
     ],
+    upstreams: [{ name: 'pool.upstream', targets: [{ target }] }],
   });
 }
 
@@ -270,6 +284,11 @@ describe('transformation plugins through a real data plane process', () => {
     expect(bytes).toBe(BIG + '{"secret":"s","pad":""}'.length);
     expect(head.startsWith('{"secret":"s"')).toBe(true);
   }, 120_000);
+
+  it('request-transformer: replaces the Host header sent to a balanced upstream', async () => {
+    const seen = (await (await send('/balanced')).json()) as Seen;
+    expect(seen.headers.host).toBe('custom.test');
+  });
 
   it('correlation-id: sends one id upstream and echoes the same id downstream', async () => {
     const res = await send('/cid');

@@ -72,7 +72,14 @@ const observer = definePlugin({
   schema: schema.t.record({}, { required: true }),
   response(ctx) {
     const res = ctx.response!;
-    ctx.setResponseHeader('x-observed', `${res.header('x-secret') ?? 'gone'};${res.body?.toString() ?? '-'}`);
+    const observe = () =>
+      ctx.setResponseHeader(
+        'x-observed',
+        `${res.header('x-secret') ?? 'gone'};${res.body?.toString() ?? '-'}`,
+      );
+    // With X-Async the phase waits on a promise (the runtime holds the body meanwhile).
+    if (ctx.request.header('x-async') === undefined) observe();
+    else return new Promise<void>((resolve) => setImmediate(resolve)).then(observe);
   },
 });
 
@@ -242,6 +249,18 @@ describe('plugin API: upstream rewriting and response bodies', () => {
     expect(body.length).toBe(big.length);
     expect(body.equals(big)).toBe(true);
     expect(seen.bodies).toEqual([null]);
+  });
+
+  it('gives the same answers when a response handler is asynchronous', async () => {
+    const json = await call('/x', { 'x-async': '1' }, { method: 'POST', body: 'hi' });
+    const text = await json.text();
+    expect(text).toBe(JSON.stringify({ method: 'POST', url: '/x', body: 'hi' }).toUpperCase());
+    expect(json.headers.get('x-observed')).toBe(`gone;${text}`);
+    const plain = await call('/text', { 'x-async': '1' });
+    expect(await plain.text()).toBe('plain text');
+    expect(plain.headers.get('x-observed')).toBe('gone;-');
+    const big = Buffer.from(await (await call('/big', { 'x-async': '1' })).arrayBuffer());
+    expect(big.equals(Buffer.alloc(RESPONSE_BUFFER_LIMIT + 1024, 'a'))).toBe(true);
   });
 
   it('never buffers the answer to a HEAD request', async () => {

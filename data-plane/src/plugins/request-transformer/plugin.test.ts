@@ -178,6 +178,32 @@ describe('plugin request-transformer (headers)', () => {
 });
 
 describe('plugin request-transformer (query string, method, uri)', () => {
+  it('renders hostile query strings and headers into safe targets and headers, or answers 400', async () => {
+    const config = {
+      add: { headers: ['x-q:$(query_params.q)'], querystring: ['copy:$(headers.x_in)'] },
+      rename: { querystring: ['q:__proto__'] },
+      replace: { uri: '/p/$(query_params.q)/$(headers["x-in"])' },
+    };
+    await fc.assert(
+      fc.asyncProperty(fc.string({ unit: 'binary' }), fc.string(), async (q, header) => {
+        const value = header.replace(/[^\t\x20-\x7e]/g, '');
+        const o = await run(config, {
+          query: `q=${encodeURIComponent(q)}&constructor=1`,
+          headers: [['x-in', value]],
+        });
+        if (o.answer !== null) {
+          expect(o.answer.status).toBe(400);
+          return;
+        }
+        expect(o.upstreamPath).toMatch(/^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/);
+        expect(o.upstreamQuery).toMatch(/^[A-Za-z0-9\-._~%=&]*$/);
+        expect(String(o.upstreamHeaders['x-q'] ?? '')).not.toMatch(/[\r\n\0]/);
+        expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('transforms the query string and sends it in lexicographical order', async () => {
     const o = await run(
       {

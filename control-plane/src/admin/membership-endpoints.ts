@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { ENTITIES } from '@gatehouse/shared';
 import type { ConfigStore } from '../store/index.js';
 import { methodNotAllowed } from './errors.js';
 import { param } from './generic-router.js';
@@ -13,7 +14,9 @@ export function membershipEndpoints(store: ConfigStore): Router {
   const r = Router();
   r.route('/consumer_groups/:group/consumers')
     .get(async (req, res) => {
-      res.json(pageBody(req, await store.memberships.consumersOf(param(req.params.group), listOptions(req))));
+      const scope = { record: ENTITIES.consumers, members: true };
+      const page = await store.memberships.consumersOf(param(req.params.group), listOptions(req, scope));
+      res.json(pageBody(req, page, scope));
     })
     .post(async (req, res) => {
       res.status(201).json(await store.memberships.addConsumers(param(req.params.group), req.body));
@@ -41,7 +44,9 @@ export function membershipEndpoints(store: ConfigStore): Router {
     .all(methodNotAllowed);
   r.route('/consumers/:consumer/consumer_groups')
     .get(async (req, res) => {
-      res.json(pageBody(req, await store.memberships.groupsOf(param(req.params.consumer), listOptions(req))));
+      const scope = { record: ENTITIES.consumer_groups, members: true };
+      const page = await store.memberships.groupsOf(param(req.params.consumer), listOptions(req, scope));
+      res.json(pageBody(req, page, scope));
     })
     .post(async (req, res) => {
       res.status(201).json(await store.memberships.addGroups(param(req.params.consumer), req.body));

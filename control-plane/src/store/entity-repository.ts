@@ -74,13 +74,10 @@ export class EntityRepository<T = Entity> {
     const d = delegate(this.prisma, this.def.kind);
     const page = await paginate<StoredRow, T>(
       options,
-      ({ where, take }) =>
-        d.findMany({
-          where: { ...where, ...tagsWhere(options), ...scope, ...options.where },
-          orderBy: { id: 'asc' },
-          take,
-        }),
+      ({ where, orderBy, take }) =>
+        d.findMany({ where: { ...where, ...tagsWhere(options), ...scope, ...options.where }, orderBy, take }),
       (row) => this.toEntity(row),
+      { db: this.prisma, record: this.def },
     );
     if (this.def.hidden) {
       for (const e of page.data as Entity[]) for (const f of this.def.hidden) delete e[f];

@@ -12,7 +12,7 @@ type Where = Record<string, unknown>;
 export interface Delegate {
   findUnique(args: { where: Where }): Promise<StoredRow | null>;
   findFirst(args: { where: Where }): Promise<StoredRow | null>;
-  findMany(args: { where?: Where; orderBy?: Where; take?: number }): Promise<StoredRow[]>;
+  findMany(args: { where?: Where; orderBy?: Where | Where[]; take?: number }): Promise<StoredRow[]>;
   create(args: { data: Row }): Promise<StoredRow>;
   update(args: { where: Where; data: Row }): Promise<StoredRow>;
   delete(args: { where: Where }): Promise<StoredRow>;

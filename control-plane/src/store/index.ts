@@ -11,6 +11,7 @@ export {
   MAX_PAGE_SIZE,
   MAX_FILTER_TAGS,
   invalidOption,
+  invalidOptions,
   parseSize,
   parseTags,
   encodeOffset,
@@ -18,6 +19,7 @@ export {
   type ListOptions,
   type Page,
 } from './pagination.js';
+export { listOrder, sortField, sortFields, sortProblem, type ListSort, type SortField } from './sort.js';
 export { EntityRepository, type ParentScope } from './entity-repository.js';
 export { PluginRepository, pluginValidator, type PluginSchemas } from './plugins.js';
 export { CertificateRepository, type CertificateView } from './certificates.js';

@@ -64,13 +64,14 @@ export class MembershipRepository {
     const group = await this.group(this.prisma, groupKey);
     return paginate(
       options,
-      ({ where, take }) =>
+      ({ where, orderBy, take }) =>
         delegate(this.prisma, 'consumers').findMany({
           where: { ...where, ...tagsWhere(options), memberships: { some: { consumer_group_id: group.id } } },
-          orderBy: { id: 'asc' },
+          orderBy,
           take,
         }),
       (row) => entityFromRow<Consumer>(ENTITIES.consumers, row),
+      { db: this.prisma, record: ENTITIES.consumers },
     );
   }
 
@@ -79,13 +80,14 @@ export class MembershipRepository {
     const consumer = await this.consumer(this.prisma, consumerKey);
     return paginate(
       options,
-      ({ where, take }) =>
+      ({ where, orderBy, take }) =>
         delegate(this.prisma, 'consumer_groups').findMany({
           where: { ...where, ...tagsWhere(options), members: { some: { consumer_id: consumer.id } } },
-          orderBy: { id: 'asc' },
+          orderBy,
           take,
         }),
       (row) => entityFromRow<ConsumerGroup>(ENTITIES.consumer_groups, row),
+      { db: this.prisma, record: ENTITIES.consumer_groups },
     );
   }
 

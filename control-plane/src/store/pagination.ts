@@ -1,4 +1,5 @@
 import { EntityErrors, KONG_ERROR_CODES, type GatehouseError, type KongErrorBody } from '@gatehouse/shared';
+import type { ListSort } from './sort.js';
 
 export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 1000;
@@ -14,6 +15,8 @@ export interface ListOptions {
   tagsMode?: 'all' | 'any' | undefined;
   /** Equality filters on the entity's own columns (`?custom_id=`, `?name=`). */
   where?: Record<string, string> | undefined;
+  /** `?sort_by=`/`?sort_desc=`: the field and direction (id order when absent). */
+  sort?: ListSort | undefined;
 }
 
 export interface Page<T> {
@@ -67,42 +70,60 @@ export function encodeOffset(lastId: string): string {
   return Buffer.from(JSON.stringify([lastId])).toString('base64url');
 }
 
+/** Kong's invalid offset: `'<token>' is not a valid offset: <why>`. */
+export function badOffset(token: string, why: string): GatehouseError {
+  return EntityErrors.invalidOffset({
+    message: `'${token}' is not a valid offset: ${why}`,
+    name: 'invalid offset',
+    code: KONG_ERROR_CODES.INVALID_OFFSET,
+  });
+}
+
 /**
- * The cursor an offset token carries; Kong's errors otherwise: "bad base64 encoding" (not
- * base64), "bad json encoding" (base64 of something that is not JSON, `?offset=` included),
- * "malformed offset" (JSON that is not one of our cursors; Kong's database would fail on it).
+ * The cursor (a JSON array) an offset token carries; Kong's errors otherwise: "bad base64
+ * encoding" (not base64), "bad json encoding" (base64 of something that is not JSON, `?offset=`
+ * included), "malformed offset" (JSON that is not a cursor `valid` accepts; Kong's database would
+ * fail on it).
  */
-export function decodeOffset(token: string, valid: (cursor: string) => boolean = () => true): string {
-  const bad = (why: string) =>
-    EntityErrors.invalidOffset({
-      message: `'${token}' is not a valid offset: ${why}`,
-      name: 'invalid offset',
-      code: KONG_ERROR_CODES.INVALID_OFFSET,
-    });
-  if (!/^[A-Za-z0-9_-]*$/.test(token) || token.length % 4 === 1) throw bad('bad base64 encoding');
+export function offsetJson(token: string, valid: (cursor: unknown[]) => boolean): unknown[] {
+  if (!/^[A-Za-z0-9_-]*$/.test(token) || token.length % 4 === 1) throw badOffset(token, 'bad base64 encoding');
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
   } catch {
-    throw bad('bad json encoding');
+    throw badOffset(token, 'bad json encoding');
   }
-  if (!Array.isArray(parsed) || typeof parsed[0] !== 'string' || !valid(parsed[0]))
-    throw bad('malformed offset');
-  return parsed[0];
+  if (!Array.isArray(parsed) || !valid(parsed)) throw badOffset(token, 'malformed offset');
+  return parsed;
+}
+
+/** The one string an id-order offset carries (`[id]`, or the `/tags` row key); see `offsetJson`. */
+export function decodeOffset(token: string, valid: (cursor: string) => boolean = () => true): string {
+  const [cursor] = offsetJson(token, (c) => typeof c[0] === 'string' && valid(c[0]));
+  return cursor as string;
 }
 
 /**
- * Kong's invalid-options error (kong/db/errors.lua `invalid_options`): the message names the
- * option, and the body carries the per-option messages under `options`.
+ * Kong's invalid-options error (kong/db/errors.lua `invalid_options`): one option is
+ * `invalid option (<option>: <message>)`, several `<n> option violations (<a>: …; <b>: …)` in
+ * name order; the body carries the per-option messages under `options`.
  */
-export function invalidOption(option: string, message: string): GatehouseError {
+export function invalidOptions(errors: Record<string, string>): GatehouseError {
+  const parts = Object.keys(errors)
+    .sort()
+    .map((name) => `${name}: ${errors[name]}`);
   const body: KongErrorBody & { options: Record<string, string> } = {
-    message: `invalid option (${option}: ${message})`,
+    message: parts.length === 1 ? `invalid option (${parts[0]})` : `${parts.length} option violations (${parts.join('; ')})`,
     name: 'invalid options',
     code: KONG_ERROR_CODES.INVALID_OPTIONS,
-    options: { [option]: message },
+    options: { ...errors },
   };
   return EntityErrors.invalidOptions(body);
+}
+
+/** Kong's invalid-options error for one option. */
+export function invalidOption(option: string, message: string): GatehouseError {
+  return invalidOptions({ [option]: message });
 }
 
 /**

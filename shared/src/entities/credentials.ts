@@ -99,7 +99,7 @@ export function verifyBasicAuthPassword(password: string, stored: string): boole
 /** basic-auth credentials (Kong's basicauth_credentials). */
 export const basicAuthSchema = credentialSchema({
   username: td.indexedText({ required: true }),
-  password: td.text({ required: true }),
+  password: td.text({ required: true, encrypted: true }),
 });
 
 /** basic-auth credential: the password is stored as a scrypt hash (an existing hash is kept as is). */

@@ -1,0 +1,3 @@
+import { adminSortContract } from './admin-sort-contract.js';
+
+adminSortContract('pglite');

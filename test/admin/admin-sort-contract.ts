@@ -56,7 +56,10 @@ const SAMPLE: Record<SortField['kind'], unknown> = {
 
 /** The column of each entity field that may hold NULL (schema.prisma's `?`). */
 const NULLABLE = new Map(
-  prismaModels().map((m) => [m.table, new Set(m.columns.filter((c) => c.type.endsWith('?')).map((c) => c.name))]),
+  prismaModels().map((m) => [
+    m.table,
+    new Set(m.columns.filter((c) => c.type.endsWith('?')).map((c) => c.name)),
+  ]),
 );
 
 /** Ascending order with NULLs last, then id: what the database must answer. */
@@ -168,7 +171,9 @@ export function adminSortContract(kind: DbKind) {
         .map((k) => `${k}: ${options[k]}`);
       return {
         message:
-          parts.length === 1 ? `invalid option (${parts[0]})` : `${parts.length} option violations (${parts.join('; ')})`,
+          parts.length === 1
+            ? `invalid option (${parts[0]})`
+            : `${parts.length} option violations (${parts.join('; ')})`,
         name: 'invalid options',
         code: 11,
         options,
@@ -214,7 +219,9 @@ export function adminSortContract(kind: DbKind) {
           }
           const asc = await pages(`/services?sort_by=${field}&sort_desc=false&size=2`);
           expect(ids(asc.rows)).toEqual(ids([...services].sort(compareRows(field))));
-          expect(ids((await pages(`/services?sort_by=${field}&sort_desc=0&size=2`)).rows)).toEqual(ids(asc.rows));
+          expect(ids((await pages(`/services?sort_by=${field}&sort_desc=0&size=2`)).rows)).toEqual(
+            ids(asc.rows),
+          );
         }
       });
 
@@ -340,7 +347,9 @@ export function adminSortContract(kind: DbKind) {
         }
         await ok('POST', '/routes', { name: 'elsewhere', paths: ['/q'] });
         const first = await call('GET', '/services/svc/routes?sort_by=name&size=1');
-        expect(first.body.next).toBe(`/services/svc/routes?offset=${encodeURIComponent(first.body.offset)}&sort_by=name`);
+        expect(first.body.next).toBe(
+          `/services/svc/routes?offset=${encodeURIComponent(first.body.offset)}&sort_by=name`,
+        );
         const byName = await pages('/services/svc/routes?sort_by=name&size=1');
         expect(ids(byName.rows)).toEqual(ids([...routes].sort(compareRows('name'))));
         const byPriority = await pages('/services/svc/routes?sort_by=regex_priority&sort_desc=1&size=3');
@@ -365,7 +374,8 @@ export function adminSortContract(kind: DbKind) {
       });
 
       it('Kong Manager’s list request (sort_by, sort_desc=1, size) answers the sorted page', async () => {
-        for (const name of ['beta', 'alpha', 'gamma']) await ok('POST', '/services', { name, host: 'km.internal' });
+        for (const name of ['beta', 'alpha', 'gamma'])
+          await ok('POST', '/services', { name, host: 'km.internal' });
         const r = await call('GET', '/services?sort_by=name&sort_desc=1&size=30');
         expect(r.status).toBe(200);
         expect(r.body.data.map((s: Json) => s.name)).toEqual(['gamma', 'beta', 'alpha']);
@@ -379,9 +389,18 @@ export function adminSortContract(kind: DbKind) {
         ['/services?sort_by=__proto__', { sort_by: "unknown field '__proto__'" }],
         ['/services?sort_by=service_id', { sort_by: "unknown field 'service_id'" }],
         ['/services?sort_by=NAME', { sort_by: "unknown field 'NAME'" }],
-        ['/services?sort_by=tags', { sort_by: "cannot sort by 'tags': not a string, number, boolean or timestamp" }],
-        ['/routes?sort_by=service', { sort_by: "cannot sort by 'service': not a string, number, boolean or timestamp" }],
-        ['/plugins?sort_by=config', { sort_by: "cannot sort by 'config': not a string, number, boolean or timestamp" }],
+        [
+          '/services?sort_by=tags',
+          { sort_by: "cannot sort by 'tags': not a string, number, boolean or timestamp" },
+        ],
+        [
+          '/routes?sort_by=service',
+          { sort_by: "cannot sort by 'service': not a string, number, boolean or timestamp" },
+        ],
+        [
+          '/plugins?sort_by=config',
+          { sort_by: "cannot sort by 'config': not a string, number, boolean or timestamp" },
+        ],
         ['/certificates?sort_by=key', { sort_by: "cannot sort by 'key': hidden or secret" }],
         ['/key-auths?sort_by=key', { sort_by: "cannot sort by 'key': hidden or secret" }],
         ['/basic-auths?sort_by=password', { sort_by: "cannot sort by 'password': hidden or secret" }],
@@ -391,7 +410,10 @@ export function adminSortContract(kind: DbKind) {
         ['/services?sort_by=name&sort_desc=yes', { sort_desc: 'expected a boolean' }],
         ['/services?sort_desc=', { sort_desc: 'expected a boolean' }],
         ['/services?sort_desc=TRUE', { sort_desc: 'expected a boolean' }],
-        ['/services?sort_by=x&sort_desc=2', { sort_by: "unknown field 'x'", sort_desc: 'expected a boolean' }],
+        [
+          '/services?sort_by=x&sort_desc=2',
+          { sort_by: "unknown field 'x'", sort_desc: 'expected a boolean' },
+        ],
       ];
       it.each(cases)('%s', async (path, options) => {
         const r = await raw(path);
@@ -403,13 +425,16 @@ export function adminSortContract(kind: DbKind) {
         await ok('POST', '/services', { name: 'svc', host: 'a.internal' });
         const r = await call('GET', '/services/svc/routes?sort_by=paths');
         expect(r.status).toBe(400);
-        expect(r.body.options).toEqual({ sort_by: "cannot sort by 'paths': not a string, number, boolean or timestamp" });
+        expect(r.body.options).toEqual({
+          sort_by: "cannot sort by 'paths': not a string, number, boolean or timestamp",
+        });
       });
     });
 
     describe('every sortable field of every collection', () => {
       /** Each entity kind's list path (targets under an upstream). */
-      const listPath = (r: EntityRecord) => (r.admin?.path ? `/${r.admin.path}` : r.kind === 'targets' ? '/upstreams/u/targets' : undefined);
+      const listPath = (r: EntityRecord) =>
+        r.admin?.path ? `/${r.admin.path}` : r.kind === 'targets' ? '/upstreams/u/targets' : undefined;
       const kinds = ENTITY_RECORDS.filter((r) => listPath(r) !== undefined);
 
       it('sorts both ways and continues from an offset with a value (and NULL where the column holds one)', async () => {
@@ -427,7 +452,10 @@ export function adminSortContract(kind: DbKind) {
               const first = await call('GET', q);
               expect(first.status, `${q}: ${first.text}`).toBe(200);
               if (name === 'id') continue;
-              const withValue = await call('GET', `${q}&offset=${token([UUID, name, flag, SAMPLE[field.kind]])}`);
+              const withValue = await call(
+                'GET',
+                `${q}&offset=${token([UUID, name, flag, SAMPLE[field.kind]])}`,
+              );
               expect(withValue.status, `${q} offset: ${withValue.text}`).toBe(200);
               const nullable = NULLABLE.get(record.kind)!.has(name);
               const withNull = await call('GET', `${q}&offset=${token([UUID, name, flag, null])}`);
@@ -511,7 +539,18 @@ export function adminSortContract(kind: DbKind) {
           fc.oneof(
             byteEscape,
             fc.string({ maxLength: 4 }).map(encodeURIComponent),
-            fc.constantFrom('__proto__', 'constructor', 'name', 'tags', 'id', '%00', '+', ',', '..', 'created_at'),
+            fc.constantFrom(
+              '__proto__',
+              'constructor',
+              'name',
+              'tags',
+              'id',
+              '%00',
+              '+',
+              ',',
+              '..',
+              'created_at',
+            ),
           ),
           { maxLength: 4 },
         )
@@ -523,24 +562,43 @@ export function adminSortContract(kind: DbKind) {
           await servicesWithTies();
           await fc.assert(
             fc.asyncProperty(
-              fc.constantFrom('/services', '/routes', '/consumers', '/plugins', '/consumer_groups/none/consumers'),
+              fc.constantFrom(
+                '/services',
+                '/routes',
+                '/consumers',
+                '/plugins',
+                '/consumer_groups/none/consumers',
+              ),
               hostile,
               fc.option(hostile, { nil: undefined }),
               fc.option(
                 fc.oneof(
                   hostile,
-                  fc.tuple(fc.constantFrom(UUID, 'x'), fc.constantFrom('name', 'port', 'id'), fc.constantFrom(0, 1), fc.jsonValue()).map(token),
+                  fc
+                    .tuple(
+                      fc.constantFrom(UUID, 'x'),
+                      fc.constantFrom('name', 'port', 'id'),
+                      fc.constantFrom(0, 1),
+                      fc.jsonValue(),
+                    )
+                    .map(token),
                 ),
                 { nil: undefined },
               ),
               async (path, by, desc, offset) => {
-                const q = [`sort_by=${by}`, desc === undefined ? '' : `sort_desc=${desc}`, offset ? `offset=${offset}` : '']
+                const q = [
+                  `sort_by=${by}`,
+                  desc === undefined ? '' : `sort_desc=${desc}`,
+                  offset ? `offset=${offset}` : '',
+                ]
                   .filter(Boolean)
                   .join('&');
                 const r = await raw(`${path}?${q}`);
                 expect(r.status, `${path}?${q}: ${r.text}`).toBeLessThan(500);
                 if (r.status === 400)
-                  expect(['invalid options', 'invalid offset'], `${path}?${q}: ${r.text}`).toContain(r.body.name);
+                  expect(['invalid options', 'invalid offset'], `${path}?${q}: ${r.text}`).toContain(
+                    r.body.name,
+                  );
               },
             ),
             { numRuns: FUZZ_RUNS * 4 },

@@ -75,7 +75,8 @@ function sortOption(args: Map<string, QueryValue[]>, record: EntityRecord): List
   const by = args.get('sort_by')?.[0];
   const descArg = args.get('sort_desc')?.[0];
   const errors: Record<string, string> = {};
-  const desc = descArg === undefined ? false : typeof descArg === 'string' ? BOOLEANS.get(descArg) : undefined;
+  const desc =
+    descArg === undefined ? false : typeof descArg === 'string' ? BOOLEANS.get(descArg) : undefined;
   if (desc === undefined) errors.sort_desc = 'expected a boolean';
   if (by === NOT_UTF8) errors.sort_by = 'invalid utf-8';
   else if (by === '') errors.sort_by = 'cannot be null';
@@ -110,7 +111,13 @@ export function listOptions(req: Request, scope: ListScope = {}): ListOptions {
   const tags = parseTags(tagArg === NOT_UTF8 ? null : tagArg);
   const where = filtering ? fieldFilters(args, scope.record!) : undefined;
   const sort = scope.record ? sortOption(args, scope.record) : undefined;
-  return { size, offset, ...(scope.nested ? {} : tags), ...(where ? { where } : {}), ...(sort ? { sort } : {}) };
+  return {
+    size,
+    offset,
+    ...(scope.nested ? {} : tags),
+    ...(where ? { where } : {}),
+    ...(sort ? { sort } : {}),
+  };
 }
 
 function fieldFilters(

@@ -86,7 +86,8 @@ export function badOffset(token: string, why: string): GatehouseError {
  * fail on it).
  */
 export function offsetJson(token: string, valid: (cursor: unknown[]) => boolean): unknown[] {
-  if (!/^[A-Za-z0-9_-]*$/.test(token) || token.length % 4 === 1) throw badOffset(token, 'bad base64 encoding');
+  if (!/^[A-Za-z0-9_-]*$/.test(token) || token.length % 4 === 1)
+    throw badOffset(token, 'bad base64 encoding');
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
@@ -113,7 +114,10 @@ export function invalidOptions(errors: Record<string, string>): GatehouseError {
     .sort()
     .map((name) => `${name}: ${errors[name]}`);
   const body: KongErrorBody & { options: Record<string, string> } = {
-    message: parts.length === 1 ? `invalid option (${parts[0]})` : `${parts.length} option violations (${parts.join('; ')})`,
+    message:
+      parts.length === 1
+        ? `invalid option (${parts[0]})`
+        : `${parts.length} option violations (${parts.join('; ')})`,
     name: 'invalid options',
     code: KONG_ERROR_CODES.INVALID_OPTIONS,
     options: { ...errors },

@@ -107,7 +107,8 @@ export function sortProblem(record: EntityRecord, name: string): string | undefi
 /** The field `?sort_by=<name>` names; Kong's invalid options (`sort_by: …`) when it cannot sort. */
 export function sortField(record: EntityRecord, name: string): SortField {
   const found = sortFields(record).get(name);
-  if (found === undefined || typeof found === 'string') throw invalidOption('sort_by', sortProblem(record, name)!);
+  if (found === undefined || typeof found === 'string')
+    throw invalidOption('sort_by', sortProblem(record, name)!);
   return found;
 }
 
@@ -163,7 +164,9 @@ function afterRow(field: SortColumn, desc: boolean, value: unknown, id: string):
   const col = field.name;
   if (value === null) {
     // NULLs come last ascending (only later NULLs follow), first descending (then every value).
-    return desc ? { OR: [{ [col]: null, ...idAfter }, { [col]: { not: null } }] } : { [col]: null, ...idAfter };
+    return desc
+      ? { OR: [{ [col]: null, ...idAfter }, { [col]: { not: null } }] }
+      : { [col]: null, ...idAfter };
   }
   const branches: Where[] = [{ [col]: value, ...idAfter }];
   const next = beyond(field, value, desc);
@@ -208,7 +211,10 @@ function nullableColumns({ db, record }: ListSource): Promise<ReadonlySet<string
  * the base64url JSON `[id, field, desc ? 1 : 0, value]`; a token of another order (another
  * field or direction, or an id-order token) is a malformed offset.
  */
-export async function listOrder(source: ListSource | undefined, sort: ListSort | undefined): Promise<ListOrder> {
+export async function listOrder(
+  source: ListSource | undefined,
+  sort: ListSort | undefined,
+): Promise<ListOrder> {
   if (!source || !sort || (sort.by === 'id' && !sort.desc)) return BY_ID;
   const field: SortColumn = { ...sortField(source.record, sort.by), nullable: false };
   if (field.name === 'id') {
@@ -233,7 +239,11 @@ export async function listOrder(source: ListSource | undefined, sort: ListSort |
       const [id, , , value] = offsetJson(
         token,
         (c) =>
-          c.length === 4 && isUuidValue(c[0]) && c[1] === field.name && c[2] === flag && validValue(field, c[3]),
+          c.length === 4 &&
+          isUuidValue(c[0]) &&
+          c[1] === field.name &&
+          c[2] === flag &&
+          validValue(field, c[3]),
       );
       return afterRow(field, sort.desc, columnValue(field, value), id as string);
     },

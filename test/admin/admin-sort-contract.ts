@@ -147,6 +147,8 @@ export function adminSortContract(kind: DbKind) {
       return r.body;
     };
 
+    const ids = (rows: Json[]) => rows.map((r) => r.id as string);
+
     /** Every page of a list, following `next`; fails on a repeated row. */
     async function pages(path: string): Promise<{ rows: Json[]; count: number }> {
       const rows: Json[] = [];
@@ -160,10 +162,9 @@ export function adminSortContract(kind: DbKind) {
         count++;
         expect(count, `${path}: too many pages`).toBeLessThan(200);
       }
-      expect(new Set(rows.map((e) => e.id)).size, `${path}: a row came twice`).toBe(rows.length);
+      expect(new Set(ids(rows)).size, `${path}: a row came twice`).toBe(rows.length);
       return { rows, count };
     }
-    const ids = (rows: Json[]) => rows.map((r) => r.id as string);
 
     const invalidOptions = (options: Record<string, string>) => {
       const parts = Object.keys(options)
@@ -255,8 +256,10 @@ export function adminSortContract(kind: DbKind) {
         const rest = await pages(first.body.next);
         const seen = [...ids(first.body.data), ...ids(rest.rows)];
         expect(new Set(seen).size).toBe(seen.length);
-        expect(rest.rows.map((s) => s.host)).toContain('late.internal');
-        expect(rest.rows.filter((s) => s.host === 'late.internal').map((s) => s.port)).toEqual([9999]);
+        expect(rest.rows.map((s): unknown => s.host)).toContain('late.internal');
+        expect(rest.rows.filter((s) => s.host === 'late.internal').map((s): unknown => s.port)).toEqual([
+          9999,
+        ]);
       });
     });
 
@@ -364,11 +367,11 @@ export function adminSortContract(kind: DbKind) {
         await ok('POST', '/consumer_groups', { name: 'g' });
         await ok('POST', '/consumer_groups/g/consumers', { consumer: names });
         const members = await pages('/consumer_groups/g/consumers?sort_by=username&sort_desc=true&size=1');
-        expect(members.rows.map((c) => c.username)).toEqual(['m-c', 'm-b', 'm-a']);
+        expect(members.rows.map((c): unknown => c.username)).toEqual(['m-c', 'm-b', 'm-a']);
         for (const name of ['g2', 'g0']) await ok('POST', '/consumer_groups', { name });
         for (const group of ['g2', 'g0']) await ok('POST', `/consumers/m-a/consumer_groups`, { group });
         const groups = await pages('/consumers/m-a/consumer_groups?sort_by=name&size=1');
-        expect(groups.rows.map((g) => g.name)).toEqual(['g', 'g0', 'g2']);
+        expect(groups.rows.map((g): unknown => g.name)).toEqual(['g', 'g0', 'g2']);
         const bad = await call('GET', '/consumer_groups/g/consumers?sort_by=tags');
         expect(bad.status).toBe(400);
       });
@@ -378,7 +381,7 @@ export function adminSortContract(kind: DbKind) {
           await ok('POST', '/services', { name, host: 'km.internal' });
         const r = await call('GET', '/services?sort_by=name&sort_desc=1&size=30');
         expect(r.status).toBe(200);
-        expect(r.body.data.map((s: Json) => s.name)).toEqual(['gamma', 'beta', 'alpha']);
+        expect((r.body.data as { name: string }[]).map((s) => s.name)).toEqual(['gamma', 'beta', 'alpha']);
         expect(r.body.next).toBeNull();
       });
     });

@@ -190,7 +190,7 @@ const nullableCache = new WeakMap<object, Map<string, Promise<ReadonlySet<string
  */
 function nullableColumns({ db, record }: ListSource): Promise<ReadonlySet<string>> {
   let tables = nullableCache.get(db);
-  if (!tables) nullableCache.set(db, (tables = new Map()));
+  if (!tables) nullableCache.set(db, (tables = new Map<string, Promise<ReadonlySet<string>>>()));
   let columns = tables.get(record.kind);
   if (!columns) {
     columns = db

@@ -25,6 +25,7 @@ import correlationId from './correlation-id/plugin.js';
 import redirect from './redirect/plugin.js';
 import requestTransformer from './request-transformer/plugin.js';
 import responseTransformer from './response-transformer/plugin.js';
+import requestValidator from './request-validator/plugin.js';
 
 /** Every bundled plugin by name: exactly the names of `BUNDLED_SPECS`, each definition's own. */
 export const BUNDLED_PLUGINS: {
@@ -47,6 +48,7 @@ export const BUNDLED_PLUGINS: {
   'request-transformer': requestTransformer,
   'response-transformer': responseTransformer,
   redirect,
+  'request-validator': requestValidator,
 };
 
 export interface PluginDescription extends PluginSummary {

@@ -21,6 +21,7 @@ import { correlationIdSpec } from './correlation-id/schema.js';
 import { redirectSpec } from './redirect/schema.js';
 import { requestTransformerSpec } from './request-transformer/schema.js';
 import { responseTransformerSpec } from './response-transformer/schema.js';
+import { requestValidatorSpec } from './request-validator/schema.js';
 import type { PluginSpec } from './api.js';
 import { PluginCatalog } from './catalog.js';
 import { loadCustomPlugins } from './custom-loader.js';
@@ -47,6 +48,7 @@ export const BUNDLED_SPECS = [
   requestTransformerSpec,
   responseTransformerSpec,
   redirectSpec,
+  requestValidatorSpec,
 ] as const;
 
 export type BundledPluginName = (typeof BUNDLED_SPECS)[number]['name'];

@@ -181,6 +181,15 @@ export interface PluginContext {
    */
   setResponseBody(body: Buffer): void;
   /**
+   * Caps a buffered response body at `maxBytes`, for a plugin that must never let a body pass
+   * unseen (call it before the response arrives, e.g. in access). A larger Content-Length, or
+   * the first byte over the cap, aborts the upstream response and the client gets 502
+   * GH_ERR_PLUGIN_RESPONSE_TOO_LARGE, instead of the body streaming unchanged as it does over
+   * RESPONSE_BUFFER_LIMIT; the cap replaces that limit. A response no plugin buffers is not
+   * capped. Several calls keep the smallest cap.
+   */
+  limitResponseBody(maxBytes: number): void;
+  /**
    * Short-circuits: answers `status` with `{"message": message}` (or, when `message` is an
    * object, that object as JSON; when it is a Buffer, those bytes as they are, typed by the
    * `content-type` in `headers`, else application/octet-stream) and stops the chain. The

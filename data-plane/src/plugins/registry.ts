@@ -13,6 +13,7 @@ import basicAuth from './basic-auth/plugin.js';
 import botDetection from './bot-detection/plugin.js';
 import canary from './canary/plugin.js';
 import cors from './cors/plugin.js';
+import dataMasking from './data-masking/plugin.js';
 import hmacAuth from './hmac-auth/plugin.js';
 import ipRestriction from './ip-restriction/plugin.js';
 import jwt from './jwt/plugin.js';
@@ -49,6 +50,7 @@ export const BUNDLED_PLUGINS: {
   'response-transformer': responseTransformer,
   redirect,
   'request-validator': requestValidator,
+  'data-masking': dataMasking,
 };
 
 export interface PluginDescription extends PluginSummary {

@@ -9,6 +9,7 @@ import { basicAuthSpec } from './basic-auth/schema.js';
 import { botDetectionSpec } from './bot-detection/schema.js';
 import { canarySpec } from './canary/schema.js';
 import { corsSpec } from './cors/schema.js';
+import { dataMaskingSpec } from './data-masking/schema.js';
 import { hmacAuthSpec } from './hmac-auth/schema.js';
 import { ipRestrictionSpec } from './ip-restriction/schema.js';
 import { jwtSpec } from './jwt/schema.js';
@@ -49,6 +50,7 @@ export const BUNDLED_SPECS = [
   responseTransformerSpec,
   redirectSpec,
   requestValidatorSpec,
+  dataMaskingSpec,
 ] as const;
 
 export type BundledPluginName = (typeof BUNDLED_SPECS)[number]['name'];

@@ -36,6 +36,10 @@ export const ProxyErrorCode = {
   ANONYMOUS_NOT_FOUND: 'GH_ERR_PLUGIN_ANONYMOUS_NOT_FOUND',
   /** The matched route has no service (Kong's 503, after the route's plugins ran). */
   NO_SERVICE: 'GH_ERR_PROXY_NO_SERVICE',
+  /** A response body over a plugin's buffering cap (`limitResponseBody`, data-masking): 502. */
+  RESPONSE_TOO_LARGE: 'GH_ERR_PLUGIN_RESPONSE_TOO_LARGE',
+  /** A response a plugin must process and cannot (data-masking: unknown coding, too deep): 502. */
+  RESPONSE_UNPROCESSABLE: 'GH_ERR_PLUGIN_RESPONSE_UNPROCESSABLE',
 } as const;
 export type ProxyErrorCode = (typeof ProxyErrorCode)[keyof typeof ProxyErrorCode];
 
@@ -183,6 +187,17 @@ const RESPONSES: Record<ProxyErrorCode, ErrorResponse> = {
     ProxyErrorCode.NO_SERVICE,
     503,
     'no Service found with those values',
+  ),
+  // Ours: a plugin that must see the whole response (data-masking) refuses to pass it unseen.
+  [ProxyErrorCode.RESPONSE_TOO_LARGE]: errorResponse(
+    ProxyErrorCode.RESPONSE_TOO_LARGE,
+    502,
+    'The upstream response is too large to be processed',
+  ),
+  [ProxyErrorCode.RESPONSE_UNPROCESSABLE]: errorResponse(
+    ProxyErrorCode.RESPONSE_UNPROCESSABLE,
+    502,
+    'The upstream response could not be processed',
   ),
 };
 

@@ -115,6 +115,8 @@ export class PluginRequest implements PluginContext, RequestView {
   upstreamQuery: string | null = null;
   /** The body a response-phase plugin put in place of the upstream's, or null. */
   responseBody: Buffer | null = null;
+  /** The cap on a buffered response body (`limitResponseBody`), or null. */
+  responseBodyLimit: number | null = null;
 
   private queryParams: URLSearchParams | null = null;
   private headerMap: Record<string, string[]> | null = null;
@@ -416,6 +418,11 @@ export class PluginRequest implements PluginContext, RequestView {
       throw new TypeError('setResponseBody needs a buffered response (bufferResponse)');
     this.responseBody = body;
     (response as { body: Buffer | null }).body = body;
+  }
+
+  limitResponseBody(maxBytes: number): void {
+    if (this.responseBodyLimit === null || maxBytes < this.responseBodyLimit)
+      this.responseBodyLimit = maxBytes;
   }
 
   respond(

@@ -5,7 +5,7 @@
  */
 import { downstreamResponseHeaders } from '../../proxy/headers.js';
 import { UpstreamExchange } from '../../proxy/exchange.js';
-import type { ProxyErrorCode } from '../../proxy/errors.js';
+import { ProxyErrorCode } from '../../proxy/errors.js';
 import { PluginErrors } from '../errors.js';
 import { RESPONSE_BUFFER_LIMIT, type ResponseHead } from '../api.js';
 import { protocolOf, type Chain } from './compile.js';
@@ -21,6 +21,8 @@ export class PluginExchange extends UpstreamExchange {
   /** The body is being held whole for the response phase (bufferResponse). */
   private buffering = false;
   private heldBytes = 0;
+  /** The response was refused (over `limitResponseBody`): the abort's error is not answered again. */
+  private refused = false;
 
   constructor(
     private readonly ctx: PluginRequest,
@@ -40,6 +42,16 @@ export class PluginExchange extends UpstreamExchange {
     // The response view is for the response and log phases only.
     if (chain.response !== null || chain.log !== null) this.ctx.setResponse(statusCode, headers, null);
     if (chain.bufferResponse && wantsBody(this.ctx, chain, statusCode, headers)) {
+      const length = this.ctx.response!.header('content-length');
+      const cap = this.ctx.responseBodyLimit;
+      if (cap !== null && length !== undefined && Number(length) > cap) {
+        this.refuseTooLarge();
+        return false;
+      }
+      if (cap === null && length !== undefined && Number(length) > RESPONSE_BUFFER_LIMIT) {
+        this.writeHead();
+        return chain.response === null ? true : this.respondThenStream();
+      }
       this.buffering = true;
       this.held = [];
       return true;
@@ -55,7 +67,13 @@ export class PluginExchange extends UpstreamExchange {
     if (!this.buffering) return super.onData(chunk);
     this.held!.push(chunk);
     this.heldBytes += chunk.length;
-    if (this.heldBytes <= RESPONSE_BUFFER_LIMIT) return true;
+    const cap = this.ctx.responseBodyLimit;
+    if (this.heldBytes <= (cap ?? RESPONSE_BUFFER_LIMIT)) return true;
+    if (cap !== null) {
+      // A plugin that must see the whole body (limitResponseBody) never lets it pass unseen.
+      this.refuseTooLarge();
+      return false;
+    }
     // Too large to hold: the response phase runs without the body and the rest streams.
     this.buffering = false;
     this.ctx.log.warn(
@@ -66,6 +84,7 @@ export class PluginExchange extends UpstreamExchange {
   }
 
   override onComplete(): void {
+    if (this.refused) return;
     this.finish();
     const res = this.request.res;
     if (this.buffering) {
@@ -94,6 +113,7 @@ export class PluginExchange extends UpstreamExchange {
   }
 
   protected override answerError(err: Error): void {
+    if (this.refused) return;
     const limiter = this.ctx.bodyLimiter;
     if (limiter !== null && limiter.exceeded) {
       // The body crossed a plugin's cap (limitBody): the runtime answers 413 and closes.
@@ -151,6 +171,21 @@ export class PluginExchange extends UpstreamExchange {
     return true;
   }
 
+  /** A buffered response over `limitResponseBody`: abort the upstream and answer 502. */
+  private refuseTooLarge(): void {
+    this.refused = true;
+    this.buffering = false;
+    this.held = null;
+    if (this.abortUpstream !== null && !this.done)
+      this.abortUpstream(new Error('response body larger than the plugin limit'));
+    this.finish();
+    this.ctx.log.warn(
+      { code: ProxyErrorCode.RESPONSE_TOO_LARGE, limit: this.ctx.responseBodyLimit },
+      'upstream response over the buffering limit refused',
+    );
+    this.runner.sendGatewayError(this.ctx, ProxyErrorCode.RESPONSE_TOO_LARGE);
+  }
+
   private runResponse(): PhaseRun {
     try {
       return runPhase(this.ctx, this.chain.response, 'response');
@@ -186,13 +221,11 @@ function withLength(headers: string[], length: number): string[] {
 
 /**
  * Whether some response-phase plugin of this request wants the whole body of this response:
- * never for HEAD, 204 and 304, nor for a declared length over RESPONSE_BUFFER_LIMIT.
+ * never for HEAD, 204 and 304 (a declared length over the limit is checked by the caller).
  */
 function wantsBody(ctx: PluginRequest, chain: Chain, status: number, headers: readonly string[]): boolean {
   if (status === 204 || status === 304 || ctx.method === 'HEAD') return false;
   const head: ResponseHead = { status, header: headerLookup(headers) };
-  const length = head.header('content-length');
-  if (length !== undefined && Number(length) > RESPONSE_BUFFER_LIMIT) return false;
   const proto = protocolOf(ctx.proxied);
   for (const slot of chain.response!) {
     const want = slot.def.bufferResponse;

@@ -25,8 +25,16 @@ import {
 
 const SERVER = `gatehouse/${GATEHOUSE_VERSION}`;
 
-function isBodyTooLarge(e: unknown): boolean {
-  return (e as { code?: unknown } | null)?.code === ProxyErrorCode.BODY_TOO_LARGE;
+/** Failures a plugin raises that the error table answers as they are (413, 502). */
+const TABLE_ANSWERED: ReadonlySet<unknown> = new Set([
+  ProxyErrorCode.BODY_TOO_LARGE,
+  ProxyErrorCode.RESPONSE_TOO_LARGE,
+  ProxyErrorCode.RESPONSE_UNPROCESSABLE,
+]);
+
+function tableCode(e: unknown): ProxyErrorCode | null {
+  const code = (e as { code?: unknown } | null)?.code;
+  return TABLE_ANSWERED.has(code) ? (code as ProxyErrorCode) : null;
 }
 
 /** Sets Content-Length (in place) to the length of a body a plugin read or replaced. */
@@ -196,11 +204,15 @@ export class PluginRunner {
     }
   }
 
-  /** Answers a failure of the chain: 413 for a body over a cap (response phase run), else 500 (logged). */
+  /**
+   * Answers a failure of the chain: 413 for a body over a cap, 502 for a response a plugin could
+   * not process (response phase run over the answer), else 500 (logged).
+   */
   fail(ctx: PluginRequest, err: unknown): void {
     const res = ctx.proxied.res;
-    if (isBodyTooLarge(err)) {
-      this.sendGatewayError(ctx, ProxyErrorCode.BODY_TOO_LARGE);
+    const code = tableCode(err);
+    if (code !== null) {
+      this.sendGatewayError(ctx, code);
       return;
     }
     ctx.log.error({ err, code: HANDLER_FAILED }, 'plugin handler failed');

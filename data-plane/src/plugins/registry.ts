@@ -20,6 +20,7 @@ import jwt from './jwt/plugin.js';
 import keyAuth from './key-auth/plugin.js';
 import oauth2Introspection from './oauth2-introspection/plugin.js';
 import openidConnect from './openid-connect/plugin.js';
+import rateLimiting from './rate-limiting/plugin.js';
 import requestSizeLimiting from './request-size-limiting/plugin.js';
 import requestTermination from './request-termination/plugin.js';
 import correlationId from './correlation-id/plugin.js';
@@ -51,6 +52,7 @@ export const BUNDLED_PLUGINS: {
   redirect,
   'request-validator': requestValidator,
   'data-masking': dataMasking,
+  'rate-limiting': rateLimiting,
 };
 
 export interface PluginDescription extends PluginSummary {

@@ -16,6 +16,7 @@ import { jwtSpec } from './jwt/schema.js';
 import { keyAuthSpec } from './key-auth/schema.js';
 import { introspectionSpec } from './oauth2-introspection/schema.js';
 import { openidConnectSpec } from './openid-connect/schema.js';
+import { rateLimitingSpec } from './rate-limiting/schema.js';
 import { requestSizeLimitingSpec } from './request-size-limiting/schema.js';
 import { requestTerminationSpec } from './request-termination/schema.js';
 import { correlationIdSpec } from './correlation-id/schema.js';
@@ -51,6 +52,7 @@ export const BUNDLED_SPECS = [
   redirectSpec,
   requestValidatorSpec,
   dataMaskingSpec,
+  rateLimitingSpec,
 ] as const;
 
 export type BundledPluginName = (typeof BUNDLED_SPECS)[number]['name'];

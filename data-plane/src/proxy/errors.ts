@@ -40,6 +40,8 @@ export const ProxyErrorCode = {
   RESPONSE_TOO_LARGE: 'GH_ERR_PLUGIN_RESPONSE_TOO_LARGE',
   /** A response a plugin must process and cannot (data-masking: unknown coding, too deep): 502. */
   RESPONSE_UNPROCESSABLE: 'GH_ERR_PLUGIN_RESPONSE_UNPROCESSABLE',
+  /** A rate-limiting plugin's limit is reached (Kong's 429; `error_code`/`error_message` may replace both). */
+  RATE_LIMITED: 'GH_ERR_PLUGIN_RATE_LIMITED',
 } as const;
 export type ProxyErrorCode = (typeof ProxyErrorCode)[keyof typeof ProxyErrorCode];
 
@@ -199,6 +201,8 @@ const RESPONSES: Record<ProxyErrorCode, ErrorResponse> = {
     502,
     'The upstream response could not be processed',
   ),
+  // kong/plugins/rate-limiting/handler.lua: conf.error_code / conf.error_message (these defaults).
+  [ProxyErrorCode.RATE_LIMITED]: errorResponse(ProxyErrorCode.RATE_LIMITED, 429, 'API rate limit exceeded'),
 };
 
 /** The answer for `code` (status, Kong message, header array, body), as `sendError` writes it. */

@@ -11,6 +11,7 @@
 import type { TargetHealthChange } from '../balancer/balancers.js';
 import type { RequestPolicy } from '../proxy/request-head.js';
 import type { ClientLimits } from '../proxy/client-connections.js';
+import type { CounterHit } from '../ratelimit/policy.js';
 
 export type { TargetHealthChange };
 
@@ -85,8 +86,37 @@ export interface PassiveHealthMessage {
   change: TargetHealthChange;
 }
 
+/** One rate-limit counter operation: add `amount` to each counter (0: read them). */
+export interface CounterOp {
+  hits: CounterHit[];
+  amount: number;
+}
+
+/**
+ * Worker -> primary: the `local` rate-limiting policy's counter operations of one event-loop
+ * turn (every request of the turn in one message). The primary holds the node's counters.
+ */
+export interface CounterRequestMessage {
+  t: 'counters';
+  id: number;
+  ops: CounterOp[];
+}
+
+/** Primary -> worker: each operation's counter values after it, in order (`error` when it could not). */
+export interface CounterReplyMessage {
+  t: 'counters';
+  id: number;
+  values: number[][];
+  error?: string;
+}
+
 export type WorkerToPrimary =
-  ReadyMessage | ListeningMessage | AppliedMessage | FailedMessage | PassiveHealthMessage;
+  | ReadyMessage
+  | ListeningMessage
+  | AppliedMessage
+  | FailedMessage
+  | PassiveHealthMessage
+  | CounterRequestMessage;
 
 /** Settings a worker reads from its environment at boot (GATEHOUSE_DP_WORKER, JSON). */
 export interface WorkerSettings {
@@ -110,7 +140,19 @@ export const WORKER_SETTINGS_ENV = 'GATEHOUSE_DP_WORKER';
 export function isWorkerToPrimary(m: unknown): m is WorkerToPrimary {
   if (typeof m !== 'object' || m === null) return false;
   const t = (m as { t?: unknown }).t;
-  return t === 'ready' || t === 'listening' || t === 'applied' || t === 'failed' || t === 'health';
+  return (
+    t === 'ready' ||
+    t === 'listening' ||
+    t === 'applied' ||
+    t === 'failed' ||
+    t === 'health' ||
+    t === 'counters'
+  );
+}
+
+/** A counter reply (kept out of PrimaryToWorker: the rate-limit client reads it, not the runtime). */
+export function isCounterReply(m: unknown): m is CounterReplyMessage {
+  return typeof m === 'object' && m !== null && (m as { t?: unknown }).t === 'counters';
 }
 
 export function isPrimaryToWorker(m: unknown): m is PrimaryToWorker {

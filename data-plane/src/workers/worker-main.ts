@@ -7,7 +7,9 @@ import cluster from 'node:cluster';
 import { createLogger } from '@gatehouse/shared';
 import { loadPluginRegistry } from '../plugins/registry.js';
 import { ProxyServer } from '../proxy/proxy-server.js';
-import { WORKER_SETTINGS_ENV, type WorkerSettings } from './protocol.js';
+import { IpcCounterPolicy } from '../ratelimit/local-policy.js';
+import { setLocalPolicy } from '../ratelimit/policies.js';
+import { isCounterReply, WORKER_SETTINGS_ENV, type WorkerSettings } from './protocol.js';
 import { WorkerRuntime } from './worker-runtime.js';
 
 if (cluster.isPrimary || !process.send) {
@@ -17,6 +19,18 @@ if (cluster.isPrimary || !process.send) {
 
 const settings = JSON.parse(process.env[WORKER_SETTINGS_ENV] ?? '{}') as WorkerSettings;
 const logger = createLogger('gatehouse-dp-worker').child({ worker: cluster.worker?.id, pid: process.pid });
+// The `local` rate-limiting policy counts in the primary: one limit per node, whatever the workers.
+const counters = new IpcCounterPolicy({
+  send: (m) => {
+    if (!process.connected) return false;
+    process.send!(m);
+    return true;
+  },
+});
+process.on('message', (m: unknown) => {
+  if (isCounterReply(m)) counters.onReply(m);
+});
+setLocalPolicy(counters);
 const plugins = await loadPluginRegistry({ customDirs: settings.pluginDirs ?? [] });
 // Active health checks run once per node, in the primary; it sends target health over IPC.
 const proxy = new ProxyServer({

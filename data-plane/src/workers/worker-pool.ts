@@ -19,6 +19,8 @@ import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '@gatehouse/shared';
+import { CounterStore } from '../ratelimit/counter-store.js';
+import { answerCounters } from '../ratelimit/local-policy.js';
 import { SyncErrors } from '../sync/errors.js';
 import {
   isWorkerToPrimary,
@@ -56,6 +58,8 @@ export interface WorkerPoolOptions {
   tls?: WorkerSettings['tls'];
   /** The node's unhealthy targets, sent to a worker each time it applies a config. */
   unhealthyTargets?: () => TargetHealthChange[];
+  /** The node's rate-limit counters (`local` policy) the workers ask over IPC; default a new store. */
+  counters?: CounterStore;
 }
 
 /** What the pool tells its owner. */
@@ -132,6 +136,8 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   private readonly execArgv: string[];
   private readonly applyTimeoutMs: number;
   private readonly drainTimeoutMs: number;
+  /** The `local` rate-limiting policy's counters, shared by every worker of the node. */
+  readonly counters: CounterStore;
 
   constructor(private readonly opts: WorkerPoolOptions) {
     super();
@@ -143,6 +149,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     this.execArgv = opts.execArgv ?? entry.execArgv;
     this.applyTimeoutMs = opts.applyTimeoutMs ?? 15_000;
     this.drainTimeoutMs = opts.drainTimeoutMs ?? 10_000;
+    this.counters = opts.counters ?? new CounterStore();
   }
 
   /** Live worker processes (booted or booting). */
@@ -320,6 +327,17 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
         return;
       case 'health':
         this.emit('health', m.change);
+        return;
+      case 'counters':
+        // Answered at once, on this one thread: every add is atomic across the workers.
+        try {
+          slot.worker.send(answerCounters(this.counters, m));
+        } catch (e) {
+          this.opts.logger.warn(
+            { err: e, pid: slot.worker.process.pid },
+            'cannot answer rate-limit counters',
+          );
+        }
         return;
       case 'applied': {
         slot.holds = m.seq;

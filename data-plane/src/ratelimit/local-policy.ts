@@ -1,0 +1,142 @@
+/**
+ * The `local` policy: one limit per DP node. The counters live in the primary (CounterStore);
+ * a worker asks for them over the worker IPC. Every counter operation a worker makes in one
+ * event-loop turn goes out as one message (flushed by `setImmediate`, after the turn's I/O
+ * callbacks), and the primary answers it at once, synchronously: a request costs at most one
+ * round trip and the primary's single thread makes every add atomic across the workers.
+ * A process without a primary (a single-process proxy, tests) counts in its own store.
+ */
+import type { CounterOp, CounterReplyMessage, CounterRequestMessage } from '../workers/protocol.js';
+import { CounterStore } from './counter-store.js';
+import type { CounterHit, RateLimitPolicy } from './policy.js';
+
+/** The `local` policy over a store in this process. */
+export class InProcessPolicy implements RateLimitPolicy {
+  readonly name = 'local';
+  constructor(readonly store: CounterStore = new CounterStore()) {}
+
+  increment(hits: readonly CounterHit[], amount: number): Promise<number[]> {
+    return Promise.resolve(this.store.increment(hits, amount));
+  }
+
+  usage(hits: readonly CounterHit[]): Promise<number[]> {
+    return Promise.resolve(this.store.usage(hits));
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/** The primary's side: answers a worker's counter request from the node's store. */
+export function answerCounters(store: CounterStore, m: CounterRequestMessage): CounterReplyMessage {
+  try {
+    const values = m.ops.map((op) =>
+      op.amount === 0 ? store.usage(op.hits) : store.increment(op.hits, op.amount),
+    );
+    return { t: 'counters', id: m.id, values };
+  } catch (e) {
+    return { t: 'counters', id: m.id, values: [], error: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+interface Waiting {
+  resolve: (values: number[]) => void;
+  reject: (e: Error) => void;
+}
+
+interface Batch {
+  ops: CounterOp[];
+  waiting: Waiting[];
+  timer: NodeJS.Timeout | null;
+}
+
+export interface IpcPolicyOptions {
+  /** Sends to the primary; false (or a throw) when the channel is closed. */
+  send: (m: CounterRequestMessage) => boolean;
+  /** Rejects a batch the primary has not answered within this (default 1000 ms). */
+  timeoutMs?: number;
+}
+
+/** The `local` policy in a worker: counters asked of the primary, one message per turn. */
+export class IpcCounterPolicy implements RateLimitPolicy {
+  readonly name = 'local';
+  private readonly timeoutMs: number;
+  private nextId = 1;
+  private queued: Batch | null = null;
+  private readonly inFlight = new Map<number, Batch>();
+  private closed = false;
+
+  constructor(private readonly opts: IpcPolicyOptions) {
+    this.timeoutMs = opts.timeoutMs ?? 1000;
+  }
+
+  increment(hits: readonly CounterHit[], amount: number): Promise<number[]> {
+    return this.enqueue(hits, amount);
+  }
+
+  usage(hits: readonly CounterHit[]): Promise<number[]> {
+    return this.enqueue(hits, 0);
+  }
+
+  /** Takes the primary's answer (wired to the process's `message` event). */
+  onReply(m: CounterReplyMessage): void {
+    const batch = this.inFlight.get(m.id);
+    if (batch === undefined) return;
+    this.inFlight.delete(m.id);
+    if (batch.timer !== null) clearTimeout(batch.timer);
+    if (m.error !== undefined || m.values.length !== batch.waiting.length) {
+      const err = new Error(`rate-limit counters: ${m.error ?? 'malformed answer from the primary'}`);
+      for (const w of batch.waiting) w.reject(err);
+      return;
+    }
+    for (let i = 0; i < batch.waiting.length; i += 1) batch.waiting[i]!.resolve(m.values[i]!);
+  }
+
+  close(): Promise<void> {
+    this.closed = true;
+    const err = new Error('rate-limit counters: closed');
+    for (const batch of this.inFlight.values()) {
+      if (batch.timer !== null) clearTimeout(batch.timer);
+      for (const w of batch.waiting) w.reject(err);
+    }
+    this.inFlight.clear();
+    return Promise.resolve();
+  }
+
+  private enqueue(hits: readonly CounterHit[], amount: number): Promise<number[]> {
+    if (this.closed) return Promise.reject(new Error('rate-limit counters: closed'));
+    let batch = this.queued;
+    if (batch === null) {
+      batch = this.queued = { ops: [], waiting: [], timer: null };
+      setImmediate(() => this.flush());
+    }
+    batch.ops.push({ hits: hits as CounterHit[], amount });
+    return new Promise<number[]>((resolve, reject) => batch.waiting.push({ resolve, reject }));
+  }
+
+  private flush(): void {
+    const batch = this.queued;
+    this.queued = null;
+    if (batch === null) return;
+    const id = this.nextId++;
+    let sent: boolean;
+    try {
+      sent = this.opts.send({ t: 'counters', id, ops: batch.ops });
+    } catch {
+      sent = false;
+    }
+    if (!sent) {
+      const err = new Error('rate-limit counters: no channel to the primary');
+      for (const w of batch.waiting) w.reject(err);
+      return;
+    }
+    batch.timer = setTimeout(() => {
+      this.inFlight.delete(id);
+      const err = new Error(`rate-limit counters: the primary did not answer within ${this.timeoutMs} ms`);
+      for (const w of batch.waiting) w.reject(err);
+    }, this.timeoutMs);
+    batch.timer.unref();
+    this.inFlight.set(id, batch);
+  }
+}

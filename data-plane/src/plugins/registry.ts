@@ -28,6 +28,7 @@ import redirect from './redirect/plugin.js';
 import requestTransformer from './request-transformer/plugin.js';
 import responseTransformer from './response-transformer/plugin.js';
 import requestValidator from './request-validator/plugin.js';
+import responseRateLimiting from './response-ratelimiting/plugin.js';
 
 /** Every bundled plugin by name: exactly the names of `BUNDLED_SPECS`, each definition's own. */
 export const BUNDLED_PLUGINS: {
@@ -53,6 +54,7 @@ export const BUNDLED_PLUGINS: {
   'request-validator': requestValidator,
   'data-masking': dataMasking,
   'rate-limiting': rateLimiting,
+  'response-ratelimiting': responseRateLimiting,
 };
 
 export interface PluginDescription extends PluginSummary {

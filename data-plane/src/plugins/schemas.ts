@@ -18,6 +18,7 @@ import { introspectionSpec } from './oauth2-introspection/schema.js';
 import { openidConnectSpec } from './openid-connect/schema.js';
 import { rateLimitingSpec } from './rate-limiting/schema.js';
 import { requestSizeLimitingSpec } from './request-size-limiting/schema.js';
+import { responseRateLimitingSpec } from './response-ratelimiting/schema.js';
 import { requestTerminationSpec } from './request-termination/schema.js';
 import { correlationIdSpec } from './correlation-id/schema.js';
 import { redirectSpec } from './redirect/schema.js';
@@ -53,6 +54,7 @@ export const BUNDLED_SPECS = [
   requestValidatorSpec,
   dataMaskingSpec,
   rateLimitingSpec,
+  responseRateLimitingSpec,
 ] as const;
 
 export type BundledPluginName = (typeof BUNDLED_SPECS)[number]['name'];

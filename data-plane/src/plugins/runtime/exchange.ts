@@ -23,6 +23,8 @@ export class PluginExchange extends UpstreamExchange {
   private heldBytes = 0;
   /** The response was refused (over `limitResponseBody`): the abort's error is not answered again. */
   private refused = false;
+  /** A response handler answered (`respond`): its status replaces the upstream's, the body is dropped. */
+  private replaced = false;
 
   constructor(
     private readonly ctx: PluginRequest,
@@ -64,6 +66,7 @@ export class PluginExchange extends UpstreamExchange {
   }
 
   override onData(chunk: Buffer): boolean {
+    if (this.replaced) return true;
     if (!this.buffering) return super.onData(chunk);
     this.held!.push(chunk);
     this.heldBytes += chunk.length;
@@ -87,6 +90,7 @@ export class PluginExchange extends UpstreamExchange {
     if (this.refused) return;
     this.finish();
     const res = this.request.res;
+    if (this.replaced) return;
     if (this.buffering) {
       this.buffering = false;
       const held = this.held!;
@@ -98,7 +102,7 @@ export class PluginExchange extends UpstreamExchange {
         const body = ctx.responseBody ?? upstreamBody;
         this.headers = withLength(this.headers!, body.length);
         this.writeHead();
-        res.end(body);
+        if (!this.replaced) res.end(body);
       };
       const r = this.runResponse();
       if (r === undefined) end();
@@ -157,6 +161,7 @@ export class PluginExchange extends UpstreamExchange {
   private flushHeld(): boolean {
     const held = this.held;
     this.held = null;
+    if (this.replaced) return true;
     const res = this.request.res;
     let ok = true;
     if (held !== null) for (const c of held) ok = res.write(c);
@@ -204,8 +209,33 @@ export class PluginExchange extends UpstreamExchange {
     const res = this.request.res;
     if (this.headWritten || res.headersSent) return;
     this.headWritten = true;
+    const sc = this.ctx.shortCircuit;
+    if (sc !== null) {
+      // Kong's kong.response.exit in header_filter: the status (and headers) replace the
+      // upstream's, the upstream body is read and dropped (response-ratelimiting's 429).
+      this.replaced = true;
+      const headers = withoutBody(this.headers!);
+      headers.push('content-length', String(sc.body?.length ?? 0));
+      if (sc.contentType !== null) headers.push('content-type', sc.contentType);
+      for (const [name, value] of Object.entries(sc.headers))
+        if (typeof value === 'string') headers.push(name, value);
+        else for (const v of value) headers.push(name, v);
+      res.writeHead(sc.status, applyResponseHeaders(headers, this.ctx));
+      res.end(sc.body ?? undefined);
+      return;
+    }
     res.writeHead(this.status, applyResponseHeaders(this.headers!, this.ctx));
   }
+}
+
+const BODY_HEADERS = new Set(['content-length', 'transfer-encoding', 'content-encoding', 'content-type']);
+
+/** The upstream's headers without those that describe its body (a replaced answer drops it). */
+function withoutBody(headers: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < headers.length; i += 2)
+    if (!BODY_HEADERS.has(headers[i]!.toLowerCase())) out.push(headers[i]!, headers[i + 1]!);
+  return out;
 }
 
 /** Content-Length `length` in place of the upstream's length headers (Transfer-Encoding dropped). */

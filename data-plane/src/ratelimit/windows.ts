@@ -6,8 +6,9 @@
  * boundary, so `RateLimit-Reset` is exact in 31-day months and leap years.
  */
 
-export const PERIODS = ['second', 'minute', 'hour', 'day', 'month', 'year'] as const;
-export type Period = (typeof PERIODS)[number];
+import type { Period } from '../plugins/rate-limiting/periods.js';
+
+export { PERIODS, type Period } from '../plugins/rate-limiting/periods.js';
 
 /** Kong's EXPIRATION (kong/plugins/rate-limiting/expiration.lua), seconds. */
 export const WINDOW_SECONDS: Readonly<Record<Period, number>> = Object.freeze({

@@ -1,7 +1,7 @@
 import { schema } from '@gatehouse/shared';
 import { definePluginSpec, type PluginConfig, PROTOCOLS_HTTP_WS } from '../api.js';
-import { periodOrderError, redisRecord, redisRequiredErrors } from '../../ratelimit/redis-schema.js';
-import { PERIODS } from '../../ratelimit/windows.js';
+import { periodOrderError, redisRecord, redisRequiredErrors } from './shared-schema.js';
+import { PERIODS } from './periods.js';
 
 const { t, typedefs } = schema;
 

@@ -33,7 +33,8 @@ describe('local policy over the worker IPC', () => {
       a.increment([hit('x')], -1),
     ]);
     expect(sent).toHaveLength(1);
-    expect(sent[0]!.ops).toHaveLength(4);
+    // Four operations, six counters: (amount, count) per operation + 3 fields per counter.
+    expect(sent[0]!.ops).toHaveLength(4 * 2 + 6 * 3);
     expect(results).toEqual([[1], [2, 1], [2, 0], [1]]);
   });
 

@@ -6,7 +6,7 @@
  * round trip and the primary's single thread makes every add atomic across the workers.
  * A process without a primary (a single-process proxy, tests) counts in its own store.
  */
-import type { CounterOp, CounterReplyMessage, CounterRequestMessage } from '../workers/protocol.js';
+import type { CounterReplyMessage, CounterRequestMessage } from '../workers/protocol.js';
 import { CounterStore } from './counter-store.js';
 import type { CounterHit, RateLimitPolicy } from './policy.js';
 
@@ -31,9 +31,23 @@ export class InProcessPolicy implements RateLimitPolicy {
 /** The primary's side: answers a worker's counter request from the node's store. */
 export function answerCounters(store: CounterStore, m: CounterRequestMessage): CounterReplyMessage {
   try {
-    const values = m.ops.map((op) =>
-      op.amount === 0 ? store.usage(op.hits) : store.increment(op.hits, op.amount),
-    );
+    const { ops } = m;
+    const values: number[] = [];
+    let i = 0;
+    while (i < ops.length) {
+      const amount = ops[i] as number;
+      const n = ops[i + 1] as number;
+      i += 2;
+      const hits: CounterHit[] = new Array<CounterHit>(n);
+      for (let j = 0; j < n; j += 1, i += 3)
+        hits[j] = {
+          key: ops[i] as string,
+          windowSeconds: ops[i + 1] as number,
+          windowStart: ops[i + 2] as number,
+        };
+      const out = amount === 0 ? store.usage(hits) : store.increment(hits, amount);
+      for (const v of out) values.push(v);
+    }
     return { t: 'counters', id: m.id, values };
   } catch (e) {
     return { t: 'counters', id: m.id, values: [], error: e instanceof Error ? e.message : String(e) };
@@ -41,13 +55,17 @@ export function answerCounters(store: CounterStore, m: CounterRequestMessage): C
 }
 
 interface Waiting {
+  /** How many counters the operation has (its share of the answer). */
+  count: number;
   resolve: (values: number[]) => void;
   reject: (e: Error) => void;
 }
 
 interface Batch {
-  ops: CounterOp[];
+  ops: (string | number)[];
   waiting: Waiting[];
+  /** Counters in the batch (the answer's length). */
+  counters: number;
   timer: NodeJS.Timeout | null;
 }
 
@@ -85,12 +103,16 @@ export class IpcCounterPolicy implements RateLimitPolicy {
     if (batch === undefined) return;
     this.inFlight.delete(m.id);
     if (batch.timer !== null) clearTimeout(batch.timer);
-    if (m.error !== undefined || m.values.length !== batch.waiting.length) {
+    if (m.error !== undefined || m.values.length !== batch.counters) {
       const err = new Error(`rate-limit counters: ${m.error ?? 'malformed answer from the primary'}`);
       for (const w of batch.waiting) w.reject(err);
       return;
     }
-    for (let i = 0; i < batch.waiting.length; i += 1) batch.waiting[i]!.resolve(m.values[i]!);
+    let at = 0;
+    for (const w of batch.waiting) {
+      w.resolve(m.values.slice(at, at + w.count));
+      at += w.count;
+    }
   }
 
   close(): Promise<void> {
@@ -108,11 +130,16 @@ export class IpcCounterPolicy implements RateLimitPolicy {
     if (this.closed) return Promise.reject(new Error('rate-limit counters: closed'));
     let batch = this.queued;
     if (batch === null) {
-      batch = this.queued = { ops: [], waiting: [], timer: null };
+      batch = this.queued = { ops: [], waiting: [], counters: 0, timer: null };
       setImmediate(() => this.flush());
     }
-    batch.ops.push({ hits: hits as CounterHit[], amount });
-    return new Promise<number[]>((resolve, reject) => batch.waiting.push({ resolve, reject }));
+    const { ops } = batch;
+    ops.push(amount, hits.length);
+    for (const h of hits) ops.push(h.key, h.windowSeconds, h.windowStart);
+    batch.counters += hits.length;
+    return new Promise<number[]>((resolve, reject) =>
+      batch.waiting.push({ count: hits.length, resolve, reject }),
+    );
   }
 
   private flush(): void {

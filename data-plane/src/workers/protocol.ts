@@ -86,27 +86,23 @@ export interface PassiveHealthMessage {
   change: TargetHealthChange;
 }
 
-/** One rate-limit counter operation: add `amount` to each counter (0: read them). */
-export interface CounterOp {
-  hits: CounterHit[];
-  amount: number;
-}
-
 /**
  * Worker -> primary: the `local` rate-limiting policy's counter operations of one event-loop
  * turn (every request of the turn in one message). The primary holds the node's counters.
+ * `ops` is flat (primitives serialize faster than nested objects): per operation its amount
+ * (0: read only), the number of counters, then each counter's key, window length (s) and start (ms).
  */
 export interface CounterRequestMessage {
   t: 'counters';
   id: number;
-  ops: CounterOp[];
+  ops: (string | number)[];
 }
 
-/** Primary -> worker: each operation's counter values after it, in order (`error` when it could not). */
+/** Primary -> worker: every counter's value after its operation, in order (`error` when it could not). */
 export interface CounterReplyMessage {
   t: 'counters';
   id: number;
-  values: number[][];
+  values: number[];
   error?: string;
 }
 

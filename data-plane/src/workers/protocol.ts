@@ -11,7 +11,6 @@
 import type { TargetHealthChange } from '../balancer/balancers.js';
 import type { RequestPolicy } from '../proxy/request-head.js';
 import type { ClientLimits } from '../proxy/client-connections.js';
-import type { CounterHit } from '../ratelimit/policy.js';
 
 export type { TargetHealthChange };
 

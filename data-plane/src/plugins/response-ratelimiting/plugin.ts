@@ -147,7 +147,7 @@ export default definePlugin({
   response(ctx, s) {
     const usage = s.usage.get(ctx);
     if (usage === undefined || ctx.response === null) return;
-    const increments = parseIncrements(ctx.response.header(s.headerName), s.names);
+    const increments = parseIncrements(ctx.response.headerValues(s.headerName), s.names);
     usage.increments = increments;
     let stop = false;
     for (let i = 0; i < s.limits.length; i += 1) {
@@ -163,8 +163,7 @@ export default definePlugin({
         if (inc !== undefined && inc > 0 && left <= 0) stop = true;
       }
     }
-    // Removed from what the client sees (an empty list: no value).
-    ctx.setResponseHeader(s.headerName, []);
+    ctx.removeResponseHeader(s.headerName);
     if (stop) {
       usage.stop = true;
       ctx.respond(429);

@@ -90,12 +90,10 @@ describe('rate limiting through a real data plane process (local policy, 2 worke
   let upstream: Server;
   let dp: Proc;
   let proxy: string;
-  let upstreamHits = 0;
 
   beforeAll(async () => {
     upstream = createServer((req, res) => {
-      upstreamHits += 1;
-      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      const headers: Record<string, string> = { 'content-type': 'application/json', 'x-served-by': 'echo' };
       // The upstream says what each answer consumes (Kong's X-Kong-Limit).
       if (req.url?.startsWith('/videos')) headers['x-kong-limit'] = 'videos=1';
       res.writeHead(200, headers).end(JSON.stringify({ url: req.url, headers: req.headers }));
@@ -170,6 +168,9 @@ describe('rate limiting through a real data plane process (local policy, 2 worke
     }
     expect(third.status).toBe(429);
     expect(third.body).toBe('');
+    // As Kong: the upstream answered (its headers stay), its body is dropped.
+    expect(third.headers['x-served-by']).toBe('echo');
+    expect(third.headers['content-length']).toBe('0');
     expect(third.headers['x-kong-limit']).toBeUndefined();
   });
 });

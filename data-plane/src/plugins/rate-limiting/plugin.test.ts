@@ -246,6 +246,9 @@ describe('rate-limiting scoped to a consumer group (the gold group gets a higher
           consumerGroup: 'g-gold',
         },
         log: createLogger('t', { level: 'silent' }),
+        destination: () => {
+          throw new Error('rate limiting sends nowhere else');
+        },
       },
     );
     const send = async (setup: (ctx: PluginRequest) => void) => {
@@ -342,6 +345,9 @@ describe('rate-limiting schema', () => {
               consumerGroup: null,
             },
             log: createLogger('t', { level: 'silent' }),
+            destination: () => {
+              throw new Error('rate limiting sends nowhere else');
+            },
           });
           expect(state).toBeDefined();
           const code = v.error_code as number;

@@ -179,6 +179,9 @@ describe('response-ratelimiting', () => {
             consumerGroup: null,
           },
           log: createLogger('t', { level: 'silent' }),
+          destination: () => {
+            throw new Error('rate limiting sends nowhere else');
+          },
         }) as unknown as { limits: { name: string }[] };
         for (const l of state.limits) expect(l.name).toMatch(/^[A-Za-z0-9_-]+$/);
       }),

@@ -1,0 +1,69 @@
+/** Throw-away redis-server / nats-server processes on free ports, for the fleet policy tests. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createConnection } from 'node:net';
+import { freePort, waitUntil } from '../dp/helpers/fixtures.js';
+
+export { freePort, waitUntil };
+
+function portAnswers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createConnection({ host: '127.0.0.1', port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+export interface ServerProcess {
+  readonly port: number;
+  /** SIGKILLs the server and waits until it is gone. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port. */
+  restart(): Promise<void>;
+}
+
+async function startProcess(port: number, command: string, args: string[]): Promise<ServerProcess> {
+  let child: ChildProcess | null = null;
+  const start = async (): Promise<void> => {
+    child = spawn(command, args, { stdio: 'ignore' });
+    await waitUntil(`${command} answers on ${port}`, () => portAnswers(port));
+  };
+  await start();
+  return {
+    port,
+    async kill() {
+      const c = child;
+      child = null;
+      if (!c || c.exitCode !== null) return;
+      const exited = new Promise((resolve) => c.once('exit', resolve));
+      c.kill('SIGKILL');
+      await exited;
+    },
+    restart: start,
+  };
+}
+
+/** A redis-server of our own (never the machine's): no persistence. */
+export async function startRedis(extraArgs: string[] = []): Promise<ServerProcess> {
+  const port = await freePort();
+  return startProcess(port, 'redis-server', [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    ...extraArgs,
+  ]);
+}
+
+/** A nats-server of our own (never the machine's). */
+export async function startNats(): Promise<ServerProcess> {
+  const port = await freePort();
+  const bin = process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server';
+  return startProcess(port, bin, ['-a', '127.0.0.1', '-p', String(port)]);
+}

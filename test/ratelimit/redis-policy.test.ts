@@ -11,7 +11,7 @@ import {
   openRedisConnections,
   redisCounterKey,
 } from '@gatehouse/data-plane/ratelimit/redis-policy';
-import type { CounterHit } from '@gatehouse/data-plane/ratelimit/redis-policy';
+import type { CounterHit } from '@gatehouse/data-plane/ratelimit/policy';
 import { freePort, startRedis, waitUntil, type ServerProcess } from './helpers.js';
 
 const REDIS = { host: '127.0.0.1', port: 6379 };

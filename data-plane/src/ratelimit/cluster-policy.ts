@@ -375,7 +375,17 @@ export class ClusterPolicy implements RateLimitPolicy {
     });
     this.syncTimer = setInterval(() => this.sync(), this.syncIntervalMs);
     this.syncTimer.unref();
+    this.hello();
     void this.watchStatus(nc);
+  }
+
+  /** An empty update: peers that do not know this instance yet send it their live counters. */
+  private hello(): void {
+    try {
+      this.nc?.publish(this.subject, encodePeerUpdate({ from: this.instanceId, counters: [] }));
+    } catch {
+      // Closed meanwhile: the next reconnect says hello again.
+    }
   }
 
   private async watchStatus(nc: NatsConnection): Promise<void> {
@@ -391,6 +401,7 @@ export class ClusterPolicy implements RateLimitPolicy {
         } else if (s.type === 'reconnect') {
           this.state_ = 'connected';
           this.republishAll = true;
+          this.hello();
           this.logger?.info({ subject: this.subject }, 'rate-limiting: NATS is back; cluster sync resumes');
         }
       }

@@ -106,6 +106,48 @@ type GatehouseRedis = Redis & {
   gatehouseSync(numKeys: number, ...args: (string | number)[]): Promise<number[]>;
 };
 
+function isInt(v: unknown, min: number, max: number): boolean {
+  return typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+}
+
+function optionalString(v: unknown): boolean {
+  return v === undefined || v === null || typeof v === 'string';
+}
+
+/**
+ * What is wrong with a redis policy config (Kong's field names and ranges), or null. The plugin
+ * schema validates the same at write time; this guards the policy against anything else.
+ */
+export function redisConfigProblem(config: unknown): string | null {
+  if (typeof config !== 'object' || config === null) return 'redis config must be an object';
+  const c = config as Record<string, unknown>;
+  if (typeof c.host !== 'string' || c.host === '' || c.host.length > 255) {
+    return 'redis.host is required (a host name or IP)';
+  }
+  if (c.port !== undefined && !isInt(c.port, 0, 65535)) return 'redis.port must be an integer from 0 to 65535';
+  if (c.database !== undefined && !isInt(c.database, 0, 2 ** 31 - 1)) {
+    return 'redis.database must be a non-negative integer';
+  }
+  if (c.timeout !== undefined && !isInt(c.timeout, 0, 2 ** 31 - 1)) {
+    return 'redis.timeout must be an integer number of milliseconds';
+  }
+  for (const f of ['username', 'password', 'server_name'] as const) {
+    if (!optionalString(c[f])) return `redis.${f} must be a string`;
+  }
+  for (const f of ['ssl', 'ssl_verify'] as const) {
+    if (c[f] !== undefined && typeof c[f] !== 'boolean') return `redis.${f} must be a boolean`;
+  }
+  const syncRate = c.sync_rate;
+  if (
+    syncRate !== undefined &&
+    syncRate !== -1 &&
+    !(typeof syncRate === 'number' && syncRate >= 0.02 && syncRate <= 2 ** 31 / 1000)
+  ) {
+    return 'sync_rate must be greater than 0.02, or -1 to disable';
+  }
+  return null;
+}
+
 /** The settings that make two policies share a connection (everything but sync_rate). */
 function connectionKey(c: RedisPolicyConfig): string {
   return JSON.stringify([
@@ -227,14 +269,10 @@ export class RedisPolicy implements RateLimitPolicy {
     private readonly config: RedisPolicyConfig,
     options: RedisPolicyOptions = {},
   ) {
-    if (typeof config.host !== 'string' || config.host === '') {
-      throw new TypeError('redis policy: redis.host is required');
-    }
+    const problem = redisConfigProblem(config);
+    if (problem) throw new TypeError(`redis policy: ${problem}`);
     this.now = options.now ?? Date.now;
     this.syncRate = config.sync_rate ?? REDIS_DEFAULTS.syncRate;
-    if (this.syncRate !== -1 && !(this.syncRate >= 0.02)) {
-      throw new TypeError('redis policy: sync_rate must be greater than 0.02, or -1 to disable');
-    }
     this.shared = acquire(config, options.logger);
     if (this.syncRate > 0) {
       this.syncTimer = setInterval(() => void this.sync(), this.syncRate * 1000);

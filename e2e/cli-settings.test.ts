@@ -52,6 +52,17 @@ describe('gatehouse CLI', () => {
     expect(p.output).toContain('--trusted-keys');
   });
 
+  it('names a bad NATS URL (flag or NATS_URL) without echoing its credentials', async () => {
+    const flag = runGatehouse('dp', ['dp', '--config', 'unused.yaml', '--nats-url', 'http://u:secret@h:4222']);
+    expect(await flag.exited).toBe(2);
+    expect(flag.output).toContain('invalid setting --nats-url (NATS_URL)');
+    expect(flag.output).toContain('nats:// or tls://');
+    expect(flag.output).not.toContain('secret');
+    const env = runGatehouse('dp', ['dp', '--config', 'unused.yaml'], { NATS_URL: 'nats://a:4222,' });
+    expect(await env.exited).toBe(2);
+    expect(env.output).toContain('empty server in the list');
+  });
+
   it('writes a signing key pair with keys generate and refuses to overwrite it', async () => {
     const dir = tempDir('keys');
     const p = runGatehouse('keys', ['keys', 'generate', '--dir', dir]);

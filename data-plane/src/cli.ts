@@ -24,6 +24,7 @@ import { startDataPlane } from './data-plane.js';
 import { ClientIpResolver } from './net/client-ip.js';
 import { PATH_ESCAPED_SLASHES_ACTIONS, type PathEscapedSlashesAction } from './proxy/path-policy.js';
 import { parseCacheKey } from './sync/cache-crypto.js';
+import { natsUrlProblem } from './ratelimit/cluster-policy.js';
 import { CLIENT_LIMIT_DEFAULTS, type ClientLimits } from './proxy/client-connections.js';
 
 /**
@@ -187,6 +188,14 @@ const SETTINGS: SettingSpec[] = [
     env: ['GATEHOUSE_REGION'],
     kind: 'string',
     description: 'Region reported to the CP.',
+  },
+  {
+    key: 'natsUrl',
+    flag: 'nats-url',
+    env: ['GATEHOUSE_NATS_URL', 'NATS_URL'],
+    kind: 'string',
+    description:
+      "NATS server(s), comma-separated (nats://host:port): the `cluster` rate-limiting policy shares counts with the region's other DPs on gatehouse.ratelimit.<region>. Unset: that policy counts per DP.",
   },
   {
     key: 'labels',
@@ -374,6 +383,12 @@ if (requestTimeoutMs! > 0 && requestTimeoutMs! < headerTimeoutMs!) {
   );
 }
 
+const natsUrl = v.natsUrl as string | undefined;
+if (natsUrl !== undefined) {
+  const problem = natsUrlProblem(natsUrl);
+  if (problem) fail(`invalid setting --nats-url (NATS_URL): ${problem}`);
+}
+
 const logger = createLogger('gatehouse-dp', { level: v.logLevel as string });
 try {
   const dp = await startDataPlane({
@@ -397,6 +412,7 @@ try {
     statusListen: v.statusListen as Listen,
     nodeId: v.nodeId as string | undefined,
     region: v.region as string | undefined,
+    natsUrl,
     labels: v.labels as Record<string, string> | undefined,
     logger,
   });

@@ -101,6 +101,11 @@ export interface DataPlaneOptions {
   /** Default: generated once and kept in `<dataDir>/node-id`. */
   nodeId?: string;
   region?: string;
+  /**
+   * NATS server(s), comma-separated (`--nats-url`, `NATS_URL`): the `cluster` rate-limiting
+   * policy exchanges counts with the region's other DPs over it. Unset: it counts per DP.
+   */
+  natsUrl?: string;
   labels?: Record<string, string>;
   logger: Logger;
   /**

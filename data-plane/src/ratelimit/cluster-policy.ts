@@ -45,6 +45,30 @@ export function regionToken(region: string | null | undefined): string {
   return r === '' ? 'default' : r;
 }
 
+/**
+ * What is wrong with a NATS URL setting (comma-separated `nats://host:port`, `tls://…` or bare
+ * `host:port`), or null.
+ */
+export function natsUrlProblem(value: string): string | null {
+  const servers = value.split(',').map((s) => s.trim());
+  if (servers.length === 0 || servers.some((s) => s === '')) return 'empty server in the list';
+  for (const entry of servers) {
+    // Never echo credentials (nats://user:pass@host).
+    const server = entry.replace(/\/\/[^/@]*@/, '//***@');
+    const withScheme = /^[a-z]+:\/\//i.test(entry) ? entry : `nats://${entry}`;
+    let url: URL;
+    try {
+      url = new URL(withScheme);
+    } catch {
+      return `"${server}" is not a URL (nats://host:port)`;
+    }
+    if (!['nats:', 'tls:'].includes(url.protocol)) return `"${server}": the scheme must be nats:// or tls://`;
+    if (url.hostname === '') return `"${server}": no host`;
+    if (url.pathname !== '' && url.pathname !== '/') return `"${server}": no path is allowed`;
+  }
+  return null;
+}
+
 export interface ClusterPolicyOptions {
   /** NATS server URL(s), comma-separated (`NATS_URL`). Without it the policy counts locally. */
   readonly natsUrl?: string | undefined;

@@ -53,7 +53,13 @@ describe('gatehouse CLI', () => {
   });
 
   it('names a bad NATS URL (flag or NATS_URL) without echoing its credentials', async () => {
-    const flag = runGatehouse('dp', ['dp', '--config', 'unused.yaml', '--nats-url', 'http://u:secret@h:4222']);
+    const flag = runGatehouse('dp', [
+      'dp',
+      '--config',
+      'unused.yaml',
+      '--nats-url',
+      'http://u:secret@h:4222',
+    ]);
     expect(await flag.exited).toBe(2);
     expect(flag.output).toContain('invalid setting --nats-url (NATS_URL)');
     expect(flag.output).toContain('nats:// or tls://');

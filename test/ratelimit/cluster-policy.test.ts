@@ -53,7 +53,7 @@ function captureLogs(): { logger: ReturnType<typeof createLogger>; lines: string
 }
 
 describe('cluster policy over NATS', () => {
-  it('one count across DPs: each sees the others\' increments', async () => {
+  it("one count across DPs: each sees the others' increments", async () => {
     const region = `t-${randomUUID()}`;
     const [a, b, c] = [policy(region), policy(region), policy(region)];
     await waitUntil('all connected', () => !a.degraded && !b.degraded && !c.degraded);
@@ -81,52 +81,48 @@ describe('cluster policy over NATS', () => {
     await waitUntil('the late DP sees 4', async () => (await usage(late, hit)) === 4);
   });
 
-  it(
-    'a limit L across 3 DPs admits at most L·(1+ε), ε = (D−1)·r·(Δ+δ)/L',
-    async () => {
-      const region = `t-${randomUUID()}`;
-      const dps = [policy(region), policy(region), policy(region)];
-      await waitUntil('all connected', () => dps.every((p) => !p.degraded));
-      const D = dps.length;
-      const L = 300;
-      const paceMs = 10; // each DP makes at most one request per 10 ms: r ≤ 100/s
-      const perDp = 250; // 750 requests in all, well past L
-      // δ: delivery latency allowance (NATS on loopback, a busy shared machine).
-      const deliveryMs = 150;
-      const T = CLUSTER_SYNC_INTERVAL_MS + deliveryMs;
-      // Requests one DP can make in any span of T: the peers' unseen ones when a DP admits.
-      const unseenPerPeer = Math.floor(T / paceMs) + 1;
-      const bound = L + (D - 1) * unseenPerPeer;
-      const epsilon = (bound - L) / L;
+  it('a limit L across 3 DPs admits at most L·(1+ε), ε = (D−1)·r·(Δ+δ)/L', async () => {
+    const region = `t-${randomUUID()}`;
+    const dps = [policy(region), policy(region), policy(region)];
+    await waitUntil('all connected', () => dps.every((p) => !p.degraded));
+    const D = dps.length;
+    const L = 300;
+    const paceMs = 10; // each DP makes at most one request per 10 ms: r ≤ 100/s
+    const perDp = 250; // 750 requests in all, well past L
+    // δ: delivery latency allowance (NATS on loopback, a busy shared machine).
+    const deliveryMs = 150;
+    const T = CLUSTER_SYNC_INTERVAL_MS + deliveryMs;
+    // Requests one DP can make in any span of T: the peers' unseen ones when a DP admits.
+    const unseenPerPeer = Math.floor(T / paceMs) + 1;
+    const bound = L + (D - 1) * unseenPerPeer;
+    const epsilon = (bound - L) / L;
 
-      const hit = minuteHit('plugin-1:hammered');
-      const admitted = await Promise.all(
-        dps.map(async (p) => {
-          let ok = 0;
-          for (let i = 0; i < perDp; i++) {
-            const [count] = await p.increment([hit], 1);
-            if (count! <= L) ok++;
-            await sleep(paceMs);
-          }
-          return ok;
-        }),
-      );
-      const total = admitted.reduce((x, y) => x + y, 0);
-      console.log(
-        `cluster policy: L=${L} D=${D} Δ=${CLUSTER_SYNC_INTERVAL_MS}ms admitted=${total} ` +
-          `(ε observed ${((total - L) / L).toFixed(3)}, bound ${epsilon.toFixed(3)})`,
-      );
-      expect(epsilon).toBeLessThan(0.2);
-      expect(total).toBeGreaterThanOrEqual(L);
-      expect(total).toBeLessThanOrEqual(bound);
-      // Every DP ends up with the fleet's whole count.
-      await waitUntil('counts converge', async () => {
-        const seen = await Promise.all(dps.map((p) => usage(p, hit)));
-        return seen.every((n) => n === D * perDp);
-      });
-    },
-    60_000,
-  );
+    const hit = minuteHit('plugin-1:hammered');
+    const admitted = await Promise.all(
+      dps.map(async (p) => {
+        let ok = 0;
+        for (let i = 0; i < perDp; i++) {
+          const [count] = await p.increment([hit], 1);
+          if (count! <= L) ok++;
+          await sleep(paceMs);
+        }
+        return ok;
+      }),
+    );
+    const total = admitted.reduce((x, y) => x + y, 0);
+    console.log(
+      `cluster policy: L=${L} D=${D} Δ=${CLUSTER_SYNC_INTERVAL_MS}ms admitted=${total} ` +
+        `(ε observed ${((total - L) / L).toFixed(3)}, bound ${epsilon.toFixed(3)})`,
+    );
+    expect(epsilon).toBeLessThan(0.2);
+    expect(total).toBeGreaterThanOrEqual(L);
+    expect(total).toBeLessThanOrEqual(bound);
+    // Every DP ends up with the fleet's whole count.
+    await waitUntil('counts converge', async () => {
+      const seen = await Promise.all(dps.map((p) => usage(p, hit)));
+      return seen.every((n) => n === D * perDp);
+    });
+  }, 60_000);
 });
 
 describe('cluster policy without NATS', () => {

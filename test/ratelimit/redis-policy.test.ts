@@ -47,7 +47,7 @@ describe('redis policy (sync_rate -1: every increment in Redis)', () => {
     }
   });
 
-  it("keys counters as Kong does (ratelimit:<key>:<window start>:<period>) and gives each a TTL of at most two windows", async () => {
+  it('keys counters as Kong does (ratelimit:<key>:<window start>:<period>) and gives each a TTL of at most two windows', async () => {
     const policy = new RedisPolicy(REDIS);
     try {
       const h = hits(`t:${randomUUID()}`);
@@ -68,7 +68,10 @@ describe('redis policy (sync_rate -1: every increment in Redis)', () => {
     try {
       const [second] = hits(`t:${randomUUID()}`);
       await policy.increment([second!], 1);
-      await waitUntil('the 1 s counter expired', async () => (await redis.exists(redisCounterKey(second!))) === 0);
+      await waitUntil(
+        'the 1 s counter expired',
+        async () => (await redis.exists(redisCounterKey(second!))) === 0,
+      );
       expect(await policy.usage([second!])).toEqual([0]);
     } finally {
       await policy.close();
@@ -123,7 +126,7 @@ describe('redis policy (sync_rate -1: every increment in Redis)', () => {
     expect(openRedisConnections()).toBe(before);
   });
 
-  it('refuses a sync_rate below 0.02 other than -1 (Kong\'s rule)', () => {
+  it("refuses a sync_rate below 0.02 other than -1 (Kong's rule)", () => {
     expect(() => new RedisPolicy({ ...REDIS, sync_rate: 0.01 })).toThrow(/sync_rate/);
     expect(() => new RedisPolicy({ ...REDIS, sync_rate: -2 })).toThrow(/sync_rate/);
     expect(() => new RedisPolicy({ ...REDIS, host: '' })).toThrow(/host/);
@@ -131,7 +134,7 @@ describe('redis policy (sync_rate -1: every increment in Redis)', () => {
 });
 
 describe('redis policy (sync_rate > 0: batched)', () => {
-  it('counts locally between syncs and adds the deltas to Redis on sync, picking up other nodes\' counts', async () => {
+  it("counts locally between syncs and adds the deltas to Redis on sync, picking up other nodes' counts", async () => {
     const a = new RedisPolicy({ ...REDIS, sync_rate: 3600, timeout: 2002 });
     const b = new RedisPolicy({ ...REDIS, sync_rate: 3600, timeout: 2003 });
     try {

@@ -20,9 +20,11 @@ function local(now = () => NOW): ClusterPolicy {
 }
 
 describe('cluster policy counting (no NATS)', () => {
-  it('counts local increments plus every peer\'s last total, per window', async () => {
+  it("counts local increments plus every peer's last total, per window", async () => {
     const p = local();
-    expect(await p.increment([hit('a'), { ...hit('a'), windowSeconds: 1, windowStart: NOW }], 2)).toEqual([2, 2]);
+    expect(await p.increment([hit('a'), { ...hit('a'), windowSeconds: 1, windowStart: NOW }], 2)).toEqual([
+      2, 2,
+    ]);
     p.receive({ from: 'peer-1', counters: [['a', WINDOW_START, 60, 5]] });
     p.receive({ from: 'peer-2', counters: [['a', WINDOW_START, 60, 1]] });
     expect(await p.usage([hit('a')])).toEqual([8]);

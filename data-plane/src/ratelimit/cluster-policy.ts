@@ -348,7 +348,10 @@ export class ClusterPolicy implements RateLimitPolicy {
   }
 
   private async connectLoop(): Promise<void> {
-    const servers = this.options.natsUrl!.split(',').map((s) => s.trim()).filter(Boolean);
+    const servers = this.options
+      .natsUrl!.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     let warned = false;
     while (this.state_ === 'connecting') {
       try {

@@ -62,7 +62,7 @@ describe('redis policy config', () => {
 });
 
 describe('redis counter keys', () => {
-  it("names the period as Kong does, and keeps a counter two windows", () => {
+  it('names the period as Kong does, and keeps a counter two windows', () => {
     const hit = { key: 'p:c', windowSeconds: 86400, windowStart: 1_700_000_000_000 };
     expect(redisCounterKey(hit)).toBe('ratelimit:p:c:1700000000000:day');
     expect(redisCounterKey({ ...hit, windowSeconds: 7 })).toBe('ratelimit:p:c:1700000000000:7s');

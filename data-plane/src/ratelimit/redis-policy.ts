@@ -124,7 +124,8 @@ export function redisConfigProblem(config: unknown): string | null {
   if (typeof c.host !== 'string' || c.host === '' || c.host.length > 255) {
     return 'redis.host is required (a host name or IP)';
   }
-  if (c.port !== undefined && !isInt(c.port, 0, 65535)) return 'redis.port must be an integer from 0 to 65535';
+  if (c.port !== undefined && !isInt(c.port, 0, 65535))
+    return 'redis.port must be an integer from 0 to 65535';
   if (c.database !== undefined && !isInt(c.database, 0, 2 ** 31 - 1)) {
     return 'redis.database must be a non-negative integer';
   }

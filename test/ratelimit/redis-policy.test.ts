@@ -10,6 +10,7 @@ import {
   RedisPolicy,
   openRedisConnections,
   redisCounterKey,
+  redisPolicyFor,
 } from '@gatehouse/data-plane/ratelimit/redis-policy';
 import type { CounterHit } from '@gatehouse/data-plane/ratelimit/policy';
 import { freePort, startRedis, waitUntil, type ServerProcess } from './helpers.js';
@@ -107,16 +108,19 @@ describe('redis policy (sync_rate -1: every increment in Redis)', () => {
     }
   });
 
-  it('shares one connection per distinct redis config and closes it when no policy uses it', async () => {
+  it('shares one connection per distinct redis config, opened on first use, and closes it when no policy uses it', async () => {
     const before = openRedisConnections();
     const a = new RedisPolicy({ ...REDIS, database: 3 });
     const b = new RedisPolicy({ ...REDIS, database: 3, sync_rate: 1 });
     const c = new RedisPolicy({ ...REDIS, database: 4 });
-    expect(openRedisConnections()).toBe(before + 2);
+    // Compiling a config (making its policies) opens nothing.
+    expect(openRedisConnections()).toBe(before);
     const h = hits(`t:${randomUUID()}`);
     await a.increment(h, 2);
     // database is honoured: db 4 does not see db 3's counter.
     expect(await c.usage(h)).toEqual([0, 0, 0]);
+    expect(await b.usage(h)).toEqual([2, 2, 2]);
+    expect(openRedisConnections()).toBe(before + 2);
     await a.close();
     expect(openRedisConnections()).toBe(before + 2);
     expect(await b.usage(h)).toEqual([2, 2, 2]);
@@ -124,6 +128,35 @@ describe('redis policy (sync_rate -1: every increment in Redis)', () => {
     expect(openRedisConnections()).toBe(before + 1);
     await c.close();
     expect(openRedisConnections()).toBe(before);
+  });
+
+  it('releases an idle connection and opens it again on the next call', async () => {
+    const before = openRedisConnections();
+    const policy = new RedisPolicy({ ...REDIS, database: 5 }, { idleCloseMs: 20 });
+    try {
+      const h = hits(`t:${randomUUID()}`);
+      await policy.increment(h, 1);
+      expect(policy.holdsConnection).toBe(true);
+      await waitUntil('the idle connection is released', () => !policy.holdsConnection);
+      expect(openRedisConnections()).toBe(before);
+      expect(await policy.increment(h, 1)).toEqual([2, 2, 2]);
+    } finally {
+      await policy.close();
+    }
+  });
+
+  it('gives every plugin instance with the same redis config and sync_rate one policy', async () => {
+    const a = redisPolicyFor({ ...REDIS, database: 6 });
+    const b = redisPolicyFor({ ...REDIS, database: 6 });
+    const c = redisPolicyFor({ ...REDIS, database: 6, sync_rate: 1 });
+    expect(a).toBe(b);
+    expect(a).not.toBe(c);
+    expect(() => redisPolicyFor({ ...REDIS, port: -1 })).toThrow(/redis\.port/);
+    await a.close();
+    await c.close();
+    // A closed policy is not handed out again.
+    expect(redisPolicyFor({ ...REDIS, database: 6 })).not.toBe(a);
+    await redisPolicyFor({ ...REDIS, database: 6 }).close();
   });
 
   it("refuses a sync_rate below 0.02 other than -1 (Kong's rule)", () => {

@@ -8,8 +8,9 @@
  * deltas to Redis every `sync_rate` seconds, refreshing the copy with what the other nodes added.
  * A counter this DP has not seen yet is read (incremented) synchronously first, as Kong does.
  *
- * Connections are shared by every policy with the same connection settings and closed when the
- * last one closes. Redis unreachable ⇒ an increment that needs Redis rejects within `timeout` ms
+ * Connections are shared by every policy with the same connection settings, opened on first use
+ * (compiling a config opens nothing) and closed when no policy has used them for `idleCloseMs`
+ * (a config that no longer uses a Redis stops using it) or when the last policy closes. Redis unreachable ⇒ an increment that needs Redis rejects within `timeout` ms
  * (the plugin applies `fault_tolerant`).
  */
 import { Redis, type RedisOptions } from 'ioredis';
@@ -40,6 +41,8 @@ export interface RedisPolicyConfig {
 
 export interface RedisPolicyOptions {
   readonly logger?: Logger;
+  /** Release the connection after this long without a call (ms); default 5 minutes. */
+  readonly idleCloseMs?: number;
   /** Epoch milliseconds (tests move time). Default Date.now. */
   readonly now?: () => number;
 }
@@ -218,7 +221,7 @@ function acquire(config: RedisPolicyConfig, logger: Logger | undefined): SharedC
       if (lastError) logger?.info({ host: config.host }, 'rate-limiting: redis connection is back');
       lastError = '';
     });
-    client.connect().catch(() => undefined);
+    // lazyConnect: the first command connects.
     shared = { client, users: 0 };
     connections.set(key, shared);
   }
@@ -258,8 +261,14 @@ interface CachedCounter {
 
 export class RedisPolicy implements RateLimitPolicy {
   readonly name = 'redis';
-  private readonly shared: SharedConnection;
+  private shared: SharedConnection | null = null;
   private readonly now: () => number;
+  private readonly logger: Logger | undefined;
+  private readonly idleCloseMs: number;
+  private lastUsed = 0;
+  /** Calls waiting on Redis now (the connection is never released under them). */
+  private inFlight = 0;
+  private idleTimer: NodeJS.Timeout | null = null;
   private readonly syncRate: number;
   private readonly cache = new Map<string, CachedCounter>();
   private syncTimer: NodeJS.Timeout | null = null;
@@ -274,16 +283,65 @@ export class RedisPolicy implements RateLimitPolicy {
     if (problem) throw new TypeError(`redis policy: ${problem}`);
     this.now = options.now ?? Date.now;
     this.syncRate = config.sync_rate ?? REDIS_DEFAULTS.syncRate;
-    this.shared = acquire(config, options.logger);
-    if (this.syncRate > 0) {
-      this.syncTimer = setInterval(() => void this.sync(), this.syncRate * 1000);
-      this.syncTimer.unref();
+    this.logger = options.logger;
+    this.idleCloseMs = options.idleCloseMs ?? 5 * 60_000;
+  }
+
+  /** Whether the connection is ready now (a getter for status and metrics). */
+  get connected(): boolean {
+    return this.shared?.client.status === 'ready';
+  }
+
+  /** Whether this policy holds a connection (opened on first use, released when idle). */
+  get holdsConnection(): boolean {
+    return this.shared !== null;
+  }
+
+  /** Runs a call on the shared connection, acquired on first use (and again after an idle release). */
+  private async withClient<T>(call: (client: GatehouseRedis) => Promise<T>): Promise<T> {
+    this.inFlight++;
+    try {
+      return await call(this.client());
+    } finally {
+      this.inFlight--;
+      this.lastUsed = Date.now();
     }
   }
 
-  /** Whether the shared connection is ready now (a getter for status and metrics). */
-  get connected(): boolean {
-    return this.shared.client.status === 'ready';
+  private client(): GatehouseRedis {
+    this.lastUsed = Date.now();
+    if (!this.shared) {
+      this.shared = acquire(this.config, this.logger);
+      const every = Math.max(10, Math.min(this.idleCloseMs, 60_000));
+      this.idleTimer = setInterval(() => void this.releaseIfIdle(), every);
+      this.idleTimer.unref();
+      if (this.syncRate > 0) {
+        this.syncTimer = setInterval(() => void this.sync(), this.syncRate * 1000);
+        this.syncTimer.unref();
+      }
+    }
+    return this.shared.client;
+  }
+
+  private async releaseIfIdle(): Promise<void> {
+    if (!this.shared || this.inFlight > 0 || Date.now() - this.lastUsed < this.idleCloseMs) return;
+    if (this.syncRate > 0) await this.sync();
+    // Deltas Redis could not take yet keep the connection.
+    for (const entry of this.cache.values()) if (entry.delta !== 0) return;
+    if (this.inFlight > 0 || Date.now() - this.lastUsed < this.idleCloseMs) return;
+    await this.releaseConnection();
+  }
+
+  private async releaseConnection(): Promise<void> {
+    if (this.idleTimer) clearInterval(this.idleTimer);
+    if (this.syncTimer) clearInterval(this.syncTimer);
+    this.idleTimer = null;
+    this.syncTimer = null;
+    this.cache.clear();
+    if (this.shared) {
+      this.shared = null;
+      await release(this.config);
+    }
   }
 
   async increment(hits: readonly CounterHit[], amount: number): Promise<number[]> {
@@ -337,7 +395,8 @@ export class RedisPolicy implements RateLimitPolicy {
       else missing.push(i);
     }
     if (missing.length) {
-      const values = await this.shared.client.mget(missing.map((i) => redisCounterKey(hits[i]!)));
+      const keys = missing.map((i) => redisCounterKey(hits[i]!));
+      const values = await this.withClient((client) => client.mget(keys));
       for (let j = 0; j < missing.length; j++) {
         const n = Number(values[j] ?? 0);
         out[missing[j]!] = Number.isFinite(n) ? n : 0;
@@ -377,7 +436,9 @@ export class RedisPolicy implements RateLimitPolicy {
     if (keys.length === 0) return;
     const ttls = entries.map((e) => counterTtlMs(e.hit, now));
     try {
-      const totals = await this.shared.client.gatehouseSync(keys.length, ...keys, ...deltas, ...ttls);
+      const totals = await this.withClient((client) =>
+        client.gatehouseSync(keys.length, ...keys, ...deltas, ...ttls),
+      );
       for (let i = 0; i < entries.length; i++) {
         const entry = entries[i]!;
         // Increments made while the sync was in flight stay in delta.
@@ -393,10 +454,9 @@ export class RedisPolicy implements RateLimitPolicy {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.syncTimer) clearInterval(this.syncTimer);
     if (this.syncRate > 0) await this.sync().catch(() => undefined);
-    this.cache.clear();
-    await release(this.config);
+    await this.releaseConnection();
+    for (const [key, policy] of policies) if (policy === this) policies.delete(key);
   }
 
   private async incrementInRedis(hits: readonly CounterHit[], amount: number): Promise<number[]> {
@@ -404,7 +464,7 @@ export class RedisPolicy implements RateLimitPolicy {
     const args: (string | number)[] = hits.map(redisCounterKey);
     args.push(amount);
     for (const hit of hits) args.push(counterTtlMs(hit, now));
-    const values = await this.shared.client.gatehouseIncrement(hits.length, ...args);
+    const values = await this.withClient((client) => client.gatehouseIncrement(hits.length, ...args));
     return values.map(Number);
   }
 
@@ -421,4 +481,24 @@ export class RedisPolicy implements RateLimitPolicy {
   private assertOpen(): void {
     if (this.closed) throw new Error('redis policy: used after close()');
   }
+}
+
+/** Shared policies: one per distinct redis config and sync_rate, for every plugin instance. */
+const policies = new Map<string, RedisPolicy>();
+
+/**
+ * The `redis` policy for a plugin instance's config: the same object for the same connection
+ * settings and sync_rate, so instances (and successive snapshots) share counters' local copies
+ * and the connection. Throws a TypeError naming the bad field.
+ */
+export function redisPolicyFor(config: RedisPolicyConfig, options: RedisPolicyOptions = {}): RedisPolicy {
+  const problem = redisConfigProblem(config);
+  if (problem) throw new TypeError(`redis policy: ${problem}`);
+  const key = `${connectionKey(config)}|${config.sync_rate ?? REDIS_DEFAULTS.syncRate}`;
+  let policy = policies.get(key);
+  if (!policy) {
+    policy = new RedisPolicy(config, options);
+    policies.set(key, policy);
+  }
+  return policy;
 }

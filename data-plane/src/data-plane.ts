@@ -42,6 +42,7 @@ import { StatusServer } from './status/status-server.js';
 import type { BackoffOptions } from './sync/backoff.js';
 import { clusterChannel, type ClusterChannel } from './sync/cluster-tls.js';
 import { ConfigClient, type SyncStatus } from './sync/config-client.js';
+import { ClusterNode, configUsesClusterPolicy, type ClusterPolicyStatus } from './ratelimit/cluster-node.js';
 import { loadOrCreateNodeId } from './sync/node-id.js';
 import {
   SnapshotApplier,
@@ -165,6 +166,8 @@ export interface DataPlaneStatus {
   } | null;
   workers: { configured: number; alive: number; serving: number; restarts: number };
   proxy: { host: string; port: number | null };
+  /** The `cluster` rate-limit policy's NATS link (null while no config uses it). */
+  rate_limiting: { cluster: ClusterPolicyStatus | null };
 }
 
 export interface DataPlane {
@@ -263,6 +266,13 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     drainTimeoutMs: options.drainTimeoutMs,
   });
   const nodeHealth = new NodeHealth(log, (changes) => pool.broadcastHealth(changes));
+  // The node's one `cluster` rate-limit policy (NATS), while a config uses it.
+  const clusterLimits = new ClusterNode({
+    natsUrl: options.natsUrl,
+    region: options.region,
+    nodeId,
+    logger: log,
+  });
   pool.on('workers', (n) => metrics.workersAlive.set(n));
   pool.on('restart', () => metrics.workerRestarts.inc());
   pool.on('health', (change) => nodeHealth.report(change));
@@ -273,8 +283,13 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
   // checks follow those upstreams.
   const compiler: ConfigCompiler = {
     compile(config) {
-      const upstreams = compileUpstreams(completeConfig(config), nodeHealth.serving);
-      return () => nodeHealth.commit(upstreams);
+      const complete = completeConfig(config);
+      const upstreams = compileUpstreams(complete, nodeHealth.serving);
+      const usesCluster = configUsesClusterPolicy(complete);
+      return () => {
+        nodeHealth.commit(upstreams);
+        clusterLimits.follow(usesCluster);
+      };
     },
   };
   const cache = new SnapshotCache(options.dataDir, log, { key: options.cacheKey });
@@ -346,6 +361,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
           },
       workers: { configured: workers, alive: pool.alive, serving: pool.serving, restarts: pool.restartCount },
       proxy: { host: options.proxyListen.host, port: pool.port },
+      rate_limiting: { cluster: clusterLimits.status() },
     };
   };
 
@@ -359,6 +375,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     stopped = true;
     await client?.stop();
     await pool.stop();
+    await clusterLimits.close();
     await statusServer.close();
     nodeHealth.close();
     log.info('data plane stopped');

@@ -1,0 +1,61 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { createLogger, type Plugin } from '@gatehouse/shared';
+import { ClusterNode, configUsesClusterPolicy } from './cluster-node.js';
+
+function plugin(name: string, config: Record<string, unknown>, enabled = true): Plugin {
+  return {
+    id: `${name}-id`,
+    name,
+    instance_name: null,
+    config,
+    protocols: ['http', 'https'],
+    enabled,
+    service: null,
+    route: null,
+    consumer: null,
+    consumer_group: null,
+    tags: null,
+    created_at: 0,
+    updated_at: 0,
+  };
+}
+
+describe('the node cluster policy follows the config', () => {
+  it('is used only by an enabled rate-limiting or response-ratelimiting plugin with policy cluster', () => {
+    expect(configUsesClusterPolicy({ plugins: [] })).toBe(false);
+    expect(configUsesClusterPolicy({ plugins: [plugin('rate-limiting', { policy: 'local' })] })).toBe(false);
+    expect(
+      configUsesClusterPolicy({ plugins: [plugin('rate-limiting', { policy: 'cluster' }, false)] }),
+    ).toBe(false);
+    expect(configUsesClusterPolicy({ plugins: [plugin('key-auth', { policy: 'cluster' })] })).toBe(false);
+    expect(configUsesClusterPolicy({ plugins: [plugin('rate-limiting', { policy: 'cluster' })] })).toBe(true);
+    expect(
+      configUsesClusterPolicy({ plugins: [plugin('response-ratelimiting', { policy: 'cluster' })] }),
+    ).toBe(true);
+  });
+
+  it('makes the policy when a config uses it (warning at config time without NATS) and closes it when none does', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const node = new ClusterNode({ region: 'eu', logger: createLogger('t', { level: 'info' }, sink) });
+    expect(node.status()).toBeNull();
+    node.follow(true);
+    const first = node.policy;
+    expect(node.status()).toEqual({ state: 'local-only', degraded: true, subject: 'gatehouse.ratelimit.eu' });
+    expect(lines.join('')).toMatch(/NATS_URL unset/);
+    node.follow(true);
+    expect(node.policy).toBe(first);
+    node.follow(false);
+    expect(node.policy).toBeNull();
+    expect(first!.state).toBe('closed');
+    expect(node.acquire()).not.toBe(first);
+    await node.close();
+    expect(node.status()).toBeNull();
+  });
+});

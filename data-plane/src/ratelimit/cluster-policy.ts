@@ -202,6 +202,15 @@ export class ClusterPolicy implements RateLimitPolicy {
   }
 
   increment(hits: readonly CounterHit[], amount: number): Promise<number[]> {
+    return Promise.resolve(this.incrementNow(hits, amount));
+  }
+
+  usage(hits: readonly CounterHit[]): Promise<number[]> {
+    return Promise.resolve(this.usageNow(hits));
+  }
+
+  /** `increment` without the promise: the primary answers a worker's batch synchronously. */
+  incrementNow(hits: readonly CounterHit[], amount: number): number[] {
     const now = this.now();
     const out = new Array<number>(hits.length);
     for (let i = 0; i < hits.length; i++) {
@@ -210,10 +219,11 @@ export class ClusterPolicy implements RateLimitPolicy {
       counter.dirty = true;
       out[i] = counter.local + counter.peers;
     }
-    return Promise.resolve(out);
+    return out;
   }
 
-  usage(hits: readonly CounterHit[]): Promise<number[]> {
+  /** `usage` without the promise. */
+  usageNow(hits: readonly CounterHit[]): number[] {
     const now = this.now();
     const out = new Array<number>(hits.length);
     for (let i = 0; i < hits.length; i++) {
@@ -221,7 +231,7 @@ export class ClusterPolicy implements RateLimitPolicy {
       const c = this.counters.get(counterId(hit.key, hit.windowStart, hit.windowSeconds));
       out[i] = c && c.expiresAt > now ? c.local + c.peers : 0;
     }
-    return Promise.resolve(out);
+    return out;
   }
 
   /**

@@ -1,0 +1,157 @@
+/**
+ * rate-limiting with `policy: cluster` across three real data plane processes (DB-less, one
+ * region) sharing counts over a nats-server of our own: the fleet admits the limit within the
+ * bound of docs/plugins-traffic.md; with NATS stopped every DP keeps serving (degraded, local
+ * counts) and says so in /status.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import { createConnection } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { freePort, sleep, startDblessDp, tempDir, waitUntil, type Proc } from './helpers/processes.js';
+
+const LIMIT = 30;
+const DPS = 3;
+const SYNC_MS = 100; // the cluster policy's sync interval (Δ)
+const DELIVERY_MS = 150; // δ allowed on a busy shared machine
+
+function declarativeFile(upstream: string): string {
+  return stringify({
+    _format_version: '3.0',
+    services: [
+      {
+        name: 'echo',
+        url: upstream,
+        routes: [
+          {
+            name: 'limited',
+            paths: ['/limited'],
+            plugins: [
+              {
+                name: 'rate-limiting',
+                // A day window: it cannot roll over during the test (but at midnight UTC).
+                config: { day: LIMIT, limit_by: 'header', header_name: 'x-tenant', policy: 'cluster' },
+              },
+            ],
+          },
+        ],
+      },
+    ],
+  });
+}
+
+function send(base: string, path: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${base}${path}`, { agent: false, headers, timeout: 10_000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode!));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function portAnswers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createConnection({ host: '127.0.0.1', port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+interface StatusBody {
+  rate_limiting: { cluster: { state: string; degraded: boolean; subject: string } | null };
+}
+
+async function clusterStatus(status: string): Promise<StatusBody['rate_limiting']['cluster']> {
+  const res = await fetch(`${status}/status`);
+  return ((await res.json()) as StatusBody).rate_limiting.cluster;
+}
+
+describe('rate-limiting policy cluster through three DPs over NATS', () => {
+  let upstream: Server;
+  let nats: ChildProcess | null = null;
+  const dps: { proc: Proc; proxy: string; status: string }[] = [];
+
+  beforeAll(async () => {
+    upstream = createServer((_req, res) => res.end('ok'));
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    const natsPort = await freePort();
+    nats = spawn(
+      process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server',
+      ['-a', '127.0.0.1', '-p', String(natsPort)],
+      {
+        stdio: 'ignore',
+      },
+    );
+    await waitUntil('nats-server answers', () => portAnswers(natsPort));
+    const dir = tempDir('rl-cluster');
+    const file = join(dir, 'kong.yml');
+    writeFileSync(file, declarativeFile(`http://127.0.0.1:${(upstream.address() as { port: number }).port}`));
+    const region = `e2e-${randomUUID().slice(0, 8)}`;
+    for (let i = 0; i < DPS; i++) {
+      dps.push(
+        await startDblessDp({
+          file,
+          dataDir: tempDir(`rl-cluster-dp${i}`),
+          workers: 1,
+          args: ['--nats-url', `nats://127.0.0.1:${natsPort}`, '--region', region],
+        }),
+      );
+    }
+    for (const dp of dps) {
+      await waitUntil(
+        'the DP syncs over NATS',
+        async () => (await clusterStatus(dp.status))?.state === 'connected',
+      );
+    }
+  });
+
+  afterAll(async () => {
+    await Promise.all(dps.map((dp) => dp.proc.stop()));
+    nats?.kill('SIGKILL');
+    await new Promise((r) => upstream.close(r));
+  });
+
+  it('the fleet admits the limit, within L + (D−1)·(requests one DP takes in Δ+δ)', async () => {
+    const tenant = randomUUID();
+    const paceMs = 20; // one request every 20 ms, round-robin: a DP gets one every 60 ms at most
+    let admitted = 0;
+    for (let i = 0; i < DPS * LIMIT; i++) {
+      const status = await send(dps[i % DPS]!.proxy, '/limited', { 'x-tenant': tenant });
+      expect([200, 429]).toContain(status);
+      if (status === 200) admitted++;
+      await sleep(paceMs);
+    }
+    const unseenPerPeer = Math.floor((SYNC_MS + DELIVERY_MS) / (DPS * paceMs)) + 1;
+    const bound = LIMIT + (DPS - 1) * unseenPerPeer;
+    console.log(`cluster policy e2e: L=${LIMIT} D=${DPS} admitted=${admitted} bound=${bound}`);
+    expect(admitted).toBeGreaterThanOrEqual(LIMIT);
+    // Three unsynchronised DPs would admit every one of the 3·L requests.
+    expect(admitted).toBeLessThanOrEqual(bound);
+  });
+
+  it('NATS stopped: every DP keeps serving with local counts, degraded in /status', async () => {
+    nats?.kill('SIGKILL');
+    nats = null;
+    for (const dp of dps) {
+      await waitUntil(
+        'the DP says degraded',
+        async () => (await clusterStatus(dp.status))?.degraded === true,
+      );
+    }
+    const tenant = randomUUID();
+    for (const dp of dps) {
+      // Each DP now counts its own traffic: its first request for a new tenant passes.
+      expect(await send(dp.proxy, '/limited', { 'x-tenant': tenant })).toBe(200);
+    }
+    for (const dp of dps) expect((await clusterStatus(dp.status))?.state).toBe('disconnected');
+  });
+});

@@ -251,7 +251,16 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
           createCertificate({ commonName: 'localhost', altNames: ['localhost'] })),
       }
     : null;
+  // The node's one `cluster` rate-limit policy (NATS), while a config uses it; workers count
+  // through it over IPC.
+  const clusterLimits = new ClusterNode({
+    natsUrl: options.natsUrl,
+    region: options.region,
+    nodeId,
+    logger: log,
+  });
   const pool = new WorkerPool({
+    clusterCounters: () => clusterLimits.counters(),
     // A worker that (re)applies a config catches up with the node's health.
     unhealthyTargets: () => nodeHealth.unhealthyTargets(),
     pluginDirs: options.pluginDirs ?? [],
@@ -266,13 +275,6 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     drainTimeoutMs: options.drainTimeoutMs,
   });
   const nodeHealth = new NodeHealth(log, (changes) => pool.broadcastHealth(changes));
-  // The node's one `cluster` rate-limit policy (NATS), while a config uses it.
-  const clusterLimits = new ClusterNode({
-    natsUrl: options.natsUrl,
-    region: options.region,
-    nodeId,
-    logger: log,
-  });
   pool.on('workers', (n) => metrics.workersAlive.set(n));
   pool.on('restart', () => metrics.workerRestarts.inc());
   pool.on('health', (change) => nodeHealth.report(change));

@@ -2,6 +2,8 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger, type Plugin } from '@gatehouse/shared';
 import { ClusterNode, configUsesClusterPolicy } from './cluster-node.js';
+import { answerCounters, IpcCounterPolicy } from './local-policy.js';
+import type { CounterReplyMessage, CounterRequestMessage } from '../workers/protocol.js';
 
 function plugin(name: string, config: Record<string, unknown>, enabled = true): Plugin {
   return {
@@ -57,5 +59,29 @@ describe('the node cluster policy follows the config', () => {
     expect(node.acquire()).not.toBe(first);
     await node.close();
     expect(node.status()).toBeNull();
+  });
+
+  it("workers count through the primary's cluster policy over IPC (requests and replies tagged cluster)", async () => {
+    const node = new ClusterNode({});
+    const sent: CounterRequestMessage[] = [];
+    let worker: IpcCounterPolicy;
+    const answer = (m: CounterRequestMessage): boolean => {
+      sent.push(m);
+      const reply: CounterReplyMessage = answerCounters(node.counters(), m);
+      setImmediate(() => worker.onReply(reply));
+      return true;
+    };
+    worker = new IpcCounterPolicy({ send: answer, policy: 'cluster' });
+    const other = new IpcCounterPolicy({ send: answer, policy: 'cluster' });
+    const now = Date.now();
+    const hit = { key: 'p:k', windowSeconds: 60, windowStart: now - (now % 60_000) };
+    expect(worker.name).toBe('cluster');
+    expect(await worker.increment([hit], 2)).toEqual([2]);
+    expect(sent[0]!.store).toBe('cluster');
+    // Another worker's adds land in the same node counter.
+    worker = other;
+    expect(await other.increment([hit], 1)).toEqual([3]);
+    expect(node.policy!.usageNow([hit])).toEqual([3]);
+    await node.close();
   });
 });

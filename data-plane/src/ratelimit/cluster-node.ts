@@ -5,6 +5,7 @@
  */
 import type { GatehouseConfig, Logger } from '@gatehouse/shared';
 import { ClusterPolicy, type ClusterSyncState } from './cluster-policy.js';
+import type { SyncCounters } from './local-policy.js';
 
 /** The plugins that count through a rate-limit policy (Kong's `policy` field). */
 const RATE_LIMIT_PLUGINS: ReadonlySet<string> = new Set(['rate-limiting', 'response-ratelimiting']);
@@ -37,6 +38,7 @@ export interface ClusterPolicyStatus {
 
 export class ClusterNode {
   private current: ClusterPolicy | null = null;
+  private view: (SyncCounters & { policy: ClusterPolicy }) | null = null;
 
   constructor(private readonly options: ClusterNodeOptions) {}
 
@@ -55,6 +57,19 @@ export class ClusterNode {
       ...(this.options.syncIntervalMs !== undefined ? { syncIntervalMs: this.options.syncIntervalMs } : {}),
     });
     return this.current;
+  }
+
+  /** The policy's counters for the primary's synchronous IPC answers (made on demand). */
+  counters(): SyncCounters {
+    const p = this.acquire();
+    if (this.view?.policy !== p) {
+      this.view = {
+        policy: p,
+        increment: (h, a) => p.incrementNow(h, a),
+        usage: (h) => p.usageNow(h),
+      };
+    }
+    return this.view;
   }
 
   /** Follows the config just applied: makes the policy when it is used, closes it when not. */

@@ -28,8 +28,20 @@ export class InProcessPolicy implements RateLimitPolicy {
   }
 }
 
+/** Counters the primary answers from synchronously: the node's store, or its cluster policy. */
+export interface SyncCounters {
+  increment(hits: readonly CounterHit[], amount: number): number[];
+  usage(hits: readonly CounterHit[]): number[];
+}
+
 /** The primary's side: answers a worker's counter request from the node's store. */
-export function answerCounters(store: CounterStore, m: CounterRequestMessage): CounterReplyMessage {
+export function answerCounters(store: SyncCounters, m: CounterRequestMessage): CounterReplyMessage {
+  const reply = answerOps(store, m);
+  if (m.store !== undefined) reply.store = m.store;
+  return reply;
+}
+
+function answerOps(store: SyncCounters, m: CounterRequestMessage): CounterReplyMessage {
   try {
     const { ops } = m;
     const values: number[] = [];
@@ -74,11 +86,13 @@ export interface IpcPolicyOptions {
   send: (m: CounterRequestMessage) => boolean;
   /** Rejects a batch the primary has not answered within this (default 1000 ms). */
   timeoutMs?: number;
+  /** Whose counters it asks for: the node's `local` store (default) or its `cluster` policy. */
+  policy?: 'local' | 'cluster';
 }
 
 /** The `local` policy in a worker: counters asked of the primary, one message per turn. */
 export class IpcCounterPolicy implements RateLimitPolicy {
-  readonly name = 'local';
+  readonly name: 'local' | 'cluster';
   private readonly timeoutMs: number;
   private nextId = 1;
   private queued: Batch | null = null;
@@ -87,6 +101,7 @@ export class IpcCounterPolicy implements RateLimitPolicy {
 
   constructor(private readonly opts: IpcPolicyOptions) {
     this.timeoutMs = opts.timeoutMs ?? 1000;
+    this.name = opts.policy ?? 'local';
   }
 
   increment(hits: readonly CounterHit[], amount: number): Promise<number[]> {
@@ -149,7 +164,11 @@ export class IpcCounterPolicy implements RateLimitPolicy {
     const id = this.nextId++;
     let sent: boolean;
     try {
-      sent = this.opts.send({ t: 'counters', id, ops: batch.ops });
+      sent = this.opts.send(
+        this.name === 'cluster'
+          ? { t: 'counters', id, ops: batch.ops, store: 'cluster' }
+          : { t: 'counters', id, ops: batch.ops },
+      );
     } catch {
       sent = false;
     }

@@ -95,6 +95,8 @@ export interface CounterRequestMessage {
   t: 'counters';
   id: number;
   ops: (string | number)[];
+  /** Whose counters: the node's `local` store (absent) or the node's `cluster` policy. */
+  store?: 'cluster';
 }
 
 /** Primary -> worker: every counter's value after its operation, in order (`error` when it could not). */
@@ -103,6 +105,8 @@ export interface CounterReplyMessage {
   id: number;
   values: number[];
   error?: string;
+  /** The request's `store`, so the worker hands the reply to the policy that asked. */
+  store?: 'cluster';
 }
 
 export type WorkerToPrimary =

@@ -8,7 +8,7 @@ import { createLogger } from '@gatehouse/shared';
 import { loadPluginRegistry } from '../plugins/registry.js';
 import { ProxyServer } from '../proxy/proxy-server.js';
 import { IpcCounterPolicy } from '../ratelimit/local-policy.js';
-import { setLocalPolicy } from '../ratelimit/policies.js';
+import { setClusterPolicy, setLocalPolicy } from '../ratelimit/policies.js';
 import { isCounterReply, WORKER_SETTINGS_ENV, type WorkerSettings } from './protocol.js';
 import { WorkerRuntime } from './worker-runtime.js';
 
@@ -20,17 +20,19 @@ if (cluster.isPrimary || !process.send) {
 const settings = JSON.parse(process.env[WORKER_SETTINGS_ENV] ?? '{}') as WorkerSettings;
 const logger = createLogger('gatehouse-dp-worker').child({ worker: cluster.worker?.id, pid: process.pid });
 // The `local` rate-limiting policy counts in the primary: one limit per node, whatever the workers.
-const counters = new IpcCounterPolicy({
-  send: (m) => {
-    if (!process.connected) return false;
-    process.send!(m);
-    return true;
-  },
-});
+const send = (m: object): boolean => {
+  if (!process.connected) return false;
+  process.send!(m);
+  return true;
+};
+const counters = new IpcCounterPolicy({ send });
+// So does the `cluster` policy (the primary shares its counts with the region's DPs over NATS).
+const clusterCounters = new IpcCounterPolicy({ send, policy: 'cluster' });
 process.on('message', (m: unknown) => {
-  if (isCounterReply(m)) counters.onReply(m);
+  if (isCounterReply(m)) (m.store === 'cluster' ? clusterCounters : counters).onReply(m);
 });
 setLocalPolicy(counters);
+setClusterPolicy(clusterCounters);
 const plugins = await loadPluginRegistry({ customDirs: settings.pluginDirs ?? [] });
 // Active health checks run once per node, in the primary; it sends target health over IPC.
 const proxy = new ProxyServer({

@@ -20,7 +20,8 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '@gatehouse/shared';
 import { CounterStore } from '../ratelimit/counter-store.js';
-import { answerCounters } from '../ratelimit/local-policy.js';
+import { answerCounters, type SyncCounters } from '../ratelimit/local-policy.js';
+import { ClusterPolicy } from '../ratelimit/cluster-policy.js';
 import { SyncErrors } from '../sync/errors.js';
 import {
   isWorkerToPrimary,
@@ -60,6 +61,8 @@ export interface WorkerPoolOptions {
   unhealthyTargets?: () => TargetHealthChange[];
   /** The node's rate-limit counters (`local` policy) the workers ask over IPC; default a new store. */
   counters?: CounterStore;
+  /** The node's `cluster` policy counters (made on first use); default: a policy without NATS. */
+  clusterCounters?: () => SyncCounters;
 }
 
 /** What the pool tells its owner. */
@@ -138,6 +141,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   private readonly drainTimeoutMs: number;
   /** The `local` rate-limiting policy's counters, shared by every worker of the node. */
   readonly counters: CounterStore;
+  private ownCluster: SyncCounters | null = null;
 
   constructor(private readonly opts: WorkerPoolOptions) {
     super();
@@ -150,6 +154,16 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     this.applyTimeoutMs = opts.applyTimeoutMs ?? 15_000;
     this.drainTimeoutMs = opts.drainTimeoutMs ?? 10_000;
     this.counters = opts.counters ?? new CounterStore();
+  }
+
+  /** The counters of the node's `cluster` policy (the DP's, or one of the pool's own without NATS). */
+  private clusterStore(): SyncCounters {
+    if (this.opts.clusterCounters) return this.opts.clusterCounters();
+    if (!this.ownCluster) {
+      const p = new ClusterPolicy({});
+      this.ownCluster = { increment: (h, a) => p.incrementNow(h, a), usage: (h) => p.usageNow(h) };
+    }
+    return this.ownCluster;
   }
 
   /** Live worker processes (booted or booting). */
@@ -331,7 +345,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       case 'counters':
         // Answered at once, on this one thread: every add is atomic across the workers.
         try {
-          slot.worker.send(answerCounters(this.counters, m));
+          slot.worker.send(answerCounters(m.store === 'cluster' ? this.clusterStore() : this.counters, m));
         } catch (e) {
           this.opts.logger.warn(
             { err: e, pid: slot.worker.process.pid },

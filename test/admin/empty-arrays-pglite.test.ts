@@ -1,0 +1,3 @@
+import { emptyArraysContract } from './empty-arrays-contract.js';
+
+emptyArraysContract('pglite');

@@ -62,8 +62,10 @@ interface Fixture {
   collection: string;
   /** The smallest valid body (with its parents); fields under test are added or removed. */
   body: Record<string, unknown>;
-  /** The entity path for PUT: `/{path}/{id}`. */
+  /** The entity path for GET, PATCH and PUT: `/{path}/{id}`. */
   entity: (id: string) => string;
+  /** Reads the entity out of a `GET` of `entity` (a consumer group answers with its members). */
+  read?: (body: Json) => Json;
 }
 
 let serial = 0;
@@ -124,6 +126,7 @@ const FIXTURES: Partial<Record<EntityKind, (api: Api) => Promise<Fixture>>> = {
     collection: '/consumer_groups',
     body: { name: `g${next()}` },
     entity: (id) => `/consumer_groups/${id}`,
+    read: (body) => body.consumer_group,
   }),
   plugins: async () => ({
     collection: '/plugins',
@@ -223,6 +226,12 @@ export function emptyArraysContract(kind: DbKind) {
       return r.body;
     };
 
+    /** The entity at `path` as `GET` answers it. */
+    const read = async (fx: Fixture, path: string): Promise<Json> => {
+      const body = await api('GET', path);
+      return fx.read ? fx.read(body) : body;
+    };
+
     /** The entity `id` of `kind` as the collection lists it. */
     async function listed(fixture: Fixture, id: string): Promise<Json> {
       const page = await api('GET', `${fixture.collection}?size=1000`);
@@ -293,7 +302,7 @@ export function emptyArraysContract(kind: DbKind) {
             const created = await api('POST', fx.collection, body);
             const want = unsetValue(def, field);
             expect(created[field]).toEqual(want);
-            expect((await api('GET', fx.entity(created.id)))[field]).toEqual(want);
+            expect((await read(fx, fx.entity(created.id)))[field]).toEqual(want);
             expect((await listed(fx, created.id))[field]).toEqual(want);
             expect((await inSnapshot(k, created.id)).entity[field]).toEqual(want);
             const exported = await inExport(k, created.id);
@@ -323,7 +332,7 @@ export function emptyArraysContract(kind: DbKind) {
             const emptied = await call('PATCH', path, { [field]: [] });
             expect(emptied.status, emptied.text).toBe(200);
             expect(emptied.text).toContain(`"${field}":[]`);
-            expect((await api('GET', path))[field]).toEqual([]);
+            expect((await read(fx, path))[field]).toEqual([]);
             const other = listFields(def).find((f) => f !== field && !refusesEmpty(def, f));
             if (other !== undefined) {
               const patched = await api('PATCH', path, { [other]: null });
@@ -334,22 +343,23 @@ export function emptyArraysContract(kind: DbKind) {
             if (required) {
               // Kong: "required field missing" for a required set set to null.
               expect(unset.status, unset.text).toBe(400);
-              expect((await api('GET', path))[field]).toEqual([]);
+              expect((await read(fx, path))[field]).toEqual([]);
             } else {
               expect(unset.status, unset.text).toBe(200);
               expect(unset.body[field]).toBeNull();
-              expect((await api('GET', path))[field]).toBeNull();
+              expect((await read(fx, path))[field]).toBeNull();
               expect((await inSnapshot(k, created.id)).entity[field]).toBeNull();
             }
           });
 
-          it('PUT [] creates and replaces with [], PUT without it resets it', async () => {
+          // Kinds only nested (targets) are left to the PUT /upstreams/{u}/targets/{t} item of issue 9.
+          it.skipIf(def.admin?.path === undefined)('PUT [] creates and replaces with [], PUT without it resets it', async () => {
             const fx = await FIXTURES[k]!(api);
             const id = randomUUID();
             const put = await call('PUT', fx.entity(id), { ...fx.body, [field]: [] });
             expect([200, 201], put.text).toContain(put.status);
             expect(put.text).toContain(`"${field}":[]`);
-            expect((await api('GET', fx.entity(id)))[field]).toEqual([]);
+            expect((await read(fx, fx.entity(id)))[field]).toEqual([]);
             const body = { ...fx.body };
             delete body[field];
             const again = await api('PUT', fx.entity(id), body);

@@ -1,9 +1,10 @@
 import { X509Certificate, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import type { CaCertificate, Certificate, Sni } from '../config/model.js';
+import { isPlainObject } from '../schema/values.js';
 import { stripReadOnly } from './common.js';
 import * as td from '../schema/typedefs.js';
 import type { FieldErrorTree, RecordField, StringField } from '../schema/types.js';
-import { checkEntity, emptyToNull, throwIfErrors } from './validate.js';
+import { checkEntity, throwIfErrors } from './validate.js';
 
 const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
@@ -102,9 +103,11 @@ export function validateCertificate(
     key: v.key,
     cert_alt: v.cert_alt,
     key_alt: v.key_alt,
-    tags: emptyToNull(v.tags),
+    tags: v.tags ?? null,
   };
-  if (v.snis) out.snis = v.snis;
+  // Kong (kong/db/dao/certificates.lua parse_name_list): `snis: null` is the empty list, which
+  // deletes every SNI of the certificate; left out, the SNIs stay as they are.
+  if (isPlainObject(input) && Object.hasOwn(input, 'snis')) out.snis = v.snis ?? [];
   if (v.id) out.id = v.id;
   return out;
 }
@@ -130,7 +133,7 @@ export function validateSni(input: unknown, options: { base?: Partial<Sni> } = {
   const { values, errors } = checkEntity(sniSchema, input, base);
   throwIfErrors(errors);
   const v = values as unknown as SniInput;
-  const out: SniInput = { name: v.name, certificate: { id: v.certificate.id }, tags: emptyToNull(v.tags) };
+  const out: SniInput = { name: v.name, certificate: { id: v.certificate.id }, tags: v.tags ?? null };
   if (v.id) out.id = v.id;
   return out;
 }
@@ -189,7 +192,7 @@ export function validateCaCertificate(
   const out: CaCertificateInput = {
     cert: v.cert,
     cert_digest: certificateDigest(v.cert),
-    tags: emptyToNull(v.tags),
+    tags: v.tags ?? null,
   };
   if (v.id) out.id = v.id;
   return out;

@@ -3,7 +3,7 @@ import type { Consumer, ConsumerGroup } from '../config/model.js';
 import { stripReadOnly } from './common.js';
 import * as td from '../schema/typedefs.js';
 import type { RecordField } from '../schema/types.js';
-import { checkEntity, emptyToNull, throwIfErrors } from './validate.js';
+import { checkEntity, throwIfErrors } from './validate.js';
 
 export type ConsumerInput = Omit<Consumer, 'id' | 'created_at' | 'updated_at'> & { id?: string };
 export type ConsumerGroupInput = Omit<ConsumerGroup, 'id' | 'created_at' | 'updated_at'> & { id?: string };
@@ -51,7 +51,7 @@ export function validateConsumer(input: unknown, options: { base?: Partial<Consu
   const { values, errors } = checkEntity(consumerSchema, input, base);
   throwIfErrors(errors);
   const v = values as unknown as ConsumerInput;
-  const out: ConsumerInput = { username: v.username, custom_id: v.custom_id, tags: emptyToNull(v.tags) };
+  const out: ConsumerInput = { username: v.username, custom_id: v.custom_id, tags: v.tags ?? null };
   if (v.id) out.id = v.id;
   return out;
 }
@@ -65,7 +65,7 @@ export function validateConsumerGroup(
   const { values, errors } = checkEntity(consumerGroupSchema, input, base);
   throwIfErrors(errors);
   const v = values as unknown as ConsumerGroupInput;
-  const out: ConsumerGroupInput = { name: v.name, tags: emptyToNull(v.tags) };
+  const out: ConsumerGroupInput = { name: v.name, tags: v.tags ?? null };
   if (v.id) out.id = v.id;
   return out;
 }

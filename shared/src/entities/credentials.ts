@@ -10,7 +10,7 @@ import { randomKey, stripReadOnly } from './common.js';
 import * as td from '../schema/typedefs.js';
 import type { Field, RecordField } from '../schema/types.js';
 import { consumerSchema } from './consumer.js';
-import { checkEntity, emptyToNull, throwIfErrors } from './validate.js';
+import { checkEntity, throwIfErrors } from './validate.js';
 
 /** A consumer reference as a client writes it: by id, or by username/custom_id (resolved by the store). */
 export type ConsumerReference = { id: string } | { name: string };
@@ -46,7 +46,6 @@ function run<T>(input: unknown, schema: RecordField, stored: object | undefined)
   throwIfErrors(errors);
   const out = { ...values } as Record<string, unknown>;
   if (!out.id) delete out.id;
-  if ('tags' in out) out.tags = emptyToNull(out.tags as string[] | null);
   return out as T & { id?: string };
 }
 

@@ -138,11 +138,20 @@ describe('validateRoute', () => {
     ]);
   });
 
-  it('treats empty sets as unset, as Kong returns them', () => {
+  it('keeps empty sets apart from unset ones, as Kong returns them (09-routes_routes_spec.lua)', () => {
     expect(validateRoute({ paths: ['/a'], methods: [], tags: [] })).toMatchObject({
-      methods: null,
-      tags: null,
+      methods: [],
+      tags: [],
+      hosts: null,
     });
+    expect(validateRoute({ paths: ['/a'], methods: null })).toMatchObject({ methods: null, tags: null });
+  });
+
+  it('an empty set does not count as set for the route checks (Kong is_nonempty)', () => {
+    expect(() => validateRoute({ paths: [], hosts: [], methods: [] })).toThrow(
+      /must set one of 'methods', 'hosts', 'headers', 'paths', 'snis'/,
+    );
+    expect(validateRoute({ protocols: ['http'], paths: ['/a'], snis: [] })).toMatchObject({ snis: [] });
   });
 });
 

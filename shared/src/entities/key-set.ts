@@ -2,7 +2,7 @@ import type { KeySet } from '../config/model.js';
 import * as td from '../schema/typedefs.js';
 import type { RecordField } from '../schema/types.js';
 import { stripReadOnly } from './common.js';
-import { checkEntity, emptyToNull, throwIfErrors } from './validate.js';
+import { checkEntity, throwIfErrors } from './validate.js';
 
 export type KeySetInput = Omit<KeySet, 'id' | 'created_at' | 'updated_at'> & { id?: string };
 
@@ -23,7 +23,7 @@ export function validateKeySet(input: unknown, options: { base?: Partial<KeySet>
   const { values, errors } = checkEntity(keySetSchema, input, base);
   throwIfErrors(errors);
   const v = values as unknown as KeySetInput;
-  const out: KeySetInput = { name: v.name ?? null, tags: emptyToNull(v.tags) };
+  const out: KeySetInput = { name: v.name ?? null, tags: v.tags ?? null };
   if (v.id) out.id = v.id;
   return out;
 }

@@ -4,7 +4,7 @@ import * as td from '../schema/typedefs.js';
 import type { RecordField, StringField } from '../schema/types.js';
 import { isPlainObject } from '../schema/values.js';
 import { stripReadOnly } from './common.js';
-import { checkEntity, emptyToNull, throwIfErrors } from './validate.js';
+import { checkEntity, throwIfErrors } from './validate.js';
 
 export type KeyInput = Omit<Key, 'id' | 'created_at' | 'updated_at'> & { id?: string };
 
@@ -153,7 +153,7 @@ export function validateKey(input: unknown, options: { base?: Partial<Key> } = {
     kid: v.kid,
     jwk: v.jwk ?? null,
     pem,
-    tags: emptyToNull(v.tags),
+    tags: v.tags ?? null,
   };
   if (v.id) out.id = v.id;
   return out;

@@ -7,7 +7,7 @@ import { isPlainObject, putOwn } from '../schema/values.js';
 import { consumerGroupSchema, consumerSchema } from './consumer.js';
 import { routeSchema } from './route.js';
 import { serviceSchema } from './service.js';
-import { checkEntity, emptyToNull, throwIfErrors } from './validate.js';
+import { checkEntity, throwIfErrors } from './validate.js';
 
 export const PLUGIN_PROTOCOLS: readonly PluginProtocol[] = [
   'grpc',
@@ -114,7 +114,7 @@ export function validatePlugin(input: unknown, options: ValidatePluginOptions = 
     route: v.route,
     consumer: v.consumer,
     consumer_group: v.consumer_group,
-    tags: emptyToNull(v.tags),
+    tags: v.tags ?? null,
   };
   if (v.id) out.id = v.id;
   return out;

@@ -32,7 +32,7 @@ describe('entity registry', () => {
         ...r.unique.flat(),
         ...(r.hidden ?? []),
         ...(r.generated ?? []),
-        ...r.nullableLists,
+        ...r.lists,
         ...r.json,
       ];
       for (const f of named) expect(fields.has(f), `${r.kind}.${f}`).toBe(true);
@@ -96,6 +96,11 @@ describe('entity registry', () => {
     expect(ENTITIES.routes.foreign).toEqual([
       { field: 'service', target: 'services', required: false, onDelete: 'restrict', nests: true },
     ]);
+    // text[] lists: the schema's arrays and sets less the Json columns (a route's sources).
+    expect(ENTITIES.routes.lists).toEqual(['protocols', 'methods', 'hosts', 'paths', 'snis', 'tags']);
+    expect(ENTITIES.services.lists).toEqual(['tags', 'ca_certificates']);
+    expect(ENTITIES.certificates.lists).toEqual(['tags']);
+    expect(ENTITIES.consumer_group_consumers.lists).toEqual([]);
   });
 
   it('refuses a definition whose references (or foreign endpoints left out) name a field that is not foreign', () => {
@@ -106,7 +111,6 @@ describe('entity registry', () => {
       validate: (input: unknown) => input as object,
       endpointKeys: [],
       unique: [],
-      nullableLists: [],
       json: [],
       naturalKey: () => '',
       schema: {

@@ -150,8 +150,12 @@ export interface EntityRecord<T = unknown, K extends string = EntityKind> {
   millis: boolean;
   /** Derived: the schema has `tags` (served by `/tags`). */
   tags: boolean;
-  /** text[] columns that read back as null when empty. */
-  nullableLists: readonly string[];
+  /**
+   * Derived: the array and set fields stored as text[] columns (every stored array or set field
+   * not in `json`). Kong keeps `[]` apart from null (a Postgres `'{}'` against NULL); the store
+   * keeps the fields holding `[]` in the row's `empty_lists` column.
+   */
+  lists: readonly string[];
   /** Json columns. */
   json: readonly string[];
   /** Declarative nesting: the lists a record of this kind may hold (derived from `nests`). */
@@ -170,7 +174,7 @@ export interface EntityRecord<T = unknown, K extends string = EntityKind> {
 /** The facts of an entity kind its schema cannot say; `defineEntity` derives the rest. */
 export type EntityDefinition<T> = Omit<
   EntityRecord<T, string>,
-  'model' | 'nested' | 'fields' | 'foreign' | 'hasUpdatedAt' | 'millis' | 'tags'
+  'model' | 'nested' | 'fields' | 'foreign' | 'hasUpdatedAt' | 'millis' | 'tags' | 'lists'
 > & {
   /** One entry per `foreign` field of the schema, by field name (a missing or extra one throws). */
   references: Readonly<Record<string, ReferenceRule>>;
@@ -210,6 +214,9 @@ export function defineEntity<T>(def: EntityDefinition<T>): EntityRecord<T, strin
     );
   }
   const createdAt = def.schema.fields.created_at;
+  const lists = schemaFields.flatMap(([name, f]) =>
+    (f.type === 'array' || f.type === 'set') && !def.json.includes(name) ? [name] : [],
+  );
   return {
     ...rest,
     fields: [...names.filter((n) => !TIMESTAMPS.includes(n)), ...TIMESTAMPS.filter((n) => names.includes(n))],
@@ -217,6 +224,7 @@ export function defineEntity<T>(def: EntityDefinition<T>): EntityRecord<T, strin
     hasUpdatedAt: names.includes('updated_at'),
     millis: createdAt?.type === 'number',
     tags: names.includes('tags'),
+    lists,
     nested: [],
   };
 }
@@ -246,7 +254,6 @@ const RECORDS = {
     unique: [],
     hidden: ['key', 'key_alt'],
     naturalKey: (e) => sha256(e.text(e.fields.cert).trim()),
-    nullableLists: ['tags'],
     json: [],
     admin: { path: 'certificates' },
   }),
@@ -260,7 +267,6 @@ const RECORDS = {
     endpointKeys: [],
     unique: [['cert_digest']],
     naturalKey: (e) => sha256(e.text(e.fields.cert).trim()),
-    nullableLists: ['tags'],
     json: [],
     admin: { path: 'ca_certificates' },
   }),
@@ -274,7 +280,6 @@ const RECORDS = {
     endpointKeys: ['name'],
     unique: [['name']],
     naturalKey: (e) => e.text(e.fields.name),
-    nullableLists: ['tags'],
     json: [],
     admin: {
       path: 'snis',
@@ -293,7 +298,6 @@ const RECORDS = {
     unique: [['name']],
     naturalKey: ({ fields: f, text, nth }) =>
       f.name != null ? text(f.name) : nth(`~${text([f.url, f.protocol, f.host, f.port, f.path])}`),
-    nullableLists: ['tags', 'ca_certificates'],
     json: [],
     admin: {
       path: 'services',
@@ -315,7 +319,6 @@ const RECORDS = {
         : nth(
             `~${ref('service')}:${text([f.protocols, f.methods, f.hosts, f.paths, f.headers, f.snis, f.sources, f.destinations])}`,
           ),
-    nullableLists: ['methods', 'hosts', 'paths', 'snis', 'tags'],
     json: ['headers', 'sources', 'destinations'],
     admin: { path: 'routes', nested: [{ parent: 'services', field: 'service', path: 'routes' }] },
   }),
@@ -329,7 +332,6 @@ const RECORDS = {
     endpointKeys: ['name'],
     unique: [['name']],
     naturalKey: (e) => e.text(e.fields.name),
-    nullableLists: ['tags'],
     json: ['healthchecks'],
     admin: {
       path: 'upstreams',
@@ -346,7 +348,6 @@ const RECORDS = {
     endpointKeys: ['target'],
     unique: [['upstream', 'target']],
     naturalKey: (e) => `${e.text(e.fields.target)}:${e.ref('upstream')}`,
-    nullableLists: ['tags'],
     json: [],
     // Only nested: Kong has no top-level /targets.
     admin: { nested: [{ parent: 'upstreams', field: 'upstream', path: 'targets' }] },
@@ -362,7 +363,6 @@ const RECORDS = {
     unique: [['username'], ['custom_id']],
     naturalKey: ({ fields: f, text }) =>
       f.username != null ? text(f.username) : `custom_id:${text(f.custom_id)}`,
-    nullableLists: ['tags'],
     json: [],
     admin: { path: 'consumers' },
   }),
@@ -376,7 +376,6 @@ const RECORDS = {
     endpointKeys: ['name'],
     unique: [['name']],
     naturalKey: (e) => e.text(e.fields.name),
-    nullableLists: ['tags'],
     json: [],
     admin: { path: 'consumer_groups' },
   }),
@@ -393,7 +392,6 @@ const RECORDS = {
     endpointKeys: [],
     unique: [['consumer_group', 'consumer']],
     naturalKey: (e) => ({ id: consumerGroupMembershipId(e.ref('consumer_group'), e.ref('consumer')) }),
-    nullableLists: [],
     json: [],
   }),
   plugins: defineEntity<Plugin>({
@@ -412,7 +410,6 @@ const RECORDS = {
     unique: [['instance_name'], ['name', 'service', 'route', 'consumer', 'consumer_group']],
     naturalKey: ({ fields: f, text, ref }) =>
       [f.name, ref('route'), ref('service'), ref('consumer'), ref('consumer_group')].map(text).join(':'),
-    nullableLists: ['tags'],
     json: ['config'],
     admin: {
       path: 'plugins',
@@ -435,7 +432,6 @@ const RECORDS = {
     unique: [['key']],
     generated: ['key'],
     naturalKey: keyOrNth,
-    nullableLists: ['tags'],
     json: [],
     admin: { path: 'key-auths', nested: credentialNesting('key-auth') },
   }),
@@ -449,7 +445,6 @@ const RECORDS = {
     endpointKeys: ['username'],
     unique: [['username']],
     naturalKey: (e) => e.text(e.fields.username),
-    nullableLists: ['tags'],
     json: [],
     admin: { path: 'basic-auths', nested: credentialNesting('basic-auth') },
   }),
@@ -464,7 +459,6 @@ const RECORDS = {
     unique: [['key']],
     generated: ['key', 'secret'],
     naturalKey: keyOrNth,
-    nullableLists: ['tags'],
     json: [],
     admin: { path: 'jwts', nested: credentialNesting('jwt') },
   }),
@@ -479,7 +473,6 @@ const RECORDS = {
     unique: [['username']],
     generated: ['secret'],
     naturalKey: (e) => e.text(e.fields.username),
-    nullableLists: ['tags'],
     json: [],
     admin: { path: 'hmac-auths', nested: credentialNesting('hmac-auth') },
   }),
@@ -493,7 +486,6 @@ const RECORDS = {
     endpointKeys: ['group'],
     unique: [['consumer', 'group']],
     naturalKey: (e) => `${e.ref('consumer')}:${e.text(e.fields.group)}`,
-    nullableLists: ['tags'],
     json: [],
     admin: { path: 'acls', nested: credentialNesting('acls') },
   }),
@@ -507,7 +499,6 @@ const RECORDS = {
     endpointKeys: ['name'],
     unique: [['name']],
     naturalKey: ({ fields: f, text, nth }) => (f.name != null ? text(f.name) : nth('~key_set')),
-    nullableLists: ['tags'],
     json: [],
     admin: { path: 'key-sets' },
   }),
@@ -524,7 +515,6 @@ const RECORDS = {
     hidden: ['jwk', 'pem'],
     naturalKey: ({ fields: f, text, ref }) =>
       f.name != null ? text(f.name) : `${text(f.kid)}:${ref('set')}`,
-    nullableLists: ['tags'],
     json: ['pem'],
     admin: { path: 'keys', nested: [{ parent: 'key_sets', field: 'set', path: 'keys' }] },
   }),
@@ -538,7 +528,6 @@ const RECORDS = {
     endpointKeys: ['prefix'],
     unique: [['prefix']],
     naturalKey: (e) => e.text(e.fields.prefix),
-    nullableLists: ['tags'],
     json: ['config'],
     admin: { path: 'vaults' },
   }),

@@ -5,7 +5,7 @@ import type { Field, FieldErrorTree, ParseResult, RecordField } from '../schema/
 import { isPlainObject, putOwn } from '../schema/values.js';
 import { stripReadOnly } from './common.js';
 import { serviceSchema } from './service.js';
-import { checkEntity, emptyToNull, throwIfErrors } from './validate.js';
+import { checkEntity, throwIfErrors } from './validate.js';
 
 export const ROUTE_PROTOCOLS: readonly RouteProtocol[] = [
   'grpc',
@@ -250,13 +250,13 @@ export function validateRoute(input: unknown, options: { base?: Partial<Route> }
   const out: RouteInput = {
     name: v.name,
     protocols: v.protocols,
-    methods: emptyToNull(v.methods),
-    hosts: emptyToNull(v.hosts),
-    paths: emptyToNull(v.paths),
+    methods: v.methods ?? null,
+    hosts: v.hosts ?? null,
+    paths: v.paths ?? null,
     headers: v.headers && Object.keys(v.headers).length > 0 ? v.headers : null,
-    snis: emptyToNull(v.snis),
-    sources: emptyToNull(v.sources),
-    destinations: emptyToNull(v.destinations),
+    snis: v.snis ?? null,
+    sources: v.sources ?? null,
+    destinations: v.destinations ?? null,
     regex_priority: v.regex_priority,
     strip_path: v.strip_path,
     path_handling: v.path_handling,
@@ -265,7 +265,7 @@ export function validateRoute(input: unknown, options: { base?: Partial<Route> }
     request_buffering: v.request_buffering,
     response_buffering: v.response_buffering,
     service: v.service,
-    tags: emptyToNull(v.tags),
+    tags: v.tags ?? null,
   };
   if (v.id) out.id = v.id;
   return out;

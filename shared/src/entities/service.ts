@@ -4,7 +4,7 @@ import { putOwn } from '../schema/values.js';
 import type { RecordField } from '../schema/types.js';
 import { stripReadOnly } from './common.js';
 import type { FieldErrors } from './errors.js';
-import { checkEntity, emptyToNull, throwIfErrors } from './validate.js';
+import { checkEntity, throwIfErrors } from './validate.js';
 
 export const SERVICE_PROTOCOLS: readonly ServiceProtocol[] = [
   'grpc',
@@ -165,11 +165,11 @@ export function validateService(input: unknown, options: { base?: Partial<Servic
     write_timeout: v.write_timeout,
     read_timeout: v.read_timeout,
     enabled: v.enabled,
-    tags: emptyToNull(v.tags),
+    tags: v.tags ?? null,
     client_certificate: v.client_certificate ? { id: v.client_certificate.id } : null,
     tls_verify: v.tls_verify,
     tls_verify_depth: v.tls_verify_depth,
-    ca_certificates: emptyToNull(v.ca_certificates),
+    ca_certificates: v.ca_certificates ?? null,
   };
   if (v.id) out.id = v.id;
   return out;

@@ -6,7 +6,7 @@ import { isPlainObject } from '../schema/values.js';
 import { stripReadOnly } from './common.js';
 import { schemaViolation } from './errors.js';
 import { upstreamSchema } from './upstream.js';
-import { checkEntity, emptyToNull, throwIfErrors } from './validate.js';
+import { checkEntity, throwIfErrors } from './validate.js';
 
 /** An upstream reference as a client writes it: by id or by name (resolved by the store). */
 export type UpstreamReference = { id: string } | { name: string };
@@ -66,7 +66,7 @@ export function validateTarget(input: unknown, options: { base?: Partial<Target>
     upstream: v.upstream,
     target: v.target,
     weight: v.weight,
-    tags: emptyToNull(v.tags),
+    tags: v.tags ?? null,
   };
   if (v.id) out.id = v.id;
   return out;

@@ -4,7 +4,7 @@ import * as td from '../schema/typedefs.js';
 import type { EntityCheck, Field, ParseResult, RecordField } from '../schema/types.js';
 import { deepMerge, isPlainObject, putOwn } from '../schema/values.js';
 import { stripReadOnly } from './common.js';
-import { checkEntity, emptyToNull, throwIfErrors } from './validate.js';
+import { checkEntity, throwIfErrors } from './validate.js';
 
 export const UPSTREAM_ALGORITHMS: readonly UpstreamAlgorithm[] = [
   'consistent-hashing',
@@ -235,7 +235,7 @@ export function validateUpstream(input: unknown, options: { base?: Partial<Upstr
     host_header: v.host_header,
     client_certificate: v.client_certificate ? { id: v.client_certificate.id } : null,
     use_srv_name: v.use_srv_name,
-    tags: emptyToNull(v.tags),
+    tags: v.tags ?? null,
   };
   if (v.id) out.id = v.id;
   return out;

@@ -28,8 +28,3 @@ export function checkEntity(
 export function throwIfErrors(errors: FieldErrors): void {
   if (Object.keys(errors).length > 0) throw schemaViolation(errors);
 }
-
-/** Kong returns an empty set as null: `[]` and null mean the same thing for these fields. */
-export function emptyToNull<T>(value: T[] | null | undefined): T[] | null {
-  return value && value.length > 0 ? value : null;
-}

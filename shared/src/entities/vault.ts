@@ -4,7 +4,7 @@ import type { RecordField } from '../schema/types.js';
 import { checkRecord } from '../schema/validate.js';
 import { isPlainObject } from '../schema/values.js';
 import { stripReadOnly } from './common.js';
-import { checkEntity, emptyToNull, throwIfErrors } from './validate.js';
+import { checkEntity, throwIfErrors } from './validate.js';
 
 export type VaultInput = Omit<Vault, 'id' | 'created_at' | 'updated_at'> & { id?: string };
 
@@ -78,7 +78,7 @@ export function validateVault(input: unknown, options: { base?: Partial<Vault> }
     name: v.name,
     description: v.description ?? null,
     config,
-    tags: emptyToNull(v.tags),
+    tags: v.tags ?? null,
   };
   if (v.id) out.id = v.id;
   return out;

@@ -158,7 +158,11 @@ const FIXTURES: Partial<Record<EntityKind, (api: Api) => Promise<Fixture>>> = {
 
 async function credential(api: Api, path: string, body: Record<string, unknown>): Promise<Fixture> {
   const c = await api('POST', '/consumers', { username: `owner${next()}` });
-  return { collection: `/${path}`, body: { ...body, consumer: { id: c.id } }, entity: (id) => `/${path}/${id}` };
+  return {
+    collection: `/${path}`,
+    body: { ...body, consumer: { id: c.id } },
+    entity: (id) => `/${path}/${id}`,
+  };
 }
 
 /** Every kind the Admin API serves, with its array and set fields. */
@@ -353,20 +357,23 @@ export function emptyArraysContract(kind: DbKind) {
           });
 
           // Kinds only nested (targets) are left to the PUT /upstreams/{u}/targets/{t} item of issue 9.
-          it.skipIf(def.admin?.path === undefined)('PUT [] creates and replaces with [], PUT without it resets it', async () => {
-            const fx = await FIXTURES[k]!(api);
-            const id = randomUUID();
-            const put = await call('PUT', fx.entity(id), { ...fx.body, [field]: [] });
-            expect([200, 201], put.text).toContain(put.status);
-            expect(put.text).toContain(`"${field}":[]`);
-            expect((await read(fx, fx.entity(id)))[field]).toEqual([]);
-            const body = { ...fx.body };
-            delete body[field];
-            const again = await api('PUT', fx.entity(id), body);
-            expect(again[field]).toEqual(unsetValue(def, field));
-            const back = await api('PUT', fx.entity(id), { ...fx.body, [field]: [] });
-            expect(back[field]).toEqual([]);
-          });
+          it.skipIf(def.admin?.path === undefined)(
+            'PUT [] creates and replaces with [], PUT without it resets it',
+            async () => {
+              const fx = await FIXTURES[k]!(api);
+              const id = randomUUID();
+              const put = await call('PUT', fx.entity(id), { ...fx.body, [field]: [] });
+              expect([200, 201], put.text).toContain(put.status);
+              expect(put.text).toContain(`"${field}":[]`);
+              expect((await read(fx, fx.entity(id)))[field]).toEqual([]);
+              const body = { ...fx.body };
+              delete body[field];
+              const again = await api('PUT', fx.entity(id), body);
+              expect(again[field]).toEqual(unsetValue(def, field));
+              const back = await api('PUT', fx.entity(id), { ...fx.body, [field]: [] });
+              expect(back[field]).toEqual([]);
+            },
+          );
         });
       }
     }
@@ -397,6 +404,16 @@ export function emptyArraysContract(kind: DbKind) {
           expect(left.data.filter((s: Json) => s.certificate.id === cert.id)).toEqual([]);
         }
       });
+    });
+
+    it('a route whose headers are {} reads {} (a map: Kong stores it as jsonb and returns it as written)', async () => {
+      const r = await call('POST', '/routes', { hosts: ['h.test'], headers: {} });
+      expect(r.status, r.text).toBe(201);
+      expect(r.text).toContain('"headers":{}');
+      expect((await api('GET', `/routes/${r.body.id}`)).headers).toEqual({});
+      expect((await inSnapshot('routes', r.body.id)).entity.headers).toEqual({});
+      const unset = await api('PATCH', `/routes/${r.body.id}`, { headers: null });
+      expect(unset.headers).toBeNull();
     });
 
     it('a route may have methods: [] and paths: [] beside its hosts (09-routes_routes_spec.lua)', async () => {

@@ -476,6 +476,23 @@ const table: Case[] = [
     request: req('/x'),
     expect: 'us',
   },
+  {
+    name: 'an empty methods, hosts, paths or snis list is no rule, as unset (the Admin API returns [])',
+    kong: 'traditional.lua marshall_route: `if count > 0` for each list',
+    routes: [route('e', { hosts: ['e.com'], methods: [], paths: [], snis: [] })],
+    request: req('/any/path', 'e.com', 'DELETE'),
+    expect: 'e',
+  },
+  {
+    name: 'an empty list weighs nothing: a route with a real method rule wins over it',
+    kong: 'traditional.lua marshall_route: match_weight counts non-empty lists only',
+    routes: [
+      route('empty', { hosts: ['w.com'], methods: [], paths: ['/'] }),
+      route('get', { hosts: ['w.com'], methods: ['GET'], paths: ['/'] }),
+    ],
+    request: req('/', 'w.com', 'GET'),
+    expect: 'get',
+  },
 ];
 
 const DISABLED: Service = { ...SERVICE, id: 'disabled', enabled: false };

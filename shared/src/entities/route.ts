@@ -253,7 +253,7 @@ export function validateRoute(input: unknown, options: { base?: Partial<Route> }
     methods: v.methods ?? null,
     hosts: v.hosts ?? null,
     paths: v.paths ?? null,
-    headers: v.headers && Object.keys(v.headers).length > 0 ? v.headers : null,
+    headers: v.headers ?? null,
     snis: v.snis ?? null,
     sources: v.sources ?? null,
     destinations: v.destinations ?? null,

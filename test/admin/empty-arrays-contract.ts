@@ -126,7 +126,7 @@ const FIXTURES: Partial<Record<EntityKind, (api: Api) => Promise<Fixture>>> = {
     collection: '/consumer_groups',
     body: { name: `g${next()}` },
     entity: (id) => `/consumer_groups/${id}`,
-    read: (body) => body.consumer_group,
+    read: (body): Json => body.consumer_group,
   }),
   plugins: async () => ({
     collection: '/plugins',
@@ -224,7 +224,7 @@ export function emptyArraysContract(kind: DbKind) {
       return { status: res.status, body: json, text };
     }
 
-    const api: Api = async (method, path, body, status) => {
+    const api: Api = async (method, path, body, status): Promise<Json> => {
       const r = await call(method, path, body);
       expect(r.status, `${method} ${path}: ${r.text}`).toBe(status ?? (method === 'POST' ? 201 : 200));
       return r.body;

@@ -11,7 +11,7 @@ const required = (def: EntityRecord, field: string) => def.schema.fields[field]?
 /** What a text[] column gives back: Prisma reads NULL as `[]` too, so null and `[]` look alike. */
 function stored(def: EntityRecord, columns: Row): Row {
   const row: Row = { ...columns, id: 'x', created_at: new Date(0), updated_at: new Date(0) };
-  for (const field of def.lists) row[field] = (columns[field] as unknown[] | null) ?? [];
+  for (const field of def.lists) row[field] = columns[field] ?? [];
   return row;
 }
 

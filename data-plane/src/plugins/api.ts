@@ -92,6 +92,8 @@ export interface ResponseView {
   header(name: string): string | undefined;
   /** Every value of a header (in order; empty when none). */
   headerValues(name: string): string[];
+  /** Every header as [name, value] pairs, in the order they are sent (plugins' changes included). */
+  headerPairs(): [string, string][];
   /**
    * The whole body, present only when some plugin's `bufferResponse` asked for it for this
    * response (and it fitted the runtime's buffer limit); else null. After `setResponseBody`, the

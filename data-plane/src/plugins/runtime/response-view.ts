@@ -43,6 +43,19 @@ export class PluginResponse implements ResponseView {
     for (let i = 0; i < h.length; i += 2) if (h[i]!.toLowerCase() === lower) out.push(h[i + 1]!);
     return out;
   }
+
+  headerPairs(): [string, string][] {
+    const ops = this.ops();
+    const out: [string, string][] = [];
+    const h = this.headers;
+    for (let i = 0; i < h.length; i += 2) {
+      if (ops === null || !ops.has(h[i]!.toLowerCase())) out.push([h[i]!, h[i + 1]!]);
+    }
+    if (ops !== null)
+      for (const { name, value } of ops.values())
+        if (value !== null) for (const v of valuesOf(value)) out.push([name, v]);
+    return out;
+  }
 }
 
 /** A response view with no headers (the log phase of a request answered outside the chain). */

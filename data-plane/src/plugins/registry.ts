@@ -21,6 +21,7 @@ import keyAuth from './key-auth/plugin.js';
 import oauth2Introspection from './oauth2-introspection/plugin.js';
 import openidConnect from './openid-connect/plugin.js';
 import rateLimiting from './rate-limiting/plugin.js';
+import proxyCache from './proxy-cache/plugin.js';
 import requestSizeLimiting from './request-size-limiting/plugin.js';
 import requestTermination from './request-termination/plugin.js';
 import correlationId from './correlation-id/plugin.js';
@@ -55,6 +56,7 @@ export const BUNDLED_PLUGINS: {
   'data-masking': dataMasking,
   'rate-limiting': rateLimiting,
   'response-ratelimiting': responseRateLimiting,
+  'proxy-cache': proxyCache,
 };
 
 export interface PluginDescription extends PluginSummary {

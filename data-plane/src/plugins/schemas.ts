@@ -17,6 +17,7 @@ import { keyAuthSpec } from './key-auth/schema.js';
 import { introspectionSpec } from './oauth2-introspection/schema.js';
 import { openidConnectSpec } from './openid-connect/schema.js';
 import { rateLimitingSpec } from './rate-limiting/schema.js';
+import { proxyCacheSpec } from './proxy-cache/schema.js';
 import { requestSizeLimitingSpec } from './request-size-limiting/schema.js';
 import { responseRateLimitingSpec } from './response-ratelimiting/schema.js';
 import { requestTerminationSpec } from './request-termination/schema.js';
@@ -55,6 +56,7 @@ export const BUNDLED_SPECS = [
   dataMaskingSpec,
   rateLimitingSpec,
   responseRateLimitingSpec,
+  proxyCacheSpec,
 ] as const;
 
 export type BundledPluginName = (typeof BUNDLED_SPECS)[number]['name'];

@@ -176,6 +176,17 @@ const SETTINGS: SettingSpec[] = [
     description: 'Worker processes serving traffic.',
   },
   {
+    key: 'proxyCacheMemorySize',
+    flag: 'proxy-cache-memory-size',
+    env: ['GATEHOUSE_PROXY_CACHE_MEMORY_SIZE'],
+    kind: 'int',
+    min: 65_536,
+    max: 68_719_476_736,
+    default: String(128 * 1024 * 1024),
+    description:
+      "Bytes of each worker's proxy-cache memory store (strategy memory); the least recently used entries are evicted beyond it.",
+  },
+  {
     key: 'nodeId',
     flag: 'node-id',
     env: ['GATEHOUSE_NODE_ID'],
@@ -400,6 +411,7 @@ try {
     cacheKey,
     allowVersionRollback: v.allowVersionRollback as boolean,
     workers: v.workers as number,
+    proxyCacheMemorySize: v.proxyCacheMemorySize as number,
     proxyListen: v.listen as Listen,
     proxyTlsListen: v.listenSsl as Listen | undefined,
     trustedIps,

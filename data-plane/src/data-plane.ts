@@ -87,6 +87,8 @@ export interface DataPlaneOptions {
   allowVersionRollback?: boolean;
   /** Worker processes (default: os.availableParallelism()). */
   workers?: number;
+  /** Bytes of each worker's proxy-cache memory store (default 128 MiB). */
+  proxyCacheMemorySize?: number;
   proxyListen: ListenAddress;
   /** Kong's trusted_ips: proxies in front whose X-Forwarded-For names the client. */
   trustedIps?: string[];
@@ -267,6 +269,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     trustedIps: options.trustedIps ?? [],
     requestPolicy: options.requestPolicy ?? {},
     clientLimits: options.clientLimits,
+    proxyCacheMemorySize: options.proxyCacheMemorySize,
     tls,
     size: workers,
     listen: options.proxyListen,
@@ -415,6 +418,10 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
       client.on('state', (s) => metrics.setSyncState(s));
       client.on('reconnect', () => metrics.cpReconnects.inc());
       client.on('refusal', (r) => metrics.cpRefusals.inc({ sync_status: r.syncStatus }));
+      client.on('purge', (order) => {
+        log.info({ plugin_id: order.pluginId, key: order.key }, 'proxy-cache purge from the control plane');
+        pool.broadcastPurge(order);
+      });
       client.start();
     } else if (!declarative) {
       log.warn('no control plane given; serving the cached snapshot only');

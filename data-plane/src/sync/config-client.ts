@@ -93,7 +93,15 @@ export const DEFAULT_CHANNEL_OPTIONS: grpc.ChannelOptions = {
 type Call = grpc.ClientDuplexStream<DataPlaneMessage, ControlPlaneMessage>;
 
 /** What the client tells its owner (metrics, tests). */
+/** A proxy-cache purge the CP relayed (null = every plugin / every key). */
+export interface ProxyCachePurgeOrder {
+  pluginId: string | null;
+  key: string | null;
+}
+
 export interface ConfigClientEvents {
+  /** The CP relayed an Admin API proxy-cache purge: pass it to the workers. */
+  purge: [order: ProxyCachePurgeOrder];
   state: [state: SyncState];
   reconnect: [];
   refusal: [refusal: NonNullable<SyncStatus['refusal']>];
@@ -247,6 +255,11 @@ export class ConfigClient extends EventEmitter<ConfigClientEvents> {
         return;
       case 'heartbeat':
         return;
+      case 'proxyCachePurge': {
+        const { pluginId, cacheKey } = msg.value;
+        this.emit('purge', { pluginId: pluginId === '' ? null : pluginId, key: cacheKey === '' ? null : cacheKey });
+        return;
+      }
       case 'refusal': {
         const { syncStatus, reason } = msg.value;
         this.status.refusal = { syncStatus, reason, at: new Date().toISOString() };

@@ -48,7 +48,15 @@ export interface ListenMessage {
   t: 'listen';
 }
 
-export type PrimaryToWorker = ConfigMessage | ShutdownMessage | NodeHealthMessage | ListenMessage;
+/** Primary -> worker: remove proxy-cache entries (null = every plugin / every key). */
+export interface ProxyCachePurgeMessage {
+  t: 'proxy-cache-purge';
+  pluginId: string | null;
+  key: string | null;
+}
+
+export type PrimaryToWorker =
+  ConfigMessage | ShutdownMessage | NodeHealthMessage | ListenMessage | ProxyCachePurgeMessage;
 
 /** Worker -> primary: booted, waiting for a config or a `listen` (does not listen yet). */
 export interface ReadyMessage {
@@ -132,6 +140,8 @@ export interface WorkerSettings {
   tls?: { host: string; port: number; cert: string; key: string } | null;
   /** Client connection limits (timeouts, per-IP cap); defaults when absent. */
   clientLimits?: Partial<ClientLimits>;
+  /** Bytes of the worker's proxy-cache memory store (--proxy-cache-memory-size); default 128 MiB. */
+  proxyCacheMemorySize?: number;
 }
 
 export const WORKER_SETTINGS_ENV = 'GATEHOUSE_DP_WORKER';
@@ -157,5 +167,7 @@ export function isCounterReply(m: unknown): m is CounterReplyMessage {
 export function isPrimaryToWorker(m: unknown): m is PrimaryToWorker {
   if (typeof m !== 'object' || m === null) return false;
   const t = (m as { t?: unknown }).t;
-  return t === 'config' || t === 'shutdown' || t === 'health' || t === 'listen';
+  return (
+    t === 'config' || t === 'shutdown' || t === 'health' || t === 'listen' || t === 'proxy-cache-purge'
+  );
 }

@@ -6,6 +6,7 @@
 import cluster from 'node:cluster';
 import { createLogger } from '@gatehouse/shared';
 import { loadPluginRegistry } from '../plugins/registry.js';
+import { configureProxyCacheStore } from '../plugins/proxy-cache/store.js';
 import { ProxyServer } from '../proxy/proxy-server.js';
 import { IpcCounterPolicy } from '../ratelimit/local-policy.js';
 import { setClusterPolicy, setLocalPolicy } from '../ratelimit/policies.js';
@@ -33,6 +34,8 @@ process.on('message', (m: unknown) => {
 });
 setLocalPolicy(counters);
 setClusterPolicy(clusterCounters);
+if (settings.proxyCacheMemorySize !== undefined)
+  configureProxyCacheStore({ maxBytes: settings.proxyCacheMemorySize });
 const plugins = await loadPluginRegistry({ customDirs: settings.pluginDirs ?? [] });
 // Active health checks run once per node, in the primary; it sends target health over IPC.
 const proxy = new ProxyServer({

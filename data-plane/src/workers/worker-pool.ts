@@ -47,6 +47,8 @@ export interface WorkerPoolOptions {
   bootTimeoutMs?: number;
   /** Client connection limits (timeouts, per-IP cap) for every worker's proxy. */
   clientLimits?: WorkerSettings['clientLimits'];
+  /** Bytes of each worker's proxy-cache memory store. */
+  proxyCacheMemorySize?: number;
   /** Extra environment for the workers. */
   env?: NodeJS.ProcessEnv;
   /** Custom plugin folders each worker loads. */
@@ -232,6 +234,18 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     for (const slot of this.slots.values()) if (slot.booted) this.sendHealth(slot, changes);
   }
 
+  /** Sends a proxy-cache purge to every booted worker (each holds its own memory store). */
+  broadcastPurge(order: { pluginId: string | null; key: string | null }): void {
+    for (const slot of this.slots.values()) {
+      if (!slot.booted) continue;
+      try {
+        slot.worker.send({ t: 'proxy-cache-purge', pluginId: order.pluginId, key: order.key });
+      } catch (e) {
+        this.opts.logger.warn({ err: e, pid: slot.worker.process.pid }, 'cannot send a proxy-cache purge to worker');
+      }
+    }
+  }
+
   private sendHealth(slot: Slot, changes: TargetHealthChange[]): void {
     try {
       slot.worker.send({ t: 'health', changes });
@@ -277,6 +291,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       requestPolicy: this.opts.requestPolicy ?? {},
       tls: this.opts.tls ?? null,
       clientLimits: this.opts.clientLimits,
+      proxyCacheMemorySize: this.opts.proxyCacheMemorySize,
     };
     // setupPrimary is process-wide; set it before each fork so this pool's settings apply.
     cluster.setupPrimary({ exec: this.exec, execArgv: this.execArgv, args: [], serialization: 'advanced' });

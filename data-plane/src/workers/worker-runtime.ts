@@ -19,6 +19,7 @@ import type { Server } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { isGatehouseError, type GatehouseConfig, type Logger } from '@gatehouse/shared';
 import type { HealthListener } from '../balancer/upstream-balancer.js';
+import { applyPurge } from '../plugins/proxy-cache/store.js';
 import {
   isPrimaryToWorker,
   type ConfigMessage,
@@ -115,6 +116,11 @@ export class WorkerRuntime {
     }
     if (m.t === 'health') {
       this.opts.proxy.balancers?.applyNodeHealth(m.changes);
+      return;
+    }
+    if (m.t === 'proxy-cache-purge') {
+      const removed = applyPurge({ pluginId: m.pluginId, key: m.key });
+      this.opts.logger.debug({ plugin_id: m.pluginId, key: m.key, removed }, 'proxy-cache purged');
       return;
     }
     if (m.t === 'listen') {

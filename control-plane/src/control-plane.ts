@@ -21,6 +21,7 @@ import {
   type Logger,
 } from '@gatehouse/shared';
 import { createAdminApp } from './admin/index.js';
+import { proxyCacheEndpoints } from './admin/proxy-cache-endpoints.js';
 import { adminGuiOrigins, checkAdminAccess, type AdminAccessPolicy } from './admin/access.js';
 import { ADMIN_GUI_LISTEN, parseAdminGuiListen, type GuiListener } from './admin/access-settings.js';
 import { loadPluginSchemas } from '@gatehouse/data-plane/schemas';
@@ -220,7 +221,11 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
       fleet,
       access,
       info,
-      routers: [createClusteringRouter(registry, publisher), createConfigRouter(store, logger, { plugins })],
+      routers: [
+        createClusteringRouter(registry, publisher),
+        createConfigRouter(store, logger, { plugins }),
+        proxyCacheEndpoints(store, cluster),
+      ],
     });
     const admin = createServer(app);
     const adminUrl = await listenHttp(admin, o.adminListen);

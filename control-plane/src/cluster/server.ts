@@ -85,6 +85,11 @@ export interface ClusterServer {
   readonly port: number;
   /** DPs with a live stream on this CP. */
   connections(): ConnectedDataPlane[];
+  /**
+   * Relays a proxy-cache purge (null: every plugin / every key) to every DP with a live stream
+   * on this CP; returns how many it was written to.
+   */
+  broadcastPurge(order: { pluginId: string | null; key: string | null }): number;
   /** Ends every stream (UNAVAILABLE, so DPs reconnect elsewhere), records them disconnected, shuts down. */
   stop(opts?: { graceMs?: number }): Promise<void>;
 }
@@ -237,6 +242,12 @@ export async function startClusterServer(o: ClusterServerOptions): Promise<Clust
         snapshotsDropped: s.snapshotsDropped,
         certificate: s.certificate,
       })),
+    broadcastPurge(order) {
+      let n = 0;
+      for (const s of byNode.values()) if (s.purge(order.pluginId ?? '', order.key ?? '')) n++;
+      logger.info({ plugin_id: order.pluginId, key: order.key, data_planes: n }, 'proxy-cache purge relayed');
+      return n;
+    },
     async stop({ graceMs = 2000 } = {}) {
       if (stopping) return;
       stopping = true;

@@ -14,6 +14,7 @@ import * as grpc from '@grpc/grpc-js';
 import {
   cpMessage,
   HeartbeatSchema,
+  ProxyCachePurgeSchema,
   RefusalSchema,
   type ControlPlaneMessage,
   type DataPlaneMessage,
@@ -157,6 +158,16 @@ export class DataPlaneSession {
         }),
       }),
     );
+  }
+
+  /**
+   * Relays a proxy-cache purge (empty plugin id / key: every one). It goes after a snapshot
+   * already queued on the stream, never instead of one. False when the stream is not ready.
+   */
+  purge(pluginId: string, cacheKey: string): boolean {
+    if (this.closed || this.nodeId === null) return false;
+    this.write(cpMessage({ case: 'proxyCachePurge', value: create(ProxyCachePurgeSchema, { pluginId, cacheKey }) }));
+    return true;
   }
 
   /** Ends the stream with a status (null: the peer already went away). */

@@ -17,7 +17,9 @@ import {
 } from './helpers/processes.js';
 
 /** One request on a new connection (so node's cluster spreads them over the workers). */
-function fresh(url: string): Promise<{ status: number; cache: string | null; key: string | null; body: string }> {
+function fresh(
+  url: string,
+): Promise<{ status: number; cache: string | null; key: string | null; body: string }> {
   return new Promise((resolve, reject) => {
     httpGet(url, { agent: false }, (res) => {
       const chunks: Buffer[] = [];
@@ -58,9 +60,12 @@ describe('proxy-cache across a control plane and two data planes', () => {
         startDp({ cluster, publicKeys: cp.publicKeys, tls: cp.dpTlsArgs, dataDir: tempDir(d), workers: 2 }),
       ),
     );
-    expect((await adminJson(cp.admin, 'POST', '/services', { name: 'up', url: upstreamUrl })).status).toBe(201);
+    expect((await adminJson(cp.admin, 'POST', '/services', { name: 'up', url: upstreamUrl })).status).toBe(
+      201,
+    );
     expect(
-      (await adminJson(cp.admin, 'POST', '/services/up/routes', { name: 'cached', paths: ['/cached'] })).status,
+      (await adminJson(cp.admin, 'POST', '/services/up/routes', { name: 'cached', paths: ['/cached'] }))
+        .status,
     ).toBe(201);
     const plugin = await adminJson(cp.admin, 'POST', '/routes/cached/plugins', {
       name: 'proxy-cache',
@@ -69,7 +74,10 @@ describe('proxy-cache across a control plane and two data planes', () => {
     expect(plugin.status).toBe(201);
     pluginId = plugin.json.id as string;
     for (const dp of dps)
-      await waitUntil(`proxy-cache on ${dp.proxy}`, async () => (await fresh(`${dp.proxy}/cached/a`)).cache !== null);
+      await waitUntil(
+        `proxy-cache on ${dp.proxy}`,
+        async () => (await fresh(`${dp.proxy}/cached/a`)).cache !== null,
+      );
   }, 180_000);
 
   afterAll(async () => {
@@ -98,13 +106,16 @@ describe('proxy-cache across a control plane and two data planes', () => {
   async function expectPurgedEverywhere(path: string): Promise<void> {
     const before = upstreamHits;
     for (const dp of dps)
-      await waitUntil(`purge reached ${dp.proxy}`, async () => (await fresh(`${dp.proxy}${path}`)).cache === 'Miss');
+      await waitUntil(
+        `purge reached ${dp.proxy}`,
+        async () => (await fresh(`${dp.proxy}${path}`)).cache === 'Miss',
+      );
     for (const dp of dps) for (let i = 0; i < 8; i++) await fresh(`${dp.proxy}${path}`);
     // Two DPs of two workers: each worker lost its entry and went upstream once to store it again.
     expect(upstreamHits - before).toBe(4);
   }
 
-  it('keys the same request alike on both data planes and serves it from each worker\'s memory', async () => {
+  it("keys the same request alike on both data planes and serves it from each worker's memory", async () => {
     const keys = await Promise.all(dps.map((dp) => warm(dp, '/cached/a')));
     expect(keys[0]).toMatch(/^[0-9a-f]{64}$/);
     expect(keys[1]).toBe(keys[0]);
@@ -120,7 +131,8 @@ describe('proxy-cache across a control plane and two data planes', () => {
     await expectPurgedEverywhere('/cached/b');
     // Another key was left alone.
     const before = upstreamHits;
-    for (const dp of dps) for (let i = 0; i < 4; i++) expect((await fresh(`${dp.proxy}/cached/other`)).cache).toBe('Hit');
+    for (const dp of dps)
+      for (let i = 0; i < 4; i++) expect((await fresh(`${dp.proxy}/cached/other`)).cache).toBe('Hit');
     expect(upstreamHits).toBe(before);
   });
 

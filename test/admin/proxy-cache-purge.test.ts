@@ -76,7 +76,7 @@ describe('proxy-cache purge endpoints', () => {
     expect(relayed).toEqual([{ pluginId: null, key: KEY }]);
   });
 
-  it('DELETE /proxy-cache/{plugin}/caches/{key} purges that plugin\'s key: 204', async () => {
+  it("DELETE /proxy-cache/{plugin}/caches/{key} purges that plugin's key: 204", async () => {
     expect((await call('DELETE', `/proxy-cache/${pluginId}/caches/${KEY}`)).status).toBe(204);
     expect(relayed).toEqual([{ pluginId, key: KEY }]);
   });

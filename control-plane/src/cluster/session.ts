@@ -166,7 +166,9 @@ export class DataPlaneSession {
    */
   purge(pluginId: string, cacheKey: string): boolean {
     if (this.closed || this.nodeId === null) return false;
-    this.write(cpMessage({ case: 'proxyCachePurge', value: create(ProxyCachePurgeSchema, { pluginId, cacheKey }) }));
+    this.write(
+      cpMessage({ case: 'proxyCachePurge', value: create(ProxyCachePurgeSchema, { pluginId, cacheKey }) }),
+    );
     return true;
   }
 

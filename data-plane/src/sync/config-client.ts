@@ -257,7 +257,10 @@ export class ConfigClient extends EventEmitter<ConfigClientEvents> {
         return;
       case 'proxyCachePurge': {
         const { pluginId, cacheKey } = msg.value;
-        this.emit('purge', { pluginId: pluginId === '' ? null : pluginId, key: cacheKey === '' ? null : cacheKey });
+        this.emit('purge', {
+          pluginId: pluginId === '' ? null : pluginId,
+          key: cacheKey === '' ? null : cacheKey,
+        });
         return;
       }
       case 'refusal': {

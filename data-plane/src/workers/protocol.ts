@@ -167,7 +167,5 @@ export function isCounterReply(m: unknown): m is CounterReplyMessage {
 export function isPrimaryToWorker(m: unknown): m is PrimaryToWorker {
   if (typeof m !== 'object' || m === null) return false;
   const t = (m as { t?: unknown }).t;
-  return (
-    t === 'config' || t === 'shutdown' || t === 'health' || t === 'listen' || t === 'proxy-cache-purge'
-  );
+  return t === 'config' || t === 'shutdown' || t === 'health' || t === 'listen' || t === 'proxy-cache-purge';
 }

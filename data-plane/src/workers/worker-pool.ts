@@ -241,7 +241,10 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       try {
         slot.worker.send({ t: 'proxy-cache-purge', pluginId: order.pluginId, key: order.key });
       } catch (e) {
-        this.opts.logger.warn({ err: e, pid: slot.worker.process.pid }, 'cannot send a proxy-cache purge to worker');
+        this.opts.logger.warn(
+          { err: e, pid: slot.worker.process.pid },
+          'cannot send a proxy-cache purge to worker',
+        );
       }
     }
   }

@@ -13,7 +13,9 @@ export interface MediaType {
 
 const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
 const HEAD = new RegExp(`^(?:(${TOKEN})/(${TOKEN})|\\*)`);
-const PARAM = new RegExp(`^[ \\t]*;[ \\t]*(${TOKEN})=(?:(${TOKEN})|"((?:[^"\\\\\\x00-\\x1f\\x7f]|\\\\[\\x00-\\x7f])*)")`);
+const PARAM = new RegExp(
+  `^[ \\t]*;[ \\t]*(${TOKEN})=(?:(${TOKEN})|"((?:[^"\\\\\\x00-\\x1f\\x7f]|\\\\[\\x00-\\x7f])*)")`,
+);
 
 /** Parses a media type; null when it is not one (then nothing matches it). */
 export function parseMediaType(value: string): MediaType | null {

@@ -100,7 +100,14 @@ async function get(
   path: string,
   headers: Record<string, string> = {},
   method = 'GET',
-): Promise<{ status: number; cache: string | null; key: string | null; age: string | null; body: string; headers: Headers }> {
+): Promise<{
+  status: number;
+  cache: string | null;
+  key: string | null;
+  age: string | null;
+  body: string;
+  headers: Headers;
+}> {
   const r = await fetch(`${base}${path}`, { method, headers });
   const body = await r.text();
   return {
@@ -132,7 +139,10 @@ beforeAll(async () => {
   upstream.listen(0, '127.0.0.1');
   await once(upstream, 'listening');
   const registry = await loadPluginRegistry();
-  proxy = new ProxyServer({ logger: createLogger('proxy-cache-test', { level: 'silent' }), plugins: registry });
+  proxy = new ProxyServer({
+    logger: createLogger('proxy-cache-test', { level: 'silent' }),
+    plugins: registry,
+  });
   await proxy.listen(0, '127.0.0.1');
   base = `http://127.0.0.1:${(proxy.server.address() as AddressInfo).port}`;
 });
@@ -286,7 +296,7 @@ describe('proxy-cache: the key', () => {
     expect((await get('/case')).key).not.toBe(b.key);
   });
 
-  it('keys an authenticated request by its consumer: one consumer never gets another one\'s entry', async () => {
+  it("keys an authenticated request by its consumer: one consumer never gets another one's entry", async () => {
     serve({});
     const ann = await get('/auth/me', { apikey: 'ann-key' });
     const bob = await get('/auth/me', { apikey: 'bob-key' });
@@ -449,7 +459,10 @@ describe('proxy-cache: request coalescing', () => {
   it('sends each waiting miss upstream itself when the first response is not cacheable', async () => {
     serve({});
     let release!: () => void;
-    replies.set('/nc', { hold: new Promise<void>((r) => (release = r)), headers: { 'content-type': 'text/html' } });
+    replies.set('/nc', {
+      hold: new Promise<void>((r) => (release = r)),
+      headers: { 'content-type': 'text/html' },
+    });
     const all = Array.from({ length: 10 }, () => get('/nc'));
     await untilSeen('/nc', 1);
     await new Promise((r) => setTimeout(r, 200));
@@ -480,7 +493,9 @@ describe('proxy-cache: hostile requests', () => {
     const safe = fc.stringMatching(/^[\x21-\x7e]{0,20}$/);
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.tuple(fc.constantFrom('a', '__proto__', 'constructor', '%zz', '', '+'), safe), { maxLength: 5 }),
+        fc.array(fc.tuple(fc.constantFrom('a', '__proto__', 'constructor', '%zz', '', '+'), safe), {
+          maxLength: 5,
+        }),
         fc.string({ unit: 'grapheme-ascii', maxLength: 20 }).filter((s) => !/[\r\n\0]/.test(s)),
         async (args, header) => {
           const query = args.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');

@@ -88,7 +88,10 @@ function requestDirectives(ctx: PluginContext, state: State): Directives {
 /** Kong's cacheable_request. */
 function cacheableRequest(ctx: PluginContext, state: State, cc: Directives): boolean {
   if (!state.methods.has(ctx.request.method)) return false;
-  if (state.cacheControl && (cc.has('no-store') || cc.has('no-cache') || ctx.request.header('authorization') !== undefined))
+  if (
+    state.cacheControl &&
+    (cc.has('no-store') || cc.has('no-cache') || ctx.request.header('authorization') !== undefined)
+  )
     return false;
   return true;
 }

@@ -47,6 +47,11 @@ interface Candidate {
 const candidates = new WeakMap<PluginContext, Candidate>();
 
 const NO_DIRECTIVES: Directives = new Map();
+const EMPTY = Buffer.alloc(0);
+
+function bodiless(ctx: PluginContext, status: number): boolean {
+  return ctx.request.method === 'HEAD' || status === 204 || status === 304;
+}
 
 /**
  * Kong's hop_by_hop_headers (content-length included) and its ratelimit-remaining rule, plus the
@@ -242,7 +247,7 @@ export default definePlugin({
     const cc = state.cacheControl ? parseDirectives(listOf(head.header('cache-control'))) : NO_DIRECTIVES;
     if (responseTtl(state, head, cc, head.header('expires'), now) === null) return false;
     const length = head.header('content-length');
-    return length === undefined || state.store.fits(Number(length));
+    return length === undefined || state.store.fits(Number(length) || 0);
   },
 
   response(ctx, state) {
@@ -253,8 +258,10 @@ export default definePlugin({
     candidate.settle = null;
     const now = state.store.now();
     const cc = state.cacheControl ? parseDirectives(res.headerValues('cache-control')) : NO_DIRECTIVES;
-    const ttl = res.body === null ? null : responseTtl(state, res, cc, lastValue(res, 'expires'), now);
-    if (ttl === null || res.body === null) {
+    // The runtime never buffers a HEAD response, a 204 or a 304: they have no body to keep.
+    const body = res.body ?? (bodiless(ctx, res.status) ? EMPTY : null);
+    const ttl = body === null ? null : responseTtl(state, res, cc, lastValue(res, 'expires'), now);
+    if (ttl === null || body === null) {
       setHeader(ctx, state.showStatus, 'X-Cache-Status', 'Bypass');
       settle?.(null);
       return;
@@ -262,7 +269,7 @@ export default definePlugin({
     const entry: CachedResponse = {
       status: res.status,
       headers: res.headerPairs().filter(([name]) => stored(name)),
-      body: res.body,
+      body,
       timestamp: now,
       ttl,
       pluginId: state.id,

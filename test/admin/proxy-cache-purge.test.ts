@@ -112,7 +112,7 @@ describe('proxy-cache purge endpoints', () => {
 
   it('answers any hostile purge path with a 4xx or 204, never a 500, relaying only real keys', async () => {
     const segment = fc.oneof(
-      fc.constantFrom('__proto__', 'constructor', '%00', '%zz', '..', '%2F', KEY, 'caches', ''),
+      fc.constantFrom('__proto__', 'constructor', '%00', '%zz', '%2F', KEY, 'caches', ''),
       fc.string({ maxLength: 70 }).map(encodeURIComponent),
       fc.uuid(),
     );
@@ -121,6 +121,8 @@ describe('proxy-cache purge endpoints', () => {
         fc.constantFrom('GET', 'DELETE', 'PATCH'),
         fc.array(segment, { minLength: 1, maxLength: 4 }),
         async (method, segments) => {
+          // A dot segment is resolved by the URL parser before it is sent: another endpoint.
+          fc.pre(!segments.some((x) => /^(\.|%2e){1,2}$/i.test(x)));
           relayed.length = 0;
           const r = await call(method, `/proxy-cache/${segments.join('/')}`);
           expect(r.status === 204 || (r.status >= 400 && r.status < 500), `${r.status}`).toBe(true);

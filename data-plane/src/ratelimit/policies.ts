@@ -7,12 +7,13 @@
  * and `sync_rate` (redis-policy.ts), opened in the process that counts.
  */
 import type { Logger } from '@gatehouse/shared';
+import { POLICY_NAMES } from '../plugins/rate-limiting/shared-schema.js';
 import { ClusterPolicy } from './cluster-policy.js';
 import { InProcessPolicy } from './local-policy.js';
 import type { CounterHit, RateLimitPolicy } from './policy.js';
 import { redisPolicyFor, type RedisPolicyConfig } from './redis-policy.js';
 
-export const POLICY_NAMES = ['local', 'cluster', 'redis'] as const;
+export { POLICY_NAMES };
 export type PolicyName = (typeof POLICY_NAMES)[number];
 
 /** Kong's `redis` record (kong/tools/redis/schema.lua), as the plugins' schemas validate it. */

@@ -1,6 +1,6 @@
 import { schema } from '@gatehouse/shared';
 import { definePluginSpec, type PluginConfig, PROTOCOLS_HTTP_WS } from '../api.js';
-import { periodOrderError, redisRecord, redisRequiredErrors } from './shared-schema.js';
+import { periodOrderError, POLICY_NAMES, redisRecord, redisRequiredErrors } from './shared-schema.js';
 import { PERIODS } from './periods.js';
 
 const { t, typedefs } = schema;
@@ -50,7 +50,7 @@ const rateLimitingSchema = t.record(
     policy: t.string({
       default: 'local',
       len_min: 0,
-      one_of: ['local', 'cluster', 'redis'] as const,
+      one_of: POLICY_NAMES,
       description: 'The rate-limiting policies to use for retrieving and incrementing the limits.',
     }),
     fault_tolerant: t.boolean({

@@ -7,6 +7,9 @@ import { schema } from '@gatehouse/shared';
 
 const { t, typedefs } = schema;
 
+/** Kong's `policy` names, in Kong's order (the counter stores of ratelimit/policies.ts). */
+export const POLICY_NAMES = ['local', 'cluster', 'redis'] as const;
+
 /** Kong's redis_schema.config_schema, field for field. */
 export function redisRecord() {
   return t.record(

@@ -1,6 +1,11 @@
 import { schema } from '@gatehouse/shared';
 import { definePluginSpec, type PluginConfig, PROTOCOLS_HTTP_WS } from '../api.js';
-import { periodOrderError, redisRecord, redisRequiredErrors } from '../rate-limiting/shared-schema.js';
+import {
+  periodOrderError,
+  POLICY_NAMES,
+  redisRecord,
+  redisRequiredErrors,
+} from '../rate-limiting/shared-schema.js';
 import { PERIODS } from '../rate-limiting/periods.js';
 
 const { t } = schema;
@@ -31,7 +36,7 @@ const responseRateLimitingSchema = t.record(
     }),
     policy: t.string({
       default: 'local',
-      one_of: ['local', 'cluster', 'redis'] as const,
+      one_of: POLICY_NAMES,
       description: 'The rate-limiting policies to use for retrieving and incrementing the limits.',
     }),
     fault_tolerant: t.boolean({

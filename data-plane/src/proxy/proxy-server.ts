@@ -29,6 +29,7 @@ import type { PluginRegistry } from '../plugins/registry.js';
 import { ClientIpResolver } from '../net/client-ip.js';
 import { compileRuntime } from '../runtime/compile-runtime.js';
 import type { Runtime } from '../runtime/runtime.js';
+import { RequestObservers, type RequestObserver } from '../observe/request-observer.js';
 
 export interface ProxyServerOptions {
   logger: Logger;
@@ -54,6 +55,11 @@ export interface ProxyServerOptions {
    * default DEFAULT_REQUEST_POLICY (escaped slashes refused, underscored header names dropped).
    */
   requestPolicy?: Partial<RequestPolicy>;
+  /**
+   * Told of every request once its response is over (metrics, access log, traffic summaries,
+   * tracing; see observe/request-observer.ts). Default: none, and then no per-request listener.
+   */
+  observers?: readonly RequestObserver[];
 }
 
 export class ProxyServer {
@@ -72,6 +78,7 @@ export class ProxyServer {
   readonly connections: ClientConnections;
   /** What every request of this server reads (logger, trusted_ips, forwarded ports). */
   private readonly settings: { -readonly [K in keyof RequestSettings]: RequestSettings[K] };
+  private readonly observers: RequestObservers;
 
   constructor(options: ProxyServerOptions) {
     this.logger = options.logger;
@@ -86,6 +93,7 @@ export class ProxyServer {
       policy: { ...DEFAULT_REQUEST_POLICY, ...options.requestPolicy },
     };
     this.runner = new PluginRunner();
+    this.observers = new RequestObservers(options.observers);
     const guarded = (req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void => {
       try {
         this.handle(req, res, expectContinue);
@@ -230,6 +238,7 @@ export class ProxyServer {
     }
     const request = new ProxyRequest(req, res, head, this.settings);
     if (!this.connections.admitRequest(req, res, request.hasBody, expectContinue)) return;
+    if (this.observers.active) this.observers.watch(request);
     request.expectContinue = expectContinue;
     const match = state.router.match(request);
     if (match === null) {

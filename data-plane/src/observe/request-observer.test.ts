@@ -1,0 +1,109 @@
+/** The request-end hook: every proxied request reaches each observer once, after its response. */
+import http from 'node:http';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { completeConfig, createLogger, ROUTE_DEFAULTS, SERVICE_DEFAULTS } from '@gatehouse/shared';
+import { ProxyServer } from '../proxy/proxy-server.js';
+import type { ProxyRequest } from '../proxy/request.js';
+import type { RequestObserver } from './request-observer.js';
+
+interface Seen {
+  path: string;
+  route: string | null;
+  status: number;
+  finished: boolean;
+}
+
+const seen: Seen[] = [];
+const recorder: RequestObserver = {
+  requestEnded(request: ProxyRequest) {
+    seen.push({
+      path: request.path,
+      route: request.entry === null ? null : request.entry.route.id,
+      status: request.res.statusCode,
+      finished: request.res.writableEnded,
+    });
+  },
+};
+const thrower: RequestObserver = {
+  requestEnded() {
+    throw new Error('observer bug');
+  },
+};
+
+let upstream: http.Server;
+let proxy: ProxyServer;
+let base: string;
+
+beforeAll(async () => {
+  upstream = http.createServer((_req, res) => res.end('ok'));
+  upstream.listen(0, '127.0.0.1');
+  await once(upstream, 'listening');
+  proxy = new ProxyServer({
+    logger: createLogger('observer-test', { level: 'silent' }),
+    observers: [thrower, recorder],
+  });
+  await proxy.listen(0, '127.0.0.1');
+  base = `http://127.0.0.1:${(proxy.server.address() as AddressInfo).port}`;
+  proxy.apply(
+    completeConfig({
+      services: [
+        {
+          ...SERVICE_DEFAULTS,
+          id: 's',
+          name: 's',
+          host: '127.0.0.1',
+          port: (upstream.address() as AddressInfo).port,
+          created_at: 0,
+          updated_at: 0,
+        },
+      ],
+      routes: [
+        {
+          ...ROUTE_DEFAULTS,
+          id: 'r',
+          name: 'r',
+          paths: ['/api'],
+          service: { id: 's' },
+          created_at: 0,
+          updated_at: 0,
+        },
+      ],
+    }),
+  );
+});
+
+afterAll(async () => {
+  await proxy.close();
+  upstream.close();
+});
+
+async function settle(n: number): Promise<void> {
+  for (let i = 0; i < 100 && seen.length < n; i++) await new Promise((r) => setTimeout(r, 10));
+}
+
+describe('request observers', () => {
+  it('see a proxied request once, after its response, with its route and status', async () => {
+    seen.length = 0;
+    const res = await fetch(`${base}/api/x`);
+    expect(await res.text()).toBe('ok');
+    await settle(1);
+    expect(seen).toEqual([{ path: '/api/x', route: 'r', status: 200, finished: true }]);
+  });
+
+  it('see a request no route matched (404), and a throwing observer does not stop the others', async () => {
+    seen.length = 0;
+    const res = await fetch(`${base}/nowhere`);
+    expect(res.status).toBe(404);
+    await settle(1);
+    expect(seen).toEqual([{ path: '/nowhere', route: null, status: 404, finished: true }]);
+  });
+
+  it('see every one of several concurrent requests exactly once', async () => {
+    seen.length = 0;
+    await Promise.all(Array.from({ length: 20 }, (_, i) => fetch(`${base}/api/${i}`).then((r) => r.text())));
+    await settle(20);
+    expect(seen.map((s) => s.path).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `/api/${i}`).sort());
+  });
+});

@@ -1,0 +1,42 @@
+/**
+ * The one place the proxy tells the rest of the data plane that a request is over. Metrics, the
+ * access log, traffic summaries and tracing are each a RequestObserver given to the ProxyServer;
+ * the server registers one 'close' listener per request only when at least one observer exists,
+ * so a data plane with none pays nothing for this.
+ */
+import type { ProxyRequest } from '../proxy/request.js';
+
+export interface RequestObserver {
+  /**
+   * Called once per request, after its response was sent or the client went away (the response's
+   * 'close'). Runs on the request's worker; must not throw and must not do I/O synchronously.
+   */
+  requestEnded(request: ProxyRequest): void;
+}
+
+/** The observers of one ProxyServer, called in the order given. */
+export class RequestObservers {
+  private readonly list: readonly RequestObserver[];
+  /** At least one observer: the server listens for the end of each request. */
+  readonly active: boolean;
+
+  constructor(observers: readonly RequestObserver[] = []) {
+    this.list = observers;
+    this.active = observers.length > 0;
+  }
+
+  /** Calls every observer for `request` when its response closes (only when `active`). */
+  watch(request: ProxyRequest): void {
+    request.res.once('close', () => this.ended(request));
+  }
+
+  private ended(request: ProxyRequest): void {
+    for (const o of this.list) {
+      try {
+        o.requestEnded(request);
+      } catch (err) {
+        request.logger.error({ err }, 'request observer failed');
+      }
+    }
+  }
+}

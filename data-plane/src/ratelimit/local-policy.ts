@@ -1,10 +1,11 @@
 /**
- * The `local` policy: one limit per DP node. The counters live in the primary (CounterStore);
- * a worker asks for them over the worker IPC. Every counter operation a worker makes in one
- * event-loop turn goes out as one message (flushed by `setImmediate`, after the turn's I/O
- * callbacks), and the primary answers it at once, synchronously: a request costs at most one
- * round trip and the primary's single thread makes every add atomic across the workers.
- * A process without a primary (a single-process proxy, tests) counts in its own store.
+ * The `local` policy: one limit per DP node. A DP with one worker (or a process without a
+ * primary) counts in its own store (InProcessPolicy, no IPC). With several workers, the rate-
+ * limiting plugin's fixed windows are admitted from allowance leases (lease-policy.ts); what is
+ * left (sliding windows, response-ratelimiting) asks the primary's counters over the worker IPC:
+ * every counter operation a worker makes in one event-loop turn goes out as one message (flushed
+ * by `setImmediate`, after the turn's I/O callbacks), and the primary answers it at once,
+ * synchronously, so its single thread makes every add atomic across the workers.
  */
 import type { CounterReplyMessage, CounterRequestMessage } from '../workers/protocol.js';
 import { CounterStore } from './counter-store.js';
@@ -21,6 +22,17 @@ export class InProcessPolicy implements RateLimitPolicy {
 
   usage(hits: readonly CounterHit[]): Promise<number[]> {
     return Promise.resolve(this.store.usage(hits));
+  }
+
+  /** Synchronous: the add, taken back at once when a count before it has reached its limit. */
+  admit(hits: readonly CounterHit[], limits: readonly number[]): number[] {
+    const counts = this.store.increment(hits, 1);
+    for (let i = 0; i < counts.length; i += 1)
+      if (counts[i]! - 1 >= limits[i]!) {
+        this.store.increment(hits, -1);
+        break;
+      }
+    return counts;
   }
 
   close(): Promise<void> {

@@ -1,7 +1,8 @@
 /**
  * Where rate-limit counters live (Kong's `policy`): the interface every policy implements, so the
  * rate-limiting plugins never know which one holds their counts. `local` keeps them in the DP's
- * primary process (one limit per node, shared by all workers), `redis` in Redis with atomic
+ * node (one limit per node, shared by all workers: in the worker when it is the only one, else
+ * leased out by the primary), `redis` in Redis with atomic
  * scripts, `cluster` locally with deltas exchanged between DPs over NATS.
  */
 
@@ -23,6 +24,13 @@ export interface RateLimitPolicy {
    * Rejects when the backing store cannot answer (the plugin applies `fault_tolerant`).
    */
   increment(hits: readonly CounterHit[], amount: number): Promise<number[]>;
+  /**
+   * Admits one request against `limits[i]` of each counter: answers the counts `increment(hits, 1)`
+   * would, and keeps the add only when every count before it is under its limit (Kong's rule;
+   * nothing to take back on a refusal). Synchronous when the policy can decide in this process.
+   * Optional: a policy without it is used through `increment` (and `-1` on a refusal).
+   */
+  admit?(hits: readonly CounterHit[], limits: readonly number[]): number[] | Promise<number[]>;
   /** Each counter's current value without adding (0 for a counter never hit). */
   usage(hits: readonly CounterHit[]): Promise<number[]>;
   /** Releases connections and timers; the policy is not used afterwards. */

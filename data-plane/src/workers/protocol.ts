@@ -58,6 +58,42 @@ export interface ProxyCachePurgeMessage {
 export type PrimaryToWorker =
   ConfigMessage | ShutdownMessage | NodeHealthMessage | ListenMessage | ProxyCachePurgeMessage;
 
+/**
+ * Worker -> primary: allowance leases of the `local` policy (ratelimit/leases.ts). The worker's
+ * lease on each counter is used up (or it has none); it asks for a block. `counters` is flat: per
+ * counter its lease key (`<window s>|<window start>|<limit key>`), its limit and when it may be
+ * forgotten (epoch ms).
+ */
+export interface LeaseAskMessage {
+  t: 'lease-ask';
+  counters: (string | number)[];
+}
+
+/**
+ * Primary -> worker: blocks of allowance. `grants` is flat: per counter its lease key, the block
+ * (0: the counter is full for its window, every unit of it used) and the node's allowance handed
+ * out after this grant.
+ */
+export interface LeaseGrantMessage {
+  t: 'lease-grant';
+  grants: (string | number)[];
+}
+
+/** Primary -> worker: hand back the unused allowance of these counters (another worker needs it). */
+export interface LeaseReclaimMessage {
+  t: 'lease-reclaim';
+  keys: string[];
+}
+
+/** Worker -> primary: the unused allowance handed back, flat: per counter its lease key and the units. */
+export interface LeaseReturnMessage {
+  t: 'lease-return';
+  returns: (string | number)[];
+}
+
+/** Primary -> worker lease messages (read by the lease policy, not the runtime). */
+export type LeaseToWorker = LeaseGrantMessage | LeaseReclaimMessage;
+
 /** Worker -> primary: booted, waiting for a config or a `listen` (does not listen yet). */
 export interface ReadyMessage {
   t: 'ready';
@@ -123,7 +159,9 @@ export type WorkerToPrimary =
   | AppliedMessage
   | FailedMessage
   | PassiveHealthMessage
-  | CounterRequestMessage;
+  | CounterRequestMessage
+  | LeaseAskMessage
+  | LeaseReturnMessage;
 
 /** Settings a worker reads from its environment at boot (GATEHOUSE_DP_WORKER, JSON). */
 export interface WorkerSettings {
@@ -142,6 +180,8 @@ export interface WorkerSettings {
   clientLimits?: Partial<ClientLimits>;
   /** Bytes of the worker's proxy-cache memory store (--proxy-cache-memory-size); default 128 MiB. */
   proxyCacheMemorySize?: number;
+  /** Workers of the node: with one, the `local` policy counts in the worker (no IPC); default 2. */
+  workers?: number;
 }
 
 export const WORKER_SETTINGS_ENV = 'GATEHOUSE_DP_WORKER';
@@ -155,8 +195,17 @@ export function isWorkerToPrimary(m: unknown): m is WorkerToPrimary {
     t === 'applied' ||
     t === 'failed' ||
     t === 'health' ||
-    t === 'counters'
+    t === 'counters' ||
+    t === 'lease-ask' ||
+    t === 'lease-return'
   );
+}
+
+/** A lease grant or reclaim (kept out of PrimaryToWorker: the lease policy reads it, not the runtime). */
+export function isLeaseToWorker(m: unknown): m is LeaseToWorker {
+  if (typeof m !== 'object' || m === null) return false;
+  const t = (m as { t?: unknown }).t;
+  return t === 'lease-grant' || t === 'lease-reclaim';
 }
 
 /** A counter reply (kept out of PrimaryToWorker: the rate-limit client reads it, not the runtime). */

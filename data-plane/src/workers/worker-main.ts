@@ -8,9 +8,10 @@ import { createLogger } from '@gatehouse/shared';
 import { loadPluginRegistry } from '../plugins/registry.js';
 import { configureProxyCacheStore } from '../plugins/proxy-cache/store.js';
 import { ProxyServer } from '../proxy/proxy-server.js';
-import { IpcCounterPolicy } from '../ratelimit/local-policy.js';
+import { InProcessPolicy, IpcCounterPolicy } from '../ratelimit/local-policy.js';
+import { LeasePolicy } from '../ratelimit/lease-policy.js';
 import { setClusterPolicy, setLocalPolicy } from '../ratelimit/policies.js';
-import { isCounterReply, WORKER_SETTINGS_ENV, type WorkerSettings } from './protocol.js';
+import { isCounterReply, isLeaseToWorker, WORKER_SETTINGS_ENV, type WorkerSettings } from './protocol.js';
 import { WorkerRuntime } from './worker-runtime.js';
 
 if (cluster.isPrimary || !process.send) {
@@ -20,19 +21,22 @@ if (cluster.isPrimary || !process.send) {
 
 const settings = JSON.parse(process.env[WORKER_SETTINGS_ENV] ?? '{}') as WorkerSettings;
 const logger = createLogger('gatehouse-dp-worker').child({ worker: cluster.worker?.id, pid: process.pid });
-// The `local` rate-limiting policy counts in the primary: one limit per node, whatever the workers.
 const send = (m: object): boolean => {
   if (!process.connected) return false;
   process.send!(m);
   return true;
 };
+// The `local` rate-limiting policy: one limit per node, whatever the workers. The only worker
+// counts in itself; several take allowance leases from the primary, which holds the counters.
 const counters = new IpcCounterPolicy({ send });
-// So does the `cluster` policy (the primary shares its counts with the region's DPs over NATS).
+const leases = (settings.workers ?? 2) > 1 ? new LeasePolicy({ send, counters }) : null;
+// The `cluster` policy counts in the primary (it shares its counts with the region's DPs over NATS).
 const clusterCounters = new IpcCounterPolicy({ send, policy: 'cluster' });
 process.on('message', (m: unknown) => {
-  if (isCounterReply(m)) (m.store === 'cluster' ? clusterCounters : counters).onReply(m);
+  if (isLeaseToWorker(m)) leases?.onMessage(m);
+  else if (isCounterReply(m)) (m.store === 'cluster' ? clusterCounters : counters).onReply(m);
 });
-setLocalPolicy(counters);
+setLocalPolicy(leases ?? new InProcessPolicy());
 setClusterPolicy(clusterCounters);
 if (settings.proxyCacheMemorySize !== undefined)
   configureProxyCacheStore({ maxBytes: settings.proxyCacheMemorySize });

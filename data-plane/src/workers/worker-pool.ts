@@ -22,6 +22,7 @@ import type { Logger } from '@gatehouse/shared';
 import { CounterStore } from '../ratelimit/counter-store.js';
 import { answerCounters, type SyncCounters } from '../ratelimit/local-policy.js';
 import { ClusterPolicy } from '../ratelimit/cluster-policy.js';
+import { LeaseBook } from '../ratelimit/leases.js';
 import { SyncErrors } from '../sync/errors.js';
 import {
   isWorkerToPrimary,
@@ -144,6 +145,8 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   /** The `local` rate-limiting policy's counters, shared by every worker of the node. */
   readonly counters: CounterStore;
   private ownCluster: SyncCounters | null = null;
+  /** The `local` policy's allowance leases (workers admit from them without a message per request). */
+  readonly leases: LeaseBook;
 
   constructor(private readonly opts: WorkerPoolOptions) {
     super();
@@ -156,6 +159,14 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     this.applyTimeoutMs = opts.applyTimeoutMs ?? 15_000;
     this.drainTimeoutMs = opts.drainTimeoutMs ?? 10_000;
     this.counters = opts.counters ?? new CounterStore();
+    this.leases = new LeaseBook({
+      workers: opts.size,
+      send: (id, m) => {
+        const slot = this.slots.get(id);
+        if (slot === undefined) throw new Error(`no worker ${id}`);
+        slot.worker.send(m);
+      },
+    });
   }
 
   /** The counters of the node's `cluster` policy (the DP's, or one of the pool's own without NATS). */
@@ -261,6 +272,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    this.leases.close();
     for (const t of this.restartTimers) clearTimeout(t);
     this.restartTimers.clear();
     const exits = [...this.slots.values()].map((slot) => this.shutdownWorker(slot));
@@ -295,6 +307,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       tls: this.opts.tls ?? null,
       clientLimits: this.opts.clientLimits,
       proxyCacheMemorySize: this.opts.proxyCacheMemorySize,
+      workers: this.opts.size,
     };
     // setupPrimary is process-wide; set it before each fork so this pool's settings apply.
     cluster.setupPrimary({ exec: this.exec, execArgv: this.execArgv, args: [], serialization: 'advanced' });
@@ -371,6 +384,12 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
           );
         }
         return;
+      case 'lease-ask':
+        this.leases.onAsk(slot.worker.id, m);
+        return;
+      case 'lease-return':
+        this.leases.onReturn(slot.worker.id, m);
+        return;
       case 'applied': {
         slot.holds = m.seq;
         const unhealthy = this.opts.unhealthyTargets?.() ?? [];
@@ -403,6 +422,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 
   private onWorkerExit(slot: Slot, code: number | null, signal: string | null): void {
     this.slots.delete(slot.worker.id);
+    this.leases.dropWorker(slot.worker.id);
     slot.waiter?.done({
       ok: false,
       reason: `worker ${slot.worker.process.pid} exited (code ${code}, signal ${signal})`,

@@ -19,6 +19,8 @@ import { rateLimitingSpec } from './schema.js';
 
 interface State {
   readonly limits: readonly PeriodLimit[];
+  /** Each period's limit, in the order of `limits` (the policy's `admit`). */
+  readonly limitValues: readonly number[];
   readonly rule: IdentifierRule;
   /** `<instance id>:`, the start of every counter key of this instance. */
   readonly prefix: string;
@@ -57,13 +59,15 @@ function apply(
   previous: number[] | null,
   starts: number[],
   now: number,
+  takeBack = true,
 ): void {
   const d = decide(s.limits, counts, previous, starts, now, s.hide);
   if (d.stop) {
-    // Not counted (as Kong): take the add back; nobody waits for it.
-    s.policy
-      .increment(hits, -1)
-      .catch((err: unknown) => ctx.log.warn({ err }, 'rate-limiting: cannot take a refused request back'));
+    // Not counted (as Kong): take the add back (`admit` kept none); nobody waits for it.
+    if (takeBack)
+      s.policy
+        .increment(hits, -1)
+        .catch((err: unknown) => ctx.log.warn({ err }, 'rate-limiting: cannot take a refused request back'));
     respondError(ctx, ProxyErrorCode.RATE_LIMITED, {
       status: s.errorCode,
       message: s.errorMessage,
@@ -84,6 +88,7 @@ export default definePlugin({
     }
     return {
       limits,
+      limitValues: limits.map((l) => l.limit),
       rule: {
         limitBy: config.limit_by,
         headerName: config.header_name ?? null,
@@ -111,6 +116,15 @@ export default definePlugin({
     const starts = s.limits.map((l) => windowStart(l.period, now));
     const hits = hitsAt(s, key, starts);
     try {
+      if (!s.sliding && s.policy.admit !== undefined) {
+        // Admitted in this process when the policy can (in-process counters, a lease with allowance).
+        const counts = s.policy.admit(hits, s.limitValues);
+        if (Array.isArray(counts)) return apply(ctx, s, hits, counts, null, starts, now, false);
+        return counts.then(
+          (c) => apply(ctx, s, hits, c, null, starts, now, false),
+          (err: unknown) => failed(ctx, s, err),
+        );
+      }
       if (!s.sliding) {
         return s.policy.increment(hits, 1).then(
           (counts) => apply(ctx, s, hits, counts, null, starts, now),

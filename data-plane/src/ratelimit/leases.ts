@@ -52,6 +52,10 @@ export interface LeaseBookOptions {
 
 const SWEEP_EVERY_MS = 1000;
 
+function isCount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
 export class LeaseBook {
   private readonly counters = new Map<string, Counter>();
   private readonly reclaimTimeoutMs: number;
@@ -81,7 +85,7 @@ export class LeaseBook {
       const key = c[i];
       const limit = c[i + 1];
       const expiresAt = c[i + 2];
-      if (typeof key !== 'string' || typeof limit !== 'number' || typeof expiresAt !== 'number') continue;
+      if (typeof key !== 'string' || !isCount(limit) || typeof expiresAt !== 'number') continue;
       let counter = this.counters.get(key);
       if (counter === undefined) {
         counter = { limit, granted: 0, holders: new Set(), expiresAt, reclaim: null };
@@ -102,11 +106,11 @@ export class LeaseBook {
     for (let i = 0; i + 1 < r.length; i += 2) {
       const key = r[i];
       const unused = r[i + 1];
-      if (typeof key !== 'string' || typeof unused !== 'number') continue;
+      if (typeof key !== 'string' || !isCount(unused)) continue;
       const counter = this.counters.get(key);
       if (counter === undefined) continue;
       if (counter.holders.delete(worker) && unused > 0)
-        counter.granted = Math.max(0, counter.granted - Math.floor(unused));
+        counter.granted = Math.max(0, counter.granted - unused);
       this.answered(key, counter, worker);
     }
   }

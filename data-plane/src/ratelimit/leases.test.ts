@@ -114,7 +114,11 @@ describe('allowance leases (the local policy with several workers)', () => {
     const n = node(1);
     const results = [0, 1, 2].map(() => n.policies[0]!.admit([minute], [2]));
     await n.drain();
-    expect((await Promise.all(results)).map((c) => admitted(c, [2]))).toEqual([true, true, false]);
+    expect((await Promise.all(results.map(async (r) => r))).map((c) => admitted(c, [2]))).toEqual([
+      true,
+      true,
+      false,
+    ]);
     const before = n.messages();
     const counts = n.policies[0]!.admit([minute], [2]);
     expect(counts).toEqual([3]);
@@ -134,7 +138,7 @@ describe('allowance leases (the local policy with several workers)', () => {
     // Worker 1 uses up everything else the primary has (7).
     const b = Array.from({ length: 12 }, () => n.policies[1]!.admit([minute], [10]));
     await n.drain();
-    const outcomes = (await Promise.all(b)).map((c) => admitted(c, [10]));
+    const outcomes = (await Promise.all(b.map(async (r) => r))).map((c) => admitted(c, [10]));
     // 7 from the primary, 2 reclaimed from worker 0: 10 admitted in all.
     expect(outcomes.filter(Boolean)).toHaveLength(9);
     expect(n.policies[0]!.unusedOf(minute)).toBe(0);
@@ -158,7 +162,7 @@ describe('allowance leases (the local policy with several workers)', () => {
       n.deliverToWorker(1);
       await turn();
     }
-    const outcomes = (await Promise.all(b)).map((c) => admitted(c, [10]));
+    const outcomes = (await Promise.all(b.map(async (r) => r))).map((c) => admitted(c, [10]));
     expect(outcomes.filter(Boolean)).toHaveLength(7);
   });
 
@@ -173,7 +177,7 @@ describe('allowance leases (the local policy with several workers)', () => {
     }
     n.book.dropWorker(0);
     await n.drain();
-    const outcomes = (await Promise.all(b)).map((c) => admitted(c, [4]));
+    const outcomes = (await Promise.all(b.map(async (r) => r))).map((c) => admitted(c, [4]));
     // Worker 0 held ⌈4/4⌉ = 1 (used); worker 1 got the other 3.
     expect(outcomes.filter(Boolean)).toHaveLength(3);
   });

@@ -106,7 +106,9 @@ async function runScenario({ label, mode, workers }) {
 
 if (cluster.isPrimary) {
   cluster.setupPrimary({ serialization: 'advanced' });
-  console.log(`N=${N} per worker, ${BATCH} per turn, ${KEYS} keys; CPU of the whole node per admitted request`);
+  console.log(
+    `N=${N} per worker, ${BATCH} per turn, ${KEYS} keys; CPU of the whole node per admitted request`,
+  );
   for (const s of SCENARIOS) await runScenario(s);
 } else {
   await runWorker(process.env.BENCH_MODE);

@@ -8,6 +8,7 @@ import {
   emptyConfig,
   loadSigningKey,
   loadTrustedKeys,
+  parseSnapshotConfig,
   sha256Hex,
   signEncodedSnapshot,
   signSnapshot,
@@ -16,9 +17,11 @@ import {
   type SigningKey,
   type TrustedKeys,
 } from '@gatehouse/shared';
+import { nodeConfigOf, type NodeConfig } from '../runtime/node-config.js';
 import { DataPlaneMetrics } from '../status/metrics.js';
 import type { ConfigMeta } from '../workers/worker-pool.js';
 import { SnapshotApplier, type ConfigCompiler, type ConfigTarget } from './snapshot-applier.js';
+import { SyncErrors } from './errors.js';
 import { SnapshotCache } from './snapshot-cache.js';
 import { VERSION_FLOOR_FILE, VersionFloor } from './version-floor.js';
 
@@ -30,20 +33,25 @@ function config(name: string): GatehouseConfig {
   return c;
 }
 
-/** Compiles like the proxy would: refuses a service named "uncompilable". */
+/** The primary's compile of the node part: refuses an upstream named "unbalanced". */
 const compiler: ConfigCompiler = {
-  compile(c) {
-    if (c.services.some((s) => s.name === 'uncompilable')) throw new Error('route cannot be compiled');
+  compile(node) {
+    if (node.upstreams.some((u) => u.name === 'unbalanced')) throw new Error('upstream cannot be compiled');
   },
 };
 
 class RecordingTarget implements ConfigTarget {
   applied: ConfigMeta[] = [];
   failNext: string | null = null;
-  /** Like the pool: the check runs while the config is out; its error fails the round. */
-  async apply(bytes: Uint8Array, meta: ConfigMeta, check: () => void): Promise<void> {
-    check();
-    JSON.parse(Buffer.from(bytes).toString('utf8'));
+  /**
+   * Like the pool: the workers parse and compile (refusing a service named "uncompilable"), then
+   * the check runs on the node part; any error fails the round.
+   */
+  async apply(bytes: Uint8Array, meta: ConfigMeta, check: (node: NodeConfig) => void): Promise<void> {
+    const parsed = parseSnapshotConfig(Buffer.from(bytes).toString('utf8'));
+    if (parsed.services.some((s) => s.name === 'uncompilable'))
+      throw SyncErrors.compileFailed(`config ${meta.version} does not compile: route cannot be compiled`);
+    check(nodeConfigOf(parsed));
     if (this.failNext) {
       const reason = this.failNext;
       this.failNext = null;
@@ -156,6 +164,19 @@ describe('SnapshotApplier', () => {
     expect(out.ok === false && out.reason).toMatch(/route cannot be compiled/);
     expect(target.applied).toHaveLength(0);
     expect(applier.held).toBeNull();
+    expect(await cache.read()).toBeNull();
+  });
+
+  it('refuses a config whose upstreams the primary cannot compile (its check of the node part); nothing is applied or cached', async () => {
+    const c = config('a');
+    c.upstreams.push({ id: 'u1', name: 'unbalanced' } as GatehouseConfig['upstreams'][number]);
+    const out = await applier.handle(
+      await signSnapshot({ config: c, version: 1n, cpId: 'cp', key }),
+      'control_plane',
+    );
+    expect(out).toMatchObject({ ok: false, code: 'GH_ERR_DP_CONFIG_COMPILE' });
+    expect(out.ok === false && out.reason).toMatch(/upstream cannot be compiled/);
+    expect(target.applied).toHaveLength(0);
     expect(await cache.read()).toBeNull();
   });
 

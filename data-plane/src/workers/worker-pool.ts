@@ -174,6 +174,12 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     this.applyTimeoutMs = opts.applyTimeoutMs ?? 15_000;
     this.drainTimeoutMs = opts.drainTimeoutMs ?? 10_000;
     this.counters = opts.counters ?? new CounterStore();
+    // One worker accepts its own connections. Node's default (round-robin) has the primary accept
+    // every connection and hand it over IPC: a wake-up of the primary per connection, on the core
+    // it shares with the worker. Several workers keep round-robin (the kernel's spread is uneven).
+    // NODE_CLUSTER_SCHED_POLICY, when set, decides. Process-wide, fixed at the first fork.
+    if (opts.size === 1 && process.env.NODE_CLUSTER_SCHED_POLICY === undefined)
+      cluster.schedulingPolicy = cluster.SCHED_NONE;
   }
 
   /** The counters of the node's `cluster` policy (the DP's, or one of the pool's own without NATS). */

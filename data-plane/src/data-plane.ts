@@ -42,7 +42,7 @@ import { StatusServer } from './status/status-server.js';
 import type { BackoffOptions } from './sync/backoff.js';
 import { clusterChannel, type ClusterChannel } from './sync/cluster-tls.js';
 import { ConfigClient, type SyncStatus } from './sync/config-client.js';
-import { ClusterNode, configUsesClusterPolicy, type ClusterPolicyStatus } from './ratelimit/cluster-node.js';
+import { ClusterNode, type ClusterPolicyStatus } from './ratelimit/cluster-node.js';
 import { loadOrCreateNodeId } from './sync/node-id.js';
 import {
   SnapshotApplier,
@@ -282,18 +282,16 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
   pool.on('restart', () => metrics.workerRestarts.inc());
   pool.on('health', (change) => nodeHealth.report(change));
 
-  // The workers compile each config (and refuse one they cannot serve: no worker keeps it). The
-  // primary serves no traffic: it compiles only the config's upstreams, while the workers compile
-  // the whole config on their cores, and once every worker serves it, the node's active health
-  // checks follow those upstreams.
+  // The workers compile each config (and refuse one they cannot serve: no worker swaps it in).
+  // The primary serves no traffic and parses no config: it compiles only the upstreams of the
+  // node part a worker sends back, and once every worker serves the config, the node's active
+  // health checks follow those upstreams.
   const compiler: ConfigCompiler = {
-    compile(config) {
-      const complete = completeConfig(config);
-      const upstreams = compileUpstreams(complete, nodeHealth.serving);
-      const usesCluster = configUsesClusterPolicy(complete);
+    compile(node) {
+      const upstreams = compileUpstreams(completeConfig(node), nodeHealth.serving);
       return () => {
         nodeHealth.commit(upstreams);
-        clusterLimits.follow(usesCluster);
+        clusterLimits.follow(node.usesClusterPolicy);
       };
     },
   };

@@ -14,6 +14,8 @@
 //                     of --reps runs; the ratio 10k/1 is printed as throughput_10k_vs_1
 //
 //   node scripts/bootstrap.mjs && node test/bench/dp-10k.mjs [--count 10000] [--duration 8] [--reps 2]
+//   --cpu-prof <dir>   the DP's primary and worker write CPU profiles there (<pid>.cpuprofile, at
+//                      exit; NODE_OPTIONS refuses --cpu-prof, so a preloaded inspector session)
 //
 // Needs wrk on the PATH. The upstream is a node:http server in this process, so on a small box
 // the figures are a comparison between configs, not a gateway benchmark (see run.sh for that).
@@ -41,6 +43,7 @@ const { values } = parseArgs({
     count: { type: 'string', default: '10000' },
     duration: { type: 'string', default: '8' },
     reps: { type: 'string', default: '2' },
+    'cpu-prof': { type: 'string' },
   },
 });
 const N = Number(values.count);
@@ -71,6 +74,28 @@ function wrk(url) {
   });
 }
 
+/** NODE_OPTIONS that make a process profile itself until it exits. */
+function profilerOptions(out) {
+  const hook = join(dir, 'cpu-prof.mjs');
+  writeFileSync(
+    hook,
+    `import { Session } from 'node:inspector';
+import { mkdirSync, writeFileSync } from 'node:fs';
+const s = new Session();
+s.connect();
+s.post('Profiler.enable');
+s.post('Profiler.start');
+process.once('exit', () =>
+  s.post('Profiler.stop', (e, r) => {
+    mkdirSync(${JSON.stringify(out)}, { recursive: true });
+    if (!e) writeFileSync(${JSON.stringify(out)} + '/' + process.pid + '.cpuprofile', JSON.stringify(r.profile));
+  }),
+);
+`,
+  );
+  return { NODE_OPTIONS: `--import ${hook}` };
+}
+
 const cp = await startControlPlane({ db: 'pglite' });
 const proxyPort = await freePort();
 const dp = startGatehouse(
@@ -90,7 +115,10 @@ const dp = startGatehouse(
     '--status-listen',
     '127.0.0.1:0',
   ],
-  { logLevel: 'debug' },
+  {
+    logLevel: 'debug',
+    env: values['cpu-prof'] ? profilerOptions(values['cpu-prof']) : {},
+  },
 );
 
 const results = [];

@@ -3,11 +3,13 @@
 // wall time a lot and the CPU time little), for the 10,000-entity configuration of dp-10k.mjs:
 //
 //   primary_verify   JWS signature, gunzip, sha256 (verifySnapshotBytes)
-//   primary_compile  what the primary compiles: parse + its upstreams (compileUpstreams)
+//   primary_compile  what the primary compiles: the upstreams of the node part a worker sends back
+//                    (compileUpstreams; the primary parses no config)
 //   full_compile     parse + compileRuntime of the whole config (what each worker compiles)
 //   worker_parse / worker_compile / worker_swap   in this process, on a ProxyServer as a worker has
 //   round_*          a real WorkerPool (one worker process, node:cluster IPC): apply() of the big
-//                    config after a 1-service one, wall time, the primary's CPU during it, and the
+//                    config after a 1-service one (prepare, the primary's check, commit), wall
+//                    time, the primary's CPU during it, and the
 //                    worker's CPU (/proc, 10 ms ticks, 0.5 s after: with its collection);
 //   worker_memory    3 s after the last round (process.memoryUsage, heap spaces, RSS by mapping),
 //                    read through a probe preloaded in the worker, as is and after a full GC;
@@ -38,6 +40,8 @@ const { ProxyServer } = await import(join(DP, 'proxy', 'proxy-server.js'));
 const { compileRuntime } = await import(join(DP, 'runtime', 'compile-runtime.js'));
 const { compileUpstreams } = await import(join(DP, 'balancer', 'balancers.js'));
 const { WorkerPool } = await import(join(DP, 'workers', 'worker-pool.js'));
+const { takeConfig } = await import(join(DP, 'workers', 'worker-runtime.js'));
+const { nodeConfigOf } = await import(join(DP, 'runtime', 'node-config.js'));
 const { verifySnapshotBytes, parseSnapshotConfig, completeConfig } =
   await import('../../shared/dist/index.js');
 
@@ -98,16 +102,16 @@ if (!values['skip-stages']) {
   out.primary_verify = await measure(async () => {
     await verifySnapshotBytes(signed, trusted);
   });
-  out.primary_compile = await measure(() =>
-    compileUpstreams(completeConfig(parseSnapshotConfig(json)), null),
-  );
+  const node = nodeConfigOf(parseSnapshotConfig(json));
+  out.primary_compile = await measure(() => compileUpstreams(completeConfig(node), null));
   out.full_compile = await measure(() =>
     compileRuntime(parseSnapshotConfig(json), registry, { logger, serving: null }),
   );
   const proxy = new ProxyServer({ logger, plugins: registry, activeHealthChecks: false });
   let parsed;
+  // As a worker takes it from its IPC message: bytes -> text -> parsed and completed.
   out.worker_parse = await measure(() => {
-    parsed = JSON.parse(json);
+    parsed = takeConfig({ bytes });
   });
   let runtime;
   out.worker_compile = await measure(() => {
@@ -176,7 +180,10 @@ process.on('SIGUSR2', () => {
     const w0 = cpuMsOf(workerPid);
     const c0 = process.cpuUsage();
     const t0 = performance.now();
-    await pool.apply(asSent(bytes), { version: v++, hash: `big-${i}` });
+    // The check the primary runs between the steps (data-plane.ts): the node part's upstreams.
+    await pool.apply(asSent(bytes), { version: v++, hash: `big-${i}` }, (n) =>
+      compileUpstreams(completeConfig(n), null),
+    );
     const wall = performance.now() - t0;
     const cpu = process.cpuUsage(c0);
     await sleep(500);

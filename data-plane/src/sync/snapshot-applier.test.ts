@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { request } from 'node:http';
+import { fileURLToPath } from 'node:url';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +10,7 @@ import {
   emptyConfig,
   loadSigningKey,
   loadTrustedKeys,
+  parseSnapshotConfig,
   sha256Hex,
   signEncodedSnapshot,
   signSnapshot,
@@ -16,9 +19,11 @@ import {
   type SigningKey,
   type TrustedKeys,
 } from '@gatehouse/shared';
+import { nodeConfigOf, type NodeConfig } from '../runtime/node-config.js';
 import { DataPlaneMetrics } from '../status/metrics.js';
-import type { ConfigMeta } from '../workers/worker-pool.js';
+import { WorkerPool, type ConfigMeta } from '../workers/worker-pool.js';
 import { SnapshotApplier, type ConfigCompiler, type ConfigTarget } from './snapshot-applier.js';
+import { SyncErrors } from './errors.js';
 import { SnapshotCache } from './snapshot-cache.js';
 import { VERSION_FLOOR_FILE, VersionFloor } from './version-floor.js';
 
@@ -30,20 +35,25 @@ function config(name: string): GatehouseConfig {
   return c;
 }
 
-/** Compiles like the proxy would: refuses a service named "uncompilable". */
+/** The primary's compile of the node part: refuses an upstream named "unbalanced". */
 const compiler: ConfigCompiler = {
-  compile(c) {
-    if (c.services.some((s) => s.name === 'uncompilable')) throw new Error('route cannot be compiled');
+  compile(node) {
+    if (node.upstreams.some((u) => u.name === 'unbalanced')) throw new Error('upstream cannot be compiled');
   },
 };
 
 class RecordingTarget implements ConfigTarget {
   applied: ConfigMeta[] = [];
   failNext: string | null = null;
-  /** Like the pool: the check runs while the config is out; its error fails the round. */
-  async apply(bytes: Uint8Array, meta: ConfigMeta, check: () => void): Promise<void> {
-    check();
-    JSON.parse(Buffer.from(bytes).toString('utf8'));
+  /**
+   * Like the pool: the workers parse and compile (refusing a service named "uncompilable"), then
+   * the check runs on the node part; any error fails the round.
+   */
+  async apply(bytes: Uint8Array, meta: ConfigMeta, check: (node: NodeConfig) => void): Promise<void> {
+    const parsed = parseSnapshotConfig(Buffer.from(bytes).toString('utf8'));
+    if (parsed.services.some((s) => s.name === 'uncompilable'))
+      throw SyncErrors.compileFailed(`config ${meta.version} does not compile: route cannot be compiled`);
+    check(nodeConfigOf(parsed));
     if (this.failNext) {
       const reason = this.failNext;
       this.failNext = null;
@@ -156,6 +166,19 @@ describe('SnapshotApplier', () => {
     expect(out.ok === false && out.reason).toMatch(/route cannot be compiled/);
     expect(target.applied).toHaveLength(0);
     expect(applier.held).toBeNull();
+    expect(await cache.read()).toBeNull();
+  });
+
+  it('refuses a config whose upstreams the primary cannot compile (its check of the node part); nothing is applied or cached', async () => {
+    const c = config('a');
+    c.upstreams.push({ id: 'u1', name: 'unbalanced' } as GatehouseConfig['upstreams'][number]);
+    const out = await applier.handle(
+      await signSnapshot({ config: c, version: 1n, cpId: 'cp', key }),
+      'control_plane',
+    );
+    expect(out).toMatchObject({ ok: false, code: 'GH_ERR_DP_CONFIG_COMPILE' });
+    expect(out.ok === false && out.reason).toMatch(/upstream cannot be compiled/);
+    expect(target.applied).toHaveLength(0);
     expect(await cache.read()).toBeNull();
   });
 
@@ -305,5 +328,97 @@ describe('SnapshotApplier', () => {
     applier = new SnapshotApplier({ trustedKeys: trusted, compiler, target, cache: sealed, logger });
     expect(await applier.loadFromCache()).toBe(true);
     expect((await readFile(sealed.file)).subarray(0, 8).toString()).toBe('GHCACHE1');
+  });
+});
+
+/** One answer of the echo worker fixture, on a fresh connection (round-robin over the workers). */
+function echo(port: number): Promise<{ pid: number; worker: number; services: string[]; swaps: number }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve(JSON.parse(body) as Awaited<ReturnType<typeof echo>>));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('SnapshotApplier over a worker pool (prepare, then commit)', () => {
+  let dir: string;
+  let key: SigningKey;
+  let pool: WorkerPool;
+  let cache: SnapshotCache;
+  let applier: SnapshotApplier;
+  let port: number;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'gatehouse-applier-pool-'));
+    const files = await writeSigningKeyPair(join(dir, 'keys'));
+    key = await loadSigningKey(files.privateKeyFile);
+    const trusted = await loadTrustedKeys([files.publicKeysFile]);
+    pool = new WorkerPool({
+      size: 2,
+      listen: { host: '127.0.0.1', port: 0 },
+      logger,
+      exec: fileURLToPath(new URL('../workers/fixtures/echo-worker.ts', import.meta.url)),
+      execArgv: ['--import', 'tsx'],
+      applyTimeoutMs: 5_000,
+      drainTimeoutMs: 1_000,
+    });
+    await pool.start();
+    port = pool.port!;
+    cache = new SnapshotCache(join(dir, 'data'), logger);
+    applier = new SnapshotApplier({ trustedKeys: trusted, compiler, target: pool, cache, logger });
+  });
+  afterEach(async () => {
+    await pool.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const signed = (version: bigint, ...names: string[]) => {
+    const c = emptyConfig();
+    for (const name of names) c.services.push({ id: name, name } as GatehouseConfig['services'][number]);
+    return signSnapshot({ config: c, version, cpId: 'cp', key });
+  };
+  /** Per worker: the services it serves and how many configs it swapped in. */
+  const served = async () => {
+    const seen = new Map<number, { worker: number; services: string[]; swaps: number }>();
+    for (let i = 0; i < 12 && seen.size < 2; i++) {
+      const a = await echo(port);
+      seen.set(a.pid, a);
+    }
+    return seen;
+  };
+
+  it('NACKs a snapshot one worker cannot compile: no worker swapped it in, the old config and cache stay', async () => {
+    const s1 = await signed(1n, 'v1');
+    expect(await applier.handle(s1, 'control_plane')).toMatchObject({ ok: true });
+    const before = await served();
+    const refusing = Math.max(...[...before.values()].map((a) => a.worker));
+    const out = await applier.handle(await signed(2n, 'v2', `refuse-in-worker-${refusing}`), 'control_plane');
+    expect(out).toMatchObject({ ok: false, code: 'GH_ERR_DP_CONFIG_COMPILE' });
+    expect(out.ok === false && out.reason).toMatch(`worker ${refusing} finds this config invalid`);
+    const after = await served();
+    expect([...after.values()].map((a) => a.services)).toEqual([['v1'], ['v1']]);
+    // The worker that compiled it never swapped it in (nor back out).
+    for (const [pid, a] of before) expect(after.get(pid)?.swaps).toBe(a.swaps);
+    expect(applier.held?.hash).toBe(s1.hash);
+    expect((await cache.read())?.hash).toBe(s1.hash);
+  });
+
+  it('NACKs a round in which a worker dies while compiling; the same snapshot sent again applies everywhere', async () => {
+    await applier.handle(await signed(1n, 'v1'), 'control_plane');
+    const dying = Math.max(...[...(await served()).values()].map((a) => a.worker));
+    const s2 = await signed(2n, 'v2', `exit-in-worker-${dying}`);
+    const out = await applier.handle(s2, 'control_plane');
+    expect(out).toMatchObject({ ok: false, code: 'GH_ERR_DP_CONFIG_APPLY' });
+    expect((await cache.read())?.version).toBe(1n);
+    // The replacement (another worker id) compiles it: the retry is acknowledged.
+    for (let i = 0; i < 100 && pool.serving < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await applier.handle(s2, 'control_plane')).toMatchObject({ ok: true, changed: true });
+    expect([...(await served()).values()].map((a) => a.services.includes('v2'))).toEqual([true, true]);
+    expect((await cache.read())?.version).toBe(2n);
   });
 });

@@ -3,18 +3,20 @@
  *   1. same hash as the one served -> nothing to swap (the newer version, if signed, is recorded);
  *   2. verify: signature by a key given at start (by kid), hash of the bytes, version newer
  *      than the one served;
- *   3. hand the verified bytes to every worker and, while they parse and compile them, run the
- *      compiler in the primary (it parses the config and compiles its upstreams: no pool, no
- *      timer). A config a worker cannot compile (GH_ERR_DP_CONFIG_COMPILE), or the compiler
- *      refuses, fails the round: no worker keeps it, the old one stays;
- *   4. wait until every worker has swapped, then tell the compiler (the primary starts the
- *      node's active health checks for the new upstreams);
+ *   3. hand the verified bytes to every worker, which parses and compiles them and holds the
+ *      result. The primary parses nothing: the workers' compile decides. A config a worker cannot
+ *      compile (GH_ERR_DP_CONFIG_COMPILE; bytes that are not a config: GH_ERR_SNAPSHOT_MALFORMED)
+ *      fails the round: no worker swaps it in, the old one stays everywhere;
+ *   4. once every worker has compiled it, run the compiler on the node part one worker sent back
+ *      (the primary compiles the upstreams, for the node's active health checks: no pool, no
+ *      timer); if it refuses, the round fails the same way. Then every worker swaps; once all
+ *      have, tell the compiler (the primary starts the health checks for the new upstreams);
  *   5. write the signed snapshot to the disk cache (atomically), then record its version as the
  *      highest accepted (`VersionFloor`).
  * Any failure leaves the served config as it was and comes back as a reason for the NACK; the
  * last refusal of each source is kept for /status (`lastRefusal`). The "config applied" log line
  * says how long the steps took (`verify_ms`, `compile_ms` for the primary's compiler,
- * `apply_ms` from handing the bytes out until every worker swapped).
+ * `apply_ms` from handing the bytes out until every worker swapped, both steps).
  *
  * Rollback: a signed snapshot older than the highest version ever accepted (persisted, so it
  * survives a restart) is refused — the cached one at boot, and any from the stream — unless the
@@ -30,7 +32,6 @@ import { decodeProtectedHeader } from 'jose';
 import {
   encodeConfig,
   isGatehouseError,
-  parseSnapshotConfig,
   SnapshotErrors,
   verifySnapshotBytes,
   withCredentialDigests,
@@ -39,6 +40,7 @@ import {
   type SignedSnapshot,
   type TrustedKeys,
 } from '@gatehouse/shared';
+import type { NodeConfig } from '../runtime/node-config.js';
 import type { DataPlaneMetrics } from '../status/metrics.js';
 import type { ConfigMeta } from '../workers/worker-pool.js';
 import { SyncErrors } from './errors.js';
@@ -46,19 +48,20 @@ import type { SnapshotCache } from './snapshot-cache.js';
 import type { VersionFloor } from './version-floor.js';
 
 /**
- * Compiles a config without serving it and without side effects; throws when it cannot be
- * served. May return what to do once every worker serves it.
+ * Compiles what the primary runs of a config (its node part) without side effects; throws when
+ * it cannot be served. May return what to do once every worker serves it.
  */
 export interface ConfigCompiler {
-  compile(config: GatehouseConfig): (() => void) | void;
+  compile(node: NodeConfig): (() => void) | void;
 }
 
 /**
- * Where verified configs go (as UTF-8 JSON bytes): the worker pool. `check` runs while the
- * workers compile; when it throws, the apply rejects with its error and no worker keeps the config.
+ * Where verified configs go (as UTF-8 JSON bytes): the worker pool. `check` runs once every
+ * worker has compiled the config, before any swaps it in, with the config's node part; when it
+ * throws, the apply rejects with its error and no worker swaps the config in.
  */
 export interface ConfigTarget {
-  apply(bytes: Uint8Array, meta: ConfigMeta, check: () => void): Promise<void>;
+  apply(bytes: Uint8Array, meta: ConfigMeta, check: (node: NodeConfig) => void): Promise<void>;
 }
 
 export type SnapshotSource = 'control_plane' | 'cache' | 'declarative';
@@ -121,8 +124,6 @@ type Offer = { signed: SignedSnapshot } | { plain: GatehouseConfig };
 
 /** An offer made ready to serve: verified (signed) or encoded (plain). */
 interface Candidate {
-  /** The config: a signed one's bytes are parsed here only while the workers parse them too. */
-  config(): GatehouseConfig;
   /** The config as UTF-8 JSON (canonical). */
   bytes: Buffer;
   version: bigint;
@@ -228,7 +229,7 @@ export class SnapshotApplier extends EventEmitter<SnapshotApplierEvents> {
       const { bytes, hash: plainHash } = encodeConfig(config);
       version = (held?.version ?? 0n) + 1n;
       hash = plainHash;
-      plain = { config: () => config, bytes, version, hash, kid: null };
+      plain = { bytes, version, hash, kid: null };
     }
     try {
       if (held && held.hash === hash) {
@@ -240,9 +241,9 @@ export class SnapshotApplier extends EventEmitter<SnapshotApplierEvents> {
       if ('signed' in offer) this.checkFloor(version, source);
       const verified = performance.now();
       const compiled: { served?: (() => void) | void; ms: number } = { ms: 0 };
-      await this.opts.target.apply(candidate.bytes, { version, hash }, () => {
+      await this.opts.target.apply(candidate.bytes, { version, hash }, (node) => {
         const t = performance.now();
-        compiled.served = this.compile(candidate);
+        compiled.served = this.compile(candidate, node);
         compiled.ms = performance.now() - t;
       });
       const swapped = performance.now();
@@ -316,7 +317,6 @@ export class SnapshotApplier extends EventEmitter<SnapshotApplierEvents> {
     });
     const { bytes } = verified;
     return {
-      config: () => parseSnapshotConfig(bytes.toString('utf8')),
       bytes,
       version: verified.version,
       hash: verified.hash,
@@ -324,10 +324,9 @@ export class SnapshotApplier extends EventEmitter<SnapshotApplierEvents> {
     };
   }
 
-  private compile(candidate: Candidate): (() => void) | void {
-    const config = candidate.config();
+  private compile(candidate: Candidate, node: NodeConfig): (() => void) | void {
     try {
-      return this.opts.compiler.compile(config);
+      return this.opts.compiler.compile(node);
     } catch (e) {
       throw SyncErrors.compileFailed(
         `config ${candidate.version} does not compile: ${(e as Error).message}`,

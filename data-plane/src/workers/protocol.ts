@@ -11,10 +11,16 @@
 import type { TargetHealthChange } from '../balancer/balancers.js';
 import type { RequestPolicy } from '../proxy/request-head.js';
 import type { ClientLimits } from '../proxy/client-connections.js';
+import type { NodeConfig } from '../runtime/node-config.js';
 
 export type { TargetHealthChange };
 
-/** Primary -> worker: swap in this config. */
+/**
+ * Primary -> worker: a config. Alone (a worker replacing another, a roll back) the worker
+ * compiles and swaps it in and answers `applied`. With `prepare` (an apply round) it only
+ * compiles it and answers `prepared`: it swaps on the round's `commit`, or drops it on `abort`,
+ * so no worker serves a config before every worker has compiled it.
+ */
 export interface ConfigMessage {
   t: 'config';
   /** Identifies the apply round; echoed in the answer. */
@@ -24,6 +30,22 @@ export interface ConfigMessage {
   hash: string;
   /** The config as UTF-8 JSON: the canonical bytes of a verified snapshot. */
   bytes: Uint8Array;
+  /** Compile and hold it until `commit` (answer `prepared`) instead of swapping at once. */
+  prepare?: boolean;
+  /** Send the config's node part (NodeConfig) back with `prepared`: one worker of a round is asked. */
+  node?: boolean;
+}
+
+/** Primary -> worker: every worker compiled the config of round `seq`: swap it in, answer `applied`. */
+export interface CommitMessage {
+  t: 'commit';
+  seq: number;
+}
+
+/** Primary -> worker: the round `seq` failed elsewhere: drop the config compiled for it. */
+export interface AbortMessage {
+  t: 'abort';
+  seq: number;
 }
 
 /** Primary -> worker: stop accepting, drain in-flight requests for at most drainMs, exit. */
@@ -56,7 +78,13 @@ export interface ProxyCachePurgeMessage {
 }
 
 export type PrimaryToWorker =
-  ConfigMessage | ShutdownMessage | NodeHealthMessage | ListenMessage | ProxyCachePurgeMessage;
+  | ConfigMessage
+  | CommitMessage
+  | AbortMessage
+  | ShutdownMessage
+  | NodeHealthMessage
+  | ListenMessage
+  | ProxyCachePurgeMessage;
 
 /**
  * Worker -> primary: allowance leases of the `local` policy (ratelimit/leases.ts). The worker's
@@ -115,6 +143,14 @@ export interface AppliedMessage {
   port: number | null;
 }
 
+/** Worker -> primary: the config of round `seq` compiled and waits for `commit` (or `abort`). */
+export interface PreparedMessage {
+  t: 'prepared';
+  seq: number;
+  /** The config's node part, when the message asked for it. */
+  node: NodeConfig | null;
+}
+
 /** Worker -> primary: the config of round `seq` was not applied; the old one (if any) stays. */
 export interface FailedMessage {
   t: 'failed';
@@ -157,6 +193,7 @@ export type WorkerToPrimary =
   | ReadyMessage
   | ListeningMessage
   | AppliedMessage
+  | PreparedMessage
   | FailedMessage
   | PassiveHealthMessage
   | CounterRequestMessage
@@ -193,6 +230,7 @@ export function isWorkerToPrimary(m: unknown): m is WorkerToPrimary {
     t === 'ready' ||
     t === 'listening' ||
     t === 'applied' ||
+    t === 'prepared' ||
     t === 'failed' ||
     t === 'health' ||
     t === 'counters' ||
@@ -216,5 +254,13 @@ export function isCounterReply(m: unknown): m is CounterReplyMessage {
 export function isPrimaryToWorker(m: unknown): m is PrimaryToWorker {
   if (typeof m !== 'object' || m === null) return false;
   const t = (m as { t?: unknown }).t;
-  return t === 'config' || t === 'shutdown' || t === 'health' || t === 'listen' || t === 'proxy-cache-purge';
+  return (
+    t === 'config' ||
+    t === 'commit' ||
+    t === 'abort' ||
+    t === 'shutdown' ||
+    t === 'health' ||
+    t === 'listen' ||
+    t === 'proxy-cache-purge'
+  );
 }

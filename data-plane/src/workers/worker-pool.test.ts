@@ -29,7 +29,12 @@ interface Answer {
   pid: number;
   worker: number;
   services: string[];
+  /** Configs this worker swapped in so far. */
+  swaps: number;
 }
+
+/** Configs swapped in so far, per worker pid (from one answer of each). */
+const swapsOf = (answers: Answer[]) => Object.fromEntries(answers.map((a) => [a.pid, a.swaps] as const));
 
 /** One request on a fresh connection (so round-robin spreads them over the workers). */
 function get(port: number, path = '/'): Promise<Answer> {
@@ -113,12 +118,13 @@ describe('WorkerPool', () => {
     expect(answers.every((a) => a.services[0] === 'v2')).toBe(true);
   });
 
-  it('rejects with the reason when one worker fails, and rolls the others back to the old config', async () => {
+  it('rejects with the reason when one worker fails to compile, and no worker swaps the config in', async () => {
     const port = await freePort();
     const p = await startPool(port);
     await p.apply(config('v1'), { version: 1n, hash: 'h1' });
-    // Worker 2 (the second forked in this process) refuses the config; worker 1 takes it first.
-    const ids = [...new Set((await sample(port)).map((a) => a.worker))].sort((a, b) => a - b);
+    // Worker 2 (the second forked in this process) fails on the config; worker 1 compiles it.
+    const before = await sample(port);
+    const ids = [...new Set(before.map((a) => a.worker))].sort((a, b) => a - b);
     const failing = ids[1]!;
     const failed = p.apply(config('v2', `fail-in-worker-${failing}`), { version: 2n, hash: 'h2' });
     await expect(failed).rejects.toThrow(new RegExp(`worker \\d+: worker ${failing} cannot compile this`));
@@ -127,7 +133,32 @@ describe('WorkerPool', () => {
     expect(p.currentConfig).toEqual({ version: 1n, hash: 'h1' });
     const answers = await sample(port);
     expect(answers.every((a) => a.services[0] === 'v1')).toBe(true);
+    // Compiled by one, refused by the other: neither swapped (no swap in, no swap back).
+    expect(swapsOf(answers)).toEqual(swapsOf(before));
     expect(p.alive).toBe(2);
+    // The worker that compiled it dropped it: the next round applies everywhere.
+    await p.apply(config('v3'), { version: 3n, hash: 'h3' });
+    expect((await sample(port)).every((a) => a.services[0] === 'v3')).toBe(true);
+  });
+
+  it('fails a round in which a worker dies while compiling (an apply failure, no worker swapped); its replacement serves the old config', async () => {
+    const port = await freePort();
+    const p = await startPool(port);
+    await p.apply(config('v1'), { version: 1n, hash: 'h1' });
+    const before = await sample(port);
+    const ids = [...new Set(before.map((a) => a.worker))].sort((a, b) => a - b);
+    const failed = p.apply(config('v2', `exit-in-worker-${ids[1]}`), { version: 2n, hash: 'h2' });
+    await expect(failed).rejects.toMatchObject({
+      code: 'GH_ERR_DP_CONFIG_APPLY',
+      message: expect.stringMatching(/^config 2 not applied: worker \d+ exited \(code 3/) as unknown,
+    });
+    expect(p.currentConfig).toEqual({ version: 1n, hash: 'h1' });
+    await waitFor(() => p.restartCount === 1 && p.alive === 2 && p.serving === 2);
+    const answers = await sample(port, 16);
+    expect(answers.every((a) => a.services[0] === 'v1')).toBe(true);
+    // The surviving worker never swapped v2 in.
+    const survivor = before.find((a) => a.worker === ids[0])!;
+    expect(answers.find((a) => a.pid === survivor.pid)?.swaps).toBe(survivor.swaps);
   });
 
   it('refuses a config a worker cannot compile as a compile error of the config (the primary does not compile it)', async () => {
@@ -148,22 +179,24 @@ describe('WorkerPool', () => {
     expect(p.alive).toBe(2);
   });
 
-  it('fails a round whose check (the primary compile) throws, with its error, and rolls the workers back', async () => {
+  it('runs the check (the primary compile) on the node part a worker sent back; when it throws, the round fails with its error and no worker swaps', async () => {
     const port = await freePort();
     const p = await startPool(port);
     await p.apply(config('v1'), { version: 1n, hash: 'h1' });
+    const before = await sample(port);
     const refusal = new Error('the primary cannot compile this');
-    let checked = 0;
+    const seen: unknown[] = [];
     await expect(
-      p.apply(config('v2'), { version: 2n, hash: 'h2' }, () => {
-        checked += 1;
+      p.apply(config('v2'), { version: 2n, hash: 'h2' }, (node) => {
+        seen.push(node);
         throw refusal;
       }),
     ).rejects.toBe(refusal);
-    expect(checked).toBe(1);
+    expect(seen).toEqual([{ upstreams: [], targets: [], usesClusterPolicy: false }]);
     expect(p.currentConfig).toEqual({ version: 1n, hash: 'h1' });
     const answers = await sample(port);
     expect(answers.every((a) => a.services[0] === 'v1')).toBe(true);
+    expect(swapsOf(answers)).toEqual(swapsOf(before));
     expect(p.alive).toBe(2);
     await p.apply(config('v3'), { version: 3n, hash: 'h3' }, () => undefined);
     expect((await sample(port)).every((a) => a.services[0] === 'v3')).toBe(true);

@@ -5,10 +5,13 @@
  * workers listen anyway (told `listen`) and answer 503 until one comes: a load balancer in front
  * gets an answer, not a refused connection.
  *
- * `apply()` is one round: the config goes to every live worker and the promise resolves only
- * once each has answered that it swapped (by round number). If any fails, dies or times out,
- * the round rejects with the reason and the workers that did swap are put back on the
- * previous config, so the pool never stays half-applied.
+ * `apply()` is one round in two steps: the config goes to every live worker, which compiles it
+ * and holds it (`prepared`); only once every worker has, each is told to swap it in (`commit`)
+ * and the promise resolves once each has answered that it swapped (by round number). If a worker
+ * refuses the config, fails, dies or times out while compiling, the others drop it (`abort`):
+ * no worker ever served it. Should one fail after the commit (it died in between), the workers
+ * that swapped are put back on the previous config, so the pool never stays half-applied.
+ * A worker booting outside a round gets the config served (compiled and swapped at once).
  *
  * Target health travels through the pool too: `broadcastHealth` sends the node's decisions to
  * every worker, a worker's passive change comes out as the `health` event, and a worker that
@@ -23,10 +26,13 @@ import { CounterStore } from '../ratelimit/counter-store.js';
 import { answerCounters, type SyncCounters } from '../ratelimit/local-policy.js';
 import { ClusterPolicy } from '../ratelimit/cluster-policy.js';
 import { LeaseBook } from '../ratelimit/leases.js';
+import { GatehouseError, parseSnapshotConfig } from '@gatehouse/shared';
 import { SyncErrors } from '../sync/errors.js';
+import { nodeConfigOf, type NodeConfig } from '../runtime/node-config.js';
 import {
   isWorkerToPrimary,
   WORKER_SETTINGS_ENV,
+  type CommitMessage,
   type ConfigMessage,
   type TargetHealthChange,
   type WorkerSettings,
@@ -99,11 +105,24 @@ interface Slot {
  * A worker's answer. `refused`: the worker could not compile the config (it answered with a
  * Gatehouse error code), so the config is at fault; otherwise the worker failed (died, timed out).
  */
-type Outcome = { ok: true } | { ok: false; reason: string; refused?: boolean };
-type RoundResult = { ok: true } | { ok: false; reason: string; refused: boolean; late: Slot[] };
+type Outcome =
+  | { ok: true; node?: NodeConfig | null }
+  | { ok: false; reason: string; code?: string | null; refused?: boolean };
+type RoundResult =
+  | { ok: true; node: NodeConfig | null }
+  | { ok: false; reason: string; code: string | null; refused: boolean; late: Slot[] };
+
+/**
+ * A worker's part in a round step: `prepare` waits for `prepared`, `apply` for `applied` (after
+ * a commit, or a config swapped at once).
+ */
+type Step = 'prepare' | 'apply';
 
 interface Waiter {
-  msg: ConfigMessage;
+  seq: number;
+  step: Step;
+  /** What to send a worker that is still booting once it is ready (a config; never a commit). */
+  msg: ConfigMessage | null;
   done: (outcome: Outcome) => void;
 }
 
@@ -129,7 +148,6 @@ export function defaultWorkerEntry(): { exec: string; execArgv: string[] } {
 export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   private readonly slots = new Map<number, Slot>();
   private current: Held | null = null;
-  private pending: Held | null = null;
   private seq = 0;
   private rounds: Promise<unknown> = Promise.resolve();
   private stopping = false;
@@ -167,6 +185,12 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
         slot.worker.send(m);
       },
     });
+    // One worker accepts its own connections. Node's default (round-robin) has the primary accept
+    // every connection and hand it over IPC: a wake-up of the primary per connection, on the core
+    // it shares with the worker. Several workers keep round-robin (the kernel's spread is uneven).
+    // NODE_CLUSTER_SCHED_POLICY, when set, decides. Process-wide, fixed at the first fork.
+    if (opts.size === 1 && process.env.NODE_CLUSTER_SCHED_POLICY === undefined)
+      cluster.schedulingPolicy = cluster.SCHED_NONE;
   }
 
   /** The counters of the node's `cluster` policy (the DP's, or one of the pool's own without NATS). */
@@ -229,11 +253,11 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
    * worker. Resolves once all have swapped; rejects with the reason otherwise (the previous
    * config stays). The pool keeps them (not a copy) to feed replacement workers.
    *
-   * `check` runs in this process once the config is on its way, while the workers compile it
-   * (the primary's compile of what it needs, on another core); if it throws, the round fails with that error
-   * exactly as if a worker had refused: the workers that swapped go back to the previous config.
+   * `check` runs in this process once every worker has compiled the config, before any swaps
+   * it, with the config's node part (what the primary runs: upstreams, ...), which one worker
+   * sends back; if it throws, the round fails with that error exactly as if a worker had refused.
    */
-  apply(bytes: Uint8Array, meta: ConfigMeta, check?: () => void): Promise<void> {
+  apply(bytes: Uint8Array, meta: ConfigMeta, check?: (node: NodeConfig) => void): Promise<void> {
     const round = this.rounds.then(() => this.runRound(bytes, meta, check));
     this.rounds = round.catch(() => undefined);
     return round;
@@ -361,8 +385,8 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     switch (m.t) {
       case 'ready': {
         slot.booted = true;
-        // A replacement (or a worker that booted during a round) gets the newest config at once.
-        const desired = slot.waiter?.msg ?? this.pending?.msg ?? this.current?.msg;
+        // A worker in a round gets the round's config; a replacement the config served, at once.
+        const desired = slot.waiter?.msg ?? this.current?.msg;
         if (desired) void this.send(slot, desired);
         else this.sendListen(slot);
         return;
@@ -395,15 +419,20 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
         const unhealthy = this.opts.unhealthyTargets?.() ?? [];
         if (unhealthy.length > 0) this.sendHealth(slot, unhealthy);
         if (m.port !== null) this.boundPort = m.port;
-        if (slot.waiter && m.seq === slot.waiter.msg.seq) slot.waiter.done({ ok: true });
+        if (slot.waiter?.step === 'apply' && m.seq === slot.waiter.seq) slot.waiter.done({ ok: true });
         else if (m.seq === this.current?.msg.seq) this.emit('serving', this.serving);
         return;
       }
+      case 'prepared':
+        if (slot.waiter?.step === 'prepare' && m.seq === slot.waiter.seq)
+          slot.waiter.done({ ok: true, node: m.node });
+        return;
       case 'failed': {
-        if (slot.waiter && m.seq === slot.waiter.msg.seq) {
+        if (slot.waiter && m.seq === slot.waiter.seq) {
           slot.waiter.done({
             ok: false,
             reason: `worker ${slot.worker.process.pid}: ${m.reason}`,
+            code: m.code,
             refused: m.code !== null,
           });
           return;
@@ -456,8 +485,8 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     }
   }
 
-  /** Sends a config; resolves once it is written to the worker's channel (or failed to be). */
-  private send(slot: Slot, msg: ConfigMessage): Promise<void> {
+  /** Sends a config or a commit; resolves once it is written to the worker's channel (or failed to be). */
+  private send(slot: Slot, msg: ConfigMessage | CommitMessage): Promise<void> {
     return new Promise((resolve) => {
       try {
         slot.worker.send(msg, () => resolve());
@@ -468,62 +497,102 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     });
   }
 
-  private async runRound(bytes: Uint8Array, meta: ConfigMeta, check?: () => void): Promise<void> {
+  private async runRound(
+    bytes: Uint8Array,
+    meta: ConfigMeta,
+    check?: (node: NodeConfig) => void,
+  ): Promise<void> {
     if (this.stopping) throw SyncErrors.applyFailed('worker pool is stopping');
     const seq = ++this.seq;
     const held: Held = {
       msg: { t: 'config', seq, version: meta.version.toString(), hash: meta.hash, bytes },
       meta,
     };
-    this.pending = held;
-    const round = this.collect([...this.slots.values()], held.msg, this.applyTimeoutMs);
-    // The check blocks this event loop: run it once the config is written out (a pipe takes
-    // only a little of it at once), so it overlaps the workers' parse and compile.
-    await round.sent;
-    let refusal: { error: unknown } | null = null;
+    // Step one: every worker compiles it; one of them sends its node part back.
+    const slots = [...this.slots.values()];
+    const prepare: ConfigMessage = { ...held.msg, prepare: true };
+    const prepared = await this.collect(
+      slots,
+      'prepare',
+      seq,
+      (slot) => (slot === slots[0] ? { ...prepare, node: true } : prepare),
+      this.applyTimeoutMs,
+    );
+    if (!prepared.ok) {
+      this.abort(seq);
+      throw roundError(meta, prepared);
+    }
     try {
-      check?.();
+      check?.(prepared.node ?? this.nodeConfigHere(bytes));
     } catch (e) {
-      refusal = { error: e };
+      this.abort(seq);
+      throw e;
     }
-    const outcome = await round.answered;
-    this.pending = null;
-    if (outcome.ok && refusal === null) {
-      this.current = held;
-      this.emit('serving', this.serving);
-      return;
+    // Step two: every worker compiled it; each swaps it in.
+    const commit: CommitMessage = { t: 'commit', seq };
+    const committed = await this.collect(slots, 'apply', seq, () => commit, this.applyTimeoutMs);
+    if (!committed.ok) {
+      await this.rollBack(seq);
+      throw roundError(meta, committed);
     }
-    await this.rollBack(seq);
-    if (refusal !== null) throw refusal.error;
-    if (!outcome.ok && outcome.refused) {
-      throw SyncErrors.compileFailed(`config ${meta.version} does not compile: ${outcome.reason}`);
+    this.current = held;
+    // Workers that booted during the round were given the previous config: now this one.
+    for (const slot of this.slots.values()) {
+      if (slot.booted && slot.waiter === null && !slots.includes(slot)) void this.send(slot, held.msg);
     }
-    throw SyncErrors.applyFailed(`config ${meta.version} not applied: ${outcome.ok ? '' : outcome.reason}`);
+    this.emit('serving', this.serving);
+  }
+
+  /** Tells every worker of a failed round to drop what it compiled for it. */
+  private abort(seq: number): void {
+    for (const slot of this.slots.values()) {
+      if (!slot.booted) continue;
+      try {
+        slot.worker.send({ t: 'abort', seq });
+      } catch {
+        // A worker that cannot be told holds nothing it could serve without a commit.
+      }
+    }
   }
 
   /**
-   * Sends `msg` to `slots`, waits for each answer. Booting slots get it when they are ready.
-   * `sent`: every booted slot's copy is written out.
+   * The node part when no worker sent one: the round had no worker (all were being replaced).
+   * Parsed here; the replacements compile the config when they boot.
+   */
+  private nodeConfigHere(bytes: Uint8Array): NodeConfig {
+    return nodeConfigOf(
+      parseSnapshotConfig(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')),
+    );
+  }
+
+  /**
+   * Sends each of `slots` its message for one step of round `seq`, waits for each answer.
+   * Booting slots get their (config) message when they are ready.
    */
   private collect(
     slots: Slot[],
-    msg: ConfigMessage,
+    step: Step,
+    seq: number,
+    msgFor: (slot: Slot) => ConfigMessage | CommitMessage,
     timeoutMs: number,
-  ): { sent: Promise<unknown>; answered: Promise<RoundResult> } {
-    const sends: Promise<void>[] = [];
-    const answered = new Promise<RoundResult>((resolve) => {
+  ): Promise<RoundResult> {
+    return new Promise<RoundResult>((resolve) => {
       let waiting = slots.length;
-      let failure: string | null = null;
-      let refused = false;
+      let failure: { reason: string; code: string | null; refused: boolean } | null = null;
+      let node: NodeConfig | null = null;
       const waiters = new Set(slots);
       const finish = () => {
         clearTimeout(timer);
-        for (const s of slots) s.waiter = null;
-        if (failure === null) resolve({ ok: true });
-        else resolve({ ok: false, reason: failure, refused, late: [...waiters] });
+        for (const s of slots) if (s.waiter?.seq === seq) s.waiter = null;
+        if (failure === null) resolve({ ok: true, node });
+        else resolve({ ok: false, ...failure, late: [...waiters] });
       };
       const timer = setTimeout(() => {
-        failure ??= `timed out after ${timeoutMs} ms waiting for ${waiters.size} worker(s)`;
+        failure ??= {
+          reason: `timed out after ${timeoutMs} ms waiting for ${waiters.size} worker(s)`,
+          code: null,
+          refused: false,
+        };
         finish();
       }, timeoutMs);
       if (waiting === 0) {
@@ -531,20 +600,21 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
         return;
       }
       for (const slot of slots) {
+        const msg = msgFor(slot);
         slot.waiter = {
-          msg,
+          seq,
+          step,
+          msg: msg.t === 'config' ? msg : null,
           done: (o) => {
             if (!waiters.delete(slot)) return;
             slot.waiter = null;
-            if (!o.ok && failure === null) {
-              failure = o.reason;
-              refused = o.refused === true;
-            }
+            if (o.ok) node ??= o.node ?? null;
+            else failure ??= { reason: o.reason, code: o.code ?? null, refused: o.refused === true };
             waiting -= 1;
             if (waiting === 0) finish();
           },
         };
-        if (slot.booted) sends.push(this.send(slot, msg));
+        if (slot.booted) void this.send(slot, msg);
       }
     }).then((o) => {
       if (!o.ok) {
@@ -558,8 +628,6 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       }
       return o;
     });
-    // Once the round is over (answers in, or timed out), nothing more to wait for.
-    return { sent: Promise.race([Promise.all(sends), answered]), answered };
   }
 
   /** After a failed round: workers that took the new config go back to the previous one. */
@@ -571,8 +639,18 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       for (const s of swapped) s.worker.process.kill('SIGKILL');
       return;
     }
-    const outcome = await this.collect(swapped, this.current.msg, this.applyTimeoutMs).answered;
+    const msg = this.current.msg;
+    const outcome = await this.collect(swapped, 'apply', msg.seq, () => msg, this.applyTimeoutMs);
     if (!outcome.ok)
       this.opts.logger.error({ reason: outcome.reason }, 'roll back of a failed config round failed');
   }
+}
+
+/** The error a failed round step rejects with: the worker's refusal of the config, or its failure. */
+function roundError(meta: ConfigMeta, failed: { reason: string; code: string | null; refused: boolean }) {
+  // A snapshot that is not a config: the worker's own code (the primary no longer parses it).
+  if (failed.code?.startsWith('GH_ERR_SNAPSHOT_')) return new GatehouseError(failed.code, failed.reason, 400);
+  if (failed.refused)
+    return SyncErrors.compileFailed(`config ${meta.version} does not compile: ${failed.reason}`);
+  return SyncErrors.applyFailed(`config ${meta.version} not applied: ${failed.reason}`);
 }

@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger, emptyConfig, type GatehouseConfig } from '@gatehouse/shared';
-import type { ConfigMessage, WorkerToPrimary } from './protocol.js';
+import type { ConfigMessage, PreparedMessage, WorkerToPrimary } from './protocol.js';
 import { COLLECT_AFTER_BYTES, takeConfig, WorkerRuntime, type WorkerProxy } from './worker-runtime.js';
 
 const logger = createLogger('test', { level: 'silent' });
@@ -27,13 +27,22 @@ describe('WorkerRuntime', () => {
     () => new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve())),
   );
 
-  /** A runtime over a proxy that records what it applies; `events` lists IPC answers and collections. */
+  /**
+   * A runtime over a proxy that records what it compiles and swaps in; `events` lists IPC answers
+   * and collections, `answers` the IPC answers themselves.
+   */
   function runtime() {
     const events: string[] = [];
+    const answers: WorkerToPrimary[] = [];
+    const compiled: GatehouseConfig[] = [];
     const applied: GatehouseConfig[] = [];
-    const proxy: WorkerProxy = {
+    const proxy: WorkerProxy<GatehouseConfig> = {
       server,
-      apply: (config) => void applied.push(config),
+      compile: (config) => {
+        compiled.push(config);
+        return config;
+      },
+      swap: (config) => void applied.push(config),
       listen: (port, host) => new Promise((resolve) => server.listen(port, host, () => resolve())),
       close: async () => undefined,
     };
@@ -41,11 +50,14 @@ describe('WorkerRuntime', () => {
       proxy,
       settings: { host: '127.0.0.1', port: 0, drainTimeoutMs: 100 },
       logger,
-      send: (m: WorkerToPrimary) => events.push(m.t),
+      send: (m: WorkerToPrimary) => {
+        answers.push(m);
+        events.push(m.t);
+      },
       exit: () => undefined,
       collectGarbage: () => events.push('gc'),
     });
-    return { rt, events, applied };
+    return { rt, events, answers, compiled, applied };
   }
 
   async function settle(events: string[], count: number): Promise<void> {
@@ -74,9 +86,10 @@ describe('WorkerRuntime', () => {
     const refusing = new WorkerRuntime({
       proxy: {
         server,
-        apply: () => {
+        compile: () => {
           throw new Error('does not compile');
         },
+        swap: () => undefined,
         listen: async () => undefined,
         close: async () => undefined,
       },
@@ -89,6 +102,65 @@ describe('WorkerRuntime', () => {
     refusing.onMessage(message(1, configBytes(COLLECT_AFTER_BYTES)));
     await settle(events, 2);
     expect(events).toEqual(['failed', 'gc']);
+  });
+
+  it('prepares a round by compiling only, and swaps it in on the commit of that round', async () => {
+    const { rt, events, answers, compiled, applied } = runtime();
+    rt.onMessage({ ...message(1, configBytes(10)), prepare: true });
+    await settle(events, 1);
+    expect(events).toEqual(['prepared']);
+    expect(compiled).toHaveLength(1);
+    expect(applied).toHaveLength(0);
+    expect((answers[0] as PreparedMessage).node).toBeNull();
+    rt.onMessage({ t: 'commit', seq: 1 });
+    await settle(events, 3);
+    expect(events).toEqual(['prepared', 'listening', 'applied']);
+    expect(applied).toEqual(compiled);
+  });
+
+  it('sends the node part back when asked: upstreams, targets and the cluster policy', async () => {
+    const { rt, events, answers } = runtime();
+    const c = emptyConfig();
+    c.upstreams.push({ id: 'u1', name: 'pool' } as GatehouseConfig['upstreams'][number]);
+    c.plugins.push({
+      name: 'rate-limiting',
+      enabled: true,
+      config: { policy: 'cluster' },
+    } as unknown as GatehouseConfig['plugins'][number]);
+    rt.onMessage({ ...message(1, Buffer.from(JSON.stringify(c))), prepare: true, node: true });
+    await settle(events, 1);
+    expect((answers[0] as PreparedMessage).node).toEqual({
+      upstreams: [{ id: 'u1', name: 'pool' }],
+      targets: [],
+      usesClusterPolicy: true,
+    });
+  });
+
+  it('drops a prepared config on abort: a later commit of that round swaps nothing and fails', async () => {
+    const { rt, events, applied } = runtime();
+    rt.onMessage({ ...message(1, configBytes(COLLECT_AFTER_BYTES)), prepare: true });
+    rt.onMessage({ t: 'abort', seq: 1 });
+    rt.onMessage({ t: 'commit', seq: 1 });
+    await settle(events, 3);
+    expect(events).toEqual(['prepared', 'gc', 'failed']);
+    expect(applied).toHaveLength(0);
+  });
+
+  it('answers a commit of another round than the one prepared with failed, and keeps serving', async () => {
+    const { rt, events, applied } = runtime();
+    rt.onMessage(message(1, configBytes(10)));
+    rt.onMessage({ ...message(2, configBytes(20)), prepare: true });
+    rt.onMessage({ t: 'commit', seq: 3 });
+    await settle(events, 4);
+    expect(events).toEqual(['listening', 'applied', 'prepared', 'failed']);
+    expect(applied).toHaveLength(1);
+  });
+
+  it('refuses bytes that are not a config with the malformed code', async () => {
+    const { rt, events, answers } = runtime();
+    rt.onMessage({ ...message(1, Buffer.from('{"services":"nope"}')), prepare: true });
+    await settle(events, 1);
+    expect(answers[0]).toMatchObject({ t: 'failed', seq: 1, code: 'GH_ERR_SNAPSHOT_MALFORMED' });
   });
 });
 

@@ -5,6 +5,11 @@
  * replacing another never answers 503 while a config exists. Configs are applied one at a time,
  * in the order they arrive.
  *
+ * An apply round has two steps, so that no worker serves a config before every worker has
+ * compiled it: `config` with `prepare` parses and compiles it (answering `prepared`, or `failed`
+ * with the compile error), and the round's `commit` swaps it in (`applied`), or `abort` drops it.
+ * A `config` without `prepare` (a worker replacing another, a roll back) does both at once.
+ *
  * Target health: the worker runs no active check (the primary does, once per node); it takes
  * the health the primary sends and reports the changes its own passive checks make.
  *
@@ -17,20 +22,26 @@
  */
 import type { Server } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { isGatehouseError, type GatehouseConfig, type Logger } from '@gatehouse/shared';
+import { isGatehouseError, parseSnapshotConfig, type GatehouseConfig, type Logger } from '@gatehouse/shared';
 import type { HealthListener } from '../balancer/upstream-balancer.js';
 import { applyPurge } from '../plugins/proxy-cache/store.js';
+import { nodeConfigOf, type NodeConfig } from '../runtime/node-config.js';
 import {
   isPrimaryToWorker,
+  type CommitMessage,
   type ConfigMessage,
   type TargetHealthChange,
   type WorkerSettings,
   type WorkerToPrimary,
 } from './protocol.js';
 
-/** The part of dp-proxy's ProxyServer a worker drives. */
-export interface WorkerProxy {
-  apply(config: GatehouseConfig): void;
+/**
+ * The part of dp-proxy's ProxyServer a worker drives: `compile` has no side effects (it throws
+ * when the config cannot be served), `swap` serves what it compiled.
+ */
+export interface WorkerProxy<Compiled = unknown> {
+  compile(config: GatehouseConfig): Compiled;
+  swap(compiled: Compiled): void;
   listen(port: number, host: string): Promise<void>;
   listenTls?(port: number, host: string, defaultCertificate?: { cert: string; key: string }): Promise<void>;
   close(): Promise<void>;
@@ -42,8 +53,8 @@ export interface WorkerProxy {
   };
 }
 
-export interface WorkerRuntimeOptions {
-  proxy: WorkerProxy;
+export interface WorkerRuntimeOptions<Compiled = unknown> {
+  proxy: WorkerProxy<Compiled>;
   settings: WorkerSettings;
   logger: Logger;
   /** IPC send; defaults to process.send. */
@@ -62,24 +73,36 @@ const NO_BYTES = new Uint8Array(0);
 /** The exposed `gc` (node --expose-gc), or nothing. */
 const exposedGc = (): void => (globalThis as { gc?: () => void }).gc?.();
 
-/** The config a message carries. Takes its bytes out of it, so they can go once they are parsed. */
+/**
+ * The config a message carries (completed with the entity lists it lacks; a snapshot that is
+ * not a config throws GH_ERR_SNAPSHOT_MALFORMED). Takes its bytes out of the message, so they
+ * can go once they are parsed.
+ */
 export function takeConfig(m: ConfigMessage): GatehouseConfig {
   const { bytes } = m;
   m.bytes = NO_BYTES;
-  return JSON.parse(
-    Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'),
-  ) as GatehouseConfig;
+  return parseSnapshotConfig(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
 }
 
-export class WorkerRuntime {
+/** A config compiled for a round, waiting for the round's commit. */
+interface Prepared<Compiled> {
+  msg: ConfigMessage;
+  compiled: Compiled;
+  large: boolean;
+  /** The stage times, logged once it is swapped in. */
+  log: object;
+}
+
+export class WorkerRuntime<Compiled = unknown> {
   private listening = false;
+  private prepared: Prepared<Compiled> | null = null;
   private draining = false;
   private chain: Promise<void> = Promise.resolve();
   private readonly send: (m: WorkerToPrimary) => void;
   private readonly exit: (code: number) => void;
   private readonly collectGarbage: () => void;
 
-  constructor(private readonly opts: WorkerRuntimeOptions) {
+  constructor(private readonly opts: WorkerRuntimeOptions<Compiled>) {
     this.send =
       opts.send ??
       ((m) => {
@@ -127,7 +150,15 @@ export class WorkerRuntime {
       this.chain = this.chain.then(() => this.listenWithout());
       return;
     }
-    this.chain = this.chain.then(() => this.applyConfig(m));
+    if (m.t === 'commit') {
+      this.chain = this.chain.then(() => this.commit(m));
+      return;
+    }
+    if (m.t === 'abort') {
+      this.chain = this.chain.then(() => this.abort(m.seq));
+      return;
+    }
+    this.chain = this.chain.then(() => (m.prepare ? this.prepare(m) : this.applyConfig(m)));
   }
 
   /** Listens with no configuration (the proxy answers 503); a failure to listen ends the worker. */
@@ -156,37 +187,98 @@ export class WorkerRuntime {
     this.send({ t: 'listening', port: this.port() });
   }
 
-  private async applyConfig(m: ConfigMessage): Promise<void> {
-    if (this.draining) return;
-    const { proxy, logger } = this.opts;
-    const large = m.bytes.byteLength >= COLLECT_AFTER_BYTES;
+  /**
+   * Parses and compiles a config (no side effects), with its node part when the message asks
+   * for it; the stage times go to the debug log ("config applied" once it is swapped in).
+   */
+  private compile(m: ConfigMessage): { compiled: Compiled; node: NodeConfig | null; log: object } {
     const started = performance.now();
     const cpu = process.cpuUsage();
+    const config = takeConfig(m);
+    const parsed = performance.now();
+    // Read before the compile, which may take the config's lists over.
+    const node = m.node ? nodeConfigOf(config) : null;
+    const compiled = this.opts.proxy.compile(config);
+    const used = process.cpuUsage(cpu);
+    const log = {
+      version: m.version,
+      hash: m.hash,
+      parse_ms: Math.round(parsed - started),
+      compile_ms: Math.round(performance.now() - parsed),
+      cpu_ms: Math.round((used.user + used.system) / 1000),
+    };
+    return { compiled, node, log };
+  }
+
+  /** Step one of a round: compile and hold; answer `prepared` (with the node part if asked). */
+  private async prepare(m: ConfigMessage): Promise<void> {
+    if (this.draining) return;
+    const large = m.bytes.byteLength >= COLLECT_AFTER_BYTES;
+    this.prepared = null;
     try {
-      const config = takeConfig(m);
-      const parsed = performance.now();
-      proxy.apply(config);
-      const applied = performance.now();
+      const { compiled, node, log } = this.compile(m);
+      this.prepared = { msg: m, compiled, large, log };
+      this.send({ t: 'prepared', seq: m.seq, node });
+    } catch (e) {
+      this.refuse(m, e);
+      if (large) await this.collectSoon();
+    }
+  }
+
+  /** Step two: swap in the config prepared for round `seq`. */
+  private async commit(c: CommitMessage): Promise<void> {
+    if (this.draining) return;
+    const prepared = this.prepared;
+    this.prepared = null;
+    if (prepared === null || prepared.msg.seq !== c.seq) {
+      this.send({ t: 'failed', seq: c.seq, reason: `no config prepared for round ${c.seq}`, code: null });
+      return;
+    }
+    await this.swapIn(prepared.msg, prepared.compiled, prepared.log);
+    if (prepared.large) await this.collectSoon();
+  }
+
+  /** The round failed elsewhere: the config compiled for it is dropped. */
+  private async abort(seq: number): Promise<void> {
+    const prepared = this.prepared;
+    if (prepared === null || prepared.msg.seq !== seq) return;
+    this.prepared = null;
+    if (prepared.large) await this.collectSoon();
+  }
+
+  /** Compiles and swaps at once (a worker replacing another, a roll back). */
+  private async applyConfig(m: ConfigMessage): Promise<void> {
+    if (this.draining) return;
+    const large = m.bytes.byteLength >= COLLECT_AFTER_BYTES;
+    try {
+      const { compiled, log } = this.compile(m);
+      await this.swapIn(m, compiled, log);
+    } catch (e) {
+      this.refuse(m, e);
+    }
+    if (large) await this.collectSoon();
+  }
+
+  private async swapIn(m: ConfigMessage, compiled: Compiled, log: object): Promise<void> {
+    try {
+      this.opts.proxy.swap(compiled);
       if (!this.listening) await this.startListening();
-      const used = process.cpuUsage(cpu);
-      logger.debug(
-        {
-          version: m.version,
-          hash: m.hash,
-          parse_ms: Math.round(parsed - started),
-          compile_ms: Math.round(applied - parsed),
-          cpu_ms: Math.round((used.user + used.system) / 1000),
-        },
-        'config applied',
-      );
+      this.opts.logger.debug(log, 'config applied');
       this.send({ t: 'applied', seq: m.seq, version: m.version, hash: m.hash, port: this.port() });
     } catch (e) {
-      const reason = e instanceof Error ? e.message : String(e);
-      logger.error({ err: e, version: m.version }, 'config not applied');
-      this.send({ t: 'failed', seq: m.seq, reason, code: isGatehouseError(e) ? e.code : null });
+      this.refuse(m, e);
     }
-    // After the answer is out: the pause delays no apply round.
-    if (large) await new Promise<void>((resolve) => setImmediate(() => resolve(this.collectGarbage())));
+  }
+
+  private refuse(m: ConfigMessage, e: unknown): void {
+    const reason = e instanceof Error ? e.message : String(e);
+    this.opts.logger.error({ err: e, version: m.version }, 'config not applied');
+    this.send({ t: 'failed', seq: m.seq, reason, code: isGatehouseError(e) ? e.code : null });
+  }
+
+  /** A full collection once the answer is out: the pause delays no apply round. */
+  private collectSoon(): Promise<void> {
+    return new Promise<void>((resolve) => setImmediate(() => resolve(this.collectGarbage())));
   }
 
   private port(): number | null {

@@ -4,7 +4,7 @@
  * given at start (by kid), then the hash of the bytes, then that the version moves forward,
  * and only then parses the config.
  */
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { constants as zlibConstants, gunzipSync, gzipSync } from 'node:zlib';
 import { compactVerify, CompactSign, decodeProtectedHeader, errors as joseErrors } from 'jose';
 import type { GatehouseConfig } from '../config/model.js';
 import { completeConfig, ENTITY_KINDS } from '../entities/registry.js';
@@ -180,7 +180,11 @@ export async function verifySnapshotBytes(
   if (snap.compression === 'gzip') {
     try {
       // +1 so output longer than the signed size is detected rather than silently truncated.
-      bytes = gunzipSync(snap.config, { maxOutputLength: claims.size + 1 });
+      // One output chunk of that size: no 16 KiB chunks copied together at the end.
+      bytes = gunzipSync(snap.config, {
+        maxOutputLength: claims.size + 1,
+        chunkSize: Math.max(claims.size + 1, zlibConstants.Z_MIN_CHUNK),
+      });
     } catch (e) {
       if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
         throw SnapshotErrors.hashMismatch('snapshot config bytes inflate beyond the signed size');

@@ -129,18 +129,16 @@ describe('control-plane replicas over one Postgres and NATS', () => {
     cpSync(join(dirA, 'keys'), join(dirB, 'keys'), { recursive: true });
     cpSync(join(dirA, 'cluster'), join(dirB, 'cluster'), { recursive: true });
     cpB = await startCp({ dataDir: dirB, env, args: ['--cp-id', 'cp-b'] });
-    [dpA, dpB] = await Promise.all(
-      [cpA, cpB].map((cp, i) =>
-        startDp({
-          cluster: `127.0.0.1:${cp.clusterPort}`,
-          publicKeys: cpA.publicKeys,
-          tls: cpA.dpTlsArgs,
-          dataDir: tempDir(`replica-dp${i}`),
-          nodeId: `dp-on-${i === 0 ? 'a' : 'b'}`,
-          workers: 1,
-        }),
-      ),
-    );
+    const dpOn = (cp: CpHandle, name: string) =>
+      startDp({
+        cluster: `127.0.0.1:${cp.clusterPort}`,
+        publicKeys: cpA.publicKeys,
+        tls: cpA.dpTlsArgs,
+        dataDir: tempDir(`replica-${name}`),
+        nodeId: name,
+        workers: 1,
+      });
+    [dpA, dpB] = await Promise.all([dpOn(cpA, 'dp-on-a'), dpOn(cpB, 'dp-on-b')]);
     for (const cp of [cpA, cpB])
       await waitUntil('the CP is on NATS', async () => (await status(cp)).messaging.state === 'connected');
   }, 180_000);

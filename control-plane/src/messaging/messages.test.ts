@@ -16,7 +16,10 @@ describe('replica messages', () => {
   it('round-trip config.changed and proxy-cache.purge', () => {
     fc.assert(
       fc.property(cpId, fc.bigInt({ min: 0n, max: 9_223_372_036_854_775_807n }), (id, version) => {
-        expect(decodeConfigChanged(encodeConfigChanged({ cpId: id, version }))).toEqual({ cpId: id, version });
+        expect(decodeConfigChanged(encodeConfigChanged({ cpId: id, version }))).toEqual({
+          cpId: id,
+          version,
+        });
       }),
     );
     fc.assert(
@@ -36,8 +39,18 @@ describe('replica messages', () => {
         .record(
           {
             cp_id: fc.oneof(fc.string(), fc.constant(''), fc.integer(), fc.constant(null)),
-            version: fc.oneof(fc.string(), fc.integer(), fc.constant('-1'), fc.constant('1e3'), fc.constant('01')),
-            plugin_id: fc.oneof(fc.string(), fc.constant(null), fc.uuid().map((u) => u.toUpperCase())),
+            version: fc.oneof(
+              fc.string(),
+              fc.integer(),
+              fc.constant('-1'),
+              fc.constant('1e3'),
+              fc.constant('01'),
+            ),
+            plugin_id: fc.oneof(
+              fc.string(),
+              fc.constant(null),
+              fc.uuid().map((u) => u.toUpperCase()),
+            ),
             cache_key: fc.oneof(fc.string(), fc.constant(null), fc.integer()),
             extra: fc.anything(),
           },
@@ -66,7 +79,9 @@ describe('replica messages', () => {
     expect(decodeConfigChanged(enc({ cp_id: 'a'.repeat(MAX_MESSAGE_BYTES), version: '1' }))).toBeNull();
     expect(decodeConfigChanged(new Uint8Array([0xff, 0xfe]))).toBeNull();
     expect(
-      decodeProxyCachePurge(enc({ cp_id: 'a', plugin_id: '6f1e1d2c-3b4a-4c5d-8e6f-7a8b9c0d1e2f', cache_key: null })),
+      decodeProxyCachePurge(
+        enc({ cp_id: 'a', plugin_id: '6f1e1d2c-3b4a-4c5d-8e6f-7a8b9c0d1e2f', cache_key: null }),
+      ),
     ).toBeNull();
     expect(decodeProxyCachePurge(enc({ cp_id: 'a', plugin_id: null, cache_key: 'A'.repeat(64) }))).toBeNull();
     expect(decodeConfigChanged(enc({ cp_id: 'a', version: '42' }))).toEqual({ cpId: 'a', version: 42n });

@@ -228,7 +228,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     });
     cleanups.push(() => cluster.stop());
 
-    // The other replicas (a no-op without NATS_URL). Closed after the cluster server stops.
+    // The other replicas (a no-op without NATS_URL); closed before the cluster server stops.
     const messaging = createCpMessaging({ natsUrl: o.natsUrl, tls: o.natsTls, cpId, logger });
     cleanups.push(() => messaging.close());
     const replicas = connectReplicas({ messaging, store, publisher, local: cluster });

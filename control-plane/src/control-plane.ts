@@ -34,6 +34,13 @@ import {
   type ClusterServerTls,
 } from './cluster/index.js';
 import { createConfigRouter } from './declarative/index.js';
+import {
+  connectReplicas,
+  createCpMessaging,
+  parseNatsUrl,
+  ReplicaErrors,
+  type NatsTlsOptions,
+} from './messaging/index.js';
 import { DataFolderLock, databaseDir } from './data-folder.js';
 import { openDatabase } from './db/index.js';
 import { useLeanHeap } from './heap-sizing.js';
@@ -69,6 +76,13 @@ export interface ControlPlaneOptions {
     /** pki: accept only DP certificates with one of these common names (empty: any signed by the CA). */
     allowedCommonNames?: string[];
   };
+  /**
+   * NATS server(s) (NATS_URL): this CP is one of several replicas over one Postgres; writes and
+   * proxy-cache purges are published to the others. Requires `databaseUrl`.
+   */
+  natsUrl?: string;
+  /** TLS files for the NATS connection (CA to verify the server; client certificate and key). */
+  natsTls?: NatsTlsOptions;
   logger: Logger;
 }
 
@@ -78,6 +92,10 @@ export interface ControlPlane {
   cpId: string;
   stop(): Promise<void>;
 }
+
+const REPLICAS_NEED_POSTGRES =
+  'NATS_URL (--nats-url) makes this control plane one of several replicas, and replicas share one ' +
+  'Postgres database: set DATABASE_URL (--database-url). The embedded PGlite database serves one process.';
 
 async function fileExists(file: string): Promise<boolean> {
   try {
@@ -167,6 +185,10 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     listenHost: o.adminListen.host,
   };
   checkAdminAccess(access);
+  if (o.natsUrl) {
+    parseNatsUrl(o.natsUrl);
+    if (!o.databaseUrl) throw ReplicaErrors.needPostgres(REPLICAS_NEED_POSTGRES);
+  }
   useLeanHeap();
   await mkdir(o.dataDir, { recursive: true });
   // The embedded database allows one process: hold the data folder's lock while we run (with
@@ -193,7 +215,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     const publisher = new SnapshotPublisher({ source: store, key: signingKey, cpId, logger });
     await publisher.start();
     cleanups.push(async () => publisher.stop());
-    const registry = new DataPlaneRegistry(db.prisma, logger);
+    const registry = new DataPlaneRegistry(db.prisma, logger, { cpId });
 
     const cluster = await startClusterServer({
       host: o.clusterListen.host,
@@ -205,6 +227,12 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
       logger,
     });
     cleanups.push(() => cluster.stop());
+
+    // The other replicas (a no-op without NATS_URL); closed before the cluster server stops.
+    const messaging = createCpMessaging({ natsUrl: o.natsUrl, tls: o.natsTls, cpId, logger });
+    cleanups.push(() => messaging.close());
+    const replicas = connectReplicas({ messaging, store, publisher, local: cluster });
+    cleanups.push(async () => replicas.stop());
 
     const fleet = createFleet({ registry, cpPlugins: plugins.pluginInfos() });
     const nodeInfo = (adminListen = o.adminListen) =>
@@ -222,9 +250,9 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
       access,
       info,
       routers: [
-        createClusteringRouter(registry, publisher),
+        createClusteringRouter(registry, publisher, { cpId, status: () => messaging.status() }),
         createConfigRouter(store, logger, { plugins }),
-        proxyCacheEndpoints(store, cluster),
+        proxyCacheEndpoints(store, replicas.purgeRelay),
       ],
     });
     const admin = createServer(app);
@@ -249,6 +277,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
         cpId,
         kid: signingKey.kid,
         database: db.kind,
+        messaging: messaging.state,
         pid: process.pid,
       },
       'control plane ready',

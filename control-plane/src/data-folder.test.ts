@@ -65,6 +65,8 @@ describe('data folder lock', () => {
     const e = await lockedError(DataFolderLock.acquire(dir));
     expect(e.code).toBe('GH_ERR_DATA_FOLDER_LOCKED');
     expect(e.message).toContain('--admin-url');
+    // A second replica on the same embedded database is told the fix: one Postgres.
+    expect(e.message).toContain('DATABASE_URL');
     await lock.publish({ adminUrl: 'http://0.0.0.0:8123', clusterAddress: '127.0.0.1:8005', cpId: 'cp1' });
     expect(await findLockHolder(dir)).toMatchObject({
       pid: process.pid,

@@ -168,7 +168,8 @@ function lockedError(dataDir: string, holder: LockHolder) {
   return DataFolderErrors.locked(
     `the data folder ${dataDir} is in use by ${who}; its embedded database allows one process. ` +
       `Stop that process, use another --data-dir, or talk to the running control plane with ` +
-      `'gatehouse config … --admin-url URL'`,
+      `'gatehouse config … --admin-url URL'. Several control planes (replicas) need one Postgres: ` +
+      `set DATABASE_URL (--database-url)`,
     { dataDir, pid: holder.pid, adminUrl: holder.address?.adminUrl ?? null },
   );
 }

@@ -8,8 +8,9 @@
  *   GET    /proxy-cache/{plugin_id}/caches/{cache_key}    404
  *
  * The entries live in the memory of each data plane's workers, never on the CP: a purge is
- * relayed to every DP connected to this CP (ProxyCachePurge on the cluster stream) and answered
- * 204 at once, whether or not a DP held the key (Kong answers 404 when its own node does not).
+ * relayed to every DP connected to this CP (ProxyCachePurge on the cluster stream) and, with
+ * NATS_URL, to the other CP replicas, which relay it to theirs (messaging/replicas.ts); it is
+ * answered 204 at once, whether or not a DP held the key (Kong answers 404 when its own node does not).
  * A GET cannot see a DP's memory: it answers 404, as a Kong hybrid CP (which serves no traffic,
  * so its memory strategy holds nothing) does. A key that cannot be one (not 64 hex digits) and a
  * plugin id that is no proxy-cache plugin are 404 as well.
@@ -20,7 +21,7 @@ import type { ConfigStore } from '../store/index.js';
 import { AdminErrors, methodNotAllowed } from './errors.js';
 import { param } from './generic-router.js';
 
-/** Where a purge goes: the cluster server's streams. */
+/** Where a purge goes: the cluster server's streams (and the other replicas, messaging/replicas.ts). */
 export interface PurgeRelay {
   broadcastPurge(order: { pluginId: string | null; key: string | null }): number;
 }

@@ -7,10 +7,16 @@
  * the hash it holds changed. A row whose `last_seen` is older than `staleAfterMs` (60 s) reads
  * as `connected: false` even if its flag says otherwise (a CP replica that died could not clear
  * it). Rows not seen for the purge delay (14 days, Kong's cluster_data_plane_purge_delay) are
- * deleted by `purgeStale()`.
+ * deleted by `purgeStale()`, on one CP replica at a time (a Postgres advisory lock, jobs/exclusive.ts).
+ *
+ * Replicas: each row records the replica the DP's stream is on (`cp_id`, set on Hello and
+ * re-asserted by heartbeats). A replica clears `connected` only on a row that is still its own,
+ * so a DP that moved to another replica before the old stream was noticed dead never reads as
+ * disconnected.
  */
 import type { Logger, PeerIdentity } from '@gatehouse/shared';
 import type { PrismaClient } from '../db/index.js';
+import { runExclusive } from '../jobs/exclusive.js';
 import type { PluginInfo } from './compat.js';
 
 /** Kong's sync_status values. */
@@ -69,6 +75,8 @@ export interface DataPlaneRecord {
   last_nack_reason: string | null;
   plugins: PluginInfo[];
   cert_details: CertDetails | null;
+  /** The control-plane replica the DP is (or was last) connected to. */
+  cp_id: string | null;
 }
 
 export interface DataPlanePage {
@@ -91,7 +99,15 @@ export interface DataPlaneRegistryOptions {
   heartbeatWriteIntervalMs?: number;
   /** A row not seen for this long reads as disconnected. Default 60 s. */
   staleAfterMs?: number;
+  /**
+   * This CP replica's id, written as the rows' `cp_id`. With it, `disconnected()` leaves a row
+   * another replica has taken over; without it (one CP) it clears the flag unconditionally.
+   */
+  cpId?: string;
 }
+
+/** The advisory-lock name of the stale-DP purge. */
+export const PURGE_JOB = 'clustering_data_planes.purge';
 
 function toRecord(row: Row, staleAfterMs: number, now = Date.now()): DataPlaneRecord {
   return {
@@ -120,6 +136,7 @@ function toRecord(row: Row, staleAfterMs: number, now = Date.now()): DataPlaneRe
             expiry_timestamp: unix(row.cert_expiry),
           }
         : null,
+    cp_id: row.cp_id,
   };
 }
 
@@ -132,6 +149,7 @@ export class DataPlaneRegistry {
   private readonly lastSeenWrites = new Map<string, { at: number; hash: string }>();
   private readonly heartbeatWriteIntervalMs: number;
   readonly staleAfterMs: number;
+  readonly cpId: string | null;
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -140,6 +158,7 @@ export class DataPlaneRegistry {
   ) {
     this.heartbeatWriteIntervalMs = options.heartbeatWriteIntervalMs ?? DEFAULT_HEARTBEAT_WRITE_INTERVAL_MS;
     this.staleAfterMs = options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
+    this.cpId = options.cpId ?? null;
   }
 
   /**
@@ -159,6 +178,7 @@ export class DataPlaneRegistry {
       sync_status: syncStatus,
       connected: true,
       last_seen: new Date(),
+      cp_id: this.cpId,
       cert_subject: hello.certificate?.subject ?? null,
       cert_common_name: hello.certificate?.commonName ?? null,
       cert_expiry: hello.certificate?.expiresAt ?? null,
@@ -206,6 +226,7 @@ export class DataPlaneRegistry {
       // Re-asserted: another replica that lost this DP's old stream may have cleared it.
       connected: true,
       last_seen: new Date(),
+      ...(this.cpId === null ? {} : { cp_id: this.cpId }),
     });
   }
 
@@ -219,9 +240,17 @@ export class DataPlaneRegistry {
     return this.update(id, 'syncing', { sync_status: 'unknown', last_nack_reason: null });
   }
 
+  /** This replica lost the DP's stream; a row another replica has taken over is left alone. */
   disconnected(id: string): Promise<void> {
     this.lastSeenWrites.delete(id);
-    return this.update(id, 'disconnect', { connected: false });
+    if (this.cpId === null) return this.update(id, 'disconnect', { connected: false });
+    const cpId = this.cpId;
+    return this.enqueue(id, 'disconnect', async () => {
+      await this.prisma.clusteringDataPlane.updateMany({
+        where: { id, cp_id: cpId },
+        data: { connected: false },
+      });
+    });
   }
 
   async get(id: string): Promise<DataPlaneRecord | null> {
@@ -239,14 +268,24 @@ export class DataPlaneRegistry {
     return rows.map((r) => toRecord(r, this.staleAfterMs, now));
   }
 
-  /** Deletes the rows of DPs not seen for `olderThanMs`; returns how many. */
-  async purgeStale(olderThanMs: number = DEFAULT_PURGE_DELAY_MS): Promise<number> {
-    const { count } = await this.prisma.clusteringDataPlane.deleteMany({
-      where: { last_seen: { lt: new Date(Date.now() - olderThanMs) } },
+  /**
+   * Deletes the rows of DPs not seen for `olderThanMs`; returns how many, or null when another
+   * replica is running the purge right now (it holds the job's advisory lock).
+   */
+  async purgeStale(olderThanMs: number = DEFAULT_PURGE_DELAY_MS): Promise<number | null> {
+    const run = await runExclusive(this.prisma, PURGE_JOB, async (tx) => {
+      const { count } = await tx.clusteringDataPlane.deleteMany({
+        where: { last_seen: { lt: new Date(Date.now() - olderThanMs) } },
+      });
+      return count;
     });
-    if (count > 0)
-      this.logger.info({ count, olderThanMs }, 'purged data planes not seen for the purge delay');
-    return count;
+    if (!run.ran) {
+      this.logger.debug('stale data plane purge skipped: another control plane replica is running it');
+      return null;
+    }
+    if (run.result > 0)
+      this.logger.info({ count: run.result, olderThanMs }, 'purged data planes not seen for the purge delay');
+    return run.result;
   }
 
   /** One page, ordered by id; `offset` is the cursor a previous page returned. */

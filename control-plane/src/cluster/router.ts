@@ -2,7 +2,8 @@
  * `/clustering/*` on the Admin API, shaped like Kong's:
  *  - GET /clustering/data-planes  {data, next}  (size 1-1000, default 100; offset = cursor)
  *  - GET /clustering/status       { <node id>: {config_hash, hostname, ip, last_seen}, ...,
- *                                   control_plane: {version, hash, built_at, ...} }
+ *                                   control_plane: {version, hash, built_at, ...},
+ *                                   messaging: {state, servers, ...} (CP replicas over NATS) }
  */
 import { Router, type Request, type Response } from 'express';
 import { methodNotAllowed } from '../admin/errors.js';
@@ -36,7 +37,17 @@ function controlPlaneSection(publisher: LatestSnapshotSource) {
   };
 }
 
-export function createClusteringRouter(registry: DataPlaneRegistry, publisher: LatestSnapshotSource): Router {
+/** This replica's link to the others (messaging/), for `/clustering/status`. */
+export interface ReplicaStatusSource {
+  readonly cpId: string;
+  status(): object;
+}
+
+export function createClusteringRouter(
+  registry: DataPlaneRegistry,
+  publisher: LatestSnapshotSource,
+  replica?: ReplicaStatusSource,
+): Router {
   const router = Router();
 
   const dataPlanes = async (req: Request, res: Response) => {
@@ -77,11 +88,13 @@ export function createClusteringRouter(registry: DataPlaneRegistry, publisher: L
           last_seen: dp.last_seen,
           connected: dp.connected,
           sync_status: dp.sync_status,
+          cp_id: dp.cp_id,
         };
       }
       offset = page.offset;
     } while (offset);
-    out.control_plane = controlPlaneSection(publisher);
+    out.control_plane = { ...controlPlaneSection(publisher), ...(replica ? { cp_id: replica.cpId } : {}) };
+    if (replica) out.messaging = replica.status();
     res.json(out);
   };
 

@@ -1,0 +1,89 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  decodeConfigChanged,
+  decodeProxyCachePurge,
+  encodeConfigChanged,
+  encodeProxyCachePurge,
+  MAX_MESSAGE_BYTES,
+} from './messages.js';
+
+const enc = (v: unknown) => new TextEncoder().encode(typeof v === 'string' ? v : JSON.stringify(v));
+const hex64 = fc.stringMatching(/^[0-9a-f]{64}$/);
+const cpId = fc.stringMatching(/^[a-z0-9][a-z0-9._-]{0,30}$/);
+
+describe('replica messages', () => {
+  it('round-trip config.changed and proxy-cache.purge', () => {
+    fc.assert(
+      fc.property(cpId, fc.bigInt({ min: 0n, max: 9_223_372_036_854_775_807n }), (id, version) => {
+        expect(decodeConfigChanged(encodeConfigChanged({ cpId: id, version }))).toEqual({
+          cpId: id,
+          version,
+        });
+      }),
+    );
+    fc.assert(
+      fc.property(cpId, fc.option(fc.uuid()), hex64, fc.boolean(), (id, pluginId, key, everyKey) => {
+        const order = { cpId: id, pluginId: everyKey ? null : pluginId, key: everyKey ? null : key };
+        expect(decodeProxyCachePurge(encodeProxyCachePurge(order))).toEqual(order);
+      }),
+    );
+  });
+
+  it('refuse any garbage payload without throwing', () => {
+    const hostile = fc.oneof(
+      fc.uint8Array({ maxLength: 600 }),
+      fc.string({ maxLength: 300 }).map(enc),
+      fc.jsonValue().map(enc),
+      fc
+        .record(
+          {
+            cp_id: fc.oneof(fc.string(), fc.constant(''), fc.integer(), fc.constant(null)),
+            version: fc.oneof(
+              fc.string(),
+              fc.integer(),
+              fc.constant('-1'),
+              fc.constant('1e3'),
+              fc.constant('01'),
+            ),
+            plugin_id: fc.oneof(
+              fc.string(),
+              fc.constant(null),
+              fc.uuid().map((u) => u.toUpperCase()),
+            ),
+            cache_key: fc.oneof(fc.string(), fc.constant(null), fc.integer()),
+            extra: fc.anything(),
+          },
+          { requiredKeys: [] },
+        )
+        .map(enc),
+    );
+    fc.assert(
+      fc.property(hostile, (data) => {
+        const changed = decodeConfigChanged(data);
+        const purge = decodeProxyCachePurge(data);
+        // Whatever comes back is a well-formed message.
+        if (changed) expect(changed.version >= 0n && /^\S+$/.test(changed.cpId)).toBe(true);
+        if (purge) expect(purge.key === null || /^[0-9a-f]{64}$/.test(purge.key)).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('refuse near-misses: extra fields, wrong types, out-of-range versions, oversized payloads, a plugin purge without a key', () => {
+    expect(decodeConfigChanged(enc({ cp_id: 'a', version: '1', x: 1 }))).toBeNull();
+    expect(decodeConfigChanged(enc({ cp_id: 'a', version: 1 }))).toBeNull();
+    expect(decodeConfigChanged(enc({ cp_id: 'a', version: '9223372036854775808' }))).toBeNull();
+    expect(decodeConfigChanged(enc({ cp_id: 'a b', version: '1' }))).toBeNull();
+    expect(decodeConfigChanged(enc(['a', '1']))).toBeNull();
+    expect(decodeConfigChanged(enc({ cp_id: 'a'.repeat(MAX_MESSAGE_BYTES), version: '1' }))).toBeNull();
+    expect(decodeConfigChanged(new Uint8Array([0xff, 0xfe]))).toBeNull();
+    expect(
+      decodeProxyCachePurge(
+        enc({ cp_id: 'a', plugin_id: '6f1e1d2c-3b4a-4c5d-8e6f-7a8b9c0d1e2f', cache_key: null }),
+      ),
+    ).toBeNull();
+    expect(decodeProxyCachePurge(enc({ cp_id: 'a', plugin_id: null, cache_key: 'A'.repeat(64) }))).toBeNull();
+    expect(decodeConfigChanged(enc({ cp_id: 'a', version: '42' }))).toEqual({ cpId: 'a', version: 42n });
+  });
+});

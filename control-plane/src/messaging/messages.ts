@@ -1,0 +1,96 @@
+/**
+ * What control-plane replicas say to each other on NATS: the subjects and their JSON payloads.
+ * Decoding is strict: anything that is not exactly one of these shapes is refused (null), so a
+ * garbage or hostile message on a subject is dropped (and counted) by the adapter, never acted on.
+ *
+ *   gatehouse.config.changed     {"cp_id": "<replica>", "version": "<decimal>"}
+ *   gatehouse.proxy-cache.purge  {"cp_id": "<replica>", "plugin_id": <uuid|null>, "cache_key": <64 hex|null>}
+ */
+
+export const SUBJECTS = {
+  configChanged: 'gatehouse.config.changed',
+  proxyCachePurge: 'gatehouse.proxy-cache.purge',
+} as const;
+
+/** Largest payload decoded; a bigger one is dropped unread. */
+export const MAX_MESSAGE_BYTES = 4096;
+
+export interface ConfigChanged {
+  cpId: string;
+  version: bigint;
+}
+
+export interface PurgeOrder {
+  /** null: every proxy-cache plugin. */
+  pluginId: string | null;
+  /** null: every key. */
+  key: string | null;
+}
+
+export interface ProxyCachePurge extends PurgeOrder {
+  cpId: string;
+}
+
+const CP_ID = /^[\x21-\x7e]{1,200}$/;
+const VERSION = /^(0|[1-9][0-9]{0,18})$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const CACHE_KEY = /^[0-9a-f]{64}$/;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+export function encodeConfigChanged(m: ConfigChanged): Uint8Array {
+  return encoder.encode(JSON.stringify({ cp_id: m.cpId, version: m.version.toString() }));
+}
+
+export function encodeProxyCachePurge(m: ProxyCachePurge): Uint8Array {
+  return encoder.encode(JSON.stringify({ cp_id: m.cpId, plugin_id: m.pluginId, cache_key: m.key }));
+}
+
+/** The payload as a plain JSON object with exactly `keys`, or null. */
+function object(data: Uint8Array, keys: readonly string[]): Record<string, unknown> | null {
+  if (data.length === 0 || data.length > MAX_MESSAGE_BYTES) return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(decoder.decode(data));
+  } catch {
+    return null;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  const got = Object.keys(value);
+  if (got.length !== keys.length || !keys.every((k) => Object.hasOwn(value, k))) return null;
+  return value as Record<string, unknown>;
+}
+
+function cpId(v: unknown): string | null {
+  return typeof v === 'string' && CP_ID.test(v) ? v : null;
+}
+
+/** Strings matching `re`, or null; anything else is `undefined` (invalid). */
+function nullable(v: unknown, re: RegExp): string | null | undefined {
+  if (v === null) return null;
+  return typeof v === 'string' && re.test(v) ? v : undefined;
+}
+
+export function decodeConfigChanged(data: Uint8Array): ConfigChanged | null {
+  const o = object(data, ['cp_id', 'version']);
+  if (!o) return null;
+  const id = cpId(o.cp_id);
+  if (id === null || typeof o.version !== 'string' || !VERSION.test(o.version)) return null;
+  const version = BigInt(o.version);
+  // Postgres bigint: the version column never exceeds it.
+  if (version > 9_223_372_036_854_775_807n) return null;
+  return { cpId: id, version };
+}
+
+export function decodeProxyCachePurge(data: Uint8Array): ProxyCachePurge | null {
+  const o = object(data, ['cp_id', 'plugin_id', 'cache_key']);
+  if (!o) return null;
+  const id = cpId(o.cp_id);
+  const pluginId = nullable(o.plugin_id, UUID);
+  const key = nullable(o.cache_key, CACHE_KEY);
+  if (id === null || pluginId === undefined || key === undefined) return null;
+  // A plugin's purge always names a key (Kong has no "every key of one plugin" endpoint).
+  if (pluginId !== null && key === null) return null;
+  return { cpId: id, pluginId, key };
+}

@@ -1,0 +1,50 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { isGatehouseError } from '@gatehouse/shared';
+import { parseNatsUrl } from './nats-url.js';
+
+describe('NATS_URL of the control plane', () => {
+  it('takes credentials out of the URLs into client options', () => {
+    expect(parseNatsUrl('nats://app:s%3Acret@10.0.0.1:4222, nats://app:s%3Acret@10.0.0.2')).toEqual({
+      servers: ['10.0.0.1:4222', '10.0.0.2'],
+      user: 'app',
+      pass: 's:cret',
+      tls: false,
+    });
+    expect(parseNatsUrl('nats://t0ken@h:4222')).toEqual({ servers: ['h:4222'], token: 't0ken', tls: false });
+    expect(parseNatsUrl('127.0.0.1:4222')).toEqual({ servers: ['127.0.0.1:4222'], tls: false });
+    expect(parseNatsUrl('tls://nats.internal:4222').tls).toBe(true);
+  });
+
+  it('refuses a malformed setting naming the problem and never echoing a password', () => {
+    const problem = (v: string) => {
+      try {
+        parseNatsUrl(v);
+        return null;
+      } catch (e) {
+        expect(isGatehouseError(e) && e.code === 'GH_ERR_CONFIG_INVALID_SETTING').toBe(true);
+        return (e as Error).message;
+      }
+    };
+    expect(problem('http://h:4222')).toMatch(/scheme must be nats:\/\/ or tls:\/\//);
+    expect(problem('nats://h:4222,')).toMatch(/empty server/);
+    expect(problem('nats://h:4222/x')).toMatch(/no path/);
+    expect(problem('nats://a:b@h1,nats://c:d@h2')).toMatch(/different credentials/);
+    expect(problem('nats://user:hunter2@h:99999')).not.toMatch(/hunter2/);
+  });
+
+  it('either parses or throws a typed error for any string (fast-check)', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 200 }), (v) => {
+        try {
+          const r = parseNatsUrl(v);
+          expect(r.servers.length).toBeGreaterThan(0);
+          for (const s of r.servers) expect(s).not.toMatch(/@|\/\//);
+        } catch (e) {
+          expect(isGatehouseError(e)).toBe(true);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+});

@@ -1,0 +1,58 @@
+/**
+ * The CP's NATS_URL: comma-separated servers (`nats://host:port`, `tls://host:port` or bare
+ * `host:port`), optionally with credentials in the URL (`nats://user:pass@host` or
+ * `nats://token@host`). The NATS client takes credentials only as options, so they are taken out
+ * of the URLs here; they are never logged or echoed in an error.
+ */
+import { ConfigErrors } from '@gatehouse/shared';
+
+export interface NatsServers {
+  /** The servers as host[:port], without scheme or credentials. */
+  servers: string[];
+  user?: string;
+  pass?: string;
+  token?: string;
+  /** Some server asked for TLS (`tls://`): the connection requires TLS. */
+  tls: boolean;
+}
+
+const hide = (entry: string) => entry.replace(/\/\/[^/@]*@/, '//***@');
+
+/** Parses the setting, or throws GH_ERR_CONFIG_INVALID_SETTING naming what is wrong. */
+export function parseNatsUrl(value: string): NatsServers {
+  const bad = (what: string) => ConfigErrors.invalidSetting(`invalid setting --nats-url (NATS_URL): ${what}`);
+  const entries = value.split(',').map((s) => s.trim());
+  if (entries.some((s) => s === '')) throw bad('empty server in the list');
+  const servers: string[] = [];
+  let creds: { user?: string; pass?: string; token?: string } | null = null;
+  let credsKey: string | null = null;
+  let tls = false;
+  for (const entry of entries) {
+    const shown = hide(entry);
+    let url: URL;
+    try {
+      url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(entry) ? entry : `nats://${entry}`);
+    } catch {
+      throw bad(`"${shown}" is not a URL (nats://host:port)`);
+    }
+    if (url.protocol !== 'nats:' && url.protocol !== 'tls:')
+      throw bad(`"${shown}": the scheme must be nats:// or tls://`);
+    if (url.hostname === '') throw bad(`"${shown}": no host`);
+    if ((url.pathname !== '' && url.pathname !== '/') || url.search !== '' || url.hash !== '')
+      throw bad(`"${shown}": no path, query or fragment is allowed`);
+    if (url.protocol === 'tls:') tls = true;
+    if (url.username !== '' || url.password !== '') {
+      const user = decodeURIComponent(url.username);
+      const pass = decodeURIComponent(url.password);
+      const key = `${user}\0${pass}`;
+      if (credsKey !== null && credsKey !== key)
+        throw bad('the servers carry different credentials; give one set');
+      credsKey = key;
+      creds = url.password === '' ? { token: user } : { user, pass };
+    }
+    url.username = '';
+    url.password = '';
+    servers.push(url.host);
+  }
+  return { servers, tls, ...(creds ?? {}) };
+}

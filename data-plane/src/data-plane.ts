@@ -39,6 +39,7 @@ import { NodeHealth } from './balancer/node-health.js';
 import { compileUpstreams } from './balancer/balancers.js';
 import { DataPlaneMetrics } from './status/metrics.js';
 import { StatusServer } from './status/status-server.js';
+import { kongExportOf, NodeSeries } from './status/node-series.js';
 import type { BackoffOptions } from './sync/backoff.js';
 import { clusterChannel, type ClusterChannel } from './sync/cluster-tls.js';
 import { ConfigClient, type SyncStatus } from './sync/config-client.js';
@@ -281,6 +282,15 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
   pool.on('workers', (n) => metrics.workersAlive.set(n));
   pool.on('restart', () => metrics.workerRestarts.inc());
   pool.on('health', (change) => nodeHealth.report(change));
+  // The node's request series: the workers' deltas, pulled at each scrape of /metrics.
+  const series = new NodeSeries({
+    nodeId,
+    version: softwareVersion,
+    cpConnected: () => (metrics.syncState === 'connected' ? 1 : 0),
+    upstreamHealth: () => nodeHealth.health(),
+  });
+  series.register(metrics.registry);
+  pool.on('metrics', (worker, delta) => series.add(worker, delta));
 
   // The workers compile each config (and refuse one they cannot serve: no worker keeps it). The
   // primary serves no traffic: it compiles only the config's upstreams, while the workers compile
@@ -291,8 +301,10 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
       const complete = completeConfig(config);
       const upstreams = compileUpstreams(complete, nodeHealth.serving);
       const usesCluster = configUsesClusterPolicy(complete);
+      const kongExport = kongExportOf(complete.plugins);
       return () => {
         nodeHealth.commit(upstreams);
+        series.setKongExport(kongExport);
         clusterLimits.follow(usesCluster);
       };
     },
@@ -370,7 +382,13 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     };
   };
 
-  const statusServer = new StatusServer({ status, ready, registry: metrics.registry, logger: log });
+  const statusServer = new StatusServer({
+    status,
+    ready,
+    registry: metrics.registry,
+    beforeMetrics: () => pool.pullMetrics(),
+    logger: log,
+  });
   const statusAddress = await statusServer.listen(options.statusListen.port, options.statusListen.host);
   log.info({ host: statusAddress.address, port: statusAddress.port }, 'status server listening');
 

@@ -11,6 +11,7 @@
 import type { TargetHealthChange } from '../balancer/balancers.js';
 import type { RequestPolicy } from '../proxy/request-head.js';
 import type { ClientLimits } from '../proxy/client-connections.js';
+import type { MetricsDelta } from '../observe/metric-store.js';
 
 export type { TargetHealthChange };
 
@@ -55,8 +56,19 @@ export interface ProxyCachePurgeMessage {
   key: string | null;
 }
 
+/** Primary -> worker: send what your metrics counted since the previous pull (a scrape is on). */
+export interface MetricsPullMessage {
+  t: 'metrics-pull';
+  id: number;
+}
+
 export type PrimaryToWorker =
-  ConfigMessage | ShutdownMessage | NodeHealthMessage | ListenMessage | ProxyCachePurgeMessage;
+  | ConfigMessage
+  | ShutdownMessage
+  | NodeHealthMessage
+  | ListenMessage
+  | ProxyCachePurgeMessage
+  | MetricsPullMessage;
 
 /** Worker -> primary: booted, waiting for a config or a `listen` (does not listen yet). */
 export interface ReadyMessage {
@@ -117,7 +129,15 @@ export interface CounterReplyMessage {
   store?: 'cluster';
 }
 
+/** Worker -> primary: the answer to `metrics-pull` (observe/metric-store.ts). */
+export interface MetricsMessage {
+  t: 'metrics';
+  id: number;
+  delta: MetricsDelta;
+}
+
 export type WorkerToPrimary =
+  | MetricsMessage
   | ReadyMessage
   | ListeningMessage
   | AppliedMessage
@@ -155,7 +175,8 @@ export function isWorkerToPrimary(m: unknown): m is WorkerToPrimary {
     t === 'applied' ||
     t === 'failed' ||
     t === 'health' ||
-    t === 'counters'
+    t === 'counters' ||
+    t === 'metrics'
   );
 }
 
@@ -167,5 +188,12 @@ export function isCounterReply(m: unknown): m is CounterReplyMessage {
 export function isPrimaryToWorker(m: unknown): m is PrimaryToWorker {
   if (typeof m !== 'object' || m === null) return false;
   const t = (m as { t?: unknown }).t;
-  return t === 'config' || t === 'shutdown' || t === 'health' || t === 'listen' || t === 'proxy-cache-purge';
+  return (
+    t === 'config' ||
+    t === 'shutdown' ||
+    t === 'health' ||
+    t === 'listen' ||
+    t === 'proxy-cache-purge' ||
+    t === 'metrics-pull'
+  );
 }

@@ -8,6 +8,8 @@ import { createLogger } from '@gatehouse/shared';
 import { loadPluginRegistry } from '../plugins/registry.js';
 import { configureProxyCacheStore } from '../plugins/proxy-cache/store.js';
 import { ProxyServer } from '../proxy/proxy-server.js';
+import { countConnections } from '../observe/connection-count.js';
+import { RequestMetrics } from '../observe/request-metrics.js';
 import { IpcCounterPolicy } from '../ratelimit/local-policy.js';
 import { setClusterPolicy, setLocalPolicy } from '../ratelimit/policies.js';
 import { isCounterReply, WORKER_SETTINGS_ENV, type WorkerSettings } from './protocol.js';
@@ -45,5 +47,8 @@ const proxy = new ProxyServer({
   requestPolicy: settings.requestPolicy ?? {},
   clientLimits: settings.clientLimits,
   activeHealthChecks: false,
+  // The gatehouse_* request series (the primary pulls them at each scrape of /metrics).
+  observers: [new RequestMetrics()],
 });
+countConnections(proxy.server);
 new WorkerRuntime({ proxy, settings, logger }).attachToProcess();

@@ -20,6 +20,7 @@ import { performance } from 'node:perf_hooks';
 import { isGatehouseError, type GatehouseConfig, type Logger } from '@gatehouse/shared';
 import type { HealthListener } from '../balancer/upstream-balancer.js';
 import { applyPurge } from '../plugins/proxy-cache/store.js';
+import { metricStore } from '../observe/metric-store.js';
 import {
   isPrimaryToWorker,
   type ConfigMessage,
@@ -121,6 +122,10 @@ export class WorkerRuntime {
     if (m.t === 'proxy-cache-purge') {
       const removed = applyPurge({ pluginId: m.pluginId, key: m.key });
       this.opts.logger.debug({ plugin_id: m.pluginId, key: m.key, removed }, 'proxy-cache purged');
+      return;
+    }
+    if (m.t === 'metrics-pull') {
+      this.send({ t: 'metrics', id: m.id, delta: metricStore.drain() });
       return;
     }
     if (m.t === 'listen') {

@@ -128,7 +128,9 @@ describe('/metrics of a data plane with two workers', () => {
   it('counts request and response bytes', () => {
     const a = { service: 'svc', route: 'a' };
     // 11 requests, each at least its request line; each response at least its 10-byte body.
-    expect(sample(text, 'gatehouse_request_bytes_total', a)).toBeGreaterThan(11 * 'GET /a/0 HTTP/1.1\r\n'.length);
+    expect(sample(text, 'gatehouse_request_bytes_total', a)).toBeGreaterThan(
+      11 * 'GET /a/0 HTTP/1.1\r\n'.length,
+    );
     expect(sample(text, 'gatehouse_response_bytes_total', a)).toBeGreaterThan(11 * 10);
   });
 
@@ -146,7 +148,9 @@ describe('/metrics of a data plane with two workers', () => {
     expect(
       sample(text, 'kong_bandwidth_bytes', { ...labels, direction: 'egress', consumer: '' }),
     ).toBeGreaterThan(11 * 10);
-    expect(sample(text, 'kong_bandwidth_bytes', { ...labels, direction: 'ingress', consumer: '' })).toBeGreaterThan(0);
+    expect(
+      sample(text, 'kong_bandwidth_bytes', { ...labels, direction: 'ingress', consumer: '' }),
+    ).toBeGreaterThan(0);
     expect(text).toMatch(/^kong_nginx_requests_total\{node_id="[^"]+",subsystem="http"\} 18$/m);
     expect(text).toMatch(/^kong_node_info\{node_id="[^"]+",version="[^"]+"\} 1$/m);
     // Route b has no prometheus plugin: no Kong series for it.
@@ -156,9 +160,16 @@ describe('/metrics of a data plane with two workers', () => {
   it('adds nothing on a second scrape without traffic (workers send deltas)', async () => {
     const again = await (await fetch(`${dp.status}/metrics`)).text();
     expect(
-      sample(again, 'gatehouse_http_requests_total', { service: 'svc', route: 'a', code: '200', class: '2xx' }),
+      sample(again, 'gatehouse_http_requests_total', {
+        service: 'svc',
+        route: 'a',
+        code: '200',
+        class: '2xx',
+      }),
     ).toBe(11);
-    expect(sample(again, 'gatehouse_request_duration_seconds_count', { service: 'svc', route: 'a' })).toBe(11);
+    expect(sample(again, 'gatehouse_request_duration_seconds_count', { service: 'svc', route: 'a' })).toBe(
+      11,
+    );
   });
 
   it('reports the served config: hash and age', () => {

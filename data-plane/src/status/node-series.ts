@@ -227,11 +227,18 @@ export class NodeSeries {
       'counter',
       perRoute((t, out) => {
         for (const [code, n] of t.codes)
-          out.push({ labels: { service: t.service, route: t.route, code, class: statusClass(code) }, value: n });
+          out.push({
+            labels: { service: t.service, route: t.route, code, class: statusClass(code) },
+            value: n,
+          });
       }),
     );
     for (const [name, help, pick] of [
-      ['gatehouse_request_duration_seconds', 'Total request latency: head received to response closed.', 'total'],
+      [
+        'gatehouse_request_duration_seconds',
+        'Total request latency: head received to response closed.',
+        'total',
+      ],
       [
         'gatehouse_upstream_duration_seconds',
         "Upstream latency: request handed to the upstream to its response head (Kong's proxy latency).",
@@ -261,20 +268,31 @@ export class NodeSeries {
       'counter',
       perRoute((t, out) => out.push({ labels: { service: t.service, route: t.route }, value: t.bytesOut })),
     );
-    metric('gatehouse_plugin_outcomes_total', 'Plugin decisions by plugin and outcome (rate-limiting allowed/limited, proxy-cache Hit/Miss/Bypass/Refresh).', 'counter', () => {
-      const out: Value[] = [];
-      for (const [k, n] of this.plugins) {
-        const [plugin, outcome] = k.split('\u0000') as [string, string];
-        out.push({ labels: { plugin, outcome }, value: n });
-      }
-      return out;
-    });
-    metric('gatehouse_dp_open_connections', 'Client connections open on the proxy (every worker).', 'gauge', () => [
-      { labels: {}, value: this.openConnections() },
-    ]);
-    metric('gatehouse_dp_connections_accepted_total', 'Client connections accepted by the proxy.', 'counter', () => [
-      { labels: {}, value: this.accepted },
-    ]);
+    metric(
+      'gatehouse_plugin_outcomes_total',
+      'Plugin decisions by plugin and outcome (rate-limiting allowed/limited, proxy-cache Hit/Miss/Bypass/Refresh).',
+      'counter',
+      () => {
+        const out: Value[] = [];
+        for (const [k, n] of this.plugins) {
+          const [plugin, outcome] = k.split('\u0000') as [string, string];
+          out.push({ labels: { plugin, outcome }, value: n });
+        }
+        return out;
+      },
+    );
+    metric(
+      'gatehouse_dp_open_connections',
+      'Client connections open on the proxy (every worker).',
+      'gauge',
+      () => [{ labels: {}, value: this.openConnections() }],
+    );
+    metric(
+      'gatehouse_dp_connections_accepted_total',
+      'Client connections accepted by the proxy.',
+      'counter',
+      () => [{ labels: {}, value: this.accepted }],
+    );
     metric(
       'gatehouse_upstream_target_health',
       'Health of each upstream target as this node sees it (1 = healthy, 0 = unhealthy).',
@@ -290,7 +308,9 @@ export class NodeSeries {
     this.registerKong(metric);
   }
 
-  private registerKong(metric: (name: string, help: string, type: MetricType, values: () => Value[]) => void): void {
+  private registerKong(
+    metric: (name: string, help: string, type: MetricType, values: () => Value[]) => void,
+  ): void {
     const ifKong = (fn: (out: Value[]) => void) => (): Value[] => {
       const out: Value[] = [];
       if (this.kongExport.enabled) fn(out);
@@ -305,15 +325,34 @@ export class NodeSeries {
         for (const t of this.kongTotals.values())
           for (const r of t.requests.values())
             out.push({
-              labels: { service: t.service, route: t.route, code: r.code, source: r.source, workspace, consumer: r.consumer },
+              labels: {
+                service: t.service,
+                route: t.route,
+                code: r.code,
+                source: r.source,
+                workspace,
+                consumer: r.consumer,
+              },
               value: r.n,
             });
       }),
     );
     for (const [name, help, pick] of [
-      ['kong_kong_latency_ms', 'Latency added by Kong and enabled plugins for each service/route in Kong', 'kong'],
-      ['kong_upstream_latency_ms', 'Latency added by upstream response for each service/route in Kong', 'upstream'],
-      ['kong_request_latency_ms', 'Total latency incurred during requests for each service/route in Kong', 'request'],
+      [
+        'kong_kong_latency_ms',
+        'Latency added by Kong and enabled plugins for each service/route in Kong',
+        'kong',
+      ],
+      [
+        'kong_upstream_latency_ms',
+        'Latency added by upstream response for each service/route in Kong',
+        'upstream',
+      ],
+      [
+        'kong_request_latency_ms',
+        'Total latency incurred during requests for each service/route in Kong',
+        'request',
+      ],
     ] as const)
       metric(
         name,
@@ -333,9 +372,15 @@ export class NodeSeries {
         for (const t of this.kongTotals.values())
           for (const [consumer, [ingress, egress]] of t.bandwidth) {
             if (ingress > 0)
-              out.push({ labels: { service: t.service, route: t.route, direction: 'ingress', workspace, consumer }, value: ingress });
+              out.push({
+                labels: { service: t.service, route: t.route, direction: 'ingress', workspace, consumer },
+                value: ingress,
+              });
             if (egress > 0)
-              out.push({ labels: { service: t.service, route: t.route, direction: 'egress', workspace, consumer }, value: egress });
+              out.push({
+                labels: { service: t.service, route: t.route, direction: 'egress', workspace, consumer },
+                value: egress,
+              });
           }
       }),
     );
@@ -362,7 +407,9 @@ export class NodeSeries {
       'kong_node_info',
       'Kong Node metadata information',
       'gauge',
-      ifKong((out) => out.push({ labels: { node_id: this.facts.nodeId, version: this.facts.version }, value: 1 })),
+      ifKong((out) =>
+        out.push({ labels: { node_id: this.facts.nodeId, version: this.facts.version }, value: 1 }),
+      ),
     );
     metric(
       'kong_control_plane_connected',
@@ -391,7 +438,9 @@ export class NodeSeries {
 }
 
 /** What a config's enabled `prometheus` plugins ask for (Kong: upstream health if any instance sets it). */
-export function kongExportOf(plugins: readonly { name: string; enabled: boolean; config?: unknown }[]): KongExport {
+export function kongExportOf(
+  plugins: readonly { name: string; enabled: boolean; config?: unknown }[],
+): KongExport {
   let enabled = false;
   let upstreamHealth = false;
   for (const p of plugins) {

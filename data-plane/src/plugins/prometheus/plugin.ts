@@ -30,7 +30,7 @@ export function recordKong(ctx: PluginContext, state: State, store: MetricStore 
   }
   const { conf } = state;
   const t = ctx.timings;
-  const name = conf.per_consumer ? ctx.consumer?.username ?? ctx.consumer?.custom_id : null;
+  const name = conf.per_consumer ? (ctx.consumer?.username ?? ctx.consumer?.custom_id) : null;
   const consumer = name == null ? '' : store.consumerLabel(name);
   let touched = false;
   if (conf.status_code_metrics) {

@@ -16,6 +16,7 @@ import { PERIODS, previousWindowStart, WINDOW_SECONDS, windowStart } from '../..
 import { decide, periodLimit, type PeriodLimit } from './decide.js';
 import { identifierOf, type IdentifierRule } from './identifier.js';
 import { rateLimitingSpec } from './schema.js';
+import { metricStore } from '../../observe/metric-store.js';
 
 interface State {
   readonly limits: readonly PeriodLimit[];
@@ -60,6 +61,7 @@ function apply(
 ): void {
   const d = decide(s.limits, counts, previous, starts, now, s.hide);
   if (d.stop) {
+    metricStore.countPlugin('rate-limiting', 'limited');
     // Not counted (as Kong): take the add back; nobody waits for it.
     s.policy
       .increment(hits, -1)
@@ -71,6 +73,7 @@ function apply(
     });
     return;
   }
+  metricStore.countPlugin('rate-limiting', 'allowed');
   for (const name in d.headers) ctx.setResponseHeader(name, d.headers[name]!);
 }
 

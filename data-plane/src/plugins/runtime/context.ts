@@ -320,7 +320,8 @@ export class PluginRequest implements PluginContext, RequestView {
     this.credential = credential;
     this.anonymous = options?.anonymous === true;
     this.consumerGroups = consumer === null ? NO_GROUPS : this.snapshot.groupsOf(consumer.id);
-    this.proxied.consumerName = consumer === null ? undefined : (consumer.username ?? consumer.custom_id ?? undefined);
+    this.proxied.consumerName =
+      consumer === null ? undefined : (consumer.username ?? consumer.custom_id ?? undefined);
     const h = (this.upstreamHeaders ??= new Map());
     for (const name of CONSUMER_HEADERS) h.set(name, null);
     for (const name of AUTH_SET_HEADERS) if (!h.has(name)) h.set(name, null);

@@ -48,30 +48,37 @@ export class ControlPlaneMetrics {
       help: 'Last time data plane contacted control plane',
       labelNames: ['node_id', 'hostname', 'ip'],
       registers,
+      collect: () => readFleetOnce(),
     });
     const configHash = new Gauge({
       name: 'kong_data_plane_config_hash',
       help: 'Config hash numeric value of the data plane',
       labelNames: ['node_id', 'hostname', 'ip'],
       registers,
+      collect: () => readFleetOnce(),
     });
     const compatible = new Gauge({
       name: 'kong_data_plane_version_compatible',
       help: 'Version compatible status of the data plane, 0 is incompatible',
       labelNames: ['node_id', 'hostname', 'ip', 'kong_version'],
       registers,
+      collect: () => readFleetOnce(),
     });
-    // One read of the registry per scrape fills the four DP series (this one's collect).
-    new Gauge({
+    const byStatus: Gauge<'sync_status' | 'connected'> = new Gauge({
       name: 'gatehouse_cp_data_planes',
       help: 'Data planes known to this control plane, by sync_status and whether their stream is connected.',
       labelNames: ['sync_status', 'connected'],
       registers,
-      async collect() {
-        await readFleet(this);
-      },
+      collect: () => readFleetOnce(),
     });
-    const readFleet = async (byStatus: Gauge<'sync_status' | 'connected'>): Promise<void> => {
+    // One read of the registry per scrape fills the four DP series: prom-client collects every
+    // metric of a scrape at once, so they share the read in flight.
+    let reading: Promise<void> | null = null;
+    const readFleetOnce = (): Promise<void> =>
+      (reading ??= readFleet().finally(() => {
+        reading = null;
+      }));
+    const readFleet = async (): Promise<void> => {
       byStatus.reset();
       lastSeen.reset();
       configHash.reset();

@@ -181,7 +181,7 @@ export class MetricStore {
   /** Counts one outcome of a plugin (e.g. 'rate-limiting', 'limited'). */
   countPlugin(plugin: string, outcome: string): void {
     let m = this.plugins.get(plugin);
-    if (m === undefined) this.plugins.set(plugin, (m = new Map()));
+    if (m === undefined) this.plugins.set(plugin, (m = new Map<string, number>()));
     m.set(outcome, (m.get(outcome) ?? 0) + 1);
   }
 

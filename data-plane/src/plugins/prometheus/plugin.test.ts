@@ -26,7 +26,7 @@ function finished(
   t.bytesOut = 300;
   upstreamResponse(ctx, status);
   if (opts.consumer)
-    ctx.authenticate({ id: 'c1', ...opts.consumer, tags: null, created_at: 0, updated_at: 0 } as never, null);
+    ctx.authenticate({ id: 'c1', ...opts.consumer, tags: null, created_at: 0, updated_at: 0 }, null);
   return ctx;
 }
 
@@ -56,7 +56,7 @@ describe('prometheus plugin', () => {
           const r = schema.check(plugin.schema, config);
           for (const [k, v] of Object.entries(config)) {
             if (typeof v !== 'boolean' && v !== null && r.errors === null)
-              throw new Error(`accepted ${k}=${String(v)}`);
+              throw new Error(`accepted ${k}=${JSON.stringify(v)}`);
           }
         },
       ),

@@ -37,7 +37,7 @@ export function recordKong(ctx: PluginContext, state: State, store: MetricStore 
     const status = ctx.response?.status ?? 0;
     const fromService = t.upstreamHeadersAt >= 0 && !ctx.responded ? 1 : 0;
     let byCode = cell.requests.get(consumer);
-    if (byCode === undefined) cell.requests.set(consumer, (byCode = new Map()));
+    if (byCode === undefined) cell.requests.set(consumer, (byCode = new Map<number, number>()));
     const k = status * 2 + fromService;
     byCode.set(k, (byCode.get(k) ?? 0) + 1);
     touched = true;

@@ -386,7 +386,10 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     status,
     ready,
     registry: metrics.registry,
-    beforeMetrics: () => pool.pullMetrics(),
+    beforeMetrics: () => {
+      series.beginScrape();
+      return pool.pullMetrics();
+    },
     logger: log,
   });
   const statusAddress = await statusServer.listen(options.statusListen.port, options.statusListen.host);

@@ -195,9 +195,12 @@ export class NodeSeries {
     this.accepted += d.accepted;
   }
 
-  /** A worker is gone: its connections are no longer open. */
-  forgetWorker(worker: number): void {
-    this.openByWorker.delete(worker);
+  /**
+   * A scrape starts: open connections are what the workers answering it report (a worker that
+   * died no longer counts).
+   */
+  beginScrape(): void {
+    this.openByWorker.clear();
   }
 
   private requestsTotal(): number {

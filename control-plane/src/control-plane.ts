@@ -21,6 +21,7 @@ import {
   type Logger,
 } from '@gatehouse/shared';
 import { createAdminApp } from './admin/index.js';
+import { ControlPlaneMetrics } from './admin/metrics.js';
 import { proxyCacheEndpoints } from './admin/proxy-cache-endpoints.js';
 import { adminGuiOrigins, checkAdminAccess, type AdminAccessPolicy } from './admin/access.js';
 import { ADMIN_GUI_LISTEN, parseAdminGuiListen, type GuiListener } from './admin/access-settings.js';
@@ -243,10 +244,12 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
         cpId,
       });
     const info = nodeInfo();
+    const metrics = new ControlPlaneMetrics({ dataPlanes: registry, publisher });
     const app = createAdminApp({
       store,
       logger,
       fleet,
+      metrics,
       access,
       info,
       routers: [

@@ -39,6 +39,7 @@ import { NodeHealth } from './balancer/node-health.js';
 import { compileUpstreams } from './balancer/balancers.js';
 import { DataPlaneMetrics } from './status/metrics.js';
 import { StatusServer } from './status/status-server.js';
+import { NodeSeries } from './status/node-series.js';
 import type { BackoffOptions } from './sync/backoff.js';
 import { clusterChannel, type ClusterChannel } from './sync/cluster-tls.js';
 import { ConfigClient, type SyncStatus } from './sync/config-client.js';
@@ -281,6 +282,15 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
   pool.on('workers', (n) => metrics.workersAlive.set(n));
   pool.on('restart', () => metrics.workerRestarts.inc());
   pool.on('health', (change) => nodeHealth.report(change));
+  // The node's request series: the workers' deltas, pulled at each scrape of /metrics.
+  const series = new NodeSeries({
+    nodeId,
+    version: softwareVersion,
+    cpConnected: () => (metrics.syncState === 'connected' ? 1 : 0),
+    upstreamHealth: () => nodeHealth.health(),
+  });
+  series.register(metrics.registry);
+  pool.on('metrics', (worker, delta) => series.add(worker, delta));
 
   // The workers compile each config (and refuse one they cannot serve: no worker swaps it in).
   // The primary serves no traffic and parses no config: it compiles only the upstreams of the
@@ -291,6 +301,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
       const upstreams = compileUpstreams(completeConfig(node), nodeHealth.serving);
       return () => {
         nodeHealth.commit(upstreams);
+        series.setKongExport(node.kongExport);
         clusterLimits.follow(node.usesClusterPolicy);
       };
     },
@@ -368,7 +379,16 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     };
   };
 
-  const statusServer = new StatusServer({ status, ready, registry: metrics.registry, logger: log });
+  const statusServer = new StatusServer({
+    status,
+    ready,
+    registry: metrics.registry,
+    beforeMetrics: () => {
+      series.beginScrape();
+      return pool.pullMetrics();
+    },
+    logger: log,
+  });
   const statusAddress = await statusServer.listen(options.statusListen.port, options.statusListen.host);
   log.info({ host: statusAddress.address, port: statusAddress.port }, 'status server listening');
 

@@ -9,6 +9,7 @@ import { entityEndpoints } from './entity-endpoints.js';
 import { errorHandler, methodNotAllowed, notFoundHandler } from './errors.js';
 import { checkRequestTarget } from './input-guard.js';
 import { membershipEndpoints } from './membership-endpoints.js';
+import type { ControlPlaneMetrics } from './metrics.js';
 import { schemaEndpoints } from './schema-endpoints.js';
 import { tagEndpoints } from './tag-endpoints.js';
 
@@ -28,6 +29,8 @@ export interface AdminAppOptions {
   fleet?: Fleet;
   /** Who may call (token, allowed origins and hosts); default: loopback, no token. See access.ts. */
   access?: AdminAccessPolicy;
+  /** Times every request and serves `GET /metrics` (behind the access rules). See metrics.ts. */
+  metrics?: ControlPlaneMetrics;
 }
 
 /**
@@ -42,8 +45,10 @@ export function createAdminApp(options: AdminAppOptions): express.Express {
   app.set('json replacer', (_key: string, value: unknown) =>
     typeof value === 'bigint' ? value.toString() : value,
   );
+  if (options.metrics) app.use(options.metrics.timing());
   // Host, Origin and token are checked before anything else runs (POST /config included).
   app.use(adminAccess(options.access));
+  if (options.metrics) app.use(options.metrics.router());
   // Then the input policy on the path and the query string (docs/security.md, "Admin API input").
   app.use(checkRequestTarget);
   // Extra routers come next: they read their own bodies (POST /config takes documents far larger

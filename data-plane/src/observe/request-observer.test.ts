@@ -13,6 +13,11 @@ interface Seen {
   route: string | null;
   status: number;
   finished: boolean;
+  /** The timings were in order: started <= upstream start <= upstream head <= ended (or -1). */
+  ordered: boolean;
+  wentUpstream: boolean;
+  bytesIn: number;
+  bytesOut: number;
 }
 
 const seen: Seen[] = [];
@@ -23,6 +28,15 @@ const recorder: RequestObserver = {
       route: request.entry === null ? null : request.entry.route.id,
       status: request.res.statusCode,
       finished: request.res.writableEnded,
+      ordered:
+        request.endedAt >= request.startedAt &&
+        (request.upstreamStartedAt < 0 ||
+          (request.upstreamStartedAt >= request.startedAt &&
+            request.upstreamHeadersAt >= request.upstreamStartedAt &&
+            request.endedAt >= request.upstreamHeadersAt)),
+      wentUpstream: request.upstreamHeadersAt >= 0,
+      bytesIn: request.bytesIn,
+      bytesOut: request.bytesOut,
     });
   },
 };
@@ -84,12 +98,42 @@ async function settle(n: number): Promise<void> {
 }
 
 describe('request observers', () => {
+  it('count the bytes of each request on a keep-alive connection, not the connection so far', async () => {
+    seen.length = 0;
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const get = () =>
+      new Promise<void>((resolve) =>
+        http.get(`${base}/api/k`, { agent }, (r) => r.resume().on('end', resolve)),
+      );
+    await get();
+    await settle(1);
+    await get();
+    await settle(2);
+    agent.destroy();
+    expect(seen[1]!.bytesIn).toBe(seen[0]!.bytesIn);
+    expect(seen[1]!.bytesOut).toBe(seen[0]!.bytesOut);
+  });
+
   it('see a proxied request once, after its response, with its route and status', async () => {
     seen.length = 0;
     const res = await fetch(`${base}/api/x`);
     expect(await res.text()).toBe('ok');
     await settle(1);
-    expect(seen).toEqual([{ path: '/api/x', route: 'r', status: 200, finished: true }]);
+    expect(seen).toEqual([
+      {
+        path: '/api/x',
+        route: 'r',
+        status: 200,
+        finished: true,
+        ordered: true,
+        wentUpstream: true,
+        bytesIn: expect.any(Number),
+        bytesOut: expect.any(Number),
+      },
+    ]);
+    // The request line alone, and at least the 2-byte body with a status line.
+    expect(seen[0]!.bytesIn).toBeGreaterThan('GET /api/x HTTP/1.1\r\n'.length);
+    expect(seen[0]!.bytesOut).toBeGreaterThan('HTTP/1.1 200 OK\r\n'.length + 2);
   });
 
   it('see a request no route matched (404), and a throwing observer does not stop the others', async () => {
@@ -97,7 +141,18 @@ describe('request observers', () => {
     const res = await fetch(`${base}/nowhere`);
     expect(res.status).toBe(404);
     await settle(1);
-    expect(seen).toEqual([{ path: '/nowhere', route: null, status: 404, finished: true }]);
+    expect(seen).toEqual([
+      {
+        path: '/nowhere',
+        route: null,
+        status: 404,
+        finished: true,
+        ordered: true,
+        wentUpstream: false,
+        bytesIn: expect.any(Number),
+        bytesOut: expect.any(Number),
+      },
+    ]);
   });
 
   it('see every one of several concurrent requests exactly once', async () => {

@@ -3,6 +3,18 @@
  * access log, traffic summaries and tracing are each a RequestObserver given to the ProxyServer;
  * the server registers one 'close' listener per request only when at least one observer exists,
  * so a data plane with none pays nothing for this.
+ *
+ * What an observer reads of the request (all on ProxyRequest, see RequestTimings in
+ * proxy/request.ts; times are performance.now() milliseconds, -1 = not reached):
+ *   - route / service: `request.entry` (null: no route matched), `entry.route`, `entry.service`
+ *   - status: `request.res.statusCode`; consumer: `request.consumerId`, `request.consumerName`
+ *   - total latency: `endedAt - startedAt`
+ *   - upstream latency (Kong's `latencies.proxy`, time to the upstream's response head):
+ *     `upstreamHeadersAt - upstreamStartedAt` when `upstreamHeadersAt >= 0`
+ *   - gateway-added latency (Kong's `latencies.kong`): `upstreamStartedAt - startedAt` when the
+ *     request went upstream, else the total (a gateway answer: 404, auth refusal, cache hit…)
+ *   - bytes: `bytesIn` (request head and body), `bytesOut` (response head and body)
+ * `endedAt` and the bytes are set (`request.end()`) before the first observer is called.
  */
 import type { ProxyRequest } from '../proxy/request.js';
 
@@ -31,6 +43,7 @@ export class RequestObservers {
   }
 
   private ended(request: ProxyRequest): void {
+    request.end();
     for (const o of this.list) {
       try {
         o.requestEnded(request);

@@ -16,6 +16,7 @@ import type {
   Service,
   schema,
 } from '@gatehouse/shared';
+import type { RequestTimings } from '../proxy/request.js';
 
 export type PhaseName = 'rewrite' | 'access' | 'response' | 'log';
 export const PHASES: readonly PhaseName[] = ['rewrite', 'access', 'response', 'log'];
@@ -125,6 +126,11 @@ export interface PluginContext {
   readonly response: ResponseView | null;
   /** Milliseconds since the gateway received the request (log phase: total latency). */
   elapsedMs(): number;
+  /**
+   * When the request passed each point and its sizes (see observe/latencies.ts for the derived
+   * latencies); complete in the log phase (end time and bytes are set when the response closed).
+   */
+  readonly timings: RequestTimings;
 
   /**
    * Sets the authenticated consumer and credential (Kong's `kong.client.authenticate`) and the

@@ -22,6 +22,7 @@ import oauth2Introspection from './oauth2-introspection/plugin.js';
 import openidConnect from './openid-connect/plugin.js';
 import rateLimiting from './rate-limiting/plugin.js';
 import proxyCache from './proxy-cache/plugin.js';
+import prometheus from './prometheus/plugin.js';
 import requestSizeLimiting from './request-size-limiting/plugin.js';
 import requestTermination from './request-termination/plugin.js';
 import correlationId from './correlation-id/plugin.js';
@@ -57,6 +58,7 @@ export const BUNDLED_PLUGINS: {
   'rate-limiting': rateLimiting,
   'response-ratelimiting': responseRateLimiting,
   'proxy-cache': proxyCache,
+  prometheus,
 };
 
 export interface PluginDescription extends PluginSummary {

@@ -18,6 +18,7 @@ import { introspectionSpec } from './oauth2-introspection/schema.js';
 import { openidConnectSpec } from './openid-connect/schema.js';
 import { rateLimitingSpec } from './rate-limiting/schema.js';
 import { proxyCacheSpec } from './proxy-cache/schema.js';
+import { prometheusSpec } from './prometheus/schema.js';
 import { requestSizeLimitingSpec } from './request-size-limiting/schema.js';
 import { responseRateLimitingSpec } from './response-ratelimiting/schema.js';
 import { requestTerminationSpec } from './request-termination/schema.js';
@@ -57,6 +58,7 @@ export const BUNDLED_SPECS = [
   rateLimitingSpec,
   responseRateLimitingSpec,
   proxyCacheSpec,
+  prometheusSpec,
 ] as const;
 
 export type BundledPluginName = (typeof BUNDLED_SPECS)[number]['name'];

@@ -4,6 +4,7 @@
  * see balanced-exchange.ts). `handler` writes the response (an UpstreamExchange or the plugin
  * runtime's exchange).
  */
+import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import { BalancedExchange } from './balanced-exchange.js';
 import type { UpstreamExchange } from './exchange.js';
@@ -13,6 +14,7 @@ import type { ProxyRequest } from './request.js';
 export type UpstreamOptions = Dispatcher.DispatchOptions & { headers: string[] };
 
 export function dispatchUpstream(request: ProxyRequest, handler: UpstreamExchange): void {
+  request.upstreamStartedAt = performance.now();
   const target = request.target;
   const options: UpstreamOptions = {
     path: request.upstreamUri,

@@ -9,6 +9,7 @@
  * phase on top (plugins/runtime/exchange.ts); the balancer wraps either (balanced-exchange.ts).
  */
 import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { downstreamResponseHeaders } from './headers.js';
 import { sendError, upstreamErrorCode, type ProxyErrorCode } from './errors.js';
 import type { ProxyRequest } from './request.js';
@@ -61,6 +62,7 @@ export class UpstreamExchange implements CoreHandler {
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     if (statusCode < 200) return true;
+    this.request.upstreamHeadersAt = performance.now();
     this.resumeUpstream = resume;
     this.request.res.writeHead(statusCode, downstreamResponseHeaders(rawHeaders));
     return true;

@@ -11,6 +11,7 @@ import type { Logger } from '@gatehouse/shared';
 import type { ClientIpResolver } from '../net/client-ip.js';
 import type { RouteEntry, RouteMatch } from '../router/router.js';
 import { upstreamPath } from '../router/upstream-path.js';
+import { performance } from 'node:perf_hooks';
 import type { ClientSocket } from './exchange.js';
 import { upstreamRequestHeaders } from './headers.js';
 import type { RequestHead, RequestPolicy } from './request-head.js';
@@ -32,6 +33,31 @@ export interface RequestSettings {
   readonly policy: RequestPolicy;
 }
 
+/** Bytes read and written on a client socket when its previous request ended (keep-alive). */
+const kReadMark = Symbol('gatehouse.bytesReadMark');
+const kWrittenMark = Symbol('gatehouse.bytesWrittenMark');
+type MarkedSocket = ClientSocket & { [kReadMark]?: number; [kWrittenMark]?: number };
+
+/**
+ * When a request passed each point (performance.now() milliseconds; -1 = not reached) and what it
+ * cost in bytes: what metrics, the access log, traffic summaries and tracing read in
+ * `requestEnded` (see observe/request-observer.ts for the derived latencies).
+ */
+export interface RequestTimings {
+  /** The request head was parsed (the ProxyRequest was made). */
+  readonly startedAt: number;
+  /** The request was handed to the upstream pool or balancer (first try). */
+  readonly upstreamStartedAt: number;
+  /** The upstream's response head arrived (last try). */
+  readonly upstreamHeadersAt: number;
+  /** The response closed (sent, or the client went away); -1 until `end()`. */
+  readonly endedAt: number;
+  /** Bytes read from the client for this request (head and body), once ended. */
+  readonly bytesIn: number;
+  /** Bytes written to the client for this request (head and body), once ended. */
+  readonly bytesOut: number;
+}
+
 function hasBody(raw: readonly string[]): boolean {
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
@@ -41,7 +67,7 @@ function hasBody(raw: readonly string[]): boolean {
   return false;
 }
 
-export class ProxyRequest {
+export class ProxyRequest implements RequestTimings {
   // --- the client's request (set once) ---
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
@@ -108,6 +134,19 @@ export class ProxyRequest {
   consumerId: string | undefined;
   /** A plugin set the Host header sent upstream (the balancer keeps it, as a preserved host). */
   hostSet: boolean;
+  /**
+   * The authenticated consumer's label for metrics and logs (Kong: its username, else its
+   * custom_id), or undefined.
+   */
+  consumerName: string | undefined;
+
+  // --- timings and sizes (RequestTimings) ---
+  readonly startedAt: number;
+  upstreamStartedAt: number;
+  upstreamHeadersAt: number;
+  endedAt: number;
+  bytesIn: number;
+  bytesOut: number;
 
   constructor(req: IncomingMessage, res: ServerResponse, head: RequestHead, settings: RequestSettings) {
     this.req = req;
@@ -146,6 +185,30 @@ export class ProxyRequest {
     this.body = null;
     this.consumerId = undefined;
     this.hostSet = false;
+    this.consumerName = undefined;
+    this.startedAt = performance.now();
+    this.upstreamStartedAt = -1;
+    this.upstreamHeadersAt = -1;
+    this.endedAt = -1;
+    this.bytesIn = 0;
+    this.bytesOut = 0;
+  }
+
+  /**
+   * Marks the end of the request (once; later calls do nothing): `endedAt`, and the bytes read
+   * and written on the client socket since the previous request on it ended. Called when the
+   * response closes, before the observers and the log phase run.
+   */
+  end(): void {
+    if (this.endedAt >= 0) return;
+    this.endedAt = performance.now();
+    const socket = this.socket as MarkedSocket;
+    const read = socket.bytesRead;
+    const written = socket.bytesWritten;
+    this.bytesIn = read - (socket[kReadMark] ?? 0);
+    this.bytesOut = written - (socket[kWrittenMark] ?? 0);
+    socket[kReadMark] = read;
+    socket[kWrittenMark] = written;
   }
 
   get logger(): Logger {

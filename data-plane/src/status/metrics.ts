@@ -21,6 +21,8 @@ export class DataPlaneMetrics {
   readonly workerRestarts: Counter;
   readonly cpRefusals: Counter<'sync_status'>;
   readonly declarativeReloads: Counter<'result'>;
+  readonly configHash: Gauge<'hash'>;
+  readonly configAge: Gauge;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -89,6 +91,22 @@ export class DataPlaneMetrics {
       labelNames: ['result'],
       registers,
     });
+    this.configHash = new Gauge({
+      name: 'gatehouse_dp_config_hash_info',
+      help: 'Hash of the served config (the label; value 1). No series before the first config.',
+      labelNames: ['hash'],
+      registers,
+    });
+    const appliedAt = this.configAppliedAt;
+    this.configAge = new Gauge({
+      name: 'gatehouse_dp_config_age_seconds',
+      help: 'Seconds since the served config was applied (since the last config change from the CP or file); -1 before one.',
+      registers,
+      async collect() {
+        const at = (await appliedAt.get()).values[0]?.value ?? 0;
+        this.set(at > 0 ? Date.now() / 1000 - at : -1);
+      },
+    });
     this.configVersion.set(0);
     this.cpConnected.set(0);
     if (opts.defaultMetrics ?? true)
@@ -102,7 +120,16 @@ export class DataPlaneMetrics {
       });
   }
 
+  setConfigHash(hash: string): void {
+    this.configHash.reset();
+    this.configHash.set({ hash }, 1);
+  }
+
+  /** The sync state last set (`setSyncState`). */
+  syncState = 'disabled';
+
   setSyncState(state: string): void {
+    this.syncState = state;
     for (const s of ['disabled', 'connecting', 'connected', 'disconnected'])
       this.cpState.set({ state: s }, s === state ? 1 : 0);
     this.cpConnected.set(state === 'connected' ? 1 : 0);

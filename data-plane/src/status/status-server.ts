@@ -19,6 +19,8 @@ export interface StatusServerOptions {
   /** Whether GET /status/ready answers 200. */
   ready: () => boolean;
   registry: Registry;
+  /** Runs before /metrics renders (the primary pulls the workers' request metrics); bounded by its caller. */
+  beforeMetrics?: () => Promise<void>;
   logger: Logger;
 }
 
@@ -78,6 +80,7 @@ export class StatusServer {
         return;
       }
       case '/metrics': {
+        await this.opts.beforeMetrics?.();
         const text = await this.opts.registry.metrics();
         res.writeHead(200, {
           'content-type': this.opts.registry.contentType,

@@ -252,6 +252,7 @@ export class SnapshotApplier extends EventEmitter<SnapshotApplierEvents> {
       metrics?.snapshotApplies.inc({ source });
       metrics?.configVersion.set(Number(version));
       metrics?.configAppliedAt.set(Date.now() / 1000);
+      metrics?.setConfigHash(hash);
       logger.info(
         {
           version: version.toString(),

@@ -12,6 +12,7 @@ import type { TargetHealthChange } from '../balancer/balancers.js';
 import type { RequestPolicy } from '../proxy/request-head.js';
 import type { ClientLimits } from '../proxy/client-connections.js';
 import type { NodeConfig } from '../runtime/node-config.js';
+import type { MetricsDelta } from '../observe/metric-store.js';
 
 export type { TargetHealthChange };
 
@@ -77,6 +78,12 @@ export interface ProxyCachePurgeMessage {
   key: string | null;
 }
 
+/** Primary -> worker: send what your metrics counted since the previous pull (a scrape is on). */
+export interface MetricsPullMessage {
+  t: 'metrics-pull';
+  id: number;
+}
+
 export type PrimaryToWorker =
   | ConfigMessage
   | CommitMessage
@@ -84,7 +91,8 @@ export type PrimaryToWorker =
   | ShutdownMessage
   | NodeHealthMessage
   | ListenMessage
-  | ProxyCachePurgeMessage;
+  | ProxyCachePurgeMessage
+  | MetricsPullMessage;
 
 /**
  * Worker -> primary: allowance leases of the `local` policy (ratelimit/leases.ts). The worker's
@@ -189,7 +197,15 @@ export interface CounterReplyMessage {
   store?: 'cluster';
 }
 
+/** Worker -> primary: the answer to `metrics-pull` (observe/metric-store.ts). */
+export interface MetricsMessage {
+  t: 'metrics';
+  id: number;
+  delta: MetricsDelta;
+}
+
 export type WorkerToPrimary =
+  | MetricsMessage
   | ReadyMessage
   | ListeningMessage
   | AppliedMessage
@@ -235,7 +251,8 @@ export function isWorkerToPrimary(m: unknown): m is WorkerToPrimary {
     t === 'health' ||
     t === 'counters' ||
     t === 'lease-ask' ||
-    t === 'lease-return'
+    t === 'lease-return' ||
+    t === 'metrics'
   );
 }
 
@@ -261,6 +278,7 @@ export function isPrimaryToWorker(m: unknown): m is PrimaryToWorker {
     t === 'shutdown' ||
     t === 'health' ||
     t === 'listen' ||
-    t === 'proxy-cache-purge'
+    t === 'proxy-cache-purge' ||
+    t === 'metrics-pull'
   );
 }

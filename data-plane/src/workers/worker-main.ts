@@ -10,6 +10,8 @@ import { configureProxyCacheStore } from '../plugins/proxy-cache/store.js';
 import { ProxyServer } from '../proxy/proxy-server.js';
 import { InProcessPolicy, IpcCounterPolicy } from '../ratelimit/local-policy.js';
 import { LeasePolicy } from '../ratelimit/lease-policy.js';
+import { countConnections } from '../observe/connection-count.js';
+import { RequestMetrics } from '../observe/request-metrics.js';
 import { setClusterPolicy, setLocalPolicy } from '../ratelimit/policies.js';
 import { isCounterReply, isLeaseToWorker, WORKER_SETTINGS_ENV, type WorkerSettings } from './protocol.js';
 import { WorkerRuntime } from './worker-runtime.js';
@@ -49,5 +51,8 @@ const proxy = new ProxyServer({
   requestPolicy: settings.requestPolicy ?? {},
   clientLimits: settings.clientLimits,
   activeHealthChecks: false,
+  // The gatehouse_* request series (the primary pulls them at each scrape of /metrics).
+  observers: [new RequestMetrics()],
 });
+countConnections(proxy.server);
 new WorkerRuntime({ proxy, settings, logger }).attachToProcess();

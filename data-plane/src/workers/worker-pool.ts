@@ -23,6 +23,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '@gatehouse/shared';
 import { CounterStore } from '../ratelimit/counter-store.js';
+import type { MetricsDelta } from '../observe/metric-store.js';
 import { answerCounters, type SyncCounters } from '../ratelimit/local-policy.js';
 import { ClusterPolicy } from '../ratelimit/cluster-policy.js';
 import { LeaseBook } from '../ratelimit/leases.js';
@@ -84,6 +85,8 @@ export interface WorkerPoolEvents {
   restart: [exit: { pid: number | undefined; code: number | null; signal: string | null }];
   /** A worker's passive checks changed a target's health. */
   health: [change: TargetHealthChange];
+  /** A worker's metrics since its previous delta (an answer to `pullMetrics`, maybe late). */
+  metrics: [worker: number, delta: MetricsDelta];
 }
 
 export interface ConfigMeta {
@@ -146,6 +149,8 @@ export function defaultWorkerEntry(): { exec: string; execArgv: string[] } {
 }
 
 export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
+  private metricsSeq = 0;
+  private readonly metricsPulls = new Map<number, { pending: Set<number>; finish: () => void }>();
   private readonly slots = new Map<number, Slot>();
   private current: Held | null = null;
   private seq = 0;
@@ -397,6 +402,10 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       case 'health':
         this.emit('health', m.change);
         return;
+      case 'metrics':
+        this.emit('metrics', slot.worker.id, m.delta);
+        this.metricsAnswered(slot.worker.id, m.id);
+        return;
       case 'counters':
         // Answered at once, on this one thread: every add is atomic across the workers.
         try {
@@ -449,9 +458,45 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     }
   }
 
+  /**
+   * Asks every booted worker for its metrics (each answer is emitted as `metrics`) and resolves
+   * once all answered, or after `timeoutMs` (a late answer is still emitted, so nothing is lost).
+   */
+  pullMetrics(timeoutMs = 1_000): Promise<void> {
+    const id = ++this.metricsSeq;
+    const pending = new Set<number>();
+    for (const slot of this.slots.values()) {
+      if (!slot.booted) continue;
+      try {
+        slot.worker.send({ t: 'metrics-pull', id });
+        pending.add(slot.worker.id);
+      } catch (e) {
+        this.opts.logger.warn({ err: e, pid: slot.worker.process.pid }, 'cannot ask worker for metrics');
+      }
+    }
+    if (pending.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => finish(), timeoutMs);
+      const finish = () => {
+        clearTimeout(timer);
+        this.metricsPulls.delete(id);
+        resolve();
+      };
+      this.metricsPulls.set(id, { pending, finish });
+    });
+  }
+
+  private metricsAnswered(worker: number, id: number): void {
+    const pull = this.metricsPulls.get(id);
+    if (pull === undefined) return;
+    pull.pending.delete(worker);
+    if (pull.pending.size === 0) pull.finish();
+  }
+
   private onWorkerExit(slot: Slot, code: number | null, signal: string | null): void {
     this.slots.delete(slot.worker.id);
     this.leases.dropWorker(slot.worker.id);
+    for (const [id] of this.metricsPulls) this.metricsAnswered(slot.worker.id, id);
     slot.waiter?.done({
       ok: false,
       reason: `worker ${slot.worker.process.pid} exited (code ${code}, signal ${signal})`,

@@ -26,6 +26,7 @@ import { isGatehouseError, parseSnapshotConfig, type GatehouseConfig, type Logge
 import type { HealthListener } from '../balancer/upstream-balancer.js';
 import { applyPurge } from '../plugins/proxy-cache/store.js';
 import { nodeConfigOf, type NodeConfig } from '../runtime/node-config.js';
+import { metricStore } from '../observe/metric-store.js';
 import {
   isPrimaryToWorker,
   type CommitMessage,
@@ -144,6 +145,10 @@ export class WorkerRuntime<Compiled = unknown> {
     if (m.t === 'proxy-cache-purge') {
       const removed = applyPurge({ pluginId: m.pluginId, key: m.key });
       this.opts.logger.debug({ plugin_id: m.pluginId, key: m.key, removed }, 'proxy-cache purged');
+      return;
+    }
+    if (m.t === 'metrics-pull') {
+      this.send({ t: 'metrics', id: m.id, delta: metricStore.drain() });
       return;
     }
     if (m.t === 'listen') {

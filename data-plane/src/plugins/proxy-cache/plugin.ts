@@ -19,6 +19,7 @@ import { buildCacheKey, headersKey, paramsKey, parseQuery, prefixOf } from './ca
 import { numeric, parseDirectives, resourceTtl, type Directives } from './cache-control.js';
 import { mediaTypeMatches, parseMediaType, type MediaType } from './mime.js';
 import { proxyCacheSpec } from './schema.js';
+import { metricStore } from '../../observe/metric-store.js';
 import { proxyCacheStore, type CacheStore, type CachedResponse } from './store.js';
 
 interface State {
@@ -166,6 +167,7 @@ function serveHit(ctx: PluginContext, state: State, key: string, entry: CachedRe
   if (state.showAge || all) headers['Age'] = String(ageOf(entry, now));
   if (state.showStatus || all) headers['X-Cache-Status'] = 'Hit';
   if (state.showKey || all) headers['X-Cache-Key'] = key;
+  metricStore.countPlugin('proxy-cache', 'Hit');
   ctx.respond(entry.status, entry.body, headers);
 }
 
@@ -173,6 +175,7 @@ function serveHit(ctx: PluginContext, state: State, key: string, entry: CachedRe
 function goUpstream(ctx: PluginContext, state: State, key: string, status: string, lead: boolean): void {
   const settle = lead && state.store.inFlight(key) === undefined ? state.store.lead(key) : null;
   candidates.set(ctx, { key, settle });
+  metricStore.countPlugin('proxy-cache', status);
   setHeader(ctx, state.showStatus, 'X-Cache-Status', status);
 }
 
@@ -212,6 +215,7 @@ export default definePlugin({
   access(ctx, state) {
     const cc = requestDirectives(ctx, state);
     if (!cacheableRequest(ctx, state, cc)) {
+      metricStore.countPlugin('proxy-cache', 'Bypass');
       setHeader(ctx, state.showStatus, 'X-Cache-Status', 'Bypass');
       return;
     }

@@ -16,6 +16,7 @@ import { PERIODS, previousWindowStart, WINDOW_SECONDS, windowStart } from '../..
 import { decide, periodLimit, type PeriodLimit } from './decide.js';
 import { identifierOf, type IdentifierRule } from './identifier.js';
 import { rateLimitingSpec } from './schema.js';
+import { metricStore } from '../../observe/metric-store.js';
 
 interface State {
   readonly limits: readonly PeriodLimit[];
@@ -63,6 +64,7 @@ function apply(
 ): void {
   const d = decide(s.limits, counts, previous, starts, now, s.hide);
   if (d.stop) {
+    metricStore.countPlugin('rate-limiting', 'limited');
     // Not counted (as Kong): take the add back (`admit` kept none); nobody waits for it.
     if (takeBack)
       s.policy
@@ -75,6 +77,7 @@ function apply(
     });
     return;
   }
+  metricStore.countPlugin('rate-limiting', 'allowed');
   for (const name in d.headers) ctx.setResponseHeader(name, d.headers[name]!);
 }
 

@@ -5,7 +5,7 @@
  * built views (query, headers map, child logger) stay null until asked for.
  */
 import type { IncomingMessage } from 'node:http';
-import type { ProxyRequest } from '../../proxy/request.js';
+import type { ProxyRequest, RequestTimings } from '../../proxy/request.js';
 import type { Consumer, ConsumerGroup, Logger, Route, Service } from '@gatehouse/shared';
 import { Destination } from '../../proxy/destinations.js';
 import type {
@@ -189,6 +189,10 @@ export class PluginRequest implements PluginContext, RequestView {
     }));
   }
 
+  get timings(): RequestTimings {
+    return this.proxied;
+  }
+
   elapsedMs(): number {
     return performance.now() - this.startedAt;
   }
@@ -316,6 +320,8 @@ export class PluginRequest implements PluginContext, RequestView {
     this.credential = credential;
     this.anonymous = options?.anonymous === true;
     this.consumerGroups = consumer === null ? NO_GROUPS : this.snapshot.groupsOf(consumer.id);
+    this.proxied.consumerName =
+      consumer === null ? undefined : (consumer.username ?? consumer.custom_id ?? undefined);
     const h = (this.upstreamHeaders ??= new Map());
     for (const name of CONSUMER_HEADERS) h.set(name, null);
     for (const name of AUTH_SET_HEADERS) if (!h.has(name)) h.set(name, null);

@@ -3,6 +3,7 @@
  * (streaming with backpressure, client-close abort, error answers) plus the response phase —
  * response headers set by plugins, and the whole body only when a plugin asked for it.
  */
+import { performance } from 'node:perf_hooks';
 import { downstreamResponseHeaders } from '../../proxy/headers.js';
 import { UpstreamExchange } from '../../proxy/exchange.js';
 import { ProxyErrorCode } from '../../proxy/errors.js';
@@ -37,6 +38,7 @@ export class PluginExchange extends UpstreamExchange {
 
   override onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     if (statusCode < 200) return true;
+    this.ctx.proxied.upstreamHeadersAt = performance.now();
     this.resumeUpstream = resume;
     this.status = statusCode;
     const headers = (this.headers = downstreamResponseHeaders(rawHeaders));

@@ -220,6 +220,7 @@ export class PluginRunner {
   }
 
   private runLog(ctx: PluginRequest, chain: Chain): void {
+    ctx.proxied.end();
     if (ctx.response === null) ctx.response = bareResponse(ctx.proxied.res.statusCode);
     try {
       const r = runPhase(ctx, chain.log, 'log');

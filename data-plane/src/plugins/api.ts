@@ -16,6 +16,7 @@ import type {
   Service,
   schema,
 } from '@gatehouse/shared';
+import type { LogEntry } from '../observe/log-entry.js';
 
 export type PhaseName = 'rewrite' | 'access' | 'response' | 'log';
 export const PHASES: readonly PhaseName[] = ['rewrite', 'access', 'response', 'log'];
@@ -125,6 +126,11 @@ export interface PluginContext {
   readonly response: ResponseView | null;
   /** Milliseconds since the gateway received the request (log phase: total latency). */
   elapsedMs(): number;
+  /**
+   * Kong's `kong.log.serialize()`: the request as a log entry (request, response, route,
+   * service, consumer, latencies, client_ip, started_at…). Log phase only.
+   */
+  serialize(): LogEntry;
 
   /**
    * Sets the authenticated consumer and credential (Kong's `kong.client.authenticate`) and the

@@ -42,6 +42,7 @@ export class UpstreamExchange implements CoreHandler {
 
   constructor(protected readonly request: ProxyRequest) {
     request.socket[kExchange] = this;
+    request.upstreamStartedAt = performance.now();
   }
 
   /** Called when the client connection closes before the exchange finished. */
@@ -61,6 +62,7 @@ export class UpstreamExchange implements CoreHandler {
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     if (statusCode < 200) return true;
+    this.request.upstreamHeadersAt = performance.now();
     this.resumeUpstream = resume;
     this.request.res.writeHead(statusCode, downstreamResponseHeaders(rawHeaders));
     return true;

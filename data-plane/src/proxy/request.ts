@@ -109,6 +109,14 @@ export class ProxyRequest {
   /** A plugin set the Host header sent upstream (the balancer keeps it, as a preserved host). */
   hostSet: boolean;
 
+  // --- timings (performance.now() milliseconds; -1 = not reached), read by the log phase ---
+  /** When the request head was read. */
+  readonly startedAt: number;
+  /** When the request was handed to the upstream (the first try). */
+  upstreamStartedAt: number;
+  /** When the upstream's response head arrived (the last try). */
+  upstreamHeadersAt: number;
+
   constructor(req: IncomingMessage, res: ServerResponse, head: RequestHead, settings: RequestSettings) {
     this.req = req;
     this.res = res;
@@ -146,6 +154,9 @@ export class ProxyRequest {
     this.body = null;
     this.consumerId = undefined;
     this.hostSet = false;
+    this.startedAt = performance.now();
+    this.upstreamStartedAt = -1;
+    this.upstreamHeadersAt = -1;
   }
 
   get logger(): Logger {

@@ -37,6 +37,7 @@ export class PluginExchange extends UpstreamExchange {
 
   override onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     if (statusCode < 200) return true;
+    this.request.upstreamHeadersAt = performance.now();
     this.resumeUpstream = resume;
     this.status = statusCode;
     const headers = (this.headers = downstreamResponseHeaders(rawHeaders));

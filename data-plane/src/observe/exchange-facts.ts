@@ -53,7 +53,19 @@ function headerIn(raw: readonly string[], name: string): string | null {
   return null;
 }
 
-/** Bytes since the previous request on this connection ended; advances the connection's mark. */
+const bytesMemo = new WeakMap<ProxyRequest, readonly [read: number, written: number]>();
+
+/**
+ * The bytes of `request` (read, written): what its connection counted since the previous request
+ * on it ended. Advances the connection's marks once per request, so an observer that skips a
+ * request (sampling) still calls it to keep the next request's count right.
+ */
+export function exchangeBytes(request: ProxyRequest): readonly [read: number, written: number] {
+  let bytes = bytesMemo.get(request);
+  if (bytes === undefined) bytesMemo.set(request, (bytes = bytesSinceLast(request.socket as CountedSocket)));
+  return bytes;
+}
+
 function bytesSinceLast(socket: CountedSocket): [read: number, written: number] {
   const read = socket.bytesRead;
   const written = socket.bytesWritten;
@@ -72,7 +84,7 @@ export function exchangeFacts(request: ProxyRequest): ExchangeFacts {
   const total = now - request.startedAt;
   const upStart = request.upstreamStartedAt;
   const upHead = request.upstreamHeadersAt;
-  const [requestBytes, responseBytes] = bytesSinceLast(request.socket as CountedSocket);
+  const [requestBytes, responseBytes] = exchangeBytes(request);
   // The upstream headers carry what plugins set (correlation-id) and the client's own ids.
   const sent = request.headers.length > 0 ? request.headers : request.rawHeaders;
   let correlationId: string | null = null;

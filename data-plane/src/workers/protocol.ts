@@ -11,6 +11,7 @@
 import type { TargetHealthChange } from '../balancer/balancers.js';
 import type { RequestPolicy } from '../proxy/request-head.js';
 import type { ClientLimits } from '../proxy/client-connections.js';
+import type { AccessLogSettings } from '../observe/access-log.js';
 
 export type { TargetHealthChange };
 
@@ -142,6 +143,14 @@ export interface WorkerSettings {
   clientLimits?: Partial<ClientLimits>;
   /** Bytes of the worker's proxy-cache memory store (--proxy-cache-memory-size); default 128 MiB. */
   proxyCacheMemorySize?: number;
+  /** The access log (null = off) and the syslog plugin's server (--access-log*, --syslog-server). */
+  logs?: LogSettings;
+}
+
+/** What the DP's log settings give each worker. */
+export interface LogSettings {
+  accessLog: AccessLogSettings | null;
+  syslogServer: { host: string; port: number };
 }
 
 export const WORKER_SETTINGS_ENV = 'GATEHOUSE_DP_WORKER';

@@ -7,6 +7,9 @@ import cluster from 'node:cluster';
 import { createLogger } from '@gatehouse/shared';
 import { loadPluginRegistry } from '../plugins/registry.js';
 import { configureProxyCacheStore } from '../plugins/proxy-cache/store.js';
+import { configureSyslog } from '../plugins/syslog/plugin.js';
+import { openAccessLog } from '../observe/access-log.js';
+import type { RequestObserver } from '../observe/request-observer.js';
 import { ProxyServer } from '../proxy/proxy-server.js';
 import { IpcCounterPolicy } from '../ratelimit/local-policy.js';
 import { setClusterPolicy, setLocalPolicy } from '../ratelimit/policies.js';
@@ -36,6 +39,9 @@ setLocalPolicy(counters);
 setClusterPolicy(clusterCounters);
 if (settings.proxyCacheMemorySize !== undefined)
   configureProxyCacheStore({ maxBytes: settings.proxyCacheMemorySize });
+if (settings.logs !== undefined) configureSyslog(settings.logs.syslogServer);
+const observers: RequestObserver[] = [];
+if (settings.logs?.accessLog) observers.push(openAccessLog(settings.logs.accessLog).observer);
 const plugins = await loadPluginRegistry({ customDirs: settings.pluginDirs ?? [] });
 // Active health checks run once per node, in the primary; it sends target health over IPC.
 const proxy = new ProxyServer({
@@ -45,5 +51,6 @@ const proxy = new ProxyServer({
   requestPolicy: settings.requestPolicy ?? {},
   clientLimits: settings.clientLimits,
   activeHealthChecks: false,
+  observers,
 });
 new WorkerRuntime({ proxy, settings, logger }).attachToProcess();

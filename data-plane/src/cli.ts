@@ -435,10 +435,13 @@ if (natsUrl !== undefined) {
 const sampleText = (v.accessLogSample as string).trim();
 const sample = /^(0(\.\d+)?|1(\.0+)?|\.\d+)$/.test(sampleText) ? Number(sampleText) : NaN;
 if (!(sample >= 0 && sample <= 1))
-  fail(`invalid setting --access-log-sample (GATEHOUSE_ACCESS_LOG_SAMPLE): must be a number from 0 to 1, got "${sampleText}"`);
+  fail(
+    `invalid setting --access-log-sample (GATEHOUSE_ACCESS_LOG_SAMPLE): must be a number from 0 to 1, got "${sampleText}"`,
+  );
 const redact = (v.accessLogRedact as string[] | undefined) ?? [];
 const redactError = redactProblem(redact);
-if (redactError !== null) fail(`invalid setting --access-log-redact (GATEHOUSE_ACCESS_LOG_REDACT): ${redactError}`);
+if (redactError !== null)
+  fail(`invalid setting --access-log-redact (GATEHOUSE_ACCESS_LOG_REDACT): ${redactError}`);
 const accessLogTo = (v.accessLog as string | undefined) ?? join(resolve(v.dataDir as string), 'access.log');
 const accessLog: AccessLogSettings | null =
   accessLogTo === 'off'

@@ -120,7 +120,8 @@ export function openAccessLog(
     {
       base: null,
       timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: () => ({}) },
+      // An empty level formatter makes pino write `{,` (pino 10): the label it is.
+      formatters: { level: (label) => ({ level: label }) },
       redact: settings.redact.length > 0 ? { paths: settings.redact, censor: '[REDACTED]' } : undefined,
     },
     dest,

@@ -79,7 +79,8 @@ export function serializeLog(ctx: PluginRequest): LogEntry {
     for (const [name, value] of response.headerPairs()) {
       const key = name.toLowerCase();
       const prev = responseHeaders[key];
-      responseHeaders[key] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
+      responseHeaders[key] =
+        prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
     }
   }
   const status = response?.status ?? request.res.statusCode;

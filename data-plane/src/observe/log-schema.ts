@@ -85,4 +85,5 @@ export const logHost = (description: string) =>
   });
 
 /** Kong's `typedefs.port({ required = true })`. */
-export const logPort = (description: string) => t.integer({ required: true, between: [0, 65535], description });
+export const logPort = (description: string) =>
+  t.integer({ required: true, between: [0, 65535], description });

@@ -24,7 +24,13 @@ interface FileSink {
 
 /** The file kept open: lines buffered and written asynchronously. */
 function openSink(path: string): FileSink {
-  const dest = pino.destination({ dest: path, sync: false, mkdir: true, append: true, maxLength: MAX_BUFFERED });
+  const dest = pino.destination({
+    dest: path,
+    sync: false,
+    mkdir: true,
+    append: true,
+    maxLength: MAX_BUFFERED,
+  });
   dest.on('drop', () => counters.dropped++);
   dest.on('error', () => counters.dropped++);
   process.once('exit', () => {

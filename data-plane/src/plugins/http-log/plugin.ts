@@ -65,9 +65,12 @@ const sinks = new SinkRegistry((key) => new HttpLogSink(JSON.parse(key) as Targe
 function queueSettings(config: HttpLogConfig): QueueSettings {
   const q = config.queue;
   return {
-    max_batch_size: config.queue_size != null && q.max_batch_size === 1 ? config.queue_size : q.max_batch_size,
+    max_batch_size:
+      config.queue_size != null && q.max_batch_size === 1 ? config.queue_size : q.max_batch_size,
     max_coalescing_delay:
-      config.flush_timeout != null && q.max_coalescing_delay === 1 ? config.flush_timeout : q.max_coalescing_delay,
+      config.flush_timeout != null && q.max_coalescing_delay === 1
+        ? config.flush_timeout
+        : q.max_coalescing_delay,
     max_entries: q.max_entries,
     max_bytes: q.max_bytes ?? null,
     max_retry_time: q.max_retry_time,

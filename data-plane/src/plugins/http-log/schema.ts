@@ -47,8 +47,7 @@ const httpLogSchema = t.record(
     ),
     retry_count: t.integer({
       between: [0, 1_000_000],
-      description:
-        'Deprecated in Kong (no longer works; use `queue.max_retry_time`). Accepted and ignored.',
+      description: 'Deprecated in Kong (no longer works; use `queue.max_retry_time`). Accepted and ignored.',
     }),
     queue_size: t.integer({
       between: [1, 1_000_000],

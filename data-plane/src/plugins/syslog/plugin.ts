@@ -52,7 +52,11 @@ export default definePlugin({
       return r <= level ? facility * 8 + r : -1;
     };
     return {
-      pri: [pri(config.server_errors_severity), pri(config.client_errors_severity), pri(config.successful_severity)],
+      pri: [
+        pri(config.server_errors_severity),
+        pri(config.client_errors_severity),
+        pri(config.successful_severity),
+      ],
     };
   },
   log(ctx, state) {

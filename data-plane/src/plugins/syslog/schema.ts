@@ -31,8 +31,7 @@ export const FACILITIES = {
   local7: 23,
 } as const;
 
-const severity = () =>
-  t.string({ default: 'info', required: true, one_of: [...SEVERITIES].reverse() });
+const severity = () => t.string({ default: 'info', required: true, one_of: [...SEVERITIES].reverse() });
 
 /** Kong's syslog schema (kong/plugins/syslog/schema.lua). */
 const syslogSchema = t.record({
@@ -46,8 +45,26 @@ const syslogSchema = t.record({
     required: true,
     // Kong's order.
     one_of: [
-      'auth', 'authpriv', 'cron', 'daemon', 'ftp', 'kern', 'lpr', 'mail', 'news', 'syslog', 'user', 'uucp',
-      'local0', 'local1', 'local2', 'local3', 'local4', 'local5', 'local6', 'local7',
+      'auth',
+      'authpriv',
+      'cron',
+      'daemon',
+      'ftp',
+      'kern',
+      'lpr',
+      'mail',
+      'news',
+      'syslog',
+      'user',
+      'uucp',
+      'local0',
+      'local1',
+      'local2',
+      'local3',
+      'local4',
+      'local5',
+      'local6',
+      'local7',
     ] satisfies (keyof typeof FACILITIES)[],
     description: 'The facility is used by the operating system to decide how to handle each log message.',
   }),

@@ -1,6 +1,6 @@
 import { schema } from '@gatehouse/shared';
 import { definePluginSpec, type PluginConfig } from '../api.js';
-import { customFieldsByLua, logKeepalive, logTimeout, queueSchema } from '../../observe/log-schema.js';
+import { customFieldsByLua, logKeepalive, logTimeout, queueSchema } from '../log-schema.js';
 
 const { t } = schema;
 

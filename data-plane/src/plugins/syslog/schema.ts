@@ -1,6 +1,6 @@
 import { schema } from '@gatehouse/shared';
 import { definePluginSpec, type PluginConfig } from '../api.js';
-import { customFieldsByLua } from '../../observe/log-schema.js';
+import { customFieldsByLua } from '../log-schema.js';
 
 const { t } = schema;
 

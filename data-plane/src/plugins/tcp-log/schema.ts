@@ -1,6 +1,6 @@
 import { schema } from '@gatehouse/shared';
 import { definePluginSpec, type PluginConfig } from '../api.js';
-import { customFieldsByLua, logHost, logPort, logKeepalive, logTimeout } from '../../observe/log-schema.js';
+import { customFieldsByLua, logHost, logPort, logKeepalive, logTimeout } from '../log-schema.js';
 
 const { t, typedefs } = schema;
 

@@ -1,7 +1,7 @@
 /**
  * The access log: one JSON line per request (a RequestObserver), written by pino to a file or to
- * stdout. Lines are buffered and written asynchronously (pino's SonicBoom with `minLength`, flushed
- * at least once a second and at exit): the request's worker never waits on the disk. `sample`
+ * stdout through a pino transport (a worker thread writes; the request's thread only serialises
+ * the line), so the event loop never waits on the disk. `sample`
  * keeps that fraction of requests; `redact` replaces the named fields with "[REDACTED]" (pino's
  * redaction, compiled once). Off (`--access-log off`): no observer exists, so a request pays
  * nothing for it.
@@ -42,12 +42,6 @@ export const ACCESS_LOG_FIELDS = [
   'correlation_id',
 ] as const;
 
-/** Lines are written once this many bytes are buffered (or a second passed). */
-const MIN_WRITE = 4096;
-/** Bytes buffered for a stuck destination before lines are dropped. */
-const MAX_BUFFERED = 16 * 1024 * 1024;
-const FLUSH_EVERY_MS = 1000;
-
 /** Why `redact` can't be used (an unknown field), or null. */
 export function redactProblem(redact: readonly string[]): string | null {
   for (const path of redact) {
@@ -60,9 +54,6 @@ export function redactProblem(redact: readonly string[]): string | null {
 }
 
 export class AccessLog implements RequestObserver {
-  /** Lines dropped because the destination did not keep up. */
-  dropped = 0;
-
   constructor(
     private readonly logger: Logger,
     private readonly sample: number,
@@ -99,23 +90,26 @@ export class AccessLog implements RequestObserver {
 }
 
 /**
- * The access log of this process for `settings`: the observer, and `close` (flushes what is
- * buffered). Throws when the file can't be opened or a redact path is invalid.
+ * The access log of this process for `settings`: the observer, and `close` (flushes and ends the
+ * writer). Throws when a redact path is invalid.
  */
 export function openAccessLog(
   settings: AccessLogSettings,
   random?: () => number,
-): { observer: AccessLog; close(): void } {
+): { observer: AccessLog; close(): Promise<void> } {
   const problem = redactProblem(settings.redact);
   if (problem !== null) throw new TypeError(`access log: ${problem}`);
-  const dest = pino.destination({
-    dest: settings.destination === 'stdout' ? 1 : settings.destination,
-    sync: false,
-    mkdir: settings.destination !== 'stdout',
-    append: true,
-    minLength: MIN_WRITE,
-    maxLength: MAX_BUFFERED,
+  // A pino transport: lines are serialised here and written by a worker thread (pino flushes it
+  // at exit). Measured cheaper per line on the request's thread than an async SonicBoom.
+  const transport = pino.transport({
+    target: 'pino/file',
+    options: {
+      destination: settings.destination === 'stdout' ? 1 : settings.destination,
+      mkdir: settings.destination !== 'stdout',
+      append: true,
+    },
   });
+  transport.on('error', () => undefined);
   const logger = pino(
     {
       base: null,
@@ -124,33 +118,14 @@ export function openAccessLog(
       formatters: { level: (label) => ({ level: label }) },
       redact: settings.redact.length > 0 ? { paths: settings.redact, censor: '[REDACTED]' } : undefined,
     },
-    dest,
+    transport,
   );
-  const observer = new AccessLog(logger, settings.sample, random);
-  dest.on('drop', () => observer.dropped++);
-  dest.on('error', () => undefined);
-  const timer = setInterval(() => {
-    try {
-      dest.flush();
-    } catch {
-      // not ready yet (the file is still opening): the next tick writes it
-    }
-  }, FLUSH_EVERY_MS);
-  timer.unref();
-  const flushNow = () => {
-    try {
-      dest.flushSync();
-    } catch {
-      // nothing more can be done at exit
-    }
-  };
-  process.once('exit', flushNow);
   return {
-    observer,
-    close() {
-      clearInterval(timer);
-      process.off('exit', flushNow);
-      flushNow();
-    },
+    observer: new AccessLog(logger, settings.sample, random),
+    close: () =>
+      new Promise<void>((resolve) => {
+        transport.once('close', () => resolve());
+        transport.end();
+      }),
   };
 }

@@ -62,7 +62,7 @@ const bytesMemo = new WeakMap<ProxyRequest, readonly [read: number, written: num
  */
 export function exchangeBytes(request: ProxyRequest): readonly [read: number, written: number] {
   let bytes = bytesMemo.get(request);
-  if (bytes === undefined) bytesMemo.set(request, (bytes = bytesSinceLast(request.socket as CountedSocket)));
+  if (bytes === undefined) bytesMemo.set(request, (bytes = bytesSinceLast(request.socket)));
   return bytes;
 }
 

@@ -93,7 +93,7 @@ export default definePlugin({
     const target: Target = {
       origin: url.origin,
       path: `${url.pathname}${url.search}`,
-      method: config.method as Target['method'],
+      method: config.method,
       headers,
       timeout: config.timeout,
       keepalive: config.keepalive,

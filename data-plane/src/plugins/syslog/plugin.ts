@@ -45,7 +45,7 @@ export function rfc5424(pri: number, message: string, at: Date = new Date()): st
 export default definePlugin({
   ...syslogSpec,
   init(config): State {
-    const facility = FACILITIES[config.facility as keyof typeof FACILITIES];
+    const facility = FACILITIES[config.facility];
     const level = rank(config.log_level);
     const pri = (severity: string): number => {
       const r = rank(severity);

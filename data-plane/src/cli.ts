@@ -3,7 +3,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import {
   CLUSTER_TLS_SETTINGS,
@@ -26,6 +26,7 @@ import { PATH_ESCAPED_SLASHES_ACTIONS, type PathEscapedSlashesAction } from './p
 import { parseCacheKey } from './sync/cache-crypto.js';
 import { natsUrlProblem } from './ratelimit/cluster-policy.js';
 import { CLIENT_LIMIT_DEFAULTS, type ClientLimits } from './proxy/client-connections.js';
+import { ACCESS_LOG_FIELDS, redactProblem, type AccessLogSettings } from './observe/access-log.js';
 
 /**
  * Client connection limits of the proxy (issue 8 item 11). Each `key` is the ClientLimits field it
@@ -290,6 +291,37 @@ const SETTINGS: SettingSpec[] = [
     description: 'Log level.',
   },
   ...CLIENT_LIMIT_SETTINGS,
+  {
+    key: 'accessLog',
+    flag: 'access-log',
+    env: ['GATEHOUSE_ACCESS_LOG'],
+    kind: 'string',
+    description:
+      "Access log, one JSON line per request: a file path, stdout, or off. Default: access.log in --data-dir (Kong's proxy_access_log is a file too).",
+  },
+  {
+    key: 'accessLogSample',
+    flag: 'access-log-sample',
+    env: ['GATEHOUSE_ACCESS_LOG_SAMPLE'],
+    kind: 'string',
+    default: '1',
+    description: 'Fraction of requests written to the access log, 0 to 1.',
+  },
+  {
+    key: 'accessLogRedact',
+    flag: 'access-log-redact',
+    env: ['GATEHOUSE_ACCESS_LOG_REDACT'],
+    kind: 'list',
+    description: `Comma-separated access log fields written as "[REDACTED]" (e.g. client_ip,query). Fields: ${ACCESS_LOG_FIELDS.join(', ')}.`,
+  },
+  {
+    key: 'syslogServer',
+    flag: 'syslog-server',
+    env: ['GATEHOUSE_SYSLOG_SERVER'],
+    kind: 'listen',
+    default: '127.0.0.1:514',
+    description: 'Where the syslog plugin sends its messages (RFC 5424 over UDP, host:port).',
+  },
 ];
 
 function fail(message: string, code = 2): never {
@@ -400,6 +432,22 @@ if (natsUrl !== undefined) {
   if (problem) fail(`invalid setting --nats-url (NATS_URL): ${problem}`);
 }
 
+const sampleText = (v.accessLogSample as string).trim();
+const sample = /^(0(\.\d+)?|1(\.0+)?|\.\d+)$/.test(sampleText) ? Number(sampleText) : NaN;
+if (!(sample >= 0 && sample <= 1))
+  fail(
+    `invalid setting --access-log-sample (GATEHOUSE_ACCESS_LOG_SAMPLE): must be a number from 0 to 1, got "${sampleText}"`,
+  );
+const redact = (v.accessLogRedact as string[] | undefined) ?? [];
+const redactError = redactProblem(redact);
+if (redactError !== null)
+  fail(`invalid setting --access-log-redact (GATEHOUSE_ACCESS_LOG_REDACT): ${redactError}`);
+const accessLogTo = (v.accessLog as string | undefined) ?? join(resolve(v.dataDir as string), 'access.log');
+const accessLog: AccessLogSettings | null =
+  accessLogTo === 'off'
+    ? null
+    : { destination: accessLogTo === 'stdout' ? 'stdout' : resolve(accessLogTo), sample, redact };
+
 const logger = createLogger('gatehouse-dp', { level: v.logLevel as string });
 try {
   const dp = await startDataPlane({
@@ -412,6 +460,7 @@ try {
     allowVersionRollback: v.allowVersionRollback as boolean,
     workers: v.workers as number,
     proxyCacheMemorySize: v.proxyCacheMemorySize as number,
+    logs: { accessLog, syslogServer: v.syslogServer as Listen },
     proxyListen: v.listen as Listen,
     proxyTlsListen: v.listenSsl as Listen | undefined,
     trustedIps,

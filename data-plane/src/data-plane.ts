@@ -54,6 +54,7 @@ import {
 import { SnapshotCache } from './sync/snapshot-cache.js';
 import { VersionFloor } from './sync/version-floor.js';
 import { WorkerPool } from './workers/worker-pool.js';
+import type { LogSettings } from './workers/protocol.js';
 import type { RequestPolicy } from './proxy/request-head.js';
 import { ClientConnections, type ClientLimits } from './proxy/client-connections.js';
 
@@ -90,6 +91,8 @@ export interface DataPlaneOptions {
   workers?: number;
   /** Bytes of each worker's proxy-cache memory store (default 128 MiB). */
   proxyCacheMemorySize?: number;
+  /** The access log (default off here; the CLI defaults to a file) and the syslog server. */
+  logs?: LogSettings;
   proxyListen: ListenAddress;
   /** Kong's trusted_ips: proxies in front whose X-Forwarded-For names the client. */
   trustedIps?: string[];
@@ -271,6 +274,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     requestPolicy: options.requestPolicy ?? {},
     clientLimits: options.clientLimits,
     proxyCacheMemorySize: options.proxyCacheMemorySize,
+    logs: options.logs,
     tls,
     size: workers,
     listen: options.proxyListen,

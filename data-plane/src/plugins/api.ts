@@ -17,6 +17,7 @@ import type {
   schema,
 } from '@gatehouse/shared';
 import type { RequestTimings } from '../proxy/request.js';
+import type { LogEntry } from '../observe/log-entry.js';
 
 export type PhaseName = 'rewrite' | 'access' | 'response' | 'log';
 export const PHASES: readonly PhaseName[] = ['rewrite', 'access', 'response', 'log'];
@@ -131,6 +132,10 @@ export interface PluginContext {
    * latencies); complete in the log phase (end time and bytes are set when the response closed).
    */
   readonly timings: RequestTimings;
+   * Kong's `kong.log.serialize()`: the request as a log entry (request, response, route,
+   * service, consumer, latencies, client_ip, started_at…). Log phase only.
+   */
+  serialize(): LogEntry;
 
   /**
    * Sets the authenticated consumer and credential (Kong's `kong.client.authenticate`) and the

@@ -31,6 +31,11 @@ import requestTransformer from './request-transformer/plugin.js';
 import responseTransformer from './response-transformer/plugin.js';
 import requestValidator from './request-validator/plugin.js';
 import responseRateLimiting from './response-ratelimiting/plugin.js';
+import httpLog from './http-log/plugin.js';
+import fileLog from './file-log/plugin.js';
+import tcpLog from './tcp-log/plugin.js';
+import udpLog from './udp-log/plugin.js';
+import syslog from './syslog/plugin.js';
 
 /** Every bundled plugin by name: exactly the names of `BUNDLED_SPECS`, each definition's own. */
 export const BUNDLED_PLUGINS: {
@@ -59,6 +64,11 @@ export const BUNDLED_PLUGINS: {
   'response-ratelimiting': responseRateLimiting,
   'proxy-cache': proxyCache,
   prometheus,
+  'http-log': httpLog,
+  'file-log': fileLog,
+  'tcp-log': tcpLog,
+  'udp-log': udpLog,
+  syslog,
 };
 
 export interface PluginDescription extends PluginSummary {

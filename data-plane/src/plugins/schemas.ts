@@ -27,6 +27,11 @@ import { redirectSpec } from './redirect/schema.js';
 import { requestTransformerSpec } from './request-transformer/schema.js';
 import { responseTransformerSpec } from './response-transformer/schema.js';
 import { requestValidatorSpec } from './request-validator/schema.js';
+import { httpLogSpec } from './http-log/schema.js';
+import { fileLogSpec } from './file-log/schema.js';
+import { tcpLogSpec } from './tcp-log/schema.js';
+import { udpLogSpec } from './udp-log/schema.js';
+import { syslogSpec } from './syslog/schema.js';
 import type { PluginSpec } from './api.js';
 import { PluginCatalog } from './catalog.js';
 import { loadCustomPlugins } from './custom-loader.js';
@@ -59,6 +64,11 @@ export const BUNDLED_SPECS = [
   responseRateLimitingSpec,
   proxyCacheSpec,
   prometheusSpec,
+  httpLogSpec,
+  fileLogSpec,
+  tcpLogSpec,
+  udpLogSpec,
+  syslogSpec,
 ] as const;
 
 export type BundledPluginName = (typeof BUNDLED_SPECS)[number]['name'];

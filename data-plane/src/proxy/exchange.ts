@@ -43,6 +43,7 @@ export class UpstreamExchange implements CoreHandler {
 
   constructor(protected readonly request: ProxyRequest) {
     request.socket[kExchange] = this;
+    request.upstreamStartedAt = performance.now();
   }
 
   /** Called when the client connection closes before the exchange finished. */

@@ -148,6 +148,14 @@ export class ProxyRequest implements RequestTimings {
   bytesIn: number;
   bytesOut: number;
 
+  // --- timings (performance.now() milliseconds; -1 = not reached), read by the log phase ---
+  /** When the request head was read. */
+  readonly startedAt: number;
+  /** When the request was handed to the upstream (the first try). */
+  upstreamStartedAt: number;
+  /** When the upstream's response head arrived (the last try). */
+  upstreamHeadersAt: number;
+
   constructor(req: IncomingMessage, res: ServerResponse, head: RequestHead, settings: RequestSettings) {
     this.req = req;
     this.res = res;

@@ -13,6 +13,7 @@ import type { RequestPolicy } from '../proxy/request-head.js';
 import type { ClientLimits } from '../proxy/client-connections.js';
 import type { NodeConfig } from '../runtime/node-config.js';
 import type { MetricsDelta } from '../observe/metric-store.js';
+import type { AccessLogSettings } from '../observe/access-log.js';
 
 export type { TargetHealthChange };
 
@@ -235,6 +236,14 @@ export interface WorkerSettings {
   proxyCacheMemorySize?: number;
   /** Workers of the node: with one, the `local` policy counts in the worker (no IPC); default 2. */
   workers?: number;
+  /** The access log (null = off) and the syslog plugin's server (--access-log*, --syslog-server). */
+  logs?: LogSettings;
+}
+
+/** What the DP's log settings give each worker. */
+export interface LogSettings {
+  accessLog: AccessLogSettings | null;
+  syslogServer: { host: string; port: number };
 }
 
 export const WORKER_SETTINGS_ENV = 'GATEHOUSE_DP_WORKER';

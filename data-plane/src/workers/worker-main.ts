@@ -7,6 +7,9 @@ import cluster from 'node:cluster';
 import { createLogger } from '@gatehouse/shared';
 import { loadPluginRegistry } from '../plugins/registry.js';
 import { configureProxyCacheStore } from '../plugins/proxy-cache/store.js';
+import { configureSyslog } from '../plugins/syslog/plugin.js';
+import { openAccessLog } from '../observe/access-log.js';
+import type { RequestObserver } from '../observe/request-observer.js';
 import { ProxyServer } from '../proxy/proxy-server.js';
 import { InProcessPolicy, IpcCounterPolicy } from '../ratelimit/local-policy.js';
 import { LeasePolicy } from '../ratelimit/lease-policy.js';
@@ -42,6 +45,10 @@ setLocalPolicy(leases ?? new InProcessPolicy());
 setClusterPolicy(clusterCounters);
 if (settings.proxyCacheMemorySize !== undefined)
   configureProxyCacheStore({ maxBytes: settings.proxyCacheMemorySize });
+if (settings.logs !== undefined) configureSyslog(settings.logs.syslogServer);
+// The gatehouse_* request series (the primary pulls them at each scrape of /metrics).
+const observers: RequestObserver[] = [new RequestMetrics()];
+if (settings.logs?.accessLog) observers.push(openAccessLog(settings.logs.accessLog).observer);
 const plugins = await loadPluginRegistry({ customDirs: settings.pluginDirs ?? [] });
 // Active health checks run once per node, in the primary; it sends target health over IPC.
 const proxy = new ProxyServer({
@@ -51,8 +58,7 @@ const proxy = new ProxyServer({
   requestPolicy: settings.requestPolicy ?? {},
   clientLimits: settings.clientLimits,
   activeHealthChecks: false,
-  // The gatehouse_* request series (the primary pulls them at each scrape of /metrics).
-  observers: [new RequestMetrics()],
+  observers,
 });
 countConnections(proxy.server);
 new WorkerRuntime({ proxy, settings, logger }).attachToProcess();

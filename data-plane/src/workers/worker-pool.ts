@@ -57,6 +57,8 @@ export interface WorkerPoolOptions {
   clientLimits?: WorkerSettings['clientLimits'];
   /** Bytes of each worker's proxy-cache memory store. */
   proxyCacheMemorySize?: number;
+  /** The access log and syslog settings of every worker. */
+  logs?: WorkerSettings['logs'];
   /** Extra environment for the workers. */
   env?: NodeJS.ProcessEnv;
   /** Custom plugin folders each worker loads. */
@@ -337,6 +339,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       clientLimits: this.opts.clientLimits,
       proxyCacheMemorySize: this.opts.proxyCacheMemorySize,
       workers: this.opts.size,
+      logs: this.opts.logs,
     };
     // setupPrimary is process-wide; set it before each fork so this pool's settings apply.
     cluster.setupPrimary({ exec: this.exec, execArgv: this.execArgv, args: [], serialization: 'advanced' });

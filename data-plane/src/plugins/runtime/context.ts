@@ -21,6 +21,7 @@ import type { Instance, Slot } from './compile.js';
 import type { SnapshotIndex } from './snapshot-view.js';
 import type { BodyLimit } from './body-limit.js';
 import { PluginResponse, type ResponseHeaderOps } from './response-view.js';
+import { serializeLog, type LogEntry } from '../../observe/log-entry.js';
 
 const DEFAULT_BODY_LIMIT = 8 * 1024 * 1024;
 const NO_GROUPS: readonly ConsumerGroup[] = Object.freeze([]);
@@ -195,6 +196,10 @@ export class PluginRequest implements PluginContext, RequestView {
 
   elapsedMs(): number {
     return performance.now() - this.startedAt;
+  }
+
+  serialize(): LogEntry {
+    return serializeLog(this);
   }
 
   // --- RequestView ---

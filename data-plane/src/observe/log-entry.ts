@@ -1,0 +1,118 @@
+/**
+ * Kong's log entry (`kong.log.serialize()`, kong/pdk/log.lua): the JSON object the log plugins
+ * (http-log, file-log, tcp-log, udp-log, syslog) send for each request, in Kong's shape so that
+ * whatever reads Kong's logs reads ours. Built in the log phase, after the response was sent.
+ *
+ * Differences from Kong: `tries` is absent (the balancer keeps no per-try record yet),
+ * `request.tls` is absent, `workspace` is absent, and `custom_fields_by_lua` is not supported.
+ */
+import type { Consumer, Route, Service } from '@gatehouse/shared';
+import type { PluginRequest } from '../plugins/runtime/context.js';
+import { exchangeFacts } from './exchange-facts.js';
+
+/** Request headers Kong always replaces with "REDACTED" in a log entry. */
+const REDACTED_HEADERS: ReadonlySet<string> = new Set(['authorization', 'proxy-authorization']);
+
+export interface LogEntry {
+  request: {
+    id: string;
+    uri: string;
+    url: string;
+    querystring: Record<string, string | string[] | true>;
+    method: string;
+    headers: Record<string, string | string[]>;
+    size: number;
+  };
+  upstream_uri: string;
+  upstream_status: string;
+  response: { status: number; headers: Record<string, string | string[]>; size: number };
+  latencies: { kong: number; proxy: number; request: number; receive: number };
+  authenticated_entity?: { id: string; consumer_id: string | null };
+  route: Route;
+  service?: Service;
+  consumer?: Consumer;
+  client_ip: string;
+  started_at: number;
+  source: 'upstream' | 'kong';
+}
+
+function collapse(values: string[]): string | string[] {
+  return values.length === 1 ? values[0]! : values;
+}
+
+/** Kong's `kong.request.get_query()`: a bare key is `true`, a repeated key an array. */
+function queryTable(raw: string): Record<string, string | string[] | true> {
+  const out: Record<string, string | string[] | true> = {};
+  if (raw === '') return out;
+  for (const part of raw.split('&')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    const key = safeDecode(eq < 0 ? part : part.slice(0, eq));
+    const value: string | true = eq < 0 ? true : safeDecode(part.slice(eq + 1));
+    const prev = out[key];
+    if (prev === undefined) out[key] = value;
+    else if (Array.isArray(prev)) prev.push(String(value));
+    else out[key] = [String(prev), String(value)];
+  }
+  return out;
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s.replaceAll('+', ' '));
+  } catch {
+    return s;
+  }
+}
+
+/** The entry for the request of `ctx` (call in the log phase). */
+export function serializeLog(ctx: PluginRequest): LogEntry {
+  const request = ctx.proxied;
+  const facts = exchangeFacts(request);
+  const headers: Record<string, string | string[]> = {};
+  const all = ctx.headers();
+  for (const name of Object.keys(all))
+    headers[name] = REDACTED_HEADERS.has(name) ? 'REDACTED' : collapse(all[name]!);
+  const responseHeaders: Record<string, string | string[]> = {};
+  const response = ctx.response;
+  if (response !== null) {
+    for (const [name, value] of response.headerPairs()) {
+      const key = name.toLowerCase();
+      const prev = responseHeaders[key];
+      responseHeaders[key] =
+        prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
+    }
+  }
+  const status = response?.status ?? request.res.statusCode;
+  const proxied = request.upstreamHeadersAt >= 0 && !ctx.responded;
+  const host = request.host ?? '';
+  const entry: LogEntry = {
+    request: {
+      id: facts.id,
+      uri: request.url,
+      url: `${request.scheme}://${host.includes(':') ? host : `${host}:${request.forwardedPort}`}${request.url}`,
+      querystring: queryTable(request.rawQuery),
+      method: request.method,
+      headers,
+      size: facts.requestBytes,
+    },
+    upstream_uri: request.upstreamUri,
+    upstream_status: proxied ? String(status) : '',
+    response: { status, headers: responseHeaders, size: facts.responseBytes },
+    latencies: {
+      kong: Math.round(facts.gatewayMs),
+      proxy: facts.upstreamMs < 0 ? -1 : Math.round(facts.upstreamMs),
+      request: Math.round(facts.totalMs),
+      receive: 0,
+    },
+    route: ctx.route,
+    client_ip: request.clientIp,
+    started_at: facts.startedAt,
+    source: proxied ? 'upstream' : 'kong',
+  };
+  if (ctx.service !== null) entry.service = ctx.service;
+  if (ctx.consumer !== null) entry.consumer = ctx.consumer;
+  if (ctx.credential !== null)
+    entry.authenticated_entity = { id: ctx.credential.id, consumer_id: ctx.credential.consumerId };
+  return entry;
+}

@@ -16,6 +16,7 @@ import { upstreamRequestHeaders } from './headers.js';
 import type { RequestHead, RequestPolicy } from './request-head.js';
 import { NO_SERVICE_TARGET, type ServiceTarget } from './service-targets.js';
 import type { Chain } from '../plugins/runtime/compile.js';
+import type { RequestTrace, RequestTracer } from '../tracing/tracer.js';
 
 /** What a route entry of the proxy's router carries: the service target and the plugin chain. */
 export type ProxyRoute = RouteEntry<ServiceTarget, Chain>;
@@ -30,6 +31,8 @@ export interface RequestSettings {
   readonly tlsForwardedPort: string;
   /** The request-line, path and header rules (DP settings). */
   readonly policy: RequestPolicy;
+  /** Starts each request's trace; null when tracing is off (then no request has a span). */
+  readonly tracer?: RequestTracer | null;
 }
 
 function hasBody(raw: readonly string[]): boolean {
@@ -108,6 +111,8 @@ export class ProxyRequest {
   consumerId: string | undefined;
   /** A plugin set the Host header sent upstream (the balancer keeps it, as a preserved host). */
   hostSet: boolean;
+  /** The request's trace (server span, upstream span); null when tracing is off. */
+  span: RequestTrace | null;
 
   constructor(req: IncomingMessage, res: ServerResponse, head: RequestHead, settings: RequestSettings) {
     this.req = req;
@@ -146,6 +151,8 @@ export class ProxyRequest {
     this.body = null;
     this.consumerId = undefined;
     this.hostSet = false;
+    const tracer = settings.tracer;
+    this.span = tracer == null ? null : tracer.start(this);
   }
 
   get logger(): Logger {

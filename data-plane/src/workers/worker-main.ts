@@ -12,6 +12,7 @@ import { IpcCounterPolicy } from '../ratelimit/local-policy.js';
 import { setClusterPolicy, setLocalPolicy } from '../ratelimit/policies.js';
 import { isCounterReply, WORKER_SETTINGS_ENV, type WorkerSettings } from './protocol.js';
 import { WorkerRuntime } from './worker-runtime.js';
+import { tracingFromEnv } from '../tracing/env.js';
 
 if (cluster.isPrimary || !process.send) {
   process.stderr.write('gatehouse: worker-main is started by the data plane primary, not directly\n');
@@ -45,5 +46,7 @@ const proxy = new ProxyServer({
   requestPolicy: settings.requestPolicy ?? {},
   clientLimits: settings.clientLimits,
   activeHealthChecks: false,
+  // OpenTelemetry tracing when the OTEL_* environment turns it on (tracing/env.ts).
+  tracer: tracingFromEnv(process.env, logger),
 });
 new WorkerRuntime({ proxy, settings, logger }).attachToProcess();

@@ -32,10 +32,11 @@ const HEX16 = /^[0-9a-f]{16}$/;
 const HEX32 = /^[0-9a-f]{32}$/;
 const HEX_1_32 = /^[0-9a-f]{1,32}$/;
 const HEX_1_16 = /^[0-9a-f]{1,16}$/;
-const DECIMAL = /^[0-9]{1,20}$/;
+const DECIMAL = /^[0-9]{1,39}$/;
 const ZERO_TRACE = '0'.repeat(32);
 const ZERO_SPAN = '0'.repeat(16);
 const MAX_U64 = (1n << 64n) - 1n;
+const MAX_U128 = (1n << 128n) - 1n;
 
 /** A trace id of 16 or 32 hex digits as 32 digits (64-bit ids are left-padded), or null. */
 function traceId(v: string | undefined, shortOk = false): string | null {
@@ -56,14 +57,17 @@ function spanId(v: string | undefined, shortOk = false): string | null {
   return id === ZERO_SPAN ? null : id;
 }
 
-/** An unsigned 64-bit decimal as 16 hex digits (GCP span ids, Datadog ids), or null. */
-function decimalId(v: string | undefined): string | null {
+/**
+ * An unsigned decimal id as hex: 64 bits as 16 digits (GCP span ids, Datadog ids), or 128 bits as
+ * 32 digits when `wide` (a Datadog trace id); null when malformed, zero or out of range.
+ */
+function decimalId(v: string | undefined, wide = false): string | null {
   if (v === undefined) return null;
   const s = v.trim();
   if (!DECIMAL.test(s)) return null;
   const n = BigInt(s);
-  if (n === 0n || n > MAX_U64) return null;
-  return n.toString(16).padStart(16, '0');
+  if (n === 0n || n > (wide ? MAX_U128 : MAX_U64)) return null;
+  return n.toString(16).padStart(wide ? 32 : 16, '0');
 }
 
 function sampledFlag(v: string | undefined): boolean | null {
@@ -85,16 +89,15 @@ function ctx(
 
 // --- extractors ---
 
-const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
+/** Kong reads version 00 only (kong/tracing/propagation/extractors/w3c.lua). */
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
 function extractW3c(h: HeaderReader): TraceContext | null {
   const v = h('traceparent');
   if (v === undefined) return null;
   const m = TRACEPARENT.exec(v.trim());
   if (m === null) return null;
-  const [, version, trace, span, flags, rest] = m;
-  // Version ff is invalid; version 00 has exactly four fields (W3C Trace Context, "Versioning").
-  if (version === 'ff' || (version === '00' && rest !== undefined)) return null;
+  const [, trace, span, flags] = m;
   if (trace === ZERO_TRACE || span === ZERO_SPAN) return null;
   const state = h('tracestate');
   return ctx(
@@ -141,8 +144,9 @@ function extractJaeger(h: HeaderReader): TraceContext | null {
   const trace = traceId(parts[0], true);
   const span = spanId(parts[1], true);
   if (trace === null || span === null) return null;
-  if (parts[2] !== '0' && spanId(parts[2], true) === null) return null;
-  if (!HEX_1_16.test(parts[3]!.toLowerCase())) return null;
+  // The parent is 16 hex digits, or 0 for none.
+  if (parts[2] !== '0' && spanId(parts[2]) === null) return null;
+  if (!/^[0-9a-f]{1,2}$/.test(parts[3]!.toLowerCase())) return null;
   return ctx(trace, span, (parseInt(parts[3]!, 16) & 1) === 1);
 }
 
@@ -196,12 +200,12 @@ function extractGcp(h: HeaderReader): TraceContext | null {
 }
 
 function extractDatadog(h: HeaderReader): TraceContext | null {
-  const t = decimalId(h('x-datadog-trace-id'));
+  const t = decimalId(h('x-datadog-trace-id'), true);
   const span = decimalId(h('x-datadog-parent-id'));
   if (t === null || span === null) return null;
   const p = h('x-datadog-sampling-priority');
   const priority = p === undefined || !/^-?[0-9]{1,3}$/.test(p.trim()) ? null : Number(p.trim());
-  return ctx(t.padStart(32, '0'), span, priority === null ? null : priority > 0);
+  return ctx(t, span, priority === null ? null : priority > 0);
 }
 
 const EXTRACT: Readonly<Record<Extractor, (h: HeaderReader) => TraceContext | null>> = {

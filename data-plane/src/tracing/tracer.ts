@@ -157,7 +157,8 @@ export class RequestTrace {
       traceId: sc.traceId,
       spanId: sc.spanId,
       sampled: (sc.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED,
-      traceState: this.from?.context.traceState ?? null,
+      // The parent's tracestate as the SDK parsed it (malformed entries dropped), never the raw header.
+      traceState: sc.traceState?.serialize() || null,
     };
     setHeaders(
       request.headers,

@@ -30,6 +30,8 @@ import requestTransformer from './request-transformer/plugin.js';
 import responseTransformer from './response-transformer/plugin.js';
 import requestValidator from './request-validator/plugin.js';
 import responseRateLimiting from './response-ratelimiting/plugin.js';
+import opentelemetry from './opentelemetry/plugin.js';
+import zipkin from './zipkin/plugin.js';
 
 /** Every bundled plugin by name: exactly the names of `BUNDLED_SPECS`, each definition's own. */
 export const BUNDLED_PLUGINS: {
@@ -57,6 +59,8 @@ export const BUNDLED_PLUGINS: {
   'rate-limiting': rateLimiting,
   'response-ratelimiting': responseRateLimiting,
   'proxy-cache': proxyCache,
+  opentelemetry,
+  zipkin,
 };
 
 export interface PluginDescription extends PluginSummary {

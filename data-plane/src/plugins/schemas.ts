@@ -26,6 +26,8 @@ import { redirectSpec } from './redirect/schema.js';
 import { requestTransformerSpec } from './request-transformer/schema.js';
 import { responseTransformerSpec } from './response-transformer/schema.js';
 import { requestValidatorSpec } from './request-validator/schema.js';
+import { opentelemetrySpec } from './opentelemetry/schema.js';
+import { zipkinSpec } from './zipkin/schema.js';
 import type { PluginSpec } from './api.js';
 import { PluginCatalog } from './catalog.js';
 import { loadCustomPlugins } from './custom-loader.js';
@@ -57,6 +59,8 @@ export const BUNDLED_SPECS = [
   rateLimitingSpec,
   responseRateLimitingSpec,
   proxyCacheSpec,
+  opentelemetrySpec,
+  zipkinSpec,
 ] as const;
 
 export type BundledPluginName = (typeof BUNDLED_SPECS)[number]['name'];

@@ -36,6 +36,10 @@ export interface TracerSettings {
   readonly propagation: PropagationConfig;
   /** Flushes and stops the exporter (on shutdown). */
   readonly shutdown: () => Promise<void>;
+  /** The server span's name (default `kong`). */
+  readonly serverSpanName?: (request: ProxyRequest) => string;
+  /** Adds attributes to the server span from the client's headers (zipkin's `tags_header`). */
+  readonly decorate?: (attributes: Attributes, header: (name: string) => string | undefined) => void;
 }
 
 /** The server span name (Kong's root span). */
@@ -48,11 +52,11 @@ export const UPSTREAM_SPAN = 'kong.upstream';
  * so the proxy's request-end hook ends the server span).
  */
 export class RequestTracer implements RequestObserver {
-  constructor(private readonly settings: TracerSettings) {}
+  constructor(readonly settings: TracerSettings) {}
 
-  /** A trace for `request` (the server span starts now). */
+  /** A trace for `request`, starting now (its spans are created when first needed). */
   start(request: ProxyRequest): RequestTrace {
-    return new RequestTrace(this.settings.tracer, this.settings.propagation, request);
+    return new RequestTrace(this.settings, request);
   }
 
   requestEnded(request: ProxyRequest): void {
@@ -93,21 +97,52 @@ function parentContext(c: TraceContext) {
   });
 }
 
-/** The trace of one request: its server span, and its upstream span once dispatched. */
+/** Now, in epoch milliseconds with sub-millisecond precision (OpenTelemetry's TimeInput). */
+const now = (): number => performance.timeOrigin + performance.now();
+
+/**
+ * The trace of one request: its server span, and its upstream span once dispatched. The server
+ * span is created when first needed (dispatch, or the end of the request) with the request's start
+ * time, so a route's `opentelemetry`/`zipkin` plugin can put its own exporter, sampling and header
+ * formats in place first (`use`).
+ */
 export class RequestTrace {
-  readonly server: Span;
+  private settings: TracerSettings;
+  private readonly startTime: number;
+  private serverSpan: Span | null = null;
   private upstreamSpan: Span | null = null;
-  private readonly from: Extracted | null;
-  private readonly fromB3Single: boolean;
+  private from: Extracted | null = null;
+  private fromB3Single = false;
   private ended = false;
 
   constructor(
-    private readonly tracer: Tracer,
-    private readonly propagation: PropagationConfig,
-    request: ProxyRequest,
+    settings: TracerSettings,
+    private readonly request: ProxyRequest,
   ) {
+    this.settings = settings;
+    this.startTime = now();
+  }
+
+  /** Traces this request with `settings` instead (no effect once its server span exists). */
+  use(settings: TracerSettings): void {
+    if (this.serverSpan === null) this.settings = settings;
+  }
+
+  /** The server span (started, with the request's start time, on first use). */
+  get server(): Span {
+    return (this.serverSpan ??= this.startServer());
+  }
+
+  /** The trace id (32 hex digits), e.g. for a response header or the access log. */
+  get traceId(): string {
+    return this.server.spanContext().traceId;
+  }
+
+  private startServer(): Span {
+    const request = this.request;
+    const settings = this.settings;
     const read = rawReader(request.rawHeaders);
-    const from = extractFirst(propagation, read);
+    const from = extractFirst(settings.propagation, read);
     this.from = from;
     this.fromB3Single = from !== null && from.format === 'b3' && read('x-b3-traceid') === undefined;
     const attributes: Attributes = {
@@ -121,16 +156,12 @@ export class RequestTrace {
     if (request.host !== undefined) attributes['server.address'] = request.host;
     const ua = read('user-agent');
     if (ua !== undefined) attributes['user_agent.original'] = ua;
-    this.server = tracer.startSpan(
-      SERVER_SPAN,
-      { kind: SpanKind.SERVER, attributes },
+    settings.decorate?.(attributes, read);
+    return settings.tracer.startSpan(
+      settings.serverSpanName?.(request) ?? SERVER_SPAN,
+      { kind: SpanKind.SERVER, attributes, startTime: this.startTime },
       from === null ? ROOT_CONTEXT : parentContext(from.context),
     );
-  }
-
-  /** The trace id (32 hex digits), e.g. for the access log. */
-  get traceId(): string {
-    return this.server.spanContext().traceId;
   }
 
   /**
@@ -139,7 +170,9 @@ export class RequestTrace {
    * upstream response.
    */
   upstream(request: ProxyRequest, handler: CoreHandler): CoreHandler {
-    const span = this.tracer.startSpan(
+    const server = this.server;
+    const propagation = this.settings.propagation;
+    const span = this.settings.tracer.startSpan(
       UPSTREAM_SPAN,
       {
         kind: SpanKind.CLIENT,
@@ -149,7 +182,7 @@ export class RequestTrace {
           'server.address': request.target.hostHeader,
         },
       },
-      trace.setSpan(ROOT_CONTEXT, this.server),
+      trace.setSpan(ROOT_CONTEXT, server),
     );
     this.upstreamSpan = span;
     const sc = span.spanContext();
@@ -160,11 +193,7 @@ export class RequestTrace {
       // The parent's tracestate as the SDK parsed it (malformed entries dropped), never the raw header.
       traceState: sc.traceState?.serialize() || null,
     };
-    setHeaders(
-      request.headers,
-      this.propagation.clear,
-      injectAll(this.propagation, context, this.from, this.fromB3Single),
-    );
+    setHeaders(request.headers, propagation.clear, injectAll(propagation, context, this.from, this.fromB3Single));
     return new TracedExchange(span, handler);
   }
 

@@ -44,7 +44,8 @@ export function propagationField(defaultFormat: Format) {
     {
       required: true,
       default: { default_format: defaultFormat },
-      description: "Kong's tracing propagation settings; when `extract`, `inject` and `clear` are unset, `header_type` applies.",
+      description:
+        "Kong's tracing propagation settings; when `extract`, `inject` and `clear` are unset, `header_type` applies.",
     },
   );
 }
@@ -67,7 +68,8 @@ export function queueField(maxBatchSize: number) {
         required: true,
         default: 1,
         between: [0, 3600],
-        description: 'Maximum number of (fractional) seconds to elapse after the first entry was queued before the queue starts calling the handler.',
+        description:
+          'Maximum number of (fractional) seconds to elapse after the first entry was queued before the queue starts calling the handler.',
       }),
       max_entries: t.integer({
         required: true,
@@ -75,11 +77,33 @@ export function queueField(maxBatchSize: number) {
         between: [1, 1_000_000],
         description: 'Maximum number of entries that can be waiting on the queue.',
       }),
-      max_bytes: t.integer({ description: 'Maximum number of bytes that can be waiting on a queue (accepted, not enforced: entries are counted).' }),
-      max_retry_time: t.number({ required: true, default: 60, description: 'Time in seconds before the queue gives up calling a failed handler for a batch.' }),
-      initial_retry_delay: t.number({ required: true, default: 0.01, between: [0.001, 1_000_000], description: 'Time in seconds before the initial retry is made for a failing batch.' }),
-      max_retry_delay: t.number({ required: true, default: 60, between: [0.001, 1_000_000], description: 'Maximum time in seconds between retries.' }),
-      concurrency_limit: t.integer({ required: true, default: 1, one_of: [-1, 1], description: 'The number of queue delivery timers. -1 indicates unlimited.' }),
+      max_bytes: t.integer({
+        description:
+          'Maximum number of bytes that can be waiting on a queue (accepted, not enforced: entries are counted).',
+      }),
+      max_retry_time: t.number({
+        required: true,
+        default: 60,
+        description: 'Time in seconds before the queue gives up calling a failed handler for a batch.',
+      }),
+      initial_retry_delay: t.number({
+        required: true,
+        default: 0.01,
+        between: [0.001, 1_000_000],
+        description: 'Time in seconds before the initial retry is made for a failing batch.',
+      }),
+      max_retry_delay: t.number({
+        required: true,
+        default: 60,
+        between: [0.001, 1_000_000],
+        description: 'Maximum time in seconds between retries.',
+      }),
+      concurrency_limit: t.integer({
+        required: true,
+        default: 1,
+        one_of: [-1, 1],
+        description: 'The number of queue delivery timers. -1 indicates unlimited.',
+      }),
     },
     { required: true, default: {}, description: 'The span batch queue (Kong typedefs.queue).' },
   );

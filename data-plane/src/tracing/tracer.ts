@@ -193,7 +193,11 @@ export class RequestTrace {
       // The parent's tracestate as the SDK parsed it (malformed entries dropped), never the raw header.
       traceState: sc.traceState?.serialize() || null,
     };
-    setHeaders(request.headers, propagation.clear, injectAll(propagation, context, this.from, this.fromB3Single));
+    setHeaders(
+      request.headers,
+      propagation.clear,
+      injectAll(propagation, context, this.from, this.fromB3Single),
+    );
     return new TracedExchange(span, handler);
   }
 

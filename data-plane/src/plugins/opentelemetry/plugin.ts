@@ -34,7 +34,17 @@ export default definePlugin({
     const queue = config.queue;
     const timeoutMillis = Math.max(config.send_timeout, 1);
     const tracer = pluginTracer({
-      key: JSON.stringify(['opentelemetry', url, headers, config.resource_attributes, queue, config.batch_span_count, config.batch_flush_delay, timeoutMillis, config.sampling_rate]),
+      key: JSON.stringify([
+        'opentelemetry',
+        url,
+        headers,
+        config.resource_attributes,
+        queue,
+        config.batch_span_count,
+        config.batch_flush_delay,
+        timeoutMillis,
+        config.sampling_rate,
+      ]),
       exporter: () => new OTLPTraceExporter({ url, headers, timeoutMillis }),
       resource: { 'service.name': 'kong', ...(config.resource_attributes ?? {}) },
       sampler:

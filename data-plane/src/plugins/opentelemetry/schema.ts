@@ -9,15 +9,18 @@ const opentelemetrySchema = t.record(
   {
     traces_endpoint: t.url({
       referenceable: true,
-      description: 'A string representing a URL, such as https://example.com:4318/v1/traces (OTLP/HTTP, protobuf).',
+      description:
+        'A string representing a URL, such as https://example.com:4318/v1/traces (OTLP/HTTP, protobuf).',
     }),
     endpoint: t.url({
       referenceable: true,
-      description: 'Deprecated alias of `traces_endpoint` (Kong before 3.8); used when `traces_endpoint` is unset.',
+      description:
+        'Deprecated alias of `traces_endpoint` (Kong before 3.8); used when `traces_endpoint` is unset.',
     }),
     logs_endpoint: t.url({
       referenceable: true,
-      description: 'Accepted for Kong compatibility; Gatehouse exports traces only (see docs/observability.md).',
+      description:
+        'Accepted for Kong compatibility; Gatehouse exports traces only (see docs/observability.md).',
     }),
     headers: t.map(t.headerName({ required: true }), t.string({ required: true, referenceable: true }), {
       description: 'The custom headers to be added in the HTTP request sent to the OTLP server.',
@@ -34,17 +37,28 @@ const opentelemetrySchema = t.record(
       gt: 0,
       description: 'Deprecated: seconds to wait before sending a batch (use `queue.max_coalescing_delay`).',
     }),
-    connect_timeout: timeoutField(1000, 'An integer representing a timeout in milliseconds (folded into `send_timeout`).'),
-    send_timeout: timeoutField(5000, 'An integer representing a timeout in milliseconds: the whole export request.'),
-    read_timeout: timeoutField(5000, 'An integer representing a timeout in milliseconds (folded into `send_timeout`).'),
+    connect_timeout: timeoutField(
+      1000,
+      'An integer representing a timeout in milliseconds (folded into `send_timeout`).',
+    ),
+    send_timeout: timeoutField(
+      5000,
+      'An integer representing a timeout in milliseconds: the whole export request.',
+    ),
+    read_timeout: timeoutField(
+      5000,
+      'An integer representing a timeout in milliseconds (folded into `send_timeout`).',
+    ),
     http_response_header_for_traceid: t.headerName({
-      description: 'The name of a response header that carries the request\'s trace id to the client.',
+      description: "The name of a response header that carries the request's trace id to the client.",
     }),
-    header_type: headerTypeField('Deprecated: use `propagation` instead. The header format injected upstream.'),
+    header_type: headerTypeField(
+      'Deprecated: use `propagation` instead. The header format injected upstream.',
+    ),
     sampling_rate: t.number({
       between: [0, 1],
       description:
-        'Tracing sampling rate for a new trace (a parent\'s decision is kept); unset: the data plane\'s OTEL_TRACES_SAMPLER (default: always).',
+        "Tracing sampling rate for a new trace (a parent's decision is kept); unset: the data plane's OTEL_TRACES_SAMPLER (default: always).",
     }),
     propagation: propagationField('w3c'),
   },

@@ -61,7 +61,14 @@ export default definePlugin({
     const byPath = config.http_span_name === 'method_path';
     const serviceName = config.local_service_name;
     const tracer = pluginTracer({
-      key: JSON.stringify(['zipkin', url, serviceName, config.queue, config.sample_ratio, config.traceid_byte_count]),
+      key: JSON.stringify([
+        'zipkin',
+        url,
+        serviceName,
+        config.queue,
+        config.sample_ratio,
+        config.traceid_byte_count,
+      ]),
       exporter: url === null ? null : () => new ZipkinExporter({ url, serviceName }),
       resource: { 'service.name': serviceName },
       sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(config.sample_ratio) }),
@@ -71,7 +78,11 @@ export default definePlugin({
         maxQueueSize: config.queue.max_entries,
       },
       idGenerator: config.traceid_byte_count === 8 ? shortTraceIds : undefined,
-      propagation: propagationOf(config.propagation, config.header_type, config.default_header_type as Format),
+      propagation: propagationOf(
+        config.propagation,
+        config.header_type,
+        config.default_header_type as Format,
+      ),
       serverSpanName: (request) => (byPath ? `${request.method} ${request.path}` : request.method),
       decorate: (attributes, header) => {
         Object.assign(attributes, staticTags);

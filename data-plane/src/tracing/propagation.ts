@@ -5,6 +5,10 @@
  * anything malformed (wrong length, not hex, all zeros, out of range) is not a context, so a
  * garbage header never throws and is never forwarded as an id.
  */
+import type { Extractor, Format, HeaderType } from '../plugins/opentelemetry/tracing-schema.js';
+
+export { EXTRACTORS, FORMATS, HEADER_TYPES } from '../plugins/opentelemetry/tracing-schema.js';
+export type { Extractor, Format, HeaderType } from '../plugins/opentelemetry/tracing-schema.js';
 
 /** A trace context as the formats exchange it. */
 export interface TraceContext {
@@ -17,13 +21,6 @@ export interface TraceContext {
   /** W3C `tracestate`, kept as it came (w3c only); null when none. */
   readonly traceState: string | null;
 }
-
-/** Kong's propagation formats (kong/tracing/propagation/utils.lua FORMATS). */
-export const FORMATS = ['w3c', 'b3', 'b3-single', 'jaeger', 'ot', 'aws', 'gcp', 'datadog'] as const;
-export type Format = (typeof FORMATS)[number];
-/** What `extract` may name: b3 reads both the multi-header and the single-header forms. */
-export const EXTRACTORS = FORMATS.filter((f) => f !== 'b3-single');
-export type Extractor = Exclude<Format, 'b3-single'>;
 
 /** Reads a header (lower-case name) of the client's request: its first value, or undefined. */
 export type HeaderReader = (name: string) => string | undefined;
@@ -301,10 +298,6 @@ export interface PropagationConfig {
   readonly defaultFormat: Format;
 }
 
-/** Kong's legacy `header_type` values. */
-export const HEADER_TYPES = ['preserve', 'ignore', ...FORMATS] as const;
-export type HeaderType = (typeof HEADER_TYPES)[number];
-
 /** Kong's extraction order when a legacy header_type reads every format. */
 const LEGACY_EXTRACT: readonly Extractor[] = ['b3', 'w3c', 'jaeger', 'ot', 'aws', 'gcp', 'datadog'];
 
@@ -364,4 +357,32 @@ export function injectAll(
     INJECT[format](context, out);
   }
   return out;
+}
+
+/** The validated `propagation` record. */
+export interface PropagationRecord {
+  readonly extract?: readonly string[] | null;
+  readonly clear?: readonly string[] | null;
+  readonly inject?: readonly string[] | null;
+  readonly default_format: string;
+}
+
+/**
+ * The propagation a plugin config means (Kong's rule): the `propagation` record when it sets
+ * `extract`, `inject` or `clear`, else the legacy `header_type` (with `defaultFormat` for
+ * `preserve`/`ignore`).
+ */
+export function propagationOf(
+  record: PropagationRecord,
+  headerType: string,
+  legacyDefault: Format,
+): PropagationConfig {
+  if (record.extract == null && record.inject == null && record.clear == null)
+    return fromHeaderType(headerType as HeaderType, legacyDefault);
+  return {
+    extract: (record.extract ?? []) as Extractor[],
+    inject: (record.inject ?? []) as (Format | 'preserve')[],
+    clear: record.clear ?? [],
+    defaultFormat: record.default_format as Format,
+  };
 }

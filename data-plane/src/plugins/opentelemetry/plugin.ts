@@ -17,7 +17,7 @@ import {
   traceIdHeader,
   traceWith,
 } from '../../tracing/plugin-tracing.js';
-import { propagationOf } from '../../tracing/schema-fields.js';
+import { propagationOf } from '../../tracing/propagation.js';
 import type { RequestTracer } from '../../tracing/tracer.js';
 import { opentelemetrySpec } from './schema.js';
 

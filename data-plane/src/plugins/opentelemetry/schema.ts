@@ -1,6 +1,6 @@
 import { schema } from '@gatehouse/shared';
 import { definePluginSpec, type PluginConfig } from '../api.js';
-import { headerTypeField, propagationField, queueField, timeoutField } from '../../tracing/schema-fields.js';
+import { headerTypeField, propagationField, queueField, timeoutField } from './tracing-schema.js';
 
 const { t } = schema;
 

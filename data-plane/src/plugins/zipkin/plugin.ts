@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { Attributes } from '@opentelemetry/api';
 import { ZipkinExporter } from '@opentelemetry/exporter-zipkin';
 import { definePlugin } from '../api.js';
-import type { Format } from '../../tracing/propagation.js';
+import { propagationOf, type Format } from '../../tracing/propagation.js';
 import {
   endTrace,
   ParentBasedSampler,
@@ -19,7 +19,6 @@ import {
   traceIdHeader,
   traceWith,
 } from '../../tracing/plugin-tracing.js';
-import { propagationOf } from '../../tracing/schema-fields.js';
 import type { RequestTracer } from '../../tracing/tracer.js';
 import { zipkinSpec } from './schema.js';
 

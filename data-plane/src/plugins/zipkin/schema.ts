@@ -1,7 +1,12 @@
 import { schema } from '@gatehouse/shared';
 import { definePluginSpec, type PluginConfig } from '../api.js';
-import { FORMATS } from '../../tracing/propagation.js';
-import { headerTypeField, propagationField, queueField, timeoutField } from '../../tracing/schema-fields.js';
+import {
+  FORMATS,
+  headerTypeField,
+  propagationField,
+  queueField,
+  timeoutField,
+} from '../opentelemetry/tracing-schema.js';
 
 const { t } = schema;
 

@@ -1,22 +1,24 @@
 /**
  * Schema fields the tracing plugins (`opentelemetry`, `zipkin`) share, in Kong's shapes: the
  * `propagation` record (kong/tracing/propagation/schema.lua), `header_type`, the `queue` record
- * (typedefs.queue) and the timeouts. Schema only: the control plane imports this through the
- * plugins' schema.ts, so nothing here touches the OpenTelemetry SDK.
+ * (typedefs.queue) and the timeouts, and the list of Kong's header formats. Schema only: the
+ * control plane imports this through the plugins' schema.ts (tracing/propagation.ts reads the
+ * format lists from here), so nothing here touches the OpenTelemetry SDK.
  */
 import { schema } from '@gatehouse/shared';
-import {
-  EXTRACTORS,
-  FORMATS,
-  HEADER_TYPES,
-  fromHeaderType,
-  type Extractor,
-  type Format,
-  type HeaderType,
-  type PropagationConfig,
-} from './propagation.js';
 
 const { t } = schema;
+
+/** Kong's propagation formats (kong/tracing/propagation/utils.lua FORMATS). */
+export const FORMATS = ['w3c', 'b3', 'b3-single', 'jaeger', 'ot', 'aws', 'gcp', 'datadog'] as const;
+export type Format = (typeof FORMATS)[number];
+/** What `extract` may name: b3 reads both the multi-header and the single-header forms. */
+export const EXTRACTORS = FORMATS.filter((f) => f !== 'b3-single');
+export type Extractor = Exclude<Format, 'b3-single'>;
+
+/** Kong's legacy `header_type` values. */
+export const HEADER_TYPES = ['preserve', 'ignore', ...FORMATS] as const;
+export type HeaderType = (typeof HEADER_TYPES)[number];
 
 /** Kong's `propagation` record (3.6+); `default_format` defaults to w3c. */
 export function propagationField(defaultFormat: Format) {
@@ -112,32 +114,4 @@ export function queueField(maxBatchSize: number) {
 /** Kong's typedefs.timeout (milliseconds). */
 export function timeoutField(defaultMs: number, description: string) {
   return t.integer({ required: true, default: defaultMs, between: [0, 2 ** 31 - 2], description });
-}
-
-/** The validated `propagation` record. */
-export interface PropagationRecord {
-  readonly extract?: readonly string[] | null;
-  readonly clear?: readonly string[] | null;
-  readonly inject?: readonly string[] | null;
-  readonly default_format: string;
-}
-
-/**
- * The propagation a plugin config means (Kong's rule): the `propagation` record when it sets
- * `extract`, `inject` or `clear`, else the legacy `header_type` (with `defaultFormat` for
- * `preserve`/`ignore`).
- */
-export function propagationOf(
-  record: PropagationRecord,
-  headerType: string,
-  legacyDefault: Format,
-): PropagationConfig {
-  if (record.extract == null && record.inject == null && record.clear == null)
-    return fromHeaderType(headerType as HeaderType, legacyDefault);
-  return {
-    extract: (record.extract ?? []) as Extractor[],
-    inject: (record.inject ?? []) as (Format | 'preserve')[],
-    clear: record.clear ?? [],
-    defaultFormat: record.default_format as Format,
-  };
 }

@@ -84,9 +84,9 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
         return;
       }
       contentTypes.push(String(req.headers['content-type']));
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- protobufjs decodes to plain objects
       const msg = ExportRequest.toObject(ExportRequest.decode(Buffer.concat(chunks)), {
         longs: String,
+        // eslint-disable-next-line @typescript-eslint/no-explicit-any -- protobufjs decodes to plain objects
       }) as any;
       for (const rs of msg.resource_spans ?? []) {
         const resource = attrs(rs.resource?.attributes);

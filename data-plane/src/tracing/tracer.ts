@@ -189,7 +189,7 @@ export class RequestTrace {
     const context: TraceContext = {
       traceId: sc.traceId,
       spanId: sc.spanId,
-      sampled: (sc.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED,
+      sampled: (sc.traceFlags & 1) === 1, // TraceFlags.SAMPLED
       // The parent's tracestate as the SDK parsed it (malformed entries dropped), never the raw header.
       traceState: sc.traceState?.serialize() || null,
     };

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { Attributes } from '@opentelemetry/api';
 import { ZipkinExporter } from '@opentelemetry/exporter-zipkin';
 import { definePlugin } from '../api.js';
-import { propagationOf, type Format } from '../../tracing/propagation.js';
+import { propagationOf } from '../../tracing/propagation.js';
 import {
   endTrace,
   ParentBasedSampler,
@@ -77,11 +77,7 @@ export default definePlugin({
         maxQueueSize: config.queue.max_entries,
       },
       idGenerator: config.traceid_byte_count === 8 ? shortTraceIds : undefined,
-      propagation: propagationOf(
-        config.propagation,
-        config.header_type,
-        config.default_header_type as Format,
-      ),
+      propagation: propagationOf(config.propagation, config.header_type, config.default_header_type),
       serverSpanName: (request) => (byPath ? `${request.method} ${request.path}` : request.method),
       decorate: (attributes, header) => {
         Object.assign(attributes, staticTags);

@@ -36,6 +36,8 @@ import fileLog from './file-log/plugin.js';
 import tcpLog from './tcp-log/plugin.js';
 import udpLog from './udp-log/plugin.js';
 import syslog from './syslog/plugin.js';
+import opentelemetry from './opentelemetry/plugin.js';
+import zipkin from './zipkin/plugin.js';
 
 /** Every bundled plugin by name: exactly the names of `BUNDLED_SPECS`, each definition's own. */
 export const BUNDLED_PLUGINS: {
@@ -69,6 +71,8 @@ export const BUNDLED_PLUGINS: {
   'tcp-log': tcpLog,
   'udp-log': udpLog,
   syslog,
+  opentelemetry,
+  zipkin,
 };
 
 export interface PluginDescription extends PluginSummary {

@@ -32,6 +32,8 @@ import { fileLogSpec } from './file-log/schema.js';
 import { tcpLogSpec } from './tcp-log/schema.js';
 import { udpLogSpec } from './udp-log/schema.js';
 import { syslogSpec } from './syslog/schema.js';
+import { opentelemetrySpec } from './opentelemetry/schema.js';
+import { zipkinSpec } from './zipkin/schema.js';
 import type { PluginSpec } from './api.js';
 import { PluginCatalog } from './catalog.js';
 import { loadCustomPlugins } from './custom-loader.js';
@@ -69,6 +71,8 @@ export const BUNDLED_SPECS = [
   tcpLogSpec,
   udpLogSpec,
   syslogSpec,
+  opentelemetrySpec,
+  zipkinSpec,
 ] as const;
 
 export type BundledPluginName = (typeof BUNDLED_SPECS)[number]['name'];

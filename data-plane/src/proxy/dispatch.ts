@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import { BalancedExchange } from './balanced-exchange.js';
-import type { UpstreamExchange } from './exchange.js';
+import type { CoreHandler, UpstreamExchange } from './exchange.js';
 import type { ProxyRequest } from './request.js';
 
 /** undici's dispatch options with the header array the proxy builds. */
@@ -16,6 +16,9 @@ export type UpstreamOptions = Dispatcher.DispatchOptions & { headers: string[] }
 export function dispatchUpstream(request: ProxyRequest, handler: UpstreamExchange): void {
   request.upstreamStartedAt = performance.now();
   const target = request.target;
+  // Tracing: the upstream span starts here and its context goes into the headers (before they are sent).
+  const trace = request.span;
+  const h: CoreHandler = trace === null ? handler : trace.upstream(request, handler);
   const options: UpstreamOptions = {
     path: request.upstreamUri,
     method: request.upstreamMethod,
@@ -24,6 +27,6 @@ export function dispatchUpstream(request: ProxyRequest, handler: UpstreamExchang
     headersTimeout: target.readTimeout,
     bodyTimeout: target.readTimeout,
   };
-  if (target.balanced === null) target.pool!.dispatch(options, handler);
-  else new BalancedExchange(request, target.balanced, handler, options).start();
+  if (target.balanced === null) target.pool!.dispatch(options, h);
+  else new BalancedExchange(request, target.balanced, h, options).start();
 }

@@ -30,6 +30,7 @@ import { ClientIpResolver } from '../net/client-ip.js';
 import { compileRuntime } from '../runtime/compile-runtime.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { RequestObservers, type RequestObserver } from '../observe/request-observer.js';
+import type { RequestTracer } from '../tracing/tracer.js';
 
 export interface ProxyServerOptions {
   logger: Logger;
@@ -60,6 +61,11 @@ export interface ProxyServerOptions {
    * tracing; see observe/request-observer.ts). Default: none, and then no per-request listener.
    */
   observers?: readonly RequestObserver[];
+  /**
+   * Traces every request (tracing/env.ts `tracingFromEnv`); also observes the end of each request.
+   * Default: none, and then no span is created.
+   */
+  tracer?: RequestTracer | null;
 }
 
 export class ProxyServer {
@@ -91,9 +97,13 @@ export class ProxyServer {
       forwardedPort: '',
       tlsForwardedPort: '',
       policy: { ...DEFAULT_REQUEST_POLICY, ...options.requestPolicy },
+      tracer: options.tracer ?? null,
     };
     this.runner = new PluginRunner();
-    this.observers = new RequestObservers(options.observers);
+    const tracer = options.tracer ?? null;
+    this.observers = new RequestObservers(
+      tracer === null ? options.observers : [...(options.observers ?? []), tracer],
+    );
     const guarded = (req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void => {
       try {
         this.handle(req, res, expectContinue);
@@ -222,6 +232,7 @@ export class ProxyServer {
     await tlsClosed;
     clearTimeout(force);
     await this.pools.closeAll();
+    await this.settings.tracer?.shutdown();
   }
 
   private handle(req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void {

@@ -17,6 +17,7 @@ import { upstreamRequestHeaders } from './headers.js';
 import type { RequestHead, RequestPolicy } from './request-head.js';
 import { NO_SERVICE_TARGET, type ServiceTarget } from './service-targets.js';
 import type { Chain } from '../plugins/runtime/compile.js';
+import type { RequestTrace, RequestTracer } from '../tracing/tracer.js';
 
 /** What a route entry of the proxy's router carries: the service target and the plugin chain. */
 export type ProxyRoute = RouteEntry<ServiceTarget, Chain>;
@@ -31,6 +32,8 @@ export interface RequestSettings {
   readonly tlsForwardedPort: string;
   /** The request-line, path and header rules (DP settings). */
   readonly policy: RequestPolicy;
+  /** Starts each request's trace; null when tracing is off (then no request has a span). */
+  readonly tracer?: RequestTracer | null;
 }
 
 /** Bytes read and written on a client socket when its previous request ended (keep-alive). */
@@ -148,13 +151,8 @@ export class ProxyRequest implements RequestTimings {
   bytesIn: number;
   bytesOut: number;
 
-  // --- timings (performance.now() milliseconds; -1 = not reached), read by the log phase ---
-  /** When the request head was read. */
-  readonly startedAt: number;
-  /** When the request was handed to the upstream (the first try). */
-  upstreamStartedAt: number;
-  /** When the upstream's response head arrived (the last try). */
-  upstreamHeadersAt: number;
+  /** The request's trace (server span, upstream span); null when tracing is off. */
+  span: RequestTrace | null;
 
   constructor(req: IncomingMessage, res: ServerResponse, head: RequestHead, settings: RequestSettings) {
     this.req = req;
@@ -200,6 +198,8 @@ export class ProxyRequest implements RequestTimings {
     this.endedAt = -1;
     this.bytesIn = 0;
     this.bytesOut = 0;
+    const tracer = settings.tracer;
+    this.span = tracer == null ? null : tracer.start(this);
   }
 
   /**

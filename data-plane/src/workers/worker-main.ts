@@ -18,6 +18,7 @@ import { RequestMetrics } from '../observe/request-metrics.js';
 import { setClusterPolicy, setLocalPolicy } from '../ratelimit/policies.js';
 import { isCounterReply, isLeaseToWorker, WORKER_SETTINGS_ENV, type WorkerSettings } from './protocol.js';
 import { WorkerRuntime } from './worker-runtime.js';
+import { tracingFromEnv } from '../tracing/env.js';
 
 if (cluster.isPrimary || !process.send) {
   process.stderr.write('gatehouse: worker-main is started by the data plane primary, not directly\n');
@@ -59,6 +60,8 @@ const proxy = new ProxyServer({
   clientLimits: settings.clientLimits,
   activeHealthChecks: false,
   observers,
+  // OpenTelemetry tracing when the OTEL_* environment turns it on (tracing/env.ts).
+  tracer: tracingFromEnv(process.env, logger),
 });
 countConnections(proxy.server);
 new WorkerRuntime({ proxy, settings, logger }).attachToProcess();

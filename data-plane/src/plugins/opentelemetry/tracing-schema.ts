@@ -1,0 +1,117 @@
+/**
+ * Schema fields the tracing plugins (`opentelemetry`, `zipkin`) share, in Kong's shapes: the
+ * `propagation` record (kong/tracing/propagation/schema.lua), `header_type`, the `queue` record
+ * (typedefs.queue) and the timeouts, and the list of Kong's header formats. Schema only: the
+ * control plane imports this through the plugins' schema.ts (tracing/propagation.ts reads the
+ * format lists from here), so nothing here touches the OpenTelemetry SDK.
+ */
+import { schema } from '@gatehouse/shared';
+
+const { t } = schema;
+
+/** Kong's propagation formats (kong/tracing/propagation/utils.lua FORMATS). */
+export const FORMATS = ['w3c', 'b3', 'b3-single', 'jaeger', 'ot', 'aws', 'gcp', 'datadog'] as const;
+export type Format = (typeof FORMATS)[number];
+/** What `extract` may name: b3 reads both the multi-header and the single-header forms. */
+export const EXTRACTORS = FORMATS.filter((f) => f !== 'b3-single');
+export type Extractor = Exclude<Format, 'b3-single'>;
+
+/** Kong's legacy `header_type` values. */
+export const HEADER_TYPES = ['preserve', 'ignore', ...FORMATS] as const;
+export type HeaderType = (typeof HEADER_TYPES)[number];
+
+/** Kong's `propagation` record (3.6+); `default_format` defaults to w3c. */
+export function propagationField(defaultFormat: Format) {
+  return t.record(
+    {
+      extract: t.array(t.string({ one_of: EXTRACTORS }), {
+        description:
+          'Header formats used to extract tracing context from incoming requests, tried in order; the first found is used. Empty: no context is extracted and every request starts a new trace.',
+      }),
+      clear: t.array(t.headerName(), {
+        description: 'Header names to remove from the upstream request after the context was extracted.',
+      }),
+      inject: t.array(t.string({ one_of: ['preserve', ...FORMATS] }), {
+        description:
+          'Header formats used to inject the tracing context upstream (all of them). `preserve` uses the format of the incoming request. Empty: nothing is injected.',
+      }),
+      default_format: t.string({
+        required: true,
+        default: defaultFormat,
+        one_of: FORMATS,
+        description:
+          'The format injected for `preserve` when no context was extracted (no tracing header, or none of the `extract` formats).',
+      }),
+    },
+    {
+      required: true,
+      default: { default_format: defaultFormat },
+      description:
+        "Kong's tracing propagation settings; when `extract`, `inject` and `clear` are unset, `header_type` applies.",
+    },
+  );
+}
+
+export function headerTypeField(description: string) {
+  return t.string({ required: true, default: 'preserve', one_of: HEADER_TYPES, description });
+}
+
+/** Kong's typedefs.queue, with the plugin's default batch size. */
+export function queueField(maxBatchSize: number) {
+  return t.record(
+    {
+      max_batch_size: t.integer({
+        required: true,
+        default: maxBatchSize,
+        between: [1, 1_000_000],
+        description: 'Maximum number of entries that can be processed at a time.',
+      }),
+      max_coalescing_delay: t.number({
+        required: true,
+        default: 1,
+        between: [0, 3600],
+        description:
+          'Maximum number of (fractional) seconds to elapse after the first entry was queued before the queue starts calling the handler.',
+      }),
+      max_entries: t.integer({
+        required: true,
+        default: 10_000,
+        between: [1, 1_000_000],
+        description: 'Maximum number of entries that can be waiting on the queue.',
+      }),
+      max_bytes: t.integer({
+        description:
+          'Maximum number of bytes that can be waiting on a queue (accepted, not enforced: entries are counted).',
+      }),
+      max_retry_time: t.number({
+        required: true,
+        default: 60,
+        description: 'Time in seconds before the queue gives up calling a failed handler for a batch.',
+      }),
+      initial_retry_delay: t.number({
+        required: true,
+        default: 0.01,
+        between: [0.001, 1_000_000],
+        description: 'Time in seconds before the initial retry is made for a failing batch.',
+      }),
+      max_retry_delay: t.number({
+        required: true,
+        default: 60,
+        between: [0.001, 1_000_000],
+        description: 'Maximum time in seconds between retries.',
+      }),
+      concurrency_limit: t.integer({
+        required: true,
+        default: 1,
+        one_of: [-1, 1],
+        description: 'The number of queue delivery timers. -1 indicates unlimited.',
+      }),
+    },
+    { required: true, default: {}, description: 'The span batch queue (Kong typedefs.queue).' },
+  );
+}
+
+/** Kong's typedefs.timeout (milliseconds). */
+export function timeoutField(defaultMs: number, description: string) {
+  return t.integer({ required: true, default: defaultMs, between: [0, 2 ** 31 - 2], description });
+}

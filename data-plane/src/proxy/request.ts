@@ -108,6 +108,8 @@ export class ProxyRequest {
   consumerId: string | undefined;
   /** A plugin set the Host header sent upstream (the balancer keeps it, as a preserved host). */
   hostSet: boolean;
+  /** `performance.now()` when the request object was made (its head read): latencies start here. */
+  readonly startedAt: number;
 
   constructor(req: IncomingMessage, res: ServerResponse, head: RequestHead, settings: RequestSettings) {
     this.req = req;
@@ -146,6 +148,7 @@ export class ProxyRequest {
     this.body = null;
     this.consumerId = undefined;
     this.hostSet = false;
+    this.startedAt = performance.now();
   }
 
   get logger(): Logger {

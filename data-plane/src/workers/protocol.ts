@@ -142,6 +142,8 @@ export interface WorkerSettings {
   clientLimits?: Partial<ClientLimits>;
   /** Bytes of the worker's proxy-cache memory store (--proxy-cache-memory-size); default 128 MiB. */
   proxyCacheMemorySize?: number;
+  /** Milliseconds between the worker's traffic reports to the primary; absent: no traffic recorder. */
+  trafficFlushMs?: number;
 }
 
 export const WORKER_SETTINGS_ENV = 'GATEHOUSE_DP_WORKER';

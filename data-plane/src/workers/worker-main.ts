@@ -10,6 +10,7 @@ import { configureProxyCacheStore } from '../plugins/proxy-cache/store.js';
 import { ProxyServer } from '../proxy/proxy-server.js';
 import { IpcCounterPolicy } from '../ratelimit/local-policy.js';
 import { setClusterPolicy, setLocalPolicy } from '../ratelimit/policies.js';
+import { shipTraffic, TrafficRecorder } from '../telemetry/traffic-recorder.js';
 import { isCounterReply, WORKER_SETTINGS_ENV, type WorkerSettings } from './protocol.js';
 import { WorkerRuntime } from './worker-runtime.js';
 
@@ -37,6 +38,9 @@ setClusterPolicy(clusterCounters);
 if (settings.proxyCacheMemorySize !== undefined)
   configureProxyCacheStore({ maxBytes: settings.proxyCacheMemorySize });
 const plugins = await loadPluginRegistry({ customDirs: settings.pluginDirs ?? [] });
+// Traffic summaries: counted here, merged and sent on by the primary (no observer when off).
+const traffic = settings.trafficFlushMs ? new TrafficRecorder() : null;
+if (traffic) shipTraffic(traffic, send, settings.trafficFlushMs!);
 // Active health checks run once per node, in the primary; it sends target health over IPC.
 const proxy = new ProxyServer({
   logger,
@@ -45,5 +49,6 @@ const proxy = new ProxyServer({
   requestPolicy: settings.requestPolicy ?? {},
   clientLimits: settings.clientLimits,
   activeHealthChecks: false,
+  observers: traffic ? [traffic] : [],
 });
 new WorkerRuntime({ proxy, settings, logger }).attachToProcess();

@@ -49,6 +49,8 @@ export interface WorkerPoolOptions {
   clientLimits?: WorkerSettings['clientLimits'];
   /** Bytes of each worker's proxy-cache memory store. */
   proxyCacheMemorySize?: number;
+  /** Milliseconds between each worker's traffic reports (telemetry/); absent: workers record none. */
+  trafficFlushMs?: number;
   /** Extra environment for the workers. */
   env?: NodeJS.ProcessEnv;
   /** Custom plugin folders each worker loads. */
@@ -295,6 +297,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       tls: this.opts.tls ?? null,
       clientLimits: this.opts.clientLimits,
       proxyCacheMemorySize: this.opts.proxyCacheMemorySize,
+      trafficFlushMs: this.opts.trafficFlushMs,
     };
     // setupPrimary is process-wide; set it before each fork so this pool's settings apply.
     cluster.setupPrimary({ exec: this.exec, execArgv: this.execArgv, args: [], serialization: 'advanced' });

@@ -71,6 +71,14 @@ const CP_SETTINGS: SettingSpec[] = [
     description: 'Postgres URL; unset = embedded PGlite in the data folder.',
   },
   {
+    key: 'natsUrl',
+    flag: 'nats-url',
+    env: ['GATEHOUSE_NATS_URL', 'NATS_URL'],
+    kind: 'string',
+    description:
+      'NATS server(s), comma-separated (nats://host:port): the CP takes the DPs\' traffic summaries on gatehouse.telemetry.> (for /analytics). Unset: only those sent on the cluster streams.',
+  },
+  {
     key: 'signingKey',
     flag: 'signing-key',
     env: ['GATEHOUSE_SIGNING_KEY'],
@@ -223,6 +231,7 @@ async function runCp(argv: string[]): Promise<void> {
       clusterListen: v.clusterListen as Listen,
       dataDir: resolve(v.dataDir as string),
       databaseUrl: v.databaseUrl as string | undefined,
+      natsUrl: v.natsUrl as string | undefined,
       signingKeyFile: v.signingKey ? resolve(v.signingKey as string) : undefined,
       dev: v.dev as boolean,
       cpId: v.cpId as string | undefined,

@@ -22,6 +22,7 @@ import {
 } from '@gatehouse/shared';
 import { createAdminApp } from './admin/index.js';
 import { proxyCacheEndpoints } from './admin/proxy-cache-endpoints.js';
+import { Analytics } from './analytics/index.js';
 import { adminGuiOrigins, checkAdminAccess, type AdminAccessPolicy } from './admin/access.js';
 import { ADMIN_GUI_LISTEN, parseAdminGuiListen, type GuiListener } from './admin/access-settings.js';
 import { loadPluginSchemas } from '@gatehouse/data-plane/schemas';
@@ -46,6 +47,8 @@ export interface ControlPlaneOptions {
   clusterListen: Listen;
   dataDir: string;
   databaseUrl?: string;
+  /** NATS server(s) on which DPs publish traffic summaries (`--nats-url`); unset: streams only. */
+  natsUrl?: string;
   signingKeyFile?: string;
   dev: boolean;
   cpId?: string;
@@ -194,6 +197,8 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     await publisher.start();
     cleanups.push(async () => publisher.stop());
     const registry = new DataPlaneRegistry(db.prisma, logger);
+    const analytics = new Analytics({ logger, natsUrl: o.natsUrl });
+    cleanups.push(() => analytics.close());
 
     const cluster = await startClusterServer({
       host: o.clusterListen.host,
@@ -203,6 +208,8 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
       plugins: plugins.pluginInfos(),
       tls: clusterTls,
       logger,
+      onTrafficSummary: (session, summary) =>
+        analytics.ingest(summary, { nodeId: session.nodeId!, region: session.region }),
     });
     cleanups.push(() => cluster.stop());
 
@@ -223,6 +230,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
       info,
       routers: [
         createClusteringRouter(registry, publisher),
+        analytics.router(),
         createConfigRouter(store, logger, { plugins }),
         proxyCacheEndpoints(store, cluster),
       ],

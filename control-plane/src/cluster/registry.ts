@@ -50,6 +50,18 @@ export interface CertDetails {
   expiry_timestamp: number;
 }
 
+/** What the DP's last heartbeat said about it (absent from DPs that send none). */
+export interface DataPlaneHealthRecord {
+  status: string;
+  workers: number;
+  workers_configured: number;
+  rss_bytes: number;
+  heap_used_bytes: number;
+  event_loop_lag_ms: number;
+  /** Unix seconds of the heartbeat that said it. */
+  reported_at: number;
+}
+
 /** One DP as `/clustering/data-planes` serves it: Kong's fields, then ours. */
 export interface DataPlaneRecord {
   id: string;
@@ -69,6 +81,7 @@ export interface DataPlaneRecord {
   last_nack_reason: string | null;
   plugins: PluginInfo[];
   cert_details: CertDetails | null;
+  health: DataPlaneHealthRecord | null;
 }
 
 export interface DataPlanePage {
@@ -120,6 +133,7 @@ function toRecord(row: Row, staleAfterMs: number, now = Date.now()): DataPlaneRe
             expiry_timestamp: unix(row.cert_expiry),
           }
         : null,
+    health: (row.health ?? null) as DataPlaneHealthRecord | null,
   };
 }
 
@@ -194,8 +208,11 @@ export class DataPlaneRegistry {
     });
   }
 
-  /** A heartbeat: the DP is alive and holds this config. Throttled (see the class comment). */
-  heartbeat(id: string, hash: string, version: bigint): Promise<void> {
+  /**
+   * A heartbeat: the DP is alive and holds this config (and is in this health). Throttled (see
+   * the class comment): the health shown is at most one write period old.
+   */
+  heartbeat(id: string, hash: string, version: bigint, health?: DataPlaneHealthRecord): Promise<void> {
     const now = Date.now();
     const last = this.lastSeenWrites.get(id);
     if (last && last.hash === hash && now - last.at < this.heartbeatWriteIntervalMs) return Promise.resolve();
@@ -206,6 +223,7 @@ export class DataPlaneRegistry {
       // Re-asserted: another replica that lost this DP's old stream may have cleared it.
       connected: true,
       last_seen: new Date(),
+      ...(health ? { health: { ...health } } : {}),
     });
   }
 

@@ -143,7 +143,7 @@ export class DataPlaneRegistry {
   /** Per node: the tail of its chain of pending writes. */
   private readonly queues = new Map<string, Promise<void>>();
   /** Per node: when last_seen was last written and the hash written with it. */
-  private readonly lastSeenWrites = new Map<string, { at: number; hash: string }>();
+  private readonly lastSeenWrites = new Map<string, { at: number; hash: string; health?: boolean }>();
   private readonly heartbeatWriteIntervalMs: number;
   readonly staleAfterMs: number;
 
@@ -190,7 +190,7 @@ export class DataPlaneRegistry {
 
   /** The DP applied a snapshot. */
   acked(id: string, version: bigint, hash: string): Promise<void> {
-    this.lastSeenWrites.set(id, { at: Date.now(), hash });
+    this.lastSeenWrites.set(id, { at: Date.now(), hash, health: this.lastSeenWrites.get(id)?.health ?? false });
     return this.update(id, 'ack', {
       config_hash: hash,
       config_version: version,
@@ -215,8 +215,11 @@ export class DataPlaneRegistry {
   heartbeat(id: string, hash: string, version: bigint, health?: DataPlaneHealthRecord): Promise<void> {
     const now = Date.now();
     const last = this.lastSeenWrites.get(id);
-    if (last && last.hash === hash && now - last.at < this.heartbeatWriteIntervalMs) return Promise.resolve();
-    this.lastSeenWrites.set(id, { at: now, hash });
+    // The first health a stream reports is written at once (the row shows it from the start).
+    const firstHealth = health !== undefined && !last?.health;
+    if (last && last.hash === hash && now - last.at < this.heartbeatWriteIntervalMs && !firstHealth)
+      return Promise.resolve();
+    this.lastSeenWrites.set(id, { at: now, hash, health: health !== undefined || (last?.health ?? false) });
     return this.update(id, 'heartbeat', {
       config_hash: hash,
       config_version: version,

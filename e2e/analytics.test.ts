@@ -128,8 +128,13 @@ describe.each([{ transport: 'stream' }, { transport: 'nats' }])(
         ['svc-a', 'route-a'],
         ['svc-b', 'route-b'],
       ]) {
-        expect((await adminJson(cp.admin, 'POST', '/services', { name: svc, url: upstreamUrl })).status).toBe(201);
-        const r = await adminJson(cp.admin, 'POST', `/services/${svc}/routes`, { name: route, paths: [`/${route}`] });
+        expect((await adminJson(cp.admin, 'POST', '/services', { name: svc, url: upstreamUrl })).status).toBe(
+          201,
+        );
+        const r = await adminJson(cp.admin, 'POST', `/services/${svc}/routes`, {
+          name: route,
+          paths: [`/${route}`],
+        });
         expect(r.status).toBe(201);
       }
       for (const region of ['eu-west', 'us-east']) {
@@ -145,7 +150,10 @@ describe.each([{ transport: 'stream' }, { transport: 'nats' }])(
         dps.push({ ...dp, region, node });
       }
       for (const dp of dps)
-        await waitUntil('the DP serves the routes', async () => (await send(dp.proxy, '/route-b')).status === 200);
+        await waitUntil(
+          'the DP serves the routes',
+          async () => (await send(dp.proxy, '/route-b')).status === 200,
+        );
     }, 120_000);
 
     afterAll(async () => {
@@ -190,9 +198,10 @@ describe.each([{ transport: 'stream' }, { transport: 'nats' }])(
       expectQuantiles(services.json.data[0].latency_ms, routeA);
 
       const regions = await adminJson(cp.admin, 'GET', '/analytics/regions?window=5m&service=svc-a');
-      const byRegion = new Map<string, { requests: number; latency_ms: { p50: number; p95: number; p99: number } }>(
-        regions.json.data.map((g: { id: string }) => [g.id, g]),
-      );
+      const byRegion = new Map<
+        string,
+        { requests: number; latency_ms: { p50: number; p95: number; p99: number } }
+      >(regions.json.data.map((g: { id: string }) => [g.id, g]));
       expect([...byRegion.keys()].sort()).toEqual(['eu-west', 'us-east']);
       for (const region of ['eu-west', 'us-east']) {
         const mine = routeA.filter((s) => s.region === region);
@@ -200,12 +209,22 @@ describe.each([{ transport: 'stream' }, { transport: 'nats' }])(
         expectQuantiles(byRegion.get(region)!.latency_ms, mine);
       }
 
-      const planes = await adminJson(cp.admin, 'GET', '/analytics/data-planes?window=5m&route=route-a&step=10s');
+      // Per DP: its totals (the readiness probes included), a series that adds up to them.
+      const planes = await adminJson(cp.admin, 'GET', '/analytics/data-planes?window=5m&step=10s');
       expect(planes.json.data.map((g: { id: string }) => g.id).sort()).toEqual(dps.map((d) => d.node).sort());
-      for (const g of planes.json.data as { id: string; requests: number; series: { requests: number }[] }[]) {
-        expect(g.requests).toBe(routeA.filter((s) => s.node === g.id).length);
+      for (const g of planes.json.data as {
+        id: string;
+        requests: number;
+        errors_5xx: number;
+        series: { requests: number }[];
+      }[]) {
+        const mine = sent.filter((s) => s.node === g.id);
+        expect(g.requests).toBeGreaterThanOrEqual(mine.length);
+        expect(g.errors_5xx).toBe(totals(mine).errors_5xx);
         expect(g.series.reduce((n, p) => n + p.requests, 0)).toBe(g.requests);
       }
+      const eu = await adminJson(cp.admin, 'GET', '/analytics/data-planes?window=5m&region=eu-west');
+      expect(eu.json.data.map((g: { id: string }) => g.id)).toEqual([`${transport}-eu-west`]);
 
       const routes = await adminJson(cp.admin, 'GET', '/analytics/routes?window=5m');
       const routeB = routes.json.data.find((g: { name: string }) => g.name === 'route-b');

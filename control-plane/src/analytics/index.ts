@@ -26,9 +26,7 @@ export class Analytics {
   private refused = 0;
   private lastWarnAt = 0;
 
-  constructor(
-    private readonly o: { logger: Logger; natsUrl?: string | undefined; store?: TrafficStore },
-  ) {
+  constructor(private readonly o: { logger: Logger; natsUrl?: string | undefined; store?: TrafficStore }) {
     this.store = o.store ?? new TrafficStore();
     this.subscriber = o.natsUrl
       ? new TelemetrySubscriber({

@@ -42,10 +42,16 @@ describe('traffic summary intake', () => {
 
   it.each([
     ['more errors than requests', summary([1], { errors5xx: 2 })],
-    ['a sketch that does not count every request', { ...summary([1, 2]), entries: [{ ...summary([1, 2]).entries[0]!, requests: 5n }] }],
+    [
+      'a sketch that does not count every request',
+      { ...summary([1, 2]), entries: [{ ...summary([1, 2]).entries[0]!, requests: 5n }] },
+    ],
     ['a period in the future', { ...summary([1]), periodStartUnixMs: BigInt(NOW + 3_600_000) }],
     ['no sketch', { ...summary([1]), entries: [{ ...summary([1]).entries[0]!, latency: undefined }] }],
-    ['an over-long id', { ...summary([1]), entries: [{ ...summary([1]).entries[0]!, routeId: 'r'.repeat(300) }] }],
+    [
+      'an over-long id',
+      { ...summary([1]), entries: [{ ...summary([1]).entries[0]!, routeId: 'r'.repeat(300) }] },
+    ],
   ])('refuses %s whole', (_what, s) => {
     expect(() => checkSummary(s as TrafficSummary, who, NOW)).toThrow(SummaryRefused);
   });

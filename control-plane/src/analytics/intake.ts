@@ -76,7 +76,8 @@ export function checkSummary(
     const errors4xx = count('errors_4xx', e.errors4xx);
     const errors5xx = count('errors_5xx', e.errors5xx);
     if (errors4xx + errors5xx > requests) throw new SummaryRefused('more errors than requests');
-    if (latency.count !== requests) throw new SummaryRefused('the latency sketch does not count every request');
+    if (latency.count !== requests)
+      throw new SummaryRefused('the latency sketch does not count every request');
     records.push({
       nodeId,
       region,

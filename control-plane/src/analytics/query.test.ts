@@ -2,17 +2,20 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isGatehouseError } from '@gatehouse/shared';
 import { MAX_WINDOW_MS, parseAnalyticsQuery, parseDuration } from './query.js';
+import { DIMENSIONS } from './traffic-store.js';
 
 const NOW = 1_800_000_004_321;
 
 describe('analytics query parameters', () => {
   it('reads window, step and filters', () => {
-    const q = parseAnalyticsQuery({ window: '5m', step: '1m', service: 'svc', region: 'eu' }, NOW);
+    const q = parseAnalyticsQuery({ window: '5m', step: '1m', service: 'svc', region: 'eu' }, NOW, 'routes');
     expect(q.toMs).toBe(1_800_000_010_000);
     expect(q.toMs - q.fromMs).toBe(300_000);
     expect(q.stepMs).toBe(60_000);
     expect(q.filters).toEqual({ services: 'svc', regions: 'eu' });
-    expect(parseAnalyticsQuery({}, NOW).toMs - parseAnalyticsQuery({}, NOW).fromMs).toBe(MAX_WINDOW_MS);
+    expect(
+      parseAnalyticsQuery({}, NOW, 'services').toMs - parseAnalyticsQuery({}, NOW, 'services').fromMs,
+    ).toBe(MAX_WINDOW_MS);
   });
 
   it.each([
@@ -28,13 +31,15 @@ describe('analytics query parameters', () => {
     [{ service: '' }, 'service'],
     [{ route: 'x'.repeat(300) }, 'route'],
     [{ colour: 'red' }, 'colour'],
+    [{ data_plane: 'dp-1' }, 'data_plane'],
   ])('refuses %j with a 400 naming %s', (query, field) => {
     try {
-      parseAnalyticsQuery(query as Record<string, unknown>, NOW);
+      parseAnalyticsQuery(query as Record<string, unknown>, NOW, 'services');
       expect.unreachable();
     } catch (e) {
       expect(isGatehouseError(e) && e.status).toBe(400);
-      const body = (e as { details: { body: { fields: Record<string, string>; code: number } } }).details.body;
+      const body = (e as { details: { body: { fields: Record<string, string>; code: number } } }).details
+        .body;
       expect(body.code).toBe(2);
       expect(Object.keys(body.fields)).toEqual([field]);
     }
@@ -52,16 +57,31 @@ describe('analytics query parameters', () => {
       fc.string({ maxLength: 8 }),
     );
     fc.assert(
-      fc.property(fc.dictionary(key, value, { maxKeys: 6 }), fc.integer({ min: 0, max: 2 ** 45 }), (query, now) => {
-        try {
-          const q = parseAnalyticsQuery(query, now);
-          expect(q.toMs - q.fromMs).toBeLessThanOrEqual(MAX_WINDOW_MS);
-          if (q.stepMs !== undefined) expect((q.toMs - q.fromMs) / q.stepMs).toBeLessThanOrEqual(360);
-        } catch (e) {
-          expect(isGatehouseError(e) && e.status === 400, String(e)).toBe(true);
-        }
-      }),
+      fc.property(
+        fc.dictionary(key, value, { maxKeys: 6 }),
+        fc.integer({ min: 0, max: 2 ** 45 }),
+        fc.constantFrom(...DIMENSIONS),
+        (query, now, dimension) => {
+          try {
+            const q = parseAnalyticsQuery(query, now, dimension);
+            expect(q.toMs - q.fromMs).toBeLessThanOrEqual(MAX_WINDOW_MS);
+            if (q.stepMs !== undefined) expect((q.toMs - q.fromMs) / q.stepMs).toBeLessThanOrEqual(360);
+          } catch (e) {
+            expect(isGatehouseError(e) && e.status === 400, String(e)).toBe(true);
+          }
+        },
+      ),
       { numRuns: 1000 },
+    );
+  });
+
+  it('takes per-DP figures filtered by DP or region only', () => {
+    expect(parseAnalyticsQuery({ data_plane: 'dp-1', region: 'eu' }, NOW, 'data-planes').filters).toEqual({
+      'data-planes': 'dp-1',
+      regions: 'eu',
+    });
+    expect(() => parseAnalyticsQuery({ route: 'r' }, NOW, 'data-planes')).toThrow(
+      /per-DP figures are totals/,
     );
   });
 

@@ -5,10 +5,18 @@
  *  - `window`: how far back, `<n>s|m|h` (default `1h`); at least 10 s, at most the hour held.
  *  - `step`: a series per step, same grammar, a multiple of 10 s, at most `window`, at most 360 steps.
  *  - `service`, `route`, `consumer`, `data_plane`, `region`: only traffic whose service (…) has
- *    this id or name.
+ *    this id or name. Per-DP figures are the DP's totals: `/analytics/data-planes` takes only
+ *    `data_plane` and `region`, the others every filter but `data_plane`.
  */
 import { schemaViolation } from '@gatehouse/shared';
-import { RESOLUTION_MS, RING_BUCKETS, type Dimension, type TrafficFilters, type TrafficQuery } from './traffic-store.js';
+import {
+  filtersFor,
+  RESOLUTION_MS,
+  RING_BUCKETS,
+  type Dimension,
+  type TrafficFilters,
+  type TrafficQuery,
+} from './traffic-store.js';
 
 export const MAX_WINDOW_MS = RING_BUCKETS * RESOLUTION_MS;
 export const DEFAULT_WINDOW = '1h';
@@ -37,7 +45,11 @@ export interface ParsedQuery extends Omit<TrafficQuery, 'dimension'> {
 }
 
 /** Checks `query` (Express's req.query); throws a 400 schema violation. */
-export function parseAnalyticsQuery(query: Record<string, unknown>, now: number): ParsedQuery {
+export function parseAnalyticsQuery(
+  query: Record<string, unknown>,
+  now: number,
+  dimension: Dimension,
+): ParsedQuery {
   const errors: Record<string, string> = {};
   const single = (name: string): string | undefined => {
     const v = query[name];
@@ -69,12 +81,18 @@ export function parseAnalyticsQuery(query: Record<string, unknown>, now: number)
   }
 
   const filters: TrafficFilters = {};
-  for (const [param, dimension] of Object.entries(FILTER_PARAMS)) {
+  const allowed = filtersFor(dimension);
+  for (const [param, along] of Object.entries(FILTER_PARAMS)) {
     const v = single(param);
     if (v === undefined) continue;
-    if (v.length === 0 || v.length > MAX_FILTER_LENGTH)
+    if (!allowed.has(along))
+      errors[param] =
+        dimension === 'data-planes'
+          ? 'per-DP figures are totals: filter them by data_plane or region only'
+          : 'only /analytics/data-planes is kept per DP';
+    else if (v.length === 0 || v.length > MAX_FILTER_LENGTH)
       errors[param] = `must be 1-${MAX_FILTER_LENGTH} characters`;
-    else filters[dimension] = v;
+    else filters[along] = v;
   }
 
   if (Object.keys(errors).length > 0) throw schemaViolation(errors);

@@ -81,7 +81,7 @@ describe('TrafficStore', () => {
     store.add(now, [record({})]);
     const all = store.query({ dimension: 'services', fromMs: 0, toMs: now + RESOLUTION_MS });
     expect(all[0]!.requests).toBe(1);
-    expect(store.size()).toBe(1);
+    expect(store.size()).toBe(2); // one per region and entity, one per DP
   });
 
   it('holds at most maxKeysPerBucket combinations per bucket, counting the rest as dropped', () => {
@@ -90,11 +90,11 @@ describe('TrafficStore', () => {
       T0,
       Array.from({ length: 5 }, (_, i) => record({ consumerId: `c${i}` })),
     );
-    expect(store.size()).toBe(3);
+    expect(store.size()).toBe(3 + 1); // three entities, one DP
     expect(store.droppedRecords).toBe(2);
     // A combination already held still adds up.
     store.add(T0, [record({ consumerId: 'c0' })]);
-    expect(store.size()).toBe(3);
+    expect(store.size()).toBe(4);
     expect(store.droppedRecords).toBe(2);
   });
 });

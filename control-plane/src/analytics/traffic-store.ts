@@ -1,14 +1,29 @@
 /**
- * The last hour of the fleet's traffic in memory, at 10-second resolution: a ring of 360 buckets,
- * each holding per DP and service/route/consumer the counts and a merged latency sketch. Bounded:
- * a bucket holds at most `maxKeysPerBucket` combinations (records beyond are counted as dropped),
- * and a bucket is reused, emptied, once its 10 s are an hour old.
+ * The last hour of the fleet's traffic in memory, at 10-second resolution: a ring of 360 buckets.
+ * Each bucket holds two merges of what the DPs sent, so its size does not grow with the number
+ * of DPs times the number of entities:
+ *  - per region and service/route/consumer (every DP of the region merged): the services,
+ *    routes, consumers and regions dimensions, filtered by any of those;
+ *  - per DP (everything it served merged): the data-planes dimension, filtered by DP or region.
+ * Each holds counts and a merged latency sketch. Bounded: a bucket holds at most
+ * `maxKeysPerBucket` combinations of each kind (records beyond are counted as dropped), and a
+ * bucket is reused, emptied, once its 10 s are an hour old.
  *
- * `query` groups the buckets of a window by one dimension (service, route, consumer, DP, region):
- * totals, and per step when asked, with p50/p95/p99 read from the merged sketches (within the
- * sketches' 1 % relative error whatever was merged).
+ * `query` groups the buckets of a window by one dimension: totals, and per step when asked, with
+ * p50/p95/p99 read from the merged sketches (within the sketches' 1 % relative error whatever
+ * was merged).
  */
-import { mergeSketch, newSketch, sketchQuantiles, type LatencyQuantiles, type Sketch } from '@gatehouse/shared';
+import {
+  addCompact,
+  compactSketch,
+  expandSketch,
+  mergeSketch,
+  newSketch,
+  sketchQuantiles,
+  type CompactSketch,
+  type LatencyQuantiles,
+  type Sketch,
+} from '@gatehouse/shared';
 import type { TrafficRecord } from './intake.js';
 
 export const RESOLUTION_MS = 10_000;
@@ -18,13 +33,40 @@ export const DEFAULT_MAX_KEYS_PER_BUCKET = 50_000;
 export const DIMENSIONS = ['services', 'routes', 'consumers', 'data-planes', 'regions'] as const;
 export type Dimension = (typeof DIMENSIONS)[number];
 
+/** A record as held: its sketch compacted once the bucket is closed (see COMPACT_AFTER_MS). */
+interface HeldRecord extends Omit<TrafficRecord, 'latency'> {
+  latency: Sketch | CompactSketch;
+}
+
 interface Bucket {
   start: number;
-  records: Map<string, TrafficRecord>;
+  /** Per region and service/route/consumer (nodeId empty). */
+  entities: Map<string, HeldRecord>;
+  /** Per DP (service, route and consumer empty). */
+  nodes: Map<string, HeldRecord>;
+  /** Every sketch in it is compact. */
+  compact: boolean;
+}
+
+/**
+ * A bucket this far behind the current one has its sketches compacted (a few KB each to 4 bytes
+ * a key); a summary arriving later still merges (the record's sketch is expanded again).
+ */
+export const COMPACT_AFTER_MS = 30_000;
+
+const isSketch = (l: Sketch | CompactSketch): l is Sketch => 'store' in l;
+
+/** The dimensions each kind of record answers, and the filters it can apply. */
+export const NODE_FILTERS: ReadonlySet<Dimension> = new Set(['data-planes', 'regions']);
+export const ENTITY_FILTERS: ReadonlySet<Dimension> = new Set(['services', 'routes', 'consumers', 'regions']);
+
+/** The filters a query of `dimension` can apply. */
+export function filtersFor(dimension: Dimension): ReadonlySet<Dimension> {
+  return dimension === 'data-planes' ? NODE_FILTERS : ENTITY_FILTERS;
 }
 
 /** What a record is, along each dimension: its id and its name (null when it has none). */
-const ALONG: Record<Dimension, (r: TrafficRecord) => { id: string; name: string | null }> = {
+const ALONG: Record<Dimension, (r: HeldRecord) => { id: string; name: string | null }> = {
   services: (r) => ({ id: r.serviceId, name: r.serviceName || null }),
   routes: (r) => ({ id: r.routeId, name: r.routeName || null }),
   consumers: (r) => ({ id: r.consumerId, name: null }),
@@ -71,11 +113,12 @@ class Acc {
   errors5xx = 0;
   latency: Sketch = newSketch();
 
-  add(r: TrafficRecord): void {
+  add(r: HeldRecord): void {
     this.requests += r.requests;
     this.errors4xx += r.errors4xx;
     this.errors5xx += r.errors5xx;
-    mergeSketch(this.latency, r.latency);
+    if (isSketch(r.latency)) mergeSketch(this.latency, r.latency);
+    else addCompact(this.latency, r.latency);
   }
 
   totals(): TrafficTotals {
@@ -89,7 +132,7 @@ class Acc {
   }
 }
 
-function matches(r: TrafficRecord, filters: TrafficFilters | undefined): boolean {
+function matches(r: HeldRecord, filters: TrafficFilters | undefined): boolean {
   if (!filters) return true;
   for (const d of DIMENSIONS) {
     const want = filters[d];
@@ -125,24 +168,55 @@ export class TrafficStore {
         this.droppedRecords += records.length;
         return false;
       }
-      bucket = { start, records: new Map() };
+      bucket = { start, entities: new Map(), nodes: new Map(), compact: false };
       this.ring[slot] = bucket;
     }
+    bucket.compact = false;
     for (const r of records) {
-      const key = `${r.nodeId}|${r.serviceId}|${r.routeId}|${r.consumerId}`;
-      const held = bucket.records.get(key);
-      if (held) {
-        held.requests += r.requests;
-        held.errors4xx += r.errors4xx;
-        held.errors5xx += r.errors5xx;
-        mergeSketch(held.latency, r.latency);
-      } else if (bucket.records.size >= this.maxKeysPerBucket) {
-        this.droppedRecords++;
-      } else {
-        bucket.records.set(key, { ...r });
-      }
+      this.merge(bucket.entities, `${r.region}|${r.serviceId}|${r.routeId}|${r.consumerId}`, r, false);
+      this.merge(bucket.nodes, r.nodeId, r, true);
     }
+    this.compactClosed();
     return true;
+  }
+
+  /** Compacts the sketches of buckets at least COMPACT_AFTER_MS behind the current one. */
+  private compactClosed(): void {
+    const before = Math.floor(this.now() / RESOLUTION_MS) * RESOLUTION_MS - COMPACT_AFTER_MS;
+    for (const b of this.ring) {
+      if (!b || b.compact || b.start > before) continue;
+      for (const map of [b.entities, b.nodes])
+        for (const r of map.values()) if (isSketch(r.latency)) r.latency = compactSketch(r.latency);
+      b.compact = true;
+    }
+  }
+
+  private merge(into: Map<string, HeldRecord>, key: string, r: TrafficRecord, node: boolean): void {
+    const held = into.get(key);
+    if (held) {
+      held.requests += r.requests;
+      held.errors4xx += r.errors4xx;
+      held.errors5xx += r.errors5xx;
+      if (!isSketch(held.latency)) held.latency = expandSketch(held.latency);
+      mergeSketch(held.latency, r.latency);
+      if (!node) {
+        if (r.serviceName) held.serviceName = r.serviceName;
+        if (r.routeName) held.routeName = r.routeName;
+      }
+      return;
+    }
+    if (into.size >= this.maxKeysPerBucket) {
+      this.droppedRecords++;
+      return;
+    }
+    const latency = newSketch();
+    mergeSketch(latency, r.latency);
+    into.set(
+      key,
+      node
+        ? { ...r, serviceId: '', serviceName: '', routeId: '', routeName: '', consumerId: '', latency }
+        : { ...r, nodeId: '', latency },
+    );
   }
 
   /** Start of the oldest bucket the ring still holds (an hour back). */
@@ -155,18 +229,21 @@ export class TrafficStore {
   size(): number {
     let n = 0;
     const oldest = this.oldestStart();
-    for (const b of this.ring) if (b && b.start >= oldest) n += b.records.size;
+    for (const b of this.ring) if (b && b.start >= oldest) n += b.entities.size + b.nodes.size;
     return n;
   }
 
   query(q: TrafficQuery): TrafficGroup[] {
     const along = ALONG[q.dimension];
-    const groups = new Map<string, { id: string; name: string | null; total: Acc; steps: Map<number, Acc> }>();
+    const groups = new Map<
+      string,
+      { id: string; name: string | null; total: Acc; steps: Map<number, Acc> }
+    >();
     const oldest = this.oldestStart();
     for (const b of this.ring) {
       if (!b || b.start < oldest || b.start < q.fromMs || b.start >= q.toMs) continue;
       const step = q.stepMs ? q.fromMs + Math.floor((b.start - q.fromMs) / q.stepMs) * q.stepMs : 0;
-      for (const r of b.records.values()) {
+      for (const r of (q.dimension === 'data-planes' ? b.nodes : b.entities).values()) {
         if (!matches(r, q.filters)) continue;
         const { id, name } = along(r);
         let g = groups.get(id);

@@ -36,11 +36,7 @@ export class HealthProbe {
     const lagMs = this.delay.count > 0 ? this.delay.percentile(99) / 1e6 : 0;
     this.delay.reset();
     return {
-      status: !this.sources.hasConfig()
-        ? 'starting'
-        : serving < this.sources.configured
-          ? 'degraded'
-          : 'ok',
+      status: !this.sources.hasConfig() ? 'starting' : serving < this.sources.configured ? 'degraded' : 'ok',
       workers: serving,
       workersConfigured: this.sources.configured,
       rssBytes: BigInt(Math.round(own.rss + workers.rssBytes)),

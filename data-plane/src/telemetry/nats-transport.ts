@@ -25,7 +25,12 @@ export class NatsTrafficTransport implements TrafficTransport {
   private retry: NodeJS.Timeout | null = null;
 
   constructor(
-    private readonly o: { natsUrl: string; region: string | null | undefined; nodeId: string; logger: Logger },
+    private readonly o: {
+      natsUrl: string;
+      region: string | null | undefined;
+      nodeId: string;
+      logger: Logger;
+    },
   ) {
     this.subject = telemetrySubject(o.region, o.nodeId);
   }

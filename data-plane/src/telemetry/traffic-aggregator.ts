@@ -85,7 +85,12 @@ export class TrafficAggregator {
   }
 
   /** The period so far as a summary (null when nothing happened), and a fresh period. */
-  take(o: { nodeId: string; region: string; periodStartMs: number; periodMs: number }): TrafficSummary | null {
+  take(o: {
+    nodeId: string;
+    region: string;
+    periodStartMs: number;
+    periodMs: number;
+  }): TrafficSummary | null {
     if (this.counts.size === 0 && this.droppedEntries === 0) return null;
     const entries = [...this.counts.values()].map((c) =>
       create(TrafficEntrySchema, {

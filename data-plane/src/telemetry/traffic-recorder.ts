@@ -93,7 +93,13 @@ export function shipTraffic(
   flushMs: number,
 ): () => void {
   const flush = () => {
-    const m = recorder.flush() ?? { t: 'traffic', entries: [], droppedEntries: 0, rssBytes: 0, heapUsedBytes: 0 };
+    const m = recorder.flush() ?? {
+      t: 'traffic',
+      entries: [],
+      droppedEntries: 0,
+      rssBytes: 0,
+      heapUsedBytes: 0,
+    };
     const mem = process.memoryUsage();
     m.rssBytes = mem.rss;
     m.heapUsedBytes = mem.heapUsed;

@@ -1,6 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  addCompact,
+  compactSketch,
+  expandSketch,
   decodeSketch,
   encodeSketch,
   mergeSketch,
@@ -18,7 +21,10 @@ function exact(values: number[], q: number): number {
   return sorted[Math.floor(q * (sorted.length - 1))]!;
 }
 
-const latencies = fc.array(fc.double({ min: 0.05, max: 60_000, noNaN: true }), { minLength: 1, maxLength: 400 });
+const latencies = fc.array(fc.double({ min: 0.05, max: 60_000, noNaN: true }), {
+  minLength: 1,
+  maxLength: 400,
+});
 
 function within(got: number | null, want: number): void {
   expect(got).not.toBeNull();
@@ -101,6 +107,29 @@ describe('latency sketches', () => {
         }
       }),
       { numRuns: 500 },
+    );
+  });
+});
+
+describe('compact sketches', () => {
+  it('keep the same quantiles, merge into a sketch as the sketch would, and expand back', () => {
+    fc.assert(
+      fc.property(latencies, latencies, (a, b) => {
+        const sa = newSketch();
+        const sb = newSketch();
+        for (const v of a) recordLatency(sa, v);
+        for (const v of b) recordLatency(sb, v);
+        const viaCompact = newSketch();
+        addCompact(viaCompact, compactSketch(sa));
+        addCompact(viaCompact, compactSketch(sb));
+        const direct = newSketch();
+        mergeSketch(direct, sa);
+        mergeSketch(direct, sb);
+        expect(viaCompact.count).toBe(direct.count);
+        expect(sketchQuantiles(viaCompact)).toEqual(sketchQuantiles(direct));
+        expect(sketchQuantiles(expandSketch(compactSketch(sa)))).toEqual(sketchQuantiles(sa));
+      }),
+      { numRuns: 50 },
     );
   });
 });

@@ -83,7 +83,8 @@ export function decodeSketch(d: SketchData): Sketch {
     throw new SketchDataError(`offset must be an integer within ±${SKETCH_MAX_KEY}`);
   if (d.offset + d.counts.length > SKETCH_MAX_KEY) throw new SketchDataError('bins beyond the largest key');
   if (!isCount(d.zeroCount)) throw new SketchDataError('zero_count must be a non-negative integer');
-  for (const c of d.counts) if (!isCount(c)) throw new SketchDataError('counts must be non-negative integers');
+  for (const c of d.counts)
+    if (!isCount(c)) throw new SketchDataError('counts must be non-negative integers');
   for (const [name, v] of [
     ['sum', d.sum],
     ['min', d.min],
@@ -129,4 +130,54 @@ export function sketchQuantiles(sketch: Sketch): LatencyQuantiles {
     p95: round3(sketch.getValueAtQuantile(0.95)),
     p99: round3(sketch.getValueAtQuantile(0.99)),
   };
+}
+
+/**
+ * A sketch at rest: its bins as a Uint32Array over the span of keys that hold counts (a DDSketch
+ * object keeps a few KB of bins and mappings; this keeps 4 bytes a key). Read by `addCompact`.
+ */
+export interface CompactSketch {
+  readonly offset: number;
+  readonly counts: Uint32Array;
+  readonly zeroCount: number;
+  readonly count: number;
+  readonly sum: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+export function compactSketch(sketch: Sketch): CompactSketch {
+  const d = encodeSketch(sketch);
+  return {
+    offset: d.offset,
+    counts: Uint32Array.from(d.counts),
+    zeroCount: d.zeroCount,
+    count: sketch.count,
+    sum: d.sum,
+    min: d.min,
+    max: d.max,
+  };
+}
+
+/** Adds a compact sketch's counts into `into` (a merge, without making a sketch object). */
+export function addCompact(into: Sketch, c: CompactSketch): void {
+  if (c.count === 0) return;
+  const n = c.counts.length;
+  for (let i = n - 1; i >= 0; i--) {
+    const k = c.counts[i]!;
+    if (k > 0) into.store.add(c.offset + i, k);
+  }
+  const wasEmpty = into.count === 0;
+  into.zeroCount += c.zeroCount;
+  into.count += c.count;
+  into.sum += c.sum;
+  into.min = wasEmpty ? c.min : Math.min(into.min, c.min);
+  into.max = wasEmpty ? c.max : Math.max(into.max, c.max);
+}
+
+/** A compact sketch back as a sketch (to merge more into it). */
+export function expandSketch(c: CompactSketch): Sketch {
+  const s = newSketch();
+  addCompact(s, c);
+  return s;
 }

@@ -97,4 +97,23 @@ describe('TrafficStore', () => {
     expect(store.size()).toBe(4);
     expect(store.droppedRecords).toBe(2);
   });
+
+  it('compacts closed buckets without changing any answer, and still merges a late summary into one', () => {
+    let now = T0 + 5000;
+    const compacting = new TrafficStore(1000, () => now);
+    const fresh = new TrafficStore(1000, () => T0 + 5000);
+    const early = record({ latencies: [1, 2, 3, 50] });
+    const late = record({ latencies: [7, 700] });
+    compacting.add(T0, [early]);
+    fresh.add(T0, [record({ latencies: [1, 2, 3, 50] })]);
+    now = T0 + 120_000;
+    compacting.add(now, [record({ routeId: 'r2', latencies: [5] })]); // compacts T0's bucket
+    compacting.add(T0, [late]); // a late summary for the compacted bucket
+    fresh.add(T0, [record({ latencies: [7, 700] })]);
+    const q = { dimension: 'services' as const, fromMs: T0, toMs: T0 + RESOLUTION_MS };
+    expect(compacting.query(q)).toEqual(fresh.query(q));
+    expect(compacting.query({ ...q, dimension: 'data-planes' })).toEqual(
+      fresh.query({ ...q, dimension: 'data-planes' }),
+    );
+  });
 });

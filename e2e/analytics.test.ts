@@ -185,8 +185,10 @@ describe.each([{ transport: 'stream' }, { transport: 'nats' }])(
         'the CP has every DP summary',
         async () => {
           const { json } = await adminJson(cp.admin, 'GET', '/analytics/routes?window=5m');
-          const by = (name: string) => json.data?.find((g: { name: string }) => g.name === name)?.requests;
-          return by('route-a') === routeA.length && by('route-b') >= routeBSent;
+          const by = (name: string): number | undefined =>
+            (json.data as { name: string; requests: number }[] | undefined)?.find((g) => g.name === name)
+              ?.requests;
+          return by('route-a') === routeA.length && (by('route-b') ?? 0) >= routeBSent;
         },
         30_000,
       );

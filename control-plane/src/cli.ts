@@ -76,7 +76,7 @@ const CP_SETTINGS: SettingSpec[] = [
     env: ['GATEHOUSE_NATS_URL', 'NATS_URL'],
     kind: 'string',
     description:
-      'NATS server(s), comma-separated (nats://host:port): the CP takes the DPs\' traffic summaries on gatehouse.telemetry.> (for /analytics). Unset: only those sent on the cluster streams.',
+      "NATS server(s), comma-separated (nats://host:port): the CP takes the DPs' traffic summaries on gatehouse.telemetry.> (for /analytics). Unset: only those sent on the cluster streams.",
   },
   {
     key: 'signingKey',

@@ -269,8 +269,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     nodeId,
     logger: log,
   });
-  const trafficPeriodMs =
-    dbless && !options.natsUrl ? 0 : (options.trafficSummaryIntervalMs ?? 10_000);
+  const trafficPeriodMs = dbless && !options.natsUrl ? 0 : (options.trafficSummaryIntervalMs ?? 10_000);
   const pool = new WorkerPool({
     trafficFlushMs: workerFlushMs(trafficPeriodMs),
     clusterCounters: () => clusterLimits.counters(),

@@ -34,7 +34,7 @@ describe('analytics query parameters', () => {
     [{ data_plane: 'dp-1' }, 'data_plane'],
   ])('refuses %j with a 400 naming %s', (query, field) => {
     try {
-      parseAnalyticsQuery(query as Record<string, unknown>, NOW, 'services');
+      parseAnalyticsQuery(query, NOW, 'services');
       expect.unreachable();
     } catch (e) {
       expect(isGatehouseError(e) && e.status).toBe(400);

@@ -12,7 +12,7 @@ export function createAnalyticsRouter(store: TrafficStore, now: () => number = D
   const router = Router();
   for (const dimension of DIMENSIONS) {
     const handler = (req: Request, res: Response) => {
-      const q = parseAnalyticsQuery(req.query as Record<string, unknown>, now(), dimension);
+      const q = parseAnalyticsQuery(req.query, now(), dimension);
       const data = store.query({ dimension, ...q });
       res.json({
         data,

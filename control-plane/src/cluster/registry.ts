@@ -190,7 +190,11 @@ export class DataPlaneRegistry {
 
   /** The DP applied a snapshot. */
   acked(id: string, version: bigint, hash: string): Promise<void> {
-    this.lastSeenWrites.set(id, { at: Date.now(), hash, health: this.lastSeenWrites.get(id)?.health ?? false });
+    this.lastSeenWrites.set(id, {
+      at: Date.now(),
+      hash,
+      health: this.lastSeenWrites.get(id)?.health ?? false,
+    });
     return this.update(id, 'ack', {
       config_hash: hash,
       config_version: version,

@@ -55,9 +55,9 @@ export class NodeTelemetry {
     cluster.on('message', this.onMessage);
     cluster.on('exit', this.onExit);
     this.probe = new HealthProbe({
-      serving: o.serving,
+      serving: () => o.serving(),
       configured: o.configuredWorkers,
-      hasConfig: o.hasConfig,
+      hasConfig: () => o.hasConfig(),
       workersMemory: () => this.aggregator.workersMemory(),
     });
     const transport = o.natsUrl

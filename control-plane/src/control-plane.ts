@@ -23,6 +23,7 @@ import {
 import { createAdminApp } from './admin/index.js';
 import { ControlPlaneMetrics } from './admin/metrics.js';
 import { proxyCacheEndpoints } from './admin/proxy-cache-endpoints.js';
+import { Analytics } from './analytics/index.js';
 import { adminGuiOrigins, checkAdminAccess, type AdminAccessPolicy } from './admin/access.js';
 import { ADMIN_GUI_LISTEN, parseAdminGuiListen, type GuiListener } from './admin/access-settings.js';
 import { loadPluginSchemas } from '@gatehouse/data-plane/schemas';
@@ -54,6 +55,8 @@ export interface ControlPlaneOptions {
   clusterListen: Listen;
   dataDir: string;
   databaseUrl?: string;
+  /** NATS server(s) on which DPs publish traffic summaries (`--nats-url`); unset: streams only. */
+  natsUrl?: string;
   signingKeyFile?: string;
   dev: boolean;
   cpId?: string;
@@ -217,6 +220,8 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     await publisher.start();
     cleanups.push(async () => publisher.stop());
     const registry = new DataPlaneRegistry(db.prisma, logger, { cpId });
+    const analytics = new Analytics({ logger, natsUrl: o.natsUrl });
+    cleanups.push(() => analytics.close());
 
     const cluster = await startClusterServer({
       host: o.clusterListen.host,
@@ -226,6 +231,8 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
       plugins: plugins.pluginInfos(),
       tls: clusterTls,
       logger,
+      onTrafficSummary: (session, summary) =>
+        analytics.ingest(summary, { nodeId: session.nodeId!, region: session.region }),
     });
     cleanups.push(() => cluster.stop());
 
@@ -254,6 +261,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
       info,
       routers: [
         createClusteringRouter(registry, publisher, { cpId, status: () => messaging.status() }),
+        analytics.router(),
         createConfigRouter(store, logger, { plugins }),
         proxyCacheEndpoints(store, replicas.purgeRelay),
       ],

@@ -210,6 +210,17 @@ const SETTINGS: SettingSpec[] = [
       "NATS server(s), comma-separated (nats://host:port): the `cluster` rate-limiting policy shares counts with the region's other DPs on gatehouse.ratelimit.<region>. Unset: that policy counts per DP.",
   },
   {
+    key: 'trafficSummaryInterval',
+    flag: 'traffic-summary-interval',
+    env: ['GATEHOUSE_TRAFFIC_SUMMARY_INTERVAL'],
+    kind: 'int',
+    min: 0,
+    max: 600_000,
+    default: '10000',
+    description:
+      'Milliseconds between traffic summaries sent to the CP (on NATS gatehouse.telemetry.<region>.<node> with --nats-url, else on the CP stream). 0: none.',
+  },
+  {
     key: 'labels',
     flag: 'labels',
     env: ['GATEHOUSE_LABELS'],
@@ -474,6 +485,7 @@ try {
     nodeId: v.nodeId as string | undefined,
     region: v.region as string | undefined,
     natsUrl,
+    trafficSummaryIntervalMs: v.trafficSummaryInterval as number,
     labels: v.labels as Record<string, string> | undefined,
     logger,
   });

@@ -55,6 +55,7 @@ import { SnapshotCache } from './sync/snapshot-cache.js';
 import { VersionFloor } from './sync/version-floor.js';
 import { WorkerPool } from './workers/worker-pool.js';
 import type { LogSettings } from './workers/protocol.js';
+import { NodeTelemetry, workerFlushMs, type TrafficSummaryStatus } from './telemetry/node-telemetry.js';
 import type { RequestPolicy } from './proxy/request-head.js';
 import { ClientConnections, type ClientLimits } from './proxy/client-connections.js';
 
@@ -113,6 +114,11 @@ export interface DataPlaneOptions {
    * policy exchanges counts with the region's other DPs over it. Unset: it counts per DP.
    */
   natsUrl?: string;
+  /**
+   * Traffic summaries to the CP every this many ms (`--traffic-summary-interval`, default 10 s):
+   * over NATS with `natsUrl`, else on the CP stream. 0: none (DB-less without NATS sends none).
+   */
+  trafficSummaryIntervalMs?: number;
   labels?: Record<string, string>;
   logger: Logger;
   /**
@@ -174,6 +180,8 @@ export interface DataPlaneStatus {
   proxy: { host: string; port: number | null };
   /** The `cluster` rate-limit policy's NATS link (null while no config uses it). */
   rate_limiting: { cluster: ClusterPolicyStatus | null };
+  /** Traffic summaries to the CP (null when off). */
+  traffic_summaries: TrafficSummaryStatus | null;
 }
 
 export interface DataPlane {
@@ -265,7 +273,9 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     nodeId,
     logger: log,
   });
+  const trafficPeriodMs = dbless && !options.natsUrl ? 0 : (options.trafficSummaryIntervalMs ?? 10_000);
   const pool = new WorkerPool({
+    trafficFlushMs: workerFlushMs(trafficPeriodMs),
     clusterCounters: () => clusterLimits.counters(),
     // A worker that (re)applies a config catches up with the node's health.
     unhealthyTargets: () => nodeHealth.unhealthyTargets(),
@@ -328,6 +338,17 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     metrics,
   });
   let client: ConfigClient | null = null;
+  const telemetry = new NodeTelemetry({
+    nodeId,
+    region: options.region,
+    natsUrl: options.natsUrl,
+    periodMs: trafficPeriodMs,
+    stream: dbless ? null : { name: 'stream', send: (s) => client?.sendTrafficSummary(s) ?? false },
+    serving: () => pool.serving,
+    configuredWorkers: workers,
+    hasConfig: () => applier.held !== null,
+    logger: log,
+  });
   const declarative = dbless
     ? new DeclarativeSource({
         file: options.declarativeFile!,
@@ -380,6 +401,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
       workers: { configured: workers, alive: pool.alive, serving: pool.serving, restarts: pool.restartCount },
       proxy: { host: options.proxyListen.host, port: pool.port },
       rate_limiting: { cluster: clusterLimits.status() },
+      traffic_summaries: telemetry.status(),
     };
   };
 
@@ -402,6 +424,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     stopped = true;
     await client?.stop();
     await pool.stop();
+    await telemetry.close();
     await clusterLimits.close();
     await statusServer.close();
     nodeHealth.close();
@@ -436,6 +459,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
         heartbeatIntervalMs: options.sync?.heartbeatIntervalMs,
         watchdogMs: options.sync?.watchdogMs,
         refusalDelayMs: options.sync?.refusalDelayMs,
+        health: () => telemetry.health(),
       });
       client.on('state', (s) => metrics.setSyncState(s));
       client.on('reconnect', () => metrics.cpReconnects.inc());

@@ -14,3 +14,4 @@ export * as schema from './schema/index.js';
 export * from './declarative/index.js';
 export * from './process.js';
 export * from './regex/pcre.js';
+export * from './analytics/latency-sketch.js';

@@ -56,6 +56,18 @@ export interface CertDetails {
   expiry_timestamp: number;
 }
 
+/** What the DP's last heartbeat said about it (absent from DPs that send none). */
+export interface DataPlaneHealthRecord {
+  status: string;
+  workers: number;
+  workers_configured: number;
+  rss_bytes: number;
+  heap_used_bytes: number;
+  event_loop_lag_ms: number;
+  /** Unix seconds of the heartbeat that said it. */
+  reported_at: number;
+}
+
 /** One DP as `/clustering/data-planes` serves it: Kong's fields, then ours. */
 export interface DataPlaneRecord {
   id: string;
@@ -77,6 +89,7 @@ export interface DataPlaneRecord {
   cert_details: CertDetails | null;
   /** The control-plane replica the DP is (or was last) connected to. */
   cp_id: string | null;
+  health: DataPlaneHealthRecord | null;
 }
 
 export interface DataPlanePage {
@@ -137,6 +150,7 @@ function toRecord(row: Row, staleAfterMs: number, now = Date.now()): DataPlaneRe
           }
         : null,
     cp_id: row.cp_id,
+    health: (row.health ?? null) as DataPlaneHealthRecord | null,
   };
 }
 
@@ -146,7 +160,7 @@ export class DataPlaneRegistry {
   /** Per node: the tail of its chain of pending writes. */
   private readonly queues = new Map<string, Promise<void>>();
   /** Per node: when last_seen was last written and the hash written with it. */
-  private readonly lastSeenWrites = new Map<string, { at: number; hash: string }>();
+  private readonly lastSeenWrites = new Map<string, { at: number; hash: string; health?: boolean }>();
   private readonly heartbeatWriteIntervalMs: number;
   readonly staleAfterMs: number;
   readonly cpId: string | null;
@@ -196,7 +210,11 @@ export class DataPlaneRegistry {
 
   /** The DP applied a snapshot. */
   acked(id: string, version: bigint, hash: string): Promise<void> {
-    this.lastSeenWrites.set(id, { at: Date.now(), hash });
+    this.lastSeenWrites.set(id, {
+      at: Date.now(),
+      hash,
+      health: this.lastSeenWrites.get(id)?.health ?? false,
+    });
     return this.update(id, 'ack', {
       config_hash: hash,
       config_version: version,
@@ -214,12 +232,18 @@ export class DataPlaneRegistry {
     });
   }
 
-  /** A heartbeat: the DP is alive and holds this config. Throttled (see the class comment). */
-  heartbeat(id: string, hash: string, version: bigint): Promise<void> {
+  /**
+   * A heartbeat: the DP is alive and holds this config (and is in this health). Throttled (see
+   * the class comment): the health shown is at most one write period old.
+   */
+  heartbeat(id: string, hash: string, version: bigint, health?: DataPlaneHealthRecord): Promise<void> {
     const now = Date.now();
     const last = this.lastSeenWrites.get(id);
-    if (last && last.hash === hash && now - last.at < this.heartbeatWriteIntervalMs) return Promise.resolve();
-    this.lastSeenWrites.set(id, { at: now, hash });
+    // The first health a stream reports is written at once (the row shows it from the start).
+    const firstHealth = health !== undefined && !last?.health;
+    if (last && last.hash === hash && now - last.at < this.heartbeatWriteIntervalMs && !firstHealth)
+      return Promise.resolve();
+    this.lastSeenWrites.set(id, { at: now, hash, health: health !== undefined || (last?.health ?? false) });
     return this.update(id, 'heartbeat', {
       config_hash: hash,
       config_version: version,
@@ -227,6 +251,7 @@ export class DataPlaneRegistry {
       connected: true,
       last_seen: new Date(),
       ...(this.cpId === null ? {} : { cp_id: this.cpId }),
+      ...(health ? { health: { ...health } } : {}),
     });
   }
 

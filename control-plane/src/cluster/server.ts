@@ -16,7 +16,7 @@ import { GATEHOUSE_VERSION, type Logger, type PeerIdentity } from '@gatehouse/sh
 import type { PublishedSnapshot } from '../snapshot/index.js';
 import { pluginMap, type Incompatibility, type PluginInfo } from './compat.js';
 import { DEFAULT_PURGE_DELAY_MS, type DataPlaneRegistry } from './registry.js';
-import { DataPlaneSession, type ClusterCall } from './session.js';
+import { DataPlaneSession, type ClusterCall, type SessionContext } from './session.js';
 import {
   callPeerCertificate,
   checkPeer,
@@ -60,6 +60,8 @@ export interface ClusterServerOptions {
   purgeDelayMs?: number;
   /** How often the purge runs. Default 1 h. */
   purgeIntervalMs?: number;
+  /** Traffic summaries DPs send on their streams (the analytics intake); absent: ignored. */
+  onTrafficSummary?: SessionContext['onTrafficSummary'];
 }
 
 export interface ConnectedDataPlane {
@@ -122,6 +124,7 @@ export async function startClusterServer(o: ClusterServerOptions): Promise<Clust
     cpVersion: o.softwareVersion ?? GATEHOUSE_VERSION,
     cpPlugins: pluginMap(o.plugins ?? []),
     latest: () => o.publisher.latest,
+    onTrafficSummary: o.onTrafficSummary,
     onReady(session: DataPlaneSession) {
       const id = session.nodeId!;
       const previous = byNode.get(id);

@@ -17,8 +17,10 @@ import {
   ProxyCachePurgeSchema,
   RefusalSchema,
   type ControlPlaneMessage,
+  type DataPlaneHealth,
   type DataPlaneMessage,
   type Hello,
+  type TrafficSummary,
 } from '@gatehouse/proto';
 import {
   signedSnapshotToProto,
@@ -35,7 +37,7 @@ import {
   type Incompatibility,
   type PluginInfo,
 } from './compat.js';
-import type { DataPlaneRegistry } from './registry.js';
+import type { DataPlaneHealthRecord, DataPlaneRegistry } from './registry.js';
 
 export type ClusterCall = grpc.ServerDuplexStream<DataPlaneMessage, ControlPlaneMessage>;
 
@@ -49,6 +51,24 @@ export interface SessionContext {
   /** Called once the DP said a valid Hello (the server tracks sessions by node id). */
   onReady(session: DataPlaneSession): void;
   onClosed(session: DataPlaneSession): void;
+  /** A traffic summary the DP sent on its stream (analytics); absent: summaries are ignored. */
+  onTrafficSummary?(session: DataPlaneSession, summary: TrafficSummary): void;
+}
+
+const MAX_STATUS_LENGTH = 32;
+
+/** The heartbeat's health as the registry keeps it (numbers clamped to what JSON holds). */
+function healthRecord(h: DataPlaneHealth): DataPlaneHealthRecord {
+  const num = (v: number) => (Number.isFinite(v) && v >= 0 ? v : 0);
+  return {
+    status: h.status.slice(0, MAX_STATUS_LENGTH),
+    workers: h.workers,
+    workers_configured: h.workersConfigured,
+    rss_bytes: Number(h.rssBytes),
+    heap_used_bytes: Number(h.heapUsedBytes),
+    event_loop_lag_ms: num(h.eventLoopLagMs),
+    reported_at: Math.floor(Date.now() / 1000),
+  };
 }
 
 const MAX_ID_LENGTH = 256;
@@ -64,6 +84,7 @@ export class DataPlaneSession {
   dpHash = '';
   /** What the DP said in Hello. */
   hostname = '';
+  region = '';
   softwareVersion = '';
   plugins: PluginInfo[] = [];
   private dpPlugins: ReadonlyMap<string, string> = new Map();
@@ -256,8 +277,16 @@ export class DataPlaneSession {
       }
       case 'heartbeat':
         this.dpHash = msg.value.configHash;
-        void this.ctx.registry.heartbeat(id, msg.value.configHash, msg.value.configVersion);
+        void this.ctx.registry.heartbeat(
+          id,
+          msg.value.configHash,
+          msg.value.configVersion,
+          msg.value.health ? healthRecord(msg.value.health) : undefined,
+        );
         this.heartbeat();
+        return;
+      case 'trafficSummary':
+        this.ctx.onTrafficSummary?.(this, msg.value);
         return;
       default:
         // Unknown oneof case (a newer DP): ignore, but it still counts as traffic.
@@ -277,6 +306,7 @@ export class DataPlaneSession {
     this.nodeId = id;
     this.dpHash = hello.configHash;
     this.hostname = hello.hostname;
+    this.region = hello.region;
     this.softwareVersion = hello.softwareVersion;
     this.plugins = hello.plugins.map((p) => ({ name: p.name, version: p.version }));
     this.dpPlugins = pluginMap(this.plugins);

@@ -27,6 +27,7 @@ import {
   type ControlPlaneMessage,
   type DataPlaneMessage,
   type Snapshot,
+  type TrafficSummary,
 } from '@gatehouse/proto';
 import { GATEHOUSE_VERSION, signedSnapshotFromProto, type Logger } from '@gatehouse/shared';
 import { Backoff, type BackoffOptions } from './backoff.js';
@@ -64,6 +65,18 @@ export interface ConfigClientOptions {
   watchdogMs?: number;
   /** Delay before retrying after a Refusal (default: the backoff maximum). */
   refusalDelayMs?: number;
+  /** The node's health, sent with every heartbeat (absent: heartbeats carry none). */
+  health?: () => HeartbeatHealth;
+}
+
+/** What a heartbeat says about the node (the proto's DataPlaneHealth). */
+export interface HeartbeatHealth {
+  status: string;
+  workers: number;
+  workersConfigured: number;
+  rssBytes: bigint;
+  heapUsedBytes: bigint;
+  eventLoopLagMs: number;
 }
 
 export interface SyncStatus {
@@ -329,9 +342,19 @@ export class ConfigClient extends EventEmitter<ConfigClientEvents> {
           configHash: held?.hash ?? '',
           configVersion: held?.version ?? 0n,
           sentAtUnixMs: BigInt(Date.now()),
+          ...(this.opts.health ? { health: this.opts.health() } : {}),
         }),
       }),
     );
+  }
+
+  /** Sends a traffic summary on the stream; false when there is no live stream to take it. */
+  sendTrafficSummary(summary: TrafficSummary): boolean {
+    if (this.status.state !== 'connected') return false;
+    const call = this.call;
+    if (!call || call.destroyed || call.writableEnded) return false;
+    this.write(dpMessage({ case: 'trafficSummary', value: summary }));
+    return true;
   }
 
   private write(m: DataPlaneMessage): void {

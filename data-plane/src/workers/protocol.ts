@@ -244,6 +244,8 @@ export interface WorkerSettings {
 export interface LogSettings {
   accessLog: AccessLogSettings | null;
   syslogServer: { host: string; port: number };
+  /** Milliseconds between the worker's traffic reports to the primary; absent: no traffic recorder. */
+  trafficFlushMs?: number;
 }
 
 export const WORKER_SETTINGS_ENV = 'GATEHOUSE_DP_WORKER';

@@ -16,6 +16,7 @@ import { LeasePolicy } from '../ratelimit/lease-policy.js';
 import { countConnections } from '../observe/connection-count.js';
 import { RequestMetrics } from '../observe/request-metrics.js';
 import { setClusterPolicy, setLocalPolicy } from '../ratelimit/policies.js';
+import { shipTraffic, TrafficRecorder } from '../telemetry/traffic-recorder.js';
 import { isCounterReply, isLeaseToWorker, WORKER_SETTINGS_ENV, type WorkerSettings } from './protocol.js';
 import { WorkerRuntime } from './worker-runtime.js';
 import { tracingFromEnv } from '../tracing/env.js';
@@ -51,6 +52,12 @@ if (settings.logs !== undefined) configureSyslog(settings.logs.syslogServer);
 const observers: RequestObserver[] = [new RequestMetrics()];
 if (settings.logs?.accessLog) observers.push(openAccessLog(settings.logs.accessLog).observer);
 const plugins = await loadPluginRegistry({ customDirs: settings.pluginDirs ?? [] });
+// Traffic summaries: counted here, merged and sent on by the primary (no observer when off).
+const traffic = settings.trafficFlushMs ? new TrafficRecorder() : null;
+if (traffic) {
+  shipTraffic(traffic, send, settings.trafficFlushMs!);
+  observers.push(traffic);
+}
 // Active health checks run once per node, in the primary; it sends target health over IPC.
 const proxy = new ProxyServer({
   logger,

@@ -59,6 +59,8 @@ export interface WorkerPoolOptions {
   proxyCacheMemorySize?: number;
   /** The access log and syslog settings of every worker. */
   logs?: WorkerSettings['logs'];
+  /** Milliseconds between each worker's traffic reports (telemetry/); absent: workers record none. */
+  trafficFlushMs?: number;
   /** Extra environment for the workers. */
   env?: NodeJS.ProcessEnv;
   /** Custom plugin folders each worker loads. */
@@ -340,6 +342,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       proxyCacheMemorySize: this.opts.proxyCacheMemorySize,
       workers: this.opts.size,
       logs: this.opts.logs,
+      trafficFlushMs: this.opts.trafficFlushMs,
     };
     // setupPrimary is process-wide; set it before each fork so this pool's settings apply.
     cluster.setupPrimary({ exec: this.exec, execArgv: this.execArgv, args: [], serialization: 'advanced' });

@@ -1,0 +1,126 @@
+#!/usr/bin/env node
+// CP analytics ingest: CPU and memory of the control plane's analytics (intake + the one-hour
+// ring) while 200 simulated DPs each send a traffic summary every 10 s. In process: each summary
+// is made as a DP makes it (sketches of lognormal latencies), encoded to protobuf bytes, and the
+// CP side decodes and ingests it (what the stream or NATS subscriber does, less the transport).
+// Simulated time runs fast: --periods periods of 10 s (360 = the hour the ring holds). Prints
+// JSON: CPU ms per period (all DPs), per summary, and heap/RSS once the ring is full.
+//
+//   node scripts/bootstrap.mjs && node --expose-gc test/bench/analytics-ingest.mjs [--dps 200]
+//     [--entries 20] [--requests 100] [--periods 360]
+import { parseArgs } from 'node:util';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { LatencySketchSchema, TrafficEntrySchema, TrafficSummarySchema } from '@gatehouse/proto';
+import { createLogger, encodeSketch, newSketch, recordLatency } from '@gatehouse/shared';
+import { Analytics } from '../../control-plane/dist/analytics/index.js';
+import { TrafficStore } from '../../control-plane/dist/analytics/traffic-store.js';
+
+const { values } = parseArgs({
+  options: {
+    dps: { type: 'string', default: '200' },
+    entries: { type: 'string', default: '20' },
+    requests: { type: 'string', default: '100' },
+    periods: { type: 'string', default: '360' },
+  },
+});
+const DPS = Number(values.dps);
+const ENTRIES = Number(values.entries);
+const REQUESTS = Number(values.requests);
+const PERIODS = Number(values.periods);
+const PERIOD_MS = 10_000;
+
+// Deterministic pseudo-random lognormal latencies (median ~20 ms, long tail).
+let seed = 42;
+const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+const latency = () =>
+  Math.exp(Math.log(20) + 0.8 * Math.sqrt(-2 * Math.log(rand() || 1e-9)) * Math.cos(2 * Math.PI * rand()));
+
+function summaryBytes(dp, periodStart) {
+  const entries = [];
+  for (let e = 0; e < ENTRIES; e++) {
+    const s = newSketch();
+    for (let r = 0; r < REQUESTS; r++) recordLatency(s, latency());
+    entries.push(
+      create(TrafficEntrySchema, {
+        serviceId: `service-${e % 5}`,
+        serviceName: `svc${e % 5}`,
+        routeId: `route-${e}`,
+        routeName: `r${e}`,
+        consumerId: `consumer-${e % 3}`,
+        requests: BigInt(REQUESTS),
+        errors4xx: 1n,
+        errors5xx: 1n,
+        latency: create(LatencySketchSchema, encodeSketch(s)),
+      }),
+    );
+  }
+  return toBinary(
+    TrafficSummarySchema,
+    create(TrafficSummarySchema, {
+      nodeId: `dp-${dp}`,
+      region: `region-${dp % 4}`,
+      periodStartUnixMs: BigInt(periodStart),
+      periodMs: PERIOD_MS,
+      entries,
+    }),
+  );
+}
+
+// DPs' summaries are made once per DP (and re-stamped per period): making them is the DPs' cost.
+const start0 = Math.floor(Date.now() / PERIOD_MS) * PERIOD_MS - (PERIODS - 1) * PERIOD_MS;
+const perDp = Array.from({ length: DPS }, (_, dp) => summaryBytes(dp, start0));
+const bytesPerSummary = perDp.reduce((n, b) => n + b.length, 0) / DPS;
+
+let simulatedNow = start0;
+const store = new TrafficStore(undefined, () => simulatedNow);
+const analytics = new Analytics({ logger: createLogger('bench', { level: 'silent' }), store });
+const mib = (n) => Math.round((n / 1048576) * 10) / 10;
+global.gc?.();
+const before = process.memoryUsage();
+const cpuPerPeriod = [];
+for (let p = 0; p < PERIODS; p++) {
+  const periodStart = start0 + p * PERIOD_MS;
+  simulatedNow = periodStart + PERIOD_MS - 1;
+  const cpu0 = process.cpuUsage();
+  for (let dp = 0; dp < DPS; dp++) {
+    const s = fromBinary(TrafficSummarySchema, perDp[dp]);
+    s.periodStartUnixMs = BigInt(periodStart);
+    analytics.ingest(s, { nodeId: s.nodeId, region: s.region });
+  }
+  const d = process.cpuUsage(cpu0);
+  cpuPerPeriod.push((d.user + d.system) / 1000);
+}
+global.gc?.();
+const after = process.memoryUsage();
+const q0 = process.cpuUsage();
+const services = store.query({ dimension: 'services', fromMs: start0, toMs: simulatedNow + 1 });
+const q1 = process.cpuUsage(q0);
+const q2s = process.cpuUsage();
+store.query({ dimension: 'regions', fromMs: simulatedNow - 300_000, toMs: simulatedNow + 1, stepMs: 10_000 });
+const q3 = process.cpuUsage(q2s);
+const sorted = [...cpuPerPeriod].sort((a, b) => a - b);
+console.log(
+  JSON.stringify(
+    {
+      dps: DPS,
+      entries_per_summary: ENTRIES,
+      requests_per_entry: REQUESTS,
+      periods: PERIODS,
+      bytes_per_summary: Math.round(bytesPerSummary),
+      cpu_ms_per_period: { median: sorted[Math.floor(sorted.length / 2)], max: sorted.at(-1) },
+      cpu_ms_per_summary: Math.round((sorted[Math.floor(sorted.length / 2)] / DPS) * 1000) / 1000,
+      cpu_share_of_one_core: Math.round((sorted[Math.floor(sorted.length / 2)] / PERIOD_MS) * 10000) / 10000,
+      stats: analytics.stats(),
+      combinations_held: store.size(),
+      heap_used_mib: { before: mib(before.heapUsed), after: mib(after.heapUsed) },
+      rss_mib: { before: mib(before.rss), after: mib(after.rss) },
+      query_cpu_ms: {
+        services_1h: (q1.user + q1.system) / 1000,
+        regions_5m_step_10s: (q3.user + q3.system) / 1000,
+      },
+      services: services.length,
+    },
+    null,
+    2,
+  ),
+);

@@ -2,75 +2,16 @@
  * The Admin API contract, run against each database kind (see postgres.test.ts / pglite.test.ts).
  * Talks to a real HTTP server on an ephemeral port.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createAdminApp } from '../../control-plane/src/admin/index.js';
-import { ConfigStore } from '../../control-plane/src/store/index.js';
-import { createTestDatabase, quietLogger, type DbKind, type TestDatabase } from '../helpers/db.js';
+import { describe, expect, it } from 'vitest';
+import type { DbKind } from '../helpers/db.js';
+import { useAdminServer, type Json, type Reply } from './contract-server.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response JSON, checked by assertions
-type Json = any;
-
-interface Reply {
-  status: number;
-  body: Json;
-  headers: Headers;
-}
-
 export function adminApiContract(kind: DbKind) {
   describe(`Admin API on ${kind}`, () => {
-    let tdb: TestDatabase;
-    let store: ConfigStore;
-    let server: Server;
-    let base: string;
-
-    beforeAll(async () => {
-      tdb = await createTestDatabase(kind);
-      const logger = quietLogger('admin');
-      store = new ConfigStore(tdb.db, { logger });
-      server = createServer(createAdminApp({ store, logger, bodyLimit: '64kb' }));
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    });
-
-    afterAll(async () => {
-      await new Promise<void>((resolve) => {
-        server?.close(() => resolve());
-        server?.closeAllConnections();
-      });
-      await tdb?.drop();
-    });
-
-    beforeEach(async () => {
-      await tdb.db.prisma.route.deleteMany();
-      await tdb.db.prisma.service.deleteMany();
-    });
-
-    async function call(
-      method: string,
-      path: string,
-      body?: unknown,
-      headers: Record<string, string> = {},
-    ): Promise<Reply> {
-      const init: RequestInit = { method, headers: { ...headers } };
-      if (body !== undefined) {
-        init.body = typeof body === 'string' ? body : JSON.stringify(body);
-        if (!('content-type' in headers))
-          (init.headers as Record<string, string>)['content-type'] = 'application/json';
-      }
-      const res = await fetch(base + path, init);
-      const text = await res.text();
-      let parsed: unknown = text;
-      try {
-        parsed = text ? JSON.parse(text) : undefined;
-      } catch {
-        // leave as text
-      }
-      return { status: res.status, body: parsed, headers: res.headers };
-    }
+    const admin = useAdminServer(kind, { plugins: false, bodyLimit: '64kb' });
+    const { call } = admin;
 
     const createService = async (body: Record<string, unknown>): Promise<Json> => {
       const r = await call('POST', '/services', body);
@@ -585,17 +526,17 @@ export function adminApiContract(kind: DbKind) {
     describe('config store', () => {
       it('each committed write bumps the config version once and fires onChange with it; failed writes do not', async () => {
         const seen: bigint[] = [];
-        const off = store.onChange((v) => seen.push(v));
+        const off = admin.store.onChange((v) => seen.push(v));
         try {
-          const before = await store.currentVersion();
+          const before = await admin.store.currentVersion();
           await createService({ name: 'v1', host: 'v.internal' });
-          expect(await store.currentVersion()).toBe(before + 1n);
+          expect(await admin.store.currentVersion()).toBe(before + 1n);
           expect(seen).toEqual([before + 1n]);
           await call('PATCH', '/services/v1', { port: 81 });
           await call('POST', '/services', { name: 'v1', host: 'dup.internal' }); // 409, rolled back
           await call('POST', '/services', { host: 'x', port: 'bad' }); // 400 before any write
           await call('DELETE', '/services/not-there'); // nothing to delete
-          expect(await store.currentVersion()).toBe(before + 2n);
+          expect(await admin.store.currentVersion()).toBe(before + 2n);
           expect(seen).toEqual([before + 1n, before + 2n]);
         } finally {
           off();
@@ -609,8 +550,8 @@ export function adminApiContract(kind: DbKind) {
         const s2 = await createService({ url: 'https://c2.internal:8443/p' });
         const r1 = await createRoute({ paths: ['/c1'], service: { id: s1.id }, headers: { 'x-a': ['1'] } });
         const r2 = await createRoute({ hosts: ['c2.example'], service: { id: s2.id } });
-        const { version, config } = await store.readConfig();
-        expect(version).toBe(await store.currentVersion());
+        const { version, config } = await admin.store.readConfig();
+        expect(version).toBe(await admin.store.currentVersion());
         expect(typeof version).toBe('bigint');
         expect(config.services).toEqual([s1, s2].sort((a, b) => (a.id < b.id ? -1 : 1)));
         expect(config.routes).toEqual([r1, r2].sort((a, b) => (a.id < b.id ? -1 : 1)));
@@ -621,9 +562,9 @@ export function adminApiContract(kind: DbKind) {
           createService({ name: `cc${i}`, host: 'cc.internal' }),
         );
         const reads: Promise<{ version: bigint; config: { services: unknown[] } }>[] = [];
-        for (let i = 0; i < 8; i++) reads.push(store.readConfig());
+        for (let i = 0; i < 8; i++) reads.push(admin.store.readConfig());
         await Promise.all(writes);
-        const base = (await store.readConfig()).version - 8n;
+        const base = (await admin.store.readConfig()).version - 8n;
         for (const { version, config } of await Promise.all(reads)) {
           expect(config.services.length).toBe(Number(version - base));
         }
@@ -634,7 +575,7 @@ export function adminApiContract(kind: DbKind) {
       const r = await call('GET', '/');
       expect(r.status).toBe(200);
       expect(r.body).toMatchObject({ version: expect.any(String), hostname: expect.any(String) });
-      expect(r.body.configuration.config_version).toBe((await store.currentVersion()).toString());
+      expect(r.body.configuration.config_version).toBe((await admin.store.currentVersion()).toString());
     });
   });
 }

@@ -5,70 +5,17 @@
  * admin-endpoints-postgres.test.ts) with the real plugin registry. Each case cites the Kong spec
  * (spec/02-integration/04-admin_api/, spec/03-plugins/) or source it comes from.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ENTITIES, ENTITY_RECORDS } from '@gatehouse/shared';
-import { createAdminApp } from '../../control-plane/src/admin/index.js';
-import { ConfigStore } from '../../control-plane/src/store/index.js';
-import { loadPluginRegistry } from '../../data-plane/src/plugins/index.js';
 import { RSA_CERT, RSA_KEY } from '../../shared/src/entities/test-fixtures.js';
-import { createTestDatabase, quietLogger, type DbKind, type TestDatabase } from '../helpers/db.js';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response JSON, checked by assertions
-type Json = any;
-
-/** Children first: every table the cases write, emptied before each case. */
-const TABLES = ENTITY_RECORDS.map((r) => r.delegate).reverse();
+import type { DbKind } from '../helpers/db.js';
+import { useAdminServer, type Reply } from './contract-server.js';
 
 export function adminEndpointsContract(kind: DbKind) {
   describe(`Admin API endpoints (Kong's paths and statuses) on ${kind}`, () => {
-    let tdb: TestDatabase;
-    let server: Server;
-    let base: string;
-
-    beforeAll(async () => {
-      tdb = await createTestDatabase(kind);
-      const logger = quietLogger('admin');
-      const store = new ConfigStore(tdb.db, { logger, plugins: await loadPluginRegistry() });
-      server = createServer(createAdminApp({ store, logger }));
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    });
-
-    afterAll(async () => {
-      await new Promise<void>((resolve) => {
-        server?.close(() => resolve());
-        server?.closeAllConnections();
-      });
-      await tdb?.drop();
-    });
-
-    beforeEach(async () => {
-      const prisma = tdb.db.prisma as unknown as Record<string, { deleteMany(): Promise<unknown> }>;
-      for (const t of TABLES) await prisma[t]!.deleteMany();
-    });
-
-    async function call(
-      method: string,
-      path: string,
-      body?: unknown,
-    ): Promise<{ status: number; body: Json }> {
-      const init: RequestInit = { method };
-      if (body !== undefined) {
-        init.body = JSON.stringify(body);
-        init.headers = { 'content-type': 'application/json' };
-      }
-      const res = await fetch(base + path, init);
-      const text = await res.text();
-      return { status: res.status, body: text ? JSON.parse(text) : undefined };
-    }
-    const ok = async (method: string, path: string, body?: unknown, status = 201): Promise<Json> => {
-      const r = await call(method, path, body);
-      expect(r.status, `${method} ${path}: ${JSON.stringify(r.body)}`).toBe(status);
-      return r.body;
-    };
+    const { call, ok } = useAdminServer(kind);
+    const statusAndBody = (r: Reply) => ({ status: r.status, body: r.body });
 
     describe('PUT answers 200 whether it creates or replaces', () => {
       // spec/02-integration/04-admin_api/10-services_routes_spec.lua "PUT creates if not found" (200);
@@ -99,7 +46,7 @@ export function adminEndpointsContract(kind: DbKind) {
         expect((await call('GET', `/routes/${randomUUID()}/service`)).status).toBe(404);
         expect((await call('GET', '/routes/my-in-existent-route/service')).status).toBe(404);
         await ok('POST', '/routes', { name: 'alone', paths: ['/alone'] });
-        expect(await call('GET', '/routes/alone/service')).toEqual({
+        expect(statusAndBody(await call('GET', '/routes/alone/service'))).toEqual({
           status: 404,
           body: { message: 'Not found' },
         });
@@ -152,7 +99,7 @@ export function adminEndpointsContract(kind: DbKind) {
       it('DELETE is 405 while the key is set, 404 when the route does not exist or has none', async () => {
         const s = await ok('POST', '/services', { name: 's1', host: 'example.com' });
         await ok('POST', '/routes', { name: 'r1', paths: ['/r'], service: { id: s.id } });
-        expect(await call('DELETE', '/routes/r1/service')).toEqual({
+        expect(statusAndBody(await call('DELETE', '/routes/r1/service'))).toEqual({
           status: 405,
           body: { message: 'Method not allowed' },
         });

@@ -5,24 +5,9 @@
  * (admin-query-pglite.test.ts / admin-query-postgres.test.ts). Each case cites the Kong spec it
  * comes from.
  */
-import { request, createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createAdminApp } from '../../control-plane/src/admin/index.js';
-import { ConfigStore } from '../../control-plane/src/store/index.js';
-import { loadPluginRegistry } from '../../data-plane/src/plugins/index.js';
-import { createTestDatabase, quietLogger, type DbKind, type TestDatabase } from '../helpers/db.js';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response JSON, checked by assertions
-type Json = any;
-
-interface Reply {
-  status: number;
-  body: Json;
-  text: string;
-}
-
-const TABLES = ['plugin', 'consumer', 'route', 'service'] as const;
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { DbKind } from '../helpers/db.js';
+import { bytes, useAdminServer, type Json } from './contract-server.js';
 
 /** A multipart/form-data body with one part per field (a file part when `file` is set). */
 function multipart(fields: [string, string, { file?: string }?][]): { body: string; type: string } {
@@ -38,84 +23,7 @@ function multipart(fields: [string, string, { file?: string }?][]): { body: stri
 
 export function adminQueryContract(kind: DbKind) {
   describe(`Admin API query strings and bodies on ${kind}`, () => {
-    let tdb: TestDatabase;
-    let server: Server;
-    let base: string;
-    let port: number;
-
-    beforeAll(async () => {
-      tdb = await createTestDatabase(kind);
-      const logger = quietLogger('admin');
-      const store = new ConfigStore(tdb.db, { logger, plugins: await loadPluginRegistry() });
-      server = createServer(createAdminApp({ store, logger }));
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      port = (server.address() as AddressInfo).port;
-      base = `http://127.0.0.1:${port}`;
-    });
-
-    afterAll(async () => {
-      await new Promise<void>((resolve) => {
-        server?.close(() => resolve());
-        server?.closeAllConnections();
-      });
-      await tdb?.drop();
-    });
-
-    beforeEach(async () => {
-      const prisma = tdb.db.prisma as unknown as Record<string, { deleteMany(): Promise<unknown> }>;
-      for (const t of TABLES) await prisma[t]!.deleteMany();
-    });
-
-    const reply = (status: number, text: string): Reply => {
-      let body: unknown = text;
-      try {
-        body = text ? JSON.parse(text) : undefined;
-      } catch {
-        // leave as text
-      }
-      return { status, body, text };
-    };
-
-    /** A JSON body unless `body` is a string (sent as is) or undefined (no body at all). */
-    async function call(
-      method: string,
-      path: string,
-      body?: unknown,
-      headers: Record<string, string> = {},
-    ): Promise<Reply> {
-      const init: RequestInit = { method, headers: { ...headers } };
-      if (body !== undefined) {
-        init.body = typeof body === 'string' ? body : JSON.stringify(body);
-        if (!('content-type' in headers))
-          (init.headers as Record<string, string>)['content-type'] = 'application/json';
-      }
-      const res = await fetch(base + path, init);
-      return reply(res.status, await res.text());
-    }
-
-    /**
-     * A request whose target is sent byte for byte (`path` holds one byte per character, as
-     * Kong's specs send `string.char(255)`), with exactly the headers given and an optional body.
-     */
-    function raw(method: string, path: string, headers: Record<string, string> = {}, body?: string) {
-      return new Promise<Reply>((resolve, reject) => {
-        const req = request({ host: '127.0.0.1', port, method, path, headers }, (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve(reply(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'))));
-        });
-        req.on('error', reject);
-        req.end(body);
-      });
-    }
-    /** `text` as the latin-1 string of its UTF-8 bytes: a raw non-ASCII request target. */
-    const bytes = (text: string) => Buffer.from(text, 'utf8').toString('latin1');
-
-    const ok = async (method: string, path: string, body?: unknown, status = 201): Promise<Json> => {
-      const r = await call(method, path, body);
-      expect(r.status, r.text).toBe(status);
-      return r.body;
-    };
+    const { call, ok, raw } = useAdminServer(kind);
 
     describe('GET /consumers?custom_id= (03-consumers_routes_spec.lua)', () => {
       it('finds the consumer with that custom_id, one with a space or a uuid-like value', async () => {

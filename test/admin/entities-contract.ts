@@ -2,12 +2,7 @@
  * Admin API contract for the entities beyond services and routes, run against each database
  * kind (entities-postgres.test.ts / entities-pglite.test.ts) with the real plugin registry.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createAdminApp } from '../../control-plane/src/admin/index.js';
-import { ConfigStore } from '../../control-plane/src/store/index.js';
-import { loadPluginRegistry } from '../../data-plane/src/plugins/index.js';
+import { describe, expect, it } from 'vitest';
 import { verifyBasicAuthPassword } from '../../shared/src/entities/index.js';
 import {
   CA_CERT,
@@ -18,78 +13,13 @@ import {
   RSA_KEY,
   RSA_PUBLIC_KEY,
 } from '../../shared/src/entities/test-fixtures.js';
-import { createTestDatabase, quietLogger, type DbKind, type TestDatabase } from '../helpers/db.js';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response JSON, checked by assertions
-type Json = any;
-
-const TABLES = [
-  'plugin',
-  'acl',
-  'hmacauthCredential',
-  'jwtSecret',
-  'basicauthCredential',
-  'keyauthCredential',
-  'consumerGroupConsumer',
-  'consumerGroup',
-  'consumer',
-  'target',
-  'upstream',
-  'route',
-  'service',
-  'sni',
-  'certificate',
-  'caCertificate',
-] as const;
+import type { DbKind } from '../helpers/db.js';
+import { useAdminServer } from './contract-server.js';
 
 export function entitiesContract(kind: DbKind) {
   describe(`Admin API entities on ${kind}`, () => {
-    let tdb: TestDatabase;
-    let store: ConfigStore;
-    let server: Server;
-    let base: string;
-
-    beforeAll(async () => {
-      tdb = await createTestDatabase(kind);
-      const logger = quietLogger('admin');
-      store = new ConfigStore(tdb.db, { logger, plugins: await loadPluginRegistry() });
-      server = createServer(createAdminApp({ store, logger }));
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    });
-
-    afterAll(async () => {
-      await new Promise<void>((resolve) => {
-        server?.close(() => resolve());
-        server?.closeAllConnections();
-      });
-      await tdb?.drop();
-    });
-
-    beforeEach(async () => {
-      const prisma = tdb.db.prisma as unknown as Record<string, { deleteMany(): Promise<unknown> }>;
-      for (const t of TABLES) await prisma[t]!.deleteMany();
-    });
-
-    async function call(
-      method: string,
-      path: string,
-      body?: unknown,
-    ): Promise<{ status: number; body: Json }> {
-      const init: RequestInit = { method };
-      if (body !== undefined) {
-        init.body = JSON.stringify(body);
-        init.headers = { 'content-type': 'application/json' };
-      }
-      const res = await fetch(base + path, init);
-      const text = await res.text();
-      return { status: res.status, body: text ? JSON.parse(text) : undefined };
-    }
-    const ok = async (method: string, path: string, body?: unknown, status = 201): Promise<Json> => {
-      const r = await call(method, path, body);
-      expect(r.status, JSON.stringify(r.body)).toBe(status);
-      return r.body;
-    };
+    const admin = useAdminServer(kind);
+    const { call, ok } = admin;
 
     describe('upstreams and targets', () => {
       it('creates an upstream with Kong defaults; name is unique (409); PUT by name upserts', async () => {
@@ -156,7 +86,7 @@ export function entitiesContract(kind: DbKind) {
         expect(w.weight).toBe(0);
         expect((await ok('GET', '/upstreams/pool/targets', undefined, 200)).data).toHaveLength(1);
         expect((await call('DELETE', '/upstreams/pool')).status).toBe(204);
-        expect(await tdb.db.prisma.target.count()).toBe(0);
+        expect(await admin.tdb.db.prisma.target.count()).toBe(0);
       });
     });
 
@@ -230,7 +160,7 @@ export function entitiesContract(kind: DbKind) {
         await ok('POST', '/consumers/carol/key-auth', {});
         await ok('POST', '/consumers/carol/plugins', { name: 'request-termination' });
         expect((await call('DELETE', '/consumers/carol')).status).toBe(204);
-        const { config } = await store.readConfig();
+        const { config } = await admin.store.readConfig();
         for (const key of [
           'jwt_secrets',
           'hmacauth_credentials',
@@ -256,10 +186,10 @@ export function entitiesContract(kind: DbKind) {
         expect((await call('DELETE', '/consumer_groups/gold/consumers/a')).status).toBe(204);
         expect((await ok('GET', '/consumer_groups/gold/consumers', undefined, 200)).data).toHaveLength(1);
         await ok('POST', '/consumers/a/consumer_groups', { group: 'gold' });
-        const { config } = await store.readConfig();
+        const { config } = await admin.store.readConfig();
         expect(config.consumer_group_consumers.map((m) => m.consumer.id)).toContain(a.id);
         expect((await call('DELETE', '/consumer_groups/gold')).status).toBe(204);
-        expect((await store.readConfig()).config.consumer_group_consumers).toEqual([]);
+        expect((await admin.store.readConfig()).config.consumer_group_consumers).toEqual([]);
       });
     });
 
@@ -300,7 +230,7 @@ export function entitiesContract(kind: DbKind) {
         expect((await ok('GET', '/plugins/enabled', undefined, 200)).enabled_plugins).toContain('key-auth');
         expect((await call('DELETE', '/routes/r')).status).toBe(204);
         expect((await call('DELETE', '/services/svc')).status).toBe(204);
-        expect(await tdb.db.prisma.plugin.count()).toBe(1);
+        expect(await admin.tdb.db.prisma.plugin.count()).toBe(1);
       });
 
       it('PATCH merges config and keeps defaults', async () => {
@@ -329,7 +259,7 @@ export function entitiesContract(kind: DbKind) {
         const mismatch = await call('POST', '/certificates', { cert: RSA_CERT, key: EC_KEY });
         expect(mismatch.body.fields).toEqual({ '@entity': ['certificate does not match key'] });
         expect((await call('DELETE', `/certificates/${c.id}`)).status).toBe(204);
-        expect(await tdb.db.prisma.sni.count()).toBe(0);
+        expect(await admin.tdb.db.prisma.sni.count()).toBe(0);
       });
 
       it('refuses to delete a certificate a service uses as client certificate', async () => {
@@ -406,7 +336,7 @@ export function entitiesContract(kind: DbKind) {
           (await call('POST', '/schemas/plugins/validate', { name: 'key-auth', config: { key_names: 'x' } }))
             .status,
         ).toBe(400);
-        expect(await tdb.db.prisma.consumer.count()).toBe(0);
+        expect(await admin.tdb.db.prisma.consumer.count()).toBe(0);
       });
 
       it('GET / lists the plugins available on the server', async () => {
@@ -419,18 +349,18 @@ export function entitiesContract(kind: DbKind) {
       it('makes the database match a config in one transaction, with a dry run that writes nothing', async () => {
         await ok('POST', '/consumers', { username: 'old' });
         const c = await ok('POST', '/consumers', { username: 'keep' });
-        const { config, version } = await store.readConfig();
+        const { config, version } = await admin.store.readConfig();
         const next = { ...config, consumers: [{ ...c, tags: ['new'] }] };
-        const dry = await store.replaceAll(next, { dryRun: true });
+        const dry = await admin.store.replaceAll(next, { dryRun: true });
         expect(dry.version).toBeNull();
         expect(dry.changes.consumers.updated).toHaveLength(1);
         expect(dry.changes.consumers.deleted.map((d) => d.username)).toEqual(['old']);
-        expect((await store.readConfig()).version).toBe(version);
-        const done = await store.replaceAll(next);
+        expect((await admin.store.readConfig()).version).toBe(version);
+        const done = await admin.store.replaceAll(next);
         expect(done.version).toBe(version + 1n);
-        const after = await store.readConfig();
+        const after = await admin.store.readConfig();
         expect(after.config.consumers.map((x) => [x.username, x.tags])).toEqual([['keep', ['new']]]);
-        expect((await store.replaceAll(next)).changed).toBe(false);
+        expect((await admin.store.replaceAll(next)).changed).toBe(false);
         const dangling = {
           ...next,
           keyauth_credentials: [
@@ -444,7 +374,7 @@ export function entitiesContract(kind: DbKind) {
             },
           ],
         };
-        await expect(store.replaceAll(dangling)).rejects.toMatchObject({
+        await expect(admin.store.replaceAll(dangling)).rejects.toMatchObject({
           code: 'GH_ERR_ENTITY_FOREIGN_KEY_VIOLATION',
         });
       });

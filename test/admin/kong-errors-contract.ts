@@ -4,74 +4,18 @@
  * Each case cites the Kong spec it comes from. Our protocol lists hold `ws, wss` too (as Kong
  * Enterprise's): the expected messages below are Kong's with those two added.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createAdminApp } from '../../control-plane/src/admin/index.js';
-import { ConfigStore } from '../../control-plane/src/store/index.js';
-import { loadPluginRegistry } from '../../data-plane/src/plugins/index.js';
-import { createTestDatabase, quietLogger, type DbKind, type TestDatabase } from '../helpers/db.js';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response JSON, checked by assertions
-type Json = any;
-
-const TABLES = ['plugin', 'jwtSecret', 'consumer', 'target', 'upstream', 'route', 'service'] as const;
+import { describe, expect, it } from 'vitest';
+import { useAdminServer, type Json } from './contract-server.js';
+import type { DbKind } from '../helpers/db.js';
 
 /** Kong's protocol list (kong/db/schema/typedefs.lua `protocols`) plus Kong Enterprise's ws, wss. */
 const PROTOCOLS = 'grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp, ws, wss';
 
 export function kongErrorsContract(kind: DbKind) {
   describe(`Admin API: Kong's error codes and messages on ${kind}`, () => {
-    let tdb: TestDatabase;
-    let server: Server;
-    let base: string;
-
-    beforeAll(async () => {
-      tdb = await createTestDatabase(kind);
-      const logger = quietLogger('admin');
-      const store = new ConfigStore(tdb.db, { logger, plugins: await loadPluginRegistry() });
-      server = createServer(createAdminApp({ store, logger }));
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    });
-
-    afterAll(async () => {
-      await new Promise<void>((resolve) => {
-        server?.close(() => resolve());
-        server?.closeAllConnections();
-      });
-      await tdb?.drop();
-    });
-
-    beforeEach(async () => {
-      const prisma = tdb.db.prisma as unknown as Record<string, { deleteMany(): Promise<unknown> }>;
-      for (const t of TABLES) await prisma[t]!.deleteMany();
-    });
-
-    async function call(
-      method: string,
-      path: string,
-      body?: unknown,
-    ): Promise<{ status: number; body: Json }> {
-      const init: RequestInit = { method };
-      if (body !== undefined) {
-        init.body = JSON.stringify(body);
-        init.headers = { 'content-type': 'application/json' };
-      }
-      const res = await fetch(base + path, init);
-      const text = await res.text();
-      return { status: res.status, body: text ? JSON.parse(text) : undefined };
-    }
-    const ok = async (method: string, path: string, body?: unknown, status = 201): Promise<Json> => {
-      const r = await call(method, path, body);
-      expect(r.status, JSON.stringify(r.body)).toBe(status);
-      return r.body;
-    };
-    const refused = async (path: string, body: unknown, status = 400): Promise<Json> => {
-      const r = await call('POST', path, body);
-      expect(r.status, JSON.stringify(r.body)).toBe(status);
-      return r.body;
-    };
+    const { call, ok } = useAdminServer(kind);
+    const refused = (path: string, body: unknown, status = 400): Promise<Json> =>
+      ok('POST', path, body, status);
 
     describe('routes: references to a service (spec/02-integration/04-admin_api/09-routes_routes_spec.lua)', () => {
       it('answers an unknown service.name with code 13 "foreign keys unresolved"', async () => {

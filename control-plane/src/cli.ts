@@ -77,7 +77,7 @@ const CP_SETTINGS: SettingSpec[] = [
     env: ['GATEHOUSE_NATS_URL', 'NATS_URL'],
     kind: 'string',
     description:
-      'NATS server(s), comma-separated (nats://[user:pass@]host:port, tls://…): this CP is one of several replicas over one Postgres (requires --database-url); writes and proxy-cache purges reach every replica (gatehouse.config.changed, gatehouse.proxy-cache.purge); the DPs' traffic summaries arrive on gatehouse.telemetry.> (for /analytics). Unset: one CP.',
+      'NATS server(s), comma-separated (nats://[user:pass@]host:port, tls://…): this CP is one of several replicas over one Postgres (requires --database-url); writes and proxy-cache purges reach every replica (gatehouse.config.changed, gatehouse.proxy-cache.purge); the DPs’ traffic summaries arrive on gatehouse.telemetry.> (for /analytics). Unset: one CP.',
   },
   {
     key: 'natsTlsCa',

@@ -55,8 +55,6 @@ export interface ControlPlaneOptions {
   clusterListen: Listen;
   dataDir: string;
   databaseUrl?: string;
-  /** NATS server(s) on which DPs publish traffic summaries (`--nats-url`); unset: streams only. */
-  natsUrl?: string;
   signingKeyFile?: string;
   dev: boolean;
   cpId?: string;
@@ -82,7 +80,8 @@ export interface ControlPlaneOptions {
   };
   /**
    * NATS server(s) (NATS_URL): this CP is one of several replicas over one Postgres; writes and
-   * proxy-cache purges are published to the others. Requires `databaseUrl`.
+   * proxy-cache purges are published to the others, and DPs' traffic summaries arrive on it (unset:
+   * on the cluster streams only). Requires `databaseUrl`.
    */
   natsUrl?: string;
   /** TLS files for the NATS connection (CA to verify the server; client certificate and key). */

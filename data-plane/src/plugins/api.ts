@@ -132,6 +132,7 @@ export interface PluginContext {
    * latencies); complete in the log phase (end time and bytes are set when the response closed).
    */
   readonly timings: RequestTimings;
+  /**
    * Kong's `kong.log.serialize()`: the request as a log entry (request, response, route,
    * service, consumer, latencies, client_ip, started_at…). Log phase only.
    */

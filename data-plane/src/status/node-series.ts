@@ -91,7 +91,6 @@ interface KongTotals {
   request: SummedHistogram;
 }
 
-
 export interface NodeFacts {
   nodeId: string;
   version: string;

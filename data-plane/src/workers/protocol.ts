@@ -238,14 +238,14 @@ export interface WorkerSettings {
   workers?: number;
   /** The access log (null = off) and the syslog plugin's server (--access-log*, --syslog-server). */
   logs?: LogSettings;
+  /** Milliseconds between the worker's traffic reports to the primary; absent: no traffic recorder. */
+  trafficFlushMs?: number;
 }
 
 /** What the DP's log settings give each worker. */
 export interface LogSettings {
   accessLog: AccessLogSettings | null;
   syslogServer: { host: string; port: number };
-  /** Milliseconds between the worker's traffic reports to the primary; absent: no traffic recorder. */
-  trafficFlushMs?: number;
 }
 
 export const WORKER_SETTINGS_ENV = 'GATEHOUSE_DP_WORKER';

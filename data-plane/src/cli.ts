@@ -3,7 +3,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import {
   CLUSTER_TLS_SETTINGS,
@@ -308,7 +308,7 @@ const SETTINGS: SettingSpec[] = [
     env: ['GATEHOUSE_ACCESS_LOG'],
     kind: 'string',
     description:
-      "Access log, one JSON line per request: a file path, stdout, or off. Default: access.log in --data-dir (Kong's proxy_access_log is a file too).",
+      'Access log, one JSON line per request: a file path, stdout, or off (the default: it costs about a third of the throughput of one worker today, see docs/observability.md).',
   },
   {
     key: 'accessLogSample',
@@ -453,7 +453,7 @@ const redact = (v.accessLogRedact as string[] | undefined) ?? [];
 const redactError = redactProblem(redact);
 if (redactError !== null)
   fail(`invalid setting --access-log-redact (GATEHOUSE_ACCESS_LOG_REDACT): ${redactError}`);
-const accessLogTo = (v.accessLog as string | undefined) ?? join(resolve(v.dataDir as string), 'access.log');
+const accessLogTo = (v.accessLog as string | undefined) ?? 'off';
 const accessLog: AccessLogSettings | null =
   accessLogTo === 'off'
     ? null

@@ -33,6 +33,19 @@ describe('NATS_URL of the control plane', () => {
     expect(problem('nats://user:hunter2@h:99999')).not.toMatch(/hunter2/);
   });
 
+  it('refuses a user or password that is not valid percent-encoding with a typed error', () => {
+    // Found by the property below: decodeURIComponent threw a URIError.
+    for (const bad of ['%@$', 'nats://%@127.0.0.1:4222', 'nats://u:%E0%A4%A@127.0.0.1:4222']) {
+      let thrown: unknown;
+      try {
+        parseNatsUrl(bad);
+      } catch (e) {
+        thrown = e;
+      }
+      expect(isGatehouseError(thrown)).toBe(true);
+    }
+  });
+
   it('either parses or throws a typed error for any string (fast-check)', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 200 }), (v) => {

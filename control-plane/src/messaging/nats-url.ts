@@ -42,8 +42,14 @@ export function parseNatsUrl(value: string): NatsServers {
       throw bad(`"${shown}": no path, query or fragment is allowed`);
     if (url.protocol === 'tls:') tls = true;
     if (url.username !== '' || url.password !== '') {
-      const user = decodeURIComponent(url.username);
-      const pass = decodeURIComponent(url.password);
+      let user: string;
+      let pass: string;
+      try {
+        user = decodeURIComponent(url.username);
+        pass = decodeURIComponent(url.password);
+      } catch {
+        throw bad(`"${shown}": the user or password is not valid percent-encoding`);
+      }
       const key = `${user}\0${pass}`;
       if (credsKey !== null && credsKey !== key)
         throw bad('the servers carry different credentials; give one set');

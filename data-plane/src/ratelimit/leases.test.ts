@@ -243,7 +243,8 @@ describe('allowance leases (the local policy with several workers)', () => {
       ),
       { numRuns: 150 },
     );
-  });
+    // 150 interleavings take seconds on a quiet box; the suite runs its projects side by side.
+  }, 120_000);
 
   it('takes hostile lease messages without a throw and never hands out more than the limit', () => {
     const value = fc.oneof(fc.string(), fc.integer(), fc.double(), fc.constant(null), fc.object());

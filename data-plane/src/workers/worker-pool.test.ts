@@ -192,7 +192,14 @@ describe('WorkerPool', () => {
         throw refusal;
       }),
     ).rejects.toBe(refusal);
-    expect(seen).toEqual([{ upstreams: [], targets: [], usesClusterPolicy: false }]);
+    expect(seen).toEqual([
+      {
+        upstreams: [],
+        targets: [],
+        usesClusterPolicy: false,
+        kongExport: { enabled: false, upstreamHealth: false },
+      },
+    ]);
     expect(p.currentConfig).toEqual({ version: 1n, hash: 'h1' });
     const answers = await sample(port);
     expect(answers.every((a) => a.services[0] === 'v1')).toBe(true);

@@ -133,6 +133,7 @@ describe('WorkerRuntime', () => {
       upstreams: [{ id: 'u1', name: 'pool' }],
       targets: [],
       usesClusterPolicy: true,
+      kongExport: { enabled: false, upstreamHealth: false },
     });
   });
 

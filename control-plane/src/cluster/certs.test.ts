@@ -63,7 +63,10 @@ describe('generateClusterCerts', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(fc.oneof(fc.string({ maxLength: 30 }), fc.domain(), fc.ipV4()), { maxLength: 3 }),
-        fc.oneof(fc.string({ maxLength: 70 }), fc.constantFrom('dp-1', 'dp eu', '__proto__', 'CN=x,O=y', '')),
+        fc.oneof(
+          fc.string({ maxLength: 70 }),
+          fc.constantFrom('dp-1', 'dp eu', '__proto__', 'CN=x,O=y', '', '0 ', 'dp-1 '),
+        ),
         fc.oneof(fc.integer({ min: -5, max: 40_000 }), fc.constant(Number.NaN)),
         async (cpHosts, dpCommonName, days) => {
           try {

@@ -43,7 +43,9 @@ export type ClusterCertPaths = { [K in keyof typeof CLUSTER_CERT_FILES]?: string
 
 /** A DNS name or IP for a SAN; a common name. Kept to what certificate names hold. */
 const NAME = /^[A-Za-z0-9*][A-Za-z0-9._*-]{0,252}$/;
-const COMMON_NAME = /^[A-Za-z0-9][A-Za-z0-9 ._@-]{0,63}$/;
+// Starts and ends with a letter, digit or one of ._@- : a space at either end is not kept as given
+// in the certificate subject (X.509 escapes it), so it could never match the allow-list.
+const COMMON_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9 ._@-]{0,62}[A-Za-z0-9._@-])?$/;
 
 function checkOptions(o: GenerateClusterCertsOptions): Required<Omit<GenerateClusterCertsOptions, 'force'>> {
   const cpHosts = o.cpHosts?.length ? o.cpHosts : DEFAULT_CP_HOSTS;
@@ -54,7 +56,7 @@ function checkOptions(o: GenerateClusterCertsOptions): Required<Omit<GenerateClu
   const dpCommonName = o.dpCommonName ?? DEFAULT_DP_COMMON_NAME;
   if (!COMMON_NAME.test(dpCommonName))
     throw ConfigErrors.invalidSetting(
-      `invalid setting --dp-common-name: must be 1-64 letters, digits, spaces or ._@- , got "${dpCommonName}"`,
+      `invalid setting --dp-common-name: must be 1-64 letters, digits, spaces or ._@- , not ending in a space, got "${dpCommonName}"`,
     );
   const days = o.days ?? DEFAULT_CERT_DAYS;
   if (!Number.isInteger(days) || days < 1 || days > 36_500)

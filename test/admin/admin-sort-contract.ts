@@ -6,39 +6,16 @@
  * invalid options. Run against each database kind (admin-sort-pglite.test.ts /
  * admin-sort-postgres.test.ts).
  */
-import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ENTITY_RECORDS, type EntityRecord } from '@gatehouse/shared';
-import { createAdminApp } from '../../control-plane/src/admin/index.js';
-import { ConfigStore, sortFields, type SortField } from '../../control-plane/src/store/index.js';
+import { sortFields, type SortField } from '../../control-plane/src/store/index.js';
 import { prismaModels } from '../../control-plane/src/store/prisma-models.test-support.js';
-import { loadPluginRegistry } from '../../data-plane/src/plugins/index.js';
-import { createTestDatabase, quietLogger, type DbKind, type TestDatabase } from '../helpers/db.js';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response JSON, checked by assertions
-type Json = any;
-
-interface Reply {
-  status: number;
-  body: Json;
-  text: string;
-}
+import type { DbKind } from '../helpers/db.js';
+import { useAdminServer, type Json } from './contract-server.js';
 
 /** Inputs per property and database kind. */
 const FUZZ_RUNS = Number(process.env.GATEHOUSE_FUZZ_RUNS ?? 25);
-
-const TABLES = [
-  'plugin',
-  'consumerGroupConsumer',
-  'consumerGroup',
-  'consumer',
-  'route',
-  'service',
-  'target',
-  'upstream',
-] as const;
 
 /** An offset token as the store writes them: base64url of a JSON array. */
 const token = (cursor: unknown) => Buffer.from(JSON.stringify(cursor)).toString('base64url');
@@ -79,73 +56,7 @@ function compareRows(field: string) {
 
 export function adminSortContract(kind: DbKind) {
   describe(`Admin API ?sort_by= / ?sort_desc= on ${kind}`, () => {
-    let tdb: TestDatabase;
-    let server: Server;
-    let base: string;
-    let port: number;
-
-    beforeAll(async () => {
-      tdb = await createTestDatabase(kind);
-      const logger = quietLogger('admin');
-      const store = new ConfigStore(tdb.db, { logger, plugins: await loadPluginRegistry() });
-      server = createServer(createAdminApp({ store, logger }));
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      port = (server.address() as AddressInfo).port;
-      base = `http://127.0.0.1:${port}`;
-    });
-
-    afterAll(async () => {
-      await new Promise<void>((resolve) => {
-        server?.close(() => resolve());
-        server?.closeAllConnections();
-      });
-      await tdb?.drop();
-    });
-
-    const clear = async () => {
-      const prisma = tdb.db.prisma as unknown as Record<string, { deleteMany(): Promise<unknown> }>;
-      for (const t of TABLES) await prisma[t]!.deleteMany();
-    };
-    beforeEach(clear);
-
-    const reply = (status: number, text: string): Reply => {
-      let body: unknown = text;
-      try {
-        body = text ? JSON.parse(text) : undefined;
-      } catch {
-        // leave as text
-      }
-      return { status, body, text };
-    };
-
-    async function call(method: string, path: string, body?: unknown): Promise<Reply> {
-      const init: RequestInit = { method };
-      if (body !== undefined) {
-        init.body = JSON.stringify(body);
-        init.headers = { 'content-type': 'application/json' };
-      }
-      const res = await fetch(base + path, init);
-      return reply(res.status, await res.text());
-    }
-
-    /** A request whose target is sent byte for byte (one byte per character of `path`). */
-    function raw(path: string) {
-      return new Promise<Reply>((resolve, reject) => {
-        const req = request({ host: '127.0.0.1', port, method: 'GET', path }, (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve(reply(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'))));
-        });
-        req.on('error', reject);
-        req.end();
-      });
-    }
-
-    const ok = async (method: string, path: string, body?: unknown, status = 201): Promise<Json> => {
-      const r = await call(method, path, body);
-      expect(r.status, r.text).toBe(status);
-      return r.body;
-    };
+    const { call, ok, raw, clear } = useAdminServer(kind);
 
     const ids = (rows: Json[]) => rows.map((r) => r.id as string);
 
@@ -419,7 +330,7 @@ export function adminSortContract(kind: DbKind) {
         ],
       ];
       it.each(cases)('%s', async (path, options) => {
-        const r = await raw(path);
+        const r = await raw('GET', path);
         expect(r.status, r.text).toBe(400);
         expect(r.body).toEqual(invalidOptions(options));
       });
@@ -596,7 +507,7 @@ export function adminSortContract(kind: DbKind) {
                 ]
                   .filter(Boolean)
                   .join('&');
-                const r = await raw(`${path}?${q}`);
+                const r = await raw('GET', `${path}?${q}`);
                 expect(r.status, `${path}?${q}: ${r.text}`).toBeLessThan(500);
                 if (r.status === 400)
                   expect(['invalid options', 'invalid offset'], `${path}?${q}: ${r.text}`).toContain(

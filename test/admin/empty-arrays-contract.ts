@@ -15,9 +15,7 @@
  * kind (empty-arrays-pglite.test.ts / empty-arrays-postgres.test.ts).
  */
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   ENTITIES,
   ENTITY_KINDS,
@@ -26,21 +24,10 @@ import {
   type EntityKind,
   type EntityRecord,
 } from '@gatehouse/shared';
-import { createAdminApp } from '../../control-plane/src/admin/index.js';
 import { createConfigRouter } from '../../control-plane/src/declarative/index.js';
-import { ConfigStore } from '../../control-plane/src/store/index.js';
-import { loadPluginRegistry } from '../../data-plane/src/plugins/index.js';
 import { CA_CERT, RSA_CERT, RSA_KEY } from '../../shared/src/entities/test-fixtures.js';
-import { createTestDatabase, quietLogger, type DbKind, type TestDatabase } from '../helpers/db.js';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response JSON, checked by assertions
-type Json = any;
-
-interface Reply {
-  status: number;
-  body: Json;
-  text: string;
-}
+import type { DbKind } from '../helpers/db.js';
+import { useAdminServer, type Json } from './contract-server.js';
 
 /** The array and set fields of a kind's schema a client writes (not `auto`, not transient). */
 export function listFields(def: EntityRecord): string[] {
@@ -178,51 +165,10 @@ const unsetValue = (def: EntityRecord, field: string) => def.schema.fields[field
 
 export function emptyArraysContract(kind: DbKind) {
   describe(`empty arrays as Kong returns them on ${kind}`, () => {
-    let tdb: TestDatabase;
-    let store: ConfigStore;
-    let server: Server;
-    let base: string;
-
-    beforeAll(async () => {
-      tdb = await createTestDatabase(kind);
-      const logger = quietLogger('admin');
-      const plugins = await loadPluginRegistry();
-      store = new ConfigStore(tdb.db, { logger, plugins });
-      const routers = [createConfigRouter(store, logger, { plugins })];
-      server = createServer(createAdminApp({ store, logger, routers }));
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const server = useAdminServer(kind, {
+      routers: ({ store, logger, plugins }) => [createConfigRouter(store, logger, { plugins })],
     });
-
-    afterAll(async () => {
-      await new Promise<void>((resolve) => {
-        server?.close(() => resolve());
-        server?.closeAllConnections();
-      });
-      await tdb?.drop();
-    });
-
-    beforeEach(async () => {
-      const prisma = tdb.db.prisma as unknown as Record<string, { deleteMany(): Promise<unknown> }>;
-      for (const k of [...ENTITY_KINDS].reverse()) await prisma[ENTITIES[k].delegate]!.deleteMany();
-    });
-
-    async function call(method: string, path: string, body?: unknown): Promise<Reply> {
-      const init: RequestInit = { method };
-      if (body !== undefined) {
-        init.body = JSON.stringify(body);
-        init.headers = { 'content-type': 'application/json' };
-      }
-      const res = await fetch(base + path, init);
-      const text = await res.text();
-      let json: unknown;
-      try {
-        json = text ? JSON.parse(text) : undefined;
-      } catch {
-        json = text;
-      }
-      return { status: res.status, body: json, text };
-    }
+    const { call } = server;
 
     const api: Api = async (method, path, body, status): Promise<Json> => {
       const r = await call(method, path, body);
@@ -244,7 +190,7 @@ export function emptyArraysContract(kind: DbKind) {
 
     /** The entity as the configuration the snapshot is built from holds it, and as encoded. */
     async function inSnapshot(k: EntityKind, id: string): Promise<{ entity: Json; bytes: string }> {
-      const { config } = await store.readConfig();
+      const { config } = await server.store.readConfig();
       const entity = (config[k] as unknown as Json[]).find((e) => e.id === id);
       return { entity, bytes: encodeConfig(config).bytes.toString('utf8') };
     }

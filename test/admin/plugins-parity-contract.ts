@@ -6,29 +6,14 @@
  * cors on the gateway's own answers. Each case names the Kong spec it comes from.
  */
 import { createHmac } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@gatehouse/shared';
-import { createAdminApp } from '../../control-plane/src/admin/index.js';
-import { ConfigStore } from '../../control-plane/src/store/index.js';
 import { loadPluginRegistry } from '../../data-plane/src/plugins/index.js';
 import { ProxyServer } from '../../data-plane/src/proxy/proxy-server.js';
 import { call as proxyCall, startUpstream, type Upstream } from '../proxy/helpers.js';
-import { createTestDatabase, quietLogger, type DbKind, type TestDatabase } from '../helpers/db.js';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response JSON, checked by assertions
-type Json = any;
-
-const TABLES = [
-  'plugin',
-  'hmacauthCredential',
-  'jwtSecret',
-  'keyauthCredential',
-  'consumer',
-  'route',
-  'service',
-] as const;
+import type { DbKind } from '../helpers/db.js';
+import { useAdminServer } from './contract-server.js';
 
 const b64url = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
 function hs256(claims: Record<string, unknown>, secret: string): string {
@@ -38,22 +23,14 @@ function hs256(claims: Record<string, unknown>, secret: string): string {
 
 export function pluginsParityContract(kind: DbKind) {
   describe(`Kong plugin and proxy parity through the Admin API on ${kind}`, () => {
-    let tdb: TestDatabase;
-    let store: ConfigStore;
-    let admin: Server;
-    let base: string;
+    const admin = useAdminServer(kind);
+    const { ok } = admin;
     let proxy: ProxyServer;
     let proxyPort: number;
     let upstream: Upstream;
 
     beforeAll(async () => {
-      tdb = await createTestDatabase(kind);
-      const logger = quietLogger('admin');
       const plugins = await loadPluginRegistry();
-      store = new ConfigStore(tdb.db, { logger, plugins });
-      admin = createServer(createAdminApp({ store, logger }));
-      await new Promise<void>((resolve) => admin.listen(0, '127.0.0.1', resolve));
-      base = `http://127.0.0.1:${(admin.address() as AddressInfo).port}`;
       proxy = new ProxyServer({ logger: createLogger('parity-proxy', { level: 'silent' }), plugins });
       await proxy.listen(0, '127.0.0.1');
       proxyPort = (proxy.server.address() as AddressInfo).port;
@@ -63,34 +40,11 @@ export function pluginsParityContract(kind: DbKind) {
     afterAll(async () => {
       await proxy?.close();
       await upstream?.close();
-      await new Promise<void>((resolve) => {
-        admin?.close(() => resolve());
-        admin?.closeAllConnections();
-      });
-      await tdb?.drop();
     });
-
-    async function reset(): Promise<void> {
-      const prisma = tdb.db.prisma as unknown as Record<string, { deleteMany(): Promise<unknown> }>;
-      for (const t of TABLES) await prisma[t]!.deleteMany();
-    }
-    beforeEach(reset);
-
-    async function ok(method: string, path: string, body?: unknown, status = 201): Promise<Json> {
-      const init: RequestInit = { method };
-      if (body !== undefined) {
-        init.body = JSON.stringify(body);
-        init.headers = { 'content-type': 'application/json' };
-      }
-      const res = await fetch(base + path, init);
-      const text = await res.text();
-      expect(res.status, text).toBe(status);
-      return text ? JSON.parse(text) : undefined;
-    }
 
     /** What a data plane gets: the store's configuration, applied to the proxy. */
     async function publish(): Promise<void> {
-      proxy.apply((await store.readConfig()).config);
+      proxy.apply((await admin.store.readConfig()).config);
     }
 
     /** A service on the echo upstream and a route `r` on `/` with `plugins` on it. */
@@ -142,7 +96,7 @@ export function pluginsParityContract(kind: DbKind) {
     it("every auth plugin: an anonymous naming no consumer answers 500 with Kong's message", async () => {
       const missing = '4ca4a1a7-0b36-4d1b-9a2c-7a6b4fd7f0f1';
       for (const name of ['key-auth', 'basic-auth', 'jwt', 'hmac-auth']) {
-        await reset();
+        await admin.clear();
         await routeWith([{ name, config: { anonymous: missing } }]);
         const res = await proxyCall(proxyPort, '/');
         expect(res.status, name).toBe(500);

@@ -20,6 +20,7 @@ export default defineConfig({
           exclude: ['test/bench/**', '**/node_modules/**'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
+          globalSetup: ['test/helpers/global-setup.ts'],
         },
       },
       {
@@ -30,6 +31,7 @@ export default defineConfig({
           testTimeout: 180_000,
           hookTimeout: 120_000,
           fileParallelism: false,
+          globalSetup: ['test/helpers/global-setup.ts'],
         },
       },
     ],

@@ -40,7 +40,7 @@ describe('the control plane data folder', () => {
 
   beforeAll(async () => {
     upstream = await startUpstream();
-    cp = await startCp({ dataDir: cpDir });
+    cp = await startCp({ dataDir: cpDir, freshDatabase: true });
     dp = await startDp({
       cluster: `127.0.0.1:${cp.clusterPort}`,
       publicKeys: cp.publicKeys,

@@ -3,13 +3,14 @@
  * loopback ports, wait for them, and stop or kill them.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { clusterTlsArgs, devDataPlaneTlsFiles, type ClusterTlsFiles } from '@gatehouse/shared';
+import { seedPglite } from '../../test/helpers/pglite-template.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const GATEHOUSE = join(ROOT, 'gatehouse');
@@ -116,9 +117,19 @@ export async function startCp(opts: {
   adminHost?: string;
   /** The admin token the CP wants (passed by the caller in env/args); sent while waiting for it. */
   adminToken?: string;
+  /**
+   * Let the CP create its embedded database itself (initdb and every migration, as on a user's
+   * first start). Default: a new data folder gets a copy of the migrated test template.
+   */
+  freshDatabase?: boolean;
 }): Promise<CpHandle> {
   const adminPort = opts.adminPort ?? (await freePort());
   const clusterPort = opts.clusterPort ?? (await freePort());
+  const embedded =
+    (opts.env?.DATABASE_URL ?? process.env.DATABASE_URL) === undefined &&
+    !(opts.args ?? []).some((a) => a.startsWith('--database-url'));
+  const databaseDir = join(opts.dataDir, 'pglite');
+  if (embedded && !opts.freshDatabase && !existsSync(databaseDir)) await seedPglite(databaseDir);
   const proc = runGatehouse(
     'cp',
     [

@@ -1,8 +1,9 @@
 /**
  * Fresh control-plane databases for integration tests: a new Postgres database (created on the
  * server at GATEHOUSE_TEST_POSTGRES_URL, default postgresql://postgres@127.0.0.1:5432/postgres,
- * and dropped afterwards) or a PGlite database in a new temp folder. Migrations are applied by
- * openDatabase, exactly as the control plane does at start.
+ * and dropped afterwards) or a PGlite database in a new temp folder, copied from a migrated
+ * template (pglite-template.ts). Migrations are applied by openDatabase, exactly as the control
+ * plane does at start (on a copy of the template there are none left to apply).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -11,6 +12,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { createLogger, type Logger } from '@gatehouse/shared';
 import { openDatabase, type Database } from '../../control-plane/src/db/index.js';
+import { seedPglite } from './pglite-template.js';
 
 export type DbKind = 'postgres' | 'pglite';
 export const DB_KINDS: readonly DbKind[] = ['postgres', 'pglite'];
@@ -73,6 +75,7 @@ export async function createTestDatabase(
   const dataDir = await mkdtemp(path.join(tmpdir(), 'gatehouse-test-'));
   const removeDir = () => rm(dataDir, { recursive: true, force: true });
   if (kind === 'pglite') {
+    await seedPglite(dataDir);
     const db = await openDatabase({ dataDir, logger });
     return {
       kind,

@@ -48,6 +48,7 @@ import { SnapshotPublisher } from '../../control-plane/src/snapshot/index.js';
 import { ConfigStore } from '../../control-plane/src/store/config-store.js';
 import type { ClusterServerTls } from '../../control-plane/src/cluster/tls.js';
 import { testClusterCerts } from '../helpers/cluster-certs.js';
+import { seedPglite } from '../helpers/pglite-template.js';
 
 /** The cluster runs on mutual TLS (pki) unless a test asks otherwise; generated once per process. */
 export const TEST_CERTS = await testClusterCerts();
@@ -66,6 +67,7 @@ export interface TestDatabase {
 /** PGlite in a fresh temp dir. */
 export async function openPgliteDatabase(): Promise<TestDatabase> {
   const dir = await mkdtemp(join(tmpdir(), 'gh-cluster-db-'));
+  await seedPglite(dir);
   const db = await openDatabase({ dataDir: dir, logger });
   return {
     db,

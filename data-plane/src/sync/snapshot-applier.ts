@@ -66,6 +66,9 @@ export interface ConfigTarget {
 
 export type SnapshotSource = 'control_plane' | 'cache' | 'declarative';
 
+/** Where the newest applied signed snapshot is kept for the next boot: the disk cache. */
+export type SnapshotStore = Pick<SnapshotCache, 'file' | 'encrypted' | 'load' | 'write'>;
+
 export interface HeldConfig {
   version: bigint;
   hash: string;
@@ -84,7 +87,7 @@ export interface SnapshotApplierOptions {
   trustedKeys: TrustedKeys;
   compiler: ConfigCompiler;
   target: ConfigTarget;
-  cache: SnapshotCache;
+  cache: SnapshotStore;
   /** The highest version accepted, persisted; none: no rollback protection across restarts. */
   floor?: VersionFloor;
   /** Accept a signed snapshot older than the floor (operator override). Default false. */

@@ -1,0 +1,129 @@
+#!/usr/bin/env node
+// A fleet of simulated data planes on one control plane (issue 12: 1,000 DPs per CP).
+// Starts `gatehouse cp --dev` (PGlite, or Postgres with --db postgres), connects --dps simulated
+// DPs from this process (data-plane/dist/simulator: each its own gRPC connection over the dev
+// cluster mTLS, real signature/hash/version checks, real Ack and heartbeats), then makes --changes
+// Admin API writes one after the other and measures, for each, the time from the write to every
+// DP holding the new snapshot. Prints JSON: connect time, change → all applied p50/p99/max, CP RSS
+// and CPU per connected DP, CP CPU per change, snapshot bytes on the wire per change.
+// Build first (node scripts/bootstrap.mjs). Usage:
+//   node test/bench/fleet-scale.mjs [--dps 1000] [--changes 20] [--db pglite|postgres] [--regions eu,us]
+import { parseArgs } from 'node:util';
+import {
+  createLogger,
+  loadClusterTls,
+  loadTrustedKeys,
+  devDataPlaneTlsFiles,
+} from '../../shared/dist/index.js';
+import { SimulatedFleet } from '../../data-plane/dist/simulator/fleet-simulator.js';
+import { clusterChannel } from '../../data-plane/dist/sync/cluster-tls.js';
+import { loadPluginRegistry } from '../../data-plane/dist/plugins/index.js';
+import { admin, cpuMsOf, mib, rssOf, since, sleep, startControlPlane } from './lib/processes.mjs';
+
+const { values: a } = parseArgs({
+  options: {
+    dps: { type: 'string', default: '1000' },
+    changes: { type: 'string', default: '20' },
+    db: { type: 'string', default: 'pglite' },
+    regions: { type: 'string', default: 'eu,us' },
+  },
+});
+const N = Number(a.dps);
+const CHANGES = Number(a.changes);
+
+const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+const round = (x) => Math.round(x * 10) / 10;
+
+async function until(what, fn, ms) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await fn()) return;
+    await sleep(20);
+  }
+  throw new Error(`timed out: ${what}`);
+}
+
+/** The CP's snapshot size figures from its /metrics. */
+async function snapshotBytes(adminUrl) {
+  const text = await (await fetch(`${adminUrl}/metrics`)).text();
+  const value = (name) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return {
+    compressed: value('gatehouse_cp_snapshot_bytes'),
+    uncompressed: value('gatehouse_cp_snapshot_uncompressed_bytes'),
+  };
+}
+
+const cp = await startControlPlane({ db: a.db });
+const fleet = new SimulatedFleet({
+  controlPlane: cp.clusterAddress,
+  count: N,
+  trustedKeys: await loadTrustedKeys([cp.trustedKeys]),
+  channel: clusterChannel({ mode: 'pki', material: await loadClusterTls(devDataPlaneTlsFiles(cp.dataDir)) }),
+  plugins: (await loadPluginRegistry()).pluginInfos(),
+  regions: a.regions.split(',').filter(Boolean),
+  logger: createLogger('fleet-sim', { level: 'warn' }),
+});
+try {
+  await admin(`${cp.adminUrl}/services`, 'POST', { name: 'fleet', url: 'http://127.0.0.1:9' });
+  await sleep(500);
+  const idle = { rss: rssOf(cp.pid), cpu: cpuMsOf(cp.pid) };
+
+  const t0 = performance.now();
+  fleet.start();
+  await until(
+    'every DP connected and holding a snapshot',
+    () => fleet.versions().every((v) => v !== null),
+    300_000,
+  );
+  const connectMs = since(t0);
+  await sleep(6000); // a heartbeat round on every stream
+  const connected = { rss: rssOf(cp.pid), cpu: cpuMsOf(cp.pid) };
+
+  const perChange = [];
+  const all = [];
+  let lastApplied = new Map();
+  fleet.on('applied', (x) => lastApplied.set(x.index, x));
+  const cpuBefore = cpuMsOf(cp.pid);
+  for (let i = 0; i < CHANGES; i++) {
+    lastApplied = new Map();
+    const before = Math.max(...fleet.versions().map((v) => Number(v)));
+    const w0 = performance.now();
+    const r = await admin(`${cp.adminUrl}/services/fleet/routes`, 'POST', { paths: [`/c${i}`] });
+    if (r.status !== 201) throw new Error(`admin answered ${r.status}`);
+    await until(
+      `change ${i} on every DP`,
+      () => lastApplied.size === N && [...lastApplied.values()].every((x) => Number(x.version) > before),
+      60_000,
+    );
+    const lat = [...lastApplied.values()].map((x) => x.at - w0).sort((p, q) => p - q);
+    all.push(...lat);
+    perChange.push(lat.at(-1));
+    await sleep(200);
+  }
+  const changeCpu = cpuMsOf(cp.pid) - cpuBefore;
+  all.sort((p, q) => p - q);
+  perChange.sort((p, q) => p - q);
+  const size = await snapshotBytes(cp.adminUrl);
+  console.log(
+    JSON.stringify(
+      {
+        dps: N,
+        db: a.db,
+        connect_all_ms: connectMs,
+        change_to_dp_ms: { p50: round(pct(all, 50)), p99: round(pct(all, 99)), max: round(all.at(-1)) },
+        change_to_all_dps_ms: { p50: round(pct(perChange, 50)), max: round(perChange.at(-1)) },
+        cp_rss_mib: { idle: mib(idle.rss), connected: mib(connected.rss) },
+        cp_rss_kib_per_dp: Math.round((connected.rss - idle.rss) / 1024 / N),
+        cp_cpu_ms_connecting: connected.cpu - idle.cpu,
+        cp_cpu_ms_per_change: round(changeCpu / CHANGES),
+        snapshot_bytes: size,
+        wire_bytes_per_change_full: size.compressed * N,
+      },
+      null,
+      2,
+    ),
+  );
+} finally {
+  await fleet.stop();
+  await cp.stop();
+}

@@ -8,12 +8,14 @@
  */
 import { Router, type Request, type Response } from 'express';
 import { methodNotAllowed } from '../admin/errors.js';
-import type { PublishedSnapshot } from '../snapshot/index.js';
+import type { PublishedSnapshot, SliceStats } from '../snapshot/index.js';
 import { filterParams, parseDataPlaneFilter } from './data-plane-filter.js';
 import { DATA_PLANES_MAX_PAGE_SIZE, type DataPlaneRegistry } from './registry.js';
 
 export interface LatestSnapshotSource {
   readonly latest: PublishedSnapshot | null;
+  /** Per-slice builds (absent: not shown). */
+  readonly sliceStats?: SliceStats;
 }
 
 function badRequest(res: Response, field: string, message: string): void {
@@ -27,7 +29,8 @@ function badRequest(res: Response, field: string, message: string): void {
 
 function controlPlaneSection(publisher: LatestSnapshotSource) {
   const latest = publisher.latest;
-  if (!latest) return { version: null, config_hash: null, built_at: null };
+  const slices = publisher.sliceStats ? { slices: publisher.sliceStats } : {};
+  if (!latest) return { version: null, config_hash: null, built_at: null, ...slices };
   return {
     version: Number(latest.snapshot.version),
     config_hash: latest.snapshot.hash,
@@ -36,6 +39,7 @@ function controlPlaneSection(publisher: LatestSnapshotSource) {
     build_ms: latest.buildMs,
     size: latest.snapshot.uncompressedSize,
     compressed_size: latest.snapshot.config.length,
+    ...slices,
   };
 }
 

@@ -119,6 +119,20 @@ describe('per-slice snapshots', () => {
     expect(c.latest(ap)!.snapshot.version).toBe(1n);
   });
 
+  it('gives the same bytes, hash and version for a placement on every replica', async () => {
+    const v1 = await full(7n, { all: null, euonly: [regionTag('eu')], usonly: [regionTag('us')] });
+    const [a, b] = [cache(), cache()];
+    for (const { c } of [a, b]) c.rebase(v1.p, v1.config);
+    const ka = a.c.acquire({ region: 'us', labels: { z: '1' } });
+    const kb = b.c.acquire({ region: 'us', labels: { z: '1' } });
+    await Promise.all([a.c.settled(), b.c.settled()]);
+    const [pa, pb] = [a.c.latest(ka)!.snapshot, b.c.latest(kb)!.snapshot];
+    expect(pa.hash).toBe(pb.hash);
+    expect(pa.version).toBe(7n);
+    expect(pb.version).toBe(7n);
+    expect(Buffer.from(pa.config).equals(Buffer.from(pb.config))).toBe(true);
+  });
+
   it('forgets a placement once no DP has it, and builds a new one on demand', async () => {
     const { c } = cache();
     const v1 = await full(1n, { euonly: [regionTag('eu')] });

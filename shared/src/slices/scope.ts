@@ -12,6 +12,23 @@
 import { labelError, regionError, type NodePlacement } from './node.js';
 
 export const SCOPE_TAG_PREFIX = 'gatehouse:';
+
+/** The entity kinds whose scope tags are read (other kinds refuse scope tags). */
+export const SCOPABLE_KINDS = ['services', 'routes', 'upstreams', 'targets', 'plugins'] as const;
+export type ScopableKind = (typeof SCOPABLE_KINDS)[number];
+
+export function isScopable(kind: string): kind is ScopableKind {
+  return (SCOPABLE_KINDS as readonly string[]).includes(kind);
+}
+
+/** Why an entity of `kind` may not carry these tags (a scope tag on a kind that is not scopable), or null. */
+export function misplacedScopeTag(kind: string, tags: readonly string[] | null | undefined): string | null {
+  if (isScopable(kind) || !tags) return null;
+  const t = tags.find((tag) => tag.startsWith(SCOPE_TAG_PREFIX));
+  return t === undefined
+    ? null
+    : `scope tag '${t}': only ${SCOPABLE_KINDS.join(', ')} can be scoped to regions or labels`;
+}
 const REGION_PREFIX = `${SCOPE_TAG_PREFIX}region=`;
 const LABEL_PREFIX = `${SCOPE_TAG_PREFIX}label=`;
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { GatehouseConfig } from '../config/model.js';
-import { emptyConfig } from '../entities/registry.js';
+import { emptyConfig, ENTITIES } from '../entities/registry.js';
 import { labelTag, parseScopeTag, regionTag, scopeOf, scopeTagError } from './scope.js';
 import { configSliceKey, scopeUniverse, sliceConfig, sliceKeyOf } from './slice.js';
 import { parseLabel, placementError, type NodePlacement } from './node.js';
@@ -293,5 +293,20 @@ describe('scope tags and placements (hostile input)', () => {
     expect(placementError({ region: 'x'.repeat(64), labels: {} })).toMatch(/at most 63/);
     const many = Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, 'v']));
     expect(placementError({ region: '', labels: many })).toMatch(/at most 16 labels/);
+  });
+});
+
+describe('scope tags on kinds that are not scoped', () => {
+  it('are refused on write, naming the kinds that can be scoped; scopable kinds take them', () => {
+    expect(() => ENTITIES.consumers.validate({ username: 'a', tags: [EU] })).toThrow(
+      /tags: scope tag 'gatehouse:region=eu': only services, routes, upstreams, targets, plugins can be scoped/,
+    );
+    expect(() => ENTITIES.consumers.validate({ username: 'a', tags: ['team-a'] })).not.toThrow();
+    expect(ENTITIES.services.validate({ host: 'example.com', tags: [EU, GOLD] })).toMatchObject({
+      tags: [EU, GOLD],
+    });
+    expect(() => ENTITIES.services.validate({ host: 'example.com', tags: ['gatehouse:regoin=eu'] })).toThrow(
+      /invalid scope tag/,
+    );
   });
 });

@@ -16,21 +16,7 @@
 import type { GatehouseConfig } from '../config/model.js';
 import { ENTITIES, ENTITY_KINDS, type EntityKind } from '../entities/registry.js';
 import type { NodePlacement } from './node.js';
-import { inScope, scopeOf, type Scope } from './scope.js';
-
-/** The kinds whose scope tags are read. */
-export const SCOPABLE_KINDS = [
-  'services',
-  'routes',
-  'upstreams',
-  'targets',
-  'plugins',
-] as const satisfies readonly EntityKind[];
-export type ScopableKind = (typeof SCOPABLE_KINDS)[number];
-
-export function isScopable(kind: string): kind is ScopableKind {
-  return (SCOPABLE_KINDS as readonly string[]).includes(kind);
-}
+import { inScope, SCOPABLE_KINDS, scopeOf, type Scope } from './scope.js';
 
 /** The slice key of the whole fleet when nothing is scoped, and of a DP with no region and no labels. */
 export const DEFAULT_SLICE_KEY = 'default';

@@ -377,6 +377,7 @@ describe('data plane registry housekeeping', () => {
     const feed = Object.assign(new (await import('node:events')).EventEmitter(), {
       acquireSlice: () => 'default',
       releaseSlice: () => undefined,
+      renewSlice: () => undefined,
       latestSlice: () => null,
     });
     const server = await startClusterServer({

@@ -95,6 +95,7 @@ describe('cluster stream liveness', () => {
       // One slice: every DP gets the whole (fake) config.
       acquireSlice = () => 'default';
       releaseSlice = () => undefined;
+      renewSlice = () => undefined;
       latestSlice = () => this.latest;
       publish(n: number): SignedSnapshot {
         // Incompressible 2 MiB payloads, so HTTP/2 flow control stalls the stream at once.

@@ -29,6 +29,7 @@ import {
 export interface SnapshotFeed {
   acquireSlice(placement: NodePlacement): string;
   releaseSlice(key: string): void;
+  renewSlice(key: string): void;
   latestSlice(key: string): PublishedSnapshot | null;
   on(event: 'slice', listener: (key: string, p: PublishedSnapshot) => void): unknown;
   off(event: 'slice', listener: (key: string, p: PublishedSnapshot) => void): unknown;
@@ -131,6 +132,7 @@ export async function startClusterServer(o: ClusterServerOptions): Promise<Clust
     cpPlugins: pluginMap(o.plugins ?? []),
     acquireSlice: (p: NodePlacement) => o.publisher.acquireSlice(p),
     releaseSlice: (key: string) => o.publisher.releaseSlice(key),
+    renewSlice: (key: string) => o.publisher.renewSlice(key),
     latestSlice: (key: string) => o.publisher.latestSlice(key),
     onTrafficSummary: o.onTrafficSummary,
     onReady(session: DataPlaneSession) {

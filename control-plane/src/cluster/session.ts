@@ -56,6 +56,8 @@ export interface SessionContext {
   /** Registers the DP's placement (its slice is kept built); returns its placement key. */
   acquireSlice(placement: NodePlacement): string;
   releaseSlice(key: string): void;
+  /** Asks for the placement's slice at the newest config version (the DP holds a newer one). */
+  renewSlice(key: string): void;
   /** The newest snapshot of a placement key; null while it is being built. */
   latestSlice(key: string): PublishedSnapshot | null;
   /** Called once the DP said a valid Hello (the server tracks sessions by node id). */
@@ -92,6 +94,8 @@ export class DataPlaneSession {
   lastSentAt = Date.now();
   /** Hash of the config the DP last reported holding (Hello, Ack, Heartbeat). */
   dpHash = '';
+  /** Version of the config the DP last reported holding. */
+  dpVersion = 0n;
   /** What the DP said in Hello. */
   hostname = '';
   region = '';
@@ -153,6 +157,11 @@ export class DataPlaneSession {
       return;
     }
     if (snapshot.hash === this.lastOfferedHash) return;
+    if (snapshot.version < this.dpVersion && this.sliceKey !== null) {
+      // The DP would refuse it as older than what it holds: have the slice signed anew.
+      this.ctx.renewSlice(this.sliceKey);
+      return;
+    }
     this.lastOfferedHash = snapshot.hash;
     if (this.pending) this.snapshotsDropped++;
     this.pending = null;
@@ -290,6 +299,7 @@ export class DataPlaneSession {
         return;
       case 'ack':
         this.dpHash = msg.value.hash;
+        this.dpVersion = msg.value.version;
         this.log.info({ version: msg.value.version, hash: msg.value.hash }, 'DP acked snapshot');
         void this.ctx.registry.acked(id, msg.value.version, msg.value.hash);
         return;
@@ -301,6 +311,7 @@ export class DataPlaneSession {
       }
       case 'heartbeat':
         this.dpHash = msg.value.configHash;
+        this.dpVersion = msg.value.configVersion;
         void this.ctx.registry.heartbeat(
           id,
           msg.value.configHash,
@@ -335,6 +346,7 @@ export class DataPlaneSession {
     }
     this.nodeId = id;
     this.dpHash = hello.configHash;
+    this.dpVersion = hello.configVersion;
     this.hostname = hello.hostname;
     this.region = hello.region;
     this.labels = placement.labels;

@@ -136,6 +136,11 @@ export class SnapshotPublisher extends EventEmitter<PublisherEvents> {
     this.slices.release(key);
   }
 
+  /** Re-signs a placement's slice at the newest version (a DP holds a newer one than it). */
+  renewSlice(key: string): void {
+    this.slices.renew(key);
+  }
+
   /** The snapshot DPs with this placement key get, or null while it is being built. */
   latestSlice(key: string): PublishedSnapshot | null {
     return this.slices.latest(key);

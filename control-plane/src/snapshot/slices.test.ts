@@ -148,3 +148,27 @@ describe('per-slice snapshots', () => {
     expect(c.stats.placements).toBe(0);
   });
 });
+
+describe('renewing a slice for a DP that holds a newer version', () => {
+  it('signs the same slice at the newest config version, once', async () => {
+    const { c, events } = cache();
+    const us = c.acquire({ region: 'us', labels: {} });
+    const v1 = await full(1n, { all: null, euonly: [regionTag('eu')] });
+    c.rebase(v1.p, v1.config);
+    await c.settled();
+    const v2 = await full(2n, { all: null, euonly: [regionTag('eu')], eu2: [regionTag('eu')] });
+    c.rebase(v2.p, v2.config);
+    await c.settled();
+    const held = c.latest(us)!;
+    expect(held.snapshot.version).toBe(1n);
+    events.length = 0;
+    c.renew(us);
+    await c.settled();
+    expect(c.latest(us)!.snapshot.version).toBe(2n);
+    expect(c.latest(us)!.snapshot.hash).toBe(held.snapshot.hash);
+    expect(events.map(([k]) => k)).toEqual([us]);
+    c.renew(us);
+    await c.settled();
+    expect(events).toHaveLength(1);
+  });
+});

@@ -76,7 +76,10 @@ export class SliceCache {
       w.refs++;
       return key;
     }
-    this.wanted.set(key, { placement: { region: placement.region, labels: { ...placement.labels } }, refs: 1 });
+    this.wanted.set(key, {
+      placement: { region: placement.region, labels: { ...placement.labels } },
+      refs: 1,
+    });
     this.enqueue(() => this.update([key]));
     return key;
   }
@@ -92,6 +95,25 @@ export class SliceCache {
   /** The snapshot for a placement key, or null while it is being built (or before any config). */
   latest(key: string): PublishedSnapshot | null {
     return this.current.get(key) ?? null;
+  }
+
+  /**
+   * A DP of this placement holds a newer version than the placement's snapshot (it moved from
+   * another placement, or a replica it came from built its slice later): sign the same slice at
+   * the newest config version, so the DP is never handed a version older than it holds. Emits
+   * only when that version is newer than the current one.
+   */
+  renew(key: string): void {
+    this.enqueue(async () => {
+      const base = this.base;
+      const w = this.wanted.get(key);
+      const held = this.current.get(key);
+      if (!base || !w || (held && held.snapshot.version >= base.full.snapshot.version)) return;
+      const next = await this.snapshotFor(base, w.placement, undefined);
+      if (!this.wanted.has(key)) return;
+      this.current.set(key, next);
+      this.o.onSlice(key, next);
+    });
   }
 
   /** The slice key (of the newest config) a placement falls in; 'default' before any config. */

@@ -131,7 +131,7 @@ export function sliceConfig<C extends GatehouseConfig>(config: C, node: NodePlac
         if (isOut(kind, e.id)) continue;
         const refOut = foreign.some((fk) => {
           const ref = e[fk.field] as { id?: unknown } | null | undefined;
-          return typeof ref?.id === 'string' && isOut(fk.target as EntityKind, ref.id);
+          return typeof ref?.id === 'string' && isOut(fk.target, ref.id);
         });
         if (refOut || byName.some((r) => r.names.has(String(e[r.field])))) {
           leaveOut(kind, e.id);

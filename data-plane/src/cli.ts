@@ -445,7 +445,8 @@ const placementProblem = placementError({
   region: (v.region as string | undefined) ?? '',
   labels: (v.labels as Record<string, string> | undefined) ?? {},
 });
-if (placementProblem) fail(`invalid setting --region/--label (GATEHOUSE_REGION/GATEHOUSE_LABELS): ${placementProblem}`);
+if (placementProblem)
+  fail(`invalid setting --region/--label (GATEHOUSE_REGION/GATEHOUSE_LABELS): ${placementProblem}`);
 
 const natsUrl = v.natsUrl as string | undefined;
 if (natsUrl !== undefined) {

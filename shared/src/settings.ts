@@ -111,7 +111,8 @@ function mergeRepeated(spec: SettingSpec, raws: string[]): { value: SettingValue
   const out: Record<string, string> = {};
   for (const p of parts as Record<string, string>[])
     for (const [k, v] of Object.entries(p)) {
-      if (Object.hasOwn(out, k) && out[k] !== v) return { problem: `label '${k}' given twice with different values` };
+      if (Object.hasOwn(out, k) && out[k] !== v)
+        return { problem: `label '${k}' given twice with different values` };
       out[k] = v;
     }
   return { value: out };
@@ -123,9 +124,14 @@ export function parseSettings(
   argv: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
 ): { values: Record<string, SettingValue>; help: boolean; positionals: string[] } {
-  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = { help: { type: 'boolean' } };
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {
+    help: { type: 'boolean' },
+  };
   for (const s of specs)
-    options[s.flag] = { type: s.kind === 'bool' ? 'boolean' : 'string', ...(s.multiple ? { multiple: true } : {}) };
+    options[s.flag] = {
+      type: s.kind === 'bool' ? 'boolean' : 'string',
+      ...(s.multiple ? { multiple: true } : {}),
+    };
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: true });

@@ -39,10 +39,15 @@ export interface SliceCacheOptions {
 
 interface Base {
   full: PublishedSnapshot;
-  config: DigestedConfig;
+  /** Kept only when some entity is scoped (otherwise every slice is `full`). */
+  config: DigestedConfig | null;
   universe: ScopeUniverse;
-  /** Per slice key, for this base: the encoded slice, then its signed snapshot once built. */
-  encoded: Map<string, { bytes: Buffer; hash: string; plugins: string[] }>;
+  /**
+   * Per slice key, for this base: the slice's hash and plugins, then its signed snapshot once
+   * built. The bytes are not kept (a slice whose placements all hold it already is never signed;
+   * keeping its bytes would hold a config's worth of memory per slice for nothing).
+   */
+  encoded: Map<string, { hash: string; plugins: string[] }>;
   signed: Map<string, PublishedSnapshot>;
 }
 
@@ -125,7 +130,8 @@ export class SliceCache {
   rebase(full: PublishedSnapshot, config: DigestedConfig): void {
     this.enqueue(() => {
       const universe = scopeUniverse(config);
-      this.base = { full, config, universe, encoded: new Map(), signed: new Map() };
+      const kept = universe.scoped ? config : null;
+      this.base = { full, config: kept, universe, encoded: new Map(), signed: new Map() };
       return this.update([...this.wanted.keys()]);
     });
   }
@@ -163,12 +169,18 @@ export class SliceCache {
     placement: NodePlacement,
     held: PublishedSnapshot | undefined,
   ): Promise<PublishedSnapshot> {
-    if (!base.universe.scoped) return base.full;
+    const config = base.config;
+    if (config === null) return base.full;
     const sliceKey = configSliceKey(base.universe, placement);
+    const encode = () => {
+      const sliced = sliceConfig(config, projectPlacement(base.universe, placement));
+      return { ...encodeConfig(sliced), plugins: pluginsOf(sliced) };
+    };
+    let fresh: ReturnType<typeof encode> | null = null;
     let enc = base.encoded.get(sliceKey);
     if (!enc) {
-      const sliced = sliceConfig(base.config, projectPlacement(base.universe, placement));
-      enc = { ...encodeConfig(sliced), plugins: pluginsOf(sliced) };
+      fresh = encode();
+      enc = { hash: fresh.hash, plugins: fresh.plugins };
       base.encoded.set(sliceKey, enc);
     }
     // Unchanged for this placement: keep what it holds (no send, same hash and version).
@@ -177,8 +189,9 @@ export class SliceCache {
     let p = base.signed.get(sliceKey);
     if (!p) {
       const started = performance.now();
+      const { bytes } = fresh ?? encode();
       const snapshot = await signEncodedSnapshot({
-        bytes: enc.bytes,
+        bytes,
         hash: enc.hash,
         version: base.full.snapshot.version,
         cpId: this.o.cpId,
@@ -194,7 +207,7 @@ export class SliceCache {
       base.signed.set(sliceKey, p);
       this.built++;
       this.o.logger.info(
-        { slice: sliceKey, version: snapshot.version, hash: snapshot.hash, bytes: enc.bytes.length },
+        { slice: sliceKey, version: snapshot.version, hash: snapshot.hash, bytes: bytes.length },
         'slice snapshot published',
       );
     }

@@ -13,6 +13,7 @@ import {
   isGatehouseError,
   parseListen,
   parseSettings,
+  placementError,
   settingsHelp,
   stopOnSignals,
   SettingsError,
@@ -199,7 +200,8 @@ const SETTINGS: SettingSpec[] = [
     flag: 'region',
     env: ['GATEHOUSE_REGION'],
     kind: 'string',
-    description: 'Region reported to the CP.',
+    description:
+      'Region reported to the CP; scope tags gatehouse:region=<region> pick what the DP gets (docs/regions-and-slices.md).',
   },
   {
     key: 'natsUrl',
@@ -222,10 +224,12 @@ const SETTINGS: SettingSpec[] = [
   },
   {
     key: 'labels',
-    flag: 'labels',
+    flag: 'label',
     env: ['GATEHOUSE_LABELS'],
     kind: 'labels',
-    description: 'Labels reported to the CP, as key=value,key=value.',
+    multiple: true,
+    description:
+      'A label reported to the CP, key=value (repeatable; the variable takes key=value,key=value). With --region it picks the slice of the config the DP gets (docs/regions-and-slices.md).',
   },
   {
     key: 'listenSsl',
@@ -436,6 +440,13 @@ if (requestTimeoutMs! > 0 && requestTimeoutMs! < headerTimeoutMs!) {
     `invalid setting --client-request-timeout (GATEHOUSE_CLIENT_REQUEST_TIMEOUT): must be 0 or >= --client-header-timeout (${headerTimeoutMs}), got ${requestTimeoutMs}`,
   );
 }
+
+const placementProblem = placementError({
+  region: (v.region as string | undefined) ?? '',
+  labels: (v.labels as Record<string, string> | undefined) ?? {},
+});
+if (placementProblem)
+  fail(`invalid setting --region/--label (GATEHOUSE_REGION/GATEHOUSE_LABELS): ${placementProblem}`);
 
 const natsUrl = v.natsUrl as string | undefined;
 if (natsUrl !== undefined) {

@@ -29,6 +29,7 @@ import {
 } from '@gatehouse/shared';
 import {
   DeclarativeSource,
+  slicedLoader,
   type DeclarativeLoader,
   type DeclarativeStatus,
   type ReloadOutcome,
@@ -353,7 +354,10 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     ? new DeclarativeSource({
         file: options.declarativeFile!,
         applier,
-        load: options.loadDeclarative ?? ((path) => loadDeclarativeFile(path, { plugins: registry })),
+        load: slicedLoader(
+          options.loadDeclarative ?? ((path) => loadDeclarativeFile(path, { plugins: registry })),
+          { region: options.region ?? '', labels: options.labels ?? {} },
+        ),
         logger: log,
       })
     : null;

@@ -22,6 +22,14 @@ const SPECS: SettingSpec[] = [
   },
   { key: 'dev', flag: 'dev', env: ['GH_TEST_DEV'], kind: 'bool', default: 'false', description: 'dev' },
   { key: 'labels', flag: 'labels', env: ['GH_TEST_LABELS'], kind: 'labels', description: 'labels' },
+  {
+    key: 'label',
+    flag: 'label',
+    env: ['GH_TEST_LABEL'],
+    kind: 'labels',
+    multiple: true,
+    description: 'label',
+  },
   { key: 'keys', flag: 'keys', env: ['GH_TEST_KEYS'], kind: 'list', description: 'keys' },
   {
     key: 'level',
@@ -59,6 +67,18 @@ describe('parseSettings', () => {
     expect(values.workers).toBe(8);
     expect(values.labels).toEqual({ zone: 'a', tier: 'edge' });
     expect(values.keys).toEqual(['a.json', 'b.json']);
+  });
+
+  it('merges a repeated flag, and refuses one label key given two values', () => {
+    const { values } = parseSettings(SPECS, ['--label', 'zone=a', '--label', 'tier=edge,x=y'], {
+      GH_TEST_LABEL: 'ignored=1',
+    });
+    expect(values.label).toEqual({ zone: 'a', tier: 'edge', x: 'y' });
+    expect(parseSettings(SPECS, [], { GH_TEST_LABEL: 'a=1,b=2' }).values.label).toEqual({ a: '1', b: '2' });
+    expect(() => parseSettings(SPECS, ['--label', 'a=1', '--label', 'a=2'], {})).toThrow(
+      /--label: label 'a' given twice/,
+    );
+    expect(() => parseSettings(SPECS, ['--label', 'nope'], {})).toThrow(/--label: must be key=value/);
   });
 
   it('names the flag and the variable of every bad setting', () => {

@@ -26,6 +26,11 @@ export interface SettingSpec {
   min?: number;
   max?: number;
   values?: string[];
+  /**
+   * The flag may be repeated (`--label a=1 --label b=2`); for `labels` and `list` the values are
+   * merged. The environment variable still holds one value (comma-separated).
+   */
+  multiple?: boolean;
 }
 
 export type SettingValue = string | number | boolean | Listen | string[] | Record<string, string> | undefined;
@@ -93,14 +98,40 @@ function convert(spec: SettingSpec, raw: string): { value?: SettingValue; proble
   }
 }
 
+/** Each occurrence of a repeated flag converted, then merged (a label key given twice with two values is a problem). */
+function mergeRepeated(spec: SettingSpec, raws: string[]): { value: SettingValue } | { problem: string } {
+  const parts: SettingValue[] = [];
+  for (const raw of raws) {
+    const { value, problem } = convert(spec, raw);
+    if (problem) return { problem };
+    parts.push(value);
+  }
+  if (spec.kind === 'list') return { value: parts.flatMap((p) => p as string[]) };
+  if (spec.kind !== 'labels') return { value: parts.at(-1) };
+  const out: Record<string, string> = {};
+  for (const p of parts as Record<string, string>[])
+    for (const [k, v] of Object.entries(p)) {
+      if (Object.hasOwn(out, k) && out[k] !== v)
+        return { problem: `label '${k}' given twice with different values` };
+      out[k] = v;
+    }
+  return { value: out };
+}
+
 /** Parses argv + env against the specs. Throws SettingsError listing every bad setting. */
 export function parseSettings(
   specs: readonly SettingSpec[],
   argv: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
 ): { values: Record<string, SettingValue>; help: boolean; positionals: string[] } {
-  const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };
-  for (const s of specs) options[s.flag] = { type: s.kind === 'bool' ? 'boolean' : 'string' };
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {
+    help: { type: 'boolean' },
+  };
+  for (const s of specs)
+    options[s.flag] = {
+      type: s.kind === 'bool' ? 'boolean' : 'string',
+      ...(s.multiple ? { multiple: true } : {}),
+    };
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: true });
@@ -113,6 +144,12 @@ export function parseSettings(
     const fromFlag = parsed.values[s.flag];
     let raw: string | undefined;
     let source = '';
+    if (Array.isArray(fromFlag)) {
+      const merged = mergeRepeated(s, fromFlag.map(String));
+      if ('problem' in merged) problems.push(`invalid setting --${s.flag}: ${merged.problem}`);
+      else values[s.key] = merged.value;
+      continue;
+    }
     if (fromFlag !== undefined) {
       raw = typeof fromFlag === 'boolean' ? String(fromFlag) : String(fromFlag);
       source = `--${s.flag}`;

@@ -374,7 +374,12 @@ describe('data plane registry housekeeping', () => {
       where: { id: 'dp-recent' },
       data: { last_seen: new Date(Date.now() - 13 * 24 * 3600_000), connected: false },
     });
-    const feed = Object.assign(new (await import('node:events')).EventEmitter(), { latest: null });
+    const feed = Object.assign(new (await import('node:events')).EventEmitter(), {
+      acquireSlice: () => 'default',
+      releaseSlice: () => undefined,
+      renewSlice: () => undefined,
+      latestSlice: () => null,
+    });
     const server = await startClusterServer({
       host: '127.0.0.1',
       port: 0,

@@ -92,6 +92,11 @@ describe('cluster stream liveness', () => {
   it('only queues the newest snapshot for a DP that cannot keep up', async () => {
     const feed = new (class extends EventEmitter {
       latest: PublishedSnapshot | null = null;
+      // One slice: every DP gets the whole (fake) config.
+      acquireSlice = () => 'default';
+      releaseSlice = () => undefined;
+      renewSlice = () => undefined;
+      latestSlice = () => this.latest;
       publish(n: number): SignedSnapshot {
         // Incompressible 2 MiB payloads, so HTTP/2 flow control stalls the stream at once.
         const snapshot: SignedSnapshot = {
@@ -103,7 +108,7 @@ describe('cluster stream liveness', () => {
           uncompressedSize: 2 * 1024 * 1024,
         };
         this.latest = { snapshot, builtAt: new Date(), buildMs: 0, plugins: [] };
-        this.emit('snapshot', this.latest);
+        this.emit('slice', 'default', this.latest);
         return snapshot;
       }
     })();

@@ -59,3 +59,4 @@ export {
   type ClusterCertPaths,
   type GenerateClusterCertsOptions,
 } from './certs.js';
+export { parseDataPlaneFilter, filterParams, type DataPlaneFilter } from './data-plane-filter.js';

@@ -18,6 +18,7 @@ import type { Logger, PeerIdentity } from '@gatehouse/shared';
 import type { PrismaClient } from '../db/index.js';
 import { runExclusive } from '../jobs/exclusive.js';
 import type { PluginInfo } from './compat.js';
+import type { DataPlaneFilter } from './data-plane-filter.js';
 
 /** Kong's sync_status values. */
 export const SYNC_STATUSES = [
@@ -313,12 +314,23 @@ export class DataPlaneRegistry {
     return run.result;
   }
 
-  /** One page, ordered by id; `offset` is the cursor a previous page returned. */
-  async list(opts: { size?: number; offset?: string | null } = {}): Promise<DataPlanePage> {
+  /**
+   * One page, ordered by id; `offset` is the cursor a previous page returned. `filter`: only rows
+   * of that region, holding every label given, in that sync status.
+   */
+  async list(
+    opts: { size?: number; offset?: string | null; filter?: DataPlaneFilter } = {},
+  ): Promise<DataPlanePage> {
     const size = Math.min(Math.max(opts.size ?? 100, 1), DATA_PLANES_MAX_PAGE_SIZE);
     const after = opts.offset ? Buffer.from(opts.offset, 'base64url').toString('utf8') : null;
+    const f = opts.filter ?? {};
     const rows = await this.prisma.clusteringDataPlane.findMany({
-      where: after === null ? {} : { id: { gt: after } },
+      where: {
+        ...(after === null ? {} : { id: { gt: after } }),
+        ...(f.region === undefined ? {} : { region: f.region }),
+        ...(f.syncStatus === undefined ? {} : { sync_status: f.syncStatus }),
+        AND: Object.entries(f.labels ?? {}).map(([k, v]) => ({ labels: { path: [k], equals: v } })),
+      },
       orderBy: { id: 'asc' },
       take: size + 1,
     });

@@ -1,17 +1,21 @@
 /**
  * `/clustering/*` on the Admin API, shaped like Kong's:
- *  - GET /clustering/data-planes  {data, next}  (size 1-1000, default 100; offset = cursor)
+ *  - GET /clustering/data-planes  {data, next}  (size 1-1000, default 100; offset = cursor;
+ *                                 filters region=, label=k=v (repeatable), sync_status=)
  *  - GET /clustering/status       { <node id>: {config_hash, hostname, ip, last_seen}, ...,
  *                                   control_plane: {version, hash, built_at, ...},
  *                                   messaging: {state, servers, ...} (CP replicas over NATS) }
  */
 import { Router, type Request, type Response } from 'express';
 import { methodNotAllowed } from '../admin/errors.js';
-import type { PublishedSnapshot } from '../snapshot/index.js';
+import type { PublishedSnapshot, SliceStats } from '../snapshot/index.js';
+import { filterParams, parseDataPlaneFilter } from './data-plane-filter.js';
 import { DATA_PLANES_MAX_PAGE_SIZE, type DataPlaneRegistry } from './registry.js';
 
 export interface LatestSnapshotSource {
   readonly latest: PublishedSnapshot | null;
+  /** Per-slice builds (absent: not shown). */
+  readonly sliceStats?: SliceStats;
 }
 
 function badRequest(res: Response, field: string, message: string): void {
@@ -25,7 +29,8 @@ function badRequest(res: Response, field: string, message: string): void {
 
 function controlPlaneSection(publisher: LatestSnapshotSource) {
   const latest = publisher.latest;
-  if (!latest) return { version: null, config_hash: null, built_at: null };
+  const slices = publisher.sliceStats ? { slices: publisher.sliceStats } : {};
+  if (!latest) return { version: null, config_hash: null, built_at: null, ...slices };
   return {
     version: Number(latest.snapshot.version),
     config_hash: latest.snapshot.hash,
@@ -34,6 +39,7 @@ function controlPlaneSection(publisher: LatestSnapshotSource) {
     build_ms: latest.buildMs,
     size: latest.snapshot.uncompressedSize,
     compressed_size: latest.snapshot.config.length,
+    ...slices,
   };
 }
 
@@ -68,9 +74,15 @@ export function createClusteringRouter(
     ) {
       return badRequest(res, 'offset', 'invalid offset');
     }
-    const page = await registry.list({ size, offset: offsetParam ?? null });
+    const parsed = parseDataPlaneFilter(req.query);
+    if ('field' in parsed) return badRequest(res, parsed.field, parsed.message);
+    const page = await registry.list({ size, offset: offsetParam ?? null, filter: parsed.filter });
     const next = page.offset
-      ? `/clustering/data-planes?${new URLSearchParams({ ...(sizeParam ? { size: String(size) } : {}), offset: page.offset }).toString()}`
+      ? `/clustering/data-planes?${new URLSearchParams([
+          ...(sizeParam ? [['size', String(size)] as [string, string]] : []),
+          ...filterParams(parsed.filter),
+          ['offset', page.offset],
+        ]).toString()}`
       : null;
     res.json({ data: page.data, next, offset: page.offset ?? undefined });
   };

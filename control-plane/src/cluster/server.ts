@@ -12,7 +12,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { clusterServiceDefinition } from '@gatehouse/proto';
-import { GATEHOUSE_VERSION, type Logger, type PeerIdentity } from '@gatehouse/shared';
+import { GATEHOUSE_VERSION, type Logger, type NodePlacement, type PeerIdentity } from '@gatehouse/shared';
 import type { PublishedSnapshot } from '../snapshot/index.js';
 import { pluginMap, type Incompatibility, type PluginInfo } from './compat.js';
 import { DEFAULT_PURGE_DELAY_MS, type DataPlaneRegistry } from './registry.js';
@@ -25,11 +25,14 @@ import {
   type ClusterServerTls,
 } from './tls.js';
 
-/** What the server needs from the SnapshotPublisher. */
+/** What the server needs from the SnapshotPublisher: each DP's slice. */
 export interface SnapshotFeed {
-  readonly latest: PublishedSnapshot | null;
-  on(event: 'snapshot', listener: (p: PublishedSnapshot) => void): unknown;
-  off(event: 'snapshot', listener: (p: PublishedSnapshot) => void): unknown;
+  acquireSlice(placement: NodePlacement): string;
+  releaseSlice(key: string): void;
+  renewSlice(key: string): void;
+  latestSlice(key: string): PublishedSnapshot | null;
+  on(event: 'slice', listener: (key: string, p: PublishedSnapshot) => void): unknown;
+  off(event: 'slice', listener: (key: string, p: PublishedSnapshot) => void): unknown;
 }
 
 export interface ClusterServerOptions {
@@ -71,6 +74,10 @@ export interface ConnectedDataPlane {
   lastReceivedAt: Date;
   configHash: string;
   hostname: string;
+  region: string;
+  labels: Record<string, string>;
+  /** The DP's placement key (`sliceKeyOf(region, labels)`). */
+  sliceKey: string;
   softwareVersion: string;
   plugins: PluginInfo[];
   /** Why the newest config is not sent to this DP, or null. */
@@ -123,7 +130,10 @@ export async function startClusterServer(o: ClusterServerOptions): Promise<Clust
     logger,
     cpVersion: o.softwareVersion ?? GATEHOUSE_VERSION,
     cpPlugins: pluginMap(o.plugins ?? []),
-    latest: () => o.publisher.latest,
+    acquireSlice: (p: NodePlacement) => o.publisher.acquireSlice(p),
+    releaseSlice: (key: string) => o.publisher.releaseSlice(key),
+    renewSlice: (key: string) => o.publisher.renewSlice(key),
+    latestSlice: (key: string) => o.publisher.latestSlice(key),
     onTrafficSummary: o.onTrafficSummary,
     onReady(session: DataPlaneSession) {
       const id = session.nodeId!;
@@ -163,10 +173,10 @@ export async function startClusterServer(o: ClusterServerOptions): Promise<Clust
     },
   });
 
-  const onSnapshot = (p: PublishedSnapshot) => {
-    for (const s of byNode.values()) s.offer(p);
+  const onSlice = (key: string, p: PublishedSnapshot) => {
+    for (const s of byNode.values()) if (s.sliceKey === key) s.offer(p);
   };
-  o.publisher.on('snapshot', onSnapshot);
+  o.publisher.on('slice', onSlice);
 
   // One sweep for all streams: hello timeouts, dead peers, CP heartbeats.
   const sweepMs = Math.max(
@@ -216,7 +226,7 @@ export async function startClusterServer(o: ClusterServerOptions): Promise<Clust
     server.forceShutdown();
     clearInterval(sweep);
     if (purgeTimer) clearInterval(purgeTimer);
-    o.publisher.off('snapshot', onSnapshot);
+    o.publisher.off('slice', onSlice);
     throw e;
   }
   const address = `${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}`;
@@ -238,6 +248,9 @@ export async function startClusterServer(o: ClusterServerOptions): Promise<Clust
         lastReceivedAt: new Date(s.lastReceivedAt),
         configHash: s.dpHash,
         hostname: s.hostname,
+        region: s.region,
+        labels: s.labels,
+        sliceKey: s.sliceKey!,
         softwareVersion: s.softwareVersion,
         plugins: s.plugins,
         refusal: s.refusal,
@@ -256,7 +269,7 @@ export async function startClusterServer(o: ClusterServerOptions): Promise<Clust
       stopping = true;
       clearInterval(sweep);
       if (purgeTimer) clearInterval(purgeTimer);
-      o.publisher.off('snapshot', onSnapshot);
+      o.publisher.off('slice', onSlice);
       for (const s of [...sessions]) {
         s.close({ code: grpc.status.UNAVAILABLE, details: 'control plane is shutting down' });
       }

@@ -8,6 +8,10 @@
  * an incompatible version, is not sent: the DP gets a Refusal naming why, the registry records
  * the sync_status and reason, and the stream stays open (as Kong keeps the websocket), so the
  * next compatible snapshot is sent as soon as it is published.
+ *
+ * Slices: the DP's region and labels (validated; a DP sending invalid ones is refused at Hello)
+ * pick its slice; it is sent only its slice's snapshots, and its in-sync check and the CP's
+ * heartbeats compare against its slice's hash.
  */
 import { create } from '@bufbuild/protobuf';
 import * as grpc from '@grpc/grpc-js';
@@ -23,8 +27,10 @@ import {
   type TrafficSummary,
 } from '@gatehouse/proto';
 import {
+  placementError,
   signedSnapshotToProto,
   type Logger,
+  type NodePlacement,
   type PeerIdentity,
   type SignedSnapshot,
 } from '@gatehouse/shared';
@@ -47,7 +53,13 @@ export interface SessionContext {
   cpVersion: string;
   /** The CP's plugins (name -> version), for the plugin version rule; empty: only the set is checked. */
   cpPlugins: ReadonlyMap<string, string>;
-  latest(): PublishedSnapshot | null;
+  /** Registers the DP's placement (its slice is kept built); returns its placement key. */
+  acquireSlice(placement: NodePlacement): string;
+  releaseSlice(key: string): void;
+  /** Asks for the placement's slice at the newest config version (the DP holds a newer one). */
+  renewSlice(key: string): void;
+  /** The newest snapshot of a placement key; null while it is being built. */
+  latestSlice(key: string): PublishedSnapshot | null;
   /** Called once the DP said a valid Hello (the server tracks sessions by node id). */
   onReady(session: DataPlaneSession): void;
   onClosed(session: DataPlaneSession): void;
@@ -82,9 +94,16 @@ export class DataPlaneSession {
   lastSentAt = Date.now();
   /** Hash of the config the DP last reported holding (Hello, Ack, Heartbeat). */
   dpHash = '';
+  /** Version of the config the DP last reported holding. */
+  dpVersion = 0n;
   /** What the DP said in Hello. */
   hostname = '';
   region = '';
+  labels: Record<string, string> = {};
+  /** The placement key (`sliceKeyOf(region, labels)`) once Hello was accepted. */
+  sliceKey: string | null = null;
+  /** What Hello said the DP holds, until the first snapshot of its slice is known. */
+  private helloHeld: { hash: string; kid: string } | null = null;
   softwareVersion = '';
   plugins: PluginInfo[] = [];
   private dpPlugins: ReadonlyMap<string, string> = new Map();
@@ -129,7 +148,20 @@ export class DataPlaneSession {
   offer(published: PublishedSnapshot): void {
     if (this.closed || this.nodeId === null) return;
     const snapshot = published.snapshot;
+    const held = this.helloHeld;
+    this.helloHeld = null;
+    if (held && this.holds(held, published)) {
+      // The slice was built after Hello: the DP already holds it.
+      this.lastOfferedHash = snapshot.hash;
+      void this.ctx.registry.acked(this.nodeId, snapshot.version, snapshot.hash);
+      return;
+    }
     if (snapshot.hash === this.lastOfferedHash) return;
+    if (snapshot.version < this.dpVersion && this.sliceKey !== null) {
+      // The DP would refuse it as older than what it holds: have the slice signed anew.
+      this.ctx.renewSlice(this.sliceKey);
+      return;
+    }
     this.lastOfferedHash = snapshot.hash;
     if (this.pending) this.snapshotsDropped++;
     this.pending = null;
@@ -168,7 +200,7 @@ export class DataPlaneSession {
   /** Sends a heartbeat unless a snapshot is still on its way (it would only queue behind it). */
   heartbeat(): void {
     if (this.closed || this.inFlight) return;
-    const latest = this.ctx.latest();
+    const latest = this.sliceKey === null ? null : this.ctx.latestSlice(this.sliceKey);
     this.write(
       cpMessage({
         case: 'heartbeat',
@@ -198,6 +230,7 @@ export class DataPlaneSession {
     if (this.closed) return;
     this.closed = true;
     this.pending = null;
+    if (this.sliceKey !== null) this.ctx.releaseSlice(this.sliceKey);
     if (status) {
       this.log.info({ code: grpc.status[status.code], reason: status.details }, 'closing DP stream');
       try {
@@ -266,6 +299,7 @@ export class DataPlaneSession {
         return;
       case 'ack':
         this.dpHash = msg.value.hash;
+        this.dpVersion = msg.value.version;
         this.log.info({ version: msg.value.version, hash: msg.value.hash }, 'DP acked snapshot');
         void this.ctx.registry.acked(id, msg.value.version, msg.value.hash);
         return;
@@ -277,6 +311,7 @@ export class DataPlaneSession {
       }
       case 'heartbeat':
         this.dpHash = msg.value.configHash;
+        this.dpVersion = msg.value.configVersion;
         void this.ctx.registry.heartbeat(
           id,
           msg.value.configHash,
@@ -303,10 +338,18 @@ export class DataPlaneSession {
       });
       return;
     }
+    const placement: NodePlacement = { region: hello.region, labels: { ...hello.labels } };
+    const badPlacement = placementError(placement);
+    if (badPlacement) {
+      this.close({ code: grpc.status.INVALID_ARGUMENT, details: `Hello: ${badPlacement}` });
+      return;
+    }
     this.nodeId = id;
     this.dpHash = hello.configHash;
+    this.dpVersion = hello.configVersion;
     this.hostname = hello.hostname;
     this.region = hello.region;
+    this.labels = placement.labels;
     this.softwareVersion = hello.softwareVersion;
     this.plugins = hello.plugins.map((p) => ({ name: p.name, version: p.version }));
     this.dpPlugins = pluginMap(this.plugins);
@@ -338,20 +381,20 @@ export class DataPlaneSession {
       this.close({ code: grpc.status.FAILED_PRECONDITION, details: incompatible });
       return;
     }
-    const latest = this.ctx.latest();
+    this.sliceKey = this.ctx.acquireSlice(placement);
+    const latest = this.ctx.latestSlice(this.sliceKey);
     // Same bytes, signed by the key the CP signs with now (a DP that does not say its kid, an
     // older one, is taken at its hash): after a signing-key rotation the DP gets the config again,
     // signed by the new key, and caches that (so its cache verifies once the old key is gone).
-    const inSync =
-      latest !== null &&
-      latest.snapshot.hash === hello.configHash &&
-      (hello.configKid === '' || latest.kid === undefined || latest.kid === hello.configKid);
+    const held = { hash: hello.configHash, kid: hello.configKid };
+    const inSync = latest !== null && this.holds(held, latest);
     this.log.info(
       {
         dpHostname: hello.hostname,
         dpVersion: hello.softwareVersion,
         dpHash: hello.configHash,
         inSync,
+        slice: this.sliceKey,
         plugins: this.plugins.length,
       },
       'DP connected',
@@ -361,5 +404,11 @@ export class DataPlaneSession {
     // offer() checks the plugins: an incompatible config is refused (and recorded) instead.
     if (latest && inSync) this.lastOfferedHash = latest.snapshot.hash;
     else if (latest) this.offer(latest);
+    else this.helloHeld = held;
+  }
+
+  /** Does the DP hold this snapshot (its hash, signed by the key the CP signs with now)? */
+  private holds(held: { hash: string; kid: string }, p: PublishedSnapshot): boolean {
+    return p.snapshot.hash === held.hash && (held.kid === '' || p.kid === undefined || p.kid === held.kid);
   }
 }

@@ -5,3 +5,4 @@ export {
   type PublisherStats,
   type SnapshotPublisherOptions,
 } from './publisher.js';
+export { SliceCache, type SliceCacheOptions, type SliceStats } from './slices.js';

@@ -8,6 +8,10 @@
  * The config bytes hold no time: the same config gives the same bytes and hash on any replica
  * (only the JWS's issued-at differs). Credential keys are sent as keyed digests
  * (`withCredentialDigests`), never in clear.
+ *
+ * Data planes get slices of it (slices.ts): a DP acquires its placement, the publisher rebuilds
+ * the slices connected DPs need after each new snapshot and emits 'slice' for each one that
+ * changed. 'snapshot' and `latest` stay the whole config (metrics, /clustering/status, replicas).
  */
 import { EventEmitter } from 'node:events';
 import {
@@ -16,10 +20,12 @@ import {
   withCredentialDigests,
   type GatehouseConfig,
   type Logger,
+  type NodePlacement,
   type SignedSnapshot,
   type SigningKey,
 } from '@gatehouse/shared';
 import { withRoomyHeap } from '../heap-sizing.js';
+import { SliceCache, type SliceStats } from './slices.js';
 
 /** What the publisher needs from the store (implemented by control-plane/src/store ConfigStore). */
 export interface ConfigSource {
@@ -66,6 +72,8 @@ export interface SnapshotPublisherOptions {
 
 interface PublisherEvents {
   snapshot: [PublishedSnapshot];
+  /** The snapshot of a placement key (`sliceKeyOf(region, labels)`) changed. */
+  slice: [string, PublishedSnapshot];
 }
 
 const MAX_RETRY_MS = 30_000;
@@ -88,9 +96,16 @@ export class SnapshotPublisher extends EventEmitter<PublisherEvents> {
   private retryDelay = 0;
   private stopped = false;
   private readonly counters: PublisherStats = { builds: 0, published: 0, unchanged: 0, failures: 0 };
+  private readonly slices: SliceCache;
 
   constructor(o: SnapshotPublisherOptions) {
     super();
+    this.slices = new SliceCache({
+      key: o.key,
+      cpId: o.cpId,
+      logger: o.logger,
+      onSlice: (key, p) => this.emit('slice', key, p),
+    });
     this.source = o.source;
     this.key = o.key;
     this.cpId = o.cpId;
@@ -107,6 +122,42 @@ export class SnapshotPublisher extends EventEmitter<PublisherEvents> {
 
   get stats(): Readonly<PublisherStats> {
     return { ...this.counters };
+  }
+
+  /**
+   * A DP at this placement connected: its slice is built (if no DP had it) and kept up to date,
+   * announced by 'slice' events. Returns the placement key to pass to `latestSlice`/`releaseSlice`.
+   */
+  acquireSlice(placement: NodePlacement): string {
+    return this.slices.acquire(placement);
+  }
+
+  releaseSlice(key: string): void {
+    this.slices.release(key);
+  }
+
+  /** Re-signs a placement's slice at the newest version (a DP holds a newer one than it). */
+  renewSlice(key: string): void {
+    this.slices.renew(key);
+  }
+
+  /** The snapshot DPs with this placement key get, or null while it is being built. */
+  latestSlice(key: string): PublishedSnapshot | null {
+    return this.slices.latest(key);
+  }
+
+  /** The slice key a placement falls in under the newest config ('default' when nothing is scoped). */
+  sliceKeyFor(placement: NodePlacement): string {
+    return this.slices.sliceKeyFor(placement);
+  }
+
+  get sliceStats(): SliceStats {
+    return this.slices.stats;
+  }
+
+  /** Resolves once the slices of every snapshot published so far are built. */
+  slicesSettled(): Promise<void> {
+    return this.slices.settled();
   }
 
   /** Subscribes to the source and builds the first snapshot; rejects if that first build fails. */
@@ -233,7 +284,8 @@ export class SnapshotPublisher extends EventEmitter<PublisherEvents> {
       return;
     }
     // Key-auth keys leave the CP only as keyed digests (what DPs keep on disk).
-    const { bytes, hash } = encodeConfig(withCredentialDigests(config));
+    const digested = withCredentialDigests(config);
+    const { bytes, hash } = encodeConfig(digested);
     if (prev && hash === prev.snapshot.hash) {
       this.counters.unchanged++;
       this.logger.debug({ version, hash }, 'config unchanged; snapshot not republished');
@@ -261,6 +313,7 @@ export class SnapshotPublisher extends EventEmitter<PublisherEvents> {
       },
       'snapshot published',
     );
+    this.slices.rebase(published, digested);
     this.emit('snapshot', published);
   }
 }

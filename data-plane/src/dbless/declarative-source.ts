@@ -12,11 +12,26 @@
  * Nothing is written to disk: the file is already the source of truth, and a DB-less DP has no
  * signing key, so a cached copy could not be verified the way a CP snapshot is.
  */
-import { GatehouseError, isGatehouseError, type GatehouseConfig, type Logger } from '@gatehouse/shared';
+import {
+  GatehouseError,
+  isGatehouseError,
+  sliceConfig,
+  type GatehouseConfig,
+  type Logger,
+  type NodePlacement,
+} from '@gatehouse/shared';
 import type { SnapshotApplier } from '../sync/snapshot-applier.js';
 import { carryTimestamps } from './stable-timestamps.js';
 
 export type DeclarativeLoader = (path: string) => Promise<GatehouseConfig>;
+
+/**
+ * A DB-less DP serves the slice of its file for its own `--region`/`--label`, by the same rules
+ * as a CP (docs/regions-and-slices.md): one file can drive a whole fleet.
+ */
+export function slicedLoader(load: DeclarativeLoader, placement: NodePlacement): DeclarativeLoader {
+  return async (path) => sliceConfig(await load(path), placement);
+}
 
 export interface DeclarativeError {
   code: string;

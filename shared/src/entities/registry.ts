@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import { defineError } from '../errors.js';
+import { misplacedScopeTag } from '../slices/scope.js';
+import { schemaViolation } from './errors.js';
 import type {
   Acl,
   BasicAuthCredential,
@@ -219,6 +221,7 @@ export function defineEntity<T>(def: EntityDefinition<T>): EntityRecord<T, strin
   );
   return {
     ...rest,
+    validate: names.includes('tags') ? refusingMisplacedScopeTags(def.kind, def.validate) : def.validate,
     fields: [...names.filter((n) => !TIMESTAMPS.includes(n)), ...TIMESTAMPS.filter((n) => names.includes(n))],
     foreign: foreign.map((fk) => ({ ...fk, ...references[fk.field]! })),
     hasUpdatedAt: names.includes('updated_at'),
@@ -226,6 +229,15 @@ export function defineEntity<T>(def: EntityDefinition<T>): EntityRecord<T, strin
     tags: names.includes('tags'),
     lists,
     nested: [],
+  };
+}
+/** A validator that also refuses scope tags on a kind slices do not read (docs/regions-and-slices.md). */
+function refusingMisplacedScopeTags(kind: string, validate: EntityValidator): EntityValidator {
+  return (input, options) => {
+    const out = validate(input, options);
+    const problem = misplacedScopeTag(kind, (out as { tags?: string[] | null }).tags);
+    if (problem) throw schemaViolation({ tags: problem });
+    return out;
   };
 }
 const v = (fn: (input: unknown, options?: { base?: never }) => object): EntityValidator => fn;

@@ -4,6 +4,7 @@
  * Kong's schema library has no attribute for are `custom_validator`s with Kong's messages;
  * `normalize` gives the stored form (lower-cased hosts, lower-cased UUIDs).
  */
+import { scopeTagError } from '../slices/scope.js';
 import {
   hostError,
   hostWithOptionalPortError,
@@ -110,8 +111,12 @@ export function tagError(s: string): string | null {
   return null;
 }
 
-/** Kong's `tag`, with our length limit. */
-export const tag = (): StringField => text({ len_max: TAG_MAX, custom_validator: tagError });
+/**
+ * Kong's `tag`, with our length limit; a tag in Gatehouse's reserved `gatehouse:` namespace must
+ * be a valid scope tag (slices/scope.ts), so a typo never makes a scoped entity go everywhere.
+ */
+export const tag = (): StringField =>
+  text({ len_max: TAG_MAX, custom_validator: (s) => tagError(s) ?? scopeTagError(s) });
 
 /** Kong's `tags`. */
 export const tags = (): SetField => ({ type: 'set', elements: tag() });

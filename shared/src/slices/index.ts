@@ -1,0 +1,3 @@
+export * from './node.js';
+export * from './scope.js';
+export * from './slice.js';

@@ -283,6 +283,10 @@ export class ConfigClient extends EventEmitter<ConfigClientEvents> {
         }),
       }),
     );
+    // A CP holding the config this DP already serves sends nothing after Hello; it answers a
+    // heartbeat at once, so one sent now tells the DP it is connected (after a failover) within a
+    // round trip instead of a heartbeat interval.
+    this.sendHeartbeat();
     this.armWatchdog();
     this.heartbeatTimer = setInterval(() => this.sendHeartbeat(), this.heartbeatIntervalMs);
     this.heartbeatTimer.unref();

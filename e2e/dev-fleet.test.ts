@@ -278,6 +278,42 @@ describe('gatehouse dev: fleet refusals', () => {
     expect(dev.output).toContain('--control-planes 2 needs DATABASE_URL and NATS_URL');
   });
 
+  it('a single CP on PGlite is not given NATS_URL (it would refuse it at every restart); its DP is', async () => {
+    const dir = tempDir('dev-fleet-pglite');
+    const dev = runGatehouse(
+      'dev',
+      [
+        'dev',
+        '--data-planes',
+        'eu=1',
+        '--data-dir',
+        dir,
+        ...['--admin-port', '0', '--cluster-port', '0', '--proxy-port', '0', '--status-port', '0'],
+      ],
+      {
+        DATABASE_URL: '',
+        GATEHOUSE_DATABASE_URL: '',
+        NATS_URL: 'nats://127.0.0.1:1',
+        GATEHOUSE_WORKERS: '1',
+      },
+    );
+    try {
+      await waitUntil(
+        'the one-CP fleet is up',
+        async () => {
+          if (!dev.alive) throw new Error(`gatehouse dev exited:\n${dev.output}`);
+          return existsSync(join(dir, 'fleet.json'));
+        },
+        150_000,
+      );
+      expect(dev.output).toContain('[dev] NATS_URL is not passed to the control plane');
+      expect(dev.output).not.toContain('GH_ERR_CONFIG_REPLICAS_NEED_POSTGRES');
+    } finally {
+      dev.child.kill('SIGINT');
+      await dev.exited;
+    }
+  });
+
   it('refuses a bad --data-planes list, naming the entry', async () => {
     const dev = runGatehouse('dev', [
       'dev',

@@ -5,10 +5,19 @@ import { clusterTlsArgs, devDataPlaneTlsFiles } from '../../shared/dist/index.js
 import { say } from './supervisor.mjs';
 
 const NATS_VARIABLES = ['NATS_URL', 'GATEHOUSE_NATS_URL'];
+const DATABASE_VARIABLES = ['DATABASE_URL', 'GATEHOUSE_DATABASE_URL'];
 
 /** Postgres URL given to the control planes (the CP reads the same two variables). */
 export const databaseUrl = () => process.env.GATEHOUSE_DATABASE_URL || process.env.DATABASE_URL || '';
 export const natsUrl = () => process.env.GATEHOUSE_NATS_URL || process.env.NATS_URL || '';
+
+/** This environment with the database and NATS variables that are set but empty left out:
+ * here they mean unset (the CP and the DP refuse an empty setting). */
+function childEnv() {
+  const env = { ...process.env };
+  for (const v of [...NATS_VARIABLES, ...DATABASE_VARIABLES]) if (env[v] === '') delete env[v];
+  return env;
+}
 
 /**
  * The control planes' environment. On the embedded PGlite a CP refuses NATS (replicas need
@@ -17,13 +26,13 @@ export const natsUrl = () => process.env.GATEHOUSE_NATS_URL || process.env.NATS_
  */
 let saidNats = false;
 export function controlPlaneEnv() {
-  if (databaseUrl() || !natsUrl()) return process.env;
+  const env = childEnv();
+  if (databaseUrl() || !natsUrl()) return env;
   if (!saidNats)
     say(
       'NATS_URL is not passed to the control plane: it runs on the embedded PGlite (set DATABASE_URL for Postgres)',
     );
   saidNats = true;
-  const env = { ...process.env };
   for (const v of NATS_VARIABLES) delete env[v];
   return env;
 }
@@ -81,7 +90,7 @@ export function dataPlaneCommand({ dir, keysDir, controlPlanes, ports, workers, 
   return {
     script: 'data-plane/dist/cli.js',
     args: argv,
-    env: process.env,
+    env: childEnv(),
     readyUrl: `http://127.0.0.1:${ports.status}/status/ready`,
     isReady: (status) => status >= 200 && status < 300,
   };

@@ -8,7 +8,8 @@
  * fully jittered delay (backoff.ts); the delay resets once the CP has spoken on a stream.
  * Failover: with several control planes (replicas of one fleet, control-planes.ts) each retry
  * dials the next address in the list, round-robin, re-resolving DNS names at each round; a DP
- * stays on the replica it reached (it does not move back to the first when that one returns). A Refusal from the CP is logged and reported in the status: a version refusal
+ * stays on the replica it reached (it does not move back to the first when that one returns).
+ * A Refusal from the CP is logged and reported in the status: a version refusal
  * (`kong_version_incompatible`, the CP then ends the stream) is retried after the refusal
  * delay; a plugin refusal (`plugin_set_incompatible`, `plugin_version_incompatible`) keeps the
  * stream open, as Kong does, and the next compatible snapshot clears it. The served config is

@@ -11,7 +11,6 @@ import {
   clusterTlsSettings,
   createLogger,
   isGatehouseError,
-  parseListen,
   parseSettings,
   placementError,
   settingsHelp,
@@ -25,6 +24,7 @@ import { startDataPlane } from './data-plane.js';
 import { ClientIpResolver } from './net/client-ip.js';
 import { PATH_ESCAPED_SLASHES_ACTIONS, type PathEscapedSlashesAction } from './proxy/path-policy.js';
 import { parseCacheKey } from './sync/cache-crypto.js';
+import { controlPlaneListProblem } from './sync/control-planes.js';
 import { natsUrlProblem } from './ratelimit/cluster-policy.js';
 import { CLIENT_LIMIT_DEFAULTS, type ClientLimits } from './proxy/client-connections.js';
 import { ACCESS_LOG_FIELDS, redactProblem, type AccessLogSettings } from './observe/access-log.js';
@@ -108,7 +108,8 @@ const SETTINGS: SettingSpec[] = [
     env: ['GATEHOUSE_CONTROL_PLANE'],
     kind: 'string',
     default: '127.0.0.1:8005',
-    description: 'Control plane cluster address (host:port).',
+    description:
+      'Control plane cluster address (host:port), or several comma-separated (replicas of one fleet), or a DNS name resolving to several: the DP fails over between them, in order, round-robin.',
   },
   ...CLUSTER_TLS_SETTINGS,
   {
@@ -372,9 +373,9 @@ if (declarativeFile === undefined) {
       'invalid setting --trusted-keys (GATEHOUSE_TRUSTED_KEYS): required; give the JWKS written by `gatehouse keys generate` (or run DB-less with --config FILE)',
     );
   }
-  if (!parseListen(cp) || parseListen(cp)?.port === 0) {
-    fail(`invalid setting --control-plane (GATEHOUSE_CONTROL_PLANE): must be host:port, got "${cp}"`);
-  }
+  const problem = controlPlaneListProblem(cp);
+  if (typeof problem === 'string')
+    fail(`invalid setting --control-plane (GATEHOUSE_CONTROL_PLANE): ${problem}`);
 }
 let clusterTls: (ClusterTlsFiles & { serverName?: string }) | { mode: 'off' } | undefined;
 if (declarativeFile === undefined) {

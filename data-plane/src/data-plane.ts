@@ -44,6 +44,7 @@ import { NodeSeries } from './status/node-series.js';
 import type { BackoffOptions } from './sync/backoff.js';
 import { clusterChannel, type ClusterChannel } from './sync/cluster-tls.js';
 import { ConfigClient, type SyncStatus } from './sync/config-client.js';
+import { parseControlPlanes } from './sync/control-planes.js';
 import { ClusterNode, type ClusterPolicyStatus } from './ratelimit/cluster-node.js';
 import { loadOrCreateNodeId } from './sync/node-id.js';
 import {
@@ -71,7 +72,10 @@ export interface PluginInfo {
 }
 
 export interface DataPlaneOptions {
-  /** CP cluster address (host:port). Without it the DP serves its cached snapshot only. */
+  /**
+   * CP cluster address(es): host:port, or several comma-separated (replicas of one fleet; the DP
+   * fails over between them). Without it the DP serves its cached snapshot only.
+   */
   controlPlane?: string;
   /**
    * DB-less mode: serve this declarative file (Kong 3.0 format, YAML or JSON) with no control
@@ -246,7 +250,8 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
   } catch (e) {
     throw ConfigErrors.invalidSetting((e as Error).message);
   }
-  const channel = options.controlPlane ? await resolveClusterChannel(options) : null;
+  const controlPlanes = options.controlPlane ? parseControlPlanes(options.controlPlane) : null;
+  const channel = controlPlanes ? await resolveClusterChannel(options) : null;
   const softwareVersion = options.softwareVersion ?? GATEHOUSE_VERSION;
   await mkdir(options.dataDir, { recursive: true });
   const nodeId = options.nodeId ?? (await loadOrCreateNodeId(options.dataDir, logger));
@@ -384,6 +389,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
         ...(client?.syncStatus ?? {
           state: 'disabled',
           controlPlane: null,
+          controlPlanes: [],
           lastError: null,
           lastErrorAt: null,
           connectedSince: null,
@@ -443,10 +449,10 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     } else if (await applier.loadFromCache()) {
       log.info({ version: applier.held?.version.toString() }, 'serving the cached snapshot');
     }
-    if (options.controlPlane) {
+    if (controlPlanes) {
       const plugins = options.plugins ?? registry.pluginInfos();
       client = new ConfigClient({
-        address: options.controlPlane,
+        controlPlanes,
         applier,
         node: {
           nodeId,

@@ -5,8 +5,11 @@
  * SnapshotApplier and answer Ack/Nack, send a Heartbeat every 5 s. A dead or black-holed CP is
  * noticed by gRPC keepalive (ping every 10 s, 5 s timeout) and by a watchdog: no message from
  * the CP for 15 s cancels the stream. Every lost stream is retried after an exponential,
- * fully jittered delay (250 ms doubling to 30 s); the delay resets once the CP has spoken on a
- * stream. A Refusal from the CP is logged and reported in the status: a version refusal
+ * fully jittered delay (backoff.ts); the delay resets once the CP has spoken on a stream.
+ * Failover: with several control planes (replicas of one fleet, control-planes.ts) each retry
+ * dials the next address in the list, round-robin, re-resolving DNS names at each round; a DP
+ * stays on the replica it reached (it does not move back to the first when that one returns).
+ * A Refusal from the CP is logged and reported in the status: a version refusal
  * (`kong_version_incompatible`, the CP then ends the stream) is retried after the refusal
  * delay; a plugin refusal (`plugin_set_incompatible`, `plugin_version_incompatible`) keeps the
  * stream open, as Kong does, and the next compatible snapshot clears it. The served config is
@@ -31,6 +34,13 @@ import {
 } from '@gatehouse/proto';
 import { GATEHOUSE_VERSION, signedSnapshotFromProto, type Logger } from '@gatehouse/shared';
 import { Backoff, type BackoffOptions } from './backoff.js';
+import {
+  formatAddress,
+  resolveControlPlanes,
+  type ControlPlaneEndpoint,
+  type ControlPlaneTarget,
+  type Lookup,
+} from './control-planes.js';
 import type { SnapshotApplier, SnapshotOutcome } from './snapshot-applier.js';
 
 export type SyncState = 'disabled' | 'connecting' | 'connected' | 'disconnected';
@@ -50,8 +60,10 @@ export interface NodeInfo {
 const STREAM_KEEPING_REFUSALS = new Set(['plugin_set_incompatible', 'plugin_version_incompatible']);
 
 export interface ConfigClientOptions {
-  /** host:port of the CP cluster listener. */
-  address: string;
+  /** The CP cluster listeners (replicas of one fleet), tried in this order, round-robin. */
+  controlPlanes: readonly ControlPlaneEndpoint[];
+  /** DNS lookup of a name in `controlPlanes` (default: the system resolver). */
+  lookup?: Lookup;
   applier: SnapshotApplier;
   node: NodeInfo;
   logger: Logger;
@@ -81,7 +93,10 @@ export interface HeartbeatHealth {
 
 export interface SyncStatus {
   state: SyncState;
+  /** The address this DP is connected to, or dialling (or dialled last). */
   controlPlane: string | null;
+  /** The configured `--control-plane` list (host:port each). */
+  controlPlanes: string[];
   lastError: string | null;
   lastErrorAt: string | null;
   connectedSince: string | null;
@@ -135,6 +150,11 @@ export class ConfigClient extends EventEmitter<ConfigClientEvents> {
   private stopped = true;
   private attempts = 0;
   private nextDelayOverride: number | null = null;
+  /** This round's targets (resolved at its start) and the index of the one dialled next. */
+  private targets: ControlPlaneTarget[] = [];
+  private cursor = 0;
+  /** Bumped by stop(): a resolution that finishes after it does not dial. */
+  private generation = 0;
   private readonly status: SyncStatus;
 
   constructor(private readonly opts: ConfigClientOptions) {
@@ -145,7 +165,8 @@ export class ConfigClient extends EventEmitter<ConfigClientEvents> {
     this.refusalDelayMs = opts.refusalDelayMs ?? 30_000;
     this.status = {
       state: 'disconnected',
-      controlPlane: opts.address,
+      controlPlane: null,
+      controlPlanes: opts.controlPlanes.map((e) => formatAddress(e.host, e.port)),
       lastError: null,
       lastErrorAt: null,
       connectedSince: null,
@@ -162,18 +183,33 @@ export class ConfigClient extends EventEmitter<ConfigClientEvents> {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    this.connect();
+    void this.dialNext();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.generation += 1;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
     this.teardown();
     this.setState('disconnected');
   }
 
-  private connect(): void {
+  /** Dials the next target; at the end of a round (or the first time) resolves the list again. */
+  private async dialNext(): Promise<void> {
+    if (this.stopped) return;
+    if (this.cursor >= this.targets.length) {
+      const generation = this.generation;
+      this.setState('connecting');
+      const targets = await resolveControlPlanes(this.opts.controlPlanes, this.opts.lookup);
+      if (this.stopped || generation !== this.generation) return;
+      this.targets = targets;
+      this.cursor = 0;
+    }
+    this.connect(this.targets[this.cursor]!);
+  }
+
+  private connect(target: ControlPlaneTarget): void {
     if (this.stopped) return;
     this.attempts += 1;
     if (this.attempts > 1) {
@@ -181,12 +217,16 @@ export class ConfigClient extends EventEmitter<ConfigClientEvents> {
       this.emit('reconnect');
     }
     this.setState('connecting');
-    const { address, logger } = this.opts;
+    const { logger } = this.opts;
+    const { address } = target;
+    this.status.controlPlane = address;
     const client = new ClusterServiceClient(
       address,
       this.opts.credentials ?? grpc.credentials.createInsecure(),
       {
         ...DEFAULT_CHANNEL_OPTIONS,
+        ...channelOptionsFor(target),
+        // An explicit server name (--cluster-server-name, shared mode) wins over the target's.
         ...this.opts.channelOptions,
       },
     );
@@ -244,6 +284,10 @@ export class ConfigClient extends EventEmitter<ConfigClientEvents> {
         }),
       }),
     );
+    // A CP holding the config this DP already serves sends nothing after Hello; it answers a
+    // heartbeat at once, so one sent now tells the DP it is connected (after a failover) within a
+    // round trip instead of a heartbeat interval.
+    this.sendHeartbeat();
     this.armWatchdog();
     this.heartbeatTimer = setInterval(() => this.sendHeartbeat(), this.heartbeatIntervalMs);
     this.heartbeatTimer.unref();
@@ -256,7 +300,7 @@ export class ConfigClient extends EventEmitter<ConfigClientEvents> {
       this.status.refusal = null;
     this.status.connectedSince = new Date().toISOString();
     this.setState('connected');
-    this.opts.logger.info({ address: this.opts.address }, 'connected to the control plane');
+    this.opts.logger.info({ address: this.status.controlPlane }, 'connected to the control plane');
   }
 
   private onMessage(m: ControlPlaneMessage): void {
@@ -386,13 +430,16 @@ export class ConfigClient extends EventEmitter<ConfigClientEvents> {
     if (this.stopped) return;
     const delay = this.nextDelayOverride ?? this.backoff.next();
     this.nextDelayOverride = null;
+    // Fail over: the next attempt dials the next address of the list.
+    this.cursor += 1;
+    const next = this.targets[this.cursor]?.address ?? this.targets[0]?.address;
     this.opts.logger.warn(
-      { reason, retryInMs: delay },
+      { reason, address: this.status.controlPlane, retryInMs: delay, next },
       'control plane stream lost; keeping the config served',
     );
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
-      this.connect();
+      void this.dialNext();
     }, delay);
   }
 
@@ -418,4 +465,9 @@ export class ConfigClient extends EventEmitter<ConfigClientEvents> {
     this.status.state = state;
     this.emit('state', state);
   }
+}
+
+/** A target resolved from a DNS name is dialled by IP but verified (and SNI-named) by the name. */
+export function channelOptionsFor(target: ControlPlaneTarget): grpc.ChannelOptions {
+  return target.serverName ? { 'grpc.ssl_target_name_override': target.serverName } : {};
 }

@@ -15,12 +15,13 @@
 import { EventEmitter } from 'node:events';
 import type { Logger, SignedSnapshot, TrustedKeys } from '@gatehouse/shared';
 import { ConfigClient, type NodeInfo } from '../sync/config-client.js';
+import { parseControlPlanes, type ControlPlaneEndpoint } from '../sync/control-planes.js';
 import type { BackoffOptions } from '../sync/backoff.js';
 import type { ClusterChannel } from '../sync/cluster-tls.js';
 import { SnapshotApplier, type SnapshotStore } from '../sync/snapshot-applier.js';
 
 export interface SimulatedFleetOptions {
-  /** host:port of the CP's cluster listener. */
+  /** The CP cluster listener(s), as `--control-plane` takes them (host:port, comma-separated). */
   controlPlane: string;
   /** How many DPs. */
   count: number;
@@ -75,11 +76,13 @@ interface SimulatedDp {
 
 export class SimulatedFleet extends EventEmitter<SimulatedFleetEvents> {
   private readonly dps: SimulatedDp[] = [];
+  private readonly controlPlanes: ControlPlaneEndpoint[];
 
   constructor(private readonly opts: SimulatedFleetOptions) {
     super();
     if (!Number.isSafeInteger(opts.count) || opts.count < 1)
       throw new RangeError(`a simulated fleet needs 1 or more DPs, got ${opts.count}`);
+    this.controlPlanes = parseControlPlanes(opts.controlPlane);
     for (let i = 0; i < opts.count; i += 1) this.dps.push(this.make(i));
   }
 
@@ -135,7 +138,7 @@ export class SimulatedFleet extends EventEmitter<SimulatedFleetEvents> {
     const region = o.regions?.length ? o.regions[index % o.regions.length] : undefined;
     const id = `${o.idPrefix ?? 'sim'}-${index}`;
     const client = new ConfigClient({
-      address: o.controlPlane,
+      controlPlanes: this.controlPlanes,
       applier,
       node: { nodeId: id, hostname: id, ...(region ? { region } : {}), plugins: o.plugins ?? [] },
       logger,

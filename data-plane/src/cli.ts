@@ -11,6 +11,9 @@ import {
   clusterTlsSettings,
   createLogger,
   isGatehouseError,
+  NATS_TLS_SETTINGS,
+  natsSettings,
+  natsUrlSetting,
   parseListen,
   parseSettings,
   settingsHelp,
@@ -18,13 +21,13 @@ import {
   SettingsError,
   type ClusterTlsFiles,
   type Listen,
+  type NatsSettings,
   type SettingSpec,
 } from '@gatehouse/shared';
 import { startDataPlane } from './data-plane.js';
 import { ClientIpResolver } from './net/client-ip.js';
 import { PATH_ESCAPED_SLASHES_ACTIONS, type PathEscapedSlashesAction } from './proxy/path-policy.js';
 import { parseCacheKey } from './sync/cache-crypto.js';
-import { natsUrlProblem } from './ratelimit/cluster-policy.js';
 import { CLIENT_LIMIT_DEFAULTS, type ClientLimits } from './proxy/client-connections.js';
 import { ACCESS_LOG_FIELDS, redactProblem, type AccessLogSettings } from './observe/access-log.js';
 
@@ -201,14 +204,10 @@ const SETTINGS: SettingSpec[] = [
     kind: 'string',
     description: 'Region reported to the CP.',
   },
-  {
-    key: 'natsUrl',
-    flag: 'nats-url',
-    env: ['GATEHOUSE_NATS_URL', 'NATS_URL'],
-    kind: 'string',
-    description:
-      "NATS server(s), comma-separated (nats://host:port): the `cluster` rate-limiting policy shares counts with the region's other DPs on gatehouse.ratelimit.<region>. Unset: that policy counts per DP.",
-  },
+  natsUrlSetting(
+    "the `cluster` rate-limiting policy shares counts with the region's other DPs on gatehouse.ratelimit.<region>, and traffic summaries go on gatehouse.telemetry.<region>.<node>. One connection per DP. Unset: that policy counts per DP, summaries go on the CP stream.",
+  ),
+  ...NATS_TLS_SETTINGS,
   {
     key: 'trafficSummaryInterval',
     flag: 'traffic-summary-interval',
@@ -437,10 +436,12 @@ if (requestTimeoutMs! > 0 && requestTimeoutMs! < headerTimeoutMs!) {
   );
 }
 
-const natsUrl = v.natsUrl as string | undefined;
-if (natsUrl !== undefined) {
-  const problem = natsUrlProblem(natsUrl);
-  if (problem) fail(`invalid setting --nats-url (NATS_URL): ${problem}`);
+let nats: NatsSettings | undefined;
+try {
+  nats = natsSettings(v, resolve);
+} catch (e) {
+  if (isGatehouseError(e)) fail(e.message);
+  throw e;
 }
 
 const sampleText = (v.accessLogSample as string).trim();
@@ -484,7 +485,8 @@ try {
     statusListen: v.statusListen as Listen,
     nodeId: v.nodeId as string | undefined,
     region: v.region as string | undefined,
-    natsUrl,
+    natsUrl: nats?.url,
+    natsTls: nats?.tls,
     trafficSummaryIntervalMs: v.trafficSummaryInterval as number,
     labels: v.labels as Record<string, string> | undefined,
     logger,

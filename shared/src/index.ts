@@ -15,3 +15,4 @@ export * from './declarative/index.js';
 export * from './process.js';
 export * from './regex/pcre.js';
 export * from './analytics/latency-sketch.js';
+export * from './nats/index.js';

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isGatehouseError } from '@gatehouse/shared';
-import { parseNatsUrl } from './nats-url.js';
+import { isGatehouseError } from '../errors.js';
+import { parseNatsUrl } from './url.js';
 
-describe('NATS_URL of the control plane', () => {
+describe('NATS_URL (both planes)', () => {
   it('takes credentials out of the URLs into client options', () => {
     expect(parseNatsUrl('nats://app:s%3Acret@10.0.0.1:4222, nats://app:s%3Acret@10.0.0.2')).toEqual({
       servers: ['10.0.0.1:4222', '10.0.0.2'],

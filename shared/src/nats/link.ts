@@ -209,7 +209,7 @@ export class NatsLink extends EventEmitter<NatsLinkEvents> {
 
   /** Subscribes now if connected, else when the link comes up. */
   subscribe<T>(subject: string, reader: NatsSubscriber<T>): NatsSubscriptionHandle {
-    const entry: Entry = { subject, reader: reader as NatsSubscriber<unknown>, sub: null, lastDropLog: 0 };
+    const entry: Entry = { subject, reader, sub: null, lastDropLog: 0 };
     this.entries.add(entry);
     if (this.nc) this.open(this.nc, entry);
     return {

@@ -21,7 +21,10 @@ describe('NATS settings (both planes)', () => {
         GATEHOUSE_NATS_TLS_CERT: 'c.pem',
         GATEHOUSE_NATS_TLS_KEY: 'k.pem',
       }),
-    ).toEqual({ url: 'tls://h:4443', tls: { caFile: undefined, certFile: '/abs/c.pem', keyFile: '/abs/k.pem' } });
+    ).toEqual({
+      url: 'tls://h:4443',
+      tls: { caFile: undefined, certFile: '/abs/c.pem', keyFile: '/abs/k.pem' },
+    });
   });
 
   it('refuses, naming the setting: a certificate without its key, TLS files without a URL', () => {

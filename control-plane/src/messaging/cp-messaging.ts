@@ -4,7 +4,7 @@
  * one to tell).
  *
  * NATS is never on the path of an Admin API write or a DP stream: publishing is fire-and-forget
- * (the client buffers while reconnecting), the first connection is made in the background, and
+ * (refused and counted while the link is down), the first connection is made in the background, and
  * a NATS outage only means other replicas learn of changes later. Every (re)connection emits
  * 'connected', on which the CP rebuilds its snapshot, so whatever was missed while NATS was down
  * is caught up (Postgres holds the truth; NATS only says "look again").

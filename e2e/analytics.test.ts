@@ -9,14 +9,13 @@
  * least the delay the upstream waited, at most what the client measured. So each true quantile
  * lies between the same quantile of those two bounds, and the reported one within 1 % of it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createServer, request as httpRequest, type Server } from 'node:http';
-import { createConnection } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresDatabase } from '../test/helpers/db.js';
+import { startNatsServer, type NatsServer } from '../test/helpers/nats-server.js';
 import {
   adminJson,
-  freePort,
   startCp,
   startDp,
   tempDir,
@@ -46,17 +45,6 @@ function send(base: string, path: string): Promise<{ status: number; clientMs: n
     });
     req.on('error', reject);
     req.end();
-  });
-}
-
-function portAnswers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createConnection({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
   });
 }
 
@@ -94,7 +82,9 @@ describe.each([{ transport: 'stream' }, { transport: 'nats' }])(
   'analytics from two DPs in two regions ($transport)',
   ({ transport }) => {
     let upstream: Server;
-    let nats: ChildProcess | null = null;
+    let nats: NatsServer | null = null;
+    // The NATS password: it must appear in no log, status or error.
+    const secret = `pw-${randomBytes(12).toString('hex')}`;
     let cp: CpHandle;
     const dps: (DpHandle & { region: string; node: string })[] = [];
     const sent: Sent[] = [];
@@ -121,14 +111,9 @@ describe.each([{ transport: 'stream' }, { transport: 'nats' }])(
         // A CP with NATS_URL is one of several replicas, which need Postgres (not PGlite).
         db = await createPostgresDatabase();
         env = { DATABASE_URL: db.url };
-        const natsPort = await freePort();
-        nats = spawn(
-          process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server',
-          ['-a', '127.0.0.1', '-p', String(natsPort)],
-          { stdio: 'ignore' },
-        );
-        await waitUntil('nats-server answers', () => portAnswers(natsPort));
-        natsArgs = ['--nats-url', `nats://127.0.0.1:${natsPort}`];
+        // Auth required: both planes connect with the credentials given in the URL.
+        nats = await startNatsServer({ user: 'gh', pass: secret, monitor: true });
+        natsArgs = ['--nats-url', `nats://gh:${secret}@127.0.0.1:${nats.port}`];
       }
       cp = await startCp({ dataDir: tempDir(`ana-cp-${transport}`), args: natsArgs, env });
       for (const [svc, route] of [
@@ -166,7 +151,7 @@ describe.each([{ transport: 'stream' }, { transport: 'nats' }])(
     afterAll(async () => {
       await Promise.all(dps.map((dp) => dp.proc.stop()));
       await cp?.proc.stop();
-      nats?.kill('SIGKILL');
+      await nats?.kill();
       await db?.drop();
       await new Promise((r) => upstream?.close(r));
     });
@@ -259,6 +244,42 @@ describe.each([{ transport: 'stream' }, { transport: 'nats' }])(
         expect(row.health.event_loop_lag_ms).toBeGreaterThanOrEqual(0);
       }
     }, 60_000);
+
+    it.runIf(transport === 'nats')(
+      'one NATS connection per process, credentials in no log or status',
+      async () => {
+        const connz = await nats!.connz();
+        const names = connz.connections.map((c) => c.name ?? '');
+        // The CP's replicas adapter and analytics share one connection; each DP's primary holds one.
+        expect(names.filter((n) => n.startsWith('gatehouse-cp-'))).toHaveLength(1);
+        for (const dp of dps) expect(names.filter((n) => n === `gatehouse-dp-${dp.node}`)).toHaveLength(1);
+        expect(connz.num_connections).toBe(1 + dps.length);
+
+        const cpStatus = await adminJson(cp.admin, 'GET', '/clustering/status');
+        expect(cpStatus.json.messaging).toMatchObject({
+          state: 'connected',
+          servers: [`127.0.0.1:${nats!.port}`],
+        });
+        expect(cpStatus.json.messaging.subjects).toEqual(
+          expect.arrayContaining(['gatehouse.config.changed', 'gatehouse.telemetry.>']),
+        );
+        expect(cpStatus.json.messaging.received).toBeGreaterThan(0);
+        expect(JSON.stringify(cpStatus.json)).not.toContain(secret);
+        for (const dp of dps) {
+          const text = await (await fetch(`${dp.status}/status`)).text();
+          expect(JSON.parse(text).nats).toMatchObject({
+            state: 'connected',
+            servers: [`127.0.0.1:${nats!.port}`],
+          });
+          expect(text).not.toContain(secret);
+          expect(dp.proc.output).toMatch(/nats: connected/);
+          expect(dp.proc.output).not.toContain(secret);
+        }
+        expect(cp.proc.output).toMatch(/nats: connected/);
+        expect(cp.proc.output).not.toContain(secret);
+      },
+      60_000,
+    );
 
     it('answers 400 naming a bad parameter', async () => {
       const r = await adminJson(cp.admin, 'GET', '/analytics/services?window=2h&step=7s');

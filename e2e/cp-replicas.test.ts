@@ -4,14 +4,13 @@
  * purge on A empties the cache of both DPs; with NATS stopped both CPs keep serving their own
  * DPs, and when it is back they converge. And the refusal: NATS_URL on the embedded PGlite.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync } from 'node:fs';
 import { createServer, get as httpGet, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresDatabase } from '../test/helpers/db.js';
+import { startNatsServer, type NatsServer } from '../test/helpers/nats-server.js';
 import {
   adminJson,
   freePort,
@@ -40,17 +39,6 @@ function fresh(url: string): Promise<{ status: number; cache: string | null; key
   });
 }
 
-function portAnswers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createConnection({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-
 interface ClusterStatus {
   control_plane: { config_hash: string | null; version: number | null; cp_id: string };
   messaging: { state: string };
@@ -66,7 +54,7 @@ interface DpRow {
 describe('control-plane replicas over one Postgres and NATS', () => {
   let upstream: Server;
   let upstreamUrl: string;
-  let nats: ChildProcess | null = null;
+  let nats: NatsServer | null = null;
   let natsPort: number;
   let db: { url: string; drop(): Promise<void> };
   let cpA: CpHandle;
@@ -75,14 +63,7 @@ describe('control-plane replicas over one Postgres and NATS', () => {
   let dpB: DpHandle;
 
   const startNats = async () => {
-    nats = spawn(
-      process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server',
-      ['-a', '127.0.0.1', '-p', String(natsPort)],
-      {
-        stdio: 'ignore',
-      },
-    );
-    await waitUntil('nats-server answers', () => portAnswers(natsPort));
+    nats = await startNatsServer({ port: natsPort });
   };
   const status = async (cp: CpHandle) =>
     (await adminJson(cp.admin, 'GET', '/clustering/status')).json as ClusterStatus;
@@ -145,7 +126,7 @@ describe('control-plane replicas over one Postgres and NATS', () => {
 
   afterAll(async () => {
     await Promise.all([dpA, dpB, cpA, cpB].map((p) => p?.proc.stop()));
-    nats?.kill('SIGKILL');
+    await nats?.kill();
     await db?.drop();
     await new Promise<void>((r) => {
       upstream?.closeAllConnections();
@@ -199,7 +180,7 @@ describe('control-plane replicas over one Postgres and NATS', () => {
   });
 
   it('NATS stopped: both CPs keep serving their DPs; NATS back: they converge', async () => {
-    nats?.kill('SIGKILL');
+    await nats?.kill();
     nats = null;
     for (const cp of [cpA, cpB])
       await waitUntil(

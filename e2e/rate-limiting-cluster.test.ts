@@ -4,15 +4,14 @@
  * bound of docs/plugins-traffic.md; with NATS stopped every DP keeps serving (degraded, local
  * counts) and says so in /status.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type Server } from 'node:http';
-import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { freePort, sleep, startDblessDp, tempDir, waitUntil, type Proc } from './helpers/processes.js';
+import { startNatsServer, type NatsServer } from '../test/helpers/nats-server.js';
+import { sleep, startDblessDp, tempDir, waitUntil, type Proc } from './helpers/processes.js';
 
 const LIMIT = 30;
 const DPS = 3;
@@ -55,17 +54,6 @@ function send(base: string, path: string, headers: Record<string, string>): Prom
   });
 }
 
-function portAnswers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createConnection({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-
 interface StatusBody {
   rate_limiting: { cluster: { state: string; degraded: boolean; subject: string } | null };
 }
@@ -77,21 +65,14 @@ async function clusterStatus(status: string): Promise<StatusBody['rate_limiting'
 
 describe('rate-limiting policy cluster through three DPs over NATS', () => {
   let upstream: Server;
-  let nats: ChildProcess | null = null;
+  let nats: NatsServer | null = null;
   const dps: { proc: Proc; proxy: string; status: string }[] = [];
 
   beforeAll(async () => {
     upstream = createServer((_req, res) => res.end('ok'));
     await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
-    const natsPort = await freePort();
-    nats = spawn(
-      process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server',
-      ['-a', '127.0.0.1', '-p', String(natsPort)],
-      {
-        stdio: 'ignore',
-      },
-    );
-    await waitUntil('nats-server answers', () => portAnswers(natsPort));
+    nats = await startNatsServer();
+    const natsUrl = nats.url;
     const dir = tempDir('rl-cluster');
     const file = join(dir, 'kong.yml');
     writeFileSync(file, declarativeFile(`http://127.0.0.1:${(upstream.address() as { port: number }).port}`));
@@ -102,7 +83,7 @@ describe('rate-limiting policy cluster through three DPs over NATS', () => {
           file,
           dataDir: tempDir(`rl-cluster-dp${i}`),
           workers: 1,
-          args: ['--nats-url', `nats://127.0.0.1:${natsPort}`, '--region', region],
+          args: ['--nats-url', natsUrl, '--region', region],
         }),
       );
     }
@@ -116,7 +97,7 @@ describe('rate-limiting policy cluster through three DPs over NATS', () => {
 
   afterAll(async () => {
     await Promise.all(dps.map((dp) => dp.proc.stop()));
-    nats?.kill('SIGKILL');
+    await nats?.kill();
     await new Promise((r) => upstream.close(r));
   });
 
@@ -139,7 +120,7 @@ describe('rate-limiting policy cluster through three DPs over NATS', () => {
   });
 
   it('NATS stopped: every DP keeps serving with local counts, degraded in /status', async () => {
-    nats?.kill('SIGKILL');
+    await nats?.kill();
     nats = null;
     for (const dp of dps) {
       await waitUntil(

@@ -8,6 +8,9 @@ import {
   clusterTlsSettings,
   createLogger,
   isGatehouseError,
+  NATS_TLS_SETTINGS,
+  natsSettings,
+  natsUrlSetting,
   parseSettings,
   type SettingValue,
   settingsHelp,
@@ -15,6 +18,7 @@ import {
   SettingsError,
   writeSigningKeyPair,
   type Listen,
+  type NatsSettings,
   type SettingSpec,
 } from '@gatehouse/shared';
 import { ADMIN_ACCESS_SETTINGS, parseAdminGuiListen, resolveAdminToken } from './admin/access-settings.js';
@@ -26,7 +30,6 @@ import {
   generateClusterCerts,
 } from './cluster/index.js';
 import { startControlPlane } from './control-plane.js';
-import { parseNatsUrl } from './messaging/index.js';
 
 const CP_SETTINGS: SettingSpec[] = [
   {
@@ -71,35 +74,10 @@ const CP_SETTINGS: SettingSpec[] = [
     kind: 'string',
     description: 'Postgres URL; unset = embedded PGlite in the data folder.',
   },
-  {
-    key: 'natsUrl',
-    flag: 'nats-url',
-    env: ['GATEHOUSE_NATS_URL', 'NATS_URL'],
-    kind: 'string',
-    description:
-      'NATS server(s), comma-separated (nats://[user:pass@]host:port, tls://…): this CP is one of several replicas over one Postgres (requires --database-url); writes and proxy-cache purges reach every replica (gatehouse.config.changed, gatehouse.proxy-cache.purge); the DPs’ traffic summaries arrive on gatehouse.telemetry.> (for /analytics). Unset: one CP.',
-  },
-  {
-    key: 'natsTlsCa',
-    flag: 'nats-tls-ca',
-    env: ['GATEHOUSE_NATS_TLS_CA'],
-    kind: 'string',
-    description: 'CA certificate (PEM) that signs the NATS server certificate; turns TLS on for NATS.',
-  },
-  {
-    key: 'natsTlsCert',
-    flag: 'nats-tls-cert',
-    env: ['GATEHOUSE_NATS_TLS_CERT'],
-    kind: 'string',
-    description: 'Client certificate (PEM) for NATS servers that verify clients (with --nats-tls-key).',
-  },
-  {
-    key: 'natsTlsKey',
-    flag: 'nats-tls-key',
-    env: ['GATEHOUSE_NATS_TLS_KEY'],
-    kind: 'string',
-    description: 'Private key (PEM) of --nats-tls-cert.',
-  },
+  natsUrlSetting(
+    'this CP is one of several replicas over one Postgres (requires --database-url); writes and proxy-cache purges reach every replica (gatehouse.config.changed, gatehouse.proxy-cache.purge); the DPs’ traffic summaries arrive on gatehouse.telemetry.> (for /analytics). One connection per process. Unset: one CP.',
+  ),
+  ...NATS_TLS_SETTINGS,
   {
     key: 'signingKey',
     flag: 'signing-key',
@@ -242,17 +220,13 @@ async function runCp(argv: string[]): Promise<void> {
   }
   if (parsed.positionals.length) fail(`unexpected argument "${parsed.positionals[0]}"`);
   const v = parsed.values;
-  const natsUrl = v.natsUrl as string | undefined;
-  if (natsUrl !== undefined) {
-    try {
-      parseNatsUrl(natsUrl);
-    } catch (e) {
-      if (isGatehouseError(e)) fail(e.message);
-      throw e;
-    }
+  let nats: NatsSettings | undefined;
+  try {
+    nats = natsSettings(v, resolve);
+  } catch (e) {
+    if (isGatehouseError(e)) fail(e.message);
+    throw e;
   }
-  if ((v.natsTlsCert === undefined) !== (v.natsTlsKey === undefined))
-    fail('--nats-tls-cert and --nats-tls-key go together');
   const logger = createLogger('gatehouse-cp', { level: v.logLevel as string });
   try {
     const cp = await startControlPlane({
@@ -264,12 +238,8 @@ async function runCp(argv: string[]): Promise<void> {
       clusterListen: v.clusterListen as Listen,
       dataDir: resolve(v.dataDir as string),
       databaseUrl: v.databaseUrl as string | undefined,
-      natsUrl,
-      natsTls: {
-        caFile: v.natsTlsCa ? resolve(v.natsTlsCa as string) : undefined,
-        certFile: v.natsTlsCert ? resolve(v.natsTlsCert as string) : undefined,
-        keyFile: v.natsTlsKey ? resolve(v.natsTlsKey as string) : undefined,
-      },
+      natsUrl: nats?.url,
+      natsTls: nats?.tls,
       signingKeyFile: v.signingKey ? resolve(v.signingKey as string) : undefined,
       dev: v.dev as boolean,
       cpId: v.cpId as string | undefined,

@@ -14,6 +14,7 @@ import {
   DEV_CLUSTER_CERT_DIR,
   loadClusterTls,
   loadSigningKey,
+  parseNatsUrl,
   PRIVATE_KEY_FILE,
   writeSigningKeyPair,
   type ClusterTlsSettings,
@@ -36,13 +37,7 @@ import {
   type ClusterServerTls,
 } from './cluster/index.js';
 import { createConfigRouter } from './declarative/index.js';
-import {
-  connectReplicas,
-  createCpMessaging,
-  parseNatsUrl,
-  ReplicaErrors,
-  type NatsTlsOptions,
-} from './messaging/index.js';
+import { connectReplicas, createCpMessaging, ReplicaErrors, type NatsTlsOptions } from './messaging/index.js';
 import { DataFolderLock, databaseDir } from './data-folder.js';
 import { openDatabase } from './db/index.js';
 import { useLeanHeap } from './heap-sizing.js';
@@ -219,7 +214,11 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     await publisher.start();
     cleanups.push(async () => publisher.stop());
     const registry = new DataPlaneRegistry(db.prisma, logger, { cpId });
-    const analytics = new Analytics({ logger, natsUrl: o.natsUrl });
+    // The process's one NATS connection (none without NATS_URL): the replicas adapter owns it,
+    // analytics and any other CP module use it through `messaging.nats`.
+    const messaging = createCpMessaging({ natsUrl: o.natsUrl, tls: o.natsTls, cpId, logger });
+    cleanups.push(() => messaging.close());
+    const analytics = new Analytics({ logger, nats: messaging.nats });
     cleanups.push(() => analytics.close());
 
     const cluster = await startClusterServer({
@@ -235,9 +234,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     });
     cleanups.push(() => cluster.stop());
 
-    // The other replicas (a no-op without NATS_URL); closed before the cluster server stops.
-    const messaging = createCpMessaging({ natsUrl: o.natsUrl, tls: o.natsTls, cpId, logger });
-    cleanups.push(() => messaging.close());
+    // The other replicas (a no-op without NATS_URL); unwired before the cluster server stops.
     const replicas = connectReplicas({ messaging, store, publisher, local: cluster });
     cleanups.push(async () => replicas.stop());
 

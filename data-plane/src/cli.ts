@@ -11,6 +11,10 @@ import {
   clusterTlsSettings,
   createLogger,
   isGatehouseError,
+  NATS_TLS_SETTINGS,
+  natsSettings,
+  natsUrlSetting,
+  parseListen,
   parseSettings,
   placementError,
   settingsHelp,
@@ -18,6 +22,7 @@ import {
   SettingsError,
   type ClusterTlsFiles,
   type Listen,
+  type NatsSettings,
   type SettingSpec,
 } from '@gatehouse/shared';
 import { startDataPlane } from './data-plane.js';
@@ -25,7 +30,6 @@ import { ClientIpResolver } from './net/client-ip.js';
 import { PATH_ESCAPED_SLASHES_ACTIONS, type PathEscapedSlashesAction } from './proxy/path-policy.js';
 import { parseCacheKey } from './sync/cache-crypto.js';
 import { controlPlaneListProblem } from './sync/control-planes.js';
-import { natsUrlProblem } from './ratelimit/cluster-policy.js';
 import { CLIENT_LIMIT_DEFAULTS, type ClientLimits } from './proxy/client-connections.js';
 import { ACCESS_LOG_FIELDS, redactProblem, type AccessLogSettings } from './observe/access-log.js';
 
@@ -204,14 +208,10 @@ const SETTINGS: SettingSpec[] = [
     description:
       'Region reported to the CP; scope tags gatehouse:region=<region> pick what the DP gets (docs/regions-and-slices.md).',
   },
-  {
-    key: 'natsUrl',
-    flag: 'nats-url',
-    env: ['GATEHOUSE_NATS_URL', 'NATS_URL'],
-    kind: 'string',
-    description:
-      "NATS server(s), comma-separated (nats://host:port): the `cluster` rate-limiting policy shares counts with the region's other DPs on gatehouse.ratelimit.<region>. Unset: that policy counts per DP.",
-  },
+  natsUrlSetting(
+    "the `cluster` rate-limiting policy shares counts with the region's other DPs on gatehouse.ratelimit.<region>, and traffic summaries go on gatehouse.telemetry.<region>.<node>. One connection per DP. Unset: that policy counts per DP, summaries go on the CP stream.",
+  ),
+  ...NATS_TLS_SETTINGS,
   {
     key: 'trafficSummaryInterval',
     flag: 'traffic-summary-interval',
@@ -449,10 +449,12 @@ const placementProblem = placementError({
 if (placementProblem)
   fail(`invalid setting --region/--label (GATEHOUSE_REGION/GATEHOUSE_LABELS): ${placementProblem}`);
 
-const natsUrl = v.natsUrl as string | undefined;
-if (natsUrl !== undefined) {
-  const problem = natsUrlProblem(natsUrl);
-  if (problem) fail(`invalid setting --nats-url (NATS_URL): ${problem}`);
+let nats: NatsSettings | undefined;
+try {
+  nats = natsSettings(v, resolve);
+} catch (e) {
+  if (isGatehouseError(e)) fail(e.message);
+  throw e;
 }
 
 const sampleText = (v.accessLogSample as string).trim();
@@ -496,7 +498,8 @@ try {
     statusListen: v.statusListen as Listen,
     nodeId: v.nodeId as string | undefined,
     region: v.region as string | undefined,
-    natsUrl,
+    natsUrl: nats?.url,
+    natsTls: nats?.tls,
     trafficSummaryIntervalMs: v.trafficSummaryInterval as number,
     labels: v.labels as Record<string, string> | undefined,
     logger,

@@ -24,8 +24,11 @@ import {
   loadClusterTls,
   loadDeclarativeFile,
   loadTrustedKeys,
+  connectNats,
   type ClusterTlsFiles,
   type Logger,
+  type NatsLinkStatus,
+  type NatsTlsFiles,
 } from '@gatehouse/shared';
 import {
   DeclarativeSource,
@@ -115,10 +118,13 @@ export interface DataPlaneOptions {
   nodeId?: string;
   region?: string;
   /**
-   * NATS server(s), comma-separated (`--nats-url`, `NATS_URL`): the `cluster` rate-limiting
-   * policy exchanges counts with the region's other DPs over it. Unset: it counts per DP.
+   * NATS server(s), comma-separated (`--nats-url`, `NATS_URL`; credentials as user:pass@ or
+   * token@): the `cluster` rate-limiting policy exchanges counts with the region's other DPs over
+   * it, and traffic summaries go on it. One connection for the process. Unset: per-DP counting.
    */
-  natsUrl?: string;
+  natsUrl?: string | undefined;
+  /** TLS files for the NATS connection (`--nats-tls-ca/-cert/-key`). */
+  natsTls?: NatsTlsFiles | undefined;
   /**
    * Traffic summaries to the CP every this many ms (`--traffic-summary-interval`, default 10 s):
    * over NATS with `natsUrl`, else on the CP stream. 0: none (DB-less without NATS sends none).
@@ -183,6 +189,8 @@ export interface DataPlaneStatus {
   } | null;
   workers: { configured: number; alive: number; serving: number; restarts: number };
   proxy: { host: string; port: number | null };
+  /** The process's NATS connection (null without a NATS URL). */
+  nats: NatsLinkStatus | null;
   /** The `cluster` rate-limit policy's NATS link (null while no config uses it). */
   rate_limiting: { cluster: ClusterPolicyStatus | null };
   /** Traffic summaries to the CP (null when off). */
@@ -271,10 +279,19 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
           createCertificate({ commonName: 'localhost', altNames: ['localhost'] })),
       }
     : null;
+  // The process's one NATS connection (traffic summaries, the cluster policy), connecting in the
+  // background; closed last. Throws on a malformed URL or an unreadable TLS file.
+  const nats = options.natsUrl
+    ? connectNats({
+        settings: { url: options.natsUrl, tls: options.natsTls ?? {} },
+        name: `gatehouse-dp-${nodeId}`,
+        logger: log,
+      })
+    : undefined;
   // The node's one `cluster` rate-limit policy (NATS), while a config uses it; workers count
   // through it over IPC.
   const clusterLimits = new ClusterNode({
-    natsUrl: options.natsUrl,
+    nats,
     region: options.region,
     nodeId,
     logger: log,
@@ -347,7 +364,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
   const telemetry = new NodeTelemetry({
     nodeId,
     region: options.region,
-    natsUrl: options.natsUrl,
+    nats,
     periodMs: trafficPeriodMs,
     stream: dbless ? null : { name: 'stream', send: (s) => client?.sendTrafficSummary(s) ?? false },
     serving: () => pool.serving,
@@ -410,6 +427,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
           },
       workers: { configured: workers, alive: pool.alive, serving: pool.serving, restarts: pool.restartCount },
       proxy: { host: options.proxyListen.host, port: pool.port },
+      nats: nats?.status() ?? null,
       rate_limiting: { cluster: clusterLimits.status() },
       traffic_summaries: telemetry.status(),
     };
@@ -436,6 +454,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     await pool.stop();
     await telemetry.close();
     await clusterLimits.close();
+    await nats?.close();
     await statusServer.close();
     nodeHealth.close();
     log.info('data plane stopped');

@@ -16,3 +16,4 @@ export * from './process.js';
 export * from './regex/pcre.js';
 export * from './analytics/latency-sketch.js';
 export * from './slices/index.js';
+export * from './nats/index.js';

@@ -4,7 +4,6 @@
  * and purge fan-out, malformed messages, NATS outages, the advisory-lock job runner and the DP
  * registry's `cp_id`.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,12 +23,13 @@ import {
 } from '../../control-plane/src/messaging/index.js';
 import { SnapshotPublisher } from '../../control-plane/src/snapshot/index.js';
 import { ConfigStore } from '../../control-plane/src/store/index.js';
-import { freePort, startNats, waitUntil, type ServerProcess } from '../ratelimit/helpers.js';
+import { freePort, startNatsServer, type NatsServer } from '../helpers/nats-server.js';
+import { waitUntil } from '../ratelimit/helpers.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { addService, logger } from './harness.js';
 
 let tdb: TestDatabase;
-let nats: ServerProcess;
+let nats: NatsServer;
 let natsUrl: string;
 let key: SigningKey;
 let keyDir: string;
@@ -37,8 +37,8 @@ const closers: (() => Promise<unknown>)[] = [];
 
 beforeAll(async () => {
   tdb = await createTestDatabase('postgres');
-  nats = await startNats();
-  natsUrl = `nats://127.0.0.1:${nats.port}`;
+  nats = await startNatsServer();
+  natsUrl = nats.url;
   keyDir = await mkdtemp(join(tmpdir(), 'gh-replicas-keys-'));
   key = await loadSigningKey((await writeSigningKeyPair(keyDir)).privateKeyFile);
 });
@@ -200,7 +200,7 @@ describe('CP replicas over NATS and one Postgres', () => {
     expect(m.state).toBe('connecting');
     m.publishConfigChanged(1n);
     expect(m.status().publish_failures).toBe(1);
-    const late = await startNats(port);
+    const late = await startNatsServer({ port });
     closers.push(() => late.kill());
     let connected = 0;
     m.on('connected', () => connected++);
@@ -209,15 +209,9 @@ describe('CP replicas over NATS and one Postgres', () => {
   });
 
   it('authenticates with credentials given in NATS_URL (nats://user:pass@host)', async () => {
-    const port = await freePort();
-    const child = spawn(
-      process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server',
-      ['-a', '127.0.0.1', '-p', String(port), '--user', 'gh', '--pass', 's3cret'],
-      { stdio: 'ignore' },
-    );
-    closers.push(async () => {
-      child.kill('SIGKILL');
-    });
+    const server = await startNatsServer({ user: 'gh', pass: 's3cret' });
+    const port = server.port;
+    closers.push(() => server.kill());
     const good = createCpMessaging({
       natsUrl: `nats://gh:s3cret@127.0.0.1:${port}`,
       cpId: 'cp-auth',

@@ -1,34 +1,46 @@
 /**
  * The `cluster` rate-limiting policy over real NATS: each policy instance has its own NATS
- * connection, as each DP does. The machine's NATS (127.0.0.1:4222) for the fleet limit, a
+ * link (@gatehouse/shared connectNats), as each DP process does. The machine's NATS (127.0.0.1:4222) for the fleet limit, a
  * nats-server of our own (free port) for failover. Each test uses its own region (subject).
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger } from '@gatehouse/shared';
+import { connectNats, createLogger, type Logger, type NatsLink } from '@gatehouse/shared';
 import {
   CLUSTER_SYNC_INTERVAL_MS,
   ClusterPolicy,
   createClusterPolicy,
 } from '@gatehouse/data-plane/ratelimit/cluster-policy';
 import type { CounterHit } from '@gatehouse/data-plane/ratelimit/policy';
-import { freePort, startNats, waitUntil, type ServerProcess } from './helpers.js';
+import { freePort, startNatsServer, type NatsServer } from '../helpers/nats-server.js';
+import { waitUntil } from './helpers.js';
 
 const NATS_URL = 'nats://127.0.0.1:4222';
 
 const open: ClusterPolicy[] = [];
-const servers: ServerProcess[] = [];
+const links: NatsLink[] = [];
+const servers: NatsServer[] = [];
 afterEach(async () => {
   await Promise.all(open.splice(0).map((p) => p.close()));
+  await Promise.all(links.splice(0).map((l) => l.close()));
   await Promise.all(servers.splice(0).map((s) => s.kill()));
 });
 
-function policy(region: string, natsUrl: string | undefined = NATS_URL): ClusterPolicy {
-  const p = createClusterPolicy({ natsUrl, region });
+const silent = createLogger('test', { level: 'silent' });
+
+/** A DP process's policy: its own NATS link to `url`, the policy on it. */
+function policyOver(url: string, region: string, logger: Logger = silent): ClusterPolicy {
+  const nats = connectNats({ settings: { url, tls: {} }, name: `test-${region}`, logger, retryMs: 200 });
+  links.push(nats);
+  const p = createClusterPolicy({ nats, region, logger });
   open.push(p);
   return p;
+}
+
+function policy(region: string, natsUrl: string = NATS_URL): ClusterPolicy {
+  return policyOver(natsUrl, region);
 }
 
 function minuteHit(key: string): CounterHit {
@@ -128,7 +140,7 @@ describe('cluster policy over NATS', () => {
 describe('cluster policy without NATS', () => {
   it('without a NATS URL counts locally, degraded, with a warning', async () => {
     const { logger, lines } = captureLogs();
-    const p = createClusterPolicy({ natsUrl: undefined, region: 'eu', logger });
+    const p = createClusterPolicy({ region: 'eu', logger });
     open.push(p);
     expect(p.state).toBe('local-only');
     expect(p.degraded).toBe(true);
@@ -141,38 +153,32 @@ describe('cluster policy without NATS', () => {
   it('with NATS unreachable counts locally, degraded, and says so', async () => {
     const { logger, lines } = captureLogs();
     const port = await freePort();
-    const p = createClusterPolicy({ natsUrl: `nats://127.0.0.1:${port}`, region: 'eu', logger });
-    open.push(p);
+    const p = policyOver(`nats://127.0.0.1:${port}`, 'eu', logger);
     expect(p.degraded).toBe(true);
     const hit = minuteHit('k');
     expect(await p.increment([hit], 1)).toEqual([1]);
-    await waitUntil('the warning is logged', () => lines.join('').includes('NATS unreachable'));
+    await waitUntil('the warning is logged', () => lines.join('').includes('nats: unreachable'));
     expect(await p.increment([hit], 1)).toEqual([2]);
     expect(p.state).toBe('connecting');
   });
 
   it('connects once NATS comes up after the DP started', async () => {
     const port = await freePort();
-    const a = createClusterPolicy({ natsUrl: `nats://127.0.0.1:${port}`, region: 'late' });
-    open.push(a);
+    const a = policyOver(`nats://127.0.0.1:${port}`, 'late');
     const hit = minuteHit('k');
     await a.increment([hit], 3);
-    const fake: ServerProcess = await startNats(port);
-    servers.push(fake);
+    servers.push(await startNatsServer({ port }));
     await waitUntil('a connected', () => !a.degraded);
-    const b = createClusterPolicy({ natsUrl: `nats://127.0.0.1:${port}`, region: 'late' });
-    open.push(b);
+    const b = policyOver(`nats://127.0.0.1:${port}`, 'late');
     await waitUntil('b sees what a counted before NATS was up', async () => (await usage(b, hit)) === 3);
   });
 
   it('NATS stopped mid-traffic: both DPs keep counting locally (degraded), and resync when it is back', async () => {
-    const server = await startNats();
+    const server = await startNatsServer();
     servers.push(server);
-    const url = `nats://127.0.0.1:${server.port}`;
     const { logger, lines } = captureLogs();
-    const a = createClusterPolicy({ natsUrl: url, region: 'r', logger });
-    const b = createClusterPolicy({ natsUrl: url, region: 'r' });
-    open.push(a, b);
+    const a = policyOver(server.url, 'r', logger);
+    const b = policyOver(server.url, 'r');
     await waitUntil('both connected', () => !a.degraded && !b.degraded);
     const hit = minuteHit('k');
     await a.increment([hit], 2);
@@ -191,6 +197,6 @@ describe('cluster policy without NATS', () => {
       'the outage counts reach the peers',
       async () => (await usage(a, hit)) === 6 && (await usage(b, hit)) === 6,
     );
-    expect(lines.join('')).toMatch(/NATS is back/);
+    expect(lines.join('')).toMatch(/nats: reconnected/);
   });
 });

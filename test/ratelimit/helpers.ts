@@ -1,4 +1,4 @@
-/** Throw-away redis-server / nats-server processes on free ports, for the fleet policy tests. */
+/** Throw-away redis-server processes on free ports, for the fleet policy tests (nats-server: ../helpers/nats-server.ts). */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createConnection } from 'node:net';
 import { freePort, waitUntil } from '../dp/helpers/fixtures.js';
@@ -59,11 +59,4 @@ export async function startRedis(extraArgs: string[] = []): Promise<ServerProces
     'no',
     ...extraArgs,
   ]);
-}
-
-/** A nats-server of our own (never the machine's), on `port` or a free one. */
-export async function startNats(port?: number): Promise<ServerProcess> {
-  port ??= await freePort();
-  const bin = process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server';
-  return startProcess(port, bin, ['-a', '127.0.0.1', '-p', String(port)]);
 }

@@ -1,10 +1,10 @@
 /**
  * Fleet analytics on the control plane: traffic summaries from the DPs (their streams, and NATS
- * when the CP has a NATS URL) checked by the intake, kept an hour in the TrafficStore, served at
- * `/analytics/*`. Refused summaries are counted and logged (at most once a minute), never fatal.
+ * on the CP's one NATS link when it has one) checked by the intake, kept an hour in the
+ * TrafficStore, served at `/analytics/*`. Refused summaries are counted and logged (at most once a minute), never fatal.
  */
 import type { TrafficSummary } from '@gatehouse/proto';
-import type { Logger } from '@gatehouse/shared';
+import type { Logger, NatsLink } from '@gatehouse/shared';
 import { checkSummary, SummaryRefused } from './intake.js';
 import { TelemetrySubscriber } from './nats-subscriber.js';
 import { createAnalyticsRouter } from './router.js';
@@ -26,11 +26,12 @@ export class Analytics {
   private refused = 0;
   private lastWarnAt = 0;
 
-  constructor(private readonly o: { logger: Logger; natsUrl?: string | undefined; store?: TrafficStore }) {
+  /** `nats`: the process's NATS link (summaries also arrive on it); null or absent: streams only. */
+  constructor(private readonly o: { logger: Logger; nats?: NatsLink | null; store?: TrafficStore }) {
     this.store = o.store ?? new TrafficStore();
-    this.subscriber = o.natsUrl
+    this.subscriber = o.nats
       ? new TelemetrySubscriber({
-          natsUrl: o.natsUrl,
+          nats: o.nats,
           logger: o.logger,
           onSummary: (s, who) => this.ingest(s, who),
           onMalformed: () => this.refuse('not a TrafficSummary'),

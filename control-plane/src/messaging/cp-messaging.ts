@@ -4,17 +4,25 @@
  * one to tell).
  *
  * NATS is never on the path of an Admin API write or a DP stream: publishing is fire-and-forget
- * (the client buffers while reconnecting), the first connection is made in the background, and
+ * (refused and counted while the link is down), the first connection is made in the background, and
  * a NATS outage only means other replicas learn of changes later. Every (re)connection emits
  * 'connected', on which the CP rebuilds its snapshot, so whatever was missed while NATS was down
  * is caught up (Postgres holds the truth; NATS only says "look again").
  *
+ * The connection is the process's NatsLink (@gatehouse/shared): the same one carries the DPs'
+ * traffic summaries (analytics) and whatever else the CP puts on NATS; `nats` hands it out.
  * A message that does not decode (messages.ts) is dropped and counted, and logged at most once
  * a minute; a message from this replica's own id is ignored.
  */
 import { EventEmitter } from 'node:events';
-import { connect, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
-import type { Logger } from '@gatehouse/shared';
+import {
+  connectNats,
+  type Logger,
+  type NatsLink,
+  type NatsLinkStatus,
+  type NatsSubscriptionHandle,
+  type NatsTlsFiles,
+} from '@gatehouse/shared';
 import {
   decodeConfigChanged,
   decodeProxyCachePurge,
@@ -25,24 +33,14 @@ import {
   type ProxyCachePurge,
   type PurgeOrder,
 } from './messages.js';
-import { parseNatsUrl } from './nats-url.js';
 
 export type MessagingState = 'off' | 'connecting' | 'connected' | 'disconnected' | 'closed';
 
-/** What `/clustering/status` says under `messaging`. */
-export interface MessagingStatus {
-  state: MessagingState;
-  /** host:port of each server (never credentials). */
-  servers: string[];
-  subjects: string[];
-  published: number;
-  received: number;
-  /** Messages that did not decode. */
-  dropped: number;
-  publish_failures: number;
-  /** Unix ms of the last state change. */
-  since: number;
-}
+/**
+ * What `/clustering/status` says under `messaging`: the process's one NATS connection (servers
+ * as host:port, never credentials; every subject subscribed on it; its counters).
+ */
+export type MessagingStatus = Omit<NatsLinkStatus, 'state'> & { state: MessagingState };
 
 export interface MessagingEvents {
   configChanged: [ConfigChanged];
@@ -53,34 +51,37 @@ export interface MessagingEvents {
 
 export interface CpMessaging extends EventEmitter<MessagingEvents> {
   readonly state: MessagingState;
+  /**
+   * The process's NATS connection (null without NATS_URL): other CP modules subscribe, publish
+   * or use JetStream on it (`nats.subscribe`, `nats.publish`, `await nats.ready()`) instead of
+   * opening their own. Closed by close() when this adapter made it.
+   */
+  readonly nats: NatsLink | null;
   status(): MessagingStatus;
   publishConfigChanged(version: bigint): void;
   publishPurge(order: PurgeOrder): void;
   close(): Promise<void>;
 }
 
-export interface NatsTlsOptions {
-  caFile?: string;
-  certFile?: string;
-  keyFile?: string;
-}
+export type NatsTlsOptions = NatsTlsFiles;
 
 export interface CpMessagingOptions {
-  /** NATS_URL; unset or empty: the no-op adapter. */
-  natsUrl?: string;
-  tls?: NatsTlsOptions;
+  /** The process's NATS link to use (wins over natsUrl; left open by close()). */
+  nats?: NatsLink;
+  /** NATS_URL; unset or empty (and no `nats`): the no-op adapter. */
+  natsUrl?: string | undefined;
+  tls?: NatsTlsOptions | undefined;
   cpId: string;
   logger: Logger;
   /** Delay between attempts while the first connection fails (and between reconnects). Default 1 s. */
   retryMs?: number;
 }
 
-const DROP_LOG_EVERY_MS = 60_000;
-
 /** One CP, no NATS: nothing to tell anyone. */
 class NoopCpMessaging extends EventEmitter<MessagingEvents> implements CpMessaging {
   private readonly since = Date.now();
   readonly state: MessagingState = 'off';
+  readonly nats = null;
   status(): MessagingStatus {
     return {
       state: 'off',
@@ -90,6 +91,7 @@ class NoopCpMessaging extends EventEmitter<MessagingEvents> implements CpMessagi
       received: 0,
       dropped: 0,
       publish_failures: 0,
+      reconnects: 0,
       since: this.since,
     };
   }
@@ -99,57 +101,37 @@ class NoopCpMessaging extends EventEmitter<MessagingEvents> implements CpMessagi
 }
 
 class NatsCpMessaging extends EventEmitter<MessagingEvents> implements CpMessaging {
-  private state_: MessagingState = 'connecting';
-  private since = Date.now();
-  private nc: NatsConnection | null = null;
-  private retryTimer: NodeJS.Timeout | null = null;
-  private wakeRetry: (() => void) | null = null;
-  private lastDropLog = 0;
-  private readonly counters = { published: 0, received: 0, dropped: 0, publish_failures: 0 };
-  private readonly connectOptions: ConnectionOptions;
-  private readonly servers: string[];
-  private readonly cpId: string;
-  private readonly logger: Logger;
-  private readonly retryMs: number;
+  private closed = false;
+  private readonly subscriptions: NatsSubscriptionHandle[];
+  private readonly onConnected = () => this.emit('connected');
 
-  constructor(natsUrl: string, o: CpMessagingOptions) {
+  constructor(
+    readonly nats: NatsLink,
+    /** The link was made for this adapter (closed with it). */
+    private readonly owned: boolean,
+    private readonly cpId: string,
+    private readonly logger: Logger,
+  ) {
     super();
-    const parsed = parseNatsUrl(natsUrl);
-    this.servers = parsed.servers;
-    this.cpId = o.cpId;
-    this.logger = o.logger.child({ component: 'messaging' });
-    this.retryMs = o.retryMs ?? 1000;
-    const tls =
-      o.tls && (o.tls.caFile || o.tls.certFile || o.tls.keyFile) ? o.tls : parsed.tls ? {} : undefined;
-    this.connectOptions = {
-      servers: parsed.servers,
-      name: `gatehouse-cp-${o.cpId}`,
-      noEcho: true,
-      reconnect: true,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: this.retryMs,
-      pingInterval: 5000,
-      maxPingOut: 2,
-      timeout: 2000,
-      ...(parsed.user !== undefined ? { user: parsed.user, pass: parsed.pass } : {}),
-      ...(parsed.token !== undefined ? { token: parsed.token } : {}),
-      ...(tls ? { tls } : {}),
-    };
-    void this.connectLoop();
+    this.subscriptions = [
+      nats.subscribe(SUBJECTS.configChanged, {
+        decode: decodeConfigChanged,
+        handle: (m) => this.deliver(() => this.emit('configChanged', m), m.cpId),
+      }),
+      nats.subscribe(SUBJECTS.proxyCachePurge, {
+        decode: decodeProxyCachePurge,
+        handle: (m) => this.deliver(() => this.emit('purge', m), m.cpId),
+      }),
+    ];
+    nats.on('connected', this.onConnected);
   }
 
   get state(): MessagingState {
-    return this.state_;
+    return this.closed ? 'closed' : this.nats.state;
   }
 
   status(): MessagingStatus {
-    return {
-      state: this.state_,
-      servers: [...this.servers],
-      subjects: Object.values(SUBJECTS),
-      ...this.counters,
-      since: this.since,
-    };
+    return { ...this.nats.status(), state: this.state };
   }
 
   publishConfigChanged(version: bigint): void {
@@ -161,138 +143,41 @@ class NatsCpMessaging extends EventEmitter<MessagingEvents> implements CpMessagi
   }
 
   async close(): Promise<void> {
-    if (this.state_ === 'closed') return;
-    const wasConnected = this.state_ === 'connected';
-    this.setState('closed');
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.wakeRetry?.();
-    const nc = this.nc;
-    this.nc = null;
-    if (nc) await (wasConnected ? nc.drain() : nc.close()).catch(() => undefined);
+    if (this.closed) return;
+    this.closed = true;
+    this.nats.off('connected', this.onConnected);
+    for (const s of this.subscriptions) s.unsubscribe();
+    if (this.owned) await this.nats.close();
   }
 
-  /** Decodes and dispatches one message (the subscriptions call this). */
-  private receive(subject: string, data: Uint8Array): void {
-    const m =
-      subject === SUBJECTS.configChanged
-        ? decodeConfigChanged(data)
-        : subject === SUBJECTS.proxyCachePurge
-          ? decodeProxyCachePurge(data)
-          : null;
-    if (!m) {
-      this.counters.dropped++;
-      const now = Date.now();
-      if (now - this.lastDropLog >= DROP_LOG_EVERY_MS) {
-        this.lastDropLog = now;
-        this.logger.warn(
-          { subject, bytes: data.length, dropped: this.counters.dropped },
-          'messaging: dropped a malformed message',
-        );
-      }
-      return;
-    }
-    if (m.cpId === this.cpId) return;
-    this.counters.received++;
-    try {
-      if ('version' in m) this.emit('configChanged', m);
-      else this.emit('purge', m);
-    } catch (err) {
-      this.logger.error({ err, subject }, 'messaging: handling a message failed');
-    }
+  /** A message from another replica (this replica's own are ignored). */
+  private deliver(emit: () => void, from: string): void {
+    if (this.closed || from === this.cpId) return;
+    emit();
   }
 
   private publish(subject: string, data: Uint8Array): void {
-    const nc = this.nc;
-    if (!nc || this.state_ === 'closed') {
-      // Not connected yet: the rebuild on connect (and Postgres) catch other replicas up.
-      this.counters.publish_failures++;
-      return;
-    }
-    try {
-      nc.publish(subject, data);
-      this.counters.published++;
-    } catch (err) {
-      this.counters.publish_failures++;
-      this.logger.debug({ err: (err as Error).message, subject }, 'messaging: publish failed');
-    }
-  }
-
-  private setState(s: MessagingState): void {
-    if (this.state_ === s) return;
-    this.state_ = s;
-    this.since = Date.now();
-  }
-
-  private async connectLoop(): Promise<void> {
-    let warned = false;
-    while (this.state_ === 'connecting') {
-      try {
-        const nc = await connect(this.connectOptions);
-        if (this.state_ !== 'connecting') {
-          await nc.close().catch(() => undefined);
-          return;
-        }
-        this.attach(nc);
-        return;
-      } catch (err) {
-        if (!warned) {
-          warned = true;
-          this.logger.warn(
-            { err: (err as Error).message, servers: this.servers },
-            'messaging: NATS unreachable; this control plane serves its own data planes and keeps trying',
-          );
-        }
-        await new Promise<void>((resolve) => {
-          this.wakeRetry = resolve;
-          this.retryTimer = setTimeout(resolve, this.retryMs);
-          this.retryTimer.unref();
-        });
-        this.wakeRetry = null;
-      }
-    }
-  }
-
-  private attach(nc: NatsConnection): void {
-    this.nc = nc;
-    for (const subject of Object.values(SUBJECTS)) {
-      nc.subscribe(subject, {
-        callback: (err, msg) => {
-          if (!err) this.receive(subject, msg.data);
-        },
-      });
-    }
-    this.setState('connected');
-    this.logger.info({ servers: this.servers }, 'messaging: connected to NATS');
-    void this.watchStatus(nc);
-    this.emit('connected');
-  }
-
-  private async watchStatus(nc: NatsConnection): Promise<void> {
-    try {
-      for await (const s of nc.status()) {
-        if (this.state_ === 'closed') return;
-        if (s.type === 'disconnect' && this.state_ === 'connected') {
-          this.setState('disconnected');
-          this.logger.warn(
-            { servers: this.servers },
-            'messaging: NATS disconnected; this control plane keeps serving its data planes and reconnects',
-          );
-        } else if (s.type === 'reconnect') {
-          this.setState('connected');
-          this.logger.info({ servers: this.servers }, 'messaging: NATS is back');
-          this.emit('connected');
-        }
-      }
-    } catch {
-      // status() ends with the connection.
-    }
-    // The client gave up or was closed (it retries forever, so only close() ends it).
-    if (this.state_ !== 'closed') this.setState('disconnected');
+    // Not connected: the link counts the failure; the rebuild on connect (and Postgres) catch
+    // the other replicas up.
+    if (!this.closed) this.nats.publish(subject, data);
+    else this.logger.debug({ subject }, 'messaging: publish after close ignored');
   }
 }
 
-/** The NATS adapter when `natsUrl` is set, the no-op one otherwise. Throws on a malformed URL. */
+/**
+ * The NATS adapter over `o.nats` when given (the process's link, left open on close), else over
+ * a link of its own when `natsUrl` is set; the no-op one otherwise. Throws
+ * GH_ERR_CONFIG_INVALID_SETTING on a malformed URL or an unreadable TLS file.
+ */
 export function createCpMessaging(o: CpMessagingOptions): CpMessaging {
+  if (o.nats) return new NatsCpMessaging(o.nats, false, o.cpId, o.logger);
   const url = o.natsUrl?.trim();
-  return url ? new NatsCpMessaging(url, o) : new NoopCpMessaging();
+  if (!url) return new NoopCpMessaging();
+  const link = connectNats({
+    settings: { url, tls: o.tls ?? {} },
+    name: `gatehouse-cp-${o.cpId}`,
+    logger: o.logger,
+    ...(o.retryMs !== undefined ? { retryMs: o.retryMs } : {}),
+  });
+  return new NatsCpMessaging(link, true, o.cpId, o.logger);
 }

@@ -7,6 +7,5 @@ export {
   type NatsTlsOptions,
 } from './cp-messaging.js';
 export { SUBJECTS, type ConfigChanged, type ProxyCachePurge, type PurgeOrder } from './messages.js';
-export { parseNatsUrl, type NatsServers } from './nats-url.js';
 export { connectReplicas, type ReplicaWiring } from './replicas.js';
 export { ReplicaErrors } from './errors.js';

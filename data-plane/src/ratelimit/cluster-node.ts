@@ -3,7 +3,7 @@
  * `policy: cluster` is applied (so the warning about a missing NATS comes at config time), closed
  * when the configs stop using it or the DP stops. Workers count through it over the worker IPC.
  */
-import type { GatehouseConfig, Logger } from '@gatehouse/shared';
+import type { GatehouseConfig, Logger, NatsLink } from '@gatehouse/shared';
 import { ClusterPolicy, type ClusterSyncState } from './cluster-policy.js';
 import type { SyncCounters } from './local-policy.js';
 
@@ -21,7 +21,8 @@ export function configUsesClusterPolicy(config: Pick<GatehouseConfig, 'plugins'>
 }
 
 export interface ClusterNodeOptions {
-  readonly natsUrl?: string | undefined;
+  /** The process's NATS link (absent: the policy counts per DP). */
+  readonly nats?: NatsLink | undefined;
   readonly region?: string | null | undefined;
   readonly nodeId?: string;
   readonly logger?: Logger;
@@ -50,7 +51,7 @@ export class ClusterNode {
   /** The policy, made on demand (a worker asking before the config commit, e.g. at boot). */
   acquire(): ClusterPolicy {
     this.current ??= new ClusterPolicy({
-      natsUrl: this.options.natsUrl,
+      nats: this.options.nats,
       region: this.options.region,
       ...(this.options.nodeId !== undefined ? { nodeId: this.options.nodeId } : {}),
       ...(this.options.logger !== undefined ? { logger: this.options.logger } : {}),

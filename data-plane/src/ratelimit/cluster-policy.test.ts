@@ -4,7 +4,6 @@ import {
   ClusterPolicy,
   decodePeerUpdate,
   encodePeerUpdate,
-  natsUrlProblem,
   regionToken,
   type PeerUpdate,
 } from './cluster-policy.js';
@@ -69,31 +68,6 @@ describe('cluster policy counting (no NATS)', () => {
   it('round-trips its wire form', () => {
     const u: PeerUpdate = { from: 'x', counters: [['k', WINDOW_START, 60, 3]] };
     expect(decodePeerUpdate(encodePeerUpdate(u))).toEqual(u);
-  });
-});
-
-describe('NATS URL setting', () => {
-  it('accepts nats:// and tls:// URLs, bare host:port and lists', () => {
-    expect(natsUrlProblem('nats://127.0.0.1:4222')).toBeNull();
-    expect(natsUrlProblem('nats://a:4222, tls://user:pw@b:4443')).toBeNull();
-    expect(natsUrlProblem('127.0.0.1:4222')).toBeNull();
-  });
-
-  it('names what is wrong and never echoes credentials', () => {
-    expect(natsUrlProblem('http://u:secret@h:1')).toMatch(/nats:\/\/ or tls:\/\//);
-    expect(natsUrlProblem('http://u:secret@h:1')).not.toContain('secret');
-    expect(natsUrlProblem('nats://a:1,')).toMatch(/empty server/);
-    expect(natsUrlProblem('nats://a:1/path')).toMatch(/no path/);
-    expect(natsUrlProblem('nats://[::1')).toMatch(/not a URL/);
-  });
-
-  it('never throws on any string (property)', () => {
-    fc.assert(
-      fc.property(fc.string({ maxLength: 100 }), (s) => {
-        const problem = natsUrlProblem(s);
-        expect(problem === null || typeof problem === 'string').toBe(true);
-      }),
-    );
   });
 });
 

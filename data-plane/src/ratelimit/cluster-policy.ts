@@ -18,14 +18,11 @@
  * logged and `degraded` is true; when NATS is back every live counter is republished.
  */
 import { randomUUID } from 'node:crypto';
-import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
-import type { Logger } from '@gatehouse/shared';
+import type { Logger, NatsLink, NatsSubscriptionHandle } from '@gatehouse/shared';
 import type { CounterHit, RateLimitPolicy } from './policy.js';
 
 /** Default sync interval (ms): ε grows linearly with it; 100 ms is 10 small messages/s per DP. */
 export const CLUSTER_SYNC_INTERVAL_MS = 100;
-/** Retry delay (ms) while the first connection to NATS fails. */
-const CONNECT_RETRY_MS = 1000;
 /** Counters per message, so a message stays well under NATS's default 1 MiB max_payload. */
 const MAX_COUNTERS_PER_MESSAGE = 2000;
 /** Longest limit key accepted from a peer. */
@@ -45,39 +42,18 @@ export function regionToken(region: string | null | undefined): string {
   return r === '' ? 'default' : r;
 }
 
-/**
- * What is wrong with a NATS URL setting (comma-separated `nats://host:port`, `tls://…` or bare
- * `host:port`), or null.
- */
-export function natsUrlProblem(value: string): string | null {
-  const servers = value.split(',').map((s) => s.trim());
-  if (servers.length === 0 || servers.some((s) => s === '')) return 'empty server in the list';
-  for (const entry of servers) {
-    // Never echo credentials (nats://user:pass@host).
-    const server = entry.replace(/\/\/[^/@]*@/, '//***@');
-    const withScheme = /^[a-z]+:\/\//i.test(entry) ? entry : `nats://${entry}`;
-    let url: URL;
-    try {
-      url = new URL(withScheme);
-    } catch {
-      return `"${server}" is not a URL (nats://host:port)`;
-    }
-    if (!['nats:', 'tls:'].includes(url.protocol)) return `"${server}": the scheme must be nats:// or tls://`;
-    if (url.hostname === '') return `"${server}": no host`;
-    if (url.pathname !== '' && url.pathname !== '/') return `"${server}": no path is allowed`;
-  }
-  return null;
-}
-
 export interface ClusterPolicyOptions {
-  /** NATS server URL(s), comma-separated (`NATS_URL`). Without it the policy counts locally. */
-  readonly natsUrl?: string | undefined;
+  /**
+   * The process's NATS link (@gatehouse/shared `connectNats`); the policy subscribes and publishes
+   * on it and leaves it open on close. Without it the policy counts locally.
+   */
+  readonly nats?: NatsLink | undefined;
   /** The DP's region (said in Hello); the subject is `gatehouse.ratelimit.<region>`. */
   readonly region?: string | null | undefined;
   /** Sync interval in ms; default CLUSTER_SYNC_INTERVAL_MS. */
   readonly syncIntervalMs?: number;
   readonly logger?: Logger;
-  /** The DP's node id, for logs and the NATS connection name. */
+  /** The DP's node id, for logs. */
   readonly nodeId?: string;
   /** Epoch milliseconds (tests move time). Default Date.now. */
   readonly now?: () => number;
@@ -165,11 +141,20 @@ export class ClusterPolicy implements RateLimitPolicy {
   private readonly now: () => number;
   private readonly logger: Logger | undefined;
   private readonly syncIntervalMs: number;
-  private state_: ClusterSyncState;
-  private nc: NatsConnection | null = null;
-  private sub: Subscription | null = null;
+  private closed = false;
+  private readonly nats: NatsLink | null;
+  private sub: NatsSubscriptionHandle | null = null;
   private syncTimer: NodeJS.Timeout | null = null;
-  private retryTimer: NodeJS.Timeout | null = null;
+  private readonly onConnected = () => {
+    this.republishAll = true;
+    this.hello();
+    this.logger?.info({ subject: this.subject }, 'rate-limiting: cluster policy syncing over NATS');
+  };
+  private readonly onDisconnected = () =>
+    this.logger?.warn(
+      { subject: this.subject },
+      'rate-limiting: NATS disconnected; the cluster policy counts locally until it is back',
+    );
   /** Republish every live counter on the next tick (a new peer, or NATS back). */
   private republishAll = false;
   private ticks = 0;
@@ -180,25 +165,33 @@ export class ClusterPolicy implements RateLimitPolicy {
     this.syncIntervalMs = options.syncIntervalMs ?? CLUSTER_SYNC_INTERVAL_MS;
     if (!(this.syncIntervalMs >= 1)) throw new TypeError('cluster policy: syncIntervalMs must be >= 1');
     this.subject = clusterSubject(regionToken(options.region));
-    if (!options.natsUrl) {
-      this.state_ = 'local-only';
+    this.nats = options.nats ?? null;
+    if (!this.nats) {
       this.logger?.warn(
         'rate-limiting: the cluster policy has no NATS (NATS_URL unset); each data plane counts its own traffic',
       );
       return;
     }
-    this.state_ = 'connecting';
-    void this.connectLoop();
+    this.sub = this.nats.subscribe(this.subject, {
+      decode: decodePeerUpdate,
+      handle: (update) => this.receive(update),
+    });
+    this.nats.on('connected', this.onConnected);
+    this.nats.on('disconnected', this.onDisconnected);
+    this.syncTimer = setInterval(() => this.sync(), this.syncIntervalMs);
+    this.syncTimer.unref();
+    if (this.nats.state === 'connected') this.onConnected();
   }
 
-  /** The NATS link's state. */
+  /** The NATS link's state, as this policy sees it. */
   get state(): ClusterSyncState {
-    return this.state_;
+    if (this.closed) return 'closed';
+    return this.nats ? this.nats.state : 'local-only';
   }
 
   /** True while counting is local only (no NATS configured, or NATS unreachable). */
   get degraded(): boolean {
-    return this.state_ !== 'connected';
+    return this.state !== 'connected';
   }
 
   increment(hits: readonly CounterHit[], amount: number): Promise<number[]> {
@@ -241,29 +234,24 @@ export class ClusterPolicy implements RateLimitPolicy {
   sync(): void {
     const now = this.now();
     if (++this.ticks % 10 === 0) this.sweep(now);
-    const nc = this.nc;
-    if (!nc || this.state_ !== 'connected') return;
+    const nats = this.nats;
+    if (!nats || this.state !== 'connected') return;
     const all = this.republishAll;
     this.republishAll = false;
     let batch: [string, number, number, number][] = [];
-    try {
-      for (const c of this.counters.values()) {
-        if (!(c.dirty || all) || c.expiresAt <= now) continue;
-        c.dirty = false;
-        batch.push([c.key, c.windowStart, c.windowSeconds, c.local]);
-        if (batch.length >= MAX_COUNTERS_PER_MESSAGE) {
-          nc.publish(this.subject, encodePeerUpdate({ from: this.instanceId, counters: batch }));
-          batch = [];
-        }
-      }
-      if (batch.length) {
-        nc.publish(this.subject, encodePeerUpdate({ from: this.instanceId, counters: batch }));
-      }
-    } catch (err) {
-      // The connection closed under us: everything goes again once it is back.
-      this.republishAll = true;
-      this.logger?.debug({ err: (err as Error).message }, 'rate-limiting: cluster sync publish failed');
+    const send = () => {
+      // The link dropped under us: everything goes again once it is back.
+      if (!nats.publish(this.subject, encodePeerUpdate({ from: this.instanceId, counters: batch })))
+        this.republishAll = true;
+      batch = [];
+    };
+    for (const c of this.counters.values()) {
+      if (!(c.dirty || all) || c.expiresAt <= now) continue;
+      c.dirty = false;
+      batch.push([c.key, c.windowStart, c.windowSeconds, c.local]);
+      if (batch.length >= MAX_COUNTERS_PER_MESSAGE) send();
     }
+    if (batch.length) send();
   }
 
   /** Applies a peer's message (the subscription calls this; exposed for tests). */
@@ -303,20 +291,18 @@ export class ClusterPolicy implements RateLimitPolicy {
     }
   }
 
+  /** Publishes what changed, stops syncing and unsubscribes (the link stays the process's). */
   async close(): Promise<void> {
-    if (this.state_ === 'closed') return;
-    const wasConnected = this.state_ === 'connected';
-    if (wasConnected) this.sync();
-    this.state_ = 'closed';
+    if (this.closed) return;
+    if (this.state === 'connected') this.sync();
+    this.closed = true;
     if (this.syncTimer) clearInterval(this.syncTimer);
-    if (this.retryTimer) clearTimeout(this.retryTimer);
     this.syncTimer = null;
-    this.retryTimer = null;
-    const nc = this.nc;
-    this.nc = null;
-    if (nc) {
-      await (wasConnected ? nc.drain() : nc.close()).catch(() => undefined);
-    }
+    this.sub?.unsubscribe();
+    this.sub = null;
+    this.nats?.off('connected', this.onConnected);
+    this.nats?.off('disconnected', this.onDisconnected);
+    await this.nats?.flush().catch(() => undefined);
     this.counters.clear();
     this.peerCounts.clear();
     this.peerCounterTotal = 0;
@@ -357,100 +343,16 @@ export class ClusterPolicy implements RateLimitPolicy {
     }
   }
 
-  private async connectLoop(): Promise<void> {
-    const servers = this.options
-      .natsUrl!.split(',')
-      .map((s) => s.trim())
-      .filter(Boolean);
-    let warned = false;
-    while (this.state_ === 'connecting') {
-      try {
-        const nc = await connect({
-          servers,
-          name: `gatehouse-dp${this.options.nodeId ? `-${this.options.nodeId}` : ''}-ratelimit`,
-          noEcho: true,
-          reconnect: true,
-          maxReconnectAttempts: -1,
-          reconnectTimeWait: CONNECT_RETRY_MS,
-          pingInterval: 5000,
-          maxPingOut: 2,
-          timeout: 2000,
-        });
-        if (this.state_ !== 'connecting') {
-          await nc.close().catch(() => undefined);
-          return;
-        }
-        this.attach(nc);
-        return;
-      } catch (err) {
-        if (!warned) {
-          warned = true;
-          this.logger?.warn(
-            { err: (err as Error).message, subject: this.subject },
-            'rate-limiting: NATS unreachable; the cluster policy counts locally until it connects',
-          );
-        }
-        await new Promise<void>((resolve) => {
-          this.retryTimer = setTimeout(resolve, CONNECT_RETRY_MS);
-          this.retryTimer.unref();
-        });
-      }
-    }
-  }
-
-  private attach(nc: NatsConnection): void {
-    this.nc = nc;
-    this.state_ = 'connected';
-    this.republishAll = true;
-    this.logger?.info({ subject: this.subject }, 'rate-limiting: cluster policy syncing over NATS');
-    this.sub = nc.subscribe(this.subject, {
-      callback: (err, msg) => {
-        if (err) return;
-        const update = decodePeerUpdate(msg.data);
-        if (update) this.receive(update);
-      },
-    });
-    this.syncTimer = setInterval(() => this.sync(), this.syncIntervalMs);
-    this.syncTimer.unref();
-    this.hello();
-    void this.watchStatus(nc);
-  }
-
   /** An empty update: peers that do not know this instance yet send it their live counters. */
   private hello(): void {
-    try {
-      this.nc?.publish(this.subject, encodePeerUpdate({ from: this.instanceId, counters: [] }));
-    } catch {
-      // Closed meanwhile: the next reconnect says hello again.
-    }
-  }
-
-  private async watchStatus(nc: NatsConnection): Promise<void> {
-    try {
-      for await (const s of nc.status()) {
-        if (this.state_ === 'closed') return;
-        if (s.type === 'disconnect' && this.state_ === 'connected') {
-          this.state_ = 'disconnected';
-          this.logger?.warn(
-            { subject: this.subject },
-            'rate-limiting: NATS disconnected; the cluster policy counts locally until it is back',
-          );
-        } else if (s.type === 'reconnect') {
-          this.state_ = 'connected';
-          this.republishAll = true;
-          this.hello();
-          this.logger?.info({ subject: this.subject }, 'rate-limiting: NATS is back; cluster sync resumes');
-        }
-      }
-    } catch {
-      // status() ends with the connection.
-    }
+    // Down meanwhile: the next reconnect says hello again.
+    this.nats?.publish(this.subject, encodePeerUpdate({ from: this.instanceId, counters: [] }));
   }
 }
 
 /**
- * The `cluster` policy of a DP: one per DP process (it owns the NATS connection and holds every
- * plugin's counters, keyed by the hits' keys). Without a NATS URL it counts locally, with a warning.
+ * The `cluster` policy of a DP: one per DP process (it holds every plugin's counters, keyed by the
+ * hits' keys, and talks on the process's NATS link). Without NATS it counts locally, with a warning.
  */
 export function createClusterPolicy(options: ClusterPolicyOptions): ClusterPolicy {
   return new ClusterPolicy(options);

@@ -5,7 +5,7 @@
  * CP stream, and the health the heartbeats carry (HealthProbe).
  */
 import cluster, { type Worker } from 'node:cluster';
-import type { Logger } from '@gatehouse/shared';
+import type { Logger, NatsLink } from '@gatehouse/shared';
 import type { HeartbeatHealth } from '../sync/config-client.js';
 import { HealthProbe } from './health.js';
 import { NatsTrafficTransport } from './nats-transport.js';
@@ -16,7 +16,8 @@ import { TrafficPublisher, type TrafficTransport } from './traffic-publisher.js'
 export interface NodeTelemetryOptions {
   nodeId: string;
   region: string | null | undefined;
-  natsUrl: string | undefined;
+  /** The process's NATS link: summaries go on it (absent: on the CP stream). */
+  nats: NatsLink | undefined;
   /** Summary period; 0 turns summaries off (health is still reported). */
   periodMs: number;
   /** The CP stream's transport (used without NATS); null in DB-less mode. */
@@ -60,15 +61,18 @@ export class NodeTelemetry {
       hasConfig: () => o.hasConfig(),
       workersMemory: () => this.aggregator.workersMemory(),
     });
-    const transport = o.natsUrl
-      ? (this.nats = new NatsTrafficTransport({
-          natsUrl: o.natsUrl,
-          region: o.region,
-          nodeId: o.nodeId,
-          logger: o.logger,
-        }))
-      : o.stream;
-    if (o.periodMs > 0 && transport) {
+    const transport =
+      o.periodMs <= 0
+        ? null
+        : o.nats
+          ? (this.nats = new NatsTrafficTransport({
+              nats: o.nats,
+              region: o.region,
+              nodeId: o.nodeId,
+              logger: o.logger,
+            }))
+          : o.stream;
+    if (transport) {
       this.nats?.start();
       this.publisher = new TrafficPublisher({
         aggregator: this.aggregator,
@@ -98,11 +102,11 @@ export class NodeTelemetry {
     };
   }
 
+  /** Stops publishing (the NATS link is the process's, closed by its owner). */
   async close(): Promise<void> {
     this.publisher?.stop();
     cluster.off('message', this.onMessage);
     cluster.off('exit', this.onExit);
     this.probe.close();
-    await this.nats?.close();
   }
 }

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isGatehouseError } from '@gatehouse/shared';
-import { parseNatsUrl } from './nats-url.js';
+import { isGatehouseError } from '../errors.js';
+import { hideNatsCredentials, parseNatsUrl } from './url.js';
 
-describe('NATS_URL of the control plane', () => {
+describe('NATS_URL (both planes)', () => {
   it('takes credentials out of the URLs into client options', () => {
     expect(parseNatsUrl('nats://app:s%3Acret@10.0.0.1:4222, nats://app:s%3Acret@10.0.0.2')).toEqual({
       servers: ['10.0.0.1:4222', '10.0.0.2'],
@@ -59,5 +59,41 @@ describe('NATS_URL of the control plane', () => {
       }),
       { numRuns: 500 },
     );
+  });
+
+  it('never shows a password or token in an error, whatever it holds (fast-check)', () => {
+    // Any secret, even one with `/`, `?`, `#`, `:` or `@` left unescaped, glued to a hostile rest.
+    const secret = fc.string({ minLength: 1, maxLength: 30 }).map((s) => `Sx${s}Q9`);
+    const hostile = fc.oneof(
+      fc.constant('127.0.0.1:4222'),
+      fc.constant('h:99999'),
+      fc.constant('[::1'),
+      fc.constant('h/path'),
+      fc.string({ maxLength: 40 }),
+    );
+    fc.assert(
+      fc.property(
+        secret,
+        hostile,
+        fc.constantFrom('nats://u:', 'tls://u:', 'nats://', 'u:', '', 'http://u:'),
+        (pw, rest, prefix) => {
+          const value = `${prefix}${pw}@${rest}`;
+          try {
+            const r = parseNatsUrl(value);
+            expect(JSON.stringify(r.servers)).not.toContain(pw);
+          } catch (e) {
+            expect(isGatehouseError(e)).toBe(true);
+            expect((e as Error).message).not.toContain(pw);
+          }
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('masks everything before the last @ of an entry', () => {
+    expect(hideNatsCredentials('nats://u:p@ss/w?rd@h:1')).toBe('nats://***@h:1');
+    expect(hideNatsCredentials('tok@h')).toBe('***@h');
+    expect(hideNatsCredentials('nats://h:1')).toBe('nats://h:1');
   });
 });

@@ -1,10 +1,10 @@
 /**
- * The CP's NATS_URL: comma-separated servers (`nats://host:port`, `tls://host:port` or bare
+ * NATS_URL (both planes): comma-separated servers (`nats://host:port`, `tls://host:port` or bare
  * `host:port`), optionally with credentials in the URL (`nats://user:pass@host` or
  * `nats://token@host`). The NATS client takes credentials only as options, so they are taken out
  * of the URLs here; they are never logged or echoed in an error.
  */
-import { ConfigErrors } from '@gatehouse/shared';
+import { ConfigErrors } from '../errors.js';
 
 export interface NatsServers {
   /** The servers as host[:port], without scheme or credentials. */
@@ -16,7 +16,17 @@ export interface NatsServers {
   tls: boolean;
 }
 
-const hide = (entry: string) => entry.replace(/\/\/[^/@]*@/, '//***@');
+/**
+ * The entry as an error may show it: everything before the last `@` (user, password or token,
+ * even one holding `/`, `?` or `@`) is masked.
+ */
+export function hideNatsCredentials(entry: string): string {
+  const at = entry.lastIndexOf('@');
+  if (at < 0) return entry;
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(entry)?.[0] ?? '';
+  return `${scheme}***${entry.slice(at)}`;
+}
+const hide = hideNatsCredentials;
 
 /** Parses the setting, or throws GH_ERR_CONFIG_INVALID_SETTING naming what is wrong. */
 export function parseNatsUrl(value: string): NatsServers {

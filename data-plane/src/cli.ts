@@ -14,7 +14,6 @@ import {
   NATS_TLS_SETTINGS,
   natsSettings,
   natsUrlSetting,
-  parseListen,
   parseSettings,
   placementError,
   settingsHelp,

@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { completeConfig, type Target, type Upstream } from '@gatehouse/shared';
-import { upstream as upstreamFixture, target } from '../../../test/balancer/fixtures.js';
-import { compileUpstreams } from './balancers.js';
-import { balancerHalfOpenMs, DEFAULT_HALF_OPEN_SECONDS, halfOpenMs } from './half-open.js';
-import type { HealthCause, UpstreamBalancer } from './upstream-balancer.js';
+import { upstream as upstreamFixture, target } from './fixtures.js';
+import { compileUpstreams } from '../../data-plane/src/balancer/balancers.js';
+import { balancerHalfOpenMs, DEFAULT_HALF_OPEN_SECONDS, halfOpenMs } from '../../data-plane/src/balancer/half-open.js';
+import type { HealthCause, UpstreamBalancer } from '../../data-plane/src/balancer/upstream-balancer.js';
 
 /** An upstream whose passive checks eject a target after one TCP failure. */
 function passiveUpstream(tags: string[] | null = null, fields: Partial<Upstream> = {}): Upstream {

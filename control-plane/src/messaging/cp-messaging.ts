@@ -1,6 +1,6 @@
 /**
- * CpMessaging: how control-plane replicas tell each other about config writes and proxy-cache
- * purges. Over NATS when NATS_URL is set; without it the same interface is a no-op (one CP, no
+ * CpMessaging: how control-plane replicas tell each other about config writes, proxy-cache
+ * purges and target health orders. Over NATS when NATS_URL is set; without it the same interface is a no-op (one CP, no
  * one to tell).
  *
  * NATS is never on the path of an Admin API write or a DP stream: publishing is fire-and-forget
@@ -18,12 +18,16 @@ import type { Logger } from '@gatehouse/shared';
 import {
   decodeConfigChanged,
   decodeProxyCachePurge,
+  decodeTargetHealth,
   encodeConfigChanged,
   encodeProxyCachePurge,
+  encodeTargetHealth,
   SUBJECTS,
   type ConfigChanged,
   type ProxyCachePurge,
   type PurgeOrder,
+  type TargetHealth,
+  type TargetHealthOrder,
 } from './messages.js';
 import { parseNatsUrl } from './nats-url.js';
 
@@ -47,6 +51,7 @@ export interface MessagingStatus {
 export interface MessagingEvents {
   configChanged: [ConfigChanged];
   purge: [ProxyCachePurge];
+  targetHealth: [TargetHealth];
   /** The link is up (first connection or a reconnect). */
   connected: [];
 }
@@ -56,6 +61,7 @@ export interface CpMessaging extends EventEmitter<MessagingEvents> {
   status(): MessagingStatus;
   publishConfigChanged(version: bigint): void;
   publishPurge(order: PurgeOrder): void;
+  publishTargetHealth(order: TargetHealthOrder): void;
   close(): Promise<void>;
 }
 
@@ -95,6 +101,7 @@ class NoopCpMessaging extends EventEmitter<MessagingEvents> implements CpMessagi
   }
   publishConfigChanged(): void {}
   publishPurge(): void {}
+  publishTargetHealth(): void {}
   async close(): Promise<void> {}
 }
 
@@ -160,6 +167,10 @@ class NatsCpMessaging extends EventEmitter<MessagingEvents> implements CpMessagi
     this.publish(SUBJECTS.proxyCachePurge, encodeProxyCachePurge({ cpId: this.cpId, ...order }));
   }
 
+  publishTargetHealth(order: TargetHealthOrder): void {
+    this.publish(SUBJECTS.targetHealth, encodeTargetHealth({ cpId: this.cpId, ...order }));
+  }
+
   async close(): Promise<void> {
     if (this.state_ === 'closed') return;
     const wasConnected = this.state_ === 'connected';
@@ -178,7 +189,9 @@ class NatsCpMessaging extends EventEmitter<MessagingEvents> implements CpMessagi
         ? decodeConfigChanged(data)
         : subject === SUBJECTS.proxyCachePurge
           ? decodeProxyCachePurge(data)
-          : null;
+          : subject === SUBJECTS.targetHealth
+            ? decodeTargetHealth(data)
+            : null;
     if (!m) {
       this.counters.dropped++;
       const now = Date.now();
@@ -195,6 +208,7 @@ class NatsCpMessaging extends EventEmitter<MessagingEvents> implements CpMessagi
     this.counters.received++;
     try {
       if ('version' in m) this.emit('configChanged', m);
+      else if ('healthy' in m) this.emit('targetHealth', m);
       else this.emit('purge', m);
     } catch (err) {
       this.logger.error({ err, subject }, 'messaging: handling a message failed');

@@ -3,7 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { completeConfig, type Target, type Upstream } from '@gatehouse/shared';
 import { upstream as upstreamFixture, target } from './fixtures.js';
 import { compileUpstreams } from '../../data-plane/src/balancer/balancers.js';
-import { balancerHalfOpenMs, DEFAULT_HALF_OPEN_SECONDS, halfOpenMs } from '../../data-plane/src/balancer/half-open.js';
+import {
+  balancerHalfOpenMs,
+  DEFAULT_HALF_OPEN_SECONDS,
+  halfOpenMs,
+} from '../../data-plane/src/balancer/half-open.js';
 import type { HealthCause, UpstreamBalancer } from '../../data-plane/src/balancer/upstream-balancer.js';
 
 /** An upstream whose passive checks eject a target after one TCP failure. */
@@ -23,7 +27,7 @@ function build(up: Upstream, targets: Target[] = [target('t1', up.id, 'a:1'), ta
   return {
     balancer,
     changes,
-    advance(ms: number) {
+    advance: (ms: number) => {
       now += ms;
     },
   };

@@ -14,7 +14,7 @@
  * found for <upstream>" when the upstream uses no health check, and so do we.
  */
 import { Router, type Request } from 'express';
-import { defineError, isUuid, type Target, type Upstream } from '@gatehouse/shared';
+import { defineError, type Target, type Upstream } from '@gatehouse/shared';
 import type { DataPlaneRecord } from '../cluster/registry.js';
 import type { TargetHealthOrder } from '../messaging/messages.js';
 import type { ConfigStore } from '../store/index.js';
@@ -37,6 +37,8 @@ export const UpstreamHealthErrors = {
   noHealthchecker: defineError('GH_ERR_ADMIN_NO_HEALTHCHECKER', 400),
 } as const;
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** Targets of one upstream listed at most (Kong pages them; an upstream has far fewer). */
 const PAGE = 1000;
 
@@ -49,31 +51,29 @@ async function allTargets(store: ConfigStore, upstreamId: string): Promise<Targe
       parent: { field: 'upstream', key: upstreamId },
       ...(offset === undefined ? {} : { offset }),
     });
-    out.push(...(page.data as Target[]));
+    out.push(...page.data);
     offset = page.offset ?? undefined;
   } while (offset !== undefined);
   return out;
 }
 
 async function upstreamOf(store: ConfigStore, req: Request): Promise<Upstream> {
-  return (await store.entities.upstreams.get(param(req.params.upstream))) as Upstream;
+  return store.entities.upstreams.get(param(req.params.upstream));
 }
 
 /** `{t}`: a target id, or `host[:port]` (port 8000 when omitted, as the stored form). */
 async function targetOf(store: ConfigStore, upstream: Upstream, req: Request): Promise<Target> {
   const key = param(req.params.target);
-  const byId = isUuid(key);
-  const hasPort = /:[0-9]+$/.test(key) || key.startsWith('[');
-  const lookup = byId || hasPort ? key : `${key}:8000`;
-  return (await store.entities.targets.get(lookup, { field: 'upstream', key: upstream.id })) as Target;
+  const complete = UUID.test(key) || /:[0-9]+$/.test(key) || key.startsWith('[');
+  return store.entities.targets.get(complete ? key : `${key}:8000`, { field: 'upstream', key: upstream.id });
 }
 
 /** Kong reads any `balancer_health` value as "yes" except an explicit false. */
 function wantsBalancerHealth(req: Request): boolean {
   const v = req.query.balancer_health;
   if (v === undefined) return false;
-  const s = Array.isArray(v) ? String(v[v.length - 1]) : String(v);
-  return s !== '0' && s.toLowerCase() !== 'false';
+  const last: unknown = Array.isArray(v) ? v[v.length - 1] : v;
+  return typeof last !== 'string' || (last !== '0' && last.toLowerCase() !== 'false');
 }
 
 export function upstreamHealthEndpoints(

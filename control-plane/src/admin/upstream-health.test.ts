@@ -3,8 +3,12 @@ import { validateUpstream, type Target, type Upstream } from '@gatehouse/shared'
 import type { DataPlaneRecord } from '../cluster/registry.js';
 import { balancerHealth, targetsHealth, usesHealthchecks } from './upstream-health.js';
 
-const upstream = (body: Record<string, unknown>): Upstream =>
-  ({ ...validateUpstream({ name: 'u', ...body }), id: 'u-1', created_at: 1, updated_at: 1 }) as Upstream;
+const upstream = (body: Record<string, unknown>): Upstream => ({
+  ...validateUpstream({ name: 'u', ...body }),
+  id: 'u-1',
+  created_at: 1,
+  updated_at: 1,
+});
 const checked = upstream({ healthchecks: { passive: { unhealthy: { tcp_failures: 1 } } } });
 const target = (t: string, weight = 100): Target => ({
   id: `t-${t}`,

@@ -24,6 +24,7 @@ import {
 import { createAdminApp } from './admin/index.js';
 import { ControlPlaneMetrics } from './admin/metrics.js';
 import { proxyCacheEndpoints } from './admin/proxy-cache-endpoints.js';
+import { upstreamHealthEndpoints } from './admin/upstream-health-endpoints.js';
 import { Analytics } from './analytics/index.js';
 import { adminGuiOrigins, checkAdminAccess, type AdminAccessPolicy } from './admin/access.js';
 import { ADMIN_GUI_LISTEN, parseAdminGuiListen, type GuiListener } from './admin/access-settings.js';
@@ -260,6 +261,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
         analytics.router(),
         createConfigRouter(store, logger, { plugins }),
         proxyCacheEndpoints(store, replicas.purgeRelay),
+        upstreamHealthEndpoints(store, registry, replicas.targetHealthRelay, cpId),
       ],
     });
     const admin = createServer(app);

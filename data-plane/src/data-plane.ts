@@ -40,6 +40,7 @@ import {
 import { loadPluginRegistry } from './plugins/registry.js';
 import { createCertificate } from './tls/x509.js';
 import { NodeHealth } from './balancer/node-health.js';
+import { targetHealthReport } from './balancer/target-report.js';
 import { compileUpstreams } from './balancer/balancers.js';
 import { DataPlaneMetrics } from './status/metrics.js';
 import { StatusServer } from './status/status-server.js';
@@ -315,7 +316,12 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     applyTimeoutMs: options.applyTimeoutMs,
     drainTimeoutMs: options.drainTimeoutMs,
   });
-  const nodeHealth = new NodeHealth(log, (changes) => pool.broadcastHealth(changes));
+  const nodeHealth = new NodeHealth(
+    log,
+    (changes) => pool.broadcastHealth(changes),
+    // The CP hears of a target health change with the next heartbeat, sent soon.
+    () => client?.reportSoon(),
+  );
   pool.on('workers', (n) => metrics.workersAlive.set(n));
   pool.on('restart', () => metrics.workerRestarts.inc());
   pool.on('health', (change) => nodeHealth.report(change));
@@ -488,11 +494,18 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
         heartbeatIntervalMs: options.sync?.heartbeatIntervalMs,
         watchdogMs: options.sync?.watchdogMs,
         refusalDelayMs: options.sync?.refusalDelayMs,
-        health: () => telemetry.health(),
+        health: () => ({ ...telemetry.health(), ...targetHealthReport(nodeHealth.unhealthyTargets()) }),
       });
       client.on('state', (s) => metrics.setSyncState(s));
       client.on('reconnect', () => metrics.cpReconnects.inc());
       client.on('refusal', (r) => metrics.cpRefusals.inc({ sync_status: r.syncStatus }));
+      client.on('targetHealth', (order) => {
+        const found = nodeHealth.setByOperator(order.upstreamId, order.target, order.healthy);
+        log.info(
+          { upstream: order.upstreamId, target: order.target, healthy: order.healthy, found },
+          'target health set by the control plane (Admin API)',
+        );
+      });
       client.on('purge', (order) => {
         log.info({ plugin_id: order.pluginId, key: order.key }, 'proxy-cache purge from the control plane');
         pool.broadcastPurge(order);

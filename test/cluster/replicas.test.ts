@@ -20,6 +20,7 @@ import {
   SUBJECTS,
   type CpMessaging,
   type PurgeOrder,
+  type TargetHealthOrder,
 } from '../../control-plane/src/messaging/index.js';
 import { SnapshotPublisher } from '../../control-plane/src/snapshot/index.js';
 import { ConfigStore } from '../../control-plane/src/store/index.js';
@@ -69,6 +70,8 @@ interface Replica {
   messaging: CpMessaging;
   purges: PurgeOrder[];
   relay: { broadcastPurge(o: PurgeOrder): number };
+  orders: TargetHealthOrder[];
+  healthRelay: { broadcastTargetHealth(o: TargetHealthOrder): number };
 }
 
 async function startReplica(cpId: string, db: Database): Promise<Replica> {
@@ -84,18 +87,31 @@ async function startReplica(cpId: string, db: Database): Promise<Replica> {
   await publisher.start();
   const messaging = createCpMessaging({ natsUrl, cpId, logger, retryMs: 100 });
   const purges: PurgeOrder[] = [];
+  const orders: TargetHealthOrder[] = [];
   const wiring = connectReplicas({
     messaging,
     store,
     publisher,
-    local: { broadcastPurge: (o) => (purges.push(o), 1) },
+    local: {
+      broadcastPurge: (o) => (purges.push(o), 1),
+      broadcastTargetHealth: (o) => (orders.push(o), 1),
+    },
   });
   closers.push(async () => {
     wiring.stop();
     await messaging.close();
     await publisher.stop();
   });
-  return { cpId, store, publisher, messaging, purges, relay: wiring.purgeRelay };
+  return {
+    cpId,
+    store,
+    publisher,
+    messaging,
+    purges,
+    relay: wiring.purgeRelay,
+    orders,
+    healthRelay: wiring.targetHealthRelay,
+  };
 }
 
 async function twoReplicas(): Promise<[Replica, Replica]> {
@@ -137,17 +153,33 @@ describe('CP replicas over NATS and one Postgres', () => {
     expect(a.purges).toEqual([order]);
   });
 
+  it('a target health order on A goes to A’s DPs and to B’s, never back to A', async () => {
+    const [a, b] = await twoReplicas();
+    const order = {
+      upstreamId: '0b2c7c9e-5d0a-4c55-9a51-0d6f6f1f0a11',
+      target: '[::1]:8080',
+      healthy: false,
+    };
+    a.healthRelay.broadcastTargetHealth(order);
+    await waitUntil('B relays the order', () => b.orders.length === 1);
+    expect(b.orders).toEqual([order]);
+    expect(a.orders).toEqual([order]);
+  });
+
   it('drops and counts garbage on the replica subjects, and keeps working (fast-check)', async () => {
     const [, b] = await twoReplicas();
     const nc = await rawNats();
     let sentinel = 0;
     await fc.assert(
       fc.asyncProperty(
-        fc.constantFrom(SUBJECTS.configChanged, SUBJECTS.proxyCachePurge),
+        fc.constantFrom(SUBJECTS.configChanged, SUBJECTS.proxyCachePurge, SUBJECTS.targetHealth),
         fc.oneof(
           fc.uint8Array({ maxLength: 300 }),
           fc.jsonValue().map((v) => new TextEncoder().encode(JSON.stringify(v))),
           fc.string().map((s) => new TextEncoder().encode(`{"cp_id":"x","version":${s}}`)),
+          fc
+            .record({ upstream_id: fc.string(), target: fc.string(), healthy: fc.jsonValue() })
+            .map((r) => new TextEncoder().encode(JSON.stringify({ cp_id: 'x', ...r }))),
         ),
         async (subject, payload) => {
           const before = b.messaging.status();

@@ -67,6 +67,22 @@ export interface DataPlaneHealthRecord {
   event_loop_lag_ms: number;
   /** Unix seconds of the heartbeat that said it. */
   reported_at: number;
+  /**
+   * The DP's unhealthy targets (every other target of the config it holds is healthy); absent
+   * from DPs that do not report target health. See admin/upstream-health.ts.
+   */
+  unhealthy_targets?: UnhealthyTargetRecord[];
+  /** Unhealthy targets left out of the report (more than the DP may list). */
+  unhealthy_targets_dropped?: number;
+}
+
+/** One target a DP does not balance to, as its heartbeat said. */
+export interface UnhealthyTargetRecord {
+  upstream_id: string;
+  /** host:port */
+  target: string;
+  /** passive, active or manual */
+  cause: string;
 }
 
 /** One DP as `/clustering/data-planes` serves it: Kong's fields, then ours. */
@@ -161,7 +177,10 @@ export class DataPlaneRegistry {
   /** Per node: the tail of its chain of pending writes. */
   private readonly queues = new Map<string, Promise<void>>();
   /** Per node: when last_seen was last written and the hash written with it. */
-  private readonly lastSeenWrites = new Map<string, { at: number; hash: string; health?: boolean }>();
+  private readonly lastSeenWrites = new Map<
+    string,
+    { at: number; hash: string; health?: boolean; targets?: string }
+  >();
   private readonly heartbeatWriteIntervalMs: number;
   readonly staleAfterMs: number;
   readonly cpId: string | null;
@@ -211,10 +230,12 @@ export class DataPlaneRegistry {
 
   /** The DP applied a snapshot. */
   acked(id: string, version: bigint, hash: string): Promise<void> {
+    const last = this.lastSeenWrites.get(id);
     this.lastSeenWrites.set(id, {
       at: Date.now(),
       hash,
-      health: this.lastSeenWrites.get(id)?.health ?? false,
+      health: last?.health ?? false,
+      ...(last?.targets === undefined ? {} : { targets: last.targets }),
     });
     return this.update(id, 'ack', {
       config_hash: hash,
@@ -240,11 +261,24 @@ export class DataPlaneRegistry {
   heartbeat(id: string, hash: string, version: bigint, health?: DataPlaneHealthRecord): Promise<void> {
     const now = Date.now();
     const last = this.lastSeenWrites.get(id);
-    // The first health a stream reports is written at once (the row shows it from the start).
+    // The first health a stream reports is written at once (the row shows it from the start),
+    // and so is a change of its target health (the Admin API's /upstreams/{u}/health reads it).
     const firstHealth = health !== undefined && !last?.health;
-    if (last && last.hash === hash && now - last.at < this.heartbeatWriteIntervalMs && !firstHealth)
+    const targets = health?.unhealthy_targets ? JSON.stringify(health.unhealthy_targets) : last?.targets;
+    if (
+      last &&
+      last.hash === hash &&
+      now - last.at < this.heartbeatWriteIntervalMs &&
+      !firstHealth &&
+      targets === last.targets
+    )
       return Promise.resolve();
-    this.lastSeenWrites.set(id, { at: now, hash, health: health !== undefined || (last?.health ?? false) });
+    this.lastSeenWrites.set(id, {
+      at: now,
+      hash,
+      health: health !== undefined || (last?.health ?? false),
+      ...(targets === undefined ? {} : { targets }),
+    });
     return this.update(id, 'heartbeat', {
       config_hash: hash,
       config_version: version,
@@ -252,7 +286,8 @@ export class DataPlaneRegistry {
       connected: true,
       last_seen: new Date(),
       ...(this.cpId === null ? {} : { cp_id: this.cpId }),
-      ...(health ? { health: { ...health } } : {}),
+      // JSON: the optional fields are left out when absent.
+      ...(health ? { health: JSON.parse(JSON.stringify(health)) as Record<string, number | string> } : {}),
     });
   }
 

@@ -16,6 +16,7 @@ import { GATEHOUSE_VERSION, type Logger, type NodePlacement, type PeerIdentity }
 import type { PublishedSnapshot } from '../snapshot/index.js';
 import { pluginMap, type Incompatibility, type PluginInfo } from './compat.js';
 import { DEFAULT_PURGE_DELAY_MS, type DataPlaneRegistry } from './registry.js';
+import type { TargetHealthOrder } from '../messaging/messages.js';
 import { DataPlaneSession, type ClusterCall, type SessionContext } from './session.js';
 import {
   callPeerCertificate,
@@ -99,6 +100,8 @@ export interface ClusterServer {
    * on this CP; returns how many it was written to.
    */
   broadcastPurge(order: { pluginId: string | null; key: string | null }): number;
+  /** Relays a target health order (the Admin API's healthy / unhealthy) to every DP with a live stream on this CP. */
+  broadcastTargetHealth(order: TargetHealthOrder): number;
   /** Ends every stream (UNAVAILABLE, so DPs reconnect elsewhere), records them disconnected, shuts down. */
   stop(opts?: { graceMs?: number }): Promise<void>;
 }
@@ -258,6 +261,12 @@ export async function startClusterServer(o: ClusterServerOptions): Promise<Clust
         snapshotsDropped: s.snapshotsDropped,
         certificate: s.certificate,
       })),
+    broadcastTargetHealth(order) {
+      let n = 0;
+      for (const s of byNode.values()) if (s.targetHealth(order.upstreamId, order.target, order.healthy)) n++;
+      logger.info({ ...order, data_planes: n }, 'target health order relayed');
+      return n;
+    },
     broadcastPurge(order) {
       let n = 0;
       for (const s of byNode.values()) if (s.purge(order.pluginId ?? '', order.key ?? '')) n++;

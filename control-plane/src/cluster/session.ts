@@ -20,6 +20,7 @@ import {
   HeartbeatSchema,
   ProxyCachePurgeSchema,
   RefusalSchema,
+  TargetHealthOrderSchema,
   type ControlPlaneMessage,
   type DataPlaneHealth,
   type DataPlaneMessage,
@@ -43,7 +44,7 @@ import {
   type Incompatibility,
   type PluginInfo,
 } from './compat.js';
-import type { DataPlaneHealthRecord, DataPlaneRegistry } from './registry.js';
+import type { DataPlaneHealthRecord, DataPlaneRegistry, UnhealthyTargetRecord } from './registry.js';
 
 export type ClusterCall = grpc.ServerDuplexStream<DataPlaneMessage, ControlPlaneMessage>;
 
@@ -69,10 +70,44 @@ export interface SessionContext {
 
 const MAX_STATUS_LENGTH = 32;
 
+/** Bounds on a heartbeat's target health (the DP sends at most 1,000; more are counted as dropped). */
+const MAX_UNHEALTHY_TARGETS = 1000;
+const MAX_UPSTREAM_ID_LENGTH = 64;
+const MAX_TARGET_LENGTH = 300;
+const CAUSES = new Set(['passive', 'active', 'manual']);
+
+/** The heartbeat's unhealthy targets, bounded; entries that cannot be real are dropped. */
+function unhealthyTargets(
+  h: DataPlaneHealth,
+): Pick<DataPlaneHealthRecord, 'unhealthy_targets' | 'unhealthy_targets_dropped'> {
+  if (!h.targetsReported) return {};
+  const out: UnhealthyTargetRecord[] = [];
+  let dropped = Math.min(h.unhealthyTargetsDropped, 0xffffffff);
+  for (const t of h.unhealthyTargets) {
+    const ok =
+      t.upstreamId.length > 0 &&
+      t.upstreamId.length <= MAX_UPSTREAM_ID_LENGTH &&
+      t.target.length > 0 &&
+      t.target.length <= MAX_TARGET_LENGTH &&
+      out.length < MAX_UNHEALTHY_TARGETS;
+    if (!ok) {
+      dropped++;
+      continue;
+    }
+    out.push({
+      upstream_id: t.upstreamId,
+      target: t.target,
+      cause: CAUSES.has(t.cause) ? t.cause : 'manual',
+    });
+  }
+  return { unhealthy_targets: out, unhealthy_targets_dropped: dropped };
+}
+
 /** The heartbeat's health as the registry keeps it (numbers clamped to what JSON holds). */
 function healthRecord(h: DataPlaneHealth): DataPlaneHealthRecord {
   const num = (v: number) => (Number.isFinite(v) && v >= 0 ? v : 0);
   return {
+    ...unhealthyTargets(h),
     status: h.status.slice(0, MAX_STATUS_LENGTH),
     workers: h.workers,
     workers_configured: h.workersConfigured,
@@ -221,6 +256,21 @@ export class DataPlaneSession {
     if (this.closed || this.nodeId === null) return false;
     this.write(
       cpMessage({ case: 'proxyCachePurge', value: create(ProxyCachePurgeSchema, { pluginId, cacheKey }) }),
+    );
+    return true;
+  }
+
+  /**
+   * Relays the Admin API's healthy / unhealthy for a target (upstream id, `host:port`). False
+   * when the stream is not ready.
+   */
+  targetHealth(upstreamId: string, target: string, healthy: boolean): boolean {
+    if (this.closed || this.nodeId === null) return false;
+    this.write(
+      cpMessage({
+        case: 'targetHealthOrder',
+        value: create(TargetHealthOrderSchema, { upstreamId, target, healthy }),
+      }),
     );
     return true;
   }

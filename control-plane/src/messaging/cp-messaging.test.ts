@@ -17,7 +17,7 @@ describe('CP messaging without NATS_URL', () => {
       messaging,
       store: { onChange: (l) => (listeners.push(l), () => listeners.splice(listeners.indexOf(l), 1)) },
       publisher: { notifyChange: (v) => rebuilds.push(v) },
-      local: { broadcastPurge: (o) => (purged.push(o), 2) },
+      local: { broadcastPurge: (o) => (purged.push(o), 2), broadcastTargetHealth: () => 1 },
     });
     for (const l of listeners) l(7n);
     expect(wiring.purgeRelay.broadcastPurge({ pluginId: null, key: null })).toBe(2);

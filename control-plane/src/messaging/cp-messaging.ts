@@ -1,6 +1,6 @@
 /**
- * CpMessaging: how control-plane replicas tell each other about config writes and proxy-cache
- * purges. Over NATS when NATS_URL is set; without it the same interface is a no-op (one CP, no
+ * CpMessaging: how control-plane replicas tell each other about config writes, proxy-cache
+ * purges and target health orders. Over NATS when NATS_URL is set; without it the same interface is a no-op (one CP, no
  * one to tell).
  *
  * NATS is never on the path of an Admin API write or a DP stream: publishing is fire-and-forget
@@ -26,12 +26,16 @@ import {
 import {
   decodeConfigChanged,
   decodeProxyCachePurge,
+  decodeTargetHealth,
   encodeConfigChanged,
   encodeProxyCachePurge,
+  encodeTargetHealth,
   SUBJECTS,
   type ConfigChanged,
   type ProxyCachePurge,
   type PurgeOrder,
+  type TargetHealth,
+  type TargetHealthOrder,
 } from './messages.js';
 
 export type MessagingState = 'off' | 'connecting' | 'connected' | 'disconnected' | 'closed';
@@ -45,6 +49,7 @@ export type MessagingStatus = Omit<NatsLinkStatus, 'state'> & { state: Messaging
 export interface MessagingEvents {
   configChanged: [ConfigChanged];
   purge: [ProxyCachePurge];
+  targetHealth: [TargetHealth];
   /** The link is up (first connection or a reconnect). */
   connected: [];
 }
@@ -60,6 +65,7 @@ export interface CpMessaging extends EventEmitter<MessagingEvents> {
   status(): MessagingStatus;
   publishConfigChanged(version: bigint): void;
   publishPurge(order: PurgeOrder): void;
+  publishTargetHealth(order: TargetHealthOrder): void;
   close(): Promise<void>;
 }
 
@@ -97,6 +103,7 @@ class NoopCpMessaging extends EventEmitter<MessagingEvents> implements CpMessagi
   }
   publishConfigChanged(): void {}
   publishPurge(): void {}
+  publishTargetHealth(): void {}
   async close(): Promise<void> {}
 }
 
@@ -122,6 +129,10 @@ class NatsCpMessaging extends EventEmitter<MessagingEvents> implements CpMessagi
         decode: decodeProxyCachePurge,
         handle: (m) => this.deliver(() => this.emit('purge', m), m.cpId),
       }),
+      nats.subscribe(SUBJECTS.targetHealth, {
+        decode: decodeTargetHealth,
+        handle: (m) => this.deliver(() => this.emit('targetHealth', m), m.cpId),
+      }),
     ];
     nats.on('connected', this.onConnected);
   }
@@ -140,6 +151,10 @@ class NatsCpMessaging extends EventEmitter<MessagingEvents> implements CpMessagi
 
   publishPurge(order: PurgeOrder): void {
     this.publish(SUBJECTS.proxyCachePurge, encodeProxyCachePurge({ cpId: this.cpId, ...order }));
+  }
+
+  publishTargetHealth(order: TargetHealthOrder): void {
+    this.publish(SUBJECTS.targetHealth, encodeTargetHealth({ cpId: this.cpId, ...order }));
   }
 
   async close(): Promise<void> {

@@ -6,6 +6,12 @@ export {
   type MessagingStatus,
   type NatsTlsOptions,
 } from './cp-messaging.js';
-export { SUBJECTS, type ConfigChanged, type ProxyCachePurge, type PurgeOrder } from './messages.js';
+export {
+  SUBJECTS,
+  type ConfigChanged,
+  type ProxyCachePurge,
+  type PurgeOrder,
+  type TargetHealthOrder,
+} from './messages.js';
 export { connectReplicas, type ReplicaWiring } from './replicas.js';
 export { ReplicaErrors } from './errors.js';

@@ -3,8 +3,10 @@ import { describe, expect, it } from 'vitest';
 import {
   decodeConfigChanged,
   decodeProxyCachePurge,
+  decodeTargetHealth,
   encodeConfigChanged,
   encodeProxyCachePurge,
+  encodeTargetHealth,
   MAX_MESSAGE_BYTES,
 } from './messages.js';
 
@@ -85,5 +87,59 @@ describe('replica messages', () => {
     ).toBeNull();
     expect(decodeProxyCachePurge(enc({ cp_id: 'a', plugin_id: null, cache_key: 'A'.repeat(64) }))).toBeNull();
     expect(decodeConfigChanged(enc({ cp_id: 'a', version: '42' }))).toEqual({ cpId: 'a', version: 42n });
+  });
+});
+
+describe('gatehouse.targets.health', () => {
+  const target = fc
+    .tuple(fc.stringMatching(/^[a-z0-9.-]{1,40}$/), fc.integer({ min: 1, max: 65535 }))
+    .map(([h, p]) => `${h}:${p}`);
+
+  it('round-trips', () => {
+    fc.assert(
+      fc.property(cpId, fc.uuid(), target, fc.boolean(), (id, upstreamId, t, healthy) => {
+        const m = { cpId: id, upstreamId: upstreamId.toLowerCase(), target: t, healthy };
+        expect(decodeTargetHealth(encodeTargetHealth(m))).toEqual(m);
+      }),
+    );
+  });
+
+  it('refuses hostile payloads without throwing; whatever decodes is well formed', () => {
+    const hostile = fc.oneof(
+      fc.uint8Array({ maxLength: 600 }),
+      fc.jsonValue().map(enc),
+      fc
+        .record(
+          {
+            cp_id: fc.oneof(fc.string(), fc.integer()),
+            upstream_id: fc.oneof(fc.string(), fc.uuid(), fc.constant(null)),
+            target: fc.oneof(fc.string(), target, fc.integer()),
+            healthy: fc.oneof(fc.boolean(), fc.string(), fc.integer(), fc.constant(null)),
+          },
+          { requiredKeys: [] },
+        )
+        .map(enc),
+    );
+    fc.assert(
+      fc.property(hostile, (data) => {
+        const m = decodeTargetHealth(data);
+        if (m) {
+          expect(typeof m.healthy).toBe('boolean');
+          expect(m.target).toMatch(/^\S+:[0-9]+$/);
+        }
+      }),
+      { numRuns: 500 },
+    );
+    const ok = {
+      cp_id: 'a',
+      upstream_id: '6f1e1d2c-3b4a-4c5d-8e6f-7a8b9c0d1e2f',
+      target: 'a:80',
+      healthy: true,
+    };
+    expect(decodeTargetHealth(enc(ok))).not.toBeNull();
+    expect(decodeTargetHealth(enc({ ...ok, healthy: 'true' }))).toBeNull();
+    expect(decodeTargetHealth(enc({ ...ok, target: 'a b:80' }))).toBeNull();
+    expect(decodeTargetHealth(enc({ ...ok, target: 'a' }))).toBeNull();
+    expect(decodeTargetHealth(enc({ ...ok, extra: 1 }))).toBeNull();
   });
 });

@@ -5,11 +5,13 @@
  *
  *   gatehouse.config.changed     {"cp_id": "<replica>", "version": "<decimal>"}
  *   gatehouse.proxy-cache.purge  {"cp_id": "<replica>", "plugin_id": <uuid|null>, "cache_key": <64 hex|null>}
+ *   gatehouse.targets.health     {"cp_id": "<replica>", "upstream_id": <uuid>, "target": "<host:port>", "healthy": <bool>}
  */
 
 export const SUBJECTS = {
   configChanged: 'gatehouse.config.changed',
   proxyCachePurge: 'gatehouse.proxy-cache.purge',
+  targetHealth: 'gatehouse.targets.health',
 } as const;
 
 /** Largest payload decoded; a bigger one is dropped unread. */
@@ -31,7 +33,20 @@ export interface ProxyCachePurge extends PurgeOrder {
   cpId: string;
 }
 
+/** The Admin API's healthy / unhealthy for one target: upstream id and `host:port`. */
+export interface TargetHealthOrder {
+  upstreamId: string;
+  target: string;
+  healthy: boolean;
+}
+
+export interface TargetHealth extends TargetHealthOrder {
+  cpId: string;
+}
+
 const CP_ID = /^[\x21-\x7e]{1,200}$/;
+/** A stored target: `host:port` (IPv6 in brackets), printable ASCII, no spaces. */
+const TARGET = /^[\x21-\x7e]{1,300}:[0-9]{1,5}$/;
 const VERSION = /^(0|[1-9][0-9]{0,18})$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const CACHE_KEY = /^[0-9a-f]{64}$/;
@@ -45,6 +60,12 @@ export function encodeConfigChanged(m: ConfigChanged): Uint8Array {
 
 export function encodeProxyCachePurge(m: ProxyCachePurge): Uint8Array {
   return encoder.encode(JSON.stringify({ cp_id: m.cpId, plugin_id: m.pluginId, cache_key: m.key }));
+}
+
+export function encodeTargetHealth(m: TargetHealth): Uint8Array {
+  return encoder.encode(
+    JSON.stringify({ cp_id: m.cpId, upstream_id: m.upstreamId, target: m.target, healthy: m.healthy }),
+  );
 }
 
 /** The payload as a plain JSON object with exactly `keys`, or null. */
@@ -93,4 +114,14 @@ export function decodeProxyCachePurge(data: Uint8Array): ProxyCachePurge | null 
   // A plugin's purge always names a key (Kong has no "every key of one plugin" endpoint).
   if (pluginId !== null && key === null) return null;
   return { cpId: id, pluginId, key };
+}
+
+export function decodeTargetHealth(data: Uint8Array): TargetHealth | null {
+  const o = object(data, ['cp_id', 'upstream_id', 'target', 'healthy']);
+  if (!o) return null;
+  const id = cpId(o.cp_id);
+  if (id === null || typeof o.healthy !== 'boolean') return null;
+  if (typeof o.upstream_id !== 'string' || !UUID.test(o.upstream_id)) return null;
+  if (typeof o.target !== 'string' || !TARGET.test(o.target)) return null;
+  return { cpId: id, upstreamId: o.upstream_id, target: o.target, healthy: o.healthy };
 }

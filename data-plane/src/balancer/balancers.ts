@@ -12,7 +12,13 @@
  */
 import type { GatehouseConfig, Logger, Target, Upstream } from '@gatehouse/shared';
 import { ActiveChecker } from './active-checker.js';
-import { upstreamSignature, UpstreamBalancer, type HealthListener } from './upstream-balancer.js';
+import type { Clock } from './half-open.js';
+import {
+  upstreamSignature,
+  UpstreamBalancer,
+  type HealthCause,
+  type HealthListener,
+} from './upstream-balancer.js';
 
 /** The compiled upstreams of one configuration. */
 export interface UpstreamSet {
@@ -26,6 +32,11 @@ export interface TargetHealthChange {
   readonly upstream: string;
   readonly target: string;
   readonly healthy: boolean;
+  /**
+   * Who decided it (absent: an operator). A target ejected by passive checks is retried after
+   * the upstream's cool-down wherever it is applied (half-open.ts).
+   */
+  readonly cause?: HealthCause;
 }
 
 export const EMPTY_UPSTREAMS: UpstreamSet = { byId: new Map(), byName: new Map() };
@@ -34,7 +45,11 @@ export const EMPTY_UPSTREAMS: UpstreamSet = { byId: new Map(), byName: new Map()
  * Compiles the upstreams of `config`. A balancer of `serving` whose upstream did not change is
  * reused as it is; a changed one seeds its successor's target health. Pure: nothing starts.
  */
-export function compileUpstreams(config: GatehouseConfig, serving: UpstreamSet | null): UpstreamSet {
+export function compileUpstreams(
+  config: GatehouseConfig,
+  serving: UpstreamSet | null,
+  clock?: Clock,
+): UpstreamSet {
   const targetsOf = new Map<string, Target[]>();
   for (const t of config.targets) {
     let list = targetsOf.get(t.upstream.id);
@@ -50,7 +65,7 @@ export function compileUpstreams(config: GatehouseConfig, serving: UpstreamSet |
     const balancer =
       previous !== null && previous.signature === signature
         ? previous
-        : new UpstreamBalancer(upstream, targets, signature, previous);
+        : new UpstreamBalancer(upstream, targets, signature, previous, clock);
     byId.set(upstream.id, balancer);
     byName.set(upstream.name.toLowerCase(), balancer);
   }
@@ -119,9 +134,14 @@ export class Balancers {
    * Sets a target's health (`host:port`) in the upstream named or id'd `upstream`, as an
    * operator or a test would; listeners hear of it. Returns false when there is no such target.
    */
-  setTargetHealth(upstream: string, target: string, healthy: boolean): boolean {
+  setTargetHealth(
+    upstream: string,
+    target: string,
+    healthy: boolean,
+    cause: HealthCause = 'manual',
+  ): boolean {
     const balancer = this.find(upstream);
-    return balancer !== undefined && balancer.setHealth(target, healthy, true);
+    return balancer !== undefined && balancer.setHealth(target, healthy, true, cause);
   }
 
   /**
@@ -129,7 +149,8 @@ export class Balancers {
    * passive ones): set quietly, listeners are not told (it came from them).
    */
   applyNodeHealth(changes: readonly TargetHealthChange[]): void {
-    for (const c of changes) this.current.byId.get(c.upstream)?.setHealth(c.target, c.healthy, false);
+    for (const c of changes)
+      this.current.byId.get(c.upstream)?.setHealth(c.target, c.healthy, false, c.cause ?? 'manual');
   }
 
   /** The targets marked unhealthy, for a process that joins (a new worker) to catch up. */
@@ -137,7 +158,13 @@ export class Balancers {
     const out: TargetHealthChange[] = [];
     for (const b of this.current.byId.values())
       for (const t of b.targets)
-        if (!t.health.healthy) out.push({ upstream: b.upstream.id, target: t.authority, healthy: false });
+        if (!t.health.healthy)
+          out.push({
+            upstream: b.upstream.id,
+            target: t.authority,
+            healthy: false,
+            cause: t.cause ?? 'manual',
+          });
     return out;
   }
 
@@ -158,11 +185,11 @@ export class Balancers {
     return this.current.byName.get(upstream.toLowerCase());
   }
 
-  private readonly onChange: HealthListener = (upstream: Upstream, target, healthy) => {
+  private readonly onChange: HealthListener = (upstream: Upstream, target, healthy, cause) => {
     this.logger.warn(
-      { upstream: upstream.name, target: target.authority, healthy },
+      { upstream: upstream.name, target: target.authority, healthy, cause },
       healthy ? 'upstream target is healthy again' : 'upstream target marked unhealthy',
     );
-    for (const l of this.listeners) l(upstream, target, healthy);
+    for (const l of this.listeners) l(upstream, target, healthy, cause);
   };
 }

@@ -10,11 +10,17 @@ import { Balancers, type TargetHealthChange, type UpstreamSet } from './balancer
 export class NodeHealth {
   private readonly balancers: Balancers;
 
-  constructor(logger: Logger, broadcast: (changes: TargetHealthChange[]) => void) {
+  constructor(
+    logger: Logger,
+    broadcast: (changes: TargetHealthChange[]) => void,
+    /** Called after every change (e.g. to report the node's target health to the CP soon). */
+    onChange?: () => void,
+  ) {
     this.balancers = new Balancers(logger, { activeChecks: true });
-    this.balancers.subscribe((upstream, target, healthy) =>
-      broadcast([{ upstream: upstream.id, target: target.authority, healthy }]),
-    );
+    this.balancers.subscribe((upstream, target, healthy, cause) => {
+      broadcast([{ upstream: upstream.id, target: target.authority, healthy, cause }]);
+      onChange?.();
+    });
   }
 
   /** The upstreams checked now (a compile reuses the unchanged ones, with their health). */
@@ -29,7 +35,15 @@ export class NodeHealth {
 
   /** A worker's passive checks changed a target's health: record it and tell every worker. */
   report(change: TargetHealthChange): void {
-    this.balancers.setTargetHealth(change.upstream, change.target, change.healthy);
+    this.balancers.setTargetHealth(change.upstream, change.target, change.healthy, change.cause ?? 'passive');
+  }
+
+  /**
+   * An operator's order (the Admin API's healthy / unhealthy, relayed by the CP): upstream by id
+   * or name, target `host:port`. False when this node serves no such target.
+   */
+  setByOperator(upstream: string, target: string, healthy: boolean): boolean {
+    return this.balancers.setTargetHealth(upstream, target, healthy, 'manual');
   }
 
   /** What a worker that just applied a config must know. */

@@ -19,6 +19,7 @@ import {
   type HealthEvent,
   type HealthLimits,
 } from './health.js';
+import { balancerHalfOpenMs, halfOpenMs, monotonicClock, type Clock } from './half-open.js';
 import { authority, parseTarget } from './target-address.js';
 
 export interface BalancedTarget {
@@ -32,9 +33,26 @@ export interface BalancedTarget {
   readonly health: TargetHealth;
   /** Requests in flight to this target (least-connections). */
   inFlight: number;
+  /**
+   * Ejected by passive checks alone: when (clock ms) the next half-open trial may go; null when
+   * the target is healthy or was ejected otherwise (active checks, an operator).
+   */
+  retryAt: number | null;
+  /** A half-open trial request was let through and has not reported yet. */
+  trial: boolean;
+  /** Who made the target unhealthy (null while healthy). */
+  cause: HealthCause | null;
 }
 
-export type HealthListener = (upstream: Upstream, target: BalancedTarget, healthy: boolean) => void;
+/** Why a target is unhealthy: only a passive ejection is retried (half-open). */
+export type HealthCause = 'passive' | 'active' | 'manual';
+
+export type HealthListener = (
+  upstream: Upstream,
+  target: BalancedTarget,
+  healthy: boolean,
+  cause: HealthCause,
+) => void;
 
 /** The fields that make two compilations of an upstream equivalent (no timestamps). */
 export function upstreamSignature(upstream: Upstream, targets: readonly Target[]): string {
@@ -43,7 +61,7 @@ export function upstreamSignature(upstream: Upstream, targets: readonly Target[]
     .map((t) => `${t.id}=${t.target}/${t.weight}`)
     .sort()
     .join(',');
-  return `${JSON.stringify(fields)}|${list}`;
+  return `${JSON.stringify(fields)}|${halfOpenMs(upstream)}|${list}`;
 }
 
 /**
@@ -77,6 +95,9 @@ function enabledTargets(targets: readonly Target[], previous: UpstreamBalancer |
       authority: key,
       health: new TargetHealth(before?.health.healthy ?? true),
       inFlight: 0,
+      retryAt: before?.retryAt ?? null,
+      trial: false,
+      cause: before?.cause ?? null,
     });
   }
   return out.sort((a, b) => (a.authority < b.authority ? -1 : a.authority > b.authority ? 1 : 0));
@@ -93,14 +114,22 @@ export class UpstreamBalancer {
   private readonly totalWeight: number;
   private readonly index = new Map<string, BalancedTarget>();
   private listener: HealthListener | null = null;
+  /** The half-open cool-down (0: passive ejections are final, as in Kong). */
+  readonly halfOpenMs: number;
+  /** The earliest `retryAt` of any target (Infinity: none), so `select` checks one number. */
+  private nextRetryAt = Infinity;
 
   constructor(
     readonly upstream: Upstream,
     targets: readonly Target[],
     readonly signature: string,
     previous: UpstreamBalancer | null,
+    private readonly clock: Clock = monotonicClock,
   ) {
+    this.halfOpenMs = balancerHalfOpenMs(upstream);
     this.targets = enabledTargets(targets, previous);
+    if (this.halfOpenMs === 0) for (const t of this.targets) t.retryAt = null;
+    this.updateNextRetry();
     for (const t of this.targets) this.index.set(t.authority, t);
     const weights = this.targets.map((t) => t.weight);
     this.totalWeight = weights.reduce((s, w) => s + w, 0);
@@ -162,6 +191,10 @@ export class UpstreamBalancer {
    * when every healthy target was tried, any healthy one. -1 when none can be chosen.
    */
   select(hashValue: string, tried: readonly number[]): number {
+    if (this.nextRetryAt !== Infinity) {
+      const trial = this.dueTrial(tried);
+      if (trial >= 0) return trial;
+    }
     if (this.targets.length === 0 || !this.isHealthy()) return -1;
     const targets = this.targets;
     if (tried.length > 0) {
@@ -174,11 +207,13 @@ export class UpstreamBalancer {
   /** Passive check: the target answered with `status`. */
   reportStatus(index: number, status: number): void {
     const event = classifyStatus(status, this.passive);
+    if (this.trialResult(index, event !== 'http_failure')) return;
     if (event !== null) this.report(index, event, this.passive);
   }
 
   /** Passive check: the exchange with the target failed (connection or timeout). */
   reportFailure(index: number, event: 'tcp_failure' | 'timeout'): void {
+    if (this.trialResult(index, false)) return;
     this.report(index, event, this.passive);
   }
 
@@ -186,17 +221,73 @@ export class UpstreamBalancer {
   report(index: number, event: HealthEvent, limits: HealthLimits): void {
     const target = this.targets[index];
     if (target === undefined) return;
-    if (target.health.report(event, limits)) this.listener?.(this.upstream, target, target.health.healthy);
+    if (!target.health.report(event, limits)) return;
+    const cause: HealthCause = limits === this.passive ? 'passive' : 'active';
+    this.settle(target, cause);
+    this.listener?.(this.upstream, target, target.health.healthy, cause);
   }
 
   /**
    * Sets a target's health from outside (an operator, another process's checks); the listener
-   * hears of a change only when `notify`.
+   * hears of a change only when `notify`. `cause` says who decided it: a target another process
+   * ejected by passive checks is retried here too (half-open).
    */
-  setHealth(key: string, healthy: boolean, notify: boolean): boolean {
+  setHealth(key: string, healthy: boolean, notify: boolean, cause: HealthCause = 'manual'): boolean {
     const target = this.index.get(key);
     if (target === undefined) return false;
-    if (target.health.set(healthy) && notify) this.listener?.(this.upstream, target, healthy);
+    const changed = target.health.set(healthy);
+    this.settle(target, cause);
+    if (changed && notify) this.listener?.(this.upstream, target, healthy, cause);
     return true;
+  }
+
+  /** Starts (passive ejection) or clears the half-open cool-down after a health change. */
+  private settle(target: BalancedTarget, cause: HealthCause): void {
+    target.trial = false;
+    target.cause = target.health.healthy ? null : cause;
+    target.retryAt =
+      !target.health.healthy && cause === 'passive' && this.halfOpenMs > 0
+        ? this.clock() + this.halfOpenMs
+        : null;
+    this.updateNextRetry();
+  }
+
+  /** A passively ejected target whose cool-down is over gets one trial request (not in `tried`). */
+  private dueTrial(tried: readonly number[]): number {
+    const now = this.clock();
+    if (now < this.nextRetryAt) return -1;
+    const targets = this.targets;
+    for (let i = 0; i < targets.length; i++) {
+      const t = targets[i]!;
+      if (t.retryAt === null || t.retryAt > now || t.health.healthy || tried.includes(i)) continue;
+      // Until it reports, no other trial: an unanswered one (client gone) allows the next after a cool-down.
+      t.retryAt = now + this.halfOpenMs;
+      t.trial = true;
+      this.updateNextRetry();
+      return i;
+    }
+    return -1;
+  }
+
+  /** The outcome of a half-open trial: success brings the target back, failure restarts the cool-down. */
+  private trialResult(index: number, ok: boolean): boolean {
+    const target = this.targets[index];
+    if (target === undefined || !target.trial) return false;
+    target.trial = false;
+    if (!ok) {
+      target.retryAt = this.clock() + this.halfOpenMs;
+      this.updateNextRetry();
+      return true;
+    }
+    target.health.set(true);
+    this.settle(target, 'passive');
+    this.listener?.(this.upstream, target, true, 'passive');
+    return true;
+  }
+
+  private updateNextRetry(): void {
+    let next = Infinity;
+    for (const t of this.targets) if (t.retryAt !== null && t.retryAt < next) next = t.retryAt;
+    this.nextRetryAt = next;
   }
 }

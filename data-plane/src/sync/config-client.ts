@@ -56,6 +56,9 @@ export interface NodeInfo {
   plugins?: { name: string; version: string }[];
 }
 
+/** How long `reportSoon` waits, so a burst of health changes makes one heartbeat. */
+const REPORT_SOON_MS = 200;
+
 /** Refusals after which the CP keeps the stream open (the config is held back, not the DP). */
 const STREAM_KEEPING_REFUSALS = new Set(['plugin_set_incompatible', 'plugin_version_incompatible']);
 
@@ -89,6 +92,10 @@ export interface HeartbeatHealth {
   rssBytes: bigint;
   heapUsedBytes: bigint;
   eventLoopLagMs: number;
+  /** The node's unhealthy targets (balancer/target-report.ts); absent: target health not reported. */
+  unhealthyTargets?: { upstreamId: string; target: string; cause: string }[];
+  unhealthyTargetsDropped?: number;
+  targetsReported?: boolean;
 }
 
 export interface SyncStatus {
@@ -127,9 +134,19 @@ export interface ProxyCachePurgeOrder {
   key: string | null;
 }
 
+/** The Admin API's healthy / unhealthy for a target, relayed by the CP. */
+export interface TargetHealthOrder {
+  upstreamId: string;
+  /** host:port */
+  target: string;
+  healthy: boolean;
+}
+
 export interface ConfigClientEvents {
   /** The CP relayed an Admin API proxy-cache purge: pass it to the workers. */
   purge: [order: ProxyCachePurgeOrder];
+  /** The CP relayed an Admin API target health order: set it on the node. */
+  targetHealth: [order: TargetHealthOrder];
   state: [state: SyncState];
   reconnect: [];
   refusal: [refusal: NonNullable<SyncStatus['refusal']>];
@@ -145,6 +162,7 @@ export class ConfigClient extends EventEmitter<ConfigClientEvents> {
   private client: InstanceType<typeof ClusterServiceClient> | null = null;
   private call: Call | null = null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
+  private reportTimer: NodeJS.Timeout | null = null;
   private watchdogTimer: NodeJS.Timeout | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private stopped = true;
@@ -191,6 +209,8 @@ export class ConfigClient extends EventEmitter<ConfigClientEvents> {
     this.generation += 1;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
+    if (this.reportTimer) clearTimeout(this.reportTimer);
+    this.reportTimer = null;
     this.teardown();
     this.setState('disconnected');
   }
@@ -320,6 +340,11 @@ export class ConfigClient extends EventEmitter<ConfigClientEvents> {
         });
         return;
       }
+      case 'targetHealthOrder': {
+        const { upstreamId, target, healthy } = msg.value;
+        this.emit('targetHealth', { upstreamId, target, healthy });
+        return;
+      }
       case 'refusal': {
         const { syncStatus, reason } = msg.value;
         this.status.refusal = { syncStatus, reason, at: new Date().toISOString() };
@@ -375,6 +400,19 @@ export class ConfigClient extends EventEmitter<ConfigClientEvents> {
     }
     if (outcome.ok) this.emit('ack', outcome);
     else this.emit('nack', outcome);
+  }
+
+  /**
+   * Sends a heartbeat soon (coalescing calls within REPORT_SOON_MS), e.g. when the node's
+   * target health changed, so the CP need not wait for the next period.
+   */
+  reportSoon(): void {
+    if (this.reportTimer !== null || this.stopped) return;
+    this.reportTimer = setTimeout(() => {
+      this.reportTimer = null;
+      if (this.status.state === 'connected') this.sendHeartbeat();
+    }, REPORT_SOON_MS);
+    this.reportTimer.unref();
   }
 
   private sendHeartbeat(): void {

@@ -127,8 +127,8 @@ export class WorkerRuntime<Compiled = unknown> {
 
   /** Every health change counted here (passive checks) goes to the primary, which tells the others. */
   reportPassiveHealth(): void {
-    this.opts.proxy.balancers?.subscribe((upstream, target, healthy) =>
-      this.send({ t: 'health', change: { upstream: upstream.id, target: target.authority, healthy } }),
+    this.opts.proxy.balancers?.subscribe((upstream, target, healthy, cause) =>
+      this.send({ t: 'health', change: { upstream: upstream.id, target: target.authority, healthy, cause } }),
     );
   }
 

@@ -80,6 +80,16 @@ const CP_SETTINGS: SettingSpec[] = [
       'NATS server(s), comma-separated (nats://[user:pass@]host:port, tls://…): this CP is one of several replicas over one Postgres (requires --database-url); writes and proxy-cache purges reach every replica (gatehouse.config.changed, gatehouse.proxy-cache.purge); the DPs’ traffic summaries arrive on gatehouse.telemetry.> (for /analytics). Unset: one CP.',
   },
   {
+    key: 'jetstreamSnapshots',
+    flag: 'jetstream-snapshots',
+    env: ['GATEHOUSE_JETSTREAM_SNAPSHOTS'],
+    kind: 'enum',
+    values: ['on', 'off'],
+    default: 'on',
+    description:
+      'With --nats-url: store the newest signed snapshot in the JetStream KV bucket gatehouse_snapshots (created if missing), so a data plane with no disk cache can start while no control plane answers. off: store nothing.',
+  },
+  {
     key: 'natsTlsCa',
     flag: 'nats-tls-ca',
     env: ['GATEHOUSE_NATS_TLS_CA'],
@@ -265,6 +275,7 @@ async function runCp(argv: string[]): Promise<void> {
       dataDir: resolve(v.dataDir as string),
       databaseUrl: v.databaseUrl as string | undefined,
       natsUrl,
+      jetstreamSnapshots: v.jetstreamSnapshots !== 'off',
       natsTls: {
         caFile: v.natsTlsCa ? resolve(v.natsTlsCa as string) : undefined,
         certFile: v.natsTlsCert ? resolve(v.natsTlsCert as string) : undefined,

@@ -210,6 +210,16 @@ const SETTINGS: SettingSpec[] = [
       "NATS server(s), comma-separated (nats://host:port): the `cluster` rate-limiting policy shares counts with the region's other DPs on gatehouse.ratelimit.<region>. Unset: that policy counts per DP.",
   },
   {
+    key: 'jetstreamSnapshots',
+    flag: 'jetstream-snapshots',
+    env: ['GATEHOUSE_JETSTREAM_SNAPSHOTS'],
+    kind: 'enum',
+    values: ['on', 'off'],
+    default: 'on',
+    description:
+      "With --nats-url: when the disk cache gives no config, read the newest signed snapshot from the CP's JetStream bucket gatehouse_snapshots (verified with --trusted-keys like one from the CP), so the DP can start while no CP answers. off: never.",
+  },
+  {
     key: 'trafficSummaryInterval',
     flag: 'traffic-summary-interval',
     env: ['GATEHOUSE_TRAFFIC_SUMMARY_INTERVAL'],
@@ -485,6 +495,7 @@ try {
     nodeId: v.nodeId as string | undefined,
     region: v.region as string | undefined,
     natsUrl,
+    jetstreamBoot: v.jetstreamSnapshots !== 'off',
     trafficSummaryIntervalMs: v.trafficSummaryInterval as number,
     labels: v.labels as Record<string, string> | undefined,
     logger,

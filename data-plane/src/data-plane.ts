@@ -52,6 +52,7 @@ import {
   type RefusalReport,
 } from './sync/snapshot-applier.js';
 import { SnapshotCache } from './sync/snapshot-cache.js';
+import { JetStreamBoot, type JetStreamBootStatus } from './sync/jetstream-boot.js';
 import { VersionFloor } from './sync/version-floor.js';
 import { WorkerPool } from './workers/worker-pool.js';
 import type { LogSettings } from './workers/protocol.js';
@@ -114,6 +115,11 @@ export interface DataPlaneOptions {
    * policy exchanges counts with the region's other DPs over it. Unset: it counts per DP.
    */
   natsUrl?: string;
+  /**
+   * With `natsUrl`: when no disk cache gave a config, read the newest signed snapshot from the
+   * CP's JetStream store (`--jetstream-snapshots`, default true); verified as on the stream.
+   */
+  jetstreamBoot?: boolean;
   /**
    * Traffic summaries to the CP every this many ms (`--traffic-summary-interval`, default 10 s):
    * over NATS with `natsUrl`, else on the CP stream. 0: none (DB-less without NATS sends none).
@@ -182,6 +188,8 @@ export interface DataPlaneStatus {
   rate_limiting: { cluster: ClusterPolicyStatus | null };
   /** Traffic summaries to the CP (null when off). */
   traffic_summaries: TrafficSummaryStatus | null;
+  /** Cold start from the JetStream snapshot store (null when it did not run). */
+  jetstream_boot: JetStreamBootStatus | null;
 }
 
 export interface DataPlane {
@@ -338,6 +346,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     metrics,
   });
   let client: ConfigClient | null = null;
+  let coldStart: JetStreamBoot | null = null;
   const telemetry = new NodeTelemetry({
     nodeId,
     region: options.region,
@@ -402,6 +411,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
       proxy: { host: options.proxyListen.host, port: pool.port },
       rate_limiting: { cluster: clusterLimits.status() },
       traffic_summaries: telemetry.status(),
+      jetstream_boot: coldStart?.status() ?? null,
     };
   };
 
@@ -422,6 +432,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
   const stop = async () => {
     if (stopped) return;
     stopped = true;
+    await coldStart?.stop();
     await client?.stop();
     await pool.stop();
     await telemetry.close();
@@ -438,6 +449,15 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
       await declarative.start();
     } else if (await applier.loadFromCache()) {
       log.info({ version: applier.held?.version.toString() }, 'serving the cached snapshot');
+    } else if (options.natsUrl && options.jetstreamBoot !== false) {
+      coldStart = new JetStreamBoot({
+        natsUrl: options.natsUrl,
+        applier,
+        nodeId,
+        logger: log,
+        onResult: (result) => metrics.jetstreamBoot.inc({ result }),
+      });
+      coldStart.start();
     }
     if (options.controlPlane) {
       const plugins = options.plugins ?? registry.pluginInfos();

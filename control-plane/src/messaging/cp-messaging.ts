@@ -56,6 +56,8 @@ export interface CpMessaging extends EventEmitter<MessagingEvents> {
   status(): MessagingStatus;
   publishConfigChanged(version: bigint): void;
   publishPurge(order: PurgeOrder): void;
+  /** The NATS connection while connected (for JetStream users such as the snapshot store), else null. */
+  connection(): NatsConnection | null;
   close(): Promise<void>;
 }
 
@@ -95,6 +97,9 @@ class NoopCpMessaging extends EventEmitter<MessagingEvents> implements CpMessagi
   }
   publishConfigChanged(): void {}
   publishPurge(): void {}
+  connection(): null {
+    return null;
+  }
   async close(): Promise<void> {}
 }
 
@@ -158,6 +163,10 @@ class NatsCpMessaging extends EventEmitter<MessagingEvents> implements CpMessagi
 
   publishPurge(order: PurgeOrder): void {
     this.publish(SUBJECTS.proxyCachePurge, encodeProxyCachePurge({ cpId: this.cpId, ...order }));
+  }
+
+  connection(): NatsConnection | null {
+    return this.state_ === 'connected' ? this.nc : null;
   }
 
   async close(): Promise<void> {

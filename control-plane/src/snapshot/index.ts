@@ -5,3 +5,10 @@ export {
   type PublisherStats,
   type SnapshotPublisherOptions,
 } from './publisher.js';
+export {
+  JetStreamSnapshotStore,
+  SnapshotStoreWriter,
+  type JetStreamSnapshotStoreOptions,
+  type StoreWriteResult,
+} from './jetstream-store.js';
+export { storeSnapshotsInJetStream, type SnapshotStoreWiring } from './store-snapshots.js';

@@ -62,8 +62,8 @@ export async function startRedis(extraArgs: string[] = []): Promise<ServerProces
 }
 
 /** A nats-server of our own (never the machine's), on `port` or a free one. */
-export async function startNats(port?: number): Promise<ServerProcess> {
+export async function startNats(port?: number, extraArgs: string[] = []): Promise<ServerProcess> {
   port ??= await freePort();
   const bin = process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server';
-  return startProcess(port, bin, ['-a', '127.0.0.1', '-p', String(port)]);
+  return startProcess(port, bin, ['-a', '127.0.0.1', '-p', String(port), ...extraArgs]);
 }

@@ -140,10 +140,15 @@ export class JetStreamSnapshotStore {
 
   /** Purges chunk messages under `key` (a KV key or wildcard), below `beforeSeq` when given. */
   private async purge(nc: NatsConnection, key: string, beforeSeq?: number): Promise<void> {
+    // Nothing is below the first message; and nats-server 2.9 purges EVERY match for seq 1.
+    if (beforeSeq !== undefined && beforeSeq <= 1) return;
     try {
       const jsm = await jetstreamManager(nc);
       const filter = `$KV.${this.bucket}.${key}`;
-      await jsm.streams.purge(`KV_${this.bucket}`, beforeSeq ? { filter, seq: beforeSeq } : { filter });
+      await jsm.streams.purge(
+        `KV_${this.bucket}`,
+        beforeSeq === undefined ? { filter } : { filter, seq: beforeSeq },
+      );
     } catch (e) {
       // Left-over chunks cost space only; the next winning write purges them.
       this.o.logger.debug({ err: (e as Error).message, bucket: this.bucket }, 'snapshot store: purge failed');

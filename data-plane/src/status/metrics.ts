@@ -94,7 +94,7 @@ export class DataPlaneMetrics {
     });
     this.jetstreamBoot = new Counter({
       name: 'gatehouse_dp_jetstream_boot_total',
-      help: 'Cold-start attempts from the JetStream snapshot store, by result (applied, refused, empty, unreachable).',
+      help: 'Cold-start attempts from the JetStream snapshot store, by result (applied, refused, empty, unreachable, superseded).',
       labelNames: ['result'],
       registers,
     });

@@ -31,7 +31,11 @@ import { Backoff, type BackoffOptions } from './backoff.js';
 import { SyncErrorCode } from './errors.js';
 import type { SnapshotApplier } from './snapshot-applier.js';
 
-export type JetStreamBootState = 'waiting' | 'applied' | 'stopped';
+/**
+ * waiting: trying; applied: serving what it read; superseded: a config came from elsewhere (the
+ * CP stream) first, so it stopped; stopped: the DP stopped.
+ */
+export type JetStreamBootState = 'waiting' | 'applied' | 'superseded' | 'stopped';
 
 export interface JetStreamBootStatus {
   state: JetStreamBootState;
@@ -41,7 +45,7 @@ export interface JetStreamBootStatus {
   last_error: { code: string; reason: string; at: string } | null;
 }
 
-export type JetStreamBootResult = 'applied' | 'refused' | 'empty' | 'unreachable';
+export type JetStreamBootResult = 'applied' | 'refused' | 'empty' | 'unreachable' | 'superseded';
 
 export interface JetStreamBootOptions {
   natsUrl: string;
@@ -132,7 +136,11 @@ export class JetStreamBoot {
 
   /** Starts trying in the background (returns at once). */
   start(): void {
-    this.loop ??= this.run();
+    if (this.loop) return;
+    // A config from any source ends the wait at once.
+    const onApplied = () => this.wake?.();
+    this.o.applier.on('applied', onApplied);
+    this.loop = this.run().finally(() => this.o.applier.off('applied', onApplied));
   }
 
   /** Stops trying and closes the NATS connection. */
@@ -162,8 +170,10 @@ export class JetStreamBoot {
         this.wake = resolve;
         this.timer = setTimeout(resolve, this.backoff.next());
       });
+      if (this.timer) clearTimeout(this.timer);
       this.wake = null;
     }
+    if (this.state.state === 'waiting') this.state.state = 'superseded';
     await this.closeConnection();
   }
 
@@ -188,7 +198,7 @@ export class JetStreamBoot {
       );
       return 'empty';
     }
-    if (this.done) return 'applied';
+    if (this.done) return 'superseded';
     const outcome = await this.o.applier.handle(signed, 'jetstream');
     if (outcome.ok) {
       this.state.last_error = null;
@@ -199,7 +209,7 @@ export class JetStreamBoot {
       return 'applied';
     }
     // Held a config meanwhile (the stream came first): nothing was refused that matters.
-    if (this.o.applier.held !== null) return 'applied';
+    if (this.o.applier.held !== null) return 'superseded';
     this.fail(outcome.code, outcome.reason, 'error');
     return 'refused';
   }

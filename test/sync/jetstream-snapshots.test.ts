@@ -14,7 +14,7 @@ import { Kvm, type KV } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JetStreamSnapshotStore } from '@gatehouse/control-plane';
+import { JetStreamSnapshotStore, SnapshotStoreWriter } from '@gatehouse/control-plane';
 import { readStoredSnapshot, startDataPlane, type DataPlane } from '@gatehouse/data-plane';
 import {
   decodeSnapshotManifest,
@@ -146,6 +146,44 @@ describe('JetStreamSnapshotStore (the CP writer)', () => {
       );
     } finally {
       await other.close();
+    }
+  });
+});
+
+describe('SnapshotStoreWriter (newest-only, retried)', () => {
+  it('writes the newest of a burst, and on a NATS without JetStream counts failures and keeps trying', async () => {
+    const bucket = newBucket();
+    const writer = new SnapshotStoreWriter({
+      store: new JetStreamSnapshotStore({ bucket, logger }),
+      connection: () => nc,
+      logger,
+    });
+    for (let v = 1n; v <= 5n; v++) writer.offer(await snapshotOf(Buffer.from(`burst ${v}`), v));
+    await waitUntil('the burst is written', async () => {
+      await writer.settled();
+      const kv = await new Kvm(nc).open(bucket);
+      return (await readStoredSnapshot(kv, 'default'))?.version === 5n;
+    });
+    expect(writer.status()).toMatchObject({ pending: 0, last_error: null });
+    await writer.close();
+
+    const plain = await startNats();
+    const plainNc = await connect({ servers: `nats://127.0.0.1:${plain.port}` });
+    const failing = new SnapshotStoreWriter({
+      store: new JetStreamSnapshotStore({ bucket, logger }),
+      connection: () => plainNc,
+      logger,
+      retryMs: 50,
+    });
+    try {
+      failing.offer(await snapshotOf(Buffer.from('no jetstream'), 1n));
+      await waitUntil('two failed attempts', () => failing.status().failures >= 2);
+      expect(failing.status()).toMatchObject({ pending: 1 });
+      expect(failing.status().last_error).toBeTruthy();
+    } finally {
+      await failing.close();
+      await plainNc.close();
+      await plain.kill();
     }
   });
 });

@@ -58,6 +58,9 @@ export interface JetStreamSnapshotStoreOptions {
   logger: Logger;
 }
 
+/** Longest wait between failed writes (the first is `retryMs`, doubling). */
+const MAX_RETRY_MS = 60_000;
+
 /** Headroom under max_payload for the message's headers and subject. */
 const PAYLOAD_HEADROOM = 4096;
 
@@ -174,7 +177,7 @@ export interface SnapshotStoreWriterOptions {
   /** The CP's NATS connection while it is up (CpMessaging.connection()). */
   connection: () => NatsConnection | null;
   logger: Logger;
-  /** Delay before retrying a failed write (NATS up). Default 2 s. */
+  /** First delay before retrying a failed write (NATS up); doubles up to 60 s. Default 2 s. */
   retryMs?: number;
 }
 
@@ -186,6 +189,7 @@ export class SnapshotStoreWriter {
   private closed = false;
   private readonly counters = { written: 0, skipped: 0, failures: 0 };
   private lastError: string | null = null;
+  private retryDelay = 0;
 
   constructor(private readonly o: SnapshotStoreWriterOptions) {}
 
@@ -245,6 +249,7 @@ export class SnapshotStoreWriter {
         const result = await this.o.store.write(nc, snapshot, slice);
         if (this.pending.get(slice) === snapshot) this.pending.delete(slice);
         this.lastError = null;
+        this.retryDelay = 0;
         if (result === 'written') this.counters.written++;
         else this.counters.skipped++;
         const log = { bucket: this.o.store.bucket, slice, version: snapshot.version.toString(), result };
@@ -253,15 +258,19 @@ export class SnapshotStoreWriter {
         else logger.debug(log, 'snapshot store: write done');
       } catch (e) {
         this.counters.failures++;
-        this.lastError = (e as Error).message;
-        logger.warn(
-          { bucket: this.o.store.bucket, slice, err: this.lastError },
+        const message = (e as Error).message;
+        // Each new error once at warn (e.g. JetStream not enabled on the server), repeats at debug.
+        const level = message === this.lastError ? 'debug' : 'warn';
+        this.lastError = message;
+        this.retryDelay = Math.min(this.retryDelay * 2 || (this.o.retryMs ?? 2000), MAX_RETRY_MS);
+        logger[level](
+          { bucket: this.o.store.bucket, slice, err: message, retryInMs: this.retryDelay },
           'snapshot store: writing the snapshot to JetStream failed; will retry',
         );
         this.retry = setTimeout(() => {
           this.retry = null;
           this.kick();
-        }, this.o.retryMs ?? 2000);
+        }, this.retryDelay);
         this.retry.unref();
         return false;
       }

@@ -79,6 +79,16 @@ const CP_SETTINGS: SettingSpec[] = [
   ),
   ...NATS_TLS_SETTINGS,
   {
+    key: 'jetstreamSnapshots',
+    flag: 'jetstream-snapshots',
+    env: ['GATEHOUSE_JETSTREAM_SNAPSHOTS'],
+    kind: 'enum',
+    values: ['on', 'off'],
+    default: 'on',
+    description:
+      'With --nats-url: store the newest signed snapshot in the JetStream KV bucket gatehouse_snapshots (created if missing), so a data plane with no disk cache can start while no control plane answers. off: store nothing.',
+  },
+  {
     key: 'signingKey',
     flag: 'signing-key',
     env: ['GATEHOUSE_SIGNING_KEY'],
@@ -240,6 +250,7 @@ async function runCp(argv: string[]): Promise<void> {
       databaseUrl: v.databaseUrl as string | undefined,
       natsUrl: nats?.url,
       natsTls: nats?.tls,
+      jetstreamSnapshots: v.jetstreamSnapshots !== 'off',
       signingKeyFile: v.signingKey ? resolve(v.signingKey as string) : undefined,
       dev: v.dev as boolean,
       cpId: v.cpId as string | undefined,

@@ -43,7 +43,7 @@ import { DataFolderLock, databaseDir } from './data-folder.js';
 import { openDatabase } from './db/index.js';
 import { useLeanHeap } from './heap-sizing.js';
 import { nodeConfiguration } from './node-info.js';
-import { SnapshotPublisher } from './snapshot/index.js';
+import { SnapshotPublisher, storeSnapshotsInJetStream } from './snapshot/index.js';
 import { ConfigStore } from './store/index.js';
 
 export interface ControlPlaneOptions {
@@ -82,6 +82,11 @@ export interface ControlPlaneOptions {
   natsUrl?: string;
   /** TLS files for the NATS connection (CA to verify the server; client certificate and key). */
   natsTls?: NatsTlsOptions;
+  /**
+   * With `natsUrl`: store the newest signed snapshot in JetStream (KV bucket `gatehouse_snapshots`)
+   * for data planes that start with no disk cache while no CP answers. Default true.
+   */
+  jetstreamSnapshots?: boolean;
   logger: Logger;
 }
 
@@ -238,6 +243,10 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     // The other replicas (a no-op without NATS_URL); unwired before the cluster server stops.
     const replicas = connectReplicas({ messaging, store, publisher, local: cluster });
     cleanups.push(async () => replicas.stop());
+    if (o.natsUrl && o.jetstreamSnapshots !== false) {
+      const stored = storeSnapshotsInJetStream({ messaging, publisher, logger });
+      cleanups.push(() => stored.close());
+    }
 
     const fleet = createFleet({ registry, cpPlugins: plugins.pluginInfos() });
     const nodeInfo = (adminListen = o.adminListen) =>

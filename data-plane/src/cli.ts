@@ -212,6 +212,16 @@ const SETTINGS: SettingSpec[] = [
   ),
   ...NATS_TLS_SETTINGS,
   {
+    key: 'jetstreamSnapshots',
+    flag: 'jetstream-snapshots',
+    env: ['GATEHOUSE_JETSTREAM_SNAPSHOTS'],
+    kind: 'enum',
+    values: ['on', 'off'],
+    default: 'on',
+    description:
+      "With --nats-url: when the disk cache gives no config, read the newest signed snapshot from the CP's JetStream bucket gatehouse_snapshots (verified with --trusted-keys like one from the CP), so the DP can start while no CP answers. off: never.",
+  },
+  {
     key: 'trafficSummaryInterval',
     flag: 'traffic-summary-interval',
     env: ['GATEHOUSE_TRAFFIC_SUMMARY_INTERVAL'],
@@ -499,6 +509,7 @@ try {
     region: v.region as string | undefined,
     natsUrl: nats?.url,
     natsTls: nats?.tls,
+    jetstreamBoot: v.jetstreamSnapshots !== 'off',
     trafficSummaryIntervalMs: v.trafficSummaryInterval as number,
     labels: v.labels as Record<string, string> | undefined,
     logger,

@@ -25,6 +25,7 @@ import {
   loadDeclarativeFile,
   loadTrustedKeys,
   connectNats,
+  sliceKeyOf,
   type ClusterTlsFiles,
   type Logger,
   type NatsLinkStatus,
@@ -58,6 +59,7 @@ import {
   type RefusalReport,
 } from './sync/snapshot-applier.js';
 import { SnapshotCache } from './sync/snapshot-cache.js';
+import { JetStreamBoot, type JetStreamBootStatus } from './sync/jetstream-boot.js';
 import { VersionFloor } from './sync/version-floor.js';
 import { WorkerPool } from './workers/worker-pool.js';
 import type { LogSettings } from './workers/protocol.js';
@@ -126,6 +128,11 @@ export interface DataPlaneOptions {
   natsUrl?: string | undefined;
   /** TLS files for the NATS connection (`--nats-tls-ca/-cert/-key`). */
   natsTls?: NatsTlsFiles | undefined;
+  /**
+   * With `natsUrl`: when no disk cache gave a config, read the newest signed snapshot from the
+   * CP's JetStream store (`--jetstream-snapshots`, default true); verified as on the stream.
+   */
+  jetstreamBoot?: boolean;
   /**
    * Traffic summaries to the CP every this many ms (`--traffic-summary-interval`, default 10 s):
    * over NATS with `natsUrl`, else on the CP stream. 0: none (DB-less without NATS sends none).
@@ -196,6 +203,8 @@ export interface DataPlaneStatus {
   rate_limiting: { cluster: ClusterPolicyStatus | null };
   /** Traffic summaries to the CP (null when off). */
   traffic_summaries: TrafficSummaryStatus | null;
+  /** Cold start from the JetStream snapshot store (null when it did not run). */
+  jetstream_boot: JetStreamBootStatus | null;
 }
 
 export interface DataPlane {
@@ -367,6 +376,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     metrics,
   });
   let client: ConfigClient | null = null;
+  let coldStart: JetStreamBoot | null = null;
   const telemetry = new NodeTelemetry({
     nodeId,
     region: options.region,
@@ -436,6 +446,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
       nats: nats?.status() ?? null,
       rate_limiting: { cluster: clusterLimits.status() },
       traffic_summaries: telemetry.status(),
+      jetstream_boot: coldStart?.status() ?? null,
     };
   };
 
@@ -456,6 +467,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
   const stop = async () => {
     if (stopped) return;
     stopped = true;
+    await coldStart?.stop();
     await client?.stop();
     await pool.stop();
     await telemetry.close();
@@ -473,6 +485,16 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
       await declarative.start();
     } else if (await applier.loadFromCache()) {
       log.info({ version: applier.held?.version.toString() }, 'serving the cached snapshot');
+    } else if (nats && options.jetstreamBoot !== false) {
+      coldStart = new JetStreamBoot({
+        nats,
+        sliceKey: sliceKeyOf(options.region, options.labels),
+        applier,
+        nodeId,
+        logger: log,
+        onResult: (result) => metrics.jetstreamBoot.inc({ result }),
+      });
+      coldStart.start();
     }
     if (controlPlanes) {
       const plugins = options.plugins ?? registry.pluginInfos();

@@ -22,5 +22,13 @@ export {
 } from './sync/config-client.js';
 export { Backoff, type BackoffOptions } from './sync/backoff.js';
 export { SnapshotCache, SNAPSHOT_CACHE_FILE } from './sync/snapshot-cache.js';
+export {
+  decodeStoredSnapshot,
+  JetStreamBoot,
+  readStoredSnapshot,
+  type JetStreamBootOptions,
+  type JetStreamBootResult,
+  type JetStreamBootStatus,
+} from './sync/jetstream-boot.js';
 export { SyncErrors } from './sync/errors.js';
 export { ProxyServer, type ProxyServerOptions } from './proxy/proxy-server.js';

@@ -35,6 +35,8 @@ export const SnapshotErrors = {
   unknownKey: defineError('GH_ERR_SNAPSHOT_UNKNOWN_KEY', 400),
   hashMismatch: defineError('GH_ERR_SNAPSHOT_HASH_MISMATCH', 400),
   staleVersion: defineError('GH_ERR_SNAPSHOT_STALE_VERSION', 409),
+  /** A snapshot in the JetStream store whose manifest or chunks are not readable (before verification). */
+  storeMalformed: defineError('GH_ERR_SNAPSHOT_STORE_MALFORMED', 400),
 } as const;
 
 export const ConfigErrors = {

@@ -9,6 +9,7 @@ export * from './snapshot/keys.js';
 export * from './snapshot/signed-snapshot.js';
 export * from './snapshot/proto-snapshot.js';
 export * from './snapshot/credential-digests.js';
+export * from './snapshot/jetstream-layout.js';
 export * from './entities/index.js';
 export * as schema from './schema/index.js';
 export * from './declarative/index.js';

@@ -15,6 +15,7 @@
  * a minute; a message from this replica's own id is ignored.
  */
 import { EventEmitter } from 'node:events';
+import type { NatsConnection } from '@nats-io/transport-node';
 import {
   connectNats,
   type Logger,
@@ -66,6 +67,8 @@ export interface CpMessaging extends EventEmitter<MessagingEvents> {
   publishConfigChanged(version: bigint): void;
   publishPurge(order: PurgeOrder): void;
   publishTargetHealth(order: TargetHealthOrder): void;
+  /** The NATS connection while connected (for JetStream users such as the snapshot store), else null. */
+  connection(): NatsConnection | null;
   close(): Promise<void>;
 }
 
@@ -104,6 +107,9 @@ class NoopCpMessaging extends EventEmitter<MessagingEvents> implements CpMessagi
   publishConfigChanged(): void {}
   publishPurge(): void {}
   publishTargetHealth(): void {}
+  connection(): null {
+    return null;
+  }
   async close(): Promise<void> {}
 }
 
@@ -155,6 +161,10 @@ class NatsCpMessaging extends EventEmitter<MessagingEvents> implements CpMessagi
 
   publishTargetHealth(order: TargetHealthOrder): void {
     this.publish(SUBJECTS.targetHealth, encodeTargetHealth({ cpId: this.cpId, ...order }));
+  }
+
+  connection(): NatsConnection | null {
+    return this.nats.state === 'connected' ? this.nats.connection : null;
   }
 
   async close(): Promise<void> {

@@ -6,3 +6,10 @@ export {
   type SnapshotPublisherOptions,
 } from './publisher.js';
 export { SliceCache, type SliceCacheOptions, type SliceStats } from './slices.js';
+export {
+  JetStreamSnapshotStore,
+  SnapshotStoreWriter,
+  type JetStreamSnapshotStoreOptions,
+  type StoreWriteResult,
+} from './jetstream-store.js';
+export { storeSnapshotsInJetStream, type SnapshotStoreWiring } from './store-snapshots.js';

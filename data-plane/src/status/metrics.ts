@@ -21,6 +21,7 @@ export class DataPlaneMetrics {
   readonly workerRestarts: Counter;
   readonly cpRefusals: Counter<'sync_status'>;
   readonly declarativeReloads: Counter<'result'>;
+  readonly jetstreamBoot: Counter<'result'>;
   readonly configHash: Gauge<'hash'>;
   readonly configAge: Gauge;
 
@@ -38,7 +39,7 @@ export class DataPlaneMetrics {
     });
     this.snapshotApplies = new Counter({
       name: 'gatehouse_dp_snapshot_applies_total',
-      help: 'Configs applied to every worker, by source (control_plane, cache, declarative).',
+      help: 'Configs applied to every worker, by source (control_plane, cache, jetstream, declarative).',
       labelNames: ['source'],
       registers,
     });
@@ -88,6 +89,12 @@ export class DataPlaneMetrics {
     this.declarativeReloads = new Counter({
       name: 'gatehouse_dp_declarative_reloads_total',
       help: 'DB-less reloads of the declarative file, by result (applied, unchanged, refused).',
+      labelNames: ['result'],
+      registers,
+    });
+    this.jetstreamBoot = new Counter({
+      name: 'gatehouse_dp_jetstream_boot_total',
+      help: 'Cold-start attempts from the JetStream snapshot store, by result (applied, refused, empty, unreachable, superseded).',
       labelNames: ['result'],
       registers,
     });

@@ -7,6 +7,10 @@ export const SyncErrorCode = {
   CACHE_UNREADABLE: 'GH_ERR_DP_CACHE_UNREADABLE',
   CACHE_KEY: 'GH_ERR_DP_CACHE_KEY',
   ROLLBACK: 'GH_ERR_DP_VERSION_ROLLBACK',
+  /** Cold start (status only): NATS or the snapshot bucket could not be reached. */
+  JETSTREAM_UNREACHABLE: 'GH_ERR_DP_JETSTREAM_UNREACHABLE',
+  /** Cold start (status only): the bucket holds no snapshot for this DP's slice. */
+  JETSTREAM_EMPTY: 'GH_ERR_DP_JETSTREAM_EMPTY',
 } as const;
 
 /** Errors raised by the data plane's config sync. */

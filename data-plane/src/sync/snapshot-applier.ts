@@ -64,7 +64,7 @@ export interface ConfigTarget {
   apply(bytes: Uint8Array, meta: ConfigMeta, check: (node: NodeConfig) => void): Promise<void>;
 }
 
-export type SnapshotSource = 'control_plane' | 'cache' | 'declarative';
+export type SnapshotSource = 'control_plane' | 'cache' | 'declarative' | 'jetstream';
 
 /** Where the newest applied signed snapshot is kept for the next boot: the disk cache. */
 export type SnapshotStore = Pick<SnapshotCache, 'file' | 'encrypted' | 'load' | 'write'>;
@@ -302,9 +302,9 @@ export class SnapshotApplier extends EventEmitter<SnapshotApplierEvents> {
     const floor = this.opts.floor;
     if (!floor || this.opts.allowRollback) return;
     const override = 'start the data plane with --allow-version-rollback to accept it';
-    if (source === 'cache' && floor.unreadable !== null) {
+    if ((source === 'cache' || source === 'jetstream') && floor.unreadable !== null) {
       throw SyncErrors.rollback(
-        `the highest version accepted is unknown (${floor.unreadable}); not serving the cached snapshot ${version} until the control plane is reached (${override})`,
+        `the highest version accepted is unknown (${floor.unreadable}); not serving the ${source === 'cache' ? 'cached' : 'stored'} snapshot ${version} until the control plane is reached (${override})`,
       );
     }
     const highest = floor.version;

@@ -25,6 +25,7 @@ import {
   DEFAULT_DP_COMMON_NAME,
   generateClusterCerts,
 } from './cluster/index.js';
+import { DEFAULT_RETENTION, parseRetention } from './analytics/retention-setting.js';
 import { startControlPlane } from './control-plane.js';
 import { parseNatsUrl } from './messaging/index.js';
 
@@ -99,6 +100,15 @@ const CP_SETTINGS: SettingSpec[] = [
     env: ['GATEHOUSE_NATS_TLS_KEY'],
     kind: 'string',
     description: 'Private key (PEM) of --nats-tls-cert.',
+  },
+  {
+    key: 'analyticsRetention',
+    flag: 'analytics-retention',
+    env: ['GATEHOUSE_ANALYTICS_RETENTION'],
+    kind: 'string',
+    default: DEFAULT_RETENTION,
+    description:
+      'How long /analytics keeps traffic beyond the last hour, at 5-minute resolution, in the database (a duration from 2h to 400d: 7d, 36h, …); 0 = no history, only the hour in memory.',
   },
   {
     key: 'signingKey',
@@ -251,6 +261,12 @@ async function runCp(argv: string[]): Promise<void> {
       throw e;
     }
   }
+  let analyticsRetentionMs: number;
+  try {
+    analyticsRetentionMs = parseRetention(v.analyticsRetention as string);
+  } catch (e) {
+    fail(`--analytics-retention (GATEHOUSE_ANALYTICS_RETENTION) ${(e as Error).message}`);
+  }
   if ((v.natsTlsCert === undefined) !== (v.natsTlsKey === undefined))
     fail('--nats-tls-cert and --nats-tls-key go together');
   const logger = createLogger('gatehouse-cp', { level: v.logLevel as string });
@@ -273,6 +289,7 @@ async function runCp(argv: string[]): Promise<void> {
       signingKeyFile: v.signingKey ? resolve(v.signingKey as string) : undefined,
       dev: v.dev as boolean,
       cpId: v.cpId as string | undefined,
+      analyticsRetentionMs,
       pluginsDirs: ((v.pluginsDirs as string[] | undefined) ?? []).map((d) => resolve(d)),
       clusterTls: {
         ...resolvePaths(clusterTlsSettings(v)),

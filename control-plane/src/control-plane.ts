@@ -23,7 +23,7 @@ import {
 import { createAdminApp } from './admin/index.js';
 import { ControlPlaneMetrics } from './admin/metrics.js';
 import { proxyCacheEndpoints } from './admin/proxy-cache-endpoints.js';
-import { Analytics } from './analytics/index.js';
+import { Analytics, DEFAULT_RETENTION_MS } from './analytics/index.js';
 import { adminGuiOrigins, checkAdminAccess, type AdminAccessPolicy } from './admin/access.js';
 import { ADMIN_GUI_LISTEN, parseAdminGuiListen, type GuiListener } from './admin/access-settings.js';
 import { loadPluginSchemas } from '@gatehouse/data-plane/schemas';
@@ -86,6 +86,11 @@ export interface ControlPlaneOptions {
   natsUrl?: string;
   /** TLS files for the NATS connection (CA to verify the server; client certificate and key). */
   natsTls?: NatsTlsOptions;
+  /**
+   * How long /analytics keeps traffic beyond the hour in memory, in the database at 5-minute
+   * resolution (default 7 days; 0: no history).
+   */
+  analyticsRetentionMs?: number;
   logger: Logger;
 }
 
@@ -219,7 +224,14 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     await publisher.start();
     cleanups.push(async () => publisher.stop());
     const registry = new DataPlaneRegistry(db.prisma, logger, { cpId });
-    const analytics = new Analytics({ logger, natsUrl: o.natsUrl });
+    const retentionMs = o.analyticsRetentionMs ?? DEFAULT_RETENTION_MS;
+    const analytics = new Analytics({
+      logger,
+      natsUrl: o.natsUrl,
+      ...(retentionMs > 0
+        ? { history: { prisma: db.prisma, cpId, bootId: randomUUID().slice(0, 8), retentionMs } }
+        : {}),
+    });
     cleanups.push(() => analytics.close());
 
     const cluster = await startClusterServer({

@@ -277,8 +277,10 @@ describe('analytics history, two replicas on one Postgres', () => {
     const a = replica(tdb.db, clock, 'cp-a');
     const b = replica(second, clock, 'cp-b');
     const end = T0 + 2 * HOUR;
-    // The first 20 minutes: B is not subscribed yet and sees no NATS summaries; A writes them.
-    await feed(clock, [{ analytics: a, via: 'nats', dps: [0] }], T0, T0 + 20 * 60_000);
+    // The first 22 minutes: B is not subscribed yet and sees no NATS summaries (it joins in the
+    // middle of a bucket, which it writes from fewer summaries than A, after A).
+    const joined = T0 + 22 * 60_000;
+    await feed(clock, [{ analytics: a, via: 'nats', dps: [0] }], T0, joined);
     // Then both receive every NATS summary of dp-eu, and each its own stream DP (dp-us on B).
     await feed(
       clock,
@@ -287,20 +289,20 @@ describe('analytics history, two replicas on one Postgres', () => {
         { analytics: b, via: 'nats', dps: [0] },
         { analytics: b, via: 'stream', dps: [1] },
       ],
-      T0 + 20 * 60_000,
+      joined,
       end,
     );
     await Promise.all([a.history!.flush(), b.history!.flush()]);
-    const sources = await tdb.db.prisma.analyticsHistory.groupBy({ by: ['source'], _count: true });
-    expect(sources.map((s) => s.source).sort()).toEqual(['nats', 'stream:cp-b/boot-1']);
     for (const r of [a, b]) {
       const { q, data } = await query(r, clock, 'data-planes', { window: '2h' });
       const byNode = Object.fromEntries(data.map((g) => [g.id, g.requests]));
       // dp-eu (NATS) once, whichever replica answers; dp-us (B's stream) from the history, and
       // on B also from its ring for the last bucket (still in its grace, not written yet).
       expect(byNode['dp-eu']).toBe(truth(q.fromMs, end, [0]).requests);
-      expect(byNode['dp-us']).toBe(truth(T0 + 20 * 60_000, r === b ? end : end - ROLLUP_MS, [1]).requests);
+      expect(byNode['dp-us']).toBe(truth(joined, r === b ? end : end - ROLLUP_MS, [1]).requests);
     }
+    const sources = await tdb.db.prisma.analyticsHistory.groupBy({ by: ['source'], _count: true });
+    expect(sources.map((s) => s.source).sort()).toEqual(['nats', 'stream:cp-b/boot-1']);
     // A replica that wrote a NATS bucket from fewer summaries does not replace the fuller row.
     const rows = await tdb.db.prisma.analyticsHistory.findMany({
       where: { source: 'nats', node_id: 'dp-eu' },

@@ -122,7 +122,8 @@ async function feed(
   for (let t = from; t < to; t += PERIOD_MS) {
     clock.ms = t + PERIOD_MS + 1000;
     for (const { analytics, via, dps } of targets)
-      for (const dp of dps) analytics.ingest(summary(dp, t), { nodeId: DPS[dp]!.node, region: DPS[dp]!.region }, via);
+      for (const dp of dps)
+        analytics.ingest(summary(dp, t), { nodeId: DPS[dp]!.node, region: DPS[dp]!.region }, via);
     if ((t / PERIOD_MS) % 6 === 0) for (const { analytics } of targets) await analytics.history!.flush();
   }
 }
@@ -155,7 +156,12 @@ for (const kind of DB_KINDS) {
       const from = q.fromMs;
       const [svc] = data;
       const all = truth(Math.max(from, T0), end);
-      expect(svc).toMatchObject({ id: 'svc-1', name: 'orders', requests: all.requests, errors_5xx: all.errors5xx });
+      expect(svc).toMatchObject({
+        id: 'svc-1',
+        name: 'orders',
+        requests: all.requests,
+        errors_5xx: all.errors5xx,
+      });
       expect(svc!.errors_4xx).toBe(((end - Math.max(from, T0)) / PERIOD_MS) * 2);
       expectQuantiles(svc!, all);
       // Steps of an hour: each adds up to the truth of its hour.
@@ -194,12 +200,21 @@ for (const kind of DB_KINDS) {
       // Its own database files (PGlite) or connections (Postgres), closed and opened again.
       const dir = await mkdtemp(join(tmpdir(), 'gh-history-restart-'));
       const open = () =>
-        openDatabase({ dataDir: dir, logger, ...(kind === 'postgres' ? { databaseUrl: tdb.databaseUrl! } : {}) });
+        openDatabase({
+          dataDir: dir,
+          logger,
+          ...(kind === 'postgres' ? { databaseUrl: tdb.databaseUrl! } : {}),
+        });
       try {
         let db = await open();
         const first = replica(db, clock, 'cp-r', 'boot-a');
         // Stopped in the middle of a bucket: close() writes the unfinished bucket too.
-        await feed(clock, [{ analytics: first, via: 'stream', dps: [0] }], start, start + 1.5 * HOUR + 120_000);
+        await feed(
+          clock,
+          [{ analytics: first, via: 'stream', dps: [0] }],
+          start,
+          start + 1.5 * HOUR + 120_000,
+        );
         await first.close();
         await db.close();
         db = await open();

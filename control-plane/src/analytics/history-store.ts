@@ -68,7 +68,12 @@ function rowJson(r: RollupRow): Record<(typeof COLUMNS)[number], string | number
 }
 
 /** The columns a filter along each dimension matches (its id, and its name where it has one). */
-const FILTER_COLUMNS: Record<Dimension, readonly ('node_id' | 'region' | 'service_id' | 'service_name' | 'route_id' | 'route_name' | 'consumer_id')[]> = {
+const FILTER_COLUMNS: Record<
+  Dimension,
+  readonly (
+    'node_id' | 'region' | 'service_id' | 'service_name' | 'route_id' | 'route_name' | 'consumer_id'
+  )[]
+> = {
   services: ['service_id', 'service_name'],
   routes: ['route_id', 'route_name'],
   consumers: ['consumer_id'],
@@ -154,6 +159,8 @@ export class HistoryStore {
 
 /** Deletes the rows of buckets that started before `beforeMs`; returns how many. */
 export async function pruneHistory(tx: Tx, beforeMs: number): Promise<number> {
-  const { count } = await tx.analyticsHistory.deleteMany({ where: { bucket_start: { lt: new Date(beforeMs) } } });
+  const { count } = await tx.analyticsHistory.deleteMany({
+    where: { bucket_start: { lt: new Date(beforeMs) } },
+  });
   return count;
 }

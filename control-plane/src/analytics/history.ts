@@ -16,10 +16,7 @@
  */
 import type { Logger } from '@gatehouse/shared';
 import type { PrismaClient } from '../db/index.js';
-import {
-  ANALYTICS_RETENTION_INTERVAL_MS,
-  pruneAnalyticsHistory,
-} from '../jobs/analytics-retention.js';
+import { ANALYTICS_RETENTION_INTERVAL_MS, pruneAnalyticsHistory } from '../jobs/analytics-retention.js';
 import { HistoryStore } from './history-store.js';
 import type { TrafficRecord } from './intake.js';
 import { RollupBuffer, ROLLUP_MS } from './rollup.js';
@@ -95,7 +92,10 @@ export class AnalyticsHistory {
           this.bucketsWritten++;
         } catch (err) {
           this.writeFailures++;
-          this.o.logger.warn({ err, bucket: new Date(bucket.start).toISOString() }, 'analytics: history write failed');
+          this.o.logger.warn(
+            { err, bucket: new Date(bucket.start).toISOString() },
+            'analytics: history write failed',
+          );
           return;
         }
       }

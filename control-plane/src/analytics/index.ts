@@ -6,7 +6,12 @@
  */
 import type { TrafficSummary } from '@gatehouse/proto';
 import type { Logger } from '@gatehouse/shared';
-import { AnalyticsHistory, type AnalyticsHistoryOptions, type HistoryStats, type SummaryVia } from './history.js';
+import {
+  AnalyticsHistory,
+  type AnalyticsHistoryOptions,
+  type HistoryStats,
+  type SummaryVia,
+} from './history.js';
 import { checkSummary, SummaryRefused } from './intake.js';
 import { TelemetrySubscriber } from './nats-subscriber.js';
 import type { AnalyticsLimits, ParsedQuery } from './query.js';

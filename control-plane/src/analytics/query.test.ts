@@ -49,8 +49,27 @@ describe('analytics query parameters', () => {
   it('answers any hostile query with a result or a 400, never another error', () => {
     const value = fc.oneof(
       fc.string({ maxLength: 12 }),
-      fc.constantFrom('5m', '1h', '10s', '60m', '3600s', '1d', '7d', '8d', '2h', '65m', '61m', '30m', '99999999s', '-5m', '1e3s', '0x10s'),
-      fc.tuple(fc.integer({ min: 1, max: 20_000 }), fc.constantFrom('s', 'm', 'h', 'd')).map(([n, u]) => `${n}${u}`),
+      fc.constantFrom(
+        '5m',
+        '1h',
+        '10s',
+        '60m',
+        '3600s',
+        '1d',
+        '7d',
+        '8d',
+        '2h',
+        '65m',
+        '61m',
+        '30m',
+        '99999999s',
+        '-5m',
+        '1e3s',
+        '0x10s',
+      ),
+      fc
+        .tuple(fc.integer({ min: 1, max: 20_000 }), fc.constantFrom('s', 'm', 'h', 'd'))
+        .map(([n, u]) => `${n}${u}`),
       fc.array(fc.string({ maxLength: 4 }), { maxLength: 3 }),
       fc.dictionary(fc.string({ maxLength: 4 }), fc.string({ maxLength: 4 })),
     );
@@ -110,7 +129,12 @@ describe('analytics query parameters', () => {
   });
 
   it('formats durations', () => {
-    expect([7 * 86_400_000, 36 * 3_600_000, 300_000, 10_000].map(formatDuration)).toEqual(['7d', '36h', '5m', '10s']);
+    expect([7 * 86_400_000, 36 * 3_600_000, 300_000, 10_000].map(formatDuration)).toEqual([
+      '7d',
+      '36h',
+      '5m',
+      '10s',
+    ]);
   });
 
   it('takes per-DP figures filtered by DP or region only', () => {

@@ -13,7 +13,9 @@ const MAX_MS = 400 * 86_400_000;
 export function parseRetention(text: string): number {
   if (text.trim() === '0') return 0;
   const ms = parseDuration(text.trim());
-  if (ms === null) throw new Error(`expected a duration such as 7d, 36h or 2880m, or 0 for none; got "${text}"`);
-  if (ms < MIN_MS || ms > MAX_MS) throw new Error(`must be between 2h and 400d (or 0 for none); got "${text}"`);
+  if (ms === null)
+    throw new Error(`expected a duration such as 7d, 36h or 2880m, or 0 for none; got "${text}"`);
+  if (ms < MIN_MS || ms > MAX_MS)
+    throw new Error(`must be between 2h and 400d (or 0 for none); got "${text}"`);
   return ms;
 }

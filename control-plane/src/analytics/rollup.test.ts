@@ -52,7 +52,9 @@ describe('RollupBuffer', () => {
         ['stream:cp/1', 'c', '', 30, 30],
       ].sort(),
     );
-    const sketch = decodeSketch(fromBinary(LatencySketchSchema, due!.rows.find((x) => x.nodeId === 'a')!.latency));
+    const sketch = decodeSketch(
+      fromBinary(LatencySketchSchema, due!.rows.find((x) => x.nodeId === 'a')!.latency),
+    );
     expect(sketch.count).toBe(60);
     r.written(due!);
     expect(r.due()).toEqual([]);

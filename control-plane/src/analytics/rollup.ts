@@ -129,7 +129,11 @@ export class RollupBuffer {
       }
       if (b.version === b.writtenVersion) continue;
       if (!all && b.start + ROLLUP_MS + ROLLUP_GRACE_MS > now) continue;
-      out.push({ start: b.start, version: b.version, rows: [...b.merges.values()].map((m) => toRow(b.start, m)) });
+      out.push({
+        start: b.start,
+        version: b.version,
+        rows: [...b.merges.values()].map((m) => toRow(b.start, m)),
+      });
     }
     return out.sort((a, b) => a.start - b.start);
   }

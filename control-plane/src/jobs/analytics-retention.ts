@@ -17,6 +17,8 @@ export async function pruneAnalyticsHistory(
   retentionMs: number,
   now: number = Date.now(),
 ): Promise<number | null> {
-  const run = await runExclusive(prisma, ANALYTICS_RETENTION_JOB, (tx) => pruneHistory(tx, now - retentionMs));
+  const run = await runExclusive(prisma, ANALYTICS_RETENTION_JOB, (tx) =>
+    pruneHistory(tx, now - retentionMs),
+  );
   return run.ran ? run.result : null;
 }

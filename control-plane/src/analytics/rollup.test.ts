@@ -81,6 +81,23 @@ describe('RollupBuffer', () => {
     expect(r.size()).toBe(0);
   });
 
+  it('compacts a written bucket without changing the rows it hands out again', () => {
+    const r = new RollupBuffer(() => T0 + ROLLUP_MS + ROLLUP_GRACE_MS);
+    r.add('nats', T0, [
+      record({ nodeId: 'a', latencies: [1, 5, 300] }),
+      record({ nodeId: 'b', latencies: [0, 7] }),
+    ]);
+    const first = r.due()[0]!;
+    r.written(first); // compacted now
+    r.add('nats', T0 + 10_000, [record({ nodeId: 'a', latencies: [2] })]);
+    const again = r.due()[0]!;
+    const row = (d: typeof first, node: string) => d.rows.find((x) => x.nodeId === node)!;
+    expect(row(again, 'b').latency).toEqual(row(first, 'b').latency); // from the compact sketch
+    const a = decodeSketch(fromBinary(LatencySketchSchema, row(again, 'a').latency));
+    expect([a.count, a.min, a.max]).toEqual([4, 1, 300]);
+    expect(decodeSketch(fromBinary(LatencySketchSchema, row(again, '').latency)).count).toBe(6);
+  });
+
   it('hands out every bucket, the current one too, when asked for all (shutdown)', () => {
     const r = new RollupBuffer(() => T0 + 1000);
     r.add('nats', T0, [record()]);

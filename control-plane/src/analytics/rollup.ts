@@ -15,7 +15,14 @@
  */
 import { create, toBinary } from '@bufbuild/protobuf';
 import { LatencySketchSchema } from '@gatehouse/proto';
-import { encodeSketch, type Sketch } from '@gatehouse/shared';
+import {
+  compactSketch,
+  encodeSketch,
+  SKETCH_RELATIVE_ACCURACY,
+  type CompactSketch,
+  type Sketch,
+  type SketchData,
+} from '@gatehouse/shared';
 import type { TrafficRecord } from './intake.js';
 import {
   DEFAULT_MAX_KEYS_PER_BUCKET,
@@ -56,7 +63,8 @@ export interface RollupRow {
 
 interface Merge {
   source: string;
-  held: HeldRecord & { latency: Sketch };
+  /** Its sketch compacted once the bucket is written (a late summary expands it again). */
+  held: HeldRecord;
   summaries: number;
 }
 
@@ -138,10 +146,17 @@ export class RollupBuffer {
     return out.sort((a, b) => a.start - b.start);
   }
 
-  /** Records that the write of `due` succeeded; drops buckets no longer open to late summaries. */
+  /**
+   * Records that the write of `due` succeeded: compacts the bucket's sketches (it changes only if
+   * late summaries come), and drops buckets no longer open to late summaries.
+   */
   written(due: DueBucket): void {
     const b = this.buckets.get(due.start);
-    if (b && due.version > b.writtenVersion) b.writtenVersion = due.version;
+    if (b && due.version > b.writtenVersion) {
+      b.writtenVersion = due.version;
+      for (const m of b.merges.values())
+        if (isSketch(m.held.latency)) m.held.latency = compactSketch(m.held.latency);
+    }
     const now = this.now();
     for (const [start, open] of this.buckets)
       if (open.version === open.writtenVersion && start + ROLLUP_MS + ROLLUP_LATE_MS <= now)
@@ -180,6 +195,23 @@ function toRow(bucketStart: number, m: Merge): RollupRow {
     errors4xx: h.errors4xx,
     errors5xx: h.errors5xx,
     summaries: m.summaries,
-    latency: toBinary(LatencySketchSchema, create(LatencySketchSchema, encodeSketch(h.latency))),
+    latency: toBinary(
+      LatencySketchSchema,
+      create(LatencySketchSchema, isSketch(h.latency) ? encodeSketch(h.latency) : compactData(h.latency)),
+    ),
+  };
+}
+
+const isSketch = (l: Sketch | CompactSketch): l is Sketch => 'store' in l;
+
+function compactData(c: CompactSketch): SketchData {
+  return {
+    relativeAccuracy: SKETCH_RELATIVE_ACCURACY,
+    offset: c.offset,
+    counts: Array.from(c.counts),
+    zeroCount: c.zeroCount,
+    sum: c.sum,
+    min: c.min,
+    max: c.max,
   };
 }

@@ -14,7 +14,13 @@ import type { PrismaClient } from '../db/index.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import type { Tx } from '../store/tx.js';
 import type { RollupRow } from './rollup.js';
-import type { Dimension, HeldRecord, TrafficQuery } from './traffic-store.js';
+import {
+  ALONG_FIELDS,
+  type Dimension,
+  type HeldRecord,
+  type IdField,
+  type TrafficQuery,
+} from './traffic-store.js';
 
 /** Rows per statement (a row is ~0.5 KB of JSON). */
 const WRITE_CHUNK_ROWS = 2000;
@@ -67,19 +73,22 @@ function rowJson(r: RollupRow): Record<(typeof COLUMNS)[number], string | number
   };
 }
 
-/** The columns a filter along each dimension matches (its id, and its name where it has one). */
-const FILTER_COLUMNS: Record<
-  Dimension,
-  readonly (
-    'node_id' | 'region' | 'service_id' | 'service_name' | 'route_id' | 'route_name' | 'consumer_id'
-  )[]
-> = {
-  services: ['service_id', 'service_name'],
-  routes: ['route_id', 'route_name'],
-  consumers: ['consumer_id'],
-  'data-planes': ['node_id'],
-  regions: ['region'],
+/** The column of each field of a record that says what it is. */
+const COLUMN: Record<IdField, (typeof COLUMNS)[number]> = {
+  nodeId: 'node_id',
+  region: 'region',
+  serviceId: 'service_id',
+  serviceName: 'service_name',
+  routeId: 'route_id',
+  routeName: 'route_name',
+  consumerId: 'consumer_id',
 };
+
+/** A filter along `d` matches its id or its name, as the ring's filters do. */
+function filterColumns(d: Dimension): string[] {
+  const { id, name } = ALONG_FIELDS[d];
+  return name ? [COLUMN[id], COLUMN[name]] : [COLUMN[id]];
+}
 
 function where(q: Pick<TrafficQuery, 'dimension' | 'filters'>, from: number, to: number) {
   const and: Prisma.AnalyticsHistoryWhereInput[] = [
@@ -88,7 +97,7 @@ function where(q: Pick<TrafficQuery, 'dimension' | 'filters'>, from: number, to:
     { node_id: q.dimension === 'data-planes' ? { not: '' } : '' },
   ];
   for (const [d, v] of Object.entries(q.filters ?? {}) as [Dimension, string | undefined][])
-    if (v !== undefined) and.push({ OR: FILTER_COLUMNS[d].map((c) => ({ [c]: v })) });
+    if (v !== undefined) and.push({ OR: filterColumns(d).map((c) => ({ [c]: v })) });
   return { AND: and };
 }
 

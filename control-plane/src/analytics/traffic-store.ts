@@ -66,13 +66,23 @@ export function filtersFor(dimension: Dimension): ReadonlySet<Dimension> {
 }
 
 /** What a record is, along each dimension: its id and its name (null when it has none). */
-const ALONG: Record<Dimension, (r: HeldRecord) => { id: string; name: string | null }> = {
-  services: (r) => ({ id: r.serviceId, name: r.serviceName || null }),
-  routes: (r) => ({ id: r.routeId, name: r.routeName || null }),
-  consumers: (r) => ({ id: r.consumerId, name: null }),
-  'data-planes': (r) => ({ id: r.nodeId, name: null }),
-  regions: (r) => ({ id: r.region, name: null }),
+export const ALONG_FIELDS: Record<Dimension, { id: IdField; name?: IdField }> = {
+  services: { id: 'serviceId', name: 'serviceName' },
+  routes: { id: 'routeId', name: 'routeName' },
+  consumers: { id: 'consumerId' },
+  'data-planes': { id: 'nodeId' },
+  regions: { id: 'region' },
 };
+/** The string fields of a record that say what it is. */
+export type IdField =
+  'nodeId' | 'region' | 'serviceId' | 'serviceName' | 'routeId' | 'routeName' | 'consumerId';
+
+const ALONG = Object.fromEntries(
+  DIMENSIONS.map((d) => {
+    const { id, name } = ALONG_FIELDS[d];
+    return [d, (r: HeldRecord) => ({ id: r[id], name: name ? r[name] || null : null })];
+  }),
+) as Record<Dimension, (r: HeldRecord) => { id: string; name: string | null }>;
 
 /** Filters: per dimension, an id or a name the record must have along it. */
 export type TrafficFilters = Partial<Record<Dimension, string>>;

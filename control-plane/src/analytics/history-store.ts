@@ -9,7 +9,7 @@
  */
 import { fromBinary } from '@bufbuild/protobuf';
 import { LatencySketchSchema } from '@gatehouse/proto';
-import { decodeSketch } from '@gatehouse/shared';
+import { decodeCompactSketch } from '@gatehouse/shared';
 import type { PrismaClient } from '../db/index.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import type { Tx } from '../store/tx.js';
@@ -142,7 +142,7 @@ export class HistoryStore {
       for (const row of rows) {
         let latency;
         try {
-          latency = decodeSketch(fromBinary(LatencySketchSchema, row.latency));
+          latency = decodeCompactSketch(fromBinary(LatencySketchSchema, row.latency));
         } catch {
           // Not a sketch (a row damaged outside Gatehouse): skipped and counted, never a 500.
           this.badRows++;

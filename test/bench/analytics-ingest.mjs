@@ -12,7 +12,9 @@
 //
 //   node scripts/bootstrap.mjs && node --expose-gc test/bench/analytics-ingest.mjs [--dps 200]
 //     [--entries 20] [--requests 100] [--periods 360] [--history pglite|postgres|off]
-//     [--database-url postgresql://…]
+//     [--database-url postgresql://…] [--seed-days 7]
+// --seed-days N copies the first bucket written back over N days (one copy per 5 minutes, as a
+// fleet of the same size would have written), then queries a window of N days.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +35,7 @@ const { values } = parseArgs({
     periods: { type: 'string', default: '360' },
     history: { type: 'string', default: 'pglite' },
     'database-url': { type: 'string' },
+    'seed-days': { type: 'string', default: '0' },
   },
 });
 const HISTORY = values.history;
@@ -133,10 +136,28 @@ const q2s = process.cpuUsage();
 store.query({ dimension: 'regions', fromMs: simulatedNow - 300_000, toMs: simulatedNow + 1, stepMs: 10_000 });
 const q3 = process.cpuUsage(q2s);
 const historyQueries = {};
+const SEED_DAYS = Number(values['seed-days']);
+if (db && SEED_DAYS > 0) {
+  const first = new Date(Math.ceil(start0 / 300_000) * 300_000);
+  await db.prisma.$executeRawUnsafe(
+    `INSERT INTO analytics_history SELECT bucket_start - make_interval(mins => 5 * k), source, node_id, region,
+       service_id, service_name, route_id, route_name, consumer_id, requests, errors_4xx, errors_5xx, summaries, latency
+     FROM analytics_history, generate_series(1, $1::int) AS k WHERE bucket_start = $2::timestamptz`,
+    SEED_DAYS * 288,
+    first.toISOString(),
+  );
+}
 if (analytics.history) {
   for (const [dimension, params] of [
     ['services', { window: '6h' }],
     ['regions', { window: '6h', step: '30m' }],
+    ...(SEED_DAYS > 0
+      ? [
+          ['services', { window: `${SEED_DAYS}d` }],
+          ['regions', { window: `${SEED_DAYS}d`, step: '1d' }],
+          ['data-planes', { window: `${SEED_DAYS}d` }],
+        ]
+      : []),
   ]) {
     const q = parseAnalyticsQuery(params, simulatedNow, dimension, analytics.limits);
     const c0 = process.cpuUsage();

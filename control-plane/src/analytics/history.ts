@@ -19,10 +19,11 @@ import type { PrismaClient } from '../db/index.js';
 import { ANALYTICS_RETENTION_INTERVAL_MS, pruneAnalyticsHistory } from '../jobs/analytics-retention.js';
 import { HistoryStore } from './history-store.js';
 import type { TrafficRecord } from './intake.js';
-import { RollupBuffer, ROLLUP_MS } from './rollup.js';
+import { DEFAULT_RETENTION, parseRetention } from './retention-setting.js';
+import { RollupBuffer } from './rollup.js';
 import { TrafficGrouping, type TrafficGroup, type TrafficQuery, type TrafficStore } from './traffic-store.js';
 
-export const DEFAULT_RETENTION_MS = 7 * 86_400_000;
+export const DEFAULT_RETENTION_MS = parseRetention(DEFAULT_RETENTION);
 /** How often due buckets are looked for (a bucket is written once, ~20 s after it ends). */
 const FLUSH_EVERY_MS = 10_000;
 
@@ -143,5 +144,3 @@ export class AnalyticsHistory {
     await this.flush(true);
   }
 }
-
-export { ROLLUP_MS };

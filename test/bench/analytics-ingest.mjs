@@ -138,7 +138,7 @@ const q3 = process.cpuUsage(q2s);
 const historyQueries = {};
 const SEED_DAYS = Number(values['seed-days']);
 if (db && SEED_DAYS > 0) {
-  const first = new Date(Math.ceil(start0 / 300_000) * 300_000);
+  const first = new Date(Math.floor(start0 / 300_000) * 300_000); // the earliest bucket written
   await db.prisma.$executeRawUnsafe(
     `INSERT INTO analytics_history SELECT bucket_start - make_interval(mins => 5 * k), source, node_id, region,
        service_id, service_name, route_id, route_name, consumer_id, requests, errors_4xx, errors_5xx, summaries, latency

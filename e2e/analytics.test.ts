@@ -282,10 +282,14 @@ describe.each([{ transport: 'stream' }, { transport: 'nats' }])(
     );
 
     it('answers 400 naming a bad parameter', async () => {
-      const r = await adminJson(cp.admin, 'GET', '/analytics/services?window=2h&step=7s');
+      const r = await adminJson(cp.admin, 'GET', '/analytics/services?window=9d&step=7s');
       expect(r.status).toBe(400);
       expect(r.json).toMatchObject({ name: 'schema violation', code: 2 });
       expect(Object.keys(r.json.fields).sort()).toEqual(['step', 'window']);
+      // Beyond the hour: the history (7 days by default) at 5-minute resolution.
+      const long = await adminJson(cp.admin, 'GET', '/analytics/services?window=2h&step=1h');
+      expect(long.status).toBe(200);
+      expect(long.json).toMatchObject({ window: '2h', step: '1h', resolution: 300 });
     });
   },
 );

@@ -29,6 +29,7 @@ import {
   DEFAULT_DP_COMMON_NAME,
   generateClusterCerts,
 } from './cluster/index.js';
+import { DEFAULT_RETENTION, parseRetention } from './analytics/retention-setting.js';
 import { startControlPlane } from './control-plane.js';
 
 const CP_SETTINGS: SettingSpec[] = [
@@ -87,6 +88,15 @@ const CP_SETTINGS: SettingSpec[] = [
     default: 'on',
     description:
       'With --nats-url: store the newest signed snapshot in the JetStream KV bucket gatehouse_snapshots (created if missing), so a data plane with no disk cache can start while no control plane answers. off: store nothing.',
+  },
+  {
+    key: 'analyticsRetention',
+    flag: 'analytics-retention',
+    env: ['GATEHOUSE_ANALYTICS_RETENTION'],
+    kind: 'string',
+    default: DEFAULT_RETENTION,
+    description:
+      'How long /analytics keeps traffic beyond the last hour, at 5-minute resolution, in the database (a duration from 2h to 400d: 7d, 36h, …); 0 = no history, only the hour in memory.',
   },
   {
     key: 'signingKey',
@@ -237,6 +247,12 @@ async function runCp(argv: string[]): Promise<void> {
     if (isGatehouseError(e)) fail(e.message);
     throw e;
   }
+  let analyticsRetentionMs: number;
+  try {
+    analyticsRetentionMs = parseRetention(v.analyticsRetention as string);
+  } catch (e) {
+    fail(`--analytics-retention (GATEHOUSE_ANALYTICS_RETENTION) ${(e as Error).message}`);
+  }
   const logger = createLogger('gatehouse-cp', { level: v.logLevel as string });
   try {
     const cp = await startControlPlane({
@@ -254,6 +270,7 @@ async function runCp(argv: string[]): Promise<void> {
       signingKeyFile: v.signingKey ? resolve(v.signingKey as string) : undefined,
       dev: v.dev as boolean,
       cpId: v.cpId as string | undefined,
+      analyticsRetentionMs,
       pluginsDirs: ((v.pluginsDirs as string[] | undefined) ?? []).map((d) => resolve(d)),
       clusterTls: {
         ...resolvePaths(clusterTlsSettings(v)),

@@ -25,7 +25,7 @@ import { createAdminApp } from './admin/index.js';
 import { ControlPlaneMetrics } from './admin/metrics.js';
 import { proxyCacheEndpoints } from './admin/proxy-cache-endpoints.js';
 import { upstreamHealthEndpoints } from './admin/upstream-health-endpoints.js';
-import { Analytics } from './analytics/index.js';
+import { Analytics, DEFAULT_RETENTION_MS } from './analytics/index.js';
 import { adminGuiOrigins, checkAdminAccess, type AdminAccessPolicy } from './admin/access.js';
 import { ADMIN_GUI_LISTEN, parseAdminGuiListen, type GuiListener } from './admin/access-settings.js';
 import { loadPluginSchemas } from '@gatehouse/data-plane/schemas';
@@ -87,6 +87,11 @@ export interface ControlPlaneOptions {
    * for data planes that start with no disk cache while no CP answers. Default true.
    */
   jetstreamSnapshots?: boolean;
+  /**
+   * How long /analytics keeps traffic beyond the hour in memory, in the database at 5-minute
+   * resolution (default 7 days; 0: no history).
+   */
+  analyticsRetentionMs?: number;
   logger: Logger;
 }
 
@@ -224,7 +229,14 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     // analytics and any other CP module use it through `messaging.nats`.
     const messaging = createCpMessaging({ natsUrl: o.natsUrl, tls: o.natsTls, cpId, logger });
     cleanups.push(() => messaging.close());
-    const analytics = new Analytics({ logger, nats: messaging.nats });
+    const retentionMs = o.analyticsRetentionMs ?? DEFAULT_RETENTION_MS;
+    const analytics = new Analytics({
+      logger,
+      nats: messaging.nats,
+      ...(retentionMs > 0
+        ? { history: { prisma: db.prisma, cpId, bootId: randomUUID().slice(0, 8), retentionMs } }
+        : {}),
+    });
     cleanups.push(() => analytics.close());
 
     const cluster = await startClusterServer({

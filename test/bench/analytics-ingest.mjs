@@ -5,15 +5,27 @@
 // CP side decodes and ingests it (what the stream or NATS subscriber does, less the transport).
 // Simulated time runs fast: --periods periods of 10 s (360 = the hour the ring holds). Prints
 // JSON: CPU ms per period (all DPs), per summary, and heap/RSS once the ring is full.
+// With --history (default pglite; postgres needs --database-url; off) the 5-minute rollups are
+// written to the history as the CP's timer does (a flush after every period), and the CPU of
+// those writes is counted in the period's (PGlite runs in this process; Postgres's own CPU is
+// not counted); then windows over the history are queried.
 //
 //   node scripts/bootstrap.mjs && node --expose-gc test/bench/analytics-ingest.mjs [--dps 200]
-//     [--entries 20] [--requests 100] [--periods 360]
+//     [--entries 20] [--requests 100] [--periods 360] [--history pglite|postgres|off]
+//     [--database-url postgresql://…] [--seed-days 7]
+// --seed-days N copies the first bucket written back over N days (one copy per 5 minutes, as a
+// fleet of the same size would have written), then queries a window of N days.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { LatencySketchSchema, TrafficEntrySchema, TrafficSummarySchema } from '@gatehouse/proto';
 import { createLogger, encodeSketch, newSketch, recordLatency } from '@gatehouse/shared';
 import { Analytics } from '../../control-plane/dist/analytics/index.js';
 import { TrafficStore } from '../../control-plane/dist/analytics/traffic-store.js';
+import { parseAnalyticsQuery } from '../../control-plane/dist/analytics/query.js';
+import { openDatabase } from '../../control-plane/dist/db/index.js';
 
 const { values } = parseArgs({
   options: {
@@ -21,8 +33,15 @@ const { values } = parseArgs({
     entries: { type: 'string', default: '20' },
     requests: { type: 'string', default: '100' },
     periods: { type: 'string', default: '360' },
+    history: { type: 'string', default: 'pglite' },
+    'database-url': { type: 'string' },
+    'seed-days': { type: 'string', default: '0' },
   },
 });
+const HISTORY = values.history;
+if (!['pglite', 'postgres', 'off'].includes(HISTORY)) throw new Error('--history pglite|postgres|off');
+if (HISTORY === 'postgres' && !values['database-url'])
+  throw new Error('--history postgres needs --database-url');
 const DPS = Number(values.dps);
 const ENTRIES = Number(values.entries);
 const REQUESTS = Number(values.requests);
@@ -72,8 +91,24 @@ const perDp = Array.from({ length: DPS }, (_, dp) => summaryBytes(dp, start0));
 const bytesPerSummary = perDp.reduce((n, b) => n + b.length, 0) / DPS;
 
 let simulatedNow = start0;
+const logger = createLogger('bench', { level: 'silent' });
+const dbDir = await mkdtemp(join(tmpdir(), 'gh-bench-analytics-'));
+const db =
+  HISTORY === 'off'
+    ? null
+    : await openDatabase({
+        dataDir: dbDir,
+        logger,
+        ...(HISTORY === 'postgres' ? { databaseUrl: values['database-url'] } : {}),
+      });
+if (db) await db.prisma.analyticsHistory.deleteMany({});
 const store = new TrafficStore(undefined, () => simulatedNow);
-const analytics = new Analytics({ logger: createLogger('bench', { level: 'silent' }), store });
+const analytics = new Analytics({
+  logger,
+  store,
+  now: () => simulatedNow,
+  ...(db ? { history: { prisma: db.prisma, cpId: 'bench', bootId: '1', timers: false } } : {}),
+});
 const mib = (n) => Math.round((n / 1048576) * 10) / 10;
 global.gc?.();
 const before = process.memoryUsage();
@@ -87,6 +122,8 @@ for (let p = 0; p < PERIODS; p++) {
     s.periodStartUnixMs = BigInt(periodStart);
     analytics.ingest(s, { nodeId: s.nodeId, region: s.region });
   }
+  simulatedNow = periodStart + 2 * PERIOD_MS + 1000; // as the CP's 10 s flush timer sees it
+  await analytics.history?.flush();
   const d = process.cpuUsage(cpu0);
   cpuPerPeriod.push((d.user + d.system) / 1000);
 }
@@ -98,6 +135,41 @@ const q1 = process.cpuUsage(q0);
 const q2s = process.cpuUsage();
 store.query({ dimension: 'regions', fromMs: simulatedNow - 300_000, toMs: simulatedNow + 1, stepMs: 10_000 });
 const q3 = process.cpuUsage(q2s);
+const historyQueries = {};
+const SEED_DAYS = Number(values['seed-days']);
+if (db && SEED_DAYS > 0) {
+  const first = new Date(Math.floor(start0 / 300_000) * 300_000); // the earliest bucket written
+  await db.prisma.$executeRawUnsafe(
+    `INSERT INTO analytics_history SELECT bucket_start - make_interval(mins => 5 * k), source, node_id, region,
+       service_id, service_name, route_id, route_name, consumer_id, requests, errors_4xx, errors_5xx, summaries, latency
+     FROM analytics_history, generate_series(1, $1::int) AS k WHERE bucket_start = $2::timestamptz`,
+    SEED_DAYS * 288,
+    first.toISOString(),
+  );
+}
+if (analytics.history) {
+  for (const [dimension, params] of [
+    ['services', { window: '6h' }],
+    ['regions', { window: '6h', step: '30m' }],
+    ...(SEED_DAYS > 0
+      ? [
+          ['services', { window: `${SEED_DAYS}d` }],
+          ['regions', { window: `${SEED_DAYS}d`, step: '1d' }],
+          ['data-planes', { window: `${SEED_DAYS}d` }],
+        ]
+      : []),
+  ]) {
+    const q = parseAnalyticsQuery(params, simulatedNow, dimension, analytics.limits);
+    const c0 = process.cpuUsage();
+    const rows = await analytics.query({ dimension, ...q });
+    const c1 = process.cpuUsage(c0);
+    historyQueries[`${dimension}_${params.window}${params.step ? `_step_${params.step}` : ''}`] = {
+      cpu_ms: (c1.user + c1.system) / 1000,
+      groups: rows.length,
+    };
+  }
+}
+const historyRows = db ? await db.prisma.analyticsHistory.count() : 0;
 const sorted = [...cpuPerPeriod].sort((a, b) => a - b);
 console.log(
   JSON.stringify(
@@ -107,7 +179,11 @@ console.log(
       requests_per_entry: REQUESTS,
       periods: PERIODS,
       bytes_per_summary: Math.round(bytesPerSummary),
-      cpu_ms_per_period: { median: sorted[Math.floor(sorted.length / 2)], max: sorted.at(-1) },
+      cpu_ms_per_period: {
+        median: sorted[Math.floor(sorted.length / 2)],
+        mean: Math.round(sorted.reduce((a, b) => a + b, 0) / sorted.length),
+        max: sorted.at(-1),
+      },
       cpu_ms_per_summary: Math.round((sorted[Math.floor(sorted.length / 2)] / DPS) * 1000) / 1000,
       cpu_share_of_one_core: Math.round((sorted[Math.floor(sorted.length / 2)] / PERIOD_MS) * 10000) / 10000,
       stats: analytics.stats(),
@@ -119,8 +195,14 @@ console.log(
         regions_5m_step_10s: (q3.user + q3.system) / 1000,
       },
       services: services.length,
+      history: HISTORY,
+      history_rows: historyRows,
+      history_query_cpu: historyQueries,
     },
     null,
     2,
   ),
 );
+await analytics.close();
+await db?.close();
+await rm(dbDir, { recursive: true, force: true });

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isGatehouseError } from '@gatehouse/shared';
-import { MAX_WINDOW_MS, parseAnalyticsQuery, parseDuration } from './query.js';
+import { formatDuration, MAX_WINDOW_MS, parseAnalyticsQuery, parseDuration } from './query.js';
+import { ROLLUP_MS } from './rollup.js';
 import { DIMENSIONS } from './traffic-store.js';
 
 const NOW = 1_800_000_004_321;
@@ -48,7 +49,27 @@ describe('analytics query parameters', () => {
   it('answers any hostile query with a result or a 400, never another error', () => {
     const value = fc.oneof(
       fc.string({ maxLength: 12 }),
-      fc.constantFrom('5m', '1h', '10s', '60m', '3600s', '1d', '99999999s', '-5m', '1e3s', '0x10s'),
+      fc.constantFrom(
+        '5m',
+        '1h',
+        '10s',
+        '60m',
+        '3600s',
+        '1d',
+        '7d',
+        '8d',
+        '2h',
+        '65m',
+        '61m',
+        '30m',
+        '99999999s',
+        '-5m',
+        '1e3s',
+        '0x10s',
+      ),
+      fc
+        .tuple(fc.integer({ min: 1, max: 20_000 }), fc.constantFrom('s', 'm', 'h', 'd'))
+        .map(([n, u]) => `${n}${u}`),
       fc.array(fc.string({ maxLength: 4 }), { maxLength: 3 }),
       fc.dictionary(fc.string({ maxLength: 4 }), fc.string({ maxLength: 4 })),
     );
@@ -61,11 +82,19 @@ describe('analytics query parameters', () => {
         fc.dictionary(key, value, { maxKeys: 6 }),
         fc.integer({ min: 0, max: 2 ** 45 }),
         fc.constantFrom(...DIMENSIONS),
-        (query, now, dimension) => {
+        fc.constantFrom(0, 2 * 3_600_000, 7 * 86_400_000),
+        (query, now, dimension, historyMs) => {
           try {
-            const q = parseAnalyticsQuery(query, now, dimension);
-            expect(q.toMs - q.fromMs).toBeLessThanOrEqual(MAX_WINDOW_MS);
-            if (q.stepMs !== undefined) expect((q.toMs - q.fromMs) / q.stepMs).toBeLessThanOrEqual(360);
+            const q = parseAnalyticsQuery(query, now, dimension, { historyMs });
+            const windowMs = q.toMs - q.fromMs;
+            expect(windowMs).toBeLessThanOrEqual(Math.max(MAX_WINDOW_MS, historyMs));
+            expect(q.toMs % q.resolutionMs).toBe(0);
+            expect(q.resolutionMs).toBe(windowMs > MAX_WINDOW_MS ? ROLLUP_MS : 10_000);
+            if (q.resolutionMs === ROLLUP_MS) expect(windowMs % ROLLUP_MS).toBe(0);
+            if (q.stepMs !== undefined) {
+              expect(windowMs / q.stepMs).toBeLessThanOrEqual(360);
+              expect(q.stepMs % q.resolutionMs).toBe(0);
+            }
           } catch (e) {
             expect(isGatehouseError(e) && e.status === 400, String(e)).toBe(true);
           }
@@ -73,6 +102,39 @@ describe('analytics query parameters', () => {
       ),
       { numRuns: 1000 },
     );
+  });
+
+  const WEEK = { historyMs: 7 * 86_400_000 };
+
+  it('reads a window over an hour from the history, at 5-minute resolution', () => {
+    const q = parseAnalyticsQuery({ window: '7d', step: '1d' }, NOW, 'services', WEEK);
+    expect(q.resolutionMs).toBe(ROLLUP_MS);
+    expect(q.toMs % ROLLUP_MS).toBe(0);
+    expect(q.toMs).toBeGreaterThan(NOW);
+    expect(q.toMs - ROLLUP_MS).toBeLessThanOrEqual(NOW);
+    expect(q.toMs - q.fromMs).toBe(7 * 86_400_000);
+    expect(q.stepMs).toBe(86_400_000);
+    expect(parseAnalyticsQuery({ window: '65m' }, NOW, 'regions', WEEK).resolutionMs).toBe(ROLLUP_MS);
+    expect(parseAnalyticsQuery({ window: '1h' }, NOW, 'regions', WEEK).resolutionMs).toBe(10_000);
+  });
+
+  it.each([
+    [{ window: '2h' }, { historyMs: 0 }, /history is off/],
+    [{ window: '8d' }, WEEK, /at most 7d \(the analytics retention\)/],
+    [{ window: '61m' }, WEEK, /multiple of 5m/],
+    [{ window: '2h', step: '1m' }, WEEK, /step.*multiple of 5m/],
+    [{ window: '7d', step: '5m' }, WEEK, /at most 360/],
+  ])('refuses %j with %j', (query, limits, message) => {
+    expect(() => parseAnalyticsQuery(query, NOW, 'services', limits)).toThrow(message);
+  });
+
+  it('formats durations', () => {
+    expect([7 * 86_400_000, 36 * 3_600_000, 300_000, 10_000].map(formatDuration)).toEqual([
+      '7d',
+      '36h',
+      '5m',
+      '10s',
+    ]);
   });
 
   it('takes per-DP figures filtered by DP or region only', () => {

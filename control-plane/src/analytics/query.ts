@@ -2,13 +2,17 @@
  * The query parameters of `GET /analytics/{dimension}`, checked: a bad one is a 400 naming it
  * (Kong's schema-violation body), never a 500.
  *
- *  - `window`: how far back, `<n>s|m|h` (default `1h`); at least 10 s, at most the hour held.
- *  - `step`: a series per step, same grammar, a multiple of 10 s, at most `window`, at most 360 steps.
+ *  - `window`: how far back, `<n>s|m|h|d` (default `1h`); at least 10 s. Up to 1 h it is read from
+ *    the ring at 10 s resolution; above, from the history at 5-minute resolution (a multiple of
+ *    5 minutes, at most the retention; refused when the history is off).
+ *  - `step`: a series per step, same grammar, a multiple of the resolution, at most `window`,
+ *    at most 360 steps.
  *  - `service`, `route`, `consumer`, `data_plane`, `region`: only traffic whose service (…) has
  *    this id or name. Per-DP figures are the DP's totals: `/analytics/data-planes` takes only
  *    `data_plane` and `region`, the others every filter but `data_plane`.
  */
 import { schemaViolation } from '@gatehouse/shared';
+import { ROLLUP_MS } from './rollup.js';
 import {
   filtersFor,
   RESOLUTION_MS,
@@ -19,6 +23,7 @@ import {
 } from './traffic-store.js';
 
 export const MAX_WINDOW_MS = RING_BUCKETS * RESOLUTION_MS;
+export const MAX_STEPS = 360;
 export const DEFAULT_WINDOW = '1h';
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const MAX_FILTER_LENGTH = 256;
@@ -42,6 +47,24 @@ export function parseDuration(v: string): number | null {
 export interface ParsedQuery extends Omit<TrafficQuery, 'dimension'> {
   window: string;
   step: string | null;
+  /** 10 s (the ring) or 5 minutes (the history). */
+  resolutionMs: number;
+}
+
+/** What the control plane holds: the history's retention (0: no history, the hour in memory only). */
+export interface AnalyticsLimits {
+  historyMs: number;
+}
+
+/** `7d`, `36h`, `90m` for a number of milliseconds (whole minutes). */
+export function formatDuration(ms: number): string {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+  ] as const)
+    if (ms % size === 0) return `${ms / size}${unit}`;
+  return `${ms / 1000}s`;
 }
 
 /** Checks `query` (Express's req.query); throws a 400 schema violation. */
@@ -49,6 +72,7 @@ export function parseAnalyticsQuery(
   query: Record<string, unknown>,
   now: number,
   dimension: Dimension,
+  limits: AnalyticsLimits = { historyMs: 0 },
 ): ParsedQuery {
   const errors: Record<string, string> = {};
   const single = (name: string): string | undefined => {
@@ -64,19 +88,26 @@ export function parseAnalyticsQuery(
 
   const window = single('window') ?? DEFAULT_WINDOW;
   const windowMs = parseDuration(window);
-  if (windowMs === null) errors.window = 'expected a duration such as 30s, 5m or 1h';
+  const resolutionMs = windowMs !== null && windowMs > MAX_WINDOW_MS ? ROLLUP_MS : RESOLUTION_MS;
+  if (windowMs === null) errors.window = 'expected a duration such as 30s, 5m, 1h or 7d';
   else if (windowMs < RESOLUTION_MS) errors.window = `must be at least ${RESOLUTION_MS / 1000}s`;
-  else if (windowMs > MAX_WINDOW_MS) errors.window = `must be at most 1h (the hour held at 10s resolution)`;
+  else if (windowMs > MAX_WINDOW_MS && limits.historyMs <= 0)
+    errors.window = 'must be at most 1h (the analytics history is off: only the last hour is held)';
+  else if (windowMs > limits.historyMs && windowMs > MAX_WINDOW_MS)
+    errors.window = `must be at most ${formatDuration(limits.historyMs)} (the analytics retention)`;
+  else if (windowMs % resolutionMs !== 0)
+    errors.window = 'above 1h, must be a multiple of 5m (the resolution of the history)';
 
   const stepRaw = single('step');
   let stepMs: number | undefined;
   if (stepRaw !== undefined) {
     const s = parseDuration(stepRaw);
+    const windowOk = windowMs !== null && !errors.window;
     if (s === null) errors.step = 'expected a duration such as 10s, 1m or 5m';
-    else if (s % RESOLUTION_MS !== 0) errors.step = `must be a multiple of ${RESOLUTION_MS / 1000}s`;
-    else if (windowMs !== null && !errors.window && s > windowMs) errors.step = 'must not exceed window';
-    else if (windowMs !== null && !errors.window && windowMs / s > RING_BUCKETS)
-      errors.step = `window / step must be at most ${RING_BUCKETS}`;
+    else if (s % resolutionMs !== 0)
+      errors.step = `must be a multiple of ${formatDuration(resolutionMs)} (the resolution of this window)`;
+    else if (windowOk && s > windowMs) errors.step = 'must not exceed window';
+    else if (windowOk && windowMs / s > MAX_STEPS) errors.step = `window / step must be at most ${MAX_STEPS}`;
     else stepMs = s;
   }
 
@@ -96,10 +127,12 @@ export function parseAnalyticsQuery(
   }
 
   if (Object.keys(errors).length > 0) throw schemaViolation(errors);
-  const toMs = Math.floor(now / RESOLUTION_MS) * RESOLUTION_MS + RESOLUTION_MS;
+  // The window ends with the bucket in progress (of the resolution), so it includes it.
+  const toMs = Math.floor(now / resolutionMs) * resolutionMs + resolutionMs;
   return {
     window,
     step: stepRaw ?? null,
+    resolutionMs,
     fromMs: toMs - windowMs!,
     toMs,
     ...(stepMs !== undefined ? { stepMs } : {}),

@@ -34,7 +34,7 @@ export const DIMENSIONS = ['services', 'routes', 'consumers', 'data-planes', 're
 export type Dimension = (typeof DIMENSIONS)[number];
 
 /** A record as held: its sketch compacted once the bucket is closed (see COMPACT_AFTER_MS). */
-interface HeldRecord extends Omit<TrafficRecord, 'latency'> {
+export interface HeldRecord extends Omit<TrafficRecord, 'latency'> {
   latency: Sketch | CompactSketch;
 }
 
@@ -66,13 +66,23 @@ export function filtersFor(dimension: Dimension): ReadonlySet<Dimension> {
 }
 
 /** What a record is, along each dimension: its id and its name (null when it has none). */
-const ALONG: Record<Dimension, (r: HeldRecord) => { id: string; name: string | null }> = {
-  services: (r) => ({ id: r.serviceId, name: r.serviceName || null }),
-  routes: (r) => ({ id: r.routeId, name: r.routeName || null }),
-  consumers: (r) => ({ id: r.consumerId, name: null }),
-  'data-planes': (r) => ({ id: r.nodeId, name: null }),
-  regions: (r) => ({ id: r.region, name: null }),
+export const ALONG_FIELDS: Record<Dimension, { id: IdField; name?: IdField }> = {
+  services: { id: 'serviceId', name: 'serviceName' },
+  routes: { id: 'routeId', name: 'routeName' },
+  consumers: { id: 'consumerId' },
+  'data-planes': { id: 'nodeId' },
+  regions: { id: 'region' },
 };
+/** The string fields of a record that say what it is. */
+export type IdField =
+  'nodeId' | 'region' | 'serviceId' | 'serviceName' | 'routeId' | 'routeName' | 'consumerId';
+
+const ALONG = Object.fromEntries(
+  DIMENSIONS.map((d) => {
+    const { id, name } = ALONG_FIELDS[d];
+    return [d, (r: HeldRecord) => ({ id: r[id], name: name ? r[name] || null : null })];
+  }),
+) as Record<Dimension, (r: HeldRecord) => { id: string; name: string | null }>;
 
 /** Filters: per dimension, an id or a name the record must have along it. */
 export type TrafficFilters = Partial<Record<Dimension, string>>;
@@ -143,6 +153,36 @@ function matches(r: HeldRecord, filters: TrafficFilters | undefined): boolean {
   return true;
 }
 
+/** The key of a record's region × service × route × consumer merge. */
+export function entityKey(r: TrafficRecord): string {
+  return `${r.region}|${r.serviceId}|${r.routeId}|${r.consumerId}`;
+}
+
+/**
+ * A record as a merge of its own: per entity (`node` false: the node id dropped) or per DP
+ * (`node` true: service, route and consumer dropped), with a sketch of its own.
+ */
+export function heldRecord(r: TrafficRecord, node: boolean): HeldRecord & { latency: Sketch } {
+  const latency = newSketch();
+  mergeSketch(latency, r.latency);
+  return node
+    ? { ...r, serviceId: '', serviceName: '', routeId: '', routeName: '', consumerId: '', latency }
+    : { ...r, nodeId: '', latency };
+}
+
+/** Adds `r` to a merge made by heldRecord (with the same `node`). */
+export function mergeRecord(held: HeldRecord, r: TrafficRecord, node: boolean): void {
+  held.requests += r.requests;
+  held.errors4xx += r.errors4xx;
+  held.errors5xx += r.errors5xx;
+  if (!isSketch(held.latency)) held.latency = expandSketch(held.latency);
+  mergeSketch(held.latency, r.latency);
+  if (!node) {
+    if (r.serviceName) held.serviceName = r.serviceName;
+    if (r.routeName) held.routeName = r.routeName;
+  }
+}
+
 export class TrafficStore {
   private readonly ring: (Bucket | null)[] = new Array<Bucket | null>(RING_BUCKETS).fill(null);
   /** Records refused: too old, or the bucket full. */
@@ -173,7 +213,7 @@ export class TrafficStore {
     }
     bucket.compact = false;
     for (const r of records) {
-      this.merge(bucket.entities, `${r.region}|${r.serviceId}|${r.routeId}|${r.consumerId}`, r, false);
+      this.merge(bucket.entities, entityKey(r), r, false);
       this.merge(bucket.nodes, r.nodeId, r, true);
     }
     this.compactClosed();
@@ -193,30 +233,12 @@ export class TrafficStore {
 
   private merge(into: Map<string, HeldRecord>, key: string, r: TrafficRecord, node: boolean): void {
     const held = into.get(key);
-    if (held) {
-      held.requests += r.requests;
-      held.errors4xx += r.errors4xx;
-      held.errors5xx += r.errors5xx;
-      if (!isSketch(held.latency)) held.latency = expandSketch(held.latency);
-      mergeSketch(held.latency, r.latency);
-      if (!node) {
-        if (r.serviceName) held.serviceName = r.serviceName;
-        if (r.routeName) held.routeName = r.routeName;
-      }
-      return;
-    }
+    if (held) return mergeRecord(held, r, node);
     if (into.size >= this.maxKeysPerBucket) {
       this.droppedRecords++;
       return;
     }
-    const latency = newSketch();
-    mergeSketch(latency, r.latency);
-    into.set(
-      key,
-      node
-        ? { ...r, serviceId: '', serviceName: '', routeId: '', routeName: '', consumerId: '', latency }
-        : { ...r, nodeId: '', latency },
-    );
+    into.set(key, heldRecord(r, node));
   }
 
   /** Start of the oldest bucket the ring still holds (an hour back). */
@@ -234,34 +256,62 @@ export class TrafficStore {
   }
 
   query(q: TrafficQuery): TrafficGroup[] {
-    const along = ALONG[q.dimension];
-    const groups = new Map<
-      string,
-      { id: string; name: string | null; total: Acc; steps: Map<number, Acc> }
-    >();
+    const grouping = new TrafficGrouping(q);
+    this.collect(q, grouping);
+    return grouping.result();
+  }
+
+  /** Adds the held records of the buckets starting within [q.fromMs, q.toMs) to `into`. */
+  collect(q: Pick<TrafficQuery, 'dimension' | 'fromMs' | 'toMs'>, into: TrafficGrouping): void {
     const oldest = this.oldestStart();
     for (const b of this.ring) {
       if (!b || b.start < oldest || b.start < q.fromMs || b.start >= q.toMs) continue;
-      const step = q.stepMs ? q.fromMs + Math.floor((b.start - q.fromMs) / q.stepMs) * q.stepMs : 0;
-      for (const r of (q.dimension === 'data-planes' ? b.nodes : b.entities).values()) {
-        if (!matches(r, q.filters)) continue;
-        const { id, name } = along(r);
-        let g = groups.get(id);
-        if (!g) {
-          g = { id, name, total: new Acc(), steps: new Map() };
-          groups.set(id, g);
-        }
-        if (name !== null) g.name = name;
-        g.total.add(r);
-        if (q.stepMs) {
-          let s = g.steps.get(step);
-          if (!s) g.steps.set(step, (s = new Acc()));
-          s.add(r);
-        }
-      }
+      for (const r of (q.dimension === 'data-planes' ? b.nodes : b.entities).values()) into.add(b.start, r);
     }
+  }
+}
+
+/**
+ * Groups records of a query's window by its dimension: totals per group, and a series per step
+ * when asked. Records come from any source (the ring's buckets, the history's rows) as long as
+ * each period is added once; `add` skips records outside the window or the filters.
+ */
+export class TrafficGrouping {
+  private readonly groups = new Map<
+    string,
+    { id: string; name: string | null; total: Acc; steps: Map<number, Acc> }
+  >();
+  private readonly along: (typeof ALONG)[Dimension];
+
+  constructor(private readonly q: TrafficQuery) {
+    this.along = ALONG[q.dimension];
+  }
+
+  /** Adds a record of the bucket (or period) starting at `start`. */
+  add(start: number, r: HeldRecord): void {
+    const q = this.q;
+    if (start < q.fromMs || start >= q.toMs || !matches(r, q.filters)) return;
+    const { id, name } = this.along(r);
+    let g = this.groups.get(id);
+    if (!g) {
+      g = { id, name, total: new Acc(), steps: new Map() };
+      this.groups.set(id, g);
+    }
+    if (name !== null) g.name = name;
+    g.total.add(r);
+    if (q.stepMs) {
+      const step = q.fromMs + Math.floor((start - q.fromMs) / q.stepMs) * q.stepMs;
+      let s = g.steps.get(step);
+      if (!s) g.steps.set(step, (s = new Acc()));
+      s.add(r);
+    }
+  }
+
+  /** The groups, busiest first (ties by id, so the order is stable). */
+  result(): TrafficGroup[] {
+    const q = this.q;
     const out: TrafficGroup[] = [];
-    for (const g of groups.values()) {
+    for (const g of this.groups.values()) {
       const group: TrafficGroup = { id: g.id === '' ? null : g.id, name: g.name, ...g.total.totals() };
       if (q.stepMs) {
         group.series = [...g.steps.entries()]
@@ -270,7 +320,6 @@ export class TrafficStore {
       }
       out.push(group);
     }
-    // Busiest first; ties by id, so the order is stable.
     out.sort((a, b) => b.requests - a.requests || String(a.id).localeCompare(String(b.id)));
     return out;
   }

@@ -4,6 +4,7 @@ import {
   addCompact,
   compactSketch,
   expandSketch,
+  decodeCompactSketch,
   decodeSketch,
   encodeSketch,
   mergeSketch,
@@ -97,12 +98,24 @@ describe('latency sketches', () => {
     });
     fc.assert(
       fc.property(hostile, (d) => {
+        let s;
         try {
-          const s = decodeSketch(d);
+          s = decodeSketch(d);
           expect(s.count).toBe(d.counts.reduce((a: number, b: number) => a + b, 0) + d.zeroCount);
           sketchQuantiles(s);
         } catch (e) {
           expect(e).toBeInstanceOf(SketchDataError);
+        }
+        // The compact decoding refuses the same, and reads the same sketch.
+        try {
+          const c = decodeCompactSketch(d);
+          if (!s) throw new Error('decodeCompactSketch took what decodeSketch refused');
+          const into = newSketch();
+          addCompact(into, c);
+          expect(sketchQuantiles(into)).toEqual(sketchQuantiles(s));
+          expect(into.count).toBe(s.count);
+        } catch (e) {
+          expect(s === undefined && e instanceof SketchDataError, String(e)).toBe(true);
         }
       }),
       { numRuns: 500 },
@@ -127,6 +140,10 @@ describe('compact sketches', () => {
         expect(viaCompact.count).toBe(direct.count);
         expect(sketchQuantiles(viaCompact)).toEqual(sketchQuantiles(direct));
         expect(sketchQuantiles(expandSketch(compactSketch(sa)))).toEqual(sketchQuantiles(sa));
+        const decoded = newSketch();
+        addCompact(decoded, decodeCompactSketch(encodeSketch(sa)));
+        expect(sketchQuantiles(decoded)).toEqual(sketchQuantiles(sa));
+        expect([decoded.count, decoded.min, decoded.max]).toEqual([sa.count, sa.min, sa.max]);
       }),
       { numRuns: 50 },
     );

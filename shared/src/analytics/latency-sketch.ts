@@ -71,8 +71,8 @@ function isCount(n: unknown): n is number {
   return typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= MAX_COUNT;
 }
 
-/** A sketch from data that came from outside this process; throws SketchDataError when it is not one. */
-export function decodeSketch(d: SketchData): Sketch {
+/** Checks data that came from outside this process; throws SketchDataError when it is not a sketch. */
+function checkSketchData(d: SketchData): void {
   if (d.relativeAccuracy !== SKETCH_RELATIVE_ACCURACY)
     throw new SketchDataError(
       `relative_accuracy must be ${SKETCH_RELATIVE_ACCURACY} (got ${String(d.relativeAccuracy)})`,
@@ -92,6 +92,11 @@ export function decodeSketch(d: SketchData): Sketch {
   ] as const)
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
       throw new SketchDataError(`${name} must be a finite, non-negative number`);
+}
+
+/** A sketch from data that came from outside this process; throws SketchDataError when it is not one. */
+export function decodeSketch(d: SketchData): Sketch {
+  checkSketchData(d);
   const sketch = newSketch();
   const n = d.counts.length;
   // The last key first: the store grows its range once, not bin by bin.
@@ -173,6 +178,26 @@ export function addCompact(into: Sketch, c: CompactSketch): void {
   into.sum += c.sum;
   into.min = wasEmpty ? c.min : Math.min(into.min, c.min);
   into.max = wasEmpty ? c.max : Math.max(into.max, c.max);
+}
+
+/**
+ * Data from outside this process as a compact sketch, checked as decodeSketch checks it: for
+ * reading many sketches to merge them (no sketch object each). Throws SketchDataError.
+ */
+export function decodeCompactSketch(d: SketchData): CompactSketch {
+  checkSketchData(d);
+  let count = d.zeroCount;
+  for (const c of d.counts) count += c;
+  const empty = count === 0;
+  return {
+    offset: d.offset,
+    counts: Uint32Array.from(d.counts),
+    zeroCount: d.zeroCount,
+    count,
+    sum: empty ? 0 : d.sum,
+    min: empty ? 0 : d.min,
+    max: empty ? 0 : d.max,
+  };
 }
 
 /** A compact sketch back as a sketch (to merge more into it). */

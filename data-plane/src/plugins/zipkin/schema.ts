@@ -4,9 +4,9 @@ import {
   FORMATS,
   headerTypeField,
   propagationField,
-  queueField,
   timeoutField,
 } from '../opentelemetry/tracing-schema.js';
+import { queueSchema } from '../queue-schema.js';
 
 const { t } = schema;
 
@@ -97,7 +97,7 @@ const zipkinSchema = t.record(
       one_of: ['annotations', 'tags'],
       description: 'Accepted for Kong compatibility (no per-phase durations are recorded).',
     }),
-    queue: queueField(200),
+    queue: queueSchema({ maxBatchSize: 200 }),
     propagation: propagationField('b3'),
   },
   { required: true },

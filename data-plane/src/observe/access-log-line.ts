@@ -42,7 +42,10 @@ export function redactProblem(redact: readonly string[]): string | null {
     const top = dot < 0 ? path : path.slice(0, dot);
     if (!(ACCESS_LOG_FIELDS as readonly string[]).includes(top))
       return `unknown field '${path}'; the fields are ${ACCESS_LOG_FIELDS.join(', ')}`;
-    if (dot >= 0 && (top !== 'latencies' || !(LATENCY_FIELDS as readonly string[]).includes(path.slice(dot + 1))))
+    if (
+      dot >= 0 &&
+      (top !== 'latencies' || !(LATENCY_FIELDS as readonly string[]).includes(path.slice(dot + 1)))
+    )
       return `invalid field path '${path}': only latencies has members (${LATENCY_FIELDS.map((f) => `latencies.${f}`).join(', ')})`;
   }
   return null;

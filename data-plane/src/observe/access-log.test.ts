@@ -60,7 +60,13 @@ function request(f: Partial<Fields> = {}): ProxyRequest {
 
 function collecting(sample = 1, redact: string[] = [], random?: () => number) {
   const lines: string[] = [];
-  const log = new AccessLog((l) => lines.push(l), sample, redact, random, () => Date.UTC(2026, 11, 3, 10, 41, 54, 472));
+  const log = new AccessLog(
+    (l) => lines.push(l),
+    sample,
+    redact,
+    random,
+    () => Date.UTC(2026, 11, 3, 10, 41, 54, 472),
+  );
   return { log, lines, parsed: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
 }
 

@@ -68,10 +68,9 @@ export function queueSchema(options: QueueSchemaOptions = {}) {
         required: true,
         default: 1,
         one_of: concurrency,
-        description:
-          concurrency.includes(-1)
-            ? 'The number of queue delivery timers. -1 indicates unlimited.'
-            : 'The number of queue delivery timers. Gatehouse delivers one batch at a time per queue (Kong also accepts -1).',
+        description: concurrency.includes(-1)
+          ? 'The number of queue delivery timers. -1 indicates unlimited.'
+          : 'The number of queue delivery timers. Gatehouse delivers one batch at a time per queue (Kong also accepts -1).',
       }),
     },
     { required: true, default: {}, description: "The plugin's queue (Kong's typedefs.queue)." },

@@ -50,7 +50,7 @@ if (settings.proxyCacheMemorySize !== undefined)
 if (settings.logs !== undefined) configureSyslog(settings.logs.syslogServer);
 // The gatehouse_* request series (the primary pulls them at each scrape of /metrics).
 const observers: RequestObserver[] = [new RequestMetrics()];
-if (settings.logs?.accessLog) observers.push(openAccessLog(settings.logs.accessLog).observer);
+if (settings.logs?.accessLog) observers.push(openAccessLog(settings.logs.accessLog, { logger }).observer);
 const plugins = await loadPluginRegistry({ customDirs: settings.pluginDirs ?? [] });
 // Traffic summaries: counted here, merged and sent on by the primary (no observer when off).
 const traffic = settings.trafficFlushMs ? new TrafficRecorder() : null;

@@ -69,6 +69,7 @@ const proxy = new ProxyServer({
   observers,
   // OpenTelemetry tracing when the OTEL_* environment turns it on (tracing/env.ts).
   tracer: tracingFromEnv(process.env, logger),
+  // Open connections per listener (plain and TLS) for /metrics.
+  onListener: (server, secure) => countConnections(server, secure ? 'https' : 'http'),
 });
-countConnections(proxy.server);
 new WorkerRuntime({ proxy, settings, logger }).attachToProcess();

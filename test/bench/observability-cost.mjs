@@ -36,6 +36,8 @@ const { openAccessLog } = await dp('observe/access-log.js');
 
 const dir = mkdtempSync(join(tmpdir(), 'gh-bench-obs-'));
 const sink = await startOtlpSink();
+// The OTLP exporter reads its endpoint from process.env itself.
+process.env.OTEL_EXPORTER_OTLP_ENDPOINT = sink.url;
 const upstream = await startUpstream();
 const config = oneRouteConfig(upstream.port);
 const logs = [];

@@ -25,6 +25,8 @@ const { values } = parseArgs({
 });
 const { tracingFromEnv } = await dp('tracing/env.js');
 const sink = await startOtlpSink();
+// The OTLP exporter reads its endpoint from process.env itself.
+process.env.OTEL_EXPORTER_OTLP_ENDPOINT = sink.url;
 const upstream = await startUpstream();
 const config = oneRouteConfig(upstream.port);
 const traced = (env) =>

@@ -85,7 +85,11 @@ services:
     );
     const common = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '100' };
     [all, off] = await Promise.all([
-      startDp(file, { ...common, OTEL_SERVICE_NAME: 'phases-all', GATEHOUSE_TRACING_INSTRUMENTATIONS: 'all' }),
+      startDp(file, {
+        ...common,
+        OTEL_SERVICE_NAME: 'phases-all',
+        GATEHOUSE_TRACING_INSTRUMENTATIONS: 'all',
+      }),
       startDp(file, { ...common, OTEL_SERVICE_NAME: 'phases-off' }),
     ]);
   }, 90_000);
@@ -140,6 +144,10 @@ services:
     expect(r.status).toBe(200);
     await waitSpans(TRACE_OFF, 2);
     await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(spansOf(TRACE_OFF).map((s) => s.name).sort()).toEqual(['kong', 'kong.upstream']);
+    expect(
+      spansOf(TRACE_OFF)
+        .map((s) => s.name)
+        .sort(),
+    ).toEqual(['kong', 'kong.upstream']);
   });
 });

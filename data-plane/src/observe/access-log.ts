@@ -32,6 +32,9 @@ export interface AccessLogSettings {
 /** The access log's counters (sent = handed to the writer and not dropped). */
 export const accessLogCounters: LogCounters = logCounters('access-log');
 
+/** Now, in epoch milliseconds (performance.now() is several times cheaper than Date.now() here). */
+const epochMs = (): number => Math.floor(performance.timeOrigin + performance.now());
+
 export class AccessLog implements RequestObserver {
   private readonly format: AccessLogFormat;
   private lastMs = -1;
@@ -42,7 +45,7 @@ export class AccessLog implements RequestObserver {
     private readonly sample: number,
     redact: readonly string[] = [],
     private readonly random: () => number = Math.random,
-    private readonly clock: () => number = Date.now,
+    private readonly clock: () => number = epochMs,
   ) {
     const problem = redactProblem(redact);
     if (problem !== null) throw new TypeError(`access log: ${problem}`);

@@ -5,7 +5,7 @@
  * trace and correlation ids. Computed once per request (memoised), only when something logs it;
  * call it once the request ended (the observers and the log phase run after `end()`).
  */
-import { randomUUID } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import type { ProxyRequest } from '../proxy/request.js';
 import { gatewayMs, totalMs, upstreamMs } from './latencies.js';
 
@@ -33,18 +33,46 @@ export interface ExchangeFacts {
 /** Correlation headers, lower case, in the order they are looked for. */
 const CORRELATION_HEADERS = ['kong-request-id', 'x-request-id', 'x-correlation-id'] as const;
 const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}/;
+/** Lengths of the names looked for: other headers are skipped without lower-casing them. */
+const WANTED_LENGTHS: ReadonlySet<number> = new Set(
+  ['traceparent', ...CORRELATION_HEADERS].map((n) => n.length),
+);
+
+/** Random bytes for request ids, refilled when used up (one getrandom per 256 ids). */
+const pool = Buffer.alloc(16 * 256);
+let poolAt = pool.length;
+
+/** A random 128-bit id as 32 hex digits (Kong's request id shape). */
+export function randomId(): string {
+  if (poolAt === pool.length) {
+    randomFillSync(pool);
+    poolAt = 0;
+  }
+  const id = pool.toString('hex', poolAt, poolAt + 16);
+  poolAt += 16;
+  return id;
+}
 
 const memo = new WeakMap<ProxyRequest, ExchangeFacts>();
 
 /** Milliseconds rounded to the microsecond; -1 (not reached) stays -1. */
 const round = (ms: number): number => (ms < 0 ? -1 : Math.round(ms * 1000) / 1000);
 
-function headerIn(raw: readonly string[], name: string): string | null {
+/** The traceparent and the first correlation header (in CORRELATION_HEADERS order) of `raw`, in one pass. */
+function ids(raw: readonly string[]): [traceparent: string | null, correlation: string | null] {
+  let traceparent: string | null = null;
+  const found: (string | null)[] = [null, null, null];
   for (let i = 0; i < raw.length; i += 2) {
     const n = raw[i]!;
-    if (n.length === name.length && n.toLowerCase() === name) return raw[i + 1]!;
+    if (!WANTED_LENGTHS.has(n.length)) continue;
+    const lower = n.toLowerCase();
+    if (lower === 'traceparent') traceparent ??= raw[i + 1]!;
+    else {
+      const k = (CORRELATION_HEADERS as readonly string[]).indexOf(lower);
+      if (k >= 0) found[k] ??= raw[i + 1]!;
+    }
   }
-  return null;
+  return [traceparent, found[0] ?? found[1] ?? found[2] ?? null];
 }
 
 /** The facts of `request` (call once it ended); the same object on every call. */
@@ -54,15 +82,10 @@ export function exchangeFacts(request: ProxyRequest): ExchangeFacts {
   const total = totalMs(request);
   // The upstream headers carry what plugins set (correlation-id) and the client's own ids.
   const sent = request.headers.length > 0 ? request.headers : request.rawHeaders;
-  let correlationId: string | null = null;
-  for (const name of CORRELATION_HEADERS) {
-    correlationId = headerIn(sent, name);
-    if (correlationId !== null) break;
-  }
-  const traceparent = headerIn(sent, 'traceparent');
+  const [traceparent, correlationId] = ids(sent);
   const trace = traceparent === null ? null : TRACEPARENT.exec(traceparent);
   const facts: ExchangeFacts = {
-    id: randomUUID().replaceAll('-', ''),
+    id: randomId(),
     startedAt: Math.round(performance.timeOrigin + request.startedAt),
     totalMs: round(total),
     gatewayMs: round(gatewayMs(request)),

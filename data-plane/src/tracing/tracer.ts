@@ -176,7 +176,10 @@ export class RequestTrace {
       trace.setSpan(ROOT_CONTEXT, this.serverSpan),
     );
     if (error !== null) {
-      span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+      span.setStatus({
+        code: SpanStatusCode.ERROR,
+        message: error instanceof Error ? error.message : String(error),
+      });
     }
     span.end(end);
   }

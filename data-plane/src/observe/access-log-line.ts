@@ -51,6 +51,7 @@ export function redactProblem(redact: readonly string[]): string | null {
   return null;
 }
 
+// eslint-disable-next-line no-control-regex -- control characters are what must be escaped
 const NEEDS_ESCAPE = /[\u0000-\u001f"\\\ud800-\udfff]/;
 
 /** `s` as a JSON string literal. */

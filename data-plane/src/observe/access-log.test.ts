@@ -220,9 +220,9 @@ describe('access log', () => {
     const file = join(dir, 'logs', 'access.log');
     const before = accessLogCounters.sent;
     for (const round of [0, 1]) {
-      const { observer, close } = openAccessLog({ destination: file, sample: 1, redact: ['client_ip'] });
-      for (let i = 0; i < 500; i++) observer.requestEnded(request({ path: `/${round}/${i}` }));
-      await close();
+      const log = openAccessLog({ destination: file, sample: 1, redact: ['client_ip'] });
+      for (let i = 0; i < 500; i++) log.observer.requestEnded(request({ path: `/${round}/${i}` }));
+      await log.close();
     }
     const lines = readFileSync(file, 'utf8').split('\n');
     expect(lines.pop()).toBe('');

@@ -117,7 +117,7 @@ export class LineWriter {
   private send(buf: Buffer, offset: number, lines: number): void {
     fs.write(this.fd, buf, offset, buf.length - offset, null, (err, written) => {
       if (err) {
-        if ((err as NodeJS.ErrnoException).code === 'EAGAIN') {
+        if (err.code === 'EAGAIN') {
           setTimeout(() => this.send(buf, offset, lines), RETRY_MS).unref();
           return;
         }

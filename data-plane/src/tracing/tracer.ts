@@ -178,7 +178,7 @@ export class RequestTrace {
     if (error !== null) {
       span.setStatus({
         code: SpanStatusCode.ERROR,
-        message: error instanceof Error ? error.message : String(error),
+        message: error instanceof Error ? error.message : 'the handler failed',
       });
     }
     span.end(end);

@@ -1,11 +1,6 @@
 import { schema } from '@gatehouse/shared';
 import { definePluginSpec, type PluginConfig } from '../api.js';
-import {
-  FORMATS,
-  headerTypeField,
-  propagationField,
-  timeoutField,
-} from '../opentelemetry/tracing-schema.js';
+import { FORMATS, headerTypeField, propagationField, timeoutField } from '../opentelemetry/tracing-schema.js';
 import { queueSchema } from '../queue-schema.js';
 
 const { t } = schema;

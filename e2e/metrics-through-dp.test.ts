@@ -2,14 +2,16 @@
  * /metrics of a real data plane with two workers (DB-less): known traffic on new connections
  * (node's cluster hands them to the workers in turn), then one scrape of the status port gives
  * the node's exact counts and histogram buckets, summed across the workers; the Kong-named series
- * of the prometheus plugin appear for the route it is on, and only there.
+ * of the prometheus plugin appear for the route it is on, and only there; the log counters (a
+ * file-log plugin, the access log) and the open connections of the TLS listener are in it too.
  */
 import { get as httpGet, createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDblessDp, tempDir, type Proc } from './helpers/processes.js';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { freePort, startDblessDp, tempDir, type Proc } from './helpers/processes.js';
 
 /** Upstream delay of /a/slow: above the 0.25 s / 250 ms buckets whatever the machine's load. */
 const SLOW_MS = 300;
@@ -43,6 +45,8 @@ describe('/metrics of a data plane with two workers', () => {
   let upstream: Server;
   let dp: { proc: Proc; proxy: string; status: string };
   let text: string;
+  let tlsClient: TLSSocket;
+  let dir: string;
 
   beforeAll(async () => {
     upstream = createServer((req, res) => {
@@ -55,7 +59,7 @@ describe('/metrics of a data plane with two workers', () => {
     });
     await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', () => r()));
     const port = (upstream.address() as AddressInfo).port;
-    const dir = tempDir('dp-metrics');
+    dir = tempDir('dp-metrics');
     const file = join(dir, 'kong.json');
     await writeFile(
       file,
@@ -76,27 +80,45 @@ describe('/metrics of a data plane with two workers', () => {
                   },
                 ],
               },
-              { name: 'b', paths: ['/b'] },
+              {
+                name: 'b',
+                paths: ['/b'],
+                plugins: [{ name: 'file-log', config: { path: join(dir, 'file-log', 'b.log') } }],
+              },
             ],
           },
         ],
       }),
     );
-    dp = await startDblessDp({ file, dataDir: dir, workers: 2 });
+    const tlsPort = await freePort();
+    dp = await startDblessDp({
+      file,
+      dataDir: dir,
+      workers: 2,
+      args: ['--listen-ssl', `127.0.0.1:${tlsPort}`, '--access-log', join(dir, 'access.log')],
+    });
+    // One TLS client connection, held open across the scrape (no request on it).
+    tlsClient = tlsConnect({ host: '127.0.0.1', port: tlsPort, rejectUnauthorized: false });
+    await new Promise<void>((resolve, reject) => {
+      tlsClient.once('secureConnect', () => resolve());
+      tlsClient.once('error', reject);
+    });
     const status = (await (await fetch(`${dp.status}/status`)).json()) as { workers: { serving: number } };
     expect(status.workers.serving).toBe(2);
     for (let i = 0; i < 10; i++) expect(await fresh(`${dp.proxy}/a/${i}`)).toBe(200);
     expect(await fresh(`${dp.proxy}/a/slow`)).toBe(200);
     for (let i = 0; i < 4; i++) expect(await fresh(`${dp.proxy}/b/fail`)).toBe(500);
     for (let i = 0; i < 3; i++) expect(await fresh(`${dp.proxy}/nowhere`)).toBe(404);
-    // The workers count when the response closes; the scrape pulls what each counted.
-    await new Promise((r) => setTimeout(r, 100));
+    // The workers count when the response closes; the scrape pulls what each counted. The access
+    // log writes at least once a second.
+    await new Promise((r) => setTimeout(r, 1500));
     const res = await fetch(`${dp.status}/metrics`);
     expect(res.status).toBe(200);
     text = await res.text();
   }, 90_000);
 
   afterAll(async () => {
+    tlsClient?.destroy();
     await dp?.proc.stop();
     await new Promise<void>((r) => upstream.close(() => r()));
   });
@@ -170,6 +192,14 @@ describe('/metrics of a data plane with two workers', () => {
     expect(sample(again, 'gatehouse_request_duration_seconds_count', { service: 'svc', route: 'a' })).toBe(
       11,
     );
+  });
+
+  it('counts log entries per log (file-log plugin, access log) and open connections per listener', () => {
+    expect(sample(text, 'gatehouse_log_entries_total', { log: 'file-log', result: 'sent' })).toBe(4);
+    expect(sample(text, 'gatehouse_log_entries_total', { log: 'file-log', result: 'dropped' })).toBe(0);
+    expect(sample(text, 'gatehouse_log_entries_total', { log: 'access-log', result: 'sent' })).toBe(18);
+    expect(sample(text, 'gatehouse_dp_open_connections', { listener: 'https' })).toBe(1);
+    expect(sample(text, 'gatehouse_dp_open_connections', { listener: 'http' })).toBeGreaterThanOrEqual(0);
   });
 
   it('reports the served config: hash and age', () => {

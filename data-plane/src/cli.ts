@@ -322,7 +322,7 @@ const SETTINGS: SettingSpec[] = [
     env: ['GATEHOUSE_ACCESS_LOG'],
     kind: 'string',
     description:
-      'Access log, one JSON line per request: a file path, stdout, or off (the default: it costs about a third of the throughput of one worker today, see docs/observability.md).',
+      'Access log, one JSON line per request: a file path, stdout, or off (the default: it costs 10-25 % of the CPU per request of a worker, see docs/observability.md).',
   },
   {
     key: 'accessLogSample',

@@ -1,64 +1,235 @@
-import { describe, expect, it } from 'vitest';
-import type { Logger } from 'pino';
+import fc from 'fast-check';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { ProxyRequest } from '../proxy/request.js';
-import { AccessLog, openAccessLog, redactProblem } from './access-log.js';
+import { ACCESS_LOG_FIELDS, CENSOR, LATENCY_FIELDS, jsonString } from './access-log-line.js';
+import { AccessLog, accessLogCounters, openAccessLog, redactProblem } from './access-log.js';
 
-/** The fields of ProxyRequest the access log reads. */
-function request(n: number): ProxyRequest {
+interface Fields {
+  method: string;
+  path: string;
+  query: string;
+  host: string | undefined;
+  route: { id: string; name: string | null } | null;
+  service: { id: string; name: string | null } | null;
+  consumer: string | undefined;
+  status: number;
+  clientIp: string;
+  correlationId: string | null;
+}
+
+const BASE: Fields = {
+  method: 'GET',
+  path: '/r',
+  query: 'a=1',
+  host: 'h:8000',
+  route: { id: 'rid', name: 'r' },
+  service: { id: 'sid', name: 's' },
+  consumer: undefined,
+  status: 200,
+  clientIp: '10.0.0.1',
+  correlationId: null,
+};
+
+/** The fields of an ended ProxyRequest the access log reads. */
+function request(f: Partial<Fields> = {}): ProxyRequest {
+  const v = { ...BASE, ...f };
+  const headers = ['Host', 'up', 'traceparent', '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'];
+  if (v.correlationId !== null) headers.push('X-Request-ID', v.correlationId);
   return {
-    method: 'GET',
-    rawPath: `/r/${n}`,
-    rawQuery: '',
-    host: 'h',
-    entry: null,
-    consumerId: undefined,
-    res: { statusCode: 200 },
-    clientIp: '10.0.0.1',
-    socket: { bytesRead: 100 * (n + 1), bytesWritten: 200 * (n + 1) },
-    headers: [],
+    method: v.method,
+    rawPath: v.path,
+    rawQuery: v.query,
+    host: v.host,
+    entry: v.route === null ? null : { route: v.route, service: v.service },
+    consumerId: v.consumer,
+    res: { statusCode: v.status },
+    clientIp: v.clientIp,
+    headers,
     rawHeaders: [],
-    startedAt: performance.now(),
-    upstreamStartedAt: -1,
-    upstreamHeadersAt: -1,
+    startedAt: 100,
+    upstreamStartedAt: 100.25,
+    upstreamHeadersAt: 101.5,
+    endedAt: 102,
+    bytesIn: 95,
+    bytesOut: 231,
   } as unknown as ProxyRequest;
 }
 
-function collecting(): { logger: Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  return { lines, logger: { info: (o: Record<string, unknown>) => lines.push(o) } as unknown as Logger };
+function collecting(sample = 1, redact: string[] = [], random?: () => number) {
+  const lines: string[] = [];
+  const log = new AccessLog(
+    (l) => lines.push(l),
+    sample,
+    redact,
+    random,
+    () => Date.UTC(2026, 11, 3, 10, 41, 54, 472),
+  );
+  return { log, lines, parsed: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
 }
 
-describe('access log', () => {
-  it('logs the sampled fraction of requests (a request is kept when random() < sample)', () => {
-    const { logger, lines } = collecting();
-    const draws = [0.1, 0.6, 0.29, 0.3, 0.99, 0];
-    const log = new AccessLog(logger, 0.3, () => draws.shift()!);
-    for (let i = 0; i < 6; i++) log.requestEnded(request(i));
-    expect(lines.map((l) => l.path)).toEqual(['/r/0', '/r/2', '/r/5']);
+/** Strings of any UTF-16 code units: control characters, quotes, backslashes, lone surrogates. */
+const hostile = fc.oneof(
+  fc.string(),
+  fc.string({ unit: 'binary' }),
+  fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)) }),
+  fc.constantFrom('"', '\\', '\n', '\u0000', '\u2028', '\ud800', '\udc00x', '</script>', '{"a":1}'),
+);
+
+describe('access log line', () => {
+  it('is one JSON line with every field', () => {
+    const { log, lines, parsed } = collecting();
+    log.requestEnded(request({ consumer: 'c1', correlationId: 'corr-1' }));
+    expect(lines[0]!.endsWith('\n')).toBe(true);
+    expect(lines[0]!.indexOf('\n')).toBe(lines[0]!.length - 1);
+    const line = parsed()[0]!;
+    expect(line).toMatchObject({
+      level: 'info',
+      time: '2026-12-03T10:41:54.472Z',
+      method: 'GET',
+      path: '/r',
+      query: 'a=1',
+      host: 'h:8000',
+      route: 'r',
+      service: 's',
+      consumer: 'c1',
+      status: 200,
+      latencies: { request: 2, kong: 0.25, proxy: 1.25 },
+      request_bytes: 95,
+      response_bytes: 231,
+      client_ip: '10.0.0.1',
+      trace_id: '0af7651916cd43dd8448eb211c80319c',
+      correlation_id: 'corr-1',
+    });
+    expect(line.request_id).toMatch(/^[0-9a-f]{32}$/);
+    expect(Object.keys(line)).toEqual(['level', 'time', ...ACCESS_LOG_FIELDS]);
   });
 
-  it("counts a sampled-out request's bytes against it, not against the next one on the connection", () => {
-    const { logger, lines } = collecting();
-    const socket = { bytesRead: 0, bytesWritten: 0 };
-    const draws = [0.9, 0.1];
-    const log = new AccessLog(logger, 0.5, () => draws.shift()!);
-    for (const [read, written] of [
-      [100, 300],
-      [150, 420],
-    ]) {
-      socket.bytesRead = read!;
-      socket.bytesWritten = written!;
-      log.requestEnded({ ...request(0), socket } as unknown as ProxyRequest);
-    }
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ request_bytes: 50, response_bytes: 120 });
+  it('writes null for what a request did not have (no route, no host, no upstream)', () => {
+    const { log, parsed } = collecting();
+    const r = request({ route: null, host: undefined });
+    Object.assign(r, { upstreamStartedAt: -1, upstreamHeadersAt: -1, headers: [] });
+    log.requestEnded(r);
+    expect(parsed()[0]).toMatchObject({
+      route: null,
+      service: null,
+      host: null,
+      consumer: null,
+      trace_id: null,
+      correlation_id: null,
+      latencies: { request: 2, kong: 2, proxy: -1 },
+    });
   });
 
-  it('refuses a redact path naming no field of the line', () => {
+  it('escapes any string so that JSON.parse of its UTF-8 bytes gives it back (property)', () => {
+    // Through UTF-8, as the line goes to the file: an unescaped lone surrogate would become U+FFFD.
+    const viaUtf8 = (s: string): unknown => JSON.parse(Buffer.from(s, 'utf8').toString('utf8'));
+    fc.assert(
+      fc.property(hostile, (s) => {
+        expect(viaUtf8(jsonString(s))).toBe(s);
+      }),
+      { numRuns: 3000 },
+    );
+    fc.assert(
+      fc.property(
+        fc.record({
+          method: hostile,
+          path: hostile,
+          query: hostile,
+          host: fc.option(hostile, { nil: undefined }),
+          route: fc.option(fc.record({ id: hostile, name: fc.option(hostile) }), { nil: null }),
+          service: fc.record({ id: hostile, name: fc.option(hostile) }),
+          consumer: fc.option(hostile, { nil: undefined }),
+          status: fc.integer({ min: 100, max: 999 }),
+          clientIp: hostile,
+          correlationId: fc.option(hostile),
+        }),
+        (f) => {
+          const { log, lines } = collecting();
+          log.requestEnded(request(f));
+          const line = viaUtf8(lines[0]!) as Record<string, unknown>;
+          expect(line.method).toBe(f.method);
+          expect(line.path).toBe(f.path);
+          expect(line.query).toBe(f.query);
+          expect(line.host).toBe(f.host ?? null);
+          expect(line.route).toBe(f.route === null ? null : (f.route.name ?? f.route.id));
+          expect(line.service).toBe(f.route === null ? null : (f.service.name ?? f.service.id));
+          expect(line.consumer).toBe(f.consumer ?? null);
+          expect(line.status).toBe(f.status);
+          expect(line.client_ip).toBe(f.clientIp);
+          expect(line.correlation_id).toBe(f.correlationId);
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('writes exactly the redacted fields as "[REDACTED]" (property)', () => {
+    const paths = [...ACCESS_LOG_FIELDS, ...LATENCY_FIELDS.map((f) => `latencies.${f}`)];
+    fc.assert(
+      fc.property(fc.subarray(paths), (redact) => {
+        const { log, parsed } = collecting(1, redact);
+        log.requestEnded(request({ consumer: 'c', correlationId: 'x' }));
+        const line = parsed()[0]!;
+        for (const f of ACCESS_LOG_FIELDS) {
+          if (redact.includes(f)) expect(line[f]).toBe(CENSOR);
+          else if (f !== 'latencies') expect(line[f]).not.toBe(CENSOR);
+        }
+        if (!redact.includes('latencies'))
+          for (const f of LATENCY_FIELDS)
+            expect((line.latencies as Record<string, unknown>)[f] === CENSOR).toBe(
+              redact.includes(`latencies.${f}`),
+            );
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('refuses a redact path naming no field of the line, or a member of a field that has none', () => {
     expect(redactProblem(['client_ip', 'latencies.proxy'])).toBeNull();
     expect(redactProblem(['password'])).toMatch(/unknown field 'password'/);
+    expect(redactProblem(['latencies.x'])).toMatch(/invalid field path 'latencies.x'/);
+    expect(redactProblem(['client_ip.x'])).toMatch(/invalid field path/);
     expect(() => openAccessLog({ destination: 'stdout', sample: 1, redact: ['nope'] })).toThrow(
       /unknown field/,
     );
+    fc.assert(
+      fc.property(fc.array(fc.string()), (redact) => {
+        const problem = redactProblem(redact);
+        if (problem === null) expect(() => collecting(1, redact)).not.toThrow();
+        else expect(() => collecting(1, redact)).toThrow(/access log:/);
+      }),
+    );
+  });
+});
+
+describe('access log', () => {
+  it('logs the sampled fraction of requests (a request is kept when random() < sample)', () => {
+    const draws = [0.1, 0.6, 0.29, 0.3, 0.99, 0];
+    const { log, parsed } = collecting(0.3, [], () => draws.shift()!);
+    for (let i = 0; i < 6; i++) log.requestEnded(request({ path: `/r/${i}` }));
+    expect(parsed().map((l) => l.path)).toEqual(['/r/0', '/r/2', '/r/5']);
+  });
+
+  const dir = mkdtempSync(join(tmpdir(), 'gh-access-log-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('writes whole lines to a file (folder created, appended to) and counts them as sent', async () => {
+    const file = join(dir, 'logs', 'access.log');
+    const before = accessLogCounters.sent;
+    for (const round of [0, 1]) {
+      const log = openAccessLog({ destination: file, sample: 1, redact: ['client_ip'] });
+      for (let i = 0; i < 500; i++) log.observer.requestEnded(request({ path: `/${round}/${i}` }));
+      await log.close();
+    }
+    const lines = readFileSync(file, 'utf8').split('\n');
+    expect(lines.pop()).toBe('');
+    expect(lines).toHaveLength(1000);
+    const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(parsed[0]).toMatchObject({ path: '/0/0', client_ip: CENSOR });
+    expect(parsed[999]).toMatchObject({ path: '/1/499' });
+    expect(accessLogCounters.sent - before).toBe(1000);
   });
 });

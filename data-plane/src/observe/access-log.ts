@@ -1,131 +1,91 @@
 /**
- * The access log: one JSON line per request (a RequestObserver), written by pino to a file or to
- * stdout through a pino transport (a worker thread writes; the request's thread only serialises
- * the line), so the event loop never waits on the disk. `sample`
- * keeps that fraction of requests; `redact` replaces the named fields with "[REDACTED]" (pino's
- * redaction, compiled once). Off (`--access-log off`): no observer exists, so a request pays
- * nothing for it.
+ * The access log: one JSON line per request (a RequestObserver). The line is built by hand
+ * (access-log-line.ts: no object, no serializer) and handed to an asynchronous buffered writer
+ * (line-writer.ts): lines gather in memory and go out in one write per 16 KiB on libuv's thread
+ * pool, and at least once a second, so the event loop never waits on the disk or a pipe. A writer
+ * that cannot keep up holds at most 16 MiB, then drops lines; lines are counted
+ * (`logCounters('access-log')`: sent, dropped), in the node's /metrics. Off (`--access-log off`):
+ * no observer exists, so a request pays nothing for it.
  *
+ * `sample` keeps that fraction of requests; `redact` writes the named fields as "[REDACTED]".
  * Every worker appends to the same file (O_APPEND); each write holds whole lines.
  */
-import { pino, type Logger } from 'pino';
+import type { Logger } from '@gatehouse/shared';
 import type { ProxyRequest } from '../proxy/request.js';
-import { exchangeBytes, exchangeFacts } from './exchange-facts.js';
+import { AccessLogFormat, redactProblem } from './access-log-line.js';
+import { LineWriter } from './line-writer.js';
+import { logCounters, type LogCounters } from './log-queue.js';
 import type { RequestObserver } from './request-observer.js';
 
-/** What `--access-log*` configure (null destination = off). */
+export { ACCESS_LOG_FIELDS, redactProblem } from './access-log-line.js';
+
+/** What `--access-log*` configure (null settings = off). */
 export interface AccessLogSettings {
   /** A file path, or 'stdout'. */
   destination: string;
   /** Fraction of requests logged, 0..1. */
   sample: number;
-  /** Fields of the line (paths such as `client_ip` or `latencies.proxy`) written as "[REDACTED]". */
+  /** Fields of the line (`client_ip`, `latencies.proxy`, …) written as "[REDACTED]". */
   redact: string[];
 }
 
-/** The fields of an access log line: the one list `--access-log-redact` is checked against. */
-export const ACCESS_LOG_FIELDS = [
-  'method',
-  'path',
-  'query',
-  'host',
-  'route',
-  'service',
-  'consumer',
-  'status',
-  'latencies',
-  'request_bytes',
-  'response_bytes',
-  'client_ip',
-  'trace_id',
-  'request_id',
-  'correlation_id',
-] as const;
+/** The access log's counters (sent = handed to the writer and not dropped). */
+export const accessLogCounters: LogCounters = logCounters('access-log');
 
-/** Why `redact` can't be used (an unknown field), or null. */
-export function redactProblem(redact: readonly string[]): string | null {
-  for (const path of redact) {
-    const top = path.split('.')[0]!;
-    if (!(ACCESS_LOG_FIELDS as readonly string[]).includes(top))
-      return `unknown field '${path}'; the fields are ${ACCESS_LOG_FIELDS.join(', ')}`;
-    if (!/^[a-z_]+(\.[a-z_]+)?$/.test(path)) return `invalid field path '${path}'`;
-  }
-  return null;
-}
+/** Now, in epoch milliseconds (performance.now() is several times cheaper than Date.now() here). */
+const epochMs = (): number => Math.floor(performance.timeOrigin + performance.now());
 
 export class AccessLog implements RequestObserver {
+  private readonly format: AccessLogFormat;
+  private lastMs = -1;
+  private lastTime = '';
+
   constructor(
-    private readonly logger: Logger,
+    private readonly write: (line: string) => void,
     private readonly sample: number,
+    redact: readonly string[] = [],
     private readonly random: () => number = Math.random,
-  ) {}
+    private readonly clock: () => number = epochMs,
+  ) {
+    const problem = redactProblem(redact);
+    if (problem !== null) throw new TypeError(`access log: ${problem}`);
+    this.format = new AccessLogFormat(redact);
+  }
+
+  /** The ISO time of now (made once per millisecond). */
+  private time(): string {
+    const ms = this.clock();
+    if (ms !== this.lastMs) {
+      this.lastMs = ms;
+      this.lastTime = new Date(ms).toISOString();
+    }
+    return this.lastTime;
+  }
 
   requestEnded(request: ProxyRequest): void {
-    if (this.sample < 1 && !(this.random() < this.sample)) {
-      exchangeBytes(request);
-      return;
-    }
-    const facts = exchangeFacts(request);
-    const entry = request.entry;
-    const route = entry?.route ?? null;
-    const service = entry?.service ?? null;
-    this.logger.info({
-      method: request.method,
-      path: request.rawPath,
-      query: request.rawQuery,
-      host: request.host ?? null,
-      route: route === null ? null : (route.name ?? route.id),
-      service: service === null ? null : (service.name ?? service.id),
-      consumer: request.consumerId ?? null,
-      status: request.res.statusCode,
-      latencies: { request: facts.totalMs, kong: facts.gatewayMs, proxy: facts.upstreamMs },
-      request_bytes: facts.requestBytes,
-      response_bytes: facts.responseBytes,
-      client_ip: request.clientIp,
-      trace_id: facts.traceId,
-      request_id: facts.id,
-      correlation_id: facts.correlationId,
-    });
+    if (this.sample < 1 && !(this.random() < this.sample)) return;
+    this.write(this.format.line(request, this.time()));
   }
 }
 
 /**
- * The access log of this process for `settings`: the observer, and `close` (flushes and ends the
- * writer). Throws when a redact path is invalid.
+ * The access log of this process for `settings`: the observer, and `close` (writes what waits and
+ * closes the file; stdout stays open). Throws when a redact path is invalid.
  */
 export function openAccessLog(
   settings: AccessLogSettings,
-  random?: () => number,
+  options: { random?: () => number; logger?: Logger } = {},
 ): { observer: AccessLog; close(): Promise<void> } {
   const problem = redactProblem(settings.redact);
   if (problem !== null) throw new TypeError(`access log: ${problem}`);
-  // A pino transport: lines are serialised here and written by a worker thread (pino flushes it
-  // at exit). Measured cheaper per line on the request's thread than an async SonicBoom.
-  const transport = pino.transport({
-    target: 'pino/file',
-    options: {
-      destination: settings.destination === 'stdout' ? 1 : settings.destination,
-      mkdir: settings.destination !== 'stdout',
-      append: true,
-    },
+  const writer = new LineWriter({
+    destination: settings.destination,
+    counters: accessLogCounters,
+    onError: (err) =>
+      options.logger?.error({ err, destination: settings.destination }, 'access log write failed'),
   });
-  transport.on('error', () => undefined);
-  const logger = pino(
-    {
-      base: null,
-      timestamp: pino.stdTimeFunctions.isoTime,
-      // An empty level formatter makes pino write `{,` (pino 10): the label it is.
-      formatters: { level: (label) => ({ level: label }) },
-      redact: settings.redact.length > 0 ? { paths: settings.redact, censor: '[REDACTED]' } : undefined,
-    },
-    transport,
-  );
   return {
-    observer: new AccessLog(logger, settings.sample, random),
-    close: () =>
-      new Promise<void>((resolve) => {
-        transport.once('close', () => resolve());
-        transport.end();
-      }),
+    observer: new AccessLog((line) => writer.write(line), settings.sample, settings.redact, options.random),
+    close: () => writer.close(),
   };
 }

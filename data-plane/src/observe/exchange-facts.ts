@@ -1,20 +1,13 @@
 /**
  * Facts about a finished request that the access log and the log plugins both read: its latencies
- * (Kong's `latencies.kong/proxy/request`, in milliseconds), the bytes it took on the wire and its
- * trace and correlation ids. Computed once per request (memoised), only when something logs it.
- *
- * Bytes: node counts bytes per connection, not per request. An HTTP/1.1 connection carries one
- * response at a time, so a request's bytes are the connection's counters now minus what they were
- * when the previous request on it ended (kept on the socket). The request side is approximate when
- * a client pipelines (the next request may already be read).
+ * (Kong's `latencies.kong/proxy/request`, in milliseconds, from observe/latencies.ts, the one place
+ * they are derived), the bytes it took on the wire (`ProxyRequest.end()` counts them once), and its
+ * trace and correlation ids. Computed once per request (memoised), only when something logs it;
+ * call it once the request ended (the observers and the log phase run after `end()`).
  */
-import { randomUUID } from 'node:crypto';
-import type { Socket } from 'node:net';
+import { randomFillSync } from 'node:crypto';
 import type { ProxyRequest } from '../proxy/request.js';
-
-const kWritten = Symbol('gatehouse.log.bytesWritten');
-const kRead = Symbol('gatehouse.log.bytesRead');
-type CountedSocket = Socket & { [kWritten]?: number; [kRead]?: number };
+import { gatewayMs, totalMs, upstreamMs } from './latencies.js';
 
 export interface ExchangeFacts {
   /** Kong's `request.id`: a random hex id (X-Kong-Request-Id has no equivalent here yet). */
@@ -40,68 +33,65 @@ export interface ExchangeFacts {
 /** Correlation headers, lower case, in the order they are looked for. */
 const CORRELATION_HEADERS = ['kong-request-id', 'x-request-id', 'x-correlation-id'] as const;
 const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}/;
+/** Lengths of the names looked for: other headers are skipped without lower-casing them. */
+const WANTED_LENGTHS: ReadonlySet<number> = new Set(
+  ['traceparent', ...CORRELATION_HEADERS].map((n) => n.length),
+);
+
+/** Random bytes for request ids, refilled when used up (one getrandom per 256 ids). */
+const pool = Buffer.alloc(16 * 256);
+let poolAt = pool.length;
+
+/** A random 128-bit id as 32 hex digits (Kong's request id shape). */
+export function randomId(): string {
+  if (poolAt === pool.length) {
+    randomFillSync(pool);
+    poolAt = 0;
+  }
+  const id = pool.toString('hex', poolAt, poolAt + 16);
+  poolAt += 16;
+  return id;
+}
 
 const memo = new WeakMap<ProxyRequest, ExchangeFacts>();
 
-const round = (ms: number): number => Math.round(ms * 1000) / 1000;
+/** Milliseconds rounded to the microsecond; -1 (not reached) stays -1. */
+const round = (ms: number): number => (ms < 0 ? -1 : Math.round(ms * 1000) / 1000);
 
-function headerIn(raw: readonly string[], name: string): string | null {
+/** The traceparent and the first correlation header (in CORRELATION_HEADERS order) of `raw`, in one pass. */
+function ids(raw: readonly string[]): [traceparent: string | null, correlation: string | null] {
+  let traceparent: string | null = null;
+  const found: (string | null)[] = [null, null, null];
   for (let i = 0; i < raw.length; i += 2) {
     const n = raw[i]!;
-    if (n.length === name.length && n.toLowerCase() === name) return raw[i + 1]!;
+    if (!WANTED_LENGTHS.has(n.length)) continue;
+    const lower = n.toLowerCase();
+    if (lower === 'traceparent') traceparent ??= raw[i + 1]!;
+    else {
+      const k = (CORRELATION_HEADERS as readonly string[]).indexOf(lower);
+      if (k >= 0) found[k] ??= raw[i + 1]!;
+    }
   }
-  return null;
+  return [traceparent, found[0] ?? found[1] ?? found[2] ?? null];
 }
 
-const bytesMemo = new WeakMap<ProxyRequest, readonly [read: number, written: number]>();
-
-/**
- * The bytes of `request` (read, written): what its connection counted since the previous request
- * on it ended. Advances the connection's marks once per request, so an observer that skips a
- * request (sampling) still calls it to keep the next request's count right.
- */
-export function exchangeBytes(request: ProxyRequest): readonly [read: number, written: number] {
-  let bytes = bytesMemo.get(request);
-  if (bytes === undefined) bytesMemo.set(request, (bytes = bytesSinceLast(request.socket)));
-  return bytes;
-}
-
-function bytesSinceLast(socket: CountedSocket): [read: number, written: number] {
-  const read = socket.bytesRead;
-  const written = socket.bytesWritten;
-  const r = read - (socket[kRead] ?? 0);
-  const w = written - (socket[kWritten] ?? 0);
-  socket[kRead] = read;
-  socket[kWritten] = written;
-  return [r, w];
-}
-
-/** The facts of `request` (call once its response closed); the same object on every call. */
+/** The facts of `request` (call once it ended); the same object on every call. */
 export function exchangeFacts(request: ProxyRequest): ExchangeFacts {
   const known = memo.get(request);
   if (known !== undefined) return known;
-  const now = performance.now();
-  const total = now - request.startedAt;
-  const upStart = request.upstreamStartedAt;
-  const upHead = request.upstreamHeadersAt;
-  const [requestBytes, responseBytes] = exchangeBytes(request);
+  const total = totalMs(request);
   // The upstream headers carry what plugins set (correlation-id) and the client's own ids.
   const sent = request.headers.length > 0 ? request.headers : request.rawHeaders;
-  let correlationId: string | null = null;
-  for (const name of CORRELATION_HEADERS) {
-    correlationId = headerIn(sent, name);
-    if (correlationId !== null) break;
-  }
-  const traceparent = headerIn(sent, 'traceparent');
+  const [traceparent, correlationId] = ids(sent);
   const trace = traceparent === null ? null : TRACEPARENT.exec(traceparent);
   const facts: ExchangeFacts = {
-    id: randomUUID().replaceAll('-', ''),
-    startedAt: Math.round(Date.now() - total),
+    id: randomId(),
+    startedAt: Math.round(performance.timeOrigin + request.startedAt),
     totalMs: round(total),
-    gatewayMs: round(upStart < 0 ? total : upStart - request.startedAt),
-    upstreamMs: upStart < 0 || upHead < 0 ? -1 : round(upHead - upStart),
-    requestBytes,
-    responseBytes,
+    gatewayMs: round(gatewayMs(request)),
+    upstreamMs: round(upstreamMs(request)),
+    requestBytes: request.bytesIn,
+    responseBytes: request.bytesOut,
     traceId: trace === null ? null : trace[1]!,
     correlationId,
   };

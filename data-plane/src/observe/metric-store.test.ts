@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { Registry } from 'prom-client';
 import { Histogram, MAX_CONSUMER_LABELS, MetricStore, SECONDS_BUCKETS } from './metric-store.js';
 import { NodeSeries, kongExportOf } from '../status/node-series.js';
+import { logCounters } from './log-queue.js';
 
 const facts = {
   nodeId: 'n1',
@@ -71,6 +72,37 @@ describe('node series (the primary)', () => {
     expect(text).toMatch(/^gatehouse_request_duration_seconds_count\{service="svc",route="r"\} 2$/m);
     expect(text).toMatch(/^gatehouse_upstream_target_health\{upstream="up",target="b:80"\} 0$/m);
     expect(text).not.toMatch(/^kong_/m);
+  });
+
+  it("sums the workers' log counters (deltas of allLogCounters) and open connections per listener", async () => {
+    const series = new NodeSeries(facts);
+    const registry = new Registry();
+    series.register(registry);
+    const log = `test-log-${process.pid}`;
+    const c = logCounters(log);
+    // One process's counters are running totals; each drain sends what changed since the last.
+    const store = new MetricStore();
+    for (const worker of [1, 2]) {
+      c.sent += 5;
+      c.dropped += worker;
+      c.retried += 1;
+      store.connections.http = 2;
+      store.connections.https = worker;
+      const d = store.drain();
+      const at = d.logs.indexOf(log);
+      expect(d.logs.slice(at, at + 4)).toEqual([log, 5, worker, 1]);
+      // A second drain with nothing new sends nothing for this log.
+      expect(store.drain().logs).not.toContain(log);
+      series.add(worker, d);
+    }
+    const text = await registry.metrics();
+    expect(text).toMatch(new RegExp(`^gatehouse_log_entries_total\\{log="${log}",result="sent"\\} 10$`, 'm'));
+    expect(text).toMatch(
+      new RegExp(`^gatehouse_log_entries_total\\{log="${log}",result="dropped"\\} 3$`, 'm'),
+    );
+    expect(text).toMatch(new RegExp(`^gatehouse_log_retries_total\\{log="${log}"\\} 2$`, 'm'));
+    expect(text).toMatch(/^gatehouse_dp_open_connections\{listener="http"\} 4$/m);
+    expect(text).toMatch(/^gatehouse_dp_open_connections\{listener="https"\} 3$/m);
   });
 
   it('escapes hostile label values (route and consumer names) so every line stays one sample', async () => {

@@ -9,6 +9,8 @@
  * the rate-limiting / proxy-cache plugins all count into it.
  */
 
+import { allLogCounters } from './log-queue.js';
+
 /** Buckets (seconds) of the gatehouse_* latency histograms. */
 export const SECONDS_BUCKETS: readonly number[] = [
   0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
@@ -116,16 +118,25 @@ export interface KongDelta {
   request: HistogramDelta | null;
 }
 
+/** The proxy's listeners whose client connections are counted. */
+export const LISTENERS = ['http', 'https'] as const;
+export type Listener = (typeof LISTENERS)[number];
+
 /** What a worker sends the primary: everything counted since its previous delta. */
 export interface MetricsDelta {
   routes: RouteDelta[];
   kong: KongDelta[];
   /** [plugin, outcome, count, …] (rate-limiting allowed/limited, proxy-cache Hit/Miss/Bypass…). */
   plugins: (string | number)[];
-  /** Client connections open on this worker now. */
-  connections: number;
-  /** Client connections accepted by this worker since the previous delta. */
+  /** Client connections open on this worker now, per listener. */
+  connections: Record<Listener, number>;
+  /** Client connections accepted by this worker since the previous delta (every listener). */
   accepted: number;
+  /**
+   * [log, sent, dropped, retried, …]: what each log (the log plugins by name, `access-log`)
+   * counted since the previous delta; only logs that counted something.
+   */
+  logs: (string | number)[];
 }
 
 const cellKey = (service: string, route: string): string => `${service}\u0000${route}`;
@@ -137,9 +148,11 @@ export class MetricStore {
   private readonly consumers = new Set<string>();
   private dirtyRoutes: RouteCell[] = [];
   private dirtyKong: KongCell[] = [];
-  /** Open client connections (set by whoever tracks them; read at drain). */
-  connections: () => number = () => 0;
+  /** Open client connections per listener (observe/connection-count.ts keeps them). */
+  readonly connections: Record<Listener, number> = { http: 0, https: 0 };
   accepted = 0;
+  /** Each log's counters as of the previous drain: [sent, dropped, retried]. */
+  private readonly logsSeen = new Map<string, [number, number, number]>();
 
   /** The cell of (service, route), made once. Call per route per snapshot, not per request. */
   routeCell(service: string, route: string): RouteCell {
@@ -233,7 +246,25 @@ export class MetricStore {
     this.plugins.clear();
     const accepted = this.accepted;
     this.accepted = 0;
-    return { routes, kong, plugins, connections: this.connections(), accepted };
+    return { routes, kong, plugins, connections: { ...this.connections }, accepted, logs: this.drainLogs() };
+  }
+
+  /** What each log counted since the previous drain (allLogCounters keeps running totals). */
+  private drainLogs(): (string | number)[] {
+    const out: (string | number)[] = [];
+    for (const [name, c] of allLogCounters()) {
+      let seen = this.logsSeen.get(name);
+      if (seen === undefined) this.logsSeen.set(name, (seen = [0, 0, 0]));
+      const sent = c.sent - seen[0];
+      const dropped = c.dropped - seen[1];
+      const retried = c.retried - seen[2];
+      if (sent === 0 && dropped === 0 && retried === 0) continue;
+      out.push(name, sent, dropped, retried);
+      seen[0] = c.sent;
+      seen[1] = c.dropped;
+      seen[2] = c.retried;
+    }
+    return out;
   }
 }
 

@@ -66,6 +66,11 @@ export interface ProxyServerOptions {
    * Default: none, and then no span is created.
    */
   tracer?: RequestTracer | null;
+  /**
+   * Told of each listening server as it is made (the plain one now, the TLS one in `listenTls`),
+   * e.g. to count its connections (observe/connection-count.ts).
+   */
+  onListener?: (server: http.Server, secure: boolean) => void;
 }
 
 export class ProxyServer {
@@ -85,6 +90,7 @@ export class ProxyServer {
   /** What every request of this server reads (logger, trusted_ips, forwarded ports). */
   private readonly settings: { -readonly [K in keyof RequestSettings]: RequestSettings[K] };
   private readonly observers: RequestObservers;
+  private readonly onListener: ((server: http.Server, secure: boolean) => void) | null;
 
   constructor(options: ProxyServerOptions) {
     this.logger = options.logger;
@@ -100,6 +106,7 @@ export class ProxyServer {
       tracer: options.tracer ?? null,
     };
     this.runner = new PluginRunner();
+    this.onListener = options.onListener ?? null;
     const tracer = options.tracer ?? null;
     this.observers = new RequestObservers(
       tracer === null ? options.observers : [...(options.observers ?? []), tracer],
@@ -136,6 +143,7 @@ export class ProxyServer {
 
   /** Per-connection hooks shared by the plain and the TLS server. */
   private instrument(server: http.Server, secure: boolean): void {
+    this.onListener?.(server, secure);
     this.connections.install(server, secure, onClientSocketClose);
     server.on('clientError', this.onClientError);
     server.on('connect', refuseConnect);

@@ -16,8 +16,10 @@ import type { Registry } from 'prom-client';
 import {
   KONG_LATENCY_BUCKETS,
   KONG_UPSTREAM_BUCKETS,
+  LISTENERS,
   SECONDS_BUCKETS,
   type HistogramDelta,
+  type Listener,
   type MetricsDelta,
 } from '../observe/metric-store.js';
 
@@ -107,8 +109,10 @@ export class NodeSeries {
   private readonly routes = new Map<string, RouteTotals>();
   private readonly kongTotals = new Map<string, KongTotals>();
   private readonly plugins = new Map<string, number>();
-  private readonly openByWorker = new Map<number, number>();
+  private readonly openByWorker = new Map<number, Record<Listener, number>>();
   private accepted = 0;
+  /** log name -> [sent, dropped, retried] */
+  private readonly logs = new Map<string, [number, number, number]>();
   private kongExport: KongExport = { enabled: false, upstreamHealth: false };
 
   constructor(private readonly facts: NodeFacts) {}
@@ -188,6 +192,14 @@ export class NodeSeries {
     }
     this.openByWorker.set(worker, d.connections);
     this.accepted += d.accepted;
+    for (let i = 0; i + 3 < d.logs.length; i += 4) {
+      const name = d.logs[i] as string;
+      let t = this.logs.get(name);
+      if (t === undefined) this.logs.set(name, (t = [0, 0, 0]));
+      t[0] += d.logs[i + 1] as number;
+      t[1] += d.logs[i + 2] as number;
+      t[2] += d.logs[i + 3] as number;
+    }
   }
 
   /**
@@ -204,9 +216,11 @@ export class NodeSeries {
     return n;
   }
 
-  private openConnections(): number {
+  /** Open connections of the node: on `listener`, or on every listener. */
+  private openConnections(listener?: Listener): number {
     let n = 0;
-    for (const c of this.openByWorker.values()) n += c;
+    for (const c of this.openByWorker.values())
+      for (const l of LISTENERS) if (listener === undefined || l === listener) n += c[l] ?? 0;
     return n;
   }
 
@@ -281,15 +295,35 @@ export class NodeSeries {
     );
     metric(
       'gatehouse_dp_open_connections',
-      'Client connections open on the proxy (every worker).',
+      'Client connections open on the proxy (every worker), by listener (http, https).',
       'gauge',
-      () => [{ labels: {}, value: this.openConnections() }],
+      () => LISTENERS.map((listener) => ({ labels: { listener }, value: this.openConnections(listener) })),
     );
     metric(
       'gatehouse_dp_connections_accepted_total',
       'Client connections accepted by the proxy.',
       'counter',
       () => [{ labels: {}, value: this.accepted }],
+    );
+    const perLog = (fn: (log: string, t: [number, number, number], out: Value[]) => void) => (): Value[] => {
+      const out: Value[] = [];
+      for (const [log, t] of this.logs) fn(log, t, out);
+      return out;
+    };
+    metric(
+      'gatehouse_log_entries_total',
+      'Log entries by log (the log plugins, access-log) and result: sent (delivered or written), dropped (queue full, retries exhausted, write or transport error).',
+      'counter',
+      perLog((log, t, out) => {
+        out.push({ labels: { log, result: 'sent' }, value: t[0] });
+        out.push({ labels: { log, result: 'dropped' }, value: t[1] });
+      }),
+    );
+    metric(
+      'gatehouse_log_retries_total',
+      'Failed log deliveries that were retried (http-log), by log.',
+      'counter',
+      perLog((log, t, out) => out.push({ labels: { log }, value: t[2] })),
     );
     metric(
       'gatehouse_upstream_target_health',

@@ -21,6 +21,18 @@ import {
 import type { Logger } from '@gatehouse/shared';
 import type { Extractor, Format, PropagationConfig } from './propagation.js';
 import { RequestTracer } from './tracer.js';
+import { parseInstrumentations, tracePluginPhases } from './instrumentations.js';
+
+/**
+ * Kong's `tracing_instrumentations` from `GATEHOUSE_TRACING_INSTRUMENTATIONS` (default off), set
+ * for this process. Throws TracingConfigError for a value Kong does not have.
+ */
+export function instrumentationsFromEnv(env: Env): void {
+  const raw = env.GATEHOUSE_TRACING_INSTRUMENTATIONS ?? 'off';
+  const parsed = parseInstrumentations(raw);
+  if ('error' in parsed) throw new TracingConfigError(`GATEHOUSE_TRACING_INSTRUMENTATIONS: ${parsed.error}`);
+  tracePluginPhases(parsed.phases);
+}
 
 type Env = Readonly<Record<string, string | undefined>>;
 

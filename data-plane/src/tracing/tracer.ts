@@ -19,6 +19,7 @@ import {
   type Tracer,
 } from '@opentelemetry/api';
 import { TraceState } from '@opentelemetry/core';
+import type { PhaseName } from '../plugins/api.js';
 import type { CoreHandler } from '../proxy/exchange.js';
 import type { ProxyRequest } from '../proxy/request.js';
 import type { RequestObserver } from '../observe/request-observer.js';
@@ -29,6 +30,7 @@ import {
   type PropagationConfig,
   type TraceContext,
 } from './propagation.js';
+import { KONG_PHASE, tracesPluginPhase } from './instrumentations.js';
 
 /** What a RequestTracer is made of (see tracingFromEnv for the DP's own). */
 export interface TracerSettings {
@@ -114,6 +116,8 @@ export class RequestTrace {
   private from: Extracted | null = null;
   private fromB3Single = false;
   private ended = false;
+  /** Plugin spans that ended before the server span existed: [name, start, end, error]. */
+  private pending: [string, number, number, unknown][] | null = null;
 
   constructor(
     settings: TracerSettings,
@@ -128,9 +132,67 @@ export class RequestTrace {
     if (this.serverSpan === null) this.settings = settings;
   }
 
+  /** Whether the plugins of `phase` get spans (GATEHOUSE_TRACING_INSTRUMENTATIONS). */
+  tracesPhase(phase: PhaseName): boolean {
+    return tracesPluginPhase(phase);
+  }
+
+  /**
+   * Runs `handler` (plugin `name`'s handler of `phase`) and records it as a span
+   * `kong.<phase>.plugin.<name>` under the server span, ending when the handler returns or its
+   * promise settles. Returns what the handler returned.
+   */
+  plugin(phase: PhaseName, name: string, handler: () => unknown): unknown {
+    const spanName = `kong.${KONG_PHASE[phase]}.plugin.${name}`;
+    const start = now();
+    let r: unknown;
+    try {
+      r = handler();
+    } catch (err) {
+      this.recordPlugin(spanName, start, now(), err);
+      throw err;
+    }
+    if (typeof r === 'object' && r !== null && typeof (r as { then?: unknown }).then === 'function') {
+      (r as Promise<unknown>).then(
+        () => this.recordPlugin(spanName, start, now(), null),
+        (err: unknown) => this.recordPlugin(spanName, start, now(), err),
+      );
+    } else this.recordPlugin(spanName, start, now(), null);
+    return r;
+  }
+
+  /**
+   * Records one plugin span. Before the server span exists it is kept and made when the server
+   * span is (so a tracing plugin's rewrite can still choose the tracer), with the times it had.
+   */
+  private recordPlugin(name: string, start: number, end: number, error: unknown): void {
+    if (this.serverSpan === null) {
+      (this.pending ??= []).push([name, start, end, error]);
+      return;
+    }
+    const span = this.settings.tracer.startSpan(
+      name,
+      { kind: SpanKind.INTERNAL, startTime: start },
+      trace.setSpan(ROOT_CONTEXT, this.serverSpan),
+    );
+    if (error !== null) {
+      span.setStatus({
+        code: SpanStatusCode.ERROR,
+        message: error instanceof Error ? error.message : 'the handler failed',
+      });
+    }
+    span.end(end);
+  }
+
   /** The server span (started, with the request's start time, on first use). */
   get server(): Span {
-    return (this.serverSpan ??= this.startServer());
+    if (this.serverSpan === null) {
+      this.serverSpan = this.startServer();
+      const pending = this.pending;
+      this.pending = null;
+      if (pending !== null) for (const p of pending) this.recordPlugin(p[0], p[1], p[2], p[3]);
+    }
+    return this.serverSpan;
   }
 
   /** The trace id (32 hex digits), e.g. for a response header or the access log. */

@@ -19,7 +19,7 @@ import { setClusterPolicy, setLocalPolicy } from '../ratelimit/policies.js';
 import { shipTraffic, TrafficRecorder } from '../telemetry/traffic-recorder.js';
 import { isCounterReply, isLeaseToWorker, WORKER_SETTINGS_ENV, type WorkerSettings } from './protocol.js';
 import { WorkerRuntime } from './worker-runtime.js';
-import { tracingFromEnv } from '../tracing/env.js';
+import { instrumentationsFromEnv, tracingFromEnv } from '../tracing/env.js';
 
 if (cluster.isPrimary || !process.send) {
   process.stderr.write('gatehouse: worker-main is started by the data plane primary, not directly\n');
@@ -48,9 +48,11 @@ setClusterPolicy(clusterCounters);
 if (settings.proxyCacheMemorySize !== undefined)
   configureProxyCacheStore({ maxBytes: settings.proxyCacheMemorySize });
 if (settings.logs !== undefined) configureSyslog(settings.logs.syslogServer);
+// Kong's tracing_instrumentations (plugin-phase spans), for whichever tracer traces a request.
+instrumentationsFromEnv(process.env);
 // The gatehouse_* request series (the primary pulls them at each scrape of /metrics).
 const observers: RequestObserver[] = [new RequestMetrics()];
-if (settings.logs?.accessLog) observers.push(openAccessLog(settings.logs.accessLog).observer);
+if (settings.logs?.accessLog) observers.push(openAccessLog(settings.logs.accessLog, { logger }).observer);
 const plugins = await loadPluginRegistry({ customDirs: settings.pluginDirs ?? [] });
 // Traffic summaries: counted here, merged and sent on by the primary (no observer when off).
 const traffic = settings.trafficFlushMs ? new TrafficRecorder() : null;
@@ -69,6 +71,7 @@ const proxy = new ProxyServer({
   observers,
   // OpenTelemetry tracing when the OTEL_* environment turns it on (tracing/env.ts).
   tracer: tracingFromEnv(process.env, logger),
+  // Open connections per listener (plain and TLS) for /metrics.
+  onListener: (server, secure) => countConnections(server, secure ? 'https' : 'http'),
 });
-countConnections(proxy.server);
 new WorkerRuntime({ proxy, settings, logger }).attachToProcess();

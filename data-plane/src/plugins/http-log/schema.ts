@@ -1,6 +1,7 @@
 import { schema } from '@gatehouse/shared';
 import { definePluginSpec, type PluginConfig } from '../api.js';
-import { customFieldsByLua, logKeepalive, logTimeout, queueSchema } from '../log-schema.js';
+import { customFieldsByLua, logKeepalive, logTimeout } from '../log-schema.js';
+import { queueSchema } from '../queue-schema.js';
 
 const { t } = schema;
 
@@ -70,7 +71,7 @@ const httpLogSchema = t.record(
           'An optional table of headers included in the HTTP message to the upstream server. Values are indexed by header name, and each header name accepts a single string.',
       },
     ),
-    queue: queueSchema(),
+    queue: queueSchema({ concurrencyLimits: [1] }),
     custom_fields_by_lua: customFieldsByLua(),
   },
   {

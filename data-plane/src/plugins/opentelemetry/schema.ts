@@ -1,6 +1,7 @@
 import { schema } from '@gatehouse/shared';
 import { definePluginSpec, type PluginConfig } from '../api.js';
-import { headerTypeField, propagationField, queueField, timeoutField } from './tracing-schema.js';
+import { queueSchema } from '../queue-schema.js';
+import { headerTypeField, propagationField, timeoutField } from './tracing-schema.js';
 
 const { t } = schema;
 
@@ -28,7 +29,7 @@ const opentelemetrySchema = t.record(
     resource_attributes: t.map(t.string({ required: true }), t.string({ required: true, len_min: 1 }), {
       description: 'Attributes of the exported resource (`service.name` defaults to `kong`).',
     }),
-    queue: queueField(200),
+    queue: queueSchema({ maxBatchSize: 200 }),
     batch_span_count: t.integer({
       gt: 0,
       description: 'Deprecated: the number of spans sent in one batch (use `queue.max_batch_size`).',

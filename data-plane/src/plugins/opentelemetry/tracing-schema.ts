@@ -1,7 +1,7 @@
 /**
  * Schema fields the tracing plugins (`opentelemetry`, `zipkin`) share, in Kong's shapes: the
- * `propagation` record (kong/tracing/propagation/schema.lua), `header_type`, the `queue` record
- * (typedefs.queue) and the timeouts, and the list of Kong's header formats. Schema only: the
+ * `propagation` record (kong/tracing/propagation/schema.lua), `header_type` and the timeouts
+ * (the `queue` record is plugins/queue-schema.ts), and the list of Kong's header formats. Schema only: the
  * control plane imports this through the plugins' schema.ts (tracing/propagation.ts reads the
  * format lists from here), so nothing here touches the OpenTelemetry SDK.
  */
@@ -54,61 +54,6 @@ export function propagationField(defaultFormat: Format) {
 
 export function headerTypeField(description: string) {
   return t.string({ required: true, default: 'preserve', one_of: HEADER_TYPES, description });
-}
-
-/** Kong's typedefs.queue, with the plugin's default batch size. */
-export function queueField(maxBatchSize: number) {
-  return t.record(
-    {
-      max_batch_size: t.integer({
-        required: true,
-        default: maxBatchSize,
-        between: [1, 1_000_000],
-        description: 'Maximum number of entries that can be processed at a time.',
-      }),
-      max_coalescing_delay: t.number({
-        required: true,
-        default: 1,
-        between: [0, 3600],
-        description:
-          'Maximum number of (fractional) seconds to elapse after the first entry was queued before the queue starts calling the handler.',
-      }),
-      max_entries: t.integer({
-        required: true,
-        default: 10_000,
-        between: [1, 1_000_000],
-        description: 'Maximum number of entries that can be waiting on the queue.',
-      }),
-      max_bytes: t.integer({
-        description:
-          'Maximum number of bytes that can be waiting on a queue (accepted, not enforced: entries are counted).',
-      }),
-      max_retry_time: t.number({
-        required: true,
-        default: 60,
-        description: 'Time in seconds before the queue gives up calling a failed handler for a batch.',
-      }),
-      initial_retry_delay: t.number({
-        required: true,
-        default: 0.01,
-        between: [0.001, 1_000_000],
-        description: 'Time in seconds before the initial retry is made for a failing batch.',
-      }),
-      max_retry_delay: t.number({
-        required: true,
-        default: 60,
-        between: [0.001, 1_000_000],
-        description: 'Maximum time in seconds between retries.',
-      }),
-      concurrency_limit: t.integer({
-        required: true,
-        default: 1,
-        one_of: [-1, 1],
-        description: 'The number of queue delivery timers. -1 indicates unlimited.',
-      }),
-    },
-    { required: true, default: {}, description: 'The span batch queue (Kong typedefs.queue).' },
-  );
 }
 
 /** Kong's typedefs.timeout (milliseconds). */

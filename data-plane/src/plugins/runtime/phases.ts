@@ -22,11 +22,18 @@ export function runPhase(
   if (slots === null) return undefined;
   const proto = protocolOf(ctx.proxied);
   const stopOnRespond = phase === 'rewrite' || phase === 'access';
+  // Plugin-phase spans (tracing/instrumentations.ts): only asked when the request is traced.
+  const trace = ctx.proxied.span;
+  const traced = trace !== null && trace.tracesPhase(phase) ? trace : null;
   for (let i = from; i < slots.length; i++) {
     if (stopOnRespond && ctx.responded) return undefined;
-    const inst = ctx.instanceFor(slots[i]!);
+    const slot = slots[i]!;
+    const inst = ctx.instanceFor(slot);
     if (inst === null || (inst.protocols & proto) === 0) continue;
-    const r: unknown = inst.def[phase]!(ctx, inst.state);
+    const r: unknown =
+      traced === null
+        ? inst.def[phase]!(ctx, inst.state)
+        : traced.plugin(phase, slot.name, () => inst.def[phase]!(ctx, inst.state));
     if (isThenable(r)) return r.then(() => runPhase(ctx, slots, phase, i + 1));
   }
   return undefined;

@@ -1,12 +1,7 @@
 import { schema } from '@gatehouse/shared';
 import { definePluginSpec, type PluginConfig } from '../api.js';
-import {
-  FORMATS,
-  headerTypeField,
-  propagationField,
-  queueField,
-  timeoutField,
-} from '../opentelemetry/tracing-schema.js';
+import { FORMATS, headerTypeField, propagationField, timeoutField } from '../opentelemetry/tracing-schema.js';
+import { queueSchema } from '../queue-schema.js';
 
 const { t } = schema;
 
@@ -97,7 +92,7 @@ const zipkinSchema = t.record(
       one_of: ['annotations', 'tags'],
       description: 'Accepted for Kong compatibility (no per-phase durations are recorded).',
     }),
-    queue: queueField(200),
+    queue: queueSchema({ maxBatchSize: 200 }),
     propagation: propagationField('b3'),
   },
   { required: true },

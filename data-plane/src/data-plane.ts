@@ -519,6 +519,9 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
         health: () => ({ ...telemetry.health(), ...targetHealthReport(nodeHealth.unhealthyTargets()) }),
       });
       client.on('state', (s) => metrics.setSyncState(s));
+      // A heartbeat goes right after Hello, while the node may still be 'starting'; once a config
+      // is applied its health changes, so the CP hears of it at once rather than a period later.
+      client.on('ack', () => client?.reportSoon());
       client.on('reconnect', () => metrics.cpReconnects.inc());
       client.on('refusal', (r) => metrics.cpRefusals.inc({ sync_status: r.syncStatus }));
       client.on('targetHealth', (order) => {

@@ -106,6 +106,21 @@ export interface CpHandle {
   dpTlsArgs: string[];
 }
 
+/** The CP's "control plane ready" log line, once it is in `output`. */
+function readyLine(output: string): { adminUrl: string; cluster: string } | null {
+  for (const line of output.split('\n')) {
+    if (!line.includes('"control plane ready"')) continue;
+    try {
+      const j = JSON.parse(line) as { adminUrl?: unknown; cluster?: unknown };
+      if (typeof j.adminUrl === 'string' && typeof j.cluster === 'string')
+        return { adminUrl: j.adminUrl, cluster: j.cluster };
+    } catch {
+      // a partial line: not yet
+    }
+  }
+  return null;
+}
+
 export async function startCp(opts: {
   dataDir: string;
   adminPort?: number;
@@ -123,13 +138,13 @@ export async function startCp(opts: {
    */
   freshDatabase?: boolean;
 }): Promise<CpHandle> {
-  const adminPort = opts.adminPort ?? (await freePort());
-  const clusterPort = opts.clusterPort ?? (await freePort());
   const embedded =
     (opts.env?.DATABASE_URL ?? process.env.DATABASE_URL) === undefined &&
     !(opts.args ?? []).some((a) => a.startsWith('--database-url'));
   const databaseDir = join(opts.dataDir, 'pglite');
   if (embedded && !opts.freshDatabase && !existsSync(databaseDir)) await seedPglite(databaseDir);
+  // Port 0 unless a test asks for one: the CP binds a free port itself and says which in its
+  // "control plane ready" line (a port probed free beforehand can be taken by then).
   const proc = runGatehouse(
     'cp',
     [
@@ -138,19 +153,26 @@ export async function startCp(opts: {
       '--data-dir',
       opts.dataDir,
       '--admin-listen',
-      `${opts.adminHost ?? '127.0.0.1'}:${adminPort}`,
+      `${opts.adminHost ?? '127.0.0.1'}:${opts.adminPort ?? 0}`,
       '--cluster-listen',
-      `127.0.0.1:${clusterPort}`,
+      `127.0.0.1:${opts.clusterPort ?? 0}`,
       ...(opts.args ?? []),
     ],
     opts.env,
   );
-  const admin = `http://127.0.0.1:${adminPort}`;
+  let admin = '';
+  let clusterPort = 0;
   try {
     await waitUntil(
       'control plane admin API',
       async () => {
         if (!proc.alive) throw new Error(`cp exited:\n${proc.output}`);
+        if (!admin) {
+          const ready = readyLine(proc.output);
+          if (!ready) return false;
+          admin = `http://127.0.0.1:${new URL(ready.adminUrl).port}`;
+          clusterPort = Number(ready.cluster.slice(ready.cluster.lastIndexOf(':') + 1));
+        }
         const headers: Record<string, string> = opts.adminToken
           ? { 'kong-admin-token': opts.adminToken }
           : {};

@@ -1,19 +1,24 @@
 // Bench candidate for ../shared/bench/run.sh: ONE ProxyServer (from the built data-plane dist)
 // on 127.0.0.1:$PORT with one service -> http://127.0.0.1:$UPSTREAM_PORT and one route /echo
 // (strip_path false). Stays in the foreground; exits on SIGTERM/SIGINT.
-// GATEHOUSE_PLUGIN=key-auth: key-auth on the route, key_names ["x-api-key"], one consumer whose key
-// is $API_KEY. GATEHOUSE_PLUGIN=jwt: jwt on the route, header_names ["x-api-key"], one consumer
-// with the HS256 secret of bench-jwt.mjs (run the harness with API_KEY="Bearer <that token>").
+// GATEHOUSE_PLUGIN is a comma-separated list of plugins put on the route:
+//   key-auth       key_names ["x-api-key"], one consumer whose key is $API_KEY
+//   jwt            header_names ["x-api-key"], one consumer with the HS256 secret of bench-jwt.mjs
+//                  (run the harness with API_KEY="Bearer <that token>")
+//   rate-limiting  policy local, a minute limit no run reaches (the cost of counting, never a 429)
+//   proxy-cache    strategy memory, the echo response cached (every measured request is a hit)
+// GATEHOUSE_DP_DIST: another build of data-plane/dist to load (a before/after comparison in one
+// run: copy the old build beside it, e.g. data-plane/dist-before, so its imports still resolve).
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const dist = path.resolve(here, '../../data-plane/dist/proxy/proxy-server.js');
-const { ProxyServer } = await import(dist);
+const dpDist = path.resolve(here, '../..', process.env.GATEHOUSE_DP_DIST ?? 'data-plane/dist');
+const { ProxyServer } = await import(path.join(dpDist, 'proxy/proxy-server.js'));
 const { completeConfig, createLogger, SERVICE_DEFAULTS, ROUTE_DEFAULTS } = await import(
   path.resolve(here, '../../shared/dist/index.js')
 );
-const { loadPluginRegistry } = await import(path.resolve(here, '../../data-plane/dist/plugins/index.js'));
+const { loadPluginRegistry } = await import(path.join(dpDist, 'plugins/index.js'));
 const { BENCH_JWT_KEY, BENCH_JWT_SECRET } = await import(path.resolve(here, 'bench-jwt.mjs'));
 
 const PORT = Number(process.env.PORT);
@@ -50,7 +55,7 @@ const config = {
   ],
 };
 
-const PLUGIN = process.env.GATEHOUSE_PLUGIN ?? '';
+const PLUGINS = (process.env.GATEHOUSE_PLUGIN ?? '').split(',').filter((p) => p !== '');
 const API_KEY = process.env.API_KEY ?? 'bench-id:bench-secret';
 const pluginEntity = (name, pluginConfig) => ({
   id: `bench-${name}`,
@@ -75,30 +80,37 @@ const consumer = {
   created_at: now,
   updated_at: now,
 };
-if (PLUGIN === 'key-auth') {
-  config.consumers = [consumer];
-  config.keyauth_credentials = [
-    { id: 'bench-key', consumer: { id: consumer.id }, key: API_KEY, ttl: null, tags: null, created_at: now },
-  ];
-  config.plugins = [pluginEntity('key-auth', { key_names: ['x-api-key'] })];
-} else if (PLUGIN === 'jwt') {
-  config.consumers = [consumer];
-  config.jwt_secrets = [
-    {
-      id: 'bench-jwt',
-      consumer: { id: consumer.id },
-      key: BENCH_JWT_KEY,
-      secret: BENCH_JWT_SECRET,
-      rsa_public_key: null,
-      algorithm: 'HS256',
-      tags: null,
-      created_at: now,
-    },
-  ];
-  config.plugins = [pluginEntity('jwt', { header_names: ['x-api-key'] })];
-} else if (PLUGIN !== '') {
-  console.error(`unknown GATEHOUSE_PLUGIN ${PLUGIN}`);
-  process.exit(2);
+config.plugins = [];
+for (const plugin of PLUGINS) {
+  if (plugin === 'key-auth') {
+    config.consumers = [consumer];
+    config.keyauth_credentials = [
+      { id: 'bench-key', consumer: { id: consumer.id }, key: API_KEY, ttl: null, tags: null, created_at: now },
+    ];
+    config.plugins.push(pluginEntity('key-auth', { key_names: ['x-api-key'] }));
+  } else if (plugin === 'jwt') {
+    config.consumers = [consumer];
+    config.jwt_secrets = [
+      {
+        id: 'bench-jwt',
+        consumer: { id: consumer.id },
+        key: BENCH_JWT_KEY,
+        secret: BENCH_JWT_SECRET,
+        rsa_public_key: null,
+        algorithm: 'HS256',
+        tags: null,
+        created_at: now,
+      },
+    ];
+    config.plugins.push(pluginEntity('jwt', { header_names: ['x-api-key'] }));
+  } else if (plugin === 'rate-limiting') {
+    config.plugins.push(pluginEntity('rate-limiting', { minute: 1_000_000_000, policy: 'local' }));
+  } else if (plugin === 'proxy-cache') {
+    config.plugins.push(pluginEntity('proxy-cache', { strategy: 'memory' }));
+  } else {
+    console.error(`unknown plugin ${plugin} in GATEHOUSE_PLUGIN`);
+    process.exit(2);
+  }
 }
 
 const logger = createLogger('gatehouse-bench', { level: process.env.GATEHOUSE_LOG_LEVEL ?? 'warn' });

@@ -15,33 +15,48 @@ export interface IdentifierRule {
   readonly scopeGroup: string | null;
 }
 
-/** The identifier (never empty: the client IP is the fallback, as in Kong). */
-export function identifierOf(ctx: PluginContext, rule: IdentifierRule): string {
-  let id: string | null | undefined;
+/** The entity the rule names for this request (Kong's identifier before the IP fallback), if any. */
+export function entityOf(ctx: PluginContext, rule: IdentifierRule): string | undefined {
   switch (rule.limitBy) {
     case 'consumer':
-      id = ctx.consumer?.id ?? ctx.credential?.id;
-      break;
+      return ctx.consumer?.id ?? ctx.credential?.id;
     case 'credential':
-      id = ctx.credential?.id;
-      break;
+      return ctx.credential?.id;
     case 'service':
-      id = ctx.service?.id;
-      break;
+      return ctx.service?.id;
     case 'header':
-      id = rule.headerName === null ? undefined : ctx.request.header(rule.headerName);
-      break;
+      return rule.headerName === null ? undefined : ctx.request.header(rule.headerName);
     case 'path':
-      id = ctx.request.path === rule.path ? rule.path : undefined;
-      break;
-    case 'consumer-group':
+      return ctx.request.path === rule.path ? rule.path : undefined;
+    case 'consumer-group': {
       // A group-scoped instance counts its group as one; else the consumer's first group.
-      id = rule.scopeGroup ?? ctx.consumerGroups[0]?.id;
+      const id = rule.scopeGroup ?? ctx.consumerGroups[0]?.id;
       if (id !== undefined && rule.scopeGroup !== null && !ctx.consumerGroups.some((g) => g.id === id))
-        id = undefined;
-      break;
+        return undefined;
+      return id;
+    }
     case 'ip':
-      break;
+      return undefined;
   }
-  return id === undefined || id === null ? ctx.request.clientIp : `${rule.limitBy}:${id}`;
+}
+
+/** The identifier (never empty: the client IP is the fallback, as in Kong). */
+export function identifierOf(ctx: PluginContext, rule: IdentifierRule): string {
+  const id = entityOf(ctx, rule);
+  return id === undefined ? ctx.request.clientIp : `${rule.limitBy}:${id}`;
+}
+
+/**
+ * The limit key of a request, `<prefix><identifier>` as `identifierOf` spells the identifier, with
+ * `entityPrefix` = `<prefix><limit_by>:` made once per instance (one concatenation per request).
+ * Keys are shared with other DPs (cluster) and kept in Redis: their spelling must not change.
+ */
+export function limitKeyOf(
+  ctx: PluginContext,
+  rule: IdentifierRule,
+  prefix: string,
+  entityPrefix: string,
+): string {
+  const id = entityOf(ctx, rule);
+  return id === undefined ? prefix + ctx.request.clientIp : entityPrefix + id;
 }

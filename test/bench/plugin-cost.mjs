@@ -41,7 +41,12 @@ const rowSpecs = argv.flatMap((a, i) => (a === '--row' ? [argv[i + 1]] : []));
 const rows = (
   rowSpecs.length > 0
     ? rowSpecs
-    : ['none=', 'key-auth=key-auth', 'key-auth+rate-limiting=key-auth,rate-limiting', 'proxy-cache=proxy-cache']
+    : [
+        'none=',
+        'key-auth=key-auth',
+        'key-auth+rate-limiting=key-auth,rate-limiting',
+        'proxy-cache=proxy-cache',
+      ]
 ).map((spec) => {
   const eq = spec.indexOf('=');
   if (eq < 0) throw new Error(`--row ${spec}: expected LABEL=PLUGINS[@DIST]`);
@@ -138,7 +143,12 @@ async function measure(row) {
     const ticks = cpuTicks(proc.pid) - t0;
     const wallS = Number(process.hrtime.bigint() - w0) / 1e9;
     const cpuS = ticks / 100;
-    row.runs.push({ usPerReq: (cpuS * 1e6) / total, rps: total / wallS, cpuPct: (100 * cpuS) / wallS, non2xx });
+    row.runs.push({
+      usPerReq: (cpuS * 1e6) / total,
+      rps: total / wallS,
+      cpuPct: (100 * cpuS) / wallS,
+      non2xx,
+    });
   } finally {
     await stop(proc);
   }

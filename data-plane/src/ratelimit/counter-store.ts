@@ -78,7 +78,8 @@ export class CounterStore {
   /** Drops the counters nobody reads any more. */
   sweep(): void {
     const now = this.now();
-    if (this.buckets.some((b) => b.expiresAt <= now)) this.buckets = this.buckets.filter((b) => b.expiresAt > now);
+    if (this.buckets.some((b) => b.expiresAt <= now))
+      this.buckets = this.buckets.filter((b) => b.expiresAt > now);
   }
 
   private bucketOf(hit: CounterHit): Bucket | undefined {

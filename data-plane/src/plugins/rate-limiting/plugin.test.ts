@@ -202,6 +202,51 @@ describe('rate-limiting counting', () => {
   });
 });
 
+describe('rate-limiting counter keys (shared with other DPs and kept in Redis: never respelled)', () => {
+  it('spells each limit_by as <instance id>:<limit_by>:<entity>, or <instance id>:<client ip>', async () => {
+    const keys: string[] = [];
+    const recording: RateLimitPolicy = {
+      name: 'local',
+      increment: (hits) => {
+        for (const h of hits) keys.push(h.key);
+        return Promise.resolve(hits.map(() => 1));
+      },
+      usage: (hits) => Promise.resolve(hits.map(() => 0)),
+      close: () => Promise.resolve(),
+    };
+    setLocalPolicy(recording);
+    const send = async (
+      config: Record<string, unknown>,
+      req: TestRequest,
+      setup?: (c: PluginRequest) => void,
+    ) => {
+      const state = initialise(plugin, SNAPSHOT, { minute: 5, ...config });
+      const ctx = pluginRequest(SNAPSHOT, req);
+      setup?.(ctx);
+      await plugin.access!(ctx, state);
+    };
+    await send({}, {}, as(alice, 'k1'));
+    await send({}, { clientIp: '10.0.0.7' });
+    await send({ limit_by: 'credential' }, {}, as(alice, 'k1'));
+    await send({ limit_by: 'header', header_name: 'x-tenant' }, { headers: [['X-Tenant', 'acme']] });
+    await send({ limit_by: 'path', path: '/videos' }, { path: '/videos' });
+    await send({ limit_by: 'consumer-group' }, {}, as(alice));
+    await send({ limit_by: 'ip' }, { clientIp: '10.0.0.8' }, as(alice));
+    await send({ minute: 5, hour: 10 }, { clientIp: '10.0.0.9' });
+    expect(keys).toEqual([
+      'p:consumer:c-alice',
+      'p:10.0.0.7',
+      'p:credential:k1',
+      'p:header:acme',
+      'p:path:/videos',
+      'p:consumer-group:g-gold',
+      'p:10.0.0.8',
+      'p:10.0.0.9',
+      'p:10.0.0.9',
+    ]);
+  });
+});
+
 describe('rate-limiting fault_tolerant', () => {
   const broken: RateLimitPolicy = {
     name: 'local',

@@ -18,7 +18,7 @@
 import { spawn } from 'node:child_process';
 import { createServer as createHttpServer } from 'node:http';
 import { connect } from 'node:net';
-import { freePort } from './lib/ports.mjs';
+import { freePort } from './lib/processes.mjs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 

@@ -46,17 +46,42 @@ export function identifierOf(ctx: PluginContext, rule: IdentifierRule): string {
   return id === undefined ? ctx.request.clientIp : `${rule.limitBy}:${id}`;
 }
 
+/** Entities whose limit key is remembered per instance (at most this many; the rest are built). */
+const REMEMBERED_MAX = 10_000;
+
 /**
- * The limit key of a request, `<prefix><identifier>` as `identifierOf` spells the identifier, with
- * `entityPrefix` = `<prefix><limit_by>:` made once per instance (one concatenation per request).
- * Keys are shared with other DPs (cluster) and kept in Redis: their spelling must not change.
+ * The limit keys of one plugin instance: `<instance id>:<limit_by>:<entity>` for a request that has
+ * the entity, else `<instance id>:<client ip>` (the spelling of `identifierOf`). Keys are shared
+ * with other DPs (cluster) and kept in Redis: their spelling must not change. Keys of entities
+ * that come from the configuration (consumer, credential, service, path, consumer group) are
+ * remembered, so a returning entity's key is the same string each time (no concatenation, and
+ * its hash is already computed when the counters look it up); header values and client IPs,
+ * which clients choose, are built each time.
  */
-export function limitKeyOf(
-  ctx: PluginContext,
-  rule: IdentifierRule,
-  prefix: string,
-  entityPrefix: string,
-): string {
-  const id = entityOf(ctx, rule);
-  return id === undefined ? prefix + ctx.request.clientIp : entityPrefix + id;
+export class LimitKeys {
+  private readonly prefix: string;
+  private readonly entityPrefix: string;
+  private readonly remembered: Map<string, string> | null;
+
+  constructor(
+    private readonly rule: IdentifierRule,
+    instanceId: string,
+  ) {
+    this.prefix = `${instanceId}:`;
+    this.entityPrefix = `${instanceId}:${rule.limitBy}:`;
+    this.remembered = rule.limitBy === 'header' || rule.limitBy === 'ip' ? null : new Map();
+  }
+
+  of(ctx: PluginContext): string {
+    const id = entityOf(ctx, this.rule);
+    if (id === undefined) return this.prefix + ctx.request.clientIp;
+    const remembered = this.remembered;
+    if (remembered === null) return this.entityPrefix + id;
+    let key = remembered.get(id);
+    if (key === undefined) {
+      key = this.entityPrefix + id;
+      if (remembered.size < REMEMBERED_MAX) remembered.set(id, key);
+    }
+    return key;
+  }
 }

@@ -245,6 +245,43 @@ describe('rate-limiting counter keys (shared with other DPs and kept in Redis: n
       'p:10.0.0.9',
     ]);
   });
+
+  it('one instance keeps each entity on its own key, remembered or not', async () => {
+    const keys: string[] = [];
+    setLocalPolicy({
+      name: 'local',
+      increment: (hits) => {
+        for (const h of hits) keys.push(h.key);
+        return Promise.resolve(hits.map(() => 1));
+      },
+      usage: (hits) => Promise.resolve(hits.map(() => 0)),
+      close: () => Promise.resolve(),
+    });
+    const state = initialise(plugin, SNAPSHOT, { minute: 5 });
+    const header = initialise(plugin, SNAPSHOT, { minute: 5, limit_by: 'header', header_name: 'x-t' });
+    for (const [st, req, setup] of [
+      [state, {}, as(alice)],
+      [state, {}, as(bob)],
+      [state, { clientIp: '10.0.0.1' }, undefined],
+      [state, {}, as(alice)],
+      [header, { headers: [['x-t', 'a']] }, undefined],
+      [header, { headers: [['x-t', 'b']] }, undefined],
+      [header, { headers: [['x-t', 'a']] }, undefined],
+    ] as const) {
+      const ctx = pluginRequest(SNAPSHOT, req as TestRequest);
+      setup?.(ctx);
+      await plugin.access!(ctx, st);
+    }
+    expect(keys).toEqual([
+      'p:consumer:c-alice',
+      'p:consumer:c-bob',
+      'p:10.0.0.1',
+      'p:consumer:c-alice',
+      'p:header:a',
+      'p:header:b',
+      'p:header:a',
+    ]);
+  });
 });
 
 describe('rate-limiting fault_tolerant', () => {

@@ -20,7 +20,7 @@ import {
   type Windows,
 } from '../../ratelimit/windows.js';
 import { decide, headersOf, periodLimit, writeHeaders, type PeriodLimit } from './decide.js';
-import { limitKeyOf, type IdentifierRule } from './identifier.js';
+import { LimitKeys } from './identifier.js';
 import { rateLimitingSpec } from './schema.js';
 import { metricStore } from '../../observe/metric-store.js';
 
@@ -30,11 +30,8 @@ interface State {
   readonly limitValues: readonly number[];
   /** The windows of `limits` that hold the current time (recomputed when one rolls over). */
   readonly windows: CurrentWindows;
-  readonly rule: IdentifierRule;
-  /** `<instance id>:`, the start of every counter key of this instance. */
-  readonly prefix: string;
-  /** `<instance id>:<limit_by>:`, the start of the key of a request that has the entity. */
-  readonly entityPrefix: string;
+  /** Whose counter a request counts in (`limit_by`), as its limit key. */
+  readonly keys: LimitKeys;
   readonly policy: RateLimitPolicy;
   /** Fixed windows and a policy that admits in this process (add and check in one step). */
   readonly admits: boolean;
@@ -113,14 +110,15 @@ export default definePlugin({
       limits,
       limitValues: limits.map((l) => l.limit),
       windows: new CurrentWindows(limits.map((l) => l.period)),
-      rule: {
-        limitBy: config.limit_by,
-        headerName: config.header_name ?? null,
-        path: config.path ?? null,
-        scopeGroup: instance.consumerGroup,
-      },
-      prefix: `${instance.id}:`,
-      entityPrefix: `${instance.id}:${config.limit_by}:`,
+      keys: new LimitKeys(
+        {
+          limitBy: config.limit_by,
+          headerName: config.header_name ?? null,
+          path: config.path ?? null,
+          scopeGroup: instance.consumerGroup,
+        },
+        instance.id,
+      ),
       policy,
       admits: !sliding && policy.admit !== undefined,
       sliding,
@@ -133,7 +131,7 @@ export default definePlugin({
   access(ctx, s) {
     const now = Date.now();
     const windows = s.windows.at(now);
-    const key = limitKeyOf(ctx, s.rule, s.prefix, s.entityPrefix);
+    const key = s.keys.of(ctx);
     const hits = hitsAt(s, key, windows.starts);
     try {
       if (s.admits) {

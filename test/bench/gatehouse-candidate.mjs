@@ -1,20 +1,20 @@
 // Bench candidate for ../shared/bench/run.sh: ONE ProxyServer (from the built data-plane dist)
 // on 127.0.0.1:$PORT with one service -> http://127.0.0.1:$UPSTREAM_PORT and one route /echo
 // (strip_path false). Stays in the foreground; exits on SIGTERM/SIGINT.
-// GATEHOUSE_PLUGIN=key-auth: key-auth on the route, key_names ["x-api-key"], one consumer whose key
-// is $API_KEY. GATEHOUSE_PLUGIN=jwt: jwt on the route, header_names ["x-api-key"], one consumer
-// with the HS256 secret of bench-jwt.mjs (run the harness with API_KEY="Bearer <that token>").
+// GATEHOUSE_PLUGIN: a comma-separated list of plugins put on the route (lib/bench-config.mjs says
+// what each is: key-auth, jwt, rate-limiting, proxy-cache); key-auth's key is $API_KEY, jwt's is a
+// token of bench-jwt.mjs (run the harness with API_KEY="Bearer <that token>").
+// GATEHOUSE_DP_DIST: another build of data-plane/dist to load (a before/after comparison in one
+// run: copy the old build beside it, e.g. data-plane/dist-before, so its imports still resolve).
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const dist = path.resolve(here, '../../data-plane/dist/proxy/proxy-server.js');
-const { ProxyServer } = await import(dist);
-const { completeConfig, createLogger, SERVICE_DEFAULTS, ROUTE_DEFAULTS } = await import(
-  path.resolve(here, '../../shared/dist/index.js')
-);
-const { loadPluginRegistry } = await import(path.resolve(here, '../../data-plane/dist/plugins/index.js'));
-const { BENCH_JWT_KEY, BENCH_JWT_SECRET } = await import(path.resolve(here, 'bench-jwt.mjs'));
+const dpDist = path.resolve(here, '../..', process.env.GATEHOUSE_DP_DIST ?? 'data-plane/dist');
+const { ProxyServer } = await import(path.join(dpDist, 'proxy/proxy-server.js'));
+const { completeConfig, createLogger } = await import(path.resolve(here, '../../shared/dist/index.js'));
+const { loadPluginRegistry } = await import(path.join(dpDist, 'plugins/index.js'));
+const { benchConfig } = await import(path.resolve(here, 'lib/bench-config.mjs'));
 
 const PORT = Number(process.env.PORT);
 const UPSTREAM_PORT = Number(process.env.UPSTREAM_PORT);
@@ -23,81 +23,15 @@ if (!Number.isInteger(PORT) || !Number.isInteger(UPSTREAM_PORT)) {
   process.exit(2);
 }
 
-const now = Math.floor(Date.now() / 1000);
-const config = {
-  services: [
-    {
-      ...SERVICE_DEFAULTS,
-      id: 'bench-service',
-      name: 'bench',
-      host: '127.0.0.1',
-      port: UPSTREAM_PORT,
-      created_at: now,
-      updated_at: now,
-    },
-  ],
-  routes: [
-    {
-      ...ROUTE_DEFAULTS,
-      id: 'bench-route',
-      name: 'echo',
-      paths: ['/echo'],
-      strip_path: false,
-      service: { id: 'bench-service' },
-      created_at: now,
-      updated_at: now,
-    },
-  ],
-};
-
-const PLUGIN = process.env.GATEHOUSE_PLUGIN ?? '';
-const API_KEY = process.env.API_KEY ?? 'bench-id:bench-secret';
-const pluginEntity = (name, pluginConfig) => ({
-  id: `bench-${name}`,
-  name,
-  instance_name: null,
-  config: pluginConfig,
-  protocols: ['http', 'https'],
-  enabled: true,
-  service: null,
-  route: { id: 'bench-route' },
-  consumer: null,
-  consumer_group: null,
-  tags: null,
-  created_at: now,
-  updated_at: now,
-});
-const consumer = {
-  id: 'bench-consumer',
-  username: 'bench',
-  custom_id: null,
-  tags: null,
-  created_at: now,
-  updated_at: now,
-};
-if (PLUGIN === 'key-auth') {
-  config.consumers = [consumer];
-  config.keyauth_credentials = [
-    { id: 'bench-key', consumer: { id: consumer.id }, key: API_KEY, ttl: null, tags: null, created_at: now },
-  ];
-  config.plugins = [pluginEntity('key-auth', { key_names: ['x-api-key'] })];
-} else if (PLUGIN === 'jwt') {
-  config.consumers = [consumer];
-  config.jwt_secrets = [
-    {
-      id: 'bench-jwt',
-      consumer: { id: consumer.id },
-      key: BENCH_JWT_KEY,
-      secret: BENCH_JWT_SECRET,
-      rsa_public_key: null,
-      algorithm: 'HS256',
-      tags: null,
-      created_at: now,
-    },
-  ];
-  config.plugins = [pluginEntity('jwt', { header_names: ['x-api-key'] })];
-} else if (PLUGIN !== '') {
-  console.error(`unknown GATEHOUSE_PLUGIN ${PLUGIN}`);
+let config;
+try {
+  config = benchConfig({
+    upstreamPort: UPSTREAM_PORT,
+    plugins: process.env.GATEHOUSE_PLUGIN ?? '',
+    apiKey: process.env.API_KEY ?? 'bench-id:bench-secret',
+  });
+} catch (e) {
+  console.error(e.message);
   process.exit(2);
 }
 

@@ -17,6 +17,8 @@ import type { LeaseAskMessage, LeaseReturnMessage, LeaseToWorker } from '../work
 import type { CounterHit, RateLimitPolicy } from './policy.js';
 
 interface Lease {
+  /** Its key in messages (leaseKey). */
+  readonly wireKey: string;
   /** Allowance of this worker not used yet. */
   unused: number;
   /** The node's allowance handed out as of this worker's last block. */
@@ -27,6 +29,14 @@ interface Lease {
   /** The ask in flight for this counter, resolved by the primary's answer. */
   pending: Promise<void> | null;
   settle: ((e?: Error) => void) | null;
+}
+
+/** The leases of one window (length + start), by limit key: found without building a key string. */
+interface LeaseWindow {
+  readonly seconds: number;
+  readonly start: number;
+  readonly expiresAt: number;
+  readonly leases: Map<string, Lease>;
 }
 
 export interface LeasePolicyOptions {
@@ -48,14 +58,17 @@ export function leaseKey(hit: CounterHit): string {
 }
 
 /** When a lease may be forgotten: its window is over (calendar months and years get slack). */
-function expiryOf(hit: CounterHit): number {
-  const slack = hit.windowSeconds >= 2_592_000 ? 3 * DAY_MS : 0;
-  return hit.windowStart + hit.windowSeconds * 1000 + slack;
+function expiryOf(seconds: number, start: number): number {
+  const slack = seconds >= 2_592_000 ? 3 * DAY_MS : 0;
+  return start + seconds * 1000 + slack;
 }
 
 export class LeasePolicy implements RateLimitPolicy {
   readonly name = 'local';
+  /** Every lease by its wire key (the primary's grants and reclaims name them so). */
   private readonly leases = new Map<string, Lease>();
+  /** The same leases by window, then limit key: what a request looks them up by. */
+  private windows: LeaseWindow[] = [];
   private readonly timeoutMs: number;
   private readonly now: () => number;
   private nextSweep = 0;
@@ -68,7 +81,7 @@ export class LeasePolicy implements RateLimitPolicy {
 
   /** Leases held (tests). */
   unusedOf(hit: CounterHit): number {
-    return this.leases.get(leaseKey(hit))?.unused ?? 0;
+    return this.leaseOf(hit)?.unused ?? 0;
   }
 
   increment(hits: readonly CounterHit[], amount: number): Promise<number[]> {
@@ -83,7 +96,7 @@ export class LeasePolicy implements RateLimitPolicy {
     const n = hits.length;
     const leases = new Array<Lease>(n);
     for (let i = 0; i < n; i += 1) {
-      const lease = this.leases.get(leaseKey(hits[i]!));
+      const lease = this.leaseOf(hits[i]!);
       if (lease === undefined || (lease.unused === 0 && !lease.full)) return this.admitLater(hits, limits);
       leases[i] = lease;
     }
@@ -121,6 +134,7 @@ export class LeasePolicy implements RateLimitPolicy {
     const err = new Error('rate-limit leases: closed');
     for (const lease of this.leases.values()) lease.settle?.(err);
     this.leases.clear();
+    this.windows = [];
     return this.opts.counters.close();
   }
 
@@ -134,17 +148,12 @@ export class LeasePolicy implements RateLimitPolicy {
       const ask: (string | number)[] = [];
       for (let i = 0; i < hits.length; i += 1) {
         const hit = hits[i]!;
-        const key = leaseKey(hit);
-        let lease = this.leases.get(key);
-        if (lease === undefined) {
-          lease = { unused: 0, known: 0, full: false, expiresAt: expiryOf(hit), pending: null, settle: null };
-          this.leases.set(key, lease);
-        }
+        const lease = this.leaseOf(hit) ?? this.addLease(hit);
         leases[i] = lease;
         if (lease.unused > 0 || lease.full) continue;
         if (lease.pending === null) {
           this.pend(lease);
-          ask.push(key, limits[i]!, lease.expiresAt);
+          ask.push(lease.wireKey, limits[i]!, lease.expiresAt);
         }
         waits.push(lease.pending!);
       }
@@ -152,6 +161,41 @@ export class LeasePolicy implements RateLimitPolicy {
       if (ask.length > 0) this.ask(ask);
       await Promise.all(waits);
     }
+  }
+
+  private windowOf(hit: CounterHit): LeaseWindow | undefined {
+    const windows = this.windows;
+    // Newest first: a request's window is almost always among the last ones made.
+    for (let i = windows.length - 1; i >= 0; i -= 1) {
+      const w = windows[i]!;
+      if (w.start === hit.windowStart && w.seconds === hit.windowSeconds) return w;
+    }
+    return undefined;
+  }
+
+  private leaseOf(hit: CounterHit): Lease | undefined {
+    return this.windowOf(hit)?.leases.get(hit.key);
+  }
+
+  private addLease(hit: CounterHit): Lease {
+    let window = this.windowOf(hit);
+    if (window === undefined) {
+      const { windowSeconds: seconds, windowStart: start } = hit;
+      window = { seconds, start, expiresAt: expiryOf(seconds, start), leases: new Map() };
+      this.windows.push(window);
+    }
+    const lease: Lease = {
+      wireKey: leaseKey(hit),
+      unused: 0,
+      known: 0,
+      full: false,
+      expiresAt: window.expiresAt,
+      pending: null,
+      settle: null,
+    };
+    window.leases.set(hit.key, lease);
+    this.leases.set(lease.wireKey, lease);
+    return lease;
   }
 
   private pend(lease: Lease): void {
@@ -189,8 +233,16 @@ export class LeasePolicy implements RateLimitPolicy {
     const now = this.now();
     if (now < this.nextSweep) return;
     this.nextSweep = now + SWEEP_EVERY_MS;
-    for (const [key, lease] of this.leases)
-      if (lease.expiresAt <= now && lease.pending === null) this.leases.delete(key);
+    for (const w of this.windows) {
+      if (w.expiresAt > now) continue;
+      for (const [key, lease] of w.leases)
+        if (lease.pending === null) {
+          w.leases.delete(key);
+          this.leases.delete(lease.wireKey);
+        }
+    }
+    if (this.windows.some((w) => w.leases.size === 0))
+      this.windows = this.windows.filter((w) => w.leases.size > 0);
   }
 }
 

@@ -15,7 +15,7 @@ const turn = () => new Promise<void>((r) => setImmediate(r));
  * A node: one primary's LeaseBook and `workers` lease policies, the messages each way held in
  * FIFO queues (as the IPC channel keeps them) until the test delivers them.
  */
-function node(workers: number, opts: { reclaimTimeoutMs?: number } = {}) {
+function node(workers: number, opts: { reclaimTimeoutMs?: number; now?: () => number } = {}) {
   const toWorker: LeaseToWorker[][] = Array.from({ length: workers }, () => []);
   const toPrimary: (LeaseAskMessage | LeaseReturnMessage)[][] = Array.from({ length: workers }, () => []);
   const book = new LeaseBook({
@@ -35,6 +35,7 @@ function node(workers: number, opts: { reclaimTimeoutMs?: number } = {}) {
         send: (m) => (toPrimary[w]!.push(structuredClone(m)), true),
         counters,
         timeoutMs: NEVER,
+        ...(opts.now === undefined ? {} : { now: opts.now }),
       }),
   );
   let messages = 0;
@@ -133,6 +134,27 @@ describe('allowance leases (the local policy with several workers)', () => {
     const next = n.policies[0]!.admit([{ ...minute, windowStart: 60_000 }], [2]);
     await n.drain();
     expect(await next).toEqual([1]);
+  });
+
+  it('forgets the leases of a window that is over, and leases the next window afresh', async () => {
+    let clock = 0;
+    const n = node(2, { now: () => clock });
+    const first = n.policies[0]!.admit([minute, second], [1000, 1000]);
+    await n.drain();
+    expect(await first).toEqual([1, 1]);
+    expect(n.policies[0]!.unusedOf(minute)).toBe(249);
+    // Both windows over: the next request (a new window) sweeps the old leases away.
+    clock = 60_000;
+    const next = { ...minute, windowStart: 60_000 };
+    const later = n.policies[0]!.admit([next], [1000]);
+    await n.drain();
+    expect(await later).toEqual([1]);
+    expect(n.policies[0]!.unusedOf(minute)).toBe(0);
+    expect(n.policies[0]!.unusedOf(second)).toBe(0);
+    expect(n.policies[0]!.unusedOf(next)).toBe(249);
+    // A late grant for a forgotten lease is ignored.
+    n.policies[0]!.onMessage({ t: 'lease-grant', grants: [leaseKey(minute), 5, 10] });
+    expect(n.policies[0]!.unusedOf(minute)).toBe(0);
   });
 
   it('reclaims a holder’s unused allowance before refusing: another worker gets it', async () => {

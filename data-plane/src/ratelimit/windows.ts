@@ -69,3 +69,48 @@ export function previousWindowStart(period: Period, start: number): number {
 export function secondsUntil(end: number, now: number): number {
   return Math.max(1, Math.ceil((end - now) / 1000));
 }
+
+/** The windows of a list of periods at one time: each one's start and end (exclusive), epoch ms. */
+export interface Windows {
+  readonly starts: readonly number[];
+  readonly ends: readonly number[];
+}
+
+/**
+ * The windows holding "now" for a fixed list of periods, recomputed only when a request's time
+ * leaves them (at most once a second with a `second` limit): the common request does no calendar
+ * arithmetic and makes no Date object. A rollover makes a new `Windows`, never changes one, so a
+ * caller may keep the one it got (a request waiting on its policy).
+ */
+export class CurrentWindows {
+  private current: Windows = { starts: [], ends: [] };
+  /** The latest start and the earliest end: `now` in [from, until) holds in every window. */
+  private from = Infinity;
+  private until = -Infinity;
+
+  constructor(private readonly periods: readonly Period[]) {}
+
+  /** The windows that hold `now`, in the order of the periods. */
+  at(now: number): Windows {
+    if (now < this.from || now >= this.until) this.refresh(now);
+    return this.current;
+  }
+
+  private refresh(now: number): void {
+    const n = this.periods.length;
+    const starts = new Array<number>(n);
+    const ends = new Array<number>(n);
+    let from = -Infinity;
+    let until = Infinity;
+    for (let i = 0; i < n; i += 1) {
+      const period = this.periods[i]!;
+      starts[i] = windowStart(period, now);
+      ends[i] = windowEnd(period, starts[i]!);
+      from = Math.max(from, starts[i]!);
+      until = Math.min(until, ends[i]!);
+    }
+    this.current = { starts, ends };
+    this.from = from;
+    this.until = until;
+  }
+}

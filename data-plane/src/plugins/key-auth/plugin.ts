@@ -8,7 +8,7 @@
 import { keyAuthLookup, type Consumer, type KeyAuthCredential } from '@gatehouse/shared';
 import { definePlugin, type PluginContext, type SnapshotView } from '../api.js';
 import { headerByConfiguredName } from '../runtime/kong-headers.js';
-import { Lru } from '../runtime/lru.js';
+import { LRUCache } from 'lru-cache';
 import {
   alreadyAuthenticated,
   bodyWithout,
@@ -48,7 +48,8 @@ export function keyIndex(snapshot: SnapshotView): KeyIndex {
       const expiresAt = c.ttl === null || c.ttl <= 0 ? Infinity : c.created_at + c.ttl;
       byDigest.set(lookup.indexKey(c.key), { credential: c, consumer, expiresAt });
     }
-    const matched = new Lru<KeyEntry>(MATCHED_MAX);
+    // lru-cache: a hit moves the entry in its own list, no map delete + re-insert (runtime/lru.ts).
+    const matched = new LRUCache<string, KeyEntry>({ max: MATCHED_MAX });
     return {
       find(presented) {
         const seen = matched.get(presented);
@@ -118,7 +119,7 @@ function authenticate(ctx: PluginContext, state: State, found: Found): void {
   } else {
     if (conf.hide_credentials) hide(ctx, found);
     const entry = state.keys.find(found.key);
-    if (entry === undefined || entry.expiresAt <= nowSeconds()) {
+    if (entry === undefined || (entry.expiresAt !== Infinity && entry.expiresAt <= nowSeconds())) {
       failure = unauthorized('Unauthorized', entry === undefined ? 'unknown key' : 'expired key', {
         'WWW-Authenticate': state.wwwAuthenticate,
       });

@@ -5,7 +5,8 @@
  * vary_query_params, in their order), headers only the vary_headers; each as `name=value`
  * (several values sorted and joined with ',', a bare argument as its name) joined with ':'.
  */
-import { createHash } from 'node:crypto';
+import crypto, { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 
 /** A query argument's values: `true` for a bare `name` (no `=`). */
 export type QueryArgs = ReadonlyMap<string, readonly (string | true)[]>;
@@ -79,6 +80,24 @@ export function prefixOf(consumerId: string | null, routeId: string | null): str
   return routeId ?? 'default';
 }
 
+/** crypto.hash (Node >= 20.12): one call, no Hash object. */
+const oneShot = (crypto as { hash?: (alg: string, data: string, enc: 'hex') => string }).hash;
+
+function sha256Hex(text: string): string {
+  return oneShot === undefined
+    ? createHash('sha256').update(text).digest('hex')
+    : oneShot('sha256', text, 'hex');
+}
+
+/**
+ * Keys already hashed, by their text: a returning request (every hit) costs a map lookup, not a
+ * SHA-256. Bounded by the characters of the texts held (plus a fixed cost per entry).
+ */
+const hashed = new LRUCache<string, string>({
+  maxSize: 4 * 1024 * 1024,
+  sizeCalculation: (_hash, text) => text.length + 128,
+});
+
 export function buildCacheKey(
   prefix: string,
   method: string,
@@ -86,5 +105,11 @@ export function buildCacheKey(
   params: string,
   headers: string,
 ): string {
-  return createHash('sha256').update(`${prefix}|${method}|${uri}|${params}|${headers}`).digest('hex');
+  const text = `${prefix}|${method}|${uri}|${params}|${headers}`;
+  let key = hashed.get(text);
+  if (key === undefined) {
+    key = sha256Hex(text);
+    hashed.set(text, key);
+  }
+  return key;
 }

@@ -264,6 +264,61 @@ describe('proxy-cache: miss, hit, refresh, bypass', () => {
   });
 });
 
+/** GET through the proxy, answering the raw header lines (name as sent, in order). */
+async function rawGet(path: string): Promise<[string, string][]> {
+  const res = await new Promise<http.IncomingMessage>((resolve, reject) =>
+    http.get(`${base}${path}`, resolve).on('error', reject),
+  );
+  res.resume();
+  await once(res, 'end');
+  const pairs: [string, string][] = [];
+  for (let i = 0; i < res.rawHeaders.length; i += 2) pairs.push([res.rawHeaders[i]!, res.rawHeaders[i + 1]!]);
+  return pairs;
+}
+
+describe('proxy-cache: what a hit replays', () => {
+  it("replays repeated upstream headers in order, and the cache's own headers once each", async () => {
+    serve({});
+    // The upstream sends Set-Cookie twice and X-Multi in two spellings.
+    replies.set('/multi', { headers: { 'X-Multi': 'one' } });
+    const upstreamSend = upstream.listeners('request')[0] as http.RequestListener;
+    upstream.removeAllListeners('request');
+    upstream.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+      if (req.url !== '/multi') return upstreamSend(req, res);
+      hits.set('/multi', seen('/multi') + 1);
+      res.writeHead(
+        200,
+        [
+          ['Content-Type', 'application/json'],
+          ['Set-Cookie', 'a=1'],
+          ['x-multi', 'one'],
+          ['Set-Cookie', 'b=2'],
+          ['X-MULTI', 'two'],
+        ].flat(),
+      );
+      res.end('{"m":1}');
+    });
+    try {
+      const miss = await rawGet('/multi');
+      const hit = await rawGet('/multi');
+      expect(seen('/multi')).toBe(1);
+      const named = (pairs: [string, string][], name: string) =>
+        pairs.filter(([n]) => n.toLowerCase() === name).map(([, v]) => v);
+      for (const pairs of [miss, hit]) {
+        expect(named(pairs, 'set-cookie')).toEqual(['a=1', 'b=2']);
+        expect(named(pairs, 'x-multi')).toEqual(['one', 'two']);
+        expect(named(pairs, 'x-cache-key')).toHaveLength(1);
+      }
+      expect(named(hit, 'x-cache-status')).toEqual(['Hit']);
+      expect(named(hit, 'x-cache-key')).toEqual(named(miss, 'x-cache-key'));
+      expect(named(hit, 'age')).toEqual(['0']);
+    } finally {
+      upstream.removeAllListeners('request');
+      upstream.on('request', upstreamSend);
+    }
+  });
+});
+
 describe('proxy-cache: the key', () => {
   it('takes every query argument, in any order, unless vary_query_params narrows it', async () => {
     serve({});

@@ -20,7 +20,7 @@ import { numeric, parseDirectives, resourceTtl, type Directives } from './cache-
 import { mediaTypeMatches, parseMediaType, type MediaType } from './mime.js';
 import { proxyCacheSpec } from './schema.js';
 import { metricStore } from '../../observe/metric-store.js';
-import { proxyCacheStore, type CacheStore, type CachedResponse } from './store.js';
+import { proxyCacheStore, replayHeaders, type CacheStore, type CachedResponse } from './store.js';
 
 interface State {
   readonly id: string;
@@ -37,6 +37,8 @@ interface State {
   readonly showAge: boolean;
   readonly showStatus: boolean;
   readonly showKey: boolean;
+  /** Every diagnostic header is on: no need to look for Kong-Debug. */
+  readonly showAll: boolean;
 }
 
 /** A request that went upstream to be cached: its key and, when it leads the misses, `settle`. */
@@ -150,20 +152,8 @@ function needsRefresh(state: State, cc: Directives, entry: CachedResponse, now: 
 }
 
 function serveHit(ctx: PluginContext, state: State, key: string, entry: CachedResponse, now: number): void {
-  const headers = Object.create(null) as Record<string, HeaderValue>;
-  const names = new Map<string, string>();
-  for (const [name, value] of entry.headers) {
-    const lower = name.toLowerCase();
-    const first = names.get(lower);
-    if (first === undefined) {
-      names.set(lower, name);
-      headers[name] = value;
-    } else {
-      const prev = headers[first]!;
-      headers[first] = typeof prev === 'string' ? [prev, value] : [...prev, value];
-    }
-  }
-  const all = debug(ctx);
+  const headers = Object.assign(Object.create(null) as Record<string, HeaderValue>, entry.headers);
+  const all = state.showAll || debug(ctx);
   if (state.showAge || all) headers['Age'] = String(ageOf(entry, now));
   if (state.showStatus || all) headers['X-Cache-Status'] = 'Hit';
   if (state.showKey || all) headers['X-Cache-Key'] = key;
@@ -186,7 +176,8 @@ function keyOf(ctx: PluginContext, state: State): string {
     prefixOf(ctx.consumer?.id ?? null, ctx.route.id),
     r.method,
     uri,
-    paramsKey(parseQuery(r.rawQuery), state.varyQuery),
+    // No query: no argument to list, whatever vary_query_params says.
+    r.rawQuery === '' ? '' : paramsKey(parseQuery(r.rawQuery), state.varyQuery),
     headersKey((name) => r.headerValues(name), state.varyHeaders),
   );
 }
@@ -209,6 +200,10 @@ export default definePlugin({
       showAge: config.response_headers.age,
       showStatus: config.response_headers['X-Cache-Status'],
       showKey: config.response_headers['X-Cache-Key'],
+      showAll:
+        config.response_headers.age &&
+        config.response_headers['X-Cache-Status'] &&
+        config.response_headers['X-Cache-Key'],
     };
   },
 
@@ -220,13 +215,17 @@ export default definePlugin({
       return;
     }
     const key = keyOf(ctx, state);
-    setHeader(ctx, state.showKey, 'X-Cache-Key', key);
     const store = state.store;
     const now = store.now();
     const entry = store.get(key);
+    // A hit carries X-Cache-Key in its own headers; every other answer gets it here.
+    if (entry !== undefined && !needsRefresh(state, cc, entry, now)) {
+      serveHit(ctx, state, key, entry, now);
+      return;
+    }
+    setHeader(ctx, state.showKey, 'X-Cache-Key', key);
     if (entry !== undefined) {
-      if (needsRefresh(state, cc, entry, now)) goUpstream(ctx, state, key, 'Refresh', true);
-      else serveHit(ctx, state, key, entry, now);
+      goUpstream(ctx, state, key, 'Refresh', true);
       return;
     }
     // RFC 7234 5.2.1.7: the client wants a stored response only.
@@ -272,7 +271,7 @@ export default definePlugin({
     }
     const entry: CachedResponse = {
       status: res.status,
-      headers: res.headerPairs().filter(([name]) => stored(name)),
+      headers: replayHeaders(res.headerPairs().filter(([name]) => stored(name))),
       body,
       timestamp: now,
       ttl,

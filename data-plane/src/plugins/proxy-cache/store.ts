@@ -10,6 +10,7 @@
  * purge by plugin id removes only that instance's entries.
  */
 import { LRUCache } from 'lru-cache';
+import type { HeaderValue } from '../api.js';
 
 export const DEFAULT_MEMORY_SIZE = 128 * 1024 * 1024;
 
@@ -19,8 +20,11 @@ const ENTRY_OVERHEAD = 256;
 /** A cached response (Kong's `res` object: status, headers, body, timestamp, ttl). */
 export interface CachedResponse {
   readonly status: number;
-  /** The upstream's headers as stored (hop-by-hop and the cache's own removed). */
-  readonly headers: readonly (readonly [string, string])[];
+  /**
+   * The upstream's headers as stored (hop-by-hop and the cache's own removed), in the form a hit
+   * answers them (`replayHeaders`): made once when the entry is stored, copied by each hit.
+   */
+  readonly headers: Readonly<Record<string, HeaderValue>>;
   readonly body: Buffer;
   /** When it was stored (store clock, ms). */
   readonly timestamp: number;
@@ -28,6 +32,27 @@ export interface CachedResponse {
   readonly ttl: number;
   /** The proxy-cache instance that stored it. */
   readonly pluginId: string;
+}
+
+/**
+ * Header pairs as a record of the first spelling of each name, repeated names (in any case)
+ * merged into a list in order; a record without a prototype, so any name is a plain key.
+ */
+export function replayHeaders(pairs: readonly (readonly [string, string])[]): Record<string, HeaderValue> {
+  const headers = Object.create(null) as Record<string, HeaderValue>;
+  const names = new Map<string, string>();
+  for (const [name, value] of pairs) {
+    const lower = name.toLowerCase();
+    const first = names.get(lower);
+    if (first === undefined) {
+      names.set(lower, name);
+      headers[name] = value;
+    } else {
+      const prev = headers[first]!;
+      headers[first] = typeof prev === 'string' ? [prev, value] : [...prev, value];
+    }
+  }
+  return headers;
 }
 
 /** What a waiting miss learns: the entry the first miss stored, or null (go upstream yourself). */
@@ -47,7 +72,11 @@ export interface CacheStoreOptions {
 
 function sizeOf(entry: CachedResponse, key: string): number {
   let n = ENTRY_OVERHEAD + key.length + entry.body.length;
-  for (const [name, value] of entry.headers) n += name.length + value.length + 16;
+  for (const name in entry.headers) {
+    const value = entry.headers[name]!;
+    if (typeof value === 'string') n += name.length + value.length + 16;
+    else for (const v of value) n += name.length + v.length + 16;
+  }
   return n;
 }
 

@@ -202,6 +202,88 @@ describe('rate-limiting counting', () => {
   });
 });
 
+describe('rate-limiting counter keys (shared with other DPs and kept in Redis: never respelled)', () => {
+  it('spells each limit_by as <instance id>:<limit_by>:<entity>, or <instance id>:<client ip>', async () => {
+    const keys: string[] = [];
+    const recording: RateLimitPolicy = {
+      name: 'local',
+      increment: (hits) => {
+        for (const h of hits) keys.push(h.key);
+        return Promise.resolve(hits.map(() => 1));
+      },
+      usage: (hits) => Promise.resolve(hits.map(() => 0)),
+      close: () => Promise.resolve(),
+    };
+    setLocalPolicy(recording);
+    const send = async (
+      config: Record<string, unknown>,
+      req: TestRequest,
+      setup?: (c: PluginRequest) => void,
+    ) => {
+      const state = initialise(plugin, SNAPSHOT, { minute: 5, ...config });
+      const ctx = pluginRequest(SNAPSHOT, req);
+      setup?.(ctx);
+      await plugin.access!(ctx, state);
+    };
+    await send({}, {}, as(alice, 'k1'));
+    await send({}, { clientIp: '10.0.0.7' });
+    await send({ limit_by: 'credential' }, {}, as(alice, 'k1'));
+    await send({ limit_by: 'header', header_name: 'x-tenant' }, { headers: [['X-Tenant', 'acme']] });
+    await send({ limit_by: 'path', path: '/videos' }, { path: '/videos' });
+    await send({ limit_by: 'consumer-group' }, {}, as(alice));
+    await send({ limit_by: 'ip' }, { clientIp: '10.0.0.8' }, as(alice));
+    await send({ minute: 5, hour: 10 }, { clientIp: '10.0.0.9' });
+    expect(keys).toEqual([
+      'p:consumer:c-alice',
+      'p:10.0.0.7',
+      'p:credential:k1',
+      'p:header:acme',
+      'p:path:/videos',
+      'p:consumer-group:g-gold',
+      'p:10.0.0.8',
+      'p:10.0.0.9',
+      'p:10.0.0.9',
+    ]);
+  });
+
+  it('one instance keeps each entity on its own key, remembered or not', async () => {
+    const keys: string[] = [];
+    setLocalPolicy({
+      name: 'local',
+      increment: (hits) => {
+        for (const h of hits) keys.push(h.key);
+        return Promise.resolve(hits.map(() => 1));
+      },
+      usage: (hits) => Promise.resolve(hits.map(() => 0)),
+      close: () => Promise.resolve(),
+    });
+    const state = initialise(plugin, SNAPSHOT, { minute: 5 });
+    const header = initialise(plugin, SNAPSHOT, { minute: 5, limit_by: 'header', header_name: 'x-t' });
+    for (const [st, req, setup] of [
+      [state, {}, as(alice)],
+      [state, {}, as(bob)],
+      [state, { clientIp: '10.0.0.1' }, undefined],
+      [state, {}, as(alice)],
+      [header, { headers: [['x-t', 'a']] }, undefined],
+      [header, { headers: [['x-t', 'b']] }, undefined],
+      [header, { headers: [['x-t', 'a']] }, undefined],
+    ] as const) {
+      const ctx = pluginRequest(SNAPSHOT, req as TestRequest);
+      setup?.(ctx);
+      await plugin.access!(ctx, st);
+    }
+    expect(keys).toEqual([
+      'p:consumer:c-alice',
+      'p:consumer:c-bob',
+      'p:10.0.0.1',
+      'p:consumer:c-alice',
+      'p:header:a',
+      'p:header:b',
+      'p:header:a',
+    ]);
+  });
+});
+
 describe('rate-limiting fault_tolerant', () => {
   const broken: RateLimitPolicy = {
     name: 'local',

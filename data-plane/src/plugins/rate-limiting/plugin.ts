@@ -12,9 +12,15 @@ import { ProxyErrorCode } from '../../proxy/errors.js';
 import { respondError } from '../runtime/gateway-errors.js';
 import type { CounterHit, RateLimitPolicy } from '../../ratelimit/policy.js';
 import { selectPolicy } from '../../ratelimit/policies.js';
-import { PERIODS, previousWindowStart, WINDOW_SECONDS, windowStart } from '../../ratelimit/windows.js';
-import { decide, periodLimit, type PeriodLimit } from './decide.js';
-import { identifierOf, type IdentifierRule } from './identifier.js';
+import {
+  CurrentWindows,
+  PERIODS,
+  previousWindowStart,
+  WINDOW_SECONDS,
+  type Windows,
+} from '../../ratelimit/windows.js';
+import { decide, headersOf, periodLimit, writeHeaders, type PeriodLimit } from './decide.js';
+import { LimitKeys } from './identifier.js';
 import { rateLimitingSpec } from './schema.js';
 import { metricStore } from '../../observe/metric-store.js';
 
@@ -22,10 +28,13 @@ interface State {
   readonly limits: readonly PeriodLimit[];
   /** Each period's limit, in the order of `limits` (the policy's `admit`). */
   readonly limitValues: readonly number[];
-  readonly rule: IdentifierRule;
-  /** `<instance id>:`, the start of every counter key of this instance. */
-  readonly prefix: string;
+  /** The windows of `limits` that hold the current time (recomputed when one rolls over). */
+  readonly windows: CurrentWindows;
+  /** Whose counter a request counts in (`limit_by`), as its limit key. */
+  readonly keys: LimitKeys;
   readonly policy: RateLimitPolicy;
+  /** Fixed windows and a policy that admits in this process (add and check in one step). */
+  readonly admits: boolean;
   readonly sliding: boolean;
   readonly faultTolerant: boolean;
   readonly hide: boolean;
@@ -58,11 +67,11 @@ function apply(
   hits: CounterHit[],
   counts: number[],
   previous: number[] | null,
-  starts: number[],
+  w: Windows,
   now: number,
   takeBack = true,
 ): void {
-  const d = decide(s.limits, counts, previous, starts, now, s.hide);
+  const d = decide(s.limits, counts, previous, w.starts, w.ends, now);
   if (d.stop) {
     metricStore.countPlugin('rate-limiting', 'limited');
     // Not counted (as Kong): take the add back (`admit` kept none); nobody waits for it.
@@ -73,12 +82,12 @@ function apply(
     respondError(ctx, ProxyErrorCode.RATE_LIMITED, {
       status: s.errorCode,
       message: s.errorMessage,
-      headers: d.headers,
+      headers: s.hide ? {} : headersOf(s.limits, d),
     });
     return;
   }
   metricStore.countPlugin('rate-limiting', 'allowed');
-  for (const name in d.headers) ctx.setResponseHeader(name, d.headers[name]!);
+  if (!s.hide) writeHeaders(s.limits, d, ctx);
 }
 
 export default definePlugin({
@@ -89,24 +98,30 @@ export default definePlugin({
       const v = config[p];
       if (typeof v === 'number') limits.push(periodLimit(p, v, WINDOW_SECONDS[p]));
     }
+    const policy = selectPolicy({
+      policy: config.policy,
+      redis: config.redis,
+      syncRate: config.sync_rate,
+      instanceId: instance.id,
+      log,
+    });
+    const sliding = config.window_type === 'sliding';
     return {
       limits,
       limitValues: limits.map((l) => l.limit),
-      rule: {
-        limitBy: config.limit_by,
-        headerName: config.header_name ?? null,
-        path: config.path ?? null,
-        scopeGroup: instance.consumerGroup,
-      },
-      prefix: `${instance.id}:`,
-      policy: selectPolicy({
-        policy: config.policy,
-        redis: config.redis,
-        syncRate: config.sync_rate,
-        instanceId: instance.id,
-        log,
-      }),
-      sliding: config.window_type === 'sliding',
+      windows: new CurrentWindows(limits.map((l) => l.period)),
+      keys: new LimitKeys(
+        {
+          limitBy: config.limit_by,
+          headerName: config.header_name ?? null,
+          path: config.path ?? null,
+          scopeGroup: instance.consumerGroup,
+        },
+        instance.id,
+      ),
+      policy,
+      admits: !sliding && policy.admit !== undefined,
+      sliding,
       faultTolerant: config.fault_tolerant,
       hide: config.hide_client_headers,
       errorCode: config.error_code,
@@ -115,22 +130,22 @@ export default definePlugin({
   },
   access(ctx, s) {
     const now = Date.now();
-    const key = s.prefix + identifierOf(ctx, s.rule);
-    const starts = s.limits.map((l) => windowStart(l.period, now));
-    const hits = hitsAt(s, key, starts);
+    const windows = s.windows.at(now);
+    const key = s.keys.of(ctx);
+    const hits = hitsAt(s, key, windows.starts);
     try {
-      if (!s.sliding && s.policy.admit !== undefined) {
+      if (s.admits) {
         // Admitted in this process when the policy can (in-process counters, a lease with allowance).
-        const counts = s.policy.admit(hits, s.limitValues);
-        if (Array.isArray(counts)) return apply(ctx, s, hits, counts, null, starts, now, false);
+        const counts = s.policy.admit!(hits, s.limitValues);
+        if (Array.isArray(counts)) return apply(ctx, s, hits, counts, null, windows, now, false);
         return counts.then(
-          (c) => apply(ctx, s, hits, c, null, starts, now, false),
+          (c) => apply(ctx, s, hits, c, null, windows, now, false),
           (err: unknown) => failed(ctx, s, err),
         );
       }
       if (!s.sliding) {
         return s.policy.increment(hits, 1).then(
-          (counts) => apply(ctx, s, hits, counts, null, starts, now),
+          (counts) => apply(ctx, s, hits, counts, null, windows, now),
           (err: unknown) => failed(ctx, s, err),
         );
       }
@@ -138,10 +153,10 @@ export default definePlugin({
       const previous = hitsAt(
         s,
         key,
-        s.limits.map((l, i) => previousWindowStart(l.period, starts[i]!)),
+        s.limits.map((l, i) => previousWindowStart(l.period, windows.starts[i]!)),
       );
       return Promise.all([s.policy.increment(hits, 1), s.policy.usage(previous)]).then(
-        ([counts, prev]) => apply(ctx, s, hits, counts, prev, starts, now),
+        ([counts, prev]) => apply(ctx, s, hits, counts, prev, windows, now),
         (err: unknown) => failed(ctx, s, err),
       );
     } catch (err) {

@@ -41,20 +41,10 @@ export const ROLLUP_LATE_MS = ROLLUP_MS + 30_000;
 /** How long a bucket whose writes fail is kept for another try. */
 export const MAX_UNWRITTEN_MS = 3_600_000;
 
-/** One row of the history, ready to write. */
-export interface RollupRow {
+/** One row of the history, ready to write: a record's combination and counts, in a bucket. */
+export interface RollupRow extends Omit<TrafficRecord, 'latency'> {
   bucketStart: number;
   source: string;
-  nodeId: string;
-  region: string;
-  serviceId: string;
-  serviceName: string;
-  routeId: string;
-  routeName: string;
-  consumerId: string;
-  requests: number;
-  errors4xx: number;
-  errors5xx: number;
   /** DP summary entries merged into it. */
   summaries: number;
   /** A gatehouse.v1.LatencySketch message. */

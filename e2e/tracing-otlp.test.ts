@@ -8,7 +8,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, httpStatus, runGatehouse, tempDir, waitUntil, type Proc } from './helpers/processes.js';
+import { freePort, startDblessDp, tempDir, waitUntil, type Proc } from './helpers/processes.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './helpers/otlp-receiver.js';
 
 /** An upstream that answers with the headers it received. */
@@ -23,36 +23,9 @@ async function startHeaderEcho(): Promise<{ url: string; server: Server }> {
   return { url: `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`, server };
 }
 
-async function startTracedDp(file: string, env: NodeJS.ProcessEnv): Promise<{ proc: Proc; proxy: string }> {
-  const [proxyPort, statusPort] = [await freePort(), await freePort()];
-  const dir = tempDir('trace-dp');
-  const proc = runGatehouse(
-    'dp-traced',
-    [
-      'dp',
-      '--config',
-      file,
-      '--workers',
-      '1',
-      '--data-dir',
-      join(dir, 'data'),
-      '--listen',
-      `127.0.0.1:${proxyPort}`,
-      '--status-listen',
-      `127.0.0.1:${statusPort}`,
-    ],
-    env,
-  );
-  await waitUntil(
-    'traced data plane ready',
-    async () => {
-      if (!proc.alive) throw new Error(proc.output);
-      return (await httpStatus(`http://127.0.0.1:${statusPort}/status/ready`)) === 200;
-    },
-    60_000,
-  );
-  return { proc, proxy: `http://127.0.0.1:${proxyPort}` };
-}
+/** A DB-less DP (one worker) on `file` with `env` (the OTEL_* settings). */
+const startTracedDp = (file: string, env: NodeJS.ProcessEnv) =>
+  startDblessDp({ file, dataDir: join(tempDir('trace-dp'), 'data'), env });
 
 const CLIENT_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const CLIENT_SPAN = '00f067aa0ba902b7';

@@ -9,39 +9,12 @@ import { createServer, type Server } from 'node:http';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, httpStatus, runGatehouse, tempDir, waitUntil, type Proc } from './helpers/processes.js';
+import { startDblessDp, tempDir, waitUntil, type Proc } from './helpers/processes.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './helpers/otlp-receiver.js';
 
-async function startDp(file: string, env: NodeJS.ProcessEnv): Promise<{ proc: Proc; proxy: string }> {
-  const [proxyPort, statusPort] = [await freePort(), await freePort()];
-  const dir = tempDir('phase-dp');
-  const proc = runGatehouse(
-    'dp-phases',
-    [
-      'dp',
-      '--config',
-      file,
-      '--workers',
-      '1',
-      '--data-dir',
-      join(dir, 'data'),
-      '--listen',
-      `127.0.0.1:${proxyPort}`,
-      '--status-listen',
-      `127.0.0.1:${statusPort}`,
-    ],
-    env,
-  );
-  await waitUntil(
-    'data plane ready',
-    async () => {
-      if (!proc.alive) throw new Error(proc.output);
-      return (await httpStatus(`http://127.0.0.1:${statusPort}/status/ready`)) === 200;
-    },
-    60_000,
-  );
-  return { proc, proxy: `http://127.0.0.1:${proxyPort}` };
-}
+/** A DB-less DP (one worker) on `file` with `env` (the OTEL_* settings). */
+const startDp = (file: string, env: NodeJS.ProcessEnv) =>
+  startDblessDp({ file, dataDir: join(tempDir('phase-dp'), 'data'), env });
 
 const TRACE_ALL = '11111111111111111111111111111111';
 const TRACE_OFF = '22222222222222222222222222222222';

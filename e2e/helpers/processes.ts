@@ -318,22 +318,28 @@ export async function startDblessDp(opts: {
   dataDir: string;
   workers?: number;
   args?: string[];
+  /** Extra environment variables (e.g. OTEL_*). */
+  env?: NodeJS.ProcessEnv;
 }): Promise<{ proc: Proc; proxy: string; status: string }> {
   const [proxyPort, statusPort] = [await freePort(), await freePort()];
-  const proc = runGatehouse('dp', [
+  const proc = runGatehouse(
     'dp',
-    '--config',
-    opts.file,
-    '--workers',
-    String(opts.workers ?? 1),
-    '--data-dir',
-    opts.dataDir,
-    '--listen',
-    `127.0.0.1:${proxyPort}`,
-    '--status-listen',
-    `127.0.0.1:${statusPort}`,
-    ...(opts.args ?? []),
-  ]);
+    [
+      'dp',
+      '--config',
+      opts.file,
+      '--workers',
+      String(opts.workers ?? 1),
+      '--data-dir',
+      opts.dataDir,
+      '--listen',
+      `127.0.0.1:${proxyPort}`,
+      '--status-listen',
+      `127.0.0.1:${statusPort}`,
+      ...(opts.args ?? []),
+    ],
+    opts.env,
+  );
   const status = `http://127.0.0.1:${statusPort}`;
   await waitUntil(
     'DB-less data plane ready',

@@ -9,10 +9,10 @@
  * and Kong files stay unchanged: `gatehouse:half-open=<seconds>` (0 turns it off: Kong's
  * behaviour). Without the tag: {@link DEFAULT_HALF_OPEN_SECONDS}. See docs/load-balancing.md.
  */
-import type { Upstream } from '@gatehouse/shared';
+import { HALF_OPEN_TAG_PREFIX, type Upstream } from '@gatehouse/shared';
 import { activeLimits, limitsActive } from './health.js';
 
-export const HALF_OPEN_TAG_PREFIX = 'gatehouse:half-open=';
+export { HALF_OPEN_TAG_PREFIX };
 export const DEFAULT_HALF_OPEN_SECONDS = 30;
 /** The longest cool-down a tag may ask for (one day). */
 export const MAX_HALF_OPEN_SECONDS = 86_400;

@@ -8,10 +8,20 @@
  * Several region tags: any of them (OR). Several label tags with the same key: any of the values
  * (OR). Region and different label keys: all of them (AND). No scope tag: every data plane.
  * Both forms are valid Kong tags (printable ASCII without `,` and `/`).
+ *
+ * The other reserved tags are settings, not scopes, read where they apply:
+ *
+ *   gatehouse:half-open=<seconds>    an upstream's half-open retry (docs/load-balancing.md)
  */
 import { labelError, regionError, type NodePlacement } from './node.js';
 
 export const SCOPE_TAG_PREFIX = 'gatehouse:';
+
+/** An upstream's half-open cool-down (data-plane/src/balancer/half-open.ts reads it). */
+export const HALF_OPEN_TAG_PREFIX = `${SCOPE_TAG_PREFIX}half-open=`;
+/** Reserved tags that are settings: not scope tags, so they neither scope nor are refused here. */
+const SETTING_TAG_PREFIXES = [HALF_OPEN_TAG_PREFIX];
+const isSettingTag = (tag: string) => SETTING_TAG_PREFIXES.some((p) => tag.startsWith(p));
 
 /** The entity kinds whose scope tags are read (other kinds refuse scope tags). */
 export const SCOPABLE_KINDS = ['services', 'routes', 'upstreams', 'targets', 'plugins'] as const;
@@ -24,7 +34,7 @@ export function isScopable(kind: string): kind is ScopableKind {
 /** Why an entity of `kind` may not carry these tags (a scope tag on a kind that is not scopable), or null. */
 export function misplacedScopeTag(kind: string, tags: readonly string[] | null | undefined): string | null {
   if (isScopable(kind) || !tags) return null;
-  const t = tags.find((tag) => tag.startsWith(SCOPE_TAG_PREFIX));
+  const t = tags.find((tag) => parseScopeTag(tag) !== null);
   return t === undefined
     ? null
     : `scope tag '${t}': only ${SCOPABLE_KINDS.join(', ')} can be scoped to regions or labels`;
@@ -45,8 +55,8 @@ export type ScopeTag = { kind: 'region'; region: string } | { kind: 'label'; key
  * that is not a valid scope tag (refused on write, so a typo never turns an entity global).
  */
 export function parseScopeTag(tag: string): ScopeTag | null | { error: string } {
-  if (!tag.startsWith(SCOPE_TAG_PREFIX)) return null;
-  const expected = `expected ${REGION_PREFIX}<region> or ${LABEL_PREFIX}<key>=<value>`;
+  if (!tag.startsWith(SCOPE_TAG_PREFIX) || isSettingTag(tag)) return null;
+  const expected = `expected ${REGION_PREFIX}<region>, ${LABEL_PREFIX}<key>=<value> or ${HALF_OPEN_TAG_PREFIX}<seconds>`;
   if (tag.startsWith(REGION_PREFIX)) {
     const region = tag.slice(REGION_PREFIX.length);
     const e = regionError(region);

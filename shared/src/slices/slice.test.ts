@@ -263,6 +263,19 @@ describe('scope tags and placements (hostile input)', () => {
     expect(scopeOf(['a', 'b'])).toBeNull();
   });
 
+  it("takes the setting tags (an upstream's gatehouse:half-open=<s>) as no scope: accepted, scoping nothing", () => {
+    expect(parseScopeTag('gatehouse:half-open=2')).toBeNull();
+    expect(scopeOf(['gatehouse:half-open=2'])).toBeNull();
+    expect(scopeOf(['gatehouse:half-open=2', 'gatehouse:region=eu'])).toEqual({
+      regions: ['eu'],
+      labels: {},
+    });
+    expect(
+      ENTITIES.upstreams.validate({ name: 'pool', tags: ['gatehouse:half-open=2'] }) as { tags: string[] },
+    ).toMatchObject({ tags: ['gatehouse:half-open=2'] });
+    expect(scopeTagError('gatehouse:zone=a')).toMatch(/gatehouse:half-open=<seconds>/);
+  });
+
   it('never throws on any tag or label text, and accepted names make unambiguous keys', () => {
     fc.assert(
       fc.property(

@@ -99,6 +99,9 @@ export class CacheStore {
       ttlAutopurge: false,
       allowStale: false,
       perf: { now: clock },
+      // Read the clock at each lookup: lru-cache otherwise keeps "now" for 1 ms of real time, so a
+      // clock that moved within that millisecond (the tests' injected one) was not seen.
+      ttlResolution: 0,
     });
   }
 

@@ -11,6 +11,7 @@ export default defineConfig({
           include: ['{proto,shared,control-plane,data-plane}/src/**/*.test.ts', 'examples/**/*.test.ts'],
           exclude: ['**/node_modules/**'],
           testTimeout: 20_000,
+          setupFiles: ['test/helpers/fast-check-seed.ts'],
         },
       },
       {
@@ -21,6 +22,7 @@ export default defineConfig({
           testTimeout: 60_000,
           hookTimeout: 60_000,
           globalSetup: ['test/helpers/global-setup.ts'],
+          setupFiles: ['test/helpers/fast-check-seed.ts'],
         },
       },
       {
@@ -32,6 +34,7 @@ export default defineConfig({
           hookTimeout: 120_000,
           fileParallelism: false,
           globalSetup: ['test/helpers/global-setup.ts'],
+          setupFiles: ['test/helpers/fast-check-seed.ts'],
         },
       },
     ],

@@ -67,7 +67,8 @@ describe("Kong's typedefs.queue, shared", () => {
       fc.property(fc.dictionary(fc.constantFrom(...FIELDS), value), (queue) => {
         const [http, otel, zipkin] = ['http-log', 'opentelemetry', 'zipkin'].map((n) => queueOf(n, queue));
         expect(zipkin).toEqual(otel);
-        const batchSet = Object.hasOwn(queue, 'max_batch_size');
+        // A key holding undefined is absent, as it would be once sent as JSON.
+        const batchSet = queue.max_batch_size !== undefined;
         if (queue.concurrency_limit === -1) {
           expect(http).toBe('refused');
           return;
@@ -79,7 +80,8 @@ describe("Kong's typedefs.queue, shared", () => {
         if (batchSet) expect(http).toEqual(otel);
         else expect({ ...http, max_batch_size: 200 }).toEqual(otel);
       }),
-      { numRuns: 1500 },
+      // The kept counterexample: a max_batch_size key holding undefined takes each plugin's default.
+      { numRuns: 1500, examples: [[{ max_batch_size: undefined }]] },
     );
   });
 });

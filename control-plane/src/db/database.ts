@@ -66,6 +66,32 @@ export const PGLITE_V8_FLAGS: readonly string[] = ['--liftoff-only'];
  */
 export const QUERY_PLAN_CACHE_SIZE = 100;
 
+/**
+ * What to do when DATABASE_URL names a database the server does not have (Postgres's
+ * `invalid_catalog_name`): the control plane never creates databases (as Kong, it migrates the
+ * one it is given), so say how to create it.
+ */
+export function missingDatabaseHint(error: unknown, databaseUrl: string | undefined): string {
+  if (!databaseUrl) return '';
+  let missing = false;
+  for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const { code, message } = e as { code?: unknown; message?: unknown };
+    if (code === '3D000' || (typeof message === 'string' && /database .* does not exist/i.test(message)))
+      missing = true;
+  }
+  if (!missing) return '';
+  let name = 'gatehouse';
+  let where = '';
+  try {
+    const url = new URL(databaseUrl);
+    name = decodeURIComponent(url.pathname.slice(1)) || name;
+    where = ` -h ${url.hostname}${url.port ? ` -p ${url.port}` : ''}${url.username ? ` -U ${decodeURIComponent(url.username)}` : ''}`;
+  } catch {
+    // an unparsable URL fails earlier, at connect; keep the generic hint
+  }
+  return ` (create it first: createdb${where} ${name})`;
+}
+
 /** `control-plane/prisma` whether we run from src/ (vitest, tsx) or dist/ (node). */
 export const DEFAULT_PRISMA_DIR = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -131,7 +157,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     await closeMigrationDriver();
     await closeDriver();
     throw DatabaseErrors.migrationFailed(
-      `database migration failed: ${(e as Error).message}`,
+      `database migration failed: ${(e as Error).message}${missingDatabaseHint(e, options.databaseUrl)}`,
       { kind },
       { cause: e },
     );

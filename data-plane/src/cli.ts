@@ -31,6 +31,12 @@ import { parseCacheKey } from './sync/cache-crypto.js';
 import { controlPlaneListProblem } from './sync/control-planes.js';
 import { CLIENT_LIMIT_DEFAULTS, type ClientLimits } from './proxy/client-connections.js';
 import { ACCESS_LOG_FIELDS, redactProblem, type AccessLogSettings } from './observe/access-log.js';
+import {
+  CIPHER_SUITE_NAMES,
+  tlsPolicy as makeTlsPolicy,
+  type CipherSuiteName,
+  type TlsPolicy,
+} from './tls/tls-policy.js';
 
 /**
  * Client connection limits of the proxy (issue 8 item 11). Each `key` is the ClientLimits field it
@@ -265,6 +271,32 @@ const SETTINGS: SettingSpec[] = [
     description: 'PEM private key of --ssl-cert.',
   },
   {
+    key: 'sslCipherSuite',
+    flag: 'ssl-cipher-suite',
+    env: ['GATEHOUSE_SSL_CIPHER_SUITE'],
+    kind: 'enum',
+    values: [...CIPHER_SUITE_NAMES],
+    default: 'intermediate',
+    description:
+      "TLS versions and ciphers of --listen-ssl, as Kong's ssl_cipher_suite: intermediate (TLS 1.2 and 1.3, AEAD ciphers with forward secrecy), modern (TLS 1.3 only), old or fips (weaken security, docs/security.md), custom (--ssl-ciphers, --ssl-protocols).",
+  },
+  {
+    key: 'sslCiphers',
+    flag: 'ssl-ciphers',
+    env: ['GATEHOUSE_SSL_CIPHERS'],
+    kind: 'string',
+    description:
+      'OpenSSL cipher list of --listen-ssl for TLS 1.2 and below; only with --ssl-cipher-suite custom.',
+  },
+  {
+    key: 'sslProtocols',
+    flag: 'ssl-protocols',
+    env: ['GATEHOUSE_SSL_PROTOCOLS'],
+    kind: 'string',
+    description:
+      'TLS versions of --listen-ssl, consecutive, separated by spaces (default "TLSv1.2 TLSv1.3"); only with --ssl-cipher-suite custom.',
+  },
+  {
     key: 'trustedIps',
     flag: 'trusted-ips',
     env: ['GATEHOUSE_TRUSTED_IPS'],
@@ -424,6 +456,17 @@ if (v.sslCert !== undefined) {
   }
 }
 
+let tlsPolicy: TlsPolicy;
+try {
+  tlsPolicy = makeTlsPolicy(
+    v.sslCipherSuite as CipherSuiteName,
+    v.sslCiphers as string | undefined,
+    v.sslProtocols as string | undefined,
+  );
+} catch (e) {
+  fail(`invalid setting ${(e as Error).message}`);
+}
+
 const trustedIps = (v.trustedIps as string[] | undefined) ?? [];
 try {
   new ClientIpResolver(trustedIps);
@@ -504,6 +547,7 @@ try {
     },
     clientLimits,
     tlsCertificate,
+    tlsPolicy,
     statusListen: v.statusListen as Listen,
     nodeId: v.nodeId as string | undefined,
     region: v.region as string | undefined,

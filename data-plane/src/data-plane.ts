@@ -40,6 +40,7 @@ import {
 } from './dbless/declarative-source.js';
 import { loadPluginRegistry } from './plugins/registry.js';
 import { createCertificate } from './tls/x509.js';
+import { DEFAULT_TLS_POLICY, type TlsPolicy } from './tls/tls-policy.js';
 import { NodeHealth } from './balancer/node-health.js';
 import { targetHealthReport } from './balancer/target-report.js';
 import { compileUpstreams } from './balancer/balancers.js';
@@ -116,6 +117,8 @@ export interface DataPlaneOptions {
   proxyTlsListen?: ListenAddress;
   /** Default certificate for the HTTPS listener when no SNI matches (default: self-signed, made at start). */
   tlsCertificate?: { cert: string; key: string };
+  /** Versions and ciphers of the HTTPS listener (`--ssl-cipher-suite`…); default Kong's `intermediate`. */
+  tlsPolicy?: TlsPolicy;
   statusListen: ListenAddress;
   /** Default: generated once and kept in `<dataDir>/node-id`. */
   nodeId?: string;
@@ -287,6 +290,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
         ...options.proxyTlsListen,
         ...(options.tlsCertificate ??
           createCertificate({ commonName: 'localhost', altNames: ['localhost'] })),
+        policy: options.tlsPolicy ?? DEFAULT_TLS_POLICY,
       }
     : null;
   // The process's one NATS connection (traffic summaries, the cluster policy), connecting in the

@@ -24,6 +24,7 @@ import {
 import { Balancers } from '../balancer/balancers.js';
 import { TlsListener } from '../tls/tls-listener.js';
 import type { CertificateAndKey } from '../tls/x509.js';
+import type { TlsPolicy } from '../tls/tls-policy.js';
 import { PluginRunner } from '../plugins/runtime/index.js';
 import type { PluginRegistry } from '../plugins/registry.js';
 import { ClientIpResolver } from '../net/client-ip.js';
@@ -214,10 +215,16 @@ export class ProxyServer {
 
   /**
    * Starts the HTTPS listener (Kong's 8443): certificates chosen by SNI from the configuration,
-   * else `defaultCertificate` (PEM cert + key), else a self-signed one generated here.
+   * else `defaultCertificate` (PEM cert + key), else a self-signed one generated here; versions
+   * and ciphers from `policy` (default Kong's `intermediate` suite).
    */
-  async listenTls(port: number, host: string, defaultCertificate?: CertificateAndKey): Promise<void> {
-    this.settings.tlsForwardedPort = String(await this.tls.listen(port, host, defaultCertificate));
+  async listenTls(
+    port: number,
+    host: string,
+    defaultCertificate?: CertificateAndKey,
+    policy?: TlsPolicy,
+  ): Promise<void> {
+    this.settings.tlsForwardedPort = String(await this.tls.listen(port, host, defaultCertificate, policy));
     this.tls.server!.on('checkContinue', this.onCheckContinue);
   }
 

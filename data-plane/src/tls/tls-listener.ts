@@ -2,6 +2,7 @@
  * The HTTPS proxy listener: node:https with an SNICallback over the configuration's
  * CertificateStore, and a default self-signed certificate (generated once, when the listener
  * starts; CN=localhost, as Kong's) for clients without SNI or with a name no SNI matches.
+ * Versions and ciphers come from one TlsPolicy (tls-policy.ts) for every certificate.
  */
 import https from 'node:https';
 import type http from 'node:http';
@@ -10,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '@gatehouse/shared';
 import { CertificateStore } from './certificate-store.js';
 import { createCertificate, type CertificateAndKey } from './x509.js';
+import { DEFAULT_TLS_POLICY, secureContextOptions, type TlsPolicy } from './tls-policy.js';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 /** Installs the proxy's per-connection hooks (limits, clientError) on a server. */
@@ -34,13 +36,19 @@ export class TlsListener {
    * processes should all get the same one (generated once by the primary), so clients see one
    * default certificate whichever worker accepts them.
    */
-  listen(port: number, host: string, defaultCertificate?: CertificateAndKey): Promise<number> {
+  listen(
+    port: number,
+    host: string,
+    defaultCertificate?: CertificateAndKey,
+    policy: TlsPolicy = DEFAULT_TLS_POLICY,
+  ): Promise<number> {
     if (this.server !== null) return Promise.reject(new Error('the TLS listener is already started'));
     const fallback =
       defaultCertificate ?? createCertificate({ commonName: 'localhost', altNames: ['localhost'] });
     const server = https.createServer(
       {
         ...this.serverOptions,
+        ...secureContextOptions(policy),
         cert: fallback.cert,
         key: fallback.key,
         ALPNProtocols: ['http/1.1'],

@@ -14,6 +14,7 @@ import type { ClientLimits } from '../proxy/client-connections.js';
 import type { NodeConfig } from '../runtime/node-config.js';
 import type { MetricsDelta } from '../observe/metric-store.js';
 import type { AccessLogSettings } from '../observe/access-log.js';
+import type { TlsPolicy } from '../tls/tls-policy.js';
 
 export type { TargetHealthChange };
 
@@ -229,7 +230,7 @@ export interface WorkerSettings {
   /** Request-line, path and header rules (see ProxyServerOptions.requestPolicy). */
   requestPolicy?: Partial<RequestPolicy>;
   /** HTTPS listener; the default certificate is made once by the primary so every worker serves the same. */
-  tls?: { host: string; port: number; cert: string; key: string } | null;
+  tls?: { host: string; port: number; cert: string; key: string; policy: TlsPolicy } | null;
   /** Client connection limits (timeouts, per-IP cap); defaults when absent. */
   clientLimits?: Partial<ClientLimits>;
   /** Bytes of the worker's proxy-cache memory store (--proxy-cache-memory-size); default 128 MiB. */

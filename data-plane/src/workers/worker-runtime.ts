@@ -27,6 +27,7 @@ import type { HealthListener } from '../balancer/upstream-balancer.js';
 import { applyPurge } from '../plugins/proxy-cache/store.js';
 import { nodeConfigOf, type NodeConfig } from '../runtime/node-config.js';
 import { metricStore } from '../observe/metric-store.js';
+import type { TlsPolicy } from '../tls/tls-policy.js';
 import {
   isPrimaryToWorker,
   type CommitMessage,
@@ -44,7 +45,12 @@ export interface WorkerProxy<Compiled = unknown> {
   compile(config: GatehouseConfig): Compiled;
   swap(compiled: Compiled): void;
   listen(port: number, host: string): Promise<void>;
-  listenTls?(port: number, host: string, defaultCertificate?: { cert: string; key: string }): Promise<void>;
+  listenTls?(
+    port: number,
+    host: string,
+    defaultCertificate?: { cert: string; key: string },
+    policy?: TlsPolicy,
+  ): Promise<void>;
   close(): Promise<void>;
   readonly server: Server;
   /** The proxy's upstream balancers, when it has any (the echo fixture has none). */
@@ -181,8 +187,8 @@ export class WorkerRuntime<Compiled = unknown> {
     const { proxy, settings, logger } = this.opts;
     await proxy.listen(settings.port, settings.host);
     if (settings.tls && proxy.listenTls) {
-      const { host, port, cert, key } = settings.tls;
-      await proxy.listenTls(port, host, { cert, key });
+      const { host, port, cert, key, policy } = settings.tls;
+      await proxy.listenTls(port, host, { cert, key }, policy);
     }
     this.listening = true;
     logger.info(

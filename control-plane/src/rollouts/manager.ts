@@ -150,8 +150,7 @@ export class RolloutManager {
     const found = await runningRollout(this.o.prisma);
     const before = this.active?.rollout;
     const after = found?.rollout;
-    const same =
-      before?.id === after?.id && before?.wave === after?.wave && before?.state === after?.state;
+    const same = before?.id === after?.id && before?.wave === after?.wave && before?.state === after?.state;
     if (!same) {
       if (found && before?.id === found.rollout.id) this.active!.rollout = found.rollout;
       else this.active = found ? this.hold(found.rollout, found.baseConfig) : null;
@@ -212,13 +211,22 @@ export class RolloutManager {
       if (verdict === 'pass') {
         if (await passWave(this.o.prisma, r, evidence, this.now())) {
           const last = r.wave + 1 >= r.waves.length;
-          this.o.logger.info({ rollout: r.id, wave: r.wave, evidence }, last ? 'rollout completed' : 'rollout wave passed');
+          this.o.logger.info(
+            { rollout: r.id, wave: r.wave, evidence },
+            last ? 'rollout completed' : 'rollout wave passed',
+          );
           this.o.announce(await this.o.store.currentVersion());
         }
       } else {
         const reason = `wave ${r.wave} breached the gate: ${evidence.breaches.join('; ')}`;
-        const done = await rollBack(this.o.store, r.id, { state: 'failed', reason, evidence, wave: r.wave }, this.now());
-        if (done) this.o.logger.warn({ rollout: r.id, wave: r.wave, evidence }, 'rollout failed; rolled back');
+        const done = await rollBack(
+          this.o.store,
+          r.id,
+          { state: 'failed', reason, evidence, wave: r.wave },
+          this.now(),
+        );
+        if (done)
+          this.o.logger.warn({ rollout: r.id, wave: r.wave, evidence }, 'rollout failed; rolled back');
       }
       await this.refresh();
     } catch (err) {
@@ -247,7 +255,12 @@ export class RolloutManager {
     const verdict = judge(r.plan.gate, waveFigures, restFigures, now - r.waveStartedAt >= r.plan.soak_ms);
     return {
       verdict: verdict.decision,
-      evidence: { window: { from, to: now }, wave: waveFigures, rest: restFigures, breaches: verdict.breaches },
+      evidence: {
+        window: { from, to: now },
+        wave: waveFigures,
+        rest: restFigures,
+        breaches: verdict.breaches,
+      },
     };
   }
 }

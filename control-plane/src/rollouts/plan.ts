@@ -21,7 +21,9 @@ const selectorSchema = t.record(
       description: 'This share of the DPs, picked by a hash of the rollout id and the node id.',
     }),
   },
-  { entity_checks: [{ only_one_of: ['labels', 'percentage'] }, { at_least_one_of: ['labels', 'percentage'] }] },
+  {
+    entity_checks: [{ only_one_of: ['labels', 'percentage'] }, { at_least_one_of: ['labels', 'percentage'] }],
+  },
 );
 
 const gateSchema = t.record({
@@ -125,7 +127,8 @@ export function inWaves(
   rolloutId: string,
   dp: DataPlaneIdentity,
 ): boolean {
-  for (let i = 0; i <= upTo && i < plan.waves.length; i++) if (matches(plan.waves[i]!, rolloutId, dp)) return true;
+  for (let i = 0; i <= upTo && i < plan.waves.length; i++)
+    if (matches(plan.waves[i]!, rolloutId, dp)) return true;
   return false;
 }
 
@@ -169,8 +172,7 @@ export function groupFigures(nodes: readonly NodeFigures[]): GroupFigures {
 }
 
 export type GateVerdict =
-  | { decision: 'pass' | 'wait'; breaches: [] }
-  | { decision: 'fail'; breaches: string[] };
+  { decision: 'pass' | 'wait'; breaches: [] } | { decision: 'fail'; breaches: string[] };
 
 /**
  * The gate's decision for a wave: `fail` as soon as the wave has served `min_requests` and breaks
@@ -188,7 +190,9 @@ export function judge(
     if (!soakOver) return { decision: 'wait', breaches: [] };
     return {
       decision: 'fail',
-      breaches: [`the wave served ${wave.requests} requests during the soak, fewer than min_requests (${gate.min_requests})`],
+      breaches: [
+        `the wave served ${wave.requests} requests during the soak, fewer than min_requests (${gate.min_requests})`,
+      ],
     };
   }
   const breaches: string[] = [];

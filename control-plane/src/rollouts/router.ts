@@ -43,17 +43,22 @@ export interface RolloutRouterOptions {
 
 function rolloutId(req: Request): string {
   const id = String(req.params.id ?? '').toLowerCase();
-  if (!UUID.test(id)) throw RolloutErrors.notFound(`no rollout ${JSON.stringify(req.params.id).slice(0, 80)}`);
+  if (!UUID.test(id))
+    throw RolloutErrors.notFound(`no rollout ${JSON.stringify(req.params.id).slice(0, 80)}`);
   return id;
 }
 
 export function createRolloutRouter(o: RolloutRouterOptions): Router {
   const router = express.Router();
-  const json = express.json({ limit: o.bodyLimit ?? '64mb', type: ['application/json', 'application/*+json'] });
+  const json = express.json({
+    limit: o.bodyLimit ?? '64mb',
+    type: ['application/json', 'application/*+json'],
+  });
 
   const create = async (req: Request, res: Response) => {
     const body: unknown = req.body;
-    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw AdminErrors.malformedBody('expected a JSON object: { config, waves, soak, gate }');
+    if (body === null || typeof body !== 'object' || Array.isArray(body))
+      throw AdminErrors.malformedBody('expected a JSON object: { config, waves, soak, gate }');
     const record = body as Record<string, unknown>;
     const plan: Record<string, unknown> = {};
     for (const key of Object.keys(record)) {
@@ -82,7 +87,10 @@ export function createRolloutRouter(o: RolloutRouterOptions): Router {
       throw e;
     }
     const rollout = await startRollout(o.store, desired, parsedPlan);
-    o.logger.info({ rollout: rollout.id, target_version: Number(rollout.targetVersion) }, 'staged rollout started');
+    o.logger.info(
+      { rollout: rollout.id, target_version: Number(rollout.targetVersion) },
+      'staged rollout started',
+    );
     await o.manager?.refresh();
     res.status(201).json(rolloutJson(rollout));
   };
@@ -91,7 +99,12 @@ export function createRolloutRouter(o: RolloutRouterOptions): Router {
     const sizeParam = req.query.size;
     let size = 100;
     if (sizeParam !== undefined) {
-      if (typeof sizeParam !== 'string' || !/^\d{1,7}$/.test(sizeParam) || Number(sizeParam) < 1 || Number(sizeParam) > MAX_PAGE)
+      if (
+        typeof sizeParam !== 'string' ||
+        !/^\d{1,7}$/.test(sizeParam) ||
+        Number(sizeParam) < 1 ||
+        Number(sizeParam) > MAX_PAGE
+      )
         throw invalidOption('size', `must be an integer between 1 and ${MAX_PAGE}`);
       size = Number(sizeParam);
     }
@@ -107,10 +120,14 @@ export function createRolloutRouter(o: RolloutRouterOptions): Router {
     }
     const page = await listRollouts(o.prisma, size, after);
     const offset =
-      page.more && page.last ? Buffer.from(`${page.last.createdAt}_${page.last.id}`, 'latin1').toString('base64url') : null;
+      page.more && page.last
+        ? Buffer.from(`${page.last.createdAt}_${page.last.id}`, 'latin1').toString('base64url')
+        : null;
     res.json({
       data: page.data.map(rolloutJson),
-      next: offset ? `/config/rollouts?${new URLSearchParams([...(sizeParam ? [['size', String(size)] as [string, string]] : []), ['offset', offset] as [string, string]]).toString()}` : null,
+      next: offset
+        ? `/config/rollouts?${new URLSearchParams([...(sizeParam ? [['size', String(size)] as [string, string]] : []), ['offset', offset] as [string, string]]).toString()}`
+        : null,
       offset: offset ?? undefined,
     });
   };
@@ -127,8 +144,14 @@ export function createRolloutRouter(o: RolloutRouterOptions): Router {
     const r = await getRollout(o.prisma, id);
     if (!r) throw RolloutErrors.notFound(`no rollout ${id}`);
     const done = await rollBack(o.store, id, { state: 'aborted', reason: 'aborted through the Admin API' });
-    if (!done) throw RolloutErrors.notRunning(`rollout ${id} is ${(await getRollout(o.prisma, id))?.state ?? r.state}: nothing to abort`);
-    o.logger.warn({ rollout: id, rollback_version: Number(done.rollbackVersion) }, 'staged rollout aborted; rolled back');
+    if (!done)
+      throw RolloutErrors.notRunning(
+        `rollout ${id} is ${(await getRollout(o.prisma, id))?.state ?? r.state}: nothing to abort`,
+      );
+    o.logger.warn(
+      { rollout: id, rollback_version: Number(done.rollbackVersion) },
+      'staged rollout aborted; rolled back',
+    );
     await o.manager?.refresh();
     res.json(rolloutJson(done));
   };

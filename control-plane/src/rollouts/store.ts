@@ -142,7 +142,10 @@ export async function listRollouts(
   const rows = await prisma.rollout.findMany({
     where: after
       ? {
-          OR: [{ created_at: { lt: after.createdAt } }, { created_at: after.createdAt, id: { lt: after.id } }],
+          OR: [
+            { created_at: { lt: after.createdAt } },
+            { created_at: after.createdAt, id: { lt: after.id } },
+          ],
         }
       : {},
     orderBy: [{ created_at: 'desc' }, { id: 'desc' }],

@@ -77,6 +77,7 @@ describe('staged rollout: a CP and three DPs, one canary', () => {
     cp = await startCp({ dataDir: tempDir('rollout-cp'), env: { DATABASE_URL: db.url } });
     const r = await adminJson(cp.admin, 'POST', '/config', doc(upstream.url, { app: '/app' }));
     expect(r.status, JSON.stringify(r.json)).toBe(201);
+    // One at a time: the DPs' start is what takes long on a busy box.
     for (const [name, labels] of [
       ['dp-canary', ['--label', 'canary=true']],
       ['dp-b', []],
@@ -95,7 +96,7 @@ describe('staged rollout: a CP and three DPs, one canary', () => {
     await waitUntil('every DP serves /app', async () =>
       (await Promise.all(dps.map((d) => httpStatus(`${d.proxy}/app`)))).every((s) => s === 200),
     );
-  }, 180_000);
+  }, 400_000);
 
   afterAll(async () => {
     await Promise.all(dps.map((d) => d.proc.stop()));
@@ -143,7 +144,7 @@ describe('staged rollout: a CP and three DPs, one canary', () => {
       }[];
       return rows.find((r) => r.id === 'dp-canary')?.config_version === failed.rollback_version;
     });
-  }, 180_000);
+  }, 300_000);
 
   it('completes a good change: every DP serves the new route', async () => {
     const started = await adminJson(cp.admin, 'POST', '/config/rollouts', {
@@ -164,5 +165,5 @@ describe('staged rollout: a CP and three DPs, one canary', () => {
     );
     const list = await adminJson(cp.admin, 'GET', '/config/rollouts');
     expect((list.json.data as RolloutJson[]).map((r) => r.state)).toEqual(['completed', 'failed']);
-  }, 180_000);
+  }, 300_000);
 });

@@ -90,11 +90,15 @@ describe('staged rollout: a CP and three DPs, one canary', () => {
         workers: 1,
         nodeId: name,
         args: ['--traffic-summary-interval', '1000', ...labels],
+        // Waited for below, with the time a busy box needs.
+        waitReady: false,
       });
       dps.push({ ...dp, name });
     }
-    await waitUntil('every DP serves /app', async () =>
-      (await Promise.all(dps.map((d) => httpStatus(`${d.proxy}/app`)))).every((s) => s === 200),
+    await waitUntil(
+      'every DP serves /app',
+      async () => (await Promise.all(dps.map((d) => httpStatus(`${d.proxy}/app`)))).every((s) => s === 200),
+      240_000,
     );
   }, 400_000);
 

@@ -99,7 +99,12 @@ describe('staged rollout: a CP and three DPs, one canary', () => {
       'every DP serves /app',
       async () => (await Promise.all(dps.map((d) => httpStatus(`${d.proxy}/app`)))).every((s) => s === 200),
       240_000,
-    );
+    ).catch((e: Error) => {
+      const outputs = dps.map(
+        (d) => `--- ${d.name} (alive ${d.proc.alive}) ---\n${d.proc.output.slice(-2000)}`,
+      );
+      throw new Error(`${e.message}\n${outputs.join('\n')}\n--- cp ---\n${cp.proc.output.slice(-3000)}`);
+    });
   }, 400_000);
 
   afterAll(async () => {

@@ -43,6 +43,8 @@ import { DataFolderLock, databaseDir } from './data-folder.js';
 import { openDatabase } from './db/index.js';
 import { useLeanHeap } from './heap-sizing.js';
 import { nodeConfiguration } from './node-info.js';
+import { RolloutManager } from './rollouts/manager.js';
+import { createRolloutRouter } from './rollouts/router.js';
 import { SnapshotPublisher, storeSnapshotsInJetStream } from './snapshot/index.js';
 import { ConfigStore } from './store/index.js';
 
@@ -92,6 +94,8 @@ export interface ControlPlaneOptions {
    * resolution (default 7 days; 0: no history).
    */
   analyticsRetentionMs?: number;
+  /** How often each replica re-reads the staged rollout state and (on one) judges the gate. Default 1000 ms. */
+  rolloutTickMs?: number;
   logger: Logger;
 }
 
@@ -239,6 +243,32 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     });
     cleanups.push(() => analytics.close());
 
+    // Staged rollouts: which snapshot each DP gets while one runs, and the gate (rollouts/).
+    let reoffer = () => {};
+    const rollouts = new RolloutManager({
+      prisma: db.prisma,
+      store,
+      key: signingKey,
+      cpId,
+      logger,
+      tickMs: o.rolloutTickMs,
+      connectedDataPlanes: () => registry.listConnected(),
+      trafficByDataPlane: (fromMs, toMs) =>
+        analytics.store.query({ dimension: 'data-planes', fromMs, toMs }).map((g) => ({
+          nodeId: g.id ?? '',
+          requests: g.requests,
+          errors_5xx: g.errors_5xx,
+          p99_ms: g.latency_ms.p99,
+        })),
+      reoffer: () => reoffer(),
+      announce: (version) => messaging.publishConfigChanged(version),
+    });
+    await rollouts.start();
+    cleanups.push(async () => rollouts.stop());
+    const onReplicaChange = () => void rollouts.refresh();
+    messaging.on('configChanged', onReplicaChange);
+    cleanups.push(async () => void messaging.off('configChanged', onReplicaChange));
+
     const cluster = await startClusterServer({
       host: o.clusterListen.host,
       port: o.clusterListen.port,
@@ -249,8 +279,10 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
       logger,
       onTrafficSummary: (session, summary) =>
         analytics.ingest(summary, { nodeId: session.nodeId!, region: session.region }),
+      select: (session, published) => rollouts.select(session, published),
     });
     cleanups.push(() => cluster.stop());
+    reoffer = () => cluster.reoffer();
 
     // The other replicas (a no-op without NATS_URL); unwired before the cluster server stops.
     const replicas = connectReplicas({ messaging, store, publisher, local: cluster });
@@ -280,6 +312,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
       routers: [
         createClusteringRouter(registry, publisher, { cpId, status: () => messaging.status() }),
         analytics.router(),
+        createRolloutRouter({ store, prisma: db.prisma, manager: rollouts, logger, plugins }),
         createConfigRouter(store, logger, { plugins }),
         proxyCacheEndpoints(store, replicas.purgeRelay),
         upstreamHealthEndpoints(store, registry, replicas.targetHealthRelay, cpId),

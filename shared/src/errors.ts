@@ -44,3 +44,14 @@ export const ConfigErrors = {
   missingKey: defineError('GH_ERR_CONFIG_MISSING_KEY', 400),
   clusterTls: defineError('GH_ERR_CONFIG_CLUSTER_TLS', 400),
 } as const;
+
+/** Staged rollouts (docs/rollouts.md). */
+export const RolloutErrors = {
+  /** A config write (or a second rollout) while a rollout runs. */
+  inProgress: defineError('GH_ERR_ROLLOUT_IN_PROGRESS', 409),
+  notFound: defineError('GH_ERR_ROLLOUT_NOT_FOUND', 404),
+  /** Abort of a rollout that already ended. */
+  notRunning: defineError('GH_ERR_ROLLOUT_NOT_RUNNING', 409),
+  /** The change equals the current configuration: nothing to roll out. */
+  noChange: defineError('GH_ERR_ROLLOUT_NO_CHANGE', 400),
+} as const;

@@ -33,6 +33,7 @@ import {
   writeSigningKeyPair,
   type Logger,
   type SignedSnapshot,
+  type SigningKey,
   type TrustedKeys,
 } from '@gatehouse/shared';
 import {
@@ -109,6 +110,8 @@ export interface TestCluster {
   server: ClusterServer;
   trusted: TrustedKeys;
   kid: string;
+  /** The key snapshots are signed with. */
+  key: SigningKey;
   /** Base URL of an HTTP server mounting createClusteringRouter. */
   adminUrl: string;
   stop(): Promise<void>;
@@ -119,7 +122,12 @@ export async function startTestCluster(
   opts: Partial<
     Pick<
       ClusterServerOptions,
-      'heartbeatIntervalMs' | 'deadAfterMs' | 'softwareVersion' | 'keepaliveTimeMs' | 'keepaliveTimeoutMs'
+      | 'heartbeatIntervalMs'
+      | 'deadAfterMs'
+      | 'softwareVersion'
+      | 'keepaliveTimeMs'
+      | 'keepaliveTimeoutMs'
+      | 'select'
     >
   > & { publisher?: SnapshotFeed; tls?: ClusterServerTls; logger?: Logger } = {},
 ): Promise<TestCluster> {
@@ -154,6 +162,7 @@ export async function startTestCluster(
     server,
     trusted,
     kid: written.kid,
+    key,
     adminUrl,
     async stop() {
       await server.stop({ graceMs: 500 });

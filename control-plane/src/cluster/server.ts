@@ -66,6 +66,8 @@ export interface ClusterServerOptions {
   purgeIntervalMs?: number;
   /** Traffic summaries DPs send on their streams (the analytics intake); absent: ignored. */
   onTrafficSummary?: SessionContext['onTrafficSummary'];
+  /** Which snapshot a DP gets of its slice's newest (staged rollouts); absent: the newest. */
+  select?: SessionContext['select'];
 }
 
 export interface ConnectedDataPlane {
@@ -102,6 +104,8 @@ export interface ClusterServer {
   broadcastPurge(order: { pluginId: string | null; key: string | null }): number;
   /** Relays a target health order (the Admin API's healthy / unhealthy) to every DP with a live stream on this CP. */
   broadcastTargetHealth(order: TargetHealthOrder): number;
+  /** Offers every DP its slice's newest snapshot again (what `select` gives changed). */
+  reoffer(): void;
   /** Ends every stream (UNAVAILABLE, so DPs reconnect elsewhere), records them disconnected, shuts down. */
   stop(opts?: { graceMs?: number }): Promise<void>;
 }
@@ -138,6 +142,7 @@ export async function startClusterServer(o: ClusterServerOptions): Promise<Clust
     renewSlice: (key: string) => o.publisher.renewSlice(key),
     latestSlice: (key: string) => o.publisher.latestSlice(key),
     onTrafficSummary: o.onTrafficSummary,
+    select: o.select,
     onReady(session: DataPlaneSession) {
       const id = session.nodeId!;
       const previous = byNode.get(id);
@@ -261,6 +266,12 @@ export async function startClusterServer(o: ClusterServerOptions): Promise<Clust
         snapshotsDropped: s.snapshotsDropped,
         certificate: s.certificate,
       })),
+    reoffer() {
+      for (const s of byNode.values()) {
+        const p = s.sliceKey === null ? null : o.publisher.latestSlice(s.sliceKey);
+        if (p) s.offer(p);
+      }
+    },
     broadcastTargetHealth(order) {
       let n = 0;
       for (const s of byNode.values()) if (s.targetHealth(order.upstreamId, order.target, order.healthy)) n++;

@@ -66,6 +66,11 @@ export interface SessionContext {
   onClosed(session: DataPlaneSession): void;
   /** A traffic summary the DP sent on its stream (analytics); absent: summaries are ignored. */
   onTrafficSummary?(session: DataPlaneSession, summary: TrafficSummary): void;
+  /**
+   * Which snapshot this DP gets when its slice's newest is `published` (a staged rollout holds
+   * DPs outside its waves at its base; rollouts/manager.ts); null: nothing for now. Absent: `published`.
+   */
+  select?(session: DataPlaneSession, published: PublishedSnapshot): PublishedSnapshot | null;
 }
 
 const MAX_STATUS_LENGTH = 32;
@@ -180,8 +185,10 @@ export class DataPlaneSession {
    * (plugins) is not sent: the one waiting, older, is dropped too (only the newest config
    * matters) and the DP gets a Refusal instead.
    */
-  offer(published: PublishedSnapshot): void {
+  offer(newest: PublishedSnapshot): void {
     if (this.closed || this.nodeId === null) return;
+    const published = this.ctx.select ? this.ctx.select(this, newest) : newest;
+    if (published === null) return;
     const snapshot = published.snapshot;
     const held = this.helloHeld;
     this.helloHeld = null;

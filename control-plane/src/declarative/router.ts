@@ -27,7 +27,7 @@ const truthy = (v: unknown) => typeof v === 'string' && ['1', 'true', 'on', 'yes
 const RAW_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml', 'text/plain'];
 
 /** The document a request carries: the JSON document itself, `{ config: "<yaml or json>" }`, or a raw YAML body. */
-function documentOf(req: Request): string | DeclarativeDocument {
+export function documentOf(req: Request): string | DeclarativeDocument {
   const body: unknown = req.body;
   if (typeof body === 'string' && body.trim() !== '') return body;
   if (body !== null && typeof body === 'object' && !Array.isArray(body)) {

@@ -13,6 +13,7 @@ import { EntityRepository } from './entity-repository.js';
 import { MembershipRepository } from './memberships.js';
 import type { Page } from './pagination.js';
 import { PluginRepository, type PluginSchemas } from './plugins.js';
+import { refuseDuringRollout } from './rollout-guard.js';
 import { applyChanges, checkReferences, diffConfigs, readAll, type ReplaceResult } from './replace.js';
 import { tagsPage, type TagRow } from './tags.js';
 import type { ConfigWriter, Tx } from './tx.js';
@@ -117,10 +118,15 @@ export class ConfigStore {
     );
   }
 
-  /** Runs `fn` in a transaction that also bumps the config version; listeners fire after commit. */
+  /**
+   * Runs `fn` in a transaction that also bumps the config version; listeners fire after commit.
+   * While a staged rollout runs, only that rollout's own writes (`rollout`: its id) are allowed:
+   * any other is refused with GH_ERR_ROLLOUT_IN_PROGRESS (409) before `fn` runs. Writers queue on
+   * the version row's lock, so the check sees every rollout committed before it.
+   */
   async write<T>(
     fn: (tx: Tx, version: bigint) => Promise<T>,
-    options: { timeoutMs?: number } = {},
+    options: { timeoutMs?: number; rollout?: string } = {},
   ): Promise<T> {
     const { result, version } = await this.prisma.$transaction(
       async (tx) => {
@@ -129,6 +135,7 @@ export class ConfigStore {
           ON CONFLICT (id) DO UPDATE SET version = config_version.version + 1, updated_at = now()
           RETURNING version`;
         const version = BigInt(rows[0]!.version);
+        await refuseDuringRollout(tx, options.rollout);
         return { result: await fn(tx, version), version };
       },
       // Writers queue on the config_version row lock, so the timeout covers waiting for an

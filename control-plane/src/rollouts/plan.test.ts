@@ -1,0 +1,103 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { isGatehouseError } from '@gatehouse/shared';
+import { groupFigures, inWaves, judge, parsePlan, type Gate } from './plan.js';
+
+const body = (e: unknown) => (isGatehouseError(e) ? (e.details?.body as { fields?: unknown }) : undefined);
+
+describe('rollout plan', () => {
+  it('fills the defaults and appends the last wave, everyone', () => {
+    expect(parsePlan({ waves: [{ percentage: 10 }] })).toEqual({
+      waves: [{ percentage: 10 }, { everyone: true }],
+      soak_ms: 300_000,
+      gate: { max_error_rate: 0.05, min_requests: 20 },
+    });
+  });
+
+  it('refuses bad plans with a schema violation naming the field', () => {
+    const cases: [unknown, Record<string, unknown>][] = [
+      [{}, { waves: 'required field missing' }],
+      [{ waves: [] }, { waves: expect.stringMatching(/at least 1/) }],
+      [{ waves: [{ percentage: 101 }] }, { waves: [{ percentage: expect.stringMatching(/between/) }] }],
+      [{ waves: [{}] }, { waves: [{ '@entity': expect.anything() }] }],
+      [{ waves: [{ percentage: 5, labels: { a: 'b' } }] }, { waves: [{ '@entity': expect.anything() }] }],
+      [{ waves: [{ percentage: 5 }], soak: 0 }, { soak: expect.stringMatching(/between/) }],
+      [
+        { waves: [{ percentage: 5 }], gate: { max_error_rate: 2 } },
+        { gate: { max_error_rate: expect.anything() } },
+      ],
+      [{ waves: [{ percentage: 5 }], nope: 1 }, { nope: 'unknown field' }],
+    ];
+    for (const [input, fields] of cases) {
+      let thrown: unknown;
+      try {
+        parsePlan(input as Record<string, unknown>);
+      } catch (e) {
+        thrown = e;
+      }
+      expect(isGatehouseError(thrown) && thrown.status, JSON.stringify(input)).toBe(400);
+      expect(body(thrown)?.fields, JSON.stringify(input)).toMatchObject(fields);
+    }
+  });
+
+  it('a plan parser never throws anything but a 400 (property)', () => {
+    fc.assert(
+      fc.property(fc.object({ withNullPrototype: false, maxDepth: 3 }), fc.jsonValue(), (o, v) => {
+        for (const input of [o, { waves: v }, { waves: [v] }, { waves: [{ labels: v }], gate: v, soak: v }]) {
+          try {
+            parsePlan(input);
+          } catch (e) {
+            expect(isGatehouseError(e) && e.status).toBe(400);
+          }
+        }
+      }),
+      { examples: [[{}, { labels: { '': '' } }]] },
+    );
+  });
+});
+
+describe('wave membership', () => {
+  const plan = parsePlan({ waves: [{ labels: { canary: 'true' } }, { percentage: 50 }] });
+  it('is cumulative, by label then by percentage, and everyone in the last wave', () => {
+    const canary = { nodeId: 'n1', labels: { canary: 'true' } };
+    expect(inWaves(plan, 0, 'r', canary)).toBe(true);
+    const others = Array.from({ length: 400 }, (_, i) => ({ nodeId: `node-${i}`, labels: {} }));
+    expect(others.some((dp) => inWaves(plan, 0, 'r', dp))).toBe(false);
+    const half = others.filter((dp) => inWaves(plan, 1, 'r', dp)).length;
+    expect(half).toBeGreaterThan(140);
+    expect(half).toBeLessThan(260);
+    expect(others.every((dp) => inWaves(plan, 2, 'r', dp))).toBe(true);
+  });
+});
+
+describe('the gate', () => {
+  const gate: Gate = {
+    max_error_rate: 0.05,
+    max_error_rate_increase: 0.02,
+    max_p99_latency_ratio: 2,
+    min_requests: 10,
+  };
+  const fig = (requests: number, errors: number, p99: number | null) =>
+    groupFigures([{ nodeId: 'x', requests, errors_5xx: errors, p99_ms: p99 }]);
+
+  it('waits for min_requests, then fails at once on a breach', () => {
+    expect(judge(gate, fig(5, 5, 1), fig(100, 0, 1), false).decision).toBe('wait');
+    const v = judge(gate, fig(20, 10, 1), fig(100, 0, 1), false);
+    expect(v.decision).toBe('fail');
+    expect(v.breaches.join()).toMatch(/max_error_rate 0.05/);
+  });
+  it('compares with the other DPs: error-rate increase and p99 ratio', () => {
+    expect(judge(gate, fig(100, 4, 1), fig(100, 0, 1), true).breaches.join()).toMatch(
+      /max_error_rate_increase/,
+    );
+    expect(judge(gate, fig(100, 0, 30), fig(100, 0, 10), true).breaches.join()).toMatch(
+      /max_p99_latency_ratio/,
+    );
+    expect(judge(gate, fig(100, 0, 30), fig(5, 0, 10), true).decision).toBe('pass');
+  });
+  it('passes a healthy wave once the soak is over; fails one that served too little', () => {
+    expect(judge(gate, fig(100, 1, 10), fig(100, 1, 10), false).decision).toBe('wait');
+    expect(judge(gate, fig(100, 1, 10), fig(100, 1, 10), true).decision).toBe('pass');
+    expect(judge(gate, fig(3, 0, 10), null, true).decision).toBe('fail');
+  });
+});

@@ -77,7 +77,7 @@ function respond(r: Reply, query: dnsPacket.Packet | null): Buffer | null {
       id: r.wrongId ? (query.id! + 1) & 0xffff : query.id,
       flags: r.rcode,
       questions: [q],
-      answers: answers as dnsPacket.Answer[],
+      answers: answers,
     });
   } catch {
     return Buffer.from([0xde, 0xad]);

@@ -4,7 +4,6 @@
  * answer with raw bytes (`raw`, hostile packets) and counts the questions it got.
  */
 import dgram from 'node:dgram';
-import type { AddressInfo } from 'node:net';
 import dnsPacket from 'dns-packet';
 
 export interface TestSrv {
@@ -87,7 +86,7 @@ export async function startDnsServer(): Promise<TestDnsServer> {
     }
     const response = dnsPacket.encode({
       type: 'response',
-      id: query!.id,
+      id: query.id,
       flags: dnsPacket.AUTHORITATIVE_ANSWER | (entry === undefined ? 3 : 0),
       questions: [q],
       answers,
@@ -95,7 +94,7 @@ export async function startDnsServer(): Promise<TestDnsServer> {
     socket.send(response, rinfo.port, rinfo.address);
   });
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
-  const port = (socket.address() as AddressInfo).port;
+  const port = socket.address().port;
   Object.assign(server, { port, address: `127.0.0.1:${port}` });
   return server;
 }

@@ -390,7 +390,7 @@ export class DnsResolver {
         const r = await this.exchange(server, name, type);
         if (r.kind === 'packet') {
           // RCODE: the low four bits of the flags (3: NXDOMAIN).
-          const rcode = ((r.packet.flags ?? 0) & 15) as number;
+          const rcode = (r.packet.flags ?? 0) & 15;
           if (rcode === 3) return { kind: 'none', reason: 'name error' };
           if (rcode === 0) return r;
           this.stats.errors++;

@@ -95,7 +95,7 @@ export interface CompiledTargets {
 function serviceHostUpstream(host: string): Upstream | null {
   try {
     const fields = validateUpstream({ name: host });
-    return { ...fields, id: `dns:${host}`, created_at: 0, updated_at: 0 } as Upstream;
+    return { ...fields, id: `dns:${host}`, created_at: 0, updated_at: 0 };
   } catch {
     return null;
   }

@@ -37,6 +37,7 @@ import {
   type CipherSuiteName,
   type TlsPolicy,
 } from './tls/tls-policy.js';
+import { dnsSettings, type DnsSettings } from './dns/settings.js';
 
 /**
  * Client connection limits of the proxy (issue 8 item 11). Each `key` is the ClientLimits field it
@@ -305,6 +306,60 @@ const SETTINGS: SettingSpec[] = [
       "Comma-separated IPs/CIDRs of proxies in front (Kong's trusted_ips); only their X-Forwarded-For names the client.",
   },
   {
+    key: 'dnsResolver',
+    flag: 'dns-resolver',
+    env: ['GATEHOUSE_DNS_RESOLVER'],
+    kind: 'string',
+    description:
+      "Kong's dns_resolver: comma-separated name servers (ip[:port], [v6]:port) for host names of targets and services; default: /etc/resolv.conf's.",
+  },
+  {
+    key: 'dnsHostsfile',
+    flag: 'dns-hostsfile',
+    env: ['GATEHOUSE_DNS_HOSTSFILE'],
+    kind: 'string',
+    description: "Kong's dns_hostsfile: names answered from this file first (default /etc/hosts).",
+  },
+  {
+    key: 'dnsOrder',
+    flag: 'dns-order',
+    env: ['GATEHOUSE_DNS_ORDER'],
+    kind: 'string',
+    description:
+      "Kong's dns_order: record types tried in order, of LAST, SRV, A, AAAA, CNAME (default LAST,SRV,A,CNAME).",
+  },
+  {
+    key: 'dnsValidTtl',
+    flag: 'dns-valid-ttl',
+    env: ['GATEHOUSE_DNS_VALID_TTL'],
+    kind: 'string',
+    description:
+      "Kong's dns_valid_ttl: seconds every answer is kept, replacing the records' TTL (default: the records').",
+  },
+  {
+    key: 'dnsStaleTtl',
+    flag: 'dns-stale-ttl',
+    env: ['GATEHOUSE_DNS_STALE_TTL'],
+    kind: 'string',
+    description:
+      "Kong's dns_stale_ttl: seconds an expired answer is still served while it cannot be refreshed (default 3600).",
+  },
+  {
+    key: 'dnsNotFoundTtl',
+    flag: 'dns-not-found-ttl',
+    env: ['GATEHOUSE_DNS_NOT_FOUND_TTL'],
+    kind: 'string',
+    description:
+      "Kong's dns_not_found_ttl: seconds a name that does not exist (or has no records) is kept so (default 30).",
+  },
+  {
+    key: 'dnsErrorTtl',
+    flag: 'dns-error-ttl',
+    env: ['GATEHOUSE_DNS_ERROR_TTL'],
+    kind: 'string',
+    description: "Kong's dns_error_ttl: seconds before a failed query is tried again (default 1).",
+  },
+  {
     key: 'pathEscapedSlashes',
     flag: 'path-escaped-slashes',
     env: ['GATEHOUSE_PATH_ESCAPED_SLASHES'],
@@ -474,6 +529,23 @@ try {
   fail(`invalid setting --trusted-ips (GATEHOUSE_TRUSTED_IPS): ${(e as Error).message}`);
 }
 
+let dns: DnsSettings;
+try {
+  dns = dnsSettings({
+    resolver: v.dnsResolver as string | undefined,
+    hostsFile: v.dnsHostsfile as string | undefined,
+    order: v.dnsOrder as string | undefined,
+    validTtl: v.dnsValidTtl as string | undefined,
+    staleTtl: v.dnsStaleTtl as string | undefined,
+    notFoundTtl: v.dnsNotFoundTtl as string | undefined,
+    errorTtl: v.dnsErrorTtl as string | undefined,
+  });
+} catch (e) {
+  fail(
+    `invalid setting --${(e as Error).message.replace(/^dns_(\w+)/, (_m, w: string) => `dns-${w.replace(/_/g, '-')}`)}`,
+  );
+}
+
 let cacheKey: Buffer | undefined;
 if (v.cacheKey !== undefined) {
   if (declarativeFile !== undefined)
@@ -541,6 +613,7 @@ try {
     proxyListen: v.listen as Listen,
     proxyTlsListen: v.listenSsl as Listen | undefined,
     trustedIps,
+    dns,
     requestPolicy: {
       pathEscapedSlashes: v.pathEscapedSlashes as PathEscapedSlashesAction,
       underscoresInHeaders: v.underscoresInHeaders as boolean,

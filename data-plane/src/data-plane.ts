@@ -43,7 +43,11 @@ import { createCertificate } from './tls/x509.js';
 import { DEFAULT_TLS_POLICY, type TlsPolicy } from './tls/tls-policy.js';
 import { NodeHealth } from './balancer/node-health.js';
 import { targetHealthReport } from './balancer/target-report.js';
-import { compileUpstreams } from './balancer/balancers.js';
+import { compileUpstreams, type UpstreamSet } from './balancer/balancers.js';
+import { DnsResolver } from './dns/resolver.js';
+import { dnsSettings, type DnsSettings } from './dns/settings.js';
+import { DnsView } from './dns/view.js';
+import type { NodeConfig } from './runtime/node-config.js';
 import { DataPlaneMetrics } from './status/metrics.js';
 import { StatusServer } from './status/status-server.js';
 import { NodeSeries } from './status/node-series.js';
@@ -109,6 +113,8 @@ export interface DataPlaneOptions {
   proxyListen: ListenAddress;
   /** Kong's trusted_ips: proxies in front whose X-Forwarded-For names the client. */
   trustedIps?: string[];
+  /** Kong's dns_* settings (--dns-resolver, ...): default the system's (resolv.conf, /etc/hosts). */
+  dns?: DnsSettings;
   /** Request-line, path and header rules of every worker's proxy (see ProxyServerOptions). */
   requestPolicy?: Partial<RequestPolicy>;
   /** Client connection limits of the proxy: header/body/request timeouts (408), keep-alive, per-IP cap. */
@@ -278,6 +284,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
   const nodeId = options.nodeId ?? (await loadOrCreateNodeId(options.dataDir, logger));
   const hostname = osHostname();
   const workers = options.workers ?? availableParallelism();
+  const dnsConfig = options.dns ?? dnsSettings();
   const log = logger.child({ node_id: nodeId });
 
   const metrics = new DataPlaneMetrics();
@@ -318,6 +325,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     unhealthyTargets: () => nodeHealth.unhealthyTargets(),
     pluginDirs: options.pluginDirs ?? [],
     trustedIps: options.trustedIps ?? [],
+    dns: dnsConfig,
     requestPolicy: options.requestPolicy ?? {},
     clientLimits: options.clientLimits,
     proxyCacheMemorySize: options.proxyCacheMemorySize,
@@ -352,11 +360,30 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
   // The primary serves no traffic and parses no config: it compiles only the upstreams of the
   // node part a worker sends back, and once every worker serves the config, the node's active
   // health checks follow those upstreams.
+  // The primary resolves the upstreams' host-name targets too (its own resolver), so its active
+  // checks probe each address; a changed answer recompiles the upstreams it checks.
+  const dns = new DnsResolver(dnsConfig, { logger: log });
+  let dnsNode: { node: NodeConfig; view: DnsView } | null = null;
+  const compileNode = (node: NodeConfig): { upstreams: UpstreamSet; view: DnsView } => {
+    const view = new DnsView(dns);
+    return { upstreams: compileUpstreams(completeConfig(node), nodeHealth.serving, undefined, view), view };
+  };
+  const commitDns = (node: NodeConfig, view: DnsView): void => {
+    dnsNode = view.names.size === 0 ? null : { node, view };
+    dns.track(view.names);
+  };
+  dns.onChange((name) => {
+    if (dnsNode === null || !dnsNode.view.names.has(name)) return;
+    const { upstreams, view } = compileNode(dnsNode.node);
+    nodeHealth.commit(upstreams);
+    commitDns(dnsNode.node, view);
+  });
   const compiler: ConfigCompiler = {
     compile(node) {
-      const upstreams = compileUpstreams(completeConfig(node), nodeHealth.serving);
+      const { upstreams, view } = compileNode(node);
       return () => {
         nodeHealth.commit(upstreams);
+        commitDns(node, view);
         series.setKongExport(node.kongExport);
         clusterLimits.follow(node.usesClusterPolicy);
       };
@@ -479,6 +506,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     await nats?.close();
     await statusServer.close();
     nodeHealth.close();
+    dns.close();
     log.info('data plane stopped');
   };
 

@@ -131,7 +131,7 @@ export class ActiveChecker {
   ): Promise<ProbeResult> {
     const a = this.balancer.upstream.healthchecks.active;
     const secure = a.type === 'https';
-    const hostName = this.balancer.upstream.host_header ?? target.host;
+    const hostName = this.balancer.upstream.host_header ?? target.hostname;
     const defaultPort = secure ? 443 : 80;
     const headers: Record<string, string | string[]> = {
       host: authority(hostName, target.port === defaultPort ? null : target.port),

@@ -13,6 +13,7 @@
 import type { GatehouseConfig, Logger, Target, Upstream } from '@gatehouse/shared';
 import { ActiveChecker } from './active-checker.js';
 import type { Clock } from './half-open.js';
+import type { DnsView } from '../dns/view.js';
 import {
   upstreamSignature,
   UpstreamBalancer,
@@ -49,6 +50,8 @@ export function compileUpstreams(
   config: GatehouseConfig,
   serving: UpstreamSet | null,
   clock?: Clock,
+  /** Host-name targets are expanded into the addresses cached here (null: left to undici). */
+  dns: DnsView | null = null,
 ): UpstreamSet {
   const targetsOf = new Map<string, Target[]>();
   for (const t of config.targets) {
@@ -60,12 +63,12 @@ export function compileUpstreams(
   const byName = new Map<string, UpstreamBalancer>();
   for (const upstream of config.upstreams) {
     const targets = targetsOf.get(upstream.id) ?? [];
-    const signature = upstreamSignature(upstream, targets);
+    const signature = upstreamSignature(upstream, targets, dns);
     const previous = serving?.byId.get(upstream.id) ?? null;
     const balancer =
       previous !== null && previous.signature === signature
         ? previous
-        : new UpstreamBalancer(upstream, targets, signature, previous, clock);
+        : new UpstreamBalancer(upstream, targets, signature, previous, clock, dns);
     byId.set(upstream.id, balancer);
     byName.set(upstream.name.toLowerCase(), balancer);
   }

@@ -21,15 +21,21 @@ import {
 } from './health.js';
 import { balancerHalfOpenMs, halfOpenMs, monotonicClock, type Clock } from './half-open.js';
 import { authority, parseTarget } from './target-address.js';
+import { resolveTarget, type DnsView } from '../dns/view.js';
 
 export interface BalancedTarget {
   /** The target entity id. */
   readonly id: string;
+  /** The address connected to: the target's IP, or one its host name resolved to. */
   readonly host: string;
   readonly port: number;
   readonly weight: number;
-  /** `host:port` (IPv6 in brackets). */
+  /** `host:port` (IPv6 in brackets) of the address: health, pools and reports are per address. */
   readonly authority: string;
+  /** The target as configured (`name:port`): one target entity may give several addresses. */
+  readonly target: string;
+  /** The host the Host header names (Kong: the target's host name, not the address). */
+  readonly hostname: string;
   readonly health: TargetHealth;
   /** Requests in flight to this target (least-connections). */
   inFlight: number;
@@ -54,11 +60,28 @@ export type HealthListener = (
   cause: HealthCause,
 ) => void;
 
-/** The fields that make two compilations of an upstream equivalent (no timestamps). */
-export function upstreamSignature(upstream: Upstream, targets: readonly Target[]): string {
+/**
+ * The fields that make two compilations of an upstream equivalent (no timestamps), with the
+ * addresses its host-name targets resolve to now: a changed DNS answer makes a new balancer.
+ */
+export function upstreamSignature(
+  upstream: Upstream,
+  targets: readonly Target[],
+  dns: DnsView | null = null,
+): string {
   const { created_at: _c, updated_at: _u, tags: _t, ...fields } = upstream;
   const list = targets
-    .map((t) => `${t.id}=${t.target}/${t.weight}`)
+    .map((t) => {
+      const address = dns === null ? null : parseTarget(t.target);
+      const resolved =
+        address === null || !dns!.resolves(address.host)
+          ? ''
+          : `[${resolveTarget(dns, address.host, address.port, t.weight)
+              .map((a) => `${a.host}:${a.port}/${a.weight}`)
+              .sort()
+              .join(' ')}]`;
+      return `${t.id}=${t.target}/${t.weight}${resolved}`;
+    })
     .sort()
     .join(',');
   return `${JSON.stringify(fields)}|${halfOpenMs(upstream)}|${list}`;
@@ -68,7 +91,11 @@ export function upstreamSignature(upstream: Upstream, targets: readonly Target[]
  * Kong allows one target row per `host:port` in an upstream; should a snapshot carry several,
  * the newest wins. Targets that do not parse are dropped (the Admin API never stores them).
  */
-function enabledTargets(targets: readonly Target[], previous: UpstreamBalancer | null): BalancedTarget[] {
+function enabledTargets(
+  targets: readonly Target[],
+  previous: UpstreamBalancer | null,
+  dns: DnsView | null,
+): BalancedTarget[] {
   const byAuthority = new Map<string, Target>();
   for (const t of targets) {
     const address = parseTarget(t.target);
@@ -82,24 +109,37 @@ function enabledTargets(targets: readonly Target[], previous: UpstreamBalancer |
     )
       byAuthority.set(key, t);
   }
-  const out: BalancedTarget[] = [];
-  for (const [key, t] of byAuthority) {
+  // Each target gives its addresses (a host name: those it resolves to); an address two targets
+  // share is one entry with the sum of their weights.
+  const byAddress = new Map<string, BalancedTarget>();
+  for (const [configured, t] of byAuthority) {
     if (t.weight <= 0) continue; // weight 0 disables the target
     const address = parseTarget(t.target)!;
-    const before = previous?.targetByAuthority(key);
-    out.push({
-      id: t.id,
-      host: address.host,
-      port: address.port,
-      weight: t.weight,
-      authority: key,
-      health: new TargetHealth(before?.health.healthy ?? true),
-      inFlight: 0,
-      retryAt: before?.retryAt ?? null,
-      trial: false,
-      cause: before?.cause ?? null,
-    });
+    for (const a of resolveTarget(dns, address.host, address.port, t.weight)) {
+      const key = authority(a.host, a.port);
+      const seen = byAddress.get(key);
+      if (seen !== undefined) {
+        byAddress.set(key, { ...seen, weight: seen.weight + a.weight });
+        continue;
+      }
+      const before = previous?.targetByAuthority(key);
+      byAddress.set(key, {
+        id: t.id,
+        host: a.host,
+        port: a.port,
+        weight: a.weight,
+        authority: key,
+        target: configured,
+        hostname: address.host,
+        health: new TargetHealth(before?.health.healthy ?? true),
+        inFlight: 0,
+        retryAt: before?.retryAt ?? null,
+        trial: false,
+        cause: before?.cause ?? null,
+      });
+    }
   }
+  const out = [...byAddress.values()];
   return out.sort((a, b) => (a.authority < b.authority ? -1 : a.authority > b.authority ? 1 : 0));
 }
 
@@ -125,9 +165,15 @@ export class UpstreamBalancer {
     readonly signature: string,
     previous: UpstreamBalancer | null,
     private readonly clock: Clock = monotonicClock,
+    dns: DnsView | null = null,
+    /**
+     * Made for a service whose host is a name (not an upstream): Kong's DNS balancing. No
+     * address means the name did not resolve (503 "name resolution failed").
+     */
+    readonly serviceHost = false,
   ) {
     this.halfOpenMs = balancerHalfOpenMs(upstream);
-    this.targets = enabledTargets(targets, previous);
+    this.targets = enabledTargets(targets, previous, dns);
     if (this.halfOpenMs === 0) for (const t of this.targets) t.retryAt = null;
     this.updateNextRetry();
     for (const t of this.targets) this.index.set(t.authority, t);
@@ -234,11 +280,25 @@ export class UpstreamBalancer {
    */
   setHealth(key: string, healthy: boolean, notify: boolean, cause: HealthCause = 'manual'): boolean {
     const target = this.index.get(key);
-    if (target === undefined) return false;
+    if (target !== undefined) {
+      this.setOne(target, healthy, notify, cause);
+      return true;
+    }
+    // A target's host name (`name:port`, as configured): every address it resolved to (Kong's
+    // set_all_target_statuses_for_hostname).
+    let found = false;
+    for (const t of this.targets)
+      if (t.target === key) {
+        this.setOne(t, healthy, notify, cause);
+        found = true;
+      }
+    return found;
+  }
+
+  private setOne(target: BalancedTarget, healthy: boolean, notify: boolean, cause: HealthCause): void {
     const changed = target.health.set(healthy);
     this.settle(target, cause);
     if (changed && notify) this.listener?.(this.upstream, target, healthy, cause);
-    return true;
   }
 
   /** Starts (passive ejection) or clears the half-open cool-down after a health change. */

@@ -21,6 +21,11 @@ export class NoPeerError extends Error {
   readonly code = ProxyErrorCode.NO_PEER;
 }
 
+/** Given to the inner handler when a service's host name has no address (Kong's 503). */
+export class NameResolutionError extends Error {
+  readonly code = ProxyErrorCode.NAME_RESOLUTION;
+}
+
 /** Failures that are the request's fault or the client's, not the target's. */
 const NOT_TARGET: ReadonlySet<string> = new Set([
   ...BAD_REQUEST_CODES,
@@ -83,7 +88,11 @@ export class BalancedExchange implements CoreHandler {
     const { balancer, pools, hostHeaders } = this.service;
     const i = balancer.select(this.hashValue, this.tried);
     if (i < 0) {
-      this.inner.onError(new NoPeerError('failure to get a peer from the ring-balancer'));
+      this.inner.onError(
+        balancer.serviceHost && balancer.targets.length === 0
+          ? new NameResolutionError('name resolution failed')
+          : new NoPeerError('failure to get a peer from the ring-balancer'),
+      );
       return;
     }
     this.index = i;

@@ -25,6 +25,8 @@ export const ProxyErrorCode = {
   UPSTREAM_UNAVAILABLE: 'GH_ERR_PROXY_UPSTREAM_UNAVAILABLE',
   UPSTREAM_TIMEOUT: 'GH_ERR_PROXY_UPSTREAM_TIMEOUT',
   NO_PEER: 'GH_ERR_PROXY_NO_PEER',
+  /** A service's host name does not resolve (no address cached: NXDOMAIN, no records, DNS down). */
+  NAME_RESOLUTION: 'GH_ERR_PROXY_NAME_RESOLUTION',
   INTERNAL: 'GH_ERR_PROXY_INTERNAL',
   /** The client was too slow sending its request head or body (client_*_timeout): 408, closed. */
   REQUEST_TIMEOUT: 'GH_ERR_PROXY_REQUEST_TIMEOUT',
@@ -164,6 +166,12 @@ const RESPONSES: Record<ProxyErrorCode, ErrorResponse> = {
     503,
     'failure to get a peer from the ring-balancer',
   ),
+  // Kong's answer when a service host does not resolve (kong/runloop/balancer/init.lua).
+  [ProxyErrorCode.NAME_RESOLUTION]: errorResponse(
+    ProxyErrorCode.NAME_RESOLUTION,
+    503,
+    'name resolution failed',
+  ),
   [ProxyErrorCode.INTERNAL]: errorResponse(ProxyErrorCode.INTERNAL, 500, 'An unexpected error occurred'),
   // Kong's message for 408 (kong/error_handlers.lua); the connection is closed after it.
   [ProxyErrorCode.REQUEST_TIMEOUT]: errorResponse(ProxyErrorCode.REQUEST_TIMEOUT, 408, 'Request timeout', [
@@ -302,6 +310,7 @@ export function upstreamErrorCode(err: unknown): ProxyErrorCode {
   if (typeof code === 'string') {
     if (TIMEOUT_CODES.has(code)) return ProxyErrorCode.UPSTREAM_TIMEOUT;
     if (code === ProxyErrorCode.NO_PEER) return ProxyErrorCode.NO_PEER;
+    if (code === ProxyErrorCode.NAME_RESOLUTION) return ProxyErrorCode.NAME_RESOLUTION;
     if (BAD_REQUEST_CODES.has(code)) return ProxyErrorCode.BAD_REQUEST;
   }
   return ProxyErrorCode.UPSTREAM_UNAVAILABLE;

@@ -32,6 +32,11 @@ import { compileRuntime } from '../runtime/compile-runtime.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { RequestObservers, type RequestObserver } from '../observe/request-observer.js';
 import type { RequestTracer } from '../tracing/tracer.js';
+import type { DnsResolver } from '../dns/resolver.js';
+import { dnsNamesOf } from '../dns/view.js';
+
+/** How long a new configuration waits for the first answers of its host names before compiling. */
+const DNS_PRIME_MS = 5_000;
 
 export interface ProxyServerOptions {
   logger: Logger;
@@ -72,6 +77,13 @@ export interface ProxyServerOptions {
    * e.g. to count its connections (observe/connection-count.ts).
    */
   onListener?: (server: http.Server, secure: boolean) => void;
+  /**
+   * Kong's DNS balancing: host names (upstream targets, service hosts) are balanced over the
+   * addresses this resolver caches, refreshed in the background; a changed answer recompiles the
+   * configuration served. The proxy owns it (closes it). Default: none, undici resolves names on
+   * connect (the data plane process always gives one, docs/load-balancing.md "DNS").
+   */
+  dns?: DnsResolver | null;
 }
 
 export class ProxyServer {
@@ -92,8 +104,16 @@ export class ProxyServer {
   private readonly settings: { -readonly [K in keyof RequestSettings]: RequestSettings[K] };
   private readonly observers: RequestObservers;
   private readonly onListener: ((server: http.Server, secure: boolean) => void) | null;
+  readonly dns: DnsResolver | null;
+  /** A recompile for changed DNS answers is scheduled. */
+  private dnsRefresh: NodeJS.Immediate | null = null;
 
   constructor(options: ProxyServerOptions) {
+    this.dns = options.dns ?? null;
+    this.dns?.onChange((name) => {
+      if (this.state?.dns?.names.has(name) === true && this.dnsRefresh === null)
+        this.dnsRefresh = setImmediate(this.refreshDns);
+    });
     this.logger = options.logger;
     this.pools = new UpstreamPools(this.logger);
     this.balancers = new Balancers(this.logger, { activeChecks: options.activeHealthChecks ?? true });
@@ -180,8 +200,34 @@ export class ProxyServer {
     return compileRuntime(config, this.registry, {
       logger: this.logger,
       serving: { upstreams: this.balancers.serving, certificates: this.tls.certificates },
+      dns: this.dns,
     });
   }
+
+  /**
+   * Resolves the host names of `config` that have no answer yet, waiting a bounded time, so that
+   * compiling it finds them (a worker calls it before compiling; names still unresolved then are
+   * resolved in the background and the configuration recompiled when they are).
+   */
+  async prime(config: GatehouseConfig): Promise<void> {
+    if (this.dns !== null) await this.dns.prime(dnsNamesOf(config), DNS_PRIME_MS);
+  }
+
+  /**
+   * Recompiles the configuration served, with the DNS answers as they are now, and swaps it in.
+   * Unchanged upstreams keep their balancers; in-flight requests finish on the targets and pools
+   * they started with (old pools drain before they close).
+   */
+  private readonly refreshDns = (): void => {
+    this.dnsRefresh = null;
+    const dns = this.state?.dns;
+    if (dns == null) return;
+    try {
+      this.swap(this.compile(dns.config));
+    } catch (err) {
+      this.logger.error({ err }, 'configuration not recompiled after a DNS change');
+    }
+  };
 
   /**
    * Serves `runtime` from now on: opens its pools (reusing those of the same origin and
@@ -194,6 +240,7 @@ export class ProxyServer {
     this.state = runtime;
     this.balancers.commit(runtime.upstreams);
     this.tls.certificates = runtime.certificates;
+    this.dns?.track(runtime.dns?.names ?? []);
     this.logger.info(
       { routes: runtime.router.size, pools: runtime.pools.size, upstreams: runtime.upstreams.byId.size },
       'proxy configuration applied',
@@ -230,6 +277,8 @@ export class ProxyServer {
 
   /** Stops accepting connections, lets in-flight requests finish (bounded), closes the pools. */
   async close(): Promise<void> {
+    if (this.dnsRefresh !== null) clearImmediate(this.dnsRefresh);
+    this.dns?.close();
     this.balancers.close();
     this.connections.close();
     const tlsClosed = this.tls.close();

@@ -8,10 +8,11 @@
  * that would get equal targets share one (10,000 services on one origin: one target).
  */
 import type { Pool } from 'undici';
-import type { GatehouseConfig, Service } from '@gatehouse/shared';
+import { validateUpstream, type GatehouseConfig, type Service, type Upstream } from '@gatehouse/shared';
 import type { UpstreamSet } from '../balancer/balancers.js';
 import { authority } from '../balancer/target-address.js';
-import type { UpstreamBalancer } from '../balancer/upstream-balancer.js';
+import { UpstreamBalancer } from '../balancer/upstream-balancer.js';
+import type { DnsView } from '../dns/view.js';
 import { tlsEntities, upstreamTls, type UpstreamTls } from '../tls/upstream-tls.js';
 import { poolSpec, type PoolSpec } from './upstream-pools.js';
 
@@ -86,8 +87,30 @@ export interface CompiledTargets {
   readonly targetAt: (service: Service, host: string, port: number) => ServiceTarget | null;
 }
 
-/** Plans the pools and targets of `config` over its compiled upstreams. Opens nothing. */
-export function compileTargets(config: GatehouseConfig, upstreams: UpstreamSet): CompiledTargets {
+/**
+ * The upstream Kong's DNS balancing gives a service whose host is a name (not an upstream): the
+ * upstream defaults (round-robin, no health checks) over one target, `host:port`, whose addresses
+ * come from DNS. Null when the name is not a valid upstream name (then undici resolves it).
+ */
+function serviceHostUpstream(host: string): Upstream | null {
+  try {
+    const fields = validateUpstream({ name: host });
+    return { ...fields, id: `dns:${host}`, created_at: 0, updated_at: 0 };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Plans the pools and targets of `config` over its compiled upstreams. Opens nothing. With `dns`,
+ * a service whose host is a name is balanced over the addresses the name resolves to (cached
+ * answers only: no query is made here).
+ */
+export function compileTargets(
+  config: GatehouseConfig,
+  upstreams: UpstreamSet,
+  dns: DnsView | null = null,
+): CompiledTargets {
   const entities = tlsEntities(config);
   const pools = new Map<string, PoolSpec>();
   const plans = new Map<string, Plan>();
@@ -95,9 +118,33 @@ export function compileTargets(config: GatehouseConfig, upstreams: UpstreamSet):
     if (!pools.has(spec.key)) pools.set(spec.key, spec);
     return spec;
   };
+  /** Service-host balancers by `host:port` (one per name and port, shared by services). */
+  const byHost = new Map<string, UpstreamBalancer | null>();
+  const hostBalancer = (host: string, port: number): UpstreamBalancer | null => {
+    if (dns === null || !dns.resolves(host)) return null;
+    const name = host.toLowerCase();
+    const key = `${name}:${port}`;
+    let b = byHost.get(key);
+    if (b === undefined) {
+      const upstream = serviceHostUpstream(name);
+      const target = {
+        id: key,
+        upstream: { id: upstream?.id ?? '' },
+        target: authority(name, port),
+        weight: 100,
+        tags: null,
+        created_at: 0,
+        updated_at: 0,
+      };
+      b =
+        upstream === null ? null : new UpstreamBalancer(upstream, [target], key, null, undefined, dns, true);
+      byHost.set(key, b);
+    }
+    return b;
+  };
   /** The upstream `host` names (or null) and the pools of `service` sent there. */
   const planFor = (service: Service, host: string, port: number): Plan => {
-    const balancer = upstreams.byName.get(host.toLowerCase()) ?? null;
+    const balancer = upstreams.byName.get(host.toLowerCase()) ?? hostBalancer(host, port);
     const secure = service.protocol === 'https';
     const tlsSettings: UpstreamTls | null = secure
       ? upstreamTls(service, balancer?.upstream ?? null, entities)
@@ -152,7 +199,7 @@ export function compileTargets(config: GatehouseConfig, upstreams: UpstreamSet):
           balancer: b,
           poolKeys: plan.targets.map((s) => s.key),
           pools: [],
-          hostHeaders: b.targets.map((t) => hostHeaderFor(name ?? t.host, t.port, service.protocol)),
+          hostHeaders: b.targets.map((t) => hostHeaderFor(name ?? t.hostname, t.port, service.protocol)),
           retries: service.retries,
         },
         hostHeader: hostHeaderFor(name ?? host, port, service.protocol),

@@ -12,6 +12,8 @@ import { DestinationPlanner } from '../proxy/destinations.js';
 import { ProxyErrors } from '../proxy/errors.js';
 import { compileTargets, NO_SERVICE_TARGET, type ServiceTarget } from '../proxy/service-targets.js';
 import { compileRouter } from '../router/router.js';
+import type { DnsResolver } from '../dns/resolver.js';
+import { DnsView } from '../dns/view.js';
 import { CertificateStore } from '../tls/certificate-store.js';
 import type { Runtime, ServingRuntime } from './runtime.js';
 
@@ -20,6 +22,11 @@ export interface CompileRuntimeOptions {
   logger: Logger;
   /** The runtime being served, whose unchanged parts are reused. */
   serving?: ServingRuntime | null;
+  /**
+   * Host names are balanced over the addresses this resolver has cached (read only: compiling
+   * makes no query). Without one, undici resolves host names on connect.
+   */
+  dns?: DnsResolver | null;
 }
 
 /**
@@ -36,8 +43,9 @@ export function compileRuntime(
   try {
     const destinations = new DestinationPlanner();
     const plugins = compilePlugins(config, registry, options.logger, destinations);
-    const upstreams = compileUpstreams(config, options.serving?.upstreams ?? null);
-    const targets = compileTargets(config, upstreams);
+    const dns = new DnsView(options.dns ?? null);
+    const upstreams = compileUpstreams(config, options.serving?.upstreams ?? null, undefined, dns);
+    const targets = compileTargets(config, upstreams, dns);
     // The plugins' alternate destinations (canary), built beside the services' own targets.
     destinations.resolve(config, upstreams, targets);
     const chains = plugins?.chains;
@@ -56,6 +64,7 @@ export function compileRuntime(
       targets: targets.targets,
       certificates,
       warnings: targets.warnings,
+      dns: dns.names.size === 0 ? null : { names: dns.names, config: partial },
     };
   } catch (e) {
     if (isGatehouseError(e)) throw e;

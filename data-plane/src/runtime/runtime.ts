@@ -5,6 +5,7 @@
  * (compile-runtime.ts); serving one is a swap (ProxyServer.swap), which opens or reuses pools,
  * starts or stops what must run, and retires what the previous runtime held.
  */
+import type { GatehouseConfig } from '@gatehouse/shared';
 import type { UpstreamSet } from '../balancer/balancers.js';
 import type { Chain, CompiledPlugins } from '../plugins/runtime/index.js';
 import type { PoolSpec } from '../proxy/upstream-pools.js';
@@ -24,6 +25,12 @@ export interface Runtime {
   readonly certificates: CertificateStore;
   /** What compiling left out, for the swap to log. */
   readonly warnings: readonly CompileWarning[];
+  /**
+   * The host names whose DNS answers this runtime was compiled with (upstream targets and
+   * service hosts), and the configuration, kept only when there are some: the swap keeps those
+   * names fresh, and a changed answer recompiles the configuration.
+   */
+  readonly dns: { readonly names: ReadonlySet<string>; readonly config: GatehouseConfig } | null;
 }
 
 /** What a compile may reuse from the runtime being served, so state carries over a swap. */

@@ -15,6 +15,7 @@ import type { NodeConfig } from '../runtime/node-config.js';
 import type { MetricsDelta } from '../observe/metric-store.js';
 import type { AccessLogSettings } from '../observe/access-log.js';
 import type { TlsPolicy } from '../tls/tls-policy.js';
+import type { DnsSettings } from '../dns/settings.js';
 
 export type { TargetHealthChange };
 
@@ -241,6 +242,8 @@ export interface WorkerSettings {
   logs?: LogSettings;
   /** Milliseconds between the worker's traffic reports to the primary; absent: no traffic recorder. */
   trafficFlushMs?: number;
+  /** The DNS resolver's settings (--dns-*); absent: the worker resolves no names itself (undici does). */
+  dns?: DnsSettings;
 }
 
 /** What the DP's log settings give each worker. */

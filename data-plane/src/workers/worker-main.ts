@@ -11,6 +11,7 @@ import { configureSyslog } from '../plugins/syslog/plugin.js';
 import { openAccessLog } from '../observe/access-log.js';
 import type { RequestObserver } from '../observe/request-observer.js';
 import { ProxyServer } from '../proxy/proxy-server.js';
+import { DnsResolver } from '../dns/resolver.js';
 import { InProcessPolicy, IpcCounterPolicy } from '../ratelimit/local-policy.js';
 import { LeasePolicy } from '../ratelimit/lease-policy.js';
 import { countConnections } from '../observe/connection-count.js';
@@ -68,6 +69,8 @@ const proxy = new ProxyServer({
   requestPolicy: settings.requestPolicy ?? {},
   clientLimits: settings.clientLimits,
   activeHealthChecks: false,
+  // Each worker resolves the names it balances over (docs/load-balancing.md "DNS").
+  dns: settings.dns === undefined ? null : new DnsResolver(settings.dns, { logger }),
   observers,
   // OpenTelemetry tracing when the OTEL_* environment turns it on (tracing/env.ts).
   tracer: tracingFromEnv(process.env, logger),

@@ -67,6 +67,8 @@ export interface WorkerPoolOptions {
   pluginDirs?: string[];
   /** Kong's trusted_ips for every worker's proxy. */
   trustedIps?: string[];
+  /** The DNS settings of every worker's resolver. */
+  dns?: WorkerSettings['dns'];
   /** Request-line, path and header rules for every worker's proxy. */
   requestPolicy?: WorkerSettings['requestPolicy'];
   /** HTTPS listener settings handed to each worker. */
@@ -336,6 +338,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       drainTimeoutMs: this.drainTimeoutMs,
       pluginDirs: this.opts.pluginDirs ?? [],
       trustedIps: this.opts.trustedIps ?? [],
+      ...(this.opts.dns === undefined ? {} : { dns: this.opts.dns }),
       requestPolicy: this.opts.requestPolicy ?? {},
       tls: this.opts.tls ?? null,
       clientLimits: this.opts.clientLimits,

@@ -44,6 +44,8 @@ import {
 export interface WorkerProxy<Compiled = unknown> {
   compile(config: GatehouseConfig): Compiled;
   swap(compiled: Compiled): void;
+  /** Resolves the config's host names before it is compiled (bounded wait; never rejects). */
+  prime?(config: GatehouseConfig): Promise<void>;
   listen(port: number, host: string): Promise<void>;
   listenTls?(
     port: number,
@@ -202,10 +204,15 @@ export class WorkerRuntime<Compiled = unknown> {
    * Parses and compiles a config (no side effects), with its node part when the message asks
    * for it; the stage times go to the debug log ("config applied" once it is swapped in).
    */
-  private compile(m: ConfigMessage): { compiled: Compiled; node: NodeConfig | null; log: object } {
+  private async compile(
+    m: ConfigMessage,
+  ): Promise<{ compiled: Compiled; node: NodeConfig | null; log: object }> {
     const started = performance.now();
-    const cpu = process.cpuUsage();
     const config = takeConfig(m);
+    // The first resolution of its host names happens here, before the compile reads them.
+    const resolving = performance.now();
+    await this.opts.proxy.prime?.(config);
+    const cpu = process.cpuUsage();
     const parsed = performance.now();
     // Read before the compile, which may take the config's lists over.
     const node = m.node ? nodeConfigOf(config) : null;
@@ -214,7 +221,8 @@ export class WorkerRuntime<Compiled = unknown> {
     const log = {
       version: m.version,
       hash: m.hash,
-      parse_ms: Math.round(parsed - started),
+      parse_ms: Math.round(resolving - started),
+      dns_ms: Math.round(parsed - resolving),
       compile_ms: Math.round(performance.now() - parsed),
       cpu_ms: Math.round((used.user + used.system) / 1000),
     };
@@ -227,7 +235,7 @@ export class WorkerRuntime<Compiled = unknown> {
     const large = m.bytes.byteLength >= COLLECT_AFTER_BYTES;
     this.prepared = null;
     try {
-      const { compiled, node, log } = this.compile(m);
+      const { compiled, node, log } = await this.compile(m);
       this.prepared = { msg: m, compiled, large, log };
       this.send({ t: 'prepared', seq: m.seq, node });
     } catch (e) {
@@ -262,7 +270,7 @@ export class WorkerRuntime<Compiled = unknown> {
     if (this.draining) return;
     const large = m.bytes.byteLength >= COLLECT_AFTER_BYTES;
     try {
-      const { compiled, log } = this.compile(m);
+      const { compiled, log } = await this.compile(m);
       await this.swapIn(m, compiled, log);
     } catch (e) {
       this.refuse(m, e);

@@ -33,8 +33,14 @@ function prismaModels(): Model[] {
   });
 }
 
-/** Models that hold no Admin API entity: the version row, the DP registry, the analytics history. */
-const NOT_ENTITIES = new Set(['ConfigVersion', 'ClusteringDataPlane', 'AnalyticsHistory']);
+/** Models that hold no Admin API entity: the version row, the DP registry, the analytics history (its tiers). */
+const NOT_ENTITIES = new Set([
+  'ConfigVersion',
+  'ClusteringDataPlane',
+  'AnalyticsHistory',
+  'AnalyticsHistoryHourly',
+  'AnalyticsRollup',
+]);
 const models = prismaModels();
 const modelOf = (kind: string) => models.find((m) => m.table === kind);
 const lowerFirst = (s: string) => s[0]!.toLowerCase() + s.slice(1);

@@ -152,7 +152,11 @@ function where(qr: Pick<TrafficQuery, 'dimension' | 'filters'>, from: number, to
   for (const [d, v] of Object.entries(qr.filters ?? {}) as [Dimension, string | undefined][]) {
     if (v === undefined) continue;
     params.push(v);
-    and.push(`(${filterColumns(d).map((c) => `${q(c)} = $${params.length}`).join(' OR ')})`);
+    and.push(
+      `(${filterColumns(d)
+        .map((c) => `${q(c)} = $${params.length}`)
+        .join(' OR ')})`,
+    );
   }
   return { sql: and.join(' AND '), params };
 }
@@ -232,7 +236,10 @@ export class HistoryStore {
 
 async function writeRows(tx: Tx, tier: Tier, rows: readonly RollupRow[]): Promise<void> {
   for (let i = 0; i < rows.length; i += WRITE_CHUNK_ROWS)
-    await tx.$executeRawUnsafe(UPSERT[tier], JSON.stringify(rows.slice(i, i + WRITE_CHUNK_ROWS).map(rowJson)));
+    await tx.$executeRawUnsafe(
+      UPSERT[tier],
+      JSON.stringify(rows.slice(i, i + WRITE_CHUNK_ROWS).map(rowJson)),
+    );
 }
 
 const HOURLY_TIER = '1h';
@@ -358,10 +365,7 @@ export interface PruneCutoffs {
  */
 export async function pruneHistory(tx: Tx, cut: PruneCutoffs): Promise<number> {
   const through = (await rolledUpThrough(tx)) ?? -Infinity;
-  const fiveMinute = Math.max(
-    Math.min(cut.fiveMinuteBeforeMs, through),
-    cut.hourlyBeforeMs,
-  );
+  const fiveMinute = Math.max(Math.min(cut.fiveMinuteBeforeMs, through), cut.hourlyBeforeMs);
   let n = 0;
   for (const [tier, before] of [
     ['5m', fiveMinute],

@@ -148,7 +148,9 @@ describe('analytics query parameters', () => {
     expect(q.toMs - HOURLY_MS).toBeLessThanOrEqual(NOW);
     expect(q.toMs).toBeGreaterThan(NOW);
     expect(parseAnalyticsQuery({ window: '2d' }, NOW, 'services', limits).resolutionMs).toBe(ROLLUP_MS);
-    expect(parseAnalyticsQuery({ window: '49h', step: '1h' }, NOW, 'services', limits).resolutionMs).toBe(HOURLY_MS);
+    expect(parseAnalyticsQuery({ window: '49h', step: '1h' }, NOW, 'services', limits).resolutionMs).toBe(
+      HOURLY_MS,
+    );
     // Without a 5-minute retention of its own, the history's applies (every window at 5 minutes).
     expect(parseAnalyticsQuery({ window: '7d' }, NOW, 'services', WEEK).resolutionMs).toBe(ROLLUP_MS);
   });

@@ -114,6 +114,43 @@ describe('analytics query parameters', () => {
     );
   });
 
+  it('chooses the tier of any window and step from the retentions, or answers 400', () => {
+    const duration = fc
+      .tuple(fc.integer({ min: 1, max: 12_000 }), fc.constantFrom('s', 'm', 'h', 'd'))
+      .map(([n, u]) => `${n}${u}`);
+    fc.assert(
+      fc.property(
+        duration,
+        fc.option(duration, { nil: undefined }),
+        fc.integer({ min: 0, max: 2 ** 45 }),
+        fc.constantFrom(2 * 3_600_000, 3 * 86_400_000, 7 * 86_400_000, 400 * 86_400_000),
+        fc.constantFrom(2 * 3_600_000, 30 * 3_600_000, 2 * 86_400_000, 9 * 86_400_000),
+        (window, step, now, historyMs, fiveMinuteMs) => {
+          const query = step === undefined ? { window } : { window, step };
+          try {
+            const q = parseAnalyticsQuery(query, now, 'services', { historyMs, fiveMinuteMs });
+            const windowMs = q.toMs - q.fromMs;
+            expect(q.resolutionMs).toBe(
+              windowMs <= MAX_WINDOW_MS
+                ? 10_000
+                : windowMs <= Math.min(fiveMinuteMs, historyMs)
+                  ? ROLLUP_MS
+                  : HOURLY_MS,
+            );
+            expect(windowMs).toBeLessThanOrEqual(Math.max(MAX_WINDOW_MS, historyMs));
+            // (=== 0: a window before the epoch starts at a negative multiple, whose remainder is -0.)
+            expect(q.fromMs % q.resolutionMs === 0).toBe(true);
+            if (q.stepMs !== undefined) expect(q.stepMs % q.resolutionMs).toBe(0);
+          } catch (e) {
+            expect(isGatehouseError(e) && e.status === 400, String(e)).toBe(true);
+          }
+        },
+      ),
+      // Found by this property: a window before the epoch (now 0).
+      { numRuns: 1000, examples: [['1m', undefined, 0, 7_200_000, 7_200_000]] },
+    );
+  });
+
   const WEEK = { historyMs: 7 * 86_400_000 };
 
   it('reads a window over an hour from the history, at 5-minute resolution', () => {

@@ -29,7 +29,11 @@ import {
   DEFAULT_DP_COMMON_NAME,
   generateClusterCerts,
 } from './cluster/index.js';
-import { DEFAULT_RETENTION, parseRetention } from './analytics/retention-setting.js';
+import {
+  DEFAULT_FIVE_MINUTE_RETENTION,
+  DEFAULT_RETENTION,
+  parseRetention,
+} from './analytics/retention-setting.js';
 import { startControlPlane } from './control-plane.js';
 
 const CP_SETTINGS: SettingSpec[] = [
@@ -96,7 +100,16 @@ const CP_SETTINGS: SettingSpec[] = [
     kind: 'string',
     default: DEFAULT_RETENTION,
     description:
-      'How long /analytics keeps traffic beyond the last hour, at 5-minute resolution, in the database (a duration from 2h to 400d: 7d, 36h, …); 0 = no history, only the hour in memory.',
+      'How long /analytics keeps traffic beyond the last hour, in the database, at 1-hour resolution (a duration from 2h to 400d: 7d, 36h, …); 0 = no history, only the hour in memory.',
+  },
+  {
+    key: 'analyticsRetention5m',
+    flag: 'analytics-retention-5m',
+    env: ['GATEHOUSE_ANALYTICS_RETENTION_5M'],
+    kind: 'string',
+    default: DEFAULT_FIVE_MINUTE_RETENTION,
+    description:
+      'How long the analytics history keeps its 5-minute buckets (a duration from 2h to 400d, at most --analytics-retention); longer windows are answered at 1-hour resolution.',
   },
   {
     key: 'signingKey',
@@ -253,6 +266,12 @@ async function runCp(argv: string[]): Promise<void> {
   } catch (e) {
     fail(`--analytics-retention (GATEHOUSE_ANALYTICS_RETENTION) ${(e as Error).message}`);
   }
+  let analyticsRetention5mMs: number;
+  try {
+    analyticsRetention5mMs = parseRetention(v.analyticsRetention5m as string, false);
+  } catch (e) {
+    fail(`--analytics-retention-5m (GATEHOUSE_ANALYTICS_RETENTION_5M) ${(e as Error).message}`);
+  }
   const logger = createLogger('gatehouse-cp', { level: v.logLevel as string });
   try {
     const cp = await startControlPlane({
@@ -271,6 +290,7 @@ async function runCp(argv: string[]): Promise<void> {
       dev: v.dev as boolean,
       cpId: v.cpId as string | undefined,
       analyticsRetentionMs,
+      analyticsRetention5mMs,
       pluginsDirs: ((v.pluginsDirs as string[] | undefined) ?? []).map((d) => resolve(d)),
       clusterTls: {
         ...resolvePaths(clusterTlsSettings(v)),

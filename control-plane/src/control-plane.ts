@@ -90,12 +90,14 @@ export interface ControlPlaneOptions {
    */
   jetstreamSnapshots?: boolean;
   /**
-   * How long /analytics keeps traffic beyond the hour in memory, in the database at 5-minute
-   * resolution (default 7 days; 0: no history).
+   * How long /analytics keeps traffic beyond the hour in memory, in the database (its hourly
+   * tier; default 7 days; 0: no history).
    */
   analyticsRetentionMs?: number;
   /** How often each replica re-reads the staged rollout state and (on one) judges the gate. Default 1000 ms. */
   rolloutTickMs?: number;
+  /** The 5-minute tier's retention (default 2 days; at most analyticsRetentionMs). */
+  analyticsRetention5mMs?: number;
   logger: Logger;
 }
 
@@ -238,7 +240,17 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
       logger,
       nats: messaging.nats,
       ...(retentionMs > 0
-        ? { history: { prisma: db.prisma, cpId, bootId: randomUUID().slice(0, 8), retentionMs } }
+        ? {
+            history: {
+              prisma: db.prisma,
+              cpId,
+              bootId: randomUUID().slice(0, 8),
+              retentionMs,
+              ...(o.analyticsRetention5mMs !== undefined
+                ? { fiveMinuteRetentionMs: o.analyticsRetention5mMs }
+                : {}),
+            },
+          }
         : {}),
     });
     cleanups.push(() => analytics.close());

@@ -14,7 +14,11 @@
 //     [--entries 20] [--requests 100] [--periods 360] [--history pglite|postgres|off]
 //     [--database-url postgresql://…] [--seed-days 7]
 // --seed-days N copies the first bucket written back over N days (one copy per 5 minutes, as a
-// fleet of the same size would have written), then queries a window of N days.
+// fleet of the same size would have written), rolls the final hours up into the hourly tier and
+// applies the retention (the CP's jobs; their CPU is printed as history_jobs_cpu), then queries
+// windows of N days (totals, step 1h, step 1d).
+// --root DIR runs against another checkout's build (A/B: --root /work/main), whose history may
+// have no hourly tier (then nothing is rolled up).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,10 +26,6 @@ import { parseArgs } from 'node:util';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { LatencySketchSchema, TrafficEntrySchema, TrafficSummarySchema } from '@gatehouse/proto';
 import { createLogger, encodeSketch, newSketch, recordLatency } from '@gatehouse/shared';
-import { Analytics } from '../../control-plane/dist/analytics/index.js';
-import { TrafficStore } from '../../control-plane/dist/analytics/traffic-store.js';
-import { parseAnalyticsQuery } from '../../control-plane/dist/analytics/query.js';
-import { openDatabase } from '../../control-plane/dist/db/index.js';
 
 const { values } = parseArgs({
   options: {
@@ -36,8 +36,17 @@ const { values } = parseArgs({
     history: { type: 'string', default: 'pglite' },
     'database-url': { type: 'string' },
     'seed-days': { type: 'string', default: '0' },
+    root: { type: 'string' },
   },
 });
+const ROOT = values.root
+  ? new URL(`file://${values.root.replace(/\/?$/, '/')}`)
+  : new URL('../../', import.meta.url);
+const cp = (path) => import(new URL(`control-plane/dist/${path}`, ROOT).href);
+const { Analytics } = await cp('analytics/index.js');
+const { TrafficStore } = await cp('analytics/traffic-store.js');
+const { parseAnalyticsQuery } = await cp('analytics/query.js');
+const { openDatabase } = await cp('db/index.js');
 const HISTORY = values.history;
 if (!['pglite', 'postgres', 'off'].includes(HISTORY)) throw new Error('--history pglite|postgres|off');
 if (HISTORY === 'postgres' && !values['database-url'])
@@ -102,6 +111,11 @@ const db =
         ...(HISTORY === 'postgres' ? { databaseUrl: values['database-url'] } : {}),
       });
 if (db) await db.prisma.analyticsHistory.deleteMany({});
+const hasHourly = db !== null && 'analyticsHistoryHourly' in db.prisma;
+if (hasHourly) {
+  await db.prisma.analyticsHistoryHourly.deleteMany({});
+  await db.prisma.analyticsRollup.deleteMany({});
+}
 const store = new TrafficStore(undefined, () => simulatedNow);
 const analytics = new Analytics({
   logger,
@@ -147,6 +161,23 @@ if (db && SEED_DAYS > 0) {
     first.toISOString(),
   );
 }
+const jobs = {};
+if (db && SEED_DAYS > 0 && typeof analytics.history?.rollUp === 'function') {
+  // What the CP's jobs would have done over the seeded days: roll every final hour up, then
+  // delete what is past each tier's retention.
+  const c0 = process.cpuUsage();
+  const run = await analytics.history.rollUp();
+  const c1 = process.cpuUsage(c0);
+  const p0 = process.cpuUsage();
+  const pruned = await analytics.history.prune();
+  const p1 = process.cpuUsage(p0);
+  jobs.rollup = {
+    ...run,
+    cpu_ms: (c1.user + c1.system) / 1000,
+    cpu_ms_per_hour: (c1.user + c1.system) / 1000 / (run?.hours || 1),
+  };
+  jobs.prune = { rows: pruned, cpu_ms: (p1.user + p1.system) / 1000 };
+}
 if (analytics.history) {
   for (const [dimension, params] of [
     ['services', { window: '6h' }],
@@ -154,6 +185,8 @@ if (analytics.history) {
     ...(SEED_DAYS > 0
       ? [
           ['services', { window: `${SEED_DAYS}d` }],
+          ['services', { window: `${SEED_DAYS}d`, step: '1h' }],
+          ['services', { window: `${SEED_DAYS}d`, step: '1d' }],
           ['regions', { window: `${SEED_DAYS}d`, step: '1d' }],
           ['data-planes', { window: `${SEED_DAYS}d` }],
         ]
@@ -170,6 +203,7 @@ if (analytics.history) {
   }
 }
 const historyRows = db ? await db.prisma.analyticsHistory.count() : 0;
+const hourlyRows = hasHourly ? await db.prisma.analyticsHistoryHourly.count() : 0;
 const sorted = [...cpuPerPeriod].sort((a, b) => a - b);
 console.log(
   JSON.stringify(
@@ -197,6 +231,8 @@ console.log(
       services: services.length,
       history: HISTORY,
       history_rows: historyRows,
+      hourly_rows: hourlyRows,
+      history_jobs_cpu: jobs,
       history_query_cpu: historyQueries,
     },
     null,

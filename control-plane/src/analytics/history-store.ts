@@ -1,19 +1,32 @@
 /**
- * The `analytics_history` table (Prisma model AnalyticsHistory): writes a rolled-up bucket in one
- * statement per chunk of rows, reads the rows of a window for a query, deletes those past the
- * retention. No HTTP here.
+ * The analytics history's tables: `analytics_history` (5-minute buckets, Prisma model
+ * AnalyticsHistory) and `analytics_history_hourly` (the same rows merged per hour, model
+ * AnalyticsHistoryHourly), plus `analytics_rollup` (how far the hourly tier is complete). Writes a
+ * rolled-up bucket in one statement per chunk of rows, rolls final hours up, reads the rows of a
+ * range for a query, deletes those past each tier's retention. No HTTP here.
  *
- * A write is an upsert keyed by bucket, source and combination that replaces a row only with one
- * merged from more summaries: a replica re-writing its own bucket after late summaries replaces
- * its row, and of two replicas writing the same NATS bucket the more complete one stays.
+ * A 5-minute write is an upsert keyed by bucket, source and combination that replaces a row only
+ * with one merged from more summaries: a replica re-writing its own bucket after late summaries
+ * replaces its row, and of two replicas writing the same NATS bucket the more complete one stays.
+ * An hourly row is the merge of the 5-minute rows of its hour with the same key (source
+ * included), so the hourly tier counts what the 5-minute tier counts, never more.
+ *
+ * Reads are raw SQL (parameterised; table and column names come from constants here): a row
+ * arrives as plain numbers, strings and bytes, without Prisma's per-row model mapping.
  */
-import { fromBinary } from '@bufbuild/protobuf';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { LatencySketchSchema } from '@gatehouse/proto';
-import { decodeCompactSketch } from '@gatehouse/shared';
+import {
+  addCompact,
+  decodeCompactSketch,
+  encodeSketch,
+  newSketch,
+  type CompactSketch,
+  type Sketch,
+} from '@gatehouse/shared';
 import type { PrismaClient } from '../db/index.js';
-import type { Prisma } from '../generated/prisma/client.js';
-import type { Tx } from '../store/tx.js';
-import type { RollupRow } from './rollup.js';
+import type { Db, Tx } from '../store/tx.js';
+import { HOURLY_MS, HOURLY_SETTLE_MS, ROLLUP_MS, type RollupRow } from './rollup.js';
 import {
   ALONG_FIELDS,
   type Dimension,
@@ -21,6 +34,13 @@ import {
   type IdField,
   type TrafficQuery,
 } from './traffic-store.js';
+
+/** The tiers of the history: 5-minute buckets, and hours rolled up from them. */
+export type Tier = '5m' | '1h';
+export const TIER_MS: Record<Tier, number> = { '5m': ROLLUP_MS, '1h': HOURLY_MS };
+const TABLE: Record<Tier, string> = { '5m': 'analytics_history', '1h': 'analytics_history_hourly' };
+/** Hours rolled up in one run of the job (one transaction): a first run over 7 days takes 7. */
+export const ROLLUP_HOURS_PER_RUN = 24;
 
 /** Rows per statement (a row is ~0.5 KB of JSON). */
 const WRITE_CHUNK_ROWS = 2000;
@@ -45,14 +65,42 @@ const COLUMNS = [
 ] as const;
 const KEY = ['bucket_start', 'source', 'node_id', 'region', 'service_id', 'route_id', 'consumer_id'];
 const q = (c: string) => `"${c}"`;
-const UPSERT =
-  `INSERT INTO "analytics_history" AS h (${COLUMNS.map(q).join(', ')}) ` +
-  `SELECT ${COLUMNS.map(q).join(', ')} FROM jsonb_populate_recordset(NULL::"analytics_history", $1::jsonb) ` +
+/**
+ * The upsert of a tier's rows (a JSON array in $1): a 5-minute row is replaced only by one merged
+ * from more summaries; an hourly row (written by the rollup alone, under its lock) always.
+ */
+const upsert = (tier: Tier) =>
+  `INSERT INTO ${q(TABLE[tier])} AS h (${COLUMNS.map(q).join(', ')}) ` +
+  `SELECT ${COLUMNS.map(q).join(', ')} FROM jsonb_populate_recordset(NULL::${q(TABLE[tier])}, $1::jsonb) ` +
   `ON CONFLICT (${KEY.map(q).join(', ')}) DO UPDATE SET ` +
   COLUMNS.filter((c) => !KEY.includes(c))
     .map((c) => `${q(c)} = EXCLUDED.${q(c)}`)
     .join(', ') +
-  ` WHERE h."summaries" < EXCLUDED."summaries"`;
+  (tier === '5m' ? ` WHERE h."summaries" < EXCLUDED."summaries"` : '');
+const UPSERT: Record<Tier, string> = { '5m': upsert('5m'), '1h': upsert('1h') };
+
+/** Milliseconds since the epoch of a timestamptz column, as a float8 (no Date per row). */
+const ms = (c: string) => `(extract(epoch FROM ${q(c)}) * 1000)::float8`;
+/** The columns a query reads, counts as float8 (no BigInt per row). */
+const READ_COLUMNS =
+  `${ms('bucket_start')} AS "t", "node_id", "region", "service_id", "service_name", "route_id", ` +
+  `"route_name", "consumer_id", "requests"::float8 AS "requests", "errors_4xx"::float8 AS "errors_4xx", ` +
+  `"errors_5xx"::float8 AS "errors_5xx", "latency"`;
+
+interface ReadRow {
+  t: number;
+  node_id: string;
+  region: string;
+  service_id: string;
+  service_name: string;
+  route_id: string;
+  route_name: string;
+  consumer_id: string;
+  requests: number;
+  errors_4xx: number;
+  errors_5xx: number;
+  latency: Uint8Array;
+}
 
 function rowJson(r: RollupRow): Record<(typeof COLUMNS)[number], string | number> {
   return {
@@ -90,65 +138,85 @@ function filterColumns(d: Dimension): string[] {
   return name ? [COLUMN[id], COLUMN[name]] : [COLUMN[id]];
 }
 
-function where(q: Pick<TrafficQuery, 'dimension' | 'filters'>, from: number, to: number) {
-  const and: Prisma.AnalyticsHistoryWhereInput[] = [
-    { bucket_start: { gte: new Date(from), lt: new Date(to) } },
-    // Per-DP rows answer the data-planes dimension, the others every other.
-    { node_id: q.dimension === 'data-planes' ? { not: '' } : '' },
+/**
+ * The WHERE clause of a read of [from, to) and its parameters: the rows of the query's kind
+ * (per-DP rows answer the data-planes dimension, the others every other) and filters.
+ */
+function where(qr: Pick<TrafficQuery, 'dimension' | 'filters'>, from: number, to: number) {
+  const params: string[] = [new Date(from).toISOString(), new Date(to).toISOString()];
+  const and = [
+    `"bucket_start" >= $1::timestamptz`,
+    `"bucket_start" < $2::timestamptz`,
+    qr.dimension === 'data-planes' ? `"node_id" <> ''` : `"node_id" = ''`,
   ];
-  for (const [d, v] of Object.entries(q.filters ?? {}) as [Dimension, string | undefined][])
-    if (v !== undefined) and.push({ OR: filterColumns(d).map((c) => ({ [c]: v })) });
-  return { AND: and };
+  for (const [d, v] of Object.entries(qr.filters ?? {}) as [Dimension, string | undefined][]) {
+    if (v === undefined) continue;
+    params.push(v);
+    and.push(
+      `(${filterColumns(d)
+        .map((c) => `${q(c)} = $${params.length}`)
+        .join(' OR ')})`,
+    );
+  }
+  return { sql: and.join(' AND '), params };
+}
+
+/** A stored sketch, or null when it does not decode (a row damaged outside Gatehouse). */
+function sketchOf(bytes: Uint8Array): CompactSketch | null {
+  try {
+    return decodeCompactSketch(fromBinary(LatencySketchSchema, bytes));
+  } catch {
+    return null;
+  }
+}
+
+/** A [from, to) range of a window and the tier that answers it. */
+export interface TierRange {
+  tier: Tier;
+  fromMs: number;
+  toMs: number;
 }
 
 export class HistoryStore {
-  /** Rows whose sketch did not decode (skipped by queries). */
+  /** Rows whose sketch did not decode (skipped by queries and by the rollup). */
   badRows = 0;
 
   constructor(private readonly prisma: PrismaClient) {}
 
-  /** Writes one bucket's rows (one transaction). */
+  /** Writes one 5-minute bucket's rows (one transaction). */
   async write(rows: readonly RollupRow[]): Promise<void> {
     if (rows.length === 0) return;
-    await this.prisma.$transaction(async (tx) => {
-      for (let i = 0; i < rows.length; i += WRITE_CHUNK_ROWS)
-        await tx.$executeRawUnsafe(UPSERT, JSON.stringify(rows.slice(i, i + WRITE_CHUNK_ROWS).map(rowJson)));
-    });
+    await this.prisma.$transaction(async (tx) => writeRows(tx, '5m', rows));
   }
 
-  /** Calls `onRow` with each row of [q.fromMs, q.toMs) that the query's dimension and filters take. */
+  /** The end of the hours rolled up (the hourly tier answers the hours before it); null: none. */
+  async hourlyThrough(): Promise<number | null> {
+    return rolledUpThrough(this.prisma);
+  }
+
+  /**
+   * Calls `onRow` with each row of the tier in [r.fromMs, r.toMs) that the query's dimension and
+   * filters take.
+   */
   async read(
-    q: Pick<TrafficQuery, 'dimension' | 'fromMs' | 'toMs' | 'filters'>,
+    qr: Pick<TrafficQuery, 'dimension' | 'filters'>,
+    r: TierRange,
     onRow: (bucketStart: number, r: HeldRecord) => void,
   ): Promise<void> {
-    for (let from = q.fromMs; from < q.toMs; from += READ_SLICE_MS) {
-      const rows = await this.prisma.analyticsHistory.findMany({
-        where: where(q, from, Math.min(q.toMs, from + READ_SLICE_MS)),
-        select: {
-          bucket_start: true,
-          node_id: true,
-          region: true,
-          service_id: true,
-          service_name: true,
-          route_id: true,
-          route_name: true,
-          consumer_id: true,
-          requests: true,
-          errors_4xx: true,
-          errors_5xx: true,
-          latency: true,
-        },
-      });
+    for (let from = r.fromMs; from < r.toMs; from += READ_SLICE_MS) {
+      const w = where(qr, from, Math.min(r.toMs, from + READ_SLICE_MS));
+      const rows = await this.prisma.$queryRawUnsafe<ReadRow[]>(
+        `SELECT ${READ_COLUMNS} FROM ${q(TABLE[r.tier])} WHERE ${w.sql}`,
+        ...w.params,
+      );
       for (const row of rows) {
-        let latency;
-        try {
-          latency = decodeCompactSketch(fromBinary(LatencySketchSchema, row.latency));
-        } catch {
-          // Not a sketch (a row damaged outside Gatehouse): skipped and counted, never a 500.
+        const latency = sketchOf(row.latency);
+        if (!latency) {
+          // Skipped and counted, never a 500.
           this.badRows++;
           continue;
         }
-        onRow(row.bucket_start.getTime(), {
+        onRow(row.t, {
           nodeId: row.node_id,
           region: row.region,
           serviceId: row.service_id,
@@ -156,9 +224,9 @@ export class HistoryStore {
           routeId: row.route_id,
           routeName: row.route_name,
           consumerId: row.consumer_id,
-          requests: Number(row.requests),
-          errors4xx: Number(row.errors_4xx),
-          errors5xx: Number(row.errors_5xx),
+          requests: row.requests,
+          errors4xx: row.errors_4xx,
+          errors5xx: row.errors_5xx,
           latency,
         });
       }
@@ -166,10 +234,146 @@ export class HistoryStore {
   }
 }
 
-/** Deletes the rows of buckets that started before `beforeMs`; returns how many. */
-export async function pruneHistory(tx: Tx, beforeMs: number): Promise<number> {
-  const { count } = await tx.analyticsHistory.deleteMany({
-    where: { bucket_start: { lt: new Date(beforeMs) } },
-  });
-  return count;
+async function writeRows(tx: Tx, tier: Tier, rows: readonly RollupRow[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += WRITE_CHUNK_ROWS)
+    await tx.$executeRawUnsafe(
+      UPSERT[tier],
+      JSON.stringify(rows.slice(i, i + WRITE_CHUNK_ROWS).map(rowJson)),
+    );
+}
+
+const HOURLY_TIER = '1h';
+
+async function rolledUpThrough(db: Db): Promise<number | null> {
+  const rows = await db.$queryRawUnsafe<{ through: number }[]>(
+    `SELECT ${ms('through')} AS "through" FROM "analytics_rollup" WHERE "tier" = $1`,
+    HOURLY_TIER,
+  );
+  return rows[0]?.through ?? null;
+}
+
+export const floorHour = (t: number) => Math.floor(t / HOURLY_MS) * HOURLY_MS;
+
+export interface RollupRun {
+  /** Hours rolled up, and the hourly rows they made. */
+  hours: number;
+  rows: number;
+  /** The hourly tier is complete before this. */
+  through: number;
+  /** More hours are ready than one run takes. */
+  more: boolean;
+}
+
+/**
+ * Rolls the 5-minute rows of final hours up into hourly rows (in `tx`, which holds the job's
+ * lock): the hours from the last run's end (or the oldest 5-minute row) to the last hour whose
+ * 5-minute rows can no longer change (HOURLY_SETTLE_MS after its end), at most `maxHours`.
+ */
+export async function rollUpHours(
+  tx: Tx,
+  nowMs: number,
+  maxHours = ROLLUP_HOURS_PER_RUN,
+): Promise<RollupRun> {
+  const ready = floorHour(nowMs - HOURLY_SETTLE_MS);
+  let start = await rolledUpThrough(tx);
+  if (start === null) {
+    const first = await tx.$queryRawUnsafe<{ first: number | null }[]>(
+      `SELECT (extract(epoch FROM min("bucket_start")) * 1000)::float8 AS "first" FROM "analytics_history"`,
+    );
+    start = first[0]?.first == null ? ready : Math.min(ready, floorHour(first[0].first));
+  }
+  const end = Math.min(ready, start + maxHours * HOURLY_MS);
+  let rows = 0;
+  for (let hour = start; hour < end; hour += HOURLY_MS) rows += await rollUpHour(tx, hour);
+  const through = Math.max(start, end);
+  await tx.$executeRawUnsafe(
+    `INSERT INTO "analytics_rollup" ("tier", "through") VALUES ($1, $2::timestamptz) ` +
+      `ON CONFLICT ("tier") DO UPDATE SET "through" = EXCLUDED."through"`,
+    HOURLY_TIER,
+    new Date(through).toISOString(),
+  );
+  return { hours: Math.max(0, end - start) / HOURLY_MS, rows, through, more: end < ready };
+}
+
+interface HourMerge {
+  row: Omit<RollupRow, 'latency'>;
+  latency: Sketch;
+}
+
+/** Merges the 5-minute rows of [hour, hour + 1 h) per source and combination; rows written. */
+async function rollUpHour(tx: Tx, hour: number): Promise<number> {
+  const rows = await tx.$queryRawUnsafe<(ReadRow & { source: string; summaries: number })[]>(
+    `SELECT ${READ_COLUMNS}, "source", "summaries" FROM "analytics_history" ` +
+      `WHERE "bucket_start" >= $1::timestamptz AND "bucket_start" < $2::timestamptz ORDER BY "bucket_start"`,
+    new Date(hour).toISOString(),
+    new Date(hour + HOURLY_MS).toISOString(),
+  );
+  const merges = new Map<string, HourMerge>();
+  for (const r of rows) {
+    const sketch = sketchOf(r.latency);
+    if (!sketch) continue; // as queries skip it
+    const key = `${r.source}\u0000${r.node_id}\u0000${r.region}\u0000${r.service_id}\u0000${r.route_id}\u0000${r.consumer_id}`;
+    let m = merges.get(key);
+    if (!m) {
+      m = {
+        row: {
+          bucketStart: hour,
+          source: r.source,
+          nodeId: r.node_id,
+          region: r.region,
+          serviceId: r.service_id,
+          serviceName: r.service_name,
+          routeId: r.route_id,
+          routeName: r.route_name,
+          consumerId: r.consumer_id,
+          requests: 0,
+          errors4xx: 0,
+          errors5xx: 0,
+          summaries: 0,
+        },
+        latency: newSketch(),
+      };
+      merges.set(key, m);
+    }
+    m.row.requests += r.requests;
+    m.row.errors4xx += r.errors_4xx;
+    m.row.errors5xx += r.errors_5xx;
+    m.row.summaries += r.summaries;
+    // The latest name of the hour, as the ring keeps it.
+    if (r.service_name) m.row.serviceName = r.service_name;
+    if (r.route_name) m.row.routeName = r.route_name;
+    addCompact(m.latency, sketch);
+  }
+  const out: RollupRow[] = [...merges.values()].map((m) => ({
+    ...m.row,
+    latency: toBinary(LatencySketchSchema, create(LatencySketchSchema, encodeSketch(m.latency))),
+  }));
+  await writeRows(tx, '1h', out);
+  return out.length;
+}
+
+/** What the retention deletes: rows of buckets that started before these. */
+export interface PruneCutoffs {
+  fiveMinuteBeforeMs: number;
+  hourlyBeforeMs: number;
+}
+
+/**
+ * Deletes the rows past each tier's retention; returns how many. A 5-minute row whose hour is
+ * not rolled up yet is kept (until the hourly retention), so no traffic leaves the history
+ * before its tier's retention says so.
+ */
+export async function pruneHistory(tx: Tx, cut: PruneCutoffs): Promise<number> {
+  const through = (await rolledUpThrough(tx)) ?? -Infinity;
+  const fiveMinute = Math.max(Math.min(cut.fiveMinuteBeforeMs, through), cut.hourlyBeforeMs);
+  let n = 0;
+  for (const [tier, before] of [
+    ['5m', fiveMinute],
+    ['1h', cut.hourlyBeforeMs],
+  ] as const)
+    n += await tx.$executeRawUnsafe(
+      `DELETE FROM ${q(TABLE[tier])} WHERE "bucket_start" < $1::timestamptz`,
+      new Date(before).toISOString(),
+    );
+  return n;
 }

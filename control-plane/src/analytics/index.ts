@@ -1,8 +1,8 @@
 /**
  * Fleet analytics on the control plane: traffic summaries from the DPs (their streams, and NATS
  * on the CP's one NATS link when it has one) checked by the intake, kept an hour in the
- * TrafficStore and, with a history, rolled up into 5-minute buckets in the database for the
- * retention (history.ts); served at `/analytics/*`. Refused summaries are counted and logged (at
+ * TrafficStore and, with a history, rolled up into 5-minute buckets, then hours, in the database
+ * for each tier's retention (history.ts); served at `/analytics/*`. Refused summaries are counted and logged (at
  * most once a minute), never fatal.
  */
 import type { TrafficSummary } from '@gatehouse/proto';
@@ -21,7 +21,7 @@ import { RESOLUTION_MS, TrafficStore, type Dimension, type TrafficGroup } from '
 
 export { TrafficStore } from './traffic-store.js';
 export { createAnalyticsRouter } from './router.js';
-export { AnalyticsHistory, DEFAULT_RETENTION_MS } from './history.js';
+export { AnalyticsHistory, DEFAULT_FIVE_MINUTE_RETENTION_MS, DEFAULT_RETENTION_MS } from './history.js';
 export { parseRetention } from './retention-setting.js';
 
 export interface AnalyticsStats {
@@ -57,7 +57,10 @@ export class Analytics {
     this.now = o.now ?? Date.now;
     this.store = o.store ?? new TrafficStore(undefined, this.now);
     this.history = o.history ? new AnalyticsHistory({ ...o.history, logger: o.logger, now: this.now }) : null;
-    this.limits = { historyMs: this.history?.retentionMs ?? 0 };
+    this.limits = {
+      historyMs: this.history?.retentionMs ?? 0,
+      fiveMinuteMs: this.history?.fiveMinuteRetentionMs ?? 0,
+    };
     this.subscriber = o.nats
       ? new TelemetrySubscriber({
           nats: o.nats,

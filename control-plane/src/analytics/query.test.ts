@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isGatehouseError } from '@gatehouse/shared';
 import { formatDuration, MAX_WINDOW_MS, parseAnalyticsQuery, parseDuration } from './query.js';
-import { ROLLUP_MS } from './rollup.js';
+import { HOURLY_MS, ROLLUP_MS } from './rollup.js';
 import { DIMENSIONS } from './traffic-store.js';
 
 const NOW = 1_800_000_004_321;
@@ -83,14 +83,24 @@ describe('analytics query parameters', () => {
         fc.integer({ min: 0, max: 2 ** 45 }),
         fc.constantFrom(...DIMENSIONS),
         fc.constantFrom(0, 2 * 3_600_000, 7 * 86_400_000),
-        (query, now, dimension, historyMs) => {
+        fc.option(fc.constantFrom(2 * 3_600_000, 30 * 3_600_000, 2 * 86_400_000, 9 * 86_400_000), {
+          nil: undefined,
+        }),
+        (query, now, dimension, historyMs, fiveMinuteMs) => {
           try {
-            const q = parseAnalyticsQuery(query, now, dimension, { historyMs });
+            const q = parseAnalyticsQuery(query, now, dimension, { historyMs, fiveMinuteMs });
             const windowMs = q.toMs - q.fromMs;
             expect(windowMs).toBeLessThanOrEqual(Math.max(MAX_WINDOW_MS, historyMs));
             expect(q.toMs % q.resolutionMs).toBe(0);
-            expect(q.resolutionMs).toBe(windowMs > MAX_WINDOW_MS ? ROLLUP_MS : 10_000);
-            if (q.resolutionMs === ROLLUP_MS) expect(windowMs % ROLLUP_MS).toBe(0);
+            // The tier: the ring up to an hour, 5-minute buckets up to their retention, hours beyond.
+            const fiveMinuteHeld = Math.min(fiveMinuteMs ?? historyMs, historyMs);
+            expect(q.resolutionMs).toBe(
+              windowMs <= MAX_WINDOW_MS ? 10_000 : windowMs <= fiveMinuteHeld ? ROLLUP_MS : HOURLY_MS,
+            );
+            expect(windowMs % q.resolutionMs).toBe(0);
+            // The window ends with the bucket of its resolution in progress.
+            expect(q.toMs - q.resolutionMs).toBeLessThanOrEqual(now);
+            expect(q.toMs).toBeGreaterThan(now);
             if (q.stepMs !== undefined) {
               expect(windowMs / q.stepMs).toBeLessThanOrEqual(360);
               expect(q.stepMs % q.resolutionMs).toBe(0);
@@ -101,6 +111,43 @@ describe('analytics query parameters', () => {
         },
       ),
       { numRuns: 1000 },
+    );
+  });
+
+  it('chooses the tier of any window and step from the retentions, or answers 400', () => {
+    const duration = fc
+      .tuple(fc.integer({ min: 1, max: 12_000 }), fc.constantFrom('s', 'm', 'h', 'd'))
+      .map(([n, u]) => `${n}${u}`);
+    fc.assert(
+      fc.property(
+        duration,
+        fc.option(duration, { nil: undefined }),
+        fc.integer({ min: 0, max: 2 ** 45 }),
+        fc.constantFrom(2 * 3_600_000, 3 * 86_400_000, 7 * 86_400_000, 400 * 86_400_000),
+        fc.constantFrom(2 * 3_600_000, 30 * 3_600_000, 2 * 86_400_000, 9 * 86_400_000),
+        (window, step, now, historyMs, fiveMinuteMs) => {
+          const query = step === undefined ? { window } : { window, step };
+          try {
+            const q = parseAnalyticsQuery(query, now, 'services', { historyMs, fiveMinuteMs });
+            const windowMs = q.toMs - q.fromMs;
+            expect(q.resolutionMs).toBe(
+              windowMs <= MAX_WINDOW_MS
+                ? 10_000
+                : windowMs <= Math.min(fiveMinuteMs, historyMs)
+                  ? ROLLUP_MS
+                  : HOURLY_MS,
+            );
+            expect(windowMs).toBeLessThanOrEqual(Math.max(MAX_WINDOW_MS, historyMs));
+            // (=== 0: a window before the epoch starts at a negative multiple, whose remainder is -0.)
+            expect(q.fromMs % q.resolutionMs === 0).toBe(true);
+            if (q.stepMs !== undefined) expect(q.stepMs % q.resolutionMs).toBe(0);
+          } catch (e) {
+            expect(isGatehouseError(e) && e.status === 400, String(e)).toBe(true);
+          }
+        },
+      ),
+      // Found by this property: a window before the epoch (now 0).
+      { numRuns: 1000, examples: [['1m', undefined, 0, 7_200_000, 7_200_000]] },
     );
   });
 
@@ -124,8 +171,25 @@ describe('analytics query parameters', () => {
     [{ window: '61m' }, WEEK, /multiple of 5m/],
     [{ window: '2h', step: '1m' }, WEEK, /step.*multiple of 5m/],
     [{ window: '7d', step: '5m' }, WEEK, /at most 360/],
+    [{ window: '7d', step: '30m' }, { ...WEEK, fiveMinuteMs: 2 * 86_400_000 }, /step.*multiple of 1h/],
+    [{ window: '3030m' }, { ...WEEK, fiveMinuteMs: 2 * 86_400_000 }, /above 2d .*multiple of 1h/],
   ])('refuses %j with %j', (query, limits, message) => {
     expect(() => parseAnalyticsQuery(query, NOW, 'services', limits)).toThrow(message);
+  });
+
+  it('reads a window beyond the 5-minute retention at 1-hour resolution, ending with the current hour', () => {
+    const limits = { ...WEEK, fiveMinuteMs: 2 * 86_400_000 };
+    const q = parseAnalyticsQuery({ window: '7d', step: '1d' }, NOW, 'services', limits);
+    expect(q.resolutionMs).toBe(HOURLY_MS);
+    expect(q.fromMs % HOURLY_MS).toBe(0);
+    expect(q.toMs - HOURLY_MS).toBeLessThanOrEqual(NOW);
+    expect(q.toMs).toBeGreaterThan(NOW);
+    expect(parseAnalyticsQuery({ window: '2d' }, NOW, 'services', limits).resolutionMs).toBe(ROLLUP_MS);
+    expect(parseAnalyticsQuery({ window: '49h', step: '1h' }, NOW, 'services', limits).resolutionMs).toBe(
+      HOURLY_MS,
+    );
+    // Without a 5-minute retention of its own, the history's applies (every window at 5 minutes).
+    expect(parseAnalyticsQuery({ window: '7d' }, NOW, 'services', WEEK).resolutionMs).toBe(ROLLUP_MS);
   });
 
   it('formats durations', () => {

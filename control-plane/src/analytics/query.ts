@@ -3,16 +3,20 @@
  * (Kong's schema-violation body), never a 500.
  *
  *  - `window`: how far back, `<n>s|m|h|d` (default `1h`); at least 10 s. Up to 1 h it is read from
- *    the ring at 10 s resolution; above, from the history at 5-minute resolution (a multiple of
- *    5 minutes, at most the retention; refused when the history is off).
+ *    the ring at 10 s resolution; above, from the history (at most its retention; refused when
+ *    the history is off): at 5-minute resolution (a multiple of 5 minutes) up to the 5-minute
+ *    tier's retention, at 1-hour resolution (a multiple of 1 hour) beyond. The window ends with
+ *    the bucket of its resolution in progress.
  *  - `step`: a series per step, same grammar, a multiple of the resolution, at most `window`,
  *    at most 360 steps.
+ * Which tier's rows answer each part of the window is the history's choice (history.ts): the
+ * coarsest whose buckets each fall within one step.
  *  - `service`, `route`, `consumer`, `data_plane`, `region`: only traffic whose service (…) has
  *    this id or name. Per-DP figures are the DP's totals: `/analytics/data-planes` takes only
  *    `data_plane` and `region`, the others every filter but `data_plane`.
  */
 import { schemaViolation } from '@gatehouse/shared';
-import { ROLLUP_MS } from './rollup.js';
+import { HOURLY_MS, ROLLUP_MS } from './rollup.js';
 import {
   filtersFor,
   RESOLUTION_MS,
@@ -47,13 +51,16 @@ export function parseDuration(v: string): number | null {
 export interface ParsedQuery extends Omit<TrafficQuery, 'dimension'> {
   window: string;
   step: string | null;
-  /** 10 s (the ring) or 5 minutes (the history). */
+  /** 10 s (the ring), 5 minutes or 1 hour (the history). */
   resolutionMs: number;
 }
 
-/** What the control plane holds: the history's retention (0: no history, the hour in memory only). */
+/** What the control plane holds. */
 export interface AnalyticsLimits {
+  /** The history's retention (0: no history, the hour in memory only). */
   historyMs: number;
+  /** The 5-minute tier's retention (absent: historyMs); longer windows are at 1-hour resolution. */
+  fiveMinuteMs?: number;
 }
 
 /** `7d`, `36h`, `90m` for a number of milliseconds (whole minutes). */
@@ -88,7 +95,13 @@ export function parseAnalyticsQuery(
 
   const window = single('window') ?? DEFAULT_WINDOW;
   const windowMs = parseDuration(window);
-  const resolutionMs = windowMs !== null && windowMs > MAX_WINDOW_MS ? ROLLUP_MS : RESOLUTION_MS;
+  const fiveMinuteMs = Math.min(limits.fiveMinuteMs ?? limits.historyMs, limits.historyMs);
+  const resolutionMs =
+    windowMs === null || windowMs <= MAX_WINDOW_MS
+      ? RESOLUTION_MS
+      : windowMs <= fiveMinuteMs
+        ? ROLLUP_MS
+        : HOURLY_MS;
   if (windowMs === null) errors.window = 'expected a duration such as 30s, 5m, 1h or 7d';
   else if (windowMs < RESOLUTION_MS) errors.window = `must be at least ${RESOLUTION_MS / 1000}s`;
   else if (windowMs > MAX_WINDOW_MS && limits.historyMs <= 0)
@@ -96,7 +109,10 @@ export function parseAnalyticsQuery(
   else if (windowMs > limits.historyMs && windowMs > MAX_WINDOW_MS)
     errors.window = `must be at most ${formatDuration(limits.historyMs)} (the analytics retention)`;
   else if (windowMs % resolutionMs !== 0)
-    errors.window = 'above 1h, must be a multiple of 5m (the resolution of the history)';
+    errors.window =
+      resolutionMs === HOURLY_MS
+        ? `above ${formatDuration(fiveMinuteMs)} (the 5-minute retention), must be a multiple of 1h`
+        : 'above 1h, must be a multiple of 5m (the resolution of the history)';
 
   const stepRaw = single('step');
   let stepMs: number | undefined;

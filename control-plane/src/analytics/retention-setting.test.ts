@@ -16,6 +16,12 @@ describe('--analytics-retention', () => {
     expect(() => parseRetention(v)).toThrow(/duration|between 2h and 400d/);
   });
 
+  it('takes no 0 for the 5-minute tier (--analytics-retention-5m)', () => {
+    expect(parseRetention('2d', false)).toBe(48 * HOUR);
+    expect(() => parseRetention('0', false)).toThrow(/expected a duration such as 7d, 36h or 2880m; got "0"/);
+    expect(() => parseRetention('1h', false)).toThrow(/^must be between 2h and 400d; got "1h"$/);
+  });
+
   it('answers any string with 0, a retention in bounds, or an Error', () => {
     fc.assert(
       fc.property(

@@ -1,31 +1,11 @@
 import { fromBinary } from '@bufbuild/protobuf';
 import { describe, expect, it } from 'vitest';
 import { LatencySketchSchema } from '@gatehouse/proto';
-import { decodeSketch, newSketch, recordLatency } from '@gatehouse/shared';
-import type { TrafficRecord } from './intake.js';
+import { decodeSketch } from '@gatehouse/shared';
+import { trafficRecord as record } from './test-fixtures.js';
 import { MAX_UNWRITTEN_MS, ROLLUP_GRACE_MS, ROLLUP_LATE_MS, ROLLUP_MS, RollupBuffer } from './rollup.js';
 
 const T0 = 1_800_000_000_000; // a 5-minute boundary
-
-function record(o: Partial<TrafficRecord> & { latencies?: number[] } = {}): TrafficRecord {
-  const latency = newSketch();
-  const values = o.latencies ?? [10];
-  for (const v of values) recordLatency(latency, v);
-  return {
-    nodeId: 'dp-1',
-    region: 'eu',
-    serviceId: 's1',
-    serviceName: 'svc',
-    routeId: 'r1',
-    routeName: 'route',
-    consumerId: '',
-    requests: values.length,
-    errors4xx: 0,
-    errors5xx: 0,
-    ...o,
-    latency,
-  };
-}
 
 describe('RollupBuffer', () => {
   it('merges a bucket per source into entity and DP rows, due once the bucket has ended', () => {

@@ -41,6 +41,15 @@ export const ROLLUP_LATE_MS = ROLLUP_MS + 30_000;
 /** How long a bucket whose writes fail is kept for another try. */
 export const MAX_UNWRITTEN_MS = 3_600_000;
 
+/** The hourly tier (history-store.ts): hours merged from the 5-minute rows. */
+export const HOURLY_MS = 3_600_000;
+/**
+ * An hour is rolled up once its 5-minute rows can no longer change: its last bucket is written
+ * again (late summaries, or a failed write tried again) up to MAX_UNWRITTEN_MS after that
+ * bucket's end, then let go; 5 minutes more absorb clock skew between replicas.
+ */
+export const HOURLY_SETTLE_MS = MAX_UNWRITTEN_MS + ROLLUP_MS;
+
 /** One row of the history, ready to write: a record's combination and counts, in a bucket. */
 export interface RollupRow extends Omit<TrafficRecord, 'latency'> {
   bucketStart: number;

@@ -1,29 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { newSketch, recordLatency } from '@gatehouse/shared';
-import type { TrafficRecord } from './intake.js';
+import { trafficRecord as record } from './test-fixtures.js';
 import { RESOLUTION_MS, RING_BUCKETS, TrafficStore } from './traffic-store.js';
 
 const T0 = 1_800_000_000_000; // a bucket boundary
-
-function record(o: Partial<TrafficRecord> & { latencies?: number[] }): TrafficRecord {
-  const latency = newSketch();
-  const values = o.latencies ?? [10];
-  for (const v of values) recordLatency(latency, v);
-  return {
-    nodeId: 'dp-1',
-    region: 'eu',
-    serviceId: 's1',
-    serviceName: 'svc',
-    routeId: 'r1',
-    routeName: 'route',
-    consumerId: '',
-    requests: values.length,
-    errors4xx: 0,
-    errors5xx: 0,
-    ...o,
-    latency,
-  };
-}
 
 describe('TrafficStore', () => {
   it('merges the same combination from several DPs and periods, grouped per dimension', () => {

@@ -33,8 +33,15 @@ function prismaModels(): Model[] {
   });
 }
 
-/** Models that hold no Admin API entity: the version row, the DP registry, the analytics history, rollouts. */
-const NOT_ENTITIES = new Set(['ConfigVersion', 'ClusteringDataPlane', 'AnalyticsHistory', 'Rollout']);
+/** Models that hold no Admin API entity: the version row, the DP registry, the analytics history (its tiers), rollouts. */
+const NOT_ENTITIES = new Set([
+  'ConfigVersion',
+  'ClusteringDataPlane',
+  'AnalyticsHistory',
+  'AnalyticsHistoryHourly',
+  'AnalyticsRollup',
+  'Rollout',
+]);
 const models = prismaModels();
 const modelOf = (kind: string) => models.find((m) => m.table === kind);
 const lowerFirst = (s: string) => s[0]!.toLowerCase() + s.slice(1);

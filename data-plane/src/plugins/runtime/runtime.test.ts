@@ -12,7 +12,6 @@ import { PluginRegistry } from '../registry.js';
 import { compilePlugins } from './compile.js';
 import { outcome, pluginRequest } from './test-support.js';
 import { runPhase } from './phases.js';
-import { Lru } from './lru.js';
 import { applyUpstreamHeaders, filterQuery } from './phases.js';
 
 const calls: string[] = [];
@@ -180,17 +179,5 @@ describe('plugin runtime', () => {
 
   it('removes query arguments by decoded name and keeps the others as sent', () => {
     expect(filterQuery('apikey=s&a=1&api%6Bey=t&b', new Set(['apikey']))).toBe('a=1&b');
-  });
-
-  it('evicts the least recently used LRU entry and expires entries', () => {
-    const lru = new Lru<number>(2);
-    lru.set('a', 1);
-    lru.set('b', 2);
-    lru.get('a');
-    lru.set('c', 3);
-    expect([lru.get('a'), lru.get('b'), lru.get('c')]).toEqual([1, undefined, 3]);
-    lru.set('t', 1, 10, 0);
-    expect(lru.get('t', 5)).toBe(1);
-    expect(lru.get('t', 10)).toBeUndefined();
   });
 });

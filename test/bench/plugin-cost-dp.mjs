@@ -87,7 +87,7 @@ function configFile(dir, plugins) {
 }
 
 async function waitFor(url, what) {
-  for (let i = 0; i < 300; i++) {
+  for (let i = 0; i < 1200; i++) {
     try {
       if ((await fetch(url)).status === 200) return;
     } catch {

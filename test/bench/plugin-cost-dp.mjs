@@ -87,7 +87,8 @@ function configFile(dir, plugins) {
 }
 
 async function waitFor(url, what) {
-  for (let i = 0; i < 1200; i++) {
+  // Up to 10 minutes: a DP starts in ~1 s on a quiet box, and took 48–77 s on the busy shared one.
+  for (let i = 0; i < 6000; i++) {
     try {
       if ((await fetch(url)).status === 200) return;
     } catch {
@@ -148,12 +149,15 @@ function wrk(port) {
 
 const trees = [{ name: 'this', root: ROOT }];
 if (OTHER !== null) trees.push({ name: 'other', root: resolve(OTHER) });
-const rows = [];
-for (const tree of trees)
-  for (const [label, plugins] of SETS) {
-    const name = OTHER === null ? label : `${label} (${tree.name})`;
-    rows.push({ name, tree: tree.name, label, dp: await startDp(tree.root, name, plugins), us: [], rps: [] });
-  }
+// Started together: on a busy box one DP can take a minute to come up.
+const rows = await Promise.all(
+  trees.flatMap((tree) =>
+    SETS.map(async ([label, plugins]) => {
+      const name = OTHER === null ? label : `${label} (${tree.name})`;
+      return { name, tree: tree.name, label, dp: await startDp(tree.root, name, plugins), us: [], rps: [] };
+    }),
+  ),
+);
 await sleep(1000); // the cluster policies' NATS connections
 
 const cpuOf = (dp) => dp.pids.reduce((s, pid) => s + cpuMsOf(pid), 0);

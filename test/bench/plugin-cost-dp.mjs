@@ -14,7 +14,7 @@
 // of one run only. The upstream answers from this process, wrk runs as its own process.
 // Needs wrk and /usr/sbin/nats-server; both trees built.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -86,9 +86,11 @@ function configFile(dir, plugins) {
   return path;
 }
 
-async function waitFor(url, what) {
+async function waitFor(url, what, proc) {
   // Up to 10 minutes: a DP starts in ~1 s on a quiet box, and took 48–77 s on the busy shared one.
   for (let i = 0; i < 6000; i++) {
+    if (proc.exitCode !== null || proc.signalCode !== null)
+      throw new Error(`${what} exited (${proc.exitCode ?? proc.signalCode}) before it was ready`);
     try {
       if ((await fetch(url)).status === 200) return;
     } catch {
@@ -119,10 +121,13 @@ async function startDp(tree, label, plugins) {
       '--nats-url',
       `nats://127.0.0.1:${natsPort}`,
     ],
-    { stdio: 'ignore', env: { ...process.env, GATEHOUSE_LOG_LEVEL: 'warn' } },
+    {
+      stdio: ['ignore', openSync(join(dir, 'dp.log'), 'w'), openSync(join(dir, 'dp.err'), 'w')],
+      env: { ...process.env, GATEHOUSE_LOG_LEVEL: 'warn' },
+    },
   );
   process.once('exit', () => proc.kill('SIGKILL'));
-  await waitFor(`http://127.0.0.1:${statusPort}/status/ready`, `DP ${label}`);
+  await waitFor(`http://127.0.0.1:${statusPort}/status/ready`, `DP ${label} (logs in ${dir})`, proc);
   return { proc, port, pids: [proc.pid, ...childPids(proc.pid)] };
 }
 

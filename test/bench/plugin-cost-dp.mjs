@@ -154,15 +154,13 @@ function wrk(port) {
 
 const trees = [{ name: 'this', root: ROOT }];
 if (OTHER !== null) trees.push({ name: 'other', root: resolve(OTHER) });
-// Started together: on a busy box one DP can take a minute to come up.
-const rows = await Promise.all(
-  trees.flatMap((tree) =>
-    SETS.map(async ([label, plugins]) => {
-      const name = OTHER === null ? label : `${label} (${tree.name})`;
-      return { name, tree: tree.name, label, dp: await startDp(tree.root, name, plugins), us: [], rps: [] };
-    }),
-  ),
-);
+// One at a time: started together on a busy box, a worker can miss the DP's 30 s boot limit.
+const rows = [];
+for (const tree of trees)
+  for (const [label, plugins] of SETS) {
+    const name = OTHER === null ? label : `${label} (${tree.name})`;
+    rows.push({ name, tree: tree.name, label, dp: await startDp(tree.root, name, plugins), us: [], rps: [] });
+  }
 await sleep(1000); // the cluster policies' NATS connections
 
 const cpuOf = (dp) => dp.pids.reduce((s, pid) => s + cpuMsOf(pid), 0);

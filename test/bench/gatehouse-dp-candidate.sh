@@ -4,6 +4,9 @@
 # PLUGINS (comma-separated) puts plugins on the route; POLICY=1 without PLUGINS means key-auth:
 #   key-auth       key_names x-api-key, one consumer whose key is the harness's $API_KEY
 #   rate-limiting  policy local, a minute limit no run reaches (the cost of counting, never a 429)
+#   rate-limiting-cluster  the same with policy cluster: a private nats-server (started here, a
+#                  child of this process, so the harness counts and stops it with the DP) is the
+#                  DP's --nats-url
 #   proxy-cache    strategy memory, the echo response cached (every measured request is a hit)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -28,6 +31,7 @@ has() { [[ ",$plugins," == *",$1,"* ]]; }
       case $name in
         key-auth) echo '          - { name: key-auth, config: { key_names: [x-api-key] } }' ;;
         rate-limiting) echo '          - { name: rate-limiting, config: { minute: 1000000000, policy: local } }' ;;
+        rate-limiting-cluster) echo '          - { name: rate-limiting, config: { minute: 1000000000, policy: cluster } }' ;;
         proxy-cache) echo '          - { name: proxy-cache, config: { strategy: memory } }' ;;
         *) echo "gatehouse-dp-candidate: unknown plugin $name" >&2 && exit 2 ;;
       esac
@@ -40,6 +44,16 @@ has() { [[ ",$plugins," == *",$1,"* ]]; }
     echo "      - key: \"${API_KEY}\""
   fi
 } >"$file"
+nats=()
+if has rate-limiting-cluster; then
+  nats_port=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
+  "${NATS_SERVER:-/usr/sbin/nats-server}" -a 127.0.0.1 -p "$nats_port" >"$dir/nats.log" 2>&1 &
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$nats_port") 2>/dev/null && break
+    sleep 0.1
+  done
+  nats=(--nats-url "nats://127.0.0.1:$nats_port")
+fi
 export GATEHOUSE_LOG_LEVEL=${GATEHOUSE_LOG_LEVEL:-warn}
 exec "$ROOT/gatehouse" dp --config "$file" --workers 1 --data-dir "$dir/dp" \
-  --listen "127.0.0.1:${PORT}" --status-listen 127.0.0.1:0
+  --listen "127.0.0.1:${PORT}" --status-listen 127.0.0.1:0 "${nats[@]}"

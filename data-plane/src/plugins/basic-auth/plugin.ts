@@ -7,7 +7,7 @@
 import type { BasicAuthCredential, Consumer } from '@gatehouse/shared';
 import { definePlugin, type PluginContext, type SnapshotView } from '../api.js';
 import { alreadyAuthenticated, digest, fail, unauthorized } from '../runtime/auth.js';
-import { Lru } from '../runtime/lru.js';
+import { LRUCache } from 'lru-cache';
 import { basicAuthSpec, type BasicAuthConfig } from './schema.js';
 import { verifyPassword } from './verify.js';
 
@@ -19,7 +19,7 @@ interface Entry {
 interface Index {
   readonly byUsername: Map<string, Entry>;
   /** digest(credential id, password, stored hash) of passwords already verified. */
-  readonly verified: Lru<true>;
+  readonly verified: LRUCache<string, true>;
 }
 
 const VERIFIED_MAX = 10_000;
@@ -31,7 +31,7 @@ function index(snapshot: SnapshotView): Index {
       const consumer = snapshot.consumer(c.consumer.id);
       if (consumer !== undefined) byUsername.set(c.username, { credential: c, consumer });
     }
-    return { byUsername, verified: new Lru<true>(VERIFIED_MAX) };
+    return { byUsername, verified: new LRUCache<string, true>({ max: VERIFIED_MAX }) };
   });
 }
 

@@ -9,7 +9,7 @@ import { compactVerify, errors as joseErrors } from 'jose';
 import type { Consumer, JwtSecret } from '@gatehouse/shared';
 import { definePlugin, type PluginContext, type SnapshotView } from '../api.js';
 import { alreadyAuthenticated, digest, fail, skipPreflight, unauthorized } from '../runtime/auth.js';
-import { Lru } from '../runtime/lru.js';
+import { LRUCache } from 'lru-cache';
 import { jwtSpec, type JwtConfig } from './schema.js';
 import { decodeToken, type DecodedToken } from './decode.js';
 import { findTokens } from './tokens.js';
@@ -41,7 +41,7 @@ interface State {
   readonly secrets: Map<string, SecretEntry>;
   /** Imported verification keys per jwt secret id (built on first use). */
   readonly keys: Map<string, Uint8Array | KeyObject | null>;
-  readonly verified: Lru<Verified>;
+  readonly verified: LRUCache<string, Verified>;
   readonly base: string;
   readonly withError: string;
 }
@@ -195,7 +195,7 @@ export default definePlugin({
       conf,
       secrets: secretIndex(snapshot),
       keys: new Map(),
-      verified: new Lru<Verified>(VERIFIED_MAX),
+      verified: new LRUCache<string, Verified>({ max: VERIFIED_MAX }),
       base,
       withError: conf.realm === null ? 'Bearer error="invalid_token"' : `${base}, error="invalid_token"`,
     };

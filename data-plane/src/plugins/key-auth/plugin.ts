@@ -48,7 +48,7 @@ export function keyIndex(snapshot: SnapshotView): KeyIndex {
       const expiresAt = c.ttl === null || c.ttl <= 0 ? Infinity : c.created_at + c.ttl;
       byDigest.set(lookup.indexKey(c.key), { credential: c, consumer, expiresAt });
     }
-    // lru-cache: a hit moves the entry in its own list, no map delete + re-insert (runtime/lru.ts).
+    // lru-cache: a hit moves the entry in its own list (no map delete + re-insert).
     const matched = new LRUCache<string, KeyEntry>({ max: MATCHED_MAX });
     return {
       find(presented) {

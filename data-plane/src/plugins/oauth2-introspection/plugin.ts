@@ -9,14 +9,14 @@ import { alreadyAuthenticated, digest, fail, skipPreflight } from '../runtime/au
 import { findBearer, hideBearer } from '../runtime/bearer.js';
 import { respondError } from '../runtime/gateway-errors.js';
 import { ProxyErrorCode } from '../../proxy/errors.js';
-import { Lru } from '../runtime/lru.js';
+import { LRUCache } from 'lru-cache';
 import { introspectionSpec, type IntrospectionConfig } from './schema.js';
 
 type Introspection = Record<string, unknown> & { active?: unknown };
 
 interface State {
   readonly conf: IntrospectionConfig;
-  readonly cache: Lru<Introspection>;
+  readonly cache: LRUCache<string, Introspection>;
   readonly byUsername: Map<string, Consumer>;
   readonly byCustomId: Map<string, Consumer>;
 }
@@ -104,7 +104,8 @@ export default definePlugin({
     const consumers = snapshot.config.consumers;
     return {
       conf,
-      cache: new Lru<Introspection>(10_000),
+      // ttlResolution 0: the clock is read at each lookup (an entry is never used past its ttl).
+      cache: new LRUCache<string, Introspection>({ max: 10_000, ttlResolution: 0 }),
       byUsername: new Map(consumers.filter((c) => c.username !== null).map((c) => [c.username!, c])),
       byCustomId: new Map(consumers.filter((c) => c.custom_id !== null).map((c) => [c.custom_id!, c])),
     };
@@ -130,7 +131,7 @@ export default definePlugin({
     if (conf.hide_credentials) hideBearer(ctx, found);
     const d = digest(found.token);
     const now = Date.now();
-    const cached = state.cache.get(d, now);
+    const cached = state.cache.get(d);
     if (cached !== undefined && active(cached, now)) return accept(ctx, state, cached);
     const invalid = () =>
       fail(
@@ -150,7 +151,9 @@ export default definePlugin({
         if (!active(result, t)) return invalid();
         if (conf.ttl > 0) {
           const untilExp = typeof result.exp === 'number' ? result.exp * 1000 - t : Infinity;
-          state.cache.set(d, result, Math.min(conf.ttl * 1000, untilExp), t);
+          const ttl = Math.floor(Math.min(conf.ttl * 1000, untilExp));
+          // lru-cache reads a ttl of 0 as "forever": a result already past its exp is not kept.
+          if (ttl >= 1) state.cache.set(d, result, { ttl });
         }
         accept(ctx, state, result);
       },

@@ -18,7 +18,7 @@ import {
 import { findBearer, hideBearer } from '../runtime/bearer.js';
 import { respondError } from '../runtime/gateway-errors.js';
 import { ProxyErrorCode } from '../../proxy/errors.js';
-import { Lru } from '../runtime/lru.js';
+import { LRUCache } from 'lru-cache';
 import { openidConnectSpec, type OpenidConnectConfig } from './schema.js';
 
 const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
@@ -27,7 +27,7 @@ interface State {
   readonly conf: OpenidConnectConfig;
   jwks: ReturnType<typeof createRemoteJWKSet> | null;
   jwksPending: Promise<ReturnType<typeof createRemoteJWKSet>> | null;
-  readonly verified: Lru<JWTPayload>;
+  readonly verified: LRUCache<string, JWTPayload>;
   readonly findConsumer: (value: string) => Consumer | undefined;
   readonly challenge: string;
 }
@@ -136,7 +136,8 @@ export default definePlugin({
       conf,
       jwks: null,
       jwksPending: null,
-      verified: new Lru<JWTPayload>(10_000),
+      // ttlResolution 0: the clock is read at each lookup (an entry is never used past its expiry).
+      verified: new LRUCache<string, JWTPayload>({ max: 10_000, ttlResolution: 0 }),
       findConsumer: (v) => {
         for (const m of maps) {
           const c = m.get(v);
@@ -179,8 +180,10 @@ export default definePlugin({
           clockTolerance: conf.leeway,
         }).then(
           ({ payload }) => {
-            const ttl = typeof payload.exp === 'number' ? payload.exp * 1000 - Date.now() : 300_000;
-            state.verified.set(d, payload, Math.min(ttl, 300_000));
+            const ttl =
+              typeof payload.exp === 'number' ? Math.floor(payload.exp * 1000 - Date.now()) : 300_000;
+            // lru-cache reads a ttl of 0 as "forever": a token already past its exp is not kept.
+            if (ttl >= 1) state.verified.set(d, payload, { ttl: Math.min(ttl, 300_000) });
             accept(ctx, state, payload);
           },
           (e: unknown) =>

@@ -21,6 +21,7 @@ import type { Instance, Slot } from './compile.js';
 import type { SnapshotIndex } from './snapshot-view.js';
 import type { BodyLimit } from './body-limit.js';
 import { PluginResponse, type ResponseHeaderOps } from './response-view.js';
+import { lowerName } from './header-names.js';
 import { serializeLog, type LogEntry } from '../../observe/log-entry.js';
 
 const DEFAULT_BODY_LIMIT = 8 * 1024 * 1024;
@@ -65,7 +66,7 @@ function hasContentType(headers: Record<string, HeaderValue>): boolean {
 }
 
 /** The identity headers `authenticate` sets (or removes, so a client's never passes). */
-const CONSUMER_HEADERS = [
+export const CONSUMER_HEADERS = [
   'x-consumer-id',
   'x-consumer-custom-id',
   'x-consumer-username',
@@ -80,13 +81,19 @@ const CONSUMER_HEADERS = [
  * own is removed when a request is authenticated, unless a plugin of this request set it first
  * (oauth2-introspection sets X-Credential-Username before it authenticates).
  */
-const AUTH_SET_HEADERS = [
+export const AUTH_SET_HEADERS = [
   'x-authenticated-groups',
   'x-authenticated-scope',
   'x-authenticated-userid',
   'x-credential-username',
   'x-anonymous-groups',
 ] as const;
+
+/** Every header a client's own copy of is dropped once a request is authenticated. */
+export const IDENTITY_HEADERS: ReadonlySet<string> = new Set<string>([
+  ...CONSUMER_HEADERS,
+  ...AUTH_SET_HEADERS,
+]);
 
 export class PluginRequest implements PluginContext, RequestView {
   readonly startedAt: number;
@@ -101,6 +108,12 @@ export class PluginRequest implements PluginContext, RequestView {
 
   /** lower-case name -> value (null = removed). */
   upstreamHeaders: Map<string, HeaderValue | null> | null = null;
+  /**
+   * The request was authenticated: the client's own IDENTITY_HEADERS are dropped on the way
+   * upstream (those in `upstreamHeaders` are sent as set there). One flag in place of a removal
+   * entry per name per request.
+   */
+  identityReset = false;
   removedQueryArgs: Set<string> | null = null;
   upstreamBody: Buffer | null = null;
   /** The request body once read by a plugin. */
@@ -327,10 +340,13 @@ export class PluginRequest implements PluginContext, RequestView {
     this.consumerGroups = consumer === null ? NO_GROUPS : this.snapshot.groupsOf(consumer.id);
     this.proxied.consumerName =
       consumer === null ? undefined : (consumer.username ?? consumer.custom_id ?? undefined);
-    const h = (this.upstreamHeaders ??= new Map());
-    for (const name of CONSUMER_HEADERS) h.set(name, null);
-    for (const name of AUTH_SET_HEADERS) if (!h.has(name)) h.set(name, null);
+    // The client's identity headers are dropped upstream (identityReset); values an earlier
+    // authentication set are cleared, values another plugin set for AUTH_SET_HEADERS are kept.
+    this.identityReset = true;
+    let h = this.upstreamHeaders;
+    if (h !== null && h.size > 0) for (const name of CONSUMER_HEADERS) h.delete(name);
     if (consumer !== null) {
+      h ??= this.upstreamHeaders = new Map();
       h.set('x-consumer-id', consumer.id);
       if (consumer.custom_id !== null) h.set('x-consumer-custom-id', consumer.custom_id);
       if (consumer.username !== null) h.set('x-consumer-username', consumer.username);
@@ -338,9 +354,10 @@ export class PluginRequest implements PluginContext, RequestView {
         h.set('x-consumer-groups', this.consumerGroups.map((g) => g.name).join(', '));
     }
     if (credential !== null) {
-      if (credential.identifier !== null) h.set('x-credential-identifier', credential.identifier);
+      if (credential.identifier !== null)
+        (h ??= this.upstreamHeaders = new Map()).set('x-credential-identifier', credential.identifier);
     } else {
-      h.set('x-anonymous-consumer', 'true');
+      (h ??= this.upstreamHeaders = new Map()).set('x-anonymous-consumer', 'true');
     }
   }
 
@@ -373,11 +390,11 @@ export class PluginRequest implements PluginContext, RequestView {
   // --- mutations ---
 
   setUpstreamHeader(name: string, value: HeaderValue): void {
-    (this.upstreamHeaders ??= new Map()).set(name.toLowerCase(), value);
+    (this.upstreamHeaders ??= new Map()).set(lowerName(name), value);
   }
 
   removeUpstreamHeader(name: string): void {
-    (this.upstreamHeaders ??= new Map()).set(name.toLowerCase(), null);
+    (this.upstreamHeaders ??= new Map()).set(lowerName(name), null);
   }
 
   removeUpstreamQueryArg(name: string): void {
@@ -416,11 +433,11 @@ export class PluginRequest implements PluginContext, RequestView {
   }
 
   setResponseHeader(name: string, value: HeaderValue): void {
-    (this.responseHeaders ??= new Map()).set(name.toLowerCase(), { name, value });
+    (this.responseHeaders ??= new Map()).set(lowerName(name), { name, value });
   }
 
   removeResponseHeader(name: string): void {
-    (this.responseHeaders ??= new Map()).set(name.toLowerCase(), { name, value: null });
+    (this.responseHeaders ??= new Map()).set(lowerName(name), { name, value: null });
   }
 
   setResponseBody(body: Buffer): void {

@@ -1,7 +1,8 @@
 /** The sync-first phase runner: calls handlers in order and awaits only thenables. */
 import type { HeaderValue, PhaseName } from '../api.js';
 import { protocolOf, type Slot } from './compile.js';
-import type { PluginRequest } from './context.js';
+import { IDENTITY_HEADERS, type PluginRequest } from './context.js';
+import { lengthIn, lengthMask } from './header-names.js';
 
 export type PhaseRun = void | Promise<void>;
 
@@ -58,9 +59,12 @@ function pushValue(out: string[], name: string, value: HeaderValue): void {
 export function applyResponseHeaders(headers: string[], ctx: PluginRequest): string[] {
   const set = ctx.responseHeaders;
   if (set === null) return headers;
+  // Names of other lengths cannot match: skip their lower-casing.
+  const lengths = lengthMask(set.keys());
   const out: string[] = [];
   for (let i = 0; i < headers.length; i += 2) {
-    if (!set.has(headers[i]!.toLowerCase())) out.push(headers[i]!, headers[i + 1]!);
+    const name = headers[i]!;
+    if (!lengthIn(lengths, name) || !set.has(name.toLowerCase())) out.push(name, headers[i + 1]!);
   }
   for (const { name, value } of set.values()) if (value !== null) pushValue(out, name, value);
   return out;
@@ -70,38 +74,51 @@ function pushOp(this: string[], value: HeaderValue | null, name: string): void {
   if (value !== null) pushValue(this, name, value);
 }
 
-/**
- * The lower-case name with `_` read as `-`: a header a plugin sets or removes also replaces the
- * client's underscore twin (`X_Consumer_ID` for X-Consumer-ID), which CGI-style upstreams read
- * as the same variable (only seen when `--underscores-in-headers` keeps such names).
- */
-function changed(ops: ReadonlyMap<string, unknown>, name: string): boolean {
-  const lower = name.toLowerCase();
-  return ops.has(lower) || (lower.indexOf('_') >= 0 && ops.has(lower.replaceAll('_', '-')));
+/** `lower` is set or removed by a plugin, or a client identity header dropped on authentication. */
+function changedLower(ops: ReadonlyMap<string, unknown> | null, reset: boolean, lower: string): boolean {
+  return (ops !== null && ops.has(lower)) || (reset && IDENTITY_HEADERS.has(lower));
 }
 
 /**
+ * Whether the client's header `name` is replaced upstream. The lower-case name with `_` read as
+ * `-`: a header a plugin sets or removes also replaces the client's underscore twin
+ * (`X_Consumer_ID` for X-Consumer-ID), which CGI-style upstreams read as the same variable (only
+ * seen when `--underscores-in-headers` keeps such names).
+ */
+function changed(ops: ReadonlyMap<string, unknown> | null, reset: boolean, name: string): boolean {
+  const lower = name.toLowerCase();
+  return (
+    changedLower(ops, reset, lower) ||
+    (lower.indexOf('_') >= 0 && changedLower(ops, reset, lower.replaceAll('_', '-')))
+  );
+}
+
+/** The lengths of IDENTITY_HEADERS (lengthMask). */
+const IDENTITY_LENGTHS = lengthMask(IDENTITY_HEADERS);
+
+/**
  * Applies the upstream header changes plugins made to the proxy's header array, in place (the
- * array belongs to the request): removed and replaced names are dropped, set values appended.
+ * array belongs to the request): removed and replaced names are dropped (and the client's
+ * identity headers once the request was authenticated), set values appended.
  */
 export function applyUpstreamHeaders(headers: string[], ctx: PluginRequest): string[] {
   const ops = ctx.upstreamHeaders;
-  if (ops === null) return headers;
+  const reset = ctx.identityReset;
+  if (ops === null && !reset) return headers;
   // A Host set by a plugin takes the Host slot (index 1), which the balancer then leaves alone.
-  const host = ops.get('host');
+  const host = ops?.get('host');
   const hostInPlace = typeof host === 'string' && headers[0] === 'host';
   if (hostInPlace) {
     headers[1] = host;
     ctx.proxied.hostSet = true;
   }
   // Names of other lengths cannot match: skip their lower-casing.
-  let lengths = 0;
-  for (const name of ops.keys()) lengths |= 1 << (name.length & 31);
+  const lengths = (ops === null ? 0 : lengthMask(ops.keys())) | (reset ? IDENTITY_LENGTHS : 0);
   const first = hostInPlace ? 2 : 0;
   let kept = first;
   for (let i = first; i < headers.length; i += 2) {
     const name = headers[i]!;
-    if ((lengths & (1 << (name.length & 31))) !== 0 && changed(ops, name)) continue;
+    if (lengthIn(lengths, name) && changed(ops, reset, name)) continue;
     if (kept !== i) {
       headers[kept] = name;
       headers[kept + 1] = headers[i + 1]!;
@@ -109,6 +126,7 @@ export function applyUpstreamHeaders(headers: string[], ctx: PluginRequest): str
     kept += 2;
   }
   if (kept !== headers.length) headers.length = kept;
+  if (ops === null) return headers;
   if (hostInPlace) {
     for (const [name, value] of ops) if (name !== 'host') pushOp.call(headers, value, name);
   } else ops.forEach(pushOp, headers);

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   completeConfig,
@@ -12,8 +13,9 @@ import { PluginRegistry } from '../registry.js';
 import { compilePlugins } from './compile.js';
 import { outcome, pluginRequest } from './test-support.js';
 import { runPhase } from './phases.js';
-import { Lru } from './lru.js';
-import { applyUpstreamHeaders, filterQuery } from './phases.js';
+import { applyResponseHeaders, applyUpstreamHeaders, filterQuery } from './phases.js';
+import { IDENTITY_HEADERS } from './context.js';
+import { lowerName } from './header-names.js';
 
 const calls: string[] = [];
 const make = (name: string, priority: number, asyncAccess = false) =>
@@ -182,15 +184,114 @@ describe('plugin runtime', () => {
     expect(filterQuery('apikey=s&a=1&api%6Bey=t&b', new Set(['apikey']))).toBe('a=1&b');
   });
 
-  it('evicts the least recently used LRU entry and expires entries', () => {
-    const lru = new Lru<number>(2);
-    lru.set('a', 1);
-    lru.set('b', 2);
-    lru.get('a');
-    lru.set('c', 3);
-    expect([lru.get('a'), lru.get('b'), lru.get('c')]).toEqual([1, undefined, 3]);
-    lru.set('t', 1, 10, 0);
-    expect(lru.get('t', 5)).toBe(1);
-    expect(lru.get('t', 10)).toBeUndefined();
+  it("records only the identity headers authenticate sets: the client's others go by one flag", () => {
+    const compiled = compilePlugins(config([plugin('a')]), registry, logger)!;
+    const ctx = pluginRequest(compiled.snapshot);
+    ctx.setUpstreamHeader('X-Authenticated-Scope', 'set-before');
+    ctx.authenticate(
+      { id: 'c', username: 'u', custom_id: null, tags: null, created_at: 0, updated_at: 0 },
+      { id: 'k', type: 'key-auth', identifier: 'k', consumerId: 'c' },
+    );
+    expect([...ctx.upstreamHeaders!.keys()]).toEqual([
+      'x-authenticated-scope',
+      'x-consumer-id',
+      'x-consumer-username',
+      'x-credential-identifier',
+    ]);
+    const headers = ['host', 'h', 'X-Consumer-Custom-ID', 'forged', 'x-authenticated-scope', 'forged'];
+    expect(applyUpstreamHeaders(headers, ctx)).toEqual([
+      'host',
+      'h',
+      'x-authenticated-scope',
+      'set-before',
+      'x-consumer-id',
+      'c',
+      'x-consumer-username',
+      'u',
+      'x-credential-identifier',
+      'k',
+    ]);
+  });
+
+  // Header names as clients and upstreams send them: any case, underscore twins, lengths that
+  // collide modulo 32 (the length filter), and arbitrary strings.
+  const KNOWN = [...IDENTITY_HEADERS, 'host', 'content-type', 'x-ratelimit-limit-minute', 'ratelimit-reset'];
+  const headerName = fc.oneof(
+    fc
+      .constantFrom(...KNOWN)
+      .chain((n) =>
+        fc
+          .array(fc.boolean(), { minLength: n.length, maxLength: n.length })
+          .map((up) => [...n].map((ch, i) => (up[i] ? ch.toUpperCase() : ch)).join('')),
+      ),
+    fc.constantFrom(...KNOWN).map((n) => n.replaceAll('-', '_')),
+    fc.constantFrom(...KNOWN).map((n) => `${n}${'x'.repeat(32)}`),
+    fc.string({ maxLength: 40 }),
+  );
+  const headerArray = fc
+    .array(fc.tuple(headerName, fc.string({ maxLength: 8 })), { maxLength: 12 })
+    .map((pairs) => pairs.flat());
+  const op = fc.tuple(headerName, fc.option(fc.string({ maxLength: 8 })));
+
+  /** The header changes as the runtime applied them before the length filter (a reference). */
+  function reference(headers: string[], ops: Map<string, string | null>, identity: boolean): string[] {
+    const drop = (lower: string) => ops.has(lower) || (identity && IDENTITY_HEADERS.has(lower));
+    const out: string[] = [];
+    for (let i = 0; i < headers.length; i += 2) {
+      const lower = headers[i]!.toLowerCase();
+      if (!drop(lower) && !(lower.includes('_') && drop(lower.replaceAll('_', '-'))))
+        out.push(headers[i]!, headers[i + 1]!);
+    }
+    for (const [name, value] of ops) if (value !== null) out.push(name, value);
+    return out;
+  }
+
+  it('property: upstream header changes drop exactly the names a plain lower-cased compare drops', () => {
+    const compiled = compilePlugins(config([plugin('a')]), registry, logger)!;
+    fc.assert(
+      fc.property(headerArray, fc.array(op, { maxLength: 6 }), fc.boolean(), (headers, ops, auth) => {
+        const ctx = pluginRequest(compiled.snapshot);
+        if (auth) ctx.authenticate(null, null, { anonymous: true });
+        for (const [name, value] of ops)
+          if (value === null) ctx.removeUpstreamHeader(name);
+          else ctx.setUpstreamHeader(name, value);
+        const expected = reference(
+          ['x', 'y', ...headers], // no Host in slot 0: nothing taken in place
+          new Map([...(ctx.upstreamHeaders ?? [])] as [string, string | null][]),
+          auth,
+        );
+        expect(applyUpstreamHeaders(['x', 'y', ...headers], ctx)).toEqual(expected);
+      }),
+      { examples: [[['X_Consumer_ID', 'f', 'x-consumer-id' + 'x'.repeat(32), 'kept'], [], true]] },
+    );
+  });
+
+  it('property: response header changes replace exactly the names a plain lower-cased compare replaces', () => {
+    const compiled = compilePlugins(config([plugin('a')]), registry, logger)!;
+    fc.assert(
+      fc.property(headerArray, fc.array(op, { maxLength: 6 }), (headers, ops) => {
+        const ctx = pluginRequest(compiled.snapshot);
+        const last = new Map<string, { name: string; value: string | null }>();
+        for (const [name, value] of ops) {
+          if (value === null) ctx.removeResponseHeader(name);
+          else ctx.setResponseHeader(name, value);
+          last.set(name.toLowerCase(), { name: last.get(name.toLowerCase())?.name ?? name, value });
+        }
+        const expected: string[] = [];
+        for (let i = 0; i < headers.length; i += 2)
+          if (!last.has(headers[i]!.toLowerCase())) expected.push(headers[i]!, headers[i + 1]!);
+        for (const [lower, { value }] of last)
+          if (value !== null) expected.push(ctx.responseHeaders!.get(lower)!.name, value);
+        expect(applyResponseHeaders([...headers], ctx)).toEqual(expected);
+      }),
+    );
+  });
+
+  it('property: lowerName is toLowerCase, for any name and however many', () => {
+    fc.assert(
+      fc.property(fc.array(fc.string({ maxLength: 100 }), { maxLength: 50 }), (names) => {
+        for (const n of names) expect(lowerName(n)).toBe(n.toLowerCase());
+      }),
+    );
   });
 });

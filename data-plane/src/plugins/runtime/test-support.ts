@@ -19,7 +19,7 @@ import { ProxyRequest, type ProxyRoute, type RequestSettings } from '../../proxy
 import { DEFAULT_REQUEST_POLICY, type RequestHead } from '../../proxy/request-head.js';
 import { resolveRequestPath } from '../../proxy/path-policy.js';
 import { DestinationPlanner } from '../../proxy/destinations.js';
-import { PluginRequest } from './context.js';
+import { IDENTITY_HEADERS, PluginRequest } from './context.js';
 import { SnapshotIndex } from './snapshot-view.js';
 
 const logger = createLogger('plugin-unit', { level: 'silent' });
@@ -184,9 +184,12 @@ export function outcome(ctx: PluginRequest): Outcome {
   }
   const responseHeaders: Record<string, HeaderValue | null> = {};
   for (const [name, { value }] of ctx.responseHeaders ?? []) responseHeaders[name] = value;
+  const upstreamHeaders: Record<string, HeaderValue | null> = Object.fromEntries(ctx.upstreamHeaders ?? []);
+  // An authenticated request drops the client's identity headers: removed unless a plugin set them.
+  if (ctx.identityReset) for (const name of IDENTITY_HEADERS) upstreamHeaders[name] ??= null;
   return {
     answer,
-    upstreamHeaders: Object.fromEntries(ctx.upstreamHeaders ?? []),
+    upstreamHeaders,
     responseHeaders,
     upstreamMethod: ctx.upstreamMethod,
     upstreamPath: ctx.upstreamPath,

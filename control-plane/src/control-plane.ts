@@ -43,7 +43,7 @@ import { DataFolderLock, databaseDir } from './data-folder.js';
 import { openDatabase } from './db/index.js';
 import { useLeanHeap } from './heap-sizing.js';
 import { nodeConfiguration } from './node-info.js';
-import { SnapshotPublisher, storeSnapshotsInJetStream } from './snapshot/index.js';
+import { SnapshotDeltas, SnapshotPublisher, storeSnapshotsInJetStream } from './snapshot/index.js';
 import { ConfigStore } from './store/index.js';
 
 export interface ControlPlaneOptions {
@@ -224,6 +224,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     const publisher = new SnapshotPublisher({ source: store, key: signingKey, cpId, logger });
     await publisher.start();
     cleanups.push(async () => publisher.stop());
+    const deltas = new SnapshotDeltas({ key: signingKey, cpId, logger });
     const registry = new DataPlaneRegistry(db.prisma, logger, { cpId });
     // The process's one NATS connection (none without NATS_URL): the replicas adapter owns it,
     // analytics and any other CP module use it through `messaging.nats`.
@@ -247,6 +248,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
       plugins: plugins.pluginInfos(),
       tls: clusterTls,
       logger,
+      deltas,
       onTrafficSummary: (session, summary) =>
         analytics.ingest(summary, { nodeId: session.nodeId!, region: session.region }),
     });
@@ -269,7 +271,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
         cpId,
       });
     const info = nodeInfo();
-    const metrics = new ControlPlaneMetrics({ dataPlanes: registry, publisher });
+    const metrics = new ControlPlaneMetrics({ dataPlanes: registry, publisher, deltas });
     const app = createAdminApp({
       store,
       logger,

@@ -157,6 +157,18 @@ export class ControlPlaneMetrics {
           if (st.unsupported > 0) this.inc({ reason: 'unsupported' }, st.unsupported);
         },
       });
+      new Counter({
+        name: 'gatehouse_cp_config_bytes_sent_total',
+        help: 'Config bytes written to data planes (signature plus compressed config or ops), by kind: full (snapshots) or delta.',
+        labelNames: ['kind'],
+        registers,
+        collect() {
+          const { bytes } = deltas.stats;
+          this.reset();
+          this.inc({ kind: 'full' }, bytes.full);
+          this.inc({ kind: 'delta' }, bytes.delta);
+        },
+      });
     }
     new Counter({
       name: 'gatehouse_cp_snapshot_builds_total',

@@ -74,7 +74,7 @@ export interface SessionContext {
   /** Delta sync (snapshot/deltas.ts); absent: every DP gets full snapshots. */
   deltas?: {
     deltaFor(baseHash: string, target: PublishedSnapshot): Promise<DeltaChoice>;
-    record(choice: DeltaChoice | 'unsupported'): void;
+    record(choice: DeltaChoice | 'unsupported', full: PublishedSnapshot): void;
   };
 }
 
@@ -322,7 +322,7 @@ export class DataPlaneSession {
     const deltas = this.ctx.deltas;
     const base = this.sentHash ?? this.dpHash;
     if (!deltas || !this.acceptsDeltas) {
-      deltas?.record('unsupported');
+      deltas?.record('unsupported', published);
       this.send(published, null);
     } else if (this.forceFull) {
       this.forceFull = false;
@@ -342,7 +342,7 @@ export class DataPlaneSession {
     if (this.closed) return;
     const snap = published.snapshot;
     const delta = choice !== null && 'delta' in choice ? choice.delta : null;
-    if (choice !== null) this.ctx.deltas?.record(choice);
+    if (choice !== null) this.ctx.deltas?.record(choice, published);
     this.sentHash = snap.hash;
     this.sentDelta = delta ? published : null;
     // The next snapshot waits until this one has left (HTTP/2 flow control holds the callback

@@ -54,6 +54,8 @@ export interface DeltaStats {
   unsupported: number;
   /** Configs kept to diff against. */
   configs: number;
+  /** Bytes of config written to DPs (signature + compressed config or ops), as full snapshots and as deltas. */
+  bytes: { full: number; delta: number };
 }
 
 export interface SnapshotDeltasOptions {
@@ -106,6 +108,7 @@ export class SnapshotDeltas {
       number
     >,
     unsupported: 0,
+    bytes: { full: 0, delta: 0 },
   };
 
   constructor(private readonly o: SnapshotDeltasOptions) {
@@ -120,6 +123,7 @@ export class SnapshotDeltas {
       fallbacks: { ...this.counters.fallbacks },
       unsupported: this.counters.unsupported,
       configs: this.configs.size,
+      bytes: { ...this.counters.bytes },
     };
   }
 
@@ -131,11 +135,19 @@ export class SnapshotDeltas {
       this.configs.set(published.snapshot.hash, { published });
   }
 
-  /** Counts what a session wrote to a DP: a delta, or a full snapshot and why. */
-  record(choice: DeltaChoice | 'unsupported'): void {
+  /**
+   * Counts what a session wrote to a DP: a delta, or a full snapshot and why (`unsupported`: the
+   * DP does not take deltas), and its bytes.
+   */
+  record(choice: DeltaChoice | 'unsupported', full: PublishedSnapshot): void {
+    if (choice !== 'unsupported' && 'delta' in choice) {
+      this.counters.sent++;
+      this.counters.bytes.delta += choice.delta.ops.length + choice.delta.jws.length;
+      return;
+    }
     if (choice === 'unsupported') this.counters.unsupported++;
-    else if ('delta' in choice) this.counters.sent++;
     else this.counters.fallbacks[choice.full]++;
+    this.counters.bytes.full += full.snapshot.config.length + full.snapshot.jws.length;
   }
 
   /** The delta from the config hashed `baseHash` to `target`, or why the full snapshot goes instead. */

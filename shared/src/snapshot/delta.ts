@@ -213,7 +213,7 @@ export function applyDelta(baseBytes: Uint8Array, opsBytes: Uint8Array): { bytes
     const list = listOf(kind, 'del');
     if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string'))
       throw SnapshotErrors.malformed(`delta del "${kind}" is not a list of ids`);
-    const gone = new Set(ids as string[]);
+    const gone = new Set(ids);
     setMember(
       config,
       kind,

@@ -45,7 +45,7 @@ import { useLeanHeap } from './heap-sizing.js';
 import { nodeConfiguration } from './node-info.js';
 import { RolloutManager } from './rollouts/manager.js';
 import { createRolloutRouter } from './rollouts/router.js';
-import { SnapshotPublisher, storeSnapshotsInJetStream } from './snapshot/index.js';
+import { SnapshotDeltas, SnapshotPublisher, storeSnapshotsInJetStream } from './snapshot/index.js';
 import { ConfigStore } from './store/index.js';
 
 export interface ControlPlaneOptions {
@@ -230,6 +230,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     const publisher = new SnapshotPublisher({ source: store, key: signingKey, cpId, logger });
     await publisher.start();
     cleanups.push(async () => publisher.stop());
+    const deltas = new SnapshotDeltas({ key: signingKey, cpId, logger });
     const registry = new DataPlaneRegistry(db.prisma, logger, { cpId });
     // The process's one NATS connection (none without NATS_URL): the replicas adapter owns it,
     // analytics and any other CP module use it through `messaging.nats`.
@@ -289,6 +290,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
       plugins: plugins.pluginInfos(),
       tls: clusterTls,
       logger,
+      deltas,
       onTrafficSummary: (session, summary) =>
         analytics.ingest(summary, { nodeId: session.nodeId!, region: session.region }),
       select: (session, published) => rollouts.select(session, published),
@@ -313,7 +315,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
         cpId,
       });
     const info = nodeInfo();
-    const metrics = new ControlPlaneMetrics({ dataPlanes: registry, publisher });
+    const metrics = new ControlPlaneMetrics({ dataPlanes: registry, publisher, deltas });
     const app = createAdminApp({
       store,
       logger,

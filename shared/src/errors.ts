@@ -37,6 +37,8 @@ export const SnapshotErrors = {
   staleVersion: defineError('GH_ERR_SNAPSHOT_STALE_VERSION', 409),
   /** A snapshot in the JetStream store whose manifest or chunks are not readable (before verification). */
   storeMalformed: defineError('GH_ERR_SNAPSHOT_STORE_MALFORMED', 400),
+  /** A delta whose base is not the config the DP holds (the CP then sends the full snapshot). */
+  deltaBase: defineError('GH_ERR_SNAPSHOT_DELTA_BASE', 409),
 } as const;
 
 export const ConfigErrors = {

@@ -8,6 +8,7 @@ export * from './snapshot/canonical.js';
 export * from './snapshot/keys.js';
 export * from './snapshot/signed-snapshot.js';
 export * from './snapshot/proto-snapshot.js';
+export * from './snapshot/delta.js';
 export * from './snapshot/credential-digests.js';
 export * from './snapshot/jetstream-layout.js';
 export * from './entities/index.js';

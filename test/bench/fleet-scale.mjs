@@ -5,9 +5,12 @@
 // cluster mTLS, real signature/hash/version checks, real Ack and heartbeats), then makes --changes
 // Admin API writes one after the other and measures, for each, the time from the write to every
 // DP holding the new snapshot. Prints JSON: connect time, change → all applied p50/p99/max, CP RSS
-// and CPU per connected DP, CP CPU per change, snapshot bytes on the wire per change.
+// and CPU per connected DP, CP CPU per change, snapshot bytes on the wire per change: with delta
+// sync (--deltas on, the default: each change is one route added, so it travels as a delta) the
+// config bytes the CP wrote per change (gatehouse_cp_config_bytes_sent_total, full + delta) beside
+// what full snapshots to every DP would be; --deltas off plays DPs that do not take deltas.
 // Build first (node scripts/bootstrap.mjs). Usage:
-//   node test/bench/fleet-scale.mjs [--dps 1000] [--changes 20] [--db pglite|postgres] [--regions eu,us]
+//   node test/bench/fleet-scale.mjs [--dps 1000] [--changes 20] [--db pglite|postgres] [--regions eu,us] [--deltas on|off]
 import { parseArgs } from 'node:util';
 import {
   createLogger,
@@ -26,6 +29,7 @@ const { values: a } = parseArgs({
     changes: { type: 'string', default: '20' },
     db: { type: 'string', default: 'pglite' },
     regions: { type: 'string', default: 'eu,us' },
+    deltas: { type: 'string', default: 'on' },
   },
 });
 const N = Number(a.dps);
@@ -53,6 +57,17 @@ async function snapshotBytes(adminUrl) {
   };
 }
 
+/** Config bytes the CP wrote to DPs so far, by kind (full, delta), and the deltas sent. */
+async function sentBytes(adminUrl) {
+  const text = await (await fetch(`${adminUrl}/metrics`)).text();
+  const value = (re) => Number(re.exec(text)?.[1] ?? 0);
+  return {
+    full: value(/^gatehouse_cp_config_bytes_sent_total\{kind="full"\} (\S+)$/m),
+    delta: value(/^gatehouse_cp_config_bytes_sent_total\{kind="delta"\} (\S+)$/m),
+    deltas: value(/^gatehouse_cp_deltas_sent_total (\S+)$/m),
+  };
+}
+
 const cp = await startControlPlane({ db: a.db });
 const fleet = new SimulatedFleet({
   controlPlane: cp.clusterAddress,
@@ -62,6 +77,7 @@ const fleet = new SimulatedFleet({
   plugins: (await loadPluginRegistry()).pluginInfos(),
   regions: a.regions.split(',').filter(Boolean),
   logger: createLogger('fleet-sim', { level: 'warn' }),
+  deltas: a.deltas !== 'off',
 });
 try {
   await admin(`${cp.adminUrl}/services`, 'POST', { name: 'fleet', url: 'http://127.0.0.1:9' });
@@ -84,6 +100,7 @@ try {
   let lastApplied = new Map();
   fleet.on('applied', (x) => lastApplied.set(x.index, x));
   const cpuBefore = cpuMsOf(cp.pid);
+  const sentBefore = await sentBytes(cp.adminUrl);
   for (let i = 0; i < CHANGES; i++) {
     lastApplied = new Map();
     const before = Math.max(...fleet.versions().map((v) => Number(v)));
@@ -101,6 +118,7 @@ try {
     await sleep(200);
   }
   const changeCpu = cpuMsOf(cp.pid) - cpuBefore;
+  const sentAfter = await sentBytes(cp.adminUrl);
   all.sort((p, q) => p - q);
   perChange.sort((p, q) => p - q);
   const size = await snapshotBytes(cp.adminUrl);
@@ -118,6 +136,12 @@ try {
         cp_cpu_ms_per_change: round(changeCpu / CHANGES),
         snapshot_bytes: size,
         wire_bytes_per_change_full: size.compressed * N,
+        deltas: a.deltas,
+        wire_bytes_per_change_sent: {
+          full: Math.round((sentAfter.full - sentBefore.full) / CHANGES),
+          delta: Math.round((sentAfter.delta - sentBefore.delta) / CHANGES),
+          deltas_sent_per_change: round((sentAfter.deltas - sentBefore.deltas) / CHANGES),
+        },
       },
       null,
       2,

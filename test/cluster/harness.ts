@@ -45,7 +45,7 @@ import {
   type SnapshotFeed,
 } from '../../control-plane/src/cluster/index.js';
 import { openDatabase, type Database } from '../../control-plane/src/db/index.js';
-import { SnapshotPublisher } from '../../control-plane/src/snapshot/index.js';
+import { SnapshotDeltas, SnapshotPublisher } from '../../control-plane/src/snapshot/index.js';
 import { ConfigStore } from '../../control-plane/src/store/config-store.js';
 import type { ClusterServerTls } from '../../control-plane/src/cluster/tls.js';
 import { testClusterCerts } from '../helpers/cluster-certs.js';
@@ -106,6 +106,8 @@ export async function openPostgresDatabase(): Promise<TestDatabase> {
 export interface TestCluster {
   store: ConfigStore;
   publisher: SnapshotPublisher;
+  /** Delta sync (DPs that say accepts_deltas get deltas). */
+  deltas: SnapshotDeltas;
   registry: DataPlaneRegistry;
   server: ClusterServer;
   trusted: TrustedKeys;
@@ -140,12 +142,14 @@ export async function startTestCluster(
   // (opts.logger, when given, is the cluster server's: tests read what it logged)
   await publisher.start();
   const registry = new DataPlaneRegistry(db.prisma, logger);
+  const deltas = new SnapshotDeltas({ key, cpId: 'cp-test', logger });
   const server = await startClusterServer({
     host: '127.0.0.1',
     port: 0,
     publisher,
     registry,
     logger,
+    deltas,
     ...opts,
     tls: opts.tls ?? TEST_CERTS.serverTls,
   });
@@ -158,6 +162,7 @@ export async function startTestCluster(
   return {
     store,
     publisher,
+    deltas,
     registry,
     server,
     trusted,
@@ -248,6 +253,8 @@ export interface HelloInit {
   region?: string;
   /** Default: key-auth at the Gatehouse version. */
   plugins?: { name: string; version: string }[];
+  /** Say that this DP applies deltas (delta sync). Default false, as an older DP. */
+  acceptsDeltas?: boolean;
 }
 
 type CpValue<K extends string> = Extract<ControlPlaneMessage['message'], { case: K }>['value'];
@@ -307,16 +314,17 @@ export class TestDataPlane {
           configHash: h.configHash ?? '',
           configVersion: h.configVersion ?? 0n,
           configKid: h.configKid ?? '',
+          acceptsDeltas: h.acceptsDeltas ?? false,
         }),
       }),
     );
   }
 
-  ack(s: Snapshot): void {
+  ack(s: { version: bigint; hash: string }): void {
     this.send(dpMessage({ case: 'ack', value: create(AckSchema, { version: s.version, hash: s.hash }) }));
   }
 
-  nack(s: Snapshot, reason: string): void {
+  nack(s: { version: bigint; hash: string }, reason: string): void {
     this.send(
       dpMessage({ case: 'nack', value: create(NackSchema, { version: s.version, hash: s.hash, reason }) }),
     );
@@ -336,7 +344,7 @@ export class TestDataPlane {
   }
 
   /** The next message (after those already taken) of this kind. Rejects if the stream ends first. */
-  async next<K extends 'snapshot' | 'heartbeat' | 'refusal'>(
+  async next<K extends 'snapshot' | 'snapshotDelta' | 'heartbeat' | 'refusal'>(
     kind: K,
     timeoutMs = 10_000,
   ): Promise<CpValue<K>> {

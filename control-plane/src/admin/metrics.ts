@@ -14,12 +14,15 @@ import { performance } from 'node:perf_hooks';
 import express, { type RequestHandler, type Router } from 'express';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { DataPlanePage, SyncStatus } from '../cluster/registry.js';
+import type { DeltaStats } from '../snapshot/deltas.js';
 import type { PublishedSnapshot, PublisherStats } from '../snapshot/publisher.js';
 
 /** What the metrics read of the fleet registry and the snapshot publisher. */
 export interface CpMetricsSources {
   dataPlanes: { list(opts: { size?: number; offset?: string | null }): Promise<DataPlanePage> };
   publisher: { readonly latest: PublishedSnapshot | null; readonly stats: Readonly<PublisherStats> };
+  /** Delta sync counters (snapshot/deltas.ts); absent: the delta metrics are not exported. */
+  deltas?: { readonly stats: DeltaStats };
   /** Collect node's process metrics too (default true; off in tests with several CPs). */
   defaultMetrics?: boolean;
 }
@@ -131,6 +134,42 @@ export class ControlPlaneMetrics {
         this.set(Number(publisher.latest?.snapshot.version ?? 0n));
       },
     });
+    const deltas = sources.deltas;
+    if (deltas) {
+      new Counter({
+        name: 'gatehouse_cp_deltas_sent_total',
+        help: 'Config changes written to data planes as deltas (delta sync).',
+        registers,
+        collect() {
+          this.reset();
+          this.inc(deltas.stats.sent);
+        },
+      });
+      new Counter({
+        name: 'gatehouse_cp_delta_fallbacks_total',
+        help: 'Full snapshots written to data planes that take deltas, by reason (no_base, unknown_base, not_smaller, undiffable, nack, error; unsupported: the DP does not take deltas).',
+        labelNames: ['reason'],
+        registers,
+        collect() {
+          const st = deltas.stats;
+          this.reset();
+          for (const [reason, n] of Object.entries(st.fallbacks)) if (n > 0) this.inc({ reason }, n);
+          if (st.unsupported > 0) this.inc({ reason: 'unsupported' }, st.unsupported);
+        },
+      });
+      new Counter({
+        name: 'gatehouse_cp_config_bytes_sent_total',
+        help: 'Config bytes written to data planes (signature plus compressed config or ops), by kind: full (snapshots) or delta.',
+        labelNames: ['kind'],
+        registers,
+        collect() {
+          const { bytes } = deltas.stats;
+          this.reset();
+          this.inc({ kind: 'full' }, bytes.full);
+          this.inc({ kind: 'delta' }, bytes.delta);
+        },
+      });
+    }
     new Counter({
       name: 'gatehouse_cp_snapshot_builds_total',
       help: 'Snapshot builds by result: published, unchanged (same hash), failed.',

@@ -13,7 +13,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { clusterServiceDefinition } from '@gatehouse/proto';
 import { GATEHOUSE_VERSION, type Logger, type NodePlacement, type PeerIdentity } from '@gatehouse/shared';
-import type { PublishedSnapshot } from '../snapshot/index.js';
+import type { PublishedSnapshot, SnapshotDeltas } from '../snapshot/index.js';
 import { pluginMap, type Incompatibility, type PluginInfo } from './compat.js';
 import { DEFAULT_PURGE_DELAY_MS, type DataPlaneRegistry } from './registry.js';
 import type { TargetHealthOrder } from '../messaging/messages.js';
@@ -68,6 +68,8 @@ export interface ClusterServerOptions {
   onTrafficSummary?: SessionContext['onTrafficSummary'];
   /** Which snapshot a DP gets of its slice's newest (staged rollouts); absent: the newest. */
   select?: SessionContext['select'];
+  /** Delta sync (snapshot/deltas.ts): DPs that take deltas get them; absent: full snapshots only. */
+  deltas?: Pick<SnapshotDeltas, 'remember' | 'deltaFor' | 'record'>;
 }
 
 export interface ConnectedDataPlane {
@@ -87,6 +89,10 @@ export interface ConnectedDataPlane {
   refusal: Incompatibility | null;
   snapshotsSent: number;
   snapshotsDropped: number;
+  /** Of snapshotsSent, those sent as deltas. */
+  deltasSent: number;
+  /** The DP said in Hello that it applies deltas. */
+  acceptsDeltas: boolean;
   /** The DP's client certificate (null on a plaintext channel). */
   certificate: PeerIdentity | null;
 }
@@ -143,6 +149,7 @@ export async function startClusterServer(o: ClusterServerOptions): Promise<Clust
     latestSlice: (key: string) => o.publisher.latestSlice(key),
     onTrafficSummary: o.onTrafficSummary,
     select: o.select,
+    deltas: o.deltas,
     onReady(session: DataPlaneSession) {
       const id = session.nodeId!;
       const previous = byNode.get(id);
@@ -182,6 +189,7 @@ export async function startClusterServer(o: ClusterServerOptions): Promise<Clust
   });
 
   const onSlice = (key: string, p: PublishedSnapshot) => {
+    o.deltas?.remember(p);
     for (const s of byNode.values()) if (s.sliceKey === key) s.offer(p);
   };
   o.publisher.on('slice', onSlice);
@@ -264,6 +272,8 @@ export async function startClusterServer(o: ClusterServerOptions): Promise<Clust
         refusal: s.refusal,
         snapshotsSent: s.snapshotsSent,
         snapshotsDropped: s.snapshotsDropped,
+        deltasSent: s.deltasSent,
+        acceptsDeltas: s.acceptsDeltas,
         certificate: s.certificate,
       })),
     reoffer() {

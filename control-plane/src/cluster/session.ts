@@ -12,6 +12,10 @@
  * Slices: the DP's region and labels (validated; a DP sending invalid ones is refused at Hello)
  * pick its slice; it is sent only its slice's snapshots, and its in-sync check and the CP's
  * heartbeats compare against its slice's hash.
+ *
+ * Delta sync: a DP that says `accepts_deltas` in Hello is sent a signed delta from the config it
+ * holds (the last one written to it, or what it reported) when the CP has one (`deltaFor`,
+ * snapshot/deltas.ts); otherwise, and after it Nacks a delta, the full snapshot.
  */
 import { create } from '@bufbuild/protobuf';
 import * as grpc from '@grpc/grpc-js';
@@ -29,13 +33,14 @@ import {
 } from '@gatehouse/proto';
 import {
   placementError,
+  signedDeltaToProto,
   signedSnapshotToProto,
   type Logger,
   type NodePlacement,
   type PeerIdentity,
   type SignedSnapshot,
 } from '@gatehouse/shared';
-import type { PublishedSnapshot } from '../snapshot/index.js';
+import type { DeltaChoice, PublishedSnapshot } from '../snapshot/index.js';
 import {
   configIncompatibility,
   peerIp,
@@ -71,6 +76,11 @@ export interface SessionContext {
    * DPs outside its waves at its base; rollouts/manager.ts); null: nothing for now. Absent: `published`.
    */
   select?(session: DataPlaneSession, published: PublishedSnapshot): PublishedSnapshot | null;
+  /** Delta sync (snapshot/deltas.ts); absent: every DP gets full snapshots. */
+  deltas?: {
+    deltaFor(baseHash: string, target: PublishedSnapshot): Promise<DeltaChoice>;
+    record(choice: DeltaChoice | 'unsupported', full: PublishedSnapshot): void;
+  };
 }
 
 const MAX_STATUS_LENGTH = 32;
@@ -150,13 +160,23 @@ export class DataPlaneSession {
   /** The refusal in force on this stream (the newest snapshot is incompatible), or null. */
   refusal: Incompatibility | null = null;
   private log: Logger;
-  private pending: SignedSnapshot | null = null;
+  private pending: PublishedSnapshot | null = null;
+  /** The DP said in Hello that it applies deltas. */
+  acceptsDeltas = false;
+  /** Hash of the config last written to the DP (it holds it once it applies it); null after a Nack. */
+  private sentHash: string | null = null;
+  /** The snapshot whose delta was written last (a Nack of it brings the full snapshot). */
+  private sentDelta: PublishedSnapshot | null = null;
+  /** The next write is a full snapshot (the DP refused a delta). */
+  private forceFull = false;
   private lastOfferedHash: string | null = null;
   private inFlight = false;
   private closed = false;
   /** Snapshots written to the stream / replaced while waiting (for stats and tests). */
   snapshotsSent = 0;
   snapshotsDropped = 0;
+  /** Of snapshotsSent, those written as deltas. */
+  deltasSent = 0;
 
   constructor(
     private readonly call: ClusterCall,
@@ -217,7 +237,7 @@ export class DataPlaneSession {
       this.log.info({ version: snapshot.version }, 'config compatible with the data plane again');
       void this.ctx.registry.syncing(this.nodeId);
     }
-    this.pending = snapshot;
+    this.pending = published;
     this.pump();
   }
 
@@ -303,23 +323,70 @@ export class DataPlaneSession {
 
   private pump(): void {
     if (this.closed || this.inFlight || !this.pending) return;
-    const snap = this.pending;
+    const published = this.pending;
     this.pending = null;
     this.inFlight = true;
+    const deltas = this.ctx.deltas;
+    const base = this.sentHash ?? this.dpHash;
+    if (!deltas || !this.acceptsDeltas) {
+      deltas?.record('unsupported', published);
+      this.send(published, null);
+    } else if (this.forceFull) {
+      this.forceFull = false;
+      this.send(published, { full: 'nack' });
+    } else if (base === '') {
+      this.send(published, { full: 'no_base' });
+    } else {
+      deltas.deltaFor(base, published).then(
+        (choice) => this.send(published, choice),
+        () => this.send(published, { full: 'error' }),
+      );
+    }
+  }
+
+  /** Writes a snapshot, or its delta; the next waits until it has left. */
+  private send(published: PublishedSnapshot, choice: DeltaChoice | null): void {
+    if (this.closed) return;
+    const snap = published.snapshot;
+    const delta = choice !== null && 'delta' in choice ? choice.delta : null;
+    if (choice !== null) this.ctx.deltas?.record(choice, published);
+    this.sentHash = snap.hash;
+    this.sentDelta = delta ? published : null;
     // The next snapshot waits until this one has left (HTTP/2 flow control holds the callback
     // while the DP does not read), so at most one is in flight and one, the newest, waiting.
     this.write(
-      cpMessage({
-        case: 'snapshot',
-        value: signedSnapshotToProto(snap),
-      }),
+      delta
+        ? cpMessage({ case: 'snapshotDelta', value: signedDeltaToProto(delta) })
+        : cpMessage({ case: 'snapshot', value: signedSnapshotToProto(snap) }),
       () => {
         this.inFlight = false;
         this.pump();
       },
     );
     this.snapshotsSent++;
-    this.log.debug({ version: snap.version, hash: snap.hash }, 'snapshot sent');
+    if (delta) this.deltasSent++;
+    this.log.debug(
+      {
+        version: snap.version,
+        hash: snap.hash,
+        ...(delta ? { delta: true, base: delta.baseHash } : {}),
+        ...(choice && 'full' in choice ? { fullBecause: choice.full } : {}),
+      },
+      'snapshot sent',
+    );
+  }
+
+  /** The DP refused what was written last: the next one is based on what it reports holding. */
+  private onNack(hash: string): void {
+    this.sentHash = null;
+    const refused = this.sentDelta;
+    this.sentDelta = null;
+    if (refused === null || refused.snapshot.hash !== hash) return;
+    // It refused a delta: the same config follows in full, unless a newer one waits or is on its
+    // way (that one goes in full, or, if already written as a delta, is refused and then follows).
+    this.forceFull = true;
+    if (!this.inFlight) this.pending ??= refused;
+    this.pump();
   }
 
   private write(m: ControlPlaneMessage, done?: () => void): void {
@@ -364,6 +431,7 @@ export class DataPlaneSession {
         const reason = msg.value.reason.slice(0, MAX_REASON_LENGTH) || 'no reason given';
         this.log.warn({ version: msg.value.version, hash: msg.value.hash, reason }, 'DP refused snapshot');
         void this.ctx.registry.nacked(id, reason);
+        this.onNack(msg.value.hash);
         return;
       }
       case 'heartbeat':
@@ -408,6 +476,7 @@ export class DataPlaneSession {
     this.region = hello.region;
     this.labels = placement.labels;
     this.softwareVersion = hello.softwareVersion;
+    this.acceptsDeltas = hello.acceptsDeltas;
     this.plugins = hello.plugins.map((p) => ({ name: p.name, version: p.version }));
     this.dpPlugins = pluginMap(this.plugins);
     this.log = this.log.child({ nodeId: id });

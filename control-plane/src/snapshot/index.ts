@@ -13,3 +13,11 @@ export {
   type StoreWriteResult,
 } from './jetstream-store.js';
 export { storeSnapshotsInJetStream, type SnapshotStoreWiring } from './store-snapshots.js';
+export {
+  DELTA_FALLBACK_REASONS,
+  SnapshotDeltas,
+  type DeltaChoice,
+  type DeltaFallbackReason,
+  type DeltaStats,
+  type SnapshotDeltasOptions,
+} from './deltas.js';

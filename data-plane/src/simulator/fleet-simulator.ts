@@ -37,6 +37,8 @@ export interface SimulatedFleetOptions {
   logger: Logger;
   heartbeatIntervalMs?: number;
   backoff?: BackoffOptions;
+  /** The DPs say they apply deltas (delta sync), as real DPs do. Default true. */
+  deltas?: boolean;
 }
 
 export interface SimulatedApply {
@@ -147,6 +149,7 @@ export class SimulatedFleet extends EventEmitter<SimulatedFleetEvents> {
       // subchannel between channels to the same address with the same options).
       channelOptions: { ...o.channel.channelOptions, 'grpc.use_local_subchannel_pool': 1 },
       ...(o.backoff ? { backoff: o.backoff } : {}),
+      deltas: o.deltas ?? true,
       ...(o.heartbeatIntervalMs ? { heartbeatIntervalMs: o.heartbeatIntervalMs } : {}),
     });
     return { client, applier };

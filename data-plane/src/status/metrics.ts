@@ -13,6 +13,8 @@ export class DataPlaneMetrics {
   readonly configAppliedAt: Gauge;
   readonly snapshotApplies: Counter<'source'>;
   readonly snapshotRejects: Counter<'code'>;
+  readonly deltaApplies: Counter;
+  readonly deltaRejects: Counter<'code'>;
   readonly cacheWriteFailures: Counter;
   readonly cpConnected: Gauge;
   readonly cpState: Gauge<'state'>;
@@ -46,6 +48,17 @@ export class DataPlaneMetrics {
     this.snapshotRejects = new Counter({
       name: 'gatehouse_dp_snapshot_rejects_total',
       help: 'Snapshots refused (NACKed or ignored at boot), by error code.',
+      labelNames: ['code'],
+      registers,
+    });
+    this.deltaApplies = new Counter({
+      name: 'gatehouse_dp_delta_applies_total',
+      help: 'Deltas from the control plane applied (delta sync; also counted in gatehouse_dp_snapshot_applies_total).',
+      registers,
+    });
+    this.deltaRejects = new Counter({
+      name: 'gatehouse_dp_delta_rejects_total',
+      help: 'Deltas refused (NACKed; the control plane then sends the full snapshot), by error code (GH_ERR_SNAPSHOT_DELTA_BASE: not based on the config held).',
       labelNames: ['code'],
       registers,
     });

@@ -14,6 +14,8 @@
  * delay; a plugin refusal (`plugin_set_incompatible`, `plugin_version_incompatible`) keeps the
  * stream open, as Kong does, and the next compatible snapshot clears it. The served config is
  * never touched by any of this.
+ * Delta sync: Hello says `accepts_deltas` (unless `deltas: false`); a SnapshotDelta goes to the
+ * applier's `handleDelta` and is answered with Ack/Nack naming its target, as a snapshot is.
  */
 import { EventEmitter } from 'node:events';
 import { hostname as osHostname } from 'node:os';
@@ -30,9 +32,15 @@ import {
   type ControlPlaneMessage,
   type DataPlaneMessage,
   type Snapshot,
+  type SnapshotDelta,
   type TrafficSummary,
 } from '@gatehouse/proto';
-import { GATEHOUSE_VERSION, signedSnapshotFromProto, type Logger } from '@gatehouse/shared';
+import {
+  GATEHOUSE_VERSION,
+  signedDeltaFromProto,
+  signedSnapshotFromProto,
+  type Logger,
+} from '@gatehouse/shared';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import {
   formatAddress,
@@ -82,6 +90,8 @@ export interface ConfigClientOptions {
   refusalDelayMs?: number;
   /** The node's health, sent with every heartbeat (absent: heartbeats carry none). */
   health?: () => HeartbeatHealth;
+  /** Say in Hello that this DP applies deltas (delta sync). Default true. */
+  deltas?: boolean;
 }
 
 /** What a heartbeat says about the node (the proto's DataPlaneHealth). */
@@ -301,6 +311,7 @@ export class ConfigClient extends EventEmitter<ConfigClientEvents> {
           configHash: held?.hash ?? '',
           configVersion: held?.version ?? 0n,
           configKid: held?.kid ?? '',
+          acceptsDeltas: this.opts.deltas ?? true,
         }),
       }),
     );
@@ -329,6 +340,10 @@ export class ConfigClient extends EventEmitter<ConfigClientEvents> {
       case 'snapshot':
         this.status.refusal = null;
         void this.onSnapshot(msg.value);
+        return;
+      case 'snapshotDelta':
+        this.status.refusal = null;
+        void this.onDelta(msg.value);
         return;
       case 'heartbeat':
         return;
@@ -364,11 +379,23 @@ export class ConfigClient extends EventEmitter<ConfigClientEvents> {
     }
   }
 
-  private async onSnapshot(s: Snapshot): Promise<void> {
+  private onSnapshot(s: Snapshot): Promise<void> {
+    return this.answer(s, () => this.opts.applier.handle(signedSnapshotFromProto(s), 'control_plane'));
+  }
+
+  private onDelta(d: SnapshotDelta): Promise<void> {
+    return this.answer(d, () => this.opts.applier.handleDelta(signedDeltaFromProto(d), 'control_plane'));
+  }
+
+  /** Applies a snapshot or delta and answers Ack or Nack (naming its version and hash). */
+  private async answer(
+    s: { version: bigint; hash: string },
+    apply: () => Promise<SnapshotOutcome>,
+  ): Promise<void> {
     const call = this.call;
     let outcome;
     try {
-      outcome = await this.opts.applier.handle(signedSnapshotFromProto(s), 'control_plane');
+      outcome = await apply();
     } catch (e) {
       outcome = {
         ok: false as const,

@@ -7,11 +7,15 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   createLogger,
+  diffConfigs,
   emptyConfig,
+  encodeConfig,
+  indexConfig,
   loadSigningKey,
   loadTrustedKeys,
   parseSnapshotConfig,
   sha256Hex,
+  signDelta,
   signEncodedSnapshot,
   signSnapshot,
   writeSigningKeyPair,
@@ -96,6 +100,51 @@ describe('SnapshotApplier', () => {
     expect(target.applied).toEqual([{ version: 1n, hash: s.hash }]);
     expect(applier.held).toMatchObject({ version: 1n, hash: s.hash, source: 'control_plane' });
     expect((await cache.loadVerified(trusted))?.verified.hash).toBe(s.hash);
+  });
+
+  /** A delta from config(from) at 1 to config(to) at 2; `opsTo` (default `to`) gives the ops signed. */
+  const delta = (from: string, to: string, opsTo = to, k: SigningKey = key) => {
+    const a = encodeConfig(config(from));
+    const b = encodeConfig(config(to));
+    const ops = diffConfigs(indexConfig(a.bytes), indexConfig(encodeConfig(config(opsTo)).bytes))!;
+    return signDelta({
+      base: { version: 1n, hash: a.hash },
+      target: { version: 2n, hash: b.hash, size: b.bytes.length },
+      ops,
+      cpId: 'cp',
+      key: k,
+    });
+  };
+
+  it('applies a delta to the config served at the signed full hash, counts it and caches a verifiable snapshot', async () => {
+    await applier.handle(await sign('a', 1n), 'control_plane');
+    const d = await delta('a', 'b');
+    const out = await applier.handleDelta(d);
+    expect(out).toMatchObject({ ok: true, version: 2n, hash: encodeConfig(config('b')).hash, changed: true });
+    expect(target.applied.map((m) => m.version)).toEqual([1n, 2n]);
+    expect(applier.held).toMatchObject({ version: 2n, hash: d.hash });
+    // The cache verifies at boot as a snapshot (the delta's JWS beside the full bytes).
+    expect((await cache.loadVerified(trusted))?.verified.hash).toBe(d.hash);
+    expect(await metrics.registry.getSingleMetricAsString('gatehouse_dp_delta_applies_total')).toMatch(
+      / 1$/m,
+    );
+  });
+
+  it('refuses a signed delta whose ops do not give the signed hash, one on another base, one with none held', async () => {
+    expect(await applier.handleDelta(await delta('a', 'b'))).toMatchObject({
+      ok: false,
+      code: 'GH_ERR_SNAPSHOT_DELTA_BASE',
+    });
+    await applier.handle(await sign('a', 1n), 'control_plane');
+    const wrong = await applier.handleDelta(await delta('a', 'b', 'c'));
+    expect(wrong).toMatchObject({ ok: false, code: 'GH_ERR_SNAPSHOT_HASH_MISMATCH' });
+    const otherBase = await applier.handleDelta(await delta('z', 'b'));
+    expect(otherBase).toMatchObject({ ok: false, code: 'GH_ERR_SNAPSHOT_DELTA_BASE' });
+    expect(applier.held?.version).toBe(1n);
+    expect(target.applied.map((m) => m.version)).toEqual([1n]);
+    expect(await metrics.registry.getSingleMetricAsString('gatehouse_dp_delta_rejects_total')).toMatch(
+      /code="GH_ERR_SNAPSHOT_HASH_MISMATCH"} 1/,
+    );
   });
 
   it('refuses an older or equal version with a stale-version reason and keeps the config', async () => {

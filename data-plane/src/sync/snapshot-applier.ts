@@ -22,6 +22,13 @@
  * survives a restart) is refused — the cached one at boot, and any from the stream — unless the
  * operator allows it (`allowRollback`). An unreadable floor refuses the boot cache only.
  *
+ * Delta sync (`handleDelta`): a signed delta is verified (signature, base = the config served,
+ * target newer), its ops applied to the served config's bytes (kept by the primary for this), and
+ * the result taken only if it hashes to the signed full hash; then the same steps 3-5 as a full
+ * snapshot. The disk cache gets the delta's JWS beside the full result (it verifies as a
+ * snapshot: shared/src/snapshot/delta.ts). A refusal (GH_ERR_SNAPSHOT_DELTA_BASE when the base
+ * is not the config served) leaves everything as it was; the CP then sends the full snapshot.
+ *
  * A DB-less data plane hands it plain configs read from a declarative file (`applyConfig`):
  * the same steps without the signature (there is none) and without the cache (the file is the
  * source); the version is a local counter and the hash that of the canonical bytes.
@@ -30,8 +37,12 @@ import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { decodeProtectedHeader } from 'jose';
 import {
+  applyDelta,
   encodeConfig,
   isGatehouseError,
+  snapshotFromDelta,
+  verifyDelta,
+  type SignedDelta,
   SnapshotErrors,
   verifySnapshotBytes,
   withCredentialDigests,
@@ -123,7 +134,7 @@ export interface SnapshotApplierEvents {
 }
 
 /** A config offered to the applier: a signed snapshot, or a plain config (DB-less). */
-type Offer = { signed: SignedSnapshot } | { plain: GatehouseConfig };
+type Offer = { signed: SignedSnapshot } | { plain: GatehouseConfig } | { delta: SignedDelta };
 
 /** An offer made ready to serve: verified (signed) or encoded (plain). */
 interface Candidate {
@@ -136,6 +147,8 @@ interface Candidate {
 
 export class SnapshotApplier extends EventEmitter<SnapshotApplierEvents> {
   private heldConfig: HeldConfig | null = null;
+  /** The canonical bytes of the config served (a delta's base). */
+  private heldBytes: Buffer | null = null;
   private chain: Promise<unknown> = Promise.resolve();
   /** The last refusal of a snapshot from the CP (cleared when one is applied), and of the boot cache. */
   private readonly refusals: { control_plane: RefusalReport | null; cache: RefusalReport | null } = {
@@ -163,6 +176,14 @@ export class SnapshotApplier extends EventEmitter<SnapshotApplierEvents> {
   /** Applies snapshots strictly one after the other, in arrival order. Never throws. */
   handle(signed: SignedSnapshot, source: SnapshotSource): Promise<SnapshotOutcome> {
     return this.enqueue({ signed }, source);
+  }
+
+  /**
+   * Applies a delta from the CP to the config served (see the header); in order with every
+   * other apply. Never throws.
+   */
+  handleDelta(delta: SignedDelta, source: SnapshotSource = 'control_plane'): Promise<SnapshotOutcome> {
+    return this.enqueue({ delta }, source);
   }
 
   /**
@@ -226,6 +247,8 @@ export class SnapshotApplier extends EventEmitter<SnapshotApplierEvents> {
     let plain: Candidate | null = null;
     if ('signed' in offer) {
       ({ version, hash } = offer.signed);
+    } else if ('delta' in offer) {
+      ({ version, hash } = offer.delta);
     } else {
       // Digested as a CP digests a snapshot: workers never hold a clear key-auth key.
       const config = withCredentialDigests(offer.plain);
@@ -240,8 +263,13 @@ export class SnapshotApplier extends EventEmitter<SnapshotApplierEvents> {
         await this.recordSameHash(offer.signed, held);
         return { ok: true, version, hash, changed: false };
       }
-      const candidate = 'signed' in offer ? await this.verify(offer.signed, held) : plain!;
-      if ('signed' in offer) this.checkFloor(version, source);
+      const candidate =
+        'signed' in offer
+          ? await this.verify(offer.signed, held)
+          : 'delta' in offer
+            ? await this.verifyDelta(offer.delta, held)
+            : plain!;
+      if (!('plain' in offer)) this.checkFloor(version, source);
       const verified = performance.now();
       const compiled: { served?: (() => void) | void; ms: number } = { ms: 0 };
       await this.opts.target.apply(candidate.bytes, { version, hash }, (node) => {
@@ -252,7 +280,9 @@ export class SnapshotApplier extends EventEmitter<SnapshotApplierEvents> {
       const swapped = performance.now();
       compiled.served?.();
       this.heldConfig = { version, hash, source, appliedAt: new Date(), kid: candidate.kid };
+      this.heldBytes = candidate.bytes;
       metrics?.snapshotApplies.inc({ source });
+      if ('delta' in offer) metrics?.deltaApplies.inc();
       metrics?.configVersion.set(Number(version));
       metrics?.configAppliedAt.set(Date.now() / 1000);
       metrics?.setConfigHash(hash);
@@ -262,14 +292,16 @@ export class SnapshotApplier extends EventEmitter<SnapshotApplierEvents> {
           hash,
           ...(candidate.kid === null ? {} : { kid: candidate.kid }),
           source,
+          ...('delta' in offer ? { delta: true } : {}),
           verify_ms: Math.round(verified - started),
           compile_ms: Math.round(compiled.ms),
           apply_ms: Math.round(swapped - verified),
         },
         'config applied',
       );
-      if ('signed' in offer) {
-        if (source !== 'cache') await this.writeCache(offer.signed);
+      if (!('plain' in offer)) {
+        if ('delta' in offer) await this.writeCache(snapshotFromDelta(offer.delta, candidate.bytes));
+        else if (source !== 'cache') await this.writeCache(offer.signed);
         await this.opts.floor?.record(version, hash);
         if (source === 'control_plane') this.refusals.control_plane = null;
       }
@@ -278,9 +310,26 @@ export class SnapshotApplier extends EventEmitter<SnapshotApplierEvents> {
     } catch (e) {
       const code = isGatehouseError(e) ? e.code : 'GH_ERR_DP_INTERNAL';
       const reason = e instanceof Error ? e.message : String(e);
-      const kid = 'signed' in offer ? claimedKid(offer.signed.jws) : null;
+      const kid =
+        'signed' in offer
+          ? claimedKid(offer.signed.jws)
+          : 'delta' in offer
+            ? claimedKid(offer.delta.jws)
+            : null;
       metrics?.snapshotRejects.inc({ code });
-      logger.warn({ code, reason, version: version.toString(), hash, kid, source }, 'config refused');
+      if ('delta' in offer) metrics?.deltaRejects.inc({ code });
+      logger.warn(
+        {
+          code,
+          reason,
+          version: version.toString(),
+          hash,
+          kid,
+          source,
+          ...('delta' in offer ? { delta: true } : {}),
+        },
+        'config refused',
+      );
       const at = new Date();
       if (source === 'control_plane' || source === 'cache') {
         this.refusals[source] = {
@@ -326,6 +375,19 @@ export class SnapshotApplier extends EventEmitter<SnapshotApplierEvents> {
       hash: verified.hash,
       kid: verified.kid,
     };
+  }
+
+  /** Verifies a delta against the config served, applies it and checks the result's hash. */
+  private async verifyDelta(delta: SignedDelta, held: HeldConfig | null): Promise<Candidate> {
+    const base = held && this.heldBytes ? { hash: held.hash, version: held.version } : null;
+    const verified = await verifyDelta(delta, this.opts.trustedKeys, base);
+    const { bytes, hash } = applyDelta(this.heldBytes!, verified.ops);
+    if (hash !== verified.claims.hash || bytes.length !== verified.claims.size) {
+      throw SnapshotErrors.hashMismatch(
+        `the config the delta gives hashes to ${hash}, not to the signed ${verified.claims.hash}`,
+      );
+    }
+    return { bytes, version: delta.version, hash, kid: verified.kid };
   }
 
   private compile(candidate: Candidate, node: NodeConfig): (() => void) | void {

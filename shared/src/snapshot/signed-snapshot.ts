@@ -115,54 +115,8 @@ export async function verifySnapshotBytes(
   trusted: TrustedKeys,
   opts: { currentVersion?: bigint | null; allowSameVersion?: boolean } = {},
 ): Promise<VerifiedSnapshotBytes> {
-  let kid: string;
-  try {
-    const header = decodeProtectedHeader(snap.jws);
-    if (header.alg !== SNAPSHOT_ALG)
-      throw SnapshotErrors.badSignature(`unexpected algorithm ${String(header.alg)}`);
-    if (typeof header.kid !== 'string') throw SnapshotErrors.unknownKey('snapshot signature has no kid');
-    kid = header.kid;
-  } catch (e) {
-    if (e instanceof Error && 'code' in e && String((e as { code: unknown }).code).startsWith('GH_ERR'))
-      throw e;
-    throw SnapshotErrors.malformed('snapshot signature is not a compact JWS');
-  }
-  const key = trusted.get(kid);
-  if (!key) throw SnapshotErrors.unknownKey(`snapshot signed with unknown key "${kid}"`);
-
-  let payload: Uint8Array;
-  try {
-    ({ payload } = await compactVerify(snap.jws, key, { algorithms: [SNAPSHOT_ALG] }));
-  } catch (e) {
-    if (e instanceof joseErrors.JWSSignatureVerificationFailed) {
-      throw SnapshotErrors.badSignature('snapshot signature does not verify');
-    }
-    throw SnapshotErrors.badSignature(`snapshot signature rejected: ${(e as Error).message}`);
-  }
-  let claims: SnapshotClaims;
-  try {
-    claims = JSON.parse(decoder.decode(payload)) as SnapshotClaims;
-  } catch {
-    throw SnapshotErrors.malformed('snapshot claims are not JSON');
-  }
-  if (
-    claims === null ||
-    typeof claims !== 'object' ||
-    typeof claims.ver !== 'string' ||
-    !/^\d+$/.test(claims.ver) ||
-    typeof claims.hash !== 'string' ||
-    !Number.isSafeInteger(claims.size) ||
-    claims.size < 0 ||
-    !Number.isSafeInteger(claims.iat) ||
-    typeof claims.cp !== 'string'
-  ) {
-    throw SnapshotErrors.malformed('snapshot claims lack version, hash, size, iat or cp');
-  }
-  if (claims.size > MAX_SNAPSHOT_BYTES) {
-    throw SnapshotErrors.malformed(
-      `snapshot of ${claims.size} bytes exceeds the ${MAX_SNAPSHOT_BYTES}-byte limit`,
-    );
-  }
+  const { kid, payload } = await verifyCompactJws(snap.jws, trusted, 'snapshot');
+  const claims = parseSnapshotClaims(payload, 'snapshot');
   const version = BigInt(claims.ver);
   if (version !== snap.version || claims.hash !== snap.hash) {
     throw SnapshotErrors.hashMismatch('snapshot version/hash differ from the signed claims');
@@ -176,26 +130,7 @@ export async function verifySnapshotBytes(
     }
   }
 
-  let bytes: Buffer;
-  if (snap.compression === 'gzip') {
-    try {
-      // +1 so output longer than the signed size is detected rather than silently truncated.
-      // One output chunk of that size: no 16 KiB chunks copied together at the end.
-      bytes = gunzipSync(snap.config, {
-        maxOutputLength: claims.size + 1,
-        chunkSize: Math.max(claims.size + 1, zlibConstants.Z_MIN_CHUNK),
-      });
-    } catch (e) {
-      if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
-        throw SnapshotErrors.hashMismatch('snapshot config bytes inflate beyond the signed size');
-      }
-      throw SnapshotErrors.malformed('snapshot config bytes do not decompress');
-    }
-  } else if (snap.compression === 'identity') {
-    bytes = Buffer.from(snap.config);
-  } else {
-    throw SnapshotErrors.malformed(`unsupported snapshot compression "${String(snap.compression)}"`);
-  }
+  const bytes = inflateBounded(snap.config, snap.compression, claims.size, 'snapshot config bytes');
   if (bytes.length !== claims.size) {
     throw SnapshotErrors.hashMismatch('snapshot config size does not match the signed size');
   }
@@ -203,6 +138,100 @@ export async function verifySnapshotBytes(
   if (hash !== claims.hash)
     throw SnapshotErrors.hashMismatch('snapshot config bytes do not match the signed hash');
   return { version, hash, claims, kid, bytes };
+}
+
+/**
+ * The claims of a verified payload that a snapshot's (and a delta's) JWS carry about the full
+ * config: version, hash, size (bounded by MAX_SNAPSHOT_BYTES), issued-at, CP id.
+ */
+export function parseSnapshotClaims(payload: Uint8Array, what: string): SnapshotClaims {
+  let claims: SnapshotClaims;
+  try {
+    claims = JSON.parse(decoder.decode(payload)) as SnapshotClaims;
+  } catch {
+    throw SnapshotErrors.malformed(`${what} claims are not JSON`);
+  }
+  if (
+    claims === null ||
+    typeof claims !== 'object' ||
+    typeof claims.ver !== 'string' ||
+    !/^\d+$/.test(claims.ver) ||
+    typeof claims.hash !== 'string' ||
+    !Number.isSafeInteger(claims.size) ||
+    claims.size < 0 ||
+    !Number.isSafeInteger(claims.iat) ||
+    typeof claims.cp !== 'string'
+  ) {
+    throw SnapshotErrors.malformed(`${what} claims lack version, hash, size, iat or cp`);
+  }
+  if (claims.size > MAX_SNAPSHOT_BYTES) {
+    throw SnapshotErrors.malformed(
+      `${what} of ${claims.size} bytes exceeds the ${MAX_SNAPSHOT_BYTES}-byte limit`,
+    );
+  }
+  return claims;
+}
+
+/**
+ * Checks a compact JWS's header (EdDSA, a kid), finds the trusted key by kid and verifies the
+ * signature; returns the kid and the payload (not parsed). `what` names the message in errors.
+ * Shared by snapshots and deltas (delta.ts).
+ */
+export async function verifyCompactJws(
+  jws: string,
+  trusted: TrustedKeys,
+  what: string,
+  typ?: string,
+): Promise<{ kid: string; payload: Uint8Array }> {
+  let kid: string;
+  try {
+    const header = decodeProtectedHeader(jws);
+    if (header.alg !== SNAPSHOT_ALG)
+      throw SnapshotErrors.badSignature(`unexpected algorithm ${String(header.alg)}`);
+    if (typ !== undefined && header.typ !== typ)
+      throw SnapshotErrors.malformed(`${what} signature is not of type ${typ}`);
+    if (typeof header.kid !== 'string') throw SnapshotErrors.unknownKey(`${what} signature has no kid`);
+    kid = header.kid;
+  } catch (e) {
+    if (e instanceof Error && 'code' in e && String((e as { code: unknown }).code).startsWith('GH_ERR'))
+      throw e;
+    throw SnapshotErrors.malformed(`${what} signature is not a compact JWS`);
+  }
+  const key = trusted.get(kid);
+  if (!key) throw SnapshotErrors.unknownKey(`${what} signed with unknown key "${kid}"`);
+  try {
+    const { payload } = await compactVerify(jws, key, { algorithms: [SNAPSHOT_ALG] });
+    return { kid, payload };
+  } catch (e) {
+    if (e instanceof joseErrors.JWSSignatureVerificationFailed) {
+      throw SnapshotErrors.badSignature(`${what} signature does not verify`);
+    }
+    throw SnapshotErrors.badSignature(`${what} signature rejected: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Decompresses bytes whose uncompressed length was signed (`size`): never inflates past it (a
+ * gzip bomb behind a replayed signature stops there). Throws GH_ERR_SNAPSHOT_*.
+ */
+export function inflateBounded(data: Uint8Array, compression: string, size: number, what: string): Buffer {
+  if (compression === 'gzip') {
+    try {
+      // +1 so output longer than the signed size is detected rather than silently truncated.
+      // One output chunk of that size: no 16 KiB chunks copied together at the end.
+      return gunzipSync(data, {
+        maxOutputLength: size + 1,
+        chunkSize: Math.max(size + 1, zlibConstants.Z_MIN_CHUNK),
+      });
+    } catch (e) {
+      if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
+        throw SnapshotErrors.hashMismatch(`${what} inflate beyond the signed size`);
+      }
+      throw SnapshotErrors.malformed(`${what} do not decompress`);
+    }
+  }
+  if (compression === 'identity') return Buffer.from(data);
+  throw SnapshotErrors.malformed(`unsupported ${what.split(' ')[0]} compression "${String(compression)}"`);
 }
 
 /** The config of verified snapshot bytes (as text); throws GH_ERR_SNAPSHOT_MALFORMED. */

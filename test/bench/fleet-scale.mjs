@@ -8,6 +8,7 @@
 // and CPU per connected DP, CP CPU per change, snapshot bytes on the wire per change.
 // Build first (node scripts/bootstrap.mjs). Usage:
 //   node test/bench/fleet-scale.mjs [--dps 1000] [--changes 20] [--db pglite|postgres] [--regions eu,us]
+//     [--cpu-prof <dir>]
 import { parseArgs } from 'node:util';
 import {
   createLogger,
@@ -20,12 +21,16 @@ import { clusterChannel } from '../../data-plane/dist/sync/cluster-tls.js';
 import { loadPluginRegistry } from '../../data-plane/dist/plugins/index.js';
 import { admin, cpuMsOf, mib, rssOf, since, sleep, startControlPlane } from './lib/processes.mjs';
 
+const CPU_PROF = new URL('./lib/cpu-prof.mjs', import.meta.url).href;
+
 const { values: a } = parseArgs({
   options: {
     dps: { type: 'string', default: '1000' },
     changes: { type: 'string', default: '20' },
     db: { type: 'string', default: 'pglite' },
     regions: { type: 'string', default: 'eu,us' },
+    // A folder: the CP is CPU-profiled (lib/cpu-prof.mjs) and writes its profile there when it stops.
+    'cpu-prof': { type: 'string' },
   },
 });
 const N = Number(a.dps);
@@ -53,7 +58,12 @@ async function snapshotBytes(adminUrl) {
   };
 }
 
-const cp = await startControlPlane({ db: a.db });
+const cp = await startControlPlane({
+  db: a.db,
+  ...(a['cpu-prof']
+    ? { nodeOptions: `--import=${CPU_PROF}`, env: { GATEHOUSE_CPU_PROF_DIR: a['cpu-prof'] } }
+    : {}),
+});
 const fleet = new SimulatedFleet({
   controlPlane: cp.clusterAddress,
   count: N,
@@ -84,6 +94,7 @@ try {
   let lastApplied = new Map();
   fleet.on('applied', (x) => lastApplied.set(x.index, x));
   const cpuBefore = cpuMsOf(cp.pid);
+  const changesFrom = Date.now();
   for (let i = 0; i < CHANGES; i++) {
     lastApplied = new Map();
     const before = Math.max(...fleet.versions().map((v) => Number(v)));
@@ -101,6 +112,7 @@ try {
     await sleep(200);
   }
   const changeCpu = cpuMsOf(cp.pid) - cpuBefore;
+  const changesUntil = Date.now();
   all.sort((p, q) => p - q);
   perChange.sort((p, q) => p - q);
   const size = await snapshotBytes(cp.adminUrl);
@@ -118,6 +130,8 @@ try {
         cp_cpu_ms_per_change: round(changeCpu / CHANGES),
         snapshot_bytes: size,
         wire_bytes_per_change_full: size.compressed * N,
+        // Epoch ms of the changes: the window of the CPU profile to read (--cpu-prof).
+        changes_window_epoch_ms: [changesFrom, changesUntil],
       },
       null,
       2,

@@ -261,6 +261,7 @@ describe('plugin compatibility between the CP and its data planes', () => {
     const b = dp();
     b.hello({
       nodeId: 'dp-b',
+      region: 'eu',
       plugins: [
         { name: 'key-auth', version: '1.4.0' },
         { name: 'cors', version: '2.1.0' },
@@ -288,6 +289,15 @@ describe('plugin compatibility between the CP and its data planes', () => {
     ]);
     // An explicit version is compared instead of the CP's own.
     expect((await fleet.checkPlugin('cors', '2.1.0')).incompatible.map((i) => i.id)).toEqual(['dp-a']);
+
+    // Only the DPs whose slice holds the plugin: its scope tags and those of what it is attached to.
+    const eu = { tags: [['gatehouse:region=eu'], null] };
+    expect((await fleet.checkPlugin('cors', undefined, eu)).incompatible.map((i) => i.id)).toEqual(['dp-b']);
+    const nowhere = { tags: [['gatehouse:region=eu'], ['gatehouse:label=tier=gold']] };
+    expect((await fleet.checkPlugin('cors', undefined, nowhere)).incompatible).toEqual([]);
+    expect(
+      (await fleet.checkPlugin('cors', undefined, { tags: [['ordinary'], []] })).incompatible,
+    ).toHaveLength(2);
 
     // A disconnected DP is not part of the fleet any more.
     a.close();

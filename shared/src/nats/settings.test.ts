@@ -84,7 +84,8 @@ describe('--jetstream-snapshots (one definition for both planes)', () => {
         fc.string().filter((s) => s !== 'on' && s !== 'off'),
         (value) => {
           try {
-            on(['--jetstream-snapshots', value]);
+            // The = form: a value starting with '-' is otherwise parseArgs' own (also clear) error.
+            on([`--jetstream-snapshots=${value}`]);
           } catch (e) {
             expect((e as Error).name).toBe('SettingsError');
             expect((e as Error).message).toMatch(/--jetstream-snapshots: must be one of on, off/);
@@ -93,6 +94,7 @@ describe('--jetstream-snapshots (one definition for both planes)', () => {
           throw new Error(`accepted ${JSON.stringify(value)}`);
         },
       ),
+      { examples: [['-x'], [' on'], ['OFF'], ['']] },
     );
   });
 });

@@ -182,6 +182,14 @@ describe('target health across a control plane and two data planes', () => {
     });
     // The fleet still balances to b (DP 2 does): HEALTHY, with the counts saying who does not.
     expect(e.health).toBe('HEALTHY');
+    // One DP's view: ?data_plane=<id>.
+    const one = await adminJson(cp.admin, 'GET', '/upstreams/pool/health?data_plane=dp-health-1');
+    const oneB = (one.json.data as HealthEntry[]).find((x) => x.target === b.target)!;
+    expect(oneB.health).toBe('UNHEALTHY');
+    expect(oneB.fleet).toEqual({ healthy: 0, unhealthy: 1 });
+    expect(oneB.data_planes.map((d) => d.id)).toEqual(['dp-health-1']);
+    for (const bad of ['', 'a&data_plane=b', 'x'.repeat(257)])
+      expect((await adminJson(cp.admin, 'GET', `/upstreams/pool/health?data_plane=${bad}`)).status).toBe(400);
     const balancer = await adminJson(cp.admin, 'GET', '/upstreams/pool/health?balancer_health=1');
     expect(balancer.status).toBe(200);
     expect(balancer.json.data.health).toBe('HEALTHY');
@@ -234,7 +242,7 @@ describe('target health across a control plane and two data planes', () => {
         async (u, t, what, method, body, query) => {
           const path =
             what === 'health'
-              ? `/upstreams/${u}/health?balancer_health=${query}`
+              ? `/upstreams/${u}/health?balancer_health=${query}&data_plane=${query}`
               : `/upstreams/${u}/targets/${t}/${what}`;
           const r = await fetch(`${cp.admin}${path}`, {
             method,

@@ -11,6 +11,8 @@ import {
   NATS_TLS_SETTINGS,
   natsSettings,
   natsUrlSetting,
+  jetstreamSnapshotsSetting,
+  jetstreamSnapshotsOn,
   parseSettings,
   type SettingValue,
   settingsHelp,
@@ -83,16 +85,9 @@ const CP_SETTINGS: SettingSpec[] = [
     'this CP is one of several replicas over one Postgres (requires --database-url); writes and proxy-cache purges reach every replica (gatehouse.config.changed, gatehouse.proxy-cache.purge); the DPs’ traffic summaries arrive on gatehouse.telemetry.> (for /analytics). One connection per process. Unset: one CP.',
   ),
   ...NATS_TLS_SETTINGS,
-  {
-    key: 'jetstreamSnapshots',
-    flag: 'jetstream-snapshots',
-    env: ['GATEHOUSE_JETSTREAM_SNAPSHOTS'],
-    kind: 'enum',
-    values: ['on', 'off'],
-    default: 'on',
-    description:
-      'With --nats-url: store the newest signed snapshot in the JetStream KV bucket gatehouse_snapshots (created if missing), so a data plane with no disk cache can start while no control plane answers. off: store nothing.',
-  },
+  jetstreamSnapshotsSetting(
+    'With --nats-url: store the newest signed snapshot in the JetStream KV bucket gatehouse_snapshots (created if missing), so a data plane with no disk cache can start while no control plane answers. off: store nothing.',
+  ),
   {
     key: 'analyticsRetention',
     flag: 'analytics-retention',
@@ -285,7 +280,7 @@ async function runCp(argv: string[]): Promise<void> {
       databaseUrl: v.databaseUrl as string | undefined,
       natsUrl: nats?.url,
       natsTls: nats?.tls,
-      jetstreamSnapshots: v.jetstreamSnapshots !== 'off',
+      jetstreamSnapshots: jetstreamSnapshotsOn(v),
       signingKeyFile: v.signingKey ? resolve(v.signingKey as string) : undefined,
       dev: v.dev as boolean,
       cpId: v.cpId as string | undefined,

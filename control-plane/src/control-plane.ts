@@ -299,7 +299,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     reoffer = () => cluster.reoffer();
 
     // The other replicas (a no-op without NATS_URL); unwired before the cluster server stops.
-    const replicas = connectReplicas({ messaging, store, publisher, local: cluster });
+    const replicas = connectReplicas({ messaging, store, publisher, local: cluster, logger });
     cleanups.push(async () => replicas.stop());
     if (o.natsUrl && o.jetstreamSnapshots !== false) {
       const stored = storeSnapshotsInJetStream({ messaging, publisher, logger });

@@ -14,6 +14,8 @@ import {
   NATS_TLS_SETTINGS,
   natsSettings,
   natsUrlSetting,
+  jetstreamSnapshotsSetting,
+  jetstreamSnapshotsOn,
   parseSettings,
   placementError,
   settingsHelp,
@@ -218,16 +220,9 @@ const SETTINGS: SettingSpec[] = [
     "the `cluster` rate-limiting policy shares counts with the region's other DPs on gatehouse.ratelimit.<region>, and traffic summaries go on gatehouse.telemetry.<region>.<node>. One connection per DP. Unset: that policy counts per DP, summaries go on the CP stream.",
   ),
   ...NATS_TLS_SETTINGS,
-  {
-    key: 'jetstreamSnapshots',
-    flag: 'jetstream-snapshots',
-    env: ['GATEHOUSE_JETSTREAM_SNAPSHOTS'],
-    kind: 'enum',
-    values: ['on', 'off'],
-    default: 'on',
-    description:
-      "With --nats-url: when the disk cache gives no config, read the newest signed snapshot from the CP's JetStream bucket gatehouse_snapshots (verified with --trusted-keys like one from the CP), so the DP can start while no CP answers. off: never.",
-  },
+  jetstreamSnapshotsSetting(
+    "With --nats-url: when the disk cache gives no config, read the newest signed snapshot from the CP's JetStream bucket gatehouse_snapshots (verified with --trusted-keys like one from the CP), so the DP can start while no CP answers. off: never.",
+  ),
   {
     key: 'trafficSummaryInterval',
     flag: 'traffic-summary-interval',
@@ -626,7 +621,7 @@ try {
     region: v.region as string | undefined,
     natsUrl: nats?.url,
     natsTls: nats?.tls,
-    jetstreamBoot: v.jetstreamSnapshots !== 'off',
+    jetstreamBoot: jetstreamSnapshotsOn(v),
     trafficSummaryIntervalMs: v.trafficSummaryInterval as number,
     labels: v.labels as Record<string, string> | undefined,
     logger,

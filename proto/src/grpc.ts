@@ -14,6 +14,19 @@ import {
 
 const connect = ClusterService.method.connect;
 
+/** Messages encoded ahead of their writes (`encodeOnce`), with their bytes. */
+const preEncoded = new WeakMap<ControlPlaneMessage, Buffer>();
+
+/**
+ * Encodes a control-plane message once for every stream it is written to (a snapshot sent to a
+ * whole slice of DPs): the service's serializer returns these bytes instead of encoding the
+ * message again per stream. The message must not be changed afterwards. Returns the message.
+ */
+export function encodeOnce(m: ControlPlaneMessage): ControlPlaneMessage {
+  if (!preEncoded.has(m)) preEncoded.set(m, Buffer.from(toBinary(ControlPlaneMessageSchema, m)));
+  return m;
+}
+
 export const clusterServiceDefinition = {
   connect: {
     path: `/${ClusterService.typeName}/${connect.name}`,
@@ -21,7 +34,8 @@ export const clusterServiceDefinition = {
     responseStream: true,
     requestSerialize: (m: DataPlaneMessage) => Buffer.from(toBinary(DataPlaneMessageSchema, m)),
     requestDeserialize: (b: Buffer) => fromBinary(DataPlaneMessageSchema, b),
-    responseSerialize: (m: ControlPlaneMessage) => Buffer.from(toBinary(ControlPlaneMessageSchema, m)),
+    responseSerialize: (m: ControlPlaneMessage) =>
+      preEncoded.get(m) ?? Buffer.from(toBinary(ControlPlaneMessageSchema, m)),
     responseDeserialize: (b: Buffer) => fromBinary(ControlPlaneMessageSchema, b),
     originalName: 'connect',
   },

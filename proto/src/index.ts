@@ -1,2 +1,2 @@
 export * from '../gen/gatehouse/v1/cluster_pb.js';
-export { clusterServiceDefinition, ClusterServiceClient, dpMessage, cpMessage } from './grpc.js';
+export { clusterServiceDefinition, ClusterServiceClient, dpMessage, cpMessage, encodeOnce } from './grpc.js';

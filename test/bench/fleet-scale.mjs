@@ -11,6 +11,7 @@
 // what full snapshots to every DP would be; --deltas off plays DPs that do not take deltas.
 // Build first (node scripts/bootstrap.mjs). Usage:
 //   node test/bench/fleet-scale.mjs [--dps 1000] [--changes 20] [--db pglite|postgres] [--regions eu,us] [--deltas on|off]
+//     [--cpu-prof <dir>]
 import { parseArgs } from 'node:util';
 import {
   createLogger,
@@ -23,6 +24,8 @@ import { clusterChannel } from '../../data-plane/dist/sync/cluster-tls.js';
 import { loadPluginRegistry } from '../../data-plane/dist/plugins/index.js';
 import { admin, cpuMsOf, mib, rssOf, since, sleep, startControlPlane } from './lib/processes.mjs';
 
+const CPU_PROF = new URL('./lib/cpu-prof.mjs', import.meta.url).href;
+
 const { values: a } = parseArgs({
   options: {
     dps: { type: 'string', default: '1000' },
@@ -30,6 +33,8 @@ const { values: a } = parseArgs({
     db: { type: 'string', default: 'pglite' },
     regions: { type: 'string', default: 'eu,us' },
     deltas: { type: 'string', default: 'on' },
+    // A folder: the CP is CPU-profiled (lib/cpu-prof.mjs) and writes its profile there when it stops.
+    'cpu-prof': { type: 'string' },
   },
 });
 const N = Number(a.dps);
@@ -68,7 +73,12 @@ async function sentBytes(adminUrl) {
   };
 }
 
-const cp = await startControlPlane({ db: a.db });
+const cp = await startControlPlane({
+  db: a.db,
+  ...(a['cpu-prof']
+    ? { nodeOptions: `--import=${CPU_PROF}`, env: { GATEHOUSE_CPU_PROF_DIR: a['cpu-prof'] } }
+    : {}),
+});
 const fleet = new SimulatedFleet({
   controlPlane: cp.clusterAddress,
   count: N,
@@ -101,6 +111,7 @@ try {
   fleet.on('applied', (x) => lastApplied.set(x.index, x));
   const cpuBefore = cpuMsOf(cp.pid);
   const sentBefore = await sentBytes(cp.adminUrl);
+  const changesFrom = Date.now();
   for (let i = 0; i < CHANGES; i++) {
     lastApplied = new Map();
     const before = Math.max(...fleet.versions().map((v) => Number(v)));
@@ -119,6 +130,7 @@ try {
   }
   const changeCpu = cpuMsOf(cp.pid) - cpuBefore;
   const sentAfter = await sentBytes(cp.adminUrl);
+  const changesUntil = Date.now();
   all.sort((p, q) => p - q);
   perChange.sort((p, q) => p - q);
   const size = await snapshotBytes(cp.adminUrl);
@@ -142,6 +154,8 @@ try {
           delta: Math.round((sentAfter.delta - sentBefore.delta) / CHANGES),
           deltas_sent_per_change: round((sentAfter.deltas - sentBefore.deltas) / CHANGES),
         },
+        // Epoch ms of the changes: the window of the CPU profile to read (--cpu-prof).
+        changes_window_epoch_ms: [changesFrom, changesUntil],
       },
       null,
       2,

@@ -261,6 +261,7 @@ describe('plugin compatibility between the CP and its data planes', () => {
     const b = dp();
     b.hello({
       nodeId: 'dp-b',
+      region: 'eu',
       plugins: [
         { name: 'key-auth', version: '1.4.0' },
         { name: 'cors', version: '2.1.0' },
@@ -288,6 +289,15 @@ describe('plugin compatibility between the CP and its data planes', () => {
     ]);
     // An explicit version is compared instead of the CP's own.
     expect((await fleet.checkPlugin('cors', '2.1.0')).incompatible.map((i) => i.id)).toEqual(['dp-a']);
+
+    // Only the DPs whose slice holds the plugin: its scope tags and those of what it is attached to.
+    const eu = { tags: [['gatehouse:region=eu'], null] };
+    expect((await fleet.checkPlugin('cors', undefined, eu)).incompatible.map((i) => i.id)).toEqual(['dp-b']);
+    const nowhere = { tags: [['gatehouse:region=eu'], ['gatehouse:label=tier=gold']] };
+    expect((await fleet.checkPlugin('cors', undefined, nowhere)).incompatible).toEqual([]);
+    expect(
+      (await fleet.checkPlugin('cors', undefined, { tags: [['ordinary'], []] })).incompatible,
+    ).toHaveLength(2);
 
     // A disconnected DP is not part of the fleet any more.
     a.close();
@@ -349,6 +359,45 @@ describe('data plane registry housekeeping', () => {
     await new Promise((r) => setTimeout(r, 40));
     await replicaB.heartbeat('dp-moved', 'h1', 1n);
     expect((await replicaB.get('dp-moved'))?.connected).toBe(true);
+  });
+
+  it('writes the acks of many DPs together after the batch window, one statement for DPs that acked the same config', async () => {
+    const slow = new DataPlaneRegistry(prisma(), logger, { batchWindowMs: 60_000 });
+    const ids = ['dp-b1', 'dp-b2', 'dp-b3'];
+    for (const id of ids) await slow.connected(hello(id));
+    const acks = ids.map((id) => slow.acked(id, 2n, 'h2'));
+    await new Promise((r) => setTimeout(r, 30));
+    // Not written yet: the window is still open (read past the registry, which would write it).
+    const waiting = await prisma().clusteringDataPlane.findMany({ where: { id: { in: ids } } });
+    expect(waiting.map((r) => r.config_hash)).toEqual(['h1', 'h1', 'h1']);
+    await slow.flush();
+    await Promise.all(acks);
+    const rows = await prisma().clusteringDataPlane.findMany({ where: { id: { in: ids } } });
+    expect(rows.map((r) => [r.config_hash, r.config_version, r.sync_status])).toEqual(
+      ids.map(() => ['h2', 2n, 'normal']),
+    );
+    // One statement: one updated_at (Prisma's @updatedAt is set per statement).
+    expect(new Set(rows.map((r) => r.updated_at.getTime())).size).toBe(1);
+  });
+
+  it("keeps a DP's writes in order when a Nack follows an ack still waiting for the batch, and reads see both", async () => {
+    const slow = new DataPlaneRegistry(prisma(), logger, { batchWindowMs: 60_000 });
+    await slow.connected(hello('dp-order'));
+    void slow.acked('dp-order', 2n, 'h2');
+    void slow.nacked('dp-order', 'bad plugin config');
+    const row = await slow.get('dp-order');
+    expect(row).toMatchObject({
+      config_hash: 'h2',
+      sync_status: 'unknown',
+      last_nack_reason: 'bad plugin config',
+    });
+    void slow.heartbeat('dp-order', 'h2', 2n);
+    void slow.acked('dp-order', 3n, 'h3');
+    expect((await slow.listConnected()).find((r) => r.id === 'dp-order')).toMatchObject({
+      config_hash: 'h3',
+      config_version: 3,
+      sync_status: 'normal',
+    });
   });
 
   it('reads a row whose connected flag is set but that has not been seen for staleAfterMs as disconnected', async () => {

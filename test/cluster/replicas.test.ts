@@ -74,7 +74,7 @@ interface Replica {
   healthRelay: { broadcastTargetHealth(o: TargetHealthOrder): number };
 }
 
-async function startReplica(cpId: string, db: Database): Promise<Replica> {
+async function startReplica(cpId: string, db: Database, versionCheckMs = 0): Promise<Replica> {
   const store = new ConfigStore(db.prisma, { logger });
   const publisher = new SnapshotPublisher({
     source: store,
@@ -92,6 +92,7 @@ async function startReplica(cpId: string, db: Database): Promise<Replica> {
     messaging,
     store,
     publisher,
+    versionCheckMs,
     local: {
       broadcastPurge: (o) => (purges.push(o), 1),
       broadcastTargetHealth: (o) => (orders.push(o), 1),
@@ -218,6 +219,27 @@ describe('CP replicas over NATS and one Postgres', () => {
     );
     const onB = await b.publisher.waitForVersion(version, 30_000);
     expect(onB.snapshot.hash).toBe(a.publisher.latest!.snapshot.hash);
+  });
+
+  it('NATS down: replica B picks up a write on A by checking the config version in Postgres', async () => {
+    const a = await startReplica('cp-a', tdb.db, 50);
+    const b = await startReplica('cp-b', await openSecondConnection(), 50);
+    await waitUntil(
+      'both replicas on NATS',
+      () => a.messaging.state === 'connected' && b.messaging.state === 'connected',
+    );
+    await nats.kill();
+    try {
+      await waitUntil('B sees NATS gone', () => b.messaging.state === 'disconnected');
+      await addService(a.store, `svc-polled-${Date.now()}`);
+      const version = await a.store.currentVersion();
+      const onA = await a.publisher.waitForVersion(version);
+      const onB = await b.publisher.waitForVersion(version, 30_000);
+      expect(onB.snapshot.hash).toBe(onA.snapshot.hash);
+      expect(b.messaging.state).toBe('disconnected');
+    } finally {
+      await nats.restart();
+    }
   });
 
   it('a CP started while NATS is unreachable serves, and connects when NATS comes up', async () => {

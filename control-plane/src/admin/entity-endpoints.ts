@@ -12,6 +12,33 @@ import { mountEntity, mountForeignEntity, type MountOptions } from './generic-ro
  * `/consumers/{consumer}/key-auth[/{key}]`), and for each foreign key the referenced entity
  * (`/routes/{route}/service`, `/plugins/{plugin}/consumer`). Before them, `/plugins/enabled`.
  */
+/** The tags of a plugin and of the service / route it is attached to (which DPs' slices hold it). */
+async function pluginReachTags(
+  store: ConfigStore,
+  plugin: Record<string, unknown>,
+): Promise<(readonly string[] | null | undefined)[]> {
+  const idOf = (field: string) => {
+    const ref = plugin[field] as { id?: unknown } | null | undefined;
+    return typeof ref?.id === 'string' ? ref.id : null;
+  };
+  // Consumers are not scopable (slices.ts): only services and routes narrow a plugin's reach.
+  const tagsOf = async (kind: 'services' | 'routes', id: string | null) => {
+    if (id === null) return null;
+    try {
+      return (await store.entities[kind].get(id)) as {
+        tags?: string[] | null;
+        service?: { id?: unknown } | null;
+      };
+    } catch {
+      return null; // deleted meanwhile: nothing to narrow by
+    }
+  };
+  const route = await tagsOf('routes', idOf('route'));
+  const routeService = typeof route?.service?.id === 'string' ? route.service.id : null;
+  const others = await Promise.all([tagsOf('services', idOf('service')), tagsOf('services', routeService)]);
+  return [plugin.tags as string[] | null | undefined, route?.tags, ...others.map((e) => e?.tags)];
+}
+
 export function entityEndpoints(store: ConfigStore, fleet?: Fleet): Router {
   const r = Router();
 
@@ -28,7 +55,9 @@ export function entityEndpoints(store: ConfigStore, fleet?: Fleet): Router {
       ? {
           plugins: {
             afterWrite: async (plugin) => {
-              const check = await fleet.checkPlugin(plugin.name as string);
+              const check = await fleet.checkPlugin(plugin.name as string, undefined, {
+                tags: await pluginReachTags(store, plugin),
+              });
               return check.incompatible.length > 0
                 ? { ...plugin, incompatible_data_planes: check.incompatible }
                 : plugin;

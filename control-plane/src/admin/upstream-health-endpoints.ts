@@ -3,6 +3,7 @@
  *
  *   GET      /upstreams/{u}/health                        200 targets with `health` (+ per-DP breakdown)
  *   GET      /upstreams/{u}/health?balancer_health=1      200 the upstream's own health
+ *   GET      /upstreams/{u}/health?data_plane=<id>        200 as seen by that one DP
  *   PUT|POST /upstreams/{u}/targets/{t}/healthy           204, relayed to every DP
  *   PUT|POST /upstreams/{u}/targets/{t}/unhealthy         204, relayed to every DP
  *
@@ -14,7 +15,7 @@
  * found for <upstream>" when the upstream uses no health check, and so do we.
  */
 import { Router, type Request } from 'express';
-import { defineError, type Target, type Upstream } from '@gatehouse/shared';
+import { defineError, schemaViolation, type Target, type Upstream } from '@gatehouse/shared';
 import type { DataPlaneRecord } from '../cluster/registry.js';
 import type { TargetHealthOrder } from '../messaging/messages.js';
 import type { ConfigStore } from '../store/index.js';
@@ -76,6 +77,20 @@ function wantsBalancerHealth(req: Request): boolean {
   return typeof last !== 'string' || (last !== '0' && last.toLowerCase() !== 'false');
 }
 
+/** Longest DP node id (the cluster server refuses longer ones at Hello). */
+const MAX_DATA_PLANE_ID_LENGTH = 256;
+
+/** `?data_plane=<id>`: one DP's view (null: the fleet's). 400 when repeated, empty or too long. */
+function dataPlaneFilter(req: Request): string | null {
+  const v = req.query.data_plane;
+  if (v === undefined) return null;
+  if (typeof v !== 'string' || v.length === 0 || v.length > MAX_DATA_PLANE_ID_LENGTH)
+    throw schemaViolation({
+      data_plane: `must be one data plane id of 1-${MAX_DATA_PLANE_ID_LENGTH} characters`,
+    });
+  return v;
+}
+
 export function upstreamHealthEndpoints(
   store: ConfigStore,
   sources: HealthSources,
@@ -86,13 +101,15 @@ export function upstreamHealthEndpoints(
 
   r.route('/upstreams/:upstream/health')
     .get(async (req, res) => {
+      const only = dataPlaneFilter(req);
       const upstream = await upstreamOf(store, req);
-      const [targets, dps] = await Promise.all([allTargets(store, upstream.id), sources.listConnected()]);
-      const entries = targetsHealth(upstream, targets, dps);
+      const [targets, all] = await Promise.all([allTargets(store, upstream.id), sources.listConnected()]);
+      const dps = only === null ? all : all.filter((dp) => dp.id === only);
       if (wantsBalancerHealth(req)) {
-        res.json({ data: balancerHealth(upstream, entries), node_id: nodeId });
+        res.json({ data: balancerHealth(upstream, targets, dps), node_id: nodeId });
         return;
       }
+      const entries = targetsHealth(upstream, targets, dps);
       res.json({ data: entries, total: entries.length, next: null, node_id: nodeId });
     })
     .all(methodNotAllowed);

@@ -59,16 +59,32 @@ describe('fleet view of target health', () => {
   it('balancer health weighs healthy targets against the threshold, per DP and for the fleet', () => {
     const up = { ...checked, healthchecks: { ...checked.healthchecks, threshold: 60 } };
     const targets = [target('a:1', 50), target('b:1', 50)];
-    const oneDown = targetsHealth(up, targets, [dp('d1', ['a:1']), dp('d2', [])]);
-    expect(balancerHealth(up, oneDown)).toMatchObject({
+    expect(balancerHealth(up, targets, [dp('d1', ['a:1']), dp('d2', [])])).toMatchObject({
       health: 'HEALTHY',
       data_planes: [
         { id: 'd1', health: 'UNHEALTHY' },
         { id: 'd2', health: 'HEALTHY' },
       ],
     });
-    expect(balancerHealth(up, targetsHealth(up, targets, [dp('d1', ['a:1'])])).health).toBe('UNHEALTHY');
-    expect(balancerHealth(up, []).health).toBe('UNHEALTHY');
-    expect(balancerHealth(upstream({}), []).health).toBe('HEALTHCHECKS_OFF');
+    expect(balancerHealth(up, targets, [dp('d1', ['a:1'])]).health).toBe('UNHEALTHY');
+    expect(balancerHealth(up, [], []).health).toBe('UNHEALTHY');
+    expect(balancerHealth(upstream({}), [], []).health).toBe('HEALTHCHECKS_OFF');
+  });
+
+  it('stays bounded at fleet scale: past the limit only the DPs that see a target UNHEALTHY are listed', () => {
+    const fleet = Array.from({ length: 1000 }, (_, i) =>
+      dp(`d${String(i).padStart(4, '0')}`, i % 7 === 0 ? ['a:1'] : []),
+    );
+    const [a, b] = targetsHealth(checked, [target('a:1'), target('b:2')], fleet);
+    expect(a!.fleet).toEqual({ healthy: 857, unhealthy: 143 });
+    expect(a!.data_planes).toHaveLength(100);
+    expect(a!.data_planes.every((d) => d.health === 'UNHEALTHY')).toBe(true);
+    expect(a!.data_planes_omitted).toBe(900);
+    expect(b!.fleet).toEqual({ healthy: 1000, unhealthy: 0 });
+    expect(b!.data_planes).toEqual([]);
+    expect(b!.data_planes_omitted).toBe(1000);
+    const [few] = targetsHealth(checked, [target('a:1')], fleet.slice(0, 3));
+    expect(few!.data_planes.map((d) => d.id)).toEqual(['d0000', 'd0001', 'd0002']);
+    expect(few!.data_planes_omitted).toBe(0);
   });
 });

@@ -7,6 +7,11 @@
  * Fleet `health` of a target: HEALTHCHECKS_OFF when the upstream uses no health check (Kong's
  * rule); UNHEALTHY when every reporting DP has it unhealthy; HEALTHY otherwise (some DP
  * balances to it, or no DP reports). The counts say how many DPs see it each way.
+ *
+ * Bounded at fleet scale: a target lists at most `maxDataPlanes` (100) DPs — every reporting DP
+ * while there are that few, otherwise the ones that see it UNHEALTHY (in id order) — and
+ * `data_planes_omitted` counts the DPs left out; the counts are computed without building an
+ * entry per DP. The endpoint's `?data_plane=<id>` narrows everything to one DP's view.
  */
 import type { Target, Upstream } from '@gatehouse/shared';
 import type { DataPlaneRecord } from '../cluster/registry.js';
@@ -45,9 +50,17 @@ export interface TargetHealthEntry extends Target {
   data: { addresses: { ip: string; port: number; health: KongTargetHealth; weight: number }[] };
   /** Gatehouse: how many reporting DPs see the target healthy / unhealthy. */
   fleet: { healthy: number; unhealthy: number };
-  /** Gatehouse: the target's health on each connected DP that reports target health. */
+  /**
+   * Gatehouse: the target's health on the connected DPs that report target health (all of them
+   * up to `maxDataPlanes`; beyond that, the ones that see it UNHEALTHY, up to `maxDataPlanes`).
+   */
   data_planes: DataPlaneTargetHealth[];
+  /** Gatehouse: reporting DPs not listed in `data_planes`. */
+  data_planes_omitted: number;
 }
+
+/** DPs listed per target at most (the response stays bounded at 1,000 DPs and many targets). */
+export const MAX_DATA_PLANES_PER_TARGET = 100;
 
 /** The connected DPs that report target health, with their unhealthy targets of `upstreamId` by key. */
 function reporters(upstreamId: string, dps: readonly DataPlaneRecord[]) {
@@ -76,33 +89,39 @@ export function targetsHealth(
   upstream: Upstream,
   targets: readonly Target[],
   dps: readonly DataPlaneRecord[],
+  maxDataPlanes = MAX_DATA_PLANES_PER_TARGET,
 ): TargetHealthEntry[] {
   const on = usesHealthchecks(upstream);
   const reporting = reporters(upstream.id, dps);
+  const all = reporting.length <= maxDataPlanes;
+  const entryOf = (dp: DataPlaneRecord, cause: string | null): DataPlaneTargetHealth => ({
+    id: dp.id,
+    hostname: dp.hostname,
+    region: dp.region,
+    health: !on ? 'HEALTHCHECKS_OFF' : cause === null ? 'HEALTHY' : 'UNHEALTHY',
+    cause,
+  });
   return targets.map((t) => {
     const key = targetKey(t.target);
-    const perDp: DataPlaneTargetHealth[] = reporting.map(({ dp, unhealthy }) => {
+    const perDp: DataPlaneTargetHealth[] = [];
+    let unhealthyCount = 0;
+    for (const { dp, unhealthy } of reporting) {
       const cause = unhealthy.get(key) ?? null;
-      return {
-        id: dp.id,
-        hostname: dp.hostname,
-        region: dp.region,
-        health: !on ? 'HEALTHCHECKS_OFF' : cause === null ? 'HEALTHY' : 'UNHEALTHY',
-        cause,
-      };
-    });
-    const unhealthyCount = perDp.filter((d) => d.health === 'UNHEALTHY').length;
+      if (cause !== null) unhealthyCount++;
+      if (perDp.length < maxDataPlanes && (all || (on && cause !== null))) perDp.push(entryOf(dp, cause));
+    }
     const health: KongTargetHealth = !on
       ? 'HEALTHCHECKS_OFF'
-      : perDp.length > 0 && unhealthyCount === perDp.length
+      : reporting.length > 0 && unhealthyCount === reporting.length
         ? 'UNHEALTHY'
         : 'HEALTHY';
     return {
       ...t,
       health,
       data: { addresses: [{ ...address(t.target), health, weight: t.weight }] },
-      fleet: { healthy: perDp.length - unhealthyCount, unhealthy: unhealthyCount },
+      fleet: { healthy: reporting.length - unhealthyCount, unhealthy: unhealthyCount },
       data_planes: perDp,
+      data_planes_omitted: reporting.length - perDp.length,
     };
   });
 }
@@ -112,15 +131,20 @@ export function targetsHealth(
  * the healthy targets' share of the total weight reaches `healthchecks.threshold` (and some
  * target is healthy); the fleet's view is HEALTHY when it is on some reporting DP (or none reports).
  */
-export function balancerHealth(upstream: Upstream, entries: readonly TargetHealthEntry[]) {
+export function balancerHealth(
+  upstream: Upstream,
+  targets: readonly Target[],
+  dps: readonly DataPlaneRecord[],
+) {
   const on = usesHealthchecks(upstream);
-  const active = entries.filter((e) => e.weight > 0);
-  const total = active.reduce((s, e) => s + e.weight, 0);
-  const dpIds = entries[0]?.data_planes ?? [];
-  const perDp = dpIds.map((d, i) => {
-    const healthy = active.reduce((s, e) => s + (e.data_planes[i]!.health === 'UNHEALTHY' ? 0 : e.weight), 0);
+  const active = targets
+    .filter((t) => t.weight > 0)
+    .map((t) => ({ key: targetKey(t.target), weight: t.weight }));
+  const total = active.reduce((s, t) => s + t.weight, 0);
+  const perDp = reporters(upstream.id, dps).map(({ dp, unhealthy }) => {
+    const healthy = active.reduce((s, t) => s + (unhealthy.has(t.key) ? 0 : t.weight), 0);
     const up = healthy > 0 && (healthy * 100) / total >= upstream.healthchecks.threshold;
-    return { id: d.id, hostname: d.hostname, region: d.region, health: up ? 'HEALTHY' : 'UNHEALTHY' };
+    return { id: dp.id, hostname: dp.hostname, region: dp.region, health: up ? 'HEALTHY' : 'UNHEALTHY' };
   });
   const health: KongTargetHealth = !on
     ? 'HEALTHCHECKS_OFF'

@@ -9,6 +9,14 @@
  * it). Rows not seen for the purge delay (14 days, Kong's cluster_data_plane_purge_delay) are
  * deleted by `purgeStale()`, on one CP replica at a time (a Postgres advisory lock, jobs/exclusive.ts).
  *
+ * Acks and heartbeats are coalesced: what they change is kept per DP for `batchWindowMs` (100 ms)
+ * and then written for every DP at once, one transaction whose statements each update every DP
+ * that reported the same thing (after a config change, one statement for the whole slice), so a
+ * change acked by 1,000 DPs costs a handful of statements instead of 1,000. Any other write of
+ * a DP (Hello, Nack, refusal, disconnect) first writes what is waiting for it, so a DP's writes
+ * still land in the order they were made; reads (`get`, `list`, `listConnected`) first write
+ * what is waiting, so this replica's answers are never behind what its streams said.
+ *
  * Replicas: each row records the replica the DP's stream is on (`cp_id`, set on Hello and
  * re-asserted by heartbeats). A replica clears `connected` only on a row that is still its own,
  * so a DP that moved to another replica before the old stream was noticed dead never reads as
@@ -134,6 +142,29 @@ export interface DataPlaneRegistryOptions {
    * another replica has taken over; without it (one CP) it clears the flag unconditionally.
    */
   cpId?: string;
+  /** How long acks and heartbeats wait to be written together (see the class comment). Default 100 ms. */
+  batchWindowMs?: number;
+}
+
+export const DEFAULT_BATCH_WINDOW_MS = 100;
+
+type RowUpdate = Parameters<PrismaClient['clusteringDataPlane']['updateMany']>[0]['data'];
+
+/** What an ack or heartbeat changes in a DP's row (merged while it waits: the newest wins). */
+interface BatchedUpdate {
+  config_hash: string;
+  config_version: bigint;
+  last_seen: Date;
+  sync_status?: 'normal';
+  connected?: true;
+  cp_id?: string;
+  health?: Record<string, number | string>;
+}
+
+/** DPs whose waiting updates are the same (but for last_seen) share one statement. */
+function batchGroupKey(u: BatchedUpdate): string | null {
+  if (u.health !== undefined) return null; // each DP's own
+  return `${u.config_hash}\0${u.config_version}\0${u.sync_status ?? ''}\0${u.connected ?? ''}\0${u.cp_id ?? ''}`;
 }
 
 /** The advisory-lock name of the stale-DP purge. */
@@ -182,6 +213,13 @@ export class DataPlaneRegistry {
     { at: number; hash: string; health?: boolean; targets?: string }
   >();
   private readonly heartbeatWriteIntervalMs: number;
+  private readonly batchWindowMs: number;
+  /** Acks and heartbeats waiting to be written, per node, and the promise of their write. */
+  private batch = new Map<string, BatchedUpdate>();
+  private batchWritten: { promise: Promise<void>; resolve: () => void } | null = null;
+  /** Writes of batched updates taken out of the batch (another write of the DP came first). */
+  private batchTakenOut: Promise<void>[] = [];
+  private batchTimer: NodeJS.Timeout | null = null;
   readonly staleAfterMs: number;
   readonly cpId: string | null;
 
@@ -193,6 +231,7 @@ export class DataPlaneRegistry {
     this.heartbeatWriteIntervalMs = options.heartbeatWriteIntervalMs ?? DEFAULT_HEARTBEAT_WRITE_INTERVAL_MS;
     this.staleAfterMs = options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
     this.cpId = options.cpId ?? null;
+    this.batchWindowMs = options.batchWindowMs ?? DEFAULT_BATCH_WINDOW_MS;
   }
 
   /**
@@ -237,7 +276,7 @@ export class DataPlaneRegistry {
       health: last?.health ?? false,
       ...(last?.targets === undefined ? {} : { targets: last.targets }),
     });
-    return this.update(id, 'ack', {
+    return this.batched(id, {
       config_hash: hash,
       config_version: version,
       sync_status: 'normal',
@@ -279,7 +318,7 @@ export class DataPlaneRegistry {
       health: health !== undefined || (last?.health ?? false),
       ...(targets === undefined ? {} : { targets }),
     });
-    return this.update(id, 'heartbeat', {
+    return this.batched(id, {
       config_hash: hash,
       config_version: version,
       // Re-asserted: another replica that lost this DP's old stream may have cleared it.
@@ -315,12 +354,14 @@ export class DataPlaneRegistry {
   }
 
   async get(id: string): Promise<DataPlaneRecord | null> {
+    await this.writeBatch();
     const row = await this.prisma.clusteringDataPlane.findUnique({ where: { id } });
     return row ? toRecord(row, this.staleAfterMs) : null;
   }
 
   /** Every DP connected to any CP replica (flag set and seen within staleAfterMs). */
   async listConnected(): Promise<DataPlaneRecord[]> {
+    await this.writeBatch();
     const rows = await this.prisma.clusteringDataPlane.findMany({
       where: { connected: true, last_seen: { gte: new Date(Date.now() - this.staleAfterMs) } },
       orderBy: { id: 'asc' },
@@ -356,6 +397,7 @@ export class DataPlaneRegistry {
   async list(
     opts: { size?: number; offset?: string | null; filter?: DataPlaneFilter } = {},
   ): Promise<DataPlanePage> {
+    await this.writeBatch();
     const size = Math.min(Math.max(opts.size ?? 100, 1), DATA_PLANES_MAX_PAGE_SIZE);
     const after = opts.offset ? Buffer.from(opts.offset, 'base64url').toString('utf8') : null;
     const f = opts.filter ?? {};
@@ -380,14 +422,90 @@ export class DataPlaneRegistry {
 
   /** Resolves when every write made so far has been applied (or has failed and been logged). */
   async flush(): Promise<void> {
+    await this.writeBatch();
     while (this.queues.size > 0) await Promise.all([...this.queues.values()]);
   }
 
-  private update(
-    id: string,
-    what: string,
-    data: Parameters<PrismaClient['clusteringDataPlane']['updateMany']>[0]['data'],
-  ): Promise<void> {
+  /** Keeps an ack's or heartbeat's update for the next batch write; resolves once it is written. */
+  private batched(id: string, update: BatchedUpdate): Promise<void> {
+    const waiting = this.batch.get(id);
+    this.batch.set(id, waiting ? { ...waiting, ...update } : update);
+    if (!this.batchWritten) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.batchWritten = { promise, resolve };
+      this.batchTimer = setTimeout(() => void this.writeBatch(), this.batchWindowMs);
+      this.batchTimer.unref();
+    }
+    return this.batchWritten.promise;
+  }
+
+  /**
+   * Writes every waiting ack and heartbeat now: one transaction, one statement per group of DPs
+   * with the same update, after the writes already queued for those DPs (and before any made
+   * later). Resolves once written (a failure is logged).
+   */
+  private writeBatch(): Promise<void> {
+    const written = this.batchWritten;
+    if (!written) return Promise.resolve();
+    if (this.batchTimer) clearTimeout(this.batchTimer);
+    this.batchTimer = null;
+    this.batchWritten = null;
+    const batch = this.batch;
+    this.batch = new Map();
+    const takenOut = this.batchTakenOut;
+    this.batchTakenOut = [];
+    const groups = new Map<string, { ids: string[]; update: BatchedUpdate }>();
+    const statements: { ids: string[]; update: BatchedUpdate }[] = [];
+    for (const [id, update] of batch) {
+      const key = batchGroupKey(update);
+      const group = key === null ? undefined : groups.get(key);
+      if (group) {
+        group.ids.push(id);
+        // The group's last_seen is its newest.
+        if (update.last_seen > group.update.last_seen) group.update = update;
+        continue;
+      }
+      const fresh = { ids: [id], update };
+      if (key !== null) groups.set(key, fresh);
+      statements.push(fresh);
+    }
+    const before = new Set<Promise<void>>();
+    for (const id of batch.keys()) {
+      const queued = this.queues.get(id);
+      if (queued) before.add(queued);
+    }
+    const write = Promise.all(before)
+      .then(() =>
+        this.prisma.$transaction(
+          statements.map(({ ids, update }) =>
+            // updateMany: no error if an operator deleted a row meanwhile.
+            this.prisma.clusteringDataPlane.updateMany({
+              where: ids.length === 1 ? { id: ids[0] } : { id: { in: ids } },
+              data: update,
+            }),
+          ),
+        ),
+      )
+      .then(
+        () => undefined,
+        (err: unknown) =>
+          this.logger.error(
+            { err, nodes: batch.size, statements: statements.length },
+            'data plane registry write failed (acks and heartbeats)',
+          ),
+      );
+    for (const id of batch.keys()) {
+      const tail = write.finally(() => {
+        if (this.queues.get(id) === tail) this.queues.delete(id);
+      });
+      this.queues.set(id, tail);
+    }
+    void Promise.all([write, ...takenOut]).then(written.resolve);
+    return written.promise;
+  }
+
+  private update(id: string, what: string, data: RowUpdate): Promise<void> {
     return this.enqueue(id, what, async () => {
       // updateMany: no error if an operator deleted the row meanwhile.
       await this.prisma.clusteringDataPlane.updateMany({ where: { id }, data });
@@ -395,6 +513,12 @@ export class DataPlaneRegistry {
   }
 
   private enqueue(id: string, what: string, write: () => Promise<void>): Promise<void> {
+    // An ack or heartbeat of this DP still waiting for the batch goes first, on its own.
+    const waiting = this.batch.get(id);
+    if (waiting) {
+      this.batch.delete(id);
+      this.batchTakenOut.push(this.update(id, 'ack/heartbeat', waiting));
+    }
     const prev = this.queues.get(id) ?? Promise.resolve();
     const next = prev
       .then(write)

@@ -21,6 +21,7 @@ import { create } from '@bufbuild/protobuf';
 import * as grpc from '@grpc/grpc-js';
 import {
   cpMessage,
+  encodeOnce,
   HeartbeatSchema,
   ProxyCachePurgeSchema,
   RefusalSchema,
@@ -131,6 +132,17 @@ function healthRecord(h: DataPlaneHealth): DataPlaneHealthRecord {
     event_loop_lag_ms: num(h.eventLoopLagMs),
     reported_at: Math.floor(Date.now() / 1000),
   };
+}
+
+/** Each snapshot's message, encoded once for every stream of its slice (no per-DP encode). */
+const snapshotMessages = new WeakMap<SignedSnapshot, ControlPlaneMessage>();
+
+function snapshotMessage(snapshot: SignedSnapshot): ControlPlaneMessage {
+  const known = snapshotMessages.get(snapshot);
+  if (known) return known;
+  const m = encodeOnce(cpMessage({ case: 'snapshot', value: signedSnapshotToProto(snapshot) }));
+  snapshotMessages.set(snapshot, m);
+  return m;
 }
 
 const MAX_ID_LENGTH = 256;
@@ -355,9 +367,7 @@ export class DataPlaneSession {
     // The next snapshot waits until this one has left (HTTP/2 flow control holds the callback
     // while the DP does not read), so at most one is in flight and one, the newest, waiting.
     this.write(
-      delta
-        ? cpMessage({ case: 'snapshotDelta', value: signedDeltaToProto(delta) })
-        : cpMessage({ case: 'snapshot', value: signedSnapshotToProto(snap) }),
+      delta ? cpMessage({ case: 'snapshotDelta', value: signedDeltaToProto(delta) }) : snapshotMessage(snap),
       () => {
         this.inFlight = false;
         this.pump();
@@ -424,7 +434,8 @@ export class DataPlaneSession {
       case 'ack':
         this.dpHash = msg.value.hash;
         this.dpVersion = msg.value.version;
-        this.log.info({ version: msg.value.version, hash: msg.value.hash }, 'DP acked snapshot');
+        // debug: at fleet scale, one line per DP per change costs more than the ack itself.
+        this.log.debug({ version: msg.value.version, hash: msg.value.hash }, 'DP acked snapshot');
         void this.ctx.registry.acked(id, msg.value.version, msg.value.hash);
         return;
       case 'nack': {

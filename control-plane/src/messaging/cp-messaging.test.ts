@@ -15,7 +15,11 @@ describe('CP messaging without NATS_URL', () => {
     const rebuilds: (bigint | undefined)[] = [];
     const wiring = connectReplicas({
       messaging,
-      store: { onChange: (l) => (listeners.push(l), () => listeners.splice(listeners.indexOf(l), 1)) },
+      store: {
+        onChange: (l) => (listeners.push(l), () => listeners.splice(listeners.indexOf(l), 1)),
+        currentVersion: () => Promise.resolve(7n),
+      },
+      versionCheckMs: 0,
       publisher: { notifyChange: (v) => rebuilds.push(v) },
       local: { broadcastPurge: (o) => (purged.push(o), 2), broadcastTargetHealth: () => 1 },
     });

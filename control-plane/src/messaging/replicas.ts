@@ -6,8 +6,13 @@
  *    one builds the same bytes, hash and version and pushes it to its own DPs;
  *  - a proxy-cache purge made here goes to this replica's DPs and on gatehouse.proxy-cache.purge;
  *    one published by another replica goes to this replica's DPs;
- *  - a target health order (the Admin API's healthy / unhealthy) likewise, on gatehouse.targets.health.
+ *  - a target health order (the Admin API's healthy / unhealthy) likewise, on gatehouse.targets.health;
+ *  - every `versionCheckMs` (5 s, Kong's db_update_frequency) the cluster-wide config version is
+ *    read from Postgres (one row) and a newer one than this replica has seen makes it rebuild: a
+ *    change whose NATS message was lost (NATS down, this replica cut off) still reaches this
+ *    replica's DPs within that period, NATS or not.
  */
+import type { Logger } from '@gatehouse/shared';
 import type { PurgeRelay } from '../admin/proxy-cache-endpoints.js';
 import type { TargetHealthRelay } from '../admin/upstream-health-endpoints.js';
 import type { CpMessaging } from './cp-messaging.js';
@@ -22,16 +27,55 @@ export interface ReplicaWiring {
   stop(): void;
 }
 
+/** Kong's db_update_frequency: how often a replica checks the config version in Postgres. */
+export const DEFAULT_VERSION_CHECK_MS = 5_000;
+
 export function connectReplicas(o: {
   messaging: CpMessaging;
-  store: { onChange(listener: (version: bigint) => void): () => void };
+  store: {
+    onChange(listener: (version: bigint) => void): () => void;
+    /** The cluster-wide config version (one row). */
+    currentVersion(): Promise<bigint>;
+  };
   publisher: { notifyChange(version?: bigint): void };
   /** This replica's DP streams. */
   local: PurgeRelay & TargetHealthRelay;
+  /** How often the config version is read from Postgres. Default 5 s; 0: never. */
+  versionCheckMs?: number;
+  /** Where a failed version check is logged. */
+  logger?: Logger;
 }): ReplicaWiring {
   const { messaging, publisher, local } = o;
-  const unsubscribe = o.store.onChange((version) => messaging.publishConfigChanged(version));
-  const onChanged = (m: { version: bigint }) => publisher.notifyChange(m.version);
+  /** The newest version this replica heard of (its writes, NATS, the version check). */
+  let seen = 0n;
+  const heard = (version: bigint) => {
+    if (version <= seen) return false;
+    seen = version;
+    return true;
+  };
+  const unsubscribe = o.store.onChange((version) => {
+    heard(version);
+    messaging.publishConfigChanged(version);
+  });
+  const onChanged = (m: { version: bigint }) => {
+    heard(m.version);
+    publisher.notifyChange(m.version);
+  };
+  const versionCheckMs = o.versionCheckMs ?? DEFAULT_VERSION_CHECK_MS;
+  let checking = false;
+  const checkVersion = () => {
+    if (checking) return;
+    checking = true;
+    o.store
+      .currentVersion()
+      .then((version) => {
+        if (heard(version)) publisher.notifyChange(version);
+      })
+      .catch((err: unknown) => o.logger?.warn({ err }, 'config version check failed'))
+      .finally(() => (checking = false));
+  };
+  const versionTimer = versionCheckMs > 0 ? setInterval(checkVersion, versionCheckMs) : null;
+  versionTimer?.unref();
   const onConnected = () => publisher.notifyChange();
   const onPurge = (m: { pluginId: string | null; key: string | null }) =>
     local.broadcastPurge({ pluginId: m.pluginId, key: m.key });
@@ -57,6 +101,7 @@ export function connectReplicas(o: {
       },
     },
     stop() {
+      if (versionTimer) clearInterval(versionTimer);
       unsubscribe();
       messaging.off('configChanged', onChanged);
       messaging.off('connected', onConnected);

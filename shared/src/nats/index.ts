@@ -13,6 +13,8 @@ export {
   NATS_TLS_SETTINGS,
   natsSettings,
   natsUrlSetting,
+  jetstreamSnapshotsSetting,
+  jetstreamSnapshotsOn,
   type NatsSettings,
   type NatsTlsFiles,
 } from './settings.js';

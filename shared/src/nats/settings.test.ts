@@ -2,7 +2,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isGatehouseError } from '../errors.js';
 import { parseSettings } from '../settings.js';
-import { NATS_TLS_SETTINGS, natsSettings, natsUrlSetting } from './settings.js';
+import {
+  jetstreamSnapshotsOn,
+  jetstreamSnapshotsSetting,
+  NATS_TLS_SETTINGS,
+  natsSettings,
+  natsUrlSetting,
+} from './settings.js';
 
 const SPECS = [natsUrlSetting('test'), ...NATS_TLS_SETTINGS];
 const read = (argv: string[], env: NodeJS.ProcessEnv = {}) =>
@@ -55,6 +61,40 @@ describe('NATS settings (both planes)', () => {
         }
       }),
       { numRuns: 500 },
+    );
+  });
+});
+
+describe('--jetstream-snapshots (one definition for both planes)', () => {
+  const spec = jetstreamSnapshotsSetting('what it does here');
+  const on = (argv: string[], env: NodeJS.ProcessEnv = {}) =>
+    jetstreamSnapshotsOn(parseSettings([spec], argv, env).values);
+
+  it('is on by default, off by flag or GATEHOUSE_JETSTREAM_SNAPSHOTS, with the description given', () => {
+    expect(spec.description).toBe('what it does here');
+    expect(on([])).toBe(true);
+    expect(on(['--jetstream-snapshots', 'off'])).toBe(false);
+    expect(on([], { GATEHOUSE_JETSTREAM_SNAPSHOTS: 'off' })).toBe(false);
+    expect(on(['--jetstream-snapshots', 'on'], { GATEHOUSE_JETSTREAM_SNAPSHOTS: 'off' })).toBe(true);
+  });
+
+  it('refuses any other value with the setting named, never a crash (fast-check)', () => {
+    fc.assert(
+      fc.property(
+        fc.string().filter((s) => s !== 'on' && s !== 'off'),
+        (value) => {
+          try {
+            // The = form: a value starting with '-' is otherwise parseArgs' own (also clear) error.
+            on([`--jetstream-snapshots=${value}`]);
+          } catch (e) {
+            expect((e as Error).name).toBe('SettingsError');
+            expect((e as Error).message).toMatch(/--jetstream-snapshots: must be one of on, off/);
+            return;
+          }
+          throw new Error(`accepted ${JSON.stringify(value)}`);
+        },
+      ),
+      { examples: [['-x'], [' on'], ['OFF'], ['']] },
     );
   });
 });

@@ -31,6 +31,28 @@ export function natsUrlSetting(carries: string): SettingSpec {
   };
 }
 
+/**
+ * `--jetstream-snapshots on|off` (GATEHOUSE_JETSTREAM_SNAPSHOTS, default on): the JetStream KV
+ * bucket gatehouse_snapshots, written by CPs and read by DPs booting without a cache; `does`
+ * says what the setting does in the command that takes it. Read it with `jetstreamSnapshotsOn`.
+ */
+export function jetstreamSnapshotsSetting(does: string): SettingSpec {
+  return {
+    key: 'jetstreamSnapshots',
+    flag: 'jetstream-snapshots',
+    env: ['GATEHOUSE_JETSTREAM_SNAPSHOTS'],
+    kind: 'enum',
+    values: ['on', 'off'],
+    default: 'on',
+    description: does,
+  };
+}
+
+/** Whether `jetstreamSnapshotsSetting` is on in parsed values. */
+export function jetstreamSnapshotsOn(values: Record<string, SettingValue>): boolean {
+  return values.jetstreamSnapshots !== 'off';
+}
+
 export const NATS_TLS_SETTINGS: readonly SettingSpec[] = [
   {
     key: 'natsTlsCa',

@@ -152,10 +152,15 @@ export async function freshPostgres() {
  * database (`db: 'postgres'`); resolves once the Admin API answers. `stop()` also removes the
  * data folder and drops the database.
  */
-export async function startControlPlane({ db = 'pglite', logLevel = 'info', nodeOptions } = {}) {
+export async function startControlPlane({
+  db = 'pglite',
+  logLevel = 'info',
+  nodeOptions,
+  env: extraEnv,
+} = {}) {
   const dataDir = tempDir('cp');
   const postgres = db === 'postgres' ? await freshPostgres() : undefined;
-  const env = {};
+  const env = { ...extraEnv };
   if (postgres) env.DATABASE_URL = postgres.url;
   if (nodeOptions) env.NODE_OPTIONS = nodeOptions;
   const cp = startGatehouse(

@@ -10,7 +10,7 @@
  */
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { downstreamResponseHeaders } from './headers.js';
+import { contentLengthOf, downstreamResponseHeaders } from './headers.js';
 import { sendError, upstreamErrorCode, type ProxyErrorCode } from './errors.js';
 import type { ProxyRequest } from './request.js';
 
@@ -40,10 +40,14 @@ export class UpstreamExchange implements CoreHandler {
   protected held: Buffer[] | null = null;
   protected done = false;
   protected clientGone = false;
+  /**
+   * The upstream response's Content-Length while no body byte was written, else -1: a first
+   * chunk of exactly that length is the whole body, and ends the response in one call.
+   */
+  private wholeBody = -1;
 
   constructor(protected readonly request: ProxyRequest) {
     request.socket[kExchange] = this;
-    request.upstreamStartedAt = performance.now();
   }
 
   /** Called when the client connection closes before the exchange finished. */
@@ -65,6 +69,7 @@ export class UpstreamExchange implements CoreHandler {
     if (statusCode < 200) return true;
     this.request.upstreamHeadersAt = performance.now();
     this.resumeUpstream = resume;
+    this.wholeBody = contentLengthOf(rawHeaders);
     this.request.res.writeHead(statusCode, downstreamResponseHeaders(rawHeaders));
     return true;
   }
@@ -78,17 +83,24 @@ export class UpstreamExchange implements CoreHandler {
     const res = this.request.res;
     // A small first chunk goes out as latin1 text: node then joins it to the header block and
     // sends both in one write instead of a writev of two buffers.
-    const ok =
-      !res.headersSent && chunk.length <= SMALL_FIRST_CHUNK
-        ? res.write(chunk.toString('latin1'), 'latin1')
-        : res.write(chunk);
+    const small = !res.headersSent && chunk.length <= SMALL_FIRST_CHUNK;
+    if (small && chunk.length === this.wholeBody) {
+      // The whole body in one chunk: `end` with it writes head and body without `write`'s
+      // cork-until-next-tick; onComplete then has nothing left to end.
+      this.wholeBody = -1;
+      res.end(chunk.toString('latin1'), 'latin1');
+      return true;
+    }
+    this.wholeBody = -1;
+    const ok = small ? res.write(chunk.toString('latin1'), 'latin1') : res.write(chunk);
     if (!ok && this.resumeUpstream !== null) res.once('drain', this.resumeUpstream);
     return ok;
   }
 
   onComplete(_trailers?: string[] | null): void {
     this.finish();
-    this.request.res.end();
+    const res = this.request.res;
+    if (!res.writableEnded) res.end();
   }
 
   onError(err: Error): void {

@@ -47,7 +47,7 @@ function start(name, cmd, args, env) {
 }
 
 async function ready(port) {
-  for (let i = 0; i < 300; i++) {
+  for (let i = 0; i < 1200; i++) {
     try {
       const r = await fetch(`http://127.0.0.1:${port}/echo`);
       const body = await r.text();

@@ -41,10 +41,11 @@ export class UpstreamExchange implements CoreHandler {
   protected done = false;
   protected clientGone = false;
   /**
-   * The upstream response's Content-Length while no body byte was written, else -1: a first
-   * chunk of exactly that length is the whole body, and ends the response in one call.
+   * Set by onHeaders until the first body chunk: the upstream response's Content-Length, or -1
+   * (none); -2 once a chunk was written (or for a subclass that writes the head itself). A small
+   * first chunk goes out with the head; one of exactly that length is the whole body.
    */
-  private wholeBody = -1;
+  private firstChunk = -2;
 
   constructor(protected readonly request: ProxyRequest) {
     request.socket[kExchange] = this;
@@ -69,7 +70,7 @@ export class UpstreamExchange implements CoreHandler {
     if (statusCode < 200) return true;
     this.request.upstreamHeadersAt = performance.now();
     this.resumeUpstream = resume;
-    this.wholeBody = contentLengthOf(rawHeaders);
+    this.firstChunk = contentLengthOf(rawHeaders);
     this.request.res.writeHead(statusCode, downstreamResponseHeaders(rawHeaders));
     return true;
   }
@@ -81,18 +82,23 @@ export class UpstreamExchange implements CoreHandler {
       return true;
     }
     const res = this.request.res;
+    const first = this.firstChunk;
+    this.firstChunk = -2;
     // A small first chunk goes out as latin1 text: node then joins it to the header block and
-    // sends both in one write instead of a writev of two buffers.
-    const small = !res.headersSent && chunk.length <= SMALL_FIRST_CHUNK;
-    if (small && chunk.length === this.wholeBody) {
-      // The whole body in one chunk: `end` with it writes head and body without `write`'s
-      // cork-until-next-tick; onComplete then has nothing left to end.
-      this.wholeBody = -1;
-      res.end(chunk.toString('latin1'), 'latin1');
-      return true;
+    // sends both as one string instead of a writev of the head and a buffer. (`headersSent` is
+    // already true after writeHead, so the exchange keeps its own mark.)
+    if (first !== -2 && chunk.length <= SMALL_FIRST_CHUNK) {
+      if (chunk.length === first) {
+        // The whole body: `end` with it skips `write`'s cork-until-next-tick; onComplete then
+        // has nothing left to end.
+        res.end(chunk.toString('latin1'), 'latin1');
+        return true;
+      }
+      const ok = res.write(chunk.toString('latin1'), 'latin1');
+      if (!ok && this.resumeUpstream !== null) res.once('drain', this.resumeUpstream);
+      return ok;
     }
-    this.wholeBody = -1;
-    const ok = small ? res.write(chunk.toString('latin1'), 'latin1') : res.write(chunk);
+    const ok = res.write(chunk);
     if (!ok && this.resumeUpstream !== null) res.once('drain', this.resumeUpstream);
     return ok;
   }

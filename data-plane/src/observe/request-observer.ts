@@ -16,7 +16,20 @@
  *   - bytes: `bytesIn` (request head and body), `bytesOut` (response head and body)
  * `endedAt` and the bytes are set (`request.end()`) before the first observer is called.
  */
+import type { ServerResponse } from 'node:http';
 import type { ProxyRequest } from '../proxy/request.js';
+
+/** The request a watched response belongs to (cleared once observed). */
+const kWatched = Symbol('gatehouse.watchedRequest');
+type WatchedResponse = ServerResponse & { [kWatched]?: ProxyRequest | null };
+
+/** The one 'close' listener of every watched response (no closure or once-wrapper per request). */
+function onResponseClose(this: WatchedResponse): void {
+  const request = this[kWatched];
+  if (request == null) return;
+  this[kWatched] = null;
+  request.settings.observers?.ended(request);
+}
 
 export interface RequestObserver {
   /**
@@ -39,10 +52,13 @@ export class RequestObservers {
 
   /** Calls every observer for `request` when its response closes (only when `active`). */
   watch(request: ProxyRequest): void {
-    request.res.once('close', () => this.ended(request));
+    const res = request.res as WatchedResponse;
+    res[kWatched] = request;
+    res.on('close', onResponseClose);
   }
 
-  private ended(request: ProxyRequest): void {
+  /** The response of `request` closed (the observers of its server are `request.settings.observers`). */
+  ended(request: ProxyRequest): void {
     request.end();
     for (const o of this.list) {
       try {

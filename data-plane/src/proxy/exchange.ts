@@ -10,7 +10,7 @@
  */
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { downstreamResponseHeaders } from './headers.js';
+import { contentLengthOf, downstreamResponseHeaders } from './headers.js';
 import { sendError, upstreamErrorCode, type ProxyErrorCode } from './errors.js';
 import type { ProxyRequest } from './request.js';
 
@@ -40,10 +40,15 @@ export class UpstreamExchange implements CoreHandler {
   protected held: Buffer[] | null = null;
   protected done = false;
   protected clientGone = false;
+  /**
+   * Set by onHeaders until the first body chunk: the upstream response's Content-Length, or -1
+   * (none); -2 once a chunk was written (or for a subclass that writes the head itself). A small
+   * first chunk goes out with the head; one of exactly that length is the whole body.
+   */
+  private firstChunk = -2;
 
   constructor(protected readonly request: ProxyRequest) {
     request.socket[kExchange] = this;
-    request.upstreamStartedAt = performance.now();
   }
 
   /** Called when the client connection closes before the exchange finished. */
@@ -65,6 +70,7 @@ export class UpstreamExchange implements CoreHandler {
     if (statusCode < 200) return true;
     this.request.upstreamHeadersAt = performance.now();
     this.resumeUpstream = resume;
+    this.firstChunk = contentLengthOf(rawHeaders);
     this.request.res.writeHead(statusCode, downstreamResponseHeaders(rawHeaders));
     return true;
   }
@@ -76,19 +82,31 @@ export class UpstreamExchange implements CoreHandler {
       return true;
     }
     const res = this.request.res;
+    const first = this.firstChunk;
+    this.firstChunk = -2;
     // A small first chunk goes out as latin1 text: node then joins it to the header block and
-    // sends both in one write instead of a writev of two buffers.
-    const ok =
-      !res.headersSent && chunk.length <= SMALL_FIRST_CHUNK
-        ? res.write(chunk.toString('latin1'), 'latin1')
-        : res.write(chunk);
+    // sends both as one string instead of a writev of the head and a buffer. (`headersSent` is
+    // already true after writeHead, so the exchange keeps its own mark.)
+    if (first !== -2 && chunk.length <= SMALL_FIRST_CHUNK) {
+      if (chunk.length === first) {
+        // The whole body: `end` with it skips `write`'s cork-until-next-tick; onComplete then
+        // has nothing left to end.
+        res.end(chunk.toString('latin1'), 'latin1');
+        return true;
+      }
+      const ok = res.write(chunk.toString('latin1'), 'latin1');
+      if (!ok && this.resumeUpstream !== null) res.once('drain', this.resumeUpstream);
+      return ok;
+    }
+    const ok = res.write(chunk);
     if (!ok && this.resumeUpstream !== null) res.once('drain', this.resumeUpstream);
     return ok;
   }
 
   onComplete(_trailers?: string[] | null): void {
     this.finish();
-    this.request.res.end();
+    const res = this.request.res;
+    if (!res.writableEnded) res.end();
   }
 
   onError(err: Error): void {

@@ -190,6 +190,22 @@ export function upstreamRequestHeaders(request: ProxyRequest): string[] {
   return result;
 }
 
+const CONTENT_LENGTH = 'content-length';
+
+/**
+ * The Content-Length of undici's raw response headers, or -1 (none, or not a plain decimal).
+ * undici's parser has refused a response with two different ones.
+ */
+export function contentLengthOf(raw: readonly Buffer[]): number {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length !== 14 || name.toString('latin1').toLowerCase() !== CONTENT_LENGTH) continue;
+    const value = raw[i + 1]!.toString('latin1');
+    return /^\d{1,15}$/.test(value) ? Number(value) : -1;
+  }
+  return -1;
+}
+
 /**
  * Converts undici's raw response headers (Buffers) into the array given to `writeHead`, without
  * hop-by-hop headers, adding `Via`. Content-Length is kept (node then frames the body with it);

@@ -125,6 +125,7 @@ export class ProxyServer {
       tlsForwardedPort: '',
       policy: { ...DEFAULT_REQUEST_POLICY, ...options.requestPolicy },
       tracer: options.tracer ?? null,
+      observers: null,
     };
     this.runner = new PluginRunner();
     this.onListener = options.onListener ?? null;
@@ -132,6 +133,7 @@ export class ProxyServer {
     this.observers = new RequestObservers(
       tracer === null ? options.observers : [...(options.observers ?? []), tracer],
     );
+    this.settings.observers = this.observers.active ? this.observers : null;
     const guarded = (req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void => {
       try {
         this.handle(req, res, expectContinue);

@@ -18,6 +18,7 @@ import type { RequestHead, RequestPolicy } from './request-head.js';
 import { NO_SERVICE_TARGET, type ServiceTarget } from './service-targets.js';
 import type { Chain } from '../plugins/runtime/compile.js';
 import type { RequestTrace, RequestTracer } from '../tracing/tracer.js';
+import type { RequestObservers } from '../observe/request-observer.js';
 
 /** What a route entry of the proxy's router carries: the service target and the plugin chain. */
 export type ProxyRoute = RouteEntry<ServiceTarget, Chain>;
@@ -34,6 +35,8 @@ export interface RequestSettings {
   readonly policy: RequestPolicy;
   /** Starts each request's trace; null when tracing is off (then no request has a span). */
   readonly tracer?: RequestTracer | null;
+  /** Told of the end of each request (the server's observers), or null when it has none. */
+  readonly observers?: RequestObservers | null;
 }
 
 /** Bytes read and written on a client socket when its previous request ended (keep-alive). */

@@ -70,4 +70,15 @@ describe('TrafficRecorder (a worker)', () => {
     ]);
     expect(m.droppedEntries).toBe(2);
   });
+
+  it('counts the requests of one compiled route entry into the flush they end in (nothing carries over)', () => {
+    const rec = new TrafficRecorder(1000, () => 5);
+    const request = ended({ route: 'r', service: 's', status: 200, startedAt: 0 });
+    rec.requestEnded(request);
+    rec.requestEnded(request);
+    expect(rec.flush()!.entries.map((e) => e.requests)).toEqual([2]);
+    rec.requestEnded(request);
+    rec.requestEnded({ ...request, consumerId: undefined, res: { statusCode: 502 } } as ProxyRequest);
+    expect(rec.flush()!.entries).toMatchObject([{ routeId: 'r', consumerId: '', requests: 2, errors5xx: 1 }]);
+  });
 });

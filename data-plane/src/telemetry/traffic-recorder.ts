@@ -7,7 +7,7 @@
  */
 import { encodeSketch, newSketch, recordLatency, type Sketch } from '@gatehouse/shared';
 import type { RequestObserver } from '../observe/request-observer.js';
-import type { ProxyRequest } from '../proxy/request.js';
+import type { ProxyRequest, ProxyRoute } from '../proxy/request.js';
 import type { TrafficEntryData, TrafficMessage } from './protocol.js';
 
 export const DEFAULT_MAX_KEYS = 1000;
@@ -26,6 +26,8 @@ interface Counts {
 
 export class TrafficRecorder implements RequestObserver {
   private counts = new Map<string, Counts>();
+  /** The counts of a compiled route entry's consumer-less requests since the last flush. */
+  private byEntry = new WeakMap<ProxyRoute, Counts>();
   private dropped = 0;
 
   constructor(
@@ -35,6 +37,28 @@ export class TrafficRecorder implements RequestObserver {
 
   requestEnded(request: ProxyRequest): void {
     const entry = request.entry;
+    // The common case, a matched route and no consumer: its cell without building the key.
+    let c: Counts | undefined;
+    if (entry !== null && request.consumerId === undefined) {
+      c = this.byEntry.get(entry);
+      if (c === undefined) {
+        c = this.cellOf(request);
+        if (c !== undefined) this.byEntry.set(entry, c);
+      }
+    } else {
+      c = this.cellOf(request);
+    }
+    if (c === undefined) return;
+    c.requests++;
+    const status = request.res.statusCode;
+    if (status >= 500) c.errors5xx++;
+    else if (status >= 400) c.errors4xx++;
+    recordLatency(c.latency, this.now() - request.startedAt);
+  }
+
+  /** The counts of the request's combination (made when new), or undefined when over maxKeys (dropped). */
+  private cellOf(request: ProxyRequest): Counts | undefined {
+    const entry = request.entry;
     const routeId = entry?.route.id ?? '';
     const serviceId = entry?.service?.id ?? '';
     const consumerId = request.consumerId ?? '';
@@ -43,7 +67,7 @@ export class TrafficRecorder implements RequestObserver {
     if (c === undefined) {
       if (this.counts.size >= this.maxKeys) {
         this.dropped++;
-        return;
+        return undefined;
       }
       c = {
         serviceId,
@@ -58,11 +82,7 @@ export class TrafficRecorder implements RequestObserver {
       };
       this.counts.set(key, c);
     }
-    c.requests++;
-    const status = request.res.statusCode;
-    if (status >= 500) c.errors5xx++;
-    else if (status >= 400) c.errors4xx++;
-    recordLatency(c.latency, this.now() - request.startedAt);
+    return c;
   }
 
   /** What was counted since the last flush (null when nothing was), as the message to the primary. */
@@ -78,6 +98,7 @@ export class TrafficRecorder implements RequestObserver {
       heapUsedBytes: 0,
     };
     this.counts = new Map();
+    this.byEntry = new WeakMap();
     this.dropped = 0;
     return message;
   }

@@ -29,7 +29,6 @@ import { TraceState } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import {
   ParentBasedSampler,
-  RandomIdGenerator,
   SamplingDecision,
   TracerProvider,
   type IdGenerator,
@@ -40,6 +39,7 @@ import type { PhaseName } from '../plugins/api.js';
 import type { CoreHandler } from '../proxy/exchange.js';
 import type { ProxyRequest } from '../proxy/request.js';
 import type { RequestObserver } from '../observe/request-observer.js';
+import { randomNonZeroHex } from '../observe/random-hex.js';
 import {
   extractFirst,
   injectAll,
@@ -98,8 +98,11 @@ function withDecidedTraceIds(ids: IdGenerator): IdGenerator {
   };
 }
 
-/** OpenTelemetry's random ids (the default). */
-export const RANDOM_IDS: IdGenerator = new RandomIdGenerator();
+/** Random ids (the default): crypto-random, from the data plane's pool of random hex. */
+export const RANDOM_IDS: IdGenerator = {
+  generateTraceId: () => randomNonZeroHex(32),
+  generateSpanId: () => randomNonZeroHex(16),
+};
 
 /** The SDK provider behind a RequestTracer's `tracer` (its sampler and ids agree with `decide`). */
 export function tracerProvider(o: {
@@ -455,7 +458,7 @@ function setHeaders(
     headers[w + 1] = headers[i + 1]!;
     w += 2;
   }
-  headers.length = w;
+  if (w !== headers.length) headers.length = w; // (setting length costs even when unchanged)
   for (const p of pairs) headers.push(p[0], p[1]);
 }
 

@@ -6,9 +6,8 @@
  *   node test/bench/tracing-cpu.mjs [--requests 20000] [--rounds 3] [--against <checkout>]
  *
  * Variants: off (no tracer), on at 100 % sampling (every request exported), on at 0 % (spans
- * not recorded, context still propagated). Every request carries a sampled W3C traceparent, so
- * parent-based samplers follow it: `parentbased_always_off` below still records every request,
- * and the 0 % row (`always_off`) is the unsampled fast path.
+ * not recorded, context still propagated: the unsampled fast path). Every request carries a
+ * sampled W3C traceparent, which these two (not parent-based) samplers do not follow.
  */
 import { measureCpu, report } from './lib/proxy-cpu.mjs';
 import { tracingBench } from './lib/tracing-bench.mjs';

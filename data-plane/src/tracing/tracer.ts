@@ -449,10 +449,12 @@ function setHeaders(
 ): void {
   let w = 2;
   for (let i = 2; i < headers.length; i += 2) {
-    const lower = headers[i]!.toLowerCase();
+    const name = headers[i]!;
+    const n = name.length;
     let drop = false;
-    for (const c of clear) if (c.toLowerCase() === lower) drop = true;
-    for (const p of pairs) if (p[0] === lower) drop = true;
+    // Names are compared (lower-cased) only when their lengths match.
+    for (const c of clear) if (c.length === n && c.toLowerCase() === name.toLowerCase()) drop = true;
+    for (const p of pairs) if (p[0].length === n && p[0] === name.toLowerCase()) drop = true;
     if (drop) continue;
     headers[w] = headers[i]!;
     headers[w + 1] = headers[i + 1]!;

@@ -206,6 +206,41 @@ describe('access log line', () => {
 });
 
 describe('access log', () => {
+  it('writes the time as Date#toISOString would, whatever the sequence of clock readings (property)', () => {
+    const ms = fc.oneof(
+      fc.integer({ min: -62_167_219_200_000, max: 253_402_300_799_999 }), // years 0000–9999
+      fc.integer({ min: -8.64e15, max: 8.64e15 }), // any Date, ±YYYYYY years included
+      fc.constantFrom(0, 999, 1000, -1, -1000, -1001, Date.UTC(2026, 11, 3, 23, 59, 59, 999)),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(ms, fc.integer({ min: 0, max: 2500 })), { minLength: 1, maxLength: 20 }),
+        (steps) => {
+          let now = 0;
+          const lines: string[] = [];
+          const log = new AccessLog(
+            (l) => lines.push(l),
+            1,
+            [],
+            Math.random,
+            () => now,
+          );
+          const expected: string[] = [];
+          for (const [start, delta] of steps) {
+            // A reading, then one a little later (same second or the next ones).
+            for (const t of [start, start + delta]) {
+              if (Math.abs(t) > 8.64e15) continue;
+              now = t;
+              log.requestEnded(request());
+              expected.push(new Date(t).toISOString());
+            }
+          }
+          expect(lines.map((l) => (JSON.parse(l) as { time: string }).time)).toEqual(expected);
+        },
+      ),
+    );
+  });
+
   it('logs the sampled fraction of requests (a request is kept when random() < sample)', () => {
     const draws = [0.1, 0.6, 0.29, 0.3, 0.99, 0];
     const { log, parsed } = collecting(0.3, [], () => draws.shift()!);

@@ -35,10 +35,16 @@ export const accessLogCounters: LogCounters = logCounters('access-log');
 /** Now, in epoch milliseconds (performance.now() is several times cheaper than Date.now() here). */
 const epochMs = (): number => Math.floor(performance.timeOrigin + performance.now());
 
+/** '000' … '999'. */
+const MILLIS: readonly string[] = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
+
 export class AccessLog implements RequestObserver {
   private readonly format: AccessLogFormat;
-  private lastMs = -1;
+  private lastMs = NaN;
   private lastTime = '';
+  private lastSecond = NaN;
+  /** `YYYY-MM-DDTHH:MM:SS.` of lastSecond. */
+  private secondPrefix = '';
 
   constructor(
     private readonly write: (line: string) => void,
@@ -52,12 +58,23 @@ export class AccessLog implements RequestObserver {
     this.format = new AccessLogFormat(redact);
   }
 
-  /** The ISO time of now (made once per millisecond). */
+  /** The ISO time of now (a Date formatted once per second, the milliseconds from a table). */
   private time(): string {
     const ms = this.clock();
     if (ms !== this.lastMs) {
       this.lastMs = ms;
-      this.lastTime = new Date(ms).toISOString();
+      const second = Math.floor(ms / 1000);
+      if (second !== this.lastSecond) {
+        const iso = new Date(ms).toISOString();
+        // Years 0000–9999 only have the plain shape; others (±YYYYYY) are used as they are.
+        if (iso.length !== 24) {
+          this.lastSecond = NaN;
+          return (this.lastTime = iso);
+        }
+        this.lastSecond = second;
+        this.secondPrefix = iso.slice(0, 20);
+      }
+      this.lastTime = this.secondPrefix + MILLIS[ms - second * 1000]! + 'Z';
     }
     return this.lastTime;
   }

@@ -8,16 +8,16 @@ import type { Attributes } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   BatchSpanProcessor,
-  TracerProvider,
+  TraceIdRatioBasedSampler,
   type IdGenerator,
-  type Sampler,
   type SpanExporter,
+  type TracerProvider,
 } from '@opentelemetry/sdk-trace';
 import type { PluginContext } from '../plugins/api.js';
 import type { PluginRequest } from '../plugins/runtime/context.js';
 import type { ProxyRequest } from '../proxy/request.js';
 import type { PropagationConfig } from './propagation.js';
-import { RequestTracer, type TracerSettings } from './tracer.js';
+import { RANDOM_IDS, RequestTracer, tracerProvider, type Sampling, type TracerSettings } from './tracer.js';
 
 export interface PluginTracerOptions {
   /** Identifies the exporter setting (providers are shared by equal keys). */
@@ -25,7 +25,7 @@ export interface PluginTracerOptions {
   /** The exporter; null = spans are not reported (propagation only). */
   readonly exporter: (() => SpanExporter) | null;
   readonly resource: Attributes;
-  readonly sampler: Sampler;
+  readonly sampling: Sampling;
   readonly batch: { maxExportBatchSize: number; scheduledDelayMillis: number; maxQueueSize: number };
   readonly idGenerator?: IdGenerator;
   readonly propagation: PropagationConfig;
@@ -45,10 +45,10 @@ const MAX_PROVIDERS = 32;
 function providerFor(o: PluginTracerOptions): Provider {
   const found = providers.get(o.key);
   if (found !== undefined) return found;
-  const provider = new TracerProvider({
+  const provider = tracerProvider({
     resource: resourceFromAttributes(o.resource),
-    sampler: o.sampler,
-    idGenerator: o.idGenerator,
+    sampling: o.sampling,
+    ids: o.idGenerator ?? RANDOM_IDS,
     spanProcessors:
       o.exporter === null
         ? []
@@ -78,6 +78,8 @@ export function pluginTracer(o: PluginTracerOptions): RequestTracer {
     get tracer() {
       return (made ??= providerFor(o)).tracer;
     },
+    sampling: o.sampling,
+    ids: o.idGenerator ?? RANDOM_IDS,
     propagation: o.propagation,
     serverSpanName: o.serverSpanName,
     decorate: o.decorate,
@@ -116,4 +118,6 @@ export function traceIdHeader(ctx: PluginContext, header: string | null | undefi
 }
 
 /** Kong's sampling: a parent's decision is kept; a new trace is sampled at `ratio`. */
-export { ParentBasedSampler, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace';
+export function ratioSampling(ratio: number): Sampling {
+  return { root: new TraceIdRatioBasedSampler(ratio), parentBased: true };
+}

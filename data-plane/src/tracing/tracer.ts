@@ -1,12 +1,18 @@
 /**
- * Request tracing on the data plane, on the OpenTelemetry SDK: a `kong` server span per proxied
+ * Request tracing on the data plane, on the OpenTelemetry SDK: a `kong` server span per sampled
  * request (parent: the client's trace context, read in the configured formats) and a
  * `kong.upstream` client span for the upstream exchange (started at dispatch, ended when the
  * upstream response ends or fails), whose context is sent upstream in the configured formats.
  *
  * Spans are started with an explicit parent context: no context manager, no async hooks. A proxy
- * without a RequestTracer (tracing off) creates no span object: `ProxyRequest.span` stays null and
+ * without a RequestTracer (tracing off) creates no trace at all: `ProxyRequest.span` stays null and
  * the one check per request is `span === null` (see docs/observability.md, "Tracing").
+ *
+ * The sampling decision is made once per request, before any span exists (`decide`): an
+ * unsampled request (parent-based: a remote parent that is not sampled; or the root sampler says
+ * no) creates no span and no context. It only forwards what propagation requires: the trace id
+ * (the parent's, or a new one), a new span id and the sampled flag off, as Kong's opentelemetry
+ * plugin and OpenTelemetry's non-recording spans do.
  */
 import {
   ROOT_CONTEXT,
@@ -15,14 +21,25 @@ import {
   TraceFlags,
   trace,
   type Attributes,
+  type AttributeValue,
   type Span,
   type Tracer,
 } from '@opentelemetry/api';
 import { TraceState } from '@opentelemetry/core';
+import type { Resource } from '@opentelemetry/resources';
+import {
+  ParentBasedSampler,
+  SamplingDecision,
+  TracerProvider,
+  type IdGenerator,
+  type Sampler,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace';
 import type { PhaseName } from '../plugins/api.js';
 import type { CoreHandler } from '../proxy/exchange.js';
 import type { ProxyRequest } from '../proxy/request.js';
 import type { RequestObserver } from '../observe/request-observer.js';
+import { randomNonZeroHex } from '../observe/random-hex.js';
 import {
   extractFirst,
   injectAll,
@@ -32,9 +49,82 @@ import {
 } from './propagation.js';
 import { KONG_PHASE, tracesPluginPhase } from './instrumentations.js';
 
+/**
+ * How a tracer samples: `root` decides new traces (and every trace when not `parentBased`); when
+ * `parentBased`, a remote parent's sampled flag decides (OpenTelemetry's ParentBased sampler with
+ * its default delegates: a sampled parent is sampled, an unsampled or undecided one is not).
+ */
+export interface Sampling {
+  readonly root: Sampler;
+  readonly parentBased: boolean;
+}
+
+/** The SDK sampler `sampling` means (it agrees with `sampledTrace`, the decision made before). */
+export function sdkSampler(sampling: Sampling): Sampler {
+  return sampling.parentBased ? new ParentBasedSampler({ root: sampling.root }) : sampling.root;
+}
+
+const NO_ATTRIBUTES: Attributes = Object.freeze({});
+
+/**
+ * Whether the trace `traceId` (continuing `parent`, when there is one) is recorded: false only
+ * where the SDK sampler would return NOT_RECORD, so a request decided true gets the same answer
+ * from the SDK when its spans are started.
+ */
+export function sampledTrace(sampling: Sampling, parent: TraceContext | null, traceId: string): boolean {
+  if (sampling.parentBased && parent !== null) return parent.sampled === true;
+  return (
+    sampling.root.shouldSample(ROOT_CONTEXT, traceId, SERVER_SPAN, SpanKind.SERVER, NO_ATTRIBUTES, [])
+      .decision !== SamplingDecision.NOT_RECORD
+  );
+}
+
+/** The trace id decided for the next root span (taken by the SDK's next generateTraceId). */
+let decidedTraceId: string | null = null;
+
+/**
+ * `ids` for an SDK provider: a new root span gets the trace id its sampling was decided on
+ * (span starts are synchronous, so the hand-off cannot be taken by another request).
+ */
+function withDecidedTraceIds(ids: IdGenerator): IdGenerator {
+  return {
+    generateTraceId: () => {
+      const id = decidedTraceId;
+      if (id === null) return ids.generateTraceId();
+      decidedTraceId = null;
+      return id;
+    },
+    generateSpanId: () => ids.generateSpanId(),
+  };
+}
+
+/** Random ids (the default): crypto-random, from the data plane's pool of random hex. */
+export const RANDOM_IDS: IdGenerator = {
+  generateTraceId: () => randomNonZeroHex(32),
+  generateSpanId: () => randomNonZeroHex(16),
+};
+
+/** The SDK provider behind a RequestTracer's `tracer` (its sampler and ids agree with `decide`). */
+export function tracerProvider(o: {
+  resource: Resource;
+  sampling: Sampling;
+  ids: IdGenerator;
+  spanProcessors: SpanProcessor[];
+}): TracerProvider {
+  return new TracerProvider({
+    resource: o.resource,
+    sampler: sdkSampler(o.sampling),
+    idGenerator: withDecidedTraceIds(o.ids),
+    spanProcessors: o.spanProcessors,
+  });
+}
+
 /** What a RequestTracer is made of (see tracingFromEnv for the DP's own). */
 export interface TracerSettings {
+  /** Made with `tracerProvider` from the same `sampling` and `ids`. */
   readonly tracer: Tracer;
+  readonly sampling: Sampling;
+  readonly ids: IdGenerator;
   readonly propagation: PropagationConfig;
   /** Flushes and stops the exporter (on shutdown). */
   readonly shutdown: () => Promise<void>;
@@ -56,7 +146,7 @@ export const UPSTREAM_SPAN = 'kong.upstream';
 export class RequestTracer implements RequestObserver {
   constructor(readonly settings: TracerSettings) {}
 
-  /** A trace for `request`, starting now (its spans are created when first needed). */
+  /** A trace for `request` (nothing is decided or created until first needed). */
   start(request: ProxyRequest): RequestTrace {
     return new RequestTrace(this.settings, request);
   }
@@ -81,42 +171,50 @@ function rawReader(raw: readonly string[]): (name: string) => string | undefined
   };
 }
 
-function parentContext(c: TraceContext) {
-  let state: TraceState | undefined;
-  if (c.traceState !== null) {
-    try {
-      state = new TraceState(c.traceState);
-    } catch {
-      state = undefined;
-    }
+/** A tracestate header as OpenTelemetry parses it (malformed entries dropped), or undefined. */
+function parseTraceState(raw: string | null): TraceState | undefined {
+  if (raw === null) return undefined;
+  try {
+    return new TraceState(raw);
+  } catch {
+    return undefined;
   }
+}
+
+function parentContext(c: TraceContext) {
   return trace.setSpanContext(ROOT_CONTEXT, {
     traceId: c.traceId,
     spanId: c.spanId,
     traceFlags: c.sampled === true ? TraceFlags.SAMPLED : TraceFlags.NONE,
     isRemote: true,
-    traceState: state,
+    traceState: parseTraceState(c.traceState),
   });
 }
 
 /** Now, in epoch milliseconds with sub-millisecond precision (OpenTelemetry's TimeInput). */
 const now = (): number => performance.timeOrigin + performance.now();
 
+const UNDECIDED = 0;
+const UNSAMPLED = 1;
+const SAMPLED = 2;
+
 /**
- * The trace of one request: its server span, and its upstream span once dispatched. The server
- * span is created when first needed (dispatch, or the end of the request) with the request's start
- * time, so a route's `opentelemetry`/`zipkin` plugin can put its own exporter, sampling and header
- * formats in place first (`use`).
+ * The trace of one request: its sampling decision, its server span and its upstream span once
+ * dispatched. The decision (and, when sampled, the server span, with the request's start time) is
+ * made when first needed (dispatch, the trace id, or the end of the request), so a route's
+ * `opentelemetry`/`zipkin` plugin can put its own exporter, sampling and header formats in place
+ * first (`use`). An unsampled trace holds its trace id and nothing else.
  */
 export class RequestTrace {
   private settings: TracerSettings;
-  private readonly startTime: number;
+  private state: typeof UNDECIDED | typeof UNSAMPLED | typeof SAMPLED = UNDECIDED;
+  private id = '';
   private serverSpan: Span | null = null;
   private upstreamSpan: Span | null = null;
   private from: Extracted | null = null;
   private fromB3Single = false;
   private ended = false;
-  /** Plugin spans that ended before the server span existed: [name, start, end, error]. */
+  /** Plugin spans that ended before the decision: [name, start, end, error]. */
   private pending: [string, number, number, unknown][] | null = null;
 
   constructor(
@@ -124,12 +222,42 @@ export class RequestTrace {
     private readonly request: ProxyRequest,
   ) {
     this.settings = settings;
-    this.startTime = now();
   }
 
-  /** Traces this request with `settings` instead (no effect once its server span exists). */
+  /** Traces this request with `settings` instead (no effect once its sampling is decided). */
   use(settings: TracerSettings): void {
-    if (this.serverSpan === null) this.settings = settings;
+    if (this.state === UNDECIDED) this.settings = settings;
+  }
+
+  /** Whether the request is recorded (decides it when not yet decided). */
+  get sampled(): boolean {
+    if (this.state === UNDECIDED) this.decide();
+    return this.state === SAMPLED;
+  }
+
+  /**
+   * Reads the client's trace context and decides the sampling; when sampled, starts the server
+   * span and records the plugin spans kept until now. Unsampled, nothing is created.
+   */
+  private decide(): void {
+    const settings = this.settings;
+    const read = rawReader(this.request.rawHeaders);
+    const from = extractFirst(settings.propagation, read);
+    this.from = from;
+    this.fromB3Single = from !== null && from.format === 'b3' && read('x-b3-traceid') === undefined;
+    const parent = from === null ? null : from.context;
+    const id = parent === null ? settings.ids.generateTraceId() : parent.traceId;
+    this.id = id;
+    if (!sampledTrace(settings.sampling, parent, id)) {
+      this.state = UNSAMPLED;
+      this.pending = null;
+      return;
+    }
+    this.state = SAMPLED;
+    this.serverSpan = this.startServer(read, parent);
+    const pending = this.pending;
+    this.pending = null;
+    if (pending !== null) for (const p of pending) this.recordPlugin(p[0], p[1], p[2], p[3]);
   }
 
   /** Whether the plugins of `phase` get spans (GATEHOUSE_TRACING_INSTRUMENTATIONS). */
@@ -140,9 +268,10 @@ export class RequestTrace {
   /**
    * Runs `handler` (plugin `name`'s handler of `phase`) and records it as a span
    * `kong.<phase>.plugin.<name>` under the server span, ending when the handler returns or its
-   * promise settles. Returns what the handler returned.
+   * promise settles. Returns what the handler returned. An unsampled trace just runs it.
    */
   plugin(phase: PhaseName, name: string, handler: () => unknown): unknown {
+    if (this.state === UNSAMPLED) return handler();
     const spanName = `kong.${KONG_PHASE[phase]}.plugin.${name}`;
     const start = now();
     let r: unknown;
@@ -162,14 +291,15 @@ export class RequestTrace {
   }
 
   /**
-   * Records one plugin span. Before the server span exists it is kept and made when the server
-   * span is (so a tracing plugin's rewrite can still choose the tracer), with the times it had.
+   * Records one plugin span. Before the decision it is kept, and made (with the times it had) when
+   * the server span is, so a tracing plugin's rewrite can still choose the tracer; unsampled, dropped.
    */
   private recordPlugin(name: string, start: number, end: number, error: unknown): void {
-    if (this.serverSpan === null) {
+    if (this.state === UNDECIDED) {
       (this.pending ??= []).push([name, start, end, error]);
       return;
     }
+    if (this.serverSpan === null) return;
     const span = this.settings.tracer.startSpan(
       name,
       { kind: SpanKind.INTERNAL, startTime: start },
@@ -184,29 +314,20 @@ export class RequestTrace {
     span.end(end);
   }
 
-  /** The server span (started, with the request's start time, on first use). */
-  get server(): Span {
-    if (this.serverSpan === null) {
-      this.serverSpan = this.startServer();
-      const pending = this.pending;
-      this.pending = null;
-      if (pending !== null) for (const p of pending) this.recordPlugin(p[0], p[1], p[2], p[3]);
-    }
-    return this.serverSpan;
+  /** Sets an attribute of the server span (nothing when the request is not sampled). */
+  setAttribute(name: string, value: AttributeValue): void {
+    if (this.sampled) this.serverSpan!.setAttribute(name, value);
   }
 
-  /** The trace id (32 hex digits), e.g. for a response header or the access log. */
+  /** The trace id (32 hex digits), sampled or not, e.g. for a response header. */
   get traceId(): string {
-    return this.server.spanContext().traceId;
+    if (this.state === UNDECIDED) this.decide();
+    return this.id;
   }
 
-  private startServer(): Span {
+  private startServer(read: (name: string) => string | undefined, parent: TraceContext | null): Span {
     const request = this.request;
     const settings = this.settings;
-    const read = rawReader(request.rawHeaders);
-    const from = extractFirst(settings.propagation, read);
-    this.from = from;
-    this.fromB3Single = from !== null && from.format === 'b3' && read('x-b3-traceid') === undefined;
     const attributes: Attributes = {
       'http.request.method': request.method,
       'url.path': request.path,
@@ -219,22 +340,48 @@ export class RequestTrace {
     const ua = read('user-agent');
     if (ua !== undefined) attributes['user_agent.original'] = ua;
     settings.decorate?.(attributes, read);
-    return settings.tracer.startSpan(
-      settings.serverSpanName?.(request) ?? SERVER_SPAN,
-      { kind: SpanKind.SERVER, attributes, startTime: this.startTime },
-      from === null ? ROOT_CONTEXT : parentContext(from.context),
-    );
+    const name = settings.serverSpanName?.(request) ?? SERVER_SPAN;
+    const options = {
+      kind: SpanKind.SERVER,
+      attributes,
+      startTime: performance.timeOrigin + request.startedAt,
+    };
+    if (parent !== null) return settings.tracer.startSpan(name, options, parentContext(parent));
+    // A new trace: the SDK takes the trace id the decision was made on.
+    decidedTraceId = this.id;
+    try {
+      return settings.tracer.startSpan(name, options, ROOT_CONTEXT);
+    } finally {
+      decidedTraceId = null;
+    }
   }
 
   /**
-   * Starts the upstream span, writes its context into the upstream headers (the configured
-   * formats; `clear` headers removed), and returns `handler` wrapped so the span ends with the
-   * upstream response.
+   * Writes the trace context into the upstream headers (the configured formats; `clear` headers
+   * removed). Sampled: starts the upstream span, whose context is sent, and returns `handler`
+   * wrapped so the span ends with the upstream response. Unsampled: sends the trace id with a new
+   * span id and the sampled flag off, and returns `handler` as it is.
    */
   upstream(request: ProxyRequest, handler: CoreHandler): CoreHandler {
-    const server = this.server;
-    const propagation = this.settings.propagation;
-    const span = this.settings.tracer.startSpan(
+    if (this.state === UNDECIDED) this.decide();
+    const settings = this.settings;
+    const propagation = settings.propagation;
+    if (this.state === UNSAMPLED) {
+      const parent = this.from === null ? null : this.from.context;
+      const context: TraceContext = {
+        traceId: this.id,
+        spanId: settings.ids.generateSpanId(),
+        sampled: false,
+        traceState: parent === null ? null : parseTraceState(parent.traceState)?.serialize() || null,
+      };
+      setHeaders(
+        request.headers,
+        propagation.clear,
+        injectAll(propagation, context, this.from, this.fromB3Single),
+      );
+      return handler;
+    }
+    const span = settings.tracer.startSpan(
       UPSTREAM_SPAN,
       {
         kind: SpanKind.CLIENT,
@@ -244,7 +391,7 @@ export class RequestTrace {
           'server.address': request.target.hostHeader,
         },
       },
-      trace.setSpan(ROOT_CONTEXT, server),
+      trace.setSpan(ROOT_CONTEXT, this.serverSpan!),
     );
     this.upstreamSpan = span;
     const sc = span.spanContext();
@@ -267,7 +414,8 @@ export class RequestTrace {
   end(request: ProxyRequest): void {
     if (this.ended) return;
     this.ended = true;
-    const span = this.server;
+    if (!this.sampled) return;
+    const span = this.serverSpan!;
     const status = request.res.statusCode;
     const upstream = this.upstreamSpan;
     if (upstream !== null && upstream.isRecording()) upstream.end();
@@ -301,16 +449,18 @@ function setHeaders(
 ): void {
   let w = 2;
   for (let i = 2; i < headers.length; i += 2) {
-    const lower = headers[i]!.toLowerCase();
+    const name = headers[i]!;
+    const n = name.length;
     let drop = false;
-    for (const c of clear) if (c.toLowerCase() === lower) drop = true;
-    for (const p of pairs) if (p[0] === lower) drop = true;
+    // Names are compared (lower-cased) only when their lengths match.
+    for (const c of clear) if (c.length === n && c.toLowerCase() === name.toLowerCase()) drop = true;
+    for (const p of pairs) if (p[0].length === n && p[0] === name.toLowerCase()) drop = true;
     if (drop) continue;
     headers[w] = headers[i]!;
     headers[w + 1] = headers[i + 1]!;
     w += 2;
   }
-  headers.length = w;
+  if (w !== headers.length) headers.length = w; // (setting length costs even when unchanged)
   for (const p of pairs) headers.push(p[0], p[1]);
 }
 

@@ -63,9 +63,12 @@ export function oneRouteConfig(port, plugins = []) {
   });
 }
 
-/** Starts a ProxyServer with `options` (observers, tracer, plugins…) serving `config`; returns its URL. */
-export async function startProxy(config, options = {}) {
-  const { ProxyServer } = await dp('proxy/proxy-server.js');
+/**
+ * Starts a ProxyServer (of the data-plane build `dist`, this checkout's by default) with `options`
+ * (observers, tracer, plugins…) serving `config`; returns its URL.
+ */
+export async function startProxy(config, options = {}, dist = DP) {
+  const { ProxyServer } = await import(join(dist, 'proxy', 'proxy-server.js'));
   const proxy = new ProxyServer({ logger: silentLogger, ...options });
   await proxy.listen(0, '127.0.0.1');
   proxy.apply(config);
@@ -114,18 +117,19 @@ const change = (m, base) =>
 
 /**
  * Prints, per variant, the median and the lowest round (the least disturbed by neighbours on a
- * shared box), each against the first variant's.
+ * shared box), each against its base: `baseOf(name)` names it (default: the first variant).
  */
-export function report(results, title) {
+export function report(results, title, baseOf = null) {
   console.log(title);
-  console.log(`  ${'variant'.padEnd(40)} ${'median'.padStart(7)} ${''.padEnd(22)} ${'lowest'.padStart(7)}`);
-  let base = null;
+  console.log(`  ${'variant'.padEnd(48)} ${'median'.padStart(7)} ${''.padEnd(22)} ${'lowest'.padStart(7)}`);
+  const first = results.keys().next().value;
   for (const [name, xs] of results) {
     const m = median(xs);
     const low = Math.min(...xs);
-    base ??= { m, low };
+    const b = results.get(baseOf?.(name) ?? first);
+    const base = { m: median(b), low: Math.min(...b) };
     console.log(
-      `  ${name.padEnd(40)} ${m.toFixed(1).padStart(7)} ${change(m, base.m)} ${low.toFixed(1).padStart(7)} ${change(low, base.low)}  rounds: ${xs.map((x) => x.toFixed(1)).join(' ')}`,
+      `  ${name.padEnd(48)} ${m.toFixed(1).padStart(7)} ${change(m, base.m)} ${low.toFixed(1).padStart(7)} ${change(low, base.low)}  rounds: ${xs.map((x) => x.toFixed(1)).join(' ')}`,
     );
   }
   console.log('  (proxy CPU µs per request)');

@@ -8,12 +8,11 @@
  */
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { definePlugin } from '../api.js';
-import { samplerFromEnv } from '../../tracing/env.js';
+import { samplingFromEnv } from '../../tracing/env.js';
 import {
   endTrace,
-  ParentBasedSampler,
   pluginTracer,
-  TraceIdRatioBasedSampler,
+  ratioSampling,
   traceIdHeader,
   traceWith,
 } from '../../tracing/plugin-tracing.js';
@@ -47,10 +46,8 @@ export default definePlugin({
       ]),
       exporter: () => new OTLPTraceExporter({ url, headers, timeoutMillis }),
       resource: { 'service.name': 'kong', ...(config.resource_attributes ?? {}) },
-      sampler:
-        config.sampling_rate == null
-          ? samplerFromEnv(process.env)
-          : new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(config.sampling_rate) }),
+      sampling:
+        config.sampling_rate == null ? samplingFromEnv(process.env) : ratioSampling(config.sampling_rate),
       batch: {
         maxExportBatchSize: config.batch_span_count ?? queue.max_batch_size,
         scheduledDelayMillis: (config.batch_flush_delay ?? queue.max_coalescing_delay) * 1000,

@@ -12,10 +12,9 @@ import { definePlugin } from '../api.js';
 import { propagationOf } from '../../tracing/propagation.js';
 import {
   endTrace,
-  ParentBasedSampler,
   pluginTracer,
   proxiedOf,
-  TraceIdRatioBasedSampler,
+  ratioSampling,
   traceIdHeader,
   traceWith,
 } from '../../tracing/plugin-tracing.js';
@@ -70,7 +69,7 @@ export default definePlugin({
       ]),
       exporter: url === null ? null : () => new ZipkinExporter({ url, serviceName }),
       resource: { 'service.name': serviceName },
-      sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(config.sample_ratio) }),
+      sampling: ratioSampling(config.sample_ratio),
       batch: {
         maxExportBatchSize: config.queue.max_batch_size,
         scheduledDelayMillis: config.queue.max_coalescing_delay * 1000,
@@ -98,7 +97,7 @@ export default definePlugin({
     // After access: the authentication plugins have set the consumer.
     const request = proxiedOf(ctx);
     if (state.includeCredential && request.consumerId !== undefined && request.span !== null)
-      request.span.server.setAttribute('kong.consumer', request.consumerId);
+      request.span.setAttribute('kong.consumer', request.consumerId);
     traceIdHeader(ctx, state.traceIdHeader);
   },
   log(ctx) {

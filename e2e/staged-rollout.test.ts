@@ -162,11 +162,12 @@ describe('staged rollout: a CP and three DPs, one canary', () => {
     });
     expect(started.status, JSON.stringify(started.json)).toBe(201);
     const id = (started.json as RolloutJson).id;
-    await trafficUntil(
-      'the rollout completes',
-      '/app',
-      async () => (await rollout(id)).state === 'completed',
-    );
+    await trafficUntil('the rollout completes', '/app', async () => {
+      const r = await rollout(id);
+      // A failed rollout never completes: say why at once (its reason and figures).
+      if (r.state === 'failed') throw new Error(`the good rollout failed: ${JSON.stringify(r)}`);
+      return r.state === 'completed';
+    });
     const done = await rollout(id);
     expect(done.waves.map((w) => w.state)).toEqual(['passed', 'passed']);
     await waitUntil('every DP serves /fresh', async () =>

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { verifySnapshot, type GatehouseConfig } from '@gatehouse/shared';
-import { RolloutManager } from '../../control-plane/src/rollouts/manager.js';
+import { gateWindowStart, RolloutManager } from '../../control-plane/src/rollouts/manager.js';
 import { parsePlan, type NodeFigures } from '../../control-plane/src/rollouts/plan.js';
 import { getRollout, passWave, startRollout } from '../../control-plane/src/rollouts/store.js';
 import {
@@ -25,6 +25,7 @@ let tdb: TestDatabase;
 let cluster: TestCluster;
 let manager: RolloutManager;
 let figures: NodeFigures[] = [];
+const windowStarts: number[] = [];
 const dps: TestDataPlane[] = [];
 
 async function connect(
@@ -65,7 +66,10 @@ beforeAll(async () => {
     logger,
     tickMs: 3_600_000,
     connectedDataPlanes: () => cluster.registry.listConnected(),
-    trafficByDataPlane: () => figures,
+    trafficByDataPlane: (fromMs) => {
+      windowStarts.push(fromMs);
+      return figures;
+    },
     reoffer: () => cluster.server.reoffer(),
     announce: () => {},
   });
@@ -154,8 +158,14 @@ describe('staged rollouts over the cluster stream', () => {
 
     // Too few requests yet, soak not over: the gate waits.
     figures = [{ nodeId: 'canary-2', requests: 5, errors_5xx: 5, p99_ms: 3 }];
+    windowStarts.length = 0;
     await manager.tick();
     expect((await getRollout(tdb.db.prisma, rollout.id))!.state).toBe('running');
+    // It reads whole analytics buckets after the wave started, never the one holding traffic
+    // from before it (the e2e's good rollout right after a failed one was judged on its 502s).
+    expect(windowStarts).toEqual([gateWindowStart(rollout.waveStartedAt)]);
+    expect(windowStarts[0]! % 10_000).toBe(0);
+    expect(windowStarts[0]!).toBeGreaterThanOrEqual(rollout.waveStartedAt);
 
     // The canary answers 502s: the gate fails at once, before the soak is over.
     figures = [
@@ -176,6 +186,11 @@ describe('staged rollouts over the cluster stream', () => {
     expect(rolledBack.version).toBe(failed.rollbackVersion);
     expect(rolledBack.hash).toBe(base.hash);
     expect(await serviceNames(rolledBack)).toEqual(['base']);
+    // The held DP never got the change, not even between the rollback and its snapshot (it holds
+    // the base's config already, so the rollback itself sends it nothing).
+    expect(
+      other.snapshots().every((s) => s.version <= base.version || s.version >= failed.rollbackVersion!),
+    ).toBe(true);
     // Writes are allowed again.
     await cluster.store.services.create({ name: 'after', host: 'after.internal', port: 80 });
   });

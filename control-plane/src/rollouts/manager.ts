@@ -31,11 +31,15 @@ import type { PublishedSnapshot } from '../snapshot/index.js';
 import { SliceCache } from '../snapshot/slices.js';
 import type { ConfigStore } from '../store/index.js';
 import { groupFigures, inWaves, judge, type NodeFigures } from './plan.js';
-import { passWave, rollBack, runningRollout, type Rollout, type WaveEvidence } from './store.js';
+import { getRollout, passWave, rollBack, runningRollout, type Rollout, type WaveEvidence } from './store.js';
 
 export const ROLLOUT_GATE_JOB = 'rollout-gate';
 export const DEFAULT_ROLLOUT_TICK_MS = 1000;
-/** The analytics' bucket width: the gate window starts at the bucket the wave started in. */
+/**
+ * The analytics' bucket width. The gate reads whole buckets after the wave started: the bucket it
+ * started in also holds traffic served before it (a rollout failed a moment ago leaves its 5xx
+ * there), which would judge the new wave on the old one's errors.
+ */
 const BUCKET_MS = 10_000;
 
 /** What `select` needs to know about a DP (the cluster session). */
@@ -72,6 +76,12 @@ interface Active {
 
 export class RolloutManager {
   private active: Active | null = null;
+  /**
+   * After a rollout is rolled back: the DPs it held never get a version between its base and its
+   * rollback version (the change), even while this replica's newest snapshot is still the change
+   * because the rollback's own snapshot is not built yet.
+   */
+  private rolledBack: { baseVersion: bigint; rollbackVersion: bigint } | null = null;
   /** The config version this replica last read the rollout state at. */
   private checkedVersion = -1n;
   private refreshing: Promise<void> | null = null;
@@ -110,6 +120,14 @@ export class RolloutManager {
       void this.refresh();
       return null;
     }
+    const rb = this.rolledBack;
+    if (
+      rb !== null &&
+      p.snapshot.version > rb.baseVersion &&
+      p.snapshot.version < rb.rollbackVersion &&
+      dp.dpVersion <= rb.baseVersion
+    )
+      return null;
     const a = this.active;
     if (!a || a.rollout.state !== 'running' || dp.nodeId === null) return p;
     if (p.snapshot.version <= a.rollout.baseVersion) return p;
@@ -152,6 +170,12 @@ export class RolloutManager {
     const after = found?.rollout;
     const same = before?.id === after?.id && before?.wave === after?.wave && before?.state === after?.state;
     if (!same) {
+      if (before && before.id !== after?.id) {
+        // It ended here: if it was rolled back, keep its held DPs off the change it undid.
+        const ended = await getRollout(this.o.prisma, before.id);
+        if (ended?.rollbackVersion != null)
+          this.rolledBack = { baseVersion: ended.baseVersion, rollbackVersion: ended.rollbackVersion };
+      }
       if (found && before?.id === found.rollout.id) this.active!.rollout = found.rollout;
       else this.active = found ? this.hold(found.rollout, found.baseConfig) : null;
       this.o.logger.info(
@@ -239,7 +263,7 @@ export class RolloutManager {
   /** The gate's verdict on the wave soaking, from the analytics' per-DP figures. */
   async evaluate(r: Rollout): Promise<{ verdict: 'pass' | 'wait' | 'fail'; evidence: WaveEvidence }> {
     const now = this.now();
-    const from = Math.floor(r.waveStartedAt / BUCKET_MS) * BUCKET_MS;
+    const from = gateWindowStart(r.waveStartedAt);
     const to = now + BUCKET_MS;
     const figures = new Map(this.o.trafficByDataPlane(from, to).map((f) => [f.nodeId, f]));
     const dps = await this.o.connectedDataPlanes();
@@ -252,7 +276,8 @@ export class RolloutManager {
     const last = r.wave + 1 >= r.waves.length;
     const waveFigures = groupFigures(wave);
     const restFigures = last ? null : groupFigures(rest);
-    const verdict = judge(r.plan.gate, waveFigures, restFigures, now - r.waveStartedAt >= r.plan.soak_ms);
+    // The soak counts from the window's start (at most one bucket after the wave's).
+    const verdict = judge(r.plan.gate, waveFigures, restFigures, now - from >= r.plan.soak_ms);
     return {
       verdict: verdict.decision,
       evidence: {
@@ -263,4 +288,9 @@ export class RolloutManager {
       },
     };
   }
+}
+
+/** Where the gate's window of a wave starts: the first bucket boundary at or after the wave's start. */
+export function gateWindowStart(waveStartedAt: number): number {
+  return Math.ceil(waveStartedAt / BUCKET_MS) * BUCKET_MS;
 }

@@ -228,7 +228,10 @@ export class RolloutManager {
       await this.refresh();
       const r = this.active?.rollout;
       if (!r || r.state !== 'running') return;
-      const run = await runExclusive(this.o.prisma, ROLLOUT_GATE_JOB, async () => this.evaluate(r));
+      // Read before taking the lock: the lock's transaction holds a connection, and on PGlite
+      // (one connection) a read inside it waited for itself until the transaction timed out.
+      const dps = await this.o.connectedDataPlanes();
+      const run = await runExclusive(this.o.prisma, ROLLOUT_GATE_JOB, async () => this.evaluate(r, dps));
       if (!run.ran) return;
       const { verdict, evidence } = run.result;
       if (verdict === 'wait') return;
@@ -261,12 +264,14 @@ export class RolloutManager {
   }
 
   /** The gate's verdict on the wave soaking, from the analytics' per-DP figures. */
-  async evaluate(r: Rollout): Promise<{ verdict: 'pass' | 'wait' | 'fail'; evidence: WaveEvidence }> {
+  evaluate(
+    r: Rollout,
+    dps: { id: string; labels: Record<string, string> }[],
+  ): { verdict: 'pass' | 'wait' | 'fail'; evidence: WaveEvidence } {
     const now = this.now();
     const from = gateWindowStart(r.waveStartedAt);
     const to = now + BUCKET_MS;
     const figures = new Map(this.o.trafficByDataPlane(from, to).map((f) => [f.nodeId, f]));
-    const dps = await this.o.connectedDataPlanes();
     const wave: NodeFigures[] = [];
     const rest: NodeFigures[] = [];
     for (const dp of dps) {

@@ -42,6 +42,13 @@ export const DEFAULT_ROLLOUT_TICK_MS = 1000;
  */
 const BUCKET_MS = 10_000;
 
+/**
+ * How late the last figures of a soak may reach the CP: a DP summarises its traffic every 10 s by
+ * default (`--traffic-summary-interval`) and the CP counts in 10 s buckets. A wave is failed for
+ * serving too few requests only this long after its soak ends (a pass or a breach needs no wait).
+ */
+const FIGURES_LAG_MS = 20_000;
+
 /** What `select` needs to know about a DP (the cluster session). */
 export interface HeldDataPlane {
   nodeId: string | null;
@@ -282,7 +289,14 @@ export class RolloutManager {
     const waveFigures = groupFigures(wave);
     const restFigures = last ? null : groupFigures(rest);
     // The soak counts from the window's start (at most one bucket after the wave's).
-    const verdict = judge(r.plan.gate, waveFigures, restFigures, now - from >= r.plan.soak_ms);
+    const soaked = now - from;
+    const verdict = judge(
+      r.plan.gate,
+      waveFigures,
+      restFigures,
+      soaked >= r.plan.soak_ms,
+      soaked >= r.plan.soak_ms + FIGURES_LAG_MS,
+    );
     return {
       verdict: verdict.decision,
       evidence: {

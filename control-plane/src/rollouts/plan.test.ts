@@ -99,5 +99,7 @@ describe('the gate', () => {
     expect(judge(gate, fig(100, 1, 10), fig(100, 1, 10), false).decision).toBe('wait');
     expect(judge(gate, fig(100, 1, 10), fig(100, 1, 10), true).decision).toBe('pass');
     expect(judge(gate, fig(3, 0, 10), null, true).decision).toBe('fail');
+    // Too few requests when the soak ends, but its last figures are not in yet: it waits.
+    expect(judge(gate, fig(3, 0, 10), null, true, false).decision).toBe('wait');
   });
 });

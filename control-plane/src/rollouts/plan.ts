@@ -178,16 +178,19 @@ export type GateVerdict =
  * The gate's decision for a wave: `fail` as soon as the wave has served `min_requests` and breaks
  * a limit (no need to soak out a bad change); `pass` once the soak is over with no breach; `wait`
  * before. A soak that ends with fewer than `min_requests` fails (a change nobody exercised is not
- * judged healthy). The comparisons with the other DPs apply only when they served `min_requests`.
+ * judged healthy) once the soak's figures are all in (`figuresIn`: DPs summarise their traffic
+ * every few seconds, so the last of the soak reaches the CP after it ends). The comparisons with
+ * the other DPs apply only when they served `min_requests`.
  */
 export function judge(
   gate: Gate,
   wave: GroupFigures,
   rest: GroupFigures | null,
   soakOver: boolean,
+  figuresIn: boolean = soakOver,
 ): GateVerdict {
   if (wave.requests < gate.min_requests) {
-    if (!soakOver) return { decision: 'wait', breaches: [] };
+    if (!soakOver || !figuresIn) return { decision: 'wait', breaches: [] };
     return {
       decision: 'fail',
       breaches: [

@@ -63,7 +63,11 @@ describe('gatehouse dev', () => {
       await waitUntil(
         'route served',
         async () => (await httpStatus(`http://127.0.0.1:${proxy}/dev`)) === 200,
-      );
+      ).catch((e: Error) => {
+        // It failed once in CI (connection refused for 30 s after "Gatehouse is up"): keep the
+        // stack's own log in the failure.
+        throw new Error(`${e.message}\n--- gatehouse dev output ---\n${dev.output.slice(-6000)}`);
+      });
       // The HTTPS listener serves the same routes (self-signed default certificate).
       const tlsStatus = await new Promise<number>((resolve, reject) => {
         const req = httpsRequest(

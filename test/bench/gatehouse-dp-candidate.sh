@@ -3,6 +3,9 @@
 # serving a rendered declarative file: one service -> 127.0.0.1:$UPSTREAM_PORT, one route /echo.
 # PLUGINS (comma-separated) puts plugins on the route; POLICY=1 without PLUGINS means key-auth:
 #   key-auth       key_names x-api-key, one consumer whose key is the harness's $API_KEY
+#   jwt            header_names x-api-key, one consumer with the HS256 secret of bench-jwt.mjs (run
+#                  the harness with API_KEY="Bearer $(node test/bench/bench-jwt.mjs)"; key-auth
+#                  then takes that same string as its key, so every row gets the same header)
 #   rate-limiting  policy local, a minute limit no run reaches (the cost of counting, never a 429)
 #   rate-limiting-cluster  the same with policy cluster: a private nats-server (started here, a
 #                  child of this process, so the harness counts and stops it with the DP) is the
@@ -30,6 +33,7 @@ has() { [[ ",$plugins," == *",$1,"* ]]; }
     for name in "${names[@]}"; do
       case $name in
         key-auth) echo '          - { name: key-auth, config: { key_names: [x-api-key] } }' ;;
+        jwt) echo '          - { name: jwt, config: { header_names: [x-api-key] } }' ;;
         rate-limiting) echo '          - { name: rate-limiting, config: { minute: 1000000000, policy: local } }' ;;
         rate-limiting-cluster) echo '          - { name: rate-limiting, config: { minute: 1000000000, policy: cluster } }' ;;
         proxy-cache) echo '          - { name: proxy-cache, config: { strategy: memory } }' ;;
@@ -37,11 +41,17 @@ has() { [[ ",$plugins," == *",$1,"* ]]; }
       esac
     done
   fi
-  if has key-auth; then
+  if has key-auth || has jwt; then
     echo 'consumers:'
     echo '  - username: bench'
+  fi
+  if has key-auth; then
     echo '    keyauth_credentials:'
     echo "      - key: \"${API_KEY}\""
+  fi
+  if has jwt; then
+    echo '    jwt_secrets:'
+    echo '      - { key: bench-id, secret: bench-secret, algorithm: HS256 }'
   fi
 } >"$file"
 nats=()

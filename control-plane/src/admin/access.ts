@@ -31,6 +31,7 @@ import {
   settingName,
   type GuiListener,
 } from './access-settings.js';
+import { ADMIN_TOKEN_ACTOR, setActor } from './actor.js';
 import { allowOrigin, isPreflight } from './cors.js';
 import { AdminErrors } from './errors.js';
 
@@ -167,8 +168,10 @@ export function adminAccess(policy: AdminAccessPolicy = {}): RequestHandler {
         );
     }
 
-    if (expected && !tokenMatches(expected, presentedToken(req)))
-      throw AdminErrors.unauthorized(INVALID_CREDENTIALS);
+    if (expected) {
+      if (!tokenMatches(expected, presentedToken(req))) throw AdminErrors.unauthorized(INVALID_CREDENTIALS);
+      setActor(req, ADMIN_TOKEN_ACTOR);
+    }
     next();
   };
 }

@@ -302,7 +302,12 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     const replicas = connectReplicas({ messaging, store, publisher, local: cluster, logger });
     cleanups.push(async () => replicas.stop());
     if (o.natsUrl && o.jetstreamSnapshots !== false) {
-      const stored = storeSnapshotsInJetStream({ messaging, publisher, logger });
+      const stored = storeSnapshotsInJetStream({
+        messaging,
+        publisher,
+        logger,
+        placements: () => registry.placements(),
+      });
       cleanups.push(() => stored.close());
     }
 

@@ -29,6 +29,7 @@ import {
   SNAPSHOT_BUCKET,
   snapshotChunkKey,
   snapshotHeadKey,
+  sliceToken,
   verifySnapshotBytes,
   writeSigningKeyPair,
   type SignedSnapshot,
@@ -110,6 +111,34 @@ describe('JetStreamSnapshotStore (the CP writer)', () => {
     expect((await readStoredSnapshot(kv, 'eu'))!.version).toBe(8n);
     // v5's chunks were purged once v9 won: one chunk per slice remains.
     expect((await chunkSubjects(store.bucket)).length).toBe(2);
+  });
+
+  it('a sweep removes the snapshots of placements nobody keeps (head and chunks), never the default slice, a kept one or a fresh one', async () => {
+    const store = new JetStreamSnapshotStore({ bucket: newBucket(), logger });
+    for (const slice of ['default', 'region=eu', 'region=us', 'label=tier=gold'])
+      expect(await store.write(nc, await snapshotOf(Buffer.from(slice), 4n), slice)).toBe('written');
+    const kv = await new Kvm(nc).open(store.bucket);
+
+    // Written just now: a minimum age of an hour keeps every one of them.
+    expect(await store.sweep(nc, ['region=eu'], 3_600_000)).toEqual([]);
+    expect((await chunkSubjects(store.bucket)).length).toBe(4);
+
+    const removed = await store.sweep(nc, ['region=eu'], 0);
+    expect(removed.sort()).toEqual([sliceToken('label=tier=gold'), sliceToken('region=us')].sort());
+    expect(await readStoredSnapshot(kv, 'region=us')).toBeNull();
+    expect(await readStoredSnapshot(kv, 'label=tier=gold')).toBeNull();
+    expect((await readStoredSnapshot(kv, 'region=eu'))!.version).toBe(4n);
+    expect((await readStoredSnapshot(kv, 'default'))!.version).toBe(4n);
+    const left = await chunkSubjects(store.bucket);
+    expect(left.length).toBe(2);
+    expect(left.every((s) => !s.includes(sliceToken('region=us')))).toBe(true);
+
+    // A placement that comes back is stored again (the head was deleted, not left half-written).
+    expect(await store.write(nc, await snapshotOf(Buffer.from('us again'), 5n), 'region=us')).toBe('written');
+    expect((await readStoredSnapshot(kv, 'region=us'))!.version).toBe(5n);
+    // And a sweep over an empty keep list still never touches 'default'.
+    await store.sweep(nc, [], 0);
+    expect((await readStoredSnapshot(kv, 'default'))!.version).toBe(4n);
   });
 
   it('two replicas racing: the highest version ends up stored and only its chunks remain', async () => {

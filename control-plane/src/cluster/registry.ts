@@ -22,7 +22,7 @@
  * so a DP that moved to another replica before the old stream was noticed dead never reads as
  * disconnected.
  */
-import type { Logger, PeerIdentity } from '@gatehouse/shared';
+import { sliceKeyOf, type Logger, type NodePlacement, type PeerIdentity } from '@gatehouse/shared';
 import type { PrismaClient } from '../db/index.js';
 import { runExclusive } from '../jobs/exclusive.js';
 import type { PluginInfo } from './compat.js';
@@ -368,6 +368,24 @@ export class DataPlaneRegistry {
     });
     const now = Date.now();
     return rows.map((r) => toRecord(r, this.staleAfterMs, now));
+  }
+
+  /**
+   * The distinct placements (region, labels) of every DP in the registry, connected or not: a DP
+   * stays there until the purge delay (Kong's cluster_data_plane_purge_delay) has passed unseen.
+   */
+  async placements(): Promise<NodePlacement[]> {
+    await this.writeBatch();
+    const rows = await this.prisma.clusteringDataPlane.findMany({ select: { region: true, labels: true } });
+    const byKey = new Map<string, NodePlacement>();
+    for (const r of rows) {
+      const labels: Record<string, string> = {};
+      if (r.labels !== null && typeof r.labels === 'object' && !Array.isArray(r.labels))
+        for (const [k, v] of Object.entries(r.labels)) if (typeof v === 'string') labels[k] = v;
+      const p: NodePlacement = { region: r.region ?? '', labels };
+      byKey.set(sliceKeyOf(p.region, p.labels), p);
+    }
+    return [...byKey.values()];
   }
 
   /**

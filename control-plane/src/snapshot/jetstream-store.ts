@@ -32,6 +32,7 @@ import {
   snapshotChunkWildcard,
   snapshotHeadKey,
   signedSnapshotToProto,
+  sliceToken,
   type Logger,
   type SignedSnapshot,
   type StoredSnapshotManifest,
@@ -126,6 +127,35 @@ export class JetStreamSnapshotStore {
       await this.purge(nc, snapshotChunkWildcard(sliceKey), firstSeq);
       return 'written';
     }
+  }
+
+  /**
+   * Removes the stored snapshot of every slice that is not in `keep` (slice keys; 'default' is
+   * always kept) and whose head was written at least `minAgeMs` ago: the head is deleted on the
+   * revision read (a head rewritten meanwhile stays), then the slice's chunks are purged. A data
+   * plane of a removed placement that starts with no cache and no CP then boots from the default
+   * slice, never from a config the fleet has moved on from. Returns the KV tokens of the slices removed.
+   */
+  async sweep(nc: NatsConnection, keep: Iterable<string>, minAgeMs: number): Promise<string[]> {
+    const kv = await this.open(nc);
+    const kept = new Set([...keep, DEFAULT_SLICE_KEY].map(sliceToken));
+    const heads: string[] = [];
+    for await (const k of await kv.keys('snap.*.head')) heads.push(k);
+    const removed: string[] = [];
+    for (const headKey of heads) {
+      const token = headKey.slice('snap.'.length, -'.head'.length);
+      if (kept.has(token)) continue;
+      const head = await kv.get(headKey);
+      if (head?.operation !== 'PUT' || Date.now() - head.created.getTime() < minAgeMs) continue;
+      try {
+        await kv.delete(headKey, { previousSeq: head.revision });
+      } catch {
+        continue; // rewritten since it was read: a DP of that placement is back
+      }
+      await this.purge(nc, `snap.${token}.chunk.>`);
+      removed.push(token);
+    }
+    return removed;
   }
 
   /** The head's manifest, or null when it is not one (logged; it is overwritten). */

@@ -89,6 +89,16 @@ const CP_SETTINGS: SettingSpec[] = [
     'With --nats-url: store the newest signed snapshot in the JetStream KV bucket gatehouse_snapshots (created if missing), so a data plane with no disk cache can start while no control plane answers. off: store nothing.',
   ),
   {
+    key: 'clusterDeltas',
+    flag: 'cluster-deltas',
+    env: ['GATEHOUSE_CLUSTER_DELTAS'],
+    kind: 'enum',
+    values: ['on', 'off'],
+    default: 'on',
+    description:
+      'Delta sync: a data plane that holds an earlier config is sent a signed delta (entity upserts and deletes) instead of the full snapshot, and falls back to the full one on any mismatch. off: every data plane gets full snapshots.',
+  },
+  {
     key: 'analyticsRetention',
     flag: 'analytics-retention',
     env: ['GATEHOUSE_ANALYTICS_RETENTION'],
@@ -281,6 +291,7 @@ async function runCp(argv: string[]): Promise<void> {
       natsUrl: nats?.url,
       natsTls: nats?.tls,
       jetstreamSnapshots: jetstreamSnapshotsOn(v),
+      clusterDeltas: v.clusterDeltas !== 'off',
       signingKeyFile: v.signingKey ? resolve(v.signingKey as string) : undefined,
       dev: v.dev as boolean,
       cpId: v.cpId as string | undefined,

@@ -89,6 +89,8 @@ export interface ControlPlaneOptions {
    * for data planes that start with no disk cache while no CP answers. Default true.
    */
   jetstreamSnapshots?: boolean;
+  /** Delta sync to DPs that take deltas (`--cluster-deltas`). Default true; false: full snapshots only. */
+  clusterDeltas?: boolean;
   /**
    * How long /analytics keeps traffic beyond the hour in memory, in the database (its hourly
    * tier; default 7 days; 0: no history).
@@ -290,7 +292,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
       plugins: plugins.pluginInfos(),
       tls: clusterTls,
       logger,
-      deltas,
+      ...(o.clusterDeltas === false ? {} : { deltas }),
       onTrafficSummary: (session, summary) =>
         analytics.ingest(summary, { nodeId: session.nodeId!, region: session.region }),
       select: (session, published) => rollouts.select(session, published),

@@ -268,13 +268,16 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
       logger,
       tickMs: o.rolloutTickMs,
       connectedDataPlanes: () => registry.listConnected(),
-      trafficByDataPlane: (fromMs, toMs) =>
-        analytics.store.query({ dimension: 'data-planes', fromMs, toMs }).map((g) => ({
+      trafficByDataPlane: (fromMs, toMs) => {
+        const latency = analytics.store.latencyByDataPlane(fromMs, toMs);
+        return analytics.store.query({ dimension: 'data-planes', fromMs, toMs }).map((g) => ({
           nodeId: g.id ?? '',
           requests: g.requests,
           errors_5xx: g.errors_5xx,
           p99_ms: g.latency_ms.p99,
-        })),
+          latency: latency.get(g.id ?? ''),
+        }));
+      },
       reoffer: () => reoffer(),
       announce: (version) => messaging.publishConfigChanged(version),
     });

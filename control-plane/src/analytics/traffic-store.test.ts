@@ -39,6 +39,26 @@ describe('TrafficStore', () => {
     expect(store.query({ dimension: 'routes', ...q, filters: { services: 'other' } })).toEqual([]);
   });
 
+  it("gives each data plane's latency over a window as one merged sketch, compacted buckets included", () => {
+    let now = T0 + 30_000;
+    const store = new TrafficStore(1000, () => now);
+    store.add(T0, [record({ nodeId: 'a', latencies: [1, 2, 3] })]);
+    store.add(T0 + RESOLUTION_MS, [
+      record({ nodeId: 'a', latencies: [4] }),
+      record({ nodeId: 'b', latencies: [500] }),
+    ]);
+    store.add(T0 + 2 * RESOLUTION_MS, [record({ nodeId: 'b', latencies: [700] })]);
+    now = T0 + 20 * 60_000; // the first buckets are compacted by now
+    store.add(T0 + 20 * 60_000 - RESOLUTION_MS, [record({ nodeId: 'c', latencies: [9] })]);
+    const all = store.latencyByDataPlane(T0, T0 + 3 * RESOLUTION_MS);
+    expect([...all.keys()].sort()).toEqual(['a', 'b']);
+    expect(all.get('a')!.count).toBe(4);
+    expect(all.get('b')!.count).toBe(2);
+    const later = store.latencyByDataPlane(T0 + RESOLUTION_MS, T0 + 2 * RESOLUTION_MS);
+    expect(later.get('a')!.count).toBe(1);
+    expect(Math.abs(later.get('b')!.getValueAtQuantile(0.99) - 500)).toBeLessThanOrEqual(5);
+  });
+
   it('gives a series per step whose points add up to the totals', () => {
     const store = new TrafficStore(1000, () => T0 + 120_000);
     for (let i = 0; i < 12; i++) store.add(T0 + i * RESOLUTION_MS, [record({ latencies: [i + 1] })]);

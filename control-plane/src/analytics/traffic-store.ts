@@ -261,6 +261,26 @@ export class TrafficStore {
     return grouping.result();
   }
 
+  /**
+   * Each data plane's latency over the buckets starting within [fromMs, toMs), as one merged
+   * sketch (the staged rollouts' gate merges these per group of DPs: a group's p99 is then the
+   * p99 of its requests, not a mean of per-DP p99s).
+   */
+  latencyByDataPlane(fromMs: number, toMs: number): Map<string, Sketch> {
+    const out = new Map<string, Sketch>();
+    const oldest = this.oldestStart();
+    for (const b of this.ring) {
+      if (!b || b.start < oldest || b.start < fromMs || b.start >= toMs) continue;
+      for (const r of b.nodes.values()) {
+        let sketch = out.get(r.nodeId);
+        if (!sketch) out.set(r.nodeId, (sketch = newSketch()));
+        if (isSketch(r.latency)) mergeSketch(sketch, r.latency);
+        else addCompact(sketch, r.latency);
+      }
+    }
+    return out;
+  }
+
   /** Adds the held records of the buckets starting within [q.fromMs, q.toMs) to `into`. */
   collect(q: Pick<TrafficQuery, 'dimension' | 'fromMs' | 'toMs'>, into: TrafficGrouping): void {
     const oldest = this.oldestStart();

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isGatehouseError } from '@gatehouse/shared';
+import { isGatehouseError, newSketch, recordLatency } from '@gatehouse/shared';
 import { groupFigures, inWaves, judge, parsePlan, type Gate } from './plan.js';
 
 const body = (e: unknown) => (isGatehouseError(e) ? (e.details?.body as { fields?: unknown }) : undefined);
@@ -95,6 +95,28 @@ describe('the gate', () => {
     );
     expect(judge(gate, fig(100, 0, 30), fig(5, 0, 10), true).decision).toBe('pass');
   });
+  it("takes a group's p99 from its DPs' latency sketches merged, not from a mean of their p99s", () => {
+    const sketchOf = (ms: number, n: number) => {
+      const s = newSketch();
+      for (let i = 0; i < n; i++) recordLatency(s, ms);
+      return s;
+    };
+    // 98 fast requests on one DP, 2 slow ones on another: the group's p99 is the slow one's
+    // latency (2 % of its requests took 1 s), where a request-weighted mean of p99s says ~30 ms.
+    const merged = groupFigures([
+      { nodeId: 'a', requests: 98, errors_5xx: 0, p99_ms: 10, latency: sketchOf(10, 98) },
+      { nodeId: 'b', requests: 2, errors_5xx: 0, p99_ms: 1000, latency: sketchOf(1000, 2) },
+    ]);
+    expect(merged.p99_ms).toBeGreaterThan(980);
+    expect(merged.p99_ms).toBeLessThan(1020);
+    // A DP with requests but no sketch (figures from elsewhere): the weighted mean, as before.
+    const mean = groupFigures([
+      { nodeId: 'a', requests: 98, errors_5xx: 0, p99_ms: 10, latency: sketchOf(10, 98) },
+      { nodeId: 'b', requests: 2, errors_5xx: 0, p99_ms: 1000 },
+    ]);
+    expect(mean.p99_ms).toBeCloseTo(29.8, 1);
+  });
+
   it('passes a healthy wave once the soak is over; fails one that served too little', () => {
     expect(judge(gate, fig(100, 1, 10), fig(100, 1, 10), false).decision).toBe('wait');
     expect(judge(gate, fig(100, 1, 10), fig(100, 1, 10), true).decision).toBe('pass');

@@ -4,7 +4,7 @@
  * and the health gate. Pure: parsing, wave membership and the gate decision; no I/O.
  */
 import { createHash } from 'node:crypto';
-import { labelsError, schema } from '@gatehouse/shared';
+import { labelsError, mergeSketch, newSketch, schema, sketchQuantiles, type Sketch } from '@gatehouse/shared';
 
 const { t, validate } = schema;
 
@@ -138,7 +138,11 @@ export interface GroupFigures {
   requests: number;
   errors_5xx: number;
   error_rate: number;
-  /** Request-weighted mean of the DPs' p99 latency (ms), null without requests. */
+  /**
+   * p99 latency (ms) of the group's requests: from the DPs' latency sketches merged, when every DP
+   * that served requests has one; else the request-weighted mean of the DPs' p99s. Null without
+   * requests.
+   */
   p99_ms: number | null;
 }
 
@@ -147,6 +151,8 @@ export interface NodeFigures {
   requests: number;
   errors_5xx: number;
   p99_ms: number | null;
+  /** The DP's latency over the window (merged per group for the group's p99). */
+  latency?: Sketch | undefined;
 }
 
 export function groupFigures(nodes: readonly NodeFigures[]): GroupFigures {
@@ -154,20 +160,32 @@ export function groupFigures(nodes: readonly NodeFigures[]): GroupFigures {
   let errors = 0;
   let weighted = 0;
   let weight = 0;
+  const merged = newSketch();
+  let mergeable = true;
   for (const n of nodes) {
     requests += n.requests;
     errors += n.errors_5xx;
+    if (n.requests > 0) {
+      if (n.latency) mergeSketch(merged, n.latency);
+      else mergeable = false;
+    }
     if (n.p99_ms !== null && n.requests > 0) {
       weighted += n.p99_ms * n.requests;
       weight += n.requests;
     }
   }
+  const p99 =
+    mergeable && merged.count > 0
+      ? sketchQuantiles(merged).p99
+      : weight > 0
+        ? Math.round((weighted / weight) * 1000) / 1000
+        : null;
   return {
     data_planes: nodes.length,
     requests,
     errors_5xx: errors,
     error_rate: requests > 0 ? Math.round((errors / requests) * 1e6) / 1e6 : 0,
-    p99_ms: weight > 0 ? Math.round((weighted / weight) * 1000) / 1000 : null,
+    p99_ms: p99,
   };
 }
 

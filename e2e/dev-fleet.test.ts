@@ -8,7 +8,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +21,7 @@ import {
   waitUntil,
   type Proc,
 } from './helpers/processes.js';
+import { portAnswers } from '../test/helpers/ports.js';
 
 interface FleetFile {
   control_planes: { id: string; admin: string; cluster: string; pid: number }[];
@@ -30,17 +30,6 @@ interface FleetFile {
 interface DpStatus {
   config: { hash: string; version: string } | null;
   sync: { state: string; controlPlane: string | null; controlPlanes: string[] };
-}
-
-function portAnswers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createConnection({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }
 
 const dpStatus = async (dp: { status: string }) =>

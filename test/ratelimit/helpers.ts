@@ -1,20 +1,9 @@
 /** Throw-away redis-server processes on free ports, for the fleet policy tests (nats-server: ../helpers/nats-server.ts). */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createConnection } from 'node:net';
 import { freePort, waitUntil } from '../dp/helpers/fixtures.js';
+import { portAnswers } from '../helpers/ports.js';
 
 export { freePort, waitUntil };
-
-function portAnswers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createConnection({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
 
 export interface ServerProcess {
   readonly port: number;

@@ -102,6 +102,9 @@ interface Prepared<Compiled> {
   log: object;
 }
 
+/** A failed IPC send: the primary is gone; 'disconnect' follows and drains this worker. */
+const ignoreSendError = (): void => undefined;
+
 export class WorkerRuntime<Compiled = unknown> {
   private listening = false;
   private prepared: Prepared<Compiled> | null = null;
@@ -115,7 +118,10 @@ export class WorkerRuntime<Compiled = unknown> {
     this.send =
       opts.send ??
       ((m) => {
-        if (process.connected) process.send?.(m);
+        // With a callback, a channel that closes under the write (the primary died: EPIPE) is
+        // reported to it instead of being thrown as an 'error' event that would crash the worker
+        // before its 'disconnect' handler drains it.
+        if (process.connected) process.send?.(m, undefined, undefined, ignoreSendError);
       });
     this.exit = opts.exit ?? ((code) => process.exit(code));
     this.collectGarbage = opts.collectGarbage ?? exposedGc;

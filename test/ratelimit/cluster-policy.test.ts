@@ -31,8 +31,8 @@ afterEach(async () => {
 const silent = createLogger('test', { level: 'silent' });
 
 /** A DP process's policy: its own NATS link to `url`, the policy on it. */
-function policyOver(url: string, region: string, logger: Logger = silent): ClusterPolicy {
-  const nats = connectNats({ settings: { url, tls: {} }, name: `test-${region}`, logger, retryMs: 200 });
+function policyOver(url: string, region: string, logger: Logger = silent, retryMs = 200): ClusterPolicy {
+  const nats = connectNats({ settings: { url, tls: {} }, name: `test-${region}`, logger, retryMs });
   links.push(nats);
   const p = createClusterPolicy({ nats, region, logger });
   open.push(p);
@@ -198,5 +198,34 @@ describe('cluster policy without NATS', () => {
       async () => (await usage(a, hit)) === 6 && (await usage(b, hit)) === 6,
     );
     expect(lines.join('')).toMatch(/nats: reconnected/);
+  });
+
+  it('a DP that reconnects after its peer already republished still gets the peer’s outage counts', async () => {
+    const server = await startNatsServer();
+    servers.push(server);
+    const a = policyOver(server.url, 'r2');
+    // b retries every 3 s, a every 200 ms: after the restart a is back, republishes what it
+    // counted during the outage while b is still away, and b comes back after that.
+    const b = policyOver(server.url, 'r2', silent, 3_000);
+    await waitUntil('both connected', () => !a.degraded && !b.degraded);
+    const hit = minuteHit('late-peer');
+    await a.increment([hit], 2);
+    await waitUntil('b sees 2', async () => (await usage(b, hit)) === 2);
+
+    await server.kill();
+    await waitUntil('both degraded', () => a.degraded && b.degraded);
+    expect(await a.increment([hit], 3)).toEqual([5]);
+    expect(await b.increment([hit], 1)).toEqual([3]);
+
+    await server.restart();
+    await waitUntil('a back', () => !a.degraded);
+    expect(b.degraded).toBe(true);
+    a.sync(); // a's republish, which b cannot hear
+    await waitUntil('b back', () => !b.degraded, 20_000);
+    // b's hello makes a send everything again: b hears a's 5 (and a b's 1).
+    await waitUntil(
+      'b hears what a counted during the outage',
+      async () => (await usage(b, hit)) === 6 && (await usage(a, hit)) === 6,
+    );
   });
 });

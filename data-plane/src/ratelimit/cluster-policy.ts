@@ -264,6 +264,10 @@ export class ClusterPolicy implements RateLimitPolicy {
       this.peerCounts.set(update.from, peer);
       // A new peer missed what we published before it came: send it everything next tick.
       this.republishAll = true;
+    } else if (update.counters.length === 0) {
+      // A hello from a peer we know: it has just reconnected, and may have missed what we
+      // republished when we came back before it (NATS keeps nothing for a subscriber that is away).
+      this.republishAll = true;
     }
     for (const [key, windowStart, windowSeconds, count] of update.counters) {
       const expiresAt = windowStart + 2 * windowSeconds * 1000;
@@ -343,7 +347,7 @@ export class ClusterPolicy implements RateLimitPolicy {
     }
   }
 
-  /** An empty update: peers that do not know this instance yet send it their live counters. */
+  /** An empty update (sent on every (re)connection): every peer sends this instance its live counters. */
   private hello(): void {
     // Down meanwhile: the next reconnect says hello again.
     this.nats?.publish(this.subject, encodePeerUpdate({ from: this.instanceId, counters: [] }));

@@ -277,7 +277,8 @@ async function runCp(argv: string[]): Promise<void> {
       adminGuiListen: parseAdminGuiListen(v.adminGuiListen as string[]),
       adminHosts: v.adminHosts as string[] | undefined,
       adminListen: v.adminListen as Listen,
-      adminSslListen: parseAdminSslListen(v.adminSslListen as string | undefined, v.adminListen as Listen) ?? undefined,
+      adminSslListen:
+        parseAdminSslListen(v.adminSslListen as string | undefined, v.adminListen as Listen) ?? undefined,
       adminSslCert: v.adminSslCert ? resolve(v.adminSslCert as string) : undefined,
       adminSslCertKey: v.adminSslCertKey ? resolve(v.adminSslCertKey as string) : undefined,
       enforceRbac: v.enforceRbac === 'on',

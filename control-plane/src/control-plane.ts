@@ -234,7 +234,12 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     // The HTTPS listener's host is answered to as the HTTP one's is (when Host is checked).
     checkAdminAccess({ ...access, listenHost: o.adminSslListen.host, rbacEnforced: o.enforceRbac });
     const sslHost = o.adminSslListen.host;
-    if (isLoopbackListen(access.listenHost) && sslHost !== '0.0.0.0' && sslHost !== '::' && !isLoopbackListen(sslHost))
+    if (
+      isLoopbackListen(access.listenHost) &&
+      sslHost !== '0.0.0.0' &&
+      sslHost !== '::' &&
+      !isLoopbackListen(sslHost)
+    )
       access.hosts = [...(access.hosts ?? []), sslHost];
   }
   const throttle = o.loginThrottle ?? { maxFailures: 10, windowMs: 60_000 };

@@ -9,7 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PeerCertificate } from 'node:tls';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ADMIN_TLS_DIR, ADMIN_TLS_FILES, selfSignedCertificate } from '../../control-plane/src/admin/admin-tls.js';
+import {
+  ADMIN_TLS_DIR,
+  ADMIN_TLS_FILES,
+  selfSignedCertificate,
+} from '../../control-plane/src/admin/admin-tls.js';
 import { startControlPlane, type ControlPlaneOptions } from '../../control-plane/src/control-plane.js';
 import { databaseDir } from '../../control-plane/src/data-folder.js';
 import { quietLogger } from '../helpers/db.js';

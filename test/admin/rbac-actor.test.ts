@@ -62,7 +62,9 @@ describe('RBAC and the request actor', () => {
       headers: { 'kong-admin-token': TOKEN, 'content-type': 'application/json' },
       body: JSON.stringify({ roles: 'read-only' }),
     });
-    const asAlice = await fetch(`${base}/whoami`, { headers: { authorization: `Bearer ${alice.user_token}` } });
+    const asAlice = await fetch(`${base}/whoami`, {
+      headers: { authorization: `Bearer ${alice.user_token}` },
+    });
     expect(await asAlice.json()).toEqual({ name: 'alice', kind: 'rbac-user' });
   });
 });

@@ -91,7 +91,10 @@ export function rbacContract(kind: DbKind): void {
     const su = (method: string, path: string, body?: unknown) => call(method, path, ADMIN_TOKEN, body);
 
     /** A GET from another loopback address (login throttling counts per client address). */
-    function getFrom(localAddress: string, token: string): Promise<{ status: number; body: Json; retryAfter?: string }> {
+    function getFrom(
+      localAddress: string,
+      token: string,
+    ): Promise<{ status: number; body: Json; retryAfter?: string }> {
       const url = new URL(cp.adminUrl);
       return new Promise((resolve, reject) => {
         const req = request(
@@ -110,7 +113,7 @@ export function rbacContract(kind: DbKind): void {
               resolve({
                 status: res.statusCode ?? 0,
                 body: text ? JSON.parse(text) : undefined,
-                retryAfter: res.headers['retry-after'] as string | undefined,
+                retryAfter: res.headers['retry-after'],
               }),
             );
           },
@@ -125,7 +128,7 @@ export function rbacContract(kind: DbKind): void {
       const pg = kind === 'postgres' ? await createPostgresDatabase() : undefined;
       // PGlite from the migrated template, as the other integration tests start it.
       if (!pg) await seedPglite(databaseDir(dataDir));
-      drop = pg?.drop;
+      drop = pg ? () => pg.drop() : undefined;
       cp = await startControlPlane({
         adminListen: { host: '127.0.0.1', port: 0 },
         clusterListen: { host: '127.0.0.1', port: 0 },
@@ -157,15 +160,12 @@ export function rbacContract(kind: DbKind): void {
     it('seeds kong_admin as super-admin from the admin token, and the four bundled roles', async () => {
       const me = await su('GET', '/rbac/users/kong_admin/roles');
       expect(me.status).toBe(200);
-      expect(me.body.roles.map((r: Json) => r.name)).toEqual(['super-admin']);
+      expect(me.body.roles.map((r: Json) => r.name as string)).toEqual(['super-admin']);
       expect(me.body.user).not.toHaveProperty('user_token');
       const roles = await su('GET', '/rbac/roles');
-      expect(roles.body.data.filter((r: Json) => r.is_bundled).map((r: Json) => r.name)).toEqual([
-        'admin',
-        'operator',
-        'read-only',
-        'super-admin',
-      ]);
+      expect(
+        roles.body.data.filter((r: Json) => r.is_bundled === true).map((r: Json) => r.name as string),
+      ).toEqual(['admin', 'operator', 'read-only', 'super-admin']);
       const ro = await su('GET', '/rbac/roles/read-only/endpoints');
       expect(ro.body.data).toEqual([
         expect.objectContaining({ endpoint: '*', actions: ['read'], negative: false, workspace: '*' }),
@@ -204,7 +204,9 @@ export function rbacContract(kind: DbKind): void {
       const used = await su('GET', '/rbac/users/rotate-me');
       expect(typeof used.body.last_used_at).toBe('number');
 
-      const rotated = await su('PATCH', '/rbac/users/rotate-me', { user_token: 'second-token-abcdefghijklmnop' });
+      const rotated = await su('PATCH', '/rbac/users/rotate-me', {
+        user_token: 'second-token-abcdefghijklmnop',
+      });
       expect(rotated.status).toBe(200);
       expect(rotated.body).not.toHaveProperty('user_token');
       expect(rotated.body.user_token_ident).not.toBe(created.body.user_token_ident);
@@ -217,7 +219,10 @@ export function rbacContract(kind: DbKind): void {
       const u = await su('POST', '/rbac/users', { name: 'expiring', user_token_expires_at: nowS - 1 });
       expect(u.status).toBe(201);
       await su('POST', '/rbac/users/expiring/roles', { roles: 'read-only' });
-      expect(await call('GET', '/services', u.body.user_token)).toMatchObject({ status: 401, body: KONG_401 });
+      expect(await call('GET', '/services', u.body.user_token)).toMatchObject({
+        status: 401,
+        body: KONG_401,
+      });
       await su('PATCH', '/rbac/users/expiring', { user_token_expires_at: nowS + 3600 });
       expect((await call('GET', '/services', u.body.user_token)).status).toBe(200);
       await su('PATCH', '/rbac/users/expiring', { user_token_expires_at: null, enabled: false });
@@ -229,9 +234,13 @@ export function rbacContract(kind: DbKind): void {
     it('answers what a role does not allow with 403 and Kong’s message naming the user and action', async () => {
       const r = await call('POST', '/services', tokens['read-only'], { name: 's', url: 'http://x.test' });
       expect(r.status).toBe(403);
-      expect(r.body).toEqual({ message: 'matrix-read-only, you do not have permissions to create this resource' });
+      expect(r.body).toEqual({
+        message: 'matrix-read-only, you do not have permissions to create this resource',
+      });
       const d = await call('DELETE', '/rbac/users/kong_admin', tokens.admin);
-      expect(d.body).toEqual({ message: 'matrix-admin, you do not have permissions to delete this resource' });
+      expect(d.body).toEqual({
+        message: 'matrix-admin, you do not have permissions to delete this resource',
+      });
       // Nothing was written.
       expect((await su('GET', '/services/s')).status).toBe(404);
       expect((await su('GET', '/rbac/users/kong_admin')).status).toBe(200);
@@ -243,13 +252,16 @@ export function rbacContract(kind: DbKind): void {
       expect(custom.body).toMatchObject({ name: 'services-reader', is_bundled: false });
       for (const endpoint of ['/services', '/services/*'])
         expect(
-          (await su('POST', '/rbac/roles/services-reader/endpoints', { endpoint, actions: 'read,create' })).status,
+          (await su('POST', '/rbac/roles/services-reader/endpoints', { endpoint, actions: 'read,create' }))
+            .status,
         ).toBe(201);
       const u = await su('POST', '/rbac/users', { name: 'svc-reader' });
       await su('POST', '/rbac/users/svc-reader/roles', { roles: ['services-reader'] });
       const t = u.body.user_token as string;
       expect((await call('GET', '/services', t)).status).toBe(200);
-      expect((await call('POST', '/services', t, { name: 'by-reader', url: 'http://a.test' })).status).toBe(201);
+      expect((await call('POST', '/services', t, { name: 'by-reader', url: 'http://a.test' })).status).toBe(
+        201,
+      );
       expect((await call('GET', '/services/by-reader', t)).status).toBe(200);
       expect((await call('DELETE', '/services/by-reader', t)).status).toBe(403);
       expect((await call('GET', '/routes', t)).status).toBe(403);
@@ -266,18 +278,30 @@ export function rbacContract(kind: DbKind): void {
       });
       expect((await call('GET', '/services/by-reader', t)).status).toBe(403);
       const perms = await su('GET', '/rbac/users/svc-reader/permissions');
-      expect(perms.body.endpoints.default['/services/by-reader']).toEqual({ actions: ['read'], negative: true });
+      expect(perms.body.endpoints.default['/services/by-reader']).toEqual({
+        actions: ['read'],
+        negative: true,
+      });
       const ep = await su('GET', '/rbac/roles/services-reader/endpoints/default/services/by-reader');
-      expect(ep.body).toMatchObject({ endpoint: '/services/by-reader', negative: true, role: { id: custom.body.id } });
+      expect(ep.body).toMatchObject({
+        endpoint: '/services/by-reader',
+        negative: true,
+        role: { id: custom.body.id },
+      });
       expect(
-        (await su('PATCH', '/rbac/roles/services-reader/endpoints/default/services/by-reader', { negative: false }))
-          .status,
+        (
+          await su('PATCH', '/rbac/roles/services-reader/endpoints/default/services/by-reader', {
+            negative: false,
+          })
+        ).status,
       ).toBe(200);
       expect((await call('GET', '/services/by-reader', t)).status).toBe(200);
-      expect((await su('DELETE', '/rbac/roles/services-reader/endpoints/default/services/by-reader')).status).toBe(
+      expect(
+        (await su('DELETE', '/rbac/roles/services-reader/endpoints/default/services/by-reader')).status,
+      ).toBe(204);
+      expect((await su('DELETE', '/rbac/users/svc-reader/roles', { roles: 'services-reader' })).status).toBe(
         204,
       );
-      expect((await su('DELETE', '/rbac/users/svc-reader/roles', { roles: 'services-reader' })).status).toBe(204);
       expect((await call('GET', '/services', t)).status).toBe(403);
     });
 
@@ -299,7 +323,9 @@ export function rbacContract(kind: DbKind): void {
         expect(del.status).toBe(400);
         expect(del.body.message).toMatch(/last enabled super-admin/);
         expect((await su('PATCH', '/rbac/users/kong_admin', { enabled: false })).status).toBe(400);
-        expect((await su('DELETE', '/rbac/users/kong_admin/roles', { roles: 'super-admin' })).status).toBe(400);
+        expect((await su('DELETE', '/rbac/users/kong_admin/roles', { roles: 'super-admin' })).status).toBe(
+          400,
+        );
         expect((await su('DELETE', '/rbac/users/kong_admin/roles?roles=super-admin')).status).toBe(400);
         expect((await su('GET', '/rbac/users/kong_admin/roles')).body.roles).toHaveLength(1);
       } finally {
@@ -310,7 +336,10 @@ export function rbacContract(kind: DbKind): void {
     it('answers the /rbac API’s mistakes with Kong-shaped 4xx', async () => {
       const missing = await su('POST', '/rbac/users', {});
       expect(missing.status).toBe(400);
-      expect(missing.body).toMatchObject({ name: 'schema violation', fields: { name: 'required field missing' } });
+      expect(missing.body).toMatchObject({
+        name: 'schema violation',
+        fields: { name: 'required field missing' },
+      });
       const dup = await su('POST', '/rbac/users', { name: 'kong_admin' });
       expect(dup.status).toBe(409);
       expect(dup.body).toMatchObject({ name: 'unique constraint violation', fields: { name: 'kong_admin' } });
@@ -319,7 +348,10 @@ export function rbacContract(kind: DbKind): void {
       const sameToken = await su('POST', '/rbac/users', { name: 'copycat', user_token: ADMIN_TOKEN });
       expect(sameToken.status).toBe(400);
       const noRole = await su('POST', '/rbac/users/kong_admin/roles', { roles: 'no-such-role' });
-      expect(noRole).toMatchObject({ status: 400, body: { message: "role not found with name 'no-such-role'" } });
+      expect(noRole).toMatchObject({
+        status: 400,
+        body: { message: "role not found with name 'no-such-role'" },
+      });
       expect((await su('GET', '/rbac/users/nobody')).status).toBe(404);
       const ws = await su('POST', '/rbac/roles', { name: 'ws-test' });
       expect(ws.status).toBe(201);
@@ -330,7 +362,10 @@ export function rbacContract(kind: DbKind): void {
       });
       expect(badWs.status).toBe(400);
       expect(badWs.body.fields.workspace).toMatch(/only "default"/);
-      const badAction = await su('POST', '/rbac/roles/ws-test/endpoints', { endpoint: '/services', actions: 'write' });
+      const badAction = await su('POST', '/rbac/roles/ws-test/endpoints', {
+        endpoint: '/services',
+        actions: 'write',
+      });
       expect(badAction.body.fields.actions).toMatch(/read, create, update, delete/);
       const form = await call('POST', '/rbac/users', ADMIN_TOKEN, 'name=form-user&enabled=false', {
         'content-type': 'application/x-www-form-urlencoded',
@@ -342,7 +377,9 @@ export function rbacContract(kind: DbKind): void {
     it('walks every role × every route × its methods: allowed ones pass the check, others get 403', async () => {
       const routes = cp.adminRoutes();
       expect(routes.length).toBeGreaterThan(40);
-      expect(routes.map((r) => r.path)).toEqual(expect.arrayContaining(['/rbac/users', '/services', '/config']));
+      expect(routes.map((r) => r.path)).toEqual(
+        expect.arrayContaining(['/rbac/users', '/services', '/config']),
+      );
       const cases: { role: Role | 'none'; method: string; path: string }[] = [];
       for (const route of routes) {
         const path = samplePath(route.path);
@@ -361,7 +398,8 @@ export function rbacContract(kind: DbKind): void {
           const ok = allowed
             ? r.status !== 401 && r.status !== 403 && r.status < 500
             : r.status === 403 &&
-              r.body?.message === `matrix-${c.role}, you do not have permissions to ${actionWord(c.method)} this resource`;
+              r.body?.message ===
+                `matrix-${c.role}, you do not have permissions to ${actionWord(c.method)} this resource`;
           if (!ok) failures.push(`${c.role} ${c.method} ${c.path}: ${r.status} ${JSON.stringify(r.body)}`);
         }
       };
@@ -372,7 +410,8 @@ export function rbacContract(kind: DbKind): void {
 
     it('throttles a client address after too many failed tokens, whatever it sends then (429, Retry-After)', async () => {
       const address = '127.0.0.9';
-      for (let i = 0; i < MAX_FAILURES; i++) expect((await getFrom(address, `wrong-token-${i}-xxxxxxxxxxxx`)).status).toBe(401);
+      for (let i = 0; i < MAX_FAILURES; i++)
+        expect((await getFrom(address, `wrong-token-${i}-xxxxxxxxxxxx`)).status).toBe(401);
       const blocked = await getFrom(address, ADMIN_TOKEN);
       expect(blocked.status).toBe(429);
       expect(blocked.body).toEqual({ message: 'Too many failed authentication attempts, try again later' });

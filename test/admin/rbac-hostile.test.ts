@@ -15,12 +15,13 @@ let cp: InProcessCp;
 
 beforeAll(async () => {
   cp = await startInProcessCp('postgres');
-  expect((await cp.call('POST', '/rbac/users', { name: 'target', user_token: 'target-token-0123456789' })).status).toBe(
-    201,
-  );
+  expect(
+    (await cp.call('POST', '/rbac/users', { name: 'target', user_token: 'target-token-0123456789' })).status,
+  ).toBe(201);
   expect((await cp.call('POST', '/rbac/roles', { name: 'custom' })).status).toBe(201);
   expect(
-    (await cp.call('POST', '/rbac/roles/custom/endpoints', { endpoint: '/services/*', actions: 'read' })).status,
+    (await cp.call('POST', '/rbac/roles/custom/endpoints', { endpoint: '/services/*', actions: 'read' }))
+      .status,
   ).toBe(201);
 }, 120_000);
 afterAll(async () => {
@@ -66,10 +67,9 @@ const hostileBody = fc.oneof(
 
 /** The state a refused request must leave as it was. */
 async function state(): Promise<string> {
-  const users = (await cp.call('GET', '/rbac/users')).body.data.map((u: { name: string; updated_at: number }) => [
-    u.name,
-    u.updated_at,
-  ]);
+  const users = (await cp.call('GET', '/rbac/users')).body.data.map(
+    (u: { name: string; updated_at: number }) => [u.name, u.updated_at],
+  );
   const roles = (await cp.call('GET', '/rbac/roles')).body.data.map((r: { name: string }) => r.name);
   const eps = (await cp.call('GET', '/rbac/roles/custom/endpoints')).body.data;
   const targetRoles = (await cp.call('GET', '/rbac/users/target/roles')).body.roles;
@@ -101,7 +101,10 @@ describe('RBAC endpoints under hostile input', () => {
                     method,
                     path,
                     new URLSearchParams(
-                      Object.entries(body as Record<string, unknown>).map(([k, v]) => [k, String(v)]),
+                      Object.entries(body as Record<string, unknown>).map(([k, v]): [string, string] => [
+                        k,
+                        String(v),
+                      ]),
                     ).toString(),
                     'application/x-www-form-urlencoded',
                   )
@@ -122,14 +125,25 @@ describe('RBAC endpoints under hostile input', () => {
 });
 
 /** Puts back what an accepted request changed, so the next input is judged alone. */
-async function undo(method: string, path: string, body: { name?: string; endpoint?: string; workspace?: string }) {
-  if (method === 'POST' && path === '/rbac/users' && body.name) await cp.call('DELETE', `/rbac/users/${body.name}`);
-  if (method === 'POST' && path === '/rbac/roles' && body.name) await cp.call('DELETE', `/rbac/roles/${body.name}`);
+async function undo(
+  method: string,
+  path: string,
+  body: { name?: string; endpoint?: string; workspace?: string },
+) {
+  if (method === 'POST' && path === '/rbac/users' && body.name)
+    await cp.call('DELETE', `/rbac/users/${body.name}`);
+  if (method === 'POST' && path === '/rbac/roles' && body.name)
+    await cp.call('DELETE', `/rbac/roles/${body.name}`);
   if (method === 'PATCH' && path === '/rbac/users/target' && body.name && body.name !== 'target')
     await cp.call('PATCH', `/rbac/users/${encodeURIComponent(body.name)}`, { name: 'target' });
   if (method === 'PATCH' && path === '/rbac/roles/custom' && body.name && body.name !== 'custom')
     await cp.call('PATCH', `/rbac/roles/${encodeURIComponent(body.name)}`, { name: 'custom' });
-  if (method === 'POST' && path === '/rbac/roles/custom/endpoints' && body.endpoint && body.endpoint !== '/services/*') {
+  if (
+    method === 'POST' &&
+    path === '/rbac/roles/custom/endpoints' &&
+    body.endpoint &&
+    body.endpoint !== '/services/*'
+  ) {
     const ep = body.endpoint === '*' ? '*' : body.endpoint.slice(1);
     await cp.call('DELETE', `/rbac/roles/custom/endpoints/${body.workspace}/${ep}`);
   }

@@ -220,7 +220,8 @@ export function adminAccess(policy: AdminAccessPolicy = {}): RequestHandler {
       const name = auth.user.name;
       setActor(req, { name, kind: 'rbac-user' });
       const denied = auth.permissions.deniedAction(req.method, req.path);
-      if (denied) throw RbacErrors.forbidden(`${name}, you do not have permissions to ${denied} this resource`);
+      if (denied)
+        throw RbacErrors.forbidden(`${name}, you do not have permissions to ${denied} this resource`);
       next();
     });
   };

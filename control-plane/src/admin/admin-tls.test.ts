@@ -7,7 +7,10 @@ describe('--admin-ssl-listen', () => {
       host: '127.0.0.1',
       port: 8444,
     });
-    expect(parseAdminSslListen(undefined, { host: '0.0.0.0', port: 0 })).toEqual({ host: '0.0.0.0', port: 0 });
+    expect(parseAdminSslListen(undefined, { host: '0.0.0.0', port: 0 })).toEqual({
+      host: '0.0.0.0',
+      port: 0,
+    });
     expect(parseAdminSslListen(undefined, { host: '127.0.0.1', port: 9001 })).toBeNull();
   });
 
@@ -17,6 +20,8 @@ describe('--admin-ssl-listen', () => {
     expect(parseAdminSslListen('[::1]:8444', admin)).toEqual({ host: '::1', port: 8444 });
     expect(parseAdminSslListen('OFF', admin)).toBeNull();
     for (const bad of ['8444', 'localhost', 'a:b', '1.2.3.4:99999', 'https://x:1'])
-      expect(() => parseAdminSslListen(bad, admin), bad).toThrow(/--admin-ssl-listen \(GATEHOUSE_ADMIN_SSL_LISTEN\)/);
+      expect(() => parseAdminSslListen(bad, admin), bad).toThrow(
+        /--admin-ssl-listen \(GATEHOUSE_ADMIN_SSL_LISTEN\)/,
+      );
   });
 });

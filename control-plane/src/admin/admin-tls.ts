@@ -51,7 +51,11 @@ export const ADMIN_SSL_CERT_KEY: SettingSpec = {
   description: 'PEM private key of --admin-ssl-cert.',
 };
 
-export const ADMIN_TLS_SETTINGS: readonly SettingSpec[] = [ADMIN_SSL_LISTEN, ADMIN_SSL_CERT, ADMIN_SSL_CERT_KEY];
+export const ADMIN_TLS_SETTINGS: readonly SettingSpec[] = [
+  ADMIN_SSL_LISTEN,
+  ADMIN_SSL_CERT,
+  ADMIN_SSL_CERT_KEY,
+];
 
 /**
  * `--admin-ssl-listen`: a listen address, or null for `off`. Unset: derived from `--admin-listen`
@@ -121,7 +125,10 @@ export async function selfSignedCertificate(
       ),
     ],
   });
-  const key = x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey), 'PRIVATE KEY');
+  const key = x509.PemConverter.encode(
+    await webcrypto.subtle.exportKey('pkcs8', keys.privateKey),
+    'PRIVATE KEY',
+  );
   return { cert: cert.toString('pem') + '\n', key: key + '\n' };
 }
 

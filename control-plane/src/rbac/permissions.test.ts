@@ -114,7 +114,12 @@ describe('bundled roles', () => {
     const admin = role('admin');
     expect(admin.allows('DELETE', '/services/x')).toBe(true);
     expect(admin.allows('DELETE', '/clustering/data-planes/x')).toBe(true);
-    for (const p of ['/rbac', '/rbac/users', '/rbac/users/x/roles', '/rbac/roles/r/endpoints/default/a/b/c/d'])
+    for (const p of [
+      '/rbac',
+      '/rbac/users',
+      '/rbac/users/x/roles',
+      '/rbac/roles/r/endpoints/default/a/b/c/d',
+    ])
       for (const m of ['GET', 'POST', 'DELETE']) expect(admin.allows(m, p), `${m} ${p}`).toBe(false);
   });
 
@@ -140,14 +145,20 @@ describe('endpoint patterns', () => {
   });
 
   it('any permissions and any path give a decision, never an exception', () => {
-    const action = fc.constantFrom('read', 'create', 'update', 'delete') as fc.Arbitrary<
-      EndpointPermission['actions'][number]
-    >;
+    const action = fc.constantFrom<EndpointPermission['actions'][number]>(
+      'read',
+      'create',
+      'update',
+      'delete',
+    );
     fc.assert(
       fc.property(
         fc.array(
           fc.record({
-            endpoint: fc.oneof(fc.constant('*'), fc.string().map((s) => '/' + s)),
+            endpoint: fc.oneof(
+              fc.constant('*'),
+              fc.string().map((s) => '/' + s),
+            ),
             actions: fc.array(action, { maxLength: 4 }),
             negative: fc.boolean(),
           }),

@@ -87,7 +87,13 @@ export function endpointProblem(endpoint: string): string | undefined {
 /** An endpoint as stored: `*`, or `/` + its non-empty segments (a trailing or doubled slash dropped). */
 export function normaliseEndpoint(endpoint: string): string {
   if (endpoint === '*') return '*';
-  return '/' + endpoint.split('/').filter((s) => s !== '').join('/');
+  return (
+    '/' +
+    endpoint
+      .split('/')
+      .filter((s) => s !== '')
+      .join('/')
+  );
 }
 
 interface CompiledPermission {

@@ -83,7 +83,7 @@ function endpointKey(req: Request): { workspace: string; endpoint: string } {
   const problem = workspaceProblem(workspace);
   if (problem) throw AdminErrors.notFound('Not found');
   const splat = req.params.endpoint as unknown;
-  const parts = Array.isArray(splat) ? (splat as string[]) : [String(splat ?? '')];
+  const parts = Array.isArray(splat) ? splat.map(String) : [typeof splat === 'string' ? splat : ''];
   const joined = parts.filter((p) => p !== '').join('/');
   return { workspace, endpoint: joined === '*' ? '*' : `/${joined}` };
 }

@@ -3,7 +3,7 @@
  * field's type and bounds, unknown fields refused. Every problem is Kong's schema violation
  * (400, `fields` naming each field), raised before anything is written.
  */
-import { schemaViolation, type FieldErrors } from '@gatehouse/shared';
+import { schemaViolation } from '@gatehouse/shared';
 import type { EndpointChanges, NewEndpoint, NewUser, UserChanges } from './rbac-store.js';
 import {
   endpointProblem,
@@ -90,10 +90,14 @@ class Reader {
     const v = this.value(key);
     if (v === undefined) return undefined;
     const items =
-      typeof v === 'string' ? v.split(',') : Array.isArray(v) && v.every((x) => typeof x === 'string') ? v : null;
+      typeof v === 'string'
+        ? v.split(',')
+        : Array.isArray(v) && v.every((x) => typeof x === 'string')
+          ? v
+          : null;
     if (!items) return this.fail(key, 'expected a set of actions (read, create, update, delete)');
     const out = new Set<RbacAction>();
-    for (const raw of items as string[]) {
+    for (const raw of items) {
       const a = raw.trim();
       if (a === '*') RBAC_ACTIONS.forEach((x) => out.add(x));
       else if ((RBAC_ACTIONS as readonly string[]).includes(a)) out.add(a as RbacAction);
@@ -108,9 +112,13 @@ class Reader {
     const v = this.value(key);
     if (v === undefined) return undefined;
     const items =
-      typeof v === 'string' ? v.split(',') : Array.isArray(v) && v.every((x) => typeof x === 'string') ? v : null;
+      typeof v === 'string'
+        ? v.split(',')
+        : Array.isArray(v) && v.every((x) => typeof x === 'string')
+          ? v
+          : null;
     if (!items) return this.fail(key, 'expected a comma-separated list of role names');
-    const names = [...new Set((items as string[]).map((n) => n.trim()).filter((n) => n !== ''))];
+    const names = [...new Set(items.map((n) => n.trim()).filter((n) => n !== ''))];
     if (names.length === 0) return this.fail(key, 'must name at least one role');
     if (names.length > 100) return this.fail(key, 'must name at most 100 roles');
     if (names.some((n) => n.length > MAX_NAME)) return this.fail(key, `a name must not exceed ${MAX_NAME}`);
@@ -123,7 +131,7 @@ class Reader {
   }
 
   done(): void {
-    if (Object.keys(this.errors).length) throw schemaViolation({ ...this.errors } as FieldErrors);
+    if (Object.keys(this.errors).length) throw schemaViolation({ ...this.errors });
   }
 }
 
@@ -131,7 +139,7 @@ class Reader {
 function fields(body: unknown): Body {
   if (body === undefined) return {};
   if (body === null || typeof body !== 'object' || Array.isArray(body))
-    throw schemaViolation({ '@entity': ['expected an object'] } as FieldErrors);
+    throw schemaViolation({ '@entity': ['expected an object'] });
   return body as Body;
 }
 

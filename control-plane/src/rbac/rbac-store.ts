@@ -382,5 +382,7 @@ export class RbacStore {
 }
 
 function isGatehouseUnique(e: unknown): boolean {
-  return typeof e === 'object' && e !== null && (e as { code?: unknown }).code === 'GH_ERR_ENTITY_UNIQUE_VIOLATION';
+  return (
+    typeof e === 'object' && e !== null && (e as { code?: unknown }).code === 'GH_ERR_ENTITY_UNIQUE_VIOLATION'
+  );
 }

@@ -84,7 +84,10 @@ export interface ControlPlaneOptions {
    * and without any super admin in the database the CP refuses to start.
    */
   enforceRbac?: boolean;
-  /** Login throttling of failed Admin API tokens (default 10 per 60 s per client address; 0: off). */
+  /**
+   * Login throttling of failed Admin API tokens per client address (unset or maxFailures 0: none;
+   * `gatehouse cp` passes its settings, default 10 per 60 s).
+   */
   loginThrottle?: { maxFailures: number; windowMs: number };
   /**
    * The Admin API over HTTPS (unset: no HTTPS listener; `gatehouse cp` defaults it to the admin
@@ -242,8 +245,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     )
       access.hosts = [...(access.hosts ?? []), sslHost];
   }
-  const throttle = o.loginThrottle ?? { maxFailures: 10, windowMs: 60_000 };
-  if (throttle.maxFailures > 0) access.throttle = new LoginThrottle(throttle);
+  if (o.loginThrottle && o.loginThrottle.maxFailures > 0) access.throttle = new LoginThrottle(o.loginThrottle);
   if (o.natsUrl) {
     parseNatsUrl(o.natsUrl);
     if (!o.databaseUrl) throw ReplicaErrors.needPostgres(REPLICAS_NEED_POSTGRES);

@@ -196,7 +196,7 @@ export function adminAccess(policy: AdminAccessPolicy = {}): RequestHandler {
       next();
       return;
     }
-    const client = req.socket.remoteAddress ?? '';
+    const client = throttle ? (req.socket.remoteAddress ?? '') : '';
     const wait = throttle?.retryAfter(client) ?? 0;
     if (wait > 0) {
       res.setHeader('Retry-After', String(wait));

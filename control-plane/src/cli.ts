@@ -74,7 +74,7 @@ const CP_SETTINGS: SettingSpec[] = [
     kind: 'string',
     default: '.gatehouse/cp',
     description:
-      'Folder for the embedded database (PGlite), dev keys, the CP id, the HTTPS Admin API\'s generated certificate (admin-tls/), and while it runs its lock (cp.lock: one process per embedded database) and Admin API address (cp.json).',
+      "Folder for the embedded database (PGlite), dev keys, the CP id, the HTTPS Admin API's generated certificate (admin-tls/), and while it runs its lock (cp.lock: one process per embedded database) and Admin API address (cp.json).",
   },
   {
     key: 'databaseUrl',

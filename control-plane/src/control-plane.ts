@@ -245,7 +245,8 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     )
       access.hosts = [...(access.hosts ?? []), sslHost];
   }
-  if (o.loginThrottle && o.loginThrottle.maxFailures > 0) access.throttle = new LoginThrottle(o.loginThrottle);
+  if (o.loginThrottle && o.loginThrottle.maxFailures > 0)
+    access.throttle = new LoginThrottle(o.loginThrottle);
   if (o.natsUrl) {
     parseNatsUrl(o.natsUrl);
     if (!o.databaseUrl) throw ReplicaErrors.needPostgres(REPLICAS_NEED_POSTGRES);

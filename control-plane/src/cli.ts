@@ -24,6 +24,7 @@ import {
   type SettingSpec,
 } from '@gatehouse/shared';
 import { ADMIN_ACCESS_SETTINGS, parseAdminGuiListen, resolveAdminToken } from './admin/access-settings.js';
+import { ADMIN_TLS_SETTINGS, parseAdminSslListen } from './admin/admin-tls.js';
 import { runConfigCommand } from './config-cli.js';
 import {
   DEFAULT_CERT_DAYS,
@@ -48,6 +49,7 @@ const CP_SETTINGS: SettingSpec[] = [
     description: 'Admin API address (host:port). Not loopback: an admin token is required.',
   },
   ...ADMIN_ACCESS_SETTINGS,
+  ...ADMIN_TLS_SETTINGS,
   {
     key: 'clusterListen',
     flag: 'cluster-listen',
@@ -72,7 +74,7 @@ const CP_SETTINGS: SettingSpec[] = [
     kind: 'string',
     default: '.gatehouse/cp',
     description:
-      'Folder for the embedded database (PGlite), dev keys, the CP id, and while it runs its lock (cp.lock: one process per embedded database) and Admin API address (cp.json).',
+      "Folder for the embedded database (PGlite), dev keys, the CP id, the HTTPS Admin API's generated certificate (admin-tls/), and while it runs its lock (cp.lock: one process per embedded database) and Admin API address (cp.json).",
   },
   {
     key: 'databaseUrl',
@@ -285,6 +287,15 @@ async function runCp(argv: string[]): Promise<void> {
       adminGuiListen: parseAdminGuiListen(v.adminGuiListen as string[]),
       adminHosts: v.adminHosts as string[] | undefined,
       adminListen: v.adminListen as Listen,
+      adminSslListen:
+        parseAdminSslListen(v.adminSslListen as string | undefined, v.adminListen as Listen) ?? undefined,
+      adminSslCert: v.adminSslCert ? resolve(v.adminSslCert as string) : undefined,
+      adminSslCertKey: v.adminSslCertKey ? resolve(v.adminSslCertKey as string) : undefined,
+      enforceRbac: v.enforceRbac === 'on',
+      loginThrottle: {
+        maxFailures: v.adminLoginMaxFailures as number,
+        windowMs: (v.adminLoginWindow as number) * 1000,
+      },
       clusterListen: v.clusterListen as Listen,
       dataDir: resolve(v.dataDir as string),
       databaseUrl: v.databaseUrl as string | undefined,

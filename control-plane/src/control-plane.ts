@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -26,8 +27,18 @@ import { ControlPlaneMetrics } from './admin/metrics.js';
 import { proxyCacheEndpoints } from './admin/proxy-cache-endpoints.js';
 import { upstreamHealthEndpoints } from './admin/upstream-health-endpoints.js';
 import { Analytics, DEFAULT_RETENTION_MS } from './analytics/index.js';
-import { adminGuiOrigins, checkAdminAccess, type AdminAccessPolicy } from './admin/access.js';
+import {
+  adminGuiOrigins,
+  checkAdminAccess,
+  isLoopbackListen,
+  type AdminAccessPolicy,
+} from './admin/access.js';
 import { ADMIN_GUI_LISTEN, parseAdminGuiListen, type GuiListener } from './admin/access-settings.js';
+import { createAdminHttpsServer, resolveAdminTls } from './admin/admin-tls.js';
+import { LoginThrottle } from './admin/login-throttle.js';
+import { adminRoutes, type AdminRoute } from './admin/routes.js';
+import { RbacErrors } from '@gatehouse/shared';
+import { RbacStore, SEED_ADMIN_NAME } from './rbac/rbac-store.js';
 import { loadPluginSchemas } from '@gatehouse/data-plane/schemas';
 import {
   createClusteringRouter,
@@ -68,6 +79,24 @@ export interface ControlPlaneOptions {
    */
   adminGuiListen?: GuiListener[];
   /**
+   * Kong's `enforce_rbac` (`--enforce-rbac on`): Admin API requests need an RBAC user's token and
+   * its roles' permission. `adminToken` seeds the first super admin (`kong_admin`); without one
+   * and without any super admin in the database the CP refuses to start.
+   */
+  enforceRbac?: boolean;
+  /**
+   * Login throttling of failed Admin API tokens per client address (unset or maxFailures 0: none;
+   * `gatehouse cp` passes its settings, default 10 per 60 s).
+   */
+  loginThrottle?: { maxFailures: number; windowMs: number };
+  /**
+   * The Admin API over HTTPS (unset: no HTTPS listener; `gatehouse cp` defaults it to the admin
+   * host, port 8444), with the certificate files given or one generated in `<dataDir>/admin-tls`.
+   */
+  adminSslListen?: Listen;
+  adminSslCert?: string;
+  adminSslCertKey?: string;
+  /**
    * Cluster channel mutual TLS (default mode pki). Outside dev mode the certificate files are
    * required; in dev mode missing ones are generated in `<dataDir>/cluster`. Mode `off`
    * (plaintext) is for tests where the channel is not under test.
@@ -105,6 +134,10 @@ export interface ControlPlaneOptions {
 
 export interface ControlPlane {
   adminUrl: string;
+  /** The HTTPS Admin API (`https://host:port`), when it listens. */
+  adminHttpsUrl?: string;
+  /** Every Admin API route (path and methods), read from its router (admin/routes.ts). */
+  adminRoutes(): AdminRoute[];
   clusterAddress: string;
   cpId: string;
   stop(): Promise<void>;
@@ -180,14 +213,14 @@ async function resolveCpId(o: ControlPlaneOptions): Promise<string> {
   }
 }
 
-function listenHttp(server: Server, l: Listen): Promise<string> {
+function listenHttp(server: Server | HttpsServer, l: Listen, scheme = 'http'): Promise<string> {
   return new Promise((resolvePromise, reject) => {
     server.once('error', reject);
     server.listen(l.port, l.host, () => {
       server.off('error', reject);
       const addr = server.address();
       const port = typeof addr === 'object' && addr ? addr.port : l.port;
-      resolvePromise(`http://${l.host.includes(':') ? `[${l.host}]` : l.host}:${port}`);
+      resolvePromise(`${scheme}://${l.host.includes(':') ? `[${l.host}]` : l.host}:${port}`);
     });
   });
 }
@@ -201,7 +234,21 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     hosts: o.adminHosts,
     listenHost: o.adminListen.host,
   };
-  checkAdminAccess(access);
+  checkAdminAccess({ ...access, rbacEnforced: o.enforceRbac });
+  if (o.adminSslListen) {
+    // The HTTPS listener's host is answered to as the HTTP one's is (when Host is checked).
+    checkAdminAccess({ ...access, listenHost: o.adminSslListen.host, rbacEnforced: o.enforceRbac });
+    const sslHost = o.adminSslListen.host;
+    if (
+      isLoopbackListen(access.listenHost) &&
+      sslHost !== '0.0.0.0' &&
+      sslHost !== '::' &&
+      !isLoopbackListen(sslHost)
+    )
+      access.hosts = [...(access.hosts ?? []), sslHost];
+  }
+  if (o.loginThrottle && o.loginThrottle.maxFailures > 0)
+    access.throttle = new LoginThrottle(o.loginThrottle);
   if (o.natsUrl) {
     parseNatsUrl(o.natsUrl);
     if (!o.databaseUrl) throw ReplicaErrors.needPostgres(REPLICAS_NEED_POSTGRES);
@@ -229,6 +276,16 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     cleanups.push(() => db.close());
     const plugins = await loadPluginSchemas({ customDirs: o.pluginsDirs ?? [] });
     const store = new ConfigStore(db, { logger, plugins });
+    const rbac = new RbacStore(db.prisma, logger);
+    await rbac.seed(o.enforceRbac ? o.adminToken : undefined);
+    if (o.enforceRbac) {
+      if (!(await rbac.hasSuperAdmin()))
+        throw RbacErrors.invalid(
+          `RBAC is enforced (--enforce-rbac on) but no enabled user has the super-admin role: set the admin token ` +
+            `(GATEHOUSE_ADMIN_TOKEN or --admin-token-file) to create ${SEED_ADMIN_NAME} with it`,
+        );
+      access.rbac = rbac;
+    }
     const publisher = new SnapshotPublisher({ source: store, key: signingKey, cpId, logger });
     await publisher.start();
     cleanups.push(async () => publisher.stop());
@@ -332,6 +389,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
       fleet,
       metrics,
       access,
+      rbac,
       info,
       routers: [
         createClusteringRouter(registry, publisher, { cpId, status: () => messaging.status() }),
@@ -353,12 +411,34 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
           admin.closeAllConnections();
         }),
     );
+    let adminHttpsUrl: string | undefined;
+    if (o.adminSslListen) {
+      const tls = await resolveAdminTls({
+        cert: o.adminSslCert,
+        key: o.adminSslCertKey,
+        dataDir: o.dataDir,
+        listenHost: o.adminSslListen.host,
+      });
+      if (tls.generated)
+        logger.warn({ cert: tls.certFile }, 'generated a self-signed certificate for the HTTPS Admin API');
+      const https = createAdminHttpsServer(app, tls);
+      adminHttpsUrl = await listenHttp(https, o.adminSslListen, 'https');
+      cleanups.push(
+        () =>
+          new Promise<void>((r) => {
+            https.close(() => r());
+            https.closeAllConnections();
+          }),
+      );
+    }
     // Where `gatehouse config` finds us (it goes through the Admin API instead of opening the database).
     await lock?.publish({ adminUrl, clusterAddress: cluster.address, cpId });
     logger.info(
       {
         adminUrl,
+        adminHttpsUrl,
         adminToken: access.token !== undefined,
+        rbac: o.enforceRbac === true,
         cluster: cluster.address,
         clusterMtls: clusterTls.mode,
         cpId,
@@ -369,7 +449,14 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
       },
       'control plane ready',
     );
-    return { adminUrl, clusterAddress: cluster.address, cpId, stop };
+    return {
+      adminUrl,
+      ...(adminHttpsUrl ? { adminHttpsUrl } : {}),
+      adminRoutes: () => adminRoutes(app),
+      clusterAddress: cluster.address,
+      cpId,
+      stop,
+    };
   } catch (e) {
     await stop();
     throw e;

@@ -57,3 +57,13 @@ export const RolloutErrors = {
   /** The change equals the current configuration: nothing to roll out. */
   noChange: defineError('GH_ERR_ROLLOUT_NO_CHANGE', 400),
 } as const;
+
+/** Admin API RBAC (docs/security.md, "RBAC"). */
+export const RbacErrors = {
+  /** The user's roles do not allow the request: Kong's "<user>, you do not have permissions to <action> this resource". */
+  forbidden: defineError('GH_ERR_RBAC_FORBIDDEN', 403),
+  /** A request the RBAC endpoints refuse (an unknown role name, a token that cannot be used). */
+  invalid: defineError('GH_ERR_RBAC_INVALID', 400),
+  /** A change to or the deletion of a bundled role (super-admin, admin, operator, read-only). */
+  bundledRole: defineError('GH_ERR_RBAC_BUNDLED_ROLE', 400),
+} as const;

@@ -58,6 +58,42 @@ export const ADMIN_GUI_LISTEN: SettingSpec = {
     'loopback or unspecified host) may call the Admin API from a browser, as --admin-origins entries.',
 };
 
+export const ENFORCE_RBAC: SettingSpec = {
+  key: 'enforceRbac',
+  flag: 'enforce-rbac',
+  env: ['GATEHOUSE_ENFORCE_RBAC'],
+  kind: 'enum',
+  values: ['on', 'off'],
+  default: 'off',
+  description:
+    "Kong's enforce_rbac: on = every Admin API request needs an RBAC user's token (Kong-Admin-Token) whose roles " +
+    'allow it (401 / 403 otherwise). The admin token then seeds the first super admin, kong_admin, on the first start.',
+};
+
+export const ADMIN_LOGIN_MAX_FAILURES: SettingSpec = {
+  key: 'adminLoginMaxFailures',
+  flag: 'admin-login-max-failures',
+  env: ['GATEHOUSE_ADMIN_LOGIN_MAX_FAILURES'],
+  kind: 'int',
+  min: 0,
+  max: 1_000_000,
+  default: '10',
+  description:
+    'Login throttling: failed Admin API tokens allowed from one client address per --admin-login-window; then 429 ' +
+    'until the window ends. 0 = no throttling. Counted per control-plane process.',
+};
+
+export const ADMIN_LOGIN_WINDOW: SettingSpec = {
+  key: 'adminLoginWindow',
+  flag: 'admin-login-window',
+  env: ['GATEHOUSE_ADMIN_LOGIN_WINDOW'],
+  kind: 'int',
+  min: 1,
+  max: 86_400,
+  default: '60',
+  description: 'Login throttling window, in seconds (see --admin-login-max-failures).',
+};
+
 /** What `gatehouse config --admin-url` needs to authenticate. */
 export const ADMIN_CLIENT_SETTINGS: readonly SettingSpec[] = [ADMIN_TOKEN, ADMIN_TOKEN_FILE];
 /** `gatehouse cp`'s Admin API access settings. */
@@ -67,6 +103,9 @@ export const ADMIN_ACCESS_SETTINGS: readonly SettingSpec[] = [
   ADMIN_ORIGINS,
   ADMIN_GUI_LISTEN,
   ADMIN_HOSTS,
+  ENFORCE_RBAC,
+  ADMIN_LOGIN_MAX_FAILURES,
+  ADMIN_LOGIN_WINDOW,
 ];
 
 /** How a setting is named in messages: `--admin-token (GATEHOUSE_ADMIN_TOKEN)`. */

@@ -15,11 +15,18 @@
  * 3. Token: when a token is configured, every request but an allowed origin's CORS preflight must
  *    carry it (`Kong-Admin-Token: <t>` or `Authorization: Bearer <t>`), compared in constant
  *    time; missing or wrong → 401 with Kong's message.
+ *    With RBAC enforced (`GATEHOUSE_ENFORCE_RBAC=on`) the token is an RBAC user's instead: it
+ *    must belong to an enabled user and not have expired (else 401), and the user's roles must
+ *    allow the request's action on its path (else 403, Kong's message). Every path is checked
+ *    here, before any route runs, so a route added later is denied until a role allows it.
+ * 4. Throttling: a client address with too many failed tokens in a window gets 429 until the
+ *    window ends (login-throttle.ts).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import type { Request, RequestHandler } from 'express';
-import { ConfigErrors } from '@gatehouse/shared';
+import { ConfigErrors, RbacErrors } from '@gatehouse/shared';
+import type { PermissionSet } from '../rbac/permissions.js';
 import {
   ADMIN_GUI_LISTEN,
   ADMIN_HOSTS,
@@ -34,6 +41,12 @@ import {
 import { ADMIN_TOKEN_ACTOR, setActor } from './actor.js';
 import { allowOrigin, isPreflight } from './cors.js';
 import { AdminErrors } from './errors.js';
+import type { LoginThrottle } from './login-throttle.js';
+
+/** What enforcing RBAC needs: a token's enabled, unexpired user and its permissions (rbac/rbac-store.ts). */
+export interface RbacAuthenticator {
+  authenticate(token: string): Promise<{ user: { name: string }; permissions: PermissionSet } | undefined>;
+}
 
 export interface AdminAccessPolicy {
   /** The admin token; unset = no token asked for (allowed only on a loopback listen). */
@@ -47,7 +60,17 @@ export interface AdminAccessPolicy {
   hosts?: readonly string[];
   /** The host the Admin API listens on (default 127.0.0.1): decides whether Host is checked. */
   listenHost?: string;
+  /**
+   * RBAC enforced (`--enforce-rbac on`): every request needs an RBAC user's token and its roles'
+   * permission; the one admin token then only seeds the first super admin.
+   */
+  rbac?: RbacAuthenticator;
+  /** Login throttling of failed tokens (none when unset). */
+  throttle?: LoginThrottle;
 }
+
+/** The 429 answer to a client with too many failed tokens. */
+export const TOO_MANY_FAILURES = 'Too many failed authentication attempts, try again later';
 
 /** Kong's answer to a missing or wrong admin token (Kong Enterprise RBAC). */
 export const INVALID_CREDENTIALS = 'Invalid credentials. Token or User credentials required';
@@ -137,6 +160,7 @@ export function adminAccess(policy: AdminAccessPolicy = {}): RequestHandler {
   const origins = new Set(parseAdminOrigins(policy.origins ?? []));
   const hosts = listedHosts(policy);
   const checkHost = isLoopbackListen(policy.listenHost ?? '127.0.0.1') || (policy.hosts?.length ?? 0) > 0;
+  const { rbac, throttle } = policy;
 
   return (req, res, next) => {
     const host = req.headers.host;
@@ -168,11 +192,38 @@ export function adminAccess(policy: AdminAccessPolicy = {}): RequestHandler {
         );
     }
 
-    if (expected) {
-      if (!tokenMatches(expected, presentedToken(req))) throw AdminErrors.unauthorized(INVALID_CREDENTIALS);
-      setActor(req, ADMIN_TOKEN_ACTOR);
+    if (!expected && !rbac) {
+      next();
+      return;
     }
-    next();
+    const client = throttle ? (req.socket.remoteAddress ?? '') : '';
+    const wait = throttle?.retryAfter(client) ?? 0;
+    if (wait > 0) {
+      res.setHeader('Retry-After', String(wait));
+      throw AdminErrors.tooManyFailures(TOO_MANY_FAILURES);
+    }
+    const token = presentedToken(req);
+    if (!rbac) {
+      if (!tokenMatches(expected!, token)) {
+        throttle?.failed(client);
+        throw AdminErrors.unauthorized(INVALID_CREDENTIALS);
+      }
+      setActor(req, ADMIN_TOKEN_ACTOR);
+      next();
+      return;
+    }
+    return rbac.authenticate(token ?? '').then((auth) => {
+      if (!auth || token === undefined) {
+        throttle?.failed(client);
+        throw AdminErrors.unauthorized(INVALID_CREDENTIALS);
+      }
+      const name = auth.user.name;
+      setActor(req, { name, kind: 'rbac-user' });
+      const denied = auth.permissions.deniedAction(req.method, req.path);
+      if (denied)
+        throw RbacErrors.forbidden(`${name}, you do not have permissions to ${denied} this resource`);
+      next();
+    });
   };
 }
 
@@ -209,12 +260,19 @@ function ownOrigin(req: Request): string | undefined {
 
 /**
  * Checks a policy before the Admin API starts: its settings are usable, and a non-loopback listen
- * has a token (there is no setting to go without one). Throws GH_ERR_CONFIG_INVALID_SETTING naming
+ * has a token or enforces RBAC (there is no setting to go without one). Throws GH_ERR_CONFIG_INVALID_SETTING naming
  * the setting.
  */
-export function checkAdminAccess(policy: AdminAccessPolicy & { listenHost: string }): void {
+export function checkAdminAccess(
+  policy: AdminAccessPolicy & { listenHost: string; rbacEnforced?: boolean },
+): void {
   adminAccess(policy);
-  if (policy.token === undefined && !isLoopbackListen(policy.listenHost))
+  if (
+    policy.token === undefined &&
+    policy.rbac === undefined &&
+    !policy.rbacEnforced &&
+    !isLoopbackListen(policy.listenHost)
+  )
     throw ConfigErrors.invalidSetting(
       `the Admin API listens on ${policy.listenHost}, which is not a loopback address: set an admin token ` +
         `with ${settingName(ADMIN_TOKEN)} or ${settingName(ADMIN_TOKEN_FILE)} (clients send it as ` +

@@ -12,6 +12,8 @@ import { membershipEndpoints } from './membership-endpoints.js';
 import type { ControlPlaneMetrics } from './metrics.js';
 import { schemaEndpoints } from './schema-endpoints.js';
 import { tagEndpoints } from './tag-endpoints.js';
+import { rbacEndpoints } from '../rbac/rbac-endpoints.js';
+import type { RbacStore } from '../rbac/rbac-store.js';
 
 export interface AdminAppOptions {
   store: ConfigStore;
@@ -31,6 +33,11 @@ export interface AdminAppOptions {
   access?: AdminAccessPolicy;
   /** Times every request and serves `GET /metrics` (behind the access rules). See metrics.ts. */
   metrics?: ControlPlaneMetrics;
+  /**
+   * RBAC users and roles: serves `/rbac/*` (rbac/rbac-endpoints.ts). Enforcing them is the access
+   * policy's `rbac` (access.ts).
+   */
+  rbac?: RbacStore;
 }
 
 /**
@@ -83,6 +90,7 @@ export function createAdminApp(options: AdminAppOptions): express.Express {
     })
     .all(methodNotAllowed);
 
+  if (options.rbac) app.use(rbacEndpoints(options.rbac));
   app.use(membershipEndpoints(store));
   app.use(entityEndpoints(store, options.fleet));
   app.use(tagEndpoints(store));

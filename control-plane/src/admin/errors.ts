@@ -15,6 +15,8 @@ export const AdminErrors = {
   invalidPath: defineError('GH_ERR_ADMIN_INVALID_PATH', 400),
   /** The database refused a value (Postgres class 22 "data exception", 54000 "too long for an index"). */
   invalidValue: defineError('GH_ERR_ADMIN_INVALID_VALUE', 400),
+  /** Too many failed tokens from one client address (login throttling, login-throttle.ts). */
+  tooManyFailures: defineError('GH_ERR_ADMIN_TOO_MANY_FAILURES', 429),
 } as const;
 
 /**

@@ -33,7 +33,10 @@ function prismaModels(): Model[] {
   });
 }
 
-/** Models that hold no Admin API entity: the version row, the DP registry, the analytics history (its tiers), rollouts. */
+/**
+ * Models that hold no Admin API entity: the version row, the DP registry, the analytics history
+ * (its tiers), rollouts, RBAC (rbac/, not configuration).
+ */
 const NOT_ENTITIES = new Set([
   'ConfigVersion',
   'ClusteringDataPlane',
@@ -41,6 +44,10 @@ const NOT_ENTITIES = new Set([
   'AnalyticsHistoryHourly',
   'AnalyticsRollup',
   'Rollout',
+  'RbacUser',
+  'RbacRole',
+  'RbacUserRole',
+  'RbacRoleEndpoint',
 ]);
 const models = prismaModels();
 const modelOf = (kind: string) => models.find((m) => m.table === kind);

@@ -1,0 +1,3 @@
+import { rbacContract } from './rbac-contract.js';
+
+rbacContract('postgres');

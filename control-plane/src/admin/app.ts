@@ -2,6 +2,9 @@ import { hostname } from 'node:os';
 import express, { type Router } from 'express';
 import { GATEHOUSE_VERSION, type Logger } from '@gatehouse/shared';
 import type { ConfigStore } from '../store/index.js';
+import { auditRequests, auditScope } from '../audit/middleware.js';
+import { DEFAULT_AUDIT_RETENTION_MS } from '../audit/retention.js';
+import { createAuditRouter } from '../audit/router.js';
 import { adminAccess, type AdminAccessPolicy } from './access.js';
 import { bodyParsers } from './body.js';
 import type { Fleet } from '../cluster/fleet.js';
@@ -31,6 +34,8 @@ export interface AdminAppOptions {
   access?: AdminAccessPolicy;
   /** Times every request and serves `GET /metrics` (behind the access rules). See metrics.ts. */
   metrics?: ControlPlaneMetrics;
+  /** How long audit entries are kept (their `ttl` in `/audit/*`; default 30 days; 0: forever). */
+  auditRetentionMs?: number;
 }
 
 /**
@@ -46,6 +51,8 @@ export function createAdminApp(options: AdminAppOptions): express.Express {
     typeof value === 'bigint' ? value.toString() : value,
   );
   if (options.metrics) app.use(options.metrics.timing());
+  // The request id and the audit log's entry for a write, refused ones included (audit/middleware.ts).
+  app.use(auditRequests({ prisma: store.prisma, redactor: store.auditRedactor, logger }));
   // Host, Origin and token are checked before anything else runs (POST /config included).
   app.use(adminAccess(options.access));
   if (options.metrics) app.use(options.metrics.router());
@@ -55,6 +62,8 @@ export function createAdminApp(options: AdminAppOptions): express.Express {
   // than the entity endpoints' limit).
   for (const router of options.routers ?? []) app.use(router);
   app.use(bodyParsers(options.bodyLimit ?? '1mb'));
+  // A body parser's callbacks leave the request's async context: the audit source is re-entered.
+  app.use(auditScope);
 
   app
     .route('/')
@@ -83,6 +92,12 @@ export function createAdminApp(options: AdminAppOptions): express.Express {
     })
     .all(methodNotAllowed);
 
+  app.use(
+    createAuditRouter({
+      prisma: store.prisma,
+      retentionMs: options.auditRetentionMs ?? DEFAULT_AUDIT_RETENTION_MS,
+    }),
+  );
   app.use(membershipEndpoints(store));
   app.use(entityEndpoints(store, options.fleet));
   app.use(tagEndpoints(store));

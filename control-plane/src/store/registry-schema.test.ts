@@ -33,7 +33,7 @@ function prismaModels(): Model[] {
   });
 }
 
-/** Models that hold no Admin API entity: the version row, the DP registry, the analytics history (its tiers), rollouts. */
+/** Models that hold no Admin API entity: the version row, the DP registry, the analytics history (its tiers), rollouts, the audit log. */
 const NOT_ENTITIES = new Set([
   'ConfigVersion',
   'ClusteringDataPlane',
@@ -41,6 +41,8 @@ const NOT_ENTITIES = new Set([
   'AnalyticsHistoryHourly',
   'AnalyticsRollup',
   'Rollout',
+  'AuditRequest',
+  'AuditObject',
 ]);
 const models = prismaModels();
 const modelOf = (kind: string) => models.find((m) => m.table === kind);

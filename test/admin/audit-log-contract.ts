@@ -2,7 +2,8 @@
  * The audit log against a real control plane in this process (`startControlPlane`, every Admin API
  * router mounted) on the given database kind: every write path leaves its entries (Admin API entity
  * writes of every sort, memberships, `POST /config`, `gatehouse config import` through the Admin
- * API and on the database, upstream health PUTs, refused writes), secrets are redacted, the two
+ * API and on the database, staged rollouts and their rollback, upstream health PUTs, refused
+ * writes), secrets are redacted, the two
  * listings filter and page as Kong's, nothing alters an entry, retention keeps the chain whole, and
  * `gatehouse audit verify` names a row altered with raw SQL.
  */
@@ -258,6 +259,25 @@ export function auditLogContract(kind: DbKind): void {
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
+    });
+
+    it("records a staged rollout's change and its abort's rollback", async () => {
+      const started = await call('POST', '/config/rollouts', {
+        config: { _format_version: '3.0', services: [{ name: 'rolled', url: 'http://rolled.internal' }] },
+        waves: [{ percentage: 10 }],
+      });
+      expect(started.status, JSON.stringify(started.body)).toBe(201);
+      const change = await objectsOf(requestId(started));
+      expect(
+        change.some((o) => o.operation === 'create' && o.dao_name === 'services' && o.entity.includes('rolled')),
+      ).toBe(true);
+      const aborted = await call('POST', `/config/rollouts/${started.body.id}/abort`);
+      expect(aborted.status).toBe(200);
+      const rollback = await objectsOf(requestId(aborted));
+      expect(
+        rollback.some((o) => o.operation === 'delete' && o.dao_name === 'services' && o.entity.includes('rolled')),
+      ).toBe(true);
+      expect((await requestEntry(requestId(aborted))).path).toBe(`/config/rollouts/${started.body.id}/abort`);
     });
 
     it('records upstream health PUTs and refused writes (405 on the audit log itself)', async () => {

@@ -61,7 +61,11 @@ describe('audit log actors', () => {
     const r = await call('POST', '/services', { name: 'by-admin', url: 'http://a.internal' }, TOKEN);
     expect(r.status).toBe(201);
     const rid = r.res.headers.get('x-kong-admin-request-id')!;
-    expect(await entry(rid)).toMatchObject({ rbac_user_name: 'admin', actor_kind: 'admin-token', status: 201 });
+    expect(await entry(rid)).toMatchObject({
+      rbac_user_name: 'admin',
+      actor_kind: 'admin-token',
+      status: 201,
+    });
     const objects = await call('GET', `/audit/objects?request_id=${rid}`, undefined, TOKEN);
     expect((objects.body.data as Record<string, unknown>[])[0]).toMatchObject({ rbac_user_name: 'admin' });
   });

@@ -15,7 +15,9 @@ let cp: InProcessCp;
 beforeAll(async () => {
   cp = await startInProcessCp('postgres');
   for (let i = 0; i < 3; i++)
-    expect((await cp.call('POST', '/services', { name: `h${i}`, url: 'http://h.internal' })).status).toBe(201);
+    expect((await cp.call('POST', '/services', { name: `h${i}`, url: 'http://h.internal' })).status).toBe(
+      201,
+    );
 }, 120_000);
 afterAll(async () => {
   await cp?.stop();
@@ -47,7 +49,15 @@ const rawValue = fc.oneof(
   fc.constantFrom('%00', '%FF', '%C3%28', '%E2%82', '%', '%%', '+', '=', '&', '%2F..%2F'),
   fc.bigInt({ min: -(10n ** 30n), max: 10n ** 30n }).map(String),
   fc.date({ noInvalidDate: true }).map((d) => d.toISOString().replace(/\.\d{3}Z$/, 'Z')),
-  fc.constantFrom('9999999999999', '2024-02-30T00:00:00Z', '1e3', '0x10', 'MTIz', 'LTE', 'OTk5OTk5OTk5OTk5OTk5OTk5OTk5'),
+  fc.constantFrom(
+    '9999999999999',
+    '2024-02-30T00:00:00Z',
+    '1e3',
+    '0x10',
+    'MTIz',
+    'LTE',
+    'OTk5OTk5OTk5OTk5OTk5OTk5OTk5',
+  ),
 );
 const pair = fc.tuple(
   fc.oneof(fc.constantFrom(...NAMES), fc.string({ maxLength: 8 }).map(encodeURIComponent)),
@@ -86,18 +96,21 @@ describe('audit log listings under hostile query strings', () => {
   it('refuses every other method on the listings with 405 and leaves the entries as they were', async () => {
     // Each entry by its chain position and hash (`ttl` counts down between the two reads).
     const entries = async () =>
-      ((await cp.call('GET', '/audit/objects?size=1000')).body as { data: { seq: string; hash: string }[] }).data.map(
-        (e) => `${e.seq}:${e.hash}`,
-      );
+      (
+        (await cp.call('GET', '/audit/objects?size=1000')).body as { data: { seq: string; hash: string }[] }
+      ).data.map((e) => `${e.seq}:${e.hash}`);
     const before = await entries();
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom('POST', 'PUT', 'PATCH', 'DELETE'),
         fc.constantFrom('/audit/requests', '/audit/objects'),
         // (A body that is not a JSON object is the body parser's 400 before any route.)
-        fc.option(fc.dictionary(fc.string({ maxLength: 10 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 4 }), {
-          nil: undefined,
-        }),
+        fc.option(
+          fc.dictionary(fc.string({ maxLength: 10 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 4 }),
+          {
+            nil: undefined,
+          },
+        ),
         async (method, path, body) => {
           const r = await cp.call(method, path, body);
           expect(r.status).toBe(405);

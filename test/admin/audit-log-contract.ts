@@ -24,6 +24,8 @@ import { loadPluginSchemas } from '../../data-plane/src/plugins/schemas.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response JSON, checked by assertions
 type Json = any;
+/** An audit entry as the listings answer it. */
+type Entry = Record<string, Json>;
 
 interface Reply {
   status: number;
@@ -42,7 +44,9 @@ async function until<T>(fn: () => Promise<T | undefined | null | false>, what: s
   }
 }
 
-async function capture(run: (io: { stdout: (t: string) => void; stderr: (t: string) => void }) => Promise<number>) {
+async function capture(
+  run: (io: { stdout: (t: string) => void; stderr: (t: string) => void }) => Promise<number>,
+) {
   let out = '';
   let err = '';
   const code = await run({ stdout: (t) => (out += t), stderr: (t) => (err += t) });
@@ -97,12 +101,14 @@ export function auditLogContract(kind: DbKind): void {
     };
     const requestId = (r: Reply) => r.headers.get('x-kong-admin-request-id')!;
     const objectsOf = async (rid: string) =>
-      ((await ok('GET', `/audit/objects?request_id=${encodeURIComponent(rid)}`, undefined, 200)).body
-        .data as Json[]).reverse();
+      (
+        (await ok('GET', `/audit/objects?request_id=${encodeURIComponent(rid)}`, undefined, 200)).body
+          .data as Entry[]
+      ).reverse() as [Entry, ...Entry[]];
     const requestEntry = (rid: string) =>
       until(async () => {
         const r = await ok('GET', `/audit/requests?request_id=${encodeURIComponent(rid)}`, undefined, 200);
-        return r.body.data[0] as Json;
+        return (r.body.data as Entry[])[0];
       }, `the audit entry of request ${rid}`);
     /** Opens the database while the CP is stopped (PGlite allows one process). */
     const withDatabase = async <T>(fn: (db: Database) => Promise<T>): Promise<T> => {
@@ -146,7 +152,12 @@ export function auditLogContract(kind: DbKind): void {
       });
       expect(JSON.parse(create.entity)).toMatchObject({ name: 'audit-svc', host: 'a.internal' });
       const req = await requestEntry(rid);
-      expect(req).toMatchObject({ method: 'POST', path: '/services', status: 201, request_source: 'admin-api' });
+      expect(req).toMatchObject({
+        method: 'POST',
+        path: '/services',
+        status: 201,
+        request_source: 'admin-api',
+      });
       expect(JSON.parse(req.payload)).toEqual({ name: 'audit-svc', url: 'http://a.internal' });
       expect(typeof req.request_timestamp).toBe('number');
 
@@ -240,7 +251,10 @@ export function auditLogContract(kind: DbKind): void {
       const dir = await mkdtemp(join(tmpdir(), 'gatehouse-audit-cli-'));
       try {
         const file = join(dir, 'kong.yaml');
-        await writeFile(file, '_format_version: "3.0"\nservices:\n- name: via-cli\n  url: http://cli.internal\n');
+        await writeFile(
+          file,
+          '_format_version: "3.0"\nservices:\n- name: via-cli\n  url: http://cli.internal\n',
+        );
         const run = await capture((io) =>
           runConfigCommand(['import', file, '--admin-url', cp!.adminUrl], {
             ...io,
@@ -250,12 +264,12 @@ export function auditLogContract(kind: DbKind): void {
         expect(run.code, run.err).toBe(0);
         const entry = await until(async () => {
           const r = await ok('GET', '/audit/requests?path=%2Fconfig&method=POST&size=1', undefined, 200);
-          return r.body.data.find((e: Json) => e.payload?.includes('via-cli')) as Json;
+          return (r.body.data as Entry[]).find((e) => String(e.payload).includes('via-cli'));
         }, 'the import request');
         const objects = await objectsOf(entry.request_id);
-        expect(objects.some((o) => o.dao_name === 'services' && JSON.parse(o.entity).name === 'via-cli')).toBe(
-          true,
-        );
+        expect(
+          objects.some((o) => o.dao_name === 'services' && JSON.parse(o.entity).name === 'via-cli'),
+        ).toBe(true);
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
@@ -269,13 +283,17 @@ export function auditLogContract(kind: DbKind): void {
       expect(started.status, JSON.stringify(started.body)).toBe(201);
       const change = await objectsOf(requestId(started));
       expect(
-        change.some((o) => o.operation === 'create' && o.dao_name === 'services' && o.entity.includes('rolled')),
+        change.some(
+          (o) => o.operation === 'create' && o.dao_name === 'services' && o.entity.includes('rolled'),
+        ),
       ).toBe(true);
       const aborted = await call('POST', `/config/rollouts/${started.body.id}/abort`);
       expect(aborted.status).toBe(200);
       const rollback = await objectsOf(requestId(aborted));
       expect(
-        rollback.some((o) => o.operation === 'delete' && o.dao_name === 'services' && o.entity.includes('rolled')),
+        rollback.some(
+          (o) => o.operation === 'delete' && o.dao_name === 'services' && o.entity.includes('rolled'),
+        ),
       ).toBe(true);
       expect((await requestEntry(requestId(aborted))).path).toBe(`/config/rollouts/${started.body.id}/abort`);
     });
@@ -434,7 +452,10 @@ export function auditLogContract(kind: DbKind): void {
         const deletedSeq = await withDatabase(async (db) => {
           const rows = await db.prisma.auditRequest.findMany({ orderBy: { seq: 'asc' } });
           const victim = rows[1]!;
-          await db.prisma.$executeRawUnsafe(`DELETE FROM audit_requests WHERE seq = $1::bigint`, victim.seq.toString());
+          await db.prisma.$executeRawUnsafe(
+            `DELETE FROM audit_requests WHERE seq = $1::bigint`,
+            victim.seq.toString(),
+          );
           return rows[2]!.seq;
         });
         const gap = await capture((io) => runAuditCommand(['verify', ...where()], io));

@@ -15,7 +15,11 @@ describe('audit chain with two replicas on one Postgres', () => {
   let second: Database;
   beforeAll(async () => {
     tdb = await createTestDatabase('postgres');
-    second = await openDatabase({ databaseUrl: tdb.databaseUrl!, dataDir: tdb.dataDir, logger: quietLogger() });
+    second = await openDatabase({
+      databaseUrl: tdb.databaseUrl!,
+      dataDir: tdb.dataDir,
+      logger: quietLogger(),
+    });
   }, 60_000);
   afterAll(async () => {
     await second?.close();
@@ -45,7 +49,9 @@ describe('audit chain with two replicas on one Postgres', () => {
   it('records a write made outside any request as `system`', async () => {
     const store = new ConfigStore(tdb.db, { logger: quietLogger() });
     const svc = await store.services.create({ name: 'by-system', url: 'http://sys.internal' });
-    const row = await tdb.db.prisma.auditObject.findFirst({ where: { entity_key: (svc as { id: string }).id } });
+    const row = await tdb.db.prisma.auditObject.findFirst({
+      where: { entity_key: (svc as { id: string }).id },
+    });
     expect(row).toMatchObject({ rbac_user_name: 'system', client_ip: null, operation: 'create' });
   });
 
@@ -55,7 +61,9 @@ describe('audit chain with two replicas on one Postgres', () => {
     await expect(store.services.create({ name: 'by-system', url: 'http://dup.internal' })).rejects.toThrow();
     expect(await tdb.db.prisma.auditObject.count()).toBe(before);
     const services = await tdb.db.prisma.service.count();
-    const creates = await tdb.db.prisma.auditObject.count({ where: { dao_name: 'services', operation: 'create' } });
+    const creates = await tdb.db.prisma.auditObject.count({
+      where: { dao_name: 'services', operation: 'create' },
+    });
     expect(creates).toBe(services);
   });
 });

@@ -126,7 +126,9 @@ export async function verifyChain(db: Db, table: AuditTable, pageSize = 1000): P
         broken: { table, seq, request_id: String(row.request_id), reason },
       });
       if (prev !== null && row.prev_hash !== prev)
-        return at(`its prev_hash does not match the hash of the row before it (a row was removed or altered)`);
+        return at(
+          `its prev_hash does not match the hash of the row before it (a row was removed or altered)`,
+        );
       if (chainHash(table, String(row.prev_hash), row) !== row.hash)
         return at('its hash does not match its content (the row was altered)');
       prev = String(row.hash);

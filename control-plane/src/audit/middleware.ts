@@ -100,8 +100,8 @@ export function auditRequests(o: AuditRequestsOptions): RequestHandler {
           removed,
           status: res.statusCode,
         }).catch((err: unknown) =>
-            o.logger.error({ err, requestId }, 'could not record the Admin API request in the audit log'),
-          );
+          o.logger.error({ err, requestId }, 'could not record the Admin API request in the audit log'),
+        );
       });
     }
     withAuditSource(source, next);

@@ -41,6 +41,11 @@ export class ChangeLog {
   }
 }
 
+const entityKey = (c: EntityChange): string => {
+  const id = (c.after ?? c.before)?.id;
+  return typeof id === 'string' ? id : '';
+};
+
 /** Appends one `audit_objects` row per change to the chain (no-op without changes). */
 export async function recordChanges(
   tx: Tx,
@@ -58,7 +63,7 @@ export async function recordChanges(
     client_ip: source.clientIp,
     rbac_user_name: source.actorName,
     dao_name: c.kind,
-    entity_key: String((c.after ?? c.before)?.id ?? ''),
+    entity_key: entityKey(c),
     operation: c.operation,
     entity: json(c.kind, c.after ?? c.before),
     before: json(c.kind, c.before),

@@ -38,7 +38,11 @@ describe('audit redaction (secret fields from the registry and the schemas)', ()
       config: { minute: 1, policy: 'redis', redis: { host: 'r', password: 'pw', username: null } },
     };
     const out = redactor.entity('plugins', plugin);
-    expect(out.config).toEqual({ minute: 1, policy: 'redis', redis: { host: 'r', password: REDACTED, username: null } });
+    expect(out.config).toEqual({
+      minute: 1,
+      policy: 'redis',
+      redis: { host: 'r', password: REDACTED, username: null },
+    });
     expect(plugin.config.redis.password).toBe('pw');
   });
 
@@ -55,7 +59,12 @@ describe('audit redaction (secret fields from the registry and the schemas)', ()
       keyauth_credentials: [{ key: REDACTED }],
       config: { redis: { password: REDACTED }, token: REDACTED },
     });
-    expect(removed).toEqual(['password', 'keyauth_credentials[0].key', 'config.redis.password', 'config.token']);
+    expect(removed).toEqual([
+      'password',
+      'keyauth_credentials[0].key',
+      'config.redis.password',
+      'config.token',
+    ]);
   });
 
   it('copies a __proto__ key of a body as data, never as a prototype', () => {
@@ -69,7 +78,8 @@ describe('audit redaction (secret fields from the registry and the schemas)', ()
 
 describe('stored request payloads', () => {
   it('parses a raw YAML document so its secrets are redacted', () => {
-    const yaml = '_format_version: "3.0"\nconsumers:\n- username: a\n  keyauth_credentials:\n  - key: top-secret\n';
+    const yaml =
+      '_format_version: "3.0"\nconsumers:\n- username: a\n  keyauth_credentials:\n  - key: top-secret\n';
     const { payload, removed } = storedPayload(yaml, redactor);
     expect(payload).not.toContain('top-secret');
     expect(removed).toEqual(['consumers[0].keyauth_credentials[0].key']);
@@ -113,7 +123,12 @@ describe('audit chain hash', () => {
     const h = chainHash('audit_requests', GENESIS_HASH, row);
     expect(h).toMatch(/^[0-9a-f]{64}$/);
     expect(chainHash('audit_requests', GENESIS_HASH, { ...row })).toBe(h);
-    for (const [k, v] of Object.entries({ status: 200, path: '/routes', rbac_user_name: 'x', client_ip: null }))
+    for (const [k, v] of Object.entries({
+      status: 200,
+      path: '/routes',
+      rbac_user_name: 'x',
+      client_ip: null,
+    }))
       expect(chainHash('audit_requests', GENESIS_HASH, { ...row, [k]: v }), k).not.toBe(h);
     expect(chainHash('audit_requests', h, row)).not.toBe(h);
   });

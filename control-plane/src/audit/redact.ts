@@ -101,7 +101,7 @@ export class AuditRedactor {
 
   /** A copy of `entity` (of kind `kind`) with its secret fields replaced by `<redacted>`. */
   entity(kind: EntityKind, entity: Json): Json {
-    let out = applyTree(entity, entityTrees.get(kind) ?? new Map()) as Json;
+    let out = applyTree(entity, entityTrees.get(kind) ?? (new Map() as SecretTree)) as Json;
     if (kind === 'plugins' && typeof out.name === 'string' && isRecord(out.config)) {
       out = { ...out, config: applyTree(out.config, this.pluginTree(out.name)) };
     }

@@ -15,7 +15,11 @@ export interface RequestEntry {
   status: number;
 }
 
-export async function recordRequest(prisma: PrismaClient, source: AuditSource, e: RequestEntry): Promise<void> {
+export async function recordRequest(
+  prisma: PrismaClient,
+  source: AuditSource,
+  e: RequestEntry,
+): Promise<void> {
   const row = {
     request_id: source.requestId,
     request_timestamp: source.timestamp,

@@ -19,8 +19,10 @@ export function parseAuditRetention(text: string): number {
   const t = text.trim();
   if (t === '0') return 0;
   const ms = parseDuration(t);
-  if (ms === null) throw new Error(`expected a duration such as 30d, 90d or 720h, or 0 to keep every entry; got "${text}"`);
-  if (ms < MIN_MS || ms > MAX_MS) throw new Error(`must be between 1h and 3650d (or 0 to keep every entry); got "${text}"`);
+  if (ms === null)
+    throw new Error(`expected a duration such as 30d, 90d or 720h, or 0 to keep every entry; got "${text}"`);
+  if (ms < MIN_MS || ms > MAX_MS)
+    throw new Error(`must be between 1h and 3650d (or 0 to keep every entry); got "${text}"`);
   return ms;
 }
 

@@ -33,7 +33,8 @@ const SETTINGS: SettingSpec[] = [
     env: ['GATEHOUSE_DATA_DIR'],
     kind: 'string',
     default: '.gatehouse/cp',
-    description: "The control plane's data folder (its embedded database; the control plane must be stopped).",
+    description:
+      "The control plane's data folder (its embedded database; the control plane must be stopped).",
   },
   {
     key: 'logLevel',
@@ -63,7 +64,9 @@ export async function runAuditCommand(
       stdout(`Usage: ${USAGE}\n`);
       return 0;
     }
-    stderr(`gatehouse: ${command ? `unknown audit command "${command}"` : 'missing audit command'}\nUsage: ${USAGE}\n`);
+    stderr(
+      `gatehouse: ${command ? `unknown audit command "${command}"` : 'missing audit command'}\nUsage: ${USAGE}\n`,
+    );
     return 2;
   }
   let parsed;

@@ -4,8 +4,9 @@
  * a fixed order as JSON, timestamps as ISO strings); the first row ever follows 64 zeros.
  *
  * Several CP replicas write one database, so appends are serialised by a transaction-scoped
- * advisory lock (`pg_advisory_xact_lock`): a writer takes it, reads the last hash, inserts its rows
- * (their `seq` drawn after the lock, so `seq` order is chain order) and releases it at commit. Two
+ * advisory lock per table (`pg_advisory_xact_lock`): a writer takes it, reads the last hash,
+ * inserts its rows (their `seq` drawn after the lock, so `seq` order is chain order) and releases
+ * it at commit. Two
  * writers can never both link to the same predecessor, and a rolled-back append leaves no link
  * (only a gap in `seq`, which the chain does not see). `verifyChain` walks a table in `seq` order
  * from its oldest kept row (retention deletes the oldest rows; the first kept row's `prev_hash`
@@ -60,15 +61,20 @@ export function chainHash(table: AuditTable, prev: string, row: Record<string, u
   return createHash('sha256').update(prev).update('\n').update(canonical).digest('hex');
 }
 
-/** Takes the chain lock for the rest of the transaction (re-entrant within it). */
-async function lockChain(tx: Tx): Promise<void> {
-  await tx.$queryRaw`SELECT pg_advisory_xact_lock(${JOB_LOCK_NAMESPACE}::int, hashtext('audit-chain'))::text AS locked`;
+/**
+ * Takes `table`'s chain lock for the rest of the transaction (re-entrant within it). One lock per
+ * table: a long import holds the objects' lock until it commits, and a request entry (a refused
+ * write's, say) must not wait for it.
+ */
+async function lockChain(tx: Tx, table: AuditTable): Promise<void> {
+  const key = `audit-chain:${table}`;
+  await tx.$queryRaw`SELECT pg_advisory_xact_lock(${JOB_LOCK_NAMESPACE}::int, hashtext(${key}))::text AS locked`;
 }
 
 /** Appends `rows` (in order) to `table`'s chain inside `tx`. */
 export async function appendToChain(tx: Tx, table: AuditTable, rows: readonly ChainRow[]): Promise<void> {
   if (rows.length === 0) return;
-  await lockChain(tx);
+  await lockChain(tx, table);
   const last = await tx.$queryRawUnsafe<{ hash: string }[]>(
     `SELECT hash FROM ${table} ORDER BY seq DESC LIMIT 1`,
   );

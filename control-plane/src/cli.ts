@@ -1,5 +1,6 @@
 /**
- * `gatehouse cp`, `gatehouse keys generate` and `gatehouse certs generate`.
+ * `gatehouse cp`, `gatehouse keys generate`, `gatehouse certs generate`, `gatehouse config …` and
+ * `gatehouse audit verify`.
  */
 import { resolve } from 'node:path';
 import {
@@ -38,6 +39,8 @@ import {
   parseRetention,
 } from './analytics/retention-setting.js';
 import { startControlPlane } from './control-plane.js';
+import { DEFAULT_AUDIT_RETENTION, parseAuditRetention } from './audit/retention.js';
+import { runAuditCommand } from './audit/verify-cli.js';
 
 const CP_SETTINGS: SettingSpec[] = [
   {
@@ -117,6 +120,15 @@ const CP_SETTINGS: SettingSpec[] = [
     default: DEFAULT_FIVE_MINUTE_RETENTION,
     description:
       'How long the analytics history keeps its 5-minute buckets (a duration from 2h to 400d, at most --analytics-retention); longer windows are answered at 1-hour resolution.',
+  },
+  {
+    key: 'auditRetention',
+    flag: 'audit-retention',
+    env: ['GATEHOUSE_AUDIT_RETENTION'],
+    kind: 'string',
+    default: DEFAULT_AUDIT_RETENTION,
+    description:
+      "How long the audit log (/audit/requests, /audit/objects) keeps entries (a duration from 1h to 3650d: 30d, 90d, …; Kong's audit_log_record_ttl); 0 = keep every entry.",
   },
   {
     key: 'signingKey',
@@ -279,6 +291,12 @@ async function runCp(argv: string[]): Promise<void> {
   } catch (e) {
     fail(`--analytics-retention-5m (GATEHOUSE_ANALYTICS_RETENTION_5M) ${(e as Error).message}`);
   }
+  let auditRetentionMs: number;
+  try {
+    auditRetentionMs = parseAuditRetention(v.auditRetention as string);
+  } catch (e) {
+    fail(`--audit-retention (GATEHOUSE_AUDIT_RETENTION) ${(e as Error).message}`);
+  }
   const logger = createLogger('gatehouse-cp', { level: v.logLevel as string });
   try {
     const cp = await startControlPlane({
@@ -308,6 +326,7 @@ async function runCp(argv: string[]): Promise<void> {
       cpId: v.cpId as string | undefined,
       analyticsRetentionMs,
       analyticsRetention5mMs,
+      auditRetentionMs,
       pluginsDirs: ((v.pluginsDirs as string[] | undefined) ?? []).map((d) => resolve(d)),
       clusterTls: {
         ...resolvePaths(clusterTlsSettings(v)),
@@ -410,6 +429,7 @@ const CERTS_COMMAND: GenerateCommand = {
 const [command, ...args] = process.argv.slice(2);
 if (command === 'cp') await runCp(args);
 else if (command === 'config') process.exitCode = await runConfigCommand(args);
+else if (command === 'audit') process.exitCode = await runAuditCommand(args);
 else if (command === 'keys') await runGenerate(args, KEYS_COMMAND);
 else if (command === 'certs') await runGenerate(args, CERTS_COMMAND);
 else fail(`unknown command "${command ?? ''}"`);

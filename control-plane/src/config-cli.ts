@@ -6,6 +6,7 @@
  * API; only when none runs is the embedded database opened, holding the folder's lock.
  */
 import { readFile, writeFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import {
   createLogger,
@@ -35,7 +36,10 @@ import {
   type LockHolder,
 } from './data-folder.js';
 import { openDatabase } from './db/index.js';
-import { ConfigStore } from './store/index.js';
+import { ConfigStore, type PluginSchemas as StorePluginSchemas } from './store/index.js';
+import { storedPayload } from './audit/middleware.js';
+import { recordRequest } from './audit/requests.js';
+import { cliAuditSource, withAuditSource } from './audit/source.js';
 import { formatChanges, type Change } from './declarative/diff.js';
 import { importDeclarative } from './declarative/import.js';
 
@@ -322,20 +326,24 @@ export async function runConfigCommand(argv: string[], io: ConfigCommandIo = {})
       throw e;
     }
     try {
-      const store = new ConfigStore(db, { logger });
       if (command === 'export') {
-        const { config } = await store.readConfig();
+        const { config } = await new ConfigStore(db, { logger }).readConfig();
         await writeOut(fromConfig(config, { format: v.format as 'yaml' | 'json' }), file, stdout);
         return 0;
       }
+      const plugins = await loadPlugins(customDirs);
+      // The plugin schemas also tell the audit log which plugin fields are secret.
+      const store = new ConfigStore(db, { logger, plugins: plugins as StorePluginSchemas });
       const text = await readFile(file!, 'utf8');
       const dryRun = command === 'diff' || (v.dryRun as boolean);
-      const result = await importDeclarative(store, text, {
-        filename: file,
-        dryRun,
-        skipUnsupported: v.skipUnsupported as boolean,
-        plugins: await loadPlugins(customDirs),
-      });
+      const result = await importAudited(store, text, dryRun, () =>
+        importDeclarative(store, text, {
+          filename: file,
+          dryRun,
+          skipUnsupported: v.skipUnsupported as boolean,
+          plugins,
+        }),
+      );
       for (const u of result.unsupported) stderr(`skipped (unsupported): ${u}\n`);
       stdout(formatChanges(result.changes));
       if (!dryRun && result.version !== null) stdout(`applied (config version ${result.version})\n`);
@@ -349,6 +357,36 @@ export async function runConfigCommand(argv: string[], io: ConfigCommandIo = {})
     else if ((e as NodeJS.ErrnoException).code === 'ENOENT') stderr(`gatehouse: ${(e as Error).message}\n`);
     else stderr(`gatehouse: ${(e as Error).message}\n`);
     return 1;
+  }
+}
+
+/**
+ * Runs an import on the database as the `cli` audit source (the OS user): its entity changes and
+ * a `POST /config` request entry (`request_source: cli`) go to the audit log. A dry run writes nothing.
+ */
+async function importAudited<T>(
+  store: ConfigStore,
+  text: string,
+  dryRun: boolean,
+  run: () => Promise<T>,
+): Promise<T> {
+  if (dryRun) return run();
+  let user = 'cli';
+  try {
+    user = userInfo().username || 'cli';
+  } catch {
+    // no user name (a uid without a passwd entry): 'cli'
+  }
+  const source = cliAuditSource(user);
+  let status = 201;
+  try {
+    return await withAuditSource(source, run);
+  } catch (e) {
+    status = isGatehouseError(e) && e.status < 500 ? e.status : 500;
+    throw e;
+  } finally {
+    const { payload, removed } = storedPayload(text, store.auditRedactor);
+    await recordRequest(store.prisma, source, { method: 'POST', path: '/config', payload, removed, status });
   }
 }
 

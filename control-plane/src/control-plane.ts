@@ -23,6 +23,7 @@ import {
   type Logger,
 } from '@gatehouse/shared';
 import { createAdminApp } from './admin/index.js';
+import { DEFAULT_AUDIT_RETENTION_MS, startAuditRetention } from './audit/retention.js';
 import { ControlPlaneMetrics } from './admin/metrics.js';
 import { proxyCacheEndpoints } from './admin/proxy-cache-endpoints.js';
 import { upstreamHealthEndpoints } from './admin/upstream-health-endpoints.js';
@@ -129,6 +130,8 @@ export interface ControlPlaneOptions {
   rolloutTickMs?: number;
   /** The 5-minute tier's retention (default 2 days; at most analyticsRetentionMs). */
   analyticsRetention5mMs?: number;
+  /** How long audit log entries are kept (`--audit-retention`; default 30 days; 0: forever). */
+  auditRetentionMs?: number;
   logger: Logger;
 }
 
@@ -286,6 +289,10 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
         );
       access.rbac = rbac;
     }
+    const auditRetentionMs = o.auditRetentionMs ?? DEFAULT_AUDIT_RETENTION_MS;
+    // The audit log's retention job (one replica at a time does the work; jobs/audit-retention.ts).
+    const stopAuditRetention = startAuditRetention(db.prisma, auditRetentionMs, logger);
+    cleanups.push(async () => stopAuditRetention());
     const publisher = new SnapshotPublisher({ source: store, key: signingKey, cpId, logger });
     await publisher.start();
     cleanups.push(async () => publisher.stop());
@@ -391,6 +398,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
       access,
       rbac,
       info,
+      auditRetentionMs,
       routers: [
         createClusteringRouter(registry, publisher, { cpId, status: () => messaging.status() }),
         analytics.router(),

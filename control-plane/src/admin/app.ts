@@ -2,6 +2,9 @@ import { hostname } from 'node:os';
 import express, { type Router } from 'express';
 import { GATEHOUSE_VERSION, type Logger } from '@gatehouse/shared';
 import type { ConfigStore } from '../store/index.js';
+import { auditRequests, auditScope } from '../audit/middleware.js';
+import { DEFAULT_AUDIT_RETENTION_MS } from '../audit/retention.js';
+import { createAuditRouter } from '../audit/router.js';
 import { adminAccess, type AdminAccessPolicy } from './access.js';
 import { bodyParsers } from './body.js';
 import type { Fleet } from '../cluster/fleet.js';
@@ -38,6 +41,8 @@ export interface AdminAppOptions {
    * policy's `rbac` (access.ts).
    */
   rbac?: RbacStore;
+  /** How long audit entries are kept (their `ttl` in `/audit/*`; default 30 days; 0: forever). */
+  auditRetentionMs?: number;
 }
 
 /**
@@ -53,6 +58,8 @@ export function createAdminApp(options: AdminAppOptions): express.Express {
     typeof value === 'bigint' ? value.toString() : value,
   );
   if (options.metrics) app.use(options.metrics.timing());
+  // The request id and the audit log's entry for a write, refused ones included (audit/middleware.ts).
+  app.use(auditRequests({ prisma: store.prisma, redactor: store.auditRedactor, logger }));
   // Host, Origin and token are checked before anything else runs (POST /config included).
   app.use(adminAccess(options.access));
   if (options.metrics) app.use(options.metrics.router());
@@ -62,6 +69,8 @@ export function createAdminApp(options: AdminAppOptions): express.Express {
   // than the entity endpoints' limit).
   for (const router of options.routers ?? []) app.use(router);
   app.use(bodyParsers(options.bodyLimit ?? '1mb'));
+  // A body parser's callbacks leave the request's async context: the audit source is re-entered.
+  app.use(auditScope);
 
   app
     .route('/')
@@ -91,6 +100,12 @@ export function createAdminApp(options: AdminAppOptions): express.Express {
     .all(methodNotAllowed);
 
   if (options.rbac) app.use(rbacEndpoints(options.rbac));
+  app.use(
+    createAuditRouter({
+      prisma: store.prisma,
+      retentionMs: options.auditRetentionMs ?? DEFAULT_AUDIT_RETENTION_MS,
+    }),
+  );
   app.use(membershipEndpoints(store));
   app.use(entityEndpoints(store, options.fleet));
   app.use(tagEndpoints(store));

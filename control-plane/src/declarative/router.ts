@@ -8,6 +8,7 @@ import {
   type PluginSchemas,
 } from '@gatehouse/shared';
 import { methodNotAllowed } from '../admin/errors.js';
+import { auditScope } from '../audit/middleware.js';
 import type { ConfigStore } from '../store/index.js';
 import { declarativeErrorBody } from './kong-errors.js';
 import { importDeclarative } from './import.js';
@@ -63,6 +64,8 @@ export function createConfigRouter(
     express.json({ limit, type: ['application/json', 'application/*+json'] }),
     express.urlencoded({ limit, extended: false }),
     express.text({ type: RAW_TYPES, limit }),
+    // The parsers' callbacks leave the request's async context: the audit source is re-entered.
+    auditScope,
   ];
 
   const readConfig = async (_req: Request, res: express.Response) => {

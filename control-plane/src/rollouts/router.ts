@@ -19,6 +19,7 @@ import {
   type PluginSchemas,
 } from '@gatehouse/shared';
 import { AdminErrors, methodNotAllowed } from '../admin/errors.js';
+import { auditScope } from '../audit/middleware.js';
 import { carryStoredValues } from '../declarative/diff.js';
 import { declarativeErrorBody } from '../declarative/kong-errors.js';
 import { documentOf } from '../declarative/router.js';
@@ -156,7 +157,8 @@ export function createRolloutRouter(o: RolloutRouterOptions): Router {
     res.json(rolloutJson(done));
   };
 
-  router.route('/config/rollouts').get(list).post(json, create).all(methodNotAllowed);
+  // auditScope: the parser's callbacks leave the request's async context (audit/middleware.ts).
+  router.route('/config/rollouts').get(list).post(json, auditScope, create).all(methodNotAllowed);
   router.route('/config/rollouts/:id').get(one).all(methodNotAllowed);
   router.route('/config/rollouts/:id/abort').post(abort).all(methodNotAllowed);
   return router;

@@ -85,11 +85,11 @@ export async function startRollout(
   checkReferences(desired);
   const id = randomUUID();
   return store.write(
-    async (tx, version) => {
+    async (tx, version, log) => {
       const base = await readAll(tx);
       const diff = diffConfigs(base, desired);
       if (!diff.changed) throw RolloutErrors.noChange('the change equals the current configuration');
-      await applyChanges(tx, diff.changes);
+      await applyChanges(tx, diff.changes, log);
       const waves: WaveRecord[] = plan.waves.map((selector, i) => ({
         selector,
         state: i === 0 ? 'soaking' : 'pending',
@@ -191,13 +191,13 @@ export async function rollBack(
   now = Date.now(),
 ): Promise<Rollout | null> {
   return store.write(
-    async (tx, version) => {
+    async (tx, version, log) => {
       const row = await tx.rollout.findUnique({ where: { id } });
       if (!row || row.state !== 'running' || (outcome.wave !== undefined && row.wave !== outcome.wave))
         return null;
       const current = await readAll(tx);
       const diff = diffConfigs(current, row.base_config as unknown as GatehouseConfig);
-      await applyChanges(tx, diff.changes);
+      await applyChanges(tx, diff.changes, log);
       const waves = (row.waves as unknown as WaveRecord[]).map((w) => ({ ...w }));
       waves[row.wave] = {
         ...waves[row.wave]!,

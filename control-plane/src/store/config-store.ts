@@ -7,6 +7,8 @@ import {
   type Logger,
 } from '@gatehouse/shared';
 import type { PrismaClient } from '../generated/prisma/client.js';
+import { ChangeLog, recordChanges } from '../audit/objects.js';
+import { AuditRedactor } from '../audit/redact.js';
 import { withRoomyHeap } from '../heap-sizing.js';
 import { CertificateRepository } from './certificates.js';
 import { EntityRepository } from './entity-repository.js';
@@ -54,15 +56,19 @@ export class ConfigStore {
   readonly memberships: MembershipRepository;
   /** The plugin schemas writes are validated against (undefined: none known). */
   readonly pluginSchemas: PluginSchemas | undefined;
+  /** Redacts secrets from the audit log's entities and request bodies (knows the plugin schemas). */
+  readonly auditRedactor: AuditRedactor;
   private readonly listeners = new Set<ChangeListener>();
   private readonly logger: Logger | undefined;
-  private readonly prisma: PrismaClient;
+  /** The database client (the audit log's reads and request entries use it). */
+  readonly prisma: PrismaClient;
 
   /** `db` is the Database from openDatabase() or its PrismaClient. */
   constructor(db: { prisma: PrismaClient } | PrismaClient, options: ConfigStoreOptions = {}) {
     this.prisma = '$transaction' in db ? db : db.prisma;
     this.logger = options.logger;
     this.pluginSchemas = options.plugins;
+    this.auditRedactor = new AuditRedactor(options.plugins);
     const prisma = this.prisma;
     const writer: ConfigWriter = (fn) => this.write(fn);
     const special = {
@@ -108,10 +114,10 @@ export class ConfigStore {
     const diff = diffConfigs(current.config, config);
     if (options.dryRun || !diff.changed) return { version: null, ...diff };
     return this.write(
-      async (tx, version) => {
+      async (tx, version, log) => {
         // The diff holds unless a write committed since `current` was read (each bumps the version).
         const fresh = version === current.version + 1n ? diff : diffConfigs(await readAll(tx), config);
-        await applyChanges(tx, fresh.changes);
+        await applyChanges(tx, fresh.changes, log);
         return { version, ...fresh };
       },
       { timeoutMs: IMPORT_TIMEOUT_MS },
@@ -120,12 +126,14 @@ export class ConfigStore {
 
   /**
    * Runs `fn` in a transaction that also bumps the config version; listeners fire after commit.
+   * The entities `fn` notes in its ChangeLog go to the audit log (`audit_objects`) in the same
+   * transaction, with the audit source of the request making it (audit/source.ts).
    * While a staged rollout runs, only that rollout's own writes (`rollout`: its id) are allowed:
    * any other is refused with GH_ERR_ROLLOUT_IN_PROGRESS (409) before `fn` runs. Writers queue on
    * the version row's lock, so the check sees every rollout committed before it.
    */
   async write<T>(
-    fn: (tx: Tx, version: bigint) => Promise<T>,
+    fn: (tx: Tx, version: bigint, log: ChangeLog) => Promise<T>,
     options: { timeoutMs?: number; rollout?: string } = {},
   ): Promise<T> {
     const { result, version } = await this.prisma.$transaction(
@@ -136,7 +144,10 @@ export class ConfigStore {
           RETURNING version`;
         const version = BigInt(rows[0]!.version);
         await refuseDuringRollout(tx, options.rollout);
-        return { result: await fn(tx, version), version };
+        const log = new ChangeLog();
+        const result = await fn(tx, version, log);
+        await recordChanges(tx, log, this.auditRedactor);
+        return { result, version };
       },
       // Writers queue on the config_version row lock, so the timeout covers waiting for an
       // import in progress as well as the write itself.

@@ -21,6 +21,7 @@ import {
 import { paginate, tagsWhere } from './list.js';
 import type { ListOptions, Page } from './pagination.js';
 import type { ConfigWriter, Tx } from './tx.js';
+import type { ChangeLog } from '../audit/objects.js';
 
 type Entity = Record<string, unknown>;
 type Ref = { id: string } | { name: string } | null | undefined;
@@ -115,21 +116,21 @@ export class EntityRepository<T = Entity> {
   async create(body: unknown, parent?: ParentScope): Promise<T> {
     const raw = await this.withParent(this.prisma, body, parent);
     const pre = await this.hooks.validate(raw, undefined, this.prisma);
-    return this.write(async (tx) => {
+    return this.write(async (tx, _version, log) => {
       const id = (pre.id as string | undefined) ?? randomUUID();
       if (pre.id && (await delegate(tx, this.def.kind).findUnique({ where: { id } })))
         throw primaryKeyViolation(id);
-      return this.save(tx, id, pre, undefined);
+      return this.save(tx, id, pre, undefined, log);
     });
   }
 
   async update(key: string, body: unknown, parent?: ParentScope): Promise<T> {
-    return this.write(async (tx) => {
+    return this.write(async (tx, _version, log) => {
       const existing = await this.find(tx, key, parent);
       if (!existing) throw notFound();
       const raw = await this.withParent(tx, body, parent, 'default');
       const input = await this.hooks.validate(raw, entityFromRow(this.def, existing), tx);
-      return this.save(tx, existing.id, input, existing);
+      return this.save(tx, existing.id, input, existing, log);
     });
   }
 
@@ -156,13 +157,13 @@ export class EntityRepository<T = Entity> {
       if (!byId && endpointKey) (raw as Entity)[endpointKey] = key;
     }
     raw = await this.withParent(this.prisma, raw, parent);
-    return this.write(async (tx) => {
+    return this.write(async (tx, _version, log) => {
       const existing = await this.find(tx, key, this.keyIsGlobal(key) ? undefined : parent);
       const input = await this.hooks.validate(raw, undefined, tx);
       const id = existing?.id ?? (byId ? key.toLowerCase() : randomUUID());
       if (!existing && (await delegate(tx, this.def.kind).findUnique({ where: { id } })))
         throw primaryKeyViolation(id);
-      const entity = await this.save(tx, id, input, existing ?? undefined);
+      const entity = await this.save(tx, id, input, existing ?? undefined, log);
       return { entity, created: !existing };
     });
   }
@@ -177,16 +178,23 @@ export class EntityRepository<T = Entity> {
       if (parent) throw notFound();
       return;
     }
-    await this.write(async (tx) => {
+    await this.write(async (tx, _version, log) => {
       const row = await delegate(tx, this.def.kind).findUnique({ where: { id: existing.id } });
       if (!row) return;
       await assertNotReferenced(tx, this.def.kind, row.id);
       await delegate(tx, this.def.kind).delete({ where: { id: row.id } });
+      log.deleted(this.def.kind, entityFromRow(this.def, row as Row));
     });
   }
 
-  /** Resolves references, checks uniqueness, writes the row. */
-  protected async save(tx: Tx, id: string, input: Entity, existing: StoredRow | undefined): Promise<T> {
+  /** Resolves references, checks uniqueness, writes the row, notes the change in `log`. */
+  protected async save(
+    tx: Tx,
+    id: string,
+    input: Entity,
+    existing: StoredRow | undefined,
+    log: ChangeLog,
+  ): Promise<T> {
     const value: Entity = { ...input };
     for (const fk of this.def.foreign)
       value[fk.field] = await resolveRef(tx, fk.field, fk.target, value[fk.field] as Ref);
@@ -200,6 +208,8 @@ export class EntityRepository<T = Entity> {
       : await d.create({ data: { ...data, id, created_at: now } });
     let entity = entityFromRow<Entity>(this.def, row);
     if (this.hooks.afterWrite) entity = await this.hooks.afterWrite(tx, entity, input);
+    if (existing) log.updated(this.def.kind, entityFromRow(this.def, existing), entity);
+    else log.created(this.def.kind, entity);
     return entity as T;
   }
 }

@@ -12,6 +12,9 @@ import { paginate, tagsWhere } from './list.js';
 import type { ListOptions, Page } from './pagination.js';
 import type { ConfigWriter } from './tx.js';
 import { schemaViolation } from '@gatehouse/shared';
+import type { ChangeLog } from '../audit/objects.js';
+
+const MEMBERSHIPS = ENTITIES.consumer_group_consumers;
 
 const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined || v === null ? [] : [v]);
 
@@ -96,14 +99,14 @@ export class MembershipRepository {
     const keys = asList((body as Record<string, unknown> | undefined)?.consumer);
     if (keys.length === 0 || keys.some((k) => typeof k !== 'string' || k === ''))
       throw schemaViolation({ consumer: 'required field missing' });
-    return this.write(async (tx) => {
+    return this.write(async (tx, _version, log) => {
       const group = await this.group(tx, groupKey);
       const consumers: Consumer[] = [];
       for (const key of keys as string[]) {
         const row = await findByKey(tx, ENTITIES.consumers, key);
         if (!row) throw missingForeignKey('consumer', { id: key }, 'consumers');
         const consumer = entityFromRow<Consumer>(ENTITIES.consumers, row);
-        await this.link(tx, group.id, consumer.id);
+        await this.link(tx, group.id, consumer.id, log);
         consumers.push(consumer);
       }
       return { consumer_group: group, consumers };
@@ -115,25 +118,25 @@ export class MembershipRepository {
     const keys = asList((body as Record<string, unknown> | undefined)?.group);
     if (keys.length === 0 || keys.some((k) => typeof k !== 'string' || k === ''))
       throw schemaViolation({ group: 'required field missing' });
-    return this.write(async (tx) => {
+    return this.write(async (tx, _version, log) => {
       const consumer = await this.consumer(tx, consumerKey);
       const groups: ConsumerGroup[] = [];
       for (const key of keys as string[]) {
         const row = await findByKey(tx, ENTITIES.consumer_groups, key);
         if (!row) throw missingForeignKey('group', { name: key }, 'consumer_groups');
         const group = entityFromRow<ConsumerGroup>(ENTITIES.consumer_groups, row);
-        await this.link(tx, group.id, consumer.id);
+        await this.link(tx, group.id, consumer.id, log);
         groups.push(group);
       }
       return { consumer, consumer_groups: groups };
     });
   }
 
-  private async link(tx: Db, groupId: string, consumerId: string) {
+  private async link(tx: Db, groupId: string, consumerId: string, log: ChangeLog) {
     const d = delegate(tx, 'consumer_group_consumers');
     if (await d.findFirst({ where: { consumer_group_id: groupId, consumer_id: consumerId } }))
       throw uniqueViolationOn({ consumer_group: { id: groupId }, consumer: { id: consumerId } });
-    await d.create({
+    const row = await d.create({
       data: {
         id: consumerGroupMembershipId(groupId, consumerId),
         consumer_group_id: groupId,
@@ -141,6 +144,15 @@ export class MembershipRepository {
         created_at: new Date(),
       },
     });
+    log.created(MEMBERSHIPS.kind, entityFromRow(MEMBERSHIPS, row));
+  }
+
+  /** Deletes the memberships matching `where`, noting each in `log`. */
+  private async unlink(tx: Db, where: Record<string, string>, log: ChangeLog) {
+    const d = delegate(tx, 'consumer_group_consumers');
+    const rows = await d.findMany({ where, orderBy: { id: 'asc' } });
+    await d.deleteMany({ where });
+    for (const row of rows) log.deleted(MEMBERSHIPS.kind, entityFromRow(MEMBERSHIPS, row));
   }
 
   /** Removes one membership (204 also when absent, as Kong's deletes); 404 when group or consumer is unknown. */
@@ -149,10 +161,8 @@ export class MembershipRepository {
     const consumer = await this.consumer(this.prisma, consumerKey);
     const d = delegate(this.prisma, 'consumer_group_consumers');
     if (!(await d.findFirst({ where: { consumer_group_id: group.id, consumer_id: consumer.id } }))) return;
-    await this.write(async (tx) => {
-      await delegate(tx, 'consumer_group_consumers').deleteMany({
-        where: { consumer_group_id: group.id, consumer_id: consumer.id },
-      });
+    await this.write(async (tx, _version, log) => {
+      await this.unlink(tx, { consumer_group_id: group.id, consumer_id: consumer.id }, log);
     });
   }
 
@@ -161,8 +171,8 @@ export class MembershipRepository {
     const consumer = await this.consumer(this.prisma, consumerKey);
     const where = { consumer_id: consumer.id };
     if ((await delegate(this.prisma, 'consumer_group_consumers').count({ where })) === 0) return;
-    await this.write(async (tx) => {
-      await delegate(tx, 'consumer_group_consumers').deleteMany({ where });
+    await this.write(async (tx, _version, log) => {
+      await this.unlink(tx, where, log);
     });
   }
 
@@ -175,8 +185,8 @@ export class MembershipRepository {
       })) === 0
     )
       return;
-    await this.write(async (tx) => {
-      await delegate(tx, 'consumer_group_consumers').deleteMany({ where: { consumer_group_id: group.id } });
+    await this.write(async (tx, _version, log) => {
+      await this.unlink(tx, { consumer_group_id: group.id }, log);
     });
   }
 }

@@ -35,7 +35,7 @@ function prismaModels(): Model[] {
 
 /**
  * Models that hold no Admin API entity: the version row, the DP registry, the analytics history
- * (its tiers), rollouts, RBAC (rbac/, not configuration).
+ * (its tiers), rollouts, RBAC (rbac/, not configuration), the audit log.
  */
 const NOT_ENTITIES = new Set([
   'ConfigVersion',
@@ -48,6 +48,8 @@ const NOT_ENTITIES = new Set([
   'RbacRole',
   'RbacUserRole',
   'RbacRoleEndpoint',
+  'AuditRequest',
+  'AuditObject',
 ]);
 const models = prismaModels();
 const modelOf = (kind: string) => models.find((m) => m.table === kind);

@@ -12,6 +12,7 @@ import { deleteRows, insertRows, updateRows } from './bulk-write.js';
 import { missingForeignKey } from './errors.js';
 import { columnsOf, type Db, type Row } from './generic-rows.js';
 import type { Tx } from './tx.js';
+import type { ChangeLog } from '../audit/objects.js';
 
 type Entity = Record<string, unknown> & { id: string };
 
@@ -98,9 +99,17 @@ const toDate = (seconds: unknown, fallback: Date) =>
 /**
  * Applies `changes` in one transaction: deletes children first, then updates and creates parents
  * first, each entity list in set-based statements of up to BULK_CHUNK_ROWS rows (bulk-write.ts).
+ * Each change is noted in `log` (the audit log's entries for the write).
  */
-export async function applyChanges(tx: Tx, changes: ConfigChanges): Promise<void> {
+export async function applyChanges(tx: Tx, changes: ConfigChanges, log?: ChangeLog): Promise<void> {
   const all = changes as unknown as Record<EntityKey, EntityChanges>;
+  if (log) {
+    for (const key of [...WRITE_ORDER].reverse()) for (const e of all[key].deleted) log.deleted(key, e);
+    for (const key of WRITE_ORDER) {
+      for (const { before, after } of all[key].updated) log.updated(key, before, after);
+      for (const e of all[key].created) log.created(key, e);
+    }
+  }
   for (const key of [...WRITE_ORDER].reverse()) {
     await deleteRows(
       tx,

@@ -1,0 +1,3 @@
+import { auditLogContract } from './audit-log-contract.js';
+
+auditLogContract('pglite');

@@ -37,6 +37,11 @@ import {
   parseRetention,
 } from './analytics/retention-setting.js';
 import { startControlPlane } from './control-plane.js';
+import {
+  DEFAULT_CONFIG_HISTORY_RETENTION,
+  parseHistoryRetention,
+  type ConfigHistoryRetention,
+} from './history/index.js';
 
 const CP_SETTINGS: SettingSpec[] = [
   {
@@ -105,6 +110,15 @@ const CP_SETTINGS: SettingSpec[] = [
     default: DEFAULT_FIVE_MINUTE_RETENTION,
     description:
       'How long the analytics history keeps its 5-minute buckets (a duration from 2h to 400d, at most --analytics-retention); longer windows are answered at 1-hour resolution.',
+  },
+  {
+    key: 'configHistoryRetention',
+    flag: 'config-history-retention',
+    env: ['GATEHOUSE_CONFIG_HISTORY_RETENTION'],
+    kind: 'string',
+    default: DEFAULT_CONFIG_HISTORY_RETENTION,
+    description:
+      'What the config history (/config/versions) keeps: a count of versions (100), an age (30d, 36h) or both (100,30d); the newest version is always kept.',
   },
   {
     key: 'signingKey',
@@ -267,6 +281,12 @@ async function runCp(argv: string[]): Promise<void> {
   } catch (e) {
     fail(`--analytics-retention-5m (GATEHOUSE_ANALYTICS_RETENTION_5M) ${(e as Error).message}`);
   }
+  let configHistoryRetention: ConfigHistoryRetention;
+  try {
+    configHistoryRetention = parseHistoryRetention(v.configHistoryRetention as string);
+  } catch (e) {
+    fail(`--config-history-retention (GATEHOUSE_CONFIG_HISTORY_RETENTION) ${(e as Error).message}`);
+  }
   const logger = createLogger('gatehouse-cp', { level: v.logLevel as string });
   try {
     const cp = await startControlPlane({
@@ -286,6 +306,7 @@ async function runCp(argv: string[]): Promise<void> {
       cpId: v.cpId as string | undefined,
       analyticsRetentionMs,
       analyticsRetention5mMs,
+      configHistoryRetention,
       pluginsDirs: ((v.pluginsDirs as string[] | undefined) ?? []).map((d) => resolve(d)),
       clusterTls: {
         ...resolvePaths(clusterTlsSettings(v)),

@@ -38,6 +38,13 @@ import {
   type ClusterServerTls,
 } from './cluster/index.js';
 import { createConfigRouter } from './declarative/index.js';
+import {
+  createConfigHistoryRouter,
+  DEFAULT_CONFIG_HISTORY_RETENTION,
+  parseHistoryRetention,
+  startConfigHistory,
+  type ConfigHistoryRetention,
+} from './history/index.js';
 import { connectReplicas, createCpMessaging, ReplicaErrors, type NatsTlsOptions } from './messaging/index.js';
 import { DataFolderLock, databaseDir } from './data-folder.js';
 import { openDatabase } from './db/index.js';
@@ -98,6 +105,8 @@ export interface ControlPlaneOptions {
   rolloutTickMs?: number;
   /** The 5-minute tier's retention (default 2 days; at most analyticsRetentionMs). */
   analyticsRetention5mMs?: number;
+  /** What the config history keeps (`--config-history-retention`; default the newest 100 versions). */
+  configHistoryRetention?: ConfigHistoryRetention;
   logger: Logger;
 }
 
@@ -228,6 +237,14 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     const plugins = await loadPluginSchemas({ customDirs: o.pluginsDirs ?? [] });
     const store = new ConfigStore(db, { logger, plugins });
     const publisher = new SnapshotPublisher({ source: store, key: signingKey, cpId, logger });
+    // Attached before the first build: the version the CP starts with is recorded too.
+    const history = startConfigHistory({
+      prisma: db.prisma,
+      publisher,
+      logger,
+      retention: o.configHistoryRetention ?? parseHistoryRetention(DEFAULT_CONFIG_HISTORY_RETENTION),
+    });
+    cleanups.push(() => history.stop());
     await publisher.start();
     cleanups.push(async () => publisher.stop());
     const deltas = new SnapshotDeltas({ key: signingKey, cpId, logger });
@@ -327,6 +344,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
         createClusteringRouter(registry, publisher, { cpId, status: () => messaging.status() }),
         analytics.router(),
         createRolloutRouter({ store, prisma: db.prisma, manager: rollouts, logger, plugins }),
+        createConfigHistoryRouter({ store, prisma: db.prisma, logger, plugins }),
         createConfigRouter(store, logger, { plugins }),
         proxyCacheEndpoints(store, replicas.purgeRelay),
         upstreamHealthEndpoints(store, registry, replicas.targetHealthRelay, cpId),

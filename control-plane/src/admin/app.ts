@@ -9,6 +9,7 @@ import { entityEndpoints } from './entity-endpoints.js';
 import { errorHandler, methodNotAllowed, notFoundHandler } from './errors.js';
 import { checkRequestTarget } from './input-guard.js';
 import { membershipEndpoints } from './membership-endpoints.js';
+import { bindRequestAuthor } from './request-context.js';
 import type { ControlPlaneMetrics } from './metrics.js';
 import { schemaEndpoints } from './schema-endpoints.js';
 import { tagEndpoints } from './tag-endpoints.js';
@@ -48,6 +49,8 @@ export function createAdminApp(options: AdminAppOptions): express.Express {
   if (options.metrics) app.use(options.metrics.timing());
   // Host, Origin and token are checked before anything else runs (POST /config included).
   app.use(adminAccess(options.access));
+  // Config writes record who made them (the config history): the request's actor.
+  app.use(bindRequestAuthor);
   if (options.metrics) app.use(options.metrics.router());
   // Then the input policy on the path and the query string (docs/security.md, "Admin API input").
   app.use(checkRequestTarget);
@@ -55,6 +58,7 @@ export function createAdminApp(options: AdminAppOptions): express.Express {
   // than the entity endpoints' limit).
   for (const router of options.routers ?? []) app.use(router);
   app.use(bodyParsers(options.bodyLimit ?? '1mb'));
+  app.use(bindRequestAuthor);
 
   app
     .route('/')

@@ -8,6 +8,7 @@ import {
   type PluginSchemas,
 } from '@gatehouse/shared';
 import { methodNotAllowed } from '../admin/errors.js';
+import { bindRequestAuthor } from '../admin/request-context.js';
 import type { ConfigStore } from '../store/index.js';
 import { declarativeErrorBody } from './kong-errors.js';
 import { importDeclarative } from './import.js';
@@ -143,7 +144,11 @@ export function createConfigRouter(
     );
   };
 
-  router.route('/config').get(readConfig).post(roomy, bodies, run(false)).all(methodNotAllowed);
+  router
+    .route('/config')
+    .get(readConfig)
+    .post(roomy, bodies, bindRequestAuthor, run(false))
+    .all(methodNotAllowed);
   router.route('/config/diff').post(roomy, bodies, run(true)).all(methodNotAllowed);
   return router;
 }

@@ -19,6 +19,7 @@ import {
   type PluginSchemas,
 } from '@gatehouse/shared';
 import { AdminErrors, methodNotAllowed } from '../admin/errors.js';
+import { bindRequestAuthor } from '../admin/request-context.js';
 import { carryStoredValues } from '../declarative/diff.js';
 import { declarativeErrorBody } from '../declarative/kong-errors.js';
 import { documentOf } from '../declarative/router.js';
@@ -156,7 +157,7 @@ export function createRolloutRouter(o: RolloutRouterOptions): Router {
     res.json(rolloutJson(done));
   };
 
-  router.route('/config/rollouts').get(list).post(json, create).all(methodNotAllowed);
+  router.route('/config/rollouts').get(list).post(json, bindRequestAuthor, create).all(methodNotAllowed);
   router.route('/config/rollouts/:id').get(one).all(methodNotAllowed);
   router.route('/config/rollouts/:id/abort').post(abort).all(methodNotAllowed);
   return router;

@@ -33,9 +33,11 @@ function prismaModels(): Model[] {
   });
 }
 
-/** Models that hold no Admin API entity: the version row, the DP registry, the analytics history (its tiers), rollouts. */
+/** Models that hold no Admin API entity: the version row and its history, the DP registry, the analytics history (its tiers), rollouts. */
 const NOT_ENTITIES = new Set([
   'ConfigVersion',
+  'ConfigHistory',
+  'ConfigHistoryContent',
   'ClusteringDataPlane',
   'AnalyticsHistory',
   'AnalyticsHistoryHourly',

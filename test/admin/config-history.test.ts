@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse as parseYaml } from 'yaml';
+import { parseDeclarative } from '@gatehouse/shared';
 import { startControlPlane, type ControlPlane } from '../../control-plane/src/control-plane.js';
 import { ConfigStore } from '../../control-plane/src/store/index.js';
 import { recordVersion } from '../../control-plane/src/history/store.js';
@@ -141,7 +141,7 @@ describe.each(DB_KINDS)('config history on %s', (kind) => {
     const yaml = await call('GET', `/config/versions/${v.version}`, undefined, { accept: 'application/yaml' });
     expect(yaml.status).toBe(200);
     expect(yaml.type).toMatch(/yaml/);
-    expect(parseYaml(yaml.text)).toEqual(json.body);
+    expect(parseDeclarative(yaml.text)).toEqual(json.body);
   });
 
   it('diffs two versions per entity kind with field-level changes, secrets redacted', async () => {

@@ -149,6 +149,10 @@ describe.each(DB_KINDS)('config history on %s', (kind) => {
     await ok('POST', '/consumers', { username: 'alice' });
     await ok('POST', '/consumers/alice/key-auth', { key: 'very-secret-key-of-alice' });
     await ok('PATCH', '/routes/invoices', { paths: ['/invoices', '/bills'] }, 200);
+    await ok('POST', '/plugins', {
+      name: 'rate-limiting',
+      config: { minute: 5, policy: 'redis', redis: { host: 'redis.internal', password: 'redis-pass-of-ops' } },
+    });
     const after = await recorded(await currentVersion());
 
     const diff = await ok('GET', `/config/versions/${before.version}/diff/${after.version}`, undefined, 200);
@@ -163,7 +167,12 @@ describe.each(DB_KINDS)('config history on %s', (kind) => {
       }),
     ]);
     expect(diff.changes.services).toBeUndefined();
+    // A plugin's secrets come from its schema (`encrypted`): the redis password.
+    const plugin = diff.changes.plugins.added[0];
+    expect(plugin.config.redis.password).toBe('[redacted]');
+    expect(plugin.config.redis.host).toBe('redis.internal');
     expect(JSON.stringify(diff)).not.toContain('very-secret-key-of-alice');
+    expect(JSON.stringify(diff)).not.toContain('redis-pass-of-ops');
 
     // The other way round: what going back would change.
     const back = await ok('GET', `/config/versions/${after.version}/diff/${before.version}`, undefined, 200);

@@ -48,7 +48,11 @@ describe('config history: restore an old version through a real CP and DP', () =
   beforeAll(async () => {
     upstream = await startUpstream();
     cp = await startCp({ dataDir: tempDir('gh-history-cp-') });
-    dp = await startDp({ cluster: `127.0.0.1:${cp.clusterPort}`, publicKeys: cp.publicKeys, dataDir: tempDir('gh-history-dp-') });
+    dp = await startDp({
+      cluster: `127.0.0.1:${cp.clusterPort}`,
+      publicKeys: cp.publicKeys,
+      dataDir: tempDir('gh-history-dp-'),
+    });
   }, 180_000);
 
   afterAll(async () => {
@@ -69,10 +73,14 @@ describe('config history: restore an old version through a real CP and DP', () =
 
     const second = await adminJson(cp.admin, 'POST', '/config', doc(upstream.url, 'b'));
     expect(second.status).toBe(201);
-    await waitUntil('the DP serves /b and not /a', async () => {
-      const [a, b] = await Promise.all([httpStatus(`${dp.proxy}/a`), httpStatus(`${dp.proxy}/b`)]);
-      return a === 404 && b === 200;
-    }, 60_000);
+    await waitUntil(
+      'the DP serves /b and not /a',
+      async () => {
+        const [a, b] = await Promise.all([httpStatus(`${dp.proxy}/a`), httpStatus(`${dp.proxy}/b`)]);
+        return a === 404 && b === 200;
+      },
+      60_000,
+    );
     let withB: VersionJson | undefined;
     await waitUntil('the version with route B is in the history', async () => {
       withB = (await versions()).find((v) => v.version > withA!.version);
@@ -81,7 +89,11 @@ describe('config history: restore an old version through a real CP and DP', () =
     expect(withB!.summary).toContain('routes: +1 ~0 -1');
 
     // The diff names the route that goes and the one that comes back.
-    const diff = await adminJson(cp.admin, 'GET', `/config/versions/${withB!.version}/diff/${withA!.version}`);
+    const diff = await adminJson(
+      cp.admin,
+      'GET',
+      `/config/versions/${withB!.version}/diff/${withA!.version}`,
+    );
     expect(diff.status).toBe(200);
     expect(diff.json.changes.routes.added.map((r: { name: string }) => r.name)).toEqual(['a']);
     expect(diff.json.changes.routes.removed.map((r: { name: string }) => r.name)).toEqual(['b']);
@@ -91,14 +103,22 @@ describe('config history: restore an old version through a real CP and DP', () =
     expect(restored.json.version).toBeGreaterThan(withB!.version);
     expect(restored.json.restored_from).toBe(withA!.version);
 
-    await waitUntil('the DP serves /a again and not /b', async () => {
-      const [a, b] = await Promise.all([httpStatus(`${dp.proxy}/a`), httpStatus(`${dp.proxy}/b`)]);
-      return a === 200 && b === 404;
-    }, 60_000);
-    await waitUntil('the DP holds the restored version with version A’s hash', async () => {
-      const row = await dpRow();
-      return row?.config_version === restored.json.version && row.config_hash === withA!.hash;
-    }, 60_000);
+    await waitUntil(
+      'the DP serves /a again and not /b',
+      async () => {
+        const [a, b] = await Promise.all([httpStatus(`${dp.proxy}/a`), httpStatus(`${dp.proxy}/b`)]);
+        return a === 200 && b === 404;
+      },
+      60_000,
+    );
+    await waitUntil(
+      'the DP holds the restored version with version A’s hash',
+      async () => {
+        const row = await dpRow();
+        return row?.config_version === restored.json.version && row?.config_hash === withA!.hash;
+      },
+      60_000,
+    );
 
     // The restore is itself a version of the history, newest, saying what it was.
     await waitUntil('the restore is in the history', async () => {

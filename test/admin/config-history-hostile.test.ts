@@ -16,7 +16,9 @@ const configNow = async () => (await cp.call('GET', '/config')).body?.config as 
 
 beforeAll(async () => {
   cp = await startInProcessCp('postgres');
-  expect((await cp.call('POST', '/services', { name: 'base', url: 'http://base.internal' })).status).toBe(201);
+  expect((await cp.call('POST', '/services', { name: 'base', url: 'http://base.internal' })).status).toBe(
+    201,
+  );
   // Wait until the history holds a version (the publisher records it after its debounce).
   const deadline = Date.now() + 30_000;
   while ((await cp.call('GET', '/config/versions')).body?.data?.length !== 1) {
@@ -118,15 +120,12 @@ describe('config history endpoints under hostile input', () => {
 
   it('answers hostile query strings on the list with 200 or a Kong-shaped 4xx', async () => {
     await fc.assert(
-      fc.asyncProperty(
-        fc.array(fc.tuple(queryKey, queryValue), { maxLength: 4 }),
-        async (pairs) => {
-          const query = pairs.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');
-          const r = await cp.call('GET', `/config/versions?${query}`);
-          if (r.status === 200) expect(Array.isArray(r.body.data)).toBe(true);
-          else expectClientError(r, `GET /config/versions?${query}`);
-        },
-      ),
+      fc.asyncProperty(fc.array(fc.tuple(queryKey, queryValue), { maxLength: 4 }), async (pairs) => {
+        const query = pairs.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');
+        const r = await cp.call('GET', `/config/versions?${query}`);
+        if (r.status === 200) expect(Array.isArray(r.body.data)).toBe(true);
+        else expectClientError(r, `GET /config/versions?${query}`);
+      }),
       { numRuns: RUNS },
     );
     expectPristinePrototypes();

@@ -69,7 +69,8 @@ describe.each(DB_KINDS)('config history on %s', (kind) => {
     expect(r.status, `${method} ${path}: ${r.text}`).toBe(status);
     return r.body;
   };
-  const currentVersion = async () => Number((await ok('GET', '/', undefined, 200)).configuration.config_version);
+  const currentVersion = async () =>
+    Number((await ok('GET', '/', undefined, 200)).configuration.config_version);
 
   /** Polls until the history's newest version is `version` (the publisher records it after a debounce). */
   const recorded = async (version: number): Promise<Versioned> => {
@@ -136,9 +137,11 @@ describe.each(DB_KINDS)('config history on %s', (kind) => {
     expect(json.status).toBe(200);
     expect(json.type).toMatch(/^application\/json/);
     expect(json.body._format_version).toBe('3.0');
-    expect(json.body.services.map((s: Json) => s.name)).toContain('billing');
+    expect(json.body.services.map((s: { name: string }) => s.name)).toContain('billing');
 
-    const yaml = await call('GET', `/config/versions/${v.version}`, undefined, { accept: 'application/yaml' });
+    const yaml = await call('GET', `/config/versions/${v.version}`, undefined, {
+      accept: 'application/yaml',
+    });
     expect(yaml.status).toBe(200);
     expect(yaml.type).toMatch(/yaml/);
     expect(parseDeclarative(yaml.text)).toEqual(json.body);
@@ -151,14 +154,18 @@ describe.each(DB_KINDS)('config history on %s', (kind) => {
     await ok('PATCH', '/routes/invoices', { paths: ['/invoices', '/bills'] }, 200);
     await ok('POST', '/plugins', {
       name: 'rate-limiting',
-      config: { minute: 5, policy: 'redis', redis: { host: 'redis.internal', password: 'redis-pass-of-ops' } },
+      config: {
+        minute: 5,
+        policy: 'redis',
+        redis: { host: 'redis.internal', password: 'redis-pass-of-ops' },
+      },
     });
     const after = await recorded(await currentVersion());
 
     const diff = await ok('GET', `/config/versions/${before.version}/diff/${after.version}`, undefined, 200);
     expect(diff.from.version).toBe(before.version);
     expect(diff.to.version).toBe(after.version);
-    expect(diff.changes.consumers.added.map((c: Json) => c.username)).toEqual(['alice']);
+    expect(diff.changes.consumers.added.map((c: { username: string }) => c.username)).toEqual(['alice']);
     expect(diff.changes.keyauth_credentials.added[0].key).toBe('[redacted]');
     expect(diff.changes.routes.changed).toEqual([
       expect.objectContaining({
@@ -176,7 +183,7 @@ describe.each(DB_KINDS)('config history on %s', (kind) => {
 
     // The other way round: what going back would change.
     const back = await ok('GET', `/config/versions/${after.version}/diff/${before.version}`, undefined, 200);
-    expect(back.changes.consumers.removed.map((c: Json) => c.username)).toEqual(['alice']);
+    expect(back.changes.consumers.removed.map((c: { username: string }) => c.username)).toEqual(['alice']);
   });
 
   it('restores a version as a new, higher version with that version’s hash, recorded with who and why', async () => {

@@ -21,7 +21,10 @@ const plugins: PluginDescriptions = {
                   {
                     redis: {
                       type: 'record',
-                      fields: [{ host: { type: 'string' } }, { password: { type: 'string', encrypted: true } }],
+                      fields: [
+                        { host: { type: 'string' } },
+                        { password: { type: 'string', encrypted: true } },
+                      ],
                     },
                   },
                 ],
@@ -37,7 +40,14 @@ function config(parts: Partial<Record<keyof GatehouseConfig, unknown[]>>): Gateh
 }
 
 const consumer = { id: ID(1), username: 'alice', custom_id: null, tags: null, created_at: 1, updated_at: 1 };
-const key = (k: string) => ({ id: ID(2), consumer: { id: ID(1) }, key: k, ttl: null, tags: null, created_at: 1 });
+const key = (k: string) => ({
+  id: ID(2),
+  consumer: { id: ID(1) },
+  key: k,
+  ttl: null,
+  tags: null,
+  created_at: 1,
+});
 const limit = (minute: number, password: string) => ({
   id: ID(3),
   name: 'rate-limiting',
@@ -49,7 +59,11 @@ const limit = (minute: number, password: string) => ({
 
 describe('config history diff', () => {
   it('lists added entities whole with their secrets redacted', () => {
-    const d = diffVersions(config({}), config({ consumers: [consumer], keyauth_credentials: [key('k-1')] }), plugins);
+    const d = diffVersions(
+      config({}),
+      config({ consumers: [consumer], keyauth_credentials: [key('k-1')] }),
+      plugins,
+    );
     expect(d.summary).toBe('consumers: +1 ~0 -0, keyauth_credentials: +1 ~0 -0');
     expect(d.changes.consumers?.added).toEqual([consumer]);
     expect(d.changes.keyauth_credentials?.added[0]?.key).toBe(REDACTED);
@@ -57,8 +71,16 @@ describe('config history diff', () => {
   });
 
   it('names each changed field with from and to; a changed secret shows as changed, redacted', () => {
-    const before = config({ consumers: [consumer], keyauth_credentials: [key('old-key')], plugins: [limit(5, 'pw-1')] });
-    const after = config({ consumers: [consumer], keyauth_credentials: [key('new-key')], plugins: [limit(10, 'pw-2')] });
+    const before = config({
+      consumers: [consumer],
+      keyauth_credentials: [key('old-key')],
+      plugins: [limit(5, 'pw-1')],
+    });
+    const after = config({
+      consumers: [consumer],
+      keyauth_credentials: [key('new-key')],
+      plugins: [limit(10, 'pw-2')],
+    });
     const d = diffVersions(before, after, plugins);
     expect(d.changes.consumers).toBeUndefined();
     expect(d.changes.keyauth_credentials?.changed).toEqual([

@@ -93,7 +93,10 @@ function redactByName(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(redactByName);
   if (!isRecord(value)) return value;
   return Object.fromEntries(
-    Object.entries(value).map(([k, v]) => [k, SECRET_NAME.test(k) && v !== null ? REDACTED : redactByName(v)]),
+    Object.entries(value).map(([k, v]) => [
+      k,
+      SECRET_NAME.test(k) && v !== null ? REDACTED : redactByName(v),
+    ]),
   );
 }
 

@@ -24,9 +24,9 @@ describe('--config-history-retention', () => {
       fc.property(
         fc.oneof(
           fc.string({ maxLength: 16 }),
-          fc.tuple(fc.integer({ min: -5, max: 2_000_000 }), fc.constantFrom('', 's', 'm', 'h', 'd', 'x')).map(
-            ([n, u]) => `${n}${u}`,
-          ),
+          fc
+            .tuple(fc.integer({ min: -5, max: 2_000_000 }), fc.constantFrom('', 's', 'm', 'h', 'd', 'x'))
+            .map(([n, u]) => `${n}${u}`),
         ),
         (text) => {
           let r;

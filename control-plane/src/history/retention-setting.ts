@@ -29,7 +29,9 @@ export function parseHistoryRetention(text: string): ConfigHistoryRetention {
       if (out.count !== null) throw new Error(expected);
       const n = Number(part);
       if (!Number.isSafeInteger(n) || n < 1 || n > MAX_COUNT)
-        throw new Error(`the count must be between 1 and ${MAX_COUNT}; got ${JSON.stringify(part.slice(0, 20))}`);
+        throw new Error(
+          `the count must be between 1 and ${MAX_COUNT}; got ${JSON.stringify(part.slice(0, 20))}`,
+        );
       out.count = n;
       continue;
     }

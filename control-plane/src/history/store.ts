@@ -76,7 +76,8 @@ export async function getVersion(db: Db, version: bigint): Promise<HistoryVersio
 /** The configuration a version holds. */
 export async function versionConfig(db: Db, v: HistoryVersion): Promise<GatehouseConfig> {
   const content = await db.configHistoryContent.findUnique({ where: { hash: v.content_hash } });
-  if (!content) throw new Error(`config history content ${v.content_hash} of version ${v.version} is missing`);
+  if (!content)
+    throw new Error(`config history content ${v.content_hash} of version ${v.version} is missing`);
   return unpackConfig(content.gzip);
 }
 

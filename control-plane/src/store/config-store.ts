@@ -134,8 +134,7 @@ export class ConfigStore {
     return this.write(
       async (tx, version) => {
         // The diff holds unless a write committed since `current` was read (each bumps the version).
-        const fresh =
-          version === current.version + 1n ? diff : diffConfigs(await readAll(tx), config, exact);
+        const fresh = version === current.version + 1n ? diff : diffConfigs(await readAll(tx), config, exact);
         await applyChanges(tx, fresh.changes, exact);
         return { version, ...fresh };
       },

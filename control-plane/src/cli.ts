@@ -41,6 +41,11 @@ import {
 import { startControlPlane } from './control-plane.js';
 import { DEFAULT_AUDIT_RETENTION, parseAuditRetention } from './audit/retention.js';
 import { runAuditCommand } from './audit/verify-cli.js';
+import {
+  DEFAULT_CONFIG_HISTORY_RETENTION,
+  parseHistoryRetention,
+  type ConfigHistoryRetention,
+} from './history/index.js';
 
 const CP_SETTINGS: SettingSpec[] = [
   {
@@ -129,6 +134,15 @@ const CP_SETTINGS: SettingSpec[] = [
     default: DEFAULT_AUDIT_RETENTION,
     description:
       "How long the audit log (/audit/requests, /audit/objects) keeps entries (a duration from 1h to 3650d: 30d, 90d, …; Kong's audit_log_record_ttl); 0 = keep every entry.",
+  },
+  {
+    key: 'configHistoryRetention',
+    flag: 'config-history-retention',
+    env: ['GATEHOUSE_CONFIG_HISTORY_RETENTION'],
+    kind: 'string',
+    default: DEFAULT_CONFIG_HISTORY_RETENTION,
+    description:
+      'What the config history (/config/versions) keeps: a count of versions (100), an age (30d, 36h) or both (100,30d); the newest version is always kept.',
   },
   {
     key: 'signingKey',
@@ -297,6 +311,12 @@ async function runCp(argv: string[]): Promise<void> {
   } catch (e) {
     fail(`--audit-retention (GATEHOUSE_AUDIT_RETENTION) ${(e as Error).message}`);
   }
+  let configHistoryRetention: ConfigHistoryRetention;
+  try {
+    configHistoryRetention = parseHistoryRetention(v.configHistoryRetention as string);
+  } catch (e) {
+    fail(`--config-history-retention (GATEHOUSE_CONFIG_HISTORY_RETENTION) ${(e as Error).message}`);
+  }
   const logger = createLogger('gatehouse-cp', { level: v.logLevel as string });
   try {
     const cp = await startControlPlane({
@@ -327,6 +347,7 @@ async function runCp(argv: string[]): Promise<void> {
       analyticsRetentionMs,
       analyticsRetention5mMs,
       auditRetentionMs,
+      configHistoryRetention,
       pluginsDirs: ((v.pluginsDirs as string[] | undefined) ?? []).map((d) => resolve(d)),
       clusterTls: {
         ...resolvePaths(clusterTlsSettings(v)),

@@ -326,6 +326,7 @@ export async function runConfigCommand(argv: string[], io: ConfigCommandIo = {})
       throw e;
     }
     try {
+      const store = new ConfigStore(db, { logger, author: 'cli' });
       if (command === 'export') {
         const { config } = await new ConfigStore(db, { logger }).readConfig();
         await writeOut(fromConfig(config, { format: v.format as 'yaml' | 'json' }), file, stdout);

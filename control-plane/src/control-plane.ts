@@ -50,6 +50,13 @@ import {
   type ClusterServerTls,
 } from './cluster/index.js';
 import { createConfigRouter } from './declarative/index.js';
+import {
+  createConfigHistoryRouter,
+  DEFAULT_CONFIG_HISTORY_RETENTION,
+  parseHistoryRetention,
+  startConfigHistory,
+  type ConfigHistoryRetention,
+} from './history/index.js';
 import { connectReplicas, createCpMessaging, ReplicaErrors, type NatsTlsOptions } from './messaging/index.js';
 import { DataFolderLock, databaseDir } from './data-folder.js';
 import { openDatabase } from './db/index.js';
@@ -132,6 +139,8 @@ export interface ControlPlaneOptions {
   analyticsRetention5mMs?: number;
   /** How long audit log entries are kept (`--audit-retention`; default 30 days; 0: forever). */
   auditRetentionMs?: number;
+  /** What the config history keeps (`--config-history-retention`; default the newest 100 versions). */
+  configHistoryRetention?: ConfigHistoryRetention;
   logger: Logger;
 }
 
@@ -294,6 +303,14 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     const stopAuditRetention = startAuditRetention(db.prisma, auditRetentionMs, logger);
     cleanups.push(async () => stopAuditRetention());
     const publisher = new SnapshotPublisher({ source: store, key: signingKey, cpId, logger });
+    // Attached before the first build: the version the CP starts with is recorded too.
+    const history = startConfigHistory({
+      prisma: db.prisma,
+      publisher,
+      logger,
+      retention: o.configHistoryRetention ?? parseHistoryRetention(DEFAULT_CONFIG_HISTORY_RETENTION),
+    });
+    cleanups.push(() => history.stop());
     await publisher.start();
     cleanups.push(async () => publisher.stop());
     const deltas = new SnapshotDeltas({ key: signingKey, cpId, logger });
@@ -403,6 +420,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
         createClusteringRouter(registry, publisher, { cpId, status: () => messaging.status() }),
         analytics.router(),
         createRolloutRouter({ store, prisma: db.prisma, manager: rollouts, logger, plugins }),
+        createConfigHistoryRouter({ store, prisma: db.prisma, logger, plugins }),
         createConfigRouter(store, logger, { plugins }),
         proxyCacheEndpoints(store, replicas.purgeRelay),
         upstreamHealthEndpoints(store, registry, replicas.targetHealthRelay, cpId),

@@ -47,6 +47,12 @@ export const ConfigErrors = {
   clusterTls: defineError('GH_ERR_CONFIG_CLUSTER_TLS', 400),
 } as const;
 
+/** The config history (docs/config-history.md). */
+export const ConfigHistoryErrors = {
+  /** `/config/versions/{v}` names no version the history holds. */
+  notFound: defineError('GH_ERR_CONFIG_VERSION_NOT_FOUND', 404),
+} as const;
+
 /** Staged rollouts (docs/rollouts.md). */
 export const RolloutErrors = {
   /** A config write (or a second rollout) while a rollout runs. */

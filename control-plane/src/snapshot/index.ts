@@ -1,6 +1,7 @@
 export {
   SnapshotPublisher,
   type ConfigSource,
+  type PublishedConfig,
   type PublishedSnapshot,
   type PublisherStats,
   type SnapshotPublisherOptions,

@@ -70,8 +70,18 @@ export interface SnapshotPublisherOptions {
   retryMs?: number;
 }
 
+/** A published snapshot's configuration as read from the store (secrets in clear: never sent). */
+export interface PublishedConfig {
+  version: bigint;
+  /** The snapshot's hash. */
+  hash: string;
+  config: GatehouseConfig;
+}
+
 interface PublisherEvents {
   snapshot: [PublishedSnapshot];
+  /** Before each 'snapshot': the config it was built from (the config history records it). */
+  config: [PublishedConfig];
   /** The snapshot of a placement key (`sliceKeyOf(region, labels)`) changed. */
   slice: [string, PublishedSnapshot];
 }
@@ -314,6 +324,7 @@ export class SnapshotPublisher extends EventEmitter<PublisherEvents> {
       'snapshot published',
     );
     this.slices.rebase(published, digested);
+    this.emit('config', { version, hash, config });
     this.emit('snapshot', published);
   }
 }

@@ -42,11 +42,16 @@ export async function insertRows(tx: Tx, def: EntityRecord, rows: readonly Row[]
   for (const chunk of chunks(rows)) await tx.$executeRawUnsafe(sql, chunkJson(def, chunk));
 }
 
-/** Sets every column but id and created_at of the rows matched by id. */
-export async function updateRows(tx: Tx, def: EntityRecord, rows: readonly Row[]): Promise<void> {
+/** Sets every column but id (and created_at, unless `createdAt`) of the rows matched by id. */
+export async function updateRows(
+  tx: Tx,
+  def: EntityRecord,
+  rows: readonly Row[],
+  options: { createdAt?: boolean } = {},
+): Promise<void> {
   if (rows.length === 0) return;
   const set = columnNames(def)
-    .filter((c) => c !== 'id' && c !== 'created_at')
+    .filter((c) => c !== 'id' && (options.createdAt === true || c !== 'created_at'))
     .map((c) => `${quote(c)} = v.${quote(c)}`)
     .join(', ');
   const table = tableOf(def);

@@ -10,6 +10,7 @@ import type { PrismaClient } from '../generated/prisma/client.js';
 import { ChangeLog, recordChanges } from '../audit/objects.js';
 import { AuditRedactor } from '../audit/redact.js';
 import { withRoomyHeap } from '../heap-sizing.js';
+import { boundAuthor } from './author.js';
 import { CertificateRepository } from './certificates.js';
 import { EntityRepository } from './entity-repository.js';
 import { MembershipRepository } from './memberships.js';
@@ -21,6 +22,15 @@ import { tagsPage, type TagRow } from './tags.js';
 import type { ConfigWriter, Tx } from './tx.js';
 
 export type ChangeListener = (version: bigint) => void;
+
+export interface ReplaceOptions {
+  dryRun?: boolean;
+  current?: { version: bigint; config: GatehouseConfig };
+  /** Timestamps count as changes and are written as given (a config history restore). */
+  exact?: boolean;
+  /** Recorded with the version in the config history. */
+  note?: string;
+}
 
 /** The kinds with Admin API endpoints of their own (memberships have theirs in `memberships`). */
 export type RepositoryKind = Exclude<EntityKind, 'consumer_group_consumers'>;
@@ -42,7 +52,22 @@ export interface ConfigStoreOptions {
   logger?: Logger;
   /** Plugin schemas (the plugin registry); without it every plugin name is unknown. */
   plugins?: PluginSchemas;
+  /** The config history's author of a write no request or job bound one for (default `system`). */
+  author?: string;
 }
+
+/** How one config write is recorded and checked. */
+export interface WriteOptions {
+  timeoutMs?: number;
+  /** The staged rollout the write belongs to (allowed while it runs). */
+  rollout?: string;
+  /** Recorded with the version in the config history ("restore of version 7"). */
+  note?: string;
+}
+
+/** Longest author name and note the history keeps. */
+const MAX_AUTHOR = 200;
+const MAX_NOTE = 500;
 
 /**
  * The control plane's configuration in Postgres. Every write goes through `write()`, which bumps
@@ -62,6 +87,7 @@ export class ConfigStore {
   private readonly logger: Logger | undefined;
   /** The database client (the audit log's reads and request entries use it). */
   readonly prisma: PrismaClient;
+  private readonly author: string;
 
   /** `db` is the Database from openDatabase() or its PrismaClient. */
   constructor(db: { prisma: PrismaClient } | PrismaClient, options: ConfigStoreOptions = {}) {
@@ -69,6 +95,7 @@ export class ConfigStore {
     this.logger = options.logger;
     this.pluginSchemas = options.plugins;
     this.auditRedactor = new AuditRedactor(options.plugins);
+    this.author = options.author ?? 'system';
     const prisma = this.prisma;
     const writer: ConfigWriter = (fn) => this.write(fn);
     const special = {
@@ -96,31 +123,28 @@ export class ConfigStore {
    * validated (shared/entities rules, plugin configs with defaults); references must resolve
    * within `config` (else a foreign-key violation and nothing changes). Timestamps of new
    * entities come from `config` when set; an import that changes nothing does not bump the version.
+   * With `exact` (a config history restore) timestamps count as changes and are written as given,
+   * so the database then reads back exactly `config` (and its snapshot hash is the same).
    */
-  async replaceAll(
-    config: GatehouseConfig,
-    options: { dryRun?: boolean; current?: { version: bigint; config: GatehouseConfig } } = {},
-  ): Promise<ReplaceResult> {
+  async replaceAll(config: GatehouseConfig, options: ReplaceOptions = {}): Promise<ReplaceResult> {
     // A whole config is a large live heap: V8's default sizing, not the lean one (heap-sizing.ts).
     return withRoomyHeap(() => this.replaceAllNow(config, options));
   }
 
-  private async replaceAllNow(
-    config: GatehouseConfig,
-    options: { dryRun?: boolean; current?: { version: bigint; config: GatehouseConfig } },
-  ): Promise<ReplaceResult> {
+  private async replaceAllNow(config: GatehouseConfig, options: ReplaceOptions): Promise<ReplaceResult> {
     checkReferences(config);
+    const exact = { timestamps: options.exact === true };
     const current = options.current ?? (await this.readConfig());
-    const diff = diffConfigs(current.config, config);
+    const diff = diffConfigs(current.config, config, exact);
     if (options.dryRun || !diff.changed) return { version: null, ...diff };
     return this.write(
       async (tx, version, log) => {
         // The diff holds unless a write committed since `current` was read (each bumps the version).
-        const fresh = version === current.version + 1n ? diff : diffConfigs(await readAll(tx), config);
-        await applyChanges(tx, fresh.changes, log);
+        const fresh = version === current.version + 1n ? diff : diffConfigs(await readAll(tx), config, exact);
+        await applyChanges(tx, fresh.changes, log, exact);
         return { version, ...fresh };
       },
-      { timeoutMs: IMPORT_TIMEOUT_MS },
+      { timeoutMs: IMPORT_TIMEOUT_MS, ...(options.note !== undefined ? { note: options.note } : {}) },
     );
   }
 
@@ -134,8 +158,11 @@ export class ConfigStore {
    */
   async write<T>(
     fn: (tx: Tx, version: bigint, log: ChangeLog) => Promise<T>,
-    options: { timeoutMs?: number; rollout?: string } = {},
+    options: WriteOptions = {},
   ): Promise<T> {
+    // Read before the transaction: the binding is the caller's (a request's actor, a job's name).
+    const author = (boundAuthor() ?? this.author).slice(0, MAX_AUTHOR);
+    const note = options.note?.slice(0, MAX_NOTE) ?? null;
     const { result, version } = await this.prisma.$transaction(
       async (tx) => {
         const rows = await tx.$queryRaw<{ version: bigint }[]>`
@@ -144,6 +171,10 @@ export class ConfigStore {
           RETURNING version`;
         const version = BigInt(rows[0]!.version);
         await refuseDuringRollout(tx, options.rollout);
+        // Who made this version and when (the config history; the publisher adds its content).
+        await tx.$executeRaw`
+          INSERT INTO config_history (version, created_at, author, note) VALUES (${version}, now(), ${author}, ${note})
+          ON CONFLICT (version) DO NOTHING`;
         const log = new ChangeLog();
         const result = await fn(tx, version, log);
         await recordChanges(tx, log, this.auditRedactor);

@@ -34,11 +34,13 @@ function prismaModels(): Model[] {
 }
 
 /**
- * Models that hold no Admin API entity: the version row, the DP registry, the analytics history
- * (its tiers), rollouts, RBAC (rbac/, not configuration), the audit log.
+ * Models that hold no Admin API entity: the version row and its history, the DP registry, the
+ * analytics history (its tiers), rollouts, RBAC (rbac/, not configuration), the audit log.
  */
 const NOT_ENTITIES = new Set([
   'ConfigVersion',
+  'ConfigHistory',
+  'ConfigHistoryContent',
   'ClusteringDataPlane',
   'AnalyticsHistory',
   'AnalyticsHistoryHourly',

@@ -69,10 +69,17 @@ export function checkReferences(config: GatehouseConfig): void {
   }
 }
 
-/** The per-list differences between what the database holds and `config`. */
+/** The timestamps an entity has, canonical (compared when timestamps count). */
+const stamps = (e: Record<string, unknown>) => `${String(e.created_at)}\0${String(e.updated_at)}`;
+
+/**
+ * The per-list differences between what the database holds and `config`. With `timestamps`, an
+ * entity whose `created_at`/`updated_at` differ is changed too (a history restore).
+ */
 export function diffConfigs(
   current: GatehouseConfig,
   desired: GatehouseConfig,
+  options: { timestamps?: boolean } = {},
 ): { changes: ConfigChanges; changed: boolean } {
   const changes = {} as Record<EntityKey, EntityChanges>;
   let changed = false;
@@ -84,7 +91,11 @@ export function diffConfigs(
     for (const [id, e] of want) {
       const old = have.get(id);
       if (!old) c.created.push(e);
-      else if (comparable(def, old) !== comparable(def, e)) c.updated.push({ before: old, after: e });
+      else if (
+        comparable(def, old) !== comparable(def, e) ||
+        (options.timestamps === true && stamps(old) !== stamps(e))
+      )
+        c.updated.push({ before: old, after: e });
     }
     for (const [id, e] of have) if (!want.has(id)) c.deleted.push(e);
     if (c.created.length || c.updated.length || c.deleted.length) changed = true;
@@ -99,9 +110,15 @@ const toDate = (seconds: unknown, fallback: Date) =>
 /**
  * Applies `changes` in one transaction: deletes children first, then updates and creates parents
  * first, each entity list in set-based statements of up to BULK_CHUNK_ROWS rows (bulk-write.ts).
- * Each change is noted in `log` (the audit log's entries for the write).
+ * Each change is noted in `log` (the audit log's entries for the write). Updates stamp
+ * `updated_at` now, or with `timestamps` write both timestamps as the entity has them.
  */
-export async function applyChanges(tx: Tx, changes: ConfigChanges, log?: ChangeLog): Promise<void> {
+export async function applyChanges(
+  tx: Tx,
+  changes: ConfigChanges,
+  log?: ChangeLog,
+  options: { timestamps?: boolean } = {},
+): Promise<void> {
   const all = changes as unknown as Record<EntityKey, EntityChanges>;
   if (log) {
     for (const key of [...WRITE_ORDER].reverse()) for (const e of all[key].deleted) log.deleted(key, e);
@@ -125,9 +142,13 @@ export async function applyChanges(tx: Tx, changes: ConfigChanges, log?: ChangeL
       def,
       all[key].updated.map(({ after }) => {
         const row: Row = { ...columnsOf(def, after), id: after.id };
-        if (def.hasUpdatedAt) row.updated_at = now;
+        if (options.timestamps === true) {
+          row.created_at = toDate(after.created_at, now);
+          if (def.hasUpdatedAt) row.updated_at = toDate(after.updated_at, now);
+        } else if (def.hasUpdatedAt) row.updated_at = now;
         return row;
       }),
+      { createdAt: options.timestamps === true },
     );
     await insertRows(
       tx,

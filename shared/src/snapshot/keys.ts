@@ -151,7 +151,7 @@ export async function loadSigningKey(file: string): Promise<SigningKey> {
 }
 
 /** Loads one or more JWKS files (or single public JWK files) into a kid -> key map. */
-export async function loadTrustedKeys(files: readonly string[]): Promise<TrustedKeys> {
+export async function loadTrustedKeys(files: readonly string[]): Promise<ReadonlyMap<string, KeyObjectLike>> {
   const keys = new Map<string, KeyObjectLike>();
   const xByKid = new Map<string, string>();
   for (const file of files) {

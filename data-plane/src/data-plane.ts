@@ -546,6 +546,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     registry: metrics.registry,
     beforeMetrics: () => {
       series.beginScrape();
+      expiry.check();
       return pool.pullMetrics();
     },
     logger: log,

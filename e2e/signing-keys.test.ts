@@ -30,7 +30,8 @@ async function gatehouse(args: string[]): Promise<{ code: number | null; output:
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- /status and /clustering/keys JSON
-const json = async (url: string): Promise<any> => (await fetch(url, { signal: AbortSignal.timeout(5000) })).json();
+const json = async (url: string): Promise<any> =>
+  (await fetch(url, { signal: AbortSignal.timeout(5000) })).json();
 
 describe('root-certified signing keys: rotation and revocation', () => {
   let upstream: Awaited<ReturnType<typeof startUpstream>>;
@@ -53,8 +54,12 @@ describe('root-certified signing keys: rotation and revocation', () => {
       dataDir: dpDir,
       workers: 1,
     });
-    expect((await adminJson(cp.admin, 'POST', '/services', { name: 'echo', url: upstream.url })).status).toBe(201);
-    expect((await adminJson(cp.admin, 'POST', '/services/echo/routes', { paths: ['/echo'] })).status).toBe(201);
+    expect((await adminJson(cp.admin, 'POST', '/services', { name: 'echo', url: upstream.url })).status).toBe(
+      201,
+    );
+    expect((await adminJson(cp.admin, 'POST', '/services/echo/routes', { paths: ['/echo'] })).status).toBe(
+      201,
+    );
     await waitUntil('route served', async () => (await httpStatus(`${dp.proxy}/echo`)) === 200);
   }, 120_000);
 
@@ -129,14 +134,29 @@ describe('root-certified signing keys: rotation and revocation', () => {
   });
 
   it('revokes the old key: the list reaches the DP, and a snapshot signed with the old key is refused', async () => {
-    const revoked = await gatehouse(['keys', 'revoke', firstKid, '--root-key', cp.rootPrivateKey, '--dir', keysDir]);
+    const revoked = await gatehouse([
+      'keys',
+      'revoke',
+      firstKid,
+      '--root-key',
+      cp.rootPrivateKey,
+      '--dir',
+      keysDir,
+    ]);
     expect(revoked.code, revoked.output).toBe(0);
     await waitUntil('the CP lists the old key as revoked', async () => {
       const k = await json(`${cp.admin}/clustering/keys`);
-      return k.revocation_list_version === 1 && k.data.some((e: { kid: string; status: string }) => e.kid === firstKid && e.status === 'revoked');
+      const revokedKey = (k.data as { kid: string; status: string }[]).some(
+        (e) => e.kid === firstKid && e.status === 'revoked',
+      );
+      return k.revocation_list_version === 1 && revokedKey;
     });
     // The CP signs again with the list; the DP adopts it and keeps it on disk.
-    await waitUntil('the DP holds the revocation list', async () => existsSync(join(dpDir, 'snapshot-revocations.jws')), 60_000);
+    await waitUntil(
+      'the DP holds the revocation list',
+      async () => existsSync(join(dpDir, 'snapshot-revocations.jws')),
+      60_000,
+    );
     expect(await httpStatus(`${dp.proxy}/echo`)).toBe(200);
 
     // Replay: the DP restarts, with no CP to reach, on its own earlier cache signed by the revoked key.
@@ -153,10 +173,14 @@ describe('root-certified signing keys: rotation and revocation', () => {
       waitReady: false,
     });
     dp = replay;
-    await waitUntil('the DP refuses the cache', async () => {
-      const s = await json(`${replay.status}/status`);
-      return s.cache?.last_refusal?.code === 'GH_ERR_SNAPSHOT_KEY_REVOKED';
-    }, 60_000);
+    await waitUntil(
+      'the DP refuses the cache',
+      async () => {
+        const s = await json(`${replay.status}/status`);
+        return s.cache?.last_refusal?.code === 'GH_ERR_SNAPSHOT_KEY_REVOKED';
+      },
+      60_000,
+    );
     const s = await json(`${replay.status}/status`);
     expect(s.config).toBeNull();
     expect(s.ready).toBe(false);

@@ -388,7 +388,8 @@ const ROOT_KEY_SETTING: SettingSpec = {
   flag: 'root-key',
   env: ['GATEHOUSE_ROOT_KEY'],
   kind: 'string',
-  description: 'The root PRIVATE key (snapshot-root.key.json from `gatehouse keys root`; keep it offline). Required.',
+  description:
+    'The root PRIVATE key (snapshot-root.key.json from `gatehouse keys root`; keep it offline). Required.',
 };
 const SIGNING_KEYS_DIR_SETTING: SettingSpec = {
   key: 'dir',
@@ -420,7 +421,14 @@ const KEYS_SUBCOMMANDS: Record<string, KeysSubcommand> = {
         kind: 'string',
         description: 'Folder to write the root key pair into (required).',
       },
-      { key: 'force', flag: 'force', env: [], kind: 'bool', default: 'false', description: 'Replace an existing root key.' },
+      {
+        key: 'force',
+        flag: 'force',
+        env: [],
+        kind: 'bool',
+        default: 'false',
+        description: 'Replace an existing root key.',
+      },
     ],
     async run(v) {
       if (typeof v.out !== 'string') fail('missing --out DIR');
@@ -452,7 +460,9 @@ const KEYS_SUBCOMMANDS: Record<string, KeysSubcommand> = {
     ],
     async run(v) {
       if (typeof v.rootKey !== 'string') fail('missing --root-key FILE');
-      const r = await rotateSigningKey(resolve(v.dir as string), resolve(v.rootKey), { days: v.days as number });
+      const r = await rotateSigningKey(resolve(v.dir as string), resolve(v.rootKey), {
+        days: v.days as number,
+      });
       return [
         `kid:          ${r.kid}`,
         `key:          ${r.keyFile}`,

@@ -613,7 +613,9 @@ try {
       ? {
           controlPlane: cp,
           trustedKeyFiles: trusted.map((f) => resolve(f)),
-          ...(v.clusterRootKey === undefined ? {} : { clusterRootKeyFile: resolve(v.clusterRootKey as string) }),
+          ...(v.clusterRootKey === undefined
+            ? {}
+            : { clusterRootKeyFile: resolve(v.clusterRootKey as string) }),
           clusterTls,
         }
       : { declarativeFile: resolve(declarativeFile) }),

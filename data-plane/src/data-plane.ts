@@ -290,7 +290,13 @@ async function resolveTrust(options: DataPlaneOptions, dbless: boolean): Promise
   let rootFile = options.clusterRootKeyFile;
   if (rootFile === undefined && !dbless) {
     const inFolder = join(options.dataDir, ROOT_PUBLIC_KEY_FILE);
-    if (await access(inFolder).then(() => true, () => false)) rootFile = inFolder;
+    if (
+      await access(inFolder).then(
+        () => true,
+        () => false,
+      )
+    )
+      rootFile = inFolder;
   }
   if (rootFile === undefined) {
     if (dbless && plainFiles.length === 0) return new Map();

@@ -77,7 +77,10 @@ describe('root-certified signing keys between a real CP and DP', () => {
       });
     expect((await post('/services', { name: 'up', url: `http://127.0.0.1:${port}` })).status).toBe(201);
     expect((await post('/services/up/routes', { paths: ['/k'] })).status).toBe(201);
-    await until('route served', async () => (await fetch(`http://127.0.0.1:${dp.proxyPort()}/k`)).status === 200);
+    await until(
+      'route served',
+      async () => (await fetch(`http://127.0.0.1:${dp.proxyPort()}/k`)).status === 200,
+    );
   });
 
   afterAll(async () => {
@@ -95,7 +98,12 @@ describe('root-certified signing keys between a real CP and DP', () => {
     const k = await keys();
     expect(k).toMatchObject({ mode: 'root', revocation_list_version: null, data_planes_without_kid: [] });
     expect(k.data).toHaveLength(1);
-    expect(k.data[0]).toMatchObject({ kid: k.active_kid, status: 'active', certified: true, validity: 'valid' });
+    expect(k.data[0]).toMatchObject({
+      kid: k.active_kid,
+      status: 'active',
+      certified: true,
+      validity: 'valid',
+    });
     expect((await status()).config.kid).toBe(k.active_kid);
     const post = await fetch(`${cp!.adminUrl}/clustering/keys`, { method: 'POST' });
     expect(post.status).toBe(405);
@@ -110,7 +118,10 @@ describe('root-certified signing keys between a real CP and DP', () => {
 
   it('a rotation moves the DP to the new key and retires the old one; a revocation is listed and reaches the DP', async () => {
     const old = (await keys()).active_kid as string;
-    const rotated = await rotateSigningKey(join(cpDir, 'keys'), join(cpDir, 'keys', 'snapshot-root.key.json'));
+    const rotated = await rotateSigningKey(
+      join(cpDir, 'keys'),
+      join(cpDir, 'keys', 'snapshot-root.key.json'),
+    );
     await until('DP on the new key', async () => (await status()).config.kid === rotated.kid);
     await until('old key retired', async () => {
       const k = await keys();
@@ -124,7 +135,10 @@ describe('root-certified signing keys between a real CP and DP', () => {
     await revokeSigningKey(join(cpDir, 'keys'), join(cpDir, 'keys', 'snapshot-root.key.json'), old);
     await until('old key revoked', async () => {
       const k = await keys();
-      return k.revocation_list_version === 1 && k.data.find((e: { kid: string }) => e.kid === old)?.status === 'revoked';
+      return (
+        k.revocation_list_version === 1 &&
+        k.data.find((e: { kid: string }) => e.kid === old)?.status === 'revoked'
+      );
     });
     await until('the DP holds the list', async () => existsSync(join(dpDir, 'snapshot-revocations.jws')));
     // The CP refuses to revoke the key it signs with when no other is left.

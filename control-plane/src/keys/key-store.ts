@@ -81,7 +81,9 @@ async function rootsOf(dir: string): Promise<ReadonlyMap<string, KeyObjectLike> 
 export async function readKeySet(dir: string): Promise<StoredKeySet> {
   const roots = await rootsOf(dir);
   const folder = join(dir, SIGNING_KEYS_DIR);
-  const names = (await readdir(folder).catch(() => [] as string[])).filter((n) => n.endsWith('.cert.jws')).sort();
+  const names = (await readdir(folder).catch(() => [] as string[]))
+    .filter((n) => n.endsWith('.cert.jws'))
+    .sort();
   const keys: StoredSigningKey[] = [];
   for (const name of names) {
     const kid = name.slice(0, -'.cert.jws'.length);
@@ -90,9 +92,11 @@ export async function readKeySet(dir: string): Promise<StoredKeySet> {
     const signing = await loadSigningKey(join(folder, `${kid}.key.json`));
     let claims: CertificateClaims;
     if (roots) {
-      claims = (await verifyCertificate(certificate, roots).catch((e: Error) => {
-        throw ConfigErrors.missingKey(`${join(folder, name)}: ${e.message}`);
-      })).claims;
+      claims = (
+        await verifyCertificate(certificate, roots).catch((e: Error) => {
+          throw ConfigErrors.missingKey(`${join(folder, name)}: ${e.message}`);
+        })
+      ).claims;
     } else {
       claims = decodeClaims(certificate) as CertificateClaims;
     }
@@ -123,7 +127,9 @@ function decodeClaims(jws: string): unknown {
 }
 
 /** The root private key (the file `gatehouse keys root` wrote) and its public JWK. */
-async function loadRoot(rootKeyFile: string): Promise<{ root: SigningKey; publicJwk: JWK; publicKey: KeyObjectLike }> {
+async function loadRoot(
+  rootKeyFile: string,
+): Promise<{ root: SigningKey; publicJwk: JWK; publicKey: KeyObjectLike }> {
   const root = await loadSigningKey(rootKeyFile);
   const jwk = JSON.parse(await readFile(rootKeyFile, 'utf8')) as JWK;
   const publicJwk = { ...publicJwkOf(jwk), kid: root.kid, alg: SNAPSHOT_ALG, use: 'sig' };
@@ -150,7 +156,8 @@ export async function rotateSigningKey(
       `${rootKeyFile} is not the root key of ${dir} (${rootPub} names another): its certificates would be refused`,
     );
   }
-  if (!existingRoots) await writeAtomic(rootPub, JSON.stringify({ keys: [publicJwk] }, null, 2) + '\n', 0o644);
+  if (!existingRoots)
+    await writeAtomic(rootPub, JSON.stringify({ keys: [publicJwk] }, null, 2) + '\n', 0o644);
   const now = opts.now ?? Math.floor(Date.now() / 1000);
   const pair = await generateSigningKeyPair();
   const certificate = await issueCertificate(root, pair.publicJwk, {
@@ -196,7 +203,11 @@ export async function revokeSigningKey(
       `revoking "${kid}" leaves the control plane no key to sign with: run 'gatehouse keys rotate' first (or pass --force)`,
     );
   }
-  const jws = await issueRevocationList(root, { revoked: [...revoked], version: (held?.version ?? 0) + 1, issuedAt: now });
+  const jws = await issueRevocationList(root, {
+    revoked: [...revoked],
+    version: (held?.version ?? 0) + 1,
+    issuedAt: now,
+  });
   await writeAtomic(file, jws + '\n', 0o644);
   return { file, claims: await verifyRevocationList(jws, roots) };
 }

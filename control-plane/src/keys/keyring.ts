@@ -44,7 +44,9 @@ export interface KeyringEntry {
 
 function pickActive(set: StoredKeySet, now: number): StoredSigningKey | null {
   const revoked = new Set(set.revocations?.claims.revoked ?? []);
-  const usable = set.keys.filter((k) => !revoked.has(k.kid) && certificateValidity(k.claims, now) === 'valid');
+  const usable = set.keys.filter(
+    (k) => !revoked.has(k.kid) && certificateValidity(k.claims, now) === 'valid',
+  );
   usable.sort(
     (a, b) =>
       b.claims.not_before - a.claims.not_before ||
@@ -97,7 +99,14 @@ export class SigningKeyring extends EventEmitter<{ changed: [string] }> implemen
 
   /** Plain mode: one key, no certificate. */
   static plain(key: SigningKey, o: { logger: Logger; snapshotTtlSeconds?: number }): SigningKeyring {
-    return new SigningKeyring('plain', { kid: key.kid, key: key.key }, null, o.snapshotTtlSeconds, null, o.logger);
+    return new SigningKeyring(
+      'plain',
+      { kid: key.kid, key: key.key },
+      null,
+      o.snapshotTtlSeconds,
+      null,
+      o.logger,
+    );
   }
 
   /** Root-key mode over a keys folder; throws when no certified key is usable. */
@@ -158,7 +167,9 @@ export class SigningKeyring extends EventEmitter<{ changed: [string] }> implemen
     this.current = active;
     this.logger.info(
       { kid: active.kid, previous, revocations: set.revocations?.claims.version ?? null },
-      active.kid === previous ? 'new revocation list: signing again' : 'signing key rotated: signing with the new key',
+      active.kid === previous
+        ? 'new revocation list: signing again'
+        : 'signing key rotated: signing with the new key',
     );
     this.emit('changed', active.kid);
     return true;

@@ -36,7 +36,11 @@ export async function listKeys(keyring: SigningKeyring, registry: ConnectedDataP
     byKid.set(dp.config_kid, list);
   }
   const planes = (kid: string) =>
-    (byKid.get(kid) ?? []).map((dp) => ({ id: dp.id, hostname: dp.hostname, config_version: dp.config_version }));
+    (byKid.get(kid) ?? []).map((dp) => ({
+      id: dp.id,
+      hostname: dp.hostname,
+      config_version: dp.config_version,
+    }));
   const entries = keyring.entries();
   const known = new Set(entries.map((e) => e.kid));
   const data = entries.map((e) => {

@@ -48,7 +48,7 @@ export class DataPlaneMetrics {
     });
     this.snapshotExpiresAt = new Gauge({
       name: 'gatehouse_dp_snapshot_expiry_timestamp_seconds',
-      help: "Unix time the signed snapshot served expires (0 = it carries no expiry).",
+      help: 'Unix time the signed snapshot served expires (0 = it carries no expiry).',
       registers,
     });
     this.snapshotApplies = new Counter({

@@ -17,7 +17,13 @@ import {
   type KeyObjectLike,
   type SigningKey,
 } from './keys.js';
-import { CERTIFICATE_TYP, RootTrust, REVOCATIONS_TYP, verifyCertificate, verifyRevocationList } from './root-keys.js';
+import {
+  CERTIFICATE_TYP,
+  RootTrust,
+  REVOCATIONS_TYP,
+  verifyCertificate,
+  verifyRevocationList,
+} from './root-keys.js';
 import { SNAPSHOT_TYP, verifySnapshotBytes, type SignedSnapshot } from './signed-snapshot.js';
 import { gzipSync } from 'node:zlib';
 
@@ -33,13 +39,22 @@ beforeAll(async () => {
   roots = new Map([[r.kid, await importJWK(r.publicJwk, SNAPSHOT_ALG)]]);
   const s = await generateSigningKeyPair();
   signing = { kid: s.kid, key: await importJWK(s.privateJwk, SNAPSHOT_ALG) };
-  signingJwk = s.publicJwk as Record<string, unknown>;
+  signingJwk = s.publicJwk;
 });
 
 const config = completeConfig({
   services: [{ ...SERVICE_DEFAULTS, id: 's1', name: 'a', host: 'a.local', created_at: 1, updated_at: 1 }],
   routes: [
-    { ...ROUTE_DEFAULTS, protocols: ['http'], id: 'r1', paths: ['/a'], service: { id: 's1' }, created_at: 1, updated_at: 1 },
+    {
+      ...ROUTE_DEFAULTS,
+      protocols: ['http'],
+      id: 'r1',
+      name: 'a',
+      paths: ['/a'],
+      service: { id: 's1' },
+      created_at: 1,
+      updated_at: 1,
+    },
   ],
 });
 const encoded = encodeConfig(config);
@@ -55,7 +70,11 @@ const hostileValue = fc.oneof(
   fc.jsonValue({ maxDepth: 3 }),
   fc.constantFrom('a.b.c', '..', 'eyJhbGciOiJub25lIn0.e30.', '__proto__', 'constructor'),
   fc
-    .tuple(fc.base64String({ maxLength: 80 }), fc.base64String({ maxLength: 80 }), fc.base64String({ maxLength: 80 }))
+    .tuple(
+      fc.base64String({ maxLength: 80 }),
+      fc.base64String({ maxLength: 80 }),
+      fc.base64String({ maxLength: 80 }),
+    )
     .map(([a, b, c]) => `${a}.${b}.${c}`),
 );
 
@@ -66,7 +85,12 @@ const hostileCertClaims = fc.oneof(
       kid: fc.oneof(fc.string({ maxLength: 300 }), fc.jsonValue({ maxDepth: 1 })),
       jwk: fc.oneof(
         fc.jsonValue({ maxDepth: 2 }),
-        fc.record({ kty: fc.constantFrom('OKP', 'EC', 'RSA'), crv: fc.constantFrom('Ed25519', 'X25519', 'P-256'), x: fc.string({ maxLength: 60 }), d: fc.option(fc.string()) }),
+        fc.record({
+          kty: fc.constantFrom('OKP', 'EC', 'RSA'),
+          crv: fc.constantFrom('Ed25519', 'X25519', 'P-256'),
+          x: fc.string({ maxLength: 60 }),
+          d: fc.option(fc.string()),
+        }),
       ),
       not_before: fc.oneof(fc.integer(), fc.double(), fc.string()),
       expires_at: fc.oneof(fc.integer(), fc.double(), fc.string()),
@@ -81,7 +105,10 @@ const hostileRevClaims = fc.oneof(
   fc.jsonValue({ maxDepth: 3 }),
   fc.record(
     {
-      revoked: fc.oneof(fc.array(fc.jsonValue({ maxDepth: 1 }), { maxLength: 5 }), fc.jsonValue({ maxDepth: 1 })),
+      revoked: fc.oneof(
+        fc.array(fc.jsonValue({ maxDepth: 1 }), { maxLength: 5 }),
+        fc.jsonValue({ maxDepth: 1 }),
+      ),
       version: fc.oneof(fc.integer(), fc.double(), fc.string(), fc.constant(2 ** 60)),
       issued_at: fc.oneof(fc.integer(), fc.string()),
     },
@@ -154,7 +181,7 @@ describe('root-key verification over hostile input', () => {
         const jws = await byRoot(claims, REVOCATIONS_TYP);
         const out = await verifyRevocationList(jws, roots).then(
           (v) => v,
-          (e: { code?: string }) => e.code,
+          (e: { code?: string }) => String(e.code),
         );
         if (typeof out === 'string') expect(out).toBe('GH_ERR_SNAPSHOT_BAD_REVOCATION_LIST');
         else {

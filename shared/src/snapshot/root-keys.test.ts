@@ -42,9 +42,15 @@ let root: SigningKey;
 let roots: Map<string, KeyObjectLike>;
 let otherRoot: SigningKey;
 
-async function keyPair(): Promise<{ signing: SigningKey; publicJwk: Awaited<ReturnType<typeof generateSigningKeyPair>>['publicJwk'] }> {
+async function keyPair(): Promise<{
+  signing: SigningKey;
+  publicJwk: Awaited<ReturnType<typeof generateSigningKeyPair>>['publicJwk'];
+}> {
   const pair = await generateSigningKeyPair();
-  return { signing: { kid: pair.kid, key: await importJWK(pair.privateJwk, SNAPSHOT_ALG) }, publicJwk: pair.publicJwk };
+  return {
+    signing: { kid: pair.kid, key: await importJWK(pair.privateJwk, SNAPSHOT_ALG) },
+    publicJwk: pair.publicJwk,
+  };
 }
 
 /** A signing key certified by `by` for [NOW - 60, NOW + 1 day). */
@@ -57,7 +63,8 @@ async function certified(by = root, validity = { notBefore: NOW - 60, expiresAt:
 const trust = (o: Partial<ConstructorParameters<typeof RootTrust>[0]> = {}) =>
   new RootTrust({ roots, now: () => NOW, ...o });
 
-const sign = (key: SigningKey, version = 5n) => signSnapshot({ config, version, cpId: 'cp', key, issuedAt: NOW });
+const sign = (key: SigningKey, version = 5n) =>
+  signSnapshot({ config, version, cpId: 'cp', key, issuedAt: NOW });
 
 async function codeOf(p: Promise<unknown>): Promise<string | null> {
   return p.then(
@@ -83,7 +90,9 @@ describe('root-certified signing keys', () => {
 
   it('refuses a snapshot whose key carries no certificate (GH_ERR_SNAPSHOT_UNCERTIFIED_KEY)', async () => {
     const { signing } = await keyPair();
-    expect(await codeOf(verifySnapshot(await sign(signing), trust()))).toBe('GH_ERR_SNAPSHOT_UNCERTIFIED_KEY');
+    expect(await codeOf(verifySnapshot(await sign(signing), trust()))).toBe(
+      'GH_ERR_SNAPSHOT_UNCERTIFIED_KEY',
+    );
   });
 
   it('refuses a key certified by another root', async () => {
@@ -176,7 +185,15 @@ describe('root-certified signing keys', () => {
   it('a certificate must be of the certificate type, not any JWS by the root', async () => {
     const { publicJwk } = await keyPair();
     const wrongTyp = await new CompactSign(
-      new TextEncoder().encode(JSON.stringify({ kid: publicJwk.kid, jwk: publicJwk, not_before: 0, expires_at: NOW * 2, issued_at: 0 })),
+      new TextEncoder().encode(
+        JSON.stringify({
+          kid: publicJwk.kid,
+          jwk: publicJwk,
+          not_before: 0,
+          expires_at: NOW * 2,
+          issued_at: 0,
+        }),
+      ),
     )
       .setProtectedHeader({ alg: SNAPSHOT_ALG, kid: root.kid, typ: 'JWT' })
       .sign(root.key);
@@ -197,7 +214,10 @@ describe('loadRootTrust', () => {
   it('reads the root public key, keeps the newest revocation list on disk and reads it back', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'gh-root-'));
     const written = await writeRootKeyPair(dir);
-    const rootKey = { kid: written.kid, key: await importJWK(JSON.parse(await readFile(written.privateKeyFile, 'utf8')), SNAPSHOT_ALG) };
+    const rootKey = {
+      kid: written.kid,
+      key: await importJWK(JSON.parse(await readFile(written.privateKeyFile, 'utf8')), SNAPSHOT_ALG),
+    };
     const revocationsFile = join(dir, 'dp', 'revocations.jws');
     const warnings: string[] = [];
     const t = await loadRootTrust({
@@ -208,12 +228,20 @@ describe('loadRootTrust', () => {
     const list = await issueRevocationList(rootKey, { revoked: ['gone'], version: 3 });
     expect(await t.adoptRevocations(list)).toBe(true);
     expect((await readFile(revocationsFile, 'utf8')).trim()).toBe(list);
-    const again = await loadRootTrust({ rootKeyFile: written.publicKeyFile, revocationsFile, warn: (m) => warnings.push(m) });
+    const again = await loadRootTrust({
+      rootKeyFile: written.publicKeyFile,
+      revocationsFile,
+      warn: (m) => warnings.push(m),
+    });
     expect(again.isRevoked('gone')).toBe(true);
     expect(again.revocations?.claims.version).toBe(3);
     // A tampered list on disk is ignored, with a warning.
     await writeFile(revocationsFile, 'junk');
-    const third = await loadRootTrust({ rootKeyFile: written.publicKeyFile, revocationsFile, warn: (m) => warnings.push(m) });
+    const third = await loadRootTrust({
+      rootKeyFile: written.publicKeyFile,
+      revocationsFile,
+      warn: (m) => warnings.push(m),
+    });
     expect(third.revocations).toBeNull();
     expect(warnings.some((w) => w.includes('ignoring the revocation list'))).toBe(true);
   });
@@ -222,7 +250,11 @@ describe('loadRootTrust', () => {
     const dir = await mkdtemp(join(tmpdir(), 'gh-root-'));
     const written = await writeRootKeyPair(dir);
     const code = await codeOf(
-      loadRootTrust({ rootKeyFile: written.privateKeyFile, revocationsFile: join(dir, 'r.jws'), warn: () => {} }),
+      loadRootTrust({
+        rootKeyFile: written.privateKeyFile,
+        revocationsFile: join(dir, 'r.jws'),
+        warn: () => {},
+      }),
     );
     expect(code).toBe('GH_ERR_CONFIG_MISSING_KEY');
   });

@@ -245,7 +245,7 @@ export async function verifyRevocationList(
     throw SnapshotErrors.badRevocationList('revocation list claims lack revoked kids, version or issued_at');
   }
   return {
-    revoked: [...(c.revoked as string[])],
+    revoked: [...c.revoked],
     version: c.version as number,
     issued_at: c.issued_at as number,
   };
@@ -297,9 +297,7 @@ export class RootTrust implements KeyResolver {
     this.now = o.now ?? nowSeconds;
     this.onRevocations = o.onRevocations;
     this.plainKeys = o.plainKeys ?? new Map();
-    this.held = o.revocations
-      ? { ...o.revocations, revoked: new Set(o.revocations.claims.revoked) }
-      : null;
+    this.held = o.revocations ? { ...o.revocations, revoked: new Set(o.revocations.claims.revoked) } : null;
   }
 
   /** The newest revocation list held, or null. */
@@ -321,7 +319,11 @@ export class RootTrust implements KeyResolver {
     return this.held?.revoked.has(kid) ?? false;
   }
 
-  async resolve(header: Readonly<Record<string, unknown>>, kid: string, what: string): Promise<KeyObjectLike> {
+  async resolve(
+    header: Readonly<Record<string, unknown>>,
+    kid: string,
+    what: string,
+  ): Promise<KeyObjectLike> {
     const rev = header[REVOCATIONS_HEADER];
     if (rev !== undefined) await this.adoptRevocations(rev);
     if (this.isRevoked(kid))
@@ -343,7 +345,9 @@ export class RootTrust implements KeyResolver {
     if (validity !== 'valid') {
       throw SnapshotErrors.keyExpired(
         `${what} signed with key "${kid}" whose certificate ${validity === 'expired' ? 'expired at' : 'is valid from'} ` +
-          new Date((validity === 'expired' ? verified.claims.expires_at : verified.claims.not_before) * 1000).toISOString(),
+          new Date(
+            (validity === 'expired' ? verified.claims.expires_at : verified.claims.not_before) * 1000,
+          ).toISOString(),
       );
     }
     return verified.key;

@@ -210,7 +210,7 @@ export async function verifyCompactJws(
   let kid: string;
   let header: Record<string, unknown>;
   try {
-    header = decodeProtectedHeader(jws) as Record<string, unknown>;
+    header = decodeProtectedHeader(jws);
     if (header.alg !== SNAPSHOT_ALG)
       throw SnapshotErrors.badSignature(`unexpected algorithm ${String(header.alg)}`);
     if (typ !== undefined && header.typ !== typ)

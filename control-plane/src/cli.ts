@@ -19,6 +19,7 @@ import {
   settingsHelp,
   stopOnSignals,
   SettingsError,
+  writeRootKeyPair,
   writeSigningKeyPair,
   type Listen,
   type NatsSettings,
@@ -38,7 +39,8 @@ import {
   DEFAULT_RETENTION,
   parseRetention,
 } from './analytics/retention-setting.js';
-import { startControlPlane } from './control-plane.js';
+import { DEFAULT_SNAPSHOT_TTL_SECONDS, startControlPlane } from './control-plane.js';
+import { DEFAULT_SIGNING_KEY_DAYS, revokeSigningKey, rotateSigningKey } from './keys/index.js';
 import { DEFAULT_AUDIT_RETENTION, parseAuditRetention } from './audit/retention.js';
 import { runAuditCommand } from './audit/verify-cli.js';
 import {
@@ -149,7 +151,27 @@ const CP_SETTINGS: SettingSpec[] = [
     flag: 'signing-key',
     env: ['GATEHOUSE_SIGNING_KEY'],
     kind: 'string',
-    description: 'Snapshot signing key (private JWK). Default: <data-dir>/keys/snapshot-signing.key.json.',
+    description:
+      'Plain mode: one snapshot signing key (private JWK from `gatehouse keys generate`). Default: root-key mode with the certified keys in --signing-keys-dir.',
+  },
+  {
+    key: 'signingKeysDir',
+    flag: 'signing-keys-dir',
+    env: ['GATEHOUSE_SIGNING_KEYS_DIR'],
+    kind: 'string',
+    description:
+      'Root-key mode: the folder of root-certified signing keys (`gatehouse keys rotate --dir`), read again every 2 s. Default: <data-dir>/keys.',
+  },
+  {
+    key: 'snapshotTtl',
+    flag: 'snapshot-ttl',
+    env: ['GATEHOUSE_SNAPSHOT_TTL'],
+    kind: 'int',
+    min: 0,
+    max: 400 * 86_400,
+    default: String(DEFAULT_SNAPSHOT_TTL_SECONDS),
+    description:
+      'Seconds after signing a snapshot expires (the CP re-signs it at half that); a DP holding an expired one keeps serving it and alerts. 0: no expiry.',
   },
   {
     key: 'dev',
@@ -342,6 +364,8 @@ async function runCp(argv: string[]): Promise<void> {
       jetstreamSnapshots: jetstreamSnapshotsOn(v),
       clusterDeltas: v.clusterDeltas !== 'off',
       signingKeyFile: v.signingKey ? resolve(v.signingKey as string) : undefined,
+      signingKeysDir: v.signingKeysDir ? resolve(v.signingKeysDir as string) : undefined,
+      snapshotTtlSeconds: v.snapshotTtl as number,
       dev: v.dev as boolean,
       cpId: v.cpId as string | undefined,
       analyticsRetentionMs,
@@ -405,7 +429,9 @@ async function runGenerate(argv: string[], cmd: GenerateCommand): Promise<void> 
 
 const KEYS_COMMAND: GenerateCommand = {
   noun: 'keys',
-  usage: 'gatehouse keys generate [--dir DIR] [--force]',
+  usage:
+    'gatehouse keys generate [--dir DIR] [--force]   (plain mode)\n' +
+    '       gatehouse keys root --out DIR | rotate --root-key FILE [--dir DIR] | revoke KID --root-key FILE [--dir DIR]',
   description:
     'Writes an Ed25519 snapshot signing key pair: the private key for the control plane and a JWKS of\npublic keys for the data planes (--trusted-keys).',
   settings: KEYS_SETTINGS,
@@ -418,6 +444,148 @@ const KEYS_COMMAND: GenerateCommand = {
     ];
   },
 };
+
+const ROOT_KEY_SETTING: SettingSpec = {
+  key: 'rootKey',
+  flag: 'root-key',
+  env: ['GATEHOUSE_ROOT_KEY'],
+  kind: 'string',
+  description:
+    'The root PRIVATE key (snapshot-root.key.json from `gatehouse keys root`; keep it offline). Required.',
+};
+const SIGNING_KEYS_DIR_SETTING: SettingSpec = {
+  key: 'dir',
+  flag: 'dir',
+  env: ['GATEHOUSE_SIGNING_KEYS_DIR'],
+  kind: 'string',
+  default: '.gatehouse/cp/keys',
+  description: "The control plane's signing keys folder (its --signing-keys-dir; default <data-dir>/keys).",
+};
+
+/** `gatehouse keys root|rotate|revoke`: root-certified signing keys (docs/security.md, "Signing keys"). */
+interface KeysSubcommand {
+  usage: string;
+  description: string;
+  settings: readonly SettingSpec[];
+  run(values: Record<string, SettingValue>, positionals: string[]): Promise<string[]>;
+}
+
+const KEYS_SUBCOMMANDS: Record<string, KeysSubcommand> = {
+  root: {
+    usage: 'gatehouse keys root --out DIR [--force]',
+    description:
+      'Writes the root key pair that certifies snapshot signing keys: snapshot-root.key.json (PRIVATE: keep it\noffline, e.g. on removable media; it is needed only to rotate and revoke) and snapshot-root.pub.json\n(give it to every data plane: --cluster-root-key).',
+    settings: [
+      {
+        key: 'out',
+        flag: 'out',
+        env: [],
+        kind: 'string',
+        description: 'Folder to write the root key pair into (required).',
+      },
+      {
+        key: 'force',
+        flag: 'force',
+        env: [],
+        kind: 'bool',
+        default: 'false',
+        description: 'Replace an existing root key.',
+      },
+    ],
+    async run(v) {
+      if (typeof v.out !== 'string') fail('missing --out DIR');
+      const r = await writeRootKeyPair(resolve(v.out), { force: v.force as boolean });
+      return [
+        `root kid:     ${r.kid}`,
+        `private key:  ${r.privateKeyFile}   (keep offline: gatehouse keys rotate/revoke --root-key)`,
+        `public key:   ${r.publicKeyFile}   (data planes: --cluster-root-key)`,
+      ];
+    },
+  },
+  rotate: {
+    usage: 'gatehouse keys rotate --root-key FILE [--dir DIR] [--days N]',
+    description:
+      "Adds a new snapshot signing key, certified by the root key, to a control plane's signing keys folder.\nThe control plane signs with it within seconds; data planes that trust the root accept it at once.",
+    settings: [
+      ROOT_KEY_SETTING,
+      SIGNING_KEYS_DIR_SETTING,
+      {
+        key: 'days',
+        flag: 'days',
+        env: [],
+        kind: 'int',
+        min: 1,
+        max: 3650,
+        default: String(DEFAULT_SIGNING_KEY_DAYS),
+        description: "The certificate's validity in days.",
+      },
+    ],
+    async run(v) {
+      if (typeof v.rootKey !== 'string') fail('missing --root-key FILE');
+      const r = await rotateSigningKey(resolve(v.dir as string), resolve(v.rootKey), {
+        days: v.days as number,
+      });
+      return [
+        `kid:          ${r.kid}`,
+        `key:          ${r.keyFile}`,
+        `certificate:  ${r.certificateFile}   (valid until ${new Date(r.claims.expires_at * 1000).toISOString()})`,
+      ];
+    },
+  },
+  revoke: {
+    usage: 'gatehouse keys revoke KID --root-key FILE [--dir DIR] [--force]',
+    description:
+      'Issues a new revocation list (signed by the root key) with KID added. The control plane sends it with\nevery snapshot; data planes then refuse anything signed by KID.',
+    settings: [
+      ROOT_KEY_SETTING,
+      SIGNING_KEYS_DIR_SETTING,
+      {
+        key: 'force',
+        flag: 'force',
+        env: [],
+        kind: 'bool',
+        default: 'false',
+        description: 'Revoke even the last key the control plane could sign with.',
+      },
+    ],
+    async run(v, positionals) {
+      if (typeof v.rootKey !== 'string') fail('missing --root-key FILE');
+      const [kid, extra] = positionals;
+      if (kid === undefined) fail('missing the key id to revoke');
+      if (extra !== undefined) fail(`unexpected argument "${extra}"`);
+      const r = await revokeSigningKey(resolve(v.dir as string), resolve(v.rootKey), kid, {
+        force: v.force as boolean,
+      });
+      return [
+        `revocation list version ${r.claims.version}: ${r.claims.revoked.join(', ')}`,
+        `written to    ${r.file}`,
+      ];
+    },
+  },
+};
+
+async function runKeys(argv: string[]): Promise<void> {
+  const [sub, ...rest] = argv;
+  if (sub === undefined || !Object.hasOwn(KEYS_SUBCOMMANDS, sub)) return runGenerate(argv, KEYS_COMMAND);
+  const cmd = KEYS_SUBCOMMANDS[sub]!;
+  let parsed;
+  try {
+    parsed = parseSettings(cmd.settings, rest);
+  } catch (e) {
+    if (e instanceof SettingsError) fail(e.message);
+    throw e;
+  }
+  if (parsed.help) {
+    process.stdout.write(settingsHelp(cmd.usage, cmd.description, cmd.settings));
+    return;
+  }
+  try {
+    process.stdout.write((await cmd.run(parsed.values, parsed.positionals)).join('\n') + '\n');
+  } catch (e) {
+    if (isGatehouseError(e)) fail(e.message, 1);
+    throw e;
+  }
+}
 
 const CERTS_COMMAND: GenerateCommand = {
   noun: 'certs',
@@ -451,6 +619,6 @@ const [command, ...args] = process.argv.slice(2);
 if (command === 'cp') await runCp(args);
 else if (command === 'config') process.exitCode = await runConfigCommand(args);
 else if (command === 'audit') process.exitCode = await runAuditCommand(args);
-else if (command === 'keys') await runGenerate(args, KEYS_COMMAND);
+else if (command === 'keys') await runKeys(args);
 else if (command === 'certs') await runGenerate(args, CERTS_COMMAND);
 else fail(`unknown command "${command ?? ''}"`);

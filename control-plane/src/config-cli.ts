@@ -326,7 +326,6 @@ export async function runConfigCommand(argv: string[], io: ConfigCommandIo = {})
       throw e;
     }
     try {
-      const store = new ConfigStore(db, { logger, author: 'cli' });
       if (command === 'export') {
         const { config } = await new ConfigStore(db, { logger }).readConfig();
         await writeOut(fromConfig(config, { format: v.format as 'yaml' | 'json' }), file, stdout);
@@ -334,7 +333,7 @@ export async function runConfigCommand(argv: string[], io: ConfigCommandIo = {})
       }
       const plugins = await loadPlugins(customDirs);
       // The plugin schemas also tell the audit log which plugin fields are secret.
-      const store = new ConfigStore(db, { logger, plugins: plugins as StorePluginSchemas });
+      const store = new ConfigStore(db, { logger, author: 'cli', plugins: plugins as StorePluginSchemas });
       const text = await readFile(file!, 'utf8');
       const dryRun = command === 'diff' || (v.dryRun as boolean);
       const result = await importAudited(store, text, dryRun, () =>

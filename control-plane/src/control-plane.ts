@@ -17,7 +17,8 @@ import {
   loadSigningKey,
   parseNatsUrl,
   PRIVATE_KEY_FILE,
-  writeSigningKeyPair,
+  PUBLIC_KEYS_FILE,
+  writeRootKeyPair,
   type ClusterTlsSettings,
   type Listen,
   type Logger,
@@ -66,13 +67,28 @@ import { RolloutManager } from './rollouts/manager.js';
 import { createRolloutRouter } from './rollouts/router.js';
 import { SnapshotDeltas, SnapshotPublisher, storeSnapshotsInJetStream } from './snapshot/index.js';
 import { ConfigStore } from './store/index.js';
+import { createKeysRouter, hasCertifiedKeys, rotateSigningKey, SigningKeyring } from './keys/index.js';
+
+/** Snapshots and deltas expire this long after they are signed (a DP then alerts, and keeps serving). */
+export const DEFAULT_SNAPSHOT_TTL_SECONDS = 7 * 24 * 3600;
 
 export interface ControlPlaneOptions {
   adminListen: Listen;
   clusterListen: Listen;
   dataDir: string;
   databaseUrl?: string;
+  /** Plain mode: one signing key (private JWK); no certificate. */
   signingKeyFile?: string;
+  /**
+   * Root-key mode: the folder of root-certified signing keys (keys/key-store.ts; default
+   * `<dataDir>/keys`). Dev mode makes a root key and a first certified key there if the folder
+   * holds no key at all.
+   */
+  signingKeysDir?: string;
+  /** How often the keys folder is read again (rotation, revocation). Default 2000 ms; 0: never. */
+  signingKeysReloadMs?: number;
+  /** Snapshot expiry, seconds after signing (default 7 days; 0: snapshots carry no expiry). */
+  snapshotTtlSeconds?: number;
   dev: boolean;
   cpId?: string;
   /** Folders with custom plugins (their schemas validate plugin config at write time). */
@@ -168,21 +184,47 @@ async function fileExists(file: string): Promise<boolean> {
   }
 }
 
-async function resolveSigningKeyFile(o: ControlPlaneOptions): Promise<string> {
-  const file = o.signingKeyFile ?? join(o.dataDir, 'keys', PRIVATE_KEY_FILE);
-  if (await fileExists(file)) return file;
-  if (!o.dev || o.signingKeyFile) {
+/**
+ * The key the CP signs with. `--signing-key`: plain mode. Otherwise the keys folder: root-key
+ * mode when it holds certified keys, plain mode when it holds only the key `gatehouse keys
+ * generate` writes (an older data folder), and in dev mode with no key at all a root key and a
+ * first certified key are made there (root-key mode: the secure default).
+ */
+async function openKeyring(o: ControlPlaneOptions): Promise<SigningKeyring> {
+  const ttl = o.snapshotTtlSeconds ?? DEFAULT_SNAPSHOT_TTL_SECONDS;
+  const common = { logger: o.logger, snapshotTtlSeconds: ttl > 0 ? ttl : undefined };
+  if (o.signingKeyFile) return SigningKeyring.plain(await loadSigningKey(o.signingKeyFile), common);
+  const dir = o.signingKeysDir ?? join(o.dataDir, 'keys');
+  const open = () => SigningKeyring.open({ dir, reloadMs: o.signingKeysReloadMs, ...common });
+  if (await hasCertifiedKeys(dir)) return open();
+  const plainFile = join(dir, PRIVATE_KEY_FILE);
+  if (await fileExists(plainFile)) {
+    o.logger.warn(
+      { file: plainFile },
+      'snapshot signing in plain mode (one key, no root certificate): see docs/security.md "Signing keys" to move to root-key mode',
+    );
+    return SigningKeyring.plain(await loadSigningKey(plainFile), common);
+  }
+  if (!o.dev) {
     throw ConfigErrors.missingKey(
-      `no snapshot signing key at ${file}. Create one with 'gatehouse keys generate --dir <dir>' and pass ` +
-        `--signing-key (or GATEHOUSE_SIGNING_KEY), or run with --dev to generate dev keys in the data folder`,
+      `no snapshot signing key in ${dir}. Make a root key with 'gatehouse keys root --out <offline dir>', then ` +
+        `'gatehouse keys rotate --root-key <offline dir>/snapshot-root.key.json --dir ${dir}' (or pass --signing-key ` +
+        `with a key from 'gatehouse keys generate'), or run with --dev to generate dev keys in the data folder`,
     );
   }
-  const written = await writeSigningKeyPair(join(o.dataDir, 'keys'));
-  o.logger.warn(
-    { kid: written.kid, publicKeys: written.publicKeysFile },
-    'dev mode: generated a snapshot signing key pair',
+  const root = await writeRootKeyPair(dir);
+  const first = await rotateSigningKey(dir, root.privateKeyFile);
+  // The first key's public JWKS too, for DPs started in plain mode (--trusted-keys) against a
+  // dev CP: they accept snapshots of this key (not of keys rotated in later).
+  await writeFile(
+    join(dir, PUBLIC_KEYS_FILE),
+    JSON.stringify({ keys: [{ ...first.claims.jwk, use: 'sig' }] }, null, 2) + '\n',
   );
-  return written.privateKeyFile;
+  o.logger.warn(
+    { rootKid: root.kid, kid: first.kid, rootPublicKey: root.publicKeyFile },
+    'dev mode: generated a root key and a certified snapshot signing key (the root private key stays in the data folder: dev only)',
+  );
+  return open();
 }
 
 /** The cluster TLS policy: the files given, or (dev) generated in the data folder. */
@@ -281,7 +323,8 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     }
   };
   try {
-    const signingKey = await loadSigningKey(await resolveSigningKeyFile(o));
+    const signingKey = await openKeyring(o);
+    cleanups.push(async () => signingKey.close());
     const cpId = await resolveCpId(o);
     const clusterTls = await resolveClusterTls(o);
     const db = await openDatabase({ databaseUrl: o.databaseUrl, dataDir: databaseDir(o.dataDir), logger });
@@ -313,6 +356,10 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     cleanups.push(() => history.stop());
     await publisher.start();
     cleanups.push(async () => publisher.stop());
+    // A rotated key or a new revocation list: the config is signed again (same version and bytes).
+    const onKeyChange = () => publisher.resign();
+    signingKey.on('changed', onKeyChange);
+    cleanups.push(async () => void signingKey.off('changed', onKeyChange));
     const deltas = new SnapshotDeltas({ key: signingKey, cpId, logger });
     const registry = new DataPlaneRegistry(db.prisma, logger, { cpId });
     // The process's one NATS connection (none without NATS_URL): the replicas adapter owns it,
@@ -418,6 +465,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
       auditRetentionMs,
       routers: [
         createClusteringRouter(registry, publisher, { cpId, status: () => messaging.status() }),
+        createKeysRouter(signingKey, registry),
         analytics.router(),
         createRolloutRouter({ store, prisma: db.prisma, manager: rollouts, logger, plugins }),
         createConfigHistoryRouter({ store, prisma: db.prisma, logger, plugins }),
@@ -469,6 +517,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
         clusterMtls: clusterTls.mode,
         cpId,
         kid: signingKey.kid,
+        signing: signingKey.mode,
         database: db.kind,
         messaging: messaging.state,
         pid: process.pid,

@@ -2,10 +2,11 @@
  * `gatehouse dp`: a data plane connected to a control plane.
  */
 import { availableParallelism } from 'node:os';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import {
+  ROOT_PUBLIC_KEY_FILE,
   CLUSTER_TLS_SETTINGS,
   clusterTlsFiles,
   clusterTlsSettings,
@@ -137,7 +138,16 @@ const SETTINGS: SettingSpec[] = [
     flag: 'trusted-keys',
     env: ['GATEHOUSE_TRUSTED_KEYS'],
     kind: 'list',
-    description: 'Comma-separated JWKS files with the public keys snapshots must be signed with (required).',
+    description:
+      'Comma-separated JWKS files with the public keys snapshots must be signed with (plain mode; with --cluster-root-key, also accepted for snapshots that carry no certificate).',
+  },
+  {
+    key: 'clusterRootKey',
+    flag: 'cluster-root-key',
+    env: ['GATEHOUSE_CLUSTER_ROOT_KEY'],
+    kind: 'string',
+    description:
+      "Root-key mode: the root public key (written by `gatehouse keys root`) that certifies the control plane's signing keys; snapshots must be signed by a certified, unexpired, unrevoked key. Default: <data-dir>/snapshot-root.pub.json if present. One of this and --trusted-keys is required.",
   },
   {
     key: 'listen',
@@ -459,9 +469,13 @@ const declarativeFile = v.config as string | undefined;
 const trusted = (v.trustedKeys as string[] | undefined) ?? [];
 const cp = v.controlPlane as string;
 if (declarativeFile === undefined) {
-  if (trusted.length === 0) {
+  if (
+    trusted.length === 0 &&
+    v.clusterRootKey === undefined &&
+    !existsSync(join(resolve(v.dataDir as string), ROOT_PUBLIC_KEY_FILE))
+  ) {
     fail(
-      'invalid setting --trusted-keys (GATEHOUSE_TRUSTED_KEYS): required; give the JWKS written by `gatehouse keys generate` (or run DB-less with --config FILE)',
+      'invalid setting --cluster-root-key (GATEHOUSE_CLUSTER_ROOT_KEY): required; give the root public key written by `gatehouse keys root` (or --trusted-keys with the JWKS written by `gatehouse keys generate`, or run DB-less with --config FILE)',
     );
   }
   const problem = controlPlaneListProblem(cp);
@@ -596,7 +610,14 @@ const logger = createLogger('gatehouse-dp', { level: v.logLevel as string });
 try {
   const dp = await startDataPlane({
     ...(declarativeFile === undefined
-      ? { controlPlane: cp, trustedKeyFiles: trusted.map((f) => resolve(f)), clusterTls }
+      ? {
+          controlPlane: cp,
+          trustedKeyFiles: trusted.map((f) => resolve(f)),
+          ...(v.clusterRootKey === undefined
+            ? {}
+            : { clusterRootKeyFile: resolve(v.clusterRootKey as string) }),
+          clusterTls,
+        }
       : { declarativeFile: resolve(declarativeFile) }),
     pluginDirs: ((v.pluginsDirs as string[] | undefined) ?? []).map((d) => resolve(d)),
     dataDir: resolve(v.dataDir as string),

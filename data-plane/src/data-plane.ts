@@ -13,7 +13,8 @@
  * cache and the stream; `reload()` (the CLI calls it on SIGHUP) reads it again. This module
  * installs no signal handler itself.
  */
-import { mkdir } from 'node:fs/promises';
+import { access, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { hostname as osHostname, availableParallelism } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import type * as grpc from '@grpc/grpc-js';
@@ -23,7 +24,11 @@ import {
   GATEHOUSE_VERSION,
   loadClusterTls,
   loadDeclarativeFile,
+  loadRootTrust,
   loadTrustedKeys,
+  REVOCATIONS_CACHE_FILE,
+  ROOT_PUBLIC_KEY_FILE,
+  type TrustedKeys,
   connectNats,
   sliceKeyOf,
   type ClusterTlsFiles,
@@ -66,6 +71,7 @@ import {
 import { SnapshotCache } from './sync/snapshot-cache.js';
 import { JetStreamBoot, type JetStreamBootStatus } from './sync/jetstream-boot.js';
 import { VersionFloor } from './sync/version-floor.js';
+import { SnapshotExpiryWatch } from './sync/snapshot-expiry.js';
 import { WorkerPool } from './workers/worker-pool.js';
 import type { LogSettings } from './workers/protocol.js';
 import { NodeTelemetry, workerFlushMs, type TrafficSummaryStatus } from './telemetry/node-telemetry.js';
@@ -93,8 +99,14 @@ export interface DataPlaneOptions {
    * plane; `reload()` re-reads it. Exclusive with `controlPlane`; no snapshot cache is used.
    */
   declarativeFile?: string;
-  /** JWKS files with the public keys snapshots must be signed with (required unless DB-less). */
+  /** JWKS files with the public keys snapshots must be signed with (plain mode). */
   trustedKeyFiles?: string[];
+  /**
+   * Root-key mode: the root public key (JWK or JWKS) that certifies the CP's signing keys
+   * (docs/security.md, "Signing keys"). Default `<dataDir>/snapshot-root.pub.json` if that file
+   * exists. One of this and `trustedKeyFiles` is required unless DB-less.
+   */
+  clusterRootKeyFile?: string;
   /** Folder for the node id, the last good snapshot and the highest version accepted. */
   dataDir: string;
   /** 32-byte AES-256-GCM key: the snapshot cache is encrypted at rest (`GATEHOUSE_CACHE_KEY`). */
@@ -187,7 +199,17 @@ export interface DataPlaneStatus {
   software_version: string;
   uptime_seconds: number;
   ready: boolean;
-  config: { version: string; hash: string; source: string; applied_at: string } | null;
+  config: {
+    version: string;
+    hash: string;
+    source: string;
+    applied_at: string;
+    /** The key id of the snapshot's signature (null: DB-less). */
+    kid: string | null;
+    /** When the signed snapshot expires (ISO; null: no expiry) and whether it has (still served). */
+    expires_at: string | null;
+    expired: boolean;
+  } | null;
   /** DB-less mode: the file served and the outcome of the last reload; null otherwise. */
   declarative: DeclarativeStatus | null;
   sync: SyncStatus & {
@@ -258,6 +280,46 @@ async function resolveClusterChannel(options: DataPlaneOptions): Promise<Cluster
   return clusterChannel({ mode: tls.mode, material, serverName: tls.serverName });
 }
 
+/**
+ * What snapshots must verify under: root-key mode (`clusterRootKeyFile`, or the data folder's
+ * root public key) with the newest revocation list seen cached in the data folder; else plain
+ * mode (the JWKS files); a DB-less DP takes no snapshot.
+ */
+async function resolveTrust(options: DataPlaneOptions, dbless: boolean): Promise<TrustedKeys> {
+  const plainFiles = options.trustedKeyFiles ?? [];
+  let rootFile = options.clusterRootKeyFile;
+  if (rootFile === undefined && !dbless) {
+    const inFolder = join(options.dataDir, ROOT_PUBLIC_KEY_FILE);
+    if (
+      await access(inFolder).then(
+        () => true,
+        () => false,
+      )
+    )
+      rootFile = inFolder;
+  }
+  if (rootFile === undefined) {
+    if (dbless && plainFiles.length === 0) return new Map();
+    return loadTrustedKeys(plainFiles);
+  }
+  const log = options.logger;
+  const trust = await loadRootTrust({
+    rootKeyFile: rootFile,
+    revocationsFile: join(options.dataDir, REVOCATIONS_CACHE_FILE),
+    warn: (msg, err) => log.warn({ err }, msg),
+    ...(plainFiles.length ? { plainKeys: await loadTrustedKeys(plainFiles) } : {}),
+  });
+  log.info(
+    {
+      rootKey: rootFile,
+      revocationList: trust.revocations?.claims.version ?? null,
+      plainKeys: plainFiles.length > 0,
+    },
+    'snapshots must be signed by a key the root key certified',
+  );
+  return trust;
+}
+
 export async function startDataPlane(options: DataPlaneOptions): Promise<DataPlane> {
   const { logger } = options;
   const startedAt = Date.now();
@@ -267,10 +329,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
       'a data plane takes its config either from a control plane or from a declarative file (DB-less), not both',
     );
   }
-  const trustedKeys =
-    dbless && !options.trustedKeyFiles?.length
-      ? new Map()
-      : await loadTrustedKeys(options.trustedKeyFiles ?? []);
+  const trustedKeys = await resolveTrust(options, dbless);
   try {
     // Checked here once (each worker builds its own): a bad combination stops the start.
     new ClientConnections(options.clientLimits).close();
@@ -406,6 +465,9 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     logger: log,
     metrics,
   });
+  const expiry = new SnapshotExpiryWatch({ held: () => applier.held, logger: log, metrics });
+  applier.on('applied', () => expiry.check());
+  expiry.start();
   let client: ConfigClient | null = null;
   let coldStart: JetStreamBoot | null = null;
   const telemetry = new NodeTelemetry({
@@ -447,6 +509,9 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
         hash: held.hash,
         source: held.source,
         applied_at: held.appliedAt.toISOString(),
+        kid: held.kid,
+        expires_at: held.expiresAt === null ? null : new Date(held.expiresAt * 1000).toISOString(),
+        expired: expiry.expired,
       },
       declarative: declarative?.status ?? null,
       sync: {
@@ -487,6 +552,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     registry: metrics.registry,
     beforeMetrics: () => {
       series.beginScrape();
+      expiry.check();
       return pool.pullMetrics();
     },
     logger: log,
@@ -498,6 +564,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
   const stop = async () => {
     if (stopped) return;
     stopped = true;
+    expiry.stop();
     await coldStart?.stop();
     await client?.stop();
     await pool.stop();

@@ -1,5 +1,6 @@
 // The command lines and environments of `gatehouse dev`'s children, one function per kind: the
 // one place to add a setting to a control plane or a data plane (called at every (re)start).
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { clusterTlsArgs, devDataPlaneTlsFiles } from '../../shared/dist/index.js';
 import { say } from './supervisor.mjs';
@@ -37,8 +38,10 @@ export function controlPlaneEnv() {
   return env;
 }
 
-/** Where a dev CP keeps the public keys DPs verify snapshots with. */
+/** Where a dev CP keeps the public keys DPs verify snapshots with (plain mode: an older data folder). */
 export const trustedKeysFile = (cpDir) => join(cpDir, 'keys', 'snapshot-signing.jwks.json');
+/** Where a dev CP keeps the root public key (root-key mode, the default for a new data folder). */
+export const rootKeyFile = (cpDir) => join(cpDir, 'keys', 'snapshot-root.pub.json');
 
 /** `gatehouse cp --dev` with its data in `dir`; `cpId` names a replica. */
 export function controlPlaneCommand({ dir, adminPort, clusterPort, cpId, env }) {
@@ -71,8 +74,10 @@ export function dataPlaneCommand({ dir, keysDir, controlPlanes, ports, workers, 
   const argv = [
     '--control-plane',
     controlPlanes.join(','),
-    '--trusted-keys',
-    trustedKeysFile(keysDir),
+    // Root-key mode (the dev CP made a root key) unless the data folder predates it.
+    ...(existsSync(rootKeyFile(keysDir))
+      ? ['--cluster-root-key', rootKeyFile(keysDir)]
+      : ['--trusted-keys', trustedKeysFile(keysDir)]),
     // Mutual TLS on the cluster channel: the certificates the CP's --dev generated (pki, or the
     // mode GATEHOUSE_CLUSTER_MTLS gives both processes).
     ...(clusterMtls === 'off' ? [] : clusterTlsArgs(devDataPlaneTlsFiles(keysDir, clusterMtls))),

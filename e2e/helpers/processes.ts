@@ -100,6 +100,10 @@ export interface CpHandle {
   clusterPort: number;
   dataDir: string;
   publicKeys: string;
+  /** The root public key the CP's dev mode made (root-key mode: `gatehouse dp --cluster-root-key`). */
+  rootPublicKey: string;
+  /** The root private key (dev mode keeps it in the data folder): `gatehouse keys rotate/revoke --root-key`. */
+  rootPrivateKey: string;
   /** The DP certificate files the CP's dev mode generated (pki mode). */
   dpTls: ClusterTlsFiles;
   /** The same as `gatehouse dp` arguments. */
@@ -190,6 +194,8 @@ export async function startCp(opts: {
     clusterPort,
     dataDir: opts.dataDir,
     publicKeys: join(opts.dataDir, 'keys', 'snapshot-signing.jwks.json'),
+    rootPublicKey: join(opts.dataDir, 'keys', 'snapshot-root.pub.json'),
+    rootPrivateKey: join(opts.dataDir, 'keys', 'snapshot-root.key.json'),
     dpTls: devDataPlaneTlsFiles(opts.dataDir),
     dpTlsArgs: clusterTlsArgs(devDataPlaneTlsFiles(opts.dataDir)),
   };
@@ -207,6 +213,8 @@ export interface DpHandle {
 export async function startDp(opts: {
   cluster: string;
   publicKeys: string;
+  /** Root-key mode: `--cluster-root-key FILE` instead of `--trusted-keys publicKeys`. */
+  rootKey?: string;
   dataDir: string;
   workers?: number;
   proxyPort?: number;
@@ -226,8 +234,7 @@ export async function startDp(opts: {
     'dp',
     '--control-plane',
     opts.cluster,
-    '--trusted-keys',
-    opts.publicKeys,
+    ...(opts.rootKey ? ['--cluster-root-key', opts.rootKey] : ['--trusted-keys', opts.publicKeys]),
     ...(opts.tls ?? clusterTlsArgs(devDataPlaneTlsFiles(dirname(dirname(opts.publicKeys))))),
     '--data-dir',
     opts.dataDir,

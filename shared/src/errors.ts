@@ -39,6 +39,14 @@ export const SnapshotErrors = {
   storeMalformed: defineError('GH_ERR_SNAPSHOT_STORE_MALFORMED', 400),
   /** A delta whose base is not the config the DP holds (the CP then sends the full snapshot). */
   deltaBase: defineError('GH_ERR_SNAPSHOT_DELTA_BASE', 409),
+  /** Root-key mode: the signing key carries no certificate, or one the root did not sign for it. */
+  uncertifiedKey: defineError('GH_ERR_SNAPSHOT_UNCERTIFIED_KEY', 400),
+  /** Root-key mode: the signing key's certificate is not yet or no longer valid. */
+  keyExpired: defineError('GH_ERR_SNAPSHOT_KEY_EXPIRED', 400),
+  /** Root-key mode: the signing key is in the newest revocation list the DP holds. */
+  keyRevoked: defineError('GH_ERR_SNAPSHOT_KEY_REVOKED', 400),
+  /** A revocation list that does not verify under the root key or does not parse. */
+  badRevocationList: defineError('GH_ERR_SNAPSHOT_BAD_REVOCATION_LIST', 400),
 } as const;
 
 export const ConfigErrors = {

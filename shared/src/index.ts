@@ -6,6 +6,7 @@ export * from './settings.js';
 export * from './cluster-tls.js';
 export * from './snapshot/canonical.js';
 export * from './snapshot/keys.js';
+export * from './snapshot/root-keys.js';
 export * from './snapshot/signed-snapshot.js';
 export * from './snapshot/proto-snapshot.js';
 export * from './snapshot/delta.js';

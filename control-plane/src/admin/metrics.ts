@@ -147,7 +147,7 @@ export class ControlPlaneMetrics {
       });
       new Counter({
         name: 'gatehouse_cp_delta_fallbacks_total',
-        help: 'Full snapshots written to data planes that take deltas, by reason (no_base, unknown_base, not_smaller, undiffable, nack, error; unsupported: the DP does not take deltas).',
+        help: 'Full snapshots written to data planes that take deltas, by reason (no_base, unknown_base, not_smaller, undiffable, nack, error, resigned; unsupported: the DP does not take deltas).',
         labelNames: ['reason'],
         registers,
         collect() {

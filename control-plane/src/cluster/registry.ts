@@ -51,6 +51,8 @@ export interface DataPlaneHello {
   plugins: PluginInfo[];
   configHash: string;
   configVersion: bigint;
+  /** The kid of the snapshot signature the DP holds ('' if none or an older DP). */
+  configKid?: string;
   /** The client certificate the DP presented (null on a plaintext channel). */
   certificate?: PeerIdentity | null;
 }
@@ -108,6 +110,8 @@ export interface DataPlaneRecord {
   updated_at: number;
   region: string | null;
   config_version: number;
+  /** The key id (JWS kid) of the snapshot signature the DP verified; null when unknown (older DPs). */
+  config_kid: string | null;
   connected: boolean;
   last_nack_reason: string | null;
   plugins: PluginInfo[];
@@ -154,6 +158,7 @@ type RowUpdate = Parameters<PrismaClient['clusteringDataPlane']['updateMany']>[0
 interface BatchedUpdate {
   config_hash: string;
   config_version: bigint;
+  config_kid?: string;
   last_seen: Date;
   sync_status?: 'normal';
   connected?: true;
@@ -164,7 +169,7 @@ interface BatchedUpdate {
 /** DPs whose waiting updates are the same (but for last_seen) share one statement. */
 function batchGroupKey(u: BatchedUpdate): string | null {
   if (u.health !== undefined) return null; // each DP's own
-  return `${u.config_hash}\0${u.config_version}\0${u.sync_status ?? ''}\0${u.connected ?? ''}\0${u.cp_id ?? ''}`;
+  return `${u.config_hash}\0${u.config_version}\0${u.config_kid ?? ''}\0${u.sync_status ?? ''}\0${u.connected ?? ''}\0${u.cp_id ?? ''}`;
 }
 
 /** The advisory-lock name of the stale-DP purge. */
@@ -186,6 +191,7 @@ function toRecord(row: Row, staleAfterMs: number, now = Date.now()): DataPlaneRe
     updated_at: unix(row.updated_at),
     region: row.region,
     config_version: Number(row.config_version),
+    config_kid: row.config_kid === '' ? null : row.config_kid,
     connected: row.connected && now - row.last_seen.getTime() < staleAfterMs,
     last_nack_reason: row.last_nack_reason,
     plugins: (row.plugins ?? []) as unknown as PluginInfo[],
@@ -247,6 +253,7 @@ export class DataPlaneRegistry {
       version: hello.version,
       config_hash: hello.configHash,
       config_version: hello.configVersion,
+      config_kid: hello.configKid ?? '',
       plugins: hello.plugins.map((p) => ({ name: p.name, version: p.version })),
       sync_status: syncStatus,
       connected: true,
@@ -268,7 +275,7 @@ export class DataPlaneRegistry {
   }
 
   /** The DP applied a snapshot. */
-  acked(id: string, version: bigint, hash: string): Promise<void> {
+  acked(id: string, version: bigint, hash: string, kid?: string): Promise<void> {
     const last = this.lastSeenWrites.get(id);
     this.lastSeenWrites.set(id, {
       at: Date.now(),
@@ -279,6 +286,7 @@ export class DataPlaneRegistry {
     return this.batched(id, {
       config_hash: hash,
       config_version: version,
+      ...(kid === undefined ? {} : { config_kid: kid }),
       sync_status: 'normal',
       last_seen: new Date(),
     });
@@ -297,7 +305,13 @@ export class DataPlaneRegistry {
    * A heartbeat: the DP is alive and holds this config (and is in this health). Throttled (see
    * the class comment): the health shown is at most one write period old.
    */
-  heartbeat(id: string, hash: string, version: bigint, health?: DataPlaneHealthRecord): Promise<void> {
+  heartbeat(
+    id: string,
+    hash: string,
+    version: bigint,
+    health?: DataPlaneHealthRecord,
+    kid?: string,
+  ): Promise<void> {
     const now = Date.now();
     const last = this.lastSeenWrites.get(id);
     // The first health a stream reports is written at once (the row shows it from the start),
@@ -321,6 +335,7 @@ export class DataPlaneRegistry {
     return this.batched(id, {
       config_hash: hash,
       config_version: version,
+      ...(kid === undefined ? {} : { config_kid: kid }),
       // Re-asserted: another replica that lost this DP's old stream may have cleared it.
       connected: true,
       last_seen: new Date(),

@@ -181,7 +181,8 @@ export class DataPlaneSession {
   private sentDelta: PublishedSnapshot | null = null;
   /** The next write is a full snapshot (the DP refused a delta). */
   private forceFull = false;
-  private lastOfferedHash: string | null = null;
+  /** The hash and kid (`offeredId`) of the snapshot last offered: a re-signed one is offered again. */
+  private lastOffered: string | null = null;
   private inFlight = false;
   private closed = false;
   /** Snapshots written to the stream / replaced while waiting (for stats and tests). */
@@ -226,17 +227,17 @@ export class DataPlaneSession {
     this.helloHeld = null;
     if (held && this.holds(held, published)) {
       // The slice was built after Hello: the DP already holds it.
-      this.lastOfferedHash = snapshot.hash;
-      void this.ctx.registry.acked(this.nodeId, snapshot.version, snapshot.hash);
+      this.lastOffered = offeredId(published);
+      void this.ctx.registry.acked(this.nodeId, snapshot.version, snapshot.hash, published.kid);
       return;
     }
-    if (snapshot.hash === this.lastOfferedHash) return;
+    if (offeredId(published) === this.lastOffered) return;
     if (snapshot.version < this.dpVersion && this.sliceKey !== null) {
       // The DP would refuse it as older than what it holds: have the slice signed anew.
       this.ctx.renewSlice(this.sliceKey);
       return;
     }
-    this.lastOfferedHash = snapshot.hash;
+    this.lastOffered = offeredId(published);
     if (this.pending) this.snapshotsDropped++;
     this.pending = null;
     const incompatible = configIncompatibility(published.plugins, this.ctx.cpPlugins, this.dpPlugins);
@@ -348,6 +349,8 @@ export class DataPlaneSession {
       this.send(published, { full: 'nack' });
     } else if (base === '') {
       this.send(published, { full: 'no_base' });
+    } else if (base === published.snapshot.hash) {
+      this.send(published, { full: 'resigned' });
     } else {
       deltas.deltaFor(base, published).then(
         (choice) => this.send(published, choice),
@@ -436,7 +439,7 @@ export class DataPlaneSession {
         this.dpVersion = msg.value.version;
         // debug: at fleet scale, one line per DP per change costs more than the ack itself.
         this.log.debug({ version: msg.value.version, hash: msg.value.hash }, 'DP acked snapshot');
-        void this.ctx.registry.acked(id, msg.value.version, msg.value.hash);
+        void this.ctx.registry.acked(id, msg.value.version, msg.value.hash, msg.value.kid || undefined);
         return;
       case 'nack': {
         const reason = msg.value.reason.slice(0, MAX_REASON_LENGTH) || 'no reason given';
@@ -453,6 +456,7 @@ export class DataPlaneSession {
           msg.value.configHash,
           msg.value.configVersion,
           msg.value.health ? healthRecord(msg.value.health) : undefined,
+          msg.value.configKid || undefined,
         );
         this.heartbeat();
         return;
@@ -501,6 +505,7 @@ export class DataPlaneSession {
       plugins: this.plugins,
       configHash: hello.configHash,
       configVersion: hello.configVersion,
+      configKid: hello.configKid,
       certificate: this.certificate,
     };
     const incompatible = versionIncompatibility(this.ctx.cpVersion, hello.softwareVersion);
@@ -539,7 +544,7 @@ export class DataPlaneSession {
     void this.ctx.registry.connected(info, inSync ? 'normal' : 'unknown');
     this.ctx.onReady(this);
     // offer() checks the plugins: an incompatible config is refused (and recorded) instead.
-    if (latest && inSync) this.lastOfferedHash = latest.snapshot.hash;
+    if (latest && inSync) this.lastOffered = offeredId(latest);
     else if (latest) this.offer(latest);
     else this.helloHeld = held;
   }
@@ -548,4 +553,9 @@ export class DataPlaneSession {
   private holds(held: { hash: string; kid: string }, p: PublishedSnapshot): boolean {
     return p.snapshot.hash === held.hash && (held.kid === '' || p.kid === undefined || p.kid === held.kid);
   }
+}
+
+/** A published snapshot's identity for offering: its hash and the key it is signed with. */
+function offeredId(p: PublishedSnapshot): string {
+  return `${p.snapshot.hash}/${p.signer ?? p.kid ?? ''}`;
 }

@@ -219,6 +219,7 @@ export class RolloutManager {
           builtAt: new Date(),
           buildMs: 0,
           kid: this.o.key.kid,
+          signer: this.o.key.kid,
           plugins: [...new Set((baseConfig.plugins ?? []).map((p) => p.name))].sort(),
         },
         digested,

@@ -40,6 +40,8 @@ export const DELTA_FALLBACK_REASONS = [
   'nack',
   /** Building the delta failed (logged). */
   'error',
+  /** The same config signed again (key rotation, revocation list, expiry): the DP records the full snapshot. */
+  'resigned',
 ] as const;
 export type DeltaFallbackReason = (typeof DELTA_FALLBACK_REASONS)[number];
 
@@ -153,7 +155,7 @@ export class SnapshotDeltas {
   /** The delta from the config hashed `baseHash` to `target`, or why the full snapshot goes instead. */
   deltaFor(baseHash: string, target: PublishedSnapshot): Promise<DeltaChoice> {
     this.remember(target);
-    const id = `${baseHash}>${target.snapshot.hash}@${target.snapshot.version}/${target.kid ?? ''}`;
+    const id = `${baseHash}>${target.snapshot.hash}@${target.snapshot.version}/${target.signer ?? target.kid ?? ''}`;
     let choice = this.built.get(id);
     if (!choice) {
       choice = this.build(baseHash, target).catch((err: unknown) => {

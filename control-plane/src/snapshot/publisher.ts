@@ -44,6 +44,11 @@ export interface PublishedSnapshot {
   plugins: string[];
   /** The key id the snapshot is signed with (a DP holding the same bytes signed by another key gets it again). */
   kid?: string;
+  /**
+   * Which signing it is: the kid and the publisher's re-sign count. The same config signed again
+   * (a rotated key, a new revocation list, before it expires) has another signer, and DPs get it again.
+   */
+  signer?: string;
 }
 
 export interface PublisherStats {
@@ -105,6 +110,9 @@ export class SnapshotPublisher extends EventEmitter<PublisherEvents> {
   private rebuildAfter = false;
   private retryDelay = 0;
   private stopped = false;
+  /** Bumped by resign(): the config is signed again even if unchanged. */
+  private generation = 0;
+  private resignTimer: NodeJS.Timeout | null = null;
   private readonly counters: PublisherStats = { builds: 0, published: 0, unchanged: 0, failures: 0 };
   private readonly slices: SliceCache;
 
@@ -183,9 +191,30 @@ export class SnapshotPublisher extends EventEmitter<PublisherEvents> {
     }
   }
 
+  /**
+   * Signs the latest config again (same version and bytes) with the key held now: after a key
+   * rotation or a new revocation list, and at half the snapshot TTL so no DP holds an expired one.
+   */
+  resign(): void {
+    if (this.stopped) return;
+    this.generation++;
+    if (this.building) {
+      this.rebuildAfter = true;
+      return;
+    }
+    this.schedule(this.debounceMs);
+  }
+
+  /** The signer identity (see PublishedSnapshot.signer) of what is signed now. */
+  get signer(): string {
+    return `${this.key.kid}#${this.generation}`;
+  }
+
   /** Stops watching, cancels a pending build and waits for one in flight. */
   async stop(): Promise<void> {
     this.stopped = true;
+    if (this.resignTimer) clearTimeout(this.resignTimer);
+    this.resignTimer = null;
     this.unsubscribe?.();
     this.unsubscribe = null;
     this.clearTimer();
@@ -229,6 +258,16 @@ export class SnapshotPublisher extends EventEmitter<PublisherEvents> {
       }, timeoutMs);
       this.on('snapshot', onSnapshot);
     });
+  }
+
+  /** At half the snapshot TTL (if the key sets one), sign the config again before DPs see it expire. */
+  private scheduleResign(): void {
+    if (this.resignTimer) clearTimeout(this.resignTimer);
+    this.resignTimer = null;
+    const ttl = this.key.snapshotTtlSeconds;
+    if (ttl === undefined || ttl <= 0 || this.stopped) return;
+    this.resignTimer = setTimeout(() => this.resign(), Math.min((ttl * 1000) / 2, 2 ** 31 - 1));
+    this.resignTimer.unref();
   }
 
   private schedule(delayMs: number): void {
@@ -296,7 +335,8 @@ export class SnapshotPublisher extends EventEmitter<PublisherEvents> {
     // Key-auth keys leave the CP only as keyed digests (what DPs keep on disk).
     const digested = withCredentialDigests(config);
     const { bytes, hash } = encodeConfig(digested);
-    if (prev && hash === prev.snapshot.hash) {
+    const signer = this.signer;
+    if (prev && hash === prev.snapshot.hash && prev.signer === signer) {
       this.counters.unchanged++;
       this.logger.debug({ version, hash }, 'config unchanged; snapshot not republished');
       return;
@@ -306,9 +346,11 @@ export class SnapshotPublisher extends EventEmitter<PublisherEvents> {
       snapshot,
       builtAt: new Date(),
       kid: this.key.kid,
+      signer,
       buildMs: Math.round((performance.now() - started) * 100) / 100,
       plugins: [...new Set((config.plugins ?? []).map((p) => p.name))].sort(),
     };
+    this.scheduleResign();
     this.current = published;
     this.counters.published++;
     this.logger.info(

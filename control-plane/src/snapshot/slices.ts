@@ -184,7 +184,7 @@ export class SliceCache {
       base.encoded.set(sliceKey, enc);
     }
     // Unchanged for this placement: keep what it holds (no send, same hash and version).
-    if (held && held.snapshot.hash === enc.hash && held.kid === this.o.key.kid) return held;
+    if (held && held.snapshot.hash === enc.hash && held.signer === base.full.signer) return held;
     if (enc.hash === base.full.snapshot.hash) return base.full;
     let p = base.signed.get(sliceKey);
     if (!p) {
@@ -201,6 +201,7 @@ export class SliceCache {
         snapshot,
         builtAt: new Date(),
         kid: this.o.key.kid,
+        ...(base.full.signer === undefined ? {} : { signer: base.full.signer }),
         buildMs: Math.round((performance.now() - started) * 100) / 100,
         plugins: enc.plugins,
       };

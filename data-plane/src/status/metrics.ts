@@ -26,6 +26,8 @@ export class DataPlaneMetrics {
   readonly jetstreamBoot: Counter<'result'>;
   readonly configHash: Gauge<'hash'>;
   readonly configAge: Gauge;
+  readonly snapshotExpired: Gauge;
+  readonly snapshotExpiresAt: Gauge;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -37,6 +39,16 @@ export class DataPlaneMetrics {
     this.configAppliedAt = new Gauge({
       name: 'gatehouse_dp_config_applied_timestamp_seconds',
       help: 'Unix time the served config was applied.',
+      registers,
+    });
+    this.snapshotExpired = new Gauge({
+      name: 'gatehouse_dp_snapshot_expired',
+      help: 'Whether the signed snapshot served is past its expiry (1): still served, the control plane has not re-signed it in time.',
+      registers,
+    });
+    this.snapshotExpiresAt = new Gauge({
+      name: 'gatehouse_dp_snapshot_expiry_timestamp_seconds',
+      help: 'Unix time the signed snapshot served expires (0 = it carries no expiry).',
       registers,
     });
     this.snapshotApplies = new Counter({

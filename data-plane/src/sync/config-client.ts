@@ -410,7 +410,11 @@ export class ConfigClient extends EventEmitter<ConfigClientEvents> {
       this.write(
         dpMessage({
           case: 'ack',
-          value: create(AckSchema, { version: outcome.version, hash: outcome.hash }),
+          value: create(AckSchema, {
+            version: outcome.version,
+            hash: outcome.hash,
+            kid: this.opts.applier.held?.kid ?? '',
+          }),
         }),
       );
     } else {
@@ -450,6 +454,7 @@ export class ConfigClient extends EventEmitter<ConfigClientEvents> {
         value: create(HeartbeatSchema, {
           configHash: held?.hash ?? '',
           configVersion: held?.version ?? 0n,
+          configKid: held?.kid ?? '',
           sentAtUnixMs: BigInt(Date.now()),
           ...(this.opts.health ? { health: this.opts.health() } : {}),
         }),

@@ -87,6 +87,8 @@ export interface HeldConfig {
   appliedAt: Date;
   /** The key id of the snapshot's signature; null for a plain (DB-less) config. */
   kid: string | null;
+  /** When the signed snapshot expires (its `exp`, Unix seconds); null: it carries none. */
+  expiresAt: number | null;
 }
 
 export type SnapshotOutcome =
@@ -143,12 +145,17 @@ interface Candidate {
   version: bigint;
   hash: string;
   kid: string | null;
+  expiresAt: number | null;
+  /** The JWS it was verified from (null: plain). */
+  jws: string | null;
 }
 
 export class SnapshotApplier extends EventEmitter<SnapshotApplierEvents> {
   private heldConfig: HeldConfig | null = null;
   /** The canonical bytes of the config served (a delta's base). */
   private heldBytes: Buffer | null = null;
+  /** The JWS of the config held (a snapshot's or a delta's); null for a plain config. */
+  private heldJws: string | null = null;
   private chain: Promise<unknown> = Promise.resolve();
   /** The last refusal of a snapshot from the CP (cleared when one is applied), and of the boot cache. */
   private readonly refusals: { control_plane: RefusalReport | null; cache: RefusalReport | null } = {
@@ -255,7 +262,7 @@ export class SnapshotApplier extends EventEmitter<SnapshotApplierEvents> {
       const { bytes, hash: plainHash } = encodeConfig(config);
       version = (held?.version ?? 0n) + 1n;
       hash = plainHash;
-      plain = { bytes, version, hash, kid: null };
+      plain = { bytes, version, hash, kid: null, expiresAt: null, jws: null };
     }
     try {
       if (held && held.hash === hash) {
@@ -279,8 +286,16 @@ export class SnapshotApplier extends EventEmitter<SnapshotApplierEvents> {
       });
       const swapped = performance.now();
       compiled.served?.();
-      this.heldConfig = { version, hash, source, appliedAt: new Date(), kid: candidate.kid };
+      this.heldConfig = {
+        version,
+        hash,
+        source,
+        appliedAt: new Date(),
+        kid: candidate.kid,
+        expiresAt: candidate.expiresAt,
+      };
       this.heldBytes = candidate.bytes;
+      this.heldJws = candidate.jws;
       metrics?.snapshotApplies.inc({ source });
       if ('delta' in offer) metrics?.deltaApplies.inc();
       metrics?.configVersion.set(Number(version));
@@ -374,6 +389,8 @@ export class SnapshotApplier extends EventEmitter<SnapshotApplierEvents> {
       version: verified.version,
       hash: verified.hash,
       kid: verified.kid,
+      expiresAt: verified.claims.exp ?? null,
+      jws: signed.jws,
     };
   }
 
@@ -387,7 +404,14 @@ export class SnapshotApplier extends EventEmitter<SnapshotApplierEvents> {
         `the config the delta gives hashes to ${hash}, not to the signed ${verified.claims.hash}`,
       );
     }
-    return { bytes, version: delta.version, hash, kid: verified.kid };
+    return {
+      bytes,
+      version: delta.version,
+      hash,
+      kid: verified.kid,
+      expiresAt: verified.claims.exp ?? null,
+      jws: delta.jws,
+    };
   }
 
   private compile(candidate: Candidate, node: NodeConfig): (() => void) | void {
@@ -403,15 +427,14 @@ export class SnapshotApplier extends EventEmitter<SnapshotApplierEvents> {
   }
 
   /**
-   * Same bytes as served: nothing to swap. A newer signed version, or the same version signed by
-   * another key (the CP's signing key was rotated), is verified, recorded and cached — so the
-   * cache is signed by the key the CP signs with now, and still verifies at boot once the old
-   * key is no longer trusted.
+   * Same bytes as served: nothing to swap. A newer signed version, or the same version signed
+   * again (the CP's signing key was rotated, a new revocation list, a later expiry), is verified,
+   * recorded and cached — so the cache is signed by the key the CP signs with now, and still
+   * verifies at boot once the old key is no longer trusted.
    */
   private async recordSameHash(signed: SignedSnapshot, held: HeldConfig): Promise<void> {
     if (signed.version < held.version) return;
-    const kid = claimedKid(signed.jws);
-    if (signed.version === held.version && kid === held.kid) return;
+    if (signed.version === held.version && signed.jws === this.heldJws) return;
     const verified = await verifySnapshotBytes(signed, this.opts.trustedKeys, {
       currentVersion: held.version,
       allowSameVersion: true,
@@ -420,7 +443,13 @@ export class SnapshotApplier extends EventEmitter<SnapshotApplierEvents> {
     if (verified.hash !== held.hash) {
       throw SnapshotErrors.hashMismatch('snapshot claims the served hash but signs other bytes');
     }
-    this.heldConfig = { ...held, version: signed.version, kid: verified.kid };
+    this.heldConfig = {
+      ...held,
+      version: signed.version,
+      kid: verified.kid,
+      expiresAt: verified.claims.exp ?? null,
+    };
+    this.heldJws = signed.jws;
     this.opts.metrics?.configVersion.set(Number(signed.version));
     await this.writeCache(signed);
     await this.opts.floor?.record(signed.version, signed.hash);

@@ -27,8 +27,9 @@ import { CompactSign } from 'jose';
 import { SnapshotDeltaSchema, type SnapshotDelta } from '@gatehouse/proto';
 import { SnapshotErrors } from '../errors.js';
 import { encodeConfig, sha256Hex } from './canonical.js';
-import { SNAPSHOT_ALG, type SigningKey, type TrustedKeys } from './keys.js';
+import { signingHeader, type SigningKey, type TrustedKeys } from './keys.js';
 import {
+  expiryClaim,
   inflateBounded,
   MAX_SNAPSHOT_BYTES,
   parseSnapshotClaims,
@@ -275,19 +276,21 @@ export async function signDelta(o: {
   key: SigningKey;
   issuedAt?: number;
 }): Promise<SignedDelta> {
+  const iat = o.issuedAt ?? Math.floor(Date.now() / 1000);
   const claims: DeltaClaims = {
     ver: o.target.version.toString(),
     hash: o.target.hash,
     size: o.target.size,
-    iat: o.issuedAt ?? Math.floor(Date.now() / 1000),
+    iat,
     cp: o.cpId,
+    ...expiryClaim(o.key, iat),
     base_ver: o.base.version.toString(),
     base_hash: o.base.hash,
     ops_hash: sha256Hex(o.ops),
     ops_size: o.ops.length,
   };
   const jws = await new CompactSign(encoder.encode(JSON.stringify(claims)))
-    .setProtectedHeader({ alg: SNAPSHOT_ALG, kid: o.key.kid, typ: DELTA_TYP })
+    .setProtectedHeader(signingHeader(o.key, DELTA_TYP))
     .sign(o.key.key);
   return {
     baseVersion: o.base.version,

@@ -10,7 +10,14 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
+import {
+  calculateJwkThumbprint,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  type CompactJWSHeaderParameters,
+  type JWK,
+} from 'jose';
 import { ConfigErrors } from '../errors.js';
 
 export const PRIVATE_KEY_FILE = 'snapshot-signing.key.json';
@@ -22,10 +29,42 @@ export type KeyObjectLike = Awaited<ReturnType<typeof importJWK>>;
 export interface SigningKey {
   kid: string;
   key: KeyObjectLike;
+  /**
+   * Root-key mode (root-keys.ts): the root's certificate of this key and the newest revocation
+   * list, carried in every JWS header this key signs so a DP can check the key without being
+   * given it. Absent: the plain mode (DPs trust the key's kid from their JWKS).
+   */
+  certificate?: string;
+  revocations?: string;
+  /** Snapshots and deltas signed with this key carry `exp` this many seconds after `iat` (absent: no `exp`). */
+  snapshotTtlSeconds?: number;
 }
 
-/** kid -> public key. */
-export type TrustedKeys = ReadonlyMap<string, KeyObjectLike>;
+/** JWS header parameters of root-key mode: the signing key's certificate and the revocation list. */
+export const CERTIFICATE_HEADER = 'gh_cert';
+export const REVOCATIONS_HEADER = 'gh_rev';
+
+/** The protected header a snapshot or delta JWS signed with `key` carries. */
+export function signingHeader(key: SigningKey, typ: string): CompactJWSHeaderParameters {
+  return {
+    alg: SNAPSHOT_ALG,
+    kid: key.kid,
+    typ,
+    ...(key.certificate !== undefined ? { [CERTIFICATE_HEADER]: key.certificate } : {}),
+    ...(key.revocations !== undefined ? { [REVOCATIONS_HEADER]: key.revocations } : {}),
+  };
+}
+
+/**
+ * Finds the key a JWS must verify under from its protected header (root-key mode: the
+ * certificate carried there, checked against the root); throws GH_ERR_SNAPSHOT_*.
+ */
+export interface KeyResolver {
+  resolve(header: Readonly<Record<string, unknown>>, kid: string, what: string): Promise<KeyObjectLike>;
+}
+
+/** kid -> public key (the plain mode, keys given at start), or a root-key resolver. */
+export type TrustedKeys = ReadonlyMap<string, KeyObjectLike> | KeyResolver;
 
 export interface GeneratedKeyPair {
   kid: string;
@@ -112,7 +151,7 @@ export async function loadSigningKey(file: string): Promise<SigningKey> {
 }
 
 /** Loads one or more JWKS files (or single public JWK files) into a kid -> key map. */
-export async function loadTrustedKeys(files: readonly string[]): Promise<TrustedKeys> {
+export async function loadTrustedKeys(files: readonly string[]): Promise<ReadonlyMap<string, KeyObjectLike>> {
   const keys = new Map<string, KeyObjectLike>();
   const xByKid = new Map<string, string>();
   for (const file of files) {

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ROUTE_DEFAULTS, SERVICE_DEFAULTS, type GatehouseConfig } from '../config/model.js';
 import { completeConfig } from '../entities/registry.js';
 import { encodeConfig, sha256Hex } from './canonical.js';
-import { generateSigningKeyPair, SNAPSHOT_ALG, type SigningKey, type TrustedKeys } from './keys.js';
+import { generateSigningKeyPair, SNAPSHOT_ALG, type KeyObjectLike, type SigningKey } from './keys.js';
 import {
   MAX_SNAPSHOT_BYTES,
   signEncodedSnapshot,
@@ -34,7 +34,7 @@ const config: GatehouseConfig = completeConfig({
 });
 
 let signing: SigningKey;
-let trusted: TrustedKeys;
+let trusted: ReadonlyMap<string, KeyObjectLike>;
 let otherSigning: SigningKey;
 let otherPublic: Awaited<ReturnType<typeof importJWK>>;
 

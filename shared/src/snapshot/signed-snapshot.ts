@@ -10,7 +10,14 @@ import type { GatehouseConfig } from '../config/model.js';
 import { completeConfig, ENTITY_KINDS } from '../entities/registry.js';
 import { SnapshotErrors } from '../errors.js';
 import { encodeConfig, sha256Hex } from './canonical.js';
-import { SNAPSHOT_ALG, type SigningKey, type TrustedKeys } from './keys.js';
+import {
+  SNAPSHOT_ALG,
+  signingHeader,
+  type KeyObjectLike,
+  type KeyResolver,
+  type SigningKey,
+  type TrustedKeys,
+} from './keys.js';
 
 export const SNAPSHOT_TYP = 'gatehouse-snapshot+jws';
 
@@ -22,6 +29,11 @@ export interface SnapshotClaims {
   size: number;
   iat: number;
   cp: string;
+  /**
+   * Expiry, Unix seconds (absent from snapshots of older CPs). A DP holding an expired snapshot
+   * keeps serving it and raises an alert (log, metric, status); it never refuses one for it.
+   */
+  exp?: number;
 }
 
 /** The wire/disk form; mirrors the `Snapshot` proto message. */
@@ -71,15 +83,17 @@ export async function signEncodedSnapshot(opts: {
   key: SigningKey;
   issuedAt?: number;
 }): Promise<SignedSnapshot> {
+  const iat = opts.issuedAt ?? Math.floor(Date.now() / 1000);
   const claims: SnapshotClaims = {
     ver: opts.version.toString(),
     hash: opts.hash,
     size: opts.bytes.length,
-    iat: opts.issuedAt ?? Math.floor(Date.now() / 1000),
+    iat,
     cp: opts.cpId,
+    ...expiryClaim(opts.key, iat),
   };
   const jws = await new CompactSign(encoder.encode(JSON.stringify(claims)))
-    .setProtectedHeader({ alg: SNAPSHOT_ALG, kid: opts.key.kid, typ: SNAPSHOT_TYP })
+    .setProtectedHeader(signingHeader(opts.key, SNAPSHOT_TYP))
     .sign(opts.key.key);
   return {
     version: opts.version,
@@ -89,6 +103,13 @@ export async function signEncodedSnapshot(opts: {
     compression: 'gzip',
     uncompressedSize: opts.bytes.length,
   };
+}
+
+/** The `exp` claim a JWS signed with `key` at `iat` carries (none when the key sets no TTL). */
+export function expiryClaim(key: SigningKey, iat: number): { exp?: number } {
+  return key.snapshotTtlSeconds !== undefined && key.snapshotTtlSeconds > 0
+    ? { exp: iat + key.snapshotTtlSeconds }
+    : {};
 }
 
 /**
@@ -164,6 +185,9 @@ export function parseSnapshotClaims(payload: Uint8Array, what: string): Snapshot
   ) {
     throw SnapshotErrors.malformed(`${what} claims lack version, hash, size, iat or cp`);
   }
+  if (claims.exp !== undefined && !Number.isSafeInteger(claims.exp)) {
+    throw SnapshotErrors.malformed(`${what} claim exp is not a whole number of seconds`);
+  }
   if (claims.size > MAX_SNAPSHOT_BYTES) {
     throw SnapshotErrors.malformed(
       `${what} of ${claims.size} bytes exceeds the ${MAX_SNAPSHOT_BYTES}-byte limit`,
@@ -184,21 +208,27 @@ export async function verifyCompactJws(
   typ?: string,
 ): Promise<{ kid: string; payload: Uint8Array }> {
   let kid: string;
+  let header: Record<string, unknown>;
   try {
-    const header = decodeProtectedHeader(jws);
+    header = decodeProtectedHeader(jws);
     if (header.alg !== SNAPSHOT_ALG)
       throw SnapshotErrors.badSignature(`unexpected algorithm ${String(header.alg)}`);
     if (typ !== undefined && header.typ !== typ)
       throw SnapshotErrors.malformed(`${what} signature is not of type ${typ}`);
     if (typeof header.kid !== 'string') throw SnapshotErrors.unknownKey(`${what} signature has no kid`);
+    if (header.crit !== undefined) throw SnapshotErrors.malformed(`${what} signature has a "crit" header`);
     kid = header.kid;
   } catch (e) {
     if (e instanceof Error && 'code' in e && String((e as { code: unknown }).code).startsWith('GH_ERR'))
       throw e;
     throw SnapshotErrors.malformed(`${what} signature is not a compact JWS`);
   }
-  const key = trusted.get(kid);
-  if (!key) throw SnapshotErrors.unknownKey(`${what} signed with unknown key "${kid}"`);
+  let key: KeyObjectLike | undefined;
+  if (isResolver(trusted)) key = await trusted.resolve(header, kid, what);
+  else {
+    key = trusted.get(kid);
+    if (!key) throw SnapshotErrors.unknownKey(`${what} signed with unknown key "${kid}"`);
+  }
   try {
     const { payload } = await compactVerify(jws, key, { algorithms: [SNAPSHOT_ALG] });
     return { kid, payload };
@@ -208,6 +238,10 @@ export async function verifyCompactJws(
     }
     throw SnapshotErrors.badSignature(`${what} signature rejected: ${(e as Error).message}`);
   }
+}
+
+function isResolver(t: TrustedKeys): t is KeyResolver {
+  return typeof (t as Partial<KeyResolver>).resolve === 'function';
 }
 
 /**

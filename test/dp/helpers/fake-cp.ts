@@ -64,6 +64,7 @@ export class FakeControlPlane extends EventEmitter {
               $typeName: 'gatehouse.v1.Heartbeat',
               configHash: this.latest?.hash ?? '',
               configVersion: this.latest?.version ?? 0n,
+              configKid: '',
               sentAtUnixMs: BigInt(Date.now()),
             },
           }),

@@ -63,7 +63,15 @@ function get(port: number, path: string, client?: Issued): Promise<Answer> {
 /** One request through `openssl s_client` (with the client's certificate when given): its raw output. */
 function sClient(port: number, path: string, client?: Issued): Promise<string> {
   return new Promise((resolve, reject) => {
-    const args = ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', 'api.mtls.test', '-quiet', '-ign_eof'];
+    const args = [
+      's_client',
+      '-connect',
+      `127.0.0.1:${port}`,
+      '-servername',
+      'api.mtls.test',
+      '-quiet',
+      '-ign_eof',
+    ];
     if (client !== undefined) args.push('-cert', client.certFile, '-key', client.keyFile);
     const proc = spawn('openssl', args, { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
@@ -117,9 +125,17 @@ describe('mtls-auth through a real CP and DP', () => {
     });
     expect(cred.status, JSON.stringify(cred.json)).toBe(201);
     const port = (upstream.address() as AddressInfo).port;
-    expect((await adminJson(cp.admin, 'POST', '/services', { name: 'svc', url: `http://127.0.0.1:${port}` })).status).toBe(201);
-    expect((await adminJson(cp.admin, 'POST', '/services/svc/routes', { name: 'secure', paths: ['/secure'] })).status).toBe(201);
-    expect((await adminJson(cp.admin, 'POST', '/services/svc/routes', { name: 'open', paths: ['/open'] })).status).toBe(201);
+    expect(
+      (await adminJson(cp.admin, 'POST', '/services', { name: 'svc', url: `http://127.0.0.1:${port}` }))
+        .status,
+    ).toBe(201);
+    expect(
+      (await adminJson(cp.admin, 'POST', '/services/svc/routes', { name: 'secure', paths: ['/secure'] }))
+        .status,
+    ).toBe(201);
+    expect(
+      (await adminJson(cp.admin, 'POST', '/services/svc/routes', { name: 'open', paths: ['/open'] })).status,
+    ).toBe(201);
     const plugin = await adminJson(cp.admin, 'POST', '/routes/secure/plugins', {
       name: 'mtls-auth',
       config: { ca_certificates: [ca.json.id], cert_cache_ttl: 1000 },
@@ -135,7 +151,11 @@ describe('mtls-auth through a real CP and DP', () => {
       workers: 1,
       args: ['--listen-ssl', `127.0.0.1:${tlsPort}`],
     });
-    await waitUntil('the mtls-auth route is served', async () => (await get(tlsPort, '/secure', alice)).status === 200, 60_000);
+    await waitUntil(
+      'the mtls-auth route is served',
+      async () => (await get(tlsPort, '/secure', alice)).status === 200,
+      60_000,
+    );
   }, 150_000);
 
   afterAll(async () => {

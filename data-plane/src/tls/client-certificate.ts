@@ -62,7 +62,7 @@ export function clientCertificateOf(socket: Socket | undefined | null): ClientCe
   if (socket === undefined || socket === null) return NONE;
   const known = cache.get(socket);
   if (known !== undefined) return known;
-  const found = parse(socket as PeerSocket);
+  const found = parse(socket);
   cache.set(socket, found);
   return found;
 }

@@ -67,7 +67,8 @@ export function verifyChain(
 ): ChainResult {
   const { allowPartialChain, nowMs } = options;
   if (!within(leaf, nowMs)) return { ok: false, reason: 'client certificate expired or not yet valid' };
-  if (!usableForClientAuth(leaf)) return { ok: false, reason: 'client certificate not for client authentication' };
+  if (!usableForClientAuth(leaf))
+    return { ok: false, reason: 'client certificate not for client authentication' };
   const path: X509Certificate[] = [leaf];
   let current = leaf;
   for (let depth = 0; depth <= MAX_CHAIN_DEPTH; depth++) {

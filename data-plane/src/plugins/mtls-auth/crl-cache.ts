@@ -70,7 +70,8 @@ export class CrlCache {
   /** The CRL at `url`: from the cache while fresh, else downloaded (once for concurrent callers). */
   get(url: string, options: CrlFetchOptions): Promise<CrlResult> {
     const entry = this.entries.get(url);
-    if (entry !== undefined && this.now() - entry.fetchedAt < options.ttlMs) return Promise.resolve(entry.result);
+    if (entry !== undefined && this.now() - entry.fetchedAt < options.ttlMs)
+      return Promise.resolve(entry.result);
     const running = this.pending.get(url);
     if (running !== undefined) return running;
     const p = download(url, options).then((result) => {

@@ -126,7 +126,12 @@ export function crlProblem(crl: Crl, issuer: X509Certificate, nowMs: number): st
     return `CRL signature algorithm ${crl.signatureAlgorithm} is not supported`;
   let valid: boolean;
   try {
-    valid = verifySignature(SIGNATURE_DIGESTS[crl.signatureAlgorithm] ?? null, crl.signed, issuer.publicKey, crl.signature);
+    valid = verifySignature(
+      SIGNATURE_DIGESTS[crl.signatureAlgorithm] ?? null,
+      crl.signed,
+      issuer.publicKey,
+      crl.signature,
+    );
   } catch {
     valid = false;
   }

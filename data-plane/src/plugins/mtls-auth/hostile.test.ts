@@ -37,9 +37,13 @@ describe('mtls-auth over hostile input', () => {
   it('validates any config to a value or field errors, without throwing or polluting prototypes', () => {
     fc.assert(
       fc.property(fc.dictionary(fc.constantFrom(...configKeys), hostileValue, { maxKeys: 8 }), (config) => {
-        const result = schema.check(mtlsAuthSpec.schema, JSON.parse(JSON.stringify(config ?? null)) as unknown);
+        const result = schema.check(
+          mtlsAuthSpec.schema,
+          JSON.parse(JSON.stringify(config ?? null)) as unknown,
+        );
         if (result.errors !== null) expect(Object.keys(result.errors).length).toBeGreaterThan(0);
-        else expect((result.value as { ca_certificates: unknown[] }).ca_certificates.length).toBeGreaterThan(0);
+        else
+          expect((result.value as { ca_certificates: unknown[] }).ca_certificates.length).toBeGreaterThan(0);
         expect(({} as Record<string, unknown>).polluted).toBeUndefined();
       }),
       { numRuns: 300 },
@@ -62,7 +66,9 @@ describe('mtls-auth over hostile input', () => {
 
   it('answers 401 to any bytes presented as a certificate or a chain', async () => {
     const s = snapshotOf({
-      ca_certificates: [{ id: ROOT_ID, cert: root.cert, cert_digest: 'd', tags: null, created_at: 0, updated_at: 0 }],
+      ca_certificates: [
+        { id: ROOT_ID, cert: root.cert, cert_digest: 'd', tags: null, created_at: 0, updated_at: 0 },
+      ],
     });
     const state = initialise(plugin, s, { ca_certificates: [ROOT_ID], revocation_check_mode: 'SKIP' });
     const real = new X509Certificate(root.cert).raw;
@@ -78,7 +84,7 @@ describe('mtls-auth over hostile input', () => {
     );
     await fc.assert(
       fc.asyncProperty(bytes, fc.array(bytes, { maxLength: 3 }), async (leaf, chain) => {
-        const links = [leaf, ...chain].map((raw) => ({ raw: Buffer.from(raw) }) as Record<string, unknown>);
+        const links: Record<string, unknown>[] = [leaf, ...chain].map((raw) => ({ raw: Buffer.from(raw) }));
         links.forEach((l, i) => (l.issuerCertificate = links[i + 1]));
         const ctx = pluginRequest(s, {});
         Object.assign(ctx.req, {
@@ -99,7 +105,9 @@ describe('mtls-auth over hostile input', () => {
     const got = clientCertificateOf({ encrypted: true, getPeerCertificate: () => a } as never);
     expect(got?.chain.length).toBeLessThanOrEqual(10);
     const leaf = new X509Certificate(root.cert);
-    expect(verifyChain(leaf, Array(50).fill(leaf), [], { allowPartialChain: true, nowMs: Date.now() }).ok).toBe(false);
+    expect(
+      verifyChain(leaf, Array(50).fill(leaf), [], { allowPartialChain: true, nowMs: Date.now() }).ok,
+    ).toBe(false);
   });
 
   it('refuses any bytes served as a CRL with an Error, and a tampered CRL by its signature', () => {
@@ -125,7 +133,8 @@ describe('mtls-auth over hostile input', () => {
           }
           // It parsed: flipped bytes must not pass as the CA's own list unless they left it whole.
           const problem = crlProblem(parsed, issuer, Date.now());
-          if (problem === null) expect(bytes.equals(crl) || parsed.signed.equals(parseCrl(crl).signed)).toBe(true);
+          if (problem === null)
+            expect(bytes.equals(crl) || parsed.signed.equals(parseCrl(crl).signed)).toBe(true);
         },
       ),
       { numRuns: 300 },

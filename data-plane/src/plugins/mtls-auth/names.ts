@@ -33,11 +33,16 @@ const SHORT_NAMES: Readonly<Record<string, string>> = {
 
 /** RFC 4514 escaping of a DN attribute value. */
 function escapeValue(v: string): string {
-  return v
+  const escaped = v
     .replace(/[\\,+"<>;=]/g, (c) => `\\${c}`)
     .replace(/^[ #]/, (c) => `\\${c}`)
-    .replace(/ $/, '\\ ')
-    .replace(/[\u0000-\u001f\u007f]/g, (c) => `\\${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+    .replace(/ $/, '\\ ');
+  let out = '';
+  for (const ch of escaped) {
+    const code = ch.charCodeAt(0);
+    out += code < 0x20 || code === 0x7f ? `\\${code.toString(16).padStart(2, '0')}` : ch;
+  }
+  return out;
 }
 
 function attributes(name: Name): { type: string; value: string }[] {

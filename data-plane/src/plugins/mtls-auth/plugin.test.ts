@@ -23,7 +23,12 @@ const caEntity = (id: string, cert: string): CaCertificate => ({
   created_at: 0,
   updated_at: 0,
 });
-const credential = (id: string, consumerId: string, subject: string, ca: string | null): MtlsAuthCredential => ({
+const credential = (
+  id: string,
+  consumerId: string,
+  subject: string,
+  ca: string | null,
+): MtlsAuthCredential => ({
   id,
   consumer: { id: consumerId },
   subject_name: subject,
@@ -52,8 +57,16 @@ let crlAnswers = 0;
 let crlStatus = 200;
 let snapshot: ReturnType<typeof snapshotOf>;
 
-async function access(config: Record<string, unknown>, tls: { cert?: string; chain?: readonly string[] } | undefined, s = snapshot) {
-  const state = initialise(plugin, s, { ca_certificates: [ROOT_ID], revocation_check_mode: 'SKIP', ...config });
+async function access(
+  config: Record<string, unknown>,
+  tls: { cert?: string; chain?: readonly string[] } | undefined,
+  s = snapshot,
+) {
+  const state = initialise(plugin, s, {
+    ca_certificates: [ROOT_ID],
+    revocation_check_mode: 'SKIP',
+    ...config,
+  });
   const ctx = pluginRequest(s, tls === undefined ? {} : { tls });
   await run(plugin.access!(ctx, state));
   return { ctx, out: outcome(ctx) };
@@ -81,8 +94,17 @@ beforeAll(async () => {
   revoked = root.client({ subject: '/CN=alice', crlUrl });
   root.revoke(revoked);
   const config: Partial<GatehouseConfig> = {
-    consumers: [consumer('c-alice', 'alice'), consumer('c-carol', null, 'carol.example'), consumer('c-dflt', 'fallback'), consumer('c-anon', 'anon')],
-    ca_certificates: [caEntity(ROOT_ID, root.cert), caEntity(OTHER_ID, other.cert), caEntity(INTER_ID, inter.cert)],
+    consumers: [
+      consumer('c-alice', 'alice'),
+      consumer('c-carol', null, 'carol.example'),
+      consumer('c-dflt', 'fallback'),
+      consumer('c-anon', 'anon'),
+    ],
+    ca_certificates: [
+      caEntity(ROOT_ID, root.cert),
+      caEntity(OTHER_ID, other.cert),
+      caEntity(INTER_ID, inter.cert),
+    ],
     mtls_auth_credentials: [credential('m-bob', 'c-alice', 'bob', ROOT_ID)],
   };
   snapshot = snapshotOf(config);
@@ -96,7 +118,10 @@ describe('mtls-auth handler', () => {
   it('answers 401 "No required TLS certificate was sent" without a certificate, on TLS or plain HTTP', async () => {
     for (const tls of [undefined, {}]) {
       const { out } = await access({}, tls);
-      expect(out.answer).toMatchObject({ status: 401, json: { message: 'No required TLS certificate was sent' } });
+      expect(out.answer).toMatchObject({
+        status: 401,
+        json: { message: 'No required TLS certificate was sent' },
+      });
     }
   });
 
@@ -111,7 +136,11 @@ describe('mtls-auth handler', () => {
 
   it('answers 401 "TLS certificate failed verification" for another CA, a server-only certificate, an expired one, a self-signed one', async () => {
     const caKey = createCertificate({ commonName: 'Expiring CA', isCa: true });
-    const expired = createCertificate({ commonName: 'alice', issuer: { commonName: 'Expiring CA', key: caKey.key }, days: 0 });
+    const expired = createCertificate({
+      commonName: 'alice',
+      issuer: { commonName: 'Expiring CA', key: caKey.key },
+      days: 0,
+    });
     const selfSigned = createCertificate({ commonName: 'alice' });
     const s = snapshotOf({
       consumers: [consumer('c-alice', 'alice')],
@@ -119,7 +148,10 @@ describe('mtls-auth handler', () => {
     });
     for (const cert of [stranger.cert, serverOnly.cert, expired.cert, selfSigned.cert]) {
       const { out } = await access({}, { cert }, s);
-      expect(out.answer).toMatchObject({ status: 401, json: { message: 'TLS certificate failed verification' } });
+      expect(out.answer).toMatchObject({
+        status: 401,
+        json: { message: 'TLS certificate failed verification' },
+      });
     }
     // The same certificates of a CA the plugin names do verify.
     const { ctx } = await access({ ca_certificates: [OTHER_ID] }, { cert: stranger.cert });
@@ -136,7 +168,10 @@ describe('mtls-auth handler', () => {
 
   it('refuses a name match when consumer_by excludes it, and falls back to default_consumer with certificate headers', async () => {
     const { out } = await access({ consumer_by: ['custom_id'] }, { cert: alice.cert });
-    expect(out.answer).toMatchObject({ status: 401, json: { message: 'TLS certificate failed verification' } });
+    expect(out.answer).toMatchObject({
+      status: 401,
+      json: { message: 'TLS certificate failed verification' },
+    });
     const dflt = await access({ consumer_by: [], default_consumer: 'fallback' }, { cert: alice.cert });
     expect(dflt.ctx.consumer?.id).toBe('c-dflt');
     expect(dflt.out.upstreamHeaders['x-client-cert-dn']).toBe('CN=alice,O=Example');
@@ -149,7 +184,10 @@ describe('mtls-auth handler', () => {
     expect(cn.ctx.consumer).toBeNull();
     expect(cn.ctx.shared.authenticated_groups).toEqual(['alice']);
     expect(cn.out.upstreamHeaders['x-client-cert-dn']).toBe('CN=alice,O=Example');
-    const dn = await access({ skip_consumer_lookup: true, authenticated_group_by: 'DN' }, { cert: alice.cert });
+    const dn = await access(
+      { skip_consumer_lookup: true, authenticated_group_by: 'DN' },
+      { cert: alice.cert },
+    );
     expect(dn.ctx.shared.authenticated_groups).toEqual(['CN=alice,O=Example']);
     const bad = await access({ skip_consumer_lookup: true }, { cert: stranger.cert });
     expect(bad.out.answer).toMatchObject({ status: 401 });
@@ -162,7 +200,10 @@ describe('mtls-auth handler', () => {
     expect(allowed.out.answer).toBeNull();
     expect(allowed.ctx.shared.authenticated_groups).toEqual(['bob']);
     // bob's credential names the root: verified through the intermediate alone, it does not match.
-    const scoped = await access({ ca_certificates: [INTER_ID], allow_partial_chain: true }, { cert: bob.cert });
+    const scoped = await access(
+      { ca_certificates: [INTER_ID], allow_partial_chain: true },
+      { cert: bob.cert },
+    );
     expect(scoped.out.answer).toMatchObject({ status: 401 });
     // Root configured: the client sends its intermediate.
     expect((await access({}, { cert: bob.cert, chain: [inter.cert] })).ctx.consumer?.id).toBe('c-alice');
@@ -180,35 +221,51 @@ describe('mtls-auth handler', () => {
   it('refuses a revoked certificate listed on its CRL distribution point and admits one that is not', async () => {
     const config = { revocation_check_mode: 'IGNORE_CA_ERROR', cert_cache_ttl: 0 };
     const bad = await access(config, { cert: revoked.cert });
-    expect(bad.out.answer).toMatchObject({ status: 401, json: { message: 'TLS certificate failed verification' } });
+    expect(bad.out.answer).toMatchObject({
+      status: 401,
+      json: { message: 'TLS certificate failed verification' },
+    });
     expect((await access(config, { cert: alice.cert })).ctx.consumer?.id).toBe('c-alice');
   });
 
   it('when the CRL cannot be had: IGNORE_CA_ERROR lets the certificate in, STRICT refuses it; STRICT refuses a certificate without a CRL', async () => {
     crlStatus = 503;
     try {
-      const ignore = await access({ revocation_check_mode: 'IGNORE_CA_ERROR', cert_cache_ttl: 0 }, { cert: alice.cert });
+      const ignore = await access(
+        { revocation_check_mode: 'IGNORE_CA_ERROR', cert_cache_ttl: 0 },
+        { cert: alice.cert },
+      );
       expect(ignore.ctx.consumer?.id).toBe('c-alice');
-      const strict = await access({ revocation_check_mode: 'STRICT', cert_cache_ttl: 0 }, { cert: alice.cert });
+      const strict = await access(
+        { revocation_check_mode: 'STRICT', cert_cache_ttl: 0 },
+        { cert: alice.cert },
+      );
       expect(strict.out.answer).toMatchObject({ status: 401 });
     } finally {
       crlStatus = 200;
     }
     const noCrl = await access({ revocation_check_mode: 'STRICT' }, { cert: carol.cert });
     expect(noCrl.out.answer).toMatchObject({ status: 401 });
-    const withCrl = await access({ revocation_check_mode: 'STRICT', cert_cache_ttl: 0 }, { cert: alice.cert });
+    const withCrl = await access(
+      { revocation_check_mode: 'STRICT', cert_cache_ttl: 0 },
+      { cert: alice.cert },
+    );
     expect(withCrl.ctx.consumer?.id).toBe('c-alice');
   });
 
   it('downloads a CRL once per cert_cache_ttl', async () => {
     const before = crlAnswers;
-    for (let i = 0; i < 3; i++) await access({ revocation_check_mode: 'STRICT', cert_cache_ttl: 600_000 }, { cert: alice.cert });
+    for (let i = 0; i < 3; i++)
+      await access({ revocation_check_mode: 'STRICT', cert_cache_ttl: 600_000 }, { cert: alice.cert });
     expect(crlAnswers - before).toBeLessThanOrEqual(1);
   });
 
   it("removes a client's own X-Client-Cert-* headers", async () => {
     const state = initialise(plugin, snapshot, { ca_certificates: [ROOT_ID], revocation_check_mode: 'SKIP' });
-    const ctx = pluginRequest(snapshot, { tls: { cert: alice.cert }, headers: [['X-Client-Cert-Dn', 'CN=admin']] });
+    const ctx = pluginRequest(snapshot, {
+      tls: { cert: alice.cert },
+      headers: [['X-Client-Cert-Dn', 'CN=admin']],
+    });
     await run(plugin.access!(ctx, state));
     expect(outcome(ctx).upstreamHeaders['x-client-cert-dn']).toBeNull();
   });

@@ -104,7 +104,9 @@ function verify(state: State, presented: ClientCertificate, nowMs: number): Verd
   } catch (e) {
     return { ok: false, reason: `certificate extensions do not parse: ${(e as Error).message}` };
   }
-  const subjects = [...new Set([...(names.commonName === null ? [] : [names.commonName]), ...names.altNames])];
+  const subjects = [
+    ...new Set([...(names.commonName === null ? [] : [names.commonName]), ...names.altNames]),
+  ];
   return {
     ok: true,
     leaf: presented.leaf,
@@ -192,7 +194,8 @@ function findConsumer(state: State, v: Verified): { consumer: Consumer; credenti
 /** X-Client-Cert-Dn and X-Client-Cert-San, sent when no consumer of its own matched the certificate. */
 function setCertificateHeaders(ctx: PluginContext, v: Verified): void {
   ctx.setUpstreamHeader('x-client-cert-dn', v.names.dn);
-  const san = v.names.altNames.length > 0 ? v.names.altNames : v.names.commonName === null ? [] : [v.names.commonName];
+  const san =
+    v.names.altNames.length > 0 ? v.names.altNames : v.names.commonName === null ? [] : [v.names.commonName];
   if (san.length > 0) ctx.setUpstreamHeader('x-client-cert-san', san.join(','));
 }
 
@@ -223,7 +226,10 @@ function admit(ctx: PluginContext, state: State, v: Verified): void {
       ctx.authenticate(consumer, credentialRef(v.fingerprint, consumer.id));
       return;
     }
-    ctx.log.error({ plugin: 'mtls-auth', default_consumer: conf.default_consumer }, 'default_consumer does not exist');
+    ctx.log.error(
+      { plugin: 'mtls-auth', default_consumer: conf.default_consumer },
+      'default_consumer does not exist',
+    );
   }
   fail(ctx, conf.anonymous, unauthorized(FAILED, 'no consumer matched the certificate'), 'mtls-auth');
 }
@@ -235,7 +241,8 @@ export default definePlugin({
     const anchors: TrustAnchor[] = [];
     for (const id of conf.ca_certificates) {
       const anchor = index.anchors.get(id);
-      if (anchor === undefined) log.warn({ ca_certificate: id }, 'mtls-auth: CA certificate not found; it trusts nothing');
+      if (anchor === undefined)
+        log.warn({ ca_certificate: id }, 'mtls-auth: CA certificate not found; it trusts nothing');
       else anchors.push(anchor);
     }
     return {

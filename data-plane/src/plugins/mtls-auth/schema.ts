@@ -43,7 +43,8 @@ const mtlsAuthSchema = t.record(
       required: true,
       one_of: ['SKIP', 'IGNORE_CA_ERROR', 'STRICT'],
       default: 'IGNORE_CA_ERROR',
-      description: 'SKIP: no CRL check; IGNORE_CA_ERROR: a CRL that cannot be had lets the certificate in; STRICT: refuses it.',
+      description:
+        'SKIP: no CRL check; IGNORE_CA_ERROR: a CRL that cannot be had lets the certificate in; STRICT: refuses it.',
     }),
     http_timeout: t.number({
       required: true,
@@ -60,7 +61,7 @@ const mtlsAuthSchema = t.record(
     send_ca_dn: t.boolean({
       required: true,
       default: false,
-      description: "Not supported (must be false): the certificate request names no CA.",
+      description: 'Not supported (must be false): the certificate request names no CA.',
     }),
     allow_partial_chain: t.boolean({
       required: true,

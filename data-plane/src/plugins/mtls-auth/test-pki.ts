@@ -52,9 +52,25 @@ export class TestCa {
   static root(commonName: string, dir = mkdtempSync(path.join(tmpdir(), 'gh-pki-'))): TestCa {
     const name = `ca${++counter}`;
     openssl(dir, [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
-      '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '30', '-subj', `/CN=${commonName}`,
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.pem`,
+      '-days',
+      '30',
+      '-subj',
+      `/CN=${commonName}`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
     ]);
     writeFileSync(path.join(dir, `${name}.index`), '');
     writeFileSync(path.join(dir, `${name}.crlnumber`), '01\n');
@@ -67,18 +83,46 @@ export class TestCa {
     return { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8'), certFile, keyFile };
   }
 
-  private sign(subject: string, extensions: string, days: number, serial?: string): { name: string; issued: Issued } {
+  private sign(
+    subject: string,
+    extensions: string,
+    days: number,
+    serial?: string,
+  ): { name: string; issued: Issued } {
     const name = `c${++counter}`;
     openssl(this.dir, [
-      'req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
-      '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject,
+      'req',
+      '-new',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.csr`,
+      '-subj',
+      subject,
     ]);
     writeFileSync(path.join(this.dir, `${name}.ext`), extensions);
     const validity = ['-days', String(days)];
     openssl(this.dir, [
-      'x509', '-req', '-in', `${name}.csr`, '-CA', `${this.name}.pem`, '-CAkey', `${this.name}.key`,
-      '-set_serial', serial ?? `0x${(0x100000 + counter).toString(16)}${Date.now().toString(16)}`,
-      ...validity, '-out', `${name}.pem`, '-extfile', `${name}.ext`,
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      `${this.name}.pem`,
+      '-CAkey',
+      `${this.name}.key`,
+      '-set_serial',
+      serial ?? `0x${(0x100000 + counter).toString(16)}${Date.now().toString(16)}`,
+      ...validity,
+      '-out',
+      `${name}.pem`,
+      '-extfile',
+      `${name}.ext`,
     ]);
     return { name, issued: TestCa.files(this.dir, name) };
   }
@@ -119,13 +163,34 @@ export class TestCa {
 
   /** Adds `cert` to this CA's revoked list. */
   revoke(cert: Issued): void {
-    openssl(this.dir, ['ca', '-config', this.config(), '-revoke', cert.certFile, '-keyfile', `${this.name}.key`, '-cert', `${this.name}.pem`]);
+    openssl(this.dir, [
+      'ca',
+      '-config',
+      this.config(),
+      '-revoke',
+      cert.certFile,
+      '-keyfile',
+      `${this.name}.key`,
+      '-cert',
+      `${this.name}.pem`,
+    ]);
   }
 
   /** The CA's current CRL (DER). */
   crl(): Buffer {
     const out = `${this.name}-${++counter}.crl`;
-    openssl(this.dir, ['ca', '-config', this.config(), '-gencrl', '-keyfile', `${this.name}.key`, '-cert', `${this.name}.pem`, '-out', `${out}.pem`]);
+    openssl(this.dir, [
+      'ca',
+      '-config',
+      this.config(),
+      '-gencrl',
+      '-keyfile',
+      `${this.name}.key`,
+      '-cert',
+      `${this.name}.pem`,
+      '-out',
+      `${out}.pem`,
+    ]);
     openssl(this.dir, ['crl', '-in', `${out}.pem`, '-outform', 'DER', '-out', out]);
     return readFileSync(path.join(this.dir, out));
   }

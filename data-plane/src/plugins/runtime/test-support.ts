@@ -69,7 +69,7 @@ function peerCertificate(tls: { cert?: string; chain?: readonly string[] }): () 
   return () => {
     if (tls.cert === undefined) return {};
     const der = (pem: string) => new X509Certificate(pem).raw;
-    const links = [tls.cert, ...(tls.chain ?? [])].map((pem) => ({ raw: der(pem) }) as Record<string, unknown>);
+    const links = [tls.cert, ...(tls.chain ?? [])].map((pem): Record<string, unknown> => ({ raw: der(pem) }));
     links.forEach((l, i) => {
       l.issuerCertificate = links[i + 1] ?? l;
     });

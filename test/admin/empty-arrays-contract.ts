@@ -126,6 +126,7 @@ const FIXTURES: Partial<Record<EntityKind, (api: Api) => Promise<Fixture>>> = {
   jwt_secrets: async (api) => credential(api, 'jwts', { key: `j${next()}` }),
   hmacauth_credentials: async (api) => credential(api, 'hmac-auths', { username: `h${next()}` }),
   acls: async (api) => credential(api, 'acls', { group: `group-${next()}` }),
+  mtls_auth_credentials: async (api) => credential(api, 'mtls-auths', { subject_name: `m${next()}.example` }),
   key_sets: async () => ({
     collection: '/key-sets',
     body: { name: `ks${next()}` },

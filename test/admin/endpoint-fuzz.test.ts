@@ -68,6 +68,7 @@ const PARENT_BODIES: Record<string, Record<string, unknown>> = {
   jwt_secrets: { key: 'fuzz-parent', consumer: { name: 'fuzz-parent' } },
   hmacauth_credentials: { username: 'fuzz-parent', consumer: { name: 'fuzz-parent' } },
   acls: { group: 'fuzz-parent', consumer: { name: 'fuzz-parent' } },
+  mtls_auth_credentials: { subject_name: 'fuzz-parent', consumer: { name: 'fuzz-parent' } },
   routes: { name: 'fuzz-parent', paths: ['/fuzz-parent'] },
   consumers: { username: 'fuzz-parent' },
   consumer_groups: { name: 'fuzz-parent' },

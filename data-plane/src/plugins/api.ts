@@ -18,6 +18,9 @@ import type {
 } from '@gatehouse/shared';
 import type { RequestTimings } from '../proxy/request.js';
 import type { LogEntry } from '../observe/log-entry.js';
+import type { ClientCertificate } from '../tls/client-certificate.js';
+
+export type { ClientCertificate } from '../tls/client-certificate.js';
 
 export type PhaseName = 'rewrite' | 'access' | 'response' | 'log';
 export const PHASES: readonly PhaseName[] = ['rewrite', 'access', 'response', 'log'];
@@ -48,6 +51,12 @@ export interface RequestView {
   headerValues(name: string): string[];
   /** Every header as lower-case name -> values (built on first use). */
   headers(): Readonly<Record<string, string[]>>;
+  /**
+   * The certificate the client presented in the TLS handshake (with the chain it sent), parsed
+   * once per connection; null on plain HTTP or when it sent none. The HTTPS listener asks for one
+   * only while some mtls-auth instance is enabled, and never verifies it: the plugin does.
+   */
+  clientCertificate(): ClientCertificate | null;
   /**
    * The route's regex captures (Kong's `uri_captures`): the whole match as '0', positional
    * captures as '1', '2'…, and named groups by name; empty when the route matched no regex.

@@ -14,6 +14,7 @@ import { hmacAuthSpec } from './hmac-auth/schema.js';
 import { ipRestrictionSpec } from './ip-restriction/schema.js';
 import { jwtSpec } from './jwt/schema.js';
 import { keyAuthSpec } from './key-auth/schema.js';
+import { mtlsAuthSpec } from './mtls-auth/schema.js';
 import { introspectionSpec } from './oauth2-introspection/schema.js';
 import { openidConnectSpec } from './openid-connect/schema.js';
 import { rateLimitingSpec } from './rate-limiting/schema.js';
@@ -44,6 +45,7 @@ import { loadCustomPlugins } from './custom-loader.js';
  */
 export const BUNDLED_SPECS = [
   keyAuthSpec,
+  mtlsAuthSpec,
   basicAuthSpec,
   hmacAuthSpec,
   jwtSpec,

@@ -6,7 +6,7 @@
  * not change keeps its context across swaps); a handshake only does map lookups.
  */
 import tls from 'node:tls';
-import type { Certificate, Sni } from '@gatehouse/shared';
+import type { Certificate, Plugin, Sni } from '@gatehouse/shared';
 import { TlsErrors } from './upstream-tls.js';
 
 /** Kong's wildcard forms of a requested name (null when the name has too few labels). */
@@ -24,11 +24,25 @@ function contextKey(c: Certificate): string {
   return `${c.id}@${c.updated_at}`;
 }
 
+/** The plugins that authenticate clients by their TLS certificate (the listener asks for one). */
+const CLIENT_CERTIFICATE_PLUGINS: ReadonlySet<string> = new Set(['mtls-auth']);
+
+/**
+ * Whether the HTTPS listener asks clients for a certificate: while some enabled plugin of the
+ * configuration reads it (mtls-auth). It is asked for, never required, and never verified by
+ * the listener: the plugin verifies it against its own CA certificates.
+ */
+export function wantsClientCertificates(plugins: readonly Pick<Plugin, 'name' | 'enabled'>[]): boolean {
+  return plugins.some((p) => p.enabled && CLIENT_CERTIFICATE_PLUGINS.has(p.name));
+}
+
 export class CertificateStore {
   private constructor(
     private readonly byName: ReadonlyMap<string, tls.SecureContext>,
     /** Contexts by certificate id + updated_at, reused by the next compile. */
     readonly contexts: ReadonlyMap<string, tls.SecureContext>,
+    /** The listener asks clients for a certificate (see wantsClientCertificates). */
+    readonly requestClientCertificates: boolean = false,
   ) {}
 
   static empty(): CertificateStore {
@@ -37,7 +51,11 @@ export class CertificateStore {
 
   /** Builds the SNI table; throws GH_ERR_TLS_* on a certificate that cannot be loaded. */
   static compile(
-    config: { certificates: readonly Certificate[]; snis: readonly Sni[] },
+    config: {
+      certificates: readonly Certificate[];
+      snis: readonly Sni[];
+      plugins?: readonly Pick<Plugin, 'name' | 'enabled'>[];
+    },
     previous: CertificateStore | null,
   ): CertificateStore {
     const certificates = new Map(config.certificates.map((c) => [c.id, c]));
@@ -72,7 +90,7 @@ export class CertificateStore {
       contexts.set(key, ctx);
       byName.set(sni.name.toLowerCase(), ctx);
     }
-    return new CertificateStore(byName, contexts);
+    return new CertificateStore(byName, contexts, wantsClientCertificates(config.plugins ?? []));
   }
 
   get size(): number {

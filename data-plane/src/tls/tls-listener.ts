@@ -13,14 +13,32 @@ import { CertificateStore } from './certificate-store.js';
 import { createCertificate, type CertificateAndKey } from './x509.js';
 import { DEFAULT_TLS_POLICY, secureContextOptions, type TlsPolicy } from './tls-policy.js';
 
+/**
+ * Sets whether new connections are asked for a client certificate. node's tls.Server reads its
+ * `requestCert` for every connection it accepts (the handshake's verify mode is fixed then, before
+ * the client's SNI is known), so this is per listener, not per SNI: see docs/security.md.
+ */
+function askForClientCertificates(server: https.Server, ask: boolean): void {
+  (server as https.Server & { requestCert: boolean }).requestCert = ask;
+}
+
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 /** Installs the proxy's per-connection hooks (limits, clientError) on a server. */
 type Instrument = (server: http.Server, secure: boolean) => void;
 
 export class TlsListener {
-  /** Replaced on every configuration swap; read at each handshake. */
-  certificates: CertificateStore = CertificateStore.empty();
+  private store: CertificateStore = CertificateStore.empty();
   server: https.Server | null = null;
+
+  /** Replaced on every configuration swap; read at each handshake. */
+  get certificates(): CertificateStore {
+    return this.store;
+  }
+
+  set certificates(store: CertificateStore) {
+    this.store = store;
+    if (this.server !== null) askForClientCertificates(this.server, store.requestClientCertificates);
+  }
 
   constructor(
     private readonly logger: Logger,
@@ -52,8 +70,12 @@ export class TlsListener {
         cert: fallback.cert,
         key: fallback.key,
         ALPNProtocols: ['http/1.1'],
+        // A client certificate is asked for only while some plugin reads it, and never verified
+        // here: a client without one (or with one no plugin trusts) still connects.
+        requestCert: this.store.requestClientCertificates,
+        rejectUnauthorized: false,
         SNICallback: (servername: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void) => {
-          cb(null, this.certificates.select(servername));
+          cb(null, this.store.select(servername));
         },
       },
       this.handler,

@@ -290,6 +290,18 @@ export interface HmacAuthCredential {
   created_at: number;
 }
 
+/** Kong Enterprise's mtls_auth_credentials: a certificate subject name mapped to a consumer. */
+export interface MtlsAuthCredential {
+  id: string;
+  consumer: ForeignKey;
+  /** Matched against the certificate's subject CN and SAN names. */
+  subject_name: string;
+  /** Only certificates verified through this CA certificate match; null = any of the plugin's CAs. */
+  ca_certificate: ForeignKey | null;
+  tags: string[] | null;
+  created_at: number;
+}
+
 export interface Acl {
   id: string;
   consumer: ForeignKey;

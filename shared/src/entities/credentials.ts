@@ -5,6 +5,7 @@ import type {
   HmacAuthCredential,
   JwtSecret,
   KeyAuthCredential,
+  MtlsAuthCredential,
 } from '../config/model.js';
 import { randomKey, stripReadOnly } from './common.js';
 import * as td from '../schema/typedefs.js';
@@ -24,6 +25,7 @@ export type BasicAuthInput = CredentialInput<BasicAuthCredential>;
 export type JwtSecretInput = CredentialInput<JwtSecret>;
 export type HmacAuthInput = CredentialInput<HmacAuthCredential>;
 export type AclInput = CredentialInput<Acl>;
+export type MtlsAuthInput = CredentialInput<MtlsAuthCredential>;
 
 /** A credential's schema: Kong's common fields (id, created_at, consumer, tags), then `fields`. */
 const credentialSchema = (
@@ -60,6 +62,26 @@ export function validateKeyAuthCredential(
   const v = run<KeyAuthInput>(input, keyAuthSchema, options.base);
   if (!v.key) v.key = randomKey();
   if (v.ttl === 0) v.ttl = null;
+  return v;
+}
+
+/**
+ * mtls-auth credentials (Kong Enterprise's mtls_auth_credentials): a certificate subject name
+ * (CN, or a SAN DNS name, URI or e-mail) mapped to a consumer, optionally only for certificates
+ * issued by one CA certificate.
+ */
+export const mtlsAuthSchema = credentialSchema({
+  subject_name: td.text({ required: true, len_max: 1024 }),
+  ca_certificate: td.foreign('ca_certificates'),
+});
+
+/** mtls-auth credential: `subject_name` required, `ca_certificate` optional. */
+export function validateMtlsAuthCredential(
+  input: unknown,
+  options: { base?: Partial<MtlsAuthCredential> } = {},
+): MtlsAuthInput {
+  const v = run<MtlsAuthInput>(input, mtlsAuthSchema, options.base);
+  v.ca_certificate ??= null;
   return v;
 }
 

@@ -168,6 +168,7 @@ describe('declarative nesting', () => {
       'hmacauth_credentials',
       'jwt_secrets',
       'keyauth_credentials',
+      'mtls_auth_credentials',
       'plugins',
     ]);
   });

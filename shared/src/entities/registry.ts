@@ -16,6 +16,7 @@ import type {
   Key,
   KeyAuthCredential,
   KeySet,
+  MtlsAuthCredential,
   Plugin,
   Route,
   Service,
@@ -45,6 +46,8 @@ import {
   validateHmacAuthCredential,
   validateJwtSecret,
   validateKeyAuthCredential,
+  mtlsAuthSchema,
+  validateMtlsAuthCredential,
 } from './credentials.js';
 import { keySchema, validateKey } from './key.js';
 import { keySetSchema, validateKeySet } from './key-set.js';
@@ -500,6 +503,19 @@ const RECORDS = {
     naturalKey: (e) => `${e.ref('consumer')}:${e.text(e.fields.group)}`,
     json: [],
     admin: { path: 'acls', nested: credentialNesting('acls') },
+  }),
+  mtls_auth_credentials: defineEntity<MtlsAuthCredential>({
+    kind: 'mtls_auth_credentials',
+    label: 'mtls_auth_credential',
+    delegate: 'mtlsAuthCredential',
+    schema: mtlsAuthSchema,
+    validate: v(validateMtlsAuthCredential),
+    references: { consumer: consumerOwned, ca_certificate: { onDelete: 'cascade' } },
+    endpointKeys: [],
+    unique: [],
+    naturalKey: (e) => `${e.ref('consumer')}:${e.text(e.fields.subject_name)}:${e.ref('ca_certificate')}`,
+    json: [],
+    admin: { path: 'mtls-auths', nested: credentialNesting('mtls-auth') },
   }),
   key_sets: defineEntity<KeySet>({
     kind: 'key_sets',

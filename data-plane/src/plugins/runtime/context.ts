@@ -23,6 +23,7 @@ import type { BodyLimit } from './body-limit.js';
 import { PluginResponse, type ResponseHeaderOps } from './response-view.js';
 import { lowerName } from './header-names.js';
 import { serializeLog, type LogEntry } from '../../observe/log-entry.js';
+import { clientCertificateOf, type ClientCertificate } from '../../tls/client-certificate.js';
 
 const DEFAULT_BODY_LIMIT = 8 * 1024 * 1024;
 const NO_GROUPS: readonly ConsumerGroup[] = Object.freeze([]);
@@ -229,6 +230,10 @@ export class PluginRequest implements PluginContext, RequestView {
       if (k.length === n && (k === name || k.toLowerCase() === name.toLowerCase())) return raw[i + 1];
     }
     return undefined;
+  }
+
+  clientCertificate(): ClientCertificate | null {
+    return clientCertificateOf(this.req.socket);
   }
 
   headerValues(name: string): string[] {

@@ -4,6 +4,7 @@
  * handler did, read from the request). Every test builds its request through `pluginRequest` and
  * reads results through `outcome`, so a change of `PluginRequest`'s shape is adapted here only.
  */
+import { X509Certificate } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
@@ -56,6 +57,24 @@ export interface TestRequest {
   httpVersion?: string;
   /** The route's regex captures (Kong's uri_captures), as the router gives them. */
   captures?: Record<string, string | undefined>;
+  /**
+   * A TLS connection whose client presented `cert` (PEM) and then `chain` (PEMs, issuer first),
+   * as node's getPeerCertificate(true) links them; `{}` is a TLS connection without one.
+   */
+  tls?: { cert?: string; chain?: readonly string[] };
+}
+
+/** A fake TLS socket's `getPeerCertificate(true)`: the PEMs linked through issuerCertificate. */
+function peerCertificate(tls: { cert?: string; chain?: readonly string[] }): () => object {
+  return () => {
+    if (tls.cert === undefined) return {};
+    const der = (pem: string) => new X509Certificate(pem).raw;
+    const links = [tls.cert, ...(tls.chain ?? [])].map((pem): Record<string, unknown> => ({ raw: der(pem) }));
+    links.forEach((l, i) => {
+      l.issuerCertificate = links[i + 1] ?? l;
+    });
+    return links[0]!;
+  };
 }
 
 /** A real PluginRequest for `r` on `snapshot` (default: an empty configuration). */
@@ -68,7 +87,14 @@ export function pluginRequest(snapshot: SnapshotIndex = snapshotOf({}), r: TestR
     method: r.method ?? 'GET',
     httpVersion: r.httpVersion ?? '1.1',
     url,
-    socket: { remoteAddress: r.clientIp ?? '127.0.0.1' },
+    socket:
+      r.tls === undefined
+        ? { remoteAddress: r.clientIp ?? '127.0.0.1' }
+        : {
+            remoteAddress: r.clientIp ?? '127.0.0.1',
+            encrypted: true,
+            getPeerCertificate: peerCertificate(r.tls),
+          },
   });
   // The proxy's request record, as the server handler builds it; `host` as the test names it.
   const path = resolveRequestPath(r.path ?? '/', settings.policy.pathEscapedSlashes);

@@ -81,6 +81,9 @@ export function dataPlaneCommand({ dir, keysDir, controlPlanes, ports, workers, 
     // Mutual TLS on the cluster channel: the certificates the CP's --dev generated (pki, or the
     // mode GATEHOUSE_CLUSTER_MTLS gives both processes).
     ...(clusterMtls === 'off' ? [] : clusterTlsArgs(devDataPlaneTlsFiles(keysDir, clusterMtls))),
+    // The dev CP certificate names localhost; verifying (and sending SNI) by that name rather than
+    // by 127.0.0.1 keeps an IP address out of the TLS server name (RFC 6066; Node's DEP0123).
+    ...(clusterMtls === 'pki' ? ['--cluster-server-name', 'localhost'] : []),
     '--data-dir',
     dir,
     '--listen',

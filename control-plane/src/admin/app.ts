@@ -12,7 +12,6 @@ import { entityEndpoints } from './entity-endpoints.js';
 import { errorHandler, methodNotAllowed, notFoundHandler } from './errors.js';
 import { checkRequestTarget } from './input-guard.js';
 import { membershipEndpoints } from './membership-endpoints.js';
-import { bindRequestAuthor } from './request-context.js';
 import type { ControlPlaneMetrics } from './metrics.js';
 import { schemaEndpoints } from './schema-endpoints.js';
 import { tagEndpoints } from './tag-endpoints.js';
@@ -63,8 +62,6 @@ export function createAdminApp(options: AdminAppOptions): express.Express {
   app.use(auditRequests({ prisma: store.prisma, redactor: store.auditRedactor, logger }));
   // Host, Origin and token are checked before anything else runs (POST /config included).
   app.use(adminAccess(options.access));
-  // Config writes record who made them (the config history): the request's actor.
-  app.use(bindRequestAuthor);
   if (options.metrics) app.use(options.metrics.router());
   // Then the input policy on the path and the query string (docs/security.md, "Admin API input").
   app.use(checkRequestTarget);
@@ -74,7 +71,6 @@ export function createAdminApp(options: AdminAppOptions): express.Express {
   app.use(bodyParsers(options.bodyLimit ?? '1mb'));
   // A body parser's callbacks leave the request's async context: the audit source is re-entered.
   app.use(auditScope);
-  app.use(bindRequestAuthor);
 
   app
     .route('/')

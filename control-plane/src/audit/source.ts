@@ -1,5 +1,6 @@
 /**
- * Who, when and from where a configuration write comes: the audit source. The Admin API sets it
+ * Who, when and from where a configuration write comes: the audit source (the one request
+ * context of the Admin API: the audit log and the config history's authors both read it). The Admin API sets it
  * once per request (audit/middleware.ts, from `actorOf(req)`, the client address and the request
  * id it assigns); `gatehouse config import` on the database sets a `cli` one. The store reads it
  * where it records entity changes (store/config-store.ts), so no repository signature carries it.
@@ -44,6 +45,14 @@ export function currentAuditSource(): AuditSource {
       source: 'system',
     }
   );
+}
+
+/**
+ * The source bound to the running call, or undefined (a job, a rollback, the CLI's own default).
+ * The config history takes a version's author from it too (store/config-store.ts).
+ */
+export function boundAuditSource(): AuditSource | undefined {
+  return storage.getStore();
 }
 
 /** Runs `fn` with `source` as the audit source of every write it makes. */

@@ -9,7 +9,6 @@ import {
 } from '@gatehouse/shared';
 import { methodNotAllowed } from '../admin/errors.js';
 import { auditScope } from '../audit/middleware.js';
-import { bindRequestAuthor } from '../admin/request-context.js';
 import type { ConfigStore } from '../store/index.js';
 import { declarativeErrorBody } from './kong-errors.js';
 import { importDeclarative } from './import.js';
@@ -147,11 +146,7 @@ export function createConfigRouter(
     );
   };
 
-  router
-    .route('/config')
-    .get(readConfig)
-    .post(roomy, bodies, bindRequestAuthor, run(false))
-    .all(methodNotAllowed);
+  router.route('/config').get(readConfig).post(roomy, bodies, run(false)).all(methodNotAllowed);
   router.route('/config/diff').post(roomy, bodies, run(true)).all(methodNotAllowed);
   return router;
 }

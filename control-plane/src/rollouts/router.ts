@@ -20,7 +20,6 @@ import {
 } from '@gatehouse/shared';
 import { AdminErrors, methodNotAllowed } from '../admin/errors.js';
 import { auditScope } from '../audit/middleware.js';
-import { bindRequestAuthor } from '../admin/request-context.js';
 import { carryStoredValues } from '../declarative/diff.js';
 import { declarativeErrorBody } from '../declarative/kong-errors.js';
 import { documentOf } from '../declarative/router.js';
@@ -158,12 +157,8 @@ export function createRolloutRouter(o: RolloutRouterOptions): Router {
     res.json(rolloutJson(done));
   };
 
-  // auditScope, bindRequestAuthor: the parser's callbacks leave the request's async context.
-  router
-    .route('/config/rollouts')
-    .get(list)
-    .post(json, auditScope, bindRequestAuthor, create)
-    .all(methodNotAllowed);
+  // auditScope: the parser's callbacks leave the request's async context (audit/middleware.ts).
+  router.route('/config/rollouts').get(list).post(json, auditScope, create).all(methodNotAllowed);
   router.route('/config/rollouts/:id').get(one).all(methodNotAllowed);
   router.route('/config/rollouts/:id/abort').post(abort).all(methodNotAllowed);
   return router;

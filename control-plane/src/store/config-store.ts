@@ -9,8 +9,8 @@ import {
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { ChangeLog, recordChanges } from '../audit/objects.js';
 import { AuditRedactor } from '../audit/redact.js';
+import { boundAuditSource } from '../audit/source.js';
 import { withRoomyHeap } from '../heap-sizing.js';
-import { boundAuthor } from './author.js';
 import { CertificateRepository } from './certificates.js';
 import { EntityRepository } from './entity-repository.js';
 import { MembershipRepository } from './memberships.js';
@@ -161,7 +161,7 @@ export class ConfigStore {
     options: WriteOptions = {},
   ): Promise<T> {
     // Read before the transaction: the binding is the caller's (a request's actor, a job's name).
-    const author = (boundAuthor() ?? this.author).slice(0, MAX_AUTHOR);
+    const author = (boundAuditSource()?.actorName ?? this.author).slice(0, MAX_AUTHOR);
     const note = options.note?.slice(0, MAX_NOTE) ?? null;
     const { result, version } = await this.prisma.$transaction(
       async (tx) => {

@@ -3,7 +3,7 @@
  * publisher and the cluster gRPC server. Used by `gatehouse cp` and by tests.
  */
 import { randomUUID } from 'node:crypto';
-import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import { hostname } from 'node:os';
@@ -68,6 +68,7 @@ import { createRolloutRouter } from './rollouts/router.js';
 import { SnapshotDeltas, SnapshotPublisher, storeSnapshotsInJetStream } from './snapshot/index.js';
 import { ConfigStore } from './store/index.js';
 import { createKeysRouter, hasCertifiedKeys, rotateSigningKey, SigningKeyring } from './keys/index.js';
+import { fileExists } from './files.js';
 
 /** Snapshots and deltas expire this long after they are signed (a DP then alerts, and keeps serving). */
 export const DEFAULT_SNAPSHOT_TTL_SECONDS = 7 * 24 * 3600;
@@ -174,15 +175,6 @@ export interface ControlPlane {
 const REPLICAS_NEED_POSTGRES =
   'NATS_URL (--nats-url) makes this control plane one of several replicas, and replicas share one ' +
   'Postgres database: set DATABASE_URL (--database-url). The embedded PGlite database serves one process.';
-
-async function fileExists(file: string): Promise<boolean> {
-  try {
-    await access(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * The key the CP signs with. `--signing-key`: plain mode. Otherwise the keys folder: root-key

@@ -8,9 +8,10 @@
  * With a Postgres URL nothing here is used: several processes may share Postgres.
  */
 import { hostname, networkInterfaces } from 'node:os';
-import { access, link, mkdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defineError, type Logger } from '@gatehouse/shared';
+import { fileExists } from './files.js';
 
 /** The files of a control plane's data folder that this module owns (one place for their names). */
 export const DATA_FOLDER = {
@@ -39,7 +40,7 @@ export function databaseDir(dataDir: string): string {
  * rather than the CP's data folder: opening it would bypass the lock.
  */
 export async function checkDataFolder(dataDir: string): Promise<void> {
-  if ((await exists(join(dataDir, 'PG_VERSION'))) && !(await exists(databaseDir(dataDir)))) {
+  if ((await fileExists(join(dataDir, 'PG_VERSION'))) && !(await fileExists(databaseDir(dataDir)))) {
     throw DataFolderErrors.wrongFolder(
       `${dataDir} is an embedded database folder; pass the control plane's data folder (the one ` +
         `holding ${DATA_FOLDER.database}/, as given to 'gatehouse cp --data-dir') instead`,
@@ -260,15 +261,6 @@ export class DataFolderLock {
     // Only our own lock: never remove one another process took over.
     const text = await readText(this.file);
     if (text !== null && parseLockPid(text) === process.pid) await rm(this.file, { force: true });
-  }
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await access(file);
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -7,13 +7,14 @@
 import 'reflect-metadata'; // @peculiar/x509's dependency injection (tsyringe) needs it first
 import * as x509 from '@peculiar/x509';
 import { createPrivateKey, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
-import { access, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { RequestListener } from 'node:http';
 import { ConfigErrors, parseListen, type Listen, type SettingSpec } from '@gatehouse/shared';
 import { settingName } from './access-settings.js';
+import { fileExists, writeFileAtomic } from '../files.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
@@ -82,21 +83,6 @@ export interface AdminTlsMaterial {
   certFile: string;
   keyFile: string;
   generated: boolean;
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await access(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function writeAtomic(file: string, text: string, mode: number): Promise<void> {
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(tmp, text, { mode });
-  await rename(tmp, file);
 }
 
 /** A self-signed server certificate for `hosts` (DNS names or IPs), valid for `days`. */
@@ -198,11 +184,11 @@ export async function resolveAdminTls(o: {
   const certFile = join(dir, ADMIN_TLS_FILES.cert);
   const keyFile = join(dir, ADMIN_TLS_FILES.key);
   let generated = false;
-  if (!(await exists(certFile)) || !(await exists(keyFile))) {
+  if (!(await fileExists(certFile)) || !(await fileExists(keyFile))) {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const pair = await selfSignedCertificate(certificateHosts(o.listenHost));
-    await writeAtomic(keyFile, pair.key, 0o600);
-    await writeAtomic(certFile, pair.cert, 0o644);
+    await writeFileAtomic(keyFile, pair.key, 0o600);
+    await writeFileAtomic(certFile, pair.cert, 0o644);
     generated = true;
   }
   const cert = await read(certFile, ADMIN_SSL_CERT);

@@ -10,10 +10,11 @@
 import 'reflect-metadata'; // @peculiar/x509's dependency injection (tsyringe) needs it first
 import * as x509 from '@peculiar/x509';
 import { randomBytes, webcrypto } from 'node:crypto';
-import { access, mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { CLUSTER_CERT_FILES, ConfigErrors, SHARED_CLUSTER_SERVER_NAME } from '@gatehouse/shared';
+import { fileExists, writeFileAtomic } from '../files.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
@@ -118,21 +119,6 @@ async function leaf(
   return { cert: cert.toString('pem') + '\n', key: (await keyPem(keys)) + '\n' };
 }
 
-async function exists(file: string): Promise<boolean> {
-  try {
-    await access(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function writeAtomic(file: string, text: string, mode: number): Promise<void> {
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(tmp, text, { mode });
-  await rename(tmp, file);
-}
-
 /**
  * Writes a CA, a CP and a DP certificate (and with `shared`, the shared pair) into `dir`.
  * Refuses to overwrite any existing file unless `force`. Returns the paths written.
@@ -154,7 +140,7 @@ export async function generateClusterCerts(
   const paths: ClusterCertPaths = Object.fromEntries(names.map((n) => [n, join(dir, CLUSTER_CERT_FILES[n])]));
   if (!options.force) {
     for (const n of names) {
-      if (await exists(paths[n]!))
+      if (await fileExists(paths[n]!))
         throw ConfigErrors.clusterTls(
           `${paths[n]} exists; pass --force to replace the certificates in ${dir}`,
         );
@@ -215,6 +201,6 @@ export async function generateClusterCerts(
       ['sharedCert', shared.toString('pem') + '\n', 0o644],
     );
   }
-  for (const [name, text, mode] of files) await writeAtomic(paths[name]!, text, mode);
+  for (const [name, text, mode] of files) await writeFileAtomic(paths[name]!, text, mode);
   return paths;
 }

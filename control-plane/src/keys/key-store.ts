@@ -12,8 +12,8 @@
  * `gatehouse keys rotate` and `gatehouse keys revoke` write here with the root private key; a
  * running CP reads the folder again every few seconds (keyring.ts).
  */
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { importJWK, type JWK } from 'jose';
 import {
   ConfigErrors,
@@ -32,6 +32,7 @@ import {
   type RevocationClaims,
   type SigningKey,
 } from '@gatehouse/shared';
+import { writeFileAtomic } from '../files.js';
 
 export const SIGNING_KEYS_DIR = 'signing-keys';
 export const REVOCATIONS_FILE = 'snapshot-revocations.jws';
@@ -49,13 +50,6 @@ export interface StoredSigningKey {
 export interface StoredKeySet {
   keys: StoredSigningKey[];
   revocations: { jws: string; claims: RevocationClaims } | null;
-}
-
-async function writeAtomic(file: string, text: string, mode: number): Promise<void> {
-  await mkdir(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, text, { mode });
-  await rename(tmp, file);
 }
 
 const readText = (file: string) => readFile(file, 'utf8').catch(() => null);
@@ -157,7 +151,7 @@ export async function rotateSigningKey(
     );
   }
   if (!existingRoots)
-    await writeAtomic(rootPub, JSON.stringify({ keys: [publicJwk] }, null, 2) + '\n', 0o644);
+    await writeFileAtomic(rootPub, JSON.stringify({ keys: [publicJwk] }, null, 2) + '\n', 0o644);
   const now = opts.now ?? Math.floor(Date.now() / 1000);
   const pair = await generateSigningKeyPair();
   const certificate = await issueCertificate(root, pair.publicJwk, {
@@ -169,8 +163,8 @@ export async function rotateSigningKey(
   const folder = join(dir, SIGNING_KEYS_DIR);
   const keyFile = join(folder, `${pair.kid}.key.json`);
   const certificateFile = join(folder, `${pair.kid}.cert.jws`);
-  await writeAtomic(keyFile, JSON.stringify(pair.privateJwk, null, 2) + '\n', 0o600);
-  await writeAtomic(certificateFile, certificate + '\n', 0o644);
+  await writeFileAtomic(keyFile, JSON.stringify(pair.privateJwk, null, 2) + '\n', 0o600);
+  await writeFileAtomic(certificateFile, certificate + '\n', 0o644);
   const claims = decodeClaims(certificate) as CertificateClaims;
   return { kid: pair.kid, keyFile, certificateFile, claims };
 }
@@ -208,6 +202,6 @@ export async function revokeSigningKey(
     version: (held?.version ?? 0) + 1,
     issuedAt: now,
   });
-  await writeAtomic(file, jws + '\n', 0o644);
+  await writeFileAtomic(file, jws + '\n', 0o644);
   return { file, claims: await verifyRevocationList(jws, roots) };
 }

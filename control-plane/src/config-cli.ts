@@ -52,6 +52,15 @@ export interface ConfigCommandIo {
   loadPlugins?: (customDirs: string[]) => Promise<PluginSchemas>;
 }
 
+/** `--database-url` of the commands that open the CP database themselves (config, audit verify). */
+export const DATABASE_URL: SettingSpec = {
+  key: 'databaseUrl',
+  flag: 'database-url',
+  env: ['GATEHOUSE_DATABASE_URL', 'DATABASE_URL'],
+  kind: 'string',
+  description: 'Postgres URL of the control plane database; unset = embedded PGlite in --data-dir.',
+};
+
 const CONNECTION: SettingSpec[] = [
   {
     key: 'adminUrl',
@@ -62,13 +71,7 @@ const CONNECTION: SettingSpec[] = [
       'Talk to a running control plane through its Admin API (e.g. http://127.0.0.1:8001) instead of the database.',
   },
   ...ADMIN_CLIENT_SETTINGS,
-  {
-    key: 'databaseUrl',
-    flag: 'database-url',
-    env: ['GATEHOUSE_DATABASE_URL', 'DATABASE_URL'],
-    kind: 'string',
-    description: 'Postgres URL of the control plane database; unset = embedded PGlite in --data-dir.',
-  },
+  DATABASE_URL,
   {
     key: 'dataDir',
     flag: 'data-dir',
@@ -99,7 +102,7 @@ const PLUGIN_DIRS: SettingSpec = {
   description: 'Folders with custom plugins (comma-separated), so their configs validate.',
 };
 
-const LOG: SettingSpec = {
+export const LOG: SettingSpec = {
   key: 'logLevel',
   flag: 'log-level',
   env: ['GATEHOUSE_LOG_LEVEL'],

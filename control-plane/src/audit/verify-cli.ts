@@ -13,6 +13,7 @@ import {
   SettingsError,
   type SettingSpec,
 } from '@gatehouse/shared';
+import { DATABASE_URL, LOG } from '../config-cli.js';
 import { checkDataFolder, databaseDir, DataFolderLock } from '../data-folder.js';
 import { openDatabase } from '../db/index.js';
 import { verifyChain, type AuditTable } from './chain.js';
@@ -20,13 +21,7 @@ import { verifyChain, type AuditTable } from './chain.js';
 type Out = (text: string) => void;
 
 const SETTINGS: SettingSpec[] = [
-  {
-    key: 'databaseUrl',
-    flag: 'database-url',
-    env: ['GATEHOUSE_DATABASE_URL', 'DATABASE_URL'],
-    kind: 'string',
-    description: 'Postgres URL of the control plane database; unset = embedded PGlite in --data-dir.',
-  },
+  DATABASE_URL,
   {
     key: 'dataDir',
     flag: 'data-dir',
@@ -36,15 +31,7 @@ const SETTINGS: SettingSpec[] = [
     description:
       "The control plane's data folder (its embedded database; the control plane must be stopped).",
   },
-  {
-    key: 'logLevel',
-    flag: 'log-level',
-    env: ['GATEHOUSE_LOG_LEVEL'],
-    kind: 'enum',
-    values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],
-    default: 'warn',
-    description: 'Log level.',
-  },
+  LOG,
 ];
 
 const USAGE = 'gatehouse audit verify [options]';

@@ -384,6 +384,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
       prisma: db.prisma,
       store,
       key: signingKey,
+      signer: () => publisher.signer,
       cpId,
       logger,
       tickMs: o.rolloutTickMs,

@@ -66,6 +66,7 @@ describe.each(['postgres', 'pglite'] as const)('on %s', (kind) => {
       prisma: tdb.db.prisma,
       store: cluster.store,
       key: cluster.key,
+      signer: () => cluster.publisher.signer,
       cpId: 'cp-test',
       logger,
       tickMs: 3_600_000,

@@ -61,6 +61,12 @@ export interface RolloutManagerOptions {
   prisma: PrismaClient;
   store: ConfigStore;
   key: SigningKey;
+  /**
+   * The publisher's signer identity now (SnapshotPublisher.signer): the held base carries it, so a
+   * DP that already holds the base (same hash, same signer) is not sent it again when a rollout
+   * starts. Default: the key's kid.
+   */
+  signer?: () => string;
   cpId: string;
   logger: Logger;
   /** The connected DPs (every replica's) with their labels. */
@@ -219,7 +225,7 @@ export class RolloutManager {
           builtAt: new Date(),
           buildMs: 0,
           kid: this.o.key.kid,
-          signer: this.o.key.kid,
+          signer: this.o.signer?.() ?? this.o.key.kid,
           plugins: [...new Set((baseConfig.plugins ?? []).map((p) => p.name))].sort(),
         },
         digested,

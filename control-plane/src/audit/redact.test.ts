@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loadPluginSchemas } from '@gatehouse/data-plane/schemas';
 import { chainHash, GENESIS_HASH } from './chain.js';
 import { MAX_PAYLOAD_CHARS, storedPayload } from './middleware.js';
+import { USER_SECRET_FIELDS } from '../rbac/rbac-input.js';
 import { AuditRedactor, REDACTED } from './redact.js';
 
 const plugins = await loadPluginSchemas({ customDirs: [] });
@@ -65,6 +66,15 @@ describe('audit redaction (secret fields from the registry and the schemas)', ()
       'config.redis.password',
       'config.token',
     ]);
+  });
+
+  it("redacts the RBAC users' secret fields (rbac-input.ts USER_SECRET_FIELDS) in a body", () => {
+    for (const field of USER_SECRET_FIELDS) {
+      const { payload, removed } = redactor.payload({ name: 'carol', [field]: 'carol-token-0123456789' });
+      expect(payload).toEqual({ name: 'carol', [field]: REDACTED });
+      expect(removed).toEqual([field]);
+    }
+    expect(USER_SECRET_FIELDS).toContain('user_token');
   });
 
   it('copies a __proto__ key of a body as data, never as a prototype', () => {

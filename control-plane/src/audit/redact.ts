@@ -7,10 +7,12 @@
  *  - in a plugin's `config`, every field the plugin's schema marks `encrypted` (a Redis password,
  *    an http-log header set), read from its `GET /schemas/plugins/{name}` description.
  * A request body is not tied to one schema, so its keys are matched by name against every secret
- * field name above plus Kong's `audit_log_payload_exclude` defaults (`token`, `secret`,
+ * field name above, the RBAC endpoints' secret fields (`user_token`: rbac/rbac-input.ts
+ * `USER_SECRET_FIELDS`) and Kong's `audit_log_payload_exclude` defaults (`token`, `secret`,
  * `password`); the paths removed are listed in the entry's `removed_from_payload`, as Kong does.
  */
 import { ENTITIES, ENTITY_KINDS, type EntityKind, type Specs } from '@gatehouse/shared';
+import { USER_SECRET_FIELDS } from '../rbac/rbac-input.js';
 
 /** What the redactor reads of the plugin schemas (a partial set, e.g. a test's, reads as none). */
 export interface DescribedPlugins {
@@ -78,9 +80,12 @@ function applyTree(value: unknown, tree: SecretTree): unknown {
   return out;
 }
 
-/** Secret-free names for request bodies: every secret field name of every entity and Kong's defaults. */
+/**
+ * The key names redacted in request bodies: every secret field name of every entity, the RBAC
+ * users' secret fields, and Kong's defaults.
+ */
 function secretNames(plugins: DescribedPlugins | undefined): Set<string> {
-  const names = new Set(['token', 'secret', 'password']);
+  const names = new Set<string>(['token', 'secret', 'password', ...USER_SECRET_FIELDS]);
   const collect = (tree: SecretTree) => {
     for (const [name, sub] of tree) {
       if (sub === true) names.add(name);

@@ -159,7 +159,13 @@ function token(r: Reader, key: string): string | undefined {
   return problem ? r.fail(key, problem) : v;
 }
 
-const USER_FIELDS = ['name', 'user_token', 'user_token_expires_at', 'enabled', 'comment'];
+/**
+ * The user fields that hold a secret: answered once (on creation), stored only as a digest, and
+ * redacted wherever the audit log stores a request body (audit/redact.ts reads this list).
+ */
+export const USER_SECRET_FIELDS = ['user_token'] as const;
+
+const USER_FIELDS = ['name', ...USER_SECRET_FIELDS, 'user_token_expires_at', 'enabled', 'comment'];
 
 /** `POST /rbac/users`: the user, its token (generated when none is given). */
 export function newUser(body: unknown): NewUser {

@@ -5,13 +5,15 @@
  *  - every field its schema marks `encrypted` (Kong's attribute: a basic-auth password, key
  *    material), at any depth of a record field,
  *  - in a plugin's `config`, every field the plugin's schema marks `encrypted` (a Redis password,
- *    an http-log header set), read from its `GET /schemas/plugins/{name}` description.
+ *    an http-log header set), read from its `GET /schemas/plugins/{name}` description,
+ *  - an RBAC table's token columns (`rbac_users.user_token_hash`: rbac/daos.ts).
  * A request body is not tied to one schema, so its keys are matched by name against every secret
  * field name above, the RBAC endpoints' secret fields (`user_token`: rbac/rbac-input.ts
  * `USER_SECRET_FIELDS`) and Kong's `audit_log_payload_exclude` defaults (`token`, `secret`,
  * `password`); the paths removed are listed in the entry's `removed_from_payload`, as Kong does.
  */
 import { ENTITIES, ENTITY_KINDS, type EntityKind, type Specs } from '@gatehouse/shared';
+import { RBAC_DAOS, RBAC_SECRET_COLUMNS, type RbacDao } from '../rbac/daos.js';
 import { USER_SECRET_FIELDS } from '../rbac/rbac-input.js';
 
 /** What the redactor reads of the plugin schemas (a partial set, e.g. a test's, reads as none). */
@@ -58,14 +60,21 @@ function secretTreeOfDescribed(described: unknown): SecretTree {
   return tree;
 }
 
-const entityTrees = new Map<EntityKind, SecretTree>(
-  ENTITY_KINDS.map((kind) => {
+/** What the audit log records changes of: configuration entities and the RBAC tables. */
+export type AuditDao = EntityKind | RbacDao;
+
+const entityTrees = new Map<AuditDao, SecretTree>([
+  ...ENTITY_KINDS.map((kind): [AuditDao, SecretTree] => {
     const record = ENTITIES[kind];
     const tree = secretTreeOfFields(record.schema.fields);
     for (const f of [...(record.hidden ?? []), ...(record.generated ?? [])]) tree.set(f, true);
     return [kind, tree];
   }),
-);
+  ...RBAC_DAOS.map((dao): [AuditDao, SecretTree] => [
+    dao,
+    new Map(RBAC_SECRET_COLUMNS[dao].map((f) => [f, true] as const)),
+  ]),
+]);
 
 function applyTree(value: unknown, tree: SecretTree): unknown {
   if (!isRecord(value)) return value;
@@ -105,7 +114,7 @@ export class AuditRedactor {
   constructor(private readonly plugins: DescribedPlugins | undefined) {}
 
   /** A copy of `entity` (of kind `kind`) with its secret fields replaced by `<redacted>`. */
-  entity(kind: EntityKind, entity: Json): Json {
+  entity(kind: AuditDao, entity: Json): Json {
     let out = applyTree(entity, entityTrees.get(kind) ?? (new Map() as SecretTree)) as Json;
     if (kind === 'plugins' && typeof out.name === 'string' && isRecord(out.config)) {
       out = { ...out, config: applyTree(out.config, this.pluginTree(out.name)) };

@@ -18,6 +18,7 @@
 import express, { type Request, type Router } from 'express';
 import { RbacErrors } from '@gatehouse/shared';
 import { AdminErrors, methodNotAllowed } from '../admin/errors.js';
+import { auditScope } from '../audit/middleware.js';
 import { SUPER_ADMIN } from './bundled-roles.js';
 import {
   endpointChanges,
@@ -149,7 +150,8 @@ export function rbacEndpoints(store: RbacStore): Router {
       const roles = await store.addRoles(user, names);
       res.status(201).json({ user: userJson(user), roles: roles.map(roleJson) });
     })
-    .delete(...deleteBody, async (req, res) => {
+    // auditScope: the parsers' callbacks leave the request's async context (audit/middleware.ts).
+    .delete(...deleteBody, auditScope, async (req, res) => {
       const fromQuery = typeof req.query.roles === 'string' ? { roles: req.query.roles } : undefined;
       const names = roleNames(fromQuery ?? req.body);
       const user = await store.getUser(param(req, 'user'));

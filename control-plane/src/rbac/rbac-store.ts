@@ -1,11 +1,20 @@
 /**
  * RBAC users, roles and endpoint permissions in the database (`rbac_*` tables). Every method
- * takes checked input (rbac-input.ts) and answers rows; the Admin API shapes are in rbac-json.ts.
+ * takes checked input (rbac-input.ts) and answers rows; the Admin API shapes are in rbac-endpoints.ts.
+ *
+ * Every write runs in one transaction with its audit log entries (`audit_objects`, one per row
+ * created, updated or deleted, rows a delete cascades to included; `dao_name` is the table's
+ * name, daos.ts; token columns redacted), as configuration writes do (audit/objects.ts). The
+ * bundled roles are re-seeded at every start but recorded only when they change; `last_used_at`
+ * (a token's use, not an administrator's change) is not recorded.
  */
 import { randomUUID } from 'node:crypto';
 import { RbacErrors, type Logger } from '@gatehouse/shared';
+import { ChangeLog, recordChanges } from '../audit/objects.js';
+import { AuditRedactor } from '../audit/redact.js';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { notFound, uniqueViolation } from '../store/errors.js';
+import type { Tx } from '../store/tx.js';
 import { BUNDLED_ROLES, SUPER_ADMIN } from './bundled-roles.js';
 import { PermissionSet, type EndpointPermission, type RbacAction } from './permissions.js';
 import { tokenHash, tokenIdent } from './tokens.js';
@@ -56,6 +65,27 @@ export interface Authenticated {
   permissions: PermissionSet;
 }
 
+/** A row as the audit log records it: timestamps as Unix seconds, as the Admin API answers them. */
+function auditRow(row: object): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(row).map(([k, v]) => [k, v instanceof Date ? Math.floor(v.getTime() / 1000) : v]),
+  );
+}
+
+/** The audit `entity_key` of the tables keyed by more than an id. */
+const userRoleKey = (l: { user_id: string; role_id: string }) => `${l.user_id}:${l.role_id}`;
+const endpointKey = (e: { role_id: string; workspace: string; endpoint: string }) =>
+  `${e.role_id}:${e.workspace}:${e.endpoint}`;
+
+/** A role's endpoints as one comparable text (the seed rewrites them only when they differ). */
+const endpointSet = (
+  rows: readonly { workspace: string; endpoint: string; actions: string[]; negative: boolean }[],
+) =>
+  rows
+    .map((e) => `${e.workspace} ${e.endpoint} ${[...e.actions].sort().join(',')} ${e.negative}`)
+    .sort()
+    .join('\n');
+
 function isUniqueError(e: unknown): boolean {
   return typeof e === 'object' && e !== null && (e as { code?: unknown }).code === 'P2002';
 }
@@ -66,10 +96,26 @@ function byKey(key: string): { id: string } | { name: string } {
 }
 
 export class RbacStore {
+  /** RBAC rows hold no plugin config: the redactor needs no plugin schemas. */
+  private readonly redactor = new AuditRedactor(undefined);
+
   constructor(
     private readonly prisma: Db,
     private readonly logger: Logger,
   ) {}
+
+  /** Runs one RBAC write and appends the changes it notes in `log` to the audit log, in one transaction. */
+  private write<T>(fn: (tx: Tx, log: ChangeLog) => Promise<T>): Promise<T> {
+    return this.prisma.$transaction(
+      async (tx) => {
+        const log = new ChangeLog();
+        const out = await fn(tx, log);
+        await recordChanges(tx, log, this.redactor);
+        return out;
+      },
+      { timeout: 60_000, maxWait: 30_000 },
+    );
+  }
 
   /**
    * Writes the bundled roles (their permissions as bundled-roles.ts says, whatever the table
@@ -78,24 +124,31 @@ export class RbacStore {
    */
   async seed(adminToken?: string): Promise<void> {
     for (const role of BUNDLED_ROLES) {
-      const row = await this.prisma.rbacRole.upsert({
-        where: { name: role.name },
-        create: { id: randomUUID(), name: role.name, comment: role.comment, is_bundled: true },
-        update: { comment: role.comment, is_bundled: true },
+      await this.write(async (tx, log) => {
+        const before = await tx.rbacRole.findUnique({ where: { name: role.name } });
+        const row = await tx.rbacRole.upsert({
+          where: { name: role.name },
+          create: { id: randomUUID(), name: role.name, comment: role.comment, is_bundled: true },
+          update: { comment: role.comment, is_bundled: true },
+        });
+        if (!before) log.created('rbac_roles', auditRow(row));
+        else if (before.comment !== row.comment || before.is_bundled !== row.is_bundled)
+          log.updated('rbac_roles', auditRow(before), auditRow(row));
+        const want = role.endpoints.map((e) => ({
+          role_id: row.id,
+          workspace: '*',
+          endpoint: e.endpoint,
+          actions: [...e.actions],
+          negative: e.negative,
+        }));
+        const had = await tx.rbacRoleEndpoint.findMany({ where: { role_id: row.id } });
+        if (endpointSet(had) === endpointSet(want)) return;
+        await tx.rbacRoleEndpoint.deleteMany({ where: { role_id: row.id } });
+        for (const e of had) log.deleted('rbac_role_endpoints', auditRow(e), endpointKey(e));
+        await tx.rbacRoleEndpoint.createMany({ data: want, skipDuplicates: true });
+        for (const e of await tx.rbacRoleEndpoint.findMany({ where: { role_id: row.id } }))
+          log.created('rbac_role_endpoints', auditRow(e), endpointKey(e));
       });
-      await this.prisma.$transaction([
-        this.prisma.rbacRoleEndpoint.deleteMany({ where: { role_id: row.id } }),
-        this.prisma.rbacRoleEndpoint.createMany({
-          data: role.endpoints.map((e) => ({
-            role_id: row.id,
-            workspace: '*',
-            endpoint: e.endpoint,
-            actions: [...e.actions],
-            negative: e.negative,
-          })),
-          skipDuplicates: true,
-        }),
-      ]);
     }
     if (adminToken === undefined) return;
     const existing = await this.prisma.rbacUser.findUnique({ where: { name: SEED_ADMIN_NAME } });
@@ -174,16 +227,20 @@ export class RbacStore {
     const hash = tokenHash(u.token);
     await this.checkUserUnique(u.name, hash);
     try {
-      return await this.prisma.rbacUser.create({
-        data: {
-          id: randomUUID(),
-          name: u.name,
-          user_token_hash: hash,
-          user_token_ident: tokenIdent(hash),
-          user_token_expires_at: u.expiresAt,
-          enabled: u.enabled,
-          comment: u.comment,
-        },
+      return await this.write(async (tx, log) => {
+        const row = await tx.rbacUser.create({
+          data: {
+            id: randomUUID(),
+            name: u.name,
+            user_token_hash: hash,
+            user_token_ident: tokenIdent(hash),
+            user_token_expires_at: u.expiresAt,
+            enabled: u.enabled,
+            comment: u.comment,
+          },
+        });
+        log.created('rbac_users', auditRow(row));
+        return row;
       });
     } catch (e) {
       if (isUniqueError(e)) throw uniqueViolation('name', u.name);
@@ -196,16 +253,20 @@ export class RbacStore {
     const hash = changes.token === undefined ? undefined : tokenHash(changes.token);
     await this.checkUserUnique(changes.name, hash, user.id);
     try {
-      return await this.prisma.rbacUser.update({
-        where: { id: user.id },
-        data: {
-          ...(changes.name !== undefined ? { name: changes.name } : {}),
-          ...(hash !== undefined ? { user_token_hash: hash, user_token_ident: tokenIdent(hash) } : {}),
-          ...(changes.expiresAt !== undefined ? { user_token_expires_at: changes.expiresAt } : {}),
-          ...(changes.enabled !== undefined ? { enabled: changes.enabled } : {}),
-          ...(changes.comment !== undefined ? { comment: changes.comment } : {}),
-          updated_at: new Date(),
-        },
+      return await this.write(async (tx, log) => {
+        const row = await tx.rbacUser.update({
+          where: { id: user.id },
+          data: {
+            ...(changes.name !== undefined ? { name: changes.name } : {}),
+            ...(hash !== undefined ? { user_token_hash: hash, user_token_ident: tokenIdent(hash) } : {}),
+            ...(changes.expiresAt !== undefined ? { user_token_expires_at: changes.expiresAt } : {}),
+            ...(changes.enabled !== undefined ? { enabled: changes.enabled } : {}),
+            ...(changes.comment !== undefined ? { comment: changes.comment } : {}),
+            updated_at: new Date(),
+          },
+        });
+        log.updated('rbac_users', auditRow(user), auditRow(row));
+        return row;
       });
     } catch (e) {
       if (isUniqueError(e)) throw uniqueViolation('name', changes.name ?? user.name);
@@ -214,8 +275,16 @@ export class RbacStore {
   }
 
   async deleteUser(key: string): Promise<void> {
-    const user = await this.prisma.rbacUser.findUnique({ where: byKey(key) as { id: string } });
-    if (user) await this.prisma.rbacUser.deleteMany({ where: { id: user.id } });
+    await this.write(async (tx, log) => {
+      const user = await tx.rbacUser.findUnique({ where: byKey(key) as { id: string } });
+      if (!user) return;
+      const links = await tx.rbacUserRole.findMany({ where: { user_id: user.id } });
+      const { count } = await tx.rbacUser.deleteMany({ where: { id: user.id } });
+      if (count === 0) return;
+      // The user's roles go with it (ON DELETE CASCADE): recorded too.
+      for (const l of links) log.deleted('rbac_user_roles', auditRow(l), userRoleKey(l));
+      log.deleted('rbac_users', auditRow(user));
+    });
   }
 
   /** A taken name is Kong's unique violation; a taken token is refused without saying whose. */
@@ -244,17 +313,26 @@ export class RbacStore {
   /** Gives `user` the named roles (all must exist: one unknown name changes nothing). */
   async addRoles(user: UserRow, names: readonly string[]): Promise<RoleRow[]> {
     const roles = await this.rolesNamed(names);
-    await this.prisma.rbacUserRole.createMany({
-      data: roles.map((r) => ({ user_id: user.id, role_id: r.id })),
-      skipDuplicates: true,
+    const where = { user_id: user.id, role_id: { in: roles.map((r) => r.id) } };
+    await this.write(async (tx, log) => {
+      const had = new Set((await tx.rbacUserRole.findMany({ where })).map(userRoleKey));
+      await tx.rbacUserRole.createMany({
+        data: roles.map((r) => ({ user_id: user.id, role_id: r.id })),
+        skipDuplicates: true,
+      });
+      for (const l of await tx.rbacUserRole.findMany({ where }))
+        if (!had.has(userRoleKey(l))) log.created('rbac_user_roles', auditRow(l), userRoleKey(l));
     });
     return this.rolesOf(user);
   }
 
   async removeRoles(user: UserRow, names: readonly string[]): Promise<void> {
     const roles = await this.rolesNamed(names);
-    await this.prisma.rbacUserRole.deleteMany({
-      where: { user_id: user.id, role_id: { in: roles.map((r) => r.id) } },
+    const where = { user_id: user.id, role_id: { in: roles.map((r) => r.id) } };
+    await this.write(async (tx, log) => {
+      const links = await tx.rbacUserRole.findMany({ where });
+      await tx.rbacUserRole.deleteMany({ where });
+      for (const l of links) log.deleted('rbac_user_roles', auditRow(l), userRoleKey(l));
     });
   }
 
@@ -280,7 +358,11 @@ export class RbacStore {
   async createRole(name: string, comment: string | null): Promise<RoleRow> {
     if (await this.prisma.rbacRole.findUnique({ where: { name } })) throw uniqueViolation('name', name);
     try {
-      return await this.prisma.rbacRole.create({ data: { id: randomUUID(), name, comment } });
+      return await this.write(async (tx, log) => {
+        const row = await tx.rbacRole.create({ data: { id: randomUUID(), name, comment } });
+        log.created('rbac_roles', auditRow(row));
+        return row;
+      });
     } catch (e) {
       if (isUniqueError(e)) throw uniqueViolation('name', name);
       throw e;
@@ -294,13 +376,17 @@ export class RbacStore {
         throw uniqueViolation('name', changes.name);
     }
     try {
-      return await this.prisma.rbacRole.update({
-        where: { id: role.id },
-        data: {
-          ...(changes.name !== undefined ? { name: changes.name } : {}),
-          ...(changes.comment !== undefined ? { comment: changes.comment } : {}),
-          updated_at: new Date(),
-        },
+      return await this.write(async (tx, log) => {
+        const row = await tx.rbacRole.update({
+          where: { id: role.id },
+          data: {
+            ...(changes.name !== undefined ? { name: changes.name } : {}),
+            ...(changes.comment !== undefined ? { comment: changes.comment } : {}),
+            updated_at: new Date(),
+          },
+        });
+        log.updated('rbac_roles', auditRow(role), auditRow(row));
+        return row;
       });
     } catch (e) {
       if (isUniqueError(e)) throw uniqueViolation('name', changes.name ?? role.name);
@@ -312,7 +398,16 @@ export class RbacStore {
     const role = await this.prisma.rbacRole.findUnique({ where: byKey(key) as { id: string } });
     if (!role) return;
     this.custom(role);
-    await this.prisma.rbacRole.deleteMany({ where: { id: role.id } });
+    await this.write(async (tx, log) => {
+      const endpoints = await tx.rbacRoleEndpoint.findMany({ where: { role_id: role.id } });
+      const links = await tx.rbacUserRole.findMany({ where: { role_id: role.id } });
+      const { count } = await tx.rbacRole.deleteMany({ where: { id: role.id } });
+      if (count === 0) return;
+      // Its endpoints and its users' links go with it (ON DELETE CASCADE): recorded too.
+      for (const e of endpoints) log.deleted('rbac_role_endpoints', auditRow(e), endpointKey(e));
+      for (const l of links) log.deleted('rbac_user_roles', auditRow(l), userRoleKey(l));
+      log.deleted('rbac_roles', auditRow(role));
+    });
   }
 
   /** A bundled role cannot be changed (400). */
@@ -347,8 +442,12 @@ export class RbacStore {
     if (await this.prisma.rbacRoleEndpoint.findUnique({ where: { role_id_workspace_endpoint: key } }))
       throw taken();
     try {
-      return await this.prisma.rbacRoleEndpoint.create({
-        data: { ...key, actions: [...e.actions], negative: e.negative, comment: e.comment },
+      return await this.write(async (tx, log) => {
+        const row = await tx.rbacRoleEndpoint.create({
+          data: { ...key, actions: [...e.actions], negative: e.negative, comment: e.comment },
+        });
+        log.created('rbac_role_endpoints', auditRow(row), endpointKey(row));
+        return row;
       });
     } catch (err) {
       if (isUniqueError(err)) throw taken();
@@ -364,20 +463,29 @@ export class RbacStore {
   ): Promise<EndpointRow> {
     this.custom(role);
     const row = await this.getEndpoint(role, workspace, endpoint);
-    return this.prisma.rbacRoleEndpoint.update({
-      where: { role_id_workspace_endpoint: { role_id: row.role_id, workspace, endpoint } },
-      data: {
-        ...(changes.actions !== undefined ? { actions: [...changes.actions] } : {}),
-        ...(changes.negative !== undefined ? { negative: changes.negative } : {}),
-        ...(changes.comment !== undefined ? { comment: changes.comment } : {}),
-        updated_at: new Date(),
-      },
+    return this.write(async (tx, log) => {
+      const after = await tx.rbacRoleEndpoint.update({
+        where: { role_id_workspace_endpoint: { role_id: row.role_id, workspace, endpoint } },
+        data: {
+          ...(changes.actions !== undefined ? { actions: [...changes.actions] } : {}),
+          ...(changes.negative !== undefined ? { negative: changes.negative } : {}),
+          ...(changes.comment !== undefined ? { comment: changes.comment } : {}),
+          updated_at: new Date(),
+        },
+      });
+      log.updated('rbac_role_endpoints', auditRow(row), auditRow(after), endpointKey(after));
+      return after;
     });
   }
 
   async deleteEndpoint(role: RoleRow, workspace: string, endpoint: string): Promise<void> {
     this.custom(role);
-    await this.prisma.rbacRoleEndpoint.deleteMany({ where: { role_id: role.id, workspace, endpoint } });
+    const where = { role_id: role.id, workspace, endpoint };
+    await this.write(async (tx, log) => {
+      const rows = await tx.rbacRoleEndpoint.findMany({ where });
+      await tx.rbacRoleEndpoint.deleteMany({ where });
+      for (const e of rows) log.deleted('rbac_role_endpoints', auditRow(e), endpointKey(e));
+    });
   }
 }
 

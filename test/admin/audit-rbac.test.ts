@@ -162,6 +162,12 @@ describe('audit log of the RBAC endpoints (RBAC enforced, postgres)', () => {
       seeded.some((o) => o.dao_name === 'rbac_user_roles' && o.entity_key.startsWith(admin!.entity_key)),
     ).toBe(true);
 
+    // The listing filters by Kong's table name.
+    const byDao = (await ok('GET', '/audit/objects?dao_name=rbac_roles&size=1000', undefined, 200)).body
+      .data as Record<string, Json>[];
+    expect(byDao.length).toBeGreaterThanOrEqual(4);
+    expect(byDao.every((o) => o.dao_name === 'rbac_roles')).toBe(true);
+
     // A restart re-seeds the bundled roles: nothing changed, nothing recorded.
     await cp.stop();
     await start();

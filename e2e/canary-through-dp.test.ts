@@ -2,7 +2,8 @@
  * The canary plugin through a real data plane process (`gatehouse dp --config`, DB-less, 2
  * workers) in front of two real upstream servers, a primary and a canary: the split, stickiness
  * per consumer across workers, the timed ramp's ends, routing by header, an upstream entity as
- * the canary, and the fallback when that upstream has no healthy target.
+ * the canary, and the fallback when that upstream has no healthy target; and Gatehouse's cookie
+ * options (`hash: cookie` with `hash_cookie`, `canary_by_cookie_name`).
  */
 import { writeFileSync } from 'node:fs';
 import { createServer, get, type Server } from 'node:http';
@@ -49,6 +50,14 @@ function declarativeFile(primary: number, canary: number, closed: number): strin
         retries: 0,
         routes: [
           route('split', [canaryAt({ percentage: 25, hash: 'header', hash_header: 'x-user' })]),
+          route('cookie', [
+            canaryAt({
+              percentage: 40,
+              hash: 'cookie',
+              hash_cookie: 'ab_id',
+              canary_by_cookie_name: 'canary',
+            }),
+          ]),
           route('sticky', [{ name: 'key-auth' }, canaryAt({ percentage: 50 })]),
           route('done', [canaryAt({ start: now - 7200, duration: 3600 })]),
           route('later', [
@@ -129,6 +138,28 @@ describe('canary through a real data plane process', () => {
     expect(Math.abs(onCanary - 100)).toBeLessThanOrEqual(52);
     for (let n = 0; n < 50; n++)
       expect((await serverOf('/split', { 'x-user': `u${n}` })).server).toBe(side.get(`u${n}`));
+  });
+
+  // 400 distinct cookie values, 40 % of 1000 buckets open: Binomial(400, 0.4) has mean 160 and
+  // σ = √(400·0.4·0.6) ≈ 9.8; the values are fixed, so the count is too; ±6σ (±59) is the bound.
+  it('hash cookie: sends 40 % of cookie values to the canary, within 6σ, each value always the same way', async () => {
+    const side = new Map<string, string>();
+    for (let n = 0; n < 400; n++)
+      side.set(`v${n}`, (await serverOf('/cookie', { cookie: `lang=en; ab_id=v${n}` })).server);
+    const onCanary = [...side.values()].filter((s) => s === 'canary').length;
+    console.log(`canary cookie split e2e: ${onCanary}/400 on the canary (expected 160 ± 59)`);
+    expect(Math.abs(onCanary - 160)).toBeLessThanOrEqual(59);
+    // The same value again, on new connections (both workers), with other cookies around it.
+    for (let n = 0; n < 40; n++)
+      expect(await freshGet('/cookie', { cookie: `ab_id=v${n}; theme=dark` })).toBe(side.get(`v${n}`));
+  });
+
+  it('canary_by_cookie_name: always and never override the cookie split', async () => {
+    for (let n = 0; n < 20; n++) {
+      const v = `v${n}`;
+      expect((await serverOf('/cookie', { cookie: `ab_id=${v}; canary=always` })).server).toBe('canary');
+      expect((await serverOf('/cookie', { cookie: `canary=never; ab_id=${v}` })).server).toBe('primary');
+    }
   });
 
   it('keeps each authenticated consumer on one side across requests and workers, and uses both sides', async () => {

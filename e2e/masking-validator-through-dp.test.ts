@@ -10,7 +10,18 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { MEMORY_SLACK, MiB, peakGrowthOf } from './helpers/memory.js';
 import { tempDir, type Proc, startDblessDp } from './helpers/processes.js';
+
+/** data-masking's max_body_size on /mask-response (/mask-request keeps the default, 1 MiB). */
+const MAX_BODY_SIZE = 65_536;
+const DEFAULT_MAX_BODY_SIZE = MiB;
+/**
+ * How far a worker's resident set (VmHWM) may grow while a 50 MiB body is refused: three times
+ * the route's max_body_size and MEMORY_SLACK. A body held whole (50 MiB of chunks and a 50 MiB
+ * copy) is over it.
+ */
+const growthBound = (maxBodySize: number): number => 3 * maxBodySize + MEMORY_SLACK;
 
 const SECRET = 'e2e-masking-hmac-secret';
 const PII = { user: { email: 'ann@example.com', name: 'Ann' }, cards: [{ card_number: '4111111111111111' }] };
@@ -48,7 +59,7 @@ function declarativeFile(upstream: string): string {
                 mode: 'partial',
                 detectors: ['email'],
                 response: { json: ['$..card_number'], headers: ['X-Card'] },
-                max_body_size: 65536,
+                max_body_size: MAX_BODY_SIZE,
               }),
             ],
           ),
@@ -241,23 +252,35 @@ describe('data-masking and request-validator through a real data plane process',
     expect(await res.text()).toBe('card_number 4111111111111111 ann@example.com');
   });
 
-  it('refuses a 50 MiB JSON response over max_body_size with 502, and keeps serving', async () => {
-    const res = await call('/mask-response', { headers: { 'x-respond': 'big' } });
-    expect(res.status).toBe(502);
-    expect(res.headers.get('x-gatehouse-error-code')).toBe('GH_ERR_PLUGIN_RESPONSE_TOO_LARGE');
-    expect(await res.json()).toEqual({ message: 'The upstream response is too large to be processed' });
+  it('refuses a 50 MiB JSON response over max_body_size with 502 in bounded memory, and keeps serving', async () => {
+    const growth = await peakGrowthOf(dp.child.pid!, async () => {
+      const res = await call('/mask-response', { headers: { 'x-respond': 'big' } });
+      expect(res.status).toBe(502);
+      expect(res.headers.get('x-gatehouse-error-code')).toBe('GH_ERR_PLUGIN_RESPONSE_TOO_LARGE');
+      expect(await res.json()).toEqual({ message: 'The upstream response is too large to be processed' });
+    });
+    console.log(
+      `data-masking 50 MiB response: worker RSS peak growth ${(growth.max / MiB).toFixed(1)} MiB (bound ${(growthBound(MAX_BODY_SIZE) / MiB).toFixed(1)} MiB)`,
+    );
+    expect(growth.max).toBeLessThan(growthBound(MAX_BODY_SIZE));
     expect((await call('/mask-response', { headers: { 'x-respond': 'pii' } })).status).toBe(200);
   });
 
-  it('refuses a 50 MiB JSON request body over max_body_size with 413, and keeps serving', async () => {
-    const big = Buffer.alloc(50 * 1024 * 1024, 0x20);
-    const res = await call('/mask-request', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: big,
-    }).catch((e: unknown) => e as Error);
-    // The gateway answers 413 and closes; a client still sending may see the close instead.
-    if (res instanceof Response) expect(res.status).toBe(413);
+  it('refuses a 50 MiB JSON request body over max_body_size with 413 in bounded memory, and keeps serving', async () => {
+    const big = Buffer.alloc(50 * MiB, 0x20);
+    const growth = await peakGrowthOf(dp.child.pid!, async () => {
+      const res = await call('/mask-request', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: big,
+      }).catch((e: unknown) => e as Error);
+      // The gateway answers 413 and closes; a client still sending may see the close instead.
+      if (res instanceof Response) expect(res.status).toBe(413);
+    });
+    console.log(
+      `data-masking 50 MiB request: worker RSS peak growth ${(growth.max / MiB).toFixed(1)} MiB (bound ${(growthBound(DEFAULT_MAX_BODY_SIZE) / MiB).toFixed(1)} MiB)`,
+    );
+    expect(growth.max).toBeLessThan(growthBound(DEFAULT_MAX_BODY_SIZE));
     expect((await post('/mask-request', PII)).status).toBe(200);
   });
 

@@ -2,7 +2,8 @@
  * rate-limiting with `policy: cluster` across three real data plane processes (DB-less, one
  * region) sharing counts over a nats-server of our own: the fleet admits the limit within the
  * bound of docs/plugins-traffic.md; with NATS stopped every DP keeps serving (degraded, local
- * counts) and says so in /status.
+ * counts) and says so in /status and in /metrics (`gatehouse_ratelimit_cluster_connected`,
+ * `gatehouse_ratelimit_cluster_local_decisions_total`).
  */
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -63,6 +64,16 @@ async function clusterStatus(status: string): Promise<StatusBody['rate_limiting'
   return ((await res.json()) as StatusBody).rate_limiting.cluster;
 }
 
+/** The two cluster-policy series of a DP's /metrics: the connected gauge and the local-only counter. */
+async function clusterMetrics(status: string): Promise<{ connected: number | null; local: number }> {
+  const text = await (await fetch(`${status}/metrics`)).text();
+  const connected =
+    /^gatehouse_ratelimit_cluster_connected\{subject="gatehouse\.ratelimit\.[^"]+"\} (\d+)$/m.exec(text);
+  const local = /^gatehouse_ratelimit_cluster_local_decisions_total (\d+)$/m.exec(text);
+  if (!local) throw new Error('no gatehouse_ratelimit_cluster_local_decisions_total in /metrics');
+  return { connected: connected ? Number(connected[1]) : null, local: Number(local[1]) };
+}
+
 describe('rate-limiting policy cluster through three DPs over NATS', () => {
   let upstream: Server;
   let nats: NatsServer | null = null;
@@ -119,7 +130,14 @@ describe('rate-limiting policy cluster through three DPs over NATS', () => {
     expect(admitted).toBeLessThanOrEqual(bound);
   });
 
-  it('NATS stopped: every DP keeps serving with local counts, degraded in /status', async () => {
+  it('NATS stopped: every DP keeps serving with local counts, degraded in /status and /metrics', async () => {
+    const before: number[] = [];
+    for (const dp of dps) {
+      const m = await clusterMetrics(dp.status);
+      // Connected: the fleet test above took every decision on shared counts.
+      expect(m).toEqual({ connected: 1, local: 0 });
+      before.push(m.local);
+    }
     await nats?.kill();
     nats = null;
     for (const dp of dps) {
@@ -129,10 +147,18 @@ describe('rate-limiting policy cluster through three DPs over NATS', () => {
       );
     }
     const tenant = randomUUID();
+    const perDp = 3;
     for (const dp of dps) {
-      // Each DP now counts its own traffic: its first request for a new tenant passes.
-      expect(await send(dp.proxy, '/limited', { 'x-tenant': tenant })).toBe(200);
+      // Each DP now counts its own traffic: its first requests for a new tenant pass.
+      for (let i = 0; i < perDp; i++)
+        expect(await send(dp.proxy, '/limited', { 'x-tenant': tenant })).toBe(200);
     }
-    for (const dp of dps) expect((await clusterStatus(dp.status))?.state).toBe('disconnected');
+    for (const [i, dp] of dps.entries()) {
+      expect((await clusterStatus(dp.status))?.state).toBe('disconnected');
+      const m = await clusterMetrics(dp.status);
+      expect(m.connected).toBe(0);
+      // Every request this DP served since NATS went down was decided on its own counts.
+      expect(m.local - before[i]!).toBeGreaterThanOrEqual(perDp);
+    }
   });
 });

@@ -8,10 +8,20 @@ import { createServer, request, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { MEMORY_SLACK, MiB, peakGrowthOf } from './helpers/memory.js';
 import { tempDir, type Proc, startDblessDp } from './helpers/processes.js';
 
-const MiB = 1024 * 1024;
 const BIG = 50 * MiB;
+/** RESPONSE_BUFFER_LIMIT (data-plane/src/plugins/api.ts): what response-transformer may hold. */
+const BUFFER_LIMIT = 8 * MiB;
+/**
+ * How far a worker's resident set (VmHWM) may grow while a 50 MiB body passes: three buffer
+ * limits and MEMORY_SLACK (e2e/helpers/memory.ts). Measured 2026-12-04 on a 2-core box, through
+ * this DP and through a route with no plugin alike: 0–51 MiB (the 1 MiB chunks read and written
+ * are garbage until V8 collects, which depends on allocation, not on the plugin). A body held
+ * whole (its 50 MiB of chunks and a 50 MiB copy to parse it: 100 MiB) is over it (96 MiB).
+ */
+const GROWTH_BOUND = 3 * BUFFER_LIMIT + MEMORY_SLACK;
 
 function declarativeFile(upstream: string): string {
   const target = upstream.replace('http://', '');
@@ -212,47 +222,54 @@ describe('transformation plugins through a real data plane process', () => {
     expect(((await res.json()) as Seen).body).toBe('{"a":');
   });
 
-  it('request-transformer: streams a 50 MiB body untransformed (the upstream reads it while it is sent)', async () => {
+  it('request-transformer: streams a 50 MiB body untransformed (the upstream reads it while it is sent), in bounded memory', async () => {
     const url = new URL(`${proxy}/req/ann`);
-    const reply = await new Promise<Seen>((resolve, reject) => {
-      const req = request(
-        {
-          host: url.hostname,
-          port: url.port,
-          path: url.pathname,
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'content-length': String(BIG) },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve(JSON.parse(Buffer.concat(chunks).toString()) as Seen));
-        },
-      );
-      req.on('error', reject);
-      const chunk = Buffer.alloc(MiB, 0x20);
-      let sent = 0;
-      const pump = (): void => {
-        while (sent < BIG) {
-          sent += MiB;
-          const ok = req.write(chunk);
-          // The last 49 MiB go only once the upstream has bytes: a gateway that buffered the
-          // body before sending it would never get there (the test would time out).
-          if (sent === MiB) {
-            void upstreamGotBody.promise.then(pump);
-            return;
+    let reply: Seen | undefined;
+    const growth = await peakGrowthOf(dp.child.pid!, async () => {
+      reply = await new Promise<Seen>((resolve, reject) => {
+        const req = request(
+          {
+            host: url.hostname,
+            port: url.port,
+            path: url.pathname,
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'content-length': String(BIG) },
+          },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => resolve(JSON.parse(Buffer.concat(chunks).toString()) as Seen));
+          },
+        );
+        req.on('error', reject);
+        const chunk = Buffer.alloc(MiB, 0x20);
+        let sent = 0;
+        const pump = (): void => {
+          while (sent < BIG) {
+            sent += MiB;
+            const ok = req.write(chunk);
+            // The last 49 MiB go only once the upstream has bytes: a gateway that buffered the
+            // body before sending it would never get there (the test would time out).
+            if (sent === MiB) {
+              void upstreamGotBody.promise.then(pump);
+              return;
+            }
+            if (!ok) {
+              req.once('drain', pump);
+              return;
+            }
           }
-          if (!ok) {
-            req.once('drain', pump);
-            return;
-          }
-        }
-        req.end();
-      };
-      pump();
+          req.end();
+        };
+        pump();
+      });
     });
-    expect(reply.bytes).toBe(BIG);
-    expect(reply.body).toBeNull();
+    console.log(
+      `request-transformer 50 MiB request: worker RSS peak growth ${(growth.max / MiB).toFixed(1)} MiB (bound ${GROWTH_BOUND / MiB} MiB)`,
+    );
+    expect(reply!.bytes).toBe(BIG);
+    expect(reply!.body).toBeNull();
+    expect(growth.max).toBeLessThan(GROWTH_BOUND);
   }, 120_000);
 
   it('response-transformer: changes headers and the JSON body, with a right Content-Length', async () => {
@@ -270,19 +287,25 @@ describe('transformation plugins through a real data plane process', () => {
     expect(res.headers.get('x-transformed')).toBe('yes');
   });
 
-  it('response-transformer: streams a 50 MiB JSON response unchanged (the client reads it while it is sent)', async () => {
-    const res = await send('/res/big');
-    expect(res.status).toBe(200);
-    expect(res.headers.get('x-transformed')).toBe('yes');
-    let bytes = 0;
-    let head = '';
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      if (head.length < 32) head += Buffer.from(chunk).toString('latin1', 0, 32);
-      bytes += chunk.length;
-      if (bytes >= MiB) clientGotBody.resolve();
-    }
-    expect(bytes).toBe(BIG + '{"secret":"s","pad":""}'.length);
-    expect(head.startsWith('{"secret":"s"')).toBe(true);
+  it('response-transformer: streams a 50 MiB JSON response unchanged (the client reads it while it is sent), in bounded memory', async () => {
+    const growth = await peakGrowthOf(dp.child.pid!, async () => {
+      const res = await send('/res/big');
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-transformed')).toBe('yes');
+      let bytes = 0;
+      let head = '';
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        if (head.length < 32) head += Buffer.from(chunk).toString('latin1', 0, 32);
+        bytes += chunk.length;
+        if (bytes >= MiB) clientGotBody.resolve();
+      }
+      expect(bytes).toBe(BIG + '{"secret":"s","pad":""}'.length);
+      expect(head.startsWith('{"secret":"s"')).toBe(true);
+    });
+    console.log(
+      `response-transformer 50 MiB response: worker RSS peak growth ${(growth.max / MiB).toFixed(1)} MiB (bound ${GROWTH_BOUND / MiB} MiB)`,
+    );
+    expect(growth.max).toBeLessThan(GROWTH_BOUND);
   }, 120_000);
 
   it('request-transformer: replaces the Host header sent to a balanced upstream', async () => {

@@ -375,7 +375,9 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     region: options.region,
     nodeId,
     logger: log,
+    onLocalDecision: () => metrics.clusterRateLimitLocalDecisions.inc(),
   });
+  metrics.clusterPolicy = () => clusterLimits.status();
   const trafficPeriodMs = dbless && !options.natsUrl ? 0 : (options.trafficSummaryIntervalMs ?? 10_000);
   const pool = new WorkerPool({
     trafficFlushMs: workerFlushMs(trafficPeriodMs),

@@ -195,6 +195,22 @@ const DATA_CASES: Case[] = [
     JSON_CT,
     '"config"',
   ],
+  [
+    'canary hash cookie without hash_cookie',
+    'POST',
+    '/plugins',
+    { name: 'canary', config: { upstream_port: 8080, hash: 'cookie' } },
+    JSON_CT,
+    '"hash_cookie":"required field missing"',
+  ],
+  [
+    'canary cookie name with a separator',
+    'POST',
+    '/plugins',
+    { name: 'canary', config: { upstream_port: 8080, canary_by_cookie_name: 'a;b' } },
+    JSON_CT,
+    '"canary_by_cookie_name"',
+  ],
   ['NUL in a form field', 'POST', '/consumers', 'username=%00', FORM, '"username"'],
   [
     'NUL in a declarative file',

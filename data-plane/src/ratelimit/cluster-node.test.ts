@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createLogger, type Plugin } from '@gatehouse/shared';
 import { ClusterNode, configUsesClusterPolicy } from './cluster-node.js';
 import { answerCounters, IpcCounterPolicy } from './local-policy.js';
+import { DataPlaneMetrics } from '../status/metrics.js';
 import type { CounterReplyMessage, CounterRequestMessage } from '../workers/protocol.js';
 
 function plugin(name: string, config: Record<string, unknown>, enabled = true): Plugin {
@@ -82,6 +83,32 @@ describe('the node cluster policy follows the config', () => {
     worker = other;
     expect(await other.increment([hit], 1)).toEqual([3]);
     expect(node.policy!.usageNow([hit])).toEqual([3]);
+    await node.close();
+  });
+
+  it('counts each decision taken on local counts alone, and /metrics says whether counts are shared', async () => {
+    const metrics = new DataPlaneMetrics({ defaultMetrics: false });
+    const node = new ClusterNode({
+      region: 'eu',
+      onLocalDecision: () => metrics.clusterRateLimitLocalDecisions.inc(),
+    });
+    metrics.clusterPolicy = () => node.status();
+    const text = () => metrics.registry.metrics();
+    // No config uses the policy: no series for the gauge.
+    expect(await text()).not.toMatch(/^gatehouse_ratelimit_cluster_connected\{/m);
+    expect(await text()).toMatch(/^gatehouse_ratelimit_cluster_local_decisions_total 0$/m);
+    node.follow(true);
+    const now = Date.now();
+    const hit = { key: 'p:k', windowSeconds: 60, windowStart: now - (now % 60_000) };
+    // No NATS: every increment is a local-only decision; reading usage is not a decision.
+    node.counters().increment([hit], 1);
+    node.counters().increment([hit, hit], 1);
+    node.counters().usage([hit]);
+    const out = await text();
+    expect(out).toMatch(/^gatehouse_ratelimit_cluster_connected\{subject="gatehouse.ratelimit.eu"\} 0$/m);
+    expect(out).toMatch(/^gatehouse_ratelimit_cluster_local_decisions_total 2$/m);
+    node.follow(false);
+    expect(await text()).not.toMatch(/^gatehouse_ratelimit_cluster_connected\{/m);
     await node.close();
   });
 });

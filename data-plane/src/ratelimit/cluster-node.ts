@@ -28,6 +28,11 @@ export interface ClusterNodeOptions {
   readonly logger?: Logger;
   /** Tests only: the sync interval. */
   readonly syncIntervalMs?: number;
+  /**
+   * Called for each decision (an increment) the policy takes on this DP's counts alone: NATS not
+   * connected, or no NATS at all (`gatehouse_ratelimit_cluster_local_decisions_total`).
+   */
+  readonly onLocalDecision?: () => void;
 }
 
 /** What /status says about the cluster policy. */
@@ -66,7 +71,10 @@ export class ClusterNode {
     if (this.view?.policy !== p) {
       this.view = {
         policy: p,
-        increment: (h, a) => p.incrementNow(h, a),
+        increment: (h, a) => {
+          if (p.degraded) this.options.onLocalDecision?.();
+          return p.incrementNow(h, a);
+        },
         usage: (h) => p.usageNow(h),
       };
     }

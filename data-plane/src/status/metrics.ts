@@ -28,6 +28,13 @@ export class DataPlaneMetrics {
   readonly configAge: Gauge;
   readonly snapshotExpired: Gauge;
   readonly snapshotExpiresAt: Gauge;
+  readonly clusterRateLimitConnected: Gauge<'subject'>;
+  readonly clusterRateLimitLocalDecisions: Counter;
+  /**
+   * The `cluster` rate-limit policy as /status says it (null while no config uses it: no series).
+   * The DP sets it once its ClusterNode exists.
+   */
+  clusterPolicy: () => { readonly subject: string; readonly degraded: boolean } | null = () => null;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -138,6 +145,23 @@ export class DataPlaneMetrics {
         const at = (await appliedAt.get()).values[0]?.value ?? 0;
         this.set(at > 0 ? Date.now() / 1000 - at : -1);
       },
+    });
+    const clusterPolicy = () => this.clusterPolicy();
+    this.clusterRateLimitConnected = new Gauge({
+      name: 'gatehouse_ratelimit_cluster_connected',
+      help: 'rate-limiting policy cluster, by NATS subject: 1 while this data plane shares its counts over NATS, 0 while it counts locally (NATS down or not configured). No series while no config uses the policy.',
+      labelNames: ['subject'],
+      registers,
+      collect() {
+        const p = clusterPolicy();
+        this.reset();
+        if (p) this.set({ subject: p.subject }, p.degraded ? 0 : 1);
+      },
+    });
+    this.clusterRateLimitLocalDecisions = new Counter({
+      name: 'gatehouse_ratelimit_cluster_local_decisions_total',
+      help: "rate-limiting policy cluster: decisions taken on this data plane's counts alone, while NATS was not connected (or not configured).",
+      registers,
     });
     this.configVersion.set(0);
     this.cpConnected.set(0);

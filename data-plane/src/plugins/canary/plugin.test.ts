@@ -115,7 +115,18 @@ describe('plugin canary (access)', () => {
     expect(errors({ upstream_host: 'bad host!' })).toMatchObject({ upstream_host: expect.any(String) });
     expect(errors({ upstream_port: 8080, steps: 0 })).toMatchObject({ steps: expect.any(String) });
     expect(errors({ upstream_port: 8080, duration: 0 })).toMatchObject({ duration: expect.any(String) });
-    expect(errors({ upstream_port: 8080, hash: 'cookie' })).toMatchObject({ hash: expect.any(String) });
+    // Gatehouse's cookie options: the cookie is named, and named as Kong's cookie_name allows.
+    expect(errors({ upstream_port: 8080, hash: 'cookie' })).toMatchObject({
+      hash_cookie: 'required field missing',
+    });
+    expect(errors({ upstream_port: 8080, hash: 'cookie', hash_cookie: 'a b' })).toMatchObject({
+      hash_cookie: expect.stringContaining('invalid characters'),
+    });
+    expect(errors({ upstream_port: 8080, canary_by_cookie_name: 'x;y' })).toMatchObject({
+      canary_by_cookie_name: expect.stringContaining('invalid characters'),
+    });
+    expect(errors({ upstream_port: 8080, hash: 'cookies' })).toMatchObject({ hash: expect.any(String) });
+    expect(errors({ upstream_port: 8080, hash: 'cookie', hash_cookie: 'session_id' })).toBeNull();
   });
 
   // hash none draws a bucket per request. With the draw seeded the count is fixed; the bound is
@@ -173,6 +184,87 @@ describe('plugin canary (access)', () => {
       const r = { clientIp: `203.0.113.${n}` };
       expect(wantsCanary(request(r), state)).toBe(wantsCanary(request(r), ipOnly));
     }
+  });
+
+  // 2000 cookie values, 30 % open: Binomial(2000, 0.3) has mean 600, σ ≈ 20.5, ±6σ = ±123.
+  it('hash cookie: splits cookie values within 6σ, each value always the same way, whatever else varies', () => {
+    const state = stateOf({ percentage: 30, hash: 'cookie', hash_cookie: 'ab_id' });
+    let canary = 0;
+    for (let n = 0; n < 2000; n++) {
+      const first = wantsCanary(request({ headers: [['cookie', `ab_id=visitor-${n}`]] }), state);
+      // Another address, consumer, cookie order and spacing, a second Cookie header: same side.
+      const again = [
+        request({ headers: [['Cookie', `lang=fr; ab_id=visitor-${n}`]], clientIp: '192.0.2.77' }, alice),
+        request({
+          headers: [
+            ['cookie', 'x=1'],
+            ['cookie', `ab_id="visitor-${n}";y=2`],
+          ],
+          clientIp: '10.1.1.1',
+        }),
+      ];
+      for (const r of again) expect(wantsCanary(r, state)).toBe(first);
+      if (first) canary++;
+    }
+    expect(Math.abs(canary - 600)).toBeLessThanOrEqual(123);
+  });
+
+  it('hash cookie: without the cookie (or with it empty, or only a look-alike name) hashes the client address', () => {
+    const state = stateOf({ percentage: 50, hash: 'cookie', hash_cookie: 'ab_id' });
+    const byIp = stateOf({ percentage: 50, hash: 'ip' });
+    for (let n = 0; n < 32; n++) {
+      const clientIp = `203.0.113.${n}`;
+      const expected = wantsCanary(request({ clientIp }), byIp);
+      for (const cookie of [null, 'ab_id=', 'xab_id=v1; ab_id2=v2', 'ab_id', 'AB_ID=v3'])
+        expect(
+          wantsCanary(request({ clientIp, headers: cookie === null ? [] : [['cookie', cookie]] }), state),
+        ).toBe(expected);
+    }
+  });
+
+  it('canary_by_cookie_name: always and never override the split; the header override wins over it', () => {
+    const state = stateOf({ percentage: 0, canary_by_cookie_name: 'canary' });
+    expect(wantsCanary(request({ headers: [['cookie', 'a=1; canary=always']] }, alice), state)).toBe(true);
+    expect(wantsCanary(request({ headers: [['cookie', 'canary=maybe']] }, alice), state)).toBe(false);
+    const all = stateOf({
+      percentage: 100,
+      canary_by_cookie_name: 'canary',
+      canary_by_header_name: 'x-canary',
+    });
+    expect(wantsCanary(request({ headers: [['cookie', 'canary=never']] }, alice), all)).toBe(false);
+    expect(
+      wantsCanary(
+        request(
+          {
+            headers: [
+              ['cookie', 'canary=never'],
+              ['x-canary', 'always'],
+            ],
+          },
+          alice,
+        ),
+        all,
+      ),
+    ).toBe(true);
+    const none = stateOf({
+      percentage: 0,
+      canary_by_cookie_name: 'canary',
+      canary_by_header_name: 'x-canary',
+    });
+    expect(
+      wantsCanary(
+        request(
+          {
+            headers: [
+              ['cookie', 'canary=always'],
+              ['x-canary', 'never'],
+            ],
+          },
+          alice,
+        ),
+        none,
+      ),
+    ).toBe(false);
   });
 
   it('ramps with time (injected clock): none before start, about half mid-way, all at the end, and never back', () => {
@@ -264,8 +356,10 @@ describe('plugin canary (access)', () => {
         start: or(fc.integer({ min: 0, max: 2 * T0 })),
         duration: or(fc.double({ min: 0.001, max: 1e6, noNaN: true })),
         steps: or(fc.integer({ min: 1, max: 1_000_000 })),
-        hash: or(fc.constantFrom('consumer', 'ip', 'header', 'allow', 'deny', 'none')),
+        hash: or(fc.constantFrom('consumer', 'ip', 'header', 'cookie', 'allow', 'deny', 'none')),
         hash_header: or(fc.constantFrom('x-user', 'X_User')),
+        hash_cookie: or(fc.constantFrom('ab_id', 'session', '__proto__', 'a;b', 'a=b', ' ')),
+        canary_by_cookie_name: or(fc.constantFrom('canary', 'ab_id', 'constructor', 'c d')),
         groups: or(fc.array(fc.constantFrom('beta', 'staff', '__proto__', 'constructor'))),
         canary_by_header_name: or(fc.constant('x-canary')),
         upstream_host: or(fc.constantFrom('canary.internal', '10.0.0.9', '::1')),
@@ -276,44 +370,77 @@ describe('plugin canary (access)', () => {
       { requiredKeys: [] },
     );
     const headerValue = fc.string({ unit: 'binary', maxLength: 40 });
+    // Hostile Cookie headers: any bytes, and cookie-shaped ones built from the separators.
+    const cookieHeader = fc.oneof(
+      headerValue,
+      fc
+        .array(
+          fc.oneof(
+            fc.constantFrom(
+              'ab_id',
+              'canary',
+              'session',
+              '__proto__',
+              '',
+              ' ',
+              '"',
+              '=',
+              ';',
+              'always',
+              'never',
+            ),
+            fc.string({ maxLength: 8 }),
+          ),
+          { maxLength: 12 },
+        )
+        .map((parts) => parts.join('')),
+    );
     let validConfigs = 0;
     fc.assert(
-      fc.property(config, headerValue, fc.integer({ min: 0, max: 4 * T0 * 1000 }), (c, h, now) => {
-        const result = schema.check(plugin.schema, c);
-        expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-        if (result.errors !== null) return;
-        validConfigs++;
-        const init: InitContext = {
-          snapshot: SNAPSHOT,
-          instance: {
-            id: 'p',
-            name: 'canary',
-            instanceName: null,
-            route: null,
-            service: null,
-            consumer: null,
-            consumerGroup: null,
-          },
-          log: logger,
-          destination: (host, port) =>
-            new DestinationPlanner().plan(host, port, { route: null, service: null }),
-        };
-        const state = canaryState(result.value as CanaryConfig, init, { now: () => now });
-        for (const consumer of [null, alice]) {
-          const ctx = request(
-            {
-              headers: [
-                ['x-user', h],
-                ['x-canary', h],
-              ],
+      fc.property(
+        config,
+        headerValue,
+        cookieHeader,
+        fc.integer({ min: 0, max: 4 * T0 * 1000 }),
+        (c, h, cookie, now) => {
+          const result = schema.check(plugin.schema, c);
+          expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+          if (result.errors !== null) return;
+          validConfigs++;
+          const init: InitContext = {
+            snapshot: SNAPSHOT,
+            instance: {
+              id: 'p',
+              name: 'canary',
+              instanceName: null,
+              route: null,
+              service: null,
+              consumer: null,
+              consumerGroup: null,
             },
-            consumer,
-          );
-          expect(typeof wantsCanary(ctx, state)).toBe('boolean');
-          expect(() => plugin.access!(ctx, state)).not.toThrow();
-          expect(ctx.responded).toBe(false);
-        }
-      }),
+            log: logger,
+            destination: (host, port) =>
+              new DestinationPlanner().plan(host, port, { route: null, service: null }),
+          };
+          const state = canaryState(result.value as CanaryConfig, init, { now: () => now });
+          for (const consumer of [null, alice]) {
+            const ctx = request(
+              {
+                headers: [
+                  ['x-user', h],
+                  ['x-canary', h],
+                  ['cookie', cookie],
+                  ['Cookie', `ab_id=${h}; canary=${cookie}`],
+                ],
+              },
+              consumer,
+            );
+            expect(typeof wantsCanary(ctx, state)).toBe('boolean');
+            expect(() => plugin.access!(ctx, state)).not.toThrow();
+            expect(ctx.responded).toBe(false);
+          }
+        },
+      ),
       { numRuns: 200 },
     );
     expect(validConfigs).toBeGreaterThan(20);

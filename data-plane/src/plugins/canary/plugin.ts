@@ -2,10 +2,11 @@
  * canary (Kong Enterprise, priority 20, access phase): sends a share of a route's traffic to an
  * alternate destination — `upstream_host` (a host, or an upstream entity's name) and/or
  * `upstream_port`, and/or the path `upstream_uri`. Which requests go is split.ts: a hash of the
- * consumer / client IP / a header puts each request in one of `steps` buckets, a fixed
- * `percentage` or a timed ramp (`start`, `duration`) opens buckets; `hash` `allow`/`deny` send by
- * ACL group instead, `none` draws per request. `canary_by_header_name: always|never` overrides
- * the split; with `upstream_fallback`, a canary upstream with no healthy target is skipped.
+ * consumer / client IP / a header / a cookie (Gatehouse) puts each request in one of `steps`
+ * buckets, a fixed `percentage` or a timed ramp (`start`, `duration`) opens buckets; `hash`
+ * `allow`/`deny` send by ACL group instead, `none` draws per request.
+ * `canary_by_header_name` (then `canary_by_cookie_name`, Gatehouse) `always|never` overrides the
+ * split; with `upstream_fallback`, a canary upstream with no healthy target is skipped.
  * The destination is compiled once per snapshot (InitContext.destination).
  */
 import type { Consumer } from '@gatehouse/shared';
@@ -19,12 +20,14 @@ type Hash = CanaryConfig['hash'];
 export interface CanaryState {
   readonly hash: Hash;
   readonly hashHeader: string | null;
+  readonly hashCookie: string | null;
   readonly rollout: Rollout;
   /** `allow`/`deny`: the groups, as a set. */
   readonly groups: ReadonlySet<string>;
   /** consumer id -> its ACL groups (shared with the acl plugin's index). */
   readonly aclsOf: (consumerId: string) => readonly string[] | undefined;
   readonly canaryByHeader: string | null;
+  readonly canaryByCookie: string | null;
   /** null when only the path changes. */
   readonly destination: UpstreamDestination | null;
   readonly uri: string | null;
@@ -57,10 +60,12 @@ export function canaryState(config: CanaryConfig, init: InitContext, clock: Cana
   return {
     hash: config.hash,
     hashHeader: config.hash_header ?? null,
+    hashCookie: config.hash_cookie ?? null,
     rollout,
     groups: new Set(config.groups ?? []),
     aclsOf: (id) => byConsumer.get(id),
     canaryByHeader: config.canary_by_header_name ?? null,
+    canaryByCookie: config.canary_by_cookie_name ?? null,
     destination: host === null && port === null ? null : init.destination(host, port),
     uri: config.upstream_uri ?? null,
     fallback: config.upstream_fallback,
@@ -80,13 +85,32 @@ function inGroups(ctx: PluginContext, state: CanaryState, consumer: Consumer | n
   return false;
 }
 
-/** The value hashed into a bucket: the consumer, the header or the client IP (the fallback). */
+/**
+ * The value of the first cookie `name` on the request's Cookie headers (RFC 6265 `name=value`
+ * pairs split on `;`; a value in double quotes is taken without them), or undefined.
+ */
+export function cookieValue(ctx: PluginContext, name: string): string | undefined {
+  for (const header of ctx.request.headerValues('cookie')) {
+    for (const part of header.split(';')) {
+      const eq = part.indexOf('=');
+      if (eq < 0 || part.slice(0, eq).trim() !== name) continue;
+      const v = part.slice(eq + 1).trim();
+      return v.length >= 2 && v.startsWith('"') && v.endsWith('"') ? v.slice(1, -1) : v;
+    }
+  }
+  return undefined;
+}
+
+/** The value hashed into a bucket: the consumer, the header, the cookie or the client IP (the fallback). */
 function hashValue(ctx: PluginContext, state: CanaryState): string {
   if (state.hash === 'consumer') {
     const id = ctx.consumer?.id ?? ctx.credential?.consumerId;
     if (id != null) return id;
   } else if (state.hash === 'header') {
     const v = ctx.request.header(state.hashHeader!);
+    if (v !== undefined && v !== '') return v;
+  } else if (state.hash === 'cookie') {
+    const v = cookieValue(ctx, state.hashCookie!);
     if (v !== undefined && v !== '') return v;
   }
   return ctx.request.clientIp;
@@ -96,6 +120,11 @@ function hashValue(ctx: PluginContext, state: CanaryState): string {
 export function wantsCanary(ctx: PluginContext, state: CanaryState): boolean {
   if (state.canaryByHeader !== null) {
     const v = ctx.request.header(state.canaryByHeader);
+    if (v === 'always') return true;
+    if (v === 'never') return false;
+  }
+  if (state.canaryByCookie !== null) {
+    const v = cookieValue(ctx, state.canaryByCookie);
     if (v === 'always') return true;
     if (v === 'never') return false;
   }

@@ -6,6 +6,9 @@ const { t, typedefs } = schema;
 /** Kong's `typedefs.host` check (a host name or an IP address), as one validator. */
 const HOST = typedefs.host();
 const hostError = (v: string): string | null => HOST.custom_validator?.(v) ?? null;
+/** Kong's `typedefs.cookie_name` check (an HTTP token), as one validator. */
+const COOKIE = typedefs.cookieName();
+const cookieError = (v: string): string | null => COOKIE.custom_validator?.(v) ?? null;
 
 /** The most buckets a split may have (Kong's default is 1000). */
 export const MAX_STEPS = 1_000_000;
@@ -17,6 +20,8 @@ const UPSTREAM_URI = /^\/[\x21\x24-\x3e\x40-\x7e]*$/;
  * Kong Enterprise's canary schema (developer.konghq.com/plugins/canary, reference): the same
  * fields, defaults and checks. `canary_by_header_name` is Kong's (2.8+); `start` left unset
  * starts the ramp when the plugin was created (Kong 3.2+ stamps the write time into it).
+ * Gatehouse extension (Kong has no cookie options): `hash: cookie` with `hash_cookie`, and
+ * `canary_by_cookie_name`, the cookie counterparts of `hash_header` and `canary_by_header_name`.
  */
 const canarySchema = t.record(
   {
@@ -71,14 +76,26 @@ const canarySchema = t.record(
     hash: t.string({
       required: true,
       default: 'consumer',
-      one_of: ['consumer', 'ip', 'header', 'allow', 'deny', 'none'],
+      one_of: ['consumer', 'ip', 'header', 'cookie', 'allow', 'deny', 'none'],
       description:
-        'What puts a request in a bucket: `consumer` (falls back to the client IP), `ip`, `header` (`hash_header`), `none` (random per request); `allow`/`deny` send the consumers in `groups` (ACL groups) to the canary, or keep them off it.',
+        'What puts a request in a bucket: `consumer` (falls back to the client IP), `ip`, `header` (`hash_header`), `cookie` (`hash_cookie`; a Gatehouse extension), `none` (random per request); `allow`/`deny` send the consumers in `groups` (ACL groups) to the canary, or keep them off it.',
     }),
     hash_header: t.headerName({ description: 'The header hashed when `hash` is `header`.' }),
+    hash_cookie: t.string({
+      len_min: 1,
+      custom_validator: cookieError,
+      description:
+        'The cookie whose value is hashed when `hash` is `cookie` (Gatehouse extension): one cookie value always goes the same way. A request without it is hashed by client IP.',
+    }),
     canary_by_header_name: t.headerName({
       description:
         'A header that overrides the split: `always` sends the request to the canary, `never` to the primary service.',
+    }),
+    canary_by_cookie_name: t.string({
+      len_min: 1,
+      custom_validator: cookieError,
+      description:
+        'A cookie that overrides the split as `canary_by_header_name` does (Gatehouse extension): `always` sends the request to the canary, `never` to the primary service. The header wins when both are present.',
     }),
     groups: t.array(t.string({ len_min: 1, len_max: 255 }), {
       len_max: 1000,
@@ -93,6 +110,14 @@ const canarySchema = t.record(
           if_field: 'hash',
           if_match: { eq: 'header' },
           then_field: 'hash_header',
+          then_match: { required: true },
+        },
+      },
+      {
+        conditional: {
+          if_field: 'hash',
+          if_match: { eq: 'cookie' },
+          then_field: 'hash_cookie',
           then_match: { required: true },
         },
       },

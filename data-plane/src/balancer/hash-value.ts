@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { HashOn, Upstream } from '@gatehouse/shared';
+import { eachCookie } from '../proxy/cookies.js';
 
 export interface HashRequest {
   readonly clientIp: string;
@@ -35,12 +36,10 @@ function header(raw: readonly string[], name: string): string | undefined {
 }
 
 function cookie(raw: readonly string[], name: string): string | undefined {
+  let found: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     if (raw[i]!.length !== 6 || raw[i]!.toLowerCase() !== 'cookie') continue;
-    for (const part of raw[i + 1]!.split(';')) {
-      const eq = part.indexOf('=');
-      if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-    }
+    if (eachCookie(raw[i + 1]!, (n, v) => n === name && ((found = v), true))) return found;
   }
   return undefined;
 }

@@ -14,6 +14,7 @@ import { definePlugin, type InitContext, type PluginContext, type UpstreamDestin
 import { authenticatedGroups, indexAcls } from '../acl/groups.js';
 import { canarySpec, type CanaryConfig } from './schema.js';
 import { bucketOf, fixedRollout, inCanary, timedRollout, type Rollout } from './split.js';
+import { cookieValue, unquote } from '../../proxy/cookies.js';
 
 type Hash = CanaryConfig['hash'];
 
@@ -85,20 +86,10 @@ function inGroups(ctx: PluginContext, state: CanaryState, consumer: Consumer | n
   return false;
 }
 
-/**
- * The value of the first cookie `name` on the request's Cookie headers (RFC 6265 `name=value`
- * pairs split on `;`; a value in double quotes is taken without them), or undefined.
- */
-export function cookieValue(ctx: PluginContext, name: string): string | undefined {
-  for (const header of ctx.request.headerValues('cookie')) {
-    for (const part of header.split(';')) {
-      const eq = part.indexOf('=');
-      if (eq < 0 || part.slice(0, eq).trim() !== name) continue;
-      const v = part.slice(eq + 1).trim();
-      return v.length >= 2 && v.startsWith('"') && v.endsWith('"') ? v.slice(1, -1) : v;
-    }
-  }
-  return undefined;
+/** The value of the first cookie `name` on the request's Cookie headers, without quotes, or undefined. */
+function requestCookie(ctx: PluginContext, name: string): string | undefined {
+  const v = cookieValue(ctx.request.headerValues('cookie'), name);
+  return v === undefined ? undefined : unquote(v);
 }
 
 /** The value hashed into a bucket: the consumer, the header, the cookie or the client IP (the fallback). */
@@ -110,7 +101,7 @@ function hashValue(ctx: PluginContext, state: CanaryState): string {
     const v = ctx.request.header(state.hashHeader!);
     if (v !== undefined && v !== '') return v;
   } else if (state.hash === 'cookie') {
-    const v = cookieValue(ctx, state.hashCookie!);
+    const v = requestCookie(ctx, state.hashCookie!);
     if (v !== undefined && v !== '') return v;
   }
   return ctx.request.clientIp;
@@ -124,7 +115,7 @@ export function wantsCanary(ctx: PluginContext, state: CanaryState): boolean {
     if (v === 'never') return false;
   }
   if (state.canaryByCookie !== null) {
-    const v = cookieValue(ctx, state.canaryByCookie);
+    const v = requestCookie(ctx, state.canaryByCookie);
     if (v === 'always') return true;
     if (v === 'never') return false;
   }

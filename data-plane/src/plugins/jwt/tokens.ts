@@ -1,4 +1,5 @@
 /** Finds the JWT of a request as Kong's jwt plugin: query arguments, then cookies, then headers. */
+import { eachCookie } from '../../proxy/cookies.js';
 import type { PluginContext } from '../api.js';
 
 /** The token of `Bearer <token>` (case-insensitive scheme), or null. No regex backtracking. */
@@ -13,11 +14,9 @@ export function bearerToken(value: string): string | null {
 function cookieValues(header: string | undefined, names: readonly string[]): string[] {
   if (header === undefined || names.length === 0) return [];
   const out: string[] = [];
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq < 0) continue;
-    if (names.includes(part.slice(0, eq).trim())) out.push(part.slice(eq + 1).trim());
-  }
+  eachCookie(header, (name, value) => {
+    if (names.includes(name)) out.push(value);
+  });
   return out;
 }
 

@@ -1,9 +1,9 @@
 /**
  * DNS balancing over real sockets (issue 12): a ProxyServer whose resolver asks a real local DNS
  * server (test/helpers/dns-server.ts) balances a service host or an upstream target name over the
- * addresses it resolves to; answers are refreshed in the background (a changed answer is used
- * with no request waiting), kept while the DNS server is down (dns_stale_ttl), and a name that does
- * not resolve is Kong's 503 "name resolution failed".
+ * addresses it resolves to (A, AAAA when `dns_order` names it, SRV); answers are refreshed in the
+ * background (a changed answer is used with no request waiting), kept while the DNS server is down
+ * (dns_stale_ttl), and a name that does not resolve is Kong's 503 "name resolution failed".
  */
 import http from 'node:http';
 import { once } from 'node:events';
@@ -34,13 +34,13 @@ interface Backend {
   server: http.Server;
 }
 
-/** An HTTP server on `address` (any 127.0.0.0/8 address) answering its own name. */
+/** An HTTP server on `address` (any 127.0.0.0/8 address, or ::1) answering its own name. */
 async function backend(address: string, port = 0): Promise<Backend> {
   const b: Backend = { address, port, seen: [], hosts: [], status: 200, delayMs: 0, server: null! };
   b.server = http.createServer((req, res) => {
     b.seen.push(req.url!);
     b.hosts.push(req.headers.host ?? '');
-    const name = `${address}:${b.port}`;
+    const name = `${address.includes(':') ? `[${address}]` : address}:${b.port}`;
     setTimeout(() => {
       res.writeHead(b.status, { 'content-type': 'text/plain', 'x-backend': name });
       res.end(name);
@@ -142,6 +142,77 @@ describe('DNS balancing', () => {
       [`127.0.0.3:${c!.port}`]: 10,
     });
     expect(new Set([...a!.hosts, ...b!.hosts, ...c!.hosts])).toEqual(new Set([`three.test:${a!.port}`]));
+  });
+
+  /** Kong's `dns_order` with AAAA tried after A (Kong's default has no AAAA). */
+  const WITH_AAAA: DnsSettings['order'] = ['LAST', 'SRV', 'A', 'AAAA', 'CNAME'];
+
+  it('proxies a service host that has only an AAAA record to its IPv6 address, cached for the TTL', async () => {
+    const v6 = await backend('::1');
+    backends.push(v6);
+    dns.set('six.test', { AAAA: ['::1'], ttl: 60 });
+    const { proxy, port, resolver } = await proxyFor({ order: WITH_AAAA });
+    await apply(proxy, direct('six.test', v6.port));
+    expect(count(await backendsOf(port, 3))).toEqual({ [`[::1]:${v6.port}`]: 3 });
+    expect(v6.hosts).toEqual(Array(3).fill(`six.test:${v6.port}`));
+    expect(resolver.peek('six.test')).toMatchObject({
+      records: [{ address: '::1', port: null }],
+      error: null,
+    });
+    // A then AAAA asked once each; the requests and a second resolve within the TTL ask nothing.
+    const asked = (): string[] => dns.questions.filter((q) => q.endsWith('six.test'));
+    expect(asked()).toEqual(['SRV six.test', 'A six.test', 'AAAA six.test']);
+    await resolver.resolve('six.test');
+    expect(asked()).toHaveLength(3);
+    // Kong's default dns_order (LAST,SRV,A,CNAME) never asks for AAAA: the same name is a 503.
+    const kong = await proxyFor();
+    await apply(kong.proxy, direct('six.test', v6.port));
+    expect((await call(kong.port, '/x')).status).toBe(503);
+  });
+
+  it('refreshes an AAAA answer when its TTL ends, off the request path, as an A answer', async () => {
+    const v6 = await backend('::1');
+    const v4 = await backend('127.0.0.1', v6.port);
+    backends.push(v6, v4);
+    dns.set('flip6.test', { AAAA: ['::1'], ttl: 1 });
+    const { proxy, port, resolver } = await proxyFor({ order: ['AAAA', 'A'] });
+    await apply(proxy, direct('flip6.test', v6.port));
+    expect(count(await backendsOf(port, 2))).toEqual({ [`[::1]:${v6.port}`]: 2 });
+    // The name moves to IPv4: the AAAA answer expires and the refresh finds the A record.
+    dns.set('flip6.test', { A: ['127.0.0.1'], ttl: 1 });
+    await eventually(() => resolver.peek('flip6.test')?.records[0]?.address === '127.0.0.1', 10_000);
+    await new Promise((r) => setImmediate(r));
+    expect(count(await backendsOf(port, 2))).toEqual({ [`127.0.0.1:${v4.port}`]: 2 });
+  });
+
+  it('uses the first dns_order type that answers for a name with both A and AAAA records (Kong)', async () => {
+    const v6 = await backend('::1');
+    const v4 = await backend('127.0.0.1', v6.port);
+    backends.push(v6, v4);
+    dns.set('dual.test', { A: ['127.0.0.1'], AAAA: ['::1'], ttl: 60 });
+    const a = await proxyFor({ order: WITH_AAAA });
+    await apply(a.proxy, direct('dual.test', v6.port));
+    expect(count(await backendsOf(a.port, 2))).toEqual({ [`127.0.0.1:${v4.port}`]: 2 });
+    const six = await proxyFor({ order: ['AAAA', 'A'] });
+    await apply(six.proxy, direct('dual.test', v6.port));
+    expect(count(await backendsOf(six.port, 2))).toEqual({ [`[::1]:${v6.port}`]: 2 });
+  });
+
+  it('balances an upstream target over the addresses of its AAAA records', async () => {
+    const v6 = await backend('::1');
+    backends.push(v6);
+    dns.set('pool6.test', { AAAA: ['::1'], ttl: 60 });
+    const up = upstream('u-six', 'six.pool');
+    const config = completeConfig({
+      services: [service('svc', 80, { host: up.name })],
+      routes: [route('r', 'svc', { paths: ['/'] })],
+      upstreams: [up],
+      targets: [target('t-six', up.id, `pool6.test:${v6.port}`)],
+    });
+    const { proxy, port } = await proxyFor({ order: WITH_AAAA });
+    await apply(proxy, config);
+    expect(count(await backendsOf(port, 3))).toEqual({ [`[::1]:${v6.port}`]: 3 });
+    expect(proxy.balancers.health()['six.pool']).toEqual({ [`[::1]:${v6.port}`]: true });
   });
 
   it('splits an upstream target named by SRV records of weights 1:3 one to three', async () => {

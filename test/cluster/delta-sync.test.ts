@@ -108,7 +108,9 @@ describe('delta sync', () => {
     await db?.close();
   });
 
-  it('sends a one-route change at 10,000 routes as a delta, far smaller than the full snapshot; hashes equal', async () => {
+  it('sends a one-route change at 10,000 routes as a delta, far smaller than the full snapshot; hashes equal', async ({
+    annotate,
+  }) => {
     const withDeltas = fleet(2, true, 'delta');
     const without = fleet(1, false, 'full');
     withDeltas.start();
@@ -131,6 +133,10 @@ describe('delta sync', () => {
     expect(fullBytes).toBe(next.snapshot.config.length + next.snapshot.jws.length);
     // A 10,000-route config compresses to hundreds of KiB; one route's delta is about a KiB.
     expect(deltaBytes * 50).toBeLessThan(fullBytes);
+    // The figures docs/cluster-protocol.md quotes (bytes one DP is sent for this change).
+    await annotate(
+      `one-route change at ${ROUTES} routes, per DP: full ${fullBytes} B, delta ${deltaBytes} B`,
+    );
     const conns = cluster.server.connections();
     expect(conns.filter((c) => c.nodeId.startsWith('delta-')).map((c) => c.deltasSent)).toEqual([1, 1]);
   }, 120_000);

@@ -2,9 +2,11 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   generateSigningKeyPair,
+  kidOf,
   loadSigningKey,
   loadTrustedKeys,
   PRIVATE_KEY_FILE,
@@ -66,6 +68,24 @@ describe('signing key files', () => {
     expect((await loadSigningKey(first.privateKeyFile)).kid).toBe(first.kid);
     const second = await writeSigningKeyPair(dir, { force: true });
     expect(second.kid).not.toBe(first.kid);
+  });
+
+  it('makes kids of hex digits, so a kid never starts with "-" (gatehouse keys revoke <kid> read one as an option)', async () => {
+    // A base64url thumbprint starting with '-' gave such a kid before (1 key in 64).
+    expect(kidOf('-vB3xQ_abcdefghijklmnopqrstuvwxyz0123456789', Buffer.from([0xab, 0x01]))).toBe(
+      'faf077c50fda6dc7-ab01',
+    );
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.uint8Array({ minLength: 2, maxLength: 2 }),
+        (digest, random) => {
+          const kid = kidOf(Buffer.from(digest).toString('base64url'), Buffer.from(random));
+          expect(kid).toMatch(/^[0-9a-f]{16}-[0-9a-f]{4}$/);
+        },
+      ),
+    );
+    expect((await generateSigningKeyPair()).kid).toMatch(/^[0-9a-f]{16}-[0-9a-f]{4}$/);
   });
 
   it('generates distinct kids for distinct keys', async () => {

@@ -72,13 +72,23 @@ export interface GeneratedKeyPair {
   publicJwk: JWK;
 }
 
+/**
+ * A key id from the key's JWK thumbprint (RFC 7638, base64url) and a random suffix, in lower-case
+ * hex: 16 digits of the thumbprint, '-', 4 random digits. Hex, so a kid never starts with '-'
+ * (a base64url thumbprint does 1 time in 64, and `gatehouse keys revoke <kid>` then read it as
+ * an option).
+ */
+export function kidOf(thumbprint: string, random: Buffer): string {
+  return `${Buffer.from(thumbprint, 'base64url').toString('hex').slice(0, 16)}-${random.toString('hex')}`;
+}
+
 export async function generateSigningKeyPair(): Promise<GeneratedKeyPair> {
   const { publicKey, privateKey } = await generateKeyPair(SNAPSHOT_ALG, {
     crv: 'Ed25519',
     extractable: true,
   });
   const publicJwk = await exportJWK(publicKey);
-  const kid = `${(await calculateJwkThumbprint(publicJwk)).slice(0, 16)}-${randomBytes(2).toString('hex')}`;
+  const kid = kidOf(await calculateJwkThumbprint(publicJwk), randomBytes(2));
   const pub: JWK = { ...publicJwk, kid, alg: SNAPSHOT_ALG, use: 'sig' };
   const priv: JWK = { ...(await exportJWK(privateKey)), kid, alg: SNAPSHOT_ALG, use: 'sig' };
   return { kid, privateJwk: priv, publicJwk: pub };

@@ -21,6 +21,7 @@ import { openDatabase, type Database } from '../../control-plane/src/db/index.js
 import { createPostgresDatabase, quietLogger, type DbKind } from '../helpers/db.js';
 import { seedPglite } from '../helpers/pglite-template.js';
 import { loadPluginSchemas } from '../../data-plane/src/plugins/schemas.js';
+import { until } from '../helpers/until.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response JSON, checked by assertions
 type Json = any;
@@ -31,17 +32,6 @@ interface Reply {
   status: number;
   body: Json;
   headers: Headers;
-}
-
-/** Polls `fn` until it returns a truthy value (the request entry is written when the response ends). */
-async function until<T>(fn: () => Promise<T | undefined | null | false>, what: string): Promise<T> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 async function capture(

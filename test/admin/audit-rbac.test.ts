@@ -16,6 +16,7 @@ import { startControlPlane, type ControlPlane } from '../../control-plane/src/co
 import { runAuditCommand } from '../../control-plane/src/audit/verify-cli.js';
 import { tokenHash } from '../../control-plane/src/rbac/tokens.js';
 import { createPostgresDatabase, quietLogger } from '../helpers/db.js';
+import { until } from '../helpers/until.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response JSON, checked by assertions
 type Json = any;
@@ -29,16 +30,6 @@ interface Reply {
   status: number;
   body: Json;
   requestId: string;
-}
-
-async function until<T>(fn: () => Promise<T | undefined | null | false>, what: string): Promise<T> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('audit log of the RBAC endpoints (RBAC enforced, postgres)', () => {

@@ -181,7 +181,16 @@ describe.each([{ transport: 'stream' }, { transport: 'nats' }])(
           const by = (name: string): number | undefined =>
             (json.data as { name: string; requests: number }[] | undefined)?.find((g) => g.name === name)
               ?.requests;
-          return by('route-a') === routeA.length && (by('route-b') ?? 0) >= routeBSent;
+          if (by('route-a') !== routeA.length || (by('route-b') ?? 0) < routeBSent) return false;
+          // Route-b's total may already count the probes of one DP while the other DP's last
+          // summary is still on its way: wait for every DP to have counted what it was sent.
+          const planes = await adminJson(cp.admin, 'GET', '/analytics/data-planes?window=5m');
+          return dps.every(
+            (dp) =>
+              ((planes.json.data as { id: string; requests: number }[] | undefined)?.find(
+                (g) => g.id === dp.node,
+              )?.requests ?? 0) >= sent.filter((s) => s.node === dp.node).length,
+          );
         },
         30_000,
       );

@@ -18,6 +18,7 @@ import hmacAuth from './hmac-auth/plugin.js';
 import ipRestriction from './ip-restriction/plugin.js';
 import jwt from './jwt/plugin.js';
 import keyAuth from './key-auth/plugin.js';
+import session from './session/plugin.js';
 import mtlsAuth from './mtls-auth/plugin.js';
 import oauth2Introspection from './oauth2-introspection/plugin.js';
 import openidConnect from './openid-connect/plugin.js';
@@ -44,6 +45,7 @@ import zipkin from './zipkin/plugin.js';
 export const BUNDLED_PLUGINS: {
   readonly [N in BundledPluginName]: AnyPluginDefinition & { readonly name: N };
 } = {
+  session,
   'key-auth': keyAuth,
   'mtls-auth': mtlsAuth,
   'basic-auth': basicAuth,

@@ -14,6 +14,7 @@ import { hmacAuthSpec } from './hmac-auth/schema.js';
 import { ipRestrictionSpec } from './ip-restriction/schema.js';
 import { jwtSpec } from './jwt/schema.js';
 import { keyAuthSpec } from './key-auth/schema.js';
+import { sessionSpec } from './session/schema.js';
 import { mtlsAuthSpec } from './mtls-auth/schema.js';
 import { introspectionSpec } from './oauth2-introspection/schema.js';
 import { openidConnectSpec } from './openid-connect/schema.js';
@@ -44,6 +45,7 @@ import { loadCustomPlugins } from './custom-loader.js';
  * definition, typed so that a name missing there (or one not listed here) fails the typecheck.
  */
 export const BUNDLED_SPECS = [
+  sessionSpec,
   keyAuthSpec,
   mtlsAuthSpec,
   basicAuthSpec,

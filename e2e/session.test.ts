@@ -26,12 +26,19 @@ interface Answer {
   text: string;
 }
 
-function send(base: string, path: string, method = 'GET', headers: Record<string, string> = {}): Promise<Answer> {
+function send(
+  base: string,
+  path: string,
+  method = 'GET',
+  headers: Record<string, string> = {},
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = http.request(`${base}${path}`, { method, headers, agent: false, timeout: 10_000 }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text: Buffer.concat(chunks).toString() }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode!, headers: res.headers, text: Buffer.concat(chunks).toString() }),
+      );
     });
     req.on('timeout', () => req.destroy(new Error('request timed out')));
     req.on('error', reject);
@@ -52,7 +59,9 @@ describe('session through a real CP and two DPs', () => {
 
   beforeAll(async () => {
     upstream = http.createServer((req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ headers: req.headers }));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ headers: req.headers }));
     });
     await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
     cp = await startCp({ dataDir: tempDir('session-cp') });
@@ -64,7 +73,10 @@ describe('session through a real CP and two DPs', () => {
     await ok('POST', '/consumers', { username: 'alice' });
     const anon = await ok('POST', '/consumers', { username: 'anon' });
     await ok('POST', '/consumers/alice/key-auth', { key: 'alice-key' });
-    await ok('POST', '/services', { name: 'svc', url: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}` });
+    await ok('POST', '/services', {
+      name: 'svc',
+      url: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`,
+    });
     for (const [name, idling] of [
       ['app', 900],
       ['short', 1],
@@ -92,7 +104,11 @@ describe('session through a real CP and two DPs', () => {
       );
     }
     for (const dp of dps)
-      await waitUntil('the session routes are served', async () => (await send(dp.proxy, '/short')).status === 401, 60_000);
+      await waitUntil(
+        'the session routes are served',
+        async () => (await send(dp.proxy, '/short')).status === 401,
+        60_000,
+      );
   }, 150_000);
 
   afterAll(async () => {

@@ -11,7 +11,10 @@ import { call, consumer, plugin, startGateway, type Gateway, type SeenRequest } 
 const now = Math.floor(Date.now() / 1000);
 const SECRET = 'fleet-wide-session-secret-0123456789abcdef';
 
-const config = (session: Record<string, unknown> = {}, keyAuth: Record<string, unknown> = { anonymous: 'anon' }) => ({
+const config = (
+  session: Record<string, unknown> = {},
+  keyAuth: Record<string, unknown> = { anonymous: 'anon' },
+) => ({
   consumers: [consumer('alice'), consumer('anon')],
   keyauth_credentials: [
     { id: 'k1', consumer: { id: 'alice' }, key: 'alice-key', ttl: null, tags: null, created_at: now },
@@ -19,7 +22,11 @@ const config = (session: Record<string, unknown> = {}, keyAuth: Record<string, u
   plugins: [
     plugin('session', { secret: SECRET, cookie_secure: false, ...session }, { route: { id: 'r' } }),
     plugin('key-auth', keyAuth, { route: { id: 'r' } }),
-    plugin('request-termination', { status_code: 401, message: 'Unauthorized' }, { consumer: { id: 'anon' } }),
+    plugin(
+      'request-termination',
+      { status_code: 401, message: 'Unauthorized' },
+      { consumer: { id: 'anon' } },
+    ),
   ],
 });
 
@@ -69,7 +76,9 @@ describe('Plugin: session with key-auth (two real ProxyServers, one secret)', ()
 
   it('logout (DELETE with ?session_logout) answers 200 and clears the cookie', async () => {
     dp1.apply(config());
-    const cookie = sessionCookie((await call(dp1.port, '/x', { headers: { apikey: 'alice-key' } })).headers['set-cookie']);
+    const cookie = sessionCookie(
+      (await call(dp1.port, '/x', { headers: { apikey: 'alice-key' } })).headers['set-cookie'],
+    );
     const out = await call(dp1.port, '/x?session_logout', { method: 'DELETE', headers: { cookie } });
     expect(out.status).toBe(200);
     expect(out.body.length).toBe(0);
@@ -80,7 +89,9 @@ describe('Plugin: session with key-auth (two real ProxyServers, one secret)', ()
 
   it('an expired cookie is ignored: the request is the anonymous one again (401)', async () => {
     dp1.apply(config({ idling_timeout: 60 }));
-    const cookie = sessionCookie((await call(dp1.port, '/x', { headers: { apikey: 'alice-key' } })).headers['set-cookie']);
+    const cookie = sessionCookie(
+      (await call(dp1.port, '/x', { headers: { apikey: 'alice-key' } })).headers['set-cookie'],
+    );
     expect((await call(dp1.port, '/x', { headers: { cookie } })).status).toBe(200);
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(Date.now() + 120_000);
@@ -92,7 +103,9 @@ describe('Plugin: session with key-auth (two real ProxyServers, one secret)', ()
   it('a cookie from another secret, or a garbage one, is ignored, never a 500', async () => {
     dp1.apply(config());
     dp2.apply(config({ secret: 'another-fleet-secret-0123456789abcdef' }));
-    const cookie = sessionCookie((await call(dp2.port, '/x', { headers: { apikey: 'alice-key' } })).headers['set-cookie']);
+    const cookie = sessionCookie(
+      (await call(dp2.port, '/x', { headers: { apikey: 'alice-key' } })).headers['set-cookie'],
+    );
     for (const c of [cookie, 'session=AAAA', 'session=%%%', `session=${'A'.repeat(8000)}`]) {
       expect((await call(dp1.port, '/x', { headers: { cookie: c } })).status, c.slice(0, 20)).toBe(401);
     }
@@ -100,7 +113,9 @@ describe('Plugin: session with key-auth (two real ProxyServers, one secret)', ()
 
   it('as in Kong, key-auth without anonymous still asks for its key when only the cookie is sent', async () => {
     dp1.apply(config({}, {}));
-    const cookie = sessionCookie((await call(dp1.port, '/x', { headers: { apikey: 'alice-key' } })).headers['set-cookie']);
+    const cookie = sessionCookie(
+      (await call(dp1.port, '/x', { headers: { apikey: 'alice-key' } })).headers['set-cookie'],
+    );
     const r = await call(dp1.port, '/x', { headers: { cookie } });
     expect(r.status).toBe(401);
     expect(r.json()).toEqual({ message: 'No API key found in request' });

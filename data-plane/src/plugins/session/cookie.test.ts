@@ -51,7 +51,9 @@ describe('session cookie seal / unseal', () => {
   });
 
   it('does not seal a session larger than one cookie', () => {
-    expect(seal(key, 'session', { ...data, g: Array.from({ length: 500 }, (_, i) => `group-${i}`) })).toBeNull();
+    expect(
+      seal(key, 'session', { ...data, g: Array.from({ length: 500 }, (_, i) => `group-${i}`) }),
+    ).toBeNull();
   });
 });
 
@@ -66,7 +68,9 @@ describe('session timeouts (lua-resty-session open)', () => {
   });
   it('expires after the rolling timeout from the last save, and the absolute timeout from creation', () => {
     expect(expired({ ...data, io: 3500 }, data.ct + 3601, t)).toBe('session rolling timeout exceeded');
-    expect(expired({ ...data, ro: 86000, io: 0 }, data.ct + 86401, t)).toBe('session absolute timeout exceeded');
+    expect(expired({ ...data, ro: 86000, io: 0 }, data.ct + 86401, t)).toBe(
+      'session absolute timeout exceeded',
+    );
   });
   it('never expires on a timeout of 0', () => {
     expect(expired(data, data.ct + 10_000_000, { idling: 0, rolling: 0, absolute: 0 })).toBeNull();

@@ -47,10 +47,13 @@ export interface SessionData {
 
 /** The 32-byte AES key of `secret`. */
 export function deriveKey(secret: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', Buffer.from(secret, 'utf8'), 'gatehouse-session', 'aes-256-gcm key v1', 32));
+  return Buffer.from(
+    hkdfSync('sha256', Buffer.from(secret, 'utf8'), 'gatehouse-session', 'aes-256-gcm key v1', 32),
+  );
 }
 
-const aad = (cookieName: string): Buffer => Buffer.from(`gatehouse-session v${VERSION} ${cookieName}`, 'utf8');
+const aad = (cookieName: string): Buffer =>
+  Buffer.from(`gatehouse-session v${VERSION} ${cookieName}`, 'utf8');
 
 export const newSessionId = (): string => randomBytes(SID_BYTES).toString('base64url');
 
@@ -82,9 +85,10 @@ export function unseal(key: Buffer, cookieName: string, value: string): Unsealed
     });
     decipher.setAAD(aad(cookieName));
     decipher.setAuthTag(raw.subarray(raw.length - TAG_BYTES));
-    plain = Buffer.concat([decipher.update(raw.subarray(1 + IV_BYTES, raw.length - TAG_BYTES)), decipher.final()]).toString(
-      'utf8',
-    );
+    plain = Buffer.concat([
+      decipher.update(raw.subarray(1 + IV_BYTES, raw.length - TAG_BYTES)),
+      decipher.final(),
+    ]).toString('utf8');
   } catch {
     return { data: null, reason: 'cookie does not authenticate' };
   }

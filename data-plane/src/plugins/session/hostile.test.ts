@@ -31,13 +31,19 @@ const configKeys = [...Object.keys(sessionSpec.schema.fields), '__proto__', 'con
 describe('session over hostile input', () => {
   it('validates any config to a value or field errors; a valid one initialises', () => {
     fc.assert(
-      fc.property(fc.dictionary(fc.constantFrom(...configKeys), hostileValue, { maxKeys: 8 }), fc.boolean(), (config, withSecret) => {
-        const input = JSON.parse(JSON.stringify({ ...(withSecret ? { secret: SECRET } : {}), ...config })) as unknown;
-        const result = schema.check(sessionSpec.schema, input);
-        if (result.errors !== null) expect(Object.keys(result.errors).length).toBeGreaterThan(0);
-        else expect(() => initialise(plugin, snapshot, input as Record<string, unknown>)).not.toThrow();
-        expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-      }),
+      fc.property(
+        fc.dictionary(fc.constantFrom(...configKeys), hostileValue, { maxKeys: 8 }),
+        fc.boolean(),
+        (config, withSecret) => {
+          const input = JSON.parse(
+            JSON.stringify({ ...(withSecret ? { secret: SECRET } : {}), ...config }),
+          ) as unknown;
+          const result = schema.check(sessionSpec.schema, input);
+          if (result.errors !== null) expect(Object.keys(result.errors).length).toBeGreaterThan(0);
+          else expect(() => initialise(plugin, snapshot, input as Record<string, unknown>)).not.toThrow();
+          expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -57,13 +63,11 @@ describe('session over hostile input', () => {
     g: null,
   })!;
 
-  const mutated = fc
-    .tuple(fc.nat(), fc.integer({ min: 1, max: 255 }))
-    .map(([at, xor]) => {
-      const raw = Buffer.from(valid, 'base64url');
-      raw[at % raw.length]! ^= xor;
-      return raw.toString('base64url');
-    });
+  const mutated = fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })).map(([at, xor]) => {
+    const raw = Buffer.from(valid, 'base64url');
+    raw[at % raw.length]! ^= xor;
+    return raw.toString('base64url');
+  });
   const cookieHeader = fc.oneof(
     fc.string({ maxLength: 200 }),
     fc.string({ maxLength: 200 }).map((v) => `session=${v}`),
@@ -75,14 +79,22 @@ describe('session over hostile input', () => {
 
   it('never authenticates or throws on a Cookie header that is not a valid sealed session', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(cookieHeader, { minLength: 1, maxLength: 3 }), fc.constantFrom('GET', 'POST', 'DELETE'), async (cookies, method) => {
-        const ctx = pluginRequest(snapshot, { method, query: 'session_logout', headers: cookies.map((c) => ['Cookie', c]) });
-        await run(plugin.access!(ctx, state));
-        expect(ctx.consumer).toBeNull();
-        expect(ctx.responded).toBe(false);
-        upstreamResponse(ctx, 200);
-        await run(plugin.response!(ctx, state));
-      }),
+      fc.asyncProperty(
+        fc.array(cookieHeader, { minLength: 1, maxLength: 3 }),
+        fc.constantFrom('GET', 'POST', 'DELETE'),
+        async (cookies, method) => {
+          const ctx = pluginRequest(snapshot, {
+            method,
+            query: 'session_logout',
+            headers: cookies.map((c) => ['Cookie', c]),
+          });
+          await run(plugin.access!(ctx, state));
+          expect(ctx.consumer).toBeNull();
+          expect(ctx.responded).toBe(false);
+          upstreamResponse(ctx, 200);
+          await run(plugin.response!(ctx, state));
+        },
+      ),
       { numRuns: 500 },
     );
   });

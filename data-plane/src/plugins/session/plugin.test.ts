@@ -1,10 +1,17 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import plugin from './plugin.js';
 import type { PluginRequest } from '../runtime/context.js';
-import { initialise, outcome, pluginRequest, run, snapshotOf, upstreamResponse } from '../runtime/test-support.js';
+import {
+  initialise,
+  outcome,
+  pluginRequest,
+  run,
+  snapshotOf,
+  upstreamResponse,
+} from '../runtime/test-support.js';
 
 const SECRET = 's'.repeat(40);
-const T0 = Date.UTC(2026, 0, 1) ;
+const T0 = Date.UTC(2026, 0, 1);
 const snapshot = snapshotOf({
   consumers: [
     { id: 'c', username: 'alice', custom_id: null, tags: null, created_at: 0, updated_at: 0 },
@@ -50,7 +57,8 @@ describe('session handler', () => {
   afterEach(() => {
     vi.useRealTimers();
   });
-  const init = (config: Record<string, unknown> = {}) => initialise(plugin, snapshot, { secret: SECRET, ...config });
+  const init = (config: Record<string, unknown> = {}) =>
+    initialise(plugin, snapshot, { secret: SECRET, ...config });
 
   it("issues a session cookie with Kong's attributes after another plugin authenticated a credential", async () => {
     const ctx = await request(init(), {}, keyAuth);
@@ -62,7 +70,13 @@ describe('session handler', () => {
   it('issues nothing for an unauthenticated or anonymous request', async () => {
     const state = init();
     expect(setCookies(await request(state))).toEqual([]);
-    expect(setCookies(await request(state, {}, (ctx) => ctx.authenticate(snapshot.consumer('anon')!, null, { anonymous: true })))).toEqual([]);
+    expect(
+      setCookies(
+        await request(state, {}, (ctx) =>
+          ctx.authenticate(snapshot.consumer('anon')!, null, { anonymous: true }),
+        ),
+      ),
+    ).toEqual([]);
   });
 
   it('authenticates a later request by the cookie alone: consumer, credential, groups and headers', async () => {
@@ -174,7 +188,14 @@ describe('session handler', () => {
   });
 
   it('with remember: a persistent cookie (Expires, Max-Age) that restores a session once the session cookie is gone', async () => {
-    const state = init({ remember: true, remember_rolling_timeout: 3600, cookie_domain: 'example.test', cookie_same_site: 'Lax', cookie_http_only: false, cookie_secure: false });
+    const state = init({
+      remember: true,
+      remember_rolling_timeout: 3600,
+      cookie_domain: 'example.test',
+      cookie_same_site: 'Lax',
+      cookie_http_only: false,
+      cookie_secure: false,
+    });
     const [session, remember] = setCookies(await request(state, {}, keyAuth));
     expect(session).toMatch(/^session=[^;]+; Domain=example.test; Path=\/; SameSite=Lax$/);
     expect(remember!.split('; ').slice(1)).toEqual([

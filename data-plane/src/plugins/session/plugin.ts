@@ -21,15 +21,7 @@ import type { Consumer } from '@gatehouse/shared';
 import { cookieValue } from '../../proxy/cookies.js';
 import { definePlugin, type PluginContext, type SnapshotView } from '../api.js';
 import { parseBody } from '../runtime/auth.js';
-import {
-  deriveKey,
-  expired,
-  newSessionId,
-  seal,
-  unseal,
-  type SessionData,
-  type Timeouts,
-} from './cookie.js';
+import { deriveKey, expired, newSessionId, seal, unseal, type SessionData, type Timeouts } from './cookie.js';
 import { sessionSpec, type SessionConfig } from './schema.js';
 
 /** lua-resty-session's touch threshold: an idling renewal at most once a minute. */
@@ -143,7 +135,13 @@ function open(ctx: PluginContext, st: State, name: string, t: Timeouts): Session
   return unsealed.data;
 }
 
-function cookie(st: State, name: string, value: string, persistentFor: number | null, createdAt: number): string {
+function cookie(
+  st: State,
+  name: string,
+  value: string,
+  persistentFor: number | null,
+  createdAt: number,
+): string {
   if (persistentFor === null) return `${name}=${value}${st.attributes}`;
   const maxAge = persistentFor === 0 || persistentFor > MAX_TTL ? MAX_TTL : persistentFor;
   const expires = new Date((createdAt + maxAge) * 1000).toUTCString();
@@ -151,7 +149,14 @@ function cookie(st: State, name: string, value: string, persistentFor: number | 
 }
 
 /** Seals `data` into the cookie `name` of this request's answer (a too-large session is logged, not sent). */
-function save(ctx: PluginContext, st: State, rs: RequestSession, name: string, data: SessionData, persistent: boolean): void {
+function save(
+  ctx: PluginContext,
+  st: State,
+  rs: RequestSession,
+  name: string,
+  data: SessionData,
+  persistent: boolean,
+): void {
   const value = seal(st.key, name, data);
   if (value === null) {
     ctx.log.warn({ plugin: 'session' }, 'session too large for a cookie: not saved');
@@ -172,7 +177,11 @@ function isLogout(ctx: PluginContext, st: State): boolean | Promise<boolean> {
   const conf = st.conf;
   const method = ctx.request.method;
   if (!st.logoutMethods.has(method)) return false;
-  if (conf.logout_query_arg !== null && ctx.request.rawQuery !== '' && ctx.request.query.has(conf.logout_query_arg))
+  if (
+    conf.logout_query_arg !== null &&
+    ctx.request.rawQuery !== '' &&
+    ctx.request.query.has(conf.logout_query_arg)
+  )
     return true;
   const postArg = conf.logout_post_arg;
   if (!conf.read_body_for_logout || postArg === null || !READ_BODY_METHODS.has(method)) return false;
@@ -187,7 +196,13 @@ function isLogout(ctx: PluginContext, st: State): boolean | Promise<boolean> {
   );
 }
 
-function authenticate(ctx: PluginContext, st: State, rs: RequestSession, data: SessionData, consumer: Consumer): void {
+function authenticate(
+  ctx: PluginContext,
+  st: State,
+  rs: RequestSession,
+  data: SessionData,
+  consumer: Consumer,
+): void {
   setHeaders(st.conf.request_headers, data, st, (n, v) => ctx.setUpstreamHeader(n, v));
   ctx.shared.authenticated_session = data;
   ctx.authenticate(consumer, { id: data.k, type: data.ty, identifier: data.i, consumerId: consumer.id });
@@ -207,7 +222,14 @@ function access(ctx: PluginContext, st: State, rs: RequestSession): void | Promi
     const remembered = open(ctx, st, conf.remember_cookie_name, st.rememberTimeouts);
     if (remembered !== null) {
       // A persistent session starts a new session (and renews the remember cookie).
-      save(ctx, st, rs, conf.remember_cookie_name, { ...remembered, sid: newSessionId(), ro: now - remembered.ct, io: 0 }, true);
+      save(
+        ctx,
+        st,
+        rs,
+        conf.remember_cookie_name,
+        { ...remembered, sid: newSessionId(), ro: now - remembered.ct, io: 0 },
+        true,
+      );
       data = { ...remembered, sid: newSessionId(), ct: now, ro: 0, io: 0 };
       restored = true;
     }
@@ -255,7 +277,11 @@ function response(ctx: PluginContext, st: State, rs: RequestSession | undefined)
   const credential = ctx.credential;
   const consumer = ctx.consumer;
   const known = rs?.data ?? null;
-  if (credential !== null && consumer !== null && !(known !== null && known.k === credential.id && known.c === consumer.id)) {
+  if (
+    credential !== null &&
+    consumer !== null &&
+    !(known !== null && known.k === credential.id && known.c === consumer.id)
+  ) {
     const now = nowSeconds();
     const groups = ctx.shared.authenticated_groups;
     const data: SessionData = {
@@ -295,7 +321,11 @@ export default definePlugin({
       key: deriveKey(conf.secret),
       snapshot,
       attributes: attributesOf(conf),
-      timeouts: { idling: conf.idling_timeout, rolling: conf.rolling_timeout, absolute: conf.absolute_timeout },
+      timeouts: {
+        idling: conf.idling_timeout,
+        rolling: conf.rolling_timeout,
+        absolute: conf.absolute_timeout,
+      },
       rememberTimeouts: {
         idling: 0,
         rolling: conf.remember_rolling_timeout,

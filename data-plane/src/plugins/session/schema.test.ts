@@ -45,7 +45,11 @@ describe('session schema (Kong kong/plugins/session/schema.lua)', () => {
     expect(sessionSpec.priority).toBe(1900);
     const catalog = await loadPluginSchemas();
     expect(() =>
-      catalog.validateConfig('session', { secret: SECRET }, { consumer: { id: 'c' }, consumer_group: null, protocols: ['http'] }),
+      catalog.validateConfig(
+        'session',
+        { secret: SECRET },
+        { consumer: { id: 'c' }, consumer_group: null, protocols: ['http'] },
+      ),
     ).toThrow('schema violation (consumer: value must be null)');
   });
 

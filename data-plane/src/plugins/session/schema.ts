@@ -26,9 +26,11 @@ const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const ATTRIBUTE_VALUE = /^[\x21-\x3a\x3c-\x7e]+$/;
 
 const cookieName = (v: string): string | null =>
-  COOKIE_NAME.test(v) ? null : 'must be a cookie name (letters, digits and !#$%&\'*+-.^_`|~)';
+  COOKIE_NAME.test(v) ? null : "must be a cookie name (letters, digits and !#$%&'*+-.^_`|~)";
 const cookiePath = (v: string): string | null =>
-  v.startsWith('/') && ATTRIBUTE_VALUE.test(v) ? null : "must start with '/' and hold no ';', space or control character";
+  v.startsWith('/') && ATTRIBUTE_VALUE.test(v)
+    ? null
+    : "must start with '/' and hold no ';', space or control character";
 const cookieDomain = (v: string): string | null =>
   ATTRIBUTE_VALUE.test(v) ? null : "must hold no ';', space or control character";
 const storage = (v: string): string | null =>
@@ -72,8 +74,14 @@ const sessionSchema = t.record(
       description: 'The session audience, the intended target application.',
     }),
     idling_timeout: timeout(900, 'The session cookie idle time, in seconds (0 disables it).'),
-    rolling_timeout: timeout(3600, 'How long the session can be used until it needs to be renewed, in seconds.'),
-    absolute_timeout: timeout(86400, 'How long the session can be used until it is no longer valid, in seconds.'),
+    rolling_timeout: timeout(
+      3600,
+      'How long the session can be used until it needs to be renewed, in seconds.',
+    ),
+    absolute_timeout: timeout(
+      86400,
+      'How long the session can be used until it is no longer valid, in seconds.',
+    ),
     stale_ttl: timeout(10, 'How long an old cookie stays usable after it was replaced, in seconds.'),
     cookie_name: t.string({
       required: true,

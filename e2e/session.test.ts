@@ -54,7 +54,7 @@ const sessionCookie = (a: Answer): string => {
 
 describe('session through a real CP and two DPs', () => {
   let cp: CpHandle;
-  let dps: DpHandle[] = [];
+  const dps: DpHandle[] = [];
   let upstream: http.Server;
 
   beforeAll(async () => {

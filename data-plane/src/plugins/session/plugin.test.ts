@@ -172,7 +172,7 @@ describe('session handler', () => {
     const ctx = pluginRequest(other, {});
     ctx.authenticate({ ...alice, id: 'gone' }, { ...KEY_AUTH, consumerId: 'gone' });
     upstreamResponse(ctx, 200);
-    plugin.response!(ctx, state as never);
+    await run(plugin.response!(ctx, state));
     const cookie = cookieHeader(setCookies(ctx)[0]!);
     const next = await request(state, { headers: [cookie] });
     expect(next.consumer).toBeNull();

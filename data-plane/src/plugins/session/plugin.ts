@@ -295,7 +295,7 @@ function response(ctx: PluginContext, st: State, rs: RequestSession | undefined)
       k: credential.id,
       ty: credential.type,
       i: credential.identifier,
-      g: Array.isArray(groups) && groups.every((g) => typeof g === 'string') ? (groups as string[]) : null,
+      g: Array.isArray(groups) && groups.every((g) => typeof g === 'string') ? groups : null,
     };
     const fresh: RequestSession = { data, cookies };
     save(ctx, st, fresh, st.conf.cookie_name, data, false);

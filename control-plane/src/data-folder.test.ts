@@ -164,6 +164,7 @@ describe('lock and address file parsers', () => {
       '1e3',
       '-5\n',
       '0\n',
+      '01\n',
       '3000000000\n',
       '12\n\n',
       '__proto__',

@@ -67,7 +67,7 @@ export interface LockHolder {
 
 /** The pid a lock file names, or null when its text is not `<pid>\n` (then the lock is stale). */
 export function parseLockPid(text: string): number | null {
-  const m = /^(\d{1,10})\r?\n?$/.exec(text);
+  const m = /^([1-9]\d{0,9})\r?\n?$/.exec(text);
   if (!m) return null;
   const pid = Number(m[1]);
   return pid > 0 && pid <= 0x7fffffff ? pid : null;

@@ -11,8 +11,8 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cacheTexts } from './helpers/cache-texts.js';
 import {
   adminJson,
   freePort,
@@ -31,23 +31,6 @@ import {
 const KEY = 'alice-secret-key';
 const PASSWORD = 'alice-basic-password';
 const HMAC_SECRET = 'alice-hmac-secret-value';
-
-/** The cache file and every gzip stream inside it, inflated (the snapshot's config bytes). */
-function cacheTexts(dataDir: string): { raw: Buffer; inflated: Buffer } {
-  const raw = readFileSync(join(dataDir, 'snapshot.pb'));
-  const parts: Buffer[] = [];
-  for (let i = raw.indexOf(0x1f); i >= 0 && i < raw.length - 1; i = raw.indexOf(0x1f, i + 1)) {
-    if (raw[i + 1] !== 0x8b) continue;
-    try {
-      parts.push(
-        inflateRawSync(raw.subarray(i + 10)) /* past the 10-byte gzip header; stops at the stream's end */,
-      );
-    } catch {
-      // not a gzip stream at this offset
-    }
-  }
-  return { raw, inflated: Buffer.concat(parts) };
-}
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the /status JSON
 async function status(dp: { status: string }): Promise<any> {

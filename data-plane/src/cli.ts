@@ -48,6 +48,17 @@ import { dnsSettings, type DnsSettings } from './dns/settings.js';
  */
 const CLIENT_LIMIT_SETTINGS: (SettingSpec & { key: keyof ClientLimits })[] = [
   {
+    key: 'websocketMaxMessageSize',
+    flag: 'websocket-max-message-size',
+    env: ['GATEHOUSE_WEBSOCKET_MAX_MESSAGE_SIZE'],
+    kind: 'int',
+    min: 0,
+    max: 2_147_483_647,
+    default: String(CLIENT_LIMIT_DEFAULTS.websocketMaxMessageSize),
+    description:
+      'Largest WebSocket message in bytes either side of a proxied WebSocket may send (read from frame headers); a bigger one closes it with 1009. 0 = no limit.',
+  },
+  {
     key: 'headerTimeoutMs',
     flag: 'client-header-timeout',
     env: ['GATEHOUSE_CLIENT_HEADER_TIMEOUT'],

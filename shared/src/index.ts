@@ -20,3 +20,4 @@ export * from './regex/pcre.js';
 export * from './analytics/latency-sketch.js';
 export * from './slices/index.js';
 export * from './nats/index.js';
+export * from './vaults/reference.js';

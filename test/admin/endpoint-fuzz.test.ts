@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENTITY_RECORDS } from '@gatehouse/shared';
 import { RSA_CERT, RSA_KEY } from '../../shared/src/entities/test-fixtures.js';
 import { expectPristinePrototypes, startInProcessCp, type InProcessCp } from './hostile-support.js';
+import { hostileString, hostileValue, PROTO_KEYS } from './hostile-arbitraries.js';
 
 /** Inputs per database kind; the whole file stays well under a minute on a 2-core box. */
 export const FUZZ_RUNS = Number(process.env.GATEHOUSE_FUZZ_RUNS ?? 150);
@@ -81,47 +82,6 @@ const PARENT_BODIES: Record<string, Record<string, unknown>> = {
     jwk: JSON.stringify({ kty: 'oct', k: 'ZnV6ei1wYXJlbnQ', kid: 'fuzz-parent' }),
   },
 };
-
-const PROTO_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty'];
-
-const hostileString: fc.Arbitrary<string> = fc.oneof(
-  fc.string(),
-  fc.fullUnicodeString({ maxLength: 20 }),
-  fc.constantFrom(
-    '',
-    '\u0000',
-    'a\u0000b',
-    '__proto__',
-    'a,b',
-    'a/b',
-    '../x',
-    '%00',
-    '%zz',
-    '/',
-    '~/(',
-    'http://a.example',
-  ),
-  fc.constantFrom(129, 256, 600, 3_000, 100_000).map((n) => 'A'.repeat(n)),
-  fc.constantFrom(200, 1_000).map((n) => '\u{1F600}'.repeat(n)),
-  fc.uuid(),
-);
-
-const hostileValue: fc.Arbitrary<unknown> = fc.letrec<{ v: unknown }>((tie) => ({
-  v: fc.oneof(
-    { depthSize: 'small', withCrossShrink: true },
-    hostileString,
-    fc.constantFrom(null, true, false, 0, -1, 1.5, 65536, 1e308, Number.MAX_SAFE_INTEGER),
-    fc.array(tie('v'), { maxLength: 3 }),
-    fc
-      .array(fc.tuple(fc.oneof(fc.constantFrom(...PROTO_KEYS), hostileString), tie('v')), { maxLength: 3 })
-      .map(
-        (entries) =>
-          JSON.parse(
-            `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${JSON.stringify(x) ?? 'null'}`).join(',')}}`,
-          ) as unknown,
-      ),
-  ),
-})).v;
 
 /** A body built from the entity's own field names (so values reach the field checks), or anything. */
 const bodyFor = (ep: Endpoint): fc.Arbitrary<unknown> =>

@@ -19,6 +19,8 @@ export interface Reply {
 
 export interface InProcessCp {
   cp: ControlPlane;
+  /** The Postgres database's URL (undefined on PGlite). */
+  databaseUrl: string | undefined;
   call(method: string, path: string, body?: unknown, contentType?: string): Promise<Reply>;
   stop(): Promise<void>;
 }
@@ -53,6 +55,7 @@ export async function startInProcessCp(kind: DbKind): Promise<InProcessCp> {
   };
   return {
     cp,
+    databaseUrl: pg?.url,
     call,
     async stop() {
       await cp.stop();

@@ -704,8 +704,8 @@ export function kongManagerContract(kind: DbKind) {
         expect(r.body).toEqual({
           name: 'schema violation',
           code: 2,
-          message: 'schema violation (prefix: must not be one of: env)',
-          fields: { prefix: 'must not be one of: env' },
+          message: 'schema violation (prefix: must not be one of: env, file)',
+          fields: { prefix: 'must not be one of: env, file' },
         });
         const aws = await call('POST', '/vaults', { body: { name: 'aws', prefix: 'my-aws' } });
         expect(aws.status).toBe(400);

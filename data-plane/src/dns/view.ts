@@ -6,6 +6,7 @@
 import { isIP } from 'node:net';
 import { parseTarget } from '../balancer/target-address.js';
 import type { DnsAnswer, DnsRecord, DnsResolver } from './resolver.js';
+import { PROXIED_PROTOCOLS } from '../proxy/service-targets.js';
 
 export class DnsView {
   /** Every name looked up by this compile. */
@@ -72,8 +73,7 @@ export function dnsNamesOf(config: {
   }
   for (const s of config.services ?? []) {
     const host = s.host.toLowerCase();
-    if ((s.protocol === 'http' || s.protocol === 'https') && isIP(host) === 0 && !upstreams.has(host))
-      names.add(host);
+    if (PROXIED_PROTOCOLS.has(s.protocol) && isIP(host) === 0 && !upstreams.has(host)) names.add(host);
   }
   return names;
 }

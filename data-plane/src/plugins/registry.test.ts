@@ -19,6 +19,7 @@ describe('plugin registry', () => {
     expect(byName.get('jwt')?.priority).toBe(1450);
     expect(byName.get('openid-connect')?.priority).toBe(1050);
     expect(byName.get('oauth2-introspection')?.priority).toBe(1700);
+    expect(byName.get('ldap-auth')?.priority).toBe(1200);
     expect(registry.pluginInfos().map((p) => p.name)).toEqual(BUNDLED_SPECS.map((s) => s.name).sort());
   });
 

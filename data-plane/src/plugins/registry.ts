@@ -10,6 +10,7 @@ import { loadCustomPlugins } from './custom-loader.js';
 import { BUNDLED_SPECS, type BundledPluginName } from './schemas.js';
 import acl from './acl/plugin.js';
 import basicAuth from './basic-auth/plugin.js';
+import ldapAuth from './ldap-auth/plugin.js';
 import botDetection from './bot-detection/plugin.js';
 import canary from './canary/plugin.js';
 import cors from './cors/plugin.js';
@@ -49,6 +50,7 @@ export const BUNDLED_PLUGINS: {
   'key-auth': keyAuth,
   'mtls-auth': mtlsAuth,
   'basic-auth': basicAuth,
+  'ldap-auth': ldapAuth,
   'hmac-auth': hmacAuth,
   jwt,
   'openid-connect': openidConnect,

@@ -6,6 +6,7 @@
  */
 import { aclSpec } from './acl/schema.js';
 import { basicAuthSpec } from './basic-auth/schema.js';
+import { ldapAuthSpec } from './ldap-auth/schema.js';
 import { botDetectionSpec } from './bot-detection/schema.js';
 import { canarySpec } from './canary/schema.js';
 import { corsSpec } from './cors/schema.js';
@@ -49,6 +50,7 @@ export const BUNDLED_SPECS = [
   keyAuthSpec,
   mtlsAuthSpec,
   basicAuthSpec,
+  ldapAuthSpec,
   hmacAuthSpec,
   jwtSpec,
   openidConnectSpec,

@@ -9,6 +9,7 @@
  * connection broke or timed out before the response head. No target available: the inner
  * handler gets a `GH_ERR_PROXY_NO_PEER` error (answered 503).
  */
+import type { Duplex } from 'node:stream';
 import { hashValue } from '../balancer/hash-value.js';
 import { BAD_REQUEST_CODES, ProxyErrorCode, TIMEOUT_CODES } from './errors.js';
 import type { CoreHandler } from './exchange.js';
@@ -140,6 +141,14 @@ export class BalancedExchange implements CoreHandler {
 
   onData(chunk: Buffer): boolean {
     return this.inner.onData(chunk);
+  }
+
+  onUpgrade(statusCode: number, rawHeaders: Buffer[], socket: Duplex): void {
+    this.responded = true;
+    this.release(false);
+    const balancer = this.service.balancer;
+    if (balancer.passiveEnabled) balancer.reportStatus(this.index, statusCode);
+    this.inner.onUpgrade(statusCode, rawHeaders, socket);
   }
 
   onComplete(trailers: string[] | null): void {

@@ -43,6 +43,11 @@ export interface ClientLimits {
   lingerMs: number;
   /** … and at most this many bytes, so the answer reaches the client instead of a reset. */
   lingerBytes: number;
+  /**
+   * Largest WebSocket message (payload of a frame and its continuations) either side of a
+   * tunnel may send; a bigger one closes the tunnel with 1009. 0 = no limit. Default 16 MiB.
+   */
+  websocketMaxMessageSize: number;
 }
 
 export const CLIENT_LIMIT_DEFAULTS: Readonly<ClientLimits> = Object.freeze({
@@ -54,6 +59,7 @@ export const CLIENT_LIMIT_DEFAULTS: Readonly<ClientLimits> = Object.freeze({
   maxConnectionsPerIp: 0,
   lingerMs: 5_000,
   lingerBytes: 16 * 1024 * 1024,
+  websocketMaxMessageSize: 16 * 1024 * 1024,
 });
 
 /** The request being served on a connection (for the lingering close). */

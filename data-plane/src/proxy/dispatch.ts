@@ -27,6 +27,9 @@ export function dispatchUpstream(request: ProxyRequest, handler: UpstreamExchang
     headersTimeout: target.readTimeout,
     bodyTimeout: target.readTimeout,
   };
+  // undici writes `Connection: upgrade` / `Upgrade: websocket` itself (the client's were dropped
+  // with the other hop-by-hop headers) and hands over the socket on 101 (onUpgrade).
+  if (request.upgrade) options.upgrade = 'websocket';
   if (target.balanced === null) target.pool!.dispatch(options, h);
   else new BalancedExchange(request, target.balanced, h, options).start();
 }

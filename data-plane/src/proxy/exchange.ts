@@ -10,7 +10,9 @@
  */
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { contentLengthOf, downstreamResponseHeaders } from './headers.js';
+import type { Duplex } from 'node:stream';
+import { contentLengthOf, downstreamResponseHeaders, upgradeResponseHead } from './headers.js';
+import { Tunnel } from './websocket/tunnel.js';
 import { sendError, upstreamErrorCode, type ProxyErrorCode } from './errors.js';
 import type { ProxyRequest } from './request.js';
 
@@ -25,6 +27,8 @@ export interface CoreHandler {
   onData(chunk: Buffer): boolean;
   onComplete(trailers: string[] | null): void;
   onError(err: Error): void;
+  /** The upstream answered 101 to a WebSocket upgrade (only requests sent with `upgrade`). */
+  onUpgrade(statusCode: number, rawHeaders: Buffer[], socket: Duplex): void;
 }
 
 const SMALL_FIRST_CHUNK = 16 * 1024;
@@ -113,6 +117,30 @@ export class UpstreamExchange implements CoreHandler {
     this.finish();
     if (this.clientGone) return;
     this.answerError(err);
+  }
+
+  /**
+   * The upstream switched to WebSocket: the client gets the 101 (its hop-by-hop headers as the
+   * handshake needs them) and the two sockets become a tunnel (proxy/websocket/tunnel.ts), idle
+   * for at most the service's read_timeout. The request is over for the proxy (observers and the
+   * log phase run when the client socket closes, with status 101). A non-101 answer never comes
+   * here: undici gives it to onHeaders, and it is passed to the client as any response is.
+   */
+  onUpgrade(_statusCode: number, rawHeaders: Buffer[], upstream: Duplex): void {
+    this.finish();
+    const request = this.request;
+    request.upstreamHeadersAt = performance.now();
+    const client = request.socket;
+    if (this.clientGone || client.destroyed) {
+      upstream.destroy();
+      return;
+    }
+    request.res.statusCode = 101;
+    client.write(upgradeResponseHead(rawHeaders), 'latin1');
+    new Tunnel(client, upstream, {
+      idleTimeoutMs: request.target.readTimeout,
+      maxMessageSize: request.settings.websocketMaxMessageSize ?? 0,
+    }).start();
   }
 
   /** Answers an upstream failure from the error table (502, 503, 504, 400). */

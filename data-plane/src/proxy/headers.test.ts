@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { contentLengthOf } from './headers.js';
+import { contentLengthOf, isWebSocketUpgrade, upgradeResponseHead } from './headers.js';
 
 const raw = (...pairs: string[]): Buffer[] => pairs.map((s) => Buffer.from(s, 'latin1'));
 
@@ -42,5 +42,41 @@ describe('contentLengthOf (the upstream response head, as undici gives it)', () 
       }),
       { examples: [[[['Content-Length', '0012']]], [[['content-length', '9'.repeat(16)]]]] },
     );
+  });
+});
+
+describe('WebSocket upgrade headers (only the upgrade path keeps Upgrade / Connection: Upgrade)', () => {
+  it('keeps Upgrade and Sec-WebSocket-*, answers Connection: Upgrade, drops the other hop-by-hop ones', () => {
+    const head = upgradeResponseHead(
+      raw(
+        'Upgrade',
+        'websocket',
+        'Connection',
+        'Upgrade, X-Secret',
+        'Sec-WebSocket-Accept',
+        's3pPLMBiTxaQ9kYGzzhZRbK+xOo=',
+        'Sec-WebSocket-Protocol',
+        'chat',
+        'Keep-Alive',
+        'timeout=5',
+        'X-Secret',
+        'hop',
+      ),
+    );
+    expect(
+      head.startsWith('HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n'),
+    ).toBe(true);
+    expect(head).toContain('Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n');
+    expect(head).toContain('Sec-WebSocket-Protocol: chat\r\n');
+    expect(head).not.toMatch(/keep-alive|x-secret/i);
+    expect(head.endsWith('\r\n\r\n')).toBe(true);
+  });
+
+  it('recognises a WebSocket handshake: GET with an Upgrade token websocket, any case', () => {
+    expect(isWebSocketUpgrade('GET', ['Upgrade', 'WebSocket'])).toBe(true);
+    expect(isWebSocketUpgrade('GET', ['upgrade', 'foo, websocket'])).toBe(true);
+    expect(isWebSocketUpgrade('POST', ['Upgrade', 'websocket'])).toBe(false);
+    expect(isWebSocketUpgrade('GET', ['Upgrade', 'h2c'])).toBe(false);
+    expect(isWebSocketUpgrade('GET', ['X-Upgrade', 'websocket'])).toBe(false);
   });
 });

@@ -232,3 +232,42 @@ export function downstreamResponseHeaders(raw: readonly Buffer[]): string[] {
   result.push('via', VIA_RESPONSE);
   return result;
 }
+
+/**
+ * The head of a `101 Switching Protocols` answer to a WebSocket upgrade, from the upstream's 101:
+ * the hop-by-hop headers dropped as for any response, except that `Upgrade` is kept (the
+ * protocol switched to) and `Connection: Upgrade` sent, as the handshake needs (RFC 6455 4.2.2);
+ * `Sec-WebSocket-Accept` / `-Protocol` / `-Extensions` pass as end-to-end headers. Only the
+ * upgrade path calls it: every other response loses `Upgrade` (downstreamResponseHeaders).
+ */
+export function upgradeResponseHead(raw: readonly Buffer[]): string {
+  let upgrade = 'websocket';
+  const kept: Buffer[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 7 && name.toString('latin1').toLowerCase() === 'upgrade') {
+      upgrade = raw[i + 1]!.toString('latin1');
+      continue;
+    }
+    kept.push(name, raw[i + 1]!);
+  }
+  const headers = downstreamResponseHeaders(kept);
+  let head = 'HTTP/1.1 101 Switching Protocols\r\nupgrade: ' + upgrade + '\r\nconnection: Upgrade\r\n';
+  for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  return head + '\r\n';
+}
+
+/**
+ * A WebSocket opening handshake (RFC 6455 4.1): GET with `Upgrade: websocket` (a token of it,
+ * any case). Other upgrades (h2c, TLS) are not switched to: those requests are proxied as plain
+ * HTTP, their Upgrade dropped.
+ */
+export function isWebSocketUpgrade(method: string | undefined, raw: readonly string[]): boolean {
+  if (method !== 'GET') return false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length !== 7 || name.toLowerCase() !== 'upgrade') continue;
+    for (const token of raw[i + 1]!.split(',')) if (token.trim().toLowerCase() === 'websocket') return true;
+  }
+  return false;
+}

@@ -94,6 +94,10 @@ describe('path policy (escaped slashes, traversal)', () => {
       '/a#/../b',
       '/a/%%32%66',
       '/e%5C..;/x',
+      '/;x/admin',
+      '/x/..%3bx/admin',
+      '/%3B/admin',
+      '/a/;/b',
     ]) {
       expect(resolveRequestPath(p, 'reject'), p).toBeNull();
       expect(resolveRequestPath(p, 'unescape'), p).toBeNull();

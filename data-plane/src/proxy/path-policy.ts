@@ -21,6 +21,8 @@
  * - overlong UTF-8 (`%C0`, `%C1`, `%E0%80`–`%E0%9F`, `%F0%80`–`%F0%8F`): never valid UTF-8; lax
  *   decoders map `%c0%af` to `/` and `%c0%ae` to `.`;
  * - a dot segment with parameters (`..;x`, `.;`): Tomcat and Spring drop `;…` and resolve `..`;
+ *   likewise a segment that is only parameters (`/;x/admin`, which they read as `/admin`), and
+ *   both with the `;` escaped (`..%3B`: Spring decodes before it drops parameters);
  * - a raw `#` (a fragment is never part of a request target, RFC 9112 §3.2).
  */
 
@@ -107,12 +109,20 @@ function hasRefusedSequence(path: string): boolean {
         const next = escapeAt(path, i + 3);
         if (next >= 0x80 && next < (b === 0xe0 ? 0xa0 : 0x90)) return true;
       }
+      if (b === SEMICOLON && !inParameters) {
+        // `%3B` too: decoding upstreams (Spring's UrlPathHelper) decode, then drop `;…`.
+        inParameters = true;
+        const name = path.slice(segmentStart, i);
+        if (name === '' || name === '.' || name === '..') return true;
+      }
       i += 2;
     } else if (c === SEMICOLON && !inParameters) {
       inParameters = true;
       // The segment up to its first ';' is "." or "..": a dot segment with parameters.
+      // An empty one too (`/;x/admin`): dropping `;x` leaves `//admin`, which such upstreams
+      // merge to `/admin` while the gateway routed `/;x/admin`.
       const name = path.slice(segmentStart, i);
-      if (name === '.' || name === '..') return true;
+      if (name === '' || name === '.' || name === '..') return true;
     }
   }
   return false;

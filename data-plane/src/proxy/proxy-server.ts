@@ -5,15 +5,17 @@
  * active checks, retires what the previous one held); `apply()` is both. A request does no
  * config parsing, only lookups in the compiled structures.
  */
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { GatehouseConfig, Logger } from '@gatehouse/shared';
+import http, { ServerResponse, type IncomingMessage } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { completeConfig, type GatehouseConfig, type Logger } from '@gatehouse/shared';
 import { hostWithoutPort } from '../router/host.js';
 import { UpstreamPools } from './upstream-pools.js';
 import { ProxyErrorCode, rawClientErrorResponse, sendError, sendHttpsRedirect } from './errors.js';
 import { onClientSocketClose, UpstreamExchange, type ClientSocket } from './exchange.js';
 import { ClientConnections, kClosing, type ClientLimits } from './client-connections.js';
 import { dispatchUpstream } from './dispatch.js';
+import { isWebSocketUpgrade } from './headers.js';
 import { ProxyRequest, type RequestSettings } from './request.js';
 import {
   DEFAULT_REQUEST_POLICY,
@@ -34,6 +36,42 @@ import { RequestObservers, type RequestObserver } from '../observe/request-obser
 import type { RequestTracer } from '../tracing/tracer.js';
 import type { DnsResolver } from '../dns/resolver.js';
 import { dnsNamesOf } from '../dns/view.js';
+import { referencesOf, vaultResolverFromEnv, type VaultResolver } from '../vaults/index.js';
+
+function destroyOnError(this: Socket): void {
+  this.destroy();
+}
+
+/**
+ * node's own connection setup of an HTTP server (what `https` and `http2`'s fallback call; not in
+ * node's typings): attaches a fresh HTTP parser to a socket, without emitting 'connection' again.
+ */
+const reparse = (http as unknown as { _connectionListener: (this: http.Server, socket: Socket) => void })
+  ._connectionListener;
+
+/**
+ * The request head of an upgrade that is not switched to, as node read it, without `Upgrade` and
+ * without the `upgrade` token of `Connection` (node's parser validated every line already).
+ */
+function requestHeadWithoutUpgrade(req: IncomingMessage): string {
+  let head = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`;
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    let value = raw[i + 1]!;
+    if (name === 'upgrade') continue;
+    if (name === 'connection') {
+      value = value
+        .split(',')
+        .map((t) => t.trim())
+        .filter((t) => t !== '' && t.toLowerCase() !== 'upgrade')
+        .join(', ');
+      if (value === '') continue;
+    }
+    head += `${raw[i]}: ${value}\r\n`;
+  }
+  return head + '\r\n';
+}
 
 /** How long a new configuration waits for the first answers of its host names before compiling. */
 const DNS_PRIME_MS = 5_000;
@@ -84,7 +122,18 @@ export interface ProxyServerOptions {
    * connect (the data plane process always gives one, docs/load-balancing.md "DNS").
    */
   dns?: DnsResolver | null;
+  /**
+   * Reads the configuration's vault references (docs/vaults.md) before a compile and again when
+   * their ttl passes; a changed value recompiles the configuration. Default: the `env` and
+   * `file` backends over this process's environment (vaults/index.ts).
+   */
+  vaults?: VaultResolver | null;
 }
+
+/** The longest wait between two looks at the vault references' ttls. */
+const VAULT_CHECK_MAX_MS = 60_000;
+/** The shortest (a missing secret with no neg_ttl is retried this often). */
+const VAULT_CHECK_MIN_MS = 1_000;
 
 export class ProxyServer {
   readonly server: http.Server;
@@ -107,8 +156,12 @@ export class ProxyServer {
   readonly dns: DnsResolver | null;
   /** A recompile for changed DNS answers is scheduled. */
   private dnsRefresh: NodeJS.Immediate | null = null;
+  readonly vaults: VaultResolver | null;
+  /** The next look at the vault references' ttls. */
+  private vaultTimer: NodeJS.Timeout | null = null;
 
   constructor(options: ProxyServerOptions) {
+    this.vaults = options.vaults === undefined ? vaultResolverFromEnv(process.env) : options.vaults;
     this.dns = options.dns ?? null;
     this.dns?.onChange((name) => {
       if (this.state?.dns?.names.has(name) === true && this.dnsRefresh === null)
@@ -134,20 +187,12 @@ export class ProxyServer {
       tracer === null ? options.observers : [...(options.observers ?? []), tracer],
     );
     this.settings.observers = this.observers.active ? this.observers : null;
-    const guarded = (req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void => {
-      try {
-        this.handle(req, res, expectContinue);
-      } catch (err) {
-        // A bug, never a client's fault: answer 500 rather than crash the worker.
-        this.logger.error({ err, method: req.method, url: req.url }, 'proxy request handler failed');
-        sendError(res, ProxyErrorCode.INTERNAL);
-      }
-    };
-    const handler = (req: IncomingMessage, res: ServerResponse): void => guarded(req, res, false);
+    const handler = (req: IncomingMessage, res: ServerResponse): void => this.guarded(req, res, false);
     // `Expect: 100-continue`: node leaves the interim response to us, so plugins (size limit,
     // authentication) can refuse before the client sends the body.
-    this.onCheckContinue = (req, res) => guarded(req, res, true);
+    this.onCheckContinue = (req, res) => this.guarded(req, res, true);
     this.connections = new ClientConnections(options.clientLimits);
+    this.settings.websocketMaxMessageSize = this.connections.limits.websocketMaxMessageSize;
     // A missing Host is answered from the error table (proxy/request-head.ts), not by node.
     const serverOptions: http.ServerOptions = {
       ...this.connections.serverOptions(),
@@ -164,12 +209,57 @@ export class ProxyServer {
     this.server.on('checkContinue', this.onCheckContinue);
   }
 
+  private guarded(
+    req: IncomingMessage,
+    res: ServerResponse,
+    expectContinue: boolean,
+    upgraded = false,
+  ): void {
+    try {
+      this.handle(req, res, expectContinue, upgraded);
+    } catch (err) {
+      // A bug, never a client's fault: answer 500 rather than crash the worker.
+      this.logger.error({ err, method: req.method, url: req.url }, 'proxy request handler failed');
+      sendError(res, ProxyErrorCode.INTERNAL);
+    }
+  }
+
   /** Per-connection hooks shared by the plain and the TLS server. */
   private instrument(server: http.Server, secure: boolean): void {
     this.onListener?.(server, secure);
     this.connections.install(server, secure, onClientSocketClose);
     server.on('clientError', this.onClientError);
     server.on('connect', refuseConnect);
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.onUpgrade(server, req, socket, head),
+    );
+  }
+
+  /**
+   * A request with `Connection: upgrade` (node hands over the socket; no ServerResponse exists).
+   * A WebSocket handshake gets a ServerResponse made on the socket, so it takes the ordinary path
+   * — router, plugins, error table, observers — and every answer before a switch is a normal HTTP
+   * response, after which the connection closes; it goes upstream with undici's `upgrade` and
+   * becomes a tunnel on 101 (UpstreamExchange.onUpgrade). A handshake with a body is refused (400).
+   * Any other upgrade (h2c, TLS) is not switched to: the request is given back to node's HTTP
+   * parser without its Upgrade (reparse), and proxied as plain HTTP, body and keep-alive included.
+   */
+  private onUpgrade(server: http.Server, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const client = socket as Socket;
+    if (head.length > 0) client.unshift(head);
+    if (!isWebSocketUpgrade(req.method, req.rawHeaders)) {
+      client.unshift(Buffer.from(requestHeadWithoutUpgrade(req), 'latin1'));
+      reparse.call(server, client);
+      return;
+    }
+    // node removed its own error listener: a reset must not become an uncaught error.
+    client.on('error', destroyOnError);
+    const res = new ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(client);
+    // Answered without a switch: the connection ends once the answer is written.
+    res.once('finish', () => client.destroySoon());
+    this.guarded(req, res, false, true);
   }
 
   private readonly onClientError = (err: NodeJS.ErrnoException, socket: ClientSocket): void => {
@@ -203,6 +293,7 @@ export class ProxyServer {
       logger: this.logger,
       serving: { upstreams: this.balancers.serving, certificates: this.tls.certificates },
       dns: this.dns,
+      vaults: this.vaults,
     });
   }
 
@@ -213,6 +304,46 @@ export class ProxyServer {
    */
   async prime(config: GatehouseConfig): Promise<void> {
     if (this.dns !== null) await this.dns.prime(dnsNamesOf(config), DNS_PRIME_MS);
+    if (this.vaults !== null) {
+      const complete = completeConfig(config);
+      await this.vaults.refresh(referencesOf(complete, this.registry), complete.vaults);
+    }
+  }
+
+  /** Schedules the next look at the vault references of the configuration served. */
+  private scheduleVaults(): void {
+    if (this.vaultTimer !== null) clearTimeout(this.vaultTimer);
+    this.vaultTimer = null;
+    const v = this.state?.vaults;
+    if (v == null || this.vaults === null) return;
+    const due = this.vaults.nextDue(v.references, completeConfig(v.config).vaults);
+    const ms = Math.min(Math.max(due * 1000, VAULT_CHECK_MIN_MS), VAULT_CHECK_MAX_MS);
+    this.vaultTimer = setTimeout(() => void this.refreshVaults(), ms);
+    this.vaultTimer.unref();
+  }
+
+  /**
+   * Re-reads the vault references whose ttl passed; when a value changed (a rotated secret, a
+   * secret that appeared or went missing), recompiles the configuration served and swaps it in.
+   */
+  private async refreshVaults(): Promise<void> {
+    this.vaultTimer = null;
+    const v = this.state?.vaults;
+    if (v == null || this.vaults === null) return;
+    try {
+      const changed = await this.vaults.refresh(v.references, completeConfig(v.config).vaults);
+      if (changed && this.state?.vaults === v) {
+        this.logger.info(
+          { references: v.references.size },
+          'vault secrets changed: configuration recompiled',
+        );
+        this.swap(this.compile(v.config));
+        return;
+      }
+    } catch (err) {
+      this.logger.error({ err }, 'configuration not recompiled after a vault secret change');
+    }
+    if (this.state?.vaults === v) this.scheduleVaults();
   }
 
   /**
@@ -243,6 +374,7 @@ export class ProxyServer {
     this.balancers.commit(runtime.upstreams);
     this.tls.certificates = runtime.certificates;
     this.dns?.track(runtime.dns?.names ?? []);
+    this.scheduleVaults();
     this.logger.info(
       { routes: runtime.router.size, pools: runtime.pools.size, upstreams: runtime.upstreams.byId.size },
       'proxy configuration applied',
@@ -280,6 +412,8 @@ export class ProxyServer {
   /** Stops accepting connections, lets in-flight requests finish (bounded), closes the pools. */
   async close(): Promise<void> {
     if (this.dnsRefresh !== null) clearImmediate(this.dnsRefresh);
+    if (this.vaultTimer !== null) clearTimeout(this.vaultTimer);
+    this.vaultTimer = null;
     this.dns?.close();
     this.balancers.close();
     this.connections.close();
@@ -301,7 +435,12 @@ export class ProxyServer {
     await this.settings.tracer?.shutdown();
   }
 
-  private handle(req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void {
+  private handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    expectContinue: boolean,
+    upgraded: boolean,
+  ): void {
     const state = this.state;
     if (state === null) {
       // Listening from boot: until a configuration is in place, every request is told so.
@@ -313,8 +452,12 @@ export class ProxyServer {
       if (this.connections.admitRequest(req, res, false)) sendError(res, head);
       return;
     }
-    const request = new ProxyRequest(req, res, head, this.settings);
+    const request = new ProxyRequest(req, res, head, this.settings, upgraded);
     if (!this.connections.admitRequest(req, res, request.hasBody, expectContinue)) return;
+    if (upgraded && request.hasBody) {
+      sendError(res, ProxyErrorCode.BAD_REQUEST);
+      return;
+    }
     if (this.observers.active) this.observers.watch(request);
     request.expectContinue = expectContinue;
     const match = state.router.match(request);

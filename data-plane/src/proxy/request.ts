@@ -37,6 +37,8 @@ export interface RequestSettings {
   readonly tracer?: RequestTracer | null;
   /** Told of the end of each request (the server's observers), or null when it has none. */
   readonly observers?: RequestObservers | null;
+  /** Largest WebSocket message payload a tunnel passes (bytes; 0 = no limit; ClientLimits). */
+  readonly websocketMaxMessageSize?: number;
 }
 
 /** Bytes read and written on a client socket when its previous request ended (keep-alive). */
@@ -113,6 +115,11 @@ export class ProxyRequest implements RequestTimings {
   readonly hasBody: boolean;
   /** The client waits for `100 Continue` before sending its body. */
   expectContinue: boolean;
+  /**
+   * A WebSocket upgrade (node's `upgrade` event, see proxy/websocket/upgrade.ts): matches
+   * `ws`/`wss` routes, goes upstream with undici's `upgrade` option and becomes a tunnel on 101.
+   */
+  readonly upgrade: boolean;
 
   // --- the route (set by `routeTo`) ---
   entry: ProxyRoute | null;
@@ -157,7 +164,13 @@ export class ProxyRequest implements RequestTimings {
   /** The request's trace (server span, upstream span); null when tracing is off. */
   span: RequestTrace | null;
 
-  constructor(req: IncomingMessage, res: ServerResponse, head: RequestHead, settings: RequestSettings) {
+  constructor(
+    req: IncomingMessage,
+    res: ServerResponse,
+    head: RequestHead,
+    settings: RequestSettings,
+    upgrade = false,
+  ) {
     this.req = req;
     this.res = res;
     const socket = req.socket as ClientSocket;
@@ -182,6 +195,7 @@ export class ProxyRequest implements RequestTimings {
     this.forwardedProto = (trustedPeer && firstHeader(raw, 'x-forwarded-proto')) || this.scheme;
     this.hasBody = hasBody(raw);
     this.expectContinue = false;
+    this.upgrade = upgrade;
     this.entry = null;
     this.prefixLength = -1;
     this.captures = null;

@@ -42,7 +42,8 @@ export interface ServiceTarget {
   readonly readTimeout: number;
 }
 
-export const PROXIED_PROTOCOLS = new Set(['http', 'https']);
+/** Service protocols the HTTP proxy sends to (ws/wss: WebSocket upstreams, reached over HTTP/1.1 and TLS). */
+export const PROXIED_PROTOCOLS = new Set(['http', 'https', 'ws', 'wss']);
 
 /**
  * The target of a route without a service: matched as Kong matches it, never dispatched (the
@@ -145,7 +146,7 @@ export function compileTargets(
   /** The upstream `host` names (or null) and the pools of `service` sent there. */
   const planFor = (service: Service, host: string, port: number): Plan => {
     const balancer = upstreams.byName.get(host.toLowerCase()) ?? hostBalancer(host, port);
-    const secure = service.protocol === 'https';
+    const secure = service.protocol === 'https' || service.protocol === 'wss';
     const tlsSettings: UpstreamTls | null = secure
       ? upstreamTls(service, balancer?.upstream ?? null, entities)
       : null;

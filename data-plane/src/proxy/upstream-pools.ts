@@ -38,7 +38,7 @@ export function poolSpec(
   port: number,
   upstreamTls: UpstreamTls | null,
 ): PoolSpec {
-  const secure = service.protocol === 'https' || service.protocol === 'grpcs';
+  const secure = service.protocol === 'https' || service.protocol === 'grpcs' || service.protocol === 'wss';
   const origin = `${secure ? 'https' : 'http'}://${bracket(host)}:${port}`;
   const tlsSettings = secure ? upstreamTls : null;
   return {

@@ -690,6 +690,25 @@ describe('route flags, compiled once', () => {
   });
 });
 
+describe('ws/wss routes (Kong 3.x protocols)', () => {
+  it('match only WebSocket upgrades; an http route matches both; ws counts as plain for the https check', () => {
+    const router = build([
+      route('ws', { paths: ['/live'], protocols: ['ws', 'wss'] }),
+      route('wss', { paths: ['/secure'], protocols: ['wss'] }),
+      route('http', { paths: ['/'], protocols: ['http', 'https'] }),
+    ]);
+    const upgrade = (path: string): RouteRequest => ({ ...req(path), upgrade: true });
+    expect(router.match(upgrade('/live'))!.entry.route.name).toBe('ws');
+    expect(router.match(req('/live'))!.entry.route.name).toBe('http');
+    expect(router.match(upgrade('/live'))!.entry).toMatchObject({ allowsHttp: true, upgradeOnly: true });
+    expect(router.match(upgrade('/secure'))!.entry).toMatchObject({ allowsHttp: false, upgradeOnly: true });
+    expect(router.match(upgrade('/other'))!.entry).toMatchObject({
+      route: { name: 'http' },
+      upgradeOnly: false,
+    });
+  });
+});
+
 describe('router size: what routes have alike is held once', () => {
   it('gives routes with the same methods one method set, and routes without headers one empty list', () => {
     const router = build([

@@ -48,8 +48,13 @@ interface HeaderRule {
  * compiled (never per request).
  */
 export interface RouteFlags {
-  /** The route takes plain-HTTP requests (its protocols include `http`). */
+  /** The route takes plain-HTTP requests (its protocols include `http` or `ws`). */
   readonly allowsHttp: boolean;
+  /**
+   * The route's HTTP-family protocols are only `ws`/`wss`: it matches WebSocket upgrade requests
+   * only (an http/https route matches both, proxying an upgrade as Kong's nginx does).
+   */
+  readonly upgradeOnly: boolean;
   /** Kong's https_redirect_status_code for a plain-HTTP request: 426 refuses, others redirect. */
   readonly httpsRedirectStatus: number;
   readonly stripPath: boolean;
@@ -155,6 +160,8 @@ export interface RouteRequest {
   /** Host header (may carry a port), or undefined. */
   host: string | undefined;
   rawHeaders: readonly string[];
+  /** The request is a WebSocket upgrade (only such requests match `ws`/`wss`-only routes). */
+  upgrade?: boolean;
 }
 
 const HTTP_PROTOCOLS = new Set(['http', 'https', 'grpc', 'grpcs', 'ws', 'wss']);
@@ -202,6 +209,7 @@ class CompiledEntry<T, C> implements RouteEntry<T, C> {
   readonly target: T;
   readonly chain: C | null;
   readonly allowsHttp: boolean;
+  readonly upgradeOnly: boolean;
   readonly httpsRedirectStatus: number;
   readonly stripPath: boolean;
   readonly pathHandling: 'v0' | 'v1';
@@ -228,6 +236,7 @@ class CompiledEntry<T, C> implements RouteEntry<T, C> {
     this.target = rule.target;
     this.chain = rule.chain;
     this.allowsHttp = rule.allowsHttp;
+    this.upgradeOnly = rule.upgradeOnly;
     this.httpsRedirectStatus = rule.httpsRedirectStatus;
     this.stripPath = rule.stripPath;
     this.pathHandling = rule.pathHandling;
@@ -282,7 +291,8 @@ function compileHeaders(route: Route): HeaderRule[] {
 /** The route's flags, read once at compile time. */
 export function routeFlags(route: Route): RouteFlags {
   return {
-    allowsHttp: route.protocols.includes('http'),
+    allowsHttp: route.protocols.includes('http') || route.protocols.includes('ws'),
+    upgradeOnly: !route.protocols.some((p) => p !== 'ws' && p !== 'wss' && HTTP_PROTOCOLS.has(p)),
     httpsRedirectStatus: route.https_redirect_status_code,
     stripPath: route.strip_path,
     pathHandling: route.path_handling,
@@ -357,6 +367,7 @@ function draftEntries<T, C>(
     target,
     chain,
     allowsHttp: flags.allowsHttp,
+    upgradeOnly: flags.upgradeOnly,
     httpsRedirectStatus: flags.httpsRedirectStatus,
     stripPath: flags.stripPath,
     pathHandling: flags.pathHandling,
@@ -432,6 +443,7 @@ export class Router<T, C = never> implements PrefixVisitor<RouteEntry<T, C>> {
   private reqHostNoPort = '';
   private reqHostWithPort: string | null = null;
   private reqHeaders: readonly string[] = [];
+  private reqUpgrade = false;
   private scanByCategory = false;
   /** Entries fully tested by the last match() (for tests: lookup cost must not grow with the route count). */
   lastExamined = 0;
@@ -473,6 +485,7 @@ export class Router<T, C = never> implements PrefixVisitor<RouteEntry<T, C>> {
     this.reqMethod = req.method;
     this.reqPath = req.path;
     this.reqHeaders = req.rawHeaders;
+    this.reqUpgrade = req.upgrade === true;
     this.reqHostWithPort = null;
     const host = req.host === undefined ? '' : lowerHost(req.host);
     this.reqHost = host;
@@ -538,6 +551,7 @@ export class Router<T, C = never> implements PrefixVisitor<RouteEntry<T, C>> {
 
   private matches(entry: RouteEntry<T, C>): boolean {
     this.lastExamined++;
+    if (entry.upgradeOnly && !this.reqUpgrade) return false;
     if (entry.methods !== null && !entry.methods.has(this.reqMethod)) return false;
     if ((entry.matchRules & MatchRule.HOST) !== 0 && !this.hostMatches(entry)) return false;
     const headers = entry.headers;

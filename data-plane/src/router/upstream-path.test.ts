@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { upstreamPath } from './upstream-path.js';
+import { sanitizePostfix, upstreamPath } from './upstream-path.js';
 import { normalizePath } from './normalize.js';
 
 // Rows from Kong's path-handling table (Kong/kong spec/fixtures/router_path_handling_tests.lua):
@@ -106,5 +106,34 @@ describe('request path normalisation (Kong normalize(uri, true))', () => {
   it('returns the very same string when nothing needs normalising', () => {
     const s = '/api/v1/users';
     expect(normalizePath(s)).toBe(s);
+  });
+});
+
+describe('sanitizePostfix', () => {
+  it("drops a leading dot segment, with or without ';' parameters (escaped or not)", () => {
+    for (const [postfix, out] of [
+      ['.', ''],
+      ['..', ''],
+      ['./x', 'x'],
+      ['../x', 'x'],
+      ['..;', ''],
+      ['..;a/x', 'x'],
+      ['.;a', ''],
+      ['..%3B/x', 'x'],
+      ['...', '...'],
+      ['..a/x', '..a/x'],
+      ['.x;a', '.x;a'],
+    ] as const)
+      expect(sanitizePostfix(postfix), postfix).toBe(out);
+    // A strip route `/strip` with service path `/base`: `/strip..;/y` stays under `/base`.
+    expect(
+      upstreamPath({
+        path: '/strip..;/y',
+        prefixLength: 6,
+        stripPath: true,
+        pathHandling: 'v0',
+        servicePath: '/base',
+      }),
+    ).toBe('/base/y');
   });
 });

@@ -6,13 +6,24 @@
 
 const SLASH = 47;
 
-/** Kong's `sanitize_uri_postfix`: a leading `.`/`..` segment left over after stripping is dropped. */
+/**
+ * Kong's `sanitize_uri_postfix`: a leading `.`/`..` segment left over after stripping is dropped.
+ * Unlike Kong, also when that segment carries `;` (or `%3B`) parameters (`..;x/y` → `y`): stripping a prefix
+ * in the middle of a segment (`/strip..;/y` by the prefix `/strip`) would otherwise forward
+ * `<service path>/..;/y`, which Tomcat-style upstreams (that drop `;…`) resolve above the
+ * service path.
+ */
 export function sanitizePostfix(postfix: string): string {
   if (postfix === '' || postfix.charCodeAt(0) !== 46 /* . */) return postfix;
-  if (postfix === '.' || postfix === '..') return '';
-  if (postfix.startsWith('./')) return postfix.slice(2);
-  if (postfix.startsWith('../')) return postfix.slice(3);
-  return postfix;
+  let end = postfix.indexOf('/');
+  if (end < 0) end = postfix.length;
+  // Parameters start at `;` or its escape (upper case: the path is normalised).
+  let semi = postfix.indexOf(';');
+  const escaped = postfix.indexOf('%3B');
+  if (escaped >= 0 && (semi < 0 || escaped < semi)) semi = escaped;
+  const name = postfix.slice(0, semi >= 0 && semi < end ? semi : end);
+  if (name !== '.' && name !== '..') return postfix;
+  return end === postfix.length ? '' : postfix.slice(end + 1);
 }
 
 export interface UpstreamPathInput {

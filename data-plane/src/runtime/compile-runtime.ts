@@ -16,6 +16,8 @@ import type { DnsResolver } from '../dns/resolver.js';
 import { DnsView } from '../dns/view.js';
 import { CertificateStore } from '../tls/certificate-store.js';
 import type { Runtime, ServingRuntime } from './runtime.js';
+import { referencesOf, resolveConfig } from '../vaults/resolve-config.js';
+import type { VaultResolver } from '../vaults/resolver.js';
 
 export interface CompileRuntimeOptions {
   /** The logger handed to plugin instances (they log while serving, not while compiling). */
@@ -27,6 +29,11 @@ export interface CompileRuntimeOptions {
    * makes no query). Without one, undici resolves host names on connect.
    */
   dns?: DnsResolver | null;
+  /**
+   * Vault references are read from this resolver's cache (read only: compiling reads no vault;
+   * ProxyServer.prime reads them first). Without one, every reference is unresolved.
+   */
+  vaults?: VaultResolver | null;
 }
 
 /**
@@ -39,10 +46,17 @@ export function compileRuntime(
   options: CompileRuntimeOptions,
 ): Runtime {
   // Snapshots from older CPs, DB-less files and embedders may lack newer entity lists.
-  const config = completeConfig(partial);
+  const complete = completeConfig(partial);
+  // Vault references: the values in place, as far as the resolver has them (vaults/resolve-config.ts).
+  const references = referencesOf(complete, registry);
+  const resolved =
+    references.size === 0
+      ? null
+      : resolveConfig(complete, registry, (ref) => options.vaults?.lookup(ref, complete.vaults));
+  const config = resolved?.config ?? complete;
   try {
     const destinations = new DestinationPlanner();
-    const plugins = compilePlugins(config, registry, options.logger, destinations);
+    const plugins = compilePlugins(config, registry, options.logger, destinations, resolved?.failedPlugins);
     const dns = new DnsView(options.dns ?? null);
     const upstreams = compileUpstreams(config, options.serving?.upstreams ?? null, undefined, dns);
     const targets = compileTargets(config, upstreams, dns);
@@ -63,8 +77,9 @@ export function compileRuntime(
       pools: targets.pools,
       targets: targets.targets,
       certificates,
-      warnings: targets.warnings,
+      warnings: resolved === null ? targets.warnings : [...targets.warnings, ...resolved.warnings],
       dns: dns.names.size === 0 ? null : { names: dns.names, config: partial },
+      vaults: references.size === 0 ? null : { references, config: partial },
     };
   } catch (e) {
     if (isGatehouseError(e)) throw e;

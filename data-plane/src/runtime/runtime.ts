@@ -31,6 +31,12 @@ export interface Runtime {
    * names fresh, and a changed answer recompiles the configuration.
    */
   readonly dns: { readonly names: ReadonlySet<string>; readonly config: GatehouseConfig } | null;
+  /**
+   * The vault references this runtime was compiled with and the configuration (unresolved),
+   * kept only when there are some: the proxy re-reads them when their ttl passes and recompiles
+   * when a value changed (docs/vaults.md).
+   */
+  readonly vaults?: { readonly references: ReadonlySet<string>; readonly config: GatehouseConfig } | null;
 }
 
 /** What a compile may reuse from the runtime being served, so state carries over a swap. */

@@ -35,6 +35,7 @@ import {
   type Sampler,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace';
+import type { Duplex } from 'node:stream';
 import type { PhaseName } from '../plugins/api.js';
 import type { CoreHandler } from '../proxy/exchange.js';
 import type { ProxyRequest } from '../proxy/request.js';
@@ -490,6 +491,12 @@ class TracedExchange implements CoreHandler {
   onComplete(trailers: string[] | null): void {
     this.span.end();
     this.inner.onComplete(trailers);
+  }
+
+  onUpgrade(statusCode: number, rawHeaders: Buffer[], socket: Duplex): void {
+    this.span.setAttribute('http.response.status_code', statusCode);
+    this.span.end();
+    this.inner.onUpgrade(statusCode, rawHeaders, socket);
   }
 
   onError(err: Error): void {

@@ -1,5 +1,7 @@
 import { parseAllDocuments, YAMLError } from 'yaml';
+import { MAX_INPUT_DEPTH, TOO_DEEP_MESSAGE } from '../schema/values.js';
 import { DeclarativeErrors, type DeclarativeProblem } from './errors.js';
+import { yamlNestsDeeperThan } from './yaml-depth.js';
 
 /** A parsed declarative document: a mapping whose keys are `_format_version`, entity lists, etc. */
 export type DeclarativeDocument = Record<string, unknown>;
@@ -27,6 +29,10 @@ function parseJson(text: string): unknown {
 }
 
 function parseYaml(text: string): unknown {
+  // Refused before composing (which recurses per level); toConfig refuses the same depth anyway.
+  if (yamlNestsDeeperThan(text, MAX_INPUT_DEPTH)) {
+    throw DeclarativeErrors.syntax([{ path: '', message: `invalid YAML: ${TOO_DEEP_MESSAGE}` }]);
+  }
   const docs = parseAllDocuments(text, { uniqueKeys: true, prettyErrors: true, schema: 'core' });
   const list = Array.isArray(docs) ? docs : [docs];
   const problems: DeclarativeProblem[] = [];

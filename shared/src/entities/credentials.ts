@@ -52,7 +52,11 @@ function run<T>(input: unknown, schema: RecordField, stored: object | undefined)
 }
 
 /** key-auth credentials (Kong's keyauth_credentials). */
-export const keyAuthSchema = credentialSchema({ key: td.indexedText(), ttl: td.seconds() });
+export const keyAuthSchema = credentialSchema({
+  // Referenceable as in Kong Enterprise: `{vault://env/partner-key}` is resolved on the data plane.
+  key: td.indexedText({ referenceable: true }),
+  ttl: td.seconds(),
+});
 
 /** key-auth credential: `key` generated (32 hex characters) when omitted; `ttl` seconds or null. */
 export function validateKeyAuthCredential(

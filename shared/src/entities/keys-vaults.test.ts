@@ -117,12 +117,15 @@ describe('vaults', () => {
       prefix: 'env-1',
       name: 'env',
       description: null,
-      config: { prefix: null },
+      config: { prefix: null, ttl: null, neg_ttl: null, resurrect_ttl: null },
       tags: null,
     });
     for (const prefix of ['secrets_', 'secrets-', 'SSL_'])
       expect(validateVault({ prefix: 'put-env-prefix', name: 'env', config: { prefix } }).config).toEqual({
         prefix,
+        ttl: null,
+        neg_ttl: null,
+        resurrect_ttl: null,
       });
   });
 
@@ -130,8 +133,8 @@ describe('vaults', () => {
     expect(violation(() => validateVault({ name: 'env', prefix: 'env' }))).toEqual({
       name: 'schema violation',
       code: 2,
-      message: 'schema violation (prefix: must not be one of: env)',
-      fields: { prefix: 'must not be one of: env' },
+      message: 'schema violation (prefix: must not be one of: env, file)',
+      fields: { prefix: 'must not be one of: env, file' },
     });
     expect(violation(() => validateVault({ name: 'aws', prefix: 'my-aws' }))).toMatchObject({
       fields: { name: "vault 'aws' is not installed" },

@@ -8,10 +8,36 @@ import { checkEntity, throwIfErrors } from './validate.js';
 
 export type VaultInput = Omit<Vault, 'id' | 'created_at' | 'updated_at'> & { id?: string };
 
+/** Kong's `typedefs.ttl` (seconds, 0 … 100000000). */
+const ttl = (description: string): RecordField['fields'][string] => ({
+  type: 'number',
+  between: [0, 100_000_000],
+  description,
+});
+
+/**
+ * Kong's secret-cache settings every backend's config carries (the fields Kong's vaults give
+ * their `config`; kong/pdk/vault.lua reads them): how long a value, and a miss, are cached, and how
+ * long a value stays served while the backend fails to give a fresh one.
+ */
+const CACHE_FIELDS: RecordField['fields'] = {
+  ttl: ttl(
+    'Time-to-live (in seconds) of a secret read from the vault. 0 or unset: cached until the configuration changes (no rotation).',
+  ),
+  neg_ttl: ttl(
+    'Time-to-live (in seconds) of a vault miss or failure. 0 or unset: retried at the next refresh (about every second).',
+  ),
+  resurrect_ttl: ttl(
+    'Time (in seconds) a secret stays in use after its ttl when the vault cannot give a fresh one.',
+  ),
+};
+
 /**
  * The vault backends a vault entity may name, with their `config` schemas: Kong OSS bundles
- * `env` (kong/vaults/env/schema.lua). The backends themselves (resolving `{vault://…}`) are not
- * part of the entity; new ones are added here.
+ * `env` (kong/vaults/env/schema.lua); `file` is ours (secrets as files in a folder the data plane
+ * is given, GATEHOUSE_VAULT_FILE_ROOT: the folder is the DP's setting, never the CP's, so no
+ * Admin API user can make a DP read an arbitrary file). The backends themselves live on the data
+ * plane (data-plane/src/vaults/); a new one is a record here and a backend there (docs/vaults.md).
  */
 export const VAULT_BACKENDS: Readonly<Record<string, RecordField>> = {
   env: {
@@ -22,6 +48,19 @@ export const VAULT_BACKENDS: Readonly<Record<string, RecordField>> = {
         match: '^[A-Za-z_-][A-Za-z0-9_-]*$',
         description: 'The prefix for the environment variable that the value will be stored in.',
       },
+      ...CACHE_FIELDS,
+    },
+  },
+  file: {
+    type: 'record',
+    fields: {
+      prefix: {
+        type: 'string',
+        match: '^[A-Za-z0-9_.-]+$',
+        not_match: '^[.]{1,2}$',
+        description: 'A prefix for the file name (within the data plane folder) the value is read from.',
+      },
+      ...CACHE_FIELDS,
     },
   },
 };

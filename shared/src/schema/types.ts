@@ -13,7 +13,11 @@ interface FieldBase<T> {
   /** Used when the field is absent (deep-copied). `null` makes an explicit null default. */
   default?: T | null;
   description?: string;
-  /** Kong's `referenceable` (a vault reference may be given): informational here. */
+  /**
+   * Kong's `referenceable`: the value may be a vault reference (`{vault://env/x}`), checked for
+   * syntax at write time and resolved on the data plane (docs/vaults.md). Only on string fields
+   * (or the elements / map values of a field).
+   */
   referenceable?: boolean;
   /** Kong's `encrypted`: informational here. */
   encrypted?: boolean;

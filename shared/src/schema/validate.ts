@@ -1,3 +1,4 @@
+import { isReference, parseReference } from '../vaults/reference.js';
 import { schemaViolation } from '../entities/errors.js';
 import { hasNul, inputProblems, isPlainObject, isUuid, NUL_MESSAGE, putOwn } from './values.js';
 import type {
@@ -219,6 +220,12 @@ function checkPartial(
 
 /** Validates one present value. Returns [normalised value, error or null]. */
 function checkValue(field: Field, v: unknown, rules: Rules, base?: CheckOptions['base']): Checked {
+  // Kong: a reference in a `referenceable` field skips the field's own checks (the value is read
+  // on the data plane); we also check the reference's syntax here, so a typo is a 400, not a 500.
+  if (field.referenceable === true && isReference(v)) {
+    const parsed = parseReference(v);
+    return [v, parsed.ok ? null : `invalid vault reference: ${parsed.error}`];
+  }
   if (field.parse !== undefined) {
     // The typedef reads the value whole: refuse a NUL (no string field may hold one) anywhere in it.
     const refused = inputProblems(v, { limit: 1, forbiddenKeys: false })[0];

@@ -17,9 +17,11 @@
  * The digest key is derived from the config (the sorted ids of its key-auth credentials), so
  * every CP replica, a CP whose signing key was rotated, and a DB-less DP given the same config all
  * produce the same bytes and hash. Basic-auth passwords need nothing here: the CP stores, and so
- * sends, only their scrypt hashes.
+ * sends, only their scrypt hashes. A key that is a vault reference (`{vault://…}`) is sent as the
+ * reference: the DP resolves it and digests the value (data-plane/src/vaults/resolve-config.ts).
  */
 import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { isReference } from '../vaults/reference.js';
 import type { CredentialDigests, DigestedConfig, GatehouseConfig } from '../config/model.js';
 
 export const KEY_AUTH_DIGEST_ALGORITHM = 'hmac-sha256';
@@ -54,7 +56,10 @@ export function withCredentialDigests(config: GatehouseConfig): DigestedConfig {
   };
   return {
     ...config,
-    keyauth_credentials: config.keyauth_credentials.map((c) => ({ ...c, key: digestOf(c.key) })),
+    // A vault reference travels as it is: the DP resolves it and digests the value it reads.
+    keyauth_credentials: config.keyauth_credentials.map((c) =>
+      isReference(c.key) ? c : { ...c, key: digestOf(c.key) },
+    ),
     _credential_digests: digests,
   };
 }

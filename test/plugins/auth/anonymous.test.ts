@@ -2,7 +2,7 @@
  * Every auth plugin with `anonymous`: a value naming no consumer answers Kong's 500 with Kong's
  * message (`kong.response.error(500, "anonymous consumer <anonymous> is configured but doesn't
  * exist")` in each plugin's access code), on the request that would have fallen back to it.
- * spec/03-plugins/09-key-auth, 10-basic-auth, 16-jwt, 19-hmac-auth 02/03-access_spec.lua
+ * spec/03-plugins/09-key-auth, 10-basic-auth, 16-jwt, 19-hmac-auth, 20-ldap-auth 02/03-access_spec.lua
  * "errors when anonymous user doesn't exist".
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +20,7 @@ const PLUGINS: [string, Record<string, unknown>][] = [
     { introspection_url: 'http://127.0.0.1:9/introspect', authorization_value: 'Basic x' },
   ],
   ['openid-connect', { issuer: 'https://idp.invalid/' }],
+  ['ldap-auth', { ldap_host: '127.0.0.1', ldap_port: 9, base_dn: 'dc=example,dc=org', attribute: 'uid' }],
 ];
 
 describe('Plugin: every auth plugin, anonymous naming no consumer (real ProxyServer)', () => {

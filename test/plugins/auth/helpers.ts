@@ -51,6 +51,8 @@ export interface Gateway {
   upstream: Upstream;
   logs: LogCapture;
   apply(partial: Partial<GatehouseConfig>): void;
+  /** `apply` after reading the configuration's vault references (as a worker does: prime, compile). */
+  applyResolved(partial: Partial<GatehouseConfig>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -59,7 +61,11 @@ export interface Gateway {
  * upstream. `apply` takes the entities besides the one service `svc` and route `r` (paths ['/']).
  */
 export async function startGateway(
-  options: { customDirs?: string[]; requestPolicy?: ProxyServerOptions['requestPolicy'] } = {},
+  options: {
+    customDirs?: string[];
+    requestPolicy?: ProxyServerOptions['requestPolicy'];
+    vaults?: ProxyServerOptions['vaults'];
+  } = {},
 ): Promise<Gateway> {
   const upstream = await startUpstream();
   const logs = new LogCapture();
@@ -80,22 +86,28 @@ export async function startGateway(
     logger,
     plugins: registry,
     ...(options.requestPolicy === undefined ? {} : { requestPolicy: options.requestPolicy }),
+    ...(options.vaults === undefined ? {} : { vaults: options.vaults }),
   });
   await proxy.listen(0, '127.0.0.1');
   const port = (proxy.server.address() as AddressInfo).port;
+  const withDefaults = (partial: Partial<GatehouseConfig>): GatehouseConfig =>
+    completeConfig({
+      services: [service('svc', upstream.port)],
+      routes: [route('r', 'svc', { paths: ['/'] })],
+      ...partial,
+    });
   return {
     proxy,
     port,
     upstream,
     logs,
     apply(partial) {
-      proxy.apply(
-        completeConfig({
-          services: [service('svc', upstream.port)],
-          routes: [route('r', 'svc', { paths: ['/'] })],
-          ...partial,
-        }),
-      );
+      proxy.apply(withDefaults(partial));
+    },
+    async applyResolved(partial) {
+      const config = withDefaults(partial);
+      await proxy.prime(config);
+      proxy.apply(config);
     },
     async close() {
       await proxy.close();

@@ -148,6 +148,8 @@ export function compilePlugins(
   registry: PluginRegistry | null,
   logger: Logger,
   destinations: DestinationPlanner = new DestinationPlanner(),
+  /** Instances whose config holds a vault reference that cannot be resolved: id → why. */
+  unresolved: ReadonlyMap<string, string> = new Map(),
 ): CompiledPlugins | null {
   const enabled = config.plugins.filter((p) => p.enabled);
   if (enabled.length === 0) return null;
@@ -167,6 +169,20 @@ export function compilePlugins(
       });
     let config: Record<string, unknown>;
     let state: unknown;
+    const failure = unresolved.get(p.id);
+    if (failure !== undefined) {
+      // Fails where it would run: never served with the reference (or nothing) as the secret.
+      const inst: Instance = {
+        plugin: p,
+        def: failingDefinition(def, failure),
+        state: null,
+        protocols: protocolBits(p.protocols),
+      };
+      let idx = names.get(p.name);
+      if (idx === undefined) names.set(p.name, (idx = new NameIndex(def)));
+      place(idx, p, inst);
+      continue;
+    }
     try {
       config = registry.validateConfig(p.name, p.config);
       const ctx: InitContext = {
@@ -195,28 +211,7 @@ export function compilePlugins(
     const inst: Instance = { plugin: p, def, state, protocols: protocolBits(p.protocols) };
     let idx = names.get(p.name);
     if (idx === undefined) names.set(p.name, (idx = new NameIndex(def)));
-    const scope = scopeOf(p);
-    // The first instance by id wins when two share a scope (the Admin API refuses duplicates).
-    switch (scope) {
-      case Scope.GLOBAL:
-        idx.global.push(inst);
-        break;
-      case Scope.R:
-      case Scope.RS:
-        push(idx.byRoute, p.route!.id, inst);
-        break;
-      case Scope.S:
-        push(idx.byService, p.service!.id, inst);
-        break;
-      case Scope.C:
-        if (!idx.cOnly.has(p.consumer!.id)) idx.cOnly.set(p.consumer!.id, inst);
-        break;
-      case Scope.G:
-        if (!idx.gOnly.has(p.consumer_group!.id)) idx.gOnly.set(p.consumer_group!.id, inst);
-        break;
-      default:
-        idx.consumerScoped.push(inst);
-    }
+    place(idx, p, inst);
   }
 
   const sortedNames = [...names.entries()].map(([name, idx]) => ({ name, def: idx.def, idx })).sort(compare);
@@ -243,6 +238,47 @@ export function compilePlugins(
     if (chain !== null) chains.set(route.id, chain);
   }
   return { snapshot, chains };
+}
+
+/** Files an instance under its scope (the first instance by id wins when two share a scope). */
+function place(idx: NameIndex, p: Plugin, inst: Instance): void {
+  switch (scopeOf(p)) {
+    case Scope.GLOBAL:
+      idx.global.push(inst);
+      break;
+    case Scope.R:
+    case Scope.RS:
+      push(idx.byRoute, p.route!.id, inst);
+      break;
+    case Scope.S:
+      push(idx.byService, p.service!.id, inst);
+      break;
+    case Scope.C:
+      if (!idx.cOnly.has(p.consumer!.id)) idx.cOnly.set(p.consumer!.id, inst);
+      break;
+    case Scope.G:
+      if (!idx.gOnly.has(p.consumer_group!.id)) idx.gOnly.set(p.consumer_group!.id, inst);
+      break;
+    default:
+      idx.consumerScoped.push(inst);
+  }
+}
+
+/** Thrown by an instance whose vault reference cannot be resolved (logged, client gets a 500). */
+export class UnresolvedSecretError extends Error {
+  override readonly name = 'UnresolvedSecretError';
+}
+
+/** `def` with every phase it has throwing `message` (data-plane/src/vaults/resolve-config.ts). */
+function failingDefinition(def: AnyPluginDefinition, message: string): AnyPluginDefinition {
+  const fail = (): never => {
+    throw new UnresolvedSecretError(message);
+  };
+  const out: { -readonly [K in keyof AnyPluginDefinition]: AnyPluginDefinition[K] } = { ...def };
+  delete out.init;
+  for (const phase of ['rewrite', 'access', 'response', 'log'] as const)
+    if (def[phase] !== undefined) out[phase] = fail;
+  return out;
 }
 
 /** The chain of route `r` (null: a route no instance is scoped to) under service `s`. */

@@ -217,7 +217,8 @@ const RESPONSES: Record<ProxyErrorCode, ErrorResponse> = {
   [ProxyErrorCode.AGGREGATION_FAILED]: errorResponse(
     ProxyErrorCode.AGGREGATION_FAILED,
     502,
-    'aggregation call {} failed',
+    // `{}`: "'<call>' failed: <why>".
+    'aggregation call {}',
   ),
 };
 

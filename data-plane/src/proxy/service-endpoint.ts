@@ -36,6 +36,8 @@ function joinPath(servicePath: string, pathAndQuery: string): string {
   return servicePath.endsWith('/') ? servicePath + pathAndQuery.slice(1) : servicePath + pathAndQuery;
 }
 
+function ignore(): void {}
+
 function errorCode(err: unknown): string {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : '';
@@ -84,6 +86,8 @@ class CompiledServiceEndpoint implements ServiceEndpoint {
       throw e;
     }
     report?.reportStatus(index, res.statusCode);
+    // A body dropped over the cap is destroyed: its abort is ours, not a failure to report.
+    res.body.on('error', ignore);
     const contentType = res.headers['content-type'];
     const declared = Number(res.headers['content-length']);
     if (Number.isFinite(declared) && declared > options.maxBodyBytes) {

@@ -244,7 +244,7 @@ async function aggregate(ctx: PluginContext, state: State): Promise<void> {
     const r = results[i]!;
     if (!r.ok) {
       if (!state.partial) {
-        respondError(ctx, ProxyErrorCode.AGGREGATION_FAILED, { subject: `'${name}': ${r.reason}` });
+        respondError(ctx, ProxyErrorCode.AGGREGATION_FAILED, { subject: `'${name}' failed: ${r.reason}` });
         return;
       }
       failed.push(name);

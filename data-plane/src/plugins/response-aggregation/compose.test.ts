@@ -1,10 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { copyJson, encodeValue, getPath, orderCalls, parseTemplate, referencedCalls, shape } from './compose.js';
+import {
+  copyJson,
+  encodeValue,
+  getPath,
+  orderCalls,
+  parseTemplate,
+  referencedCalls,
+  shape,
+} from './compose.js';
 
 describe('response-aggregation templates', () => {
   it('parses literal text and every placeholder kind', () => {
     expect(
-      parseTemplate('/users/{resp.order.user.id}?t={request.query.t}&h={request.header.X-Tenant}&c={request.captures.id}'),
+      parseTemplate(
+        '/users/{resp.order.user.id}?t={request.query.t}&h={request.header.X-Tenant}&c={request.captures.id}',
+      ),
     ).toEqual([
       '/users/',
       { kind: 'resp', call: 'order', path: ['user', 'id'] },
@@ -56,7 +66,9 @@ describe('response-aggregation paths and shapes', () => {
   });
 
   it('keeps only the allow-listed paths, with their structure', () => {
-    expect(JSON.parse(JSON.stringify(shape(body, { fields: [['a', 'b'], ['missing']], rename: [] })))).toEqual({
+    expect(
+      JSON.parse(JSON.stringify(shape(body, { fields: [['a', 'b'], ['missing']], rename: [] }))),
+    ).toEqual({
       a: { b: [{ c: 1 }] },
     });
   });

@@ -23,7 +23,8 @@ export function parsePath(text: string): Path | string {
   const segments = text.split('.');
   if (segments.length > MAX_SEGMENTS) return `a path has at most ${MAX_SEGMENTS} segments`;
   for (const s of segments)
-    if (!SEGMENT_RE.test(s)) return `invalid path '${text}': segments are non-empty, without spaces or braces`;
+    if (!SEGMENT_RE.test(s))
+      return `invalid path '${text}': segments are non-empty, without spaces or braces`;
   return segments;
 }
 
@@ -79,7 +80,10 @@ function parseSource(inner: string): Source | string {
     const kind = d < 0 ? rest : rest.slice(0, d);
     const name = d < 0 ? '' : rest.slice(d + 1);
     if ((kind === 'query' || kind === 'header' || kind === 'captures') && SEGMENT_RE.test(name))
-      return { kind: kind === 'captures' ? 'capture' : kind, name: kind === 'header' ? name.toLowerCase() : name };
+      return {
+        kind: kind === 'captures' ? 'capture' : kind,
+        name: kind === 'header' ? name.toLowerCase() : name,
+      };
   }
   return `'{${inner}}': expected {resp.<call>.<path>} or {request.query|header|captures.<name>}`;
 }
@@ -87,7 +91,8 @@ function parseSource(inner: string): Source | string {
 /** The calls a template reads responses of. */
 export function referencedCalls(parts: readonly TemplatePart[]): string[] {
   const out: string[] = [];
-  for (const p of parts) if (typeof p !== 'string' && p.kind === 'resp' && !out.includes(p.call)) out.push(p.call);
+  for (const p of parts)
+    if (typeof p !== 'string' && p.kind === 'resp' && !out.includes(p.call)) out.push(p.call);
   return out;
 }
 

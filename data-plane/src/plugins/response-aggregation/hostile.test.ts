@@ -15,7 +15,15 @@ import { initialise, snapshotOf } from '../runtime/test-support.js';
 const snapshot = snapshotOf({});
 const hostileString = fc.oneof(
   fc.string(),
-  fc.constantFrom('__proto__', 'constructor', 'prototype', '/{resp.a.__proto__}', '/{resp.b.x}', '/x/{', '..'),
+  fc.constantFrom(
+    '__proto__',
+    'constructor',
+    'prototype',
+    '/{resp.a.__proto__}',
+    '/{resp.b.x}',
+    '/x/{',
+    '..',
+  ),
   fc.constantFrom('/{request.query.__proto__}', '/a?b={resp.a.c.0}', 'a..b', '__proto__.polluted'),
 );
 const hostileValue = fc.oneof(
@@ -45,7 +53,10 @@ describe('response-aggregation over hostile input', () => {
     let valid = 0;
     fc.assert(
       fc.property(
-        fc.oneof(fc.constant({}), fc.dictionary(fc.constantFrom(...configKeys), hostileValue, { maxKeys: 6 })),
+        fc.oneof(
+          fc.constant({}),
+          fc.dictionary(fc.constantFrom(...configKeys), hostileValue, { maxKeys: 6 }),
+        ),
         fc.oneof(fc.array(call, { maxLength: 5 }), fc.array(structuredCall, { maxLength: 5 })),
         (config, calls) => {
           const input = JSON.parse(JSON.stringify({ ...config, calls })) as unknown;

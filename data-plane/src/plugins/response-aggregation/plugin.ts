@@ -64,7 +64,10 @@ function path(text: string): Path {
   return p;
 }
 
-function compile(config: ResponseAggregationConfig, service: (name: string) => ServiceEndpoint | null): State {
+function compile(
+  config: ResponseAggregationConfig,
+  service: (name: string) => ServiceEndpoint | null,
+): State {
   const names = config.calls.map((c) => c.name);
   const parsed = config.calls.map((c) => {
     const parts = parseTemplate(c.path);
@@ -77,20 +80,18 @@ function compile(config: ResponseAggregationConfig, service: (name: string) => S
   }));
   const ordered = orderCalls(refs);
   if ('errors' in ordered) throw new TypeError([...ordered.errors.values()].map((e) => e.message).join('; '));
-  const calls = config.calls.map(
-    (c, i): Call => ({
-      name: c.name,
-      service: c.service,
-      endpoint: service(c.service),
-      parts: parsed[i]!,
-      deps: refs[i]!.deps.map((d) => names.indexOf(d)),
-      timeout: c.timeout,
-      shape: {
-        fields: c.fields == null ? null : c.fields.map(path),
-        rename: Object.entries(c.rename ?? {}).map(([from, to]) => [path(from), path(to)] as const),
-      },
-    }),
-  );
+  const calls = config.calls.map((c, i): Call => ({
+    name: c.name,
+    service: c.service,
+    endpoint: service(c.service),
+    parts: parsed[i]!,
+    deps: refs[i]!.deps.map((d) => names.indexOf(d)),
+    timeout: c.timeout,
+    shape: {
+      fields: c.fields == null ? null : c.fields.map(path),
+      rename: Object.entries(c.rename ?? {}).map(([from, to]) => [path(from), path(to)] as const),
+    },
+  }));
   return {
     calls,
     order: ordered.order,
@@ -264,7 +265,10 @@ export default definePlugin({
     const state = compile(config, (name) => ctx.service(name));
     for (const c of state.calls)
       if (c.endpoint === null)
-        ctx.log.warn({ call: c.name, service: c.service }, 'aggregation call names no service; it always fails');
+        ctx.log.warn(
+          { call: c.name, service: c.service },
+          'aggregation call names no service; it always fails',
+        );
     return state;
   },
   access: aggregate,

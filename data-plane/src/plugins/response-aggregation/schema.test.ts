@@ -16,7 +16,9 @@ function violation(config: unknown): unknown {
 describe('response-aggregation schema', () => {
   it('fills the defaults', () => {
     expect(validate({ calls: [{ name: 'a', service: 's', path: '/x' }] })).toEqual({
-      calls: [{ name: 'a', service: 's', path: '/x', depends_on: [], timeout: 5000, fields: null, rename: null }],
+      calls: [
+        { name: 'a', service: 's', path: '/x', depends_on: [], timeout: 5000, fields: null, rename: null },
+      ],
       merge: false,
       on_failure: 'fail',
       timeout: 10000,

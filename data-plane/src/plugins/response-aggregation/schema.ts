@@ -96,7 +96,7 @@ const responseAggregationSchema = t.record(
       default: [],
       len_max: 32,
       description:
-        "Client request headers sent on every call (besides the request id and trace headers). None by default: credentials are not forwarded unless named.",
+        'Client request headers sent on every call (besides the request id and trace headers). None by default: credentials are not forwarded unless named.',
     }),
   },
   {

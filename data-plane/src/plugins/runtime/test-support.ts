@@ -144,7 +144,8 @@ export function initialise<F extends schema.RecordField, S>(
         destination: (host, port) =>
           new DestinationPlanner().plan(host, port, { route: null, service: null }),
         // Planned, never compiled: its requests fail as a service that is not proxied.
-        service: (nameOrId) => planServiceEndpoint(snapshot.config.services, nameOrId, new DestinationPlanner()),
+        service: (nameOrId) =>
+          planServiceEndpoint(snapshot.config.services, nameOrId, new DestinationPlanner()),
       });
 }
 

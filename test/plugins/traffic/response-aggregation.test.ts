@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { service } from '../../proxy/helpers.js';
+import { until } from '../../helpers/until.js';
 import { call, plugin, startTrafficGateway, type TrafficGateway } from './helpers.js';
 
 /** What the backends saw: raw request target and headers, by path prefix. */
@@ -23,6 +24,8 @@ describe('Plugin: response-aggregation (access, real ProxyServer and backends)',
   let backendPort: number;
   const seen: Seen[] = [];
   let releaseSlow: () => void = () => undefined;
+  /** Slow requests whose connection the gateway closed before they were answered. */
+  let slowCancelled = 0;
 
   beforeAll(async () => {
     gw = await startTrafficGateway();
@@ -42,6 +45,9 @@ describe('Plugin: response-aggregation (access, real ProxyServer and backends)',
       } else if (url === '/slow') {
         // Answers only once the test releases it (after the call timed out).
         const timer = setTimeout(() => json(res, 200, { late: true }), 30_000);
+        res.on('close', () => {
+          if (!res.writableEnded) slowCancelled++;
+        });
         releaseSlow = () => {
           clearTimeout(timer);
           res.destroy();
@@ -197,6 +203,21 @@ describe('Plugin: response-aggregation (access, real ProxyServer and backends)',
     expect(partial.json()).toEqual({ broken: null, after: null, order: { id: '3' } });
     expect(partial.headers['x-gatehouse-aggregation-partial']).toBe('broken, after');
     expect(seen.map((s) => s.url).sort()).toEqual(['/fail', '/orders/3']);
+  });
+
+  it('answers 502 as soon as a call fails under fail, cancelling the calls still running', async () => {
+    apply({
+      timeout: 60_000,
+      calls: [
+        { name: 'slow', service: 'shop', path: '/slow', timeout: 60_000 },
+        { name: 'broken', service: 'shop', path: '/fail' },
+      ],
+    });
+    const before = slowCancelled;
+    const r = await call(gw.port, '/agg');
+    expect(r.status).toBe(502);
+    expect(r.json()).toEqual({ message: "aggregation call 'broken' failed: status 500" });
+    await until(async () => slowCancelled > before, 'the slow call to be cancelled');
   });
 
   it('fails a call whose body is over max_body_size, or not JSON, or nested too deeply', async () => {

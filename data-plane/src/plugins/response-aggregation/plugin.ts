@@ -22,6 +22,7 @@ import {
   shape,
   type Path,
   type Shape,
+  type Source,
   type TemplatePart,
 } from './compose.js';
 import { responseAggregationSpec, type ResponseAggregationConfig } from './schema.js';
@@ -32,11 +33,14 @@ export const PARTIAL_HEADER = 'X-Gatehouse-Aggregation-Partial';
 /** Request id and trace headers sent on every call when the client sent them (as the proxy path does). */
 const PROPAGATED = ['traceparent', 'tracestate', 'x-request-id', 'x-correlation-id', 'kong-request-id'];
 
+/** A template part as a request uses it: literal text, or a source with its call index and label. */
+type Part = string | { readonly source: Source; readonly call: number; readonly label: string };
+
 interface Call {
   readonly name: string;
   readonly service: string;
   readonly endpoint: ServiceEndpoint | null;
-  readonly parts: readonly TemplatePart[];
+  readonly parts: readonly Part[];
   /** Indexes of the calls this one waits for. */
   readonly deps: readonly number[];
   readonly timeout: number;
@@ -64,6 +68,19 @@ function path(text: string): Path {
   return p;
 }
 
+function label(source: Source): string {
+  if (source.kind === 'resp') return `resp.${source.call}.${source.path.join('.')}`;
+  return `request.${source.kind === 'capture' ? 'captures' : source.kind}.${source.name}`;
+}
+
+function compileParts(parts: readonly TemplatePart[], names: readonly string[]): Part[] {
+  return parts.map((p) =>
+    typeof p === 'string'
+      ? p
+      : { source: p, call: p.kind === 'resp' ? names.indexOf(p.call) : -1, label: label(p) },
+  );
+}
+
 function compile(
   config: ResponseAggregationConfig,
   service: (name: string) => ServiceEndpoint | null,
@@ -84,7 +101,7 @@ function compile(
     name: c.name,
     service: c.service,
     endpoint: service(c.service),
-    parts: parsed[i]!,
+    parts: compileParts(parsed[i]!, names),
     deps: refs[i]!.deps.map((d) => names.indexOf(d)),
     timeout: c.timeout,
     shape: {
@@ -106,7 +123,6 @@ function compile(
 /** The path and query of `call` with its values substituted, or the placeholder that has none. */
 function target(
   ctx: PluginContext,
-  state: State,
   call: Call,
   bodies: readonly unknown[],
 ): { ok: true; value: string } | { ok: false; reason: string } {
@@ -116,24 +132,14 @@ function target(
       out += part;
       continue;
     }
+    const source = part.source;
     let raw: unknown;
-    let label: string;
-    if (part.kind === 'resp') {
-      const dep = state.calls.findIndex((c) => c.name === part.call);
-      raw = getPath(bodies[dep], part.path);
-      label = `resp.${part.call}.${part.path.join('.')}`;
-    } else if (part.kind === 'query') {
-      raw = ctx.request.query.get(part.name) ?? undefined;
-      label = `request.query.${part.name}`;
-    } else if (part.kind === 'header') {
-      raw = ctx.request.header(part.name);
-      label = `request.header.${part.name}`;
-    } else {
-      raw = ctx.request.uriCaptures[part.name];
-      label = `request.captures.${part.name}`;
-    }
+    if (source.kind === 'resp') raw = getPath(bodies[part.call], source.path);
+    else if (source.kind === 'query') raw = ctx.request.query.get(source.name) ?? undefined;
+    else if (source.kind === 'header') raw = ctx.request.header(source.name);
+    else raw = ctx.request.uriCaptures[source.name];
     const encoded = encodeValue(raw);
-    if (encoded === null) return { ok: false, reason: `no usable value for {${label}}` };
+    if (encoded === null) return { ok: false, reason: `no usable value for {${part.label}}` };
     out += encoded;
   }
   return { ok: true, value: out };
@@ -163,7 +169,7 @@ async function runCall(
 ): Promise<Outcome> {
   if (call.endpoint === null) return { ok: false, reason: `service '${call.service}' not found` };
   if (overall.aborted) return { ok: false, reason: `aggregation timed out after ${state.timeout} ms` };
-  const t = target(ctx, state, call, bodies);
+  const t = target(ctx, call, bodies);
   if (!t.ok) return t;
   const ac = new AbortController();
   let timedOut = false;
@@ -219,9 +225,19 @@ async function aggregate(ctx: PluginContext, state: State): Promise<void> {
   const headers = headersFor(ctx, state);
   const overall = new AbortController();
   const timer = setTimeout(() => overall.abort(), state.timeout);
+  // Under `fail`, the first call to fail answers: the calls still running are cancelled.
+  let first: { name: string; reason: string } | null = null;
+  const settle = (name: string, outcome: Outcome): Outcome => {
+    if (!outcome.ok && first === null) {
+      first = { name, reason: outcome.reason };
+      if (!state.partial) overall.abort();
+    }
+    return outcome;
+  };
   for (const i of state.order) {
     const call = calls[i]!;
-    const run = (): Promise<Outcome> => runCall(ctx, state, call, bodies, i, headers, overall.signal);
+    const run = (): Promise<Outcome> =>
+      runCall(ctx, state, call, bodies, i, headers, overall.signal).then((o) => settle(call.name, o));
     outcomes[i] =
       call.deps.length === 0
         ? run()
@@ -229,7 +245,10 @@ async function aggregate(ctx: PluginContext, state: State): Promise<void> {
             const failed = deps.findIndex((d) => !d.ok);
             return failed < 0
               ? run()
-              : { ok: false, reason: `dependency '${calls[call.deps[failed]!]!.name}' failed` };
+              : settle(call.name, {
+                  ok: false,
+                  reason: `dependency '${calls[call.deps[failed]!]!.name}' failed`,
+                });
           });
   }
   let results: Outcome[];
@@ -238,16 +257,17 @@ async function aggregate(ctx: PluginContext, state: State): Promise<void> {
   } finally {
     clearTimeout(timer);
   }
+  if (first !== null && !state.partial) {
+    const { name, reason } = first as { name: string; reason: string };
+    respondError(ctx, ProxyErrorCode.AGGREGATION_FAILED, { subject: `'${name}' failed: ${reason}` });
+    return;
+  }
   const out = Object.create(null) as Record<string, unknown>;
   const failed: string[] = [];
   for (let i = 0; i < calls.length; i++) {
     const name = calls[i]!.name;
     const r = results[i]!;
     if (!r.ok) {
-      if (!state.partial) {
-        respondError(ctx, ProxyErrorCode.AGGREGATION_FAILED, { subject: `'${name}' failed: ${r.reason}` });
-        return;
-      }
       failed.push(name);
       if (!state.merge) define(out, name, null);
     } else if (state.merge && r.value !== null && typeof r.value === 'object' && !Array.isArray(r.value)) {

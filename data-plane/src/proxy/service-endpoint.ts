@@ -75,7 +75,7 @@ class CompiledServiceEndpoint implements ServiceEndpoint {
     try {
       res = await pool.request({
         path: joinPath(target.servicePath, options.pathAndQuery),
-        method: options.method as 'GET',
+        method: options.method,
         headers: ['host', host, ...options.headers],
         signal: options.signal,
         headersTimeout: target.readTimeout,

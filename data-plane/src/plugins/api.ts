@@ -266,6 +266,37 @@ export interface UpstreamDestination {
   healthy(): boolean;
 }
 
+/** One request a plugin sends to a service on its own (response-aggregation's calls). */
+export interface EndpointRequest {
+  /** GET, HEAD… (the request has no body). */
+  readonly method: string;
+  /** Path and query, already encoded, starting with '/': appended to the service's path. */
+  readonly pathAndQuery: string;
+  /** Header name/value pairs (Host is set from the service). */
+  readonly headers: readonly string[];
+  /** Aborts the request (timeouts). */
+  readonly signal: AbortSignal;
+  /** The most bytes of the response body read; a larger body rejects with GH_ERR_ENDPOINT_BODY_TOO_LARGE. */
+  readonly maxBodyBytes: number;
+}
+
+export interface EndpointResponse {
+  readonly status: number;
+  readonly contentType: string | undefined;
+  readonly body: Buffer;
+}
+
+/**
+ * A service a plugin calls by its name, compiled once per snapshot (InitContext.service): the
+ * requests go to the service's own pool or balanced upstream, with its protocol, TLS settings,
+ * path and read timeout, and report to the upstream's passive health checks.
+ */
+export interface ServiceEndpoint {
+  /** The service's name (or id when it has none). */
+  readonly label: string;
+  request(options: EndpointRequest): Promise<EndpointResponse>;
+}
+
 export interface InitContext {
   readonly snapshot: SnapshotView;
   readonly instance: InstanceInfo;
@@ -277,6 +308,11 @@ export interface InitContext {
    * instance applies to, so `setUpstreamDestination` does no work per request.
    */
   destination(host: string | null, port: number | null): UpstreamDestination;
+  /**
+   * The service named `nameOrId` (an enabled HTTP/HTTPS service of the snapshot) as an endpoint
+   * the plugin may send its own requests to; null when the snapshot has no such service.
+   */
+  service(nameOrId: string): ServiceEndpoint | null;
 }
 
 type MaybePromise = void | Promise<void>;

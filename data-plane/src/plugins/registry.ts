@@ -28,6 +28,7 @@ import proxyCache from './proxy-cache/plugin.js';
 import prometheus from './prometheus/plugin.js';
 import requestSizeLimiting from './request-size-limiting/plugin.js';
 import requestTermination from './request-termination/plugin.js';
+import responseAggregation from './response-aggregation/plugin.js';
 import correlationId from './correlation-id/plugin.js';
 import redirect from './redirect/plugin.js';
 import requestTransformer from './request-transformer/plugin.js';
@@ -61,6 +62,7 @@ export const BUNDLED_PLUGINS: {
   'bot-detection': botDetection,
   'request-size-limiting': requestSizeLimiting,
   'request-termination': requestTermination,
+  'response-aggregation': responseAggregation,
   canary,
   'correlation-id': correlationId,
   'request-transformer': requestTransformer,

@@ -25,6 +25,7 @@ import { prometheusSpec } from './prometheus/schema.js';
 import { requestSizeLimitingSpec } from './request-size-limiting/schema.js';
 import { responseRateLimitingSpec } from './response-ratelimiting/schema.js';
 import { requestTerminationSpec } from './request-termination/schema.js';
+import { responseAggregationSpec } from './response-aggregation/schema.js';
 import { correlationIdSpec } from './correlation-id/schema.js';
 import { redirectSpec } from './redirect/schema.js';
 import { requestTransformerSpec } from './request-transformer/schema.js';
@@ -61,6 +62,7 @@ export const BUNDLED_SPECS = [
   botDetectionSpec,
   requestSizeLimitingSpec,
   requestTerminationSpec,
+  responseAggregationSpec,
   canarySpec,
   correlationIdSpec,
   requestTransformerSpec,

@@ -44,6 +44,8 @@ export const ProxyErrorCode = {
   RESPONSE_UNPROCESSABLE: 'GH_ERR_PLUGIN_RESPONSE_UNPROCESSABLE',
   /** A rate-limiting plugin's limit is reached (Kong's 429; `error_code`/`error_message` may replace both). */
   RATE_LIMITED: 'GH_ERR_PLUGIN_RATE_LIMITED',
+  /** A response-aggregation call failed under the `fail` policy (502, naming the call). */
+  AGGREGATION_FAILED: 'GH_ERR_PLUGIN_AGGREGATION_FAILED',
 } as const;
 export type ProxyErrorCode = (typeof ProxyErrorCode)[keyof typeof ProxyErrorCode];
 
@@ -211,6 +213,13 @@ const RESPONSES: Record<ProxyErrorCode, ErrorResponse> = {
   ),
   // kong/plugins/rate-limiting/handler.lua: conf.error_code / conf.error_message (these defaults).
   [ProxyErrorCode.RATE_LIMITED]: errorResponse(ProxyErrorCode.RATE_LIMITED, 429, 'API rate limit exceeded'),
+  // Ours (Kong has no aggregation): the message names the failed call and why (messageOf).
+  [ProxyErrorCode.AGGREGATION_FAILED]: errorResponse(
+    ProxyErrorCode.AGGREGATION_FAILED,
+    502,
+    // `{}`: "'<call>' failed: <why>".
+    'aggregation call {}',
+  ),
 };
 
 /** The answer for `code` (status, Kong message, header array, body), as `sendError` writes it. */

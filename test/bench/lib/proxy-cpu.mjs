@@ -20,7 +20,7 @@ export const dp = (path) => import(join(DP, path));
 export const silentLogger = createLogger('bench', { level: 'silent' });
 
 /** A child process that prints the port it listens on (first line of its stdout). */
-async function childServer(code) {
+export async function childServer(code) {
   const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
   const [line] = await once(child.stdout, 'data');
   return { port: Number(String(line).trim()), kill: () => child.kill() };

@@ -61,6 +61,7 @@ function stateOf(config: Record<string, unknown>, clock: CanaryClock = {}): Cana
     },
     log: logger,
     destination: (host, port) => new DestinationPlanner().plan(host, port, { route: null, service: null }),
+    service: () => null,
   };
   return canaryState(valid.value as CanaryConfig, init, clock);
 }
@@ -421,6 +422,7 @@ describe('plugin canary (access)', () => {
             log: logger,
             destination: (host, port) =>
               new DestinationPlanner().plan(host, port, { route: null, service: null }),
+            service: () => null,
           };
           const state = canaryState(result.value as CanaryConfig, init, { now: () => now });
           for (const consumer of [null, alice]) {

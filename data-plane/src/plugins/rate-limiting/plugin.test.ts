@@ -331,6 +331,7 @@ describe('rate-limiting scoped to a consumer group (the gold group gets a higher
         destination: () => {
           throw new Error('rate limiting sends nowhere else');
         },
+        service: () => null,
       },
     );
     const send = async (setup: (ctx: PluginRequest) => void) => {
@@ -430,6 +431,7 @@ describe('rate-limiting schema', () => {
             destination: () => {
               throw new Error('rate limiting sends nowhere else');
             },
+            service: () => null,
           });
           expect(state).toBeDefined();
           const code = v.error_code as number;

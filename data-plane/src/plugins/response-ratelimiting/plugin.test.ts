@@ -182,6 +182,7 @@ describe('response-ratelimiting', () => {
           destination: () => {
             throw new Error('rate limiting sends nowhere else');
           },
+          service: () => null,
         }) as unknown as { limits: { name: string }[] };
         for (const l of state.limits) expect(l.name).toMatch(/^[A-Za-z0-9_-]+$/);
       }),

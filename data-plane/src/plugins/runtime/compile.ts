@@ -20,6 +20,7 @@ import type { AnyPluginDefinition, InitContext, PhaseName } from '../api.js';
 import { PluginErrors } from '../errors.js';
 import type { PluginRegistry } from '../registry.js';
 import { DestinationPlanner } from '../../proxy/destinations.js';
+import { planServiceEndpoint } from '../../proxy/service-endpoint.js';
 import { SnapshotIndex } from './snapshot-view.js';
 
 export const PROTO_HTTP = 1;
@@ -199,6 +200,7 @@ export function compilePlugins(
         log: logger.child({ plugin: p.name, plugin_id: p.id }),
         destination: (host, port) =>
           destinations.plan(host, port, { route: p.route?.id ?? null, service: p.service?.id ?? null }),
+        service: (nameOrId) => planServiceEndpoint(snapshot.config.services, nameOrId, destinations),
       };
       state = def.init === undefined ? Object.freeze(config) : def.init(config, ctx);
     } catch (e) {

@@ -20,6 +20,7 @@ import { ProxyRequest, type ProxyRoute, type RequestSettings } from '../../proxy
 import { DEFAULT_REQUEST_POLICY, type RequestHead } from '../../proxy/request-head.js';
 import { resolveRequestPath } from '../../proxy/path-policy.js';
 import { DestinationPlanner } from '../../proxy/destinations.js';
+import { planServiceEndpoint } from '../../proxy/service-endpoint.js';
 import { IDENTITY_HEADERS, PluginRequest } from './context.js';
 import { SnapshotIndex } from './snapshot-view.js';
 
@@ -142,6 +143,9 @@ export function initialise<F extends schema.RecordField, S>(
         // Planned, never compiled for a service (the test route has none).
         destination: (host, port) =>
           new DestinationPlanner().plan(host, port, { route: null, service: null }),
+        // Planned, never compiled: its requests fail as a service that is not proxied.
+        service: (nameOrId) =>
+          planServiceEndpoint(snapshot.config.services, nameOrId, new DestinationPlanner()),
       });
 }
 

@@ -44,6 +44,8 @@ export const ProxyErrorCode = {
   RESPONSE_UNPROCESSABLE: 'GH_ERR_PLUGIN_RESPONSE_UNPROCESSABLE',
   /** A rate-limiting plugin's limit is reached (Kong's 429; `error_code`/`error_message` may replace both). */
   RATE_LIMITED: 'GH_ERR_PLUGIN_RATE_LIMITED',
+  /** The waf plugin's anomaly score reached its threshold in block mode: 403. */
+  WAF_BLOCKED: 'GH_ERR_PLUGIN_WAF_BLOCKED',
 } as const;
 export type ProxyErrorCode = (typeof ProxyErrorCode)[keyof typeof ProxyErrorCode];
 
@@ -211,6 +213,8 @@ const RESPONSES: Record<ProxyErrorCode, ErrorResponse> = {
   ),
   // kong/plugins/rate-limiting/handler.lua: conf.error_code / conf.error_message (these defaults).
   [ProxyErrorCode.RATE_LIMITED]: errorResponse(ProxyErrorCode.RATE_LIMITED, 429, 'API rate limit exceeded'),
+  // Ours (Kong OSS has no WAF): the message of Kong's other refusals (bot-detection, acl).
+  [ProxyErrorCode.WAF_BLOCKED]: errorResponse(ProxyErrorCode.WAF_BLOCKED, 403, 'Forbidden'),
 };
 
 /** The answer for `code` (status, Kong message, header array, body), as `sendError` writes it. */

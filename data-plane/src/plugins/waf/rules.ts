@@ -5,7 +5,8 @@
  * execution, 941 XSS, 942 SQL injection), so a CRS user knows where a rule belongs; the numbers
  * themselves are ours. Every pattern is linear-time: no unbounded quantifier next to another
  * that can match the same characters (every repetition is bounded), checked by `recheck` in
- * rules.test.ts. Patterns run on the transformed value (lower-case, see transforms.ts), so they
+ * rules.test.ts. The `text`, `sql`, `cmd` and `path` forms hold single spaces only (whitespace is
+ * compressed), so a pattern on them matches an optional space with ` ?`, not `\s*`. Patterns run on the transformed value (lower-case, see transforms.ts), so they
  * are written in lower case and need no `i` flag.
  */
 
@@ -57,7 +58,7 @@ export const PATTERN_RULES: readonly PatternRule[] = [
     pattern: r`\bunion(?:\s{1,8}(?:all|distinct))?[\s(]{1,8}select\b` },
   { id: 942110, category: 'sqli', paranoia: 1, severity: 'critical', transform: 'sql',
     description: 'Tautology after a closing quote (\' or 1=1, " or "a"="a)',
-    pattern: r`['"\x60)]\s{0,8}(?:(?:or|and|xor)\b|\|\||&&)\s{0,8}[\w'"\x60(.@-]{0,40}\s{0,8}(?:=|<>|!=|<=?|>=?|\blike\b|\bis\b|\bin\b|\bbetween\b|\bregexp\b|\brlike\b)` },
+    pattern: r`['"\x60)] ?(?:(?:or|and|xor)\b|\|\||&&) ?\(? ?['"\x60]?[\w.@-]{0,40}['"\x60]?\)? ?(?:=|<>|!=|<=?|>=?|\blike\b|\bis\b|\bin\b|\bbetween\b|\bregexp\b|\brlike\b)` },
   { id: 942120, category: 'sqli', paranoia: 1, severity: 'critical', transform: 'sql',
     description: 'Numeric tautology (1 or 1=1, and 2>1)',
     pattern: r`\b(?:or|and|xor)\s{1,8}\(?\s{0,4}['"]?\d{1,10}['"]?\s{0,8}(?:=|<>|!=|<=?|>=?)\s{0,8}['"]?\d{1,10}\b` },
@@ -107,7 +108,7 @@ export const PATTERN_RULES: readonly PatternRule[] = [
     pattern: r`<\s{0,4}/?\s{0,4}script\b` },
   { id: 941110, category: 'xss', paranoia: 1, severity: 'critical', transform: 'text',
     description: 'Event handler inside a tag (<img onerror=…)',
-    pattern: r`<[a-z][\w:-]{0,30}[\s/][^>]{0,200}?\bon[a-z]{3,30}\s{0,8}=` },
+    pattern: r`<[a-z][\w:-]{0,30}[\s/][^<>]{0,200}?\bon[a-z]{3,30}\s{0,8}=` },
   { id: 941120, category: 'xss', paranoia: 1, severity: 'critical', transform: 'text',
     description: 'Event handler after a closing quote (" onmouseover=…)',
     pattern: `['"\\x60][\\s/]{0,8}on${EVENTS}\\s{0,8}=` },
@@ -119,7 +120,7 @@ export const PATTERN_RULES: readonly PatternRule[] = [
     pattern: r`<\s{0,4}(?:iframe|object|embed|applet|frameset|frame|base|meta|svg|math|isindex|marquee|xss|blink|bgsound|layer|ilayer|import|xml|animate|set|handler|listener)\b` },
   { id: 941150, category: 'xss', paranoia: 1, severity: 'critical', transform: 'text',
     description: 'DOM sinks and script gadgets (document.cookie, .innerhtml, fromcharcode, expression( …)',
-    pattern: r`\bdocument\s{0,4}\.\s{0,4}(?:cookie|domain|write|location)\b|\bwindow\s{0,4}\.\s{0,4}(?:location|open)\b|\.\s{0,4}(?:inner|outer)html\b|\bfromcharcode\b|\bexpression\s{0,4}\(|\b(?:alert|prompt|confirm|eval|settimeout|setinterval)\s{0,4}(?:\(|\x60)[^)]{0,60}\)?\s{0,4}(?:>|//|<|;|$)|-moz-binding|\bsrcdoc\s{0,4}=` },
+    pattern: r`\bdocument\s{0,4}\.\s{0,4}(?:cookie|domain|write|location)\b|\bwindow\s{0,4}\.\s{0,4}(?:location|open)\b|\.\s{0,4}(?:inner|outer)html\b|\bfromcharcode\b|\bexpression\s{0,4}\(|-moz-binding|\bsrcdoc\s{0,4}=` },
   { id: 941160, category: 'xss', paranoia: 2, severity: 'critical', transform: 'text',
     description: 'Other HTML tags that load or style content (<img, <style, <link, <form, <body …)',
     pattern: r`<\s{0,4}(?:img|image|style|link|form|body|input|textarea|button|video|audio|source|details|template|portal|a\s{1,8}href|table\s{1,8}background|div\s{1,8}style)\b` },
@@ -174,7 +175,7 @@ export const PATTERN_RULES: readonly PatternRule[] = [
     pattern: `(?:[;|&\\n]|\\$\\()\\s{0,8}${COMMANDS_PROSE}(?:\\s|$|[;|&<>)])` },
   { id: 932160, category: 'rce', paranoia: 2, severity: 'error', transform: 'text',
     description: 'Command substitution or backquoted word',
-    pattern: r`\$\([^)]{1,100}\)|\x60[a-z][\w -]{0,40}\x60` },
+    pattern: r`\$\([^)$]{1,100}\)|\x60[a-z][\w -]{0,40}\x60` },
   { id: 932170, category: 'rce', paranoia: 3, severity: 'warning', transform: 'raw',
     description: 'Shell meta-character followed by a word',
     pattern: r`[;|\x60]\s{0,4}[a-z]{2,}` },

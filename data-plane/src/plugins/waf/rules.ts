@@ -47,8 +47,13 @@ export interface CheckRule {
 const r = String.raw;
 
 /** Shell commands an injection runs first (words common in English prose are at PL2). */
-const COMMANDS = r`(?:cat|ls|id|whoami|uname|wget|curl|nc|ncat|netcat|bash|sh|zsh|ksh|csh|dash|python[23]?|perl|php|ruby|lua|nslookup|ping|telnet|tftp|ftp|rm|chmod|chown|ifconfig|netstat|echo|printenv|base64|socat|busybox|awk|mkfifo|crontab|sudo|passwd|systeminfo|tasklist|certutil|powershell|cmd|xterm|nmap|wc|dir|type|net|env)`;
-const COMMANDS_PROSE = r`(?:find|more|less|head|tail|touch|kill|sleep|sort|grep|ps|ip|su|reg|ver|set|test|time|date|exec|eval|export|unset|read|who|w)`;
+const COMMANDS = r`(?:cat|ls|whoami|uname|wget|curl|nc|ncat|netcat|bash|sh|zsh|ksh|csh|dash|python[23]?|perl|php|ruby|lua|nslookup|ping|telnet|tftp|ftp|rm|chmod|chown|ifconfig|netstat|echo|printenv|base64|socat|busybox|awk|mkfifo|crontab|sudo|passwd|systeminfo|tasklist|certutil|powershell|cmd|xterm|nmap)`;
+/**
+ * Commands that are also words once quotes are removed (`I'd` becomes `id` in the cmd form): they
+ * count only when nothing but an option, a path or a shell meta-character follows.
+ */
+const COMMANDS_WORDS = r`(?:id|dir|type|net|env|wc|ver|set)`;
+const COMMANDS_PROSE = r`(?:find|more|less|head|tail|touch|kill|sleep|sort|grep|ps|ip|su|reg|test|time|date|exec|eval|export|unset|read|who|w|id|dir|type|net|env|wc|ver|set)`;
 const EVENTS = r`(?:error|load|click|dblclick|auxclick|mouse[a-z]{2,10}|focus[a-z]{0,3}|blur|change|submit|key[a-z]{2,5}|toggle|animation[a-z]{3,10}|transition[a-z]{3,10}|pointer[a-z]{2,10}|begin|end|input|drag[a-z]{0,5}|drop|wheel|scroll|unload|beforeunload|resize|select|play|playing|pause|contextmenu|copy|paste|cut|hashchange|message|pageshow|popstate|search|show|start|finish|invalid|reset|abort|loadstart|loadend|canplay|durationchange|timeupdate)`;
 
 export const PATTERN_RULES: readonly PatternRule[] = [
@@ -157,7 +162,7 @@ export const PATTERN_RULES: readonly PatternRule[] = [
   // --- Remote command execution (932) ---------------------------------------------------------
   { id: 932100, category: 'rce', paranoia: 1, severity: 'critical', transform: 'cmd',
     description: 'Command chained after ;, |, &, newline or $( ',
-    pattern: `(?:[;|&\\n]|\\$\\()\\s{0,8}(?:/(?:usr/)?(?:local/)?s?bin/)?${COMMANDS}(?:\\s|$|[;|&<>)])` },
+    pattern: `(?:[;|&\\n]|\\$\\() ?(?:/(?:usr/)?(?:local/)?s?bin/)?(?:${COMMANDS}(?: |$|[;|&<>)])|${COMMANDS_WORDS}(?:$|[;|&<>)]| -| /))` },
   { id: 932110, category: 'rce', paranoia: 1, severity: 'critical', transform: 'text',
     description: 'Shell and interpreter paths, reverse-shell devices',
     pattern: r`/(?:usr/)?(?:local/)?s?bin/(?:ba|z|k|c|da|tc)?sh\b|/bin/(?:busybox|nc|cat|ls|id|rm|echo)\b|/dev/(?:tcp|udp)/|\bnc(?:at)?\s{1,8}-[a-z]{0,4}e\b|\bmkfifo\s{1,8}/|\b(?:bash|sh)\s{1,8}-[ci]\b` },
@@ -169,7 +174,7 @@ export const PATTERN_RULES: readonly PatternRule[] = [
     pattern: r`\(\s{0,4}\)\s{0,4}\{` },
   { id: 932140, category: 'rce', paranoia: 1, severity: 'critical', transform: 'text',
     description: 'Shell variable tricks and command substitution (${ifs}, $(…), `…` with a command)',
-    pattern: `\\$\\{?ifs\\b|\\$\\{(?:path|home|shell|pwd|user)[:}]|\\$\\(\\s{0,8}${COMMANDS}\\b|\\x60\\s{0,8}${COMMANDS}(?:\\s{1,8}[^\\x60]{0,60})?\\x60` },
+    pattern: `\\$\\{?ifs\\b|\\$\\{(?:path|home|shell|pwd|user)[:}]|\\$\\(\\s{0,8}${COMMANDS}\\b|\\x60\\s{0,8}(?:${COMMANDS}|${COMMANDS_WORDS})(?:\\s{1,8}[^\\x60]{0,60})?\\x60` },
   { id: 932150, category: 'rce', paranoia: 2, severity: 'critical', transform: 'cmd',
     description: 'Common-word commands chained after ;, | or &',
     pattern: `(?:[;|&\\n]|\\$\\()\\s{0,8}${COMMANDS_PROSE}(?:\\s|$|[;|&<>)])` },

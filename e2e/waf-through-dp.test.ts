@@ -67,7 +67,9 @@ describe('waf through a real data plane process', () => {
   });
 
   it('proxies benign requests on the block route', async () => {
-    const r = await get(`/block/users?name=${encodeURIComponent("O'Brien")}&q=${encodeURIComponent('Tom & Jerry')}`);
+    const r = await get(
+      `/block/users?name=${encodeURIComponent("O'Brien")}&q=${encodeURIComponent('Tom & Jerry')}`,
+    );
     expect(r.status).toBe(200);
     await r.arrayBuffer();
     const post = await get('/block/comments', {

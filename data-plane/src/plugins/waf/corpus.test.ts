@@ -17,14 +17,20 @@ function rates(pl: number) {
   const engine = engineAt(pl);
   const detected = attacks.filter((e) => score(engine, e).score >= engine.threshold).length;
   const falsePositives = benign.filter((e) => score(engine, e).score >= engine.threshold);
-  return { detection: detected / attacks.length, falsePositive: falsePositives.length / benign.length, falsePositives };
+  return {
+    detection: detected / attacks.length,
+    falsePositive: falsePositives.length / benign.length,
+    falsePositives,
+  };
 }
 
 describe('waf on the corpora', () => {
   it('holds a few hundred entries of each kind, covering every category', () => {
     expect(benign.length).toBeGreaterThanOrEqual(250);
     expect(attacks.length).toBeGreaterThanOrEqual(200);
-    expect(new Set(attacks.map((a) => a.category))).toEqual(new Set(['sqli', 'xss', 'lfi', 'rce', 'protocol']));
+    expect(new Set(attacks.map((a) => a.category))).toEqual(
+      new Set(['sqli', 'xss', 'lfi', 'rce', 'protocol']),
+    );
   });
 
   it('detects at least 90 % of attacks with at most 1 % false positives at paranoia level 1', () => {

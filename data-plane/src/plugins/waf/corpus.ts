@@ -26,7 +26,8 @@ export function loadCorpus(name: 'benign' | 'attacks'): CorpusEntry[] {
       else [where] = parts as [string];
       continue;
     }
-    if (line.startsWith('#') && !line.startsWith('#1') && !line.startsWith('#h') && !line.startsWith('#f')) continue;
+    if (line.startsWith('#') && !line.startsWith('#1') && !line.startsWith('#h') && !line.startsWith('#f'))
+      continue;
     if (line === '') continue;
     out.push({ category, where, value: line.replace(/\\n/g, '\n') });
   }
@@ -43,21 +44,33 @@ export function requestOf(e: CorpusEntry): { head: WafRequest; body: WafBody | n
   let body: WafBody | null = null;
   if (e.where === 'query') rawQuery = `q=${encodeURIComponent(e.value)}`;
   else if (e.where === 'path') rawPath = e.value;
-  else if (e.where === 'json') body = { contentType: 'application/json', text: JSON.stringify({ id: 7, comment: e.value, tags: ['a', e.value] }) };
+  else if (e.where === 'json')
+    body = {
+      contentType: 'application/json',
+      text: JSON.stringify({ id: 7, comment: e.value, tags: ['a', e.value] }),
+    };
   else if (e.where === 'form') {
     const pairs = e.value.split('&').map((p) => {
       const eq = p.indexOf('=');
-      return eq < 0 ? `message=${encodeURIComponent(p)}` : `${encodeURIComponent(p.slice(0, eq))}=${encodeURIComponent(p.slice(eq + 1))}`;
+      return eq < 0
+        ? `message=${encodeURIComponent(p)}`
+        : `${encodeURIComponent(p.slice(0, eq))}=${encodeURIComponent(p.slice(eq + 1))}`;
     });
     body = { contentType: 'application/x-www-form-urlencoded', text: pairs.join('&') };
   } else if (e.where === 'text') body = { contentType: 'text/plain', text: e.value };
   else if (e.where.startsWith('header:')) headers[e.where.slice(7)] = [e.value];
-  const head: WafRequest = { method: body === null ? 'GET' : 'POST', rawPath, rawQuery, query: new URLSearchParams(rawQuery), headers };
+  const head: WafRequest = {
+    method: body === null ? 'GET' : 'POST',
+    rawPath,
+    rawQuery,
+    query: new URLSearchParams(rawQuery),
+    headers,
+  };
   return { head, body };
 }
 
 export function engineAt(paranoia: number, extra: Record<string, unknown> = {}): WafEngine {
-  const config = schema.validate(wafSpec.schema, { paranoia_level: paranoia, ...extra }).value!;
+  const config = schema.validate(wafSpec.schema, { paranoia_level: paranoia, ...extra }).value;
   return new WafEngine(config as never);
 }
 

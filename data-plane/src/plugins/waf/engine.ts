@@ -5,7 +5,15 @@
  * score once per request (its first match is recorded). A value made only of letters, digits,
  * `_`, `.` and `-` can match no rule and is skipped without work.
  */
-import { CHECK_RULES, PATTERN_RULES, SEVERITY_SCORE, type Category, type CheckRule, type PatternRule, type Transform } from './rules.js';
+import {
+  CHECK_RULES,
+  PATTERN_RULES,
+  SEVERITY_SCORE,
+  type Category,
+  type CheckRule,
+  type PatternRule,
+  type Transform,
+} from './rules.js';
 import { cmdForm, pathForm, sqlForm, textForm, urlDecode } from './transforms.js';
 import type { WafConfig } from './schema.js';
 
@@ -32,16 +40,37 @@ export const MAX_JSON_DEPTH = 64;
 
 const SAFE = /^[\w.-]*$/;
 const BAD_ENCODING = /%(?![0-9a-fA-F]{2}|[uU][0-9a-fA-F]{4})/;
+// eslint-disable-next-line no-control-regex -- control characters are what the check looks for
 const CONTROL = /[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]/;
 const NON_PRINTABLE = /[^\x20-\x7e]/;
 const STRICT_QUERY = /[^a-zA-Z0-9\-._~%&=+/]/;
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 /** Headers never inspected by the attack rules (framing, credentials, content negotiation). */
 const HEADER_SKIP = new Set([
-  'authorization', 'proxy-authorization', 'host', 'content-length', 'content-type', 'transfer-encoding',
-  'connection', 'accept', 'accept-encoding', 'accept-language', 'accept-charset', 'cookie', 'if-none-match',
-  'if-match', 'if-modified-since', 'if-unmodified-since', 'cache-control', 'pragma', 'te', 'upgrade',
-  'keep-alive', 'sec-websocket-key', 'sec-websocket-extensions', 'sec-websocket-protocol',
+  'authorization',
+  'proxy-authorization',
+  'host',
+  'content-length',
+  'content-type',
+  'transfer-encoding',
+  'connection',
+  'accept',
+  'accept-encoding',
+  'accept-language',
+  'accept-charset',
+  'cookie',
+  'if-none-match',
+  'if-match',
+  'if-modified-since',
+  'if-unmodified-since',
+  'cache-control',
+  'pragma',
+  'te',
+  'upgrade',
+  'keep-alive',
+  'sec-websocket-key',
+  'sec-websocket-extensions',
+  'sec-websocket-protocol',
 ]);
 /** Headers the attack rules inspect at paranoia level 1 (as CRS: User-Agent, Referer, cookies). */
 const HEADER_PL1 = new Set(['user-agent', 'referer']);
@@ -90,6 +119,8 @@ function cookiePairs(header: string): [string, string][] {
 
 export class WafEngine {
   private readonly byForm: Record<Transform, Compiled[]>;
+  /** The rules of ALL_HEADER_RULES that are enabled, by form (headers not inspected in full). */
+  private readonly headerForm: Record<Transform, Compiled[]>;
   private readonly checks: ReadonlyMap<string, number>;
   private readonly exclusions = new Map<string, Exclusion>();
   private readonly pl: number;
@@ -102,9 +133,12 @@ export class WafEngine {
     this.stopEarly = config.mode === 'block';
     const disabled = new Set<number>(config.disabled_rules);
     this.byForm = { text: [], sql: [], cmd: [], path: [], raw: [] };
+    this.headerForm = { text: [], sql: [], cmd: [], path: [], raw: [] };
     for (const rule of PATTERN_RULES) {
       if (rule.paranoia > this.pl || disabled.has(rule.id)) continue;
-      this.byForm[rule.transform].push({ rule, re: new RegExp(rule.pattern), score: SEVERITY_SCORE[rule.severity] });
+      const c = { rule, re: new RegExp(rule.pattern), score: SEVERITY_SCORE[rule.severity] };
+      this.byForm[rule.transform].push(c);
+      if (ALL_HEADER_RULES.has(rule.id)) this.headerForm[rule.transform].push(c);
     }
     const checks = new Map<string, number>();
     for (const [name, c] of Object.entries(CHECK_RULES) as [string, CheckRule][])
@@ -113,10 +147,11 @@ export class WafEngine {
     for (const e of config.exclusions) {
       const key = e.target.startsWith('headers:') ? e.target.toLowerCase() : e.target;
       let x = this.exclusions.get(key);
-      if (x === undefined) this.exclusions.set(key, (x = { all: false, ids: new Set(), categories: new Set() }));
+      if (x === undefined)
+        this.exclusions.set(key, (x = { all: false, ids: new Set(), categories: new Set() }));
       if (e.rule_ids.length === 0 && e.categories.length === 0) x.all = true;
       for (const id of e.rule_ids) x.ids.add(id);
-      for (const c of e.categories) x.categories.add(c as Category);
+      for (const c of e.categories) x.categories.add(c);
     }
   }
 
@@ -130,7 +165,13 @@ export class WafEngine {
     const c: CheckRule = CHECK_RULES[name];
     if (v.matches.some((m) => m.id === c.id) || this.excluded(location, c.id, c.category)) return;
     v.score += SEVERITY_SCORE[c.severity];
-    v.matches.push({ id: c.id, category: c.category, severity: c.severity, location, excerpt: excerptOf(what) });
+    v.matches.push({
+      id: c.id,
+      category: c.category,
+      severity: c.severity,
+      location,
+      excerpt: excerptOf(what),
+    });
   }
 
   private excluded(location: string, id: number, category: Category): boolean {
@@ -145,8 +186,8 @@ export class WafEngine {
     return this.stopEarly && v.score >= this.threshold;
   }
 
-  /** Runs the pattern rules (all, or only `only`) on one value. */
-  private value(v: Verdict, location: string, raw: string, only: ReadonlySet<number> | null = null): void {
+  /** Runs the pattern rules (`byForm`, or the header-only subset) on one value. */
+  private value(v: Verdict, location: string, raw: string, byForm = this.byForm): void {
     if (raw.length === 0 || SAFE.test(raw)) return;
     const decoded = urlDecode(raw);
     if (decoded.indexOf('\0') >= 0) this.check(v, 'nullByte', location, 'NUL');
@@ -157,7 +198,7 @@ export class WafEngine {
     let path: string | undefined;
     let lower: string | undefined;
     for (const form of ['text', 'sql', 'cmd', 'path', 'raw'] as const) {
-      const rules = this.byForm[form];
+      const rules = byForm[form];
       if (rules.length === 0) continue;
       let input: string;
       text ??= textForm(raw);
@@ -167,7 +208,6 @@ export class WafEngine {
       else if (form === 'path') input = path ??= pathForm(text);
       else input = lower ??= raw.toLowerCase();
       for (const c of rules) {
-        if (only !== null && !only.has(c.rule.id)) continue;
         const m = c.re.exec(input);
         if (m === null) continue;
         if (v.matches.some((x) => x.id === c.rule.id)) continue;
@@ -209,9 +249,11 @@ export class WafEngine {
     if (BAD_ENCODING.test(req.rawQuery)) this.check(v, 'badEncoding', 'query', req.rawQuery);
     if (this.pl >= 3) {
       if (NON_PRINTABLE.test(urlDecode(req.rawPath))) this.check(v, 'nonPrintable', 'path', 'non-printable');
-      if (NON_PRINTABLE.test(urlDecode(req.rawQuery))) this.check(v, 'nonPrintable', 'query', 'non-printable');
+      if (NON_PRINTABLE.test(urlDecode(req.rawQuery)))
+        this.check(v, 'nonPrintable', 'query', 'non-printable');
     }
-    if (this.pl >= 4 && STRICT_QUERY.test(req.rawQuery)) this.check(v, 'strictCharset', 'query', req.rawQuery);
+    if (this.pl >= 4 && STRICT_QUERY.test(req.rawQuery))
+      this.check(v, 'strictCharset', 'query', req.rawQuery);
     this.value(v, 'path', req.rawPath);
     if (this.done(v)) return v;
     if (req.rawQuery !== '') {
@@ -229,8 +271,16 @@ export class WafEngine {
           }
         continue;
       }
-      const all = HEADER_PL1.has(name) || (this.pl >= 2 && !HEADER_SKIP.has(name));
-      for (const value of values) this.value(v, `headers:${name}`, value, all ? null : ALL_HEADER_RULES);
+      if (HEADER_SKIP.has(name)) {
+        // Framing and negotiation headers: only NUL / control characters (node refuses CR/LF).
+        for (const value of values)
+          if (CONTROL.test(value) || value.indexOf('\0') >= 0)
+            this.value(v, `headers:${name}`, value, this.headerForm);
+        continue;
+      }
+      const all = HEADER_PL1.has(name) || this.pl >= 2;
+      for (const value of values)
+        this.value(v, `headers:${name}`, value, all ? this.byForm : this.headerForm);
       if (this.done(v)) return v;
     }
     return v;
@@ -273,7 +323,11 @@ export class WafEngine {
         const isArray = Array.isArray(value);
         for (const key of Object.keys(value)) {
           if (!isArray) this.value(v, `args_names:${name === '' ? key : `${name}.${key}`}`, key);
-          stack.push([name === '' ? key : `${name}.${key}`, (value as Record<string, unknown>)[key], depth + 1]);
+          stack.push([
+            name === '' ? key : `${name}.${key}`,
+            (value as Record<string, unknown>)[key],
+            depth + 1,
+          ]);
         }
       }
       if (this.done(v)) return true;

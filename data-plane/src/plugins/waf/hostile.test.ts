@@ -20,12 +20,24 @@ const hostileValue = fc.oneof(
   fc.double(),
   fc.constant('__proto__'),
   fc.constant({ ['__proto__']: { polluted: true } }),
-  fc.constantFrom('block', 'detect', 'reject', 'skip', 'sqli', 'xss', 'args:__proto__', 'headers:constructor'),
+  fc.constantFrom(
+    'block',
+    'detect',
+    'reject',
+    'skip',
+    'sqli',
+    'xss',
+    'args:__proto__',
+    'headers:constructor',
+  ),
   fc.array(fc.oneof(fc.integer(), fc.constantFrom(942100, 941100, 920270), fc.string())),
   fc.array(
     fc.record(
       {
-        target: fc.oneof(fc.string(), fc.constantFrom('path', 'body', 'args:__proto__', 'cookies:a', 'headers:x')),
+        target: fc.oneof(
+          fc.string(),
+          fc.constantFrom('path', 'body', 'args:__proto__', 'cookies:a', 'headers:x'),
+        ),
         rule_ids: fc.array(fc.oneof(fc.integer(), fc.constant(942100))),
         categories: fc.array(fc.oneof(fc.string(), fc.constantFrom('sqli', 'rce', 'protocol'))),
       },
@@ -38,9 +50,40 @@ const configKeys = [...Object.keys(wafSpec.schema.fields), '__proto__', 'constru
 const fragment = fc.oneof(
   fc.string({ maxLength: 40 }),
   fc.constantFrom(
-    "'", '"', '<', '>', '%', '%00', '%2e%2e/', '%25', '&#x3c;', '/*', '*/', '--', ';', '|', '`', '$(',
-    'union select', '<script>', 'javascript:', '../', '__proto__', 'constructor', 'prototype', '\\u0000',
-    '%uff0e', '%c0%ae', '() {', '\r\n', '=', '&', '[', ']', '{', '}',
+    "'",
+    '"',
+    '<',
+    '>',
+    '%',
+    '%00',
+    '%2e%2e/',
+    '%25',
+    '&#x3c;',
+    '/*',
+    '*/',
+    '--',
+    ';',
+    '|',
+    '`',
+    '$(',
+    'union select',
+    '<script>',
+    'javascript:',
+    '../',
+    '__proto__',
+    'constructor',
+    'prototype',
+    '\\u0000',
+    '%uff0e',
+    '%c0%ae',
+    '() {',
+    '\r\n',
+    '=',
+    '&',
+    '[',
+    ']',
+    '{',
+    '}',
   ),
 );
 const hostileString = fc.array(fragment, { maxLength: 12 }).map((a) => a.join(''));
@@ -95,7 +138,8 @@ describe('waf over hostile input', () => {
         async (which, args, headers, body, method) => {
           const query = args.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
           const h: [string, string][] = headers.map(([n, v]) => [`x-${n}`, v]);
-          if (body !== null) h.push(['Content-Type', body[0]], ['Content-Length', String(Buffer.byteLength(body[1]))]);
+          if (body !== null)
+            h.push(['Content-Type', body[0]], ['Content-Length', String(Buffer.byteLength(body[1]))]);
           const ctx = pluginRequest(snapshot, { method, query, headers: h, body: body?.[1] });
           await run(plugin.access!(ctx, states[which]!));
           const answer = outcome(ctx).answer;

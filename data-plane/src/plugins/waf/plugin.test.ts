@@ -2,7 +2,14 @@ import { describe, expect, it, vi } from 'vitest';
 import { schema } from '@gatehouse/shared';
 import plugin from './plugin.js';
 import { metricStore } from '../../observe/metric-store.js';
-import { initialise, outcome, pluginRequest, run, snapshotOf, type TestRequest } from '../runtime/test-support.js';
+import {
+  initialise,
+  outcome,
+  pluginRequest,
+  run,
+  snapshotOf,
+  type TestRequest,
+} from '../runtime/test-support.js';
 
 const snapshot = snapshotOf({});
 const UA: [string, string] = ['User-Agent', 'curl/8.5.0'];
@@ -47,7 +54,10 @@ describe('waf', () => {
     const { out, warn } = await exchange({ mode: 'detect' }, { query: `c=${encodeURIComponent(payload)}` });
     expect(out.answer).toBeNull();
     expect(wafCounts()).toEqual({ detected: 1 });
-    const [fields, message] = warn.mock.calls[0] as [{ waf: { score: number; matches: { id: number; location: string; excerpt: string }[] } }, string];
+    const [fields, message] = warn.mock.calls[0] as [
+      { waf: { score: number; matches: { id: number; location: string; excerpt: string }[] } },
+      string,
+    ];
     expect(message).toBe('waf: request detected');
     expect(fields.waf.score).toBeGreaterThanOrEqual(5);
     expect(fields.waf.matches).toContainEqual(expect.objectContaining({ id: 941100, location: 'args:c' }));
@@ -58,8 +68,12 @@ describe('waf', () => {
 
   it('blocks traversal in the path, command injection in a header and a Shellshock header', async () => {
     expect((await exchange({}, { path: '/files/%2e%2e/%2e%2e/etc/passwd' })).out.answer?.status).toBe(403);
-    expect((await exchange({}, { headers: [['Referer', 'x; cat /etc/passwd']] })).out.answer?.status).toBe(403);
-    expect((await exchange({}, { headers: [['X-Custom', '() { :; }; /bin/id']] })).out.answer?.status).toBe(403);
+    expect((await exchange({}, { headers: [['Referer', 'x; cat /etc/passwd']] })).out.answer?.status).toBe(
+      403,
+    );
+    expect((await exchange({}, { headers: [['X-Custom', '() { :; }; /bin/id']] })).out.answer?.status).toBe(
+      403,
+    );
   });
 
   it('scores rules once each and blocks only when the sum reaches anomaly_threshold', async () => {
@@ -79,30 +93,69 @@ describe('waf', () => {
   it('honours disabled_rules and exclusions by rule id, by category and by whole target', async () => {
     const q = `html=${encodeURIComponent('<script>x</script>')}`;
     expect((await exchange({ disabled_rules: [941100] }, { query: q })).out.answer).toBeNull();
-    expect((await exchange({ exclusions: [{ target: 'args:html', rule_ids: [941100] }] }, { query: q })).out.answer).toBeNull();
-    expect((await exchange({ exclusions: [{ target: 'args:html', categories: ['xss'] }] }, { query: q })).out.answer).toBeNull();
+    expect(
+      (await exchange({ exclusions: [{ target: 'args:html', rule_ids: [941100] }] }, { query: q })).out
+        .answer,
+    ).toBeNull();
+    expect(
+      (await exchange({ exclusions: [{ target: 'args:html', categories: ['xss'] }] }, { query: q })).out
+        .answer,
+    ).toBeNull();
     expect((await exchange({ exclusions: [{ target: 'args:html' }] }, { query: q })).out.answer).toBeNull();
     // Another argument is still inspected.
-    expect((await exchange({ exclusions: [{ target: 'args:other' }] }, { query: q })).out.answer?.status).toBe(403);
+    expect(
+      (await exchange({ exclusions: [{ target: 'args:other' }] }, { query: q })).out.answer?.status,
+    ).toBe(403);
     const h: [string, string] = ['User-Agent', '<script>'];
-    expect((await exchange({ exclusions: [{ target: 'headers:User-Agent' }] }, { headers: [h] })).out.answer).toBeNull();
+    expect(
+      (await exchange({ exclusions: [{ target: 'headers:User-Agent' }] }, { headers: [h] })).out.answer,
+    ).toBeNull();
   });
 
   it('parses JSON and form bodies into arguments and inspects other bodies as text', async () => {
-    const post = (type: string, body: string) => ({ method: 'POST', headers: [['Content-Type', type], ['Content-Length', String(Buffer.byteLength(body))]] as [string, string][], body });
-    const json = await exchange({}, post('application/json', JSON.stringify({ user: { bio: "' or 1=1--" } })));
+    const post = (type: string, body: string) => ({
+      method: 'POST',
+      headers: [
+        ['Content-Type', type],
+        ['Content-Length', String(Buffer.byteLength(body))],
+      ] as [string, string][],
+      body,
+    });
+    const json = await exchange(
+      {},
+      post('application/json', JSON.stringify({ user: { bio: "' or 1=1--" } })),
+    );
     expect(json.out.answer?.status).toBe(403);
-    const excluded = await exchange({ exclusions: [{ target: 'args:user.bio' }] }, post('application/json', JSON.stringify({ user: { bio: "' or 1=1--" } })));
+    const excluded = await exchange(
+      { exclusions: [{ target: 'args:user.bio' }] },
+      post('application/json', JSON.stringify({ user: { bio: "' or 1=1--" } })),
+    );
     expect(excluded.out.answer).toBeNull();
-    expect((await exchange({}, post('application/x-www-form-urlencoded', 'cmd=%3B%20cat%20%2Fetc%2Fpasswd'))).out.answer?.status).toBe(403);
+    expect(
+      (await exchange({}, post('application/x-www-form-urlencoded', 'cmd=%3B%20cat%20%2Fetc%2Fpasswd'))).out
+        .answer?.status,
+    ).toBe(403);
     expect((await exchange({}, post('text/plain', 'hello <iframe src=x>'))).out.answer?.status).toBe(403);
-    expect((await exchange({}, post('application/json', JSON.stringify({ name: "O'Brien", note: 'Tom & Jerry' })))).out.answer).toBeNull();
+    expect(
+      (await exchange({}, post('application/json', JSON.stringify({ name: "O'Brien", note: 'Tom & Jerry' }))))
+        .out.answer,
+    ).toBeNull();
   });
 
   it('refuses a body over max_body_size with 413 (reject), or passes it uninspected (skip)', async () => {
     const body = `q=${'a'.repeat(100)}<script>`;
-    const r = { method: 'POST', headers: [['Content-Type', 'text/plain'], ['Content-Length', String(body.length)]] as [string, string][], body };
-    expect((await exchange({ max_body_size: 64 }, r)).out.answer).toMatchObject({ status: 413, json: { message: 'Request size limit exceeded' } });
+    const r = {
+      method: 'POST',
+      headers: [
+        ['Content-Type', 'text/plain'],
+        ['Content-Length', String(body.length)],
+      ] as [string, string][],
+      body,
+    };
+    expect((await exchange({ max_body_size: 64 }, r)).out.answer).toMatchObject({
+      status: 413,
+      json: { message: 'Request size limit exceeded' },
+    });
     wafCounts();
     const skipped = await exchange({ max_body_size: 64, body_limit_action: 'skip' }, r);
     expect(skipped.out).toMatchObject({ answer: null, bodyRead: false });
@@ -111,7 +164,14 @@ describe('waf', () => {
   });
 
   it('reads a chunked body up to the bound in block mode and leaves it unread in detect mode', async () => {
-    const r = { method: 'POST', headers: [['Content-Type', 'text/plain'], ['Transfer-Encoding', 'chunked']] as [string, string][], body: '<script>' };
+    const r = {
+      method: 'POST',
+      headers: [
+        ['Content-Type', 'text/plain'],
+        ['Transfer-Encoding', 'chunked'],
+      ] as [string, string][],
+      body: '<script>',
+    };
     expect((await exchange({}, r)).out.answer?.status).toBe(403);
     expect((await exchange({ mode: 'detect' }, r)).out).toMatchObject({ answer: null, bodyRead: false });
   });

@@ -24,7 +24,8 @@ const DIGITS = /^\s*\d+\s*$/;
 
 function decide(ctx: PluginContext, state: State, v: Verdict): void {
   if (v.score < state.engine.threshold) {
-    if (v.matches.length > 0) ctx.log.debug({ waf: { score: v.score, matches: v.matches } }, 'waf: below threshold');
+    if (v.matches.length > 0)
+      ctx.log.debug({ waf: { score: v.score, matches: v.matches } }, 'waf: below threshold');
     metricStore.countPlugin('waf', 'passed');
     return;
   }
@@ -42,10 +43,18 @@ function skipBody(ctx: PluginContext, v: Verdict, reason: string): void {
   metricStore.countPlugin('waf', 'body_skipped');
 }
 
-async function inspectBody(ctx: PluginContext, state: State, v: Verdict, length: number | null): Promise<void> {
+async function inspectBody(
+  ctx: PluginContext,
+  state: State,
+  v: Verdict,
+  length: number | null,
+): Promise<void> {
   const body = await ctx.request.body(state.maxBody);
   if (body.length > 0 || length !== 0)
-    state.engine.inspectBody(v, { contentType: ctx.request.header('content-type') ?? '', text: body.toString('utf8') });
+    state.engine.inspectBody(v, {
+      contentType: ctx.request.header('content-type') ?? '',
+      text: body.toString('utf8'),
+    });
   decide(ctx, state, v);
 }
 
@@ -68,7 +77,8 @@ export default definePlugin({
       query: r.query,
       headers: r.headers(),
     });
-    if ((state.block && v.score >= state.engine.threshold) || state.maxBody === 0) return decide(ctx, state, v);
+    if ((state.block && v.score >= state.engine.threshold) || state.maxBody === 0)
+      return decide(ctx, state, v);
     const cl = r.header('content-length');
     const chunked = r.header('transfer-encoding') !== undefined;
     if (cl === undefined && !chunked) return decide(ctx, state, v);

@@ -34,7 +34,8 @@ const wafSchema = t.record(
       required: true,
       default: 'block',
       one_of: ['block', 'detect'],
-      description: "'block' answers 403 when the anomaly score reaches the threshold; 'detect' only logs and counts.",
+      description:
+        "'block' answers 403 when the anomaly score reaches the threshold; 'detect' only logs and counts.",
     }),
     paranoia_level: t.integer({
       required: true,

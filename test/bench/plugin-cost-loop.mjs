@@ -12,7 +12,12 @@
 // proxy share is its figure minus direct's, and "vs no plugin" compares proxy shares.
 //
 //   node test/bench/plugin-cost-loop.mjs [--rounds 40] [--batch 2000] [--warmup 5] [--conns 16] \
-//     [--row LABEL=PLUGINS[@DIST]]...
+//     [--row LABEL=PLUGINS[@DIST]]... [--path /echo?q=...]
+//
+// --path: the request target every row's client sends (default /echo), e.g. a query string for
+// the waf rows (`--row waf=waf --path '/echo?q=hello%20world&name=O%27Brien'`).
+// req/s is each row's batch size over the batch's wall time (median over rounds): on a busy box
+// an indication only, the CPU column is the figure to compare.
 //
 // PLUGINS: the plugin list of lib/bench-config.mjs ('' = the proxy with no plugin; 'direct' = no
 // proxy). DIST: another build of data-plane/dist, relative to the repository, for a before/after
@@ -45,6 +50,7 @@ const ROUNDS = num('rounds', 40);
 const WARMUP = num('warmup', 5);
 const BATCH = num('batch', 2000);
 const CONNS = num('conns', 16);
+const PATH = argv.includes('--path') ? argv[argv.indexOf('--path') + 1] : '/echo';
 const specs = argv.flatMap((a, i) => (a === '--row' ? [argv[i + 1]] : []));
 const rows = (
   specs.length > 0
@@ -95,9 +101,14 @@ for (let round = 0; round < WARMUP + ROUNDS; round += 1) {
   // A new order each round: no row always follows the same one (and pays its garbage).
   for (const row of shuffled(rows)) {
     const cpu0 = process.cpuUsage();
+    const t0 = process.hrtime.bigint();
     await row.client.run(BATCH);
     const cpu = process.cpuUsage(cpu0);
-    if (round >= WARMUP) row.samples.push((cpu.user + cpu.system) / BATCH);
+    const wallNs = Number(process.hrtime.bigint() - t0);
+    if (round >= WARMUP) {
+      row.samples.push((cpu.user + cpu.system) / BATCH);
+      (row.rps ??= []).push((BATCH * 1e9) / wallNs);
+    }
   }
   if (round % 5 === 4) process.stderr.write(`round ${round + 1}/${WARMUP + ROUNDS}\n`);
 }
@@ -130,9 +141,9 @@ console.log(
   `\none process (client + ${proxies.length} proxies + upstream), ${CONNS} connections, rows in turn (random order): ${ROUNDS} rounds of ${BATCH} requests each (after ${WARMUP} warm-up rounds)\n`,
 );
 console.log(
-  `| row | process CPU µs/req median (IQR) | proxy share µs/req | vs ${none?.label ?? 'no plugin'}, median of per-round ratios (IQR) |`,
+  `| row | process CPU µs/req median (IQR) | proxy share µs/req | vs ${none?.label ?? 'no plugin'}, median of per-round ratios (IQR) | req/s (median) |`,
 );
-console.log('| --- | ---: | ---: | ---: |');
+console.log('| --- | ---: | ---: | ---: | ---: |');
 for (const row of rows) {
   const us = median(row.samples);
   const [q1, q3] = quartiles(row.samples);
@@ -143,7 +154,7 @@ for (const row of rows) {
     vs = `${pct(median(ratios(row)))} (${pct(r1)} … ${pct(r3)})`;
   }
   console.log(
-    `| ${row.label} | ${us.toFixed(1)} (${q1.toFixed(1)}–${q3.toFixed(1)}) | ${isDirect ? '—' : (us - directUs).toFixed(1)} | ${vs} |`,
+    `| ${row.label} | ${us.toFixed(1)} (${q1.toFixed(1)}–${q3.toFixed(1)}) | ${isDirect ? '—' : (us - directUs).toFixed(1)} | ${vs} | ${median(row.rps).toFixed(0)} |`,
   );
 }
 process.exit(0);
@@ -164,7 +175,7 @@ function shuffled(list) {
  */
 function Client(port, conns) {
   const request = Buffer.from(
-    `GET /echo HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUser-Agent: bench\r\nAccept: */*\r\nx-api-key: ${API_KEY}\r\n\r\n`,
+    `GET ${PATH} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUser-Agent: bench\r\nAccept: */*\r\nx-api-key: ${API_KEY}\r\n\r\n`,
     'latin1',
   );
   let left = 0;

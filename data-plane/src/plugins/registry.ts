@@ -12,6 +12,7 @@ import acl from './acl/plugin.js';
 import basicAuth from './basic-auth/plugin.js';
 import ldapAuth from './ldap-auth/plugin.js';
 import botDetection from './bot-detection/plugin.js';
+import waf from './waf/plugin.js';
 import canary from './canary/plugin.js';
 import cors from './cors/plugin.js';
 import dataMasking from './data-masking/plugin.js';
@@ -60,6 +61,7 @@ export const BUNDLED_PLUGINS: {
   'ip-restriction': ipRestriction,
   cors,
   'bot-detection': botDetection,
+  waf,
   'request-size-limiting': requestSizeLimiting,
   'request-termination': requestTermination,
   'response-aggregation': responseAggregation,

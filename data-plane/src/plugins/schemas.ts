@@ -8,6 +8,7 @@ import { aclSpec } from './acl/schema.js';
 import { basicAuthSpec } from './basic-auth/schema.js';
 import { ldapAuthSpec } from './ldap-auth/schema.js';
 import { botDetectionSpec } from './bot-detection/schema.js';
+import { wafSpec } from './waf/schema.js';
 import { canarySpec } from './canary/schema.js';
 import { corsSpec } from './cors/schema.js';
 import { dataMaskingSpec } from './data-masking/schema.js';
@@ -60,6 +61,7 @@ export const BUNDLED_SPECS = [
   ipRestrictionSpec,
   corsSpec,
   botDetectionSpec,
+  wafSpec,
   requestSizeLimitingSpec,
   requestTerminationSpec,
   responseAggregationSpec,

@@ -46,6 +46,8 @@ export const ProxyErrorCode = {
   RATE_LIMITED: 'GH_ERR_PLUGIN_RATE_LIMITED',
   /** A response-aggregation call failed under the `fail` policy (502, naming the call). */
   AGGREGATION_FAILED: 'GH_ERR_PLUGIN_AGGREGATION_FAILED',
+  /** The waf plugin's anomaly score reached its threshold in block mode: 403. */
+  WAF_BLOCKED: 'GH_ERR_PLUGIN_WAF_BLOCKED',
 } as const;
 export type ProxyErrorCode = (typeof ProxyErrorCode)[keyof typeof ProxyErrorCode];
 
@@ -220,6 +222,8 @@ const RESPONSES: Record<ProxyErrorCode, ErrorResponse> = {
     // `{}`: "'<call>' failed: <why>".
     'aggregation call {}',
   ),
+  // Ours (Kong OSS has no WAF): the message of Kong's other refusals (bot-detection, acl).
+  [ProxyErrorCode.WAF_BLOCKED]: errorResponse(ProxyErrorCode.WAF_BLOCKED, 403, 'Forbidden'),
 };
 
 /** The answer for `code` (status, Kong message, header array, body), as `sendError` writes it. */

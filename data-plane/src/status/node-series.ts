@@ -282,7 +282,7 @@ export class NodeSeries {
     );
     metric(
       'gatehouse_plugin_outcomes_total',
-      'Plugin decisions by plugin and outcome (rate-limiting allowed/limited, proxy-cache Hit/Miss/Bypass/Refresh).',
+      'Plugin decisions by plugin and outcome (rate-limiting allowed/limited, proxy-cache Hit/Miss/Bypass/Refresh, waf passed/blocked/detected/body_skipped/body_rejected).',
       'counter',
       () => {
         const out: Value[] = [];

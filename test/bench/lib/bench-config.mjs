@@ -5,6 +5,8 @@
 //   jwt            header_names ["x-api-key"], one consumer with the HS256 secret of bench-jwt.mjs
 //   rate-limiting  policy local, a minute limit no run reaches (the cost of counting, never a 429)
 //   proxy-cache    strategy memory, the echo response cached (every measured request is a hit)
+//   waf            the waf plugin's defaults (block, paranoia level 1)
+//   waf-pl4        the waf plugin at paranoia level 4 in detect mode (every rule runs)
 // Returns the Kong-shaped config to pass through shared's completeConfig.
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +17,7 @@ const { SERVICE_DEFAULTS, ROUTE_DEFAULTS } = await import(
   join(resolve(here, '../../..'), 'shared/dist/index.js')
 );
 
-export const BENCH_PLUGINS = ['key-auth', 'jwt', 'rate-limiting', 'proxy-cache'];
+export const BENCH_PLUGINS = ['key-auth', 'jwt', 'rate-limiting', 'proxy-cache', 'waf', 'waf-pl4'];
 
 export function benchConfig({ upstreamPort, plugins, apiKey }) {
   const now = Math.floor(Date.now() / 1000);
@@ -101,6 +103,13 @@ export function benchConfig({ upstreamPort, plugins, apiKey }) {
       config.plugins.push(pluginEntity('rate-limiting', { minute: 1_000_000_000, policy: 'local' }));
     } else if (plugin === 'proxy-cache') {
       config.plugins.push(pluginEntity('proxy-cache', { strategy: 'memory' }));
+    } else if (plugin === 'waf') {
+      config.plugins.push(pluginEntity('waf', {}));
+    } else if (plugin === 'waf-pl4') {
+      config.plugins.push({
+        ...pluginEntity('waf', { paranoia_level: 4, mode: 'detect' }),
+        id: 'bench-waf-pl4',
+      });
     } else {
       throw new Error(`unknown bench plugin ${plugin} (known: ${BENCH_PLUGINS.join(', ')})`);
     }

@@ -1,9 +1,9 @@
 /**
  * rate-limiting with `policy: cluster` across three real data plane processes (DB-less, one
  * region) sharing counts over a nats-server of our own: the fleet admits the limit within the
- * bound of docs/plugins-traffic.md; with NATS stopped every DP keeps serving (degraded, local
- * counts) and says so in /status and in /metrics (`gatehouse_ratelimit_cluster_connected`,
- * `gatehouse_ratelimit_cluster_local_decisions_total`).
+ * bound of docs/plugins-traffic.md; with NATS stopped under a request loop no request fails and
+ * every DP keeps serving (degraded, local counts) and says so in /status and in /metrics
+ * (`gatehouse_ratelimit_cluster_connected`, `gatehouse_ratelimit_cluster_local_decisions_total`).
  */
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -130,7 +130,7 @@ describe('rate-limiting policy cluster through three DPs over NATS', () => {
     expect(admitted).toBeLessThanOrEqual(bound);
   });
 
-  it('NATS stopped: every DP keeps serving with local counts, degraded in /status and /metrics', async () => {
+  it('NATS stopped under a request loop: every request is still answered, each DP degrades to local counts (/status, /metrics)', async () => {
     const before: number[] = [];
     for (const dp of dps) {
       const m = await clusterMetrics(dp.status);
@@ -138,14 +138,39 @@ describe('rate-limiting policy cluster through three DPs over NATS', () => {
       expect(m).toEqual({ connected: 1, local: 0 });
       before.push(m.local);
     }
+    // A request loop over the three DPs runs while NATS is killed. Each request is a new tenant
+    // (far under its limit), so every one must be a 200: an error, a 5xx or a 429 is a failure.
+    let running = true;
+    let killed = false;
+    const loop = { sent: 0, afterKill: 0, failures: [] as string[] };
+    const looping = (async () => {
+      for (let i = 0; running; i++) {
+        const dp = dps[i % DPS]!;
+        const status = await send(dp.proxy, '/limited', { 'x-tenant': randomUUID() }).catch(
+          (e: Error) => `error ${e.message}`,
+        );
+        loop.sent++;
+        if (killed) loop.afterKill++;
+        if (status !== 200) loop.failures.push(`request ${i} on DP ${i % DPS}: ${status}`);
+        await sleep(5);
+      }
+    })();
+    await waitUntil('the loop is running', async () => loop.sent >= 30);
     await nats?.kill();
     nats = null;
+    killed = true;
     for (const dp of dps) {
       await waitUntil(
         'the DP says degraded',
         async () => (await clusterStatus(dp.status))?.degraded === true,
       );
     }
+    const atDegraded = loop.afterKill;
+    await waitUntil('the loop goes on past the degradation', async () => loop.afterKill >= atDegraded + 30);
+    running = false;
+    await looping;
+    expect(loop.failures).toEqual([]);
+    expect(loop.afterKill).toBeGreaterThanOrEqual(30);
     const tenant = randomUUID();
     const perDp = 3;
     for (const dp of dps) {

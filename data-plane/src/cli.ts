@@ -39,7 +39,7 @@ import {
   tlsPolicy as makeTlsPolicy,
   type CipherSuiteName,
   type TlsPolicy,
-} from './tls/tls-policy.js';
+} from '@gatehouse/shared';
 import { dnsSettings, type DnsSettings } from './dns/settings.js';
 
 /**

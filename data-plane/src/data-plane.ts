@@ -45,7 +45,7 @@ import {
 } from './dbless/declarative-source.js';
 import { loadPluginRegistry } from './plugins/registry.js';
 import { createCertificate } from './tls/x509.js';
-import { DEFAULT_TLS_POLICY, type TlsPolicy } from './tls/tls-policy.js';
+import { DEFAULT_TLS_POLICY, type TlsPolicy } from '@gatehouse/shared';
 import { NodeHealth } from './balancer/node-health.js';
 import { targetHealthReport } from './balancer/target-report.js';
 import { compileUpstreams, type UpstreamSet } from './balancer/balancers.js';

@@ -4,6 +4,7 @@ export * from './logger.js';
 export * from './version.js';
 export * from './settings.js';
 export * from './cluster-tls.js';
+export * from './tls-policy.js';
 export * from './snapshot/canonical.js';
 export * from './snapshot/keys.js';
 export * from './snapshot/root-keys.js';

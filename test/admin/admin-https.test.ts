@@ -7,7 +7,7 @@ import { request } from 'node:https';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { PeerCertificate } from 'node:tls';
+import { connect, type PeerCertificate } from 'node:tls';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   ADMIN_TLS_DIR,
@@ -131,6 +131,41 @@ describe('Admin API over HTTPS', () => {
       const r = await get(cp.adminHttpsUrl!, pair.cert, TOKEN);
       expect(r.status).toBe(200);
       await expect(get(cp.adminHttpsUrl!, other.cert, TOKEN)).rejects.toThrow();
+    } finally {
+      await cp.stop();
+    }
+  }, 120_000);
+
+  it('takes TLS 1.2 only with AEAD forward-secret ciphers (the proxy’s intermediate policy): a CBC/SHA-1 suite and TLS 1.1 are refused', async () => {
+    const dir = await dataDir();
+    const cp = await start(dir);
+    try {
+      const ca = await readFile(join(dir, ADMIN_TLS_DIR, ADMIN_TLS_FILES.cert), 'utf8');
+      const port = Number(new URL(cp.adminHttpsUrl!).port);
+      const handshake = (opts: {
+        ciphers?: string;
+        minVersion?: 'TLSv1' | 'TLSv1.2';
+        maxVersion: 'TLSv1.1' | 'TLSv1.2';
+      }) =>
+        new Promise<string>((resolve, reject) => {
+          const s = connect({ host: '127.0.0.1', port, ca, servername: 'localhost', ...opts }, () => {
+            const cipher = s.getCipher().name;
+            s.end();
+            resolve(cipher);
+          });
+          s.on('error', reject);
+        });
+      await expect(
+        handshake({ ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256', maxVersion: 'TLSv1.2' }),
+      ).resolves.toBe('ECDHE-ECDSA-AES128-GCM-SHA256');
+      await expect(handshake({ ciphers: 'ECDHE-ECDSA-AES128-SHA', maxVersion: 'TLSv1.2' })).rejects.toThrow();
+      await expect(
+        handshake({
+          ciphers: 'ECDHE-ECDSA-AES128-SHA:@SECLEVEL=0',
+          minVersion: 'TLSv1',
+          maxVersion: 'TLSv1.1',
+        }),
+      ).rejects.toThrow();
     } finally {
       await cp.stop();
     }

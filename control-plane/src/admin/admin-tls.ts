@@ -12,7 +12,14 @@ import { createServer, type Server } from 'node:https';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { RequestListener } from 'node:http';
-import { ConfigErrors, parseListen, type Listen, type SettingSpec } from '@gatehouse/shared';
+import {
+  ConfigErrors,
+  DEFAULT_TLS_POLICY,
+  parseListen,
+  secureContextOptions,
+  type Listen,
+  type SettingSpec,
+} from '@gatehouse/shared';
 import { settingName } from './access-settings.js';
 import { fileExists, writeFileAtomic } from '../files.js';
 
@@ -197,7 +204,14 @@ export async function resolveAdminTls(o: {
   return { cert, key, certFile, keyFile, generated };
 }
 
-/** An HTTPS server for `app` with `material` (TLS 1.2 or later). */
+/**
+ * An HTTPS server for `app` with `material`, under the proxy listener's default policy (Kong's
+ * `intermediate` suite: TLS 1.2 and 1.3, AEAD ciphers with forward secrecy only) — Node's own
+ * default list would also accept CBC/SHA-1 suites on TLS 1.2.
+ */
 export function createAdminHttpsServer(app: RequestListener, material: AdminTlsMaterial): Server {
-  return createServer({ cert: material.cert, key: material.key, minVersion: 'TLSv1.2' }, app);
+  return createServer(
+    { cert: material.cert, key: material.key, ...secureContextOptions(DEFAULT_TLS_POLICY) },
+    app,
+  );
 }

@@ -26,7 +26,7 @@ import {
 import { Balancers } from '../balancer/balancers.js';
 import { TlsListener } from '../tls/tls-listener.js';
 import type { CertificateAndKey } from '../tls/x509.js';
-import type { TlsPolicy } from '../tls/tls-policy.js';
+import type { TlsPolicy } from '@gatehouse/shared';
 import { PluginRunner } from '../plugins/runtime/index.js';
 import type { PluginRegistry } from '../plugins/registry.js';
 import { ClientIpResolver } from '../net/client-ip.js';

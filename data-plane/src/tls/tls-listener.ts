@@ -2,7 +2,7 @@
  * The HTTPS proxy listener: node:https with an SNICallback over the configuration's
  * CertificateStore, and a default self-signed certificate (generated once, when the listener
  * starts; CN=localhost, as Kong's) for clients without SNI or with a name no SNI matches.
- * Versions and ciphers come from one TlsPolicy (tls-policy.ts) for every certificate.
+ * Versions and ciphers come from one TlsPolicy (shared/src/tls-policy.ts) for every certificate.
  */
 import https from 'node:https';
 import type http from 'node:http';
@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '@gatehouse/shared';
 import { CertificateStore } from './certificate-store.js';
 import { createCertificate, type CertificateAndKey } from './x509.js';
-import { DEFAULT_TLS_POLICY, secureContextOptions, type TlsPolicy } from './tls-policy.js';
+import { DEFAULT_TLS_POLICY, secureContextOptions, type TlsPolicy } from '@gatehouse/shared';
 
 /**
  * Sets whether new connections are asked for a client certificate. node's tls.Server reads its

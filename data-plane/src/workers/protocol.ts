@@ -14,7 +14,7 @@ import type { ClientLimits } from '../proxy/client-connections.js';
 import type { NodeConfig } from '../runtime/node-config.js';
 import type { MetricsDelta } from '../observe/metric-store.js';
 import type { AccessLogSettings } from '../observe/access-log.js';
-import type { TlsPolicy } from '../tls/tls-policy.js';
+import type { TlsPolicy } from '@gatehouse/shared';
 import type { DnsSettings } from '../dns/settings.js';
 
 export type { TargetHealthChange };

@@ -27,7 +27,7 @@ import type { HealthListener } from '../balancer/upstream-balancer.js';
 import { applyPurge } from '../plugins/proxy-cache/store.js';
 import { nodeConfigOf, type NodeConfig } from '../runtime/node-config.js';
 import { metricStore } from '../observe/metric-store.js';
-import type { TlsPolicy } from '../tls/tls-policy.js';
+import type { TlsPolicy } from '@gatehouse/shared';
 import {
   isPrimaryToWorker,
   type CommitMessage,

@@ -350,4 +350,62 @@ describe('a data plane with no cache and no control plane', () => {
       upstream.server.close();
     }
   });
+
+  it('a DP of a region boots from its region’s slice; a DP of a region with no stored slice falls back to the default one', async () => {
+    const upstream = await startUpstream('cold-start-slices');
+    const started: DataPlane[] = [];
+    try {
+      // The bucket DPs read (this file's own nats-server); versions above the test before.
+      const store = new JetStreamSnapshotStore({ bucket: SNAPSHOT_BUCKET, logger });
+      // The default slice is newer than eu's: a DP must still take its own slice first.
+      const eu = configFor(upstream.port, ['/eu-only']);
+      const all = configFor(upstream.port, ['/default-only']);
+      expect(
+        await store.write(
+          nc,
+          await signSnapshot({ config: eu, version: 100n, cpId: 'cp', key }),
+          'region=eu',
+        ),
+      ).toBe('written');
+      expect(await store.write(nc, await signSnapshot({ config: all, version: 110n, cpId: 'cp', key }))).toBe(
+        'written',
+      );
+      const start = async (region: string) => {
+        const d = await startDataPlane({
+          trustedKeyFiles: [keysFile],
+          dataDir: await mkdtemp(join(tmpdir(), `gh-js-dp-${region}-`)),
+          natsUrl,
+          region,
+          workers: 1,
+          proxyListen: { host: '127.0.0.1', port: 0 },
+          statusListen: { host: '127.0.0.1', port: 0 },
+          trafficSummaryIntervalMs: 0,
+          logger,
+        });
+        started.push(d);
+        await waitUntil(`the ${region} DP serves a stored snapshot`, async () => d.ready(), 60_000);
+        return d;
+      };
+      const euDp = await start('eu');
+      expect(euDp.status().config).toMatchObject({
+        version: '100',
+        source: 'jetstream',
+        hash: encodeConfig(eu).hash,
+      });
+      expect((await httpGet(euDp.proxyPort()!, '/eu-only')).status).toBe(200);
+      expect((await httpGet(euDp.proxyPort()!, '/default-only')).status).toBe(404);
+
+      const usDp = await start('us');
+      expect(usDp.status().config).toMatchObject({
+        version: '110',
+        source: 'jetstream',
+        hash: encodeConfig(all).hash,
+      });
+      expect((await httpGet(usDp.proxyPort()!, '/default-only')).status).toBe(200);
+      expect((await httpGet(usDp.proxyPort()!, '/eu-only')).status).toBe(404);
+    } finally {
+      for (const d of started) await d.stop();
+      upstream.server.close();
+    }
+  });
 });

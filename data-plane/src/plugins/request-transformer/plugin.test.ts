@@ -104,6 +104,68 @@ describe('plugin request-transformer (templates)', () => {
   });
 });
 
+// The examples of Kong's request-transformer documentation ("Examples": incoming request →
+// upstream request), one row each: what each rule kind does to headers, query strings and bodies.
+describe("plugin request-transformer (Kong's documented examples)", () => {
+  it.each([
+    {
+      example: 'add multiple headers by passing each header:value pair separately',
+      config: { add: { headers: ['h1:v1', 'h2:v1'] } },
+      req: { headers: [['h1', 'v1']] as [string, string][] },
+      headers: { h2: 'v1' },
+    },
+    {
+      example: 'add a querystring and a header',
+      config: { add: { querystring: ['q1:v2', 'q2:v1'], headers: ['h1:v1'] } },
+      req: { query: 'q1=v1', headers: [['h2', 'v2']] as [string, string][] },
+      headers: { h1: 'v1' },
+      query: 'q1=v1&q2=v1',
+    },
+    {
+      example: 'append multiple headers and remove a body parameter',
+      config: { append: { headers: ['h1:v2', 'h2:v1'] }, remove: { body: ['p1'] } },
+      req: { method: 'POST', headers: [['h1', 'v1'], FORM_TYPE] as [string, string][], body: 'p1=v1&p2=v1' },
+      headers: { h1: ['v1', 'v2'], h2: 'v1' },
+      body: 'p2=v1',
+    },
+    {
+      example: 'remove a header and a query argument',
+      config: { remove: { headers: ['h1'], querystring: ['q1'] } },
+      req: { query: 'q1=v1&q2=v2', headers: [['h1', 'v1']] as [string, string][] },
+      headers: { h1: null },
+      query: 'q2=v2',
+    },
+    {
+      example: 'rename a header and a query argument',
+      config: { rename: { headers: ['h1:h2'], querystring: ['q1:q2'] } },
+      req: { query: 'q1=v1', headers: [['h1', 'v1']] as [string, string][] },
+      headers: { h1: null, h2: 'v1' },
+      query: 'q2=v1',
+    },
+    {
+      example: 'replace a header and a query argument only when present',
+      config: { replace: { headers: ['h1:v2', 'h3:never'], querystring: ['q1:v2', 'q3:never'] } },
+      req: { query: 'q1=v1', headers: [['h1', 'v1']] as [string, string][] },
+      headers: { h1: 'v2' },
+      query: 'q1=v2',
+    },
+    {
+      example: 'add a JSON body parameter that is not there, keep the one that is',
+      config: { add: { body: ['p1:v2', 'p2:v1'] } },
+      req: { method: 'POST', headers: [JSON_TYPE], body: '{"p1":"v1"}' },
+      headers: {},
+      json: { p1: 'v1', p2: 'v1' },
+    },
+  ])('$example', async (row) => {
+    const o = await run(row.config, row.req);
+    expect(o.answer).toBeNull();
+    expect(o.upstreamHeaders).toEqual(row.headers);
+    if ('query' in row) expect(o.upstreamQuery).toBe(row.query);
+    if ('body' in row) expect(o.upstreamBody).toBe(row.body);
+    if ('json' in row) expect(JSON.parse(o.upstreamBody!)).toEqual(row.json);
+  });
+});
+
 describe('plugin request-transformer (headers)', () => {
   it("removes, renames, replaces, adds and appends in Kong's order", async () => {
     const o = await run(

@@ -185,6 +185,47 @@ describe('plugin response-transformer (headers)', () => {
     });
   });
 
+  // The header examples of Kong's response-transformer documentation, one row each.
+  it.each([
+    {
+      example: 'remove multiple headers',
+      config: { remove: { headers: ['h1', 'h2'] } },
+      upstream: [
+        ['h1', 'v1'],
+        ['h2', 'v1'],
+        ['h3', 'v1'],
+      ] as [string, string][],
+      headers: { h1: null, h2: null },
+    },
+    {
+      example: 'add multiple headers (a header already sent is kept)',
+      config: { add: { headers: ['h1:v2', 'h2:v1'] } },
+      upstream: [['h1', 'v1']] as [string, string][],
+      headers: { h2: 'v1' },
+    },
+    {
+      example: 'append multiple headers',
+      config: { append: { headers: ['h1:v2', 'h2:v1'] } },
+      upstream: [['h1', 'v1']] as [string, string][],
+      headers: { h1: ['v1', 'v2'], h2: ['v1'] },
+    },
+    {
+      example: 'rename a header',
+      config: { rename: { headers: ['h1:h2'] } },
+      upstream: [['h1', 'v1']] as [string, string][],
+      headers: { h1: null, h2: 'v1' },
+    },
+    {
+      example: 'replace a header only when present',
+      config: { replace: { headers: ['h1:v2', 'h3:never'] } },
+      upstream: [['h1', 'v1']] as [string, string][],
+      headers: { h1: 'v2' },
+    },
+  ])("Kong's documented example: $example", async (row) => {
+    const { outcome: o } = await respond(row.config, row.upstream);
+    expect(o.responseHeaders).toEqual(row.headers);
+  });
+
   it('refuses invalid header names and values that are not name:value', () => {
     expect(schema.check(plugin.schema, { add: { headers: ['bad name:v'] } }).errors).not.toBeNull();
     expect(schema.check(plugin.schema, { add: { json: ['novalue'] } }).errors).not.toBeNull();

@@ -39,7 +39,7 @@ import {
 import { configFor, httpGet, startUpstream } from '../dp/helpers/fixtures.js';
 import { quietLogger } from '../helpers/db.js';
 import { waitUntil } from '../ratelimit/helpers.js';
-import { startNatsServer, type NatsServer } from '../helpers/nats-server.js';
+import { freePort, startNatsServer, type NatsServer } from '../helpers/nats-server.js';
 
 const logger = quietLogger('jetstream-snapshots');
 let nats: NatsServer;
@@ -377,7 +377,9 @@ describe('a data plane with no cache and no control plane', () => {
           natsUrl,
           region,
           workers: 1,
-          proxyListen: { host: '127.0.0.1', port: 0 },
+          // Its own port: DPs of one process share node:cluster, where workers listening on port 0
+          // share one port key (the eu DP's worker could take the us DP's connections).
+          proxyListen: { host: '127.0.0.1', port: await freePort() },
           statusListen: { host: '127.0.0.1', port: 0 },
           trafficSummaryIntervalMs: 0,
           logger,

@@ -27,18 +27,38 @@ export function fleetEnvironmentProblem(cpCount) {
   );
 }
 
-async function freePort() {
-  const s = createServer();
-  await new Promise((r, j) => s.once('error', j).listen(0, '127.0.0.1', r));
-  const { port } = s.address();
-  await new Promise((r) => s.close(r));
-  return port;
+/**
+ * Free ports handed out by the OS. Each listener stays open until `release()`: a port closed
+ * at once may be handed out again by the next listen(0), and two processes of the fleet would
+ * then be given the same port (seen in CI: a DP's status port equal to a CP's admin port).
+ */
+export function freePortPool() {
+  const held = [];
+  return {
+    async take() {
+      const s = createServer();
+      await new Promise((r, j) => s.once('error', j).listen(0, '127.0.0.1', r));
+      held.push(s);
+      return s.address().port;
+    },
+    async release() {
+      await Promise.all(held.splice(0).map((s) => new Promise((r) => s.close(r))));
+    },
+  };
 }
-
-const portOf = async (base, i) => (base === 0 ? freePort() : base + PORT_STRIDE * i);
 
 /** Every process of the fleet with its id, folder and ports; a problem if two ports collide. */
 export async function planFleet({ dataDir, cpCount, regions, ports }) {
+  const pool = freePortPool();
+  try {
+    return await planWith(pool, { dataDir, cpCount, regions, ports });
+  } finally {
+    await pool.release();
+  }
+}
+
+async function planWith(pool, { dataDir, cpCount, regions, ports }) {
+  const portOf = async (base, i) => (base === 0 ? pool.take() : base + PORT_STRIDE * i);
   const cps = [];
   for (let i = 0; i < cpCount; i++) {
     cps.push({

@@ -1,7 +1,9 @@
 /** Configs, an upstream server and small HTTP helpers for data plane tests. */
 import { randomUUID } from 'node:crypto';
 import { createServer, request, type Server } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
+import { freePort } from '../../helpers/ports.js';
+
+export { freePort };
 import {
   ROUTE_DEFAULTS,
   SERVICE_DEFAULTS,
@@ -10,17 +12,6 @@ import {
   type Service,
   completeConfig,
 } from '@gatehouse/shared';
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createNetServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
 
 /** A real upstream: answers every request with its name and the path it got. */
 export async function startUpstream(name: string): Promise<{ server: Server; port: number }> {

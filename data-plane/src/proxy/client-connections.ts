@@ -13,6 +13,7 @@
  */
 import http from 'node:http';
 import net, { type Socket } from 'node:net';
+import { constants as h2constants, type Http2Stream } from 'node:http2';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { kExchange, type ClientSocket } from './exchange.js';
 import { ProxyErrorCode, rawErrorResponse, sendError } from './errors.js';
@@ -198,6 +199,10 @@ export class ClientConnections {
     withBody: boolean,
     expectContinue = false,
   ): boolean {
+    if (req.httpVersionMajor === 2) {
+      if (withBody && this.limits.bodyTimeoutMs > 0) this.watchStream(req, res);
+      return true;
+    }
     const socket = req.socket as Conn;
     if (socket[kClosing] === true) {
       socket.destroy();
@@ -207,6 +212,30 @@ export class ClientConnections {
     if (withBody && (this.limits.bodyTimeoutMs > 0 || this.limits.bodyMinRate > 0))
       this.watch(req, res, socket, expectContinue);
     return true;
+  }
+
+  /**
+   * HTTP/2: the body of one stream may stay idle `bodyTimeoutMs` (the stream's own timer, re-armed
+   * by every frame of it); then 408 (or the stream reset if the answer has started) and its
+   * upstream request aborted. Time the proxy holds the body back (it sits unread) does not count.
+   * The minimum rate is not checked on HTTP/2.
+   */
+  private watchStream(req: IncomingMessage, res: ServerResponse): void {
+    const stream = (req as unknown as { stream: Http2Stream }).stream;
+    const ms = this.limits.bodyTimeoutMs;
+    const onTimeout = (): void => {
+      if (req.complete || stream.destroyed) return;
+      if (req.readableLength > 0 || stream.readableLength > 0) {
+        stream.setTimeout(ms, onTimeout);
+        return;
+      }
+      this.counts.bodyTimeouts += 1;
+      const exchange = (stream as { [kExchange]?: { clientClosed(): void } | null })[kExchange];
+      if (exchange != null) exchange.clientClosed();
+      if (res.headersSent) stream.close(h2constants.NGHTTP2_CANCEL);
+      else sendError(res, ProxyErrorCode.REQUEST_TIMEOUT);
+    };
+    stream.setTimeout(ms, onTimeout);
   }
 
   private watch(req: IncomingMessage, res: ServerResponse, socket: Conn, expectContinue: boolean): void {

@@ -19,6 +19,8 @@ import type { ProxyRequest } from './request.js';
 /** The exchange currently served on a client connection (so a closed socket aborts it). */
 export const kExchange = Symbol('gatehouse.exchange');
 export type ClientSocket = Socket & { [kExchange]?: UpstreamExchange | null };
+/** Where the exchange of a request is registered: its socket (HTTP/1.x) or its stream (HTTP/2). */
+type ExchangeSlot = { [kExchange]?: UpstreamExchange | null };
 
 /** undici's core dispatch callbacks (what every exchange implements). */
 export interface CoreHandler {
@@ -52,7 +54,8 @@ export class UpstreamExchange implements CoreHandler {
   private firstChunk = -2;
 
   constructor(protected readonly request: ProxyRequest) {
-    request.socket[kExchange] = this;
+    const slot = (request.stream as ExchangeSlot | null) ?? request.socket;
+    slot[kExchange] = this;
   }
 
   /** Called when the client connection closes before the exchange finished. */
@@ -159,8 +162,8 @@ export class UpstreamExchange implements CoreHandler {
   /** The exchange is over: a later close of the client connection no longer concerns it. */
   protected finish(): void {
     this.done = true;
-    const socket = this.request.socket;
-    if (socket[kExchange] === this) socket[kExchange] = null;
+    const slot = (this.request.stream as ExchangeSlot | null) ?? this.request.socket;
+    if (slot[kExchange] === this) slot[kExchange] = null;
   }
 }
 

@@ -17,6 +17,8 @@ import { ClientConnections, kClosing, type ClientLimits } from './client-connect
 import { dispatchUpstream } from './dispatch.js';
 import { isWebSocketUpgrade } from './headers.js';
 import { ProxyRequest, type RequestSettings } from './request.js';
+import { Http2Edge, http2Settings, type Http2Settings } from './http2-edge.js';
+import { sniffPreface } from './preface-sniff.js';
 import {
   DEFAULT_REQUEST_POLICY,
   readRequestHead,
@@ -101,6 +103,11 @@ export interface ProxyServerOptions {
    */
   requestPolicy?: Partial<RequestPolicy>;
   /**
+   * HTTP/2 at the edge (`--http2-*`): h2 by ALPN on the HTTPS listener, h2c with prior knowledge
+   * on the plain one, stream and header limits. Default HTTP2_DEFAULTS (both on).
+   */
+  http2?: Partial<Http2Settings>;
+  /**
    * Told of every request once its response is over (metrics, access log, traffic summaries,
    * tracing; see observe/request-observer.ts). Default: none, and then no per-request listener.
    */
@@ -142,6 +149,8 @@ export class ProxyServer {
   /** Upstreams (balancers, health checks) of the current configuration. */
   readonly balancers: Balancers;
   private readonly tls: TlsListener;
+  /** The HTTP/2 sessions of both listeners, or null when HTTP/2 is off on both. */
+  readonly h2: Http2Edge | null;
   private state: Runtime | null = null;
   private readonly registry: PluginRegistry | null;
   private readonly runner: PluginRunner;
@@ -199,12 +208,33 @@ export class ProxyServer {
       requireHostHeader: false,
     };
     this.server = http.createServer(serverOptions, handler);
+    const h2 = http2Settings(options.http2);
+    this.h2 =
+      h2.tls || h2.cleartext
+        ? new Http2Edge({
+            settings: h2,
+            idleTimeoutMs: this.connections.limits.keepAliveTimeoutMs,
+            logger: this.logger,
+            onRequest: handler,
+            onCheckContinue: this.onCheckContinue,
+            onConnect: (_req, res) => sendError(res, ProxyErrorCode.METHOD_NOT_ALLOWED),
+          })
+        : null;
+    const edge = this.h2;
     this.tls = new TlsListener(
       this.logger,
       serverOptions,
       (server, secure) => this.instrument(server, secure),
       handler,
+      edge !== null && h2.tls ? (socket) => edge.accept(socket) : null,
     );
+    if (edge !== null && h2.cleartext) {
+      sniffPreface(this.server, {
+        h2: (socket) => edge.accept(socket),
+        timeoutMs: this.connections.limits.headerTimeoutMs,
+        onTimeout: (socket) => this.connections.onRequestTimeout(socket),
+      });
+    }
     this.instrument(this.server, false);
     this.server.on('checkContinue', this.onCheckContinue);
   }
@@ -417,6 +447,7 @@ export class ProxyServer {
     this.dns?.close();
     this.balancers.close();
     this.connections.close();
+    const h2Closed = this.h2?.close();
     const tlsClosed = this.tls.close();
     const closed = new Promise<void>((resolve) => {
       if (!this.server.listening) {
@@ -430,6 +461,7 @@ export class ProxyServer {
     force.unref();
     await closed;
     await tlsClosed;
+    await h2Closed;
     clearTimeout(force);
     await this.pools.closeAll();
     await this.settings.tracer?.shutdown();

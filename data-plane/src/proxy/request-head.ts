@@ -126,7 +126,8 @@ function isName(name: string, lower: string): boolean {
  * `req.url` is what node parsed (never null for a request it emitted).
  */
 export function readRequestHead(req: IncomingMessage, policy: RequestPolicy): RequestHead | ProxyErrorCode {
-  if (req.httpVersionMajor !== 1) return ProxyErrorCode.BAD_VERSION;
+  if (req.httpVersionMajor !== 1)
+    return req.httpVersionMajor === 2 ? readH2RequestHead(req, policy) : ProxyErrorCode.BAD_VERSION;
   if (req.method === 'TRACE') return ProxyErrorCode.METHOD_NOT_ALLOWED;
   const raw = req.rawHeaders;
   let host: string | undefined;
@@ -188,4 +189,59 @@ export function readRequestHead(req: IncomingMessage, policy: RequestPolicy): Re
 export function refuseConnect(this: void, _req: IncomingMessage, socket: Duplex): void {
   if (socket.writable) socket.end(rawErrorResponse(ProxyErrorCode.METHOD_NOT_ALLOWED));
   else socket.destroy();
+}
+
+/**
+ * The head of an HTTP/2 request (node's compatibility request: `rawHeaders` starts with the
+ * pseudo-headers). What the rest of the proxy reads is made the HTTP/1.1 way: the pseudo-headers
+ * are dropped, the host comes from `:authority` (else a Host header; two different ones, or
+ * neither, → 400) and leads the headers as `host`, and the `cookie` fields an HTTP/2 client may
+ * split (RFC 9113 §8.2.3) are joined with "; " into one, as an HTTP/1.1 upstream expects. node's
+ * nghttp2 glue has already refused upper-case names, connection-specific headers and a missing or
+ * malformed `:method`/`:path` (stream reset). The target must be origin-form (`*` → 400, as on
+ * HTTP/1.1).
+ */
+export function readH2RequestHead(req: IncomingMessage, policy: RequestPolicy): RequestHead | ProxyErrorCode {
+  if (req.method === 'TRACE') return ProxyErrorCode.METHOD_NOT_ALLOWED;
+  const raw = req.rawHeaders;
+  let authority: string | undefined;
+  let host: string | undefined;
+  let cookie: string | undefined;
+  let cookieAt = -1;
+  const out: string[] = ['host', ''];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    if (name.charCodeAt(0) === 58 /* : */) {
+      if (name === ':authority') authority = value;
+      continue;
+    }
+    if (name === 'host') {
+      if (host !== undefined && host !== value) return ProxyErrorCode.BAD_HOST;
+      host = value;
+      continue;
+    }
+    if (name === 'cookie') {
+      cookie = cookie === undefined ? value : `${cookie}; ${value}`;
+      if (cookieAt < 0) {
+        cookieAt = out.length;
+        out.push(name, '');
+      }
+      continue;
+    }
+    if (!policy.underscoresInHeaders && name.indexOf('_') >= 0) continue;
+    out.push(name, value);
+  }
+  if (authority !== undefined && host !== undefined && authority !== host) return ProxyErrorCode.BAD_HOST;
+  const h = authority ?? host;
+  if (h === undefined || !isValidHost(h)) return ProxyErrorCode.BAD_HOST;
+  out[1] = h;
+  if (cookie !== undefined) out[cookieAt + 1] = cookie;
+  const url = req.url ?? '';
+  if (url.charCodeAt(0) !== SLASH) return ProxyErrorCode.BAD_REQUEST;
+  const q = url.indexOf('?');
+  const rawPath = q < 0 ? url : url.slice(0, q);
+  const path = resolveRequestPath(rawPath, policy.pathEscapedSlashes);
+  if (path === null) return ProxyErrorCode.BAD_PATH;
+  return { url, rawPath, rawQuery: q < 0 ? '' : url.slice(q + 1), path, host: h, rawHeaders: out };
 }

@@ -6,6 +6,7 @@
  * as the request moves along (see docs/dev/architecture.md, "The request path, hop by hop").
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerHttp2Stream } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { Logger } from '@gatehouse/shared';
 import type { ClientIpResolver } from '../net/client-ip.js';
@@ -14,6 +15,7 @@ import { upstreamPath } from '../router/upstream-path.js';
 import { performance } from 'node:perf_hooks';
 import type { ClientSocket } from './exchange.js';
 import { upstreamRequestHeaders } from './headers.js';
+import { h2StreamOf, type EdgeH2Request, type EdgeH2Response } from './http2-edge.js';
 import type { RequestHead, RequestPolicy } from './request-head.js';
 import { NO_SERVICE_TARGET, type ServiceTarget } from './service-targets.js';
 import type { Chain } from '../plugins/runtime/compile.js';
@@ -66,6 +68,18 @@ export interface RequestTimings {
   readonly bytesOut: number;
 }
 
+/** An HTTP/2 request has a body unless its HEADERS ended the stream (or it says Content-Length: 0). */
+function h2HasBody(stream: ServerHttp2Stream, raw: readonly string[]): boolean {
+  return !stream.endAfterHeaders && firstHeader(raw, 'content-length') !== '0';
+}
+
+/** An HTTP/1.1-style size of header fields (`name: value\r\n` each), for HTTP/2's byte counts. */
+function fieldBytes(raw: readonly string[]): number {
+  let n = 0;
+  for (let i = 0; i < raw.length; i++) n += raw[i]!.length + 2;
+  return n;
+}
+
 function hasBody(raw: readonly string[]): boolean {
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
@@ -79,7 +93,16 @@ export class ProxyRequest implements RequestTimings {
   // --- the client's request (set once) ---
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
+  /**
+   * The client connection's socket. On HTTP/2 it is node's per-stream proxy of the session's
+   * socket: its address and TLS facts are the connection's; never write to it.
+   */
   readonly socket: ClientSocket;
+  /**
+   * The HTTP/2 stream of the request, or null (HTTP/1.x). On HTTP/2 the exchange registers on it
+   * (a reset stream aborts the upstream request), not on the socket the session's streams share.
+   */
+  readonly stream: ServerHttp2Stream | null;
   readonly settings: RequestSettings;
   readonly method: string;
   /**
@@ -175,6 +198,8 @@ export class ProxyRequest implements RequestTimings {
     this.res = res;
     const socket = req.socket as ClientSocket;
     this.socket = socket;
+    const stream = h2StreamOf(req);
+    this.stream = stream;
     this.settings = settings;
     this.method = req.method ?? 'GET';
     const raw = head.rawHeaders;
@@ -193,7 +218,7 @@ export class ProxyRequest implements RequestTimings {
     this.trustedPeer = trustedPeer;
     this.clientIp = clientIps === null ? peerIp : clientIps.resolve(peerIp, raw);
     this.forwardedProto = (trustedPeer && firstHeader(raw, 'x-forwarded-proto')) || this.scheme;
-    this.hasBody = hasBody(raw);
+    this.hasBody = stream === null ? hasBody(raw) : h2HasBody(stream, raw);
     this.expectContinue = false;
     this.upgrade = upgrade;
     this.entry = null;
@@ -227,6 +252,14 @@ export class ProxyRequest implements RequestTimings {
   end(): void {
     if (this.endedAt >= 0) return;
     this.endedAt = performance.now();
+    if (this.stream !== null) {
+      // HTTP/2 multiplexes the connection: its byte counters are not this request's. Counted:
+      // the header fields and body bytes as an HTTP/1.1 message would carry them.
+      const res = this.res as unknown as EdgeH2Response;
+      this.bytesIn = fieldBytes(this.rawHeaders) + ((this.req as unknown as EdgeH2Request).bodyBytes ?? 0);
+      this.bytesOut = (res.bodyBytes ?? 0) + 13 + headerObjectBytes(res);
+      return;
+    }
     const socket = this.socket as MarkedSocket;
     const read = socket.bytesRead;
     const written = socket.bytesWritten;
@@ -297,6 +330,15 @@ export class ProxyRequest implements RequestTimings {
   get forwardedPort(): string {
     return this.secure ? this.settings.tlsForwardedPort : this.settings.forwardedPort;
   }
+}
+
+/** The size of an HTTP/2 response's header fields, counted as HTTP/1.1 lines. */
+function headerObjectBytes(res: EdgeH2Response): number {
+  if (typeof res.getHeaders !== 'function') return 0;
+  const h = res.getHeaders();
+  let n = 0;
+  for (const name of Object.keys(h)) n += name.length + String(h[name]).length + 4;
+  return n;
 }
 
 /** The first value of header `name` (lower case) in node's raw header array, or null. */

@@ -6,6 +6,7 @@
  */
 import https from 'node:https';
 import type http from 'node:http';
+import http1 from 'node:http';
 import type tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '@gatehouse/shared';
@@ -21,6 +22,11 @@ import { DEFAULT_TLS_POLICY, secureContextOptions, type TlsPolicy } from '@gateh
 function askForClientCertificates(server: https.Server, ask: boolean): void {
   (server as https.Server & { requestCert: boolean }).requestCert = ask;
 }
+
+/** node's HTTP/1.1 connection setup, which https.Server runs on each 'secureConnection'. */
+const http1Connection = (
+  http1 as unknown as { _connectionListener: (this: http.Server, socket: tls.TLSSocket) => void }
+)._connectionListener;
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 /** Installs the proxy's per-connection hooks (limits, clientError) on a server. */
@@ -46,6 +52,11 @@ export class TlsListener {
     private readonly serverOptions: http.ServerOptions,
     private readonly instrument: Instrument,
     private readonly handler: Handler,
+    /**
+     * Serves the connections that negotiate `h2` by ALPN (the proxy's Http2Edge), or null: the
+     * listener then offers `http/1.1` only.
+     */
+    private readonly h2: ((socket: tls.TLSSocket) => void) | null = null,
   ) {}
 
   /**
@@ -69,7 +80,7 @@ export class TlsListener {
         ...secureContextOptions(policy),
         cert: fallback.cert,
         key: fallback.key,
-        ALPNProtocols: ['http/1.1'],
+        ALPNProtocols: this.h2 === null ? ['http/1.1'] : ['h2', 'http/1.1'],
         // A client certificate is asked for only while some plugin reads it, and never verified
         // here: a client without one (or with one no plugin trusts) still connects.
         requestCert: this.store.requestClientCertificates,
@@ -80,6 +91,16 @@ export class TlsListener {
       },
       this.handler,
     );
+    const h2 = this.h2;
+    if (h2 !== null) {
+      // One listener decides by the protocol ALPN chose: h2 to the HTTP/2 sessions, anything else
+      // (http/1.1, or no ALPN) to node's HTTP/1.1 setup exactly as before.
+      server.removeListener('secureConnection', http1Connection);
+      server.prependListener('secureConnection', function (this: https.Server, socket: tls.TLSSocket) {
+        if (socket.alpnProtocol === 'h2') h2(socket);
+        else http1Connection.call(this, socket);
+      });
+    }
     this.instrument(server, true);
     server.on('tlsClientError', (err: Error) => {
       this.logger.debug({ err }, 'TLS handshake failed');

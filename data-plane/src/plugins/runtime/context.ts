@@ -223,7 +223,7 @@ export class PluginRequest implements PluginContext, RequestView {
   }
 
   header(name: string): string | undefined {
-    const raw = this.req.rawHeaders;
+    const raw = this.proxied.rawHeaders;
     const n = name.length;
     for (let i = 0; i < raw.length; i += 2) {
       const k = raw[i]!;
@@ -237,7 +237,7 @@ export class PluginRequest implements PluginContext, RequestView {
   }
 
   headerValues(name: string): string[] {
-    const raw = this.req.rawHeaders;
+    const raw = this.proxied.rawHeaders;
     const n = name.length;
     const out: string[] = [];
     for (let i = 0; i < raw.length; i += 2) {
@@ -264,7 +264,7 @@ export class PluginRequest implements PluginContext, RequestView {
   headers(): Readonly<Record<string, string[]>> {
     if (this.headerMap === null) {
       const m: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
-      const raw = this.req.rawHeaders;
+      const raw = this.proxied.rawHeaders;
       for (let i = 0; i < raw.length; i += 2) (m[raw[i]!.toLowerCase()] ??= []).push(raw[i + 1]!);
       this.headerMap = m;
     }

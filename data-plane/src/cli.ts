@@ -33,6 +33,7 @@ import { PATH_ESCAPED_SLASHES_ACTIONS, type PathEscapedSlashesAction } from './p
 import { parseCacheKey } from './sync/cache-crypto.js';
 import { controlPlaneListProblem } from './sync/control-planes.js';
 import { CLIENT_LIMIT_DEFAULTS, type ClientLimits } from './proxy/client-connections.js';
+import { HTTP2_DEFAULTS, HTTP2_LIMITS, type Http2Settings } from './proxy/http2-edge.js';
 import { ACCESS_LOG_FIELDS, redactProblem, type AccessLogSettings } from './observe/access-log.js';
 import {
   CIPHER_SUITE_NAMES,
@@ -122,6 +123,55 @@ const CLIENT_LIMIT_SETTINGS: (SettingSpec & { key: keyof ClientLimits })[] = [
     default: String(CLIENT_LIMIT_DEFAULTS.maxConnectionsPerIp),
     description:
       'Connections one client address may hold open per worker process; over it a new connection is closed before it is read. 0 = no cap.',
+  },
+];
+
+/**
+ * HTTP/2 at the edge (issue 16). Kong turns it on with the `http2` flag of a `listen` line; here
+ * it is on by default on both listeners, with nginx's stream and header limits.
+ */
+const HTTP2_SETTINGS: SettingSpec[] = [
+  {
+    key: 'http2Tls',
+    flag: 'http2-tls',
+    env: ['GATEHOUSE_HTTP2_TLS'],
+    kind: 'enum',
+    values: ['on', 'off'],
+    default: 'on',
+    description:
+      "HTTP/2 (h2 by ALPN) on --listen-ssl, beside HTTP/1.1 (Kong's `http2` flag of proxy_listen); off: http/1.1 only.",
+  },
+  {
+    key: 'http2Cleartext',
+    flag: 'http2-cleartext',
+    env: ['GATEHOUSE_HTTP2_CLEARTEXT'],
+    kind: 'enum',
+    values: ['on', 'off'],
+    default: 'on',
+    description:
+      'h2c with prior knowledge on --listen, beside HTTP/1.1 (the HTTP/2 preface is recognised per connection); off: HTTP/1.1 only. Upgrade: h2c is never switched to.',
+  },
+  {
+    key: 'http2MaxConcurrentStreams',
+    flag: 'http2-max-concurrent-streams',
+    env: ['GATEHOUSE_HTTP2_MAX_CONCURRENT_STREAMS'],
+    kind: 'int',
+    min: HTTP2_LIMITS.maxConcurrentStreams.min,
+    max: HTTP2_LIMITS.maxConcurrentStreams.max,
+    default: String(HTTP2_DEFAULTS.maxConcurrentStreams),
+    description:
+      "Streams (requests) one HTTP/2 connection may have open at once (nginx's http2_max_concurrent_streams).",
+  },
+  {
+    key: 'http2MaxHeaderListSize',
+    flag: 'http2-max-header-list-size',
+    env: ['GATEHOUSE_HTTP2_MAX_HEADER_LIST_SIZE'],
+    kind: 'int',
+    min: HTTP2_LIMITS.maxHeaderListSize.min,
+    max: HTTP2_LIMITS.maxHeaderListSize.max,
+    default: String(HTTP2_DEFAULTS.maxHeaderListSize),
+    description:
+      "Largest header list of an HTTP/2 request in bytes (name + value + 32 per field); over it 431 (nginx's large_client_header_buffers, 4 x 8k).",
   },
 ];
 
@@ -419,6 +469,7 @@ const SETTINGS: SettingSpec[] = [
     description: 'Log level.',
   },
   ...CLIENT_LIMIT_SETTINGS,
+  ...HTTP2_SETTINGS,
   {
     key: 'accessLog',
     flag: 'access-log',
@@ -586,6 +637,13 @@ if (requestTimeoutMs! > 0 && requestTimeoutMs! < headerTimeoutMs!) {
   );
 }
 
+const http2: Http2Settings = {
+  tls: v.http2Tls === 'on',
+  cleartext: v.http2Cleartext === 'on',
+  maxConcurrentStreams: v.http2MaxConcurrentStreams as number,
+  maxHeaderListSize: v.http2MaxHeaderListSize as number,
+};
+
 const placementProblem = placementError({
   region: (v.region as string | undefined) ?? '',
   labels: (v.labels as Record<string, string> | undefined) ?? {},
@@ -646,6 +704,7 @@ try {
       underscoresInHeaders: v.underscoresInHeaders as boolean,
     },
     clientLimits,
+    http2,
     tlsCertificate,
     tlsPolicy,
     statusListen: v.statusListen as Listen,

@@ -46,6 +46,7 @@ import {
 import { loadPluginRegistry } from './plugins/registry.js';
 import { createCertificate } from './tls/x509.js';
 import { DEFAULT_TLS_POLICY, type TlsPolicy } from '@gatehouse/shared';
+import { http2Settings, type Http2Settings } from './proxy/http2-edge.js';
 import { NodeHealth } from './balancer/node-health.js';
 import { targetHealthReport } from './balancer/target-report.js';
 import { compileUpstreams, type UpstreamSet } from './balancer/balancers.js';
@@ -131,6 +132,8 @@ export interface DataPlaneOptions {
   requestPolicy?: Partial<RequestPolicy>;
   /** Client connection limits of the proxy: header/body/request timeouts (408), keep-alive, per-IP cap. */
   clientLimits?: Partial<ClientLimits>;
+  /** HTTP/2 at the edge (`--http2-*`): h2 on the HTTPS listener, h2c on the plain one, stream and header limits. */
+  http2?: Partial<Http2Settings>;
   /** HTTPS proxy listener (certificates chosen by SNI from the config); none when absent. */
   proxyTlsListen?: ListenAddress;
   /** Default certificate for the HTTPS listener when no SNI matches (default: self-signed, made at start). */
@@ -333,6 +336,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
   try {
     // Checked here once (each worker builds its own): a bad combination stops the start.
     new ClientConnections(options.clientLimits).close();
+    http2Settings(options.http2);
   } catch (e) {
     throw ConfigErrors.invalidSetting((e as Error).message);
   }
@@ -389,6 +393,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     dns: dnsConfig,
     requestPolicy: options.requestPolicy ?? {},
     clientLimits: options.clientLimits,
+    http2: options.http2,
     proxyCacheMemorySize: options.proxyCacheMemorySize,
     logs: options.logs,
     tls,

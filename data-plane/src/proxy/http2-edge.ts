@@ -33,6 +33,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from '@gatehouse/shared';
 import { kExchange, type UpstreamExchange } from './exchange.js';
+import { ProxyErrorCode, sendError } from './errors.js';
 
 /** The HTTP/2 settings of a proxy (DP settings `--http2-*`). */
 export interface Http2Settings {
@@ -87,6 +88,13 @@ export function http2Settings(partial: Partial<Http2Settings> = {}): Http2Settin
       throw new RangeError(`http2 ${k} must be an integer from ${min} to ${max}, got ${String(v)}`);
   }
   return Object.freeze(s);
+}
+
+/** A header list's size as SETTINGS_MAX_HEADER_LIST_SIZE counts it: name + value + 32 per field (RFC 9113 §6.5.2). */
+export function headerListSize(raw: readonly string[]): number {
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2) n += raw[i]!.length + raw[i + 1]!.length + 32;
+  return n;
 }
 
 /** The HTTP/2 client connection preface (RFC 9113 §3.4). */
@@ -262,11 +270,18 @@ export class Http2Edge {
       ): void;
     };
     // A stream of a session over the rapid-reset limit is not served (no routing, no upstream).
+    // nghttp2 applies SETTINGS_MAX_HEADER_LIST_SIZE only once the client acknowledged it, so the
+    // limit is checked here too: a request over it is answered 431 from the error table.
+    const maxHeaderListSize = s.maxHeaderListSize;
     const served =
       (handler: Handler) =>
       (req: Http2ServerRequest, res: unknown): void => {
         const stream = req.stream as GuardedStream;
         if (stream.destroyed || stream[kGuard]?.guard.tripped === true) return;
+        if (headerListSize(req.rawHeaders) > maxHeaderListSize) {
+          sendError(res as ServerResponse, ProxyErrorCode.HEADERS_TOO_LARGE);
+          return;
+        }
         handler(req as unknown as IncomingMessage, res as ServerResponse);
       };
     h.on('request', served(options.onRequest));

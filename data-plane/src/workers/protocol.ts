@@ -15,6 +15,7 @@ import type { NodeConfig } from '../runtime/node-config.js';
 import type { MetricsDelta } from '../observe/metric-store.js';
 import type { AccessLogSettings } from '../observe/access-log.js';
 import type { TlsPolicy } from '@gatehouse/shared';
+import type { Http2Settings } from '../proxy/http2-edge.js';
 import type { DnsSettings } from '../dns/settings.js';
 
 export type { TargetHealthChange };
@@ -234,6 +235,8 @@ export interface WorkerSettings {
   tls?: { host: string; port: number; cert: string; key: string; policy: TlsPolicy } | null;
   /** Client connection limits (timeouts, per-IP cap); defaults when absent. */
   clientLimits?: Partial<ClientLimits>;
+  /** HTTP/2 at the edge (see ProxyServerOptions.http2); defaults when absent. */
+  http2?: Partial<Http2Settings>;
   /** Bytes of the worker's proxy-cache memory store (--proxy-cache-memory-size); default 128 MiB. */
   proxyCacheMemorySize?: number;
   /** Workers of the node: with one, the `local` policy counts in the worker (no IPC); default 2. */

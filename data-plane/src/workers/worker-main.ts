@@ -68,6 +68,7 @@ const proxy = new ProxyServer({
   trustedIps: settings.trustedIps ?? [],
   requestPolicy: settings.requestPolicy ?? {},
   clientLimits: settings.clientLimits,
+  http2: settings.http2 ?? {},
   activeHealthChecks: false,
   // Each worker resolves the names it balances over (docs/load-balancing.md "DNS").
   dns: settings.dns === undefined ? null : new DnsResolver(settings.dns, { logger }),

@@ -55,6 +55,8 @@ export interface WorkerPoolOptions {
   bootTimeoutMs?: number;
   /** Client connection limits (timeouts, per-IP cap) for every worker's proxy. */
   clientLimits?: WorkerSettings['clientLimits'];
+  /** HTTP/2 at the edge for every worker's proxy. */
+  http2?: WorkerSettings['http2'];
   /** Bytes of each worker's proxy-cache memory store. */
   proxyCacheMemorySize?: number;
   /** The access log and syslog settings of every worker. */
@@ -342,6 +344,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       requestPolicy: this.opts.requestPolicy ?? {},
       tls: this.opts.tls ?? null,
       clientLimits: this.opts.clientLimits,
+      ...(this.opts.http2 === undefined ? {} : { http2: this.opts.http2 }),
       proxyCacheMemorySize: this.opts.proxyCacheMemorySize,
       workers: this.opts.size,
       logs: this.opts.logs,

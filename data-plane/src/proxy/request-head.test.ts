@@ -124,3 +124,54 @@ describe('request head checks', () => {
     );
   });
 });
+
+describe('HTTP/2 request heads (node compatibility request: pseudo-headers first)', () => {
+  const h2 = (path: string, raw: string[], method = 'GET') =>
+    req(path, [':method', method, ':path', path, ':scheme', 'https', ...raw], { method, version: '2.0' });
+
+  it('takes the host from :authority and leads the headers with it, without pseudo-headers', () => {
+    const head = read(h2('/a?b=1', [':authority', 'api.test:8443', 'accept', '*/*']));
+    expect(head).toMatchObject({
+      url: '/a?b=1',
+      rawPath: '/a',
+      rawQuery: 'b=1',
+      path: '/a',
+      host: 'api.test:8443',
+      rawHeaders: ['host', 'api.test:8443', 'accept', '*/*'],
+    });
+  });
+
+  it('takes a Host header when there is no :authority; refuses two different ones, or none', () => {
+    expect(read(h2('/', ['host', 'h.test']))).toMatchObject({
+      host: 'h.test',
+      rawHeaders: ['host', 'h.test'],
+    });
+    expect(read(h2('/', [':authority', 'a.test', 'host', 'a.test']))).toMatchObject({
+      rawHeaders: ['host', 'a.test'],
+    });
+    expect(read(h2('/', [':authority', 'a.test', 'host', 'b.test']))).toBe(ProxyErrorCode.BAD_HOST);
+    expect(read(h2('/', ['host', 'a.test', 'host', 'b.test']))).toBe(ProxyErrorCode.BAD_HOST);
+    expect(read(h2('/', []))).toBe(ProxyErrorCode.BAD_HOST);
+    expect(read(h2('/', [':authority', 'a b']))).toBe(ProxyErrorCode.BAD_HOST);
+  });
+
+  it('joins split cookie fields into one, where the first one was', () => {
+    const head = read(h2('/', [':authority', 'a', 'cookie', 'a=1', 'x-y', 'cookie', 'cookie', 'b=2']));
+    expect(head).toMatchObject({ rawHeaders: ['host', 'a', 'cookie', 'a=1; b=2', 'x-y', 'cookie'] });
+  });
+
+  it('applies the request policy: TRACE, escaped slashes, underscored names, a non-origin target', () => {
+    expect(read(h2('/', [':authority', 'a'], 'TRACE'))).toBe(ProxyErrorCode.METHOD_NOT_ALLOWED);
+    expect(read(h2('/a/..%2Fb', [':authority', 'a']))).toBe(ProxyErrorCode.BAD_PATH);
+    expect(read(h2('*', [':authority', 'a'], 'OPTIONS'))).toBe(ProxyErrorCode.BAD_REQUEST);
+    expect(read(h2('/', [':authority', 'a', 'x_id', '1', 'x-id', '2']))).toMatchObject({
+      rawHeaders: ['host', 'a', 'x-id', '2'],
+    });
+    expect(
+      read(h2('/', [':authority', 'a', 'x_id', '1']), {
+        ...DEFAULT_REQUEST_POLICY,
+        underscoresInHeaders: true,
+      }),
+    ).toMatchObject({ rawHeaders: ['host', 'a', 'x_id', '1'] });
+  });
+});

@@ -318,6 +318,63 @@ describe('HTTP/2 at the edge of the proxy (real ProxyServer, node:http2 clients)
     }
   });
 
+  it('times out an idle body (408 on the stream), answers 100-continue and CONNECT, closes an idle session', async () => {
+    const short = await start({
+      clientLimits: {
+        keepAliveTimeoutMs: 300,
+        bodyTimeoutMs: 300,
+        headerTimeoutMs: 300,
+        requestTimeoutMs: 1000,
+      },
+    });
+    try {
+      const s = await connectH2(`http://127.0.0.1:${short.port}`);
+      // A body that never comes: 408 from the error table, on its stream only.
+      const stalled = await new Promise<H2Reply>((resolve, reject) => {
+        const st = s.request({ ':path': '/open/slow', ':method': 'POST' }, { endStream: false });
+        let status = 0;
+        let body = '';
+        st.on('response', (h) => (status = Number(h[':status'])));
+        st.setEncoding('utf8');
+        st.on('data', (c: string) => (body += c));
+        st.on('end', () => resolve({ status, headers: {}, body }));
+        st.on('error', reject);
+        st.write('x');
+      });
+      expect(stalled.status).toBe(408);
+      expect(JSON.parse(stalled.body)).toEqual({ message: 'Request timeout' });
+      // Expect: 100-continue: the interim answer, then the body goes upstream.
+      const continued = await new Promise<{ sawContinue: boolean; status: number }>((resolve, reject) => {
+        const st = s.request(
+          { ':path': '/open/c', ':method': 'POST', expect: '100-continue' },
+          { endStream: false },
+        );
+        let sawContinue = false;
+        st.on('continue', () => {
+          sawContinue = true;
+          st.end('body');
+        });
+        st.on('response', (h) => {
+          st.resume();
+          st.on('end', () => resolve({ sawContinue, status: Number(h[':status']) }));
+        });
+        st.on('error', reject);
+      });
+      expect(continued).toEqual({ sawContinue: true, status: 200 });
+      const connect = await h2Request(s, '', {
+        ':method': 'CONNECT',
+        ':authority': 'a.test:443',
+        ':path': undefined,
+      });
+      expect(connect.status).toBe(405);
+      // No stream open for the keep-alive timeout: the proxy closes the session.
+      await new Promise<void>((resolve) => s.once('close', () => resolve()));
+      expect(short.proxy.h2!.openSessions).toBe(0);
+    } finally {
+      await short.proxy.close();
+    }
+  });
+
   it('closes a rapid-reset session with GOAWAY(ENHANCE_YOUR_CALM), bounded work, and keeps serving', async () => {
     countedHits = 0;
     // Under nghttp2's own reset-rate limit (a burst of 1000, then GOAWAY(INTERNAL_ERROR)), so the

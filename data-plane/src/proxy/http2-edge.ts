@@ -163,6 +163,20 @@ export class EdgeH2Response extends http2.Http2ServerResponse {
     return this;
   }
 
+  /**
+   * Ends the response; when the client has not sent its whole body (an early answer: 401, 408,
+   * 413…), the stream is then reset with NO_ERROR once the response is out (RFC 9113 §8.1), so
+   * the client stops sending and the stream does not stay half open (HTTP/1.1 closes the
+   * connection instead).
+   */
+  override end(...args: unknown[]): this {
+    (super.end as (...a: unknown[]) => unknown).apply(this, args);
+    const stream = this.stream;
+    const req = this.req as Http2ServerRequest | undefined;
+    if (req !== undefined && !req.complete && !stream.destroyed) stream.close(constants.NGHTTP2_NO_ERROR);
+    return this;
+  }
+
   override write(chunk: string | Uint8Array, encoding?: unknown, cb?: unknown): boolean {
     if (chunk != null) this.bodyBytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
     return (super.write as (c: unknown, e?: unknown, cb?: unknown) => boolean)(chunk, encoding, cb);

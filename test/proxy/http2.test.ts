@@ -296,7 +296,7 @@ describe('HTTP/2 at the edge of the proxy (real ProxyServer, node:http2 clients)
     try {
       const raw = await rawExchange(off.port, clientStart(), undefined, 5_000);
       expect(raw).toMatch(/^HTTP\/1\.1 400 /);
-      const alpn = await new Promise<string | false>((resolve, reject) => {
+      const alpn = await new Promise<string | false | null>((resolve, reject) => {
         const s = tls.connect(
           {
             host: '127.0.0.1',

@@ -266,7 +266,7 @@ export class Http2Edge {
         maxHeaderListSize: s.maxHeaderListSize,
         enablePush: false,
       },
-      Http2ServerRequest: EdgeH2Request as typeof http2.Http2ServerRequest,
+      Http2ServerRequest: EdgeH2Request,
       Http2ServerResponse: EdgeH2Response as unknown as typeof http2.Http2ServerResponse,
     });
     // node's 'timeout' fires when a session had no activity for this long (re-armed by any frame).

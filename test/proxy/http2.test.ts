@@ -291,6 +291,20 @@ describe('HTTP/2 at the edge of the proxy (real ProxyServer, node:http2 clients)
     }
   });
 
+  it('closes, at shutdown, connections that have not sent a byte yet, and GOAWAYs open sessions', async () => {
+    const p = await start();
+    const silent = net.connect(p.port, '127.0.0.1');
+    await new Promise((r) => silent.once('connect', r));
+    const silentClosed = new Promise((r) => silent.once('close', r));
+    const s = await connectH2(`http://127.0.0.1:${p.port}`);
+    expect((await h2Request(s, '/open/x')).status).toBe(200);
+    const goaway = new Promise((r) => s.once('goaway', r));
+    await p.proxy.close();
+    await silentClosed;
+    await goaway;
+    s.destroy();
+  });
+
   it('turns h2 off per listener: the preface is HTTP/1.1 garbage (400), ALPN offers http/1.1 only', async () => {
     const off = await start({ http2: { tls: false, cleartext: false } });
     try {

@@ -49,17 +49,28 @@ export interface SniffOptions {
  * sniff; the HTTP/1.1 setup then runs on the connections that are not HTTP/2. Other 'connection'
  * listeners (per-IP cap, counts, the proxy's connection hooks) run for every connection as before.
  */
-export function sniffPreface(server: http.Server, options: SniffOptions): void {
+export function sniffPreface(server: http.Server, options: SniffOptions): { closeUndecided(): void } {
+  const undecided = new Set<Socket>();
   server.removeListener('connection', http1Connection);
-  server.prependListener('connection', (socket: Socket) => sniff(server, socket, options));
+  server.prependListener('connection', (socket: Socket) => sniff(server, socket, options, undecided));
+  return {
+    /** Closes the connections that have not sent their first bytes yet (at shutdown, as node closes idle ones). */
+    closeUndecided(): void {
+      for (const socket of undecided) socket.destroy();
+      undecided.clear();
+    },
+  };
 }
 
-function sniff(server: http.Server, socket: Socket, options: SniffOptions): void {
+function sniff(server: http.Server, socket: Socket, options: SniffOptions, undecided: Set<Socket>): void {
   let seen: Buffer | null = null;
+  undecided.add(socket);
   const onError = (): void => {
+    done();
     socket.destroy();
   };
   const done = (): void => {
+    undecided.delete(socket);
     clearTimeout(timer);
     socket.removeListener('data', onData);
     socket.removeListener('error', onError);

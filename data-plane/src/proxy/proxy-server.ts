@@ -151,6 +151,8 @@ export class ProxyServer {
   private readonly tls: TlsListener;
   /** The HTTP/2 sessions of both listeners, or null when HTTP/2 is off on both. */
   readonly h2: Http2Edge | null;
+  /** The plain listener's connections whose first bytes are not read yet (h2c on), or null. */
+  private sniffing: { closeUndecided(): void } | null = null;
   private state: Runtime | null = null;
   private readonly registry: PluginRegistry | null;
   private readonly runner: PluginRunner;
@@ -229,7 +231,7 @@ export class ProxyServer {
       edge !== null && h2.tls ? (socket) => edge.accept(socket) : null,
     );
     if (edge !== null && h2.cleartext) {
-      sniffPreface(this.server, {
+      this.sniffing = sniffPreface(this.server, {
         h2: (socket) => edge.accept(socket),
         timeoutMs: this.connections.limits.headerTimeoutMs,
         onTimeout: (socket) => this.connections.onRequestTimeout(socket),
@@ -457,6 +459,7 @@ export class ProxyServer {
       this.server.close(() => resolve());
     });
     this.server.closeIdleConnections();
+    this.sniffing?.closeUndecided();
     const force = setTimeout(() => this.server.closeAllConnections(), 5_000);
     force.unref();
     await closed;

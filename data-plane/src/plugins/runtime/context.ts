@@ -151,6 +151,14 @@ export class PluginRequest implements PluginContext, RequestView {
   get req(): IncomingMessage {
     return this.proxied.req;
   }
+  /**
+   * The client's headers as plugins read them: node's raw array on HTTP/1.1 (as it always was);
+   * on HTTP/2 the request's own (no pseudo-headers, `:authority` as `host`, cookies joined).
+   */
+  private get clientHeaders(): readonly string[] {
+    const p = this.proxied;
+    return p.stream === null ? p.req.rawHeaders : p.rawHeaders;
+  }
   get method(): string {
     return this.proxied.method;
   }
@@ -223,7 +231,7 @@ export class PluginRequest implements PluginContext, RequestView {
   }
 
   header(name: string): string | undefined {
-    const raw = this.proxied.rawHeaders;
+    const raw = this.clientHeaders;
     const n = name.length;
     for (let i = 0; i < raw.length; i += 2) {
       const k = raw[i]!;
@@ -237,7 +245,7 @@ export class PluginRequest implements PluginContext, RequestView {
   }
 
   headerValues(name: string): string[] {
-    const raw = this.proxied.rawHeaders;
+    const raw = this.clientHeaders;
     const n = name.length;
     const out: string[] = [];
     for (let i = 0; i < raw.length; i += 2) {
@@ -264,7 +272,7 @@ export class PluginRequest implements PluginContext, RequestView {
   headers(): Readonly<Record<string, string[]>> {
     if (this.headerMap === null) {
       const m: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
-      const raw = this.proxied.rawHeaders;
+      const raw = this.clientHeaders;
       for (let i = 0; i < raw.length; i += 2) (m[raw[i]!.toLowerCase()] ??= []).push(raw[i + 1]!);
       this.headerMap = m;
     }

@@ -135,7 +135,8 @@ describe('HTTP/2 at the edge through a real CP and DP, key-auth in front', () =>
       publicKeys: cp.publicKeys,
       tls: cp.dpTlsArgs,
       dataDir: tempDir('h2-dp'),
-      workers: 1,
+      // Two workers: node:cluster hands each connection to one; the sniff and ALPN run there.
+      workers: 2,
       args: ['--listen-ssl', `127.0.0.1:${tlsPort}`],
     });
     plain = dp.proxy;
@@ -222,6 +223,17 @@ describe('HTTP/2 at the edge through a real CP and DP, key-auth in front', () =>
     });
     expect(closed).toBe(true);
     expect(goawayCode(parseFrames(bytes))).toBe(ENHANCE_YOUR_CALM);
+    // Counted in /metrics (the primary pulls every worker's counts at each scrape) and logged.
+    await waitUntil(
+      'the rapid-reset close counted',
+      async () => {
+        const text = await (await fetch(`${dp.status}/metrics`)).text();
+        const m = /^gatehouse_dp_http2_rapid_reset_closes_total (\d+)/m.exec(text);
+        return m !== null && Number(m[1]) >= 1 && /^gatehouse_dp_http2_sessions_total [1-9]/m.test(text);
+      },
+      20_000,
+    );
+    expect(dp.proc.output).toContain('rapid reset');
     const s = await connect(plain);
     expect((await request(s, '/api/after', { apikey: 'alice-key' })).status).toBe(200);
     await close(s);

@@ -132,6 +132,8 @@ export interface MetricsDelta {
   connections: Record<Listener, number>;
   /** Client connections accepted by this worker since the previous delta (every listener). */
   accepted: number;
+  /** HTTP/2 sessions opened and sessions closed for rapid reset since the previous delta (absent: none). */
+  http2?: [sessions: number, rapidResetCloses: number];
   /**
    * [log, sent, dropped, retried, …]: what each log (the log plugins by name, `access-log`)
    * counted since the previous delta; only logs that counted something.
@@ -151,6 +153,9 @@ export class MetricStore {
   /** Open client connections per listener (observe/connection-count.ts keeps them). */
   readonly connections: Record<Listener, number> = { http: 0, https: 0 };
   accepted = 0;
+  /** The proxy's HTTP/2 counters (running totals, proxy/http2-edge.ts), read at each drain; null: no HTTP/2. */
+  http2: { readonly sessions: number; readonly rapidResetCloses: number } | null = null;
+  private http2Seen: [number, number] = [0, 0];
   /** Each log's counters as of the previous drain: [sent, dropped, retried]. */
   private readonly logsSeen = new Map<string, [number, number, number]>();
 
@@ -246,7 +251,23 @@ export class MetricStore {
     this.plugins.clear();
     const accepted = this.accepted;
     this.accepted = 0;
-    return { routes, kong, plugins, connections: { ...this.connections }, accepted, logs: this.drainLogs() };
+    const delta: MetricsDelta = {
+      routes,
+      kong,
+      plugins,
+      connections: { ...this.connections },
+      accepted,
+      logs: this.drainLogs(),
+    };
+    const h2 = this.http2;
+    if (h2 !== null) {
+      const [s, r] = this.http2Seen;
+      if (h2.sessions !== s || h2.rapidResetCloses !== r) {
+        delta.http2 = [h2.sessions - s, h2.rapidResetCloses - r];
+        this.http2Seen = [h2.sessions, h2.rapidResetCloses];
+      }
+    }
+    return delta;
   }
 
   /** What each log counted since the previous drain (allLogCounters keeps running totals). */

@@ -111,6 +111,8 @@ export class NodeSeries {
   private readonly plugins = new Map<string, number>();
   private readonly openByWorker = new Map<number, Record<Listener, number>>();
   private accepted = 0;
+  private http2Sessions = 0;
+  private http2RapidResetCloses = 0;
   /** log name -> [sent, dropped, retried] */
   private readonly logs = new Map<string, [number, number, number]>();
   private kongExport: KongExport = { enabled: false, upstreamHealth: false };
@@ -192,6 +194,10 @@ export class NodeSeries {
     }
     this.openByWorker.set(worker, d.connections);
     this.accepted += d.accepted;
+    if (d.http2 !== undefined) {
+      this.http2Sessions += d.http2[0];
+      this.http2RapidResetCloses += d.http2[1];
+    }
     for (let i = 0; i + 3 < d.logs.length; i += 4) {
       const name = d.logs[i] as string;
       let t = this.logs.get(name);
@@ -304,6 +310,18 @@ export class NodeSeries {
       'Client connections accepted by the proxy.',
       'counter',
       () => [{ labels: {}, value: this.accepted }],
+    );
+    metric(
+      'gatehouse_dp_http2_sessions_total',
+      'HTTP/2 client connections (h2 by ALPN and h2c) the proxy served.',
+      'counter',
+      () => [{ labels: {}, value: this.http2Sessions }],
+    );
+    metric(
+      'gatehouse_dp_http2_rapid_reset_closes_total',
+      'HTTP/2 client connections closed with GOAWAY(ENHANCE_YOUR_CALM) for resetting too many streams before their response (rapid reset, CVE-2023-44487).',
+      'counter',
+      () => [{ labels: {}, value: this.http2RapidResetCloses }],
     );
     const perLog = (fn: (log: string, t: [number, number, number], out: Value[]) => void) => (): Value[] => {
       const out: Value[] = [];

@@ -16,6 +16,7 @@ import { InProcessPolicy, IpcCounterPolicy } from '../ratelimit/local-policy.js'
 import { LeasePolicy } from '../ratelimit/lease-policy.js';
 import { countConnections } from '../observe/connection-count.js';
 import { RequestMetrics } from '../observe/request-metrics.js';
+import { metricStore } from '../observe/metric-store.js';
 import { setClusterPolicy, setLocalPolicy } from '../ratelimit/policies.js';
 import { shipTraffic, TrafficRecorder } from '../telemetry/traffic-recorder.js';
 import { isCounterReply, isLeaseToWorker, WORKER_SETTINGS_ENV, type WorkerSettings } from './protocol.js';
@@ -78,4 +79,6 @@ const proxy = new ProxyServer({
   // Open connections per listener (plain and TLS) for /metrics.
   onListener: (server, secure) => countConnections(server, secure ? 'https' : 'http'),
 });
+// HTTP/2 sessions and rapid-reset closes, read into each metrics delta.
+metricStore.http2 = proxy.h2?.counts ?? null;
 new WorkerRuntime({ proxy, settings, logger }).attachToProcess();

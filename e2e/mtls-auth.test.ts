@@ -8,6 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import http from 'node:http';
+import http2 from 'node:http2';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -212,5 +213,38 @@ describe('mtls-auth through a real CP and DP', () => {
     const without = await sClient(tlsPort, '/secure');
     expect(without).toMatch(/^HTTP\/1\.1 401/m);
     expect(without).toContain('No required TLS certificate was sent');
+  });
+
+  it('reads the client certificate over HTTP/2 too (h2 by ALPN on the same listener)', async () => {
+    const ask = (client?: Issued): Promise<Answer & { alpn: string | false | undefined }> =>
+      new Promise((resolve, reject) => {
+        const session = http2.connect(`https://127.0.0.1:${tlsPort}`, {
+          servername: 'api.mtls.test',
+          rejectUnauthorized: false,
+          ...(client === undefined ? {} : { cert: client.cert, key: client.key }),
+        });
+        session.on('error', reject);
+        const stream = session.request({ ':path': '/secure' });
+        let status = 0;
+        let text = '';
+        stream.on('response', (h) => (status = Number(h[':status'])));
+        stream.setEncoding('utf8');
+        stream.on('data', (c: string) => (text += c));
+        stream.on('end', () => {
+          const alpn = session.alpnProtocol;
+          session.close();
+          resolve({ status, json: JSON.parse(text) as Record<string, unknown>, alpn });
+        });
+        stream.on('error', reject);
+      });
+    const ok = await ask(alice);
+    expect(ok.alpn).toBe('h2');
+    expect(ok.status).toBe(200);
+    expect((ok.json.headers as Record<string, string>)['x-consumer-username']).toBe('alice');
+    expect(await ask()).toEqual({
+      status: 401,
+      json: { message: 'No required TLS certificate was sent' },
+      alpn: 'h2',
+    });
   });
 });

@@ -259,7 +259,7 @@ describe('HTTP/2 at the edge of the proxy (real ProxyServer, node:http2 clients)
     expect(raw).toMatch(/^HTTP\/1\.1 404 /);
   });
 
-  it('answers 400 to an HTTP/1.1 `Upgrade: h2c` request body-less as plain HTTP (no switch)', async () => {
+  it('proxies an HTTP/1.1 `Upgrade: h2c` request as plain HTTP, without switching', async () => {
     const r = await call(port, '/open/up', {
       headers: {
         connection: 'Upgrade, HTTP2-Settings',

@@ -4,7 +4,9 @@
 // process.cpuUsage is the proxy's CPU. Variants, measured in interleaved rounds on the plain port:
 //   h1   — undici, keep-alive, --concurrency requests at a time over up to 64 connections
 //   h2c  — node:http2, ONE session (h2c with prior knowledge), --concurrency streams at a time
-// and, with --tls, the same two on the HTTPS listener (h1 over TLS, h2 by ALPN). Prints requests/s
+//   h1 against a second ProxyServer with h2c off (--http2-cleartext off), keep-alive and with a new
+//        connection per request: what the preface sniff costs HTTP/1.1 (once per connection)
+// and, with --tls, h1 and h2 on the HTTPS listener (h1 over TLS, h2 by ALPN). Prints requests/s
 // and proxy CPU µs per request, medians over the rounds.
 //
 //   node test/bench/h2-edge.mjs [--requests 20000] [--rounds 5] [--concurrency 32] [--tls]
@@ -32,9 +34,13 @@ const concurrency = Number(values.concurrency);
 
 const upstream = await startUpstream();
 const { proxy, url } = await startProxy(oneRouteConfig(upstream.port));
+const off = await startProxy(oneRouteConfig(upstream.port), { http2: { cleartext: false, tls: false } });
 const variants = [
   ['h1 keep-alive (plain)', { client: 'h1', url }],
   ['h2c one session (plain)', { client: 'h2', url }],
+  ['h1 keep-alive, h2c off', { client: 'h1', url: off.url }],
+  ['h1 connection per request', { client: 'h1', url, reset: true }],
+  ['h1 connection per request, h2c off', { client: 'h1', url: off.url, reset: true }],
 ];
 if (values.tls) {
   await proxy.listenTls(0, '127.0.0.1');
@@ -58,7 +64,7 @@ const clients = {
 
 async function run(v, n) {
   const client = clients[v.client];
-  client.send({ url: `${v.url}/api/x`, n, concurrency, sessions: 1 });
+  client.send({ url: `${v.url}/api/x`, n, concurrency, sessions: 1, reset: v.reset === true });
   const [reply] = await once(client, 'message');
   if (reply.error) throw new Error(`${v.client} load client: ${reply.error}`);
 }
@@ -79,10 +85,10 @@ for (let round = 0; round < rounds; round++) {
 }
 
 console.log(`h2 vs h1 at the edge: ${requests} requests x ${rounds} rounds, ${concurrency} at a time`);
-console.log(`  ${'variant'.padEnd(30)} ${'req/s'.padStart(9)} ${'CPU µs/req'.padStart(11)}  rounds (µs/req)`);
+console.log(`  ${'variant'.padEnd(36)} ${'req/s'.padStart(9)} ${'CPU µs/req'.padStart(11)}  rounds (µs/req)`);
 for (const [name, r] of results) {
   console.log(
-    `  ${name.padEnd(30)} ${median(r.rps).toFixed(0).padStart(9)} ${median(r.cpu).toFixed(1).padStart(11)}  ${r.cpu.map((x) => x.toFixed(1)).join(' ')}`,
+    `  ${name.padEnd(36)} ${median(r.rps).toFixed(0).padStart(9)} ${median(r.cpu).toFixed(1).padStart(11)}  ${r.cpu.map((x) => x.toFixed(1)).join(' ')}`,
   );
 }
 console.log(`  (sessions opened by the proxy: ${proxy.h2?.counts.sessions ?? 0})`);
@@ -90,3 +96,4 @@ console.log(`  (sessions opened by the proxy: ${proxy.h2?.counts.sessions ?? 0})
 for (const c of Object.values(clients)) c.kill();
 upstream.kill();
 await proxy.close();
+await off.proxy.close();

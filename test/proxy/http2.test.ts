@@ -389,6 +389,30 @@ describe('HTTP/2 at the edge of the proxy (real ProxyServer, node:http2 clients)
     }
   });
 
+  it('answers a GET with HEADERS and DATA only (no RST_STREAM after a complete exchange)', async () => {
+    const { bytes } = await rawSession(
+      port,
+      (socket) =>
+        socket.write(
+          Buffer.concat([
+            clientStart(),
+            frame(FrameType.SETTINGS, Flags.ACK, 0),
+            frame(
+              FrameType.HEADERS,
+              Flags.END_STREAM | Flags.END_HEADERS,
+              1,
+              requestBlock('/open/raw', 'a.test'),
+            ),
+          ]),
+        ),
+      // Everything the proxy sends on the stream within a second (the session stays open).
+      1_000,
+    );
+    const mine = parseFrames(bytes).filter((f) => f.streamId === 1);
+    expect(mine.map((f) => f.type)).toEqual(expect.arrayContaining([FrameType.HEADERS, 0 /* DATA */]));
+    expect(mine.some((f) => f.type === FrameType.RST_STREAM)).toBe(false);
+  });
+
   it('closes a rapid-reset session with GOAWAY(ENHANCE_YOUR_CALM), bounded work, and keeps serving', async () => {
     countedHits = 0;
     // Under nghttp2's own reset-rate limit (a burst of 1000, then GOAWAY(INTERNAL_ERROR)), so the

@@ -172,8 +172,12 @@ export class EdgeH2Response extends http2.Http2ServerResponse {
   override end(...args: unknown[]): this {
     (super.end as (...a: unknown[]) => unknown).apply(this, args);
     const stream = this.stream;
+    // Only while the client may still send: not for a request without a body (its HEADERS ended
+    // the stream), nor one whose body was read or fully received.
+    if (stream.endAfterHeaders || stream.destroyed) return this;
     const req = this.req as Http2ServerRequest | undefined;
-    if (req !== undefined && !req.complete && !stream.destroyed) stream.close(constants.NGHTTP2_NO_ERROR);
+    if (req !== undefined && !req.complete && stream.state.remoteClose !== 1)
+      stream.close(constants.NGHTTP2_NO_ERROR);
     return this;
   }
 

@@ -271,7 +271,7 @@ describe('HTTP/2 at the edge of the proxy (real ProxyServer, node:http2 clients)
     expect(r.json().headers.upgrade).toBeUndefined();
   });
 
-  it('answers 400 to a connection cut inside the preface, and 408 to one that stops inside it', async () => {
+  it('answers 400 to a connection cut inside the preface, 408 to one that stops inside it, closes a silent session', async () => {
     const cut = await new Promise<string>((resolve) => {
       const s = net.connect(port, '127.0.0.1', () => s.end(PREFACE.subarray(0, 10)));
       let data = '';
@@ -286,6 +286,10 @@ describe('HTTP/2 at the edge of the proxy (real ProxyServer, node:http2 clients)
       expect(slow).toContain('GH_ERR_PROXY_REQUEST_TIMEOUT');
       const silent = await rawExchange(short.port, Buffer.alloc(0), undefined, 10_000);
       expect(silent).toMatch(/^HTTP\/1\.1 408 /);
+      // An HTTP/2 session that sends no request head within the header timeout is closed.
+      const idle = await rawSession(short.port, (sock) => sock.write(clientStart()), 10_000);
+      expect(idle.closed).toBe(true);
+      expect(short.proxy.h2!.counts.headerTimeouts).toBe(1);
     } finally {
       await short.proxy.close();
     }

@@ -239,6 +239,8 @@ export interface Http2EdgeOptions {
   settings: Http2Settings;
   /** Idle sessions (no stream open) are closed after this (the keep-alive timeout). */
   idleTimeoutMs: number;
+  /** A new session that has not sent a whole first request head by then is closed (the header timeout). */
+  firstRequestTimeoutMs: number;
   logger: Logger;
   /** Every request (the proxy's handler). */
   onRequest: Handler;
@@ -252,13 +254,15 @@ export class Http2Edge {
   readonly server: http2.Http2Server;
   readonly settings: Http2Settings;
   private readonly logger: Logger;
+  private readonly firstRequestTimeoutMs: number;
   private readonly sessions = new Set<ServerHttp2Session>();
   /** Counters, for tests and status. */
-  readonly counts = { sessions: 0, streams: 0, rapidResetCloses: 0, sessionErrors: 0 };
+  readonly counts = { sessions: 0, streams: 0, rapidResetCloses: 0, sessionErrors: 0, headerTimeouts: 0 };
 
   constructor(options: Http2EdgeOptions) {
     this.settings = options.settings;
     this.logger = options.logger;
+    this.firstRequestTimeoutMs = options.firstRequestTimeoutMs;
     const s = options.settings;
     this.server = http2.createServer({
       maxSessionMemory: MAX_SESSION_MEMORY_MB,
@@ -317,6 +321,16 @@ export class Http2Edge {
     const guard: SessionGuard = { streams: 0, premature: 0, open: 0, tripped: false };
     session[kGuard] = guard;
     this.sessions.add(session);
+    // Slowloris on HTTP/2: the first request head (a header block may be cut in CONTINUATIONs)
+    // must arrive within the header timeout, as on HTTP/1.1; later ones within the idle timeout.
+    const first = setTimeout(() => {
+      if (guard.streams === 0 && !session.destroyed) {
+        this.counts.headerTimeouts += 1;
+        session.destroy();
+      }
+    }, this.firstRequestTimeoutMs);
+    first.unref();
+    session.once('close', () => clearTimeout(first));
     // Before node's own listener, which hands the stream to the compatibility layer (the request).
     session.prependListener('stream', (stream: GuardedStream) => this.onStream(session, guard, stream));
     session.once('close', () => this.sessions.delete(session));

@@ -216,6 +216,7 @@ export class ProxyServer {
         ? new Http2Edge({
             settings: h2,
             idleTimeoutMs: this.connections.limits.keepAliveTimeoutMs,
+            firstRequestTimeoutMs: this.connections.limits.headerTimeoutMs,
             logger: this.logger,
             onRequest: handler,
             onCheckContinue: this.onCheckContinue,

@@ -182,7 +182,11 @@ export class EdgeH2Response extends http2.Http2ServerResponse {
   }
 
   override write(chunk: string | Uint8Array, encoding?: unknown, cb?: unknown): boolean {
-    if (chunk != null) this.bodyBytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
+    if (chunk != null)
+      this.bodyBytes +=
+        typeof chunk === 'string'
+          ? Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8')
+          : chunk.length;
     return (super.write as (c: unknown, e?: unknown, cb?: unknown) => boolean)(chunk, encoding, cb);
   }
 }

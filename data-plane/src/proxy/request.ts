@@ -21,6 +21,7 @@ import { NO_SERVICE_TARGET, type ServiceTarget } from './service-targets.js';
 import type { Chain } from '../plugins/runtime/compile.js';
 import type { RequestTrace, RequestTracer } from '../tracing/tracer.js';
 import type { RequestObservers } from '../observe/request-observer.js';
+import type { ExchangeFacts } from '../observe/exchange-facts.js';
 
 /** What a route entry of the proxy's router carries: the service target and the plugin chain. */
 export type ProxyRoute = RouteEntry<ServiceTarget, Chain>;
@@ -187,6 +188,9 @@ export class ProxyRequest implements RequestTimings {
   /** The request's trace (server span, upstream span); null when tracing is off. */
   span: RequestTrace | null;
 
+  /** What the logs read of it once it ended (observe/exchange-facts.ts), made on first use. */
+  facts: ExchangeFacts | null;
+
   constructor(
     req: IncomingMessage,
     res: ServerResponse,
@@ -241,6 +245,7 @@ export class ProxyRequest implements RequestTimings {
     this.bytesIn = 0;
     this.bytesOut = 0;
     const tracer = settings.tracer;
+    this.facts = null;
     this.span = tracer == null ? null : tracer.start(this);
   }
 

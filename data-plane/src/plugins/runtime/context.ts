@@ -152,12 +152,12 @@ export class PluginRequest implements PluginContext, RequestView {
     return this.proxied.req;
   }
   /**
-   * The client's headers as plugins read them: node's raw array on HTTP/1.1 (as it always was);
-   * on HTTP/2 the request's own (no pseudo-headers, `:authority` as `host`, cookies joined).
+   * The client's headers as plugins read them: the request's own, less the names the request
+   * policy drops (underscored names, unless `--underscores-in-headers`), as routing and the
+   * upstream see them; on HTTP/2 without pseudo-headers, `:authority` as `host`, cookies joined.
    */
   private get clientHeaders(): readonly string[] {
-    const p = this.proxied;
-    return p.stream === null ? p.req.rawHeaders : p.rawHeaders;
+    return this.proxied.rawHeaders;
   }
   get method(): string {
     return this.proxied.method;

@@ -101,6 +101,8 @@ async function startGrpcServer(
   server.addService(definition('test.Secure'), implementation);
   server.addService(definition('test.Tls'), implementation);
   server.addService(definition('test.Tight'), implementation);
+  server.addService(definition('test.Limited'), implementation);
+  server.addService(definition('test.HttpOnly'), implementation);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', credentials, (err, p) => (err ? reject(err) : resolve(p))),
   );
@@ -207,13 +209,20 @@ describe('gRPC through the proxy (grpc-js server and clients, h2c at the edge)',
         grpcRoute('tight', 'tight-svc', 'test.Tight'),
         grpcRoute('hang', 'hang-svc', 'test.Hang'),
         grpcRoute('count', 'count-svc', 'test.Count'),
+        grpcRoute('limited', 'grpc-svc', 'test.Limited'),
+        grpcRoute('http-only', 'grpc-svc', 'test.HttpOnly'),
         grpcRoute('down', 'down-svc', 'test.Down'),
       ],
       consumers: [consumer('alice')],
       keyauth_credentials: [
         { id: 'k1', consumer: { id: 'alice' }, key: 'alice-key', ttl: null, tags: null, created_at: now },
       ],
-      plugins: [plugin('key-auth', {}, { route: { id: 'secure' } })],
+      plugins: [
+        plugin('key-auth', {}, { route: { id: 'secure' } }),
+        plugin('rate-limiting', { minute: 1, policy: 'local' }, { route: { id: 'limited' } }),
+        // Configured for HTTP only: a gRPC call on its route does not run it.
+        plugin('key-auth', {}, { route: { id: 'http-only' }, protocols: ['http', 'https'] }),
+      ],
     };
     proxy = new ProxyServer({
       logger: createLogger('grpc-test', { level: 'silent' }),
@@ -356,6 +365,22 @@ describe('gRPC through the proxy (grpc-js server and clients, h2c at the edge)',
     expect(ok.err).toBeNull();
     expect(ok.value!.toString()).toBe('echo:in');
     expect(seen.metadata['x-consumer-username']).toBe('alice');
+  });
+
+  it('answers RESOURCE_EXHAUSTED over the rate limit (rate-limiting), with its headers as metadata', async () => {
+    const c = client('test.Limited');
+    const first = await unary(c, 'Unary', Buffer.from('1'));
+    expect(first.err).toBeNull();
+    const second = await unary(c, 'Unary', Buffer.from('2'));
+    expect(second.err!.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    expect(second.err!.details).toBe('API rate limit exceeded');
+    expect(second.err!.metadata.get('x-ratelimit-remaining-minute')).toEqual(['0']);
+  });
+
+  it('runs a plugin on gRPC calls only when its protocols include grpc', async () => {
+    const r = await unary(client('test.HttpOnly'), 'Unary', Buffer.from('free'));
+    expect(r.err).toBeNull();
+    expect(r.value!.toString()).toBe('echo:free');
   });
 
   it('answers UNAVAILABLE when the upstream cannot be reached', async () => {

@@ -70,7 +70,7 @@ export function isGrpcRequest(req: IncomingMessage | undefined): boolean {
   const marked = req as MarkedRequest;
   const known = marked[kGrpc];
   if (known !== undefined) return known;
-  const ct = req.headers['content-type'];
+  const ct = (req.headers as IncomingMessage['headers'] | undefined)?.['content-type'];
   const grpc = isGrpcContentType(typeof ct === 'string' ? ct : undefined);
   marked[kGrpc] = grpc;
   return grpc;

@@ -47,7 +47,8 @@ export class PluginExchange extends UpstreamExchange {
     const chain = this.chain;
     // The response view is for the response and log phases only.
     if (chain.response !== null || chain.log !== null) this.ctx.setResponse(statusCode, headers, null);
-    if (chain.bufferResponse && wantsBody(this.ctx, chain, statusCode, headers)) {
+    // A gRPC response streams: a body-rewriting response phase runs without the body.
+    if (chain.bufferResponse && !this.ctx.proxied.grpc && wantsBody(this.ctx, chain, statusCode, headers)) {
       const length = this.ctx.response!.header('content-length');
       const cap = this.ctx.responseBodyLimit;
       if (cap !== null && length !== undefined && Number(length) > cap) {

@@ -18,6 +18,7 @@ import { createCertificate } from '../../data-plane/src/tls/x509.js';
 import { parseGrpcTimeout } from '../../data-plane/src/proxy/grpc.js';
 import { consumer, plugin } from '../plugins/auth/helpers.js';
 import { route, service } from './helpers.js';
+import { target, upstream } from '../balancer/fixtures.js';
 
 const now = Math.floor(Date.now() / 1000);
 const raw = (b: Buffer): Buffer => b;
@@ -103,6 +104,7 @@ async function startGrpcServer(
   server.addService(definition('test.Tight'), implementation);
   server.addService(definition('test.Limited'), implementation);
   server.addService(definition('test.HttpOnly'), implementation);
+  server.addService(definition('test.Balanced'), implementation);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', credentials, (err, p) => (err ? reject(err) : resolve(p))),
   );
@@ -189,6 +191,8 @@ describe('gRPC through the proxy (grpc-js server and clients, h2c at the edge)',
         service('tight-svc', plain.port, { protocol: 'grpc', read_timeout: 150 }),
         service('hang-svc', hangPort, { protocol: 'grpc' }),
         service('count-svc', countPort, { protocol: 'grpc' }),
+        // Balanced: a dead target beside the live one; connection failures are retried.
+        service('balanced-svc', 80, { protocol: 'grpc', host: 'grpc-up', retries: 5 }),
         // Nothing listens on port 1.
         service('down-svc', 1, { protocol: 'grpc' }),
       ],
@@ -209,10 +213,13 @@ describe('gRPC through the proxy (grpc-js server and clients, h2c at the edge)',
         grpcRoute('tight', 'tight-svc', 'test.Tight'),
         grpcRoute('hang', 'hang-svc', 'test.Hang'),
         grpcRoute('count', 'count-svc', 'test.Count'),
+        grpcRoute('balanced', 'balanced-svc', 'test.Balanced'),
         grpcRoute('limited', 'grpc-svc', 'test.Limited'),
         grpcRoute('http-only', 'grpc-svc', 'test.HttpOnly'),
         grpcRoute('down', 'down-svc', 'test.Down'),
       ],
+      upstreams: [upstream('up1', 'grpc-up')],
+      targets: [target('t-dead', 'up1', '127.0.0.1:1'), target('t-live', 'up1', `127.0.0.1:${plain.port}`)],
       consumers: [consumer('alice')],
       keyauth_credentials: [
         { id: 'k1', consumer: { id: 'alice' }, key: 'alice-key', ttl: null, tags: null, created_at: now },
@@ -381,6 +388,15 @@ describe('gRPC through the proxy (grpc-js server and clients, h2c at the edge)',
     const r = await unary(client('test.HttpOnly'), 'Unary', Buffer.from('free'));
     expect(r.err).toBeNull();
     expect(r.value!.toString()).toBe('echo:free');
+  });
+
+  it("balances over an upstream's targets, retrying a call whose target refused the connection", async () => {
+    const c = client('test.Balanced');
+    for (let i = 0; i < 4; i++) {
+      const r = await unary(c, 'Unary', Buffer.from(`b${i}`));
+      expect(r.err).toBeNull();
+      expect(r.value!.toString()).toBe(`echo:b${i}`);
+    }
   });
 
   it('answers UNAVAILABLE when the upstream cannot be reached', async () => {

@@ -169,7 +169,16 @@ describe('gRPC through the proxy (grpc-js server and clients, h2c at the edge)',
     hangPort = (hang.address() as AddressInfo).port;
     count = http2.createServer();
     count.on('session', (session) => countSessions.push(session));
-    count.on('stream', (stream) => {
+    count.on('stream', (stream, headers) => {
+      if (headers[':path'] === '/test.Count/Reset') {
+        // One message, then the upstream resets the stream mid-call.
+        stream.on('error', () => undefined);
+        stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
+        stream.write(Buffer.from([0, 0, 0, 0, 2, 0x68, 0x69]), () =>
+          setTimeout(() => stream.destroy(new Error('upstream breaks the call')), 20),
+        );
+        return;
+      }
       stream.resume();
       stream.on('end', () => {
         stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
@@ -397,6 +406,22 @@ describe('gRPC through the proxy (grpc-js server and clients, h2c at the edge)',
       expect(r.err).toBeNull();
       expect(r.value!.toString()).toBe(`echo:b${i}`);
     }
+  });
+
+  it('ends a call whose upstream stream is reset mid-way with UNAVAILABLE in the trailers', async () => {
+    const Ctor = grpc.makeGenericClientConstructor(
+      { Reset: method('/test.Count/Reset', false, true) },
+      'test.Count',
+    );
+    const c = new Ctor(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as Client;
+    clients.push(c);
+    const call = c.Reset!(Buffer.from('')) as grpc.ClientReadableStream<Buffer>;
+    const got: string[] = [];
+    call.on('data', (b: Buffer) => got.push(b.toString()));
+    const err = await new Promise<grpc.ServiceError>((resolve) => call.on('error', resolve));
+    expect(got).toEqual(['hi']);
+    expect(err.code).toBe(grpc.status.UNAVAILABLE);
+    expect(err.details).toBe('An invalid response was received from the upstream server');
   });
 
   it('answers UNAVAILABLE when the upstream cannot be reached', async () => {

@@ -70,8 +70,16 @@ export function isGrpcRequest(req: IncomingMessage | undefined): boolean {
   const marked = req as MarkedRequest;
   const known = marked[kGrpc];
   if (known !== undefined) return known;
-  const ct = (req.headers as IncomingMessage['headers'] | undefined)?.['content-type'];
-  const grpc = isGrpcContentType(typeof ct === 'string' ? ct : undefined);
+  // The raw array, not `req.headers` (node builds that object on first use: not on the hot path).
+  const raw = (req.rawHeaders as string[] | undefined) ?? [];
+  let grpc = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 12 && name.toLowerCase() === 'content-type') {
+      grpc = isGrpcContentType(raw[i + 1]);
+      break;
+    }
+  }
   marked[kGrpc] = grpc;
   return grpc;
 }

@@ -6,6 +6,7 @@
  */
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import { defineError, GATEHOUSE_VERSION } from '@gatehouse/shared';
+import { isGrpcRequest, sendGrpcAnswer } from './grpc.js';
 
 export const ProxyErrorCode = {
   NO_ROUTE: 'GH_ERR_PROXY_NO_ROUTE',
@@ -257,8 +258,15 @@ export function bodyUnread(req: IncomingMessage | undefined): boolean {
  * Writes the error response for `code`, or destroys the response if headers are already out.
  * With the request body still unread the connection is closed after the answer (see bodyUnread).
  * `headers` replaces the table's headers (a route's response phase added to a copy of them).
+ * A gRPC request gets the answer as gRPC (proxy/grpc.ts): HTTP 200, `grpc-status` derived from
+ * the table's status, `grpc-message` the table's message (in the trailers once the head is out).
  */
 export function sendError(res: ServerResponse, code: ProxyErrorCode, headers?: readonly string[]): void {
+  if (isGrpcRequest(res.req)) {
+    const r = RESPONSES[code];
+    sendGrpcAnswer(res, r.status, r.message, { 'x-gatehouse-error-code': code, server: SERVER });
+    return;
+  }
   if (res.headersSent) {
     if (!res.writableEnded) res.destroy();
     return;

@@ -110,9 +110,10 @@ export class UpstreamExchange implements CoreHandler {
     return ok;
   }
 
-  onComplete(_trailers?: string[] | null): void {
+  onComplete(trailers?: string[] | null): void {
     this.finish();
     const res = this.request.res;
+    writeTrailers(this.request, trailers);
     if (!res.writableEnded) res.end();
   }
 
@@ -165,6 +166,25 @@ export class UpstreamExchange implements CoreHandler {
     const slot = (this.request.stream as ExchangeSlot | null) ?? this.request.socket;
     if (slot[kExchange] === this) slot[kExchange] = null;
   }
+}
+
+/**
+ * Passes the upstream's trailers (an HTTP/2 upstream's: gRPC's `grpc-status`, `grpc-message` and
+ * trailing metadata) to an HTTP/2 client. HTTP/1.1 clients get none (the proxy does not chunk a
+ * response to carry them).
+ */
+export function writeTrailers(request: ProxyRequest, trailers: readonly string[] | null | undefined): void {
+  if (trailers == null || trailers.length === 0 || request.stream === null) return;
+  const res = request.res;
+  if (res.writableEnded) return;
+  const out: Record<string, string | string[]> = {};
+  for (let i = 0; i < trailers.length; i += 2) {
+    const name = String(trailers[i]).toLowerCase();
+    const value = String(trailers[i + 1]);
+    const prev = out[name];
+    out[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
+  }
+  res.addTrailers(out);
 }
 
 /** 'close' listener installed once per client socket. */

@@ -15,6 +15,7 @@ import { upstreamPath } from '../router/upstream-path.js';
 import { performance } from 'node:perf_hooks';
 import type { ClientSocket } from './exchange.js';
 import { upstreamRequestHeaders } from './headers.js';
+import { isGrpcRequest } from './grpc.js';
 import { h2StreamOf, type EdgeH2Request, type EdgeH2Response } from './http2-edge.js';
 import type { RequestHead, RequestPolicy } from './request-head.js';
 import { NO_SERVICE_TARGET, type ServiceTarget } from './service-targets.js';
@@ -144,6 +145,11 @@ export class ProxyRequest implements RequestTimings {
    * `ws`/`wss` routes, goes upstream with undici's `upgrade` option and becomes a tunnel on 101.
    */
   readonly upgrade: boolean;
+  /**
+   * A gRPC call (`content-type: application/grpc…`, proxy/grpc.ts, decided once): gateway answers
+   * are gRPC statuses, plugins run for the `grpc`/`grpcs` protocol, the response is never buffered.
+   */
+  readonly grpc: boolean;
 
   // --- the route (set by `routeTo`) ---
   entry: ProxyRoute | null;
@@ -225,6 +231,7 @@ export class ProxyRequest implements RequestTimings {
     this.hasBody = stream === null ? hasBody(raw) : h2HasBody(stream, raw);
     this.expectContinue = false;
     this.upgrade = upgrade;
+    this.grpc = isGrpcRequest(req);
     this.entry = null;
     this.prefixLength = -1;
     this.captures = null;

@@ -7,11 +7,12 @@
  * No retries: the caller's timeouts bound the exchange.
  */
 import type { Service } from '@gatehouse/shared';
-import type { Pool } from 'undici';
+import { Pool } from 'undici';
 import type { EndpointRequest, EndpointResponse, ServiceEndpoint } from '../plugins/api.js';
 import type { Destination, DestinationPlanner } from './destinations.js';
 import { TIMEOUT_CODES } from './errors.js';
 import { PROXIED_PROTOCOLS } from './service-targets.js';
+import type { UpstreamPool } from './upstream-pools.js';
 
 /** Why an endpoint request failed, as `code` on the Error it rejects with. */
 export const EndpointErrorCode = {
@@ -54,7 +55,7 @@ class CompiledServiceEndpoint implements ServiceEndpoint {
     const target = this.destination.targetFor(this.serviceId);
     if (target === undefined)
       throw new EndpointError(EndpointErrorCode.UNAVAILABLE, `service ${this.label} is not proxied`);
-    let pool: Pool | null;
+    let pool: UpstreamPool | null;
     let host: string;
     let index = -1;
     const balanced = target.balanced;
@@ -70,6 +71,9 @@ class CompiledServiceEndpoint implements ServiceEndpoint {
     }
     if (pool === null)
       throw new EndpointError(EndpointErrorCode.UNAVAILABLE, `service ${this.label} is not proxied`);
+    // A gRPC service (HTTP/2 session pool) takes gRPC calls only, not a plugin's plain requests.
+    if (!(pool instanceof Pool))
+      throw new EndpointError(EndpointErrorCode.UNAVAILABLE, `service ${this.label} is a gRPC service`);
     const report = balanced !== null && balanced.balancer.passiveEnabled ? balanced.balancer : null;
     let res;
     try {

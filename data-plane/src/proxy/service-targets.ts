@@ -7,14 +7,13 @@
  * are filled once, when the runtime is swapped in (UpstreamPools.bind). Directly proxied services
  * that would get equal targets share one (10,000 services on one origin: one target).
  */
-import type { Pool } from 'undici';
 import { validateUpstream, type GatehouseConfig, type Service, type Upstream } from '@gatehouse/shared';
 import type { UpstreamSet } from '../balancer/balancers.js';
 import { authority } from '../balancer/target-address.js';
 import { UpstreamBalancer } from '../balancer/upstream-balancer.js';
 import type { DnsView } from '../dns/view.js';
 import { tlsEntities, upstreamTls, type UpstreamTls } from '../tls/upstream-tls.js';
-import { poolSpec, type PoolSpec } from './upstream-pools.js';
+import { poolSpec, type PoolSpec, type UpstreamPool } from './upstream-pools.js';
 
 /** A service balanced over an upstream's targets. */
 export interface BalancedService {
@@ -22,7 +21,7 @@ export interface BalancedService {
   /** Pool key per target, by target index. */
   readonly poolKeys: readonly string[];
   /** Pool per target, by target index; empty until the runtime is swapped in. */
-  pools: Pool[];
+  pools: UpstreamPool[];
   /** Host header per target (Kong: `host_header` or the target host, with a non-default port). */
   readonly hostHeaders: readonly string[];
   /** Kong's `service.retries`: further targets tried after a connection failure. */
@@ -33,7 +32,7 @@ export interface ServiceTarget {
   /** The pool key of a directly proxied service; null when balanced. */
   readonly poolKey: string | null;
   /** Its pool; null when balanced, and until the runtime is swapped in. */
-  pool: Pool | null;
+  pool: UpstreamPool | null;
   readonly balanced: BalancedService | null;
   /** Host header sent upstream when the route does not preserve the host (direct services). */
   readonly hostHeader: string;
@@ -42,8 +41,11 @@ export interface ServiceTarget {
   readonly readTimeout: number;
 }
 
-/** Service protocols the HTTP proxy sends to (ws/wss: WebSocket upstreams, reached over HTTP/1.1 and TLS). */
-export const PROXIED_PROTOCOLS = new Set(['http', 'https', 'ws', 'wss']);
+/**
+ * Service protocols the HTTP proxy sends to (ws/wss: WebSocket upstreams, reached over HTTP/1.1
+ * and TLS; grpc/grpcs: HTTP/2 upstreams, cleartext or TLS, see proxy/h2-upstream.ts).
+ */
+export const PROXIED_PROTOCOLS = new Set(['http', 'https', 'ws', 'wss', 'grpc', 'grpcs']);
 
 /**
  * The target of a route without a service: matched as Kong matches it, never dispatched (the
@@ -146,7 +148,7 @@ export function compileTargets(
   /** The upstream `host` names (or null) and the pools of `service` sent there. */
   const planFor = (service: Service, host: string, port: number): Plan => {
     const balancer = upstreams.byName.get(host.toLowerCase()) ?? hostBalancer(host, port);
-    const secure = service.protocol === 'https' || service.protocol === 'wss';
+    const secure = service.protocol === 'https' || service.protocol === 'wss' || service.protocol === 'grpcs';
     const tlsSettings: UpstreamTls | null = secure
       ? upstreamTls(service, balancer?.upstream ?? null, entities)
       : null;

@@ -12,6 +12,10 @@ import { buildConnector, Pool } from 'undici';
 import type { Logger, Service } from '@gatehouse/shared';
 import { TlsErrors, type UpstreamTls } from '../tls/upstream-tls.js';
 import type { ServiceTarget } from './service-targets.js';
+import { H2Pool } from './h2-upstream.js';
+
+/** What a target sends to: an undici Pool (HTTP/1.1) or, for gRPC services, an HTTP/2 session pool. */
+export type UpstreamPool = Pool | H2Pool;
 
 /** Kong's upstream keepalive idle timeout (60 s) and a bound on connections per origin. */
 const KEEP_ALIVE_TIMEOUT_MS = 60_000;
@@ -25,6 +29,8 @@ export interface PoolSpec {
   readonly connectTimeout: number;
   /** TLS settings for an https origin. */
   readonly tls: UpstreamTls | null;
+  /** HTTP/2 to the upstream (a `grpc`/`grpcs` service): an H2Pool instead of an undici Pool. */
+  readonly h2: boolean;
 }
 
 function bracket(host: string): string {
@@ -41,11 +47,13 @@ export function poolSpec(
   const secure = service.protocol === 'https' || service.protocol === 'grpcs' || service.protocol === 'wss';
   const origin = `${secure ? 'https' : 'http'}://${bracket(host)}:${port}`;
   const tlsSettings = secure ? upstreamTls : null;
+  const h2 = service.protocol === 'grpc' || service.protocol === 'grpcs';
   return {
-    key: `${origin}|${service.connect_timeout}|${tlsSettings === null ? '' : tlsSettings.key}`,
+    key: `${h2 ? 'h2:' : ''}${origin}|${service.connect_timeout}|${tlsSettings === null ? '' : tlsSettings.key}`,
     origin,
     connectTimeout: service.connect_timeout,
     tls: tlsSettings,
+    h2,
   };
 }
 
@@ -63,7 +71,7 @@ function chainLength(socket: tls.TLSSocket): number {
 }
 
 export class UpstreamPools {
-  private pools = new Map<string, Pool>();
+  private pools = new Map<string, UpstreamPool>();
 
   constructor(private readonly logger: Logger) {}
 
@@ -73,7 +81,7 @@ export class UpstreamPools {
    * changes (the pools opened by this call are destroyed).
    */
   bind(specs: ReadonlyMap<string, PoolSpec>, targets: readonly ServiceTarget[]): void {
-    const next = new Map<string, Pool>();
+    const next = new Map<string, UpstreamPool>();
     try {
       for (const [key, spec] of specs) next.set(key, this.pools.get(key) ?? this.create(spec));
     } catch (e) {
@@ -98,8 +106,9 @@ export class UpstreamPools {
     await Promise.all(pools.map(([key, pool]) => this.drain(key, pool)));
   }
 
-  private create(spec: PoolSpec): Pool {
+  private create(spec: PoolSpec): UpstreamPool {
     const t = spec.tls;
+    if (spec.h2) return new H2Pool(spec.origin, { connectTimeout: spec.connectTimeout, tls: t });
     const connectOptions = {
       timeout: spec.connectTimeout,
       rejectUnauthorized: t?.rejectUnauthorized === true,
@@ -139,11 +148,11 @@ export class UpstreamPools {
     });
   }
 
-  private retire(key: string, pool: Pool): void {
+  private retire(key: string, pool: UpstreamPool): void {
     void this.drain(key, pool);
   }
 
-  private async drain(key: string, pool: Pool): Promise<void> {
+  private async drain(key: string, pool: UpstreamPool): Promise<void> {
     const timer = setTimeout(() => {
       this.logger.warn({ pool: key }, 'upstream pool did not drain in time; destroying it');
       void pool.destroy().catch(() => undefined);

@@ -48,7 +48,7 @@ interface HeaderRule {
  * compiled (never per request).
  */
 export interface RouteFlags {
-  /** The route takes plain-HTTP requests (its protocols include `http` or `ws`). */
+  /** The route takes plain-HTTP requests (its protocols include `http`, `ws` or `grpc`). */
   readonly allowsHttp: boolean;
   /**
    * The route's HTTP-family protocols are only `ws`/`wss`: it matches WebSocket upgrade requests
@@ -291,7 +291,8 @@ function compileHeaders(route: Route): HeaderRule[] {
 /** The route's flags, read once at compile time. */
 export function routeFlags(route: Route): RouteFlags {
   return {
-    allowsHttp: route.protocols.includes('http') || route.protocols.includes('ws'),
+    allowsHttp:
+      route.protocols.includes('http') || route.protocols.includes('ws') || route.protocols.includes('grpc'),
     upgradeOnly: !route.protocols.some((p) => p !== 'ws' && p !== 'wss' && HTTP_PROTOCOLS.has(p)),
     httpsRedirectStatus: route.https_redirect_status_code,
     stripPath: route.strip_path,

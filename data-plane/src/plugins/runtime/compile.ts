@@ -26,9 +26,12 @@ import { SnapshotIndex } from './snapshot-view.js';
 export const PROTO_HTTP = 1;
 export const PROTO_HTTPS = 2;
 
-/** The protocol bit of a request (an instance runs only for its protocols). */
-export const protocolOf = (request: { readonly secure: boolean }): number =>
-  request.secure ? PROTO_HTTPS : PROTO_HTTP;
+/**
+ * The protocol bit of a request (an instance runs only for its protocols): a gRPC call is
+ * `grpc`/`grpcs`, any other `http`/`https`.
+ */
+export const protocolOf = (request: { readonly secure: boolean; readonly grpc?: boolean }): number =>
+  request.grpc === true ? (request.secure ? 8 : 4) : request.secure ? PROTO_HTTPS : PROTO_HTTP;
 const PROTO_BITS: Record<string, number> = {
   http: PROTO_HTTP,
   https: PROTO_HTTPS,

@@ -5,7 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { downstreamResponseHeaders } from '../../proxy/headers.js';
-import { UpstreamExchange } from '../../proxy/exchange.js';
+import { UpstreamExchange, writeTrailers } from '../../proxy/exchange.js';
 import { ProxyErrorCode } from '../../proxy/errors.js';
 import { PluginErrors } from '../errors.js';
 import { RESPONSE_BUFFER_LIMIT, type ResponseHead } from '../api.js';
@@ -19,6 +19,8 @@ export class PluginExchange extends UpstreamExchange {
   private headers: string[] | null = null;
   private headWritten = false;
   private endPending = false;
+  /** The upstream's trailers (HTTP/2 upstreams), written before the end. */
+  private trailers: string[] | null = null;
   /** The body is being held whole for the response phase (bufferResponse). */
   private buffering = false;
   private heldBytes = 0;
@@ -45,7 +47,8 @@ export class PluginExchange extends UpstreamExchange {
     const chain = this.chain;
     // The response view is for the response and log phases only.
     if (chain.response !== null || chain.log !== null) this.ctx.setResponse(statusCode, headers, null);
-    if (chain.bufferResponse && wantsBody(this.ctx, chain, statusCode, headers)) {
+    // A gRPC response streams: a body-rewriting response phase runs without the body.
+    if (chain.bufferResponse && !this.ctx.proxied.grpc && wantsBody(this.ctx, chain, statusCode, headers)) {
       const length = this.ctx.response!.header('content-length');
       const cap = this.ctx.responseBodyLimit;
       if (cap !== null && length !== undefined && Number(length) > cap) {
@@ -88,8 +91,9 @@ export class PluginExchange extends UpstreamExchange {
     return this.respondThenStream();
   }
 
-  override onComplete(): void {
+  override onComplete(trailers?: string[] | null): void {
     if (this.refused) return;
+    this.trailers = trailers ?? null;
     this.finish();
     const res = this.request.res;
     if (this.replaced) return;
@@ -115,6 +119,7 @@ export class PluginExchange extends UpstreamExchange {
       this.endPending = true;
       return;
     }
+    writeTrailers(this.request, this.trailers);
     res.end();
   }
 
@@ -168,6 +173,7 @@ export class PluginExchange extends UpstreamExchange {
     let ok = true;
     if (held !== null) for (const c of held) ok = res.write(c);
     if (this.endPending) {
+      writeTrailers(this.request, this.trailers);
       res.end();
       return true;
     }

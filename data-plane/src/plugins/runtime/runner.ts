@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 /**
  * Runs a request through its route's chain: rewrite → access → (short-circuit | upstream with
  * the response phase) → log after the response is sent (off the request path). The request is
@@ -6,6 +7,7 @@
  */
 import { GATEHOUSE_VERSION } from '@gatehouse/shared';
 import { bodyUnread, errorResponseOf, sendError, ProxyErrorCode } from '../../proxy/errors.js';
+import { isGrpcRequest, sendGrpcAnswer } from '../../proxy/grpc.js';
 import { dispatchUpstream } from '../../proxy/dispatch.js';
 import type { ProxyRequest } from '../../proxy/request.js';
 import { HANDLER_FAILED, PluginErrors } from '../errors.js';
@@ -163,7 +165,13 @@ export class PluginRunner {
         const i = headers.indexOf('content-length');
         if (i >= 0) headers[i + 1] = String(body.length);
       }
-      res.writeHead(sc.status, applyResponseHeaders(headers, ctx));
+      const out = applyResponseHeaders(headers, ctx);
+      if (isGrpcRequest(ctx.req)) {
+        // Kong's kong.response.exit on a gRPC request: the status and message as gRPC's.
+        sendGrpcAnswer(res, sc.status, grpcMessageOf(sc.status, body), headerRecord(out));
+        return;
+      }
+      res.writeHead(sc.status, out);
       res.end(body ?? undefined);
     };
     // The response phase runs on short-circuits too (as Kong's header_filter), body excluded.
@@ -230,4 +238,30 @@ export class PluginRunner {
       ctx.log.error({ err }, 'plugin log phase failed');
     }
   }
+}
+
+/** The `grpc-message` of a plugin's answer: its JSON `message`, else the status's reason phrase. */
+function grpcMessageOf(status: number, body: Buffer | null): string {
+  if (body !== null && body.length > 0 && body.length < 64 * 1024) {
+    try {
+      const parsed = JSON.parse(body.toString('utf8')) as unknown;
+      const message = (parsed as { message?: unknown } | null)?.message;
+      if (typeof message === 'string') return message;
+    } catch {
+      // not JSON: the reason phrase
+    }
+  }
+  return STATUS_CODES[status] ?? '';
+}
+
+/** A flat [name, value, …] header array as a record (repeated names as arrays). */
+function headerRecord(flat: readonly string[]): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (let i = 0; i < flat.length; i += 2) {
+    const name = flat[i]!.toLowerCase();
+    const value = flat[i + 1]!;
+    const prev = out[name];
+    out[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
+  }
+  return out;
 }

@@ -7,7 +7,6 @@
  * the DP keeps serving, and HTTP/1.1 clients on both ports see what they always did.
  */
 import http from 'node:http';
-import http2 from 'node:http2';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -34,44 +33,12 @@ import {
   type CpHandle,
   type DpHandle,
 } from './helpers/processes.js';
-
-interface Reply {
-  status: number;
-  headers: http2.IncomingHttpHeaders;
-  body: string;
-}
-
-function connect(url: string): Promise<http2.ClientHttp2Session> {
-  return new Promise((resolve, reject) => {
-    const s = http2.connect(url, { rejectUnauthorized: false });
-    s.once('connect', () => resolve(s));
-    s.once('error', reject);
-  });
-}
-
-function request(
-  s: http2.ClientHttp2Session,
-  path: string,
-  headers: http2.OutgoingHttpHeaders = {},
-): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const stream = s.request({ ':path': path, ...headers });
-    let status = 0;
-    let h: http2.IncomingHttpHeaders = {};
-    let body = '';
-    stream.on('response', (head) => {
-      h = head;
-      status = Number(head[':status']);
-    });
-    stream.setEncoding('utf8');
-    stream.on('data', (c: string) => (body += c));
-    stream.on('end', () => resolve({ status, headers: h, body }));
-    stream.on('error', reject);
-  });
-}
-
-const close = (s: http2.ClientHttp2Session): Promise<void> =>
-  new Promise((resolve) => (s.closed ? resolve() : s.close(() => resolve())));
+import {
+  closeSession as close,
+  connectH2 as connect,
+  h2Request as request,
+  type H2Reply as Reply,
+} from '../test/helpers/h2-client.js';
 
 function h1(
   port: number,

@@ -7,7 +7,6 @@
  * attack limits with raw frames: rapid reset and CONTINUATION flood close the session, the proxy
  * keeps serving.
  */
-import http2 from 'node:http2';
 import net, { type AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import https from 'node:https';
@@ -19,6 +18,7 @@ import { loadPluginRegistry } from '../../data-plane/src/plugins/registry.js';
 import type { ProxyRequest } from '../../data-plane/src/proxy/request.js';
 import { PREMATURE_RESET_LIMIT } from '../../data-plane/src/proxy/http2-edge.js';
 import { consumer, plugin } from '../plugins/auth/helpers.js';
+import { closeSession, connectH2, h2Request, type H2Reply } from '../helpers/h2-client.js';
 import {
   call,
   rawExchange,
@@ -45,50 +45,6 @@ import {
 } from './h2-frames.js';
 
 const now = Math.floor(Date.now() / 1000);
-
-interface H2Reply {
-  status: number;
-  headers: http2.IncomingHttpHeaders;
-  body: string;
-}
-
-/** One request on `session`. */
-function h2Request(
-  session: http2.ClientHttp2Session,
-  path: string,
-  headers: http2.OutgoingHttpHeaders = {},
-  body?: string,
-): Promise<H2Reply> {
-  return new Promise((resolve, reject) => {
-    const stream = session.request({ ':path': path, ...headers }, { endStream: body === undefined });
-    let status = 0;
-    let h: http2.IncomingHttpHeaders = {};
-    let data = '';
-    stream.on('response', (head) => {
-      h = head;
-      status = Number(head[':status']);
-    });
-    stream.setEncoding('utf8');
-    stream.on('data', (c: string) => (data += c));
-    stream.on('end', () => resolve({ status, headers: h, body: data }));
-    stream.on('error', reject);
-    if (body !== undefined) stream.end(body);
-  });
-}
-
-function connectH2(
-  url: string,
-  options: http2.SecureClientSessionOptions = {},
-): Promise<http2.ClientHttp2Session> {
-  return new Promise((resolve, reject) => {
-    const s = http2.connect(url, { rejectUnauthorized: false, ...options });
-    s.once('connect', () => resolve(s));
-    s.once('error', reject);
-  });
-}
-
-const closeSession = (s: http2.ClientHttp2Session): Promise<void> =>
-  new Promise((resolve) => (s.closed ? resolve() : s.close(() => resolve())));
 
 describe('HTTP/2 at the edge of the proxy (real ProxyServer, node:http2 clients)', () => {
   let upstream: Upstream;

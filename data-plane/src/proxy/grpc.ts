@@ -66,7 +66,9 @@ export function isGrpcContentType(value: string | undefined | null): boolean {
 
 /** The request is a gRPC call (decided once, then remembered on the request). */
 export function isGrpcRequest(req: IncomingMessage | undefined): boolean {
-  if (req === undefined) return false;
+  // gRPC is HTTP/2 only: an HTTP/1.x request is answered before any lookup, and is not marked
+  // (a property added to every IncomingMessage would change its shape on the hot path).
+  if (req === undefined || req.httpVersionMajor !== 2) return false;
   const marked = req as MarkedRequest;
   const known = marked[kGrpc];
   if (known !== undefined) return known;

@@ -35,7 +35,7 @@ export async function startUpstream(): Promise<{ port: number; child: ChildProce
     ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
-  const [line] = (await once(child.stdout!, 'data')) as [Buffer];
+  const [line] = (await once(child.stdout, 'data')) as [Buffer];
   return { port: Number(String(line).trim()), child, close: () => child.kill('SIGKILL') };
 }
 
@@ -60,7 +60,11 @@ export async function dpStatus(dp: { status: string }): Promise<DpStatus | null>
  * Polls `check` every `everyMs` until it holds; resolves with the performance.now() time it was
  * first seen holding, or null after `timeoutMs`.
  */
-export async function whenTrue(check: () => Promise<boolean>, timeoutMs: number, everyMs = 20): Promise<number | null> {
+export async function whenTrue(
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  everyMs = 20,
+): Promise<number | null> {
   const end = performance.now() + timeoutMs;
   while (performance.now() < end) {
     if (await check().catch(() => false)) return performance.now();
@@ -113,7 +117,18 @@ export class Fleet {
       if (route.status !== 201) throw new Error(`creating a route: ${JSON.stringify(route.json)}`);
       paths.push(path);
     }
-    const fleet = new Fleet(dir, cp, cpDataDir, adminPort, cp.clusterPort, cp.publicKeys, [], upstream, paths, opts.workers ?? 1);
+    const fleet = new Fleet(
+      dir,
+      cp,
+      cpDataDir,
+      adminPort,
+      cp.clusterPort,
+      cp.publicKeys,
+      [],
+      upstream,
+      paths,
+      opts.workers ?? 1,
+    );
     for (let i = 0; i < (opts.dps ?? 1); i++) fleet.dps.push(await fleet.startDp(join(dir, `dp${i}`)));
     for (const dp of fleet.dps) await fleet.waitServing(dp);
     return fleet;
@@ -158,7 +173,11 @@ export class Fleet {
 
   /** Starts the CP again on its data folder and ports; resolves once its Admin API answers. */
   async restartCp(): Promise<CpHandle> {
-    this.cp = await startCp({ dataDir: this.cpDataDir, adminPort: this.adminPort, clusterPort: this.clusterPort });
+    this.cp = await startCp({
+      dataDir: this.cpDataDir,
+      adminPort: this.adminPort,
+      clusterPort: this.clusterPort,
+    });
     return this.cp;
   }
 

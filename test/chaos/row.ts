@@ -44,7 +44,12 @@ export interface RowResult {
 /** A figure that is at most `bound`. */
 export function atMost(measured: string, value: number, bound: number, unit: string, digits = 1): Figure {
   const show = (v: number) => (Number.isFinite(v) ? `${v.toFixed(digits)} ${unit}` : 'never');
-  return { measured, value: show(value), bound: `≤ ${show(bound)}`, pass: Number.isFinite(value) && value <= bound };
+  return {
+    measured,
+    value: show(value),
+    bound: `≤ ${show(bound)}`,
+    pass: Number.isFinite(value) && value <= bound,
+  };
 }
 
 /** A count that must be exactly `expected` (failed requests: 0 of N). */

@@ -30,7 +30,9 @@ if (unknown.length > 0) {
 }
 const rows = only === undefined ? ROWS : ROWS.filter((r) => only.includes(r.id));
 const startedAt = new Date().toISOString();
-console.log(`chaos: ${rows.length} rows, ${values.short ? 'short' : 'full'} profile (${profile.rate} rps, ${profile.durationMs / 1000} s)`);
+console.log(
+  `chaos: ${rows.length} rows, ${values.short ? 'short' : 'full'} profile (${profile.rate} rps, ${profile.durationMs / 1000} s)`,
+);
 
 const results: RowResult[] = [];
 for (const row of rows) {
@@ -40,7 +42,14 @@ for (const row of rows) {
   let result: RowResult;
   try {
     const figures = await row.run(profile, log);
-    result = { id: row.id, fault: row.fault, figures, pass: figures.every((f) => f.pass), error: null, seconds: 0 };
+    result = {
+      id: row.id,
+      fault: row.fault,
+      figures,
+      pass: figures.every((f) => f.pass),
+      error: null,
+      seconds: 0,
+    };
   } catch (err) {
     const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
     log(`error: ${message}`);
@@ -52,7 +61,12 @@ for (const row of rows) {
 }
 
 const dir = values.out ?? join(ROOT, 'results', 'chaos', startedAt.replaceAll(':', '-'));
-writeResults(dir, results, { profile: values.short ? 'short' : 'full', startedAt, rate: profile.rate, durationMs: profile.durationMs });
+writeResults(dir, results, {
+  profile: values.short ? 'short' : 'full',
+  startedAt,
+  rate: profile.rate,
+  durationMs: profile.durationMs,
+});
 console.log(`\n${textTable(results)}\n\nresults: ${dir}/results.{json,md}`);
 const failedRows = results.filter((r) => !r.pass).map((r) => r.id);
 if (failedRows.length > 0) console.log(`chaos: failed rows: ${failedRows.join(', ')}`);

@@ -38,9 +38,16 @@ export function markdownTable(results: readonly RowResult[], title: string): str
 }
 
 /** Writes results.json and results.md under `dir`; returns the folder. */
-export function writeResults(dir: string, results: readonly RowResult[], meta: Record<string, unknown>): string {
+export function writeResults(
+  dir: string,
+  results: readonly RowResult[],
+  meta: Record<string, unknown>,
+): string {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'results.json'), JSON.stringify({ ...meta, rows: results }, null, 2) + '\n');
-  writeFileSync(join(dir, 'results.md'), markdownTable(results, `Chaos suite, ${String(meta.profile)} profile, ${String(meta.startedAt)}`));
+  writeFileSync(
+    join(dir, 'results.md'),
+    markdownTable(results, `Chaos suite, ${String(meta.profile)} profile, ${String(meta.startedAt)}`),
+  );
   return dir;
 }

@@ -24,7 +24,12 @@ export const F14: Row = {
     try {
       const baselineMs = profile.durationMs / 4;
       const loads = fleet.dps.map((dp) =>
-        openLoop({ origin: dp.proxy, path: '/chaos', rate: profile.rate / 2, durationMs: profile.durationMs }),
+        openLoop({
+          origin: dp.proxy,
+          path: '/chaos',
+          rate: profile.rate / 2,
+          durationMs: profile.durationMs,
+        }),
       );
       const t0 = performance.now();
       await sleep(baselineMs);
@@ -34,11 +39,15 @@ export const F14: Row = {
       for (let n = 1; performance.now() - t0 < profile.durationMs - 2000; n++) {
         const tick = performance.now();
         const config = { add: { headers: [`x-chaos-revision:${n}`] } };
-        const w =
+        const w: { status: number; json: unknown } =
           pluginId === null
-            ? await adminJson(fleet.admin, 'POST', '/routes/chaos/plugins', { name: 'response-transformer', config })
+            ? await adminJson(fleet.admin, 'POST', '/routes/chaos/plugins', {
+                name: 'response-transformer',
+                config,
+              })
             : await adminJson(fleet.admin, 'PATCH', `/plugins/${pluginId}`, { config });
-        if (w.status !== 201 && w.status !== 200) throw new Error(`write ${n}: ${w.status} ${JSON.stringify(w.json)}`);
+        if (w.status !== 201 && w.status !== 200)
+          throw new Error(`write ${n}: ${w.status} ${JSON.stringify(w.json)}`);
         pluginId ??= (w.json as { id: string }).id;
         const written = performance.now();
         let last = written;

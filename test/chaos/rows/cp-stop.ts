@@ -9,13 +9,22 @@ import { Fleet, dpStatus, sleep, whenTrue } from '../fleet.js';
 import { offsetOf, openLoop, summarize } from '../load.js';
 import { atMost, exactly, p99Delta, type Figure, type Profile, type Row } from '../row.js';
 
-async function cpStopUnderLoad(signal: 'SIGKILL' | 'SIGTERM', profile: Profile, log: (l: string) => void): Promise<Figure[]> {
+async function cpStopUnderLoad(
+  signal: 'SIGKILL' | 'SIGTERM',
+  profile: Profile,
+  log: (l: string) => void,
+): Promise<Figure[]> {
   const fleet = await Fleet.start();
   try {
     const dp = fleet.dps[0]!;
     const outputMark = dp.proc.output.length;
     const third = profile.durationMs / 3;
-    const load = openLoop({ origin: dp.proxy, path: '/chaos', rate: profile.rate, durationMs: profile.durationMs });
+    const load = openLoop({
+      origin: dp.proxy,
+      path: '/chaos',
+      rate: profile.rate,
+      durationMs: profile.durationMs,
+    });
     const t0 = performance.now();
     await sleep(third);
     const stoppedAt = performance.now();
@@ -32,7 +41,9 @@ async function cpStopUnderLoad(signal: 'SIGKILL' | 'SIGTERM', profile: Profile, 
     const baseline = summarize(record, 1000, offsetOf(record, stoppedAt));
     const down = summarize(record, offsetOf(record, stoppedAt), offsetOf(record, upAt));
     const all = summarize(record);
-    log(`baseline p99 ${baseline.p99Ms} ms; CP down p99 ${down.p99Ms} ms; errors ${JSON.stringify([...record.errors])}`);
+    log(
+      `baseline p99 ${baseline.p99Ms} ms; CP down p99 ${down.p99Ms} ms; errors ${JSON.stringify([...record.errors])}`,
+    );
     const figures = [
       exactly('failed requests', all.failed, 0, all.requests),
       p99Delta('p99 while the CP is down', baseline.p99Ms, down.p99Ms, 2),

@@ -26,7 +26,11 @@ export const F6: Row = {
       const startedAt = performance.now();
       const again = await fleet.startDp(dp.dataDir, false);
       fleet.dps[0] = again;
-      const firstOk = await whenTrue(async () => (await httpStatus(`${again.proxy}/chaos`)) === 200, 30_000, 10);
+      const firstOk = await whenTrue(
+        async () => (await httpStatus(`${again.proxy}/chaos`)) === 200,
+        30_000,
+        10,
+      );
       let served = 0;
       for (const p of fleet.paths) if ((await httpStatus(`${again.proxy}${p}`)) === 200) served++;
       log(`first 200 after ${firstOk === null ? 'never' : (firstOk - startedAt).toFixed(0)} ms`);
@@ -57,7 +61,12 @@ export const F7: Row = {
       return [
         exactly('crashes', dp.proc.alive ? 0 : 1, 0),
         exactly('/status/ready', ready, 503),
-        { measured: 'proxy answer', value: String(proxy), bound: '404 or 503', pass: proxy === 404 || proxy === 503 },
+        {
+          measured: 'proxy answer',
+          value: String(proxy),
+          bound: '404 or 503',
+          pass: proxy === 404 || proxy === 503,
+        },
       ];
     } finally {
       await fleet.close();
@@ -66,7 +75,11 @@ export const F7: Row = {
 };
 
 /** One corruption of the cache file: a DP starting on it, then the CP coming back. */
-async function corruptCache(name: string, corrupt: (bytes: Buffer) => Buffer, log: (l: string) => void): Promise<Figure[]> {
+async function corruptCache(
+  name: string,
+  corrupt: (bytes: Buffer) => Buffer,
+  log: (l: string) => void,
+): Promise<Figure[]> {
   const fleet = await Fleet.start();
   try {
     const dp = fleet.dps[0]!;
@@ -102,7 +115,8 @@ export const F8: Row = {
       'flipped byte',
       (b) => {
         const c = Buffer.from(b);
-        c[c.length >> 1] ^= 0x01;
+        const at = c.length >> 1;
+        c[at] = c[at]! ^ 0x01;
         return c;
       },
       log,

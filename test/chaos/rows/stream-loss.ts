@@ -19,16 +19,27 @@ export const F4: Row = {
     const fleet = await Fleet.start();
     try {
       const dp = fleet.dps[0]!;
-      const load = openLoop({ origin: dp.proxy, path: '/chaos', rate: Math.min(profile.rate, 200), durationMs: 6000 });
+      const load = openLoop({
+        origin: dp.proxy,
+        path: '/chaos',
+        rate: Math.min(profile.rate, 200),
+        durationMs: 6000,
+      });
       await sleep(2000);
       const before = (await dpStatus(dp))!.sync.reconnects;
       const stoppedAt = performance.now();
       await fleet.stopCp('SIGKILL');
       const lostAt = await whenTrue(async () => (await dpStatus(dp))?.sync.state !== 'connected', 10_000, 5);
-      const retryAt = await whenTrue(async () => ((await dpStatus(dp))?.sync.reconnects ?? 0) > before, 10_000, 5);
+      const retryAt = await whenTrue(
+        async () => ((await dpStatus(dp))?.sync.reconnects ?? 0) > before,
+        10_000,
+        5,
+      );
       const record = await load;
       const all = summarize(record);
-      log(`lost after ${lostAt === null ? 'never' : (lostAt - stoppedAt).toFixed(0)} ms; first retry ${retryAt === null || lostAt === null ? 'never' : (retryAt - lostAt).toFixed(0)} ms later`);
+      log(
+        `lost after ${lostAt === null ? 'never' : (lostAt - stoppedAt).toFixed(0)} ms; first retry ${retryAt === null || lostAt === null ? 'never' : (retryAt - lostAt).toFixed(0)} ms later`,
+      );
       return [
         atMost('loss detected', lostAt === null ? Infinity : (lostAt - stoppedAt) / 1000, 1, 's', 2),
         atMost(

@@ -80,6 +80,10 @@ export interface FleetOptions {
   readonly workers?: number;
   /** Routes to the upstream (default 1): `/chaos`, then `/chaos-1`, `/chaos-2`… */
   readonly routes?: number;
+  /** Environment of the CP (e.g. DATABASE_URL, NATS_URL). */
+  readonly cpEnv?: NodeJS.ProcessEnv;
+  /** Environment of every DP (e.g. NATS_URL). */
+  readonly dpEnv?: NodeJS.ProcessEnv;
 }
 
 export class Fleet {
@@ -94,13 +98,15 @@ export class Fleet {
     readonly upstream: { port: number; close(): void },
     readonly paths: string[],
     private readonly workers: number,
+    private readonly cpEnv: NodeJS.ProcessEnv,
+    private readonly dpEnv: NodeJS.ProcessEnv,
   ) {}
 
   static async start(opts: FleetOptions = {}): Promise<Fleet> {
     const dir = tempDir('chaos');
     const upstream = await startUpstream();
     const cpDataDir = join(dir, 'cp');
-    const cp = await startCp({ dataDir: cpDataDir });
+    const cp = await startCp({ dataDir: cpDataDir, env: opts.cpEnv });
     const adminPort = Number(new URL(cp.admin).port);
     const service = await adminJson(cp.admin, 'POST', '/services', {
       name: 'chaos',
@@ -128,6 +134,8 @@ export class Fleet {
       upstream,
       paths,
       opts.workers ?? 1,
+      opts.cpEnv ?? {},
+      opts.dpEnv ?? {},
     );
     for (let i = 0; i < (opts.dps ?? 1); i++) fleet.dps.push(await fleet.startDp(join(dir, `dp${i}`)));
     for (const dp of fleet.dps) await fleet.waitServing(dp);
@@ -147,6 +155,7 @@ export class Fleet {
       dataDir,
       workers: this.workers,
       waitReady,
+      env: this.dpEnv,
     });
   }
 

@@ -94,7 +94,8 @@ export function buildRequest(
   const { binding, values } = match;
   const input = binding.rpc.input;
   const message = create(input);
-  const readOptions = { ignoreUnknownFields: false, registry };
+  // Unknown JSON keys are ignored, as Kong's encoder does.
+  const readOptions = { ignoreUnknownFields: true, registry };
   try {
     if (binding.body !== '' && body !== null && body.length > 0) {
       let json: JsonValue;

@@ -17,7 +17,15 @@ import {
   GetBookRequestSchema,
   SlowRequestSchema,
 } from '../data-plane/src/plugins/grpc-gateway/test-descriptor.js';
-import { adminJson, startCp, startDp, tempDir, waitUntil, type CpHandle, type DpHandle } from './helpers/processes.js';
+import {
+  adminJson,
+  startCp,
+  startDp,
+  tempDir,
+  waitUntil,
+  type CpHandle,
+  type DpHandle,
+} from './helpers/processes.js';
 
 type Book = MessageShape<typeof BookSchema>;
 
@@ -49,7 +57,11 @@ describe('grpc-gateway through a real CP and DP, key-auth in front', () => {
   let server: grpc.Server;
   let proxy: string;
 
-  const call = async (method: string, path: string, init: { body?: string; headers?: Record<string, string>; key?: boolean } = {}) => {
+  const call = async (
+    method: string,
+    path: string,
+    init: { body?: string; headers?: Record<string, string>; key?: boolean } = {},
+  ) => {
     const r = await fetch(`${proxy}${path}`, {
       method,
       headers: {
@@ -61,7 +73,12 @@ describe('grpc-gateway through a real CP and DP, key-auth in front', () => {
       signal: AbortSignal.timeout(15_000),
     });
     const text = await r.text();
-    return { status: r.status, headers: r.headers, text, json: () => JSON.parse(text) as Record<string, unknown> };
+    return {
+      status: r.status,
+      headers: r.headers,
+      text,
+      json: () => JSON.parse(text) as Record<string, unknown>,
+    };
   };
 
   beforeAll(async () => {
@@ -82,7 +99,7 @@ describe('grpc-gateway through a real CP and DP, key-auth in front', () => {
       );
     };
     const createBook: Unary<typeof CreateBookRequestSchema> = (c, cb) =>
-      cb(null, create(BookSchema, { ...c.request.book, name: `shelves/${c.request.shelf}/books/1` }));
+      cb(null, { ...(c.request.book ?? create(BookSchema)), name: `shelves/${c.request.shelf}/books/1` });
     const echo: Unary<typeof BookSchema> = (c, cb) => cb(null, c.request);
     const fail: Unary<typeof FailRequestSchema> = (c, cb) =>
       cb({ code: c.request.code, details: c.request.detail || 'failed on purpose' }, null);
@@ -129,7 +146,11 @@ describe('grpc-gateway through a real CP and DP, key-auth in front', () => {
       workers: 1,
     });
     proxy = `http://127.0.0.1:${dp.proxyPort}`;
-    await waitUntil('the REST route is served', async () => (await call('GET', '/v1/shelves/1/books/x')).status === 200, 60_000);
+    await waitUntil(
+      'the REST route is served',
+      async () => (await call('GET', '/v1/shelves/1/books/x')).status === 200,
+      60_000,
+    );
   }, 150_000);
 
   afterAll(async () => {
@@ -145,7 +166,10 @@ describe('grpc-gateway through a real CP and DP, key-auth in front', () => {
   });
 
   it('transcodes GET with path and query parameters, the consumer passed as metadata', async () => {
-    const r = await call('GET', '/v1/shelves/42/books/moby%20dick?filter.tags=sea&filter.tags=whale&ids=7&verbose=true&ignored=1');
+    const r = await call(
+      'GET',
+      '/v1/shelves/42/books/moby%20dick?filter.tags=sea&filter.tags=whale&ids=7&verbose=true&ignored=1',
+    );
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toBe('application/json');
     expect(r.json()).toEqual({
@@ -163,11 +187,25 @@ describe('grpc-gateway through a real CP and DP, key-auth in front', () => {
 
   it('transcodes POST with body "*" and with body "field"', async () => {
     const echo = await call('POST', '/v1/echo', {
-      body: JSON.stringify({ title: 'Emma', inPrint: true, pages: 474, published: '1815-12-23T00:00:00Z', format: 'FORMAT_PAPER' }),
+      body: JSON.stringify({
+        title: 'Emma',
+        inPrint: true,
+        pages: 474,
+        published: '1815-12-23T00:00:00Z',
+        format: 'FORMAT_PAPER',
+      }),
     });
     expect(echo.status).toBe(200);
-    expect(echo.json()).toMatchObject({ title: 'Emma', in_print: true, pages: '474', published: '1815-12-23T00:00:00Z', format: 'FORMAT_PAPER' });
-    const created = await call('POST', '/v1/shelves/5/books', { body: JSON.stringify({ title: 'Dune', tags: ['sf'] }) });
+    expect(echo.json()).toMatchObject({
+      title: 'Emma',
+      in_print: true,
+      pages: '474',
+      published: '1815-12-23T00:00:00Z',
+      format: 'FORMAT_PAPER',
+    });
+    const created = await call('POST', '/v1/shelves/5/books', {
+      body: JSON.stringify({ title: 'Dune', tags: ['sf'] }),
+    });
     expect(created.status).toBe(200);
     expect(created.json()).toMatchObject({ title: 'Dune', tags: ['sf'], name: 'shelves/5/books/1' });
   });

@@ -186,7 +186,8 @@ function compileBinding(rpc: Rpc, rule: HttpRule): Binding | string {
   if (rule.body === '*') body = '*';
   else if (rule.body !== '') {
     const f = fieldOf(rpc.input, rule.body);
-    if (f === undefined) return `${method} ${path}: body field '${rule.body}' is not a field of ${rpc.input.typeName}`;
+    if (f === undefined)
+      return `${method} ${path}: body field '${rule.body}' is not a field of ${rpc.input.typeName}`;
     body = f;
   }
   let responseBody: DescField | null = null;

@@ -14,7 +14,10 @@ const match = (template: string, path: string) => {
 
 describe('grpc-gateway path templates', () => {
   it('binds single-segment variables, nested field paths and literals', () => {
-    expect(match('/v1/shelves/{shelf}/books/{book}', '/v1/shelves/12/books/abc')).toEqual({ shelf: '12', book: 'abc' });
+    expect(match('/v1/shelves/{shelf}/books/{book}', '/v1/shelves/12/books/abc')).toEqual({
+      shelf: '12',
+      book: 'abc',
+    });
     expect(match('/v1/echo/{author.name}', '/v1/echo/ann')).toEqual({ 'author.name': 'ann' });
     expect(match('/v1/shelves/{shelf}/books/{book}', '/v1/shelves/12/books')).toBeNull();
     expect(match('/v1/shelves/{shelf}/books/{book}', '/v1/shelves/12/books/abc/extra')).toBeNull();
@@ -24,13 +27,17 @@ describe('grpc-gateway path templates', () => {
   });
 
   it('binds `{name=shelves/*/books/*}` to the segments it spans, joined by /', () => {
-    expect(match('/v1/{name=shelves/*/books/*}', '/v1/shelves/1/books/2')).toEqual({ name: 'shelves/1/books/2' });
+    expect(match('/v1/{name=shelves/*/books/*}', '/v1/shelves/1/books/2')).toEqual({
+      name: 'shelves/1/books/2',
+    });
     expect(match('/v1/{name=shelves/*/books/*}', '/v1/shelves/1/authors/2')).toBeNull();
     expect(match('/v1/{name=shelves/*/books/*}', '/v1/shelves/1/books')).toBeNull();
   });
 
   it('lets `**` take the rest of the path, zero or more segments', () => {
-    expect(match('/v1/messages/legacy/{greeting=**}', '/v1/messages/legacy/a/b/c')).toEqual({ greeting: 'a/b/c' });
+    expect(match('/v1/messages/legacy/{greeting=**}', '/v1/messages/legacy/a/b/c')).toEqual({
+      greeting: 'a/b/c',
+    });
     expect(match('/v1/files/**', '/v1/files')).toEqual({});
     expect(match('/v1/files/**', '/v1/files/x/y')).toEqual({});
   });
@@ -64,7 +71,24 @@ describe('grpc-gateway path templates', () => {
   });
 
   it('never throws on any template or path, and a match binds every variable', () => {
-    const piece = fc.constantFrom('/', '{', '}', '=', '*', '**', ':', '.', 'a', 'b1', '%', '%2F', '..', '_x', 'é', '\u0000');
+    const piece = fc.constantFrom(
+      '/',
+      '{',
+      '}',
+      '=',
+      '*',
+      '**',
+      ':',
+      '.',
+      'a',
+      'b1',
+      '%',
+      '%2F',
+      '..',
+      '_x',
+      'é',
+      '\u0000',
+    );
     fc.assert(
       fc.property(fc.array(piece, { maxLength: 16 }), fc.array(piece, { maxLength: 16 }), (t, p) => {
         const template = parseTemplate(`/${t.join('')}`);

@@ -15,9 +15,7 @@
  */
 
 export type Segment =
-  | { readonly kind: 'literal'; readonly text: string }
-  | { readonly kind: 'star' }
-  | { readonly kind: 'rest' };
+  { readonly kind: 'literal'; readonly text: string } | { readonly kind: 'star' } | { readonly kind: 'rest' };
 
 export interface Variable {
   /** The dotted field path (`author.name`). */

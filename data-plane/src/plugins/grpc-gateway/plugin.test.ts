@@ -7,7 +7,14 @@ import plugin from './plugin.js';
 import { grpcGatewaySpec } from './schema.js';
 import { frame } from './transcode.js';
 import { BookSchema, bookstoreDescriptorSet } from './test-descriptor.js';
-import { initialise, outcome, pluginRequest, run, snapshotOf, type TestRequest } from '../runtime/test-support.js';
+import {
+  initialise,
+  outcome,
+  pluginRequest,
+  run,
+  snapshotOf,
+  type TestRequest,
+} from '../runtime/test-support.js';
 
 const snapshot = snapshotOf({});
 const descriptor_set = bookstoreDescriptorSet();
@@ -17,12 +24,19 @@ describe('grpc-gateway config', () => {
   it('accepts a descriptor set with annotated rpcs and fills Kong-like JSON defaults', () => {
     const r = schema.check(grpcGatewaySpec.schema, { descriptor_set });
     expect(r.errors).toBeNull();
-    expect(r.value).toMatchObject({ services: [], use_proto_names: true, emit_defaults: true, enum_as_name: true });
+    expect(r.value).toMatchObject({
+      services: [],
+      use_proto_names: true,
+      emit_defaults: true,
+      enum_as_name: true,
+    });
   });
 
   it('refuses what is wrong with a field message naming it', () => {
     expect(errorsOf({})).toEqual({ descriptor_set: 'required field missing' });
-    expect(errorsOf({ descriptor_set: 'not base64!' })).toEqual({ descriptor_set: 'descriptor_set is not base64' });
+    expect(errorsOf({ descriptor_set: 'not base64!' })).toEqual({
+      descriptor_set: 'descriptor_set is not base64',
+    });
     expect(errorsOf({ descriptor_set: Buffer.from('garbage bytes').toString('base64') })).toEqual({
       descriptor_set: expect.stringMatching(/^descriptor_set is not a valid FileDescriptorSet/),
     });
@@ -37,7 +51,10 @@ describe('grpc-gateway config', () => {
   it('refuses a descriptor set with no rpc that has an http rule', () => {
     // Only google/protobuf/timestamp.proto: a valid set with no service at all.
     const bare = Buffer.from(
-      toBinary(FileDescriptorSetSchema, create(FileDescriptorSetSchema, { file: [file_google_protobuf_timestamp.proto] })),
+      toBinary(
+        FileDescriptorSetSchema,
+        create(FileDescriptorSetSchema, { file: [file_google_protobuf_timestamp.proto] }),
+      ),
     ).toString('base64');
     expect(errorsOf({ descriptor_set: bare })).toEqual({
       descriptor_set: 'no rpc of the descriptor set has a google.api.http annotation',
@@ -104,7 +121,9 @@ describe('grpc-gateway handlers', () => {
       status: 400,
       json: { message: 'failed to transcode .proto file Unknown path "/v1/nowhere"' },
     });
-    const grpc = outcome(await access({ method: 'POST', path: '/x.Y/Z', headers: [['content-type', 'application/grpc']] }));
+    const grpc = outcome(
+      await access({ method: 'POST', path: '/x.Y/Z', headers: [['content-type', 'application/grpc']] }),
+    );
     expect(grpc.answer).toBeNull();
     expect(grpc.upstreamPath).toBeNull();
   });

@@ -127,7 +127,10 @@ export default definePlugin({
       json = responseJson(binding, res.body, state.json);
     } catch (err) {
       if (!(err instanceof UpstreamMessageError)) throw err;
-      ctx.log.warn({ rpc: binding.rpc.path, reason: err.message }, 'grpc-gateway: unreadable upstream answer');
+      ctx.log.warn(
+        { rpc: binding.rpc.path, reason: err.message },
+        'grpc-gateway: unreadable upstream answer',
+      );
       ctx.respond(502, `the upstream answer is not a ${binding.rpc.output.typeName}`);
       return;
     }

@@ -15,7 +15,7 @@ const grpcGatewaySchema = t.record(
     descriptor_set: t.string({
       len_min: 1,
       description:
-        'The service\'s FileDescriptorSet, base64-encoded, with its imports (`protoc --include_imports --descriptor_set_out` or `buf build -o`): its rpcs\' `google.api.http` annotations define the REST API. Carried in the snapshot, so data planes need no files.',
+        "The service's FileDescriptorSet, base64-encoded, with its imports (`protoc --include_imports --descriptor_set_out` or `buf build -o`): its rpcs' `google.api.http` annotations define the REST API. Carried in the snapshot, so data planes need no files.",
     }),
     services: t.array(t.string({ len_min: 1 }), {
       required: true,
@@ -27,7 +27,8 @@ const grpcGatewaySchema = t.record(
     use_proto_names: t.boolean({
       required: true,
       default: true,
-      description: "Response JSON keys are the proto field names (`in_print`, Kong's), else lowerCamel (`inPrint`).",
+      description:
+        "Response JSON keys are the proto field names (`in_print`, Kong's), else lowerCamel (`inPrint`).",
     }),
     emit_defaults: t.boolean({
       required: true,

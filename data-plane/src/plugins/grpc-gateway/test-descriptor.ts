@@ -22,6 +22,8 @@ function withImports(root: DescFile): DescFile[] {
 }
 
 export function bookstoreDescriptorSet(): string {
-  const set = create(FileDescriptorSetSchema, { file: withImports(file_gatehouse_testing_bookstore).map((f) => f.proto) });
+  const set = create(FileDescriptorSetSchema, {
+    file: withImports(file_gatehouse_testing_bookstore).map((f) => f.proto),
+  });
   return Buffer.from(toBinary(FileDescriptorSetSchema, set)).toString('base64');
 }

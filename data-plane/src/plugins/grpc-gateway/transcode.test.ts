@@ -28,7 +28,12 @@ const find = (method: string, path: string): Match => {
 };
 const send = (method: string, path: string, query = '', body: string | null = null) => {
   const m = find(method, path);
-  const framed = buildRequest(m, new URLSearchParams(query), body === null ? null : Buffer.from(body), compiled.registry);
+  const framed = buildRequest(
+    m,
+    new URLSearchParams(query),
+    body === null ? null : Buffer.from(body),
+    compiled.registry,
+  );
   expect(framed[0]).toBe(0);
   expect(framed.readUInt32BE(1)).toBe(framed.length - 5);
   return { rpc: m.binding.rpc.path, bytes: framed.subarray(5) };
@@ -70,7 +75,8 @@ describe('grpc-gateway bindings', () => {
   });
 
   it('reads booleans and enums from query strings as Kong does (0/false, 1/true; names or numbers)', () => {
-    const get = (q: string) => fromBinary(GetBookRequestSchema, send('GET', '/v1/shelves/1/books/b', q).bytes);
+    const get = (q: string) =>
+      fromBinary(GetBookRequestSchema, send('GET', '/v1/shelves/1/books/b', q).bytes);
     expect(get('verbose=1').verbose).toBe(true);
     expect(get('verbose=0').verbose).toBe(false);
     expect(get('verbose=false').verbose).toBe(false);
@@ -81,7 +87,12 @@ describe('grpc-gateway bindings', () => {
   });
 
   it('POST with body "field" puts the JSON body in that field, the path in others', () => {
-    const { rpc, bytes } = send('POST', '/v1/shelves/5/books', '', '{"title":"Dune","pages":"412","inPrint":true}');
+    const { rpc, bytes } = send(
+      'POST',
+      '/v1/shelves/5/books',
+      '',
+      '{"title":"Dune","pages":"412","inPrint":true}',
+    );
     expect(rpc).toBe('/gatehouse.testing.Bookstore/CreateBook');
     const req = fromBinary(CreateBookRequestSchema, bytes);
     expect(req.shelf).toBe(5n);
@@ -101,21 +112,30 @@ describe('grpc-gateway bindings', () => {
     expect(book.published?.seconds).toBe(BigInt(Date.UTC(1815, 11, 23) / 1000));
   });
 
-  it('PATCH merges a nested path variable into the body\'s message', () => {
-    const book = fromBinary(BookSchema, send('PATCH', '/v1/echo/Woolf', '', '{"author":{"born":1882}}').bytes);
+  it("PATCH merges a nested path variable into the body's message", () => {
+    const book = fromBinary(
+      BookSchema,
+      send('PATCH', '/v1/echo/Woolf', '', '{"author":{"born":1882}}').bytes,
+    );
     expect(book.author).toMatchObject({ name: 'Woolf', born: 1882 });
   });
 
-  it('answers Kong\'s messages for a request no binding takes', () => {
-    expect(findBinding(compiled, 'PUT', '/v1/echo')).toBe('failed to transcode .proto file Unknown method "put"');
-    expect(findBinding(compiled, 'GET', '/v1/nothing')).toBe('failed to transcode .proto file Unknown path "/v1/nothing"');
+  it("answers Kong's messages for a request no binding takes", () => {
+    expect(findBinding(compiled, 'PUT', '/v1/echo')).toBe(
+      'failed to transcode .proto file Unknown method "put"',
+    );
+    expect(findBinding(compiled, 'GET', '/v1/nothing')).toBe(
+      'failed to transcode .proto file Unknown path "/v1/nothing"',
+    );
   });
 
   it('refuses bad JSON, wrong types and out-of-range numbers with a 400 message naming the problem', () => {
     expect(refusal('POST', '/v1/echo', '', '{"title":')).toMatch(/^decode json err: /);
     expect(refusal('POST', '/v1/echo', '', '[1]')).toBe('body must be a JSON object');
     expect(refusal('POST', '/v1/echo', '', '{"title":1}')).toMatch(/^failed to encode payload: .*title/);
-    expect(refusal('POST', '/v1/echo', '', '{"pages":"99999999999999999999"}')).toMatch(/^failed to encode payload: .*pages/);
+    expect(refusal('POST', '/v1/echo', '', '{"pages":"99999999999999999999"}')).toMatch(
+      /^failed to encode payload: .*pages/,
+    );
     expect(refusal('POST', '/v1/echo', '', '{"pages":1e300}')).toMatch(/^failed to encode payload/);
     expect(refusal('GET', '/v1/shelves/x/books/b')).toMatch(/^failed to encode payload: .*shelf/);
     expect(refusal('GET', '/v1/shelves/1/books/b', 'filter=x')).toBe(
@@ -135,7 +155,9 @@ describe('grpc-gateway responses', () => {
   const framed = frame(toBinary(BookSchema, book));
 
   it("answers Kong's JSON (proto names, defaults emitted, enum names) or the configured mapping", () => {
-    const kong = JSON.parse(responseJson(getBook, framed, { useProtoFieldName: true, alwaysEmitImplicit: true }));
+    const kong = JSON.parse(
+      responseJson(getBook, framed, { useProtoFieldName: true, alwaysEmitImplicit: true }),
+    );
     expect(kong).toEqual({
       title: 'Emma',
       pages: '474',
@@ -157,7 +179,11 @@ describe('grpc-gateway responses', () => {
   it("writes a server stream's messages one JSON document per line", () => {
     const list = find('GET', '/v1/shelves/1/books').binding;
     const body = Buffer.concat([framed, frame(toBinary(BookSchema, create(BookSchema, { title: 'B' })))]);
-    expect(responseJson(list, body, {}).split('\n').map((l) => JSON.parse(l).title)).toEqual(['Emma', 'B']);
+    expect(
+      responseJson(list, body, {})
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { title: string }).title),
+    ).toEqual(['Emma', 'B']);
   });
 
   it('refuses truncated, compressed or foreign answers as upstream errors', () => {
@@ -166,7 +192,9 @@ describe('grpc-gateway responses', () => {
     compressed[0] = 1;
     expect(() => responseJson(getBook, compressed, {})).toThrow(UpstreamMessageError);
     expect(() => responseJson(getBook, Buffer.concat([framed, framed]), {})).toThrow(UpstreamMessageError);
-    expect(() => responseJson(getBook, frame(Buffer.from([0xff, 0xff, 0xff])), {})).toThrow(UpstreamMessageError);
+    expect(() => responseJson(getBook, frame(Buffer.from([0xff, 0xff, 0xff])), {})).toThrow(
+      UpstreamMessageError,
+    );
   });
 });
 
@@ -176,7 +204,18 @@ describe('grpc-gateway over hostile requests', () => {
       { depthSize: 'small' },
       fc.jsonValue(),
       fc.dictionary(
-        fc.constantFrom('__proto__', 'constructor', 'title', 'pages', 'author', 'tags', 'in_print', 'published', 'born', 'name'),
+        fc.constantFrom(
+          '__proto__',
+          'constructor',
+          'title',
+          'pages',
+          'author',
+          'tags',
+          'in_print',
+          'published',
+          'born',
+          'name',
+        ),
         tie('value'),
         { maxKeys: 5 },
       ),
@@ -185,9 +224,31 @@ describe('grpc-gateway over hostile requests', () => {
   })).value;
   const segment = fc.oneof(
     fc.string({ maxLength: 8 }).map(encodeURIComponent),
-    fc.constantFrom('..', '.', '%2E%2E', '%2F', '%00', '%', '%zz', '99999999999999999999999', '-1', 'shelves'),
+    fc.constantFrom(
+      '..',
+      '.',
+      '%2E%2E',
+      '%2F',
+      '%00',
+      '%',
+      '%zz',
+      '99999999999999999999999',
+      '-1',
+      'shelves',
+    ),
   );
-  const queryKey = fc.constantFrom('shelf', 'book', 'filter', 'filter.tags', 'filter.author.x', 'ids', 'verbose', 'format', '__proto__', 'a.'.repeat(40));
+  const queryKey = fc.constantFrom(
+    'shelf',
+    'book',
+    'filter',
+    'filter.tags',
+    'filter.author.x',
+    'ids',
+    'verbose',
+    'format',
+    '__proto__',
+    'a.'.repeat(40),
+  );
 
   it('answers every request a binding, a Kong 400 message or a TranscodeError, never anything else', () => {
     fc.assert(
@@ -195,7 +256,10 @@ describe('grpc-gateway over hostile requests', () => {
         fc.constantFrom('GET', 'POST', 'PATCH', 'DELETE', 'SEARCH', 'PUT', 'HEAD'),
         fc.array(segment, { maxLength: 6 }),
         fc.array(fc.tuple(queryKey, fc.oneof(segment, fc.string({ maxLength: 6 }))), { maxLength: 6 }),
-        fc.oneof(json.map((v) => JSON.stringify(v)), fc.string({ maxLength: 20 })),
+        fc.oneof(
+          json.map((v) => JSON.stringify(v)),
+          fc.string({ maxLength: 20 }),
+        ),
         (method, segs, query, body) => {
           const path = `/v1/${segs.join('/')}`;
           const m = findBinding(compiled, method, path);

@@ -17,6 +17,7 @@ import {
   type JsonValue,
   type JsonWriteOptions,
   type Registry,
+  ScalarType,
 } from '@bufbuild/protobuf';
 import type { Binding, CompiledDescriptor, FieldPath } from './descriptor.js';
 import { resolveFieldPath } from './descriptor.js';
@@ -44,7 +45,8 @@ export interface Match {
  */
 export function findBinding(compiled: CompiledDescriptor, method: string, path: string): Match | string {
   const list = compiled.bindings.get(method.toUpperCase());
-  if (list === undefined) return `failed to transcode .proto file Unknown method ${JSON.stringify(method.toLowerCase())}`;
+  if (list === undefined)
+    return `failed to transcode .proto file Unknown method ${JSON.stringify(method.toLowerCase())}`;
   for (const binding of list) {
     const values = matchTemplate(binding.template, path);
     if (values !== null) return { binding, values };
@@ -69,10 +71,11 @@ const FALSE = new Set(['false', '0', 'f']);
 
 /** A path or query string as the JSON value the leaf field takes (proto3 JSON accepts numbers as strings). */
 function leafValue(field: DescField, text: string, what: string): JsonValue {
-  const scalar = field.fieldKind === 'list' ? field.scalar : field.fieldKind === 'scalar' ? field.scalar : undefined;
+  const scalar =
+    field.fieldKind === 'list' ? field.scalar : field.fieldKind === 'scalar' ? field.scalar : undefined;
   const isEnum = field.fieldKind === 'enum' || (field.fieldKind === 'list' && field.listKind === 'enum');
   if (isEnum) return /^-?\d{1,10}$/.test(text) ? Number(text) : text;
-  if (scalar === 8 /* BOOL */) {
+  if (scalar === ScalarType.BOOL) {
     const lower = text.toLowerCase();
     if (TRUE.has(lower)) return true;
     if (FALSE.has(lower)) return false;
@@ -115,7 +118,11 @@ export function buildRequest(
     const boundNames = new Set<string>();
     binding.template.variables.forEach((v, i) => {
       const fields = pathFields[i]!;
-      put(bound, fields, leafValue(fields[fields.length - 1]!, values.get(v.field)!, `path variable '${v.field}'`));
+      put(
+        bound,
+        fields,
+        leafValue(fields[fields.length - 1]!, values.get(v.field)!, `path variable '${v.field}'`),
+      );
       boundNames.add(fields.map((f) => f.name).join('.'));
     });
     if (binding.body !== '*') {
@@ -161,7 +168,11 @@ function readQuery(
       throw new TranscodeError(`query parameter '${name}' names a message or map field, not a value`);
     const what = `query parameter '${name}'`;
     const all = query.getAll(name);
-    put(into, fields, list ? all.map((v) => leafValue(leaf, v, what)) : leafValue(leaf, all[all.length - 1]!, what));
+    put(
+      into,
+      fields,
+      list ? all.map((v) => leafValue(leaf, v, what)) : leafValue(leaf, all[all.length - 1]!, what),
+    );
   }
 }
 
@@ -180,7 +191,8 @@ export function unframe(body: Buffer): Buffer[] {
   let i = 0;
   while (i < body.length) {
     if (body.length - i < 5) throw new UpstreamMessageError('truncated gRPC frame');
-    if (body[i] !== 0) throw new UpstreamMessageError('compressed gRPC message (no grpc-encoding was offered)');
+    if (body[i] !== 0)
+      throw new UpstreamMessageError('compressed gRPC message (no grpc-encoding was offered)');
     const length = body.readUInt32BE(i + 1);
     if (body.length - i - 5 < length) throw new UpstreamMessageError('truncated gRPC message');
     out.push(body.subarray(i + 5, i + 5 + length));

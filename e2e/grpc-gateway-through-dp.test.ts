@@ -18,6 +18,7 @@ import {
   SlowRequestSchema,
 } from '../data-plane/src/plugins/grpc-gateway/test-descriptor.js';
 import {
+  adminCreate,
   adminJson,
   startCp,
   startDp,
@@ -26,6 +27,7 @@ import {
   type CpHandle,
   type DpHandle,
 } from './helpers/processes.js';
+import { listenGrpc } from '../test/helpers/grpc-server.js';
 
 type Book = MessageShape<typeof BookSchema>;
 
@@ -117,17 +119,10 @@ describe('grpc-gateway through a real CP and DP, key-auth in front', () => {
         c.end();
       },
     });
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
-        err ? reject(err) : resolve(p),
-      ),
-    );
+    const port = await listenGrpc(server);
 
     cp = await startCp({ dataDir: tempDir('grpc-gateway-cp') });
-    const ok = async (path: string, body: unknown): Promise<void> => {
-      const r = await adminJson(cp.admin, 'POST', path, body);
-      expect(r.status, JSON.stringify(r.json)).toBe(201);
-    };
+    const ok = (path: string, body: unknown): Promise<void> => adminCreate(cp.admin, path, body);
     await ok('/services', { name: 'bookstore', url: `grpc://127.0.0.1:${port}` });
     await ok('/services/bookstore/routes', { name: 'rest', protocols: ['http'], paths: ['/v1/'] });
     await ok('/routes/rest/plugins', { name: 'key-auth', config: {} });

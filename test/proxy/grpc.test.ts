@@ -19,6 +19,7 @@ import { parseGrpcTimeout } from '../../data-plane/src/proxy/grpc.js';
 import { consumer, plugin } from '../plugins/auth/helpers.js';
 import { route, service } from './helpers.js';
 import { target, upstream } from '../balancer/fixtures.js';
+import { listenGrpc } from '../helpers/grpc-server.js';
 
 const now = Math.floor(Date.now() / 1000);
 const raw = (b: Buffer): Buffer => b;
@@ -105,9 +106,7 @@ async function startGrpcServer(
   server.addService(definition('test.Limited'), implementation);
   server.addService(definition('test.HttpOnly'), implementation);
   server.addService(definition('test.Balanced'), implementation);
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', credentials, (err, p) => (err ? reject(err) : resolve(p))),
-  );
+  const port = await listenGrpc(server, credentials);
   return { port, server };
 }
 

@@ -160,3 +160,67 @@ describe('grpc-gateway handlers', () => {
     expect(outcome(down).answer).toBeNull();
   });
 });
+
+describe('grpc-gateway handlers over hostile requests', () => {
+  const state = initialise(plugin, snapshot, { descriptor_set });
+  const segment = fc.oneof(
+    fc.string({ maxLength: 6 }).map(encodeURIComponent),
+    fc.constantFrom(
+      'shelves',
+      'books',
+      'echo',
+      'fail',
+      '..',
+      '%2e%2e',
+      '%00',
+      '-5',
+      '1e9',
+      '18446744073709551616',
+    ),
+  );
+  const body = fc.oneof(
+    fc.jsonValue().map((v) => JSON.stringify(v)),
+    fc.string({ maxLength: 30 }),
+    fc.constantFrom(
+      '{"__proto__":{"polluted":true}}',
+      '{"constructor":{"prototype":{"polluted":1}}}',
+      '{"pages":1e400}',
+    ),
+  );
+
+  it('rewrites a request into a gRPC call or answers a 400, never anything else', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('GET', 'POST', 'PATCH', 'DELETE', 'PUT', 'SEARCH'),
+        fc.array(segment, { maxLength: 5 }),
+        fc.string({ maxLength: 30 }),
+        body,
+        async (method, segs, query, text) => {
+          const request = {
+            method,
+            path: `/v1/${segs.join('/')}`,
+            query: encodeURI(query).replaceAll('#', '%23'),
+            headers: [['content-type', 'application/json']],
+            body: text,
+          };
+          let ctx: ReturnType<typeof pluginRequest>;
+          try {
+            ctx = pluginRequest(snapshot, request);
+          } catch (err) {
+            // The proxy refuses this path before any plugin runs (its path policy).
+            if (!(err as Error).message.includes("proxy's path policy")) throw err;
+            return;
+          }
+          await run(plugin.access!(ctx, state));
+          const o = outcome(ctx);
+          if (o.answer !== null) {
+            expect(o.answer.status).toBe(400);
+            expect(typeof (o.answer.json as { message: unknown }).message).toBe('string');
+          } else expect(o.upstreamPath).toMatch(/^\/gatehouse\.testing\.Bookstore\/[A-Za-z]+$/);
+          expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+});

@@ -196,7 +196,7 @@ describe('grpc-gateway handlers over hostile requests', () => {
         fc.string({ maxLength: 30 }),
         body,
         async (method, segs, query, text) => {
-          const request = {
+          const request: TestRequest = {
             method,
             path: `/v1/${segs.join('/')}`,
             query: encodeURI(query).replaceAll('#', '%23'),

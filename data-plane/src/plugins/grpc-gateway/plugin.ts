@@ -71,9 +71,13 @@ export default definePlugin({
   ...grpcGatewaySpec,
   bufferResponse: true,
 
-  init(config: GrpcGatewayConfig): State {
+  init(config: GrpcGatewayConfig, ctx): State {
+    // Instances with the same descriptor set and services share one compilation per snapshot.
+    const set = config.descriptor_set ?? '';
+    const compiled = ctx.snapshot.memo(`grpc-gateway\u0000${config.services.join(',')}\u0000${set}`, () =>
+      compileDescriptor(set, config.services),
+    );
     // The schema's check compiled the same config already: a failure here is a config the CP let by.
-    const compiled = compileDescriptor(config.descriptor_set ?? '', config.services);
     if (typeof compiled === 'string') throw new TypeError(`grpc-gateway: ${compiled}`);
     return {
       compiled,

@@ -6,7 +6,7 @@
  * as the HTTP status (Kong's table, status.ts). The descriptors are compiled once per snapshot.
  *
  * A request that is already gRPC (`content-type: application/grpc…`) passes through untouched,
- * so native gRPC clients and REST clients can share a route.
+ * so an instance on a service (or global) leaves the service's gRPC route to native clients.
  */
 import type { JsonWriteOptions } from '@bufbuild/protobuf';
 import { isGrpcContentType } from '../../proxy/grpc.js';

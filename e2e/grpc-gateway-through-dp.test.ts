@@ -58,6 +58,7 @@ describe('grpc-gateway through a real CP and DP, key-auth in front', () => {
   let dp: DpHandle;
   let server: grpc.Server;
   let proxy: string;
+  let client: grpc.Client | undefined;
 
   const call = async (
     method: string,
@@ -125,8 +126,14 @@ describe('grpc-gateway through a real CP and DP, key-auth in front', () => {
     const ok = (path: string, body: unknown): Promise<void> => adminCreate(cp.admin, path, body);
     await ok('/services', { name: 'bookstore', url: `grpc://127.0.0.1:${port}` });
     await ok('/services/bookstore/routes', { name: 'rest', protocols: ['http'], paths: ['/v1/'] });
-    await ok('/routes/rest/plugins', { name: 'key-auth', config: {} });
-    await ok('/routes/rest/plugins', {
+    await ok('/services/bookstore/routes', {
+      name: 'native',
+      protocols: ['grpc'],
+      paths: ['/gatehouse.testing.Bookstore/'],
+    });
+    // On the service: the REST route is transcoded, the gRPC route's calls pass through.
+    await ok('/services/bookstore/plugins', { name: 'key-auth', config: {} });
+    await ok('/services/bookstore/plugins', {
       name: 'grpc-gateway',
       config: { descriptor_set: bookstoreDescriptorSet() },
     });
@@ -149,9 +156,25 @@ describe('grpc-gateway through a real CP and DP, key-auth in front', () => {
   }, 150_000);
 
   afterAll(async () => {
+    client?.close();
     await dp?.proc.stop();
     await cp?.proc.stop();
     server?.forceShutdown();
+  });
+
+  it("leaves a native gRPC client's call on the service's gRPC route untouched", async () => {
+    const Ctor = grpc.makeGenericClientConstructor(bookstore, 'Bookstore');
+    client = new Ctor(`127.0.0.1:${dp.proxyPort}`, grpc.credentials.createInsecure());
+    const md = new grpc.Metadata();
+    md.set('apikey', 'alice-key');
+    const book = await new Promise<Book>((resolve, reject) =>
+      (client as unknown as Record<string, (...a: unknown[]) => void>).GetBook!(
+        create(GetBookRequestSchema, { book: 'native', shelf: 4n }),
+        md,
+        (err: grpc.ServiceError | null, value: Book) => (err ? reject(err) : resolve(value)),
+      ),
+    );
+    expect(book).toMatchObject({ title: 'book native', pages: 4n, author: { name: 'alice' } });
   });
 
   it("answers Kong's 401 without a key, before any transcoding", async () => {

@@ -1,6 +1,13 @@
 import fc from 'fast-check';
-import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
-import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { create, fromBinary, setExtension, toBinary, toJson } from '@bufbuild/protobuf';
+import {
+  FieldDescriptorProto_Type,
+  FileDescriptorProtoSchema,
+  FileDescriptorSetSchema,
+  timestampFromDate,
+} from '@bufbuild/protobuf/wkt';
+import { http } from './proto/gen/google/api/annotations_pb.js';
+import { HttpRuleSchema } from './proto/gen/google/api/http_pb.js';
 import { describe, expect, it } from 'vitest';
 import { compileDescriptor, type CompiledDescriptor } from './descriptor.js';
 import {
@@ -292,5 +299,66 @@ describe('grpc-gateway over hostile requests', () => {
       }),
       { numRuns: 20 },
     );
+  });
+});
+
+describe('grpc-gateway with a descriptor whose fields are named like prototype keys', () => {
+  const HOSTILE_PROTO = create(FileDescriptorProtoSchema, {
+    name: 'hostile.proto',
+    package: 'hostile',
+    syntax: 'proto3',
+    messageType: [
+      {
+        name: 'M',
+        field: [
+          { name: '__proto__', number: 1, type: FieldDescriptorProto_Type.STRING, jsonName: '__proto__' },
+          {
+            name: 'constructor',
+            number: 2,
+            type: FieldDescriptorProto_Type.MESSAGE,
+            typeName: '.hostile.M',
+            jsonName: 'constructor',
+          },
+        ],
+      },
+    ],
+    service: [
+      {
+        name: 'S',
+        method: [{ name: 'Get', inputType: '.hostile.M', outputType: '.hostile.M', options: {} }],
+      },
+    ],
+  });
+  const options = HOSTILE_PROTO.service[0]!.method[0]!.options!;
+  setExtension(
+    options,
+    http,
+    create(HttpRuleSchema, {
+      pattern: { case: 'get', value: '/x/{constructor.__proto__}' },
+      responseBody: '__proto__',
+    }),
+  );
+  const set = create(FileDescriptorSetSchema, { file: [HOSTILE_PROTO] });
+  const hostile = compileDescriptor(
+    Buffer.from(toBinary(FileDescriptorSetSchema, set)).toString('base64'),
+    [],
+  );
+
+  it('keeps `__proto__` and `constructor` fields as data, in requests and replies', () => {
+    if (typeof hostile === 'string') throw new Error(hostile);
+    const m = findBinding(hostile, 'GET', '/x/polluted');
+    if (typeof m === 'string') throw new Error(m);
+    const framed = buildRequest(
+      m,
+      new URLSearchParams('__proto__=q&constructor.__proto__=nope'),
+      null,
+      hostile.registry,
+    );
+    const input = m.binding.rpc.input;
+    const json = toJson(input, fromBinary(input, framed.subarray(5)));
+    // Parsed, so `__proto__` is an own key of the expected value too.
+    expect(json).toEqual(JSON.parse('{"__proto__":"q","constructor":{"__proto__":"polluted"}}'));
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(responseJson(m.binding, framed, {})).toBe('"q"');
   });
 });

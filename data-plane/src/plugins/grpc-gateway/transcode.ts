@@ -54,6 +54,9 @@ export function findBinding(compiled: CompiledDescriptor, method: string, path: 
   return `failed to transcode .proto file Unknown path ${JSON.stringify(path)}`;
 }
 
+/** A JSON object without a prototype: a field named `__proto__` (a descriptor may have one) stays data. */
+const jsonObject = (): JsonObject => Object.create(null) as JsonObject;
+
 /** Sets `value` at the field path in a JSON object (keys are proto field names). */
 function put(into: JsonObject, fields: FieldPath, value: JsonValue): void {
   let o = into;
@@ -61,7 +64,7 @@ function put(into: JsonObject, fields: FieldPath, value: JsonValue): void {
     const name = fields[i]!.name;
     const next = o[name];
     if (next !== null && typeof next === 'object' && !Array.isArray(next)) o = next;
-    else o = o[name] = {};
+    else o = o[name] = jsonObject();
   }
   o[fields[fields.length - 1]!.name] = value;
 }
@@ -113,7 +116,7 @@ export function buildRequest(
         mergeFromJson(input, message, json, readOptions);
       } else mergeFromJson(input, message, { [binding.body.name]: json }, readOptions);
     }
-    const bound: JsonObject = {};
+    const bound = jsonObject();
     const pathFields = binding.pathFields;
     const boundNames = new Set<string>();
     binding.template.variables.forEach((v, i) => {
@@ -219,7 +222,7 @@ export function responseJson(binding: Binding, body: Buffer, options: Partial<Js
     } catch (err) {
       throw new UpstreamMessageError(`not a ${output.typeName}: ${(err as Error).message}`);
     }
-    if (key !== null) json = (json as JsonObject)[key] ?? null;
+    if (key !== null) json = Object.hasOwn(json as JsonObject, key) ? (json as JsonObject)[key]! : null;
     return JSON.stringify(json);
   });
   return lines.join('\n');

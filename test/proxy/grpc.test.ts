@@ -22,6 +22,7 @@ import { MetricStore } from '../../data-plane/src/observe/metric-store.js';
 import { consumer, plugin } from '../plugins/auth/helpers.js';
 import { route, service } from './helpers.js';
 import { target, upstream } from '../balancer/fixtures.js';
+import { listenGrpc } from '../helpers/grpc-server.js';
 
 const now = Math.floor(Date.now() / 1000);
 /** What the real observers recorded: the access log's lines and the metrics' series. */
@@ -112,9 +113,7 @@ async function startGrpcServer(
   server.addService(definition('test.Limited'), implementation);
   server.addService(definition('test.HttpOnly'), implementation);
   server.addService(definition('test.Balanced'), implementation);
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', credentials, (err, p) => (err ? reject(err) : resolve(p))),
-  );
+  const port = await listenGrpc(server, credentials);
   return { port, server };
 }
 

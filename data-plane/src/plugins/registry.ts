@@ -30,6 +30,7 @@ import prometheus from './prometheus/plugin.js';
 import requestSizeLimiting from './request-size-limiting/plugin.js';
 import requestTermination from './request-termination/plugin.js';
 import responseAggregation from './response-aggregation/plugin.js';
+import grpcGateway from './grpc-gateway/plugin.js';
 import correlationId from './correlation-id/plugin.js';
 import redirect from './redirect/plugin.js';
 import requestTransformer from './request-transformer/plugin.js';
@@ -65,6 +66,7 @@ export const BUNDLED_PLUGINS: {
   'request-size-limiting': requestSizeLimiting,
   'request-termination': requestTermination,
   'response-aggregation': responseAggregation,
+  'grpc-gateway': grpcGateway,
   canary,
   'correlation-id': correlationId,
   'request-transformer': requestTransformer,

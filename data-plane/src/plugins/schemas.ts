@@ -27,6 +27,7 @@ import { requestSizeLimitingSpec } from './request-size-limiting/schema.js';
 import { responseRateLimitingSpec } from './response-ratelimiting/schema.js';
 import { requestTerminationSpec } from './request-termination/schema.js';
 import { responseAggregationSpec } from './response-aggregation/schema.js';
+import { grpcGatewaySpec } from './grpc-gateway/schema.js';
 import { correlationIdSpec } from './correlation-id/schema.js';
 import { redirectSpec } from './redirect/schema.js';
 import { requestTransformerSpec } from './request-transformer/schema.js';
@@ -65,6 +66,7 @@ export const BUNDLED_SPECS = [
   requestSizeLimitingSpec,
   requestTerminationSpec,
   responseAggregationSpec,
+  grpcGatewaySpec,
   canarySpec,
   correlationIdSpec,
   requestTransformerSpec,

@@ -106,39 +106,49 @@ export class Fleet {
     const dir = tempDir('chaos');
     const upstream = await startUpstream();
     const cpDataDir = join(dir, 'cp');
-    const cp = await startCp({ dataDir: cpDataDir, env: opts.cpEnv });
-    const adminPort = Number(new URL(cp.admin).port);
-    const service = await adminJson(cp.admin, 'POST', '/services', {
-      name: 'chaos',
-      url: `http://127.0.0.1:${upstream.port}`,
-    });
-    if (service.status !== 201) throw new Error(`creating the service: ${JSON.stringify(service.json)}`);
-    const paths: string[] = [];
-    for (let i = 0; i < (opts.routes ?? 1); i++) {
-      const path = i === 0 ? '/chaos' : `/chaos-${i}`;
-      const route = await adminJson(cp.admin, 'POST', '/services/chaos/routes', {
-        name: path.slice(1),
-        paths: [path],
-      });
-      if (route.status !== 201) throw new Error(`creating a route: ${JSON.stringify(route.json)}`);
-      paths.push(path);
+    let cp: CpHandle;
+    try {
+      cp = await startCp({ dataDir: cpDataDir, env: opts.cpEnv });
+    } catch (err) {
+      upstream.close();
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
     }
     const fleet = new Fleet(
       dir,
       cp,
       cpDataDir,
-      adminPort,
+      Number(new URL(cp.admin).port),
       cp.clusterPort,
       cp.publicKeys,
       [],
       upstream,
-      paths,
+      [],
       opts.workers ?? 1,
       opts.cpEnv ?? {},
       opts.dpEnv ?? {},
     );
-    for (let i = 0; i < (opts.dps ?? 1); i++) fleet.dps.push(await fleet.startDp(join(dir, `dp${i}`)));
-    for (const dp of fleet.dps) await fleet.waitServing(dp);
+    try {
+      const service = await adminJson(cp.admin, 'POST', '/services', {
+        name: 'chaos',
+        url: `http://127.0.0.1:${upstream.port}`,
+      });
+      if (service.status !== 201) throw new Error(`creating the service: ${JSON.stringify(service.json)}`);
+      for (let i = 0; i < (opts.routes ?? 1); i++) {
+        const path = i === 0 ? '/chaos' : `/chaos-${i}`;
+        const route = await adminJson(cp.admin, 'POST', '/services/chaos/routes', {
+          name: path.slice(1),
+          paths: [path],
+        });
+        if (route.status !== 201) throw new Error(`creating a route: ${JSON.stringify(route.json)}`);
+        fleet.paths.push(path);
+      }
+      for (let i = 0; i < (opts.dps ?? 1); i++) fleet.dps.push(await fleet.startDp(join(dir, `dp${i}`)));
+      for (const dp of fleet.dps) await fleet.waitServing(dp);
+    } catch (err) {
+      await fleet.close();
+      throw err;
+    }
     return fleet;
   }
 

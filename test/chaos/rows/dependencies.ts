@@ -8,6 +8,7 @@
  * DP's summary buffer).
  */
 import { adminJson } from '../../../e2e/helpers/processes.js';
+import { createPostgresDatabase } from '../../helpers/db.js';
 import { startNatsServer } from '../../helpers/nats-server.js';
 import { Fleet, dpStatus, sleep, whenTrue } from '../fleet.js';
 import { openLoop, summarize } from '../load.js';
@@ -103,10 +104,15 @@ export const F16: Row = {
   id: 'F16',
   fault: 'NATS down under load',
   async run(profile, log) {
+    // A CP with NATS is one of several replicas, which share Postgres: a fresh database.
+    const db = await createPostgresDatabase();
     const nats = await startNatsServer();
-    const env = { NATS_URL: nats.url };
-    const fleet = await Fleet.start({ cpEnv: env, dpEnv: env });
+    let fleet: Fleet | null = null;
     try {
+      fleet = await Fleet.start({
+        cpEnv: { NATS_URL: nats.url, DATABASE_URL: db.url },
+        dpEnv: { NATS_URL: nats.url },
+      });
       const dp = fleet.dps[0]!;
       const view = async () => (await dpStatus(dp)) as unknown as NatsView | null;
       await whenTrue(async () => (await view())?.nats?.state === 'connected', 15_000);
@@ -141,8 +147,9 @@ export const F16: Row = {
         exactly('traffic summaries dropped', summaries?.dropped ?? -1, 0),
       ];
     } finally {
-      await fleet.close();
+      await fleet?.close();
       await nats.kill();
+      await db.drop();
     }
   },
 };

@@ -150,6 +150,11 @@ export async function startCp(opts: {
       `${opts.adminHost ?? '127.0.0.1'}:${opts.adminPort ?? 0}`,
       '--cluster-listen',
       `127.0.0.1:${opts.clusterPort ?? 0}`,
+      // No admin UI listener unless the test asks for one (port 8002 may be taken by a running `npm start`).
+      ...((opts.args ?? []).some((a) => a.startsWith('--admin-gui-listen')) ||
+      opts.env?.GATEHOUSE_ADMIN_GUI_LISTEN !== undefined
+        ? []
+        : ['--admin-gui-listen', 'off']),
       ...(opts.args ?? []),
     ],
     opts.env,

@@ -6,5 +6,5 @@ import { defineConfig } from 'vite';
 export default defineConfig({
   plugins: [vue()],
   base: './',
-  build: { outDir: 'dist', emptyOutDir: true, modulePreload: { polyfill: false }, sourcemap: true },
+  build: { outDir: 'dist', emptyOutDir: true, modulePreload: { polyfill: false }, sourcemap: false },
 });

@@ -12,7 +12,7 @@ export interface Page<T> {
 export class AdminClient {
   constructor(
     readonly baseUrl: string,
-    private token: string | null = null,
+    readonly token: string | null = null,
   ) {}
 
   withToken(token: string | null): AdminClient {

@@ -16,7 +16,6 @@ export default defineComponent({
     errors: { type: Object as PropType<Record<string, string>>, default: () => ({}) },
   },
   setup(props) {
-    const values = props.values;
     const errorOf = (s: FieldSpec) => props.errors[s.path];
 
     const message = (s: FieldSpec): VNode[] => {
@@ -42,6 +41,8 @@ export default defineComponent({
       h('label', { for: fieldId(s.path) }, [s.label, s.required ? h('span', { class: 'req', 'aria-hidden': 'true' }, ' *') : null]);
 
     const control = (s: FieldSpec): VNode => {
+      // Read at render time: the caller may hand a new values object (a reset form).
+      const values = props.values;
       const str = () => String(values[s.path] ?? '');
       const onInput = (e: Event) => (values[s.path] = (e.target as HTMLInputElement).value);
       switch (s.kind) {

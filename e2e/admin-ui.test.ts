@@ -65,7 +65,12 @@ describe('admin UI in a browser', () => {
       env: { GATEHOUSE_ADMIN_TOKEN: TOKEN },
       adminToken: TOKEN,
     });
-    dp = await startDp({ cluster: `127.0.0.1:${cp.clusterPort}`, publicKeys: cp.publicKeys, dataDir: tempDir('admin-ui-dp'), workers: 1 });
+    dp = await startDp({
+      cluster: `127.0.0.1:${cp.clusterPort}`,
+      publicKeys: cp.publicKeys,
+      dataDir: tempDir('admin-ui-dp'),
+      workers: 1,
+    });
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.on('dialog', (d) => void d.accept());
@@ -105,7 +110,7 @@ describe('admin UI in a browser', () => {
 
     // Services: create through the form (Enter submits it).
     await page.getByRole('button', { name: 'New service' }).click();
-    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('f-name');
+    await expect.poll(() => page.locator(':focus').getAttribute('id')).toBe('f-name');
     await page.keyboard.type('orders');
     await page.locator('#f-url').fill(upstream.url);
     await page.keyboard.press('Enter');
@@ -125,7 +130,9 @@ describe('admin UI in a browser', () => {
       (await pathsError.getAttribute('id'))!,
     );
     // Beside its field: in the same field box as the textarea.
-    expect(await pathsError.evaluate((el) => el.parentElement?.querySelector('#f-paths') !== null)).toBe(true);
+    expect(await pathsError.evaluate((el) => el.parentElement?.querySelector('#f-paths') !== null)).toBe(
+      true,
+    );
     await shot('route-validation');
     await page.locator('#f-paths').fill('/orders');
     await page.getByRole('button', { name: 'Save' }).click();
@@ -161,24 +168,34 @@ describe('admin UI in a browser', () => {
     await page.getByRole('link', { name: 'Fleet' }).click();
     const row = page.locator('tr[data-dp]');
     await expect
-      .poll(async () => [await row.locator('[data-col="sync"]').textContent(), await row.locator('[data-col="config-version"]').textContent()], {
-        timeout: 30_000,
-      })
+      .poll(
+        async () => [
+          await row.locator('[data-col="sync"]').textContent(),
+          await row.locator('[data-col="config-version"]').textContent(),
+        ],
+        {
+          timeout: 30_000,
+        },
+      )
       .toEqual(['in sync', String(latest.version)]);
     expect(await page.getByTestId('fleet-summary').textContent()).toContain(`version ${latest.version}`);
     expect(await page.getByTestId('fleet-summary').textContent()).toContain('1 of 1 data planes in sync');
     await shot('fleet');
     await page.emulateMedia({ colorScheme: 'dark' });
-    const dark = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const dark = await page.evaluate('getComputedStyle(document.body).backgroundColor');
     await page.emulateMedia({ colorScheme: 'light' });
-    const light = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const light = await page.evaluate('getComputedStyle(document.body).backgroundColor');
     expect(dark).not.toBe(light);
     await page.emulateMedia({ colorScheme: 'dark' });
     await shot('fleet-dark');
     await page.emulateMedia({ colorScheme: 'light' });
 
     // Through the DP: the key passes, no key gets 401.
-    await waitUntil('route served with the key', async () => (await httpStatus(`${dp.proxy}/orders`, { headers: { apikey: 'alice-secret-key' } })) === 200);
+    await waitUntil(
+      'route served with the key',
+      async () =>
+        (await httpStatus(`${dp.proxy}/orders`, { headers: { apikey: 'alice-secret-key' } })) === 200,
+    );
     expect(await httpStatus(`${dp.proxy}/orders`)).toBe(401);
     expect(await httpStatus(`${dp.proxy}/orders`, { headers: { apikey: 'wrong' } })).toBe(401);
 
@@ -189,7 +206,9 @@ describe('admin UI in a browser', () => {
     // No console errors but the Admin API answers the test asked for (the wrong token's 401 and
     // the invalid path's 400, which Chromium logs as failed resources).
     const unexpected = consoleErrors.filter(
-      (e) => !/Failed to load resource: the server responded with a status of (400|401)/.test(e) || !e.includes(cp.admin),
+      (e) =>
+        !/Failed to load resource: the server responded with a status of (400|401)/.test(e) ||
+        !e.includes(cp.admin),
     );
     expect(unexpected).toEqual([]);
   });

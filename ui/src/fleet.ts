@@ -21,7 +21,12 @@ export interface ControlPlaneConfig {
   config_hash: string | null;
 }
 
-export type SyncState = { kind: 'in-sync' } | { kind: 'behind'; by: number } | { kind: 'refused'; reason: string } | { kind: 'disconnected' } | { kind: 'unknown' };
+export type SyncState =
+  | { kind: 'in-sync' }
+  | { kind: 'behind'; by: number }
+  | { kind: 'refused'; reason: string }
+  | { kind: 'disconnected' }
+  | { kind: 'unknown' };
 
 /** Whether a data plane runs the control plane's latest config, or how many versions behind it is. */
 export function syncState(dp: DataPlane, cp: ControlPlaneConfig): SyncState {

@@ -83,7 +83,12 @@ export function createAdminGuiApp(o: Omit<AdminGuiOptions, 'logger'>): express.E
   // Hashed file names under assets/ never change; index.html must be fetched fresh.
   app.use(
     '/assets',
-    express.static(join(o.dir, 'assets'), { immutable: true, maxAge: '365d', index: false, fallthrough: false }),
+    express.static(join(o.dir, 'assets'), {
+      immutable: true,
+      maxAge: '365d',
+      index: false,
+      fallthrough: false,
+    }),
   );
   app.use(
     express.static(o.dir, {
@@ -122,7 +127,10 @@ export async function startAdminGui(
   try {
     for (const l of listeners) {
       if (l.ssl) {
-        o.logger.warn({ listener: `${l.host}:${l.port} ssl` }, 'the admin UI over HTTPS is not supported yet; not served');
+        o.logger.warn(
+          { listener: `${l.host}:${l.port} ssl` },
+          'the admin UI over HTTPS is not supported yet; not served',
+        );
         continue;
       }
       const server = createServer(app);

@@ -18,7 +18,11 @@ describe('Admin API error bodies', () => {
   });
 
   it('keeps the message of a non-JSON or fieldless body', () => {
-    expect(apiErrorFrom(502, 'Bad gateway\n')).toMatchObject({ status: 502, message: 'Bad gateway', fields: {} });
+    expect(apiErrorFrom(502, 'Bad gateway\n')).toMatchObject({
+      status: 502,
+      message: 'Bad gateway',
+      fields: {},
+    });
     expect(apiErrorFrom(401, '{"message":"Invalid credentials"}')).toMatchObject({
       status: 401,
       message: 'Invalid credentials',
@@ -27,12 +31,15 @@ describe('Admin API error bodies', () => {
 
   it('never throws or pollutes prototypes on any body', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.json(), fc.string(), fc.constant('{"fields":{"__proto__":{"x":"y"}}}')), (text) => {
-        const e = apiErrorFrom(400, text);
-        expect(typeof e.message).toBe('string');
-        for (const v of Object.values(e.fields)) expect(typeof v).toBe('string');
-        expect(({} as Record<string, unknown>).x).toBeUndefined();
-      }),
+      fc.property(
+        fc.oneof(fc.json(), fc.string(), fc.constant('{"fields":{"__proto__":{"x":"y"}}}')),
+        (text) => {
+          const e = apiErrorFrom(400, text);
+          expect(typeof e.message).toBe('string');
+          for (const v of Object.values(e.fields)) expect(typeof v).toBe('string');
+          expect(({} as Record<string, unknown>).x).toBeUndefined();
+        },
+      ),
     );
   });
 });

@@ -23,7 +23,9 @@ export default defineComponent({
       if (s.description) out.push(h('p', { class: 'hint', id: `${fieldId(s.path)}-hint` }, s.description));
       const err = errorOf(s);
       if (err)
-        out.push(h('p', { class: 'field-error', id: `${fieldId(s.path)}-error`, 'data-error-for': s.path }, err));
+        out.push(
+          h('p', { class: 'field-error', id: `${fieldId(s.path)}-error`, 'data-error-for': s.path }, err),
+        );
       return out;
     };
     const describedBy = (s: FieldSpec) =>
@@ -38,7 +40,10 @@ export default defineComponent({
       'aria-required': s.required ? 'true' : undefined,
     });
     const label = (s: FieldSpec) =>
-      h('label', { for: fieldId(s.path) }, [s.label, s.required ? h('span', { class: 'req', 'aria-hidden': 'true' }, ' *') : null]);
+      h('label', { for: fieldId(s.path) }, [
+        s.label,
+        s.required ? h('span', { class: 'req', 'aria-hidden': 'true' }, ' *') : null,
+      ]);
 
     const control = (s: FieldSpec): VNode => {
       // Read at render time: the caller may hand a new values object (a reset form).
@@ -47,7 +52,10 @@ export default defineComponent({
       const onInput = (e: Event) => (values[s.path] = (e.target as HTMLInputElement).value);
       switch (s.kind) {
         case 'record':
-          return h('fieldset', { class: 'record' }, [h('legend', s.label), ...(s.children ?? []).map(control)]);
+          return h('fieldset', { class: 'record' }, [
+            h('legend', s.label),
+            ...(s.children ?? []).map(control),
+          ]);
         case 'boolean':
           return h('div', { class: 'field field-check' }, [
             h('input', {

@@ -19,7 +19,12 @@ const schema: Schema = {
           { codes: { type: 'array', elements: { type: 'integer' } } },
           { methods: { type: 'set', elements: { type: 'string', one_of: ['GET', 'POST'] } } },
           { headers: { type: 'map', keys: { type: 'string' } } as never },
-          { redis: { type: 'record', fields: [{ host: { type: 'string' } }, { port: { type: 'integer', default: 6379 } }] } },
+          {
+            redis: {
+              type: 'record',
+              fields: [{ host: { type: 'string' } }, { port: { type: 'integer', default: 6379 } }],
+            },
+          },
         ],
       },
     },
@@ -97,7 +102,9 @@ describe('schema-to-form generation', () => {
   });
 
   it('ignores a field named __proto__ rather than polluting the body', () => {
-    const hostile: Schema = { fields: [{ config: { type: 'record', fields: [JSON.parse('{"__proto__":{"type":"string"}}')] } }] };
+    const hostile: Schema = {
+      fields: [{ config: { type: 'record', fields: [JSON.parse('{"__proto__":{"type":"string"}}')] } }],
+    };
     const f = pluginConfigFields(hostile);
     expect(f).toEqual([]);
     expect(({} as Record<string, unknown>).type).toBeUndefined();

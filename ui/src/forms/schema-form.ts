@@ -21,7 +21,8 @@ export interface Schema {
   fields?: Array<Record<string, SchemaField>>;
 }
 
-export type FieldKind = 'text' | 'number' | 'integer' | 'boolean' | 'select' | 'list' | 'multiselect' | 'json' | 'record';
+export type FieldKind =
+  'text' | 'number' | 'integer' | 'boolean' | 'select' | 'list' | 'multiselect' | 'json' | 'record';
 
 /** One control of a generated form. `path` is dotted (`config.key_names`), as server errors name it. */
 export interface FieldSpec {
@@ -119,7 +120,9 @@ function formValue(spec: FieldSpec, value: unknown): string | boolean | string[]
     case 'json':
       return value === undefined || value === null ? '' : JSON.stringify(value, null, 2);
     default:
-      return value === undefined || value === null ? '' : String(value);
+      if (value === undefined || value === null) return '';
+      if (typeof value === 'string') return value;
+      return typeof value === 'number' || typeof value === 'boolean' ? String(value) : JSON.stringify(value);
   }
 }
 

@@ -14,7 +14,10 @@ export interface FormState {
   busy: boolean;
 }
 
-export function moveAliased(errors: Record<string, string>, aliases: Record<string, string>): Record<string, string> {
+export function moveAliased(
+  errors: Record<string, string>,
+  aliases: Record<string, string>,
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [path, msg] of Object.entries(errors)) {
     const to = aliases[path] ?? path;

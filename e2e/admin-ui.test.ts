@@ -115,6 +115,19 @@ describe('admin UI in a browser', () => {
     await page.locator('#f-url').fill(upstream.url);
     await page.keyboard.press('Enter');
     await page.getByRole('cell', { name: 'orders', exact: true }).waitFor();
+    // Edit and delete: a throwaway service renamed, then deleted (the dialog is accepted).
+    await page.getByRole('button', { name: 'New service' }).click();
+    await page.locator('#f-name').fill('scratch');
+    await page.locator('#f-url').fill('http://127.0.0.1:9/');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('button', { name: 'Edit scratch' }).click();
+    await page.locator('#f-name').fill('scratch-renamed');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('cell', { name: 'scratch-renamed', exact: true }).waitFor();
+    expect((await admin('GET', '/services/scratch-renamed')).status).toBe(200);
+    await page.getByRole('button', { name: 'Delete scratch-renamed' }).click();
+    await page.getByRole('cell', { name: 'scratch-renamed', exact: true }).waitFor({ state: 'detached' });
+    expect((await admin('GET', '/services/scratch-renamed')).status).toBe(404);
     await shot('services');
 
     // Routes: an invalid path first, and the server's message beside the paths field.

@@ -17,5 +17,18 @@ export function useList<T>(path: () => string) {
       loading.value = false;
     }
   }
-  return { items, error, loading, reload };
+  /** A change to the collection (delete, enable, …): its error shown above the list, then a reload. */
+  async function change(method: string, path: string, body?: unknown): Promise<void> {
+    try {
+      await session.client.request(method, path, body);
+    } catch (e) {
+      error.value = (e as Error).message;
+    }
+    await reload();
+  }
+  /** Deletes after the user confirms `question`. */
+  async function remove(path: string, question: string): Promise<void> {
+    if (confirm(question)) await change('DELETE', path);
+  }
+  return { items, error, loading, reload, change, remove };
 }

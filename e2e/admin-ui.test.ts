@@ -172,12 +172,20 @@ describe('admin UI in a browser', () => {
     await page.locator('input[name="scope"][value="route"]').check();
     await page.locator('#plugin-target').selectOption({ label: 'orders-route' });
     await shot('plugin-form');
+    const cpVersion = async () =>
+      ((await admin('GET', '/clustering/status')).json.control_plane as { version: number }).version;
+    const before = await cpVersion();
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByRole('cell', { name: 'route orders-route', exact: true }).waitFor();
+    // The save's propagation, in the header: the CP's new version reaching the one DP.
+    await expect
+      .poll(async () => [(await page.getByTestId('propagation').textContent())?.trim(), await cpVersion()], {
+        timeout: 30_000,
+      })
+      .toSatisfy(([text, v]) => (v as number) > before && text === `Config version ${v}: 1 of 1 data planes`);
     await shot('plugins');
 
-    // Fleet: the DP reaches the version that last save produced.
-    const latest = (await admin('GET', '/clustering/status')).json.control_plane as { version: number };
+    // Fleet: the DP runs the version that last save produced (the CP's latest, newer than before it).
     await page.getByRole('link', { name: 'Fleet' }).click();
     const row = page.locator('tr[data-dp]');
     await expect
@@ -185,13 +193,13 @@ describe('admin UI in a browser', () => {
         async () => [
           await row.locator('[data-col="sync"]').textContent(),
           await row.locator('[data-col="config-version"]').textContent(),
+          String(await cpVersion()),
         ],
-        {
-          timeout: 30_000,
-        },
+        { timeout: 30_000 },
       )
-      .toEqual(['in sync', String(latest.version)]);
-    expect(await page.getByTestId('fleet-summary').textContent()).toContain(`version ${latest.version}`);
+      .toSatisfy(([sync, dpVersion, cp]) => sync === 'in sync' && dpVersion === cp && Number(cp) > before);
+    const latest = await cpVersion();
+    await expect.poll(() => page.getByTestId('fleet-summary').textContent()).toContain(`version ${latest}`);
     expect(await page.getByTestId('fleet-summary').textContent()).toContain('1 of 1 data planes in sync');
     await shot('fleet');
     await page.emulateMedia({ colorScheme: 'dark' });
@@ -201,6 +209,9 @@ describe('admin UI in a browser', () => {
     expect(dark).not.toBe(light);
     await page.emulateMedia({ colorScheme: 'dark' });
     await shot('fleet-dark');
+    await page.setViewportSize({ width: 400, height: 800 });
+    await shot('fleet-narrow');
+    await page.setViewportSize({ width: 1280, height: 800 });
     await page.emulateMedia({ colorScheme: 'light' });
 
     // Through the DP: the key passes, no key gets 401.

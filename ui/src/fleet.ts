@@ -71,3 +71,15 @@ export function byRegion(dps: DataPlane[]): Array<[string, DataPlane[]]> {
   }
   return [...groups.entries()].sort(([a], [b]) => a.localeCompare(b));
 }
+
+/** What the Admin API says about the fleet now: every data plane and the CP's latest config. */
+export async function readFleet(client: {
+  list<T>(path: string): Promise<T[]>;
+  get<T>(path: string): Promise<T>;
+}): Promise<{ dps: DataPlane[]; cp: ControlPlaneConfig }> {
+  const [dps, status] = await Promise.all([
+    client.list<DataPlane>('/clustering/data-planes'),
+    client.get<{ control_plane?: ControlPlaneConfig }>('/clustering/status'),
+  ]);
+  return { dps, cp: status.control_plane ?? { version: null, config_hash: null } };
+}

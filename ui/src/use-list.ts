@@ -1,5 +1,6 @@
 /** A list screen's data: every page of an Admin API collection, reloaded on demand. */
 import { ref } from 'vue';
+import { notifySaved } from './propagation';
 import { session } from './session';
 
 export function useList<T>(path: () => string) {
@@ -21,6 +22,7 @@ export function useList<T>(path: () => string) {
   async function change(method: string, path: string, body?: unknown): Promise<void> {
     try {
       await session.client.request(method, path, body);
+      notifySaved();
     } catch (e) {
       error.value = (e as Error).message;
     }

@@ -5,6 +5,7 @@
  */
 import { reactive } from 'vue';
 import { ApiError } from '../api/errors';
+import { notifySaved } from '../propagation';
 import { initialValues, toPayload, type FieldSpec, type FormValues } from './schema-form';
 
 export interface FormState {
@@ -46,6 +47,7 @@ export function useForm(fields: () => FieldSpec[], aliases: Record<string, strin
     state.busy = true;
     try {
       await send(body);
+      notifySaved();
       state.errors = {};
       state.message = '';
       return true;

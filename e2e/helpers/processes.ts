@@ -53,7 +53,9 @@ export class Proc {
 export function runGatehouse(name: string, args: string[], env: NodeJS.ProcessEnv = {}): Proc {
   const child = spawn(GATEHOUSE, args, {
     cwd: ROOT,
-    env: { ...process.env, GATEHOUSE_LOG_LEVEL: 'info', ...env },
+    // No admin UI listener unless a test asks for one with --admin-gui-listen (flags win over the
+    // environment): CPs started side by side, or a running `npm start`, would contend for 8002.
+    env: { ...process.env, GATEHOUSE_LOG_LEVEL: 'info', GATEHOUSE_ADMIN_GUI_LISTEN: 'off', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return new Proc(name, child);
@@ -150,11 +152,6 @@ export async function startCp(opts: {
       `${opts.adminHost ?? '127.0.0.1'}:${opts.adminPort ?? 0}`,
       '--cluster-listen',
       `127.0.0.1:${opts.clusterPort ?? 0}`,
-      // No admin UI listener unless the test asks for one (port 8002 may be taken by a running `npm start`).
-      ...((opts.args ?? []).some((a) => a.startsWith('--admin-gui-listen')) ||
-      opts.env?.GATEHOUSE_ADMIN_GUI_LISTEN !== undefined
-        ? []
-        : ['--admin-gui-listen', 'off']),
       ...(opts.args ?? []),
     ],
     opts.env,

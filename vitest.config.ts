@@ -8,7 +8,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{proto,shared,control-plane,data-plane}/src/**/*.test.ts', 'examples/**/*.test.ts'],
+          include: ['{proto,shared,control-plane,data-plane,ui}/src/**/*.test.ts', 'examples/**/*.test.ts'],
           exclude: ['**/node_modules/**'],
           testTimeout: 20_000,
           setupFiles: ['test/helpers/fast-check-seed.ts'],

@@ -15,8 +15,9 @@ import {
 } from './helpers/processes.js';
 
 describe('gatehouse dev', () => {
-  it('starts a control plane and a data plane, serves traffic, and stops both on SIGINT', async () => {
-    const [proxy, proxySsl, admin, cluster, status] = await Promise.all([
+  it('starts a control plane and a data plane, serves traffic and the admin UI, and stops both on SIGINT', async () => {
+    const [proxy, proxySsl, admin, cluster, status, gui] = await Promise.all([
+      freePort(),
       freePort(),
       freePort(),
       freePort(),
@@ -40,6 +41,8 @@ describe('gatehouse dev', () => {
       String(cluster),
       '--status-port',
       String(status),
+      '--admin-gui-port',
+      String(gui),
     ]);
     try {
       await waitUntil(
@@ -52,6 +55,14 @@ describe('gatehouse dev', () => {
       );
       expect(dev.output).toContain(`http://127.0.0.1:${admin}`);
       expect(dev.output).toContain(`http://127.0.0.1:${proxy}`);
+      // The admin UI's build, served by the CP process, pointed at this CP's Admin API.
+      expect(dev.output).toContain(`Admin UI       http://127.0.0.1:${gui}`);
+      const page = await fetch(`http://127.0.0.1:${gui}/`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('<div id="app">');
+      expect(await (await fetch(`http://127.0.0.1:${gui}/gatehouse-ui.json`)).json()).toEqual({
+        admin_api_url: `http://127.0.0.1:${admin}`,
+      });
 
       const adminUrl = `http://127.0.0.1:${admin}`;
       expect((await adminJson(adminUrl, 'POST', '/services', { name: 's', url: upstream.url })).status).toBe(

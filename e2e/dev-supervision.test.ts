@@ -89,8 +89,8 @@ describe('gatehouse dev supervises the control plane and the data plane', () => 
 
   beforeAll(async () => {
     upstream = await startUpstream();
-    const [proxyPort, proxySsl, adminPort, cluster, status] = await Promise.all(
-      Array.from({ length: 5 }, () => freePort()),
+    const [proxyPort, proxySsl, adminPort, cluster, status, gui] = await Promise.all(
+      Array.from({ length: 6 }, () => freePort()),
     );
     admin = `http://127.0.0.1:${adminPort}`;
     proxy = `http://127.0.0.1:${proxyPort}`;
@@ -110,6 +110,8 @@ describe('gatehouse dev supervises the control plane and the data plane', () => 
       String(cluster),
       '--status-port',
       String(status),
+      '--admin-gui-port',
+      String(gui),
     ]);
     await waitUntil(
       'dev stack up',

@@ -2,7 +2,8 @@
  * `gatehouse cp`, `gatehouse keys generate`, `gatehouse certs generate`, `gatehouse config …` and
  * `gatehouse audit verify`.
  */
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   CLUSTER_CERT_FILES,
   CLUSTER_TLS_SETTINGS,
@@ -25,7 +26,12 @@ import {
   type NatsSettings,
   type SettingSpec,
 } from '@gatehouse/shared';
-import { ADMIN_ACCESS_SETTINGS, parseAdminGuiListen, resolveAdminToken } from './admin/access-settings.js';
+import {
+  ADMIN_ACCESS_SETTINGS,
+  parseAdminGuiApiUrl,
+  parseAdminGuiListen,
+  resolveAdminToken,
+} from './admin/access-settings.js';
 import { ADMIN_TLS_SETTINGS, parseAdminSslListen } from './admin/admin-tls.js';
 import { runConfigCommand } from './config-cli.js';
 import {
@@ -48,6 +54,9 @@ import {
   parseHistoryRetention,
   type ConfigHistoryRetention,
 } from './history/index.js';
+
+/** The admin UI's build in this installation: control-plane/dist/cli.js → ui/dist. */
+const DEFAULT_ADMIN_GUI_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'ui', 'dist');
 
 const CP_SETTINGS: SettingSpec[] = [
   {
@@ -345,6 +354,8 @@ async function runCp(argv: string[]): Promise<void> {
       adminToken: await resolveAdminToken(v),
       adminOrigins: v.adminOrigins as string[] | undefined,
       adminGuiListen: parseAdminGuiListen(v.adminGuiListen as string[]),
+      adminGuiApiUrl: parseAdminGuiApiUrl(v.adminGuiApiUrl as string | undefined),
+      adminGuiDir: resolve((v.adminGuiDir as string | undefined) ?? DEFAULT_ADMIN_GUI_DIR),
       adminHosts: v.adminHosts as string[] | undefined,
       adminListen: v.adminListen as Listen,
       adminSslListen:

@@ -69,6 +69,7 @@ import { SnapshotDeltas, SnapshotPublisher, storeSnapshotsInJetStream } from './
 import { ConfigStore } from './store/index.js';
 import { createKeysRouter, hasCertifiedKeys, rotateSigningKey, SigningKeyring } from './keys/index.js';
 import { fileExists } from './files.js';
+import { startAdminGui } from './admin-gui/server.js';
 
 /** Snapshots and deltas expire this long after they are signed (a DP then alerts, and keeps serving). */
 export const DEFAULT_SNAPSHOT_TTL_SECONDS = 7 * 24 * 3600;
@@ -103,6 +104,13 @@ export interface ControlPlaneOptions {
    * 127.0.0.1:8002; `[]` for none): its origins are allowed as `adminOrigins` are.
    */
   adminGuiListen?: GuiListener[];
+  /**
+   * The admin UI's static build (ui/dist). Unset: no UI is served (the listeners above still
+   * decide the allowed origins); `gatehouse cp` sets it.
+   */
+  adminGuiDir?: string;
+  /** The Admin API origin the UI calls (Kong's `admin_gui_api_url`; default this CP's). */
+  adminGuiApiUrl?: string;
   /**
    * Kong's `enforce_rbac` (`--enforce-rbac on`): Admin API requests need an RBAC user's token and
    * its roles' permission. `adminToken` seeds the first super admin (`kong_admin`); without one
@@ -498,12 +506,23 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
           }),
       );
     }
+    let adminGuiUrls: string[] | undefined;
+    if (o.adminGuiDir && guiListeners.length > 0) {
+      const gui = await startAdminGui(guiListeners, {
+        dir: o.adminGuiDir,
+        apiUrl: () => o.adminGuiApiUrl ?? adminUrl,
+        logger,
+      });
+      adminGuiUrls = gui.urls;
+      cleanups.push(() => gui.close());
+    }
     // Where `gatehouse config` finds us (it goes through the Admin API instead of opening the database).
     await lock?.publish({ adminUrl, clusterAddress: cluster.address, cpId });
     logger.info(
       {
         adminUrl,
         adminHttpsUrl,
+        adminGuiUrls,
         adminToken: access.token !== undefined,
         rbac: o.enforceRbac === true,
         cluster: cluster.address,

@@ -43,8 +43,8 @@ export const trustedKeysFile = (cpDir) => join(cpDir, 'keys', 'snapshot-signing.
 /** Where a dev CP keeps the root public key (root-key mode, the default for a new data folder). */
 export const rootKeyFile = (cpDir) => join(cpDir, 'keys', 'snapshot-root.pub.json');
 
-/** `gatehouse cp --dev` with its data in `dir`; `cpId` names a replica. */
-export function controlPlaneCommand({ dir, adminPort, clusterPort, cpId, env }) {
+/** `gatehouse cp --dev` with its data in `dir`; `cpId` names a replica; the admin UI on `guiPort` (else none). */
+export function controlPlaneCommand({ dir, adminPort, guiPort, clusterPort, cpId, env }) {
   return {
     script: 'control-plane/dist/cli.js',
     args: [
@@ -56,6 +56,8 @@ export function controlPlaneCommand({ dir, adminPort, clusterPort, cpId, env }) 
       `127.0.0.1:${adminPort}`,
       '--cluster-listen',
       `127.0.0.1:${clusterPort}`,
+      '--admin-gui-listen',
+      guiPort === undefined ? 'off' : `127.0.0.1:${guiPort}`,
       ...(cpId ? ['--cp-id', cpId] : []),
     ],
     env,

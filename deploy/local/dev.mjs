@@ -31,6 +31,7 @@ Options:
   --proxy-port <port>  Proxy port (default: 8000)    --admin-port <port>   Admin API port (default: 8001)
   --proxy-ssl-port <p> HTTPS proxy port (default: 8443; not in a fleet)
   --cluster-port <p>   Cluster gRPC port (default: 8005)  --status-port <p>  DP status port (default: 8100)
+  --admin-gui-port <p> Admin UI port (default: 8002; not in a fleet)
   --control-planes <n> Fleet: control-plane replicas, 1-9 (default 1)
   --data-planes <list> Fleet: data planes per region, region=count[,region=count] (e.g. eu=2,us=1;
                        default: one, in region "local")
@@ -53,6 +54,7 @@ try {
       'proxy-port': { type: 'string' },
       'proxy-ssl-port': { type: 'string' },
       'admin-port': { type: 'string' },
+      'admin-gui-port': { type: 'string' },
       'cluster-port': { type: 'string' },
       'status-port': { type: 'string' },
       'control-planes': { type: 'string' },
@@ -79,6 +81,7 @@ const ports = {
   proxy: port('proxy-port', 8000),
   proxySsl: port('proxy-ssl-port', 8443),
   admin: port('admin-port', 8001),
+  adminGui: port('admin-gui-port', 8002),
   cluster: port('cluster-port', 8005),
   status: port('status-port', 8100),
 };

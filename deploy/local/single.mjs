@@ -11,6 +11,7 @@ export async function runSingle({ dataDir, ports, workers }) {
     controlPlaneCommand({
       dir: cpDir,
       adminPort: ports.admin,
+      guiPort: ports.adminGui,
       clusterPort: ports.cluster,
       env: controlPlaneEnv(),
     }),
@@ -28,6 +29,7 @@ export async function runSingle({ dataDir, ports, workers }) {
   if (!(await supervisor.firstStart(cp)) || !(await supervisor.firstStart(dp))) return;
   process.stdout.write(`
 Gatehouse is up (data in ${dataDir}):
+  Admin UI       http://127.0.0.1:${ports.adminGui}
   Admin API      http://127.0.0.1:${ports.admin}        e.g. curl -s localhost:${ports.admin}/services
   Proxy          http://127.0.0.1:${ports.proxy}    https://127.0.0.1:${ports.proxySsl}
   DP status      http://127.0.0.1:${ports.status}/status   /status/ready   /metrics

@@ -53,7 +53,9 @@ export class Proc {
 export function runGatehouse(name: string, args: string[], env: NodeJS.ProcessEnv = {}): Proc {
   const child = spawn(GATEHOUSE, args, {
     cwd: ROOT,
-    env: { ...process.env, GATEHOUSE_LOG_LEVEL: 'info', ...env },
+    // No admin UI listener unless a test asks for one with --admin-gui-listen (flags win over the
+    // environment): CPs started side by side, or a running `npm start`, would contend for 8002.
+    env: { ...process.env, GATEHOUSE_LOG_LEVEL: 'info', GATEHOUSE_ADMIN_GUI_LISTEN: 'off', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return new Proc(name, child);

@@ -61,6 +61,8 @@ run([
   `127.0.0.1:${admin}`,
   '--cluster-listen',
   `127.0.0.1:${cluster}`,
+  '--admin-gui-listen',
+  'off',
 ]);
 const A = `http://127.0.0.1:${admin}`;
 await until(async () => (await status(`${A}/`)) === 200);

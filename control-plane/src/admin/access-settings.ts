@@ -58,6 +58,24 @@ export const ADMIN_GUI_LISTEN: SettingSpec = {
     'loopback or unspecified host) may call the Admin API from a browser, as --admin-origins entries.',
 };
 
+export const ADMIN_GUI_API_URL: SettingSpec = {
+  key: 'adminGuiApiUrl',
+  flag: 'admin-gui-api-url',
+  env: ['GATEHOUSE_ADMIN_GUI_API_URL'],
+  kind: 'string',
+  description:
+    "The Admin API origin (scheme://host[:port]) the admin UI calls (Kong's admin_gui_api_url). Default: this " +
+    "CP's Admin API (--admin-listen; on 0.0.0.0 the host name the browser used for the UI).",
+};
+
+export const ADMIN_GUI_DIR: SettingSpec = {
+  key: 'adminGuiDir',
+  flag: 'admin-gui-dir',
+  env: ['GATEHOUSE_ADMIN_GUI_DIR'],
+  kind: 'string',
+  description: "Folder with the admin UI's static build (default: ui/dist of this installation).",
+};
+
 export const ENFORCE_RBAC: SettingSpec = {
   key: 'enforceRbac',
   flag: 'enforce-rbac',
@@ -102,6 +120,8 @@ export const ADMIN_ACCESS_SETTINGS: readonly SettingSpec[] = [
   ADMIN_TOKEN_FILE,
   ADMIN_ORIGINS,
   ADMIN_GUI_LISTEN,
+  ADMIN_GUI_API_URL,
+  ADMIN_GUI_DIR,
   ADMIN_HOSTS,
   ENFORCE_RBAC,
   ADMIN_LOGIN_MAX_FAILURES,
@@ -169,6 +189,17 @@ export function normaliseOrigin(text: string): string | undefined {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
   if (url.username || url.password || url.search || url.hash || url.pathname !== '/') return undefined;
   return url.origin;
+}
+
+/** Checks `--admin-gui-api-url`: an http(s) origin, or undefined (the CP's own Admin API). */
+export function parseAdminGuiApiUrl(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  const origin = normaliseOrigin(text);
+  if (origin === undefined)
+    throw ConfigErrors.invalidSetting(
+      `invalid setting ${settingName(ADMIN_GUI_API_URL)}: "${text}" is not an origin (scheme://host[:port], no path)`,
+    );
+  return origin;
 }
 
 /** Checks and normalises `--admin-origins`. */

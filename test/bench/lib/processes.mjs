@@ -173,6 +173,9 @@ export async function startControlPlane({
       '127.0.0.1:0',
       '--cluster-listen',
       '127.0.0.1:0',
+      // No admin UI: benchmark CPs run side by side and would contend for 8002.
+      '--admin-gui-listen',
+      'off',
     ],
     { env, logLevel },
   );

@@ -1,0 +1,239 @@
+/**
+ * The admin UI in a real browser (Debian's Chromium driven by playwright-core) against a real
+ * CP (serving the UI's build on its admin GUI listener, admin token required) and a real DP:
+ * sign in, create a service, a route and a key-auth credential through the UI, see the fleet view
+ * show the DP in sync with the new version, and proxy with and without the key. Screenshots of
+ * each screen go to e2e/artifacts/admin-ui/ (ignored by git).
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  adminJson,
+  freePort,
+  httpStatus,
+  ROOT,
+  startCp,
+  startDp,
+  startUpstream,
+  tempDir,
+  waitUntil,
+  type CpHandle,
+  type DpHandle,
+} from './helpers/processes.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+// ENVIRONMENT.md's flags (headless is playwright's own option).
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const ARTIFACTS = join(ROOT, 'e2e', 'artifacts', 'admin-ui');
+const TOKEN = 'ui-e2e-admin-token-0123456789';
+
+describe('admin UI in a browser', () => {
+  let upstream: Awaited<ReturnType<typeof startUpstream>>;
+  let cp: CpHandle;
+  let dp: DpHandle;
+  let browser: Browser;
+  let page: Page;
+  let ui: string;
+  const consoleErrors: string[] = [];
+
+  const admin = (method: string, path: string, body?: unknown) =>
+    fetch(`${cp.admin}${path}`, {
+      method,
+      headers: { 'kong-admin-token': TOKEN, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    }).then(async (r) => ({ status: r.status, json: (await r.json()) as Record<string, unknown> }));
+  const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM))
+      throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run installs it)`);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    upstream = await startUpstream();
+    const guiPort = await freePort();
+    ui = `http://127.0.0.1:${guiPort}`;
+    cp = await startCp({
+      dataDir: tempDir('admin-ui-cp'),
+      args: ['--admin-gui-listen', `127.0.0.1:${guiPort}`],
+      env: { GATEHOUSE_ADMIN_TOKEN: TOKEN },
+      adminToken: TOKEN,
+    });
+    dp = await startDp({
+      cluster: `127.0.0.1:${cp.clusterPort}`,
+      publicKeys: cp.publicKeys,
+      dataDir: tempDir('admin-ui-dp'),
+      workers: 1,
+    });
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    page.on('dialog', (d) => void d.accept());
+    page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
+    page.on('console', (m: ConsoleMessage) => {
+      if (m.type() === 'error') consoleErrors.push(`${m.text()} (${m.location().url})`);
+    });
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await dp?.proc.stop();
+    await cp?.proc.stop();
+    await upstream?.close();
+  });
+
+  it('is served by the CP with a CSP that allows only itself and the Admin API', async () => {
+    const res = await fetch(`${ui}/`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-security-policy')).toContain(`connect-src 'self' ${cp.admin}`);
+    expect(res.headers.get('x-frame-options')).toBe('DENY');
+    expect(await (await fetch(`${ui}/gatehouse-ui.json`)).json()).toEqual({ admin_api_url: cp.admin });
+    expect(await httpStatus(`${ui}/assets/../../../etc/passwd`)).toBe(404);
+  });
+
+  it('signs in, creates a service, a route and key-auth, and shows the DP reaching the new version', async () => {
+    await page.goto(`${ui}/`);
+    // The Admin API wants a token: the sign-in screen, operated from the keyboard.
+    await page.getByLabel('Admin token').waitFor();
+    await shot('sign-in');
+    await page.keyboard.type('not-the-token-at-all');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.locator('#admin-token-error').textContent()).toContain('not accepted');
+    await page.getByLabel('Admin token').fill(TOKEN);
+    await page.keyboard.press('Enter');
+    await page.getByRole('navigation', { name: 'Main' }).waitFor();
+
+    // Services: create through the form (Enter submits it).
+    await page.getByRole('button', { name: 'New service' }).click();
+    await expect.poll(() => page.locator(':focus').getAttribute('id')).toBe('f-name');
+    await page.keyboard.type('orders');
+    await page.locator('#f-url').fill(upstream.url);
+    await page.keyboard.press('Enter');
+    await page.getByRole('cell', { name: 'orders', exact: true }).waitFor();
+    // Edit and delete: a throwaway service renamed, then deleted (the dialog is accepted).
+    await page.getByRole('button', { name: 'New service' }).click();
+    await page.locator('#f-name').fill('scratch');
+    await page.locator('#f-url').fill('http://127.0.0.1:9/');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('button', { name: 'Edit scratch' }).click();
+    await page.locator('#f-name').fill('scratch-renamed');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('cell', { name: 'scratch-renamed', exact: true }).waitFor();
+    expect((await admin('GET', '/services/scratch-renamed')).status).toBe(200);
+    await page.getByRole('button', { name: 'Delete scratch-renamed' }).click();
+    await page.getByRole('cell', { name: 'scratch-renamed', exact: true }).waitFor({ state: 'detached' });
+    expect((await admin('GET', '/services/scratch-renamed')).status).toBe(404);
+    await shot('services');
+
+    // Routes: an invalid path first, and the server's message beside the paths field.
+    await page.getByRole('link', { name: 'Routes' }).click();
+    await page.getByRole('button', { name: 'New route' }).click();
+    await page.locator('#f-service').selectOption('orders');
+    await page.locator('#f-name').fill('orders-route');
+    await page.locator('#f-paths').fill('no-leading-slash');
+    await page.getByRole('button', { name: 'Save' }).click();
+    const pathsError = page.locator('[data-error-for="paths"]');
+    await expect.poll(() => pathsError.textContent()).toContain('should start with: /');
+    expect(await page.locator('#f-paths').getAttribute('aria-describedby')).toContain(
+      (await pathsError.getAttribute('id'))!,
+    );
+    // Beside its field: in the same field box as the textarea.
+    expect(await pathsError.evaluate((el) => el.parentElement?.querySelector('#f-paths') !== null)).toBe(
+      true,
+    );
+    await shot('route-validation');
+    await page.locator('#f-paths').fill('/orders');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('cell', { name: 'orders-route', exact: true }).waitFor();
+    await shot('routes');
+
+    // Consumers and a key-auth credential.
+    await page.getByRole('link', { name: 'Consumers' }).click();
+    await page.getByRole('button', { name: 'New consumer' }).click();
+    await page.locator('#f-username').fill('alice');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('button', { name: 'Key-auth credentials of alice' }).click();
+    await page.getByRole('button', { name: 'New key' }).click();
+    await page.locator('#f-key').fill('alice-secret-key');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('alice-secret-key', { exact: true }).waitFor();
+    await shot('consumers');
+
+    // key-auth on the route, its form generated from /schemas/plugins/key-auth.
+    await page.getByRole('link', { name: 'Plugins' }).click();
+    await page.getByRole('button', { name: 'New plugin' }).click();
+    await page.locator('#plugin-name').selectOption('key-auth');
+    await expect.poll(() => page.locator('#f-config-key_names').inputValue()).toBe('apikey');
+    await page.locator('input[name="scope"][value="route"]').check();
+    await page.locator('#plugin-target').selectOption({ label: 'orders-route' });
+    await shot('plugin-form');
+    const cpVersion = async () =>
+      ((await admin('GET', '/clustering/status')).json.control_plane as { version: number }).version;
+    const before = await cpVersion();
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('cell', { name: 'route orders-route', exact: true }).waitFor();
+    // The save's propagation, in the header: the CP's new version reaching the one DP.
+    await expect
+      .poll(async () => [(await page.getByTestId('propagation').textContent())?.trim(), await cpVersion()], {
+        timeout: 30_000,
+      })
+      .toSatisfy(([text, v]) => (v as number) > before && text === `Config version ${v}: 1 of 1 data planes`);
+    await shot('plugins');
+
+    // Fleet: the DP runs the version that last save produced (the CP's latest, newer than before it).
+    await page.getByRole('link', { name: 'Fleet' }).click();
+    const row = page.locator('tr[data-dp]');
+    await expect
+      .poll(
+        async () => [
+          await row.locator('[data-col="sync"]').textContent(),
+          await row.locator('[data-col="config-version"]').textContent(),
+          String(await cpVersion()),
+        ],
+        { timeout: 30_000 },
+      )
+      .toSatisfy(([sync, dpVersion, cp]) => sync === 'in sync' && dpVersion === cp && Number(cp) > before);
+    const latest = await cpVersion();
+    await expect.poll(() => page.getByTestId('fleet-summary').textContent()).toContain(`version ${latest}`);
+    expect(await page.getByTestId('fleet-summary').textContent()).toContain('1 of 1 data planes in sync');
+    await shot('fleet');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    const dark = await page.evaluate('getComputedStyle(document.body).backgroundColor');
+    await page.emulateMedia({ colorScheme: 'light' });
+    const light = await page.evaluate('getComputedStyle(document.body).backgroundColor');
+    expect(dark).not.toBe(light);
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await shot('fleet-dark');
+    await page.setViewportSize({ width: 400, height: 800 });
+    await shot('fleet-narrow');
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.emulateMedia({ colorScheme: 'light' });
+
+    // Through the DP: the key passes, no key gets 401.
+    await waitUntil(
+      'route served with the key',
+      async () =>
+        (await httpStatus(`${dp.proxy}/orders`, { headers: { apikey: 'alice-secret-key' } })) === 200,
+    );
+    expect(await httpStatus(`${dp.proxy}/orders`)).toBe(401);
+    expect(await httpStatus(`${dp.proxy}/orders`, { headers: { apikey: 'wrong' } })).toBe(401);
+
+    // What the UI made is what the Admin API holds.
+    expect((await adminJson(cp.admin, 'GET', '/services/orders')).status).toBe(401); // no token: refused
+    expect((await admin('GET', '/services/orders/routes')).json.data).toHaveLength(1);
+
+    // No console errors but the Admin API answers the test asked for (the wrong token's 401 and
+    // the invalid path's 400, which Chromium logs as failed resources).
+    const unexpected = consoleErrors.filter(
+      (e) =>
+        !/Failed to load resource: the server responded with a status of (400|401)/.test(e) ||
+        !e.includes(cp.admin),
+    );
+    expect(unexpected).toEqual([]);
+  });
+});

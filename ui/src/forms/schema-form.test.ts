@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import { initialValues, pluginConfigFields, toPayload, type Schema } from './schema-form';
+
+// The shape /schemas/plugins/key-auth answers (trimmed), plus one field of each other kind.
+const schema: Schema = {
+  fields: [
+    { consumer: { type: 'foreign' } },
+    { protocols: { type: 'set', elements: { type: 'string', one_of: ['http', 'https'] } } },
+    {
+      config: {
+        type: 'record',
+        required: true,
+        fields: [
+          { key_names: { type: 'array', elements: { type: 'string' }, required: true, default: ['apikey'] } },
+          { hide_credentials: { type: 'boolean', required: true, default: false } },
+          { anonymous: { type: 'string', description: 'A consumer id or username.' } },
+          { policy: { type: 'string', one_of: ['local', 'redis'], default: 'local' } },
+          { minute: { type: 'integer' } },
+          { codes: { type: 'array', elements: { type: 'integer' } } },
+          { methods: { type: 'set', elements: { type: 'string', one_of: ['GET', 'POST'] } } },
+          { headers: { type: 'map', keys: { type: 'string' } } as never },
+          {
+            redis: {
+              type: 'record',
+              fields: [{ host: { type: 'string' } }, { port: { type: 'integer', default: 6379 } }],
+            },
+          },
+        ],
+      },
+    },
+  ],
+};
+
+describe('schema-to-form generation', () => {
+  const fields = pluginConfigFields(schema);
+
+  it('makes one control per config field, of the kind its type asks for, with dotted paths', () => {
+    const flat = fields.flatMap((f) => (f.children ? [f, ...f.children] : [f]));
+    expect(flat.map((f) => [f.path, f.kind])).toEqual([
+      ['config.key_names', 'list'],
+      ['config.hide_credentials', 'boolean'],
+      ['config.anonymous', 'text'],
+      ['config.policy', 'select'],
+      ['config.minute', 'integer'],
+      ['config.codes', 'list'],
+      ['config.methods', 'multiselect'],
+      ['config.headers', 'json'],
+      ['config.redis', 'record'],
+      ['config.redis.host', 'text'],
+      ['config.redis.port', 'integer'],
+    ]);
+    expect(fields.find((f) => f.path === 'config.policy')?.options).toEqual(['local', 'redis']);
+    expect(fields.find((f) => f.path === 'config.key_names')?.required).toBe(true);
+  });
+
+  it('starts from the defaults, or from the entity being edited', () => {
+    expect(initialValues(fields)).toMatchObject({
+      'config.key_names': 'apikey',
+      'config.hide_credentials': false,
+      'config.policy': 'local',
+      'config.redis.port': '6379',
+      'config.methods': [],
+    });
+    const edited = initialValues(fields, { config: { key_names: ['a', 'b'], hide_credentials: true } });
+    expect(edited['config.key_names']).toBe('a\nb');
+    expect(edited['config.hide_credentials']).toBe(true);
+  });
+
+  it('builds the nested body the Admin API takes, leaving empty optional fields out', () => {
+    const values = initialValues(fields);
+    values['config.key_names'] = 'apikey, x-key\nother';
+    values['config.minute'] = '5';
+    values['config.codes'] = '200\n201';
+    values['config.methods'] = ['GET'];
+    values['config.headers'] = '{"a":"b"}';
+    const { body, errors } = toPayload(fields, values);
+    expect(errors).toEqual({});
+    expect(body).toEqual({
+      config: {
+        key_names: ['apikey', 'x-key', 'other'],
+        hide_credentials: false,
+        policy: 'local',
+        minute: 5,
+        codes: [200, 201],
+        methods: ['GET'],
+        headers: { a: 'b' },
+        redis: { port: 6379 },
+      },
+    });
+  });
+
+  it('names the field whose text cannot be sent as its type', () => {
+    const values = initialValues(fields);
+    values['config.minute'] = '1.5';
+    values['config.codes'] = '200\nabc';
+    values['config.headers'] = '{nope';
+    expect(toPayload(fields, values).errors).toEqual({
+      'config.minute': 'expected an integer',
+      'config.codes': 'expected numbers',
+      'config.headers': 'expected JSON',
+    });
+  });
+
+  it('ignores a field named __proto__ rather than polluting the body', () => {
+    const hostile: Schema = {
+      fields: [{ config: { type: 'record', fields: [JSON.parse('{"__proto__":{"type":"string"}}')] } }],
+    };
+    const f = pluginConfigFields(hostile);
+    expect(f).toEqual([]);
+    expect(({} as Record<string, unknown>).type).toBeUndefined();
+  });
+});

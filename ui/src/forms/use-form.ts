@@ -1,0 +1,64 @@
+/**
+ * A form's state around the generated fields: values, the server's field messages (by path,
+ * with `aliases` moving a message to the control that produced it, e.g. a service's `host` to its
+ * `url`), the overall message, and a submit that sends the body and catches the Admin API's errors.
+ */
+import { reactive } from 'vue';
+import { ApiError } from '../api/errors';
+import { notifySaved } from '../propagation';
+import { initialValues, toPayload, type FieldSpec, type FormValues } from './schema-form';
+
+export interface FormState {
+  values: FormValues;
+  errors: Record<string, string>;
+  message: string;
+  busy: boolean;
+}
+
+export function moveAliased(
+  errors: Record<string, string>,
+  aliases: Record<string, string>,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [path, msg] of Object.entries(errors)) {
+    const to = aliases[path] ?? path;
+    out[to] = out[to] ? `${out[to]}; ${path}: ${msg}` : aliases[path] ? `${path}: ${msg}` : msg;
+  }
+  return out;
+}
+
+export function useForm(fields: () => FieldSpec[], aliases: Record<string, string> = {}) {
+  const state = reactive<FormState>({ values: {}, errors: {}, message: '', busy: false });
+
+  function reset(entity?: unknown): void {
+    state.values = initialValues(fields(), entity);
+    state.errors = {};
+    state.message = '';
+  }
+
+  /** Sends the form's body; true when the Admin API took it. */
+  async function submit(send: (body: Record<string, unknown>) => Promise<unknown>): Promise<boolean> {
+    const { body, errors } = toPayload(fields(), state.values);
+    if (Object.keys(errors).length > 0) {
+      state.errors = errors;
+      state.message = 'Some fields need fixing.';
+      return false;
+    }
+    state.busy = true;
+    try {
+      await send(body);
+      notifySaved();
+      state.errors = {};
+      state.message = '';
+      return true;
+    } catch (e) {
+      state.errors = e instanceof ApiError ? moveAliased(e.fields, aliases) : {};
+      state.message = (e as Error).message;
+      return false;
+    } finally {
+      state.busy = false;
+    }
+  }
+
+  return { state, reset, submit };
+}

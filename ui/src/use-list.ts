@@ -1,0 +1,36 @@
+/** A list screen's data: every page of an Admin API collection, reloaded on demand. */
+import { ref } from 'vue';
+import { notifySaved } from './propagation';
+import { session } from './session';
+
+export function useList<T>(path: () => string) {
+  const items = ref<T[]>([]) as { value: T[] };
+  const error = ref('');
+  const loading = ref(false);
+  async function reload(): Promise<void> {
+    loading.value = true;
+    try {
+      items.value = await session.client.list<T>(path());
+      error.value = '';
+    } catch (e) {
+      error.value = (e as Error).message;
+    } finally {
+      loading.value = false;
+    }
+  }
+  /** A change to the collection (delete, enable, …): its error shown above the list, then a reload. */
+  async function change(method: string, path: string, body?: unknown): Promise<void> {
+    try {
+      await session.client.request(method, path, body);
+      notifySaved();
+    } catch (e) {
+      error.value = (e as Error).message;
+    }
+    await reload();
+  }
+  /** Deletes after the user confirms `question`. */
+  async function remove(path: string, question: string): Promise<void> {
+    if (confirm(question)) await change('DELETE', path);
+  }
+  return { items, error, loading, reload, change, remove };
+}

@@ -11,7 +11,15 @@
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
-import { adminJson, startCp, startDp, tempDir, waitUntil, type CpHandle, type DpHandle } from './helpers/processes.js';
+import {
+  adminJson,
+  startCp,
+  startDp,
+  tempDir,
+  waitUntil,
+  type CpHandle,
+  type DpHandle,
+} from './helpers/processes.js';
 
 const raw = (b: Buffer): Buffer => b;
 const method = (path: string, responseStream: boolean) => ({
@@ -115,7 +123,12 @@ describe('gRPC-Web through a real CP and DP, key-auth in front (binary and text)
           res.on('end', () => {
             const body = Buffer.concat(got);
             const bytes = text ? decodeText(body.toString('latin1')) : body;
-            resolve({ status: res.statusCode!, headers: res.headers, chunks: got.length, ...parseFrames(bytes) });
+            resolve({
+              status: res.statusCode!,
+              headers: res.headers,
+              chunks: got.length,
+              ...parseFrames(bytes),
+            });
           });
           res.on('error', reject);
         },
@@ -139,7 +152,8 @@ describe('gRPC-Web through a real CP and DP, key-auth in front (binary and text)
         // The rest only once the client has the first: a buffered response ends ABORTED instead.
         let released = false;
         const timeout = setTimeout(() => {
-          if (!released) c.emit('error', { code: grpc.status.ABORTED, details: 'first message not streamed' });
+          if (!released)
+            c.emit('error', { code: grpc.status.ABORTED, details: 'first message not streamed' });
         }, 5_000);
         releaseStream = () => {
           if (released) return;
@@ -190,7 +204,8 @@ describe('gRPC-Web through a real CP and DP, key-auth in front (binary and text)
     });
     await waitUntil(
       'the gRPC-Web route is served',
-      async () => (await call('/e2e.Greeter/Unary', [frame(Buffer.from('probe'))])).trailers['grpc-status'] === '0',
+      async () =>
+        (await call('/e2e.Greeter/Unary', [frame(Buffer.from('probe'))])).trailers['grpc-status'] === '0',
       60_000,
     );
   }, 150_000);
@@ -202,7 +217,10 @@ describe('gRPC-Web through a real CP and DP, key-auth in front (binary and text)
   });
 
   it('refuses a config with proto (JSON transcoding) with a message that says so', async () => {
-    const r = await adminJson(cp.admin, 'POST', '/plugins', { name: 'grpc-web', config: { proto: 'a.proto' } });
+    const r = await adminJson(cp.admin, 'POST', '/plugins', {
+      name: 'grpc-web',
+      config: { proto: 'a.proto' },
+    });
     expect(r.status).toBe(400);
     expect(JSON.stringify(r.json)).toContain('gRPC-Web JSON transcoding (proto) is not supported');
   });
@@ -213,9 +231,13 @@ describe('gRPC-Web through a real CP and DP, key-auth in front (binary and text)
     it(`answers a unary call with the message and grpc-status 0 in the trailer frame (${mode})`, async () => {
       const msg = frame(Buffer.from('bob'));
       // Text: the body goes as two base64 chunks, the first one padded.
-      const r = await call('/e2e.Greeter/Unary', text ? [msg.subarray(0, 4), msg.subarray(4)] : [msg], { text });
+      const r = await call('/e2e.Greeter/Unary', text ? [msg.subarray(0, 4), msg.subarray(4)] : [msg], {
+        text,
+      });
       expect(r.status).toBe(200);
-      expect(r.headers['content-type']).toBe(text ? 'application/grpc-web-text' : 'application/grpc-web+proto');
+      expect(r.headers['content-type']).toBe(
+        text ? 'application/grpc-web-text' : 'application/grpc-web+proto',
+      );
       expect(r.headers['access-control-allow-origin']).toBe(ORIGIN);
       expect(r.headers['access-control-expose-headers']).toBe('grpc-status,grpc-message');
       expect(r.messages).toEqual(['hello bob (alice)']);
@@ -268,7 +290,9 @@ describe('gRPC-Web through a real CP and DP, key-auth in front (binary and text)
   it('answers a truncated frame and bad base64 with INVALID_ARGUMENT, never reaching the upstream', async () => {
     const truncated = await call('/e2e.Greeter/Unary', [frame(Buffer.from('bob')).subarray(0, 6)]);
     expect(truncated.headers['grpc-status']).toBe(String(grpc.status.INVALID_ARGUMENT));
-    expect(truncated.headers['grpc-message']).toBe('gRPC-Web frame at byte 0 announces 3 bytes, the body holds 1');
+    expect(truncated.headers['grpc-message']).toBe(
+      'gRPC-Web frame at byte 0 announces 3 bytes, the body holds 1',
+    );
     const oversized = await call('/e2e.Greeter/Unary', [Buffer.from([0, 0x7f, 0xff, 0xff, 0xff, 1])]);
     expect(oversized.headers['grpc-status']).toBe(String(grpc.status.INVALID_ARGUMENT));
     const badText = await new Promise<IncomingHttpHeaders>((resolve, reject) => {
@@ -299,7 +323,9 @@ describe('gRPC-Web through a real CP and DP, key-auth in front (binary and text)
       body: 'hi',
     });
     expect(res.status).toBe(400);
-    expect(((await res.json()) as { message: string }).message).toMatch(/^gRPC-Web requests must have content-type/);
+    expect(((await res.json()) as { message: string }).message).toMatch(
+      /^gRPC-Web requests must have content-type/,
+    );
     const pre = await fetch(`${dp.proxy}/e2e.Greeter/Unary`, {
       method: 'OPTIONS',
       headers: {
@@ -311,6 +337,8 @@ describe('gRPC-Web through a real CP and DP, key-auth in front (binary and text)
     expect(pre.status).toBe(200);
     expect(pre.headers.get('access-control-allow-origin')).toBe(ORIGIN);
     expect(pre.headers.get('access-control-allow-methods')).toBe('POST');
-    expect(pre.headers.get('access-control-allow-headers')).toBe('content-type,x-grpc-web,apikey,grpc-timeout');
+    expect(pre.headers.get('access-control-allow-headers')).toBe(
+      'content-type,x-grpc-web,apikey,grpc-timeout',
+    );
   });
 });

@@ -71,13 +71,17 @@ describe('plugin grpc-web (framing)', () => {
 
   it('accepts whole frames and names truncated ones, oversized length prefixes and trailer frames', () => {
     expect(checkRequestFrames(Buffer.alloc(0))).toBeNull();
-    expect(checkRequestFrames(Buffer.concat([frame(Buffer.from('a')), frame(Buffer.alloc(0), 1)]))).toBeNull();
+    expect(
+      checkRequestFrames(Buffer.concat([frame(Buffer.from('a')), frame(Buffer.alloc(0), 1)])),
+    ).toBeNull();
     expect(checkRequestFrames(Buffer.from([0, 0, 0]))).toBe('truncated gRPC-Web frame header at byte 0');
     expect(checkRequestFrames(frame(Buffer.from('abc')).subarray(0, 7))).toBe(
       'gRPC-Web frame at byte 0 announces 3 bytes, the body holds 2',
     );
     const huge = Buffer.from([0, 0xff, 0xff, 0xff, 0xff, 1, 2]);
-    expect(checkRequestFrames(huge)).toBe('gRPC-Web frame at byte 0 announces 4294967295 bytes, the body holds 2');
+    expect(checkRequestFrames(huge)).toBe(
+      'gRPC-Web frame at byte 0 announces 4294967295 bytes, the body holds 2',
+    );
     expect(checkRequestFrames(frame(Buffer.from('x'), 0x80))).toBe(
       'unexpected trailer frame in the request at byte 0',
     );
@@ -142,7 +146,8 @@ describe('plugin grpc-web (framing)', () => {
           const decoded = decodeBase64Chunks(Buffer.concat(parts));
           expect(decoded).toEqual({ ok: true, bytes: whole });
           expect(checkRequestFrames(whole)).toBeNull();
-          if (whole.length > 0) expect(checkRequestFrames(whole.subarray(0, whole.length - 1))).not.toBeNull();
+          if (whole.length > 0)
+            expect(checkRequestFrames(whole.subarray(0, whole.length - 1))).not.toBeNull();
         },
       ),
       { numRuns: 1000 },

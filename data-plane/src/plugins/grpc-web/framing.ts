@@ -51,7 +51,8 @@ for (let i = 0; i < 64; i++)
   B64['ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'.charCodeAt(i)] = i;
 B64[0x3d] = -1;
 
-export type Decoded = { readonly ok: true; readonly bytes: Buffer } | { readonly ok: false; readonly message: string };
+export type Decoded =
+  { readonly ok: true; readonly bytes: Buffer } | { readonly ok: false; readonly message: string };
 
 /**
  * Decodes a gRPC-Web text body: standard base64 in groups of four, where a padded group may be
@@ -135,7 +136,9 @@ function transformFor(mediaType: string, text: boolean): ResponseTransform {
       out.push('content-type', mediaType);
       return out;
     },
-    data: text ? (chunk: Buffer) => Buffer.from(chunk.toString('base64'), 'latin1') : (chunk: Buffer) => chunk,
+    data: text
+      ? (chunk: Buffer) => Buffer.from(chunk.toString('base64'), 'latin1')
+      : (chunk: Buffer) => chunk,
     end(trailers: readonly string[] | null): Buffer {
       if (trailers === null) return trailerFrame(NO_STATUS, text);
       return trailerFrame(hasStatus(trailers) ? trailers : [...trailers, ...NO_STATUS], text);

@@ -24,7 +24,8 @@ const grpcWebSchema = t.record(
     }),
     allow_origin_header: t.string({
       default: '*',
-      description: 'The value of the `Access-Control-Allow-Origin` header in the response to the gRPC-Web client.',
+      description:
+        'The value of the `Access-Control-Allow-Origin` header in the response to the gRPC-Web client.',
     }),
   },
   { required: true },

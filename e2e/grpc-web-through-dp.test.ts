@@ -20,6 +20,7 @@ import {
   type CpHandle,
   type DpHandle,
 } from './helpers/processes.js';
+import { decodeText, frame, parseFrames } from '../test/helpers/grpc-web-wire.js';
 
 const raw = (b: Buffer): Buffer => b;
 const method = (path: string, responseStream: boolean) => ({
@@ -40,13 +41,6 @@ const DEFINITION = {
 
 const ORIGIN = 'https://app.example';
 
-/** One gRPC message framed: flag 0, 4-byte big-endian length, the bytes. */
-function frame(message: Buffer): Buffer {
-  const head = Buffer.alloc(5);
-  head.writeUInt32BE(message.length, 1);
-  return Buffer.concat([head, message]);
-}
-
 interface WebAnswer {
   status: number;
   headers: IncomingHttpHeaders;
@@ -54,34 +48,6 @@ interface WebAnswer {
   trailers: Record<string, string>;
   /** How many body chunks arrived. */
   chunks: number;
-}
-
-/** A text body read back: each padded base64 segment decoded on its own, as the spec allows. */
-function decodeText(body: string): Buffer {
-  return Buffer.concat((body.match(/[A-Za-z0-9+/]+={0,2}/g) ?? []).map((s) => Buffer.from(s, 'base64')));
-}
-
-/** The frames of a gRPC-Web body: data messages and the trailer frame's fields. */
-function parseFrames(body: Buffer): { messages: string[]; trailers: Record<string, string> } {
-  const messages: string[] = [];
-  const trailers: Record<string, string> = {};
-  let i = 0;
-  while (i + 5 <= body.length) {
-    const flag = body[i]!;
-    const len = body.readUInt32BE(i + 1);
-    const payload = body.subarray(i + 5, i + 5 + len);
-    i += 5 + len;
-    if ((flag & 0x80) === 0) {
-      messages.push(payload.toString());
-      continue;
-    }
-    for (const line of payload.toString('latin1').split('\r\n')) {
-      const colon = line.indexOf(':');
-      if (colon > 0) trailers[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();
-    }
-  }
-  expect(i, 'the body ends on a whole frame').toBe(body.length);
-  return { messages, trailers };
 }
 
 describe('gRPC-Web through a real CP and DP, key-auth in front (binary and text)', () => {

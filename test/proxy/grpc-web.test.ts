@@ -18,31 +18,8 @@ import { errorResponseOf, ProxyErrorCode } from '../../data-plane/src/proxy/erro
 import { MAX_REQUEST_BYTES } from '../../data-plane/src/plugins/grpc-web/plugin.js';
 import { plugin } from '../plugins/auth/helpers.js';
 import { closeSession, connectH2 } from '../helpers/h2-client.js';
+import { decodeText, frame, parseFrames } from '../helpers/grpc-web-wire.js';
 import { route, service } from './helpers.js';
-
-function frame(message: Buffer, flag = 0): Buffer {
-  const head = Buffer.alloc(5);
-  head[0] = flag;
-  head.writeUInt32BE(message.length, 1);
-  return Buffer.concat([head, message]);
-}
-
-/** Data messages and trailer fields of a binary gRPC-Web body. */
-function parse(body: Buffer): { messages: string[]; trailers: string } {
-  const messages: string[] = [];
-  let trailers = '';
-  for (let i = 0; i + 5 <= body.length;) {
-    const len = body.readUInt32BE(i + 1);
-    const payload = body.subarray(i + 5, i + 5 + len).toString('latin1');
-    if ((body[i]! & 0x80) !== 0) trailers += payload;
-    else messages.push(payload);
-    i += 5 + len;
-  }
-  return { messages, trailers };
-}
-
-const fromText = (s: string): Buffer =>
-  Buffer.concat((s.match(/[A-Za-z0-9+/]+={0,2}/g) ?? []).map((p) => Buffer.from(p, 'base64')));
 
 interface Answer {
   status: number;
@@ -155,9 +132,9 @@ describe('plugin grpc-web through a real ProxyServer (raw HTTP/2 upstream)', () 
     expect(seen).toEqual({ path: '/web.T/Ok', contentType: 'application/grpc', te: 'trailers', body: msg });
     expect(r.headers['content-type']).toBe('application/grpc-web-text+proto');
     expect(r.headers['content-length']).toBeUndefined();
-    const { messages, trailers } = parse(fromText(r.body.toString('latin1')));
+    const { messages, block } = parseFrames(decodeText(r.body.toString('latin1')));
     expect(messages).toEqual(['one', 'two']);
-    expect(trailers).toBe('grpc-status:0\r\nx-t:yes\r\n');
+    expect(block).toBe('grpc-status:0\r\nx-t:yes\r\n');
   });
 
   it('passes the stripped path upstream with pass_stripped_path', async () => {
@@ -168,10 +145,10 @@ describe('plugin grpc-web through a real ProxyServer (raw HTTP/2 upstream)', () 
   it('ends a trailers-only answer with its status in the trailer frame', async () => {
     const r = await post('/web.T/TrailersOnly', 'application/grpc-web', frame(Buffer.from('x')));
     expect(r.status).toBe(200);
-    const got = parse(r.body);
+    const got = parseFrames(r.body);
     expect(got.messages).toEqual([]);
     // The upstream's other head fields (its date) are trailing metadata of a trailers-only answer.
-    expect(got.trailers).toMatch(/^grpc-status:7\r\ngrpc-message:denied\r\n/);
+    expect(got.block).toMatch(/^grpc-status:7\r\ngrpc-message:denied\r\n/);
   });
 
   it('ends a call whose upstream resets mid-stream with UNAVAILABLE after the messages that passed', async () => {
@@ -179,9 +156,9 @@ describe('plugin grpc-web through a real ProxyServer (raw HTTP/2 upstream)', () 
       const text = type.endsWith('text');
       const body = frame(Buffer.from('x'));
       const r = await post('/web.T/Reset', type, text ? body.toString('base64') : body);
-      const got = parse(text ? fromText(r.body.toString('latin1')) : r.body);
+      const got = parseFrames(text ? decodeText(r.body.toString('latin1')) : r.body);
       expect(got.messages, type).toEqual(['hi']);
-      expect(got.trailers, type).toMatch(/^grpc-status:14\r\n/);
+      expect(got.block, type).toMatch(/^grpc-status:14\r\n/);
     }
   });
 
@@ -194,7 +171,9 @@ describe('plugin grpc-web through a real ProxyServer (raw HTTP/2 upstream)', () 
         'content-type': 'application/grpc-web+proto',
       });
       let httpTrailers: http2.IncomingHttpHeaders | null = null;
-      stream.on('trailers', (t) => (httpTrailers = t));
+      stream.on('trailers', (t: http2.IncomingHttpHeaders) => {
+        httpTrailers = t;
+      });
       const parts: Buffer[] = [];
       stream.on('data', (c: Buffer) => parts.push(c));
       stream.end(frame(Buffer.from('h2')));
@@ -202,9 +181,10 @@ describe('plugin grpc-web through a real ProxyServer (raw HTTP/2 upstream)', () 
         stream.on('end', resolve);
         stream.on('error', reject);
       });
-      expect(parse(Buffer.concat(parts))).toEqual({
+      expect(parseFrames(Buffer.concat(parts))).toMatchObject({
         messages: ['one', 'two'],
-        trailers: 'grpc-status:0\r\nx-t:yes\r\n',
+        block: 'grpc-status:0\r\nx-t:yes\r\n',
+        whole: true,
       });
       expect(httpTrailers).toBeNull();
     } finally {

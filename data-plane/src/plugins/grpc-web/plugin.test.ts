@@ -13,7 +13,8 @@ async function access(config: Record<string, unknown>, req: TestRequest) {
   const ctx = pluginRequest(snapshot, req);
   const r = plugin.access!(ctx, state);
   if (r !== undefined) await r;
-  plugin.response!(ctx, state);
+  const after = plugin.response!(ctx, state);
+  if (after !== undefined) await after;
   return { ctx, out: outcome(ctx) };
 }
 

@@ -9,10 +9,12 @@
  * in gRPC-Web form without a key, a preflight, and hostile bodies answered 400 / INVALID_ARGUMENT.
  */
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import {
   adminJson,
+  freePort,
   startCp,
   startDp,
   tempDir,
@@ -54,21 +56,33 @@ describe('gRPC-Web through a real CP and DP, key-auth in front (binary and text)
   let cp: CpHandle;
   let dp: DpHandle;
   let server: grpc.Server;
+  let tlsPort = 0;
   /** Resolved by the test once the first streamed message reached it. */
   let releaseStream: () => void = () => undefined;
 
-  /** A gRPC-Web call over HTTP/1.1; `onFirstChunk` runs when the first body bytes arrive. */
+  /**
+   * A gRPC-Web call over HTTP/1.1 (`tls`: over HTTPS, the DP's self-signed certificate not
+   * verified); `onFirstChunk` runs when the first body bytes arrive.
+   */
   function call(
     path: string,
     parts: Buffer[],
-    opts: { text?: boolean; key?: boolean; headers?: Record<string, string>; onFirstChunk?: () => void } = {},
+    opts: {
+      text?: boolean;
+      key?: boolean;
+      tls?: boolean;
+      headers?: Record<string, string>;
+      onFirstChunk?: () => void;
+    } = {},
   ): Promise<WebAnswer> {
     const text = opts.text === true;
+    const send = opts.tls === true ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
-      const req = httpRequest(
+      const req = send(
         {
           host: '127.0.0.1',
-          port: dp.proxyPort,
+          port: opts.tls === true ? tlsPort : dp.proxyPort,
+          rejectUnauthorized: false,
           method: 'POST',
           path,
           headers: {
@@ -161,12 +175,14 @@ describe('gRPC-Web through a real CP and DP, key-auth in front (binary and text)
     await ok('/consumers', { username: 'alice' });
     await ok('/consumers/alice/key-auth', { key: 'alice-key' });
 
+    tlsPort = await freePort();
     dp = await startDp({
       cluster: `127.0.0.1:${cp.clusterPort}`,
       publicKeys: cp.publicKeys,
       tls: cp.dpTlsArgs,
       dataDir: tempDir('grpc-web-dp'),
       workers: 2,
+      args: ['--listen-ssl', `127.0.0.1:${tlsPort}`],
     });
     await waitUntil(
       'the gRPC-Web route is served',
@@ -207,6 +223,12 @@ describe('gRPC-Web through a real CP and DP, key-auth in front (binary and text)
       expect(r.headers['access-control-allow-origin']).toBe(ORIGIN);
       expect(r.headers['access-control-expose-headers']).toBe('grpc-status,grpc-message');
       expect(r.messages).toEqual(['hello bob (alice)']);
+      expect(r.trailers['grpc-status']).toBe('0');
+    });
+
+    it(`answers a unary call over HTTPS (${mode})`, async () => {
+      const r = await call('/e2e.Greeter/Unary', [frame(Buffer.from('tls'))], { text, tls: true });
+      expect(r.messages).toEqual(['hello tls (alice)']);
       expect(r.trailers['grpc-status']).toBe('0');
     });
 

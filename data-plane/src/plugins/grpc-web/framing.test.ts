@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { ResponseTransform } from '../api.js';
 import { grpcWebKindOfType, GrpcWebKind, trailerFrame } from '../../proxy/grpc-web.js';
 import {
   checkRequestFrames,
   decodeBase64Chunks,
   JSON_TYPE_MESSAGE,
-  RESPONSE_TRANSFORMS,
   UNSUPPORTED_TYPE_MESSAGE,
   webContentType,
 } from './framing.js';
@@ -18,11 +18,17 @@ function frame(payload: Buffer, flag = 0): Buffer {
   return Buffer.concat([head, payload]);
 }
 
+function transformOf(type: string): ResponseTransform {
+  const t = webContentType(type);
+  if (!t.ok) throw new Error(type);
+  return t.transform;
+}
+
 const b64 = (b: Buffer): Buffer => Buffer.from(b.toString('base64'), 'latin1');
 
 describe('plugin grpc-web (framing)', () => {
   it('translates the binary and text content types and names what it refuses', () => {
-    expect(webContentType('application/grpc-web')).toEqual({
+    expect(webContentType('application/grpc-web')).toMatchObject({
       ok: true,
       text: false,
       mediaType: 'application/grpc-web',
@@ -99,14 +105,14 @@ describe('plugin grpc-web (framing)', () => {
   });
 
   it('re-types a gRPC response as the request was and ends it with the trailers (text: base64 per chunk)', () => {
-    const text = RESPONSE_TRANSFORMS.get('application/grpc-web-text')!;
+    const text = transformOf('application/grpc-web-text');
     const head = text.head(200, ['content-type', 'application/grpc', 'content-length', '9', 'x-a', '1']);
     expect(head).toEqual(['x-a', '1', 'content-type', 'application/grpc-web-text']);
     const msg = frame(Buffer.from('hi'));
     expect(Buffer.from(text.data(msg).toString(), 'base64')).toEqual(msg);
     const end = Buffer.from(text.end(['grpc-status', '5', 'grpc-message', 'gone']).toString(), 'base64');
     expect(end.subarray(5).toString()).toBe('grpc-status:5\r\ngrpc-message:gone\r\n');
-    const binary = RESPONSE_TRANSFORMS.get('application/grpc-web+proto')!;
+    const binary = transformOf('application/grpc-web+proto');
     expect(binary.data(msg)).toBe(msg);
     expect(binary.end(null).subarray(5).toString()).toBe(
       'grpc-status:13\r\ngrpc-message:upstream response ended without grpc-status\r\n',

@@ -11,16 +11,30 @@ import { TRAILER_FLAG, trailerFrame } from '../../proxy/grpc-web.js';
 import { isGrpcContentType } from '../../proxy/grpc.js';
 
 /** How a request's content type is translated, or why it is not. */
-export type WebContentType =
-  | { readonly ok: true; readonly text: boolean; readonly mediaType: string }
-  | { readonly ok: false; readonly message: string };
+export type WebContentType = Translated | { readonly ok: false; readonly message: string };
 
-const TRANSLATED: ReadonlyMap<string, boolean> = new Map([
-  ['application/grpc-web', false],
-  ['application/grpc-web+proto', false],
-  ['application/grpc-web-text', true],
-  ['application/grpc-web-text+proto', true],
-]);
+/** A content type the plugin translates, with its response transform (no per-request state). */
+export interface Translated {
+  readonly ok: true;
+  readonly text: boolean;
+  readonly mediaType: string;
+  readonly transform: ResponseTransform;
+}
+
+/** The translated content types, each built once. */
+const TRANSLATED: ReadonlyMap<string, Translated> = new Map(
+  (
+    [
+      ['application/grpc-web', false],
+      ['application/grpc-web+proto', false],
+      ['application/grpc-web-text', true],
+      ['application/grpc-web-text+proto', true],
+    ] as const
+  ).map(([mediaType, text]) => [
+    mediaType,
+    Object.freeze({ ok: true, text, mediaType, transform: transformFor(mediaType, text) }),
+  ]),
+);
 
 /** Kong's JSON forms (transcoding through `proto`), which this gateway does not offer. */
 const JSON_TYPES: ReadonlySet<string> = new Set([
@@ -40,8 +54,8 @@ export function webContentType(value: string | undefined): WebContentType {
   if (value === undefined) return { ok: false, message: UNSUPPORTED_TYPE_MESSAGE };
   const semi = value.indexOf(';');
   const mediaType = (semi < 0 ? value : value.slice(0, semi)).trim().toLowerCase();
-  const text = TRANSLATED.get(mediaType);
-  if (text !== undefined) return { ok: true, text, mediaType };
+  const translated = TRANSLATED.get(mediaType);
+  if (translated !== undefined) return translated;
   return { ok: false, message: JSON_TYPES.has(mediaType) ? JSON_TYPE_MESSAGE : UNSUPPORTED_TYPE_MESSAGE };
 }
 
@@ -145,8 +159,3 @@ function transformFor(mediaType: string, text: boolean): ResponseTransform {
     },
   });
 }
-
-/** One transform per translated content type (they hold no per-request state). */
-export const RESPONSE_TRANSFORMS: ReadonlyMap<string, ResponseTransform> = new Map(
-  [...TRANSLATED].map(([mediaType, text]) => [mediaType, transformFor(mediaType, text)]),
-);

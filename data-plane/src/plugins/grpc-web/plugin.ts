@@ -13,7 +13,7 @@
 import { definePlugin, type HeaderValue, type PluginContext } from '../api.js';
 import { respondError } from '../runtime/gateway-errors.js';
 import { ProxyErrorCode } from '../../proxy/errors.js';
-import { checkRequestFrames, decodeBase64Chunks, RESPONSE_TRANSFORMS, webContentType } from './framing.js';
+import { checkRequestFrames, decodeBase64Chunks, webContentType } from './framing.js';
 import { grpcWebSpec } from './schema.js';
 
 /** The largest request body, decoded (gRPC's default largest message is 4 MiB). */
@@ -95,7 +95,7 @@ export default definePlugin({
     if (!state.passStrippedPath) ctx.setUpstreamPath(request.path);
     ctx.setUpstreamHeader('content-type', 'application/grpc');
     ctx.setUpstreamHeader('te', 'trailers');
-    ctx.transformResponse(RESPONSE_TRANSFORMS.get(type.mediaType)!);
+    ctx.transformResponse(type.transform);
     return request
       .body(type.text ? MAX_TEXT_BYTES : MAX_REQUEST_BYTES)
       .then((body) => translateBody(ctx, body, type.text));

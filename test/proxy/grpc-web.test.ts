@@ -100,13 +100,19 @@ describe('plugin grpc-web through a real ProxyServer (raw HTTP/2 upstream)', () 
     });
     proxy.apply(
       completeConfig({
-        services: [service('svc', upstreamPort, { protocol: 'grpc' })],
+        services: [
+          service('svc', upstreamPort, { protocol: 'grpc' }),
+          // Nothing listens on port 1.
+          service('down', 1, { protocol: 'grpc' }),
+        ],
         routes: [
           route('web', 'svc', { protocols: ['http', 'https'], paths: ['/web.T/'], strip_path: false }),
           route('stripped', 'svc', { protocols: ['http', 'https'], paths: ['/api'], strip_path: true }),
+          route('down', 'down', { protocols: ['http', 'https'], paths: ['/down.T/'], strip_path: false }),
         ],
         plugins: [
           plugin('grpc-web', { allow_origin_header: '*' }, { route: { id: 'web' } }),
+          plugin('grpc-web', { allow_origin_header: '*' }, { route: { id: 'down' } }),
           plugin(
             'grpc-web',
             { allow_origin_header: '*', pass_stripped_path: true },
@@ -189,6 +195,21 @@ describe('plugin grpc-web through a real ProxyServer (raw HTTP/2 upstream)', () 
       expect(httpTrailers).toBeNull();
     } finally {
       await closeSession(session);
+    }
+  });
+
+  it("answers the gateway's own errors in gRPC-Web form: no route, upstream down", async () => {
+    for (const [path, code, status] of [
+      ['/nowhere.T/M', ProxyErrorCode.NO_ROUTE, '5'],
+      ['/down.T/M', ProxyErrorCode.UPSTREAM_UNAVAILABLE, '14'],
+    ] as const) {
+      const r = await post(path, 'application/grpc-web-text', frame('x').toString('base64'));
+      expect(r.status, path).toBe(200);
+      expect(r.headers['content-type'], path).toBe('application/grpc-web-text+proto');
+      expect(r.headers['grpc-status'], path).toBe(status);
+      expect(r.headers['grpc-message'], path).toBe(errorResponseOf(code).message);
+      expect(r.headers['x-gatehouse-error-code'], path).toBe(code);
+      expect(r.body.length, path).toBe(0);
     }
   });
 

@@ -8,6 +8,7 @@ export default tseslint.config(
       '**/node_modules/**',
       '**/dist/**',
       'proto/gen/**',
+      'data-plane/src/plugins/grpc-gateway/proto/gen/**',
       'control-plane/src/generated/**',
       '.tools/**',
       '**/*.js',

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import {
-  adminJson,
+  adminCreate,
   freePort,
   startCp,
   startDp,
@@ -17,6 +17,7 @@ import {
   type CpHandle,
   type DpHandle,
 } from './helpers/processes.js';
+import { listenGrpc } from '../test/helpers/grpc-server.js';
 
 const raw = (b: Buffer): Buffer => b;
 const method = (path: string, responseStream: boolean) => ({
@@ -94,17 +95,10 @@ describe('gRPC through a real CP and DP, key-auth in front (h2c and TLS)', () =>
         cb({ code: grpc.status.FAILED_PRECONDITION, details: 'not ready' }, null);
       },
     });
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
-        err ? reject(err) : resolve(p),
-      ),
-    );
+    const port = await listenGrpc(server);
 
     cp = await startCp({ dataDir: tempDir('grpc-cp') });
-    const ok = async (path: string, body: unknown): Promise<void> => {
-      const r = await adminJson(cp.admin, 'POST', path, body);
-      expect(r.status, JSON.stringify(r.json)).toBe(201);
-    };
+    const ok = (path: string, body: unknown): Promise<void> => adminCreate(cp.admin, path, body);
     await ok('/services', { name: 'greeter', url: `grpc://127.0.0.1:${port}` });
     await ok('/services/greeter/routes', {
       name: 'greeter-route',

@@ -24,7 +24,7 @@ import {
   rstStream,
 } from '../test/proxy/h2-frames.js';
 import {
-  adminJson,
+  adminCreate,
   freePort,
   startCp,
   startDp,
@@ -85,10 +85,7 @@ describe('HTTP/2 at the edge through a real CP and DP, key-auth in front', () =>
     const port = (upstream.address() as AddressInfo).port;
 
     cp = await startCp({ dataDir: tempDir('h2-cp') });
-    const ok = async (path: string, body: unknown): Promise<void> => {
-      const r = await adminJson(cp.admin, 'POST', path, body);
-      expect(r.status, JSON.stringify(r.json)).toBe(201);
-    };
+    const ok = (path: string, body: unknown): Promise<void> => adminCreate(cp.admin, path, body);
     await ok('/services', { name: 'svc', url: `http://127.0.0.1:${port}` });
     await ok('/services/svc/routes', { name: 'api', paths: ['/api'], preserve_host: true });
     await ok('/services/svc/routes', { name: 'open', paths: ['/open'] });

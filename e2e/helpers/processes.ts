@@ -309,6 +309,12 @@ export async function adminJson(
   return { status: r.status, json: text ? JSON.parse(text) : null };
 }
 
+/** POSTs `body` to the Admin API and throws unless it answered 201 (setting up a test's entities). */
+export async function adminCreate(admin: string, path: string, body: unknown): Promise<void> {
+  const r = await adminJson(admin, 'POST', path, body);
+  if (r.status !== 201) throw new Error(`POST ${path}: ${r.status} ${JSON.stringify(r.json)}`);
+}
+
 /** A DB-less data plane (`gatehouse dp --config FILE`) on free ports, waited on until ready. */
 export async function startDblessDp(opts: {
   file: string;

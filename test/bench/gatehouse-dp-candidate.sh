@@ -11,6 +11,10 @@
 #                  child of this process, so the harness counts and stops it with the DP) is the
 #                  DP's --nats-url
 #   proxy-cache    strategy memory, the echo response cached (every measured request is a hit)
+# OBSERVE=<ratio> turns on what issue 11 measures together: the access log (a file in the
+# candidate's folder) and tracing, sampled at <ratio> (0..1, parentbased_traceidratio), exported
+# over OTLP/HTTP to a sink that discards it (a child of this process, so the harness counts it);
+# metrics are always on.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 dir=${CAND_DIR:-$(mktemp -d)}
@@ -64,6 +68,18 @@ if has rate-limiting-cluster; then
   done
   nats=(--nats-url "nats://127.0.0.1:$nats_port")
 fi
+observe=()
+if [[ -n ${OBSERVE:-} ]]; then
+  otlp_port=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
+  node -e "require('http').createServer((q,s)=>{q.resume();q.on('end',()=>s.end())}).listen($otlp_port,'127.0.0.1')" &
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$otlp_port") 2>/dev/null && break
+    sleep 0.1
+  done
+  export OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="http://127.0.0.1:$otlp_port/v1/traces"
+  export OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=$OBSERVE
+  observe=(--access-log "$dir/access.log")
+fi
 export GATEHOUSE_LOG_LEVEL=${GATEHOUSE_LOG_LEVEL:-warn}
 exec "$ROOT/gatehouse" dp --config "$file" --workers 1 --data-dir "$dir/dp" \
-  --listen "127.0.0.1:${PORT}" --status-listen 127.0.0.1:0 "${nats[@]}"
+  --listen "127.0.0.1:${PORT}" --status-listen 127.0.0.1:0 "${nats[@]}" "${observe[@]}"

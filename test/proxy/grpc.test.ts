@@ -16,11 +16,19 @@ import { ProxyServer } from '../../data-plane/src/proxy/proxy-server.js';
 import { loadPluginRegistry } from '../../data-plane/src/plugins/registry.js';
 import { createCertificate } from '../../data-plane/src/tls/x509.js';
 import { parseGrpcTimeout } from '../../data-plane/src/proxy/grpc.js';
+import { AccessLog } from '../../data-plane/src/observe/access-log.js';
+import { RequestMetrics } from '../../data-plane/src/observe/request-metrics.js';
+import { MetricStore } from '../../data-plane/src/observe/metric-store.js';
 import { consumer, plugin } from '../plugins/auth/helpers.js';
 import { route, service } from './helpers.js';
 import { target, upstream } from '../balancer/fixtures.js';
+import { listenGrpc } from '../helpers/grpc-server.js';
 
 const now = Math.floor(Date.now() / 1000);
+/** What the real observers recorded: the access log's lines and the metrics' series. */
+const logLines: string[] = [];
+const metricsStore = new MetricStore();
+const metrics = new RequestMetrics(metricsStore);
 const raw = (b: Buffer): Buffer => b;
 
 function method(path: string, requestStream: boolean, responseStream: boolean) {
@@ -105,9 +113,7 @@ async function startGrpcServer(
   server.addService(definition('test.Limited'), implementation);
   server.addService(definition('test.HttpOnly'), implementation);
   server.addService(definition('test.Balanced'), implementation);
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', credentials, (err, p) => (err ? reject(err) : resolve(p))),
-  );
+  const port = await listenGrpc(server, credentials);
   return { port, server };
 }
 
@@ -243,6 +249,7 @@ describe('gRPC through the proxy (grpc-js server and clients, h2c at the edge)',
     proxy = new ProxyServer({
       logger: createLogger('grpc-test', { level: 'silent' }),
       plugins: await loadPluginRegistry({}),
+      observers: [metrics, new AccessLog((line) => logLines.push(line), 1)],
     });
     proxy.apply(completeConfig(config));
     await proxy.listen(0, '127.0.0.1');
@@ -381,6 +388,21 @@ describe('gRPC through the proxy (grpc-js server and clients, h2c at the edge)',
     expect(ok.err).toBeNull();
     expect(ok.value!.toString()).toBe('echo:in');
     expect(seen.metadata['x-consumer-username']).toBe('alice');
+  });
+
+  it("counts and logs a gateway answer to a gRPC call with the answer's HTTP status (as Kong), not the wire's 200", async () => {
+    logLines.length = 0;
+    const codes = metricsStore.routeCell('grpc-svc', 'secure').codes;
+    const before = { 401: codes.get(401) ?? 0, 200: codes.get(200) ?? 0 };
+    const denied = await unary(client('test.Secure'), 'Unary', Buffer.from('x'));
+    expect(denied.err!.code).toBe(grpc.status.UNAUTHENTICATED);
+    const nowhere = await unary(client('test.Nowhere'), 'Unary', Buffer.from('x'));
+    expect(nowhere.err!.code).toBe(grpc.status.NOT_FOUND);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const statuses = logLines.map((line) => (JSON.parse(line) as { status: number }).status);
+    expect(statuses).toEqual([401, 404]);
+    expect((codes.get(401) ?? 0) - before[401]).toBe(1);
+    expect((codes.get(200) ?? 0) - before[200]).toBe(0);
   });
 
   it('answers RESOURCE_EXHAUSTED over the rate limit (rate-limiting), with its headers as metadata', async () => {

@@ -6,6 +6,7 @@
  */
 import type { ProxyRequest } from '../proxy/request.js';
 import { exchangeFacts } from './exchange-facts.js';
+import { countedStatus } from '../proxy/grpc.js';
 
 /** The fields of an access log line, in order: the one list `--access-log-redact` is checked against. */
 export const ACCESS_LOG_FIELDS = [
@@ -103,7 +104,7 @@ export class AccessLogFormat {
       `,"route":${h.route ? CENSORED : route === null ? 'null' : jsonString(route.name ?? route.id)}` +
       `,"service":${h.service ? CENSORED : service === null ? 'null' : jsonString(service.name ?? service.id)}` +
       `,"consumer":${h.consumer ? CENSORED : jsonOrNull(request.consumerId)}` +
-      `,"status":${h.status ? CENSORED : request.res.statusCode}` +
+      `,"status":${h.status ? CENSORED : countedStatus(request)}` +
       `,"latencies":${latencies}` +
       `,"request_bytes":${h.request_bytes ? CENSORED : facts.requestBytes}` +
       `,"response_bytes":${h.response_bytes ? CENSORED : facts.responseBytes}` +

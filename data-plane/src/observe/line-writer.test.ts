@@ -66,6 +66,31 @@ describe('LineWriter', () => {
     expect(errors).toHaveLength(1);
   });
 
+  it('keeps lines whole when several processes write to one pipe (writes cut at PIPE_BUF)', () => {
+    const child = join(dir, 'pipe-writer.mjs');
+    const src = new URL('./line-writer.ts', import.meta.url).pathname;
+    writeFileSync(
+      child,
+      `const { LineWriter } = await import(${JSON.stringify(src)});
+       const id = process.argv[2];
+       const w = new LineWriter({ destination: 'stdout', counters: { sent: 0, dropped: 0, retried: 0 } });
+       // 'd' writes two bytes per character: a batch cut by characters would overrun PIPE_BUF.
+       const pad = (id === 'd' ? 'é' : 'x').repeat(300);
+       for (let i = 0; i < 4000; i++) w.write(id + ' ' + i + ' ' + pad + '\\n');
+       await w.close();`,
+    );
+    // The four writers share the shell's stdout: one pipe, as a DP's workers share theirs.
+    const out = execFileSync(
+      'sh',
+      ['-c', `for id in a b c d; do "${process.execPath}" --import tsx "${child}" $id & done; wait`],
+      { maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
+    );
+    const lines = out.split('\n').slice(0, -1);
+    const whole = /^([abc] \d+ x{300}|d \d+ é{300})$/;
+    expect(lines.filter((l) => !whole.test(l))).toEqual([]);
+    expect(lines).toHaveLength(16000);
+  });
+
   it('writes what waits when the process exits without closing', () => {
     const file = join(dir, 'exit.log');
     const src = new URL('./line-writer.ts', import.meta.url).pathname;

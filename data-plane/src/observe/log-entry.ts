@@ -9,6 +9,7 @@
 import type { Consumer, Route, Service } from '@gatehouse/shared';
 import type { PluginRequest } from '../plugins/runtime/context.js';
 import { exchangeFacts } from './exchange-facts.js';
+import { countedStatus } from '../proxy/grpc.js';
 
 /** Request headers Kong always replaces with "REDACTED" in a log entry. */
 const REDACTED_HEADERS: ReadonlySet<string> = new Set(['authorization', 'proxy-authorization']);
@@ -83,7 +84,7 @@ export function serializeLog(ctx: PluginRequest): LogEntry {
         prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
     }
   }
-  const status = response?.status ?? request.res.statusCode;
+  const status = response?.status ?? countedStatus(request);
   const proxied = request.upstreamHeadersAt >= 0 && !ctx.responded;
   const host = request.host ?? '';
   const entry: LogEntry = {

@@ -8,6 +8,7 @@ import type { ProxyRequest, ProxyRoute } from '../proxy/request.js';
 import type { RequestObserver } from './request-observer.js';
 import { gatewayMs, totalMs, upstreamMs } from './latencies.js';
 import { metricStore, type MetricStore, type RouteCell } from './metric-store.js';
+import { countedStatus } from '../proxy/grpc.js';
 
 /** Kong's labels: the service's name (else its host), the route's name (else its id); "" for none. */
 export function serviceLabel(service: { name?: string | null; host: string } | null): string {
@@ -38,7 +39,7 @@ export class RequestMetrics implements RequestObserver {
   requestEnded(request: ProxyRequest): void {
     const cell = this.cellOf(request.entry);
     this.store.touchRoute(cell);
-    const code = request.res.statusCode;
+    const code = countedStatus(request);
     cell.codes.set(code, (cell.codes.get(code) ?? 0) + 1);
     const total = totalMs(request);
     if (total >= 0) cell.total.observe(total / 1000);

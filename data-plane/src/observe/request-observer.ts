@@ -7,7 +7,7 @@
  * What an observer reads of the request (all on ProxyRequest, see RequestTimings in
  * proxy/request.ts; times are performance.now() milliseconds, -1 = not reached):
  *   - route / service: `request.entry` (null: no route matched), `entry.route`, `entry.service`
- *   - status: `request.res.statusCode`; consumer: `request.consumerId`, `request.consumerName`
+ *   - status: `countedStatus(request)` (proxy/grpc.ts: the HTTP status, or a gRPC answer's table status); consumer: `request.consumerId`, `request.consumerName`
  *   - total latency: `endedAt - startedAt`
  *   - upstream latency (Kong's `latencies.proxy`, time to the upstream's response head):
  *     `upstreamHeadersAt - upstreamStartedAt` when `upstreamHeadersAt >= 0`

@@ -106,6 +106,11 @@ export interface ResponseView {
   /** Every header as [name, value] pairs, in the order they are sent (plugins' changes included). */
   headerPairs(): [string, string][];
   /**
+   * The first value of an upstream trailer (an HTTP/2 upstream's: gRPC's `grpc-status`,
+   * `grpc-message`), known only with a buffered body (`body` not null); else undefined.
+   */
+  trailer(name: string): string | undefined;
+  /**
    * The whole body, present only when some plugin's `bufferResponse` asked for it for this
    * response (and it fitted the runtime's buffer limit); else null. After `setResponseBody`, the
    * replaced body.

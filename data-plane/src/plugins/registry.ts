@@ -31,6 +31,7 @@ import requestSizeLimiting from './request-size-limiting/plugin.js';
 import requestTermination from './request-termination/plugin.js';
 import grpcWeb from './grpc-web/plugin.js';
 import responseAggregation from './response-aggregation/plugin.js';
+import grpcGateway from './grpc-gateway/plugin.js';
 import correlationId from './correlation-id/plugin.js';
 import redirect from './redirect/plugin.js';
 import requestTransformer from './request-transformer/plugin.js';
@@ -67,6 +68,7 @@ export const BUNDLED_PLUGINS: {
   'request-termination': requestTermination,
   'grpc-web': grpcWeb,
   'response-aggregation': responseAggregation,
+  'grpc-gateway': grpcGateway,
   canary,
   'correlation-id': correlationId,
   'request-transformer': requestTransformer,

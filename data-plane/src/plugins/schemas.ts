@@ -28,6 +28,7 @@ import { responseRateLimitingSpec } from './response-ratelimiting/schema.js';
 import { requestTerminationSpec } from './request-termination/schema.js';
 import { grpcWebSpec } from './grpc-web/schema.js';
 import { responseAggregationSpec } from './response-aggregation/schema.js';
+import { grpcGatewaySpec } from './grpc-gateway/schema.js';
 import { correlationIdSpec } from './correlation-id/schema.js';
 import { redirectSpec } from './redirect/schema.js';
 import { requestTransformerSpec } from './request-transformer/schema.js';
@@ -67,6 +68,7 @@ export const BUNDLED_SPECS = [
   requestTerminationSpec,
   grpcWebSpec,
   responseAggregationSpec,
+  grpcGatewaySpec,
   canarySpec,
   correlationIdSpec,
   requestTransformerSpec,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { errorResponseOf, ProxyErrorCode } from './errors.js';
-import { encodeGrpcMessage, GrpcStatus, grpcStatusOf, isGrpcContentType } from './grpc.js';
+import type { IncomingMessage } from 'node:http';
+import { encodeGrpcMessage, GrpcStatus, grpcStatusOf, isGrpcContentType, isGrpcRequest } from './grpc.js';
 
 describe('gRPC at the proxy', () => {
   it('tells gRPC content types from others (gRPC-Web is not gRPC)', () => {
@@ -21,6 +22,21 @@ describe('gRPC at the proxy', () => {
       undefined,
     ])
       expect(isGrpcContentType(ct), String(ct)).toBe(false);
+  });
+
+  it('takes only an HTTP/2 request with a gRPC content type as gRPC, and leaves HTTP/1.x requests unmarked', () => {
+    const request = (major: number, contentType: string): IncomingMessage =>
+      ({
+        httpVersionMajor: major,
+        rawHeaders: ['Host', 'x', 'Content-Type', contentType],
+      }) as unknown as IncomingMessage;
+    expect(isGrpcRequest(request(2, 'application/grpc'))).toBe(true);
+    expect(isGrpcRequest(request(2, 'application/json'))).toBe(false);
+    const h1 = request(1, 'application/grpc');
+    expect(isGrpcRequest(h1)).toBe(false);
+    // No property added to an HTTP/1.x request (its shape stays the one node gave it).
+    expect(Object.getOwnPropertySymbols(h1)).toEqual([]);
+    expect(isGrpcRequest(undefined)).toBe(false);
   });
 
   it("derives each error table answer's gRPC status from its HTTP status (Kong's map, 502 → UNAVAILABLE)", () => {

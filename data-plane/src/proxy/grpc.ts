@@ -66,7 +66,9 @@ export function isGrpcContentType(value: string | undefined | null): boolean {
 
 /** The request is a gRPC call (decided once, then remembered on the request). */
 export function isGrpcRequest(req: IncomingMessage | undefined): boolean {
-  if (req === undefined) return false;
+  // gRPC is HTTP/2 only: an HTTP/1.x request is answered before any lookup, and is not marked
+  // (a property added to every IncomingMessage would change its shape on the hot path).
+  if (req === undefined || req.httpVersionMajor !== 2) return false;
   const marked = req as MarkedRequest;
   const known = marked[kGrpc];
   if (known !== undefined) return known;
@@ -135,6 +137,21 @@ export function encodeGrpcMessage(message: string): string {
   return out;
 }
 
+const kAnswered = Symbol('gatehouse.grpc.answered');
+type AnsweredResponse = ServerResponse & { [kAnswered]?: number };
+
+/**
+ * The status a request is counted and logged with: the response's HTTP status, except for a gRPC
+ * request the gateway answered itself (`sendGrpcAnswer`), whose wire status is 200 as gRPC
+ * requires and whose counted status is the answer's HTTP status (401, 429, 502…), as Kong logs
+ * `kong.response.exit`'s status on a gRPC request. Metrics, logs, analytics and traces read this.
+ */
+export function countedStatus(request: { readonly grpc: boolean; readonly res: ServerResponse }): number {
+  const res = request.res;
+  if (!request.grpc) return res.statusCode;
+  return (res as AnsweredResponse)[kAnswered] ?? res.statusCode;
+}
+
 /** Headers of an answer that may not be sent as gRPC metadata (HTTP-framing ones). */
 const NOT_METADATA = new Set(['content-type', 'content-length', 'connection', 'transfer-encoding']);
 
@@ -152,6 +169,8 @@ export function sendGrpcAnswer(
   extra: Readonly<Record<string, string | readonly string[]>> | null = null,
 ): void {
   const grpcStatus = String(grpcStatusOf(status));
+  // Only gRPC answers carry it (a rare path: the shape of other responses is untouched).
+  (res as AnsweredResponse)[kAnswered] = status;
   const grpcMessage = encodeGrpcMessage(message);
   const stream = (res as { stream?: ServerHttp2Stream }).stream;
   if (res.headersSent) {

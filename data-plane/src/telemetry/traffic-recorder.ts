@@ -9,6 +9,7 @@ import { encodeSketch, newSketch, recordLatency, type Sketch } from '@gatehouse/
 import type { RequestObserver } from '../observe/request-observer.js';
 import type { ProxyRequest, ProxyRoute } from '../proxy/request.js';
 import type { TrafficEntryData, TrafficMessage } from './protocol.js';
+import { countedStatus } from '../proxy/grpc.js';
 
 export const DEFAULT_MAX_KEYS = 1000;
 
@@ -50,7 +51,7 @@ export class TrafficRecorder implements RequestObserver {
     }
     if (c === undefined) return;
     c.requests++;
-    const status = request.res.statusCode;
+    const status = countedStatus(request);
     if (status >= 500) c.errors5xx++;
     else if (status >= 400) c.errors4xx++;
     recordLatency(c.latency, this.now() - request.startedAt);

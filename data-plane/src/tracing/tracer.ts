@@ -49,6 +49,7 @@ import {
   type TraceContext,
 } from './propagation.js';
 import { KONG_PHASE, tracesPluginPhase } from './instrumentations.js';
+import { countedStatus } from '../proxy/grpc.js';
 
 /**
  * How a tracer samples: `root` decides new traces (and every trace when not `parentBased`); when
@@ -417,7 +418,7 @@ export class RequestTrace {
     this.ended = true;
     if (!this.sampled) return;
     const span = this.serverSpan!;
-    const status = request.res.statusCode;
+    const status = countedStatus(request);
     const upstream = this.upstreamSpan;
     if (upstream !== null && upstream.isRecording()) upstream.end();
     if (!span.isRecording()) return;

@@ -378,8 +378,13 @@ export class PluginRequest implements PluginContext, RequestView {
   }
 
   /** Sets the response view of the response and log phases (headers read with plugins' changes). */
-  setResponse(status: number, headers: readonly string[], body: Buffer | null): PluginResponse {
-    const view = new PluginResponse(status, headers, () => this.responseHeaders, body);
+  setResponse(
+    status: number,
+    headers: readonly string[],
+    body: Buffer | null,
+    trailers: readonly string[] | null = null,
+  ): PluginResponse {
+    const view = new PluginResponse(status, headers, () => this.responseHeaders, body, trailers);
     this.response = view;
     return view;
   }

@@ -118,7 +118,7 @@ export class PluginExchange extends UpstreamExchange {
       this.held = null;
       const upstreamBody = held.length === 1 ? held[0]! : Buffer.concat(held);
       const ctx = this.ctx;
-      ctx.setResponse(this.status, this.headers!, upstreamBody);
+      ctx.setResponse(this.status, this.headers!, upstreamBody, this.trailers);
       const end = (): void => {
         const body = ctx.responseBody ?? upstreamBody;
         this.headers = withLength(this.headers!, body.length);

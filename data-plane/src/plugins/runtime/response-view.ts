@@ -20,7 +20,17 @@ export class PluginResponse implements ResponseView {
     /** The request's changes (read live, so later plugins see earlier ones). */
     private readonly ops: () => ResponseHeaderOps | null,
     public body: Buffer | null,
+    /** The upstream's trailers as a flat [name, value, …] array (lower-case names), or null. */
+    private readonly trailers: readonly string[] | null = null,
   ) {}
+
+  trailer(name: string): string | undefined {
+    const t = this.trailers;
+    if (t === null) return undefined;
+    const lower = name.toLowerCase();
+    for (let i = 0; i < t.length; i += 2) if (t[i] === lower) return t[i + 1];
+    return undefined;
+  }
 
   header(name: string): string | undefined {
     const lower = name.toLowerCase();

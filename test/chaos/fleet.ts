@@ -1,0 +1,210 @@
+/**
+ * The chaos suite's topology on one machine, as real processes on loopback: a control plane
+ * (`gatehouse cp --dev`, embedded PGlite in its own data folder), data planes (`gatehouse dp`,
+ * each with its own data folder and disk cache) and an upstream (a plain node:http server in a
+ * child process answering 200, so its CPU is not the load generator's). One service and
+ * `routes` routes (`/chaos`, `/chaos-1`…) are created through the Admin API. The CP can be killed
+ * and started again on the same ports and data folder, as an operator's restart does.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  adminJson,
+  httpStatus,
+  sleep,
+  startCp,
+  startDp,
+  tempDir,
+  waitUntil,
+  type CpHandle,
+  type DpHandle,
+} from '../../e2e/helpers/processes.js';
+
+export { sleep, waitUntil };
+
+/** An upstream answering `200 ok` to everything (keep-alive), in a child process. */
+export async function startUpstream(): Promise<{ port: number; child: ChildProcess; close(): void }> {
+  const child = spawn(
+    process.execPath,
+    [
+      '-e',
+      `const s=require('http').createServer((q,r)=>{q.resume();r.end('ok')});s.keepAliveTimeout=60000;` +
+        `s.listen(0,'127.0.0.1',()=>console.log(s.address().port))`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const [line] = (await once(child.stdout, 'data')) as [Buffer];
+  return { port: Number(String(line).trim()), child, close: () => child.kill('SIGKILL') };
+}
+
+export interface DpStatus {
+  ready: boolean;
+  config: { version: string; hash: string } | null;
+  sync: { state: string; reconnects: number; lastError: string | null };
+  cache: { file: string } | null;
+}
+
+/** A data plane's GET /status, or null when it does not answer. */
+export async function dpStatus(dp: { status: string }): Promise<DpStatus | null> {
+  try {
+    const r = await fetch(`${dp.status}/status`, { signal: AbortSignal.timeout(2000) });
+    return r.ok ? ((await r.json()) as DpStatus) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Polls `check` every `everyMs` until it holds; resolves with the performance.now() time it was
+ * first seen holding, or null after `timeoutMs`.
+ */
+export async function whenTrue(
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  everyMs = 20,
+): Promise<number | null> {
+  const end = performance.now() + timeoutMs;
+  while (performance.now() < end) {
+    if (await check().catch(() => false)) return performance.now();
+    await sleep(everyMs);
+  }
+  return null;
+}
+
+export interface FleetOptions {
+  /** Data planes (default 1). */
+  readonly dps?: number;
+  /** Workers per data plane (default 1: the box has 2 cores, shared with the load). */
+  readonly workers?: number;
+  /** Routes to the upstream (default 1): `/chaos`, then `/chaos-1`, `/chaos-2`… */
+  readonly routes?: number;
+  /** Environment of the CP (e.g. DATABASE_URL, NATS_URL). */
+  readonly cpEnv?: NodeJS.ProcessEnv;
+  /** Environment of every DP (e.g. NATS_URL). */
+  readonly dpEnv?: NodeJS.ProcessEnv;
+}
+
+export class Fleet {
+  private constructor(
+    readonly dir: string,
+    public cp: CpHandle | null,
+    readonly cpDataDir: string,
+    readonly adminPort: number,
+    readonly clusterPort: number,
+    readonly publicKeys: string,
+    readonly dps: DpHandle[],
+    readonly upstream: { port: number; close(): void },
+    readonly paths: string[],
+    private readonly workers: number,
+    private readonly cpEnv: NodeJS.ProcessEnv,
+    private readonly dpEnv: NodeJS.ProcessEnv,
+  ) {}
+
+  static async start(opts: FleetOptions = {}): Promise<Fleet> {
+    const dir = tempDir('chaos');
+    const upstream = await startUpstream();
+    const cpDataDir = join(dir, 'cp');
+    const cp = await startCp({ dataDir: cpDataDir, env: opts.cpEnv });
+    const adminPort = Number(new URL(cp.admin).port);
+    const service = await adminJson(cp.admin, 'POST', '/services', {
+      name: 'chaos',
+      url: `http://127.0.0.1:${upstream.port}`,
+    });
+    if (service.status !== 201) throw new Error(`creating the service: ${JSON.stringify(service.json)}`);
+    const paths: string[] = [];
+    for (let i = 0; i < (opts.routes ?? 1); i++) {
+      const path = i === 0 ? '/chaos' : `/chaos-${i}`;
+      const route = await adminJson(cp.admin, 'POST', '/services/chaos/routes', {
+        name: path.slice(1),
+        paths: [path],
+      });
+      if (route.status !== 201) throw new Error(`creating a route: ${JSON.stringify(route.json)}`);
+      paths.push(path);
+    }
+    const fleet = new Fleet(
+      dir,
+      cp,
+      cpDataDir,
+      adminPort,
+      cp.clusterPort,
+      cp.publicKeys,
+      [],
+      upstream,
+      paths,
+      opts.workers ?? 1,
+      opts.cpEnv ?? {},
+      opts.dpEnv ?? {},
+    );
+    for (let i = 0; i < (opts.dps ?? 1); i++) fleet.dps.push(await fleet.startDp(join(dir, `dp${i}`)));
+    for (const dp of fleet.dps) await fleet.waitServing(dp);
+    return fleet;
+  }
+
+  get admin(): string {
+    if (this.cp === null) throw new Error('the control plane is down');
+    return this.cp.admin;
+  }
+
+  /** A data plane of this fleet's CP on `dataDir` (new ports each time). */
+  startDp(dataDir: string, waitReady = true): Promise<DpHandle> {
+    return startDp({
+      cluster: `127.0.0.1:${this.clusterPort}`,
+      publicKeys: this.publicKeys,
+      dataDir,
+      workers: this.workers,
+      waitReady,
+      env: this.dpEnv,
+    });
+  }
+
+  /** Until `dp` answers 200 on every route. */
+  async waitServing(dp: DpHandle, timeoutMs = 30_000): Promise<void> {
+    await waitUntil(
+      'the data plane serving every route',
+      async () => {
+        for (const p of this.paths) if ((await httpStatus(`${dp.proxy}${p}`)) !== 200) return false;
+        return true;
+      },
+      timeoutMs,
+    );
+  }
+
+  /** Stops the CP with `signal`; resolves when its process is gone. */
+  async stopCp(signal: 'SIGKILL' | 'SIGTERM'): Promise<void> {
+    const cp = this.cp;
+    if (cp === null) return;
+    this.cp = null;
+    if (signal === 'SIGKILL') await cp.proc.kill9();
+    else await cp.proc.stop();
+  }
+
+  /** Starts the CP again on its data folder and ports; resolves once its Admin API answers. */
+  async restartCp(): Promise<CpHandle> {
+    this.cp = await startCp({
+      dataDir: this.cpDataDir,
+      adminPort: this.adminPort,
+      clusterPort: this.clusterPort,
+    });
+    return this.cp;
+  }
+
+  /** Lines a process logged at level error (50) or above since `from` characters of its output. */
+  static errorLines(output: string, from = 0): string[] {
+    return output
+      .slice(from)
+      .split('\n')
+      .filter((line) => {
+        const m = /"level":(\d+)/.exec(line);
+        return m !== null && Number(m[1]) >= 50;
+      });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.dps.map((dp) => dp.proc.stop()));
+    if (this.cp !== null) await this.cp.proc.stop();
+    this.upstream.close();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

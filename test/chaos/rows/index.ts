@@ -1,0 +1,9 @@
+/** Every row of the suite, in the matrix's order: the one list the runner and `--only` read. */
+import type { Row } from '../row.js';
+import { F14 } from './churn.js';
+import { F1, F2 } from './cp-stop.js';
+import { F15, F16 } from './dependencies.js';
+import { F6, F7, F8 } from './dp-boot.js';
+import { F4, F5 } from './stream-loss.js';
+
+export const ROWS: readonly Row[] = [F1, F2, F4, F5, F6, F7, F8, F14, F15, F16];

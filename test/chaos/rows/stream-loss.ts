@@ -1,0 +1,107 @@
+/**
+ * F4 (the CP's end of the stream closes: the kernel resets the connection of a killed process, as
+ * a redeploy closes it) and F5 (a CP flapping up and down). F4: detection ≤ 1 s; the first
+ * reconnect attempt ≤ 2× the backoff base (250 ms) after it — the DP's backoff is full jitter, a
+ * uniform delay in [0, base), so the matrix's lower bound (0.5× base) does not apply; no request
+ * fails. F5: the CP up and down in turns (5 s each, 10 cycles; short: 3 s, 3 cycles) under load:
+ * the DP applies one config hash throughout (no thrash), reconnect attempts ≤ 2 per cycle, failures 0.
+ */
+import { Fleet, dpStatus, sleep, whenTrue } from '../fleet.js';
+import { openLoop, summarize } from '../load.js';
+import { atMost, exactly, type Profile, type Row } from '../row.js';
+
+const BACKOFF_BASE_MS = 250;
+
+export const F4: Row = {
+  id: 'F4',
+  fault: 'CP closes the stream (connection reset)',
+  async run(profile, log) {
+    const fleet = await Fleet.start();
+    try {
+      const dp = fleet.dps[0]!;
+      const load = openLoop({
+        origin: dp.proxy,
+        path: '/chaos',
+        rate: Math.min(profile.rate, 200),
+        durationMs: 6000,
+      });
+      await sleep(2000);
+      const before = (await dpStatus(dp))!.sync.reconnects;
+      const stoppedAt = performance.now();
+      await fleet.stopCp('SIGKILL');
+      const lostAt = await whenTrue(async () => (await dpStatus(dp))?.sync.state !== 'connected', 10_000, 5);
+      const retryAt = await whenTrue(
+        async () => ((await dpStatus(dp))?.sync.reconnects ?? 0) > before,
+        10_000,
+        5,
+      );
+      const record = await load;
+      const all = summarize(record);
+      log(
+        `lost after ${lostAt === null ? 'never' : (lostAt - stoppedAt).toFixed(0)} ms; first retry ${retryAt === null || lostAt === null ? 'never' : (retryAt - lostAt).toFixed(0)} ms later`,
+      );
+      return [
+        atMost('loss detected', lostAt === null ? Infinity : (lostAt - stoppedAt) / 1000, 1, 's', 2),
+        atMost(
+          'first reconnect after detection',
+          retryAt === null || lostAt === null ? Infinity : retryAt - lostAt,
+          2 * BACKOFF_BASE_MS,
+          'ms',
+          0,
+        ),
+        exactly('failed requests', all.failed, 0, all.requests),
+      ];
+    } finally {
+      await fleet.close();
+    }
+  },
+};
+
+export const F5: Row = {
+  id: 'F5',
+  fault: 'CP flapping (up/down cycles) under load',
+  async run(profile: Profile, log) {
+    const cycles = profile.short ? 3 : 10;
+    const halfMs = profile.short ? 3000 : 5000;
+    const fleet = await Fleet.start();
+    try {
+      const dp = fleet.dps[0]!;
+      const first = (await dpStatus(dp))!;
+      const hashes = new Set<string>([first.config!.hash]);
+      let watching = true;
+      const watcher = (async () => {
+        while (watching) {
+          const s = await dpStatus(dp);
+          if (s?.config) hashes.add(s.config.hash);
+          await sleep(50);
+        }
+      })();
+      const load = openLoop({
+        origin: dp.proxy,
+        path: '/chaos',
+        rate: Math.min(profile.rate, 300),
+        durationMs: cycles * 2 * halfMs + 2000,
+      });
+      for (let c = 0; c < cycles; c++) {
+        await sleep(halfMs);
+        await fleet.stopCp('SIGKILL');
+        await sleep(halfMs);
+        await fleet.restartCp();
+      }
+      await whenTrue(async () => (await dpStatus(dp))?.sync.state === 'connected', 15_000);
+      const record = await load;
+      watching = false;
+      await watcher;
+      const reconnects = (await dpStatus(dp))!.sync.reconnects - first.sync.reconnects;
+      const all = summarize(record);
+      log(`${cycles} cycles; reconnect attempts ${reconnects}; hashes ${[...hashes].join(', ')}`);
+      return [
+        exactly('distinct config hashes applied', hashes.size, 1),
+        atMost('reconnect attempts per cycle', reconnects / cycles, 2, 'per cycle'),
+        exactly('failed requests', all.failed, 0, all.requests),
+      ];
+    } finally {
+      await fleet.close();
+    }
+  },
+};

@@ -16,10 +16,14 @@ import { ProxyServer } from '../../data-plane/src/proxy/proxy-server.js';
 import { loadPluginRegistry } from '../../data-plane/src/plugins/registry.js';
 import { errorResponseOf, ProxyErrorCode } from '../../data-plane/src/proxy/errors.js';
 import { MAX_REQUEST_BYTES } from '../../data-plane/src/plugins/grpc-web/plugin.js';
+import { AccessLog } from '../../data-plane/src/observe/access-log.js';
 import { plugin } from '../plugins/auth/helpers.js';
 import { closeSession, connectH2 } from '../helpers/h2-client.js';
 import { decodeText, frame, parseFrames } from '../helpers/grpc-web-wire.js';
 import { route, service } from './helpers.js';
+
+/** The access log's lines (the real observer). */
+const logLines: string[] = [];
 
 interface Answer {
   status: number;
@@ -97,6 +101,7 @@ describe('plugin grpc-web through a real ProxyServer (raw HTTP/2 upstream)', () 
     proxy = new ProxyServer({
       logger: createLogger('grpc-web-test', { level: 'silent' }),
       plugins: await loadPluginRegistry({}),
+      observers: [new AccessLog((line) => logLines.push(line), 1)],
     });
     proxy.apply(
       completeConfig({
@@ -199,6 +204,7 @@ describe('plugin grpc-web through a real ProxyServer (raw HTTP/2 upstream)', () 
   });
 
   it("answers the gateway's own errors in gRPC-Web form: no route, upstream down", async () => {
+    logLines.length = 0;
     for (const [path, code, status] of [
       ['/nowhere.T/M', ProxyErrorCode.NO_ROUTE, '5'],
       ['/down.T/M', ProxyErrorCode.UPSTREAM_UNAVAILABLE, '14'],
@@ -211,6 +217,9 @@ describe('plugin grpc-web through a real ProxyServer (raw HTTP/2 upstream)', () 
       expect(r.headers['x-gatehouse-error-code'], path).toBe(code);
       expect(r.body.length, path).toBe(0);
     }
+    // Logged (and counted) with the answers' HTTP statuses, not the wire's 200, as gRPC answers are.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(logLines.map((line) => (JSON.parse(line) as { status: number }).status)).toEqual([404, 502]);
   });
 
   it('refuses a body over the size bound in gRPC-Web form, without calling the upstream', async () => {

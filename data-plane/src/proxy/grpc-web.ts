@@ -8,7 +8,7 @@
  * The translation of calls is the `grpc-web` plugin's (plugins/grpc-web).
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { encodeGrpcMessage, grpcStatusOf } from './grpc.js';
+import { encodeGrpcMessage, grpcStatusOf, markGrpcAnswer } from './grpc.js';
 
 /** Not gRPC-Web, binary (`application/grpc-web[+…]`) or text (`application/grpc-web-text[+…]`). */
 export const GrpcWebKind = { NONE: 0, BINARY: 1, TEXT: 2 } as const;
@@ -91,6 +91,8 @@ export function sendGrpcWebAnswer(
 ): void {
   const grpcStatus = String(grpcStatusOf(status));
   const grpcMessage = encodeGrpcMessage(message);
+  // Counted and logged with the answer's HTTP status, as gRPC answers are.
+  markGrpcAnswer(res, status);
   if (res.headersSent) {
     if (res.writableEnded || res.destroyed) return;
     res.end(

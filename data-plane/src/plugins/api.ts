@@ -120,6 +120,22 @@ export interface ResponseView {
 
 export type HeaderValue = string | readonly string[];
 
+/**
+ * A streaming re-encoding of one response (`PluginContext.transformResponse`). Its methods are
+ * called in order, once the upstream's head is in: `head`, `data` per chunk, `end` once.
+ */
+export interface ResponseTransform {
+  /**
+   * The headers to send in place of the upstream's (a new array; Content-Length is dropped
+   * whatever it returns), or null to pass this response through unchanged.
+   */
+  head(status: number, headers: readonly string[]): string[] | null;
+  /** One body chunk as it is sent (may be empty). */
+  data(chunk: Buffer): Buffer;
+  /** The last bytes of the body, given the upstream's trailers (null when it sent none). */
+  end(trailers: readonly string[] | null): Buffer;
+}
+
 export interface PluginContext {
   readonly request: RequestView;
   readonly route: Route;
@@ -217,6 +233,13 @@ export interface PluginContext {
    * capped. Several calls keep the smallest cap.
    */
   limitResponseBody(maxBytes: number): void;
+  /**
+   * Re-encodes the upstream's response as it streams (nothing is held back): `transform.head`
+   * decides on the response head, then each body chunk goes through `transform.data`, and the
+   * upstream's trailers through `transform.end` (they are then not sent as HTTP trailers). Call it
+   * before the upstream answers (rewrite or access); the last call wins. gRPC-Web's framing.
+   */
+  transformResponse(transform: ResponseTransform): void;
   /**
    * Short-circuits: answers `status` with `{"message": message}` (or, when `message` is an
    * object, that object as JSON; when it is a Buffer, those bytes as they are, typed by the

@@ -29,6 +29,7 @@ import proxyCache from './proxy-cache/plugin.js';
 import prometheus from './prometheus/plugin.js';
 import requestSizeLimiting from './request-size-limiting/plugin.js';
 import requestTermination from './request-termination/plugin.js';
+import grpcWeb from './grpc-web/plugin.js';
 import responseAggregation from './response-aggregation/plugin.js';
 import grpcGateway from './grpc-gateway/plugin.js';
 import correlationId from './correlation-id/plugin.js';
@@ -65,6 +66,7 @@ export const BUNDLED_PLUGINS: {
   waf,
   'request-size-limiting': requestSizeLimiting,
   'request-termination': requestTermination,
+  'grpc-web': grpcWeb,
   'response-aggregation': responseAggregation,
   'grpc-gateway': grpcGateway,
   canary,

@@ -26,6 +26,7 @@ import { prometheusSpec } from './prometheus/schema.js';
 import { requestSizeLimitingSpec } from './request-size-limiting/schema.js';
 import { responseRateLimitingSpec } from './response-ratelimiting/schema.js';
 import { requestTerminationSpec } from './request-termination/schema.js';
+import { grpcWebSpec } from './grpc-web/schema.js';
 import { responseAggregationSpec } from './response-aggregation/schema.js';
 import { grpcGatewaySpec } from './grpc-gateway/schema.js';
 import { correlationIdSpec } from './correlation-id/schema.js';
@@ -65,6 +66,7 @@ export const BUNDLED_SPECS = [
   wafSpec,
   requestSizeLimitingSpec,
   requestTerminationSpec,
+  grpcWebSpec,
   responseAggregationSpec,
   grpcGatewaySpec,
   canarySpec,

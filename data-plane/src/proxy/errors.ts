@@ -7,6 +7,7 @@
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import { defineError, GATEHOUSE_VERSION } from '@gatehouse/shared';
 import { isGrpcRequest, sendGrpcAnswer } from './grpc.js';
+import { grpcWebKindOf, headerRecord, sendGrpcWebAnswer } from './grpc-web.js';
 
 export const ProxyErrorCode = {
   NO_ROUTE: 'GH_ERR_PROXY_NO_ROUTE',
@@ -260,11 +261,19 @@ export function bodyUnread(req: IncomingMessage | undefined): boolean {
  * `headers` replaces the table's headers (a route's response phase added to a copy of them).
  * A gRPC request gets the answer as gRPC (proxy/grpc.ts): HTTP 200, `grpc-status` derived from
  * the table's status, `grpc-message` the table's message (in the trailers once the head is out).
+ * A gRPC-Web request gets it in gRPC-Web form (proxy/grpc-web.ts), with the response phase's headers.
  */
 export function sendError(res: ServerResponse, code: ProxyErrorCode, headers?: readonly string[]): void {
   if (isGrpcRequest(res.req)) {
     const r = RESPONSES[code];
     sendGrpcAnswer(res, r.status, r.message, { 'x-gatehouse-error-code': code, server: SERVER });
+    return;
+  }
+  const web = grpcWebKindOf(res.req);
+  if (web !== 0) {
+    const r = RESPONSES[code];
+    if (bodyUnread(res.req)) res.shouldKeepAlive = false;
+    sendGrpcWebAnswer(res, web, r.status, r.message, headerRecord(headers ?? r.headers));
     return;
   }
   if (res.headersSent) {

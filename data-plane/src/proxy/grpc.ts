@@ -141,14 +141,23 @@ const kAnswered = Symbol('gatehouse.grpc.answered');
 type AnsweredResponse = ServerResponse & { [kAnswered]?: number };
 
 /**
+ * Marks `res` as a gateway answer of HTTP `status` given in gRPC form (`sendGrpcAnswer`, and
+ * proxy/grpc-web.ts's gRPC-Web answers): counted and logged with `status` (countedStatus).
+ */
+export function markGrpcAnswer(res: ServerResponse, status: number): void {
+  (res as AnsweredResponse)[kAnswered] = status;
+}
+
+/**
  * The status a request is counted and logged with: the response's HTTP status, except for a gRPC
- * request the gateway answered itself (`sendGrpcAnswer`), whose wire status is 200 as gRPC
+ * or gRPC-Web request the gateway answered itself (`markGrpcAnswer`), whose wire status is 200 as gRPC
  * requires and whose counted status is the answer's HTTP status (401, 429, 502…), as Kong logs
  * `kong.response.exit`'s status on a gRPC request. Metrics, logs, analytics and traces read this.
  */
 export function countedStatus(request: { readonly grpc: boolean; readonly res: ServerResponse }): number {
   const res = request.res;
-  if (!request.grpc) return res.statusCode;
+  // Only a 200 can be a gRPC-Web answer (its requests are not `grpc`): other statuses stop here.
+  if (!request.grpc && res.statusCode !== 200) return res.statusCode;
   return (res as AnsweredResponse)[kAnswered] ?? res.statusCode;
 }
 
@@ -170,7 +179,7 @@ export function sendGrpcAnswer(
 ): void {
   const grpcStatus = String(grpcStatusOf(status));
   // Only gRPC answers carry it (a rare path: the shape of other responses is untouched).
-  (res as AnsweredResponse)[kAnswered] = status;
+  markGrpcAnswer(res, status);
   const grpcMessage = encodeGrpcMessage(message);
   const stream = (res as { stream?: ServerHttp2Stream }).stream;
   if (res.headersSent) {

@@ -11,6 +11,7 @@ import { Destination } from '../../proxy/destinations.js';
 import type {
   CredentialRef,
   HeaderValue,
+  ResponseTransform,
   PluginContext,
   RequestView,
   ResponseView,
@@ -132,6 +133,8 @@ export class PluginRequest implements PluginContext, RequestView {
   responseBody: Buffer | null = null;
   /** The cap on a buffered response body (`limitResponseBody`), or null. */
   responseBodyLimit: number | null = null;
+  /** The streaming re-encoding of the response a plugin asked for (`transformResponse`), or null. */
+  responseTransform: ResponseTransform | null = null;
 
   private queryParams: URLSearchParams | null = null;
   private headerMap: Record<string, string[]> | null = null;
@@ -469,6 +472,10 @@ export class PluginRequest implements PluginContext, RequestView {
   limitResponseBody(maxBytes: number): void {
     if (this.responseBodyLimit === null || maxBytes < this.responseBodyLimit)
       this.responseBodyLimit = maxBytes;
+  }
+
+  transformResponse(transform: ResponseTransform): void {
+    this.responseTransform = transform;
   }
 
   respond(

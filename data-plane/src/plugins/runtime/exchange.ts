@@ -8,7 +8,7 @@ import { downstreamResponseHeaders } from '../../proxy/headers.js';
 import { UpstreamExchange, writeTrailers } from '../../proxy/exchange.js';
 import { ProxyErrorCode } from '../../proxy/errors.js';
 import { PluginErrors } from '../errors.js';
-import { RESPONSE_BUFFER_LIMIT, type ResponseHead } from '../api.js';
+import { RESPONSE_BUFFER_LIMIT, type ResponseHead, type ResponseTransform } from '../api.js';
 import { protocolOf, type Chain } from './compile.js';
 import type { PluginRequest } from './context.js';
 import { applyResponseHeaders, headerLookup, runPhase, type PhaseRun } from './phases.js';
@@ -28,6 +28,8 @@ export class PluginExchange extends UpstreamExchange {
   private refused = false;
   /** A response handler answered (`respond`): its status replaces the upstream's, the body is dropped. */
   private replaced = false;
+  /** The plugin's re-encoding of this response (`transformResponse`, accepted by its `head`), or null. */
+  private transform: ResponseTransform | null = null;
 
   constructor(
     private readonly ctx: PluginRequest,
@@ -43,7 +45,7 @@ export class PluginExchange extends UpstreamExchange {
     this.ctx.proxied.upstreamHeadersAt = performance.now();
     this.resumeUpstream = resume;
     this.status = statusCode;
-    const headers = (this.headers = downstreamResponseHeaders(rawHeaders));
+    const headers = (this.headers = this.transformedHead(statusCode, downstreamResponseHeaders(rawHeaders)));
     const chain = this.chain;
     // The response view is for the response and log phases only.
     if (chain.response !== null || chain.log !== null) this.ctx.setResponse(statusCode, headers, null);
@@ -72,6 +74,12 @@ export class PluginExchange extends UpstreamExchange {
 
   override onData(chunk: Buffer): boolean {
     if (this.replaced) return true;
+    return this.forward(this.transform === null ? chunk : this.transform.data(chunk));
+  }
+
+  /** Passes a body chunk (re-encoded already) to the client, or holds it for the response phase. */
+  private forward(chunk: Buffer): boolean {
+    if (chunk.length === 0) return true;
     if (!this.buffering) return super.onData(chunk);
     this.held!.push(chunk);
     this.heldBytes += chunk.length;
@@ -94,6 +102,13 @@ export class PluginExchange extends UpstreamExchange {
   override onComplete(trailers?: string[] | null): void {
     if (this.refused) return;
     this.trailers = trailers ?? null;
+    if (this.transform !== null) {
+      // The trailers end the re-encoded body instead of going out as HTTP trailers.
+      const tail = this.transform.end(this.trailers);
+      this.trailers = null;
+      if (!this.replaced) this.forward(tail);
+      if (this.refused) return;
+    }
     this.finish();
     const res = this.request.res;
     if (this.replaced) return;
@@ -135,6 +150,19 @@ export class PluginExchange extends UpstreamExchange {
       return;
     }
     super.answerError(err);
+  }
+
+  /**
+   * The upstream's head as the client gets it: a plugin's response transform decides (and takes
+   * the response, its length then unknown), else as it is.
+   */
+  private transformedHead(status: number, headers: string[]): string[] {
+    const t = this.ctx.responseTransform;
+    if (t === null) return headers;
+    const out = t.head(status, headers);
+    if (out === null) return headers;
+    this.transform = t;
+    return withoutLength(out);
   }
 
   /** The gateway's answer goes through the response phase first (Kong's header_filter). */
@@ -254,6 +282,14 @@ function withLength(headers: string[], length: number): string[] {
     if (lower !== 'content-length' && lower !== 'transfer-encoding') out.push(headers[i]!, headers[i + 1]!);
   }
   out.push('content-length', String(length));
+  return out;
+}
+
+/** The headers without Content-Length (a re-encoded body's length is not known ahead). */
+function withoutLength(headers: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < headers.length; i += 2)
+    if (headers[i]!.toLowerCase() !== 'content-length') out.push(headers[i]!, headers[i + 1]!);
   return out;
 }
 

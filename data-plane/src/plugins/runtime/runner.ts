@@ -8,6 +8,7 @@ import { STATUS_CODES } from 'node:http';
 import { GATEHOUSE_VERSION } from '@gatehouse/shared';
 import { bodyUnread, errorResponseOf, sendError, ProxyErrorCode } from '../../proxy/errors.js';
 import { isGrpcRequest, sendGrpcAnswer } from '../../proxy/grpc.js';
+import { grpcWebKindOf, headerRecord, sendGrpcWebAnswer } from '../../proxy/grpc-web.js';
 import { dispatchUpstream } from '../../proxy/dispatch.js';
 import type { ProxyRequest } from '../../proxy/request.js';
 import { HANDLER_FAILED, PluginErrors } from '../errors.js';
@@ -171,6 +172,12 @@ export class PluginRunner {
         sendGrpcAnswer(res, sc.status, grpcMessageOf(sc.status, body), headerRecord(out));
         return;
       }
+      const web = grpcWebKindOf(ctx.req);
+      if (web !== 0) {
+        // The same on a gRPC-Web request, in gRPC-Web form (status and message in the headers).
+        sendGrpcWebAnswer(res, web, sc.status, grpcMessageOf(sc.status, body), headerRecord(out));
+        return;
+      }
       res.writeHead(sc.status, out);
       res.end(body ?? undefined);
     };
@@ -252,16 +259,4 @@ function grpcMessageOf(status: number, body: Buffer | null): string {
     }
   }
   return STATUS_CODES[status] ?? '';
-}
-
-/** A flat [name, value, …] header array as a record (repeated names as arrays). */
-function headerRecord(flat: readonly string[]): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (let i = 0; i < flat.length; i += 2) {
-    const name = flat[i]!.toLowerCase();
-    const value = flat[i + 1]!;
-    const prev = out[name];
-    out[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
-  }
-  return out;
 }

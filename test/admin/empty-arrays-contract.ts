@@ -127,6 +127,7 @@ const FIXTURES: Partial<Record<EntityKind, (api: Api) => Promise<Fixture>>> = {
   hmacauth_credentials: async (api) => credential(api, 'hmac-auths', { username: `h${next()}` }),
   acls: async (api) => credential(api, 'acls', { group: `group-${next()}` }),
   mtls_auth_credentials: async (api) => credential(api, 'mtls-auths', { subject_name: `m${next()}.example` }),
+  oauth2_credentials: async (api) => credential(api, 'oauth2', { name: `app${next()}` }),
   key_sets: async () => ({
     collection: '/key-sets',
     body: { name: `ks${next()}` },

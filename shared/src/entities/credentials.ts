@@ -6,6 +6,8 @@ import type {
   JwtSecret,
   KeyAuthCredential,
   MtlsAuthCredential,
+  OAuth2Credential,
+  OAuth2TokenRevocation,
 } from '../config/model.js';
 import { randomKey, stripReadOnly } from './common.js';
 import * as td from '../schema/typedefs.js';
@@ -26,6 +28,8 @@ export type JwtSecretInput = CredentialInput<JwtSecret>;
 export type HmacAuthInput = CredentialInput<HmacAuthCredential>;
 export type AclInput = CredentialInput<Acl>;
 export type MtlsAuthInput = CredentialInput<MtlsAuthCredential>;
+export type OAuth2CredentialInput = CredentialInput<OAuth2Credential>;
+export type OAuth2TokenRevocationInput = Omit<OAuth2TokenRevocation, 'id' | 'created_at'> & { id?: string };
 
 /** A credential's schema: Kong's common fields (id, created_at, consumer, tags), then `fields`. */
 const credentialSchema = (
@@ -221,4 +225,79 @@ export const aclSchema = credentialSchema({ group: td.indexedText({ required: tr
 /** acl: a consumer's membership in an ACL `group`. */
 export function validateAcl(input: unknown, options: { base?: Partial<Acl> } = {}): AclInput {
   return run<AclInput>(input, aclSchema, options.base);
+}
+
+/** Kong's oauth2_credentials `redirect_uris` element check: an absolute URL without a fragment. */
+function redirectUriError(s: string): string | null {
+  let u: URL;
+  try {
+    u = new URL(s);
+  } catch {
+    return `cannot parse '${s}'`;
+  }
+  if (u.hash !== '' || s.includes('#')) return 'fragment not allowed in \'' + s + '\'';
+  return null;
+}
+
+/** oauth2 credentials (Kong's oauth2_credentials): a client application of a consumer. */
+export const oauth2CredentialSchema = credentialSchema({
+  name: td.text({ required: true, len_max: td.NAME_MAX }),
+  client_id: td.indexedText(),
+  client_secret: td.text({ encrypted: true, len_max: td.INDEXED_TEXT_MAX }),
+  hash_secret: { type: 'boolean', required: true, default: false },
+  redirect_uris: {
+    type: 'array',
+    len_max: 64,
+    elements: { type: 'string', len_max: 2048, custom_validator: redirectUriError },
+  },
+  client_type: { type: 'string', required: true, default: 'confidential', one_of: ['confidential', 'public'] },
+});
+
+/**
+ * oauth2 credential: `client_id` and `client_secret` generated when omitted (32 characters); with
+ * `hash_secret`, the secret is stored as a scrypt hash (a stored hash is kept as it is), so give
+ * your own secret then: a generated one cannot be read back (as Kong).
+ */
+export function validateOAuth2Credential(
+  input: unknown,
+  options: { base?: Partial<OAuth2Credential> } = {},
+): OAuth2CredentialInput {
+  const v = run<OAuth2CredentialInput>(input, oauth2CredentialSchema, options.base);
+  if (!v.client_id) v.client_id = randomKey();
+  if (!v.client_secret) v.client_secret = randomKey();
+  if (v.hash_secret && !isBasicAuthHash(v.client_secret)) v.client_secret = hashBasicAuthPassword(v.client_secret);
+  v.redirect_uris ??= null;
+  return v;
+}
+
+/** Checks an oauth2 client secret against a stored one (clear or scrypt hash), in constant time. */
+export function verifyOAuth2ClientSecret(presented: string, credential: OAuth2Credential): boolean {
+  if (credential.hash_secret) return verifyBasicAuthPassword(presented, credential.client_secret);
+  const a = Buffer.from(presented);
+  const b = Buffer.from(credential.client_secret);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** oauth2 token revocations: a token id (`jti`) refused by every data plane until `expires_at`. */
+export const oauth2TokenRevocationSchema: RecordField = {
+  type: 'record',
+  fields: {
+    id: td.id(),
+    created_at: td.autoTimestamp(),
+    credential: td.foreign('oauth2_credentials', {
+      required: true,
+      schema: () => oauth2CredentialSchema,
+    }),
+    jti: td.indexedText({ required: true, len_max: 128 }),
+    expires_at: { type: 'integer', required: true, between: [0, Number.MAX_SAFE_INTEGER] },
+    tags: td.tags(),
+  },
+};
+
+/** oauth2 token revocation: `jti` and the token's `expires_at` (Unix seconds) required. */
+export function validateOAuth2TokenRevocation(
+  input: unknown,
+  options: { base?: Partial<OAuth2TokenRevocation> } = {},
+): OAuth2TokenRevocationInput {
+  return run<OAuth2TokenRevocationInput>(input, oauth2TokenRevocationSchema, options.base);
 }

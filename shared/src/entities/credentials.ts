@@ -1,4 +1,4 @@
-import { createPublicKey, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
 import type {
   Acl,
   BasicAuthCredential,
@@ -110,19 +110,34 @@ export function isBasicAuthHash(value: string): boolean {
   return HASH_RE.test(value);
 }
 
-/** Checks a clear password against a stored hash, in constant time. */
-export function verifyBasicAuthPassword(password: string, stored: string): boolean {
+/** The parts of a stored scrypt hash, or null when it is not one. */
+function parseScryptHash(stored: string) {
   const m = HASH_RE.exec(stored);
-  if (!m) return false;
+  if (!m) return null;
   const [N, r, p] = [Number(m[1]), Number(m[2]), Number(m[3])];
   const expected = Buffer.from(m[5]!, 'base64');
-  const actual = scryptSync(password, Buffer.from(m[4]!, 'base64'), expected.length, {
-    N,
-    r,
-    p,
-    maxmem: 256 * N * r + 1024 * 1024,
-  });
-  return timingSafeEqual(actual, expected);
+  return {
+    salt: Buffer.from(m[4]!, 'base64'),
+    expected,
+    options: { N, r, p, maxmem: 256 * N * r + 1024 * 1024 },
+  };
+}
+
+/** Checks a clear password against a stored hash, in constant time. */
+export function verifyBasicAuthPassword(password: string, stored: string): boolean {
+  const h = parseScryptHash(stored);
+  if (h === null) return false;
+  return timingSafeEqual(scryptSync(password, h.salt, h.expected.length, h.options), h.expected);
+}
+
+/** verifyBasicAuthPassword off the event loop (libuv's thread pool): for request paths. */
+export async function verifyScryptHashAsync(password: string, stored: string): Promise<boolean> {
+  const h = parseScryptHash(stored);
+  if (h === null) return false;
+  const actual = await new Promise<Buffer>((resolve, reject) =>
+    scrypt(password, h.salt, h.expected.length, h.options, (err, key) => (err ? reject(err) : resolve(key))),
+  );
+  return timingSafeEqual(actual, h.expected);
 }
 
 /** basic-auth credentials (Kong's basicauth_credentials). */
@@ -270,12 +285,15 @@ export function validateOAuth2Credential(
   return v;
 }
 
-/** Checks an oauth2 client secret against a stored one (clear or scrypt hash), in constant time. */
-export function verifyOAuth2ClientSecret(presented: string, credential: OAuth2Credential): boolean {
-  if (credential.hash_secret) return verifyBasicAuthPassword(presented, credential.client_secret);
-  const a = Buffer.from(presented);
-  const b = Buffer.from(credential.client_secret);
-  return a.length === b.length && timingSafeEqual(a, b);
+/**
+ * Checks an oauth2 client secret against a stored one, in constant time: a scrypt hash (hash_secret)
+ * off the event loop, a clear secret by comparing SHA-256 digests (no length leak).
+ */
+export async function verifyOAuth2ClientSecret(presented: string, credential: OAuth2Credential): Promise<boolean> {
+  if (credential.hash_secret) return verifyScryptHashAsync(presented, credential.client_secret);
+  const a = createHash('sha256').update(presented).digest();
+  const b = createHash('sha256').update(credential.client_secret).digest();
+  return timingSafeEqual(a, b) && presented === credential.client_secret;
 }
 
 /** oauth2 token revocations: a token id (`jti`) refused by every data plane until `expires_at`. */

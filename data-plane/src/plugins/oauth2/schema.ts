@@ -1,5 +1,5 @@
 import { schema } from '@gatehouse/shared';
-import { definePluginSpec, type PluginConfig } from '../api.js';
+import { definePluginSpec, type PluginConfig, PROTOCOLS_HTTP_WS } from '../api.js';
 
 const { t } = schema;
 
@@ -86,7 +86,7 @@ export const oauth2Spec = definePluginSpec({
   version: '1.0.0',
   priority: 1400,
   noConsumer: true,
-  protocols: ['http', 'https'],
+  protocols: PROTOCOLS_HTTP_WS,
   schema: oauth2Schema,
 });
 

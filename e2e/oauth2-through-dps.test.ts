@@ -32,7 +32,11 @@ interface Answer {
   json: any;
 }
 
-function send(base: string, path: string, opts: { method?: string; headers?: Record<string, string>; form?: Record<string, string> } = {}): Promise<Answer> {
+function send(
+  base: string,
+  path: string,
+  opts: { method?: string; headers?: Record<string, string>; form?: Record<string, string> } = {},
+): Promise<Answer> {
   const body = opts.form === undefined ? undefined : new URLSearchParams(opts.form).toString();
   return new Promise((resolve, reject) => {
     const req = http.request(
@@ -69,7 +73,11 @@ function send(base: string, path: string, opts: { method?: string; headers?: Rec
 }
 
 const claims = (token: string) =>
-  JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { jti: string; exp: number; sub: string };
+  JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as {
+    jti: string;
+    exp: number;
+    sub: string;
+  };
 
 describe('oauth2 through a real CP and two DPs', () => {
   let cp: CpHandle;
@@ -81,7 +89,9 @@ describe('oauth2 through a real CP and two DPs', () => {
 
   beforeAll(async () => {
     upstream = http.createServer((req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ headers: req.headers }));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ headers: req.headers }));
     });
     await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
     cp = await startCp({ dataDir: tempDir('oauth2-cp') });
@@ -99,7 +109,10 @@ describe('oauth2 through a real CP and two DPs', () => {
     });
     credentialId = cred.id as string;
     expect(cred.client_secret).toMatch(/^\$scrypt\$/);
-    await ok('/services', { name: 'svc', url: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}` });
+    await ok('/services', {
+      name: 'svc',
+      url: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`,
+    });
     await ok('/services/svc/routes', { name: 'api', paths: ['/api'] });
     await ok('/routes/api/plugins', {
       name: 'oauth2',
@@ -124,7 +137,11 @@ describe('oauth2 through a real CP and two DPs', () => {
         }),
       );
     for (const dp of dps)
-      await waitUntil('the oauth2 route is served', async () => (await send(dp.proxy, '/api/x')).status === 401, 60_000);
+      await waitUntil(
+        'the oauth2 route is served',
+        async () => (await send(dp.proxy, '/api/x')).status === 401,
+        60_000,
+      );
   }, 180_000);
 
   afterAll(async () => {
@@ -145,7 +162,9 @@ describe('oauth2 through a real CP and two DPs', () => {
   });
 
   it('accepts at DP B a client_credentials token DP A issued', async () => {
-    const t = await send(a(), '/api/oauth2/token', { form: { grant_type: 'client_credentials', scope: 'read', ...app } });
+    const t = await send(a(), '/api/oauth2/token', {
+      form: { grant_type: 'client_credentials', scope: 'read', ...app },
+    });
     expect(t.status, JSON.stringify(t.json)).toBe(200);
     expect(t.json).toMatchObject({ token_type: 'bearer', expires_in: 7200 });
     const r = await send(b(), '/api/things', { headers: bearer(t.json.access_token) });
@@ -190,7 +209,10 @@ describe('oauth2 through a real CP and two DPs', () => {
     const t = await codeFlow();
     const r = await send(a(), '/api/things', { headers: bearer(t.access_token) });
     expect(r.status).toBe(200);
-    expect(r.json.headers).toMatchObject({ 'x-authenticated-userid': 'user-42', 'x-authenticated-scope': 'read write' });
+    expect(r.json.headers).toMatchObject({
+      'x-authenticated-userid': 'user-42',
+      'x-authenticated-scope': 'read write',
+    });
   });
 
   it('refreshes once: a refresh token redeemed at A is refused at B, and its old access token is revoked', async () => {
@@ -215,7 +237,8 @@ describe('oauth2 through a real CP and two DPs', () => {
   it('revokes a token through the Admin API: both DPs refuse it within the propagation time', async () => {
     const t = await send(b(), '/api/oauth2/token', { form: { grant_type: 'client_credentials', ...app } });
     const token = t.json.access_token as string;
-    for (const dp of dps) expect((await send(dp.proxy, '/api/x', { headers: bearer(token) })).status).toBe(200);
+    for (const dp of dps)
+      expect((await send(dp.proxy, '/api/x', { headers: bearer(token) })).status).toBe(200);
     const c = claims(token);
     const rev = await adminJson(cp.admin, 'POST', '/oauth2_token_revocations', {
       credential: { id: credentialId },
@@ -229,7 +252,10 @@ describe('oauth2 through a real CP and two DPs', () => {
         async () => {
           const r = await send(dp.proxy, '/api/x', { headers: bearer(token) });
           if (r.status !== 401) return false;
-          expect(r.json).toEqual({ error: 'invalid_token', error_description: 'The access token is invalid or has expired' });
+          expect(r.json).toEqual({
+            error: 'invalid_token',
+            error_description: 'The access token is invalid or has expired',
+          });
           return true;
         },
         PROPAGATION_MS,
@@ -239,7 +265,8 @@ describe('oauth2 through a real CP and two DPs', () => {
   it('refuses redemption with a clear error while the CP is down, and keeps verifying access tokens', async () => {
     const t = await codeFlow();
     await cp.proc.stop();
-    for (const dp of dps) expect((await send(dp.proxy, '/api/x', { headers: bearer(t.access_token) })).status).toBe(200);
+    for (const dp of dps)
+      expect((await send(dp.proxy, '/api/x', { headers: bearer(t.access_token) })).status).toBe(200);
     const r = await send(a(), '/api/oauth2/token', {
       form: { grant_type: 'refresh_token', refresh_token: t.refresh_token, ...app },
     });

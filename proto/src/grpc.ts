@@ -90,5 +90,7 @@ export const oauth2Redeemed = (alreadyUsed: boolean): OAuth2GrantRedeemed =>
 
 type TokenIdInit = { jti: string; credentialId: string; expiresAt: bigint };
 /** A RedeemOAuth2Grant request. */
-export const oauth2Redemption = (grant: TokenIdInit, alsoRevoke: readonly TokenIdInit[]): OAuth2GrantRedemption =>
-  create(OAuth2GrantRedemptionSchema, { grant, alsoRevoke: [...alsoRevoke] });
+export const oauth2Redemption = (
+  grant: TokenIdInit,
+  alsoRevoke: readonly TokenIdInit[],
+): OAuth2GrantRedemption => create(OAuth2GrantRedemptionSchema, { grant, alsoRevoke: [...alsoRevoke] });

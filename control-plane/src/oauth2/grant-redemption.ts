@@ -70,7 +70,11 @@ export async function purgeExpiredRevocations(store: ConfigStore, now = Date.now
 }
 
 /** Runs the purge every REVOCATION_PURGE_INTERVAL_MS; returns its stop. */
-export function startRevocationPurge(store: ConfigStore, logger: Logger, intervalMs = REVOCATION_PURGE_INTERVAL_MS): () => void {
+export function startRevocationPurge(
+  store: ConfigStore,
+  logger: Logger,
+  intervalMs = REVOCATION_PURGE_INTERVAL_MS,
+): () => void {
   const timer = setInterval(() => {
     purgeExpiredRevocations(store).then(
       (n) => {

@@ -526,12 +526,17 @@ export class ConfigClient extends EventEmitter<ConfigClientEvents> {
     const client = this.client;
     if (client === null || this.status.state !== 'connected') return Promise.resolve('unavailable');
     return new Promise((resolve) => {
-      client.redeemOAuth2Grant(request, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => {
-        if (err !== null || res === undefined) {
-          this.opts.logger.warn({ err }, 'control plane did not redeem an oauth2 grant');
-          resolve('unavailable');
-        } else resolve(res.alreadyUsed ? 'already-used' : 'redeemed');
-      });
+      client.redeemOAuth2Grant(
+        request,
+        new grpc.Metadata(),
+        { deadline: Date.now() + timeoutMs },
+        (err, res) => {
+          if (err !== null || res === undefined) {
+            this.opts.logger.warn({ err }, 'control plane did not redeem an oauth2 grant');
+            resolve('unavailable');
+          } else resolve(res.alreadyUsed ? 'already-used' : 'redeemed');
+        },
+      );
     });
   }
 

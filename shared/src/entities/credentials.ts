@@ -250,7 +250,7 @@ function redirectUriError(s: string): string | null {
   } catch {
     return `cannot parse '${s}'`;
   }
-  if (u.hash !== '' || s.includes('#')) return 'fragment not allowed in \'' + s + '\'';
+  if (u.hash !== '' || s.includes('#')) return "fragment not allowed in '" + s + "'";
   return null;
 }
 
@@ -265,7 +265,12 @@ export const oauth2CredentialSchema = credentialSchema({
     len_max: 64,
     elements: { type: 'string', len_max: 2048, custom_validator: redirectUriError },
   },
-  client_type: { type: 'string', required: true, default: 'confidential', one_of: ['confidential', 'public'] },
+  client_type: {
+    type: 'string',
+    required: true,
+    default: 'confidential',
+    one_of: ['confidential', 'public'],
+  },
 });
 
 /**
@@ -280,7 +285,8 @@ export function validateOAuth2Credential(
   const v = run<OAuth2CredentialInput>(input, oauth2CredentialSchema, options.base);
   if (!v.client_id) v.client_id = randomKey();
   if (!v.client_secret) v.client_secret = randomKey();
-  if (v.hash_secret && !isBasicAuthHash(v.client_secret)) v.client_secret = hashBasicAuthPassword(v.client_secret);
+  if (v.hash_secret && !isBasicAuthHash(v.client_secret))
+    v.client_secret = hashBasicAuthPassword(v.client_secret);
   v.redirect_uris ??= null;
   return v;
 }
@@ -289,7 +295,10 @@ export function validateOAuth2Credential(
  * Checks an oauth2 client secret against a stored one, in constant time: a scrypt hash (hash_secret)
  * off the event loop, a clear secret by comparing SHA-256 digests (no length leak).
  */
-export async function verifyOAuth2ClientSecret(presented: string, credential: OAuth2Credential): Promise<boolean> {
+export async function verifyOAuth2ClientSecret(
+  presented: string,
+  credential: OAuth2Credential,
+): Promise<boolean> {
   if (credential.hash_secret) return verifyScryptHashAsync(presented, credential.client_secret);
   const a = createHash('sha256').update(presented).digest();
   const b = createHash('sha256').update(credential.client_secret).digest();

@@ -285,7 +285,10 @@ describe('credentials', () => {
 
 describe('oauth2 credentials (Kong spec/03-plugins/25-oauth2/01-api_spec.lua)', () => {
   it('generates client_id and client_secret when left out, and keeps Kong defaults', () => {
-    const v = validateOAuth2Credential({ name: 'app', consumer: { id: '00000000-0000-4000-8000-000000000001' } });
+    const v = validateOAuth2Credential({
+      name: 'app',
+      consumer: { id: '00000000-0000-4000-8000-000000000001' },
+    });
     expect(v.client_id).toMatch(/^[0-9a-f]{32}$/);
     expect(v.client_secret).toMatch(/^[0-9a-f]{32}$/);
     expect(v).toMatchObject({ hash_secret: false, client_type: 'confidential', redirect_uris: null });
@@ -308,10 +311,12 @@ describe('oauth2 credentials (Kong spec/03-plugins/25-oauth2/01-api_spec.lua)', 
 
   it('refuses a redirect_uri with a fragment or that is not a URL, and an unknown client_type', () => {
     const consumer = { id: '00000000-0000-4000-8000-000000000001' };
-    expect(() => validateOAuth2Credential({ name: 'a', consumer, redirect_uris: ['https://a.example/#x'] })).toThrow(
-      /fragment not allowed/,
+    expect(() =>
+      validateOAuth2Credential({ name: 'a', consumer, redirect_uris: ['https://a.example/#x'] }),
+    ).toThrow(/fragment not allowed/);
+    expect(() => validateOAuth2Credential({ name: 'a', consumer, redirect_uris: ['not a url'] })).toThrow(
+      /cannot parse/,
     );
-    expect(() => validateOAuth2Credential({ name: 'a', consumer, redirect_uris: ['not a url'] })).toThrow(/cannot parse/);
     expect(() => validateOAuth2Credential({ name: 'a', consumer, client_type: 'secret' })).toThrow();
     expect(() => validateOAuth2Credential({ consumer })).toThrow(/name/);
   });

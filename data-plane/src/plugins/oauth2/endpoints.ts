@@ -47,10 +47,12 @@ function scopeOf(params: Params, state: OAuth2State): { scope: string | undefine
   const raw = params.scope;
   if (state.scopes !== null && raw !== undefined) {
     const asked = raw.split(/\s+/).filter((s) => s !== '');
-    for (const s of asked) if (!state.scopes.has(s)) return err('invalid_scope', `"${s}" is an invalid scope`);
+    for (const s of asked)
+      if (!state.scopes.has(s)) return err('invalid_scope', `"${s}" is an invalid scope`);
     return { scope: asked.length > 0 ? asked.join(' ') : undefined };
   }
-  if (raw === undefined && state.conf.mandatory_scope) return err('invalid_scope', 'You must specify a scope');
+  if (raw === undefined && state.conf.mandatory_scope)
+    return err('invalid_scope', 'You must specify a scope');
   return { scope: undefined };
 }
 
@@ -96,7 +98,12 @@ function issueTokens(
   const accessJti = TokenKeys.jti();
   const accessExp = ttl > 0 ? now + Math.ceil(ttl) : undefined;
   const out: Issued = {
-    access_token: state.keys.sign({ ...base, use: 'access', jti: accessJti, ...(accessExp ? { exp: accessExp } : {}) }),
+    access_token: state.keys.sign({
+      ...base,
+      use: 'access',
+      jti: accessJti,
+      ...(accessExp ? { exp: accessExp } : {}),
+    }),
     token_type: 'bearer',
   };
   if (ttl > 0) out.expires_in = ttl;
@@ -212,11 +219,19 @@ async function tokenOutcome(ctx: PluginContext, state: OAuth2State): Promise<Out
 }
 
 /** Does the code's PKCE challenge (or the lack of one) pass? An error when not. */
-function pkceError(state: OAuth2State, client: Client, code: TokenClaims, verifier: string | undefined): OAuthError | null {
+function pkceError(
+  state: OAuth2State,
+  client: Client,
+  code: TokenClaims,
+  verifier: string | undefined,
+): OAuthError | null {
   const required =
-    state.conf.pkce === 'strict' || (state.conf.pkce !== 'none' && client.credential.client_type === 'public');
+    state.conf.pkce === 'strict' ||
+    (state.conf.pkce !== 'none' && client.credential.client_type === 'public');
   if (code.code_challenge === undefined) {
-    return required ? err('invalid_request', 'code_verifier is required for PKCE authorization requests') : null;
+    return required
+      ? err('invalid_request', 'code_verifier is required for PKCE authorization requests')
+      : null;
   }
   if (verifier === undefined)
     return err('invalid_request', 'code_verifier is required for PKCE authorization requests');
@@ -264,8 +279,14 @@ async function refresh(
   fail: (e: OAuthError, status?: number) => Outcome,
 ): Promise<Outcome> {
   const now = nowSeconds();
-  const token = params.refresh_token === undefined ? null : state.keys.verify(params.refresh_token, 'refresh');
-  if (token === null || expired(token, now) || state.index.revoked(token.jti, now) || !audienceMatches(token, ctx, state.conf))
+  const token =
+    params.refresh_token === undefined ? null : state.keys.verify(params.refresh_token, 'refresh');
+  if (
+    token === null ||
+    expired(token, now) ||
+    state.index.revoked(token.jti, now) ||
+    !audienceMatches(token, ctx, state.conf)
+  )
     return fail(err('invalid_request', 'Invalid refresh_token'));
   if (token.sub !== client.credential.id) return fail(err('invalid_client', 'Invalid client authentication'));
   if (!state.conf.reuse_refresh_token) {
@@ -302,12 +323,10 @@ export async function authorize(ctx: PluginContext, state: OAuth2State): Promise
   } else {
     const responseType = params.response_type;
     let error: OAuthError | null = null;
-    if (
-      !(
-        (responseType === 'code' && conf.enable_authorization_code) ||
-        (responseType === 'token' && conf.enable_implicit_grant)
-      )
-    )
+    if (!(
+      (responseType === 'code' && conf.enable_authorization_code) ||
+      (responseType === 'token' && conf.enable_implicit_grant)
+    ))
       error = err('unsupported_response_type', 'Invalid response_type');
     const scoped = scopeOf(params, state);
     let scope: string | undefined;
@@ -366,7 +385,8 @@ export async function authorize(ctx: PluginContext, state: OAuth2State): Promise
   }
   if (params.state !== undefined) response.state = params.state;
   const status = 'error' in response ? 400 : 200;
-  const body = redirectUri === undefined ? response : { redirect_uri: withParams(redirectUri, response, implicit) };
+  const body =
+    redirectUri === undefined ? response : { redirect_uri: withParams(redirectUri, response, implicit) };
   ctx.respond(status, body, NO_STORE);
 }
 
@@ -378,12 +398,14 @@ function challengeOf(
 ): { challenge: { code_challenge: string; code_challenge_method: 'S256' | 'plain' } | null } | OAuthError {
   const challenge = params.code_challenge;
   if (challenge === undefined || challenge === '') {
-    const required = conf.pkce === 'strict' || (conf.pkce !== 'none' && client.credential.client_type === 'public');
+    const required =
+      conf.pkce === 'strict' || (conf.pkce !== 'none' && client.credential.client_type === 'public');
     return required ? err('invalid_request', 'code_challenge is required') : { challenge: null };
   }
   if (!/^[A-Za-z0-9._~-]{43,128}$/.test(challenge)) return err('invalid_request', 'Invalid code_challenge');
   // Kong reads a missing method as S256; plain only where PKCE is not strict.
-  const method = params.code_challenge_method === undefined ? 'S256' : challengeMethod(params.code_challenge_method);
+  const method =
+    params.code_challenge_method === undefined ? 'S256' : challengeMethod(params.code_challenge_method);
   if (method === null || (method === 'plain' && conf.pkce === 'strict'))
     return err('invalid_request', 'code_challenge_method is not supported');
   return { challenge: { code_challenge: challenge, code_challenge_method: method } };
@@ -393,7 +415,8 @@ function challengeOf(
 function withParams(uri: string, response: Record<string, unknown>, fragment: boolean): string {
   const u = new URL(uri);
   const merged = new URLSearchParams(fragment ? u.hash.replace(/^#/, '') : u.search);
-  for (const [k, v] of Object.entries(response)) if (v !== undefined) merged.set(k, String(v));
+  for (const [k, v] of Object.entries(response))
+    if (typeof v === 'string' || typeof v === 'number') merged.set(k, String(v));
   if (fragment) u.hash = merged.toString();
   else u.search = merged.toString();
   return u.toString();

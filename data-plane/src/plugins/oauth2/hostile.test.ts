@@ -11,7 +11,14 @@ import plugin from './plugin.js';
 import { oauth2Spec } from './schema.js';
 import { initialise, outcome, pluginRequest, run, snapshotOf } from '../runtime/test-support.js';
 
-const service: Service = { ...SERVICE_DEFAULTS, id: 'svc', name: 'svc', host: 'up', created_at: 0, updated_at: 0 };
+const service: Service = {
+  ...SERVICE_DEFAULTS,
+  id: 'svc',
+  name: 'svc',
+  host: 'up',
+  created_at: 0,
+  updated_at: 0,
+};
 const snapshot = snapshotOf({
   consumers: [{ id: 'c', username: 'bob', custom_id: null, tags: null, created_at: 0, updated_at: 0 }],
   oauth2_credentials: [

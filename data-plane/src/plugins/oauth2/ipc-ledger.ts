@@ -25,7 +25,12 @@ export class IpcGrantLedger implements GrantLedger {
         clearTimeout(timer);
         resolve(r);
       });
-      const sent = this.send({ t: 'grant-redeem', id, grant: tokenId(entry), alsoRevoke: alsoRevoke.map(tokenId) });
+      const sent = this.send({
+        t: 'grant-redeem',
+        id,
+        grant: tokenId(entry),
+        alsoRevoke: alsoRevoke.map(tokenId),
+      });
       if (!sent) this.settle(id, 'unavailable');
     });
   }

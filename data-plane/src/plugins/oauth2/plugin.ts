@@ -66,7 +66,8 @@ async function authenticate(ctx: PluginContext, state: OAuth2State): Promise<voi
         status: 401,
         message: {
           error: 'invalid_token',
-          error_description: "The access token is global, but the current plugin is configured without 'global_credentials'",
+          error_description:
+            "The access token is global, but the current plugin is configured without 'global_credentials'",
         },
         reason: 'global token',
       };

@@ -3,7 +3,11 @@ import { schema } from '@gatehouse/shared';
 import { loadPluginSchemas } from '../schemas.js';
 import { oauth2Spec } from './schema.js';
 
-const BASE = { provision_key: 'pk', token_signing_secrets: ['s'.repeat(32)], enable_client_credentials: true };
+const BASE = {
+  provision_key: 'pk',
+  token_signing_secrets: ['s'.repeat(32)],
+  enable_client_credentials: true,
+};
 const check = (config: unknown) => schema.check(oauth2Spec.schema, config);
 
 describe('oauth2 schema (Kong kong/plugins/oauth2/schema.lua, spec/03-plugins/25-oauth2/01-schema_spec.lua)', () => {
@@ -36,7 +40,11 @@ describe('oauth2 schema (Kong kong/plugins/oauth2/schema.lua, spec/03-plugins/25
     expect(oauth2Spec.priority).toBe(1400);
     const catalog = await loadPluginSchemas();
     expect(() =>
-      catalog.validateConfig('oauth2', BASE, { consumer: { id: 'c' }, consumer_group: null, protocols: ['http'] }),
+      catalog.validateConfig('oauth2', BASE, {
+        consumer: { id: 'c' },
+        consumer_group: null,
+        protocols: ['http'],
+      }),
     ).toThrow('schema violation (consumer: value must be null)');
   });
 

@@ -32,7 +32,8 @@ const oauth2Schema = t.record(
       len_max: 512,
       encrypted: true,
       referenceable: true,
-      description: 'The key the authorization page and the password grant present (Kong generates it; give one).',
+      description:
+        'The key the authorization page and the password grant present (Kong generates it; give one).',
     }),
     token_expiration: t.number({ required: true, default: 7200, between: [0, 100_000_000] }),
     enable_authorization_code: t.boolean({ required: true, default: false }),

@@ -313,6 +313,7 @@ export const oauth2TokenRevocationSchema: RecordField = {
     created_at: td.autoTimestamp(),
     credential: td.foreign('oauth2_credentials', {
       required: true,
+      by_name: true,
       schema: () => oauth2CredentialSchema,
     }),
     jti: td.indexedText({ required: true, len_max: 128 }),

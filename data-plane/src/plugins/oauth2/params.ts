@@ -20,15 +20,19 @@ function add(out: Record<string, string | undefined>, seen: Set<string>, key: st
   seen.add(key);
 }
 
-export async function readParams(ctx: PluginContext, bodyLimit: number): Promise<Params> {
+export async function readParams(ctx: PluginContext, bodyLimit: number | undefined): Promise<Params> {
   const out: Record<string, string | undefined> = Object.create(null) as Record<string, string | undefined>;
   const fromQuery = new Set<string>();
   if (ctx.request.rawQuery !== '') {
     for (const [k, v] of ctx.request.query) add(out, fromQuery, k, v);
   }
   const m = ctx.request.method;
-  if (m === 'POST' || m === 'PUT' || m === 'PATCH') {
-    const body = parseBody(ctx.request.header('content-type'), await ctx.request.body(bodyLimit));
+  const type = ctx.request.header('content-type')?.toLowerCase() ?? '';
+  // Only a form or JSON body can hold parameters: any other body is never read (nor buffered).
+  const parameterBody =
+    type.startsWith('application/x-www-form-urlencoded') || type.startsWith('application/json');
+  if ((m === 'POST' || m === 'PUT' || m === 'PATCH') && parameterBody) {
+    const body = parseBody(type, await ctx.request.body(bodyLimit));
     if (body !== null) {
       const fromBody = new Set<string>();
       // Kong's kong.table.merge: the body's value wins over the query's.

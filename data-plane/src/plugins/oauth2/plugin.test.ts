@@ -514,6 +514,32 @@ describe('oauth2 access (Kong: "Making a request")', () => {
     expect(out.removedQueryArgs).toContain('access_token');
   });
 
+  it('hides a token sent in a form body with hide_credentials, and never reads a body of another type', async () => {
+    const t = await accessToken();
+    const { ctx, out } = await call(
+      { hide_credentials: true },
+      {
+        method: 'POST',
+        path: '/api/things',
+        headers: [['content-type', 'application/x-www-form-urlencoded']],
+        body: `a=1&access_token=${t}`,
+      },
+    );
+    expect(ctx.consumer?.id).toBe('c');
+    expect(out.upstreamBody).toBe('a=1');
+    const other = await call(
+      {},
+      {
+        method: 'POST',
+        path: '/api/things',
+        headers: [['content-type', 'application/octet-stream']],
+        body: 'x'.repeat(100),
+      },
+    );
+    expect(other.out.answer).toMatchObject({ status: 401 });
+    expect(other.out.bodyRead).toBe(false);
+  });
+
   const invalid = {
     status: 401,
     json: { error: 'invalid_token', error_description: 'The access token is invalid or has expired' },

@@ -6,7 +6,7 @@
  * database or control plane on the path (docs/plugins.md, oauth2).
  */
 import { definePlugin, type PluginContext } from '../api.js';
-import { alreadyAuthenticated, fail, type AuthFailure } from '../runtime/auth.js';
+import { alreadyAuthenticated, bodyWithout, fail, parseBody, type AuthFailure } from '../runtime/auth.js';
 import { oauth2Index } from './clients.js';
 import { audienceMatches, authorize, issueToken, type OAuth2State } from './endpoints.js';
 import { readParams } from './params.js';
@@ -38,11 +38,23 @@ async function findToken(ctx: PluginContext, state: OAuth2State): Promise<string
     }
     return header;
   }
-  const params = await readParams(ctx, 64 * 1024);
+  // The runtime's default body limit: a protected API's own bodies may be large.
+  const params = await readParams(ctx, undefined);
   const token = params.access_token;
   if (token === undefined) return null;
-  if (state.conf.hide_credentials) ctx.removeUpstreamQueryArg('access_token');
+  if (state.conf.hide_credentials) await hideParameter(ctx);
   return token;
+}
+
+/** hide_credentials for a parameter token: out of the query, and out of a form body (as Kong). */
+async function hideParameter(ctx: PluginContext): Promise<void> {
+  if (ctx.request.query.has('access_token')) ctx.removeUpstreamQueryArg('access_token');
+  const type = ctx.request.header('content-type');
+  if (ctx.request.method === 'GET' || !type?.toLowerCase().startsWith('application/x-www-form-urlencoded'))
+    return;
+  const parsed = parseBody(type, await ctx.request.body());
+  if (parsed !== null && 'access_token' in parsed)
+    ctx.setUpstreamBody(bodyWithout(type, parsed, ['access_token']));
 }
 
 async function authenticate(ctx: PluginContext, state: OAuth2State): Promise<void> {

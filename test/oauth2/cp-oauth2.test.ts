@@ -4,50 +4,22 @@
  * and refresh tokens at (single use, concurrent redemptions: one wins), revocations refused for a
  * deleted credential, and the purge that bounds the revocation list.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { oauth2Redemption } from '@gatehouse/proto';
-import { createAdminApp } from '../../control-plane/src/admin/index.js';
-import { ConfigStore } from '../../control-plane/src/store/index.js';
 import { grantRedeemer, purgeExpiredRevocations } from '../../control-plane/src/oauth2/grant-redemption.js';
-import { createTestDatabase, quietLogger, type TestDatabase } from '../helpers/db.js';
+import { startAdminServer, type AdminServer } from '../admin/contract-server.js';
 
 describe('oauth2 on the control plane', () => {
-  let tdb: TestDatabase;
-  let store: ConfigStore;
-  let server: Server;
-  let base: string;
+  let admin: AdminServer;
   let credentialId: string;
 
   beforeAll(async () => {
-    tdb = await createTestDatabase('pglite');
-    const logger = quietLogger('admin');
-    store = new ConfigStore(tdb.db, { logger });
-    server = createServer(createAdminApp({ store, logger }));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    admin = await startAdminServer('pglite');
   });
-  afterAll(async () => {
-    await new Promise<void>((resolve) => {
-      server?.close(() => resolve());
-      server?.closeAllConnections();
-    });
-    await tdb?.drop();
-  });
+  afterAll(async () => admin?.stop());
 
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      ...(body === undefined
-        ? {}
-        : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
-    });
-    return {
-      status: res.status,
-      body: res.status === 204 ? null : ((await res.json()) as Record<string, unknown>),
-    };
-  };
+  const call = (method: string, path: string, body?: unknown) => admin.call(method, path, body);
+  const store = () => admin.store;
 
   it("serves oauth2 credentials on Kong's paths, with generated client_id and client_secret", async () => {
     expect((await call('POST', '/consumers', { username: 'bob' })).status).toBe(201);
@@ -64,13 +36,13 @@ describe('oauth2 on the control plane', () => {
       client_type: 'confidential',
       redirect_uris: ['https://app.example/cb'],
     });
-    credentialId = created.body!.id as string;
-    const byClientId = await call('GET', `/oauth2/${created.body!.client_id as string}`);
+    credentialId = created.body.id as string;
+    const byClientId = await call('GET', `/oauth2/${created.body.client_id as string}`);
     expect(byClientId.body).toMatchObject({ id: credentialId });
-    expect((await call('GET', '/consumers/bob/oauth2')).body!.data).toHaveLength(1);
+    expect((await call('GET', '/consumers/bob/oauth2')).body.data).toHaveLength(1);
     const dup = await call('POST', '/consumers/bob/oauth2', {
       name: 'Dup',
-      client_id: created.body!.client_id,
+      client_id: created.body.client_id,
     });
     expect(dup.status).toBe(409);
     const bad = await call('POST', '/consumers/bob/oauth2', {
@@ -81,13 +53,13 @@ describe('oauth2 on the control plane', () => {
   });
 
   it('redeems a grant once; concurrent redemptions of one jti: exactly one wins', async () => {
-    const redeem = grantRedeemer(store);
+    const redeem = grantRedeemer(store());
     const exp = BigInt(Math.floor(Date.now() / 1000) + 300);
     const grant = { jti: 'code-1', credentialId, expiresAt: exp };
     const access = { jti: 'access-1', credentialId, expiresAt: exp };
     expect(await redeem(oauth2Redemption(grant, [access]))).toBe(false);
     expect(await redeem(oauth2Redemption(grant, []))).toBe(true);
-    const { config } = await store.readConfig();
+    const { config } = await store().readConfig();
     expect(config.oauth2_token_revocations.map((r) => r.jti).sort()).toEqual(['access-1', 'code-1']);
     const racing = await Promise.all(
       [1, 2, 3].map(() => redeem(oauth2Redemption({ jti: 'code-2', credentialId, expiresAt: exp }, []))),
@@ -96,7 +68,7 @@ describe('oauth2 on the control plane', () => {
   });
 
   it('refuses a grant whose credential is gone', async () => {
-    const redeem = grantRedeemer(store);
+    const redeem = grantRedeemer(store());
     const gone = { jti: 'code-3', credentialId: '00000000-0000-4000-8000-00000000dead', expiresAt: 0n };
     expect(await redeem(oauth2Redemption(gone, []))).toBe(true);
   });
@@ -115,8 +87,8 @@ describe('oauth2 on the control plane', () => {
       expires_at: 0,
     });
     expect(forever.status).toBe(201);
-    expect(await purgeExpiredRevocations(store)).toBe(1);
-    const { config } = await store.readConfig();
+    expect(await purgeExpiredRevocations(store())).toBe(1);
+    const { config } = await store().readConfig();
     const jtis = config.oauth2_token_revocations.map((x) => x.jti);
     expect(jtis).not.toContain('expired-token');
     expect(jtis).toContain('never-expires');
@@ -124,7 +96,7 @@ describe('oauth2 on the control plane', () => {
 
   it("drops a credential's revocations with the credential (its tokens are refused anyway)", async () => {
     expect((await call('DELETE', `/oauth2/${credentialId}`)).status).toBe(204);
-    const { config } = await store.readConfig();
+    const { config } = await store().readConfig();
     expect(config.oauth2_token_revocations).toEqual([]);
   });
 });

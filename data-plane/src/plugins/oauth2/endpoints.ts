@@ -132,6 +132,33 @@ const LEDGER_DOWN = err(
 
 type Outcome = { status: number; body: Record<string, unknown>; headers?: Record<string, string> };
 
+type Grant = Parameters<typeof issueTokens>[3];
+
+/** 200 with the tokens of `grant` (and the request's `state`). */
+function granted(
+  ctx: PluginContext,
+  state: OAuth2State,
+  client: Client,
+  grant: Grant,
+  params: Params,
+): Outcome {
+  const issued = issueTokens(ctx, state, client, grant);
+  return { status: 200, body: { ...issued, ...(params.state === undefined ? {} : { state: params.state }) } };
+}
+
+/** Redeems at the ledger: null when redeemed, else the refusal (`invalid` when already used). */
+async function redemptionRefused(
+  entry: LedgerEntry,
+  alsoRevoke: readonly LedgerEntry[],
+  invalid: OAuthError,
+  fail: (e: OAuthError, status?: number) => Outcome,
+): Promise<Outcome | null> {
+  const redeemed = await grantLedger().redeem(entry, alsoRevoke);
+  if (redeemed === 'already-used') return fail(invalid);
+  if (redeemed === 'unavailable') return fail(LEDGER_DOWN, 503);
+  return null;
+}
+
 /** POST …/oauth2/token. */
 export async function issueToken(ctx: PluginContext, state: OAuth2State): Promise<void> {
   const o = await tokenOutcome(ctx, state);
@@ -194,12 +221,8 @@ async function tokenOutcome(ctx: PluginContext, state: OAuth2State): Promise<Out
       if (client === undefined) return badClient();
       const scope = scopeOf(params, state);
       if ('error' in scope) return fail(scope);
-      const issued = issueTokens(ctx, state, client, {
-        userid: params.authenticated_userid,
-        scope: scope.scope,
-        refresh: false,
-      });
-      return { status: 200, body: { ...issued, ...stateParam } };
+      const grant = { userid: params.authenticated_userid, scope: scope.scope, refresh: false };
+      return granted(ctx, state, client, grant, params);
     }
     default: {
       // password
@@ -208,12 +231,8 @@ async function tokenOutcome(ctx: PluginContext, state: OAuth2State): Promise<Out
         return fail(err('invalid_authenticated_userid', 'Missing authenticated_userid parameter'));
       const scope = scopeOf(params, state);
       if ('error' in scope) return fail(scope);
-      const issued = issueTokens(ctx, state, client!, {
-        userid: params.authenticated_userid,
-        scope: scope.scope,
-        refresh: true,
-      });
-      return { status: 200, body: { ...issued, ...stateParam } };
+      const grant = { userid: params.authenticated_userid, scope: scope.scope, refresh: true };
+      return granted(ctx, state, client!, grant, params);
     }
   }
 }
@@ -260,15 +279,15 @@ async function redeemCode(
     return fail(err('invalid_request', 'Invalid code'));
   const pkce = pkceError(state, client, code, params.code_verifier);
   if (pkce) return fail(pkce);
-  const redeemed = await grantLedger().redeem(entryOf(code), []);
-  if (redeemed === 'already-used') return fail(err('invalid_request', 'Invalid code'));
-  if (redeemed === 'unavailable') return fail(LEDGER_DOWN, 503);
-  const issued = issueTokens(ctx, state, client, {
-    userid: code.authenticated_userid,
-    scope: code.scope,
-    refresh: true,
-  });
-  return { status: 200, body: { ...issued, ...(params.state === undefined ? {} : { state: params.state }) } };
+  const refused = await redemptionRefused(entryOf(code), [], err('invalid_request', 'Invalid code'), fail);
+  if (refused) return refused;
+  return granted(
+    ctx,
+    state,
+    client,
+    { userid: code.authenticated_userid, scope: code.scope, refresh: true },
+    params,
+  );
 }
 
 async function refresh(
@@ -294,16 +313,18 @@ async function refresh(
       token.access_jti === undefined
         ? []
         : [{ jti: token.access_jti, credentialId: token.sub, expiresAt: token.access_exp ?? 0 }];
-    const redeemed = await grantLedger().redeem(entryOf(token), previous);
-    if (redeemed === 'already-used') return fail(err('invalid_request', 'Invalid refresh_token'));
-    if (redeemed === 'unavailable') return fail(LEDGER_DOWN, 503);
+    const invalid = err('invalid_request', 'Invalid refresh_token');
+    const refused = await redemptionRefused(entryOf(token), previous, invalid, fail);
+    if (refused) return refused;
   }
-  const issued = issueTokens(ctx, state, client, {
-    userid: token.authenticated_userid,
-    scope: token.scope,
-    refresh: state.conf.reuse_refresh_token ? params.refresh_token! : true,
-  });
-  return { status: 200, body: { ...issued, ...(params.state === undefined ? {} : { state: params.state }) } };
+  const refreshWith = state.conf.reuse_refresh_token ? params.refresh_token! : true;
+  return granted(
+    ctx,
+    state,
+    client,
+    { userid: token.authenticated_userid, scope: token.scope, refresh: refreshWith },
+    params,
+  );
 }
 
 /** POST …/oauth2/authorize. */

@@ -6,45 +6,14 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SERVICE_DEFAULTS, schema, type Service } from '@gatehouse/shared';
+import { schema } from '@gatehouse/shared';
 import plugin from './plugin.js';
 import { oauth2Spec } from './schema.js';
 import { initialise, outcome, pluginRequest, run, snapshotOf } from '../runtime/test-support.js';
+import { CONFIG, consumer, credential, SERVICE as service } from './test-fixtures.js';
 
-const service: Service = {
-  ...SERVICE_DEFAULTS,
-  id: 'svc',
-  name: 'svc',
-  host: 'up',
-  created_at: 0,
-  updated_at: 0,
-};
-const snapshot = snapshotOf({
-  consumers: [{ id: 'c', username: 'bob', custom_id: null, tags: null, created_at: 0, updated_at: 0 }],
-  oauth2_credentials: [
-    {
-      id: 'cred',
-      consumer: { id: 'c' },
-      name: 'app',
-      client_id: 'clientid',
-      client_secret: 'secret123',
-      hash_secret: false,
-      redirect_uris: ['https://app.example/cb'],
-      client_type: 'confidential',
-      tags: null,
-      created_at: 0,
-    },
-  ],
-});
-const state = initialise(plugin, snapshot, {
-  provision_key: 'provision123',
-  enable_authorization_code: true,
-  enable_client_credentials: true,
-  enable_password_grant: true,
-  enable_implicit_grant: true,
-  scopes: ['email'],
-  token_signing_secrets: ['s'.repeat(40)],
-});
+const snapshot = snapshotOf({ consumers: [consumer('c', 'bob')], oauth2_credentials: [credential()] });
+const state = initialise(plugin, snapshot, CONFIG);
 
 const hostileValue = fc.oneof(
   fc.anything(),

@@ -5,12 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import {
-  SERVICE_DEFAULTS,
-  hashBasicAuthPassword,
-  type OAuth2Credential,
-  type Service,
-} from '@gatehouse/shared';
+import { hashBasicAuthPassword, type Service } from '@gatehouse/shared';
 import plugin from './plugin.js';
 import {
   initialise,
@@ -21,36 +16,14 @@ import {
   type TestRequest,
 } from '../runtime/test-support.js';
 import { keyId, TokenKeys } from './tokens.js';
+import { CONFIG as BASE_CONFIG, consumer, credential, SERVICE } from './test-fixtures.js';
 
 const SECRET = 's'.repeat(40);
 const OLD_SECRET = 'o'.repeat(40);
-const service: Service = {
-  ...SERVICE_DEFAULTS,
-  id: 'svc',
-  name: 'svc',
-  host: 'up',
-  created_at: 0,
-  updated_at: 0,
-};
+const service = SERVICE;
 const other: Service = { ...service, id: 'svc2', name: 'svc2' };
-
-const cred = (o: Partial<OAuth2Credential>): OAuth2Credential => ({
-  id: 'cred',
-  consumer: { id: 'c' },
-  name: 'app',
-  client_id: 'clientid',
-  client_secret: 'secret123',
-  hash_secret: false,
-  redirect_uris: ['https://app.example/cb'],
-  client_type: 'confidential',
-  tags: null,
-  created_at: 0,
-  ...o,
-});
-const consumers = [
-  { id: 'c', username: 'bob', custom_id: null, tags: null, created_at: 0, updated_at: 0 },
-  { id: 'anon', username: 'anonymous', custom_id: null, tags: null, created_at: 0, updated_at: 0 },
-];
+const cred = credential;
+const consumers = [consumer('c', 'bob'), consumer('anon', 'anonymous')];
 const credentials = [
   cred({}),
   cred({ id: 'cred2', client_id: 'other', client_secret: 'othersecret' }),
@@ -64,15 +37,7 @@ const credentials = [
 ];
 const snapshot = snapshotOf({ consumers, oauth2_credentials: credentials });
 
-const CONF = {
-  provision_key: 'provision123',
-  enable_authorization_code: true,
-  enable_client_credentials: true,
-  enable_password_grant: true,
-  enable_implicit_grant: true,
-  scopes: ['email', 'profile'],
-  token_signing_secrets: [SECRET],
-};
+const CONF = { ...BASE_CONFIG, token_signing_secrets: [SECRET] };
 
 const form = (body: Record<string, string>) => new URLSearchParams(body).toString();
 
@@ -577,28 +542,17 @@ describe('oauth2 access (Kong: "Making a request")', () => {
   it("refuses a token on the snapshot's revocation list until it would have expired", async () => {
     const t = await accessToken();
     const jti = JSON.parse(Buffer.from(t.split('.')[1]!, 'base64url').toString()).jti as string;
-    const revokedSnap = snapshotOf({
-      consumers,
-      oauth2_credentials: credentials,
-      oauth2_token_revocations: [
-        {
-          id: 'r',
-          credential: { id: 'cred' },
-          jti,
-          expires_at: Math.floor(Date.now() / 1000) + 60,
-          tags: null,
-          created_at: 0,
-        },
-      ],
-    });
+    const revokedUntil = (expires_at: number) =>
+      snapshotOf({
+        consumers,
+        oauth2_credentials: credentials,
+        oauth2_token_revocations: [
+          { id: 'r', credential: { id: 'cred' }, jti, expires_at, tags: null, created_at: 0 },
+        ],
+      });
+    const revokedSnap = revokedUntil(Math.floor(Date.now() / 1000) + 60);
     expect((await accessWith(t, {}, {}, revokedSnap)).out.answer).toMatchObject(invalid);
-    const lapsed = snapshotOf({
-      consumers,
-      oauth2_credentials: credentials,
-      oauth2_token_revocations: [
-        { id: 'r', credential: { id: 'cred' }, jti, expires_at: 1, tags: null, created_at: 0 },
-      ],
-    });
+    const lapsed = revokedUntil(1);
     expect((await accessWith(t, {}, {}, lapsed)).out.answer).toBeNull();
   });
 

@@ -27,49 +27,31 @@ const CHALLENGE = createHash('sha256').update(VERIFIER).digest('base64url');
 
 interface Answer {
   status: number;
-  headers: http.IncomingHttpHeaders;
+  headers: Headers;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies of many shapes
   json: any;
 }
 
-function send(
+/** One request through a DP, as from behind the TLS-terminating proxy; a form body makes it a POST. */
+async function send(
   base: string,
   path: string,
-  opts: { method?: string; headers?: Record<string, string>; form?: Record<string, string> } = {},
+  opts: { headers?: Record<string, string>; form?: Record<string, string> } = {},
 ): Promise<Answer> {
-  const body = opts.form === undefined ? undefined : new URLSearchParams(opts.form).toString();
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      `${base}${path}`,
-      {
-        method: opts.method ?? (body === undefined ? 'GET' : 'POST'),
-        headers: {
-          'x-forwarded-proto': 'https',
-          ...(body === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded' }),
-          ...opts.headers,
-        },
-        agent: false,
-        timeout: 10_000,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString();
-          let json: unknown = null;
-          try {
-            json = JSON.parse(text);
-          } catch {
-            json = text;
-          }
-          resolve({ status: res.statusCode!, headers: res.headers, json });
-        });
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('request timed out')));
-    req.on('error', reject);
-    req.end(body);
+  const r = await fetch(`${base}${path}`, {
+    method: opts.form === undefined ? 'GET' : 'POST',
+    headers: { 'x-forwarded-proto': 'https', ...opts.headers },
+    ...(opts.form === undefined ? {} : { body: new URLSearchParams(opts.form) }),
+    signal: AbortSignal.timeout(10_000),
   });
+  const text = await r.text();
+  let json: unknown = text;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    // not JSON: the text
+  }
+  return { status: r.status, headers: r.headers, json };
 }
 
 const claims = (token: string) =>
@@ -156,7 +138,7 @@ describe('oauth2 through a real CP and two DPs', () => {
     for (const dp of dps) {
       const r = await send(dp.proxy, '/api/x');
       expect(r.status).toBe(401);
-      expect(r.headers['www-authenticate']).toBe('Bearer realm="service"');
+      expect(r.headers.get('www-authenticate')).toBe('Bearer realm="service"');
       expect(r.json).toEqual({ error: 'invalid_request', error_description: 'The access token is missing' });
     }
   });

@@ -49,10 +49,11 @@ const pkiDp = () => clusterChannel({ mode: 'pki', material: TEST_CERTS.dp }).cre
 
 describe('RedeemOAuth2Grant', () => {
   it('redeems a jti once for a DP with a cluster certificate, and refuses a client without one', async () => {
-    let redeem: ((r: OAuth2GrantRedemption) => Promise<boolean>) | undefined;
-    const c = await startTestCluster(tdb.db, { redeemOAuth2Grant: (r) => redeem!(r) });
+    // The CP's redeemer over the cluster's own store (read when a call comes in).
+    const c: TestCluster = await startTestCluster(tdb.db, {
+      redeemOAuth2Grant: (r) => grantRedeemer(c.store)(r),
+    });
     clusters.push(c);
-    redeem = grantRedeemer(c.store);
     const consumer = await c.store.entities.consumers.create({ username: `u-${Date.now()}` });
     const app = await c.store.entities.oauth2_credentials.create({
       name: 'app',

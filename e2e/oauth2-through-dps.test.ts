@@ -244,6 +244,40 @@ describe('oauth2 through a real CP and two DPs', () => {
       );
   });
 
+  it("refuses a deleted credential's tokens on both DPs within the propagation time", async () => {
+    const doomed = { client_id: 'e2e-doomed', client_secret: 'e2e-doomed-secret' };
+    const created = await adminJson(cp.admin, 'POST', '/consumers/alice/oauth2', {
+      name: 'doomed',
+      ...doomed,
+      redirect_uris: ['https://doomed.example/cb'],
+    });
+    expect(created.status).toBe(201);
+    let token = '';
+    await waitUntil(
+      'the new credential reached DP A',
+      async () => {
+        const t = await send(a(), '/api/oauth2/token', {
+          form: { grant_type: 'client_credentials', ...doomed },
+        });
+        token = t.status === 200 ? (t.json.access_token as string) : '';
+        return t.status === 200;
+      },
+      PROPAGATION_MS,
+    );
+    await waitUntil(
+      'DP B accepts it',
+      async () => (await send(b(), '/api/x', { headers: bearer(token) })).status === 200,
+      PROPAGATION_MS,
+    );
+    expect((await adminJson(cp.admin, 'DELETE', '/oauth2/e2e-doomed')).status).toBe(204);
+    for (const dp of dps)
+      await waitUntil(
+        "the deleted credential's token is refused",
+        async () => (await send(dp.proxy, '/api/x', { headers: bearer(token) })).status === 401,
+        PROPAGATION_MS,
+      );
+  });
+
   it('refuses redemption with a clear error while the CP is down, and keeps verifying access tokens', async () => {
     const t = await codeFlow();
     await cp.proc.stop();

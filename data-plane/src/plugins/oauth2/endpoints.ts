@@ -202,9 +202,13 @@ async function tokenOutcome(ctx: PluginContext, state: OAuth2State): Promise<Out
         'Invalid redirect_uri that does not match with any redirect_uri created with the application',
       );
   }
-  // A public client redeeming a code proves itself with PKCE instead of a secret.
-  const publicCode = client?.credential.client_type === 'public' && grantType === 'authorization_code';
-  if (client !== undefined && !publicCode) {
+  // A public client has no secret to keep: it proves a code with PKCE, and a refresh token is
+  // single use (rotated at each refresh, as OAuth 2.1 asks of public clients).
+  const publicRedemption =
+    client?.credential.client_type === 'public' &&
+    (grantType === 'authorization_code' ||
+      (grantType === 'refresh_token' && !state.conf.reuse_refresh_token));
+  if (client !== undefined && !publicRedemption) {
     if (creds.secret === undefined || !(await verifyOAuth2ClientSecret(creds.secret, client.credential)))
       return badClient();
   }

@@ -372,6 +372,24 @@ describe('oauth2 authorization_code grant', () => {
     });
     expect(a.status).toBe(200);
   });
+
+  it('lets a public client refresh without a secret (single use), but not with reuse_refresh_token', async () => {
+    const c = codeOf(await code({ client_id: 'public', code_challenge: S256 }));
+    const first = await token({
+      grant_type: 'authorization_code',
+      client_id: 'public',
+      code: c,
+      code_verifier: VERIFIER,
+    });
+    const rt = (first.json as { refresh_token: string }).refresh_token;
+    const again = await token({ grant_type: 'refresh_token', client_id: 'public', refresh_token: rt });
+    expect(again.status).toBe(200);
+    const reuse = await token(
+      { grant_type: 'refresh_token', client_id: 'public', refresh_token: rt },
+      { reuse_refresh_token: true },
+    );
+    expect(reuse.json).toMatchObject({ error: 'invalid_client' });
+  });
 });
 
 describe('oauth2 refresh_token grant (Kong: "Refresh Token")', () => {

@@ -13,6 +13,8 @@
  * cache and the stream; `reload()` (the CLI calls it on SIGHUP) reads it again. This module
  * installs no signal handler itself.
  */
+import { oauth2Redemption } from '@gatehouse/proto';
+import { MemoryLedger } from './plugins/oauth2/ledger.js';
 import { access, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hostname as osHostname, availableParallelism } from 'node:os';
@@ -383,9 +385,21 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
   });
   metrics.clusterPolicy = () => clusterLimits.status();
   const trafficPeriodMs = dbless && !options.natsUrl ? 0 : (options.trafficSummaryIntervalMs ?? 10_000);
+  const nodeLedger = new MemoryLedger();
   const pool = new WorkerPool({
     trafficFlushMs: workerFlushMs(trafficPeriodMs),
     clusterCounters: () => clusterLimits.counters(),
+    // oauth2 codes and refresh tokens are single use through the control plane; a DB-less node
+    // keeps its own ledger (single use on this node only: docs/plugins.md, oauth2).
+    redeemGrant: (m) =>
+      client === null
+        ? nodeLedger.redeem(m.grant, m.alsoRevoke)
+        : client.redeemOAuth2Grant(
+            oauth2Redemption(
+              { ...m.grant, expiresAt: BigInt(m.grant.expiresAt) },
+              m.alsoRevoke.map((t) => ({ ...t, expiresAt: BigInt(t.expiresAt) })),
+            ),
+          ),
     // A worker that (re)applies a config catches up with the node's health.
     unhealthyTargets: () => nodeHealth.unhealthyTargets(),
     pluginDirs: options.pluginDirs ?? [],

@@ -8,11 +8,16 @@ import {
   ClusterService,
   ControlPlaneMessageSchema,
   DataPlaneMessageSchema,
+  OAuth2GrantRedeemedSchema,
+  OAuth2GrantRedemptionSchema,
   type ControlPlaneMessage,
   type DataPlaneMessage,
+  type OAuth2GrantRedeemed,
+  type OAuth2GrantRedemption,
 } from '../gen/gatehouse/v1/cluster_pb.js';
 
 const connect = ClusterService.method.connect;
+const redeem = ClusterService.method.redeemOAuth2Grant;
 
 /** Messages encoded ahead of their writes (`encodeOnce`), with their bytes. */
 const preEncoded = new WeakMap<ControlPlaneMessage, Buffer>();
@@ -39,6 +44,16 @@ export const clusterServiceDefinition = {
     responseDeserialize: (b: Buffer) => fromBinary(ControlPlaneMessageSchema, b),
     originalName: 'connect',
   },
+  redeemOAuth2Grant: {
+    path: `/${ClusterService.typeName}/${redeem.name}`,
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: (m: OAuth2GrantRedemption) => Buffer.from(toBinary(OAuth2GrantRedemptionSchema, m)),
+    requestDeserialize: (b: Buffer) => fromBinary(OAuth2GrantRedemptionSchema, b),
+    responseSerialize: (m: OAuth2GrantRedeemed) => Buffer.from(toBinary(OAuth2GrantRedeemedSchema, m)),
+    responseDeserialize: (b: Buffer) => fromBinary(OAuth2GrantRedeemedSchema, b),
+    originalName: 'redeemOAuth2Grant',
+  },
 } satisfies grpc.ServiceDefinition;
 
 export type ClusterServiceClient = grpc.Client & {
@@ -46,6 +61,12 @@ export type ClusterServiceClient = grpc.Client & {
     metadata?: grpc.Metadata,
     options?: grpc.CallOptions,
   ): grpc.ClientDuplexStream<DataPlaneMessage, ControlPlaneMessage>;
+  redeemOAuth2Grant(
+    request: OAuth2GrantRedemption,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: (err: grpc.ServiceError | null, response?: OAuth2GrantRedeemed) => void,
+  ): grpc.ClientUnaryCall;
 };
 
 export const ClusterServiceClient = grpc.makeGenericClientConstructor(
@@ -62,3 +83,14 @@ export const dpMessage = (m: DataPlaneMessage['message']): DataPlaneMessage =>
   create(DataPlaneMessageSchema, { message: m });
 export const cpMessage = (m: ControlPlaneMessage['message']): ControlPlaneMessage =>
   create(ControlPlaneMessageSchema, { message: m });
+
+/** The answer to RedeemOAuth2Grant. */
+export const oauth2Redeemed = (alreadyUsed: boolean): OAuth2GrantRedeemed =>
+  create(OAuth2GrantRedeemedSchema, { alreadyUsed });
+
+type TokenIdInit = { jti: string; credentialId: string; expiresAt: bigint };
+/** A RedeemOAuth2Grant request. */
+export const oauth2Redemption = (
+  grant: TokenIdInit,
+  alsoRevoke: readonly TokenIdInit[],
+): OAuth2GrantRedemption => create(OAuth2GrantRedemptionSchema, { grant, alsoRevoke: [...alsoRevoke] });

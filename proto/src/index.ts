@@ -1,2 +1,10 @@
 export * from '../gen/gatehouse/v1/cluster_pb.js';
-export { clusterServiceDefinition, ClusterServiceClient, dpMessage, cpMessage, encodeOnce } from './grpc.js';
+export {
+  clusterServiceDefinition,
+  ClusterServiceClient,
+  dpMessage,
+  cpMessage,
+  encodeOnce,
+  oauth2Redeemed,
+  oauth2Redemption,
+} from './grpc.js';

@@ -127,6 +127,16 @@ const FIXTURES: Partial<Record<EntityKind, (api: Api) => Promise<Fixture>>> = {
   hmacauth_credentials: async (api) => credential(api, 'hmac-auths', { username: `h${next()}` }),
   acls: async (api) => credential(api, 'acls', { group: `group-${next()}` }),
   mtls_auth_credentials: async (api) => credential(api, 'mtls-auths', { subject_name: `m${next()}.example` }),
+  oauth2_credentials: async (api) => credential(api, 'oauth2', { name: `app${next()}` }),
+  oauth2_token_revocations: async (api) => {
+    const owner = await api('POST', '/consumers', { username: `owner${next()}` });
+    const app = await api('POST', `/consumers/${owner.id as string}/oauth2`, { name: `app${next()}` });
+    return {
+      collection: '/oauth2_token_revocations',
+      body: { credential: { id: app.id }, jti: `jti${next()}`, expires_at: 0 },
+      entity: (id) => `/oauth2_token_revocations/${id}`,
+    };
+  },
   key_sets: async () => ({
     collection: '/key-sets',
     body: { name: `ks${next()}` },

@@ -70,6 +70,8 @@ const PARENT_BODIES: Record<string, Record<string, unknown>> = {
   hmacauth_credentials: { username: 'fuzz-parent', consumer: { name: 'fuzz-parent' } },
   acls: { group: 'fuzz-parent', consumer: { name: 'fuzz-parent' } },
   mtls_auth_credentials: { subject_name: 'fuzz-parent', consumer: { name: 'fuzz-parent' } },
+  oauth2_credentials: { name: 'fuzz-parent', client_id: 'fuzz-parent', consumer: { name: 'fuzz-parent' } },
+  oauth2_token_revocations: { jti: 'fuzz-parent', expires_at: 0, credential: { name: 'fuzz-parent' } },
   routes: { name: 'fuzz-parent', paths: ['/fuzz-parent'] },
   consumers: { username: 'fuzz-parent' },
   consumer_groups: { name: 'fuzz-parent' },

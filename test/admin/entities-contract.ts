@@ -158,6 +158,7 @@ export function entitiesContract(kind: DbKind) {
         expect((await call('POST', '/consumers/carol/acls', { group: 'admins' })).status).toBe(409);
         expect((await ok('GET', '/consumers/carol/acls/admins', undefined, 200)).group).toBe('admins');
         await ok('POST', '/consumers/carol/key-auth', {});
+        await ok('POST', '/consumers/carol/oauth2', { name: 'carol-app' });
         await ok('POST', '/consumers/carol/plugins', { name: 'request-termination' });
         expect((await call('DELETE', '/consumers/carol')).status).toBe(204);
         const { config } = await admin.store.readConfig();
@@ -166,6 +167,7 @@ export function entitiesContract(kind: DbKind) {
           'hmacauth_credentials',
           'acls',
           'keyauth_credentials',
+          'oauth2_credentials',
           'plugins',
         ] as const)
           expect(config[key]).toEqual([]);

@@ -130,6 +130,7 @@ export async function startTestCluster(
       | 'keepaliveTimeMs'
       | 'keepaliveTimeoutMs'
       | 'select'
+      | 'redeemOAuth2Grant'
     >
   > & { publisher?: SnapshotFeed; tls?: ClusterServerTls; logger?: Logger } = {},
 ): Promise<TestCluster> {

@@ -11,7 +11,7 @@
  * purgeIntervalMs (1 h) and once at start.
  */
 import * as grpc from '@grpc/grpc-js';
-import { clusterServiceDefinition } from '@gatehouse/proto';
+import { clusterServiceDefinition, oauth2Redeemed, type OAuth2GrantRedemption } from '@gatehouse/proto';
 import { GATEHOUSE_VERSION, type Logger, type NodePlacement, type PeerIdentity } from '@gatehouse/shared';
 import type { PublishedSnapshot, SnapshotDeltas } from '../snapshot/index.js';
 import { pluginMap, type Incompatibility, type PluginInfo } from './compat.js';
@@ -70,6 +70,11 @@ export interface ClusterServerOptions {
   select?: SessionContext['select'];
   /** Delta sync (snapshot/deltas.ts): DPs that take deltas get them; absent: full snapshots only. */
   deltas?: Pick<SnapshotDeltas, 'remember' | 'deltaFor' | 'record'>;
+  /**
+   * Redeems a DP's oauth2 code or refresh token (true: it was already used); absent: the RPC
+   * answers UNIMPLEMENTED and DPs refuse those grants (oauth2/grant-redemption.ts).
+   */
+  redeemOAuth2Grant?: (request: OAuth2GrantRedemption) => Promise<boolean>;
 }
 
 export interface ConnectedDataPlane {
@@ -185,6 +190,28 @@ export async function startClusterServer(o: ClusterServerOptions): Promise<Clust
         return;
       }
       sessions.add(new DataPlaneSession(call, ctx, check.identity));
+    },
+    redeemOAuth2Grant: (
+      call: grpc.ServerUnaryCall<OAuth2GrantRedemption, unknown>,
+      callback: grpc.sendUnaryData<unknown>,
+    ) => {
+      const check = checkPeer(o.tls, callPeerCertificate(call));
+      if (!check.ok) {
+        callback({ code: grpc.status.UNAUTHENTICATED, details: check.reason });
+        return;
+      }
+      const redeem = o.redeemOAuth2Grant;
+      if (stopping || redeem === undefined) {
+        callback({ code: grpc.status.UNAVAILABLE, details: 'oauth2 grant redemption is not available' });
+        return;
+      }
+      redeem(call.request).then(
+        (alreadyUsed) => callback(null, oauth2Redeemed(alreadyUsed)),
+        (err: unknown) => {
+          logger.error({ err }, 'oauth2 grant redemption failed');
+          callback({ code: grpc.status.UNAVAILABLE, details: 'oauth2 grant redemption failed' });
+        },
+      );
     },
   });
 

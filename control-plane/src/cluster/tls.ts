@@ -58,7 +58,9 @@ export function checkPeer(tls: ClusterServerTls, raw: Buffer | undefined): PeerC
 }
 
 /** The peer certificate of a server call (undefined on plaintext). */
-export function callPeerCertificate(call: grpc.ServerDuplexStream<unknown, unknown>): Buffer | undefined {
+export function callPeerCertificate(
+  call: Pick<grpc.ServerUnaryCall<unknown, unknown>, 'getAuthContext'>,
+): Buffer | undefined {
   const cert = call.getAuthContext().sslPeerCertificate;
   return cert?.raw;
 }

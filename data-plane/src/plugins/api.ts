@@ -39,6 +39,11 @@ export interface RequestView {
   readonly host: string | undefined;
   /** 'http' or 'https'. */
   readonly scheme: string;
+  /**
+   * The scheme the client used: a trusted proxy's X-Forwarded-Proto, else `scheme` (what Kong's
+   * check_https reads when a plugin accepts HTTP already terminated at a proxy).
+   */
+  readonly forwardedProto: string;
   /** The client address (the TCP peer; a trusted-proxy resolution may replace it). */
   readonly clientIp: string;
   /** The port of the listener the request came in on (Kong's `kong.request.get_port()`). */

@@ -22,6 +22,7 @@ import jwt from './jwt/plugin.js';
 import keyAuth from './key-auth/plugin.js';
 import session from './session/plugin.js';
 import mtlsAuth from './mtls-auth/plugin.js';
+import oauth2 from './oauth2/plugin.js';
 import oauth2Introspection from './oauth2-introspection/plugin.js';
 import openidConnect from './openid-connect/plugin.js';
 import rateLimiting from './rate-limiting/plugin.js';
@@ -58,6 +59,7 @@ export const BUNDLED_PLUGINS: {
   'hmac-auth': hmacAuth,
   jwt,
   'openid-connect': openidConnect,
+  oauth2,
   'oauth2-introspection': oauth2Introspection,
   acl,
   'ip-restriction': ipRestriction,

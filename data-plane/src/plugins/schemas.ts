@@ -18,6 +18,7 @@ import { jwtSpec } from './jwt/schema.js';
 import { keyAuthSpec } from './key-auth/schema.js';
 import { sessionSpec } from './session/schema.js';
 import { mtlsAuthSpec } from './mtls-auth/schema.js';
+import { oauth2Spec } from './oauth2/schema.js';
 import { introspectionSpec } from './oauth2-introspection/schema.js';
 import { openidConnectSpec } from './openid-connect/schema.js';
 import { rateLimitingSpec } from './rate-limiting/schema.js';
@@ -58,6 +59,7 @@ export const BUNDLED_SPECS = [
   hmacAuthSpec,
   jwtSpec,
   openidConnectSpec,
+  oauth2Spec,
   introspectionSpec,
   aclSpec,
   ipRestrictionSpec,

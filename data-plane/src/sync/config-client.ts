@@ -33,6 +33,7 @@ import {
   type DataPlaneMessage,
   type Snapshot,
   type SnapshotDelta,
+  type OAuth2GrantRedemption,
   type TrafficSummary,
 } from '@gatehouse/proto';
 import {
@@ -511,6 +512,32 @@ export class ConfigClient extends EventEmitter<ConfigClientEvents> {
       this.retryTimer = null;
       void this.dialNext();
     }, delay);
+  }
+
+  /**
+   * Asks the control plane this DP is connected to to redeem an oauth2 code or refresh token
+   * (RedeemOAuth2Grant, on the stream's channel and credentials). 'unavailable' when not
+   * connected, or the CP does not answer within `timeoutMs`.
+   */
+  redeemOAuth2Grant(
+    request: OAuth2GrantRedemption,
+    timeoutMs = 5_000,
+  ): Promise<'redeemed' | 'already-used' | 'unavailable'> {
+    const client = this.client;
+    if (client === null || this.status.state !== 'connected') return Promise.resolve('unavailable');
+    return new Promise((resolve) => {
+      client.redeemOAuth2Grant(
+        request,
+        new grpc.Metadata(),
+        { deadline: Date.now() + timeoutMs },
+        (err, res) => {
+          if (err !== null || res === undefined) {
+            this.opts.logger.warn({ err }, 'control plane did not redeem an oauth2 grant');
+            resolve('unavailable');
+          } else resolve(res.alreadyUsed ? 'already-used' : 'redeemed');
+        },
+      );
+    });
   }
 
   private teardown(): void {

@@ -208,7 +208,30 @@ export interface MetricsMessage {
   delta: MetricsDelta;
 }
 
+/** Worker -> primary: redeem an oauth2 code or refresh token at the control plane (oauth2/ledger.ts). */
+export interface GrantRedeemMessage {
+  t: 'grant-redeem';
+  id: number;
+  grant: GrantTokenId;
+  alsoRevoke: GrantTokenId[];
+}
+
+export interface GrantTokenId {
+  jti: string;
+  credentialId: string;
+  /** Unix seconds; 0: never expires. */
+  expiresAt: number;
+}
+
+/** Primary -> worker: the control plane's answer to `grant-redeem`. */
+export interface GrantRedeemedMessage {
+  t: 'grant-redeemed';
+  id: number;
+  result: 'redeemed' | 'already-used' | 'unavailable';
+}
+
 export type WorkerToPrimary =
+  | GrantRedeemMessage
   | MetricsMessage
   | ReadyMessage
   | ListeningMessage
@@ -270,8 +293,14 @@ export function isWorkerToPrimary(m: unknown): m is WorkerToPrimary {
     t === 'counters' ||
     t === 'lease-ask' ||
     t === 'lease-return' ||
-    t === 'metrics'
+    t === 'metrics' ||
+    t === 'grant-redeem'
   );
+}
+
+/** A grant redemption answer (kept out of PrimaryToWorker: the oauth2 ledger reads it). */
+export function isGrantRedeemed(m: unknown): m is GrantRedeemedMessage {
+  return typeof m === 'object' && m !== null && (m as { t?: unknown }).t === 'grant-redeemed';
 }
 
 /** A lease grant or reclaim (kept out of PrimaryToWorker: the lease policy reads it, not the runtime). */

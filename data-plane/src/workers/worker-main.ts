@@ -19,7 +19,15 @@ import { RequestMetrics } from '../observe/request-metrics.js';
 import { metricStore } from '../observe/metric-store.js';
 import { setClusterPolicy, setLocalPolicy } from '../ratelimit/policies.js';
 import { shipTraffic, TrafficRecorder } from '../telemetry/traffic-recorder.js';
-import { isCounterReply, isLeaseToWorker, WORKER_SETTINGS_ENV, type WorkerSettings } from './protocol.js';
+import {
+  isCounterReply,
+  isGrantRedeemed,
+  isLeaseToWorker,
+  WORKER_SETTINGS_ENV,
+  type WorkerSettings,
+} from './protocol.js';
+import { IpcGrantLedger } from '../plugins/oauth2/ipc-ledger.js';
+import { setGrantLedger } from '../plugins/oauth2/ledger.js';
 import { WorkerRuntime } from './worker-runtime.js';
 import { instrumentationsFromEnv, tracingFromEnv } from '../tracing/env.js';
 
@@ -41,9 +49,13 @@ const counters = new IpcCounterPolicy({ send });
 const leases = (settings.workers ?? 2) > 1 ? new LeasePolicy({ send, counters }) : null;
 // The `cluster` policy counts in the primary (it shares its counts with the region's DPs over NATS).
 const clusterCounters = new IpcCounterPolicy({ send, policy: 'cluster' });
+// oauth2 codes and refresh tokens are redeemed at the control plane, through the primary.
+const grants = new IpcGrantLedger(send);
+setGrantLedger(grants);
 process.on('message', (m: unknown) => {
   if (isLeaseToWorker(m)) leases?.onMessage(m);
   else if (isCounterReply(m)) (m.store === 'cluster' ? clusterCounters : counters).onReply(m);
+  else if (isGrantRedeemed(m)) grants.onReply(m);
 });
 setLocalPolicy(leases ?? new InProcessPolicy());
 setClusterPolicy(clusterCounters);

@@ -35,6 +35,8 @@ import {
   WORKER_SETTINGS_ENV,
   type CommitMessage,
   type ConfigMessage,
+  type GrantRedeemedMessage,
+  type GrantRedeemMessage,
   type TargetHealthChange,
   type WorkerSettings,
   type WorkerToPrimary,
@@ -81,6 +83,8 @@ export interface WorkerPoolOptions {
   counters?: CounterStore;
   /** The node's `cluster` policy counters (made on first use); default: a policy without NATS. */
   clusterCounters?: () => SyncCounters;
+  /** Redeems a worker's oauth2 grant at the control plane; absent: every redemption is 'unavailable'. */
+  redeemGrant?: (m: GrantRedeemMessage) => Promise<GrantRedeemedMessage['result']>;
 }
 
 /** What the pool tells its owner. */
@@ -429,6 +433,15 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
           );
         }
         return;
+      case 'grant-redeem': {
+        const redeem = this.opts.redeemGrant;
+        const answer = (result: GrantRedeemedMessage['result']) => {
+          if (slot.worker.isConnected()) slot.worker.send({ t: 'grant-redeemed', id: m.id, result });
+        };
+        if (redeem === undefined) answer('unavailable');
+        else redeem(m).then(answer, () => answer('unavailable'));
+        return;
+      }
       case 'lease-ask':
         this.leases.onAsk(slot.worker.id, m);
         return;

@@ -290,6 +290,37 @@ export interface HmacAuthCredential {
   created_at: number;
 }
 
+/**
+ * Kong's oauth2_credentials: an OAuth 2.0 client application of a consumer (the oauth2 plugin).
+ * `client_secret` is a scrypt hash (`$scrypt$…`) when `hash_secret` is true.
+ */
+export interface OAuth2Credential {
+  id: string;
+  consumer: ForeignKey;
+  name: string;
+  client_id: string;
+  client_secret: string;
+  hash_secret: boolean;
+  redirect_uris: string[] | null;
+  client_type: 'confidential' | 'public';
+  tags: string[] | null;
+  created_at: number;
+}
+
+/**
+ * A revoked oauth2 token (access or refresh token, or authorization code), by its `jti`. Sent to
+ * every data plane in the snapshot; kept only until the token would have expired (`expires_at`).
+ */
+export interface OAuth2TokenRevocation {
+  id: string;
+  credential: ForeignKey;
+  jti: string;
+  /** Unix seconds: the revoked token's own expiry; the entry is purged after it. */
+  expires_at: number;
+  tags: string[] | null;
+  created_at: number;
+}
+
 /** Kong Enterprise's mtls_auth_credentials: a certificate subject name mapped to a consumer. */
 export interface MtlsAuthCredential {
   id: string;

@@ -190,6 +190,19 @@ export function fromConfig(config: GatehouseConfig, options: FromConfigOptions =
       'name',
     ).map((k) => fields(k)),
   );
+  // Revoked oauth2 tokens (ours, not Kong's oauth2_tokens): kept through an export and import.
+  put(
+    'oauth2_token_revocations',
+    ordered(cfg.oauth2_token_revocations, 'jti').map((r) =>
+      withChildren(
+        {
+          ...fields(r, ['credential']),
+          credential: label('oauth2_credentials', (r.credential as { id: string }).id),
+        },
+        {},
+      ),
+    ),
+  );
   put('plugins', topPlugins);
   put(
     'routes',

@@ -66,7 +66,6 @@ export const UNSUPPORTED_KINDS: readonly string[] = [
   'clustering_data_planes',
   'degraphql_routes',
   'graphql_ratelimiting_advanced_cost_decoration',
-  'oauth2_credentials',
   'oauth2_authorization_codes',
   'oauth2_tokens',
   'jwt_signer_jwks',

@@ -1,4 +1,4 @@
-import { createPublicKey, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
 import type {
   Acl,
   BasicAuthCredential,
@@ -6,6 +6,8 @@ import type {
   JwtSecret,
   KeyAuthCredential,
   MtlsAuthCredential,
+  OAuth2Credential,
+  OAuth2TokenRevocation,
 } from '../config/model.js';
 import { randomKey, stripReadOnly } from './common.js';
 import * as td from '../schema/typedefs.js';
@@ -26,6 +28,8 @@ export type JwtSecretInput = CredentialInput<JwtSecret>;
 export type HmacAuthInput = CredentialInput<HmacAuthCredential>;
 export type AclInput = CredentialInput<Acl>;
 export type MtlsAuthInput = CredentialInput<MtlsAuthCredential>;
+export type OAuth2CredentialInput = CredentialInput<OAuth2Credential>;
+export type OAuth2TokenRevocationInput = Omit<OAuth2TokenRevocation, 'id' | 'created_at'> & { id?: string };
 
 /** A credential's schema: Kong's common fields (id, created_at, consumer, tags), then `fields`. */
 const credentialSchema = (
@@ -106,19 +110,34 @@ export function isBasicAuthHash(value: string): boolean {
   return HASH_RE.test(value);
 }
 
-/** Checks a clear password against a stored hash, in constant time. */
-export function verifyBasicAuthPassword(password: string, stored: string): boolean {
+/** The parts of a stored scrypt hash, or null when it is not one. */
+function parseScryptHash(stored: string) {
   const m = HASH_RE.exec(stored);
-  if (!m) return false;
+  if (!m) return null;
   const [N, r, p] = [Number(m[1]), Number(m[2]), Number(m[3])];
   const expected = Buffer.from(m[5]!, 'base64');
-  const actual = scryptSync(password, Buffer.from(m[4]!, 'base64'), expected.length, {
-    N,
-    r,
-    p,
-    maxmem: 256 * N * r + 1024 * 1024,
-  });
-  return timingSafeEqual(actual, expected);
+  return {
+    salt: Buffer.from(m[4]!, 'base64'),
+    expected,
+    options: { N, r, p, maxmem: 256 * N * r + 1024 * 1024 },
+  };
+}
+
+/** Checks a clear password against a stored hash, in constant time. */
+export function verifyBasicAuthPassword(password: string, stored: string): boolean {
+  const h = parseScryptHash(stored);
+  if (h === null) return false;
+  return timingSafeEqual(scryptSync(password, h.salt, h.expected.length, h.options), h.expected);
+}
+
+/** verifyBasicAuthPassword off the event loop (libuv's thread pool): for request paths. */
+export async function verifyScryptHashAsync(password: string, stored: string): Promise<boolean> {
+  const h = parseScryptHash(stored);
+  if (h === null) return false;
+  const actual = await new Promise<Buffer>((resolve, reject) =>
+    scrypt(password, h.salt, h.expected.length, h.options, (err, key) => (err ? reject(err) : resolve(key))),
+  );
+  return timingSafeEqual(actual, h.expected);
 }
 
 /** basic-auth credentials (Kong's basicauth_credentials). */
@@ -221,4 +240,92 @@ export const aclSchema = credentialSchema({ group: td.indexedText({ required: tr
 /** acl: a consumer's membership in an ACL `group`. */
 export function validateAcl(input: unknown, options: { base?: Partial<Acl> } = {}): AclInput {
   return run<AclInput>(input, aclSchema, options.base);
+}
+
+/** Kong's oauth2_credentials `redirect_uris` element check: an absolute URL without a fragment. */
+function redirectUriError(s: string): string | null {
+  let u: URL;
+  try {
+    u = new URL(s);
+  } catch {
+    return `cannot parse '${s}'`;
+  }
+  if (u.hash !== '' || s.includes('#')) return "fragment not allowed in '" + s + "'";
+  return null;
+}
+
+/** oauth2 credentials (Kong's oauth2_credentials): a client application of a consumer. */
+export const oauth2CredentialSchema = credentialSchema({
+  name: td.text({ required: true, len_max: td.NAME_MAX }),
+  client_id: td.indexedText(),
+  client_secret: td.text({ encrypted: true, len_max: td.INDEXED_TEXT_MAX }),
+  hash_secret: { type: 'boolean', required: true, default: false },
+  redirect_uris: {
+    type: 'array',
+    len_max: 64,
+    elements: { type: 'string', len_max: 2048, custom_validator: redirectUriError },
+  },
+  client_type: {
+    type: 'string',
+    required: true,
+    default: 'confidential',
+    one_of: ['confidential', 'public'],
+  },
+});
+
+/**
+ * oauth2 credential: `client_id` and `client_secret` generated when omitted (32 characters); with
+ * `hash_secret`, the secret is stored as a scrypt hash (a stored hash is kept as it is), so give
+ * your own secret then: a generated one cannot be read back (as Kong).
+ */
+export function validateOAuth2Credential(
+  input: unknown,
+  options: { base?: Partial<OAuth2Credential> } = {},
+): OAuth2CredentialInput {
+  const v = run<OAuth2CredentialInput>(input, oauth2CredentialSchema, options.base);
+  if (!v.client_id) v.client_id = randomKey();
+  if (!v.client_secret) v.client_secret = randomKey();
+  if (v.hash_secret && !isBasicAuthHash(v.client_secret))
+    v.client_secret = hashBasicAuthPassword(v.client_secret);
+  v.redirect_uris ??= null;
+  return v;
+}
+
+/**
+ * Checks an oauth2 client secret against a stored one, in constant time: a scrypt hash (hash_secret)
+ * off the event loop, a clear secret by comparing SHA-256 digests (no length leak).
+ */
+export async function verifyOAuth2ClientSecret(
+  presented: string,
+  credential: OAuth2Credential,
+): Promise<boolean> {
+  if (credential.hash_secret) return verifyScryptHashAsync(presented, credential.client_secret);
+  const a = createHash('sha256').update(presented).digest();
+  const b = createHash('sha256').update(credential.client_secret).digest();
+  return timingSafeEqual(a, b) && presented === credential.client_secret;
+}
+
+/** oauth2 token revocations: a token id (`jti`) refused by every data plane until `expires_at`. */
+export const oauth2TokenRevocationSchema: RecordField = {
+  type: 'record',
+  fields: {
+    id: td.id(),
+    created_at: td.autoTimestamp(),
+    credential: td.foreign('oauth2_credentials', {
+      required: true,
+      by_name: true,
+      schema: () => oauth2CredentialSchema,
+    }),
+    jti: td.indexedText({ required: true, len_max: 128 }),
+    expires_at: { type: 'integer', required: true, between: [0, Number.MAX_SAFE_INTEGER] },
+    tags: td.tags(),
+  },
+};
+
+/** oauth2 token revocation: `jti` and the token's `expires_at` (Unix seconds) required. */
+export function validateOAuth2TokenRevocation(
+  input: unknown,
+  options: { base?: Partial<OAuth2TokenRevocation> } = {},
+): OAuth2TokenRevocationInput {
+  return run<OAuth2TokenRevocationInput>(input, oauth2TokenRevocationSchema, options.base);
 }

@@ -20,7 +20,10 @@ import {
   validateTarget,
   validateUpstream,
   verifyBasicAuthPassword,
+  validateOAuth2Credential,
+  verifyOAuth2ClientSecret,
 } from './index.js';
+import type { OAuth2Credential } from '../config/model.js';
 import { CA_CERT, EC_CERT, EC_KEY, LEAF_CERT, RSA_CERT, RSA_KEY, RSA_PUBLIC_KEY } from './test-fixtures.js';
 
 const CONSUMER = { id: '5a0a7c1e-1111-4222-8333-444455556666' };
@@ -277,5 +280,44 @@ describe('credentials', () => {
     expect(violation(() => validateHmacAuthCredential({ consumer: CONSUMER })).fields).toEqual({
       username: 'required field missing',
     });
+  });
+});
+
+describe('oauth2 credentials (Kong spec/03-plugins/25-oauth2/01-api_spec.lua)', () => {
+  it('generates client_id and client_secret when left out, and keeps Kong defaults', () => {
+    const v = validateOAuth2Credential({
+      name: 'app',
+      consumer: { id: '00000000-0000-4000-8000-000000000001' },
+    });
+    expect(v.client_id).toMatch(/^[0-9a-f]{32}$/);
+    expect(v.client_secret).toMatch(/^[0-9a-f]{32}$/);
+    expect(v).toMatchObject({ hash_secret: false, client_type: 'confidential', redirect_uris: null });
+  });
+
+  it('stores a scrypt hash with hash_secret, keeps a stored hash on update, and verifies in constant time', async () => {
+    const v = validateOAuth2Credential({
+      name: 'app',
+      client_secret: 'clear-secret',
+      hash_secret: true,
+      consumer: { id: '00000000-0000-4000-8000-000000000001' },
+    });
+    expect(v.client_secret).toMatch(/^\$scrypt\$/);
+    const again = validateOAuth2Credential({ name: 'renamed' }, { base: v as never });
+    expect(again.client_secret).toBe(v.client_secret);
+    const stored = { ...v, id: 'x', created_at: 0, consumer: { id: 'c' }, tags: null } as OAuth2Credential;
+    await expect(verifyOAuth2ClientSecret('clear-secret', stored)).resolves.toBe(true);
+    await expect(verifyOAuth2ClientSecret('clear-secreT', stored)).resolves.toBe(false);
+  });
+
+  it('refuses a redirect_uri with a fragment or that is not a URL, and an unknown client_type', () => {
+    const consumer = { id: '00000000-0000-4000-8000-000000000001' };
+    expect(() =>
+      validateOAuth2Credential({ name: 'a', consumer, redirect_uris: ['https://a.example/#x'] }),
+    ).toThrow(/fragment not allowed/);
+    expect(() => validateOAuth2Credential({ name: 'a', consumer, redirect_uris: ['not a url'] })).toThrow(
+      /cannot parse/,
+    );
+    expect(() => validateOAuth2Credential({ name: 'a', consumer, client_type: 'secret' })).toThrow();
+    expect(() => validateOAuth2Credential({ consumer })).toThrow(/name/);
   });
 });

@@ -169,6 +169,7 @@ describe('declarative nesting', () => {
       'jwt_secrets',
       'keyauth_credentials',
       'mtls_auth_credentials',
+      'oauth2_credentials',
       'plugins',
     ]);
   });

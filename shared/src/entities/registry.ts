@@ -17,6 +17,8 @@ import type {
   KeyAuthCredential,
   KeySet,
   MtlsAuthCredential,
+  OAuth2Credential,
+  OAuth2TokenRevocation,
   Plugin,
   Route,
   Service,
@@ -48,6 +50,10 @@ import {
   validateKeyAuthCredential,
   mtlsAuthSchema,
   validateMtlsAuthCredential,
+  oauth2CredentialSchema,
+  oauth2TokenRevocationSchema,
+  validateOAuth2Credential,
+  validateOAuth2TokenRevocation,
 } from './credentials.js';
 import { keySchema, validateKey } from './key.js';
 import { keySetSchema, validateKeySet } from './key-set.js';
@@ -516,6 +522,39 @@ const RECORDS = {
     naturalKey: (e) => `${e.ref('consumer')}:${e.text(e.fields.subject_name)}:${e.ref('ca_certificate')}`,
     json: [],
     admin: { path: 'mtls-auths', nested: credentialNesting('mtls-auth') },
+  }),
+  oauth2_credentials: defineEntity<OAuth2Credential>({
+    kind: 'oauth2_credentials',
+    label: 'oauth2_credential',
+    delegate: 'oauth2Credential',
+    schema: oauth2CredentialSchema,
+    validate: v(validateOAuth2Credential),
+    references: { consumer: consumerOwned },
+    endpointKeys: ['client_id'],
+    unique: [['client_id']],
+    generated: ['client_id', 'client_secret'],
+    naturalKey: ({ fields: f, text, ref, nth }) =>
+      f.client_id != null ? text(f.client_id) : nth(`~${ref('consumer')}:${text(f.name)}`),
+    json: [],
+    admin: { path: 'oauth2', nested: credentialNesting('oauth2') },
+  }),
+  // Not Kong's oauth2_tokens: access tokens are signed JWTs no store holds; only revoked ones are
+  // kept, until they would have expired (docs/plugins.md, oauth2).
+  oauth2_token_revocations: defineEntity<OAuth2TokenRevocation>({
+    kind: 'oauth2_token_revocations',
+    label: 'oauth2_token_revocation',
+    delegate: 'oauth2TokenRevocation',
+    schema: oauth2TokenRevocationSchema,
+    validate: v(validateOAuth2TokenRevocation),
+    references: { credential: { onDelete: 'cascade' } },
+    endpointKeys: ['jti'],
+    unique: [['jti']],
+    naturalKey: (e) => e.text(e.fields.jti),
+    json: [],
+    admin: {
+      path: 'oauth2_token_revocations',
+      nested: [{ parent: 'oauth2_credentials', field: 'credential', path: 'oauth2_token_revocations' }],
+    },
   }),
   key_sets: defineEntity<KeySet>({
     kind: 'key_sets',

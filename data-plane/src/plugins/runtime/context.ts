@@ -180,6 +180,9 @@ export class PluginRequest implements PluginContext, RequestView {
   get scheme(): string {
     return this.proxied.scheme;
   }
+  get forwardedProto(): string {
+    return this.proxied.forwardedProto;
+  }
   get clientIp(): string {
     return this.proxied.clientIp;
   }

@@ -14,6 +14,7 @@ import {
   schema,
   type GatehouseConfig,
   type Route,
+  type Service,
 } from '@gatehouse/shared';
 import type { HeaderValue, PluginConfig, PluginDefinition } from '../api.js';
 import { ProxyRequest, type ProxyRoute, type RequestSettings } from '../../proxy/request.js';
@@ -63,6 +64,8 @@ export interface TestRequest {
    * as node's getPeerCertificate(true) links them; `{}` is a TLS connection without one.
    */
   tls?: { cert?: string; chain?: readonly string[] };
+  /** The service the route proxies to (default: none). */
+  service?: Service;
 }
 
 /** A fake TLS socket's `getPeerCertificate(true)`: the PEMs linked through issuerCertificate. */
@@ -109,7 +112,7 @@ export function pluginRequest(snapshot: SnapshotIndex = snapshotOf({}), r: TestR
     rawHeaders: (r.headers ?? []).flat(),
   };
   const request = new ProxyRequest(req, {} as ServerResponse, head, settings);
-  request.entry = { route: TEST_ROUTE, service: null } as unknown as ProxyRoute;
+  request.entry = { route: TEST_ROUTE, service: r.service ?? null } as unknown as ProxyRoute;
   request.captures = r.captures ?? null;
   return new PluginRequest(request, snapshot);
 }

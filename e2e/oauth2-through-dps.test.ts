@@ -1,0 +1,292 @@
+/**
+ * The oauth2 plugin in hybrid mode (issue 17): a real CP and two real DPs. Tokens are signed JWTs,
+ * so a token one DP issued is accepted by the other with no database or CP on the path; codes and
+ * refresh tokens are redeemed through the CP (single use across DPs); a revocation written through
+ * the Admin API reaches both DPs in the snapshot within the propagation time. The DPs sit behind a
+ * "TLS-terminating proxy" (the test, a trusted IP sending X-Forwarded-Proto: https), as Kong's
+ * accept_http_if_already_terminated expects.
+ */
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  adminJson,
+  startCp,
+  startDp,
+  tempDir,
+  waitUntil,
+  type CpHandle,
+  type DpHandle,
+} from './helpers/processes.js';
+
+/** How long a revocation may take to reach every DP (a snapshot push is well under a second). */
+const PROPAGATION_MS = 5_000;
+const VERIFIER = 'e2e-pkce-verifier-'.padEnd(64, 'x');
+const CHALLENGE = createHash('sha256').update(VERIFIER).digest('base64url');
+
+interface Answer {
+  status: number;
+  headers: Headers;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies of many shapes
+  json: any;
+}
+
+/** One request through a DP, as from behind the TLS-terminating proxy; a form body makes it a POST. */
+async function send(
+  base: string,
+  path: string,
+  opts: { headers?: Record<string, string>; form?: Record<string, string> } = {},
+): Promise<Answer> {
+  const r = await fetch(`${base}${path}`, {
+    method: opts.form === undefined ? 'GET' : 'POST',
+    headers: { 'x-forwarded-proto': 'https', ...opts.headers },
+    ...(opts.form === undefined ? {} : { body: new URLSearchParams(opts.form) }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await r.text();
+  let json: unknown = text;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    // not JSON: the text
+  }
+  return { status: r.status, headers: r.headers, json };
+}
+
+const claims = (token: string) =>
+  JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as {
+    jti: string;
+    exp: number;
+    sub: string;
+  };
+
+describe('oauth2 through a real CP and two DPs', () => {
+  let cp: CpHandle;
+  const dps: DpHandle[] = [];
+  let upstream: http.Server;
+  let credentialId = '';
+  const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
+  const app = { client_id: 'e2e-app', client_secret: 'e2e-app-secret' };
+
+  beforeAll(async () => {
+    upstream = http.createServer((req, res) => {
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ headers: req.headers }));
+    });
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    cp = await startCp({ dataDir: tempDir('oauth2-cp') });
+    const ok = async (path: string, body: unknown) => {
+      const r = await adminJson(cp.admin, 'POST', path, body);
+      expect(r.status, `${path} ${JSON.stringify(r.json)}`).toBe(201);
+      return r.json as Record<string, unknown>;
+    };
+    await ok('/consumers', { username: 'alice' });
+    const cred = await ok('/consumers/alice/oauth2', {
+      name: 'E2E app',
+      ...app,
+      hash_secret: true,
+      redirect_uris: ['https://app.example/cb'],
+    });
+    credentialId = cred.id as string;
+    expect(cred.client_secret).toMatch(/^\$scrypt\$/);
+    await ok('/services', {
+      name: 'svc',
+      url: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`,
+    });
+    await ok('/services/svc/routes', { name: 'api', paths: ['/api'] });
+    await ok('/routes/api/plugins', {
+      name: 'oauth2',
+      config: {
+        provision_key: 'e2e-provision-key',
+        token_signing_secrets: ['e2e-token-signing-secret-0123456789abcdef'],
+        enable_client_credentials: true,
+        enable_authorization_code: true,
+        scopes: ['read', 'write'],
+        accept_http_if_already_terminated: true,
+      },
+    });
+    for (const n of [1, 2])
+      dps.push(
+        await startDp({
+          cluster: `127.0.0.1:${cp.clusterPort}`,
+          publicKeys: cp.publicKeys,
+          tls: cp.dpTlsArgs,
+          dataDir: tempDir(`oauth2-dp${n}`),
+          workers: 2,
+          args: ['--trusted-ips', '127.0.0.1,::1'],
+        }),
+      );
+    for (const dp of dps)
+      await waitUntil(
+        'the oauth2 route is served',
+        async () => (await send(dp.proxy, '/api/x')).status === 401,
+        60_000,
+      );
+  }, 180_000);
+
+  afterAll(async () => {
+    for (const dp of dps) await dp.proc.stop();
+    await cp?.proc.stop();
+    await new Promise<void>((r) => (upstream ? upstream.close(() => r()) : r()));
+  });
+
+  const [a, b] = [() => dps[0]!.proxy, () => dps[1]!.proxy];
+
+  it("answers a request without a token with Kong's 401", async () => {
+    for (const dp of dps) {
+      const r = await send(dp.proxy, '/api/x');
+      expect(r.status).toBe(401);
+      expect(r.headers.get('www-authenticate')).toBe('Bearer realm="service"');
+      expect(r.json).toEqual({ error: 'invalid_request', error_description: 'The access token is missing' });
+    }
+  });
+
+  it('accepts at DP B a client_credentials token DP A issued', async () => {
+    const t = await send(a(), '/api/oauth2/token', {
+      form: { grant_type: 'client_credentials', scope: 'read', ...app },
+    });
+    expect(t.status, JSON.stringify(t.json)).toBe(200);
+    expect(t.json).toMatchObject({ token_type: 'bearer', expires_in: 7200 });
+    const r = await send(b(), '/api/things', { headers: bearer(t.json.access_token) });
+    expect(r.status).toBe(200);
+    expect(r.json.headers).toMatchObject({ 'x-consumer-username': 'alice', 'x-authenticated-scope': 'read' });
+    expect(r.json.headers.authorization).toBeDefined();
+  });
+
+  /** authorize at A (PKCE S256), redeem at B: the tokens. */
+  async function codeFlow(): Promise<{ access_token: string; refresh_token: string }> {
+    const auth = await send(a(), '/api/oauth2/authorize', {
+      form: {
+        response_type: 'code',
+        client_id: app.client_id,
+        provision_key: 'e2e-provision-key',
+        authenticated_userid: 'user-42',
+        scope: 'read write',
+        code_challenge: CHALLENGE,
+        code_challenge_method: 'S256',
+        state: 'st',
+      },
+    });
+    expect(auth.status, JSON.stringify(auth.json)).toBe(200);
+    const code = new URL(auth.json.redirect_uri as string).searchParams.get('code')!;
+    const wrong = await send(b(), '/api/oauth2/token', {
+      form: { grant_type: 'authorization_code', code, code_verifier: 'w'.repeat(60), ...app },
+    });
+    expect(wrong.json).toMatchObject({ error: 'invalid_grant' });
+    const t = await send(b(), '/api/oauth2/token', {
+      form: { grant_type: 'authorization_code', code, code_verifier: VERIFIER, ...app },
+    });
+    expect(t.status, JSON.stringify(t.json)).toBe(200);
+    // Single use across DPs: the code is spent at the CP, so A refuses it too.
+    const again = await send(a(), '/api/oauth2/token', {
+      form: { grant_type: 'authorization_code', code, code_verifier: VERIFIER, ...app },
+    });
+    expect(again.json).toEqual({ error: 'invalid_request', error_description: 'Invalid code' });
+    return t.json as { access_token: string; refresh_token: string };
+  }
+
+  it('runs authorization_code with PKCE across DPs (authorize at A, redeem at B, use at A)', async () => {
+    const t = await codeFlow();
+    const r = await send(a(), '/api/things', { headers: bearer(t.access_token) });
+    expect(r.status).toBe(200);
+    expect(r.json.headers).toMatchObject({
+      'x-authenticated-userid': 'user-42',
+      'x-authenticated-scope': 'read write',
+    });
+  });
+
+  it('refreshes once: a refresh token redeemed at A is refused at B, and its old access token is revoked', async () => {
+    const t = await codeFlow();
+    const fresh = await send(a(), '/api/oauth2/token', {
+      form: { grant_type: 'refresh_token', refresh_token: t.refresh_token, ...app },
+    });
+    expect(fresh.status, JSON.stringify(fresh.json)).toBe(200);
+    const replay = await send(b(), '/api/oauth2/token', {
+      form: { grant_type: 'refresh_token', refresh_token: t.refresh_token, ...app },
+    });
+    expect(replay.json).toEqual({ error: 'invalid_request', error_description: 'Invalid refresh_token' });
+    expect((await send(b(), '/api/x', { headers: bearer(fresh.json.access_token) })).status).toBe(200);
+    for (const dp of dps)
+      await waitUntil(
+        'the refreshed-away access token is refused',
+        async () => (await send(dp.proxy, '/api/x', { headers: bearer(t.access_token) })).status === 401,
+        PROPAGATION_MS,
+      );
+  });
+
+  it('revokes a token through the Admin API: both DPs refuse it within the propagation time', async () => {
+    const t = await send(b(), '/api/oauth2/token', { form: { grant_type: 'client_credentials', ...app } });
+    const token = t.json.access_token as string;
+    for (const dp of dps)
+      expect((await send(dp.proxy, '/api/x', { headers: bearer(token) })).status).toBe(200);
+    const c = claims(token);
+    const rev = await adminJson(cp.admin, 'POST', '/oauth2_token_revocations', {
+      credential: { id: credentialId },
+      jti: c.jti,
+      expires_at: c.exp,
+    });
+    expect(rev.status, JSON.stringify(rev.json)).toBe(201);
+    for (const dp of dps)
+      await waitUntil(
+        'the revoked token is refused',
+        async () => {
+          const r = await send(dp.proxy, '/api/x', { headers: bearer(token) });
+          if (r.status !== 401) return false;
+          expect(r.json).toEqual({
+            error: 'invalid_token',
+            error_description: 'The access token is invalid or has expired',
+          });
+          return true;
+        },
+        PROPAGATION_MS,
+      );
+  });
+
+  it("refuses a deleted credential's tokens on both DPs within the propagation time", async () => {
+    const doomed = { client_id: 'e2e-doomed', client_secret: 'e2e-doomed-secret' };
+    const created = await adminJson(cp.admin, 'POST', '/consumers/alice/oauth2', {
+      name: 'doomed',
+      ...doomed,
+      redirect_uris: ['https://doomed.example/cb'],
+    });
+    expect(created.status).toBe(201);
+    let token = '';
+    await waitUntil(
+      'the new credential reached DP A',
+      async () => {
+        const t = await send(a(), '/api/oauth2/token', {
+          form: { grant_type: 'client_credentials', ...doomed },
+        });
+        token = t.status === 200 ? (t.json.access_token as string) : '';
+        return t.status === 200;
+      },
+      PROPAGATION_MS,
+    );
+    await waitUntil(
+      'DP B accepts it',
+      async () => (await send(b(), '/api/x', { headers: bearer(token) })).status === 200,
+      PROPAGATION_MS,
+    );
+    expect((await adminJson(cp.admin, 'DELETE', '/oauth2/e2e-doomed')).status).toBe(204);
+    for (const dp of dps)
+      await waitUntil(
+        "the deleted credential's token is refused",
+        async () => (await send(dp.proxy, '/api/x', { headers: bearer(token) })).status === 401,
+        PROPAGATION_MS,
+      );
+  });
+
+  it('refuses redemption with a clear error while the CP is down, and keeps verifying access tokens', async () => {
+    const t = await codeFlow();
+    await cp.proc.stop();
+    for (const dp of dps)
+      expect((await send(dp.proxy, '/api/x', { headers: bearer(t.access_token) })).status).toBe(200);
+    const r = await send(a(), '/api/oauth2/token', {
+      form: { grant_type: 'refresh_token', refresh_token: t.refresh_token, ...app },
+    });
+    expect(r.status).toBe(503);
+    expect(r.json).toMatchObject({ error: 'temporarily_unavailable' });
+  });
+});

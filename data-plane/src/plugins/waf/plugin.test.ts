@@ -206,4 +206,12 @@ describe('waf', () => {
     expect(JSON.stringify(bad)).toContain('unknown rule id 123');
     expect(JSON.stringify(bad)).toContain("must be 'path', 'body'");
   });
+
+  it('refuses an explicit null for exclusions or disabled_rules (a property test found init throwing on it)', () => {
+    const errors = schema.check(plugin.schema, { exclusions: null, disabled_rules: null }).errors;
+    expect(errors).toEqual({
+      exclusions: 'required field missing',
+      disabled_rules: 'required field missing',
+    });
+  });
 });

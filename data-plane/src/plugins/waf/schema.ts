@@ -62,8 +62,15 @@ const wafSchema = t.record(
       description:
         "A body over max_body_size: 'reject' answers 413 (in block mode), 'skip' sends it upstream uninspected.",
     }),
-    disabled_rules: t.array(ruleId, { default: [], len_max: 500, description: 'Rule ids that never run.' }),
+    disabled_rules: t.array(ruleId, {
+      required: true,
+      default: [],
+      len_max: 500,
+      description: 'Rule ids that never run.',
+    }),
     exclusions: t.array(exclusion, {
+      // Required with a default (as body_limit_action): absent means none, an explicit null is a 400.
+      required: true,
       default: [],
       len_max: 200,
       description:

@@ -94,6 +94,16 @@ describe('oauth2 on the control plane', () => {
     expect(jtis).toContain('never-expires');
   });
 
+  it('refuses an expires_at past the 32-bit column with a 400 naming it, not a database error', async () => {
+    const r = await call('POST', '/oauth2_token_revocations', {
+      credential: { id: credentialId },
+      jti: 'far-future',
+      expires_at: 4_102_444_800,
+    });
+    expect(r.status).toBe(400);
+    expect(JSON.stringify(r.body)).toContain('expires_at');
+  });
+
   it("drops a credential's revocations with the credential (its tokens are refused anyway)", async () => {
     expect((await call('DELETE', `/oauth2/${credentialId}`)).status).toBe(204);
     const { config } = await store().readConfig();

@@ -317,7 +317,8 @@ export const oauth2TokenRevocationSchema: RecordField = {
       schema: () => oauth2CredentialSchema,
     }),
     jti: td.indexedText({ required: true, len_max: 128 }),
-    expires_at: { type: 'integer', required: true, between: [0, Number.MAX_SAFE_INTEGER] },
+    // Unix seconds in the column's 32-bit integer (tokens expire long before 2038; 0: never).
+    expires_at: { type: 'integer', required: true, between: [0, 2_147_483_647] },
     tags: td.tags(),
   },
 };

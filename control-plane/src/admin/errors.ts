@@ -17,7 +17,55 @@ export const AdminErrors = {
   invalidValue: defineError('GH_ERR_ADMIN_INVALID_VALUE', 400),
   /** Too many failed tokens from one client address (login throttling, login-throttle.ts). */
   tooManyFailures: defineError('GH_ERR_ADMIN_TOO_MANY_FAILURES', 429),
+  /** The database cannot be reached (down, restarting, refusing connections): try again later. */
+  databaseUnavailable: defineError('GH_ERR_ADMIN_DATABASE_UNAVAILABLE', 503),
 } as const;
+
+/** Seconds a client is told to wait before retrying a write the database could not take. */
+export const DATABASE_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * Codes that mean the database could not be reached, not that it refused the request: Postgres
+ * class 08 (connection exception) and 57P01–57P03 (shutting down, cannot connect now), Prisma's
+ * P1001/P1002/P1008/P1017 (unreachable, timed out, closed) and P2024 (no pooled connection), and
+ * the socket errors of a server that went away.
+ */
+const UNAVAILABLE_CODES = new Set([
+  'P1001',
+  'P1002',
+  'P1008',
+  'P1017',
+  'P2024',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  '57P01',
+  '57P02',
+  '57P03',
+]);
+const UNAVAILABLE_MESSAGE =
+  /Connection terminated|connect ECONNREFUSED|Can't reach database server|Server has closed the connection|is not currently accepting connections|the database system is (starting up|shutting down|in recovery mode)/i;
+
+/** Whether `e` (or an error it wraps, a few levels down) says the database cannot be reached. */
+export function isDatabaseUnavailable(e: unknown, depth = 0): boolean {
+  if (depth > 6 || typeof e !== 'object' || e === null) return false;
+  const x = e as {
+    code?: unknown;
+    originalCode?: unknown;
+    message?: unknown;
+    cause?: unknown;
+    meta?: { driverAdapterError?: unknown };
+  };
+  for (const code of [x.code, x.originalCode])
+    if (typeof code === 'string' && (UNAVAILABLE_CODES.has(code) || code.startsWith('08'))) return true;
+  if (typeof x.message === 'string' && UNAVAILABLE_MESSAGE.test(x.message)) return true;
+  return (
+    isDatabaseUnavailable(x.cause, depth + 1) || isDatabaseUnavailable(x.meta?.driverAdapterError, depth + 1)
+  );
+}
 
 /**
  * The Postgres SQLSTATE behind a Prisma driver-adapter error, if any (`@prisma/adapter-pg` and
@@ -97,6 +145,16 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, next) => {
     if (res.headersSent) {
       next(err);
+      return;
+    }
+    if (!isGatehouseError(err) && isDatabaseUnavailable(err)) {
+      logger.error(
+        { err, method: req.method, url: req.originalUrl },
+        'admin request failed: database unavailable',
+      );
+      res.setHeader('Retry-After', String(DATABASE_RETRY_AFTER_SECONDS));
+      const e = AdminErrors.databaseUnavailable('The database is unavailable; try again later');
+      res.status(e.status).json(kongErrorBody(e) ?? { message: e.message });
       return;
     }
     const e = fromBodyParser(err) ?? fromDatabase(err, logger) ?? err;

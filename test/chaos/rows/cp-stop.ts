@@ -5,8 +5,9 @@
  * against the p99 before (≤ +2 ms), time until the DP reports the stream lost (≤ 15 s), time from
  * the CP answering again until the DP is connected (≤ 5 s); F2 also the DP's error lines (0).
  */
-import { Fleet, dpStatus, sleep, whenTrue } from '../fleet.js';
-import { offsetOf, openLoop, summarize } from '../load.js';
+import { Fleet, dpStatus, whenTrue } from '../fleet.js';
+import { offsetOf, summarize } from '../load.js';
+import { faultInMiddleThird } from '../middle-third.js';
 import { atMost, exactly, p99Delta, type Figure, type Profile, type Row } from '../row.js';
 
 async function cpStopUnderLoad(
@@ -18,26 +19,26 @@ async function cpStopUnderLoad(
   try {
     const dp = fleet.dps[0]!;
     const outputMark = dp.proc.output.length;
-    const third = profile.durationMs / 3;
-    const load = openLoop({
-      origin: dp.proxy,
-      path: '/chaos',
-      rate: profile.rate,
-      durationMs: profile.durationMs,
-    });
-    const t0 = performance.now();
-    await sleep(third);
-    const stoppedAt = performance.now();
-    await fleet.stopCp(signal);
-    log(`control plane stopped (${signal}) at ${((stoppedAt - t0) / 1000).toFixed(1)} s`);
-    const lostAt = await whenTrue(async () => (await dpStatus(dp))?.sync.state !== 'connected', 30_000);
-    const restartAt = t0 + 2 * third;
-    await sleep(Math.max(0, restartAt - performance.now()));
-    await fleet.restartCp();
-    const upAt = performance.now();
-    log(`control plane answering again at ${((upAt - t0) / 1000).toFixed(1)} s`);
-    const backAt = await whenTrue(async () => (await dpStatus(dp))?.sync.state === 'connected', 30_000);
-    const record = await load;
+    let lostAt: number | null = null;
+    let upAt = 0;
+    let backAt: number | null = null;
+    const run = await faultInMiddleThird(
+      dp,
+      profile,
+      async () => {
+        await fleet.stopCp(signal);
+        lostAt = await whenTrue(async () => (await dpStatus(dp))?.sync.state !== 'connected', 30_000);
+      },
+      async () => {
+        await fleet.restartCp();
+        upAt = performance.now();
+        backAt = await whenTrue(async () => (await dpStatus(dp))?.sync.state === 'connected', 30_000);
+      },
+    );
+    const { record, injectedAt: stoppedAt } = run;
+    log(
+      `control plane stopped (${signal}), then answering again ${((upAt - stoppedAt) / 1000).toFixed(1)} s later`,
+    );
     const baseline = summarize(record, 1000, offsetOf(record, stoppedAt));
     const down = summarize(record, offsetOf(record, stoppedAt), offsetOf(record, upAt));
     const all = summarize(record);

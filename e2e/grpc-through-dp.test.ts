@@ -17,18 +17,9 @@ import {
   type CpHandle,
   type DpHandle,
 } from './helpers/processes.js';
-import { listenGrpc } from '../test/helpers/grpc-server.js';
+import { listenGrpc, rawMethod } from '../test/helpers/grpc-server.js';
 
-const raw = (b: Buffer): Buffer => b;
-const method = (path: string, responseStream: boolean) => ({
-  path,
-  requestStream: false,
-  responseStream,
-  requestSerialize: raw,
-  requestDeserialize: raw,
-  responseSerialize: raw,
-  responseDeserialize: raw,
-});
+const method = (path: string, responseStream: boolean) => rawMethod(path, false, responseStream);
 const definition = (pkg: string) =>
   ({
     Unary: method(`/${pkg}/Unary`, false),

@@ -23,17 +23,9 @@ import {
   type DpHandle,
 } from './helpers/processes.js';
 import { decodeText, frame, parseFrames } from '../test/helpers/grpc-web-wire.js';
+import { rawMethod } from '../test/helpers/grpc-server.js';
 
-const raw = (b: Buffer): Buffer => b;
-const method = (path: string, responseStream: boolean) => ({
-  path,
-  requestStream: false,
-  responseStream,
-  requestSerialize: raw,
-  requestDeserialize: raw,
-  responseSerialize: raw,
-  responseDeserialize: raw,
-});
+const method = (path: string, responseStream: boolean) => rawMethod(path, false, responseStream);
 const DEFINITION = {
   Unary: method('/e2e.Greeter/Unary', false),
   List: method('/e2e.Greeter/List', true),

@@ -9,3 +9,21 @@ export function listenGrpc(
     server.bindAsync('127.0.0.1:0', credentials, (err, p) => (err ? reject(err) : resolve(p))),
   );
 }
+
+const raw = (b: Buffer): Buffer => b;
+
+/**
+ * A method of a test service whose messages are raw bytes (no .proto needed): requests and
+ * responses pass as the Buffers the test gives and gets.
+ */
+export function rawMethod(path: string, requestStream: boolean, responseStream: boolean) {
+  return {
+    path,
+    requestStream,
+    responseStream,
+    requestSerialize: raw,
+    requestDeserialize: raw,
+    responseSerialize: raw,
+    responseDeserialize: raw,
+  };
+}

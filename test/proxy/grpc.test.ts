@@ -22,26 +22,14 @@ import { MetricStore } from '../../data-plane/src/observe/metric-store.js';
 import { consumer, plugin } from '../plugins/auth/helpers.js';
 import { route, service } from './helpers.js';
 import { target, upstream } from '../balancer/fixtures.js';
-import { listenGrpc } from '../helpers/grpc-server.js';
+import { listenGrpc, rawMethod } from '../helpers/grpc-server.js';
 
 const now = Math.floor(Date.now() / 1000);
 /** What the real observers recorded: the access log's lines and the metrics' series. */
 const logLines: string[] = [];
 const metricsStore = new MetricStore();
 const metrics = new RequestMetrics(metricsStore);
-const raw = (b: Buffer): Buffer => b;
-
-function method(path: string, requestStream: boolean, responseStream: boolean) {
-  return {
-    path,
-    requestStream,
-    responseStream,
-    requestSerialize: raw,
-    requestDeserialize: raw,
-    responseSerialize: raw,
-    responseDeserialize: raw,
-  };
-}
+const method = rawMethod;
 
 /** The test service under package `pkg`: the same methods, so key-auth can guard one package. */
 function definition(pkg: string) {

@@ -356,7 +356,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
   metrics.setSyncState(options.controlPlane ? 'disconnected' : 'disabled');
   // One registry for the plugin list in Hello and the checks of a DB-less file; each worker loads
   // the same folders itself. The primary serves no traffic: it never opens an upstream pool.
-  const registry = await loadPluginRegistry({ customDirs: options.pluginDirs ?? [] });
+  const registry = await loadPluginRegistry({ customDirs: options.pluginDirs ?? [], handlers: 'on-demand' });
   const tls = options.proxyTlsListen
     ? {
         ...options.proxyTlsListen,

@@ -25,8 +25,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { completeConfig, createLogger } from '@gatehouse/shared';
 import { ProxyServer } from '../../data-plane/src/proxy/proxy-server.js';
 import { definePlugin } from '../../data-plane/src/plugins/api.js';
-import { BUNDLED_PLUGINS, PluginRegistry } from '../../data-plane/src/plugins/registry.js';
-import { BUNDLED_SPECS } from '../../data-plane/src/plugins/schemas.js';
+import { PluginRegistry } from '../../data-plane/src/plugins/registry.js';
 import { upstreamPath } from '../../data-plane/src/router/upstream-path.js';
 import type { PathEscapedSlashesAction } from '../../data-plane/src/proxy/path-policy.js';
 import { plugin } from '../plugins/auth/helpers.js';
@@ -279,10 +278,8 @@ describe('path fuzzer: llhttp → router → plugins → upstream (real ProxySer
     // llhttp with node's defaults, answering the path it parsed.
     bare = http.createServer((req, res) => res.end(JSON.stringify({ url: req.url })));
     barePort = await listen(bare);
-    const registry = new PluginRegistry(
-      BUNDLED_SPECS.map((s) => BUNDLED_PLUGINS[s.name]),
-      [witness],
-    );
+    const registry = new PluginRegistry([witness]);
+    await registry.loadAll();
     const config = completeConfig({
       services: [service('svc', upstreamPort), service('svc-base', upstreamPort, { path: '/base' })],
       routes: [

@@ -84,13 +84,46 @@ describe('plugin registry', () => {
   });
 });
 
+describe('plugin handlers loaded on demand', () => {
+  it('knows every bundled plugin without loading a handler, and loads those asked for', async () => {
+    const registry = await loadPluginRegistry({ handlers: 'on-demand' });
+    expect(registry.has('key-auth')).toBe(true);
+    expect(registry.spec('key-auth')?.priority).toBe(1250);
+    expect(registry.validateConfig('key-auth', {})).toMatchObject({ key_names: ['apikey'] });
+    expect(registry.isLoaded('key-auth')).toBe(false);
+    expect(() => registry.get('key-auth')).toThrow(/handlers were not loaded/);
+    expect(registry.get('nope')).toBeUndefined();
+    await registry.load(['key-auth', 'key-auth', 'nope']);
+    expect(registry.isLoaded('key-auth')).toBe(true);
+    expect(registry.isLoaded('jwt')).toBe(false);
+    expect(typeof registry.get('key-auth')?.access).toBe('function');
+    expect(registry.list().find((p) => p.name === 'jwt')?.phases).toEqual([]);
+  });
+
+  it('has custom plugins loaded from the start', async () => {
+    const custom = definePlugin({
+      name: 'custom-one',
+      version: '1.0.0',
+      priority: 1,
+      schema: schema.t.record({}, { required: true }),
+      access() {},
+    });
+    const { PluginRegistry } = await import('./registry.js');
+    const registry = new PluginRegistry([custom]);
+    expect(registry.get('custom-one')).toBe(custom);
+    expect(registry.isLoaded('custom-one')).toBe(true);
+  });
+});
+
 describe('bundled plugin map and config types (type-level: a wrong line fails the typecheck)', () => {
-  it('has one definition per bundled spec, keyed by its own name', () => {
+  it('has one module per bundled spec, whose definition has its own name', async () => {
     expect(Object.keys(BUNDLED_PLUGINS).sort()).toEqual(BUNDLED_SPECS.map((s) => s.name).sort());
+    for (const [name, load] of Object.entries(BUNDLED_PLUGINS))
+      expect((await load()).default.name).toBe(name);
     const { jwt: _left, ...rest } = BUNDLED_PLUGINS;
     // @ts-expect-error -- a bundled plugin missing from the map
     const missing: typeof BUNDLED_PLUGINS = rest;
-    // @ts-expect-error -- a definition under another plugin's name
+    // @ts-expect-error -- a module under another plugin's name
     const swapped: typeof BUNDLED_PLUGINS = { ...BUNDLED_PLUGINS, jwt: BUNDLED_PLUGINS['key-auth'] };
     expect([missing, swapped]).toHaveLength(2);
   });

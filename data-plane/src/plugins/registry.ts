@@ -3,92 +3,64 @@
  * each plugin's handlers. The bundled plugins are a static import map — a plugin folder that is
  * missing, or that `schemas.ts` does not list, is a build error, never a silently smaller list.
  * Custom plugins come from `--plugins-dir` (custom-loader.ts).
+ *
+ * Handlers load on demand in a data plane (`handlers: 'on-demand'`): the catalog needs only the
+ * specs, and a worker loads the modules of the plugins a configuration uses before compiling it
+ * (ProxyServer.prime). A worker serving no plugin never loads ldapts, ioredis, the OpenTelemetry
+ * exporters and the rest, which is most of its start (docs/dev/architecture.md, "Start time").
  */
-import { PHASES, type AnyPluginDefinition, type PhaseName } from './api.js';
+import { PHASES, type AnyPluginDefinition, type PhaseName, type PluginSpec } from './api.js';
 import { PluginCatalog, type PluginSummary } from './catalog.js';
 import { loadCustomPlugins } from './custom-loader.js';
 import { BUNDLED_SPECS, type BundledPluginName } from './schemas.js';
-import acl from './acl/plugin.js';
-import basicAuth from './basic-auth/plugin.js';
-import ldapAuth from './ldap-auth/plugin.js';
-import botDetection from './bot-detection/plugin.js';
-import waf from './waf/plugin.js';
-import canary from './canary/plugin.js';
-import cors from './cors/plugin.js';
-import dataMasking from './data-masking/plugin.js';
-import hmacAuth from './hmac-auth/plugin.js';
-import ipRestriction from './ip-restriction/plugin.js';
-import jwt from './jwt/plugin.js';
-import keyAuth from './key-auth/plugin.js';
-import session from './session/plugin.js';
-import mtlsAuth from './mtls-auth/plugin.js';
-import oauth2 from './oauth2/plugin.js';
-import oauth2Introspection from './oauth2-introspection/plugin.js';
-import openidConnect from './openid-connect/plugin.js';
-import rateLimiting from './rate-limiting/plugin.js';
-import proxyCache from './proxy-cache/plugin.js';
-import prometheus from './prometheus/plugin.js';
-import requestSizeLimiting from './request-size-limiting/plugin.js';
-import requestTermination from './request-termination/plugin.js';
-import grpcWeb from './grpc-web/plugin.js';
-import responseAggregation from './response-aggregation/plugin.js';
-import grpcGateway from './grpc-gateway/plugin.js';
-import correlationId from './correlation-id/plugin.js';
-import redirect from './redirect/plugin.js';
-import requestTransformer from './request-transformer/plugin.js';
-import responseTransformer from './response-transformer/plugin.js';
-import requestValidator from './request-validator/plugin.js';
-import responseRateLimiting from './response-ratelimiting/plugin.js';
-import httpLog from './http-log/plugin.js';
-import fileLog from './file-log/plugin.js';
-import tcpLog from './tcp-log/plugin.js';
-import udpLog from './udp-log/plugin.js';
-import syslog from './syslog/plugin.js';
-import opentelemetry from './opentelemetry/plugin.js';
-import zipkin from './zipkin/plugin.js';
-
-/** Every bundled plugin by name: exactly the names of `BUNDLED_SPECS`, each definition's own. */
+/**
+ * Every bundled plugin's module by name: exactly the names of `BUNDLED_SPECS`, each module's
+ * default export the definition of that name. Static `import()` expressions, so a missing folder
+ * is a build error; a module is loaded only when a configuration uses the plugin (or `loadAll`).
+ */
 export const BUNDLED_PLUGINS: {
-  readonly [N in BundledPluginName]: AnyPluginDefinition & { readonly name: N };
+  readonly [N in BundledPluginName]: () => Promise<{
+    readonly default: AnyPluginDefinition & { readonly name: N };
+  }>;
 } = {
-  session,
-  'key-auth': keyAuth,
-  'mtls-auth': mtlsAuth,
-  'basic-auth': basicAuth,
-  'ldap-auth': ldapAuth,
-  'hmac-auth': hmacAuth,
-  jwt,
-  'openid-connect': openidConnect,
-  oauth2,
-  'oauth2-introspection': oauth2Introspection,
-  acl,
-  'ip-restriction': ipRestriction,
-  cors,
-  'bot-detection': botDetection,
-  waf,
-  'request-size-limiting': requestSizeLimiting,
-  'request-termination': requestTermination,
-  'grpc-web': grpcWeb,
-  'response-aggregation': responseAggregation,
-  'grpc-gateway': grpcGateway,
-  canary,
-  'correlation-id': correlationId,
-  'request-transformer': requestTransformer,
-  'response-transformer': responseTransformer,
-  redirect,
-  'request-validator': requestValidator,
-  'data-masking': dataMasking,
-  'rate-limiting': rateLimiting,
-  'response-ratelimiting': responseRateLimiting,
-  'proxy-cache': proxyCache,
-  prometheus,
-  'http-log': httpLog,
-  'file-log': fileLog,
-  'tcp-log': tcpLog,
-  'udp-log': udpLog,
-  syslog,
-  opentelemetry,
-  zipkin,
+  session: () => import('./session/plugin.js'),
+  'key-auth': () => import('./key-auth/plugin.js'),
+  'mtls-auth': () => import('./mtls-auth/plugin.js'),
+  'basic-auth': () => import('./basic-auth/plugin.js'),
+  'ldap-auth': () => import('./ldap-auth/plugin.js'),
+  'hmac-auth': () => import('./hmac-auth/plugin.js'),
+  jwt: () => import('./jwt/plugin.js'),
+  'openid-connect': () => import('./openid-connect/plugin.js'),
+  oauth2: () => import('./oauth2/plugin.js'),
+  'oauth2-introspection': () => import('./oauth2-introspection/plugin.js'),
+  acl: () => import('./acl/plugin.js'),
+  'ip-restriction': () => import('./ip-restriction/plugin.js'),
+  cors: () => import('./cors/plugin.js'),
+  'bot-detection': () => import('./bot-detection/plugin.js'),
+  waf: () => import('./waf/plugin.js'),
+  'request-size-limiting': () => import('./request-size-limiting/plugin.js'),
+  'request-termination': () => import('./request-termination/plugin.js'),
+  'grpc-web': () => import('./grpc-web/plugin.js'),
+  'response-aggregation': () => import('./response-aggregation/plugin.js'),
+  'grpc-gateway': () => import('./grpc-gateway/plugin.js'),
+  canary: () => import('./canary/plugin.js'),
+  'correlation-id': () => import('./correlation-id/plugin.js'),
+  'request-transformer': () => import('./request-transformer/plugin.js'),
+  'response-transformer': () => import('./response-transformer/plugin.js'),
+  redirect: () => import('./redirect/plugin.js'),
+  'request-validator': () => import('./request-validator/plugin.js'),
+  'data-masking': () => import('./data-masking/plugin.js'),
+  'rate-limiting': () => import('./rate-limiting/plugin.js'),
+  'response-ratelimiting': () => import('./response-ratelimiting/plugin.js'),
+  'proxy-cache': () => import('./proxy-cache/plugin.js'),
+  prometheus: () => import('./prometheus/plugin.js'),
+  'http-log': () => import('./http-log/plugin.js'),
+  'file-log': () => import('./file-log/plugin.js'),
+  'tcp-log': () => import('./tcp-log/plugin.js'),
+  'udp-log': () => import('./udp-log/plugin.js'),
+  syslog: () => import('./syslog/plugin.js'),
+  opentelemetry: () => import('./opentelemetry/plugin.js'),
+  zipkin: () => import('./zipkin/plugin.js'),
 };
 
 export interface PluginDescription extends PluginSummary {
@@ -96,24 +68,84 @@ export interface PluginDescription extends PluginSummary {
   phases: PhaseName[];
 }
 
-export class PluginRegistry extends PluginCatalog<AnyPluginDefinition> {
+function isBundled(name: string): name is BundledPluginName {
+  return Object.hasOwn(BUNDLED_PLUGINS, name);
+}
+
+export class PluginRegistry extends PluginCatalog<PluginSpec> {
+  /** The definitions (spec and handlers) loaded so far, by name: every custom plugin's from the start. */
+  private readonly definitions = new Map<string, AnyPluginDefinition>();
+
+  constructor(custom: readonly AnyPluginDefinition[] = []) {
+    super(BUNDLED_SPECS, custom);
+    for (const def of custom) this.definitions.set(def.name, def);
+  }
+
+  /**
+   * The plugin's definition with its handlers, or undefined when no plugin has that name. A
+   * bundled plugin must have been loaded first ({@link load}); compiling without it is a bug,
+   * reported as such rather than as a missing plugin.
+   */
   get(name: string): AnyPluginDefinition | undefined {
+    const def = this.definitions.get(name);
+    if (def !== undefined || !this.has(name)) return def;
+    throw new Error(`plugin '${name}' is known but its handlers were not loaded (PluginRegistry.load)`);
+  }
+
+  /** The plugin's spec (name, version, priority, config schema), loaded or not. */
+  spec(name: string): PluginSpec | undefined {
     return this.byName.get(name);
   }
 
-  /** Sorted by name, with the phases each plugin handles. */
+  /** Whether the handlers of `name` are loaded (custom plugins always are). */
+  isLoaded(name: string): boolean {
+    return this.definitions.has(name);
+  }
+
+  /** Loads the handlers of the bundled plugins among `names` (unknown names are left to the compile). */
+  async load(names: Iterable<string>): Promise<void> {
+    const pending: Promise<void>[] = [];
+    for (const name of new Set(names)) {
+      if (this.definitions.has(name) || !isBundled(name)) continue;
+      pending.push(
+        BUNDLED_PLUGINS[name]().then((m) => {
+          this.definitions.set(name, m.default);
+        }),
+      );
+    }
+    await Promise.all(pending);
+  }
+
+  /** Loads every bundled plugin's handlers. */
+  loadAll(): Promise<void> {
+    return this.load(Object.keys(BUNDLED_PLUGINS));
+  }
+
+  /** Sorted by name, with the phases each plugin handles (of the plugins loaded; others: none). */
   override list(): PluginDescription[] {
     return super.list().map((p) => {
-      const def = this.byName.get(p.name)!;
-      return { ...p, phases: PHASES.filter((phase) => typeof def[phase] === 'function') };
+      const def = this.definitions.get(p.name);
+      return {
+        ...p,
+        phases: def === undefined ? [] : PHASES.filter((phase) => typeof def[phase] === 'function'),
+      };
     });
   }
 }
 
+export interface RegistryOptions {
+  /** Folders of custom plugins (`--plugins-dir`); their modules load at once. */
+  readonly customDirs?: readonly string[];
+  /**
+   * `all` (default) loads every bundled plugin's handlers now; `on-demand` loads none, and
+   * {@link PluginRegistry.load} loads those a configuration uses (what a data plane does).
+   */
+  readonly handlers?: 'all' | 'on-demand';
+}
+
 /** The bundled plugins (in `BUNDLED_SPECS` order) and the custom plugins of `customDirs`. */
-export async function loadPluginRegistry(
-  options: { customDirs?: readonly string[] } = {},
-): Promise<PluginRegistry> {
-  const bundled = BUNDLED_SPECS.map((spec) => BUNDLED_PLUGINS[spec.name]);
-  return new PluginRegistry(bundled, await loadCustomPlugins(options.customDirs ?? []));
+export async function loadPluginRegistry(options: RegistryOptions = {}): Promise<PluginRegistry> {
+  const registry = new PluginRegistry(await loadCustomPlugins(options.customDirs ?? []));
+  if (options.handlers !== 'on-demand') await registry.loadAll();
+  return registry;
 }

@@ -75,6 +75,13 @@ function requestHeadWithoutUpgrade(req: IncomingMessage): string {
   return head + '\r\n';
 }
 
+/** The names of the plugins a configuration enables. */
+function pluginNamesOf(config: GatehouseConfig): string[] {
+  const names: string[] = [];
+  for (const p of config.plugins ?? []) if (p.enabled !== false) names.push(p.name);
+  return names;
+}
+
 /** How long a new configuration waits for the first answers of its host names before compiling. */
 const DNS_PRIME_MS = 5_000;
 
@@ -331,11 +338,13 @@ export class ProxyServer {
   }
 
   /**
-   * Resolves the host names of `config` that have no answer yet, waiting a bounded time, so that
-   * compiling it finds them (a worker calls it before compiling; names still unresolved then are
+   * Loads the handlers of the plugins `config` uses and resolves the host names of `config` that
+   * have no answer yet, waiting a bounded time, so that compiling it finds them (a worker calls it before compiling; names still unresolved then are
    * resolved in the background and the configuration recompiled when they are).
    */
   async prime(config: GatehouseConfig): Promise<void> {
+    // The handlers of the plugins it uses (a registry loading them on demand has none yet).
+    if (this.registry !== null) await this.registry.load(pluginNamesOf(config));
     if (this.dns !== null) await this.dns.prime(dnsNamesOf(config), DNS_PRIME_MS);
     if (this.vaults !== null) {
       const complete = completeConfig(config);

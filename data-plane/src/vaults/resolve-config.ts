@@ -26,7 +26,7 @@ type Field = schema.Field;
 
 /** The plugin schemas a configuration's instances are read with (the plugin registry). */
 export interface PluginSchemas {
-  get(name: string): { readonly schema: schema.RecordField } | undefined;
+  spec(name: string): { readonly schema: schema.RecordField } | undefined;
 }
 
 export interface ResolvedConfig {
@@ -100,7 +100,7 @@ export function referencesOf(config: GatehouseConfig, plugins: PluginSchemas | n
   }
   if (plugins !== null)
     for (const p of config.plugins) {
-      const s = plugins.get(p.name)?.schema;
+      const s = plugins.spec(p.name)?.schema;
       if (s !== undefined) walk(s, p.config, collect);
     }
   return refs;
@@ -146,7 +146,7 @@ export function resolveConfig(
   }
   if (plugins !== null) {
     out.plugins = config.plugins.map((p) => {
-      const s = plugins.get(p.name)?.schema;
+      const s = plugins.spec(p.name)?.schema;
       if (s === undefined) return p;
       failure = null;
       const c = walk(s, p.config, visit);

@@ -67,7 +67,8 @@ instrumentationsFromEnv(process.env);
 // The gatehouse_* request series (the primary pulls them at each scrape of /metrics).
 const observers: RequestObserver[] = [new RequestMetrics()];
 if (settings.logs?.accessLog) observers.push(openAccessLog(settings.logs.accessLog, { logger }).observer);
-const plugins = await loadPluginRegistry({ customDirs: settings.pluginDirs ?? [] });
+// Plugin handlers load when a configuration uses them (before it is compiled: ProxyServer.prime).
+const plugins = await loadPluginRegistry({ customDirs: settings.pluginDirs ?? [], handlers: 'on-demand' });
 // Traffic summaries: counted here, merged and sent on by the primary (no observer when off).
 const traffic = settings.trafficFlushMs ? new TrafficRecorder() : null;
 if (traffic) {

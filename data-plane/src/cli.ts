@@ -114,6 +114,28 @@ const CLIENT_LIMIT_SETTINGS: (SettingSpec & { key: keyof ClientLimits })[] = [
     description: "Milliseconds an idle keep-alive client connection stays open (nginx's keepalive_timeout).",
   },
   {
+    key: 'maxConcurrentRequests',
+    flag: 'max-concurrent-requests',
+    env: ['GATEHOUSE_MAX_CONCURRENT_REQUESTS'],
+    kind: 'int',
+    min: 0,
+    max: 1_000_000,
+    default: String(CLIENT_LIMIT_DEFAULTS.maxConcurrentRequests),
+    description:
+      'Requests in flight per worker process beyond which new ones are shed at once with 503 and Retry-After (load shedding, docs/data-plane.md). 0 = no cap.',
+  },
+  {
+    key: 'maxEventLoopDelayMs',
+    flag: 'max-event-loop-delay',
+    env: ['GATEHOUSE_MAX_EVENT_LOOP_DELAY'],
+    kind: 'int',
+    min: 0,
+    max: 60_000,
+    default: String(CLIENT_LIMIT_DEFAULTS.maxEventLoopDelayMs),
+    description:
+      "Milliseconds a worker's event loop may run late, in two samples in a row 50 ms apart, before it sheds new requests for 250 ms with 503 and Retry-After (load shedding, docs/data-plane.md). 0 = off.",
+  },
+  {
     key: 'maxConnectionsPerIp',
     flag: 'max-connections-per-ip',
     env: ['GATEHOUSE_MAX_CONNECTIONS_PER_IP'],

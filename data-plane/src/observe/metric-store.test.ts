@@ -44,6 +44,25 @@ describe('worker metric store', () => {
 });
 
 describe('node series (the primary)', () => {
+  it('sums the requests each worker shed into gatehouse_dp_requests_shed_total, counting each once', async () => {
+    const series = new NodeSeries(facts);
+    const registry = new Registry();
+    series.register(registry);
+    for (const [worker, shed] of [
+      [1, 3],
+      [2, 4],
+    ] as const) {
+      const store = new MetricStore();
+      const guard = { shed: 0 };
+      store.overload = guard;
+      expect(store.drain().shed).toBeUndefined();
+      guard.shed = shed;
+      series.add(worker, store.drain());
+      expect(store.drain().shed).toBeUndefined();
+    }
+    expect(await registry.metrics()).toMatch(/^gatehouse_dp_requests_shed_total 7$/m);
+  });
+
   it('sums the deltas of several workers into one series per label set, with cumulative buckets', async () => {
     const series = new NodeSeries(facts);
     const registry = new Registry();

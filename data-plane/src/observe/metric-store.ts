@@ -134,6 +134,8 @@ export interface MetricsDelta {
   accepted: number;
   /** HTTP/2 sessions opened and sessions closed for rapid reset since the previous delta (absent: none). */
   http2?: [sessions: number, rapidResetCloses: number];
+  /** Requests the worker shed (load shedding, proxy/overload.ts) since the previous delta (absent: none). */
+  shed?: number;
   /**
    * [log, sent, dropped, retried, …]: what each log (the log plugins by name, `access-log`)
    * counted since the previous delta; only logs that counted something.
@@ -156,6 +158,9 @@ export class MetricStore {
   /** The proxy's HTTP/2 counters (running totals, proxy/http2-edge.ts), read at each drain; null: no HTTP/2. */
   http2: { readonly sessions: number; readonly rapidResetCloses: number } | null = null;
   private http2Seen: [number, number] = [0, 0];
+  /** The proxy's load-shedding guard (running total `shed`, proxy/overload.ts), read at each drain; null: none. */
+  overload: { readonly shed: number } | null = null;
+  private shedSeen = 0;
   /** Each log's counters as of the previous drain: [sent, dropped, retried]. */
   private readonly logsSeen = new Map<string, [number, number, number]>();
 
@@ -266,6 +271,11 @@ export class MetricStore {
         delta.http2 = [h2.sessions - s, h2.rapidResetCloses - r];
         this.http2Seen = [h2.sessions, h2.rapidResetCloses];
       }
+    }
+    const shed = this.overload?.shed ?? 0;
+    if (shed !== this.shedSeen) {
+      delta.shed = shed - this.shedSeen;
+      this.shedSeen = shed;
     }
     return delta;
   }

@@ -49,6 +49,10 @@ export interface ClientLimits {
    * tunnel may send; a bigger one closes the tunnel with 1009. 0 = no limit. Default 16 MiB.
    */
   websocketMaxMessageSize: number;
+  /** Requests in flight per worker beyond which new ones are shed with 503 (proxy/overload.ts); 0 = no cap. */
+  maxConcurrentRequests: number;
+  /** Event-loop delay in ms beyond which new requests are shed with 503 (proxy/overload.ts); 0 = off. */
+  maxEventLoopDelayMs: number;
 }
 
 export const CLIENT_LIMIT_DEFAULTS: Readonly<ClientLimits> = Object.freeze({
@@ -61,6 +65,8 @@ export const CLIENT_LIMIT_DEFAULTS: Readonly<ClientLimits> = Object.freeze({
   lingerMs: 5_000,
   lingerBytes: 16 * 1024 * 1024,
   websocketMaxMessageSize: 16 * 1024 * 1024,
+  maxConcurrentRequests: 0,
+  maxEventLoopDelayMs: 250,
 });
 
 /** The request being served on a connection (for the lingering close). */

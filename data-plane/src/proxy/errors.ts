@@ -34,6 +34,8 @@ export const ProxyErrorCode = {
   REQUEST_TIMEOUT: 'GH_ERR_PROXY_REQUEST_TIMEOUT',
   /** No usable configuration yet (none received, no cache, or the cache refused): 503. */
   NO_CONFIG: 'GH_ERR_PROXY_NO_CONFIG',
+  /** The worker sheds load (too many requests in flight, or its event loop too late): 503. */
+  OVERLOADED: 'GH_ERR_PROXY_OVERLOADED',
   /** A body over a plugin's cap (`limitBody`, request-size-limiting): the connection is closed. */
   BODY_TOO_LARGE: 'GH_ERR_PLUGIN_BODY_TOO_LARGE',
   /** An auth plugin's `anonymous` names no consumer (Kong's 500, naming it). */
@@ -186,6 +188,13 @@ const RESPONSES: Record<ProxyErrorCode, ErrorResponse> = {
   ]),
   // Kong answers an empty router's 404 here; a 503 tells a load balancer to try another node.
   [ProxyErrorCode.NO_CONFIG]: errorResponse(ProxyErrorCode.NO_CONFIG, 503, 'no configuration yet'),
+  // Ours (nginx/Kong have no load shedding): a client or load balancer may retry after a second.
+  [ProxyErrorCode.OVERLOADED]: errorResponse(
+    ProxyErrorCode.OVERLOADED,
+    503,
+    'The gateway is overloaded, please retry later',
+    ['retry-after', '1'],
+  ),
   [ProxyErrorCode.BODY_TOO_LARGE]: errorResponse(
     ProxyErrorCode.BODY_TOO_LARGE,
     413,

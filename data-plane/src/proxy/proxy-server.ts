@@ -14,6 +14,7 @@ import { UpstreamPools } from './upstream-pools.js';
 import { ProxyErrorCode, rawClientErrorResponse, sendError, sendHttpsRedirect } from './errors.js';
 import { onClientSocketClose, UpstreamExchange, type ClientSocket } from './exchange.js';
 import { ClientConnections, kClosing, type ClientLimits } from './client-connections.js';
+import { OverloadGuard } from './overload.js';
 import { dispatchUpstream } from './dispatch.js';
 import { isWebSocketUpgrade } from './headers.js';
 import { ProxyRequest, type RequestSettings } from './request.js';
@@ -167,6 +168,8 @@ export class ProxyServer {
   private readonly onCheckContinue: (req: IncomingMessage, res: ServerResponse) => void;
   /** Timeouts, per-IP cap and lingering close of the client connections (plain and TLS). */
   readonly connections: ClientConnections;
+  /** Load shedding (null when both of its signals are off). */
+  readonly overload: OverloadGuard | null;
   /** What every request of this server reads (logger, trusted_ips, forwarded ports). */
   private readonly settings: { -readonly [K in keyof RequestSettings]: RequestSettings[K] };
   private readonly observers: RequestObservers;
@@ -210,6 +213,8 @@ export class ProxyServer {
     // authentication) can refuse before the client sends the body.
     this.onCheckContinue = (req, res) => this.guarded(req, res, true);
     this.connections = new ClientConnections(options.clientLimits);
+    const overload = new OverloadGuard(this.connections.limits);
+    this.overload = overload.enabled ? overload : null;
     this.settings.websocketMaxMessageSize = this.connections.limits.websocketMaxMessageSize;
     // A missing Host is answered from the error table (proxy/request-head.ts), not by node.
     const serverOptions: http.ServerOptions = {
@@ -429,6 +434,7 @@ export class ProxyServer {
       this.server.once('error', onError);
       this.server.listen(port, host, () => {
         this.server.off('error', onError);
+        this.overload?.start();
         const address = this.server.address() as AddressInfo | null;
         this.settings.forwardedPort = address === null ? String(port) : String(address.port);
         resolve();
@@ -459,6 +465,7 @@ export class ProxyServer {
     this.dns?.close();
     this.balancers.close();
     this.connections.close();
+    this.overload?.stop();
     const h2Closed = this.h2?.close();
     const tlsClosed = this.tls.close();
     const closed = new Promise<void>((resolve) => {
@@ -487,6 +494,11 @@ export class ProxyServer {
     upgraded: boolean,
   ): void {
     const state = this.state;
+    // Load shedding comes first: a shed request costs as little as it can (proxy/overload.ts).
+    if (this.overload !== null && !this.overload.admit(res)) {
+      if (this.connections.admitRequest(req, res, false)) sendError(res, ProxyErrorCode.OVERLOADED);
+      return;
+    }
     if (state === null) {
       // Listening from boot: until a configuration is in place, every request is told so.
       if (this.connections.admitRequest(req, res, false)) sendError(res, ProxyErrorCode.NO_CONFIG);

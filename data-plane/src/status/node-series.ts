@@ -112,6 +112,7 @@ export class NodeSeries {
   private readonly openByWorker = new Map<number, Record<Listener, number>>();
   private accepted = 0;
   private http2Sessions = 0;
+  private shed = 0;
   private http2RapidResetCloses = 0;
   /** log name -> [sent, dropped, retried] */
   private readonly logs = new Map<string, [number, number, number]>();
@@ -194,6 +195,7 @@ export class NodeSeries {
     }
     this.openByWorker.set(worker, d.connections);
     this.accepted += d.accepted;
+    if (d.shed !== undefined) this.shed += d.shed;
     if (d.http2 !== undefined) {
       this.http2Sessions += d.http2[0];
       this.http2RapidResetCloses += d.http2[1];
@@ -310,6 +312,12 @@ export class NodeSeries {
       'Client connections accepted by the proxy.',
       'counter',
       () => [{ labels: {}, value: this.accepted }],
+    );
+    metric(
+      'gatehouse_dp_requests_shed_total',
+      'Requests answered 503 GH_ERR_PROXY_OVERLOADED by load shedding (--max-concurrent-requests, --max-event-loop-delay).',
+      'counter',
+      () => [{ labels: {}, value: this.shed }],
     );
     metric(
       'gatehouse_dp_http2_sessions_total',

@@ -94,4 +94,5 @@ const proxy = new ProxyServer({
 });
 // HTTP/2 sessions and rapid-reset closes, read into each metrics delta.
 metricStore.http2 = proxy.h2?.counts ?? null;
+metricStore.overload = proxy.overload;
 new WorkerRuntime({ proxy, settings, logger }).attachToProcess();

@@ -5,6 +5,7 @@ import { F1, F2 } from './cp-stop.js';
 import { F15, F16 } from './dependencies.js';
 import { F6, F7, F8 } from './dp-boot.js';
 import { F4, F5 } from './stream-loss.js';
+import { F24 } from './overload.js';
 import { F17 } from './upstream-faults.js';
 
-export const ROWS: readonly Row[] = [F1, F2, F4, F5, F6, F7, F8, F14, F15, F16, F17];
+export const ROWS: readonly Row[] = [F1, F2, F4, F5, F6, F7, F8, F14, F15, F16, F17, F24];

@@ -1,0 +1,116 @@
+import { EventEmitter } from 'node:events';
+import type { ServerResponse } from 'node:http';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { OverloadGuard } from './overload.js';
+
+/** A response that only emits `close` (what the guard listens to). */
+const response = (): ServerResponse & EventEmitter => new EventEmitter() as ServerResponse & EventEmitter;
+
+describe('OverloadGuard', () => {
+  it('is off when both signals are 0, and then admits everything', () => {
+    const g = new OverloadGuard({ maxConcurrentRequests: 0, maxEventLoopDelayMs: 0 });
+    expect(g.enabled).toBe(false);
+    for (let i = 0; i < 1000; i++) expect(g.admit(response())).toBe(true);
+    g.sample(10_000);
+    g.sample(10_000);
+    expect(g.admit(response())).toBe(true);
+    expect(g.shed).toBe(0);
+  });
+
+  it('sheds the request over the cap and admits again once a response closes', () => {
+    const g = new OverloadGuard({ maxConcurrentRequests: 2, maxEventLoopDelayMs: 0 });
+    const a = response();
+    const b = response();
+    expect(g.admit(a)).toBe(true);
+    expect(g.admit(b)).toBe(true);
+    expect(g.admit(response())).toBe(false);
+    expect(g.concurrent).toBe(2);
+    a.emit('close');
+    expect(g.concurrent).toBe(1);
+    expect(g.admit(response())).toBe(true);
+    expect(g.shed).toBe(1);
+  });
+
+  it('does not shed for one late sample (a long turn: a config compile, a GC pause)', () => {
+    const g = new OverloadGuard({ maxConcurrentRequests: 0, maxEventLoopDelayMs: 250 });
+    g.sample(5);
+    g.sample(900);
+    expect(g.lagging).toBe(false);
+    expect(g.admit(response())).toBe(true);
+    g.sample(3);
+    g.sample(900);
+    expect(g.admit(response())).toBe(true);
+  });
+
+  it('sheds after two late samples in a row, and holds for five more samples once the delay is back', () => {
+    const g = new OverloadGuard({ maxConcurrentRequests: 0, maxEventLoopDelayMs: 250 });
+    g.sample(300);
+    expect(g.admit(response())).toBe(true);
+    g.sample(400);
+    expect(g.lagging).toBe(true);
+    expect(g.admit(response())).toBe(false);
+    for (let i = 0; i < 4; i++) {
+      g.sample(1);
+      expect(g.admit(response())).toBe(false);
+    }
+    g.sample(1);
+    expect(g.lagging).toBe(false);
+    expect(g.admit(response())).toBe(true);
+    expect(g.shed).toBe(5);
+  });
+
+  it('keeps shedding while the delay stays over the bound', () => {
+    const g = new OverloadGuard({ maxConcurrentRequests: 0, maxEventLoopDelayMs: 100 });
+    for (let i = 0; i < 20; i++) {
+      g.sample(500);
+      if (i >= 1) expect(g.lagging).toBe(true);
+    }
+  });
+
+  it('the count in flight never goes below zero nor above the cap, whatever the order of requests and closes', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 8 }),
+        fc.array(fc.oneof(fc.constant('req' as const), fc.nat({ max: 20 })), { maxLength: 200 }),
+        (cap, steps) => {
+          const g = new OverloadGuard({ maxConcurrentRequests: cap, maxEventLoopDelayMs: 0 });
+          const open: (ServerResponse & EventEmitter)[] = [];
+          let admitted = 0;
+          let shed = 0;
+          for (const s of steps) {
+            if (s === 'req') {
+              const r = response();
+              if (g.admit(r)) {
+                admitted++;
+                open.push(r);
+              } else shed++;
+            } else if (open.length > 0) {
+              open.splice(s % open.length, 1)[0]!.emit('close');
+            }
+            expect(g.concurrent).toBe(open.length);
+            expect(g.concurrent).toBeLessThanOrEqual(cap);
+          }
+          expect(g.shed).toBe(shed);
+          expect(admitted + shed).toBe(steps.filter((s) => s === 'req').length);
+        },
+      ),
+    );
+  });
+
+  it('any sequence of samples, hostile ones included (negative, NaN, huge), leaves it in a sound state', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(fc.double(), fc.integer({ min: -1e9, max: 1e9 }).map(Number)), { maxLength: 100 }),
+        (samples) => {
+          const g = new OverloadGuard({ maxConcurrentRequests: 0, maxEventLoopDelayMs: 250 });
+          for (const s of samples) g.sample(s);
+          expect(g.eventLoopDelayMs).toBeGreaterThanOrEqual(0);
+          for (let i = 0; i < 6; i++) g.sample(0);
+          expect(g.lagging).toBe(false);
+          expect(g.admit(response())).toBe(true);
+        },
+      ),
+    );
+  });
+});

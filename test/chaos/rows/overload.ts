@@ -1,0 +1,153 @@
+/**
+ * F24: a data plane offered twice what it can serve. The route runs the waf plugin at paranoia
+ * level 4 over a long benign query, so one DP worker saturates at a rate the load generator, on
+ * the same machine, can double. The DP's capacity is measured first (closed loop, 32 clients),
+ * then an open loop offers 2× that for the run's length through 512 sockets (many clients, so the
+ * queue builds at the DP, not in the generator's pool), then ½× for five seconds.
+ *
+ * Figures (reliability.md F24): requests with no answer at all (timeouts ≈ 0: the excess must be
+ * answered, by a 503); the share shed with 503 (reported); the DP's status port answering during
+ * the overload (its slowest answer); the DP's peak RSS (primary and worker); recovery, the time
+ * from the end of the overload until requests are served again without a 503.
+ */
+import { execFileSync } from 'node:child_process';
+import { adminJson } from '../../../e2e/helpers/processes.js';
+import { Fleet, sleep } from '../fleet.js';
+import { openLoop } from '../load.js';
+import { atMost, holds, type Row } from '../row.js';
+import { Pool } from 'undici';
+
+/** The DP's load-shedding settings in this row: the defaults, unless the environment says otherwise. */
+const SHEDDING_ENV: NodeJS.ProcessEnv = {};
+for (const k of ['GATEHOUSE_MAX_CONCURRENT_REQUESTS', 'GATEHOUSE_MAX_EVENT_LOOP_DELAY'])
+  if (process.env[k] !== undefined) SHEDDING_ENV[k] = process.env[k];
+
+const QUERY =
+  '?' + Array.from({ length: 40 }, (_, i) => `field_${i}=value-${i}-${'abcdefghij'.repeat(3)}`).join('&');
+
+/** Requests answered 200 per second by `origin` under a closed loop of `clients` for `ms`. */
+async function capacity(origin: string, path: string, clients: number, ms: number): Promise<number> {
+  const pool = new Pool(origin, { connections: clients });
+  const end = performance.now() + ms;
+  let ok = 0;
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (performance.now() < end) {
+        const r = await pool.request({ path, method: 'GET' });
+        await r.body.dump();
+        if (r.statusCode === 200) ok++;
+      }
+    }),
+  );
+  await pool.close();
+  return (ok * 1000) / ms;
+}
+
+/** Resident memory of `pid` and its children, in MiB (Linux ps). */
+function rssMiB(pid: number): number {
+  try {
+    const out = execFileSync('ps', ['-o', 'rss=', '--ppid', String(pid), '-p', String(pid)], {
+      encoding: 'utf8',
+    });
+    return out
+      .split('\n')
+      .map((l) => Number(l.trim()))
+      .filter((n) => Number.isFinite(n) && n > 0)
+      .reduce((a, b) => a + b / 1024, 0);
+  } catch {
+    return NaN;
+  }
+}
+
+export const F24: Row = {
+  id: 'F24',
+  fault: 'DP overload at 2× its measured capacity',
+  async run(profile, log) {
+    const fleet = await Fleet.start({ dpEnv: SHEDDING_ENV });
+    try {
+      const waf = await adminJson(fleet.admin, 'POST', '/routes/chaos/plugins', {
+        name: 'waf',
+        config: { mode: 'block', paranoia_level: 4 },
+      });
+      if (waf.status !== 201) throw new Error(`adding the waf: ${JSON.stringify(waf.json)}`);
+      const dp = fleet.dps[0]!;
+      const path = `/chaos${QUERY}`;
+      // The plugin reaches the DP with the next snapshot: wait until the route answers through it.
+      await sleep(1000);
+      for (let i = 0; i < 200; i++) {
+        const r = await fetch(`${dp.proxy}${path}`);
+        await r.arrayBuffer();
+        if (r.status === 200) break;
+        await sleep(50);
+      }
+      await capacity(dp.proxy, path, 32, 1000); // warm-up
+      const max = await capacity(dp.proxy, path, 32, profile.short ? 3000 : 5000);
+      const rate = Math.round(Number(process.env.CHAOS_F24_FACTOR ?? 2) * max);
+      log(`capacity ${max.toFixed(0)} req/s; offering ${rate} req/s`);
+      const pid = dp.proc.child.pid!;
+      const rssBefore = rssMiB(pid);
+      let rssPeak = rssBefore;
+      let statusWorstMs = 0;
+      let statusFailures = 0;
+      let watching = true;
+      const watcher = (async () => {
+        while (watching) {
+          const t0 = performance.now();
+          try {
+            const r = await fetch(`${dp.status}/status`, { signal: AbortSignal.timeout(5000) });
+            await r.arrayBuffer();
+            if (!r.ok) statusFailures++;
+          } catch {
+            statusFailures++;
+          }
+          statusWorstMs = Math.max(statusWorstMs, performance.now() - t0);
+          rssPeak = Math.max(rssPeak, rssMiB(pid));
+          await sleep(200);
+        }
+      })();
+      const durationMs = profile.short ? 10_000 : 30_000;
+      const over = await openLoop({ origin: dp.proxy, path, rate, durationMs, connections: 512 });
+      const after = await openLoop({
+        origin: dp.proxy,
+        path,
+        rate: Math.max(1, Math.round(max / 2)),
+        durationMs: 5_000,
+        connections: 64,
+      });
+      watching = false;
+      await watcher;
+
+      const total = over.status.length;
+      let shed = 0;
+      let served = 0;
+      let other = 0;
+      for (let i = 0; i < total; i++) {
+        const s = over.status[i]!;
+        if (s === 200) served++;
+        else if (s === 503) shed++;
+        else if (s !== 0) other++;
+      }
+      const unanswered = [...over.errors.values()].reduce((a, b) => a + b, 0);
+      // Recovery: from the end of the overload (the ½× run's start), until the first request
+      // after which every one was served 200.
+      let lastBad = -1;
+      for (let i = 0; i < after.status.length; i++) if (after.status[i] !== 200) lastBad = i;
+      const recoveryS = lastBad < 0 ? 0 : ((lastBad + 1) * after.intervalMs) / 1000;
+      const recovered = lastBad < after.status.length - 1;
+      log(
+        `offered ${total}: 200 ${served}, 503 ${shed}, other ${other}, unanswered ${unanswered} ` +
+          `(${JSON.stringify(Object.fromEntries(over.errors))}); status port worst ${statusWorstMs.toFixed(0)} ms, ` +
+          `${statusFailures} failed; RSS ${rssBefore.toFixed(0)} → peak ${rssPeak.toFixed(0)} MiB`,
+      );
+      return [
+        atMost('requests with no answer (timeouts)', (100 * unanswered) / total, 0.1, '%', 2),
+        holds(`excess shed with 503 (${((100 * shed) / total).toFixed(1)} % of ${total})`, shed > 0),
+        atMost('slowest status-port answer during the overload', statusWorstMs, 1000, 'ms', 0),
+        atMost('DP RSS peak (primary + worker)', rssPeak, Math.max(2 * rssBefore, rssBefore + 256), 'MiB', 0),
+        atMost('recovery after the overload', recovered ? recoveryS : Infinity, 5, 's'),
+      ];
+    } finally {
+      await fleet.close();
+    }
+  },
+};

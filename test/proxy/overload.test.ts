@@ -1,0 +1,80 @@
+/**
+ * Load shedding through a real ProxyServer and sockets (proxy/overload.ts): over the cap of
+ * requests in flight, a request is answered at once with the error table's 503 and Retry-After,
+ * and reaches no upstream; once a response closes, requests are served again.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createLogger } from '@gatehouse/shared';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ProxyServer } from '../../data-plane/src/proxy/proxy-server.js';
+import { call, config, route, service, startUpstream, type Upstream } from './helpers.js';
+
+describe('load shedding (requests in flight per worker)', () => {
+  let upstream: Upstream | null = null;
+  let proxy: ProxyServer | null = null;
+  afterEach(async () => {
+    await proxy?.close();
+    await upstream?.close();
+  });
+
+  it('answers the request over --max-concurrent-requests with 503 GH_ERR_PROXY_OVERLOADED and Retry-After, without calling the upstream, then serves again', async () => {
+    const held: ServerResponse[] = [];
+    let hits = 0;
+    upstream = await startUpstream((req: IncomingMessage, res: ServerResponse) => {
+      hits++;
+      req.resume();
+      if (req.url === '/slow') held.push(res);
+      else res.end('fast');
+    });
+    proxy = new ProxyServer({
+      logger: createLogger('test-proxy', { level: 'silent' }),
+      clientLimits: { maxConcurrentRequests: 1, maxEventLoopDelayMs: 0 },
+    });
+    proxy.apply(config([service('s', upstream.port)], [route('r', 's', { paths: ['/'] })]));
+    await proxy.listen(0, '127.0.0.1');
+    const port = (proxy.server.address() as AddressInfo).port;
+
+    const slow = call(port, '/slow');
+    while (held.length === 0) await new Promise((r) => setTimeout(r, 5));
+    const shed = await call(port, '/fast');
+    expect(shed.status).toBe(503);
+    expect(shed.headers['retry-after']).toBe('1');
+    expect(shed.headers['x-gatehouse-error-code']).toBe('GH_ERR_PROXY_OVERLOADED');
+    expect(JSON.parse(shed.body.toString())).toEqual({
+      message: 'The gateway is overloaded, please retry later',
+    });
+    expect(hits).toBe(1);
+    expect(proxy.overload?.shed).toBe(1);
+
+    held[0]!.end('slow');
+    expect((await slow).status).toBe(200);
+    const again = await call(port, '/fast');
+    expect(again.status).toBe(200);
+    expect(again.body.toString()).toBe('fast');
+    expect(proxy.overload?.concurrent).toBe(0);
+  });
+
+  it('counts a request whose client went away as no longer in flight', async () => {
+    upstream = await startUpstream((req, res) => {
+      req.resume();
+      setTimeout(() => res.end('late'), 50);
+    });
+    proxy = new ProxyServer({
+      logger: createLogger('test-proxy', { level: 'silent' }),
+      clientLimits: { maxConcurrentRequests: 1, maxEventLoopDelayMs: 0 },
+    });
+    proxy.apply(config([service('s', upstream.port)], [route('r', 's', { paths: ['/'] })]));
+    await proxy.listen(0, '127.0.0.1');
+    const port = (proxy.server.address() as AddressInfo).port;
+    for (let i = 0; i < 5; i++) expect((await call(port, '/x')).status).toBe(200);
+    expect(proxy.overload?.concurrent).toBe(0);
+  });
+
+  it('is on by default with the event-loop delay signal only (no cap)', () => {
+    const p = new ProxyServer({ logger: createLogger('test-proxy', { level: 'silent' }) });
+    expect(p.overload).not.toBeNull();
+    expect(p.connections.limits.maxEventLoopDelayMs).toBe(250);
+    expect(p.connections.limits.maxConcurrentRequests).toBe(0);
+  });
+});

@@ -35,7 +35,7 @@ export function useForm(fields: () => FieldSpec[], aliases: Record<string, strin
 
   function reset(entity?: unknown): void {
     state.values = initialValues(fields(), entity);
-    initial = entity === undefined ? undefined : structuredClone(state.values);
+    initial = entity === undefined ? undefined : (JSON.parse(JSON.stringify(state.values)) as FormValues);
     state.errors = {};
     state.message = '';
   }

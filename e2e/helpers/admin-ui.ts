@@ -41,7 +41,11 @@ export interface AdminUiStack {
   /** Page errors and console errors, as they happen. */
   consoleErrors: string[];
   /** The Admin API with the admin token. */
-  admin(method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }>;
+  admin(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; json: Record<string, unknown> }>;
   /** A full-page screenshot to e2e/artifacts/admin-ui/<name>.png. */
   shot(name: string): Promise<void>;
   stop(): Promise<void>;
@@ -116,6 +120,8 @@ export async function signIn(page: Page, token: string): Promise<void> {
  * resource): `statuses` are the ones expected from the Admin API at `admin`.
  */
 export function unexpectedConsoleErrors(errors: string[], admin: string, statuses: number[]): string[] {
-  const expected = new RegExp(`Failed to load resource: the server responded with a status of (${statuses.join('|')})`);
+  const expected = new RegExp(
+    `Failed to load resource: the server responded with a status of (${statuses.join('|')})`,
+  );
   return errors.filter((e) => !expected.test(e) || !e.includes(admin));
 }

@@ -66,17 +66,19 @@ export interface EntityKindScreen {
 const text = (v: unknown): string => {
   if (v === null || v === undefined || v === '') return '—';
   if (Array.isArray(v)) return v.length ? v.map(text).join(', ') : '—';
-  if (typeof v === 'object') return typeof (v as Entity).id === 'string' ? (v as Entity).id.slice(0, 8) : JSON.stringify(v);
+  if (typeof v === 'object')
+    return typeof (v as Entity).id === 'string' ? (v as Entity).id.slice(0, 8) : JSON.stringify(v);
   return String(v);
 };
 
 /** A cell's text. */
 export const cell = (c: Column, e: Entity): string => (c.value ? c.value(e) : text(e[c.key]));
 
-/** A name for an entity in buttons and messages. */
+/** A name for an entity in buttons and messages: its first short one-line name-like field, else its id's start. */
 export function entityLabel(e: Entity): string {
   for (const k of ['name', 'username', 'prefix', 'target', 'key', 'custom_id', 'group']) {
-    if (typeof e[k] === 'string' && e[k] !== '') return e[k] as string;
+    const v = e[k];
+    if (typeof v === 'string' && v !== '' && v.length <= 100 && !v.includes('\n')) return v;
   }
   return e.id.slice(0, 8);
 }
@@ -86,7 +88,8 @@ const col = (key: string, label = key.charAt(0).toUpperCase() + key.slice(1).rep
   label,
 });
 const tags = col('tags');
-const serviceUrl = (s: Entity) => `${text(s.protocol)}://${text(s.host)}:${text(s.port)}${typeof s.path === 'string' ? s.path : ''}`;
+const serviceUrl = (s: Entity) =>
+  `${text(s.protocol)}://${text(s.host)}:${text(s.port)}${typeof s.path === 'string' ? s.path : ''}`;
 const pem = { multiline: ['cert', 'key', 'cert_alt', 'key_alt'] };
 
 export const ENTITY_KINDS: readonly EntityKindScreen[] = [
@@ -99,14 +102,28 @@ export const ENTITY_KINDS: readonly EntityKindScreen[] = [
     form: {
       // Kong Manager's "Full URL": one control for protocol, host, port and path.
       extra: [
-        { path: 'url', label: 'url', kind: 'text', required: false, description: 'e.g. http://orders.internal:8080/v1 — sets protocol, host, port and path' },
+        {
+          path: 'url',
+          label: 'url',
+          kind: 'text',
+          required: false,
+          description: 'e.g. http://orders.internal:8080/v1 — sets protocol, host, port and path',
+        },
       ],
       omit: ['protocol', 'host', 'port', 'path'],
       aliases: { protocol: 'url', host: 'url', port: 'url', path: 'url' },
       toForm: (s) => ({ ...s, url: serviceUrl(s) }),
     },
     nested: [
-      { key: 'service-routes', title: 'Routes', singular: 'route', schema: 'routes', path: 'routes', parentField: 'service', columns: [col('name'), col('paths'), col('hosts'), col('methods')] },
+      {
+        key: 'service-routes',
+        title: 'Routes',
+        singular: 'route',
+        schema: 'routes',
+        path: 'routes',
+        parentField: 'service',
+        columns: [col('name'), col('paths'), col('hosts'), col('methods')],
+      },
     ],
   },
   {
@@ -124,7 +141,15 @@ export const ENTITY_KINDS: readonly EntityKindScreen[] = [
     columns: [col('username'), { key: 'custom_id', label: 'Custom ID' }, tags],
     credentials: true,
     nested: [
-      { key: 'consumer-groups', title: 'Consumer Groups', singular: 'group membership', path: 'consumer_groups', columns: [col('name'), tags], members: { field: 'group', from: 'consumer_groups' }, readOnly: true },
+      {
+        key: 'consumer-groups',
+        title: 'Consumer Groups',
+        singular: 'group membership',
+        path: 'consumer_groups',
+        columns: [col('name'), tags],
+        members: { field: 'group', from: 'consumer_groups' },
+        readOnly: true,
+      },
     ],
   },
   {
@@ -134,7 +159,15 @@ export const ENTITY_KINDS: readonly EntityKindScreen[] = [
     collection: 'consumer_groups',
     columns: [col('name'), tags],
     nested: [
-      { key: 'group-members', title: 'Consumers', singular: 'member', path: 'consumers', columns: [col('username'), { key: 'custom_id', label: 'Custom ID' }], members: { field: 'consumer', from: 'consumers' }, readOnly: true },
+      {
+        key: 'group-members',
+        title: 'Consumers',
+        singular: 'member',
+        path: 'consumers',
+        columns: [col('username'), { key: 'custom_id', label: 'Custom ID' }],
+        members: { field: 'consumer', from: 'consumers' },
+        readOnly: true,
+      },
     ],
   },
   {
@@ -144,7 +177,16 @@ export const ENTITY_KINDS: readonly EntityKindScreen[] = [
     collection: 'upstreams',
     columns: [col('name'), col('algorithm'), col('slots'), tags],
     nested: [
-      { key: 'targets', title: 'Targets', singular: 'target', schema: 'targets', path: 'targets', parentField: 'upstream', columns: [col('target'), col('weight'), tags], health: true },
+      {
+        key: 'targets',
+        title: 'Targets',
+        singular: 'target',
+        schema: 'targets',
+        path: 'targets',
+        parentField: 'upstream',
+        columns: [col('target'), col('weight'), tags],
+        health: true,
+      },
     ],
   },
   {
@@ -155,7 +197,15 @@ export const ENTITY_KINDS: readonly EntityKindScreen[] = [
     columns: [{ key: 'id', label: 'ID', value: (e) => e.id.slice(0, 8) }, col('snis', 'SNIs'), tags],
     form: pem,
     nested: [
-      { key: 'certificate-snis', title: 'SNIs', singular: 'SNI', schema: 'snis', path: 'snis', parentField: 'certificate', columns: [col('name'), tags] },
+      {
+        key: 'certificate-snis',
+        title: 'SNIs',
+        singular: 'SNI',
+        schema: 'snis',
+        path: 'snis',
+        parentField: 'certificate',
+        columns: [col('name'), tags],
+      },
     ],
   },
   {
@@ -163,7 +213,11 @@ export const ENTITY_KINDS: readonly EntityKindScreen[] = [
     title: 'CA Certificates',
     singular: 'CA certificate',
     collection: 'ca_certificates',
-    columns: [{ key: 'id', label: 'ID', value: (e) => e.id.slice(0, 8) }, { key: 'cert_digest', label: 'Digest', value: (e) => text(e.cert_digest).slice(0, 16) }, tags],
+    columns: [
+      { key: 'id', label: 'ID', value: (e) => e.id.slice(0, 8) },
+      { key: 'cert_digest', label: 'Digest', value: (e) => text(e.cert_digest).slice(0, 16) },
+      tags,
+    ],
     form: pem,
   },
   {
@@ -194,7 +248,15 @@ export const ENTITY_KINDS: readonly EntityKindScreen[] = [
     collection: 'key-sets',
     columns: [col('name'), tags],
     nested: [
-      { key: 'set-keys', title: 'Keys', singular: 'key', schema: 'keys', path: 'keys', parentField: 'set', columns: [col('name'), { key: 'kid', label: 'Key ID' }, tags] },
+      {
+        key: 'set-keys',
+        title: 'Keys',
+        singular: 'key',
+        schema: 'keys',
+        path: 'keys',
+        parentField: 'set',
+        columns: [col('name'), { key: 'kid', label: 'Key ID' }, tags],
+      },
     ],
   },
 ];
@@ -206,7 +268,12 @@ const screen = (kind: EntityKindScreen): Screen => ({
   view: defineComponent({ name: `${kind.path}-screen`, render: () => h(EntityView, { kind }) }),
 });
 
-const pluginsScreen: Screen = { path: 'plugins', title: 'Plugins', group: 'Configuration', view: PluginsView };
+const pluginsScreen: Screen = {
+  path: 'plugins',
+  title: 'Plugins',
+  group: 'Configuration',
+  view: PluginsView,
+};
 
 /** Kong Manager's order: services, routes, consumers (and groups), plugins, upstreams, certificates … */
 export const entityScreens: readonly Screen[] = [

@@ -102,7 +102,11 @@ export default defineComponent({
           return h('div', { class: 'field' }, [
             label(s),
             h('select', { ...common(s), value: str(), onChange: onInput }, [
-              h('option', { value: '' }, s.required ? 'choose…' : s.kind === 'foreign' ? '(none)' : '(default)'),
+              h(
+                'option',
+                { value: '' },
+                s.required ? 'choose…' : s.kind === 'foreign' ? '(none)' : '(default)',
+              ),
               ...(s.options ?? []).map((o) =>
                 h('option', { value: o, selected: o === str() }, s.optionLabels?.[o] ?? o),
               ),

@@ -4,7 +4,7 @@
  * selects of the referenced entities (their first 1,000, by name).
  */
 import { ref } from 'vue';
-import { ENTITY_KINDS, entityLabel, type Entity, type FormShape } from '../entity-screens';
+import { ENTITY_KINDS, entityLabel, type Entity, type FormShape } from '../entity-kinds';
 import type { Page } from '../api/client';
 import { session } from '../session';
 import { entityFields, type FieldSpec, type Schema } from './schema-form';

@@ -13,11 +13,10 @@ import { signIn, startAdminUiStack, unexpectedConsoleErrors, type AdminUiStack }
 const TOKEN = 'ui-entities-e2e-admin-token-0123';
 
 /** The ids of the rows a list shows. */
-const rowIds = (page: Page, caption: string) =>
-  page
-    .getByRole('table', { name: caption, exact: true })
-    .locator('tbody tr')
-    .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id')));
+async function rowIds(page: Page, caption: string): Promise<(string | null)[]> {
+  const rows = await page.getByRole('table', { name: caption, exact: true }).locator('tbody tr').all();
+  return Promise.all(rows.map((r) => r.getAttribute('data-id')));
+}
 
 describe('admin UI configuration screens in a browser', () => {
   let stack: AdminUiStack;
@@ -40,13 +39,11 @@ describe('admin UI configuration screens in a browser', () => {
 
   it('groups the navigation and moves between screens from the keyboard', async () => {
     const groups = page.getByRole('navigation', { name: 'Main' }).getByRole('group');
-    expect(await groups.evaluateAll((gs) => gs.map((g) => g.getAttribute('aria-labelledby')))).toEqual([
-      'nav-Configuration',
-      'nav-Operations',
-    ]);
+    const labels = await Promise.all((await groups.all()).map((g) => g.getAttribute('aria-labelledby')));
+    expect(labels).toEqual(['nav-Configuration', 'nav-Operations']);
     await nav('Upstreams').focus();
     await page.keyboard.press('Enter');
-    await expect.poll(() => page.evaluate(() => location.hash)).toBe('#/upstreams');
+    await expect.poll(() => new URL(page.url()).hash).toBe('#/upstreams');
     await page.getByRole('heading', { level: 1, name: 'Upstreams' }).waitFor();
     expect(await nav('Upstreams').getAttribute('aria-current')).toBe('page');
   });
@@ -222,7 +219,7 @@ describe('admin UI configuration screens in a browser', () => {
     await page.setViewportSize({ width: 400, height: 800 });
     await stack.shot('upstreams-narrow');
     // Nothing wider than the window at 400 px but what scrolls inside its own box.
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(400);
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(400);
     await page.setViewportSize({ width: 1280, height: 800 });
     await page.emulateMedia({ colorScheme: 'light' });
     // 401: the first probe, before signing in; 400: the invalid slots; 404: the search for nothing.

@@ -41,14 +41,14 @@ export interface AdminUiStack {
   /** Page errors and console errors, as they happen. */
   consoleErrors: string[];
   /** The Admin API with the admin token. */
-  admin(
+  admin: (
     method: string,
     path: string,
     body?: unknown,
-  ): Promise<{ status: number; json: Record<string, unknown> }>;
+  ) => Promise<{ status: number; json: Record<string, unknown> }>;
   /** A full-page screenshot to e2e/artifacts/admin-ui/<name>.png. */
-  shot(name: string): Promise<void>;
-  stop(): Promise<void>;
+  shot: (name: string) => Promise<void>;
+  stop: () => Promise<void>;
 }
 
 /** Starts an upstream, a CP with the UI (admin token `token`), a DP and a 1280×800 page. */

@@ -64,7 +64,7 @@ const text = (v: unknown): string => {
   if (Array.isArray(v)) return v.length ? v.map(text).join(', ') : '—';
   if (typeof v === 'object')
     return typeof (v as Entity).id === 'string' ? (v as Entity).id.slice(0, 8) : JSON.stringify(v);
-  return String(v);
+  return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : '—';
 };
 
 /** A cell's text. */

@@ -630,7 +630,7 @@ export const ENTITY_KINDS = Object.keys(ENTITIES) as EntityKind[];
 
 /** A consumer's credential kinds: what a consumer owns besides its plugins and group memberships. */
 export const CREDENTIAL_KINDS: readonly EntityKind[] = ENTITIES.consumers.nested
-  .map((n) => n.kind as EntityKind)
+  .map((n) => n.kind)
   .filter((k) => k !== 'plugins' && k !== 'consumer_group_consumers');
 
 /** The registry's records, in dependency order. */

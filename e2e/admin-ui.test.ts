@@ -5,98 +5,35 @@
  * show the DP in sync with the new version, and proxy with and without the key. Screenshots of
  * each screen go to e2e/artifacts/admin-ui/ (ignored by git).
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  adminJson,
-  freePort,
-  httpStatus,
-  ROOT,
-  startCp,
-  startDp,
-  startUpstream,
-  tempDir,
-  waitUntil,
-  type CpHandle,
-  type DpHandle,
-} from './helpers/processes.js';
+import { signIn, startAdminUiStack, unexpectedConsoleErrors, type AdminUiStack } from './helpers/admin-ui.js';
+import { adminJson, httpStatus, waitUntil } from './helpers/processes.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-// ENVIRONMENT.md's flags (headless is playwright's own option).
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const ARTIFACTS = join(ROOT, 'e2e', 'artifacts', 'admin-ui');
 const TOKEN = 'ui-e2e-admin-token-0123456789';
 
 describe('admin UI in a browser', () => {
-  let upstream: Awaited<ReturnType<typeof startUpstream>>;
-  let cp: CpHandle;
-  let dp: DpHandle;
-  let browser: Browser;
-  let page: Page;
-  let ui: string;
-  const consoleErrors: string[] = [];
-
-  const admin = (method: string, path: string, body?: unknown) =>
-    fetch(`${cp.admin}${path}`, {
-      method,
-      headers: { 'kong-admin-token': TOKEN, ...(body ? { 'content-type': 'application/json' } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-    }).then(async (r) => ({ status: r.status, json: (await r.json()) as Record<string, unknown> }));
-  const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  let stack: AdminUiStack;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM))
-      throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run installs it)`);
-    mkdirSync(ARTIFACTS, { recursive: true });
-    upstream = await startUpstream();
-    const guiPort = await freePort();
-    ui = `http://127.0.0.1:${guiPort}`;
-    cp = await startCp({
-      dataDir: tempDir('admin-ui-cp'),
-      args: ['--admin-gui-listen', `127.0.0.1:${guiPort}`],
-      env: { GATEHOUSE_ADMIN_TOKEN: TOKEN },
-      adminToken: TOKEN,
-    });
-    dp = await startDp({
-      cluster: `127.0.0.1:${cp.clusterPort}`,
-      publicKeys: cp.publicKeys,
-      dataDir: tempDir('admin-ui-dp'),
-      workers: 1,
-    });
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    page.on('dialog', (d) => void d.accept());
-    page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
-    page.on('console', (m: ConsoleMessage) => {
-      if (m.type() === 'error') consoleErrors.push(`${m.text()} (${m.location().url})`);
-    });
+    stack = await startAdminUiStack('admin-ui', TOKEN);
   }, 180_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await dp?.proc.stop();
-    await cp?.proc.stop();
-    await upstream?.close();
+    await stack?.stop();
   });
 
   it('is served by the CP with a CSP that allows only itself and the Admin API', async () => {
+    const { ui, cp } = stack;
     const res = await fetch(`${ui}/`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-security-policy')).toContain(`connect-src 'self' ${cp.admin}`);
     expect(res.headers.get('x-frame-options')).toBe('DENY');
-    expect(await (await fetch(`${ui}/gatehouse-ui.json`)).json()).toEqual({ admin_api_url: cp.admin });
+    expect(await (await fetch(`${ui}/gatehouse-ui.json`)).json()).toMatchObject({ admin_api_url: cp.admin });
     expect(await httpStatus(`${ui}/assets/../../../etc/passwd`)).toBe(404);
   });
 
   it('signs in, creates a service, a route and key-auth, and shows the DP reaching the new version', async () => {
+    const { page, ui, cp, dp, upstream, admin, shot, consoleErrors } = stack;
     await page.goto(`${ui}/`);
     // The Admin API wants a token: the sign-in screen, operated from the keyboard.
     await page.getByLabel('Admin token').waitFor();
@@ -104,19 +41,18 @@ describe('admin UI in a browser', () => {
     await page.keyboard.type('not-the-token-at-all');
     await page.keyboard.press('Enter');
     await expect.poll(() => page.locator('#admin-token-error').textContent()).toContain('not accepted');
-    await page.getByLabel('Admin token').fill(TOKEN);
-    await page.keyboard.press('Enter');
-    await page.getByRole('navigation', { name: 'Main' }).waitFor();
+    await signIn(page, TOKEN);
 
-    // Services: create through the form (Enter submits it).
-    await page.getByRole('button', { name: 'New service' }).click();
-    await expect.poll(() => page.locator(':focus').getAttribute('id')).toBe('f-name');
-    await page.keyboard.type('orders');
-    await page.locator('#f-url').fill(upstream.url);
+    // Gateway services: create through the form (its first control, Kong Manager's full URL, has
+    // the focus; Enter submits it).
+    await page.getByRole('button', { name: 'New gateway service' }).click();
+    await expect.poll(() => page.locator(':focus').getAttribute('id')).toBe('f-url');
+    await page.keyboard.type(upstream.url);
+    await page.locator('#f-name').fill('orders');
     await page.keyboard.press('Enter');
     await page.getByRole('cell', { name: 'orders', exact: true }).waitFor();
     // Edit and delete: a throwaway service renamed, then deleted (the dialog is accepted).
-    await page.getByRole('button', { name: 'New service' }).click();
+    await page.getByRole('button', { name: 'New gateway service' }).click();
     await page.locator('#f-name').fill('scratch');
     await page.locator('#f-url').fill('http://127.0.0.1:9/');
     await page.getByRole('button', { name: 'Save' }).click();
@@ -131,7 +67,7 @@ describe('admin UI in a browser', () => {
     await shot('services');
 
     // Routes: an invalid path first, and the server's message beside the paths field.
-    await page.getByRole('link', { name: 'Routes' }).click();
+    await page.getByRole('link', { name: 'Routes', exact: true }).click();
     await page.getByRole('button', { name: 'New route' }).click();
     await page.locator('#f-service').selectOption('orders');
     await page.locator('#f-name').fill('orders-route');
@@ -153,19 +89,19 @@ describe('admin UI in a browser', () => {
     await shot('routes');
 
     // Consumers and a key-auth credential.
-    await page.getByRole('link', { name: 'Consumers' }).click();
+    await page.getByRole('link', { name: 'Consumers', exact: true }).click();
     await page.getByRole('button', { name: 'New consumer' }).click();
     await page.locator('#f-username').fill('alice');
     await page.getByRole('button', { name: 'Save' }).click();
-    await page.getByRole('button', { name: 'Key-auth credentials of alice' }).click();
-    await page.getByRole('button', { name: 'New key' }).click();
-    await page.locator('#f-key').fill('alice-secret-key');
+    await page.getByRole('button', { name: 'Open alice' }).click();
+    await page.getByRole('button', { name: 'New key-auth credential of alice' }).click();
+    await page.locator('#f-cred-key-auth-key').fill('alice-secret-key');
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByText('alice-secret-key', { exact: true }).waitFor();
     await shot('consumers');
 
     // key-auth on the route, its form generated from /schemas/plugins/key-auth.
-    await page.getByRole('link', { name: 'Plugins' }).click();
+    await page.getByRole('link', { name: 'Plugins', exact: true }).click();
     await page.getByRole('button', { name: 'New plugin' }).click();
     await page.locator('#plugin-name').selectOption('key-auth');
     await expect.poll(() => page.locator('#f-config-key_names').inputValue()).toBe('apikey');
@@ -186,7 +122,7 @@ describe('admin UI in a browser', () => {
     await shot('plugins');
 
     // Fleet: the DP runs the version that last save produced (the CP's latest, newer than before it).
-    await page.getByRole('link', { name: 'Fleet' }).click();
+    await page.getByRole('link', { name: 'Fleet', exact: true }).click();
     const row = page.locator('tr[data-dp]');
     await expect
       .poll(
@@ -229,11 +165,6 @@ describe('admin UI in a browser', () => {
 
     // No console errors but the Admin API answers the test asked for (the wrong token's 401 and
     // the invalid path's 400, which Chromium logs as failed resources).
-    const unexpected = consoleErrors.filter(
-      (e) =>
-        !/Failed to load resource: the server responded with a status of (400|401)/.test(e) ||
-        !e.includes(cp.admin),
-    );
-    expect(unexpected).toEqual([]);
+    expect(unexpectedConsoleErrors(consoleErrors, cp.admin, [400, 401])).toEqual([]);
   });
 });

@@ -60,7 +60,7 @@ describe('gatehouse dev', () => {
       const page = await fetch(`http://127.0.0.1:${gui}/`);
       expect(page.status).toBe(200);
       expect(await page.text()).toContain('<div id="app">');
-      expect(await (await fetch(`http://127.0.0.1:${gui}/gatehouse-ui.json`)).json()).toEqual({
+      expect(await (await fetch(`http://127.0.0.1:${gui}/gatehouse-ui.json`)).json()).toMatchObject({
         admin_api_url: `http://127.0.0.1:${admin}`,
       });
 

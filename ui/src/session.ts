@@ -3,7 +3,7 @@
  * signed-in token (kept in sessionStorage: gone when the tab closes).
  */
 import { reactive } from 'vue';
-import { AdminClient, discoverAdminUrl } from './api/client';
+import { AdminClient, discoverUiConfig, type CredentialKind } from './api/client';
 import { ApiError } from './api/errors';
 
 const TOKEN_KEY = 'gatehouse.adminToken';
@@ -17,6 +17,8 @@ export const session = reactive({
   problem: '',
   /** The Kong version the Admin API reports (`GET /`). */
   version: '',
+  /** The consumer credential kinds the CP's entity registry has. */
+  credentials: [] as CredentialKind[],
 });
 
 async function probe(client: AdminClient): Promise<boolean> {
@@ -27,7 +29,9 @@ async function probe(client: AdminClient): Promise<boolean> {
 
 /** Finds the Admin API and signs in with a remembered token, or finds none is needed. */
 export async function startSession(): Promise<void> {
-  const base = new AdminClient(await discoverAdminUrl());
+  const config = await discoverUiConfig();
+  session.credentials = config.credentials;
+  const base = new AdminClient(config.adminUrl);
   const saved = sessionStorage.getItem(TOKEN_KEY);
   try {
     session.client = base.withToken(saved);

@@ -61,9 +61,18 @@ describe('admin UI server', () => {
       );
       expect((await fetch(`${built.base}/assets/missing.js`)).status).toBe(404);
       expect((await fetch(`${built.base}/%2e%2e/%2e%2e/etc/passwd`)).status).toBe(404);
-      expect(await (await fetch(`${built.base}/gatehouse-ui.json`)).json()).toEqual({
-        admin_api_url: 'http://127.0.0.1:8001',
+      const uiJson = (await (await fetch(`${built.base}/gatehouse-ui.json`)).json()) as {
+        admin_api_url: string;
+        credentials: { kind: string; label: string; path: string }[];
+      };
+      expect(uiJson.admin_api_url).toBe('http://127.0.0.1:8001');
+      // The consumer credential kinds come from the entity registry, with their nested paths.
+      expect(uiJson.credentials).toContainEqual({
+        kind: 'basicauth_credentials',
+        label: expect.any(String) as string,
+        path: 'basic-auth',
       });
+      expect(uiJson.credentials.map((c) => c.kind)).not.toContain('plugins');
     } finally {
       await built.close();
     }

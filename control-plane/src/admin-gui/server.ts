@@ -1,12 +1,14 @@
 /**
  * The admin UI's listeners (Kong's `admin_gui_listen`): the static build of `ui/` served by the
  * control-plane process, plus `/gatehouse-ui.json`, which tells the browser where the Admin API is
- * (Kong's `admin_gui_api_url`; default the CP's own Admin API). The UI talks only to that API;
+ * (Kong's `admin_gui_api_url`; default the CP's own Admin API) and which consumer credential kinds
+ * the registry has. The UI talks only to that API;
  * these listeners serve files and nothing else.
  */
 import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { join } from 'node:path';
+import { CREDENTIAL_KINDS, ENTITIES } from '@gatehouse/shared';
 import express from 'express';
 import type { Logger } from 'pino';
 import type { GuiListener } from '../admin/access-settings.js';
@@ -18,6 +20,19 @@ export interface AdminGuiOptions {
   apiUrl: () => string;
   logger: Logger;
 }
+
+/** A consumer credential kind as the UI lists it: `/consumers/{c}/{path}`, its schema `/schemas/{kind}`. */
+export interface UiCredentialKind {
+  kind: string;
+  label: string;
+  path: string;
+}
+
+/** The consumer credential kinds, from the entity registry (the UI shows one list per kind). */
+export const UI_CREDENTIALS: readonly UiCredentialKind[] = CREDENTIAL_KINDS.flatMap((kind) => {
+  const nest = ENTITIES[kind].admin?.nested?.find((n) => n.parent === 'consumers');
+  return nest ? [{ kind, label: ENTITIES[kind].label, path: nest.path }] : [];
+});
 
 const WILDCARD_HOSTS = new Set(['0.0.0.0', '[::]', '::']);
 
@@ -69,7 +84,7 @@ export function createAdminGuiApp(o: Omit<AdminGuiOptions, 'logger'>): express.E
   });
   app.get('/gatehouse-ui.json', (req, res) => {
     res.set('Cache-Control', 'no-store');
-    res.json({ admin_api_url: browserApiUrl(o.apiUrl(), req) });
+    res.json({ admin_api_url: browserApiUrl(o.apiUrl(), req), credentials: UI_CREDENTIALS });
   });
   if (!built) {
     app.use((_req, res) => {

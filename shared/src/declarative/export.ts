@@ -1,7 +1,7 @@
 import { stringify } from 'yaml';
 import type { GatehouseConfig, Plugin } from '../config/model.js';
 import { FORMAT_VERSION } from './resolve.js';
-import { ENTITIES, type EntityKind } from '../entities/registry.js';
+import { CREDENTIAL_KINDS, ENTITIES, type EntityKind } from '../entities/registry.js';
 import { KIND_SPEC } from './schema.js';
 
 export interface FromConfigOptions {
@@ -20,10 +20,6 @@ const SCOPE_KIND = Object.fromEntries(ENTITIES.plugins.foreign.map((fk) => [fk.f
   (typeof SCOPES)[number],
   EntityKind
 >;
-/** What a consumer holds in a file besides plugins and group memberships: its credentials. */
-const CREDENTIAL_KINDS = ENTITIES.consumers.nested
-  .map((n) => n.kind)
-  .filter((k) => k !== 'plugins' && k !== 'consumer_group_consumers');
 
 /** Entity fields as written in a file: no timestamps, no nulls, no parent key; keys sorted. */
 function fields(entity: Entity, omit: readonly string[] = []): Doc {

@@ -628,6 +628,11 @@ function nestedIn(parent: string): NestSpec<string>[] {
 /** Every entity kind, in dependency order. */
 export const ENTITY_KINDS = Object.keys(ENTITIES) as EntityKind[];
 
+/** A consumer's credential kinds: what a consumer owns besides its plugins and group memberships. */
+export const CREDENTIAL_KINDS: readonly EntityKind[] = ENTITIES.consumers.nested
+  .map((n) => n.kind)
+  .filter((k) => k !== 'plugins' && k !== 'consumer_group_consumers');
+
 /** The registry's records, in dependency order. */
 export const ENTITY_RECORDS: readonly EntityRecord[] = ENTITY_KINDS.map((k) => ENTITIES[k]);
 

@@ -51,16 +51,37 @@ export class AdminClient {
   }
 }
 
-/** Where the Admin API is: the CP that served this page says so; else its port 8001 on this host. */
-export async function discoverAdminUrl(): Promise<string> {
+/** A consumer credential kind (from the CP's registry): `/consumers/{c}/{path}`, schema `/schemas/{kind}`. */
+export interface CredentialKind {
+  kind: string;
+  label: string;
+  path: string;
+}
+
+/** What the CP that served this page says: where the Admin API is, the consumer credential kinds. */
+export interface UiConfig {
+  adminUrl: string;
+  credentials: CredentialKind[];
+}
+
+const isCredentialKind = (c: unknown): c is CredentialKind =>
+  typeof c === 'object' &&
+  c !== null &&
+  ['kind', 'label', 'path'].every((k) => typeof (c as Record<string, unknown>)[k] === 'string');
+
+/** The CP's `/gatehouse-ui.json`; served otherwise (Vite's dev server), port 8001 on this host, no credential lists. */
+export async function discoverUiConfig(): Promise<UiConfig> {
+  const fallback = { adminUrl: `${location.protocol}//${location.hostname}:8001`, credentials: [] };
   try {
     const res = await fetch('./gatehouse-ui.json', { cache: 'no-store' });
-    if (res.ok) {
-      const j = (await res.json()) as { admin_api_url?: unknown };
-      if (typeof j.admin_api_url === 'string') return j.admin_api_url;
-    }
+    if (!res.ok) return fallback;
+    const j = (await res.json()) as { admin_api_url?: unknown; credentials?: unknown };
+    return {
+      adminUrl: typeof j.admin_api_url === 'string' ? j.admin_api_url : fallback.adminUrl,
+      credentials: Array.isArray(j.credentials) ? j.credentials.filter(isCredentialKind) : [],
+    };
   } catch {
-    // served by Vite's dev server or as plain files: fall through
+    // served by Vite's dev server or as plain files
+    return fallback;
   }
-  return `${location.protocol}//${location.hostname}:8001`;
 }

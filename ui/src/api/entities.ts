@@ -1,4 +1,4 @@
-/** The Admin API entities the first screens show (the fields they use). */
+/** The Admin API entities the plugins screen shows (the fields it uses). */
 export interface Service {
   id: string;
   name: string | null;
@@ -24,12 +24,6 @@ export interface Consumer {
   custom_id: string | null;
 }
 
-export interface KeyAuthCredential {
-  id: string;
-  key: string;
-  created_at: number;
-}
-
 export interface Plugin {
   id: string;
   name: string;
@@ -38,11 +32,6 @@ export interface Plugin {
   service: { id: string } | null;
   route: { id: string } | null;
   consumer: { id: string } | null;
-}
-
-/** A service's URL as one would type it back in the form. */
-export function serviceUrl(s: Service): string {
-  return `${s.protocol}://${s.host}:${s.port}${s.path ?? ''}`;
 }
 
 /** A name to show for an entity: its name (or username), else the start of its id. */

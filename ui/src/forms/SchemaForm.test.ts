@@ -4,7 +4,7 @@ import { createSSRApp, h, reactive } from 'vue';
 import { renderToString } from 'vue/server-renderer';
 import { describe, expect, it } from 'vitest';
 import SchemaForm from './SchemaForm';
-import { initialValues, pluginConfigFields, type Schema } from './schema-form';
+import { entityFields, initialValues, pluginConfigFields, type Schema } from './schema-form';
 
 const schema: Schema = {
   fields: [
@@ -46,5 +46,29 @@ describe('SchemaForm', () => {
       '<p class="field-error" id="f-config-key_names-error" data-error-for="config.key_names">length must be at least 1</p>',
     );
     expect(html).not.toMatch(/id="f-config-policy"[^>]*aria-invalid/);
+  });
+});
+
+describe('SchemaForm ids and choices', () => {
+  it('prefixes every id with the form id, so two forms on a page never share one', async () => {
+    const fields = entityFields({
+      fields: [{ name: { type: 'string' } }, { service: { type: 'foreign', reference: 'services' } }],
+    }).map((f) => (f.kind === 'foreign' ? { ...f, options: ['s-1'], optionLabels: { 's-1': 'orders' } } : f));
+    const html = await renderToString(
+      createSSRApp({
+        render: () =>
+          h('div', [
+            h(SchemaForm, { fields, values: reactive(initialValues(fields)), idPrefix: 'f' }),
+            h(SchemaForm, { fields, values: reactive(initialValues(fields)), idPrefix: 'f-targets' }),
+          ]),
+      }),
+    );
+    const ids = [...html.matchAll(/ id="([^"]+)"/g)].map((m) => m[1]);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).toEqual(
+      expect.arrayContaining(['f-name', 'f-targets-name', 'f-service', 'f-targets-service']),
+    );
+    // A foreign key: its entities by id, shown by name.
+    expect(html).toContain('<option value="s-1">orders</option>');
   });
 });

@@ -6,7 +6,8 @@
 import { defineComponent, h, type PropType, type VNode } from 'vue';
 import type { FieldSpec, FormValues } from './schema-form';
 
-export const fieldId = (path: string) => `f-${path.replace(/[^A-Za-z0-9_-]/g, '-')}`;
+/** A control's id: the form's prefix (unique per form on a page) and the field's path. */
+export const idOf = (path: string, prefix = 'f') => `${prefix}-${path.replace(/[^A-Za-z0-9_-]/g, '-')}`;
 
 export default defineComponent({
   name: 'SchemaForm',
@@ -14,8 +15,11 @@ export default defineComponent({
     fields: { type: Array as PropType<FieldSpec[]>, required: true },
     values: { type: Object as PropType<FormValues>, required: true },
     errors: { type: Object as PropType<Record<string, string>>, default: () => ({}) },
+    /** Prefix of every control id: forms shown together need different ones. */
+    idPrefix: { type: String, default: 'f' },
   },
   setup(props) {
+    const fieldId = (path: string) => idOf(path, props.idPrefix);
     const errorOf = (s: FieldSpec) => props.errors[s.path];
 
     const message = (s: FieldSpec): VNode[] => {
@@ -94,23 +98,32 @@ export default defineComponent({
           ]);
         }
         case 'select':
+        case 'foreign':
           return h('div', { class: 'field' }, [
             label(s),
             h('select', { ...common(s), value: str(), onChange: onInput }, [
-              h('option', { value: '' }, s.required ? 'choose…' : '(default)'),
-              ...(s.options ?? []).map((o) => h('option', { value: o, selected: o === str() }, o)),
+              h(
+                'option',
+                { value: '' },
+                s.required ? 'choose…' : s.kind === 'foreign' ? '(none)' : '(default)',
+              ),
+              ...(s.options ?? []).map((o) =>
+                h('option', { value: o, selected: o === str() }, s.optionLabels?.[o] ?? o),
+              ),
             ]),
             ...message(s),
           ]);
         case 'list':
         case 'json':
+        case 'longtext':
           return h('div', { class: 'field' }, [
             label(s),
             h('textarea', {
               ...common(s),
-              rows: s.kind === 'json' ? 4 : 2,
+              rows: s.kind === 'list' ? 2 : s.kind === 'json' ? 4 : 6,
               value: str(),
-              placeholder: s.kind === 'list' ? 'one per line' : 'JSON',
+              placeholder: s.kind === 'list' ? 'one per line' : s.kind === 'json' ? 'JSON' : undefined,
+              spellcheck: s.kind === 'list' ? undefined : 'false',
               onInput,
             }),
             ...message(s),
@@ -120,7 +133,8 @@ export default defineComponent({
             label(s),
             h('input', {
               ...common(s),
-              type: 'text',
+              type: s.secret ? 'password' : 'text',
+              autocomplete: s.secret ? 'new-password' : undefined,
               inputmode: s.kind === 'number' || s.kind === 'integer' ? 'decimal' : undefined,
               value: str(),
               onInput,

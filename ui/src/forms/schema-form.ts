@@ -15,6 +15,14 @@ export interface SchemaField {
   fields?: Array<Record<string, SchemaField>>;
   description?: string;
   between?: [number, number];
+  /** Filled in by the server when not given; with `uuid` or `timestamp` (ids, times) never in a form. */
+  auto?: boolean;
+  uuid?: boolean;
+  timestamp?: boolean;
+  /** A `foreign` field's entity kind (`services`). */
+  reference?: string;
+  /** Stored encrypted or hashed (a password): typed, never shown back. */
+  encrypted?: boolean;
 }
 
 export interface Schema {
@@ -22,7 +30,17 @@ export interface Schema {
 }
 
 export type FieldKind =
-  'text' | 'number' | 'integer' | 'boolean' | 'select' | 'list' | 'multiselect' | 'json' | 'record';
+  | 'text'
+  | 'longtext'
+  | 'number'
+  | 'integer'
+  | 'boolean'
+  | 'select'
+  | 'list'
+  | 'multiselect'
+  | 'json'
+  | 'record'
+  | 'foreign';
 
 /** One control of a generated form. `path` is dotted (`config.key_names`), as server errors name it. */
 export interface FieldSpec {
@@ -36,6 +54,20 @@ export interface FieldSpec {
   numeric?: boolean;
   children?: FieldSpec[];
   default?: unknown;
+  /** foreign: the entity kind it points at (the form offers its entities by id in `options`). */
+  reference?: string;
+  /** select/foreign: what to show for an option (a name for an id). */
+  optionLabels?: Record<string, string>;
+  /** A password-like field: a password input. */
+  secret?: boolean;
+}
+
+/** How an entity's fields become a form (`/schemas/{entity}`). */
+export interface EntityFormOptions {
+  /** Fields left out (a nested list's parent key, fields another control replaces). */
+  omit?: readonly string[];
+  /** String fields typed over several lines (PEM certificates and keys). */
+  multiline?: readonly string[];
 }
 
 /** A form's values by path: text inputs hold strings, checkboxes booleans, multi-selects string lists. */
@@ -74,14 +106,28 @@ function kindOf(f: SchemaField): FieldKind {
   }
 }
 
-/** The form fields for a record's fields under `prefix` (foreign keys are left to the caller). */
-export function fieldsOf(fields: Schema['fields'], prefix = ''): FieldSpec[] {
+/**
+ * The form fields for a record's fields under `prefix`: server-set (`auto`) fields left out, and
+ * foreign keys too unless `foreign` (then a `foreign` control whose options the caller fills).
+ */
+export function fieldsOf(
+  fields: Schema['fields'],
+  prefix = '',
+  o: EntityFormOptions & { foreign?: boolean } = {},
+): FieldSpec[] {
   const out: FieldSpec[] = [];
   for (const [name, f] of entries(fields)) {
-    if (f.type === 'foreign') continue;
+    if ((f.auto && (f.uuid || f.timestamp)) || (prefix === '' && o.omit?.includes(name))) continue;
+    if (f.type === 'foreign' && !o.foreign) continue;
     const path = prefix ? `${prefix}.${name}` : name;
-    const kind = kindOf(f);
-    const spec: FieldSpec = { path, label: name, kind, required: f.required === true };
+    let kind: FieldKind = f.type === 'foreign' ? 'foreign' : kindOf(f);
+    if (kind === 'text' && prefix === '' && o.multiline?.includes(name)) kind = 'longtext';
+    const spec: FieldSpec = { path, label: name, kind, required: f.required === true && !f.auto };
+    if (f.type === 'foreign') {
+      spec.reference = f.reference ?? '';
+      spec.options = [];
+    }
+    if (f.encrypted) spec.secret = true;
     if (f.description) spec.description = f.description;
     if (f.default !== undefined) spec.default = f.default;
     if (kind === 'select') spec.options = (f.one_of ?? []).map(String);
@@ -92,6 +138,11 @@ export function fieldsOf(fields: Schema['fields'], prefix = ''): FieldSpec[] {
     out.push(spec);
   }
   return out;
+}
+
+/** An entity's form fields (`/schemas/{entity}`), foreign keys as `foreign` controls. */
+export function entityFields(schema: Schema, o: EntityFormOptions = {}): FieldSpec[] {
+  return fieldsOf(schema.fields, '', { ...o, foreign: true });
 }
 
 /** A plugin's `config` fields (`/schemas/plugins/{name}`), paths starting `config.`. */
@@ -113,6 +164,10 @@ function formValue(spec: FieldSpec, value: unknown): string | boolean | string[]
   switch (spec.kind) {
     case 'boolean':
       return value === true;
+    case 'foreign':
+      return value !== null && typeof value === 'object' && typeof (value as { id?: unknown }).id === 'string'
+        ? (value as { id: string }).id
+        : '';
     case 'multiselect':
       return Array.isArray(value) ? value.map(String) : [];
     case 'list':
@@ -162,13 +217,18 @@ export function splitList(text: string): string[] {
     .filter((s) => s !== '');
 }
 
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
 /**
  * The JSON body for the values: empty optional fields left out (the server applies its defaults),
  * numbers parsed, lists split, JSON parsed. What cannot be parsed is a message under its path.
+ * With `initial` (editing: the values the form started from), only what the user changed is sent,
+ * and a field emptied is sent as null (a PATCH; a hashed password is never sent back).
  */
 export function toPayload(
   fields: FieldSpec[],
   values: FormValues,
+  initial?: FormValues,
 ): { body: Record<string, unknown>; errors: Record<string, string> } {
   const body: Record<string, unknown> = {};
   const errors: Record<string, string> = {};
@@ -179,6 +239,13 @@ export function toPayload(
         continue;
       }
       const v = values[s.path];
+      if (initial) {
+        if (same(v, initial[s.path])) continue;
+        if (typeof v === 'string' && v.trim() === '') {
+          set(body, s.path, null);
+          continue;
+        }
+      }
       if (s.kind === 'boolean') {
         set(body, s.path, v === true);
         continue;
@@ -208,6 +275,9 @@ export function toPayload(
           } else set(body, s.path, items);
           break;
         }
+        case 'foreign':
+          set(body, s.path, { id: text });
+          break;
         case 'json':
           try {
             set(body, s.path, JSON.parse(text));

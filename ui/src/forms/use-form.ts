@@ -30,15 +30,19 @@ export function moveAliased(
 export function useForm(fields: () => FieldSpec[], aliases: Record<string, string> = {}) {
   const state = reactive<FormState>({ values: {}, errors: {}, message: '', busy: false });
 
+  /** The values an edit started from: a save then sends only what changed. */
+  let initial: FormValues | undefined;
+
   function reset(entity?: unknown): void {
     state.values = initialValues(fields(), entity);
+    initial = entity === undefined ? undefined : (JSON.parse(JSON.stringify(state.values)) as FormValues);
     state.errors = {};
     state.message = '';
   }
 
   /** Sends the form's body; true when the Admin API took it. */
   async function submit(send: (body: Record<string, unknown>) => Promise<unknown>): Promise<boolean> {
-    const { body, errors } = toPayload(fields(), state.values);
+    const { body, errors } = toPayload(fields(), state.values, initial);
     if (Object.keys(errors).length > 0) {
       state.errors = errors;
       state.message = 'Some fields need fixing.';

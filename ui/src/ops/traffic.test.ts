@@ -83,3 +83,13 @@ describe('traffic queries and charts', () => {
     );
   });
 });
+
+describe('traffic filters', () => {
+  it('keeps a data-plane filter only on the per-DP dimension', async () => {
+    const { filterAllowed } = await import('./traffic');
+    expect(filterAllowed('data-planes', 'data_plane')).toBe(true);
+    expect(filterAllowed('data-planes', 'service')).toBe(false);
+    expect(filterAllowed('services', 'data_plane')).toBe(false);
+    expect(filterAllowed('routes', 'region')).toBe(true);
+  });
+});

@@ -124,3 +124,8 @@ export function durationSeconds(s: string): number {
   if (!m) return NaN;
   return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86_400 }[m[2] as 's' | 'm' | 'h' | 'd'];
 }
+
+/** Whether a dimension takes a filter: per-DP figures take only `data_plane` and `region`, the others all but `data_plane`. */
+export function filterAllowed(dim: Dimension, key: string): boolean {
+  return dim === 'data-planes' ? key === 'data_plane' || key === 'region' : key !== 'data_plane';
+}

@@ -41,8 +41,20 @@ async function runningRollout(): Promise<RunningRollout | null> {
   }
 }
 
+/** The version the database is at now (`GET /`'s `configuration.config_version`): the save's, or a later one. */
+async function committedVersion(): Promise<number | null> {
+  try {
+    const info = await session.client.get<{ configuration?: { config_version?: string } }>('/');
+    const v = Number(info.configuration?.config_version);
+    return Number.isSafeInteger(v) ? v : null;
+  } catch {
+    return null;
+  }
+}
+
 export function notifySaved(): void {
   const mine = ++run;
+  const saved = committedVersion();
   const started = Date.now();
   propagation.active = true;
   propagation.watching = true;
@@ -51,18 +63,20 @@ export function notifySaved(): void {
   const tick = async () => {
     if (mine !== run) return;
     try {
-      const [{ dps, cp }, rollout] = await Promise.all([readFleet(session.client), runningRollout()]);
+      const [{ dps, cp }, rollout, committed] = await Promise.all([readFleet(session.client), runningRollout(), saved]);
       if (mine !== run) return;
-      const version = cp.version ?? 0;
+      // The save's version, even before the CP has published its snapshot.
+      const version = Math.max(cp.version ?? 0, committed ?? 0);
+      const published = cp.version !== null && cp.version >= version;
       const rows = sortRows(dps.map((d) => propagationRow(d, version, rollout)));
       const sum = summarize(rows);
-      propagation.version = cp.version;
+      propagation.version = version;
       propagation.rows = rows;
       const connected = new Set(dps.filter((d) => d.connected).map((d) => d.id));
       propagation.total = connected.size;
       propagation.inSync = rows.filter((r) => r.state === 'acked' && connected.has(r.id)).length;
       propagation.refused = rows.flatMap((r) => (r.state === 'refused' && r.reason ? [r.reason] : []));
-      if (sum.settled && Date.now() - started >= SETTLE_MS) {
+      if (sum.settled && published && Date.now() - started >= SETTLE_MS) {
         propagation.watching = false;
         return;
       }

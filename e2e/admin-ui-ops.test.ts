@@ -55,7 +55,7 @@ describe('admin UI operations screens in a browser', () => {
     ((await admin('GET', '/clustering/status')).json.control_plane as { version: number }).version;
   const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
   const go = async (hash: string) => {
-    await page.evaluate((h) => (location.hash = h), hash);
+    await page.evaluate(`location.hash = ${JSON.stringify(hash)}`);
   };
 
   beforeAll(async () => {
@@ -118,15 +118,20 @@ describe('admin UI operations screens in a browser', () => {
     const prop = page.getByTestId('save-propagation');
     const dpRow = prop.locator('tr[data-dp]');
     await expect
-      .poll(async () => [await dpRow.getAttribute('data-state'), await dpRow.locator('td').nth(3).textContent()], {
-        timeout: 30_000,
-      })
+      .poll(
+        async () => [await dpRow.getAttribute('data-state'), await dpRow.locator('td').nth(3).textContent()],
+        {
+          timeout: 30_000,
+        },
+      )
       .toSatisfy(([state, v]) => state === 'acked' && Number(v) >= saved);
     expect(await page.getByTestId('save-propagation-summary').textContent()).toContain('1 acked, 0 pending');
     // The fleet table's own columns: no NACK, and the expiry of the DP's cluster client certificate.
     const fleetRow = page.locator('table.fleet tr[data-dp]');
     expect((await fleetRow.locator('[data-col="nack"]').textContent())?.trim()).toBe('—');
-    expect((await fleetRow.locator('[data-col="cert-expiry"]').textContent())?.trim()).toMatch(/^in \d+ (d|h|min)$/);
+    expect((await fleetRow.locator('[data-col="cert-expiry"]').textContent())?.trim()).toMatch(
+      /^in \d+ (d|h|min)$/,
+    );
     await shot('ops-save-propagation');
 
     // The DP's detail page: its status, sync and what its heartbeat reports.
@@ -135,7 +140,9 @@ describe('admin UI operations screens in a browser', () => {
     await detail.waitFor();
     expect(page.url()).toContain(`#/fleet/${NODE_ID}`);
     await expect.poll(() => detail.getByTestId('dp-status').textContent()).toContain('connected');
-    await expect.poll(() => detail.getByTestId('dp-sync').textContent(), { timeout: 30_000 }).toContain('in sync');
+    await expect
+      .poll(() => detail.getByTestId('dp-sync').textContent(), { timeout: 30_000 })
+      .toContain('in sync');
     await detail.getByTestId('dp-health').waitFor({ timeout: 30_000 });
     await expect
       .poll(() => detail.getByTestId('dp-health').textContent(), { timeout: 30_000 })
@@ -149,9 +156,9 @@ describe('admin UI operations screens in a browser', () => {
   });
 
   it('charts traffic through the DP, per service and per route', async () => {
-    expect((await admin('POST', '/services/orders/routes', { name: 'orders-route', paths: ['/orders'] })).status).toBe(
-      201,
-    );
+    expect(
+      (await admin('POST', '/services/orders/routes', { name: 'orders-route', paths: ['/orders'] })).status,
+    ).toBe(201);
     await waitUntil('route served', async () => (await httpStatus(`${dp.proxy}/orders`)) === 200);
     for (let i = 0; i < 40; i++) await httpStatus(`${dp.proxy}/orders`);
     await go('#/traffic/services?window=5m');
@@ -160,21 +167,37 @@ describe('admin UI operations screens in a browser', () => {
     // Five charts (requests, error rate, p50, p95, p99), each drawn on a canvas by chart.js.
     await expect.poll(() => charts.locator('canvas').count()).toBe(5);
     await expect
-      .poll(() => charts.locator('canvas').first().evaluate((c: HTMLCanvasElement) => c.width > 0 && c.height > 0))
+      .poll(() =>
+        charts
+          .locator('canvas')
+          .first()
+          .evaluate(
+            (c) =>
+              (c as unknown as { width: number }).width > 0 &&
+              (c as unknown as { height: number }).height > 0,
+          ),
+      )
       .toBe(true);
     await expect
-      .poll(() => page.getByTestId('traffic-table').locator('tbody tr').first().textContent(), { timeout: 30_000 })
+      .poll(() => page.getByTestId('traffic-table').locator('tbody tr').first().textContent(), {
+        timeout: 30_000,
+      })
       .toMatch(/^orders\s*4[1-9]|^orders\s*\d{2,}/);
     await shot('ops-traffic');
     await page.getByTestId('traffic-dimension').selectOption('routes');
     await expect.poll(() => page.url()).toContain('#/traffic/routes');
     await expect
-      .poll(() => page.getByTestId('traffic-table').locator('tbody tr').first().textContent(), { timeout: 20_000 })
+      .poll(() => page.getByTestId('traffic-table').locator('tbody tr').first().textContent(), {
+        timeout: 20_000,
+      })
       .toContain('orders-route');
   });
 
   it('diffs two versions and restores one, the route disappearing from the DP', async () => {
-    const versions = (await admin('GET', '/config/versions')).json.data as Array<{ version: number; summary: string }>;
+    const versions = (await admin('GET', '/config/versions')).json.data as Array<{
+      version: number;
+      summary: string;
+    }>;
     const withRoute = versions[0]!.version;
     const beforeRoute = versions.find((v) => v.version < withRoute)!.version;
     await go('#/history');
@@ -182,12 +205,20 @@ describe('admin UI operations screens in a browser', () => {
     await page.getByTestId('diff-from').selectOption(String(beforeRoute));
     await page.getByTestId('diff-to').selectOption(String(withRoute));
     await page.getByRole('button', { name: 'Show diff' }).click();
-    await expect.poll(() => page.getByTestId('diff').textContent()).toContain("routesaddedroute 'orders-route'");
+    await expect
+      .poll(() => page.getByTestId('diff').textContent())
+      .toContain("routesaddedroute 'orders-route'");
     await shot('ops-history-diff');
 
     // Restore the version before the route (the confirmation is accepted).
-    await page.getByTestId('versions').locator(`tr[data-version="${beforeRoute}"]`).getByRole('button', { name: 'Restore' }).click();
-    await expect.poll(() => page.getByTestId('restore-result').textContent()).toMatch(/restored as version \d+/);
+    await page
+      .getByTestId('versions')
+      .locator(`tr[data-version="${beforeRoute}"]`)
+      .getByRole('button', { name: 'Restore' })
+      .click();
+    await expect
+      .poll(() => page.getByTestId('restore-result').textContent())
+      .toMatch(/restored as version \d+/);
     const dpRow = page.getByTestId('save-propagation').locator('tr[data-dp]');
     await expect.poll(() => dpRow.getAttribute('data-state'), { timeout: 30_000 }).toBe('acked');
     await waitUntil('route gone from the DP', async () => (await httpStatus(`${dp.proxy}/orders`)) === 404);
@@ -229,7 +260,10 @@ describe('admin UI operations screens in a browser', () => {
     await article.getByRole('button', { name: 'Abort' }).click();
     await expect.poll(() => article.locator('h2').textContent(), { timeout: 20_000 }).toContain('aborted');
     await expect
-      .poll(async () => ((await admin('GET', '/config/rollouts')).json.data as Array<{ state: string }>)[0]!.state)
+      .poll(
+        async () =>
+          ((await admin('GET', '/config/rollouts')).json.data as Array<{ state: string }>)[0]!.state,
+      )
       .toBe('aborted');
   });
 
@@ -247,7 +281,9 @@ describe('admin UI operations screens in a browser', () => {
     await objs.waitFor();
     await page.locator('input[name="dao_name"]').fill('routes');
     await page.getByRole('button', { name: 'Filter' }).click();
-    await expect.poll(async () => (await objs.locator('tbody tr').allTextContents()).join('|')).toMatch(/delete\s*routes/);
+    await expect
+      .poll(async () => (await objs.locator('tbody tr').allTextContents()).join('|'))
+      .toMatch(/delete\s*routes/);
     await objs.getByRole('button', { name: 'Show' }).first().click();
     await expect.poll(() => objs.locator('pre').first().textContent()).toContain('orders-route');
     await shot('ops-audit-objects');
@@ -255,7 +291,9 @@ describe('admin UI operations screens in a browser', () => {
     // The UI asked nothing that failed but the probe before signing in (401) and the rollout the
     // test meant to be refused (400).
     const unexpected = consoleErrors.filter(
-      (e) => !/Failed to load resource: the server responded with a status of (400|401)/.test(e) || !e.includes(cp.admin),
+      (e) =>
+        !/Failed to load resource: the server responded with a status of (400|401)/.test(e) ||
+        !e.includes(cp.admin),
     );
     expect(unexpected).toEqual([]);
   });

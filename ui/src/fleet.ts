@@ -86,7 +86,11 @@ export function expiryText(expiry: number | undefined, nowMs: number): string {
   if (expiry === undefined) return '—';
   const s = Math.round(expiry - nowMs / 1000);
   const span = (n: number) =>
-    n < 3600 ? `${Math.max(1, Math.floor(n / 60))} min` : n < 86_400 ? `${Math.floor(n / 3600)} h` : `${Math.floor(n / 86_400)} d`;
+    n < 3600
+      ? `${Math.max(1, Math.floor(n / 60))} min`
+      : n < 86_400
+        ? `${Math.floor(n / 3600)} h`
+        : `${Math.floor(n / 86_400)} d`;
   return s <= 0 ? `expired ${span(-s)} ago` : `in ${span(s)}`;
 }
 

@@ -5,9 +5,34 @@ import { defineAsyncComponent } from 'vue';
 import type { Screen } from './screens';
 
 export const opsScreens: readonly Screen[] = [
-  { path: 'fleet', title: 'Fleet', group: 'Operations', view: defineAsyncComponent(() => import('./views/FleetView.vue')) },
-  { path: 'traffic', title: 'Traffic', group: 'Operations', view: defineAsyncComponent(() => import('./views/TrafficView.vue')) },
-  { path: 'history', title: 'History', group: 'Operations', view: defineAsyncComponent(() => import('./views/HistoryView.vue')) },
-  { path: 'rollouts', title: 'Rollouts', group: 'Operations', view: defineAsyncComponent(() => import('./views/RolloutsView.vue')) },
-  { path: 'audit', title: 'Audit log', group: 'Operations', view: defineAsyncComponent(() => import('./views/AuditView.vue')) },
+  {
+    path: 'fleet',
+    title: 'Fleet',
+    group: 'Operations',
+    view: defineAsyncComponent(() => import('./views/FleetView.vue')),
+  },
+  {
+    path: 'traffic',
+    title: 'Traffic',
+    group: 'Operations',
+    view: defineAsyncComponent(() => import('./views/TrafficView.vue')),
+  },
+  {
+    path: 'history',
+    title: 'History',
+    group: 'Operations',
+    view: defineAsyncComponent(() => import('./views/HistoryView.vue')),
+  },
+  {
+    path: 'rollouts',
+    title: 'Rollouts',
+    group: 'Operations',
+    view: defineAsyncComponent(() => import('./views/RolloutsView.vue')),
+  },
+  {
+    path: 'audit',
+    title: 'Audit log',
+    group: 'Operations',
+    view: defineAsyncComponent(() => import('./views/AuditView.vue')),
+  },
 ];

@@ -6,7 +6,13 @@
  */
 import { reactive } from 'vue';
 import { readFleet } from './fleet';
-import { propagationRow, sortRows, summarize, type PropagationRow, type RunningRollout } from './ops/save-propagation';
+import {
+  propagationRow,
+  sortRows,
+  summarize,
+  type PropagationRow,
+  type RunningRollout,
+} from './ops/save-propagation';
 import { session } from './session';
 
 const POLL_MS = 1000;
@@ -33,7 +39,9 @@ let run = 0;
 /** The running staged rollout, if the Admin API has rollouts and one runs. */
 async function runningRollout(): Promise<RunningRollout | null> {
   try {
-    const page = await session.client.get<{ data: Array<RunningRollout & { state: string }> }>('/config/rollouts?size=1');
+    const page = await session.client.get<{ data: Array<RunningRollout & { state: string }> }>(
+      '/config/rollouts?size=1',
+    );
     const r = page.data[0];
     return r && r.state === 'running' ? r : null;
   } catch {
@@ -63,7 +71,11 @@ export function notifySaved(): void {
   const tick = async () => {
     if (mine !== run) return;
     try {
-      const [{ dps, cp }, rollout, committed] = await Promise.all([readFleet(session.client), runningRollout(), saved]);
+      const [{ dps, cp }, rollout, committed] = await Promise.all([
+        readFleet(session.client),
+        runningRollout(),
+        saved,
+      ]);
       if (mine !== run) return;
       // The save's version, even before the CP has published its snapshot.
       const version = Math.max(cp.version ?? 0, committed ?? 0);

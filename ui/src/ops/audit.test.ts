@@ -14,13 +14,17 @@ describe('audit log queries', () => {
 
   it('sends only known arguments, each once, whatever the filters hold', () => {
     fc.assert(
-      fc.property(fc.constantFrom('requests' as const, 'objects' as const), fc.dictionary(fc.string(), fc.string()), (log, filters) => {
-        const url = new URL(auditPath(log, filters), 'http://x');
-        const keys = [...url.searchParams.keys()];
-        expect(new Set(keys).size).toBe(keys.length);
-        for (const k of keys) expect(['size', ...AUDIT_FILTERS[log]]).toContain(k);
-        expect(url.pathname).toBe(`/audit/${log}`);
-      }),
+      fc.property(
+        fc.constantFrom('requests' as const, 'objects' as const),
+        fc.dictionary(fc.string(), fc.string()),
+        (log, filters) => {
+          const url = new URL(auditPath(log, filters), 'http://x');
+          const keys = [...url.searchParams.keys()];
+          expect(new Set(keys).size).toBe(keys.length);
+          for (const k of keys) expect(['size', ...AUDIT_FILTERS[log]]).toContain(k);
+          expect(url.pathname).toBe(`/audit/${log}`);
+        },
+      ),
     );
   });
 

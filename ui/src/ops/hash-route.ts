@@ -52,7 +52,11 @@ export function parseHash(hash: string): HashRoute {
 }
 
 /** The hash naming a screen and its segments (each encoded), with an optional query. */
-export function hashFor(path: string, sub: readonly string[] = [], query: Record<string, string> = {}): string {
+export function hashFor(
+  path: string,
+  sub: readonly string[] = [],
+  query: Record<string, string> = {},
+): string {
   const segs = [path, ...sub].map((s) => encodeURIComponent(s)).join('/');
   const qs = Object.entries(query)
     .filter(([, v]) => v !== '')

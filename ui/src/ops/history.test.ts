@@ -9,7 +9,9 @@ describe('config history diff rows', () => {
         routes: {
           added: [{ id: 'r2', name: 'bills' }],
           removed: [{ id: 'r3abcdef00' }],
-          changed: [{ id: 'r1', label: "route 'invoices'", fields: { paths: { from: ['/a'], to: ['/a', '/b'] } } }],
+          changed: [
+            { id: 'r1', label: "route 'invoices'", fields: { paths: { from: ['/a'], to: ['/a', '/b'] } } },
+          ],
         },
         consumers: { added: [{ id: 'c1', username: 'alice' }], removed: [], changed: [] },
       },
@@ -24,7 +26,9 @@ describe('config history diff rows', () => {
   });
 
   it('never names an entity by a redacted secret', () => {
-    expect(entityLabel('keyauth_credentials', { id: 'abcdef1234', key: '[redacted]' })).toBe('keyauth_credential abcdef12');
+    expect(entityLabel('keyauth_credentials', { id: 'abcdef1234', key: '[redacted]' })).toBe(
+      'keyauth_credential abcdef12',
+    );
   });
 
   it('writes times in UTC and a dash for nonsense', () => {
@@ -39,7 +43,10 @@ describe('config history diff rows', () => {
           fc.string(),
           fc.oneof(
             fc.anything(),
-            fc.record({ added: fc.anything(), changed: fc.array(fc.record({ label: fc.anything(), fields: fc.anything() })) }),
+            fc.record({
+              added: fc.anything(),
+              changed: fc.array(fc.record({ label: fc.anything(), fields: fc.anything() })),
+            }),
           ),
         ),
         (changes) => {

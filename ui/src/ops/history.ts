@@ -58,20 +58,22 @@ export function diffRows(diff: Pick<ConfigDiff, 'changes'>): DiffRow[] {
   const rows: DiffRow[] = [];
   const changes = diff.changes && typeof diff.changes === 'object' ? diff.changes : {};
   for (const kind of Object.keys(changes).sort()) {
-    const c = (changes[kind] ?? {}) as KindChanges;
-    for (const e of objects<Record<string, unknown>>(c.added)) rows.push({ kind, op: 'added', label: entityLabel(kind, e), fields: [] });
+    const c: KindChanges = changes[kind] ?? {};
+    for (const e of objects<Record<string, unknown>>(c.added))
+      rows.push({ kind, op: 'added', label: entityLabel(kind, e), fields: [] });
     for (const e of objects<NonNullable<KindChanges['changed']>[number]>(c.changed))
       rows.push({
         kind,
         op: 'changed',
-        label: typeof e.label === 'string' ? e.label : entityLabel(kind, e as Record<string, unknown>),
+        label: typeof e.label === 'string' ? e.label : entityLabel(kind, e),
         fields: Object.entries(e.fields && typeof e.fields === 'object' ? e.fields : {}).map(([name, f]) => ({
           name,
           from: json((f as FieldChange | null)?.from),
           to: json((f as FieldChange | null)?.to),
         })),
       });
-    for (const e of objects<Record<string, unknown>>(c.removed)) rows.push({ kind, op: 'removed', label: entityLabel(kind, e), fields: [] });
+    for (const e of objects<Record<string, unknown>>(c.removed))
+      rows.push({ kind, op: 'removed', label: entityLabel(kind, e), fields: [] });
   }
   return rows;
 }
@@ -79,5 +81,10 @@ export function diffRows(diff: Pick<ConfigDiff, 'changes'>): DiffRow[] {
 /** "3 min ago"-free absolute time for a history row: ISO date and time, UTC. */
 export function whenText(unixSeconds: number): string {
   const d = new Date(unixSeconds * 1000);
-  return Number.isNaN(d.getTime()) ? '—' : d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  return Number.isNaN(d.getTime())
+    ? '—'
+    : d
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, ' UTC');
 }

@@ -41,7 +41,10 @@ describe('rollout start form', () => {
   });
 
   it('never throws on hostile fields and either sends a body or names a fault', () => {
-    const field = fc.oneof(fc.string({ maxLength: 60 }), fc.constantFrom('', '1e400', 'NaN', '-1', '0x10', '%', '=', '__proto__=1'));
+    const field = fc.oneof(
+      fc.string({ maxLength: 60 }),
+      fc.constantFrom('', '1e400', 'NaN', '-1', '0x10', '%', '=', '__proto__=1'),
+    );
     fc.assert(
       fc.property(
         fc.record({

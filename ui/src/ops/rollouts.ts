@@ -38,7 +38,10 @@ export interface Rollout {
 
 export function waveText(w: Pick<Wave, 'labels' | 'percentage' | 'everyone'>): string {
   if (w.everyone) return 'every data plane';
-  if (w.labels) return `DPs labelled ${Object.entries(w.labels).map(([k, v]) => `${k}=${v}`).join(', ')}`;
+  if (w.labels)
+    return `DPs labelled ${Object.entries(w.labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', ')}`;
   if (w.percentage !== undefined) return `${w.percentage} % of the DPs`;
   return '—';
 }
@@ -85,7 +88,8 @@ function number(s: string, min: number, max: number, integer: boolean): number |
   const t = s.trim();
   if (t === '') return undefined;
   const n = Number(t);
-  if (!Number.isFinite(n) || (integer && !Number.isInteger(n))) return `expected ${integer ? 'a whole number' : 'a number'}`;
+  if (!Number.isFinite(n) || (integer && !Number.isInteger(n)))
+    return `expected ${integer ? 'a whole number' : 'a number'}`;
   if (n < min || n > max) return `must be between ${min} and ${max}`;
   return n;
 }
@@ -96,11 +100,15 @@ const GATE: ReadonlyArray<[keyof RolloutForm & keyof FormGate, number, number, b
   ['max_p99_latency_ratio', 1, 1000, false],
   ['min_requests', 0, 1e9, true],
 ];
-type FormGate = Pick<RolloutForm, 'max_error_rate' | 'max_error_rate_increase' | 'max_p99_latency_ratio' | 'min_requests'>;
+type FormGate = Pick<
+  RolloutForm,
+  'max_error_rate' | 'max_error_rate_increase' | 'max_p99_latency_ratio' | 'min_requests'
+>;
 
 export function rolloutRequest(form: RolloutForm): FormResult {
   const errors: Partial<Record<keyof RolloutForm, string>> = {};
-  if (!form.config.trim()) errors.config = 'the new configuration is required (load the current one and change it)';
+  if (!form.config.trim())
+    errors.config = 'the new configuration is required (load the current one and change it)';
   const lines = form.waves.split('\n').filter((l) => l.trim() !== '');
   const waves: WaveSpec[] = [];
   if (!lines.length) errors.waves = 'at least one wave (the last wave, every DP, is added after them)';

@@ -33,7 +33,11 @@ export interface RunningRollout {
   target_version: number;
 }
 
-export function propagationRow(dp: DataPlane, version: number, rollout: RunningRollout | null): PropagationRow {
+export function propagationRow(
+  dp: DataPlane,
+  version: number,
+  rollout: RunningRollout | null,
+): PropagationRow {
   const base = {
     id: dp.id,
     hostname: dp.hostname,
@@ -47,7 +51,11 @@ export function propagationRow(dp: DataPlane, version: number, rollout: RunningR
   if (dp.last_nack_reason && dp.sync_status !== 'normal')
     return { ...base, state: 'refused', reason: dp.last_nack_reason };
   if (rollout && version <= rollout.target_version && dp.config_version >= rollout.base_version)
-    return { ...base, state: 'held', reason: `staged rollout ${rollout.id.slice(0, 8)} holds it at version ${rollout.base_version}` };
+    return {
+      ...base,
+      state: 'held',
+      reason: `staged rollout ${rollout.id.slice(0, 8)} holds it at version ${rollout.base_version}`,
+    };
   const placed = dp.region !== null || Object.keys(dp.labels ?? {}).length > 0;
   return { ...base, state: 'pending', maybeUnchangedSlice: placed };
 }
@@ -76,6 +84,15 @@ export function summarize(rows: readonly PropagationRow[]): PropagationSummary {
 
 /** Rows in reading order: problems first (refused, pending, held), then acked, then disconnected. */
 export function sortRows(rows: readonly PropagationRow[]): PropagationRow[] {
-  const rank: Record<PropagationState, number> = { refused: 0, pending: 1, held: 2, acked: 3, disconnected: 4 };
-  return [...rows].sort((a, b) => rank[a.state] - rank[b.state] || a.hostname.localeCompare(b.hostname) || a.id.localeCompare(b.id));
+  const rank: Record<PropagationState, number> = {
+    refused: 0,
+    pending: 1,
+    held: 2,
+    acked: 3,
+    disconnected: 4,
+  };
+  return [...rows].sort(
+    (a, b) =>
+      rank[a.state] - rank[b.state] || a.hostname.localeCompare(b.hostname) || a.id.localeCompare(b.id),
+  );
 }

@@ -60,7 +60,11 @@ export function isWindow(s: string | undefined): s is TrafficWindow {
 }
 
 /** The analytics path for a dimension and window, with the step that fits it and an optional filter. */
-export function trafficPath(dim: Dimension, win: TrafficWindow, filter: { key: string; value: string } | null = null): string {
+export function trafficPath(
+  dim: Dimension,
+  win: TrafficWindow,
+  filter: { key: string; value: string } | null = null,
+): string {
   const step = WINDOWS.find((w) => w.window === win)?.step ?? '1m';
   const q = new URLSearchParams({ window: win, step });
   if (filter && filter.value) q.set(filter.key, filter.value);
@@ -100,7 +104,13 @@ export interface ChartData {
  * One line per item (the `top` busiest), one point per step from `from` to `to`: the answer lists
  * only steps with traffic, so a step without any is 0 requests and 0 errors, and no latency.
  */
-export function chartData(ans: TrafficAnswer, dim: Dimension, metric: Metric, stepSeconds: number, top = 5): ChartData {
+export function chartData(
+  ans: TrafficAnswer,
+  dim: Dimension,
+  metric: Metric,
+  stepSeconds: number,
+  top = 5,
+): ChartData {
   const starts: number[] = [];
   if (stepSeconds > 0 && ans.to > ans.from) {
     const first = ans.from - (ans.from % stepSeconds);

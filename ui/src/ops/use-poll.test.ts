@@ -34,7 +34,11 @@ describe('poller', () => {
   it('runs at start and again after each interval, one timer at a time', async () => {
     const f = fakeDeps();
     let runs = 0;
-    const p = createPoller(async () => void runs++, () => 1000, f.deps);
+    const p = createPoller(
+      async () => void runs++,
+      () => 1000,
+      f.deps,
+    );
     p.start();
     await settle();
     expect(runs).toBe(1);
@@ -47,7 +51,11 @@ describe('poller', () => {
   it('stops for good: no timer left and no more runs', async () => {
     const f = fakeDeps();
     let runs = 0;
-    const p = createPoller(async () => void runs++, () => 1000, f.deps);
+    const p = createPoller(
+      async () => void runs++,
+      () => 1000,
+      f.deps,
+    );
     p.start();
     await settle();
     p.stop();
@@ -59,7 +67,11 @@ describe('poller', () => {
   it('pauses while the tab is hidden and runs at once when it shows', async () => {
     const f = fakeDeps();
     let runs = 0;
-    const p = createPoller(async () => void runs++, () => 1000, f.deps);
+    const p = createPoller(
+      async () => void runs++,
+      () => 1000,
+      f.deps,
+    );
     p.start();
     await settle();
     f.state.hidden = true;

@@ -14,6 +14,25 @@ export interface DataPlane {
   region: string | null;
   connected: boolean;
   last_nack_reason: string | null;
+  /** The DP's client certificate (Kong's `cert_details`); absent or null without one. */
+  cert_details?: { subject: string; common_name: string | null; expiry_timestamp: number } | null;
+  labels?: Record<string, string>;
+  cp_id?: string | null;
+  plugins?: Array<{ name: string; version: string }>;
+  health?: DataPlaneHealth | null;
+}
+
+/** What the DP's last heartbeat said about it. */
+export interface DataPlaneHealth {
+  status: string;
+  workers: number;
+  workers_configured: number;
+  rss_bytes: number;
+  heap_used_bytes: number;
+  event_loop_lag_ms: number;
+  reported_at: number;
+  unhealthy_targets?: Array<{ upstream_id: string; target: string; cause: string }>;
+  unhealthy_targets_dropped?: number;
 }
 
 export interface ControlPlaneConfig {
@@ -61,6 +80,22 @@ export function ago(unixSeconds: number, nowMs: number): string {
   if (s < 86_400) return `${Math.floor(s / 3600)} h ago`;
   return `${Math.floor(s / 86_400)} d ago`;
 }
+
+/** "in 12 d", "in 5 h", "expired 2 d ago" for a certificate's expiry (unix seconds); "—" without one. */
+export function expiryText(expiry: number | undefined, nowMs: number): string {
+  if (expiry === undefined) return '—';
+  const s = Math.round(expiry - nowMs / 1000);
+  const span = (n: number) =>
+    n < 3600
+      ? `${Math.max(1, Math.floor(n / 60))} min`
+      : n < 86_400
+        ? `${Math.floor(n / 3600)} h`
+        : `${Math.floor(n / 86_400)} d`;
+  return s <= 0 ? `expired ${span(-s)} ago` : `in ${span(s)}`;
+}
+
+/** A certificate expiring within this many seconds is flagged. */
+export const CERT_WARN_SECONDS = 14 * 86_400;
 
 /** Data planes by region (no region: "default"), regions sorted. */
 export function byRegion(dps: DataPlane[]): Array<[string, DataPlane[]]> {

@@ -2,7 +2,7 @@
  * Wires one control-plane process: database (PGlite or Postgres), Admin API, snapshot
  * publisher and the cluster gRPC server. Used by `gatehouse cp` and by tests.
  */
-import { grantRedeemer, startRevocationPurge } from './oauth2/grant-redemption.js';
+import { grantRedeemer, startOAuth2Purge } from './oauth2/grant-redemption.js';
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -432,8 +432,8 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
       redeemOAuth2Grant: grantRedeemer(store),
     });
     cleanups.push(() => cluster.stop());
-    const stopRevocationPurge = startRevocationPurge(store, logger);
-    cleanups.push(async () => stopRevocationPurge());
+    const stopOAuth2Purge = startOAuth2Purge(store, logger);
+    cleanups.push(async () => stopOAuth2Purge());
     reoffer = () => cluster.reoffer();
 
     // The other replicas (a no-op without NATS_URL); unwired before the cluster server stops.

@@ -69,8 +69,8 @@ describe('WorkerRuntime', () => {
     const { rt } = runtime();
     const exp = Math.floor(Date.now() / 1000) + 60;
     rt.onMessage({ t: 'oauth2-revoked', tokens: [{ jti: 'rt-revoked', expiresAt: exp }] });
-    rt.onMessage({ t: 'oauth2-revoked', tokens: 'garbage' } as never);
-    rt.onMessage({ t: 'oauth2-revoked', tokens: [{ jti: '', expiresAt: exp }, null] } as never);
+    rt.onMessage({ t: 'oauth2-revoked', tokens: 'garbage' });
+    rt.onMessage({ t: 'oauth2-revoked', tokens: [{ jti: '', expiresAt: exp }, null] });
     expect(revokedTokens().has('rt-revoked')).toBe(true);
     expect(revokedTokens().has('')).toBe(false);
   });

@@ -1,8 +1,10 @@
 /**
  * The oauth2 plugin in hybrid mode (issue 17): a real CP and two real DPs. Tokens are signed JWTs,
  * so a token one DP issued is accepted by the other with no database or CP on the path; codes and
- * refresh tokens are redeemed through the CP (single use across DPs); a revocation written through
- * the Admin API reaches both DPs in the snapshot within the propagation time. The DPs sit behind a
+ * refresh tokens are redeemed through the CP (single use across DPs, not a config write); the access
+ * token a refresh replaces is revoked on every DP over the cluster stream (a DP started later gets
+ * the live list after Hello); a revocation written through the Admin API reaches both DPs in the
+ * snapshot within the propagation time. The DPs sit behind a
  * "TLS-terminating proxy" (the test, a trusted IP sending X-Forwarded-Proto: https), as Kong's
  * accept_http_if_already_terminated expects.
  */
@@ -197,24 +199,64 @@ describe('oauth2 through a real CP and two DPs', () => {
     });
   });
 
-  it('refreshes once: a refresh token redeemed at A is refused at B, and its old access token is revoked', async () => {
+  /** The CP's config version (a grant redemption must not change it). */
+  const configVersion = async () =>
+    ((await adminJson(cp.admin, 'GET', '/clustering/status')).json.control_plane as { version: number })
+      .version;
+  /** The access token a refresh at DP A replaced (revoked on the stream, not in any snapshot). */
+  let refreshedAway = '';
+
+  it('refreshes once at A: B refuses the refresh token and the old access token within the propagation time, with no config version change', async () => {
     const t = await codeFlow();
+    for (const dp of dps)
+      expect((await send(dp.proxy, '/api/x', { headers: bearer(t.access_token) })).status).toBe(200);
+    const version = await configVersion();
     const fresh = await send(a(), '/api/oauth2/token', {
       form: { grant_type: 'refresh_token', refresh_token: t.refresh_token, ...app },
     });
     expect(fresh.status, JSON.stringify(fresh.json)).toBe(200);
-    const replay = await send(b(), '/api/oauth2/token', {
-      form: { grant_type: 'refresh_token', refresh_token: t.refresh_token, ...app },
-    });
-    expect(replay.json).toEqual({ error: 'invalid_request', error_description: 'Invalid refresh_token' });
-    expect((await send(b(), '/api/x', { headers: bearer(fresh.json.access_token) })).status).toBe(200);
+    refreshedAway = t.access_token;
     for (const dp of dps)
       await waitUntil(
         'the refreshed-away access token is refused',
         async () => (await send(dp.proxy, '/api/x', { headers: bearer(t.access_token) })).status === 401,
         PROPAGATION_MS,
       );
+    const replay = await send(b(), '/api/oauth2/token', {
+      form: { grant_type: 'refresh_token', refresh_token: t.refresh_token, ...app },
+    });
+    expect(replay.json).toEqual({ error: 'invalid_request', error_description: 'Invalid refresh_token' });
+    expect((await send(b(), '/api/x', { headers: bearer(fresh.json.access_token) })).status).toBe(200);
+    // Not a config write: no new version, history entry or snapshot for the redemption.
+    expect(await configVersion()).toBe(version);
   });
+
+  it('a third DP started later learns the revocations made before it connected', async () => {
+    expect(refreshedAway).not.toBe('');
+    const c = await startDp({
+      cluster: `127.0.0.1:${cp.clusterPort}`,
+      publicKeys: cp.publicKeys,
+      tls: cp.dpTlsArgs,
+      dataDir: tempDir('oauth2-dp3'),
+      workers: 2,
+      args: ['--trusted-ips', '127.0.0.1,::1'],
+    });
+    dps.push(c);
+    await waitUntil(
+      'the oauth2 route is served at C',
+      async () => (await send(c.proxy, '/api/x')).status === 401,
+      60_000,
+    );
+    await waitUntil(
+      'C refuses the access token refreshed away before it started',
+      async () => (await send(c.proxy, '/api/x', { headers: bearer(refreshedAway) })).status === 401,
+      PROPAGATION_MS,
+    );
+    const t = await send(c.proxy, '/api/oauth2/token', {
+      form: { grant_type: 'client_credentials', ...app },
+    });
+    expect((await send(c.proxy, '/api/x', { headers: bearer(t.json.access_token) })).status).toBe(200);
+  }, 120_000);
 
   it('revokes a token through the Admin API: both DPs refuse it within the propagation time', async () => {
     const t = await send(b(), '/api/oauth2/token', { form: { grant_type: 'client_credentials', ...app } });

@@ -2,7 +2,9 @@
  * Wires one control-plane process: database (PGlite or Postgres), Admin API, snapshot
  * publisher and the cluster gRPC server. Used by `gatehouse cp` and by tests.
  */
-import { grantRedeemer, startRevocationPurge } from './oauth2/grant-redemption.js';
+import { grantRedeemer, startOAuth2Purge, type RevokedListener } from './oauth2/grant-redemption.js';
+import { liveRevokedTokens } from './store/oauth2-used-tokens.js';
+import { MAX_OAUTH2_REVOCATIONS } from '@gatehouse/proto';
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -417,6 +419,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     messaging.on('configChanged', onReplicaChange);
     cleanups.push(async () => void messaging.off('configChanged', onReplicaChange));
 
+    let relayRevoked: RevokedListener = () => {};
     const cluster = await startClusterServer({
       host: o.clusterListen.host,
       port: o.clusterListen.port,
@@ -429,15 +432,19 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
       onTrafficSummary: (session, summary) =>
         analytics.ingest(summary, { nodeId: session.nodeId!, region: session.region }),
       select: (session, published) => rollouts.select(session, published),
-      redeemOAuth2Grant: grantRedeemer(store),
+      // A refresh revokes the access token it replaces: to every DP, on this replica and the others.
+      redeemOAuth2Grant: grantRedeemer(store, (tokens) => relayRevoked(tokens)),
+      liveOAuth2Revocations: () =>
+        liveRevokedTokens(db.prisma, Math.floor(Date.now() / 1000), MAX_OAUTH2_REVOCATIONS),
     });
     cleanups.push(() => cluster.stop());
-    const stopRevocationPurge = startRevocationPurge(store, logger);
-    cleanups.push(async () => stopRevocationPurge());
+    const stopOAuth2Purge = startOAuth2Purge(store, logger);
+    cleanups.push(async () => stopOAuth2Purge());
     reoffer = () => cluster.reoffer();
 
     // The other replicas (a no-op without NATS_URL); unwired before the cluster server stops.
     const replicas = connectReplicas({ messaging, store, publisher, local: cluster, logger });
+    relayRevoked = (tokens) => replicas.oauth2RevocationRelay.broadcastOAuth2Revocations(tokens);
     cleanups.push(async () => replicas.stop());
     if (o.natsUrl && o.jetstreamSnapshots !== false) {
       const stored = storeSnapshotsInJetStream({

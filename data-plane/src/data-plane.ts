@@ -15,6 +15,7 @@
  */
 import { oauth2Redemption } from '@gatehouse/proto';
 import { MemoryLedger } from './plugins/oauth2/ledger.js';
+import { RevokedTokens } from './plugins/oauth2/revoked-tokens.js';
 import { access, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hostname as osHostname, availableParallelism } from 'node:os';
@@ -386,20 +387,30 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
   metrics.clusterPolicy = () => clusterLimits.status();
   const trafficPeriodMs = dbless && !options.natsUrl ? 0 : (options.trafficSummaryIntervalMs ?? 10_000);
   const nodeLedger = new MemoryLedger();
+  // oauth2 access tokens revoked outside the config (pushed by the CP, or revoked by a refresh
+  // redeemed here): the node's list, passed to every worker.
+  const revoked = new RevokedTokens();
+  const revoke = (tokens: Iterable<unknown>) => pool.broadcastOAuth2Revocations(revoked.add(tokens));
   const pool = new WorkerPool({
     trafficFlushMs: workerFlushMs(trafficPeriodMs),
     clusterCounters: () => clusterLimits.counters(),
     // oauth2 codes and refresh tokens are single use through the control plane; a DB-less node
     // keeps its own ledger (single use on this node only: docs/plugins.md, oauth2).
-    redeemGrant: (m) =>
-      client === null
+    // A refresh redeemed here revokes the old access token on this node at once (the CP's push
+    // reaches the other nodes; a DB-less node has only this).
+    redeemGrant: async (m) => {
+      const result = await (client === null
         ? nodeLedger.redeem(m.grant, m.alsoRevoke)
         : client.redeemOAuth2Grant(
             oauth2Redemption(
               { ...m.grant, expiresAt: BigInt(m.grant.expiresAt) },
               m.alsoRevoke.map((t) => ({ ...t, expiresAt: BigInt(t.expiresAt) })),
             ),
-          ),
+          ));
+      if (result === 'redeemed') revoke(m.alsoRevoke);
+      return result;
+    },
+    revokedTokens: () => revoked.list(),
     // A worker that (re)applies a config catches up with the node's health.
     unhealthyTargets: () => nodeHealth.unhealthyTargets(),
     pluginDirs: options.pluginDirs ?? [],
@@ -651,6 +662,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
           'target health set by the control plane (Admin API)',
         );
       });
+      client.on('oauth2Revoked', (tokens) => revoke(tokens));
       client.on('purge', (order) => {
         log.info({ plugin_id: order.pluginId, key: order.key }, 'proxy-cache purge from the control plane');
         pool.broadcastPurge(order);

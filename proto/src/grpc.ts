@@ -10,6 +10,7 @@ import {
   DataPlaneMessageSchema,
   OAuth2GrantRedeemedSchema,
   OAuth2GrantRedemptionSchema,
+  OAuth2RevocationsSchema,
   type ControlPlaneMessage,
   type DataPlaneMessage,
   type OAuth2GrantRedeemed,
@@ -94,3 +95,27 @@ export const oauth2Redemption = (
   grant: TokenIdInit,
   alsoRevoke: readonly TokenIdInit[],
 ): OAuth2GrantRedemption => create(OAuth2GrantRedemptionSchema, { grant, alsoRevoke: [...alsoRevoke] });
+
+/** Revoked oauth2 tokens a DP holds at most (and the most a CP sends it after Hello). */
+export const MAX_OAUTH2_REVOCATIONS = 100_000;
+/** Tokens per OAuth2Revocations message (a long list goes in several). */
+export const OAUTH2_REVOCATIONS_PER_MESSAGE = 5_000;
+
+/** OAuth2Revocations stream messages carrying `tokens`, at most OAUTH2_REVOCATIONS_PER_MESSAGE each. */
+export function oauth2RevocationMessages(
+  tokens: readonly { jti: string; credentialId: string; expiresAt: number }[],
+): ControlPlaneMessage[] {
+  const messages: ControlPlaneMessage[] = [];
+  for (let i = 0; i < tokens.length; i += OAUTH2_REVOCATIONS_PER_MESSAGE) {
+    const chunk = tokens.slice(i, i + OAUTH2_REVOCATIONS_PER_MESSAGE);
+    messages.push(
+      cpMessage({
+        case: 'oauth2Revocations',
+        value: create(OAuth2RevocationsSchema, {
+          tokens: chunk.map((t) => ({ ...t, expiresAt: BigInt(t.expiresAt) })),
+        }),
+      }),
+    );
+  }
+  return messages;
+}

@@ -7,4 +7,7 @@ export {
   encodeOnce,
   oauth2Redeemed,
   oauth2Redemption,
+  oauth2RevocationMessages,
+  MAX_OAUTH2_REVOCATIONS,
+  OAUTH2_REVOCATIONS_PER_MESSAGE,
 } from './grpc.js';

@@ -19,11 +19,15 @@ import {
   createCpMessaging,
   SUBJECTS,
   type CpMessaging,
+  type OAuth2RevocationRelay,
   type PurgeOrder,
   type TargetHealthOrder,
 } from '../../control-plane/src/messaging/index.js';
 import { SnapshotPublisher } from '../../control-plane/src/snapshot/index.js';
 import { ConfigStore } from '../../control-plane/src/store/index.js';
+import type { UsedToken } from '../../control-plane/src/store/oauth2-used-tokens.js';
+import { grantRedeemer } from '../../control-plane/src/oauth2/grant-redemption.js';
+import { oauth2Redemption } from '@gatehouse/proto';
 import { freePort, startNatsServer, type NatsServer } from '../helpers/nats-server.js';
 import { waitUntil } from '../ratelimit/helpers.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
@@ -72,6 +76,8 @@ interface Replica {
   relay: { broadcastPurge(o: PurgeOrder): number };
   orders: TargetHealthOrder[];
   healthRelay: { broadcastTargetHealth(o: TargetHealthOrder): number };
+  revoked: UsedToken[][];
+  revocationRelay: OAuth2RevocationRelay;
 }
 
 async function startReplica(cpId: string, db: Database, versionCheckMs = 0): Promise<Replica> {
@@ -88,6 +94,7 @@ async function startReplica(cpId: string, db: Database, versionCheckMs = 0): Pro
   const messaging = createCpMessaging({ natsUrl, cpId, logger, retryMs: 100 });
   const purges: PurgeOrder[] = [];
   const orders: TargetHealthOrder[] = [];
+  const revoked: UsedToken[][] = [];
   const wiring = connectReplicas({
     messaging,
     store,
@@ -96,6 +103,7 @@ async function startReplica(cpId: string, db: Database, versionCheckMs = 0): Pro
     local: {
       broadcastPurge: (o) => (purges.push(o), 1),
       broadcastTargetHealth: (o) => (orders.push(o), 1),
+      broadcastOAuth2Revocations: (t) => (revoked.push([...t]), 1),
     },
   });
   closers.push(async () => {
@@ -112,6 +120,8 @@ async function startReplica(cpId: string, db: Database, versionCheckMs = 0): Pro
     relay: wiring.purgeRelay,
     orders,
     healthRelay: wiring.targetHealthRelay,
+    revoked,
+    revocationRelay: wiring.oauth2RevocationRelay,
   };
 }
 
@@ -167,13 +177,47 @@ describe('CP replicas over NATS and one Postgres', () => {
     expect(a.orders).toEqual([order]);
   });
 
+  it('a refresh redeemed on A revokes the old access token at A’s DPs and B’s, without a config write', async () => {
+    const [a, b] = await twoReplicas();
+    const suffix = Date.now().toString(36);
+    const consumer = (await a.store.entities.consumers.create({ username: `oauth2-${suffix}` })) as {
+      id: string;
+    };
+    const credential = (await a.store.entities.oauth2_credentials.create({
+      name: 'app',
+      consumer: { id: consumer.id },
+    })) as { id: string };
+    const version = await a.store.currentVersion();
+    const redeem = grantRedeemer(a.store, (t) => a.revocationRelay.broadcastOAuth2Revocations(t));
+    const exp = BigInt(Math.floor(Date.now() / 1000) + 600);
+    const refresh = { jti: `refresh-${suffix}`, credentialId: credential.id, expiresAt: exp };
+    const access = { jti: `access-${suffix}`, credentialId: credential.id, expiresAt: exp };
+    // The same refresh token at both replicas at once: one wins, and only its revocation goes out.
+    const redeemAtB = grantRedeemer(b.store, (t) => b.revocationRelay.broadcastOAuth2Revocations(t));
+    const results = await Promise.all([
+      redeem(oauth2Redemption(refresh, [access])),
+      redeemAtB(oauth2Redemption(refresh, [access])),
+    ]);
+    expect(results.filter((used) => !used)).toHaveLength(1);
+    const expected = [{ jti: access.jti, credentialId: credential.id, expiresAt: Number(exp) }];
+    await waitUntil('both replicas relayed it', () => a.revoked.length === 1 && b.revoked.length === 1);
+    expect(a.revoked).toEqual([expected]);
+    expect(b.revoked).toEqual([expected]);
+    expect(await a.store.currentVersion()).toBe(version);
+  });
+
   it('drops and counts garbage on the replica subjects, and keeps working (fast-check)', async () => {
     const [, b] = await twoReplicas();
     const nc = await rawNats();
     let sentinel = 0;
     await fc.assert(
       fc.asyncProperty(
-        fc.constantFrom(SUBJECTS.configChanged, SUBJECTS.proxyCachePurge, SUBJECTS.targetHealth),
+        fc.constantFrom(
+          SUBJECTS.configChanged,
+          SUBJECTS.proxyCachePurge,
+          SUBJECTS.targetHealth,
+          SUBJECTS.oauth2Revoked,
+        ),
         fc.oneof(
           fc.uint8Array({ maxLength: 300 }),
           fc.jsonValue().map((v) => new TextEncoder().encode(JSON.stringify(v))),
@@ -181,6 +225,11 @@ describe('CP replicas over NATS and one Postgres', () => {
           fc
             .record({ upstream_id: fc.string(), target: fc.string(), healthy: fc.jsonValue() })
             .map((r) => new TextEncoder().encode(JSON.stringify({ cp_id: 'x', ...r }))),
+          fc
+            .array(fc.record({ jti: fc.string(), credential_id: fc.string(), expires_at: fc.jsonValue() }), {
+              maxLength: 12,
+            })
+            .map((tokens) => new TextEncoder().encode(JSON.stringify({ cp_id: 'x', tokens }))),
         ),
         async (subject, payload) => {
           const before = b.messaging.status();

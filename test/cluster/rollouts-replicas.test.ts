@@ -65,7 +65,7 @@ async function startReplica(cpId: string, db: Database): Promise<Replica> {
     store: cluster.store,
     publisher: cluster.publisher,
     versionCheckMs: 0,
-    local: { broadcastPurge: () => 0, broadcastTargetHealth: () => 0 },
+    local: { broadcastPurge: () => 0, broadcastTargetHealth: () => 0, broadcastOAuth2Revocations: () => 0 },
   });
   closers.push(async () => {
     wiring.stop();

@@ -1,20 +1,27 @@
 /**
- * The control plane's side of the oauth2 plugin on a real (PGlite) store: Kong's Admin API paths
+ * The control plane's side of the oauth2 plugin on a real store: Kong's Admin API paths
  * for oauth2_credentials (`/consumers/{c}/oauth2`, `/oauth2`), the grant ledger DPs redeem codes
- * and refresh tokens at (single use, concurrent redemptions: one wins), revocations refused for a
- * deleted credential, and the purge that bounds the revocation list.
+ * and refresh tokens at (single use, racing redemptions: one wins; not a config write),
+ * redemptions refused for a deleted credential or an admin-revoked grant, and the purge (one
+ * replica at a time) that bounds the used tokens and the revocation list. On PGlite and Postgres.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { oauth2Redemption } from '@gatehouse/proto';
-import { grantRedeemer, purgeExpiredRevocations } from '../../control-plane/src/oauth2/grant-redemption.js';
+import {
+  grantRedeemer,
+  OAUTH2_PURGE_JOB,
+  purgeExpiredOAuth2,
+} from '../../control-plane/src/oauth2/grant-redemption.js';
+import { runExclusive } from '../../control-plane/src/jobs/exclusive.js';
+import { liveRevokedTokens } from '../../control-plane/src/store/oauth2-used-tokens.js';
 import { startAdminServer, type AdminServer } from '../admin/contract-server.js';
 
-describe('oauth2 on the control plane', () => {
+describe.each(['pglite', 'postgres'] as const)('oauth2 on the control plane (%s)', (kind) => {
   let admin: AdminServer;
   let credentialId: string;
 
   beforeAll(async () => {
-    admin = await startAdminServer('pglite');
+    admin = await startAdminServer(kind);
   });
   afterAll(async () => admin?.stop());
 
@@ -52,46 +59,126 @@ describe('oauth2 on the control plane', () => {
     expect(bad.status).toBe(400);
   });
 
-  it('redeems a grant once; concurrent redemptions of one jti: exactly one wins', async () => {
-    const redeem = grantRedeemer(store());
+  it('redeems a grant once; racing redemptions of one jti: exactly one wins', async () => {
+    const revokedSeen: string[][] = [];
+    const redeem = grantRedeemer(store(), (tokens) => revokedSeen.push(tokens.map((t) => t.jti)));
     const exp = BigInt(Math.floor(Date.now() / 1000) + 300);
     const grant = { jti: 'code-1', credentialId, expiresAt: exp };
     const access = { jti: 'access-1', credentialId, expiresAt: exp };
     expect(await redeem(oauth2Redemption(grant, [access]))).toBe(false);
     expect(await redeem(oauth2Redemption(grant, []))).toBe(true);
-    const { config } = await store().readConfig();
-    expect(config.oauth2_token_revocations.map((r) => r.jti).sort()).toEqual(['access-1', 'code-1']);
+    expect(revokedSeen).toEqual([['access-1']]);
     const racing = await Promise.all(
-      [1, 2, 3].map(() => redeem(oauth2Redemption({ jti: 'code-2', credentialId, expiresAt: exp }, []))),
+      Array.from({ length: 8 }, (_, i) =>
+        redeem(
+          oauth2Redemption({ jti: 'code-2', credentialId, expiresAt: exp }, [
+            { jti: `access-2-${i}`, credentialId, expiresAt: exp },
+          ]),
+        ),
+      ),
     );
     expect(racing.filter((used) => !used)).toHaveLength(1);
+    // Only the winner's access token was revoked (and told to DPs).
+    expect(revokedSeen).toHaveLength(2);
+    const live = await liveRevokedTokens(store().prisma, Math.floor(Date.now() / 1000), 100);
+    expect(live.map((t) => t.jti).sort()).toEqual(['access-1', revokedSeen[1]![0]!].sort());
   });
 
-  it('refuses a grant whose credential is gone', async () => {
+  it('does not change the config version, history or revocation list when a grant is redeemed', async () => {
+    const prisma = store().prisma;
+    const before = { version: await store().currentVersion(), history: await prisma.configHistory.count() };
+    const exp = BigInt(Math.floor(Date.now() / 1000) + 300);
+    const redeem = grantRedeemer(store());
+    for (let i = 0; i < 5; i++)
+      expect(
+        await redeem(
+          oauth2Redemption({ jti: `refresh-${i}`, credentialId, expiresAt: exp }, [
+            { jti: `old-access-${i}`, credentialId, expiresAt: exp },
+          ]),
+        ),
+      ).toBe(false);
+    expect(await store().currentVersion()).toBe(before.version);
+    expect(await prisma.configHistory.count()).toBe(before.history);
+    const { config } = await store().readConfig();
+    expect(config.oauth2_token_revocations).toEqual([]);
+  });
+
+  it('refuses a grant whose credential is gone, one revoked through the Admin API, and malformed ids', async () => {
     const redeem = grantRedeemer(store());
     const gone = { jti: 'code-3', credentialId: '00000000-0000-4000-8000-00000000dead', expiresAt: 0n };
     expect(await redeem(oauth2Redemption(gone, []))).toBe(true);
-  });
-
-  it('revokes through the Admin API and purges revocations once their tokens expired', async () => {
-    const past = Math.floor(Date.now() / 1000) - 10;
-    const r = await call('POST', '/oauth2_token_revocations', {
+    const revoked = await call('POST', '/oauth2_token_revocations', {
       credential: { id: credentialId },
-      jti: 'expired-token',
-      expires_at: past,
-    });
-    expect(r.status).toBe(201);
-    const forever = await call('POST', '/oauth2_token_revocations', {
-      credential: { id: credentialId },
-      jti: 'never-expires',
+      jti: 'refresh-revoked-by-admin',
       expires_at: 0,
     });
-    expect(forever.status).toBe(201);
-    expect(await purgeExpiredRevocations(store())).toBe(1);
+    expect(revoked.status).toBe(201);
+    expect(
+      await redeem(oauth2Redemption({ jti: 'refresh-revoked-by-admin', credentialId, expiresAt: 0n }, [])),
+    ).toBe(true);
+    expect((await call('DELETE', `/oauth2_token_revocations/${revoked.body.id as string}`)).status).toBe(204);
+    for (const bad of [
+      { jti: '', credentialId, expiresAt: 0n },
+      { jti: 'x'.repeat(201), credentialId, expiresAt: 0n },
+      { jti: 'code 4', credentialId, expiresAt: 0n },
+      { jti: 'code-5', credentialId: 'not-a-uuid', expiresAt: 0n },
+      { jti: 'code-6', credentialId, expiresAt: -1n },
+      { jti: 'code-7', credentialId, expiresAt: 2n ** 62n },
+    ])
+      expect(await redeem(oauth2Redemption(bad, []))).toBe(true);
+  });
+
+  it('purges expired used tokens and revocations in one config write, keeping never-expiring ones', async () => {
+    const prisma = store().prisma;
+    const now = Math.floor(Date.now() / 1000);
+    const redeem = grantRedeemer(store());
+    const code = { jti: 'expired-code', credentialId, expiresAt: BigInt(now - 5) };
+    expect(await redeem(oauth2Redemption(code, []))).toBe(false);
+    const forever = { jti: 'forever-refresh', credentialId, expiresAt: 0n };
+    expect(await redeem(oauth2Redemption(forever, []))).toBe(false);
+    for (const [jti, expires_at] of [
+      ['expired-token', now - 10],
+      ['expired-token-2', now - 1],
+      ['never-expires', 0],
+    ] as const) {
+      const r = await call('POST', '/oauth2_token_revocations', {
+        credential: { id: credentialId },
+        jti,
+        expires_at,
+      });
+      expect(r.status).toBe(201);
+    }
+    const version = await store().currentVersion();
+    expect(await purgeExpiredOAuth2(store())).toEqual({ used: 1, revocations: 2 });
+    expect(await store().currentVersion()).toBe(version + 1n);
     const { config } = await store().readConfig();
-    const jtis = config.oauth2_token_revocations.map((x) => x.jti);
-    expect(jtis).not.toContain('expired-token');
-    expect(jtis).toContain('never-expires');
+    expect(config.oauth2_token_revocations.map((x) => x.jti)).toEqual(['never-expires']);
+    const used = (await prisma.oauth2UsedToken.findMany({ select: { jti: true } })).map((u) => u.jti);
+    expect(used).toContain('forever-refresh');
+    expect(used).not.toContain('expired-code');
+    // Nothing left to purge: no config write.
+    expect(await purgeExpiredOAuth2(store())).toEqual({ used: 0, revocations: 0 });
+    expect(await store().currentVersion()).toBe(version + 1n);
+  });
+
+  it.runIf(kind === 'postgres')('skips the purge while another replica holds its lock', async () => {
+    const prisma = store().prisma;
+    let release = () => {};
+    const held = new Promise<void>((r) => (release = r));
+    let locked = () => {};
+    const hasLock = new Promise<void>((r) => (locked = r));
+    const holder = runExclusive(prisma, OAUTH2_PURGE_JOB, async () => {
+      locked();
+      await held;
+    });
+    await hasLock;
+    try {
+      expect(await purgeExpiredOAuth2(store())).toBeNull();
+    } finally {
+      release();
+      await holder;
+    }
+    expect(await purgeExpiredOAuth2(store())).not.toBeNull();
   });
 
   it('refuses an expires_at past the 32-bit column with a 400 naming it, not a database error', async () => {
@@ -104,9 +191,10 @@ describe('oauth2 on the control plane', () => {
     expect(JSON.stringify(r.body)).toContain('expires_at');
   });
 
-  it("drops a credential's revocations with the credential (its tokens are refused anyway)", async () => {
+  it("drops a credential's revocations and used tokens with the credential (its tokens are refused anyway)", async () => {
     expect((await call('DELETE', `/oauth2/${credentialId}`)).status).toBe(204);
     const { config } = await store().readConfig();
     expect(config.oauth2_token_revocations).toEqual([]);
+    expect(await store().prisma.oauth2UsedToken.count()).toBe(0);
   });
 });

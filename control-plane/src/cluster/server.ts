@@ -17,6 +17,7 @@ import type { PublishedSnapshot, SnapshotDeltas } from '../snapshot/index.js';
 import { pluginMap, type Incompatibility, type PluginInfo } from './compat.js';
 import { DEFAULT_PURGE_DELAY_MS, type DataPlaneRegistry } from './registry.js';
 import type { TargetHealthOrder } from '../messaging/messages.js';
+import type { UsedToken } from '../store/oauth2-used-tokens.js';
 import { DataPlaneSession, type ClusterCall, type SessionContext } from './session.js';
 import {
   callPeerCertificate,
@@ -75,6 +76,11 @@ export interface ClusterServerOptions {
    * answers UNIMPLEMENTED and DPs refuse those grants (oauth2/grant-redemption.ts).
    */
   redeemOAuth2Grant?: (request: OAuth2GrantRedemption) => Promise<boolean>;
+  /**
+   * The oauth2 access tokens revoked outside the configuration and not yet expired: sent to each
+   * DP after its Hello, so one that (re)connects catches up; absent: none are sent.
+   */
+  liveOAuth2Revocations?: () => Promise<UsedToken[]>;
 }
 
 export interface ConnectedDataPlane {
@@ -115,6 +121,8 @@ export interface ClusterServer {
   broadcastPurge(order: { pluginId: string | null; key: string | null }): number;
   /** Relays a target health order (the Admin API's healthy / unhealthy) to every DP with a live stream on this CP. */
   broadcastTargetHealth(order: TargetHealthOrder): number;
+  /** Sends oauth2 access tokens just revoked to every DP with a live stream on this CP. */
+  broadcastOAuth2Revocations(tokens: readonly UsedToken[]): number;
   /** Offers every DP its slice's newest snapshot again (what `select` gives changed). */
   reoffer(): void;
   /** Ends every stream (UNAVAILABLE, so DPs reconnect elsewhere), records them disconnected, shuts down. */
@@ -165,6 +173,15 @@ export async function startClusterServer(o: ClusterServerOptions): Promise<Clust
           details: `replaced by a newer stream from node ${id}`,
         });
       }
+      // Registered first: a revocation made after the read below is broadcast to this session
+      // too, one made before is in what the read returns (the DP merges both).
+      o.liveOAuth2Revocations?.().then(
+        (tokens) => {
+          if (tokens.length > 0) session.oauth2Revocations(tokens);
+        },
+        (err: unknown) =>
+          logger.warn({ err, nodeId: id }, 'cannot read the oauth2 revocations for a data plane'),
+      );
     },
     onClosed(session: DataPlaneSession) {
       sessions.delete(session);
@@ -313,6 +330,12 @@ export async function startClusterServer(o: ClusterServerOptions): Promise<Clust
       let n = 0;
       for (const s of byNode.values()) if (s.targetHealth(order.upstreamId, order.target, order.healthy)) n++;
       logger.info({ ...order, data_planes: n }, 'target health order relayed');
+      return n;
+    },
+    broadcastOAuth2Revocations(tokens) {
+      let n = 0;
+      for (const s of byNode.values()) if (s.oauth2Revocations(tokens)) n++;
+      logger.debug({ tokens: tokens.length, data_planes: n }, 'oauth2 revocations relayed');
       return n;
     },
     broadcastPurge(order) {

@@ -21,6 +21,7 @@ import { create } from '@bufbuild/protobuf';
 import * as grpc from '@grpc/grpc-js';
 import {
   cpMessage,
+  oauth2RevocationMessages,
   encodeOnce,
   HeartbeatSchema,
   ProxyCachePurgeSchema,
@@ -51,6 +52,7 @@ import {
   type PluginInfo,
 } from './compat.js';
 import type { DataPlaneHealthRecord, DataPlaneRegistry, UnhealthyTargetRecord } from './registry.js';
+import type { UsedToken as RevokedToken } from '../store/oauth2-used-tokens.js';
 
 export type ClusterCall = grpc.ServerDuplexStream<DataPlaneMessage, ControlPlaneMessage>;
 
@@ -297,6 +299,16 @@ export class DataPlaneSession {
     this.write(
       cpMessage({ case: 'proxyCachePurge', value: create(ProxyCachePurgeSchema, { pluginId, cacheKey }) }),
     );
+    return true;
+  }
+
+  /**
+   * Sends oauth2 access tokens revoked outside the configuration (several messages for a long
+   * list). False when the stream is not ready.
+   */
+  oauth2Revocations(tokens: readonly RevokedToken[]): boolean {
+    if (this.closed || this.nodeId === null) return false;
+    for (const m of oauth2RevocationMessages(tokens)) this.write(m);
     return true;
   }
 

@@ -21,7 +21,11 @@ describe('CP messaging without NATS_URL', () => {
       },
       versionCheckMs: 0,
       publisher: { notifyChange: (v) => rebuilds.push(v) },
-      local: { broadcastPurge: (o) => (purged.push(o), 2), broadcastTargetHealth: () => 1 },
+      local: {
+        broadcastPurge: (o) => (purged.push(o), 2),
+        broadcastTargetHealth: () => 1,
+        broadcastOAuth2Revocations: () => 1,
+      },
     });
     for (const l of listeners) l(7n);
     expect(wiring.purgeRelay.broadcastPurge({ pluginId: null, key: null })).toBe(2);

@@ -1,6 +1,6 @@
 /**
  * CpMessaging: how control-plane replicas tell each other about config writes, proxy-cache
- * purges and target health orders. Over NATS when NATS_URL is set; without it the same interface is a no-op (one CP, no
+ * purges, target health orders and oauth2 access tokens revoked by a refresh. Over NATS when NATS_URL is set; without it the same interface is a no-op (one CP, no
  * one to tell).
  *
  * NATS is never on the path of an Admin API write or a DP stream: publishing is fire-and-forget
@@ -26,18 +26,22 @@ import {
 } from '@gatehouse/shared';
 import {
   decodeConfigChanged,
+  decodeOAuth2Revoked,
   decodeProxyCachePurge,
   decodeTargetHealth,
   encodeConfigChanged,
+  encodeOAuth2Revoked,
   encodeProxyCachePurge,
   encodeTargetHealth,
   SUBJECTS,
   type ConfigChanged,
+  type OAuth2Revoked,
   type ProxyCachePurge,
   type PurgeOrder,
   type TargetHealth,
   type TargetHealthOrder,
 } from './messages.js';
+import type { UsedToken } from '../store/oauth2-used-tokens.js';
 
 export type MessagingState = 'off' | 'connecting' | 'connected' | 'disconnected' | 'closed';
 
@@ -51,6 +55,7 @@ export interface MessagingEvents {
   configChanged: [ConfigChanged];
   purge: [ProxyCachePurge];
   targetHealth: [TargetHealth];
+  oauth2Revoked: [OAuth2Revoked];
   /** The link is up (first connection or a reconnect). */
   connected: [];
 }
@@ -67,6 +72,8 @@ export interface CpMessaging extends EventEmitter<MessagingEvents> {
   publishConfigChanged(version: bigint): void;
   publishPurge(order: PurgeOrder): void;
   publishTargetHealth(order: TargetHealthOrder): void;
+  /** oauth2 access tokens revoked here (a refresh token redeemed at this replica). */
+  publishOAuth2Revoked(tokens: readonly UsedToken[]): void;
   /** The NATS connection while connected (for JetStream users such as the snapshot store), else null. */
   connection(): NatsConnection | null;
   close(): Promise<void>;
@@ -107,6 +114,7 @@ class NoopCpMessaging extends EventEmitter<MessagingEvents> implements CpMessagi
   publishConfigChanged(): void {}
   publishPurge(): void {}
   publishTargetHealth(): void {}
+  publishOAuth2Revoked(): void {}
   connection(): null {
     return null;
   }
@@ -139,6 +147,10 @@ class NatsCpMessaging extends EventEmitter<MessagingEvents> implements CpMessagi
         decode: decodeTargetHealth,
         handle: (m) => this.deliver(() => this.emit('targetHealth', m), m.cpId),
       }),
+      nats.subscribe(SUBJECTS.oauth2Revoked, {
+        decode: decodeOAuth2Revoked,
+        handle: (m) => this.deliver(() => this.emit('oauth2Revoked', m), m.cpId),
+      }),
     ];
     nats.on('connected', this.onConnected);
   }
@@ -161,6 +173,11 @@ class NatsCpMessaging extends EventEmitter<MessagingEvents> implements CpMessagi
 
   publishTargetHealth(order: TargetHealthOrder): void {
     this.publish(SUBJECTS.targetHealth, encodeTargetHealth({ cpId: this.cpId, ...order }));
+  }
+
+  publishOAuth2Revoked(tokens: readonly UsedToken[]): void {
+    for (const data of encodeOAuth2Revoked({ cpId: this.cpId, tokens: [...tokens] }))
+      this.publish(SUBJECTS.oauth2Revoked, data);
   }
 
   connection(): NatsConnection | null {

@@ -9,9 +9,10 @@ export {
 export {
   SUBJECTS,
   type ConfigChanged,
+  type OAuth2Revoked,
   type ProxyCachePurge,
   type PurgeOrder,
   type TargetHealthOrder,
 } from './messages.js';
-export { connectReplicas, type ReplicaWiring } from './replicas.js';
+export { connectReplicas, type OAuth2RevocationRelay, type ReplicaWiring } from './replicas.js';
 export { ReplicaErrors } from './errors.js';

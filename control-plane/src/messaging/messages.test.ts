@@ -2,12 +2,15 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   decodeConfigChanged,
+  decodeOAuth2Revoked,
   decodeProxyCachePurge,
   decodeTargetHealth,
   encodeConfigChanged,
+  encodeOAuth2Revoked,
   encodeProxyCachePurge,
   encodeTargetHealth,
   MAX_MESSAGE_BYTES,
+  OAUTH2_REVOKED_PER_MESSAGE,
 } from './messages.js';
 
 const enc = (v: unknown) => new TextEncoder().encode(typeof v === 'string' ? v : JSON.stringify(v));
@@ -141,5 +144,76 @@ describe('gatehouse.targets.health', () => {
     expect(decodeTargetHealth(enc({ ...ok, target: 'a b:80' }))).toBeNull();
     expect(decodeTargetHealth(enc({ ...ok, target: 'a' }))).toBeNull();
     expect(decodeTargetHealth(enc({ ...ok, extra: 1 }))).toBeNull();
+  });
+});
+
+describe('gatehouse.oauth2.revoked', () => {
+  const token = fc.record({
+    jti: fc.stringMatching(/^[\x21-\x7e]{1,200}$/),
+    credentialId: fc.uuid().map((u) => u.toLowerCase()),
+    expiresAt: fc.integer({ min: 0, max: 9_999_999_999 }),
+  });
+
+  it('round-trips in messages of at most OAUTH2_REVOKED_PER_MESSAGE tokens, each within the size limit', () => {
+    fc.assert(
+      fc.property(cpId, fc.array(token, { minLength: 1, maxLength: 30 }), (id, tokens) => {
+        const messages = encodeOAuth2Revoked({ cpId: id, tokens });
+        expect(messages).toHaveLength(Math.ceil(tokens.length / OAUTH2_REVOKED_PER_MESSAGE));
+        const decoded = messages.map((m) => {
+          expect(m.length).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
+          return decodeOAuth2Revoked(m);
+        });
+        expect(decoded.flatMap((d) => d!.tokens)).toEqual(tokens);
+      }),
+    );
+  });
+
+  it('refuses hostile payloads without throwing; whatever decodes is well formed', () => {
+    const hostile = fc.oneof(
+      fc.uint8Array({ maxLength: 600 }),
+      fc.jsonValue().map(enc),
+      fc
+        .record(
+          {
+            cp_id: fc.oneof(fc.string(), fc.integer()),
+            tokens: fc.oneof(
+              fc.array(
+                fc.record(
+                  {
+                    jti: fc.oneof(fc.string(), fc.integer(), fc.constant('')),
+                    credential_id: fc.oneof(fc.string(), fc.uuid()),
+                    expires_at: fc.oneof(fc.integer(), fc.double(), fc.string(), fc.constant(-1)),
+                    extra: fc.anything(),
+                  },
+                  { requiredKeys: [] },
+                ),
+                { maxLength: 12 },
+              ),
+              fc.anything(),
+            ),
+          },
+          { requiredKeys: [] },
+        )
+        .map(enc),
+    );
+    fc.assert(
+      fc.property(hostile, (data) => {
+        const m = decodeOAuth2Revoked(data);
+        if (m) {
+          expect(m.tokens.length).toBeGreaterThan(0);
+          for (const t of m.tokens) {
+            expect(t.jti).toMatch(/^[\x21-\x7e]{1,200}$/);
+            expect(Number.isSafeInteger(t.expiresAt) && t.expiresAt >= 0).toBe(true);
+          }
+        }
+      }),
+      { numRuns: 500 },
+    );
+    const ok = { jti: 'a', credential_id: '6f1e1d2c-3b4a-4c5d-8e6f-7a8b9c0d1e2f', expires_at: 1 };
+    expect(decodeOAuth2Revoked(enc({ cp_id: 'a', tokens: [ok] }))).not.toBeNull();
+    expect(decodeOAuth2Revoked(enc({ cp_id: 'a', tokens: [] }))).toBeNull();
+    expect(decodeOAuth2Revoked(enc({ cp_id: 'a', tokens: [{ ...ok, expires_at: 1.5 }] }))).toBeNull();
+    expect(decodeOAuth2Revoked(enc({ cp_id: 'a', tokens: [{ ...ok, jti: 'a b' }] }))).toBeNull();
+    expect(decodeOAuth2Revoked(enc({ cp_id: 'a', tokens: Array(9).fill(ok) }))).toBeNull();
   });
 });

@@ -6,13 +6,20 @@
  *   gatehouse.config.changed     {"cp_id": "<replica>", "version": "<decimal>"}
  *   gatehouse.proxy-cache.purge  {"cp_id": "<replica>", "plugin_id": <uuid|null>, "cache_key": <64 hex|null>}
  *   gatehouse.targets.health     {"cp_id": "<replica>", "upstream_id": <uuid>, "target": "<host:port>", "healthy": <bool>}
+ *   gatehouse.oauth2.revoked     {"cp_id": "<replica>", "tokens": [{"jti": "<jti>", "credential_id": <uuid>, "expires_at": <unix s>}, …]}
+ *                                (1 to OAUTH2_REVOKED_PER_MESSAGE tokens)
  */
+import { isStorableToken, type UsedToken } from '../store/oauth2-used-tokens.js';
 
 export const SUBJECTS = {
   configChanged: 'gatehouse.config.changed',
   proxyCachePurge: 'gatehouse.proxy-cache.purge',
   targetHealth: 'gatehouse.targets.health',
+  oauth2Revoked: 'gatehouse.oauth2.revoked',
 } as const;
+
+/** Tokens per gatehouse.oauth2.revoked message (longest jti: well within MAX_MESSAGE_BYTES). */
+export const OAUTH2_REVOKED_PER_MESSAGE = 8;
 
 /** Largest payload decoded; a bigger one is dropped unread. */
 export const MAX_MESSAGE_BYTES = 4096;
@@ -44,6 +51,12 @@ export interface TargetHealth extends TargetHealthOrder {
   cpId: string;
 }
 
+/** oauth2 access tokens another replica revoked (a refresh token was redeemed there). */
+export interface OAuth2Revoked {
+  cpId: string;
+  tokens: UsedToken[];
+}
+
 const CP_ID = /^[\x21-\x7e]{1,200}$/;
 /** A stored target: `host:port` (IPv6 in brackets), printable ASCII, no spaces. */
 const TARGET = /^[\x21-\x7e]{1,300}:[0-9]{1,5}$/;
@@ -66,6 +79,18 @@ export function encodeTargetHealth(m: TargetHealth): Uint8Array {
   return encoder.encode(
     JSON.stringify({ cp_id: m.cpId, upstream_id: m.upstreamId, target: m.target, healthy: m.healthy }),
   );
+}
+
+/** One message per OAUTH2_REVOKED_PER_MESSAGE tokens. */
+export function encodeOAuth2Revoked(m: OAuth2Revoked): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < m.tokens.length; i += OAUTH2_REVOKED_PER_MESSAGE) {
+    const tokens = m.tokens
+      .slice(i, i + OAUTH2_REVOKED_PER_MESSAGE)
+      .map((t) => ({ jti: t.jti, credential_id: t.credentialId, expires_at: t.expiresAt }));
+    out.push(encoder.encode(JSON.stringify({ cp_id: m.cpId, tokens })));
+  }
+  return out;
 }
 
 /** The payload as a plain JSON object with exactly `keys`, or null. */
@@ -124,4 +149,23 @@ export function decodeTargetHealth(data: Uint8Array): TargetHealth | null {
   if (typeof o.upstream_id !== 'string' || !UUID.test(o.upstream_id)) return null;
   if (typeof o.target !== 'string' || !TARGET.test(o.target)) return null;
   return { cpId: id, upstreamId: o.upstream_id, target: o.target, healthy: o.healthy };
+}
+
+export function decodeOAuth2Revoked(data: Uint8Array): OAuth2Revoked | null {
+  const o = object(data, ['cp_id', 'tokens']);
+  if (!o) return null;
+  const id = cpId(o.cp_id);
+  if (id === null || !Array.isArray(o.tokens)) return null;
+  if (o.tokens.length === 0 || o.tokens.length > OAUTH2_REVOKED_PER_MESSAGE) return null;
+  const tokens: UsedToken[] = [];
+  for (const t of o.tokens as unknown[]) {
+    if (typeof t !== 'object' || t === null || Array.isArray(t)) return null;
+    const keys = Object.keys(t);
+    if (keys.length !== 3) return null;
+    const { jti, credential_id, expires_at } = t as Record<string, unknown>;
+    const token = { jti, credentialId: credential_id, expiresAt: expires_at } as UsedToken;
+    if (!isStorableToken(token)) return null;
+    tokens.push({ jti: token.jti, credentialId: token.credentialId, expiresAt: token.expiresAt });
+  }
+  return { cpId: id, tokens };
 }

@@ -7,6 +7,8 @@
  *  - a proxy-cache purge made here goes to this replica's DPs and on gatehouse.proxy-cache.purge;
  *    one published by another replica goes to this replica's DPs;
  *  - a target health order (the Admin API's healthy / unhealthy) likewise, on gatehouse.targets.health;
+ *  - oauth2 access tokens revoked here (a refresh token redeemed) likewise, on gatehouse.oauth2.revoked
+ *    (a replica that misses one: its DPs that reconnect get the whole list from Postgres);
  *  - every `versionCheckMs` (5 s, Kong's db_update_frequency) the cluster-wide config version is
  *    read from Postgres (one row) and a newer one than this replica has seen makes it rebuild: a
  *    change whose NATS message was lost (NATS down, this replica cut off) still reaches this
@@ -16,13 +18,21 @@ import type { Logger } from '@gatehouse/shared';
 import type { PurgeRelay } from '../admin/proxy-cache-endpoints.js';
 import type { TargetHealthRelay } from '../admin/upstream-health-endpoints.js';
 import type { CpMessaging } from './cp-messaging.js';
-import type { TargetHealthOrder } from './messages.js';
+import type { OAuth2Revoked, TargetHealthOrder } from './messages.js';
+import type { UsedToken } from '../store/oauth2-used-tokens.js';
+
+/** Sends oauth2 access tokens just revoked to DPs; returns how many (of this replica's) it reached. */
+export interface OAuth2RevocationRelay {
+  broadcastOAuth2Revocations(tokens: readonly UsedToken[]): number;
+}
 
 export interface ReplicaWiring {
   /** Give this to the proxy-cache endpoints: local DPs, then the other replicas. */
   purgeRelay: PurgeRelay;
   /** Give this to the upstream health endpoints: local DPs, then the other replicas. */
   targetHealthRelay: TargetHealthRelay;
+  /** Give this to the grant redeemer: local DPs, then the other replicas. */
+  oauth2RevocationRelay: OAuth2RevocationRelay;
   /** Undoes the wiring (listeners removed; the messaging adapter is closed by its owner). */
   stop(): void;
 }
@@ -39,7 +49,7 @@ export function connectReplicas(o: {
   };
   publisher: { notifyChange(version?: bigint): void };
   /** This replica's DP streams. */
-  local: PurgeRelay & TargetHealthRelay;
+  local: PurgeRelay & TargetHealthRelay & OAuth2RevocationRelay;
   /** How often the config version is read from Postgres. Default 5 s; 0: never. */
   versionCheckMs?: number;
   /** Where a failed version check is logged. */
@@ -85,7 +95,16 @@ export function connectReplicas(o: {
     local.broadcastTargetHealth({ upstreamId: m.upstreamId, target: m.target, healthy: m.healthy });
   messaging.on('purge', onPurge);
   messaging.on('targetHealth', onTargetHealth);
+  const onOAuth2Revoked = (m: OAuth2Revoked) => local.broadcastOAuth2Revocations(m.tokens);
+  messaging.on('oauth2Revoked', onOAuth2Revoked);
   return {
+    oauth2RevocationRelay: {
+      broadcastOAuth2Revocations(tokens) {
+        const n = local.broadcastOAuth2Revocations(tokens);
+        messaging.publishOAuth2Revoked(tokens);
+        return n;
+      },
+    },
     targetHealthRelay: {
       broadcastTargetHealth(order) {
         const n = local.broadcastTargetHealth(order);
@@ -107,6 +126,7 @@ export function connectReplicas(o: {
       messaging.off('connected', onConnected);
       messaging.off('purge', onPurge);
       messaging.off('targetHealth', onTargetHealth);
+      messaging.off('oauth2Revoked', onOAuth2Revoked);
     },
   };
 }

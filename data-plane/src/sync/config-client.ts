@@ -158,6 +158,8 @@ export interface ConfigClientEvents {
   purge: [order: ProxyCachePurgeOrder];
   /** The CP relayed an Admin API target health order: set it on the node. */
   targetHealth: [order: TargetHealthOrder];
+  /** oauth2 access tokens the CP revoked outside the config (unchecked: RevokedTokens.add checks). */
+  oauth2Revoked: [tokens: { jti: string; expiresAt: bigint }[]];
   state: [state: SyncState];
   reconnect: [];
   refusal: [refusal: NonNullable<SyncStatus['refusal']>];
@@ -356,6 +358,9 @@ export class ConfigClient extends EventEmitter<ConfigClientEvents> {
         });
         return;
       }
+      case 'oauth2Revocations':
+        this.emit('oauth2Revoked', msg.value.tokens);
+        return;
       case 'targetHealthOrder': {
         const { upstreamId, target, healthy } = msg.value;
         this.emit('targetHealth', { upstreamId, target, healthy });

@@ -82,6 +82,12 @@ export interface ProxyCachePurgeMessage {
   key: string | null;
 }
 
+/** Primary -> worker: oauth2 access tokens revoked outside the config (oauth2/revoked-tokens.ts). */
+export interface OAuth2RevokedMessage {
+  t: 'oauth2-revoked';
+  tokens: { jti: string; expiresAt: number }[];
+}
+
 /** Primary -> worker: send what your metrics counted since the previous pull (a scrape is on). */
 export interface MetricsPullMessage {
   t: 'metrics-pull';
@@ -96,6 +102,7 @@ export type PrimaryToWorker =
   | NodeHealthMessage
   | ListenMessage
   | ProxyCachePurgeMessage
+  | OAuth2RevokedMessage
   | MetricsPullMessage;
 
 /**
@@ -326,6 +333,7 @@ export function isPrimaryToWorker(m: unknown): m is PrimaryToWorker {
     t === 'health' ||
     t === 'listen' ||
     t === 'proxy-cache-purge' ||
+    t === 'oauth2-revoked' ||
     t === 'metrics-pull'
   );
 }

@@ -37,6 +37,7 @@ import {
   type ConfigMessage,
   type GrantRedeemedMessage,
   type GrantRedeemMessage,
+  type OAuth2RevokedMessage,
   type TargetHealthChange,
   type WorkerSettings,
   type WorkerToPrimary,
@@ -85,6 +86,8 @@ export interface WorkerPoolOptions {
   clusterCounters?: () => SyncCounters;
   /** Redeems a worker's oauth2 grant at the control plane; absent: every redemption is 'unavailable'. */
   redeemGrant?: (m: GrantRedeemMessage) => Promise<GrantRedeemedMessage['result']>;
+  /** The node's revoked oauth2 access tokens (oauth2/revoked-tokens.ts), sent to each worker as it boots. */
+  revokedTokens?: () => OAuth2RevokedMessage['tokens'];
 }
 
 /** What the pool tells its owner. */
@@ -301,6 +304,23 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     }
   }
 
+  /** Sends oauth2 access tokens just revoked to every booted worker. */
+  broadcastOAuth2Revocations(tokens: OAuth2RevokedMessage['tokens']): void {
+    if (tokens.length === 0) return;
+    for (const slot of this.slots.values()) if (slot.booted) this.sendRevoked(slot, tokens);
+  }
+
+  private sendRevoked(slot: Slot, tokens: OAuth2RevokedMessage['tokens']): void {
+    try {
+      slot.worker.send({ t: 'oauth2-revoked', tokens });
+    } catch (e) {
+      this.opts.logger.warn(
+        { err: e, pid: slot.worker.process.pid },
+        'cannot send oauth2 revocations to worker',
+      );
+    }
+  }
+
   private sendHealth(slot: Slot, changes: TargetHealthChange[]): void {
     try {
       slot.worker.send({ t: 'health', changes });
@@ -406,6 +426,9 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     switch (m.t) {
       case 'ready': {
         slot.booted = true;
+        // Before its config: the worker refuses revoked tokens from its first request.
+        const revoked = this.opts.revokedTokens?.() ?? [];
+        if (revoked.length > 0) this.sendRevoked(slot, revoked);
         // A worker in a round gets the round's config; a replacement the config served, at once.
         const desired = slot.waiter?.msg ?? this.current?.msg;
         if (desired) void this.send(slot, desired);

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger, emptyConfig, type GatehouseConfig } from '@gatehouse/shared';
 import type { ConfigMessage, PreparedMessage, WorkerToPrimary } from './protocol.js';
 import { COLLECT_AFTER_BYTES, takeConfig, WorkerRuntime, type WorkerProxy } from './worker-runtime.js';
+import { revokedTokens } from '../plugins/oauth2/revoked-tokens.js';
 
 const logger = createLogger('test', { level: 'silent' });
 
@@ -63,6 +64,16 @@ describe('WorkerRuntime', () => {
   async function settle(events: string[], count: number): Promise<void> {
     for (let i = 0; i < 200 && events.length < count; i++) await new Promise((r) => setTimeout(r, 10));
   }
+
+  it("keeps the oauth2 revocations the primary sends (the plugin's pushed list), ignoring malformed ones", () => {
+    const { rt } = runtime();
+    const exp = Math.floor(Date.now() / 1000) + 60;
+    rt.onMessage({ t: 'oauth2-revoked', tokens: [{ jti: 'rt-revoked', expiresAt: exp }] });
+    rt.onMessage({ t: 'oauth2-revoked', tokens: 'garbage' });
+    rt.onMessage({ t: 'oauth2-revoked', tokens: [{ jti: '', expiresAt: exp }, null] });
+    expect(revokedTokens().has('rt-revoked')).toBe(true);
+    expect(revokedTokens().has('')).toBe(false);
+  });
 
   it('collects garbage once after applying a large config, after the primary has its answer', async () => {
     const { rt, events, applied } = runtime();

@@ -28,6 +28,7 @@ import { applyPurge } from '../plugins/proxy-cache/store.js';
 import { nodeConfigOf, type NodeConfig } from '../runtime/node-config.js';
 import { metricStore } from '../observe/metric-store.js';
 import type { TlsPolicy } from '@gatehouse/shared';
+import { revokedTokens } from '../plugins/oauth2/revoked-tokens.js';
 import {
   isPrimaryToWorker,
   type CommitMessage,
@@ -159,6 +160,10 @@ export class WorkerRuntime<Compiled = unknown> {
     if (m.t === 'proxy-cache-purge') {
       const removed = applyPurge({ pluginId: m.pluginId, key: m.key });
       this.opts.logger.debug({ plugin_id: m.pluginId, key: m.key, removed }, 'proxy-cache purged');
+      return;
+    }
+    if (m.t === 'oauth2-revoked') {
+      revokedTokens().add(Array.isArray(m.tokens) ? m.tokens : []);
       return;
     }
     if (m.t === 'metrics-pull') {

@@ -1,10 +1,12 @@
 /**
  * What the oauth2 plugin reads of a snapshot, indexed once and shared by every oauth2 instance:
  * the client applications (oauth2_credentials with their consumers) by client_id and by id, and
- * the revoked token ids with the time each would have expired.
+ * the revoked token ids with the time each would have expired (the snapshot's, from the Admin API,
+ * and those the control plane pushed on the stream: revoked-tokens.ts).
  */
 import type { Consumer, OAuth2Credential } from '@gatehouse/shared';
 import type { SnapshotView } from '../api.js';
+import { revokedTokens } from './revoked-tokens.js';
 
 export interface Client {
   readonly credential: OAuth2Credential;
@@ -14,7 +16,7 @@ export interface Client {
 export interface OAuth2Index {
   byClientId(clientId: string): Client | undefined;
   byId(id: string): Client | undefined;
-  /** True while `jti` is on the snapshot's revocation list (an entry is dropped once expired). */
+  /** True while `jti` is revoked: on the snapshot's list or the pushed one (until it expires). */
   revoked(jti: string, now: number): boolean;
 }
 
@@ -36,7 +38,8 @@ export function oauth2Index(snapshot: SnapshotView): OAuth2Index {
       byId: (id) => byId.get(id),
       revoked(jti, now) {
         const until = revokedUntil.get(jti);
-        return until !== undefined && (until === 0 || until > now);
+        if (until !== undefined && (until === 0 || until > now)) return true;
+        return revokedTokens().has(jti, now);
       },
     };
   });

@@ -16,6 +16,7 @@ import {
   type TestRequest,
 } from '../runtime/test-support.js';
 import { keyId, TokenKeys } from './tokens.js';
+import { RevokedTokens, revokedTokens, setRevokedTokens } from './revoked-tokens.js';
 import { CONFIG as BASE_CONFIG, consumer, credential, SERVICE } from './test-fixtures.js';
 
 const SECRET = 's'.repeat(40);
@@ -572,6 +573,22 @@ describe('oauth2 access (Kong: "Making a request")', () => {
     expect((await accessWith(t, {}, {}, revokedSnap)).out.answer).toMatchObject(invalid);
     const lapsed = revokedUntil(1);
     expect((await accessWith(t, {}, {}, lapsed)).out.answer).toBeNull();
+  });
+
+  it('refuses a token the control plane pushed as revoked (a refresh replaced it), not in any snapshot', async () => {
+    const old = revokedTokens();
+    setRevokedTokens(new RevokedTokens());
+    try {
+      const t = await accessToken();
+      const other = await accessToken();
+      const jti = JSON.parse(Buffer.from(t.split('.')[1]!, 'base64url').toString()).jti as string;
+      expect((await accessWith(t)).out.answer).toBeNull();
+      revokedTokens().add([{ jti, expiresAt: Math.floor(Date.now() / 1000) + 60 }]);
+      expect((await accessWith(t)).out.answer).toMatchObject(invalid);
+      expect((await accessWith(other)).out.answer).toBeNull();
+    } finally {
+      setRevokedTokens(old);
+    }
   });
 
   it('refuses the tokens of a deleted credential', async () => {

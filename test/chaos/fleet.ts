@@ -190,12 +190,16 @@ export class Fleet {
     else await cp.proc.stop();
   }
 
-  /** Starts the CP again on its data folder and ports; resolves once its Admin API answers. */
+  /**
+   * Starts the CP again on its data folder, ports and environment (its DATABASE_URL, NATS_URL…);
+   * resolves once its Admin API answers.
+   */
   async restartCp(): Promise<CpHandle> {
     this.cp = await startCp({
       dataDir: this.cpDataDir,
       adminPort: this.adminPort,
       clusterPort: this.clusterPort,
+      env: this.cpEnv,
     });
     return this.cp;
   }

@@ -1,16 +1,18 @@
 /**
  * F4 (the CP's end of the stream closes: the kernel resets the connection of a killed process, as
  * a redeploy closes it) and F5 (a CP flapping up and down). F4: detection ≤ 1 s; the first
- * reconnect attempt ≤ 2× the backoff base (250 ms) after it — the DP's backoff is full jitter, a
- * uniform delay in [0, base), so the matrix's lower bound (0.5× base) does not apply; no request
- * fails. F5: the CP up and down in turns (5 s each, 10 cycles; short: 3 s, 3 cycles) under load:
- * the DP applies one config hash throughout (no thrash), reconnect attempts ≤ 2 per cycle, failures 0.
+ * reconnect attempt within 0.5–2× the backoff base after it (RECONNECT_BACKOFF: the first delay
+ * is 80–100 % of the base); no request fails. F5: the CP up and down in turns (5 s each, 10
+ * cycles; short: 3 s, 3 cycles) under load: the DP applies one config hash throughout (no
+ * thrash), at most 2 reconnect attempts in any one cycle (the backoff starts over only after a
+ * stream stable for 10 s, so it stays at its ceiling while the CP flaps), failures 0.
  */
 import { Fleet, dpStatus, sleep, whenTrue } from '../fleet.js';
 import { openLoop, summarize } from '../load.js';
-import { atMost, exactly, type Profile, type Row } from '../row.js';
+import { RECONNECT_BACKOFF } from '../../../data-plane/src/sync/backoff.js';
+import { atMost, between, exactly, type Profile, type Row } from '../row.js';
 
-const BACKOFF_BASE_MS = 250;
+const BACKOFF_BASE_MS = RECONNECT_BACKOFF.baseMs;
 
 export const F4: Row = {
   id: 'F4',
@@ -42,9 +44,10 @@ export const F4: Row = {
       );
       return [
         atMost('loss detected', lostAt === null ? Infinity : (lostAt - stoppedAt) / 1000, 1, 's', 2),
-        atMost(
+        between(
           'first reconnect after detection',
           retryAt === null || lostAt === null ? Infinity : retryAt - lostAt,
+          0.5 * BACKOFF_BASE_MS,
           2 * BACKOFF_BASE_MS,
           'ms',
           0,
@@ -80,24 +83,34 @@ export const F5: Row = {
         origin: dp.proxy,
         path: '/chaos',
         rate: Math.min(profile.rate, 300),
-        durationMs: cycles * 2 * halfMs + 2000,
+        // Room for the CP to start again in every cycle (a few seconds on a busy machine).
+        durationMs: cycles * (2 * halfMs + 3000) + 2000,
       });
+      // The DP's reconnect count at the start of each cycle (the CP killed), then at the end.
+      const marks: number[] = [];
+      const starts: number[] = [];
       for (let c = 0; c < cycles; c++) {
         await sleep(halfMs);
+        marks.push((await dpStatus(dp))!.sync.reconnects);
         await fleet.stopCp('SIGKILL');
         await sleep(halfMs);
+        const spawnedAt = performance.now();
         await fleet.restartCp();
+        starts.push(performance.now() - spawnedAt);
       }
       await whenTrue(async () => (await dpStatus(dp))?.sync.state === 'connected', 15_000);
+      marks.push((await dpStatus(dp))!.sync.reconnects);
       const record = await load;
       watching = false;
       await watcher;
-      const reconnects = (await dpStatus(dp))!.sync.reconnects - first.sync.reconnects;
+      const perCycle = marks.slice(1).map((m, i) => m - marks[i]!);
       const all = summarize(record);
-      log(`${cycles} cycles; reconnect attempts ${reconnects}; hashes ${[...hashes].join(', ')}`);
+      log(
+        `${cycles} cycles; reconnect attempts per cycle ${perCycle.join(', ')}; CP start (spawn → Admin API answering) ${starts.map((t) => (t / 1000).toFixed(1)).join(', ')} s; hashes ${[...hashes].join(', ')}`,
+      );
       return [
         exactly('distinct config hashes applied', hashes.size, 1),
-        atMost('reconnect attempts per cycle', reconnects / cycles, 2, 'per cycle'),
+        atMost('reconnect attempts in the worst cycle', Math.max(...perCycle), 2, 'per cycle', 0),
         exactly('failed requests', all.failed, 0, all.requests),
       ];
     } finally {

@@ -172,37 +172,57 @@ describe('Backoff (exponential, equal-ish jitter)', () => {
 });
 
 describe('RECONNECT_BACKOFF (the DP reconnect schedule)', () => {
-  it('meets the fault matrix: first retry within 0.5–2× the base, ceiling ≤ 4 s, reset after 10 s up', () => {
+  const draws = fc.array(fc.double({ min: 0, max: 0.999999, noNaN: true }), {
+    minLength: 20,
+    maxLength: 20,
+  });
+  const from = (d: number[]) => {
+    let i = 0;
+    return new Backoff({ random: () => d[i++]! });
+  };
+
+  it('F4: the first retry is within 0.5–2× the base', () => {
     fc.assert(
-      fc.property(
-        fc.array(fc.double({ min: 0, max: 0.999999, noNaN: true }), { minLength: 20, maxLength: 20 }),
-        (draws) => {
-          let i = 0;
-          const b = new Backoff({ random: () => draws[i++]! });
-          const first = b.next();
-          expect(first).toBeGreaterThanOrEqual(0.5 * RECONNECT_BACKOFF.baseMs);
-          expect(first).toBeLessThanOrEqual(2 * RECONNECT_BACKOFF.baseMs);
-          for (let k = 1; k < draws.length; k += 1) expect(b.next()).toBeLessThanOrEqual(4_000);
-        },
-      ),
+      fc.property(draws, (d) => {
+        const first = from(d).next();
+        expect(first).toBeGreaterThanOrEqual(0.5 * RECONNECT_BACKOFF.baseMs);
+        expect(first).toBeLessThanOrEqual(2 * RECONNECT_BACKOFF.baseMs);
+      }),
     );
-    expect(RECONNECT_BACKOFF.stableAfterMs).toBe(10_000);
   });
 
-  it('makes at most 2 attempts while a CP that went down at the ceiling stays unreachable for 6.4 s', () => {
+  it('F1: no delay exceeds 4.5 s, leaving 0.5 s of the 5 s resync bound to connect', () => {
     fc.assert(
-      fc.property(
-        fc.array(fc.double({ min: 0, max: 0.999999, noNaN: true }), { minLength: 10, maxLength: 10 }),
-        (draws) => {
-          let i = 0;
-          const b = new Backoff({ random: () => draws[i++]! });
-          for (let k = 0; k < 3; k += 1) b.next(); // at the ceiling
-          // The attempts within the outage: the first after one delay, the next after another.
-          const second = b.next() + b.next();
-          expect(second).toBeGreaterThanOrEqual(6_400);
-        },
-      ),
+      fc.property(draws, (d) => {
+        const b = from(d);
+        for (let k = 0; k < d.length; k += 1) expect(b.next()).toBeLessThanOrEqual(4_500);
+      }),
     );
+  });
+
+  it('F5: two attempts cover a 5 s outage, from a fresh schedule and from the ceiling', () => {
+    fc.assert(
+      fc.property(draws, (d) => {
+        const fresh = from(d);
+        expect(fresh.next() + fresh.next()).toBeGreaterThanOrEqual(5_000);
+        const flapping = from(d);
+        for (let k = 0; k < 5; k += 1) flapping.next();
+        expect(flapping.next() + flapping.next()).toBeGreaterThanOrEqual(5_000);
+      }),
+    );
+  });
+
+  it('F5: a stream up less than 10 s keeps the schedule at its ceiling', () => {
+    const clock = manualClock();
+    const b = new Backoff({ now: clock.now });
+    for (let k = 0; k < 3; k += 1) b.next();
+    b.connected();
+    clock.advance(9_999);
+    b.next();
+    expect(b.ceilingMs).toBe(RECONNECT_BACKOFF.maxMs);
+    b.connected();
+    clock.advance(10_000);
+    expect(b.next()).toBeLessThanOrEqual(RECONNECT_BACKOFF.baseMs);
   });
 
   it('is frozen', () => {

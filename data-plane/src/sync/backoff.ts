@@ -23,17 +23,20 @@ export interface BackoffSchedule {
 }
 
 /**
- * The DP's reconnect schedule (fault matrix, ../shared/research/reliability.md §7):
- * - the first retry after a lost stream is 1.6–2 s (F4: within 0.5–2× the base);
- * - the ceiling doubles once to 4 s, so a DP whose CP was down a while dials it again within 4 s of
- *   it answering (F1: resync ≤ 5 s after the CP is up, with room for the connection itself);
- * - a CP down 5 s sees at most 2 attempts per DP per cycle when it flaps (F5), as the schedule is
- *   reset only after 10 s of a stable stream;
- * - at the ceiling a DP makes at most 19 attempts a minute (60 / 3.2).
+ * The DP's reconnect schedule, chosen against the fault matrix (../shared/research/reliability.md
+ * §7; docs/chaos.md has the figures):
+ * - F4: the first retry after a lost stream is 2–2.5 s, within 0.5–2× the base;
+ * - F1: the ceiling is 4.5 s (the base doubled, capped), so a DP whose CP was down a while dials
+ *   it again within 4.5 s of it answering: resync ≤ 5 s, with room for the connection itself (a
+ *   5 s ceiling would make that bound a coin toss at its edge);
+ * - F5: a CP that flaps (down 5 s, up 5 s) sees at most 2 attempts per DP per cycle: 2 + 3.6 s
+ *   from a fresh schedule, 3.6 + 3.6 s at the ceiling, where it stays while the CP flaps since
+ *   the schedule starts over only after a stream stable for 10 s;
+ * - at the ceiling a DP makes at most 17 attempts a minute (60 / 3.6), spread over 0.9 s.
  */
 export const RECONNECT_BACKOFF: BackoffSchedule = Object.freeze({
-  baseMs: 2_000,
-  maxMs: 4_000,
+  baseMs: 2_500,
+  maxMs: 4_500,
   floor: 0.8,
   stableAfterMs: 10_000,
 });

@@ -5,7 +5,7 @@
  * SnapshotApplier and answer Ack/Nack, send a Heartbeat every 5 s. A dead or black-holed CP is
  * noticed by gRPC keepalive (ping every 10 s, 5 s timeout) and by a watchdog: no message from
  * the CP for 15 s cancels the stream. Every lost stream is retried after an exponential, jittered
- * delay (backoff.ts, RECONNECT_BACKOFF: 1.6–2 s first, up to 4 s); the schedule starts over only
+ * delay (backoff.ts, RECONNECT_BACKOFF: 2–2.5 s first, up to 4.5 s); the schedule starts over only
  * when the stream lost had been up, with the CP speaking on it, for 10 s.
  * Failover: with several control planes (replicas of one fleet, control-planes.ts) each retry
  * dials the next address in the list, round-robin, re-resolving DNS names at each round; a DP

@@ -7,6 +7,7 @@
  * thrash), at most 2 reconnect attempts in any one cycle (the backoff starts over only after a
  * stream stable for 10 s, so it stays at its ceiling while the CP flaps), failures 0.
  */
+import { createPostgresDatabase } from '../../helpers/db.js';
 import { Fleet, dpStatus, sleep, whenTrue } from '../fleet.js';
 import { openLoop, summarize } from '../load.js';
 import { RECONNECT_BACKOFF } from '../../../data-plane/src/sync/backoff.js';
@@ -60,15 +61,42 @@ export const F4: Row = {
   },
 };
 
+/** Kills the CP and starts it again so it answers about `downMs` after the kill (its start time
+ * guessed from `startMs`, the last one); resolves with the outage and this start's time, in ms. */
+async function flap(fleet: Fleet, downMs: number, startMs: number): Promise<{ down: number; start: number }> {
+  const killedAt = performance.now();
+  await fleet.stopCp('SIGKILL');
+  await sleep(Math.max(0, downMs - startMs - (performance.now() - killedAt)));
+  const spawnedAt = performance.now();
+  await fleet.restartCp();
+  const upAt = performance.now();
+  return { down: upAt - killedAt, start: upAt - spawnedAt };
+}
+
 export const F5: Row = {
   id: 'F5',
   fault: 'CP flapping (up/down cycles) under load',
   async run(profile: Profile, log) {
     const cycles = profile.short ? 3 : 10;
     const halfMs = profile.short ? 3000 : 5000;
-    const fleet = await Fleet.start();
+    // The CP on Postgres, as a deployed one is: PGlite recovers from every kill -9 on its next
+    // start (seconds, growing at each cycle), so the CP would be down far longer than the cycle's.
+    const db = await createPostgresDatabase();
+    let fleet: Fleet;
+    try {
+      fleet = await Fleet.start({ cpEnv: { DATABASE_URL: db.url } });
+    } catch (err) {
+      await db.drop();
+      throw err;
+    }
     try {
       const dp = fleet.dps[0]!;
+      // One flap to learn how long the CP takes to start here (seconds on a busy 2-core box), so
+      // each cycle's outage is `halfMs` as the DP sees it rather than `halfMs` plus that start;
+      // then a stable stream long enough for the DP's backoff to start over from its base.
+      let { start: startMs } = await flap(fleet, 0, 0);
+      await whenTrue(async () => (await dpStatus(dp))?.sync.state === 'connected', 15_000);
+      await sleep(RECONNECT_BACKOFF.stableAfterMs + 500);
       const first = (await dpStatus(dp))!;
       const hashes = new Set<string>([first.config!.hash]);
       let watching = true;
@@ -83,20 +111,17 @@ export const F5: Row = {
         origin: dp.proxy,
         path: '/chaos',
         rate: Math.min(profile.rate, 300),
-        // Room for the CP to start again in every cycle (a few seconds on a busy machine).
-        durationMs: cycles * (2 * halfMs + 3000) + 2000,
+        durationMs: cycles * (2 * halfMs + 2000) + 2000,
       });
       // The DP's reconnect count at the start of each cycle (the CP killed), then at the end.
       const marks: number[] = [];
-      const starts: number[] = [];
+      const outages: number[] = [];
       for (let c = 0; c < cycles; c++) {
         await sleep(halfMs);
         marks.push((await dpStatus(dp))!.sync.reconnects);
-        await fleet.stopCp('SIGKILL');
-        await sleep(halfMs);
-        const spawnedAt = performance.now();
-        await fleet.restartCp();
-        starts.push(performance.now() - spawnedAt);
+        const { down, start } = await flap(fleet, halfMs, startMs);
+        outages.push(down);
+        startMs = start;
       }
       await whenTrue(async () => (await dpStatus(dp))?.sync.state === 'connected', 15_000);
       marks.push((await dpStatus(dp))!.sync.reconnects);
@@ -106,7 +131,7 @@ export const F5: Row = {
       const perCycle = marks.slice(1).map((m, i) => m - marks[i]!);
       const all = summarize(record);
       log(
-        `${cycles} cycles; reconnect attempts per cycle ${perCycle.join(', ')}; CP start (spawn → Admin API answering) ${starts.map((t) => (t / 1000).toFixed(1)).join(', ')} s; hashes ${[...hashes].join(', ')}`,
+        `${cycles} cycles; reconnect attempts per cycle ${perCycle.join(', ')}; CP down (kill → Admin API answering) ${outages.map((t) => (t / 1000).toFixed(1)).join(', ')} s; hashes ${[...hashes].join(', ')}`,
       );
       return [
         exactly('distinct config hashes applied', hashes.size, 1),
@@ -115,6 +140,7 @@ export const F5: Row = {
       ];
     } finally {
       await fleet.close();
+      await db.drop();
     }
   },
 };

@@ -5,9 +5,13 @@
  * is 80–100 % of the base); no request fails. F5: the CP up and down in turns (5 s each, 10
  * cycles; short: 3 s, 3 cycles) under load: the DP applies one config hash throughout (no
  * thrash), at most 2 reconnect attempts in any one cycle (the backoff starts over only after a
- * stream stable for 10 s, so it stays at its ceiling while the CP flaps), failures 0.
+ * stream stable for 10 s, so it stays at its ceiling while the CP flaps), failures 0. The CP is
+ * two replicas on Postgres behind a Gate (gate.ts), so the outage is the cycle's, not the time a
+ * CP takes to start on this machine.
  */
 import { createPostgresDatabase } from '../../helpers/db.js';
+import type { CpHandle } from '../../../e2e/helpers/processes.js';
+import { Gate } from '../gate.js';
 import { Fleet, dpStatus, sleep, whenTrue } from '../fleet.js';
 import { openLoop, summarize } from '../load.js';
 import { RECONNECT_BACKOFF } from '../../../data-plane/src/sync/backoff.js';
@@ -61,16 +65,11 @@ export const F4: Row = {
   },
 };
 
-/** Kills the CP and starts it again so it answers about `downMs` after the kill (its start time
- * guessed from `startMs`, the last one); resolves with the outage and this start's time, in ms. */
-async function flap(fleet: Fleet, downMs: number, startMs: number): Promise<{ down: number; start: number }> {
-  const killedAt = performance.now();
-  await fleet.stopCp('SIGKILL');
-  await sleep(Math.max(0, downMs - startMs - (performance.now() - killedAt)));
-  const spawnedAt = performance.now();
-  await fleet.restartCp();
-  const upAt = performance.now();
-  return { down: upAt - killedAt, start: upAt - spawnedAt };
+/** A CP replica of the flapping fleet: how to kill it and how to start it again. */
+interface Slot {
+  clusterPort(): number;
+  kill(): Promise<void>;
+  start(): Promise<unknown>;
 }
 
 export const F5: Row = {
@@ -79,24 +78,46 @@ export const F5: Row = {
   async run(profile: Profile, log) {
     const cycles = profile.short ? 3 : 10;
     const halfMs = profile.short ? 3000 : 5000;
-    // The CP on Postgres, as a deployed one is: PGlite recovers from every kill -9 on its next
-    // start (seconds, growing at each cycle), so the CP would be down far longer than the cycle's.
+    // Two CP replicas on one Postgres behind a gate the DP dials: at each cycle the serving one is
+    // killed (-9) and the gate shut; after `halfMs` the gate opens onto the other, started while
+    // the first served, and the killed one starts again for the next cycle. So each outage is
+    // `halfMs` as the DP sees it, however long a CP takes to start on this box (5–9 s when busy).
     const db = await createPostgresDatabase();
+    let gate: Gate | null = null;
     let fleet: Fleet;
     try {
-      fleet = await Fleet.start({ cpEnv: { DATABASE_URL: db.url } });
+      fleet = await Fleet.start({
+        cpEnv: { DATABASE_URL: db.url },
+        clusterVia: async (port) => (gate = await Gate.open(port)).port,
+      });
     } catch (err) {
       await db.drop();
       throw err;
     }
+    let b: CpHandle | null = null;
+    const slots: Slot[] = [
+      {
+        clusterPort: () => fleet.clusterPort,
+        kill: () => fleet.stopCp('SIGKILL'),
+        start: () => fleet.restartCp(),
+      },
+      {
+        clusterPort: () => b!.clusterPort,
+        kill: async () => {
+          await b?.proc.kill9();
+        },
+        start: async () => {
+          const ports = b
+            ? { adminPort: Number(new URL(b.admin).port), clusterPort: b.clusterPort }
+            : undefined;
+          b = await fleet.startReplica('chaos-b', ports);
+        },
+      },
+    ];
+    let standby: Promise<unknown> = slots[1]!.start();
     try {
       const dp = fleet.dps[0]!;
-      // One flap to learn how long the CP takes to start here (seconds on a busy 2-core box), so
-      // each cycle's outage is `halfMs` as the DP sees it rather than `halfMs` plus that start;
-      // then a stable stream long enough for the DP's backoff to start over from its base.
-      let { start: startMs } = await flap(fleet, 0, 0);
-      await whenTrue(async () => (await dpStatus(dp))?.sync.state === 'connected', 15_000);
-      await sleep(RECONNECT_BACKOFF.stableAfterMs + 500);
+      await standby;
       const first = (await dpStatus(dp))!;
       const hashes = new Set<string>([first.config!.hash]);
       let watching = true;
@@ -111,17 +132,25 @@ export const F5: Row = {
         origin: dp.proxy,
         path: '/chaos',
         rate: Math.min(profile.rate, 300),
-        durationMs: cycles * (2 * halfMs + 2000) + 2000,
+        durationMs: cycles * 2 * halfMs + 4000,
       });
       // The DP's reconnect count at the start of each cycle (the CP killed), then at the end.
       const marks: number[] = [];
       const outages: number[] = [];
       for (let c = 0; c < cycles; c++) {
+        const serving = slots[c % 2]!;
+        const next = slots[(c + 1) % 2]!;
         await sleep(halfMs);
         marks.push((await dpStatus(dp))!.sync.reconnects);
-        const { down, start } = await flap(fleet, halfMs, startMs);
-        outages.push(down);
-        startMs = start;
+        const killedAt = performance.now();
+        await serving.kill();
+        await gate!.shut();
+        const restarted = serving.start();
+        await standby; // started a cycle ago; only a very slow start makes the outage longer
+        standby = restarted;
+        await sleep(halfMs - (performance.now() - killedAt));
+        await gate!.reopen(next.clusterPort());
+        outages.push(performance.now() - killedAt);
       }
       await whenTrue(async () => (await dpStatus(dp))?.sync.state === 'connected', 15_000);
       marks.push((await dpStatus(dp))!.sync.reconnects);
@@ -131,7 +160,7 @@ export const F5: Row = {
       const perCycle = marks.slice(1).map((m, i) => m - marks[i]!);
       const all = summarize(record);
       log(
-        `${cycles} cycles; reconnect attempts per cycle ${perCycle.join(', ')}; CP down (kill → Admin API answering) ${outages.map((t) => (t / 1000).toFixed(1)).join(', ')} s; hashes ${[...hashes].join(', ')}`,
+        `${cycles} cycles; reconnect attempts per cycle ${perCycle.join(', ')}; outages ${outages.map((t) => (t / 1000).toFixed(1)).join(', ')} s; hashes ${[...hashes].join(', ')}`,
       );
       return [
         exactly('distinct config hashes applied', hashes.size, 1),
@@ -139,6 +168,9 @@ export const F5: Row = {
         exactly('failed requests', all.failed, 0, all.requests),
       ];
     } finally {
+      await standby.catch(() => undefined);
+      await (b as CpHandle | null)?.proc.stop();
+      await (gate as Gate | null)?.shut();
       await fleet.close();
       await db.drop();
     }

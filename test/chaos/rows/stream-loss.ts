@@ -137,7 +137,7 @@ export const F5: Row = {
         exactly('failed requests', all.failed, 0, all.requests),
       ];
     } finally {
-      await (replica as CpHandle | null)?.proc.stop();
+      await replica?.proc.stop();
       await (gate as Gate | null)?.shut();
       await fleet.close();
       await db.drop();

@@ -8,7 +8,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { rmSync } from 'node:fs';
+import { cpSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   adminJson,
@@ -84,6 +84,11 @@ export interface FleetOptions {
   readonly cpEnv?: NodeJS.ProcessEnv;
   /** Environment of every DP (e.g. NATS_URL). */
   readonly dpEnv?: NodeJS.ProcessEnv;
+  /**
+   * Something between the DPs and the CP's cluster port (a Gate): given that port, the port the
+   * DPs dial instead. Default: the DPs dial the CP.
+   */
+  readonly clusterVia?: (clusterPort: number) => Promise<number>;
 }
 
 export class Fleet {
@@ -100,6 +105,8 @@ export class Fleet {
     private readonly workers: number,
     private readonly cpEnv: NodeJS.ProcessEnv,
     private readonly dpEnv: NodeJS.ProcessEnv,
+    /** The cluster port the DPs dial (the CP's, or what `clusterVia` put in front of it). */
+    private dpClusterPort: number,
   ) {}
 
   static async start(opts: FleetOptions = {}): Promise<Fleet> {
@@ -127,8 +134,10 @@ export class Fleet {
       opts.workers ?? 1,
       opts.cpEnv ?? {},
       opts.dpEnv ?? {},
+      cp.clusterPort,
     );
     try {
+      if (opts.clusterVia) fleet.dpClusterPort = await opts.clusterVia(cp.clusterPort);
       const service = await adminJson(cp.admin, 'POST', '/services', {
         name: 'chaos',
         url: `http://127.0.0.1:${upstream.port}`,
@@ -160,7 +169,7 @@ export class Fleet {
   /** A data plane of this fleet's CP on `dataDir` (new ports each time). */
   startDp(dataDir: string, waitReady = true): Promise<DpHandle> {
     return startDp({
-      cluster: `127.0.0.1:${this.clusterPort}`,
+      cluster: `127.0.0.1:${this.dpClusterPort}`,
       publicKeys: this.publicKeys,
       dataDir,
       workers: this.workers,
@@ -190,14 +199,34 @@ export class Fleet {
     else await cp.proc.stop();
   }
 
-  /** Starts the CP again on its data folder and ports; resolves once its Admin API answers. */
+  /**
+   * Starts the CP again on its data folder, ports and environment (its DATABASE_URL, NATS_URL…);
+   * resolves once its Admin API answers.
+   */
   async restartCp(): Promise<CpHandle> {
     this.cp = await startCp({
       dataDir: this.cpDataDir,
       adminPort: this.adminPort,
       clusterPort: this.clusterPort,
+      env: this.cpEnv,
     });
     return this.cp;
+  }
+
+  /**
+   * Another CP replica of this fleet (the fleet's CP must be on Postgres: `cpEnv.DATABASE_URL`): its
+   * own data folder, where the first CP's signing keys and cluster identity are copied, and its own
+   * ports (`ports` to start it again on those of an earlier run).
+   */
+  startReplica(name: string, ports?: { adminPort: number; clusterPort: number }): Promise<CpHandle> {
+    if (this.cpEnv.DATABASE_URL === undefined) throw new Error('a CP replica needs the fleet on Postgres');
+    const dataDir = join(this.dir, `cp-${name}`);
+    for (const sub of ['keys', 'cluster']) {
+      const from = join(this.cpDataDir, sub);
+      if (existsSync(from) && !existsSync(join(dataDir, sub)))
+        cpSync(from, join(dataDir, sub), { recursive: true });
+    }
+    return startCp({ dataDir, env: this.cpEnv, args: ['--cp-id', name], ...ports });
   }
 
   /** Lines a process logged at level error (50) or above since `from` characters of its output. */

@@ -52,6 +52,24 @@ export function atMost(measured: string, value: number, bound: number, unit: str
   };
 }
 
+/** A figure that is at least `low` and at most `high`. */
+export function between(
+  measured: string,
+  value: number,
+  low: number,
+  high: number,
+  unit: string,
+  digits = 1,
+): Figure {
+  const show = (v: number) => (Number.isFinite(v) ? `${v.toFixed(digits)} ${unit}` : 'never');
+  return {
+    measured,
+    value: show(value),
+    bound: `${low.toFixed(digits)}–${show(high)}`,
+    pass: Number.isFinite(value) && value >= low && value <= high,
+  };
+}
+
 /** A count that must be exactly `expected` (failed requests: 0 of N). */
 export function exactly(measured: string, value: number, expected: number, of?: number): Figure {
   return {

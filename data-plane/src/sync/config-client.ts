@@ -4,8 +4,9 @@
  * Forever: connect, say Hello (with the hash/version served), apply each Snapshot through the
  * SnapshotApplier and answer Ack/Nack, send a Heartbeat every 5 s. A dead or black-holed CP is
  * noticed by gRPC keepalive (ping every 10 s, 5 s timeout) and by a watchdog: no message from
- * the CP for 15 s cancels the stream. Every lost stream is retried after an exponential,
- * fully jittered delay (backoff.ts); the delay resets once the CP has spoken on a stream.
+ * the CP for 15 s cancels the stream. Every lost stream is retried after an exponential, jittered
+ * delay (backoff.ts, RECONNECT_BACKOFF: 2–2.5 s first, up to 4.5 s); the schedule starts over only
+ * when the stream lost had been up, with the CP speaking on it, for 10 s.
  * Failover: with several control planes (replicas of one fleet, control-planes.ts) each retry
  * dials the next address in the list, round-robin, re-resolving DNS names at each round; a DP
  * stays on the replica it reached (it does not move back to the first when that one returns).
@@ -87,7 +88,7 @@ export interface ConfigClientOptions {
   heartbeatIntervalMs?: number;
   /** No message from the CP for this long => the stream is presumed dead (default 15 s). */
   watchdogMs?: number;
-  /** Delay before retrying after a Refusal (default: the backoff maximum). */
+  /** Delay before retrying after a Refusal (default 30 s). */
   refusalDelayMs?: number;
   /** The node's health, sent with every heartbeat (absent: heartbeats carry none). */
   health?: () => HeartbeatHealth;
@@ -275,9 +276,9 @@ export class ConfigClient extends EventEmitter<ConfigClientEvents> {
       this.status.lastMessageAt = new Date().toISOString();
       if (!heard) {
         heard = true;
-        // Reset only once the CP has really spoken, so a CP that accepts and drops
-        // streams at once does not get a reconnect storm.
-        this.backoff.reset();
+        // The stream counts as up once the CP has really spoken; the backoff starts over only if
+        // it then stays up for its stable period, so a flapping CP does not get a reconnect storm.
+        this.backoff.connected();
       }
       if (!spoke) {
         spoke = true;
@@ -504,7 +505,8 @@ export class ConfigClient extends EventEmitter<ConfigClientEvents> {
     this.status.connectedSince = null;
     this.setState('disconnected');
     if (this.stopped) return;
-    const delay = this.nextDelayOverride ?? this.backoff.next();
+    const scheduled = this.backoff.next();
+    const delay = this.nextDelayOverride ?? scheduled;
     this.nextDelayOverride = null;
     // Fail over: the next attempt dials the next address of the list.
     this.cursor += 1;

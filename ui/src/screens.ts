@@ -18,6 +18,6 @@ export const screens: readonly Screen[] = [...entityScreens, ...opsScreens];
 
 /** The screen a location hash shows: `#/path` or `#/path/...`; the first screen otherwise. */
 export function screenFor(hash: string): Screen {
-  const path = hash.replace(/^#\/?/, '').split('/')[0] ?? '';
+  const path = hash.replace(/^#\/?/, '').split(/[/?]/)[0] ?? '';
   return screens.find((s) => s.path === path) ?? screens[0]!;
 }

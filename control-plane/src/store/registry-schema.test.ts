@@ -35,7 +35,8 @@ function prismaModels(): Model[] {
 
 /**
  * Models that hold no Admin API entity: the version row and its history, the DP registry, the
- * analytics history (its tiers), rollouts, RBAC (rbac/, not configuration), the audit log.
+ * analytics history (its tiers), rollouts, RBAC (rbac/, not configuration), the audit log, the
+ * oauth2 grants already redeemed (store/oauth2-used-tokens.ts: kept outside the configuration).
  */
 const NOT_ENTITIES = new Set([
   'ConfigVersion',
@@ -52,6 +53,7 @@ const NOT_ENTITIES = new Set([
   'RbacRoleEndpoint',
   'AuditRequest',
   'AuditObject',
+  'Oauth2UsedToken',
 ]);
 const models = prismaModels();
 const modelOf = (kind: string) => models.find((m) => m.table === kind);

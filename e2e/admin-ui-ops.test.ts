@@ -106,7 +106,7 @@ describe('admin UI operations screens in a browser', () => {
   it('shows a save reaching the data plane, then the DP in detail', async () => {
     // Save a service through the UI's form.
     await page.getByRole('link', { name: 'Gateway services' }).click();
-    await page.getByRole('button', { name: 'New service' }).click();
+    await page.getByRole('button', { name: 'New gateway service' }).click();
     await page.locator('#f-name').fill('orders');
     await page.locator('#f-url').fill(upstream.url);
     await page.getByRole('button', { name: 'Save' }).click();

@@ -42,7 +42,7 @@ export async function startUpstream(): Promise<{ port: number; child: ChildProce
 export interface DpStatus {
   ready: boolean;
   config: { version: string; hash: string } | null;
-  sync: { state: string; reconnects: number; lastError: string | null };
+  sync: { state: string; reconnects: number; lastError: string | null; controlPlane?: string | null };
   cache: { file: string } | null;
 }
 
@@ -166,10 +166,13 @@ export class Fleet {
     return this.cp.admin;
   }
 
-  /** A data plane of this fleet's CP on `dataDir` (new ports each time). */
-  startDp(dataDir: string, waitReady = true): Promise<DpHandle> {
+  /**
+   * A data plane of this fleet's CP on `dataDir` (new ports each time); `cluster` is the
+   * `--control-plane` it is given (default: the port the fleet's DPs dial).
+   */
+  startDp(dataDir: string, waitReady = true, cluster?: string): Promise<DpHandle> {
     return startDp({
-      cluster: `127.0.0.1:${this.dpClusterPort}`,
+      cluster: cluster ?? `127.0.0.1:${this.dpClusterPort}`,
       publicKeys: this.publicKeys,
       dataDir,
       workers: this.workers,

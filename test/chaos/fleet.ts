@@ -167,15 +167,22 @@ export class Fleet {
   }
 
   /**
-   * A data plane of this fleet's CP on `dataDir` (new ports each time); `cluster` is the
-   * `--control-plane` it is given (default: the port the fleet's DPs dial).
+   * A data plane of this fleet's CP on `dataDir` (new ports each time). `extra.cluster` is the
+   * `--control-plane` it is given (default: the port the fleet's DPs dial); `extra.args`, more
+   * `gatehouse dp` arguments; `extra.nodeId`, its node id.
    */
-  startDp(dataDir: string, waitReady = true, cluster?: string): Promise<DpHandle> {
+  startDp(
+    dataDir: string,
+    waitReady = true,
+    extra: { cluster?: string; args?: string[]; nodeId?: string } = {},
+  ): Promise<DpHandle> {
     return startDp({
-      cluster: cluster ?? `127.0.0.1:${this.dpClusterPort}`,
+      cluster: extra.cluster ?? `127.0.0.1:${this.dpClusterPort}`,
       publicKeys: this.publicKeys,
       dataDir,
       workers: this.workers,
+      args: extra.args,
+      nodeId: extra.nodeId,
       waitReady,
       env: this.dpEnv,
     });

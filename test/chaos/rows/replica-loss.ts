@@ -33,7 +33,7 @@ export const F25: Row = {
       replica = await fleet.startReplica('chaos-b');
       const first = `127.0.0.1:${fleet.clusterPort}`;
       const second = `127.0.0.1:${replica.clusterPort}`;
-      const dp = await fleet.startDp(join(fleet.dir, 'dp-failover'), true, `${first},${second}`);
+      const dp = await fleet.startDp(join(fleet.dir, 'dp-failover'), true, { cluster: `${first},${second}` });
       fleet.dps.push(dp);
       await fleet.waitServing(dp);
       const start = (await dpStatus(dp))!;

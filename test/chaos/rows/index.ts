@@ -10,5 +10,6 @@ import { F17 } from './upstream-faults.js';
 import { F25 } from './replica-loss.js';
 import { F26 } from './ratelimit-partition.js';
 import { F27 } from './rollout.js';
+import { F28 } from './key-revocation.js';
 
-export const ROWS: readonly Row[] = [F1, F2, F4, F5, F6, F7, F8, F14, F15, F16, F17, F24, F25, F26, F27];
+export const ROWS: readonly Row[] = [F1, F2, F4, F5, F6, F7, F8, F14, F15, F16, F17, F24, F25, F26, F27, F28];

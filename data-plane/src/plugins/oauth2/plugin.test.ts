@@ -343,7 +343,7 @@ describe('oauth2 authorization_code grant', () => {
       ),
     );
     expect(out.answer!.json).toMatchObject({ error_description: 'Invalid code' });
-    const forged = new TokenKeys(['f'.repeat(40)]).sign(
+    const forged = TokenKeys.fromSecrets(['f'.repeat(40)]).sign(
       JSON.parse(Buffer.from(c.split('.')[1]!, 'base64url').toString()),
     );
     expect((await redeem(forged)).json).toMatchObject({ error_description: 'Invalid code' });
@@ -531,7 +531,7 @@ describe('oauth2 access (Kong: "Making a request")', () => {
 
   it('refuses a garbage, forged or other-service token with invalid_token', async () => {
     expect((await accessWith('not.a.token')).out.answer).toMatchObject(invalid);
-    const forged = new TokenKeys(['x'.repeat(40)]).sign({
+    const forged = TokenKeys.fromSecrets(['x'.repeat(40)]).sign({
       iss: 'gatehouse-oauth2',
       sub: 'cred',
       aud: 'svc',
@@ -545,7 +545,7 @@ describe('oauth2 access (Kong: "Making a request")', () => {
   });
 
   it('refuses an expired token', async () => {
-    const expiredToken = new TokenKeys([SECRET]).sign({
+    const expiredToken = TokenKeys.fromSecrets([SECRET]).sign({
       iss: 'gatehouse-oauth2',
       sub: 'cred',
       aud: 'svc',

@@ -34,6 +34,7 @@ import {
 import { createAdminApp } from './admin/index.js';
 import { DEFAULT_AUDIT_RETENTION_MS, startAuditRetention } from './audit/retention.js';
 import { ControlPlaneMetrics } from './admin/metrics.js';
+import { oauth2TokenEndpoints } from './admin/oauth2-token-endpoints.js';
 import { proxyCacheEndpoints } from './admin/proxy-cache-endpoints.js';
 import { upstreamHealthEndpoints } from './admin/upstream-health-endpoints.js';
 import { Analytics, DEFAULT_RETENTION_MS } from './analytics/index.js';
@@ -501,6 +502,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
         createConfigHistoryRouter({ store, prisma: db.prisma, logger, plugins }),
         createConfigRouter(store, logger, { plugins }),
         proxyCacheEndpoints(store, replicas.purgeRelay),
+        oauth2TokenEndpoints(db.prisma, replicas.oauth2RevocationRelay),
         upstreamHealthEndpoints(store, registry, replicas.targetHealthRelay, cpId),
       ],
     });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { schema } from '@gatehouse/shared';
 import { definePluginSpec, type PluginConfig, PROTOCOLS_HTTP_WS } from '../api.js';
 
@@ -82,6 +83,9 @@ const oauth2Schema = t.record(
   },
 );
 
+/** A generated provision_key: 32 base64url characters (192 random bits). */
+export const newProvisionKey = (): string => randomBytes(24).toString('base64url');
+
 /** What the control plane validates and describes (the handlers are in plugin.ts). */
 export const oauth2Spec = definePluginSpec({
   name: 'oauth2',
@@ -90,6 +94,11 @@ export const oauth2Spec = definePluginSpec({
   noConsumer: true,
   protocols: PROTOCOLS_HTTP_WS,
   schema: oauth2Schema,
+  // Kong generates provision_key when it is left out (null or absent); so does the CP, once.
+  generate: (config) =>
+    config.provision_key === undefined || config.provision_key === null
+      ? { ...config, provision_key: newProvisionKey() }
+      : config,
 });
 
 /** The validated config the handlers receive (inferred from the schema). */

@@ -336,7 +336,9 @@ describe('oauth2 through a real CP and two DPs', () => {
   const kidOf = (token: string) =>
     (JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()) as { kid: string }).kid;
   const cpKeyedToken = async (base: string) => {
-    const t = await send(base, '/cpkeys/oauth2/token', { form: { grant_type: 'client_credentials', ...app } });
+    const t = await send(base, '/cpkeys/oauth2/token', {
+      form: { grant_type: 'client_credentials', ...app },
+    });
     expect(t.status, JSON.stringify(t.json)).toBe(200);
     return t.json.access_token as string;
   };
@@ -348,7 +350,9 @@ describe('oauth2 through a real CP and two DPs', () => {
     // The CP makes its first key as the instance is written; it reaches the DPs in a snapshot.
     await waitUntil(
       'DP A issues with the CP key',
-      async () => (await send(a(), '/cpkeys/oauth2/token', { form: { grant_type: 'client_credentials', ...app } })).status === 200,
+      async () =>
+        (await send(a(), '/cpkeys/oauth2/token', { form: { grant_type: 'client_credentials', ...app } }))
+          .status === 200,
       PROPAGATION_MS,
     );
     firstKeyToken = await cpKeyedToken(a());
@@ -359,7 +363,9 @@ describe('oauth2 through a real CP and two DPs', () => {
     const config = JSON.stringify((await adminJson(cp.admin, 'GET', '/config')).json);
     expect(config).not.toContain('_oauth2_signing_keys');
     // A token of the route's operator secret is not one of the CP keys' (unknown kid: 401).
-    const other = await send(a(), '/api/oauth2/token', { form: { grant_type: 'client_credentials', ...app } });
+    const other = await send(a(), '/api/oauth2/token', {
+      form: { grant_type: 'client_credentials', ...app },
+    });
     const r = await send(b(), '/cpkeys/x', { headers: bearer(other.json.access_token as string) });
     expect(r.status).toBe(401);
     expect(r.json).toMatchObject({ error: 'invalid_token' });
@@ -388,7 +394,7 @@ describe('oauth2 through a real CP and two DPs', () => {
     expect(await configVersion()).toBe(version);
   });
 
-  it('rotates the control plane key with an overlap: the old key\'s tokens still verify on both DPs', async () => {
+  it("rotates the control plane key with an overlap: the old key's tokens still verify on both DPs", async () => {
     expect(firstKeyToken).not.toBe('');
     // The same CP again, now rotating every 10 s (the new key signs 2 s after it is made).
     const clusterPort = cp.clusterPort;

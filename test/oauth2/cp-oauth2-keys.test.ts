@@ -41,7 +41,8 @@ describe('oauth2 signing key schedule (planKeys)', () => {
           const newest = [...keys].sort((a, b) => b.notBefore - a.notBefore || (a.kid < b.kid ? 1 : -1))[0];
           if (newest) expect(plan.retire).not.toContain(newest.kid);
           if (lifetime === null) expect(plan.retire).toEqual([]);
-          if (plan.create && keys.length > 0) expect(plan.create.notBefore).toBe(now + SETTINGS.activationSeconds);
+          if (plan.create && keys.length > 0)
+            expect(plan.create.notBefore).toBe(now + SETTINGS.activationSeconds);
           if (keys.length === 0 && needed) expect(plan.create).toEqual({ notBefore: now });
         },
       ),
@@ -91,13 +92,18 @@ describe.each(['pglite', 'postgres'] as const)('oauth2 signing keys and /oauth2_
     const id = created.body.id as string;
     const patched = await call('PATCH', `/plugins/${id}`, { config: { token_expiration: 600 } });
     expect((patched.body.config as Record<string, unknown>).provision_key).toBe(key);
-    expect(((await call('GET', `/plugins/${id}`)).body.config as Record<string, unknown>).provision_key).toBe(key);
+    expect(((await call('GET', `/plugins/${id}`)).body.config as Record<string, unknown>).provision_key).toBe(
+      key,
+    );
   });
 
   it('makes the first key at once (one config write, noted in the history), then nothing until rotation is due', async () => {
     const before = await admin.store.currentVersion();
     const change = await rotate(t0);
-    expect(change?.created).toMatchObject({ kid: expect.stringMatching(/^gh[A-Za-z0-9_-]{16}$/), notBefore: t0 });
+    expect(change?.created).toMatchObject({
+      kid: expect.stringMatching(/^gh[A-Za-z0-9_-]{16}$/),
+      notBefore: t0,
+    });
     expect(await admin.store.currentVersion()).toBe(before + 1n);
     const history = await admin.store.prisma.configHistory.findUnique({ where: { version: before + 1n } });
     expect(history?.note).toBe(`oauth2 token signing keys: made ${change!.created!.kid}`);
@@ -146,17 +152,27 @@ describe.each(['pglite', 'postgres'] as const)('oauth2 signing keys and /oauth2_
 
   it('lists what the CP knows at /oauth2_tokens and revokes by jti, pushed to DPs at once', async () => {
     await call('POST', '/consumers', { username: 'tok' });
-    credentialId = (await call('POST', '/consumers/tok/oauth2', { name: 'A', redirect_uris: ['https://a.example/cb'] }))
-      .body.id as string;
+    credentialId = (
+      await call('POST', '/consumers/tok/oauth2', { name: 'A', redirect_uris: ['https://a.example/cb'] })
+    ).body.id as string;
     const exp = BigInt(Math.floor(Date.now() / 1000) + 600);
     const redeem = grantRedeemer(admin.store);
-    await redeem(oauth2Redemption({ jti: 'refresh-x', credentialId, expiresAt: exp }, [
-      { jti: 'access-x', credentialId, expiresAt: exp },
-    ]));
+    await redeem(
+      oauth2Redemption({ jti: 'refresh-x', credentialId, expiresAt: exp }, [
+        { jti: 'access-x', credentialId, expiresAt: exp },
+      ]),
+    );
     const list = await call('GET', '/oauth2_tokens?size=1');
     expect(list.status).toBe(200);
     expect(list.body.data).toEqual([
-      { id: 'access-x', jti: 'access-x', credential: { id: credentialId }, revoked: true, expires_at: Number(exp), created_at: expect.any(Number) },
+      {
+        id: 'access-x',
+        jti: 'access-x',
+        credential: { id: credentialId },
+        revoked: true,
+        expires_at: Number(exp),
+        created_at: expect.any(Number),
+      },
     ]);
     const next = await call('GET', list.body.next as string);
     expect(next.body.data).toMatchObject([{ jti: 'refresh-x', revoked: false }]);
@@ -176,8 +192,14 @@ describe.each(['pglite', 'postgres'] as const)('oauth2 signing keys and /oauth2_
     ).toBe(204);
     expect(pushed.at(-1)!.map((t) => t.jti)).toEqual(['access-y']);
     expect(await admin.store.currentVersion()).toBe(version);
-    const bad = await call('DELETE', '/oauth2_tokens/access-z?credential=00000000-0000-4000-8000-000000000000&expires_at=1');
-    expect(bad).toMatchObject({ status: 400, body: { message: expect.stringMatching(/^credential: no such oauth2 credential/) } });
+    const bad = await call(
+      'DELETE',
+      '/oauth2_tokens/access-z?credential=00000000-0000-4000-8000-000000000000&expires_at=1',
+    );
+    expect(bad).toMatchObject({
+      status: 400,
+      body: { message: expect.stringMatching(/^credential: no such oauth2 credential/) },
+    });
   });
 
   it('answers hostile /oauth2_tokens input with 2xx/4xx, never 5xx (fast-check)', async () => {

@@ -34,7 +34,7 @@ import { param } from './generic-router.js';
 
 export const OAuth2TokenErrors = {
   /** DELETE /oauth2_tokens/{jti}: `credential` or `expires_at` malformed, or no such credential. */
-  badRevocation: defineError('GH_ERR_ADMIN_OAUTH2_TOKEN_REVOCATION', 400),
+  badRevocation: defineError('GH_ERR_ADMIN_TOKEN_REVOCATION', 400),
 } as const;
 
 const JTI = /^[\x21-\x7e]+$/;
@@ -56,7 +56,8 @@ export function tokenJson(t: UsedTokenRow) {
 /** The jti of the path; 404 when it cannot be one. */
 function jtiOf(req: Request): string {
   const jti = param(req.params.jti);
-  if (jti.length === 0 || jti.length > MAX_JTI_LENGTH || !JTI.test(jti)) throw AdminErrors.notFound('Not found');
+  if (jti.length === 0 || jti.length > MAX_JTI_LENGTH || !JTI.test(jti))
+    throw AdminErrors.notFound('Not found');
   return jti;
 }
 
@@ -112,7 +113,9 @@ export function oauth2TokenEndpoints(prisma: PrismaClient, relay: OAuth2Revocati
         if (credential === undefined || !isUuid(credential))
           throw OAuth2TokenErrors.badRevocation('credential: expected the oauth2 credential id (a UUID)');
         if (expiresAt === undefined || !EXPIRES_AT.test(expiresAt))
-          throw OAuth2TokenErrors.badRevocation("expires_at: expected the token's exp (Unix seconds, 0: never)");
+          throw OAuth2TokenErrors.badRevocation(
+            "expires_at: expected the token's exp (Unix seconds, 0: never)",
+          );
         const token = { jti, credentialId: credential, expiresAt: Number(expiresAt) };
         if (!isStorableToken(token))
           throw OAuth2TokenErrors.badRevocation('expires_at: expected Unix seconds before year 2286');

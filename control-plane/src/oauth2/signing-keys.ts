@@ -184,7 +184,11 @@ export function startOAuth2KeyRotation(
         (c) => {
           if (c !== null)
             logger.info(
-              { created: c.created?.kid ?? null, not_before: c.created?.notBefore ?? null, retired: c.retired },
+              {
+                created: c.created?.kid ?? null,
+                not_before: c.created?.notBefore ?? null,
+                retired: c.retired,
+              },
               'oauth2 token signing keys changed',
             );
         },

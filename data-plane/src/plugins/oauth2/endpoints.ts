@@ -210,8 +210,7 @@ async function tokenOutcome(ctx: PluginContext, state: OAuth2State): Promise<Out
   // single use (rotated at each refresh, as OAuth 2.1 asks of public clients).
   const publicRedemption =
     client?.credential.client_type === 'public' &&
-    (grantType === 'authorization_code' ||
-      (grantType === 'refresh_token' && !keepsRefreshToken(state.conf)));
+    (grantType === 'authorization_code' || (grantType === 'refresh_token' && !keepsRefreshToken(state.conf)));
   if (client !== undefined && !publicRedemption) {
     if (creds.secret === undefined || !(await verifyOAuth2ClientSecret(creds.secret, client.credential)))
       return badClient();

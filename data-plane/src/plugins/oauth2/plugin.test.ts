@@ -633,7 +633,10 @@ describe('oauth2 persistent_refresh_token (Kong: the refresh token is kept on re
     authenticated_userid: 'u1',
   };
   const refresh = (rt: string, conf: Record<string, unknown>) =>
-    token({ grant_type: 'refresh_token', client_id: 'clientid', client_secret: 'secret123', refresh_token: rt }, conf);
+    token(
+      { grant_type: 'refresh_token', client_id: 'clientid', client_secret: 'secret123', refresh_token: rt },
+      conf,
+    );
 
   it('answers the same refresh token and lets it refresh again, with a new access token each time', async () => {
     const conf = { persistent_refresh_token: true };

@@ -93,7 +93,10 @@ describe('oauth2 schema (Kong kong/plugins/oauth2/schema.lua, spec/03-plugins/25
         const out = oauth2Spec.generate!(config);
         const given = config.provision_key !== undefined && config.provision_key !== null;
         if (given) expect(out).toBe(config);
-        else expect(Object.keys(out).sort()).toEqual([...new Set([...Object.keys(config), 'provision_key'])].sort());
+        else
+          expect(Object.keys(out).sort()).toEqual(
+            [...new Set([...Object.keys(config), 'provision_key'])].sort(),
+          );
       }),
       { numRuns: 200 },
     );

@@ -20,7 +20,9 @@ const key = (kid: string, fill: string, not_before: number) => ({
 
 describe('oauth2 TokenKeys.fromSnapshot (the control plane keyset)', () => {
   it('signs with the newest started key (by not_before), else the earliest', () => {
-    const keys = TokenKeys.fromSnapshot({ keys: [key('a', '1', 100), key('b', '2', 200), key('c', '3', 300)] });
+    const keys = TokenKeys.fromSnapshot({
+      keys: [key('a', '1', 100), key('b', '2', 200), key('c', '3', 300)],
+    });
     expect(keys.signingKey(250).kid).toBe('b');
     expect(keys.signingKey(300).kid).toBe('c');
     expect(keys.signingKey(50).kid).toBe('a');

@@ -79,7 +79,10 @@ export function oauth2TokenEndpoints(prisma: PrismaClient, relay: OAuth2Revocati
       const after =
         offset === undefined
           ? undefined
-          : decodeOffset(String(offset), (c) => c.length > 0 && c.length <= MAX_JTI_LENGTH);
+          : decodeOffset(
+              typeof offset === 'string' ? offset : '',
+              (c) => c.length > 0 && c.length <= MAX_JTI_LENGTH,
+            );
       const credential = req.query.credential;
       if (credential !== undefined && (typeof credential !== 'string' || !isUuid(credential)))
         throw AdminErrors.notFound('Not found');

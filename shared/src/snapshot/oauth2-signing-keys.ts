@@ -49,7 +49,7 @@ export function controlPlaneTokenLifetime(config: GatehouseConfig): number | nul
   let longest = OAUTH2_CODE_TTL_SECONDS;
   for (const p of config.plugins) {
     if (!usesControlPlaneKeys(p)) continue;
-    const c = (p.config ?? {}) as Record<string, unknown>;
+    const c: Record<string, unknown> = p.config ?? {};
     const access = num(c.token_expiration, 7200);
     if (access === 0) return null;
     longest = Math.max(longest, access);

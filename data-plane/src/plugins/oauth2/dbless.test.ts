@@ -25,7 +25,7 @@ const plugin = (config: Record<string, unknown>): Plugin =>
     tags: null,
     created_at: 1,
     updated_at: 1,
-  }) as Plugin;
+  });
 
 describe('plugin oauth2 (DB-less)', () => {
   it('refuses an instance without token_signing_secrets in a config with no control plane keys', async () => {

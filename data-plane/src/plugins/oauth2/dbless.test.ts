@@ -10,22 +10,21 @@ import { loadPluginRegistry } from '../registry.js';
 
 const logger = createLogger('oauth2-dbless-test', { level: 'silent' });
 
-const plugin = (config: Record<string, unknown>): Plugin =>
-  ({
-    id: '00000000-0000-4000-8000-0000000000a1',
-    name: 'oauth2',
-    instance_name: null,
-    config: { provision_key: 'pk', enable_client_credentials: true, ...config },
-    protocols: ['http', 'https'],
-    enabled: true,
-    service: null,
-    route: null,
-    consumer: null,
-    consumer_group: null,
-    tags: null,
-    created_at: 1,
-    updated_at: 1,
-  });
+const plugin = (config: Record<string, unknown>): Plugin => ({
+  id: '00000000-0000-4000-8000-0000000000a1',
+  name: 'oauth2',
+  instance_name: null,
+  config: { provision_key: 'pk', enable_client_credentials: true, ...config },
+  protocols: ['http', 'https'],
+  enabled: true,
+  service: null,
+  route: null,
+  consumer: null,
+  consumer_group: null,
+  tags: null,
+  created_at: 1,
+  updated_at: 1,
+});
 
 describe('plugin oauth2 (DB-less)', () => {
   it('refuses an instance without token_signing_secrets in a config with no control plane keys', async () => {

@@ -4,7 +4,9 @@
  * refresh tokens are redeemed through the CP (single use across DPs, not a config write); the access
  * token a refresh replaces is revoked on every DP over the cluster stream (a DP started later gets
  * the live list after Hello); a revocation written through the Admin API reaches both DPs in the
- * snapshot within the propagation time. The DPs sit behind a
+ * snapshot within the propagation time. A second route's oauth2 signs with the control plane's own
+ * keys (no token_signing_secrets): accepted across DPs, revoked through DELETE /oauth2_tokens
+ * (pushed at once), rotated with an overlap (old tokens still verify). The DPs sit behind a
  * "TLS-terminating proxy" (the test, a trusted IP sending X-Forwarded-Proto: https), as Kong's
  * accept_http_if_already_terminated expects.
  */
@@ -68,6 +70,8 @@ describe('oauth2 through a real CP and two DPs', () => {
   const dps: DpHandle[] = [];
   let upstream: http.Server;
   let credentialId = '';
+  let generatedProvisionKey = '';
+  let cpDataDir = '';
   const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
   const app = { client_id: 'e2e-app', client_secret: 'e2e-app-secret' };
 
@@ -78,7 +82,8 @@ describe('oauth2 through a real CP and two DPs', () => {
         .end(JSON.stringify({ headers: req.headers }));
     });
     await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
-    cp = await startCp({ dataDir: tempDir('oauth2-cp') });
+    cpDataDir = tempDir('oauth2-cp');
+    cp = await startCp({ dataDir: cpDataDir });
     const ok = async (path: string, body: unknown) => {
       const r = await adminJson(cp.admin, 'POST', path, body);
       expect(r.status, `${path} ${JSON.stringify(r.json)}`).toBe(201);
@@ -109,6 +114,14 @@ describe('oauth2 through a real CP and two DPs', () => {
         accept_http_if_already_terminated: true,
       },
     });
+    // Signed with the control plane's rotated keys (no token_signing_secrets) and a
+    // provision_key the CP generates.
+    await ok('/services/svc/routes', { name: 'cpkeys', paths: ['/cpkeys'] });
+    const cpKeyed = await ok('/routes/cpkeys/plugins', {
+      name: 'oauth2',
+      config: { enable_client_credentials: true, accept_http_if_already_terminated: true },
+    });
+    generatedProvisionKey = (cpKeyed.config as { provision_key: string }).provision_key;
     for (const n of [1, 2])
       dps.push(
         await startDp({
@@ -319,6 +332,94 @@ describe('oauth2 through a real CP and two DPs', () => {
         PROPAGATION_MS,
       );
   });
+
+  const kidOf = (token: string) =>
+    (JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()) as { kid: string }).kid;
+  const cpKeyedToken = async (base: string) => {
+    const t = await send(base, '/cpkeys/oauth2/token', {
+      form: { grant_type: 'client_credentials', ...app },
+    });
+    expect(t.status, JSON.stringify(t.json)).toBe(200);
+    return t.json.access_token as string;
+  };
+  /** A token signed with the CP's first key (for the rotation test). */
+  let firstKeyToken = '';
+
+  it("accepts at DP B a token DP A signed with the control plane's key (no token_signing_secrets; provision_key generated)", async () => {
+    expect(generatedProvisionKey).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    // The CP makes its first key as the instance is written; it reaches the DPs in a snapshot.
+    await waitUntil(
+      'DP A issues with the CP key',
+      async () =>
+        (await send(a(), '/cpkeys/oauth2/token', { form: { grant_type: 'client_credentials', ...app } }))
+          .status === 200,
+      PROPAGATION_MS,
+    );
+    firstKeyToken = await cpKeyedToken(a());
+    expect(kidOf(firstKeyToken)).toMatch(/^gh[A-Za-z0-9_-]{16}$/);
+    for (const dp of dps)
+      expect((await send(dp.proxy, '/cpkeys/x', { headers: bearer(firstKeyToken) })).status).toBe(200);
+    // The keys are never in the Admin API: not in the plugin, not in GET /config.
+    const config = JSON.stringify((await adminJson(cp.admin, 'GET', '/config')).json);
+    expect(config).not.toContain('_oauth2_signing_keys');
+    // A token of the route's operator secret is not one of the CP keys' (unknown kid: 401).
+    const other = await send(a(), '/api/oauth2/token', {
+      form: { grant_type: 'client_credentials', ...app },
+    });
+    const r = await send(b(), '/cpkeys/x', { headers: bearer(other.json.access_token as string) });
+    expect(r.status).toBe(401);
+    expect(r.json).toMatchObject({ error: 'invalid_token' });
+  });
+
+  it('revokes with DELETE /oauth2_tokens/{jti}: pushed on the stream, refused on both DPs, no config version change', async () => {
+    const token = await cpKeyedToken(b());
+    for (const dp of dps)
+      expect((await send(dp.proxy, '/cpkeys/x', { headers: bearer(token) })).status).toBe(200);
+    const version = await configVersion();
+    const c = claims(token);
+    const del = await adminJson(
+      cp.admin,
+      'DELETE',
+      `/oauth2_tokens/${c.jti}?credential=${credentialId}&expires_at=${c.exp}`,
+    );
+    expect(del.status, JSON.stringify(del.json)).toBe(204);
+    for (const dp of dps)
+      await waitUntil(
+        'the token revoked through /oauth2_tokens is refused',
+        async () => (await send(dp.proxy, '/cpkeys/x', { headers: bearer(token) })).status === 401,
+        PROPAGATION_MS,
+      );
+    const listed = await adminJson(cp.admin, 'GET', `/oauth2_tokens/${c.jti}`);
+    expect(listed.json).toMatchObject({ jti: c.jti, revoked: true, credential: { id: credentialId } });
+    expect(await configVersion()).toBe(version);
+  });
+
+  it("rotates the control plane key with an overlap: the old key's tokens still verify on both DPs", async () => {
+    expect(firstKeyToken).not.toBe('');
+    // The same CP again, now rotating every 10 s (the new key signs 2 s after it is made).
+    const clusterPort = cp.clusterPort;
+    await cp.proc.stop();
+    cp = await startCp({
+      dataDir: cpDataDir,
+      clusterPort,
+      args: ['--oauth2-key-rotation', '10', '--oauth2-key-activation', '2'],
+    });
+    let rotated = '';
+    await waitUntil(
+      'both DPs sign with the new key',
+      async () => {
+        const [ta, tb] = [await cpKeyedToken(a()), await cpKeyedToken(b())];
+        if (kidOf(ta) === kidOf(firstKeyToken) || kidOf(tb) === kidOf(firstKeyToken)) return false;
+        rotated = ta;
+        return true;
+      },
+      60_000,
+    );
+    for (const dp of dps) {
+      expect((await send(dp.proxy, '/cpkeys/x', { headers: bearer(firstKeyToken) })).status).toBe(200);
+      expect((await send(dp.proxy, '/cpkeys/x', { headers: bearer(rotated) })).status).toBe(200);
+    }
+  }, 120_000);
 
   it('refuses redemption with a clear error while the CP is down, and keeps verifying access tokens', async () => {
     const t = await codeFlow();

@@ -46,6 +46,10 @@ import {
   parseRetention,
 } from './analytics/retention-setting.js';
 import { DEFAULT_SNAPSHOT_TTL_SECONDS, startControlPlane } from './control-plane.js';
+import {
+  DEFAULT_OAUTH2_KEY_ACTIVATION_SECONDS,
+  DEFAULT_OAUTH2_KEY_ROTATION_SECONDS,
+} from './oauth2/signing-keys.js';
 import { DEFAULT_SIGNING_KEY_DAYS, revokeSigningKey, rotateSigningKey } from './keys/index.js';
 import { DEFAULT_AUDIT_RETENTION, parseAuditRetention } from './audit/retention.js';
 import { runAuditCommand } from './audit/verify-cli.js';
@@ -181,6 +185,28 @@ const CP_SETTINGS: SettingSpec[] = [
     default: String(DEFAULT_SNAPSHOT_TTL_SECONDS),
     description:
       'Seconds after signing a snapshot expires (the CP re-signs it at half that); a DP holding an expired one keeps serving it and alerts. 0: no expiry.',
+  },
+  {
+    key: 'oauth2KeyRotation',
+    flag: 'oauth2-key-rotation',
+    env: ['GATEHOUSE_OAUTH2_KEY_ROTATION'],
+    kind: 'int',
+    min: 10,
+    max: 400 * 86_400,
+    default: String(DEFAULT_OAUTH2_KEY_ROTATION_SECONDS),
+    description:
+      'Seconds the newest oauth2 token signing key signs before the CP makes the next (oauth2 instances without token_signing_secrets).',
+  },
+  {
+    key: 'oauth2KeyActivation',
+    flag: 'oauth2-key-activation',
+    env: ['GATEHOUSE_OAUTH2_KEY_ACTIVATION'],
+    kind: 'int',
+    min: 0,
+    max: 86_400,
+    default: String(DEFAULT_OAUTH2_KEY_ACTIVATION_SECONDS),
+    description:
+      'Seconds between making an oauth2 token signing key and signing with it: longer than a snapshot takes to reach every DP.',
   },
   {
     key: 'dev',
@@ -377,6 +403,10 @@ async function runCp(argv: string[]): Promise<void> {
       signingKeyFile: v.signingKey ? resolve(v.signingKey as string) : undefined,
       signingKeysDir: v.signingKeysDir ? resolve(v.signingKeysDir as string) : undefined,
       snapshotTtlSeconds: v.snapshotTtl as number,
+      oauth2Keys: {
+        rotationSeconds: v.oauth2KeyRotation as number,
+        activationSeconds: v.oauth2KeyActivation as number,
+      },
       dev: v.dev as boolean,
       cpId: v.cpId as string | undefined,
       analyticsRetentionMs,

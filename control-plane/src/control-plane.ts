@@ -3,6 +3,11 @@
  * publisher and the cluster gRPC server. Used by `gatehouse cp` and by tests.
  */
 import { grantRedeemer, startOAuth2Purge, type RevokedListener } from './oauth2/grant-redemption.js';
+import {
+  DEFAULT_OAUTH2_KEY_SETTINGS,
+  startOAuth2KeyRotation,
+  type OAuth2KeySettings,
+} from './oauth2/signing-keys.js';
 import { liveRevokedTokens } from './store/oauth2-used-tokens.js';
 import { MAX_OAUTH2_REVOCATIONS } from '@gatehouse/proto';
 import { randomUUID } from 'node:crypto';
@@ -29,6 +34,7 @@ import {
 import { createAdminApp } from './admin/index.js';
 import { DEFAULT_AUDIT_RETENTION_MS, startAuditRetention } from './audit/retention.js';
 import { ControlPlaneMetrics } from './admin/metrics.js';
+import { oauth2TokenEndpoints } from './admin/oauth2-token-endpoints.js';
 import { proxyCacheEndpoints } from './admin/proxy-cache-endpoints.js';
 import { upstreamHealthEndpoints } from './admin/upstream-health-endpoints.js';
 import { Analytics, DEFAULT_RETENTION_MS } from './analytics/index.js';
@@ -94,6 +100,11 @@ export interface ControlPlaneOptions {
   signingKeysReloadMs?: number;
   /** Snapshot expiry, seconds after signing (default 7 days; 0: snapshots carry no expiry). */
   snapshotTtlSeconds?: number;
+  /**
+   * The oauth2 token signing keys' schedule (oauth2/signing-keys.ts; default: a new key every 30
+   * days, signing 300 s after it is made) and how often it is checked (default 60 s).
+   */
+  oauth2Keys?: Partial<OAuth2KeySettings> & { checkMs?: number };
   dev: boolean;
   cpId?: string;
   /** Folders with custom plugins (their schemas validate plugin config at write time). */
@@ -440,6 +451,14 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     cleanups.push(() => cluster.stop());
     const stopOAuth2Purge = startOAuth2Purge(store, logger);
     cleanups.push(async () => stopOAuth2Purge());
+    const { checkMs: oauth2KeyCheckMs, ...oauth2KeySettings } = o.oauth2Keys ?? {};
+    const stopOAuth2Keys = startOAuth2KeyRotation(
+      store,
+      logger,
+      { ...DEFAULT_OAUTH2_KEY_SETTINGS, ...oauth2KeySettings },
+      oauth2KeyCheckMs,
+    );
+    cleanups.push(async () => stopOAuth2Keys());
     reoffer = () => cluster.reoffer();
 
     // The other replicas (a no-op without NATS_URL); unwired before the cluster server stops.
@@ -483,6 +502,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
         createConfigHistoryRouter({ store, prisma: db.prisma, logger, plugins }),
         createConfigRouter(store, logger, { plugins }),
         proxyCacheEndpoints(store, replicas.purgeRelay),
+        oauth2TokenEndpoints(db.prisma, replicas.oauth2RevocationRelay),
         upstreamHealthEndpoints(store, registry, replicas.targetHealthRelay, cpId),
       ],
     });

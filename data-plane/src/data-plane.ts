@@ -390,6 +390,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
   // oauth2 access tokens revoked outside the config (pushed by the CP, or revoked by a refresh
   // redeemed here): the node's list, passed to every worker.
   const revoked = new RevokedTokens();
+  metrics.oauth2RevocationList = () => revoked;
   const revoke = (tokens: Iterable<unknown>) => pool.broadcastOAuth2Revocations(revoked.add(tokens));
   const pool = new WorkerPool({
     trafficFlushMs: workerFlushMs(trafficPeriodMs),

@@ -12,6 +12,7 @@ export * from './snapshot/signed-snapshot.js';
 export * from './snapshot/proto-snapshot.js';
 export * from './snapshot/delta.js';
 export * from './snapshot/credential-digests.js';
+export * from './snapshot/oauth2-signing-keys.js';
 export * from './snapshot/jetstream-layout.js';
 export * from './entities/index.js';
 export * as schema from './schema/index.js';

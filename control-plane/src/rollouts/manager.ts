@@ -19,7 +19,6 @@
 import {
   encodeConfig,
   signEncodedSnapshot,
-  withCredentialDigests,
   type GatehouseConfig,
   type Logger,
   type NodePlacement,
@@ -28,7 +27,9 @@ import {
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { runExclusive } from '../jobs/exclusive.js';
 import type { PublishedSnapshot } from '../snapshot/index.js';
+import { dataPlaneConfig } from '../snapshot/publisher.js';
 import { SliceCache } from '../snapshot/slices.js';
+import { readOAuth2SigningKeys } from '../store/oauth2-signing-keys.js';
 import type { ConfigStore } from '../store/index.js';
 import { groupFigures, inWaves, judge, type NodeFigures } from './plan.js';
 import { getRollout, passWave, rollBack, runningRollout, type Rollout, type WaveEvidence } from './store.js';
@@ -209,9 +210,10 @@ export class RolloutManager {
       logger: this.o.logger,
       onSlice: () => this.o.reoffer(),
     });
-    const digested = withCredentialDigests(baseConfig);
-    const { bytes, hash } = encodeConfig(digested);
     void (async () => {
+      // The oauth2 signing keys of now: a DP held at the base verifies what the others issue.
+      const digested = dataPlaneConfig(baseConfig, await readOAuth2SigningKeys(this.o.prisma));
+      const { bytes, hash } = encodeConfig(digested);
       const snapshot = await signEncodedSnapshot({
         bytes,
         hash,

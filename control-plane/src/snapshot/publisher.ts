@@ -18,7 +18,10 @@ import {
   encodeConfig,
   signEncodedSnapshot,
   withCredentialDigests,
+  withOAuth2SigningKeys,
+  type DigestedConfig,
   type GatehouseConfig,
+  type OAuth2SigningKeyRecord,
   type Logger,
   type NodePlacement,
   type SignedSnapshot,
@@ -30,9 +33,26 @@ import { SliceCache, type SliceStats } from './slices.js';
 /** What the publisher needs from the store (implemented by control-plane/src/store ConfigStore). */
 export interface ConfigSource {
   /** One consistent read: the config and the cluster-wide version it was read at. */
-  readConfig(): Promise<{ version: bigint; config: GatehouseConfig }>;
+  readConfig(): Promise<{
+    version: bigint;
+    config: GatehouseConfig;
+    /** The oauth2 token signing keys of that version (added to what DPs get, never to `config`). */
+    oauth2SigningKeys?: readonly OAuth2SigningKeyRecord[];
+  }>;
   /** Called after each committed write; returns an unsubscribe function. */
   onChange(listener: (version: bigint) => void): () => void;
+}
+
+/**
+ * The config as data planes get it: key-auth keys as keyed digests, and the oauth2 token signing
+ * keys where an oauth2 instance uses them. The one place both the publisher and staged rollouts
+ * turn a stored config into snapshot bytes.
+ */
+export function dataPlaneConfig(
+  config: GatehouseConfig,
+  oauth2SigningKeys: readonly OAuth2SigningKeyRecord[],
+): DigestedConfig {
+  return withOAuth2SigningKeys(withCredentialDigests(config), oauth2SigningKeys);
 }
 
 export interface PublishedSnapshot {
@@ -323,7 +343,7 @@ export class SnapshotPublisher extends EventEmitter<PublisherEvents> {
     const started = performance.now();
     this.counters.builds++;
     // Reading and encoding the whole config: V8's default heap sizing (heap-sizing.ts).
-    const { version, config } = await withRoomyHeap(() => this.source.readConfig());
+    const { version, config, oauth2SigningKeys } = await withRoomyHeap(() => this.source.readConfig());
     const prev = this.current;
     if (prev && version < prev.snapshot.version) {
       this.logger.warn(
@@ -332,8 +352,9 @@ export class SnapshotPublisher extends EventEmitter<PublisherEvents> {
       );
       return;
     }
-    // Key-auth keys leave the CP only as keyed digests (what DPs keep on disk).
-    const digested = withCredentialDigests(config);
+    // Key-auth keys leave the CP only as keyed digests (what DPs keep on disk); the oauth2
+    // signing keys only in what DPs get (dataPlaneConfig).
+    const digested = dataPlaneConfig(config, oauth2SigningKeys ?? []);
     const { bytes, hash } = encodeConfig(digested);
     const signer = this.signer;
     if (prev && hash === prev.snapshot.hash && prev.signer === signer) {

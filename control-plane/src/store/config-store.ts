@@ -5,6 +5,7 @@ import {
   type EntityModel,
   type GatehouseConfig,
   type Logger,
+  type OAuth2SigningKeyRecord,
 } from '@gatehouse/shared';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { ChangeLog, recordChanges } from '../audit/objects.js';
@@ -14,6 +15,7 @@ import { withRoomyHeap } from '../heap-sizing.js';
 import { CertificateRepository } from './certificates.js';
 import { EntityRepository } from './entity-repository.js';
 import { MembershipRepository } from './memberships.js';
+import { readOAuth2SigningKeys } from './oauth2-signing-keys.js';
 import type { Page } from './pagination.js';
 import { PluginRepository, type PluginSchemas } from './plugins.js';
 import { refuseDuringRollout } from './rollout-guard.js';
@@ -188,12 +190,24 @@ export class ConfigStore {
     return result;
   }
 
-  /** The whole configuration and its version, from one consistent snapshot of the database. */
-  async readConfig(): Promise<{ version: bigint; config: GatehouseConfig }> {
+  /**
+   * The whole configuration and its version, from one consistent snapshot of the database, with
+   * the oauth2 token signing keys of that version (for the snapshot only: never in `config`, so
+   * never in GET /config, exports or the history).
+   */
+  async readConfig(): Promise<{
+    version: bigint;
+    config: GatehouseConfig;
+    oauth2SigningKeys: OAuth2SigningKeyRecord[];
+  }> {
     return this.prisma.$transaction(
       async (tx) => {
         const row = await tx.configVersion.findUnique({ where: { id: 1 } });
-        return { version: row?.version ?? 0n, config: await readAll(tx) };
+        return {
+          version: row?.version ?? 0n,
+          config: await readAll(tx),
+          oauth2SigningKeys: await readOAuth2SigningKeys(tx),
+        };
       },
       { isolationLevel: 'RepeatableRead', timeout: READ_TIMEOUT_MS, maxWait: 10_000 },
     );

@@ -84,3 +84,58 @@ export async function purgeExpiredUsedTokens(db: Db, nowSeconds: number): Promis
   });
   return count;
 }
+
+/** A row as `/oauth2_tokens` lists it. */
+export interface UsedTokenRow extends UsedToken {
+  /** True: an access token DPs refuse; false: a redeemed code or refresh token. */
+  readonly revoked: boolean;
+  /** Unix seconds: when it was redeemed or revoked. */
+  readonly usedAt: number;
+}
+
+const rowOf = (r: {
+  jti: string;
+  credential_id: string;
+  expires_at: bigint;
+  revoked: boolean;
+  used_at: Date;
+}): UsedTokenRow => ({
+  jti: r.jti,
+  credentialId: r.credential_id,
+  expiresAt: Number(r.expires_at),
+  revoked: r.revoked,
+  usedAt: Math.floor(r.used_at.getTime() / 1000),
+});
+
+/** A page of rows by jti (keyset: those after `after`), of one credential when given. */
+export async function listUsedTokens(
+  db: Db,
+  o: { size: number; after?: string | undefined; credentialId?: string | undefined },
+): Promise<{ rows: UsedTokenRow[]; more: boolean }> {
+  const rows = await db.oauth2UsedToken.findMany({
+    where: {
+      ...(o.after === undefined ? {} : { jti: { gt: o.after } }),
+      ...(o.credentialId === undefined ? {} : { credential_id: o.credentialId.toLowerCase() }),
+    },
+    orderBy: { jti: 'asc' },
+    take: o.size + 1,
+  });
+  return { rows: rows.slice(0, o.size).map(rowOf), more: rows.length > o.size };
+}
+
+/** The row of `jti`, or null. */
+export async function getUsedToken(db: Db, jti: string): Promise<UsedTokenRow | null> {
+  if (jti.length === 0 || jti.length > MAX_JTI_LENGTH) return null;
+  const r = await db.oauth2UsedToken.findUnique({ where: { jti } });
+  return r === null ? null : rowOf(r);
+}
+
+/**
+ * Marks `jti` revoked (DPs then refuse it as an access token, code or refresh token); the row
+ * after the change, or null when there is none. Not configuration: no version bump.
+ */
+export async function markRevoked(db: Db, jti: string): Promise<UsedTokenRow | null> {
+  if (jti.length === 0 || jti.length > MAX_JTI_LENGTH) return null;
+  const { count } = await db.oauth2UsedToken.updateMany({ where: { jti }, data: { revoked: true } });
+  return count === 0 ? null : getUsedToken(db, jti);
+}

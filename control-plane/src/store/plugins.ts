@@ -16,6 +16,8 @@ export interface PluginSchemas {
     scope?: { consumer?: unknown; consumer_group?: unknown; protocols?: readonly string[] | null },
   ): Record<string, unknown>;
   describe(name: string): Record<string, unknown> | undefined;
+  /** The config with the values the plugin generates when left out (Kong's auto fields) filled in. */
+  fillGenerated?(name: string, config: unknown): unknown;
   list(): { name: string; version: string; priority: number }[];
 }
 
@@ -35,7 +37,9 @@ export function pluginValidator(registry: PluginSchemas | undefined) {
       base,
       validateConfig: (name, config, scope) => {
         if (!registry?.has(name)) throw unknownPluginViolation(name);
-        return registry.validateConfig(name, config, scope);
+        // Generated here, at write time, and stored: every CP replica and DP then agree.
+        const filled = registry.fillGenerated?.(name, config ?? {}) ?? config;
+        return registry.validateConfig(name, filled, scope);
       },
     }) as unknown as Record<string, unknown>;
   };

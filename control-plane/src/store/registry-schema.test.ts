@@ -40,6 +40,7 @@ function prismaModels(): Model[] {
  */
 const NOT_ENTITIES = new Set([
   'ConfigVersion',
+  'Oauth2SigningKey',
   'ConfigHistory',
   'ConfigHistoryContent',
   'ClusteringDataPlane',

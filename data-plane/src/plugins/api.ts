@@ -386,6 +386,12 @@ export interface PluginSpec<F extends schema.RecordField = schema.RecordField> {
   readonly protocols?: readonly PluginProtocol[];
   /** Kong's `no_consumer`: refuses consumer- and consumer-group-scoped instances (auth plugins). */
   readonly noConsumer?: boolean;
+  /**
+   * Kong's auto-generated config fields: fills what a write left out (the control plane calls it
+   * on Admin API writes, before validation, and stores the result, so every replica and DP agree).
+   * Never called for a DB-less file, which must give the values. Returns the config to validate.
+   */
+  readonly generate?: (config: Record<string, unknown>) => Record<string, unknown>;
 }
 
 /** The runnable part of a plugin: `init` and one handler per phase, typed by the config `C`. */

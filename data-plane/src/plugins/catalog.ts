@@ -59,6 +59,17 @@ export class PluginCatalog<P extends PluginSpec = PluginSpec> {
       .sort(byName);
   }
 
+  /**
+   * `config` with the values the plugin generates when left out (PluginSpec.generate; Kong's
+   * auto fields, e.g. oauth2's provision_key) filled in; anything else comes back as it is.
+   */
+  fillGenerated(name: string, config: unknown): unknown {
+    const generate = this.byName.get(name)?.generate;
+    if (generate === undefined || typeof config !== 'object' || config === null || Array.isArray(config))
+      return config;
+    return generate(config as Record<string, unknown>);
+  }
+
   /** What a DP announces in its Hello (and what the CP compares it with). */
   pluginInfos(): { name: string; version: string }[] {
     return this.list().map(({ name, version }) => ({ name, version }));

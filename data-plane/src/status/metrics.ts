@@ -30,6 +30,16 @@ export class DataPlaneMetrics {
   readonly snapshotExpiresAt: Gauge;
   readonly clusterRateLimitConnected: Gauge<'subject'>;
   readonly clusterRateLimitLocalDecisions: Counter;
+  readonly oauth2Revocations: Gauge;
+  readonly oauth2RevocationsEvicted: Counter;
+  /**
+   * The node's list of oauth2 revocations pushed by the CP (plugins/oauth2/revoked-tokens.ts):
+   * entries held, and live entries dropped because the list was full. The DP sets it.
+   */
+  oauth2RevocationList: () => { readonly size: number; readonly evicted: number } = () => ({
+    size: 0,
+    evicted: 0,
+  });
   /**
    * The `cluster` rate-limit policy as /status says it (null while no config uses it: no series).
    * The DP sets it once its ClusterNode exists.
@@ -162,6 +172,26 @@ export class DataPlaneMetrics {
       name: 'gatehouse_ratelimit_cluster_local_decisions_total',
       help: "rate-limiting policy cluster: decisions taken on this data plane's counts alone, while NATS was not connected (or not configured).",
       registers,
+    });
+    const revocationList = () => this.oauth2RevocationList();
+    this.oauth2Revocations = new Gauge({
+      name: 'gatehouse_dp_oauth2_revocations',
+      help: 'oauth2 access tokens revoked outside the config that this data plane holds on its list (bounded, MAX_OAUTH2_REVOCATIONS).',
+      registers,
+      collect() {
+        this.set(revocationList().size);
+      },
+    });
+    let evictedSeen = 0;
+    this.oauth2RevocationsEvicted = new Counter({
+      name: 'gatehouse_dp_oauth2_revocations_evicted_total',
+      help: 'oauth2 revocations dropped from the full list while their token was still live (such a token is accepted again until it expires).',
+      registers,
+      collect() {
+        const evicted = revocationList().evicted;
+        if (evicted > evictedSeen) this.inc(evicted - evictedSeen);
+        evictedSeen = Math.max(evictedSeen, evicted);
+      },
     });
     this.configVersion.set(0);
     this.cpConnected.set(0);

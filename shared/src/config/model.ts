@@ -353,7 +353,19 @@ export type GatehouseConfig = EntityLists;
  * secrets are keyed digests, described by `_credential_digests` (`snapshot/credential-digests.ts`).
  * Never in the CP's store or the Admin API.
  */
-export type DigestedConfig = GatehouseConfig & { _credential_digests?: CredentialDigests };
+export type DigestedConfig = GatehouseConfig & {
+  _credential_digests?: CredentialDigests;
+  /** Snapshots from a CP only (absent in a DB-less DP's config): `snapshot/oauth2-signing-keys.ts`. */
+  _oauth2_signing_keys?: OAuth2SigningKeys;
+};
+
+/**
+ * The control plane's oauth2 token signing keys as a snapshot carries them. Each key signs from
+ * `not_before` (Unix seconds) until a newer key's `not_before`, and verifies while it is listed.
+ */
+export interface OAuth2SigningKeys {
+  keys: { kid: string; secret: string; not_before: number }[];
+}
 
 /** How the credential secrets of a config were digested (see `withCredentialDigests`). */
 export interface CredentialDigests {

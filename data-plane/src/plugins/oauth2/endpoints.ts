@@ -159,6 +159,10 @@ async function redemptionRefused(
   return null;
 }
 
+/** Is a refresh token kept across refreshes (not spent, answered again) rather than replaced? */
+export const keepsRefreshToken = (conf: OAuth2Config): boolean =>
+  conf.reuse_refresh_token || conf.persistent_refresh_token;
+
 /** POST …/oauth2/token. */
 export async function issueToken(ctx: PluginContext, state: OAuth2State): Promise<void> {
   const o = await tokenOutcome(ctx, state);
@@ -206,8 +210,7 @@ async function tokenOutcome(ctx: PluginContext, state: OAuth2State): Promise<Out
   // single use (rotated at each refresh, as OAuth 2.1 asks of public clients).
   const publicRedemption =
     client?.credential.client_type === 'public' &&
-    (grantType === 'authorization_code' ||
-      (grantType === 'refresh_token' && !state.conf.reuse_refresh_token));
+    (grantType === 'authorization_code' || (grantType === 'refresh_token' && !keepsRefreshToken(state.conf)));
   if (client !== undefined && !publicRedemption) {
     if (creds.secret === undefined || !(await verifyOAuth2ClientSecret(creds.secret, client.credential)))
       return badClient();
@@ -312,7 +315,10 @@ async function refresh(
   )
     return fail(err('invalid_request', 'Invalid refresh_token'));
   if (token.sub !== client.credential.id) return fail(err('invalid_client', 'Invalid client authentication'));
-  if (!state.conf.reuse_refresh_token) {
+  // Kong's reuse_refresh_token and persistent_refresh_token both keep the refresh token: it is
+  // not spent at the ledger and the answer carries it again (docs/plugins.md, oauth2).
+  const keep = keepsRefreshToken(state.conf);
+  if (!keep) {
     const previous: LedgerEntry[] =
       token.access_jti === undefined
         ? []
@@ -321,7 +327,7 @@ async function refresh(
     const refused = await redemptionRefused(entryOf(token), previous, invalid, fail);
     if (refused) return refused;
   }
-  const refreshWith = state.conf.reuse_refresh_token ? params.refresh_token! : true;
+  const refreshWith = keep ? params.refresh_token! : true;
   return granted(
     ctx,
     state,

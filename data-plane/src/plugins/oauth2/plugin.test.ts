@@ -343,7 +343,7 @@ describe('oauth2 authorization_code grant', () => {
       ),
     );
     expect(out.answer!.json).toMatchObject({ error_description: 'Invalid code' });
-    const forged = new TokenKeys(['f'.repeat(40)]).sign(
+    const forged = TokenKeys.fromSecrets(['f'.repeat(40)]).sign(
       JSON.parse(Buffer.from(c.split('.')[1]!, 'base64url').toString()),
     );
     expect((await redeem(forged)).json).toMatchObject({ error_description: 'Invalid code' });
@@ -531,7 +531,7 @@ describe('oauth2 access (Kong: "Making a request")', () => {
 
   it('refuses a garbage, forged or other-service token with invalid_token', async () => {
     expect((await accessWith('not.a.token')).out.answer).toMatchObject(invalid);
-    const forged = new TokenKeys(['x'.repeat(40)]).sign({
+    const forged = TokenKeys.fromSecrets(['x'.repeat(40)]).sign({
       iss: 'gatehouse-oauth2',
       sub: 'cred',
       aud: 'svc',
@@ -545,7 +545,7 @@ describe('oauth2 access (Kong: "Making a request")', () => {
   });
 
   it('refuses an expired token', async () => {
-    const expiredToken = new TokenKeys([SECRET]).sign({
+    const expiredToken = TokenKeys.fromSecrets([SECRET]).sign({
       iss: 'gatehouse-oauth2',
       sub: 'cred',
       aud: 'svc',
@@ -621,5 +621,106 @@ describe('oauth2 access (Kong: "Making a request")', () => {
     expect(out.answer).toBeNull();
     expect(ctx.consumer?.id).toBe('anon');
     expect(ctx.anonymous).toBe(true);
+  });
+});
+
+describe('oauth2 persistent_refresh_token (Kong: the refresh token is kept on refresh)', () => {
+  const password = {
+    grant_type: 'password',
+    client_id: 'clientid',
+    client_secret: 'secret123',
+    provision_key: 'provision123',
+    authenticated_userid: 'u1',
+  };
+  const refresh = (rt: string, conf: Record<string, unknown>) =>
+    token(
+      { grant_type: 'refresh_token', client_id: 'clientid', client_secret: 'secret123', refresh_token: rt },
+      conf,
+    );
+
+  it('answers the same refresh token and lets it refresh again, with a new access token each time', async () => {
+    const conf = { persistent_refresh_token: true };
+    const t = (await token(password, conf)).json as Record<string, string>;
+    const a = await refresh(t.refresh_token!, conf);
+    expect(a.status).toBe(200);
+    const first = a.json as Record<string, string>;
+    expect(first.refresh_token).toBe(t.refresh_token);
+    expect(first.access_token).not.toBe(t.access_token);
+    const b = await refresh(t.refresh_token!, conf);
+    expect(b.status).toBe(200);
+    expect((b.json as Record<string, string>).refresh_token).toBe(t.refresh_token);
+  });
+
+  it('without it, the refresh token is replaced and single use', async () => {
+    const t = (await token(password, {})).json as Record<string, string>;
+    const a = (await refresh(t.refresh_token!, {})).json as Record<string, string>;
+    expect(a.refresh_token).not.toBe(t.refresh_token);
+    expect((await refresh(t.refresh_token!, {})).status).toBe(400);
+  });
+
+  it('makes a public client give its secret to refresh (a kept token must not be a bare bearer)', async () => {
+    const pub = { grant_type: 'refresh_token', client_id: 'public', refresh_token: 'x' };
+    const a = await token(pub, { persistent_refresh_token: true });
+    expect(a.json).toMatchObject({ error: 'invalid_client' });
+  });
+});
+
+describe("oauth2 with the control plane's signing keys (no token_signing_secrets)", () => {
+  const cpKey = (kid: string, fill: string, notBefore: number) => ({
+    kid,
+    secret: Buffer.alloc(32, fill).toString('base64url'),
+    not_before: notBefore,
+  });
+  const now = Math.floor(Date.now() / 1000);
+  const withKeys = (keys: unknown[]) =>
+    snapshotOf({
+      consumers,
+      oauth2_credentials: credentials,
+      _oauth2_signing_keys: { keys },
+    } as never);
+  const cpConf = { token_signing_secrets: null };
+  const issue = async (snap: ReturnType<typeof snapshotOf>) => {
+    const { out } = await call(cpConf, post('/api/oauth2/token', clientCredentials), snap);
+    return out.answer!;
+  };
+  const kidOf = (t: string) =>
+    (JSON.parse(Buffer.from(t.split('.')[0]!, 'base64url').toString()) as { kid: string }).kid;
+  const invalid = { status: 401, json: { error: 'invalid_token' } };
+
+  it('signs with the newest key whose not_before has come, and verifies with every listed key', async () => {
+    const old = cpKey('ghOld', 'a', now - 1000);
+    const current = cpKey('ghCur', 'b', now - 10);
+    const pending = cpKey('ghNext', 'c', now + 1000);
+    const snap = withKeys([old, current, pending]);
+    const a = await issue(snap);
+    expect(a.status).toBe(200);
+    const t = (a.json as { access_token: string }).access_token;
+    expect(kidOf(t)).toBe('ghCur');
+    expect((await accessWith(t, cpConf, {}, snap)).out.answer).toBeNull();
+    // Overlap: a token of the old key still verifies while the key is listed…
+    const oldToken = (await issue(withKeys([old]))).json as { access_token: string };
+    expect(kidOf(oldToken.access_token)).toBe('ghOld');
+    expect((await accessWith(oldToken.access_token, cpConf, {}, snap)).out.answer).toBeNull();
+    // …and is refused (401 invalid_token, unknown kid) once the CP retired it.
+    const retired = withKeys([current, pending]);
+    expect((await accessWith(oldToken.access_token, cpConf, {}, retired)).out.answer).toMatchObject(invalid);
+  });
+
+  it('refuses a token signed by an instance secret when the instance uses the CP keys (unknown kid)', async () => {
+    const t = (await token(clientCredentials)).json as { access_token: string };
+    const snap = withKeys([cpKey('ghCur', 'b', now - 10)]);
+    expect((await accessWith(t.access_token, cpConf, {}, snap)).out.answer).toMatchObject(invalid);
+  });
+
+  it('answers 503 temporarily_unavailable at the token endpoint before the first key arrives', async () => {
+    const a = await issue(withKeys([]));
+    expect(a).toMatchObject({ status: 503, json: { error: 'temporarily_unavailable' } });
+    expect((await accessWith('a.b.c', cpConf, {}, withKeys([]))).out.answer).toMatchObject(invalid);
+  });
+
+  it('refuses to start without a control plane (DB-less: no keys in the config) with a clear error', () => {
+    expect(() => initialise(plugin, snapshot, { ...CONF, token_signing_secrets: null })).toThrow(
+      /token_signing_secrets is required without a control plane \(DB-less mode\)/,
+    );
   });
 });

@@ -2,15 +2,17 @@
  * oauth2 (Kong's, priority 1400): Kong as the OAuth 2.0 authorization server, built for hybrid
  * mode. `POST …/oauth2/authorize` and `POST …/oauth2/token` under the route issue codes and
  * tokens (endpoints.ts); every other request must carry an access token, verified here with the
- * instance's signing secrets, the snapshot's revocation list and its oauth2 credentials: no
+ * instance's signing secrets (or the control plane's keys in the snapshot), the snapshot's
+ * revocation list and its oauth2 credentials: no
  * database or control plane on the path (docs/plugins.md, oauth2).
  */
-import { definePlugin, type PluginContext } from '../api.js';
+import type { DigestedConfig } from '@gatehouse/shared';
+import { definePlugin, type PluginContext, type SnapshotView } from '../api.js';
 import { alreadyAuthenticated, bodyWithout, fail, parseBody, type AuthFailure } from '../runtime/auth.js';
 import { oauth2Index } from './clients.js';
 import { audienceMatches, authorize, issueToken, type OAuth2State } from './endpoints.js';
 import { readParams } from './params.js';
-import { oauth2Spec } from './schema.js';
+import { oauth2Spec, type OAuth2Config } from './schema.js';
 import { expired, nowSeconds, TokenKeys } from './tokens.js';
 
 const INVALID = 'The access token is invalid or has expired';
@@ -103,12 +105,34 @@ async function authenticate(ctx: PluginContext, state: OAuth2State): Promise<voi
   fail(ctx, conf.anonymous, failure, 'oauth2');
 }
 
+/** Why an instance without secrets cannot run in a config that has no control plane's keys. */
+export const NO_KEYS_WITHOUT_CP =
+  'token_signing_secrets is required without a control plane (DB-less mode): only a control plane makes and rotates token signing keys';
+
+/**
+ * The keys of an instance: its own `token_signing_secrets`, else the control plane's from the
+ * snapshot (one set shared by every such instance). A config with neither (a DB-less file) is
+ * refused with NO_KEYS_WITHOUT_CP.
+ */
+function keysOf(conf: OAuth2Config, snapshot: SnapshotView): TokenKeys {
+  const secrets = conf.token_signing_secrets;
+  if (secrets !== null && secrets !== undefined && secrets.length > 0) return TokenKeys.fromSecrets(secrets);
+  const member = (snapshot.config as DigestedConfig)._oauth2_signing_keys;
+  if (member === undefined) throw new Error(NO_KEYS_WITHOUT_CP);
+  return snapshot.memo('oauth2:signing-keys', () => TokenKeys.fromSnapshot(member));
+}
+
+const NO_KEY_YET = {
+  error: 'temporarily_unavailable',
+  error_description: 'The authorization server has no token signing key yet (the control plane makes one)',
+};
+
 export default definePlugin({
   ...oauth2Spec,
   init(conf, { snapshot }): OAuth2State {
     return {
       conf,
-      keys: new TokenKeys(conf.token_signing_secrets),
+      keys: keysOf(conf, snapshot),
       index: oauth2Index(snapshot),
       scopes: conf.scopes === null ? null : new Set(conf.scopes),
     };
@@ -117,8 +141,16 @@ export default definePlugin({
     if (alreadyAuthenticated(ctx, state.conf.anonymous)) return;
     if (ctx.request.method === 'POST') {
       const path = ctx.request.path;
-      if (path.includes('/oauth2/token')) return issueToken(ctx, state);
-      if (path.includes('/oauth2/authorize')) return authorize(ctx, state);
+      const endpoint = path.includes('/oauth2/token')
+        ? issueToken
+        : path.includes('/oauth2/authorize')
+          ? authorize
+          : null;
+      if (endpoint !== null) {
+        // Before the CP's first key reaches this DP (moments after the first oauth2 instance).
+        if (!state.keys.canSign) return ctx.respond(503, NO_KEY_YET, { 'cache-control': 'no-store' });
+        return endpoint(ctx, state);
+      }
     }
     return authenticate(ctx, state);
   },

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { schema } from '@gatehouse/shared';
 import { loadPluginSchemas } from '../schemas.js';
@@ -60,15 +61,44 @@ describe('oauth2 schema (Kong kong/plugins/oauth2/schema.lua, spec/03-plugins/25
     expect(check({ ...BASE, mandatory_scope: true, scopes: ['email'] }).errors).toBeNull();
   });
 
-  it('refuses a missing provision_key, a short or missing signing secret, and an unknown pkce mode', () => {
+  it('refuses a missing provision_key (a DB-less file must give it), a short signing secret, an empty list and an unknown pkce mode', () => {
     for (const bad of [
       { ...BASE, provision_key: undefined },
       { ...BASE, token_signing_secrets: ['short'] },
       { ...BASE, token_signing_secrets: [] },
-      { ...BASE, token_signing_secrets: undefined },
       { ...BASE, pkce: 'sometimes' },
       { ...BASE, scopes: ['has space'] },
     ])
       expect(check(bad).errors, JSON.stringify(bad)).not.toBeNull();
+  });
+
+  it("accepts no token_signing_secrets (the control plane's keys sign)", () => {
+    expect(check({ ...BASE, token_signing_secrets: undefined }).errors).toBeNull();
+    expect(check({ ...BASE, token_signing_secrets: null }).errors).toBeNull();
+  });
+
+  it('generates provision_key when a control plane write leaves it out (Kong generates it), keeps a given one', () => {
+    const generate = oauth2Spec.generate!;
+    const filled = generate({ enable_client_credentials: true });
+    expect(filled.provision_key).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(generate({ enable_client_credentials: true }).provision_key).not.toBe(filled.provision_key);
+    expect(generate({ provision_key: 'mine' }).provision_key).toBe('mine');
+    expect(generate({ provision_key: null }).provision_key).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(check(filled).errors).toBeNull();
+  });
+
+  it('generate never throws and never changes anything but a missing provision_key (fast-check)', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.anything()), (config) => {
+        const out = oauth2Spec.generate!(config);
+        const given = config.provision_key !== undefined && config.provision_key !== null;
+        if (given) expect(out).toBe(config);
+        else
+          expect(Object.keys(out).sort()).toEqual(
+            [...new Set([...Object.keys(config), 'provision_key'])].sort(),
+          );
+      }),
+      { numRuns: 200 },
+    );
   });
 });

@@ -1,6 +1,7 @@
 /**
  * The oauth2 plugin's tokens: compact JWS (HS256) signed with the instance's first
- * `token_signing_secrets` entry and verified against all of them (by `kid`). Access tokens,
+ * `token_signing_secrets` entry, or with the control plane's current key from the snapshot, and
+ * verified against every key of the set (by `kid`; an unknown kid is not ours). Access tokens,
  * refresh tokens and authorization codes are all such tokens, told apart by the `use` claim, so
  * any data plane holding the snapshot verifies what another issued, with no store on the path.
  */
@@ -40,6 +41,10 @@ const MAX_TOKEN_LENGTH = 8192;
 interface Key {
   readonly kid: string;
   readonly secret: Buffer;
+  /** Unix seconds from which it signs (0: operator secrets, the first of which signs). */
+  readonly notBefore: number;
+  /** The encoded JWS header of the tokens it signs. */
+  readonly header: string;
 }
 
 /** The key id of a secret: the first 16 base64url characters of its SHA-256 (names, never reveals it). */
@@ -49,18 +54,59 @@ export function keyId(secret: string): string {
 
 const b64 = (value: object): string => Buffer.from(JSON.stringify(value)).toString('base64url');
 
-/** Signs and verifies tokens with one instance's secrets (built once per snapshot). */
-export class TokenKeys {
-  private readonly signing: Key;
-  private readonly byKid: ReadonlyMap<string, Key>;
-  private readonly headers: string;
+/** Most keys a snapshot's `_oauth2_signing_keys` may list (more are ignored). */
+export const MAX_SNAPSHOT_KEYS = 64;
+/** Shortest CP key secret accepted (bytes). */
+const MIN_KEY_BYTES = 32;
+const KID = /^[A-Za-z0-9_-]{1,64}$/;
+const BASE64URL = /^[A-Za-z0-9_-]{43,512}$/;
 
-  constructor(secrets: readonly string[]) {
-    const keys = secrets.map((s) => ({ kid: keyId(s), secret: Buffer.from(s) }));
-    if (keys.length === 0) throw new Error('oauth2: no token signing secret');
-    this.signing = keys[0]!;
-    this.byKid = new Map(keys.map((k) => [k.kid, k]));
-    this.headers = b64({ alg: 'HS256', typ: 'JWT', kid: this.signing.kid });
+/** Thrown by `sign` when there is no key to sign with (the CP has not made one yet). */
+export class NoSigningKeyError extends Error {}
+
+/**
+ * Signs and verifies tokens with one instance's keys (built once per snapshot): its own
+ * `token_signing_secrets`, or the control plane's keys from the snapshot (shared by every
+ * instance without secrets). Every key listed verifies; the newest whose `not_before` has come
+ * signs (ties: the first listed), so a key the CP just made is held by every DP before any DP
+ * signs with it.
+ */
+export class TokenKeys {
+  private readonly keys: readonly Key[];
+  private readonly byKid: ReadonlyMap<string, Key>;
+
+  private constructor(keys: { kid: string; secret: Buffer; notBefore: number }[]) {
+    this.keys = keys.map((k) => ({ ...k, header: b64({ alg: 'HS256', typ: 'JWT', kid: k.kid }) }));
+    this.byKid = new Map(this.keys.map((k) => [k.kid, k]));
+  }
+
+  /** An instance's `token_signing_secrets`: the first signs, every one verifies. */
+  static fromSecrets(secrets: readonly string[]): TokenKeys {
+    if (secrets.length === 0) throw new Error('oauth2: no token signing secret');
+    return new TokenKeys(secrets.map((s) => ({ kid: keyId(s), secret: Buffer.from(s), notBefore: 0 })));
+  }
+
+  /**
+   * The control plane's keys (a snapshot's `_oauth2_signing_keys`); entries that are not well
+   * formed are left out, so hostile input yields fewer keys, never a crash.
+   */
+  static fromSnapshot(member: unknown): TokenKeys {
+    const list = (member as { keys?: unknown } | null)?.keys;
+    const keys: { kid: string; secret: Buffer; notBefore: number }[] = [];
+    const seen = new Set<string>();
+    if (Array.isArray(list))
+      for (const e of list.slice(0, MAX_SNAPSHOT_KEYS) as unknown[]) {
+        if (typeof e !== 'object' || e === null) continue;
+        const { kid, secret, not_before } = e as Record<string, unknown>;
+        if (typeof kid !== 'string' || !KID.test(kid) || seen.has(kid)) continue;
+        if (typeof secret !== 'string' || !BASE64URL.test(secret)) continue;
+        if (typeof not_before !== 'number' || !Number.isSafeInteger(not_before) || not_before < 0) continue;
+        const bytes = Buffer.from(secret, 'base64url');
+        if (bytes.length < MIN_KEY_BYTES) continue;
+        seen.add(kid);
+        keys.push({ kid, secret: bytes, notBefore: not_before });
+      }
+    return new TokenKeys(keys);
   }
 
   /** A new token id. */
@@ -68,9 +114,33 @@ export class TokenKeys {
     return randomUUID();
   }
 
-  sign(claims: TokenClaims): string {
-    const input = `${this.headers}.${b64(claims)}`;
-    const mac = createHmac('sha256', this.signing.secret).update(input).digest('base64url');
+  /** False when there is no key at all (tokens can be neither issued nor verified). */
+  get canSign(): boolean {
+    return this.keys.length > 0;
+  }
+
+  /** The kids known (tests, logs: never the secrets). */
+  get kids(): string[] {
+    return this.keys.map((k) => k.kid);
+  }
+
+  /** The key that signs at `now`: the newest started one, else (none started yet) the earliest. */
+  signingKey(now: number = nowSeconds()): Key {
+    let best: Key | undefined;
+    for (const k of this.keys) {
+      if (k.notBefore > now) continue;
+      if (best === undefined || k.notBefore > best.notBefore) best = k;
+    }
+    if (best !== undefined) return best;
+    for (const k of this.keys) if (best === undefined || k.notBefore < best.notBefore) best = k;
+    if (best === undefined) throw new NoSigningKeyError('oauth2: no token signing key');
+    return best;
+  }
+
+  sign(claims: TokenClaims, now: number = nowSeconds()): string {
+    const key = this.signingKey(now);
+    const input = `${key.header}.${b64(claims)}`;
+    const mac = createHmac('sha256', key.secret).update(input).digest('base64url');
     return `${input}.${mac}`;
   }
 

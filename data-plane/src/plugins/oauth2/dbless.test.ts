@@ -1,0 +1,48 @@
+/**
+ * oauth2 without token_signing_secrets needs the control plane's keys: a DB-less config (no
+ * `_oauth2_signing_keys`) is refused when compiled, naming the plugin and the field; a CP
+ * snapshot with the member compiles.
+ */
+import { describe, expect, it } from 'vitest';
+import { completeConfig, createLogger, type GatehouseConfig, type Plugin } from '@gatehouse/shared';
+import { compileRuntime } from '../../runtime/compile-runtime.js';
+import { loadPluginRegistry } from '../registry.js';
+
+const logger = createLogger('oauth2-dbless-test', { level: 'silent' });
+
+const plugin = (config: Record<string, unknown>): Plugin => ({
+  id: '00000000-0000-4000-8000-0000000000a1',
+  name: 'oauth2',
+  instance_name: null,
+  config: { provision_key: 'pk', enable_client_credentials: true, ...config },
+  protocols: ['http', 'https'],
+  enabled: true,
+  service: null,
+  route: null,
+  consumer: null,
+  consumer_group: null,
+  tags: null,
+  created_at: 1,
+  updated_at: 1,
+});
+
+describe('plugin oauth2 (DB-less)', () => {
+  it('refuses an instance without token_signing_secrets in a config with no control plane keys', async () => {
+    const registry = await loadPluginRegistry();
+    const config = completeConfig({ plugins: [plugin({})] });
+    expect(() => compileRuntime(config, registry, { logger })).toThrow(
+      /plugin 'oauth2' \(00000000-0000-4000-8000-0000000000a1\) cannot be initialised: token_signing_secrets is required without a control plane \(DB-less mode\)/,
+    );
+  });
+
+  it('compiles with token_signing_secrets, or with the keys a control plane sent', async () => {
+    const registry = await loadPluginRegistry();
+    const withSecrets = completeConfig({ plugins: [plugin({ token_signing_secrets: ['s'.repeat(32)] })] });
+    expect(() => compileRuntime(withSecrets, registry, { logger })).not.toThrow();
+    const fromCp = {
+      ...completeConfig({ plugins: [plugin({})] }),
+      _oauth2_signing_keys: { keys: [] },
+    } as GatehouseConfig;
+    expect(() => compileRuntime(fromCp, registry, { logger })).not.toThrow();
+  });
+});

@@ -178,10 +178,14 @@ describe('access log line', () => {
     const name = fc.stringMatching(/^[a-z%0-9_]{1,6}$/);
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(name, fc.string({ unit: fc.constantFrom('a', 'b', '%', '+', '=', 'Z') })), { maxLength: 6 }),
+        fc.array(fc.tuple(name, fc.string({ unit: fc.constantFrom('a', 'b', '%', '+', '=', 'Z') })), {
+          maxLength: 6,
+        }),
         fc.string({ minLength: 1, maxLength: 4 }).map((s) => `SECRET${s}`),
         (pairs, secret) => {
-          const query = [...pairs.map(([n, v]) => `${n}=${v}`), `apikey=${encodeURIComponent(secret)}`].join('&');
+          const query = [...pairs.map(([n, v]) => `${n}=${v}`), `apikey=${encodeURIComponent(secret)}`].join(
+            '&',
+          );
           const { log, parsed } = collecting();
           const req = request({ query });
           (req as { credentialQueryArgs: Set<string> | null }).credentialQueryArgs = new Set(['apikey']);

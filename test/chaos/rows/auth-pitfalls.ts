@@ -25,7 +25,9 @@ function hs256(header: object, payload: object, secret: string | Buffer): string
 }
 
 function hmacAuthorization(date: string, target: string, secret: string): string {
-  const signature = createHmac('sha256', secret).update(`date: ${date}\nGET ${target} HTTP/1.1`).digest('base64');
+  const signature = createHmac('sha256', secret)
+    .update(`date: ${date}\nGET ${target} HTTP/1.1`)
+    .digest('base64');
   return `hmac username="ops-hmac", algorithm="hmac-sha256", headers="date request-line", signature="${signature}"`;
 }
 
@@ -63,52 +65,108 @@ export const F22: Row = {
       const attempts: Attempt[] = [
         { name: 'jwt alg none', bytes: request('/jwt', bearer(none({ iss: 'ops-rs', exp: now() + 600 }))) },
         { name: 'jwt alg none, HS credential', bytes: request('/jwt', bearer(none({ iss: 'ops-hs' }))) },
-        { name: 'jwt alg None', bytes: request('/jwt', bearer(`${b64url({ alg: 'None' })}.${b64url({ iss: 'ops-rs' })}.`)) },
+        {
+          name: 'jwt alg None',
+          bytes: request('/jwt', bearer(`${b64url({ alg: 'None' })}.${b64url({ iss: 'ops-rs' })}.`)),
+        },
         { name: 'jwt alg none in the query', bytes: request(`/jwt?jwt=${none({ iss: 'ops-rs' })}`) },
         {
           name: 'jwt HS256 signed with the RSA public PEM',
-          bytes: request('/jwt', bearer(hs256({}, { iss: 'ops-rs', exp: now() + 600 }, secrets.rsa.publicPem))),
+          bytes: request(
+            '/jwt',
+            bearer(hs256({}, { iss: 'ops-rs', exp: now() + 600 }, secrets.rsa.publicPem)),
+          ),
         },
         {
           name: 'jwt HS256 signed with the PEM, whitespace first',
-          bytes: request('/jwt', bearer(hs256({}, { iss: 'ops-rs', exp: now() + 600 }, `\n ${secrets.rsa.publicPem}`))),
+          bytes: request(
+            '/jwt',
+            bearer(hs256({}, { iss: 'ops-rs', exp: now() + 600 }, `\n ${secrets.rsa.publicPem}`)),
+          ),
         },
-        { name: 'jwt RS256 expired (no claims_to_verify)', bytes: request('/jwt', bearer(await rs({ exp: now() - 120 }))) },
+        {
+          name: 'jwt RS256 expired (no claims_to_verify)',
+          bytes: request('/jwt', bearer(await rs({ exp: now() - 120 }))),
+        },
         { name: 'jwt RS256 not yet valid', bytes: request('/jwt', bearer(await rs({ nbf: now() + 3600 }))) },
         { name: 'jwt signed by a foreign key', bytes: request('/jwt', bearer(foreignToken)) },
         { name: 'jwt with an embedded jwk', bytes: request('/jwt', bearer(embedded)) },
         { name: 'jwt signature stripped', bytes: request('/jwt', bearer(`${vh}.${vp}.`)) },
         {
           name: 'jwt payload tampered',
-          bytes: request('/jwt', bearer(`${vh}.${b64url({ iss: 'ops-rs', exp: now() + 600, admin: true })}.${valid.split('.')[2]}`)),
+          bytes: request(
+            '/jwt',
+            bearer(
+              `${vh}.${b64url({ iss: 'ops-rs', exp: now() + 600, admin: true })}.${valid.split('.')[2]}`,
+            ),
+          ),
         },
-        { name: 'jwt alg ES256 on an RS256 credential', bytes: request('/jwt', bearer(`${b64url({ alg: 'ES256' })}.${vp}.${valid.split('.')[2]}`)) },
-        { name: 'jwt unknown issuer', bytes: request('/jwt', bearer(await rs({ iss: 'nobody', exp: now() + 600 }))) },
-        { name: 'jwt HS256 wrong secret', bytes: request('/jwt', bearer(hs256({}, { iss: 'ops-hs' }, 'guess'))) },
-        { name: 'jwt HS256 expired', bytes: request('/jwt', bearer(hs256({}, { iss: 'ops-hs', exp: now() - 60 }, secrets.jwtHsSecret))) },
+        {
+          name: 'jwt alg ES256 on an RS256 credential',
+          bytes: request('/jwt', bearer(`${b64url({ alg: 'ES256' })}.${vp}.${valid.split('.')[2]}`)),
+        },
+        {
+          name: 'jwt unknown issuer',
+          bytes: request('/jwt', bearer(await rs({ iss: 'nobody', exp: now() + 600 }))),
+        },
+        {
+          name: 'jwt HS256 wrong secret',
+          bytes: request('/jwt', bearer(hs256({}, { iss: 'ops-hs' }, 'guess'))),
+        },
+        {
+          name: 'jwt HS256 expired',
+          bytes: request('/jwt', bearer(hs256({}, { iss: 'ops-hs', exp: now() - 60 }, secrets.jwtHsSecret))),
+        },
         { name: 'key-auth wrong key', bytes: request('/auth', ['apikey: wrong']) },
         { name: 'key-auth empty key', bytes: request('/auth', ['apikey: ']) },
-        { name: 'key-auth wrong key then the right one', bytes: request('/auth', ['apikey: wrong', `apikey: ${secrets.apiKey}`]) },
+        {
+          name: 'key-auth wrong key then the right one',
+          bytes: request('/auth', ['apikey: wrong', `apikey: ${secrets.apiKey}`]),
+        },
         { name: 'key-auth key with a prefix', bytes: request('/auth', [`apikey: x${secrets.apiKey}`]) },
         { name: 'basic-auth wrong password', bytes: request('/basic', [basic('ops', 'guess')]) },
-        { name: 'basic-auth user only', bytes: request('/basic', [`Authorization: Basic ${Buffer.from('ops').toString('base64')}`]) },
-        { name: 'basic-auth doubled Authorization', bytes: request('/basic', [basic('ops', 'guess'), basic('ops', secrets.basicPassword)]) },
+        {
+          name: 'basic-auth user only',
+          bytes: request('/basic', [`Authorization: Basic ${Buffer.from('ops').toString('base64')}`]),
+        },
+        {
+          name: 'basic-auth doubled Authorization',
+          bytes: request('/basic', [basic('ops', 'guess'), basic('ops', secrets.basicPassword)]),
+        },
         {
           name: 'hmac-auth Date 301 s ago',
-          bytes: request('/hmac', [`Date: ${date(-301)}`, `Authorization: ${hmacAuthorization(date(-301), '/hmac', secrets.hmacSecret)}`]),
+          bytes: request('/hmac', [
+            `Date: ${date(-301)}`,
+            `Authorization: ${hmacAuthorization(date(-301), '/hmac', secrets.hmacSecret)}`,
+          ]),
         },
         {
           name: 'hmac-auth wrong secret',
-          bytes: request('/hmac', [`Date: ${date(0)}`, `Authorization: ${hmacAuthorization(date(0), '/hmac', 'guess')}`]),
+          bytes: request('/hmac', [
+            `Date: ${date(0)}`,
+            `Authorization: ${hmacAuthorization(date(0), '/hmac', 'guess')}`,
+          ]),
         },
-        { name: 'acl: consumer outside the allowed group', bytes: request('/acl', [`apikey: ${secrets.apiKey}`]) },
+        {
+          name: 'acl: consumer outside the allowed group',
+          bytes: request('/acl', [`apikey: ${secrets.apiKey}`]),
+        },
         {
           name: 'acl: forged group headers',
-          bytes: request('/acl', [`apikey: ${secrets.apiKey}`, 'X-Authenticated-Groups: admins', 'X-Consumer-Groups: admins']),
+          bytes: request('/acl', [
+            `apikey: ${secrets.apiKey}`,
+            'X-Authenticated-Groups: admins',
+            'X-Consumer-Groups: admins',
+          ]),
         },
         {
           name: 'identity headers without a credential',
-          bytes: request('/auth', ['X-Consumer-ID: forged', 'X-Consumer-Username: ops', 'X-Anonymous-Consumer: false', 'X-Credential-Identifier: x']),
+          bytes: request('/auth', [
+            'X-Consumer-ID: forged',
+            'X-Consumer-Username: ops',
+            'X-Anonymous-Consumer: false',
+            'X-Credential-Identifier: x',
+          ]),
         },
       ];
       const controls: Attempt[] = [
@@ -118,7 +176,10 @@ export const F22: Row = {
         { name: 'basic-auth valid', bytes: request('/basic', [basic('ops', secrets.basicPassword)]) },
         {
           name: 'hmac-auth valid',
-          bytes: request('/hmac', [`Date: ${date(0)}`, `Authorization: ${hmacAuthorization(date(0), '/hmac', secrets.hmacSecret)}`]),
+          bytes: request('/hmac', [
+            `Date: ${date(0)}`,
+            `Authorization: ${hmacAuthorization(date(0), '/hmac', secrets.hmacSecret)}`,
+          ]),
         },
       ];
       const bodies: string[] = [];
@@ -157,7 +218,9 @@ export const F22: Row = {
         for (const [what, needle] of Object.entries(needles))
           if (text.includes(needle)) {
             hits++;
-            log(`secret hit: the ${what} in the ${hay}: …${(text.split('\n').find((l) => l.includes(needle)) ?? '').replaceAll(needle, '<SECRET>').slice(0, 400)}…`);
+            log(
+              `secret hit: the ${what} in the ${hay}: …${(text.split('\n').find((l) => l.includes(needle)) ?? '').replaceAll(needle, '<SECRET>').slice(0, 400)}…`,
+            );
           }
       log(
         `${attempts.length} attempts, ${bypasses} not refused; controls ${accepted} of ${controls.length}; searched ${dp.proc.output.length} B of output, ${metrics.length} B of metrics`,

@@ -10,5 +10,25 @@ import { F17 } from './upstream-faults.js';
 import { F18, F19, F20 } from './hostile-http.js';
 import { F21 } from './slow-clients.js';
 import { F22 } from './auth-pitfalls.js';
+import { F23 } from './admin-plane.js';
 
-export const ROWS: readonly Row[] = [F1, F2, F4, F5, F6, F7, F8, F14, F15, F16, F17, F18, F19, F20, F21, F22, F24];
+export const ROWS: readonly Row[] = [
+  F1,
+  F2,
+  F4,
+  F5,
+  F6,
+  F7,
+  F8,
+  F14,
+  F15,
+  F16,
+  F17,
+  F18,
+  F19,
+  F20,
+  F21,
+  F22,
+  F23,
+  F24,
+];

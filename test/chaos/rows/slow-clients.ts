@@ -73,7 +73,28 @@ async function slowhttptest(mode: '-H' | '-B', url: string, dir: string, lengthS
   const t0 = performance.now();
   const child = spawn(
     'slowhttptest',
-    [mode, '-c', String(CONNECTIONS), '-r', String(CONNECTIONS), '-i', '1', '-x', '8', '-s', '65536', '-l', String(lengthS), '-p', '3', '-u', url, '-g', '-o', prefix],
+    [
+      mode,
+      '-c',
+      String(CONNECTIONS),
+      '-r',
+      String(CONNECTIONS),
+      '-i',
+      '1',
+      '-x',
+      '8',
+      '-s',
+      '65536',
+      '-l',
+      String(lengthS),
+      '-p',
+      '3',
+      '-u',
+      url,
+      '-g',
+      '-o',
+      prefix,
+    ],
     { stdio: 'ignore' },
   );
   const code = await new Promise<number | null>((resolve, reject) => {
@@ -120,7 +141,12 @@ export const F21: Row = {
       const rate = Math.min(profile.rate, 100);
       const attackS = profile.short ? 20 : 40;
       const baselineMs = 8000;
-      const load = openLoop({ origin: dp.proxy, path: '/echo', rate, durationMs: baselineMs + 2 * (attackS + 2) * 1000 });
+      const load = openLoop({
+        origin: dp.proxy,
+        path: '/echo',
+        rate,
+        durationMs: baselineMs + 2 * (attackS + 2) * 1000,
+      });
       await sleep(baselineMs);
       const url = `${dp.proxy}/echo`;
       const slowHead = 'GET /echo HTTP/1.1\r\nHost: gw.example\r\n';
@@ -151,7 +177,12 @@ export const F21: Row = {
           atMost(`${what}: slowest probe connection closed after`, slowest, boundS, 's'),
           exactly(`${what}: slowhttptest connections opened`, run.opened, CONNECTIONS),
           // Its CSV samples once a second: the time they were all open is known to 1 s.
-          atMost(`${what}: slowhttptest's last connection closed after they were all open`, lastClosed, boundS + 1, 's'),
+          atMost(
+            `${what}: slowhttptest's last connection closed after they were all open`,
+            lastClosed,
+            boundS + 1,
+            's',
+          ),
         );
       }
       const record = await load;
@@ -162,10 +193,15 @@ export const F21: Row = {
       const during = summarize(record, offsetOf(record, first[0]), offsetOf(record, last[1]));
       const all = summarize(record);
       const statuses = new Map<number, number>();
-      for (const st of record.status) if (st === 0 || st >= 500) statuses.set(st, (statuses.get(st) ?? 0) + 1);
+      for (const st of record.status)
+        if (st === 0 || st >= 500) statuses.set(st, (statuses.get(st) ?? 0) + 1);
       if (all.failed > 0)
-        log(`normal traffic failures: ${[...statuses].map(([st, n]) => `${n}×${st || 'no answer'}`).join(', ')}; errors ${JSON.stringify([...record.errors])}`);
-      log(`normal traffic: baseline p99 ${base.p99Ms.toFixed(2)} ms, during ${during.p99Ms.toFixed(2)} ms; failed ${all.failed} of ${all.requests}`);
+        log(
+          `normal traffic failures: ${[...statuses].map(([st, n]) => `${n}×${st || 'no answer'}`).join(', ')}; errors ${JSON.stringify([...record.errors])}`,
+        );
+      log(
+        `normal traffic: baseline p99 ${base.p99Ms.toFixed(2)} ms, during ${during.p99Ms.toFixed(2)} ms; failed ${all.failed} of ${all.requests}`,
+      );
       return [
         exactly('oversize requests answered 431/414/413', right, oversize.length, oversize.length),
         ...figures,

@@ -1,7 +1,7 @@
 /**
  * A network namespace for a chaos row (root only): `ip netns add`, a veth pair with one end in
  * it, addresses on a private /30 the suite picks (10.213.N.0/30: `.1` on the host end, `.2` in
- * the namespace), and `tc netem` on either end. Everything it creates it removes in `remove()`,
+ * the namespace), and a black-hole of the pair (`tc`). Everything it creates it removes in `remove()`,
  * and at the process's exit if a row died before that (removing the namespace removes the pair).
  * No traffic leaves the machine: the pair's two ends are the only hosts on its /30.
  */
@@ -75,17 +75,33 @@ export class NetNs {
   }
 
   /**
-   * `tc netem` with `spec` (e.g. ['loss', '100%']) on both ends of the pair, so nothing crosses
-   * either way; null removes it.
+   * Black-holes the pair (on) or heals it (off): every packet either end sends is dropped, with
+   * no RST and no ICMP. `tc … netem loss 100%` on both ends where the kernel has netem; without
+   * it (no `sch_netem`, as on the box these rows were written on) `pfifo limit 0`, a queue that
+   * takes nothing: each packet is dropped as it is queued, the same silence. Returns the qdisc used.
    */
-  netem(spec: string[] | null): void {
-    for (const [run, dev] of [
-      [(...a: string[]) => execFileSync('tc', a), this.hostIf],
-      [(...a: string[]) => this.exec('tc', ...a), this.nsIf],
-    ] as const) {
-      if (spec === null) run('qdisc', 'del', 'dev', dev, 'root');
-      else run('qdisc', 'replace', 'dev', dev, 'root', 'netem', ...spec);
+  blackHole(on: boolean): string {
+    const ends = [
+      (...a: string[]) => execFileSync('tc', a, { stdio: ['ignore', 'pipe', 'pipe'] }),
+      (...a: string[]) => this.exec('tc', ...a),
+    ];
+    const devs = [this.hostIf, this.nsIf];
+    if (!on) {
+      ends.forEach((run, i) => run('qdisc', 'del', 'dev', devs[i]!, 'root'));
+      return 'none';
     }
+    for (const qdisc of [
+      ['netem', 'loss', '100%'],
+      ['pfifo', 'limit', '0'],
+    ]) {
+      try {
+        ends.forEach((run, i) => run('qdisc', 'replace', 'dev', devs[i]!, 'root', ...qdisc));
+        return qdisc.join(' ');
+      } catch {
+        // this kernel lacks it: the next
+      }
+    }
+    throw new Error('neither netem nor pfifo can be set on the veth pair');
   }
 
   /** Removes the namespace (and so the pair); safe to call twice. */

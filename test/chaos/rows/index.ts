@@ -11,10 +11,12 @@ import { F18, F19, F20 } from './hostile-http.js';
 import { F21 } from './slow-clients.js';
 import { F22 } from './auth-pitfalls.js';
 import { F23 } from './admin-plane.js';
+import { F3 } from './black-hole.js';
 
 export const ROWS: readonly Row[] = [
   F1,
   F2,
+  F3,
   F4,
   F5,
   F6,

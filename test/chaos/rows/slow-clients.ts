@@ -192,6 +192,11 @@ export const F21: Row = {
       const last = windows[windows.length - 1]!;
       const during = summarize(record, offsetOf(record, first[0]), offsetOf(record, last[1]));
       const all = summarize(record);
+      // Where in the slow clients' time the latency goes: p99 of each second.
+      const perSecond: string[] = [];
+      for (let t = offsetOf(record, first[0]); t < offsetOf(record, last[1]); t += 1000)
+        perSecond.push(summarize(record, t, t + 1000).p99Ms.toFixed(0));
+      log(`normal traffic p99 per second during the slow clients (ms): ${perSecond.join(' ')}`);
       const statuses = new Map<number, number>();
       for (const st of record.status)
         if (st === 0 || st >= 500) statuses.set(st, (statuses.get(st) ?? 0) + 1);

@@ -42,7 +42,7 @@ export async function startUpstream(): Promise<{ port: number; child: ChildProce
 export interface DpStatus {
   ready: boolean;
   config: { version: string; hash: string } | null;
-  sync: { state: string; reconnects: number; lastError: string | null };
+  sync: { state: string; reconnects: number; lastError: string | null; controlPlane?: string | null };
   cache: { file: string } | null;
 }
 
@@ -166,13 +166,23 @@ export class Fleet {
     return this.cp.admin;
   }
 
-  /** A data plane of this fleet's CP on `dataDir` (new ports each time). */
-  startDp(dataDir: string, waitReady = true): Promise<DpHandle> {
+  /**
+   * A data plane of this fleet's CP on `dataDir` (new ports each time). `extra.cluster` is the
+   * `--control-plane` it is given (default: the port the fleet's DPs dial); `extra.args`, more
+   * `gatehouse dp` arguments; `extra.nodeId`, its node id.
+   */
+  startDp(
+    dataDir: string,
+    waitReady = true,
+    extra: { cluster?: string; args?: string[]; nodeId?: string } = {},
+  ): Promise<DpHandle> {
     return startDp({
-      cluster: `127.0.0.1:${this.dpClusterPort}`,
+      cluster: extra.cluster ?? `127.0.0.1:${this.dpClusterPort}`,
       publicKeys: this.publicKeys,
       dataDir,
       workers: this.workers,
+      args: extra.args,
+      nodeId: extra.nodeId,
       waitReady,
       env: this.dpEnv,
     });

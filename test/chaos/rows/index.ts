@@ -12,6 +12,10 @@ import { F21 } from './slow-clients.js';
 import { F22 } from './auth-pitfalls.js';
 import { F23 } from './admin-plane.js';
 import { F3 } from './black-hole.js';
+import { F25 } from './replica-loss.js';
+import { F26 } from './ratelimit-partition.js';
+import { F27 } from './rollout.js';
+import { F28 } from './key-revocation.js';
 
 export const ROWS: readonly Row[] = [
   F1,
@@ -33,4 +37,8 @@ export const ROWS: readonly Row[] = [
   F22,
   F23,
   F24,
+  F25,
+  F26,
+  F27,
+  F28,
 ];

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { IDENTITY_SPOOF } from '../data-plane/src/proxy/fixtures/header-corpus.js';
 import { rawGet, rawHttp, type RawReply } from './helpers/raw-http.js';
 import { startDblessDp, tempDir, type Proc } from './helpers/processes.js';
 
@@ -42,16 +43,8 @@ function expectTableError(reply: RawReply, status: number, code: string): void {
   expect(typeof (JSON.parse(reply.body) as { message: unknown }).message).toBe('string');
 }
 
-const IDENTITY = [
-  'X-Consumer-ID: forged',
-  'X-Consumer-Username: forged',
-  'X-Authenticated-Groups: admins',
-  'X-Authenticated-Scope: admin:all',
-  'X-Authenticated-Userid: root',
-  'X-Credential-Username: root',
-  'X_Consumer_ID: forged',
-  'X_Consumer_Username: forged',
-];
+/** The forged identity headers (one corpus, shared with the chaos row F20). */
+const IDENTITY = IDENTITY_SPOOF;
 
 describe('proxy header hygiene through a real data plane', () => {
   let upstream: Server;

@@ -14,6 +14,7 @@ import { startControlPlane, type ControlPlane } from '../../control-plane/src/co
 import { databaseDir } from '../../control-plane/src/data-folder.js';
 import { createPostgresDatabase, quietLogger, type DbKind } from '../helpers/db.js';
 import { seedPglite } from '../helpers/pglite-template.js';
+import { matrixAnswerRight, matrixCases, ROLES, type Role } from './rbac-matrix.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response JSON, checked by assertions
 type Json = any;
@@ -21,40 +22,10 @@ type Json = any;
 const ADMIN_TOKEN = 'seed-admin-token-0123456789abcdef';
 const KONG_401 = { message: 'Invalid credentials. Token or User credentials required' };
 const MAX_FAILURES = 20;
-const ROLES = ['super-admin', 'admin', 'operator', 'read-only'] as const;
-type Role = (typeof ROLES)[number];
-const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
-
 interface Reply {
   status: number;
   body: Json;
   headers: Headers;
-}
-
-/** What each bundled role is documented to allow (docs/security.md), written out independently. */
-function roleAllows(role: Role | 'none', method: string, path: string): boolean {
-  const rbac = path === '/rbac' || path.startsWith('/rbac/');
-  const write = !['GET', 'HEAD', 'OPTIONS'].includes(method);
-  switch (role) {
-    case 'super-admin':
-      return true;
-    case 'admin':
-      return !rbac;
-    case 'operator':
-      return !rbac && !(write && (path === '/clustering' || path.startsWith('/clustering/')));
-    case 'read-only':
-      return !write;
-    case 'none':
-      return false;
-  }
-}
-
-/** A concrete path for an express route path: each parameter a sample value. */
-function samplePath(routePath: string): string {
-  return routePath
-    .replace(/[{}]/g, '')
-    .replace(/\*[A-Za-z_]+/g, 'x/y')
-    .replace(/:[A-Za-z_]+/g, 'x');
 }
 
 export function rbacContract(kind: DbKind): void {
@@ -380,27 +351,14 @@ export function rbacContract(kind: DbKind): void {
       expect(routes.map((r) => r.path)).toEqual(
         expect.arrayContaining(['/rbac/users', '/services', '/config']),
       );
-      const cases: { role: Role | 'none'; method: string; path: string }[] = [];
-      for (const route of routes) {
-        const path = samplePath(route.path);
-        // The route's methods, and one it lacks (405 where allowed: the check still runs first).
-        const lacking = METHODS.find((m) => !route.methods.includes(m));
-        const methods = [...route.methods.filter((m) => m !== 'HEAD'), ...(lacking ? [lacking] : [])];
-        for (const method of methods)
-          for (const role of [...ROLES, 'none'] as const) cases.push({ role, method, path });
-      }
+      const cases = matrixCases(routes);
       const failures: string[] = [];
       const queue = [...cases];
       const worker = async () => {
         for (let c = queue.shift(); c; c = queue.shift()) {
           const r = await call(c.method, c.path, tokens[c.role]);
-          const allowed = roleAllows(c.role, c.method, c.path);
-          const ok = allowed
-            ? r.status !== 401 && r.status !== 403 && r.status < 500
-            : r.status === 403 &&
-              r.body?.message ===
-                `matrix-${c.role}, you do not have permissions to ${actionWord(c.method)} this resource`;
-          if (!ok) failures.push(`${c.role} ${c.method} ${c.path}: ${r.status} ${JSON.stringify(r.body)}`);
+          if (!matrixAnswerRight(c, r.status, r.body?.message))
+            failures.push(`${c.role} ${c.method} ${c.path}: ${r.status} ${JSON.stringify(r.body)}`);
         }
       };
       await Promise.all(Array.from({ length: 4 }, worker));
@@ -420,8 +378,4 @@ export function rbacContract(kind: DbKind): void {
       expect((await getFrom('127.0.0.1', ADMIN_TOKEN)).status).toBe(200);
     });
   });
-}
-
-function actionWord(method: string): string {
-  return { GET: 'read', POST: 'create', PUT: 'update', PATCH: 'update', DELETE: 'delete' }[method] ?? 'read';
 }

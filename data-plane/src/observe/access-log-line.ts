@@ -36,6 +36,29 @@ type LatencyField = (typeof LATENCY_FIELDS)[number];
 export const CENSOR = '[REDACTED]';
 const CENSORED = `"${CENSOR}"`;
 
+/**
+ * `rawQuery` with the value of every argument named in `names` (as the client spelled it, or
+ * percent-decoded) written as `[REDACTED]`: the credentials an auth plugin read from the query
+ * never reach the log (Kong/kong#4366: with key_in_query the key stayed in the access log).
+ */
+export function redactCredentials(rawQuery: string, names: ReadonlySet<string> | null | undefined): string {
+  if (names == null || names.size === 0 || rawQuery === '') return rawQuery;
+  return rawQuery
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      const rawName = eq < 0 ? pair : pair.slice(0, eq);
+      let name = rawName;
+      try {
+        name = decodeURIComponent(rawName.replaceAll('+', ' '));
+      } catch {
+        // a malformed escape: compared as sent
+      }
+      return names.has(name) || names.has(rawName) ? `${rawName}=${CENSOR}` : pair;
+    })
+    .join('&');
+}
+
 /** Why `redact` can't be used (an unknown field or path), or null. */
 export function redactProblem(redact: readonly string[]): string | null {
   for (const path of redact) {
@@ -99,7 +122,7 @@ export class AccessLogFormat {
       `{"level":"info","time":"${time}"` +
       `,"method":${h.method ? CENSORED : jsonString(request.method)}` +
       `,"path":${h.path ? CENSORED : jsonString(request.rawPath)}` +
-      `,"query":${h.query ? CENSORED : jsonString(request.rawQuery)}` +
+      `,"query":${h.query ? CENSORED : jsonString(redactCredentials(request.rawQuery, request.credentialQueryArgs))}` +
       `,"host":${h.host ? CENSORED : jsonOrNull(request.host)}` +
       `,"route":${h.route ? CENSORED : route === null ? 'null' : jsonString(route.name ?? route.id)}` +
       `,"service":${h.service ? CENSORED : service === null ? 'null' : jsonString(service.name ?? service.id)}` +

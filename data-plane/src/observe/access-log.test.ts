@@ -166,6 +166,40 @@ describe('access log line', () => {
     );
   });
 
+  it('writes the value of a query argument that carried a credential as "[REDACTED]" (Kong/kong#4366)', () => {
+    const { log, parsed } = collecting();
+    const req = request({ query: 'page=2&apikey=S3CRET&x&api%6Bey=S3CRET2&jwt=a.b.c' });
+    (req as { credentialQueryArgs: Set<string> | null }).credentialQueryArgs = new Set(['apikey', 'jwt']);
+    log.requestEnded(req);
+    expect(parsed()[0]!.query).toBe(`page=2&apikey=${CENSOR}&x&api%6Bey=${CENSOR}&jwt=${CENSOR}`);
+  });
+
+  it('never writes the value of a credential query argument, whatever the query (property)', () => {
+    const name = fc.stringMatching(/^[a-z%0-9_]{1,6}$/);
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(name, fc.string({ unit: fc.constantFrom('a', 'b', '%', '+', '=', 'Z') })), {
+          maxLength: 6,
+        }),
+        fc.string({ minLength: 1, maxLength: 4 }).map((s) => `SECRET${s}`),
+        (pairs, secret) => {
+          const query = [...pairs.map(([n, v]) => `${n}=${v}`), `apikey=${encodeURIComponent(secret)}`].join(
+            '&',
+          );
+          const { log, parsed } = collecting();
+          const req = request({ query });
+          (req as { credentialQueryArgs: Set<string> | null }).credentialQueryArgs = new Set(['apikey']);
+          log.requestEnded(req);
+          const written = parsed()[0]!.query as string;
+          expect(written).not.toContain(encodeURIComponent(secret));
+          // The other arguments are kept as sent.
+          for (const [n, v] of pairs) if (n !== 'apikey') expect(written).toContain(`${n}=${v}`);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
   it('writes exactly the redacted fields as "[REDACTED]" (property)', () => {
     const paths = [...ACCESS_LOG_FIELDS, ...LATENCY_FIELDS.map((f) => `latencies.${f}`)];
     fc.assert(

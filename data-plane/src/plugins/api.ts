@@ -193,6 +193,11 @@ export interface PluginContext {
   removeUpstreamHeader(name: string): void;
   /** Removes a query argument from the upstream request (e.g. hide_credentials). */
   removeUpstreamQueryArg(name: string): void;
+  /**
+   * Says query argument `name` carries a credential (an API key, a token): the access log writes
+   * its value as `[REDACTED]` (whether or not it was valid, and whatever hide_credentials says).
+   */
+  credentialInQuery(name: string): void;
   /** Replaces the body sent upstream (Content-Length is adjusted). */
   setUpstreamBody(body: Buffer): void;
   /**

@@ -175,6 +175,8 @@ export class ProxyRequest implements RequestTimings {
   body: Buffer | Readable | null;
   /** The authenticated consumer (or credential) id, for hash_on = consumer. */
   consumerId: string | undefined;
+  /** Query arguments an auth plugin read a credential from (the access log redacts their values), or null. */
+  credentialQueryArgs: Set<string> | null;
   /** A plugin set the Host header sent upstream (the balancer keeps it, as a preserved host). */
   hostSet: boolean;
   /**
@@ -243,6 +245,7 @@ export class ProxyRequest implements RequestTimings {
     this.headers = [];
     this.body = null;
     this.consumerId = undefined;
+    this.credentialQueryArgs = null;
     this.hostSet = false;
     this.consumerName = undefined;
     this.startedAt = performance.now();

@@ -7,9 +7,38 @@ import { F6, F7, F8 } from './dp-boot.js';
 import { F4, F5 } from './stream-loss.js';
 import { F24 } from './overload.js';
 import { F17 } from './upstream-faults.js';
+import { F18, F19, F20 } from './hostile-http.js';
+import { F21 } from './slow-clients.js';
+import { F22 } from './auth-pitfalls.js';
+import { F23 } from './admin-plane.js';
+import { F3 } from './black-hole.js';
 import { F25 } from './replica-loss.js';
 import { F26 } from './ratelimit-partition.js';
 import { F27 } from './rollout.js';
 import { F28 } from './key-revocation.js';
 
-export const ROWS: readonly Row[] = [F1, F2, F4, F5, F6, F7, F8, F14, F15, F16, F17, F24, F25, F26, F27, F28];
+export const ROWS: readonly Row[] = [
+  F1,
+  F2,
+  F3,
+  F4,
+  F5,
+  F6,
+  F7,
+  F8,
+  F14,
+  F15,
+  F16,
+  F17,
+  F18,
+  F19,
+  F20,
+  F21,
+  F22,
+  F23,
+  F24,
+  F25,
+  F26,
+  F27,
+  F28,
+];

@@ -32,8 +32,11 @@ export function findTokens(
   const found = new Set<string>();
   const req = ctx.request;
   if (req.rawQuery !== '') {
-    for (const name of conf.uri_param_names)
-      for (const v of req.query.getAll(name)) if (v !== '') found.add(v);
+    for (const name of conf.uri_param_names) {
+      const values = req.query.getAll(name);
+      if (values.length > 0) ctx.credentialInQuery(name);
+      for (const v of values) if (v !== '') found.add(v);
+    }
   }
   if (conf.cookie_names.length > 0) {
     for (const v of cookieValues(req.header('cookie'), conf.cookie_names)) if (v !== '') found.add(v);

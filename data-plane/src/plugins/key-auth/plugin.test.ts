@@ -59,6 +59,18 @@ describe('key-auth handler', () => {
     expect(ctx.consumer?.id).toBe('c');
   });
 
+  it('marks a key read from the query string as a credential (the access log redacts it), valid or not', async () => {
+    const state = initialise(plugin, snapshot, {});
+    for (const query of ['apikey=secret', 'apikey=wrong', 'apikey=a&apikey=b', 'apikey=']) {
+      const ctx = pluginRequest(snapshot, { query });
+      await run(plugin.access!(ctx, state));
+      expect([...(ctx.proxied.credentialQueryArgs ?? [])], query).toEqual(['apikey']);
+    }
+    const header = pluginRequest(snapshot, { headers: [['apikey', 'secret']], query: 'page=2' });
+    await run(plugin.access!(header, state));
+    expect(header.proxied.credentialQueryArgs).toBeNull();
+  });
+
   it("answers Kong's 500 when the anonymous consumer does not exist", async () => {
     const state = initialise(plugin, snapshot, { anonymous: 'nobody' });
     const ctx = pluginRequest(snapshot);

@@ -95,6 +95,7 @@ function findSync(ctx: PluginContext, conf: KeyAuthConfig): Found {
     }
     if (conf.key_in_query && req.rawQuery !== '') {
       const values = req.query.getAll(name);
+      if (values.length > 0) ctx.credentialInQuery(name);
       if (values.length > 1) return 'duplicate';
       // `?apikey=` is an empty key (the search stops); a bare `?apikey` is no key (Kong reads `true`).
       if (values.length === 1 && (values[0] !== '' || !isBareFlag(req.rawQuery, name)))

@@ -16,6 +16,7 @@ export function findBearer(ctx: PluginContext, inHeader: boolean, inQuery: boole
   }
   if (inQuery && ctx.request.rawQuery !== '') {
     const q = ctx.request.query.get('access_token');
+    if (q !== null) ctx.credentialInQuery('access_token');
     if (q !== null && q !== '') return { token: q, where: 'query' };
   }
   return null;

@@ -425,6 +425,10 @@ export class PluginRequest implements PluginContext, RequestView {
     (this.removedQueryArgs ??= new Set()).add(name);
   }
 
+  credentialInQuery(name: string): void {
+    (this.proxied.credentialQueryArgs ??= new Set()).add(name);
+  }
+
   setUpstreamBody(body: Buffer): void {
     this.upstreamBody = body;
   }

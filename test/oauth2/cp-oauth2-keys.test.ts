@@ -150,6 +150,37 @@ describe.each(['pglite', 'postgres'] as const)('oauth2 signing keys and /oauth2_
     expect(c?.created).not.toBeNull();
   });
 
+  it('while a staged rollout runs, a rotation waits for its end, but a first key is made at once', async () => {
+    const prisma = admin.store.prisma;
+    const rollout = await prisma.rollout.create({
+      data: {
+        id: '6c1a0f3e-9a4b-4c55-8d1e-2f3a4b5c6d7e',
+        state: 'running',
+        plan: {},
+        wave: 0,
+        wave_started_at: new Date(),
+        waves: [],
+        base_version: 1n,
+        target_version: 2n,
+        base_config: {},
+      },
+    });
+    try {
+      const before = (await admin.store.readConfig()).oauth2SigningKeys;
+      const later = t0 + 200 * SETTINGS.rotationSeconds + 20 * 1_209_600;
+      // Due, but held DPs keep the keys of the rollout's start: nothing changes, and no error.
+      expect(await rotate(later)).toBeNull();
+      expect((await admin.store.readConfig()).oauth2SigningKeys).toEqual(before);
+      // No key at all (an instance the rollout's change brought): the first is made regardless.
+      await prisma.oauth2SigningKey.deleteMany({});
+      const first = await rotate(later);
+      expect(first?.created?.notBefore).toBe(later);
+      expect((await admin.store.readConfig()).oauth2SigningKeys).toHaveLength(1);
+    } finally {
+      await prisma.rollout.update({ where: { id: rollout.id }, data: { state: 'completed' } });
+    }
+  });
+
   it('lists what the CP knows at /oauth2_tokens and revokes by jti, pushed to DPs at once', async () => {
     await call('POST', '/consumers', { username: 'tok' });
     credentialId = (

@@ -21,6 +21,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   controlPlaneTokenLifetime,
+  isGatehouseError,
   needsControlPlaneKeys,
   type GatehouseConfig,
   type Logger,
@@ -127,7 +128,7 @@ export async function rotateOAuth2SigningKeys(
   const seconds = Math.floor(now / 1000);
   const decide = async (db: Db) => {
     const i = await inputs(db);
-    return planKeys(i.keys, i.needed, i.lifetime, seconds, settings);
+    return { ...planKeys(i.keys, i.needed, i.lifetime, seconds, settings), keys: i.keys.length };
   };
   const first = await decide(store.prisma);
   if (first.create === null && first.retire.length === 0) return null;
@@ -140,12 +141,17 @@ export async function rotateOAuth2SigningKeys(
     ...(key ? [`made ${key.kid}`] : []),
     ...(first.retire.length > 0 ? [`retired ${first.retire.join(', ')}`] : []),
   ].join('; ')}`;
+  // The first key (none exists) is written even while a staged rollout runs: the held data planes'
+  // config has no instance that needs it (it would have had a key), and the waves' may. A rotation
+  // or a retirement waits for the rollout to end (the held DPs keep the keys of its start).
+  const firstKey = first.create !== null && first.keys === 0 && first.retire.length === 0;
   let change: KeyChange | null = null;
   try {
     await store.write(
       async (tx) => {
         // Under the version lock: what another replica did meanwhile is seen here.
         const plan = await decide(tx);
+        if (firstKey && plan.keys !== 0) throw new NothingToDo();
         const retire = plan.retire.filter((kid) => first.retire.includes(kid));
         const create = plan.create !== null && key !== null ? key : null;
         if (create === null && retire.length === 0) throw new NothingToDo();
@@ -153,10 +159,12 @@ export async function rotateOAuth2SigningKeys(
         await deleteOAuth2SigningKeys(tx, retire);
         change = { created: create && { kid: create.kid, notBefore: create.notBefore }, retired: retire };
       },
-      { note },
+      { note, duringAnyRollout: firstKey },
     );
   } catch (e) {
     if (e instanceof NothingToDo) return null;
+    // A staged rollout runs: the schedule tries again after it (every check, and each write).
+    if (isGatehouseError(e) && e.code === 'GH_ERR_ROLLOUT_IN_PROGRESS') return null;
     throw e;
   }
   return change;

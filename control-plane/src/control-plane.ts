@@ -353,7 +353,12 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     cleanups.push(async () => stopAuditRetention());
     const publisher = new SnapshotPublisher({ source: store, key: signingKey, cpId, logger });
     const snapshotHook = hookModule
-      ? await hookModule.module.startSnapshotHook(hookModule.listen, { publisher, key: signingKey, cpId, logger })
+      ? await hookModule.module.startSnapshotHook(hookModule.listen, {
+          publisher,
+          key: signingKey,
+          cpId,
+          logger,
+        })
       : null;
     if (snapshotHook) cleanups.push(() => snapshotHook.close());
     // Attached before the first build: the version the CP starts with is recorded too.

@@ -35,7 +35,9 @@ function lines(output: string, msg: string, from: number): ConfigLine[] {
 }
 
 /** Configs the DP applied (every worker serves them) after `from` characters of its output. */
-export const appliedConfigs = (output: string, from = 0): ConfigLine[] => lines(output, 'config applied', from);
+export const appliedConfigs = (output: string, from = 0): ConfigLine[] =>
+  lines(output, 'config applied', from);
 
 /** Configs the DP refused after `from` characters of its output. */
-export const refusedConfigs = (output: string, from = 0): ConfigLine[] => lines(output, 'config refused', from);
+export const refusedConfigs = (output: string, from = 0): ConfigLine[] =>
+  lines(output, 'config refused', from);

@@ -38,14 +38,24 @@ describe('the test snapshot hook and the production build', () => {
   it('is absent from the built dist/, and the built CP refuses to start with the variable set', () => {
     const cli = join(CP, 'dist', 'cli.js');
     expect(existsSync(cli), 'control-plane/dist is built before the integration tests').toBe(true);
-    expect(filesUnder(join(CP, 'dist')).filter((f) => f.startsWith('testing/') || f.includes('snapshot-hook'))).toEqual(
-      [],
-    );
+    expect(
+      filesUnder(join(CP, 'dist')).filter((f) => f.startsWith('testing/') || f.includes('snapshot-hook')),
+    ).toEqual([]);
     const dataDir = mkdtempSync(join(tmpdir(), 'gh-hook-build-'));
     try {
       const r = spawnSync(
         process.execPath,
-        [cli, 'cp', '--dev', '--data-dir', dataDir, '--admin-listen', '127.0.0.1:0', '--cluster-listen', '127.0.0.1:0'],
+        [
+          cli,
+          'cp',
+          '--dev',
+          '--data-dir',
+          dataDir,
+          '--admin-listen',
+          '127.0.0.1:0',
+          '--cluster-listen',
+          '127.0.0.1:0',
+        ],
         {
           cwd: ROOT,
           encoding: 'utf8',

@@ -28,7 +28,12 @@ describe('generateClusterCerts', () => {
       await loadClusterTls(
         file === a.sharedCert
           ? { mode: 'shared', cert: a.sharedCert, key: a.sharedKey }
-          : { mode: 'pki', cert: file === a.ca ? a.dpCert : file, key: file === a.cpCert ? a.cpKey : a.dpKey, ca: a.ca },
+          : {
+              mode: 'pki',
+              cert: file === a.ca ? a.dpCert : file,
+              key: file === a.cpCert ? a.cpKey : a.dpKey,
+              ca: a.ca,
+            },
         new Date(Date.now() - 3600 * 1000),
       );
     }

@@ -22,9 +22,9 @@ describe('the test snapshot hook loader', () => {
     // What a production build does: the module is not in dist/, so the import fails.
     const err = loadSnapshotHook({ [SNAPSHOT_HOOK_ENV]: '127.0.0.1:0' }, './no-such-snapshot-hook.js');
     await expect(err).rejects.toThrow(/compiled out of production builds/);
-    expect(await codeOf(loadSnapshotHook({ [SNAPSHOT_HOOK_ENV]: '127.0.0.1:0' }, './no-such-snapshot-hook.js'))).toBe(
-      'GH_ERR_CONFIG_INVALID_SETTING',
-    );
+    expect(
+      await codeOf(loadSnapshotHook({ [SNAPSHOT_HOOK_ENV]: '127.0.0.1:0' }, './no-such-snapshot-hook.js')),
+    ).toBe('GH_ERR_CONFIG_INVALID_SETTING');
   });
 
   it('loads the hook from the sources', async () => {
@@ -36,7 +36,14 @@ describe('the test snapshot hook loader', () => {
   it('takes only a loopback host:port', () => {
     expect(parseHookListen('127.0.0.1:4000')).toEqual({ host: '127.0.0.1', port: 4000 });
     expect(parseHookListen('[::1]:4000')).toEqual({ host: '::1', port: 4000 });
-    for (const bad of ['0.0.0.0:4000', '10.0.0.1:1', '127.0.0.1', ':4000', '127.0.0.1:65536', 'example.com:80'])
+    for (const bad of [
+      '0.0.0.0:4000',
+      '10.0.0.1:1',
+      '127.0.0.1',
+      ':4000',
+      '127.0.0.1:65536',
+      'example.com:80',
+    ])
       expect(() => parseHookListen(bad)).toThrow(/loopback host:port/);
   });
 

@@ -40,7 +40,6 @@ import type { SnapshotHook, SnapshotHookDeps } from '../cluster/test-hook.js';
 /** Snapshots remembered for replays. */
 const HISTORY = 16;
 
-
 interface HookEvent {
   action: string;
   at: number;
@@ -216,7 +215,8 @@ export async function startSnapshotHook(
       if (!route) return reply(404, { message: 'no such hook action' });
       let body: Record<string, unknown> = {};
       try {
-        if (chunks.length > 0) body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+        if (chunks.length > 0)
+          body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
       } catch {
         return reply(400, { message: 'body is not JSON' });
       }

@@ -46,7 +46,9 @@ export const F12: Row = {
           return Date.parse(r.headers.get('date') ?? '') - Date.now();
         }),
       );
-      log(`clock offsets seen in the DPs' Date headers (s): ${clocks.map((c) => Math.round(c / 1000)).join(', ')}`);
+      log(
+        `clock offsets seen in the DPs' Date headers (s): ${clocks.map((c) => Math.round(c / 1000)).join(', ')}`,
+      );
 
       const durationMs = profile.short ? 25_000 : 45_000;
       // A light load on each skewed DP and on the fleet's own DP (the control, clock right): on this
@@ -57,12 +59,17 @@ export const F12: Row = {
       await sleep(1000);
       const servedBy = async (path: string) => {
         const ok = await Promise.all(
-          skewed.map(({ dp }) => whenTrue(async () => (await httpStatus(`${dp.proxy}${path}`)) === 200, 15_000)),
+          skewed.map(({ dp }) =>
+            whenTrue(async () => (await httpStatus(`${dp.proxy}${path}`)) === 200, 15_000),
+          ),
         );
         return ok.filter((t) => t !== null).length;
       };
       const write = async (path: string) => {
-        const r = await adminJson(fleet.admin, 'POST', '/services/chaos/routes', { name: path.slice(1), paths: [path] });
+        const r = await adminJson(fleet.admin, 'POST', '/services/chaos/routes', {
+          name: path.slice(1),
+          paths: [path],
+        });
         if (r.status !== 201) throw new Error(`creating a route: ${JSON.stringify(r.json)}`);
       };
       await write('/f12-before');
@@ -102,12 +109,16 @@ export const F12: Row = {
           const k = String(r.status[i] || 'none');
           codes.set(k, (codes.get(k) ?? 0) + 1);
         }
-        perDp.push(`${skewed[j]!.offset}: ${[...codes].map(([k, v]) => `${k}×${v}`).join(' ') || '0'} ${[...r.errors].map(([k, v]) => `${k}×${v}`).join(' ')}`);
+        perDp.push(
+          `${skewed[j]!.offset}: ${[...codes].map(([k, v]) => `${k}×${v}`).join(' ') || '0'} ${[...r.errors].map(([k, v]) => `${k}×${v}`).join(' ')}`,
+        );
       }
       const controlRecord = await control;
       let controlFailures = 0;
       for (let i = 0; i < controlRecord.status.length; i++) if (failed(controlRecord, i)) controlFailures++;
-      log(`failures by DP: ${perDp.join('; ')}; control (no skew): ${controlFailures} of ${controlRecord.status.length}`);
+      log(
+        `failures by DP: ${perDp.join('; ')}; control (no skew): ${controlFailures} of ${controlRecord.status.length}`,
+      );
       const refused = skewed.map(({ offset, dp }) => ({ offset, lines: refusedConfigs(dp.proc.output) }));
       log(
         `k1 ${k1} → k2 ${k2} (${k2Seen === null ? 'not seen' : 'seen'}); refused: ` +
@@ -115,13 +126,25 @@ export const F12: Row = {
       );
       const n = SKEWS.length;
       return [
-        exactly('snapshots wrongly refused', refused.reduce((s, r) => s + r.lines.length, 0), 0),
+        exactly(
+          'snapshots wrongly refused',
+          refused.reduce((s, r) => s + r.lines.length, 0),
+          0,
+        ),
         exactly('skewed DPs serving the write before the rotation', first, n, n),
         exactly('skewed DPs on the new key', onK2, n, n),
         exactly('skewed DPs serving the write after the rotation', second, n, n),
         exactly('failed requests on the skewed DPs', failures, 0, requests),
-        exactly('failed requests on the control DP (no skew)', controlFailures, 0, controlRecord.status.length),
-        holds('every skewed DP alive', skewed.every(({ dp }) => dp.proc.alive)),
+        exactly(
+          'failed requests on the control DP (no skew)',
+          controlFailures,
+          0,
+          controlRecord.status.length,
+        ),
+        holds(
+          'every skewed DP alive',
+          skewed.every(({ dp }) => dp.proc.alive),
+        ),
       ];
     } finally {
       await fleet.close();

@@ -28,7 +28,12 @@ async function underLoad<T>(
 ): Promise<{ result: T; failed: number; requests: number }> {
   const dp = fleet.dps[0]!;
   const durationMs = profile.short ? 8_000 : 20_000;
-  const load: Promise<LoadRecord> = openLoop({ origin: dp.proxy, path: '/chaos', rate: profile.rate, durationMs });
+  const load: Promise<LoadRecord> = openLoop({
+    origin: dp.proxy,
+    path: '/chaos',
+    rate: profile.rate,
+    durationMs,
+  });
   const result = await during();
   const record = await load;
   let n = 0;
@@ -43,7 +48,8 @@ async function dpRow(fleet: Fleet): Promise<Record<string, unknown> | null> {
   return rows[0] ?? null;
 }
 
-const held = async (dp: { status: string }): Promise<DpStatus['config']> => (await dpStatus(dp))?.config ?? null;
+const held = async (dp: { status: string }): Promise<DpStatus['config']> =>
+  (await dpStatus(dp))?.config ?? null;
 
 export const F9: Row = {
   id: 'F9',
@@ -54,7 +60,11 @@ export const F9: Row = {
       const dp = fleet.dps[0]!;
       const before = await held(dp);
       const from = dp.proc.output.length;
-      const { result, failed: failures, requests } = await underLoad(fleet, profile, async () => {
+      const {
+        result,
+        failed: failures,
+        requests,
+      } = await underLoad(fleet, profile, async () => {
         await sleep(1000);
         await fleet.hookDo('/tamper-next');
         const write = await adminJson(fleet.admin, 'POST', '/services/chaos/routes', {
@@ -90,10 +100,18 @@ export const F9: Row = {
           `${refused.map((r) => r.code).join(', ')}; applied ${applied.length}; report ${result.reportMs.toFixed(0)} ms`,
       );
       // Afterwards the DP catches up with the next write, as it would in production.
-      await adminJson(fleet.admin, 'POST', '/services/chaos/routes', { name: 'f9-after', paths: ['/f9-after'] });
+      await adminJson(fleet.admin, 'POST', '/services/chaos/routes', {
+        name: 'f9-after',
+        paths: ['/f9-after'],
+      });
       const recovers = await whenTrue(async () => (await httpStatus(`${dp.proxy}/f9-after`)) === 200, 15_000);
       return [
-        exactly('tampered snapshots refused', Math.min(refused.length, result.events.length), 1, result.events.length),
+        exactly(
+          'tampered snapshots refused',
+          Math.min(refused.length, result.events.length),
+          1,
+          result.events.length,
+        ),
         exactly('tampered configs applied', applied.length, 0),
         holds('served hash unchanged', result.after?.hash === before?.hash && result.tamperedServed === 404),
         atMost('refusal reported to the CP (Nack) after the write', result.reportMs / 1000, 1, 's', 2),
@@ -138,7 +156,7 @@ export const F10: Row = {
       const cases: { name: string; attempts: number; accepted: number; refused: number }[] = [];
 
       // Live: under load.
-      let from = dp.proc.output.length;
+      const from = dp.proc.output.length;
       const live = await underLoad(fleet, profile, async () => {
         await sleep(1000);
         const e = await fleet.hookDo('/replay');
@@ -177,7 +195,8 @@ export const F10: Row = {
             `serving v${(await held(again))?.version ?? 'none'}`,
         );
       }
-      for (const c of cases) figures.push(exactly(`${c.name}: rollbacks accepted`, c.accepted, 0, c.attempts));
+      for (const c of cases)
+        figures.push(exactly(`${c.name}: rollbacks accepted`, c.accepted, 0, c.attempts));
       figures.push(
         exactly(
           'replays refused',
@@ -225,7 +244,11 @@ export const F13: Row = {
       const before = await held(dp);
       const from = dp.proc.output.length;
       const pid = dp.proc.child.pid!;
-      const { result, failed: failures, requests } = await underLoad(fleet, profile, async () => {
+      const {
+        result,
+        failed: failures,
+        requests,
+      } = await underLoad(fleet, profile, async () => {
         await sleep(1000);
         let refusedSoFar = 0;
         const invalid: string[] = [];
@@ -249,12 +272,21 @@ export const F13: Row = {
         const reconnectsBefore = (await dpStatus(dp))?.sync.reconnects ?? 0;
         await fleet.hookDo('/oversize', { bytes: OVERSIZE_BYTES });
         // The DP's gRPC client refuses the message from its length prefix and drops the stream.
-        const dropped = await whenTrue(async () => ((await dpStatus(dp))?.sync.reconnects ?? 0) > reconnectsBefore, 20_000);
+        const dropped = await whenTrue(
+          async () => ((await dpStatus(dp))?.sync.reconnects ?? 0) > reconnectsBefore,
+          20_000,
+        );
         await sleep(1000);
         sampling = false;
         await sampler;
         const status = await dpStatus(dp);
-        return { invalid, baseline, peak, dropped: dropped !== null, lastError: status?.sync.lastError ?? null };
+        return {
+          invalid,
+          baseline,
+          peak,
+          dropped: dropped !== null,
+          lastError: status?.sync.lastError ?? null,
+        };
       });
       const refused = refusedConfigs(dp.proc.output, from);
       const applied = appliedConfigs(dp.proc.output, from);
@@ -264,7 +296,8 @@ export const F13: Row = {
         `refused: ${refused.map((r) => `${r.code} (${(r.reason ?? '').slice(0, 80)})`).join('; ')}; ` +
           `oversize: stream dropped ${result.dropped} (${result.lastError ?? '-'}); RSS ${(result.baseline / MiB).toFixed(0)} → peak ${(result.peak / MiB).toFixed(0)} MiB`,
       );
-      const oversizeRefused = result.dropped && /larger than max|RESOURCE_EXHAUSTED/i.test(result.lastError ?? '');
+      const oversizeRefused =
+        result.dropped && /larger than max|RESOURCE_EXHAUSTED/i.test(result.lastError ?? '');
       return [
         exactly('invalid snapshots refused', Math.min(refused.length, 2), 2, 2),
         exactly('oversized snapshots refused', oversizeRefused ? 1 : 0, 1, 1),

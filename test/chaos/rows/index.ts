@@ -11,4 +11,22 @@ import { F10, F13, F9 } from './hostile-snapshots.js';
 import { F11 } from './key-rotation.js';
 import { F12 } from './clock-skew.js';
 
-export const ROWS: readonly Row[] = [F1, F2, F4, F5, F6, F7, F8, F9, F10, F11, F12, F13, F14, F15, F16, F17, F24];
+export const ROWS: readonly Row[] = [
+  F1,
+  F2,
+  F4,
+  F5,
+  F6,
+  F7,
+  F8,
+  F9,
+  F10,
+  F11,
+  F12,
+  F13,
+  F14,
+  F15,
+  F16,
+  F17,
+  F24,
+];

@@ -58,12 +58,18 @@ export const F11: Row = {
       }, 20_000);
 
       const from = dp.proc.output.length;
-      const k1Key = JSON.parse(readFileSync(join(keysDir, 'signing-keys', `${k1}.key.json`), 'utf8')) as object;
+      const k1Key = JSON.parse(
+        readFileSync(join(keysDir, 'signing-keys', `${k1}.key.json`), 'utf8'),
+      ) as object;
       const k1Cert = readFileSync(join(keysDir, 'signing-keys', `${k1}.cert.jws`), 'utf8').trim();
       const k2Cert = readFileSync(join(keysDir, 'signing-keys', `${k2}.cert.jws`), 'utf8').trim();
       const stranger = await generateSigningKeyPair();
       const bad = [
-        { name: 'retired k1, no revocation list', path: '/f11-retired', body: { jwk: k1Key, certificate: k1Cert } },
+        {
+          name: 'retired k1, no revocation list',
+          path: '/f11-retired',
+          body: { jwk: k1Key, certificate: k1Cert },
+        },
         { name: 'unknown key, no certificate', path: '/f11-unknown', body: { jwk: stranger.privateJwk } },
         {
           name: "unknown key claiming k2's kid and certificate",

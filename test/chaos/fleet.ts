@@ -54,7 +54,7 @@ export interface HookEvent {
 export interface DpStatus {
   ready: boolean;
   config: { version: string; hash: string; kid?: string | null } | null;
-  sync: { state: string; reconnects: number; lastError: string | null };
+  sync: { state: string; reconnects: number; lastError: string | null; controlPlane?: string | null };
   cache: { file: string } | null;
 }
 
@@ -195,16 +195,26 @@ export class Fleet {
     return this.cp.admin;
   }
 
-  /** A data plane of this fleet's CP on `dataDir` (new ports each time); `env` over the fleet's DP environment. */
-  startDp(dataDir: string, waitReady = true, env: NodeJS.ProcessEnv = {}): Promise<DpHandle> {
+  /**
+   * A data plane of this fleet's CP on `dataDir` (new ports each time). `extra.cluster` is the
+   * `--control-plane` it is given (default: the port the fleet's DPs dial); `extra.args`, more
+   * `gatehouse dp` arguments; `extra.nodeId`, its node id; `extra.env`, over the fleet's DP environment.
+   */
+  startDp(
+    dataDir: string,
+    waitReady = true,
+    extra: { cluster?: string; args?: string[]; nodeId?: string; env?: NodeJS.ProcessEnv } = {},
+  ): Promise<DpHandle> {
     return startDp({
-      cluster: `127.0.0.1:${this.dpClusterPort}`,
+      cluster: extra.cluster ?? `127.0.0.1:${this.dpClusterPort}`,
       publicKeys: this.publicKeys,
       ...(this.rootKey === null ? {} : { rootKey: this.rootKey }),
       dataDir,
       workers: this.workers,
+      args: extra.args,
+      nodeId: extra.nodeId,
       waitReady,
-      env: { ...this.dpEnv, ...env },
+      env: { ...this.dpEnv, ...extra.env },
     });
   }
 

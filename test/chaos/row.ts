@@ -39,6 +39,8 @@ export interface RowResult {
   /** Why the row could not be run to its end (then it fails). */
   readonly error: string | null;
   readonly seconds: number;
+  /** The machine's 1-minute load average when the row started (`os.loadavg()`). */
+  readonly loadAverage: number;
 }
 
 /** A figure that is at most `bound`. */

@@ -7,6 +7,7 @@
  * Build first (`node scripts/bootstrap.mjs`, which `npm run chaos` does). Run nothing else on the
  * box meanwhile: latency bounds are tight.
  */
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT } from '../../e2e/helpers/processes.js';
@@ -38,7 +39,9 @@ const results: RowResult[] = [];
 for (const row of rows) {
   const t0 = performance.now();
   const log = (line: string) => console.log(`  ${row.id}: ${line}`);
-  console.log(`${row.id} ${row.fault}…`);
+  // The box's load when the row starts: latency figures mean little on a busy machine.
+  const load = loadavg()[0]!;
+  console.log(`${row.id} ${row.fault}… (load average ${load.toFixed(2)})`);
   let result: RowResult;
   try {
     const figures = await row.run(profile, log);
@@ -49,13 +52,26 @@ for (const row of rows) {
       pass: figures.every((f) => f.pass),
       error: null,
       seconds: 0,
+      loadAverage: 0,
     };
   } catch (err) {
     const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
     log(`error: ${message}`);
-    result = { id: row.id, fault: row.fault, figures: [], pass: false, error: message, seconds: 0 };
+    result = {
+      id: row.id,
+      fault: row.fault,
+      figures: [],
+      pass: false,
+      error: message,
+      seconds: 0,
+      loadAverage: 0,
+    };
   }
-  result = { ...result, seconds: Math.round((performance.now() - t0) / 100) / 10 };
+  result = {
+    ...result,
+    seconds: Math.round((performance.now() - t0) / 100) / 10,
+    loadAverage: Math.round(load * 100) / 100,
+  };
   results.push(result);
   console.log(textTable([result]));
 }

@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RowResult } from './row.js';
 
-function cells(r: RowResult): [string, string, string, string, string, string] {
+function cells(r: RowResult): [string, string, string, string, string, string, string] {
   const join = (f: (x: RowResult['figures'][number]) => string) => r.figures.map(f).join('; ');
   return [
     r.id,
@@ -15,10 +15,11 @@ function cells(r: RowResult): [string, string, string, string, string, string] {
     r.error === null ? join((f) => f.value) : r.error.split('\n')[0]!.slice(0, 200),
     join((f) => f.bound),
     r.pass ? 'pass' : 'FAIL',
+    r.loadAverage.toFixed(2),
   ];
 }
 
-const HEAD = ['id', 'fault', 'measured', 'figure', 'bound', 'result'] as const;
+const HEAD = ['id', 'fault', 'measured', 'figure', 'bound', 'result', 'load average'] as const;
 
 export function textTable(results: readonly RowResult[]): string {
   return results.map((r) => cells(r).join(' | ')).join('\n');

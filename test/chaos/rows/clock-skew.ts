@@ -35,7 +35,7 @@ export const F12: Row = {
     try {
       const skewed: { offset: string; dp: DpHandle }[] = [];
       for (const offset of SKEWS) {
-        const dp = await fleet.startDp(join(fleet.dir, `skew${offset}`), true, skewedClock(offset));
+        const dp = await fleet.startDp(join(fleet.dir, `skew${offset}`), true, { env: skewedClock(offset) });
         fleet.dps.push(dp);
         skewed.push({ offset, dp });
       }

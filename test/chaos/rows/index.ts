@@ -10,6 +10,10 @@ import { F17 } from './upstream-faults.js';
 import { F10, F13, F9 } from './hostile-snapshots.js';
 import { F11 } from './key-rotation.js';
 import { F12 } from './clock-skew.js';
+import { F25 } from './replica-loss.js';
+import { F26 } from './ratelimit-partition.js';
+import { F27 } from './rollout.js';
+import { F28 } from './key-revocation.js';
 
 export const ROWS: readonly Row[] = [
   F1,
@@ -29,4 +33,8 @@ export const ROWS: readonly Row[] = [
   F16,
   F17,
   F24,
+  F25,
+  F26,
+  F27,
+  F28,
 ];

@@ -109,6 +109,13 @@ export const F12: Row = {
           const k = String(r.status[i] || 'none');
           codes.set(k, (codes.get(k) ?? 0) + 1);
         }
+        // Its load-shedding count, logged beside its failures (a shed 503 is a busy box, not its clock).
+        const metrics = await fetch(`${skewed[j]!.dp.status}/metrics`).then(
+          (m) => m.text(),
+          () => '',
+        );
+        const shed = /^gatehouse_dp_requests_shed_total(?:\{[^}]*\})? (\d+)/m.exec(metrics)?.[1] ?? '?';
+        codes.set('shed', Number(shed));
         perDp.push(
           `${skewed[j]!.offset}: ${[...codes].map(([k, v]) => `${k}×${v}`).join(' ') || '0'} ${[...r.errors].map(([k, v]) => `${k}×${v}`).join(' ')}`,
         );

@@ -78,6 +78,7 @@ import { SnapshotDeltas, SnapshotPublisher, storeSnapshotsInJetStream } from './
 import { ConfigStore } from './store/index.js';
 import { createKeysRouter, hasCertifiedKeys, rotateSigningKey, SigningKeyring } from './keys/index.js';
 import { fileExists } from './files.js';
+import { loadSnapshotHook } from './cluster/test-hook.js';
 import { startAdminGui } from './admin-gui/server.js';
 
 /** Snapshots and deltas expire this long after they are signed (a DP then alerts, and keeps serving). */
@@ -337,6 +338,8 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     }
   };
   try {
+    // First: a production build given the test hook's variable refuses to start (test-hook.ts).
+    const hookModule = await loadSnapshotHook();
     const signingKey = await openKeyring(o);
     cleanups.push(async () => signingKey.close());
     const cpId = await resolveCpId(o);
@@ -360,6 +363,15 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     const stopAuditRetention = startAuditRetention(db.prisma, auditRetentionMs, logger);
     cleanups.push(async () => stopAuditRetention());
     const publisher = new SnapshotPublisher({ source: store, key: signingKey, cpId, logger });
+    const snapshotHook = hookModule
+      ? await hookModule.module.startSnapshotHook(hookModule.listen, {
+          publisher,
+          key: signingKey,
+          cpId,
+          logger,
+        })
+      : null;
+    if (snapshotHook) cleanups.push(() => snapshotHook.close());
     // Attached before the first build: the version the CP starts with is recorded too.
     const history = startConfigHistory({
       prisma: db.prisma,
@@ -440,6 +452,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
       tls: clusterTls,
       logger,
       ...(o.clusterDeltas === false ? {} : { deltas }),
+      ...(snapshotHook ? { tap: snapshotHook.tap } : {}),
       onTrafficSummary: (session, summary) =>
         analytics.ingest(summary, { nodeId: session.nodeId!, region: session.region }),
       select: (session, published) => rollouts.select(session, published),

@@ -61,6 +61,24 @@ export function runGatehouse(name: string, args: string[], env: NodeJS.ProcessEn
   return new Proc(name, child);
 }
 
+/**
+ * `gatehouse cp …` run from the control plane's TypeScript sources (tsx) instead of its build:
+ * the only way to run a CP that has the test-only snapshot hook (docs/chaos.md), which production
+ * builds leave out.
+ */
+export function runControlPlaneSource(name: string, args: string[], env: NodeJS.ProcessEnv = {}): Proc {
+  const child = spawn(
+    process.execPath,
+    ['--enable-source-maps', '--import', 'tsx', join(ROOT, 'control-plane', 'src', 'cli.ts'), ...args],
+    {
+      cwd: ROOT,
+      env: { ...process.env, GATEHOUSE_LOG_LEVEL: 'info', GATEHOUSE_ADMIN_GUI_LISTEN: 'off', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  return new Proc(name, child);
+}
+
 /** Polls until `check` returns true; throws with `what` after the deadline. */
 export async function waitUntil(
   what: string,
@@ -133,6 +151,8 @@ export async function startCp(opts: {
    * first start). Default: a new data folder gets a copy of the migrated test template.
    */
   freshDatabase?: boolean;
+  /** Run from the TypeScript sources (runControlPlaneSource), e.g. for the test snapshot hook. */
+  fromSource?: boolean;
 }): Promise<CpHandle> {
   const embedded =
     (opts.env?.DATABASE_URL ?? process.env.DATABASE_URL) === undefined &&
@@ -141,7 +161,7 @@ export async function startCp(opts: {
   if (embedded && !opts.freshDatabase && !existsSync(databaseDir)) await seedPglite(databaseDir);
   // Port 0 unless a test asks for one: the CP binds a free port itself and says which in its
   // "control plane ready" line (a port probed free beforehand can be taken by then).
-  const proc = runGatehouse(
+  const proc = (opts.fromSource ? runControlPlaneSource : runGatehouse)(
     'cp',
     [
       'cp',

@@ -10,8 +10,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { cpSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { SNAPSHOT_HOOK_ENV } from '../../control-plane/src/cluster/test-hook.js';
 import {
   adminJson,
+  freePort,
   httpStatus,
   sleep,
   startCp,
@@ -39,9 +41,19 @@ export async function startUpstream(): Promise<{ port: number; child: ChildProce
   return { port: Number(String(line).trim()), child, close: () => child.kill('SIGKILL') };
 }
 
+/** What the test snapshot hook did (control-plane/src/testing/snapshot-hook.ts). */
+export interface HookEvent {
+  action: string;
+  /** Date.now() just before the write. */
+  at: number;
+  version: string;
+  hash: string;
+  nodes: string[];
+}
+
 export interface DpStatus {
   ready: boolean;
-  config: { version: string; hash: string } | null;
+  config: { version: string; hash: string; kid?: string | null } | null;
   sync: { state: string; reconnects: number; lastError: string | null; controlPlane?: string | null };
   cache: { file: string } | null;
 }
@@ -89,6 +101,13 @@ export interface FleetOptions {
    * DPs dial instead. Default: the DPs dial the CP.
    */
   readonly clusterVia?: (clusterPort: number) => Promise<number>;
+  /**
+   * Run the CP from its sources with the test-only snapshot hook on (docs/chaos.md, "The snapshot
+   * hook"); `fleet.hook` is then its control endpoint.
+   */
+  readonly snapshotHook?: boolean;
+  /** DPs trust the CP's root key (`--cluster-root-key`: root-certified signing keys) instead of its JWKS. */
+  readonly rootKey?: boolean;
 }
 
 export class Fleet {
@@ -107,15 +126,23 @@ export class Fleet {
     private readonly dpEnv: NodeJS.ProcessEnv,
     /** The cluster port the DPs dial (the CP's, or what `clusterVia` put in front of it). */
     private dpClusterPort: number,
+    /** The test snapshot hook's control endpoint (http://127.0.0.1:PORT), or null. */
+    readonly hook: string | null,
+    private readonly rootKey: string | null,
   ) {}
 
   static async start(opts: FleetOptions = {}): Promise<Fleet> {
     const dir = tempDir('chaos');
     const upstream = await startUpstream();
     const cpDataDir = join(dir, 'cp');
+    const hookPort = opts.snapshotHook ? await freePort() : null;
+    const cpEnv: NodeJS.ProcessEnv = {
+      ...opts.cpEnv,
+      ...(hookPort === null ? {} : { [SNAPSHOT_HOOK_ENV]: `127.0.0.1:${hookPort}` }),
+    };
     let cp: CpHandle;
     try {
-      cp = await startCp({ dataDir: cpDataDir, env: opts.cpEnv });
+      cp = await startCp({ dataDir: cpDataDir, env: cpEnv, fromSource: hookPort !== null });
     } catch (err) {
       upstream.close();
       rmSync(dir, { recursive: true, force: true });
@@ -132,9 +159,11 @@ export class Fleet {
       upstream,
       [],
       opts.workers ?? 1,
-      opts.cpEnv ?? {},
+      cpEnv,
       opts.dpEnv ?? {},
       cp.clusterPort,
+      hookPort === null ? null : `http://127.0.0.1:${hookPort}`,
+      opts.rootKey ? cp.rootPublicKey : null,
     );
     try {
       if (opts.clusterVia) fleet.dpClusterPort = await opts.clusterVia(cp.clusterPort);
@@ -169,23 +198,38 @@ export class Fleet {
   /**
    * A data plane of this fleet's CP on `dataDir` (new ports each time). `extra.cluster` is the
    * `--control-plane` it is given (default: the port the fleet's DPs dial); `extra.args`, more
-   * `gatehouse dp` arguments; `extra.nodeId`, its node id.
+   * `gatehouse dp` arguments; `extra.nodeId`, its node id; `extra.env`, over the fleet's DP environment.
    */
   startDp(
     dataDir: string,
     waitReady = true,
-    extra: { cluster?: string; args?: string[]; nodeId?: string } = {},
+    extra: { cluster?: string; args?: string[]; nodeId?: string; env?: NodeJS.ProcessEnv } = {},
   ): Promise<DpHandle> {
     return startDp({
       cluster: extra.cluster ?? `127.0.0.1:${this.dpClusterPort}`,
       publicKeys: this.publicKeys,
+      ...(this.rootKey === null ? {} : { rootKey: this.rootKey }),
       dataDir,
       workers: this.workers,
       args: extra.args,
       nodeId: extra.nodeId,
       waitReady,
-      env: this.dpEnv,
+      env: { ...this.dpEnv, ...extra.env },
     });
+  }
+
+  /** Asks the test snapshot hook to act (`/tamper-next`, `/replay`…); its JSON answer. */
+  async hookDo(action: string, body: unknown = {}): Promise<HookEvent> {
+    if (this.hook === null) throw new Error('this fleet has no snapshot hook');
+    const r = await fetch(`${this.hook}${action}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(60_000),
+    });
+    const json = (await r.json()) as HookEvent & { message?: string };
+    if (!r.ok) throw new Error(`snapshot hook ${action}: ${r.status} ${json.message ?? ''}`);
+    return json;
   }
 
   /** Until `dp` answers 200 on every route. */
@@ -219,6 +263,7 @@ export class Fleet {
       adminPort: this.adminPort,
       clusterPort: this.clusterPort,
       env: this.cpEnv,
+      fromSource: this.hook !== null,
     });
     return this.cp;
   }

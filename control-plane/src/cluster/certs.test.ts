@@ -20,6 +20,25 @@ beforeAll(async () => {
 });
 
 describe('generateClusterCerts', () => {
+  it('dates every certificate a day back, so a node whose clock runs an hour late takes them (F12)', async () => {
+    for (const file of [a.ca, a.cpCert, a.dpCert, a.sharedCert]) {
+      const from = Date.parse(new X509Certificate(readFileSync(file)).validFrom);
+      // At least 23 h before now (the file was made moments ago, a day back).
+      expect(Date.now() - from).toBeGreaterThan(23 * 3600 * 1000);
+      await loadClusterTls(
+        file === a.sharedCert
+          ? { mode: 'shared', cert: a.sharedCert, key: a.sharedKey }
+          : {
+              mode: 'pki',
+              cert: file === a.ca ? a.dpCert : file,
+              key: file === a.cpCert ? a.cpKey : a.dpKey,
+              ca: a.ca,
+            },
+        new Date(Date.now() - 3600 * 1000),
+      );
+    }
+  });
+
   it('writes a CA, CP and DP certificates signed by it, and a shared pair; keys 0600', async () => {
     const ca = new X509Certificate(readFileSync(a.ca));
     expect(ca.ca).toBe(true);

@@ -71,6 +71,8 @@ export interface ClusterServerOptions {
   select?: SessionContext['select'];
   /** Delta sync (snapshot/deltas.ts): DPs that take deltas get them; absent: full snapshots only. */
   deltas?: Pick<SnapshotDeltas, 'remember' | 'deltaFor' | 'record'>;
+  /** The chaos suite's test-only snapshot hook (test-hook.ts); never set in production. */
+  tap?: SessionContext['tap'];
   /**
    * Redeems a DP's oauth2 code or refresh token (true: it was already used); absent: the RPC
    * answers UNIMPLEMENTED and DPs refuse those grants (oauth2/grant-redemption.ts).
@@ -163,6 +165,7 @@ export async function startClusterServer(o: ClusterServerOptions): Promise<Clust
     onTrafficSummary: o.onTrafficSummary,
     select: o.select,
     deltas: o.deltas,
+    tap: o.tap,
     onReady(session: DataPlaneSession) {
       const id = session.nodeId!;
       const previous = byNode.get(id);

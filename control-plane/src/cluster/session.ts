@@ -84,6 +84,22 @@ export interface SessionContext {
     deltaFor(baseHash: string, target: PublishedSnapshot): Promise<DeltaChoice>;
     record(choice: DeltaChoice | 'unsupported', full: PublishedSnapshot): void;
   };
+  /** The chaos suite's test-only snapshot hook (cluster/test-hook.ts); absent in production. */
+  tap?: StreamTap;
+}
+
+/**
+ * A tap on the DP streams for the chaos suite's test-only snapshot hook (control-plane/src/testing/,
+ * left out of production builds and loaded only by cluster/test-hook.ts when its variable is set).
+ */
+export interface StreamTap {
+  /** A snapshot or delta about to be written to `nodeId`: what to write instead (or it unchanged). */
+  outgoing(nodeId: string, m: ControlPlaneMessage): ControlPlaneMessage;
+  /**
+   * `nodeId` said Hello and was accepted; `write` writes to its stream (nothing once it closed).
+   * Called before the DP is offered its first snapshot.
+   */
+  ready(nodeId: string, write: (m: ControlPlaneMessage) => void): void;
 }
 
 const MAX_STATUS_LENGTH = 32;
@@ -381,13 +397,13 @@ export class DataPlaneSession {
     this.sentDelta = delta ? published : null;
     // The next snapshot waits until this one has left (HTTP/2 flow control holds the callback
     // while the DP does not read), so at most one is in flight and one, the newest, waiting.
-    this.write(
-      delta ? cpMessage({ case: 'snapshotDelta', value: signedDeltaToProto(delta) }) : snapshotMessage(snap),
-      () => {
-        this.inFlight = false;
-        this.pump();
-      },
-    );
+    const m = delta
+      ? cpMessage({ case: 'snapshotDelta', value: signedDeltaToProto(delta) })
+      : snapshotMessage(snap);
+    this.write(this.ctx.tap ? this.ctx.tap.outgoing(this.nodeId!, m) : m, () => {
+      this.inFlight = false;
+      this.pump();
+    });
     this.snapshotsSent++;
     if (delta) this.deltasSent++;
     this.log.debug(
@@ -555,6 +571,9 @@ export class DataPlaneSession {
     );
     void this.ctx.registry.connected(info, inSync ? 'normal' : 'unknown');
     this.ctx.onReady(this);
+    this.ctx.tap?.ready(id, (m) => {
+      if (!this.closed) this.write(m);
+    });
     // offer() checks the plugins: an incompatible config is refused (and recorded) instead.
     if (latest && inSync) this.lastOffered = offeredId(latest);
     else if (latest) this.offer(latest);

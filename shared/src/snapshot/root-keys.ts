@@ -10,7 +10,8 @@
  *
  * Both travel in the protected header of every snapshot and delta JWS (keys.ts `gh_cert`,
  * `gh_rev`), so the JetStream store and the DP disk cache carry them without new fields. A DP
- * accepts a JWS only if its kid's certificate verifies under the root, is within its validity and
+ * accepts a JWS only if its kid's certificate verifies under the root, has not expired (its
+ * not_before is not checked on the DP's clock: it schedules the CP's use of the key) and
  * the kid is not in the newest revocation list the DP has seen (a list older than the one held is
  * ignored; a newer one is adopted, and persisted by the caller).
  */
@@ -341,13 +342,14 @@ export class RootTrust implements KeyResolver {
         `${what} signed with key "${kid}" carries the certificate of key "${verified.claims.kid}"`,
       );
     }
-    const validity = certificateValidity(verified.claims, this.now());
-    if (validity !== 'valid') {
+    // Only expiry is checked on this clock. A certificate "not yet valid" here is one the root
+    // signed and the CP already signs with (the CP starts using a key at its not_before, on its own
+    // clock): refusing it would make a DP whose clock runs late refuse every snapshot until its
+    // clock catches up (chaos row F12: a DP 10 min or 1 h late, a key rotated).
+    if (certificateValidity(verified.claims, this.now()) === 'expired') {
       throw SnapshotErrors.keyExpired(
-        `${what} signed with key "${kid}" whose certificate ${validity === 'expired' ? 'expired at' : 'is valid from'} ` +
-          new Date(
-            (validity === 'expired' ? verified.claims.expires_at : verified.claims.not_before) * 1000,
-          ).toISOString(),
+        `${what} signed with key "${kid}" whose certificate expired at ` +
+          new Date(verified.claims.expires_at * 1000).toISOString(),
       );
     }
     return verified.key;

@@ -12,6 +12,9 @@ import { F21 } from './slow-clients.js';
 import { F22 } from './auth-pitfalls.js';
 import { F23 } from './admin-plane.js';
 import { F3 } from './black-hole.js';
+import { F10, F13, F9 } from './hostile-snapshots.js';
+import { F11 } from './key-rotation.js';
+import { F12 } from './clock-skew.js';
 import { F25 } from './replica-loss.js';
 import { F26 } from './ratelimit-partition.js';
 import { F27 } from './rollout.js';
@@ -26,6 +29,11 @@ export const ROWS: readonly Row[] = [
   F6,
   F7,
   F8,
+  F9,
+  F10,
+  F11,
+  F12,
+  F13,
   F14,
   F15,
   F16,

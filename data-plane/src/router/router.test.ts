@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   ROUTE_DEFAULTS,
@@ -591,6 +592,48 @@ describe('router: compile errors', () => {
 
   it('rejects a route with nothing to match on', () => {
     expect(codeOf(() => build([route('empty', {})]))).toBe('GH_ERR_ROUTER_UNROUTABLE');
+  });
+
+  it('rejects a route whose protocols are not route protocols, even when it is not an HTTP route (chaos row F13)', () => {
+    const gopher = route('gopher', { paths: ['/g'], protocols: ['gopher'] as unknown as Route['protocols'] });
+    expect(codeOf(() => build([gopher]))).toBe('GH_ERR_ROUTER_INVALID_ROUTE');
+    const none = route('none', { paths: ['/n'], protocols: [] });
+    expect(codeOf(() => build([none]))).toBe('GH_ERR_ROUTER_INVALID_ROUTE');
+  });
+
+  it('rejects a route whose paths, hosts, methods or snis are not lists of strings, whatever its protocols', () => {
+    const bad = (fields: Record<string, unknown>) =>
+      codeOf(() => build([route('bad', { paths: ['/'], ...(fields as Partial<Route>) })]));
+    expect(bad({ paths: [42], protocols: ['tcp'] })).toBe('GH_ERR_ROUTER_INVALID_ROUTE');
+    expect(bad({ hosts: 'a.example' })).toBe('GH_ERR_ROUTER_INVALID_ROUTE');
+    expect(bad({ methods: [null] })).toBe('GH_ERR_ROUTER_INVALID_ROUTE');
+    expect(bad({ snis: [{}] })).toBe('GH_ERR_ROUTER_INVALID_ROUTE');
+  });
+
+  it('compiles or refuses with a router error whatever a route holds (fast-check)', () => {
+    const value = fc.oneof(
+      fc.constant(null),
+      fc.string(),
+      fc.integer(),
+      fc.array(fc.oneof(fc.string(), fc.integer(), fc.constant(null), fc.constantFrom('http', 'tcp', '/'))),
+      fc.object(),
+    );
+    fc.assert(
+      fc.property(
+        fc.record(
+          { protocols: value, paths: value, hosts: value, methods: value, snis: value },
+          { requiredKeys: [] },
+        ),
+        (fields) => {
+          try {
+            build([route('any', { paths: ['/'], ...(fields as Partial<Route>) })]);
+          } catch (e) {
+            expect(isGatehouseError(e), String(e)).toBe(true);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 
   it('rejects a route pointing at an unknown service', () => {

@@ -16,7 +16,13 @@
  * Size: what many routes have alike is held once per router (a method set, the empty header
  * list), so an entry costs its own object and little else.
  */
-import { compilePcre, type GatehouseConfig, type Route, type Service } from '@gatehouse/shared';
+import {
+  ROUTE_PROTOCOLS,
+  compilePcre,
+  type GatehouseConfig,
+  type Route,
+  type Service,
+} from '@gatehouse/shared';
 import { compileWildcardHost, hasPort, hostWithPort, hostWithoutPort, lowerHost } from './host.js';
 import { RouterErrors } from './errors.js';
 import { PrefixTree, type PrefixVisitor } from './prefix-tree.js';
@@ -165,6 +171,42 @@ export interface RouteRequest {
 }
 
 const HTTP_PROTOCOLS = new Set(['http', 'https', 'grpc', 'grpcs', 'ws', 'wss']);
+const KNOWN_PROTOCOLS: ReadonlySet<string> = new Set(ROUTE_PROTOCOLS);
+/** Route fields the routers read as lists of strings (null or absent: not set). */
+const STRING_LISTS = ['paths', 'hosts', 'methods', 'snis'] as const;
+
+/**
+ * Refuses a route whose fields the routers read hold what no validated route has: protocols that
+ * are not route protocols, or a list of anything but strings. The CP's schema never lets such a
+ * route through, so only a snapshot that was signed without it (a bug, a hostile signer) carries
+ * one; skipping it would hold and acknowledge a config that is not what was meant (chaos row F13).
+ * A check of the few fields routing depends on, not the whole entity schema: cheap per snapshot.
+ */
+function checkRouteShape(route: Route): void {
+  const name = route.name ?? route.id;
+  const protocols = route.protocols as unknown;
+  if (
+    !Array.isArray(protocols) ||
+    protocols.length === 0 ||
+    !protocols.every((p) => typeof p === 'string' && KNOWN_PROTOCOLS.has(p))
+  ) {
+    throw RouterErrors.invalidRoute(
+      `route ${name}: protocols ${JSON.stringify(protocols)} must be a non-empty list of ${ROUTE_PROTOCOLS.join(', ')}`,
+      { route: route.id, field: 'protocols' },
+    );
+  }
+  const fields = route as unknown as Record<string, unknown>;
+  for (const field of STRING_LISTS) {
+    const list = fields[field];
+    if (list == null) continue;
+    if (!Array.isArray(list) || !list.every((v) => typeof v === 'string')) {
+      throw RouterErrors.invalidRoute(`route ${name}: ${field} must be a list of strings`, {
+        route: route.id,
+        field,
+      });
+    }
+  }
+}
 
 function nonEmpty<V>(list: readonly V[] | null | undefined): list is readonly V[] {
   return list != null && list.length > 0;
@@ -607,6 +649,7 @@ export function compileRouter<T, C = never>(
   for (const service of config.services) services.set(service.id, service);
   const drafts = new Drafts<T, C>();
   for (const route of config.routes) {
+    checkRouteShape(route);
     if (!route.protocols.some((p) => HTTP_PROTOCOLS.has(p))) continue;
     if (route.service === null) {
       if (serviceless !== null) draftEntries(route, null, serviceless, chainOf(route), drafts);

@@ -51,8 +51,26 @@ export interface AdminUiStack {
   stop: () => Promise<void>;
 }
 
-/** Starts an upstream, a CP with the UI (admin token `token`), a DP and a 1280×800 page. */
-export async function startAdminUiStack(name: string, token: string): Promise<AdminUiStack> {
+export interface AdminUiStackOptions {
+  /** More CP arguments (`--enforce-rbac on`, …). */
+  cpArgs?: string[];
+  /** More CP environment. */
+  cpEnv?: NodeJS.ProcessEnv;
+  /** The DP's node id (the fleet's and analytics' `data_plane`). */
+  nodeId?: string;
+  /** More DP arguments (`--traffic-summary-interval 1000`, …). */
+  dpArgs?: string[];
+}
+
+/**
+ * Starts an upstream, a CP with the UI (admin token `token`; with `--enforce-rbac on` it seeds the
+ * super admin `kong_admin`), a DP and a 1280×800 page.
+ */
+export async function startAdminUiStack(
+  name: string,
+  token: string,
+  options: AdminUiStackOptions = {},
+): Promise<AdminUiStack> {
   if (!existsSync(CHROMIUM))
     throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run installs it)`);
   mkdirSync(ARTIFACTS, { recursive: true });
@@ -60,8 +78,8 @@ export async function startAdminUiStack(name: string, token: string): Promise<Ad
   const guiPort = await freePort();
   const cp = await startCp({
     dataDir: tempDir(`${name}-cp`),
-    args: ['--admin-gui-listen', `127.0.0.1:${guiPort}`],
-    env: { GATEHOUSE_ADMIN_TOKEN: token },
+    args: ['--admin-gui-listen', `127.0.0.1:${guiPort}`, ...(options.cpArgs ?? [])],
+    env: { GATEHOUSE_ADMIN_TOKEN: token, ...options.cpEnv },
     adminToken: token,
   });
   const dp = await startDp({
@@ -69,6 +87,8 @@ export async function startAdminUiStack(name: string, token: string): Promise<Ad
     publicKeys: cp.publicKeys,
     dataDir: tempDir(`${name}-dp`),
     workers: 1,
+    ...(options.nodeId ? { nodeId: options.nodeId } : {}),
+    ...(options.dpArgs ? { args: options.dpArgs } : {}),
   });
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });

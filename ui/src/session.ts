@@ -20,6 +20,8 @@ export const session = reactive({
   version: '',
   /** The consumer credential kinds the CP's entity registry has. */
   credentials: [] as CredentialKind[],
+  /** The collections whose entities have plugins (`/{collection}/{id}/plugins`). */
+  pluginParents: [] as string[],
   /** Who is signed in and what they may do (`GET /userinfo`). */
   identity: UNKNOWN_IDENTITY as Identity,
 });
@@ -48,6 +50,7 @@ async function probe(client: AdminClient): Promise<boolean> {
 export async function startSession(): Promise<void> {
   const config = await discoverUiConfig();
   session.credentials = config.credentials;
+  session.pluginParents = config.pluginParents;
   const base = new AdminClient(config.adminUrl);
   const saved = sessionStorage.getItem(TOKEN_KEY);
   try {

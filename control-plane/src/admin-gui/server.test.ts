@@ -64,6 +64,7 @@ describe('admin UI server', () => {
       const uiJson = (await (await fetch(`${built.base}/gatehouse-ui.json`)).json()) as {
         admin_api_url: string;
         credentials: { kind: string; label: string; path: string }[];
+        plugin_parents: string[];
       };
       expect(uiJson.admin_api_url).toBe('http://127.0.0.1:8001');
       // The consumer credential kinds come from the entity registry, with their nested paths.
@@ -73,6 +74,10 @@ describe('admin UI server', () => {
         path: 'basic-auth',
       });
       expect(uiJson.credentials.map((c) => c.kind)).not.toContain('plugins');
+      // Where plugins nest (an entity's Plugins list), from the registry too.
+      expect(uiJson.plugin_parents).toEqual(
+        expect.arrayContaining(['services', 'routes', 'consumers', 'consumer_groups']),
+      );
     } finally {
       await built.close();
     }

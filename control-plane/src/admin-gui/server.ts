@@ -34,6 +34,9 @@ export const UI_CREDENTIALS: readonly UiCredentialKind[] = CREDENTIAL_KINDS.flat
   return nest ? [{ kind, label: ENTITIES[kind].label, path: nest.path }] : [];
 });
 
+/** The collections plugins nest under (`/services/{id}/plugins`, …), from the entity registry. */
+export const UI_PLUGIN_PARENTS: readonly string[] = (ENTITIES.plugins.admin?.nested ?? []).map((n) => n.parent);
+
 const WILDCARD_HOSTS = new Set(['0.0.0.0', '[::]', '::']);
 
 /**
@@ -84,7 +87,11 @@ export function createAdminGuiApp(o: Omit<AdminGuiOptions, 'logger'>): express.E
   });
   app.get('/gatehouse-ui.json', (req, res) => {
     res.set('Cache-Control', 'no-store');
-    res.json({ admin_api_url: browserApiUrl(o.apiUrl(), req), credentials: UI_CREDENTIALS });
+    res.json({
+      admin_api_url: browserApiUrl(o.apiUrl(), req),
+      credentials: UI_CREDENTIALS,
+      plugin_parents: UI_PLUGIN_PARENTS,
+    });
   });
   if (!built) {
     app.use((_req, res) => {

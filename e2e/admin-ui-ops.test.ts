@@ -193,6 +193,15 @@ describe('admin UI operations screens in a browser', () => {
     await expect.poll(() => article.textContent()).toContain('running');
     expect(await article.textContent()).toContain('DPs labelled canary=true');
     expect(await article.textContent()).toContain('every data plane');
+    // The DP (no canary label) is held by the rollout, in its second wave: the API says so, and
+    // the save's propagation says "held", not "pending".
+    const rolloutId = ((await admin('GET', '/config/rollouts')).json.data as Array<{ id: string }>)[0]!.id;
+    expect((await admin('GET', `/config/rollouts/${rolloutId}/data-planes`)).json.data).toEqual([
+      expect.objectContaining({ id: NODE_ID, wave: 1, in_rolled_waves: false, held: true }),
+    ]);
+    const row = stack.page.locator(`[data-testid="save-propagation"] tr[data-dp="${NODE_ID}"]`);
+    await expect.poll(() => row.getAttribute('data-state')).toBe('held');
+    expect(await row.textContent()).toContain('until its wave (2) starts');
     await shot('ops-rollouts');
     await article.getByRole('button', { name: 'Abort' }).click();
     await expect.poll(() => article.locator('h2').textContent(), { timeout: 20_000 }).toContain('aborted');

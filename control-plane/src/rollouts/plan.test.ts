@@ -128,7 +128,7 @@ describe('the gate', () => {
 
 describe('rolloutMembership', () => {
   const plan = parsePlan({ waves: [{ labels: { canary: 'true' } }, { percentage: 50 }], soak: 60 });
-  const dps = [
+  const dps: { id: string; hostname: string; labels: Record<string, string>; config_version: number }[] = [
     { id: 'canary-1', hostname: 'c1', labels: { canary: 'true' }, config_version: 5 },
     { id: 'web-1', hostname: 'w1', labels: {}, config_version: 5 },
     { id: 'web-2', hostname: 'w2', labels: {}, config_version: 7 },

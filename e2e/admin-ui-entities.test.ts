@@ -212,8 +212,11 @@ describe('admin UI configuration screens in a browser', () => {
   });
 
   it('gives every entity its own URL (back and forward move between them) and lists its plugins', async () => {
-    const svc = (await stack.admin('POST', '/services', { name: 'deep', url: 'http://127.0.0.1:9/deep' })).json;
-    expect((await stack.admin('POST', '/services/deep/routes', { name: 'deep-route', paths: ['/deep'] })).status).toBe(201);
+    const svc = (await stack.admin('POST', '/services', { name: 'deep', url: 'http://127.0.0.1:9/deep' }))
+      .json;
+    expect(
+      (await stack.admin('POST', '/services/deep/routes', { name: 'deep-route', paths: ['/deep'] })).status,
+    ).toBe(201);
     // A typed URL opens the entity's panel, its heading focused.
     await page.evaluate(`location.hash = '#/services/${String(svc.id)}'`);
     const heading = page.getByRole('heading', { level: 2, name: 'Gateway service deep' });
@@ -225,8 +228,14 @@ describe('admin UI configuration screens in a browser', () => {
     await page.locator('#pp-name').selectOption('key-auth');
     await page.locator('#fp-config-key_names').waitFor();
     await save();
-    await page.getByRole('table', { name: 'Plugins of deep' }).getByRole('cell', { name: 'key-auth', exact: true }).waitFor();
-    const plugins = (await stack.admin('GET', '/services/deep/plugins')).json.data as Array<{ name: string; service: { id: string } }>;
+    await page
+      .getByRole('table', { name: 'Plugins of deep' })
+      .getByRole('cell', { name: 'key-auth', exact: true })
+      .waitFor();
+    const plugins = (await stack.admin('GET', '/services/deep/plugins')).json.data as Array<{
+      name: string;
+      service: { id: string };
+    }>;
     expect(plugins.map((p) => [p.name, p.service.id])).toEqual([['key-auth', svc.id]]);
     await stack.shot('service-panel-plugins');
 
@@ -243,7 +252,9 @@ describe('admin UI configuration screens in a browser', () => {
     await page.getByRole('button', { name: 'Close deep-route' }).click();
     await expect.poll(() => new URL(page.url()).hash).toBe('#/routes');
     await page.evaluate(`location.hash = '#/routes/no-such-route'`);
-    await expect.poll(() => page.getByRole('alert').allTextContents()).toContain('Route no-such-route: Not found');
+    await expect
+      .poll(() => page.getByRole('alert').allTextContents())
+      .toContain('Route no-such-route: Not found');
     // Open in a list is the same URL.
     await nav('Gateway Services').click();
     await page.getByRole('button', { name: 'Open deep', exact: true }).click();

@@ -62,7 +62,9 @@ describe('admin UI operations screens in a browser', () => {
         },
       )
       .toSatisfy(([state, v]) => state === 'acked' && Number(v) >= saved);
-    expect(await stack.page.getByTestId('save-propagation-summary').textContent()).toContain('1 acked, 0 pending');
+    expect(await stack.page.getByTestId('save-propagation-summary').textContent()).toContain(
+      '1 acked, 0 pending',
+    );
     // The fleet table's own columns: no NACK, and the expiry of the DP's cluster client certificate.
     const fleetRow = stack.page.locator('table.fleet tr[data-dp]');
     expect((await fleetRow.locator('[data-col="nack"]').textContent())?.trim()).toBe('—');
@@ -158,7 +160,10 @@ describe('admin UI operations screens in a browser', () => {
       .toMatch(/restored as version \d+/);
     const dpRow = stack.page.getByTestId('save-propagation').locator('tr[data-dp]');
     await expect.poll(() => dpRow.getAttribute('data-state'), { timeout: 30_000 }).toBe('acked');
-    await waitUntil('route gone from the DP', async () => (await httpStatus(`${stack.dp.proxy}/orders`)) === 404);
+    await waitUntil(
+      'route gone from the DP',
+      async () => (await httpStatus(`${stack.dp.proxy}/orders`)) === 404,
+    );
     expect((await admin('GET', '/routes/orders-route')).status).toBe(404);
     await shot('ops-history-restored');
   });

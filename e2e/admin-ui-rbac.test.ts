@@ -20,7 +20,9 @@ describe('admin UI with RBAC in a browser', () => {
   beforeAll(async () => {
     stack = await startAdminUiStack('admin-ui-rbac', TOKEN, { cpEnv: { GATEHOUSE_ENFORCE_RBAC: 'on' } });
     await waitUntil('the DP connected', async () => {
-      const list = (await stack.admin('GET', '/clustering/data-planes')).json.data as Array<{ connected: boolean }>;
+      const list = (await stack.admin('GET', '/clustering/data-planes')).json.data as Array<{
+        connected: boolean;
+      }>;
       return list.length === 1 && list[0]!.connected;
     });
   }, 180_000);
@@ -75,7 +77,9 @@ describe('admin UI with RBAC in a browser', () => {
     await page.keyboard.press('Tab');
     expect(await page.locator(':focus').textContent()).toBe('Add');
     await page.keyboard.press('Enter');
-    await expect.poll(() => page.locator('tr[data-name="viewer"] td[data-col="roles"]').textContent()).toBe('read-only');
+    await expect
+      .poll(() => page.locator('tr[data-name="viewer"] td[data-col="roles"]').textContent())
+      .toBe('read-only');
     const roles = (await admin('GET', '/rbac/users/viewer/roles')).json.roles as Array<{ name: string }>;
     expect(roles.map((r) => r.name)).toEqual(['read-only']);
   });
@@ -106,18 +110,24 @@ describe('admin UI with RBAC in a browser', () => {
     ] as const) {
       await page.locator('#ep-endpoint').fill(endpoint);
       for (const a of ['read', 'create', 'update', 'delete'])
-        await page.locator(`input[type="checkbox"][value="${a}"]`).setChecked((actions as readonly string[]).includes(a));
+        await page
+          .locator(`input[type="checkbox"][value="${a}"]`)
+          .setChecked((actions as readonly string[]).includes(a));
       await page.locator('#ep-endpoint').press('Enter');
       await page.locator(`tr[data-endpoint="${endpoint}"]`).waitFor();
     }
     await shot('rbac-role-permissions');
-    const eps = (await admin('GET', '/rbac/roles/services-editor/endpoints')).json.data as Array<{ endpoint: string }>;
+    const eps = (await admin('GET', '/rbac/roles/services-editor/endpoints')).json.data as Array<{
+      endpoint: string;
+    }>;
     expect(eps.map((e) => e.endpoint).sort()).toEqual(['*', '/services', '/services/*']);
   });
 
   it('signed in as a read-only user, hides every write; the Admin API agrees', async () => {
     const { page, admin, shot } = stack;
-    expect((await admin('POST', '/services', { name: 'seeded', url: 'http://127.0.0.1:9/' })).status).toBe(201);
+    expect((await admin('POST', '/services', { name: 'seeded', url: 'http://127.0.0.1:9/' })).status).toBe(
+      201,
+    );
     await signOut();
     await signIn(page, viewerToken);
     await expect.poll(() => page.getByTestId('identity').textContent()).toContain('viewer (read-only)');

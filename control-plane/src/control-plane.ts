@@ -548,7 +548,10 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
           })
         : undefined;
       if (guiTls?.generated)
-        logger.warn({ cert: guiTls.certFile }, 'generated a self-signed certificate for the admin UI over HTTPS');
+        logger.warn(
+          { cert: guiTls.certFile },
+          'generated a self-signed certificate for the admin UI over HTTPS',
+        );
       const gui = await startAdminGui(guiListeners, {
         dir: o.adminGuiDir,
         apiUrl: () => o.adminGuiApiUrl ?? adminUrl,

@@ -430,7 +430,11 @@ export function rbacContract(kind: DbKind): void {
       expect(JSON.stringify(ro.body)).not.toContain(tokens['read-only']!);
       const none = await call('GET', '/userinfo', tokens.none);
       expect(none.status).toBe(200);
-      expect(none.body).toMatchObject({ rbac_user: { name: 'matrix-none' }, roles: [], permissions: { endpoints: {} } });
+      expect(none.body).toMatchObject({
+        rbac_user: { name: 'matrix-none' },
+        roles: [],
+        permissions: { endpoints: {} },
+      });
       // Only reading it is exempt from the roles' check.
       expect((await call('POST', '/userinfo', tokens.none)).status).toBe(403);
       expect((await call('GET', '/userinfo/x', tokens.none)).status).toBe(403);
@@ -443,9 +447,19 @@ export function rbacContract(kind: DbKind): void {
         fc.asyncProperty(
           fc.constantFrom(...users),
           fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE'),
-          fc.constantFrom('/userinfo', '/userinfo/', '/USERINFO', '//userinfo', '/x/../userinfo', '/%75serinfo'),
+          fc.constantFrom(
+            '/userinfo',
+            '/userinfo/',
+            '/USERINFO',
+            '//userinfo',
+            '/x/../userinfo',
+            '/%75serinfo',
+          ),
           fc.string({ maxLength: 30 }).map((q) => encodeURIComponent(q)),
-          fc.dictionary(fc.constantFrom('x-forwarded-user', 'x-consumer-username', 'kong-admin-user'), fc.string({ maxLength: 12 }).filter((v) => /^[\x21-\x7e]*$/.test(v))),
+          fc.dictionary(
+            fc.constantFrom('x-forwarded-user', 'x-consumer-username', 'kong-admin-user'),
+            fc.string({ maxLength: 12 }).filter((v) => /^[\x21-\x7e]*$/.test(v)),
+          ),
           async (who, method, path, query, headers) => {
             const r = await call(method, `${path}?${query}`, tokens[who], undefined, headers);
             expect(r.status).toBeLessThan(500);

@@ -6,7 +6,9 @@ const readOnly = {
   actor: { name: 'ro', kind: 'rbac-user' },
   rbac_enforced: true,
   rbac_user: { name: 'ro' },
-  roles: [{ name: 'read-only', endpoints: [{ endpoint: '*', actions: ['read'], negative: false, workspace: '*' }] }],
+  roles: [
+    { name: 'read-only', endpoints: [{ endpoint: '*', actions: ['read'], negative: false, workspace: '*' }] },
+  ],
 };
 const servicesWriter = {
   actor: { name: 'sw', kind: 'rbac-user' },
@@ -39,7 +41,12 @@ describe('identity from /userinfo', () => {
   });
 
   it('allows everything without RBAC (the admin token, loopback, an older CP)', () => {
-    const admin = identityFrom({ actor: { name: 'admin', kind: 'admin-token' }, rbac_enforced: false, roles: [], permissions: null });
+    const admin = identityFrom({
+      actor: { name: 'admin', kind: 'admin-token' },
+      rbac_enforced: false,
+      roles: [],
+      permissions: null,
+    });
     expect(identityText(admin)).toBe('admin token');
     expect(allows(admin, 'DELETE', '/rbac/users/x')).toBe(true);
     expect(allows(UNKNOWN_IDENTITY, 'POST', '/services')).toBe(true);
@@ -47,12 +54,21 @@ describe('identity from /userinfo', () => {
 
   it('reads any body without throwing; under RBAC an unreadable permission allows nothing more', () => {
     fc.assert(
-      fc.property(fc.jsonValue({ maxDepth: 4 }), fc.constantFrom('GET', 'POST', 'DELETE'), fc.string({ maxLength: 20 }), (body, method, path) => {
-        const id = identityFrom(body);
-        const hostile = identityFrom({ ...(typeof body === 'object' && body && !Array.isArray(body) ? body : {}), rbac_enforced: true, roles: 'x' });
-        expect(typeof identityText(id)).toBe('string');
-        expect(allows(hostile, method, `/${path}`)).toBe(false);
-      }),
+      fc.property(
+        fc.jsonValue({ maxDepth: 4 }),
+        fc.constantFrom('GET', 'POST', 'DELETE'),
+        fc.string({ maxLength: 20 }),
+        (body, method, path) => {
+          const id = identityFrom(body);
+          const hostile = identityFrom({
+            ...(typeof body === 'object' && body && !Array.isArray(body) ? body : {}),
+            rbac_enforced: true,
+            roles: 'x',
+          });
+          expect(typeof identityText(id)).toBe('string');
+          expect(allows(hostile, method, `/${path}`)).toBe(false);
+        },
+      ),
     );
   });
 });

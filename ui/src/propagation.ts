@@ -47,7 +47,9 @@ async function runningRollout(): Promise<RunningRollout | null> {
     if (!r || r.state !== 'running') return null;
     // Which DPs it holds and which are in its waves so far (an older CP answers 404: guessed then).
     const members = await session.client
-      .get<{ data: Array<RolloutMember & { id: string }> }>(`/config/rollouts/${encodeURIComponent(r.id)}/data-planes`)
+      .get<{ data: Array<RolloutMember & { id: string }> }>(
+        `/config/rollouts/${encodeURIComponent(r.id)}/data-planes`,
+      )
       .then((m) => new Map(m.data.map((d) => [d.id, d] as const)))
       .catch(() => undefined);
     return members ? { ...r, members } : r;

@@ -11,15 +11,23 @@ describe('RBAC endpoint permissions in the UI', () => {
   });
 
   it('checks a draft before sending and names the fields', () => {
-    expect(endpointBody({ endpoint: '', actions: [], negative: false, workspace: 'x', comment: '' })).toEqual({
-      errors: {
-        endpoint: 'required field missing',
-        actions: 'choose at least one action',
-        workspace: 'must be "default" or "*"',
+    expect(endpointBody({ endpoint: '', actions: [], negative: false, workspace: 'x', comment: '' })).toEqual(
+      {
+        errors: {
+          endpoint: 'required field missing',
+          actions: 'choose at least one action',
+          workspace: 'must be "default" or "*"',
+        },
       },
-    });
+    );
     expect(
-      endpointBody({ endpoint: ' /services ', actions: ['read', 'bogus'], negative: true, workspace: 'default', comment: '' }),
+      endpointBody({
+        endpoint: ' /services ',
+        actions: ['read', 'bogus'],
+        negative: true,
+        workspace: 'default',
+        comment: '',
+      }),
     ).toEqual({ body: { endpoint: '/services', actions: ['read'], negative: true, workspace: 'default' } });
   });
 
@@ -28,7 +36,9 @@ describe('RBAC endpoint permissions in the UI', () => {
       fc.property(
         fc.record({
           endpoint: fc.string({ maxLength: 40 }),
-          actions: fc.array(fc.oneof(fc.constantFrom('read', 'create', 'update', 'delete'), fc.string()), { maxLength: 6 }),
+          actions: fc.array(fc.oneof(fc.constantFrom('read', 'create', 'update', 'delete'), fc.string()), {
+            maxLength: 6,
+          }),
           negative: fc.boolean(),
           workspace: fc.oneof(fc.constantFrom('default', '*'), fc.string({ maxLength: 8 })),
           comment: fc.string({ maxLength: 20 }),
@@ -37,7 +47,9 @@ describe('RBAC endpoint permissions in the UI', () => {
           const r = endpointBody(d);
           if ('body' in r) {
             expect(r.body.endpoint).toBe(d.endpoint.trim());
-            expect((r.body.actions as string[]).every((a) => ['read', 'create', 'update', 'delete'].includes(a))).toBe(true);
+            expect(
+              (r.body.actions as string[]).every((a) => ['read', 'create', 'update', 'delete'].includes(a)),
+            ).toBe(true);
           } else expect(Object.keys(r.errors).length).toBeGreaterThan(0);
         },
       ),

@@ -33,7 +33,8 @@ export const WORKSPACES = ['default', '*'] as const;
 
 /** An endpoint's own path under its role: `/rbac/roles/{r}/endpoints/{ws}/{endpoint without /}`. */
 export function endpointPath(role: string, e: Pick<RbacEndpoint, 'workspace' | 'endpoint'>): string {
-  const rest = e.endpoint === '*' ? '*' : e.endpoint.replace(/^\//, '').split('/').map(encodeURIComponent).join('/');
+  const rest =
+    e.endpoint === '*' ? '*' : e.endpoint.replace(/^\//, '').split('/').map(encodeURIComponent).join('/');
   return `/rbac/roles/${encodeURIComponent(role)}/endpoints/${encodeURIComponent(e.workspace)}/${rest}`;
 }
 
@@ -46,13 +47,14 @@ export interface EndpointDraft {
 }
 
 /** The body of a new endpoint permission, or the fields' problems (as the Admin API names them). */
-export function endpointBody(d: EndpointDraft):
-  | { body: Record<string, unknown> }
-  | { errors: Record<string, string> } {
+export function endpointBody(
+  d: EndpointDraft,
+): { body: Record<string, unknown> } | { errors: Record<string, string> } {
   const errors: Record<string, string> = {};
   const endpoint = d.endpoint.trim();
   if (endpoint === '') errors.endpoint = 'required field missing';
-  else if (endpoint !== '*' && !endpoint.startsWith('/')) errors.endpoint = 'must be "*" or a path starting with "/"';
+  else if (endpoint !== '*' && !endpoint.startsWith('/'))
+    errors.endpoint = 'must be "*" or a path starting with "/"';
   const actions = d.actions.filter((a) => (ACTIONS as readonly string[]).includes(a));
   if (actions.length === 0) errors.actions = 'choose at least one action';
   if (!(WORKSPACES as readonly string[]).includes(d.workspace)) errors.workspace = 'must be "default" or "*"';

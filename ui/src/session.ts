@@ -5,7 +5,7 @@
 import { reactive } from 'vue';
 import { AdminClient, discoverUiConfig, type CredentialKind } from './api/client';
 import { ApiError } from './api/errors';
-import { allows, identityFrom, UNKNOWN_IDENTITY, type Identity } from './identity';
+import { allows, identityFrom, UNKNOWN_IDENTITY } from './identity';
 
 const TOKEN_KEY = 'gatehouse.adminToken';
 
@@ -23,7 +23,7 @@ export const session = reactive({
   /** The collections whose entities have plugins (`/{collection}/{id}/plugins`). */
   pluginParents: [] as string[],
   /** Who is signed in and what they may do (`GET /userinfo`). */
-  identity: UNKNOWN_IDENTITY as Identity,
+  identity: UNKNOWN_IDENTITY,
 });
 
 /** Whether the signed-in identity may send this request (RBAC roles; always true without RBAC). */

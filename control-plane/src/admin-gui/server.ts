@@ -40,7 +40,9 @@ export const UI_CREDENTIALS: readonly UiCredentialKind[] = CREDENTIAL_KINDS.flat
 });
 
 /** The collections plugins nest under (`/services/{id}/plugins`, …), from the entity registry. */
-export const UI_PLUGIN_PARENTS: readonly string[] = (ENTITIES.plugins.admin?.nested ?? []).map((n) => n.parent);
+export const UI_PLUGIN_PARENTS: readonly string[] = (ENTITIES.plugins.admin?.nested ?? []).map(
+  (n) => n.parent,
+);
 
 const WILDCARD_HOSTS = new Set(['0.0.0.0', '[::]', '::']);
 

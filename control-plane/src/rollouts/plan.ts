@@ -121,7 +121,11 @@ function matches(w: WaveSelector, rolloutId: string, dp: DataPlaneIdentity): boo
 }
 
 /** The first wave (0-based, as `current_wave`) whose selector takes the DP; the last wave takes everyone. */
-export function waveOf(plan: Pick<RolloutPlan, 'waves'>, rolloutId: string, dp: DataPlaneIdentity): number | null {
+export function waveOf(
+  plan: Pick<RolloutPlan, 'waves'>,
+  rolloutId: string,
+  dp: DataPlaneIdentity,
+): number | null {
   const i = plan.waves.findIndex((w) => matches(w, rolloutId, dp));
   return i === -1 ? null : i;
 }
@@ -144,7 +148,12 @@ export function inWaves(
  */
 export function rolloutMembership(
   r: { id: string; state: string; wave: number; baseVersion: bigint; plan: Pick<RolloutPlan, 'waves'> },
-  dps: readonly { id: string; hostname: string; labels: Readonly<Record<string, string>>; config_version: number }[],
+  dps: readonly {
+    id: string;
+    hostname: string;
+    labels: Readonly<Record<string, string>>;
+    config_version: number;
+  }[],
 ) {
   return dps.map((dp) => {
     const wave = waveOf(r.plan, r.id, { nodeId: dp.id, labels: dp.labels });

@@ -18,7 +18,10 @@ describe('admin UI with RBAC in a browser', () => {
   let viewerToken = '';
 
   beforeAll(async () => {
-    stack = await startAdminUiStack('admin-ui-rbac', TOKEN, { cpEnv: { GATEHOUSE_ENFORCE_RBAC: 'on' } });
+    stack = await startAdminUiStack('admin-ui-rbac', TOKEN, {
+      cpEnv: { GATEHOUSE_ENFORCE_RBAC: 'on' },
+      guiSsl: true,
+    });
     await waitUntil('the DP connected', async () => {
       const list = (await stack.admin('GET', '/clustering/data-planes')).json.data as Array<{
         connected: boolean;
@@ -47,6 +50,28 @@ describe('admin UI with RBAC in a browser', () => {
     const teams = page.getByRole('group', { name: 'Teams' });
     await teams.getByRole('link', { name: 'RBAC Users' }).waitFor();
     await shot('rbac-header');
+  });
+
+  it('is served over HTTPS too (admin_gui_listen … ssl), and signs in there', async () => {
+    // The certificate is the CP's generated self-signed one: this browser context trusts it.
+    const context = await stack.browser.newContext({
+      ignoreHTTPSErrors: true,
+      viewport: { width: 1280, height: 800 },
+    });
+    try {
+      const page = await context.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(`${stack.uiHttps!}/`);
+      expect(new URL(page.url()).protocol).toBe('https:');
+      await signIn(page, TOKEN);
+      await expect
+        .poll(() => page.getByTestId('identity').textContent())
+        .toContain('kong_admin (super-admin)');
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
   });
 
   it('creates an RBAC user from the keyboard, shows its token once, and gives it the read-only role', async () => {

@@ -37,6 +37,8 @@ export interface AdminUiStack {
   page: Page;
   /** The UI's base URL (the CP's admin GUI listener). */
   ui: string;
+  /** The UI over HTTPS, with `guiSsl`. */
+  uiHttps?: string;
   token: string;
   /** Page errors and console errors, as they happen. */
   consoleErrors: string[];
@@ -60,6 +62,8 @@ export interface AdminUiStackOptions {
   nodeId?: string;
   /** More DP arguments (`--traffic-summary-interval 1000`, …). */
   dpArgs?: string[];
+  /** Also serve the UI over HTTPS (`--admin-gui-listen "… ssl"`, the generated certificate): `uiHttps`. */
+  guiSsl?: boolean;
 }
 
 /**
@@ -76,9 +80,11 @@ export async function startAdminUiStack(
   mkdirSync(ARTIFACTS, { recursive: true });
   const upstream = await startUpstream();
   const guiPort = await freePort();
+  const sslPort = options.guiSsl ? await freePort() : undefined;
+  const guiListen = [`127.0.0.1:${guiPort}`, ...(sslPort ? [`127.0.0.1:${sslPort} ssl`] : [])].join(',');
   const cp = await startCp({
     dataDir: tempDir(`${name}-cp`),
-    args: ['--admin-gui-listen', `127.0.0.1:${guiPort}`, ...(options.cpArgs ?? [])],
+    args: ['--admin-gui-listen', guiListen, ...(options.cpArgs ?? [])],
     env: { GATEHOUSE_ADMIN_TOKEN: token, ...options.cpEnv },
     adminToken: token,
   });
@@ -105,6 +111,7 @@ export async function startAdminUiStack(
     browser,
     page,
     ui: `http://127.0.0.1:${guiPort}`,
+    ...(sslPort ? { uiHttps: `https://127.0.0.1:${sslPort}` } : {}),
     token,
     consoleErrors,
     admin: (method, path, body) =>

@@ -257,6 +257,9 @@ describe('admin UI configuration screens in a browser', () => {
       .toContain('Route no-such-route: Not found');
     // Open in a list is the same URL.
     await nav('Gateway Services').click();
+    // (It may be on any page of the 40-odd services: found by name.)
+    await page.locator('#list-search').fill('deep');
+    await page.keyboard.press('Enter');
     await page.getByRole('button', { name: 'Open deep', exact: true }).click();
     await expect.poll(() => new URL(page.url()).hash).toBe(`#/services/${String(svc.id)}`);
   });

@@ -40,7 +40,7 @@ describe('admin UI configuration screens in a browser', () => {
   it('groups the navigation and moves between screens from the keyboard', async () => {
     const groups = page.getByRole('navigation', { name: 'Main' }).getByRole('group');
     const labels = await Promise.all((await groups.all()).map((g) => g.getAttribute('aria-labelledby')));
-    expect(labels).toEqual(['nav-Configuration', 'nav-Operations']);
+    expect(labels).toEqual(['nav-Configuration', 'nav-Operations', 'nav-Teams']);
     await nav('Upstreams').focus();
     await page.keyboard.press('Enter');
     await expect.poll(() => new URL(page.url()).hash).toBe('#/upstreams');
@@ -209,6 +209,59 @@ describe('admin UI configuration screens in a browser', () => {
     await page.getByText('Nothing matches the filter.').waitFor();
     await page.getByRole('button', { name: 'Clear' }).click();
     await expect.poll(() => rowIds(page, 'Gateway Services')).toHaveLength(20);
+  });
+
+  it('gives every entity its own URL (back and forward move between them) and lists its plugins', async () => {
+    const svc = (await stack.admin('POST', '/services', { name: 'deep', url: 'http://127.0.0.1:9/deep' }))
+      .json;
+    expect(
+      (await stack.admin('POST', '/services/deep/routes', { name: 'deep-route', paths: ['/deep'] })).status,
+    ).toBe(201);
+    // A typed URL opens the entity's panel, its heading focused.
+    await page.evaluate(`location.hash = '#/services/${String(svc.id)}'`);
+    const heading = page.getByRole('heading', { level: 2, name: 'Gateway service deep' });
+    await heading.waitFor();
+    await expect.poll(() => page.locator(':focus').getAttribute('id')).toBe('detail-h');
+    await expect.poll(() => page.getByTestId('entity-details').textContent()).toContain('/deep');
+    // Its plugins: added from the panel, scoped to the service by the nested endpoint.
+    await page.getByRole('button', { name: 'New plugin of deep' }).click();
+    await page.locator('#pp-name').selectOption('key-auth');
+    await page.locator('#fp-config-key_names').waitFor();
+    await save();
+    await page
+      .getByRole('table', { name: 'Plugins of deep' })
+      .getByRole('cell', { name: 'key-auth', exact: true })
+      .waitFor();
+    const plugins = (await stack.admin('GET', '/services/deep/plugins')).json.data as Array<{
+      name: string;
+      service: { id: string };
+    }>;
+    expect(plugins.map((p) => [p.name, p.service.id])).toEqual([['key-auth', svc.id]]);
+    await stack.shot('service-panel-plugins');
+
+    // A route by its name (Kong's lookup), then back to the service and forward again.
+    await page.evaluate(`location.hash = '#/routes/deep-route'`);
+    await page.getByRole('heading', { level: 2, name: 'Route deep-route' }).waitFor();
+    await page.getByRole('heading', { level: 3, name: 'Plugins' }).waitFor();
+    await page.goBack();
+    await heading.waitFor();
+    expect(new URL(page.url()).hash).toBe(`#/services/${String(svc.id)}`);
+    await page.goForward();
+    await page.getByRole('heading', { level: 2, name: 'Route deep-route' }).waitFor();
+    // Close returns to the list's URL; an unknown entity says so.
+    await page.getByRole('button', { name: 'Close deep-route' }).click();
+    await expect.poll(() => new URL(page.url()).hash).toBe('#/routes');
+    await page.evaluate(`location.hash = '#/routes/no-such-route'`);
+    await expect
+      .poll(() => page.getByRole('alert').allTextContents())
+      .toContain('Route no-such-route: Not found');
+    // Open in a list is the same URL.
+    await nav('Gateway Services').click();
+    // (It may be on any page of the 40-odd services: found by name.)
+    await page.locator('#list-search').fill('deep');
+    await page.keyboard.press('Enter');
+    await page.getByRole('button', { name: 'Open deep', exact: true }).click();
+    await expect.poll(() => new URL(page.url()).hash).toBe(`#/services/${String(svc.id)}`);
   });
 
   it('is readable narrow and dark, with no console errors', async () => {

@@ -388,6 +388,8 @@ async function runCp(argv: string[]): Promise<void> {
         parseAdminSslListen(v.adminSslListen as string | undefined, v.adminListen as Listen) ?? undefined,
       adminSslCert: v.adminSslCert ? resolve(v.adminSslCert as string) : undefined,
       adminSslCertKey: v.adminSslCertKey ? resolve(v.adminSslCertKey as string) : undefined,
+      adminGuiSslCert: v.adminGuiSslCert ? resolve(v.adminGuiSslCert as string) : undefined,
+      adminGuiSslCertKey: v.adminGuiSslCertKey ? resolve(v.adminGuiSslCertKey as string) : undefined,
       enforceRbac: v.enforceRbac === 'on',
       loginThrottle: {
         maxFailures: v.adminLoginMaxFailures as number,

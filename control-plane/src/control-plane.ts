@@ -45,7 +45,12 @@ import {
   type AdminAccessPolicy,
 } from './admin/access.js';
 import { ADMIN_GUI_LISTEN, parseAdminGuiListen, type GuiListener } from './admin/access-settings.js';
-import { createAdminHttpsServer, resolveAdminTls } from './admin/admin-tls.js';
+import {
+  ADMIN_GUI_SSL_CERT,
+  ADMIN_GUI_SSL_CERT_KEY,
+  createAdminHttpsServer,
+  resolveAdminTls,
+} from './admin/admin-tls.js';
 import { LoginThrottle } from './admin/login-throttle.js';
 import { adminRoutes, type AdminRoute } from './admin/routes.js';
 import { RbacErrors } from '@gatehouse/shared';
@@ -144,6 +149,12 @@ export interface ControlPlaneOptions {
   adminSslListen?: Listen;
   adminSslCert?: string;
   adminSslCertKey?: string;
+  /**
+   * The admin UI's `ssl` listeners' certificate (Kong's `admin_gui_ssl_cert`); default: the HTTPS
+   * Admin API's (the files given, or the self-signed pair in `<dataDir>/admin-tls`).
+   */
+  adminGuiSslCert?: string;
+  adminGuiSslCertKey?: string;
   /**
    * Cluster channel mutual TLS (default mode pki). Outside dev mode the certificate files are
    * required; in dev mode missing ones are generated in `<dataDir>/cluster`. Mode `off`
@@ -511,7 +522,14 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
         createClusteringRouter(registry, publisher, { cpId, status: () => messaging.status() }),
         createKeysRouter(signingKey, registry),
         analytics.router(),
-        createRolloutRouter({ store, prisma: db.prisma, manager: rollouts, logger, plugins }),
+        createRolloutRouter({
+          store,
+          prisma: db.prisma,
+          manager: rollouts,
+          logger,
+          plugins,
+          dataPlanes: () => registry.listConnected(),
+        }),
         createConfigHistoryRouter({ store, prisma: db.prisma, logger, plugins }),
         createConfigRouter(store, logger, { plugins }),
         proxyCacheEndpoints(store, replicas.purgeRelay),
@@ -552,9 +570,27 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     }
     let adminGuiUrls: string[] | undefined;
     if (o.adminGuiDir && guiListeners.length > 0) {
+      const sslGui = guiListeners.find((l) => l.ssl);
+      const guiTls = sslGui
+        ? await resolveAdminTls({
+            cert: o.adminGuiSslCert ?? (o.adminGuiSslCertKey === undefined ? o.adminSslCert : undefined),
+            key: o.adminGuiSslCertKey ?? (o.adminGuiSslCert === undefined ? o.adminSslCertKey : undefined),
+            dataDir: o.dataDir,
+            listenHost: sslGui.host,
+            specs: { cert: ADMIN_GUI_SSL_CERT, key: ADMIN_GUI_SSL_CERT_KEY },
+          })
+        : undefined;
+      if (guiTls?.generated)
+        logger.warn(
+          { cert: guiTls.certFile },
+          'generated a self-signed certificate for the admin UI over HTTPS',
+        );
       const gui = await startAdminGui(guiListeners, {
         dir: o.adminGuiDir,
         apiUrl: () => o.adminGuiApiUrl ?? adminUrl,
+        // A page served over HTTPS calls the HTTPS Admin API when there is one (no mixed content).
+        httpsApiUrl: () => o.adminGuiApiUrl ?? adminHttpsUrl ?? adminUrl,
+        tls: guiTls,
         logger,
       });
       adminGuiUrls = gui.urls;

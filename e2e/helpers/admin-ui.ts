@@ -37,6 +37,8 @@ export interface AdminUiStack {
   page: Page;
   /** The UI's base URL (the CP's admin GUI listener). */
   ui: string;
+  /** The UI over HTTPS, with `guiSsl`. */
+  uiHttps?: string;
   token: string;
   /** Page errors and console errors, as they happen. */
   consoleErrors: string[];
@@ -51,17 +53,39 @@ export interface AdminUiStack {
   stop: () => Promise<void>;
 }
 
-/** Starts an upstream, a CP with the UI (admin token `token`), a DP and a 1280×800 page. */
-export async function startAdminUiStack(name: string, token: string): Promise<AdminUiStack> {
+export interface AdminUiStackOptions {
+  /** More CP arguments (`--enforce-rbac on`, …). */
+  cpArgs?: string[];
+  /** More CP environment. */
+  cpEnv?: NodeJS.ProcessEnv;
+  /** The DP's node id (the fleet's and analytics' `data_plane`). */
+  nodeId?: string;
+  /** More DP arguments (`--traffic-summary-interval 1000`, …). */
+  dpArgs?: string[];
+  /** Also serve the UI over HTTPS (`--admin-gui-listen "… ssl"`, the generated certificate): `uiHttps`. */
+  guiSsl?: boolean;
+}
+
+/**
+ * Starts an upstream, a CP with the UI (admin token `token`; with `--enforce-rbac on` it seeds the
+ * super admin `kong_admin`), a DP and a 1280×800 page.
+ */
+export async function startAdminUiStack(
+  name: string,
+  token: string,
+  options: AdminUiStackOptions = {},
+): Promise<AdminUiStack> {
   if (!existsSync(CHROMIUM))
     throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run installs it)`);
   mkdirSync(ARTIFACTS, { recursive: true });
   const upstream = await startUpstream();
   const guiPort = await freePort();
+  const sslPort = options.guiSsl ? await freePort() : undefined;
+  const guiListen = [`127.0.0.1:${guiPort}`, ...(sslPort ? [`127.0.0.1:${sslPort} ssl`] : [])].join(',');
   const cp = await startCp({
     dataDir: tempDir(`${name}-cp`),
-    args: ['--admin-gui-listen', `127.0.0.1:${guiPort}`],
-    env: { GATEHOUSE_ADMIN_TOKEN: token },
+    args: ['--admin-gui-listen', guiListen, ...(options.cpArgs ?? [])],
+    env: { GATEHOUSE_ADMIN_TOKEN: token, ...options.cpEnv },
     adminToken: token,
   });
   const dp = await startDp({
@@ -69,6 +93,8 @@ export async function startAdminUiStack(name: string, token: string): Promise<Ad
     publicKeys: cp.publicKeys,
     dataDir: tempDir(`${name}-dp`),
     workers: 1,
+    ...(options.nodeId ? { nodeId: options.nodeId } : {}),
+    ...(options.dpArgs ? { args: options.dpArgs } : {}),
   });
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
@@ -85,6 +111,7 @@ export async function startAdminUiStack(name: string, token: string): Promise<Ad
     browser,
     page,
     ui: `http://127.0.0.1:${guiPort}`,
+    ...(sslPort ? { uiHttps: `https://127.0.0.1:${sslPort}` } : {}),
     token,
     consoleErrors,
     admin: (method, path, body) =>

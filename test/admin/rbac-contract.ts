@@ -9,6 +9,7 @@ import { request } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startControlPlane, type ControlPlane } from '../../control-plane/src/control-plane.js';
 import { databaseDir } from '../../control-plane/src/data-folder.js';
@@ -365,6 +366,66 @@ export function rbacContract(kind: DbKind): void {
       expect(failures).toEqual([]);
       expect(cases.length).toBeGreaterThan(routes.length * 5);
     }, 600_000);
+
+    it('answers GET /userinfo to every signed-in user with itself: its roles, their endpoints, their union', async () => {
+      const ro = await call('GET', '/userinfo', tokens['read-only']);
+      expect(ro.status).toBe(200);
+      expect(ro.body).toMatchObject({
+        actor: { name: 'matrix-read-only', kind: 'rbac-user' },
+        rbac_enforced: true,
+        rbac_user: { name: 'matrix-read-only', enabled: true },
+        roles: [
+          {
+            name: 'read-only',
+            is_bundled: true,
+            endpoints: [expect.objectContaining({ endpoint: '*', actions: ['read'], negative: false })],
+          },
+        ],
+        permissions: { endpoints: { '*': { '*': { actions: ['read'], negative: false } } } },
+      });
+      expect(JSON.stringify(ro.body)).not.toContain(tokens['read-only']!);
+      const none = await call('GET', '/userinfo', tokens.none);
+      expect(none.status).toBe(200);
+      expect(none.body).toMatchObject({
+        rbac_user: { name: 'matrix-none' },
+        roles: [],
+        permissions: { endpoints: {} },
+      });
+      // Only reading it is exempt from the roles' check.
+      expect((await call('POST', '/userinfo', tokens.none)).status).toBe(403);
+      expect((await call('GET', '/userinfo/x', tokens.none)).status).toBe(403);
+      expect(await call('GET', '/userinfo', undefined)).toMatchObject({ status: 401, body: KONG_401 });
+    });
+
+    it('answers hostile /userinfo requests (query, method, path spelling, headers) without a 5xx or another user', async () => {
+      const users = ['read-only', 'none'] as const;
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom(...users),
+          fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE'),
+          fc.constantFrom(
+            '/userinfo',
+            '/userinfo/',
+            '/USERINFO',
+            '//userinfo',
+            '/x/../userinfo',
+            '/%75serinfo',
+          ),
+          fc.string({ maxLength: 30 }).map((q) => encodeURIComponent(q)),
+          fc.dictionary(
+            fc.constantFrom('x-forwarded-user', 'x-consumer-username', 'kong-admin-user'),
+            fc.string({ maxLength: 12 }).filter((v) => /^[\x21-\x7e]*$/.test(v)),
+          ),
+          async (who, method, path, query, headers) => {
+            const r = await call(method, `${path}?${query}`, tokens[who], undefined, headers);
+            expect(r.status).toBeLessThan(500);
+            if (r.status === 200 && method === 'GET') expect(r.body.actor.name).toBe(`matrix-${who}`);
+            if (method !== 'GET') expect([403, 405]).toContain(r.status);
+          },
+        ),
+        { numRuns: Number(process.env.GATEHOUSE_FUZZ_RUNS ?? 40) },
+      );
+    });
 
     it('throttles a client address after too many failed tokens, whatever it sends then (429, Retry-After)', async () => {
       const address = '127.0.0.9';

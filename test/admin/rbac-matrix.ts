@@ -10,6 +10,8 @@ export const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
 /** What each bundled role is documented to allow; `none`: a user without a role. */
 export function roleAllows(role: Role | 'none', method: string, path: string): boolean {
+  // Who am I: every signed-in user, whatever its roles (rbac/userinfo.ts).
+  if (method === 'GET' && path === '/userinfo') return true;
   const rbac = path === '/rbac' || path.startsWith('/rbac/');
   const write = !['GET', 'HEAD', 'OPTIONS'].includes(method);
   switch (role) {

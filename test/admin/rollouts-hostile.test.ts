@@ -1,6 +1,6 @@
 /**
  * Hostile bodies and paths on the staged-rollout endpoints (`POST /config/rollouts`, `GET
- * /config/rollouts/{id}`, `POST …/abort`, `GET /config/rollouts?size&offset`) against a real control
+ * /config/rollouts/{id}`, `POST …/abort`, `GET …/data-planes`, `GET /config/rollouts?size&offset`) against a real control
  * plane on Postgres in this process: never a 5xx, an invalid body starts nothing (the
  * configuration is unchanged), Object.prototype is untouched.
  */
@@ -104,13 +104,14 @@ describe('staged rollout endpoints under hostile input', () => {
         fc.constantFrom(
           'GET /config/rollouts/',
           'POST /config/rollouts/',
+          'GET /config/rollouts/ /data-planes',
           'GET /config/rollouts?size=',
           'GET /config/rollouts?offset=',
         ),
         async (s, where) => {
-          const [method, path] = where.split(' ') as [string, string];
+          const [method, path, tail] = where.split(' ') as [string, string, string?];
           const target = path.endsWith('/')
-            ? `${path}${encodeURIComponent(s)}${method === 'POST' ? '/abort' : ''}`
+            ? `${path}${encodeURIComponent(s)}${method === 'POST' ? '/abort' : (tail ?? '')}`
             : `${path}${encodeURIComponent(s)}`;
           const r = await cp.call(method, target);
           expect(r.status, `${method} ${target}`).toBeLessThan(500);

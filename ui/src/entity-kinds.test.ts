@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { cell, ENTITY_KINDS, entityLabel } from './entity-kinds';
+import { cell, ENTITY_KINDS, entityLabel, entityFromLookup } from './entity-kinds';
 
 describe('entity kinds the configuration screens show', () => {
   it("follows Kong Manager's navigation order and labels, one screen per collection", () => {
@@ -46,5 +46,19 @@ describe('entity kinds the configuration screens show', () => {
         expect(typeof entityLabel(e)).toBe('string');
       }),
     );
+  });
+});
+
+describe('entityFromLookup', () => {
+  it('takes an entity, unwraps a consumer group, and answers null for anything else', () => {
+    expect(entityFromLookup({ id: 'a', name: 's' }, 'services')).toEqual({ id: 'a', name: 's' });
+    expect(
+      entityFromLookup(
+        { consumer_group: { id: 'g', name: 'gold' }, consumers: [], plugins: [] },
+        'consumer_groups',
+      ),
+    ).toEqual({ id: 'g', name: 'gold' });
+    for (const body of [null, 'x', [], {}, { consumer_group: null }, { id: 3 }])
+      expect(entityFromLookup(body, 'consumer_groups')).toBeNull();
   });
 });

@@ -6,6 +6,20 @@ import type { EntityFormOptions, FieldSpec } from './forms/schema-form';
 /** An Admin API entity as listed (Kong's JSON). */
 export type Entity = { id: string } & Record<string, unknown>;
 
+/**
+ * An entity as `GET /{collection}/{key}` answers it, or null: Kong Enterprise wraps a consumer
+ * group as `{consumer_group, consumers, plugins}` (the screens list those themselves).
+ */
+export function entityFromLookup(body: unknown, collection: string): Entity | null {
+  if (typeof body !== 'object' || body === null) return null;
+  const b = body as Record<string, unknown>;
+  if (typeof b.id === 'string') return b as Entity;
+  const inner = b[collection.replace(/s$/, '')] as Record<string, unknown> | null | undefined;
+  return typeof inner === 'object' && inner !== null && typeof inner.id === 'string'
+    ? (inner as Entity)
+    : null;
+}
+
 export interface Column {
   key: string;
   label: string;

@@ -11,6 +11,7 @@ const screen = (kind: EntityKindScreen): Screen => ({
   path: kind.path,
   title: kind.title,
   group: 'Configuration',
+  reads: `/${kind.collection}`,
   view: defineComponent({ name: `${kind.path}-screen`, render: () => h(EntityView, { kind }) }),
 });
 
@@ -18,6 +19,7 @@ const pluginsScreen: Screen = {
   path: 'plugins',
   title: 'Plugins',
   group: 'Configuration',
+  reads: '/plugins',
   view: PluginsView,
 };
 

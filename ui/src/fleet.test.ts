@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ago, byRegion, syncState, syncText, type DataPlane } from './fleet';
+import { ago, byRegion, fleetCounts, syncState, syncText, type DataPlane } from './fleet';
 
 const dp = (over: Partial<DataPlane> = {}): DataPlane => ({
   id: 'dp1',
@@ -51,5 +51,19 @@ describe('fleet sync state', () => {
       ['eu', 1],
       ['us', 1],
     ]);
+  });
+});
+
+describe('fleetCounts', () => {
+  it('counts connected data planes in sync and refused; disconnected ones are left out', () => {
+    const cp = { version: 3, config_hash: 'aaa' };
+    const states = [
+      dp(),
+      dp({ config_version: 2, config_hash: 'bbb' }),
+      dp({ config_version: 2, config_hash: 'bbb', last_nack_reason: 'bad' }),
+      dp({ connected: false }),
+    ].map((d) => syncState(d, cp));
+    expect(fleetCounts(states)).toEqual({ inSync: 1, connected: 3, refused: 1 });
+    expect(fleetCounts([])).toEqual({ inSync: 0, connected: 0, refused: 0 });
   });
 });

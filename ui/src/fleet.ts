@@ -118,3 +118,13 @@ export async function readFleet(client: {
   ]);
   return { dps, cp: status.control_plane ?? { version: null, config_hash: null } };
 }
+
+/** How many connected data planes are in sync, and how many refused the latest config (the header's badge). */
+export function fleetCounts(states: SyncState[]): { inSync: number; connected: number; refused: number } {
+  const connected = states.filter((s) => s.kind !== 'disconnected');
+  return {
+    inSync: connected.filter((s) => s.kind === 'in-sync').length,
+    connected: connected.length,
+    refused: connected.filter((s) => s.kind === 'refused').length,
+  };
+}

@@ -11,6 +11,7 @@ import {
   sortRows,
   summarize,
   type PropagationRow,
+  type RolloutMember,
   type RunningRollout,
 } from './ops/save-propagation';
 import { session } from './session';
@@ -43,7 +44,15 @@ async function runningRollout(): Promise<RunningRollout | null> {
       '/config/rollouts?size=1',
     );
     const r = page.data[0];
-    return r && r.state === 'running' ? r : null;
+    if (!r || r.state !== 'running') return null;
+    // Which DPs it holds and which are in its waves so far (an older CP answers 404: guessed then).
+    const members = await session.client
+      .get<{ data: Array<RolloutMember & { id: string }> }>(
+        `/config/rollouts/${encodeURIComponent(r.id)}/data-planes`,
+      )
+      .then((m) => new Map(m.data.map((d) => [d.id, d] as const)))
+      .catch(() => undefined);
+    return members ? { ...r, members } : r;
   } catch {
     return null;
   }

@@ -5,6 +5,7 @@
 import { reactive } from 'vue';
 import { AdminClient, discoverUiConfig, type CredentialKind } from './api/client';
 import { ApiError } from './api/errors';
+import { allows, identityFrom, UNKNOWN_IDENTITY } from './identity';
 
 const TOKEN_KEY = 'gatehouse.adminToken';
 
@@ -19,11 +20,29 @@ export const session = reactive({
   version: '',
   /** The consumer credential kinds the CP's entity registry has. */
   credentials: [] as CredentialKind[],
+  /** The collections whose entities have plugins (`/{collection}/{id}/plugins`). */
+  pluginParents: [] as string[],
+  /** Who is signed in and what they may do (`GET /userinfo`). */
+  identity: UNKNOWN_IDENTITY,
 });
 
+/** Whether the signed-in identity may send this request (RBAC roles; always true without RBAC). */
+export function can(method: string, path: string): boolean {
+  return allows(session.identity, method, path);
+}
+
 async function probe(client: AdminClient): Promise<boolean> {
-  const info = await client.get<{ version?: string }>('/');
-  session.version = info.version ?? '';
+  // `/userinfo` first: every signed-in user may read it, while `/` needs a role that reads `/`.
+  const me = await client.get<unknown>('/userinfo').catch((e: unknown) => {
+    // A CP without `/userinfo` (older): nothing known, nothing hidden; a wrong token still throws.
+    if (e instanceof ApiError && e.status === 404) return undefined;
+    throw e;
+  });
+  session.identity = me === undefined ? UNKNOWN_IDENTITY : identityFrom(me);
+  if (allows(session.identity, 'GET', '/')) {
+    const info = await client.get<{ version?: string }>('/');
+    session.version = info.version ?? '';
+  }
   return true;
 }
 
@@ -31,6 +50,7 @@ async function probe(client: AdminClient): Promise<boolean> {
 export async function startSession(): Promise<void> {
   const config = await discoverUiConfig();
   session.credentials = config.credentials;
+  session.pluginParents = config.pluginParents;
   const base = new AdminClient(config.adminUrl);
   const saved = sessionStorage.getItem(TOKEN_KEY);
   try {
@@ -61,4 +81,5 @@ export function signOut(): void {
   sessionStorage.removeItem(TOKEN_KEY);
   session.client = session.client.withToken(null);
   session.signedIn = false;
+  session.identity = UNKNOWN_IDENTITY;
 }

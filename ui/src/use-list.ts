@@ -1,5 +1,6 @@
 /** A list screen's data: every page of an Admin API collection, reloaded on demand. */
 import { ref } from 'vue';
+import { errorText } from './api/errors';
 import { notifySaved } from './propagation';
 import { session } from './session';
 
@@ -13,7 +14,7 @@ export function useList<T>(path: () => string) {
       items.value = await session.client.list<T>(path());
       error.value = '';
     } catch (e) {
-      error.value = (e as Error).message;
+      error.value = errorText(e);
     } finally {
       loading.value = false;
     }
@@ -24,7 +25,7 @@ export function useList<T>(path: () => string) {
       await session.client.request(method, path, body);
       notifySaved();
     } catch (e) {
-      error.value = (e as Error).message;
+      error.value = errorText(e);
     }
     await reload();
   }

@@ -8,16 +8,21 @@
 import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { join } from 'node:path';
-import { CREDENTIAL_KINDS, ENTITIES } from '@gatehouse/shared';
+import { ConfigErrors, CREDENTIAL_KINDS, ENTITIES } from '@gatehouse/shared';
 import express from 'express';
 import type { Logger } from 'pino';
 import type { GuiListener } from '../admin/access-settings.js';
+import { createAdminHttpsServer, type AdminTlsMaterial } from '../admin/admin-tls.js';
 
 export interface AdminGuiOptions {
   /** The folder with the UI's `index.html` and `assets/` (ui/dist). */
   dir: string;
   /** The Admin API the UI calls: a fixed URL, or the CP's own (host filled in from the request when it listens on all addresses). */
   apiUrl: () => string;
+  /** The Admin API a page served over HTTPS calls (the HTTPS Admin API's); default `apiUrl`. */
+  httpsApiUrl?: () => string;
+  /** The certificate of the `ssl` listeners (admin-tls.ts); required when there is one. */
+  tls?: AdminTlsMaterial;
   logger: Logger;
 }
 
@@ -33,6 +38,11 @@ export const UI_CREDENTIALS: readonly UiCredentialKind[] = CREDENTIAL_KINDS.flat
   const nest = ENTITIES[kind].admin?.nested?.find((n) => n.parent === 'consumers');
   return nest ? [{ kind, label: ENTITIES[kind].label, path: nest.path }] : [];
 });
+
+/** The collections plugins nest under (`/services/{id}/plugins`, …), from the entity registry. */
+export const UI_PLUGIN_PARENTS: readonly string[] = (ENTITIES.plugins.admin?.nested ?? []).map(
+  (n) => n.parent,
+);
 
 const WILDCARD_HOSTS = new Set(['0.0.0.0', '[::]', '::']);
 
@@ -84,7 +94,11 @@ export function createAdminGuiApp(o: Omit<AdminGuiOptions, 'logger'>): express.E
   });
   app.get('/gatehouse-ui.json', (req, res) => {
     res.set('Cache-Control', 'no-store');
-    res.json({ admin_api_url: browserApiUrl(o.apiUrl(), req), credentials: UI_CREDENTIALS });
+    res.json({
+      admin_api_url: browserApiUrl(o.apiUrl(), req),
+      credentials: UI_CREDENTIALS,
+      plugin_parents: UI_PLUGIN_PARENTS,
+    });
   });
   if (!built) {
     app.use((_req, res) => {
@@ -119,12 +133,13 @@ export function createAdminGuiApp(o: Omit<AdminGuiOptions, 'logger'>): express.E
   return app;
 }
 
-/** Opens one HTTP server per plain listener; `ssl` listeners are not served yet (warned). */
+/** Opens one server per listener: HTTP, or HTTPS for an `ssl` one (Kong's `admin_gui_listen … ssl`). */
 export async function startAdminGui(
   listeners: readonly GuiListener[],
   o: AdminGuiOptions,
 ): Promise<{ urls: string[]; close(): Promise<void> }> {
   const app = createAdminGuiApp(o);
+  const sslApp = createAdminGuiApp({ ...o, apiUrl: o.httpsApiUrl ?? o.apiUrl });
   if (!existsSync(join(o.dir, 'index.html')))
     o.logger.warn({ dir: o.dir }, "the admin UI is not built: run 'npm run build'");
   const servers: Server[] = [];
@@ -141,14 +156,9 @@ export async function startAdminGui(
     ).then(() => undefined);
   try {
     for (const l of listeners) {
-      if (l.ssl) {
-        o.logger.warn(
-          { listener: `${l.host}:${l.port} ssl` },
-          'the admin UI over HTTPS is not supported yet; not served',
-        );
-        continue;
-      }
-      const server = createServer(app);
+      if (l.ssl && !o.tls)
+        throw ConfigErrors.invalidSetting(`the admin UI listener ${l.host}:${l.port} ssl has no certificate`);
+      const server = l.ssl ? createAdminHttpsServer(sslApp, o.tls!) : createServer(app);
       servers.push(server);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -157,7 +167,7 @@ export async function startAdminGui(
           resolve();
         });
       });
-      urls.push(`http://${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}`);
+      urls.push(`${l.ssl ? 'https' : 'http'}://${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}`);
     }
   } catch (e) {
     await close();

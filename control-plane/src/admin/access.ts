@@ -18,7 +18,8 @@
  *    With RBAC enforced (`GATEHOUSE_ENFORCE_RBAC=on`) the token is an RBAC user's instead: it
  *    must belong to an enabled user and not have expired (else 401), and the user's roles must
  *    allow the request's action on its path (else 403, Kong's message). Every path is checked
- *    here, before any route runs, so a route added later is denied until a role allows it.
+ *    here, before any route runs, so a route added later is denied until a role allows it;
+ *    only `GET /userinfo` (the user's own identity and permissions) needs no permission.
  * 4. Throttling: a client address with too many failed tokens in a window gets 429 until the
  *    window ends (login-throttle.ts).
  */
@@ -27,6 +28,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import type { Request, RequestHandler } from 'express';
 import { ConfigErrors, RbacErrors } from '@gatehouse/shared';
 import type { PermissionSet } from '../rbac/permissions.js';
+import { isUserinfoRead } from '../rbac/userinfo.js';
 import {
   ADMIN_GUI_LISTEN,
   ADMIN_HOSTS,
@@ -219,7 +221,10 @@ export function adminAccess(policy: AdminAccessPolicy = {}): RequestHandler {
       }
       const name = auth.user.name;
       setActor(req, { name, kind: 'rbac-user' });
-      const denied = auth.permissions.deniedAction(req.method, req.path);
+      // Every signed-in user may ask who it is (rbac/userinfo.ts): the token was checked above.
+      const denied = isUserinfoRead(req.method, req.path)
+        ? undefined
+        : auth.permissions.deniedAction(req.method, req.path);
       if (denied)
         throw RbacErrors.forbidden(`${name}, you do not have permissions to ${denied} this resource`);
       next();

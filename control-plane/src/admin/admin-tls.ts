@@ -59,10 +59,30 @@ export const ADMIN_SSL_CERT_KEY: SettingSpec = {
   description: 'PEM private key of --admin-ssl-cert.',
 };
 
+/** Kong's `admin_gui_ssl_cert`: the certificate of the admin UI's `ssl` listeners (`--admin-gui-listen … ssl`). */
+export const ADMIN_GUI_SSL_CERT: SettingSpec = {
+  key: 'adminGuiSslCert',
+  flag: 'admin-gui-ssl-cert',
+  env: ['GATEHOUSE_ADMIN_GUI_SSL_CERT'],
+  kind: 'string',
+  description:
+    'PEM certificate (chain) of the admin UI over HTTPS (--admin-gui-listen "host:port ssl"). Default: the HTTPS Admin API\'s (--admin-ssl-cert, or the self-signed one).',
+};
+
+export const ADMIN_GUI_SSL_CERT_KEY: SettingSpec = {
+  key: 'adminGuiSslCertKey',
+  flag: 'admin-gui-ssl-cert-key',
+  env: ['GATEHOUSE_ADMIN_GUI_SSL_CERT_KEY'],
+  kind: 'string',
+  description: 'PEM private key of --admin-gui-ssl-cert.',
+};
+
 export const ADMIN_TLS_SETTINGS: readonly SettingSpec[] = [
   ADMIN_SSL_LISTEN,
   ADMIN_SSL_CERT,
   ADMIN_SSL_CERT_KEY,
+  ADMIN_GUI_SSL_CERT,
+  ADMIN_GUI_SSL_CERT_KEY,
 ];
 
 /**
@@ -167,10 +187,13 @@ export async function resolveAdminTls(o: {
   key?: string;
   dataDir: string;
   listenHost: string;
+  /** The settings the files came from (named in errors); the HTTPS Admin API's by default. */
+  specs?: { cert: SettingSpec; key: SettingSpec };
 }): Promise<AdminTlsMaterial> {
+  const specs = o.specs ?? { cert: ADMIN_SSL_CERT, key: ADMIN_SSL_CERT_KEY };
   if ((o.cert === undefined) !== (o.key === undefined))
     throw ConfigErrors.invalidSetting(
-      `set both ${settingName(ADMIN_SSL_CERT)} and ${settingName(ADMIN_SSL_CERT_KEY)}, or neither (a self-signed pair is generated)`,
+      `set both ${settingName(specs.cert)} and ${settingName(specs.key)}, or neither (a self-signed pair is generated)`,
     );
   const read = async (file: string, spec: SettingSpec) => {
     try {
@@ -182,8 +205,8 @@ export async function resolveAdminTls(o: {
     }
   };
   if (o.cert !== undefined && o.key !== undefined) {
-    const cert = await read(o.cert, ADMIN_SSL_CERT);
-    const key = await read(o.key, ADMIN_SSL_CERT_KEY);
+    const cert = await read(o.cert, specs.cert);
+    const key = await read(o.key, specs.key);
     checkPair(cert, key, o.cert);
     return { cert, key, certFile: o.cert, keyFile: o.key, generated: false };
   }

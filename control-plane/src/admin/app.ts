@@ -17,6 +17,7 @@ import { schemaEndpoints } from './schema-endpoints.js';
 import { tagEndpoints } from './tag-endpoints.js';
 import { rbacEndpoints } from '../rbac/rbac-endpoints.js';
 import type { RbacStore } from '../rbac/rbac-store.js';
+import { userinfoEndpoint } from '../rbac/userinfo.js';
 
 export interface AdminAppOptions {
   store: ConfigStore;
@@ -99,6 +100,7 @@ export function createAdminApp(options: AdminAppOptions): express.Express {
     })
     .all(methodNotAllowed);
 
+  app.use(userinfoEndpoint(options.rbac));
   if (options.rbac) app.use(rbacEndpoints(options.rbac));
   app.use(
     createAuditRouter({

@@ -71,6 +71,25 @@ export function endpointJson(e: EndpointRow) {
   };
 }
 
+/** What a user's roles add up to, by workspace and endpoint (`/rbac/users/{u}/permissions`, `/userinfo`). */
+export async function permissionsJson(store: RbacStore, user: UserRow) {
+  const endpoints: Record<string, Record<string, { actions: string[]; negative: boolean }>> = {};
+  for (const role of await store.rolesOf(user)) {
+    for (const e of await store.listEndpoints(role)) {
+      const ws = (endpoints[e.workspace] ??= Object.create(null) as Record<string, never>);
+      const prev = ws[e.endpoint];
+      // As the check decides: a negative permission wins over a positive one on the same endpoint.
+      ws[e.endpoint] =
+        prev === undefined || prev.negative === e.negative
+          ? { actions: [...new Set([...(prev?.actions ?? []), ...e.actions])], negative: e.negative }
+          : e.negative
+            ? { actions: e.actions, negative: true }
+            : prev;
+    }
+  }
+  return { endpoints };
+}
+
 const list = <T>(data: T[]) => ({ data, next: null });
 
 const param = (req: Request, name: string): string => {
@@ -165,22 +184,7 @@ export function rbacEndpoints(store: RbacStore): Router {
   router
     .route('/rbac/users/:user/permissions')
     .get(async (req, res) => {
-      const user = await store.getUser(param(req, 'user'));
-      const endpoints: Record<string, Record<string, { actions: string[]; negative: boolean }>> = {};
-      for (const role of await store.rolesOf(user)) {
-        for (const e of await store.listEndpoints(role)) {
-          const ws = (endpoints[e.workspace] ??= Object.create(null) as Record<string, never>);
-          const prev = ws[e.endpoint];
-          // As the check decides: a negative permission wins over a positive one on the same endpoint.
-          ws[e.endpoint] =
-            prev === undefined || prev.negative === e.negative
-              ? { actions: [...new Set([...(prev?.actions ?? []), ...e.actions])], negative: e.negative }
-              : e.negative
-                ? { actions: e.actions, negative: true }
-                : prev;
-        }
-      }
-      res.json({ endpoints });
+      res.json(await permissionsJson(store, await store.getUser(param(req, 'user'))));
     })
     .all(methodNotAllowed);
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isGatehouseError, newSketch, recordLatency } from '@gatehouse/shared';
-import { groupFigures, inWaves, judge, parsePlan, type Gate } from './plan.js';
+import { groupFigures, inWaves, judge, parsePlan, rolloutMembership, type Gate } from './plan.js';
 
 const body = (e: unknown) => (isGatehouseError(e) ? (e.details?.body as { fields?: unknown }) : undefined);
 
@@ -123,5 +123,61 @@ describe('the gate', () => {
     expect(judge(gate, fig(3, 0, 10), null, true).decision).toBe('fail');
     // Too few requests when the soak ends, but its last figures are not in yet: it waits.
     expect(judge(gate, fig(3, 0, 10), null, true, false).decision).toBe('wait');
+  });
+});
+
+describe('rolloutMembership', () => {
+  const plan = parsePlan({ waves: [{ labels: { canary: 'true' } }, { percentage: 50 }], soak: 60 });
+  const dps: { id: string; hostname: string; labels: Record<string, string>; config_version: number }[] = [
+    { id: 'canary-1', hostname: 'c1', labels: { canary: 'true' }, config_version: 5 },
+    { id: 'web-1', hostname: 'w1', labels: {}, config_version: 5 },
+    { id: 'web-2', hostname: 'w2', labels: {}, config_version: 7 },
+  ];
+  const running = { id: 'r-1', state: 'running', wave: 0, baseVersion: 5n, plan };
+
+  it('says each DP’s wave, and holds only the running rollout’s DPs outside the waves so far, at the base', () => {
+    const rows = rolloutMembership(running, dps);
+    expect(rows[0]).toMatchObject({ id: 'canary-1', wave: 0, in_rolled_waves: true, held: false });
+    for (const row of rows.slice(1)) {
+      expect(row.wave === 1 || row.wave === 2).toBe(true);
+      expect(row.in_rolled_waves).toBe(false);
+    }
+    // Past the base already (it took a later version): not held, whatever its wave.
+    expect(rows[1]!.held).toBe(true);
+    expect(rows[2]!.held).toBe(false);
+    // The same answer as the snapshot selection's inWaves.
+    for (const dp of dps)
+      expect(rows.find((r) => r.id === dp.id)!.in_rolled_waves).toBe(
+        inWaves(plan, 0, 'r-1', { nodeId: dp.id, labels: dp.labels }),
+      );
+    // Not running: nobody is held; the last wave takes everyone.
+    const done = rolloutMembership({ ...running, state: 'completed', wave: 2 }, dps);
+    expect(done.every((r) => !r.held && r.in_rolled_waves && r.wave !== null)).toBe(true);
+  });
+
+  it('places every DP in exactly one first wave, for any ids and labels', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            id: fc.string({ maxLength: 20 }),
+            hostname: fc.string({ maxLength: 8 }),
+            labels: fc.dictionary(fc.string({ maxLength: 6 }), fc.string({ maxLength: 6 }), { maxKeys: 3 }),
+            config_version: fc.nat(10),
+          }),
+          { maxLength: 8 },
+        ),
+        fc.nat(2),
+        (list, wave) => {
+          const rows = rolloutMembership({ ...running, wave }, list);
+          expect(rows).toHaveLength(list.length);
+          for (const row of rows) {
+            expect(row.wave).not.toBeNull();
+            expect(row.in_rolled_waves).toBe(row.wave! <= wave);
+            if (row.held) expect(row.in_rolled_waves).toBe(false);
+          }
+        },
+      ),
+    );
   });
 });

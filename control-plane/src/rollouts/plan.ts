@@ -120,6 +120,16 @@ function matches(w: WaveSelector, rolloutId: string, dp: DataPlaneIdentity): boo
   return nodeBucket(rolloutId, dp.nodeId) < Math.round((w.percentage ?? 0) * 100);
 }
 
+/** The first wave (0-based, as `current_wave`) whose selector takes the DP; the last wave takes everyone. */
+export function waveOf(
+  plan: Pick<RolloutPlan, 'waves'>,
+  rolloutId: string,
+  dp: DataPlaneIdentity,
+): number | null {
+  const i = plan.waves.findIndex((w) => matches(w, rolloutId, dp));
+  return i === -1 ? null : i;
+}
+
 /** Is the DP in one of the waves 0..`upTo` (the waves rolled out so far)? */
 export function inWaves(
   plan: Pick<RolloutPlan, 'waves'>,
@@ -127,9 +137,36 @@ export function inWaves(
   rolloutId: string,
   dp: DataPlaneIdentity,
 ): boolean {
-  for (let i = 0; i <= upTo && i < plan.waves.length; i++)
-    if (matches(plan.waves[i]!, rolloutId, dp)) return true;
-  return false;
+  const wave = waveOf(plan, rolloutId, dp);
+  return wave !== null && wave <= upTo;
+}
+
+/**
+ * Where each data plane stands in a rollout (`GET /config/rollouts/{id}/data-planes`): its wave,
+ * whether the waves so far include it, and whether the rollout holds it at the base version now
+ * (running, outside the waves so far, not past the base: what the snapshot selection does).
+ */
+export function rolloutMembership(
+  r: { id: string; state: string; wave: number; baseVersion: bigint; plan: Pick<RolloutPlan, 'waves'> },
+  dps: readonly {
+    id: string;
+    hostname: string;
+    labels: Readonly<Record<string, string>>;
+    config_version: number;
+  }[],
+) {
+  return dps.map((dp) => {
+    const wave = waveOf(r.plan, r.id, { nodeId: dp.id, labels: dp.labels });
+    const inRolledWaves = wave !== null && wave <= r.wave;
+    return {
+      id: dp.id,
+      hostname: dp.hostname,
+      config_version: dp.config_version,
+      wave,
+      in_rolled_waves: inRolledWaves,
+      held: r.state === 'running' && !inRolledWaves && dp.config_version <= Number(r.baseVersion),
+    };
+  });
 }
 
 /** A group of DPs' traffic over the soak window. */

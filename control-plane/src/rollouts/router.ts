@@ -6,6 +6,8 @@
  *   the rollout; 409 while another one runs; 400 when the change changes nothing.
  * - `GET /config/rollouts` (newest first, Kong's `{ data, next, offset }`), `GET /config/rollouts/{id}`.
  * - `POST /config/rollouts/{id}/abort`: rolls back now (the base config as a new version).
+ * - `GET /config/rollouts/{id}/data-planes`: each connected DP's wave, whether the waves so far
+ *   include it, and whether the rollout holds it at the base version (plan.ts `rolloutMembership`).
  */
 import express, { type Request, type Response, type Router } from 'express';
 import {
@@ -27,7 +29,7 @@ import type { PrismaClient } from '../generated/prisma/client.js';
 import { invalidOption } from '../store/index.js';
 import type { ConfigStore } from '../store/index.js';
 import type { RolloutManager } from './manager.js';
-import { parsePlan } from './plan.js';
+import { parsePlan, rolloutMembership } from './plan.js';
 import { getRollout, listRollouts, rollBack, rolloutJson, startRollout } from './store.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -40,6 +42,10 @@ export interface RolloutRouterOptions {
   logger: Logger;
   plugins?: PluginSchemas;
   bodyLimit?: string | number;
+  /** The connected data planes (the registry's), for `…/data-planes`; none when unset. */
+  dataPlanes?: () => Promise<
+    { id: string; hostname: string; labels: Record<string, string>; config_version: number }[]
+  >;
 }
 
 function rolloutId(req: Request): string {
@@ -140,6 +146,14 @@ export function createRolloutRouter(o: RolloutRouterOptions): Router {
     res.json(rolloutJson(r));
   };
 
+  const dataPlanes = async (req: Request, res: Response) => {
+    const id = rolloutId(req);
+    const r = await getRollout(o.prisma, id);
+    if (!r) throw RolloutErrors.notFound(`no rollout ${id}`);
+    const dps = o.dataPlanes ? await o.dataPlanes() : [];
+    res.json({ data: rolloutMembership(r, dps), next: null });
+  };
+
   const abort = async (req: Request, res: Response) => {
     const id = rolloutId(req);
     const r = await getRollout(o.prisma, id);
@@ -161,5 +175,6 @@ export function createRolloutRouter(o: RolloutRouterOptions): Router {
   router.route('/config/rollouts').get(list).post(json, auditScope, create).all(methodNotAllowed);
   router.route('/config/rollouts/:id').get(one).all(methodNotAllowed);
   router.route('/config/rollouts/:id/abort').post(abort).all(methodNotAllowed);
+  router.route('/config/rollouts/:id/data-planes').get(dataPlanes).all(methodNotAllowed);
   return router;
 }

@@ -62,6 +62,8 @@ export interface CredentialKind {
 export interface UiConfig {
   adminUrl: string;
   credentials: CredentialKind[];
+  /** The collections plugins nest under (`/services/{id}/plugins`): their entities get a Plugins list. */
+  pluginParents: string[];
 }
 
 const isCredentialKind = (c: unknown): c is CredentialKind =>
@@ -71,14 +73,25 @@ const isCredentialKind = (c: unknown): c is CredentialKind =>
 
 /** The CP's `/gatehouse-ui.json`; served otherwise (Vite's dev server), port 8001 on this host, no credential lists. */
 export async function discoverUiConfig(): Promise<UiConfig> {
-  const fallback = { adminUrl: `${location.protocol}//${location.hostname}:8001`, credentials: [] };
+  const fallback = {
+    adminUrl: `${location.protocol}//${location.hostname}:8001`,
+    credentials: [],
+    pluginParents: [],
+  };
   try {
     const res = await fetch('./gatehouse-ui.json', { cache: 'no-store' });
     if (!res.ok) return fallback;
-    const j = (await res.json()) as { admin_api_url?: unknown; credentials?: unknown };
+    const j = (await res.json()) as {
+      admin_api_url?: unknown;
+      credentials?: unknown;
+      plugin_parents?: unknown;
+    };
     return {
       adminUrl: typeof j.admin_api_url === 'string' ? j.admin_api_url : fallback.adminUrl,
       credentials: Array.isArray(j.credentials) ? j.credentials.filter(isCredentialKind) : [],
+      pluginParents: Array.isArray(j.plugin_parents)
+        ? j.plugin_parents.filter((p): p is string => typeof p === 'string')
+        : [],
     };
   } catch {
     // served by Vite's dev server or as plain files

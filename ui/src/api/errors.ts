@@ -52,3 +52,12 @@ export function apiErrorFrom(status: number, bodyText: string): ApiError {
   const message = typeof b.message === 'string' ? b.message : `HTTP ${status}`;
   return new ApiError(status, message, flattenFieldErrors(b.fields));
 }
+
+/**
+ * What to show for a failed request: the Admin API's message, marked when the signed-in role was
+ * refused (403: RBAC's "<user>, you do not have permissions to <action> this resource").
+ */
+export function errorText(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  return e instanceof ApiError && e.status === 403 ? `Not allowed (403): ${message}` : message;
+}

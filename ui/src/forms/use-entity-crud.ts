@@ -3,6 +3,7 @@
  * (`'new'` for a create), POST or PATCH of the form's body, a confirmed DELETE, the list reloaded
  * after each, and a delete's error to show above the list.
  */
+import { errorText } from '../api/errors';
 import { ref } from 'vue';
 import { type Entity } from '../entity-kinds';
 import { notifySaved } from '../propagation';
@@ -42,7 +43,7 @@ export function useEntityCrud(o: {
       error.value = '';
       done = true;
     } catch (err) {
-      error.value = (err as Error).message;
+      error.value = errorText(err);
     }
     await o.reload();
     return done;

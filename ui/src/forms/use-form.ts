@@ -4,7 +4,7 @@
  * `url`), the overall message, and a submit that sends the body and catches the Admin API's errors.
  */
 import { reactive } from 'vue';
-import { ApiError } from '../api/errors';
+import { ApiError, errorText } from '../api/errors';
 import { notifySaved } from '../propagation';
 import { initialValues, toPayload, type FieldSpec, type FormValues } from './schema-form';
 
@@ -57,7 +57,7 @@ export function useForm(fields: () => FieldSpec[], aliases: Record<string, strin
       return true;
     } catch (e) {
       state.errors = e instanceof ApiError ? moveAliased(e.fields, aliases) : {};
-      state.message = (e as Error).message;
+      state.message = errorText(e);
       return false;
     } finally {
       state.busy = false;

@@ -43,6 +43,25 @@ describe('save propagation per data plane', () => {
     expect(propagationRow(dp({ config_version: 3 }), 7, r).state).toBe('pending');
   });
 
+  it('tells a DP held by the rollout from one in its waves, as the Admin API says', () => {
+    const members = new Map([[dp().id, { wave: 1, in_rolled_waves: false, held: true }]]);
+    const r = { id: '6c1f0000-0000', base_version: 5, target_version: 7, members };
+    expect(propagationRow(dp(), 7, r)).toMatchObject({
+      state: 'held',
+      reason: expect.stringContaining('until its wave (2)'),
+    });
+    const inWave = { ...r, members: new Map([[dp().id, { wave: 0, in_rolled_waves: true, held: false }]]) };
+    expect(propagationRow(dp(), 7, inWave)).toMatchObject({
+      state: 'pending',
+      reason: expect.stringContaining('in wave 1'),
+    });
+    // Members known but this DP not among them (connected since): pending, not guessed held.
+    expect(propagationRow(dp(), 7, { ...r, members: new Map() }).state).toBe('pending');
+    // Without the API's word the row says it cannot tell.
+    const guessed = propagationRow(dp(), 7, { id: r.id, base_version: 5, target_version: 7 });
+    expect(guessed.reason).toContain('did not say');
+  });
+
   it('lists a disconnected DP apart', () => {
     expect(propagationRow(dp({ connected: false }), 7, null).state).toBe('disconnected');
   });

@@ -9,6 +9,8 @@
  * - a NACK carries no version: a DP that refused an earlier snapshot reads "refused" with the old
  *   reason until it acks or refuses the new one;
  * - a disconnected DP is listed apart: it gets the version when it reconnects.
+ * A staged rollout's hold is the Admin API's word (`/config/rollouts/{id}/data-planes`): a DP
+ * outside the waves so far is held, one in them is pending until it acks.
  */
 import type { DataPlane } from '../fleet';
 
@@ -26,11 +28,21 @@ export interface PropagationRow {
   maybeUnchangedSlice: boolean;
 }
 
+/** Where one DP stands in the rollout (`GET /config/rollouts/{id}/data-planes`). */
+export interface RolloutMember {
+  /** Its wave, 0-based as `current_wave` (the last wave takes everyone). */
+  wave: number | null;
+  in_rolled_waves: boolean;
+  held: boolean;
+}
+
 /** The running rollout, if any: DPs outside its waves are held at `base_version`. */
 export interface RunningRollout {
   id: string;
   base_version: number;
   target_version: number;
+  /** Each DP's wave and hold, by DP id, when the Admin API says (absent: guessed from versions). */
+  members?: ReadonlyMap<string, RolloutMember>;
 }
 
 export function propagationRow(
@@ -50,12 +62,29 @@ export function propagationRow(
   if (!dp.connected) return { ...base, state: 'disconnected' };
   if (dp.last_nack_reason && dp.sync_status !== 'normal')
     return { ...base, state: 'refused', reason: dp.last_nack_reason };
-  if (rollout && version <= rollout.target_version && dp.config_version >= rollout.base_version)
-    return {
-      ...base,
-      state: 'held',
-      reason: `staged rollout ${rollout.id.slice(0, 8)} holds it at version ${rollout.base_version}`,
-    };
+  if (rollout && version <= rollout.target_version) {
+    const name = `staged rollout ${rollout.id.slice(0, 8)}`;
+    const member = rollout.members?.get(dp.id);
+    if (member?.held)
+      return {
+        ...base,
+        state: 'held',
+        reason: `${name} holds it at version ${rollout.base_version} until its wave${member.wave === null ? '' : ` (${member.wave + 1})`} starts`,
+      };
+    if (member?.in_rolled_waves)
+      return {
+        ...base,
+        state: 'pending',
+        reason: `in wave ${member.wave! + 1} of ${name}: the change is on its way`,
+      };
+    // Without the API's word (an older CP, or a role that cannot read it): held or in a wave alike.
+    if (!member && !rollout.members && dp.config_version >= rollout.base_version)
+      return {
+        ...base,
+        state: 'held',
+        reason: `${name} holds it at version ${rollout.base_version}, or it is in a wave (the Admin API did not say which)`,
+      };
+  }
   const placed = dp.region !== null || Object.keys(dp.labels ?? {}).length > 0;
   return { ...base, state: 'pending', maybeUnchangedSlice: placed };
 }

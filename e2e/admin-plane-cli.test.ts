@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   httpStatus,
-  runGatehouse,
+  runGatehouseToEnd,
   startCp,
   startDp,
   startUpstream,
@@ -46,12 +46,7 @@ async function call(
   return { status: r.status, json: text ? JSON.parse(text) : null };
 }
 
-/** Runs `gatehouse <args>` to its end; its exit code and output. */
-async function gatehouse(args: string[]): Promise<{ code: number | null; output: string }> {
-  const p = runGatehouse(args.join(' '), args);
-  const code = await p.exited;
-  return { code, output: p.output };
-}
+const gatehouse = runGatehouseToEnd;
 
 describe('RBAC switched on with GATEHOUSE_ENFORCE_RBAC=on on a real control plane', () => {
   let cp: CpHandle | undefined;

@@ -12,7 +12,7 @@ import {
   adminJson,
   freePort,
   httpStatus,
-  runGatehouse,
+  runGatehouseToEnd,
   startCp,
   startDp,
   startUpstream,
@@ -22,12 +22,7 @@ import {
   type DpHandle,
 } from './helpers/processes.js';
 
-/** Runs `gatehouse <args>` to its end; its exit code and output. */
-async function gatehouse(args: string[]): Promise<{ code: number | null; output: string }> {
-  const p = runGatehouse(args.join(' '), args);
-  const code = await p.exited;
-  return { code, output: p.output };
-}
+const gatehouse = runGatehouseToEnd;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- /status and /clustering/keys JSON
 const json = async (url: string): Promise<any> =>

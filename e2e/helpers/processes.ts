@@ -50,6 +50,13 @@ export class Proc {
   }
 }
 
+/** Runs a one-shot `gatehouse <args>` command (e.g. `keys rotate`) to its end: its exit code and output. */
+export async function runGatehouseToEnd(args: string[]): Promise<{ code: number | null; output: string }> {
+  const p = runGatehouse(args.join(' '), args);
+  const code = await p.exited;
+  return { code, output: p.output };
+}
+
 export function runGatehouse(name: string, args: string[], env: NodeJS.ProcessEnv = {}): Proc {
   const child = spawn(GATEHOUSE, args, {
     cwd: ROOT,

@@ -10,6 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { cpSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { createPostgresDatabase } from '../helpers/db.js';
 import { SNAPSHOT_HOOK_ENV } from '../../control-plane/src/cluster/test-hook.js';
 import {
   adminJson,
@@ -188,6 +189,21 @@ export class Fleet {
       throw err;
     }
     return fleet;
+  }
+
+  /**
+   * A fleet whose CP is on a fresh Postgres database (what CP replicas share), and `drop`, which
+   * removes the database (call it after `close`). The database is dropped if the fleet cannot start.
+   */
+  static async onPostgres(opts: FleetOptions = {}): Promise<{ fleet: Fleet; drop: () => Promise<void> }> {
+    const db = await createPostgresDatabase();
+    try {
+      const fleet = await Fleet.start({ ...opts, cpEnv: { ...opts.cpEnv, DATABASE_URL: db.url } });
+      return { fleet, drop: () => db.drop() };
+    } catch (err) {
+      await db.drop();
+      throw err;
+    }
   }
 
   get admin(): string {

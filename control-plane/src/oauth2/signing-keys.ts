@@ -108,7 +108,7 @@ async function inputs(db: Db) {
 }
 
 /** Rolls back a write that found nothing left to do (another replica did it): no version bump. */
-class NothingToDo extends Error {}
+class NothingLeftToChange extends Error {}
 
 export interface KeyChange {
   /** The key made, if any (kid and not_before only). */
@@ -151,10 +151,10 @@ export async function rotateOAuth2SigningKeys(
       async (tx) => {
         // Under the version lock: what another replica did meanwhile is seen here.
         const plan = await decide(tx);
-        if (firstKey && plan.keys !== 0) throw new NothingToDo();
+        if (firstKey && plan.keys !== 0) throw new NothingLeftToChange();
         const retire = plan.retire.filter((kid) => first.retire.includes(kid));
         const create = plan.create !== null && key !== null ? key : null;
-        if (create === null && retire.length === 0) throw new NothingToDo();
+        if (create === null && retire.length === 0) throw new NothingLeftToChange();
         if (create !== null) await insertOAuth2SigningKey(tx, create);
         await deleteOAuth2SigningKeys(tx, retire);
         change = { created: create && { kid: create.kid, notBefore: create.notBefore }, retired: retire };
@@ -162,7 +162,7 @@ export async function rotateOAuth2SigningKeys(
       { note, duringAnyRollout: firstKey },
     );
   } catch (e) {
-    if (e instanceof NothingToDo) return null;
+    if (e instanceof NothingLeftToChange) return null;
     // A staged rollout runs: the schedule tries again after it (every check, and each write).
     if (isGatehouseError(e) && e.code === 'GH_ERR_ROLLOUT_IN_PROGRESS') return null;
     throw e;

@@ -10,17 +10,13 @@
  */
 import { copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, runGatehouse, startDp, type DpHandle } from '../../../e2e/helpers/processes.js';
+import { freePort, runGatehouseToEnd, startDp, type DpHandle } from '../../../e2e/helpers/processes.js';
 import { Fleet, sleep, whenTrue } from '../fleet.js';
 import { offsetOf, summarize } from '../load.js';
 import { faultInMiddleThird } from '../middle-third.js';
 import { atMost, exactly, p99Delta, type Row } from '../row.js';
 
-/** Runs `gatehouse <args>` to its end; its exit code and output. */
-async function gatehouse(args: string[]): Promise<{ code: number | null; output: string }> {
-  const p = runGatehouse(args.join(' '), args);
-  return { code: await p.exited, output: p.output };
-}
+const gatehouse = runGatehouseToEnd;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- /status JSON
 async function status(dp: DpHandle): Promise<any> {

@@ -9,7 +9,6 @@
  */
 import { adminJson } from '../../../e2e/helpers/processes.js';
 import type { CpHandle } from '../../../e2e/helpers/processes.js';
-import { createPostgresDatabase } from '../../helpers/db.js';
 import { Fleet, dpStatus, sleep, whenTrue } from '../fleet.js';
 import { offsetOf, summarize } from '../load.js';
 import { faultInMiddleThird } from '../middle-third.js';
@@ -20,14 +19,7 @@ export const F25: Row = {
   id: 'F25',
   fault: 'CP replica kill -9 under load, DP fails over to the other replica',
   async run(profile, log) {
-    const db = await createPostgresDatabase();
-    let fleet: Fleet;
-    try {
-      fleet = await Fleet.start({ cpEnv: { DATABASE_URL: db.url }, dps: 0 });
-    } catch (err) {
-      await db.drop();
-      throw err;
-    }
+    const { fleet, drop } = await Fleet.onPostgres({ dps: 0 });
     let replica: CpHandle | null = null;
     try {
       replica = await fleet.startReplica('chaos-b');
@@ -109,7 +101,7 @@ export const F25: Row = {
     } finally {
       await replica?.proc.stop();
       await fleet.close();
-      await db.drop();
+      await drop();
     }
   },
 };

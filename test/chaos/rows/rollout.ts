@@ -13,7 +13,6 @@
 import { join } from 'node:path';
 import { adminJson, freePort } from '../../../e2e/helpers/processes.js';
 import type { DpHandle } from '../../../e2e/helpers/processes.js';
-import { createPostgresDatabase } from '../../helpers/db.js';
 import { Fleet, dpStatus, sleep, whenTrue } from '../fleet.js';
 import { offsetOf, openLoop, summarize } from '../load.js';
 import { atMost, exactly, holds, type Row } from '../row.js';
@@ -30,14 +29,7 @@ export const F27: Row = {
   id: 'F27',
   fault: 'staged rollout of a bad change (a dead upstream) to a canary wave',
   async run(profile, log) {
-    const db = await createPostgresDatabase();
-    let fleet: Fleet;
-    try {
-      fleet = await Fleet.start({ cpEnv: { DATABASE_URL: db.url }, dps: 0 });
-    } catch (err) {
-      await db.drop();
-      throw err;
-    }
+    const { fleet, drop } = await Fleet.onPostgres({ dps: 0 });
     try {
       const dps: (DpHandle & { name: string })[] = [];
       for (const [name, labels] of [
@@ -153,7 +145,7 @@ export const F27: Row = {
       ];
     } finally {
       await fleet.close();
-      await db.drop();
+      await drop();
     }
   },
 };

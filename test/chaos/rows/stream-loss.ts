@@ -16,7 +16,8 @@ import { Gate } from '../gate.js';
 import { Fleet, dpStatus, sleep, whenTrue } from '../fleet.js';
 import { openLoop, summarize } from '../load.js';
 import { RECONNECT_BACKOFF } from '../../../data-plane/src/sync/backoff.js';
-import { atMost, between, exactly, type Profile, type Row } from '../row.js';
+import { atMost, between, exactly, type Figure, type Profile, type Row } from '../row.js';
+import { runWrk } from '../wrk.js';
 
 const BACKOFF_BASE_MS = RECONNECT_BACKOFF.baseMs;
 
@@ -27,6 +28,7 @@ export const F4: Row = {
     const fleet = await Fleet.start();
     try {
       const dp = fleet.dps[0]!;
+      const crossCheck = await wrkCrossCheck(dp.proxy, log);
       const load = openLoop({
         origin: dp.proxy,
         path: '/chaos',
@@ -59,12 +61,45 @@ export const F4: Row = {
           0,
         ),
         exactly('failed requests', all.failed, 0, all.requests),
+        ...crossCheck,
       ];
     } finally {
       await fleet.close();
     }
   },
 };
+
+/** Largest difference allowed between the two instruments' medians at one request in flight. */
+const CROSS_CHECK_P50_MS = 1;
+
+/**
+ * The open-loop generator against wrk on the same data plane before the fault, one after the
+ * other: wrk with one connection (closed loop: the proxy's service time), then the generator at
+ * 50 requests/s (a request every 20 ms: one in flight at a time while the proxy answers within
+ * that; its pool opens another socket rather than queue behind a slow answer). Their medians must
+ * agree within 1 ms and neither may see a failure; their p99s are logged (wrk's, back to back at
+ * full speed, is not the same load).
+ */
+async function wrkCrossCheck(origin: string, log: (line: string) => void): Promise<Figure[]> {
+  const wrk = await runWrk(`${origin}/chaos`, { connections: 1, durationS: 3 });
+  const ours = summarize(await openLoop({ origin, path: '/chaos', rate: 50, durationMs: 3000 }));
+  log(
+    `cross-check: wrk -c1 ${wrk.requests} requests p50 ${wrk.p50Ms.toFixed(3)} ms p99 ${wrk.p99Ms.toFixed(3)} ms; ` +
+      `generator 50/s ${ours.requests} requests p50 ${ours.p50Ms.toFixed(3)} ms p99 ${ours.p99Ms.toFixed(3)} ms`,
+  );
+  return [
+    between(
+      'p50, generator − wrk (cross-check, 1 in flight)',
+      ours.p50Ms - wrk.p50Ms,
+      -CROSS_CHECK_P50_MS,
+      CROSS_CHECK_P50_MS,
+      'ms',
+      2,
+    ),
+    exactly('failures seen by wrk (cross-check)', wrk.errors, 0, wrk.requests),
+    exactly('failures seen by the generator (cross-check)', ours.failed, 0, ours.requests),
+  ];
+}
 
 export const F5: Row = {
   id: 'F5',

@@ -226,8 +226,9 @@ describe('admin UI configuration screens in a browser', () => {
     // Its plugins: added from the panel, scoped to the service by the nested endpoint.
     await page.getByRole('button', { name: 'New plugin of deep' }).click();
     await page.locator('#pp-name').selectOption('key-auth');
-    await page.locator('#fp-config-key_names').waitFor();
-    await save();
+    // Kong's plugin form (entities-plugins), its scope fixed to the service.
+    await page.getByTestId('config-key_names-item-0').waitFor();
+    await page.getByTestId('plugin-create-form-submit').click();
     await page
       .getByRole('table', { name: 'Plugins of deep' })
       .getByRole('cell', { name: 'key-auth', exact: true })

@@ -6,7 +6,14 @@ describe('isKModalScrollLock', () => {
     const style = (textContent: string) => ({ nodeName: 'STYLE', textContent });
     expect(isKModalScrollLock(style('body.k-modal-v-70-overflow-hidden { overflow: hidden; }'))).toBe(true);
     expect(isKModalScrollLock(style('body { overflow: hidden; }'))).toBe(false);
-    expect(isKModalScrollLock(style('body.k-modal-v-1-overflow-hidden { overflow: hidden; } a{}'))).toBe(false);
-    expect(isKModalScrollLock({ nodeName: 'SCRIPT', textContent: 'body.k-modal-x-overflow-hidden { overflow: hidden; }' })).toBe(false);
+    expect(isKModalScrollLock(style('body.k-modal-v-1-overflow-hidden { overflow: hidden; } a{}'))).toBe(
+      false,
+    );
+    expect(
+      isKModalScrollLock({
+        nodeName: 'SCRIPT',
+        textContent: 'body.k-modal-x-overflow-hidden { overflow: hidden; }',
+      }),
+    ).toBe(false);
   });
 });

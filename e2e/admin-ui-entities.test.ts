@@ -66,6 +66,22 @@ describe('admin UI configuration screens in a browser', () => {
     expect((await stack.admin('GET', '/upstreams/bad-pool')).status).toBe(404);
   });
 
+  it("shows the server's message in Kong's plugin form, and saves nothing", async () => {
+    await nav('Plugins').click();
+    await page.getByRole('button', { name: 'New plugin' }).click();
+    await page.locator('#plugin-name').selectOption('key-auth');
+    const keyName = page.getByTestId('config-key_names-item-0').locator('input');
+    await expect.poll(() => keyName.inputValue()).toBe('apikey');
+    await keyName.fill('bad key!');
+    await page.getByTestId('plugin-create-form-submit').click();
+    // Kong's form shows the Admin API's message (Kong's wording) in its alert under the form.
+    const alert = page.locator('.kong-ui-entities-plugin-form-container .k-alert');
+    await expect.poll(() => alert.textContent()).toContain("config.key_names.1: bad header name 'bad key!'");
+    await stack.shot('plugin-validation');
+    await page.getByTestId('plugin-create-form-cancel').click();
+    expect((await stack.admin('GET', '/plugins')).json.data).toEqual([]);
+  });
+
   it('creates an upstream with a target and lists the target with its health', async () => {
     await nav('Upstreams').click();
     await page.getByRole('button', { name: 'New upstream' }).click();
@@ -226,8 +242,9 @@ describe('admin UI configuration screens in a browser', () => {
     // Its plugins: added from the panel, scoped to the service by the nested endpoint.
     await page.getByRole('button', { name: 'New plugin of deep' }).click();
     await page.locator('#pp-name').selectOption('key-auth');
-    await page.locator('#fp-config-key_names').waitFor();
-    await save();
+    // Kong's plugin form (entities-plugins), its scope fixed to the service.
+    await page.getByTestId('config-key_names-item-0').waitFor();
+    await page.getByTestId('plugin-create-form-submit').click();
     await page
       .getByRole('table', { name: 'Plugins of deep' })
       .getByRole('cell', { name: 'key-auth', exact: true })

@@ -100,18 +100,21 @@ describe('admin UI in a browser', () => {
     await page.getByText('alice-secret-key', { exact: true }).waitFor();
     await shot('consumers');
 
-    // key-auth on the route, its form generated from /schemas/plugins/key-auth.
+    // key-auth on the route, in Kong's plugin form (entities-plugins) generated from
+    // /schemas/plugins/key-auth: scoped to the route picked by name.
     await page.getByRole('link', { name: 'Plugins', exact: true }).click();
     await page.getByRole('button', { name: 'New plugin' }).click();
     await page.locator('#plugin-name').selectOption('key-auth');
-    await expect.poll(() => page.locator('#f-config-key_names').inputValue()).toBe('apikey');
-    await page.locator('input[name="scope"][value="route"]').check();
-    await page.locator('#plugin-target').selectOption({ label: 'orders-route' });
+    const keyNames = page.getByTestId('config-key_names-item-0').locator('input');
+    await expect.poll(() => keyNames.inputValue()).toBe('apikey');
+    await page.locator('label.Scoped-check input').check();
+    await page.locator('#route-id').click();
+    await page.getByRole('option', { name: /orders-route/ }).click();
     await shot('plugin-form');
     const cpVersion = async () =>
       ((await admin('GET', '/clustering/status')).json.control_plane as { version: number }).version;
     const before = await cpVersion();
-    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByTestId('plugin-create-form-submit').click();
     await page.getByRole('cell', { name: 'route orders-route', exact: true }).waitFor();
     // The save's propagation, in the header: the CP's new version reaching the one DP.
     await expect

@@ -18,7 +18,13 @@ const timeline = argv.includes('--timeline');
 /** Extra node flags for the DP (e.g. --cpu-prof): `--node-flag=--cpu-prof`. */
 /** Extra environment of the DP: `--dp-env=NODE_OPTIONS=--cpu-prof`. */
 const dpEnv = Object.fromEntries(
-  argv.filter((a) => a.startsWith('--dp-env=')).map((a) => { const kv = a.slice('--dp-env='.length); const at = kv.indexOf('='); return [kv.slice(0, at), kv.slice(at + 1)]; }),
+  argv
+    .filter((a) => a.startsWith('--dp-env='))
+    .map((a) => {
+      const kv = a.slice('--dp-env='.length);
+      const at = kv.indexOf('=');
+      return [kv.slice(0, at), kv.slice(at + 1)];
+    }),
 );
 const nodeFlags = argv.filter((a) => a.startsWith('--node-flag=')).map((a) => a.slice('--node-flag='.length));
 
@@ -53,11 +59,15 @@ try {
     for (const dist of dists) {
       const t0 = performance.now();
       const wall0 = Date.now();
-      const child = spawn(process.execPath, ['--enable-source-maps', ...nodeFlags, join(dist, 'cli.js'), ...args], {
-        cwd: ROOT,
-        env: { ...process.env, GATEHOUSE_LOG_LEVEL: 'debug', GATEHOUSE_ADMIN_GUI_LISTEN: 'off', ...dpEnv },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const child = spawn(
+        process.execPath,
+        ['--enable-source-maps', ...nodeFlags, join(dist, 'cli.js'), ...args],
+        {
+          cwd: ROOT,
+          env: { ...process.env, GATEHOUSE_LOG_LEVEL: 'debug', GATEHOUSE_ADMIN_GUI_LISTEN: 'off', ...dpEnv },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       const proc = new Proc('dp', child);
       let ok: number | null = null;
       while (performance.now() - t0 < 30_000) {
@@ -77,7 +87,8 @@ try {
         for (const line of proc.output.split('\n')) {
           const m = /"time":(\d+).*"msg":"([^"]*)"/.exec(line);
           const w = /"worker":(\d+)/.exec(line);
-          if (m) console.log(`  ${String(Number(m[1]) - wall0).padStart(6)} ${w ? `w${w[1]}` : 'pr'} ${m[2]}`);
+          if (m)
+            console.log(`  ${String(Number(m[1]) - wall0).padStart(6)} ${w ? `w${w[1]}` : 'pr'} ${m[2]}`);
         }
       }
     }

@@ -3,11 +3,13 @@
  * verification, the disk cache and the status server, and runs `workers` worker processes
  * (node:cluster) that each serve the proxy on the shared port.
  *
- * Boot order: trusted keys -> node id -> status server (ready=503) -> workers (listening, the
- * proxy answering 503 "no configuration yet") -> cached snapshot (verified again, applied) ->
- * control plane stream. The cache is served before the CP is reached, so a restart while the CP
- * is down still serves; with no usable cache the proxy port still answers (503 JSON) until the
- * first snapshot, and /status/ready says not ready.
+ * Boot order: trusted keys -> node id -> workers forked -> status server (ready=503) -> cached
+ * snapshot (read, verified again and handed to the workers while they boot: each compiles it
+ * first and then listens) -> control plane stream. The cache is served before the CP is reached,
+ * so a restart while the CP is down still serves; with no usable cache the workers listen at
+ * once and the proxy port answers 503 JSON until the first snapshot, and /status/ready says not
+ * ready. What only the stream needs (gRPC, the JetStream reader) loads after the cache is served
+ * (docs/dev/architecture.md, "Start time").
  *
  * DB-less (`declarativeFile`, no control plane): the file is read and served instead of the
  * cache and the stream; `reload()` (the CLI calls it on SIGHUP) reads it again. This module
@@ -61,8 +63,8 @@ import { DataPlaneMetrics } from './status/metrics.js';
 import { StatusServer } from './status/status-server.js';
 import { NodeSeries } from './status/node-series.js';
 import type { BackoffOptions } from './sync/backoff.js';
-import { clusterChannel, type ClusterChannel } from './sync/cluster-tls.js';
-import { ConfigClient, type SyncStatus } from './sync/config-client.js';
+import type { ClusterChannel, ClusterClientTls } from './sync/cluster-tls.js';
+import type { ConfigClient, SyncStatus } from './sync/config-client.js';
 import { parseControlPlanes } from './sync/control-planes.js';
 import { ClusterNode, type ClusterPolicyStatus } from './ratelimit/cluster-node.js';
 import { loadOrCreateNodeId } from './sync/node-id.js';
@@ -73,7 +75,7 @@ import {
   type RefusalReport,
 } from './sync/snapshot-applier.js';
 import { SnapshotCache } from './sync/snapshot-cache.js';
-import { JetStreamBoot, type JetStreamBootStatus } from './sync/jetstream-boot.js';
+import type { JetStreamBoot, JetStreamBootStatus } from './sync/jetstream-boot.js';
 import { VersionFloor } from './sync/version-floor.js';
 import { SnapshotExpiryWatch } from './sync/snapshot-expiry.js';
 import { WorkerPool } from './workers/worker-pool.js';
@@ -268,8 +270,8 @@ export interface DataPlane {
   stop(): Promise<void>;
 }
 
-/** The CP channel's credentials from `clusterTls` (required with a control plane). */
-async function resolveClusterChannel(options: DataPlaneOptions): Promise<ClusterChannel> {
+/** The CP channel's TLS files from `clusterTls` (required with a control plane), read and checked. */
+async function loadChannelTls(options: DataPlaneOptions): Promise<ClusterClientTls> {
   const tls = options.clusterTls;
   if (!tls) {
     throw ConfigErrors.clusterTls(
@@ -280,10 +282,16 @@ async function resolveClusterChannel(options: DataPlaneOptions): Promise<Cluster
     options.logger.warn(
       'cluster channel is plaintext (--cluster-mtls off): the control plane is not authenticated',
     );
-    return clusterChannel({ mode: 'off' });
+    return { mode: 'off' };
   }
   const material = await loadClusterTls(tls);
-  return clusterChannel({ mode: tls.mode, material, serverName: tls.serverName });
+  return { mode: tls.mode, material, serverName: tls.serverName };
+}
+
+/** The CP channel's credentials (gRPC loads here, once the cache is served). */
+async function clusterChannelOf(tls: ClusterClientTls): Promise<ClusterChannel> {
+  const { clusterChannel } = await import('./sync/cluster-tls.js');
+  return clusterChannel(tls);
 }
 
 /**
@@ -344,7 +352,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     throw ConfigErrors.invalidSetting((e as Error).message);
   }
   const controlPlanes = options.controlPlane ? parseControlPlanes(options.controlPlane) : null;
-  const channel = controlPlanes ? await resolveClusterChannel(options) : null;
+  const channelTls = controlPlanes ? await loadChannelTls(options) : null;
   const softwareVersion = options.softwareVersion ?? GATEHOUSE_VERSION;
   await mkdir(options.dataDir, { recursive: true });
   const nodeId = options.nodeId ?? (await loadOrCreateNodeId(options.dataDir, logger));
@@ -355,9 +363,6 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
 
   const metrics = new DataPlaneMetrics();
   metrics.setSyncState(options.controlPlane ? 'disconnected' : 'disabled');
-  // One registry for the plugin list in Hello and the checks of a DB-less file; each worker loads
-  // the same folders itself. The primary serves no traffic: it never opens an upstream pool.
-  const registry = await loadPluginRegistry({ customDirs: options.pluginDirs ?? [], handlers: 'on-demand' });
   const tls = options.proxyTlsListen
     ? {
         ...options.proxyTlsListen,
@@ -392,6 +397,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
   const revoked = new RevokedTokens();
   metrics.oauth2RevocationList = () => revoked;
   const revoke = (tokens: Iterable<unknown>) => pool.broadcastOAuth2Revocations(revoked.add(tokens));
+  let client: ConfigClient | null = null;
   const pool = new WorkerPool({
     trafficFlushMs: workerFlushMs(trafficPeriodMs),
     clusterCounters: () => clusterLimits.counters(),
@@ -438,271 +444,302 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
   pool.on('workers', (n) => metrics.workersAlive.set(n));
   pool.on('restart', () => metrics.workerRestarts.inc());
   pool.on('health', (change) => nodeHealth.report(change));
-  // The node's request series: the workers' deltas, pulled at each scrape of /metrics.
-  const series = new NodeSeries({
-    nodeId,
-    version: softwareVersion,
-    cpConnected: () => (metrics.syncState === 'connected' ? 1 : 0),
-    upstreamHealth: () => nodeHealth.health(),
-  });
-  series.register(metrics.registry);
-  pool.on('metrics', (worker, delta) => series.add(worker, delta));
-
-  // The workers compile each config (and refuse one they cannot serve: no worker swaps it in).
-  // The primary serves no traffic and parses no config: it compiles only the upstreams of the
-  // node part a worker sends back, and once every worker serves the config, the node's active
-  // health checks follow those upstreams.
-  // The primary resolves the upstreams' host-name targets too (its own resolver), so its active
-  // checks probe each address; a changed answer recompiles the upstreams it checks.
-  const dns = new DnsResolver(dnsConfig, { logger: log });
-  let dnsNode: { node: NodeConfig; view: DnsView } | null = null;
-  const compileNode = (node: NodeConfig): { upstreams: UpstreamSet; view: DnsView } => {
-    const view = new DnsView(dns);
-    return { upstreams: compileUpstreams(completeConfig(node), nodeHealth.serving, undefined, view), view };
-  };
-  const commitDns = (node: NodeConfig, view: DnsView): void => {
-    dnsNode = view.names.size === 0 ? null : { node, view };
-    dns.track(view.names);
-  };
-  dns.onChange((name) => {
-    if (dnsNode === null || !dnsNode.view.names.has(name)) return;
-    const { upstreams, view } = compileNode(dnsNode.node);
-    nodeHealth.commit(upstreams);
-    commitDns(dnsNode.node, view);
-  });
-  const compiler: ConfigCompiler = {
-    compile(node) {
-      const { upstreams, view } = compileNode(node);
-      return () => {
-        nodeHealth.commit(upstreams);
-        commitDns(node, view);
-        series.setKongExport(node.kongExport);
-        clusterLimits.follow(node.usesClusterPolicy);
-      };
-    },
-  };
-  const cache = new SnapshotCache(options.dataDir, log, { key: options.cacheKey });
-  const floor = new VersionFloor(options.dataDir, log);
-  await floor.load();
-  const allowRollback = options.allowVersionRollback ?? false;
-  if (allowRollback) {
-    log.warn('--allow-version-rollback: snapshots older than the highest version accepted are served');
-  }
-  const applier = new SnapshotApplier({
-    trustedKeys,
-    compiler,
-    target: pool,
-    cache,
-    floor,
-    allowRollback,
-    logger: log,
-    metrics,
-  });
-  const expiry = new SnapshotExpiryWatch({ held: () => applier.held, logger: log, metrics });
-  applier.on('applied', () => expiry.check());
-  expiry.start();
-  let client: ConfigClient | null = null;
-  let coldStart: JetStreamBoot | null = null;
-  const telemetry = new NodeTelemetry({
-    nodeId,
-    region: options.region,
-    nats,
-    periodMs: trafficPeriodMs,
-    stream: dbless ? null : { name: 'stream', send: (s) => client?.sendTrafficSummary(s) ?? false },
-    serving: () => pool.serving,
-    configuredWorkers: workers,
-    hasConfig: () => applier.held !== null,
-    logger: log,
-  });
-  const declarative = dbless
-    ? new DeclarativeSource({
-        file: options.declarativeFile!,
-        applier,
-        load: slicedLoader(
-          options.loadDeclarative ?? ((path) => loadDeclarativeFile(path, { plugins: registry })),
-          { region: options.region ?? '', labels: options.labels ?? {} },
-        ),
-        logger: log,
-      })
-    : null;
-
-  const ready = () => applier.held !== null;
-  const status = (): DataPlaneStatus => {
-    const held: HeldConfig | null = applier.held;
-    return {
-      node_id: nodeId,
-      hostname,
-      region: options.region ?? null,
-      labels: options.labels ?? {},
-      software_version: softwareVersion,
-      uptime_seconds: Math.round((Date.now() - startedAt) / 1000),
-      ready: ready(),
-      config: held && {
-        version: held.version.toString(),
-        hash: held.hash,
-        source: held.source,
-        applied_at: held.appliedAt.toISOString(),
-        kid: held.kid,
-        expires_at: held.expiresAt === null ? null : new Date(held.expiresAt * 1000).toISOString(),
-        expired: expiry.expired,
-      },
-      declarative: declarative?.status ?? null,
-      sync: {
-        ...(client?.syncStatus ?? {
-          state: 'disabled',
-          controlPlane: null,
-          controlPlanes: [],
-          lastError: null,
-          lastErrorAt: null,
-          connectedSince: null,
-          lastMessageAt: null,
-          reconnects: 0,
-          refusal: null,
-        }),
-        last_refusal: applier.lastRefusal('control_plane'),
-      },
-      cache: dbless
-        ? null
-        : {
-            file: cache.file,
-            encrypted: cache.encrypted,
-            highest_version: floor.version?.toString() ?? null,
-            allow_version_rollback: allowRollback,
-            last_refusal: applier.lastRefusal('cache'),
-          },
-      workers: { configured: workers, alive: pool.alive, serving: pool.serving, restarts: pool.restartCount },
-      proxy: { host: options.proxyListen.host, port: pool.port },
-      nats: nats?.status() ?? null,
-      rate_limiting: { cluster: clusterLimits.status() },
-      traffic_summaries: telemetry.status(),
-      jetstream_boot: coldStart?.status() ?? null,
-    };
-  };
-
-  const statusServer = new StatusServer({
-    status,
-    ready,
-    registry: metrics.registry,
-    beforeMetrics: () => {
-      series.beginScrape();
-      expiry.check();
-      return pool.pullMetrics();
-    },
-    logger: log,
-  });
-  const statusAddress = await statusServer.listen(options.statusListen.port, options.statusListen.host);
-  log.info({ host: statusAddress.address, port: statusAddress.port }, 'status server listening');
-
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    expiry.stop();
-    await coldStart?.stop();
-    await client?.stop();
-    await pool.stop();
-    await telemetry.close();
-    await clusterLimits.close();
-    await nats?.close();
-    await statusServer.close();
-    nodeHealth.close();
-    dns.close();
-    log.info('data plane stopped');
-  };
-
+  // The workers boot (load their modules) while this process does the rest: the cached snapshot
+  // is read and verified meanwhile and handed to them as they become ready (a round waits for a
+  // booting worker), so each compiles it before it listens. Awaited below.
+  const booting = pool.start();
+  booting.catch(() => undefined);
   try {
-    await pool.start();
-    log.info({ workers }, 'workers started');
-    if (declarative) {
-      await declarative.start();
-    } else if (await applier.loadFromCache()) {
-      log.info({ version: applier.held?.version.toString() }, 'serving the cached snapshot');
-    } else if (nats && options.jetstreamBoot !== false) {
-      coldStart = new JetStreamBoot({
-        nats,
-        sliceKey: sliceKeyOf(options.region, options.labels),
-        applier,
-        nodeId,
-        logger: log,
-        onResult: (result) => metrics.jetstreamBoot.inc({ result }),
-      });
-      coldStart.start();
-    }
-    if (controlPlanes) {
-      const plugins = options.plugins ?? registry.pluginInfos();
-      client = new ConfigClient({
-        controlPlanes,
-        applier,
-        node: {
-          nodeId,
-          hostname,
-          region: options.region,
-          labels: options.labels,
-          softwareVersion,
-          plugins,
-        },
-        logger: log,
-        credentials: channel!.credentials,
-        channelOptions: { ...channel!.channelOptions, ...options.sync?.channelOptions },
-        backoff: options.sync?.backoff,
-        heartbeatIntervalMs: options.sync?.heartbeatIntervalMs,
-        watchdogMs: options.sync?.watchdogMs,
-        refusalDelayMs: options.sync?.refusalDelayMs,
-        health: () => ({ ...telemetry.health(), ...targetHealthReport(nodeHealth.unhealthyTargets()) }),
-      });
-      client.on('state', (s) => metrics.setSyncState(s));
-      // A heartbeat goes right after Hello, while the node may still be 'starting'; once a config
-      // is applied its health changes, so the CP hears of it at once rather than a period later.
-      client.on('ack', () => client?.reportSoon());
-      client.on('reconnect', () => metrics.cpReconnects.inc());
-      client.on('refusal', (r) => metrics.cpRefusals.inc({ sync_status: r.syncStatus }));
-      client.on('targetHealth', (order) => {
-        const found = nodeHealth.setByOperator(order.upstreamId, order.target, order.healthy);
-        log.info(
-          { upstream: order.upstreamId, target: order.target, healthy: order.healthy, found },
-          'target health set by the control plane (Admin API)',
-        );
-      });
-      client.on('oauth2Revoked', (tokens) => revoke(tokens));
-      client.on('purge', (order) => {
-        log.info({ plugin_id: order.pluginId, key: order.key }, 'proxy-cache purge from the control plane');
-        pool.broadcastPurge(order);
-      });
-      client.start();
-    } else if (!declarative) {
-      log.warn('no control plane given; serving the cached snapshot only');
-    }
+    return await startWhileBooting(booting);
   } catch (e) {
-    await stop();
+    await pool.stop();
     throw e;
   }
 
-  return {
-    nodeId,
-    statusAddress,
-    proxyPort: () => pool.port,
-    ready,
-    status,
-    pool,
-    applier,
-    health: nodeHealth,
-    get configClient() {
-      return client;
-    },
-    metrics,
-    reload: () =>
-      declarative
-        ? declarative.reload().then((outcome) => {
-            metrics.declarativeReloads.inc({
-              result: !outcome.ok ? 'refused' : outcome.changed ? 'applied' : 'unchanged',
-            });
-            return outcome;
-          })
-        : Promise.resolve({
-            ok: false as const,
-            code: 'GH_ERR_CONFIG_INVALID_SETTING',
-            message: 'nothing to reload: this data plane takes its config from a control plane, not a file',
+  // The rest of the start, while the workers boot; stops what it started if it fails.
+  async function startWhileBooting(booting: Promise<void>): Promise<DataPlane> {
+    // One registry for the plugin list in Hello and the checks of a DB-less file; each worker loads
+    // the same folders itself. The primary serves no traffic: it never opens an upstream pool.
+    const registry = await loadPluginRegistry({
+      customDirs: options.pluginDirs ?? [],
+      handlers: 'on-demand',
+    });
+    // The node's request series: the workers' deltas, pulled at each scrape of /metrics.
+    const series = new NodeSeries({
+      nodeId,
+      version: softwareVersion,
+      cpConnected: () => (metrics.syncState === 'connected' ? 1 : 0),
+      upstreamHealth: () => nodeHealth.health(),
+    });
+    series.register(metrics.registry);
+    pool.on('metrics', (worker, delta) => series.add(worker, delta));
+
+    // The workers compile each config (and refuse one they cannot serve: no worker swaps it in).
+    // The primary serves no traffic and parses no config: it compiles only the upstreams of the
+    // node part a worker sends back, and once every worker serves the config, the node's active
+    // health checks follow those upstreams.
+    // The primary resolves the upstreams' host-name targets too (its own resolver), so its active
+    // checks probe each address; a changed answer recompiles the upstreams it checks.
+    const dns = new DnsResolver(dnsConfig, { logger: log });
+    let dnsNode: { node: NodeConfig; view: DnsView } | null = null;
+    const compileNode = (node: NodeConfig): { upstreams: UpstreamSet; view: DnsView } => {
+      const view = new DnsView(dns);
+      return { upstreams: compileUpstreams(completeConfig(node), nodeHealth.serving, undefined, view), view };
+    };
+    const commitDns = (node: NodeConfig, view: DnsView): void => {
+      dnsNode = view.names.size === 0 ? null : { node, view };
+      dns.track(view.names);
+    };
+    dns.onChange((name) => {
+      if (dnsNode === null || !dnsNode.view.names.has(name)) return;
+      const { upstreams, view } = compileNode(dnsNode.node);
+      nodeHealth.commit(upstreams);
+      commitDns(dnsNode.node, view);
+    });
+    const compiler: ConfigCompiler = {
+      compile(node) {
+        const { upstreams, view } = compileNode(node);
+        return () => {
+          nodeHealth.commit(upstreams);
+          commitDns(node, view);
+          series.setKongExport(node.kongExport);
+          clusterLimits.follow(node.usesClusterPolicy);
+        };
+      },
+    };
+    const cache = new SnapshotCache(options.dataDir, log, { key: options.cacheKey });
+    const floor = new VersionFloor(options.dataDir, log);
+    await floor.load();
+    const allowRollback = options.allowVersionRollback ?? false;
+    if (allowRollback) {
+      log.warn('--allow-version-rollback: snapshots older than the highest version accepted are served');
+    }
+    const applier = new SnapshotApplier({
+      trustedKeys,
+      compiler,
+      target: pool,
+      cache,
+      floor,
+      allowRollback,
+      logger: log,
+      metrics,
+    });
+    const expiry = new SnapshotExpiryWatch({ held: () => applier.held, logger: log, metrics });
+    applier.on('applied', () => expiry.check());
+    expiry.start();
+    let coldStart: JetStreamBoot | null = null;
+    const telemetry = new NodeTelemetry({
+      nodeId,
+      region: options.region,
+      nats,
+      periodMs: trafficPeriodMs,
+      stream: dbless ? null : { name: 'stream', send: (s) => client?.sendTrafficSummary(s) ?? false },
+      serving: () => pool.serving,
+      configuredWorkers: workers,
+      hasConfig: () => applier.held !== null,
+      logger: log,
+    });
+    const declarative = dbless
+      ? new DeclarativeSource({
+          file: options.declarativeFile!,
+          applier,
+          load: slicedLoader(
+            options.loadDeclarative ?? ((path) => loadDeclarativeFile(path, { plugins: registry })),
+            { region: options.region ?? '', labels: options.labels ?? {} },
+          ),
+          logger: log,
+        })
+      : null;
+
+    const ready = () => applier.held !== null;
+    const status = (): DataPlaneStatus => {
+      const held: HeldConfig | null = applier.held;
+      return {
+        node_id: nodeId,
+        hostname,
+        region: options.region ?? null,
+        labels: options.labels ?? {},
+        software_version: softwareVersion,
+        uptime_seconds: Math.round((Date.now() - startedAt) / 1000),
+        ready: ready(),
+        config: held && {
+          version: held.version.toString(),
+          hash: held.hash,
+          source: held.source,
+          applied_at: held.appliedAt.toISOString(),
+          kid: held.kid,
+          expires_at: held.expiresAt === null ? null : new Date(held.expiresAt * 1000).toISOString(),
+          expired: expiry.expired,
+        },
+        declarative: declarative?.status ?? null,
+        sync: {
+          ...(client?.syncStatus ?? {
+            state: 'disabled',
+            controlPlane: null,
+            controlPlanes: [],
+            lastError: null,
+            lastErrorAt: null,
+            connectedSince: null,
+            lastMessageAt: null,
+            reconnects: 0,
+            refusal: null,
           }),
-    stop,
-  };
+          last_refusal: applier.lastRefusal('control_plane'),
+        },
+        cache: dbless
+          ? null
+          : {
+              file: cache.file,
+              encrypted: cache.encrypted,
+              highest_version: floor.version?.toString() ?? null,
+              allow_version_rollback: allowRollback,
+              last_refusal: applier.lastRefusal('cache'),
+            },
+        workers: {
+          configured: workers,
+          alive: pool.alive,
+          serving: pool.serving,
+          restarts: pool.restartCount,
+        },
+        proxy: { host: options.proxyListen.host, port: pool.port },
+        nats: nats?.status() ?? null,
+        rate_limiting: { cluster: clusterLimits.status() },
+        traffic_summaries: telemetry.status(),
+        jetstream_boot: coldStart?.status() ?? null,
+      };
+    };
+
+    const statusServer = new StatusServer({
+      status,
+      ready,
+      registry: metrics.registry,
+      beforeMetrics: () => {
+        series.beginScrape();
+        expiry.check();
+        return pool.pullMetrics();
+      },
+      logger: log,
+    });
+    const statusAddress = await statusServer.listen(options.statusListen.port, options.statusListen.host);
+    log.info({ host: statusAddress.address, port: statusAddress.port }, 'status server listening');
+
+    let stopped = false;
+    const stop = async () => {
+      if (stopped) return;
+      stopped = true;
+      expiry.stop();
+      await coldStart?.stop();
+      await client?.stop();
+      await pool.stop();
+      await telemetry.close();
+      await clusterLimits.close();
+      await nats?.close();
+      await statusServer.close();
+      nodeHealth.close();
+      dns.close();
+      log.info('data plane stopped');
+    };
+
+    try {
+      let cached = false;
+      if (declarative) {
+        await declarative.start();
+      } else if (await applier.loadFromCache()) {
+        cached = true;
+        log.info({ version: applier.held?.version.toString() }, 'serving the cached snapshot');
+      }
+      await booting;
+      log.info({ workers }, 'workers started');
+      if (!declarative && !cached && nats && options.jetstreamBoot !== false) {
+        const { JetStreamBoot } = await import('./sync/jetstream-boot.js');
+        coldStart = new JetStreamBoot({
+          nats,
+          sliceKey: sliceKeyOf(options.region, options.labels),
+          applier,
+          nodeId,
+          logger: log,
+          onResult: (result) => metrics.jetstreamBoot.inc({ result }),
+        });
+        coldStart.start();
+      }
+      if (controlPlanes) {
+        const plugins = options.plugins ?? registry.pluginInfos();
+        const channel = await clusterChannelOf(channelTls!);
+        const { ConfigClient } = await import('./sync/config-client.js');
+        client = new ConfigClient({
+          controlPlanes,
+          applier,
+          node: {
+            nodeId,
+            hostname,
+            region: options.region,
+            labels: options.labels,
+            softwareVersion,
+            plugins,
+          },
+          logger: log,
+          credentials: channel.credentials,
+          channelOptions: { ...channel.channelOptions, ...options.sync?.channelOptions },
+          backoff: options.sync?.backoff,
+          heartbeatIntervalMs: options.sync?.heartbeatIntervalMs,
+          watchdogMs: options.sync?.watchdogMs,
+          refusalDelayMs: options.sync?.refusalDelayMs,
+          health: () => ({ ...telemetry.health(), ...targetHealthReport(nodeHealth.unhealthyTargets()) }),
+        });
+        client.on('state', (s) => metrics.setSyncState(s));
+        // A heartbeat goes right after Hello, while the node may still be 'starting'; once a config
+        // is applied its health changes, so the CP hears of it at once rather than a period later.
+        client.on('ack', () => client?.reportSoon());
+        client.on('reconnect', () => metrics.cpReconnects.inc());
+        client.on('refusal', (r) => metrics.cpRefusals.inc({ sync_status: r.syncStatus }));
+        client.on('targetHealth', (order) => {
+          const found = nodeHealth.setByOperator(order.upstreamId, order.target, order.healthy);
+          log.info(
+            { upstream: order.upstreamId, target: order.target, healthy: order.healthy, found },
+            'target health set by the control plane (Admin API)',
+          );
+        });
+        client.on('oauth2Revoked', (tokens) => revoke(tokens));
+        client.on('purge', (order) => {
+          log.info({ plugin_id: order.pluginId, key: order.key }, 'proxy-cache purge from the control plane');
+          pool.broadcastPurge(order);
+        });
+        client.start();
+      } else if (!declarative) {
+        log.warn('no control plane given; serving the cached snapshot only');
+      }
+    } catch (e) {
+      await stop();
+      throw e;
+    }
+
+    return {
+      nodeId,
+      statusAddress,
+      proxyPort: () => pool.port,
+      ready,
+      status,
+      pool,
+      applier,
+      health: nodeHealth,
+      get configClient() {
+        return client;
+      },
+      metrics,
+      reload: () =>
+        declarative
+          ? declarative.reload().then((outcome) => {
+              metrics.declarativeReloads.inc({
+                result: !outcome.ok ? 'refused' : outcome.changed ? 'applied' : 'unchanged',
+              });
+              return outcome;
+            })
+          : Promise.resolve({
+              ok: false as const,
+              code: 'GH_ERR_CONFIG_INVALID_SETTING',
+              message: 'nothing to reload: this data plane takes its config from a control plane, not a file',
+            }),
+      stop,
+    };
+  }
 }

@@ -238,7 +238,20 @@ describe('data plane', () => {
     await dp!.stop();
     expect((await httpGet(proxyPort, '/cached').catch((e: Error) => e)) instanceof Error).toBe(true);
 
-    await start(`127.0.0.1:${port}`);
+    // The workers get the cached config as they boot and listen once it is in (docs/dev/
+    // architecture.md, "Start time"): the proxy port never answers without it while they start.
+    const seen = new Set<number>();
+    let starting = true;
+    const poll = (async () => {
+      while (starting) {
+        const a = await httpGet(proxyPort, '/cached').catch(() => null);
+        if (a) seen.add(a.status);
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    })();
+    await start(`127.0.0.1:${port}`).finally(() => (starting = false));
+    await poll;
+    expect([...seen].filter((s) => s !== 200)).toEqual([]);
     expect((await fetch(statusUrl('/status/ready'))).status).toBe(200);
     for (const a of await httpGetMany(proxyPort, '/cached', 6)) expect(a.status).toBe(200);
     expect((await status()).config).toMatchObject({ version: '5', hash: v5.hash, source: 'cache' });

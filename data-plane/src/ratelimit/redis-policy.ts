@@ -13,7 +13,8 @@
  * (a config that no longer uses a Redis stops using it) or when the last policy closes. Redis unreachable ⇒ an increment that needs Redis rejects within `timeout` ms
  * (the plugin applies `fault_tolerant`).
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis, RedisOptions } from 'ioredis';
 import type { Logger } from '@gatehouse/shared';
 import type { CounterHit, RateLimitPolicy } from './policy.js';
 
@@ -197,6 +198,17 @@ interface SharedConnection {
   users: number;
 }
 
+/**
+ * ioredis, loaded when the first Redis connection opens: a worker imports this module with the
+ * rate-limit policies at start, and most nodes never count in Redis (docs/dev/architecture.md,
+ * "Start time").
+ */
+let RedisClient: typeof Redis | null = null;
+function redisClass(): typeof Redis {
+  RedisClient ??= (createRequire(import.meta.url)('ioredis') as typeof import('ioredis')).Redis;
+  return RedisClient;
+}
+
 /** One connection per distinct connection settings, counted by the policies that use it. */
 const connections = new Map<string, SharedConnection>();
 
@@ -204,7 +216,7 @@ function acquire(config: RedisPolicyConfig, logger: Logger | undefined): SharedC
   const key = connectionKey(config);
   let shared = connections.get(key);
   if (!shared) {
-    const client = new Redis(redisOptions(config)) as GatehouseRedis;
+    const client = new (redisClass())(redisOptions(config)) as GatehouseRedis;
     client.defineCommand('gatehouseIncrement', { lua: INCREMENT_SCRIPT });
     client.defineCommand('gatehouseSync', { lua: SYNC_SCRIPT });
     let lastError = '';

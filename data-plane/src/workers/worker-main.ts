@@ -29,7 +29,7 @@ import {
 import { IpcGrantLedger } from '../plugins/oauth2/ipc-ledger.js';
 import { setGrantLedger } from '../plugins/oauth2/ledger.js';
 import { WorkerRuntime } from './worker-runtime.js';
-import { instrumentationsFromEnv, tracingFromEnv } from '../tracing/env.js';
+import { instrumentationsFromEnv, tracingEnabled } from '../tracing/switch.js';
 
 if (cluster.isPrimary || !process.send) {
   process.stderr.write('gatehouse: worker-main is started by the data plane primary, not directly\n');
@@ -87,8 +87,11 @@ const proxy = new ProxyServer({
   // Each worker resolves the names it balances over (docs/load-balancing.md "DNS").
   dns: settings.dns === undefined ? null : new DnsResolver(settings.dns, { logger }),
   observers,
-  // OpenTelemetry tracing when the OTEL_* environment turns it on (tracing/env.ts).
-  tracer: tracingFromEnv(process.env, logger),
+  // OpenTelemetry tracing when the OTEL_* environment turns it on (tracing/env.ts); the SDK and
+  // the exporter load only then.
+  tracer: tracingEnabled(process.env)
+    ? (await import('../tracing/env.js')).tracingFromEnv(process.env, logger)
+    : null,
   // Open connections per listener (plain and TLS) for /metrics.
   onListener: (server, secure) => countConnections(server, secure ? 'https' : 'http'),
 });

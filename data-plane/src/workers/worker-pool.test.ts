@@ -108,6 +108,43 @@ describe('WorkerPool', () => {
     expect(answers.every((a) => a.services[0] === 'v1')).toBe(true);
   });
 
+  it('gives a config applied while the workers boot to each before it listens: no answer without it', async () => {
+    const port = await freePort();
+    pool = new WorkerPool({
+      size: 2,
+      listen: { host: '127.0.0.1', port },
+      logger,
+      exec,
+      execArgv: ['--import', 'tsx'],
+    });
+    const booting = pool.start();
+    await pool.apply(config('v1'), { version: 1n, hash: 'h1' });
+    await booting;
+    const answers = await sample(port);
+    expect(answers.every((a) => a.services[0] === 'v1' && a.swaps === 1)).toBe(true);
+  });
+
+  it('lets the workers listen without a config when the first one, applied while they boot, fails', async () => {
+    const port = await freePort();
+    pool = new WorkerPool({
+      size: 1,
+      listen: { host: '127.0.0.1', port },
+      logger,
+      exec,
+      execArgv: ['--import', 'tsx'],
+      bootTimeoutMs: 10_000,
+    });
+    const booting = pool.start();
+    // Whatever its id in this process, the one worker cannot compile it.
+    const bad = config(...Array.from({ length: 64 }, (_, i) => `fail-in-worker-${i + 1}`));
+    await expect(pool.apply(bad, { version: 1n, hash: 'h1' })).rejects.toThrow(/cannot compile this/);
+    await booting;
+    const answers = await sample(port, 2);
+    expect(answers.every((a) => a.services.length === 0)).toBe(true);
+    await pool.apply(config('v2'), { version: 2n, hash: 'h2' });
+    expect((await sample(port, 2)).every((a) => a.services[0] === 'v2')).toBe(true);
+  });
+
   it('resolves a new round only after every worker swapped', async () => {
     const port = await freePort();
     const p = await startPool(port);

@@ -179,6 +179,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   private readonly exec: string;
   private readonly execArgv: string[];
   private readonly applyTimeoutMs: number;
+  private readonly bootTimeoutMs: number;
   private readonly drainTimeoutMs: number;
   /** The `local` rate-limiting policy's counters, shared by every worker of the node. */
   readonly counters: CounterStore;
@@ -195,6 +196,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     this.exec = entry.exec;
     this.execArgv = opts.execArgv ?? entry.execArgv;
     this.applyTimeoutMs = opts.applyTimeoutMs ?? 15_000;
+    this.bootTimeoutMs = opts.bootTimeoutMs ?? 30_000;
     this.drainTimeoutMs = opts.drainTimeoutMs ?? 10_000;
     this.counters = opts.counters ?? new CounterStore();
     this.leases = new LeaseBook({
@@ -253,13 +255,16 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     return this.current?.meta ?? null;
   }
 
-  /** Forks the workers and waits until each listens (with no config they answer 503). */
+  /**
+   * Forks the workers and waits until each listens (with no config they answer 503). The workers
+   * are forked before the first await: a config applied while they boot (`apply`, e.g. the cached
+   * snapshot at start) is given to each as it becomes ready, and it listens once that is swapped in.
+   */
   async start(): Promise<void> {
     if (this.started) throw new Error('WorkerPool already started');
     this.started = true;
-    const bootTimeoutMs = this.opts.bootTimeoutMs ?? 30_000;
     const boots: Promise<void>[] = [];
-    for (let i = 0; i < this.opts.size; i += 1) boots.push(this.waitBoot(this.fork(), bootTimeoutMs));
+    for (let i = 0; i < this.opts.size; i += 1) boots.push(this.waitBoot(this.fork(), this.bootTimeoutMs));
     try {
       await Promise.all(boots);
     } catch (e) {
@@ -604,12 +609,16 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     // Step one: every worker compiles it; one of them sends its node part back.
     const slots = [...this.slots.values()];
     const prepare: ConfigMessage = { ...held.msg, prepare: true };
+    // A worker still booting (a config applied at start) has its boot time on top of the compile.
+    const prepareTimeoutMs = slots.some((s) => !s.booted)
+      ? this.bootTimeoutMs + this.applyTimeoutMs
+      : this.applyTimeoutMs;
     const prepared = await this.collect(
       slots,
       'prepare',
       seq,
       (slot) => (slot === slots[0] ? { ...prepare, node: true } : prepare),
-      this.applyTimeoutMs,
+      prepareTimeoutMs,
     );
     if (!prepared.ok) {
       this.abort(seq);
@@ -626,6 +635,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     const committed = await this.collect(slots, 'apply', seq, () => commit, this.applyTimeoutMs);
     if (!committed.ok) {
       await this.rollBack(seq);
+      this.serveUnserved();
       throw roundError(meta, committed);
     }
     this.current = held;
@@ -645,6 +655,19 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       } catch {
         // A worker that cannot be told holds nothing it could serve without a commit.
       }
+    }
+    this.serveUnserved();
+  }
+
+  /**
+   * After a failed round: a worker that booted into it (its first config) and serves nothing gets
+   * the config served, or is told to listen without one (the proxy answers 503).
+   */
+  private serveUnserved(): void {
+    for (const slot of this.slots.values()) {
+      if (!slot.booted || slot.holds !== null) continue;
+      if (this.current) void this.send(slot, this.current.msg);
+      else this.sendListen(slot);
     }
   }
 

@@ -79,8 +79,8 @@ export class HostileDp {
     return Number(new URL(this.proxy).port);
   }
 
-  /** Starts the topology; `args` are extra `gatehouse dp` arguments. */
-  static async start(args: string[] = []): Promise<HostileDp> {
+  /** Starts the topology; `args` are extra `gatehouse dp` arguments, `env` extra variables (NATS_URL). */
+  static async start(args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<HostileDp> {
     const dir = tempDir('chaos-hostile');
     const seen: Seen[] = [];
     const echo = await recorder('echo', seen);
@@ -166,7 +166,7 @@ export class HostileDp {
         dataDir: join(dir, 'dp'),
         workers: 1,
         args: ['--access-log', 'stdout', ...args],
-        env: { GATEHOUSE_LOG_LEVEL: 'debug' },
+        env: { GATEHOUSE_LOG_LEVEL: 'debug', ...env },
       });
     } catch (err) {
       for (const s of [echo.server, prot.server]) s.close();

@@ -11,13 +11,14 @@
  * user and password, to a control plane that receives them there (`NATS_URL` on both); the row
  * subscribes to `gatehouse.telemetry.>` itself and keeps every message. (A CP with NATS is a
  * replica, so it runs on a Postgres database of its own.)
- * Then the DP's output (logs at debug and the access log), its /metrics, every answer body, the
+ * Then the DP's output (logs at debug and the access log), its file-log file (a global plugin of
+ * test/chaos/hostile.ts: one line per request), its /metrics, every answer body, the
  * telemetry messages (raw protobuf bytes and decoded to JSON), the CP's output and its analytics
  * answers are searched for every credential of the row (the consumers' secrets, a valid token's
  * signature, the NATS password): hits 0.
  */
 import { createHmac } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromBinary, toJsonString } from '@bufbuild/protobuf';
@@ -271,7 +272,15 @@ export const F22: Row = {
       await new Promise((r) => setTimeout(r, 1500)); // the access log is flushed at least once a second
       const counted = () => published.reduce((n, p) => n + p.requests, 0);
       const summarised = await whenTrue(async () => counted() >= sent, 20_000, 100);
-      if (summarised === null) log(`telemetry: only ${counted()} of ${sent} requests summarised on NATS within 20 s`);
+      if (summarised === null)
+        log(`telemetry: only ${counted()} of ${sent} requests summarised on NATS within 20 s`);
+      const fileLog = () => (existsSync(dp!.fileLog) ? readFileSync(dp!.fileLog, 'utf8') : '');
+      const fileLines = () =>
+        fileLog()
+          .split('\n')
+          .filter((l) => l !== '').length;
+      if ((await whenTrue(async () => fileLines() >= sent, 10_000, 100)) === null)
+        log(`file-log: only ${fileLines()} of ${sent} requests written within 10 s`);
       const metrics = await (await fetch(`${dp.status}/metrics`)).text();
       const analytics: string[] = [];
       for (const what of ['services', 'routes', 'consumers', 'data-planes', 'regions'])
@@ -292,6 +301,7 @@ export const F22: Row = {
         'DP output': dp.proc.output,
         metrics,
         'answer bodies': bodies.join('\n'),
+        'file-log file': fileLog(),
         'telemetry bytes': telemetryRaw,
         'telemetry decoded': telemetryJson,
         'CP output': cp.proc.output,
@@ -316,7 +326,8 @@ export const F22: Row = {
         exactly('controls with the right credential accepted', accepted, controls.length, controls.length),
         // The instrument: the row's requests reached the telemetry it searches.
         exactly('requests summarised on NATS', Math.min(counted(), sent), sent, sent),
-        exactly('secret hits in logs, metrics, answers, NATS telemetry and CP analytics', hits, 0),
+        exactly('requests written by file-log', fileLines(), sent, sent),
+        exactly('secret hits in logs, file-log, metrics, answers, NATS telemetry, CP analytics', hits, 0),
       ];
     } finally {
       await dp?.close();

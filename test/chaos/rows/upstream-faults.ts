@@ -128,10 +128,14 @@ export const F17: Row = {
       );
       log(
         `DP upstream sockets: peak ${peak} (sampled 1/s), at the end of the load ${atEnd.length} (${byState(atEnd)}); ` +
-          `${held.length} ${held.length === 0 ? `after ${settledIn.toFixed(1)} s` : `still held after ${settledIn.toFixed(1)} s (${byState(held)}): ${held
-            .slice(0, 10)
-            .map((h) => `${h.state} ${h.local}->${h.peer}`)
-            .join('; ')}`}`,
+          `${held.length} ${
+            held.length === 0
+              ? `after ${settledIn.toFixed(1)} s`
+              : `still held after ${settledIn.toFixed(1)} s (${byState(held)}): ${held
+                  .slice(0, 10)
+                  .map((h) => `${h.state} ${h.local}->${h.peer}`)
+                  .join('; ')}`
+          }`,
       );
       return [
         atMost(

@@ -10,6 +10,7 @@
  */
 import type { Consumer, Route, Service } from '@gatehouse/shared';
 import type { PluginRequest } from '../plugins/runtime/context.js';
+import { redactCredentials } from './access-log-line.js';
 import { exchangeFacts } from './exchange-facts.js';
 import { countedStatus } from '../proxy/grpc.js';
 
@@ -70,6 +71,14 @@ function redactQuery(
   return table;
 }
 
+/** `uri` with its query's credential arguments as `[REDACTED]` (the access log's redaction). */
+function redactUri(uri: string, credentials: ReadonlySet<string> | null): string {
+  const q = uri.indexOf('?');
+  return q < 0 || credentials === null
+    ? uri
+    : uri.slice(0, q + 1) + redactCredentials(uri.slice(q + 1), credentials);
+}
+
 function safeDecode(s: string): string {
   try {
     return decodeURIComponent(s.replaceAll('+', ' '));
@@ -85,6 +94,7 @@ export function serializeLog(ctx: PluginRequest): LogEntry {
   const headers: Record<string, string | string[]> = {};
   const all = ctx.headers();
   const credentials = request.credentialHeaders;
+  const credentialArgs = request.credentialQueryArgs;
   for (const name of Object.keys(all))
     headers[name] =
       REDACTED_HEADERS.has(name) || credentials?.has(name) === true ? 'REDACTED' : collapse(all[name]!);
@@ -104,14 +114,14 @@ export function serializeLog(ctx: PluginRequest): LogEntry {
   const entry: LogEntry = {
     request: {
       id: facts.id,
-      uri: request.url,
-      url: `${request.scheme}://${host.includes(':') ? host : `${host}:${request.forwardedPort}`}${request.url}`,
-      querystring: redactQuery(queryTable(request.rawQuery), request.credentialQueryArgs),
+      uri: redactUri(request.url, credentialArgs),
+      url: `${request.scheme}://${host.includes(':') ? host : `${host}:${request.forwardedPort}`}${redactUri(request.url, credentialArgs)}`,
+      querystring: redactQuery(queryTable(request.rawQuery), credentialArgs),
       method: request.method,
       headers,
       size: facts.requestBytes,
     },
-    upstream_uri: request.upstreamUri,
+    upstream_uri: redactUri(request.upstreamUri, credentialArgs),
     upstream_status: proxied ? String(status) : '',
     response: { status, headers: responseHeaders, size: facts.responseBytes },
     latencies: {

@@ -86,7 +86,9 @@ describe('key-auth handler', () => {
       expect(headers['x-other']).toBe('kept');
       const inQuery = pluginRequest(snapshot, { query: `apikey=${key}&page=2` });
       await run(plugin.access!(inQuery, state));
-      expect(inQuery.serialize().request.querystring, key).toEqual({ apikey: 'REDACTED', page: '2' });
+      const entry = inQuery.serialize();
+      expect(entry.request.querystring, key).toEqual({ apikey: 'REDACTED', page: '2' });
+      expect(JSON.stringify(entry), key).not.toContain(key);
     }
     const doubled = pluginRequest(snapshot, {
       headers: [

@@ -4,7 +4,8 @@
  * loopback: `echo` (answers with the URL and the raw headers it received) and `protected` (behind
  * routes that require a credential). Every request an upstream receives is kept in `seen`, so a
  * row counts what got through. The consumer `ops` holds one credential of each kind; its secrets
- * are in `secrets`, for the rows that grep logs and metrics for them.
+ * are in `secrets`, for the rows that grep logs and metrics for them. A global `file-log` plugin
+ * writes every request's log entry to `fileLog` (one JSON line each).
  *
  * Routes: `/echo` (open), `/auth` (key-auth), `/acl` (key-auth + acl allowing `admins` only),
  * `/public` (open, path kept), `/admin` and host `internal.example` (key-auth, to `protected`),
@@ -75,12 +76,17 @@ export class HostileDp {
     private readonly servers: Server[],
   ) {}
 
+  /** The global file-log plugin's file. */
+  get fileLog(): string {
+    return join(this.dir, 'file-log.jsonl');
+  }
+
   get port(): number {
     return Number(new URL(this.proxy).port);
   }
 
-  /** Starts the topology; `args` are extra `gatehouse dp` arguments. */
-  static async start(args: string[] = []): Promise<HostileDp> {
+  /** Starts the topology; `args` are extra `gatehouse dp` arguments, `env` extra variables (NATS_URL). */
+  static async start(args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<HostileDp> {
     const dir = tempDir('chaos-hostile');
     const seen: Seen[] = [];
     const echo = await recorder('echo', seen);
@@ -100,6 +106,7 @@ export class HostileDp {
       file,
       JSON.stringify({
         _format_version: '3.0',
+        plugins: [{ name: 'file-log', config: { path: join(dir, 'file-log.jsonl') } }],
         services: [
           {
             name: 'echo',
@@ -166,7 +173,7 @@ export class HostileDp {
         dataDir: join(dir, 'dp'),
         workers: 1,
         args: ['--access-log', 'stdout', ...args],
-        env: { GATEHOUSE_LOG_LEVEL: 'debug' },
+        env: { GATEHOUSE_LOG_LEVEL: 'debug', ...env },
       });
     } catch (err) {
       for (const s of [echo.server, prot.server]) s.close();

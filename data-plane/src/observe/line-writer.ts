@@ -43,7 +43,12 @@ export const PIPE_BUF = 4096;
 /** Whether `fd` is a pipe, a socket or a terminal: writes over PIPE_BUF may interleave there. */
 function interleaves(fd: number): boolean {
   try {
-    const st = fs.fstatSync(fd);
+    // `bigint`: a plain fstatSync leaves its result in the process-wide stat buffer that
+    // fs.realpathSync reads, and after a FIFO or socket there (stdout on a pipe) realpathSync stops
+    // following symlinks (nodejs/node#51142): the next `import 'pino'` then loaded pino from
+    // data-plane/node_modules/pino unresolved, where pnpm's layout has none of its dependencies
+    // (`Cannot find module 'pino-std-serializers'`: file-log with `--access-log stdout`).
+    const st = fs.fstatSync(fd, { bigint: true });
     return st.isFIFO() || st.isSocket() || st.isCharacterDevice();
   } catch {
     return false;

@@ -3,11 +3,14 @@
  * (http-log, file-log, tcp-log, udp-log, syslog) send for each request, in Kong's shape so that
  * whatever reads Kong's logs reads ours. Built in the log phase, after the response was sent.
  *
- * Differences from Kong: `tries` is absent (the balancer keeps no per-try record yet),
+ * Differences from Kong: the values of a header or query argument an auth plugin read a credential
+ * from (key-auth's key, a token in the query) are `REDACTED`, as Kong does for Authorization only
+ * (Kong/kong#4366); `tries` is absent (the balancer keeps no per-try record yet),
  * `request.tls` is absent, `workspace` is absent, and `custom_fields_by_lua` is not supported.
  */
 import type { Consumer, Route, Service } from '@gatehouse/shared';
 import type { PluginRequest } from '../plugins/runtime/context.js';
+import { redactCredentials } from './access-log-line.js';
 import { exchangeFacts } from './exchange-facts.js';
 import { countedStatus } from '../proxy/grpc.js';
 
@@ -58,6 +61,24 @@ function queryTable(raw: string): Record<string, string | string[] | true> {
   return out;
 }
 
+/** The query table with the values of the arguments an auth plugin read a credential from as `REDACTED`. */
+function redactQuery(
+  table: Record<string, string | string[] | true>,
+  credentials: ReadonlySet<string> | null,
+): Record<string, string | string[] | true> {
+  if (credentials === null) return table;
+  for (const name of credentials) if (Object.hasOwn(table, name)) table[name] = 'REDACTED';
+  return table;
+}
+
+/** `uri` with its query's credential arguments as `[REDACTED]` (the access log's redaction). */
+function redactUri(uri: string, credentials: ReadonlySet<string> | null): string {
+  const q = uri.indexOf('?');
+  return q < 0 || credentials === null
+    ? uri
+    : uri.slice(0, q + 1) + redactCredentials(uri.slice(q + 1), credentials);
+}
+
 function safeDecode(s: string): string {
   try {
     return decodeURIComponent(s.replaceAll('+', ' '));
@@ -72,8 +93,11 @@ export function serializeLog(ctx: PluginRequest): LogEntry {
   const facts = exchangeFacts(request);
   const headers: Record<string, string | string[]> = {};
   const all = ctx.headers();
+  const credentials = request.credentialHeaders;
+  const credentialArgs = request.credentialQueryArgs;
   for (const name of Object.keys(all))
-    headers[name] = REDACTED_HEADERS.has(name) ? 'REDACTED' : collapse(all[name]!);
+    headers[name] =
+      REDACTED_HEADERS.has(name) || credentials?.has(name) === true ? 'REDACTED' : collapse(all[name]!);
   const responseHeaders: Record<string, string | string[]> = {};
   const response = ctx.response;
   if (response !== null) {
@@ -90,14 +114,14 @@ export function serializeLog(ctx: PluginRequest): LogEntry {
   const entry: LogEntry = {
     request: {
       id: facts.id,
-      uri: request.url,
-      url: `${request.scheme}://${host.includes(':') ? host : `${host}:${request.forwardedPort}`}${request.url}`,
-      querystring: queryTable(request.rawQuery),
+      uri: redactUri(request.url, credentialArgs),
+      url: `${request.scheme}://${host.includes(':') ? host : `${host}:${request.forwardedPort}`}${redactUri(request.url, credentialArgs)}`,
+      querystring: redactQuery(queryTable(request.rawQuery), credentialArgs),
       method: request.method,
       headers,
       size: facts.requestBytes,
     },
-    upstream_uri: request.upstreamUri,
+    upstream_uri: redactUri(request.upstreamUri, credentialArgs),
     upstream_status: proxied ? String(status) : '',
     response: { status, headers: responseHeaders, size: facts.responseBytes },
     latencies: {

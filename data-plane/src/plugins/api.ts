@@ -198,6 +198,11 @@ export interface PluginContext {
    * its value as `[REDACTED]` (whether or not it was valid, and whatever hide_credentials says).
    */
   credentialInQuery(name: string): void;
+  /**
+   * Says request header `name` carries a credential (an API key): the log plugins' entry writes
+   * its value as `REDACTED`, as Kong does for Authorization (whether or not it was valid).
+   */
+  credentialInHeader(name: string): void;
   /** Replaces the body sent upstream (Content-Length is adjusted). */
   setUpstreamBody(body: Buffer): void;
   /**

@@ -177,6 +177,8 @@ export class ProxyRequest implements RequestTimings {
   consumerId: string | undefined;
   /** Query arguments an auth plugin read a credential from (the access log redacts their values), or null. */
   credentialQueryArgs: Set<string> | null;
+  /** Request headers (lower case) an auth plugin read a credential from (the log entry redacts them), or null. */
+  credentialHeaders: Set<string> | null;
   /** A plugin set the Host header sent upstream (the balancer keeps it, as a preserved host). */
   hostSet: boolean;
   /**
@@ -246,6 +248,7 @@ export class ProxyRequest implements RequestTimings {
     this.body = null;
     this.consumerId = undefined;
     this.credentialQueryArgs = null;
+    this.credentialHeaders = null;
     this.hostSet = false;
     this.consumerName = undefined;
     this.startedAt = performance.now();

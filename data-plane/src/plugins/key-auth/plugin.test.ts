@@ -71,6 +71,35 @@ describe('key-auth handler', () => {
     expect(header.proxied.credentialQueryArgs).toBeNull();
   });
 
+  it("has the log plugins' entry write the key as REDACTED, from a header or the query, valid or not", async () => {
+    const state = initialise(plugin, snapshot, {});
+    for (const key of ['secret', 'wrong']) {
+      const inHeader = pluginRequest(snapshot, {
+        headers: [
+          ['apikey', key],
+          ['x-other', 'kept'],
+        ],
+      });
+      await run(plugin.access!(inHeader, state));
+      const headers = inHeader.serialize().request.headers;
+      expect(headers.apikey, key).toBe('REDACTED');
+      expect(headers['x-other']).toBe('kept');
+      const inQuery = pluginRequest(snapshot, { query: `apikey=${key}&page=2` });
+      await run(plugin.access!(inQuery, state));
+      const entry = inQuery.serialize();
+      expect(entry.request.querystring, key).toEqual({ apikey: 'REDACTED', page: '2' });
+      expect(JSON.stringify(entry), key).not.toContain(key);
+    }
+    const doubled = pluginRequest(snapshot, {
+      headers: [
+        ['apikey', 'wrong'],
+        ['apikey', 'secret'],
+      ],
+    });
+    await run(plugin.access!(doubled, state));
+    expect(JSON.stringify(doubled.serialize())).not.toContain('secret');
+  });
+
   it("answers Kong's 500 when the anonymous consumer does not exist", async () => {
     const state = initialise(plugin, snapshot, { anonymous: 'nobody' });
     const ctx = pluginRequest(snapshot);

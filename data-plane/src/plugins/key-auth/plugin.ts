@@ -89,6 +89,7 @@ function findSync(ctx: PluginContext, conf: KeyAuthConfig): Found {
     if (conf.key_in_header) {
       const header = headerByConfiguredName(req, name);
       const values = header.values;
+      if (values.length > 0) ctx.credentialInHeader(header.name);
       if (values.length > 1) return 'duplicate';
       // An empty header is a key, as in Kong: the search stops there (and fails: no key).
       if (values.length === 1) return { key: values[0]!, where: 'header', name: header.name };

@@ -429,6 +429,10 @@ export class PluginRequest implements PluginContext, RequestView {
     (this.proxied.credentialQueryArgs ??= new Set()).add(name);
   }
 
+  credentialInHeader(name: string): void {
+    (this.proxied.credentialHeaders ??= new Set()).add(name.toLowerCase());
+  }
+
   setUpstreamBody(body: Buffer): void {
     this.upstreamBody = body;
   }

@@ -14,6 +14,7 @@ import { freePort, runGatehouseToEnd, startDp, type DpHandle } from '../../../e2
 import { Fleet, sleep, whenTrue } from '../fleet.js';
 import { offsetOf, summarize } from '../load.js';
 import { faultInMiddleThird } from '../middle-third.js';
+import { logProbe } from '../probe/report.js';
 import { atMost, exactly, p99Delta, type Row } from '../row.js';
 
 const gatehouse = runGatehouseToEnd;
@@ -100,6 +101,13 @@ export const F28: Row = {
       const baseline = summarize(record, 1000, offsetOf(record, injectedAt));
       const keys = summarize(record, offsetOf(record, injectedAt), offsetOf(record, healedAt));
       const all = summarize(record);
+      logProbe(
+        [
+          { name: 'baseline', from: record.startedAt + 1000, to: injectedAt },
+          { name: 'keys change', from: injectedAt, to: healedAt },
+        ],
+        log,
+      );
 
       // The replay: the CP gone, the second DP restarted on its cache signed by the revoked key.
       await fleet.stopCp('SIGKILL');

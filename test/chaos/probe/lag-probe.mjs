@@ -1,0 +1,55 @@
+/**
+ * A diagnostic probe for chaos rows (`CHAOS_PROBE=DIR`, docs/chaos.md, "Where the time goes"):
+ * loaded into every process the runner starts (`NODE_OPTIONS=--import …/lag-probe.mjs`), and
+ * into the runner itself. Every 10 ms it notes how late its timer fired (the process's event-loop
+ * delay) and the CPU the process has used (`process.cpuUsage()`); once a second, and at exit, it
+ * appends those samples to `DIR/probe-<pid>.jsonl` with the process's role (dp, dp-worker, cp,
+ * keys, upstream, runner…). Plain JavaScript so it loads without tsx; nothing of the product.
+ */
+import { appendFileSync } from 'node:fs';
+import cluster from 'node:cluster';
+import { join } from 'node:path';
+
+const dir = process.env.CHAOS_PROBE;
+const INTERVAL_MS = 10;
+
+function role() {
+  if (cluster.isWorker) return 'dp-worker';
+  const script = process.argv[1] ?? '';
+  if (script === '') return 'upstream'; // node -e
+  if (/chaos[/\\]run\.ts$/.test(script)) return 'runner';
+  if (/data-plane[/\\](dist|src)[/\\]cli\.[jt]s$/.test(script)) return 'dp';
+  if (/control-plane[/\\](dist|src)[/\\]cli\.[jt]s$/.test(script)) return process.argv[2] ?? 'cp';
+  return script.slice(-60);
+}
+
+if (dir) {
+  const file = join(dir, `probe-${process.pid}.jsonl`);
+  const who = role();
+  let samples = [];
+  let expected = performance.now() + INTERVAL_MS;
+  const tick = () => {
+    const now = performance.now();
+    const cpu = process.cpuUsage();
+    samples.push([Math.round(performance.timeOrigin + now), Math.max(0, now - expected), cpu.user + cpu.system]);
+    expected = now + INTERVAL_MS;
+    setTimeout(tick, INTERVAL_MS).unref();
+  };
+  setTimeout(tick, INTERVAL_MS).unref();
+  const flush = () => {
+    if (samples.length === 0) return;
+    const line = JSON.stringify({ pid: process.pid, ppid: process.ppid, role: who, samples });
+    samples = [];
+    try {
+      appendFileSync(file, `${line}\n`);
+    } catch {
+      // the folder is gone: the row ended
+    }
+  };
+  setInterval(flush, 1000).unref();
+  process.on('exit', () => {
+    const cpu = process.cpuUsage();
+    samples.push([Math.round(performance.timeOrigin + performance.now()), 0, cpu.user + cpu.system]);
+    flush();
+  });
+}

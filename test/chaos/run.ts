@@ -38,12 +38,6 @@ if (process.env.CHAOS_PROBE) {
   await import(probe);
   process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --import ${probe}`.trim();
 }
-// CPU profiles of every process the runner starts (`CHAOS_CPU_PROF=DIR`): written when each exits.
-if (process.env.CHAOS_CPU_PROF) {
-  mkdirSync(process.env.CHAOS_CPU_PROF, { recursive: true });
-  process.env.NODE_OPTIONS =
-    `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${process.env.CHAOS_CPU_PROF}`.trim();
-}
 const rows = only === undefined ? ROWS : ROWS.filter((r) => only.includes(r.id));
 const startedAt = new Date().toISOString();
 console.log(

@@ -4,9 +4,13 @@
  * into the runner itself. Every 10 ms it notes how late its timer fired (the process's event-loop
  * delay) and the CPU the process has used (`process.cpuUsage()`); once a second, and at exit, it
  * appends those samples to `DIR/probe-<pid>.jsonl` with the process's role (dp, dp-worker, cp,
- * keys, upstream, runner…). Plain JavaScript so it loads without tsx; nothing of the product.
+ * keys, upstream, runner…). With `CHAOS_PROBE_PROFILE=role,role…` those processes are also
+ * CPU-profiled in slices of 3 s (`DIR/prof-<role>-<pid>-<epoch ms>.cpuprofile`, each slice's start
+ * in its name: --cpu-prof is not allowed in NODE_OPTIONS, and a killed process writes no
+ * profile). Plain JavaScript so it loads without tsx; nothing of the product.
  */
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import cluster from 'node:cluster';
 import { join } from 'node:path';
 
@@ -52,4 +56,30 @@ if (dir) {
     samples.push([Math.round(performance.timeOrigin + performance.now()), 0, cpu.user + cpu.system]);
     flush();
   });
+}
+
+const profiled = (process.env.CHAOS_PROBE_PROFILE ?? '').split(',');
+if (dir && profiled.includes(role())) {
+  const session = new Session();
+  session.connect();
+  const who = role();
+  let since = Date.now();
+  session.post('Profiler.enable', () =>
+    session.post('Profiler.setSamplingInterval', { interval: 500 }, () =>
+      session.post('Profiler.start', () => undefined),
+    ),
+  );
+  setInterval(() => {
+    session.post('Profiler.stop', (err, res) => {
+      if (!err) {
+        try {
+          writeFileSync(join(dir, `prof-${who}-${process.pid}-${since}.cpuprofile`), JSON.stringify(res.profile));
+        } catch {
+          // the folder is gone
+        }
+      }
+      since = Date.now();
+      session.post('Profiler.start', () => undefined);
+    });
+  }, 3000).unref();
 }

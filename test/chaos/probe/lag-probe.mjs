@@ -4,7 +4,7 @@
  * into the runner itself. Every 10 ms it notes how late its timer fired (the process's event-loop
  * delay) and the CPU the process has used (`process.cpuUsage()`); once a second, and at exit, it
  * appends those samples to `DIR/probe-<pid>.jsonl` with the process's role (dp, dp-worker, cp,
- * keys, upstream, runner…). With `CHAOS_PROBE_PROFILE=role,role…` those processes are also
+ * keys, upstream, runner…); a DP worker also counts the IPC messages it received, by type. With `CHAOS_PROBE_PROFILE=role,role…` those processes are also
  * CPU-profiled in slices of 3 s (`DIR/prof-<role>-<pid>-<epoch ms>.cpuprofile`, each slice's start
  * in its name: --cpu-prof is not allowed in NODE_OPTIONS, and a killed process writes no
  * profile). Plain JavaScript so it loads without tsx; nothing of the product.
@@ -31,6 +31,14 @@ if (dir) {
   const file = join(dir, `probe-${process.pid}.jsonl`);
   const who = role();
   let samples = [];
+  // A worker: the primary's IPC messages it received, by type (`t`), since the last flush.
+  let ipc = {};
+  if (cluster.isWorker) {
+    process.on('message', (m) => {
+      const t = m && typeof m === 'object' && typeof m.t === 'string' ? m.t : 'other';
+      ipc[t] = (ipc[t] ?? 0) + 1;
+    });
+  }
   let expected = performance.now() + INTERVAL_MS;
   const tick = () => {
     const now = performance.now();
@@ -42,8 +50,10 @@ if (dir) {
   setTimeout(tick, INTERVAL_MS).unref();
   const flush = () => {
     if (samples.length === 0) return;
-    const line = JSON.stringify({ pid: process.pid, ppid: process.ppid, role: who, samples });
+    const at = Math.round(performance.timeOrigin + performance.now());
+    const line = JSON.stringify({ pid: process.pid, ppid: process.ppid, role: who, at, ipc, samples });
     samples = [];
+    ipc = {};
     try {
       appendFileSync(file, `${line}\n`);
     } catch {

@@ -17,6 +17,8 @@ export interface ProbeWindow {
 interface Series {
   pid: number;
   role: string;
+  /** Per flush: its epoch ms and the IPC messages (by type) a worker received since the one before. */
+  ipc: { at: number; counts: Record<string, number> }[];
   /** [epoch ms, lateness ms, cumulative CPU µs] */
   samples: [number, number, number][];
 }
@@ -27,9 +29,11 @@ function readSeries(dir: string): Series[] {
     if (!f.startsWith('probe-') || !f.endsWith('.jsonl')) continue;
     for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) {
       if (line === '') continue;
-      const rec = JSON.parse(line) as Series;
-      const s = byPid.get(rec.pid) ?? { pid: rec.pid, role: rec.role, samples: [] };
+      const rec = JSON.parse(line) as Omit<Series, 'ipc'> & { at?: number; ipc?: Record<string, number> };
+      const s = byPid.get(rec.pid) ?? { pid: rec.pid, role: rec.role, samples: [], ipc: [] };
       s.samples.push(...rec.samples);
+      if (rec.at !== undefined && rec.ipc && Object.keys(rec.ipc).length > 0)
+        s.ipc.push({ at: rec.at, counts: rec.ipc });
       byPid.set(rec.pid, s);
     }
   }
@@ -60,6 +64,8 @@ export interface ProbeLine {
   lagP99Ms: number;
   lagMaxMs: number;
   cpuMsPerS: number;
+  /** A worker's IPC messages received in the window (by flush, so to within 1 s), by type. */
+  ipc: Record<string, number>;
 }
 
 /** One line per process that ran in the window, per window. */
@@ -75,6 +81,11 @@ export function probeLines(dir: string, windows: readonly ProbeWindow[]): ProbeL
       if (inWindow.length === 0) continue;
       const lags = inWindow.map(([, lag]) => lag);
       const cpuUs = cpuAt(s, to) - cpuAt(s, from);
+      const ipc: Record<string, number> = {};
+      for (const f of s.ipc) {
+        if (f.at < from || f.at >= to + 1000) continue;
+        for (const [t, n] of Object.entries(f.counts)) ipc[t] = (ipc[t] ?? 0) + n;
+      }
       lines.push({
         window: w.name,
         role: s.role,
@@ -82,6 +93,7 @@ export function probeLines(dir: string, windows: readonly ProbeWindow[]): ProbeL
         lagP99Ms: Math.round(percentile(lags, 99) * 10) / 10,
         lagMaxMs: Math.round(Math.max(...lags) * 10) / 10,
         cpuMsPerS: Math.round(cpuUs / 1000 / ((to - from) / 1000)),
+        ipc,
       });
     }
   }
@@ -97,7 +109,11 @@ export function logProbe(windows: readonly ProbeWindow[], log: (line: string) =>
     log(
       `probe ${w.name} (${((w.to - w.from) / 1000).toFixed(1)} s): ` +
         lines
-          .map((l) => `${l.role}[${l.pid}] cpu ${l.cpuMsPerS} ms/s lag p99 ${l.lagP99Ms} max ${l.lagMaxMs} ms`)
+          .map(
+            (l) =>
+              `${l.role}[${l.pid}] cpu ${l.cpuMsPerS} ms/s lag p99 ${l.lagP99Ms} max ${l.lagMaxMs} ms` +
+              (Object.keys(l.ipc).length > 0 ? ` ipc ${JSON.stringify(l.ipc)}` : ''),
+          )
           .join('; '),
     );
   }

@@ -58,6 +58,7 @@ export const F25: Row = {
           if (overAt !== null) overAt -= killedAt;
         },
         async () => {},
+        { loadThread: true },
       );
       watching = false;
       await watcher;

@@ -100,11 +100,20 @@ export function probeLines(dir: string, windows: readonly ProbeWindow[]): ProbeL
   return lines;
 }
 
-/** Logs the probe's lines for `windows` when the probe is on (`CHAOS_PROBE`). */
-export function logProbe(windows: readonly ProbeWindow[], log: (line: string) => void): void {
+/**
+ * Logs the probe's lines for `windows` when the probe is on (`CHAOS_PROBE`), each cut at
+ * `loadEnd` (when the load stopped: a process's CPU per second after it would not compare).
+ */
+export function logProbe(
+  windows: readonly ProbeWindow[],
+  log: (line: string) => void,
+  loadEnd = Infinity,
+): void {
   const dir = process.env.CHAOS_PROBE;
   if (!dir) return;
-  for (const w of windows) {
+  for (const whole of windows) {
+    const w = { ...whole, to: Math.min(whole.to, loadEnd) };
+    if (w.to <= w.from) continue;
     const lines = probeLines(dir, [w]).sort((a, b) => b.cpuMsPerS - a.cpuMsPerS);
     log(
       `probe ${w.name} (${((w.to - w.from) / 1000).toFixed(1)} s): ` +

@@ -57,6 +57,7 @@ async function cpStopUnderLoad(
         { name: 'CP starting', from: restartAt, to: upAt },
       ],
       log,
+      record.startedAt + profile.durationMs,
     );
     const figures = [
       exactly('failed requests', all.failed, 0, all.requests),

@@ -109,6 +109,7 @@ export const F28: Row = {
           { name: 'keys change', from: injectedAt, to: healedAt },
         ],
         log,
+        record.startedAt + profile.durationMs,
       );
 
       // The replay: the CP gone, the second DP restarted on its cache signed by the revoked key.

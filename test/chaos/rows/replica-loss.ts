@@ -87,6 +87,7 @@ export const F25: Row = {
           { name: 'failover', from: injectedAt, to: healedAt },
         ],
         log,
+        record.startedAt + profile.durationMs,
       );
       return [
         exactly('failed requests', all.failed, 0, all.requests),

@@ -72,5 +72,5 @@ if (!isMainThread && parentPort !== null) {
     status: r.status,
     errors: [...r.errors],
   };
-  parentPort.postMessage(out, [r.latencyMs.buffer, r.status.buffer]);
+  parentPort.postMessage(out, [r.latencyMs.buffer as ArrayBuffer, r.status.buffer as ArrayBuffer]);
 }

@@ -43,7 +43,11 @@ if (dir) {
   const tick = () => {
     const now = performance.now();
     const cpu = process.cpuUsage();
-    samples.push([Math.round(performance.timeOrigin + now), Math.max(0, now - expected), cpu.user + cpu.system]);
+    samples.push([
+      Math.round(performance.timeOrigin + now),
+      Math.max(0, now - expected),
+      cpu.user + cpu.system,
+    ]);
     expected = now + INTERVAL_MS;
     setTimeout(tick, INTERVAL_MS).unref();
   };
@@ -83,7 +87,10 @@ if (dir && profiled.includes(role())) {
     session.post('Profiler.stop', (err, res) => {
       if (!err) {
         try {
-          writeFileSync(join(dir, `prof-${who}-${process.pid}-${since}.cpuprofile`), JSON.stringify(res.profile));
+          writeFileSync(
+            join(dir, `prof-${who}-${process.pid}-${since}.cpuprofile`),
+            JSON.stringify(res.profile),
+          );
         } catch {
           // the folder is gone
         }

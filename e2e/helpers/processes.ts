@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import { freePort } from '../../test/helpers/ports.js';
 
 export { freePort };
-import { tmpdir } from 'node:os';
+import { setPriority, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { clusterTlsArgs, devDataPlaneTlsFiles, type ClusterTlsFiles } from '@gatehouse/shared';
@@ -50,11 +50,23 @@ export class Proc {
   }
 }
 
-/** Runs a one-shot `gatehouse <args>` command (e.g. `keys rotate`) to its end: its exit code and output. */
-export async function runGatehouseToEnd(args: string[]): Promise<{ code: number | null; output: string }> {
+/**
+ * Runs a one-shot `gatehouse <args>` command (e.g. `keys rotate`) to its end: its exit code and
+ * output. `priority`: its nice value (os.setPriority) from its spawn.
+ */
+export async function runGatehouseToEnd(
+  args: string[],
+  priority?: number,
+): Promise<{ code: number | null; output: string }> {
   const p = runGatehouse(args.join(' '), args);
+  if (priority !== undefined) lowerPriority(p, priority);
   const code = await p.exited;
   return { code, output: p.output };
+}
+
+/** Sets a process's nice value right after its spawn (chaos rows: a CP modelled as on its own host). */
+export function lowerPriority(p: Proc, priority: number): void {
+  if (p.child.pid !== undefined) setPriority(p.child.pid, priority);
 }
 
 export function runGatehouse(name: string, args: string[], env: NodeJS.ProcessEnv = {}): Proc {
@@ -160,6 +172,8 @@ export async function startCp(opts: {
   freshDatabase?: boolean;
   /** Run from the TypeScript sources (runControlPlaneSource), e.g. for the test snapshot hook. */
   fromSource?: boolean;
+  /** The CP's nice value from its spawn (os.setPriority); default: the runner's. */
+  priority?: number;
 }): Promise<CpHandle> {
   const embedded =
     (opts.env?.DATABASE_URL ?? process.env.DATABASE_URL) === undefined &&
@@ -183,6 +197,7 @@ export async function startCp(opts: {
     ],
     opts.env,
   );
+  if (opts.priority !== undefined) lowerPriority(proc, opts.priority);
   let admin = '';
   let clusterPort = 0;
   try {

@@ -27,6 +27,15 @@ import {
 
 export { sleep, waitUntil };
 
+/**
+ * The nice value of the control-plane side's processes (the CP, its replicas, `gatehouse keys`):
+ * `CHAOS_CP_NICE`, default none (the runner's). docs/chaos.md, "Where the time goes".
+ */
+export const CP_PRIORITY: number | undefined =
+  process.env.CHAOS_CP_NICE === undefined || process.env.CHAOS_CP_NICE === ''
+    ? undefined
+    : Number(process.env.CHAOS_CP_NICE);
+
 /** An upstream answering `200 ok` to everything (keep-alive), in a child process. */
 export async function startUpstream(): Promise<{ port: number; child: ChildProcess; close(): void }> {
   const child = spawn(
@@ -143,7 +152,12 @@ export class Fleet {
     };
     let cp: CpHandle;
     try {
-      cp = await startCp({ dataDir: cpDataDir, env: cpEnv, fromSource: hookPort !== null });
+      cp = await startCp({
+        dataDir: cpDataDir,
+        env: cpEnv,
+        fromSource: hookPort !== null,
+        priority: CP_PRIORITY,
+      });
     } catch (err) {
       upstream.close();
       rmSync(dir, { recursive: true, force: true });
@@ -280,6 +294,7 @@ export class Fleet {
       clusterPort: this.clusterPort,
       env: this.cpEnv,
       fromSource: this.hook !== null,
+      priority: CP_PRIORITY,
     });
     return this.cp;
   }
@@ -297,7 +312,7 @@ export class Fleet {
       if (existsSync(from) && !existsSync(join(dataDir, sub)))
         cpSync(from, join(dataDir, sub), { recursive: true });
     }
-    return startCp({ dataDir, env: this.cpEnv, args: ['--cp-id', name], ...ports });
+    return startCp({ dataDir, env: this.cpEnv, args: ['--cp-id', name], ...ports, priority: CP_PRIORITY });
   }
 
   /** Lines a process logged at level error (50) or above since `from` characters of its output. */

@@ -8,6 +8,7 @@
 import type { DpHandle } from '../../e2e/helpers/processes.js';
 import { sleep } from './fleet.js';
 import { openLoop, type LoadRecord } from './load.js';
+import { openLoopInThread } from './load-thread.js';
 import type { Profile } from './row.js';
 
 export interface MiddleThird {
@@ -17,21 +18,37 @@ export interface MiddleThird {
   readonly healedAt: number;
 }
 
+export interface MiddleThirdOptions {
+  /**
+   * Run the load in a thread of its own (load-thread.ts), so what the fault does on the runner's
+   * main thread (spawning a process, polling) is not measured as request latency. Default false;
+   * `CHAOS_LOAD_THREAD=0` turns it off (A/B runs).
+   */
+  readonly loadThread?: boolean;
+}
+
 export async function faultInMiddleThird(
   dp: DpHandle,
   profile: Profile,
   inject: () => Promise<void>,
   heal: () => Promise<void>,
+  opts: MiddleThirdOptions = {},
 ): Promise<MiddleThird> {
   const third = profile.durationMs / 3;
-  const load = openLoop({
-    origin: dp.proxy,
-    path: '/chaos',
-    rate: profile.rate,
-    durationMs: profile.durationMs,
-  });
-  const t0 = performance.now();
-  await sleep(third);
+  const loadOpts = { origin: dp.proxy, path: '/chaos', rate: profile.rate, durationMs: profile.durationMs };
+  let load: Promise<LoadRecord>;
+  let t0: number;
+  // CHAOS_LOAD_THREAD=0 puts the load back on the main thread (for A/B runs of the effect).
+  if (opts.loadThread && process.env.CHAOS_LOAD_THREAD !== '0') {
+    const thread = openLoopInThread(loadOpts);
+    load = thread.record;
+    t0 = await thread.started;
+    if (Number.isNaN(t0)) return { record: await load, injectedAt: NaN, healedAt: NaN };
+  } else {
+    load = openLoop(loadOpts);
+    t0 = performance.now();
+  }
+  await sleep(Math.max(0, t0 + third - performance.now()));
   const injectedAt = performance.now();
   await inject();
   await sleep(Math.max(0, t0 + 2 * third - performance.now()));

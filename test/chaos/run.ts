@@ -7,8 +7,10 @@
  * Build first (`node scripts/bootstrap.mjs`, which `npm run chaos` does). Run nothing else on the
  * box meanwhile: latency bounds are tight.
  */
+import { mkdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ROOT } from '../../e2e/helpers/processes.js';
 import { FULL, SHORT, type RowResult } from './row.js';
@@ -28,6 +30,13 @@ const unknown = only?.filter((id) => !ROWS.some((r) => r.id === id)) ?? [];
 if (unknown.length > 0) {
   console.error(`chaos: unknown row ${unknown.join(', ')}; the rows are ${ROWS.map((r) => r.id).join(', ')}`);
   process.exit(2);
+}
+// The diagnostic probe (docs/chaos.md, "Where the time goes"): in the runner and every process it starts.
+if (process.env.CHAOS_PROBE) {
+  mkdirSync(process.env.CHAOS_PROBE, { recursive: true });
+  const probe = pathToFileURL(join(import.meta.dirname, 'probe', 'lag-probe.mjs')).href;
+  await import(probe);
+  process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --import ${probe}`.trim();
 }
 const rows = only === undefined ? ROWS : ROWS.filter((r) => only.includes(r.id));
 const startedAt = new Date().toISOString();

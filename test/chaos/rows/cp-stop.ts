@@ -8,6 +8,7 @@
 import { Fleet, dpStatus, whenTrue } from '../fleet.js';
 import { offsetOf, summarize } from '../load.js';
 import { faultInMiddleThird } from '../middle-third.js';
+import { logProbe } from '../probe/report.js';
 import { atMost, exactly, p99Delta, type Figure, type Profile, type Row } from '../row.js';
 
 async function cpStopUnderLoad(
@@ -34,6 +35,7 @@ async function cpStopUnderLoad(
         upAt = performance.now();
         backAt = await whenTrue(async () => (await dpStatus(dp))?.sync.state === 'connected', 30_000);
       },
+      { loadThread: true },
     );
     const { record, injectedAt: stoppedAt, healedAt: restartAt } = run;
     log(
@@ -47,6 +49,15 @@ async function cpStopUnderLoad(
     const all = summarize(record);
     log(
       `baseline p99 ${baseline.p99Ms} ms; CP down p99 ${down.p99Ms} ms; CP starting p99 ${restarting.p99Ms} ms; errors ${JSON.stringify([...record.errors])}`,
+    );
+    logProbe(
+      [
+        { name: 'baseline', from: record.startedAt + 1000, to: stoppedAt },
+        { name: 'CP down', from: stoppedAt, to: restartAt },
+        { name: 'CP starting', from: restartAt, to: upAt },
+      ],
+      log,
+      record.startedAt + profile.durationMs,
     );
     const figures = [
       exactly('failed requests', all.failed, 0, all.requests),

@@ -11,12 +11,14 @@
 import { copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, runGatehouseToEnd, startDp, type DpHandle } from '../../../e2e/helpers/processes.js';
-import { Fleet, sleep, whenTrue } from '../fleet.js';
+import { CP_PRIORITY, Fleet, sleep, whenTrue } from '../fleet.js';
 import { offsetOf, summarize } from '../load.js';
 import { faultInMiddleThird } from '../middle-third.js';
+import { logProbe } from '../probe/report.js';
 import { atMost, exactly, p99Delta, type Row } from '../row.js';
 
-const gatehouse = runGatehouseToEnd;
+// `gatehouse keys` runs where the CP's keys folder is: on the CP's host.
+const gatehouse = (args: string[]) => runGatehouseToEnd(args, CP_PRIORITY);
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- /status JSON
 async function status(dp: DpHandle): Promise<any> {
@@ -95,11 +97,20 @@ export const F28: Row = {
           if (held !== null) revokeS = (held - revokedAt) / 1000;
         },
         async () => {},
+        { loadThread: true },
       );
       const { record, injectedAt, healedAt } = run;
       const baseline = summarize(record, 1000, offsetOf(record, injectedAt));
       const keys = summarize(record, offsetOf(record, injectedAt), offsetOf(record, healedAt));
       const all = summarize(record);
+      logProbe(
+        [
+          { name: 'baseline', from: record.startedAt + 1000, to: injectedAt },
+          { name: 'keys change', from: injectedAt, to: healedAt },
+        ],
+        log,
+        record.startedAt + profile.durationMs,
+      );
 
       // The replay: the CP gone, the second DP restarted on its cache signed by the revoked key.
       await fleet.stopCp('SIGKILL');

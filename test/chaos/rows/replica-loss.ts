@@ -12,6 +12,7 @@ import type { CpHandle } from '../../../e2e/helpers/processes.js';
 import { Fleet, dpStatus, sleep, whenTrue } from '../fleet.js';
 import { offsetOf, summarize } from '../load.js';
 import { faultInMiddleThird } from '../middle-third.js';
+import { logProbe } from '../probe/report.js';
 import { atMost, exactly, p99Delta, type Row } from '../row.js';
 import { join } from 'node:path';
 
@@ -57,6 +58,7 @@ export const F25: Row = {
           if (overAt !== null) overAt -= killedAt;
         },
         async () => {},
+        { loadThread: true },
       );
       watching = false;
       await watcher;
@@ -78,6 +80,14 @@ export const F25: Row = {
       const all = summarize(record);
       log(
         `lost after ${lostAt === null ? 'never' : (lostAt as number).toFixed(0)} ms; on ${second} after ${overAt === null ? 'never' : (overAt as number).toFixed(0)} ms; baseline p99 ${baseline.p99Ms} ms, failover p99 ${failover.p99Ms} ms; hashes ${[...hashes].join(', ')}`,
+      );
+      logProbe(
+        [
+          { name: 'baseline', from: record.startedAt + 1000, to: injectedAt },
+          { name: 'failover', from: injectedAt, to: healedAt },
+        ],
+        log,
+        record.startedAt + profile.durationMs,
       );
       return [
         exactly('failed requests', all.failed, 0, all.requests),

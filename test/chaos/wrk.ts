@@ -1,10 +1,11 @@
 /**
  * wrk (Debian's `wrk`) as the chaos suite's second opinion on its own load generator (load.ts):
  * the matrix asks that the open-loop generator be cross-checked against wrk on one row (F4 does).
- * wrk is closed-loop — each connection sends its next request when the last one is answered — so
- * with one connection its latency is the proxy's service time, which the open-loop generator at a
- * light rate (one request in flight at a time) must read the same within a bound: a generator
- * that added its own delay, or lost time, would show here.
+ * wrk is closed-loop — each connection sends its next request when the last one is answered — and
+ * paced here (`paceMs`: it waits between answer and next request), so one connection paced 20 ms
+ * offers the same light load as the open-loop generator at 50 requests/s, idle gaps included (an
+ * idle proxy and client wake up for each request, which a back-to-back loop never does). Their
+ * latencies must then agree within a bound: a generator that added its own delay would show here.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -23,12 +24,19 @@ export interface WrkRun {
 /** Runs `wrk` against `url` (one thread) and reads its summary line; throws when wrk is missing. */
 export async function runWrk(
   url: string,
-  opts: { connections: number; durationS: number; headers?: Readonly<Record<string, string>> },
+  opts: {
+    connections: number;
+    durationS: number;
+    /** Each connection waits this long after an answer before its next request (wrk's `delay`). */
+    paceMs?: number;
+    headers?: Readonly<Record<string, string>>;
+  },
 ): Promise<WrkRun> {
   const args = ['-t1', `-c${opts.connections}`, `-d${opts.durationS}s`, '--timeout', '5s', '-s', SCRIPT];
   for (const [name, value] of Object.entries(opts.headers ?? {})) args.push('-H', `${name}: ${value}`);
   args.push(url);
-  const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const env = opts.paceMs === undefined ? process.env : { ...process.env, WRK_PACE_MS: String(opts.paceMs) };
+  const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));

@@ -28,12 +28,12 @@ export function processTree(pid: number): Set<number> {
     children.set(ppid, list);
   }
   const tree = new Set<number>([pid]);
-  const todo = [pid];
-  while (todo.length > 0) {
-    for (const c of children.get(todo.pop()!) ?? []) {
+  const pending = [pid];
+  while (pending.length > 0) {
+    for (const c of children.get(pending.pop()!) ?? []) {
       if (!tree.has(c)) {
         tree.add(c);
-        todo.push(c);
+        pending.push(c);
       }
     }
   }

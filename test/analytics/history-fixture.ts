@@ -54,6 +54,8 @@ export function summary(dp: number, periodStart: number): TrafficSummary {
         serviceId: 'svc-1',
         serviceName: 'orders',
         routeId: DPS[dp]!.route,
+        consumerId: 'cons-1',
+        consumerUsername: 'alice',
         requests: BigInt(values.length),
         errors4xx: 1n,
         errors5xx: BigInt(periodStart % 3 === 0 ? 1 : 0),

@@ -82,6 +82,11 @@ for (const kind of DB_KINDS) {
       expect(byRoute.data.map((g) => [g.id, g.requests])).toEqual([
         ['route-a', truth(byRoute.q.fromMs, end, [0]).requests],
       ]);
+      // A consumer is named (and found) by its username from the history's rows too.
+      const alice = await query(a, clock, 'consumers', { window: '3h', consumer: 'alice' });
+      expect(alice.data.map((g) => [g.id, g.name, g.requests])).toEqual([
+        ['cons-1', 'alice', truth(Math.max(alice.q.fromMs, T0), end).requests],
+      ]);
       // The history's part and the ring's part do not overlap: 65 minutes count 65 minutes once.
       const recent = await query(a, clock, 'services', { window: '65m' });
       expect(recent.data[0]!.requests).toBe(truth(recent.q.fromMs, end).requests);

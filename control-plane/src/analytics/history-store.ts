@@ -57,6 +57,7 @@ const COLUMNS = [
   'route_id',
   'route_name',
   'consumer_id',
+  'consumer_name',
   'requests',
   'errors_4xx',
   'errors_5xx',
@@ -84,7 +85,7 @@ const ms = (c: string) => `(extract(epoch FROM ${q(c)}) * 1000)::float8`;
 /** The columns a query reads, counts as float8 (no BigInt per row). */
 const READ_COLUMNS =
   `${ms('bucket_start')} AS "t", "node_id", "region", "service_id", "service_name", "route_id", ` +
-  `"route_name", "consumer_id", "requests"::float8 AS "requests", "errors_4xx"::float8 AS "errors_4xx", ` +
+  `"route_name", "consumer_id", "consumer_name", "requests"::float8 AS "requests", "errors_4xx"::float8 AS "errors_4xx", ` +
   `"errors_5xx"::float8 AS "errors_5xx", "latency"`;
 
 interface ReadRow {
@@ -96,6 +97,7 @@ interface ReadRow {
   route_id: string;
   route_name: string;
   consumer_id: string;
+  consumer_name: string;
   requests: number;
   errors_4xx: number;
   errors_5xx: number;
@@ -113,6 +115,7 @@ function rowJson(r: RollupRow): Record<(typeof COLUMNS)[number], string | number
     route_id: r.routeId,
     route_name: r.routeName,
     consumer_id: r.consumerId,
+    consumer_name: r.consumerName,
     requests: r.requests,
     errors_4xx: r.errors4xx,
     errors_5xx: r.errors5xx,
@@ -130,6 +133,7 @@ const COLUMN: Record<IdField, (typeof COLUMNS)[number]> = {
   routeId: 'route_id',
   routeName: 'route_name',
   consumerId: 'consumer_id',
+  consumerName: 'consumer_name',
 };
 
 /** A filter along `d` matches its id or its name, as the ring's filters do. */
@@ -224,6 +228,7 @@ export class HistoryStore {
           routeId: row.route_id,
           routeName: row.route_name,
           consumerId: row.consumer_id,
+          consumerName: row.consumer_name,
           requests: row.requests,
           errors4xx: row.errors_4xx,
           errors5xx: row.errors_5xx,
@@ -326,6 +331,7 @@ async function rollUpHour(tx: Tx, hour: number): Promise<number> {
           routeId: r.route_id,
           routeName: r.route_name,
           consumerId: r.consumer_id,
+          consumerName: r.consumer_name,
           requests: 0,
           errors4xx: 0,
           errors5xx: 0,
@@ -342,6 +348,7 @@ async function rollUpHour(tx: Tx, hour: number): Promise<number> {
     // The latest name of the hour, as the ring keeps it.
     if (r.service_name) m.row.serviceName = r.service_name;
     if (r.route_name) m.row.routeName = r.route_name;
+    if (r.consumer_name) m.row.consumerName = r.consumer_name;
     addCompact(m.latency, sketch);
   }
   const out: RollupRow[] = [...merges.values()].map((m) => ({

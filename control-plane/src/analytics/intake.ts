@@ -20,6 +20,8 @@ export interface TrafficRecord {
   routeId: string;
   routeName: string;
   consumerId: string;
+  /** The consumer's username, else its custom_id ('' without one). */
+  consumerName: string;
   requests: number;
   errors4xx: number;
   errors5xx: number;
@@ -86,6 +88,7 @@ export function checkSummary(
       routeId: id('route_id', e.routeId),
       routeName: id('route_name', e.routeName),
       consumerId: id('consumer_id', e.consumerId),
+      consumerName: id('consumer_username', e.consumerUsername),
       requests,
       errors4xx,
       errors5xx,

@@ -190,6 +190,7 @@ function toRow(bucketStart: number, m: Merge): RollupRow {
     routeId: h.routeId,
     routeName: h.routeName,
     consumerId: h.consumerId,
+    consumerName: h.consumerName,
     requests: h.requests,
     errors4xx: h.errors4xx,
     errors5xx: h.errors5xx,

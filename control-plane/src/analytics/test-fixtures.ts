@@ -18,6 +18,7 @@ export function trafficRecord(o: Partial<TrafficRecord> & { latencies?: number[]
     routeId: 'r1',
     routeName: 'route',
     consumerId: '',
+    consumerName: '',
     requests: values.length,
     errors4xx: 0,
     errors5xx: 0,

@@ -39,6 +39,24 @@ describe('TrafficStore', () => {
     expect(store.query({ dimension: 'routes', ...q, filters: { services: 'other' } })).toEqual([]);
   });
 
+  it('names consumers by username and filters by it as by id', () => {
+    const now = T0 + 30_000;
+    const store = new TrafficStore(1000, () => now);
+    store.add(T0, [
+      record({ consumerId: 'c1', consumerName: 'alice', latencies: [1, 2] }),
+      record({ consumerId: 'c2', consumerName: 'bob', latencies: [3] }),
+    ]);
+    const q = { fromMs: T0, toMs: T0 + 60_000 };
+    expect(store.query({ dimension: 'consumers', ...q }).map((g) => [g.id, g.name, g.requests])).toEqual([
+      ['c1', 'alice', 2],
+      ['c2', 'bob', 1],
+    ]);
+    const byName = store.query({ dimension: 'services', ...q, filters: { consumers: 'bob' } });
+    expect(byName.map((g) => g.requests)).toEqual([1]);
+    const byId = store.query({ dimension: 'services', ...q, filters: { consumers: 'c1' } });
+    expect(byId.map((g) => g.requests)).toEqual([2]);
+  });
+
   it("gives each data plane's latency over a window as one merged sketch, compacted buckets included", () => {
     let now = T0 + 30_000;
     const store = new TrafficStore(1000, () => now);

@@ -69,13 +69,20 @@ export function filtersFor(dimension: Dimension): ReadonlySet<Dimension> {
 export const ALONG_FIELDS: Record<Dimension, { id: IdField; name?: IdField }> = {
   services: { id: 'serviceId', name: 'serviceName' },
   routes: { id: 'routeId', name: 'routeName' },
-  consumers: { id: 'consumerId' },
+  consumers: { id: 'consumerId', name: 'consumerName' },
   'data-planes': { id: 'nodeId' },
   regions: { id: 'region' },
 };
 /** The string fields of a record that say what it is. */
 export type IdField =
-  'nodeId' | 'region' | 'serviceId' | 'serviceName' | 'routeId' | 'routeName' | 'consumerId';
+  | 'nodeId'
+  | 'region'
+  | 'serviceId'
+  | 'serviceName'
+  | 'routeId'
+  | 'routeName'
+  | 'consumerId'
+  | 'consumerName';
 
 const ALONG = Object.fromEntries(
   DIMENSIONS.map((d) => {
@@ -166,7 +173,7 @@ export function heldRecord(r: TrafficRecord, node: boolean): HeldRecord & { late
   const latency = newSketch();
   mergeSketch(latency, r.latency);
   return node
-    ? { ...r, serviceId: '', serviceName: '', routeId: '', routeName: '', consumerId: '', latency }
+    ? { ...r, serviceId: '', serviceName: '', routeId: '', routeName: '', consumerId: '', consumerName: '', latency }
     : { ...r, nodeId: '', latency };
 }
 
@@ -180,6 +187,7 @@ export function mergeRecord(held: HeldRecord, r: TrafficRecord, node: boolean): 
   if (!node) {
     if (r.serviceName) held.serviceName = r.serviceName;
     if (r.routeName) held.routeName = r.routeName;
+    if (r.consumerName) held.consumerName = r.consumerName;
   }
 }
 

@@ -12,6 +12,8 @@ export interface TrafficEntryData {
   routeId: string;
   routeName: string;
   consumerId: string;
+  /** The consumer's username, else its custom_id ('' without one). */
+  consumerName: string;
   requests: number;
   errors4xx: number;
   errors5xx: number;

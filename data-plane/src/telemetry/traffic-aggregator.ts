@@ -59,6 +59,7 @@ export class TrafficAggregator {
       c.errors4xx += e.errors4xx;
       c.errors5xx += e.errors5xx;
       mergeSketch(c.latency, sketch);
+      if (e.consumerName) c.consumerName = e.consumerName;
       return;
     }
     if (this.counts.size >= this.maxEntries) {
@@ -99,6 +100,7 @@ export class TrafficAggregator {
         routeId: c.routeId,
         routeName: c.routeName,
         consumerId: c.consumerId,
+        consumerUsername: c.consumerName,
         requests: BigInt(c.requests),
         errors4xx: BigInt(c.errors4xx),
         errors5xx: BigInt(c.errors5xx),

@@ -29,6 +29,7 @@ function message(entries: Partial<TrafficEntryData>[], latencies: number[][]): T
         routeId: 'r1',
         routeName: 'route',
         consumerId: '',
+        consumerName: '',
         requests: latencies[i]!.length,
         errors4xx: 0,
         errors5xx: 0,
@@ -56,6 +57,16 @@ describe('TrafficAggregator (the primary)', () => {
     expect(agg.take({ nodeId: 'n', region: 'eu', periodStartMs: 20_000, periodMs: 10_000 })).toBeNull();
     agg.forgetWorker(1);
     expect(agg.workersMemory().rssBytes).toBe(1000);
+  });
+
+  it("carries the consumer's name into the summary (consumer_username), the latest a worker gave", () => {
+    const agg = new TrafficAggregator(logger);
+    agg.add(1, message([{ consumerId: 'c1', consumerName: 'alice' }], [[1]]));
+    agg.add(2, message([{ consumerId: 'c1', consumerName: 'alice-renamed' }], [[2]]));
+    const s = agg.take({ nodeId: 'n', region: 'eu', periodStartMs: 10_000, periodMs: 10_000 })!;
+    expect(s.entries.map((e) => [e.consumerId, e.consumerUsername, e.requests])).toEqual([
+      ['c1', 'alice-renamed', 2n],
+    ]);
   });
 
   it('leaves out a malformed worker entry, keeps the others', () => {

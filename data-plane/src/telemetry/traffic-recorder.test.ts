@@ -8,6 +8,7 @@ function ended(o: {
   route?: string;
   service?: string;
   consumer?: string;
+  consumerName?: string;
   status: number;
   startedAt: number;
 }) {
@@ -19,12 +20,21 @@ function ended(o: {
         }
       : null,
     consumerId: o.consumer,
+    consumerName: o.consumerName,
     res: { statusCode: o.status },
     startedAt: o.startedAt,
   } as unknown as ProxyRequest;
 }
 
 describe('TrafficRecorder (a worker)', () => {
+  it("names each consumer's cell with its username (else custom_id), '' without a consumer", () => {
+    const rec = new TrafficRecorder(1000, () => 0);
+    rec.requestEnded(ended({ route: 'r', consumer: 'c1', consumerName: 'alice', status: 200, startedAt: 0 }));
+    rec.requestEnded(ended({ route: 'r', status: 200, startedAt: 0 }));
+    const byConsumer = Object.fromEntries(rec.flush()!.entries.map((e) => [e.consumerId, e.consumerName]));
+    expect(byConsumer).toEqual({ c1: 'alice', '': '' });
+  });
+
   it('counts per service/route/consumer: requests, 4xx, 5xx and latency from startedAt', () => {
     let now = 1000;
     const rec = new TrafficRecorder(1000, () => now);

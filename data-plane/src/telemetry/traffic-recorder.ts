@@ -19,6 +19,7 @@ interface Counts {
   routeId: string;
   routeName: string;
   consumerId: string;
+  consumerName: string;
   requests: number;
   errors4xx: number;
   errors5xx: number;
@@ -76,6 +77,7 @@ export class TrafficRecorder implements RequestObserver {
         routeId,
         routeName: entry?.route.name ?? '',
         consumerId,
+        consumerName: request.consumerName ?? '',
         requests: 0,
         errors4xx: 0,
         errors5xx: 0,

@@ -75,14 +75,7 @@ export const ALONG_FIELDS: Record<Dimension, { id: IdField; name?: IdField }> = 
 };
 /** The string fields of a record that say what it is. */
 export type IdField =
-  | 'nodeId'
-  | 'region'
-  | 'serviceId'
-  | 'serviceName'
-  | 'routeId'
-  | 'routeName'
-  | 'consumerId'
-  | 'consumerName';
+  'nodeId' | 'region' | 'serviceId' | 'serviceName' | 'routeId' | 'routeName' | 'consumerId' | 'consumerName';
 
 const ALONG = Object.fromEntries(
   DIMENSIONS.map((d) => {
@@ -173,7 +166,16 @@ export function heldRecord(r: TrafficRecord, node: boolean): HeldRecord & { late
   const latency = newSketch();
   mergeSketch(latency, r.latency);
   return node
-    ? { ...r, serviceId: '', serviceName: '', routeId: '', routeName: '', consumerId: '', consumerName: '', latency }
+    ? {
+        ...r,
+        serviceId: '',
+        serviceName: '',
+        routeId: '',
+        routeName: '',
+        consumerId: '',
+        consumerName: '',
+        latency,
+      }
     : { ...r, nodeId: '', latency };
 }
 

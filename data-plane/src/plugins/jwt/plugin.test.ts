@@ -41,6 +41,26 @@ describe('jwt', () => {
       }),
     ).toEqual(['t1', 't2']);
   });
+
+  it("has the log plugins' entry write a token's header, cookie and query argument as REDACTED", () => {
+    const ctx = pluginRequest(snapshotOf({}), {
+      query: 'jwt=q-token&page=2',
+      headers: [
+        ['Cookie', 'a=1; s=c-token'],
+        ['X-Token', 'Bearer h-token'],
+        ['X-Other', 'kept'],
+      ],
+    });
+    findTokens(ctx, { uri_param_names: ['jwt'], cookie_names: ['s'], header_names: ['x-token'] });
+    const entry = ctx.serialize();
+    expect(entry.request.headers).toMatchObject({
+      cookie: 'REDACTED',
+      'x-token': 'REDACTED',
+      'x-other': 'kept',
+    });
+    expect(entry.request.querystring).toEqual({ jwt: 'REDACTED', page: '2' });
+    for (const token of ['q-token', 'c-token', 'h-token']) expect(JSON.stringify(entry)).not.toContain(token);
+  });
 });
 
 // kong/plugins/jwt/jwt_parser.lua verify_registered_claims + check_maximum_expiration;

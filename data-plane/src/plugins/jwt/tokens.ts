@@ -39,11 +39,15 @@ export function findTokens(
     }
   }
   if (conf.cookie_names.length > 0) {
-    for (const v of cookieValues(req.header('cookie'), conf.cookie_names)) if (v !== '') found.add(v);
+    const values = cookieValues(req.header('cookie'), conf.cookie_names);
+    // The log plugins' entry writes the whole Cookie header as REDACTED when it carried a token.
+    if (values.length > 0) ctx.credentialInHeader('cookie');
+    for (const v of values) if (v !== '') found.add(v);
   }
   for (const name of conf.header_names) {
     const value = req.header(name);
     if (value === undefined) continue;
+    ctx.credentialInHeader(name);
     // As Kong: every header in header_names carries `Bearer <token>`.
     const token = bearerToken(value);
     if (token !== null) found.add(token);

@@ -235,6 +235,62 @@ describe.each([{ transport: 'stream' }, { transport: 'nats' }])(
       expect(routeB.requests).toBeGreaterThanOrEqual(routeBSent);
     }, 120_000);
 
+    it('names a consumer by its username and finds it by that name', async () => {
+      const consumer = await adminJson(cp.admin, 'POST', '/consumers', { username: `alice-${transport}` });
+      expect(consumer.status).toBe(201);
+      const cred = await adminJson(cp.admin, 'POST', `/consumers/alice-${transport}/key-auth`, {
+        key: `key-${transport}`,
+      });
+      expect(cred.status).toBe(201);
+      const route = await adminJson(cp.admin, 'POST', '/services/svc-b/routes', {
+        name: 'route-c',
+        paths: ['/route-c'],
+      });
+      expect(route.status).toBe(201);
+      expect(
+        (await adminJson(cp.admin, 'POST', '/routes/route-c/plugins', { name: 'key-auth' })).status,
+      ).toBe(201);
+      const toRouteC = (dp: DpHandle, key: string | null) =>
+        new Promise<number>((resolve, reject) => {
+          const headers: Record<string, string> = key === null ? {} : { apikey: key };
+          const req = httpRequest(
+            `${dp.proxy}/route-c`,
+            { agent: false, timeout: 10_000, headers },
+            (res) => {
+              res.resume();
+              res.on('end', () => resolve(res.statusCode!));
+            },
+          );
+          req.on('error', reject);
+          req.end();
+        });
+      // The route may reach a DP a version before its key-auth: wait for the 401 without a key.
+      for (const dp of dps)
+        await waitUntil('the DP asks for a key on route-c', async () => (await toRouteC(dp, null)) === 401);
+      let sentWithKey = 0;
+      for (const dp of dps)
+        for (let k = 0; k < 5; k++) {
+          expect(await toRouteC(dp, `key-${transport}`)).toBe(200);
+          sentWithKey++;
+        }
+      let found: { id: string; name: string; requests: number }[] = [];
+      await waitUntil(
+        "the CP counts alice's requests under her name",
+        async () => {
+          const r = await adminJson(
+            cp.admin,
+            'GET',
+            `/analytics/consumers?window=5m&consumer=alice-${transport}`,
+          );
+          found = (r.json.data ?? []) as typeof found;
+          return found.length === 1 && found[0]!.requests >= sentWithKey;
+        },
+        30_000,
+      );
+      expect(found[0]).toMatchObject({ id: consumer.json.id, name: `alice-${transport}` });
+      expect(found[0]!.requests).toBe(sentWithKey);
+    }, 120_000);
+
     it('shows each DP health from its heartbeats in /clustering/data-planes', async () => {
       await waitUntil(
         'health reported',

@@ -253,3 +253,44 @@ describe.each(['pglite', 'postgres'] as const)('oauth2 signing keys and /oauth2_
     );
   });
 });
+
+describe('oauth2 provision_key through POST /config (declarative)', () => {
+  let admin: AdminServer;
+  beforeAll(async () => {
+    admin = await startAdminServer('pglite', {
+      routers: ({ store, logger, plugins }) => [
+        createConfigRouter(store, logger, { ...(plugins ? { plugins } : {}) }),
+      ],
+    });
+  });
+  afterAll(async () => admin?.stop());
+  const oauth2Of = async (): Promise<Record<string, unknown>> => {
+    const plugins = (await admin.call('GET', '/plugins')).body.data as { name: string; config: object }[];
+    return plugins.find((p) => p.name === 'oauth2')!.config as Record<string, unknown>;
+  };
+  const file = (config: Record<string, unknown>) => ({
+    _format_version: '3.0',
+    services: [{ name: 's', host: 'up.example', plugins: [{ name: 'oauth2', config }] }],
+  });
+
+  it('generates provision_key when the file leaves it out, as a write through /plugins does', async () => {
+    const loaded = await admin.call('POST', '/config', file({ enable_client_credentials: true }));
+    expect(loaded.status, JSON.stringify(loaded.body)).toBe(201);
+    const key = (await oauth2Of()).provision_key;
+    expect(key).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    // The same file again keeps the stored key: no change, nothing to apply.
+    const diff = await admin.call('POST', '/config/diff', file({ enable_client_credentials: true }));
+    expect(diff.body.changes).toEqual([]);
+    const again = await admin.call('POST', '/config?check_hash=1', file({ enable_client_credentials: true }));
+    expect(again.status).toBe(304);
+    expect((await oauth2Of()).provision_key).toBe(key);
+    // A file that names one keeps it.
+    const named = await admin.call(
+      'POST',
+      '/config',
+      file({ enable_client_credentials: true, provision_key: 'pk-1' }),
+    );
+    expect(named.status).toBe(201);
+    expect((await oauth2Of()).provision_key).toBe('pk-1');
+  });
+});

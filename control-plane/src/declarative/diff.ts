@@ -79,6 +79,19 @@ export function entityLabel(
   return label;
 }
 
+/** `after`'s generated `field` (`config.x`: a field of its config) set to `before`'s, when stored. */
+function keepStored(after: Entity, before: Entity, field: string): void {
+  if (!field.startsWith('config.')) {
+    after[field] = before[field];
+    return;
+  }
+  const name = field.slice('config.'.length);
+  const stored = before.config as Record<string, unknown> | null | undefined;
+  const wanted = after.config as Record<string, unknown> | null | undefined;
+  if (stored?.[name] === undefined || stored[name] === null || !wanted) return;
+  after.config = { ...wanted, [name]: stored[name] };
+}
+
 /**
  * The resolved file's config with stored values carried over where the file does not decide them:
  * fields it left to be generated (key-auth keys, secrets), the stored hash when the file's clear
@@ -104,7 +117,7 @@ export function carryStoredValues(
       if (!before) return;
       const after = { ...entity };
       list[i] = after;
-      for (const field of generated.get(after.id) ?? []) after[field] = before[field];
+      for (const field of generated.get(after.id) ?? []) keepStored(after, before, field);
       const clear = resolved.clearPasswords.get(after.id);
       if (
         clear !== undefined &&

@@ -1,4 +1,11 @@
-import { deepMerge, ENTITIES, validatePlugin, unknownPluginViolation, type Plugin } from '@gatehouse/shared';
+import {
+  deepMerge,
+  ENTITIES,
+  validatePlugin,
+  unknownPluginViolation,
+  type Plugin,
+  type PluginSchemas as DeclarativePluginSchemas,
+} from '@gatehouse/shared';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { EntityRepository } from './entity-repository.js';
 import type { ConfigWriter } from './tx.js';
@@ -8,16 +15,8 @@ import type { ConfigWriter } from './tx.js';
  * `@gatehouse/data-plane/schemas`, which loads no handler): config validation at write time and
  * schema descriptions.
  */
-export interface PluginSchemas {
-  has(name: string): boolean;
-  validateConfig(
-    name: string,
-    config: unknown,
-    scope?: { consumer?: unknown; consumer_group?: unknown; protocols?: readonly string[] | null },
-  ): Record<string, unknown>;
+export interface PluginSchemas extends DeclarativePluginSchemas {
   describe(name: string): Record<string, unknown> | undefined;
-  /** The config with the values the plugin generates when left out (Kong's auto fields) filled in. */
-  fillGenerated?(name: string, config: unknown): unknown;
   list(): { name: string; version: string; priority: number }[];
 }
 

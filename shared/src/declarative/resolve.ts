@@ -16,7 +16,7 @@ import {
   type RefSpec,
 } from './schema.js';
 import { entityId } from './uuid.js';
-import { entityValidators, type PluginSchemas } from './validators.js';
+import { entityValidators, generatedPluginFields, type PluginSchemas } from './validators.js';
 
 export const FORMAT_VERSION = '3.0';
 
@@ -31,7 +31,10 @@ export interface ToConfigOptions {
   filename?: string;
 }
 
-/** A field the resolver generated because the file left it out (key-auth keys, jwt/hmac secrets). */
+/**
+ * A field the resolver generated because the file left it out (key-auth keys, jwt/hmac secrets;
+ * `config.<name>` for a plugin's generated config field, e.g. oauth2's `config.provision_key`).
+ */
 export interface GeneratedField {
   kind: EntityKind;
   id: string;
@@ -384,6 +387,12 @@ class Resolver {
           "with '_transform: false' the password must be a Gatehouse scrypt hash ($scrypt$N$r$p$salt$hash)",
         );
         return undefined;
+      }
+      if (spec.kind === 'plugins') {
+        // Kong's auto fields (oauth2's provision_key): generated here, kept from the store on import.
+        const g = generatedPluginFields(this.options.plugins, input.name, input.config);
+        input.config = g.config;
+        for (const f of g.fields) this.generated.push({ kind: spec.kind, id: raw.id!, field: `config.${f}` });
       }
       try {
         value = validators[spec.kind](input);

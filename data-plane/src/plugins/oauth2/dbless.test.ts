@@ -4,7 +4,7 @@
  * snapshot with the member compiles.
  */
 import { describe, expect, it } from 'vitest';
-import { completeConfig, createLogger, type GatehouseConfig, type Plugin } from '@gatehouse/shared';
+import { completeConfig, createLogger, toConfig, type GatehouseConfig, type Plugin } from '@gatehouse/shared';
 import { compileRuntime } from '../../runtime/compile-runtime.js';
 import { loadPluginRegistry } from '../registry.js';
 
@@ -44,5 +44,21 @@ describe('plugin oauth2 (DB-less)', () => {
       _oauth2_signing_keys: { keys: [] },
     } as GatehouseConfig;
     expect(() => compileRuntime(fromCp, registry, { logger })).not.toThrow();
+  });
+
+  it('generates provision_key when a DB-less file leaves it out (as Kong), keeps one it gives', async () => {
+    const registry = await loadPluginRegistry();
+    const file = (config: Record<string, unknown>) => ({
+      _format_version: '3.0',
+      plugins: [{ name: 'oauth2', config: { enable_client_credentials: true, ...config } }],
+    });
+    const generated = toConfig(file({}), { plugins: registry });
+    expect(generated.config.plugins[0]!.config.provision_key).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(generated.generated).toEqual([
+      { kind: 'plugins', id: generated.config.plugins[0]!.id, field: 'config.provision_key' },
+    ]);
+    const given = toConfig(file({ provision_key: 'pk-given' }), { plugins: registry });
+    expect(given.config.plugins[0]!.config.provision_key).toBe('pk-given');
+    expect(given.generated).toEqual([]);
   });
 });

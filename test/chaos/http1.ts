@@ -63,7 +63,8 @@ export class ResponseParser {
     while (at < chunk.length) {
       switch (this.state) {
         case State.Head: {
-          const buf = this.head === null ? chunk.subarray(at) : Buffer.concat([this.head, chunk.subarray(at)]);
+          const buf =
+            this.head === null ? chunk.subarray(at) : Buffer.concat([this.head, chunk.subarray(at)]);
           // Search from where the last feed left off (less the three bytes a CRLFCRLF may straddle).
           const from = this.head === null ? 0 : Math.max(0, this.head.length - 3);
           const end = buf.indexOf(CRLFCRLF, from);
@@ -75,8 +76,7 @@ export class ResponseParser {
           const consumed = end + 4 - (this.head === null ? 0 : this.head.length);
           this.head = null;
           at += consumed;
-          this.readHead(buf.toString('latin1', 0, end));
-          if (this.state === State.Done) {
+          if (this.readHead(buf.toString('latin1', 0, end))) {
             if (at < chunk.length) throw new FramingError('bytes after the response');
             return this.done();
           }
@@ -113,7 +113,8 @@ export class ResponseParser {
           }
           const semi = line.indexOf(';');
           const size = Number.parseInt(semi < 0 ? line : line.slice(0, semi), 16);
-          if (!Number.isFinite(size) || size < 0) throw new FramingError(`bad chunk size ${JSON.stringify(line)}`);
+          if (!Number.isFinite(size) || size < 0)
+            throw new FramingError(`bad chunk size ${JSON.stringify(line)}`);
           if (size === 0) this.state = State.Trailers;
           else {
             this.remaining = size;
@@ -159,7 +160,8 @@ export class ResponseParser {
     return { status: this.status, keepAlive: this.keepAlive };
   }
 
-  private readHead(head: string): void {
+  /** Reads a response head and sets what follows it; true when it has no body. */
+  private readHead(head: string): boolean {
     // "HTTP/1.1 200 OK"
     if (!head.startsWith('HTTP/1.')) throw new FramingError('not an HTTP/1 response');
     const status = Number(head.slice(9, 12));
@@ -189,7 +191,7 @@ export class ResponseParser {
     if (status < 200) {
       // An interim response (100 Continue, 103 Early Hints): the real one follows.
       this.state = State.Head;
-      return;
+      return false;
     }
     this.status = status;
     this.keepAlive = keepAlive;
@@ -200,5 +202,6 @@ export class ResponseParser {
       this.remaining = length;
       this.state = State.Length;
     } else this.state = State.UntilClose;
+    return this.state === State.Done;
   }
 }

@@ -38,7 +38,9 @@ s.listen(0, '127.0.0.1', () => console.log(s.address().port));
 
 async function bareServer(): Promise<{ origin: string; child: ChildProcess }> {
   const child = spawn(process.execPath, ['-e', SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<string>((res) => child.stdout!.once('data', (d: Buffer) => res(d.toString().trim())));
+  const port = await new Promise<string>((res) =>
+    child.stdout.once('data', (d: Buffer) => res(d.toString().trim())),
+  );
   return { origin: `http://127.0.0.1:${port}`, child };
 }
 

@@ -97,7 +97,11 @@ if (!isMainThread && parentPort !== null) {
   const sched = realtimeThread();
   // openLoop fixes request 0's time synchronously, before its first await.
   const load = openLoop(workerData as OpenLoopOptions);
-  parentPort.postMessage({ started: true, sched, startedAtEpoch: performance.timeOrigin + performance.now() });
+  parentPort.postMessage({
+    started: true,
+    sched,
+    startedAtEpoch: performance.timeOrigin + performance.now(),
+  });
   const r = await load;
   const out: ThreadRecord = {
     startedAtEpoch: performance.timeOrigin + r.startedAt,

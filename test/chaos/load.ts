@@ -281,7 +281,8 @@ export function sendLateness(r: LoadRecord, fromMs = 0, toMs = Infinity): { p50M
   const last = Math.min(r.sendLateMs.length, Math.ceil(toMs / r.intervalMs));
   const v = Array.from(r.sendLateMs.subarray(first, last)).filter((x) => !Number.isNaN(x));
   v.sort((a, b) => a - b);
-  const at = (q: number): number => (v.length === 0 ? NaN : v[Math.min(v.length - 1, Math.floor(q * v.length))]!);
+  const at = (q: number): number =>
+    v.length === 0 ? NaN : v[Math.min(v.length - 1, Math.floor(q * v.length))]!;
   return { p50Ms: at(0.5), p99Ms: at(0.99) };
 }
 

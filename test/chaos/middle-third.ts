@@ -21,8 +21,8 @@ export interface MiddleThird {
 export interface MiddleThirdOptions {
   /**
    * Run the load in a thread of its own (load-thread.ts), so what the fault does on the runner's
-   * main thread (spawning a process, polling) is not measured as request latency. Default false;
-   * `CHAOS_LOAD_THREAD=0` turns it off (A/B runs).
+   * main thread (spawning a process, polling) is not measured as request latency. Default true;
+   * false, or `CHAOS_LOAD_THREAD=0`, puts it on the main thread (A/B runs).
    */
   readonly loadThread?: boolean;
 }
@@ -39,7 +39,7 @@ export async function faultInMiddleThird(
   let load: Promise<LoadRecord>;
   let t0: number;
   // CHAOS_LOAD_THREAD=0 puts the load back on the main thread (for A/B runs of the effect).
-  if (opts.loadThread && process.env.CHAOS_LOAD_THREAD !== '0') {
+  if (opts.loadThread !== false && process.env.CHAOS_LOAD_THREAD !== '0') {
     const thread = openLoopInThread(loadOpts);
     load = thread.record;
     t0 = await thread.started;

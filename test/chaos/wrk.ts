@@ -9,6 +9,7 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { between, exactly, type Figure } from './row.js';
 
 const SCRIPT = fileURLToPath(new URL('./wrk-report.lua', import.meta.url));
 
@@ -64,4 +65,32 @@ export async function runWrk(
     p99Ms: j.p99_us / 1000,
     maxMs: j.max_us / 1000,
   };
+}
+
+/** Largest difference allowed between the two instruments' medians at one request in flight. */
+export const CROSS_CHECK_P50_MS = 1;
+
+/**
+ * The cross-check's verdict: the generator's median minus wrk's within ±`CROSS_CHECK_P50_MS`
+ * (an instrument that read lower than wrk by more than that would be as wrong as one that read
+ * higher), and neither saw a failure. The p99s are not judged: the generator counts its own late
+ * sends from the due time and wrk does not count a send it made late, so their tails differ by
+ * what the box's scheduler did to each; both are logged.
+ */
+export function crossCheckFigures(
+  wrk: WrkRun,
+  generator: { readonly requests: number; readonly failed: number; readonly p50Ms: number },
+): Figure[] {
+  return [
+    between(
+      'p50, generator − wrk (cross-check, 50/s)',
+      generator.p50Ms - wrk.p50Ms,
+      -CROSS_CHECK_P50_MS,
+      CROSS_CHECK_P50_MS,
+      'ms',
+      2,
+    ),
+    exactly('failures seen by wrk (cross-check)', wrk.errors, 0, wrk.requests),
+    exactly('failures seen by the generator (cross-check)', generator.failed, 0, generator.requests),
+  ];
 }

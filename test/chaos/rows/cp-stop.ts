@@ -35,7 +35,6 @@ async function cpStopUnderLoad(
         upAt = performance.now();
         backAt = await whenTrue(async () => (await dpStatus(dp))?.sync.state === 'connected', 30_000);
       },
-      { loadThread: true },
     );
     const { record, injectedAt: stoppedAt, healedAt: restartAt } = run;
     log(

@@ -97,7 +97,6 @@ export const F28: Row = {
           if (held !== null) revokeS = (held - revokedAt) / 1000;
         },
         async () => {},
-        { loadThread: true },
       );
       const { record, injectedAt, healedAt } = run;
       const baseline = summarize(record, 1000, offsetOf(record, injectedAt));

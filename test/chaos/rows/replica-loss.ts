@@ -58,7 +58,6 @@ export const F25: Row = {
           if (overAt !== null) overAt -= killedAt;
         },
         async () => {},
-        { loadThread: true },
       );
       watching = false;
       await watcher;

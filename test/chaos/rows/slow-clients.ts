@@ -19,7 +19,8 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { CLIENT_LIMIT_DEFAULTS } from '../../../data-plane/src/proxy/client-connections.js';
 import { BODY_LIMIT, exchange, HostileDp, request } from '../hostile.js';
-import { offsetOf, openLoop, summarize } from '../load.js';
+import { offsetOf, sendLateness, summarize } from '../load.js';
+import { openLoopInThread } from '../load-thread.js';
 import { atMost, exactly, p99Delta, type Figure, type Row } from '../row.js';
 import { sleep } from '../fleet.js';
 
@@ -141,12 +142,15 @@ export const F21: Row = {
       const rate = Math.min(profile.rate, 100);
       const attackS = profile.short ? 20 : 40;
       const baselineMs = 8000;
-      const load = openLoop({
+      // The load in a thread of its own (load-thread.ts): slowhttptest's spawn and the probes run here.
+      const thread = openLoopInThread({
         origin: dp.proxy,
         path: '/echo',
         rate,
         durationMs: baselineMs + 2 * (attackS + 2) * 1000,
       });
+      const load = thread.record;
+      await thread.started;
       await sleep(baselineMs);
       const url = `${dp.proxy}/echo`;
       const slowHead = 'GET /echo HTTP/1.1\r\nHost: gw.example\r\n';
@@ -197,6 +201,10 @@ export const F21: Row = {
       for (let t = offsetOf(record, first[0]); t < offsetOf(record, last[1]); t += 1000)
         perSecond.push(summarize(record, t, t + 1000).p99Ms.toFixed(0));
       log(`normal traffic p99 per second during the slow clients (ms): ${perSecond.join(' ')}`);
+      const late = sendLateness(record, offsetOf(record, first[0]), offsetOf(record, last[1]));
+      log(
+        `the generator's own lateness during the slow clients (${await thread.sched}): p50 ${late.p50Ms.toFixed(2)} ms, p99 ${late.p99Ms.toFixed(2)} ms`,
+      );
       const statuses = new Map<number, number>();
       for (const st of record.status)
         if (st === 0 || st >= 500) statuses.set(st, (statuses.get(st) ?? 0) + 1);

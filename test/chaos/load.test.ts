@@ -80,7 +80,8 @@ describe('openLoop scheduling', () => {
     expect(received).toBe(100);
     // Request 99 waited behind 99 answers of ≥ 50 ms each, all of it counted.
     expect(r.latencyMs[99]).toBeGreaterThanOrEqual(100 * 50 - 99 * 10);
-    expect(r.sendLateMs[99]).toBeGreaterThanOrEqual(99 * 50 - 99 * 10);
+    // …a wait for the busy socket, the server's doing, not the generator's own lateness.
+    expect(r.sendLateMs[99]).toBeLessThan(r.latencyMs[99]! - 3000);
   });
 });
 

@@ -14,7 +14,7 @@
  * `ResponseParser` (http1.ts: status, Content-Length, chunked, Connection; bodies skipped, never
  * kept). No promise, closure or buffer per request. The scheduler wakes `spinMs` early and waits
  * out the rest on the clock, so a request leaves on time rather than when the timer fires (libuv
- * timers have a 1 ms grain); how late each request actually left is kept (`sendLateMs`).
+ * timers have a 1 ms grain); how late the scheduler issued each request is kept (`sendLateMs`).
  */
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -53,8 +53,9 @@ export interface LoadRecord {
   /** Error codes of requests that got no response, counted. */
   readonly errors: ReadonlyMap<string, number>;
   /**
-   * How late request i was written to its socket after its intended time, in ms: the scheduler's
-   * lateness, plus the wait in the queue when every socket was busy. NaN: never sent.
+   * How late the generator issued request i after its intended time, in ms: its scheduler's own
+   * lateness (a timer or thread that woke late). A wait for a free socket, when every one is busy
+   * with a slow answer, is not in it: that is the server's, and it is in `latencyMs`.
    */
   readonly sendLateMs: Float64Array;
 }
@@ -118,10 +119,8 @@ export function openLoop(opts: OpenLoopOptions): Promise<LoadRecord> {
   };
 
   const send = (c: Conn, i: number): void => {
-    const now = performance.now();
     c.current = i;
-    c.sentAt = now;
-    sendLateMs[i] = now - (startedAt + i * intervalMs);
+    c.sentAt = performance.now();
     c.socket.write(requestBytes);
   };
 
@@ -192,7 +191,8 @@ export function openLoop(opts: OpenLoopOptions): Promise<LoadRecord> {
     send(c, first);
   };
 
-  const dispatch = (i: number): void => {
+  const dispatch = (i: number, now: number): void => {
+    sendLateMs[i] = now - (startedAt + i * intervalMs);
     const c = idle.pop();
     if (c !== undefined) send(c, i);
     else if (conns.size < maxConns) open(i);
@@ -219,7 +219,7 @@ export function openLoop(opts: OpenLoopOptions): Promise<LoadRecord> {
       const due = startedAt + next * intervalMs;
       if (due - now <= spinMs) while (now < due) now = performance.now();
     }
-    while (next < total && startedAt + next * intervalMs <= now) dispatch(next++);
+    while (next < total && startedAt + next * intervalMs <= now) dispatch(next++, now);
     if (next < total)
       setTimeout(tick, Math.max(0, startedAt + next * intervalMs - spinMs - performance.now()));
   };
@@ -273,8 +273,8 @@ export function summarize(r: LoadRecord, fromMs = 0, toMs = Infinity): WindowSum
 }
 
 /**
- * How late the requests intended between `fromMs` and `toMs` left (`sendLateMs`): the
- * generator's own share of their latency when no socket was short, p50 and p99 in ms.
+ * How late the requests intended between `fromMs` and `toMs` were issued (`sendLateMs`):
+ * the generator's own share of their latency, p50 and p99 in ms.
  */
 export function sendLateness(r: LoadRecord, fromMs = 0, toMs = Infinity): { p50Ms: number; p99Ms: number } {
   const first = Math.max(0, Math.ceil(fromMs / r.intervalMs));

@@ -34,6 +34,7 @@ async function undiciLoop(origin: string, how: 'request' | 'dispatch'): Promise<
     if (++settled === total) finish();
   };
   const handler: Dispatcher.DispatchHandler = {
+    onConnect: () => {},
     onHeaders: () => true,
     onData: () => true,
     onComplete: settle,

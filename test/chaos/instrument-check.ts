@@ -1,8 +1,8 @@
 /**
- * The load generator against wrk, outside the suite (docs/chaos.md, "The instrument"): the same
- * light load as F4's cross-check (wrk with one connection paced 20 ms; the generator in its
- * thread at 50 requests/s) against a bare node server in a child process and through a DB-less
- * data plane, `--runs` times, interleaved, the load average beside each run.
+ * The load generator against wrk, outside the suite (docs/chaos.md, "The instrument"): F4's
+ * cross-check (`runCrossCheck`: wrk with one connection paced 20 ms and the generator in its
+ * thread at 50 requests/s, side by side) against a bare node server in a child process and
+ * through a DB-less data plane, `--runs` times, interleaved, the load average beside each run.
  *
  *   node --import tsx test/chaos/instrument-check.ts [--runs 3] [--seconds 3] [--target bare,dp]
  *     [--baseline MODULE]   also run an older generator (a module exporting openLoop) on the main
@@ -14,9 +14,8 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import { HostileDp } from './hostile.js';
-import { openLoopInThread } from './load-thread.js';
 import { sendLateness, summarize, type LoadRecord, type OpenLoopOptions } from './load.js';
-import { runWrk } from './wrk.js';
+import { runCrossCheck } from './wrk.js';
 
 const { values } = parseArgs({
   options: {
@@ -63,12 +62,9 @@ async function main(): Promise<void> {
     for (let run = 1; run <= runs; run++) {
       for (const [name, origin, path] of where) {
         const la = load();
-        const wrk = await runWrk(`${origin}${path}`, { connections: 1, durationS: seconds, paceMs: 20 });
+        const { wrk, record: rec, sched } = await runCrossCheck(origin, path, seconds);
         const opts = { origin, path, rate: 50, durationMs: seconds * 1000 };
-        const thread = openLoopInThread(opts);
-        const rec = await thread.record;
         const ours = summarize(rec);
-        const sched = await thread.sched;
         const late = sendLateness(rec);
         let line =
           `run ${run} ${name} (load ${la}): wrk p50 ${ms(wrk.p50Ms)} p99 ${ms(wrk.p99Ms)} (${wrk.requests}, ${wrk.errors} errors); ` +

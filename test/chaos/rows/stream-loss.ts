@@ -18,7 +18,7 @@ import { openLoop, sendLateness, summarize } from '../load.js';
 import { openLoopInThread } from '../load-thread.js';
 import { RECONNECT_BACKOFF } from '../../../data-plane/src/sync/backoff.js';
 import { atMost, between, exactly, type Figure, type Profile, type Row } from '../row.js';
-import { crossCheckFigures, runWrk } from '../wrk.js';
+import { crossCheckFigures, runCrossCheck } from '../wrk.js';
 
 const BACKOFF_BASE_MS = RECONNECT_BACKOFF.baseMs;
 
@@ -73,22 +73,20 @@ export const F4: Row = {
 };
 
 /**
- * The open-loop generator against wrk on the same data plane before the fault, one after the
- * other, at the same light load: wrk with one connection paced 20 ms (answer, wait, next), then the
- * generator in its thread at 50 requests/s (a request every 20 ms). Their medians must agree within
- * 1 ms and neither may see a failure (`crossCheckFigures`); both p99s are logged, with how late
- * the generator's requests left and the thread's scheduling class.
+ * The open-loop generator against wrk on the same data plane before the fault, side by side at the
+ * same light load (`runCrossCheck`): wrk with one connection paced 20 ms (answer, wait, next), the
+ * generator in its thread at 50 requests/s. Their medians must agree within 1 ms and neither may
+ * see a failure (`crossCheckFigures`); both p99s are logged, with how late the generator issued
+ * its requests and the thread's scheduling class.
  */
 async function wrkCrossCheck(origin: string, log: (line: string) => void): Promise<Figure[]> {
-  const wrk = await runWrk(`${origin}/chaos`, { connections: 1, durationS: 3, paceMs: 20 });
-  const thread = openLoopInThread({ origin, path: '/chaos', rate: 50, durationMs: 3000 });
-  const record = await thread.record;
+  const { wrk, record, sched } = await runCrossCheck(origin, '/chaos');
   const ours = summarize(record);
   const late = sendLateness(record);
   log(
-    `cross-check: wrk -c1 paced 20 ms ${wrk.requests} requests p50 ${wrk.p50Ms.toFixed(3)} ms p99 ${wrk.p99Ms.toFixed(3)} ms; ` +
-      `generator 50/s (${await thread.sched}) ${ours.requests} requests p50 ${ours.p50Ms.toFixed(3)} ms p99 ${ours.p99Ms.toFixed(3)} ms, ` +
-      `sent late p50 ${late.p50Ms.toFixed(3)} ms p99 ${late.p99Ms.toFixed(3)} ms`,
+    `cross-check (side by side): wrk -c1 paced 20 ms ${wrk.requests} requests p50 ${wrk.p50Ms.toFixed(3)} ms p99 ${wrk.p99Ms.toFixed(3)} ms; ` +
+      `generator 50/s (${sched}) ${ours.requests} requests p50 ${ours.p50Ms.toFixed(3)} ms p99 ${ours.p99Ms.toFixed(3)} ms, ` +
+      `issued late p50 ${late.p50Ms.toFixed(3)} ms p99 ${late.p99Ms.toFixed(3)} ms`,
   );
   return crossCheckFigures(wrk, ours);
 }

@@ -7,7 +7,7 @@
  */
 import type { DpHandle } from '../../e2e/helpers/processes.js';
 import { sleep } from './fleet.js';
-import { openLoop, type LoadRecord } from './load.js';
+import { offsetOf, openLoop, sendLateness, type LoadRecord } from './load.js';
 import { openLoopInThread } from './load-thread.js';
 import type { Profile } from './row.js';
 
@@ -16,13 +16,35 @@ export interface MiddleThird {
   /** performance.now() when the fault was injected and when it was healed. */
   readonly injectedAt: number;
   readonly healedAt: number;
+  /** Where the load ran: the thread's scheduling class (load-thread.ts), or `main thread`. */
+  readonly sched: string;
+}
+
+/**
+ * The generator's own lateness in each window (`sendLateness`), with where it ran: a row logs it
+ * beside its p99s, so a delta the instrument made shows as such (docs/chaos.md, "The instrument").
+ */
+export function instrumentLine(
+  run: MiddleThird,
+  windows: readonly { name: string; from: number; to: number }[],
+): string {
+  const r = run.record;
+  return (
+    `generator (${run.sched}) sent late p50/p99 ms: ` +
+    windows
+      .map((w) => {
+        const l = sendLateness(r, offsetOf(r, w.from), offsetOf(r, w.to));
+        return `${w.name} ${l.p50Ms.toFixed(2)}/${l.p99Ms.toFixed(2)}`;
+      })
+      .join(', ')
+  );
 }
 
 export interface MiddleThirdOptions {
   /**
    * Run the load in a thread of its own (load-thread.ts), so what the fault does on the runner's
-   * main thread (spawning a process, polling) is not measured as request latency. Default false;
-   * `CHAOS_LOAD_THREAD=0` turns it off (A/B runs).
+   * main thread (spawning a process, polling) is not measured as request latency. Default true;
+   * false, or `CHAOS_LOAD_THREAD=0`, puts it on the main thread (A/B runs).
    */
   readonly loadThread?: boolean;
 }
@@ -38,12 +60,14 @@ export async function faultInMiddleThird(
   const loadOpts = { origin: dp.proxy, path: '/chaos', rate: profile.rate, durationMs: profile.durationMs };
   let load: Promise<LoadRecord>;
   let t0: number;
+  let sched = 'main thread';
   // CHAOS_LOAD_THREAD=0 puts the load back on the main thread (for A/B runs of the effect).
-  if (opts.loadThread && process.env.CHAOS_LOAD_THREAD !== '0') {
+  if (opts.loadThread !== false && process.env.CHAOS_LOAD_THREAD !== '0') {
     const thread = openLoopInThread(loadOpts);
     load = thread.record;
     t0 = await thread.started;
-    if (Number.isNaN(t0)) return { record: await load, injectedAt: NaN, healedAt: NaN };
+    sched = await thread.sched;
+    if (Number.isNaN(t0)) return { record: await load, injectedAt: NaN, healedAt: NaN, sched };
   } else {
     load = openLoop(loadOpts);
     t0 = performance.now();
@@ -54,5 +78,5 @@ export async function faultInMiddleThird(
   await sleep(Math.max(0, t0 + 2 * third - performance.now()));
   const healedAt = performance.now();
   await heal();
-  return { record: await load, injectedAt, healedAt };
+  return { record: await load, injectedAt, healedAt, sched };
 }

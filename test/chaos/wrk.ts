@@ -9,6 +9,9 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { openLoopInThread } from './load-thread.js';
+import type { LoadRecord } from './load.js';
+import { between, exactly, type Figure } from './row.js';
 
 const SCRIPT = fileURLToPath(new URL('./wrk-report.lua', import.meta.url));
 
@@ -64,4 +67,55 @@ export async function runWrk(
     p99Ms: j.p99_us / 1000,
     maxMs: j.max_us / 1000,
   };
+}
+
+/**
+ * The cross-check's two loads, **at the same time** on `origin + path`: wrk with one connection
+ * paced 20 ms, and the generator in its thread at 50 requests/s, for `seconds`. Side by side, both
+ * meet the same moments of a shared box (one after the other, a 3 s window could catch the data
+ * plane descheduled and the other not: the generator once read a p50 of 10 ms against wrk's 1.8
+ * that way at load average 14). The data plane serves 100 requests/s, still a light load, and the
+ * two streams drift in phase (wrk's period is 20 ms plus each answer), so neither keeps arriving
+ * behind the other.
+ */
+export async function runCrossCheck(
+  origin: string,
+  path: string,
+  seconds = 3,
+): Promise<{ wrk: WrkRun; record: LoadRecord; sched: string }> {
+  const thread = openLoopInThread({ origin, path, rate: 50, durationMs: seconds * 1000 });
+  await thread.started;
+  const [wrk, record] = await Promise.all([
+    runWrk(`${origin}${path}`, { connections: 1, durationS: seconds, paceMs: 20 }),
+    thread.record,
+  ]);
+  return { wrk, record, sched: await thread.sched };
+}
+
+/** Largest difference allowed between the two instruments' medians at one request in flight. */
+export const CROSS_CHECK_P50_MS = 1;
+
+/**
+ * The cross-check's verdict: the generator's median minus wrk's within ±`CROSS_CHECK_P50_MS`
+ * (an instrument that read lower than wrk by more than that would be as wrong as one that read
+ * higher), and neither saw a failure. The p99s are not judged: the generator counts its own late
+ * sends from the due time and wrk does not count a send it made late, so their tails differ by
+ * what the box's scheduler did to each; both are logged.
+ */
+export function crossCheckFigures(
+  wrk: WrkRun,
+  generator: { readonly requests: number; readonly failed: number; readonly p50Ms: number },
+): Figure[] {
+  return [
+    between(
+      'p50, generator − wrk (cross-check, 50/s)',
+      generator.p50Ms - wrk.p50Ms,
+      -CROSS_CHECK_P50_MS,
+      CROSS_CHECK_P50_MS,
+      'ms',
+      2,
+    ),
+    exactly('failures seen by wrk (cross-check)', wrk.errors, 0, wrk.requests),
+    exactly('failures seen by the generator (cross-check)', generator.failed, 0, generator.requests),
+  ];
 }

@@ -1,7 +1,13 @@
 import http from 'node:http';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
-import { CLIENT_LIMIT_DEFAULTS, ClientConnections, type ClientLimits } from './client-connections.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  CLIENT_LIMIT_DEFAULTS,
+  ClientConnections,
+  TIMEOUT_BATCH,
+  type ClientLimits,
+} from './client-connections.js';
 import { bodyUnread } from './errors.js';
 
 const FIELDS = Object.keys(CLIENT_LIMIT_DEFAULTS) as (keyof ClientLimits)[];
@@ -81,5 +87,53 @@ describe('bodyUnread', () => {
     expect(bodyUnread(req(['Host', 'a']))).toBe(false);
     expect(bodyUnread(req(['Content-Length', '10'], true))).toBe(false);
     expect(bodyUnread(undefined)).toBe(false);
+  });
+});
+
+describe('ClientConnections: many slow clients timing out together', () => {
+  /** A request whose body never comes, on an HTTP/1 socket whose answer has started (so a timeout destroys it). */
+  function slowBody(onDestroy: () => void) {
+    const socket = {
+      bytesRead: 0,
+      destroyed: false,
+      writable: true,
+      isPaused: () => false,
+      _httpMessage: { headersSent: true },
+      destroy() {
+        if (!this.destroyed) onDestroy();
+        this.destroyed = true;
+      },
+    };
+    const req = { httpVersionMajor: 1, complete: false, socket };
+    return { req: req as unknown as IncomingMessage, res: {} as ServerResponse };
+  }
+
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it(`times out at most ${TIMEOUT_BATCH} per turn of the event loop, every one of them in the end (chaos row F21)`, () => {
+    vi.useFakeTimers();
+    const cc = new ClientConnections();
+    let closed = 0;
+    for (let i = 0; i < 500; i++) {
+      const { req, res } = slowBody(() => closed++);
+      cc.admitRequest(req, res, true);
+    }
+    // Just before the body timeout: nothing cut.
+    vi.advanceTimersByTime(cc.limits.bodyTimeoutMs - cc.checkIntervalMs);
+    expect(closed).toBe(0);
+    // Then one timer (the sweep, then each batch after it) at a time: each runs alone in its turn,
+    // with the proxy's other I/O (normal requests) served between them.
+    const perTurn: number[] = [];
+    while (closed < 500 && perTurn.length < 1000) {
+      const before = closed;
+      vi.advanceTimersToNextTimer();
+      if (closed > before) perTurn.push(closed - before);
+    }
+    expect(closed).toBe(500);
+    expect(Math.max(...perTurn)).toBeLessThanOrEqual(TIMEOUT_BATCH);
+    expect(cc.counts.bodyTimeouts).toBe(500);
+    cc.close();
   });
 });

@@ -7,7 +7,8 @@
  */
 import { adminJson } from '../../../e2e/helpers/processes.js';
 import { Fleet, sleep, whenTrue } from '../fleet.js';
-import { offsetOf, openLoop, summarize } from '../load.js';
+import { offsetOf, summarize } from '../load.js';
+import { openLoopInThread } from '../load-thread.js';
 import { atMost, exactly, p99Delta, type Row } from '../row.js';
 
 async function revisionServed(proxy: string, revision: number): Promise<boolean> {
@@ -23,15 +24,18 @@ export const F14: Row = {
     const fleet = await Fleet.start({ dps: 2 });
     try {
       const baselineMs = profile.durationMs / 4;
-      const loads = fleet.dps.map((dp) =>
-        openLoop({
+      // Each DP's load in a thread of its own (load-thread.ts): the writes and the polling below
+      // run on this thread.
+      const threads = fleet.dps.map((dp) =>
+        openLoopInThread({
           origin: dp.proxy,
           path: '/chaos',
           rate: profile.rate / 2,
           durationMs: profile.durationMs,
         }),
       );
-      const t0 = performance.now();
+      const loads = threads.map((t) => t.record);
+      const t0 = Math.max(...(await Promise.all(threads.map((t) => t.started))));
       await sleep(baselineMs);
       const churnAt = performance.now();
       const propagation: number[] = [];

@@ -7,7 +7,7 @@
  */
 import { Fleet, dpStatus, whenTrue } from '../fleet.js';
 import { offsetOf, summarize } from '../load.js';
-import { faultInMiddleThird } from '../middle-third.js';
+import { faultInMiddleThird, instrumentLine } from '../middle-third.js';
 import { logProbe } from '../probe/report.js';
 import { atMost, exactly, p99Delta, type Figure, type Profile, type Row } from '../row.js';
 
@@ -35,7 +35,6 @@ async function cpStopUnderLoad(
         upAt = performance.now();
         backAt = await whenTrue(async () => (await dpStatus(dp))?.sync.state === 'connected', 30_000);
       },
-      { loadThread: true },
     );
     const { record, injectedAt: stoppedAt, healedAt: restartAt } = run;
     log(
@@ -50,15 +49,13 @@ async function cpStopUnderLoad(
     log(
       `baseline p99 ${baseline.p99Ms} ms; CP down p99 ${down.p99Ms} ms; CP starting p99 ${restarting.p99Ms} ms; errors ${JSON.stringify([...record.errors])}`,
     );
-    logProbe(
-      [
-        { name: 'baseline', from: record.startedAt + 1000, to: stoppedAt },
-        { name: 'CP down', from: stoppedAt, to: restartAt },
-        { name: 'CP starting', from: restartAt, to: upAt },
-      ],
-      log,
-      record.startedAt + profile.durationMs,
-    );
+    const windows = [
+      { name: 'baseline', from: record.startedAt + 1000, to: stoppedAt },
+      { name: 'CP down', from: stoppedAt, to: restartAt },
+      { name: 'CP starting', from: restartAt, to: upAt },
+    ];
+    log(instrumentLine(run, windows));
+    logProbe(windows, log, record.startedAt + profile.durationMs);
     const figures = [
       exactly('failed requests', all.failed, 0, all.requests),
       p99Delta('p99 while the CP is down', baseline.p99Ms, down.p99Ms, 2),

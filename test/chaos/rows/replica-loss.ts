@@ -11,7 +11,7 @@ import { adminJson } from '../../../e2e/helpers/processes.js';
 import type { CpHandle } from '../../../e2e/helpers/processes.js';
 import { Fleet, dpStatus, sleep, whenTrue } from '../fleet.js';
 import { offsetOf, summarize } from '../load.js';
-import { faultInMiddleThird } from '../middle-third.js';
+import { faultInMiddleThird, instrumentLine } from '../middle-third.js';
 import { logProbe } from '../probe/report.js';
 import { atMost, exactly, p99Delta, type Row } from '../row.js';
 import { join } from 'node:path';
@@ -58,7 +58,6 @@ export const F25: Row = {
           if (overAt !== null) overAt -= killedAt;
         },
         async () => {},
-        { loadThread: true },
       );
       watching = false;
       await watcher;
@@ -81,14 +80,12 @@ export const F25: Row = {
       log(
         `lost after ${lostAt === null ? 'never' : (lostAt as number).toFixed(0)} ms; on ${second} after ${overAt === null ? 'never' : (overAt as number).toFixed(0)} ms; baseline p99 ${baseline.p99Ms} ms, failover p99 ${failover.p99Ms} ms; hashes ${[...hashes].join(', ')}`,
       );
-      logProbe(
-        [
-          { name: 'baseline', from: record.startedAt + 1000, to: injectedAt },
-          { name: 'failover', from: injectedAt, to: healedAt },
-        ],
-        log,
-        record.startedAt + profile.durationMs,
-      );
+      const windows = [
+        { name: 'baseline', from: record.startedAt + 1000, to: injectedAt },
+        { name: 'failover', from: injectedAt, to: healedAt },
+      ];
+      log(instrumentLine(run, windows));
+      logProbe(windows, log, record.startedAt + profile.durationMs);
       return [
         exactly('failed requests', all.failed, 0, all.requests),
         p99Delta('p99 while the DP fails over', baseline.p99Ms, failover.p99Ms, 2),

@@ -16,12 +16,15 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
+import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { CLIENT_LIMIT_DEFAULTS } from '../../../data-plane/src/proxy/client-connections.js';
 import { BODY_LIMIT, exchange, HostileDp, request } from '../hostile.js';
-import { offsetOf, openLoop, summarize } from '../load.js';
+import { offsetOf, sendLateness, summarize } from '../load.js';
+import { openLoopInThread } from '../load-thread.js';
 import { atMost, exactly, p99Delta, type Figure, type Row } from '../row.js';
 import { sleep } from '../fleet.js';
+import { logProbe } from '../probe/report.js';
 
 const CONNECTIONS = 500;
 const PROBES = 5;
@@ -65,6 +68,26 @@ interface SlowRun {
   readonly opened: number;
   /** Connections it still had open at its last CSV row. */
   readonly openAtEnd: number;
+  /** CPU it used (user + system, s), read from /proc while it ran: it shares the box's cores. */
+  readonly cpuS: number;
+}
+
+/**
+ * slowhttptest's niceness (`CHAOS_SLOWHTTPTEST_NICE`, default 0): a positive value models an
+ * attacker on another host, whose CPU would not be taken from the data plane (F21's diagnosis,
+ * docs/chaos.md).
+ */
+const SLOW_NICE = Number(process.env.CHAOS_SLOWHTTPTEST_NICE ?? 0);
+
+/** User + system CPU seconds of a live process (/proc/PID/stat, clock ticks of 10 ms); NaN once gone. */
+function cpuSecondsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return NaN;
+  }
 }
 
 /** Runs slowhttptest in `mode` (-H or -B) for `lengthS` s; reads its CSV (seconds, closed, pending, connected). */
@@ -97,10 +120,16 @@ async function slowhttptest(mode: '-H' | '-B', url: string, dir: string, lengthS
     ],
     { stdio: 'ignore' },
   );
+  if (SLOW_NICE !== 0 && child.pid !== undefined) setPriority(child.pid, SLOW_NICE);
+  let cpuS = 0;
+  const cpuPoll = setInterval(() => {
+    const c = child.pid === undefined ? NaN : cpuSecondsOf(child.pid);
+    if (!Number.isNaN(c)) cpuS = c;
+  }, 250);
   const code = await new Promise<number | null>((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', resolve);
-  });
+  }).finally(() => clearInterval(cpuPoll));
   const exitedAtS = (performance.now() - t0) / 1000;
   if (!existsSync(`${prefix}.csv`)) throw new Error(`slowhttptest ${mode} exited ${code} without its CSV`);
   const rows = readFileSync(`${prefix}.csv`, 'utf8')
@@ -110,7 +139,7 @@ async function slowhttptest(mode: '-H' | '-B', url: string, dir: string, lengthS
     .map((l) => l.split(',').map(Number) as [number, number, number, number]);
   const opened = Math.max(...rows.map(([, closed, , connected]) => closed + connected));
   const all = rows.find(([, closed, pending, connected]) => pending === 0 && closed + connected >= opened);
-  return { allOpenAtS: all?.[0] ?? Infinity, exitedAtS, opened, openAtEnd: rows.at(-1)?.[3] ?? 0 };
+  return { allOpenAtS: all?.[0] ?? Infinity, exitedAtS, opened, openAtEnd: rows.at(-1)?.[3] ?? 0, cpuS };
 }
 
 export const F21: Row = {
@@ -141,12 +170,15 @@ export const F21: Row = {
       const rate = Math.min(profile.rate, 100);
       const attackS = profile.short ? 20 : 40;
       const baselineMs = 8000;
-      const load = openLoop({
+      // The load in a thread of its own (load-thread.ts): slowhttptest's spawn and the probes run here.
+      const thread = openLoopInThread({
         origin: dp.proxy,
         path: '/echo',
         rate,
         durationMs: baselineMs + 2 * (attackS + 2) * 1000,
       });
+      const load = thread.record;
+      await thread.started;
       await sleep(baselineMs);
       const url = `${dp.proxy}/echo`;
       const slowHead = 'GET /echo HTTP/1.1\r\nHost: gw.example\r\n';
@@ -171,7 +203,7 @@ export const F21: Row = {
         // slowhttptest ran to its test length: some connection outlived the DP's timeouts.
         const lastClosed = run.exitedAtS < attackS - 0.5 ? run.exitedAtS - run.allOpenAtS : Infinity;
         log(
-          `${what}: slowhttptest opened ${run.opened}, all open by ${run.allOpenAtS} s, exited at ${run.exitedAtS.toFixed(1)} s of ${attackS} (${run.openAtEnd} open at its last sample); probes closed after ${probes.map((s) => s.toFixed(1)).join(', ')} s`,
+          `${what}: slowhttptest opened ${run.opened}, all open by ${run.allOpenAtS} s, exited at ${run.exitedAtS.toFixed(1)} s of ${attackS} (${run.openAtEnd} open at its last sample; its CPU ${run.cpuS.toFixed(2)} s at nice ${SLOW_NICE}); probes closed after ${probes.map((s) => s.toFixed(1)).join(', ')} s`,
         );
         figures.push(
           atMost(`${what}: slowest probe connection closed after`, slowest, boundS, 's'),
@@ -197,6 +229,18 @@ export const F21: Row = {
       for (let t = offsetOf(record, first[0]); t < offsetOf(record, last[1]); t += 1000)
         perSecond.push(summarize(record, t, t + 1000).p99Ms.toFixed(0));
       log(`normal traffic p99 per second during the slow clients (ms): ${perSecond.join(' ')}`);
+      logProbe(
+        [
+          { name: 'baseline', from: record.startedAt + 2000, to: record.startedAt + baselineMs },
+          { name: 'slow headers', from: first[0], to: first[1] },
+          { name: 'slow body', from: last[0], to: last[1] },
+        ],
+        log,
+      );
+      const late = sendLateness(record, offsetOf(record, first[0]), offsetOf(record, last[1]));
+      log(
+        `the generator's own lateness during the slow clients (${await thread.sched}): p50 ${late.p50Ms.toFixed(2)} ms, p99 ${late.p99Ms.toFixed(2)} ms`,
+      );
       const statuses = new Map<number, number>();
       for (const st of record.status)
         if (st === 0 || st >= 500) statuses.set(st, (statuses.get(st) ?? 0) + 1);

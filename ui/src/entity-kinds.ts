@@ -2,6 +2,7 @@
 // order and with its labels: the Admin API collection, list columns, form shape, nested lists.
 // EntityView.vue renders any of them (entity-screens.ts makes them screens).
 import type { EntityFormOptions, FieldSpec } from './forms/schema-form';
+import type { KongFormKind } from './kong/forms';
 
 /** An Admin API entity as listed (Kong's JSON). */
 export type Entity = { id: string } & Record<string, unknown>;
@@ -56,6 +57,8 @@ export interface NestedList {
   members?: { field: string; from: string };
   /** The rows cannot be edited, only added and deleted. */
   readOnly?: boolean;
+  /** Created and edited with Kong's own form (kong/forms.ts) rather than one generated from the schema. */
+  kongForm?: KongFormKind;
 }
 
 export interface EntityKindScreen {
@@ -71,6 +74,8 @@ export interface EntityKindScreen {
   /** A consumer: one nested list per credential kind the CP reports (`/gatehouse-ui.json`). */
   credentials?: boolean;
   readOnly?: boolean;
+  /** Created and edited with Kong's own form (kong/forms.ts) rather than one generated from the schema. */
+  kongForm?: KongFormKind;
 }
 
 const text = (v: unknown): string => {
@@ -109,21 +114,7 @@ export const ENTITY_KINDS: readonly EntityKindScreen[] = [
     singular: 'gateway service',
     collection: 'services',
     columns: [col('name'), { key: 'url', label: 'URL', value: serviceUrl }, col('enabled'), tags],
-    form: {
-      // Kong Manager's "Full URL": one control for protocol, host, port and path.
-      extra: [
-        {
-          path: 'url',
-          label: 'url',
-          kind: 'text',
-          required: false,
-          description: 'e.g. http://orders.internal:8080/v1 — sets protocol, host, port and path',
-        },
-      ],
-      omit: ['protocol', 'host', 'port', 'path'],
-      aliases: { protocol: 'url', host: 'url', port: 'url', path: 'url' },
-      toForm: (s) => ({ ...s, url: serviceUrl(s) }),
-    },
+    kongForm: 'services',
     nested: [
       {
         key: 'service-routes',
@@ -133,6 +124,7 @@ export const ENTITY_KINDS: readonly EntityKindScreen[] = [
         path: 'routes',
         parentField: 'service',
         columns: [col('name'), col('paths'), col('hosts'), col('methods')],
+        kongForm: 'routes',
       },
     ],
   },
@@ -142,6 +134,7 @@ export const ENTITY_KINDS: readonly EntityKindScreen[] = [
     singular: 'route',
     collection: 'routes',
     columns: [col('name'), col('service'), col('paths'), col('hosts'), col('methods'), tags],
+    kongForm: 'routes',
   },
   {
     path: 'consumers',

@@ -1,0 +1,72 @@
+/**
+ * Which screens create and edit with Kong's own entity forms (`@kong-ui-public/entities-*`), each
+ * loaded on first use (its own chunk), with the prop that puts it in edit mode and how it names
+ * its controls for the field-error layer (field-errors.ts). Keys are Admin API collections.
+ */
+import type { Component } from 'vue';
+import type { FormControls } from './field-errors';
+
+export interface KongForm {
+  /** Kong's component (and its stylesheet), loaded on demand. */
+  load: () => Promise<Component>;
+  /** The prop holding the edited entity's id (null: a create). */
+  idProp: string;
+  /** Props besides `config` and the id. */
+  props?: Record<string, unknown>;
+  controls: FormControls;
+}
+
+const testid = (id: string) => [`[data-testid="${id}"]`];
+
+export const KONG_FORMS = {
+  services: {
+    load: async () => {
+      const [m] = await Promise.all([
+        import('@kong-ui-public/entities-gateway-services'),
+        import('@kong-ui-public/entities-gateway-services/dist/style.css'),
+      ]);
+      return m.GatewayServiceForm as Component;
+    },
+    idProp: 'gatewayServiceId',
+    props: { hideTrySampleApiButton: true, hideSectionsInfo: true },
+    controls: {
+      testidPrefix: 'gateway-service-',
+      aliases: {
+        // A create sends Kong Manager's full URL: protocol, host, port and path are its parts.
+        protocol: [...testid('gateway-service-protocol-select'), ...testid('gateway-service-url-input')],
+        host: [...testid('gateway-service-host-input'), ...testid('gateway-service-url-input')],
+        port: [...testid('gateway-service-port-input'), ...testid('gateway-service-url-input')],
+        path: [...testid('gateway-service-path-input'), ...testid('gateway-service-url-input')],
+        connect_timeout: testid('gateway-service-connTimeout-input'),
+        read_timeout: testid('gateway-service-readTimeout-input'),
+        write_timeout: testid('gateway-service-writeTimeout-input'),
+        client_certificate: testid('gateway-service-clientCert-input'),
+        ca_certificates: testid('gateway-service-ca-certs-input'),
+        tls_verify: testid('gateway-service-tls-verify-checkbox'),
+        'tls_sans.dnsnames': testid('gateway-service-tls-sans-dnsnames'),
+        'tls_sans.uris': testid('gateway-service-tls-sans-uris'),
+      },
+    },
+  },
+  routes: {
+    load: async () => {
+      const [m] = await Promise.all([
+        import('@kong-ui-public/entities-routes'),
+        import('@kong-ui-public/entities-routes/dist/style.css'),
+      ]);
+      return m.RouteForm as Component;
+    },
+    idProp: 'routeId',
+    props: { hideSectionsInfo: true },
+    controls: {
+      testidPrefix: 'route-form-',
+      aliases: {
+        service: testid('route-form-service-id'),
+        https_redirect_status_code: testid('route-form-http-redirect-status-code'),
+        'headers': testid('route-form-headers-name-input-1'),
+      },
+    },
+  },
+} satisfies Record<string, KongForm>;
+
+export type KongFormKind = keyof typeof KONG_FORMS;

@@ -66,7 +66,41 @@ describe('admin UI configuration screens in a browser', () => {
     expect((await stack.admin('GET', '/upstreams/bad-pool')).status).toBe(404);
   });
 
-  it("shows the server's message in Kong's plugin form, and saves nothing", async () => {
+  /** The message beside a control: right after the control's box, tied to it, the control marked. */
+  async function expectBeside(control: ReturnType<Page['locator']>, path: string, text: string | RegExp) {
+    const note = page.locator(`.kong-form [data-error-for="${path}"]`);
+    await expect.poll(() => note.textContent()).toMatch(text);
+    expect(await control.getAttribute('aria-invalid')).toBe('true');
+    expect(await control.getAttribute('aria-describedby')).toContain((await note.getAttribute('id'))!);
+    const id = await control.evaluate((el) => (el.id ||= `probe-${Math.random()}`));
+    expect(await note.evaluate((el, id) => !!el.previousElementSibling?.querySelector(`[id="${id}"]`), id)).toBe(
+      true,
+    );
+    return note;
+  }
+
+  it("shows the server's message beside the field in Kong's service form, and saves nothing", async () => {
+    await nav('Gateway Services').click();
+    await page.getByRole('button', { name: 'New gateway service' }).click();
+    await page.getByTestId('gateway-service-url-input').fill('http://127.0.0.1:9/');
+    const name = page.getByTestId('gateway-service-name-input');
+    await name.fill('bad name!');
+    await save();
+    const note = await expectBeside(name, 'name', /invalid value 'bad name!'/);
+    // Nothing else went to the summary: every field the server named has its control.
+    expect(await page.getByTestId('field-errors-summary').count()).toBe(0);
+    await stack.shot('service-validation');
+    expect((await stack.admin('GET', '/services?size=1000')).json.data).toEqual([]);
+    // Saving again clears the old message (and the server's answer brings it back).
+    await save();
+    await expect.poll(() => note.count()).toBe(1);
+    await name.fill('good-name');
+    expect(await note.count()).toBe(0);
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    expect(await page.locator('.kong-form').count()).toBe(0);
+  });
+
+  it("shows the server's message beside the field in Kong's plugin form, and saves nothing", async () => {
     await nav('Plugins').click();
     await page.getByRole('button', { name: 'New plugin' }).click();
     await page.locator('#plugin-name').selectOption('key-auth');
@@ -74,10 +108,14 @@ describe('admin UI configuration screens in a browser', () => {
     await expect.poll(() => keyName.inputValue()).toBe('apikey');
     await keyName.fill('bad key!');
     await page.getByTestId('plugin-create-form-submit').click();
-    // Kong's form shows the Admin API's message (Kong's wording) in its alert under the form.
+    // Kong's form shows the Admin API's message (Kong's wording) in its alert under the form …
     const alert = page.locator('.kong-ui-entities-plugin-form-container .k-alert');
     await expect.poll(() => alert.textContent()).toContain("config.key_names.1: bad header name 'bad key!'");
+    // … and ours puts it beside the key name's input.
+    await expectBeside(keyName, 'config.key_names.0', "bad header name 'bad key!'");
     await stack.shot('plugin-validation');
+    await keyName.fill('apikey');
+    expect(await page.locator('.kong-form [data-error-for]').count()).toBe(0);
     await page.getByTestId('plugin-create-form-cancel').click();
     expect((await stack.admin('GET', '/plugins')).json.data).toEqual([]);
   });

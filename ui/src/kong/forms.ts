@@ -28,7 +28,8 @@ export const KONG_FORMS = {
       return m.GatewayServiceForm as Component;
     },
     idProp: 'gatewayServiceId',
-    props: { hideTrySampleApiButton: true, hideSectionsInfo: true },
+    // No `tls_sans`: Kong 3.10's field, which the Admin API (Kong 3.9's schema) refuses as unknown.
+    props: { hideTrySampleApiButton: true, hideSectionsInfo: true, isTlsSansSupported: false },
     controls: {
       testidPrefix: 'gateway-service-',
       aliases: {

@@ -5,7 +5,7 @@
  * offset/next; the server's message beside the field it names; no console errors. Screenshots go
  * to e2e/artifacts/admin-ui/.
  */
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RSA_CERT, RSA_KEY } from '../shared/src/entities/test-fixtures.js';
 import { signIn, startAdminUiStack, unexpectedConsoleErrors, type AdminUiStack } from './helpers/admin-ui.js';
@@ -67,15 +67,18 @@ describe('admin UI configuration screens in a browser', () => {
   });
 
   /** The message beside a control: right after the control's box, tied to it, the control marked. */
-  async function expectBeside(control: ReturnType<Page['locator']>, path: string, text: string | RegExp) {
+  async function expectBeside(control: Locator, path: string, text: string | RegExp): Promise<Locator> {
     const note = page.locator(`.kong-form [data-error-for="${path}"]`);
     await expect.poll(() => note.textContent()).toMatch(text);
     expect(await control.getAttribute('aria-invalid')).toBe('true');
     expect(await control.getAttribute('aria-describedby')).toContain((await note.getAttribute('id'))!);
-    const id = await control.evaluate((el) => (el.id ||= `probe-${Math.random()}`));
-    expect(await note.evaluate((el, id) => !!el.previousElementSibling?.querySelector(`[id="${id}"]`), id)).toBe(
-      true,
-    );
+    await control.evaluate((el) => {
+      if (!el.id) el.id = 'probe-control';
+    });
+    const id = (await control.getAttribute('id'))!;
+    expect(
+      await note.evaluate((el, id) => !!el.previousElementSibling?.querySelector(`[id="${id}"]`), id),
+    ).toBe(true);
     return note;
   }
 

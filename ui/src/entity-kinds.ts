@@ -1,7 +1,7 @@
 // One description per entity kind the configuration screens show, in Kong Manager's navigation
 // order and with its labels: the Admin API collection, list columns, form shape, nested lists.
 // EntityView.vue renders any of them (entity-screens.ts makes them screens).
-import type { EntityFormOptions, FieldSpec } from './forms/schema-form';
+import type { EntityFormOptions } from './forms/schema-form';
 import type { KongFormKind } from './kong/forms';
 
 /** An Admin API entity as listed (Kong's JSON). */
@@ -28,15 +28,8 @@ export interface Column {
   value?: (e: Entity) => string;
 }
 
-/** How an entity's form differs from its schema's fields. */
-export interface FormShape extends EntityFormOptions {
-  /** Controls placed first that the schema does not have (a service's `url`). */
-  extra?: FieldSpec[];
-  /** Server messages about these fields shown at the control that sets them (`host` at `url`). */
-  aliases?: Record<string, string>;
-  /** The entity as the form shows it (fills `extra` controls when editing). */
-  toForm?: (e: Entity) => Entity;
-}
+/** How an entity's form differs from its schema's fields (fields left out, multi-line text). */
+export type FormShape = EntityFormOptions;
 
 /** A list under one entity: `/{collection}/{id}/{path}`. */
 export interface NestedList {

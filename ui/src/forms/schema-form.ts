@@ -145,12 +145,6 @@ export function entityFields(schema: Schema, o: EntityFormOptions = {}): FieldSp
   return fieldsOf(schema.fields, '', { ...o, foreign: true });
 }
 
-/** A plugin's `config` fields (`/schemas/plugins/{name}`), paths starting `config.`. */
-export function pluginConfigFields(schema: Schema): FieldSpec[] {
-  const config = entries(schema.fields).find(([name]) => name === 'config')?.[1];
-  return config ? fieldsOf(config.fields, 'config') : [];
-}
-
 function get(obj: unknown, path: string): unknown {
   let cur = obj;
   for (const key of path.split('.')) {

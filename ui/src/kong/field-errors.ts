@@ -70,7 +70,10 @@ export interface FormControls {
 function aliasSelectors(path: string, controls: FormControls): string[] {
   const field = path.replace(/\.\d+$/, '');
   return [
-    ...new Set([...(controls.aliases?.[path] ?? []), ...(field !== path ? (controls.aliases?.[field] ?? []) : [])]),
+    ...new Set([
+      ...(controls.aliases?.[path] ?? []),
+      ...(field !== path ? (controls.aliases?.[field] ?? []) : []),
+    ]),
   ];
 }
 

@@ -64,7 +64,7 @@ export const KONG_FORMS = {
       aliases: {
         service: testid('route-form-service-id'),
         https_redirect_status_code: testid('route-form-http-redirect-status-code'),
-        'headers': testid('route-form-headers-name-input-1'),
+        headers: testid('route-form-headers-name-input-1'),
       },
     },
   },

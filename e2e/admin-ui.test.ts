@@ -78,6 +78,10 @@ describe('admin UI in a browser', () => {
     await page.getByTestId('route-form-service-id').click();
     await page.getByRole('option', { name: /orders/ }).click();
     await page.getByTestId('route-form-name').fill('orders-route');
+    // Kong's route form starts a route at HTTPS only (Kong Manager's default): HTTP too.
+    await page.getByTestId('route-form-config-type-advanced').check();
+    await page.getByTestId('route-form-protocols').click();
+    await page.getByRole('option', { name: 'HTTP, HTTPS', exact: true }).click();
     const path = page.getByTestId('route-form-paths-input-1');
     await path.fill('no-leading-slash');
     await page.getByRole('button', { name: 'Save' }).click();

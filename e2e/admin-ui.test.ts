@@ -108,7 +108,7 @@ describe('admin UI in a browser', () => {
     // Consumers and a key-auth credential.
     await page.getByRole('link', { name: 'Consumers', exact: true }).click();
     await page.getByRole('button', { name: 'New consumer' }).click();
-    await page.locator('#f-username').fill('alice');
+    await page.getByTestId('consumer-form-username').fill('alice');
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByRole('button', { name: 'Open alice' }).click();
     await page.getByRole('button', { name: 'New key-auth credential of alice' }).click();

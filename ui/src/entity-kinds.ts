@@ -136,6 +136,7 @@ export const ENTITY_KINDS: readonly EntityKindScreen[] = [
     collection: 'consumers',
     columns: [col('username'), { key: 'custom_id', label: 'Custom ID' }, tags],
     credentials: true,
+    kongForm: 'consumers',
     nested: [
       {
         key: 'consumer-groups',
@@ -172,6 +173,7 @@ export const ENTITY_KINDS: readonly EntityKindScreen[] = [
     singular: 'upstream',
     collection: 'upstreams',
     columns: [col('name'), col('algorithm'), col('slots'), tags],
+    kongForm: 'upstreams',
     nested: [
       {
         key: 'targets',

@@ -68,6 +68,31 @@ export const KONG_FORMS = {
       },
     },
   },
+  consumers: {
+    load: async () => {
+      const [m] = await Promise.all([
+        import('@kong-ui-public/entities-consumers'),
+        import('@kong-ui-public/entities-consumers/dist/style.css'),
+      ]);
+      return m.ConsumerForm as Component;
+    },
+    idProp: 'consumerId',
+    controls: {
+      testidPrefix: 'consumer-form-',
+      aliases: { custom_id: testid('consumer-form-custom-id') },
+    },
+  },
+  upstreams: {
+    load: async () => {
+      const [m] = await Promise.all([
+        import('@kong-ui-public/entities-upstreams-targets'),
+        import('@kong-ui-public/entities-upstreams-targets/dist/style.css'),
+      ]);
+      return m.UpstreamsForm as Component;
+    },
+    idProp: 'upstreamId',
+    controls: { testidPrefix: 'upstreams-form-' },
+  },
 } satisfies Record<string, KongForm>;
 
 export type KongFormKind = keyof typeof KONG_FORMS;

@@ -167,14 +167,16 @@ describe('admin UI configuration screens in a browser', () => {
   it('creates a certificate with an SNI', async () => {
     await nav('Certificates').click();
     await page.getByRole('button', { name: 'New certificate' }).click();
-    await page.locator('#f-cert').fill(RSA_CERT);
-    await page.locator('#f-key').fill(RSA_KEY);
+    // Kong's form (CertificateForm), PEMs pasted.
+    await page.getByTestId('certificate-form-cert').fill(RSA_CERT);
+    await page.getByTestId('certificate-form-key').fill(RSA_KEY);
     await save();
     const openCert = page.getByRole('button', { name: /^Open / });
     await openCert.waitFor();
     await openCert.click();
     await page.getByRole('button', { name: /^New SNI of / }).click();
-    await page.locator('#f-certificate-snis-name').fill('shop.example.test');
+    // Kong's SNI form, its certificate fixed to this one.
+    await page.getByTestId('sni-form-name').fill('shop.example.test');
     await save();
     await page.getByRole('cell', { name: 'shop.example.test', exact: true }).waitFor();
     await stack.shot('certificate-snis');

@@ -98,7 +98,6 @@ const col = (key: string, label = key.charAt(0).toUpperCase() + key.slice(1).rep
 const tags = col('tags');
 const serviceUrl = (s: Entity) =>
   `${text(s.protocol)}://${text(s.host)}:${text(s.port)}${typeof s.path === 'string' ? s.path : ''}`;
-const pem = { multiline: ['cert', 'key', 'cert_alt', 'key_alt'] };
 
 export const ENTITY_KINDS: readonly EntityKindScreen[] = [
   {
@@ -193,7 +192,7 @@ export const ENTITY_KINDS: readonly EntityKindScreen[] = [
     singular: 'certificate',
     collection: 'certificates',
     columns: [{ key: 'id', label: 'ID', value: (e) => e.id.slice(0, 8) }, col('snis', 'SNIs'), tags],
-    form: pem,
+    kongForm: 'certificates',
     nested: [
       {
         key: 'certificate-snis',
@@ -203,6 +202,7 @@ export const ENTITY_KINDS: readonly EntityKindScreen[] = [
         path: 'snis',
         parentField: 'certificate',
         columns: [col('name'), tags],
+        kongForm: 'snis',
       },
     ],
   },
@@ -216,7 +216,7 @@ export const ENTITY_KINDS: readonly EntityKindScreen[] = [
       { key: 'cert_digest', label: 'Digest', value: (e) => text(e.cert_digest).slice(0, 16) },
       tags,
     ],
-    form: pem,
+    kongForm: 'ca_certificates',
   },
   {
     path: 'snis',
@@ -224,6 +224,7 @@ export const ENTITY_KINDS: readonly EntityKindScreen[] = [
     singular: 'SNI',
     collection: 'snis',
     columns: [col('name'), col('certificate'), tags],
+    kongForm: 'snis',
   },
   {
     path: 'vaults',

@@ -13,6 +13,8 @@ export interface KongForm {
   idProp: string;
   /** Props besides `config` and the id. */
   props?: Record<string, unknown>;
+  /** Under a parent entity (a service's routes, a certificate's SNIs): the prop or config key for its id. */
+  parent?: { prop: string } | { config: string };
   controls: FormControls;
 }
 
@@ -59,6 +61,7 @@ export const KONG_FORMS = {
     },
     idProp: 'routeId',
     props: { hideSectionsInfo: true },
+    parent: { prop: 'serviceId' },
     controls: {
       testidPrefix: 'route-form-',
       aliases: {
@@ -92,6 +95,52 @@ export const KONG_FORMS = {
     },
     idProp: 'upstreamId',
     controls: { testidPrefix: 'upstreams-form-' },
+  },
+  certificates: {
+    load: async () => {
+      const [m] = await Promise.all([
+        import('@kong-ui-public/entities-certificates'),
+        import('@kong-ui-public/entities-certificates/dist/style.css'),
+      ]);
+      return m.CertificateForm as Component;
+    },
+    idProp: 'certificateId',
+    controls: {
+      testidPrefix: 'certificate-form-',
+      aliases: {
+        cert_alt: testid('certificate-form-cert-alt'),
+        key_alt: testid('certificate-form-key-alt'),
+      },
+    },
+  },
+  ca_certificates: {
+    load: async () => {
+      const [m] = await Promise.all([
+        import('@kong-ui-public/entities-certificates'),
+        import('@kong-ui-public/entities-certificates/dist/style.css'),
+      ]);
+      return m.CACertificateForm as Component;
+    },
+    idProp: 'certificateId',
+    controls: {
+      testidPrefix: 'ca-certificate-form-',
+      aliases: { cert_digest: testid('ca-certificate-form-cert-digest') },
+    },
+  },
+  snis: {
+    load: async () => {
+      const [m] = await Promise.all([
+        import('@kong-ui-public/entities-snis'),
+        import('@kong-ui-public/entities-snis/dist/style.css'),
+      ]);
+      return m.SniForm as Component;
+    },
+    idProp: 'sniId',
+    parent: { config: 'certificateId' },
+    controls: {
+      testidPrefix: 'sni-form-',
+      aliases: { certificate: testid('sni-form-certificate-id') },
+    },
   },
 } satisfies Record<string, KongForm>;
 

@@ -184,6 +184,42 @@ describe('admin UI configuration screens in a browser', () => {
     expect(await page.locator('[data-col="certificate"]').textContent()).toBe(sni.certificate.id.slice(0, 8));
   });
 
+  it("creates a key set with a key, and a vault, in Kong's forms", async () => {
+    await nav('Key Sets').click();
+    await page.getByRole('button', { name: 'New key set' }).click();
+    await page.getByTestId('key-set-form-name').fill('signing');
+    await save();
+    await page.getByRole('cell', { name: 'signing', exact: true }).waitFor();
+    await page.getByRole('button', { name: 'Open signing' }).click();
+    // Kong's key form under the set: its scoped endpoint, the set fixed.
+    await page.getByRole('button', { name: 'New key of signing' }).click();
+    await page.getByTestId('key-form-name').fill('k1');
+    await page.getByTestId('key-form-id').fill('k1');
+    await page
+      .getByTestId('key-form-jwk')
+      .fill(JSON.stringify({ kty: 'oct', k: 'c2lnbmluZy1rZXktbWF0ZXJpYWw', kid: 'k1' }));
+    await save();
+    await page
+      .getByRole('table', { name: 'Keys of signing' })
+      .getByRole('cell', { name: 'k1', exact: true })
+      .waitFor();
+    const keys = (await stack.admin('GET', '/key-sets/signing/keys')).json.data as { kid: string }[];
+    expect(keys.map((k) => k.kid)).toEqual(['k1']);
+    await stack.shot('key-set-keys');
+
+    await nav('Vaults').click();
+    await page.getByRole('button', { name: 'New vault' }).click();
+    await page.getByTestId('vault-form-provider-env').click();
+    await page.getByTestId('vault-form-prefix').fill('my-env');
+    await save();
+    await page.getByRole('cell', { name: 'my-env', exact: true }).waitFor();
+    expect((await stack.admin('GET', '/vaults/my-env')).json).toMatchObject({
+      name: 'env',
+      prefix: 'my-env',
+    });
+    await stack.shot('vaults');
+  });
+
   it('creates a consumer group with a member', async () => {
     await nav('Consumer Groups').click();
     await page.getByRole('button', { name: 'New consumer group' }).click();

@@ -232,6 +232,7 @@ export const ENTITY_KINDS: readonly EntityKindScreen[] = [
     singular: 'vault',
     collection: 'vaults',
     columns: [col('prefix'), col('name'), col('description'), tags],
+    kongForm: 'vaults',
   },
   {
     path: 'keys',
@@ -239,6 +240,7 @@ export const ENTITY_KINDS: readonly EntityKindScreen[] = [
     singular: 'key',
     collection: 'keys',
     columns: [col('name'), { key: 'kid', label: 'Key ID' }, col('set'), tags],
+    kongForm: 'keys',
   },
   {
     path: 'key-sets',
@@ -246,6 +248,7 @@ export const ENTITY_KINDS: readonly EntityKindScreen[] = [
     singular: 'key set',
     collection: 'key-sets',
     columns: [col('name'), tags],
+    kongForm: 'key-sets',
     nested: [
       {
         key: 'set-keys',
@@ -255,6 +258,7 @@ export const ENTITY_KINDS: readonly EntityKindScreen[] = [
         path: 'keys',
         parentField: 'set',
         columns: [col('name'), { key: 'kid', label: 'Key ID' }, tags],
+        kongForm: 'keys',
       },
     ],
   },

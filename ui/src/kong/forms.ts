@@ -14,7 +14,7 @@ export interface KongForm {
   /** Props besides `config` and the id. */
   props?: Record<string, unknown>;
   /** Under a parent entity (a service's routes, a certificate's SNIs): the prop or config key for its id. */
-  parent?: { prop: string } | { config: string };
+  parent?: { props: string[] } | { config: string };
   controls: FormControls;
 }
 
@@ -61,7 +61,7 @@ export const KONG_FORMS = {
     },
     idProp: 'routeId',
     props: { hideSectionsInfo: true },
-    parent: { prop: 'serviceId' },
+    parent: { props: ['serviceId'] },
     controls: {
       testidPrefix: 'route-form-',
       aliases: {
@@ -141,6 +141,49 @@ export const KONG_FORMS = {
       testidPrefix: 'sni-form-',
       aliases: { certificate: testid('sni-form-certificate-id') },
     },
+  },
+  'key-sets': {
+    load: async () => {
+      const [m] = await Promise.all([
+        import('@kong-ui-public/entities-key-sets'),
+        import('@kong-ui-public/entities-key-sets/dist/style.css'),
+      ]);
+      return m.KeySetForm as Component;
+    },
+    idProp: 'keySetId',
+    controls: { testidPrefix: 'key-set-form-' },
+  },
+  keys: {
+    load: async () => {
+      const [m] = await Promise.all([
+        import('@kong-ui-public/entities-keys'),
+        import('@kong-ui-public/entities-keys/dist/style.css'),
+      ]);
+      return m.KeyForm as Component;
+    },
+    idProp: 'keyId',
+    // Under a key set: its scoped endpoint, the set fixed.
+    parent: { props: ['keySetId', 'fixedKeySetId'] },
+    controls: {
+      testidPrefix: 'key-form-',
+      aliases: {
+        kid: testid('key-form-id'),
+        set: testid('key-form-key-set'),
+        'pem.private_key': testid('key-form-private-key'),
+        'pem.public_key': testid('key-form-public-key'),
+      },
+    },
+  },
+  vaults: {
+    load: async () => {
+      const [m] = await Promise.all([
+        import('@kong-ui-public/entities-vaults'),
+        import('@kong-ui-public/entities-vaults/dist/style.css'),
+      ]);
+      return m.VaultForm as Component;
+    },
+    idProp: 'vaultId',
+    controls: { testidPrefix: 'vault-form-' },
   },
 } satisfies Record<string, KongForm>;
 

@@ -232,7 +232,6 @@ export const ENTITY_KINDS: readonly EntityKindScreen[] = [
     singular: 'vault',
     collection: 'vaults',
     columns: [col('prefix'), col('name'), col('description'), tags],
-    kongForm: 'vaults',
   },
   {
     path: 'keys',

@@ -174,17 +174,6 @@ export const KONG_FORMS = {
       },
     },
   },
-  vaults: {
-    load: async () => {
-      const [m] = await Promise.all([
-        import('@kong-ui-public/entities-vaults'),
-        import('@kong-ui-public/entities-vaults/dist/style.css'),
-      ]);
-      return m.VaultForm as Component;
-    },
-    idProp: 'vaultId',
-    controls: { testidPrefix: 'vault-form-' },
-  },
 } satisfies Record<string, KongForm>;
 
 export type KongFormKind = keyof typeof KONG_FORMS;

@@ -206,7 +206,6 @@ describe('admin UI configuration screens in a browser', () => {
     const keys = (await stack.admin('GET', '/key-sets/signing/keys')).json.data as { kid: string }[];
     expect(keys.map((k) => k.kid)).toEqual(['k1']);
     await stack.shot('key-set-keys');
-
   });
 
   it('creates a consumer group with a member', async () => {

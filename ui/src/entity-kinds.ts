@@ -1,7 +1,6 @@
 // One description per entity kind the configuration screens show, in Kong Manager's navigation
-// order and with its labels: the Admin API collection, list columns, form shape, nested lists.
+// order and with its labels: the Admin API collection, list columns, nested lists, which form.
 // EntityView.vue renders any of them (entity-screens.ts makes them screens).
-import type { EntityFormOptions } from './forms/schema-form';
 import type { KongFormKind } from './kong/forms';
 
 /** An Admin API entity as listed (Kong's JSON). */
@@ -28,9 +27,6 @@ export interface Column {
   value?: (e: Entity) => string;
 }
 
-/** How an entity's form differs from its schema's fields (fields left out, multi-line text). */
-export type FormShape = EntityFormOptions;
-
 /** A list under one entity: `/{collection}/{id}/{path}`. */
 export interface NestedList {
   /** Unique on the screen: ids and headings use it. */
@@ -43,7 +39,6 @@ export interface NestedList {
   /** The child's foreign key the nesting fills (left out of the form). */
   parentField?: string;
   columns: Column[];
-  form?: FormShape;
   /** Each row's health from `/{collection}/{id}/health` (upstream targets). */
   health?: boolean;
   /** Members added by key: `POST {path} {field: key}` (consumer-group members), chosen from `from`. */
@@ -62,7 +57,6 @@ export interface EntityKindScreen {
   /** The Admin API collection (`/services`) and its schema name (`/schemas/services`). */
   collection: string;
   columns: Column[];
-  form?: FormShape;
   nested?: NestedList[];
   /** A consumer: one nested list per credential kind the CP reports (`/gatehouse-ui.json`). */
   credentials?: boolean;

@@ -125,19 +125,17 @@ describe('entity forms from /schemas/{entity}', () => {
       { username: { type: 'string', required: true } },
       { password: { type: 'string', required: true, encrypted: true } },
       { key: { type: 'string', auto: true, required: true } },
-      { cert: { type: 'string', required: true } },
       { tags: { type: 'set', elements: { type: 'string' } } },
     ],
   };
 
-  it('leaves out ids and timestamps and the omitted fields; foreign keys, secrets and PEM get their controls', () => {
-    const fields = entityFields(entity, { omit: ['consumer'], multiline: ['cert'] });
+  it('leaves out ids and timestamps and the omitted fields; foreign keys and secrets get their controls', () => {
+    const fields = entityFields(entity, { omit: ['consumer'] });
     expect(fields.map((f) => [f.path, f.kind])).toEqual([
       ['service', 'foreign'],
       ['username', 'text'],
       ['password', 'text'],
       ['key', 'text'],
-      ['cert', 'longtext'],
       ['tags', 'list'],
     ]);
     expect(fields.find((f) => f.path === 'service')?.reference).toBe('services');

@@ -3,7 +3,7 @@
  * schema): the schema's fields less `omit`, foreign keys as selects of the referenced entities (their first 1,000, by name).
  */
 import { ref } from 'vue';
-import { ENTITY_KINDS, entityLabel, type Entity, type FormShape } from '../entity-kinds';
+import { ENTITY_KINDS, entityLabel, type Entity } from '../entity-kinds';
 import type { Page } from '../api/client';
 import { session } from '../session';
 import { entityFields, type FieldSpec, type Schema } from './schema-form';
@@ -40,7 +40,7 @@ export async function withOptions(fields: FieldSpec[]): Promise<FieldSpec[]> {
   );
 }
 
-export function useEntityForm(schema: string, shape: FormShape = {}, omit: readonly string[] = []) {
+export function useEntityForm(schema: string, omit: readonly string[] = []) {
   const fields = ref<FieldSpec[]>([]);
   const loadError = ref('');
   const form = useForm(() => fields.value);
@@ -54,8 +54,7 @@ export function useEntityForm(schema: string, shape: FormShape = {}, omit: reado
       const generated =
         given ??
         entityFields(await schemaOf(schema), {
-          omit: [...(shape.omit ?? []), ...omit],
-          multiline: shape.multiline,
+          omit,
         });
       fields.value = await withOptions(generated);
       loadError.value = '';

@@ -353,6 +353,16 @@ describe('admin UI configuration screens in a browser', () => {
     await stack.shot('upstreams-narrow');
     // Nothing wider than the window at 400 px but what scrolls inside its own box.
     expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(400);
+    // Kong's forms too: the service form, narrow and dark, then cancelled with Escape.
+    await nav('Gateway Services').click();
+    await page.getByRole('button', { name: 'New gateway service' }).click();
+    await expect
+      .poll(() => page.locator(':focus').getAttribute('data-testid'))
+      .toBe('gateway-service-url-input');
+    await stack.shot('service-form-narrow-dark');
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(400);
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.locator('.kong-form').count()).toBe(0);
     await page.setViewportSize({ width: 1280, height: 800 });
     await page.emulateMedia({ colorScheme: 'light' });
     // 401: the first probe, before signing in; 400: the invalid values; 404: the search for nothing.

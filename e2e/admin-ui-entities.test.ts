@@ -211,8 +211,7 @@ describe('admin UI configuration screens in a browser', () => {
   it('creates a consumer group with a member', async () => {
     await nav('Consumer Groups').click();
     await page.getByRole('button', { name: 'New consumer group' }).click();
-    // Kong's form (ConsumerGroupForm).
-    await page.getByTestId('consumer-group-form-name').fill('gold');
+    await page.locator('#f-name').fill('gold');
     await save();
     await page.getByRole('button', { name: 'Open gold' }).click();
     await page.getByRole('button', { name: 'New member of gold' }).click();

@@ -174,17 +174,6 @@ export const KONG_FORMS = {
       },
     },
   },
-  consumer_groups: {
-    load: async () => {
-      const [m] = await Promise.all([
-        import('@kong-ui-public/entities-consumer-groups'),
-        import('@kong-ui-public/entities-consumer-groups/dist/style.css'),
-      ]);
-      return m.ConsumerGroupForm as Component;
-    },
-    idProp: 'consumerGroupId',
-    controls: { testidPrefix: 'consumer-group-form-' },
-  },
 } satisfies Record<string, KongForm>;
 
 export type KongFormKind = keyof typeof KONG_FORMS;

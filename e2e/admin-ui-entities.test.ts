@@ -134,7 +134,10 @@ describe('admin UI configuration screens in a browser', () => {
     const targets = page.getByRole('table', { name: 'Targets of pool' });
     await targets.getByRole('cell', { name: target, exact: true }).waitFor();
     expect(await targets.locator('[data-col="weight"]').textContent()).toBe('50');
-    await expect.poll(() => targets.locator('[data-col="health"]').textContent()).toMatch(/HEALTH/);
+    // The health is the fleet's: it comes once the DP runs the new target (slow under load).
+    await expect
+      .poll(() => targets.locator('[data-col="health"]').textContent(), { timeout: 30_000 })
+      .toMatch(/HEALTH/);
     const listed = (await stack.admin('GET', '/upstreams/pool/targets')).json.data as { target: string }[];
     expect(listed.map((t) => t.target)).toEqual([target]);
     await stack.shot('upstreams');

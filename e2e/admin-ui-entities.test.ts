@@ -5,7 +5,7 @@
  * offset/next; the server's message beside the field it names; no console errors. Screenshots go
  * to e2e/artifacts/admin-ui/.
  */
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RSA_CERT, RSA_KEY } from '../shared/src/entities/test-fixtures.js';
 import { signIn, startAdminUiStack, unexpectedConsoleErrors, type AdminUiStack } from './helpers/admin-ui.js';
@@ -48,25 +48,44 @@ describe('admin UI configuration screens in a browser', () => {
     expect(await nav('Upstreams').getAttribute('aria-current')).toBe('page');
   });
 
-  it("shows the server's message beside the field it names", async () => {
-    await nav('Upstreams').click();
-    await page.getByRole('button', { name: 'New upstream' }).click();
-    await page.locator('#f-name').fill('bad-pool');
-    await page.locator('#f-slots').fill('5');
+  /** The message beside a control: right after the control's box, tied to it, the control marked. */
+  async function expectBeside(control: Locator, path: string, text: string | RegExp): Promise<Locator> {
+    const note = page.locator(`.kong-form [data-error-for="${path}"]`);
+    await expect.poll(() => note.textContent()).toMatch(text);
+    expect(await control.getAttribute('aria-invalid')).toBe('true');
+    expect(await control.getAttribute('aria-describedby')).toContain((await note.getAttribute('id'))!);
+    await control.evaluate((el) => {
+      if (!el.id) el.id = 'probe-control';
+    });
+    const id = (await control.getAttribute('id'))!;
+    expect(
+      await note.evaluate((el, id) => !!el.previousElementSibling?.querySelector(`[id="${id}"]`), id),
+    ).toBe(true);
+    return note;
+  }
+
+  it("shows the server's message beside the field in Kong's service form, and saves nothing", async () => {
+    await nav('Gateway Services').click();
+    await page.getByRole('button', { name: 'New gateway service' }).click();
+    await page.getByTestId('gateway-service-url-input').fill('http://127.0.0.1:9/');
+    const name = page.getByTestId('gateway-service-name-input');
+    await name.fill('bad name!');
     await save();
-    const slotsError = page.locator('[data-error-for="slots"]');
-    await slotsError.waitFor();
-    expect(await slotsError.textContent()).toMatch(/10/);
-    expect(await page.locator('#f-slots').getAttribute('aria-invalid')).toBe('true');
-    expect(await slotsError.evaluate((el) => el.parentElement?.querySelector('#f-slots') !== null)).toBe(
-      true,
-    );
-    await stack.shot('upstream-validation');
+    const note = await expectBeside(name, 'name', /invalid value 'bad name!'/);
+    // Nothing else went to the summary: every field the server named has its control.
+    expect(await page.getByTestId('field-errors-summary').count()).toBe(0);
+    await stack.shot('service-validation');
+    expect((await stack.admin('GET', '/services?size=1000')).json.data).toEqual([]);
+    // Saving again clears the old message (and the server's answer brings it back).
+    await save();
+    await expect.poll(() => note.count()).toBe(1);
+    await name.fill('good-name');
+    expect(await note.count()).toBe(0);
     await page.getByRole('button', { name: 'Cancel' }).click();
-    expect((await stack.admin('GET', '/upstreams/bad-pool')).status).toBe(404);
+    expect(await page.locator('.kong-form').count()).toBe(0);
   });
 
-  it("shows the server's message in Kong's plugin form, and saves nothing", async () => {
+  it("shows the server's message beside the field in Kong's plugin form, and saves nothing", async () => {
     await nav('Plugins').click();
     await page.getByRole('button', { name: 'New plugin' }).click();
     await page.locator('#plugin-name').selectOption('key-auth');
@@ -74,10 +93,14 @@ describe('admin UI configuration screens in a browser', () => {
     await expect.poll(() => keyName.inputValue()).toBe('apikey');
     await keyName.fill('bad key!');
     await page.getByTestId('plugin-create-form-submit').click();
-    // Kong's form shows the Admin API's message (Kong's wording) in its alert under the form.
+    // Kong's form shows the Admin API's message (Kong's wording) in its alert under the form …
     const alert = page.locator('.kong-ui-entities-plugin-form-container .k-alert');
     await expect.poll(() => alert.textContent()).toContain("config.key_names.1: bad header name 'bad key!'");
+    // … and ours puts it beside the key name's input.
+    await expectBeside(keyName, 'config.key_names.0', "bad header name 'bad key!'");
     await stack.shot('plugin-validation');
+    await keyName.fill('apikey');
+    expect(await page.locator('.kong-form [data-error-for]').count()).toBe(0);
     await page.getByTestId('plugin-create-form-cancel').click();
     expect((await stack.admin('GET', '/plugins')).json.data).toEqual([]);
   });
@@ -85,20 +108,36 @@ describe('admin UI configuration screens in a browser', () => {
   it('creates an upstream with a target and lists the target with its health', async () => {
     await nav('Upstreams').click();
     await page.getByRole('button', { name: 'New upstream' }).click();
-    await page.locator('#f-name').fill('pool');
+    // Kong's form (UpstreamsForm): its name is a select of the services' hosts that takes a new
+    // value ("pool (Add new value)").
+    await page.getByTestId('upstreams-form-name').click();
+    await page.keyboard.type('pool');
+    await page.getByTestId('select-add-item').click();
     await save();
     await page.getByRole('cell', { name: 'pool', exact: true }).waitFor();
     await page.getByRole('button', { name: 'Open pool' }).click();
     await page.getByRole('button', { name: 'New target of pool' }).click();
     const target = new URL(stack.upstream.url).host;
-    // The nested form's ids are its own: no clash with the upstream form's.
+    // Targets keep the form generated from /schemas/targets: its ids are its own, and the
+    // server's message stands beside the field it names.
     await page.locator('#f-targets-target').fill(target);
+    await page.locator('#f-targets-weight').fill('70000');
+    await save();
+    const weightError = page.locator('[data-error-for="weight"]');
+    await expect.poll(() => weightError.textContent()).toMatch(/65535/);
+    expect(await page.locator('#f-targets-weight').getAttribute('aria-invalid')).toBe('true');
+    expect(
+      await weightError.evaluate((el) => el.parentElement?.querySelector('#f-targets-weight') !== null),
+    ).toBe(true);
     await page.locator('#f-targets-weight').fill('50');
     await save();
     const targets = page.getByRole('table', { name: 'Targets of pool' });
     await targets.getByRole('cell', { name: target, exact: true }).waitFor();
     expect(await targets.locator('[data-col="weight"]').textContent()).toBe('50');
-    await expect.poll(() => targets.locator('[data-col="health"]').textContent()).toMatch(/HEALTH/);
+    // The health is the fleet's: it comes once the DP runs the new target (slow under load).
+    await expect
+      .poll(() => targets.locator('[data-col="health"]').textContent(), { timeout: 30_000 })
+      .toMatch(/HEALTH/);
     const listed = (await stack.admin('GET', '/upstreams/pool/targets')).json.data as { target: string }[];
     expect(listed.map((t) => t.target)).toEqual([target]);
     await stack.shot('upstreams');
@@ -107,7 +146,7 @@ describe('admin UI configuration screens in a browser', () => {
   it('creates a consumer with a basic-auth credential', async () => {
     await nav('Consumers').click();
     await page.getByRole('button', { name: 'New consumer' }).click();
-    await page.locator('#f-username').fill('bob');
+    await page.getByTestId('consumer-form-username').fill('bob');
     await save();
     await page.getByRole('cell', { name: 'bob', exact: true }).waitFor();
     await page.getByRole('button', { name: 'Open bob' }).click();
@@ -128,14 +167,16 @@ describe('admin UI configuration screens in a browser', () => {
   it('creates a certificate with an SNI', async () => {
     await nav('Certificates').click();
     await page.getByRole('button', { name: 'New certificate' }).click();
-    await page.locator('#f-cert').fill(RSA_CERT);
-    await page.locator('#f-key').fill(RSA_KEY);
+    // Kong's form (CertificateForm), PEMs pasted.
+    await page.getByTestId('certificate-form-cert').fill(RSA_CERT);
+    await page.getByTestId('certificate-form-key').fill(RSA_KEY);
     await save();
     const openCert = page.getByRole('button', { name: /^Open / });
     await openCert.waitFor();
     await openCert.click();
     await page.getByRole('button', { name: /^New SNI of / }).click();
-    await page.locator('#f-certificate-snis-name').fill('shop.example.test');
+    // Kong's SNI form, its certificate fixed to this one.
+    await page.getByTestId('sni-form-name').fill('shop.example.test');
     await save();
     await page.getByRole('cell', { name: 'shop.example.test', exact: true }).waitFor();
     await stack.shot('certificate-snis');
@@ -144,6 +185,30 @@ describe('admin UI configuration screens in a browser', () => {
     await page.getByRole('cell', { name: 'shop.example.test', exact: true }).waitFor();
     const sni = (await stack.admin('GET', '/snis/shop.example.test')).json as { certificate: { id: string } };
     expect(await page.locator('[data-col="certificate"]').textContent()).toBe(sni.certificate.id.slice(0, 8));
+  });
+
+  it("creates a key set with a key in Kong's forms", async () => {
+    await nav('Key Sets').click();
+    await page.getByRole('button', { name: 'New key set' }).click();
+    await page.getByTestId('key-set-form-name').fill('signing');
+    await save();
+    await page.getByRole('cell', { name: 'signing', exact: true }).waitFor();
+    await page.getByRole('button', { name: 'Open signing' }).click();
+    // Kong's key form under the set: its scoped endpoint, the set fixed.
+    await page.getByRole('button', { name: 'New key of signing' }).click();
+    await page.getByTestId('key-form-name').fill('k1');
+    await page.getByTestId('key-form-id').fill('k1');
+    await page
+      .getByTestId('key-form-jwk')
+      .fill(JSON.stringify({ kty: 'oct', k: 'c2lnbmluZy1rZXktbWF0ZXJpYWw', kid: 'k1' }));
+    await save();
+    await page
+      .getByRole('table', { name: 'Keys of signing' })
+      .locator('[data-col="name"]', { hasText: 'k1' })
+      .waitFor();
+    const keys = (await stack.admin('GET', '/key-sets/signing/keys')).json.data as { kid: string }[];
+    expect(keys.map((k) => k.kid)).toEqual(['k1']);
+    await stack.shot('key-set-keys');
   });
 
   it('creates a consumer group with a member', async () => {
@@ -290,9 +355,19 @@ describe('admin UI configuration screens in a browser', () => {
     await stack.shot('upstreams-narrow');
     // Nothing wider than the window at 400 px but what scrolls inside its own box.
     expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(400);
+    // Kong's forms too: the service form, narrow and dark, then cancelled with Escape.
+    await nav('Gateway Services').click();
+    await page.getByRole('button', { name: 'New gateway service' }).click();
+    await expect
+      .poll(() => page.locator(':focus').getAttribute('data-testid'))
+      .toBe('gateway-service-url-input');
+    await stack.shot('service-form-narrow-dark');
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(400);
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.locator('.kong-form').count()).toBe(0);
     await page.setViewportSize({ width: 1280, height: 800 });
     await page.emulateMedia({ colorScheme: 'light' });
-    // 401: the first probe, before signing in; 400: the invalid slots; 404: the search for nothing.
+    // 401: the first probe, before signing in; 400: the invalid values; 404: the search for nothing.
     expect(unexpectedConsoleErrors(stack.consoleErrors, stack.cp.admin, [400, 401, 404])).toEqual([]);
   });
 });

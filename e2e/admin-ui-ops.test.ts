@@ -44,8 +44,8 @@ describe('admin UI operations screens in a browser', () => {
     // Save a service through the UI's form.
     await stack.page.getByRole('link', { name: 'Gateway services' }).click();
     await stack.page.getByRole('button', { name: 'New gateway service' }).click();
-    await stack.page.locator('#f-name').fill('orders');
-    await stack.page.locator('#f-url').fill(stack.upstream.url);
+    await stack.page.getByTestId('gateway-service-url-input').fill(stack.upstream.url);
+    await stack.page.getByTestId('gateway-service-name-input').fill('orders');
     await stack.page.getByRole('button', { name: 'Save' }).click();
     await stack.page.getByRole('cell', { name: 'orders', exact: true }).waitFor();
     const saved = await cpVersion();

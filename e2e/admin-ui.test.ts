@@ -43,21 +43,26 @@ describe('admin UI in a browser', () => {
     await expect.poll(() => page.locator('#admin-token-error').textContent()).toContain('not accepted');
     await signIn(page, TOKEN);
 
-    // Gateway services: create through the form (its first control, Kong Manager's full URL, has
-    // the focus; Enter submits it).
+    // Gateway services: create through Kong's form (GatewayServiceForm); its first text control,
+    // the full URL, has the focus; Enter submits it.
     await page.getByRole('button', { name: 'New gateway service' }).click();
-    await expect.poll(() => page.locator(':focus').getAttribute('id')).toBe('f-url');
+    await expect
+      .poll(() => page.locator(':focus').getAttribute('data-testid'))
+      .toBe('gateway-service-url-input');
     await page.keyboard.type(upstream.url);
-    await page.locator('#f-name').fill('orders');
+    await page.getByTestId('gateway-service-name-input').fill('orders');
     await page.keyboard.press('Enter');
     await page.getByRole('cell', { name: 'orders', exact: true }).waitFor();
     // Edit and delete: a throwaway service renamed, then deleted (the dialog is accepted).
     await page.getByRole('button', { name: 'New gateway service' }).click();
-    await page.locator('#f-name').fill('scratch');
-    await page.locator('#f-url').fill('http://127.0.0.1:9/');
+    await page.getByTestId('gateway-service-url-input').fill('http://127.0.0.1:9/');
+    await page.getByTestId('gateway-service-name-input').fill('scratch');
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByRole('button', { name: 'Edit scratch' }).click();
-    await page.locator('#f-name').fill('scratch-renamed');
+    // Kong's form fetches the service it edits.
+    const editName = page.getByTestId('gateway-service-name-input');
+    await expect.poll(() => editName.inputValue()).toBe('scratch');
+    await editName.fill('scratch-renamed');
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByRole('cell', { name: 'scratch-renamed', exact: true }).waitFor();
     expect((await admin('GET', '/services/scratch-renamed')).status).toBe(200);
@@ -66,24 +71,36 @@ describe('admin UI in a browser', () => {
     expect((await admin('GET', '/services/scratch-renamed')).status).toBe(404);
     await shot('services');
 
-    // Routes: an invalid path first, and the server's message beside the paths field.
+    // Routes, in Kong's form (RouteForm): an invalid path first, and the server's message beside
+    // that path's input; nothing saved.
     await page.getByRole('link', { name: 'Routes', exact: true }).click();
     await page.getByRole('button', { name: 'New route' }).click();
-    await page.locator('#f-service').selectOption('orders');
-    await page.locator('#f-name').fill('orders-route');
-    await page.locator('#f-paths').fill('no-leading-slash');
+    await page.getByTestId('route-form-service-id').click();
+    await page.getByRole('option', { name: /orders/ }).click();
+    await page.getByTestId('route-form-name').fill('orders-route');
+    // Kong's route form starts a route at HTTPS only (Kong Manager's default): HTTP too.
+    await page.getByTestId('route-form-config-type-advanced').check();
+    await page.getByTestId('route-form-protocols').click();
+    await page.getByRole('option', { name: 'HTTP, HTTPS', exact: true }).click();
+    const path = page.getByTestId('route-form-paths-input-1');
+    await path.fill('no-leading-slash');
     await page.getByRole('button', { name: 'Save' }).click();
-    const pathsError = page.locator('[data-error-for="paths"]');
+    const pathsError = page.locator('[data-error-for="paths.0"]');
     await expect.poll(() => pathsError.textContent()).toContain('should start with: /');
-    expect(await page.locator('#f-paths').getAttribute('aria-describedby')).toContain(
-      (await pathsError.getAttribute('id'))!,
-    );
-    // Beside its field: in the same field box as the textarea.
-    expect(await pathsError.evaluate((el) => el.parentElement?.querySelector('#f-paths') !== null)).toBe(
-      true,
-    );
+    expect(await path.getAttribute('aria-invalid')).toBe('true');
+    expect(await path.getAttribute('aria-describedby')).toContain((await pathsError.getAttribute('id'))!);
+    // Beside its field: right after the input's box.
+    expect(
+      await pathsError.evaluate(
+        (el) => el.previousElementSibling?.querySelector('[data-testid="route-form-paths-input-1"]') !== null,
+      ),
+    ).toBe(true);
+    expect((await admin('GET', '/routes/orders-route')).status).toBe(404);
     await shot('route-validation');
-    await page.locator('#f-paths').fill('/orders');
+    // Editing the path takes its message away.
+    await path.fill('/orders');
+    expect(await pathsError.count()).toBe(0);
+    expect(await path.getAttribute('aria-invalid')).toBeNull();
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByRole('cell', { name: 'orders-route', exact: true }).waitFor();
     await shot('routes');
@@ -91,7 +108,7 @@ describe('admin UI in a browser', () => {
     // Consumers and a key-auth credential.
     await page.getByRole('link', { name: 'Consumers', exact: true }).click();
     await page.getByRole('button', { name: 'New consumer' }).click();
-    await page.locator('#f-username').fill('alice');
+    await page.getByTestId('consumer-form-username').fill('alice');
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByRole('button', { name: 'Open alice' }).click();
     await page.getByRole('button', { name: 'New key-auth credential of alice' }).click();

@@ -1,7 +1,7 @@
 // One description per entity kind the configuration screens show, in Kong Manager's navigation
-// order and with its labels: the Admin API collection, list columns, form shape, nested lists.
+// order and with its labels: the Admin API collection, list columns, nested lists, which form.
 // EntityView.vue renders any of them (entity-screens.ts makes them screens).
-import type { EntityFormOptions, FieldSpec } from './forms/schema-form';
+import type { KongFormKind } from './kong/forms';
 
 /** An Admin API entity as listed (Kong's JSON). */
 export type Entity = { id: string } & Record<string, unknown>;
@@ -27,16 +27,6 @@ export interface Column {
   value?: (e: Entity) => string;
 }
 
-/** How an entity's form differs from its schema's fields. */
-export interface FormShape extends EntityFormOptions {
-  /** Controls placed first that the schema does not have (a service's `url`). */
-  extra?: FieldSpec[];
-  /** Server messages about these fields shown at the control that sets them (`host` at `url`). */
-  aliases?: Record<string, string>;
-  /** The entity as the form shows it (fills `extra` controls when editing). */
-  toForm?: (e: Entity) => Entity;
-}
-
 /** A list under one entity: `/{collection}/{id}/{path}`. */
 export interface NestedList {
   /** Unique on the screen: ids and headings use it. */
@@ -49,13 +39,14 @@ export interface NestedList {
   /** The child's foreign key the nesting fills (left out of the form). */
   parentField?: string;
   columns: Column[];
-  form?: FormShape;
   /** Each row's health from `/{collection}/{id}/health` (upstream targets). */
   health?: boolean;
   /** Members added by key: `POST {path} {field: key}` (consumer-group members), chosen from `from`. */
   members?: { field: string; from: string };
   /** The rows cannot be edited, only added and deleted. */
   readOnly?: boolean;
+  /** Created and edited with Kong's own form (kong/forms.ts) rather than one generated from the schema. */
+  kongForm?: KongFormKind;
 }
 
 export interface EntityKindScreen {
@@ -66,11 +57,12 @@ export interface EntityKindScreen {
   /** The Admin API collection (`/services`) and its schema name (`/schemas/services`). */
   collection: string;
   columns: Column[];
-  form?: FormShape;
   nested?: NestedList[];
   /** A consumer: one nested list per credential kind the CP reports (`/gatehouse-ui.json`). */
   credentials?: boolean;
   readOnly?: boolean;
+  /** Created and edited with Kong's own form (kong/forms.ts) rather than one generated from the schema. */
+  kongForm?: KongFormKind;
 }
 
 const text = (v: unknown): string => {
@@ -100,7 +92,6 @@ const col = (key: string, label = key.charAt(0).toUpperCase() + key.slice(1).rep
 const tags = col('tags');
 const serviceUrl = (s: Entity) =>
   `${text(s.protocol)}://${text(s.host)}:${text(s.port)}${typeof s.path === 'string' ? s.path : ''}`;
-const pem = { multiline: ['cert', 'key', 'cert_alt', 'key_alt'] };
 
 export const ENTITY_KINDS: readonly EntityKindScreen[] = [
   {
@@ -109,21 +100,7 @@ export const ENTITY_KINDS: readonly EntityKindScreen[] = [
     singular: 'gateway service',
     collection: 'services',
     columns: [col('name'), { key: 'url', label: 'URL', value: serviceUrl }, col('enabled'), tags],
-    form: {
-      // Kong Manager's "Full URL": one control for protocol, host, port and path.
-      extra: [
-        {
-          path: 'url',
-          label: 'url',
-          kind: 'text',
-          required: false,
-          description: 'e.g. http://orders.internal:8080/v1 — sets protocol, host, port and path',
-        },
-      ],
-      omit: ['protocol', 'host', 'port', 'path'],
-      aliases: { protocol: 'url', host: 'url', port: 'url', path: 'url' },
-      toForm: (s) => ({ ...s, url: serviceUrl(s) }),
-    },
+    kongForm: 'services',
     nested: [
       {
         key: 'service-routes',
@@ -133,6 +110,7 @@ export const ENTITY_KINDS: readonly EntityKindScreen[] = [
         path: 'routes',
         parentField: 'service',
         columns: [col('name'), col('paths'), col('hosts'), col('methods')],
+        kongForm: 'routes',
       },
     ],
   },
@@ -142,6 +120,7 @@ export const ENTITY_KINDS: readonly EntityKindScreen[] = [
     singular: 'route',
     collection: 'routes',
     columns: [col('name'), col('service'), col('paths'), col('hosts'), col('methods'), tags],
+    kongForm: 'routes',
   },
   {
     path: 'consumers',
@@ -150,6 +129,7 @@ export const ENTITY_KINDS: readonly EntityKindScreen[] = [
     collection: 'consumers',
     columns: [col('username'), { key: 'custom_id', label: 'Custom ID' }, tags],
     credentials: true,
+    kongForm: 'consumers',
     nested: [
       {
         key: 'consumer-groups',
@@ -186,6 +166,7 @@ export const ENTITY_KINDS: readonly EntityKindScreen[] = [
     singular: 'upstream',
     collection: 'upstreams',
     columns: [col('name'), col('algorithm'), col('slots'), tags],
+    kongForm: 'upstreams',
     nested: [
       {
         key: 'targets',
@@ -205,7 +186,7 @@ export const ENTITY_KINDS: readonly EntityKindScreen[] = [
     singular: 'certificate',
     collection: 'certificates',
     columns: [{ key: 'id', label: 'ID', value: (e) => e.id.slice(0, 8) }, col('snis', 'SNIs'), tags],
-    form: pem,
+    kongForm: 'certificates',
     nested: [
       {
         key: 'certificate-snis',
@@ -215,6 +196,7 @@ export const ENTITY_KINDS: readonly EntityKindScreen[] = [
         path: 'snis',
         parentField: 'certificate',
         columns: [col('name'), tags],
+        kongForm: 'snis',
       },
     ],
   },
@@ -228,7 +210,7 @@ export const ENTITY_KINDS: readonly EntityKindScreen[] = [
       { key: 'cert_digest', label: 'Digest', value: (e) => text(e.cert_digest).slice(0, 16) },
       tags,
     ],
-    form: pem,
+    kongForm: 'ca_certificates',
   },
   {
     path: 'snis',
@@ -236,6 +218,7 @@ export const ENTITY_KINDS: readonly EntityKindScreen[] = [
     singular: 'SNI',
     collection: 'snis',
     columns: [col('name'), col('certificate'), tags],
+    kongForm: 'snis',
   },
   {
     path: 'vaults',
@@ -250,6 +233,7 @@ export const ENTITY_KINDS: readonly EntityKindScreen[] = [
     singular: 'key',
     collection: 'keys',
     columns: [col('name'), { key: 'kid', label: 'Key ID' }, col('set'), tags],
+    kongForm: 'keys',
   },
   {
     path: 'key-sets',
@@ -257,6 +241,7 @@ export const ENTITY_KINDS: readonly EntityKindScreen[] = [
     singular: 'key set',
     collection: 'key-sets',
     columns: [col('name'), tags],
+    kongForm: 'key-sets',
     nested: [
       {
         key: 'set-keys',
@@ -266,6 +251,7 @@ export const ENTITY_KINDS: readonly EntityKindScreen[] = [
         path: 'keys',
         parentField: 'set',
         columns: [col('name'), { key: 'kid', label: 'Key ID' }, tags],
+        kongForm: 'keys',
       },
     ],
   },

@@ -4,7 +4,7 @@ import { createSSRApp, h, reactive } from 'vue';
 import { renderToString } from 'vue/server-renderer';
 import { describe, expect, it } from 'vitest';
 import SchemaForm from './SchemaForm';
-import { entityFields, initialValues, pluginConfigFields, type Schema } from './schema-form';
+import { entityFields, initialValues, type Schema } from './schema-form';
 
 const schema: Schema = {
   fields: [
@@ -22,7 +22,7 @@ const schema: Schema = {
 };
 
 async function render(errors: Record<string, string> = {}): Promise<string> {
-  const fields = pluginConfigFields(schema);
+  const fields = entityFields(schema);
   const values = reactive(initialValues(fields));
   return renderToString(createSSRApp({ render: () => h(SchemaForm, { fields, values, errors }) }));
 }

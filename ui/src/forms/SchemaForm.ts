@@ -115,14 +115,13 @@ export default defineComponent({
           ]);
         case 'list':
         case 'json':
-        case 'longtext':
           return h('div', { class: 'field' }, [
             label(s),
             h('textarea', {
               ...common(s),
-              rows: s.kind === 'list' ? 2 : s.kind === 'json' ? 4 : 6,
+              rows: s.kind === 'list' ? 2 : 4,
               value: str(),
-              placeholder: s.kind === 'list' ? 'one per line' : s.kind === 'json' ? 'JSON' : undefined,
+              placeholder: s.kind === 'list' ? 'one per line' : 'JSON',
               spellcheck: s.kind === 'list' ? undefined : 'false',
               onInput,
             }),

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { entityFields, initialValues, pluginConfigFields, toPayload, type Schema } from './schema-form';
+import { entityFields, initialValues, toPayload, type Schema } from './schema-form';
 
-// The shape /schemas/plugins/key-auth answers (trimmed), plus one field of each other kind.
+// An entity with a nested record of each field kind (the shape of an upstream's `healthchecks` or a
+// plugin's `config` in /schemas/…), a foreign key and a set left out of the form.
 const schema: Schema = {
   fields: [
     { consumer: { type: 'foreign' } },
@@ -32,10 +33,12 @@ const schema: Schema = {
 };
 
 describe('schema-to-form generation', () => {
-  const fields = pluginConfigFields(schema);
+  const fields = entityFields(schema, { omit: ['consumer', 'protocols'] });
+  const config = fields[0]!.children!;
 
-  it('makes one control per config field, of the kind its type asks for, with dotted paths', () => {
-    const flat = fields.flatMap((f) => (f.children ? [f, ...f.children] : [f]));
+  it('makes one control per record field, of the kind its type asks for, with dotted paths', () => {
+    expect(fields.map((f) => [f.path, f.kind])).toEqual([['config', 'record']]);
+    const flat = config.flatMap((f) => (f.children ? [f, ...f.children] : [f]));
     expect(flat.map((f) => [f.path, f.kind])).toEqual([
       ['config.key_names', 'list'],
       ['config.hide_credentials', 'boolean'],
@@ -49,8 +52,8 @@ describe('schema-to-form generation', () => {
       ['config.redis.host', 'text'],
       ['config.redis.port', 'integer'],
     ]);
-    expect(fields.find((f) => f.path === 'config.policy')?.options).toEqual(['local', 'redis']);
-    expect(fields.find((f) => f.path === 'config.key_names')?.required).toBe(true);
+    expect(config.find((f) => f.path === 'config.policy')?.options).toEqual(['local', 'redis']);
+    expect(config.find((f) => f.path === 'config.key_names')?.required).toBe(true);
   });
 
   it('starts from the defaults, or from the entity being edited', () => {
@@ -105,8 +108,8 @@ describe('schema-to-form generation', () => {
     const hostile: Schema = {
       fields: [{ config: { type: 'record', fields: [JSON.parse('{"__proto__":{"type":"string"}}')] } }],
     };
-    const f = pluginConfigFields(hostile);
-    expect(f).toEqual([]);
+    const f = entityFields(hostile);
+    expect(f[0]?.children).toEqual([]);
     expect(({} as Record<string, unknown>).type).toBeUndefined();
   });
 });
@@ -122,19 +125,17 @@ describe('entity forms from /schemas/{entity}', () => {
       { username: { type: 'string', required: true } },
       { password: { type: 'string', required: true, encrypted: true } },
       { key: { type: 'string', auto: true, required: true } },
-      { cert: { type: 'string', required: true } },
       { tags: { type: 'set', elements: { type: 'string' } } },
     ],
   };
 
-  it('leaves out ids and timestamps and the omitted fields; foreign keys, secrets and PEM get their controls', () => {
-    const fields = entityFields(entity, { omit: ['consumer'], multiline: ['cert'] });
+  it('leaves out ids and timestamps and the omitted fields; foreign keys and secrets get their controls', () => {
+    const fields = entityFields(entity, { omit: ['consumer'] });
     expect(fields.map((f) => [f.path, f.kind])).toEqual([
       ['service', 'foreign'],
       ['username', 'text'],
       ['password', 'text'],
       ['key', 'text'],
-      ['cert', 'longtext'],
       ['tags', 'list'],
     ]);
     expect(fields.find((f) => f.path === 'service')?.reference).toBe('services');

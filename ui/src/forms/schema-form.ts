@@ -31,7 +31,6 @@ export interface Schema {
 
 export type FieldKind =
   | 'text'
-  | 'longtext'
   | 'number'
   | 'integer'
   | 'boolean'
@@ -66,8 +65,6 @@ export interface FieldSpec {
 export interface EntityFormOptions {
   /** Fields left out (a nested list's parent key, fields another control replaces). */
   omit?: readonly string[];
-  /** String fields typed over several lines (PEM certificates and keys). */
-  multiline?: readonly string[];
 }
 
 /** A form's values by path: text inputs hold strings, checkboxes booleans, multi-selects string lists. */
@@ -120,8 +117,7 @@ export function fieldsOf(
     if ((f.auto && (f.uuid || f.timestamp)) || (prefix === '' && o.omit?.includes(name))) continue;
     if (f.type === 'foreign' && !o.foreign) continue;
     const path = prefix ? `${prefix}.${name}` : name;
-    let kind: FieldKind = f.type === 'foreign' ? 'foreign' : kindOf(f);
-    if (kind === 'text' && prefix === '' && o.multiline?.includes(name)) kind = 'longtext';
+    const kind: FieldKind = f.type === 'foreign' ? 'foreign' : kindOf(f);
     const spec: FieldSpec = { path, label: name, kind, required: f.required === true && !f.auto };
     if (f.type === 'foreign') {
       spec.reference = f.reference ?? '';
@@ -143,12 +139,6 @@ export function fieldsOf(
 /** An entity's form fields (`/schemas/{entity}`), foreign keys as `foreign` controls. */
 export function entityFields(schema: Schema, o: EntityFormOptions = {}): FieldSpec[] {
   return fieldsOf(schema.fields, '', { ...o, foreign: true });
-}
-
-/** A plugin's `config` fields (`/schemas/plugins/{name}`), paths starting `config.`. */
-export function pluginConfigFields(schema: Schema): FieldSpec[] {
-  const config = entries(schema.fields).find(([name]) => name === 'config')?.[1];
-  return config ? fieldsOf(config.fields, 'config') : [];
 }
 
 function get(obj: unknown, path: string): unknown {

@@ -1,10 +1,9 @@
 /**
  * A create/edit form for an Admin API entity, generated from `/schemas/{schema}` (fetched once per
- * schema): the schema's fields less `omit`, the shape's extra controls first, foreign keys as
- * selects of the referenced entities (their first 1,000, by name).
+ * schema): the schema's fields less `omit`, foreign keys as selects of the referenced entities (their first 1,000, by name).
  */
 import { ref } from 'vue';
-import { ENTITY_KINDS, entityLabel, type Entity, type FormShape } from '../entity-kinds';
+import { ENTITY_KINDS, entityLabel, type Entity } from '../entity-kinds';
 import type { Page } from '../api/client';
 import { session } from '../session';
 import { entityFields, type FieldSpec, type Schema } from './schema-form';
@@ -41,10 +40,10 @@ export async function withOptions(fields: FieldSpec[]): Promise<FieldSpec[]> {
   );
 }
 
-export function useEntityForm(schema: string, shape: FormShape = {}, omit: readonly string[] = []) {
+export function useEntityForm(schema: string, omit: readonly string[] = []) {
   const fields = ref<FieldSpec[]>([]);
   const loadError = ref('');
-  const form = useForm(() => fields.value, shape.aliases);
+  const form = useForm(() => fields.value);
 
   /**
    * Loads the fields (the schema's, or `given`) with the foreign keys' choices, and starts the
@@ -55,16 +54,15 @@ export function useEntityForm(schema: string, shape: FormShape = {}, omit: reado
       const generated =
         given ??
         entityFields(await schemaOf(schema), {
-          omit: [...(shape.omit ?? []), ...omit],
-          multiline: shape.multiline,
+          omit,
         });
-      fields.value = await withOptions([...(given ? [] : (shape.extra ?? [])), ...generated]);
+      fields.value = await withOptions(generated);
       loadError.value = '';
     } catch (e) {
       loadError.value = (e as Error).message;
       return false;
     }
-    form.reset(entity && shape.toForm ? shape.toForm(entity) : entity);
+    form.reset(entity);
     return true;
   }
 

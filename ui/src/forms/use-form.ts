@@ -1,7 +1,6 @@
 /**
- * A form's state around the generated fields: values, the server's field messages (by path,
- * with `aliases` moving a message to the control that produced it, e.g. a service's `host` to its
- * `url`), the overall message, and a submit that sends the body and catches the Admin API's errors.
+ * A form's state around the generated fields: values, the server's field messages (by path), the
+ * overall message, and a submit that sends the body and catches the Admin API's errors.
  */
 import { reactive } from 'vue';
 import { ApiError, errorText } from '../api/errors';
@@ -15,19 +14,7 @@ export interface FormState {
   busy: boolean;
 }
 
-export function moveAliased(
-  errors: Record<string, string>,
-  aliases: Record<string, string>,
-): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [path, msg] of Object.entries(errors)) {
-    const to = aliases[path] ?? path;
-    out[to] = out[to] ? `${out[to]}; ${path}: ${msg}` : aliases[path] ? `${path}: ${msg}` : msg;
-  }
-  return out;
-}
-
-export function useForm(fields: () => FieldSpec[], aliases: Record<string, string> = {}) {
+export function useForm(fields: () => FieldSpec[]) {
   const state = reactive<FormState>({ values: {}, errors: {}, message: '', busy: false });
 
   /** The values an edit started from: a save then sends only what changed. */
@@ -56,7 +43,7 @@ export function useForm(fields: () => FieldSpec[], aliases: Record<string, strin
       state.message = '';
       return true;
     } catch (e) {
-      state.errors = e instanceof ApiError ? moveAliased(e.fields, aliases) : {};
+      state.errors = e instanceof ApiError ? e.fields : {};
       state.message = errorText(e);
       return false;
     } finally {

@@ -1,7 +1,8 @@
 /**
  * Load shedding through a real ProxyServer and sockets (proxy/overload.ts): over the cap of
- * requests in flight, a request is answered at once with the error table's 503 and Retry-After,
- * and reaches no upstream; once a response closes, requests are served again.
+ * requests in flight, or while the event loop stays late, a request is answered at once with the
+ * error table's 503 and Retry-After, and reaches no upstream; once the load drops, requests are
+ * served again.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,6 +10,15 @@ import { createLogger } from '@gatehouse/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProxyServer } from '../../data-plane/src/proxy/proxy-server.js';
 import { call, config, route, service, startUpstream, type Upstream } from './helpers.js';
+
+/** Keeps this process's event loop busy in 150 ms turns (a saturated worker) until stopped. */
+function saturate(): () => void {
+  const timer = setInterval(() => {
+    const end = performance.now() + 150;
+    while (performance.now() < end);
+  }, 1);
+  return () => clearInterval(timer);
+}
 
 describe('load shedding (requests in flight per worker)', () => {
   let upstream: Upstream | null = null;
@@ -55,6 +65,70 @@ describe('load shedding (requests in flight per worker)', () => {
     expect(proxy.overload?.concurrent).toBe(0);
   });
 
+  it('with a small cap, a burst gets every request answered: the cap served, the excess shed with 503', async () => {
+    let hits = 0;
+    upstream = await startUpstream((req, res) => {
+      hits++;
+      req.resume();
+      setTimeout(() => res.end('ok'), 100);
+    });
+    proxy = new ProxyServer({
+      logger: createLogger('test-proxy', { level: 'silent' }),
+      clientLimits: { maxConcurrentRequests: 4, maxEventLoopDelayMs: 0 },
+    });
+    proxy.apply(config([service('s', upstream.port)], [route('r', 's', { paths: ['/'] })]));
+    await proxy.listen(0, '127.0.0.1');
+    const port = (proxy.server.address() as AddressInfo).port;
+    const replies = await Promise.all(Array.from({ length: 20 }, () => call(port, '/x')));
+    const statuses = replies.map((r) => r.status);
+    expect(statuses.filter((s) => s === 200).length).toBe(4);
+    expect(statuses.filter((s) => s === 503).length).toBe(16);
+    expect(hits).toBe(4);
+    expect(proxy.overload?.shedBy).toEqual({ event_loop_delay: 0, concurrency: 16 });
+    // The load is gone: served again.
+    expect((await call(port, '/x')).status).toBe(200);
+  });
+
+  it('by default, a worker whose event loop stays ~100 ms late sheds with 503, and serves again within a second once the load drops', async () => {
+    let hits = 0;
+    upstream = await startUpstream((req, res) => {
+      hits++;
+      req.resume();
+      res.end('ok');
+    });
+    proxy = new ProxyServer({ logger: createLogger('test-proxy', { level: 'silent' }) });
+    proxy.apply(config([service('s', upstream.port)], [route('r', 's', { paths: ['/'] })]));
+    await proxy.listen(0, '127.0.0.1');
+    const port = (proxy.server.address() as AddressInfo).port;
+    expect((await call(port, '/x')).status).toBe(200);
+
+    const stop = saturate();
+    let shed: Awaited<ReturnType<typeof call>> | null = null;
+    let served = 1;
+    try {
+      const until = performance.now() + 10_000;
+      while (shed === null && performance.now() < until) {
+        const r = await call(port, '/x');
+        if (r.status === 503) shed = r;
+        else served++;
+      }
+    } finally {
+      stop();
+    }
+    expect(shed?.status).toBe(503);
+    expect(shed?.headers['retry-after']).toBe('1');
+    expect(shed?.headers['x-gatehouse-error-code']).toBe('GH_ERR_PROXY_OVERLOADED');
+    expect(proxy.overload!.shedBy.event_loop_delay).toBeGreaterThan(0);
+    expect(hits).toBe(served);
+
+    // Recovery: the hold is 250 ms once the loop is timely again.
+    const t0 = performance.now();
+    while ((await call(port, '/x')).status !== 200) {
+      expect(performance.now() - t0).toBeLessThan(1000);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  });
+
   it('counts a request whose client went away as no longer in flight', async () => {
     upstream = await startUpstream((req, res) => {
       req.resume();
@@ -74,7 +148,7 @@ describe('load shedding (requests in flight per worker)', () => {
   it('is on by default with the event-loop delay signal only (no cap)', () => {
     const p = new ProxyServer({ logger: createLogger('test-proxy', { level: 'silent' }) });
     expect(p.overload).not.toBeNull();
-    expect(p.connections.limits.maxEventLoopDelayMs).toBe(250);
+    expect(p.connections.limits.maxEventLoopDelayMs).toBe(50);
     expect(p.connections.limits.maxConcurrentRequests).toBe(0);
   });
 });

@@ -51,7 +51,7 @@ export interface ClientLimits {
   websocketMaxMessageSize: number;
   /** Requests in flight per worker beyond which new ones are shed with 503 (proxy/overload.ts); 0 = no cap. */
   maxConcurrentRequests: number;
-  /** Event-loop delay in ms beyond which new requests are shed with 503 (proxy/overload.ts); 0 = off. */
+  /** Event-loop delay in ms which, sustained for 500 ms on a busy loop, sheds new requests with 503 (proxy/overload.ts); 0 = off. */
   maxEventLoopDelayMs: number;
 }
 
@@ -66,7 +66,7 @@ export const CLIENT_LIMIT_DEFAULTS: Readonly<ClientLimits> = Object.freeze({
   lingerBytes: 16 * 1024 * 1024,
   websocketMaxMessageSize: 16 * 1024 * 1024,
   maxConcurrentRequests: 0,
-  maxEventLoopDelayMs: 250,
+  maxEventLoopDelayMs: 50,
 });
 
 /** Longest period between two checks of the client timeouts. */

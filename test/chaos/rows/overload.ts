@@ -185,6 +185,20 @@ export const F24: Row = {
         else if (s !== 0) other++;
       }
       const unanswered = [...over.errors.values()].reduce((a, b) => a + b, 0);
+      if (process.env.CHAOS_F24_DEBUG) {
+        const perS = new Map<number, string>();
+        const sec = Math.ceil(total / (durationMs / 1000));
+        for (let s0 = 0; s0 < total; s0 += sec) {
+          let ok = 0, s503 = 0, none = 0, p = [] as number[];
+          for (let i = s0; i < Math.min(total, s0 + sec); i++) {
+            if (over.status[i] === 200) ok++; else if (over.status[i] === 503) s503++; else none++;
+            if (!Number.isNaN(over.latencyMs[i]!)) p.push(over.latencyMs[i]!);
+          }
+          p.sort((a, b) => a - b);
+          perS.set(s0 / sec, `200 ${ok} 503 ${s503} none ${none} p50 ${p[p.length >> 1]?.toFixed(0)} p99 ${p[Math.floor(p.length * 0.99)]?.toFixed(0)}`);
+        }
+        for (const [k, v] of perS) log(`second ${k}: ${v}`);
+      }
       // Recovery: from the end of the overload (the ½× run's start), until the first request
       // after which every one was served 200.
       let lastBad = -1;

@@ -4,10 +4,13 @@
  * error table's 503 and Retry-After, and reaches no upstream; once the load drops, requests are
  * served again.
  */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLogger } from '@gatehouse/shared';
 import { afterEach, describe, expect, it } from 'vitest';
+import { LISTEN_BACKLOG } from '../../data-plane/src/proxy/client-connections.js';
 import { ProxyServer } from '../../data-plane/src/proxy/proxy-server.js';
 import { call, config, route, service, startUpstream, type Upstream } from './helpers.js';
 
@@ -143,6 +146,17 @@ describe('load shedding (requests in flight per worker)', () => {
     const port = (proxy.server.address() as AddressInfo).port;
     for (let i = 0; i < 5; i++) expect((await call(port, '/x')).status).toBe(200);
     expect(proxy.overload?.concurrent).toBe(0);
+  });
+
+  it("listens with Kong's accept queue (backlog 16384, as far as net.core.somaxconn allows), not node's 511", async () => {
+    proxy = new ProxyServer({ logger: createLogger('test-proxy', { level: 'silent' }) });
+    await proxy.listen(0, '127.0.0.1');
+    const port = (proxy.server.address() as AddressInfo).port;
+    // For a listening socket, ss's Send-Q is its backlog.
+    const line = execFileSync('ss', ['-Hltn', `sport = :${port}`], { encoding: 'utf8' }).trim();
+    const somaxconn = Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8'));
+    expect(Number(line.split(/\s+/)[2])).toBe(Math.min(LISTEN_BACKLOG, somaxconn));
+    expect(Math.min(LISTEN_BACKLOG, somaxconn)).toBeGreaterThan(511);
   });
 
   it('is on by default with the event-loop delay signal only (no cap)', () => {

@@ -69,6 +69,14 @@ export const CLIENT_LIMIT_DEFAULTS: Readonly<ClientLimits> = Object.freeze({
   maxEventLoopDelayMs: 50,
 });
 
+/**
+ * The proxy listeners' accept queue (listen(2) backlog; the kernel caps it at net.core.somaxconn).
+ * Kong's default (`proxy_listen … backlog=16384`); node's 511 overflowed when 1,700 clients
+ * connected at once (chaos F24): a handshake beyond the queue is dropped and retried by the client
+ * 1, 3, 7 s later, so its first request waits seconds before the worker can read it, let alone shed it.
+ */
+export const LISTEN_BACKLOG = 16_384;
+
 /** Longest period between two checks of the client timeouts. */
 export const CHECK_INTERVAL_MAX_MS = 500;
 

@@ -13,7 +13,7 @@ import { hostWithoutPort } from '../router/host.js';
 import { UpstreamPools } from './upstream-pools.js';
 import { ProxyErrorCode, rawClientErrorResponse, sendError, sendHttpsRedirect } from './errors.js';
 import { onClientSocketClose, UpstreamExchange, type ClientSocket } from './exchange.js';
-import { ClientConnections, kClosing, type ClientLimits } from './client-connections.js';
+import { ClientConnections, kClosing, LISTEN_BACKLOG, type ClientLimits } from './client-connections.js';
 import { OverloadGuard } from './overload.js';
 import { dispatchUpstream } from './dispatch.js';
 import { isWebSocketUpgrade } from './headers.js';
@@ -432,7 +432,7 @@ export class ProxyServer {
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => reject(err);
       this.server.once('error', onError);
-      this.server.listen(port, host, () => {
+      this.server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
         this.server.off('error', onError);
         this.overload?.start();
         const address = this.server.address() as AddressInfo | null;

@@ -23,24 +23,17 @@ import { join } from 'node:path';
 import { hostname as osHostname, availableParallelism } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import type * as grpc from '@grpc/grpc-js';
-import {
-  ConfigErrors,
-  completeConfig,
-  GATEHOUSE_VERSION,
-  loadClusterTls,
-  loadDeclarativeFile,
-  loadRootTrust,
-  loadTrustedKeys,
-  REVOCATIONS_CACHE_FILE,
-  ROOT_PUBLIC_KEY_FILE,
-  type TrustedKeys,
-  connectNats,
-  sliceKeyOf,
-  type ClusterTlsFiles,
-  type Logger,
-  type NatsLinkStatus,
-  type NatsTlsFiles,
-} from '@gatehouse/shared';
+import { ConfigErrors } from '@gatehouse/shared/errors';
+import { completeConfig } from '@gatehouse/shared/entities/registry';
+import { GATEHOUSE_VERSION } from '@gatehouse/shared/version';
+import { loadClusterTls, type ClusterTlsFiles } from '@gatehouse/shared/cluster-tls';
+import { loadDeclarativeFile } from '@gatehouse/shared/declarative/load';
+import { loadRootTrust, REVOCATIONS_CACHE_FILE, ROOT_PUBLIC_KEY_FILE } from '@gatehouse/shared/snapshot/root-keys';
+import { loadTrustedKeys, type TrustedKeys } from '@gatehouse/shared/snapshot/keys';
+import { connectNats, type NatsLinkStatus } from '@gatehouse/shared/nats/link';
+import { sliceKeyOf } from '@gatehouse/shared/slices/slice';
+import type { Logger } from '@gatehouse/shared/logger';
+import type { NatsTlsFiles } from '@gatehouse/shared/nats/settings';
 import {
   DeclarativeSource,
   slicedLoader,
@@ -50,7 +43,7 @@ import {
 } from './dbless/declarative-source.js';
 import { loadPluginRegistry } from './plugins/registry.js';
 import { createCertificate } from './tls/x509.js';
-import { DEFAULT_TLS_POLICY, type TlsPolicy } from '@gatehouse/shared';
+import { DEFAULT_TLS_POLICY, type TlsPolicy } from '@gatehouse/shared/tls-policy';
 import { http2Settings, type Http2Settings } from './proxy/http2-edge.js';
 import { NodeHealth } from './balancer/node-health.js';
 import { targetHealthReport } from './balancer/target-report.js';

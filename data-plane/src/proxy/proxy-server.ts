@@ -8,7 +8,9 @@
 import http, { ServerResponse, type IncomingMessage } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { completeConfig, type GatehouseConfig, type Logger } from '@gatehouse/shared';
+import { completeConfig } from '@gatehouse/shared/entities/registry';
+import type { GatehouseConfig } from '@gatehouse/shared/config/model';
+import type { Logger } from '@gatehouse/shared/logger';
 import { hostWithoutPort } from '../router/host.js';
 import { UpstreamPools } from './upstream-pools.js';
 import { ProxyErrorCode, rawClientErrorResponse, sendError, sendHttpsRedirect } from './errors.js';

@@ -36,21 +36,14 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { decodeProtectedHeader } from 'jose';
-import {
-  applyDelta,
-  encodeConfig,
-  isGatehouseError,
-  snapshotFromDelta,
-  verifyDelta,
-  type SignedDelta,
-  SnapshotErrors,
-  verifySnapshotBytes,
-  withCredentialDigests,
-  type GatehouseConfig,
-  type Logger,
-  type SignedSnapshot,
-  type TrustedKeys,
-} from '@gatehouse/shared';
+import { applyDelta, snapshotFromDelta, verifyDelta, type SignedDelta } from '@gatehouse/shared/snapshot/delta';
+import { encodeConfig } from '@gatehouse/shared/snapshot/canonical';
+import { isGatehouseError, SnapshotErrors } from '@gatehouse/shared/errors';
+import { verifySnapshotBytes, type SignedSnapshot } from '@gatehouse/shared/snapshot/signed-snapshot';
+import { withCredentialDigests } from '@gatehouse/shared/snapshot/credential-digests';
+import type { GatehouseConfig } from '@gatehouse/shared/config/model';
+import type { Logger } from '@gatehouse/shared/logger';
+import type { TrustedKeys } from '@gatehouse/shared/snapshot/keys';
 import type { NodeConfig } from '../runtime/node-config.js';
 import type { DataPlaneMetrics } from '../status/metrics.js';
 import type { ConfigMeta } from '../workers/worker-pool.js';

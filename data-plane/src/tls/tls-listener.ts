@@ -13,7 +13,7 @@ import type { Logger } from '@gatehouse/shared';
 import { CertificateStore } from './certificate-store.js';
 import { LISTEN_BACKLOG } from '../proxy/client-connections.js';
 import { createCertificate, type CertificateAndKey } from './x509.js';
-import { DEFAULT_TLS_POLICY, secureContextOptions, type TlsPolicy } from '@gatehouse/shared';
+import { DEFAULT_TLS_POLICY, secureContextOptions, type TlsPolicy } from '@gatehouse/shared/tls-policy';
 
 /**
  * Sets whether new connections are asked for a client certificate. node's tls.Server reads its

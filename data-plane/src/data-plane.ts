@@ -15,7 +15,6 @@
  * cache and the stream; `reload()` (the CLI calls it on SIGHUP) reads it again. This module
  * installs no signal handler itself.
  */
-import { oauth2Redemption } from '@gatehouse/proto';
 import { MemoryLedger } from './plugins/oauth2/ledger.js';
 import { RevokedTokens } from './plugins/oauth2/revoked-tokens.js';
 import { access, mkdir } from 'node:fs/promises';
@@ -27,7 +26,6 @@ import { ConfigErrors } from '@gatehouse/shared/errors';
 import { completeConfig } from '@gatehouse/shared/entities/registry';
 import { GATEHOUSE_VERSION } from '@gatehouse/shared/version';
 import { loadClusterTls, type ClusterTlsFiles } from '@gatehouse/shared/cluster-tls';
-import { loadDeclarativeFile } from '@gatehouse/shared/declarative/load';
 import { loadRootTrust, REVOCATIONS_CACHE_FILE, ROOT_PUBLIC_KEY_FILE } from '@gatehouse/shared/snapshot/root-keys';
 import { loadTrustedKeys, type TrustedKeys } from '@gatehouse/shared/snapshot/keys';
 import { connectNats, type NatsLinkStatus } from '@gatehouse/shared/nats/link';
@@ -399,12 +397,16 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     // A refresh redeemed here revokes the old access token on this node at once (the CP's push
     // reaches the other nodes; a DB-less node has only this).
     redeemGrant: async (m) => {
-      const result = await (client === null
+      const cp = client;
+      const result = await (cp === null
         ? nodeLedger.redeem(m.grant, m.alsoRevoke)
-        : client.redeemOAuth2Grant(
-            oauth2Redemption(
-              { ...m.grant, expiresAt: BigInt(m.grant.expiresAt) },
-              m.alsoRevoke.map((t) => ({ ...t, expiresAt: BigInt(t.expiresAt) })),
+        : // The cluster messages load with the stream, after the cache is served (start path).
+          import('@gatehouse/proto').then(({ oauth2Redemption }) =>
+            cp.redeemOAuth2Grant(
+              oauth2Redemption(
+                { ...m.grant, expiresAt: BigInt(m.grant.expiresAt) },
+                m.alsoRevoke.map((t) => ({ ...t, expiresAt: BigInt(t.expiresAt) })),
+              ),
             ),
           ));
       if (result === 'redeemed') revoke(m.alsoRevoke);
@@ -537,7 +539,12 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
           file: options.declarativeFile!,
           applier,
           load: slicedLoader(
-            options.loadDeclarative ?? ((path) => loadDeclarativeFile(path, { plugins: registry })),
+            options.loadDeclarative ??
+              // The YAML parser loads only in DB-less mode.
+              (async (path) =>
+                (await import('@gatehouse/shared/declarative/load')).loadDeclarativeFile(path, {
+                  plugins: registry,
+                })),
             { region: options.region ?? '', labels: options.labels ?? {} },
           ),
           logger: log,

@@ -15,7 +15,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
-import { SnapshotSchema } from '@gatehouse/proto';
+import { SnapshotSchema } from '@gatehouse/proto/gen/gatehouse/v1/cluster_pb';
 import { signedSnapshotFromProto, signedSnapshotToProto } from '@gatehouse/shared/snapshot/proto-snapshot';
 import { verifySnapshot, type SignedSnapshot, type VerifiedSnapshot } from '@gatehouse/shared/snapshot/signed-snapshot';
 import type { Logger } from '@gatehouse/shared/logger';

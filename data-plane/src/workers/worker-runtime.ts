@@ -23,7 +23,7 @@
 import type { Server } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { isGatehouseError } from '@gatehouse/shared/errors';
-import { parseSnapshotConfig } from '@gatehouse/shared/snapshot/signed-snapshot';
+import { parseSnapshotConfig } from '@gatehouse/shared/snapshot/snapshot-config';
 import type { GatehouseConfig } from '@gatehouse/shared/config/model';
 import type { Logger } from '@gatehouse/shared/logger';
 import type { HealthListener } from '../balancer/upstream-balancer.js';

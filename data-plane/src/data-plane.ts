@@ -55,7 +55,8 @@ import { StatusServer } from './status/status-server.js';
 import { NodeSeries } from './status/node-series.js';
 import type { BackoffOptions } from './sync/backoff.js';
 import type { ClusterChannel, ClusterClientTls } from './sync/cluster-tls.js';
-import type { ConfigClient, SyncStatus } from './sync/config-client.js';
+import type { ConfigClient } from './sync/config-client.js';
+import { initialSyncStatus, type SyncStatus } from './sync/sync-status.js';
 import { parseControlPlanes } from './sync/control-planes.js';
 import { ClusterNode, type ClusterPolicyStatus } from './ratelimit/cluster-node.js';
 import { loadOrCreateNodeId } from './sync/node-id.js';
@@ -222,8 +223,13 @@ export interface DataPlaneStatus {
     /** Highest snapshot version accepted (persisted), decimal; null when none. */
     highest_version: string | null;
     allow_version_rollback: boolean;
-    /** Why the cached snapshot was not served at boot (null when it was, or there was none). */
+    /** Why the cached snapshot was refused at boot (null when it was served, or there was none). */
     last_refusal: RefusalReport | null;
+    /**
+     * The cached snapshot passed every check but a worker died or timed out while taking it
+     * (GH_ERR_DP_CONFIG_APPLY); null otherwise. Not a refusal: the snapshot is not at fault.
+     */
+    last_apply_failure: RefusalReport | null;
   } | null;
   workers: { configured: number; alive: number; serving: number; restarts: number };
   proxy: { host: string; port: number | null };
@@ -573,17 +579,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
         },
         declarative: declarative?.status ?? null,
         sync: {
-          ...(client?.syncStatus ?? {
-            state: 'disabled',
-            controlPlane: null,
-            controlPlanes: [],
-            lastError: null,
-            lastErrorAt: null,
-            connectedSince: null,
-            lastMessageAt: null,
-            reconnects: 0,
-            refusal: null,
-          }),
+          ...(client?.syncStatus ?? initialSyncStatus('disabled')),
           last_refusal: applier.lastRefusal('control_plane'),
         },
         cache: dbless
@@ -594,6 +590,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
               highest_version: floor.version?.toString() ?? null,
               allow_version_rollback: allowRollback,
               last_refusal: applier.lastRefusal('cache'),
+              last_apply_failure: applier.lastCacheApplyFailure,
             },
         workers: {
           configured: workers,

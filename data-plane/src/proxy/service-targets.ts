@@ -14,7 +14,8 @@ import { authority } from '../balancer/target-address.js';
 import { UpstreamBalancer } from '../balancer/upstream-balancer.js';
 import type { DnsView } from '../dns/view.js';
 import { tlsEntities, upstreamTls, type UpstreamTls } from '../tls/upstream-tls.js';
-import { poolSpec, type PoolSpec, type UpstreamPool } from './upstream-pools.js';
+import { poolSpec, type PoolSpec } from './pool-spec.js';
+import type { UpstreamPool } from './upstream-pools.js';
 
 /** A service balanced over an upstream's targets. */
 export interface BalancedService {

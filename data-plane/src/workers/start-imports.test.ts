@@ -79,6 +79,8 @@ const AFTER_THE_CACHE = ['@grpc/grpc-js', '@nats-io/kv'];
 const NEVER_AT_START = ['@gatehouse/shared', '@gatehouse/proto', '@nats-io/transport-node', 'yaml'];
 /** The worker parses what its primary verified: no signature code. */
 const PRIMARY_ONLY = ['jose'];
+/** The primary compiles the node part of a config (pool keys: proxy/pool-spec.ts) and never proxies. */
+const WORKER_ONLY = ['undici'];
 
 const offending = (reached: Map<string, string>, names: string[]) =>
   names.filter((n) => reached.has(n)).map((n) => `${n} via ${reached.get(n)}`);
@@ -90,10 +92,10 @@ describe('data plane start imports', () => {
     expect(offending(reached, [...ON_USE, ...AFTER_THE_CACHE, ...NEVER_AT_START, ...PRIMARY_ONLY])).toEqual([]);
   });
 
-  it('the primary loads gRPC, the JetStream reader, the NATS client and yaml only once needed, and no barrel', () => {
+  it('the primary loads gRPC, the JetStream reader, the NATS client and yaml only once needed, no barrel, no undici', () => {
     const reached = packagesReached(join(SRC, 'cli.ts'));
     expect(reached.has('prom-client')).toBe(true);
     expect(reached.has('jose')).toBe(true); // the walk does follow shared's subpaths
-    expect(offending(reached, [...ON_USE, ...AFTER_THE_CACHE, ...NEVER_AT_START])).toEqual([]);
+    expect(offending(reached, [...ON_USE, ...AFTER_THE_CACHE, ...NEVER_AT_START, ...WORKER_ONLY])).toEqual([]);
   });
 });

@@ -2,10 +2,11 @@
 // plane down (chaos F6 without the rest of the row), repeated on one fleet. Each variant is a
 // `data-plane/dist` folder (default: this checkout's); variants alternate run by run so each sees
 // the same machine. Prints, per run, the wall time to the first 200, the CPU the DP's processes
-// had used by then, and the DP's own log timeline (ms after the spawn). The DP runs as the
-// `gatehouse dp` script runs it (no --enable-source-maps); `--dist-flag F` after a `--dist` adds a
-// node flag to that variant (`--dist data-plane/dist --dist data-plane/dist --dist-flag
-// --enable-source-maps` compares the flag's cost on one build).
+// had used by then, and the DP's own log timeline (ms after the spawn). `--dist-flag F` after a
+// `--dist` adds a node flag to that variant: the `gatehouse dp` script runs node with
+// --enable-source-maps, so `--dist /work/main/data-plane/dist --dist-flag --enable-source-maps
+// --dist data-plane/dist --dist-flag --enable-source-maps` compares two builds as started there,
+// and `--dist data-plane/dist --dist data-plane/dist --dist-flag --enable-source-maps` the flag.
 //   node --import tsx test/bench/dp-restart.ts [--runs 5] [--dist data-plane/dist [--dist-flag F] ...]
 import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';

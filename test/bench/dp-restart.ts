@@ -9,8 +9,8 @@
 // and `--dist data-plane/dist --dist data-plane/dist --dist-flag --enable-source-maps` the flag.
 //   node --import tsx test/bench/dp-restart.ts [--runs 5] [--dist data-plane/dist [--dist-flag F] ...]
 import { spawn } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { treeCpuMs } from '../chaos/cpu.js';
 import { Fleet, sleep } from '../chaos/fleet.js';
 import { httpStatus, Proc, ROOT } from '../../e2e/helpers/processes.js';
 
@@ -37,26 +37,6 @@ const dpEnv = Object.fromEntries(
     }),
 );
 const nodeFlags = argv.filter((a) => a.startsWith('--node-flag=')).map((a) => a.slice('--node-flag='.length));
-
-/** user+system CPU ms of `pid` and its descendants (Linux /proc; clock ticks of 10 ms). */
-function treeCpuMs(pid: number): number {
-  let ticks = 0;
-  const walk = (p: number) => {
-    try {
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(f[11]) + Number(f[12]);
-      for (const t of readdirSync(`/proc/${p}/task`)) {
-        const kids = readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').trim();
-        for (const k of kids ? kids.split(' ') : []) walk(Number(k));
-      }
-    } catch {
-      /* gone */
-    }
-  };
-  walk(pid);
-  return ticks * 10;
-}
 
 const fleet = await Fleet.start({ routes: 5 });
 const dp = fleet.dps[0]!;

@@ -204,6 +204,13 @@ export const F24: Row = {
         }
         log(`second ${s0 / perSecond}: 200 ${ok}, 503 ${s503}, unanswered ${none}`);
       }
+      const unansweredAt: number[] = [];
+      for (let i = 0; i < total; i++) if (over.status[i] === 0) unansweredAt.push(i * over.intervalMs);
+      if (unansweredAt.length > 0)
+        log(
+          `unanswered requests' intended send times: ${unansweredAt[0]!.toFixed(0)}–${unansweredAt.at(-1)!.toFixed(0)} ms ` +
+            `(median ${unansweredAt[unansweredAt.length >> 1]!.toFixed(0)} ms)`,
+        );
       // Recovery: from the end of the overload (the ½× run's start), until the first request
       // after which every one was served 200.
       let lastBad = -1;

@@ -6,11 +6,29 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { ROOT_PUBLIC_KEY_FILE } from '@gatehouse/shared/snapshot/root-keys';
-import { CLUSTER_TLS_SETTINGS, clusterTlsFiles, clusterTlsSettings, type ClusterTlsFiles } from '@gatehouse/shared/cluster-tls';
+import {
+  CLUSTER_TLS_SETTINGS,
+  clusterTlsFiles,
+  clusterTlsSettings,
+  type ClusterTlsFiles,
+} from '@gatehouse/shared/cluster-tls';
 import { createLogger } from '@gatehouse/shared/logger';
 import { isGatehouseError } from '@gatehouse/shared/errors';
-import { NATS_TLS_SETTINGS, natsSettings, natsUrlSetting, jetstreamSnapshotsSetting, jetstreamSnapshotsOn, type NatsSettings } from '@gatehouse/shared/nats/settings';
-import { parseSettings, settingsHelp, SettingsError, type Listen, type SettingSpec } from '@gatehouse/shared/settings';
+import {
+  NATS_TLS_SETTINGS,
+  natsSettings,
+  natsUrlSetting,
+  jetstreamSnapshotsSetting,
+  jetstreamSnapshotsOn,
+  type NatsSettings,
+} from '@gatehouse/shared/nats/settings';
+import {
+  parseSettings,
+  settingsHelp,
+  SettingsError,
+  type Listen,
+  type SettingSpec,
+} from '@gatehouse/shared/settings';
 import { placementError } from '@gatehouse/shared/slices/node';
 import { stopOnSignals } from '@gatehouse/shared/process';
 import { startDataPlane } from './data-plane.js';
@@ -21,7 +39,12 @@ import { controlPlaneListProblem } from './sync/control-planes.js';
 import { CLIENT_LIMIT_DEFAULTS, type ClientLimits } from './proxy/client-connections.js';
 import { HTTP2_DEFAULTS, HTTP2_LIMITS, type Http2Settings } from './proxy/http2-edge.js';
 import { ACCESS_LOG_FIELDS, redactProblem, type AccessLogSettings } from './observe/access-log.js';
-import { CIPHER_SUITE_NAMES, tlsPolicy as makeTlsPolicy, type CipherSuiteName, type TlsPolicy } from '@gatehouse/shared/tls-policy';
+import {
+  CIPHER_SUITE_NAMES,
+  tlsPolicy as makeTlsPolicy,
+  type CipherSuiteName,
+  type TlsPolicy,
+} from '@gatehouse/shared/tls-policy';
 import { dnsSettings, type DnsSettings } from './dns/settings.js';
 
 /**

@@ -26,7 +26,11 @@ import { ConfigErrors } from '@gatehouse/shared/errors';
 import { completeConfig } from '@gatehouse/shared/entities/registry';
 import { GATEHOUSE_VERSION } from '@gatehouse/shared/version';
 import { loadClusterTls, type ClusterTlsFiles } from '@gatehouse/shared/cluster-tls';
-import { loadRootTrust, REVOCATIONS_CACHE_FILE, ROOT_PUBLIC_KEY_FILE } from '@gatehouse/shared/snapshot/root-keys';
+import {
+  loadRootTrust,
+  REVOCATIONS_CACHE_FILE,
+  ROOT_PUBLIC_KEY_FILE,
+} from '@gatehouse/shared/snapshot/root-keys';
 import { loadTrustedKeys, type TrustedKeys } from '@gatehouse/shared/snapshot/keys';
 import { connectNats, type NatsLinkStatus } from '@gatehouse/shared/nats/link';
 import { sliceKeyOf } from '@gatehouse/shared/slices/slice';

@@ -49,15 +49,11 @@ try {
     for (const { dist, flags, name } of variants) {
       const t0 = performance.now();
       const wall0 = Date.now();
-      const child = spawn(
-        process.execPath,
-        [...flags, ...nodeFlags, join(dist, 'cli.js'), ...args],
-        {
-          cwd: ROOT,
-          env: { ...process.env, GATEHOUSE_LOG_LEVEL: 'debug', GATEHOUSE_ADMIN_GUI_LISTEN: 'off', ...dpEnv },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
+      const child = spawn(process.execPath, [...flags, ...nodeFlags, join(dist, 'cli.js'), ...args], {
+        cwd: ROOT,
+        env: { ...process.env, GATEHOUSE_LOG_LEVEL: 'debug', GATEHOUSE_ADMIN_GUI_LISTEN: 'off', ...dpEnv },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       const proc = new Proc('dp', child);
       let ok: number | null = null;
       while (performance.now() - t0 < 90_000) {

@@ -9,8 +9,8 @@
  */
 import tls from 'node:tls';
 import { buildConnector, Pool } from 'undici';
-import type { Logger, Service } from '@gatehouse/shared';
-import { TlsErrors, type UpstreamTls } from '../tls/upstream-tls.js';
+import type { Logger } from '@gatehouse/shared';
+import { TlsErrors } from '../tls/upstream-tls.js';
 import type { ServiceTarget } from './service-targets.js';
 import { H2Pool } from './h2-upstream.js';
 import type { PoolSpec } from './pool-spec.js';

@@ -56,7 +56,6 @@ import {
 } from './control-planes.js';
 import type { SnapshotApplier, SnapshotOutcome } from './snapshot-applier.js';
 
-
 export interface NodeInfo {
   nodeId: string;
   hostname?: string;
@@ -111,7 +110,6 @@ export interface HeartbeatHealth {
   unhealthyTargetsDropped?: number;
   targetsReported?: boolean;
 }
-
 
 export const DEFAULT_CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.keepalive_time_ms': 10_000,

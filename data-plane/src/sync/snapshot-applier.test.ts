@@ -263,7 +263,11 @@ describe('SnapshotApplier', () => {
   it('a worker failing while it takes the cached snapshot is said as such, not as a refusal of the snapshot', async () => {
     await cache.write(await sign('cached', 9n));
     const logged: string[] = [];
-    const seen = createLogger('test', { level: 'error' }, { write: (line: string) => void logged.push(line) });
+    const seen = createLogger(
+      'test',
+      { level: 'error' },
+      { write: (line: string) => void logged.push(line) },
+    );
     applier = new SnapshotApplier({ trustedKeys: trusted, compiler, target, cache, logger: seen, metrics });
     target.failNext = SyncErrors.applyFailed('worker exited while booting (code 1, signal null)');
     expect(await applier.loadFromCache()).toBe(false);

@@ -36,7 +36,12 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { decodeProtectedHeader } from 'jose';
-import { applyDelta, snapshotFromDelta, verifyDelta, type SignedDelta } from '@gatehouse/shared/snapshot/delta';
+import {
+  applyDelta,
+  snapshotFromDelta,
+  verifyDelta,
+  type SignedDelta,
+} from '@gatehouse/shared/snapshot/delta';
 import { encodeConfig } from '@gatehouse/shared/snapshot/canonical';
 import { isGatehouseError, SnapshotErrors } from '@gatehouse/shared/errors';
 import { verifySnapshotBytes, type SignedSnapshot } from '@gatehouse/shared/snapshot/signed-snapshot';

@@ -17,7 +17,11 @@ import { join } from 'node:path';
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { SnapshotSchema } from '@gatehouse/proto/gen/gatehouse/v1/cluster_pb';
 import { signedSnapshotFromProto, signedSnapshotToProto } from '@gatehouse/shared/snapshot/proto-snapshot';
-import { verifySnapshot, type SignedSnapshot, type VerifiedSnapshot } from '@gatehouse/shared/snapshot/signed-snapshot';
+import {
+  verifySnapshot,
+  type SignedSnapshot,
+  type VerifiedSnapshot,
+} from '@gatehouse/shared/snapshot/signed-snapshot';
 import type { Logger } from '@gatehouse/shared/logger';
 import type { TrustedKeys } from '@gatehouse/shared/snapshot/keys';
 import { writeFileAtomic } from './atomic-file.js';

@@ -25,7 +25,10 @@ export interface SyncStatus {
  * The status before any attempt: `disconnected` for a client about to dial `controlPlanes`,
  * `disabled` for a node without a control plane (DB-less, or cache only).
  */
-export function initialSyncStatus(state: 'disabled' | 'disconnected', controlPlanes: string[] = []): SyncStatus {
+export function initialSyncStatus(
+  state: 'disabled' | 'disconnected',
+  controlPlanes: string[] = [],
+): SyncStatus {
   return {
     state,
     controlPlane: null,

@@ -10,7 +10,12 @@ import {
   TrafficSummarySchema,
   type TrafficSummary,
 } from '@gatehouse/proto/gen/gatehouse/v1/cluster_pb';
-import { decodeSketch, encodeSketch, mergeSketch, type Sketch } from '@gatehouse/shared/analytics/latency-sketch';
+import {
+  decodeSketch,
+  encodeSketch,
+  mergeSketch,
+  type Sketch,
+} from '@gatehouse/shared/analytics/latency-sketch';
 import type { Logger } from '@gatehouse/shared/logger';
 import type { TrafficEntryData, TrafficMessage } from './protocol.js';
 

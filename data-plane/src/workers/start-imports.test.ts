@@ -89,13 +89,17 @@ describe('data plane start imports', () => {
   it('a worker imports none of the packages only some configurations use, no barrel, no signature code', () => {
     const reached = packagesReached(join(SRC, 'workers', 'worker-main.ts'));
     expect(reached.has('undici')).toBe(true); // the walk does follow the worker's imports
-    expect(offending(reached, [...ON_USE, ...AFTER_THE_CACHE, ...NEVER_AT_START, ...PRIMARY_ONLY])).toEqual([]);
+    expect(offending(reached, [...ON_USE, ...AFTER_THE_CACHE, ...NEVER_AT_START, ...PRIMARY_ONLY])).toEqual(
+      [],
+    );
   });
 
   it('the primary loads gRPC, the JetStream reader, the NATS client and yaml only once needed, no barrel, no undici', () => {
     const reached = packagesReached(join(SRC, 'cli.ts'));
     expect(reached.has('prom-client')).toBe(true);
     expect(reached.has('jose')).toBe(true); // the walk does follow shared's subpaths
-    expect(offending(reached, [...ON_USE, ...AFTER_THE_CACHE, ...NEVER_AT_START, ...WORKER_ONLY])).toEqual([]);
+    expect(offending(reached, [...ON_USE, ...AFTER_THE_CACHE, ...NEVER_AT_START, ...WORKER_ONLY])).toEqual(
+      [],
+    );
   });
 });

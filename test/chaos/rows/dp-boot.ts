@@ -37,7 +37,9 @@ export const F6: Row = {
       const cpuMs = treeCpuMs(again.proc.child.pid!);
       let served = 0;
       for (const p of fleet.paths) if ((await httpStatus(`${again.proxy}${p}`)) === 200) served++;
-      log(`first 200 after ${firstOk === null ? 'never' : (firstOk - startedAt).toFixed(0)} ms, DP CPU ${cpuMs} ms`);
+      log(
+        `first 200 after ${firstOk === null ? 'never' : (firstOk - startedAt).toFixed(0)} ms, DP CPU ${cpuMs} ms`,
+      );
       return [
         {
           measured: 'DP CPU to the first 200 (primary + workers)',

@@ -85,7 +85,7 @@ describe('OverloadGuard', () => {
     expect(g.shed).toBe(0);
   });
 
-  it('sheds nothing for a loop that is late but idle (a busy machine scheduling it late, not work piling up)', () => {
+  it('sheds nothing for a worker that is late but gets under half a core (a busy machine starving it, not work piling up)', () => {
     const g = new OverloadGuard(CLIENT_LIMIT_DEFAULTS);
     for (let i = 0; i < 50; i++) g.sample(200, 0.3);
     expect(g.lagging).toBe(false);

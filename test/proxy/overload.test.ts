@@ -69,11 +69,12 @@ describe('load shedding (requests in flight per worker)', () => {
   });
 
   it('with a small cap, a burst gets every request answered: the cap served, the excess shed with 503', async () => {
-    let hits = 0;
+    const held: ServerResponse[] = [];
+    let holding = true;
     upstream = await startUpstream((req, res) => {
-      hits++;
       req.resume();
-      setTimeout(() => res.end('ok'), 100);
+      if (holding) held.push(res);
+      else res.end('ok');
     });
     proxy = new ProxyServer({
       logger: createLogger('test-proxy', { level: 'silent' }),
@@ -82,7 +83,14 @@ describe('load shedding (requests in flight per worker)', () => {
     proxy.apply(config([service('s', upstream.port)], [route('r', 's', { paths: ['/'] })]));
     await proxy.listen(0, '127.0.0.1');
     const port = (proxy.server.address() as AddressInfo).port;
-    const replies = await Promise.all(Array.from({ length: 20 }, () => call(port, '/x')));
+    let answered = 0;
+    const pending = Array.from({ length: 20 }, () => call(port, '/x').finally(() => answered++));
+    // The upstream holds what it gets: four in flight, the other sixteen answered at once.
+    while (answered < 16 || held.length < 4) await new Promise((r) => setTimeout(r, 5));
+    const hits = held.length;
+    holding = false;
+    for (const res of held) res.end('ok');
+    const replies = await Promise.all(pending);
     const statuses = replies.map((r) => r.status);
     expect(statuses.filter((s) => s === 200).length).toBe(4);
     expect(statuses.filter((s) => s === 503).length).toBe(16);
@@ -92,7 +100,7 @@ describe('load shedding (requests in flight per worker)', () => {
     expect((await call(port, '/x')).status).toBe(200);
   });
 
-  it('by default, a worker whose event loop stays ~100 ms late sheds with 503, and serves again within a second once the load drops', async () => {
+  it('by default, a worker whose event loop stays ~100 ms late while it has the CPU sheds with 503, and serves again within a second once the load drops', async () => {
     let hits = 0;
     upstream = await startUpstream((req, res) => {
       hits++;
@@ -108,8 +116,10 @@ describe('load shedding (requests in flight per worker)', () => {
     const stop = saturate();
     let shed: Awaited<ReturnType<typeof call>> | null = null;
     let served = 1;
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
     try {
-      const until = performance.now() + 10_000;
+      const until = t0 + 5_000;
       while (shed === null && performance.now() < until) {
         const r = await call(port, '/x');
         if (r.status === 503) shed = r;
@@ -118,16 +128,26 @@ describe('load shedding (requests in flight per worker)', () => {
     } finally {
       stop();
     }
-    expect(shed?.status).toBe(503);
-    expect(shed?.headers['retry-after']).toBe('1');
-    expect(shed?.headers['x-gatehouse-error-code']).toBe('GH_ERR_PROXY_OVERLOADED');
+    const used = process.cpuUsage(cpu0);
+    const share = (used.user + used.system) / 1000 / (performance.now() - t0);
+    if (shed === null) {
+      // The guard sheds for a worker that does the work, not for one a busy machine starves
+      // (docs/data-plane.md, "Overload"): nothing shed is right only if this process was starved.
+      expect(share).toBeLessThan(0.7);
+      expect(proxy.overload!.shed).toBe(0);
+      expect(hits).toBe(served);
+      return;
+    }
+    expect(shed.status).toBe(503);
+    expect(shed.headers['retry-after']).toBe('1');
+    expect(shed.headers['x-gatehouse-error-code']).toBe('GH_ERR_PROXY_OVERLOADED');
     expect(proxy.overload!.shedBy.event_loop_delay).toBeGreaterThan(0);
     expect(hits).toBe(served);
 
     // Recovery: the hold is 250 ms once the loop is timely again.
-    const t0 = performance.now();
+    const t1 = performance.now();
     while ((await call(port, '/x')).status !== 200) {
-      expect(performance.now() - t0).toBeLessThan(1000);
+      expect(performance.now() - t1).toBeLessThan(1000);
       await new Promise((r) => setTimeout(r, 20));
     }
   });

@@ -137,7 +137,7 @@ const CLIENT_LIMIT_SETTINGS: (SettingSpec & { key: keyof ClientLimits })[] = [
     max: 60_000,
     default: String(CLIENT_LIMIT_DEFAULTS.maxEventLoopDelayMs),
     description:
-      "Milliseconds a worker's event loop may run late: when its samples (50 ms apart) stay later than this for 500 ms while the worker uses at least half a core, the worker sheds new requests for 250 ms with 503 and Retry-After (load shedding, docs/data-plane.md). 0 = off.",
+      "Milliseconds a worker's event loop may run late: when its samples (50 ms apart) stay later than this for 500 ms while the worker uses at least 0.4 of a core, the worker sheds new requests for 250 ms with 503 and Retry-After (load shedding, docs/data-plane.md). 0 = off.",
   },
   {
     key: 'maxConnectionsPerIp',

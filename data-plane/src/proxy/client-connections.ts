@@ -51,7 +51,7 @@ export interface ClientLimits {
   websocketMaxMessageSize: number;
   /** Requests in flight per worker beyond which new ones are shed with 503 (proxy/overload.ts); 0 = no cap. */
   maxConcurrentRequests: number;
-  /** Event-loop delay in ms which, sustained for 500 ms by a worker using half a core or more, sheds new requests with 503 (proxy/overload.ts); 0 = off. */
+  /** Event-loop delay in ms which, sustained for 500 ms by a worker using 0.4 of a core or more, sheds new requests with 503 (proxy/overload.ts); 0 = off. */
   maxEventLoopDelayMs: number;
 }
 

@@ -85,12 +85,19 @@ describe('OverloadGuard', () => {
     expect(g.shed).toBe(0);
   });
 
-  it('sheds nothing for a worker that is late but gets under half a core (a busy machine starving it, not work piling up)', () => {
+  it('sheds nothing for a worker that is late but used under 0.4 of a core over the run (a busy machine starving it, not work piling up)', () => {
     const g = new OverloadGuard(CLIENT_LIMIT_DEFAULTS);
     for (let i = 0; i < 50; i++) g.sample(200, 0.3);
     expect(g.lagging).toBe(false);
     expect(g.admit(response())).toBe(true);
+    g.sample(0);
     for (let i = 0; i < 5; i++) g.sample(200, 0.95);
+    expect(g.lagging).toBe(true);
+  });
+
+  it('weighs the CPU over the whole run: a few starved samples among busy ones do not reset it', () => {
+    const g = new OverloadGuard(CLIENT_LIMIT_DEFAULTS);
+    for (const share of [0.9, 0.1, 0.8, 0.2, 0.9]) g.sample(100, share);
     expect(g.lagging).toBe(true);
   });
 

@@ -5,10 +5,10 @@
  *
  * - **Sustained event-loop delay** (`maxEventLoopDelayMs`, on by default at 50 ms): a timer
  *   measures how late it fires every 50 ms, and the CPU the worker used since its last run (share
- *   of one core). A sample is *late* when it fired more than the bound late while the worker used
- *   at least half a core. When late samples follow one another for 500 ms
- *   (`DELAY_INTERVAL_MS`: the first one's delay, then 50 ms plus the delay of each next one) and
- *   there are at least two of them, the worker sheds every new request for the next 250 ms (five
+ *   of one core). A sample is *late* when it fired more than the bound late. When late samples
+ *   follow one another for 500 ms (`DELAY_INTERVAL_MS`: the first one's delay, then 50 ms plus the
+ *   delay of each next one), there are at least two of them, and the worker used at least 0.4 of
+ *   a core over them, the worker sheds every new request for the next 250 ms (five
  *   samples), and again while the delay stays over. This is CoDel's rule on a worker: a standing
  *   queue (every request waits, for an interval), not a burst. The delay is how long an arrived
  *   request waits before the worker reads it: it grows with CPU saturation (many requests per
@@ -48,11 +48,11 @@ const SAMPLE_MS = 50;
 /** How long late samples must follow one another before the worker sheds (CoDel's interval). */
 export const DELAY_INTERVAL_MS = 500;
 /**
- * CPU since the previous sample (share of one core) at which a late sample counts: a worker doing
- * the work, not one a busy machine starves. Chaos F24 at 2×: 0.9 on a quiet box, 0.5–0.7 on a
- * busy one; F21/F14 (normal load) on a box at load average 15: see docs/chaos.md.
+ * CPU over a run of late samples (share of one core) at which it sheds: a worker doing the work,
+ * not one a busy machine starves. Chaos F24 at 2×: ~0.9 on a quiet box, 0.5–0.7 on a busy one;
+ * a worker at the chaos rows' normal load uses a few percent (docs/chaos.md, F24).
  */
-const BUSY = 0.5;
+const BUSY = 0.4;
 /** Samples the worker keeps shedding for once the delay stayed over its bound for the interval. */
 const HOLD_SAMPLES = 5;
 
@@ -65,6 +65,8 @@ export class OverloadGuard {
   /** Late samples in a row, and the time they cover (ms). */
   private lateRun = 0;
   private lateMs = 0;
+  /** CPU the worker used over the run (ms). */
+  private lateCpuMs = 0;
   /** Samples left to shed for (HOLD_SAMPLES once the late samples covered the interval). */
   private holdLeft = 0;
   private timer: NodeJS.Timeout | null = null;
@@ -126,14 +128,20 @@ export class OverloadGuard {
    */
   sample(lagMs: number, busy = 1): void {
     const lag = lagMs > 0 ? lagMs : 0; // NaN and negatives: not late
-    if (this.maxLagMs > 0 && lag > this.maxLagMs && busy >= BUSY) {
-      this.lateMs = this.lateRun === 0 ? lag : this.lateMs + SAMPLE_MS + lag;
+    const share = busy > 0 ? busy : 0;
+    if (this.maxLagMs > 0 && lag > this.maxLagMs) {
+      // The run's time, and the CPU over it (the first sample's period is its delay).
+      const period = this.lateRun === 0 ? lag : SAMPLE_MS + lag;
+      this.lateMs += period;
+      this.lateCpuMs += share * period;
       this.lateRun++;
     } else {
       this.lateRun = 0;
       this.lateMs = 0;
+      this.lateCpuMs = 0;
     }
-    if (this.lateRun >= 2 && this.lateMs >= DELAY_INTERVAL_MS) this.holdLeft = HOLD_SAMPLES;
+    if (this.lateRun >= 2 && this.lateMs >= DELAY_INTERVAL_MS && this.lateCpuMs >= BUSY * this.lateMs)
+      this.holdLeft = HOLD_SAMPLES;
     else if (this.holdLeft > 0) this.holdLeft--;
     this.lagMs = lag;
   }
@@ -144,6 +152,7 @@ export class OverloadGuard {
     this.lagMs = 0;
     this.lateRun = 0;
     this.lateMs = 0;
+    this.lateCpuMs = 0;
     this.holdLeft = 0;
   }
 

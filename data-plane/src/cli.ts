@@ -5,28 +5,32 @@ import { availableParallelism } from 'node:os';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
+import { ROOT_PUBLIC_KEY_FILE } from '@gatehouse/shared/snapshot/root-keys';
 import {
-  ROOT_PUBLIC_KEY_FILE,
   CLUSTER_TLS_SETTINGS,
   clusterTlsFiles,
   clusterTlsSettings,
-  createLogger,
-  isGatehouseError,
+  type ClusterTlsFiles,
+} from '@gatehouse/shared/cluster-tls';
+import { createLogger } from '@gatehouse/shared/logger';
+import { isGatehouseError } from '@gatehouse/shared/errors';
+import {
   NATS_TLS_SETTINGS,
   natsSettings,
   natsUrlSetting,
   jetstreamSnapshotsSetting,
   jetstreamSnapshotsOn,
-  parseSettings,
-  placementError,
-  settingsHelp,
-  stopOnSignals,
-  SettingsError,
-  type ClusterTlsFiles,
-  type Listen,
   type NatsSettings,
+} from '@gatehouse/shared/nats/settings';
+import {
+  parseSettings,
+  settingsHelp,
+  SettingsError,
+  type Listen,
   type SettingSpec,
-} from '@gatehouse/shared';
+} from '@gatehouse/shared/settings';
+import { placementError } from '@gatehouse/shared/slices/node';
+import { stopOnSignals } from '@gatehouse/shared/process';
 import { startDataPlane } from './data-plane.js';
 import { ClientIpResolver } from './net/client-ip.js';
 import { PATH_ESCAPED_SLASHES_ACTIONS, type PathEscapedSlashesAction } from './proxy/path-policy.js';
@@ -40,7 +44,7 @@ import {
   tlsPolicy as makeTlsPolicy,
   type CipherSuiteName,
   type TlsPolicy,
-} from '@gatehouse/shared';
+} from '@gatehouse/shared/tls-policy';
 import { dnsSettings, type DnsSettings } from './dns/settings.js';
 
 /**
@@ -133,7 +137,7 @@ const CLIENT_LIMIT_SETTINGS: (SettingSpec & { key: keyof ClientLimits })[] = [
     max: 60_000,
     default: String(CLIENT_LIMIT_DEFAULTS.maxEventLoopDelayMs),
     description:
-      "Milliseconds a worker's event loop may run late, in two samples in a row 50 ms apart, before it sheds new requests for 250 ms with 503 and Retry-After (load shedding, docs/data-plane.md). 0 = off.",
+      "Milliseconds a worker's event loop may run late: when its samples (50 ms apart) stay later than this for 500 ms while the worker uses at least 0.4 of a core, the worker sheds new requests for 250 ms with 503 and Retry-After (load shedding, docs/data-plane.md). 0 = off.",
   },
   {
     key: 'maxConnectionsPerIp',

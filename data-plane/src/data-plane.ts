@@ -15,7 +15,6 @@
  * cache and the stream; `reload()` (the CLI calls it on SIGHUP) reads it again. This module
  * installs no signal handler itself.
  */
-import { oauth2Redemption } from '@gatehouse/proto';
 import { MemoryLedger } from './plugins/oauth2/ledger.js';
 import { RevokedTokens } from './plugins/oauth2/revoked-tokens.js';
 import { access, mkdir } from 'node:fs/promises';
@@ -23,24 +22,20 @@ import { join } from 'node:path';
 import { hostname as osHostname, availableParallelism } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import type * as grpc from '@grpc/grpc-js';
+import { ConfigErrors } from '@gatehouse/shared/errors';
+import { completeConfig } from '@gatehouse/shared/entities/registry';
+import { GATEHOUSE_VERSION } from '@gatehouse/shared/version';
+import { loadClusterTls, type ClusterTlsFiles } from '@gatehouse/shared/cluster-tls';
 import {
-  ConfigErrors,
-  completeConfig,
-  GATEHOUSE_VERSION,
-  loadClusterTls,
-  loadDeclarativeFile,
   loadRootTrust,
-  loadTrustedKeys,
   REVOCATIONS_CACHE_FILE,
   ROOT_PUBLIC_KEY_FILE,
-  type TrustedKeys,
-  connectNats,
-  sliceKeyOf,
-  type ClusterTlsFiles,
-  type Logger,
-  type NatsLinkStatus,
-  type NatsTlsFiles,
-} from '@gatehouse/shared';
+} from '@gatehouse/shared/snapshot/root-keys';
+import { loadTrustedKeys, type TrustedKeys } from '@gatehouse/shared/snapshot/keys';
+import { connectNats, type NatsLinkStatus } from '@gatehouse/shared/nats/link';
+import { sliceKeyOf } from '@gatehouse/shared/slices/slice';
+import type { Logger } from '@gatehouse/shared/logger';
+import type { NatsTlsFiles } from '@gatehouse/shared/nats/settings';
 import {
   DeclarativeSource,
   slicedLoader,
@@ -50,7 +45,7 @@ import {
 } from './dbless/declarative-source.js';
 import { loadPluginRegistry } from './plugins/registry.js';
 import { createCertificate } from './tls/x509.js';
-import { DEFAULT_TLS_POLICY, type TlsPolicy } from '@gatehouse/shared';
+import { DEFAULT_TLS_POLICY, type TlsPolicy } from '@gatehouse/shared/tls-policy';
 import { http2Settings, type Http2Settings } from './proxy/http2-edge.js';
 import { NodeHealth } from './balancer/node-health.js';
 import { targetHealthReport } from './balancer/target-report.js';
@@ -64,7 +59,8 @@ import { StatusServer } from './status/status-server.js';
 import { NodeSeries } from './status/node-series.js';
 import type { BackoffOptions } from './sync/backoff.js';
 import type { ClusterChannel, ClusterClientTls } from './sync/cluster-tls.js';
-import type { ConfigClient, SyncStatus } from './sync/config-client.js';
+import type { ConfigClient } from './sync/config-client.js';
+import { initialSyncStatus, type SyncStatus } from './sync/sync-status.js';
 import { parseControlPlanes } from './sync/control-planes.js';
 import { ClusterNode, type ClusterPolicyStatus } from './ratelimit/cluster-node.js';
 import { loadOrCreateNodeId } from './sync/node-id.js';
@@ -231,8 +227,13 @@ export interface DataPlaneStatus {
     /** Highest snapshot version accepted (persisted), decimal; null when none. */
     highest_version: string | null;
     allow_version_rollback: boolean;
-    /** Why the cached snapshot was not served at boot (null when it was, or there was none). */
+    /** Why the cached snapshot was refused at boot (null when it was served, or there was none). */
     last_refusal: RefusalReport | null;
+    /**
+     * The cached snapshot passed every check but a worker died or timed out while taking it
+     * (GH_ERR_DP_CONFIG_APPLY); null otherwise. Not a refusal: the snapshot is not at fault.
+     */
+    last_apply_failure: RefusalReport | null;
   } | null;
   workers: { configured: number; alive: number; serving: number; restarts: number };
   proxy: { host: string; port: number | null };
@@ -406,12 +407,16 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     // A refresh redeemed here revokes the old access token on this node at once (the CP's push
     // reaches the other nodes; a DB-less node has only this).
     redeemGrant: async (m) => {
-      const result = await (client === null
+      const cp = client;
+      const result = await (cp === null
         ? nodeLedger.redeem(m.grant, m.alsoRevoke)
-        : client.redeemOAuth2Grant(
-            oauth2Redemption(
-              { ...m.grant, expiresAt: BigInt(m.grant.expiresAt) },
-              m.alsoRevoke.map((t) => ({ ...t, expiresAt: BigInt(t.expiresAt) })),
+        : // The cluster messages load with the stream, after the cache is served (start path).
+          import('@gatehouse/proto').then(({ oauth2Redemption }) =>
+            cp.redeemOAuth2Grant(
+              oauth2Redemption(
+                { ...m.grant, expiresAt: BigInt(m.grant.expiresAt) },
+                m.alsoRevoke.map((t) => ({ ...t, expiresAt: BigInt(t.expiresAt) })),
+              ),
             ),
           ));
       if (result === 'redeemed') revoke(m.alsoRevoke);
@@ -544,7 +549,12 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
           file: options.declarativeFile!,
           applier,
           load: slicedLoader(
-            options.loadDeclarative ?? ((path) => loadDeclarativeFile(path, { plugins: registry })),
+            options.loadDeclarative ??
+              // The YAML parser loads only in DB-less mode.
+              (async (path) =>
+                (await import('@gatehouse/shared/declarative/load')).loadDeclarativeFile(path, {
+                  plugins: registry,
+                })),
             { region: options.region ?? '', labels: options.labels ?? {} },
           ),
           logger: log,
@@ -573,17 +583,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
         },
         declarative: declarative?.status ?? null,
         sync: {
-          ...(client?.syncStatus ?? {
-            state: 'disabled',
-            controlPlane: null,
-            controlPlanes: [],
-            lastError: null,
-            lastErrorAt: null,
-            connectedSince: null,
-            lastMessageAt: null,
-            reconnects: 0,
-            refusal: null,
-          }),
+          ...(client?.syncStatus ?? initialSyncStatus('disabled')),
           last_refusal: applier.lastRefusal('control_plane'),
         },
         cache: dbless
@@ -594,6 +594,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
               highest_version: floor.version?.toString() ?? null,
               allow_version_rollback: allowRollback,
               last_refusal: applier.lastRefusal('cache'),
+              last_apply_failure: applier.lastCacheApplyFailure,
             },
         workers: {
           configured: workers,

@@ -4,6 +4,7 @@
  */
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import * as grpc from '@grpc/grpc-js';
+import { MAX_OAUTH2_REVOCATIONS, OAUTH2_REVOCATIONS_PER_MESSAGE } from './limits.js';
 import {
   ClusterService,
   ControlPlaneMessageSchema,
@@ -96,10 +97,7 @@ export const oauth2Redemption = (
   alsoRevoke: readonly TokenIdInit[],
 ): OAuth2GrantRedemption => create(OAuth2GrantRedemptionSchema, { grant, alsoRevoke: [...alsoRevoke] });
 
-/** Revoked oauth2 tokens a DP holds at most (and the most a CP sends it after Hello). */
-export const MAX_OAUTH2_REVOCATIONS = 100_000;
-/** Tokens per OAuth2Revocations message (a long list goes in several). */
-export const OAUTH2_REVOCATIONS_PER_MESSAGE = 5_000;
+export { MAX_OAUTH2_REVOCATIONS, OAUTH2_REVOCATIONS_PER_MESSAGE };
 
 /** OAuth2Revocations stream messages carrying `tokens`, at most OAUTH2_REVOCATIONS_PER_MESSAGE each. */
 export function oauth2RevocationMessages(

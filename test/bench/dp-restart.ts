@@ -2,18 +2,28 @@
 // plane down (chaos F6 without the rest of the row), repeated on one fleet. Each variant is a
 // `data-plane/dist` folder (default: this checkout's); variants alternate run by run so each sees
 // the same machine. Prints, per run, the wall time to the first 200, the CPU the DP's processes
-// had used by then, and the DP's own log timeline (ms after the spawn).
-//   node --import tsx test/bench/dp-restart.ts [--runs 5] [--dist data-plane/dist ...]
+// had used by then, and the DP's own log timeline (ms after the spawn). `--dist-flag F` after a
+// `--dist` adds a node flag to that variant: the `gatehouse dp` script runs node with
+// --enable-source-maps, so `--dist /work/main/data-plane/dist --dist-flag --enable-source-maps
+// --dist data-plane/dist --dist-flag --enable-source-maps` compares two builds as started there,
+// and `--dist data-plane/dist --dist data-plane/dist --dist-flag --enable-source-maps` the flag.
+//   node --import tsx test/bench/dp-restart.ts [--runs 5] [--dist data-plane/dist [--dist-flag F] ...]
 import { spawn } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { treeCpuMs } from '../chaos/cpu.js';
 import { Fleet, sleep } from '../chaos/fleet.js';
 import { httpStatus, Proc, ROOT } from '../../e2e/helpers/processes.js';
 
 const argv = process.argv.slice(2);
 const runs = argv.includes('--runs') ? Number(argv[argv.indexOf('--runs') + 1]) : 5;
-const dists = argv.flatMap((a, i) => (argv[i - 1] === '--dist' ? [resolve(a)] : []));
-if (dists.length === 0) dists.push(join(ROOT, 'data-plane', 'dist'));
+/** The variants: a dist folder and the node flags of that variant. */
+const variants: { dist: string; flags: string[]; name: string }[] = [];
+for (let i = 0; i < argv.length - 1; i++) {
+  if (argv[i] === '--dist') variants.push({ dist: resolve(argv[i + 1]!), flags: [], name: '' });
+  else if (argv[i] === '--dist-flag') variants.at(-1)?.flags.push(argv[i + 1]!);
+}
+if (variants.length === 0) variants.push({ dist: join(ROOT, 'data-plane', 'dist'), flags: [], name: '' });
+for (const v of variants) v.name = [v.dist.replace(ROOT + '/', ''), ...v.flags].join(' ');
 const timeline = argv.includes('--timeline');
 /** Extra node flags for the DP (e.g. --cpu-prof): `--node-flag=--cpu-prof`. */
 /** Extra environment of the DP: `--dp-env=NODE_OPTIONS=--cpu-prof`. */
@@ -28,26 +38,6 @@ const dpEnv = Object.fromEntries(
 );
 const nodeFlags = argv.filter((a) => a.startsWith('--node-flag=')).map((a) => a.slice('--node-flag='.length));
 
-/** user+system CPU ms of `pid` and its descendants (Linux /proc; clock ticks of 10 ms). */
-function treeCpuMs(pid: number): number {
-  let ticks = 0;
-  const walk = (p: number) => {
-    try {
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(f[11]) + Number(f[12]);
-      for (const t of readdirSync(`/proc/${p}/task`)) {
-        const kids = readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').trim();
-        for (const k of kids ? kids.split(' ') : []) walk(Number(k));
-      }
-    } catch {
-      /* gone */
-    }
-  };
-  walk(pid);
-  return ticks * 10;
-}
-
 const fleet = await Fleet.start({ routes: 5 });
 const dp = fleet.dps[0]!;
 const args = dp.proc.child.spawnargs.slice(2).filter(Boolean);
@@ -56,18 +46,14 @@ await dp.proc.kill9();
 const results: Record<string, { ms: number; cpu: number }[]> = {};
 try {
   for (let i = 0; i < runs; i++) {
-    for (const dist of dists) {
+    for (const { dist, flags, name } of variants) {
       const t0 = performance.now();
       const wall0 = Date.now();
-      const child = spawn(
-        process.execPath,
-        ['--enable-source-maps', ...nodeFlags, join(dist, 'cli.js'), ...args],
-        {
-          cwd: ROOT,
-          env: { ...process.env, GATEHOUSE_LOG_LEVEL: 'debug', GATEHOUSE_ADMIN_GUI_LISTEN: 'off', ...dpEnv },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
+      const child = spawn(process.execPath, [...flags, ...nodeFlags, join(dist, 'cli.js'), ...args], {
+        cwd: ROOT,
+        env: { ...process.env, GATEHOUSE_LOG_LEVEL: 'debug', GATEHOUSE_ADMIN_GUI_LISTEN: 'off', ...dpEnv },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       const proc = new Proc('dp', child);
       let ok: number | null = null;
       while (performance.now() - t0 < 90_000) {
@@ -81,8 +67,8 @@ try {
       if (nodeFlags.length || Object.keys(dpEnv).length) await proc.stop();
       else await proc.kill9();
       const ms = ok === null ? Infinity : ok - t0;
-      (results[dist] ??= []).push({ ms, cpu });
-      console.log(`${dist.replace(ROOT + '/', '')}: first 200 ${ms.toFixed(0)} ms, DP CPU ${cpu} ms`);
+      (results[name] ??= []).push({ ms, cpu });
+      console.log(`${name}: first 200 ${ms.toFixed(0)} ms, DP CPU ${cpu} ms`);
       if (timeline || ok === null) {
         for (const line of proc.output.split('\n')) {
           const m = /"time":(\d+).*"msg":"([^"]*)"/.exec(line);
@@ -96,11 +82,11 @@ try {
 } finally {
   await fleet.close();
 }
-for (const [dist, rs] of Object.entries(results)) {
+for (const [name, rs] of Object.entries(results)) {
   const ms = rs.map((r) => r.ms).sort((a, b) => a - b);
   const cpu = rs.map((r) => r.cpu).sort((a, b) => a - b);
   console.log(
-    `${dist.replace(ROOT + '/', '')}: first 200 median ${ms[ms.length >> 1]!.toFixed(0)} ms [${ms.map((m) => m.toFixed(0)).join(', ')}], ` +
+    `${name}: first 200 median ${ms[ms.length >> 1]!.toFixed(0)} ms [${ms.map((m) => m.toFixed(0)).join(', ')}], ` +
       `CPU median ${cpu[cpu.length >> 1]} ms [${cpu.join(', ')}]`,
   );
 }

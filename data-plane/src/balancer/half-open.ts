@@ -9,7 +9,8 @@
  * and Kong files stay unchanged: `gatehouse:half-open=<seconds>` (0 turns it off: Kong's
  * behaviour). Without the tag: {@link DEFAULT_HALF_OPEN_SECONDS}. See docs/load-balancing.md.
  */
-import { HALF_OPEN_TAG_PREFIX, type Upstream } from '@gatehouse/shared';
+import { HALF_OPEN_TAG_PREFIX } from '@gatehouse/shared/slices/scope';
+import type { Upstream } from '@gatehouse/shared/config/model';
 import { activeLimits, limitsActive } from './health.js';
 
 export { HALF_OPEN_TAG_PREFIX };

@@ -12,14 +12,11 @@
  * Nothing is written to disk: the file is already the source of truth, and a DB-less DP has no
  * signing key, so a cached copy could not be verified the way a CP snapshot is.
  */
-import {
-  GatehouseError,
-  isGatehouseError,
-  sliceConfig,
-  type GatehouseConfig,
-  type Logger,
-  type NodePlacement,
-} from '@gatehouse/shared';
+import { GatehouseError, isGatehouseError } from '@gatehouse/shared/errors';
+import { sliceConfig } from '@gatehouse/shared/slices/slice';
+import type { GatehouseConfig } from '@gatehouse/shared/config/model';
+import type { Logger } from '@gatehouse/shared/logger';
+import type { NodePlacement } from '@gatehouse/shared/slices/node';
 import type { SnapshotApplier } from '../sync/snapshot-applier.js';
 import { carryTimestamps } from './stable-timestamps.js';
 

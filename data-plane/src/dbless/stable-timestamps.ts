@@ -6,7 +6,8 @@
  * served: both when its content is unchanged, and `created_at` only when it changed (Kong's
  * meaning: created then, updated now). Timestamps written in the file are kept as they are.
  */
-import { canonicalJson, type GatehouseConfig } from '@gatehouse/shared';
+import { canonicalJson } from '@gatehouse/shared/snapshot/canonical';
+import type { GatehouseConfig } from '@gatehouse/shared/config/model';
 
 type Entity = { id: string; created_at?: unknown; updated_at?: unknown } & Record<string, unknown>;
 

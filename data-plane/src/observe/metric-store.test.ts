@@ -44,23 +44,25 @@ describe('worker metric store', () => {
 });
 
 describe('node series (the primary)', () => {
-  it('sums the requests each worker shed into gatehouse_dp_requests_shed_total, counting each once', async () => {
+  it('sums the requests each worker shed into gatehouse_dp_requests_shed_total by reason, counting each once', async () => {
     const series = new NodeSeries(facts);
     const registry = new Registry();
     series.register(registry);
-    for (const [worker, shed] of [
-      [1, 3],
-      [2, 4],
+    for (const [worker, lag, cap] of [
+      [1, 3, 0],
+      [2, 4, 2],
     ] as const) {
       const store = new MetricStore();
-      const guard = { shed: 0 };
+      const guard = { shedBy: { event_loop_delay: 0, concurrency: 0 } };
       store.overload = guard;
       expect(store.drain().shed).toBeUndefined();
-      guard.shed = shed;
+      guard.shedBy = { event_loop_delay: lag, concurrency: cap };
       series.add(worker, store.drain());
       expect(store.drain().shed).toBeUndefined();
     }
-    expect(await registry.metrics()).toMatch(/^gatehouse_dp_requests_shed_total 7$/m);
+    const text = await registry.metrics();
+    expect(text).toMatch(/^gatehouse_dp_requests_shed_total\{reason="event_loop_delay"\} 7$/m);
+    expect(text).toMatch(/^gatehouse_dp_requests_shed_total\{reason="concurrency"\} 2$/m);
   });
 
   it('sums the deltas of several workers into one series per label set, with cumulative buckets', async () => {

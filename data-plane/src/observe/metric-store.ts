@@ -9,6 +9,7 @@
  * the rate-limiting / proxy-cache plugins all count into it.
  */
 
+import { SHED_REASONS, type ShedReason } from '../proxy/overload.js';
 import { allLogCounters } from './log-queue.js';
 
 /** Buckets (seconds) of the gatehouse_* latency histograms. */
@@ -134,8 +135,8 @@ export interface MetricsDelta {
   accepted: number;
   /** HTTP/2 sessions opened and sessions closed for rapid reset since the previous delta (absent: none). */
   http2?: [sessions: number, rapidResetCloses: number];
-  /** Requests the worker shed (load shedding, proxy/overload.ts) since the previous delta (absent: none). */
-  shed?: number;
+  /** Requests the worker shed (load shedding, proxy/overload.ts) since the previous delta, per SHED_REASONS (absent: none). */
+  shed?: number[];
   /**
    * [log, sent, dropped, retried, …]: what each log (the log plugins by name, `access-log`)
    * counted since the previous delta; only logs that counted something.
@@ -158,9 +159,9 @@ export class MetricStore {
   /** The proxy's HTTP/2 counters (running totals, proxy/http2-edge.ts), read at each drain; null: no HTTP/2. */
   http2: { readonly sessions: number; readonly rapidResetCloses: number } | null = null;
   private http2Seen: [number, number] = [0, 0];
-  /** The proxy's load-shedding guard (running total `shed`, proxy/overload.ts), read at each drain; null: none. */
-  overload: { readonly shed: number } | null = null;
-  private shedSeen = 0;
+  /** The proxy's load-shedding guard (running totals by reason, proxy/overload.ts), read at each drain; null: none. */
+  overload: { readonly shedBy: Readonly<Record<ShedReason, number>> } | null = null;
+  private readonly shedSeen = SHED_REASONS.map(() => 0);
   /** Each log's counters as of the previous drain: [sent, dropped, retried]. */
   private readonly logsSeen = new Map<string, [number, number, number]>();
 
@@ -272,10 +273,10 @@ export class MetricStore {
         this.http2Seen = [h2.sessions, h2.rapidResetCloses];
       }
     }
-    const shed = this.overload?.shed ?? 0;
-    if (shed !== this.shedSeen) {
-      delta.shed = shed - this.shedSeen;
-      this.shedSeen = shed;
+    const shedBy = this.overload?.shedBy;
+    if (shedBy !== undefined && SHED_REASONS.some((r, i) => shedBy[r] !== this.shedSeen[i])) {
+      delta.shed = SHED_REASONS.map((r, i) => shedBy[r] - this.shedSeen[i]!);
+      SHED_REASONS.forEach((r, i) => (this.shedSeen[i] = shedBy[r]));
     }
     return delta;
   }

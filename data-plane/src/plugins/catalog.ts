@@ -4,7 +4,9 @@
  * Built from specs only (no handler), so the control plane can use it through
  * `@gatehouse/data-plane/schemas`; the data plane's `PluginRegistry` extends it with handlers.
  */
-import { schema, schemaViolation, type PluginProtocol } from '@gatehouse/shared';
+import * as schema from '@gatehouse/shared/schema/index';
+import { schemaViolation } from '@gatehouse/shared/entities/errors';
+import type { PluginProtocol } from '@gatehouse/shared/config/model';
 import type { PluginSpec } from './api.js';
 import { PluginErrors } from './errors.js';
 

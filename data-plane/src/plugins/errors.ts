@@ -1,4 +1,4 @@
-import { defineError } from '@gatehouse/shared';
+import { defineError } from '@gatehouse/shared/errors';
 
 /** Plugin loading and runtime errors (codes listed in docs/errors.md). */
 export const PluginErrors = {

@@ -3,7 +3,7 @@
  * no Lua), timeouts, hosts and ports (the `queue` record is plugins/queue-schema.ts). Schema-only:
  * the control plane loads this through the plugins' `schema.ts` files.
  */
-import { schema } from '@gatehouse/shared';
+import * as schema from '@gatehouse/shared/schema/index';
 
 const { t } = schema;
 

@@ -3,7 +3,7 @@
  * queued plugins share: the log plugins (`http-log`) and the tracing plugins (`opentelemetry`,
  * `zipkin`). Schema only: the control plane loads it through the plugins' `schema.ts` files.
  */
-import { schema } from '@gatehouse/shared';
+import * as schema from '@gatehouse/shared/schema/index';
 
 const { t } = schema;
 

@@ -51,7 +51,7 @@ export interface ClientLimits {
   websocketMaxMessageSize: number;
   /** Requests in flight per worker beyond which new ones are shed with 503 (proxy/overload.ts); 0 = no cap. */
   maxConcurrentRequests: number;
-  /** Event-loop delay in ms beyond which new requests are shed with 503 (proxy/overload.ts); 0 = off. */
+  /** Event-loop delay in ms which, sustained for 500 ms by a worker using 0.4 of a core or more, sheds new requests with 503 (proxy/overload.ts); 0 = off. */
   maxEventLoopDelayMs: number;
 }
 
@@ -66,8 +66,16 @@ export const CLIENT_LIMIT_DEFAULTS: Readonly<ClientLimits> = Object.freeze({
   lingerBytes: 16 * 1024 * 1024,
   websocketMaxMessageSize: 16 * 1024 * 1024,
   maxConcurrentRequests: 0,
-  maxEventLoopDelayMs: 250,
+  maxEventLoopDelayMs: 50,
 });
+
+/**
+ * The proxy listeners' accept queue (listen(2) backlog; the kernel caps it at net.core.somaxconn).
+ * Kong's default (`proxy_listen … backlog=16384`); node's 511 overflowed when 1,700 clients
+ * connected at once (chaos F24): a handshake beyond the queue is dropped and retried by the client
+ * 1, 3, 7 s later, so its first request waits seconds before the worker can read it, let alone shed it.
+ */
+export const LISTEN_BACKLOG = 16_384;
 
 /** Longest period between two checks of the client timeouts. */
 export const CHECK_INTERVAL_MAX_MS = 500;

@@ -5,7 +5,8 @@
  * they are codes looked up here.
  */
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
-import { defineError, GATEHOUSE_VERSION } from '@gatehouse/shared';
+import { defineError } from '@gatehouse/shared/errors';
+import { GATEHOUSE_VERSION } from '@gatehouse/shared/version';
 import { isGrpcRequest, sendGrpcAnswer } from './grpc.js';
 import { grpcWebKindOf, headerRecord, sendGrpcWebAnswer } from './grpc-web.js';
 

@@ -13,7 +13,7 @@
  * (RFC 7239) only from a trusted peer — from anyone else it is dropped, as the X-Forwarded-* it
  * parallels are replaced.
  */
-import { GATEHOUSE_VERSION } from '@gatehouse/shared';
+import { GATEHOUSE_VERSION } from '@gatehouse/shared/version';
 import { hostWithoutPort } from '../router/host.js';
 import type { ProxyRequest } from './request.js';
 

@@ -2,7 +2,8 @@ import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { OverloadGuard } from './overload.js';
+import { CLIENT_LIMIT_DEFAULTS } from './client-connections.js';
+import { DELAY_INTERVAL_MS, OverloadGuard } from './overload.js';
 
 /** A response that only emits `close` (what the guard listens to). */
 const response = (): ServerResponse & EventEmitter => new EventEmitter() as ServerResponse & EventEmitter;
@@ -43,7 +44,7 @@ describe('OverloadGuard', () => {
     expect(g.admit(response())).toBe(true);
   });
 
-  it('sheds after two late samples in a row, and holds for five more samples once the delay is back', () => {
+  it('sheds once two or more late samples in a row cover 500 ms, and holds for five more samples once the delay is back', () => {
     const g = new OverloadGuard({ maxConcurrentRequests: 0, maxEventLoopDelayMs: 250 });
     g.sample(300);
     expect(g.admit(response())).toBe(true);
@@ -58,6 +59,56 @@ describe('OverloadGuard', () => {
     expect(g.lagging).toBe(false);
     expect(g.admit(response())).toBe(true);
     expect(g.shed).toBe(5);
+    expect(g.shedBy).toEqual({ event_loop_delay: 5, concurrency: 0 });
+  });
+
+  it('by default, sheds a loop that stays a little late for 500 ms though no sample is 250 ms late (a saturated worker, chaos F24)', () => {
+    const g = new OverloadGuard(CLIENT_LIMIT_DEFAULTS);
+    // Late samples one after another: 80 ms, then 50 + 80 ms each; the fifth covers 600 ms.
+    for (let i = 0; i < 4; i++) {
+      g.sample(80);
+      expect(g.admit(response())).toBe(true);
+    }
+    g.sample(80);
+    expect(80 + 4 * 130).toBeGreaterThanOrEqual(DELAY_INTERVAL_MS);
+    expect(g.lagging).toBe(true);
+    expect(g.admit(response())).toBe(false);
+  });
+
+  it('a timely sample ends the run of late ones: bursts shorter than the interval shed nothing', () => {
+    const g = new OverloadGuard(CLIENT_LIMIT_DEFAULTS);
+    for (let i = 0; i < 50; i++) {
+      for (let j = 0; j < 3; j++) g.sample(100);
+      g.sample(10);
+      expect(g.lagging).toBe(false);
+    }
+    expect(g.shed).toBe(0);
+  });
+
+  it('sheds nothing for a worker that is late but used under 0.4 of a core over the run (a busy machine starving it, not work piling up)', () => {
+    const g = new OverloadGuard(CLIENT_LIMIT_DEFAULTS);
+    for (let i = 0; i < 50; i++) g.sample(200, 0.3);
+    expect(g.lagging).toBe(false);
+    expect(g.admit(response())).toBe(true);
+    g.sample(0);
+    for (let i = 0; i < 5; i++) g.sample(200, 0.95);
+    expect(g.lagging).toBe(true);
+  });
+
+  it('weighs the CPU over the whole run: a few starved samples among busy ones do not reset it', () => {
+    const g = new OverloadGuard(CLIENT_LIMIT_DEFAULTS);
+    for (const share of [0.9, 0.1, 0.8, 0.2, 0.9]) g.sample(100, share);
+    expect(g.lagging).toBe(true);
+  });
+
+  it('counts sheds by reason: the delay first, then the cap', () => {
+    const g = new OverloadGuard({ maxConcurrentRequests: 1, maxEventLoopDelayMs: 50 });
+    expect(g.admit(response())).toBe(true);
+    expect(g.admit(response())).toBe(false);
+    for (let i = 0; i < 5; i++) g.sample(100);
+    expect(g.admit(response())).toBe(false);
+    expect(g.shedBy).toEqual({ event_loop_delay: 1, concurrency: 1 });
+    expect(g.shed).toBe(2);
   });
 
   it('keeps shedding while the delay stays over the bound', () => {

@@ -3,26 +3,35 @@
  * 503 and `Retry-After`, rather than queueing everything until clients time out). One guard per
  * worker, with two signals, each off at 0:
  *
- * - **Requests in flight** (`maxConcurrentRequests`): a request arriving while that many of this
- *   worker's are unanswered is shed. Concurrency is what grows first when a worker falls behind
- *   (Little's law: in flight = rate × latency), and a cap keeps the latency of the requests it
- *   serves bounded, like Envoy's overload manager on downstream requests.
- * - **Event-loop delay** (`maxEventLoopDelayMs`, on by default at 250 ms): a timer measures how
- *   late it fires every 50 ms. When two samples in a row are later than the bound, the worker
- *   sheds every new request for the next 250 ms (five samples), and again while the delay stays
- *   over. The delay is how long an arrived request waits before the worker reads it: it grows with
- *   CPU saturation (many requests per loop turn, each costly), not with a slow upstream (waiting
- *   costs no CPU), so it sheds the overload a worker can do something about (toobusy-js and
- *   @fastify/under-pressure use the same signal). Two samples, so one long turn (compiling a large
- *   configuration, a GC pause) sheds nothing; a hold, because shedding makes the next turns cheap
- *   and the delay falls at once, while the backlog that caused it is still there: the hold answers
- *   that backlog with 503s instead of serving it late.
+ * - **Sustained event-loop delay** (`maxEventLoopDelayMs`, on by default at 50 ms): a timer
+ *   measures how late it fires every 50 ms, and the CPU the worker used since its last run (share
+ *   of one core). A sample is *late* when it fired more than the bound late. When late samples
+ *   follow one another for 500 ms (`DELAY_INTERVAL_MS`: the first one's delay, then 50 ms plus the
+ *   delay of each next one), there are at least two of them, and the worker used at least 0.4 of
+ *   a core over them, the worker sheds every new request for the next 250 ms (five
+ *   samples), and again while the delay stays over. This is CoDel's rule on a worker: a standing
+ *   queue (every request waits, for an interval), not a burst. The delay is how long an arrived
+ *   request waits before the worker reads it: it grows with CPU saturation (many requests per
+ *   loop turn, each costly), not with a slow upstream (waiting costs no CPU). Two samples, so one
+ *   long turn (compiling a large configuration, a GC pause) sheds nothing; the CPU share, so a
+ *   worker that is merely late because a busy machine gives it little CPU (its event-loop
+ *   utilization then reads high too: preempted mid-turn, its turns stretch)
+ *   sheds nothing; a hold, because shedding makes the next turns cheap and the delay falls at
+ *   once while the backlog that caused it is still there: the hold answers that backlog with
+ *   503s instead of serving it late. Measured (docs/data-plane.md, "Overload"): a worker at 2× its
+ *   capacity through 1,900 sockets ran 50–300 ms late on almost every sample and never 250 ms
+ *   late twice in a row, which the previous rule (250 ms, twice) needed, so nothing was shed.
+ * - **Requests in flight** (`maxConcurrentRequests`, off by default): a request arriving while
+ *   that many of this worker's are unanswered is shed. Concurrency is rate × latency (Little's
+ *   law), so a cap also sheds when upstreams are merely slow; it bounds memory and the latency of
+ *   what is served whatever the cause, like Envoy's overload manager on downstream requests.
  *
  * Shedding happens before the request head is read, so a shed request costs a fraction of a
- * proxied one; the answer is the error table's GH_ERR_PROXY_OVERLOADED. The status port is served
- * by the primary, which sheds nothing, so health checks keep answering (docs/data-plane.md,
- * "Overload"). No per-request allocation: the in-flight count uses one `close` listener shared by
- * every response of the worker, and only when the cap is on.
+ * proxied one; the answer is the error table's GH_ERR_PROXY_OVERLOADED. Sheds are counted by
+ * reason (`gatehouse_dp_requests_shed_total{reason}`). The status port is served by the primary,
+ * which sheds nothing, so health checks keep answering (docs/data-plane.md, "Overload"). No
+ * per-request allocation: the in-flight count uses one `close` listener shared by every response
+ * of the worker, and only when the cap is on.
  */
 import type { ServerResponse } from 'node:http';
 import type { ClientLimits } from './client-connections.js';
@@ -30,18 +39,35 @@ import type { ClientLimits } from './client-connections.js';
 /** The two signals' bounds, part of the client limits (`--max-concurrent-requests`, `--max-event-loop-delay`). */
 export type OverloadSettings = Pick<ClientLimits, 'maxConcurrentRequests' | 'maxEventLoopDelayMs'>;
 
+/** Why a request was shed (the `reason` label of gatehouse_dp_requests_shed_total). */
+export const SHED_REASONS = ['event_loop_delay', 'concurrency'] as const;
+export type ShedReason = (typeof SHED_REASONS)[number];
+
 /** How often the event-loop delay is sampled. */
 const SAMPLE_MS = 50;
-/** Samples the worker keeps shedding for once the delay was over its bound twice in a row. */
+/** How long late samples must follow one another before the worker sheds (CoDel's interval). */
+export const DELAY_INTERVAL_MS = 500;
+/**
+ * CPU over a run of late samples (share of one core) at which it sheds: a worker doing the work,
+ * not one a busy machine starves. Chaos F24 at 2×: ~0.9 on a quiet box, 0.5–0.7 on a busy one;
+ * a worker at the chaos rows' normal load uses a few percent (docs/chaos.md, F24).
+ */
+const BUSY = 0.4;
+/** Samples the worker keeps shedding for once the delay stayed over its bound for the interval. */
 const HOLD_SAMPLES = 5;
 
 export class OverloadGuard {
-  /** Requests of this worker answered 503 by the guard. */
-  shed = 0;
+  /** Requests of this worker answered 503 by the guard, by reason (running totals). */
+  readonly shedBy: Record<ShedReason, number> = { event_loop_delay: 0, concurrency: 0 };
   private inFlight = 0;
   /** The last event-loop delay sample (ms). */
   private lagMs = 0;
-  /** Samples left to shed for (HOLD_SAMPLES after two late samples in a row). */
+  /** Late samples in a row, and the time they cover (ms). */
+  private lateRun = 0;
+  private lateMs = 0;
+  /** CPU the worker used over the run (ms). */
+  private lateCpuMs = 0;
+  /** Samples left to shed for (HOLD_SAMPLES once the late samples covered the interval). */
   private holdLeft = 0;
   private timer: NodeJS.Timeout | null = null;
   private readonly max: number;
@@ -58,6 +84,11 @@ export class OverloadGuard {
   /** Whether any signal is on (the server skips the guard otherwise). */
   get enabled(): boolean {
     return this.max > 0 || this.maxLagMs > 0;
+  }
+
+  /** Requests of this worker answered 503 by the guard, every reason. */
+  get shed(): number {
+    return this.shedBy.event_loop_delay + this.shedBy.concurrency;
   }
 
   /** Requests counted in flight now (0 when the cap is off: nothing is counted). */
@@ -79,18 +110,38 @@ export class OverloadGuard {
   start(): void {
     if (this.maxLagMs <= 0 || this.timer !== null) return;
     let due = performance.now() + SAMPLE_MS;
+    let cpu = process.cpuUsage();
     this.timer = setInterval(() => {
       const now = performance.now();
-      this.sample(now - due);
+      const used = process.cpuUsage(cpu);
+      cpu = process.cpuUsage();
+      // µs of CPU over ms of wall since the previous run (due - SAMPLE_MS).
+      this.sample(now - due, (used.user + used.system) / 1000 / (now - due + SAMPLE_MS));
       due = now + SAMPLE_MS;
     }, SAMPLE_MS);
     this.timer.unref();
   }
 
-  /** Takes one event-loop delay sample (the timer's; tests feed their own). */
-  sample(lagMs: number): void {
+  /**
+   * Takes one event-loop delay sample (the timer's; tests feed their own): how late it fired (ms)
+   * and the CPU the worker used since the previous one (share of one core).
+   */
+  sample(lagMs: number, busy = 1): void {
     const lag = lagMs > 0 ? lagMs : 0; // NaN and negatives: not late
-    if (this.maxLagMs > 0 && lag > this.maxLagMs && this.lagMs > this.maxLagMs) this.holdLeft = HOLD_SAMPLES;
+    const share = busy > 0 ? busy : 0;
+    if (this.maxLagMs > 0 && lag > this.maxLagMs) {
+      // The run's time, and the CPU over it (the first sample's period is its delay).
+      const period = this.lateRun === 0 ? lag : SAMPLE_MS + lag;
+      this.lateMs += period;
+      this.lateCpuMs += share * period;
+      this.lateRun++;
+    } else {
+      this.lateRun = 0;
+      this.lateMs = 0;
+      this.lateCpuMs = 0;
+    }
+    if (this.lateRun >= 2 && this.lateMs >= DELAY_INTERVAL_MS && this.lateCpuMs >= BUSY * this.lateMs)
+      this.holdLeft = HOLD_SAMPLES;
     else if (this.holdLeft > 0) this.holdLeft--;
     this.lagMs = lag;
   }
@@ -99,6 +150,9 @@ export class OverloadGuard {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
     this.lagMs = 0;
+    this.lateRun = 0;
+    this.lateMs = 0;
+    this.lateCpuMs = 0;
     this.holdLeft = 0;
   }
 
@@ -107,8 +161,12 @@ export class OverloadGuard {
    * cap is on, the request counts as in flight until its response closes.
    */
   admit(res: ServerResponse): boolean {
-    if ((this.max > 0 && this.inFlight >= this.max) || this.holdLeft > 0) {
-      this.shed++;
+    if (this.holdLeft > 0) {
+      this.shedBy.event_loop_delay++;
+      return false;
+    }
+    if (this.max > 0 && this.inFlight >= this.max) {
+      this.shedBy.concurrency++;
       return false;
     }
     if (this.max > 0) {

@@ -8,12 +8,14 @@
 import http, { ServerResponse, type IncomingMessage } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { completeConfig, type GatehouseConfig, type Logger } from '@gatehouse/shared';
+import { completeConfig } from '@gatehouse/shared/entities/registry';
+import type { GatehouseConfig } from '@gatehouse/shared/config/model';
+import type { Logger } from '@gatehouse/shared/logger';
 import { hostWithoutPort } from '../router/host.js';
 import { UpstreamPools } from './upstream-pools.js';
 import { ProxyErrorCode, rawClientErrorResponse, sendError, sendHttpsRedirect } from './errors.js';
 import { onClientSocketClose, UpstreamExchange, type ClientSocket } from './exchange.js';
-import { ClientConnections, kClosing, type ClientLimits } from './client-connections.js';
+import { ClientConnections, kClosing, LISTEN_BACKLOG, type ClientLimits } from './client-connections.js';
 import { OverloadGuard } from './overload.js';
 import { dispatchUpstream } from './dispatch.js';
 import { isWebSocketUpgrade } from './headers.js';
@@ -432,7 +434,7 @@ export class ProxyServer {
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => reject(err);
       this.server.once('error', onError);
-      this.server.listen(port, host, () => {
+      this.server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
         this.server.off('error', onError);
         this.overload?.start();
         const address = this.server.address() as AddressInfo | null;

@@ -7,13 +7,15 @@
  * are filled once, when the runtime is swapped in (UpstreamPools.bind). Directly proxied services
  * that would get equal targets share one (10,000 services on one origin: one target).
  */
-import { validateUpstream, type GatehouseConfig, type Service, type Upstream } from '@gatehouse/shared';
+import { validateUpstream } from '@gatehouse/shared/entities/upstream';
+import type { GatehouseConfig, Service, Upstream } from '@gatehouse/shared/config/model';
 import type { UpstreamSet } from '../balancer/balancers.js';
 import { authority } from '../balancer/target-address.js';
 import { UpstreamBalancer } from '../balancer/upstream-balancer.js';
 import type { DnsView } from '../dns/view.js';
 import { tlsEntities, upstreamTls, type UpstreamTls } from '../tls/upstream-tls.js';
-import { poolSpec, type PoolSpec, type UpstreamPool } from './upstream-pools.js';
+import { poolSpec, type PoolSpec } from './pool-spec.js';
+import type { UpstreamPool } from './upstream-pools.js';
 
 /** A service balanced over an upstream's targets. */
 export interface BalancedService {

@@ -9,10 +9,13 @@
  */
 import tls from 'node:tls';
 import { buildConnector, Pool } from 'undici';
-import type { Logger, Service } from '@gatehouse/shared';
-import { TlsErrors, type UpstreamTls } from '../tls/upstream-tls.js';
+import type { Logger } from '@gatehouse/shared';
+import { TlsErrors } from '../tls/upstream-tls.js';
 import type { ServiceTarget } from './service-targets.js';
 import { H2Pool } from './h2-upstream.js';
+import type { PoolSpec } from './pool-spec.js';
+
+export { poolSpec, type PoolSpec } from './pool-spec.js';
 
 /** What a target sends to: an undici Pool (HTTP/1.1) or, for gRPC services, an HTTP/2 session pool. */
 export type UpstreamPool = Pool | H2Pool;
@@ -21,41 +24,6 @@ export type UpstreamPool = Pool | H2Pool;
 const KEEP_ALIVE_TIMEOUT_MS = 60_000;
 const MAX_CONNECTIONS_PER_ORIGIN = 1024;
 const CLOSE_GRACE_MS = 30_000;
-
-export interface PoolSpec {
-  readonly key: string;
-  /** `http://host:port` or `https://host:port`. */
-  readonly origin: string;
-  readonly connectTimeout: number;
-  /** TLS settings for an https origin. */
-  readonly tls: UpstreamTls | null;
-  /** HTTP/2 to the upstream (a `grpc`/`grpcs` service): an H2Pool instead of an undici Pool. */
-  readonly h2: boolean;
-}
-
-function bracket(host: string): string {
-  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-}
-
-/** The pool for a service proxied directly to `host:port`, or for one target of an upstream. */
-export function poolSpec(
-  service: Service,
-  host: string,
-  port: number,
-  upstreamTls: UpstreamTls | null,
-): PoolSpec {
-  const secure = service.protocol === 'https' || service.protocol === 'grpcs' || service.protocol === 'wss';
-  const origin = `${secure ? 'https' : 'http'}://${bracket(host)}:${port}`;
-  const tlsSettings = secure ? upstreamTls : null;
-  const h2 = service.protocol === 'grpc' || service.protocol === 'grpcs';
-  return {
-    key: `${h2 ? 'h2:' : ''}${origin}|${service.connect_timeout}|${tlsSettings === null ? '' : tlsSettings.key}`,
-    origin,
-    connectTimeout: service.connect_timeout,
-    tls: tlsSettings,
-    h2,
-  };
-}
 
 /** Number of certificates from the peer up to its trust anchor. */
 function chainLength(socket: tls.TLSSocket): number {

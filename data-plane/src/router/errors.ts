@@ -1,4 +1,4 @@
-import { defineError } from '@gatehouse/shared';
+import { defineError } from '@gatehouse/shared/errors';
 
 /** Errors raised while compiling routes; a configuration that raises one is rejected as a whole. */
 export const RouterErrors = {

@@ -16,13 +16,9 @@
  * Size: what many routes have alike is held once per router (a method set, the empty header
  * list), so an entry costs its own object and little else.
  */
-import {
-  ROUTE_PROTOCOLS,
-  compilePcre,
-  type GatehouseConfig,
-  type Route,
-  type Service,
-} from '@gatehouse/shared';
+import { ROUTE_PROTOCOLS } from '@gatehouse/shared/entities/route';
+import { compilePcre } from '@gatehouse/shared/regex/pcre';
+import type { GatehouseConfig, Route, Service } from '@gatehouse/shared/config/model';
 import { compileWildcardHost, hasPort, hostWithPort, hostWithoutPort, lowerHost } from './host.js';
 import { RouterErrors } from './errors.js';
 import { PrefixTree, type PrefixVisitor } from './prefix-tree.js';

@@ -4,7 +4,10 @@
  * or a single-process proxy swaps the result in; a worker's compile error refuses the config for
  * the whole node (the primary compiles only the upstreams, for the node's active health checks).
  */
-import { completeConfig, isGatehouseError, type GatehouseConfig, type Logger } from '@gatehouse/shared';
+import { completeConfig } from '@gatehouse/shared/entities/registry';
+import { isGatehouseError } from '@gatehouse/shared/errors';
+import type { GatehouseConfig } from '@gatehouse/shared/config/model';
+import type { Logger } from '@gatehouse/shared/logger';
 import { compileUpstreams } from '../balancer/balancers.js';
 import { compilePlugins, type Chain } from '../plugins/runtime/index.js';
 import type { PluginRegistry } from '../plugins/registry.js';

@@ -11,6 +11,7 @@
  * Counters only grow: a worker that dies loses what it counted since the last scrape, never
  * what the node had already summed.
  */
+import { SHED_REASONS } from '../proxy/overload.js';
 import { type KongExport } from '../runtime/node-config.js';
 import type { Registry } from 'prom-client';
 import {
@@ -112,7 +113,8 @@ export class NodeSeries {
   private readonly openByWorker = new Map<number, Record<Listener, number>>();
   private accepted = 0;
   private http2Sessions = 0;
-  private shed = 0;
+  /** Requests shed, per SHED_REASONS. */
+  private readonly shed = SHED_REASONS.map(() => 0);
   private http2RapidResetCloses = 0;
   /** log name -> [sent, dropped, retried] */
   private readonly logs = new Map<string, [number, number, number]>();
@@ -195,7 +197,9 @@ export class NodeSeries {
     }
     this.openByWorker.set(worker, d.connections);
     this.accepted += d.accepted;
-    if (d.shed !== undefined) this.shed += d.shed;
+    d.shed?.forEach((n, i) => {
+      if (i < this.shed.length) this.shed[i]! += n;
+    });
     if (d.http2 !== undefined) {
       this.http2Sessions += d.http2[0];
       this.http2RapidResetCloses += d.http2[1];
@@ -315,9 +319,9 @@ export class NodeSeries {
     );
     metric(
       'gatehouse_dp_requests_shed_total',
-      'Requests answered 503 GH_ERR_PROXY_OVERLOADED by load shedding (--max-concurrent-requests, --max-event-loop-delay).',
+      'Requests answered 503 GH_ERR_PROXY_OVERLOADED by load shedding, by reason: event_loop_delay (--max-event-loop-delay), concurrency (--max-concurrent-requests).',
       'counter',
-      () => [{ labels: {}, value: this.shed }],
+      () => SHED_REASONS.map((reason, i) => ({ labels: { reason }, value: this.shed[i]! })),
     );
     metric(
       'gatehouse_dp_http2_sessions_total',

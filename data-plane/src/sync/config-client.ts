@@ -44,6 +44,9 @@ import {
   type Logger,
 } from '@gatehouse/shared';
 import { Backoff, type BackoffOptions } from './backoff.js';
+import { initialSyncStatus, type SyncState, type SyncStatus } from './sync-status.js';
+
+export type { SyncState, SyncStatus };
 import {
   formatAddress,
   resolveControlPlanes,
@@ -52,8 +55,6 @@ import {
   type Lookup,
 } from './control-planes.js';
 import type { SnapshotApplier, SnapshotOutcome } from './snapshot-applier.js';
-
-export type SyncState = 'disabled' | 'connecting' | 'connected' | 'disconnected';
 
 export interface NodeInfo {
   nodeId: string;
@@ -108,21 +109,6 @@ export interface HeartbeatHealth {
   unhealthyTargets?: { upstreamId: string; target: string; cause: string }[];
   unhealthyTargetsDropped?: number;
   targetsReported?: boolean;
-}
-
-export interface SyncStatus {
-  state: SyncState;
-  /** The address this DP is connected to, or dialling (or dialled last). */
-  controlPlane: string | null;
-  /** The configured `--control-plane` list (host:port each). */
-  controlPlanes: string[];
-  lastError: string | null;
-  lastErrorAt: string | null;
-  connectedSince: string | null;
-  lastMessageAt: string | null;
-  reconnects: number;
-  /** The CP's current refusal of this DP (e.g. its Hello: `kong_version_incompatible`), since `at`. */
-  refusal: { syncStatus: string; reason: string; at: string } | null;
 }
 
 export const DEFAULT_CHANNEL_OPTIONS: grpc.ChannelOptions = {
@@ -195,17 +181,10 @@ export class ConfigClient extends EventEmitter<ConfigClientEvents> {
     this.heartbeatIntervalMs = opts.heartbeatIntervalMs ?? 5_000;
     this.watchdogMs = opts.watchdogMs ?? 15_000;
     this.refusalDelayMs = opts.refusalDelayMs ?? 30_000;
-    this.status = {
-      state: 'disconnected',
-      controlPlane: null,
-      controlPlanes: opts.controlPlanes.map((e) => formatAddress(e.host, e.port)),
-      lastError: null,
-      lastErrorAt: null,
-      connectedSince: null,
-      lastMessageAt: null,
-      reconnects: 0,
-      refusal: null,
-    };
+    this.status = initialSyncStatus(
+      'disconnected',
+      opts.controlPlanes.map((e) => formatAddress(e.host, e.port)),
+    );
   }
 
   get syncStatus(): SyncStatus {

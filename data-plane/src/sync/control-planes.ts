@@ -9,7 +9,7 @@
  */
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { ConfigErrors } from '@gatehouse/shared';
+import { ConfigErrors } from '@gatehouse/shared/errors';
 
 /** One entry of `--control-plane`. */
 export interface ControlPlaneEndpoint {

@@ -1,4 +1,4 @@
-import { defineError } from '@gatehouse/shared';
+import { defineError } from '@gatehouse/shared/errors';
 
 /** The codes of the data plane's config sync errors (listed in docs/data-plane.md). */
 export const SyncErrorCode = {

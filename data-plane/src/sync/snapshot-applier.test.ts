@@ -48,7 +48,8 @@ const compiler: ConfigCompiler = {
 
 class RecordingTarget implements ConfigTarget {
   applied: ConfigMeta[] = [];
-  failNext: string | null = null;
+  /** The next round fails with this (a message: a plain error). */
+  failNext: string | Error | null = null;
   /**
    * Like the pool: the workers parse and compile (refusing a service named "uncompilable"), then
    * the check runs on the node part; any error fails the round.
@@ -59,9 +60,9 @@ class RecordingTarget implements ConfigTarget {
       throw SyncErrors.compileFailed(`config ${meta.version} does not compile: route cannot be compiled`);
     check(nodeConfigOf(parsed));
     if (this.failNext) {
-      const reason = this.failNext;
+      const failure = this.failNext;
       this.failNext = null;
-      throw new Error(reason);
+      throw typeof failure === 'string' ? new Error(failure) : failure;
     }
     this.applied.push(meta);
   }
@@ -257,6 +258,27 @@ describe('SnapshotApplier', () => {
     expect(await applier.loadFromCache()).toBe(true);
     expect(applier.held).toMatchObject({ version: 9n, source: 'cache' });
     expect(target.applied.map((m) => m.version)).toEqual([9n]);
+  });
+
+  it('a worker failing while it takes the cached snapshot is said as such, not as a refusal of the snapshot', async () => {
+    await cache.write(await sign('cached', 9n));
+    const logged: string[] = [];
+    const seen = createLogger(
+      'test',
+      { level: 'error' },
+      { write: (line: string) => void logged.push(line) },
+    );
+    applier = new SnapshotApplier({ trustedKeys: trusted, compiler, target, cache, logger: seen, metrics });
+    target.failNext = SyncErrors.applyFailed('worker exited while booting (code 1, signal null)');
+    expect(await applier.loadFromCache()).toBe(false);
+    expect(applier.lastRefusal('cache')).toBeNull();
+    expect(applier.lastCacheApplyFailure).toMatchObject({
+      code: 'GH_ERR_DP_CONFIG_APPLY',
+      reason: 'worker exited while booting (code 1, signal null)',
+      version: '9',
+    });
+    expect(logged.join('')).toContain('a worker failed while taking it (the snapshot was not refused)');
+    expect(logged.join('')).not.toContain('cached snapshot refused');
   });
 
   it('does not boot from a cache signed by an untrusted key', async () => {

@@ -38,23 +38,21 @@ import { performance } from 'node:perf_hooks';
 import { decodeProtectedHeader } from 'jose';
 import {
   applyDelta,
-  encodeConfig,
-  isGatehouseError,
   snapshotFromDelta,
   verifyDelta,
   type SignedDelta,
-  SnapshotErrors,
-  verifySnapshotBytes,
-  withCredentialDigests,
-  type GatehouseConfig,
-  type Logger,
-  type SignedSnapshot,
-  type TrustedKeys,
-} from '@gatehouse/shared';
+} from '@gatehouse/shared/snapshot/delta';
+import { encodeConfig } from '@gatehouse/shared/snapshot/canonical';
+import { isGatehouseError, SnapshotErrors } from '@gatehouse/shared/errors';
+import { verifySnapshotBytes, type SignedSnapshot } from '@gatehouse/shared/snapshot/signed-snapshot';
+import { withCredentialDigests } from '@gatehouse/shared/snapshot/credential-digests';
+import type { GatehouseConfig } from '@gatehouse/shared/config/model';
+import type { Logger } from '@gatehouse/shared/logger';
+import type { TrustedKeys } from '@gatehouse/shared/snapshot/keys';
 import type { NodeConfig } from '../runtime/node-config.js';
 import type { DataPlaneMetrics } from '../status/metrics.js';
 import type { ConfigMeta } from '../workers/worker-pool.js';
-import { SyncErrors } from './errors.js';
+import { SyncErrorCode, SyncErrors } from './errors.js';
 import type { SnapshotCache } from './snapshot-cache.js';
 import type { VersionFloor } from './version-floor.js';
 
@@ -162,6 +160,11 @@ export class SnapshotApplier extends EventEmitter<SnapshotApplierEvents> {
     control_plane: null,
     cache: null,
   };
+  /**
+   * The last time the boot cache's snapshot was good but the workers did not take it (one died or
+   * timed out while booting into the round, GH_ERR_DP_CONFIG_APPLY): not a refusal of the snapshot.
+   */
+  private cacheApplyFailure: RefusalReport | null = null;
 
   constructor(private readonly opts: SnapshotApplierOptions) {
     super();
@@ -178,6 +181,11 @@ export class SnapshotApplier extends EventEmitter<SnapshotApplierEvents> {
    */
   lastRefusal(source: 'control_plane' | 'cache'): RefusalReport | null {
     return this.refusals[source];
+  }
+
+  /** Why the workers did not take the cached snapshot at boot though it passed every check, or null. */
+  get lastCacheApplyFailure(): RefusalReport | null {
+    return this.cacheApplyFailure;
   }
 
   /** Applies snapshots strictly one after the other, in arrival order. Never throws. */
@@ -235,7 +243,9 @@ export class SnapshotApplier extends EventEmitter<SnapshotApplierEvents> {
     if (!outcome.ok) {
       logger.error(
         { code: outcome.code, reason: outcome.reason, file: cache.file },
-        'cached snapshot refused; ignoring it',
+        outcome.code === SyncErrorCode.APPLY
+          ? 'cached snapshot not applied: a worker failed while taking it (the snapshot was not refused)'
+          : 'cached snapshot refused; ignoring it',
       );
       return false;
     }
@@ -346,16 +356,11 @@ export class SnapshotApplier extends EventEmitter<SnapshotApplierEvents> {
         'config refused',
       );
       const at = new Date();
-      if (source === 'control_plane' || source === 'cache') {
-        this.refusals[source] = {
-          code,
-          reason,
-          version: version.toString(),
-          hash,
-          kid,
-          at: at.toISOString(),
-        };
-      }
+      const report = { code, reason, version: version.toString(), hash, kid, at: at.toISOString() };
+      // A worker that died or timed out in the round (GH_ERR_DP_CONFIG_APPLY) says nothing of the
+      // snapshot: the boot cache's is kept apart from its refusals.
+      if (source === 'cache' && code === SyncErrorCode.APPLY) this.cacheApplyFailure = report;
+      else if (source === 'control_plane' || source === 'cache') this.refusals[source] = report;
       this.emit('rejected', { code, reason, version, hash, kid, source, at });
       return { ok: false, version, hash, reason, code };
     }

@@ -15,16 +15,15 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
-import { SnapshotSchema } from '@gatehouse/proto';
+import { SnapshotSchema } from '@gatehouse/proto/gen/gatehouse/v1/cluster_pb';
+import { signedSnapshotFromProto, signedSnapshotToProto } from '@gatehouse/shared/snapshot/proto-snapshot';
 import {
-  signedSnapshotFromProto,
-  signedSnapshotToProto,
   verifySnapshot,
-  type Logger,
   type SignedSnapshot,
-  type TrustedKeys,
   type VerifiedSnapshot,
-} from '@gatehouse/shared';
+} from '@gatehouse/shared/snapshot/signed-snapshot';
+import type { Logger } from '@gatehouse/shared/logger';
+import type { TrustedKeys } from '@gatehouse/shared/snapshot/keys';
 import { writeFileAtomic } from './atomic-file.js';
 import { isEncryptedCache, openCache, sealCache } from './cache-crypto.js';
 import { SyncErrorCode } from './errors.js';

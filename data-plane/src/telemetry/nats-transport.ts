@@ -5,7 +5,7 @@
  * regardless.
  */
 import { toBinary } from '@bufbuild/protobuf';
-import { TrafficSummarySchema, type TrafficSummary } from '@gatehouse/proto';
+import { TrafficSummarySchema, type TrafficSummary } from '@gatehouse/proto/gen/gatehouse/v1/cluster_pb';
 import type { Logger, NatsLink } from '@gatehouse/shared';
 import { regionToken } from '../ratelimit/cluster-policy.js';
 import type { TrafficTransport } from './traffic-publisher.js';

@@ -9,8 +9,14 @@ import {
   TrafficEntrySchema,
   TrafficSummarySchema,
   type TrafficSummary,
-} from '@gatehouse/proto';
-import { decodeSketch, encodeSketch, mergeSketch, type Logger, type Sketch } from '@gatehouse/shared';
+} from '@gatehouse/proto/gen/gatehouse/v1/cluster_pb';
+import {
+  decodeSketch,
+  encodeSketch,
+  mergeSketch,
+  type Sketch,
+} from '@gatehouse/shared/analytics/latency-sketch';
+import type { Logger } from '@gatehouse/shared/logger';
 import type { TrafficEntryData, TrafficMessage } from './protocol.js';
 
 /** Most entries one summary holds (it must stay well under the CP's 1 MiB message limit). */

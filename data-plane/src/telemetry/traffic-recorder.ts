@@ -5,7 +5,12 @@
  *
  * Bounded: at most `maxKeys` combinations per flush; requests beyond are counted as dropped.
  */
-import { encodeSketch, newSketch, recordLatency, type Sketch } from '@gatehouse/shared';
+import {
+  encodeSketch,
+  newSketch,
+  recordLatency,
+  type Sketch,
+} from '@gatehouse/shared/analytics/latency-sketch';
 import type { RequestObserver } from '../observe/request-observer.js';
 import type { ProxyRequest, ProxyRoute } from '../proxy/request.js';
 import type { TrafficEntryData, TrafficMessage } from './protocol.js';

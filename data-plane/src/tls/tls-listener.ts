@@ -11,8 +11,9 @@ import type tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '@gatehouse/shared';
 import { CertificateStore } from './certificate-store.js';
+import { LISTEN_BACKLOG } from '../proxy/client-connections.js';
 import { createCertificate, type CertificateAndKey } from './x509.js';
-import { DEFAULT_TLS_POLICY, secureContextOptions, type TlsPolicy } from '@gatehouse/shared';
+import { DEFAULT_TLS_POLICY, secureContextOptions, type TlsPolicy } from '@gatehouse/shared/tls-policy';
 
 /**
  * Sets whether new connections are asked for a client certificate. node's tls.Server reads its
@@ -112,7 +113,7 @@ export class TlsListener {
         reject(err);
       };
       server.once('error', onError);
-      server.listen(port, host, () => {
+      server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
         server.off('error', onError);
         const address = server.address() as AddressInfo | null;
         resolve(address === null ? port : address.port);

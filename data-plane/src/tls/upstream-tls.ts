@@ -4,13 +4,8 @@
  * in the snapshot: the trust store instead of the system one) and `client_certificate` (mTLS;
  * the service's, else the upstream's, as Kong falls back). Resolved once per configuration.
  */
-import {
-  defineError,
-  type CaCertificate,
-  type Certificate,
-  type Service,
-  type Upstream,
-} from '@gatehouse/shared';
+import { defineError } from '@gatehouse/shared/errors';
+import type { CaCertificate, Certificate, Service, Upstream } from '@gatehouse/shared/config/model';
 
 export const TlsErrors = {
   unknownCertificate: defineError('GH_ERR_TLS_UNKNOWN_CERTIFICATE', 400),

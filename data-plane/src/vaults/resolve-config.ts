@@ -12,14 +12,11 @@
  * key-auth keys travel as digests (shared/src/snapshot/credential-digests.ts) except references,
  * which the CP sends as they are: the value read here is digested the same way.
  */
-import {
-  ENTITY_RECORDS,
-  isReference,
-  keyAuthLookup,
-  type DigestedConfig,
-  type GatehouseConfig,
-  type schema,
-} from '@gatehouse/shared';
+import * as schema from '@gatehouse/shared/schema/index';
+import { ENTITY_RECORDS } from '@gatehouse/shared/entities/registry';
+import { isReference } from '@gatehouse/shared/vaults/reference';
+import { keyAuthLookup } from '@gatehouse/shared/snapshot/credential-digests';
+import type { DigestedConfig, GatehouseConfig } from '@gatehouse/shared/config/model';
 import type { Resolution } from './resolver.js';
 
 type Field = schema.Field;

@@ -10,7 +10,10 @@
  *
  * Errors name the reference, never a value.
  */
-import { parseReference, schema, VAULT_BACKENDS, type Vault } from '@gatehouse/shared';
+import * as schema from '@gatehouse/shared/schema/index';
+import { parseReference } from '@gatehouse/shared/vaults/reference';
+import { VAULT_BACKENDS } from '@gatehouse/shared/entities/vault';
+import type { Vault } from '@gatehouse/shared/config/model';
 import type { VaultBackend } from './backend.js';
 
 export type Resolution = { readonly value: string } | { readonly error: string };

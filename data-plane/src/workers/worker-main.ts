@@ -4,7 +4,7 @@
  * 503) when the primary says there is none yet.
  */
 import cluster from 'node:cluster';
-import { createLogger } from '@gatehouse/shared';
+import { createLogger } from '@gatehouse/shared/logger';
 import { loadPluginRegistry } from '../plugins/registry.js';
 import { configureProxyCacheStore } from '../plugins/proxy-cache/store.js';
 import { configureSyslog } from '../plugins/syslog/plugin.js';

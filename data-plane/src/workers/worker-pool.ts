@@ -27,7 +27,8 @@ import type { MetricsDelta } from '../observe/metric-store.js';
 import { answerCounters, type SyncCounters } from '../ratelimit/local-policy.js';
 import { ClusterPolicy } from '../ratelimit/cluster-policy.js';
 import { LeaseBook } from '../ratelimit/leases.js';
-import { GatehouseError, parseSnapshotConfig } from '@gatehouse/shared';
+import { GatehouseError } from '@gatehouse/shared/errors';
+import { parseSnapshotConfig } from '@gatehouse/shared/snapshot/snapshot-config';
 import { SyncErrors } from '../sync/errors.js';
 import { nodeConfigOf, type NodeConfig } from '../runtime/node-config.js';
 import {

@@ -22,7 +22,10 @@
  */
 import type { Server } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { isGatehouseError, parseSnapshotConfig, type GatehouseConfig, type Logger } from '@gatehouse/shared';
+import { isGatehouseError } from '@gatehouse/shared/errors';
+import { parseSnapshotConfig } from '@gatehouse/shared/snapshot/snapshot-config';
+import type { GatehouseConfig } from '@gatehouse/shared/config/model';
+import type { Logger } from '@gatehouse/shared/logger';
 import type { HealthListener } from '../balancer/upstream-balancer.js';
 import { applyPurge } from '../plugins/proxy-cache/store.js';
 import { nodeConfigOf, type NodeConfig } from '../runtime/node-config.js';

@@ -17,12 +17,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
-import {
-  connect,
-  type ConnectionOptions,
-  type NatsConnection,
-  type Subscription,
-} from '@nats-io/transport-node';
+import type { ConnectionOptions, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { ConfigErrors } from '../errors.js';
 import { NatsErrors } from './errors.js';
 import type { Logger } from '../logger.js';
@@ -295,6 +290,9 @@ export class NatsLink extends EventEmitter<NatsLinkEvents> {
     let warned = false;
     while (this.state_ === 'connecting' || this.state_ === 'disconnected') {
       try {
+        // Loaded on the first connection: a process that never connects (a data plane without
+        // --nats-url, one restarting from its cache) does not load the client.
+        const { connect } = await import('@nats-io/transport-node');
         const nc = await connect(this.connectOptions);
         if (this.isClosed()) {
           await nc.close().catch(() => undefined);

@@ -24,7 +24,7 @@
 import { gzipSync } from 'node:zlib';
 import { create } from '@bufbuild/protobuf';
 import { CompactSign } from 'jose';
-import { SnapshotDeltaSchema, type SnapshotDelta } from '@gatehouse/proto';
+import { SnapshotDeltaSchema, type SnapshotDelta } from '@gatehouse/proto/gen/gatehouse/v1/cluster_pb';
 import { SnapshotErrors } from '../errors.js';
 import { encodeConfig, sha256Hex } from './canonical.js';
 import { signingHeader, type SigningKey, type TrustedKeys } from './keys.js';

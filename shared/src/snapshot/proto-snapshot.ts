@@ -4,7 +4,7 @@
  * disk): the CP encodes with it, the DP decodes the stream and its cache with it.
  */
 import { create } from '@bufbuild/protobuf';
-import { SnapshotSchema, type Snapshot } from '@gatehouse/proto';
+import { SnapshotSchema, type Snapshot } from '@gatehouse/proto/gen/gatehouse/v1/cluster_pb';
 import { SnapshotErrors } from '../errors.js';
 import type { SignedSnapshot } from './signed-snapshot.js';
 

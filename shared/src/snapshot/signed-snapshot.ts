@@ -7,9 +7,9 @@
 import { constants as zlibConstants, gunzipSync, gzipSync } from 'node:zlib';
 import { compactVerify, CompactSign, decodeProtectedHeader, errors as joseErrors } from 'jose';
 import type { GatehouseConfig } from '../config/model.js';
-import { completeConfig, ENTITY_KINDS } from '../entities/registry.js';
 import { SnapshotErrors } from '../errors.js';
 import { encodeConfig, sha256Hex } from './canonical.js';
+import { parseSnapshotConfig } from './snapshot-config.js';
 import {
   SNAPSHOT_ALG,
   signingHeader,
@@ -268,27 +268,4 @@ export function inflateBounded(data: Uint8Array, compression: string, size: numb
   throw SnapshotErrors.malformed(`unsupported ${what.split(' ')[0]} compression "${String(compression)}"`);
 }
 
-/** The config of verified snapshot bytes (as text); throws GH_ERR_SNAPSHOT_MALFORMED. */
-export function parseSnapshotConfig(json: string): GatehouseConfig {
-  let parsed: Partial<GatehouseConfig>;
-  try {
-    parsed = JSON.parse(json) as Partial<GatehouseConfig>;
-  } catch {
-    throw SnapshotErrors.malformed('snapshot config is not valid JSON');
-  }
-  if (
-    !parsed ||
-    typeof parsed !== 'object' ||
-    !Array.isArray(parsed.services) ||
-    !Array.isArray(parsed.routes)
-  ) {
-    throw SnapshotErrors.malformed('snapshot config lacks services/routes');
-  }
-  for (const key of ENTITY_KINDS) {
-    if (parsed[key] !== undefined && !Array.isArray(parsed[key])) {
-      throw SnapshotErrors.malformed(`snapshot config "${key}" is not a list`);
-    }
-  }
-  // A snapshot from an older CP may lack entity lists added since: they are empty.
-  return completeConfig(parsed);
-}
+export { parseSnapshotConfig };

@@ -114,7 +114,11 @@ export const F12: Row = {
           (m) => m.text(),
           () => '',
         );
-        const shed = /^gatehouse_dp_requests_shed_total(?:\{[^}]*\})? (\d+)/m.exec(metrics)?.[1] ?? '?';
+        // Summed over its reasons (event_loop_delay, concurrency).
+        const shed = [...metrics.matchAll(/^gatehouse_dp_requests_shed_total(?:\{[^}]*\})? (\d+)/gm)].reduce(
+          (n, m) => n + Number(m[1]),
+          0,
+        );
         codes.set('shed', Number(shed));
         perDp.push(
           `${skewed[j]!.offset}: ${[...codes].map(([k, v]) => `${k}×${v}`).join(' ') || '0'} ${[...r.errors].map(([k, v]) => `${k}×${v}`).join(' ')}`,

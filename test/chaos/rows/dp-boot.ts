@@ -9,6 +9,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { httpStatus } from '../../../e2e/helpers/processes.js';
+import { treeCpuMs } from '../cpu.js';
 import { Fleet, dpStatus, sleep, whenTrue } from '../fleet.js';
 import { atMost, exactly, holds, type Figure, type Row } from '../row.js';
 
@@ -31,10 +32,21 @@ export const F6: Row = {
         30_000,
         10,
       );
+      // CPU the DP's processes used by then (the `gatehouse` script's shell included): the figure
+      // a busy machine does not inflate the way it does the wall time.
+      const cpuMs = treeCpuMs(again.proc.child.pid!);
       let served = 0;
       for (const p of fleet.paths) if ((await httpStatus(`${again.proxy}${p}`)) === 200) served++;
-      log(`first 200 after ${firstOk === null ? 'never' : (firstOk - startedAt).toFixed(0)} ms`);
+      log(
+        `first 200 after ${firstOk === null ? 'never' : (firstOk - startedAt).toFixed(0)} ms, DP CPU ${cpuMs} ms`,
+      );
       return [
+        {
+          measured: 'DP CPU to the first 200 (primary + workers)',
+          value: `${(cpuMs / 1000).toFixed(2)} s`,
+          bound: 'reported',
+          pass: true,
+        },
         atMost('time to first 200', firstOk === null ? Infinity : (firstOk - startedAt) / 1000, 1, 's', 2),
         exactly('routes served', served, ROUTES, ROUTES),
       ];

@@ -18,6 +18,7 @@
  * from the end of the overload until requests are served again without a 503.
  */
 import { execFileSync } from 'node:child_process';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { readdirSync, readFileSync } from 'node:fs';
 import { adminJson } from '../../../e2e/helpers/processes.js';
 import { Fleet, sleep } from '../fleet.js';
@@ -98,10 +99,11 @@ async function capacity(origin: string, path: string, clients: number, ms: numbe
   return (ok * 1000) / ms;
 }
 
-/** Resident memory of `pid` and its children, in MiB (Linux ps). */
-function rssMiB(pid: number): number {
+/** Resident memory of `pid` and (unless `children` is false) its children, in MiB (Linux ps). */
+function rssMiB(pid: number, children = true): number {
   try {
-    const out = execFileSync('ps', ['-o', 'rss=', '--ppid', String(pid), '-p', String(pid)], {
+    const which = children ? ['--ppid', String(pid), '-p', String(pid)] : ['-p', String(pid)];
+    const out = execFileSync('ps', ['-o', 'rss=', ...which], {
       encoding: 'utf8',
     });
     return out
@@ -144,6 +146,8 @@ export const F24: Row = {
       log(`capacity ${max.toFixed(0)} req/s; offering ${rate} req/s through ${connections} sockets`);
       const rssBefore = rssMiB(pid);
       let rssPeak = rssBefore;
+      /** The primary's own RSS at the peak (the rest is the worker's). */
+      let primaryAtPeak = rssMiB(pid, false);
       let statusWorstMs = 0;
       let statusFailures = 0;
       let watching = true;
@@ -158,12 +162,21 @@ export const F24: Row = {
             statusFailures++;
           }
           statusWorstMs = Math.max(statusWorstMs, performance.now() - t0);
-          rssPeak = Math.max(rssPeak, rssMiB(pid));
+          const rss = rssMiB(pid);
+          if (rss > rssPeak) {
+            rssPeak = rss;
+            primaryAtPeak = rssMiB(pid, false);
+          }
           await sleep(200);
         }
       })();
       const durationMs = profile.short ? 10_000 : 30_000;
+      // The generator's own event-loop delay: a stall of its loop turns answers already received
+      // into timeouts (undici's timers run before the sockets are read), so it is reported.
+      const generatorDelay = monitorEventLoopDelay({ resolution: 10 });
+      generatorDelay.enable();
       const over = await openLoop({ origin: dp.proxy, path, rate, durationMs, connections });
+      generatorDelay.disable();
       const after = await openLoop({
         origin: dp.proxy,
         path,
@@ -185,6 +198,26 @@ export const F24: Row = {
         else if (s !== 0) other++;
       }
       const unanswered = [...over.errors.values()].reduce((a, b) => a + b, 0);
+      // Per second of intended send time: where the unanswered ones and the 503s fall.
+      const perSecond = Math.ceil(rate);
+      for (let s0 = 0; s0 < total; s0 += perSecond) {
+        let ok = 0;
+        let s503 = 0;
+        let none = 0;
+        for (let i = s0; i < Math.min(total, s0 + perSecond); i++) {
+          if (over.status[i] === 200) ok++;
+          else if (over.status[i] === 503) s503++;
+          else if (over.status[i] === 0) none++;
+        }
+        log(`second ${s0 / perSecond}: 200 ${ok}, 503 ${s503}, unanswered ${none}`);
+      }
+      const unansweredAt: number[] = [];
+      for (let i = 0; i < total; i++) if (over.status[i] === 0) unansweredAt.push(i * over.intervalMs);
+      if (unansweredAt.length > 0)
+        log(
+          `unanswered requests' intended send times: ${unansweredAt[0]!.toFixed(0)}–${unansweredAt.at(-1)!.toFixed(0)} ms ` +
+            `(median ${unansweredAt[unansweredAt.length >> 1]!.toFixed(0)} ms)`,
+        );
       // Recovery: from the end of the overload (the ½× run's start), until the first request
       // after which every one was served 200.
       let lastBad = -1;
@@ -194,7 +227,9 @@ export const F24: Row = {
       log(
         `offered ${total}: 200 ${served}, 503 ${shed}, other ${other}, unanswered ${unanswered} ` +
           `(${JSON.stringify(Object.fromEntries(over.errors))}); status port worst ${statusWorstMs.toFixed(0)} ms, ` +
-          `${statusFailures} failed; RSS ${rssBefore.toFixed(0)} → peak ${rssPeak.toFixed(0)} MiB`,
+          `${statusFailures} failed; RSS ${rssBefore.toFixed(0)} → peak ${rssPeak.toFixed(0)} MiB ` +
+          `(primary ${primaryAtPeak.toFixed(0)}); ` +
+          `generator's event-loop delay max ${(generatorDelay.max / 1e6).toFixed(0)} ms, p99 ${(generatorDelay.percentile(99) / 1e6).toFixed(0)} ms`,
       );
       return [
         {

@@ -110,7 +110,11 @@ export const F27: Row = {
         const statuses = new Map<number, number>();
         for (const st of r.status) statuses.set(st, (statuses.get(st) ?? 0) + 1);
         const metrics = await (await fetch(`${dps[i]!.status}/metrics`)).text();
-        const shed = /^gatehouse_dp_requests_shed_total(?:\{[^}]*\})? (\d+)/m.exec(metrics)?.[1] ?? '?';
+        // Summed over its reasons (event_loop_delay, concurrency).
+        const shed = [...metrics.matchAll(/^gatehouse_dp_requests_shed_total(?:\{[^}]*\})? (\d+)/gm)].reduce(
+          (n, m) => n + Number(m[1]),
+          0,
+        );
         log(
           `${dps[i]!.name}: statuses ${JSON.stringify([...statuses])}; shed (overload) ${shed}; errors ${JSON.stringify([...r.errors])}`,
         );

@@ -1,4 +1,4 @@
-import { schema } from '@gatehouse/shared';
+import * as schema from '@gatehouse/shared/schema/index';
 import { definePluginSpec, type PluginConfig } from '../api.js';
 import { customFieldsByLua, logKeepalive, logTimeout } from '../log-schema.js';
 import { queueSchema } from '../queue-schema.js';

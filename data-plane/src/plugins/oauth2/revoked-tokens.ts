@@ -10,7 +10,7 @@
  * (only past the bound) the ones that expire soonest. Whatever arrives is checked here, so a
  * malformed entry is ignored, never stored.
  */
-import { MAX_OAUTH2_REVOCATIONS } from '@gatehouse/proto';
+import { MAX_OAUTH2_REVOCATIONS } from '@gatehouse/proto/src/limits';
 import { nowSeconds } from './tokens.js';
 
 export interface RevokedToken {

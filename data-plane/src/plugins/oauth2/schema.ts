@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { schema } from '@gatehouse/shared';
+import * as schema from '@gatehouse/shared/schema/index';
 import { definePluginSpec, type PluginConfig, PROTOCOLS_HTTP_WS } from '../api.js';
 
 const { t } = schema;

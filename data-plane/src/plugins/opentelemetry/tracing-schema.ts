@@ -5,7 +5,7 @@
  * control plane imports this through the plugins' schema.ts (tracing/propagation.ts reads the
  * format lists from here), so nothing here touches the OpenTelemetry SDK.
  */
-import { schema } from '@gatehouse/shared';
+import * as schema from '@gatehouse/shared/schema/index';
 
 const { t } = schema;
 

@@ -3,7 +3,7 @@
  * and their shared checks: the order of the periods' limits and what `policy: redis` requires.
  * Schema only (the control plane loads it without any handler).
  */
-import { schema } from '@gatehouse/shared';
+import * as schema from '@gatehouse/shared/schema/index';
 
 const { t, typedefs } = schema;
 

@@ -15,9 +15,7 @@ import { createRequire } from 'node:module';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 
 const require = createRequire(import.meta.url);
-// ajv-draft-04 and ajv-formats are CommonJS with a default export.
-const AjvDraft4 = require('ajv-draft-04') as typeof import('ajv-draft-04').default;
-const addFormats = require('ajv-formats') as typeof import('ajv-formats').default;
+type AjvDraft4 = typeof import('ajv-draft-04').default;
 
 export const MAX_SCHEMA_BYTES = 64 * 1024;
 export const MAX_SCHEMA_DEPTH = 32;
@@ -29,7 +27,14 @@ const ANNOTATIONS = ['example', 'examples', 'deprecated', 'readOnly', 'writeOnly
 /** A quantifier applied to a group whose body itself ends in, or holds, a quantifier. */
 const NESTED_QUANTIFIER = /\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)(?:[+*]|\{\d+,\d*\})/;
 
-function newAjv(): InstanceType<typeof AjvDraft4> {
+/**
+ * A validator instance. ajv loads on the first schema checked or compiled, not with the plugin
+ * catalog (every data plane process loads this module at start: docs/dev/architecture.md, "Start
+ * time"). ajv-draft-04 and ajv-formats are CommonJS with a default export.
+ */
+function newAjv(): InstanceType<AjvDraft4> {
+  const AjvDraft4 = require('ajv-draft-04') as AjvDraft4;
+  const addFormats = require('ajv-formats') as typeof import('ajv-formats').default;
   const ajv = new AjvDraft4({
     strictSchema: true,
     strictNumbers: true,

@@ -5,7 +5,7 @@ import { STATUS_CODES } from 'node:http';
  * the proxy's one record (ProxyRequest); the chain changes its upstream fields (headers, query,
  * body) and `dispatchUpstream` sends it as it sends a request without plugins.
  */
-import { GATEHOUSE_VERSION } from '@gatehouse/shared';
+import { GATEHOUSE_VERSION } from '@gatehouse/shared/version';
 import { bodyUnread, errorResponseOf, sendError, ProxyErrorCode } from '../../proxy/errors.js';
 import { isGrpcRequest, sendGrpcAnswer } from '../../proxy/grpc.js';
 import { grpcWebKindOf, headerRecord, sendGrpcWebAnswer } from '../../proxy/grpc-web.js';

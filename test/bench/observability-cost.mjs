@@ -6,10 +6,12 @@
  *   metrics + access log + tracing at 1 % and at 100 % (a new trace per request,
  *   parentbased_traceidratio, exported to an OTLP sink).
  * Each variant is compared with all off of the same build. `--against /work/main` measures every
- * variant of that checkout's build too, in the same interleaved rounds (A/B).
+ * variant of that checkout's build too, in the same interleaved rounds (A/B). `--fields a,b,…`
+ * adds 'metrics + access log (fields) + tracing 1 %': the access log writing only those fields
+ * (`--access-log-fields`; builds without the setting skip the variant).
  *
  *   node test/bench/observability-cost.mjs [--requests 10000] [--rounds 5] [--only name,name]
- *     [--against <checkout>]
+ *     [--against <checkout>] [--fields method,path,status,latencies.request]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +19,10 @@ import { join } from 'node:path';
 import { measureCpu, report } from './lib/proxy-cpu.mjs';
 import { tracingBench } from './lib/tracing-bench.mjs';
 
-const bench = await tracingBench({ requests: 10000, rounds: 5 }, { only: { type: 'string' } });
+const bench = await tracingBench(
+  { requests: 10000, rounds: 5 },
+  { only: { type: 'string' }, fields: { type: 'string' } },
+);
 const { config, startProxy, tracer } = bench;
 const dir = mkdtempSync(join(tmpdir(), 'gh-bench-obs-'));
 const logs = [];
@@ -26,9 +31,14 @@ const variants = [];
 const only = bench.values.only?.split(',');
 for (const [label, dist] of bench.builds) {
   const { RequestMetrics } = await import(join(dist, 'observe', 'request-metrics.js'));
-  const { openAccessLog } = await import(join(dist, 'observe', 'access-log.js'));
-  const accessLog = (name) => {
-    const log = openAccessLog({ destination: join(dir, `${name}${logs.length}.log`), sample: 1, redact: [] });
+  const { openAccessLog, fieldsProblem } = await import(join(dist, 'observe', 'access-log.js'));
+  const accessLog = (name, fields) => {
+    const log = openAccessLog({
+      destination: join(dir, `${name}${logs.length}.log`),
+      sample: 1,
+      redact: [],
+      ...(fields === undefined ? {} : { fields }),
+    });
     logs.push(log);
     return log.observer;
   };
@@ -52,6 +62,14 @@ for (const [label, dist] of bench.builds) {
         dist,
       ),
   };
+  const fields = bench.values.fields?.split(',');
+  if (fields !== undefined && fieldsProblem !== undefined)
+    all['metrics + access log (fields) + tracing 1 %'] = () =>
+      startProxy(
+        config,
+        { observers: [new RequestMetrics(), accessLog('fields-1', fields)], tracer: traced(0.01) },
+        dist,
+      );
   for (const [name, start] of Object.entries(all))
     if (only === undefined || name === 'off' || only.includes(name))
       variants.push([`${name}${label && ' ' + label}`, await start()]);

@@ -27,6 +27,37 @@ const { config, startProxy, tracer } = bench;
 const dir = mkdtempSync(join(tmpdir(), 'gh-bench-obs-'));
 const logs = [];
 
+/**
+ * Paired figures, robust to a busy box's drift: per round, each variant minus all off of the same
+ * build and round (µs, and % of that off), the median over the rounds; with --against, also this
+ * build minus the other, variant by variant, per round.
+ */
+function pairedReport(results) {
+  const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const label = (name) => {
+    const at = name.indexOf(' @');
+    return at < 0 ? ['', name] : [name.slice(at), name.slice(0, at)];
+  };
+  console.log('paired per round (median over rounds): variant − off of the same build and round');
+  for (const [name, xs] of results) {
+    const [build, variant] = label(name);
+    if (variant === 'off') continue;
+    const off = results.get(`off${build}`);
+    const d = med(xs.map((x, r) => x - off[r]));
+    const pct = med(xs.map((x, r) => ((x - off[r]) / off[r]) * 100));
+    let line = `  ${name.padEnd(52)} ${(d >= 0 ? '+' : '') + d.toFixed(1)} µs  ${(pct >= 0 ? '+' : '') + pct.toFixed(1)} %`;
+    if (build === '' && bench.builds.length > 1) {
+      const other = results.get(`${variant} ${bench.builds[1][0]}`);
+      const otherOff = results.get(`off ${bench.builds[1][0]}`);
+      if (other !== undefined) {
+        const ab = med(xs.map((x, r) => x - off[r] - (other[r] - otherOff[r])));
+        line += `   this build − other (paired): ${(ab >= 0 ? '+' : '') + ab.toFixed(1)} µs`;
+      }
+    }
+    console.log(line);
+  }
+}
+
 const variants = [];
 const only = bench.values.only?.split(',');
 for (const [label, dist] of bench.builds) {
@@ -75,14 +106,16 @@ for (const [label, dist] of bench.builds) {
       variants.push([`${name}${label && ' ' + label}`, await start()]);
 }
 
+const results = await measureCpu(variants, { requests: bench.requests, rounds: bench.rounds });
 report(
-  await measureCpu(variants, { requests: bench.requests, rounds: bench.rounds }),
+  results,
   `proxy CPU per request (median of ${bench.rounds} interleaved rounds of ${bench.requests}; shared 2-core box):`,
   (name) => {
     const at = name.indexOf(' @');
     return at < 0 ? 'off' : `off${name.slice(at)}`;
   },
 );
+pairedReport(results);
 for (const [, v] of variants) await v.proxy.close();
 for (const l of logs) await l.close();
 bench.close();

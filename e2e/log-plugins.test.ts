@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import {
   freePort,
+  runGatehouseToEnd,
   sleep,
   startDblessDp,
   startUpstream,
@@ -350,5 +351,57 @@ describe('access log sampling through a real data plane process', () => {
       await dp1.proc.stop();
       await upstream.close();
     }
+  });
+
+  it('--access-log-fields writes only the fields named (env form too); a field naming nothing stops the DP at start', async () => {
+    const upstream = await startUpstream();
+    const dir = tempDir('access-fields');
+    const file = join(dir, 'kong.yaml');
+    writeFileSync(
+      file,
+      stringify({
+        _format_version: '3.0',
+        services: [{ name: 'echo', url: upstream.url, routes: [{ name: 'r', paths: ['/'] }] }],
+      }),
+    );
+    const log = join(dir, 'fields.log');
+    const dp = await startDblessDp({
+      file,
+      dataDir: join(dir, 'dp'),
+      args: ['--access-log', log],
+      env: { GATEHOUSE_ACCESS_LOG_FIELDS: 'status,trace_id,latencies.request,method' },
+    });
+    try {
+      const trace = '0af7651916cd43dd8448eb211c80319c';
+      const r = await fetch(`${dp.proxy}/x`, { headers: { traceparent: `00-${trace}-b7ad6b7169203331-01` } });
+      await r.text();
+      await waitUntil(
+        'the line',
+        async () => existsSync(log) && readFileSync(log, 'utf8').includes('\n'),
+        15_000,
+      );
+      const line = JSON.parse(readFileSync(log, 'utf8').split('\n')[0]!) as Record<string, unknown>;
+      expect(Object.keys(line)).toEqual(['level', 'time', 'method', 'status', 'latencies', 'trace_id']);
+      expect(line).toMatchObject({ method: 'GET', status: 200, trace_id: trace });
+      expect(Object.keys(line.latencies as object)).toEqual(['request']);
+    } finally {
+      await dp.proc.stop();
+      await upstream.close();
+    }
+    const bad = await runGatehouseToEnd([
+      'dp',
+      '--config',
+      file,
+      '--data-dir',
+      join(dir, 'bad'),
+      '--access-log',
+      log,
+      '--access-log-fields',
+      'method,latencies.nope',
+    ]);
+    expect(bad.code).toBe(2);
+    expect(bad.output).toContain(
+      "invalid setting --access-log-fields (GATEHOUSE_ACCESS_LOG_FIELDS): invalid field path 'latencies.nope'",
+    );
   });
 });

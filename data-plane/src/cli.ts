@@ -38,7 +38,12 @@ import { parseCacheKey } from './sync/cache-crypto.js';
 import { controlPlaneListProblem } from './sync/control-planes.js';
 import { CLIENT_LIMIT_DEFAULTS, type ClientLimits } from './proxy/client-connections.js';
 import { HTTP2_DEFAULTS, HTTP2_LIMITS, type Http2Settings } from './proxy/http2-edge.js';
-import { ACCESS_LOG_FIELDS, redactProblem, type AccessLogSettings } from './observe/access-log.js';
+import {
+  ACCESS_LOG_FIELDS,
+  fieldsProblem,
+  redactProblem,
+  type AccessLogSettings,
+} from './observe/access-log.js';
 import {
   CIPHER_SUITE_NAMES,
   tlsPolicy as makeTlsPolicy,
@@ -520,6 +525,13 @@ const SETTINGS: SettingSpec[] = [
     description: `Comma-separated access log fields written as "[REDACTED]" (e.g. client_ip,query). Fields: ${ACCESS_LOG_FIELDS.join(', ')}.`,
   },
   {
+    key: 'accessLogFields',
+    flag: 'access-log-fields',
+    env: ['GATEHOUSE_ACCESS_LOG_FIELDS'],
+    kind: 'list',
+    description: `Comma-separated fields the access log writes (after level and time), e.g. method,path,status,latencies.request; default every field: ${ACCESS_LOG_FIELDS.join(', ')}.`,
+  },
+  {
     key: 'syslogServer',
     flag: 'syslog-server',
     env: ['GATEHOUSE_SYSLOG_SERVER'],
@@ -695,11 +707,20 @@ const redact = (v.accessLogRedact as string[] | undefined) ?? [];
 const redactError = redactProblem(redact);
 if (redactError !== null)
   fail(`invalid setting --access-log-redact (GATEHOUSE_ACCESS_LOG_REDACT): ${redactError}`);
+const fields = v.accessLogFields as string[] | undefined;
+const fieldsError = fields === undefined ? null : fieldsProblem(fields);
+if (fieldsError !== null)
+  fail(`invalid setting --access-log-fields (GATEHOUSE_ACCESS_LOG_FIELDS): ${fieldsError}`);
 const accessLogTo = (v.accessLog as string | undefined) ?? 'off';
 const accessLog: AccessLogSettings | null =
   accessLogTo === 'off'
     ? null
-    : { destination: accessLogTo === 'stdout' ? 'stdout' : resolve(accessLogTo), sample, redact };
+    : {
+        destination: accessLogTo === 'stdout' ? 'stdout' : resolve(accessLogTo),
+        sample,
+        redact,
+        ...(fields === undefined ? {} : { fields }),
+      };
 
 const logger = createLogger('gatehouse-dp', { level: v.logLevel as string });
 try {

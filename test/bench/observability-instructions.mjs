@@ -16,7 +16,11 @@
  * turn of the event loop handles depends on how fast the load client runs beside the proxy,
  * which the machine's load decides, and the count per request with it.
  *
+ * `--fields a,b,…` adds 'all (fields) + tracing 1 %': the access log writing only those fields
+ * (`--access-log-fields`).
+ *
  *   node test/bench/observability-instructions.mjs [--low 2000] [--high 6000] [--concurrency 1] [--only name,name]
+ *     [--fields method,path,status,route,latencies.request]
  */
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
@@ -47,6 +51,7 @@ const { values } = parseArgs({
     variant: { type: 'string' },
     requests: { type: 'string' },
     concurrency: { type: 'string', default: '1' },
+    fields: { type: 'string' },
   },
 });
 
@@ -62,7 +67,12 @@ async function runOne(variant, requests, warmup) {
   const { RequestMetrics } = await import(join(DP, 'observe', 'request-metrics.js'));
   const { openAccessLog } = await import(join(DP, 'observe', 'access-log.js'));
   const { tracingFromEnv } = await import(join(DP, 'tracing', 'env.js'));
-  const log = openAccessLog({ destination: join(dir, 'access.log'), sample: 1, redact: [] });
+  const log = openAccessLog({
+    destination: join(dir, 'access.log'),
+    sample: 1,
+    redact: [],
+    ...(values.fields === undefined ? {} : { fields: values.fields.split(',') }),
+  });
   const tracer = (ratio) =>
     tracingFromEnv(
       {
@@ -78,6 +88,7 @@ async function runOne(variant, requests, warmup) {
     'metrics + access log': { observers: [new RequestMetrics(), log.observer] },
     'all + tracing 1 %': { observers: [new RequestMetrics(), log.observer], tracer: tracer(0.01) },
     'all + tracing 100 %': { observers: [new RequestMetrics(), log.observer], tracer: tracer(1) },
+    'all (fields) + tracing 1 %': { observers: [new RequestMetrics(), log.observer], tracer: tracer(0.01) },
   }[variant];
   if (options === undefined) throw new Error(`unknown variant ${variant}`);
   const { proxy, url } = await startProxy(oneRouteConfig(upstream.port), options);
@@ -125,6 +136,7 @@ function drive() {
         values.warmup,
         '--concurrency',
         values.concurrency,
+        ...(values.fields === undefined ? [] : ['--fields', values.fields]),
       ],
       { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
     );
@@ -134,7 +146,8 @@ function drive() {
     return Number(m[1]);
   };
   const perRequest = new Map();
-  for (const v of VARIANTS) {
+  const variants = values.fields === undefined ? VARIANTS : [...VARIANTS, 'all (fields) + tracing 1 %'];
+  for (const v of variants) {
     if (only !== undefined && v !== 'off' && !only.includes(v)) continue;
     const per = (count(v, high) - count(v, low)) / (high - low);
     perRequest.set(v, per);

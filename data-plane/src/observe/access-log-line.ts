@@ -1,14 +1,22 @@
 /**
- * One access log line, built by hand: a fixed list of fields written into one string with no
- * intermediate object and no serializer, redaction compiled once into per-field flags. Strings are
- * escaped as JSON requires (control characters, quotes, backslashes, lone surrogates) by a
- * one-regex check that hands the rare string needing it to JSON.stringify.
+ * One access log line, built by hand: the configured fields (`--access-log-fields`, default every
+ * field) written into one string with no intermediate object and no serializer. The field list and
+ * the redaction are compiled once into a list of constant parts (keys, pre-escaped; redacted values)
+ * and value codes, so a line is one loop of concatenations. Strings are escaped as JSON requires
+ * (control characters, quotes, backslashes, lone surrogates) only when they need it (a character
+ * scan; the rare string needing it goes to JSON.stringify); ids known to be hex are not scanned.
+ * The request's shared facts (exchange-facts.ts: its ids) are computed only when a written field
+ * needs them.
  */
 import type { ProxyRequest } from '../proxy/request.js';
-import { exchangeFacts } from './exchange-facts.js';
+import { exchangeFacts, roundMs, type ExchangeFacts } from './exchange-facts.js';
+import { gatewayMs, totalMs, upstreamMs } from './latencies.js';
 import { countedStatus } from '../proxy/grpc.js';
 
-/** The fields of an access log line, in order: the one list `--access-log-redact` is checked against. */
+/**
+ * The fields of an access log line, in order: the one list `--access-log-fields` and
+ * `--access-log-redact` are checked against (after `level` and `time`, which every line has).
+ */
 export const ACCESS_LOG_FIELDS = [
   'method',
   'path',
@@ -59,82 +67,202 @@ export function redactCredentials(rawQuery: string, names: ReadonlySet<string> |
     .join('&');
 }
 
+/** Why `path` names no field of the line (a top-level field, or `latencies.<member>`), or null. */
+function pathProblem(path: string): string | null {
+  const dot = path.indexOf('.');
+  const top = dot < 0 ? path : path.slice(0, dot);
+  if (!(ACCESS_LOG_FIELDS as readonly string[]).includes(top))
+    return `unknown field '${path}'; the fields are ${ACCESS_LOG_FIELDS.join(', ')}`;
+  if (
+    dot >= 0 &&
+    (top !== 'latencies' || !(LATENCY_FIELDS as readonly string[]).includes(path.slice(dot + 1)))
+  )
+    return `invalid field path '${path}': only latencies has members (${LATENCY_FIELDS.map((f) => `latencies.${f}`).join(', ')})`;
+  return null;
+}
+
 /** Why `redact` can't be used (an unknown field or path), or null. */
 export function redactProblem(redact: readonly string[]): string | null {
   for (const path of redact) {
-    const dot = path.indexOf('.');
-    const top = dot < 0 ? path : path.slice(0, dot);
-    if (!(ACCESS_LOG_FIELDS as readonly string[]).includes(top))
-      return `unknown field '${path}'; the fields are ${ACCESS_LOG_FIELDS.join(', ')}`;
-    if (
-      dot >= 0 &&
-      (top !== 'latencies' || !(LATENCY_FIELDS as readonly string[]).includes(path.slice(dot + 1)))
-    )
-      return `invalid field path '${path}': only latencies has members (${LATENCY_FIELDS.map((f) => `latencies.${f}`).join(', ')})`;
+    const problem = pathProblem(path);
+    if (problem !== null) return problem;
   }
   return null;
+}
+
+/**
+ * Why `fields` (`--access-log-fields`) can't be used, or null: each a field of the line or one
+ * member of `latencies` (`latencies.request`), at least one. Order and repeats do not matter (the
+ * line keeps the order of ACCESS_LOG_FIELDS).
+ */
+export function fieldsProblem(fields: readonly string[]): string | null {
+  if (fields.length === 0) return `name at least one field; the fields are ${ACCESS_LOG_FIELDS.join(', ')}`;
+  return redactProblem(fields);
 }
 
 // eslint-disable-next-line no-control-regex -- control characters are what must be escaped
 const NEEDS_ESCAPE = /[\u0000-\u001f"\\\ud800-\udfff]/;
 
+/** Whether `s` must be escaped in a JSON string literal (or, with surrogates, checked by JSON.stringify). */
+function needsEscape(s: string): boolean {
+  // A scan is cheaper than a regex call for the short strings of a line; long ones take the regex.
+  if (s.length > 64) return NEEDS_ESCAPE.test(s);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return true;
+  }
+  return false;
+}
+
 /** `s` as a JSON string literal. */
 export function jsonString(s: string): string {
-  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
+  return needsEscape(s) ? JSON.stringify(s) : `"${s}"`;
 }
 
 const jsonOrNull = (s: string | null | undefined): string => (s == null ? 'null' : jsonString(s));
 
-/** Formats lines for one redaction setting (compiled once). */
-export class AccessLogFormat {
-  private readonly hidden: Readonly<Record<AccessLogField, boolean>>;
-  private readonly hiddenLatency: Readonly<Record<LatencyField, boolean>>;
+// Value codes of the compiled line (one per field, one per member of latencies).
+const METHOD = 0;
+const PATH = 1;
+const QUERY = 2;
+const HOST = 3;
+const ROUTE = 4;
+const SERVICE = 5;
+const CONSUMER = 6;
+const STATUS = 7;
+const LATENCY_REQUEST = 8;
+const LATENCY_KONG = 9;
+const LATENCY_PROXY = 10;
+const REQUEST_BYTES = 11;
+const RESPONSE_BYTES = 12;
+const CLIENT_IP = 13;
+const TRACE_ID = 14;
+const REQUEST_ID = 15;
+const CORRELATION_ID = 16;
 
-  /** `redact` must pass `redactProblem`. */
-  constructor(redact: readonly string[] = []) {
-    const set = new Set(redact);
-    this.hidden = Object.fromEntries(ACCESS_LOG_FIELDS.map((f) => [f, set.has(f)])) as Record<
-      AccessLogField,
-      boolean
-    >;
-    this.hiddenLatency = Object.fromEntries(
-      LATENCY_FIELDS.map((f) => [f, set.has(`latencies.${f}`)]),
-    ) as Record<LatencyField, boolean>;
+const CODE: Readonly<Record<Exclude<AccessLogField, 'latencies'>, number>> = {
+  method: METHOD,
+  path: PATH,
+  query: QUERY,
+  host: HOST,
+  route: ROUTE,
+  service: SERVICE,
+  consumer: CONSUMER,
+  status: STATUS,
+  request_bytes: REQUEST_BYTES,
+  response_bytes: RESPONSE_BYTES,
+  client_ip: CLIENT_IP,
+  trace_id: TRACE_ID,
+  request_id: REQUEST_ID,
+  correlation_id: CORRELATION_ID,
+};
+const LATENCY_CODE: Readonly<Record<LatencyField, number>> = {
+  request: LATENCY_REQUEST,
+  kong: LATENCY_KONG,
+  proxy: LATENCY_PROXY,
+};
+/**
+ * Codes whose value comes from exchangeFacts (the ids: the request id must be the one the log
+ * plugins write). Latencies and bytes are read from the request itself (the same derivations).
+ */
+const FROM_FACTS: ReadonlySet<number> = new Set([TRACE_ID, REQUEST_ID, CORRELATION_ID]);
+
+/** The value of field `code` of `request` as JSON text (`facts`: set when the code needs it). */
+function value(code: number, request: ProxyRequest, facts: ExchangeFacts | null): string | number {
+  switch (code) {
+    case METHOD:
+      return jsonString(request.method);
+    case PATH:
+      return jsonString(request.rawPath);
+    case QUERY:
+      return jsonString(redactCredentials(request.rawQuery, request.credentialQueryArgs));
+    case HOST:
+      return jsonOrNull(request.host);
+    case ROUTE: {
+      const entry = request.entry;
+      return entry === null ? 'null' : jsonString(entry.route.name ?? entry.route.id);
+    }
+    case SERVICE: {
+      const service = request.entry === null ? null : request.entry.service;
+      return service === null ? 'null' : jsonString(service.name ?? service.id);
+    }
+    case CONSUMER:
+      return jsonOrNull(request.consumerId);
+    case STATUS:
+      return countedStatus(request);
+    case LATENCY_REQUEST:
+      return roundMs(totalMs(request));
+    case LATENCY_KONG:
+      return roundMs(gatewayMs(request));
+    case LATENCY_PROXY:
+      return roundMs(upstreamMs(request));
+    case REQUEST_BYTES:
+      return request.bytesIn;
+    case RESPONSE_BYTES:
+      return request.bytesOut;
+    case CLIENT_IP:
+      return jsonString(request.clientIp);
+    case TRACE_ID: {
+      // 32 hex digits (checked when read): nothing to escape.
+      const id = facts!.traceId;
+      return id === null ? 'null' : `"${id}"`;
+    }
+    case REQUEST_ID:
+      return `"${facts!.id}"`; // hex
+    default:
+      return jsonOrNull(facts!.correlationId);
+  }
+}
+
+/** Formats lines for one field list and redaction setting (compiled once). */
+export class AccessLogFormat {
+  /** parts[i] is written before the value of codes[i]; parts[codes.length] ends the line. */
+  private readonly parts: string[] = [];
+  private readonly codes: number[] = [];
+  private readonly needsFacts: boolean;
+
+  /** `redact` must pass `redactProblem`, `fields` `fieldsProblem`. */
+  constructor(redact: readonly string[] = [], fields: readonly string[] = ACCESS_LOG_FIELDS) {
+    const hidden = new Set(redact);
+    const shown = new Set(fields);
+    let constant = '';
+    const add = (key: string, hide: boolean, code: number): void => {
+      constant += key;
+      if (hide) constant += CENSORED;
+      else {
+        this.parts.push(constant);
+        this.codes.push(code);
+        constant = '';
+      }
+    };
+    for (const f of ACCESS_LOG_FIELDS) {
+      if (f !== 'latencies') {
+        if (shown.has(f)) add(`,"${f}":`, hidden.has(f), CODE[f]);
+        continue;
+      }
+      const members = LATENCY_FIELDS.filter((m) => shown.has('latencies') || shown.has(`latencies.${m}`));
+      if (members.length === 0) continue;
+      if (hidden.has('latencies')) {
+        constant += `,"latencies":${CENSORED}`;
+        continue;
+      }
+      constant += ',"latencies":{';
+      members.forEach((m, i) =>
+        add(`${i === 0 ? '' : ','}"${m}":`, hidden.has(`latencies.${m}`), LATENCY_CODE[m]),
+      );
+      constant += '}';
+    }
+    this.parts.push(constant + '}\n');
+    this.needsFacts = this.codes.some((c) => FROM_FACTS.has(c));
   }
 
   /** The line of an ended request (with its newline); `time` is an ISO timestamp. */
   line(request: ProxyRequest, time: string): string {
-    const h = this.hidden;
-    const facts = exchangeFacts(request);
-    const entry = request.entry;
-    const route = entry === null ? null : entry.route;
-    const service = entry === null ? null : entry.service;
-    let latencies: string;
-    if (h.latencies) latencies = CENSORED;
-    else {
-      const l = this.hiddenLatency;
-      latencies =
-        `{"request":${l.request ? CENSORED : facts.totalMs}` +
-        `,"kong":${l.kong ? CENSORED : facts.gatewayMs}` +
-        `,"proxy":${l.proxy ? CENSORED : facts.upstreamMs}}`;
-    }
-    return (
-      `{"level":"info","time":"${time}"` +
-      `,"method":${h.method ? CENSORED : jsonString(request.method)}` +
-      `,"path":${h.path ? CENSORED : jsonString(request.rawPath)}` +
-      `,"query":${h.query ? CENSORED : jsonString(redactCredentials(request.rawQuery, request.credentialQueryArgs))}` +
-      `,"host":${h.host ? CENSORED : jsonOrNull(request.host)}` +
-      `,"route":${h.route ? CENSORED : route === null ? 'null' : jsonString(route.name ?? route.id)}` +
-      `,"service":${h.service ? CENSORED : service === null ? 'null' : jsonString(service.name ?? service.id)}` +
-      `,"consumer":${h.consumer ? CENSORED : jsonOrNull(request.consumerId)}` +
-      `,"status":${h.status ? CENSORED : countedStatus(request)}` +
-      `,"latencies":${latencies}` +
-      `,"request_bytes":${h.request_bytes ? CENSORED : facts.requestBytes}` +
-      `,"response_bytes":${h.response_bytes ? CENSORED : facts.responseBytes}` +
-      `,"client_ip":${h.client_ip ? CENSORED : jsonString(request.clientIp)}` +
-      `,"trace_id":${h.trace_id ? CENSORED : jsonOrNull(facts.traceId)}` +
-      `,"request_id":${h.request_id ? CENSORED : jsonString(facts.id)}` +
-      `,"correlation_id":${h.correlation_id ? CENSORED : jsonOrNull(facts.correlationId)}}\n`
-    );
+    const facts = this.needsFacts ? exchangeFacts(request) : null;
+    const parts = this.parts;
+    const codes = this.codes;
+    let line = `{"level":"info","time":"${time}"`;
+    for (let i = 0; i < codes.length; i++) line += parts[i]! + value(codes[i]!, request, facts);
+    return line + parts[codes.length]!;
   }
 }

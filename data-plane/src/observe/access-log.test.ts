@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ProxyRequest } from '../proxy/request.js';
-import { ACCESS_LOG_FIELDS, CENSOR, LATENCY_FIELDS, jsonString } from './access-log-line.js';
+import { ACCESS_LOG_FIELDS, CENSOR, LATENCY_FIELDS, fieldsProblem, jsonString } from './access-log-line.js';
 import { AccessLog, accessLogCounters, openAccessLog, redactProblem } from './access-log.js';
 
 interface Fields {
@@ -58,7 +58,7 @@ function request(f: Partial<Fields> = {}): ProxyRequest {
   } as unknown as ProxyRequest;
 }
 
-function collecting(sample = 1, redact: string[] = [], random?: () => number) {
+function collecting(sample = 1, redact: string[] = [], random?: () => number, fields?: string[]) {
   const lines: string[] = [];
   const log = new AccessLog(
     (l) => lines.push(l),
@@ -66,6 +66,7 @@ function collecting(sample = 1, redact: string[] = [], random?: () => number) {
     redact,
     random,
     () => Date.UTC(2026, 11, 3, 10, 41, 54, 472),
+    fields,
   );
   return { log, lines, parsed: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
 }
@@ -75,6 +76,17 @@ const hostile = fc.oneof(
   fc.string(),
   fc.string({ unit: 'binary' }),
   fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)) }),
+  // Around the length where the scan hands over to the regex (64).
+  fc.string({
+    unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)),
+    minLength: 60,
+    maxLength: 70,
+  }),
+  fc.string({
+    unit: fc.constantFrom('a', '"', '\\', '\n', '\ud800', '\udc00'),
+    minLength: 60,
+    maxLength: 70,
+  }),
   fc.constantFrom('"', '\\', '\n', '\u0000', '\u2028', '\ud800', '\udc00x', '</script>', '{"a":1}'),
 );
 
@@ -105,6 +117,18 @@ describe('access log line', () => {
     });
     expect(line.request_id).toMatch(/^[0-9a-f]{32}$/);
     expect(Object.keys(line)).toEqual(['level', 'time', ...ACCESS_LOG_FIELDS]);
+  });
+
+  it('is, by default, byte for byte the line of every field in its documented order', () => {
+    const { log, lines } = collecting();
+    log.requestEnded(request({ consumer: 'c1', correlationId: 'corr-1' }));
+    expect(lines[0]!.replace(/"request_id":"[0-9a-f]{32}"/, '"request_id":"ID"')).toBe(
+      '{"level":"info","time":"2026-12-03T10:41:54.472Z","method":"GET","path":"/r","query":"a=1",' +
+        '"host":"h:8000","route":"r","service":"s","consumer":"c1","status":200,' +
+        '"latencies":{"request":2,"kong":0.25,"proxy":1.25},"request_bytes":95,"response_bytes":231,' +
+        '"client_ip":"10.0.0.1","trace_id":"0af7651916cd43dd8448eb211c80319c","request_id":"ID",' +
+        '"correlation_id":"corr-1"}\n',
+    );
   });
 
   it('writes null for what a request did not have (no route, no host, no upstream)', () => {
@@ -218,6 +242,62 @@ describe('access log line', () => {
             );
       }),
       { numRuns: 300 },
+    );
+  });
+
+  const PATHS = [...ACCESS_LOG_FIELDS, ...LATENCY_FIELDS.map((f) => `latencies.${f}`)];
+
+  it('writes exactly the chosen fields, in the line order, with the values of the full line (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.constantFrom(...PATHS), { minLength: 1, maxLength: 20 }),
+        fc.subarray(PATHS),
+        (fields, redact) => {
+          const req = request({ consumer: 'c', correlationId: 'x' });
+          const full = collecting(1, redact);
+          full.log.requestEnded(req);
+          const chosen = collecting(1, redact, undefined, fields);
+          chosen.log.requestEnded(req);
+          expect(chosen.lines[0]!.endsWith('}\n')).toBe(true);
+          const all = full.parsed()[0]!;
+          const line = chosen.parsed()[0]!;
+          const members = LATENCY_FIELDS.filter(
+            (m) => fields.includes('latencies') || fields.includes(`latencies.${m}`),
+          );
+          const top = ACCESS_LOG_FIELDS.filter((f) =>
+            f === 'latencies' ? members.length > 0 : fields.includes(f),
+          );
+          expect(Object.keys(line)).toEqual(['level', 'time', ...top]);
+          for (const f of top) {
+            if (f !== 'latencies' || all.latencies === CENSOR) expect(line[f]).toEqual(all[f]);
+            else
+              expect(line.latencies).toEqual(
+                Object.fromEntries(members.map((m) => [m, (all.latencies as Record<string, unknown>)[m]])),
+              );
+          }
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  it('refuses a field list that is empty or names no field of the line (hostile lists, property)', () => {
+    expect(fieldsProblem([])).toMatch(/at least one field/);
+    expect(fieldsProblem(['method', 'latencies.kong'])).toBeNull();
+    expect(fieldsProblem(['latencies.x'])).toMatch(/invalid field path/);
+    expect(() => openAccessLog({ destination: 'stdout', sample: 1, redact: [], fields: ['level'] })).toThrow(
+      /access log: unknown field 'level'/,
+    );
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(fc.string(), fc.constantFrom(...PATHS, 'latencies.', '.', 'time', '__proto__'))),
+        (fields) => {
+          const problem = fieldsProblem(fields);
+          expect(problem === null).toBe(fields.length > 0 && fields.every((f) => PATHS.includes(f)));
+          if (problem === null) expect(() => collecting(1, [], undefined, fields)).not.toThrow();
+          else expect(() => collecting(1, [], undefined, fields)).toThrow(/access log:/);
+        },
+      ),
     );
   });
 

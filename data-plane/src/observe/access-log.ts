@@ -7,17 +7,18 @@
  * (`logCounters('access-log')`: sent, dropped), in the node's /metrics. Off (`--access-log off`):
  * no observer exists, so a request pays nothing for it.
  *
- * `sample` keeps that fraction of requests; `redact` writes the named fields as "[REDACTED]".
+ * `sample` keeps that fraction of requests; `fields` chooses the fields written (default all);
+ * `redact` writes the named fields as "[REDACTED]".
  * Every worker appends to the same file (O_APPEND); each write holds whole lines.
  */
 import type { Logger } from '@gatehouse/shared';
 import type { ProxyRequest } from '../proxy/request.js';
-import { AccessLogFormat, redactProblem } from './access-log-line.js';
+import { ACCESS_LOG_FIELDS, AccessLogFormat, fieldsProblem, redactProblem } from './access-log-line.js';
 import { LineWriter } from './line-writer.js';
 import { logCounters, type LogCounters } from './log-queue.js';
 import type { RequestObserver } from './request-observer.js';
 
-export { ACCESS_LOG_FIELDS, redactProblem } from './access-log-line.js';
+export { ACCESS_LOG_FIELDS, fieldsProblem, redactProblem } from './access-log-line.js';
 
 /** What `--access-log*` configure (null settings = off). */
 export interface AccessLogSettings {
@@ -27,6 +28,15 @@ export interface AccessLogSettings {
   sample: number;
   /** Fields of the line (`client_ip`, `latencies.proxy`, …) written as "[REDACTED]". */
   redact: string[];
+  /** The fields written (`--access-log-fields`); absent: every field (ACCESS_LOG_FIELDS). */
+  fields?: string[];
+}
+
+/** Why `settings` can't be used (a redact path or a field naming nothing), or null. */
+export function accessLogProblem(settings: Pick<AccessLogSettings, 'redact' | 'fields'>): string | null {
+  return (
+    redactProblem(settings.redact) ?? (settings.fields === undefined ? null : fieldsProblem(settings.fields))
+  );
 }
 
 /** The access log's counters (sent = handed to the writer and not dropped). */
@@ -52,10 +62,11 @@ export class AccessLog implements RequestObserver {
     redact: readonly string[] = [],
     private readonly random: () => number = Math.random,
     private readonly clock: () => number = epochMs,
+    fields: readonly string[] = ACCESS_LOG_FIELDS,
   ) {
-    const problem = redactProblem(redact);
+    const problem = redactProblem(redact) ?? fieldsProblem(fields);
     if (problem !== null) throw new TypeError(`access log: ${problem}`);
-    this.format = new AccessLogFormat(redact);
+    this.format = new AccessLogFormat(redact, fields);
   }
 
   /** The ISO time of now (a Date formatted once per second, the milliseconds from a table). */
@@ -93,7 +104,7 @@ export function openAccessLog(
   settings: AccessLogSettings,
   options: { random?: () => number; logger?: Logger } = {},
 ): { observer: AccessLog; close(): Promise<void> } {
-  const problem = redactProblem(settings.redact);
+  const problem = accessLogProblem(settings);
   if (problem !== null) throw new TypeError(`access log: ${problem}`);
   const writer = new LineWriter({
     destination: settings.destination,
@@ -102,7 +113,14 @@ export function openAccessLog(
       options.logger?.error({ err, destination: settings.destination }, 'access log write failed'),
   });
   return {
-    observer: new AccessLog((line) => writer.write(line), settings.sample, settings.redact, options.random),
+    observer: new AccessLog(
+      (line) => writer.write(line),
+      settings.sample,
+      settings.redact,
+      options.random,
+      undefined,
+      settings.fields,
+    ),
     close: () => writer.close(),
   };
 }

@@ -41,8 +41,9 @@ const WANTED_LENGTHS: ReadonlySet<number> = new Set(
 /** A random 128-bit id as 32 hex digits (Kong's request id shape). */
 export const randomId = (): string => randomHex(32);
 
-/** Milliseconds rounded to the microsecond; -1 (not reached) stays -1. */
-const round = (ms: number): number => (ms < 0 ? -1 : Math.round(ms * 1000) / 1000);
+/** Milliseconds rounded to the microsecond; -1 (not reached) stays -1 (the logs' latencies). */
+export const roundMs = (ms: number): number => (ms < 0 ? -1 : Math.round(ms * 1000) / 1000);
+const round = roundMs;
 
 /** The traceparent and the first correlation header (in CORRELATION_HEADERS order) of `raw`, in one pass. */
 function ids(raw: readonly string[]): [traceparent: string | null, correlation: string | null] {

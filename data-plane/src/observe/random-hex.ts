@@ -23,11 +23,13 @@ export function randomHex(digits: number): string {
   return id;
 }
 
-const ZERO = /^0+$/;
+/** All-zero ids by length (an id is all zero exactly when it equals one: no regex per id). */
+const ZEROS: readonly string[] = Array.from({ length: 65 }, (_, n) => '0'.repeat(n));
 
 /** `digits` random hex digits, never all zero (a valid W3C trace or span id). */
 export function randomNonZeroHex(digits: number): string {
+  const zero = ZEROS[digits]!;
   let id = randomHex(digits);
-  while (ZERO.test(id)) id = randomHex(digits);
+  while (id === zero) id = randomHex(digits);
   return id;
 }

@@ -12,15 +12,10 @@ import { readFileSync } from 'node:fs';
 import { parseKeyPairsIntoRecord } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import {
-  AlwaysOffSampler,
-  AlwaysOnSampler,
-  BatchSpanProcessor,
-  TraceIdRatioBasedSampler,
-} from '@opentelemetry/sdk-trace';
+import { AlwaysOffSampler, AlwaysOnSampler, BatchSpanProcessor } from '@opentelemetry/sdk-trace';
 import type { Logger } from '@gatehouse/shared';
 import type { Extractor, Format, PropagationConfig } from './propagation.js';
-import { RANDOM_IDS, RequestTracer, tracerProvider, type Sampling } from './tracer.js';
+import { RANDOM_IDS, RatioSampler, RequestTracer, tracerProvider, type Sampling } from './tracer.js';
 import { TracingConfigError, tracingEnabled, type Env } from './switch.js';
 
 export { instrumentationsFromEnv, TracingConfigError, tracingEnabled } from './switch.js';
@@ -43,13 +38,13 @@ export function samplingFromEnv(env: Env): Sampling {
     case 'always_off':
       return { root: new AlwaysOffSampler(), parentBased: false };
     case 'traceidratio':
-      return { root: new TraceIdRatioBasedSampler(ratio(env)), parentBased: false };
+      return { root: new RatioSampler(ratio(env)), parentBased: false };
     case 'parentbased_always_on':
       return { root: new AlwaysOnSampler(), parentBased: true };
     case 'parentbased_always_off':
       return { root: new AlwaysOffSampler(), parentBased: true };
     case 'parentbased_traceidratio':
-      return { root: new TraceIdRatioBasedSampler(ratio(env)), parentBased: true };
+      return { root: new RatioSampler(ratio(env)), parentBased: true };
     default:
       throw new TracingConfigError(
         `OTEL_TRACES_SAMPLER '${name}' is not one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio`,

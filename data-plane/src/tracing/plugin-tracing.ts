@@ -8,7 +8,6 @@ import type { Attributes } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   BatchSpanProcessor,
-  TraceIdRatioBasedSampler,
   type IdGenerator,
   type SpanExporter,
   type TracerProvider,
@@ -17,7 +16,14 @@ import type { PluginContext } from '../plugins/api.js';
 import type { PluginRequest } from '../plugins/runtime/context.js';
 import type { ProxyRequest } from '../proxy/request.js';
 import type { PropagationConfig } from './propagation.js';
-import { RANDOM_IDS, RequestTracer, tracerProvider, type Sampling, type TracerSettings } from './tracer.js';
+import {
+  RANDOM_IDS,
+  RatioSampler,
+  RequestTracer,
+  tracerProvider,
+  type Sampling,
+  type TracerSettings,
+} from './tracer.js';
 
 export interface PluginTracerOptions {
   /** Identifies the exporter setting (providers are shared by equal keys). */
@@ -101,7 +107,7 @@ export function traceWith(ctx: PluginContext, tracer: RequestTracer): void {
   const request = proxiedOf(ctx);
   const current = request.span;
   if (current === null) request.span = tracer.start(request);
-  else current.use(tracer.settings);
+  else current.use(tracer);
 }
 
 /** The log phase: ends the server span (the data plane's observer may have done so already). */
@@ -119,5 +125,5 @@ export function traceIdHeader(ctx: PluginContext, header: string | null | undefi
 
 /** Kong's sampling: a parent's decision is kept; a new trace is sampled at `ratio`. */
 export function ratioSampling(ratio: number): Sampling {
-  return { root: new TraceIdRatioBasedSampler(ratio), parentBased: true };
+  return { root: new RatioSampler(ratio), parentBased: true };
 }

@@ -21,7 +21,15 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { completeConfig, createLogger, ROUTE_DEFAULTS, SERVICE_DEFAULTS } from '@gatehouse/shared';
 import { ProxyServer } from '../proxy/proxy-server.js';
 import { W3C_PROPAGATION, type PropagationConfig } from './propagation.js';
-import { RANDOM_IDS, RequestTracer, sampledTrace, tracerProvider, type Sampling } from './tracer.js';
+import {
+  RANDOM_IDS,
+  RatioSampler,
+  RequestTracer,
+  rootDecision,
+  sampledTrace,
+  tracerProvider,
+  type Sampling,
+} from './tracer.js';
 
 const CLIENT_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const CLIENT_SPAN = '00f067aa0ba902b7';
@@ -103,6 +111,7 @@ let parentBasedOn: string;
 let ratioZero: string;
 let b3: string;
 let half: string;
+let halfCompiled: string;
 const HALF = new TraceIdRatioBasedSampler(0.5);
 
 beforeAll(async () => {
@@ -118,6 +127,7 @@ beforeAll(async () => {
     ),
   );
   half = await proxyWith(tracerFor({ root: HALF, parentBased: false }));
+  halfCompiled = await proxyWith(tracerFor({ root: new RatioSampler(0.5), parentBased: false }));
 });
 
 afterAll(async () => {
@@ -189,18 +199,24 @@ describe('tracing: the unsampled fast path', () => {
     expect(up.parentSpanContext?.spanId).toBe(server.spanContext().spanId);
   });
 
-  it('a new trace is recorded exactly when the ratio sampler accepts its trace id, with that id', async () => {
-    const ids: string[] = [];
-    for (let i = 0; i < 24; i++) {
-      const m = TRACEPARENT.exec(String((await sent(half)).traceparent))!;
-      const accepted = sampledTrace({ root: HALF, parentBased: false }, null, m[1]!);
-      expect(m[3]).toBe(accepted ? '01' : '00');
-      if (accepted) ids.push(m[1]!);
-    }
-    await expect.poll(() => exporter.getFinishedSpans().length).toBe(ids.length * 2);
-    expect(new Set(exporter.getFinishedSpans().map((s) => s.spanContext().traceId))).toEqual(new Set(ids));
-    expect(started.length).toBe(ids.length * 2);
-  });
+  it.each([
+    ['the SDK sampler, asked per request', () => half],
+    ['RatioSampler, decided without the SDK', () => halfCompiled],
+  ])(
+    'a new trace is recorded exactly when the ratio sampler accepts its trace id, with that id (%s)',
+    async (_, proxy) => {
+      const ids: string[] = [];
+      for (let i = 0; i < 24; i++) {
+        const m = TRACEPARENT.exec(String((await sent(proxy())).traceparent))!;
+        const accepted = sampledTrace({ root: HALF, parentBased: false }, null, m[1]!);
+        expect(m[3]).toBe(accepted ? '01' : '00');
+        if (accepted) ids.push(m[1]!);
+      }
+      await expect.poll(() => exporter.getFinishedSpans().length).toBe(ids.length * 2);
+      expect(new Set(exporter.getFinishedSpans().map((s) => s.spanContext().traceId))).toEqual(new Set(ids));
+      expect(started.length).toBe(ids.length * 2);
+    },
+  );
 
   it('hostile traceparent/tracestate: always answered, spans only for a valid sampled parent', async () => {
     const hex = (n: number) => fc.stringMatching(new RegExp(`^[0-9a-f]{${n}}$`));
@@ -235,6 +251,40 @@ describe('tracing: the unsampled fast path', () => {
         },
       ),
       { numRuns: 60 },
+    );
+  });
+});
+
+describe('the compiled root decision (no SDK call per request)', () => {
+  /** Trace ids valid or not: lower/upper-case hex, all zero, other characters, other lengths. */
+  const traceIds = fc.oneof(
+    fc.stringMatching(/^[0-9a-f]{32}$/),
+    fc.stringMatching(/^[0-9a-fA-F]{32}$/),
+    fc.constantFrom('0'.repeat(32), 'f'.repeat(32), '0'.repeat(31) + '1', 'g'.repeat(32), ''),
+    fc.string({ minLength: 30, maxLength: 34 }),
+  );
+  const ratios = fc.oneof(
+    fc.double({ min: -1, max: 2, noNaN: false }),
+    fc.constantFrom(0, 1, 0.01, 0.5, 1e-12, 1 - 1e-12, Number.MIN_VALUE),
+  );
+
+  it('agrees with OpenTelemetry TraceIdRatioBased on every trace id and ratio', () => {
+    fc.assert(
+      fc.property(traceIds, ratios, (id, ratio) => {
+        const sdk = sampledTrace({ root: new TraceIdRatioBasedSampler(ratio), parentBased: false }, null, id);
+        expect(rootDecision(new RatioSampler(ratio))(id)).toBe(sdk);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('agrees with always_on and always_off, and asks any other sampler', () => {
+    fc.assert(
+      fc.property(traceIds, (id) => {
+        expect(rootDecision(new AlwaysOnSampler())(id)).toBe(true);
+        expect(rootDecision(new AlwaysOffSampler())(id)).toBe(false);
+        expect(rootDecision(HALF)(id)).toBe(sampledTrace({ root: HALF, parentBased: false }, null, id));
+      }),
     );
   });
 });

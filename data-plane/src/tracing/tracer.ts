@@ -28,8 +28,11 @@ import {
 import { TraceState } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
   ParentBasedSampler,
   SamplingDecision,
+  TraceIdRatioBasedSampler,
   TracerProvider,
   type IdGenerator,
   type Sampler,
@@ -71,14 +74,81 @@ const NO_ATTRIBUTES: Attributes = Object.freeze({});
 /**
  * Whether the trace `traceId` (continuing `parent`, when there is one) is recorded: false only
  * where the SDK sampler would return NOT_RECORD, so a request decided true gets the same answer
- * from the SDK when its spans are started.
+ * from the SDK when its spans are started. (Requests decide with `rootDecision`, compiled once.)
  */
 export function sampledTrace(sampling: Sampling, parent: TraceContext | null, traceId: string): boolean {
   if (sampling.parentBased && parent !== null) return parent.sampled === true;
-  return (
-    sampling.root.shouldSample(ROOT_CONTEXT, traceId, SERVER_SPAN, SpanKind.SERVER, NO_ATTRIBUTES, [])
-      .decision !== SamplingDecision.NOT_RECORD
-  );
+  return sdkRootDecision(sampling.root)(traceId);
+}
+
+/**
+ * OpenTelemetry's TraceIdRatioBased sampler with its ratio readable, so a request's decision is
+ * the same comparison done here (`rootDecision`), without a call into the SDK per request.
+ */
+export class RatioSampler extends TraceIdRatioBasedSampler {
+  constructor(readonly ratio: number) {
+    super(ratio);
+  }
+}
+
+/** TraceIdRatioBased's bound for `ratio`: a trace is sampled when its id's word is below it. */
+export function ratioBound(ratio: number): number {
+  const r = Number.isNaN(ratio) ? 0 : ratio >= 1 ? 1 : ratio <= 0 ? 0 : ratio;
+  return r === 1 ? 0x100000000 : Math.floor(r * 0xffffffff);
+}
+
+/**
+ * The XOR of a trace id's four 32-bit words, as TraceIdRatioBased computes it, or -1 when `id`
+ * is not a valid trace id (32 hex digits, not all zero), which that sampler never samples.
+ */
+export function traceIdWord(id: string): number {
+  if (id.length !== 32) return -1;
+  let word = 0;
+  let any = 0;
+  for (let i = 0; i < 32; i += 8) {
+    let part = 0;
+    for (let j = i; j < i + 8; j++) {
+      const c = id.charCodeAt(j);
+      let v: number;
+      if (c >= 48 && c <= 57) v = c - 48;
+      else if (c >= 97 && c <= 102) v = c - 87;
+      else if (c >= 65 && c <= 70) v = c - 55;
+      else return -1;
+      any |= v;
+      part = (part << 4) | v;
+    }
+    word = (word ^ part) >>> 0;
+  }
+  return any === 0 ? -1 : word;
+}
+
+/** Whether a root sampler records a trace id: asks the SDK (for samplers not known here). */
+function sdkRootDecision(root: Sampler): (traceId: string) => boolean {
+  return (traceId) =>
+    root.shouldSample(ROOT_CONTEXT, traceId, SERVER_SPAN, SpanKind.SERVER, NO_ATTRIBUTES, []).decision !==
+    SamplingDecision.NOT_RECORD;
+}
+
+const ALWAYS = (): boolean => true;
+const NEVER = (): boolean => false;
+
+/**
+ * Whether a root sampler records a trace id, compiled once per tracer: the SDK's always-on,
+ * always-off and (as RatioSampler) trace-id-ratio samplers are answered here with their own
+ * arithmetic (no call, no result object per request); any other sampler is asked.
+ */
+export function rootDecision(root: Sampler): (traceId: string) => boolean {
+  if (root instanceof AlwaysOnSampler) return ALWAYS;
+  if (root instanceof AlwaysOffSampler) return NEVER;
+  if (root instanceof RatioSampler) {
+    const bound = ratioBound(root.ratio);
+    if (bound === 0) return NEVER;
+    return (traceId) => {
+      const word = traceIdWord(traceId);
+      return word >= 0 && word < bound;
+    };
+  }
+  return sdkRootDecision(root);
 }
 
 /** The trace id decided for the next root span (taken by the SDK's next generateTraceId). */
@@ -146,11 +216,16 @@ export const UPSTREAM_SPAN = 'kong.upstream';
  * so the proxy's request-end hook ends the server span).
  */
 export class RequestTracer implements RequestObserver {
-  constructor(readonly settings: TracerSettings) {}
+  /** Whether a new trace is recorded (every trace when not parent-based), by its trace id. */
+  readonly sampleRoot: (traceId: string) => boolean;
+
+  constructor(readonly settings: TracerSettings) {
+    this.sampleRoot = rootDecision(settings.sampling.root);
+  }
 
   /** A trace for `request` (nothing is decided or created until first needed). */
   start(request: ProxyRequest): RequestTrace {
-    return new RequestTrace(this.settings, request);
+    return new RequestTrace(this, request);
   }
 
   requestEnded(request: ProxyRequest): void {
@@ -208,7 +283,7 @@ const SAMPLED = 2;
  * first (`use`). An unsampled trace holds its trace id and nothing else.
  */
 export class RequestTrace {
-  private settings: TracerSettings;
+  private tracer: RequestTracer;
   private state: typeof UNDECIDED | typeof UNSAMPLED | typeof SAMPLED = UNDECIDED;
   private id = '';
   private serverSpan: Span | null = null;
@@ -220,15 +295,20 @@ export class RequestTrace {
   private pending: [string, number, number, unknown][] | null = null;
 
   constructor(
-    settings: TracerSettings,
+    tracer: RequestTracer,
     private readonly request: ProxyRequest,
   ) {
-    this.settings = settings;
+    this.tracer = tracer;
   }
 
-  /** Traces this request with `settings` instead (no effect once its sampling is decided). */
-  use(settings: TracerSettings): void {
-    if (this.state === UNDECIDED) this.settings = settings;
+  /** The settings the request is traced with. */
+  private get settings(): TracerSettings {
+    return this.tracer.settings;
+  }
+
+  /** Traces this request with `tracer` instead (no effect once its sampling is decided). */
+  use(tracer: RequestTracer): void {
+    if (this.state === UNDECIDED) this.tracer = tracer;
   }
 
   /** Whether the request is recorded (decides it when not yet decided). */
@@ -242,7 +322,8 @@ export class RequestTrace {
    * span and records the plugin spans kept until now. Unsampled, nothing is created.
    */
   private decide(): void {
-    const settings = this.settings;
+    const tracer = this.tracer;
+    const settings = tracer.settings;
     const read = rawReader(this.request.rawHeaders);
     const from = extractFirst(settings.propagation, read);
     this.from = from;
@@ -250,7 +331,9 @@ export class RequestTrace {
     const parent = from === null ? null : from.context;
     const id = parent === null ? settings.ids.generateTraceId() : parent.traceId;
     this.id = id;
-    if (!sampledTrace(settings.sampling, parent, id)) {
+    const sampled =
+      settings.sampling.parentBased && parent !== null ? parent.sampled === true : tracer.sampleRoot(id);
+    if (!sampled) {
       this.state = UNSAMPLED;
       this.pending = null;
       return;

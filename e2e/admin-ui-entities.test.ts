@@ -143,7 +143,7 @@ describe('admin UI configuration screens in a browser', () => {
     await stack.shot('upstreams');
   });
 
-  it('creates a consumer with a basic-auth credential', async () => {
+  it("creates a consumer with a basic-auth credential in Kong's credential form", async () => {
     await nav('Consumers').click();
     await page.getByRole('button', { name: 'New consumer' }).click();
     await page.getByTestId('consumer-form-username').fill('bob');
@@ -151,9 +151,11 @@ describe('admin UI configuration screens in a browser', () => {
     await page.getByRole('cell', { name: 'bob', exact: true }).waitFor();
     await page.getByRole('button', { name: 'Open bob' }).click();
     await page.getByRole('button', { name: 'New basic-auth credential of bob' }).click();
-    await page.locator('#f-cred-basic-auth-username').fill('bob-login');
-    expect(await page.locator('#f-cred-basic-auth-password').getAttribute('type')).toBe('password');
-    await page.locator('#f-cred-basic-auth-password').fill('s3cret-pass');
+    // Kong's PluginForm in credential mode (entities-plugins), generated from /schemas/basicauth_credentials.
+    const form = page.getByRole('region', { name: 'New basic-auth credential' });
+    await form.locator('#username').fill('bob-login');
+    expect(await form.locator('#password').getAttribute('type')).toBe('password');
+    await form.locator('#password').fill('s3cret-pass');
     await save();
     await page
       .getByRole('table', { name: 'basic-auth credentials of bob' })
@@ -162,6 +164,52 @@ describe('admin UI configuration screens in a browser', () => {
     const creds = (await stack.admin('GET', '/consumers/bob/basic-auth')).json.data as { username: string }[];
     expect(creds.map((c) => c.username)).toEqual(['bob-login']);
     await stack.shot('consumer-credentials');
+  });
+
+  it("creates a key-auth credential from the keyboard in Kong's form; an invalid value shows the server's message beside it and saves nothing", async () => {
+    expect((await stack.admin('POST', '/consumers', { username: 'kim' })).status).toBe(201);
+    await page.goto(`${stack.ui}/#/consumers/kim`);
+    await page.getByRole('button', { name: 'New key-auth credential of kim' }).click();
+    const form = page.getByRole('region', { name: 'New key-auth credential' });
+    const key = form.locator('#key');
+    const ttl = form.locator('#ttl');
+    // The form takes the focus when it opens; typing and Enter submit it.
+    await expect.poll(() => key.evaluate((el) => el === document.activeElement)).toBe(true);
+    await page.keyboard.type('kim-secret-key');
+    await ttl.fill('-5');
+    await ttl.press('Enter');
+    const note = await expectBeside(ttl, 'ttl', /between 0 and 100000000/);
+    expect(await page.getByTestId('field-errors-summary').count()).toBe(0);
+    await stack.shot('credential-validation');
+    expect((await stack.admin('GET', '/consumers/kim/key-auth')).json.data).toEqual([]);
+    // Editing the field takes its message away; a good value saves.
+    await ttl.fill('3600');
+    expect(await note.count()).toBe(0);
+    expect(await ttl.getAttribute('aria-invalid')).toBeNull();
+    await ttl.press('Enter');
+    await page
+      .getByRole('table', { name: 'key-auth credentials of kim' })
+      .getByRole('cell', { name: 'kim-secret-key', exact: true })
+      .waitFor();
+    const creds = (await stack.admin('GET', '/consumers/kim/key-auth')).json.data as {
+      key: string;
+      ttl: number;
+    }[];
+    expect(creds.map((c) => [c.key, c.ttl])).toEqual([['kim-secret-key', 3600]]);
+    // Edit in the same form: PATCH /consumers/kim/key-auth/{id}.
+    await page.getByRole('button', { name: 'Edit key-auth credential kim-secret-key' }).click();
+    const edit = page.getByRole('region', { name: 'Edit key-auth credential kim-secret-key' });
+    await expect.poll(() => edit.locator('#key').inputValue()).toBe('kim-secret-key');
+    await edit.locator('#tags').fill('partner');
+    await edit.locator('#tags').press('Enter');
+    await expect
+      .poll(async () => ((await stack.admin('GET', '/consumers/kim/key-auth')).json.data as { tags: string[] }[])[0]?.tags)
+      .toEqual(['partner']);
+    // Escape cancels a form.
+    await page.getByRole('button', { name: 'New key-auth credential of kim' }).click();
+    await form.locator('#key').waitFor();
+    await page.keyboard.press('Escape');
+    await expect.poll(() => form.count()).toBe(0);
   });
 
   it('creates a certificate with an SNI', async () => {

@@ -150,6 +150,7 @@ export const ENTITY_KINDS: readonly EntityKindScreen[] = [
     singular: 'consumer group',
     collection: 'consumer_groups',
     columns: [col('name'), tags],
+    kongForm: 'consumer_groups',
     nested: [
       {
         key: 'group-members',

@@ -105,6 +105,17 @@ export const KONG_FORMS = {
       aliases: { custom_id: testid('consumer-form-custom-id') },
     },
   },
+  consumer_groups: {
+    load: async () => {
+      const [m] = await Promise.all([
+        import('@kong-ui-public/entities-consumer-groups'),
+        import('@kong-ui-public/entities-consumer-groups/dist/style.css'),
+      ]);
+      return m.ConsumerGroupForm as Component;
+    },
+    idProp: 'consumerGroupId',
+    controls: { testidPrefix: 'consumer-group-form-' },
+  },
   upstreams: {
     load: async () => {
       const [m] = await Promise.all([

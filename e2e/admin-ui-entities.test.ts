@@ -259,23 +259,39 @@ describe('admin UI configuration screens in a browser', () => {
     await stack.shot('key-set-keys');
   });
 
-  it('creates a consumer group with a member', async () => {
+  it("creates a consumer group with a member in Kong's form, and adds another on its panel", async () => {
+    expect((await stack.admin('POST', '/consumers', { username: 'dana' })).status).toBe(201);
     await nav('Consumer Groups').click();
     await page.getByRole('button', { name: 'New consumer group' }).click();
-    await page.locator('#f-name').fill('gold');
+    // Kong's ConsumerGroupForm (entities-consumer-groups): name, tags and members, under the CSP
+    // (its loading spinner's inline styles become our classes: kong/csp-shim.ts).
+    const form = page.getByRole('region', { name: 'New consumer group' });
+    await form.getByTestId('consumer-group-form-name').fill('gold');
+    await form.getByTestId('consumer-group-form-tags').fill('tier');
+    await form.getByPlaceholder('Select one or more consumers').click();
+    await page.getByRole('option', { name: 'bob' }).click();
     await save();
+    await page.getByRole('cell', { name: 'gold', exact: true }).waitFor();
+    const memberNames = async () =>
+      ((await stack.admin('GET', '/consumer_groups/gold/consumers')).json.data as { username: string }[])
+        .map((m) => m.username)
+        .sort();
+    await expect.poll(memberNames).toEqual(['bob']);
+    expect((await stack.admin('GET', '/consumer_groups/gold')).json.consumer_group.tags).toEqual(['tier']);
+    // Our member list on the group's panel.
     await page.getByRole('button', { name: 'Open gold' }).click();
-    await page.getByRole('button', { name: 'New member of gold' }).click();
-    await page.locator('#f-group-members-consumer').selectOption({ label: 'bob' });
-    await save();
     await page
       .getByRole('table', { name: 'Consumers of gold' })
       .getByRole('cell', { name: 'bob', exact: true })
       .waitFor();
-    const members = (await stack.admin('GET', '/consumer_groups/gold/consumers')).json.data as {
-      username: string;
-    }[];
-    expect(members.map((m) => m.username)).toEqual(['bob']);
+    await page.getByRole('button', { name: 'New member of gold' }).click();
+    await page.locator('#f-group-members-consumer').selectOption({ label: 'dana' });
+    await save();
+    await page
+      .getByRole('table', { name: 'Consumers of gold' })
+      .getByRole('cell', { name: 'dana', exact: true })
+      .waitFor();
+    expect(await memberNames()).toEqual(['bob', 'dana']);
     await stack.shot('consumer-group');
   });
 

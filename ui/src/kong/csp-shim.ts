@@ -34,6 +34,9 @@ export function iconMarkupWithoutInlineStyles(markup: string): string {
   return ICON_INLINE_STYLES.reduce((m, [from, to]) => m.split(from).join(to), markup);
 }
 
+const isTrustedHtml = (value: unknown): boolean =>
+  (globalThis as { trustedTypes?: { isHTML(v: unknown): boolean } }).trustedTypes?.isHTML(value) ?? false;
+
 /** Rewrites markup set as `innerHTML` on SVG elements (Kong's icons) before it is parsed. */
 export function installIconShim(proto: object = SVGElement.prototype): void {
   const inner = Object.getOwnPropertyDescriptor(Element.prototype, 'innerHTML');
@@ -42,8 +45,12 @@ export function installIconShim(proto: object = SVGElement.prototype): void {
   Object.defineProperty(proto, 'innerHTML', {
     configurable: true,
     get,
+    // Vue hands the markup over as TrustedHTML where the browser has Trusted Types (the CSP does
+    // not require them): its text is read, and sent on as text only when it changed.
     set(this: Element, value: unknown) {
-      set.call(this, typeof value === 'string' ? iconMarkupWithoutInlineStyles(value) : value);
+      const markup = typeof value === 'string' || isTrustedHtml(value) ? String(value) : undefined;
+      const rewritten = markup === undefined ? markup : iconMarkupWithoutInlineStyles(markup);
+      set.call(this, rewritten !== undefined && rewritten !== markup ? rewritten : value);
     },
   });
 }

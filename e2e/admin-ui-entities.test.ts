@@ -174,7 +174,7 @@ describe('admin UI configuration screens in a browser', () => {
     const key = form.locator('#key');
     const ttl = form.locator('#ttl');
     // The form takes the focus when it opens; typing and Enter submit it.
-    await expect.poll(() => key.evaluate((el) => el === document.activeElement)).toBe(true);
+    await expect.poll(() => key.evaluate((el) => el === el.ownerDocument.activeElement)).toBe(true);
     await page.keyboard.type('kim-secret-key');
     await ttl.fill('-5');
     await ttl.press('Enter');
@@ -203,7 +203,10 @@ describe('admin UI configuration screens in a browser', () => {
     await edit.locator('#tags').fill('partner');
     await edit.locator('#tags').press('Enter');
     await expect
-      .poll(async () => ((await stack.admin('GET', '/consumers/kim/key-auth')).json.data as { tags: string[] }[])[0]?.tags)
+      .poll(
+        async () =>
+          ((await stack.admin('GET', '/consumers/kim/key-auth')).json.data as { tags: string[] }[])[0]?.tags,
+      )
       .toEqual(['partner']);
     // Escape cancels a form.
     await page.getByRole('button', { name: 'New key-auth credential of kim' }).click();
@@ -268,8 +271,9 @@ describe('admin UI configuration screens in a browser', () => {
     const form = page.getByRole('region', { name: 'New consumer group' });
     await form.getByTestId('consumer-group-form-name').fill('gold');
     await form.getByTestId('consumer-group-form-tags').fill('tier');
-    await form.getByPlaceholder('Select one or more consumers').click();
-    await page.getByRole('option', { name: 'bob' }).click();
+    const bob = (await stack.admin('GET', '/consumers/bob')).json as { id: string };
+    await form.getByTestId('multiselect-trigger').click();
+    await page.getByTestId(`multiselect-item-${bob.id}`).click();
     await save();
     await page.getByRole('cell', { name: 'gold', exact: true }).waitFor();
     const memberNames = async () =>
@@ -277,7 +281,10 @@ describe('admin UI configuration screens in a browser', () => {
         .map((m) => m.username)
         .sort();
     await expect.poll(memberNames).toEqual(['bob']);
-    expect((await stack.admin('GET', '/consumer_groups/gold')).json.consumer_group.tags).toEqual(['tier']);
+    const group = (await stack.admin('GET', '/consumer_groups/gold')).json as {
+      consumer_group: { tags: string[] };
+    };
+    expect(group.consumer_group.tags).toEqual(['tier']);
     // Our member list on the group's panel.
     await page.getByRole('button', { name: 'Open gold' }).click();
     await page

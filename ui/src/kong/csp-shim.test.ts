@@ -33,7 +33,9 @@ describe('iconMarkupWithoutInlineStyles', () => {
       iconMarkupWithoutInlineStyles(
         '<mask id="a" style="mask-type:luminance" x="3"></mask><mask id="b" style="mask-type:luminance"></mask>',
       ),
-    ).toBe('<mask id="a" class="kong-icon-mask-luminance" x="3"></mask><mask id="b" class="kong-icon-mask-luminance"></mask>');
+    ).toBe(
+      '<mask id="a" class="kong-icon-mask-luminance" x="3"></mask><mask id="b" class="kong-icon-mask-luminance"></mask>',
+    );
     const other = '<path d="M1 1" style="fill: red"/><style>a{}</style>';
     expect(iconMarkupWithoutInlineStyles(other)).toBe(other);
   });

@@ -24,8 +24,14 @@ export function installCspShim(head: HTMLHeadElement = document.head): void {
 
 /** Inline-styled pieces of `@kong/icons` markup and what replaces them (style.css has the rules). */
 const ICON_INLINE_STYLES: readonly (readonly [string, string])[] = [
-  ['<style>@keyframes kong-icon-spin { from {transform: rotate(0deg);} to {transform: rotate(360deg);} }</style>', ''],
-  [' style="transform-origin: 50% 50%; animation: kong-icon-spin 1.5s linear infinite;"', ' class="kong-icon-spin"'],
+  [
+    '<style>@keyframes kong-icon-spin { from {transform: rotate(0deg);} to {transform: rotate(360deg);} }</style>',
+    '',
+  ],
+  [
+    ' style="transform-origin: 50% 50%; animation: kong-icon-spin 1.5s linear infinite;"',
+    ' class="kong-icon-spin"',
+  ],
   [' style="mask-type:luminance"', ' class="kong-icon-mask-luminance"'],
 ];
 
@@ -41,16 +47,17 @@ const isTrustedHtml = (value: unknown): boolean =>
 export function installIconShim(proto: object = SVGElement.prototype): void {
   const inner = Object.getOwnPropertyDescriptor(Element.prototype, 'innerHTML');
   if (!inner?.set || !inner.get) return;
-  const { get, set } = inner;
   Object.defineProperty(proto, 'innerHTML', {
     configurable: true,
-    get,
+    get(this: Element): unknown {
+      return inner.get!.call(this);
+    },
     // Vue hands the markup over as TrustedHTML where the browser has Trusted Types (the CSP does
     // not require them): its text is read, and sent on as text only when it changed.
     set(this: Element, value: unknown) {
       const markup = typeof value === 'string' || isTrustedHtml(value) ? String(value) : undefined;
       const rewritten = markup === undefined ? markup : iconMarkupWithoutInlineStyles(markup);
-      set.call(this, rewritten !== undefined && rewritten !== markup ? rewritten : value);
+      inner.set!.call(this, rewritten !== undefined && rewritten !== markup ? rewritten : value);
     },
   });
 }

@@ -37,7 +37,8 @@ const loadPlugins = async () => {
  */
 export async function credentialPlugin(path: string): Promise<string | undefined> {
   const { credentialSchemas } = (await loadPlugins()).usePluginMetaData();
-  return Object.values(credentialSchemas).find((c) => c.endpoint === `/${path}`)?.plugin;
+  const kinds = Object.values(credentialSchemas as Record<string, { endpoint?: string; plugin?: string }>);
+  return kinds.find((c) => c.endpoint === `/${path}`)?.plugin;
 }
 
 export const KONG_FORMS = {

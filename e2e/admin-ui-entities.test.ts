@@ -215,6 +215,31 @@ describe('admin UI configuration screens in a browser', () => {
     await expect.poll(() => form.count()).toBe(0);
   });
 
+  it("opens Kong's credential form for each kind Kong has one for, and ours for mtls-auth", async () => {
+    await page.goto(`${stack.ui}/#/consumers/kim`);
+    for (const kind of ['jwt', 'hmac-auth', 'acls', 'oauth2']) {
+      await page.getByRole('button', { name: `New ${kind} credential of kim` }).click();
+      const form = page.getByRole('region', { name: `New ${kind} credential` });
+      await form.getByTestId('plugin-create-form-submit').waitFor();
+      await page.keyboard.press('Escape');
+      await expect.poll(() => form.count()).toBe(0);
+    }
+    // An acls credential through Kong's form.
+    await page.getByRole('button', { name: 'New acls credential of kim' }).click();
+    const acl = page.getByRole('region', { name: 'New acls credential' });
+    await acl.locator('#group').fill('partners');
+    await acl.locator('#group').press('Enter');
+    await page
+      .getByRole('table', { name: 'acls credentials of kim' })
+      .getByRole('cell', { name: 'partners', exact: true })
+      .waitFor();
+    // Kong has no credential form for mtls-auth: the one generated from its schema.
+    await page.getByRole('button', { name: 'New mtls-auth credential of kim' }).click();
+    await page.locator('#f-cred-mtls-auth-subject_name').waitFor();
+    expect(await page.getByRole('region', { name: 'New mtls-auth credential' }).count()).toBe(0);
+    await page.keyboard.press('Escape');
+  });
+
   it('creates a certificate with an SNI', async () => {
     await nav('Certificates').click();
     await page.getByRole('button', { name: 'New certificate' }).click();

@@ -221,6 +221,8 @@ describe('admin UI configuration screens in a browser', () => {
       await page.getByRole('button', { name: `New ${kind} credential of kim` }).click();
       const form = page.getByRole('region', { name: `New ${kind} credential` });
       await form.getByTestId('plugin-create-form-submit').waitFor();
+      // Focus lands in the form; Escape closes it.
+      await expect.poll(() => form.evaluate((el) => el.contains(el.ownerDocument.activeElement))).toBe(true);
       await page.keyboard.press('Escape');
       await expect.poll(() => form.count()).toBe(0);
     }

@@ -222,7 +222,9 @@ describe('admin UI configuration screens in a browser', () => {
       const form = page.getByRole('region', { name: `New ${kind} credential` });
       await form.getByTestId('plugin-create-form-submit').waitFor();
       // Focus lands in the form; Escape closes it.
-      await expect.poll(() => form.evaluate((el) => el.contains(el.ownerDocument.activeElement))).toBe(true);
+      const hasFocus = (el: { contains(n: unknown): boolean; ownerDocument: { activeElement: unknown } }) =>
+        el.contains(el.ownerDocument.activeElement);
+      await expect.poll(() => form.evaluate(hasFocus)).toBe(true);
       await page.keyboard.press('Escape');
       await expect.poll(() => form.count()).toBe(0);
     }

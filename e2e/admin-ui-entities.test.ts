@@ -143,7 +143,7 @@ describe('admin UI configuration screens in a browser', () => {
     await stack.shot('upstreams');
   });
 
-  it('creates a consumer with a basic-auth credential', async () => {
+  it("creates a consumer with a basic-auth credential in Kong's credential form", async () => {
     await nav('Consumers').click();
     await page.getByRole('button', { name: 'New consumer' }).click();
     await page.getByTestId('consumer-form-username').fill('bob');
@@ -151,9 +151,11 @@ describe('admin UI configuration screens in a browser', () => {
     await page.getByRole('cell', { name: 'bob', exact: true }).waitFor();
     await page.getByRole('button', { name: 'Open bob' }).click();
     await page.getByRole('button', { name: 'New basic-auth credential of bob' }).click();
-    await page.locator('#f-cred-basic-auth-username').fill('bob-login');
-    expect(await page.locator('#f-cred-basic-auth-password').getAttribute('type')).toBe('password');
-    await page.locator('#f-cred-basic-auth-password').fill('s3cret-pass');
+    // Kong's PluginForm in credential mode (entities-plugins), generated from /schemas/basicauth_credentials.
+    const form = page.getByRole('region', { name: 'New basic-auth credential' });
+    await form.locator('#username').fill('bob-login');
+    expect(await form.locator('#password').getAttribute('type')).toBe('password');
+    await form.locator('#password').fill('s3cret-pass');
     await save();
     await page
       .getByRole('table', { name: 'basic-auth credentials of bob' })
@@ -162,6 +164,84 @@ describe('admin UI configuration screens in a browser', () => {
     const creds = (await stack.admin('GET', '/consumers/bob/basic-auth')).json.data as { username: string }[];
     expect(creds.map((c) => c.username)).toEqual(['bob-login']);
     await stack.shot('consumer-credentials');
+  });
+
+  it("creates a key-auth credential from the keyboard in Kong's form; an invalid value shows the server's message beside it and saves nothing", async () => {
+    expect((await stack.admin('POST', '/consumers', { username: 'kim' })).status).toBe(201);
+    await page.goto(`${stack.ui}/#/consumers/kim`);
+    await page.getByRole('button', { name: 'New key-auth credential of kim' }).click();
+    const form = page.getByRole('region', { name: 'New key-auth credential' });
+    const key = form.locator('#key');
+    const ttl = form.locator('#ttl');
+    // The form takes the focus when it opens; typing and Enter submit it.
+    await expect.poll(() => key.evaluate((el) => el === el.ownerDocument.activeElement)).toBe(true);
+    await page.keyboard.type('kim-secret-key');
+    await ttl.fill('-5');
+    await ttl.press('Enter');
+    const note = await expectBeside(ttl, 'ttl', /between 0 and 100000000/);
+    expect(await page.getByTestId('field-errors-summary').count()).toBe(0);
+    await stack.shot('credential-validation');
+    expect((await stack.admin('GET', '/consumers/kim/key-auth')).json.data).toEqual([]);
+    // Editing the field takes its message away; a good value saves.
+    await ttl.fill('3600');
+    expect(await note.count()).toBe(0);
+    expect(await ttl.getAttribute('aria-invalid')).toBeNull();
+    await ttl.press('Enter');
+    await page
+      .getByRole('table', { name: 'key-auth credentials of kim' })
+      .getByRole('cell', { name: 'kim-secret-key', exact: true })
+      .waitFor();
+    const creds = (await stack.admin('GET', '/consumers/kim/key-auth')).json.data as {
+      key: string;
+      ttl: number;
+    }[];
+    expect(creds.map((c) => [c.key, c.ttl])).toEqual([['kim-secret-key', 3600]]);
+    // Edit in the same form: PATCH /consumers/kim/key-auth/{id}.
+    await page.getByRole('button', { name: 'Edit key-auth credential kim-secret-key' }).click();
+    const edit = page.getByRole('region', { name: 'Edit key-auth credential kim-secret-key' });
+    await expect.poll(() => edit.locator('#key').inputValue()).toBe('kim-secret-key');
+    await edit.locator('#tags').fill('partner');
+    await edit.locator('#tags').press('Enter');
+    await expect
+      .poll(
+        async () =>
+          ((await stack.admin('GET', '/consumers/kim/key-auth')).json.data as { tags: string[] }[])[0]?.tags,
+      )
+      .toEqual(['partner']);
+    // Escape cancels a form.
+    await page.getByRole('button', { name: 'New key-auth credential of kim' }).click();
+    await form.locator('#key').waitFor();
+    await page.keyboard.press('Escape');
+    await expect.poll(() => form.count()).toBe(0);
+  });
+
+  it("opens Kong's credential form for each kind Kong has one for, and ours for mtls-auth", async () => {
+    await page.goto(`${stack.ui}/#/consumers/kim`);
+    for (const kind of ['jwt', 'hmac-auth', 'acls', 'oauth2']) {
+      await page.getByRole('button', { name: `New ${kind} credential of kim` }).click();
+      const form = page.getByRole('region', { name: `New ${kind} credential` });
+      await form.getByTestId('plugin-create-form-submit').waitFor();
+      // Focus lands in the form; Escape closes it.
+      const hasFocus = (el: { contains(n: unknown): boolean; ownerDocument: { activeElement: unknown } }) =>
+        el.contains(el.ownerDocument.activeElement);
+      await expect.poll(() => form.evaluate(hasFocus)).toBe(true);
+      await page.keyboard.press('Escape');
+      await expect.poll(() => form.count()).toBe(0);
+    }
+    // An acls credential through Kong's form.
+    await page.getByRole('button', { name: 'New acls credential of kim' }).click();
+    const acl = page.getByRole('region', { name: 'New acls credential' });
+    await acl.locator('#group').fill('partners');
+    await acl.locator('#group').press('Enter');
+    await page
+      .getByRole('table', { name: 'acls credentials of kim' })
+      .getByRole('cell', { name: 'partners', exact: true })
+      .waitFor();
+    // Kong has no credential form for mtls-auth: the one generated from its schema.
+    await page.getByRole('button', { name: 'New mtls-auth credential of kim' }).click();
+    await page.locator('#f-cred-mtls-auth-subject_name').waitFor();
+    expect(await page.getByRole('region', { name: 'New mtls-auth credential' }).count()).toBe(0);
+    await page.keyboard.press('Escape');
   });
 
   it('creates a certificate with an SNI', async () => {
@@ -211,23 +291,43 @@ describe('admin UI configuration screens in a browser', () => {
     await stack.shot('key-set-keys');
   });
 
-  it('creates a consumer group with a member', async () => {
+  it("creates a consumer group with a member in Kong's form, and adds another on its panel", async () => {
+    expect((await stack.admin('POST', '/consumers', { username: 'dana' })).status).toBe(201);
     await nav('Consumer Groups').click();
     await page.getByRole('button', { name: 'New consumer group' }).click();
-    await page.locator('#f-name').fill('gold');
+    // Kong's ConsumerGroupForm (entities-consumer-groups): name, tags and members, under the CSP
+    // (its loading spinner's inline styles become our classes: kong/csp-shim.ts).
+    const form = page.getByRole('region', { name: 'New consumer group' });
+    await form.getByTestId('consumer-group-form-name').fill('gold');
+    await form.getByTestId('consumer-group-form-tags').fill('tier');
+    const bob = (await stack.admin('GET', '/consumers/bob')).json as { id: string };
+    await form.getByTestId('multiselect-trigger').click();
+    await page.getByTestId(`multiselect-item-${bob.id}`).click();
     await save();
+    await page.getByRole('cell', { name: 'gold', exact: true }).waitFor();
+    const memberNames = async () =>
+      ((await stack.admin('GET', '/consumer_groups/gold/consumers')).json.data as { username: string }[])
+        .map((m) => m.username)
+        .sort();
+    await expect.poll(memberNames).toEqual(['bob']);
+    const group = (await stack.admin('GET', '/consumer_groups/gold')).json as {
+      consumer_group: { tags: string[] };
+    };
+    expect(group.consumer_group.tags).toEqual(['tier']);
+    // Our member list on the group's panel.
     await page.getByRole('button', { name: 'Open gold' }).click();
-    await page.getByRole('button', { name: 'New member of gold' }).click();
-    await page.locator('#f-group-members-consumer').selectOption({ label: 'bob' });
-    await save();
     await page
       .getByRole('table', { name: 'Consumers of gold' })
       .getByRole('cell', { name: 'bob', exact: true })
       .waitFor();
-    const members = (await stack.admin('GET', '/consumer_groups/gold/consumers')).json.data as {
-      username: string;
-    }[];
-    expect(members.map((m) => m.username)).toEqual(['bob']);
+    await page.getByRole('button', { name: 'New member of gold' }).click();
+    await page.locator('#f-group-members-consumer').selectOption({ label: 'dana' });
+    await save();
+    await page
+      .getByRole('table', { name: 'Consumers of gold' })
+      .getByRole('cell', { name: 'dana', exact: true })
+      .waitFor();
+    expect(await memberNames()).toEqual(['bob', 'dana']);
     await stack.shot('consumer-group');
   });
 

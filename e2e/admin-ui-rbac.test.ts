@@ -196,10 +196,11 @@ describe('admin UI with RBAC in a browser', () => {
     await page.getByTestId('gateway-service-url-input').fill('http://127.0.0.1:9/');
     await page.getByTestId('gateway-service-name-input').fill('refused');
     await page.keyboard.press('Enter');
-    // Kong's form (GatewayServiceForm) shows the Admin API's message in its alert.
+    // Kong's form (GatewayServiceForm) shows the Admin API's message in its alert, marked as a
+    // refusal as on our own forms (the app's axios factory, ui/src/kong/axios.ts).
     await expect
       .poll(() => page.locator('.kong-form [data-testid="form-error"]').textContent())
-      .toContain('viewer, you do not have permissions to create this resource');
+      .toContain('Not allowed (403): viewer, you do not have permissions to create this resource');
     await stack.shot('rbac-403');
     expect((await admin('GET', '/services/refused')).status).toBe(404);
     expect(unexpectedConsoleErrors(consoleErrors, cp.admin, [400, 401, 403])).toEqual([]);

@@ -112,7 +112,11 @@ describe('admin UI in a browser', () => {
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByRole('button', { name: 'Open alice' }).click();
     await page.getByRole('button', { name: 'New key-auth credential of alice' }).click();
-    await page.locator('#f-cred-key-auth-key').fill('alice-secret-key');
+    // Kong's credential form (PluginForm in credential mode).
+    await page
+      .getByRole('region', { name: 'New key-auth credential' })
+      .locator('#key')
+      .fill('alice-secret-key');
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByText('alice-secret-key', { exact: true }).waitFor();
     await shot('consumers');

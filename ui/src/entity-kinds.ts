@@ -47,6 +47,8 @@ export interface NestedList {
   readOnly?: boolean;
   /** Created and edited with Kong's own form (kong/forms.ts) rather than one generated from the schema. */
   kongForm?: KongFormKind;
+  /** A consumer's credentials: Kong's credential form where Kong has one for `path` (kong/forms.ts). */
+  credential?: boolean;
 }
 
 export interface EntityKindScreen {
@@ -148,6 +150,7 @@ export const ENTITY_KINDS: readonly EntityKindScreen[] = [
     singular: 'consumer group',
     collection: 'consumer_groups',
     columns: [col('name'), tags],
+    kongForm: 'consumer_groups',
     nested: [
       {
         key: 'group-members',

@@ -59,5 +59,8 @@ export function apiErrorFrom(status: number, bodyText: string): ApiError {
  */
 export function errorText(e: unknown): string {
   const message = e instanceof Error ? e.message : String(e);
-  return e instanceof ApiError && e.status === 403 ? `Not allowed (403): ${message}` : message;
+  return e instanceof ApiError && e.status === 403 ? refusalText(message) : message;
 }
+
+/** The Admin API's words on a 403, marked as a refusal of the signed-in role. */
+export const refusalText = (message: string): string => `Not allowed (403): ${message}`;

@@ -15,10 +15,31 @@ export interface KongForm {
   props?: Record<string, unknown>;
   /** Under a parent entity (a service's routes, a certificate's SNIs): the prop or config key for its id. */
   parent?: { props: string[] } | { config: string };
+  /** Keys added to Kong's `config` (they win over ours, `cancelRoute` included). */
+  config?: Record<string, unknown>;
   controls: FormControls;
 }
 
 const testid = (id: string) => [`[data-testid="${id}"]`];
+
+/** Kong's plugin package (PluginForm, its credential table) and its stylesheet, loaded on demand. */
+const loadPlugins = async () => {
+  const [m] = await Promise.all([
+    import('@kong-ui-public/entities-plugins'),
+    import('@kong-ui-public/entities-plugins/dist/style.css'),
+  ]);
+  return m;
+};
+
+/**
+ * The plugin whose credentials Kong's PluginForm edits at `/consumers/{c}/{path}` (`key-auth`,
+ * `acl` for `acls`), from Kong's own table; undefined for a kind it has no form for (mtls-auth).
+ */
+export async function credentialPlugin(path: string): Promise<string | undefined> {
+  const { credentialSchemas } = (await loadPlugins()).usePluginMetaData();
+  const kinds = Object.values(credentialSchemas as Record<string, { endpoint?: string; plugin?: string }>);
+  return kinds.find((c) => c.endpoint === `/${path}`)?.plugin;
+}
 
 export const KONG_FORMS = {
   services: {
@@ -84,6 +105,17 @@ export const KONG_FORMS = {
       testidPrefix: 'consumer-form-',
       aliases: { custom_id: testid('consumer-form-custom-id') },
     },
+  },
+  consumer_groups: {
+    load: async () => {
+      const [m] = await Promise.all([
+        import('@kong-ui-public/entities-consumer-groups'),
+        import('@kong-ui-public/entities-consumer-groups/dist/style.css'),
+      ]);
+      return m.ConsumerGroupForm as Component;
+    },
+    idProp: 'consumerGroupId',
+    controls: { testidPrefix: 'consumer-group-form-' },
   },
   upstreams: {
     load: async () => {
@@ -173,6 +205,18 @@ export const KONG_FORMS = {
         'pem.public_key': testid('key-form-public-key'),
       },
     },
+  },
+  // A consumer's credentials: Kong's PluginForm in credential mode (Kong Manager's credential
+  // screens), the plugin type (`key-auth`) a prop, the consumer's id as `entityId`: it fetches
+  // `/schemas/{kind}` and sends `POST /consumers/{c}/{path}`, `PATCH /consumers/{c}/{path}/{id}`.
+  credentials: {
+    load: async () => (await loadPlugins()).PluginForm as Component,
+    idProp: 'pluginId',
+    props: { credential: true, noCardWrapper: true, hideViewConfigAction: true },
+    parent: { config: 'entityId' },
+    // No cancelRoute: its Cancel emits `cancel` rather than navigating.
+    config: { entityType: 'consumers', cancelRoute: '' },
+    controls: {},
   },
 } satisfies Record<string, KongForm>;
 

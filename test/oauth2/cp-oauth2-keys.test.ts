@@ -13,6 +13,7 @@ import { oauth2TokenEndpoints } from '../../control-plane/src/admin/oauth2-token
 import { createConfigRouter } from '../../control-plane/src/declarative/router.js';
 import { grantRedeemer } from '../../control-plane/src/oauth2/grant-redemption.js';
 import {
+  nextKeyChangeAt,
   OAUTH2_KEY_RETIRE_MARGIN_SECONDS,
   planKeys,
   rotateOAuth2SigningKeys,
@@ -48,6 +49,38 @@ describe('oauth2 signing key schedule (planKeys)', () => {
       ),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('oauth2 signing key schedule (nextKeyChangeAt)', () => {
+  it('names the time planKeys next acts: something is due then, and nothing is due before unless it is past (fast-check)', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.record({ kid: fc.string({ minLength: 1 }), notBefore: fc.nat(1e6) }), {
+          selector: (k) => k.kid,
+          minLength: 1,
+          maxLength: 6,
+        }),
+        fc.option(fc.nat(1e5), { nil: null }),
+        fc.integer({ min: 1, max: 1e5 }),
+        fc.nat(1e3),
+        fc.nat(2e6),
+        (keys, lifetime, rotationSeconds, activationSeconds, now) => {
+          const settings = { rotationSeconds, activationSeconds };
+          const at = nextKeyChangeAt(keys, true, lifetime, settings);
+          expect(at).not.toBeNull();
+          const due = (t: number) => {
+            const p = planKeys(keys, true, lifetime, t, settings);
+            return p.create !== null || p.retire.length > 0;
+          };
+          expect(due(at!)).toBe(true);
+          if (due(now)) expect(at!).toBeLessThanOrEqual(now);
+        },
+      ),
+      { numRuns: 500 },
+    );
+    expect(nextKeyChangeAt([], true, null, SETTINGS)).toBeNull();
+    expect(nextKeyChangeAt([{ kid: 'k', notBefore: 1 }], false, null, SETTINGS)).toBeNull();
   });
 });
 

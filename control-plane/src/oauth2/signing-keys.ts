@@ -93,6 +93,26 @@ export function planKeys(
   return { create, retire };
 }
 
+/**
+ * When (Unix seconds) planKeys' answer next changes — the newest key due for rotation, or a
+ * superseded key due for retirement — or null when nothing ever will (no instance needs keys, or
+ * none is held yet: planKeys makes the first at once). Pure.
+ */
+export function nextKeyChangeAt(
+  keys: readonly { kid: string; notBefore: number }[],
+  needed: boolean,
+  lifetime: number | null,
+  settings: OAuth2KeySettings,
+): number | null {
+  if (!needed || keys.length === 0) return null;
+  const sorted = [...keys].sort((a, b) => a.notBefore - b.notBefore);
+  let next = sorted[sorted.length - 1]!.notBefore + settings.rotationSeconds;
+  if (lifetime !== null)
+    for (let i = 0; i < sorted.length - 1; i++)
+      next = Math.min(next, sorted[i + 1]!.notBefore + lifetime + OAUTH2_KEY_RETIRE_MARGIN_SECONDS);
+  return next;
+}
+
 /** A new key id: `gh` and 16 base64url characters (96 random bits; names the key, says nothing of it). */
 export const newKid = (): string => `gh${randomBytes(12).toString('base64url')}`;
 
@@ -171,8 +191,10 @@ export async function rotateOAuth2SigningKeys(
 }
 
 /**
- * Runs the schedule every `checkMs` and after each config write of this replica (an oauth2
- * instance just added gets its first key at once); returns the stop.
+ * Runs the schedule every `checkMs`, after each config write of this replica (an oauth2 instance
+ * just added gets its first key at once), and when the next change falls due before the next
+ * periodic check (a rotation or retirement happens on time, not up to `checkMs` late); returns
+ * the stop.
  */
 export function startOAuth2KeyRotation(
   store: ConfigStore,
@@ -182,6 +204,21 @@ export function startOAuth2KeyRotation(
 ): () => void {
   let running: Promise<void> | null = null;
   let again = false;
+  let stopped = false;
+  let wake: NodeJS.Timeout | null = null;
+  // A one-shot wake-up for the next change when it falls due before the periodic check.
+  const scheduleNext = async (): Promise<void> => {
+    if (stopped) return;
+    const i = await inputs(store.prisma);
+    const at = nextKeyChangeAt(i.keys, i.needed, i.lifetime, settings);
+    if (wake !== null) clearTimeout(wake);
+    wake = null;
+    if (stopped || at === null) return;
+    const ms = Math.max(0, at * 1000 - Date.now()) + 50;
+    if (ms >= checkMs) return;
+    wake = setTimeout(run, ms);
+    wake.unref();
+  };
   const run = (): void => {
     if (running) {
       again = true;
@@ -202,6 +239,8 @@ export function startOAuth2KeyRotation(
         },
         (err: unknown) => logger.warn({ err }, 'oauth2 token signing key rotation failed'),
       )
+      .then(() => scheduleNext())
+      .catch((err: unknown) => logger.warn({ err }, 'oauth2 token signing key schedule read failed'))
       .finally(() => {
         running = null;
         if (again) {
@@ -215,7 +254,9 @@ export function startOAuth2KeyRotation(
   const unsubscribe = store.onChange(() => run());
   run();
   return () => {
+    stopped = true;
     clearInterval(timer);
+    if (wake !== null) clearTimeout(wake);
     unsubscribe();
   };
 }

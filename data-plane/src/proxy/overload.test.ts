@@ -91,13 +91,34 @@ describe('OverloadGuard', () => {
     expect(g.lagging).toBe(false);
     expect(g.admit(response())).toBe(true);
     g.sample(0);
-    for (let i = 0; i < 5; i++) g.sample(200, 0.95);
+    for (let i = 0; i < 5; i++) {
+      g.sample(200, 0.95);
+      g.admit(response());
+    }
     expect(g.lagging).toBe(true);
   });
 
   it('weighs the CPU over the whole run: a few starved samples among busy ones do not reset it', () => {
     const g = new OverloadGuard(CLIENT_LIMIT_DEFAULTS);
-    for (const share of [0.9, 0.1, 0.8, 0.2, 0.9]) g.sample(100, share);
+    for (const share of [0.9, 0.1, 0.8, 0.2, 0.9]) {
+      g.sample(100, share);
+      g.admit(response());
+    }
+    expect(g.lagging).toBe(true);
+  });
+
+  it('sheds nothing when no request arrived while the loop was late (other work of the process: an import beside an in-process proxy)', () => {
+    const g = new OverloadGuard(CLIENT_LIMIT_DEFAULTS);
+    expect(g.admit(response())).toBe(true);
+    g.sample(0);
+    for (let i = 0; i < 20; i++) g.sample(200, 1);
+    expect(g.lagging).toBe(false);
+    expect(g.admit(response())).toBe(true);
+    // The same late loop with requests arriving meanwhile is a queue: shed.
+    for (let i = 0; i < 5; i++) {
+      g.sample(200, 1);
+      g.admit(response());
+    }
     expect(g.lagging).toBe(true);
   });
 
@@ -116,6 +137,7 @@ describe('OverloadGuard', () => {
     for (let i = 0; i < 20; i++) {
       g.sample(500);
       if (i >= 1) expect(g.lagging).toBe(true);
+      g.admit(response());
     }
   });
 

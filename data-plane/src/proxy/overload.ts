@@ -8,7 +8,8 @@
  *   of one core). A sample is *late* when it fired more than the bound late. When late samples
  *   follow one another for 500 ms (`DELAY_INTERVAL_MS`: the first one's delay, then 50 ms plus the
  *   delay of each next one), there are at least two of them, and the worker used at least 0.4 of
- *   a core over them, the worker sheds every new request for the next 250 ms (five
+ *   a core over them, and requests arrived meanwhile (a loop late from other work while no request
+ *   waits is no queue), the worker sheds every new request for the next 250 ms (five
  *   samples), and again while the delay stays over. This is CoDel's rule on a worker: a standing
  *   queue (every request waits, for an interval), not a burst. The delay is how long an arrived
  *   request waits before the worker reads it: it grows with CPU saturation (many requests per
@@ -67,6 +68,9 @@ export class OverloadGuard {
   private lateMs = 0;
   /** CPU the worker used over the run (ms). */
   private lateCpuMs = 0;
+  /** Requests that reached the guard (admitted or shed), and how many had when the run began. */
+  private arrivals = 0;
+  private arrivalsBeforeRun = 0;
   /** Samples left to shed for (HOLD_SAMPLES once the late samples covered the interval). */
   private holdLeft = 0;
   private timer: NodeJS.Timeout | null = null;
@@ -139,8 +143,16 @@ export class OverloadGuard {
       this.lateRun = 0;
       this.lateMs = 0;
       this.lateCpuMs = 0;
+      this.arrivalsBeforeRun = this.arrivals;
     }
-    if (this.lateRun >= 2 && this.lateMs >= DELAY_INTERVAL_MS && this.lateCpuMs >= BUSY * this.lateMs)
+    // Requests must have arrived during the run: a loop late from other work of the process (an
+    // import beside an in-process proxy, a compile) while no request waits is not a queue.
+    if (
+      this.lateRun >= 2 &&
+      this.lateMs >= DELAY_INTERVAL_MS &&
+      this.lateCpuMs >= BUSY * this.lateMs &&
+      this.arrivals > this.arrivalsBeforeRun
+    )
       this.holdLeft = HOLD_SAMPLES;
     else if (this.holdLeft > 0) this.holdLeft--;
     this.lagMs = lag;
@@ -153,6 +165,7 @@ export class OverloadGuard {
     this.lateRun = 0;
     this.lateMs = 0;
     this.lateCpuMs = 0;
+    this.arrivalsBeforeRun = this.arrivals;
     this.holdLeft = 0;
   }
 
@@ -161,6 +174,7 @@ export class OverloadGuard {
    * cap is on, the request counts as in flight until its response closes.
    */
   admit(res: ServerResponse): boolean {
+    this.arrivals++;
     if (this.holdLeft > 0) {
       this.shedBy.event_loop_delay++;
       return false;

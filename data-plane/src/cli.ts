@@ -36,7 +36,11 @@ import { ClientIpResolver } from './net/client-ip.js';
 import { PATH_ESCAPED_SLASHES_ACTIONS, type PathEscapedSlashesAction } from './proxy/path-policy.js';
 import { parseCacheKey } from './sync/cache-crypto.js';
 import { controlPlaneListProblem } from './sync/control-planes.js';
-import { CLIENT_LIMIT_DEFAULTS, type ClientLimits } from './proxy/client-connections.js';
+import {
+  CLIENT_LIMIT_DEFAULTS,
+  DP_MAX_EVENT_LOOP_DELAY_MS,
+  type ClientLimits,
+} from './proxy/client-connections.js';
 import { HTTP2_DEFAULTS, HTTP2_LIMITS, type Http2Settings } from './proxy/http2-edge.js';
 import {
   ACCESS_LOG_FIELDS,
@@ -140,7 +144,7 @@ const CLIENT_LIMIT_SETTINGS: (SettingSpec & { key: keyof ClientLimits })[] = [
     kind: 'int',
     min: 0,
     max: 60_000,
-    default: String(CLIENT_LIMIT_DEFAULTS.maxEventLoopDelayMs),
+    default: String(DP_MAX_EVENT_LOOP_DELAY_MS),
     description:
       "Milliseconds a worker's event loop may run late: when its samples (50 ms apart) stay later than this for 500 ms while the worker uses at least 0.4 of a core, the worker sheds new requests for 250 ms with 503 and Retry-After (load shedding, docs/data-plane.md). 0 = off.",
   },

@@ -10,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLogger } from '@gatehouse/shared';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LISTEN_BACKLOG } from '../../data-plane/src/proxy/client-connections.js';
+import { DP_MAX_EVENT_LOOP_DELAY_MS, LISTEN_BACKLOG } from '../../data-plane/src/proxy/client-connections.js';
 import { ProxyServer } from '../../data-plane/src/proxy/proxy-server.js';
 import { call, config, route, service, startUpstream, type Upstream } from './helpers.js';
 
@@ -107,7 +107,11 @@ describe('load shedding (requests in flight per worker)', () => {
       req.resume();
       res.end('ok');
     });
-    proxy = new ProxyServer({ logger: createLogger('test-proxy', { level: 'silent' }) });
+    // A DP worker's default (the CLI's); an in-process ProxyServer has the signal off.
+    proxy = new ProxyServer({
+      logger: createLogger('test-proxy', { level: 'silent' }),
+      clientLimits: { maxEventLoopDelayMs: DP_MAX_EVENT_LOOP_DELAY_MS },
+    });
     proxy.apply(config([service('s', upstream.port)], [route('r', 's', { paths: ['/'] })]));
     await proxy.listen(0, '127.0.0.1');
     const port = (proxy.server.address() as AddressInfo).port;
@@ -179,10 +183,15 @@ describe('load shedding (requests in flight per worker)', () => {
     expect(Math.min(LISTEN_BACKLOG, somaxconn)).toBeGreaterThan(511);
   });
 
-  it('is on by default with the event-loop delay signal only (no cap)', () => {
-    const p = new ProxyServer({ logger: createLogger('test-proxy', { level: 'silent' }) });
-    expect(p.overload).not.toBeNull();
-    expect(p.connections.limits.maxEventLoopDelayMs).toBe(50);
-    expect(p.connections.limits.maxConcurrentRequests).toBe(0);
+  it('is on in a DP worker by default with the event-loop delay signal only (no cap); off in an in-process ProxyServer', () => {
+    expect(DP_MAX_EVENT_LOOP_DELAY_MS).toBe(50);
+    const worker = new ProxyServer({
+      logger: createLogger('test-proxy', { level: 'silent' }),
+      clientLimits: { maxEventLoopDelayMs: DP_MAX_EVENT_LOOP_DELAY_MS },
+    });
+    expect(worker.overload).not.toBeNull();
+    expect(worker.connections.limits.maxConcurrentRequests).toBe(0);
+    const inProcess = new ProxyServer({ logger: createLogger('test-proxy', { level: 'silent' }) });
+    expect(inProcess.connections.limits.maxEventLoopDelayMs).toBe(0);
   });
 });

@@ -66,8 +66,13 @@ export const CLIENT_LIMIT_DEFAULTS: Readonly<ClientLimits> = Object.freeze({
   lingerBytes: 16 * 1024 * 1024,
   websocketMaxMessageSize: 16 * 1024 * 1024,
   maxConcurrentRequests: 0,
-  maxEventLoopDelayMs: 50,
+  // Off for an in-process ProxyServer (its loop is shared with other work); a DP worker gets
+  // DP_MAX_EVENT_LOOP_DELAY_MS from the CLI's default.
+  maxEventLoopDelayMs: 0,
 });
+
+/** The data plane's default event-loop delay bound for load shedding (`--max-event-loop-delay`). */
+export const DP_MAX_EVENT_LOOP_DELAY_MS = 50;
 
 /**
  * The proxy listeners' accept queue (listen(2) backlog; the kernel caps it at net.core.somaxconn).

@@ -2,7 +2,9 @@ import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CLIENT_LIMIT_DEFAULTS } from './client-connections.js';
+import { DP_MAX_EVENT_LOOP_DELAY_MS } from './client-connections.js';
+
+const DP_DEFAULTS = { maxConcurrentRequests: 0, maxEventLoopDelayMs: DP_MAX_EVENT_LOOP_DELAY_MS };
 import { DELAY_INTERVAL_MS, OverloadGuard } from './overload.js';
 
 /** A response that only emits `close` (what the guard listens to). */
@@ -63,7 +65,7 @@ describe('OverloadGuard', () => {
   });
 
   it('by default, sheds a loop that stays a little late for 500 ms though no sample is 250 ms late (a saturated worker, chaos F24)', () => {
-    const g = new OverloadGuard(CLIENT_LIMIT_DEFAULTS);
+    const g = new OverloadGuard(DP_DEFAULTS);
     // Late samples one after another: 80 ms, then 50 + 80 ms each; the fifth covers 600 ms.
     for (let i = 0; i < 4; i++) {
       g.sample(80);
@@ -76,7 +78,7 @@ describe('OverloadGuard', () => {
   });
 
   it('a timely sample ends the run of late ones: bursts shorter than the interval shed nothing', () => {
-    const g = new OverloadGuard(CLIENT_LIMIT_DEFAULTS);
+    const g = new OverloadGuard(DP_DEFAULTS);
     for (let i = 0; i < 50; i++) {
       for (let j = 0; j < 3; j++) g.sample(100);
       g.sample(10);
@@ -86,7 +88,7 @@ describe('OverloadGuard', () => {
   });
 
   it('sheds nothing for a worker that is late but used under 0.4 of a core over the run (a busy machine starving it, not work piling up)', () => {
-    const g = new OverloadGuard(CLIENT_LIMIT_DEFAULTS);
+    const g = new OverloadGuard(DP_DEFAULTS);
     for (let i = 0; i < 50; i++) g.sample(200, 0.3);
     expect(g.lagging).toBe(false);
     expect(g.admit(response())).toBe(true);
@@ -99,7 +101,7 @@ describe('OverloadGuard', () => {
   });
 
   it('weighs the CPU over the whole run: a few starved samples among busy ones do not reset it', () => {
-    const g = new OverloadGuard(CLIENT_LIMIT_DEFAULTS);
+    const g = new OverloadGuard(DP_DEFAULTS);
     for (const share of [0.9, 0.1, 0.8, 0.2, 0.9]) {
       g.sample(100, share);
       g.admit(response());
@@ -108,7 +110,7 @@ describe('OverloadGuard', () => {
   });
 
   it('sheds nothing when no request arrived while the loop was late (other work of the process: an import beside an in-process proxy)', () => {
-    const g = new OverloadGuard(CLIENT_LIMIT_DEFAULTS);
+    const g = new OverloadGuard(DP_DEFAULTS);
     expect(g.admit(response())).toBe(true);
     g.sample(0);
     for (let i = 0; i < 20; i++) g.sample(200, 1);

@@ -9,8 +9,9 @@
  * needs them.
  */
 import type { ProxyRequest } from '../proxy/request.js';
-import { exchangeFacts, roundMs, type ExchangeFacts } from './exchange-facts.js';
+import { exchangeFacts, type ExchangeFacts } from './exchange-facts.js';
 import { gatewayMs, totalMs, upstreamMs } from './latencies.js';
+import { msText } from './ms-text.js';
 import { countedStatus } from '../proxy/grpc.js';
 
 /**
@@ -191,11 +192,11 @@ function value(code: number, request: ProxyRequest, facts: ExchangeFacts | null)
     case STATUS:
       return countedStatus(request);
     case LATENCY_REQUEST:
-      return roundMs(totalMs(request));
+      return msText(totalMs(request));
     case LATENCY_KONG:
-      return roundMs(gatewayMs(request));
+      return msText(gatewayMs(request));
     case LATENCY_PROXY:
-      return roundMs(upstreamMs(request));
+      return msText(upstreamMs(request));
     case REQUEST_BYTES:
       return request.bytesIn;
     case RESPONSE_BYTES:

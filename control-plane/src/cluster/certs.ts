@@ -13,7 +13,8 @@ import { randomBytes, webcrypto } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { CLUSTER_CERT_FILES, ConfigErrors, SHARED_CLUSTER_SERVER_NAME } from '@gatehouse/shared';
+import { CLUSTER_CERT_FILES, SHARED_CLUSTER_SERVER_NAME } from '@gatehouse/shared/cluster-tls';
+import { ConfigErrors } from '@gatehouse/shared/errors';
 import { fileExists, writeFileAtomic } from '../files.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);

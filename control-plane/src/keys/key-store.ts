@@ -15,23 +15,25 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { importJWK, type JWK } from 'jose';
+import { ConfigErrors } from '@gatehouse/shared/errors';
 import {
-  ConfigErrors,
   generateSigningKeyPair,
-  issueCertificate,
-  issueRevocationList,
   loadSigningKey,
   loadTrustedKeys,
+  SNAPSHOT_ALG,
+  type KeyObjectLike,
+  type SigningKey,
+} from '@gatehouse/shared/snapshot/keys';
+import {
+  issueCertificate,
+  issueRevocationList,
   publicJwkOf,
   ROOT_PUBLIC_KEY_FILE,
-  SNAPSHOT_ALG,
   verifyCertificate,
   verifyRevocationList,
   type CertificateClaims,
-  type KeyObjectLike,
   type RevocationClaims,
-  type SigningKey,
-} from '@gatehouse/shared';
+} from '@gatehouse/shared/snapshot/root-keys';
 import { writeFileAtomic } from '../files.js';
 
 export const SIGNING_KEYS_DIR = 'signing-keys';

@@ -4,20 +4,26 @@ import { fileURLToPath } from 'node:url';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { importJWK } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   createLogger,
   diffConfigs,
   emptyConfig,
   encodeConfig,
+  generateSigningKeyPair,
   indexConfig,
+  issueCertificate,
+  issueRevocationList,
   loadSigningKey,
   loadTrustedKeys,
   parseSnapshotConfig,
+  RootTrust,
   sha256Hex,
   signDelta,
   signEncodedSnapshot,
   signSnapshot,
+  SNAPSHOT_ALG,
   writeSigningKeyPair,
   type GatehouseConfig,
   type SigningKey,
@@ -195,6 +201,56 @@ describe('SnapshotApplier', () => {
       changed: false,
     });
     expect((await cache.loadVerified(onlyNew))?.verified.version).toBe(3n);
+  });
+
+  it('a key rotation and a revocation under a root key (chaos F28) re-cache the served config and swap and compile nothing', async () => {
+    const rootPair = await generateSigningKeyPair();
+    const root = { kid: rootPair.kid, key: await importJWK(rootPair.privateJwk, SNAPSHOT_ALG) };
+    const certified = async (): Promise<SigningKey> => {
+      const pair = await generateSigningKeyPair();
+      const now = Math.floor(Date.now() / 1000);
+      return {
+        kid: pair.kid,
+        key: await importJWK(pair.privateJwk, SNAPSHOT_ALG),
+        certificate: await issueCertificate(root, pair.publicJwk, {
+          notBefore: now - 60,
+          expiresAt: now + 86_400,
+        }),
+      };
+    };
+    const rootTrust = new RootTrust({
+      roots: new Map([[rootPair.kid, await importJWK(rootPair.publicJwk, SNAPSHOT_ALG)]]),
+    });
+    let compiles = 0;
+    const counting: ConfigCompiler = {
+      compile: () => {
+        compiles += 1;
+      },
+    };
+    applier = new SnapshotApplier({
+      trustedKeys: rootTrust,
+      compiler: counting,
+      target,
+      cache,
+      logger,
+      metrics,
+    });
+    const first = await certified();
+    await applier.handle(await sign('a', 3n, first), 'control_plane');
+    expect([target.applied.length, compiles]).toEqual([1, 1]);
+    // `gatehouse keys rotate`: the CP re-signs the same config with the new key.
+    const second = await certified();
+    const rotated = await applier.handle(await sign('a', 3n, second), 'control_plane');
+    expect(rotated).toMatchObject({ ok: true, changed: false });
+    expect(applier.held?.kid).toBe(second.kid);
+    // `gatehouse keys revoke`: the same config again, its header carrying the new list.
+    const revocations = await issueRevocationList(root, { revoked: [first.kid], version: 1 });
+    const listed = await applier.handle(await sign('a', 3n, { ...second, revocations }), 'control_plane');
+    expect(listed).toMatchObject({ ok: true, changed: false });
+    expect(rootTrust.revocations?.claims.revoked).toEqual([first.kid]);
+    // Neither reached a worker nor the primary's compiler; the cache holds the last signature.
+    expect([target.applied.length, compiles]).toEqual([1, 1]);
+    expect((await cache.loadVerified(rootTrust))?.verified.kid).toBe(second.kid);
   });
 
   it('refuses tampered bytes and unknown keys', async () => {

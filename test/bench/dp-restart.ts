@@ -14,7 +14,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { treeCpuMs } from '../chaos/cpu.js';
+import { processCpuMs } from '../chaos/cpu.js';
 import { Fleet, sleep } from '../chaos/fleet.js';
 import { httpStatus, Proc, ROOT } from '../../e2e/helpers/processes.js';
 
@@ -74,12 +74,19 @@ try {
         }
         await sleep(5);
       }
-      const cpu = treeCpuMs(child.pid!);
+      const each = processCpuMs(child.pid!);
+      const cpu = each.reduce((sum, p) => sum + p.ms, 0);
       if (nodeFlags.length || Object.keys(dpEnv).length) await proc.stop();
       else await proc.kill9();
       const ms = ok === null ? Infinity : ok - t0;
       (results[name] ??= []).push({ ms, cpu });
-      console.log(`${name}: first 200 ${ms.toFixed(0)} ms, DP CPU ${cpu} ms`);
+      console.log(
+        `${name}: first 200 ${ms.toFixed(0)} ms, DP CPU ${cpu} ms (primary ${each[0]?.ms ?? 0}, ` +
+          `workers ${each
+            .slice(1)
+            .map((p) => p.ms)
+            .join(', ')})`,
+      );
       if (timeline || ok === null) {
         for (const line of proc.output.split('\n')) {
           const m = /"time":(\d+).*"msg":"([^"]*)"/.exec(line);

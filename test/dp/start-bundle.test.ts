@@ -19,16 +19,21 @@ const STATIC = /(?:^|\n)(?:import|export)\s(?:[^;"]*?\sfrom\s*)?"(\.\/[^"]+)"/g;
 /** esbuild names each bundled module in a comment: `// ../node_modules/.pnpm/x/node_modules/<pkg>/…`. */
 const MODULE = /\n\/\/ \S*node_modules\/((?:@[^/\s]+\/)?[^/\s]+)\//g;
 
-/** The packages in the files `entry` loads before it runs (its static import closure). */
-function packagesAtStart(entry: string): Set<string> {
+/** The files `entry` loads before it runs (its static import closure), as one text. */
+function startText(entry: string): string {
   const seen = new Set([entry]);
-  const packages = new Set<string>();
+  let all = '';
   for (const file of seen) {
     const text = readFileSync(join(START, file), 'utf8');
-    for (const [, pkg] of text.matchAll(MODULE)) packages.add(pkg!);
+    all += text;
     for (const [, spec] of text.matchAll(STATIC)) seen.add(spec!.slice(2));
   }
-  return packages;
+  return all;
+}
+
+/** The packages in the files `entry` loads before it runs. */
+function packagesAtStart(entry: string): Set<string> {
+  return new Set([...startText(entry).matchAll(MODULE)].map(([, pkg]) => pkg!));
 }
 
 /** Never in a chunk loaded at start (start-imports.test.ts says why for each). */
@@ -50,6 +55,12 @@ describe('data plane start bundle', () => {
     expect(packages).toContain('undici'); // the walk does see the bundled packages
     expect(packages).toContain('pino');
     expect([...NOT_AT_START, 'jose'].filter((p) => packages.has(p))).toEqual([]);
+  });
+
+  it("the worker loads undici's Pool, not its index (fetch, WebSocket, node's own undici: proxy/undici-parts.ts)", () => {
+    const text = startText('worker-main.js');
+    expect(text).toContain('node_modules/undici/lib/dispatcher/pool.js');
+    expect(text).not.toContain('node_modules/undici/index.js');
   });
 
   it('the primary loads prom-client and jose at start, not gRPC, the JetStream reader, yaml or undici', () => {

@@ -8,7 +8,7 @@
  * Pools are opened only by {@link UpstreamPools.bind}, when a compiled runtime is swapped in.
  */
 import tls from 'node:tls';
-import { buildConnector, Pool } from 'undici';
+import { buildConnector, Pool } from './undici-parts.js';
 import type { Logger } from '@gatehouse/shared';
 import { TlsErrors } from '../tls/upstream-tls.js';
 import type { ServiceTarget } from './service-targets.js';

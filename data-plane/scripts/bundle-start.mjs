@@ -47,7 +47,11 @@ const dynamicPackagesExternal = {
         return undefined;
       }
       // From dist/start, node looks in data-plane/node_modules (dist has none), as from root.
-      const there = await b.resolve(args.path, { kind: 'import-statement', resolveDir: root, pluginData: 'check' });
+      const there = await b.resolve(args.path, {
+        kind: 'import-statement',
+        resolveDir: root,
+        pluginData: 'check',
+      });
       if (there.errors.length)
         return { errors: [{ text: `${args.path}, loaded with import(), does not resolve from dist/start` }] };
       dynamic.set(pkg, args.path);

@@ -72,7 +72,9 @@ describe('data plane start bundle', () => {
 
   it('what loads later is in the bundle folder: gRPC in a chunk, the worker entry WorkerPool forks', () => {
     const all = readdirSync(START).filter((f) => f.endsWith('.js'));
-    const grpc = all.filter((f) => readFileSync(join(START, f), 'utf8').includes('node_modules/@grpc/grpc-js/'));
+    const grpc = all.filter((f) =>
+      readFileSync(join(START, f), 'utf8').includes('node_modules/@grpc/grpc-js/'),
+    );
     expect(grpc.length).toBeGreaterThan(0);
     expect(existsSync(join(START, 'worker-main.js'))).toBe(true);
   });

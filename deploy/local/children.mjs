@@ -98,7 +98,7 @@ export function dataPlaneCommand({ dir, keysDir, controlPlanes, ports, workers, 
   ];
   if (workers) argv.push('--workers', String(workers));
   return {
-    script: 'data-plane/dist/cli.js',
+    script: 'data-plane/dist/start/cli.js',
     args: argv,
     env: childEnv(),
     readyUrl: `http://127.0.0.1:${ports.status}/status/ready`,

@@ -7,7 +7,7 @@
  * No retries: the caller's timeouts bound the exchange.
  */
 import type { Service } from '@gatehouse/shared';
-import { Pool } from 'undici';
+import { Pool } from './undici-parts.js';
 import type { EndpointRequest, EndpointResponse, ServiceEndpoint } from '../plugins/api.js';
 import type { Destination, DestinationPlanner } from './destinations.js';
 import { TIMEOUT_CODES } from './errors.js';

@@ -8,7 +8,8 @@
  * Pools are opened only by {@link UpstreamPools.bind}, when a compiled runtime is swapped in.
  */
 import tls from 'node:tls';
-import { buildConnector, Pool } from 'undici';
+import type * as Undici from 'undici';
+import { buildConnector, Pool } from './undici-parts.js';
 import type { Logger } from '@gatehouse/shared';
 import { TlsErrors } from '../tls/upstream-tls.js';
 import type { ServiceTarget } from './service-targets.js';
@@ -84,7 +85,7 @@ export class UpstreamPools {
       ...(t?.cert === undefined ? {} : { cert: t.cert, key: t.privateKey }),
     };
     const depth = t?.verifyDepth ?? null;
-    let connect: buildConnector.connector | buildConnector.BuildOptions = connectOptions;
+    let connect: Undici.buildConnector.connector | Undici.buildConnector.BuildOptions = connectOptions;
     if (depth !== null) {
       const base = buildConnector(connectOptions);
       connect = (options, callback) =>

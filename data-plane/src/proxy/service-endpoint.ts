@@ -7,7 +7,7 @@
  * No retries: the caller's timeouts bound the exchange.
  */
 import type { Service } from '@gatehouse/shared';
-import { Pool } from './undici-parts.js';
+import { Pool, requestOn } from './undici-parts.js';
 import type { EndpointRequest, EndpointResponse, ServiceEndpoint } from '../plugins/api.js';
 import type { Destination, DestinationPlanner } from './destinations.js';
 import { TIMEOUT_CODES } from './errors.js';
@@ -77,7 +77,7 @@ class CompiledServiceEndpoint implements ServiceEndpoint {
     const report = balanced !== null && balanced.balancer.passiveEnabled ? balanced.balancer : null;
     let res;
     try {
-      res = await pool.request({
+      res = await requestOn(pool, {
         path: joinPath(target.servicePath, options.pathAndQuery),
         method: options.method,
         headers: ['host', host, ...options.headers],

@@ -3,7 +3,9 @@
  * The access log's line and request facts, per call, in isolation: CPU ns per line over fake
  * requests whose latencies are new on every call (as in a proxy: a loop over one request with
  * fixed timings finds its latencies in V8's number-to-string cache and under-reads). Every field
- * (the default line). `--against <checkout>` measures that checkout's build too, alternating.
+ * (the default line), up to the bytes the writer copies: a build with `JsonLine` writes the line as
+ * UTF-8 bytes; an older build's line (a string) is encoded with Buffer.from, as its writer did per
+ * batch. `--against <checkout>` measures that checkout's build too, alternating.
  *
  *   node test/bench/access-log-line.mjs [--lines 300000] [--rounds 5] [--against /work/main]
  */
@@ -48,7 +50,13 @@ const fakeRequest = () => ({
 const formats = [];
 for (const [label, dist] of builds) {
   const { AccessLogFormat } = await import(join(dist, 'observe', 'access-log-line.js'));
-  formats.push([label, new AccessLogFormat()]);
+  const format = new AccessLogFormat();
+  const jsonLine = await import(join(dist, 'observe', 'json-line.js')).catch(() => null);
+  if (jsonLine === null) formats.push([label, (r, time) => Buffer.from(format.line(r, time)).length]);
+  else {
+    const out = new jsonLine.JsonLine();
+    formats.push([label, (r, time) => (format.write(out, r, time), out.length)]);
+  }
 }
 const requests = Array.from({ length: 1024 }, fakeRequest);
 const results = new Map(formats.map(([label]) => [label, []]));
@@ -64,7 +72,7 @@ for (let round = 0; round < Number(values.rounds); round++) {
       r.upstreamStartedAt = at + 0.05 + (i % 97) * 0.0031;
       r.upstreamHeadersAt = r.upstreamStartedAt + 0.4 + (i % 389) * 0.00713;
       r.endedAt = r.upstreamHeadersAt + 0.02 + (i % 53) * 0.0127;
-      sink += format.line(r, '2026-12-07T12:44:27.505Z').length;
+      sink += format(r, '2026-12-07T12:44:27.505Z');
     }
     const d = process.cpuUsage(before);
     results.get(label).push(((d.user + d.system) * 1000) / lines);

@@ -17,6 +17,7 @@ import { loadPluginRegistry } from '../../data-plane/src/plugins/registry.js';
 import { errorResponseOf, ProxyErrorCode } from '../../data-plane/src/proxy/errors.js';
 import { MAX_REQUEST_BYTES } from '../../data-plane/src/plugins/grpc-web/plugin.js';
 import { AccessLog } from '../../data-plane/src/observe/access-log.js';
+import { textLines } from '../../data-plane/src/observe/line-writer.js';
 import { plugin } from '../plugins/auth/helpers.js';
 import { closeSession, connectH2 } from '../helpers/h2-client.js';
 import { decodeText, frame, parseFrames } from '../helpers/grpc-web-wire.js';
@@ -101,7 +102,12 @@ describe('plugin grpc-web through a real ProxyServer (raw HTTP/2 upstream)', () 
     proxy = new ProxyServer({
       logger: createLogger('grpc-web-test', { level: 'silent' }),
       plugins: await loadPluginRegistry({}),
-      observers: [new AccessLog((line) => logLines.push(line), 1)],
+      observers: [
+        new AccessLog(
+          textLines((line) => logLines.push(line)),
+          1,
+        ),
+      ],
     });
     proxy.apply(
       completeConfig({

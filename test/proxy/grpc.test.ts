@@ -17,6 +17,7 @@ import { loadPluginRegistry } from '../../data-plane/src/plugins/registry.js';
 import { createCertificate } from '../../data-plane/src/tls/x509.js';
 import { parseGrpcTimeout } from '../../data-plane/src/proxy/grpc.js';
 import { AccessLog } from '../../data-plane/src/observe/access-log.js';
+import { textLines } from '../../data-plane/src/observe/line-writer.js';
 import { RequestMetrics } from '../../data-plane/src/observe/request-metrics.js';
 import { MetricStore } from '../../data-plane/src/observe/metric-store.js';
 import { consumer, plugin } from '../plugins/auth/helpers.js';
@@ -237,7 +238,13 @@ describe('gRPC through the proxy (grpc-js server and clients, h2c at the edge)',
     proxy = new ProxyServer({
       logger: createLogger('grpc-test', { level: 'silent' }),
       plugins: await loadPluginRegistry({}),
-      observers: [metrics, new AccessLog((line) => logLines.push(line), 1)],
+      observers: [
+        metrics,
+        new AccessLog(
+          textLines((line) => logLines.push(line)),
+          1,
+        ),
+      ],
     });
     proxy.apply(completeConfig(config));
     await proxy.listen(0, '127.0.0.1');

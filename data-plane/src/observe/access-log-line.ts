@@ -1,17 +1,17 @@
 /**
  * One access log line, built by hand: the configured fields (`--access-log-fields`, default every
- * field) written into one string with no intermediate object and no serializer. The field list and
- * the redaction are compiled once into a list of constant parts (keys, pre-escaped; redacted values)
- * and value codes, so a line is one loop of concatenations. Strings are escaped as JSON requires
- * (control characters, quotes, backslashes, lone surrogates) only when they need it (a character
- * scan; the rare string needing it goes to JSON.stringify); ids known to be hex are not scanned.
+ * field) written as UTF-8 bytes into a reused buffer (json-line.ts), with no intermediate object,
+ * no serializer and no string per field. The field list and the redaction are compiled once into a
+ * list of constant parts (keys, pre-escaped, as bytes; redacted values) and value codes, so a line
+ * is one loop of byte writes. Strings are escaped as JSON requires (control characters, quotes,
+ * backslashes, lone surrogates) only when they need it; ids known to be hex are not scanned.
  * The request's shared facts (exchange-facts.ts: its ids) are computed only when a written field
  * needs them.
  */
 import type { ProxyRequest } from '../proxy/request.js';
 import { exchangeFacts, type ExchangeFacts } from './exchange-facts.js';
 import { gatewayMs, totalMs, upstreamMs } from './latencies.js';
-import { msText } from './ms-text.js';
+import { asciiBytes, Constant, JsonLine } from './json-line.js';
 import { countedStatus } from '../proxy/grpc.js';
 
 /**
@@ -44,6 +44,10 @@ type LatencyField = (typeof LATENCY_FIELDS)[number];
 /** What a redacted field is written as. */
 export const CENSOR = '[REDACTED]';
 const CENSORED = `"${CENSOR}"`;
+
+const NULL = asciiBytes('null');
+const QUOTE = asciiBytes('"');
+const LINE_START = new Constant('{"level":"info","time":"');
 
 /**
  * `rawQuery` with the value of every argument named in `names` (as the client spelled it, or
@@ -101,27 +105,6 @@ export function fieldsProblem(fields: readonly string[]): string | null {
   return redactProblem(fields);
 }
 
-// eslint-disable-next-line no-control-regex -- control characters are what must be escaped
-const NEEDS_ESCAPE = /[\u0000-\u001f"\\\ud800-\udfff]/;
-
-/** Whether `s` must be escaped in a JSON string literal (or, with surrogates, checked by JSON.stringify). */
-function needsEscape(s: string): boolean {
-  // A scan is cheaper than a regex call for the short strings of a line; long ones take the regex.
-  if (s.length > 64) return NEEDS_ESCAPE.test(s);
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return true;
-  }
-  return false;
-}
-
-/** `s` as a JSON string literal. */
-export function jsonString(s: string): string {
-  return needsEscape(s) ? JSON.stringify(s) : `"${s}"`;
-}
-
-const jsonOrNull = (s: string | null | undefined): string => (s == null ? 'null' : jsonString(s));
-
 // Value codes of the compiled line (one per field, one per member of latencies).
 const METHOD = 0;
 const PATH = 1;
@@ -168,57 +151,62 @@ const LATENCY_CODE: Readonly<Record<LatencyField, number>> = {
  */
 const FROM_FACTS: ReadonlySet<number> = new Set([TRACE_ID, REQUEST_ID, CORRELATION_ID]);
 
-/** The value of field `code` of `request` as JSON text (`facts`: set when the code needs it). */
-function value(code: number, request: ProxyRequest, facts: ExchangeFacts | null): string | number {
+/** Writes the value of field `code` of `request` to `out` (`facts`: set when the code needs it). */
+function writeValue(out: JsonLine, code: number, request: ProxyRequest, facts: ExchangeFacts | null): void {
   switch (code) {
     case METHOD:
-      return jsonString(request.method);
+      return out.string(request.method);
     case PATH:
-      return jsonString(request.rawPath);
+      return out.string(request.rawPath);
     case QUERY:
-      return jsonString(redactCredentials(request.rawQuery, request.credentialQueryArgs));
+      return out.string(redactCredentials(request.rawQuery, request.credentialQueryArgs));
     case HOST:
-      return jsonOrNull(request.host);
+      return out.stringOrNull(request.host);
     case ROUTE: {
       const entry = request.entry;
-      return entry === null ? 'null' : jsonString(entry.route.name ?? entry.route.id);
+      return entry === null ? out.raw(NULL) : out.string(entry.route.name ?? entry.route.id);
     }
     case SERVICE: {
       const service = request.entry === null ? null : request.entry.service;
-      return service === null ? 'null' : jsonString(service.name ?? service.id);
+      return service === null ? out.raw(NULL) : out.string(service.name ?? service.id);
     }
     case CONSUMER:
-      return jsonOrNull(request.consumerId);
+      return out.stringOrNull(request.consumerId);
     case STATUS:
-      return countedStatus(request);
+      return out.number(countedStatus(request));
     case LATENCY_REQUEST:
-      return msText(totalMs(request));
+      return out.ms(totalMs(request));
     case LATENCY_KONG:
-      return msText(gatewayMs(request));
+      return out.ms(gatewayMs(request));
     case LATENCY_PROXY:
-      return msText(upstreamMs(request));
+      return out.ms(upstreamMs(request));
     case REQUEST_BYTES:
-      return request.bytesIn;
+      return out.number(request.bytesIn);
     case RESPONSE_BYTES:
-      return request.bytesOut;
+      return out.number(request.bytesOut);
     case CLIENT_IP:
-      return jsonString(request.clientIp);
+      return out.string(request.clientIp);
     case TRACE_ID: {
       // 32 hex digits (checked when read): nothing to escape.
       const id = facts!.traceId;
-      return id === null ? 'null' : `"${id}"`;
+      if (id === null) return out.raw(NULL);
+      out.raw(QUOTE);
+      out.ascii(id);
+      return out.raw(QUOTE);
     }
     case REQUEST_ID:
-      return `"${facts!.id}"`; // hex
+      out.raw(QUOTE);
+      out.ascii(facts!.id); // hex
+      return out.raw(QUOTE);
     default:
-      return jsonOrNull(facts!.correlationId);
+      return out.stringOrNull(facts!.correlationId);
   }
 }
 
 /** Formats lines for one field list and redaction setting (compiled once). */
 export class AccessLogFormat {
   /** parts[i] is written before the value of codes[i]; parts[codes.length] ends the line. */
-  private readonly parts: string[] = [];
+  private readonly parts: Constant[] = [];
   private readonly codes: number[] = [];
   private readonly needsFacts: boolean;
 
@@ -231,7 +219,7 @@ export class AccessLogFormat {
       constant += key;
       if (hide) constant += CENSORED;
       else {
-        this.parts.push(constant);
+        this.parts.push(new Constant(constant));
         this.codes.push(code);
         constant = '';
       }
@@ -253,17 +241,33 @@ export class AccessLogFormat {
       );
       constant += '}';
     }
-    this.parts.push(constant + '}\n');
+    this.parts.push(new Constant(constant + '}\n'));
     this.needsFacts = this.codes.some((c) => FROM_FACTS.has(c));
   }
 
-  /** The line of an ended request (with its newline); `time` is an ISO timestamp. */
-  line(request: ProxyRequest, time: string): string {
+  /**
+   * Writes the line of an ended request (with its newline) to `out`, from its start; `time` is an
+   * ISO timestamp (ASCII).
+   */
+  write(out: JsonLine, request: ProxyRequest, time: string): void {
     const facts = this.needsFacts ? exchangeFacts(request) : null;
     const parts = this.parts;
     const codes = this.codes;
-    let line = `{"level":"info","time":"${time}"`;
-    for (let i = 0; i < codes.length; i++) line += parts[i]! + value(codes[i]!, request, facts);
-    return line + parts[codes.length]!;
+    out.clear();
+    out.constant(LINE_START);
+    out.ascii(time);
+    out.raw(QUOTE);
+    for (let i = 0; i < codes.length; i++) {
+      out.constant(parts[i]!);
+      writeValue(out, codes[i]!, request, facts);
+    }
+    out.constant(parts[codes.length]!);
+  }
+
+  /** The line of an ended request as text (with its newline). */
+  line(request: ProxyRequest, time: string): string {
+    const out = new JsonLine();
+    this.write(out, request, time);
+    return out.text();
   }
 }

@@ -4,8 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ProxyRequest } from '../proxy/request.js';
-import { ACCESS_LOG_FIELDS, CENSOR, LATENCY_FIELDS, fieldsProblem, jsonString } from './access-log-line.js';
+import { ACCESS_LOG_FIELDS, CENSOR, LATENCY_FIELDS, fieldsProblem } from './access-log-line.js';
 import { AccessLog, accessLogCounters, openAccessLog, redactProblem } from './access-log.js';
+import { JsonLine } from './json-line.js';
+import type { LineSink } from './line-writer.js';
+
+/** A sink keeping each line's bytes as text (decoded as UTF-8, as a reader of the file would). */
+const textSink = (lines: string[]): LineSink => ({
+  writeBytes: (bytes, length) =>
+    lines.push(Buffer.from(bytes.buffer, bytes.byteOffset, length).toString('utf8')),
+});
 
 interface Fields {
   method: string;
@@ -61,7 +69,7 @@ function request(f: Partial<Fields> = {}): ProxyRequest {
 function collecting(sample = 1, redact: string[] = [], random?: () => number, fields?: string[]) {
   const lines: string[] = [];
   const log = new AccessLog(
-    (l) => lines.push(l),
+    textSink(lines),
     sample,
     redact,
     random,
@@ -148,11 +156,14 @@ describe('access log line', () => {
   });
 
   it('escapes any string so that JSON.parse of its UTF-8 bytes gives it back (property)', () => {
-    // Through UTF-8, as the line goes to the file: an unescaped lone surrogate would become U+FFFD.
-    const viaUtf8 = (s: string): unknown => JSON.parse(Buffer.from(s, 'utf8').toString('utf8'));
+    // The line's bytes are UTF-8, as they go to the file: an unescaped lone surrogate would have
+    // become U+FFFD, an unescaped quote or control character would not parse.
+    const out = new JsonLine();
     fc.assert(
       fc.property(hostile, (s) => {
-        expect(viaUtf8(jsonString(s))).toBe(s);
+        out.clear();
+        out.string(s);
+        expect(JSON.parse(out.text())).toBe(s);
       }),
       { numRuns: 3000 },
     );
@@ -173,7 +184,7 @@ describe('access log line', () => {
         (f) => {
           const { log, lines } = collecting();
           log.requestEnded(request(f));
-          const line = viaUtf8(lines[0]!) as Record<string, unknown>;
+          const line = JSON.parse(lines[0]!) as Record<string, unknown>;
           expect(line.method).toBe(f.method);
           expect(line.path).toBe(f.path);
           expect(line.query).toBe(f.query);
@@ -332,13 +343,7 @@ describe('access log', () => {
         (steps) => {
           let now = 0;
           const lines: string[] = [];
-          const log = new AccessLog(
-            (l) => lines.push(l),
-            1,
-            [],
-            Math.random,
-            () => now,
-          );
+          const log = new AccessLog(textSink(lines), 1, [], Math.random, () => now);
           const expected: string[] = [];
           for (const [start, delta] of steps) {
             // A reading, then one a little later (same second or the next ones).

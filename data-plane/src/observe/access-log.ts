@@ -1,7 +1,8 @@
 /**
- * The access log: one JSON line per request (a RequestObserver). The line is built by hand
- * (access-log-line.ts: no object, no serializer) and handed to an asynchronous buffered writer
- * (line-writer.ts): lines gather in memory and go out in one write per 16 KiB on libuv's thread
+ * The access log: one JSON line per request (a RequestObserver). The line is built by hand, as
+ * bytes (access-log-line.ts, json-line.ts: no object, no serializer, no string) and copied into an
+ * asynchronous buffered writer (line-writer.ts): lines gather in memory and go out in one write per
+ * 64 KiB on libuv's thread
  * pool, and at least once a second, so the event loop never waits on the disk or a pipe. A writer
  * that cannot keep up holds at most 16 MiB, then drops lines; lines are counted
  * (`logCounters('access-log')`: sent, dropped), in the node's /metrics. Off (`--access-log off`):
@@ -14,7 +15,8 @@
 import type { Logger } from '@gatehouse/shared';
 import type { ProxyRequest } from '../proxy/request.js';
 import { ACCESS_LOG_FIELDS, AccessLogFormat, fieldsProblem, redactProblem } from './access-log-line.js';
-import { LineWriter } from './line-writer.js';
+import { JsonLine } from './json-line.js';
+import { LineWriter, type LineSink } from './line-writer.js';
 import { logCounters, type LogCounters } from './log-queue.js';
 import type { RequestObserver } from './request-observer.js';
 
@@ -50,6 +52,8 @@ const MILLIS: readonly string[] = Array.from({ length: 1000 }, (_, i) => String(
 
 export class AccessLog implements RequestObserver {
   private readonly format: AccessLogFormat;
+  /** The line being written (one buffer, reused). */
+  private readonly out = new JsonLine();
   private lastMs = NaN;
   private lastTime = '';
   private lastSecond = NaN;
@@ -57,7 +61,7 @@ export class AccessLog implements RequestObserver {
   private secondPrefix = '';
 
   constructor(
-    private readonly write: (line: string) => void,
+    private readonly sink: LineSink,
     private readonly sample: number,
     redact: readonly string[] = [],
     private readonly random: () => number = Math.random,
@@ -92,7 +96,9 @@ export class AccessLog implements RequestObserver {
 
   requestEnded(request: ProxyRequest): void {
     if (this.sample < 1 && !(this.random() < this.sample)) return;
-    this.write(this.format.line(request, this.time()));
+    const out = this.out;
+    this.format.write(out, request, this.time());
+    this.sink.writeBytes(out.buf, out.length);
   }
 }
 
@@ -114,7 +120,7 @@ export function openAccessLog(
   });
   return {
     observer: new AccessLog(
-      (line) => writer.write(line),
+      writer,
       settings.sample,
       settings.redact,
       options.random,

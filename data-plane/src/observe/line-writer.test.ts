@@ -28,6 +28,22 @@ describe('LineWriter', () => {
     expect(c.dropped).toBe(1);
   });
 
+  it('takes lines as bytes copied at once (the caller reuses its buffer), one longer than a batch whole', async () => {
+    const file = join(dir, 'bytes.log');
+    const c = counters();
+    const w = new LineWriter({ destination: file, counters: c, chunkBytes: 64 });
+    const scratch = Buffer.alloc(1000);
+    const lines = ['short', 'é'.repeat(100), 'x'.repeat(500), 'after'];
+    for (const l of lines) {
+      const n = scratch.write(l + '\n');
+      w.writeBytes(scratch, n);
+      scratch.fill(0x21); // reused: what was written must already be copied
+    }
+    await w.close();
+    expect(linesOf(file)).toEqual(lines);
+    expect(c).toMatchObject({ sent: 4, dropped: 0 });
+  });
+
   it('writes a lone line after flushMs, without close', async () => {
     const file = join(dir, 'timer.log');
     const c = counters();

@@ -1,20 +1,21 @@
 /**
  * An asynchronous, buffered writer of whole lines to a file (appended, O_APPEND) or to stdout:
- * `write` only appends the line to an in-memory batch; a batch goes out in one `fs.write` on
- * libuv's thread pool once it holds `chunkBytes`, or `flushMs` after its first line, one write in
- * flight at a time, so the event loop never waits on the disk or a pipe. At most `maxBytes` wait;
- * past that, lines are dropped. Every line is counted: `sent` once written, `dropped` when refused
- * for room or lost to a write error. What waits is written synchronously when the process exits.
+ * `writeBytes` only copies the line's bytes into the batch being filled (a buffer of `chunkBytes`);
+ * a full batch, or one `flushMs` after its first line, goes out in one `fs.write` on libuv's thread
+ * pool, one write in flight at a time, so the event loop never waits on the disk or a pipe. At most
+ * `maxBytes` wait; past that, lines are dropped. Every line is counted: `sent` once written,
+ * `dropped` when refused for room or lost to a write error. What waits is written synchronously
+ * when the process exits.
  *
  * Several processes (a DP's workers) may share one destination. A file is opened O_APPEND, so each
  * write lands whole. A pipe or socket (stdout under a supervisor, `| tee`) keeps a write whole only
- * up to PIPE_BUF (4096 bytes on Linux): there a batch is cut at line ends into writes of at most
- * that size, so lines from different workers never interleave (a single line longer than
- * PIPE_BUF still goes in one write, and may).
+ * up to PIPE_BUF (4096 bytes on Linux): there batches hold at most that many bytes, cut at line
+ * ends, so lines from different workers never interleave (a single line longer than PIPE_BUF still
+ * goes in one write, and may).
  *
  * Measured against SonicBoom (pino.destination, async) on 420-byte lines: SonicBoom spent 4–6 µs
- * of CPU per line (its buffer bookkeeping grows with the batch), this writer ~1 µs (mostly the
- * write system call), see docs/observability.md.
+ * of CPU per line (its buffer bookkeeping grows with the batch); taking lines as bytes, this writer
+ * spends a copy per line and a write system call per batch, see docs/observability.md.
  */
 import fs from 'node:fs';
 import { dirname } from 'node:path';
@@ -25,7 +26,7 @@ export interface LineWriterOptions {
   readonly destination: string;
   /** Where lines are counted. */
   readonly counters: LogCounters;
-  /** Write once this many bytes (UTF-16 units, near enough) wait. Default 16 KiB. */
+  /** Write once a batch holds this many bytes (a batch's size). Default 64 KiB. */
   readonly chunkBytes?: number;
   /** Write at most this long after a batch's first line. Default 1000 ms. */
   readonly flushMs?: number;
@@ -55,15 +56,38 @@ function interleaves(fd: number): boolean {
   }
 }
 
-export class LineWriter {
+/** What takes a line as bytes (the access log writes into one). */
+export interface LineSink {
+  /** Takes `bytes[0, length)`, one whole line ending with a newline; copies them (the caller reuses `bytes`). */
+  writeBytes(bytes: Uint8Array, length: number): void;
+}
+
+/** A sink that hands each line to `onLine` as text, decoded as UTF-8 (tests, an in-memory log). */
+export function textLines(onLine: (line: string) => void): LineSink {
+  return {
+    writeBytes: (bytes, length) =>
+      onLine(Buffer.from(bytes.buffer, bytes.byteOffset, length).toString('utf8')),
+  };
+}
+
+/** A batch: lines' bytes up to `used`. */
+interface Batch {
+  buf: Buffer;
+  used: number;
+  lines: number;
+}
+
+export class LineWriter implements LineSink {
   private readonly counters: LogCounters;
   private chunkBytes: number;
-  /** Most bytes in one write (PIPE_BUF on a pipe); Infinity on a file. */
-  private writeLimit = Infinity;
   private readonly flushMs: number;
   private readonly maxBytes: number;
   private fd = -1;
-  private parts: string[] = [];
+  /** The batch being filled, or null. */
+  private filling: Batch | null = null;
+  /** Full batches waiting for their write, oldest first. */
+  private full: Batch[] = [];
+  /** Bytes waiting (filling and full; not counting a write in flight). */
   private length = 0;
   private inFlight = false;
   private timer: NodeJS.Timeout | null = null;
@@ -76,7 +100,7 @@ export class LineWriter {
 
   constructor(private readonly options: LineWriterOptions) {
     this.counters = options.counters;
-    this.chunkBytes = options.chunkBytes ?? 16 * 1024;
+    this.chunkBytes = options.chunkBytes ?? 64 * 1024;
     this.flushMs = options.flushMs ?? 1000;
     this.maxBytes = options.maxBytes ?? 16 * 1024 * 1024;
     if (options.destination === 'stdout') {
@@ -95,35 +119,65 @@ export class LineWriter {
         )
         .then((fd) => {
           this.fd = fd;
+          // Lines taken before the file opened were batched for a file; on a pipe they are
+          // written as they are (rare: a FIFO named as the destination).
           this.limitWrites(interleaves(fd));
           this.flushSoon();
         })
-        .catch((err: Error) => this.fail(err, this.parts.length, true));
+        .catch((err: Error) => this.fail(err, this.waitingLines(), true));
     }
     process.on('exit', this.onExit);
   }
 
   /** On a destination where big writes interleave: batches of at most PIPE_BUF bytes. */
   private limitWrites(on: boolean): void {
-    if (!on) return;
-    this.writeLimit = PIPE_BUF;
-    this.chunkBytes = Math.min(this.chunkBytes, PIPE_BUF);
+    if (on) this.chunkBytes = Math.min(this.chunkBytes, PIPE_BUF);
   }
 
   /** Lines waiting (not counting a write in flight). */
   get waiting(): number {
-    return this.parts.length;
+    return this.waitingLines();
+  }
+
+  private waitingLines(): number {
+    let n = this.filling === null ? 0 : this.filling.lines;
+    for (const b of this.full) n += b.lines;
+    return n;
   }
 
   /** Queues one line (it must end with a newline). Never blocks, never throws. */
   write(line: string): void {
-    if (this.broken || this.closing !== null || this.length + line.length > this.maxBytes) {
+    const bytes = Buffer.from(line);
+    this.writeBytes(bytes, bytes.length);
+  }
+
+  /** Queues one line's bytes (`bytes[0, length)`, ending with a newline), copied. Never blocks, never throws. */
+  writeBytes(bytes: Uint8Array, length: number): void {
+    if (this.broken || this.closing !== null || this.length + length > this.maxBytes) {
       this.counters.dropped++;
       return;
     }
-    this.parts.push(line);
-    this.length += line.length;
-    if (this.length >= this.chunkBytes) this.flush();
+    let batch = this.filling;
+    if (batch === null || batch.used + length > batch.buf.length) {
+      if (batch !== null) this.full.push(batch);
+      // A line longer than a batch gets a batch of its own.
+      batch = this.filling = {
+        buf: Buffer.allocUnsafe(Math.max(this.chunkBytes, length)),
+        used: 0,
+        lines: 0,
+      };
+    }
+    const buf = batch.buf;
+    let at = batch.used;
+    if (length < 256) for (let i = 0; i < length; i++) buf[at++] = bytes[i]!;
+    else {
+      buf.set(bytes.subarray(0, length), at);
+      at += length;
+    }
+    batch.used = at;
+    batch.lines++;
+    this.length += length;
+    if (this.full.length > 0 || at >= this.chunkBytes) this.flush();
     else if (this.timer === null) {
       this.timer = setTimeout(() => this.flush(), this.flushMs);
       this.timer.unref();
@@ -131,7 +185,16 @@ export class LineWriter {
   }
 
   private flushSoon(): void {
-    if (this.parts.length > 0) this.flush();
+    if (this.length > 0) this.flush();
+  }
+
+  /** The oldest batch waiting (the one filling when no full one waits), taken off the queue, or null. */
+  private take(): Batch | null {
+    const batch = this.full.shift() ?? this.filling;
+    if (batch === null || batch.lines === 0) return null;
+    if (batch === this.filling) this.filling = null;
+    this.length -= batch.used;
+    return batch;
   }
 
   private flush(): void {
@@ -139,72 +202,44 @@ export class LineWriter {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    if (this.inFlight || this.fd < 0 || this.parts.length === 0) return;
-    const buf = this.writeLimit === Infinity ? this.takeAll() : this.takeWhole();
+    if (this.inFlight || this.fd < 0) return;
+    const batch = this.take();
+    if (batch === null) return;
     this.inFlight = true;
-    this.send(buf, 0, this.taken);
+    this.send(batch.buf, 0, batch.used, batch.lines);
   }
 
   /** A batch waiting to be tried again after EAGAIN (no write in flight meanwhile). */
-  private blocked: { buf: Buffer; offset: number; lines: number } | null = null;
+  private blocked: { buf: Buffer; offset: number; end: number; lines: number } | null = null;
 
-  /** Lines in the buffer the last take returned. */
-  private taken = 0;
-
-  private takeAll(): Buffer {
-    const parts = this.parts;
-    this.taken = parts.length;
-    this.parts = [];
-    this.length = 0;
-    return Buffer.from(parts.length === 1 ? parts[0]! : parts.join(''));
-  }
-
-  /** The first lines that fit in one write of at most writeLimit bytes (at least one line). */
-  private takeWhole(): Buffer {
-    const parts = this.parts;
-    let n = 1;
-    let units = parts[0]!.length;
-    while (n < parts.length && units + parts[n]!.length <= this.writeLimit) units += parts[n++]!.length;
-    let buf = Buffer.from(n === 1 ? parts[0]! : parts.slice(0, n).join(''));
-    // Characters outside ASCII take more bytes than units: give lines back until it fits.
-    while (buf.length > this.writeLimit && n > 1) {
-      n--;
-      units -= parts[n]!.length;
-      buf = Buffer.from(parts.slice(0, n).join(''));
-    }
-    this.parts = n === parts.length ? [] : parts.slice(n);
-    this.length -= units;
-    this.taken = n;
-    return buf;
-  }
-
-  private send(buf: Buffer, offset: number, lines: number): void {
-    fs.write(this.fd, buf, offset, buf.length - offset, null, (err, written) => {
+  private send(buf: Buffer, offset: number, end: number, lines: number): void {
+    fs.write(this.fd, buf, offset, end - offset, null, (err, written) => {
       if (err) {
         if (err.code === 'EAGAIN') {
           // A full non-blocking pipe: try again soon. Between tries nothing is in flight, so an
           // exit meanwhile writes this batch synchronously (flushSync); while closing, the timer
           // keeps the process alive until the batch is out.
-          this.blocked = { buf, offset, lines };
+          this.blocked = { buf, offset, end, lines };
           const retry = setTimeout(() => {
             this.blocked = null;
-            this.send(buf, offset, lines);
+            this.send(buf, offset, end, lines);
           }, RETRY_MS);
           if (this.closing === null) retry.unref();
           return;
         }
         this.fail(err, lines, false);
-      } else if (offset + written < buf.length) {
-        this.send(buf, offset + written, lines);
+      } else if (offset + written < end) {
+        this.send(buf, offset + written, end, lines);
         return;
       } else this.counters.sent += lines;
       this.inFlight = false;
-      if (this.length >= this.chunkBytes || (this.closing !== null && this.parts.length > 0)) this.flush();
-      else if (this.parts.length > 0 && this.timer === null) {
+      const more = this.length > 0;
+      if (this.full.length > 0 || (this.closing !== null && more)) this.flush();
+      else if (more && this.timer === null) {
         this.timer = setTimeout(() => this.flush(), this.flushMs);
         this.timer.unref();
       }
-      if (this.closing !== null && this.parts.length === 0 && !this.inFlight) this.emitDrained();
+      if (this.closing !== null && this.length === 0 && !this.inFlight) this.emitDrained();
     });
   }
 
@@ -212,7 +247,8 @@ export class LineWriter {
     this.counters.dropped += lines;
     if (fatal) {
       this.broken = true;
-      this.parts = [];
+      this.filling = null;
+      this.full = [];
       this.length = 0;
     }
     if (!this.errorTold) {
@@ -233,23 +269,21 @@ export class LineWriter {
     if (this.fd < 0) return;
     const blocked = this.blocked;
     this.blocked = null;
-    if (blocked !== null && !this.writeWhole(blocked.buf, blocked.offset, blocked.lines)) return;
-    while (this.parts.length > 0) {
-      const buf = this.writeLimit === Infinity ? this.takeAll() : this.takeWhole();
-      if (!this.writeWhole(buf, 0, this.taken)) return;
-    }
+    if (blocked !== null && !this.writeWhole(blocked.buf, blocked.offset, blocked.end, blocked.lines)) return;
+    for (let batch = this.take(); batch !== null; batch = this.take())
+      if (!this.writeWhole(batch.buf, 0, batch.used, batch.lines)) return;
   }
 
   /**
-   * Writes `buf` from `offset` synchronously (at exit), waiting out a full non-blocking pipe for
+   * Writes `buf[offset, end)` synchronously (at exit), waiting out a full non-blocking pipe for
    * at most a second; false (and everything still waiting counted dropped) when it cannot.
    */
-  private writeWhole(buf: Buffer, offset: number, lines: number): boolean {
+  private writeWhole(buf: Buffer, offset: number, end: number, lines: number): boolean {
     const giveUp = Date.now() + 1000;
     try {
-      for (let at = offset; at < buf.length;) {
+      for (let at = offset; at < end;) {
         try {
-          at += fs.writeSync(this.fd, buf, at);
+          at += fs.writeSync(this.fd, buf, at, end - at);
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'EAGAIN' || Date.now() > giveUp) throw err;
         }
@@ -257,8 +291,9 @@ export class LineWriter {
       this.counters.sent += lines;
       return true;
     } catch {
-      this.counters.dropped += lines + this.parts.length;
-      this.parts = [];
+      this.counters.dropped += lines + this.waitingLines();
+      this.filling = null;
+      this.full = [];
       this.length = 0;
       return false;
     }
@@ -268,7 +303,7 @@ export class LineWriter {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.opened;
-      if (this.fd >= 0 && (this.inFlight || this.parts.length > 0)) {
+      if (this.fd >= 0 && (this.inFlight || this.length > 0)) {
         const drained = new Promise<void>((resolve) => (this.drained = resolve));
         this.flush();
         await drained;

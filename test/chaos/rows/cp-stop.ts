@@ -5,7 +5,7 @@
  * against the p99 before (≤ +2 ms), time until the DP reports the stream lost (≤ 15 s), time from
  * the CP answering again until the DP is connected (≤ 5 s); F2 also the DP's error lines (0).
  */
-import { Fleet, dpStatus, whenTrue } from '../fleet.js';
+import { CP_PRIORITY, Fleet, dpStatus, whenTrue } from '../fleet.js';
 import { offsetOf, summarize } from '../load.js';
 import { faultInMiddleThird, instrumentLine } from '../middle-third.js';
 import { logProbe } from '../probe/report.js';
@@ -59,7 +59,12 @@ async function cpStopUnderLoad(
     const figures = [
       exactly('failed requests', all.failed, 0, all.requests),
       p99Delta('p99 while the CP is down', baseline.p99Ms, down.p99Ms, 2),
-      p99Delta('p99 while the CP starts again (same machine)', baseline.p99Ms, restarting.p99Ms, 2),
+      p99Delta(
+        `p99 while the CP starts again (same machine, CP at nice ${CP_PRIORITY})`,
+        baseline.p99Ms,
+        restarting.p99Ms,
+        2,
+      ),
       atMost('loss detected', lostAt === null ? Infinity : (lostAt - stoppedAt) / 1000, 15, 's'),
       atMost('resync after the CP is up', backAt === null ? Infinity : (backAt - upAt) / 1000, 5, 's'),
     ];

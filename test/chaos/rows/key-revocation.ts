@@ -135,7 +135,7 @@ export const F28: Row = {
       );
       return [
         exactly('failed requests', all.failed, 0, all.requests),
-        p99Delta('p99 while keys change', baseline.p99Ms, keys.p99Ms, 2),
+        p99Delta(`p99 while keys change (CP side at nice ${CP_PRIORITY})`, baseline.p99Ms, keys.p99Ms, 2),
         atMost('every DP verifying with the new key after the rotation', rotateS, 3, 's'),
         atMost(
           'every DP holding the revocation list after the revocation',

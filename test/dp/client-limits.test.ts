@@ -2,8 +2,9 @@
  * Issue 8 items 11 and 13 against a real data plane (in-process primary, one worker process from
  * the built package) with small client limits, over raw sockets:
  *  - slowloris (a request head sent one byte at a time) gets 408 after client_header_timeout;
- *  - a body that stops, and a body that drips below client_body_min_rate, get 408 and the upstream
- *    sees its request aborted (its connection released);
+ *  - a body that stops, and a body that drips below client_body_min_rate, get 408; on a route with
+ *    Kong's request_buffering (the default) the upstream never sees the request, on one without it
+ *    the upstream sees its request aborted (its connection released);
  *  - max_connections_per_ip closes the N+1th connection and admits one again once one closes;
  *  - with the control plane down and no cache, the proxy port answers 503 JSON at once, and
  *    serves the config once the control plane comes up (/status/ready follows).
@@ -43,8 +44,14 @@ let keysDir: string;
 let key: SigningKey;
 let trustedFile: string;
 
-/** The upstream: /slow waits for the whole body and records requests that were cut off. */
-let upstream: { server: Server; port: number; aborted: string[]; onAbort: (() => void) | null };
+/** The upstream: records the requests it got and those that were cut off. */
+let upstream: {
+  server: Server;
+  port: number;
+  seen: string[];
+  aborted: string[];
+  onAbort: (() => void) | null;
+};
 
 beforeAll(async () => {
   keysDir = await mkdtemp(join(tmpdir(), 'gatehouse-dp-limits-keys-'));
@@ -52,7 +59,9 @@ beforeAll(async () => {
   key = await loadSigningKey(pair.privateKeyFile);
   trustedFile = pair.publicKeysFile;
   const aborted: string[] = [];
+  const seen: string[] = [];
   const server = createServer((req, res) => {
+    seen.push(req.url ?? '');
     req.on('close', () => {
       if (!req.complete) {
         aborted.push(req.url ?? '');
@@ -60,13 +69,13 @@ beforeAll(async () => {
       }
     });
     // /held reads nothing for 2.5 × client_body_timeout first: the proxy has to hold the body back.
-    if (req.url === '/held') setTimeout(() => req.resume(), 2_500);
+    if (req.url === '/streamed/held') setTimeout(() => req.resume(), 2_500);
     else req.resume();
     req.on('end', () => res.end(JSON.stringify({ path: req.url })));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const a = server.address();
-  upstream = { server, port: typeof a === 'object' && a ? a.port : 0, aborted, onAbort: null };
+  upstream = { server, port: typeof a === 'object' && a ? a.port : 0, seen, aborted, onAbort: null };
 });
 
 afterAll(async () => {
@@ -136,9 +145,10 @@ describe('a data plane with small client limits (raw sockets)', () => {
     dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-dp-limits-'));
     cp = new FakeControlPlane();
     await cp.start();
-    cp.publish(
-      await signSnapshot({ config: configFor(upstream.port, ['/']), version: 1n, cpId: 'fake-cp', key }),
-    );
+    const config = configFor(upstream.port, ['/', '/streamed']);
+    // Kong's request_buffering off: the body streams upstream as it arrives.
+    config.routes.find((r) => r.paths?.[0] === '/streamed')!.request_buffering = false;
+    cp.publish(await signSnapshot({ config, version: 1n, cpId: 'fake-cp', key }));
     dp = await startDataPlane({
       controlPlane: cp.address,
       trustedKeyFiles: [trustedFile],
@@ -170,25 +180,42 @@ describe('a data plane with small client limits (raw sockets)', () => {
     expect(parse(out.data)).toEqual({ status: 408, json: { message: 'Request timeout' }, close: true });
   });
 
-  it('answers a body that stops 408 after client_body_timeout, and the upstream sees its request aborted', async () => {
-    const aborted = new Promise<void>((resolve) => (upstream.onAbort = resolve));
+  it('answers a body that stops 408 after client_body_timeout; buffered (the default), the upstream never sees the request', async () => {
     const head = 'POST /stalled HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n' + 'x'.repeat(100);
     const out = await dripRequest(port, head, '', 100);
     expect(out.closedBy).toBe('server');
     expect(parse(out.data)).toEqual({ status: 408, json: { message: 'Request timeout' }, close: true });
-    await aborted;
-    expect(upstream.aborted).toContain('/stalled');
+    expect(upstream.seen).not.toContain('/stalled');
   });
 
-  it('answers a body dripping below client_body_min_rate 408, and the upstream sees its request aborted', async () => {
-    const aborted = new Promise<void>((resolve) => (upstream.onAbort = resolve));
+  it('answers a body dripping below client_body_min_rate 408; buffered, the upstream never sees the request', async () => {
     const head = 'POST /drip HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n';
     // One byte every 100 ms (10 bytes/s, never idle for client_body_timeout): too slow.
     const out = await dripRequest(port, head, '1\r\nx\r\n'.repeat(200), 100);
     expect(out.closedBy).toBe('server');
     expect(parse(out.data)).toEqual({ status: 408, json: { message: 'Request timeout' }, close: true });
+    expect(upstream.seen).not.toContain('/drip');
+  });
+
+  it('answers a body that stops 408 on a route without request_buffering, and the upstream sees its request aborted', async () => {
+    const aborted = new Promise<void>((resolve) => (upstream.onAbort = resolve));
+    const head =
+      'POST /streamed/stalled HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n' + 'x'.repeat(100);
+    const out = await dripRequest(port, head, '', 100);
+    expect(out.closedBy).toBe('server');
+    expect(parse(out.data)).toEqual({ status: 408, json: { message: 'Request timeout' }, close: true });
     await aborted;
-    expect(upstream.aborted).toContain('/drip');
+    expect(upstream.aborted).toContain('/streamed/stalled');
+  });
+
+  it('answers a body dripping below client_body_min_rate 408 on a route without request_buffering, and the upstream sees its request aborted', async () => {
+    const aborted = new Promise<void>((resolve) => (upstream.onAbort = resolve));
+    const head = 'POST /streamed/drip HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n';
+    const out = await dripRequest(port, head, '1\r\nx\r\n'.repeat(200), 100);
+    expect(out.closedBy).toBe('server');
+    expect(parse(out.data)).toEqual({ status: 408, json: { message: 'Request timeout' }, close: true });
+    await aborted;
+    expect(upstream.aborted).toContain('/streamed/drip');
   });
 
   it('lets a body through whose upstream holds it back (backpressure is not a slow client)', async () => {
@@ -200,7 +227,7 @@ describe('a data plane with small client limits (raw sockets)', () => {
       let data = '';
       socket.on('connect', () => {
         socket.write(
-          `POST /held HTTP/1.1\r\nHost: a\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`,
+          `POST /streamed/held HTTP/1.1\r\nHost: a\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`,
         );
         socket.write(body);
       });

@@ -63,7 +63,18 @@ describe('proxy bodies are streamed both ways (real sockets)', () => {
       }
     });
     ({ proxy, port } = await startProxy(
-      config([service('s', upstream.port)], [route('r', 's', { paths: ['/'] })]),
+      config(
+        [service('s', upstream.port)],
+        [
+          route('r', 's', { paths: ['/'] }),
+          // Kong's request_buffering off: the body streams upstream as it arrives.
+          route('streamed', 's', {
+            paths: ['/upload/streamed'],
+            strip_path: false,
+            request_buffering: false,
+          }),
+        ],
+      ),
     ));
   });
 
@@ -90,9 +101,9 @@ describe('proxy bodies are streamed both ways (real sockets)', () => {
     return Buffer.concat(chunks);
   }
 
-  it('streams a chunked request body: the upstream gets the first chunk before the client sends the rest', async () => {
+  it('streams a chunked request body on a route without request_buffering: the upstream gets the first chunk before the client sends the rest', async () => {
     const gotFirst = new Promise<void>((resolve) => (onFirstChunk = resolve));
-    const { req, res } = post('/upload/chunked', { 'transfer-encoding': 'chunked' });
+    const { req, res } = post('/upload/streamed', { 'transfer-encoding': 'chunked' });
     const part = randomBytes(64 * 1024);
     req.write(part);
     await gotFirst; // would hang (test timeout) if the proxy buffered the whole body
@@ -102,6 +113,38 @@ describe('proxy bodies are streamed both ways (real sockets)', () => {
     expect(body.length).toBe(2 * part.length);
     expect(body.sha).toBe(sha(Buffer.concat([part, part])));
     expect(body.te).toBe('chunked');
+  });
+
+  it('buffers a request body by default (Kong request_buffering): the upstream sees nothing until the client ends it, then a Content-Length body', async () => {
+    let upstreamStarted = false;
+    onFirstChunk = () => (upstreamStarted = true);
+    const { req, res } = post('/upload/buffered', { 'transfer-encoding': 'chunked' });
+    const part = randomBytes(64 * 1024);
+    req.write(part);
+    // Long enough for the first chunk to have reached the upstream, were it streamed (the test above).
+    await new Promise((r) => setTimeout(r, 300));
+    expect(upstreamStarted).toBe(false);
+    req.end(part);
+    const body = JSON.parse((await readAll(await res)).toString());
+    onFirstChunk = null;
+    expect(body).toMatchObject({ length: 2 * part.length, te: null, cl: String(2 * part.length) });
+    expect(body.sha).toBe(sha(Buffer.concat([part, part])));
+  });
+
+  it('sends a buffered empty chunked body upstream as Content-Length: 0', async () => {
+    const { req, res } = post('/upload/empty', { 'transfer-encoding': 'chunked' });
+    req.end();
+    const body = JSON.parse((await readAll(await res)).toString());
+    expect(body).toMatchObject({ length: 0, te: null, cl: '0' });
+  });
+
+  it('streams a body larger than the buffer (what was read, then the rest), intact', async () => {
+    const big = randomBytes(3 * 1024 * 1024 + 5); // over REQUEST_BUFFER_BYTES (1 MiB)
+    const { req, res } = post('/upload/big-chunked', { 'transfer-encoding': 'chunked' });
+    for (let at = 0; at < big.length; at += 256 * 1024) req.write(big.subarray(at, at + 256 * 1024));
+    req.end();
+    const body = JSON.parse((await readAll(await res)).toString());
+    expect(body).toMatchObject({ length: big.length, sha: sha(big) });
   });
 
   it('streams a response: the client gets the first part before the upstream ends it', async () => {

@@ -193,6 +193,24 @@ export function upstreamRequestHeaders(request: ProxyRequest): string[] {
 const CONTENT_LENGTH = 'content-length';
 
 /**
+ * Sets Content-Length (in place) to the length of `body`, a body read whole (buffered, or read or
+ * replaced by a plugin) that replaces the client's: added when absent, unless the body is empty
+ * and the client sent none.
+ */
+export function withContentLength(headers: string[], body: Buffer, clientHasBody: boolean): string[] {
+  const len = String(body.length);
+  let found = false;
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i]!.toLowerCase() === 'content-length') {
+      headers[i + 1] = len;
+      found = true;
+    }
+  }
+  if (!found && (body.length > 0 || clientHasBody)) headers.push('content-length', len);
+  return headers;
+}
+
+/**
  * The Content-Length of undici's raw response headers, or -1 (none, or not a plain decimal).
  * undici's parser has refused a response with two different ones.
  */

@@ -63,6 +63,8 @@ export interface RouteFlags {
   readonly pathHandling: 'v0' | 'v1';
   /** Send the client's Host header upstream (when it sent one). */
   readonly preserveHost: boolean;
+  /** Kong's request_buffering: read the client's body whole before going upstream (proxy/request-buffering.ts). */
+  readonly requestBuffering: boolean;
 }
 
 /** One (route, path) pair, ready to be tested against a request. */
@@ -252,6 +254,7 @@ class CompiledEntry<T, C> implements RouteEntry<T, C> {
   readonly stripPath: boolean;
   readonly pathHandling: 'v0' | 'v1';
   readonly preserveHost: boolean;
+  readonly requestBuffering: boolean;
   readonly matchRules: number;
   readonly matchWeight: number;
   readonly submatchWeight: number;
@@ -279,6 +282,7 @@ class CompiledEntry<T, C> implements RouteEntry<T, C> {
     this.stripPath = rule.stripPath;
     this.pathHandling = rule.pathHandling;
     this.preserveHost = rule.preserveHost;
+    this.requestBuffering = rule.requestBuffering;
     this.matchRules = rule.matchRules;
     this.matchWeight = rule.matchWeight;
     this.submatchWeight = draft.submatchWeight;
@@ -336,6 +340,8 @@ export function routeFlags(route: Route): RouteFlags {
     stripPath: route.strip_path,
     pathHandling: route.path_handling,
     preserveHost: route.preserve_host,
+    // Kong's default is true; a config from before the field was read has none.
+    requestBuffering: route.request_buffering !== false,
   };
 }
 
@@ -411,6 +417,7 @@ function draftEntries<T, C>(
     stripPath: flags.stripPath,
     pathHandling: flags.pathHandling,
     preserveHost: flags.preserveHost,
+    requestBuffering: flags.requestBuffering,
     matchRules,
     matchWeight,
     plainHosts,

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { echo, service } from '../../proxy/helpers.js';
+import { echo, route, service } from '../../proxy/helpers.js';
 import { target, upstream } from '../../balancer/fixtures.js';
 import {
   call,
@@ -111,8 +111,17 @@ describe('Plugin: request-size-limiting (access, real ProxyServer)', () => {
     }
   });
 
-  it('streams a chunked upload to the upstream as it arrives instead of buffering it', async () => {
-    withConfig({ allowed_payload_size: 1, size_unit: 'megabytes' });
+  it('streams a chunked upload to the upstream as it arrives on a route without request_buffering', async () => {
+    gw.apply({
+      routes: [route('r', 'svc', { paths: ['/'], request_buffering: false })],
+      plugins: [
+        plugin(
+          'request-size-limiting',
+          { allowed_payload_size: 1, size_unit: 'megabytes' },
+          { route: { id: 'r' } },
+        ),
+      ],
+    });
     const up = countingUpstream();
     gw.setUpstream(up.handler);
     try {
@@ -150,10 +159,11 @@ describe('Plugin: request-size-limiting (access, real ProxyServer)', () => {
     }
   });
 
-  it('streams and caps a chunked upload to a service balanced over an upstream', async () => {
+  it('streams (request_buffering off) and caps a chunked upload to a service balanced over an upstream', async () => {
     const pool = upstream('u-rsl', 'rsl.pool');
     gw.apply({
       services: [service('svc', 80, { host: 'rsl.pool' })],
+      routes: [route('r', 'svc', { paths: ['/'], request_buffering: false })],
       upstreams: [pool],
       targets: [target('t-rsl', 'u-rsl', `127.0.0.1:${gw.upstreamPort}`)],
       plugins: [

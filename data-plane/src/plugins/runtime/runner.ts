@@ -10,6 +10,7 @@ import { bodyUnread, errorResponseOf, sendError, ProxyErrorCode } from '../../pr
 import { isGrpcRequest, sendGrpcAnswer } from '../../proxy/grpc.js';
 import { grpcWebKindOf, headerRecord, sendGrpcWebAnswer } from '../../proxy/grpc-web.js';
 import { dispatchUpstream } from '../../proxy/dispatch.js';
+import { withContentLength } from '../../proxy/headers.js';
 import type { ProxyRequest } from '../../proxy/request.js';
 import { HANDLER_FAILED, PluginErrors } from '../errors.js';
 import { limitBody, type BodyLimit } from './body-limit.js';
@@ -38,20 +39,6 @@ const TABLE_ANSWERED: ReadonlySet<unknown> = new Set([
 function tableCode(e: unknown): ProxyErrorCode | null {
   const code = (e as { code?: unknown } | null)?.code;
   return TABLE_ANSWERED.has(code) ? (code as ProxyErrorCode) : null;
-}
-
-/** Sets Content-Length (in place) to the length of a body a plugin read or replaced. */
-function withContentLength(headers: string[], body: Buffer, clientHasBody: boolean): string[] {
-  const len = String(body.length);
-  let found = false;
-  for (let i = 0; i < headers.length; i += 2) {
-    if (headers[i]!.toLowerCase() === 'content-length') {
-      headers[i + 1] = len;
-      found = true;
-    }
-  }
-  if (!found && (body.length > 0 || clientHasBody)) headers.push('content-length', len);
-  return headers;
 }
 
 /**

@@ -5,60 +5,25 @@
  * plane stream need. Those load on first use (`import()`, or a require when the first Redis
  * connection opens), so a restart from the cache (chaos F6) does not wait for them.
  */
-import { readFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { packagesReached as walk } from '@gatehouse/shared/dev/static-imports';
 
 const SRC = join(dirname(fileURLToPath(import.meta.url)), '..');
-/** `@gatehouse/shared/<path>` is `shared/src/<path>.ts` (its package.json's `./*` export). */
-const SHARED_SRC = join(SRC, '..', '..', 'shared', 'src');
-const SHARED = '@gatehouse/shared';
-/** `@gatehouse/proto/<path>` is `proto/<path>.ts` (`src/…`, or `gen/…` for the generated messages). */
-const PROTO_ROOT = join(SRC, '..', '..', 'proto');
-const PROTO = '@gatehouse/proto';
-
-/** Value imports and re-exports (`import type` / `export type` are erased, so not followed). */
-const IMPORT = /(?:^|\n)\s*(import|export)\s+(type\s+)?(?:[^'";]*?\s+from\s+)?['"]([^'"]+)['"]/g;
-
 /**
- * Every package the static imports from `entry` reach, with the chain of files that reaches it.
- * The walk follows `@gatehouse/shared/<path>` and `@gatehouse/proto/<path>` into those packages'
- * sources; their bare names (the barrels, which load every member: gRPC for `@gatehouse/proto`)
- * are reported as packages.
+ * The walk follows `@gatehouse/shared/<path>` (shared/src) and `@gatehouse/proto/<path>` (proto:
+ * `src/…`, or `gen/…` for the generated messages) into those packages' sources; their bare names
+ * (the barrels, which load every member: gRPC for `@gatehouse/proto`) are reported as packages.
  */
-function packagesReached(entry: string): Map<string, string> {
-  const parent = new Map<string, string | null>([[entry, null]]);
-  const reached = new Map<string, string>();
-  const chain = (file: string): string => {
-    const files: string[] = [];
-    for (let f: string | null | undefined = file; f; f = parent.get(f)) files.unshift(relative(SRC, f));
-    return files.join(' > ');
-  };
-  const queue = [entry];
-  for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
-    for (const [, , typeOnly, spec] of readFileSync(file, 'utf8').matchAll(IMPORT)) {
-      if (typeOnly || spec === undefined || spec.startsWith('node:')) continue;
-      const local = spec.startsWith('.')
-        ? join(dirname(file), spec.replace(/\.js$/, '.ts'))
-        : spec.startsWith(`${SHARED}/`)
-          ? join(SHARED_SRC, `${spec.slice(SHARED.length + 1)}.ts`)
-          : spec.startsWith(`${PROTO}/`)
-            ? join(PROTO_ROOT, `${spec.slice(PROTO.length + 1)}.ts`)
-            : null;
-      if (local !== null) {
-        if (!parent.has(local)) {
-          parent.set(local, file);
-          queue.push(local);
-        }
-        continue;
-      }
-      const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!;
-      if (!reached.has(name)) reached.set(name, chain(file));
-    }
-  }
-  return reached;
-}
+const WALK = {
+  base: SRC,
+  sources: {
+    '@gatehouse/shared': join(SRC, '..', '..', 'shared', 'src'),
+    '@gatehouse/proto': join(SRC, '..', '..', 'proto'),
+  },
+};
+const packagesReached = (entry: string): Map<string, string> => walk(entry, WALK);
 
 /** Loaded when a configuration or the environment asks for them, never at start. */
 const ON_USE = [

@@ -95,7 +95,7 @@ describe('load shedding (requests in flight per worker)', () => {
     expect(statuses.filter((s) => s === 200).length).toBe(4);
     expect(statuses.filter((s) => s === 503).length).toBe(16);
     expect(hits).toBe(4);
-    expect(proxy.overload?.shedBy).toEqual({ event_loop_delay: 0, concurrency: 16 });
+    expect(proxy.overload?.shedBy).toEqual({ event_loop_delay: 0, concurrency: 16, queue_time: 0 });
     // The load is gone: served again.
     expect((await call(port, '/x')).status).toBe(200);
   });

@@ -38,10 +38,11 @@ import type { ServerResponse } from 'node:http';
 import type { ClientLimits } from './client-connections.js';
 
 /** The two signals' bounds, part of the client limits (`--max-concurrent-requests`, `--max-event-loop-delay`). */
-export type OverloadSettings = Pick<ClientLimits, 'maxConcurrentRequests' | 'maxEventLoopDelayMs'>;
+export type OverloadSettings = Pick<ClientLimits, 'maxConcurrentRequests' | 'maxEventLoopDelayMs'> &
+  Partial<Pick<ClientLimits, 'maxQueueTimeMs'>>;
 
 /** Why a request was shed (the `reason` label of gatehouse_dp_requests_shed_total). */
-export const SHED_REASONS = ['event_loop_delay', 'concurrency'] as const;
+export const SHED_REASONS = ['event_loop_delay', 'concurrency', 'queue_time'] as const;
 export type ShedReason = (typeof SHED_REASONS)[number];
 
 /** How often the event-loop delay is sampled. */
@@ -59,7 +60,7 @@ const HOLD_SAMPLES = 5;
 
 export class OverloadGuard {
   /** Requests of this worker answered 503 by the guard, by reason (running totals). */
-  readonly shedBy: Record<ShedReason, number> = { event_loop_delay: 0, concurrency: 0 };
+  readonly shedBy: Record<ShedReason, number> = { event_loop_delay: 0, concurrency: 0, queue_time: 0 };
   private inFlight = 0;
   /** The last event-loop delay sample (ms). */
   private lagMs = 0;
@@ -76,6 +77,20 @@ export class OverloadGuard {
   private timer: NodeJS.Timeout | null = null;
   private readonly max: number;
   private readonly maxLagMs: number;
+  private readonly maxQueueMs: number;
+  /** performance.now() of the first request read in the current loop turn; -1: none yet. */
+  private turnStart = -1;
+  /** The current turn: 0 within the queue-time bound, 1 past it on a busy worker (shed), 2 past it, not busy. */
+  private turnState = 0;
+  /** Ends the turn: a 1 ms timer re-armed (refresh, no allocation) by each turn's first request. */
+  private turnTimer: NodeJS.Timeout | null = null;
+  private readonly endTurn = (): void => {
+    this.turnStart = -1;
+    this.turnState = 0;
+  };
+  /** The worker's CPU at the last sample, and when (the queue-time signal's busy check). */
+  private cpuAt: NodeJS.CpuUsage = process.cpuUsage();
+  private cpuAtMs = performance.now();
   private readonly onClose = (): void => {
     this.inFlight--;
   };
@@ -83,16 +98,18 @@ export class OverloadGuard {
   constructor(settings: OverloadSettings) {
     this.max = settings.maxConcurrentRequests;
     this.maxLagMs = settings.maxEventLoopDelayMs;
+    const q = settings.maxQueueTimeMs ?? 0;
+    this.maxQueueMs = q > 0 ? q : 0; // NaN and negatives: off
   }
 
   /** Whether any signal is on (the server skips the guard otherwise). */
   get enabled(): boolean {
-    return this.max > 0 || this.maxLagMs > 0;
+    return this.max > 0 || this.maxLagMs > 0 || this.maxQueueMs > 0;
   }
 
   /** Requests of this worker answered 503 by the guard, every reason. */
   get shed(): number {
-    return this.shedBy.event_loop_delay + this.shedBy.concurrency;
+    return this.shedBy.event_loop_delay + this.shedBy.concurrency + this.shedBy.queue_time;
   }
 
   /** Requests counted in flight now (0 when the cap is off: nothing is counted). */
@@ -112,18 +129,57 @@ export class OverloadGuard {
 
   /** Starts sampling the event loop (when that signal is on). */
   start(): void {
-    if (this.maxLagMs <= 0 || this.timer !== null) return;
+    if ((this.maxLagMs <= 0 && this.maxQueueMs <= 0) || this.timer !== null) return;
     let due = performance.now() + SAMPLE_MS;
-    let cpu = process.cpuUsage();
+    this.cpuAt = process.cpuUsage();
+    this.cpuAtMs = performance.now();
     this.timer = setInterval(() => {
       const now = performance.now();
-      const used = process.cpuUsage(cpu);
-      cpu = process.cpuUsage();
+      const used = process.cpuUsage(this.cpuAt);
+      this.cpuAt = process.cpuUsage();
+      this.cpuAtMs = now;
       // µs of CPU over ms of wall since the previous run (due - SAMPLE_MS).
       this.sample(now - due, (used.user + used.system) / 1000 / (now - due + SAMPLE_MS));
       due = now + SAMPLE_MS;
     }, SAMPLE_MS);
     this.timer.unref();
+  }
+
+  /**
+   * The worker's CPU since the last sample, as a share of one core (the queue-time signal's check
+   * that the worker is doing the work, not starved by a busy machine). Read once per turn that
+   * passes the bound.
+   */
+  protected busyShare(now: number): number {
+    const used = process.cpuUsage(this.cpuAt);
+    const wall = now - this.cpuAtMs;
+    return wall > 0 ? (used.user + used.system) / 1000 / wall : 0;
+  }
+
+  /**
+   * Whether the request being read waited past the queue-time bound: it is read more than
+   * `maxQueueTimeMs` after the first request of this loop turn, so it was ready (the poll that
+   * began the turn reported it) at least that long before the worker read it. The first request
+   * of a turn always passes; the check reads the clock, and the CPU once per turn past the bound.
+   */
+  private queued(now: number): boolean {
+    if (this.turnStart < 0) {
+      this.turnStart = now;
+      this.turnState = 0;
+      if (this.turnTimer === null) {
+        this.turnTimer = setTimeout(this.endTurn, 1);
+        this.turnTimer.unref();
+      } else this.turnTimer.refresh();
+      return false;
+    }
+    if (this.turnState === 0 && now - this.turnStart > this.maxQueueMs)
+      this.turnState = this.busyShare(now) >= BUSY ? 1 : 2;
+    return this.turnState === 1;
+  }
+
+  /** Ends the current loop turn now (the turn timer's job; tests call it). */
+  turnEnded(): void {
+    this.endTurn();
   }
 
   /**
@@ -161,6 +217,9 @@ export class OverloadGuard {
   stop(): void {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
+    if (this.turnTimer !== null) clearTimeout(this.turnTimer);
+    this.turnTimer = null;
+    this.endTurn();
     this.lagMs = 0;
     this.lateRun = 0;
     this.lateMs = 0;
@@ -173,10 +232,14 @@ export class OverloadGuard {
    * Whether `res`'s request may be served: false means shed it (counted). When it may, and the
    * cap is on, the request counts as in flight until its response closes.
    */
-  admit(res: ServerResponse): boolean {
+  admit(res: ServerResponse, now = this.maxQueueMs > 0 ? performance.now() : 0): boolean {
     this.arrivals++;
     if (this.holdLeft > 0) {
       this.shedBy.event_loop_delay++;
+      return false;
+    }
+    if (this.maxQueueMs > 0 && this.queued(now)) {
+      this.shedBy.queue_time++;
       return false;
     }
     if (this.max > 0 && this.inFlight >= this.max) {

@@ -1,7 +1,7 @@
 /**
  * Load shedding (chaos F24: a DP offered twice what it can serve answers the excess at once with
  * 503 and `Retry-After`, rather than queueing everything until clients time out). One guard per
- * worker, with two signals, each off at 0:
+ * worker, with three signals, each off at 0:
  *
  * - **Sustained event-loop delay** (`maxEventLoopDelayMs`, on by default at 50 ms): a timer
  *   measures how late it fires every 50 ms, and the CPU the worker used since its last run (share
@@ -22,6 +22,14 @@
  *   503s instead of serving it late. Measured (docs/data-plane.md, "Overload"): a worker at 2× its
  *   capacity through 1,900 sockets ran 50–300 ms late on almost every sample and never 250 ms
  *   late twice in a row, which the previous rule (250 ms, twice) needed, so nothing was shed.
+ * - **Queue time** (`maxQueueTimeMs`, on by default at 50 ms): node reads every ready socket in
+ *   one loop turn, so a request read late in a turn was ready at least that long before the
+ *   worker read it. A request read more than the bound after the first request of its turn, by a
+ *   worker that used at least 0.4 of a core since the last sample, is shed: a saturated worker
+ *   serves the bound's worth of each turn and answers the rest 503 at once. Measured (chaos F24,
+ *   docs/chaos.md): with every connection accepted (listener-copies.ts) the hold of the delay
+ *   signal alone sheds everything (shedding ~1,400 requests a turn itself keeps the loop late),
+ *   where this serves part of every turn.
  * - **Requests in flight** (`maxConcurrentRequests`, off by default): a request arriving while
  *   that many of this worker's are unanswered is shed. Concurrency is rate × latency (Little's
  *   law), so a cap also sheds when upstreams are merely slow; it bounds memory and the latency of
@@ -37,7 +45,7 @@
 import type { ServerResponse } from 'node:http';
 import type { ClientLimits } from './client-connections.js';
 
-/** The two signals' bounds, part of the client limits (`--max-concurrent-requests`, `--max-event-loop-delay`). */
+/** The signals' bounds, part of the client limits (`--max-concurrent-requests`, `--max-event-loop-delay`, `--max-queue-time`; the last optional here: off when absent). */
 export type OverloadSettings = Pick<ClientLimits, 'maxConcurrentRequests' | 'maxEventLoopDelayMs'> &
   Partial<Pick<ClientLimits, 'maxQueueTimeMs'>>;
 

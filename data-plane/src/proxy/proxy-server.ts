@@ -174,7 +174,7 @@ export class ProxyServer {
   readonly connections: ClientConnections;
   /** Closes the copies of the listening socket (proxy/listener-copies.ts), when there are. */
   private closeListenerCopies: (() => Promise<void>) | null = null;
-  /** Load shedding (null when both of its signals are off). */
+  /** Load shedding (null when all of its signals are off). */
   readonly overload: OverloadGuard | null;
   /** What every request of this server reads (logger, trusted_ips, forwarded ports). */
   private readonly settings: { -readonly [K in keyof RequestSettings]: RequestSettings[K] };

@@ -1,0 +1,97 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import net, { type AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { copyListener, isListenerCopy, type CopyChannel } from './listener-copies.js';
+
+/**
+ * A process that sends every listening handle straight back, as the DP's primary does
+ * (returnListenerCopy): over IPC each arrives as a new descriptor of the same socket.
+ */
+const ECHO = `process.on('message', (m, h) => { if (h) process.send(m, h, () => h.close()); });`;
+
+/** Blocks this thread (the event loop) for `ms`. */
+const block = (ms: number): void => {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+};
+
+describe('copyListener', () => {
+  let child: ChildProcess | null = null;
+  let server: http.Server | null = null;
+  let close: (() => Promise<void>) | null = null;
+  afterEach(async () => {
+    await close?.();
+    close = null;
+    await new Promise<void>((r) => (server?.listening ? server.close(() => r()) : r()));
+    server = null;
+    child?.kill();
+    child = null;
+  });
+
+  /** How many connections `server` takes in the loop turn after 10 arrive while the loop is blocked. */
+  async function acceptedInOneTurn(copies: number): Promise<{ firstTurn: number; served: number }> {
+    let accepted = 0;
+    server = http.createServer((_req, res) => res.end('ok'));
+    server.on('connection', () => accepted++);
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', 511, () => r()));
+    const { port } = server.address() as AddressInfo;
+    if (copies > 0) {
+      child = spawn(process.execPath, ['-e', ECHO], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+      let received = 0;
+      child.on('message', (m) => {
+        if (isListenerCopy(m)) received++;
+      });
+      close = copyListener(server, child as unknown as CopyChannel, 511, copies);
+      const until = performance.now() + 5_000;
+      while (received < copies && performance.now() < until) await new Promise((r) => setTimeout(r, 10));
+      expect(received).toBe(copies);
+    }
+    // From a timer (the loop's first phase): the connects leave on the next tick, the kernel
+    // queues the connections while the loop is blocked, then the turn's poll reports the listening
+    // descriptors readable, and its check phase (setImmediate) counts what that poll accepted.
+    let sockets: net.Socket[] = [];
+    const firstTurn = await new Promise<number>((resolve) =>
+      setTimeout(() => {
+        sockets = Array.from({ length: 10 }, () => net.connect(port, '127.0.0.1'));
+        process.nextTick(() => {
+          block(200);
+          setImmediate(() => resolve(accepted));
+        });
+      }, 0),
+    );
+    // Every connection is served, whichever descriptor accepted it.
+    const served = await Promise.all(
+      sockets.map(
+        (s) =>
+          new Promise<boolean>((resolve) => {
+            s.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+            let text = '';
+            s.on('data', (d) => (text += d.toString()));
+            s.on('close', () => resolve(text.startsWith('HTTP/1.1 200')));
+            s.on('error', () => resolve(false));
+          }),
+      ),
+    );
+    return { firstTurn, served: served.filter(Boolean).length };
+  }
+
+  it('a listener alone accepts one connection per loop turn (libuv), whatever waits in the queue', async () => {
+    const r = await acceptedInOneTurn(0);
+    expect(r.firstTurn).toBe(1);
+    expect(r.served).toBe(10);
+  });
+
+  it('with copies of the listening socket, one loop turn accepts a connection per descriptor, and the HTTP server serves them', async () => {
+    const r = await acceptedInOneTurn(15);
+    expect(r.firstTurn).toBe(10);
+    expect(r.served).toBe(10);
+  });
+
+  it('copies nothing for a server that does not hold its listening socket, and closing stops the copies', async () => {
+    const unbound = http.createServer();
+    const sent: unknown[] = [];
+    const channel: CopyChannel = { send: (m) => sent.push(m), on: () => undefined, off: () => undefined };
+    expect(copyListener(unbound, channel, 511)).toBeNull();
+    expect(sent).toEqual([]);
+  });
+});

@@ -3,7 +3,7 @@
  * 503 and `Retry-After`, rather than queueing everything until clients time out). One guard per
  * worker, with three signals, each off at 0:
  *
- * - **Sustained event-loop delay** (`maxEventLoopDelayMs`, on by default at 50 ms): a timer
+ * - **Sustained event-loop delay** (`maxEventLoopDelayMs`, off by default since 7 Dec 2026; 50 ms before): a timer
  *   measures how late it fires every 50 ms, and the CPU the worker used since its last run (share
  *   of one core). A sample is *late* when it fired more than the bound late. When late samples
  *   follow one another for 500 ms (`DELAY_INTERVAL_MS`: the first one's delay, then 50 ms plus the

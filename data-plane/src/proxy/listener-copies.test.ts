@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { copyListener, isListenerCopy, type CopyChannel } from './listener-copies.js';
+import { ListenerCopies, isListenerCopy, type CopyChannel } from './listener-copies.js';
 
 /**
  * A process that sends every listening handle straight back, as the DP's primary does
@@ -15,13 +15,13 @@ const block = (ms: number): void => {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 };
 
-describe('copyListener', () => {
+describe('ListenerCopies', () => {
   let child: ChildProcess | null = null;
   let server: http.Server | null = null;
-  let close: (() => Promise<void>) | null = null;
+  let copiesOf: ListenerCopies | null = null;
   afterEach(async () => {
-    await close?.();
-    close = null;
+    await copiesOf?.close();
+    copiesOf = null;
     await new Promise<void>((r) => (server?.listening ? server.close(() => r()) : r()));
     server = null;
     child?.kill();
@@ -29,7 +29,10 @@ describe('copyListener', () => {
   });
 
   /** How many connections `server` takes in the loop turn after 10 arrive while the loop is blocked. */
-  async function acceptedInOneTurn(copies: number): Promise<{ firstTurn: number; served: number }> {
+  async function acceptedInOneTurn(
+    copies: number,
+    holdMs = 60_000,
+  ): Promise<{ firstTurn: number; served: number }> {
     let accepted = 0;
     server = http.createServer((_req, res) => res.end('ok'));
     server.on('connection', () => accepted++);
@@ -41,10 +44,14 @@ describe('copyListener', () => {
       child.on('message', (m) => {
         if (isListenerCopy(m)) received++;
       });
-      close = copyListener(server, child as unknown as CopyChannel, 511, copies);
+      copiesOf = new ListenerCopies(server, child as unknown as CopyChannel, 511, copies, holdMs);
+      expect(copiesOf.enabled).toBe(true);
+      expect(copiesOf.active).toBe(0);
+      copiesOf.need();
       const until = performance.now() + 5_000;
       while (received < copies && performance.now() < until) await new Promise((r) => setTimeout(r, 10));
       expect(received).toBe(copies);
+      expect(copiesOf.active).toBe(copies);
     }
     // From a timer (the loop's first phase): the connects leave on the next tick, the kernel
     // queues the connections while the loop is blocked, then the turn's poll reports the listening
@@ -87,11 +94,24 @@ describe('copyListener', () => {
     expect(r.served).toBe(10);
   });
 
-  it('copies nothing for a server that does not hold its listening socket, and closing stops the copies', async () => {
+  it('closes the copies once the worker has not been saturated for the hold, and opens them again when it is', async () => {
+    await acceptedInOneTurn(4, 300);
+    const copies = copiesOf!;
+    await new Promise((r) => setTimeout(r, 400));
+    expect(copies.active).toBe(0);
+    copies.need();
+    const until = performance.now() + 5_000;
+    while (copies.active < 4 && performance.now() < until) await new Promise((r) => setTimeout(r, 10));
+    expect(copies.active).toBe(4);
+  });
+
+  it('copies nothing for a server that does not hold its listening socket', () => {
     const unbound = http.createServer();
     const sent: unknown[] = [];
     const channel: CopyChannel = { send: (m) => sent.push(m), on: () => undefined, off: () => undefined };
-    expect(copyListener(unbound, channel, 511)).toBeNull();
+    const copies = new ListenerCopies(unbound, channel, 511);
+    expect(copies.enabled).toBe(false);
+    copies.need();
     expect(sent).toEqual([]);
   });
 });

@@ -20,14 +20,14 @@
  * shedding apply as to any other. Only where the worker holds the listening socket itself
  * (node:cluster's `SCHED_NONE`, a one-worker pool: workers/worker-pool.ts); with round-robin the
  * worker's handle is not a socket and nothing is copied. Cost: a new connection wakes every
- * descriptor, one accepts it and the others get EAGAIN (about a microsecond each); nothing per
- * request.
+ * descriptor, one accepts it and the others get EAGAIN (~5 µs each, measured), so the copies are
+ * open only while the worker is saturated (ListenerCopies); nothing is paid per request.
  */
 import type { Server } from 'node:http';
 import net from 'node:net';
 
 /** Descriptors of the listening socket a worker accepts on (the listener and its copies). */
-export const ACCEPTS_PER_TURN = 32;
+export const ACCEPTS_PER_TURN = 128;
 
 /** The worker's message to the primary, and the primary's answer, each with the handle. */
 export const LISTENER_COPY = 'listener-copy';
@@ -53,48 +53,96 @@ function listeningSocket(server: net.Server): object | null {
   return handle?.constructor?.name === 'TCP' ? handle : null;
 }
 
+/** How long copies stay open after the worker was last saturated (then they are closed). */
+export const COPIES_HOLD_MS = 5_000;
+
 /**
- * Asks for `count` copies of `server`'s listening socket over `channel` and accepts on each as it
- * comes. Returns what closes them (with the server: a copy left open keeps the port listening),
- * or null when the server does not hold its listening socket.
+ * The copies of one server's listening socket, opened while the worker is saturated: each
+ * descriptor costs every new connection an EAGAIN accept (measured, test/bench/listener-copies.ts:
+ * 31 copies +100–150 µs of CPU per connection, 127 copies +530–660 µs, over 190–320 µs without),
+ * so a worker at ease accepts on its listener alone. `need()` (the load-shedding guard's
+ * saturation, proxy/overload.ts) asks the primary for the missing copies; `COPIES_HOLD_MS` after
+ * the last `need()` they are closed (their connections live on).
  */
-export function copyListener(
-  server: Server,
-  channel: CopyChannel,
-  backlog: number,
-  count = ACCEPTS_PER_TURN - 1,
-): (() => Promise<void>) | null {
-  const own = listeningSocket(server);
-  if (own === null || count <= 0) return null;
-  const copies: net.Server[] = [];
-  let closed = false;
-  const forward = (socket: net.Socket): void => {
-    server.emit('connection', socket);
+export class ListenerCopies {
+  private readonly own: object | null;
+  private readonly copies: net.Server[] = [];
+  /** Copies asked for and not arrived yet. */
+  private asked = 0;
+  /** Closes the copies `holdMs` after the last `need()`; null: no copies wanted. */
+  private hold: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly server: Server,
+    private readonly channel: CopyChannel,
+    private readonly backlog: number,
+    private readonly count = ACCEPTS_PER_TURN - 1,
+    private readonly holdMs = COPIES_HOLD_MS,
+  ) {
+    this.own = listeningSocket(server);
+    if (this.enabled) channel.on('message', this.onMessage);
+  }
+
+  /** Whether the server holds its listening socket (a `SCHED_NONE` cluster worker), so copies can be had. */
+  get enabled(): boolean {
+    return this.own !== null && this.count > 0;
+  }
+
+  /** Copies accepting now. */
+  get active(): number {
+    return this.copies.length;
+  }
+
+  /** The worker is saturated: open the missing copies (or keep them open for `holdMs` more). */
+  need(): void {
+    if (!this.enabled || this.closed) return;
+    if (this.hold === null) {
+      this.hold = setTimeout(this.release, this.holdMs);
+      this.hold.unref();
+    } else this.hold.refresh();
+    for (; this.copies.length + this.asked < this.count; this.asked++)
+      this.channel.send({ t: LISTENER_COPY }, this.own);
+  }
+
+  private readonly forward = (socket: net.Socket): void => {
+    this.server.emit('connection', socket);
   };
-  const onMessage = (m: unknown, handle?: unknown): void => {
+
+  private readonly onMessage = (m: unknown, handle?: unknown): void => {
     if (!isListenerCopy(m) || handle === undefined || handle === null) return;
-    const h = handle as { close(): void };
-    if (closed || copies.length >= count) {
-      h.close();
+    if (this.asked > 0) this.asked--;
+    if (this.closed || this.hold === null || this.copies.length >= this.count) {
+      (handle as { close(): void }).close();
       return;
     }
     // The options node:http gives its own listener's connections.
     const copy = new net.Server({ allowHalfOpen: true, noDelay: true, pauseOnConnect: false });
-    copy.on('connection', forward);
+    copy.on('connection', this.forward);
     copy.on('error', () => copy.close());
-    copy.listen(handle as never, backlog);
-    copies.push(copy);
+    copy.listen(handle as never, this.backlog);
+    this.copies.push(copy);
   };
-  channel.on('message', onMessage);
-  for (let i = 0; i < count; i++) channel.send({ t: LISTENER_COPY }, own);
-  // Resolves once every copy is closed and the connections it accepted are gone (as
-  // `server.close` does for its own).
-  return () => {
-    closed = true;
-    channel.off('message', onMessage);
-    const all = copies.splice(0).map((c) => new Promise<void>((resolve) => c.close(() => resolve())));
+
+  /** Closes the copies (their connections live on, served by the HTTP server). */
+  private readonly release = (): void => {
+    this.hold = null;
+    for (const c of this.copies.splice(0)) c.close();
+  };
+
+  /**
+   * Closes the copies for good (with the server: a copy left open keeps the port listening);
+   * resolves once they are closed and the connections they accepted are gone, as `server.close`
+   * does for its own.
+   */
+  close(): Promise<void> {
+    this.closed = true;
+    if (this.hold !== null) clearTimeout(this.hold);
+    this.hold = null;
+    this.channel.off('message', this.onMessage);
+    const all = this.copies.splice(0).map((c) => new Promise<void>((resolve) => c.close(() => resolve())));
     return Promise.all(all).then(() => undefined);
-  };
+  }
 }
 
 /** The primary's side: sends a worker's listening handle straight back, then closes its own. */

@@ -213,6 +213,21 @@ describe('OverloadGuard', () => {
       g.stop();
     });
 
+    it('tells once per saturated turn that the worker is saturated (the proxy then opens copies of its listener)', () => {
+      const g = guard(50);
+      let told = 0;
+      g.onSaturated = () => told++;
+      for (let turn = 0; turn < 3; turn++) {
+        for (let i = 0; i < 100; i++) g.admit(response(), 1000 * turn + i);
+        g.turnEnded();
+      }
+      expect(told).toBe(3);
+      g.share = 0.1;
+      for (let i = 0; i < 100; i++) g.admit(response(), 5000 + i);
+      expect(told).toBe(3);
+      g.stop();
+    });
+
     it('sheds nothing for a long turn of a worker the machine starves (little CPU of its own)', () => {
       const g = guard(50);
       g.share = 0.2;

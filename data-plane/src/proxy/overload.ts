@@ -83,6 +83,12 @@ export class OverloadGuard {
   /** Samples left to shed for (HOLD_SAMPLES once the late samples covered the interval). */
   private holdLeft = 0;
   private timer: NodeJS.Timeout | null = null;
+  /**
+   * Called once per loop turn that passes the queue-time bound on a busy worker, and when the
+   * delay signal starts a hold: the proxy opens copies of its listening socket then
+   * (listener-copies.ts), so connections waiting in the kernel are accepted and answered.
+   */
+  onSaturated: (() => void) | null = null;
   private readonly max: number;
   private readonly maxLagMs: number;
   private readonly maxQueueMs: number;
@@ -180,8 +186,10 @@ export class OverloadGuard {
       } else this.turnTimer.refresh();
       return false;
     }
-    if (this.turnState === 0 && now - this.turnStart > this.maxQueueMs)
+    if (this.turnState === 0 && now - this.turnStart > this.maxQueueMs) {
       this.turnState = this.busyShare(now) >= BUSY ? 1 : 2;
+      if (this.turnState === 1) this.onSaturated?.();
+    }
     return this.turnState === 1;
   }
 
@@ -216,8 +224,10 @@ export class OverloadGuard {
       this.lateMs >= DELAY_INTERVAL_MS &&
       this.lateCpuMs >= BUSY * this.lateMs &&
       this.arrivals > this.arrivalsBeforeRun
-    )
+    ) {
+      if (this.holdLeft === 0) this.onSaturated?.();
       this.holdLeft = HOLD_SAMPLES;
+    }
     else if (this.holdLeft > 0) this.holdLeft--;
     this.lagMs = lag;
   }

@@ -57,19 +57,26 @@ function listeningSocket(server: net.Server): object | null {
 export const COPIES_HOLD_MS = 5_000;
 
 /**
- * The copies of one server's listening socket, opened while the worker is saturated: each
- * descriptor costs every new connection an EAGAIN accept (measured, test/bench/listener-copies.ts:
- * 31 copies +100–150 µs of CPU per connection, 127 copies +530–660 µs, over 190–320 µs without),
- * so a worker at ease accepts on its listener alone. `need()` (the load-shedding guard's
- * saturation, proxy/overload.ts) asks the primary for the missing copies; `COPIES_HOLD_MS` after
- * the last `need()` they are closed (their connections live on).
+ * The copies of one server's listening socket, accepting while the worker is saturated: each
+ * descriptor in the poll costs every new connection an EAGAIN accept (measured,
+ * test/bench/listener-copies.ts: 31 copies +100–150 µs of CPU per connection, 127 copies
+ * +530–660 µs, over 190–320 µs without), so a worker at ease accepts on its listener alone. The
+ * copies are fetched while the worker is at ease (at listen, and again after they were used),
+ * because node sends one handle per acknowledgement of the receiver: asked for once saturated,
+ * 127 copies took a turn of 100+ ms each and F24 lost its first second. They wait as bare
+ * descriptors, outside the poll; `need()` (the load-shedding guard's saturation,
+ * proxy/overload.ts) puts them all in it; `COPIES_HOLD_MS` after the last `need()` they are
+ * closed (their connections live on) and fresh ones fetched.
  */
 export class ListenerCopies {
   private readonly own: object | null;
+  /** Copies accepting now. */
   private readonly copies: net.Server[] = [];
+  /** Copies received and not accepting (bare handles, outside the poll). */
+  private readonly spare: { close(): void }[] = [];
   /** Copies asked for and not arrived yet. */
   private asked = 0;
-  /** Closes the copies `holdMs` after the last `need()`; null: no copies wanted. */
+  /** Puts the copies away `holdMs` after the last `need()`; null: not saturated. */
   private hold: NodeJS.Timeout | null = null;
   private closed = false;
 
@@ -81,7 +88,9 @@ export class ListenerCopies {
     private readonly holdMs = COPIES_HOLD_MS,
   ) {
     this.own = listeningSocket(server);
-    if (this.enabled) channel.on('message', this.onMessage);
+    if (!this.enabled) return;
+    channel.on('message', this.onMessage);
+    this.fetch();
   }
 
   /** Whether the server holds its listening socket (a `SCHED_NONE` cluster worker), so copies can be had. */
@@ -94,15 +103,33 @@ export class ListenerCopies {
     return this.copies.length;
   }
 
-  /** The worker is saturated: open the missing copies (or keep them open for `holdMs` more). */
+  /** Copies at hand, accepting or not. */
+  get held(): number {
+    return this.copies.length + this.spare.length;
+  }
+
+  /** The worker is saturated: every copy at hand accepts (for `holdMs` more). */
   need(): void {
     if (!this.enabled || this.closed) return;
     if (this.hold === null) {
       this.hold = setTimeout(this.release, this.holdMs);
       this.hold.unref();
     } else this.hold.refresh();
-    for (; this.copies.length + this.asked < this.count; this.asked++)
-      this.channel.send({ t: LISTENER_COPY }, this.own);
+    while (this.spare.length > 0) this.accept(this.spare.pop()!);
+  }
+
+  /** Asks the primary for the copies missing. */
+  private fetch(): void {
+    for (; this.held + this.asked < this.count; this.asked++) this.channel.send({ t: LISTENER_COPY }, this.own);
+  }
+
+  private accept(handle: unknown): void {
+    // The options node:http gives its own listener's connections.
+    const copy = new net.Server({ allowHalfOpen: true, noDelay: true, pauseOnConnect: false });
+    copy.on('connection', this.forward);
+    copy.on('error', () => copy.close());
+    copy.listen(handle as never, this.backlog);
+    this.copies.push(copy);
   }
 
   private readonly forward = (socket: net.Socket): void => {
@@ -112,22 +139,17 @@ export class ListenerCopies {
   private readonly onMessage = (m: unknown, handle?: unknown): void => {
     if (!isListenerCopy(m) || handle === undefined || handle === null) return;
     if (this.asked > 0) this.asked--;
-    if (this.closed || this.hold === null || this.copies.length >= this.count) {
-      (handle as { close(): void }).close();
-      return;
-    }
-    // The options node:http gives its own listener's connections.
-    const copy = new net.Server({ allowHalfOpen: true, noDelay: true, pauseOnConnect: false });
-    copy.on('connection', this.forward);
-    copy.on('error', () => copy.close());
-    copy.listen(handle as never, this.backlog);
-    this.copies.push(copy);
+    const h = handle as { close(): void };
+    if (this.closed || this.held >= this.count) h.close();
+    else if (this.hold !== null) this.accept(h);
+    else this.spare.push(h);
   };
 
-  /** Closes the copies (their connections live on, served by the HTTP server). */
+  /** Closes the copies that accepted (their connections live on) and fetches fresh ones. */
   private readonly release = (): void => {
     this.hold = null;
     for (const c of this.copies.splice(0)) c.close();
+    if (!this.closed) this.fetch();
   };
 
   /**
@@ -140,6 +162,7 @@ export class ListenerCopies {
     if (this.hold !== null) clearTimeout(this.hold);
     this.hold = null;
     this.channel.off('message', this.onMessage);
+    for (const h of this.spare.splice(0)) h.close();
     const all = this.copies.splice(0).map((c) => new Promise<void>((resolve) => c.close(() => resolve())));
     return Promise.all(all).then(() => undefined);
   }

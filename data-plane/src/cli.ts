@@ -158,7 +158,7 @@ const CLIENT_LIMIT_SETTINGS: (SettingSpec & { key: keyof ClientLimits })[] = [
     max: 60_000,
     default: String(DP_MAX_QUEUE_TIME_MS),
     description:
-      "Milliseconds a request may wait before a busy worker reads it: a request read more than this after the first one of the same event-loop turn, by a worker using at least 0.4 of a core, is shed with 503 and Retry-After (load shedding, docs/data-plane.md). 0 = off.",
+      'Milliseconds a request may wait before a busy worker reads it: a request read more than this after the first one of the same event-loop turn, by a worker using at least 0.4 of a core, is shed with 503 and Retry-After (load shedding, docs/data-plane.md). 0 = off.',
   },
   {
     key: 'maxConnectionsPerIp',

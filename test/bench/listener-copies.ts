@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ListenerCopies, isListenerCopy, type CopyChannel } from '../../data-plane/src/proxy/listener-copies.js';
+import { ListenerCopies, isListenerCopy } from '../../data-plane/src/proxy/listener-copies.js';
 
 const CONNS = Number(process.env.CONNS ?? 4000);
 const ECHO = `process.on('message', (m, h) => { if (h) process.send(m, h, () => h.close()); });`;
@@ -34,7 +34,7 @@ async function run(copies: number): Promise<number> {
   echo.on('message', (m) => {
     if (isListenerCopy(m)) received++;
   });
-  const listener = new ListenerCopies(server, echo as unknown as CopyChannel, 511, copies, 600_000);
+  const listener = new ListenerCopies(server, echo, 511, copies, 600_000);
   listener.need();
   while (received < copies) await new Promise((r) => setTimeout(r, 10));
   const cpu0 = process.cpuUsage();

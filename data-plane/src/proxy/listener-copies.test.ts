@@ -44,7 +44,7 @@ describe('ListenerCopies', () => {
       child.on('message', (m) => {
         if (isListenerCopy(m)) received++;
       });
-      copiesOf = new ListenerCopies(server, child as unknown as CopyChannel, 511, copies, holdMs);
+      copiesOf = new ListenerCopies(server, child, 511, copies, holdMs);
       expect(copiesOf.enabled).toBe(true);
       // Fetched at once, accepting only once needed.
       const until = performance.now() + 5_000;

@@ -120,7 +120,8 @@ export class ListenerCopies {
 
   /** Asks the primary for the copies missing. */
   private fetch(): void {
-    for (; this.held + this.asked < this.count; this.asked++) this.channel.send({ t: LISTENER_COPY }, this.own);
+    for (; this.held + this.asked < this.count; this.asked++)
+      this.channel.send({ t: LISTENER_COPY }, this.own);
   }
 
   private accept(handle: unknown): void {

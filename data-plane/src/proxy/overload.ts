@@ -227,8 +227,7 @@ export class OverloadGuard {
     ) {
       if (this.holdLeft === 0) this.onSaturated?.();
       this.holdLeft = HOLD_SAMPLES;
-    }
-    else if (this.holdLeft > 0) this.holdLeft--;
+    } else if (this.holdLeft > 0) this.holdLeft--;
     this.lagMs = lag;
   }
 

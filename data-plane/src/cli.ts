@@ -39,6 +39,7 @@ import { controlPlaneListProblem } from './sync/control-planes.js';
 import {
   CLIENT_LIMIT_DEFAULTS,
   DP_MAX_EVENT_LOOP_DELAY_MS,
+  DP_MAX_QUEUE_TIME_MS,
   type ClientLimits,
 } from './proxy/client-connections.js';
 import { HTTP2_DEFAULTS, HTTP2_LIMITS, type Http2Settings } from './proxy/http2-edge.js';
@@ -147,6 +148,17 @@ const CLIENT_LIMIT_SETTINGS: (SettingSpec & { key: keyof ClientLimits })[] = [
     default: String(DP_MAX_EVENT_LOOP_DELAY_MS),
     description:
       "Milliseconds a worker's event loop may run late: when its samples (50 ms apart) stay later than this for 500 ms while the worker uses at least 0.4 of a core, the worker sheds new requests for 250 ms with 503 and Retry-After (load shedding, docs/data-plane.md). 0 = off.",
+  },
+  {
+    key: 'maxQueueTimeMs',
+    flag: 'max-queue-time',
+    env: ['GATEHOUSE_MAX_QUEUE_TIME'],
+    kind: 'int',
+    min: 0,
+    max: 60_000,
+    default: String(DP_MAX_QUEUE_TIME_MS),
+    description:
+      'Milliseconds a request may wait before a busy worker reads it: a request read more than this after the first one of the same event-loop turn, by a worker using at least 0.4 of a core, is shed with 503 and Retry-After (load shedding, docs/data-plane.md). 0 = off.',
   },
   {
     key: 'maxConnectionsPerIp',

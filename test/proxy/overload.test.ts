@@ -10,7 +10,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLogger } from '@gatehouse/shared';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DP_MAX_EVENT_LOOP_DELAY_MS, LISTEN_BACKLOG } from '../../data-plane/src/proxy/client-connections.js';
+import {
+  DP_MAX_EVENT_LOOP_DELAY_MS,
+  DP_MAX_QUEUE_TIME_MS,
+  LISTEN_BACKLOG,
+} from '../../data-plane/src/proxy/client-connections.js';
 import { ProxyServer } from '../../data-plane/src/proxy/proxy-server.js';
 import { call, config, route, service, startUpstream, type Upstream } from './helpers.js';
 
@@ -95,22 +99,22 @@ describe('load shedding (requests in flight per worker)', () => {
     expect(statuses.filter((s) => s === 200).length).toBe(4);
     expect(statuses.filter((s) => s === 503).length).toBe(16);
     expect(hits).toBe(4);
-    expect(proxy.overload?.shedBy).toEqual({ event_loop_delay: 0, concurrency: 16 });
+    expect(proxy.overload?.shedBy).toEqual({ event_loop_delay: 0, concurrency: 16, queue_time: 0 });
     // The load is gone: served again.
     expect((await call(port, '/x')).status).toBe(200);
   });
 
-  it('by default, a worker whose event loop stays ~100 ms late while it has the CPU sheds with 503, and serves again within a second once the load drops', async () => {
+  it('with --max-event-loop-delay 50, a worker whose event loop stays ~100 ms late while it has the CPU sheds with 503, and serves again within a second once the load drops', async () => {
     let hits = 0;
     upstream = await startUpstream((req, res) => {
       hits++;
       req.resume();
       res.end('ok');
     });
-    // A DP worker's default (the CLI's); an in-process ProxyServer has the signal off.
+    // The DP worker's default until 7 Dec 2026 (off since: the queue-time signal is the default).
     proxy = new ProxyServer({
       logger: createLogger('test-proxy', { level: 'silent' }),
-      clientLimits: { maxEventLoopDelayMs: DP_MAX_EVENT_LOOP_DELAY_MS },
+      clientLimits: { maxEventLoopDelayMs: 50 },
     });
     proxy.apply(config([service('s', upstream.port)], [route('r', 's', { paths: ['/'] })]));
     await proxy.listen(0, '127.0.0.1');
@@ -183,15 +187,18 @@ describe('load shedding (requests in flight per worker)', () => {
     expect(Math.min(LISTEN_BACKLOG, somaxconn)).toBeGreaterThan(511);
   });
 
-  it('is on in a DP worker by default with the event-loop delay signal only (no cap); off in an in-process ProxyServer', () => {
-    expect(DP_MAX_EVENT_LOOP_DELAY_MS).toBe(50);
+  it('is on in a DP worker by default with the queue-time signal only (no cap, no delay signal); off in an in-process ProxyServer', () => {
+    expect(DP_MAX_QUEUE_TIME_MS).toBe(50);
+    expect(DP_MAX_EVENT_LOOP_DELAY_MS).toBe(0);
     const worker = new ProxyServer({
       logger: createLogger('test-proxy', { level: 'silent' }),
-      clientLimits: { maxEventLoopDelayMs: DP_MAX_EVENT_LOOP_DELAY_MS },
+      clientLimits: { maxEventLoopDelayMs: DP_MAX_EVENT_LOOP_DELAY_MS, maxQueueTimeMs: DP_MAX_QUEUE_TIME_MS },
     });
     expect(worker.overload).not.toBeNull();
     expect(worker.connections.limits.maxConcurrentRequests).toBe(0);
     const inProcess = new ProxyServer({ logger: createLogger('test-proxy', { level: 'silent' }) });
     expect(inProcess.connections.limits.maxEventLoopDelayMs).toBe(0);
+    expect(inProcess.connections.limits.maxQueueTimeMs).toBe(0);
+    expect(inProcess.overload).toBeNull();
   });
 });

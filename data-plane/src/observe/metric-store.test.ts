@@ -48,21 +48,22 @@ describe('node series (the primary)', () => {
     const series = new NodeSeries(facts);
     const registry = new Registry();
     series.register(registry);
-    for (const [worker, lag, cap] of [
-      [1, 3, 0],
-      [2, 4, 2],
+    for (const [worker, lag, cap, queued] of [
+      [1, 3, 0, 5],
+      [2, 4, 2, 0],
     ] as const) {
       const store = new MetricStore();
-      const guard = { shedBy: { event_loop_delay: 0, concurrency: 0 } };
+      const guard = { shedBy: { event_loop_delay: 0, concurrency: 0, queue_time: 0 } };
       store.overload = guard;
       expect(store.drain().shed).toBeUndefined();
-      guard.shedBy = { event_loop_delay: lag, concurrency: cap };
+      guard.shedBy = { event_loop_delay: lag, concurrency: cap, queue_time: queued };
       series.add(worker, store.drain());
       expect(store.drain().shed).toBeUndefined();
     }
     const text = await registry.metrics();
     expect(text).toMatch(/^gatehouse_dp_requests_shed_total\{reason="event_loop_delay"\} 7$/m);
     expect(text).toMatch(/^gatehouse_dp_requests_shed_total\{reason="concurrency"\} 2$/m);
+    expect(text).toMatch(/^gatehouse_dp_requests_shed_total\{reason="queue_time"\} 5$/m);
   });
 
   it('sums the deltas of several workers into one series per label set, with cumulative buckets', async () => {

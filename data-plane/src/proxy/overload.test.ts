@@ -2,9 +2,9 @@ import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DP_MAX_EVENT_LOOP_DELAY_MS } from './client-connections.js';
 
-const DP_DEFAULTS = { maxConcurrentRequests: 0, maxEventLoopDelayMs: DP_MAX_EVENT_LOOP_DELAY_MS };
+/** The delay signal at 50 ms (`--max-event-loop-delay 50`; the DP's default until 7 Dec 2026). */
+const DP_DEFAULTS = { maxConcurrentRequests: 0, maxEventLoopDelayMs: 50 };
 import { DELAY_INTERVAL_MS, OverloadGuard } from './overload.js';
 
 /** A response that only emits `close` (what the guard listens to). */
@@ -61,7 +61,7 @@ describe('OverloadGuard', () => {
     expect(g.lagging).toBe(false);
     expect(g.admit(response())).toBe(true);
     expect(g.shed).toBe(5);
-    expect(g.shedBy).toEqual({ event_loop_delay: 5, concurrency: 0 });
+    expect(g.shedBy).toEqual({ event_loop_delay: 5, concurrency: 0, queue_time: 0 });
   });
 
   it('by default, sheds a loop that stays a little late for 500 ms though no sample is 250 ms late (a saturated worker, chaos F24)', () => {
@@ -130,7 +130,7 @@ describe('OverloadGuard', () => {
     expect(g.admit(response())).toBe(false);
     for (let i = 0; i < 5; i++) g.sample(100);
     expect(g.admit(response())).toBe(false);
-    expect(g.shedBy).toEqual({ event_loop_delay: 1, concurrency: 1 });
+    expect(g.shedBy).toEqual({ event_loop_delay: 1, concurrency: 1, queue_time: 0 });
     expect(g.shed).toBe(2);
   });
 
@@ -187,5 +187,100 @@ describe('OverloadGuard', () => {
         },
       ),
     );
+  });
+
+  describe('queue time', () => {
+    /** A guard whose CPU share is what the test says (the worker's own, in production). */
+    class Guard extends OverloadGuard {
+      share = 1;
+      protected override busyShare(): number {
+        return this.share;
+      }
+    }
+    const guard = (maxQueueTimeMs: number): Guard =>
+      new Guard({ maxConcurrentRequests: 0, maxEventLoopDelayMs: 0, maxQueueTimeMs });
+
+    it('sheds the requests a busy worker reads more than the bound after the first of the same loop turn, and serves again the next turn', () => {
+      const g = guard(50);
+      expect(g.enabled).toBe(true);
+      // One turn of 100 requests, 1 ms each: the first 51 are read within 50 ms of the first.
+      const admitted = Array.from({ length: 100 }, (_, i) => g.admit(response(), 1000 + i));
+      expect(admitted.filter(Boolean).length).toBe(51);
+      expect(admitted.slice(0, 51).every(Boolean)).toBe(true);
+      expect(g.shedBy).toEqual({ event_loop_delay: 0, concurrency: 0, queue_time: 49 });
+      g.turnEnded();
+      expect(g.admit(response(), 2000)).toBe(true);
+      g.stop();
+    });
+
+    it('tells once per saturated turn that the worker is saturated (the proxy then opens copies of its listener)', () => {
+      const g = guard(50);
+      let told = 0;
+      g.onSaturated = () => told++;
+      for (let turn = 0; turn < 3; turn++) {
+        for (let i = 0; i < 100; i++) g.admit(response(), 1000 * turn + i);
+        g.turnEnded();
+      }
+      expect(told).toBe(3);
+      g.share = 0.1;
+      for (let i = 0; i < 100; i++) g.admit(response(), 5000 + i);
+      expect(told).toBe(3);
+      g.stop();
+    });
+
+    it('sheds nothing for a long turn of a worker the machine starves (little CPU of its own)', () => {
+      const g = guard(50);
+      g.share = 0.2;
+      for (let i = 0; i < 100; i++) expect(g.admit(response(), 1000 + 10 * i)).toBe(true);
+      expect(g.shed).toBe(0);
+      g.stop();
+    });
+
+    it('is off at 0: a turn of any length sheds nothing', () => {
+      const g = guard(0);
+      expect(g.enabled).toBe(false);
+      for (let i = 0; i < 100; i++) expect(g.admit(response(), 1000 + 10 * i)).toBe(true);
+    });
+
+    it('ends a turn by itself (its timer), so requests of later turns are read afresh', async () => {
+      const g = guard(5);
+      expect(g.admit(response(), performance.now())).toBe(true);
+      await new Promise((r) => setTimeout(r, 20));
+      expect(g.admit(response(), performance.now() + 100)).toBe(true);
+      g.stop();
+    });
+
+    it('any bound, hostile ones included, and any turn: the first request of a turn passes, none read within the bound is shed, and a shed one was read past it', () => {
+      fc.assert(
+        fc.property(
+          fc.oneof(
+            fc.integer({ min: -1e9, max: 1e9 }),
+            fc.double(),
+            fc.constantFrom(0, 1, 50, 60_000, Number.MAX_SAFE_INTEGER),
+          ),
+          fc.array(fc.array(fc.double({ min: 0, max: 1e6, noNaN: true }), { minLength: 1, maxLength: 30 }), {
+            maxLength: 10,
+          }),
+          fc.double({ min: 0, max: 2, noNaN: true }),
+          (bound, turns, share) => {
+            const g = guard(bound);
+            g.share = share;
+            const on = bound > 0;
+            for (const gaps of turns) {
+              let t = 0;
+              const first = 0;
+              gaps.forEach((gap, i) => {
+                t += i === 0 ? 0 : gap;
+                const ok = g.admit(response(), t);
+                if (i === 0 || !on || share < 0.4 || t - first <= bound) expect(ok).toBe(true);
+              });
+              g.turnEnded();
+            }
+            expect(g.shedBy.event_loop_delay + g.shedBy.concurrency).toBe(0);
+            g.stop();
+          },
+        ),
+      );
+    });
   });
 });

@@ -17,6 +17,8 @@ import { ProxyErrorCode, rawClientErrorResponse, sendError, sendHttpsRedirect } 
 import { onClientSocketClose, UpstreamExchange, type ClientSocket } from './exchange.js';
 import { ClientConnections, kClosing, LISTEN_BACKLOG, type ClientLimits } from './client-connections.js';
 import { OverloadGuard } from './overload.js';
+import { ListenerCopies, type CopyChannel } from './listener-copies.js';
+import cluster from 'node:cluster';
 import { dispatchUpstream } from './dispatch.js';
 import { isWebSocketUpgrade } from './headers.js';
 import { ProxyRequest, type RequestSettings } from './request.js';
@@ -170,7 +172,9 @@ export class ProxyServer {
   private readonly onCheckContinue: (req: IncomingMessage, res: ServerResponse) => void;
   /** Timeouts, per-IP cap and lingering close of the client connections (plain and TLS). */
   readonly connections: ClientConnections;
-  /** Load shedding (null when both of its signals are off). */
+  /** Copies of the listening socket, opened while the worker is saturated (proxy/listener-copies.ts). */
+  private listenerCopies: ListenerCopies | null = null;
+  /** Load shedding (null when all of its signals are off). */
   readonly overload: OverloadGuard | null;
   /** What every request of this server reads (logger, trusted_ips, forwarded ports). */
   private readonly settings: { -readonly [K in keyof RequestSettings]: RequestSettings[K] };
@@ -437,6 +441,14 @@ export class ProxyServer {
       this.server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
         this.server.off('error', onError);
         this.overload?.start();
+        // A saturated cluster worker holding its listening socket accepts on copies of it too.
+        if (cluster.isWorker && process.send !== undefined && this.overload !== null) {
+          const copies = new ListenerCopies(this.server, process as unknown as CopyChannel, LISTEN_BACKLOG);
+          if (copies.enabled) {
+            this.listenerCopies = copies;
+            this.overload.onSaturated = () => copies.need();
+          }
+        }
         const address = this.server.address() as AddressInfo | null;
         this.settings.forwardedPort = address === null ? String(port) : String(address.port);
         resolve();
@@ -468,6 +480,8 @@ export class ProxyServer {
     this.balancers.close();
     this.connections.close();
     this.overload?.stop();
+    const copiesClosed = this.listenerCopies?.close();
+    this.listenerCopies = null;
     const h2Closed = this.h2?.close();
     const tlsClosed = this.tls.close();
     const closed = new Promise<void>((resolve) => {
@@ -482,6 +496,7 @@ export class ProxyServer {
     const force = setTimeout(() => this.server.closeAllConnections(), 5_000);
     force.unref();
     await closed;
+    await copiesClosed;
     await tlsClosed;
     await h2Closed;
     clearTimeout(force);

@@ -319,7 +319,7 @@ export class NodeSeries {
     );
     metric(
       'gatehouse_dp_requests_shed_total',
-      'Requests answered 503 GH_ERR_PROXY_OVERLOADED by load shedding, by reason: event_loop_delay (--max-event-loop-delay), concurrency (--max-concurrent-requests).',
+      'Requests answered 503 GH_ERR_PROXY_OVERLOADED by load shedding, by reason: event_loop_delay (--max-event-loop-delay), concurrency (--max-concurrent-requests), queue_time (--max-queue-time).',
       'counter',
       () => SHED_REASONS.map((reason, i) => ({ labels: { reason }, value: this.shed[i]! })),
     );

@@ -17,6 +17,7 @@
  * every worker, a worker's passive change comes out as the `health` event, and a worker that
  * (re)applies a config is sent the node's unhealthy targets (`unhealthyTargets`) to catch up.
  */
+import { isListenerCopy, returnListenerCopy } from '../proxy/listener-copies.js';
 import cluster, { type Worker } from 'node:cluster';
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
@@ -389,8 +390,10 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     });
     const slot: Slot = { worker, startedAt: Date.now(), booted: false, holds: null, waiter: null };
     this.slots.set(worker.id, slot);
-    worker.on('message', (m: unknown) => {
-      if (isWorkerToPrimary(m)) this.onWorkerMessage(slot, m);
+    worker.on('message', (m: unknown, handle?: unknown) => {
+      // A copy of the worker's listening socket, sent straight back (proxy/listener-copies.ts).
+      if (handle !== undefined && handle !== null && isListenerCopy(m)) returnListenerCopy(worker, handle);
+      else if (isWorkerToPrimary(m)) this.onWorkerMessage(slot, m);
     });
     worker.on('exit', (code, signal) => this.onWorkerExit(slot, code, signal));
     worker.on('error', (e) => this.opts.logger.warn({ err: e, pid: worker.process.pid }, 'worker IPC error'));

@@ -28,7 +28,11 @@ import { Pool } from 'undici';
 
 /** The DP's load-shedding settings in this row: the defaults, unless the environment says otherwise. */
 const SHEDDING_ENV: NodeJS.ProcessEnv = {};
-for (const k of ['GATEHOUSE_MAX_CONCURRENT_REQUESTS', 'GATEHOUSE_MAX_EVENT_LOOP_DELAY'])
+for (const k of [
+  'GATEHOUSE_MAX_CONCURRENT_REQUESTS',
+  'GATEHOUSE_MAX_EVENT_LOOP_DELAY',
+  'GATEHOUSE_MAX_QUEUE_TIME',
+])
   if (process.env[k] !== undefined) SHEDDING_ENV[k] = process.env[k];
 
 const FIELDS = Number(process.env.CHAOS_F24_FIELDS ?? 200);

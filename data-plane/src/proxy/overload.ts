@@ -96,9 +96,15 @@ export class OverloadGuard {
   private turnStart = -1;
   /** The current turn: 0 within the queue-time bound, 1 past it on a busy worker (shed), 2 past it, not busy. */
   private turnState = 0;
-  /** Ends the turn: a 1 ms timer re-armed (refresh, no allocation) by each turn's first request. */
-  private turnTimer: NodeJS.Timeout | null = null;
+  /**
+   * Ends the turn: an immediate armed by each turn's first request, which runs in the check phase
+   * right after the poll phase that read the turn's requests. (A 1 ms timer did the same job and
+   * woke the event loop once more per turn: +20 µs of CPU per request at one request per turn,
+   * +3 µs at 16 in flight, in-process A/B.)
+   */
+  private turnImmediate: NodeJS.Immediate | null = null;
   private readonly endTurn = (): void => {
+    this.turnImmediate = null;
     this.turnStart = -1;
     this.turnState = 0;
   };
@@ -180,10 +186,7 @@ export class OverloadGuard {
     if (this.turnStart < 0) {
       this.turnStart = now;
       this.turnState = 0;
-      if (this.turnTimer === null) {
-        this.turnTimer = setTimeout(this.endTurn, 1);
-        this.turnTimer.unref();
-      } else this.turnTimer.refresh();
+      this.turnImmediate ??= setImmediate(this.endTurn);
       return false;
     }
     if (this.turnState === 0 && now - this.turnStart > this.maxQueueMs) {
@@ -234,8 +237,7 @@ export class OverloadGuard {
   stop(): void {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
-    if (this.turnTimer !== null) clearTimeout(this.turnTimer);
-    this.turnTimer = null;
+    if (this.turnImmediate !== null) clearImmediate(this.turnImmediate);
     this.endTurn();
     this.lagMs = 0;
     this.lateRun = 0;

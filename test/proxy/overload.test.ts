@@ -4,7 +4,7 @@
  * error table's 503 and Retry-After, and reaches no upstream; once the load drops, requests are
  * served again.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,6 +15,7 @@ import {
   DP_MAX_QUEUE_TIME_MS,
   LISTEN_BACKLOG,
 } from '../../data-plane/src/proxy/client-connections.js';
+import { ACCEPTS_PER_TURN, isListenerCopy } from '../../data-plane/src/proxy/listener-copies.js';
 import { ProxyServer } from '../../data-plane/src/proxy/proxy-server.js';
 import { call, config, route, service, startUpstream, type Upstream } from './helpers.js';
 
@@ -200,5 +201,47 @@ describe('load shedding (requests in flight per worker)', () => {
     expect(inProcess.connections.limits.maxEventLoopDelayMs).toBe(0);
     expect(inProcess.connections.limits.maxQueueTimeMs).toBe(0);
     expect(inProcess.overload).toBeNull();
+  });
+
+  it('fetches copies of its listening socket through the channel the worker entry gives (listenerCopies), and through nothing else', async () => {
+    // The DP primary's side, as returnListenerCopy: each handle sent straight back.
+    const echo = spawn(
+      process.execPath,
+      ['-e', `process.on('message', (m, h) => { if (h) process.send(m, h, () => h.close()); });`],
+      { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] },
+    );
+    let returned = 0;
+    echo.on('message', (m) => {
+      if (isListenerCopy(m)) returned++;
+    });
+    try {
+      proxy = new ProxyServer({
+        logger: createLogger('test-proxy', { level: 'silent' }),
+        clientLimits: { maxQueueTimeMs: DP_MAX_QUEUE_TIME_MS },
+        listenerCopies: echo,
+      });
+      await proxy.listen(0, '127.0.0.1');
+      const until = performance.now() + 10_000;
+      while (returned < ACCEPTS_PER_TURN - 1 && performance.now() < until)
+        await new Promise((r) => setTimeout(r, 10));
+      expect(returned).toBe(ACCEPTS_PER_TURN - 1);
+      // A saturated turn puts them in the poll.
+      expect(proxy.overload?.onSaturated).not.toBeNull();
+      await proxy.close();
+      proxy = null;
+
+      // No channel (an in-process ProxyServer): the process's own IPC is not looked at.
+      returned = 0;
+      proxy = new ProxyServer({
+        logger: createLogger('test-proxy', { level: 'silent' }),
+        clientLimits: { maxQueueTimeMs: DP_MAX_QUEUE_TIME_MS },
+      });
+      await proxy.listen(0, '127.0.0.1');
+      await new Promise((r) => setTimeout(r, 100));
+      expect(returned).toBe(0);
+      expect(proxy.overload?.onSaturated ?? null).toBeNull();
+    } finally {
+      echo.kill();
+    }
   });
 });

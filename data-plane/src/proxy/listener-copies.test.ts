@@ -44,7 +44,7 @@ describe('ListenerCopies', () => {
       child.on('message', (m) => {
         if (isListenerCopy(m)) received++;
       });
-      copiesOf = new ListenerCopies(server, child, 511, copies, holdMs);
+      copiesOf = new ListenerCopies(server, child, 511, copies, holdMs, 0);
       expect(copiesOf.enabled).toBe(true);
       // Fetched at once, accepting only once needed.
       const until = performance.now() + 5_000;
@@ -106,6 +106,25 @@ describe('ListenerCopies', () => {
     expect(copies.held).toBe(4);
     copies.need();
     expect(copies.active).toBe(4);
+  });
+
+  it('asks for no copy in the first second after listening (a start-up is not slowed), then for all of them; a saturation before then asks at once', async () => {
+    server = http.createServer();
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', 511, () => r()));
+    const sent: unknown[] = [];
+    const channel: CopyChannel = { send: (m) => sent.push(m), on: () => undefined, off: () => undefined };
+    copiesOf = new ListenerCopies(server, channel, 511, 8, 60_000, 200);
+    expect(copiesOf.enabled).toBe(true);
+    expect(sent).toEqual([]);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sent.length).toBe(8);
+    await copiesOf.close();
+
+    sent.length = 0;
+    copiesOf = new ListenerCopies(server, channel, 511, 8);
+    expect(sent).toEqual([]);
+    copiesOf.need();
+    expect(sent.length).toBe(8);
   });
 
   it('copies nothing for a server that does not hold its listening socket', () => {

@@ -57,11 +57,18 @@ function listeningSocket(server: net.Server): object | null {
 export const COPIES_HOLD_MS = 5_000;
 
 /**
+ * How long after listening the first copies are asked for: fetching 127 takes the worker 27–39 ms
+ * of CPU over 35–65 ms (measured, an echo process as the primary), work a start-up should not
+ * compete with (chaos F6: the first 200 after a restart). A saturation before then asks at once.
+ */
+export const FETCH_DELAY_MS = 1_000;
+
+/**
  * The copies of one server's listening socket, accepting while the worker is saturated: each
  * descriptor in the poll costs every new connection an EAGAIN accept (measured,
  * test/bench/listener-copies.ts: 31 copies +100–150 µs of CPU per connection, 127 copies
  * +530–660 µs, over 190–320 µs without), so a worker at ease accepts on its listener alone. The
- * copies are fetched while the worker is at ease (at listen, and again after they were used),
+ * copies are fetched while the worker is at ease (a second after listen, and again after they were used),
  * because node sends one handle per acknowledgement of the receiver: asked for once saturated,
  * 127 copies took a turn of 100+ ms each and F24 lost its first second. They wait as bare
  * descriptors, outside the poll; `need()` (the load-shedding guard's saturation,
@@ -78,6 +85,8 @@ export class ListenerCopies {
   private asked = 0;
   /** Puts the copies away `holdMs` after the last `need()`; null: not saturated. */
   private hold: NodeJS.Timeout | null = null;
+  /** The first fetch, `fetchDelayMs` after listening; null once done. */
+  private firstFetch: NodeJS.Timeout | null = null;
   private closed = false;
 
   constructor(
@@ -86,11 +95,16 @@ export class ListenerCopies {
     private readonly backlog: number,
     private readonly count = ACCEPTS_PER_TURN - 1,
     private readonly holdMs = COPIES_HOLD_MS,
+    fetchDelayMs = FETCH_DELAY_MS,
   ) {
     this.own = listeningSocket(server);
     if (!this.enabled) return;
     channel.on('message', this.onMessage);
-    this.fetch();
+    if (fetchDelayMs <= 0) this.fetch();
+    else {
+      this.firstFetch = setTimeout(this.fetch, fetchDelayMs);
+      this.firstFetch.unref();
+    }
   }
 
   /** Whether the server holds its listening socket (a `SCHED_NONE` cluster worker), so copies can be had. */
@@ -115,14 +129,18 @@ export class ListenerCopies {
       this.hold = setTimeout(this.release, this.holdMs);
       this.hold.unref();
     } else this.hold.refresh();
+    // Saturated before the first fetch: ask now (each copy accepts as it arrives).
+    if (this.firstFetch !== null) this.fetch();
     while (this.spare.length > 0) this.accept(this.spare.pop()!);
   }
 
   /** Asks the primary for the copies missing. */
-  private fetch(): void {
+  private readonly fetch = (): void => {
+    if (this.firstFetch !== null) clearTimeout(this.firstFetch);
+    this.firstFetch = null;
     for (; this.held + this.asked < this.count; this.asked++)
       this.channel.send({ t: LISTENER_COPY }, this.own);
-  }
+  };
 
   private accept(handle: unknown): void {
     // The options node:http gives its own listener's connections.
@@ -160,6 +178,8 @@ export class ListenerCopies {
    */
   close(): Promise<void> {
     this.closed = true;
+    if (this.firstFetch !== null) clearTimeout(this.firstFetch);
+    this.firstFetch = null;
     if (this.hold !== null) clearTimeout(this.hold);
     this.hold = null;
     this.channel.off('message', this.onMessage);

@@ -18,7 +18,6 @@ import { onClientSocketClose, UpstreamExchange, type ClientSocket } from './exch
 import { ClientConnections, kClosing, LISTEN_BACKLOG, type ClientLimits } from './client-connections.js';
 import { OverloadGuard } from './overload.js';
 import { ListenerCopies, type CopyChannel } from './listener-copies.js';
-import cluster from 'node:cluster';
 import { dispatchUpstream } from './dispatch.js';
 import { isWebSocketUpgrade } from './headers.js';
 import { ProxyRequest, type RequestSettings } from './request.js';
@@ -147,6 +146,13 @@ export interface ProxyServerOptions {
    * `file` backends over this process's environment (vaults/index.ts).
    */
   vaults?: VaultResolver | null;
+  /**
+   * The IPC channel to the data plane's primary (a cluster worker's `process`, given by the worker
+   * entry): while saturated, the server accepts on copies of its listening socket fetched through
+   * it too (proxy/listener-copies.ts; only with load shedding on, and only where the worker holds
+   * its listening socket). Default: none, the server accepts on its listener alone.
+   */
+  listenerCopies?: CopyChannel | null;
 }
 
 /** The longest wait between two looks at the vault references' ttls. */
@@ -174,6 +180,8 @@ export class ProxyServer {
   readonly connections: ClientConnections;
   /** Copies of the listening socket, opened while the worker is saturated (proxy/listener-copies.ts). */
   private listenerCopies: ListenerCopies | null = null;
+  /** Where the copies come from (ProxyServerOptions.listenerCopies). */
+  private readonly copyChannel: CopyChannel | null;
   /** Load shedding (null when all of its signals are off). */
   readonly overload: OverloadGuard | null;
   /** What every request of this server reads (logger, trusted_ips, forwarded ports). */
@@ -190,6 +198,7 @@ export class ProxyServer {
   constructor(options: ProxyServerOptions) {
     this.vaults = options.vaults === undefined ? vaultResolverFromEnv(process.env) : options.vaults;
     this.dns = options.dns ?? null;
+    this.copyChannel = options.listenerCopies ?? null;
     this.dns?.onChange((name) => {
       if (this.state?.dns?.names.has(name) === true && this.dnsRefresh === null)
         this.dnsRefresh = setImmediate(this.refreshDns);
@@ -441,9 +450,9 @@ export class ProxyServer {
       this.server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
         this.server.off('error', onError);
         this.overload?.start();
-        // A saturated cluster worker holding its listening socket accepts on copies of it too.
-        if (cluster.isWorker && process.send !== undefined && this.overload !== null) {
-          const copies = new ListenerCopies(this.server, process as unknown as CopyChannel, LISTEN_BACKLOG);
+        // A saturated worker holding its listening socket accepts on copies of it too.
+        if (this.copyChannel !== null && this.overload !== null) {
+          const copies = new ListenerCopies(this.server, this.copyChannel, LISTEN_BACKLOG);
           if (copies.enabled) {
             this.listenerCopies = copies;
             this.overload.onSaturated = () => copies.need();

@@ -11,6 +11,7 @@ import { configureSyslog } from '../plugins/syslog/plugin.js';
 import { openAccessLog } from '../observe/access-log.js';
 import type { RequestObserver } from '../observe/request-observer.js';
 import { ProxyServer } from '../proxy/proxy-server.js';
+import type { CopyChannel } from '../proxy/listener-copies.js';
 import { DnsResolver } from '../dns/resolver.js';
 import { InProcessPolicy, IpcCounterPolicy } from '../ratelimit/local-policy.js';
 import { LeasePolicy } from '../ratelimit/lease-policy.js';
@@ -94,6 +95,8 @@ const proxy = new ProxyServer({
     : null,
   // Open connections per listener (plain and TLS) for /metrics.
   onListener: (server, secure) => countConnections(server, secure ? 'https' : 'http'),
+  // Copies of the listening socket come through the primary (proxy/listener-copies.ts).
+  listenerCopies: process as unknown as CopyChannel,
 });
 // HTTP/2 sessions and rapid-reset closes, read into each metrics delta.
 metricStore.http2 = proxy.h2?.counts ?? null;

@@ -22,6 +22,7 @@
  */
 import { Readable } from 'node:stream';
 import { withContentLength } from './headers.js';
+import { readBody } from './read-body.js';
 import type { ProxyRequest } from './request.js';
 
 /** The most of a body held in memory before the request goes upstream (then streamed). */
@@ -53,46 +54,18 @@ export function bufferBody(
   limit = REQUEST_BUFFER_BYTES,
 ): void {
   const source = request.body as Readable;
-  if (source.readableEnded) {
-    finishWith(request, Buffer.alloc(0));
-    done();
-    return;
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  const cleanup = (): void => {
-    source.off('data', onData);
-    source.off('end', onEnd);
-    source.off('error', onError);
-    source.off('close', onClose);
-  };
-  const onData = (chunk: Buffer): void => {
-    chunks.push(chunk);
-    size += chunk.length;
-    if (size <= limit) return;
+  readBody(source, limit, {
+    whole(body) {
+      finishWith(request, body);
+      done();
+    },
     // Too large to hold: what was read, then the rest as it comes.
-    cleanup();
-    source.pause();
-    request.body = Readable.from(prefixed(chunks, source), { objectMode: false });
-    done();
-  };
-  const onEnd = (): void => {
-    cleanup();
-    finishWith(request, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-    done();
-  };
-  const onError = (err: Error): void => {
-    cleanup();
-    fail(err);
-  };
-  const onClose = (): void => {
-    cleanup();
-    fail(new Error('the client closed the connection before the end of the request body'));
-  };
-  source.on('data', onData);
-  source.on('end', onEnd);
-  source.on('error', onError);
-  source.on('close', onClose);
+    over(read) {
+      request.body = Readable.from(prefixed(read, source), { objectMode: false });
+      done();
+    },
+    failed: fail,
+  });
 }
 
 function finishWith(request: ProxyRequest, body: Buffer): void {

@@ -23,6 +23,7 @@ import type { SnapshotIndex } from './snapshot-view.js';
 import type { BodyLimit } from './body-limit.js';
 import { PluginResponse, type ResponseHeaderOps } from './response-view.js';
 import { lowerName } from './header-names.js';
+import { readBody } from '../../proxy/read-body.js';
 import { serializeLog, type LogEntry } from '../../observe/log-entry.js';
 import { clientCertificateOf, type ClientCertificate } from '../../tls/client-certificate.js';
 
@@ -305,39 +306,18 @@ export class PluginRequest implements PluginContext, RequestView {
     const limit = this.bodyLimit === null ? readLimit : Math.min(readLimit, this.bodyLimit);
     this.bodyPromise ??= new Promise<Buffer>((resolve, reject) => {
       this.continueBody();
-      const req = this.req;
-      if (req.readableEnded) {
-        resolve(Buffer.alloc(0));
-        return;
-      }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      const onData = (c: Buffer) => {
-        size += c.length;
-        if (size > limit) {
-          cleanup();
+      readBody(this.req, limit, {
+        whole: (body) => {
+          this.bodyBuffer = body;
+          resolve(body);
+        },
+        over: () => {
+          // The rest is discarded as it comes (the answer is a 413).
+          this.req.resume();
           reject(PluginErrors.bodyTooLarge(`request body larger than ${limit} bytes`));
-          return;
-        }
-        chunks.push(c);
-      };
-      const onEnd = () => {
-        cleanup();
-        this.bodyBuffer = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-        resolve(this.bodyBuffer);
-      };
-      const onError = (e: Error) => {
-        cleanup();
-        reject(e);
-      };
-      const cleanup = () => {
-        req.off('data', onData);
-        req.off('end', onEnd);
-        req.off('error', onError);
-      };
-      req.on('data', onData);
-      req.on('end', onEnd);
-      req.on('error', onError);
+        },
+        failed: reject,
+      });
     });
     return this.bodyPromise;
   }

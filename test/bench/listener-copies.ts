@@ -34,7 +34,7 @@ async function run(copies: number): Promise<number> {
   echo.on('message', (m) => {
     if (isListenerCopy(m)) received++;
   });
-  const listener = new ListenerCopies(server, echo, 511, copies, 600_000);
+  const listener = new ListenerCopies(server, echo, 511, { count: copies, holdMs: 600_000, fetchDelayMs: 0 });
   listener.need();
   while (received < copies) await new Promise((r) => setTimeout(r, 10));
   const cpu0 = process.cpuUsage();

@@ -203,16 +203,16 @@ describe('load shedding (requests in flight per worker)', () => {
     expect(inProcess.overload).toBeNull();
   });
 
-  it('fetches copies of its listening socket through the channel the worker entry gives (listenerCopies), and through nothing else', async () => {
+  it('fetches copies of its listening sockets (plain and TLS, each its own) through the channel the worker entry gives (listenerCopies), and through nothing else', async () => {
     // The DP primary's side, as returnListenerCopy: each handle sent straight back.
     const echo = spawn(
       process.execPath,
       ['-e', `process.on('message', (m, h) => { if (h) process.send(m, h, () => h.close()); });`],
       { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] },
     );
-    let returned = 0;
+    const returned: Record<string, number> = {};
     echo.on('message', (m) => {
-      if (isListenerCopy(m)) returned++;
+      if (isListenerCopy(m)) returned[m.listener] = (returned[m.listener] ?? 0) + 1;
     });
     try {
       proxy = new ProxyServer({
@@ -221,24 +221,28 @@ describe('load shedding (requests in flight per worker)', () => {
         listenerCopies: echo,
       });
       await proxy.listen(0, '127.0.0.1');
+      await proxy.listenTls(0, '127.0.0.1');
       const until = performance.now() + 10_000;
-      while (returned < ACCEPTS_PER_TURN - 1 && performance.now() < until)
+      while (
+        (returned.http ?? 0) + (returned.https ?? 0) < 2 * (ACCEPTS_PER_TURN - 1) &&
+        performance.now() < until
+      )
         await new Promise((r) => setTimeout(r, 10));
-      expect(returned).toBe(ACCEPTS_PER_TURN - 1);
+      expect(returned).toEqual({ http: ACCEPTS_PER_TURN - 1, https: ACCEPTS_PER_TURN - 1 });
       // A saturated turn puts them in the poll.
       expect(proxy.overload?.onSaturated).not.toBeNull();
       await proxy.close();
       proxy = null;
 
       // No channel (an in-process ProxyServer): the process's own IPC is not looked at.
-      returned = 0;
+      for (const k of Object.keys(returned)) delete returned[k];
       proxy = new ProxyServer({
         logger: createLogger('test-proxy', { level: 'silent' }),
         clientLimits: { maxQueueTimeMs: DP_MAX_QUEUE_TIME_MS },
       });
       await proxy.listen(0, '127.0.0.1');
       await new Promise((r) => setTimeout(r, 100));
-      expect(returned).toBe(0);
+      expect(returned).toEqual({});
       expect(proxy.overload?.onSaturated ?? null).toBeNull();
     } finally {
       echo.kill();

@@ -44,7 +44,7 @@ describe('ListenerCopies', () => {
       child.on('message', (m) => {
         if (isListenerCopy(m)) received++;
       });
-      copiesOf = new ListenerCopies(server, child, 511, copies, holdMs, 0);
+      copiesOf = new ListenerCopies(server, child, 511, { count: copies, holdMs, fetchDelayMs: 0 });
       expect(copiesOf.enabled).toBe(true);
       // Fetched at once, accepting only once needed.
       const until = performance.now() + 5_000;
@@ -113,7 +113,7 @@ describe('ListenerCopies', () => {
     await new Promise<void>((r) => server!.listen(0, '127.0.0.1', 511, () => r()));
     const sent: unknown[] = [];
     const channel: CopyChannel = { send: (m) => sent.push(m), on: () => undefined, off: () => undefined };
-    copiesOf = new ListenerCopies(server, channel, 511, 8, 60_000, 200);
+    copiesOf = new ListenerCopies(server, channel, 511, { count: 8, fetchDelayMs: 200 });
     expect(copiesOf.enabled).toBe(true);
     expect(sent).toEqual([]);
     await new Promise((r) => setTimeout(r, 300));
@@ -121,10 +121,58 @@ describe('ListenerCopies', () => {
     await copiesOf.close();
 
     sent.length = 0;
-    copiesOf = new ListenerCopies(server, channel, 511, 8);
+    copiesOf = new ListenerCopies(server, channel, 511, { count: 8 });
     expect(sent).toEqual([]);
     copiesOf.need();
     expect(sent.length).toBe(8);
+  });
+
+  it('keeps the copies of each listener apart on one channel (http and https each get their own socket back)', async () => {
+    const servers = [http.createServer(), http.createServer()];
+    for (const s of servers) await new Promise<void>((r) => s.listen(0, '127.0.0.1', 511, () => r()));
+    child = spawn(process.execPath, ['-e', ECHO], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const [plain, tls] = servers.map(
+      (s, i) =>
+        new ListenerCopies(s, child!, 511, {
+          count: 3,
+          fetchDelayMs: 0,
+          listener: i === 0 ? 'http' : 'https',
+        }),
+    );
+    try {
+      const until = performance.now() + 5_000;
+      while ((plain!.held < 3 || tls!.held < 3) && performance.now() < until)
+        await new Promise((r) => setTimeout(r, 10));
+      expect([plain!.held, tls!.held]).toEqual([3, 3]);
+      plain!.need();
+      tls!.need();
+      // Each connection is taken by the server of the port it went to (a copy of the other
+      // listener's socket would hand it to the wrong server).
+      const accepted = [0, 0];
+      servers.forEach((s, i) => s.on('connection', () => accepted[i]!++));
+      // Eight to each port queue up while the loop is blocked, so one poll accepts on every
+      // descriptor of both sockets (a listener alone would take one per turn).
+      const sockets = await new Promise<net.Socket[]>((resolve) =>
+        setTimeout(() => {
+          const all = servers.flatMap((s) =>
+            Array.from({ length: 8 }, () => net.connect((s.address() as AddressInfo).port, '127.0.0.1')),
+          );
+          process.nextTick(() => {
+            block(200);
+            resolve(all);
+          });
+        }, 0),
+      );
+      const settle = performance.now() + 2_000;
+      while (accepted[0]! + accepted[1]! < 16 && performance.now() < settle)
+        await new Promise((r) => setTimeout(r, 10));
+      for (const c of sockets) c.destroy();
+      expect(accepted).toEqual([8, 8]);
+    } finally {
+      await plain!.close();
+      await tls!.close();
+      for (const s of servers) await new Promise<void>((r) => s.close(() => r()));
+    }
   });
 
   it('copies nothing for a server that does not hold its listening socket', () => {

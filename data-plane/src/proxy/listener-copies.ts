@@ -23,7 +23,6 @@
  * descriptor, one accepts it and the others get EAGAIN (~5 µs each, measured), so the copies are
  * open only while the worker is saturated (ListenerCopies); nothing is paid per request.
  */
-import type { Server } from 'node:http';
 import net from 'node:net';
 
 /** Descriptors of the listening socket a worker accepts on (the listener and its copies). */
@@ -33,6 +32,8 @@ export const ACCEPTS_PER_TURN = 128;
 export const LISTENER_COPY = 'listener-copy';
 export interface ListenerCopyMessage {
   t: typeof LISTENER_COPY;
+  /** Which of the worker's listeners the handle is (`http`, `https`): the answer says it back. */
+  listener: string;
 }
 
 /** What the IPC channel needs: node's `process` in a worker, a stand-in in tests. */
@@ -44,7 +45,12 @@ export interface CopyChannel {
 
 /** Whether `m` is a listener copy message. */
 export function isListenerCopy(m: unknown): m is ListenerCopyMessage {
-  return typeof m === 'object' && m !== null && (m as { t?: unknown }).t === LISTENER_COPY;
+  return (
+    typeof m === 'object' &&
+    m !== null &&
+    (m as { t?: unknown }).t === LISTENER_COPY &&
+    typeof (m as { listener?: unknown }).listener === 'string'
+  );
 }
 
 /** The listening socket of `server` when it is one (libuv TCP), not cluster's round-robin stand-in. */
@@ -62,6 +68,18 @@ export const COPIES_HOLD_MS = 5_000;
  * compete with (chaos F6: the first 200 after a restart). A saturation before then asks at once.
  */
 export const FETCH_DELAY_MS = 1_000;
+
+/** ListenerCopies' settings (defaults for a data plane worker). */
+export interface CopyOptions {
+  /** The listener's name in the messages (`http`, `https`): default `http`. */
+  readonly listener?: string;
+  /** Copies wanted: default ACCEPTS_PER_TURN − 1. */
+  readonly count?: number;
+  /** How long copies stay open after the last saturation: default COPIES_HOLD_MS. */
+  readonly holdMs?: number;
+  /** How long after listening the first copies are asked for: default FETCH_DELAY_MS. */
+  readonly fetchDelayMs?: number;
+}
 
 /**
  * The copies of one server's listening socket, accepting while the worker is saturated: each
@@ -89,14 +107,25 @@ export class ListenerCopies {
   private firstFetch: NodeJS.Timeout | null = null;
   private closed = false;
 
+  /** The message asking for a copy (and naming the copies that answer it). */
+  private readonly ask: ListenerCopyMessage;
+
+  /** Copies wanted (ACCEPTS_PER_TURN − 1). */
+  private readonly count: number;
+  /** How long the copies stay open after the last `need()`. */
+  private readonly holdMs: number;
+
   constructor(
-    private readonly server: Server,
+    private readonly server: net.Server,
     private readonly channel: CopyChannel,
     private readonly backlog: number,
-    private readonly count = ACCEPTS_PER_TURN - 1,
-    private readonly holdMs = COPIES_HOLD_MS,
-    fetchDelayMs = FETCH_DELAY_MS,
+    options: CopyOptions = {},
   ) {
+    const listener = options.listener ?? 'http';
+    const fetchDelayMs = options.fetchDelayMs ?? FETCH_DELAY_MS;
+    this.count = options.count ?? ACCEPTS_PER_TURN - 1;
+    this.holdMs = options.holdMs ?? COPIES_HOLD_MS;
+    this.ask = { t: LISTENER_COPY, listener };
     this.own = listeningSocket(server);
     if (!this.enabled) return;
     channel.on('message', this.onMessage);
@@ -138,8 +167,7 @@ export class ListenerCopies {
   private readonly fetch = (): void => {
     if (this.firstFetch !== null) clearTimeout(this.firstFetch);
     this.firstFetch = null;
-    for (; this.held + this.asked < this.count; this.asked++)
-      this.channel.send({ t: LISTENER_COPY }, this.own);
+    for (; this.held + this.asked < this.count; this.asked++) this.channel.send(this.ask, this.own);
   };
 
   private accept(handle: unknown): void {
@@ -156,7 +184,8 @@ export class ListenerCopies {
   };
 
   private readonly onMessage = (m: unknown, handle?: unknown): void => {
-    if (!isListenerCopy(m) || handle === undefined || handle === null) return;
+    if (!isListenerCopy(m) || m.listener !== this.ask.listener || handle === undefined || handle === null)
+      return;
     if (this.asked > 0) this.asked--;
     const h = handle as { close(): void };
     if (this.closed || this.held >= this.count) h.close();
@@ -192,7 +221,10 @@ export class ListenerCopies {
 /** The primary's side: sends a worker's listening handle straight back, then closes its own. */
 export function returnListenerCopy(
   worker: { send(m: ListenerCopyMessage, handle: never, cb: () => void): unknown },
+  m: ListenerCopyMessage,
   handle: unknown,
 ): void {
-  worker.send({ t: LISTENER_COPY }, handle as never, () => (handle as { close(): void }).close());
+  worker.send({ t: LISTENER_COPY, listener: m.listener }, handle as never, () =>
+    (handle as { close(): void }).close(),
+  );
 }

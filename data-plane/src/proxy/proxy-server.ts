@@ -6,7 +6,7 @@
  * config parsing, only lookups in the compiled structures.
  */
 import http, { ServerResponse, type IncomingMessage } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { completeConfig } from '@gatehouse/shared/entities/registry';
 import type { GatehouseConfig } from '@gatehouse/shared/config/model';
@@ -178,8 +178,8 @@ export class ProxyServer {
   private readonly onCheckContinue: (req: IncomingMessage, res: ServerResponse) => void;
   /** Timeouts, per-IP cap and lingering close of the client connections (plain and TLS). */
   readonly connections: ClientConnections;
-  /** Copies of the listening socket, opened while the worker is saturated (proxy/listener-copies.ts). */
-  private listenerCopies: ListenerCopies | null = null;
+  /** Copies of the listening sockets, opened while the worker is saturated (proxy/listener-copies.ts). */
+  private listenerCopies: ListenerCopies[] = [];
   /** Where the copies come from (ProxyServerOptions.listenerCopies). */
   private readonly copyChannel: CopyChannel | null;
   /** Load shedding (null when all of its signals are off). */
@@ -450,14 +450,7 @@ export class ProxyServer {
       this.server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
         this.server.off('error', onError);
         this.overload?.start();
-        // A saturated worker holding its listening socket accepts on copies of it too.
-        if (this.copyChannel !== null && this.overload !== null) {
-          const copies = new ListenerCopies(this.server, this.copyChannel, LISTEN_BACKLOG);
-          if (copies.enabled) {
-            this.listenerCopies = copies;
-            this.overload.onSaturated = () => copies.need();
-          }
-        }
+        this.copyListener(this.server, 'http');
         const address = this.server.address() as AddressInfo | null;
         this.settings.forwardedPort = address === null ? String(port) : String(address.port);
         resolve();
@@ -478,6 +471,23 @@ export class ProxyServer {
   ): Promise<void> {
     this.settings.tlsForwardedPort = String(await this.tls.listen(port, host, defaultCertificate, policy));
     this.tls.server!.on('checkContinue', this.onCheckContinue);
+    this.copyListener(this.tls.server!, 'https');
+  }
+
+  /**
+   * A saturated worker holding its listening socket accepts on copies of it too (with a copy
+   * channel and load shedding on; every listener's copies open on the same saturated turn).
+   */
+  private copyListener(server: NetServer, name: string): void {
+    const overload = this.overload;
+    if (this.copyChannel === null || overload === null) return;
+    const copies = new ListenerCopies(server, this.copyChannel, LISTEN_BACKLOG, { listener: name });
+    if (!copies.enabled) return;
+    this.listenerCopies.push(copies);
+    const all = this.listenerCopies;
+    overload.onSaturated = () => {
+      for (const c of all) c.need();
+    };
   }
 
   /** Stops accepting connections, lets in-flight requests finish (bounded), closes the pools. */
@@ -489,8 +499,8 @@ export class ProxyServer {
     this.balancers.close();
     this.connections.close();
     this.overload?.stop();
-    const copiesClosed = this.listenerCopies?.close();
-    this.listenerCopies = null;
+    const copiesClosed = Promise.all(this.listenerCopies.map((c) => c.close()));
+    this.listenerCopies = [];
     const h2Closed = this.h2?.close();
     const tlsClosed = this.tls.close();
     const closed = new Promise<void>((resolve) => {

@@ -392,7 +392,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     this.slots.set(worker.id, slot);
     worker.on('message', (m: unknown, handle?: unknown) => {
       // A copy of the worker's listening socket, sent straight back (proxy/listener-copies.ts).
-      if (handle !== undefined && handle !== null && isListenerCopy(m)) returnListenerCopy(worker, handle);
+      if (handle !== undefined && handle !== null && isListenerCopy(m)) returnListenerCopy(worker, m, handle);
       else if (isWorkerToPrimary(m)) this.onWorkerMessage(slot, m);
     });
     worker.on('exit', (code, signal) => this.onWorkerExit(slot, code, signal));

@@ -34,6 +34,9 @@ for (const k of [
   'GATEHOUSE_MAX_QUEUE_TIME',
 ])
   if (process.env[k] !== undefined) SHEDDING_ENV[k] = process.env[k];
+// An A/B facility: node options for the DP's processes only (`CHAOS_F24_NODE_OPTIONS`).
+if (process.env.CHAOS_F24_NODE_OPTIONS !== undefined)
+  SHEDDING_ENV.NODE_OPTIONS = process.env.CHAOS_F24_NODE_OPTIONS;
 
 const FIELDS = Number(process.env.CHAOS_F24_FIELDS ?? 200);
 const QUERY =

@@ -147,7 +147,10 @@ export const F24: Row = {
       const pid = dp.proc.child.pid!;
       await capacity(dp.proxy, path, 32, 1000); // warm-up
       const probe = await probeCapacity(dp.proxy, path, profile.short ? 2000 : 4000, pid, log);
-      const max = probe.rate;
+      // `CHAOS_F24_CAPACITY=N` overloads as if the capacity were N (A/B runs at the same load; the
+      // probe still runs and is reported).
+      const fixed = Number(process.env.CHAOS_F24_CAPACITY ?? 0);
+      const max = fixed > 0 ? fixed : probe.rate;
       const rate = Math.round(Number(process.env.CHAOS_F24_FACTOR ?? 2) * max);
       const connections = Math.max(512, Math.ceil(0.6 * max));
       log(`capacity ${max.toFixed(0)} req/s; offering ${rate} req/s through ${connections} sockets`);

@@ -313,7 +313,8 @@ export function emptyArraysContract(kind: DbKind) {
             }
           });
 
-          // Kinds only nested (targets) are left to the PUT /upstreams/{u}/targets/{t} item of issue 9.
+          // Kinds only nested (targets): Kong's PUT /upstreams/{u}/targets/{t} updates and never
+          // creates (404 when there is none: kong/api/routes/upstreams.lua, generic-router's putUpdates).
           it.skipIf(def.admin?.path === undefined)(
             'PUT [] creates and replaces with [], PUT without it resets it',
             async () => {

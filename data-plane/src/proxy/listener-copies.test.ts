@@ -2,7 +2,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ListenerCopies, isListenerCopy, type CopyChannel } from './listener-copies.js';
+import {
+  CopyChannelDemux,
+  LISTENER_COPY,
+  ListenerCopies,
+  isListenerCopy,
+  type CopyChannel,
+  type ListenerCopyMessage,
+} from './listener-copies.js';
 
 /**
  * A process that sends every listening handle straight back, as the DP's primary does
@@ -131,9 +138,10 @@ describe('ListenerCopies', () => {
     const servers = [http.createServer(), http.createServer()];
     for (const s of servers) await new Promise<void>((r) => s.listen(0, '127.0.0.1', 511, () => r()));
     child = spawn(process.execPath, ['-e', ECHO], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const demux = new CopyChannelDemux(child);
     const [plain, tls] = servers.map(
       (s, i) =>
-        new ListenerCopies(s, child!, 511, {
+        new ListenerCopies(s, demux.forListener(i === 0 ? 'http' : 'https'), 511, {
           count: 3,
           fetchDelayMs: 0,
           listener: i === 0 ? 'http' : 'https',
@@ -183,5 +191,38 @@ describe('ListenerCopies', () => {
     expect(copies.enabled).toBe(false);
     copies.need();
     expect(sent).toEqual([]);
+  });
+
+  it('subscribes once to the channel for every listener, gives each answer to its own listener, and closes a copy nobody asked for', () => {
+    const subscribed: ((m: unknown, h?: unknown) => void)[] = [];
+    const channel: CopyChannel = {
+      send: () => undefined,
+      on: (_e, fn) => subscribed.push(fn),
+      off: (_e, fn) => subscribed.splice(subscribed.indexOf(fn), 1),
+    };
+    const demux = new CopyChannelDemux(channel);
+    const got: string[] = [];
+    const http1 = (m: unknown): number => got.push(`http:${(m as ListenerCopyMessage).listener}`);
+    const https1 = (m: unknown): number => got.push(`https:${(m as ListenerCopyMessage).listener}`);
+    demux.forListener('http').on('message', http1);
+    demux.forListener('https').on('message', https1);
+    expect(subscribed.length).toBe(1);
+
+    let closed = 0;
+    const handle = { close: () => closed++ };
+    subscribed[0]!({ t: LISTENER_COPY, listener: 'http' }, handle);
+    subscribed[0]!({ t: LISTENER_COPY, listener: 'https' }, handle);
+    subscribed[0]!({ t: 'something-else' }, handle);
+    expect(got).toEqual(['http:http', 'https:https']);
+    expect(closed).toBe(0);
+    subscribed[0]!({ t: LISTENER_COPY, listener: 'grpc' }, handle);
+    expect(closed).toBe(1);
+
+    demux.forListener('http').off('message', http1);
+    expect(subscribed.length).toBe(1);
+    subscribed[0]!({ t: LISTENER_COPY, listener: 'http' }, handle);
+    expect(closed).toBe(2);
+    demux.forListener('https').off('message', https1);
+    expect(subscribed.length).toBe(0);
   });
 });

@@ -218,6 +218,53 @@ export class ListenerCopies {
   }
 }
 
+/** A function told of one listener's copy messages. */
+type CopyListener = (message: unknown, handle?: unknown) => void;
+
+/**
+ * One subscription to the IPC channel for the copies of every listener of a worker: each answer
+ * goes to the ListenerCopies of the listener it names, and a copy nobody asked for (its listener
+ * closed meanwhile) is closed at once rather than left open as a stray descriptor of the port.
+ */
+export class CopyChannelDemux {
+  private readonly byListener = new Map<string, Set<CopyListener>>();
+
+  constructor(private readonly channel: CopyChannel) {}
+
+  /** The channel as one listener's ListenerCopies sees it (only its own answers arrive). */
+  forListener(listener: string): CopyChannel {
+    return {
+      send: (message, handle) => this.channel.send(message, handle),
+      on: (_event, fn) => this.add(listener, fn),
+      off: (_event, fn) => this.remove(listener, fn),
+    };
+  }
+
+  private add(listener: string, fn: CopyListener): void {
+    if (this.byListener.size === 0) this.channel.on('message', this.onMessage);
+    let set = this.byListener.get(listener);
+    if (set === undefined) this.byListener.set(listener, (set = new Set()));
+    set.add(fn);
+  }
+
+  private remove(listener: string, fn: CopyListener): void {
+    const set = this.byListener.get(listener);
+    if (set === undefined || !set.delete(fn)) return;
+    if (set.size === 0) this.byListener.delete(listener);
+    if (this.byListener.size === 0) this.channel.off('message', this.onMessage);
+  }
+
+  private readonly onMessage = (m: unknown, handle?: unknown): void => {
+    if (!isListenerCopy(m)) return;
+    const set = this.byListener.get(m.listener);
+    if (set === undefined) {
+      (handle as { close?: () => void } | null | undefined)?.close?.();
+      return;
+    }
+    for (const fn of set) fn(m, handle);
+  };
+}
+
 /** The primary's side: sends a worker's listening handle straight back, then closes its own. */
 export function returnListenerCopy(
   worker: { send(m: ListenerCopyMessage, handle: never, cb: () => void): unknown },

@@ -17,7 +17,7 @@ import { ProxyErrorCode, rawClientErrorResponse, sendError, sendHttpsRedirect } 
 import { onClientSocketClose, UpstreamExchange, type ClientSocket } from './exchange.js';
 import { ClientConnections, kClosing, LISTEN_BACKLOG, type ClientLimits } from './client-connections.js';
 import { OverloadGuard } from './overload.js';
-import { ListenerCopies, type CopyChannel } from './listener-copies.js';
+import { CopyChannelDemux, ListenerCopies, type CopyChannel } from './listener-copies.js';
 import { dispatchUpstream } from './dispatch.js';
 import { isWebSocketUpgrade } from './headers.js';
 import { ProxyRequest, type RequestSettings } from './request.js';
@@ -181,7 +181,7 @@ export class ProxyServer {
   /** Copies of the listening sockets, opened while the worker is saturated (proxy/listener-copies.ts). */
   private listenerCopies: ListenerCopies[] = [];
   /** Where the copies come from (ProxyServerOptions.listenerCopies). */
-  private readonly copyChannel: CopyChannel | null;
+  private readonly copyChannel: CopyChannelDemux | null;
   /** Load shedding (null when all of its signals are off). */
   readonly overload: OverloadGuard | null;
   /** What every request of this server reads (logger, trusted_ips, forwarded ports). */
@@ -198,7 +198,7 @@ export class ProxyServer {
   constructor(options: ProxyServerOptions) {
     this.vaults = options.vaults === undefined ? vaultResolverFromEnv(process.env) : options.vaults;
     this.dns = options.dns ?? null;
-    this.copyChannel = options.listenerCopies ?? null;
+    this.copyChannel = options.listenerCopies == null ? null : new CopyChannelDemux(options.listenerCopies);
     this.dns?.onChange((name) => {
       if (this.state?.dns?.names.has(name) === true && this.dnsRefresh === null)
         this.dnsRefresh = setImmediate(this.refreshDns);
@@ -230,6 +230,11 @@ export class ProxyServer {
     this.connections = new ClientConnections(options.clientLimits);
     const overload = new OverloadGuard(this.connections.limits);
     this.overload = overload.enabled ? overload : null;
+    // Every listener's copies open on the same saturated turn (the list is read when it fires).
+    if (this.overload !== null && this.copyChannel !== null)
+      this.overload.onSaturated = () => {
+        for (const c of this.listenerCopies) c.need();
+      };
     this.settings.websocketMaxMessageSize = this.connections.limits.websocketMaxMessageSize;
     // A missing Host is answered from the error table (proxy/request-head.ts), not by node.
     const serverOptions: http.ServerOptions = {
@@ -479,15 +484,11 @@ export class ProxyServer {
    * channel and load shedding on; every listener's copies open on the same saturated turn).
    */
   private copyListener(server: NetServer, name: string): void {
-    const overload = this.overload;
-    if (this.copyChannel === null || overload === null) return;
-    const copies = new ListenerCopies(server, this.copyChannel, LISTEN_BACKLOG, { listener: name });
-    if (!copies.enabled) return;
-    this.listenerCopies.push(copies);
-    const all = this.listenerCopies;
-    overload.onSaturated = () => {
-      for (const c of all) c.need();
-    };
+    if (this.copyChannel === null || this.overload === null) return;
+    const copies = new ListenerCopies(server, this.copyChannel.forListener(name), LISTEN_BACKLOG, {
+      listener: name,
+    });
+    if (copies.enabled) this.listenerCopies.push(copies);
   }
 
   /** Stops accepting connections, lets in-flight requests finish (bounded), closes the pools. */

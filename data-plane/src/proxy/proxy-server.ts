@@ -12,7 +12,7 @@ import { completeConfig } from '@gatehouse/shared/entities/registry';
 import type { GatehouseConfig } from '@gatehouse/shared/config/model';
 import type { Logger } from '@gatehouse/shared/logger';
 import { hostWithoutPort } from '../router/host.js';
-import { UpstreamPools } from './upstream-pools.js';
+import { UpstreamPools, upstreamClientFromEnv, type UpstreamClient } from './upstream-pools.js';
 import { ProxyErrorCode, rawClientErrorResponse, sendError, sendHttpsRedirect } from './errors.js';
 import { onClientSocketClose, UpstreamExchange, type ClientSocket } from './exchange.js';
 import { ClientConnections, kClosing, LISTEN_BACKLOG, type ClientLimits } from './client-connections.js';
@@ -153,6 +153,11 @@ export interface ProxyServerOptions {
    * its listening socket). Default: none, the server accepts on its listener alone.
    */
   listenerCopies?: CopyChannel | null;
+  /**
+   * The HTTP/1.1 client of plain-HTTP upstreams: undici (default) or the llhttp client
+   * (proxy/h1-upstream.ts). Default: `GATEHOUSE_UPSTREAM_CLIENT`, else undici.
+   */
+  upstreamClient?: UpstreamClient;
 }
 
 /** The longest wait between two looks at the vault references' ttls. */
@@ -204,7 +209,7 @@ export class ProxyServer {
         this.dnsRefresh = setImmediate(this.refreshDns);
     });
     this.logger = options.logger;
-    this.pools = new UpstreamPools(this.logger);
+    this.pools = new UpstreamPools(this.logger, options.upstreamClient ?? upstreamClientFromEnv(process.env));
     this.balancers = new Balancers(this.logger, { activeChecks: options.activeHealthChecks ?? true });
     this.registry = options.plugins ?? null;
     this.settings = {

@@ -14,12 +14,30 @@ import type { Logger } from '@gatehouse/shared';
 import { TlsErrors } from '../tls/upstream-tls.js';
 import type { ServiceTarget } from './service-targets.js';
 import { H2Pool } from './h2-upstream.js';
+import { H1Pool } from './h1-upstream.js';
 import type { PoolSpec } from './pool-spec.js';
 
 export { poolSpec, type PoolSpec } from './pool-spec.js';
 
-/** What a target sends to: an undici Pool (HTTP/1.1) or, for gRPC services, an HTTP/2 session pool. */
-export type UpstreamPool = Pool | H2Pool;
+/**
+ * What a target sends to: an undici Pool (HTTP/1.1), the llhttp client for plain HTTP/1.1 when
+ * chosen (h1-upstream.ts), or, for gRPC services, an HTTP/2 session pool.
+ */
+export type UpstreamPool = Pool | H1Pool | H2Pool;
+
+/** The HTTP/1.1 clients a data plane can send with (`GATEHOUSE_UPSTREAM_CLIENT`). */
+export const UPSTREAM_CLIENTS = ['undici', 'llhttp'] as const;
+export type UpstreamClient = (typeof UPSTREAM_CLIENTS)[number];
+
+/** `GATEHOUSE_UPSTREAM_CLIENT` (default `undici`); an unknown value is refused by name. */
+export function upstreamClientFromEnv(env: NodeJS.ProcessEnv): UpstreamClient {
+  const value = env.GATEHOUSE_UPSTREAM_CLIENT;
+  if (value === undefined || value === '') return 'undici';
+  if ((UPSTREAM_CLIENTS as readonly string[]).includes(value)) return value as UpstreamClient;
+  throw new Error(
+    `GATEHOUSE_UPSTREAM_CLIENT: unknown client '${value.slice(0, 40)}' (known: ${UPSTREAM_CLIENTS.join(', ')})`,
+  );
+}
 
 /** Kong's upstream keepalive idle timeout (60 s) and a bound on connections per origin. */
 const KEEP_ALIVE_TIMEOUT_MS = 60_000;
@@ -42,7 +60,11 @@ function chainLength(socket: tls.TLSSocket): number {
 export class UpstreamPools {
   private pools = new Map<string, UpstreamPool>();
 
-  constructor(private readonly logger: Logger) {}
+  constructor(
+    private readonly logger: Logger,
+    /** The client of plain-HTTP/1.1 origins (https and gRPC origins always use undici / HTTP/2). */
+    private readonly client: UpstreamClient = 'undici',
+  ) {}
 
   /**
    * Opens the pools `specs` names (reusing the current ones by key), fills the pool slots of
@@ -78,6 +100,19 @@ export class UpstreamPools {
   private create(spec: PoolSpec): UpstreamPool {
     const t = spec.tls;
     if (spec.h2) return new H2Pool(spec.origin, { connectTimeout: spec.connectTimeout, tls: t });
+    if (this.client === 'llhttp' && t === null && spec.origin.startsWith('http:'))
+      return new H1Pool(spec.origin, {
+        connectTimeout: spec.connectTimeout,
+        keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+        connections: MAX_CONNECTIONS_PER_ORIGIN,
+        fallback: () => this.undiciPool(spec),
+      });
+    return this.undiciPool(spec);
+  }
+
+  /** undici's Pool for `spec` (HTTP/1.1, TLS for an https origin). */
+  private undiciPool(spec: PoolSpec): Pool {
+    const t = spec.tls;
     const connectOptions = {
       timeout: spec.connectTimeout,
       rejectUnauthorized: t?.rejectUnauthorized === true,

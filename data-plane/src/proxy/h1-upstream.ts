@@ -77,9 +77,22 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 const BAD_PATH = /[^\u0021-\u00ff]/;
 /** Methods undici sends `content-length: 0` for when there is no body. */
-const EXPECTS_PAYLOAD: ReadonlySet<string> = new Set(['PUT', 'POST', 'PATCH', 'QUERY', 'PROPFIND', 'PROPPATCH']);
+const EXPECTS_PAYLOAD: ReadonlySet<string> = new Set([
+  'PUT',
+  'POST',
+  'PATCH',
+  'QUERY',
+  'PROPFIND',
+  'PROPPATCH',
+]);
 /** Header names (lower case) undici treats apart: such requests go to the fallback. */
-const APART: ReadonlySet<string> = new Set(['connection', 'expect', 'transfer-encoding', 'keep-alive', 'upgrade']);
+const APART: ReadonlySet<string> = new Set([
+  'connection',
+  'expect',
+  'transfer-encoding',
+  'keep-alive',
+  'upgrade',
+]);
 const APART_LENGTHS: ReadonlySet<number> = new Set([...APART, 'host', 'content-length'].map((n) => n.length));
 /** undici's `keepAliveTimeoutThreshold` for 7.x: an upstream's hint less this. */
 const KEEP_ALIVE_THRESHOLD_MS = 2_000;
@@ -181,9 +194,8 @@ class Connection {
     }
     socket.once('connect', () => {
       this.connected = true;
-      if (this.timer !== null) clearTimeout(this.timer);
-      this.timer = null;
-      if (this.state === WAITING_HEAD) this.arm(this.timeoutMs);
+      this.disarm();
+      this.write();
     });
     socket.on('data', this.onData);
     socket.on('end', this.onEnd);
@@ -191,13 +203,33 @@ class Connection {
     socket.on('close', this.onClose);
   }
 
-  /** Sends one request (`head` and `body`); the handler hears the rest. */
+  /**
+   * Sends one request (`head` and `body`); the handler hears the rest. As with undici, the
+   * handler's `onConnect` comes once the connection is up, just before the request is written (a
+   * balancer may send a request again to another target only if it was never written).
+   */
   send(head: string, body: Buffer | null, handler: CoreHandler, options: UpstreamOptions): void {
     this.handler = handler;
     this.state = WAITING_HEAD;
     this.keepAlive = true;
     this.bodyTimeout = options.bodyTimeout ?? 0;
     this.timeoutMs = options.headersTimeout ?? 0;
+    this.head = head;
+    this.body = body;
+    if (this.connected) this.write();
+  }
+
+  /** The request waiting for the connection. */
+  private head: string | null = null;
+  private body: Buffer | null = null;
+
+  private write(): void {
+    const handler = this.handler;
+    const head = this.head;
+    const body = this.body;
+    this.head = null;
+    this.body = null;
+    if (handler === null || head === null) return;
     handler.onConnect(this.abort);
     if (this.handler !== handler) return; // aborted in onConnect
     if (body === null || body.length === 0) this.socket.write(head, 'latin1');
@@ -207,7 +239,7 @@ class Connection {
       this.socket.write(body);
       this.socket.uncork();
     }
-    if (this.connected) this.arm(this.timeoutMs);
+    this.arm(this.timeoutMs);
   }
 
   private bodyTimeout = 0;
@@ -444,6 +476,14 @@ export class H1Pool {
     this.keepAliveTimeout = options.keepAliveTimeout;
   }
 
+  /**
+   * The undici Pool of the same origin: what the requests this client does not send go to, and
+   * what a plugin's own requests to the service use (undici's promise API, service-endpoint.ts).
+   */
+  get undici(): FallbackPool {
+    return (this.fallbackPool ??= this.options.fallback());
+  }
+
   /** Connections open now (tests). */
   get size(): number {
     return this.all.size;
@@ -456,7 +496,7 @@ export class H1Pool {
       return false;
     }
     const head = requestHead(options, this.defaultHost);
-    if (head === null) return (this.fallbackPool ??= this.options.fallback()).dispatch(options, handler);
+    if (head === null) return this.undici.dispatch(options, handler);
     const body = (options.body as Buffer | null | undefined) ?? null;
     const c = this.take();
     if (c === null) this.waiting.push({ head, body, handler, options });

@@ -8,6 +8,7 @@
  */
 import type { Service } from '@gatehouse/shared';
 import { Pool, requestOn } from './undici-parts.js';
+import { H1Pool } from './h1-upstream.js';
 import type { EndpointRequest, EndpointResponse, ServiceEndpoint } from '../plugins/api.js';
 import type { Destination, DestinationPlanner } from './destinations.js';
 import { TIMEOUT_CODES } from './errors.js';
@@ -71,6 +72,8 @@ class CompiledServiceEndpoint implements ServiceEndpoint {
     }
     if (pool === null)
       throw new EndpointError(EndpointErrorCode.UNAVAILABLE, `service ${this.label} is not proxied`);
+    // The llhttp client's origin: a plugin's requests go through its undici Pool (the promise API).
+    if (pool instanceof H1Pool) pool = pool.undici as UpstreamPool;
     // A gRPC service (HTTP/2 session pool) takes gRPC calls only, not a plugin's plain requests.
     if (!(pool instanceof Pool))
       throw new EndpointError(EndpointErrorCode.UNAVAILABLE, `service ${this.label} is a gRPC service`);

@@ -70,7 +70,7 @@ const get = (path = '/x', headers: string[] = []): UpstreamOptions => ({
   bodyTimeout: 5_000,
 });
 
-let closers: (() => Promise<unknown> | void)[] = [];
+const closers: (() => Promise<unknown> | void)[] = [];
 afterEach(async () => {
   for (const c of closers.splice(0).reverse()) await c();
 });
@@ -110,7 +110,7 @@ function pool(port: number, extra: Partial<ConstructorParameters<typeof H1Pool>[
     connectTimeout: 2_000,
     keepAliveTimeout: 60_000,
     connections: 16,
-    fallback: () => new Pool(`http://127.0.0.1:${port}`) as unknown as FallbackPool,
+    fallback: () => new Pool(`http://127.0.0.1:${port}`),
     ...extra,
   });
   closers.push(() => p.destroy());

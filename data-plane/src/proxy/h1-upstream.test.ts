@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Pool } from './undici-parts.js';
 import type { CoreHandler } from './exchange.js';
 import type { UpstreamOptions } from './dispatch.js';
-import { H1Pool, requestHead, type FallbackPool } from './h1-upstream.js';
+import { H1Pool, requestHead } from './h1-upstream.js';
 
 /** What a dispatch handler heard. */
 interface Heard {

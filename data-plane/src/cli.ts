@@ -34,6 +34,7 @@ import { stopOnSignals } from '@gatehouse/shared/process';
 import { startDataPlane } from './data-plane.js';
 import { ClientIpResolver } from './net/client-ip.js';
 import { PATH_ESCAPED_SLASHES_ACTIONS, type PathEscapedSlashesAction } from './proxy/path-policy.js';
+import { DEFAULT_UPSTREAM_CLIENT, UPSTREAM_CLIENTS, type UpstreamClient } from './proxy/pool-spec.js';
 import { parseCacheKey } from './sync/cache-crypto.js';
 import { controlPlaneListProblem } from './sync/control-planes.js';
 import {
@@ -307,6 +308,16 @@ const SETTINGS: SettingSpec[] = [
     max: 1024,
     default: String(availableParallelism()),
     description: 'Worker processes serving traffic.',
+  },
+  {
+    key: 'upstreamClient',
+    flag: 'upstream-client',
+    env: ['GATEHOUSE_UPSTREAM_CLIENT'],
+    kind: 'enum',
+    values: [...UPSTREAM_CLIENTS],
+    default: DEFAULT_UPSTREAM_CLIENT,
+    description:
+      'HTTP/1.1 client of plain-HTTP upstreams: undici, or llhttp (keep-alive sockets and node\'s llhttp parser, undici for the requests it does not send; docs/data-plane.md "Upstream client").',
   },
   {
     key: 'proxyCacheMemorySize',
@@ -757,6 +768,7 @@ try {
     allowVersionRollback: v.allowVersionRollback as boolean,
     workers: v.workers as number,
     proxyCacheMemorySize: v.proxyCacheMemorySize as number,
+    upstreamClient: v.upstreamClient as UpstreamClient,
     logs: { accessLog, syslogServer: v.syslogServer as Listen },
     proxyListen: v.listen as Listen,
     proxyTlsListen: v.listenSsl as Listen | undefined,

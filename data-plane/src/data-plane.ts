@@ -79,6 +79,7 @@ import type { LogSettings } from './workers/protocol.js';
 import { NodeTelemetry, workerFlushMs, type TrafficSummaryStatus } from './telemetry/node-telemetry.js';
 import type { RequestPolicy } from './proxy/request-head.js';
 import { ClientConnections, type ClientLimits } from './proxy/client-connections.js';
+import type { UpstreamClient } from './proxy/pool-spec.js';
 
 export interface ListenAddress {
   host: string;
@@ -122,6 +123,8 @@ export interface DataPlaneOptions {
   workers?: number;
   /** Bytes of each worker's proxy-cache memory store (default 128 MiB). */
   proxyCacheMemorySize?: number;
+  /** The HTTP/1.1 client of plain-HTTP upstreams (default DEFAULT_UPSTREAM_CLIENT). */
+  upstreamClient?: UpstreamClient;
   /** The access log (default off here; the CLI defaults to a file) and the syslog server. */
   logs?: LogSettings;
   proxyListen: ListenAddress;
@@ -432,6 +435,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     clientLimits: options.clientLimits,
     http2: options.http2,
     proxyCacheMemorySize: options.proxyCacheMemorySize,
+    upstreamClient: options.upstreamClient,
     logs: options.logs,
     tls,
     size: workers,

@@ -2,7 +2,8 @@
 /**
  * CPU per request of the real data plane (`gatehouse dp`, primary + one worker, DB-less, one
  * route /echo, no plugins; test/bench/gatehouse-dp-candidate.sh) against other builds of it and
- * against a floor (lib/floor-proxy.mjs: bare node:http → undici). Every candidate runs at once,
+ * against two floors (lib/floor-proxy.mjs: bare node:http → undici; lib/floor-llhttp.mjs: node:http →
+ * a minimal keep-alive client on node's llhttp parser). Every candidate runs at once,
  * pinned to one core (`--proxy-cpu`, default 1); wrk and the nginx upstream of ../shared/bench run
  * on the other. Rounds are interleaved (A B C, A B C, …); each round is `--warmup` s of load, then
  * `--duration` s measured: the CPU the candidate's processes used (/proc, primary and workers
@@ -79,7 +80,10 @@ const specs = (values.candidate ?? [`branch=${ROOT}`]).map((s) => {
   return { name, cmd: join(root, 'test', 'bench', 'gatehouse-dp-candidate.sh'), args: [] };
 });
 if (!values['no-floor'])
-  specs.push({ name: 'floor', cmd: process.execPath, args: [join(ROOT, 'test/bench/lib/floor-proxy.mjs')] });
+  specs.push(
+    { name: 'floor', cmd: process.execPath, args: [join(ROOT, 'test/bench/lib/floor-proxy.mjs')] },
+    { name: 'floor-llhttp', cmd: process.execPath, args: [join(ROOT, 'test/bench/lib/floor-llhttp.mjs')] },
+  );
 
 const cands = [];
 for (const s of specs) {

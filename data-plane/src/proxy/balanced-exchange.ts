@@ -12,7 +12,7 @@
 import type { Duplex } from 'node:stream';
 import { hashValue } from '../balancer/hash-value.js';
 import { BAD_REQUEST_CODES, ProxyErrorCode, TIMEOUT_CODES } from './errors.js';
-import type { CoreHandler } from './exchange.js';
+import type { CoreHandler, RawHeaders } from './exchange.js';
 import type { UpstreamOptions } from './dispatch.js';
 import type { ProxyRequest } from './request.js';
 import type { BalancedService } from './service-targets.js';
@@ -127,7 +127,7 @@ export class BalancedExchange implements CoreHandler {
     this.inner.onConnect(abort);
   }
 
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+  onHeaders(statusCode: number, rawHeaders: RawHeaders, resume: () => void): boolean {
     if (statusCode < 200) return this.inner.onHeaders(statusCode, rawHeaders, resume);
     this.responded = true;
     const balancer = this.service.balancer;

@@ -22,10 +22,16 @@ export type ClientSocket = Socket & { [kExchange]?: UpstreamExchange | null };
 /** Where the exchange of a request is registered: its socket (HTTP/1.x) or its stream (HTTP/2). */
 type ExchangeSlot = { [kExchange]?: UpstreamExchange | null };
 
+/**
+ * An upstream response's header fields, name and value by turns, as the client read them:
+ * Buffers from undici and the HTTP/2 pool, latin1 strings from the llhttp client (h1-upstream.ts).
+ */
+export type RawHeaders = readonly (Buffer | string)[];
+
 /** undici's core dispatch callbacks (what every exchange implements). */
 export interface CoreHandler {
   onConnect(abort: (reason?: Error) => void): void;
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean;
+  onHeaders(statusCode: number, rawHeaders: RawHeaders, resume: () => void): boolean;
   onData(chunk: Buffer): boolean;
   onComplete(trailers: string[] | null): void;
   onError(err: Error): void;
@@ -73,7 +79,7 @@ export class UpstreamExchange implements CoreHandler {
     if (this.clientGone) abort(new ClientClosedError('client closed the connection'));
   }
 
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+  onHeaders(statusCode: number, rawHeaders: RawHeaders, resume: () => void): boolean {
     if (statusCode < 200) return true;
     this.request.upstreamHeadersAt = performance.now();
     this.resumeUpstream = resume;

@@ -7,7 +7,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Pool } from './undici-parts.js';
 import type { CoreHandler } from './exchange.js';
 import type { UpstreamOptions } from './dispatch.js';
+import { createLogger } from '@gatehouse/shared';
 import { H1Pool, requestHead } from './h1-upstream.js';
+import { upstreamClientFromEnv, type PoolSpec } from './pool-spec.js';
+import type { ServiceTarget } from './service-targets.js';
+import { UpstreamPools } from './upstream-pools.js';
 
 /** What a dispatch handler heard. */
 interface Heard {
@@ -409,5 +413,39 @@ describe('the llhttp upstream client', () => {
       }),
       { numRuns: 150 },
     );
+  });
+});
+
+describe('choosing the upstream client', () => {
+  it('reads GATEHOUSE_UPSTREAM_CLIENT (default llhttp) and refuses an unknown client by name', () => {
+    expect(upstreamClientFromEnv({})).toBe('llhttp');
+    expect(upstreamClientFromEnv({ GATEHOUSE_UPSTREAM_CLIENT: '' })).toBe('llhttp');
+    expect(upstreamClientFromEnv({ GATEHOUSE_UPSTREAM_CLIENT: 'undici' })).toBe('undici');
+    expect(() => upstreamClientFromEnv({ GATEHOUSE_UPSTREAM_CLIENT: 'curl' })).toThrow(
+      "GATEHOUSE_UPSTREAM_CLIENT: unknown client 'curl' (known: undici, llhttp)",
+    );
+  });
+
+  it('sends plain-HTTP origins through the llhttp client when chosen; https and gRPC origins stay on undici and HTTP/2', async () => {
+    const spec = (origin: string, h2 = false): PoolSpec => ({
+      key: origin + (h2 ? '|h2' : ''),
+      origin,
+      connectTimeout: 1_000,
+      tls: origin.startsWith('https:')
+        ? ({ key: 'k', rejectUnauthorized: false, verifyDepth: null } as unknown as PoolSpec['tls'])
+        : null,
+      h2,
+    });
+    const specs = [spec('http://127.0.0.1:9'), spec('https://127.0.0.1:9'), spec('http://127.0.0.1:9', true)];
+    const kinds = async (client: 'undici' | 'llhttp'): Promise<string[]> => {
+      const pools = new UpstreamPools(createLogger('h1-test', { level: 'silent' }), client);
+      const targets = specs.map((s) => ({ poolKey: s.key, balanced: null, pool: null }));
+      pools.bind(new Map(specs.map((s) => [s.key, s])), targets as unknown as ServiceTarget[]);
+      const names = targets.map((t) => (t.pool as object | null)?.constructor.name ?? 'none');
+      await pools.closeAll();
+      return names;
+    };
+    expect(await kinds('llhttp')).toEqual(['H1Pool', 'Pool', 'H2Pool']);
+    expect(await kinds('undici')).toEqual(['Pool', 'Pool', 'H2Pool']);
   });
 });

@@ -2,9 +2,10 @@
  * HTTP/1.1 to a plain-TCP upstream without undici: keep-alive connections (`net.Socket`) and
  * node's own llhttp response parser (`HTTPParser` of `_http_common`, the one node's http client
  * uses), behind undici's `dispatch(options, handler)` so the exchanges do not know which client
- * sent their request. Opt-in (`GATEHOUSE_UPSTREAM_CLIENT=llhttp`, docs/data-plane.md, "Upstream
- * client"): measured, undici costs ~14 µs of CPU per proxied request on top of node:http (floor
- * 39 µs against 25 µs with this client, test/bench/README.md "Where the time goes").
+ * sent their request. The default client of plain-HTTP upstreams (`--upstream-client undici` turns
+ * it off; docs/data-plane.md, "Upstream client"): measured, undici costs ~14 µs of CPU per proxied
+ * request on top of node:http (floor 39 µs against 25 µs with this client, test/bench/README.md
+ * "Where the time goes").
  *
  * Only the requests whose bytes on the wire are certain to be undici's are sent here (the same
  * request line, `host` first, `connection: keep-alive`, the headers in order, the same
@@ -369,7 +370,7 @@ class Connection {
     this.hint(raw);
     this.state = READING_BODY;
     this.arm(this.bodyTimeout);
-    if (handler.onHeaders(statusCode, raw as unknown as Buffer[], this.resume) === false) this.socket.pause();
+    if (handler.onHeaders(statusCode, raw, this.resume) === false) this.socket.pause();
     return 0;
   };
 
@@ -403,8 +404,8 @@ class Connection {
     const trailers = this.pendingHeaders;
     this.pendingHeaders = null;
     this.handler = null;
+    // The timer stays (re-armed by the next request; firing while idle does nothing).
     this.state = IDLE;
-    this.disarm();
     if (this.socket.isPaused()) this.socket.resume();
     this.reusable = this.keepAlive;
     this.complete = true;

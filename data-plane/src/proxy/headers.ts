@@ -16,6 +16,7 @@
 import { GATEHOUSE_VERSION } from '@gatehouse/shared/version';
 import { hostWithoutPort } from '../router/host.js';
 import type { ProxyRequest } from './request.js';
+import type { RawHeaders } from './exchange.js';
 
 const enum Kind {
   Drop = 1,
@@ -210,15 +211,19 @@ export function withContentLength(headers: string[], body: Buffer, clientHasBody
   return headers;
 }
 
+/** A raw header field as text (a latin1 string is as the llhttp client read it). */
+const latin1 = (field: Buffer | string): string =>
+  typeof field === 'string' ? field : field.toString('latin1');
+
 /**
  * The Content-Length of undici's raw response headers, or -1 (none, or not a plain decimal).
  * undici's parser has refused a response with two different ones.
  */
-export function contentLengthOf(raw: readonly Buffer[]): number {
+export function contentLengthOf(raw: RawHeaders): number {
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
-    if (name.length !== 14 || name.toString('latin1').toLowerCase() !== CONTENT_LENGTH) continue;
-    const value = raw[i + 1]!.toString('latin1');
+    if (name.length !== 14 || latin1(name).toLowerCase() !== CONTENT_LENGTH) continue;
+    const value = latin1(raw[i + 1]!);
     return /^\d{1,15}$/.test(value) ? Number(value) : -1;
   }
   return -1;
@@ -229,22 +234,21 @@ export function contentLengthOf(raw: readonly Buffer[]): number {
  * hop-by-hop headers, adding `Via`. Content-Length is kept (node then frames the body with it);
  * a chunked upstream response is re-chunked by node.
  */
-export function downstreamResponseHeaders(raw: readonly Buffer[]): string[] {
+export function downstreamResponseHeaders(raw: RawHeaders): string[] {
   const out: string[] = [];
   let connectionNamed: Set<string> | null = null;
   for (let i = 0; i < raw.length; i += 2) {
     const nameBuf = raw[i]!;
     const len = nameBuf.length;
-    const name = nameBuf.toString('latin1');
+    const name = latin1(nameBuf);
     if (len < 64 && RESPONSE_LENGTHS[len] === 1) {
       const lower = name.toLowerCase();
       if (RESPONSE_HOP_BY_HOP.has(lower)) {
-        if (lower === 'connection')
-          connectionNamed = connectionTokens(raw[i + 1]!.toString('latin1'), connectionNamed);
+        if (lower === 'connection') connectionNamed = connectionTokens(latin1(raw[i + 1]!), connectionNamed);
         continue;
       }
     }
-    out.push(name, raw[i + 1]!.toString('latin1'));
+    out.push(name, latin1(raw[i + 1]!));
   }
   const result = connectionNamed === null ? out : withoutNamed(out, connectionNamed, 0);
   result.push('via', VIA_RESPONSE);
@@ -258,13 +262,13 @@ export function downstreamResponseHeaders(raw: readonly Buffer[]): string[] {
  * `Sec-WebSocket-Accept` / `-Protocol` / `-Extensions` pass as end-to-end headers. Only the
  * upgrade path calls it: every other response loses `Upgrade` (downstreamResponseHeaders).
  */
-export function upgradeResponseHead(raw: readonly Buffer[]): string {
+export function upgradeResponseHead(raw: RawHeaders): string {
   let upgrade = 'websocket';
-  const kept: Buffer[] = [];
+  const kept: (Buffer | string)[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
-    if (name.length === 7 && name.toString('latin1').toLowerCase() === 'upgrade') {
-      upgrade = raw[i + 1]!.toString('latin1');
+    if (name.length === 7 && latin1(name).toLowerCase() === 'upgrade') {
+      upgrade = latin1(raw[i + 1]!);
       continue;
     }
     kept.push(name, raw[i + 1]!);

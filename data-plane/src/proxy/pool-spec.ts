@@ -7,6 +7,25 @@
 import type { Service } from '@gatehouse/shared/config/model';
 import type { UpstreamTls } from '../tls/upstream-tls.js';
 
+/**
+ * The HTTP/1.1 clients a data plane can send to plain-HTTP upstreams with: `undici`, or `llhttp`
+ * (proxy/h1-upstream.ts: keep-alive sockets and node's llhttp parser, undici for what it does not
+ * send). `--upstream-client`, `GATEHOUSE_UPSTREAM_CLIENT`; docs/data-plane.md, "Upstream client".
+ */
+export const UPSTREAM_CLIENTS = ['undici', 'llhttp'] as const;
+export type UpstreamClient = (typeof UPSTREAM_CLIENTS)[number];
+export const DEFAULT_UPSTREAM_CLIENT: UpstreamClient = 'llhttp';
+
+/** `GATEHOUSE_UPSTREAM_CLIENT` for a proxy made without the setting (tests, benches); an unknown value is refused by name. */
+export function upstreamClientFromEnv(env: NodeJS.ProcessEnv): UpstreamClient {
+  const value = env.GATEHOUSE_UPSTREAM_CLIENT;
+  if (value === undefined || value === '') return DEFAULT_UPSTREAM_CLIENT;
+  if ((UPSTREAM_CLIENTS as readonly string[]).includes(value)) return value as UpstreamClient;
+  throw new Error(
+    `GATEHOUSE_UPSTREAM_CLIENT: unknown client '${value.slice(0, 40)}' (known: ${UPSTREAM_CLIENTS.join(', ')})`,
+  );
+}
+
 export interface PoolSpec {
   readonly key: string;
   /** `http://host:port` or `https://host:port`. */

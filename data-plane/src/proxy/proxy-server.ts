@@ -12,7 +12,8 @@ import { completeConfig } from '@gatehouse/shared/entities/registry';
 import type { GatehouseConfig } from '@gatehouse/shared/config/model';
 import type { Logger } from '@gatehouse/shared/logger';
 import { hostWithoutPort } from '../router/host.js';
-import { UpstreamPools, upstreamClientFromEnv, type UpstreamClient } from './upstream-pools.js';
+import { UpstreamPools } from './upstream-pools.js';
+import { upstreamClientFromEnv, type UpstreamClient } from './pool-spec.js';
 import { ProxyErrorCode, rawClientErrorResponse, sendError, sendHttpsRedirect } from './errors.js';
 import { onClientSocketClose, UpstreamExchange, type ClientSocket } from './exchange.js';
 import { ClientConnections, kClosing, LISTEN_BACKLOG, type ClientLimits } from './client-connections.js';
@@ -155,7 +156,7 @@ export interface ProxyServerOptions {
   listenerCopies?: CopyChannel | null;
   /**
    * The HTTP/1.1 client of plain-HTTP upstreams: undici (default) or the llhttp client
-   * (proxy/h1-upstream.ts). Default: `GATEHOUSE_UPSTREAM_CLIENT`, else undici.
+   * (proxy/h1-upstream.ts). Default: `GATEHOUSE_UPSTREAM_CLIENT`, else DEFAULT_UPSTREAM_CLIENT.
    */
   upstreamClient?: UpstreamClient;
 }

@@ -15,29 +15,15 @@ import { TlsErrors } from '../tls/upstream-tls.js';
 import type { ServiceTarget } from './service-targets.js';
 import { H2Pool } from './h2-upstream.js';
 import { H1Pool } from './h1-upstream.js';
-import type { PoolSpec } from './pool-spec.js';
 
 export { poolSpec, type PoolSpec } from './pool-spec.js';
+import { DEFAULT_UPSTREAM_CLIENT, type PoolSpec, type UpstreamClient } from './pool-spec.js';
 
 /**
  * What a target sends to: an undici Pool (HTTP/1.1), the llhttp client for plain HTTP/1.1 when
  * chosen (h1-upstream.ts), or, for gRPC services, an HTTP/2 session pool.
  */
 export type UpstreamPool = Pool | H1Pool | H2Pool;
-
-/** The HTTP/1.1 clients a data plane can send with (`GATEHOUSE_UPSTREAM_CLIENT`). */
-export const UPSTREAM_CLIENTS = ['undici', 'llhttp'] as const;
-export type UpstreamClient = (typeof UPSTREAM_CLIENTS)[number];
-
-/** `GATEHOUSE_UPSTREAM_CLIENT` (default `undici`); an unknown value is refused by name. */
-export function upstreamClientFromEnv(env: NodeJS.ProcessEnv): UpstreamClient {
-  const value = env.GATEHOUSE_UPSTREAM_CLIENT;
-  if (value === undefined || value === '') return 'undici';
-  if ((UPSTREAM_CLIENTS as readonly string[]).includes(value)) return value as UpstreamClient;
-  throw new Error(
-    `GATEHOUSE_UPSTREAM_CLIENT: unknown client '${value.slice(0, 40)}' (known: ${UPSTREAM_CLIENTS.join(', ')})`,
-  );
-}
 
 /** Kong's upstream keepalive idle timeout (60 s) and a bound on connections per origin. */
 const KEEP_ALIVE_TIMEOUT_MS = 60_000;
@@ -63,7 +49,7 @@ export class UpstreamPools {
   constructor(
     private readonly logger: Logger,
     /** The client of plain-HTTP/1.1 origins (https and gRPC origins always use undici / HTTP/2). */
-    private readonly client: UpstreamClient = 'undici',
+    private readonly client: UpstreamClient = DEFAULT_UPSTREAM_CLIENT,
   ) {}
 
   /**

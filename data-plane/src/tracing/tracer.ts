@@ -40,7 +40,7 @@ import {
 } from '@opentelemetry/sdk-trace';
 import type { Duplex } from 'node:stream';
 import type { PhaseName } from '../plugins/api.js';
-import type { CoreHandler } from '../proxy/exchange.js';
+import type { CoreHandler, RawHeaders } from '../proxy/exchange.js';
 import type { ProxyRequest } from '../proxy/request.js';
 import type { RequestObserver } from '../observe/request-observer.js';
 import { randomNonZeroHex } from '../observe/random-hex.js';
@@ -560,7 +560,7 @@ class TracedExchange implements CoreHandler {
     this.inner.onConnect(abort);
   }
 
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+  onHeaders(statusCode: number, rawHeaders: RawHeaders, resume: () => void): boolean {
     if (statusCode >= 200) {
       this.span.setAttribute('http.response.status_code', statusCode);
       if (statusCode >= 500) this.span.setStatus({ code: SpanStatusCode.ERROR });

@@ -17,6 +17,7 @@ import type { AccessLogSettings } from '../observe/access-log.js';
 import type { TlsPolicy } from '@gatehouse/shared';
 import type { Http2Settings } from '../proxy/http2-edge.js';
 import type { DnsSettings } from '../dns/settings.js';
+import type { UpstreamClient } from '../proxy/pool-spec.js';
 
 export type { TargetHealthChange };
 
@@ -269,6 +270,8 @@ export interface WorkerSettings {
   http2?: Partial<Http2Settings>;
   /** Bytes of the worker's proxy-cache memory store (--proxy-cache-memory-size); default 128 MiB. */
   proxyCacheMemorySize?: number;
+  /** The HTTP/1.1 client of plain-HTTP upstreams (--upstream-client); default DEFAULT_UPSTREAM_CLIENT. */
+  upstreamClient?: UpstreamClient;
   /** Workers of the node: with one, the `local` policy counts in the worker (no IPC); default 2. */
   workers?: number;
   /** The access log (null = off) and the syslog plugin's server (--access-log*, --syslog-server). */

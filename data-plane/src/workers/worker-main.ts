@@ -84,6 +84,7 @@ const proxy = new ProxyServer({
   requestPolicy: settings.requestPolicy ?? {},
   clientLimits: settings.clientLimits,
   http2: settings.http2 ?? {},
+  ...(settings.upstreamClient === undefined ? {} : { upstreamClient: settings.upstreamClient }),
   activeHealthChecks: false,
   // Each worker resolves the names it balances over (docs/load-balancing.md "DNS").
   dns: settings.dns === undefined ? null : new DnsResolver(settings.dns, { logger }),

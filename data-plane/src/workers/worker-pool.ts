@@ -64,6 +64,8 @@ export interface WorkerPoolOptions {
   http2?: WorkerSettings['http2'];
   /** Bytes of each worker's proxy-cache memory store. */
   proxyCacheMemorySize?: number;
+  /** The HTTP/1.1 client of every worker's plain-HTTP upstreams. */
+  upstreamClient?: WorkerSettings['upstreamClient'];
   /** The access log and syslog settings of every worker. */
   logs?: WorkerSettings['logs'];
   /** Milliseconds between each worker's traffic reports (telemetry/); absent: workers record none. */
@@ -377,6 +379,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       clientLimits: this.opts.clientLimits,
       ...(this.opts.http2 === undefined ? {} : { http2: this.opts.http2 }),
       proxyCacheMemorySize: this.opts.proxyCacheMemorySize,
+      upstreamClient: this.opts.upstreamClient,
       workers: this.opts.size,
       logs: this.opts.logs,
       trafficFlushMs: this.opts.trafficFlushMs,

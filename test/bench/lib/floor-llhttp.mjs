@@ -1,6 +1,6 @@
-// EXPERIMENT (bench only): node:http server → a minimal HTTP/1.1 upstream client (net.Socket
-// keep-alive connections, node's own llhttp response parser from _http_common), the same job as
-// floor-proxy.mjs without undici: what undici costs on the floor.
+// The second floor of dp-cpu.mjs: node:http server → a minimal HTTP/1.1 upstream client (keep-alive
+// net.Socket connections, node's own llhttp response parser from _http_common), the same job as
+// floor-proxy.mjs without undici: what undici costs on the floor (test/bench/README.md).
 import http from 'node:http';
 import net from 'node:net';
 import { createRequire } from 'node:module';

@@ -5,7 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { downstreamResponseHeaders } from '../../proxy/headers.js';
-import { UpstreamExchange, writeTrailers } from '../../proxy/exchange.js';
+import { UpstreamExchange, writeTrailers, type RawHeaders } from '../../proxy/exchange.js';
 import { ProxyErrorCode } from '../../proxy/errors.js';
 import { PluginErrors } from '../errors.js';
 import { RESPONSE_BUFFER_LIMIT, type ResponseHead, type ResponseTransform } from '../api.js';
@@ -40,7 +40,7 @@ export class PluginExchange extends UpstreamExchange {
     super(ctx.proxied);
   }
 
-  override onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+  override onHeaders(statusCode: number, rawHeaders: RawHeaders, resume: () => void): boolean {
     if (statusCode < 200) return true;
     this.ctx.proxied.upstreamHeadersAt = performance.now();
     this.resumeUpstream = resume;

@@ -359,15 +359,18 @@ describe('the llhttp upstream client', () => {
     expect(p.size).toBe(1);
   });
 
-  it('close() lets a request in flight finish; destroy() fails it with UND_ERR_DESTROYED', async () => {
+  it('close() lets the requests in flight and those waiting for a connection finish; destroy() fails them with UND_ERR_DESTROYED', async () => {
     const up = await rawUpstream((socket) => setTimeout(() => socket.write(OK), 50));
-    const p = pool(up.port);
+    const p = pool(up.port, { connections: 1 });
     const [h1, first] = recorder();
+    const [h0, queued] = recorder();
     p.dispatch(get(), h1);
+    p.dispatch(get(), h0);
     await new Promise((r) => setTimeout(r, 10));
     await p.close();
     await first.done;
-    expect([first.body, first.error]).toEqual(['ok', null]);
+    await queued.done;
+    expect([first.body, first.error, queued.body, queued.error]).toEqual(['ok', null, 'ok', null]);
     const [h2, late] = recorder();
     p.dispatch(get(), h2);
     await late.done;

@@ -521,14 +521,14 @@ export class H1Pool {
 
   /** A connection finished its request and may be used again. */
   release(c: Connection): void {
-    if (this.closed) {
-      c.kill();
-      this.checkDrained();
-      return;
-    }
     const next = this.waiting.shift();
     if (next !== undefined) {
       c.send(next.head, next.body, next.handler, next.options);
+      return;
+    }
+    if (this.closed) {
+      c.kill();
+      this.checkDrained();
       return;
     }
     c.idleUntil = Date.now() + (c.hinted > 0 ? c.hinted : this.keepAliveTimeout);
@@ -557,12 +557,10 @@ export class H1Pool {
     this.all.delete(c);
     const at = this.idle.indexOf(c);
     if (at >= 0) this.idle.splice(at, 1);
-    if (this.closed) {
-      this.checkDrained();
-      return;
-    }
     const next = this.waiting.shift();
-    if (next !== undefined) {
+    if (next === undefined) {
+      if (this.closed) this.checkDrained();
+    } else {
       const fresh = this.take();
       if (fresh === null) this.waiting.unshift(next);
       else fresh.send(next.head, next.body, next.handler, next.options);
@@ -570,37 +568,41 @@ export class H1Pool {
   }
 
   private checkDrained(): void {
-    if (this.drained === null) return;
+    if (this.drained === null || this.waiting.length > 0) return;
     for (const c of this.all) if (c.busy) return;
     const d = this.drained;
     this.drained = null;
     d();
   }
 
-  /** Lets the requests in flight finish, then closes every connection (undici's `close`). */
-  async close(): Promise<void> {
+  /** Stops taking requests and stops the idle sweep (close and destroy). */
+  private shut(): void {
     this.closed = true;
     if (this.sweeper !== null) clearInterval(this.sweeper);
     this.sweeper = null;
-    for (const w of this.waiting.splice(0))
-      w.handler.onError(new H1UpstreamError('The client is destroyed', 'UND_ERR_DESTROYED'));
+  }
+
+  /**
+   * Lets the requests in flight and those waiting for a connection finish, then closes every
+   * connection (undici's `close`); a request dispatched after it fails.
+   */
+  async close(): Promise<void> {
+    this.shut();
     for (const c of this.idle.splice(0)) c.kill();
-    const busy = [...this.all].some((c) => c.busy);
+    const busy = this.waiting.length > 0 || [...this.all].some((c) => c.busy);
     const fallback = this.fallbackPool?.close();
     if (busy) await new Promise<void>((resolve) => (this.drained = resolve));
     for (const c of [...this.all]) c.kill();
     await fallback;
   }
 
-  /** Closes every connection now; requests in flight fail (undici's `destroy`). */
+  /** Closes every connection now; requests in flight or waiting fail (undici's `destroy`). */
   async destroy(): Promise<void> {
-    this.closed = true;
-    if (this.sweeper !== null) clearInterval(this.sweeper);
-    this.sweeper = null;
-    for (const w of this.waiting.splice(0))
-      w.handler.onError(new H1UpstreamError('The client is destroyed', 'UND_ERR_DESTROYED'));
+    this.shut();
+    const destroyed = (): Error => new H1UpstreamError('The client is destroyed', 'UND_ERR_DESTROYED');
+    for (const w of this.waiting.splice(0)) w.handler.onError(destroyed());
     for (const c of [...this.all]) {
-      if (c.busy) c.abort(new H1UpstreamError('The client is destroyed', 'UND_ERR_DESTROYED'));
+      if (c.busy) c.abort(destroyed());
       else c.kill();
     }
     this.drained?.();

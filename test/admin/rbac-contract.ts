@@ -173,7 +173,12 @@ export function rbacContract(kind: DbKind): void {
       expect(JSON.stringify((await su('GET', '/rbac/users')).body)).not.toContain('first-token');
       await su('POST', '/rbac/users/rotate-me/roles', { roles: 'read-only' });
       expect((await call('GET', '/services', 'first-token-abcdefghijklmnop')).status).toBe(200);
-      const used = await su('GET', '/rbac/users/rotate-me');
+      // The use is noted off the request path (rbac-store.ts `authenticate`): read until it lands.
+      let used = await su('GET', '/rbac/users/rotate-me');
+      for (let i = 0; i < 100 && typeof used.body.last_used_at !== 'number'; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        used = await su('GET', '/rbac/users/rotate-me');
+      }
       expect(typeof used.body.last_used_at).toBe('number');
 
       const rotated = await su('PATCH', '/rbac/users/rotate-me', {

@@ -290,7 +290,14 @@ describe('admin UI configuration screens in a browser', () => {
     await page
       .getByTestId('key-form-jwk')
       .fill(JSON.stringify({ kty: 'oct', k: 'c2lnbmluZy1rZXktbWF0ZXJpYWw', kid: 'k1' }));
+    // The key's create, awaited and its status checked: a refused save names itself here
+    // (in CI the keys table once never showed k1; the test alone always passes).
+    const created = page.waitForResponse(
+      (r) => r.request().method() === 'POST' && /\/keys$/.test(new URL(r.url()).pathname),
+    );
     await save();
+    const response = await created;
+    expect([response.status(), response.status() >= 300 ? await response.text() : '']).toEqual([201, '']);
     await page
       .getByRole('table', { name: 'Keys of signing' })
       .locator('[data-col="name"]', { hasText: 'k1' })

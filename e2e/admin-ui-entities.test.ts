@@ -6,7 +6,7 @@
  * to e2e/artifacts/admin-ui/.
  */
 import type { Locator, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { RSA_CERT, RSA_KEY } from '../shared/src/entities/test-fixtures.js';
 import { signIn, startAdminUiStack, unexpectedConsoleErrors, type AdminUiStack } from './helpers/admin-ui.js';
 
@@ -14,8 +14,13 @@ const TOKEN = 'ui-entities-e2e-admin-token-0123';
 
 /** The ids of the rows a list shows. */
 async function rowIds(page: Page, caption: string): Promise<(string | null)[]> {
-  const rows = await page.getByRole('table', { name: caption, exact: true }).locator('tbody tr').all();
-  return Promise.all(rows.map((r) => r.getAttribute('data-id')));
+  // Read in one go: row by row, a row gone with a page change left its read waiting 30 s.
+  return page
+    .getByRole('table', { name: caption, exact: true })
+    .locator('tbody tr')
+    .evaluateAll((rows: { getAttribute(name: string): string | null }[]) =>
+      rows.map((r) => r.getAttribute('data-id')),
+    );
 }
 
 describe('admin UI configuration screens in a browser', () => {
@@ -29,6 +34,20 @@ describe('admin UI configuration screens in a browser', () => {
     await signIn(page, TOKEN);
   }, 180_000);
 
+  // A failed test prints the page's last Admin API exchanges: what it asked, in which order the answers came.
+  beforeEach(({ onTestFailed }) => {
+    onTestFailed(async () => {
+      console.log(`the page's last Admin API exchanges:\n${stack.recentExchanges().join('\n')}`);
+      console.log(
+        `the page shows:\n${await page
+          .locator('main')
+          .innerText()
+          .catch(() => '?')}`,
+      );
+      await stack.shot('failed').catch(() => undefined);
+    });
+  });
+
   afterAll(async () => {
     await stack?.stop();
   });
@@ -36,6 +55,26 @@ describe('admin UI configuration screens in a browser', () => {
   const nav = (title: string) =>
     page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: title, exact: true });
   const save = () => page.getByRole('button', { name: 'Save', exact: true }).click();
+  /**
+   * Save, awaiting the Admin API's answer to the form's request: a refused save names its status
+   * and body, and a save that sent nothing names what the form showed (a client-side check of
+   * Kong's form holds the request back). In CI a credential's and a key's row once never showed.
+   */
+  async function saveAwaiting(method: string, path: RegExp, status = 201): Promise<void> {
+    const answered = page
+      .waitForResponse((r) => r.request().method() === method && path.test(new URL(r.url()).pathname), {
+        timeout: 15_000,
+      })
+      .catch(() => null);
+    await save();
+    const response = await answered;
+    if (!response) {
+      await stack.shot(`unsent-${method}`);
+      const shown = await page.locator('.form').allInnerTexts();
+      throw new Error(`the form sent no ${method} ${String(path)}; it shows:\n${shown.join('\n---\n')}`);
+    }
+    expect([response.status(), response.status() >= 300 ? await response.text() : '']).toEqual([status, '']);
+  }
 
   it('groups the navigation and moves between screens from the keyboard', async () => {
     const groups = page.getByRole('navigation', { name: 'Main' }).getByRole('group');
@@ -113,7 +152,7 @@ describe('admin UI configuration screens in a browser', () => {
     await page.getByTestId('upstreams-form-name').click();
     await page.keyboard.type('pool');
     await page.getByTestId('select-add-item').click();
-    await save();
+    await saveAwaiting('POST', /^\/upstreams$/);
     await page.getByRole('cell', { name: 'pool', exact: true }).waitFor();
     await page.getByRole('button', { name: 'Open pool' }).click();
     await page.getByRole('button', { name: 'New target of pool' }).click();
@@ -147,7 +186,7 @@ describe('admin UI configuration screens in a browser', () => {
     await nav('Consumers').click();
     await page.getByRole('button', { name: 'New consumer' }).click();
     await page.getByTestId('consumer-form-username').fill('bob');
-    await save();
+    await saveAwaiting('POST', /^\/consumers$/);
     await page.getByRole('cell', { name: 'bob', exact: true }).waitFor();
     await page.getByRole('button', { name: 'Open bob' }).click();
     await page.getByRole('button', { name: 'New basic-auth credential of bob' }).click();
@@ -156,7 +195,7 @@ describe('admin UI configuration screens in a browser', () => {
     await form.locator('#username').fill('bob-login');
     expect(await form.locator('#password').getAttribute('type')).toBe('password');
     await form.locator('#password').fill('s3cret-pass');
-    await save();
+    await saveAwaiting('POST', /\/consumers\/[^/]+\/basic-auth$/);
     await page
       .getByRole('table', { name: 'basic-auth credentials of bob' })
       .getByRole('cell', { name: 'bob-login', exact: true })
@@ -259,14 +298,14 @@ describe('admin UI configuration screens in a browser', () => {
     // Kong's form (CertificateForm), PEMs pasted.
     await page.getByTestId('certificate-form-cert').fill(RSA_CERT);
     await page.getByTestId('certificate-form-key').fill(RSA_KEY);
-    await save();
+    await saveAwaiting('POST', /^\/certificates$/);
     const openCert = page.getByRole('button', { name: /^Open / });
     await openCert.waitFor();
     await openCert.click();
     await page.getByRole('button', { name: /^New SNI of / }).click();
     // Kong's SNI form, its certificate fixed to this one.
     await page.getByTestId('sni-form-name').fill('shop.example.test');
-    await save();
+    await saveAwaiting('POST', /\/snis$/);
     await page.getByRole('cell', { name: 'shop.example.test', exact: true }).waitFor();
     await stack.shot('certificate-snis');
     // The SNIs screen lists it too, pointing at the certificate.
@@ -280,7 +319,7 @@ describe('admin UI configuration screens in a browser', () => {
     await nav('Key Sets').click();
     await page.getByRole('button', { name: 'New key set' }).click();
     await page.getByTestId('key-set-form-name').fill('signing');
-    await save();
+    await saveAwaiting('POST', /^\/key-sets$/);
     await page.getByRole('cell', { name: 'signing', exact: true }).waitFor();
     await page.getByRole('button', { name: 'Open signing' }).click();
     // Kong's key form under the set: its scoped endpoint, the set fixed.
@@ -290,14 +329,7 @@ describe('admin UI configuration screens in a browser', () => {
     await page
       .getByTestId('key-form-jwk')
       .fill(JSON.stringify({ kty: 'oct', k: 'c2lnbmluZy1rZXktbWF0ZXJpYWw', kid: 'k1' }));
-    // The key's create, awaited and its status checked: a refused save names itself here
-    // (in CI the keys table once never showed k1; the test alone always passes).
-    const created = page.waitForResponse(
-      (r) => r.request().method() === 'POST' && /\/keys$/.test(new URL(r.url()).pathname),
-    );
-    await save();
-    const response = await created;
-    expect([response.status(), response.status() >= 300 ? await response.text() : '']).toEqual([201, '']);
+    await saveAwaiting('POST', /\/keys$/);
     await page
       .getByRole('table', { name: 'Keys of signing' })
       .locator('[data-col="name"]', { hasText: 'k1' })
@@ -305,6 +337,40 @@ describe('admin UI configuration screens in a browser', () => {
     const keys = (await stack.admin('GET', '/key-sets/signing/keys')).json.data as { kid: string }[];
     expect(keys.map((k) => k.kid)).toEqual(['k1']);
     await stack.shot('key-set-keys');
+  });
+
+  it("keeps Kong's form disabled until its opening reads are answered, so what is typed is what is saved", async () => {
+    // Kong's key form puts a generated name in once the key sets have loaded; typed before then,
+    // the field kept the text and the request sent the generated name (CI saw "new-key-…").
+    expect((await stack.admin('POST', '/key-sets', { name: 'slow-set' })).status).toBe(201);
+    const slowKeySets = /\/key-sets\?size=1000/;
+    let held = 0;
+    await page.route(slowKeySets, async (route) => {
+      held++;
+      await new Promise((r) => setTimeout(r, 1500));
+      await route.continue();
+    });
+    try {
+      await page.goto(`${stack.ui}/#/key-sets/slow-set`);
+      await page.getByRole('button', { name: 'New key of slow-set' }).click();
+      const form = page.getByRole('region', { name: 'New key' });
+      await page.getByTestId('key-form-name').waitFor();
+      // Shown, yet disabled while the key sets load: a typist waits, and so does fill().
+      expect(await form.getAttribute('aria-busy')).toBe('true');
+      expect(await page.getByTestId('key-form-name').isDisabled()).toBe(true);
+      await page.getByTestId('key-form-name').fill('typed-name');
+      expect(held).toBe(1);
+      expect(await form.getAttribute('aria-busy')).toBe('false');
+      await page.getByTestId('key-form-id').fill('k-typed');
+      await page
+        .getByTestId('key-form-jwk')
+        .fill(JSON.stringify({ kty: 'oct', k: 'dHlwZWQta2V5LW1hdGVyaWFs', kid: 'k-typed' }));
+      await saveAwaiting('POST', /\/keys$/);
+    } finally {
+      await page.unroute(slowKeySets);
+    }
+    const keys = (await stack.admin('GET', '/key-sets/slow-set/keys')).json.data as { name: string }[];
+    expect(keys.map((k) => k.name)).toEqual(['typed-name']);
   });
 
   it("creates a consumer group with a member in Kong's form, and adds another on its panel", async () => {
@@ -319,7 +385,7 @@ describe('admin UI configuration screens in a browser', () => {
     const bob = (await stack.admin('GET', '/consumers/bob')).json as { id: string };
     await form.getByTestId('multiselect-trigger').click();
     await page.getByTestId(`multiselect-item-${bob.id}`).click();
-    await save();
+    await saveAwaiting('POST', /^\/consumer_groups$/);
     await page.getByRole('cell', { name: 'gold', exact: true }).waitFor();
     const memberNames = async () =>
       ((await stack.admin('GET', '/consumer_groups/gold/consumers')).json.data as { username: string }[])

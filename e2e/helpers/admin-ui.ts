@@ -42,6 +42,11 @@ export interface AdminUiStack {
   token: string;
   /** Page errors and console errors, as they happen. */
   consoleErrors: string[];
+  /**
+   * The page's last Admin API exchanges (`+412ms GET /consumers/bob/basic-auth → 200 (+431ms)`),
+   * for a failed test to print: what the page asked and in which order the answers came.
+   */
+  recentExchanges: () => string[];
   /** The Admin API with the admin token. */
   admin: (
     method: string,
@@ -104,6 +109,28 @@ export async function startAdminUiStack(
   page.on('console', (m: ConsoleMessage) => {
     if (m.type() === 'error') consoleErrors.push(`${m.text()} (${m.location().url})`);
   });
+  const exchanges: string[] = [];
+  const t0 = Date.now();
+  const adminOrigin = new URL(cp.admin).origin;
+  page.on('requestfinished', (request) => {
+    const url = new URL(request.url());
+    if (url.origin !== adminOrigin) return;
+    const t = request.timing();
+    void request.response().then(
+      async (r) => {
+        // A list's answer names the rows it held (their name, username, key or kid).
+        const body = r && url.searchParams.has('size') ? await r.text().catch(() => '') : '';
+        const rows = [...body.matchAll(/"(?:name|username|key|kid|target)":"([^"]{0,40})"/g)].map(
+          (m) => m[1],
+        );
+        exchanges.push(
+          `+${Math.round(t.startTime - t0)}ms ${request.method()} ${url.pathname}${url.search} → ${r?.status() ?? '?'} (+${Math.round(t.startTime + t.responseEnd - t0)}ms)${body ? ` [${rows.join(', ')}]` : ''}`,
+        );
+        if (exchanges.length > 60) exchanges.shift();
+      },
+      () => undefined,
+    ); // the page closed first: nothing to note
+  });
   return {
     upstream,
     cp,
@@ -114,6 +141,7 @@ export async function startAdminUiStack(
     ...(sslPort ? { uiHttps: `https://127.0.0.1:${sslPort}` } : {}),
     token,
     consoleErrors,
+    recentExchanges: () => [...exchanges],
     admin: (method, path, body) =>
       fetch(`${cp.admin}${path}`, {
         method,

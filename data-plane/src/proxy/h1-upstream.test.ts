@@ -8,7 +8,7 @@ import { Pool } from './undici-parts.js';
 import type { CoreHandler } from './exchange.js';
 import type { UpstreamOptions } from './dispatch.js';
 import { createLogger } from '@gatehouse/shared';
-import { H1Pool, requestHead } from './h1-upstream.js';
+import { H1Pool, requestHead, type FallbackPool, type H1PoolOptions } from './h1-upstream.js';
 import { upstreamClientFromEnv, type PoolSpec } from './pool-spec.js';
 import type { ServiceTarget } from './service-targets.js';
 import { UpstreamPools } from './upstream-pools.js';
@@ -109,8 +109,8 @@ async function rawUpstream(respond: (socket: net.Socket, head: string, index: nu
   return { port: (server.address() as AddressInfo).port };
 }
 
-function pool(port: number, extra: Partial<ConstructorParameters<typeof H1Pool>[1]> = {}): H1Pool {
-  const p = new H1Pool(`http://127.0.0.1:${port}`, {
+function pool(port: number, extra: Partial<H1PoolOptions> = {}): H1Pool {
+  const p = new H1Pool<FallbackPool>(`http://127.0.0.1:${port}`, {
     connectTimeout: 2_000,
     keepAliveTimeout: 60_000,
     connections: 16,

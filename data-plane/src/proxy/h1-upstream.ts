@@ -63,14 +63,14 @@ export interface FallbackPool {
   destroy(): Promise<void>;
 }
 
-export interface H1PoolOptions {
+export interface H1PoolOptions<F extends FallbackPool = FallbackPool> {
   readonly connectTimeout: number;
   /** Idle keep-alive connections are closed after this long (or the upstream's `Keep-Alive: timeout` hint, less a second). */
   readonly keepAliveTimeout: number;
   /** Connections open at most; requests beyond wait for one. */
   readonly connections: number;
   /** The undici Pool for the requests this client does not send (made on first use). */
-  readonly fallback: () => FallbackPool;
+  readonly fallback: () => F;
 }
 
 /** undici's `isValidHTTPToken` and `isValidHeaderValue`, and its path check. */
@@ -453,14 +453,14 @@ interface Waiting {
 }
 
 /** The connections to one `http://host:port` origin (undici's Pool interface as the proxy uses it). */
-export class H1Pool {
+export class H1Pool<F extends FallbackPool = FallbackPool> {
   private readonly host: string;
   private readonly port: number;
   private readonly defaultHost: string;
   private readonly idle: Connection[] = [];
   private readonly all = new Set<Connection>();
   private readonly waiting: Waiting[] = [];
-  private fallbackPool: FallbackPool | null = null;
+  private fallbackPool: F | null = null;
   private closed = false;
   private drained: (() => void) | null = null;
   private sweeper: NodeJS.Timeout | null = null;
@@ -468,7 +468,7 @@ export class H1Pool {
 
   constructor(
     readonly origin: string,
-    private readonly options: H1PoolOptions,
+    private readonly options: H1PoolOptions<F>,
   ) {
     const url = new URL(origin);
     this.host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
@@ -481,7 +481,7 @@ export class H1Pool {
    * The undici Pool of the same origin: what the requests this client does not send go to, and
    * what a plugin's own requests to the service use (undici's promise API, service-endpoint.ts).
    */
-  get undici(): FallbackPool {
+  get undici(): F {
     return (this.fallbackPool ??= this.options.fallback());
   }
 

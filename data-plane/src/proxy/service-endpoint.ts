@@ -73,7 +73,7 @@ class CompiledServiceEndpoint implements ServiceEndpoint {
     if (pool === null)
       throw new EndpointError(EndpointErrorCode.UNAVAILABLE, `service ${this.label} is not proxied`);
     // The llhttp client's origin: a plugin's requests go through its undici Pool (the promise API).
-    if (pool instanceof H1Pool) pool = pool.undici as UpstreamPool;
+    if (pool instanceof H1Pool) pool = pool.undici;
     // A gRPC service (HTTP/2 session pool) takes gRPC calls only, not a plugin's plain requests.
     if (!(pool instanceof Pool))
       throw new EndpointError(EndpointErrorCode.UNAVAILABLE, `service ${this.label} is a gRPC service`);

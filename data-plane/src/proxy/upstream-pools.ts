@@ -15,15 +15,15 @@ import { TlsErrors } from '../tls/upstream-tls.js';
 import type { ServiceTarget } from './service-targets.js';
 import { H2Pool } from './h2-upstream.js';
 import { H1Pool } from './h1-upstream.js';
+import { DEFAULT_UPSTREAM_CLIENT, type PoolSpec, type UpstreamClient } from './pool-spec.js';
 
 export { poolSpec, type PoolSpec } from './pool-spec.js';
-import { DEFAULT_UPSTREAM_CLIENT, type PoolSpec, type UpstreamClient } from './pool-spec.js';
 
 /**
  * What a target sends to: an undici Pool (HTTP/1.1), the llhttp client for plain HTTP/1.1 when
  * chosen (h1-upstream.ts), or, for gRPC services, an HTTP/2 session pool.
  */
-export type UpstreamPool = Pool | H1Pool | H2Pool;
+export type UpstreamPool = Pool | H1Pool<Pool> | H2Pool;
 
 /** Kong's upstream keepalive idle timeout (60 s) and a bound on connections per origin. */
 const KEEP_ALIVE_TIMEOUT_MS = 60_000;

@@ -474,6 +474,43 @@ describe('admin UI configuration screens in a browser', () => {
     await expect.poll(() => rowIds(page, 'Gateway Services')).toHaveLength(20);
   });
 
+  it('shows the answer to the newest load when an older one answers after it', async () => {
+    // The first page of services is held 1.5 s; the tag filter applied meanwhile answers at once.
+    // The held page, arriving last, must not replace the filtered list.
+    const firstPage = /\/services\?size=20$/;
+    let held = 0;
+    await page.route(firstPage, async (route) => {
+      held++;
+      await new Promise((r) => setTimeout(r, 1500));
+      await route.continue();
+    });
+    try {
+      await nav('Routes').click();
+      const heldDone = page.waitForEvent('requestfinished', (r) => firstPage.test(r.url()));
+      await nav('Gateway Services').click();
+      await page.locator('#list-tags').fill('team-a');
+      await page.keyboard.press('Enter');
+      await expect.poll(() => held).toBe(1);
+      await expect.poll(() => rowIds(page, 'Gateway Services')).toHaveLength(2);
+      // Once the held answer is in and the page has rendered twice since: still the filtered list.
+      await heldDone;
+      await page.evaluate(
+        () =>
+          new Promise((done) =>
+            (globalThis as unknown as { requestAnimationFrame(f: () => void): void }).requestAnimationFrame(
+              () =>
+                (
+                  globalThis as unknown as { requestAnimationFrame(f: () => void): void }
+                ).requestAnimationFrame(() => done(null)),
+            ),
+          ),
+      );
+      expect(await rowIds(page, 'Gateway Services')).toHaveLength(2);
+    } finally {
+      await page.unroute(firstPage);
+    }
+  });
+
   it('gives every entity its own URL (back and forward move between them) and lists its plugins', async () => {
     const svc = (await stack.admin('POST', '/services', { name: 'deep', url: 'http://127.0.0.1:9/deep' }))
       .json;

@@ -14,7 +14,9 @@
 # OBSERVE=<ratio> turns on what issue 11 measures together: the access log (a file in the
 # candidate's folder) and tracing, sampled at <ratio> (0..1, parentbased_traceidratio), exported
 # over OTLP/HTTP to a sink that discards it (a child of this process, so the harness counts it);
-# metrics are always on.
+# metrics are always on. ACCESS_LOG=<path> puts the access log elsewhere (/dev/shm/…: a file no
+# disk writeback follows; /dev/null), TRACE_SAMPLE=<ratio> turns tracing on alone, and
+# ACCESS_LOG alone turns the log on alone.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 dir=${CAND_DIR:-$(mktemp -d)}
@@ -69,7 +71,8 @@ if has rate-limiting-cluster; then
   nats=(--nats-url "nats://127.0.0.1:$nats_port")
 fi
 observe=()
-if [[ -n ${OBSERVE:-} ]]; then
+if [[ -n ${OBSERVE:-} ]]; then TRACE_SAMPLE=$OBSERVE; ACCESS_LOG=${ACCESS_LOG:-$dir/access.log}; fi
+if [[ -n ${TRACE_SAMPLE:-} ]]; then
   otlp_port=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
   node -e "require('http').createServer((q,s)=>{q.resume();q.on('end',()=>s.end())}).listen($otlp_port,'127.0.0.1')" &
   for _ in $(seq 100); do
@@ -77,9 +80,9 @@ if [[ -n ${OBSERVE:-} ]]; then
     sleep 0.1
   done
   export OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="http://127.0.0.1:$otlp_port/v1/traces"
-  export OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=$OBSERVE
-  observe=(--access-log "$dir/access.log")
+  export OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=$TRACE_SAMPLE
 fi
+if [[ -n ${ACCESS_LOG:-} ]]; then observe=(--access-log "$ACCESS_LOG"); fi
 export GATEHOUSE_LOG_LEVEL=${GATEHOUSE_LOG_LEVEL:-warn}
 exec "$ROOT/gatehouse" dp --config "$file" --workers 1 --data-dir "$dir/dp" \
   --listen "127.0.0.1:${PORT}" --status-listen 127.0.0.1:0 "${nats[@]}" "${observe[@]}"

@@ -1,6 +1,7 @@
 /** A list screen's data: every page of an Admin API collection, reloaded on demand. */
 import { ref } from 'vue';
 import { errorText } from './api/errors';
+import { LatestOnly } from './latest';
 import { notifySaved } from './propagation';
 import { session } from './session';
 
@@ -8,15 +9,20 @@ export function useList<T>(path: () => string) {
   const items = ref<T[]>([]) as { value: T[] };
   const error = ref('');
   const loading = ref(false);
+  // Only the newest reload shows its answer.
+  const loads = new LatestOnly();
   async function reload(): Promise<void> {
+    const current = loads.begin();
     loading.value = true;
     try {
-      items.value = await session.client.list<T>(path());
+      const rows = await session.client.list<T>(path());
+      if (!current()) return;
+      items.value = rows;
       error.value = '';
     } catch (e) {
-      error.value = errorText(e);
+      if (current()) error.value = errorText(e);
     } finally {
-      loading.value = false;
+      if (current()) loading.value = false;
     }
   }
   /** A change to the collection (delete, enable, …): its error shown above the list, then a reload. */

@@ -22,7 +22,8 @@ function role() {
   const script = process.argv[1] ?? '';
   if (script === '') return 'upstream'; // node -e
   if (/chaos[/\\]run\.ts$/.test(script)) return 'runner';
-  if (/data-plane[/\\](dist|src)[/\\]cli\.[jt]s$/.test(script)) return 'dp';
+  // The DP's entry: data-plane/dist/cli.js, or the start bundle's data-plane/dist/start/cli.js.
+  if (/data-plane[/\\](dist|src)[/\\](start[/\\])?cli\.[jt]s$/.test(script)) return 'dp';
   if (/control-plane[/\\](dist|src)[/\\]cli\.[jt]s$/.test(script)) return process.argv[2] ?? 'cp';
   return script.slice(-60);
 }

@@ -14,7 +14,7 @@ import { performance } from 'node:perf_hooks';
 import express, { type RequestHandler, type Router } from 'express';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { DataPlanePage, SyncStatus } from '../cluster/registry.js';
-import type { DeltaStats } from '../snapshot/deltas.js';
+import { DELTA_FALLBACK_REASONS, type DeltaStats } from '../snapshot/deltas.js';
 import type { PublishedSnapshot, PublisherStats } from '../snapshot/publisher.js';
 
 /** What the metrics read of the fleet registry and the snapshot publisher. */
@@ -147,7 +147,7 @@ export class ControlPlaneMetrics {
       });
       new Counter({
         name: 'gatehouse_cp_delta_fallbacks_total',
-        help: 'Full snapshots written to data planes that take deltas, by reason (no_base, unknown_base, not_smaller, undiffable, nack, error, resigned; unsupported: the DP does not take deltas).',
+        help: `Full snapshots written to data planes that take deltas, by reason (${DELTA_FALLBACK_REASONS.join(', ')}; unsupported: the DP does not take deltas).`,
         labelNames: ['reason'],
         registers,
         collect() {

@@ -9,7 +9,8 @@
  *   for; the last few indexes are kept.
  * - `deltaFor(baseHash, target)` gives the signed delta, or the reason to send the full snapshot:
  *   `unknown_base` (the base is not among the configs kept: never seen by this CP, or too old),
- *   `not_smaller` (the delta message would not be smaller than the full one), `undiffable` (a
+ *   `not_smaller` (the delta message would not be smaller than the full one), `most_of_config`
+ *   (its ops are more than half the target config: cheaper for the DP in full), `undiffable` (a
  *   top-level member a delta may not name), `error` (building it failed; logged).
  * The ops bytes are deterministic (shared/src/snapshot/delta.ts): replicas build the same ones;
  * only the JWS around them (issued-at, CP id) differs, as for snapshots.
@@ -34,6 +35,12 @@ export const DELTA_FALLBACK_REASONS = [
   'unknown_base',
   /** The delta would not be smaller than the full snapshot. */
   'not_smaller',
+  /**
+   * The delta rewrites most of the config (its ops, uncompressed, are more than half the target
+   * config): on the wire it saves little, and the DP would re-parse its base, apply the ops and
+   * serialise the whole result to check the hash, ~10× the work of verifying the full snapshot.
+   */
+  'most_of_config',
   /** The configs have a top-level member a delta cannot name. */
   'undiffable',
   /** The DP refused a delta (Nack): the full snapshot follows. */
@@ -44,6 +51,9 @@ export const DELTA_FALLBACK_REASONS = [
   'resigned',
 ] as const;
 export type DeltaFallbackReason = (typeof DELTA_FALLBACK_REASONS)[number];
+
+/** A delta whose uncompressed ops exceed 1/MOST_OF_CONFIG of the target config goes in full. */
+const MOST_OF_CONFIG = 2;
 
 export type DeltaChoice = { delta: SignedDelta } | { full: DeltaFallbackReason };
 
@@ -198,6 +208,7 @@ export class SnapshotDeltas {
       'delta built',
     );
     if (deltaBytes >= fullBytes) return { full: 'not_smaller' };
+    if (ops.length * MOST_OF_CONFIG > t.uncompressedSize) return { full: 'most_of_config' };
     return { delta };
   }
 

@@ -34,6 +34,19 @@ describe('admin UI configuration screens in a browser', () => {
     await signIn(page, TOKEN);
   }, 180_000);
 
+  /** Holds the page's requests to URLs matching `pattern` 1.5 s before they go; counts them. */
+  async function holdRequests(
+    pattern: RegExp,
+  ): Promise<{ held: () => number; release: () => Promise<void> }> {
+    let held = 0;
+    await page.route(pattern, async (route) => {
+      held++;
+      await new Promise((r) => setTimeout(r, 1500));
+      await route.continue();
+    });
+    return { held: () => held, release: () => page.unroute(pattern) };
+  }
+
   // A failed test prints the page's last Admin API exchanges: what it asked, in which order the answers came.
   beforeEach(({ onTestFailed }) => {
     onTestFailed(async () => {
@@ -340,16 +353,10 @@ describe('admin UI configuration screens in a browser', () => {
   });
 
   it("keeps Kong's form disabled until its opening reads are answered, so what is typed is what is saved", async () => {
-    // Kong's key form puts a generated name in once the key sets have loaded; typed before then,
-    // the field kept the text and the request sent the generated name (CI saw "new-key-…").
+    // Kong's key form shows its fields while it still sets up (its key sets loading); what was
+    // typed then could miss the request (CI saved the generated name "new-key-…", not the typed one).
     expect((await stack.admin('POST', '/key-sets', { name: 'slow-set' })).status).toBe(201);
-    const slowKeySets = /\/key-sets\?size=1000/;
-    let held = 0;
-    await page.route(slowKeySets, async (route) => {
-      held++;
-      await new Promise((r) => setTimeout(r, 1500));
-      await route.continue();
-    });
+    const keySets = await holdRequests(/\/key-sets\?size=1000/);
     try {
       await page.goto(`${stack.ui}/#/key-sets/slow-set`);
       await page.getByRole('button', { name: 'New key of slow-set' }).click();
@@ -359,7 +366,7 @@ describe('admin UI configuration screens in a browser', () => {
       expect(await form.getAttribute('aria-busy')).toBe('true');
       expect(await page.getByTestId('key-form-name').isDisabled()).toBe(true);
       await page.getByTestId('key-form-name').fill('typed-name');
-      expect(held).toBe(1);
+      expect(keySets.held()).toBe(1);
       expect(await form.getAttribute('aria-busy')).toBe('false');
       await page.getByTestId('key-form-id').fill('k-typed');
       await page
@@ -367,7 +374,7 @@ describe('admin UI configuration screens in a browser', () => {
         .fill(JSON.stringify({ kty: 'oct', k: 'dHlwZWQta2V5LW1hdGVyaWFs', kid: 'k-typed' }));
       await saveAwaiting('POST', /\/keys$/);
     } finally {
-      await page.unroute(slowKeySets);
+      await keySets.release();
     }
     const keys = (await stack.admin('GET', '/key-sets/slow-set/keys')).json.data as { name: string }[];
     expect(keys.map((k) => k.name)).toEqual(['typed-name']);
@@ -478,19 +485,14 @@ describe('admin UI configuration screens in a browser', () => {
     // The first page of services is held 1.5 s; the tag filter applied meanwhile answers at once.
     // The held page, arriving last, must not replace the filtered list.
     const firstPage = /\/services\?size=20$/;
-    let held = 0;
-    await page.route(firstPage, async (route) => {
-      held++;
-      await new Promise((r) => setTimeout(r, 1500));
-      await route.continue();
-    });
+    const firstPageHeld = await holdRequests(firstPage);
     try {
       await nav('Routes').click();
       const heldDone = page.waitForEvent('requestfinished', (r) => firstPage.test(r.url()));
       await nav('Gateway Services').click();
       await page.locator('#list-tags').fill('team-a');
       await page.keyboard.press('Enter');
-      await expect.poll(() => held).toBe(1);
+      await expect.poll(() => firstPageHeld.held()).toBe(1);
       await expect.poll(() => rowIds(page, 'Gateway Services')).toHaveLength(2);
       // Once the held answer is in and the page has rendered twice since: still the filtered list.
       await heldDone;
@@ -507,7 +509,7 @@ describe('admin UI configuration screens in a browser', () => {
       );
       expect(await rowIds(page, 'Gateway Services')).toHaveLength(2);
     } finally {
-      await page.unroute(firstPage);
+      await firstPageHeld.release();
     }
   });
 

@@ -4,6 +4,7 @@ import {
   createLogger,
   emptyConfig,
   generateSigningKeyPair,
+  SERVICE_DEFAULTS,
   signSnapshot,
   SNAPSHOT_ALG,
   type GatehouseConfig,
@@ -20,24 +21,14 @@ async function signingKey(): Promise<SigningKey> {
 function withServices(count: number): GatehouseConfig {
   const config = emptyConfig();
   for (let i = 0; i < count; i++) {
-    const id = `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
     config.services.push({
-      ...(config.services[0] ?? {}),
-      id,
+      ...SERVICE_DEFAULTS,
+      id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
       name: `svc-${i}`,
-      protocol: 'http',
       host: `svc-${i}.internal`,
-      port: 80,
-      path: null,
-      retries: 5,
-      connect_timeout: 60000,
-      write_timeout: 60000,
-      read_timeout: 60000,
-      enabled: true,
-      tags: null,
       created_at: 1,
       updated_at: 1,
-    } as unknown as GatehouseConfig['services'][number]);
+    });
   }
   return config;
 }

@@ -186,6 +186,8 @@ export class SnapshotDeltas {
     const ops = diffConfigs(baseIndex, targetIndex);
     if (ops === null) return { full: 'undiffable' };
     const t = target.snapshot;
+    // Known before signing and compressing it: no work spent on a delta that will not go.
+    if (ops.length * MOST_OF_CONFIG > t.uncompressedSize) return { full: 'most_of_config' };
     const delta = await signDelta({
       base: { version: base.published.snapshot.version, hash: baseHash },
       target: { version: t.version, hash: t.hash, size: t.uncompressedSize },
@@ -208,7 +210,6 @@ export class SnapshotDeltas {
       'delta built',
     );
     if (deltaBytes >= fullBytes) return { full: 'not_smaller' };
-    if (ops.length * MOST_OF_CONFIG > t.uncompressedSize) return { full: 'most_of_config' };
     return { delta };
   }
 

@@ -1,6 +1,6 @@
 import { AxiosError, AxiosHeaders, type AxiosAdapter } from 'axios';
 import { describe, expect, it } from 'vitest';
-import { kongAxios } from './axios';
+import { countingKongAxios, kongAxios } from './axios';
 
 /** An adapter answering every request with `status` and `data`, as axios settles it. */
 const answering =
@@ -41,5 +41,31 @@ describe('kongAxios', () => {
     expect(instance.defaults.headers['Kong-Admin-Token']).toBe('t');
     const ok = await kongAxios({ adapter: answering(200, { id: 'x' }) }).get('/services/x');
     expect(ok.data).toEqual({ id: 'x' });
+  });
+});
+
+describe('countingKongAxios', () => {
+  it('counts reads sent and unanswered, answered or failed; writes are not counted', async () => {
+    const reads = { pending: 0, sent: 0 };
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const ok = countingKongAxios(reads, {
+      adapter: async (config) => {
+        await held;
+        return answering(200, {})(config);
+      },
+    });
+    const first = ok.get('/schemas/keys');
+    // The request is out (axios runs its interceptors a few microtasks later): counted, unanswered.
+    await new Promise((r) => setTimeout(r, 0));
+    expect(reads).toEqual({ pending: 1, sent: 1 });
+    release();
+    await first;
+    expect(reads).toEqual({ pending: 0, sent: 1 });
+    const failing = countingKongAxios(reads, { adapter: answering(404, { message: 'Not found' }) });
+    await expect(failing.get('/key-sets/x')).rejects.toBeInstanceOf(Error);
+    expect(reads).toEqual({ pending: 0, sent: 2 });
+    await failing.post('/keys', {}).catch(() => undefined);
+    expect(reads).toEqual({ pending: 0, sent: 2 });
   });
 });

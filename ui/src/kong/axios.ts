@@ -29,3 +29,38 @@ export function kongAxios(options: CreateAxiosDefaults = {}): AxiosInstance {
   });
   return instance;
 }
+
+/** The reads (GETs) an axios instance has sent, and how many are still unanswered. */
+export interface ReadCount {
+  pending: number;
+  sent: number;
+}
+
+/** `kongAxios`, counting its reads in `reads` (a Kong form's opening requests: KongEntityForm.vue). */
+export function countingKongAxios(reads: ReadCount, options: CreateAxiosDefaults = {}): AxiosInstance {
+  const instance = kongAxios(options);
+  const counted = new WeakSet<object>();
+  const answered = (config: object | undefined): void => {
+    if (config && counted.delete(config)) reads.pending--;
+  };
+  instance.interceptors.request.use((config) => {
+    if ((config.method ?? 'get').toLowerCase() === 'get') {
+      counted.add(config);
+      reads.pending++;
+      reads.sent++;
+    }
+    return config;
+  });
+  instance.interceptors.response.use(
+    (response) => {
+      answered(response.config);
+      return response;
+    },
+    (error: Error) => {
+      // kongAxios's own interceptor ran first: `error` is an Error already.
+      answered((error as { config?: object }).config);
+      return Promise.reject(error);
+    },
+  );
+  return instance;
+}
